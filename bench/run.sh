@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# bench/run.sh BUILD_DIR — weft against native code on the benchmark kernels.
+#
+# For every kernel built in BUILD_DIR/bench (see bench/CMakeLists.txt) runs
+# the native build and `weft run --invoke run KERNEL.wasm`, keeps the best
+# (minimum) wall time of BENCH_RUNS runs (default 3), checks that both print
+# the same checksum, and prints a Markdown table of times and weft/native
+# ratios with their geometric mean, plus the machine it ran on. A checksum
+# mismatch or a failed run is reported loudly and makes the script exit 1.
+# Environment: BENCH_RUNS (runs per side), BENCH_KERNELS (space-separated
+# subset, e.g. "fib sort"), BENCH_TIMEOUT (seconds per run, default 600).
+set -euo pipefail
+
+BUILD=${1:-build}
+RUNS=${BENCH_RUNS:-3}
+TIMEOUT=${BENCH_TIMEOUT:-600}
+KERNELS=${BENCH_KERNELS:-fib sieve mandelbrot nbody hashmap sort vm sha256}
+WEFT=$BUILD/weft
+
+die() { echo "bench: $*" >&2; exit 1; }
+[ -x "$WEFT" ] || die "$WEFT not found: build first (make)"
+[ -d "$BUILD/bench" ] || die "$BUILD/bench not found: build first (make)"
+case $RUNS in '' | *[!0-9]* | 0) die "BENCH_RUNS must be a positive integer" ;; esac
+
+# run_best OUTVAR CMD... : runs CMD $RUNS times; sets OUTVAR_time to the best
+# wall time in seconds and OUTVAR_out to its output (identical every run).
+run_best() {
+    local var=$1 best="" out="" first="" t0 t1 ns rc
+    shift
+    for ((i = 0; i < RUNS; i++)); do
+        t0=$(date +%s%N)
+        rc=0
+        out=$(timeout "$TIMEOUT" "$@" 2>"$errfile") || rc=$?
+        t1=$(date +%s%N)
+        if [ "$rc" -ne 0 ]; then
+            printf -v "${var}_time" '%s' "FAILED"
+            printf -v "${var}_out" 'exit code %s: %s' "$rc" "$(head -c 300 "$errfile")"
+            return 1
+        fi
+        if [ -n "$first" ] && [ "$out" != "$first" ]; then
+            printf -v "${var}_time" '%s' "FAILED"
+            printf -v "${var}_out" 'output changed between runs: %s then %s' "$first" "$out"
+            return 1
+        fi
+        first=$out
+        ns=$((t1 - t0))
+        if [ -z "$best" ] || [ "$ns" -lt "$best" ]; then best=$ns; fi
+    done
+    printf -v "${var}_time" '%d.%03d' $((best / 1000000000)) $((best / 1000000 % 1000))
+    printf -v "${var}_out" '%s' "$first"
+}
+
+errfile=$(mktemp)
+trap 'rm -f "$errfile"' EXIT
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //' || true)
+native_cc=$(cat "$BUILD/bench/native-cc.txt" 2>/dev/null || echo "cc")
+echo "weft benchmarks: best wall time of $RUNS run(s), in seconds"
+echo "machine: $(uname -m), $(nproc) cores, ${cpu:-unknown cpu}; $(uname -sr)"
+echo "weft: $("$WEFT" --version); native: $native_cc -O2; wasm: $(cat "$BUILD/bench/wasm-cc.txt" 2>/dev/null || echo clang) -O2"
+echo
+printf '| %-10s | %10s | %10s | %11s |\n' kernel "native s" "weft s" "weft/native"
+printf '|%s|%s|%s|%s|\n' ------------ -----------: -----------: ------------:
+
+failed=0
+ratios=()
+for k in $KERNELS; do
+    wasm=$BUILD/bench/$k.wasm
+    native=$BUILD/bench/$k-native
+    if [ ! -f "$wasm" ] || [ ! -x "$native" ]; then
+        echo "bench: $k: $wasm or $native missing (is clang installed?)" >&2
+        failed=1
+        continue
+    fi
+    note="" nat_time="" wft_time=""
+    if ! run_best nat "$native" run; then
+        note="native failed: $nat_out"
+    elif ! run_best wft "$WEFT" run --invoke run "$wasm"; then
+        note="weft failed: $wft_out"
+    elif [ "$nat_out" != "$wft_out" ]; then
+        note="CHECKSUM MISMATCH: native $nat_out, weft $wft_out"
+    fi
+    if [ -n "$note" ]; then
+        printf '| %-10s | %10s | %10s | %11s |\n' "$k" "${nat_time:-?}" "${wft_time:-?}" "-"
+        echo "bench: *** $k: $note ***" >&2
+        failed=1
+        continue
+    fi
+    ratio=$(awk -v w="$wft_time" -v n="$nat_time" 'BEGIN { printf "%.2f", (n > 0 ? w / n : 0) }')
+    ratios+=("$ratio")
+    printf '| %-10s | %10s | %10s | %10sx |\n' "$k" "$nat_time" "$wft_time" "$ratio"
+done
+
+if [ "${#ratios[@]}" -gt 0 ]; then
+    geo=$(printf '%s\n' "${ratios[@]}" |
+        awk '$1 > 0 { s += log($1); n++ } END { if (n) printf "%.2f", exp(s / n); else print "?" }')
+    echo
+    echo "geometric mean of weft/native over ${#ratios[@]} kernels: ${geo}x"
+fi
+if [ "$failed" -ne 0 ]; then
+    echo "bench: SOME KERNELS FAILED (see messages above)" >&2
+    exit 1
+fi

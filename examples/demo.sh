@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# examples/demo.sh BUILD_DIR — a short tour of weft (run by `make demo`).
+#
+# Builds nothing (make demo builds first). Inspects the example module, calls
+# a few of its functions, shows a trap with its backtrace and a fuel limit,
+# then runs the self-checks of the benchmark kernels (real C programs compiled
+# by clang) against their native builds. Takes a few seconds.
+set -uo pipefail
+
+BUILD=${1:-build}
+WEFT=$BUILD/weft
+FIB=$BUILD/examples/fib.wasm
+
+bold=""
+plain=""
+if [ -t 1 ]; then
+    bold=$(printf '\033[1m')
+    plain=$(printf '\033[0m')
+fi
+
+say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
+# show CMD...: prints the command as typed, then runs it.
+show() {
+    printf '$ %s\n' "$*"
+    "$@"
+    local rc=$?
+    [ "$rc" -eq 0 ] || printf '(exit code %d)\n' "$rc"
+    return 0
+}
+
+[ -x "$WEFT" ] || { echo "demo: $WEFT not found: run 'make demo' (it builds first)" >&2; exit 1; }
+if [ ! -f "$FIB" ]; then
+    echo "demo: $FIB not built: the examples need clang and lld (scripts/install-deps.sh)" >&2
+    exit 1
+fi
+
+say "weft is a WebAssembly runtime. This is it:"
+show "$WEFT" --version
+
+say "Inspect a module: examples/fib/fib.c compiled to wasm32 by clang"
+show "$WEFT" inspect "$FIB"
+
+say "Call exported functions; arguments are parsed by the parameter types"
+show "$WEFT" run --invoke fib "$FIB" 25
+show "$WEFT" run --invoke fib_iter "$FIB" 90
+show "$WEFT" run --invoke hypot "$FIB" 3 4
+
+say "A trap ends the call, not the process: message, backtrace, exit code 3"
+show "$WEFT" run --invoke mean "$FIB" 100 0
+
+say "Fuel bounds the work a call may do (one unit per instruction)"
+show "$WEFT" run --fuel 100000 --invoke fib "$FIB" 30
+
+say "Benchmark kernels: C programs checked against their native builds"
+failed=0
+for k in fib sieve mandelbrot nbody hashmap sort vm sha256; do
+    wasm=$BUILD/bench/$k.wasm
+    native=$BUILD/bench/$k-native
+    [ -f "$wasm" ] && [ -x "$native" ] || continue
+    expected=$("$native" check)
+    got=$("$WEFT" run --invoke check "$wasm" 2>&1)
+    if [ "$got" = "$expected" ]; then
+        printf '  %-11s weft %-22s native %-22s same\n' "$k" "$got" "$expected"
+    else
+        printf '  %-11s weft %-22s native %-22s DIFFERENT\n' "$k" "$got" "$expected"
+        failed=1
+    fi
+done
+
+say "Full-size benchmarks against native code: make bench (see bench/RESULTS.md)"
+exit "$failed"

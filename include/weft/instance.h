@@ -1,0 +1,64 @@
+/*
+ * weft/instance.h — linking and instantiating modules.
+ *
+ * A linker is a name space of definitions, (module name, field name) ->
+ * external value, from which imports are resolved. It belongs to one store.
+ * Instantiation resolves every import of the module by name, checks its
+ * type, allocates the instance's memories, tables and globals in the store,
+ * applies the data and element segments and runs the start function.
+ */
+#ifndef WEFT_INSTANCE_H
+#define WEFT_INSTANCE_H
+
+#include <stddef.h>
+
+#include "extern.h"
+#include "module.h"
+#include "store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct weft_linker weft_linker_t;
+typedef struct weft_instance weft_instance_t;
+
+/* Creates an empty linker for `store`. Owned by the caller; free with
+ * weft_linker_delete (the definitions' objects stay in the store). */
+weft_linker_t *weft_linker_new(weft_store_t *store);
+void weft_linker_delete(weft_linker_t *linker);
+
+/* Defines module.name as `ext` (a later definition of the same name
+ * replaces an earlier one). Names are copied. Returns 0 or WEFT_ENOMEM. */
+int weft_linker_define(weft_linker_t *linker, const char *module, const char *name,
+                       const weft_extern_t *ext);
+/* Shorthand: creates a host function and defines it. */
+int weft_linker_define_func(weft_linker_t *linker, const char *module, const char *name,
+                            const weft_functype_t *ft, weft_host_fn_t fn, void *user);
+/* Defines every export of `inst` under module name `module`. */
+int weft_linker_define_instance(weft_linker_t *linker, const char *module,
+                                weft_instance_t *inst);
+
+/* Instantiates `module` in the linker's store. On success returns 0 and the
+ * instance (owned by the store) in *out. Errors:
+ *   WEFT_EUNLINKABLE  an import is missing or has the wrong kind or type;
+ *                     weft_store_errmsg names it ("unknown import env.f",
+ *                     "incompatible import type for env.f: ...").
+ *   WEFT_ETRAP        a segment did not fit or the start function trapped
+ *                     (weft_store_trap); what was written before stays.
+ *   WEFT_ENOMEM, WEFT_ELIMIT (a memory or table over the store's limits). */
+int weft_linker_instantiate(weft_linker_t *linker, weft_module_t *module,
+                            weft_instance_t **out);
+
+/* The instance's module (borrowed). */
+weft_module_t *weft_instance_module(const weft_instance_t *inst);
+/* Looks up export `name`; returns 0 and fills *out, or WEFT_ENOTFOUND. */
+int weft_instance_export(const weft_instance_t *inst, const char *name, weft_extern_t *out);
+/* Same, for names with a length (may contain NUL). */
+int weft_instance_export_n(const weft_instance_t *inst, const char *name, size_t len,
+                           weft_extern_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,76 @@
+/*
+ * weft/module.h — decoding, validating and compiling a WebAssembly module.
+ *
+ * weft_module_new decodes the binary, validates it fully and compiles every
+ * function body into weft's internal code. The resulting module is immutable:
+ * it may be shared by any number of threads and instantiated any number of
+ * times, in any number of stores. It is reference counted by the instances
+ * made from it, so weft_module_delete may be called while instances live.
+ *
+ * Any byte sequence is safe input: a malformed or invalid module yields an
+ * error code and a message naming the problem, the section and the byte
+ * offset, never a crash.
+ */
+#ifndef WEFT_MODULE_H
+#define WEFT_MODULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct weft_module weft_module_t;
+
+/* Loads a module from bytes (copied; the caller keeps ownership of
+ * `bytes`). On success returns 0 and stores the module in *out (owned by the
+ * caller, release with weft_module_delete). On failure returns
+ * WEFT_EMALFORMED (bad binary encoding), WEFT_EINVALID (fails validation) or
+ * WEFT_ENOMEM, and, when out_msg is not NULL, writes a NUL-terminated message
+ * of at most msg_size bytes, e.g.
+ *   "code section, offset 0x2f: type mismatch: expected i32, found f64". */
+int weft_module_new(weft_engine_t *engine, const uint8_t *bytes, size_t len,
+                    weft_module_t **out, char *out_msg, size_t msg_size);
+
+/* Drops the caller's reference. The module is freed once no instance uses it. */
+void weft_module_delete(weft_module_t *module);
+
+/* Description of one import or export. Pointers are borrowed from the
+ * module and live as long as it does. Names are NOT NUL-terminated in
+ * general (WebAssembly names may contain NUL); use the *_len fields. For
+ * convenience each name is also followed by a NUL byte in storage. */
+typedef struct {
+    const char *module;      /* imports only; NULL for exports */
+    size_t module_len;
+    const char *name;
+    size_t name_len;
+    weft_externkind_t kind;
+    const weft_functype_t *functype;   /* FUNC */
+    weft_valtype_t valtype;            /* GLOBAL: value type; TABLE: element type */
+    int mutable_;                      /* GLOBAL */
+    weft_limits_t limits;              /* TABLE, MEMORY */
+} weft_externdesc_t;
+
+size_t weft_module_import_count(const weft_module_t *module);
+size_t weft_module_export_count(const weft_module_t *module);
+/* Fills *out for import/export i; returns WEFT_ENOTFOUND if i is out of range. */
+int weft_module_import(const weft_module_t *module, size_t i, weft_externdesc_t *out);
+int weft_module_export(const weft_module_t *module, size_t i, weft_externdesc_t *out);
+
+/* Custom sections, in module order. Pointers are borrowed from the module. */
+size_t weft_module_custom_count(const weft_module_t *module);
+int weft_module_custom(const weft_module_t *module, size_t i, const char **out_name,
+                       size_t *out_name_len, const uint8_t **out_data, size_t *out_len);
+
+/* Name of function `index` (imports first) from the "name" custom section,
+ * or NULL when the module does not name it. Borrowed from the module. */
+const char *weft_module_func_name(const weft_module_t *module, uint32_t index);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,71 @@
+/*
+ * src/cli/cli.h — private header of the `weft` command-line program.
+ *
+ * The CLI sits on top of the public embedding API (include/weft) and uses
+ * nothing else of the engine. Each command lives in its own file
+ * (run.c, inspect.c) and returns the process exit code; the shared helpers
+ * (file reading, number parsing, printing) live in util.c.
+ */
+#ifndef WEFT_CLI_H
+#define WEFT_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* module.h first: store.h names `struct weft_module` in a prototype, which
+ * needs the struct declared at file scope beforehand. */
+#include "weft/module.h"
+#include "weft/weft.h"
+
+/* Process exit codes, documented in `weft --help`. */
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_ERROR = 1, /* cannot read, decode, validate, link or call the module */
+    CLI_EXIT_USAGE = 2, /* bad command, option or argument */
+    CLI_EXIT_TRAP = 3,  /* the guest trapped */
+};
+
+/* Commands: argv[0] is the command name. */
+int cli_run(int argc, char **argv);
+int cli_inspect(int argc, char **argv);
+
+/* Help texts, printed on `weft help CMD`, `weft CMD --help` (stdout) and
+ * after a usage error (stderr). */
+void cli_usage(FILE *out);
+void cli_run_usage(FILE *out);
+void cli_inspect_usage(FILE *out);
+
+/* Prints "weft: <message>" and a newline to stderr. */
+void cli_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/* Reads a whole file into a malloc'ed buffer owned by the caller. Returns 0,
+ * or -1 with errno set. */
+int cli_read_file(const char *path, uint8_t **out, size_t *out_len);
+
+/* Parses an integer argument: optional '-', then decimal digits or 0x/0X and
+ * hex digits. An i32 accepts -2^31 .. 2^32-1 (values over INT32_MAX are taken
+ * as their two's-complement bit pattern), an i64 likewise. Returns 0 or -1. */
+int cli_parse_i32(const char *s, int32_t *out);
+int cli_parse_i64(const char *s, int64_t *out);
+/* Parses a float argument: anything strtof/strtod accept in full
+ * (decimal, hex float, inf, nan). Returns 0 or -1. */
+int cli_parse_f32(const char *s, float *out);
+int cli_parse_f64(const char *s, double *out);
+/* Parses a non-negative count with an optional binary suffix K, M or G
+ * (case-insensitive, e.g. "64M"). Returns 0 or -1 (junk, overflow). */
+int cli_parse_size(const char *s, uint64_t *out);
+
+/* Writes a WebAssembly name (not NUL-terminated, may hold any byte) with
+ * control characters, quotes, backslashes and non-ASCII escaped as \xx. */
+void cli_print_name(FILE *out, const char *name, size_t len);
+/* Writes a function type as "(i32, i64) -> f64", "() -> ()", ... */
+void cli_print_functype(FILE *out, const weft_functype_t *ft);
+/* Writes a value in the format `weft run` prints results in. */
+void cli_print_val(FILE *out, const weft_val_t *v);
+
+#endif

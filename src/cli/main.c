@@ -1,0 +1,94 @@
+/*
+ * src/cli/main.c — entry point of the `weft` command-line program.
+ *
+ * Dispatches to one function per command (run.c, inspect.c) and owns the
+ * top-level help. Exit codes are the contract scripts rely on: 0 success,
+ * 1 module error, 2 usage error, 3 trap. Anything printed for a human goes
+ * to stderr except the output a command was asked for (results, help).
+ */
+#include <string.h>
+
+#include "cli.h"
+
+void cli_usage(FILE *out)
+{
+    fprintf(out,
+            "weft %s - a WebAssembly runtime\n"
+            "\n"
+            "usage: weft <command> [options] [arguments]\n"
+            "\n"
+            "commands:\n"
+            "  run       call an exported function of a module\n"
+            "  inspect   validate a module and show its imports, exports and sections\n"
+            "  help      show help for a command: weft help run\n"
+            "\n"
+            "options:\n"
+            "  -h, --help     show this help (also after a command: weft run --help)\n"
+            "  -V, --version  print the version\n"
+            "\n"
+            "exit codes:\n"
+            "  0  success\n"
+            "  1  module error: cannot read, decode, validate, link or call the module\n"
+            "  2  usage error: unknown command or option, bad argument\n"
+            "  3  trap: the WebAssembly code trapped (message and backtrace on stderr)\n",
+            weft_version());
+}
+
+static int is_help(const char *arg)
+{
+    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+static int help(int argc, char **argv)
+{
+    if (argc < 2) {
+        cli_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (argc > 2) {
+        cli_error("help takes at most one command");
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "run") == 0)
+        cli_run_usage(stdout);
+    else if (strcmp(argv[1], "inspect") == 0)
+        cli_inspect_usage(stdout);
+    else if (strcmp(argv[1], "help") == 0)
+        cli_usage(stdout);
+    else {
+        cli_error("unknown command '%s'", argv[1]);
+        cli_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        cli_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (is_help(cmd)) {
+        cli_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("weft %s\n", weft_version());
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(cmd, "help") == 0)
+        return help(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0)
+        return cli_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "inspect") == 0)
+        return cli_inspect(argc - 1, argv + 1);
+
+    if (cmd[0] == '-')
+        cli_error("unknown option '%s'", cmd);
+    else
+        cli_error("unknown command '%s'", cmd);
+    cli_usage(stderr);
+    return CLI_EXIT_USAGE;
+}

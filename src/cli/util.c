@@ -1,0 +1,223 @@
+/*
+ * src/cli/util.c — helpers shared by the commands of the `weft` CLI.
+ *
+ * Number parsing is strict: the whole string must be consumed, no leading
+ * blanks, no octal surprise for a leading 0. Printing escapes every byte of
+ * a guest-supplied name that is not printable ASCII, so a hostile module
+ * cannot write terminal control sequences through `weft inspect`.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("weft: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_read_file(const char *path, uint8_t **out, size_t *out_len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    /* Grow as we go rather than trusting fseek/ftell: works on pipes too. */
+    size_t cap = 1 << 16, len = 0;
+    uint8_t *buf = malloc(cap);
+    if (!buf)
+        goto fail;
+    for (;;) {
+        if (len == cap) {
+            uint8_t *bigger = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+            if (!bigger) {
+                errno = ENOMEM;
+                goto fail;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0) {
+            if (ferror(f)) {
+                if (errno == 0)
+                    errno = EIO;
+                goto fail;
+            }
+            break;
+        }
+    }
+    fclose(f);
+    *out = buf;
+    *out_len = len;
+    return 0;
+
+fail: {
+    int saved = errno;
+    free(buf);
+    fclose(f);
+    errno = saved;
+    return -1;
+}
+}
+
+/* Splits "[-](0x<hex>|<dec>)" into sign and magnitude. Returns 0 or -1. */
+static int parse_magnitude(const char *s, int *out_neg, uint64_t *out_mag)
+{
+    int neg = 0, base = 10;
+    if (*s == '-') {
+        neg = 1;
+        s++;
+    }
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s += 2;
+    }
+    /* strtoull would accept blanks and a second sign here: refuse them. */
+    if (base == 16 ? !isxdigit((unsigned char)*s) : !isdigit((unsigned char)*s))
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, base);
+    if (errno == ERANGE || *end != '\0')
+        return -1;
+    *out_neg = neg;
+    *out_mag = v;
+    return 0;
+}
+
+int cli_parse_i32(const char *s, int32_t *out)
+{
+    int neg;
+    uint64_t mag;
+    if (parse_magnitude(s, &neg, &mag) != 0)
+        return -1;
+    if (neg) {
+        if (mag > (uint64_t)INT32_MAX + 1)
+            return -1;
+        *out = (int32_t)(uint32_t)(0u - (uint32_t)mag);
+    } else {
+        if (mag > UINT32_MAX)
+            return -1;
+        *out = (int32_t)(uint32_t)mag;
+    }
+    return 0;
+}
+
+int cli_parse_i64(const char *s, int64_t *out)
+{
+    int neg;
+    uint64_t mag;
+    if (parse_magnitude(s, &neg, &mag) != 0)
+        return -1;
+    if (neg) {
+        if (mag > (uint64_t)INT64_MAX + 1)
+            return -1;
+        *out = (int64_t)(0u - mag);
+    } else {
+        *out = (int64_t)mag;
+    }
+    return 0;
+}
+
+int cli_parse_f32(const char *s, float *out)
+{
+    if (*s == '\0' || isspace((unsigned char)*s))
+        return -1;
+    char *end;
+    float v = strtof(s, &end);
+    if (*end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_f64(const char *s, double *out)
+{
+    if (*s == '\0' || isspace((unsigned char)*s))
+        return -1;
+    char *end;
+    double v = strtod(s, &end);
+    if (*end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_size(const char *s, uint64_t *out)
+{
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno == ERANGE)
+        return -1;
+    unsigned shift = 0;
+    switch (*end) {
+    case '\0': break;
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    default: return -1;
+    }
+    if (*end != '\0' || (shift && v > (UINT64_MAX >> shift)))
+        return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+void cli_print_name(FILE *out, const char *name, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"')
+            fputc(c, out);
+        else
+            fprintf(out, "\\%02x", c);
+    }
+}
+
+static void print_types(FILE *out, const weft_functype_t *ft, int results)
+{
+    size_t n = results ? weft_functype_nresults(ft) : weft_functype_nparams(ft);
+    if (results && n == 1) {
+        fputs(weft_valtype_name(weft_functype_result(ft, 0)), out);
+        return;
+    }
+    fputc('(', out);
+    for (size_t i = 0; i < n; i++) {
+        weft_valtype_t t = results ? weft_functype_result(ft, i) : weft_functype_param(ft, i);
+        fprintf(out, "%s%s", i ? ", " : "", weft_valtype_name(t));
+    }
+    fputc(')', out);
+}
+
+void cli_print_functype(FILE *out, const weft_functype_t *ft)
+{
+    print_types(out, ft, 0);
+    fputs(" -> ", out);
+    print_types(out, ft, 1);
+}
+
+void cli_print_val(FILE *out, const weft_val_t *v)
+{
+    switch (v->type) {
+    case WEFT_I32: fprintf(out, "%" PRId32, v->of.i32); break;
+    case WEFT_I64: fprintf(out, "%" PRId64, v->of.i64); break;
+    case WEFT_F32: fprintf(out, "%.9g", (double)weft_val_get_f32(v)); break;
+    case WEFT_F64: fprintf(out, "%.17g", weft_val_get_f64(v)); break;
+    case WEFT_FUNCREF: fputs(v->of.func ? "funcref" : "null", out); break;
+    case WEFT_EXTERNREF: fputs(v->of.ref ? "externref" : "null", out); break;
+    default: fprintf(out, "<%s>", weft_valtype_name(v->type)); break;
+    }
+}

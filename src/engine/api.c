@@ -1,0 +1,151 @@
+/*
+ * api.c — the engine object, loading modules (decode → validate → compile)
+ * and the read-only accessors of modules and instances.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "priv.h"
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+const char *weft_version(void) { return "0.1.0"; }
+
+weft_engine_t *weft_engine_new(void)
+{
+    pthread_once(&init_once, interp_init);
+    return calloc(1, sizeof(weft_engine_t));
+}
+
+void weft_engine_delete(weft_engine_t *engine) { free(engine); }
+
+int weft_module_new(weft_engine_t *engine, const uint8_t *bytes, size_t len, weft_module_t **out,
+                    char *out_msg, size_t msg_size)
+{
+    pthread_once(&init_once, interp_init);
+    *out = NULL;
+    if (out_msg && msg_size) out_msg[0] = 0;
+    if (!bytes && len) return WEFT_EARG;
+    weft_module_t *m = calloc(1, sizeof *m);
+    if (!m) return WEFT_ENOMEM;
+    atomic_init(&m->refs, 1);
+    m->engine = engine;
+    m->start = -1;
+    m->bytes = malloc(len ? len : 1);
+    if (!m->bytes) {
+        free(m);
+        return WEFT_ENOMEM;
+    }
+    if (len) memcpy(m->bytes, bytes, len);
+    m->len = len;
+    loaderr_t e = {0};
+    e.msg = out_msg;
+    e.msg_size = out_msg ? msg_size : 0;
+    if (setjmp(e.jmp)) {
+        module_free(m);
+        return e.code;
+    }
+    decode_module(m, &e);
+    *out = m;
+    return 0;
+}
+
+void weft_module_delete(weft_module_t *m)
+{
+    if (m && atomic_fetch_sub(&m->refs, 1) == 1) module_free(m);
+}
+
+size_t weft_module_import_count(const weft_module_t *m) { return m->nimports; }
+size_t weft_module_export_count(const weft_module_t *m) { return m->nexports; }
+
+static void describe(const weft_module_t *m, uint8_t kind, uint32_t index, weft_externdesc_t *d)
+{
+    d->kind = (weft_externkind_t)kind;
+    switch (kind) {
+    case WEFT_EXTERN_FUNC: d->functype = m->types[m->func_types[index]]; break;
+    case WEFT_EXTERN_TABLE:
+        d->valtype = (weft_valtype_t)m->tables[index].elem;
+        d->limits = m->tables[index].limits;
+        break;
+    case WEFT_EXTERN_MEMORY: d->limits = m->mems[index]; break;
+    case WEFT_EXTERN_GLOBAL:
+        d->valtype = (weft_valtype_t)m->globals[index].type;
+        d->mutable_ = m->globals[index].mut;
+        break;
+    }
+}
+
+int weft_module_import(const weft_module_t *m, size_t i, weft_externdesc_t *out)
+{
+    if (i >= m->nimports) return WEFT_ENOTFOUND;
+    const importdef_t *im = &m->imports[i];
+    memset(out, 0, sizeof *out);
+    out->module = im->module;
+    out->module_len = im->module_len;
+    out->name = im->name;
+    out->name_len = im->name_len;
+    if (im->kind == WEFT_EXTERN_FUNC) {
+        out->kind = WEFT_EXTERN_FUNC;
+        out->functype = m->types[im->index];
+    } else {
+        describe(m, im->kind, im->index, out);
+    }
+    return 0;
+}
+
+int weft_module_export(const weft_module_t *m, size_t i, weft_externdesc_t *out)
+{
+    if (i >= m->nexports) return WEFT_ENOTFOUND;
+    const exportdef_t *ex = &m->exports[i];
+    memset(out, 0, sizeof *out);
+    out->name = ex->name;
+    out->name_len = ex->name_len;
+    describe(m, ex->kind, ex->index, out);
+    return 0;
+}
+
+size_t weft_module_custom_count(const weft_module_t *m) { return m->ncustoms; }
+
+int weft_module_custom(const weft_module_t *m, size_t i, const char **out_name, size_t *out_name_len,
+                       const uint8_t **out_data, size_t *out_len)
+{
+    if (i >= m->ncustoms) return WEFT_ENOTFOUND;
+    if (out_name) *out_name = m->customs[i].name;
+    if (out_name_len) *out_name_len = m->customs[i].name_len;
+    if (out_data) *out_data = m->customs[i].data;
+    if (out_len) *out_len = m->customs[i].len;
+    return 0;
+}
+
+const char *weft_module_func_name(const weft_module_t *m, uint32_t index)
+{
+    if (!m || !m->func_names || index >= m->nfuncs) return NULL;
+    return m->func_names[index];
+}
+
+weft_module_t *weft_instance_module(const weft_instance_t *inst) { return inst->module; }
+
+int weft_instance_export_n(const weft_instance_t *inst, const char *name, size_t len,
+                           weft_extern_t *out)
+{
+    const weft_module_t *m = inst->module;
+    for (uint32_t i = 0; i < m->nexports; i++) {
+        const exportdef_t *ex = &m->exports[i];
+        if (ex->name_len != len || memcmp(ex->name, name, len) != 0) continue;
+        out->kind = (weft_externkind_t)ex->kind;
+        switch (ex->kind) {
+        case WEFT_EXTERN_FUNC: out->of.func = inst->funcs[ex->index]; break;
+        case WEFT_EXTERN_TABLE: out->of.table = inst->tables[ex->index]; break;
+        case WEFT_EXTERN_MEMORY: out->of.memory = inst->mems[ex->index]; break;
+        case WEFT_EXTERN_GLOBAL: out->of.global = inst->globals[ex->index]; break;
+        }
+        return 0;
+    }
+    return WEFT_ENOTFOUND;
+}
+
+int weft_instance_export(const weft_instance_t *inst, const char *name, weft_extern_t *out)
+{
+    return weft_instance_export_n(inst, name, strlen(name), out);
+}

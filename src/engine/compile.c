@@ -1,0 +1,220 @@
+/*
+ * compile.c — emits weft's internal code while validate.c walks a body.
+ *
+ * Code is an array of cells: a handler address (direct threading: the
+ * interpreter jumps straight to it) followed by packed operands. Branch
+ * offsets are relative to the cell that holds them and are patched when
+ * their label is placed. Fuel is charged by one FUEL op at the start of each
+ * straight-line run, holding the count of wasm instructions in the run, so
+ * fuel use depends only on the module and its inputs.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "compile.h"
+
+static void *grow_array(cctx_t *c, void *p, size_t n, size_t elsize)
+{
+    void *q = realloc(p, n * elsize);
+    if (!q) engine_fail(c->e, WEFT_ENOMEM, NULL, "out of memory");
+    return q;
+}
+
+void cc_init(cctx_t *c)
+{
+    c->code_cap = 64 + c->fd->body_len * 3;
+    c->code = grow_array(c, NULL, c->code_cap, sizeof *c->code);
+    c->fuel_cell = NO_CELL;
+    c->last_def = NO_CELL;
+    c->last_copy = NO_CELL;
+}
+
+static void *scratch(cctx_t *c, void **buf, size_t *cap, size_t n)
+{
+    if (n == 0) n = 1;
+    if (n > *cap) {
+        *buf = grow_array(c, *buf, n, 1);
+        *cap = n;
+    }
+    return *buf;
+}
+
+void *cc_scratch(cctx_t *c, size_t n) { return scratch(c, &c->scratch, &c->scratch_cap, n); }
+void *cc_scratch2(cctx_t *c, size_t n) { return scratch(c, &c->scratch2, &c->scratch2_cap, n); }
+
+void cc_fini(cctx_t *c)
+{
+    free(c->scratch);
+    free(c->scratch2);
+    free(c->code);
+    free(c->stack);
+    free(c->ctrl);
+    free(c->patches);
+}
+
+static size_t put(cctx_t *c, cell_t v)
+{
+    if (c->ncode == c->code_cap) {
+        c->code_cap *= 2;
+        c->code = grow_array(c, c->code, c->code_cap, sizeof *c->code);
+    }
+    c->code[c->ncode] = v;
+    return c->ncode++;
+}
+
+size_t cc_op(cctx_t *c, int op)
+{
+    c->last_def = NO_CELL;
+    c->last_copy = NO_CELL;
+    return put(c, (cell_t){.h = interp_labels[op]});
+}
+
+size_t cc_cell(cctx_t *c, uint64_t v) { return put(c, (cell_t){.u = v}); }
+
+size_t cc_pair(cctx_t *c, uint32_t a, uint32_t b)
+{
+    return put(c, (cell_t){.p = {a, b}});
+}
+
+void cc_def(cctx_t *c, size_t instr) { c->last_def = instr + 1; }
+
+void cc_copy(cctx_t *c, uint32_t dst, uint32_t src)
+{
+    if (dst == src) return;
+    /* Two copies in a row become one COPY2, saving a dispatch, unless a
+     * label sits between them. */
+    if (c->last_copy != NO_CELL && c->last_copy + 2 == c->ncode) {
+        c->code[c->last_copy].h = interp_labels[OP_COPY2];
+        cc_pair(c, dst, src);
+        c->last_copy = NO_CELL;
+        return;
+    }
+    size_t at = cc_op(c, OP_COPY);
+    cc_pair(c, dst, src);
+    c->last_copy = at;
+}
+
+void cc_materialize(cctx_t *c, uint32_t from)
+{
+    for (uint32_t i = from; i < c->sp; i++) {
+        opnd_t *o = &c->stack[i];
+        if (o->type != T_UNKNOWN && o->slot != home(c, i)) {
+            cc_copy(c, home(c, i), o->slot);
+            o->slot = home(c, i);
+        }
+    }
+}
+
+void cc_materialize_local(cctx_t *c, uint32_t local, uint32_t except)
+{
+    for (uint32_t i = 0; i < c->sp; i++) {
+        if (i == except) continue;
+        opnd_t *o = &c->stack[i];
+        if (o->slot == local && o->type != T_UNKNOWN) {
+            cc_copy(c, home(c, i), local);
+            o->slot = home(c, i);
+        }
+    }
+}
+
+/* If the last emitted op wrote `slot` (a fresh temporary), make it write
+ * `local` instead and return true: "x = a + b; local.set y" becomes
+ * "y = a + b". Only valid when nothing else read the temporary, which holds
+ * because temporaries are consumed once and no label intervened. */
+bool cc_try_retarget(cctx_t *c, uint32_t slot, uint32_t local)
+{
+    if (c->last_def == NO_CELL || c->code[c->last_def].p.a != slot) return false;
+    c->code[c->last_def].p.a = local;
+    c->last_def = NO_CELL;
+    return true;
+}
+
+void cc_region(cctx_t *c, int op)
+{
+    cc_op(c, op);
+    c->fuel_cell = cc_cell(c, 0);
+}
+
+void cc_count(cctx_t *c)
+{
+    if (c->fuel_cell != NO_CELL) c->code[c->fuel_cell].u++;
+}
+
+void cc_label(cctx_t *c)
+{
+    c->last_def = NO_CELL;
+    c->last_copy = NO_CELL;
+}
+
+void cc_patch_here(cctx_t *c, size_t cell)
+{
+    cc_label(c);
+    c->code[cell].i = (int64_t)c->ncode - (int64_t)cell;
+}
+
+void cc_branch_to(cctx_t *c, uint32_t depth, size_t cell)
+{
+    uint32_t idx = c->nctrl - 1 - depth;
+    ctrl_t *f = &c->ctrl[idx];
+    if (f->kind == CT_LOOP) {
+        c->code[cell].i = (int64_t)f->loop_pc - (int64_t)cell;
+        return;
+    }
+    f->branched = true;
+    if (c->npatches == c->patch_cap) {
+        c->patch_cap = c->patch_cap ? c->patch_cap * 2 : 16;
+        c->patches = grow_array(c, c->patches, c->patch_cap, sizeof *c->patches);
+    }
+    c->patches[c->npatches++] = (patch_t){idx, cell};
+}
+
+void cc_resolve(cctx_t *c, uint32_t ctrl_index)
+{
+    uint32_t keep = c->ctrl[ctrl_index].patch_base;
+    for (uint32_t i = keep; i < c->npatches; i++) {
+        if (c->patches[i].ctrl == ctrl_index)
+            cc_patch_here(c, c->patches[i].cell);
+        else
+            c->patches[keep++] = c->patches[i];
+    }
+    c->npatches = keep;
+}
+
+bool cc_branch_copies(cctx_t *c, uint32_t n, uint32_t target_height, bool dry_run)
+{
+    bool any = false;
+    /* Ascending order is safe: a source is either a local (never a target)
+     * or a home slot at or above its target. */
+    for (uint32_t i = 0; i < n; i++) {
+        opnd_t *o = &c->stack[c->sp - n + i];
+        uint32_t dst = home(c, target_height + i);
+        if (o->slot != dst) {
+            any = true;
+            if (!dry_run) cc_copy(c, dst, o->slot);
+        }
+    }
+    return any;
+}
+
+void cc_return(cctx_t *c)
+{
+    uint32_t n = c->m->types[c->fd->type]->nresults;
+    /* Results go to slots 0..n-1, which may be locals other results still
+     * alias: bring those home first, then copy upward-safe. */
+    cc_materialize(c, c->sp - n);
+    for (uint32_t i = 0; i < n; i++) cc_copy(c, i, c->stack[c->sp - n + i].slot);
+    cc_op(c, OP_RETURN);
+}
+
+void cc_finish(cctx_t *c)
+{
+    funcdef_t *fd = c->fd;
+    const weft_functype_t *ft = c->m->types[fd->type];
+    uint64_t slots = (uint64_t)fd->nlocals + c->max_height + 1;
+    if (slots < ft->nresults) slots = ft->nresults;
+    fd->frame_slots = (uint32_t)slots;
+    fd->code = realloc(c->code, c->ncode * sizeof *c->code);
+    if (!fd->code) fd->code = c->code;
+    fd->ncode = c->ncode;
+    c->code = NULL;
+}

@@ -1,0 +1,115 @@
+/*
+ * compile.h — the state shared by the body validator (validate.c) and the
+ * code emitter (compile.c) while they make one pass over a function body.
+ *
+ * The internal code addresses values by frame slot, not by a run-time stack
+ * pointer: the operand stack height is known at every instruction, so an
+ * operand at height h lives in slot nlocals + h (its "home"). A value may
+ * instead still live in a local (after local.get, no copy is emitted);
+ * such aliases are copied home before anything could change the local or
+ * before control flow merges ("materialising").
+ */
+#ifndef WEFT_ENGINE_COMPILE_H
+#define WEFT_ENGINE_COMPILE_H
+
+#include "reader.h"
+
+/* Internal operation numbers, from ops.def. */
+enum {
+#define OP(n, m) OP_##n,
+#define UN(n, w, vi, vo, fi, fo, e) OP_##n,
+#define BIN(n, w, vi, vo, fi, fo, e) OP_##n,
+#define UNT(n, w, vi, vo, fi, fo, f) OP_##n,
+#define BINT(n, w, vi, vo, fi, fo, f) OP_##n,
+#define LOAD(n, w, vo, ct, fo) OP_##n,
+#define STORE(n, w, vi, ct, fi) OP_##n,
+#include "ops.def"
+    OP__COUNT
+};
+
+#define NO_CELL ((size_t)-1)
+#define T_UNKNOWN 0 /* polymorphic stack entry in unreachable code */
+
+typedef struct {
+    uint8_t type;
+    uint32_t slot;
+} opnd_t;
+
+enum { CT_FUNC, CT_BLOCK, CT_LOOP, CT_IF, CT_ELSE };
+
+typedef struct {
+    uint8_t kind;
+    bool unreachable; /* after br/return/unreachable in this frame */
+    bool dead;        /* the whole frame is in unreachable code: emit nothing */
+    bool branched;    /* some branch targets this frame's end label */
+    uint32_t height;  /* operand height below the frame's parameters */
+    uint32_t nparams, nresults;
+    const uint8_t *params, *results;
+    uint8_t single; /* storage for a one-value block type */
+    size_t loop_pc;    /* CT_LOOP: branch target */
+    size_t else_cell;  /* CT_IF: offset cell of the BR_UNLESS to the else arm */
+    uint32_t patch_base;
+} ctrl_t;
+
+typedef struct {
+    uint32_t ctrl; /* frame index whose end label this jumps to */
+    size_t cell;   /* offset cell to patch */
+} patch_t;
+
+typedef struct {
+    weft_module_t *m;
+    funcdef_t *fd;
+    loaderr_t *e;
+    reader_t r;
+    const uint8_t *instr_at; /* start of the current instruction */
+
+    opnd_t *stack;
+    uint32_t sp, stack_cap, max_height;
+    ctrl_t *ctrl;
+    uint32_t nctrl, ctrl_cap;
+    patch_t *patches;
+    uint32_t npatches, patch_cap;
+
+    cell_t *code;
+    size_t ncode, code_cap;
+    void *scratch, *scratch2; /* reusable buffers, freed by cc_fini */
+    size_t scratch_cap, scratch2_cap;
+    size_t fuel_cell;  /* count cell of the current FUEL op */
+    size_t last_def;   /* cell holding the destination of the last value-producing op */
+    size_t last_copy;  /* the last op, if it is a COPY that may merge into COPY2 */
+} cctx_t;
+
+static inline uint32_t home(const cctx_t *c, uint32_t h) { return c->fd->nlocals + h; }
+
+static inline bool emitting(const cctx_t *c)
+{
+    const ctrl_t *f = &c->ctrl[c->nctrl - 1];
+    return !f->unreachable && !f->dead;
+}
+
+/* compile.c */
+void cc_init(cctx_t *c);
+void cc_fini(cctx_t *c);
+void *cc_scratch(cctx_t *c, size_t n);  /* valid until the next cc_scratch */
+void *cc_scratch2(cctx_t *c, size_t n); /* a second, independent buffer */
+size_t cc_op(cctx_t *c, int op);                 /* emits a handler cell, returns its index */
+size_t cc_cell(cctx_t *c, uint64_t v);           /* emits an operand cell */
+size_t cc_pair(cctx_t *c, uint32_t a, uint32_t b);
+void cc_def(cctx_t *c, size_t instr);            /* instr's cell 1 low half is a fresh home slot */
+void cc_copy(cctx_t *c, uint32_t dst, uint32_t src);
+void cc_materialize(cctx_t *c, uint32_t from);  /* copies aliases in stack[from..sp) home */
+void cc_materialize_local(cctx_t *c, uint32_t local, uint32_t except);
+bool cc_try_retarget(cctx_t *c, uint32_t slot, uint32_t local);
+void cc_region(cctx_t *c, int op);               /* starts a fuel region with FUEL or FUEL_CHECK */
+void cc_count(cctx_t *c);                        /* one more wasm instruction in the region */
+void cc_label(cctx_t *c);                        /* a branch target is placed here */
+void cc_patch_here(cctx_t *c, size_t cell);
+void cc_branch_to(cctx_t *c, uint32_t depth, size_t cell); /* target of frame `depth` from top */
+void cc_resolve(cctx_t *c, uint32_t ctrl_index);  /* patches this frame's end branches here */
+/* Copies the top `n` operands to home(target_height..) ; returns whether any
+ * copy was needed (without emitting when dry_run). */
+bool cc_branch_copies(cctx_t *c, uint32_t n, uint32_t target_height, bool dry_run);
+void cc_return(cctx_t *c);
+void cc_finish(cctx_t *c);
+
+#endif

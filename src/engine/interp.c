@@ -1,0 +1,423 @@
+/*
+ * interp.c — executes weft's internal code.
+ *
+ * Direct threading: each instruction begins with the address of its
+ * handler, and every handler ends by jumping to the next one (computed goto),
+ * so there is no central switch and each handler has its own indirect
+ * branch for the predictor. Operands are frame-slot indices resolved at
+ * compile time; the hot state (pc, fp, memory base and size, fuel) lives in
+ * locals the compiler keeps in registers.
+ *
+ * Wasm-to-wasm calls do not recurse on the C stack: a call pushes a frame_t
+ * on the store's control stack and jumps. Only host functions that call back
+ * into the store recurse, and that is bounded by MAX_REENTRY.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "compile.h"
+#include "num.h"
+
+const void *const *interp_labels;
+
+static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int init);
+
+void interp_init(void)
+{
+    run(NULL, NULL, NULL, 1);
+}
+
+weft_trap_code_t interp_call(weft_store_t *s, weft_func_t *f, slot_t *fp)
+{
+    return run(s, f, fp, 0);
+}
+
+/* Resolves item k of an element segment to a reference in `inst`. */
+static void *elem_item(weft_instance_t *inst, const constexpr_t *ce)
+{
+    switch (ce->kind) {
+    case CE_REF_FUNC: return inst->funcs[ce->value];
+    case CE_GLOBAL_GET: return inst->globals[ce->value]->val.ref;
+    default: return NULL;
+    }
+}
+
+static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int init)
+{
+    static const void *const labels[] = {
+#define OP(n, m) &&L_##n,
+#define UN(n, w, vi, vo, fi, fo, e) &&L_##n,
+#define BIN(n, w, vi, vo, fi, fo, e) &&L_##n,
+#define UNT(n, w, vi, vo, fi, fo, fn) &&L_##n,
+#define BINT(n, w, vi, vo, fi, fo, fn) &&L_##n,
+#define LOAD(n, w, vo, ct, fo) &&L_##n,
+#define STORE(n, w, vi, ct, fi) &&L_##n,
+#include "ops.def"
+    };
+    if (init) {
+        interp_labels = labels;
+        return WEFT_TRAP_NONE;
+    }
+
+    weft_instance_t *inst = f->inst;
+    weft_func_t *cur = f;
+    const cell_t *pc;
+    weft_func_t *callee;
+    slot_t *nfp;
+    weft_trap_code_t tc;
+    int64_t fuel = s->fuel;
+    slot_t *const stack_end = s->stack + s->stack_slots;
+    uint8_t *mem = NULL;
+    uint64_t memsize = 0;
+    const uint32_t entry_depth = s->depth;
+
+#define RELOAD_MEM()                                                          \
+    do {                                                                      \
+        if (inst && inst->mems) {                                             \
+            mem = inst->mems[0]->data;                                        \
+            memsize = inst->mems[0]->size;                                    \
+        } else {                                                              \
+            mem = NULL;                                                       \
+            memsize = 0;                                                      \
+        }                                                                     \
+    } while (0)
+#define NEXT() goto *pc->h
+#define TRAP(code)                                                            \
+    do {                                                                      \
+        tc = WEFT_TRAP_##code;                                                \
+        goto trap;                                                            \
+    } while (0)
+#define DST(k) fp[pc[k].p.a]
+#define SRC(k) fp[pc[k].p.b]
+
+    /* The entry call: a frame whose return address is NULL ends the run. */
+    pc = NULL;
+    callee = f;
+    nfp = fp;
+    fp = NULL;
+    cur = NULL;
+    goto do_call;
+
+do_call:
+    if (callee->def) {
+        const funcdef_t *d = callee->def;
+        if (UNLIKELY(s->depth >= s->nframes_cap || nfp + d->frame_slots > stack_end)) {
+            if (nfp + d->frame_slots > stack_end || !store_grow_frames(s)) TRAP(STACK_EXHAUSTED);
+        }
+        frame_t *fr = &s->frames[s->depth++];
+        fr->ret_pc = pc;
+        fr->ret_fp = fp;
+        fr->func = cur;
+        uint32_t np = callee->type->nparams;
+        if (d->nlocals > np) memset(nfp + np, 0, (d->nlocals - np) * sizeof(slot_t));
+        fp = nfp;
+        cur = callee;
+        pc = d->code;
+        inst = callee->inst;
+        RELOAD_MEM();
+        NEXT();
+    } else {
+        s->fuel = fuel;
+        s->stack_top = nfp + (callee->type->nparams > callee->type->nresults
+                                  ? callee->type->nparams : callee->type->nresults);
+        if (cur && cur->def && fp + cur->def->frame_slots > s->stack_top)
+            s->stack_top = fp + cur->def->frame_slots;
+        tc = runtime_call_host(s, callee, inst, nfp);
+        fuel = s->fuel;
+        RELOAD_MEM();
+        if (tc) goto trap_reported;
+        if (!pc) goto done;
+        NEXT();
+    }
+
+L_UNREACHABLE:
+    TRAP(UNREACHABLE);
+L_FUEL:
+    fuel -= pc[1].i;
+    if (UNLIKELY(fuel < 0)) {
+        fuel += pc[1].i;
+        TRAP(OUT_OF_FUEL);
+    }
+    pc += 2;
+    NEXT();
+L_FUEL_CHECK:
+    if (UNLIKELY(atomic_load_explicit(&s->interrupt, memory_order_relaxed))) TRAP(INTERRUPTED);
+    fuel -= pc[1].i;
+    if (UNLIKELY(fuel < 0)) {
+        fuel += pc[1].i;
+        TRAP(OUT_OF_FUEL);
+    }
+    pc += 2;
+    NEXT();
+L_BR:
+    pc = pc + 1 + pc[1].i;
+    NEXT();
+L_BR_IF:
+    if (fp[pc[1].u].i32)
+        pc = pc + 2 + pc[2].i;
+    else
+        pc += 3;
+    NEXT();
+L_BR_UNLESS:
+    if (!fp[pc[1].u].i32)
+        pc = pc + 2 + pc[2].i;
+    else
+        pc += 3;
+    NEXT();
+L_BR_TABLE: {
+    uint32_t i = fp[pc[1].p.a].i32;
+    if (i > pc[1].p.b) i = pc[1].p.b;
+    const cell_t *c = pc + 2 + i;
+    pc = c + c->i;
+    NEXT();
+}
+L_RETURN: {
+    frame_t *fr = &s->frames[--s->depth];
+    if (UNLIKELY(!fr->ret_pc)) goto done;
+    pc = fr->ret_pc;
+    fp = fr->ret_fp;
+    cur = fr->func;
+    inst = cur->inst;
+    RELOAD_MEM();
+    NEXT();
+}
+L_CALL:
+    callee = inst->funcs[pc[1].p.a];
+    nfp = fp + pc[1].p.b;
+    pc += 2;
+    goto do_call;
+L_CALL_INDIRECT: {
+    weft_table_t *tab = inst->tables[pc[1].p.b];
+    uint32_t i = fp[pc[2].p.b].i32;
+    if (UNLIKELY(i >= tab->size)) {
+        tc = store_trap(s, WEFT_TRAP_UNDEFINED_ELEMENT, "undefined element %u", i);
+        goto trap_reported;
+    }
+    callee = tab->elems[i];
+    if (UNLIKELY(!callee)) {
+        tc = store_trap(s, WEFT_TRAP_UNINITIALIZED_ELEMENT, "uninitialized element %u", i);
+        goto trap_reported;
+    }
+    const weft_functype_t *want = inst->module->types[pc[1].p.a];
+    if (UNLIKELY(callee->type != want && !weft_functype_equal(callee->type, want)))
+        TRAP(INDIRECT_CALL_MISMATCH);
+    nfp = fp + pc[2].p.a;
+    pc += 3;
+    goto do_call;
+}
+L_COPY:
+    DST(1) = SRC(1);
+    pc += 2;
+    NEXT();
+L_COPY2:
+    DST(1) = SRC(1);
+    DST(2) = SRC(2);
+    pc += 3;
+    NEXT();
+L_CONST:
+    fp[pc[1].u].i64 = pc[2].u;
+    pc += 3;
+    NEXT();
+L_SELECT:
+    DST(1) = fp[pc[2].p.b].i32 ? SRC(1) : fp[pc[2].p.a];
+    pc += 3;
+    NEXT();
+L_GLOBAL_GET:
+    DST(1) = inst->globals[pc[1].p.b]->val;
+    pc += 2;
+    NEXT();
+L_GLOBAL_SET:
+    inst->globals[pc[1].p.b]->val = fp[pc[1].p.a];
+    pc += 2;
+    NEXT();
+L_MEMORY_SIZE:
+    DST(1).i32 = (uint32_t)(memsize / PAGE_SIZE);
+    pc += 2;
+    NEXT();
+L_MEMORY_GROW:
+    DST(1).s32 = memory_grow_pages(inst->mems[0], SRC(1).i32);
+    RELOAD_MEM();
+    pc += 2;
+    NEXT();
+L_MEMORY_INIT: {
+    uint32_t seg = (uint32_t)pc[1].u;
+    uint32_t d = fp[pc[2].p.a].i32, src = fp[pc[2].p.b].i32, n = fp[pc[3].u].i32;
+    const datadef_t *dd = &inst->module->datas[seg];
+    uint32_t len = inst->dropped_datas[seg] ? 0 : dd->len;
+    if (UNLIKELY((uint64_t)src + n > len || (uint64_t)d + n > memsize)) TRAP(MEMORY_OOB);
+    if (n) memcpy(mem + d, dd->bytes + src, n);
+    pc += 4;
+    NEXT();
+}
+L_DATA_DROP:
+    inst->dropped_datas[pc[1].u] = 1;
+    pc += 2;
+    NEXT();
+L_MEMORY_COPY: {
+    uint32_t d = fp[pc[1].p.a].i32, src = fp[pc[1].p.b].i32, n = fp[pc[2].u].i32;
+    if (UNLIKELY((uint64_t)src + n > memsize || (uint64_t)d + n > memsize)) TRAP(MEMORY_OOB);
+    if (n) memmove(mem + d, mem + src, n);
+    pc += 3;
+    NEXT();
+}
+L_MEMORY_FILL: {
+    uint32_t d = fp[pc[1].p.a].i32, v = fp[pc[1].p.b].i32, n = fp[pc[2].u].i32;
+    if (UNLIKELY((uint64_t)d + n > memsize)) TRAP(MEMORY_OOB);
+    if (n) memset(mem + d, (int)(v & 0xff), n);
+    pc += 3;
+    NEXT();
+}
+L_TABLE_GET: {
+    weft_table_t *t = inst->tables[pc[2].u];
+    uint32_t i = SRC(1).i32;
+    if (UNLIKELY(i >= t->size)) TRAP(TABLE_OOB);
+    DST(1).ref = t->elems[i];
+    pc += 3;
+    NEXT();
+}
+L_TABLE_SET: {
+    weft_table_t *t = inst->tables[pc[2].u];
+    uint32_t i = fp[pc[1].p.a].i32;
+    if (UNLIKELY(i >= t->size)) TRAP(TABLE_OOB);
+    t->elems[i] = SRC(1).ref;
+    pc += 3;
+    NEXT();
+}
+L_TABLE_SIZE:
+    fp[pc[1].u].i32 = inst->tables[pc[2].u]->size;
+    pc += 3;
+    NEXT();
+L_TABLE_GROW: {
+    weft_table_t *t = inst->tables[pc[2].p.b];
+    DST(1).s32 = table_grow_elems(t, fp[pc[2].p.a].i32, SRC(1).ref);
+    pc += 3;
+    NEXT();
+}
+L_TABLE_FILL: {
+    weft_table_t *t = inst->tables[pc[2].p.b];
+    uint32_t i = fp[pc[1].p.a].i32, n = fp[pc[2].p.a].i32;
+    void *v = SRC(1).ref;
+    if (UNLIKELY((uint64_t)i + n > t->size)) TRAP(TABLE_OOB);
+    for (uint32_t k = 0; k < n; k++) t->elems[i + k] = v;
+    pc += 3;
+    NEXT();
+}
+L_TABLE_COPY: {
+    weft_table_t *dt = inst->tables[pc[3].p.a], *st = inst->tables[pc[3].p.b];
+    uint32_t d = fp[pc[1].p.a].i32, src = fp[pc[1].p.b].i32, n = fp[pc[2].u].i32;
+    if (UNLIKELY((uint64_t)src + n > st->size || (uint64_t)d + n > dt->size)) TRAP(TABLE_OOB);
+    if (n) memmove(dt->elems + d, st->elems + src, n * sizeof(void *));
+    pc += 4;
+    NEXT();
+}
+L_TABLE_INIT: {
+    uint32_t seg = pc[3].p.a;
+    weft_table_t *t = inst->tables[pc[3].p.b];
+    uint32_t d = fp[pc[1].p.a].i32, src = fp[pc[1].p.b].i32, n = fp[pc[2].u].i32;
+    const elemdef_t *el = &inst->module->elems[seg];
+    uint32_t len = inst->dropped_elems[seg] ? 0 : el->count;
+    if (UNLIKELY((uint64_t)src + n > len || (uint64_t)d + n > t->size)) TRAP(TABLE_OOB);
+    for (uint32_t k = 0; k < n; k++) t->elems[d + k] = elem_item(inst, &el->items[src + k]);
+    pc += 4;
+    NEXT();
+}
+L_ELEM_DROP:
+    inst->dropped_elems[pc[1].u] = 1;
+    pc += 2;
+    NEXT();
+L_REF_FUNC:
+    DST(1).ref = inst->funcs[pc[1].p.b];
+    pc += 2;
+    NEXT();
+L_REF_IS_NULL:
+    DST(1).i32 = SRC(1).ref == NULL;
+    pc += 2;
+    NEXT();
+
+#define UN(n, w, vi, vo, fi, fo, e)                                           \
+    L_##n : {                                                                 \
+        __typeof__(fp->fi) a = SRC(1).fi;                                     \
+        DST(1).fo = (e);                                                      \
+        pc += 2;                                                              \
+        NEXT();                                                               \
+    }
+#define BIN(n, w, vi, vo, fi, fo, e)                                          \
+    L_##n : {                                                                 \
+        __typeof__(fp->fi) a = SRC(1).fi, b = fp[pc[2].p.a].fi;               \
+        DST(1).fo = (e);                                                      \
+        pc += 3;                                                              \
+        NEXT();                                                               \
+    }
+#define UNT(n, w, vi, vo, fi, fo, fn)                                         \
+    L_##n : {                                                                 \
+        __typeof__(fp->fo) r;                                                 \
+        int t = fn(SRC(1).fi, &r);                                            \
+        if (UNLIKELY(t)) {                                                    \
+            tc = (weft_trap_code_t)t;                                         \
+            goto trap;                                                        \
+        }                                                                     \
+        DST(1).fo = r;                                                        \
+        pc += 2;                                                              \
+        NEXT();                                                               \
+    }
+#define BINT(n, w, vi, vo, fi, fo, fn)                                        \
+    L_##n : {                                                                 \
+        __typeof__(fp->fo) r;                                                 \
+        int t = fn(SRC(1).fi, fp[pc[2].p.a].fi, &r);                          \
+        if (UNLIKELY(t)) {                                                    \
+            tc = (weft_trap_code_t)t;                                         \
+            goto trap;                                                        \
+        }                                                                     \
+        DST(1).fo = r;                                                        \
+        pc += 3;                                                              \
+        NEXT();                                                               \
+    }
+#define LOAD(n, w, vo, ct, fo)                                                \
+    L_##n : {                                                                 \
+        uint64_t ea = (uint64_t)SRC(1).i32 + pc[2].u;                         \
+        if (UNLIKELY(ea + sizeof(ct) > memsize)) TRAP(MEMORY_OOB);            \
+        ct v;                                                                 \
+        memcpy(&v, mem + ea, sizeof v);                                       \
+        DST(1).fo = v;                                                        \
+        pc += 3;                                                              \
+        NEXT();                                                               \
+    }
+#define STORE(n, w, vi, ct, fi)                                               \
+    L_##n : {                                                                 \
+        uint64_t ea = (uint64_t)fp[pc[1].p.a].i32 + pc[2].u;                  \
+        if (UNLIKELY(ea + sizeof(ct) > memsize)) TRAP(MEMORY_OOB);            \
+        ct v = (ct)SRC(1).fi;                                                 \
+        memcpy(mem + ea, &v, sizeof v);                                       \
+        pc += 3;                                                              \
+        NEXT();                                                               \
+    }
+#include "ops.def"
+
+trap:
+    store_trap(s, tc, "%s", weft_trap_string(tc));
+trap_reported:
+    /* Backtrace, innermost first; appended to what an inner re-entrant run
+     * recorded. */
+    if (cur && s->bt_len < MAX_BACKTRACE) {
+        s->bt_funcs[s->bt_len] = cur->index;
+        s->bt_modules[s->bt_len++] = cur->inst ? cur->inst->module : NULL;
+    }
+    {
+        uint32_t d = s->depth;
+        while (d > entry_depth) {
+            frame_t *fr = &s->frames[--d];
+            if (!fr->ret_pc) break;
+            if (fr->func && s->bt_len < MAX_BACKTRACE) {
+                s->bt_funcs[s->bt_len] = fr->func->index;
+                s->bt_modules[s->bt_len++] = fr->func->inst ? fr->func->inst->module : NULL;
+            }
+        }
+        s->depth = d; /* unwind to the entry frame of this run */
+    }
+    s->fuel = fuel;
+    return tc;
+
+done:
+    s->fuel = fuel;
+    return WEFT_TRAP_NONE;
+}

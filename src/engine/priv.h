@@ -1,0 +1,325 @@
+/*
+ * priv.h — the engine's private data structures, shared by its stages:
+ * decode.c (binary → struct module), validate.c (type checking, drives the
+ * emitter), compile.c (internal code), interp.c (execution), runtime.c
+ * (stores, instances, linking) and api.c (the public accessors).
+ *
+ * Invariants: a struct module is immutable once weft_module_new returns;
+ * every runtime object (instance, memory, table, global, function) belongs
+ * to exactly one store and is freed with it.
+ */
+#ifndef WEFT_ENGINE_PRIV_H
+#define WEFT_ENGINE_PRIV_H
+
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weft/weft.h"
+
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+#define PAGE_SIZE 65536u
+#define MAX_PAGES 65536u
+#define MAX_LOCALS 50000u        /* declared locals per function: implementation limit */
+#define MAX_FUNC_PARAMS 1000u
+#define MAX_REENTRY 64u          /* nested host → wasm re-entries */
+#define MAX_BACKTRACE 64u
+
+/* One value on the wasm stack or in a local: 8 bytes, addressed by slot
+ * index from the frame pointer. Fields are named after the wasm type they
+ * hold; integers are unsigned so arithmetic wraps without UB. */
+typedef union {
+    uint32_t i32;
+    uint64_t i64;
+    float f32;
+    double f64;
+    void *ref;
+    int32_t s32;
+    int64_t s64;
+} slot_t;
+
+/* One cell of compiled code: a handler address, or packed operands. */
+typedef union {
+    const void *h;
+    uint64_t u;
+    int64_t i;
+    struct {
+        uint32_t a, b;
+    } p;
+} cell_t;
+
+struct weft_functype {
+    uint32_t nparams, nresults;
+    uint8_t *types; /* params then results, weft_valtype_t values */
+};
+
+/* ---- module ------------------------------------------------------------ */
+
+/* A constant expression of WebAssembly 2.0: one instruction then `end`. */
+enum { CE_I32, CE_I64, CE_F32, CE_F64, CE_REF_NULL, CE_REF_FUNC, CE_GLOBAL_GET };
+typedef struct {
+    uint8_t kind;
+    uint8_t type;    /* result value type */
+    uint64_t value;  /* constant bits, function index or global index */
+} constexpr_t;
+
+typedef struct {
+    uint8_t type; /* weft_valtype_t */
+    bool mut;
+    constexpr_t init;
+} globaldef_t;
+
+typedef struct {
+    uint8_t elem; /* FUNCREF / EXTERNREF */
+    weft_limits_t limits;
+} tabledef_t;
+
+typedef struct {
+    const char *module, *name; /* NUL-terminated copies, owned by the module */
+    uint32_t module_len, name_len;
+    uint8_t kind;
+    uint32_t index; /* function: type index; table/memory/global: index in its space */
+} importdef_t;
+
+typedef struct {
+    const char *name;
+    uint32_t name_len;
+    uint8_t kind;
+    uint32_t index;
+} exportdef_t;
+
+enum { SEG_ACTIVE, SEG_PASSIVE, SEG_DECLARATIVE };
+
+typedef struct {
+    uint8_t mode;
+    uint8_t type; /* FUNCREF / EXTERNREF */
+    uint32_t table;
+    constexpr_t offset;
+    uint32_t count;
+    constexpr_t *items;
+} elemdef_t;
+
+typedef struct {
+    uint8_t mode;
+    uint32_t memory;
+    constexpr_t offset;
+    const uint8_t *bytes; /* into module->bytes */
+    uint32_t len;
+} datadef_t;
+
+typedef struct {
+    const char *name;
+    uint32_t name_len;
+    const uint8_t *data;
+    uint32_t len;
+} customdef_t;
+
+/* A compiled function body. Frame layout, in slots from the frame pointer:
+ * [0, nparams) parameters, [nparams, nlocals) zero-initialised locals,
+ * [nlocals, frame_slots) operand temporaries. Results are returned in
+ * slots [0, nresults). */
+typedef struct {
+    uint32_t type;       /* type index */
+    uint32_t nlocals;    /* params + declared locals */
+    uint32_t frame_slots;
+    uint8_t *local_types;
+    cell_t *code;
+    size_t ncode;
+    const uint8_t *body;  /* into module->bytes */
+    size_t body_len;
+    size_t body_offset;   /* byte offset of the body in the binary */
+} funcdef_t;
+
+struct weft_module {
+    atomic_int refs;
+    weft_engine_t *engine;
+    uint8_t *bytes;
+    size_t len;
+
+    uint32_t ntypes;
+    weft_functype_t **types;
+
+    uint32_t nimports;
+    importdef_t *imports;
+
+    /* Index spaces, imports first. */
+    uint32_t nfuncs, nfunc_imports;
+    uint32_t *func_types;      /* type index per function */
+    funcdef_t *funcs;          /* defined functions: funcs[i - nfunc_imports] */
+    uint32_t ntables, ntable_imports;
+    tabledef_t *tables;
+    uint32_t nmems, nmem_imports;
+    weft_limits_t *mems;
+    uint32_t nglobals, nglobal_imports;
+    globaldef_t *globals;
+
+    uint32_t nexports;
+    exportdef_t *exports;
+
+    int64_t start; /* -1 when absent */
+
+    uint32_t nelems;
+    elemdef_t *elems;
+    uint32_t ndatas;
+    datadef_t *datas;
+    bool has_datacount;
+    uint32_t datacount;
+
+    uint32_t ncustoms;
+    customdef_t *customs;
+
+    uint8_t *declared_funcs; /* bitmap: functions that ref.func may name */
+    char **func_names;       /* from the "name" section, may be NULL */
+};
+
+/* ---- runtime objects ----------------------------------------------------- */
+
+typedef struct weft_instance instance_t;
+
+struct weft_func {
+    const weft_functype_t *type;
+    instance_t *inst;          /* NULL for host functions */
+    const funcdef_t *def;      /* compiled body, NULL for host functions */
+    uint32_t index;            /* index in its module's space */
+    weft_host_fn_t host;
+    void *user;
+    void (*finalizer)(void *);
+    weft_functype_t *owned_type; /* host functions own a copy */
+};
+
+struct weft_memory {
+    uint8_t *data;
+    uint64_t size; /* bytes */
+    weft_limits_t limits;
+    weft_store_t *store;
+};
+
+struct weft_table {
+    void **elems;
+    uint32_t size;
+    uint8_t type;
+    weft_limits_t limits;
+    weft_store_t *store;
+};
+
+struct weft_global {
+    uint8_t type;
+    bool mut;
+    slot_t val;
+};
+
+struct weft_instance {
+    weft_module_t *module;
+    weft_store_t *store;
+    weft_func_t **funcs;
+    weft_table_t **tables;
+    weft_memory_t **mems;
+    weft_global_t **globals;
+    uint8_t *dropped_elems; /* elem.drop / data.drop state */
+    uint8_t *dropped_datas;
+};
+
+/* A control-stack record of one active wasm call. */
+typedef struct {
+    const cell_t *ret_pc;
+    slot_t *ret_fp;
+    weft_func_t *func;
+} frame_t;
+
+/* Objects owned by a store are kept in one list of allocations. */
+typedef struct owned {
+    struct owned *next;
+    int kind;
+    void *obj;
+} owned_t;
+
+struct weft_store {
+    weft_engine_t *engine;
+    weft_limits_config_t limits;
+    owned_t *owned;
+
+    slot_t *stack;       /* value stack, limits.max_stack_bytes / 8 slots */
+    size_t stack_slots;
+    slot_t *stack_top;   /* first free slot (for re-entrant calls) */
+    frame_t *frames;
+    uint32_t nframes_cap;
+    uint32_t depth;      /* active wasm frames */
+    uint32_t reentry;
+
+    bool fuel_on;
+    int64_t fuel;
+    atomic_int interrupt;
+
+    weft_trap_code_t trap;
+    char trap_msg[256];
+    char errmsg[512];
+    uint32_t bt_funcs[MAX_BACKTRACE];
+    const weft_module_t *bt_modules[MAX_BACKTRACE];
+    size_t bt_len;
+};
+
+struct weft_caller {
+    weft_store_t *store;
+    instance_t *inst;
+};
+
+struct weft_engine {
+    int unused;
+};
+
+/* ---- cross-file internals ------------------------------------------------ */
+
+/* Error handling while loading a module: stages longjmp out on the first
+ * problem, after writing the message. Everything allocated so far hangs off
+ * the module, which the caller frees. */
+typedef struct {
+    jmp_buf jmp;
+    int code; /* WEFT_EMALFORMED / WEFT_EINVALID / WEFT_ENOMEM */
+    char *msg;
+    size_t msg_size;
+    const char *section;
+    const uint8_t *base; /* start of the binary, for offsets */
+} loaderr_t;
+
+_Noreturn void engine_fail(loaderr_t *e, int code, const uint8_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void *engine_xalloc(loaderr_t *e, size_t n); /* zeroed; fails with ENOMEM */
+
+/* decode.c: parses the whole binary into m (validating everything outside
+ * function bodies), then calls validate_function for every body. */
+void decode_module(weft_module_t *m, loaderr_t *e);
+void module_free(weft_module_t *m);
+
+/* validate.c: type-checks one function body and compiles it. */
+void validate_function(weft_module_t *m, uint32_t defined_index, loaderr_t *e);
+
+/* types.c */
+weft_functype_t *functype_alloc(uint32_t nparams, uint32_t nresults);
+const uint8_t *functype_params(const weft_functype_t *ft);
+const uint8_t *functype_results(const weft_functype_t *ft);
+
+/* interp.c */
+void interp_init(void);
+extern const void *const *interp_labels;
+/* Runs wasm function f whose arguments are in fp[0..nparams). Returns 0 or
+ * a trap code (message already in the store). */
+weft_trap_code_t interp_call(weft_store_t *s, weft_func_t *f, slot_t *fp);
+
+/* runtime.c */
+weft_trap_code_t store_trap(weft_store_t *s, weft_trap_code_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Grows the control stack (up to limits.max_call_depth); false when full. */
+bool store_grow_frames(weft_store_t *s);
+/* Calls host function f with arguments in args[0..nparams); results are
+ * written to args[0..nresults). `caller` is the calling instance or NULL. */
+weft_trap_code_t runtime_call_host(weft_store_t *s, weft_func_t *f, weft_instance_t *caller,
+                                   slot_t *args);
+int32_t memory_grow_pages(weft_memory_t *m, uint32_t delta); /* old pages or -1 */
+int32_t table_grow_elems(weft_table_t *t, uint32_t delta, void *init);
+bool val_type_ok(const weft_val_t *v, uint8_t t);
+
+#endif

@@ -1,0 +1,802 @@
+/*
+ * validate.c — type-checks a function body and drives the code emitter
+ * (compile.c) in the same pass.
+ *
+ * The checking follows the validation algorithm of the WebAssembly spec
+ * appendix: an operand stack of value types and a stack of control frames,
+ * where code after br/return/unreachable is checked against a polymorphic
+ * stack. Each operand also records the frame slot its value lives in, which
+ * is what the emitter needs; in unreachable code nothing is emitted.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "compile.h"
+
+#define INVALID(c, ...) engine_fail((c)->e, WEFT_EINVALID, (c)->instr_at, __VA_ARGS__)
+#define BAD_ENCODING(c, ...) engine_fail((c)->e, WEFT_EMALFORMED, (c)->instr_at, __VA_ARGS__)
+
+static const char *tname(uint8_t t) { return t == T_UNKNOWN ? "unknown" : weft_valtype_name(t); }
+static bool is_num(uint8_t t) { return t == WEFT_I32 || t == WEFT_I64 || t == WEFT_F32 || t == WEFT_F64; }
+static bool is_ref(uint8_t t) { return t == WEFT_FUNCREF || t == WEFT_EXTERNREF; }
+
+static void push(cctx_t *c, uint8_t type, uint32_t slot)
+{
+    if (c->sp == c->stack_cap) {
+        c->stack_cap = c->stack_cap ? c->stack_cap * 2 : 64;
+        opnd_t *s = realloc(c->stack, c->stack_cap * sizeof *s);
+        if (!s) engine_fail(c->e, WEFT_ENOMEM, NULL, "out of memory");
+        c->stack = s;
+    }
+    c->stack[c->sp++] = (opnd_t){type, slot};
+    if (c->sp > c->max_height) c->max_height = c->sp;
+}
+
+/* Pushes a value produced into its home slot; returns that slot. */
+static uint32_t push_home(cctx_t *c, uint8_t type)
+{
+    uint32_t slot = home(c, c->sp);
+    push(c, type, slot);
+    return slot;
+}
+
+static opnd_t pop_any(cctx_t *c)
+{
+    ctrl_t *f = &c->ctrl[c->nctrl - 1];
+    if (c->sp == f->height) {
+        if (f->unreachable) return (opnd_t){T_UNKNOWN, 0};
+        INVALID(c, "type mismatch: operand stack is empty");
+    }
+    return c->stack[--c->sp];
+}
+
+static opnd_t pop_t(cctx_t *c, uint8_t want)
+{
+    opnd_t o = pop_any(c);
+    if (o.type != want && o.type != T_UNKNOWN && want != T_UNKNOWN)
+        INVALID(c, "type mismatch: expected %s, found %s", tname(want), tname(o.type));
+    return o;
+}
+
+/* Checks that the top n operands have `types`, leaving them in place. With
+ * `concrete`, polymorphic entries are pushed back with the checked types
+ * (br_if, calls); without, they stay polymorphic (br_table, whose labels
+ * may disagree in unreachable code). */
+static void check_operands_as(cctx_t *c, const uint8_t *types, uint32_t n, bool concrete)
+{
+    opnd_t *saved = cc_scratch2(c, (size_t)n * sizeof *saved);
+    for (uint32_t i = n; i-- > 0;) {
+        opnd_t o = pop_any(c);
+        if (o.type != types[i] && o.type != T_UNKNOWN)
+            INVALID(c, "type mismatch: expected %s, found %s", tname(types[i]), tname(o.type));
+        saved[i] = o;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        push(c, concrete || saved[i].type != T_UNKNOWN ? types[i] : T_UNKNOWN, saved[i].slot);
+}
+
+static void check_operands(cctx_t *c, const uint8_t *types, uint32_t n)
+{
+    check_operands_as(c, types, n, true);
+}
+
+static void set_unreachable(cctx_t *c)
+{
+    ctrl_t *f = &c->ctrl[c->nctrl - 1];
+    c->sp = f->height;
+    f->unreachable = true;
+    c->fuel_cell = NO_CELL;
+}
+
+static const uint8_t *f_params(const ctrl_t *f) { return f->params; }
+static const uint8_t *f_results(const ctrl_t *f) { return f->results ? f->results : &f->single; }
+static const uint8_t *label_types(const ctrl_t *f, uint32_t *n)
+{
+    if (f->kind == CT_LOOP) {
+        *n = f->nparams;
+        return f_params(f);
+    }
+    *n = f->nresults;
+    return f_results(f);
+}
+
+static ctrl_t *label(cctx_t *c, uint32_t depth)
+{
+    if (depth >= c->nctrl) INVALID(c, "unknown label %u", depth);
+    return &c->ctrl[c->nctrl - 1 - depth];
+}
+
+/* A block type: empty, one value type, or a type index. */
+static void read_blocktype(cctx_t *c, ctrl_t *f)
+{
+    reader_t *r = &c->r;
+    if (r->p >= r->end) BAD_ENCODING(c, "unexpected end");
+    uint8_t b = *r->p;
+    f->nparams = f->nresults = 0;
+    f->params = f->results = NULL;
+    if (b == 0x40) {
+        r->p++;
+    } else if (is_valtype(b)) {
+        r->p++;
+        f->single = b;
+        f->nresults = 1;
+    } else {
+        int64_t idx = rd_sleb(r, 33);
+        if (idx < 0) BAD_ENCODING(c, "malformed block type");
+        if (idx >= c->m->ntypes) INVALID(c, "unknown type %lld", (long long)idx);
+        const weft_functype_t *ft = c->m->types[idx];
+        f->nparams = ft->nparams;
+        f->nresults = ft->nresults;
+        f->params = functype_params(ft);
+        f->results = functype_results(ft);
+    }
+}
+
+static ctrl_t *push_ctrl(cctx_t *c, const ctrl_t *proto)
+{
+    bool dead = c->nctrl > 0 && !emitting(c);
+    if (c->nctrl == c->ctrl_cap) {
+        c->ctrl_cap = c->ctrl_cap ? c->ctrl_cap * 2 : 16;
+        ctrl_t *n = realloc(c->ctrl, c->ctrl_cap * sizeof *n);
+        if (!n) engine_fail(c->e, WEFT_ENOMEM, NULL, "out of memory");
+        c->ctrl = n;
+    }
+    ctrl_t *f = &c->ctrl[c->nctrl++];
+    *f = *proto;
+    f->dead = dead;
+    f->unreachable = false;
+    f->branched = false;
+    f->height = c->sp;
+    f->patch_base = c->npatches;
+    f->else_cell = NO_CELL;
+    return f;
+}
+
+/* block, loop, if: check and pop the parameters, open the frame, push the
+ * parameters back in their home slots. */
+static ctrl_t *open_block(cctx_t *c, uint8_t kind, ctrl_t *proto)
+{
+    proto->kind = kind;
+    if (emitting(c)) cc_materialize(c, 0);
+    check_operands(c, f_params(proto), proto->nparams);
+    c->sp -= proto->nparams;
+    ctrl_t *f = push_ctrl(c, proto);
+    if (f->results == NULL && f->nresults == 1) f->results = NULL; /* keeps using f->single */
+    for (uint32_t i = 0; i < f->nparams; i++) push_home(c, f->params[i]);
+    return f;
+}
+
+/* At `else` and `end`: the frame's results must be exactly what is left. */
+static void check_frame_end(cctx_t *c, ctrl_t *f)
+{
+    if (emitting(c)) cc_materialize(c, f->height);
+    check_operands(c, f_results(f), f->nresults);
+    if (c->sp != f->height + f->nresults) INVALID(c, "type mismatch: values remaining on stack at end of block");
+}
+
+static void memarg(cctx_t *c, uint32_t natural, uint32_t *offset)
+{
+    uint32_t align = rd_u32(&c->r);
+    *offset = rd_u32(&c->r);
+    if (c->m->nmems == 0) INVALID(c, "unknown memory 0");
+    if (align >= 32 || (1u << align) > natural) INVALID(c, "alignment must not be larger than natural");
+}
+
+static void need_memory(cctx_t *c)
+{
+    if (c->m->nmems == 0) INVALID(c, "unknown memory 0");
+}
+
+static void zero_byte(cctx_t *c)
+{
+    if (rd_u8(&c->r) != 0) BAD_ENCODING(c, "zero byte expected");
+}
+
+static uint8_t table_type(cctx_t *c, uint32_t t)
+{
+    if (t >= c->m->ntables) INVALID(c, "unknown table %u", t);
+    return c->m->tables[t].elem;
+}
+
+static void unop(cctx_t *c, int op, uint8_t vin, uint8_t vout)
+{
+    opnd_t a = pop_t(c, vin);
+    uint32_t d = push_home(c, vout);
+    if (emitting(c)) {
+        size_t at = cc_op(c, op);
+        cc_pair(c, d, a.slot);
+        cc_def(c, at);
+    }
+}
+
+static void binop(cctx_t *c, int op, uint8_t vin, uint8_t vout)
+{
+    opnd_t b = pop_t(c, vin);
+    opnd_t a = pop_t(c, vin);
+    uint32_t d = push_home(c, vout);
+    if (emitting(c)) {
+        size_t at = cc_op(c, op);
+        cc_pair(c, d, a.slot);
+        cc_pair(c, b.slot, 0);
+        cc_def(c, at);
+    }
+}
+
+static void load(cctx_t *c, int op, uint8_t vout, uint32_t natural)
+{
+    uint32_t off;
+    memarg(c, natural, &off);
+    opnd_t a = pop_t(c, WEFT_I32);
+    uint32_t d = push_home(c, vout);
+    if (emitting(c)) {
+        size_t at = cc_op(c, op);
+        cc_pair(c, d, a.slot);
+        cc_cell(c, off);
+        cc_def(c, at);
+    }
+}
+
+static void store(cctx_t *c, int op, uint8_t vin, uint32_t natural)
+{
+    uint32_t off;
+    memarg(c, natural, &off);
+    opnd_t v = pop_t(c, vin);
+    opnd_t a = pop_t(c, WEFT_I32);
+    if (emitting(c)) {
+        cc_op(c, op);
+        cc_pair(c, a.slot, v.slot);
+        cc_cell(c, off);
+    }
+}
+
+static bool numeric(cctx_t *c, uint32_t code)
+{
+    switch (code) {
+#define UN(n, w, vi, vo, fi, fo, e) case w: unop(c, OP_##n, WEFT_##vi, WEFT_##vo); return true;
+#define UNT(n, w, vi, vo, fi, fo, f) case w: unop(c, OP_##n, WEFT_##vi, WEFT_##vo); return true;
+#define BIN(n, w, vi, vo, fi, fo, e) case w: binop(c, OP_##n, WEFT_##vi, WEFT_##vo); return true;
+#define BINT(n, w, vi, vo, fi, fo, f) case w: binop(c, OP_##n, WEFT_##vi, WEFT_##vo); return true;
+#define LOAD(n, w, vo, ct, fo) case w: load(c, OP_##n, WEFT_##vo, sizeof(ct)); return true;
+#define STORE(n, w, vi, ct, fi) case w: store(c, OP_##n, WEFT_##vi, sizeof(ct)); return true;
+#include "ops.def"
+    }
+    return false;
+}
+
+static void emit_const(cctx_t *c, uint8_t type, uint64_t bits)
+{
+    uint32_t d = push_home(c, type);
+    if (emitting(c)) {
+        size_t at = cc_op(c, OP_CONST);
+        cc_cell(c, d);
+        cc_cell(c, bits);
+        cc_def(c, at);
+    }
+}
+
+/* A branch to frame `depth` whose operands are on top of the stack. */
+static void emit_br(cctx_t *c, uint32_t depth)
+{
+    ctrl_t *t = label(c, depth);
+    uint32_t n;
+    label_types(t, &n);
+    cc_branch_copies(c, n, t->height, false);
+    cc_op(c, OP_BR);
+    cc_branch_to(c, depth, cc_cell(c, 0));
+}
+
+static void op_br_if(cctx_t *c, uint32_t depth)
+{
+    opnd_t cond = pop_t(c, WEFT_I32);
+    ctrl_t *t = label(c, depth);
+    uint32_t n;
+    const uint8_t *types = label_types(t, &n);
+    check_operands(c, types, n);
+    if (!emitting(c)) return;
+    t = label(c, depth);
+    if (!cc_branch_copies(c, n, t->height, true)) {
+        cc_op(c, OP_BR_IF);
+        cc_cell(c, cond.slot);
+        cc_branch_to(c, depth, cc_cell(c, 0));
+    } else {
+        cc_op(c, OP_BR_UNLESS);
+        cc_cell(c, cond.slot);
+        size_t skip = cc_cell(c, 0);
+        emit_br(c, depth);
+        cc_patch_here(c, skip);
+    }
+    cc_region(c, OP_FUEL);
+}
+
+static void op_br_table(cctx_t *c)
+{
+    uint32_t n = rd_count(&c->r, 1);
+    uint32_t *targets = cc_scratch(c, ((size_t)n + 1) * sizeof *targets);
+    for (uint32_t i = 0; i <= n; i++) targets[i] = rd_u32(&c->r);
+    opnd_t idx = pop_t(c, WEFT_I32);
+    uint32_t arity;
+    label_types(label(c, targets[n]), &arity);
+    for (uint32_t i = 0; i <= n; i++) {
+        uint32_t k;
+        const uint8_t *types = label_types(label(c, targets[i]), &k);
+        if (k != arity) INVALID(c, "type mismatch: br_table targets have different arities");
+        check_operands_as(c, types, k, false);
+    }
+    if (emitting(c)) {
+        /* Targets whose operands are already in place are jumped to
+         * directly; the others go through a stub of copies after the table. */
+        cc_op(c, OP_BR_TABLE);
+        cc_pair(c, idx.slot, n);
+        size_t first = c->ncode;
+        for (uint32_t i = 0; i <= n; i++) cc_cell(c, 0);
+        for (uint32_t i = 0; i <= n; i++) {
+            ctrl_t *t = label(c, targets[i]);
+            if (!cc_branch_copies(c, arity, t->height, true)) cc_branch_to(c, targets[i], first + i);
+        }
+        for (uint32_t i = 0; i <= n; i++) {
+            ctrl_t *t = label(c, targets[i]);
+            if (cc_branch_copies(c, arity, t->height, true)) {
+                cc_patch_here(c, first + i);
+                emit_br(c, targets[i]);
+            }
+        }
+    }
+    set_unreachable(c);
+}
+
+/* call [f | base << 32]; call_indirect [type | table << 32][base | i << 32].
+ * Arguments are brought home so they sit contiguously at `base`, which
+ * becomes the callee's frame: no copying of arguments at run time. */
+static void op_call(cctx_t *c, const weft_functype_t *ft, int op, uint32_t a, uint32_t table,
+                    bool indirect)
+{
+    opnd_t idx = {0, 0};
+    if (indirect) idx = pop_t(c, WEFT_I32);
+    check_operands(c, functype_params(ft), ft->nparams);
+    if (emitting(c)) cc_materialize(c, c->sp - ft->nparams);
+    c->sp -= ft->nparams;
+    uint32_t base = home(c, c->sp);
+    if (emitting(c)) {
+        cc_op(c, op);
+        if (indirect) {
+            cc_pair(c, a, table);
+            cc_pair(c, base, idx.slot);
+        } else {
+            cc_pair(c, a, base);
+        }
+    }
+    for (uint32_t i = 0; i < ft->nresults; i++) push_home(c, functype_results(ft)[i]);
+}
+
+static void op_local_set(cctx_t *c, uint32_t idx, bool tee)
+{
+    if (idx >= c->fd->nlocals) INVALID(c, "unknown local %u", idx);
+    uint8_t t = c->fd->local_types[idx];
+    opnd_t v = pop_t(c, t);
+    if (emitting(c)) {
+        bool aliased = false;
+        for (uint32_t i = 0; i < c->sp; i++)
+            if (c->stack[i].slot == idx) aliased = true;
+        if (aliased || v.slot != home(c, c->sp) || !cc_try_retarget(c, v.slot, idx)) {
+            cc_materialize_local(c, idx, UINT32_MAX);
+            cc_copy(c, idx, v.slot);
+        }
+    }
+    if (tee) push(c, t, idx);
+}
+
+static void op_fc(cctx_t *c)
+{
+    uint32_t sub = rd_u32(&c->r);
+    weft_module_t *m = c->m;
+    if (sub <= 7) {
+        numeric(c, 0xfc00 + sub);
+        return;
+    }
+    switch (sub) {
+    case 8: { /* memory.init */
+        uint32_t seg = rd_u32(&c->r);
+        zero_byte(c);
+        need_memory(c);
+        if (!m->has_datacount) INVALID(c, "data count section required");
+        if (seg >= m->datacount) INVALID(c, "unknown data segment %u", seg);
+        opnd_t n = pop_t(c, WEFT_I32), s = pop_t(c, WEFT_I32), d = pop_t(c, WEFT_I32);
+        if (emitting(c)) {
+            cc_op(c, OP_MEMORY_INIT);
+            cc_cell(c, seg);
+            cc_pair(c, d.slot, s.slot);
+            cc_cell(c, n.slot);
+        }
+        return;
+    }
+    case 9: { /* data.drop */
+        uint32_t seg = rd_u32(&c->r);
+        if (!m->has_datacount) INVALID(c, "data count section required");
+        if (seg >= m->datacount) INVALID(c, "unknown data segment %u", seg);
+        if (emitting(c)) {
+            cc_op(c, OP_DATA_DROP);
+            cc_cell(c, seg);
+        }
+        return;
+    }
+    case 10:
+    case 11: { /* memory.copy, memory.fill */
+        zero_byte(c);
+        if (sub == 10) zero_byte(c);
+        need_memory(c);
+        opnd_t n = pop_t(c, WEFT_I32), s = pop_t(c, WEFT_I32), d = pop_t(c, WEFT_I32);
+        if (emitting(c)) {
+            cc_op(c, sub == 10 ? OP_MEMORY_COPY : OP_MEMORY_FILL);
+            cc_pair(c, d.slot, s.slot);
+            cc_cell(c, n.slot);
+        }
+        return;
+    }
+    case 12: { /* table.init */
+        uint32_t seg = rd_u32(&c->r);
+        uint32_t t = rd_u32(&c->r);
+        uint8_t tt = table_type(c, t);
+        if (seg >= m->nelems) INVALID(c, "unknown elem segment %u", seg);
+        if (m->elems[seg].type != tt) INVALID(c, "type mismatch: element segment and table types differ");
+        opnd_t n = pop_t(c, WEFT_I32), s = pop_t(c, WEFT_I32), d = pop_t(c, WEFT_I32);
+        if (emitting(c)) {
+            cc_op(c, OP_TABLE_INIT);
+            cc_pair(c, d.slot, s.slot);
+            cc_cell(c, n.slot);
+            cc_pair(c, seg, t);
+        }
+        return;
+    }
+    case 13: { /* elem.drop */
+        uint32_t seg = rd_u32(&c->r);
+        if (seg >= m->nelems) INVALID(c, "unknown elem segment %u", seg);
+        if (emitting(c)) {
+            cc_op(c, OP_ELEM_DROP);
+            cc_cell(c, seg);
+        }
+        return;
+    }
+    case 14: { /* table.copy */
+        uint32_t dt = rd_u32(&c->r);
+        uint32_t st = rd_u32(&c->r);
+        if (table_type(c, dt) != table_type(c, st)) INVALID(c, "type mismatch: table types differ");
+        opnd_t n = pop_t(c, WEFT_I32), s = pop_t(c, WEFT_I32), d = pop_t(c, WEFT_I32);
+        if (emitting(c)) {
+            cc_op(c, OP_TABLE_COPY);
+            cc_pair(c, d.slot, s.slot);
+            cc_cell(c, n.slot);
+            cc_pair(c, dt, st);
+        }
+        return;
+    }
+    case 15: { /* table.grow */
+        uint32_t t = rd_u32(&c->r);
+        uint8_t tt = table_type(c, t);
+        opnd_t n = pop_t(c, WEFT_I32), v = pop_t(c, tt);
+        uint32_t d = push_home(c, WEFT_I32);
+        if (emitting(c)) {
+            cc_op(c, OP_TABLE_GROW);
+            cc_pair(c, d, v.slot);
+            cc_pair(c, n.slot, t);
+        }
+        return;
+    }
+    case 16: { /* table.size */
+        uint32_t t = rd_u32(&c->r);
+        table_type(c, t);
+        uint32_t d = push_home(c, WEFT_I32);
+        if (emitting(c)) {
+            size_t at = cc_op(c, OP_TABLE_SIZE);
+            cc_cell(c, d);
+            cc_cell(c, t);
+            cc_def(c, at);
+        }
+        return;
+    }
+    case 17: { /* table.fill */
+        uint32_t t = rd_u32(&c->r);
+        uint8_t tt = table_type(c, t);
+        opnd_t n = pop_t(c, WEFT_I32), v = pop_t(c, tt), i = pop_t(c, WEFT_I32);
+        if (emitting(c)) {
+            cc_op(c, OP_TABLE_FILL);
+            cc_pair(c, i.slot, v.slot);
+            cc_pair(c, n.slot, t);
+        }
+        return;
+    }
+    }
+    BAD_ENCODING(c, "illegal opcode 0xfc %u", sub);
+}
+
+/* One instruction. Returns false after the function's final `end`. */
+static bool instruction(cctx_t *c)
+{
+    weft_module_t *m = c->m;
+    reader_t *r = &c->r;
+    c->instr_at = r->p;
+    uint8_t op = rd_u8(r);
+    if (emitting(c)) cc_count(c);
+    switch (op) {
+    case 0x00: /* unreachable */
+        if (emitting(c)) cc_op(c, OP_UNREACHABLE);
+        set_unreachable(c);
+        return true;
+    case 0x01: /* nop */
+        return true;
+    case 0x02:
+    case 0x03: { /* block, loop */
+        ctrl_t proto = {0};
+        read_blocktype(c, &proto);
+        ctrl_t *f = open_block(c, op == 0x02 ? CT_BLOCK : CT_LOOP, &proto);
+        if (op == 0x03 && !f->dead) {
+            f->loop_pc = c->ncode;
+            cc_region(c, OP_FUEL_CHECK);
+        }
+        return true;
+    }
+    case 0x04: { /* if */
+        ctrl_t proto = {0};
+        read_blocktype(c, &proto);
+        opnd_t cond = pop_t(c, WEFT_I32);
+        ctrl_t *f = open_block(c, CT_IF, &proto);
+        if (!f->dead) {
+            cc_op(c, OP_BR_UNLESS);
+            cc_cell(c, cond.slot);
+            f->else_cell = cc_cell(c, 0);
+            cc_region(c, OP_FUEL);
+        }
+        return true;
+    }
+    case 0x05: { /* else */
+        ctrl_t *f = &c->ctrl[c->nctrl - 1];
+        if (f->kind != CT_IF) BAD_ENCODING(c, "else without matching if");
+        check_frame_end(c, f);
+        if (emitting(c)) {
+            cc_op(c, OP_BR);
+            cc_branch_to(c, 0, cc_cell(c, 0));
+        }
+        if (f->else_cell != NO_CELL) {
+            cc_patch_here(c, f->else_cell);
+            f->else_cell = NO_CELL;
+        }
+        c->sp = f->height;
+        f->kind = CT_ELSE;
+        f->unreachable = false;
+        for (uint32_t i = 0; i < f->nparams; i++) push_home(c, f->params[i]);
+        if (!f->dead) cc_region(c, OP_FUEL);
+        return true;
+    }
+    case 0x0b: { /* end */
+        ctrl_t *f = &c->ctrl[c->nctrl - 1];
+        check_frame_end(c, f);
+        if (f->kind == CT_IF) {
+            if (f->nparams != f->nresults ||
+                (f->nparams && memcmp(f_params(f), f_results(f), f->nparams) != 0))
+                INVALID(c, "type mismatch: if without else must leave its parameters unchanged");
+        }
+        bool placed = f->branched || f->else_cell != NO_CELL;
+        if (f->else_cell != NO_CELL) cc_patch_here(c, f->else_cell);
+        cc_resolve(c, c->nctrl - 1);
+        if (f->kind == CT_FUNC) {
+            for (uint32_t i = 0; i < f->nresults; i++) cc_copy(c, i, home(c, i));
+            cc_op(c, OP_RETURN);
+            c->nctrl--;
+            return false;
+        }
+        bool dead = f->dead;
+        uint32_t nres = f->nresults;
+        const uint8_t *res = f_results(f);
+        uint8_t single = f->single;
+        c->sp = f->height;
+        c->nctrl--;
+        for (uint32_t i = 0; i < nres; i++) push_home(c, res == &f->single ? single : res[i]);
+        if (!dead && (placed || c->fuel_cell == NO_CELL)) {
+            cc_label(c);
+            cc_region(c, OP_FUEL);
+        }
+        return true;
+    }
+    case 0x0c: { /* br */
+        uint32_t depth = rd_u32(r);
+        uint32_t n;
+        const uint8_t *types = label_types(label(c, depth), &n);
+        check_operands(c, types, n);
+        if (emitting(c)) emit_br(c, depth);
+        set_unreachable(c);
+        return true;
+    }
+    case 0x0d: op_br_if(c, rd_u32(r)); return true;
+    case 0x0e: op_br_table(c); return true;
+    case 0x0f: { /* return */
+        const weft_functype_t *ft = m->types[c->fd->type];
+        check_operands(c, functype_results(ft), ft->nresults);
+        if (emitting(c)) cc_return(c);
+        set_unreachable(c);
+        return true;
+    }
+    case 0x10: { /* call */
+        uint32_t f = rd_u32(r);
+        if (f >= m->nfuncs) INVALID(c, "unknown function %u", f);
+        op_call(c, m->types[m->func_types[f]], OP_CALL, f, 0, false);
+        return true;
+    }
+    case 0x11: { /* call_indirect */
+        uint32_t t = rd_u32(r);
+        uint32_t tab = rd_u32(r);
+        if (tab >= m->ntables) INVALID(c, "unknown table %u", tab);
+        if (t >= m->ntypes) INVALID(c, "unknown type %u", t);
+        if (m->tables[tab].elem != WEFT_FUNCREF) INVALID(c, "type mismatch: call_indirect needs a funcref table");
+        op_call(c, m->types[t], OP_CALL_INDIRECT, t, tab, true);
+        return true;
+    }
+    case 0x1a: pop_any(c); return true; /* drop */
+    case 0x1b:
+    case 0x1c: { /* select, typed select */
+        uint8_t want = T_UNKNOWN;
+        if (op == 0x1c) {
+            uint32_t n = rd_u32(r);
+            if (n != 1) INVALID(c, "invalid result arity for select");
+            want = rd_valtype(r);
+        }
+        opnd_t cond = pop_t(c, WEFT_I32);
+        opnd_t b = pop_t(c, want);
+        opnd_t a = pop_t(c, want);
+        uint8_t t = want;
+        if (op == 0x1b) {
+            if ((a.type != T_UNKNOWN && !is_num(a.type)) || (b.type != T_UNKNOWN && !is_num(b.type)))
+                INVALID(c, "type mismatch: select without a type needs numeric operands");
+            if (a.type != T_UNKNOWN && b.type != T_UNKNOWN && a.type != b.type)
+                INVALID(c, "type mismatch: select operands differ");
+            t = a.type != T_UNKNOWN ? a.type : b.type;
+        }
+        uint32_t d = push_home(c, t);
+        if (emitting(c)) {
+            size_t at = cc_op(c, OP_SELECT);
+            cc_pair(c, d, a.slot);
+            cc_pair(c, b.slot, cond.slot);
+            cc_def(c, at);
+        }
+        return true;
+    }
+    case 0x20: { /* local.get */
+        uint32_t idx = rd_u32(r);
+        if (idx >= c->fd->nlocals) INVALID(c, "unknown local %u", idx);
+        push(c, c->fd->local_types[idx], idx);
+        return true;
+    }
+    case 0x21: op_local_set(c, rd_u32(r), false); return true;
+    case 0x22: op_local_set(c, rd_u32(r), true); return true;
+    case 0x23: { /* global.get */
+        uint32_t g = rd_u32(r);
+        if (g >= m->nglobals) INVALID(c, "unknown global %u", g);
+        uint32_t d = push_home(c, m->globals[g].type);
+        if (emitting(c)) {
+            size_t at = cc_op(c, OP_GLOBAL_GET);
+            cc_pair(c, d, g);
+            cc_def(c, at);
+        }
+        return true;
+    }
+    case 0x24: { /* global.set */
+        uint32_t g = rd_u32(r);
+        if (g >= m->nglobals) INVALID(c, "unknown global %u", g);
+        if (!m->globals[g].mut) INVALID(c, "global is immutable");
+        opnd_t v = pop_t(c, m->globals[g].type);
+        if (emitting(c)) {
+            cc_op(c, OP_GLOBAL_SET);
+            cc_pair(c, v.slot, g);
+        }
+        return true;
+    }
+    case 0x25: { /* table.get */
+        uint32_t t = rd_u32(r);
+        uint8_t tt = table_type(c, t);
+        opnd_t i = pop_t(c, WEFT_I32);
+        uint32_t d = push_home(c, tt);
+        if (emitting(c)) {
+            size_t at = cc_op(c, OP_TABLE_GET);
+            cc_pair(c, d, i.slot);
+            cc_cell(c, t);
+            cc_def(c, at);
+        }
+        return true;
+    }
+    case 0x26: { /* table.set */
+        uint32_t t = rd_u32(r);
+        uint8_t tt = table_type(c, t);
+        opnd_t v = pop_t(c, tt);
+        opnd_t i = pop_t(c, WEFT_I32);
+        if (emitting(c)) {
+            cc_op(c, OP_TABLE_SET);
+            cc_pair(c, i.slot, v.slot);
+            cc_cell(c, t);
+        }
+        return true;
+    }
+    case 0x3f:
+    case 0x40: { /* memory.size, memory.grow */
+        zero_byte(c);
+        need_memory(c);
+        opnd_t a = {0, 0};
+        if (op == 0x40) a = pop_t(c, WEFT_I32);
+        uint32_t d = push_home(c, WEFT_I32);
+        if (emitting(c)) {
+            size_t at = cc_op(c, op == 0x3f ? OP_MEMORY_SIZE : OP_MEMORY_GROW);
+            cc_pair(c, d, a.slot);
+            cc_def(c, at);
+        }
+        return true;
+    }
+    case 0x41: emit_const(c, WEFT_I32, (uint32_t)rd_s32(r)); return true;
+    case 0x42: emit_const(c, WEFT_I64, (uint64_t)rd_s64(r)); return true;
+    case 0x43: emit_const(c, WEFT_F32, rd_f32(r)); return true;
+    case 0x44: emit_const(c, WEFT_F64, rd_f64(r)); return true;
+    case 0xd0: emit_const(c, rd_reftype(r), 0); return true; /* ref.null */
+    case 0xd1: { /* ref.is_null */
+        opnd_t a = pop_any(c);
+        if (a.type != T_UNKNOWN && !is_ref(a.type)) INVALID(c, "type mismatch: ref.is_null needs a reference");
+        uint32_t d = push_home(c, WEFT_I32);
+        if (emitting(c)) {
+            size_t at = cc_op(c, OP_REF_IS_NULL);
+            cc_pair(c, d, a.slot);
+            cc_def(c, at);
+        }
+        return true;
+    }
+    case 0xd2: { /* ref.func */
+        uint32_t f = rd_u32(r);
+        if (f >= m->nfuncs) INVALID(c, "unknown function %u", f);
+        if (!(m->declared_funcs[f >> 3] & (1u << (f & 7)))) INVALID(c, "undeclared function reference");
+        uint32_t d = push_home(c, WEFT_FUNCREF);
+        if (emitting(c)) {
+            size_t at = cc_op(c, OP_REF_FUNC);
+            cc_pair(c, d, f);
+            cc_def(c, at);
+        }
+        return true;
+    }
+    case 0xfc: op_fc(c); return true;
+    }
+    if (numeric(c, op)) return true;
+    BAD_ENCODING(c, "illegal opcode 0x%02x", op);
+}
+
+void validate_function(weft_module_t *m, uint32_t index, loaderr_t *e)
+{
+    funcdef_t *fd = &m->funcs[index];
+    const weft_functype_t *ft = m->types[fd->type];
+    cctx_t c = {0};
+    c.m = m;
+    c.fd = fd;
+    c.e = e;
+    c.r = (reader_t){fd->body, fd->body + fd->body_len, e};
+    /* The emitter's buffers are not owned by the module until cc_finish:
+     * catch a failure here to free them, then pass it on. */
+    jmp_buf outer;
+    memcpy(&outer, &e->jmp, sizeof outer);
+    if (setjmp(e->jmp)) {
+        cc_fini(&c);
+        memcpy(&e->jmp, &outer, sizeof outer);
+        longjmp(e->jmp, 1);
+    }
+    cc_init(&c);
+    ctrl_t proto = {0};
+    proto.kind = CT_FUNC;
+    proto.nresults = ft->nresults;
+    proto.results = functype_results(ft);
+    push_ctrl(&c, &proto);
+    cc_region(&c, OP_FUEL_CHECK);
+    while (instruction(&c)) {
+        if (c.r.p >= c.r.end) {
+            c.instr_at = c.r.p;
+            BAD_ENCODING(&c, "unexpected end of function body (END opcode expected)");
+        }
+    }
+    if (c.r.p != c.r.end) {
+        c.instr_at = c.r.p;
+        BAD_ENCODING(&c, "section size mismatch: bytes after the end of the function body");
+    }
+    cc_finish(&c);
+    cc_fini(&c);
+    memcpy(&e->jmp, &outer, sizeof outer);
+}

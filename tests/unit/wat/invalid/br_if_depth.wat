@@ -1,0 +1,2 @@
+;; br_if past the function label.
+(module (func i32.const 1 br_if 1))

@@ -1,0 +1,2 @@
+;; A memory whose minimum exceeds its maximum.
+(module (memory 2 1))

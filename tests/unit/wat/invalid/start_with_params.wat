@@ -1,0 +1,2 @@
+;; A start function that takes a parameter.
+(module (func $f (param i32)) (start $f))

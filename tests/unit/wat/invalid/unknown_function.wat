@@ -1,0 +1,2 @@
+;; call of a function index past the end.
+(module (func call 9))
