@@ -37,5 +37,24 @@ demo: build
 bench: build
 	./bench/run.sh $(BUILD)
 
+# libFuzzer run of tests/fuzz/fuzz_module.c (clang, ASan+UBSan) for
+# FUZZ_SECONDS on a scratch copy of the seed corpus and saved regressions.
+# Crashing inputs land in $(FUZZ_BUILD)/crashes/; keep one as a regression
+# by copying it into tests/fuzz/regressions/.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 600
+
+fuzz: deps
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DWEFT_FUZZ=ON \
+	      -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_module
+	rm -rf $(FUZZ_BUILD)/corpus
+	mkdir -p $(FUZZ_BUILD)/corpus $(FUZZ_BUILD)/crashes
+	find tests/fuzz/corpus tests/fuzz/regressions -type f ! -name '.*' \
+	     -exec cp {} $(FUZZ_BUILD)/corpus/ \;
+	$(FUZZ_BUILD)/fuzz_module -max_total_time=$(FUZZ_SECONDS) -timeout=30 \
+	      -rss_limit_mb=2048 -print_final_stats=1 \
+	      -artifact_prefix=$(FUZZ_BUILD)/crashes/ $(FUZZ_BUILD)/corpus
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

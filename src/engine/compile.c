@@ -66,6 +66,8 @@ size_t cc_op(cctx_t *c, int op)
 {
     c->last_def = NO_CELL;
     c->last_copy = NO_CELL;
+    c->last_op = op;
+    c->last_op_at = c->ncode;
     return put(c, (cell_t){.h = interp_labels[op]});
 }
 
@@ -94,13 +96,30 @@ void cc_copy(cctx_t *c, uint32_t dst, uint32_t src)
     c->last_copy = at;
 }
 
+void cc_const(cctx_t *c, uint32_t dst, uint64_t bits)
+{
+    size_t at = cc_op(c, OP_CONST);
+    cc_cell(c, dst);
+    cc_cell(c, bits);
+    cc_def(c, at);
+}
+
+void cc_move(cctx_t *c, uint32_t dst, const opnd_t *o)
+{
+    if (o->konst)
+        cc_const(c, dst, o->bits);
+    else
+        cc_copy(c, dst, o->slot);
+}
+
 void cc_materialize(cctx_t *c, uint32_t from)
 {
     for (uint32_t i = from; i < c->sp; i++) {
         opnd_t *o = &c->stack[i];
-        if (o->type != T_UNKNOWN && o->slot != home(c, i)) {
-            cc_copy(c, home(c, i), o->slot);
+        if (o->type != T_UNKNOWN && (o->konst || o->slot != home(c, i))) {
+            cc_move(c, home(c, i), o);
             o->slot = home(c, i);
+            o->konst = false;
         }
     }
 }
@@ -110,7 +129,7 @@ void cc_materialize_local(cctx_t *c, uint32_t local, uint32_t except)
     for (uint32_t i = 0; i < c->sp; i++) {
         if (i == except) continue;
         opnd_t *o = &c->stack[i];
-        if (o->slot == local && o->type != T_UNKNOWN) {
+        if (o->slot == local && !o->konst && o->type != T_UNKNOWN) {
             cc_copy(c, home(c, i), local);
             o->slot = home(c, i);
         }
@@ -188,9 +207,9 @@ bool cc_branch_copies(cctx_t *c, uint32_t n, uint32_t target_height, bool dry_ru
     for (uint32_t i = 0; i < n; i++) {
         opnd_t *o = &c->stack[c->sp - n + i];
         uint32_t dst = home(c, target_height + i);
-        if (o->slot != dst) {
+        if (o->konst || o->slot != dst) {
             any = true;
-            if (!dry_run) cc_copy(c, dst, o->slot);
+            if (!dry_run) cc_move(c, dst, o);
         }
     }
     return any;

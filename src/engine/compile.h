@@ -18,7 +18,8 @@
 enum {
 #define OP(n, m) OP_##n,
 #define UN(n, w, vi, vo, fi, fo, e) OP_##n,
-#define BIN(n, w, vi, vo, fi, fo, e) OP_##n,
+#define BIN(n, w, vi, vo, fi, fo, e) OP_##n, OP_##n##_IMM,
+#define BRCMP(n, fi, cop) OP_BR_##n, OP_BR_##n##_IMM,
 #define UNT(n, w, vi, vo, fi, fo, f) OP_##n,
 #define BINT(n, w, vi, vo, fi, fo, f) OP_##n,
 #define LOAD(n, w, vo, ct, fo) OP_##n,
@@ -30,9 +31,13 @@ enum {
 #define NO_CELL ((size_t)-1)
 #define T_UNKNOWN 0 /* polymorphic stack entry in unreachable code */
 
+/* An operand: its type and the slot holding it, or, for a constant not yet
+ * written anywhere (konst), its bits. */
 typedef struct {
     uint8_t type;
+    bool konst;
     uint32_t slot;
+    uint64_t bits;
 } opnd_t;
 
 enum { CT_FUNC, CT_BLOCK, CT_LOOP, CT_IF, CT_ELSE };
@@ -77,6 +82,8 @@ typedef struct {
     size_t fuel_cell;  /* count cell of the current FUEL op */
     size_t last_def;   /* cell holding the destination of the last value-producing op */
     size_t last_copy;  /* the last op, if it is a COPY that may merge into COPY2 */
+    int last_op;       /* the last op emitted and where, for peephole fusion */
+    size_t last_op_at;
 } cctx_t;
 
 static inline uint32_t home(const cctx_t *c, uint32_t h) { return c->fd->nlocals + h; }
@@ -97,6 +104,8 @@ size_t cc_cell(cctx_t *c, uint64_t v);           /* emits an operand cell */
 size_t cc_pair(cctx_t *c, uint32_t a, uint32_t b);
 void cc_def(cctx_t *c, size_t instr);            /* instr's cell 1 low half is a fresh home slot */
 void cc_copy(cctx_t *c, uint32_t dst, uint32_t src);
+void cc_const(cctx_t *c, uint32_t dst, uint64_t bits);
+void cc_move(cctx_t *c, uint32_t dst, const opnd_t *o); /* copy or constant */
 void cc_materialize(cctx_t *c, uint32_t from);  /* copies aliases in stack[from..sp) home */
 void cc_materialize_local(cctx_t *c, uint32_t local, uint32_t except);
 bool cc_try_retarget(cctx_t *c, uint32_t slot, uint32_t local);

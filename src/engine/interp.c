@@ -47,7 +47,8 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
     static const void *const labels[] = {
 #define OP(n, m) &&L_##n,
 #define UN(n, w, vi, vo, fi, fo, e) &&L_##n,
-#define BIN(n, w, vi, vo, fi, fo, e) &&L_##n,
+#define BIN(n, w, vi, vo, fi, fo, e) &&L_##n, &&L_##n##_IMM,
+#define BRCMP(n, fi, cop) &&L_BR_##n, &&L_BR_##n##_IMM,
 #define UNT(n, w, vi, vo, fi, fo, fn) &&L_##n,
 #define BINT(n, w, vi, vo, fi, fo, fn) &&L_##n,
 #define LOAD(n, w, vo, ct, fo) &&L_##n,
@@ -346,6 +347,29 @@ L_REF_IS_NULL:
         __typeof__(fp->fi) a = SRC(1).fi, b = fp[pc[2].p.a].fi;               \
         DST(1).fo = (e);                                                      \
         pc += 3;                                                              \
+        NEXT();                                                               \
+    }                                                                         \
+    L_##n##_IMM : {                                                           \
+        slot_t k = {.i64 = pc[2].u};                                          \
+        __typeof__(fp->fi) a = SRC(1).fi, b = k.fi;                           \
+        DST(1).fo = (e);                                                      \
+        pc += 3;                                                              \
+        NEXT();                                                               \
+    }
+#define BRCMP(n, fi, cop)                                                     \
+    L_BR_##n : {                                                              \
+        if (fp[pc[1].p.a].fi cop fp[pc[1].p.b].fi)                            \
+            pc = pc + 2 + pc[2].i;                                            \
+        else                                                                  \
+            pc += 3;                                                          \
+        NEXT();                                                               \
+    }                                                                         \
+    L_BR_##n##_IMM : {                                                        \
+        slot_t k = {.i64 = pc[2].u};                                          \
+        if (fp[pc[1].u].fi cop k.fi)                                          \
+            pc = pc + 3 + pc[3].i;                                            \
+        else                                                                  \
+            pc += 4;                                                          \
         NEXT();                                                               \
     }
 #define UNT(n, w, vi, vo, fi, fo, fn)                                         \

@@ -28,7 +28,7 @@ static void push(cctx_t *c, uint8_t type, uint32_t slot)
         if (!s) engine_fail(c->e, WEFT_ENOMEM, NULL, "out of memory");
         c->stack = s;
     }
-    c->stack[c->sp++] = (opnd_t){type, slot};
+    c->stack[c->sp++] = (opnd_t){.type = type, .slot = slot};
     if (c->sp > c->max_height) c->max_height = c->sp;
 }
 
@@ -40,23 +40,38 @@ static uint32_t push_home(cctx_t *c, uint8_t type)
     return slot;
 }
 
-static opnd_t pop_any(cctx_t *c)
+static opnd_t pop_raw(cctx_t *c)
 {
     ctrl_t *f = &c->ctrl[c->nctrl - 1];
     if (c->sp == f->height) {
-        if (f->unreachable) return (opnd_t){T_UNKNOWN, 0};
+        if (f->unreachable) return (opnd_t){.type = T_UNKNOWN};
         INVALID(c, "type mismatch: operand stack is empty");
     }
     return c->stack[--c->sp];
 }
 
-static opnd_t pop_t(cctx_t *c, uint8_t want)
+static opnd_t pop_t_raw(cctx_t *c, uint8_t want)
 {
-    opnd_t o = pop_any(c);
+    opnd_t o = pop_raw(c);
     if (o.type != want && o.type != T_UNKNOWN && want != T_UNKNOWN)
         INVALID(c, "type mismatch: expected %s, found %s", tname(want), tname(o.type));
     return o;
 }
+
+/* A popped operand that the next op reads from a slot: a pending constant
+ * is written to its home slot (the popped position) first. */
+static opnd_t in_slot(cctx_t *c, opnd_t o)
+{
+    if (o.konst) {
+        if (emitting(c)) cc_const(c, home(c, c->sp), o.bits);
+        o.konst = false;
+        o.slot = home(c, c->sp);
+    }
+    return o;
+}
+
+static opnd_t pop_any(cctx_t *c) { return in_slot(c, pop_raw(c)); }
+static opnd_t pop_t(cctx_t *c, uint8_t want) { return in_slot(c, pop_t_raw(c, want)); }
 
 /* Checks that the top n operands have `types`, leaving them in place. With
  * `concrete`, polymorphic entries are pushed back with the checked types
@@ -66,13 +81,16 @@ static void check_operands_as(cctx_t *c, const uint8_t *types, uint32_t n, bool 
 {
     opnd_t *saved = cc_scratch2(c, (size_t)n * sizeof *saved);
     for (uint32_t i = n; i-- > 0;) {
-        opnd_t o = pop_any(c);
+        opnd_t o = pop_raw(c);
         if (o.type != types[i] && o.type != T_UNKNOWN)
             INVALID(c, "type mismatch: expected %s, found %s", tname(types[i]), tname(o.type));
         saved[i] = o;
     }
-    for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = 0; i < n; i++) {
         push(c, concrete || saved[i].type != T_UNKNOWN ? types[i] : T_UNKNOWN, saved[i].slot);
+        c->stack[c->sp - 1].konst = saved[i].konst;
+        c->stack[c->sp - 1].bits = saved[i].bits;
+    }
 }
 
 static void check_operands(cctx_t *c, const uint8_t *types, uint32_t n)
@@ -209,17 +227,69 @@ static void unop(cctx_t *c, int op, uint8_t vin, uint8_t vout)
     }
 }
 
-static void binop(cctx_t *c, int op, uint8_t vin, uint8_t vout)
+/* For `k op x` with a constant k: the op to compute `x op' k`, or -1. */
+static int swapped(int op)
 {
-    opnd_t b = pop_t(c, vin);
-    opnd_t a = pop_t(c, vin);
+    switch (op) {
+    case OP_I32_ADD: case OP_I32_MUL: case OP_I32_AND: case OP_I32_OR: case OP_I32_XOR:
+    case OP_I32_EQ: case OP_I32_NE:
+    case OP_I64_ADD: case OP_I64_MUL: case OP_I64_AND: case OP_I64_OR: case OP_I64_XOR:
+    case OP_I64_EQ: case OP_I64_NE:
+        return op;
+    case OP_I32_LT_S: return OP_I32_GT_S;
+    case OP_I32_GT_S: return OP_I32_LT_S;
+    case OP_I32_LT_U: return OP_I32_GT_U;
+    case OP_I32_GT_U: return OP_I32_LT_U;
+    case OP_I32_LE_S: return OP_I32_GE_S;
+    case OP_I32_GE_S: return OP_I32_LE_S;
+    case OP_I32_LE_U: return OP_I32_GE_U;
+    case OP_I32_GE_U: return OP_I32_LE_U;
+    case OP_I64_LT_S: return OP_I64_GT_S;
+    case OP_I64_GT_S: return OP_I64_LT_S;
+    case OP_I64_LT_U: return OP_I64_GT_U;
+    case OP_I64_GT_U: return OP_I64_LT_U;
+    case OP_I64_LE_S: return OP_I64_GE_S;
+    case OP_I64_GE_S: return OP_I64_LE_S;
+    case OP_I64_LE_U: return OP_I64_GE_U;
+    case OP_I64_GE_U: return OP_I64_LE_U;
+    }
+    return -1;
+}
+
+/* A binary op. With `imm`, the op has an _IMM twin (numbered op + 1) taking
+ * a constant second operand from the instruction instead of a slot. */
+static void binop(cctx_t *c, int op, uint8_t vin, uint8_t vout, bool imm)
+{
+    opnd_t b = pop_t_raw(c, vin);
+    opnd_t a = pop_t_raw(c, vin);
+    if (!emitting(c)) {
+        push_home(c, vout);
+        return;
+    }
+    if (imm && a.konst && !b.konst && swapped(op) >= 0) {
+        opnd_t t = a;
+        a = b;
+        b = t;
+        op = swapped(op);
+    }
+    a = in_slot(c, a);
+    if (!imm || !b.konst) {
+        c->sp++; /* b's position, so a pending constant b lands in its own home */
+        b = in_slot(c, b);
+        c->sp--;
+    }
     uint32_t d = push_home(c, vout);
-    if (emitting(c)) {
-        size_t at = cc_op(c, op);
+    size_t at;
+    if (b.konst) {
+        at = cc_op(c, op + 1);
+        cc_pair(c, d, a.slot);
+        cc_cell(c, b.bits);
+    } else {
+        at = cc_op(c, op);
         cc_pair(c, d, a.slot);
         cc_pair(c, b.slot, 0);
-        cc_def(c, at);
     }
+    cc_def(c, at);
 }
 
 static void load(cctx_t *c, int op, uint8_t vout, uint32_t natural)
@@ -254,8 +324,8 @@ static bool numeric(cctx_t *c, uint32_t code)
     switch (code) {
 #define UN(n, w, vi, vo, fi, fo, e) case w: unop(c, OP_##n, WEFT_##vi, WEFT_##vo); return true;
 #define UNT(n, w, vi, vo, fi, fo, f) case w: unop(c, OP_##n, WEFT_##vi, WEFT_##vo); return true;
-#define BIN(n, w, vi, vo, fi, fo, e) case w: binop(c, OP_##n, WEFT_##vi, WEFT_##vo); return true;
-#define BINT(n, w, vi, vo, fi, fo, f) case w: binop(c, OP_##n, WEFT_##vi, WEFT_##vo); return true;
+#define BIN(n, w, vi, vo, fi, fo, e) case w: binop(c, OP_##n, WEFT_##vi, WEFT_##vo, true); return true;
+#define BINT(n, w, vi, vo, fi, fo, f) case w: binop(c, OP_##n, WEFT_##vi, WEFT_##vo, false); return true;
 #define LOAD(n, w, vo, ct, fo) case w: load(c, OP_##n, WEFT_##vo, sizeof(ct)); return true;
 #define STORE(n, w, vi, ct, fi) case w: store(c, OP_##n, WEFT_##vi, sizeof(ct)); return true;
 #include "ops.def"
@@ -263,15 +333,100 @@ static bool numeric(cctx_t *c, uint32_t code)
     return false;
 }
 
+/* Constants cost nothing until used: an op may take them as an immediate,
+ * and local.set writes them straight into the local. */
 static void emit_const(cctx_t *c, uint8_t type, uint64_t bits)
 {
-    uint32_t d = push_home(c, type);
-    if (emitting(c)) {
-        size_t at = cc_op(c, OP_CONST);
-        cc_cell(c, d);
-        cc_cell(c, bits);
-        cc_def(c, at);
+    push_home(c, type);
+    c->stack[c->sp - 1].konst = true;
+    c->stack[c->sp - 1].bits = bits;
+}
+
+/* A compare whose only use is the conditional branch being emitted: it is
+ * taken back out of the code and fused into the branch. */
+typedef struct {
+    bool valid, eqz, imm_form;
+    int op;
+    uint32_t a, b;
+    uint64_t imm;
+} cmp_t;
+
+static int brcmp(int op)
+{
+    switch (op) {
+#define BRCMP(n, fi, cop) case OP_##n: return OP_BR_##n; case OP_##n##_IMM: return OP_BR_##n##_IMM;
+#include "ops.def"
     }
+    return -1;
+}
+
+static int inverse_cmp(int op)
+{
+    switch (op) {
+#define INV(x, y)                                                             \
+    case OP_##x: return OP_##y;                                               \
+    case OP_##y: return OP_##x;                                               \
+    case OP_##x##_IMM: return OP_##y##_IMM;                                   \
+    case OP_##y##_IMM: return OP_##x##_IMM;
+        INV(I32_EQ, I32_NE) INV(I32_LT_S, I32_GE_S) INV(I32_LT_U, I32_GE_U)
+        INV(I32_GT_S, I32_LE_S) INV(I32_GT_U, I32_LE_U)
+        INV(I64_EQ, I64_NE) INV(I64_LT_S, I64_GE_S) INV(I64_LT_U, I64_GE_U)
+        INV(I64_GT_S, I64_LE_S) INV(I64_GT_U, I64_LE_U)
+#undef INV
+    }
+    return -1;
+}
+
+static cmp_t take_compare(cctx_t *c, const opnd_t *cond)
+{
+    cmp_t p = {0};
+    if (!emitting(c) || cond->konst || c->last_def == NO_CELL || c->last_def != c->last_op_at + 1 ||
+        cond->slot != home(c, c->sp) || c->code[c->last_def].p.a != cond->slot)
+        return p;
+    size_t at = c->last_op_at;
+    int op = c->last_op;
+    if (op == OP_I32_EQZ) {
+        p.eqz = true;
+    } else if (brcmp(op) >= 0) {
+        p.op = op;
+        p.imm_form = (brcmp(op) - OP_BR_I32_EQ) % 2 == 1;
+        if (p.imm_form)
+            p.imm = c->code[at + 2].u;
+        else
+            p.b = c->code[at + 2].p.a;
+    } else {
+        return p;
+    }
+    p.a = c->code[at + 1].p.b;
+    p.valid = true;
+    c->ncode = at;
+    c->last_def = NO_CELL;
+    c->last_op = -1;
+    return p;
+}
+
+/* Emits a jump taken when cond is true (`when`) or false; returns the
+ * offset cell to patch. */
+static size_t emit_cond_jump(cctx_t *c, const cmp_t *p, opnd_t cond, bool when)
+{
+    if (p->valid && p->eqz) {
+        cc_op(c, when ? OP_BR_UNLESS : OP_BR_IF);
+        cc_cell(c, p->a);
+    } else if (p->valid) {
+        int op = when ? p->op : inverse_cmp(p->op);
+        cc_op(c, brcmp(op));
+        if (p->imm_form) {
+            cc_cell(c, p->a);
+            cc_cell(c, p->imm);
+        } else {
+            cc_pair(c, p->a, p->b);
+        }
+    } else {
+        cond = in_slot(c, cond);
+        cc_op(c, when ? OP_BR_IF : OP_BR_UNLESS);
+        cc_cell(c, cond.slot);
+    }
+    return cc_cell(c, 0);
 }
 
 /* A branch to frame `depth` whose operands are on top of the stack. */
@@ -287,7 +442,8 @@ static void emit_br(cctx_t *c, uint32_t depth)
 
 static void op_br_if(cctx_t *c, uint32_t depth)
 {
-    opnd_t cond = pop_t(c, WEFT_I32);
+    opnd_t cond = pop_t_raw(c, WEFT_I32);
+    cmp_t cmp = take_compare(c, &cond);
     ctrl_t *t = label(c, depth);
     uint32_t n;
     const uint8_t *types = label_types(t, &n);
@@ -295,13 +451,9 @@ static void op_br_if(cctx_t *c, uint32_t depth)
     if (!emitting(c)) return;
     t = label(c, depth);
     if (!cc_branch_copies(c, n, t->height, true)) {
-        cc_op(c, OP_BR_IF);
-        cc_cell(c, cond.slot);
-        cc_branch_to(c, depth, cc_cell(c, 0));
+        cc_branch_to(c, depth, emit_cond_jump(c, &cmp, cond, true));
     } else {
-        cc_op(c, OP_BR_UNLESS);
-        cc_cell(c, cond.slot);
-        size_t skip = cc_cell(c, 0);
+        size_t skip = emit_cond_jump(c, &cmp, cond, false);
         emit_br(c, depth);
         cc_patch_here(c, skip);
     }
@@ -350,7 +502,7 @@ static void op_br_table(cctx_t *c)
 static void op_call(cctx_t *c, const weft_functype_t *ft, int op, uint32_t a, uint32_t table,
                     bool indirect)
 {
-    opnd_t idx = {0, 0};
+    opnd_t idx = {0};
     if (indirect) idx = pop_t(c, WEFT_I32);
     check_operands(c, functype_params(ft), ft->nparams);
     if (emitting(c)) cc_materialize(c, c->sp - ft->nparams);
@@ -372,17 +524,23 @@ static void op_local_set(cctx_t *c, uint32_t idx, bool tee)
 {
     if (idx >= c->fd->nlocals) INVALID(c, "unknown local %u", idx);
     uint8_t t = c->fd->local_types[idx];
-    opnd_t v = pop_t(c, t);
+    opnd_t v = pop_t_raw(c, t);
     if (emitting(c)) {
         bool aliased = false;
         for (uint32_t i = 0; i < c->sp; i++)
-            if (c->stack[i].slot == idx) aliased = true;
-        if (aliased || v.slot != home(c, c->sp) || !cc_try_retarget(c, v.slot, idx)) {
+            if (c->stack[i].slot == idx && !c->stack[i].konst) aliased = true;
+        if (v.konst || aliased || v.slot != home(c, c->sp) || !cc_try_retarget(c, v.slot, idx)) {
             cc_materialize_local(c, idx, UINT32_MAX);
-            cc_copy(c, idx, v.slot);
+            cc_move(c, idx, &v);
         }
     }
-    if (tee) push(c, t, idx);
+    if (tee) {
+        push(c, t, idx);
+        if (v.konst) {
+            c->stack[c->sp - 1] = v; /* still a known constant */
+            c->stack[c->sp - 1].slot = home(c, c->sp - 1);
+        }
+    }
 }
 
 static void op_fc(cctx_t *c)
@@ -537,12 +695,17 @@ static bool instruction(cctx_t *c)
     case 0x04: { /* if */
         ctrl_t proto = {0};
         read_blocktype(c, &proto);
-        opnd_t cond = pop_t(c, WEFT_I32);
+        opnd_t cond = pop_t_raw(c, WEFT_I32);
+        cmp_t cmp = take_compare(c, &cond);
+        /* the compare reads slots at or above the condition's position,
+         * which materialising the stack below it cannot overwrite */
+        uint32_t cond_pos = c->sp;
         ctrl_t *f = open_block(c, CT_IF, &proto);
         if (!f->dead) {
-            cc_op(c, OP_BR_UNLESS);
-            cc_cell(c, cond.slot);
-            f->else_cell = cc_cell(c, 0);
+            uint32_t sp = c->sp;
+            c->sp = cond_pos;
+            f->else_cell = emit_cond_jump(c, &cmp, cond, false);
+            c->sp = sp;
             cc_region(c, OP_FUEL);
         }
         return true;
@@ -629,7 +792,7 @@ static bool instruction(cctx_t *c)
         op_call(c, m->types[t], OP_CALL_INDIRECT, t, tab, true);
         return true;
     }
-    case 0x1a: pop_any(c); return true; /* drop */
+    case 0x1a: pop_raw(c); return true; /* drop */
     case 0x1b:
     case 0x1c: { /* select, typed select */
         uint8_t want = T_UNKNOWN;
@@ -717,7 +880,7 @@ static bool instruction(cctx_t *c)
     case 0x40: { /* memory.size, memory.grow */
         zero_byte(c);
         need_memory(c);
-        opnd_t a = {0, 0};
+        opnd_t a = {0};
         if (op == 0x40) a = pop_t(c, WEFT_I32);
         uint32_t d = push_home(c, WEFT_I32);
         if (emitting(c)) {

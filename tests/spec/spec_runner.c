@@ -414,12 +414,13 @@ static int load_module(runner_t *r, const json_t *cmd, weft_module_t **out, char
         snprintf(msg, msg_size, "command has no \"filename\"");
         return WEFT_EARG;
     }
-    path = malloc(strlen(r->dir) + strlen(filename) + 2);
+    len = strlen(r->dir) + strlen(filename) + 2;
+    path = malloc(len);
     if (!path) {
         snprintf(msg, msg_size, "out of memory");
         return WEFT_ENOMEM;
     }
-    sprintf(path, "%s/%s", r->dir, filename);
+    snprintf(path, len, "%s/%s", r->dir, filename);
     f = fopen(path, "rb");
     if (!f || fstat(fileno(f), &st) != 0) {
         snprintf(msg, msg_size, "cannot read %s: %s", path, strerror(errno));
@@ -708,10 +709,11 @@ static void cmd_assert_return(runner_t *r, const json_t *cmd)
     free(vals);
 }
 
-/* assert_trap and assert_exhaustion: the action must trap with the text. */
-static void cmd_assert_trap(runner_t *r, const json_t *cmd)
+/* The action must trap with the command's text, or with default_text when
+ * the command has none. */
+static void check_trap(runner_t *r, const json_t *cmd, const char *default_text)
 {
-    const char *text = jstr(cmd, "text");
+    const char *text = jstr(cmd, "text") ? jstr(cmd, "text") : default_text;
     char what[MSG_SIZE], got[MSG_SIZE] = "";
     weft_val_t *vals;
     size_t n;
@@ -734,6 +736,16 @@ static void cmd_assert_trap(runner_t *r, const json_t *cmd)
     case ACT_ERROR:
         break;
     }
+}
+
+static void cmd_assert_trap(runner_t *r, const json_t *cmd)
+{
+    check_trap(r, cmd, NULL);
+}
+
+static void cmd_assert_exhaustion(runner_t *r, const json_t *cmd)
+{
+    check_trap(r, cmd, weft_trap_string(WEFT_TRAP_STACK_EXHAUSTED));
 }
 
 static int is_text_module(runner_t *r, const json_t *cmd)
@@ -828,7 +840,7 @@ static const struct {
     {"action", cmd_action},
     {"assert_return", cmd_assert_return},
     {"assert_trap", cmd_assert_trap},
-    {"assert_exhaustion", cmd_assert_trap},
+    {"assert_exhaustion", cmd_assert_exhaustion},
     {"assert_invalid", cmd_assert_rejected},
     {"assert_malformed", cmd_assert_rejected},
     {"assert_unlinkable", cmd_assert_unlinkable},

@@ -33,10 +33,11 @@ void h_check_trap(const char *file, int line, const char *expr, int got,
                   weft_trap_code_t want, const weft_store_t *store);
 
 #define ASSERT_RC(expr, want) h_check_rc(__FILE__, __LINE__, #expr, (expr), (want), NULL)
-#define ASSERT_OK(expr) ASSERT_RC(expr, 0)
+#define ASSERT_OK(expr) h_check_rc(__FILE__, __LINE__, #expr, (expr), 0, NULL)
 #define ASSERT_RC_S(store, expr, want) \
     h_check_rc(__FILE__, __LINE__, #expr, (expr), (want), (store))
-#define ASSERT_OK_S(store, expr) ASSERT_RC_S(store, expr, 0)
+#define ASSERT_OK_S(store, expr) \
+    h_check_rc(__FILE__, __LINE__, #expr, (expr), 0, (store))
 /* The call returned WEFT_ETRAP and the store's trap code is `code`. */
 #define ASSERT_TRAP(store, expr, code) \
     h_check_trap(__FILE__, __LINE__, #expr, (expr), (code), (store))

@@ -1,0 +1,15 @@
+;; Multi-value results, block parameters and multi-value calls.
+(module
+  (func $pair (param i32) (result i32 i32) (local.get 0) (i32.const 3))
+  (func (export "swap") (param i32 i64) (result i64 i32) (local.get 1) (local.get 0))
+  (func (export "mv") (param i32) (result i32)
+    (call $pair (local.get 0))
+    (block (param i32 i32) (result i32) (i32.mul))
+    (loop (param i32) (result i32 i32) (i32.const 1))
+    (i32.add))
+  (func (export "if_mv") (param i32) (result i32 i64)
+    (local.get 0)
+    (local.get 0)
+    (if (param i32) (result i32 i64)
+      (then (i64.const 1))
+      (else (drop) (i32.const 9) (i64.const 2)))))
