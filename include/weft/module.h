@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "engine.h"
 #include "types.h"
@@ -69,6 +70,11 @@ int weft_module_custom(const weft_module_t *module, size_t i, const char **out_n
 /* Name of function `index` (imports first) from the "name" custom section,
  * or NULL when the module does not name it. Borrowed from the module. */
 const char *weft_module_func_name(const weft_module_t *module, uint32_t index);
+
+/* Writes a readable listing of the internal code compiled for function
+ * `index` to `out` (for debugging and `weft inspect --code`). Returns
+ * WEFT_ENOTFOUND for an imported or out-of-range index. */
+int weft_module_dump_code(const weft_module_t *module, uint32_t index, FILE *out);
 
 #ifdef __cplusplus
 }

@@ -148,14 +148,30 @@ bool cc_try_retarget(cctx_t *c, uint32_t slot, uint32_t local)
     return true;
 }
 
+/* A FUEL_CHECK (loop header, function entry) is emitted at once, since it
+ * also polls the interrupt flag. A plain FUEL is emitted lazily, right
+ * before the first counted instruction of its run, so runs that hold none
+ * (between two labels, say) cost nothing. Every path into the run passes it:
+ * labels only ever start a new run. */
 void cc_region(cctx_t *c, int op)
 {
+    if (op == OP_FUEL) {
+        c->fuel_cell = NO_CELL;
+        c->fuel_pending = true;
+        return;
+    }
     cc_op(c, op);
     c->fuel_cell = cc_cell(c, 0);
+    c->fuel_pending = false;
 }
 
 void cc_count(cctx_t *c)
 {
+    if (c->fuel_pending) {
+        cc_op(c, OP_FUEL);
+        c->fuel_cell = cc_cell(c, 0);
+        c->fuel_pending = false;
+    }
     if (c->fuel_cell != NO_CELL) c->code[c->fuel_cell].u++;
 }
 

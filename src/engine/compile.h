@@ -16,7 +16,7 @@
 
 /* Internal operation numbers, from ops.def. */
 enum {
-#define OP(n, m) OP_##n,
+#define OP(n, len, m) OP_##n,
 #define UN(n, w, vi, vo, fi, fo, e) OP_##n,
 #define BIN(n, w, vi, vo, fi, fo, e) OP_##n, OP_##n##_IMM,
 #define BRCMP(n, fi, cop) OP_BR_##n, OP_BR_##n##_IMM,
@@ -80,6 +80,7 @@ typedef struct {
     void *scratch, *scratch2; /* reusable buffers, freed by cc_fini */
     size_t scratch_cap, scratch2_cap;
     size_t fuel_cell;  /* count cell of the current FUEL op */
+    bool fuel_pending; /* a new run started; its FUEL op is not emitted yet */
     size_t last_def;   /* cell holding the destination of the last value-producing op */
     size_t last_copy;  /* the last op, if it is a COPY that may merge into COPY2 */
     int last_op;       /* the last op emitted and where, for peephole fusion */
@@ -110,7 +111,7 @@ void cc_materialize(cctx_t *c, uint32_t from);  /* copies aliases in stack[from.
 void cc_materialize_local(cctx_t *c, uint32_t local, uint32_t except);
 bool cc_try_retarget(cctx_t *c, uint32_t slot, uint32_t local);
 void cc_region(cctx_t *c, int op);               /* starts a fuel region with FUEL or FUEL_CHECK */
-void cc_count(cctx_t *c);                        /* one more wasm instruction in the region */
+void cc_count(cctx_t *c);                        /* one more counted instruction in the run */
 void cc_label(cctx_t *c);                        /* a branch target is placed here */
 void cc_patch_here(cctx_t *c, size_t cell);
 void cc_branch_to(cctx_t *c, uint32_t depth, size_t cell); /* target of frame `depth` from top */

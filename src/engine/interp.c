@@ -45,7 +45,7 @@ static void *elem_item(weft_instance_t *inst, const constexpr_t *ce)
 static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int init)
 {
     static const void *const labels[] = {
-#define OP(n, m) &&L_##n,
+#define OP(n, len, m) &&L_##n,
 #define UN(n, w, vi, vo, fi, fo, e) &&L_##n,
 #define BIN(n, w, vi, vo, fi, fo, e) &&L_##n, &&L_##n##_IMM,
 #define BRCMP(n, fi, cop) &&L_BR_##n, &&L_BR_##n##_IMM,

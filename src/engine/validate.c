@@ -104,6 +104,7 @@ static void set_unreachable(cctx_t *c)
     c->sp = f->height;
     f->unreachable = true;
     c->fuel_cell = NO_CELL;
+    c->fuel_pending = false;
 }
 
 static const uint8_t *f_params(const ctrl_t *f) { return f->params; }
@@ -673,7 +674,10 @@ static bool instruction(cctx_t *c)
     reader_t *r = &c->r;
     c->instr_at = r->p;
     uint8_t op = rd_u8(r);
-    if (emitting(c)) cc_count(c);
+    /* Fuel counts every instruction but the structural ones that compile to
+     * nothing: block, loop, else, end, nop. */
+    if (emitting(c) && op != 0x02 && op != 0x03 && op != 0x05 && op != 0x0b && op != 0x01)
+        cc_count(c);
     switch (op) {
     case 0x00: /* unreachable */
         if (emitting(c)) cc_op(c, OP_UNREACHABLE);
@@ -753,7 +757,7 @@ static bool instruction(cctx_t *c)
         c->sp = f->height;
         c->nctrl--;
         for (uint32_t i = 0; i < nres; i++) push_home(c, res == &f->single ? single : res[i]);
-        if (!dead && (placed || c->fuel_cell == NO_CELL)) {
+        if (!dead && (placed || (c->fuel_cell == NO_CELL && !c->fuel_pending))) {
             cc_label(c);
             cc_region(c, OP_FUEL);
         }

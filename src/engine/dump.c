@@ -1,0 +1,70 @@
+/*
+ * dump.c — a readable listing of the internal code of a function, for
+ * `weft inspect --code` and for tuning the compiler. Each line shows the
+ * cell index, the operation and its raw operand cells; operand layouts are
+ * documented in ops.def.
+ */
+#include <stdio.h>
+
+#include "compile.h"
+
+static const char *const op_names[] = {
+#define OP(n, len, m) #n,
+#define UN(n, w, vi, vo, fi, fo, e) #n,
+#define BIN(n, w, vi, vo, fi, fo, e) #n, #n "_IMM",
+#define BRCMP(n, fi, cop) "BR_" #n, "BR_" #n "_IMM",
+#define UNT(n, w, vi, vo, fi, fo, f) #n,
+#define BINT(n, w, vi, vo, fi, fo, f) #n,
+#define LOAD(n, w, vo, ct, fo) #n,
+#define STORE(n, w, vi, ct, fi) #n,
+#include "ops.def"
+};
+
+/* Cells per instruction; 0 = variable (BR_TABLE). */
+static const unsigned char op_cells[] = {
+#define OP(n, len, m) len,
+#define UN(n, w, vi, vo, fi, fo, e) 2,
+#define BIN(n, w, vi, vo, fi, fo, e) 3, 3,
+#define BRCMP(n, fi, cop) 3, 4,
+#define UNT(n, w, vi, vo, fi, fo, f) 2,
+#define BINT(n, w, vi, vo, fi, fo, f) 3,
+#define LOAD(n, w, vo, ct, fo) 3,
+#define STORE(n, w, vi, ct, fi) 3,
+#include "ops.def"
+};
+
+static int op_of(const void *h)
+{
+    for (int i = 0; i < OP__COUNT; i++)
+        if (interp_labels[i] == h) return i;
+    return -1;
+}
+
+int weft_module_dump_code(const weft_module_t *m, uint32_t index, FILE *out)
+{
+    if (index < m->nfunc_imports || index >= m->nfuncs) return WEFT_ENOTFOUND;
+    const funcdef_t *fd = &m->funcs[index - m->nfunc_imports];
+    fprintf(out, "func %u: %u locals, %u frame slots, %zu cells\n", index, fd->nlocals,
+            fd->frame_slots, fd->ncode);
+    size_t pc = 0;
+    while (pc < fd->ncode) {
+        int op = op_of(fd->code[pc].h);
+        if (op < 0) {
+            fprintf(out, "%6zu  ??\n", pc);
+            return WEFT_EINVALID;
+        }
+        size_t len = op_cells[op];
+        if (len == 0) len = 2 + fd->code[pc + 1].p.b + 1; /* BR_TABLE */
+        fprintf(out, "%6zu  %-22s", pc, op_names[op]);
+        for (size_t k = 1; k < len && pc + k < fd->ncode; k++) {
+            const cell_t *c = &fd->code[pc + k];
+            if (c->p.b && c->p.b != 0xffffffffu)
+                fprintf(out, " %u|%u", c->p.a, c->p.b);
+            else
+                fprintf(out, " %lld", (long long)c->i);
+        }
+        fputc('\n', out);
+        pc += len;
+    }
+    return 0;
+}
