@@ -22,7 +22,7 @@ say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 # show CMD...: prints the command as typed, then runs it.
 show() {
     printf '$ %s\n' "$*"
-    "$@"
+    "$@" 2>&1
     local rc=$?
     [ "$rc" -eq 0 ] || printf '(exit code %d)\n' "$rc"
     return 0
@@ -67,5 +67,23 @@ for k in fib sieve mandelbrot nbody hashmap sort vm sha256; do
     fi
 done
 
-say "Full-size benchmarks against native code: make bench (see bench/RESULTS.md)"
+# elapsed CMD...: runs CMD quietly, prints its wall time in seconds.
+elapsed() {
+    local t0 t1
+    t0=$(date +%s%N)
+    "$@" >/dev/null 2>&1
+    t1=$(date +%s%N)
+    awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.2f", ns / 1e9 }'
+}
+
+k=mandelbrot
+if [ -f "$BUILD/bench/$k.wasm" ]; then
+    say "One full-size kernel, $k, timed against the native build"
+    tn=$(elapsed "$BUILD/bench/$k-native" run)
+    tw=$(elapsed "$WEFT" run --invoke run "$BUILD/bench/$k.wasm")
+    printf '  native %ss, weft %ss: weft takes %s times as long\n' "$tn" "$tw" \
+        "$(awk -v w="$tw" -v n="$tn" 'BEGIN { printf "%.1f", n > 0 ? w / n : 0 }')"
+fi
+
+say "All kernels, best of 3 runs: make bench (results in bench/RESULTS.md)"
 exit "$failed"

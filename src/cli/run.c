@@ -215,7 +215,7 @@ static void report_trap(weft_store_t *store, const weft_module_t *module)
     if (n == 0)
         return;
     fputs("backtrace (innermost first):\n", stderr);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n;) {
         const char *name = weft_module_func_name(mods[i] ? mods[i] : module, funcs[i]);
         fprintf(stderr, "  #%-2zu func[%" PRIu32 "] ", i, funcs[i]);
         if (name)
@@ -223,7 +223,21 @@ static void report_trap(weft_store_t *store, const weft_module_t *module)
         else
             fputs("<unnamed>", stderr);
         fputc('\n', stderr);
+        /* Deep recursion would fill the screen with one line: fold a run of
+         * the same function into a count. */
+        size_t j = i + 1;
+        while (j < n && funcs[j] == funcs[i] && mods[j] == mods[i])
+            j++;
+        if (j - i > 2) {
+            fprintf(stderr, "  #%zu-#%zu the same function again (%zu frames)\n", i + 1, j - 1,
+                    j - i - 1);
+            i = j;
+        } else {
+            i++;
+        }
     }
+    if (n == MAX_BACKTRACE)
+        fprintf(stderr, "  (only the innermost %d frames are kept)\n", MAX_BACKTRACE);
 }
 
 /* Converts argument `s` to a value of type t. Returns 0 or -1. */

@@ -160,6 +160,13 @@ void cc_region(cctx_t *c, int op)
         c->fuel_pending = true;
         return;
     }
+    /* A FUEL_CHECK right after an empty one (function entry, then a loop
+     * header) is the same check: reuse it. */
+    if (c->last_op == OP_FUEL_CHECK && c->last_op_at + 2 == c->ncode && c->fuel_cell != NO_CELL &&
+        c->code[c->fuel_cell].u == 0) {
+        c->fuel_pending = false;
+        return;
+    }
     cc_op(c, op);
     c->fuel_cell = cc_cell(c, 0);
     c->fuel_pending = false;
@@ -179,6 +186,7 @@ void cc_label(cctx_t *c)
 {
     c->last_def = NO_CELL;
     c->last_copy = NO_CELL;
+    c->last_op = -1;
 }
 
 void cc_patch_here(cctx_t *c, size_t cell)
@@ -231,13 +239,24 @@ bool cc_branch_copies(cctx_t *c, uint32_t n, uint32_t target_height, bool dry_ru
     return any;
 }
 
+/* Moves the top n operands (the function's results) to slots 0..n-1 and
+ * returns. Does not change the compile-time stack, so it can sit on one arm
+ * of a conditional branch. */
 void cc_return(cctx_t *c)
 {
     uint32_t n = c->m->types[c->fd->type]->nresults;
-    /* Results go to slots 0..n-1, which may be locals other results still
-     * alias: bring those home first, then copy upward-safe. */
-    cc_materialize(c, c->sp - n);
-    for (uint32_t i = 0; i < n; i++) cc_copy(c, i, c->stack[c->sp - n + i].slot);
+    const opnd_t *top = &c->stack[c->sp - n];
+    if (n == 1) {
+        cc_move(c, 0, &top[0]);
+    } else {
+        /* Slots 0..n-1 may be locals that other results still alias: first
+         * bring every result to its home slot, then copy upward-safe. */
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t h = home(c, c->sp - n + i);
+            if (top[i].konst || top[i].slot != h) cc_move(c, h, &top[i]);
+        }
+        for (uint32_t i = 0; i < n; i++) cc_copy(c, i, home(c, c->sp - n + i));
+    }
     cc_op(c, OP_RETURN);
 }
 

@@ -123,6 +123,13 @@ static weft_limits_t rd_limits(reader_t *r, uint64_t bound, const char *what)
     return l;
 }
 
+/* Whether b starts an instruction of WebAssembly 2.0 (without SIMD). */
+static int is_opcode(uint8_t b)
+{
+    return b <= 0x05 || (b >= 0x0b && b <= 0x11) || (b >= 0x1a && b <= 0x1c) || (b >= 0x20 && b <= 0x26) ||
+           (b >= 0x28 && b <= 0xc4) || (b >= 0xd0 && b <= 0xd2) || b == 0xfc;
+}
+
 static void mark_declared(weft_module_t *m, uint32_t f) { m->declared_funcs[f >> 3] |= (uint8_t)(1u << (f & 7)); }
 
 /* Reads a constant expression of type `want`. In WebAssembly 2.0 a
@@ -162,6 +169,7 @@ static constexpr_t rd_constexpr(reader_t *r, weft_module_t *m, uint8_t want)
         INVALID(r, "type mismatch: constant expression is empty");
     default:
         r->p = at;
+        if (!is_opcode(op)) MALFORMED(r, "illegal opcode 0x%02x", op);
         INVALID(r, "constant expression required");
     }
     const uint8_t *end_at = r->p;
@@ -451,7 +459,7 @@ static void decode_datas(reader_t *r, weft_module_t *m)
 {
     uint32_t n = rd_count(r, 1);
     if (m->has_datacount && n != m->datacount)
-        INVALID(r, "data count and data section have inconsistent lengths");
+        MALFORMED(r, "data count and data section have inconsistent lengths");
     m->datas = engine_xalloc(r->e, n * sizeof *m->datas);
     for (uint32_t i = 0; i < n; i++) {
         datadef_t *d = &m->datas[i];

@@ -188,7 +188,7 @@ static ctrl_t *open_block(cctx_t *c, uint8_t kind, ctrl_t *proto)
 /* At `else` and `end`: the frame's results must be exactly what is left. */
 static void check_frame_end(cctx_t *c, ctrl_t *f)
 {
-    if (emitting(c)) cc_materialize(c, f->height);
+    if (emitting(c) && f->kind != CT_FUNC) cc_materialize(c, f->height);
     check_operands(c, f_results(f), f->nresults);
     if (c->sp != f->height + f->nresults) INVALID(c, "type mismatch: values remaining on stack at end of block");
 }
@@ -434,6 +434,10 @@ static size_t emit_cond_jump(cctx_t *c, const cmp_t *p, opnd_t cond, bool when)
 static void emit_br(cctx_t *c, uint32_t depth)
 {
     ctrl_t *t = label(c, depth);
+    if (t->kind == CT_FUNC) { /* the function's label: return directly */
+        cc_return(c);
+        return;
+    }
     uint32_t n;
     label_types(t, &n);
     cc_branch_copies(c, n, t->height, false);
@@ -557,7 +561,7 @@ static void op_fc(cctx_t *c)
         uint32_t seg = rd_u32(&c->r);
         zero_byte(c);
         need_memory(c);
-        if (!m->has_datacount) INVALID(c, "data count section required");
+        if (!m->has_datacount) BAD_ENCODING(c, "data count section required");
         if (seg >= m->datacount) INVALID(c, "unknown data segment %u", seg);
         opnd_t n = pop_t(c, WEFT_I32), s = pop_t(c, WEFT_I32), d = pop_t(c, WEFT_I32);
         if (emitting(c)) {
@@ -570,7 +574,7 @@ static void op_fc(cctx_t *c)
     }
     case 9: { /* data.drop */
         uint32_t seg = rd_u32(&c->r);
-        if (!m->has_datacount) INVALID(c, "data count section required");
+        if (!m->has_datacount) BAD_ENCODING(c, "data count section required");
         if (seg >= m->datacount) INVALID(c, "unknown data segment %u", seg);
         if (emitting(c)) {
             cc_op(c, OP_DATA_DROP);
@@ -691,8 +695,8 @@ static bool instruction(cctx_t *c)
         read_blocktype(c, &proto);
         ctrl_t *f = open_block(c, op == 0x02 ? CT_BLOCK : CT_LOOP, &proto);
         if (op == 0x03 && !f->dead) {
-            f->loop_pc = c->ncode;
             cc_region(c, OP_FUEL_CHECK);
+            f->loop_pc = c->fuel_cell - 1; /* the FUEL_CHECK, possibly reused */
         }
         return true;
     }
@@ -743,13 +747,19 @@ static bool instruction(cctx_t *c)
         }
         bool placed = f->branched || f->else_cell != NO_CELL;
         if (f->else_cell != NO_CELL) cc_patch_here(c, f->else_cell);
-        cc_resolve(c, c->nctrl - 1);
         if (f->kind == CT_FUNC) {
-            for (uint32_t i = 0; i < f->nresults; i++) cc_copy(c, i, home(c, i));
-            cc_op(c, OP_RETURN);
+            /* falling off the end returns; branches to the function's label
+             * (br_table entries) land after that with results at home */
+            if (emitting(c)) cc_return(c);
+            if (f->branched) {
+                cc_resolve(c, c->nctrl - 1);
+                for (uint32_t i = 0; i < f->nresults; i++) cc_copy(c, i, home(c, i));
+                cc_op(c, OP_RETURN);
+            }
             c->nctrl--;
             return false;
         }
+        cc_resolve(c, c->nctrl - 1);
         bool dead = f->dead;
         uint32_t nres = f->nresults;
         const uint8_t *res = f_results(f);
