@@ -82,7 +82,7 @@ if [ -f "$BUILD/bench/$k.wasm" ]; then
     tn=$(elapsed "$BUILD/bench/$k-native" run)
     tw=$(elapsed "$WEFT" run --invoke run "$BUILD/bench/$k.wasm")
     printf '  native %ss, weft %ss: weft takes %s times as long\n' "$tn" "$tw" \
-        "$(awk -v w="$tw" -v n="$tn" 'BEGIN { printf "%.1f", n > 0 ? w / n : 0 }')"
+        "$(awk -v w="$tw" -v n="$tn" 'BEGIN { printf "%.1f", (n > 0 ? w / n : 0) }')"
 fi
 
 say "All kernels, best of 3 runs: make bench (results in bench/RESULTS.md)"

@@ -27,6 +27,9 @@ void cc_init(cctx_t *c)
     c->fuel_cell = NO_CELL;
     c->last_def = NO_CELL;
     c->last_copy = NO_CELL;
+    c->prefix = true;
+    c->written = calloc(c->fd->nlocals + 1, 1);
+    if (!c->written) engine_fail(c->e, WEFT_ENOMEM, NULL, "out of memory");
 }
 
 static void *scratch(cctx_t *c, void **buf, size_t *cap, size_t n)
@@ -44,6 +47,7 @@ void *cc_scratch2(cctx_t *c, size_t n) { return scratch(c, &c->scratch2, &c->scr
 
 void cc_fini(cctx_t *c)
 {
+    free(c->written);
     free(c->scratch);
     free(c->scratch2);
     free(c->code);
@@ -247,7 +251,9 @@ void cc_return(cctx_t *c)
     uint32_t n = c->m->types[c->fd->type]->nresults;
     const opnd_t *top = &c->stack[c->sp - n];
     if (n == 1) {
-        cc_move(c, 0, &top[0]);
+        /* "x = a + b; return x" computes straight into slot 0 */
+        if (top[0].konst || top[0].slot != home(c, c->sp - 1) || !cc_try_retarget(c, top[0].slot, 0))
+            cc_move(c, 0, &top[0]);
     } else {
         /* Slots 0..n-1 may be locals that other results still alias: first
          * bring every result to its home slot, then copy upward-safe. */

@@ -22,8 +22,8 @@ enum {
 #define BRCMP(n, fi, cop) OP_BR_##n, OP_BR_##n##_IMM,
 #define UNT(n, w, vi, vo, fi, fo, f) OP_##n,
 #define BINT(n, w, vi, vo, fi, fo, f) OP_##n,
-#define LOAD(n, w, vo, ct, fo) OP_##n,
-#define STORE(n, w, vi, ct, fi) OP_##n,
+#define LOAD(n, w, vo, ct, fo) OP_##n, OP_##n##_A,
+#define STORE(n, w, vi, ct, fi) OP_##n, OP_##n##_A,
 #include "ops.def"
     OP__COUNT
 };
@@ -83,6 +83,8 @@ typedef struct {
     bool fuel_pending; /* a new run started; its FUEL op is not emitted yet */
     size_t last_def;   /* cell holding the destination of the last value-producing op */
     size_t last_copy;  /* the last op, if it is a COPY that may merge into COPY2 */
+    bool prefix;       /* still in the function's straight-line start */
+    uint8_t *written;  /* per local: set since entry (meaningful in the prefix) */
     int last_op;       /* the last op emitted and where, for peephole fusion */
     size_t last_op_at;
 } cctx_t;

@@ -51,8 +51,8 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
 #define BRCMP(n, fi, cop) &&L_BR_##n, &&L_BR_##n##_IMM,
 #define UNT(n, w, vi, vo, fi, fo, fn) &&L_##n,
 #define BINT(n, w, vi, vo, fi, fo, fn) &&L_##n,
-#define LOAD(n, w, vo, ct, fo) &&L_##n,
-#define STORE(n, w, vi, ct, fi) &&L_##n,
+#define LOAD(n, w, vo, ct, fo) &&L_##n, &&L_##n##_A,
+#define STORE(n, w, vi, ct, fi) &&L_##n, &&L_##n##_A,
 #include "ops.def"
     };
     if (init) {
@@ -109,8 +109,7 @@ do_call:
         fr->ret_pc = pc;
         fr->ret_fp = fp;
         fr->func = cur;
-        uint32_t np = callee->type->nparams;
-        if (d->nlocals > np) memset(nfp + np, 0, (d->nlocals - np) * sizeof(slot_t));
+        for (uint32_t k = callee->type->nparams; k < d->nlocals; k++) nfp[k].i64 = 0;
         fp = nfp;
         cur = callee;
         pc = d->code;
@@ -396,9 +395,9 @@ L_REF_IS_NULL:
         pc += 3;                                                              \
         NEXT();                                                               \
     }
-#define LOAD(n, w, vo, ct, fo)                                                \
-    L_##n : {                                                                 \
-        uint64_t ea = (uint64_t)SRC(1).i32 + pc[2].u;                         \
+#define LOAD_AT(ct, fo, ea_expr)                                              \
+    {                                                                         \
+        uint64_t ea = (ea_expr);                                              \
         if (UNLIKELY(ea + sizeof(ct) > memsize)) TRAP(MEMORY_OOB);            \
         ct v;                                                                 \
         memcpy(&v, mem + ea, sizeof v);                                       \
@@ -406,15 +405,21 @@ L_REF_IS_NULL:
         pc += 3;                                                              \
         NEXT();                                                               \
     }
-#define STORE(n, w, vi, ct, fi)                                               \
-    L_##n : {                                                                 \
-        uint64_t ea = (uint64_t)fp[pc[1].p.a].i32 + pc[2].u;                  \
+#define STORE_AT(ct, fi, ea_expr)                                             \
+    {                                                                         \
+        uint64_t ea = (ea_expr);                                              \
         if (UNLIKELY(ea + sizeof(ct) > memsize)) TRAP(MEMORY_OOB);            \
         ct v = (ct)SRC(1).fi;                                                 \
         memcpy(mem + ea, &v, sizeof v);                                       \
         pc += 3;                                                              \
         NEXT();                                                               \
     }
+#define LOAD(n, w, vo, ct, fo)                                                \
+    L_##n : LOAD_AT(ct, fo, (uint64_t)SRC(1).i32 + pc[2].u)                   \
+    L_##n##_A : LOAD_AT(ct, fo, (uint64_t)(uint32_t)(SRC(1).i32 + pc[2].p.b) + pc[2].p.a)
+#define STORE(n, w, vi, ct, fi)                                               \
+    L_##n : STORE_AT(ct, fi, (uint64_t)fp[pc[1].p.a].i32 + pc[2].u)           \
+    L_##n##_A : STORE_AT(ct, fi, (uint64_t)(uint32_t)(fp[pc[1].p.a].i32 + pc[2].p.b) + pc[2].p.a)
 #include "ops.def"
 
 trap:

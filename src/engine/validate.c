@@ -293,27 +293,58 @@ static void binop(cctx_t *c, int op, uint8_t vin, uint8_t vout, bool imm)
     cc_def(c, at);
 }
 
+/* If the address operand is the fresh result of the last op, an
+ * i32.add of a constant, takes that add back out of the code and returns
+ * true with its input slot and constant: the access adds it itself. */
+static bool take_address_add(cctx_t *c, const opnd_t *addr, uint32_t pos, uint32_t *src, uint32_t *k)
+{
+    if (!emitting(c) || addr->konst || c->last_op != OP_I32_ADD_IMM || c->last_def != c->last_op_at + 1 ||
+        addr->slot != home(c, pos) || c->code[c->last_def].p.a != addr->slot)
+        return false;
+    *src = c->code[c->last_op_at + 1].p.b;
+    *k = (uint32_t)c->code[c->last_op_at + 2].u;
+    c->ncode = c->last_op_at;
+    c->last_def = NO_CELL;
+    c->last_op = -1;
+    return true;
+}
+
 static void load(cctx_t *c, int op, uint8_t vout, uint32_t natural)
 {
-    uint32_t off;
+    uint32_t off, src, k;
     memarg(c, natural, &off);
     opnd_t a = pop_t(c, WEFT_I32);
     uint32_t d = push_home(c, vout);
-    if (emitting(c)) {
-        size_t at = cc_op(c, op);
+    if (!emitting(c)) return;
+    size_t at;
+    if (take_address_add(c, &a, c->sp - 1, &src, &k)) {
+        at = cc_op(c, op + 1);
+        cc_pair(c, d, src);
+        cc_pair(c, off, k);
+    } else {
+        at = cc_op(c, op);
         cc_pair(c, d, a.slot);
         cc_cell(c, off);
-        cc_def(c, at);
     }
+    cc_def(c, at);
 }
 
 static void store(cctx_t *c, int op, uint8_t vin, uint32_t natural)
 {
-    uint32_t off;
+    uint32_t off, src, k;
     memarg(c, natural, &off);
-    opnd_t v = pop_t(c, vin);
+    opnd_t v = pop_t_raw(c, vin);
     opnd_t a = pop_t(c, WEFT_I32);
-    if (emitting(c)) {
+    if (!emitting(c)) return;
+    bool folded = take_address_add(c, &a, c->sp, &src, &k);
+    c->sp++; /* the value's position, for a pending constant */
+    v = in_slot(c, v);
+    c->sp--;
+    if (folded) {
+        cc_op(c, op + 1);
+        cc_pair(c, src, v.slot);
+        cc_pair(c, off, k);
+    } else {
         cc_op(c, op);
         cc_pair(c, a.slot, v.slot);
         cc_cell(c, off);
@@ -530,7 +561,12 @@ static void op_local_set(cctx_t *c, uint32_t idx, bool tee)
     if (idx >= c->fd->nlocals) INVALID(c, "unknown local %u", idx);
     uint8_t t = c->fd->local_types[idx];
     opnd_t v = pop_t_raw(c, t);
-    if (emitting(c)) {
+    /* Declared locals start at zero: at the start of the function, before
+     * any control flow, storing zero into one not yet written is a no-op. */
+    bool zero_again = c->prefix && idx >= c->m->types[c->fd->type]->nparams && !c->written[idx] &&
+                      v.konst && v.bits == 0;
+    if (!zero_again) c->written[idx] = 1;
+    if (emitting(c) && !zero_again) {
         bool aliased = false;
         for (uint32_t i = 0; i < c->sp; i++)
             if (c->stack[i].slot == idx && !c->stack[i].konst) aliased = true;
@@ -678,6 +714,7 @@ static bool instruction(cctx_t *c)
     reader_t *r = &c->r;
     c->instr_at = r->p;
     uint8_t op = rd_u8(r);
+    if ((op >= 0x02 && op <= 0x11) || op == 0x00) c->prefix = false; /* control flow */
     /* Fuel counts every instruction but the structural ones that compile to
      * nothing: block, loop, else, end, nop. */
     if (emitting(c) && op != 0x02 && op != 0x03 && op != 0x05 && op != 0x0b && op != 0x01)

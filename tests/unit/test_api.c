@@ -595,3 +595,28 @@ TEST(api_types_and_strings)
     v = weft_val_f64(1.0);
     ASSERT_EQ_U64(v.of.f64_bits, 0x3ff0000000000000ull);
 }
+
+TEST(api_dump_code)
+{
+    weft_engine_t *e = h_engine();
+    weft_module_t *api = h_module(e, "api");
+    weft_module_t *imp = h_module(e, "imports");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    ASSERT_NOT_NULL(out);
+    ASSERT_OK(weft_module_dump_code(api, 0, out));
+    fclose(out);
+    test_defer(free, text);
+    ASSERT_GT_U64(len, 0);
+    out = open_memstream(&text, &len);
+    ASSERT_NOT_NULL(out);
+    /* imported functions (0 and 1) have no code; 5 is "peek" */
+    ASSERT_RC(weft_module_dump_code(imp, 0, out), WEFT_ENOTFOUND);
+    ASSERT_RC(weft_module_dump_code(imp, 1, out), WEFT_ENOTFOUND);
+    ASSERT_RC(weft_module_dump_code(imp, 1000, out), WEFT_ENOTFOUND);
+    ASSERT_OK(weft_module_dump_code(imp, 5, out));
+    fclose(out);
+    test_defer(free, text);
+    ASSERT_GT_U64(len, 0);
+}
