@@ -13,9 +13,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* module.h first: store.h names `struct weft_module` in a prototype, which
- * needs the struct declared at file scope beforehand. */
-#include "weft/module.h"
 #include "weft/weft.h"
 
 /* Process exit codes, documented in `weft --help`. */
