@@ -24,6 +24,9 @@ void cc_init(cctx_t *c)
 {
     c->code_cap = 64 + c->fd->body_len * 3;
     c->code = grow_array(c, NULL, c->code_cap, sizeof *c->code);
+    /* never NULL, so stack arithmetic is defined even for empty bodies */
+    c->stack_cap = 64;
+    c->stack = grow_array(c, NULL, c->stack_cap, sizeof *c->stack);
     c->fuel_cell = NO_CELL;
     c->last_def = NO_CELL;
     c->last_copy = NO_CELL;

@@ -509,8 +509,10 @@ static void read_func_names(reader_t *r, weft_module_t *m, char **names)
 
 /* gcc's -Wclobbered fires on `p` here although nothing changes it between
  * setjmp and longjmp. */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wclobbered"
+#endif
 static void decode_names(weft_module_t *m, const uint8_t *p, const uint8_t *end)
 {
     loaderr_t quiet = {0};
@@ -519,7 +521,9 @@ static void decode_names(weft_module_t *m, const uint8_t *p, const uint8_t *end)
     m->func_names = calloc(m->nfuncs ? m->nfuncs : 1, sizeof *m->func_names);
     if (m->func_names && !setjmp(quiet.jmp)) read_func_names(&r, m, m->func_names);
 }
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 static const char *section_names[] = {
     "custom section", "type section", "import section", "function section",
