@@ -33,6 +33,11 @@ static const unsigned char op_cells[] = {
 #include "ops.def"
 };
 
+const char *engine_op_name(int op)
+{
+    return op >= 0 && op < OP__COUNT ? op_names[op] : "?";
+}
+
 static int op_of(const void *h)
 {
     for (int i = 0; i < OP__COUNT; i++)

@@ -20,6 +20,70 @@
 
 const void *const *interp_labels;
 
+#ifdef WEFT_OPSTATS
+/* Developer statistics (cmake -DWEFT_OPSTATS=ON): counts of executed ops
+ * and of adjacent op pairs, printed at exit, to choose superinstructions. */
+#include <stdio.h>
+#include <stdlib.h>
+#define STATS_OPS OP__COUNT
+static uint64_t op_count[STATS_OPS], pair_count[STATS_OPS][STATS_OPS];
+static int last_op = -1;
+extern const char *engine_op_name(int op);
+/* handler address -> op, by open addressing; filled on first use */
+static const void *stat_keys[4096];
+static int stat_vals[4096];
+static int stat_index(const void *h)
+{
+    size_t k = ((uintptr_t)h >> 3) & 4095;
+    while (stat_keys[k] && stat_keys[k] != h) k = (k + 1) & 4095;
+    if (!stat_keys[k]) {
+        stat_keys[k] = h;
+        stat_vals[k] = 0;
+        for (int i = 0; i < STATS_OPS; i++)
+            if (interp_labels[i] == h) stat_vals[k] = i;
+    }
+    return stat_vals[k];
+}
+static void stats_print(void)
+{
+    fprintf(stderr, "-- op counts --\n");
+    for (int round = 0; round < 25; round++) {
+        int best = -1;
+        for (int i = 0; i < STATS_OPS; i++)
+            if (op_count[i] && (best < 0 || op_count[i] > op_count[best])) best = i;
+        if (best < 0) break;
+        fprintf(stderr, "%14llu %s\n", (unsigned long long)op_count[best], engine_op_name(best));
+        op_count[best] = 0;
+    }
+    fprintf(stderr, "-- pairs --\n");
+    for (int round = 0; round < 25; round++) {
+        int ba = -1, bb = -1;
+        for (int a = 0; a < STATS_OPS; a++)
+            for (int b = 0; b < STATS_OPS; b++)
+                if (pair_count[a][b] && (ba < 0 || pair_count[a][b] > pair_count[ba][bb])) ba = a, bb = b;
+        if (ba < 0) break;
+        fprintf(stderr, "%14llu %s -> %s\n", (unsigned long long)pair_count[ba][bb], engine_op_name(ba),
+                engine_op_name(bb));
+        pair_count[ba][bb] = 0;
+    }
+}
+static void stats_hit(const void *h)
+{
+    static int registered;
+    if (!registered) {
+        registered = 1;
+        atexit(stats_print);
+    }
+    int i = stat_index(h);
+    op_count[i]++;
+    if (last_op >= 0) pair_count[last_op][i]++;
+    last_op = i;
+}
+#define STATS_HIT(h) stats_hit(h)
+#else
+#define STATS_HIT(h) ((void)0)
+#endif
+
 static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int init);
 
 void interp_init(void)
@@ -82,7 +146,11 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
             memsize = 0;                                                      \
         }                                                                     \
     } while (0)
-#define NEXT() goto *pc->h
+#define NEXT()                                                                \
+    do {                                                                      \
+        STATS_HIT(pc->h);                                                     \
+        goto *pc->h;                                                          \
+    } while (0)
 #define TRAP(code)                                                            \
     do {                                                                      \
         tc = WEFT_TRAP_##code;                                                \
