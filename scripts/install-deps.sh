@@ -7,9 +7,10 @@ set -eu
 
 PACKAGES="
   make cmake gcc
-  clang lld
+  clang lld wasi-libc libclang-rt-14-dev-wasm32
   wabt
   libjansson-dev
+  libsodium-dev
 "
 
 missing=""

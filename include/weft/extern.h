@@ -63,6 +63,12 @@ int weft_caller_trap(weft_caller_t *caller, const char *fmt, ...)
 #endif
     ;
 
+/* Ends the whole call (every wasm frame up to the embedder's
+ * weft_func_call) with trap code WEFT_TRAP_EXIT and exit status `status`
+ * (see weft_store_exit_status). Returns the value the callback must return.
+ * This is how WASI proc_exit stops a guest. */
+int weft_caller_exit(weft_caller_t *caller, int status);
+
 /* The store of the call, and the memory exported as `name` (usually
  * "memory") by the calling instance, or, if name is NULL, the calling
  * instance's memory 0. NULL when there is none. */

@@ -46,7 +46,8 @@ struct weft_module;
     XX(OUT_OF_FUEL, "out of fuel")                                            \
     XX(INTERRUPTED, "interrupted")                                            \
     XX(HOST, "host trap")                                                     \
-    XX(NOMEM, "out of memory")
+    XX(NOMEM, "out of memory")                                                \
+    XX(EXIT, "exit")
 
 typedef enum {
 #define XX(name, msg) WEFT_TRAP_##name,
@@ -100,6 +101,10 @@ void weft_store_clear_interrupt(weft_store_t *store);
  * borrowed from the store until the next call. */
 weft_trap_code_t weft_store_trap(const weft_store_t *store);
 const char *weft_store_trap_message(const weft_store_t *store);
+
+/* When the last call ended with WEFT_TRAP_EXIT (a host function called
+ * weft_caller_exit, e.g. WASI proc_exit), its exit status; else 0. */
+int weft_store_exit_status(const weft_store_t *store);
 
 /* The last error message of a failed operation on this store (for example
  * the name of the import that failed to link). Borrowed until the next

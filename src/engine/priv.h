@@ -255,6 +255,7 @@ struct weft_store {
     atomic_int interrupt;
 
     weft_trap_code_t trap;
+    int exit_status;
     char trap_msg[256];
     char errmsg[512];
     uint32_t bt_funcs[MAX_BACKTRACE];

@@ -262,6 +262,17 @@ int weft_caller_trap(weft_caller_t *caller, const char *fmt, ...)
     return WEFT_ETRAP;
 }
 
+int weft_caller_exit(weft_caller_t *caller, int status)
+{
+    weft_store_t *s = caller->store;
+    s->exit_status = status;
+    snprintf(s->trap_msg, sizeof s->trap_msg, "exit with status %d", status);
+    s->trap = WEFT_TRAP_EXIT;
+    return WEFT_ETRAP;
+}
+
+int weft_store_exit_status(const weft_store_t *s) { return s->trap == WEFT_TRAP_EXIT ? s->exit_status : 0; }
+
 weft_store_t *weft_caller_store(weft_caller_t *caller) { return caller->store; }
 
 weft_memory_t *weft_caller_memory(weft_caller_t *caller, const char *name)

@@ -1,0 +1,64 @@
+/*
+ * weft/wasi.h — WASI preview 1 (`wasi_snapshot_preview1`) for guests.
+ *
+ * A weft_wasi_t holds one guest's view of the system: its arguments, its
+ * environment (only what the embedder passes: no host variable leaks in),
+ * its standard streams and its preopened directories, with the table of
+ * file descriptors the guest opens under them. A guest can reach files only
+ * beneath its preopens: `..`, absolute paths and symlinks that would leave
+ * a preopen fail with the proper errno and never touch the host file.
+ *
+ * Every function checks guest pointers and lengths against the guest's
+ * memory; a bad one returns ERRNO_FAULT. proc_exit ends the call with
+ * WEFT_TRAP_EXIT (weft_store_exit_status gives the status).
+ *
+ * Thread safety: one weft_wasi_t serves one store at a time.
+ */
+#ifndef WEFT_WASI_H
+#define WEFT_WASI_H
+
+#include <stddef.h>
+
+#include "instance.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct weft_wasi weft_wasi_t;
+
+typedef struct {
+    const char *host_path;  /* directory on the host */
+    const char *guest_path; /* name the guest sees (e.g. "." or "/data") */
+} weft_wasi_preopen_t;
+
+typedef struct {
+    const char *const *argv; /* argv[0] is the program name the guest sees */
+    size_t argc;
+    const char *const *env;  /* "NAME=VALUE" strings */
+    size_t nenv;
+    const weft_wasi_preopen_t *preopens;
+    size_t npreopens;
+    int stdin_fd, stdout_fd, stderr_fd; /* host descriptors; -1 = closed */
+} weft_wasi_config_t;
+
+/* A config with no arguments, environment or preopens, and the process's
+ * own standard streams (0, 1, 2). */
+weft_wasi_config_t weft_wasi_config_default(void);
+
+/* Creates a WASI context, copying everything in `cfg` and opening every
+ * preopen directory now. On failure returns WEFT_EIO (a preopen cannot be
+ * opened: the message names it) or WEFT_ENOMEM, with a NUL-terminated
+ * message in out_msg when not NULL. The result is owned by the caller; free
+ * it with weft_wasi_delete after the stores that use it. */
+int weft_wasi_new(const weft_wasi_config_t *cfg, weft_wasi_t **out, char *out_msg, size_t msg_size);
+void weft_wasi_delete(weft_wasi_t *wasi);
+
+/* Defines every wasi_snapshot_preview1 function in `linker`, bound to
+ * `wasi`. Returns 0 or WEFT_ENOMEM. */
+int weft_wasi_define(weft_wasi_t *wasi, weft_linker_t *linker);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
