@@ -32,7 +32,8 @@ void cc_init(cctx_t *c)
     c->last_copy = NO_CELL;
     c->prefix = true;
     c->written = calloc(c->fd->nlocals + 1, 1);
-    if (!c->written) engine_fail(c->e, WEFT_ENOMEM, NULL, "out of memory");
+    c->alias_count = calloc(c->fd->nlocals + 1, sizeof *c->alias_count);
+    if (!c->written || !c->alias_count) engine_fail(c->e, WEFT_ENOMEM, NULL, "out of memory");
 }
 
 static void *scratch(cctx_t *c, void **buf, size_t *cap, size_t n)
@@ -47,10 +48,18 @@ static void *scratch(cctx_t *c, void **buf, size_t *cap, size_t n)
 
 void *cc_scratch(cctx_t *c, size_t n) { return scratch(c, &c->scratch, &c->scratch_cap, n); }
 void *cc_scratch2(cctx_t *c, size_t n) { return scratch(c, &c->scratch2, &c->scratch2_cap, n); }
+void *cc_scratch3(cctx_t *c, size_t n) { return scratch(c, &c->scratch3, &c->scratch3_cap, n); }
+
+void cc_unalias(cctx_t *c, const opnd_t *o)
+{
+    if (!o->konst && o->type != T_UNKNOWN && o->slot < c->fd->nlocals) c->alias_count[o->slot]--;
+}
 
 void cc_fini(cctx_t *c)
 {
     free(c->written);
+    free(c->alias_count);
+    free(c->scratch3);
     free(c->scratch);
     free(c->scratch2);
     free(c->code);
@@ -121,23 +130,27 @@ void cc_move(cctx_t *c, uint32_t dst, const opnd_t *o)
 
 void cc_materialize(cctx_t *c, uint32_t from)
 {
-    for (uint32_t i = from; i < c->sp; i++) {
+    uint32_t start = from > c->home_below ? from : c->home_below;
+    for (uint32_t i = start; i < c->sp; i++) {
         opnd_t *o = &c->stack[i];
         if (o->type != T_UNKNOWN && (o->konst || o->slot != home(c, i))) {
             cc_move(c, home(c, i), o);
+            cc_unalias(c, o);
             o->slot = home(c, i);
             o->konst = false;
         }
     }
+    if (from <= c->home_below) c->home_below = c->sp;
 }
 
-void cc_materialize_local(cctx_t *c, uint32_t local, uint32_t except)
+void cc_materialize_local(cctx_t *c, uint32_t local)
 {
-    for (uint32_t i = 0; i < c->sp; i++) {
-        if (i == except) continue;
+    /* aliases live above home_below; stop once all of them are found */
+    for (uint32_t i = c->sp; i-- > c->home_below && c->alias_count[local] > 0;) {
         opnd_t *o = &c->stack[i];
         if (o->slot == local && !o->konst && o->type != T_UNKNOWN) {
             cc_copy(c, home(c, i), local);
+            cc_unalias(c, o);
             o->slot = home(c, i);
         }
     }

@@ -70,6 +70,12 @@ typedef struct {
 
     opnd_t *stack;
     uint32_t sp, stack_cap, max_height;
+    /* Compile time stays linear on hostile bodies: entries below home_below
+     * are known to be in their home slots, and alias_count[l] counts the
+     * entries still aliasing local l, so neither materialising nor local.set
+     * rescans the whole stack. */
+    uint32_t home_below;
+    uint32_t *alias_count;
     ctrl_t *ctrl;
     uint32_t nctrl, ctrl_cap;
     patch_t *patches;
@@ -77,8 +83,8 @@ typedef struct {
 
     cell_t *code;
     size_t ncode, code_cap;
-    void *scratch, *scratch2; /* reusable buffers, freed by cc_fini */
-    size_t scratch_cap, scratch2_cap;
+    void *scratch, *scratch2, *scratch3; /* reusable buffers, freed by cc_fini */
+    size_t scratch_cap, scratch2_cap, scratch3_cap;
     size_t fuel_cell;  /* count cell of the current FUEL op */
     bool fuel_pending; /* a new run started; its FUEL op is not emitted yet */
     size_t last_def;   /* cell holding the destination of the last value-producing op */
@@ -102,6 +108,8 @@ void cc_init(cctx_t *c);
 void cc_fini(cctx_t *c);
 void *cc_scratch(cctx_t *c, size_t n);  /* valid until the next cc_scratch */
 void *cc_scratch2(cctx_t *c, size_t n); /* a second, independent buffer */
+void *cc_scratch3(cctx_t *c, size_t n); /* and a third */
+void cc_unalias(cctx_t *c, const opnd_t *o); /* o leaves the stack or stops aliasing */
 size_t cc_op(cctx_t *c, int op);                 /* emits a handler cell, returns its index */
 size_t cc_cell(cctx_t *c, uint64_t v);           /* emits an operand cell */
 size_t cc_pair(cctx_t *c, uint32_t a, uint32_t b);
@@ -110,7 +118,7 @@ void cc_copy(cctx_t *c, uint32_t dst, uint32_t src);
 void cc_const(cctx_t *c, uint32_t dst, uint64_t bits);
 void cc_move(cctx_t *c, uint32_t dst, const opnd_t *o); /* copy or constant */
 void cc_materialize(cctx_t *c, uint32_t from);  /* copies aliases in stack[from..sp) home */
-void cc_materialize_local(cctx_t *c, uint32_t local, uint32_t except);
+void cc_materialize_local(cctx_t *c, uint32_t local); /* copies its aliases home */
 bool cc_try_retarget(cctx_t *c, uint32_t slot, uint32_t local);
 void cc_region(cctx_t *c, int op);               /* starts a fuel region with FUEL or FUEL_CHECK */
 void cc_count(cctx_t *c);                        /* one more counted instruction in the run */

@@ -181,6 +181,7 @@ struct weft_module {
 typedef struct weft_instance instance_t;
 
 struct weft_func {
+    weft_store_t *store;
     const weft_functype_t *type;
     instance_t *inst;          /* NULL for host functions */
     const funcdef_t *def;      /* compiled body, NULL for host functions */
@@ -207,6 +208,7 @@ struct weft_table {
 };
 
 struct weft_global {
+    weft_store_t *store;
     uint8_t type;
     bool mut;
     slot_t val;

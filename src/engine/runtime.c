@@ -200,6 +200,23 @@ size_t weft_store_trap_backtrace(const weft_store_t *s, uint32_t *out_funcs,
 
 bool val_type_ok(const weft_val_t *v, uint8_t t) { return (uint8_t)v->type == t; }
 
+/* A funcref value must name a function of the same store (or be null). */
+static bool val_in_store(const weft_val_t *v, const weft_store_t *s)
+{
+    return v->type != WEFT_FUNCREF || !v->of.func || v->of.func->store == s;
+}
+
+static const weft_store_t *extern_store(const weft_extern_t *e)
+{
+    switch (e->kind) {
+    case WEFT_EXTERN_FUNC: return e->of.func->store;
+    case WEFT_EXTERN_TABLE: return e->of.table->store;
+    case WEFT_EXTERN_MEMORY: return e->of.memory->store;
+    case WEFT_EXTERN_GLOBAL: return e->of.global->store;
+    }
+    return NULL;
+}
+
 static slot_t slot_from_val(const weft_val_t *v)
 {
     slot_t s = {0};
@@ -243,6 +260,7 @@ weft_func_t *weft_func_new_host(weft_store_t *s, const weft_functype_t *ft, weft
         return NULL;
     }
     memcpy(copy->types, ft->types, ft->nparams + ft->nresults);
+    f->store = s;
     f->type = f->owned_type = copy;
     f->host = fn;
     f->user = user;
@@ -315,8 +333,12 @@ weft_trap_code_t runtime_call_host(weft_store_t *s, weft_func_t *f, weft_instanc
     } else {
         for (uint32_t i = 0; i < ft->nresults; i++) {
             resv[i].type = (weft_valtype_t)rt[i]; /* the type is the declared one, whatever was written */
-            args[i] = slot_from_val(&resv[i]);
+            if (!val_in_store(&resv[i], s)) {
+                tc = store_trap(s, WEFT_TRAP_HOST, "host function returned a function of another store");
+                break;
+            }
         }
+        for (uint32_t i = 0; !tc && i < ft->nresults; i++) args[i] = slot_from_val(&resv[i]);
     }
     if (argv != small) free(argv);
     return tc;
@@ -326,12 +348,20 @@ int weft_func_call(weft_store_t *s, weft_func_t *f, const weft_val_t *args, size
                    weft_val_t *results, size_t nresults)
 {
     const weft_functype_t *ft = f->type;
+    if (f->store != s) {
+        errmsg(s, "the function belongs to another store");
+        return WEFT_EARG;
+    }
     if (nargs != ft->nparams || nresults != ft->nresults) {
         errmsg(s, "wrong number of arguments or results: function takes %u and returns %u",
                ft->nparams, ft->nresults);
         return WEFT_EARG;
     }
     for (size_t i = 0; i < nargs; i++) {
+        if (!val_in_store(&args[i], s)) {
+            errmsg(s, "argument %zu is a function of another store", i);
+            return WEFT_EARG;
+        }
         if (!val_type_ok(&args[i], functype_params(ft)[i])) {
             errmsg(s, "argument %zu has type %s, expected %s", i, weft_valtype_name(args[i].type),
                    weft_valtype_name((weft_valtype_t)functype_params(ft)[i]));
@@ -450,7 +480,7 @@ weft_table_t *weft_table_new(weft_store_t *s, weft_valtype_t elem, weft_limits_t
                              const weft_val_t *init)
 {
     if (!is_reftype(elem) || limits.min > s->limits.max_table_elems ||
-        (limits.has_max && limits.max < limits.min) || (init && init->type != elem))
+        (limits.has_max && limits.max < limits.min) || (init && (init->type != elem || !val_in_store(init, s))))
         return NULL;
     weft_table_t *t = calloc(1, sizeof *t);
     if (!t) return NULL;
@@ -497,7 +527,7 @@ int weft_table_get(const weft_table_t *t, uint32_t i, weft_val_t *out)
 
 int weft_table_set(weft_table_t *t, uint32_t i, const weft_val_t *v)
 {
-    if (i >= t->size || v->type != t->type) return WEFT_EARG;
+    if (i >= t->size || v->type != t->type || !val_in_store(v, t->store)) return WEFT_EARG;
     t->elems[i] = slot_from_val(v).ref;
     return 0;
 }
@@ -506,12 +536,13 @@ int weft_table_set(weft_table_t *t, uint32_t i, const weft_val_t *v)
 
 weft_global_t *weft_global_new(weft_store_t *s, weft_valtype_t type, int mut, const weft_val_t *init)
 {
-    if (!init || init->type != type) return NULL;
+    if (!init || init->type != type || !val_in_store(init, s)) return NULL;
     weft_global_t *g = calloc(1, sizeof *g);
     if (!g || own(s, OWN_GLOBAL, g)) {
         free(g);
         return NULL;
     }
+    g->store = s;
     g->type = (uint8_t)type;
     g->mut = mut != 0;
     g->val = slot_from_val(init);
@@ -524,7 +555,7 @@ void weft_global_get(const weft_global_t *g, weft_val_t *out) { *out = val_from_
 
 int weft_global_set(weft_global_t *g, const weft_val_t *v)
 {
-    if (!g->mut || v->type != g->type) return WEFT_EARG;
+    if (!g->mut || v->type != g->type || !val_in_store(v, g->store)) return WEFT_EARG;
     g->val = slot_from_val(v);
     return 0;
 }
@@ -639,6 +670,10 @@ static bool import_matches(weft_store_t *s, const weft_module_t *m, const import
                            const weft_extern_t *ext)
 {
     const char *why = NULL;
+    if (extern_store(ext) != s) {
+        errmsg(s, "incompatible import for %s.%s: it belongs to another store", im->module, im->name);
+        return false;
+    }
     if (ext->kind != im->kind) {
         errmsg(s, "incompatible import type for %s.%s: expected %s, found %s", im->module, im->name,
                weft_externkind_name(im->kind), weft_externkind_name(ext->kind));
@@ -766,6 +801,7 @@ int weft_linker_instantiate(weft_linker_t *l, weft_module_t *m, weft_instance_t 
             free(f);
             goto nomem;
         }
+        f->store = s;
         f->type = m->types[m->func_types[i]];
         f->inst = in;
         f->def = &m->funcs[i - m->nfunc_imports];
@@ -786,6 +822,7 @@ int weft_linker_instantiate(weft_linker_t *l, weft_module_t *m, weft_instance_t 
             free(g);
             goto nomem;
         }
+        g->store = s;
         g->type = m->globals[i].type;
         g->mut = m->globals[i].mut;
         g->val = eval_const(in, &m->globals[i].init);

@@ -30,6 +30,22 @@ static void push(cctx_t *c, uint8_t type, uint32_t slot)
     }
     c->stack[c->sp++] = (opnd_t){.type = type, .slot = slot};
     if (c->sp > c->max_height) c->max_height = c->sp;
+    if (type != T_UNKNOWN && slot < c->fd->nlocals) c->alias_count[slot]++;
+}
+
+/* Pushes a constant that is not written anywhere yet. */
+static void push_konst(cctx_t *c, uint8_t type, uint64_t bits)
+{
+    push(c, type, home(c, c->sp));
+    c->stack[c->sp - 1].konst = true;
+    c->stack[c->sp - 1].bits = bits;
+}
+
+/* Drops every operand above height h. */
+static void drop_to(cctx_t *c, uint32_t h)
+{
+    while (c->sp > h) cc_unalias(c, &c->stack[--c->sp]);
+    if (c->home_below > h) c->home_below = h;
 }
 
 /* Pushes a value produced into its home slot; returns that slot. */
@@ -47,7 +63,10 @@ static opnd_t pop_raw(cctx_t *c)
         if (f->unreachable) return (opnd_t){.type = T_UNKNOWN};
         INVALID(c, "type mismatch: operand stack is empty");
     }
-    return c->stack[--c->sp];
+    opnd_t o = c->stack[--c->sp];
+    cc_unalias(c, &o);
+    if (c->home_below > c->sp) c->home_below = c->sp;
+    return o;
 }
 
 static opnd_t pop_t_raw(cctx_t *c, uint8_t want)
@@ -58,17 +77,20 @@ static opnd_t pop_t_raw(cctx_t *c, uint8_t want)
     return o;
 }
 
-/* A popped operand that the next op reads from a slot: a pending constant
- * is written to its home slot (the popped position) first. */
-static opnd_t in_slot(cctx_t *c, opnd_t o)
+/* An operand popped from position `pos` that the next op reads from a
+ * slot: a pending constant is written to its home slot first. */
+static opnd_t in_slot_at(cctx_t *c, opnd_t o, uint32_t pos)
 {
     if (o.konst) {
-        if (emitting(c)) cc_const(c, home(c, c->sp), o.bits);
+        if (emitting(c)) cc_const(c, home(c, pos), o.bits);
         o.konst = false;
-        o.slot = home(c, c->sp);
+        o.slot = home(c, pos);
     }
     return o;
 }
+
+/* The same for the operand just popped (it sat at position sp). */
+static opnd_t in_slot(cctx_t *c, opnd_t o) { return in_slot_at(c, o, c->sp); }
 
 static opnd_t pop_any(cctx_t *c) { return in_slot(c, pop_raw(c)); }
 static opnd_t pop_t(cctx_t *c, uint8_t want) { return in_slot(c, pop_t_raw(c, want)); }
@@ -87,9 +109,11 @@ static void check_operands_as(cctx_t *c, const uint8_t *types, uint32_t n, bool 
         saved[i] = o;
     }
     for (uint32_t i = 0; i < n; i++) {
-        push(c, concrete || saved[i].type != T_UNKNOWN ? types[i] : T_UNKNOWN, saved[i].slot);
-        c->stack[c->sp - 1].konst = saved[i].konst;
-        c->stack[c->sp - 1].bits = saved[i].bits;
+        uint8_t t = concrete || saved[i].type != T_UNKNOWN ? types[i] : T_UNKNOWN;
+        if (saved[i].konst)
+            push_konst(c, t, saved[i].bits);
+        else
+            push(c, t, saved[i].slot);
     }
 }
 
@@ -101,7 +125,7 @@ static void check_operands(cctx_t *c, const uint8_t *types, uint32_t n)
 static void set_unreachable(cctx_t *c)
 {
     ctrl_t *f = &c->ctrl[c->nctrl - 1];
-    c->sp = f->height;
+    drop_to(c, f->height);
     f->unreachable = true;
     c->fuel_cell = NO_CELL;
     c->fuel_pending = false;
@@ -178,7 +202,7 @@ static ctrl_t *open_block(cctx_t *c, uint8_t kind, ctrl_t *proto)
     proto->kind = kind;
     if (emitting(c)) cc_materialize(c, 0);
     check_operands(c, f_params(proto), proto->nparams);
-    c->sp -= proto->nparams;
+    drop_to(c, c->sp - proto->nparams);
     ctrl_t *f = push_ctrl(c, proto);
     if (f->results == NULL && f->nresults == 1) f->results = NULL; /* keeps using f->single */
     for (uint32_t i = 0; i < f->nparams; i++) push_home(c, f->params[i]);
@@ -274,11 +298,7 @@ static void binop(cctx_t *c, int op, uint8_t vin, uint8_t vout, bool imm)
         op = swapped(op);
     }
     a = in_slot(c, a);
-    if (!imm || !b.konst) {
-        c->sp++; /* b's position, so a pending constant b lands in its own home */
-        b = in_slot(c, b);
-        c->sp--;
-    }
+    if (!imm || !b.konst) b = in_slot_at(c, b, c->sp + 1);
     uint32_t d = push_home(c, vout);
     size_t at;
     if (b.konst) {
@@ -337,9 +357,7 @@ static void store(cctx_t *c, int op, uint8_t vin, uint32_t natural)
     opnd_t a = pop_t(c, WEFT_I32);
     if (!emitting(c)) return;
     bool folded = take_address_add(c, &a, c->sp, &src, &k);
-    c->sp++; /* the value's position, for a pending constant */
-    v = in_slot(c, v);
-    c->sp--;
+    v = in_slot_at(c, v, c->sp + 1);
     if (folded) {
         cc_op(c, op + 1);
         cc_pair(c, src, v.slot);
@@ -369,9 +387,7 @@ static bool numeric(cctx_t *c, uint32_t code)
  * and local.set writes them straight into the local. */
 static void emit_const(cctx_t *c, uint8_t type, uint64_t bits)
 {
-    push_home(c, type);
-    c->stack[c->sp - 1].konst = true;
-    c->stack[c->sp - 1].bits = bits;
+    push_konst(c, type, bits);
 }
 
 /* A compare whose only use is the conditional branch being emitted: it is
@@ -439,7 +455,7 @@ static cmp_t take_compare(cctx_t *c, const opnd_t *cond)
 
 /* Emits a jump taken when cond is true (`when`) or false; returns the
  * offset cell to patch. */
-static size_t emit_cond_jump(cctx_t *c, const cmp_t *p, opnd_t cond, bool when)
+static size_t emit_cond_jump(cctx_t *c, const cmp_t *p, opnd_t cond, bool when, uint32_t cond_pos)
 {
     if (p->valid && p->eqz) {
         cc_op(c, when ? OP_BR_UNLESS : OP_BR_IF);
@@ -454,7 +470,7 @@ static size_t emit_cond_jump(cctx_t *c, const cmp_t *p, opnd_t cond, bool when)
             cc_pair(c, p->a, p->b);
         }
     } else {
-        cond = in_slot(c, cond);
+        cond = in_slot_at(c, cond, cond_pos);
         cc_op(c, when ? OP_BR_IF : OP_BR_UNLESS);
         cc_cell(c, cond.slot);
     }
@@ -487,9 +503,9 @@ static void op_br_if(cctx_t *c, uint32_t depth)
     if (!emitting(c)) return;
     t = label(c, depth);
     if (!cc_branch_copies(c, n, t->height, true)) {
-        cc_branch_to(c, depth, emit_cond_jump(c, &cmp, cond, true));
+        cc_branch_to(c, depth, emit_cond_jump(c, &cmp, cond, true, c->sp));
     } else {
-        size_t skip = emit_cond_jump(c, &cmp, cond, false);
+        size_t skip = emit_cond_jump(c, &cmp, cond, false, c->sp);
         emit_br(c, depth);
         cc_patch_here(c, skip);
     }
@@ -500,33 +516,45 @@ static void op_br_table(cctx_t *c)
 {
     uint32_t n = rd_count(&c->r, 1);
     uint32_t *targets = cc_scratch(c, ((size_t)n + 1) * sizeof *targets);
-    for (uint32_t i = 0; i <= n; i++) targets[i] = rd_u32(&c->r);
+    for (uint32_t i = 0; i <= n; i++) {
+        targets[i] = rd_u32(&c->r);
+        label(c, targets[i]); /* range check */
+    }
     opnd_t idx = pop_t(c, WEFT_I32);
     uint32_t arity;
     label_types(label(c, targets[n]), &arity);
+    /* Everything is decided once per distinct depth, not per entry (a table
+     * may have millions of entries): the type check, whether the operands
+     * must be copied, and the stub that copies them. */
+    enum { UNSEEN = 0, DIRECT = 1, STUB = 2 };
+    size_t *how = cc_scratch3(c, (size_t)c->nctrl * sizeof *how);
+    memset(how, 0, (size_t)c->nctrl * sizeof *how);
     for (uint32_t i = 0; i <= n; i++) {
-        uint32_t k;
-        const uint8_t *types = label_types(label(c, targets[i]), &k);
+        uint32_t d = targets[i], k;
+        if (how[d] != UNSEEN) continue;
+        const uint8_t *types = label_types(label(c, d), &k);
         if (k != arity) INVALID(c, "type mismatch: br_table targets have different arities");
         check_operands_as(c, types, k, false);
+        how[d] = cc_branch_copies(c, arity, label(c, d)->height, true) ? STUB : DIRECT;
     }
     if (emitting(c)) {
-        /* Targets whose operands are already in place are jumped to
-         * directly; the others go through a stub of copies after the table. */
         cc_op(c, OP_BR_TABLE);
         cc_pair(c, idx.slot, n);
         size_t first = c->ncode;
         for (uint32_t i = 0; i <= n; i++) cc_cell(c, 0);
-        for (uint32_t i = 0; i <= n; i++) {
-            ctrl_t *t = label(c, targets[i]);
-            if (!cc_branch_copies(c, arity, t->height, true)) cc_branch_to(c, targets[i], first + i);
+        /* stubs after the table; how[d] becomes the stub's position (> STUB) */
+        for (uint32_t d = 0; d < c->nctrl; d++) {
+            if (how[d] != STUB) continue;
+            how[d] = c->ncode;
+            cc_label(c);
+            emit_br(c, d);
         }
         for (uint32_t i = 0; i <= n; i++) {
-            ctrl_t *t = label(c, targets[i]);
-            if (cc_branch_copies(c, arity, t->height, true)) {
-                cc_patch_here(c, first + i);
-                emit_br(c, targets[i]);
-            }
+            uint32_t d = targets[i];
+            if (how[d] == DIRECT)
+                cc_branch_to(c, d, first + i);
+            else
+                c->code[first + i].i = (int64_t)how[d] - (int64_t)(first + i);
         }
     }
     set_unreachable(c);
@@ -542,7 +570,7 @@ static void op_call(cctx_t *c, const weft_functype_t *ft, int op, uint32_t a, ui
     if (indirect) idx = pop_t(c, WEFT_I32);
     check_operands(c, functype_params(ft), ft->nparams);
     if (emitting(c)) cc_materialize(c, c->sp - ft->nparams);
-    c->sp -= ft->nparams;
+    drop_to(c, c->sp - ft->nparams);
     uint32_t base = home(c, c->sp);
     if (emitting(c)) {
         cc_op(c, op);
@@ -567,20 +595,17 @@ static void op_local_set(cctx_t *c, uint32_t idx, bool tee)
                       v.konst && v.bits == 0;
     if (!zero_again) c->written[idx] = 1;
     if (emitting(c) && !zero_again) {
-        bool aliased = false;
-        for (uint32_t i = 0; i < c->sp; i++)
-            if (c->stack[i].slot == idx && !c->stack[i].konst) aliased = true;
+        bool aliased = c->alias_count[idx] > 0;
         if (v.konst || aliased || v.slot != home(c, c->sp) || !cc_try_retarget(c, v.slot, idx)) {
-            cc_materialize_local(c, idx, UINT32_MAX);
+            cc_materialize_local(c, idx);
             cc_move(c, idx, &v);
         }
     }
     if (tee) {
-        push(c, t, idx);
-        if (v.konst) {
-            c->stack[c->sp - 1] = v; /* still a known constant */
-            c->stack[c->sp - 1].slot = home(c, c->sp - 1);
-        }
+        if (v.konst)
+            push_konst(c, t, v.bits); /* still a known constant */
+        else
+            push(c, t, idx);
     }
 }
 
@@ -747,10 +772,7 @@ static bool instruction(cctx_t *c)
         uint32_t cond_pos = c->sp;
         ctrl_t *f = open_block(c, CT_IF, &proto);
         if (!f->dead) {
-            uint32_t sp = c->sp;
-            c->sp = cond_pos;
-            f->else_cell = emit_cond_jump(c, &cmp, cond, false);
-            c->sp = sp;
+            f->else_cell = emit_cond_jump(c, &cmp, cond, false, cond_pos);
             cc_region(c, OP_FUEL);
         }
         return true;
@@ -767,7 +789,7 @@ static bool instruction(cctx_t *c)
             cc_patch_here(c, f->else_cell);
             f->else_cell = NO_CELL;
         }
-        c->sp = f->height;
+        drop_to(c, f->height);
         f->kind = CT_ELSE;
         f->unreachable = false;
         for (uint32_t i = 0; i < f->nparams; i++) push_home(c, f->params[i]);
@@ -801,7 +823,7 @@ static bool instruction(cctx_t *c)
         uint32_t nres = f->nresults;
         const uint8_t *res = f_results(f);
         uint8_t single = f->single;
-        c->sp = f->height;
+        drop_to(c, f->height);
         c->nctrl--;
         for (uint32_t i = 0; i < nres; i++) push_home(c, res == &f->single ? single : res[i]);
         if (!dead && (placed || (c->fuel_cell == NO_CELL && !c->fuel_pending))) {
