@@ -69,6 +69,13 @@ int weft_caller_trap(weft_caller_t *caller, const char *fmt, ...)
  * This is how WASI proc_exit stops a guest. */
 int weft_caller_exit(weft_caller_t *caller, int status);
 
+/* For host functions that block (sleep, poll, read): returns WEFT_ETRAP,
+ * with the store's trap set to WEFT_TRAP_INTERRUPTED, once
+ * weft_store_interrupt has been called, and the callback should then return
+ * that value; returns 0 otherwise. One atomic load: poll it between waits
+ * of bounded length. */
+int weft_caller_check_interrupt(weft_caller_t *caller);
+
 /* The store of the call, and the memory exported as `name` (usually
  * "memory") by the calling instance, or, if name is NULL, the calling
  * instance's memory 0. NULL when there is none. */

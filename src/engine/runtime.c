@@ -289,6 +289,14 @@ int weft_caller_exit(weft_caller_t *caller, int status)
     return WEFT_ETRAP;
 }
 
+int weft_caller_check_interrupt(weft_caller_t *caller)
+{
+    weft_store_t *s = caller->store;
+    if (!atomic_load_explicit(&s->interrupt, memory_order_relaxed)) return 0;
+    store_trap(s, WEFT_TRAP_INTERRUPTED, "%s", weft_trap_string(WEFT_TRAP_INTERRUPTED));
+    return WEFT_ETRAP;
+}
+
 int weft_store_exit_status(const weft_store_t *s) { return s->trap == WEFT_TRAP_EXIT ? s->exit_status : 0; }
 
 weft_store_t *weft_caller_store(weft_caller_t *caller) { return caller->store; }
