@@ -1,6 +1,6 @@
 # Thin front for CMake. `make` builds into build/, `make test` runs every test
 # (normal build and an ASan+UBSan build), `make demo` runs the demo and
-# `make bench` the benchmarks.
+# `make bench` the benchmarks (kernels, start-up, host calls).
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
@@ -36,6 +36,8 @@ demo: build
 
 bench: build
 	./bench/run.sh $(BUILD)
+	./bench/startup.sh $(BUILD)
+	./bench/hostcall.sh $(BUILD)
 
 # libFuzzer run of tests/fuzz/fuzz_module.c (clang, ASan+UBSan) for
 # FUZZ_SECONDS on a scratch copy of the seed corpus and saved regressions.
@@ -53,7 +55,7 @@ fuzz: deps
 	find tests/fuzz/corpus tests/fuzz/regressions -type f ! -name '.*' \
 	     -exec cp {} $(FUZZ_BUILD)/corpus/ \;
 	$(FUZZ_BUILD)/fuzz_module -max_total_time=$(FUZZ_SECONDS) -timeout=30 \
-	      -rss_limit_mb=2048 -print_final_stats=1 \
+	      -rss_limit_mb=2048 -print_final_stats=1 -dict=tests/fuzz/wasm.dict \
 	      -artifact_prefix=$(FUZZ_BUILD)/crashes/ $(FUZZ_BUILD)/corpus
 
 clean:

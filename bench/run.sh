@@ -2,7 +2,7 @@
 # bench/run.sh BUILD_DIR — weft against native code on the benchmark kernels.
 #
 # For every kernel built in BUILD_DIR/bench (see bench/CMakeLists.txt) runs
-# the native build and `weft run --invoke run KERNEL.wasm`, keeps the best
+# the native build and `weft run KERNEL.wasm`, keeps the best
 # (minimum) wall time of BENCH_RUNS runs (default 3), checks that both print
 # the same checksum, and prints a Markdown table of times and weft/native
 # ratios with their geometric mean, plus the machine it ran on. A checksum
@@ -57,7 +57,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //' || true)
 native_cc=$(cat "$BUILD/bench/native-cc.txt" 2>/dev/null || echo "cc")
 echo "weft benchmarks: best wall time of $RUNS run(s), in seconds"
 echo "machine: $(uname -m), $(nproc) cores, ${cpu:-unknown cpu}; $(uname -sr)"
-echo "weft: $("$WEFT" --version); native: $native_cc -O2; wasm: $(cat "$BUILD/bench/wasm-cc.txt" 2>/dev/null || echo clang) -O2"
+echo "weft: $("$WEFT" --version); native: $native_cc -O2; wasm: $(cat "$BUILD/bench/wasm-cc.txt" 2>/dev/null || echo clang) -O2 --target=wasm32-wasi"
 echo
 printf '| %-10s | %10s | %10s | %11s |\n' kernel "native s" "weft s" "weft/native"
 printf '|%s|%s|%s|%s|\n' ------------ -----------: -----------: ------------:
@@ -75,7 +75,7 @@ for k in $KERNELS; do
     note="" nat_time="" wft_time=""
     if ! run_best nat "$native" run; then
         note="native failed: $nat_out"
-    elif ! run_best wft "$WEFT" run --invoke run "$wasm"; then
+    elif ! run_best wft "$WEFT" run "$wasm"; then
         note="weft failed: $wft_out"
     elif [ "$nat_out" != "$wft_out" ]; then
         note="CHECKSUM MISMATCH: native $nat_out, weft $wft_out"

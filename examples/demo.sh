@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # examples/demo.sh BUILD_DIR — a short tour of weft (run by `make demo`).
 #
-# Builds nothing (make demo builds first). Inspects the example module, calls
-# a few of its functions, shows a trap with its backtrace and a fuel limit,
-# then runs the self-checks of the benchmark kernels (real C programs compiled
-# by clang) against their native builds. Takes a few seconds.
+# Builds nothing (make demo builds first). Runs the WASI hello world with
+# arguments, a variable and a lent directory, then inspects the fib example,
+# calls a few of its functions, shows a trap with its backtrace, fuel and a
+# timeout, and checks the benchmark kernels (real C programs compiled by
+# clang) against their native builds. Takes a few seconds.
 set -uo pipefail
 
 BUILD=${1:-build}
 WEFT=$BUILD/weft
 FIB=$BUILD/examples/fib.wasm
+HELLO=$BUILD/examples/hello.wasm
 
 bold=""
 plain=""
@@ -29,15 +31,26 @@ show() {
 }
 
 [ -x "$WEFT" ] || { echo "demo: $WEFT not found: run 'make demo' (it builds first)" >&2; exit 1; }
-if [ ! -f "$FIB" ]; then
-    echo "demo: $FIB not built: the examples need clang and lld (scripts/install-deps.sh)" >&2
+if [ ! -f "$FIB" ] || [ ! -f "$HELLO" ]; then
+    echo "demo: the examples are not built: they need clang, lld and wasi-libc" \
+         "(scripts/install-deps.sh)" >&2
     exit 1
 fi
+data=$(mktemp -d)
+trap 'rm -rf "$data"' EXIT
 
 say "weft is a WebAssembly runtime. This is it:"
 show "$WEFT" --version
 
-say "Inspect a module: examples/fib/fib.c compiled to wasm32 by clang"
+say "Run a C program built for WASI: examples/hello/hello.c"
+echo "It sees only the arguments, variables and directories it is given:"
+show "$WEFT" run --env USER=ada --dir "$data::/data" "$HELLO" one "two words"
+printf '$ cat %s/hello.txt    # on the host\n' "$data"
+cat "$data/hello.txt"
+echo "No directory lent: the guest cannot write, and its exit status is weft's:"
+show "$WEFT" run "$HELLO"
+
+say "Inspect a module: examples/fib/fib.c, freestanding C compiled to wasm32"
 show "$WEFT" inspect "$FIB"
 
 say "Call exported functions; arguments are parsed by the parameter types"
@@ -48,8 +61,9 @@ show "$WEFT" run --invoke hypot "$FIB" 3 4
 say "A trap ends the call, not the process: message, backtrace, exit code 3"
 show "$WEFT" run --invoke mean "$FIB" 100 0
 
-say "Fuel bounds the work a call may do (one unit per instruction)"
+say "Fuel bounds the work a call may do (one unit per instruction), --timeout its time"
 show "$WEFT" run --fuel 100000 --invoke fib "$FIB" 30
+show "$WEFT" run --timeout 200ms --invoke fib "$FIB" 45
 
 say "Benchmark kernels: C programs checked against their native builds"
 failed=0
@@ -58,7 +72,7 @@ for k in fib sieve mandelbrot nbody hashmap sort vm sha256; do
     native=$BUILD/bench/$k-native
     [ -f "$wasm" ] && [ -x "$native" ] || continue
     expected=$("$native" check)
-    got=$("$WEFT" run --invoke check "$wasm" 2>&1)
+    got=$("$WEFT" run "$wasm" check 2>&1)
     if [ "$got" = "$expected" ]; then
         printf '  %-11s weft %-22s native %-22s same\n' "$k" "$got" "$expected"
     else
@@ -80,10 +94,10 @@ k=mandelbrot
 if [ -f "$BUILD/bench/$k.wasm" ]; then
     say "One full-size kernel, $k, timed against the native build"
     tn=$(elapsed "$BUILD/bench/$k-native" run)
-    tw=$(elapsed "$WEFT" run --invoke run "$BUILD/bench/$k.wasm")
+    tw=$(elapsed "$WEFT" run "$BUILD/bench/$k.wasm")
     printf '  native %ss, weft %ss: weft takes %s times as long\n' "$tn" "$tw" \
         "$(awk -v w="$tw" -v n="$tn" 'BEGIN { printf "%.1f", (n > 0 ? w / n : 0) }')"
 fi
 
-say "All kernels, best of 3 runs: make bench (results in bench/RESULTS.md)"
+say "All kernels, start-up and host calls: make bench (results in bench/RESULTS.md)"
 exit "$failed"

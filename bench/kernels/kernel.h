@@ -1,8 +1,9 @@
 /*
  * bench/kernels/kernel.h — the contract every benchmark kernel follows.
  *
- * A kernel is one freestanding C file (no libc, no malloc: static arrays only)
- * built twice: to wasm32 for weft and natively with gcc for the baseline.
+ * A kernel is one self-contained C file (no libc calls, no malloc: static
+ * arrays only) linked with the driver bench/main.c twice: to a wasm32-wasi
+ * program for weft and natively with gcc for the baseline.
  * run() does the timed work (~0.3-1 s natively); check() does a tiny version
  * of the same work for the e2e test. Both return a checksum that depends on
  * every step, so the work cannot be optimised away and the two builds can be

@@ -56,6 +56,10 @@ int cli_parse_f64(const char *s, double *out);
 /* Parses a non-negative count with an optional binary suffix K, M or G
  * (case-insensitive, e.g. "64M"). Returns 0 or -1 (junk, overflow). */
 int cli_parse_size(const char *s, uint64_t *out);
+/* Parses a duration: a non-negative integer and a unit, ns, us, ms, s, m or
+ * h ("500ms", "2s", "1m"); a bare integer is seconds. Stores nanoseconds.
+ * Returns 0 or -1 (junk, unknown unit, overflow). */
+int cli_parse_duration(const char *s, uint64_t *out_ns);
 
 /* Writes a WebAssembly name (not NUL-terminated, may hold any byte) with
  * control characters, quotes, backslashes and non-ASCII escaped as \xx. */

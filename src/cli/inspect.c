@@ -3,13 +3,15 @@
  *
  * Prints the validation result (with the engine's message naming section and
  * offset when it fails), then imports and exports with their types, the
- * limits of memories and tables, and the custom sections. Everything comes
- * from the public module API; guest-chosen names are escaped when printed.
- * Exit code 1 when the module does not load, so scripts can use it as a
- * validator.
+ * limits of memories and tables, and the custom sections, as text or, with
+ * --json, as one JSON object (jansson) for scripts. Everything comes from
+ * the public module API; guest-chosen names are escaped when printed as
+ * text. Exit code 1 when the module does not load, so scripts can use it as
+ * a validator.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,12 +20,18 @@
 void cli_inspect_usage(FILE *out)
 {
     fprintf(out,
-            "usage: weft inspect MODULE.wasm\n"
+            "usage: weft inspect [--json] MODULE.wasm\n"
             "\n"
             "Decodes and validates MODULE, then lists its imports and exports with their\n"
             "types, memory and table limits, and custom sections.\n"
             "\n"
             "options:\n"
+            "  --json      print one JSON object instead of text:\n"
+            "              {\"module\", \"size\", \"valid\", \"error\": {\"code\", \"message\"}\n"
+            "              (when not valid), \"imports\", \"exports\", \"custom_sections\"}\n"
+            "              each import/export: {\"module\" (imports), \"name\", \"kind\", and\n"
+            "              \"params\"+\"results\" (func), \"element\"+\"limits\" (table),\n"
+            "              \"limits\" (memory, in 64 KiB pages), \"type\"+\"mutable\" (global)}\n"
             "  -h, --help  show this help\n"
             "\n"
             "exit codes: 0 valid module, 1 unreadable, malformed or invalid module,\n"
@@ -68,58 +76,146 @@ static void print_desc(FILE *out, const weft_externdesc_t *d)
     fputc('\n', out);
 }
 
-int cli_inspect(int argc, char **argv)
+/* ---- JSON (--json) -------------------------------------------------------- */
+
+/* A WebAssembly name as a JSON string. A valid module's names are UTF-8;
+ * should one not be, it is escaped like the text output (\xx) rather than
+ * dropped, so the object stays complete. */
+static json_t *json_name(const char *name, size_t len)
 {
-    const char *path = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            cli_inspect_usage(stdout);
-            return CLI_EXIT_OK;
-        }
-        if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            cli_error("inspect: unknown option '%s'", argv[i]);
-            cli_inspect_usage(stderr);
-            return CLI_EXIT_USAGE;
-        }
-        if (path) {
-            cli_error("inspect: one module at a time");
-            cli_inspect_usage(stderr);
-            return CLI_EXIT_USAGE;
-        }
-        path = argv[i];
+    json_t *s = json_stringn(name, len);
+    if (s)
+        return s;
+    char *buf = malloc(len * 3 + 1);
+    if (!buf)
+        return NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\')
+            buf[n++] = (char)c;
+        else
+            n += (size_t)snprintf(buf + n, 4, "\\%02x", c);
     }
-    if (!path) {
-        cli_error("inspect: missing MODULE.wasm");
-        cli_inspect_usage(stderr);
-        return CLI_EXIT_USAGE;
-    }
+    s = json_stringn(buf, n);
+    free(buf);
+    return s;
+}
 
-    int status = CLI_EXIT_ERROR;
-    uint8_t *bytes = NULL;
-    size_t len = 0;
-    weft_engine_t *engine = NULL;
-    weft_module_t *module = NULL;
-    char msg[512];
+static json_t *json_limits(weft_limits_t l)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "min", json_integer(l.min));
+    json_object_set_new(o, "max", l.has_max ? json_integer(l.max) : json_null());
+    return o;
+}
 
-    if (cli_read_file(path, &bytes, &len) != 0) {
-        cli_error("cannot read %s: %s", path, strerror(errno));
-        goto done;
+static json_t *json_types(const weft_functype_t *ft, int results)
+{
+    json_t *a = json_array();
+    size_t n = results ? weft_functype_nresults(ft) : weft_functype_nparams(ft);
+    for (size_t i = 0; i < n; i++) {
+        weft_valtype_t t = results ? weft_functype_result(ft, i) : weft_functype_param(ft, i);
+        json_array_append_new(a, json_string(weft_valtype_name(t)));
     }
-    engine = weft_engine_new();
-    if (!engine) {
-        cli_error("out of memory");
-        goto done;
-    }
-    printf("module:     %s (%zu bytes)\n", path, len);
-    msg[0] = '\0';
-    int rc = weft_module_new(engine, bytes, len, &module, msg, sizeof msg);
-    if (rc != 0) {
-        module = NULL;
-        printf("validation: FAILED, %s: %s\n", weft_strerror(rc), msg[0] ? msg : "(no detail)");
-        goto done;
-    }
-    printf("validation: ok\n");
+    return a;
+}
 
+static json_t *json_desc(const weft_externdesc_t *d)
+{
+    json_t *o = json_object();
+    if (d->module)
+        json_object_set_new(o, "module", json_name(d->module, d->module_len));
+    json_object_set_new(o, "name", json_name(d->name, d->name_len));
+    json_object_set_new(o, "kind", json_string(weft_externkind_name(d->kind)));
+    switch (d->kind) {
+    case WEFT_EXTERN_FUNC:
+        if (d->functype) {
+            json_object_set_new(o, "params", json_types(d->functype, 0));
+            json_object_set_new(o, "results", json_types(d->functype, 1));
+        }
+        break;
+    case WEFT_EXTERN_TABLE:
+        json_object_set_new(o, "element", json_string(weft_valtype_name(d->valtype)));
+        json_object_set_new(o, "limits", json_limits(d->limits));
+        break;
+    case WEFT_EXTERN_MEMORY:
+        json_object_set_new(o, "limits", json_limits(d->limits));
+        break;
+    case WEFT_EXTERN_GLOBAL:
+        json_object_set_new(o, "type", json_string(weft_valtype_name(d->valtype)));
+        json_object_set_new(o, "mutable", json_boolean(d->mutable_));
+        break;
+    }
+    return o;
+}
+
+/* The whole description. `module` is NULL when loading failed; then
+ * err_code/err_msg say why. */
+static json_t *json_module(const char *path, size_t size, const weft_module_t *module,
+                           const char *err_code, const char *err_msg)
+{
+    json_t *root = json_object();
+    json_object_set_new(root, "module", json_name(path, strlen(path)));
+    json_object_set_new(root, "size", json_integer((json_int_t)size));
+    json_object_set_new(root, "valid", json_boolean(module != NULL));
+    if (!module) {
+        json_t *e = json_object();
+        json_object_set_new(e, "code", json_string(err_code));
+        json_object_set_new(e, "message", json_name(err_msg, strlen(err_msg)));
+        json_object_set_new(root, "error", e);
+        return root;
+    }
+    json_t *a = json_array();
+    for (size_t i = 0, n = weft_module_import_count(module); i < n; i++) {
+        weft_externdesc_t d;
+        if (weft_module_import(module, i, &d) == 0)
+            json_array_append_new(a, json_desc(&d));
+    }
+    json_object_set_new(root, "imports", a);
+    a = json_array();
+    for (size_t i = 0, n = weft_module_export_count(module); i < n; i++) {
+        weft_externdesc_t d;
+        if (weft_module_export(module, i, &d) == 0)
+            json_array_append_new(a, json_desc(&d));
+    }
+    json_object_set_new(root, "exports", a);
+    a = json_array();
+    for (size_t i = 0, n = weft_module_custom_count(module); i < n; i++) {
+        const char *name;
+        size_t name_len, data_len;
+        const uint8_t *data;
+        if (weft_module_custom(module, i, &name, &name_len, &data, &data_len) != 0)
+            continue;
+        json_t *c = json_object();
+        json_object_set_new(c, "name", json_name(name, name_len));
+        json_object_set_new(c, "size", json_integer((json_int_t)data_len));
+        json_array_append_new(a, c);
+    }
+    json_object_set_new(root, "custom_sections", a);
+    return root;
+}
+
+/* Prints the JSON description; returns 0, or -1 when out of memory. */
+static int print_json(const char *path, size_t size, const weft_module_t *module,
+                      const char *err_code, const char *err_msg)
+{
+    json_t *root = json_module(path, size, module, err_code, err_msg);
+    /* Out of memory while building only drops members (json_object_set_new
+     * ignores a NULL value); a CLI reports the failure of the dump alone. */
+    char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(root);
+    if (!text)
+        return -1;
+    puts(text);
+    free(text);
+    return 0;
+}
+
+/* ---- text -------------------------------------------------------------------- */
+
+static void print_text(const weft_module_t *module)
+{
     size_t n = weft_module_import_count(module);
     printf("imports (%zu)%s\n", n, n ? ":" : "");
     for (size_t i = 0; i < n; i++) {
@@ -145,6 +241,85 @@ int cli_inspect(int argc, char **argv)
         fputs("  ", stdout);
         cli_print_name(stdout, name, name_len);
         printf(": %zu bytes\n", data_len);
+    }
+}
+
+int cli_inspect(int argc, char **argv)
+{
+    const char *path = NULL;
+    int json = 0, end_of_options = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!end_of_options && arg[0] == '-' && arg[1] != '\0') {
+            if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+                cli_inspect_usage(stdout);
+                return CLI_EXIT_OK;
+            }
+            if (strcmp(arg, "--json") == 0) {
+                json = 1;
+                continue;
+            }
+            if (strcmp(arg, "--") == 0) {
+                end_of_options = 1;
+                continue;
+            }
+            cli_error("inspect: unknown option '%s'", arg);
+            cli_inspect_usage(stderr);
+            return CLI_EXIT_USAGE;
+        }
+        if (path) {
+            cli_error("inspect: one module at a time");
+            cli_inspect_usage(stderr);
+            return CLI_EXIT_USAGE;
+        }
+        path = arg;
+    }
+    if (!path) {
+        cli_error("inspect: missing MODULE.wasm");
+        cli_inspect_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+
+    int status = CLI_EXIT_ERROR;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    weft_engine_t *engine = NULL;
+    weft_module_t *module = NULL;
+    char msg[512];
+
+    if (cli_read_file(path, &bytes, &len) != 0) {
+        snprintf(msg, sizeof msg, "cannot read %s: %s", path, strerror(errno));
+        cli_error("%s", msg);
+        if (json)
+            print_json(path, 0, NULL, weft_errname(WEFT_EIO), msg);
+        goto done;
+    }
+    engine = weft_engine_new();
+    if (!engine) {
+        cli_error("out of memory");
+        goto done;
+    }
+    msg[0] = '\0';
+    int rc = weft_module_new(engine, bytes, len, &module, msg, sizeof msg);
+    if (rc != 0) {
+        module = NULL;
+        if (!msg[0])
+            snprintf(msg, sizeof msg, "%s", weft_strerror(rc));
+        if (json)
+            print_json(path, len, NULL, weft_errname(rc), msg);
+        else
+            printf("module:     %s (%zu bytes)\nvalidation: FAILED, %s: %s\n", path, len,
+                   weft_strerror(rc), msg);
+        goto done;
+    }
+    if (json) {
+        if (print_json(path, len, module, NULL, NULL) != 0) {
+            cli_error("out of memory");
+            goto done;
+        }
+    } else {
+        printf("module:     %s (%zu bytes)\nvalidation: ok\n", path, len);
+        print_text(module);
     }
     status = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
 

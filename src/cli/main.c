@@ -3,8 +3,9 @@
  *
  * Dispatches to one function per command (run.c, inspect.c) and owns the
  * top-level help. Exit codes are the contract scripts rely on: 0 success,
- * 1 module error, 2 usage error, 3 trap. Anything printed for a human goes
- * to stderr except the output a command was asked for (results, help).
+ * 1 module error, 2 usage error, 3 trap; `weft run` passes a guest's exit
+ * status on. Anything printed for a human goes to stderr except the output
+ * a command was asked for (results, help).
  */
 #include <string.h>
 
@@ -18,7 +19,7 @@ void cli_usage(FILE *out)
             "usage: weft <command> [options] [arguments]\n"
             "\n"
             "commands:\n"
-            "  run       call an exported function of a module\n"
+            "  run       run a WASI program, or call an exported function of a module\n"
             "  inspect   validate a module and show its imports, exports and sections\n"
             "  help      show help for a command: weft help run\n"
             "\n"
@@ -27,7 +28,7 @@ void cli_usage(FILE *out)
             "  -V, --version  print the version\n"
             "\n"
             "exit codes:\n"
-            "  0  success\n"
+            "  0  success (weft run: or the status the guest exited with, see weft help run)\n"
             "  1  module error: cannot read, decode, validate, link or call the module\n"
             "  2  usage error: unknown command or option, bad argument\n"
             "  3  trap: the WebAssembly code trapped (message and backtrace on stderr)\n",

@@ -1,54 +1,84 @@
 /*
- * src/cli/run.c — `weft run`: load a module, instantiate it, call one export.
+ * src/cli/run.c — `weft run`: run a WASI command, or call one export.
  *
- * For now a module may import nothing (WASI and the host ABIs come with
- * later issues), so every import is reported by name and the run refused.
- * Arguments are parsed by the callee's parameter types and results printed
- * one per line. A trap prints its message and backtrace on stderr and exits
- * with 3; Ctrl-C interrupts the guest through weft_store_interrupt (a second
- * Ctrl-C kills the process the ordinary way).
+ * Every module gets WASI preview 1 (imports it does not use cost nothing);
+ * an import no profile provides is named and the run refused before
+ * anything executes. The guest sees only what the options give it: its
+ * arguments, the variables of --env, the directories of --dir. A trap prints
+ * its kind, message and a backtrace on stderr and exits with 3; proc_exit's
+ * status becomes the process's exit status. --timeout and Ctrl-C stop the
+ * guest through weft_store_interrupt (a second Ctrl-C kills the process).
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
+#include "weft/wasi.h"
 
 #define PAGE_SIZE 65536u
 #define MAX_PAGES 65536u
 #define MIN_STACK 4096u
 #define MAX_BACKTRACE 64
 
+/* Import namespaces `weft run` provides; everything else is refused. */
+static const char *const provided[] = {"wasi_snapshot_preview1"};
+
 void cli_run_usage(FILE *out)
 {
     fprintf(out,
             "usage: weft run [options] MODULE.wasm [ARGS...]\n"
+            "       weft run [options] --invoke NAME MODULE.wasm [ARGS...]\n"
             "\n"
-            "Instantiates MODULE and calls its exported function NAME (default _start)\n"
-            "with ARGS converted to the function's parameter types, then prints each\n"
-            "result on its own line. The module may not import anything yet: WASI and\n"
-            "the host APIs come later.\n"
+            "Runs the WASI command MODULE (calls its _start) with ARGS as its arguments;\n"
+            "the guest's argv[0] is MODULE's file name. With --invoke, calls the exported\n"
+            "function NAME instead (after _initialize, if the module exports it) with ARGS\n"
+            "converted to NAME's parameter types, and prints each result on its own line.\n"
+            "WASI preview 1 is provided to every module; the guest sees no host variable\n"
+            "and no host file unless an option below gives it.\n"
             "\n"
             "options:\n"
-            "  --invoke NAME       call export NAME instead of _start\n"
-            "  --fuel N            trap (out of fuel) after N instructions; default unlimited\n"
-            "  --max-memory BYTES  cap every linear memory, in bytes rounded down to 64K\n"
-            "                      pages; suffixes K, M, G; default 4G\n"
-            "  --max-stack BYTES   cap the value stack (locals and operands); at least 4K;\n"
-            "                      suffixes K, M, G; default 8M\n"
-            "  -h, --help          show this help\n"
-            "  --                  end of options\n"
+            "  --invoke NAME        call export NAME instead of _start\n"
+            "  --dir HOST[::GUEST]  let the guest use directory HOST under the name GUEST\n"
+            "                       (default: HOST itself); repeatable. --dir .  gives\n"
+            "                       the current directory for relative paths\n"
+            "  --env NAME=VALUE     set a variable in the guest's environment; --env NAME\n"
+            "                       passes weft's own value of NAME, if set; repeatable\n"
+            "  --fuel N             trap (out of fuel) after N instructions; default unlimited\n"
+            "  --max-memory BYTES   cap every linear memory, in bytes rounded down to 64K\n"
+            "                       pages; suffixes K, M, G; default 4G\n"
+            "  --max-stack BYTES    cap the value stack (locals and operands); at least 4K;\n"
+            "                       suffixes K, M, G; default 8M\n"
+            "  --timeout DURATION   interrupt the guest (a trap) after DURATION of wall time:\n"
+            "                       an integer with unit ns, us, ms, s, m or h (500ms, 2s,\n"
+            "                       1m); a bare number is seconds\n"
+            "  -h, --help           show this help\n"
+            "  --                   end of options\n"
             "\n"
-            "arguments: i32 and i64 in decimal or 0x hex (-7, 0xff); f32 and f64 in\n"
-            "decimal or hex float, inf, -inf, nan.\n"
+            "arguments of --invoke: i32 and i64 in decimal or 0x hex (-7, 0xff); f32 and\n"
+            "f64 in decimal or hex float, inf, -inf, nan.\n"
             "results: integers as signed decimal, f32 with 9 and f64 with 17 significant\n"
             "digits (enough to read back the same bits).\n"
             "\n"
-            "exit codes: 0 success, 1 module error, 2 usage error, 3 trap\n"
+            "exit codes:\n"
+            "  0    success: _start returned, or NAME returned (results on stdout)\n"
+            "  N    the guest called proc_exit(N) (exit(N) or return N from main); like\n"
+            "       any process, only the low 8 bits of N are kept\n"
+            "  1    module error: cannot read, decode, validate or link the module\n"
+            "  2    usage error: bad option or argument, or a --dir that cannot be opened\n"
+            "  3    trap: kind, message and backtrace on stderr (also for --fuel, --timeout,\n"
+            "       --max-* and Ctrl-C)\n"
+            "A guest may itself exit with 1, 2 or 3; weft's own messages on stderr always\n"
+            "start with \"weft:\".\n"
             "\n"
-            "example: weft run --invoke fib examples/fib.wasm 30\n");
+            "examples:\n"
+            "  weft run hello.wasm world\n"
+            "  weft run --dir /tmp/x::/data --env USER=ada hello.wasm\n"
+            "  weft run --invoke fib fib.wasm 30\n");
 }
 
 typedef struct {
@@ -58,7 +88,23 @@ typedef struct {
     int nargs;
     int has_fuel, has_max_memory, has_max_stack;
     uint64_t fuel, max_memory, max_stack;
+    uint64_t timeout_ns; /* 0: none */
+    const char *timeout_text;
+    weft_wasi_preopen_t *dirs; /* guest_path points into argv or dir_names */
+    char **dir_names;          /* malloc'ed host-path copies, freed with opts */
+    size_t ndirs;
+    const char **env; /* "NAME=VALUE", pointing into argv or environ */
+    size_t nenv;
 } run_opts_t;
+
+static void free_opts(run_opts_t *o)
+{
+    for (size_t i = 0; i < o->ndirs; i++)
+        free(o->dir_names[i]);
+    free(o->dir_names);
+    free(o->dirs);
+    free(o->env);
+}
 
 /* Matches "--name VALUE" and "--name=VALUE". Returns 1 and the value (moving
  * *i past it), 0 when argv[*i] is another option, -1 when the value is
@@ -83,11 +129,88 @@ static int option_value(int argc, char **argv, int *i, const char *name, const c
     return 1;
 }
 
+/* --dir HOST[::GUEST]: split at the first "::", as wasmtime does. */
+static int add_dir(run_opts_t *o, const char *val)
+{
+    const char *sep = strstr(val, "::");
+    size_t host_len = sep ? (size_t)(sep - val) : strlen(val);
+    const char *guest = sep ? sep + 2 : NULL;
+    if (host_len == 0 || (guest && *guest == '\0')) {
+        cli_error("--dir: '%s' is not HOST or HOST::GUEST", val);
+        return -1;
+    }
+    char *host = malloc(host_len + 1);
+    if (!host) {
+        cli_error("out of memory");
+        return -1;
+    }
+    memcpy(host, val, host_len);
+    host[host_len] = '\0';
+    o->dir_names[o->ndirs] = host;
+    o->dirs[o->ndirs].host_path = host;
+    o->dirs[o->ndirs].guest_path = guest ? guest : host;
+    o->ndirs++;
+    return 0;
+}
+
+extern char **environ;
+
+/* Length of the NAME part of "NAME=VALUE" (or of a bare NAME). */
+static size_t env_name_len(const char *s)
+{
+    const char *eq = strchr(s, '=');
+    return eq ? (size_t)(eq - s) : strlen(s);
+}
+
+/* --env NAME=VALUE, or --env NAME to pass weft's own value along (nothing
+ * when weft has none). A later --env of the same NAME replaces an earlier
+ * one, so the guest never sees a name twice. */
+static int add_env(run_opts_t *o, const char *val)
+{
+    size_t n = env_name_len(val);
+    if (n == 0) {
+        cli_error("--env: '%s' is not NAME=VALUE or NAME", val);
+        return -1;
+    }
+    const char *entry = val;
+    if (val[n] == '\0') {
+        /* environ's strings live as long as weft's environment is not
+         * changed, which weft never does: pointing at them is safe. */
+        entry = NULL;
+        for (char **e = environ; e && *e; e++) {
+            if (strncmp(*e, val, n) == 0 && (*e)[n] == '=') {
+                entry = *e;
+                break;
+            }
+        }
+    }
+    for (size_t i = 0; i < o->nenv; i++) {
+        if (env_name_len(o->env[i]) == n && strncmp(o->env[i], val, n) == 0) {
+            /* drop the earlier one, keeping the order of the others */
+            memmove(&o->env[i], &o->env[i + 1], (o->nenv - i - 1) * sizeof *o->env);
+            o->nenv--;
+            break;
+        }
+    }
+    if (entry)
+        o->env[o->nenv++] = entry;
+    return 0;
+}
+
 /* Returns 0 to go on, 1 when help was printed, -1 on a usage error
  * (already reported). */
 static int parse_opts(int argc, char **argv, run_opts_t *o)
 {
     memset(o, 0, sizeof *o);
+    /* At most one --dir or --env per argument: size the arrays once. */
+    size_t cap = (size_t)argc + 1;
+    o->dirs = calloc(cap, sizeof *o->dirs);
+    o->dir_names = calloc(cap, sizeof *o->dir_names);
+    o->env = calloc(cap, sizeof *o->env);
+    if (!o->dirs || !o->dir_names || !o->env) {
+        cli_error("out of memory");
+        return -1;
+    }
     int i = 1;
     for (; i < argc; i++) {
         const char *arg = argv[i], *val = NULL;
@@ -106,6 +229,12 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
             if (m < 0)
                 return -1;
             o->invoke = val;
+        } else if ((m = option_value(argc, argv, &i, "--dir", &val)) != 0) {
+            if (m < 0 || add_dir(o, val) != 0)
+                return -1;
+        } else if ((m = option_value(argc, argv, &i, "--env", &val)) != 0) {
+            if (m < 0 || add_env(o, val) != 0)
+                return -1;
         } else if ((m = option_value(argc, argv, &i, "--fuel", &val)) != 0) {
             if (m < 0)
                 return -1;
@@ -130,6 +259,15 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
                 return -1;
             }
             o->has_max_stack = 1;
+        } else if ((m = option_value(argc, argv, &i, "--timeout", &val)) != 0) {
+            if (m < 0)
+                return -1;
+            if (cli_parse_duration(val, &o->timeout_ns) != 0 || o->timeout_ns == 0) {
+                cli_error("--timeout: '%s' is not a positive duration (e.g. 500ms, 2s, 1m)",
+                          val);
+                return -1;
+            }
+            o->timeout_text = val;
         } else {
             cli_error("run: unknown option '%s'", arg);
             cli_run_usage(stderr);
@@ -147,27 +285,27 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
     return 0;
 }
 
-/* Every import is unresolvable for now: name them all. Returns 0 when the
- * module imports nothing. */
-static int refuse_imports(const char *path, const weft_module_t *module)
+static int is_provided(const char *module, size_t len)
 {
-    size_t n = weft_module_import_count(module);
-    if (n == 0)
-        return 0;
-    int wasi = 0;
-    cli_error("%s: cannot link: weft run provides no imports yet, and the module imports %zu:",
-              path, n);
+    for (size_t i = 0; i < sizeof provided / sizeof provided[0]; i++)
+        if (strlen(provided[i]) == len && memcmp(provided[i], module, len) == 0)
+            return 1;
+    return 0;
+}
+
+/* Names every import from a namespace no profile provides, so the user
+ * sees them all at once (the linker would stop at the first). Returns 0
+ * when there is none. */
+static int refuse_unknown_imports(const char *path, const weft_module_t *module)
+{
+    size_t n = weft_module_import_count(module), bad = 0;
     for (size_t i = 0; i < n; i++) {
         weft_externdesc_t d;
-        if (weft_module_import(module, i, &d) != 0)
-            break;
-        if (d.module_len >= 4 && memcmp(d.module, "wasi", 4) == 0)
-            wasi = 1;
-        if (i == 20) {
-            fprintf(stderr, "  ... and %zu more\n", n - i);
+        if (weft_module_import(module, i, &d) != 0 || is_provided(d.module, d.module_len))
             continue;
-        }
-        if (i > 20)
+        if (bad++ == 0)
+            cli_error("%s: cannot link: no host API provides these imports:", path);
+        if (bad > 20)
             continue;
         fprintf(stderr, "  %s ", weft_externkind_name(d.kind));
         cli_print_name(stderr, d.module, d.module_len);
@@ -179,9 +317,14 @@ static int refuse_imports(const char *path, const weft_module_t *module)
         }
         fputc('\n', stderr);
     }
-    if (wasi)
-        cli_error("WASI is not supported yet: build the module without WASI imports and "
-                  "call an export with --invoke");
+    if (bad == 0)
+        return 0;
+    if (bad > 20)
+        fprintf(stderr, "  ... %zu in all\n", bad);
+    fputs("weft: weft run provides:", stderr);
+    for (size_t i = 0; i < sizeof provided / sizeof provided[0]; i++)
+        fprintf(stderr, " %s", provided[i]);
+    fputc('\n', stderr);
     return -1;
 }
 
@@ -199,13 +342,99 @@ static void list_functions(const weft_module_t *module)
     fputs(shown ? "\n" : "weft: the module exports no functions\n", stderr);
 }
 
-static void report_trap(weft_store_t *store, const weft_module_t *module)
+/* ---- the timeout thread ------------------------------------------------ */
+
+/* One thread sleeps until the deadline or until the run ends, whichever
+ * comes first; at the deadline it interrupts the store. Only started with
+ * --timeout, so a plain run pays nothing for it. */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct timespec deadline; /* CLOCK_MONOTONIC */
+    weft_store_t *store;
+    int done;  /* set by the main thread: stop waiting */
+    int fired; /* set by the timer: it interrupted the store */
+    int started;
+    pthread_t thread;
+} deadline_t;
+
+static void *deadline_main(void *arg)
+{
+    deadline_t *d = arg;
+    pthread_mutex_lock(&d->mu);
+    while (!d->done) {
+        int rc = pthread_cond_timedwait(&d->cv, &d->mu, &d->deadline);
+        if (rc == ETIMEDOUT && !d->done) {
+            d->fired = 1;
+            weft_store_interrupt(d->store);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&d->mu);
+    return NULL;
+}
+
+static int deadline_start(deadline_t *d, weft_store_t *store, uint64_t ns)
+{
+    memset(d, 0, sizeof *d);
+    d->store = store;
+    pthread_condattr_t ca;
+    if (pthread_condattr_init(&ca) != 0)
+        return -1;
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int ok = pthread_cond_init(&d->cv, &ca) == 0;
+    pthread_condattr_destroy(&ca);
+    if (!ok)
+        return -1;
+    pthread_mutex_init(&d->mu, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &d->deadline);
+    uint64_t sec = ns / 1000000000u, nsec = ns % 1000000000u;
+    if (sec > (uint64_t)INT32_MAX)
+        sec = INT32_MAX; /* ~68 years: forever, and no time_t overflow */
+    d->deadline.tv_sec += (time_t)sec;
+    d->deadline.tv_nsec += (long)nsec;
+    if (d->deadline.tv_nsec >= 1000000000L) {
+        d->deadline.tv_sec++;
+        d->deadline.tv_nsec -= 1000000000L;
+    }
+    if (pthread_create(&d->thread, NULL, deadline_main, d) != 0) {
+        pthread_cond_destroy(&d->cv);
+        pthread_mutex_destroy(&d->mu);
+        return -1;
+    }
+    d->started = 1;
+    return 0;
+}
+
+/* Stops the timer thread (if it has not fired) and waits for it, so the
+ * store is never interrupted after this returns. Safe to call twice. */
+static void deadline_stop(deadline_t *d)
+{
+    if (!d->started)
+        return;
+    pthread_mutex_lock(&d->mu);
+    d->done = 1;
+    pthread_cond_signal(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+    pthread_join(d->thread, NULL);
+    pthread_cond_destroy(&d->cv);
+    pthread_mutex_destroy(&d->mu);
+    d->started = 0;
+}
+
+/* ---- traps ------------------------------------------------------------- */
+
+/* "weft: trap: <message> (<KIND>)", a note for traps weft caused itself,
+ * then the wasm frames innermost first, named from the name section. */
+static void report_trap(weft_store_t *store, const weft_module_t *module, const char *note)
 {
     weft_trap_code_t code = weft_store_trap(store);
     const char *msg = weft_store_trap_message(store);
     if (!msg || !*msg)
         msg = weft_trap_string(code);
-    fprintf(stderr, "weft: trap: %s\n", msg);
+    fprintf(stderr, "weft: trap: %s (%s)\n", msg, weft_trap_name(code));
+    if (note)
+        fprintf(stderr, "weft: %s\n", note);
 
     uint32_t funcs[MAX_BACKTRACE];
     const struct weft_module *mods[MAX_BACKTRACE];
@@ -271,11 +500,13 @@ static int parse_arg(weft_valtype_t t, const char *s, weft_val_t *out)
 }
 
 static weft_store_t *volatile interrupt_store;
+static volatile sig_atomic_t got_sigint;
 
 static void on_sigint(int sig)
 {
     (void)sig;
     weft_store_t *store = interrupt_store;
+    got_sigint = 1;
     if (store)
         weft_store_interrupt(store);
 }
@@ -286,24 +517,96 @@ static const char *store_errmsg(weft_store_t *store, int rc)
     return msg && *msg ? msg : weft_strerror(rc);
 }
 
+/* The exported function `name` of the module (before instantiation, so
+ * usage errors are reported before any guest code runs). */
+static const weft_functype_t *export_type(const weft_module_t *module, const char *name)
+{
+    size_t n = weft_module_export_count(module), len = strlen(name);
+    for (size_t i = 0; i < n; i++) {
+        weft_externdesc_t d;
+        if (weft_module_export(module, i, &d) == 0 && d.kind == WEFT_EXTERN_FUNC &&
+            d.name_len == len && memcmp(d.name, name, len) == 0)
+            return d.functype;
+    }
+    return NULL;
+}
+
+/* The guest's argv[0]: the module's file name without its directories, as
+ * wasmtime does, so the host's paths do not leak into the guest. */
+static const char *file_name(const char *path)
+{
+    const char *end = path + strlen(path);
+    while (end > path + 1 && end[-1] == '/')
+        end--;
+    const char *p = end;
+    while (p > path && p[-1] != '/')
+        p--;
+    return p;
+}
+
+/* Everything one run holds, so the outcome of any call is judged alike. */
+typedef struct {
+    const run_opts_t *o;
+    weft_module_t *module;
+    weft_store_t *store;
+    deadline_t deadline;
+} run_t;
+
+/* Turns the return code of an instantiation or call into the exit status:
+ * -1 means success (go on), else the status to exit with. */
+static int outcome(run_t *r, int rc, const char *what)
+{
+    if (rc == 0)
+        return -1;
+    if (rc != WEFT_ETRAP) {
+        cli_error("%s: %s: %s", r->o->path, what, store_errmsg(r->store, rc));
+        return CLI_EXIT_ERROR;
+    }
+    weft_trap_code_t code = weft_store_trap(r->store);
+    if (code == WEFT_TRAP_EXIT)
+        return weft_store_exit_status(r->store) & 0xff;
+    char note[160];
+    const char *why = NULL;
+    if (code == WEFT_TRAP_INTERRUPTED) {
+        deadline_stop(&r->deadline); /* joined: `fired` is final */
+        if (r->deadline.fired) {
+            snprintf(note, sizeof note, "the run took longer than --timeout %s",
+                     r->o->timeout_text);
+            why = note;
+        } else if (got_sigint) {
+            why = "interrupted by Ctrl-C (SIGINT)";
+        }
+    } else if (code == WEFT_TRAP_OUT_OF_FUEL && r->o->has_fuel) {
+        snprintf(note, sizeof note, "the run used up --fuel %" PRIu64, r->o->fuel);
+        why = note;
+    }
+    report_trap(r->store, r->module, why);
+    return CLI_EXIT_TRAP;
+}
+
 int cli_run(int argc, char **argv)
 {
     run_opts_t o;
     int rc = parse_opts(argc, argv, &o);
-    if (rc != 0)
+    if (rc != 0) {
+        free_opts(&o);
         return rc < 0 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+    }
 
     int status = CLI_EXIT_ERROR;
     uint8_t *bytes = NULL;
     size_t len = 0;
     weft_engine_t *engine = NULL;
-    weft_module_t *module = NULL;
-    weft_store_t *store = NULL;
     weft_linker_t *linker = NULL;
+    weft_wasi_t *wasi = NULL;
     weft_val_t *vals = NULL;
+    const char **gargv = NULL;
     const char *fname = o.invoke ? o.invoke : "_start";
     int sigint_installed = 0;
     char msg[512];
+    run_t r;
+    memset(&r, 0, sizeof r);
+    r.o = &o;
 
     if (cli_read_file(o.path, &bytes, &len) != 0) {
         cli_error("cannot read %s: %s", o.path, strerror(errno));
@@ -315,70 +618,33 @@ int cli_run(int argc, char **argv)
         goto done;
     }
     msg[0] = '\0';
-    rc = weft_module_new(engine, bytes, len, &module, msg, sizeof msg);
+    rc = weft_module_new(engine, bytes, len, &r.module, msg, sizeof msg);
     if (rc != 0) {
         cli_error("%s: %s: %s", o.path, weft_strerror(rc), msg[0] ? msg : "(no detail)");
-        module = NULL;
+        r.module = NULL;
         goto done;
     }
-    if (refuse_imports(o.path, module) != 0)
+    free(bytes); /* the module keeps its own copy */
+    bytes = NULL;
+    if (refuse_unknown_imports(o.path, r.module) != 0)
         goto done;
 
-    store = weft_store_new(engine);
-    linker = store ? weft_linker_new(store) : NULL;
-    if (!linker) {
-        cli_error("out of memory");
-        goto done;
-    }
-    weft_limits_config_t limits = weft_store_limits(store);
-    if (o.has_max_memory) {
-        uint64_t pages = o.max_memory / PAGE_SIZE;
-        limits.max_memory_pages = (uint32_t)(pages > MAX_PAGES ? MAX_PAGES : pages);
-    }
-    if (o.has_max_stack)
-        limits.max_stack_bytes = o.max_stack > SIZE_MAX ? SIZE_MAX : (size_t)o.max_stack;
-    rc = weft_store_set_limits(store, &limits);
-    if (rc != 0) {
-        cli_error("cannot set limits: %s", store_errmsg(store, rc));
-        goto done;
-    }
-    if (o.has_fuel)
-        weft_store_set_fuel(store, o.fuel);
-
-    /* From here the guest may run (the start function too): Ctrl-C stops it,
-     * unless SIGINT is ignored (a background job), which we respect. */
-    struct sigaction sa, old;
-    if (sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler != SIG_IGN) {
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_sigint;
-        sa.sa_flags = SA_RESETHAND;
-        sigemptyset(&sa.sa_mask);
-        interrupt_store = store;
-        sigint_installed = sigaction(SIGINT, &sa, NULL) == 0;
-    }
-
-    weft_instance_t *inst = NULL;
-    rc = weft_linker_instantiate(linker, module, &inst);
-    if (rc == WEFT_ETRAP) {
-        report_trap(store, module);
-        status = CLI_EXIT_TRAP;
-        goto done;
-    }
-    if (rc != 0) {
-        cli_error("%s: cannot instantiate: %s", o.path, store_errmsg(store, rc));
-        goto done;
-    }
-
-    weft_extern_t ext;
-    if (weft_instance_export(inst, fname, &ext) != 0 || ext.kind != WEFT_EXTERN_FUNC) {
+    /* Check the call before running anything: usage errors run no guest code. */
+    const weft_functype_t *ft = export_type(r.module, fname);
+    if (!ft) {
         cli_error("%s: no exported function '%s'%s", o.path, fname,
-                  o.invoke ? "" : " (a WASI command's entry point; pick a function with --invoke NAME)");
-        list_functions(module);
+                  o.invoke ? "" : " (not a WASI command; pick a function with --invoke NAME)");
+        list_functions(r.module);
         goto done;
     }
-    const weft_functype_t *ft = weft_func_type(ext.of.func);
     size_t np = weft_functype_nparams(ft), nr = weft_functype_nresults(ft);
-    if ((size_t)o.nargs != np) {
+    if (!o.invoke && (np != 0 || nr != 0)) {
+        fprintf(stderr, "weft: %s: _start has type ", o.path);
+        cli_print_functype(stderr, ft);
+        fputs(", but a WASI command's is () -> ()\n", stderr);
+        goto done;
+    }
+    if (o.invoke && (size_t)o.nargs != np) {
         cli_error("'%s' takes %zu argument%s, got %d; its type is:", fname, np, np == 1 ? "" : "s",
                   o.nargs);
         fputs("  ", stderr);
@@ -392,7 +658,7 @@ int cli_run(int argc, char **argv)
         cli_error("out of memory");
         goto done;
     }
-    for (size_t i = 0; i < np; i++) {
+    for (size_t i = 0; o.invoke && i < np; i++) {
         weft_valtype_t t = weft_functype_param(ft, i);
         if (parse_arg(t, o.args[i], &vals[i]) != 0) {
             cli_error("argument %zu of '%s': '%s' is not a valid %s%s", i + 1, fname, o.args[i],
@@ -404,16 +670,96 @@ int cli_run(int argc, char **argv)
         }
     }
 
-    rc = weft_func_call(store, ext.of.func, vals, np, vals + np, nr);
-    if (rc == WEFT_ETRAP) {
-        report_trap(store, module);
-        status = CLI_EXIT_TRAP;
+    /* WASI: argv[0] and ARGS, only the --env variables, only the --dirs. */
+    gargv = calloc((size_t)o.nargs + 1, sizeof *gargv);
+    if (!gargv) {
+        cli_error("out of memory");
         goto done;
     }
+    gargv[0] = file_name(o.path);
+    for (int i = 0; i < o.nargs; i++)
+        gargv[i + 1] = o.args[i];
+    weft_wasi_config_t cfg = weft_wasi_config_default();
+    cfg.argv = gargv;
+    cfg.argc = (size_t)o.nargs + 1;
+    cfg.env = o.env;
+    cfg.nenv = o.nenv;
+    cfg.preopens = o.dirs;
+    cfg.npreopens = o.ndirs;
+    msg[0] = '\0';
+    rc = weft_wasi_new(&cfg, &wasi, msg, sizeof msg);
     if (rc != 0) {
-        cli_error("%s: call to '%s' failed: %s", o.path, fname, store_errmsg(store, rc));
+        wasi = NULL;
+        cli_error("%s", msg[0] ? msg : weft_strerror(rc));
+        status = rc == WEFT_EIO ? CLI_EXIT_USAGE : CLI_EXIT_ERROR;
         goto done;
     }
+
+    r.store = weft_store_new(engine);
+    linker = r.store ? weft_linker_new(r.store) : NULL;
+    if (!linker || weft_wasi_define(wasi, linker) != 0) {
+        cli_error("out of memory");
+        goto done;
+    }
+    weft_limits_config_t limits = weft_store_limits(r.store);
+    if (o.has_max_memory) {
+        uint64_t pages = o.max_memory / PAGE_SIZE;
+        limits.max_memory_pages = (uint32_t)(pages > MAX_PAGES ? MAX_PAGES : pages);
+    }
+    if (o.has_max_stack)
+        limits.max_stack_bytes = o.max_stack > SIZE_MAX ? SIZE_MAX : (size_t)o.max_stack;
+    rc = weft_store_set_limits(r.store, &limits);
+    if (rc != 0) {
+        cli_error("cannot set limits: %s", store_errmsg(r.store, rc));
+        goto done;
+    }
+    if (o.has_fuel)
+        weft_store_set_fuel(r.store, o.fuel);
+
+    /* From here the guest may run (the start function too): the deadline
+     * starts now, and Ctrl-C stops the guest unless SIGINT is ignored (a
+     * background job), which we respect. */
+    if (o.timeout_ns && deadline_start(&r.deadline, r.store, o.timeout_ns) != 0) {
+        cli_error("cannot start the --timeout timer thread");
+        goto done;
+    }
+    struct sigaction sa, old;
+    if (sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler != SIG_IGN) {
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_sigint;
+        sa.sa_flags = SA_RESETHAND;
+        sigemptyset(&sa.sa_mask);
+        interrupt_store = r.store;
+        sigint_installed = sigaction(SIGINT, &sa, NULL) == 0;
+    }
+    /* The guest writes to fd 1 and 2 directly: nothing of ours may be
+     * left in a buffer to come out after it. */
+    fflush(stdout);
+    fflush(stderr);
+
+    weft_instance_t *inst = NULL;
+    rc = weft_linker_instantiate(linker, r.module, &inst);
+    if ((status = outcome(&r, rc, "cannot instantiate")) >= 0)
+        goto done;
+
+    weft_extern_t ext;
+    if (o.invoke && weft_instance_export(inst, "_initialize", &ext) == 0 &&
+        ext.kind == WEFT_EXTERN_FUNC) {
+        const weft_functype_t *it = weft_func_type(ext.of.func);
+        if (weft_functype_nparams(it) == 0 && weft_functype_nresults(it) == 0) {
+            rc = weft_func_call(r.store, ext.of.func, NULL, 0, NULL, 0);
+            if ((status = outcome(&r, rc, "call to '_initialize' failed")) >= 0)
+                goto done;
+        }
+    }
+    if (weft_instance_export(inst, fname, &ext) != 0 || ext.kind != WEFT_EXTERN_FUNC) {
+        cli_error("%s: export '%s' vanished after instantiation", o.path, fname);
+        status = CLI_EXIT_ERROR;
+        goto done;
+    }
+    rc = weft_func_call(r.store, ext.of.func, vals, np, vals + np, nr);
+    if ((status = outcome(&r, rc, "call failed")) >= 0)
+        goto done;
     for (size_t i = 0; i < nr; i++) {
         cli_print_val(stdout, &vals[np + i]);
         fputc('\n', stdout);
@@ -421,19 +767,24 @@ int cli_run(int argc, char **argv)
     status = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
 
 done:
-    /* Back to the default action first, so no handler can see a dying store. */
+    /* The timer and the Ctrl-C handler must be gone before the store. */
+    deadline_stop(&r.deadline);
     if (sigint_installed)
         signal(SIGINT, SIG_DFL);
     interrupt_store = NULL;
     free(vals);
+    free(gargv);
     if (linker)
         weft_linker_delete(linker);
-    if (store)
-        weft_store_delete(store);
-    if (module)
-        weft_module_delete(module);
+    if (r.store)
+        weft_store_delete(r.store);
+    if (wasi)
+        weft_wasi_delete(wasi);
+    if (r.module)
+        weft_module_delete(r.module);
     if (engine)
         weft_engine_delete(engine);
     free(bytes);
+    free_opts(&o);
     return status;
 }

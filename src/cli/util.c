@@ -176,6 +176,33 @@ int cli_parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
+int cli_parse_duration(const char *s, uint64_t *out_ns)
+{
+    static const struct {
+        const char *unit;
+        uint64_t ns;
+    } units[] = {
+        {"", 1000000000u}, {"ns", 1},           {"us", 1000},           {"ms", 1000000},
+        {"s", 1000000000u}, {"m", 60000000000u}, {"h", 3600000000000u},
+    };
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno == ERANGE)
+        return -1;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(end, units[i].unit) != 0)
+            continue;
+        if (v > UINT64_MAX / units[i].ns)
+            return -1;
+        *out_ns = (uint64_t)v * units[i].ns;
+        return 0;
+    }
+    return -1;
+}
+
 void cli_print_name(FILE *out, const char *name, size_t len)
 {
     for (size_t i = 0; i < len; i++) {

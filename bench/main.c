@@ -1,10 +1,11 @@
 /*
- * bench/native_main.c — the driver of a kernel's native build.
+ * bench/main.c — the driver of a kernel, for its native and its WASI build.
  *
- * `NAME-native` prints run()'s checksum, `NAME-native check` prints check()'s,
- * one signed decimal per line: exactly what `weft run --invoke run|check`
- * prints for the i64 result, so bench/run.sh and the e2e tests compare the
- * two outputs as strings.
+ * `KERNEL` prints run()'s checksum, `KERNEL check` prints check()'s, one
+ * signed decimal per line. The same file is compiled natively (gcc) and to
+ * wasm32-wasi (clang, wasi-libc), so `weft run KERNEL.wasm [check]` and
+ * `KERNEL-native [check]` must print identical lines: bench/run.sh and the
+ * e2e tests compare them as strings.
  */
 #include <stdio.h>
 #include <string.h>

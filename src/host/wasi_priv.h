@@ -1,0 +1,282 @@
+/*
+ * wasi_priv.h — what the WASI preview 1 files of host/ share: the context
+ * (struct weft_wasi), its descriptor table, the WASI errno list, guest
+ * memory helpers and the tables of host functions each file contributes.
+ *
+ * wasi.c holds the context, args/environ, clocks, random, proc_* and the
+ * define table; wasi_fd.c the descriptor table and fd_*; wasi_path.c the
+ * sandboxed path resolution and path_*; wasi_poll.c poll_oneoff.
+ *
+ * Invariants: a slot of the table is free iff host == -1; a guest number
+ * maps to at most one slot; every guest pointer is checked against the
+ * guest's memory before anything is read, written or done on the host.
+ * Every host function returns a WASI errno (uint16 in an i32), never a
+ * host errno, and never traps except proc_exit.
+ */
+#ifndef WEFT_HOST_WASI_PRIV_H
+#define WEFT_HOST_WASI_PRIV_H
+
+#include <dirent.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "weft/wasi.h"
+#include "weft/weft.h"
+
+/* WASI errnos, numbered as in the preview 1 witx. XX(name, value, host
+ * errno that maps to it, or 0 when none does). The host column builds the
+ * host → WASI table (wasi_errno); EXDEV from path resolution is mapped to
+ * NOTCAPABLE by wasi_path.c itself, since elsewhere it means XDEV. */
+#define WASI_ERRNO_MAP(XX)                                                    \
+    XX(SUCCESS, 0, 0) XX(2BIG, 1, E2BIG) XX(ACCES, 2, EACCES)                 \
+    XX(ADDRINUSE, 3, EADDRINUSE) XX(ADDRNOTAVAIL, 4, EADDRNOTAVAIL)            \
+    XX(AFNOSUPPORT, 5, EAFNOSUPPORT) XX(AGAIN, 6, EAGAIN)                     \
+    XX(ALREADY, 7, EALREADY) XX(BADF, 8, EBADF) XX(BADMSG, 9, EBADMSG)        \
+    XX(BUSY, 10, EBUSY) XX(CANCELED, 11, ECANCELED) XX(CHILD, 12, ECHILD)     \
+    XX(CONNABORTED, 13, ECONNABORTED) XX(CONNREFUSED, 14, ECONNREFUSED)       \
+    XX(CONNRESET, 15, ECONNRESET) XX(DEADLK, 16, EDEADLK)                     \
+    XX(DESTADDRREQ, 17, EDESTADDRREQ) XX(DOM, 18, EDOM) XX(DQUOT, 19, EDQUOT) \
+    XX(EXIST, 20, EEXIST) XX(FAULT, 21, EFAULT) XX(FBIG, 22, EFBIG)           \
+    XX(HOSTUNREACH, 23, EHOSTUNREACH) XX(IDRM, 24, EIDRM) XX(ILSEQ, 25, EILSEQ) \
+    XX(INPROGRESS, 26, EINPROGRESS) XX(INTR, 27, EINTR) XX(INVAL, 28, EINVAL) \
+    XX(IO, 29, EIO) XX(ISCONN, 30, EISCONN) XX(ISDIR, 31, EISDIR)             \
+    XX(LOOP, 32, ELOOP) XX(MFILE, 33, EMFILE) XX(MLINK, 34, EMLINK)           \
+    XX(MSGSIZE, 35, EMSGSIZE) XX(MULTIHOP, 36, EMULTIHOP)                     \
+    XX(NAMETOOLONG, 37, ENAMETOOLONG) XX(NETDOWN, 38, ENETDOWN)               \
+    XX(NETRESET, 39, ENETRESET) XX(NETUNREACH, 40, ENETUNREACH)               \
+    XX(NFILE, 41, ENFILE) XX(NOBUFS, 42, ENOBUFS) XX(NODEV, 43, ENODEV)       \
+    XX(NOENT, 44, ENOENT) XX(NOEXEC, 45, ENOEXEC) XX(NOLCK, 46, ENOLCK)       \
+    XX(NOLINK, 47, ENOLINK) XX(NOMEM, 48, ENOMEM) XX(NOMSG, 49, ENOMSG)       \
+    XX(NOPROTOOPT, 50, ENOPROTOOPT) XX(NOSPC, 51, ENOSPC) XX(NOSYS, 52, ENOSYS) \
+    XX(NOTCONN, 53, ENOTCONN) XX(NOTDIR, 54, ENOTDIR)                         \
+    XX(NOTEMPTY, 55, ENOTEMPTY) XX(NOTRECOVERABLE, 56, ENOTRECOVERABLE)       \
+    XX(NOTSOCK, 57, ENOTSOCK) XX(NOTSUP, 58, ENOTSUP) XX(NOTTY, 59, ENOTTY)   \
+    XX(NXIO, 60, ENXIO) XX(OVERFLOW, 61, EOVERFLOW)                           \
+    XX(OWNERDEAD, 62, EOWNERDEAD) XX(PERM, 63, EPERM) XX(PIPE, 64, EPIPE)     \
+    XX(PROTO, 65, EPROTO) XX(PROTONOSUPPORT, 66, EPROTONOSUPPORT)             \
+    XX(PROTOTYPE, 67, EPROTOTYPE) XX(RANGE, 68, ERANGE) XX(ROFS, 69, EROFS)   \
+    XX(SPIPE, 70, ESPIPE) XX(SRCH, 71, ESRCH) XX(STALE, 72, ESTALE)           \
+    XX(TIMEDOUT, 73, ETIMEDOUT) XX(TXTBSY, 74, ETXTBSY) XX(XDEV, 75, EXDEV)   \
+    XX(NOTCAPABLE, 76, 0)
+
+enum {
+#define XX(name, value, host) WASI_E##name = (value),
+    WASI_ERRNO_MAP(XX)
+#undef XX
+};
+
+/* File types (filetype, u8). */
+enum {
+    WASI_FILETYPE_UNKNOWN = 0,
+    WASI_FILETYPE_BLOCK_DEVICE = 1,
+    WASI_FILETYPE_CHARACTER_DEVICE = 2,
+    WASI_FILETYPE_DIRECTORY = 3,
+    WASI_FILETYPE_REGULAR_FILE = 4,
+    WASI_FILETYPE_SOCKET_DGRAM = 5,
+    WASI_FILETYPE_SOCKET_STREAM = 6,
+    WASI_FILETYPE_SYMBOLIC_LINK = 7,
+};
+
+/* fdflags (u16), oflags (u16), lookupflags (u32), fstflags (u16). */
+#define WASI_FDFLAG_APPEND 0x1u
+#define WASI_FDFLAG_DSYNC 0x2u
+#define WASI_FDFLAG_NONBLOCK 0x4u
+#define WASI_FDFLAG_RSYNC 0x8u
+#define WASI_FDFLAG_SYNC 0x10u
+#define WASI_FDFLAG_ALL 0x1fu
+#define WASI_FDFLAG_SYNCS (WASI_FDFLAG_DSYNC | WASI_FDFLAG_RSYNC | WASI_FDFLAG_SYNC)
+
+#define WASI_OFLAG_CREAT 0x1u
+#define WASI_OFLAG_DIRECTORY 0x2u
+#define WASI_OFLAG_EXCL 0x4u
+#define WASI_OFLAG_TRUNC 0x8u
+
+#define WASI_LOOKUP_SYMLINK_FOLLOW 0x1u
+
+#define WASI_FST_ATIM 0x1u
+#define WASI_FST_ATIM_NOW 0x2u
+#define WASI_FST_MTIM 0x4u
+#define WASI_FST_MTIM_NOW 0x8u
+
+/* Rights (u64), the bits of the witx `rights` flags. */
+#define WASI_RIGHT_FD_DATASYNC (1ull << 0)
+#define WASI_RIGHT_FD_READ (1ull << 1)
+#define WASI_RIGHT_FD_SEEK (1ull << 2)
+#define WASI_RIGHT_FD_FDSTAT_SET_FLAGS (1ull << 3)
+#define WASI_RIGHT_FD_SYNC (1ull << 4)
+#define WASI_RIGHT_FD_TELL (1ull << 5)
+#define WASI_RIGHT_FD_WRITE (1ull << 6)
+#define WASI_RIGHT_FD_ADVISE (1ull << 7)
+#define WASI_RIGHT_FD_ALLOCATE (1ull << 8)
+#define WASI_RIGHT_PATH_CREATE_DIRECTORY (1ull << 9)
+#define WASI_RIGHT_PATH_CREATE_FILE (1ull << 10)
+#define WASI_RIGHT_PATH_LINK_SOURCE (1ull << 11)
+#define WASI_RIGHT_PATH_LINK_TARGET (1ull << 12)
+#define WASI_RIGHT_PATH_OPEN (1ull << 13)
+#define WASI_RIGHT_FD_READDIR (1ull << 14)
+#define WASI_RIGHT_PATH_READLINK (1ull << 15)
+#define WASI_RIGHT_PATH_RENAME_SOURCE (1ull << 16)
+#define WASI_RIGHT_PATH_RENAME_TARGET (1ull << 17)
+#define WASI_RIGHT_PATH_FILESTAT_GET (1ull << 18)
+#define WASI_RIGHT_PATH_FILESTAT_SET_SIZE (1ull << 19)
+#define WASI_RIGHT_PATH_FILESTAT_SET_TIMES (1ull << 20)
+#define WASI_RIGHT_FD_FILESTAT_GET (1ull << 21)
+#define WASI_RIGHT_FD_FILESTAT_SET_SIZE (1ull << 22)
+#define WASI_RIGHT_FD_FILESTAT_SET_TIMES (1ull << 23)
+#define WASI_RIGHT_PATH_SYMLINK (1ull << 24)
+#define WASI_RIGHT_PATH_REMOVE_DIRECTORY (1ull << 25)
+#define WASI_RIGHT_PATH_UNLINK_FILE (1ull << 26)
+#define WASI_RIGHT_POLL_FD_READWRITE (1ull << 27)
+#define WASI_RIGHT_SOCK_SHUTDOWN (1ull << 28)
+#define WASI_RIGHT_SOCK_ACCEPT (1ull << 29)
+#define WASI_RIGHTS_ALL ((1ull << 30) - 1)
+/* A terminal must not claim seek/tell: wasi-libc's isatty() tells a tty
+ * by a character device without them. */
+#define WASI_RIGHTS_TTY (WASI_RIGHTS_ALL & ~(WASI_RIGHT_FD_SEEK | WASI_RIGHT_FD_TELL))
+
+/* Guest-visible sizes of the witx structs used here. */
+#define WASI_IOVEC_SIZE 8
+#define WASI_FDSTAT_SIZE 24
+#define WASI_FILESTAT_SIZE 64
+#define WASI_PRESTAT_SIZE 8
+#define WASI_DIRENT_SIZE 24
+#define WASI_SUBSCRIPTION_SIZE 48
+#define WASI_EVENT_SIZE 32
+
+/* Implementation limits (guest input never allocates without bound). */
+#define WASI_MAX_FDS 65536u      /* entries of the descriptor table */
+#define WASI_MAX_PATH 4096u      /* bytes of one guest path */
+#define WASI_MAX_IOVS 1024u      /* iovecs of one read or write (IOV_MAX) */
+#define WASI_MAX_SUBSCRIPTIONS 4096u
+
+/* One slot of the descriptor table. */
+typedef struct {
+    int host;            /* host descriptor; -1 = free slot */
+    int owned;           /* close `host` when the slot is freed (not stdio) */
+    uint8_t type;        /* WASI filetype, fixed at open */
+    uint16_t sync_flags; /* DSYNC/RSYNC/SYNC as the guest asked (Linux folds RSYNC into SYNC) */
+    uint64_t rights, inheriting;
+    char *preopen;       /* guest name of a preopened directory, else NULL */
+    DIR *dir;            /* fd_readdir stream on a separate open of the directory */
+    uint64_t dir_pos;    /* index of the next entry of `dir` (the cookie) */
+} wasi_fd_t;
+
+struct weft_wasi {
+    char **argv, **env;         /* copies, NUL-terminated strings */
+    size_t argc, nenv;
+    size_t argv_bytes, env_bytes; /* sum of strlen + 1 */
+    wasi_fd_t *fds;
+    uint32_t nfds;              /* slots in fds (free ones included) */
+    int no_openat2;             /* resolve paths by walking: no kernel openat2 */
+};
+
+/* A host function of the table: name, parameter types as a string of 'i'
+ * (i32) and 'I' (i64), whether it returns an i32 errno. */
+typedef struct {
+    const char *name;
+    const char *params;
+    int has_result;
+    weft_host_fn_t fn;
+} wasi_func_t;
+
+extern const wasi_func_t wasi_fd_funcs[];
+extern const size_t wasi_fd_nfuncs;
+extern const wasi_func_t wasi_path_funcs[];
+extern const size_t wasi_path_nfuncs;
+extern const wasi_func_t wasi_poll_funcs[];
+extern const size_t wasi_poll_nfuncs;
+
+/* ---- wasi.c ------------------------------------------------------------ */
+
+/* The WASI errno for a host errno (IO for one WASI has no name for). */
+int wasi_errno(int host_errno);
+/* The calling instance's memory ("memory", else memory 0), or NULL. */
+weft_memory_t *wasi_memory(weft_caller_t *caller);
+/* The host clock for a WASI clock id, or -1 when the id is unknown. */
+int wasi_clock_host(uint32_t id);
+/* Current time of a host clock in ns. */
+uint64_t wasi_clock_now(int host_clock);
+
+/* ---- wasi_fd.c --------------------------------------------------------- */
+
+/* Looks up guest fd `fd` and checks it holds every right in `rights`.
+ * Returns 0 with the slot in *out, BADF or NOTCAPABLE. */
+int wasi_fd_get(weft_wasi_t *w, uint32_t fd, uint64_t rights, wasi_fd_t **out);
+/* Puts host descriptor `host` (owned by the table from now on, closed on
+ * failure too) in the lowest free slot >= 3. Returns 0 with the guest
+ * number in *out, or MFILE / NOMEM. */
+int wasi_fd_add(weft_wasi_t *w, int host, uint8_t type, uint64_t rights, uint64_t inheriting,
+                uint16_t sync_flags, uint32_t *out);
+/* Frees a slot (closing what it owns). */
+void wasi_fd_release(wasi_fd_t *e);
+/* WASI filetype of a stat result. */
+uint8_t wasi_filetype(const struct stat *st);
+/* Encodes st as a 64-byte filestat. */
+void wasi_filestat_encode(const struct stat *st, uint8_t out[WASI_FILESTAT_SIZE]);
+/* Converts fstflags + times into a utimensat() pair; INVAL on a bad mix. */
+int wasi_times(uint64_t atim, uint64_t mtim, uint32_t fst, struct timespec ts[2]);
+
+/* ---- wasi_path.c ------------------------------------------------------- */
+
+/* Tries openat2 once on directory `dirfd`; if the kernel (or a seccomp
+ * filter) refuses it, paths are resolved by the fallback walk from then
+ * on, rather than every open failing. */
+void wasi_path_probe(weft_wasi_t *w, int dirfd);
+
+/* ---- little-endian access to encoded guest structs --------------------- */
+
+static inline void wasi_put_u16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void wasi_put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline void wasi_put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint16_t wasi_get_u16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+
+static inline uint32_t wasi_get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t wasi_get_u64(const uint8_t *p)
+{
+    return (uint64_t)wasi_get_u32(p) | (uint64_t)wasi_get_u32(p + 4) << 32;
+}
+
+/* Writes a u32 / u64 result to guest memory; FAULT when out of bounds. */
+static inline int wasi_store_u32(weft_memory_t *mem, uint32_t ptr, uint32_t v)
+{
+    uint8_t b[4];
+    wasi_put_u32(b, v);
+    return mem && weft_memory_write(mem, ptr, b, 4) == 0 ? WASI_ESUCCESS : WASI_EFAULT;
+}
+
+static inline int wasi_store_u64(weft_memory_t *mem, uint32_t ptr, uint64_t v)
+{
+    uint8_t b[8];
+    wasi_put_u64(b, v);
+    return mem && weft_memory_write(mem, ptr, b, 8) == 0 ? WASI_ESUCCESS : WASI_EFAULT;
+}
+
+/* Arguments of a host function: the i32 / i64 parameter `i`, unsigned. */
+#define ARG32(i) ((uint32_t)args[i].of.i32)
+#define ARG64(i) ((uint64_t)args[i].of.i64)
+/* Ends a host function with WASI errno `e`. */
+#define RETURN_ERRNO(e)                          \
+    do {                                         \
+        results[0] = weft_val_i32((int32_t)(e)); \
+        return 0;                                \
+    } while (0)
+
+#endif

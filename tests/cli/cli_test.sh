@@ -1,0 +1,334 @@
+#!/bin/sh
+# tests/cli/cli_test.sh WEFT WASM_DIR [EXAMPLES_DIR] — e2e test of `weft`.
+#
+# Checks exit codes (0 ok or the guest's status, 1 module error, 2 usage,
+# 3 trap), messages on stderr and results on stdout, and that no case ends
+# in a signal (status 128+). WASM_DIR holds the modules built from wat/ and
+# misbehave.wasm (a WASI guest); EXAMPLES_DIR the examples (fib.wasm,
+# hello.wasm). Cases whose module was not built are skipped with a notice.
+# Every run is bounded by `timeout`, so a hang fails instead of blocking.
+set -u
+# Absolute paths: some cases run from another directory.
+abs() { case $1 in /*) echo "$1" ;; '') echo "" ;; *) echo "$PWD/$1" ;; esac; }
+weft=$(abs "$1")
+wasm=$(abs "$2")
+examples=$(abs "${3:-}")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+skipped=0
+
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+
+# run CMD...: runs CMD (at most 60 s) with stdout in $tmp/out, stderr in
+# $tmp/err, status in $rc.
+run() {
+    timeout 60 "$@" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+}
+
+show_output() {
+    sed 's/^/    out: /' "$tmp/out" | head -20
+    sed 's/^/    err: /' "$tmp/err" | head -20
+}
+
+# expect CODE PATTERN CMD... : runs CMD; checks its exit code, that it was
+# not killed by a signal, and that stdout+stderr contain PATTERN (a fixed
+# string; empty matches anything).
+expect() {
+    code=$1
+    pattern=$2
+    shift 2
+    run "$@"
+    if [ "$rc" -ge 124 ] && [ "$code" -lt 124 ]; then
+        fail "'$*' ended with status $rc (timeout or signal), expected $code"
+        show_output
+    elif [ "$rc" -ne "$code" ]; then
+        fail "'$*' exited with $rc, expected $code"
+        show_output
+    elif [ -n "$pattern" ] && ! cat "$tmp/out" "$tmp/err" | grep -qF -- "$pattern"; then
+        fail "'$*' output lacks '$pattern'"
+        show_output
+    else
+        echo "ok: $*"
+    fi
+}
+
+# expect_stdout CODE EXPECTED CMD...: as expect, but stdout must be exactly
+# EXPECTED (newlines as in printf %b).
+expect_stdout() {
+    code=$1
+    want=$2
+    shift 2
+    run "$@"
+    printf '%b' "$want" >"$tmp/want"
+    if [ "$rc" -ne "$code" ]; then
+        fail "'$*' exited with $rc, expected $code"
+        show_output
+    elif ! cmp -s "$tmp/want" "$tmp/out"; then
+        fail "'$*' printed something else than expected:"
+        diff "$tmp/want" "$tmp/out" | sed 's/^/    /'
+    else
+        echo "ok: $*"
+    fi
+}
+
+# have FILE...: true when every module exists; else counts a skip.
+have() {
+    for f in "$@"; do
+        if [ ! -f "$f" ]; then
+            echo "skip: $f not built"
+            skipped=$((skipped + 1))
+            return 1
+        fi
+    done
+    return 0
+}
+
+m=$wasm/misbehave.wasm
+answer=$wasm/answer.wasm
+reactor=$wasm/reactor.wasm
+
+# ---- help and usage errors (exit 2) ------------------------------------------
+expect 0 "weft " "$weft" --version
+expect 0 "weft " "$weft" -V
+expect 0 "exit codes" "$weft" --help
+expect 0 "exit codes" "$weft" help
+expect 0 "usage: weft run" "$weft" help run
+expect 0 "--timeout DURATION" "$weft" run --help
+expect 0 "exit codes" "$weft" run -h
+expect 0 "usage: weft inspect" "$weft" inspect --help
+expect 0 "--json" "$weft" help inspect
+expect 2 "usage: weft" "$weft"
+expect 2 "unknown command 'frobnicate'" "$weft" frobnicate
+expect 2 "unknown option '--frob'" "$weft" --frob
+expect 2 "unknown command" "$weft" help frobnicate
+expect 2 "unknown option '--frob'" "$weft" run --frob "$answer"
+expect 2 "missing MODULE" "$weft" run
+expect 2 "needs a value" "$weft" run --invoke
+expect 2 "needs a value" "$weft" run --dir
+expect 2 "--fuel" "$weft" run --fuel lots "$answer"
+expect 2 "--fuel" "$weft" run --fuel -5 "$answer"
+expect 2 "--max-stack" "$weft" run --max-stack 100 "$answer"
+expect 2 "--max-memory" "$weft" run --max-memory 1K "$answer"
+expect 2 "--timeout" "$weft" run --timeout 0 "$answer"
+expect 2 "--timeout" "$weft" run --timeout 5parsecs "$answer"
+expect 2 "--timeout" "$weft" run --timeout ms "$answer"
+expect 2 "--dir" "$weft" run --dir "" "$answer"
+expect 2 "--dir" "$weft" run --dir "::/data" "$answer"
+expect 2 "--dir" "$weft" run --dir "$tmp::" "$answer"
+expect 2 "--env" "$weft" run --env "=x" "$answer"
+expect 2 "--env" "$weft" run --env "" "$answer"
+expect 2 "missing MODULE" "$weft" inspect
+expect 2 "unknown option '--frob'" "$weft" inspect --frob "$answer"
+expect 2 "one module at a time" "$weft" inspect "$answer" "$answer"
+if have "$answer"; then
+    expect 2 "takes 0 arguments" "$weft" run --invoke answer "$answer" 1
+    expect 2 "$tmp/no-such-dir" "$weft" run --dir "$tmp/no-such-dir" --invoke answer "$answer"
+fi
+
+# ---- bad modules (exit 1, a message, never a signal) --------------------------
+printf 'this is not wasm' >"$tmp/junk.wasm"
+: >"$tmp/empty.wasm"
+printf '\0asm\1\0\0\0\1\5' >"$tmp/truncated.wasm"
+printf '\0asm\2\0\0\0' >"$tmp/version2.wasm"
+mkdir "$tmp/dir.wasm"
+expect 1 "cannot read $tmp/nope.wasm" "$weft" run "$tmp/nope.wasm"
+expect 1 "$tmp/junk.wasm" "$weft" run "$tmp/junk.wasm"
+expect 1 "malformed" "$weft" run "$tmp/empty.wasm"
+expect 1 "malformed" "$weft" run "$tmp/truncated.wasm"
+expect 1 "malformed" "$weft" run "$tmp/version2.wasm"
+expect 1 "$tmp/dir.wasm" "$weft" run "$tmp/dir.wasm"
+expect 1 "validation: FAILED" "$weft" inspect "$tmp/junk.wasm"
+expect 1 "cannot read" "$weft" inspect "$tmp/nope.wasm"
+if have "$wasm/type_mismatch.wasm"; then
+    expect 1 "invalid module" "$weft" run "$wasm/type_mismatch.wasm"
+    expect 1 "\"valid\": false" "$weft" inspect --json "$wasm/type_mismatch.wasm"
+    expect 1 "WEFT_EINVALID" "$weft" inspect --json "$wasm/type_mismatch.wasm"
+fi
+if have "$wasm/import_env.wasm"; then
+    expect 1 "func env.log: (i32) -> ()" "$weft" run "$wasm/import_env.wasm"
+    expect 1 "memory env.mem" "$weft" run "$wasm/import_env.wasm"
+    expect 1 "provides: wasi_snapshot_preview1" "$weft" run "$wasm/import_env.wasm"
+    expect 0 "func   env.log: (i32) -> ()" "$weft" inspect "$wasm/import_env.wasm"
+fi
+have "$wasm/wasi_badtype.wasm" &&
+    expect 1 "wasi_snapshot_preview1.fd_write" "$weft" run "$wasm/wasi_badtype.wasm"
+have "$wasm/wasi_unknown.wasm" &&
+    expect 1 "wasi_snapshot_preview1.no_such_call" "$weft" run "$wasm/wasi_unknown.wasm"
+if have "$wasm/bigmem.wasm"; then
+    expect 1 "bigmem.wasm" "$weft" run --max-memory 1M "$wasm/bigmem.wasm"
+    expect 0 "" "$weft" run --max-memory 7M "$wasm/bigmem.wasm"
+fi
+have "$wasm/bad_start_type.wasm" &&
+    expect 1 "_start has type (i32) -> ()" "$weft" run "$wasm/bad_start_type.wasm"
+if have "$answer"; then
+    expect 1 "no exported function '_start'" "$weft" run "$answer"
+    expect 1 "exported functions: answer" "$weft" run "$answer"
+    expect 1 "no exported function 'nope'" "$weft" run --invoke nope "$answer"
+fi
+if have "$m"; then
+    head -c 1000 "$m" >"$tmp/cut.wasm"
+    expect 1 "malformed" "$weft" run "$tmp/cut.wasm"
+fi
+
+# ---- traps (exit 3: kind, message, backtrace with names) ----------------------
+if have "$answer"; then
+    expect 0 "42" "$weft" run --invoke answer "$answer"
+    expect 0 "42" "$weft" run --invoke=answer "$answer"
+    expect 3 "out of fuel (OUT_OF_FUEL)" "$weft" run --fuel 0 --invoke answer "$answer"
+fi
+if have "$wasm/start_trap.wasm"; then
+    expect 3 "trap: unreachable (UNREACHABLE)" "$weft" run "$wasm/start_trap.wasm"
+    expect 3 "func[0] boom" "$weft" run "$wasm/start_trap.wasm"
+    expect 3 "func[1] start_here" "$weft" run "$wasm/start_trap.wasm"
+fi
+have "$wasm/data_oob.wasm" &&
+    expect 3 "out of bounds memory access" "$weft" run "$wasm/data_oob.wasm"
+if have "$m"; then
+    expect 3 "trap: unreachable (UNREACHABLE)" "$weft" run "$m" unreachable
+    expect 3 "backtrace (innermost first)" "$weft" run "$m" unreachable
+    expect 3 "_start" "$weft" run "$m" unreachable
+    expect 3 "integer divide by zero (DIV_ZERO)" "$weft" run "$m" divzero
+    expect 3 "divide" "$weft" run "$m" divzero
+    expect 3 "out of bounds memory access (MEMORY_OOB)" "$weft" run "$m" oob
+    expect 3 "(STACK_EXHAUSTED)" "$weft" run "$m" stack
+    expect 3 "recurse_forever" "$weft" run "$m" stack
+    expect 3 "the same function again" "$weft" run "$m" stack
+    expect 3 "(STACK_EXHAUSTED)" "$weft" run --max-stack 64K "$m" stack
+    expect 3 "unreachable" "$weft" run "$m" buffered-trap
+    # Memory caps make malloc fail inside the guest (memory.grow returns -1).
+    expect 0 "malloc failed after" "$weft" run --max-memory 8M "$m" grow
+    # Timeout and fuel stop an infinite loop.
+    expect 3 "interrupted (INTERRUPTED)" "$weft" run --timeout 300ms "$m" loop
+    expect 3 "longer than --timeout 300ms" "$weft" run --timeout 300ms "$m" loop
+    expect 3 "spin" "$weft" run --timeout=1s "$m" loop
+    expect 3 "out of fuel (OUT_OF_FUEL)" "$weft" run --fuel 1000000 "$m" loop
+    expect 3 "used up --fuel 1000000" "$weft" run --fuel 1000000 "$m" loop
+    expect 0 "argv[1]=args" "$weft" run --fuel 100000000 --timeout 1m "$m" args
+fi
+
+# ---- exit statuses ------------------------------------------------------------
+have "$wasm/exit_in_start.wasm" && expect 7 "" "$weft" run "$wasm/exit_in_start.wasm"
+if have "$m"; then
+    expect 0 "" "$weft" run "$m" exit 0
+    expect 5 "" "$weft" run "$m" exit 5
+    expect 255 "" "$weft" run "$m" exit 255
+    expect 44 "" "$weft" run "$m" exit 300
+    expect 64 "unknown mode" "$weft" run "$m" no-such-mode
+fi
+
+# ---- arguments, --env isolation, --dir mapping, output order ------------------
+if have "$m"; then
+    expect_stdout 0 'argv[0]=misbehave.wasm\nargv[1]=args\nargv[2]=two words\nargv[3]=--fuel\n' \
+        "$weft" run "$m" args "two words" --fuel
+    expect_stdout 0 'argv[0]=misbehave.wasm\nargv[1]=args\n' "$weft" run -- "$m" args
+    # The guest sees no host variable unless given.
+    expect_stdout 0 '' env LEAK=host HOME=/root "$weft" run "$m" env
+    expect_stdout 0 'A=1\nB=two=2\nEMPTY=\n' \
+        env LEAK=host "$weft" run --env A=1 --env B=two=2 --env EMPTY= "$m" env
+    expect_stdout 0 'FROM_HOST=inherited\n' \
+        env FROM_HOST=inherited LEAK=host "$weft" run --env FROM_HOST "$m" env
+    expect_stdout 0 '' env -u WEFT_TEST_UNSET "$weft" run --env WEFT_TEST_UNSET "$m" env
+    expect_stdout 0 'B=1\nA=2\n' "$weft" run --env A=1 --env B=1 --env A=2 "$m" env
+
+    mkdir -p "$tmp/x" "$tmp/y"
+    expect 0 "wrote /data/f.txt" "$weft" run --dir "$tmp/x::/data" "$m" write /data/f.txt mapped
+    if [ "$(cat "$tmp/x/f.txt" 2>/dev/null)" = "mapped" ]; then
+        echo "ok: --dir HOST::GUEST wrote the host file"
+    else
+        fail "--dir $tmp/x::/data: $tmp/x/f.txt missing or wrong"
+    fi
+    printf 'from the host\n' >"$tmp/x/host.txt"
+    expect_stdout 0 'read /data/host.txt: from the host\n' \
+        "$weft" run --dir "$tmp/x::/data" "$m" read /data/host.txt
+    expect 1 'cannot read /data/host.txt' "$weft" run "$m" read /data/host.txt
+    expect 0 "wrote $tmp/y/same.txt" "$weft" run --dir "$tmp/y" "$m" write "$tmp/y/same.txt" same
+    [ -f "$tmp/y/same.txt" ] && echo "ok: --dir HOST (GUEST = HOST)" ||
+        fail "--dir $tmp/y: $tmp/y/same.txt missing"
+    expect_stdout 0 'read /b/same.txt: same' \
+        "$weft" run --dir "$tmp/x::/a" --dir "$tmp/y::/b" "$m" read /b/same.txt
+    (cd "$tmp/x" && timeout 60 "$weft" run --dir . "$m" write rel.txt relative >/dev/null 2>&1)
+    [ -f "$tmp/x/rel.txt" ] && echo "ok: --dir . and a relative path" ||
+        fail "--dir .: $tmp/x/rel.txt missing"
+
+    # Unbuffered writes to fd 1 and 2 keep their order in a shared pipe.
+    timeout 60 "$weft" run "$m" interleave >"$tmp/both" 2>&1
+    if [ "$(cat "$tmp/both")" = "$(printf 'out 0\nerr 0\nout 1\nerr 1\nout 2\nerr 2')" ]; then
+        echo "ok: stdout and stderr interleave in order"
+    else
+        fail "interleave: got $(tr '\n' ' ' <"$tmp/both")"
+    fi
+fi
+
+# ---- --invoke: _initialize first, multi-value results, guest output first -----
+if have "$reactor"; then
+    expect_stdout 0 '1005\n' "$weft" run --invoke get "$reactor" 5
+    expect_stdout 0 '4.25\n2\n1\n3.5\n' "$weft" run --invoke mix "$reactor" 1 2 3.5 4.25
+    expect 2 "not a valid i64" "$weft" run --invoke mix "$reactor" 1 x 3.5 4.25
+fi
+have "$wasm/say_then_return.wasm" &&
+    expect_stdout 0 'guest says hi\n5\n' "$weft" run --invoke talk "$wasm/say_then_return.wasm"
+
+# ---- inspect ------------------------------------------------------------------
+if have "$answer"; then
+    expect 0 "answer: () -> i32" "$weft" inspect "$answer"
+    expect 0 "\"valid\": true" "$weft" inspect --json "$answer"
+    expect 0 "\"results\": [" "$weft" inspect --json "$answer"
+fi
+if have "$wasm/import_env.wasm"; then
+    expect 0 "\"module\": \"env\"" "$weft" inspect --json "$wasm/import_env.wasm"
+    expect 0 "\"max\": null" "$weft" inspect --json "$wasm/import_env.wasm"
+    if command -v python3 >/dev/null 2>&1; then
+        "$weft" inspect --json "$wasm/import_env.wasm" >"$tmp/j" &&
+            python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["valid"] is True, d
+imp = d["imports"]
+assert imp[0] == {"module": "env", "name": "log", "kind": "func", "params": ["i32"], "results": []}, imp
+assert imp[1]["kind"] == "memory" and imp[1]["limits"] == {"min": 1, "max": None}, imp
+assert d["exports"] == [{"name": "_start", "kind": "func", "params": [], "results": []}], d
+assert any(c["name"] == "name" for c in d["custom_sections"]), d
+' "$tmp/j" && echo "ok: inspect --json parses as the documented object" ||
+            fail "inspect --json output is not the documented object"
+    fi
+fi
+expect 1 "\"valid\": false" "$weft" inspect --json "$tmp/nope.wasm"
+
+# ---- the examples -------------------------------------------------------------
+if [ -n "$examples" ] && have "$examples/hello.wasm"; then
+    mkdir "$tmp/h"
+    expect 0 "Hello from WebAssembly, ada!" \
+        "$weft" run --dir "$tmp/h::/data" --env USER=ada "$examples/hello.wasm" one two
+    [ -f "$tmp/h/hello.txt" ] && echo "ok: hello.wasm wrote its file" ||
+        fail "hello.wasm did not write $tmp/h/hello.txt"
+    expect 1 "cannot write /data/hello.txt" "$weft" run "$examples/hello.wasm"
+fi
+if [ -n "$examples" ] && have "$examples/fib.wasm"; then
+    fib=$examples/fib.wasm
+    expect 0 "6765" "$weft" run --invoke fib "$fib" 20
+    expect 0 "6765" "$weft" run --invoke fib "$fib" 0x14
+    expect 0 "7540113804746346429" "$weft" run --invoke fib_iter "$fib" 92
+    expect 0 "5" "$weft" run --invoke hypot "$fib" 3 4
+    expect 0 "inf" "$weft" run --invoke hypot "$fib" inf 1
+    expect 0 "-3" "$weft" run --invoke divide "$fib" -7 2
+    expect 3 "trap: integer divide by zero" "$weft" run --invoke divide "$fib" 1 0
+    expect 3 "integer overflow" "$weft" run --invoke divide "$fib" -2147483648 -1
+    expect 3 "divide" "$weft" run --invoke mean "$fib" 10 0
+    expect 3 "out of fuel" "$weft" run --fuel 1000 --invoke fib "$fib" 25
+    expect 2 "not a valid i32" "$weft" run --invoke fib "$fib" twenty
+    expect 2 "not a valid i32" "$weft" run --invoke fib "$fib" 4294967296
+    expect 2 "takes 1 argument" "$weft" run --invoke fib "$fib"
+    expect 1 "fib.wasm" "$weft" run --max-memory 64K --invoke fib "$fib" 1
+    expect 0 "memory memory: min" "$weft" inspect "$fib"
+fi
+
+if [ "$failures" -ne 0 ]; then
+    echo "$failures case(s) failed, $skipped skipped"
+    exit 1
+fi
+echo "all cases passed ($skipped skipped)"
