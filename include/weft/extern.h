@@ -48,11 +48,34 @@ typedef struct weft_caller weft_caller_t;
 typedef int (*weft_host_fn_t)(weft_caller_t *caller, void *user, const weft_val_t *args,
                               weft_val_t *results);
 
+/* A value in the raw host-function ABI: 8 bytes, no type tag. i32 values
+ * are in .i32 (the other 4 bytes are unspecified), floats are their bit
+ * patterns, references are pointers (funcref: a weft_func_t * of the same
+ * store). */
+typedef union {
+    int32_t i32;
+    int64_t i64;
+    uint32_t f32_bits;
+    uint64_t f64_bits;
+    void *ref;
+} weft_raw_t;
+
+/* A host function on raw values, for hot host APIs: args_results[i] holds
+ * parameter i on entry and the callback writes result i into
+ * args_results[i] (the array has max(nparams, nresults) entries, and is the
+ * guest's own stack: no copying). Read every parameter before writing a
+ * result. Return as for weft_host_fn_t. */
+typedef int (*weft_host_raw_fn_t)(weft_caller_t *caller, void *user, weft_raw_t *args_results);
+
 /* Creates a host function in `store` with a copy of type `ft` (the caller
  * keeps its reference). `finalizer`, if not NULL, is called with `user`
  * when the store is deleted. Returns NULL when out of memory. */
 weft_func_t *weft_func_new_host(weft_store_t *store, const weft_functype_t *ft,
                                 weft_host_fn_t fn, void *user, void (*finalizer)(void *));
+
+/* The same with the raw ABI. */
+weft_func_t *weft_func_new_host_raw(weft_store_t *store, const weft_functype_t *ft,
+                                    weft_host_raw_fn_t fn, void *user, void (*finalizer)(void *));
 
 /* Ends the host function with a trap of code WEFT_TRAP_HOST and the given
  * message (copied; printf-style). Returns the value the callback must

@@ -35,6 +35,9 @@ int weft_linker_define(weft_linker_t *linker, const char *module, const char *na
 /* Shorthand: creates a host function and defines it. */
 int weft_linker_define_func(weft_linker_t *linker, const char *module, const char *name,
                             const weft_functype_t *ft, weft_host_fn_t fn, void *user);
+/* The same with the raw host-function ABI. */
+int weft_linker_define_func_raw(weft_linker_t *linker, const char *module, const char *name,
+                                const weft_functype_t *ft, weft_host_raw_fn_t fn, void *user);
 /* Defines every export of `inst` under module name `module`. */
 int weft_linker_define_instance(weft_linker_t *linker, const char *module,
                                 weft_instance_t *inst);

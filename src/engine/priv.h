@@ -30,7 +30,7 @@
 #define MAX_BACKTRACE 64u
 
 /* One value on the wasm stack or in a local: 8 bytes, addressed by slot
- * index from the frame pointer. Fields are named after the wasm type they
+ * index from the frame pointer; the same layout as weft_raw_t. Fields are named after the wasm type they
  * hold; integers are unsigned so arithmetic wraps without UB. */
 typedef union {
     uint32_t i32;
@@ -187,6 +187,8 @@ struct weft_func {
     const funcdef_t *def;      /* compiled body, NULL for host functions */
     uint32_t index;            /* index in its module's space */
     weft_host_fn_t host;
+    weft_host_raw_fn_t raw;    /* host functions use one of the two ABIs */
+    bool raw_checks_refs;      /* raw results include funcrefs to check */
     void *user;
     void (*finalizer)(void *);
     weft_functype_t *owned_type; /* host functions own a copy */
@@ -221,6 +223,7 @@ struct weft_instance {
     weft_table_t **tables;
     weft_memory_t **mems;
     weft_global_t **globals;
+    weft_memory_t *memory_export; /* the memory exported as "memory", for host calls */
     uint8_t *dropped_elems; /* elem.drop / data.drop state */
     uint8_t *dropped_datas;
 };

@@ -217,7 +217,7 @@ static const weft_store_t *extern_store(const weft_extern_t *e)
     return NULL;
 }
 
-static slot_t slot_from_val(const weft_val_t *v)
+static inline __attribute__((always_inline)) slot_t slot_from_val(const weft_val_t *v)
 {
     slot_t s = {0};
     switch (v->type) {
@@ -232,7 +232,7 @@ static slot_t slot_from_val(const weft_val_t *v)
     return s;
 }
 
-static weft_val_t val_from_slot(uint8_t t, slot_t s)
+static inline __attribute__((always_inline)) weft_val_t val_from_slot(uint8_t t, slot_t s)
 {
     weft_val_t v = {.type = (weft_valtype_t)t};
     switch (t) {
@@ -248,10 +248,12 @@ static weft_val_t val_from_slot(uint8_t t, slot_t s)
 
 /* ---- functions ------------------------------------------------------------- */
 
-weft_func_t *weft_func_new_host(weft_store_t *s, const weft_functype_t *ft, weft_host_fn_t fn,
-                                void *user, void (*finalizer)(void *))
+_Static_assert(sizeof(weft_raw_t) == sizeof(slot_t), "weft_raw_t must match slot_t");
+
+static weft_func_t *new_host(weft_store_t *s, const weft_functype_t *ft, weft_host_fn_t fn,
+                             weft_host_raw_fn_t raw, void *user, void (*finalizer)(void *))
 {
-    if (!ft || !fn) return NULL;
+    if (!ft || (!fn && !raw)) return NULL;
     weft_func_t *f = calloc(1, sizeof *f);
     weft_functype_t *copy = functype_alloc(ft->nparams, ft->nresults);
     if (!f || !copy || own(s, OWN_FUNC, f)) {
@@ -263,9 +265,24 @@ weft_func_t *weft_func_new_host(weft_store_t *s, const weft_functype_t *ft, weft
     f->store = s;
     f->type = f->owned_type = copy;
     f->host = fn;
+    f->raw = raw;
+    for (uint32_t i = 0; i < ft->nresults; i++)
+        if (ft->types[ft->nparams + i] == WEFT_FUNCREF) f->raw_checks_refs = true;
     f->user = user;
     f->finalizer = finalizer;
     return f;
+}
+
+weft_func_t *weft_func_new_host(weft_store_t *s, const weft_functype_t *ft, weft_host_fn_t fn,
+                                void *user, void (*finalizer)(void *))
+{
+    return fn ? new_host(s, ft, fn, NULL, user, finalizer) : NULL;
+}
+
+weft_func_t *weft_func_new_host_raw(weft_store_t *s, const weft_functype_t *ft, weft_host_raw_fn_t fn,
+                                    void *user, void (*finalizer)(void *))
+{
+    return fn ? new_host(s, ft, NULL, fn, user, finalizer) : NULL;
 }
 
 const weft_functype_t *weft_func_type(const weft_func_t *f) { return f->type; }
@@ -305,6 +322,7 @@ weft_memory_t *weft_caller_memory(weft_caller_t *caller, const char *name)
 {
     if (!caller->inst) return NULL;
     if (!name) return caller->inst->mems ? caller->inst->mems[0] : NULL;
+    if (strcmp(name, "memory") == 0) return caller->inst->memory_export; /* every host call asks */
     weft_extern_t ext;
     if (weft_instance_export(caller->inst, name, &ext) || ext.kind != WEFT_EXTERN_MEMORY) return NULL;
     return ext.of.memory;
@@ -320,6 +338,22 @@ weft_trap_code_t runtime_call_host(weft_store_t *s, weft_func_t *f, weft_instanc
                                    slot_t *args)
 {
     const weft_functype_t *ft = f->type;
+    if (f->raw) { /* zero copy: the arguments are read and results written in place */
+        weft_caller_t caller = {s, caller_inst};
+        s->trap = WEFT_TRAP_NONE;
+        if (f->raw(&caller, f->user, (weft_raw_t *)args) != 0) {
+            if (s->trap == WEFT_TRAP_NONE) store_trap(s, WEFT_TRAP_HOST, "host function failed");
+            return s->trap;
+        }
+        if (f->raw_checks_refs) {
+            for (uint32_t i = 0; i < ft->nresults; i++) {
+                weft_func_t *r = args[i].ref;
+                if (ft->types[ft->nparams + i] == WEFT_FUNCREF && r && r->store != s)
+                    return store_trap(s, WEFT_TRAP_HOST, "host function returned a function of another store");
+            }
+        }
+        return WEFT_TRAP_NONE;
+    }
     weft_val_t small[16], *argv = small, *resv;
     size_t need = (size_t)ft->nparams + ft->nresults;
     if (need > 16) {
@@ -327,7 +361,7 @@ weft_trap_code_t runtime_call_host(weft_store_t *s, weft_func_t *f, weft_instanc
         if (!argv) return store_trap(s, WEFT_TRAP_NOMEM, "out of memory calling a host function");
     }
     resv = argv + ft->nparams;
-    const uint8_t *pt = functype_params(ft), *rt = functype_results(ft);
+    const uint8_t *pt = ft->types, *rt = ft->types + ft->nparams;
     for (uint32_t i = 0; i < ft->nparams; i++) argv[i] = val_from_slot(pt[i], args[i]);
     for (uint32_t i = 0; i < ft->nresults; i++) resv[i] = (weft_val_t){.type = (weft_valtype_t)rt[i]};
     weft_caller_t caller = {s, caller_inst};
@@ -652,6 +686,15 @@ int weft_linker_define_func(weft_linker_t *l, const char *module, const char *na
     return weft_linker_define(l, module, name, &ext);
 }
 
+int weft_linker_define_func_raw(weft_linker_t *l, const char *module, const char *name,
+                                const weft_functype_t *ft, weft_host_raw_fn_t fn, void *user)
+{
+    weft_func_t *f = weft_func_new_host_raw(l->store, ft, fn, user, NULL);
+    if (!f) return WEFT_ENOMEM;
+    weft_extern_t ext = {.kind = WEFT_EXTERN_FUNC, .of.func = f};
+    return weft_linker_define(l, module, name, &ext);
+}
+
 int weft_linker_define_instance(weft_linker_t *l, const char *module, weft_instance_t *inst)
 {
     const weft_module_t *m = inst->module;
@@ -836,6 +879,10 @@ int weft_linker_instantiate(weft_linker_t *l, weft_module_t *m, weft_instance_t 
         g->val = eval_const(in, &m->globals[i].init);
         in->globals[i] = g;
     }
+
+    weft_extern_t mx;
+    if (weft_instance_export(in, "memory", &mx) == 0 && mx.kind == WEFT_EXTERN_MEMORY)
+        in->memory_export = mx.of.memory;
 
     /* 3. segments, in order; a segment that does not fit traps */
     for (uint32_t i = 0; i < m->nelems; i++) {

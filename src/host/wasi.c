@@ -241,31 +241,27 @@ static int put_sizes(weft_memory_t *mem, size_t n, size_t bytes, uint32_t pn, ui
     return WASI_ESUCCESS;
 }
 
-static int fn_args_get(weft_caller_t *caller, void *user, const weft_val_t *args,
-                       weft_val_t *results)
+static int fn_args_get(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     weft_wasi_t *w = user;
     RETURN_ERRNO(put_strings(wasi_memory(caller), w->argv, w->argc, w->argv_bytes, ARG32(0),
                              ARG32(1)));
 }
 
-static int fn_args_sizes_get(weft_caller_t *caller, void *user, const weft_val_t *args,
-                             weft_val_t *results)
+static int fn_args_sizes_get(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     weft_wasi_t *w = user;
     RETURN_ERRNO(put_sizes(wasi_memory(caller), w->argc, w->argv_bytes, ARG32(0), ARG32(1)));
 }
 
-static int fn_environ_get(weft_caller_t *caller, void *user, const weft_val_t *args,
-                          weft_val_t *results)
+static int fn_environ_get(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     weft_wasi_t *w = user;
     RETURN_ERRNO(put_strings(wasi_memory(caller), w->env, w->nenv, w->env_bytes, ARG32(0),
                              ARG32(1)));
 }
 
-static int fn_environ_sizes_get(weft_caller_t *caller, void *user, const weft_val_t *args,
-                                weft_val_t *results)
+static int fn_environ_sizes_get(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     weft_wasi_t *w = user;
     RETURN_ERRNO(put_sizes(wasi_memory(caller), w->nenv, w->env_bytes, ARG32(0), ARG32(1)));
@@ -273,8 +269,7 @@ static int fn_environ_sizes_get(weft_caller_t *caller, void *user, const weft_va
 
 /* ---- clocks, random, process ------------------------------------------- */
 
-static int fn_clock_res_get(weft_caller_t *caller, void *user, const weft_val_t *args,
-                            weft_val_t *results)
+static int fn_clock_res_get(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     int clk = wasi_clock_host(ARG32(0));
     struct timespec ts;
@@ -286,8 +281,7 @@ static int fn_clock_res_get(weft_caller_t *caller, void *user, const weft_val_t 
 
 /* The precision argument is a hint; the host clock is always read at its
  * best resolution. */
-static int fn_clock_time_get(weft_caller_t *caller, void *user, const weft_val_t *args,
-                             weft_val_t *results)
+static int fn_clock_time_get(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     int clk = wasi_clock_host(ARG32(0));
     struct timespec ts;
@@ -297,8 +291,7 @@ static int fn_clock_time_get(weft_caller_t *caller, void *user, const weft_val_t
     RETURN_ERRNO(wasi_store_u64(wasi_memory(caller), ARG32(2), ns));
 }
 
-static int fn_random_get(weft_caller_t *caller, void *user, const weft_val_t *args,
-                         weft_val_t *results)
+static int fn_random_get(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     weft_memory_t *mem = wasi_memory(caller);
     uint8_t *p = mem ? weft_memory_ptr(mem, ARG32(0), ARG32(1)) : NULL;
@@ -307,21 +300,18 @@ static int fn_random_get(weft_caller_t *caller, void *user, const weft_val_t *ar
     RETURN_ERRNO(WASI_ESUCCESS);
 }
 
-static int fn_proc_exit(weft_caller_t *caller, void *user, const weft_val_t *args,
-                        weft_val_t *results)
+static int fn_proc_exit(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     return weft_caller_exit(caller, (int)ARG32(0));
 }
 
 /* Signals are not part of the sandbox: raising one is refused. */
-static int fn_proc_raise(weft_caller_t *caller, void *user, const weft_val_t *args,
-                         weft_val_t *results)
+static int fn_proc_raise(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     RETURN_ERRNO(WASI_ENOSYS);
 }
 
-static int fn_sched_yield(weft_caller_t *caller, void *user, const weft_val_t *args,
-                          weft_val_t *results)
+static int fn_sched_yield(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     sched_yield();
     RETURN_ERRNO(WASI_ESUCCESS);
@@ -329,8 +319,7 @@ static int fn_sched_yield(weft_caller_t *caller, void *user, const weft_val_t *a
 
 /* Sockets: preview 1 can only use sockets given at start, and weft gives
  * none, so every sock_* call is unsupported. */
-static int fn_sock_notsup(weft_caller_t *caller, void *user, const weft_val_t *args,
-                          weft_val_t *results)
+static int fn_sock_notsup(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     RETURN_ERRNO(WASI_ENOTSUP);
 }
@@ -363,7 +352,7 @@ static int define_table(weft_wasi_t *w, weft_linker_t *linker, const wasi_func_t
         for (size_t j = 0; j < np; j++) params[j] = t[i].params[j] == 'I' ? WEFT_I64 : WEFT_I32;
         weft_functype_t *ft = weft_functype_new(params, np, &result, t[i].has_result ? 1 : 0);
         if (!ft) return WEFT_ENOMEM;
-        int rc = weft_linker_define_func(linker, "wasi_snapshot_preview1", t[i].name, ft, t[i].fn,
+        int rc = weft_linker_define_func_raw(linker, "wasi_snapshot_preview1", t[i].name, ft, t[i].fn,
                                          w);
         weft_functype_delete(ft);
         if (rc) return rc;

@@ -216,33 +216,28 @@ static int do_io(weft_caller_t *caller, weft_wasi_t *w, int kind, uint32_t fd, u
     return wasi_store_u32(mem, result, (uint32_t)n);
 }
 
-static int fn_fd_read(weft_caller_t *caller, void *user, const weft_val_t *args,
-                      weft_val_t *results)
+static int fn_fd_read(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     RETURN_ERRNO(do_io(caller, user, IO_READ, ARG32(0), ARG32(1), ARG32(2), 0, ARG32(3)));
 }
 
-static int fn_fd_pread(weft_caller_t *caller, void *user, const weft_val_t *args,
-                       weft_val_t *results)
+static int fn_fd_pread(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     RETURN_ERRNO(do_io(caller, user, IO_PREAD, ARG32(0), ARG32(1), ARG32(2), ARG64(3), ARG32(4)));
 }
 
-static int fn_fd_write(weft_caller_t *caller, void *user, const weft_val_t *args,
-                       weft_val_t *results)
+static int fn_fd_write(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     RETURN_ERRNO(do_io(caller, user, IO_WRITE, ARG32(0), ARG32(1), ARG32(2), 0, ARG32(3)));
 }
 
-static int fn_fd_pwrite(weft_caller_t *caller, void *user, const weft_val_t *args,
-                        weft_val_t *results)
+static int fn_fd_pwrite(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     RETURN_ERRNO(
         do_io(caller, user, IO_PWRITE, ARG32(0), ARG32(1), ARG32(2), ARG64(3), ARG32(4)));
 }
 
-static int fn_fd_seek(weft_caller_t *caller, void *user, const weft_val_t *args,
-                      weft_val_t *results)
+static int fn_fd_seek(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     weft_memory_t *mem = wasi_memory(caller);
     int64_t delta = (int64_t)ARG64(1);
@@ -263,8 +258,7 @@ static int fn_fd_seek(weft_caller_t *caller, void *user, const weft_val_t *args,
     RETURN_ERRNO(wasi_store_u64(mem, out, (uint64_t)pos));
 }
 
-static int fn_fd_tell(weft_caller_t *caller, void *user, const weft_val_t *args,
-                      weft_val_t *results)
+static int fn_fd_tell(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     weft_memory_t *mem = wasi_memory(caller);
     wasi_fd_t *e;
@@ -278,8 +272,7 @@ static int fn_fd_tell(weft_caller_t *caller, void *user, const weft_val_t *args,
 
 /* ---- descriptor state -------------------------------------------------- */
 
-static int fn_fd_close(weft_caller_t *caller, void *user, const weft_val_t *args,
-                       weft_val_t *results)
+static int fn_fd_close(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     wasi_fd_t *e;
     int rc = wasi_fd_get(user, ARG32(0), 0, &e);
@@ -290,8 +283,7 @@ static int fn_fd_close(weft_caller_t *caller, void *user, const weft_val_t *args
 
 /* Moves `from` onto `to`, closing what `to` held. Both must be open, as
  * in other runtimes: a guest cannot grow the table to an arbitrary size. */
-static int fn_fd_renumber(weft_caller_t *caller, void *user, const weft_val_t *args,
-                          weft_val_t *results)
+static int fn_fd_renumber(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     weft_wasi_t *w = user;
     wasi_fd_t *from, *to;
@@ -306,8 +298,7 @@ static int fn_fd_renumber(weft_caller_t *caller, void *user, const weft_val_t *a
     RETURN_ERRNO(WASI_ESUCCESS);
 }
 
-static int fn_fd_datasync(weft_caller_t *caller, void *user, const weft_val_t *args,
-                          weft_val_t *results)
+static int fn_fd_datasync(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     wasi_fd_t *e;
     int rc = wasi_fd_get(user, ARG32(0), WASI_RIGHT_FD_DATASYNC, &e);
@@ -315,8 +306,7 @@ static int fn_fd_datasync(weft_caller_t *caller, void *user, const weft_val_t *a
     RETURN_ERRNO(fdatasync(e->host) == 0 ? WASI_ESUCCESS : wasi_errno(errno));
 }
 
-static int fn_fd_sync(weft_caller_t *caller, void *user, const weft_val_t *args,
-                      weft_val_t *results)
+static int fn_fd_sync(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     wasi_fd_t *e;
     int rc = wasi_fd_get(user, ARG32(0), WASI_RIGHT_FD_SYNC, &e);
@@ -324,8 +314,7 @@ static int fn_fd_sync(weft_caller_t *caller, void *user, const weft_val_t *args,
     RETURN_ERRNO(fsync(e->host) == 0 ? WASI_ESUCCESS : wasi_errno(errno));
 }
 
-static int fn_fd_fdstat_get(weft_caller_t *caller, void *user, const weft_val_t *args,
-                            weft_val_t *results)
+static int fn_fd_fdstat_get(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     uint8_t b[WASI_FDSTAT_SIZE] = {0};
     wasi_fd_t *e;
@@ -347,8 +336,7 @@ static int fn_fd_fdstat_get(weft_caller_t *caller, void *user, const weft_val_t 
 /* Linux can change O_APPEND and O_NONBLOCK of an open file, not its sync
  * mode, so asking for another sync mode is NOTSUP rather than a silent
  * no-op. */
-static int fn_fd_fdstat_set_flags(weft_caller_t *caller, void *user, const weft_val_t *args,
-                                  weft_val_t *results)
+static int fn_fd_fdstat_set_flags(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     uint32_t flags = ARG32(1);
     wasi_fd_t *e;
@@ -365,8 +353,7 @@ static int fn_fd_fdstat_set_flags(weft_caller_t *caller, void *user, const weft_
 }
 
 /* Rights can only shrink. */
-static int fn_fd_fdstat_set_rights(weft_caller_t *caller, void *user, const weft_val_t *args,
-                                   weft_val_t *results)
+static int fn_fd_fdstat_set_rights(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     uint64_t base = ARG64(1), inheriting = ARG64(2);
     wasi_fd_t *e;
@@ -378,8 +365,7 @@ static int fn_fd_fdstat_set_rights(weft_caller_t *caller, void *user, const weft
     RETURN_ERRNO(WASI_ESUCCESS);
 }
 
-static int fn_fd_filestat_get(weft_caller_t *caller, void *user, const weft_val_t *args,
-                              weft_val_t *results)
+static int fn_fd_filestat_get(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     uint8_t b[WASI_FILESTAT_SIZE];
     struct stat st;
@@ -393,8 +379,7 @@ static int fn_fd_filestat_get(weft_caller_t *caller, void *user, const weft_val_
                                                                           : WASI_EFAULT);
 }
 
-static int fn_fd_filestat_set_size(weft_caller_t *caller, void *user, const weft_val_t *args,
-                                   weft_val_t *results)
+static int fn_fd_filestat_set_size(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     wasi_fd_t *e;
     int rc = wasi_fd_get(user, ARG32(0), WASI_RIGHT_FD_FILESTAT_SET_SIZE, &e);
@@ -405,8 +390,7 @@ static int fn_fd_filestat_set_size(weft_caller_t *caller, void *user, const weft
 
 /* utimensat with AT_EMPTY_PATH works on any descriptor, including the
  * O_PATH ones path_open makes for files opened without read or write. */
-static int fn_fd_filestat_set_times(weft_caller_t *caller, void *user, const weft_val_t *args,
-                                    weft_val_t *results)
+static int fn_fd_filestat_set_times(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     struct timespec ts[2];
     wasi_fd_t *e;
@@ -419,8 +403,7 @@ static int fn_fd_filestat_set_times(weft_caller_t *caller, void *user, const wef
     RETURN_ERRNO(wasi_errno(errno));
 }
 
-static int fn_fd_advise(weft_caller_t *caller, void *user, const weft_val_t *args,
-                        weft_val_t *results)
+static int fn_fd_advise(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     static const int advice[] = {POSIX_FADV_NORMAL,   POSIX_FADV_SEQUENTIAL, POSIX_FADV_RANDOM,
                                  POSIX_FADV_WILLNEED, POSIX_FADV_DONTNEED,   POSIX_FADV_NOREUSE};
@@ -433,8 +416,7 @@ static int fn_fd_advise(weft_caller_t *caller, void *user, const weft_val_t *arg
     RETURN_ERRNO(rc == 0 ? WASI_ESUCCESS : wasi_errno(rc));
 }
 
-static int fn_fd_allocate(weft_caller_t *caller, void *user, const weft_val_t *args,
-                          weft_val_t *results)
+static int fn_fd_allocate(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     uint64_t off = ARG64(1), len = ARG64(2);
     wasi_fd_t *e;
@@ -447,8 +429,7 @@ static int fn_fd_allocate(weft_caller_t *caller, void *user, const weft_val_t *a
 
 /* ---- preopens ---------------------------------------------------------- */
 
-static int fn_fd_prestat_get(weft_caller_t *caller, void *user, const weft_val_t *args,
-                             weft_val_t *results)
+static int fn_fd_prestat_get(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     uint8_t b[WASI_PRESTAT_SIZE] = {0}; /* tag 0 = dir, then u32 name length at 4 */
     wasi_fd_t *e;
@@ -463,8 +444,7 @@ static int fn_fd_prestat_get(weft_caller_t *caller, void *user, const weft_val_t
 
 /* Writes the name without a NUL; a buffer shorter than the name is
  * NAMETOOLONG (the guest asks for the length with fd_prestat_get). */
-static int fn_fd_prestat_dir_name(weft_caller_t *caller, void *user, const weft_val_t *args,
-                                  weft_val_t *results)
+static int fn_fd_prestat_dir_name(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     wasi_fd_t *e;
     int rc = wasi_fd_get(user, ARG32(0), 0, &e);
@@ -505,8 +485,7 @@ static uint8_t dirent_type(DIR *dir, const struct dirent *ent)
  * a new listing sees the directory as it is now. An entry that does not fit
  * is written truncated to fill the buffer (bufused == buf_len tells the
  * guest to come back) and the stream steps back before it. */
-static int fn_fd_readdir(weft_caller_t *caller, void *user, const weft_val_t *args,
-                         weft_val_t *results)
+static int fn_fd_readdir(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     weft_memory_t *mem = wasi_memory(caller);
     uint32_t buf_len = ARG32(2), used_ptr = ARG32(4);

@@ -297,8 +297,7 @@ static int trailing_err(const at_t *at, int if_dir)
 
 /* ---- path_* functions -------------------------------------------------- */
 
-static int fn_path_create_directory(weft_caller_t *caller, void *user, const weft_val_t *args,
-                                    weft_val_t *results)
+static int fn_path_create_directory(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     char path[WASI_MAX_PATH + 1];
     at_t at = {-1, NULL, 0};
@@ -313,8 +312,7 @@ done:
     RETURN_ERRNO(rc);
 }
 
-static int fn_path_remove_directory(weft_caller_t *caller, void *user, const weft_val_t *args,
-                                    weft_val_t *results)
+static int fn_path_remove_directory(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     char path[WASI_MAX_PATH + 1];
     at_t at = {-1, NULL, 0};
@@ -329,8 +327,7 @@ done:
     RETURN_ERRNO(rc);
 }
 
-static int fn_path_unlink_file(weft_caller_t *caller, void *user, const weft_val_t *args,
-                               weft_val_t *results)
+static int fn_path_unlink_file(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     char path[WASI_MAX_PATH + 1];
     at_t at = {-1, NULL, 0};
@@ -401,8 +398,7 @@ static int climbs_out(const char *target, int depth)
  * is absolute or climbs above `fd` by its `..`s is refused (NOTCAPABLE):
  * it could only name a host path outside, and a host tool following the
  * link later would leave the sandbox. */
-static int fn_path_symlink(weft_caller_t *caller, void *user, const weft_val_t *args,
-                           weft_val_t *results)
+static int fn_path_symlink(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     char target[WASI_MAX_PATH + 1], path[WASI_MAX_PATH + 1];
     weft_memory_t *mem = wasi_memory(caller);
@@ -431,8 +427,7 @@ done:
 
 /* path_readlink(fd, path, path_len, buf, buf_len, bufused): the content
  * is truncated to buf_len, as readlink(2) does, without a NUL. */
-static int fn_path_readlink(weft_caller_t *caller, void *user, const weft_val_t *args,
-                            weft_val_t *results)
+static int fn_path_readlink(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     char path[WASI_MAX_PATH + 1], content[WASI_MAX_PATH];
     weft_memory_t *mem = wasi_memory(caller);
@@ -465,8 +460,7 @@ done:
 }
 
 /* path_rename(fd, old_path, old_len, new_fd, new_path, new_len). */
-static int fn_path_rename(weft_caller_t *caller, void *user, const weft_val_t *args,
-                          weft_val_t *results)
+static int fn_path_rename(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     char old_path[WASI_MAX_PATH + 1], new_path[WASI_MAX_PATH + 1];
     weft_memory_t *mem = wasi_memory(caller);
@@ -514,8 +508,7 @@ static int link_fd(int fd, const at_t *to)
 /* path_link(old_fd, old_flags, old_path, old_len, new_fd, new_path,
  * new_len). With symlink_follow the source is resolved (confined) to what
  * it finally names. */
-static int fn_path_link(weft_caller_t *caller, void *user, const weft_val_t *args,
-                        weft_val_t *results)
+static int fn_path_link(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     char old_path[WASI_MAX_PATH + 1], new_path[WASI_MAX_PATH + 1];
     weft_memory_t *mem = wasi_memory(caller);
@@ -556,8 +549,7 @@ done:
 
 /* path_filestat_get(fd, flags, path, path_len, buf). Without
  * symlink_follow a final symlink is described itself, wherever it points. */
-static int fn_path_filestat_get(weft_caller_t *caller, void *user, const weft_val_t *args,
-                                weft_val_t *results)
+static int fn_path_filestat_get(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     char path[WASI_MAX_PATH + 1];
     uint8_t b[WASI_FILESTAT_SIZE];
@@ -585,8 +577,7 @@ done:
 }
 
 /* path_filestat_set_times(fd, flags, path, path_len, atim, mtim, fst). */
-static int fn_path_filestat_set_times(weft_caller_t *caller, void *user, const weft_val_t *args,
-                                      weft_val_t *results)
+static int fn_path_filestat_set_times(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     char path[WASI_MAX_PATH + 1];
     const int follow = (ARG32(1) & WASI_LOOKUP_SYMLINK_FOLLOW) != 0;
@@ -610,8 +601,7 @@ done:
  * asking for "everything" works). The host access mode follows the rights:
  * read rights → read, write rights or append → write; neither → O_PATH, a
  * descriptor good for stat, times and as a directory for further paths. */
-static int fn_path_open(weft_caller_t *caller, void *user, const weft_val_t *args,
-                        weft_val_t *results)
+static int fn_path_open(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     weft_wasi_t *w = user;
     char path[WASI_MAX_PATH + 1];

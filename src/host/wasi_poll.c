@@ -47,8 +47,7 @@ static void put_event(uint8_t *ev, const sub_t *s, uint16_t error, uint64_t nbyt
 }
 
 /* poll_oneoff(in, out, nsubscriptions, nevents). */
-static int fn_poll_oneoff(weft_caller_t *caller, void *user, const weft_val_t *args,
-                          weft_val_t *results)
+static int fn_poll_oneoff(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     weft_wasi_t *w = user;
     weft_memory_t *mem = wasi_memory(caller);

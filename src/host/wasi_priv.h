@@ -177,7 +177,7 @@ typedef struct {
     const char *name;
     const char *params;
     int has_result;
-    weft_host_fn_t fn;
+    weft_host_raw_fn_t fn;
 } wasi_func_t;
 
 extern const wasi_func_t wasi_fd_funcs[];
@@ -257,25 +257,27 @@ static inline uint64_t wasi_get_u64(const uint8_t *p)
 /* Writes a u32 / u64 result to guest memory; FAULT when out of bounds. */
 static inline int wasi_store_u32(weft_memory_t *mem, uint32_t ptr, uint32_t v)
 {
-    uint8_t b[4];
-    wasi_put_u32(b, v);
-    return mem && weft_memory_write(mem, ptr, b, 4) == 0 ? WASI_ESUCCESS : WASI_EFAULT;
+    uint8_t *p = mem ? weft_memory_ptr(mem, ptr, 4) : NULL;
+    if (!p) return WASI_EFAULT;
+    wasi_put_u32(p, v);
+    return WASI_ESUCCESS;
 }
 
 static inline int wasi_store_u64(weft_memory_t *mem, uint32_t ptr, uint64_t v)
 {
-    uint8_t b[8];
-    wasi_put_u64(b, v);
-    return mem && weft_memory_write(mem, ptr, b, 8) == 0 ? WASI_ESUCCESS : WASI_EFAULT;
+    uint8_t *p = mem ? weft_memory_ptr(mem, ptr, 8) : NULL;
+    if (!p) return WASI_EFAULT;
+    wasi_put_u64(p, v);
+    return WASI_ESUCCESS;
 }
 
 /* Arguments of a host function: the i32 / i64 parameter `i`, unsigned. */
-#define ARG32(i) ((uint32_t)args[i].of.i32)
-#define ARG64(i) ((uint64_t)args[i].of.i64)
+#define ARG32(i) ((uint32_t)args[i].i32)
+#define ARG64(i) ((uint64_t)args[i].i64)
 /* Ends a host function with WASI errno `e`. */
 #define RETURN_ERRNO(e)                          \
     do {                                         \
-        results[0] = weft_val_i32((int32_t)(e)); \
+        args[0].i32 = (int32_t)(e);              \
         return 0;                                \
     } while (0)
 
