@@ -22,8 +22,8 @@ enum {
 #define BRCMP(n, fi, cop) OP_BR_##n, OP_BR_##n##_IMM,
 #define UNT(n, w, vi, vo, fi, fo, f) OP_##n,
 #define BINT(n, w, vi, vo, fi, fo, f) OP_##n,
-#define LOAD(n, w, vo, ct, fo) OP_##n, OP_##n##_A,
-#define STORE(n, w, vi, ct, fi) OP_##n, OP_##n##_A,
+#define LOAD(n, w, vo, ct, fo) OP_##n, OP_##n##_A, OP_##n##_X,
+#define STORE(n, w, vi, ct, fi) OP_##n, OP_##n##_A, OP_##n##_X,
 #include "ops.def"
     OP__COUNT
 };

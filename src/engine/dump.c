@@ -15,8 +15,8 @@ static const char *const op_names[] = {
 #define BRCMP(n, fi, cop) "BR_" #n, "BR_" #n "_IMM",
 #define UNT(n, w, vi, vo, fi, fo, f) #n,
 #define BINT(n, w, vi, vo, fi, fo, f) #n,
-#define LOAD(n, w, vo, ct, fo) #n, #n "_A",
-#define STORE(n, w, vi, ct, fi) #n, #n "_A",
+#define LOAD(n, w, vo, ct, fo) #n, #n "_A", #n "_X",
+#define STORE(n, w, vi, ct, fi) #n, #n "_A", #n "_X",
 #include "ops.def"
 };
 
@@ -28,8 +28,8 @@ static const unsigned char op_cells[] = {
 #define BRCMP(n, fi, cop) 3, 4,
 #define UNT(n, w, vi, vo, fi, fo, f) 2,
 #define BINT(n, w, vi, vo, fi, fo, f) 3,
-#define LOAD(n, w, vo, ct, fo) 3, 3,
-#define STORE(n, w, vi, ct, fi) 3, 3,
+#define LOAD(n, w, vo, ct, fo) 3, 3, 3,
+#define STORE(n, w, vi, ct, fi) 3, 3, 3,
 #include "ops.def"
 };
 

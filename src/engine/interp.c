@@ -115,8 +115,8 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
 #define BRCMP(n, fi, cop) &&L_BR_##n, &&L_BR_##n##_IMM,
 #define UNT(n, w, vi, vo, fi, fo, fn) &&L_##n,
 #define BINT(n, w, vi, vo, fi, fo, fn) &&L_##n,
-#define LOAD(n, w, vo, ct, fo) &&L_##n, &&L_##n##_A,
-#define STORE(n, w, vi, ct, fi) &&L_##n, &&L_##n##_A,
+#define LOAD(n, w, vo, ct, fo) &&L_##n, &&L_##n##_A, &&L_##n##_X,
+#define STORE(n, w, vi, ct, fi) &&L_##n, &&L_##n##_A, &&L_##n##_X,
 #include "ops.def"
     };
     if (init) {
@@ -484,10 +484,12 @@ L_REF_IS_NULL:
     }
 #define LOAD(n, w, vo, ct, fo)                                                \
     L_##n : LOAD_AT(ct, fo, (uint64_t)SRC(1).i32 + pc[2].u)                   \
-    L_##n##_A : LOAD_AT(ct, fo, (uint64_t)(uint32_t)(SRC(1).i32 + pc[2].p.b) + pc[2].p.a)
+    L_##n##_A : LOAD_AT(ct, fo, (uint64_t)(uint32_t)(SRC(1).i32 + pc[2].p.b) + pc[2].p.a)         \
+    L_##n##_X : LOAD_AT(ct, fo, (uint64_t)(uint32_t)(SRC(1).i32 + fp[pc[2].p.b].i32) + pc[2].p.a)
 #define STORE(n, w, vi, ct, fi)                                               \
     L_##n : STORE_AT(ct, fi, (uint64_t)fp[pc[1].p.a].i32 + pc[2].u)           \
-    L_##n##_A : STORE_AT(ct, fi, (uint64_t)(uint32_t)(fp[pc[1].p.a].i32 + pc[2].p.b) + pc[2].p.a)
+    L_##n##_A : STORE_AT(ct, fi, (uint64_t)(uint32_t)(fp[pc[1].p.a].i32 + pc[2].p.b) + pc[2].p.a) \
+    L_##n##_X : STORE_AT(ct, fi, (uint64_t)(uint32_t)(fp[pc[1].p.a].i32 + fp[pc[2].p.b].i32) + pc[2].p.a)
 #include "ops.def"
 
 trap:

@@ -313,20 +313,27 @@ static void binop(cctx_t *c, int op, uint8_t vin, uint8_t vout, bool imm)
     cc_def(c, at);
 }
 
-/* If the address operand is the fresh result of the last op, an
- * i32.add of a constant, takes that add back out of the code and returns
- * true with its input slot and constant: the access adds it itself. */
-static bool take_address_add(cctx_t *c, const opnd_t *addr, uint32_t pos, uint32_t *src, uint32_t *k)
+/* If the address operand is the fresh result of the last op, an i32.add,
+ * takes that add back out of the code: the access adds it itself. Returns
+ * 0 (no fold), 1 (add of constant *k to slot *src: use the _A twin) or 2
+ * (add of slots *src and *k: use the _X twin). */
+static int address_add(cctx_t *c, const opnd_t *addr, uint32_t pos, uint32_t *src, uint32_t *k)
 {
-    if (!emitting(c) || addr->konst || c->last_op != OP_I32_ADD_IMM || c->last_def != c->last_op_at + 1 ||
-        addr->slot != home(c, pos) || c->code[c->last_def].p.a != addr->slot)
-        return false;
+    if (!emitting(c) || addr->konst || (c->last_op != OP_I32_ADD_IMM && c->last_op != OP_I32_ADD) ||
+        c->last_def != c->last_op_at + 1 || addr->slot != home(c, pos) ||
+        c->code[c->last_def].p.a != addr->slot)
+        return 0;
+    int kind = c->last_op == OP_I32_ADD_IMM ? 1 : 2;
     *src = c->code[c->last_op_at + 1].p.b;
-    *k = (uint32_t)c->code[c->last_op_at + 2].u;
+    *k = kind == 1 ? (uint32_t)c->code[c->last_op_at + 2].u : c->code[c->last_op_at + 2].p.a;
+    return kind;
+}
+
+static void take_last_op(cctx_t *c)
+{
     c->ncode = c->last_op_at;
     c->last_def = NO_CELL;
     c->last_op = -1;
-    return true;
 }
 
 static void load(cctx_t *c, int op, uint8_t vout, uint32_t natural)
@@ -337,8 +344,10 @@ static void load(cctx_t *c, int op, uint8_t vout, uint32_t natural)
     uint32_t d = push_home(c, vout);
     if (!emitting(c)) return;
     size_t at;
-    if (take_address_add(c, &a, c->sp - 1, &src, &k)) {
-        at = cc_op(c, op + 1);
+    int fold = address_add(c, &a, c->sp - 1, &src, &k);
+    if (fold) take_last_op(c);
+    if (fold) {
+        at = cc_op(c, op + fold);
         cc_pair(c, d, src);
         cc_pair(c, off, k);
     } else {
@@ -356,10 +365,14 @@ static void store(cctx_t *c, int op, uint8_t vin, uint32_t natural)
     opnd_t v = pop_t_raw(c, vin);
     opnd_t a = pop_t(c, WEFT_I32);
     if (!emitting(c)) return;
-    bool folded = take_address_add(c, &a, c->sp, &src, &k);
+    int fold = address_add(c, &a, c->sp, &src, &k);
+    /* A pending constant value is written to the slot above the address,
+     * which may be an operand of the add: then the add must stay. */
+    if (fold == 2 && v.konst && (src == home(c, c->sp + 1) || k == home(c, c->sp + 1))) fold = 0;
+    if (fold) take_last_op(c);
     v = in_slot_at(c, v, c->sp + 1);
-    if (folded) {
-        cc_op(c, op + 1);
+    if (fold) {
+        cc_op(c, op + fold);
         cc_pair(c, src, v.slot);
         cc_pair(c, off, k);
     } else {
