@@ -62,6 +62,17 @@ size_t weft_module_export_count(const weft_module_t *module);
 int weft_module_import(const weft_module_t *module, size_t i, weft_externdesc_t *out);
 int weft_module_export(const weft_module_t *module, size_t i, weft_externdesc_t *out);
 
+/* Memories, tables and globals in their index spaces (imports first),
+ * whether exported or not. Return WEFT_ENOTFOUND for an index out of range. */
+size_t weft_module_memory_count(const weft_module_t *module);
+int weft_module_memory(const weft_module_t *module, size_t i, weft_limits_t *out);
+size_t weft_module_table_count(const weft_module_t *module);
+int weft_module_table(const weft_module_t *module, size_t i, weft_valtype_t *out_elem,
+                      weft_limits_t *out_limits);
+size_t weft_module_global_count(const weft_module_t *module);
+int weft_module_global(const weft_module_t *module, size_t i, weft_valtype_t *out_type,
+                       int *out_mutable);
+
 /* Custom sections, in module order. Pointers are borrowed from the module. */
 size_t weft_module_custom_count(const weft_module_t *module);
 int weft_module_custom(const weft_module_t *module, size_t i, const char **out_name,

@@ -180,6 +180,24 @@ static json_t *json_module(const char *path, size_t size, const weft_module_t *m
             json_array_append_new(a, json_desc(&d));
     }
     json_object_set_new(root, "exports", a);
+    /* every memory and table, exported or not, imports first */
+    a = json_array();
+    for (size_t i = 0, n = weft_module_memory_count(module); i < n; i++) {
+        weft_limits_t l;
+        if (weft_module_memory(module, i, &l) == 0) json_array_append_new(a, json_limits(l));
+    }
+    json_object_set_new(root, "memories", a);
+    a = json_array();
+    for (size_t i = 0, n = weft_module_table_count(module); i < n; i++) {
+        weft_valtype_t elem;
+        weft_limits_t l;
+        if (weft_module_table(module, i, &elem, &l) != 0) continue;
+        json_t *t = json_object();
+        json_object_set_new(t, "element", json_string(weft_valtype_name(elem)));
+        json_object_set_new(t, "limits", json_limits(l));
+        json_array_append_new(a, t);
+    }
+    json_object_set_new(root, "tables", a);
     a = json_array();
     for (size_t i = 0, n = weft_module_custom_count(module); i < n; i++) {
         const char *name;
@@ -229,6 +247,25 @@ static void print_text(const weft_module_t *module)
         weft_externdesc_t d;
         if (weft_module_export(module, i, &d) == 0)
             print_desc(stdout, &d);
+    }
+    n = weft_module_memory_count(module);
+    printf("memories (%zu)%s\n", n, n ? ":" : "");
+    for (size_t i = 0; i < n; i++) {
+        weft_limits_t l;
+        if (weft_module_memory(module, i, &l) != 0) continue;
+        printf("  memory %zu: ", i);
+        print_limits(stdout, l, "pages of 64 KiB");
+        putchar('\n');
+    }
+    n = weft_module_table_count(module);
+    printf("tables (%zu)%s\n", n, n ? ":" : "");
+    for (size_t i = 0; i < n; i++) {
+        weft_valtype_t elem;
+        weft_limits_t l;
+        if (weft_module_table(module, i, &elem, &l) != 0) continue;
+        printf("  table %zu: %s, ", i, weft_valtype_name(elem));
+        print_limits(stdout, l, "elements");
+        putchar('\n');
     }
     n = weft_module_custom_count(module);
     printf("custom sections (%zu)%s\n", n, n ? ":" : "");

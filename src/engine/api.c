@@ -105,6 +105,33 @@ int weft_module_export(const weft_module_t *m, size_t i, weft_externdesc_t *out)
     return 0;
 }
 
+size_t weft_module_memory_count(const weft_module_t *m) { return m->nmems; }
+size_t weft_module_table_count(const weft_module_t *m) { return m->ntables; }
+size_t weft_module_global_count(const weft_module_t *m) { return m->nglobals; }
+
+int weft_module_memory(const weft_module_t *m, size_t i, weft_limits_t *out)
+{
+    if (i >= m->nmems) return WEFT_ENOTFOUND;
+    if (out) *out = m->mems[i];
+    return 0;
+}
+
+int weft_module_table(const weft_module_t *m, size_t i, weft_valtype_t *out_elem, weft_limits_t *out_limits)
+{
+    if (i >= m->ntables) return WEFT_ENOTFOUND;
+    if (out_elem) *out_elem = (weft_valtype_t)m->tables[i].elem;
+    if (out_limits) *out_limits = m->tables[i].limits;
+    return 0;
+}
+
+int weft_module_global(const weft_module_t *m, size_t i, weft_valtype_t *out_type, int *out_mutable)
+{
+    if (i >= m->nglobals) return WEFT_ENOTFOUND;
+    if (out_type) *out_type = (weft_valtype_t)m->globals[i].type;
+    if (out_mutable) *out_mutable = m->globals[i].mut;
+    return 0;
+}
+
 size_t weft_module_custom_count(const weft_module_t *m) { return m->ncustoms; }
 
 int weft_module_custom(const weft_module_t *m, size_t i, const char **out_name, size_t *out_name_len,
