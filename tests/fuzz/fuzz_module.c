@@ -1,15 +1,13 @@
 /*
  * fuzz_module.c — libFuzzer target: arbitrary bytes through the whole engine.
  *
- * Decodes and validates the input; if it is a module, instantiates it in a
- * store with small limits and fuel (so no input can run long or allocate
- * much), satisfying every import with a stub of the right type, then calls
- * every exported function with zero arguments. Besides crashes and leaks
- * (the sanitizers' job), it aborts when the API breaks its own contract:
- * an undocumented return code, a missing or unterminated error message, a
- * trap without a code — or when two runs of the same module in two fresh
- * stores differ in any outcome, result or fuel left (replicas rely on
- * determinism). replay.c runs the same function over the corpus.
+ * Loads the input; if it is a module, instantiates it in a store with small
+ * limits and fuel, every import satisfied by a stub of the right type, and
+ * calls every exported function with zeros (then all-ones) as arguments.
+ * Beyond crashes and leaks (the sanitizers' job) it aborts when the API
+ * breaks its contract (undocumented code, missing message, trap without a
+ * code) or when two runs in fresh stores differ in any outcome, result or
+ * fuel left. replay.c runs it over the corpus without libFuzzer.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -61,6 +59,18 @@ static weft_val_t zero_of(weft_valtype_t t)
     weft_val_t v;
     memset(&v, 0, sizeof v);
     v.type = t;
+    return v;
+}
+
+/* All bits set (-1, a NaN); references stay null. The second argument set:
+ * zeros alone leave every branch on a parameter half explored. */
+static weft_val_t ones_of(weft_valtype_t t)
+{
+    weft_val_t v = zero_of(t);
+    if (t == WEFT_I32 || t == WEFT_F32)
+        v.of.i32 = -1;
+    else if (t == WEFT_I64 || t == WEFT_F64)
+        v.of.i64 = -1;
     return v;
 }
 
@@ -122,15 +132,17 @@ static void check_trap(const weft_store_t *store, int rc, const char *what)
         return;
     code = weft_store_trap(store);
     msg = weft_store_trap_message(store);
+    /* WEFT_TRAP_EXIT comes only from weft_caller_exit, which no stub calls */
     if (code == WEFT_TRAP_NONE || code > WEFT_TRAP_NOMEM)
         contract_broken(what, rc, "trap without a valid code");
     if (msg == NULL)
         contract_broken(what, rc, "trap without a message");
 }
 
-/* Calls export function `f` with zeros and adds the outcome to `trace`;
- * any outcome but a broken contract is fine. */
-static void call_with_zeros(weft_store_t *store, weft_func_t *f, trace_t *trace)
+/* Calls export function `f` with arguments made by `make` and adds the
+ * outcome to `trace`; any outcome but a broken contract is fine. */
+static void call_with(weft_store_t *store, weft_func_t *f, weft_val_t (*make)(weft_valtype_t),
+                      trace_t *trace)
 {
     const weft_functype_t *ft = weft_func_type(f);
     size_t np = weft_functype_nparams(ft), nr = weft_functype_nresults(ft);
@@ -142,7 +154,7 @@ static void call_with_zeros(weft_store_t *store, weft_func_t *f, trace_t *trace)
         goto done;
     }
     for (size_t i = 0; i < np; i++)
-        args[i] = zero_of(weft_functype_param(ft, i));
+        args[i] = make(weft_functype_param(ft, i));
     weft_store_set_fuel(store, FUZZ_FUEL);
     rc = weft_func_call(store, f, args, np, results, nr);
     if (rc != 0 && rc != WEFT_ETRAP && rc != WEFT_ENOMEM)
@@ -247,10 +259,13 @@ static void run_module(weft_engine_t *engine, weft_module_t *module, trace_t *tr
             contract_broken("weft_instance_export_n of a listed export", -1, NULL);
         if (ext.kind != d.kind)
             contract_broken("export kind differs from the listing", -1, NULL);
-        if (ext.kind == WEFT_EXTERN_FUNC)
-            call_with_zeros(store, ext.of.func, trace);
-        else
+        if (ext.kind == WEFT_EXTERN_FUNC) {
+            call_with(store, ext.of.func, zero_of, trace);
+            if (weft_functype_nparams(weft_func_type(ext.of.func)) > 0)
+                call_with(store, ext.of.func, ones_of, trace);
+        } else {
             touch_export(&ext);
+        }
     }
 
 done:

@@ -5,10 +5,12 @@
  * leave it mid-call); they record what they saw in a `seen_t` passed as
  * user data, and the test asserts afterwards. Covers arguments and multiple
  * results, host traps, guest memory from the host, unresolved and
- * mismatched imports, instance-to-instance linking, re-entrant calls and
- * runaway guest/host recursion.
+ * mismatched imports, instance-to-instance linking, re-entrant calls,
+ * runaway guest/host recursion, exit and interrupt polling from callbacks.
  */
 #include <ctype.h>
+#include <pthread.h>
+#include <time.h>
 
 #include "harness.h"
 
@@ -72,8 +74,10 @@ static int host_reenter(weft_caller_t *c, void *user, const weft_val_t *args,
     if (s->export_rc != 0 || ext.kind != WEFT_EXTERN_FUNC)
         return weft_caller_trap(c, "no export double");
     s->rc = weft_func_call(weft_caller_store(c), ext.of.func, args, 1, &res, 1);
-    if (s->rc != 0)
+    if (s->rc != 0) {
+        s->trap = weft_store_trap(weft_caller_store(c));
         return weft_caller_trap(c, "nested call failed");
+    }
     results[0] = weft_val_i32(res.of.i32 + 1);
     return 0;
 }
@@ -493,4 +497,266 @@ TEST(host_finalizer_runs_at_store_delete)
     ASSERT_EQ_INT(finalized, 0);
     weft_store_delete(s);
     ASSERT_EQ_INT(finalized, 1);
+}
+
+static int host_stop(weft_caller_t *c, void *user, const weft_val_t *args, weft_val_t *results)
+{
+    seen_t *s = user;
+    s->calls++;
+    weft_store_interrupt(weft_caller_store(c));
+    return 0;
+}
+
+TEST(host_interrupt_from_callback)
+{
+    fixture_t fx;
+    seen_t s = {0};
+    fx_open(&fx, "host_stop");
+    ASSERT_OK(weft_linker_define_func(fx.linker, "env", "stop", h_functype("", ""), host_stop,
+                                      &s));
+    fx_instantiate(&fx);
+    ASSERT_TRAP(fx.store, TRY_I32(&fx, "run", 0), WEFT_TRAP_INTERRUPTED);
+    ASSERT_EQ_INT(s.calls, 1);
+    weft_store_clear_interrupt(fx.store);
+    /* still interrupted by the callback on the next run */
+    ASSERT_TRAP(fx.store, TRY_I32(&fx, "run", 0), WEFT_TRAP_INTERRUPTED);
+    ASSERT_EQ_INT(s.calls, 2);
+}
+
+TEST(host_reentrant_work_uses_the_same_fuel)
+{
+    fixture_t fx;
+    seen_t s = {0};
+    uint64_t direct, nested;
+    fx_open(&fx, "host");
+    define_host_imports(&fx, &s);
+    fx_instantiate(&fx);
+    weft_store_set_fuel(fx.store, 1000);
+    ASSERT_EQ_INT(CALL_I32(&fx, "double", 1, 5), 10);
+    direct = 1000 - weft_store_fuel(fx.store);
+    weft_store_set_fuel(fx.store, 1000);
+    ASSERT_EQ_INT(CALL_I32(&fx, "call_reenter", 1, 5), 11);
+    nested = 1000 - weft_store_fuel(fx.store);
+    ASSERT_GT_U64(direct, 0);
+    /* the outer call's own instructions plus everything "double" ran */
+    ASSERT_GT_U64(nested, direct);
+    /* one unit less and the whole call cannot finish: either the nested
+     * call runs out (and the host turns that into its own trap) or the
+     * outer one does */
+    s.rc = 0;
+    weft_store_set_fuel(fx.store, nested - 1);
+    ASSERT_RC_S(fx.store, TRY_I32(&fx, "call_reenter", 1, 5), WEFT_ETRAP);
+    if (weft_store_trap(fx.store) == WEFT_TRAP_HOST) {
+        ASSERT_EQ_INT(s.rc, WEFT_ETRAP);
+        ASSERT_EQ_INT(s.trap, WEFT_TRAP_OUT_OF_FUEL);
+    } else {
+        ASSERT_EQ_INT(weft_store_trap(fx.store), WEFT_TRAP_OUT_OF_FUEL);
+    }
+}
+
+static int host_seven(weft_caller_t *c, void *user, const weft_val_t *args, weft_val_t *results)
+{
+    seen_t *s = user;
+    if (s != NULL)
+        s->calls++;
+    results[0] = weft_val_i32(7000);
+    return 0;
+}
+
+TEST(host_function_called_through_table)
+{
+    fixture_t fx;
+    seen_t s = {0};
+    weft_func_t *good, *bad;
+    weft_val_t v;
+    fx_load(&fx, "api");
+    good = weft_func_new_host(fx.store, h_functype("", "i"), host_seven, &s, NULL);
+    bad = weft_func_new_host(fx.store, h_functype("i", "i"), host_seven, &s, NULL);
+    ASSERT_NOT_NULL(good);
+    ASSERT_NOT_NULL(bad);
+    v = h_funcref(good);
+    ASSERT_OK(weft_table_set(fx_table(&fx, "table"), 0, &v));
+    v = h_funcref(bad);
+    ASSERT_OK(weft_table_set(fx_table(&fx, "table"), 1, &v));
+    ASSERT_EQ_INT(CALL_I32(&fx, "call_tab", 1, 0), 7000);
+    ASSERT_EQ_INT(s.calls, 1);
+    ASSERT_TRAP(fx.store, TRY_I32(&fx, "call_tab", 1, 1), WEFT_TRAP_INDIRECT_CALL_MISMATCH);
+    ASSERT_EQ_INT(s.calls, 1);
+}
+
+static int host_long_trap(weft_caller_t *c, void *user, const weft_val_t *args,
+                          weft_val_t *results)
+{
+    static char big[20000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    return weft_caller_trap(c, "long:%s", big);
+}
+
+TEST(host_trap_with_a_long_message)
+{
+    fixture_t fx;
+    const char *msg;
+    fx_open(&fx, "host_nomem");
+    ASSERT_OK(weft_linker_define_func(fx.linker, "env", "probe", h_functype("", ""),
+                                      host_long_trap, NULL));
+    fx_instantiate(&fx);
+    ASSERT_TRAP(fx.store, TRY_I32(&fx, "run", 0), WEFT_TRAP_HOST);
+    msg = weft_store_trap_message(fx.store);
+    ASSERT_CONTAINS(msg, "long:xxxx");
+}
+
+TEST(host_objects_of_another_store_are_refused)
+{
+    fixture_t fx;
+    weft_store_t *other = h_store(h_engine());
+    weft_func_t *foreign = weft_func_new_host(other, h_functype("", "i"), host_seven, NULL, NULL);
+    weft_limits_t lim = {1, 0, 0};
+    weft_memory_t *fmem = weft_memory_new(other, lim);
+    weft_instance_t *inst = NULL;
+    weft_extern_t ext;
+    weft_val_t v;
+    int rc;
+    ASSERT_NOT_NULL(foreign);
+    ASSERT_NOT_NULL(fmem);
+    fx_load(&fx, "api");
+
+    /* calling it through the wrong store */
+    ASSERT_RC_S(fx.store, weft_func_call(fx.store, foreign, NULL, 0, &v, 1), WEFT_EARG);
+    /* storing it in this store's table */
+    v = h_funcref(foreign);
+    ASSERT_RC(weft_table_set(fx_table(&fx, "table"), 0, &v), WEFT_EARG);
+    /* linking it into an instance of this store */
+    fx_open(&fx, "imports");
+    ext.kind = WEFT_EXTERN_MEMORY;
+    ext.of.memory = fmem;
+    ASSERT_OK(weft_linker_define(fx.linker, "env", "ext_mem", &ext));
+    ASSERT_OK(weft_linker_define_func(fx.linker, "env", "ext_func", h_functype("iF", "I"),
+                                      ret_i64, NULL));
+    rc = weft_linker_instantiate(fx.linker, fx.module, &inst);
+    ASSERT_NE_INT(rc, 0);
+}
+
+TEST(host_link_instance_export_type_mismatch)
+{
+    /* link_user imports api.add as (i32 i32) -> i32; offer "seven" under
+     * that name instead, a () -> i32 */
+    weft_engine_t *e = h_engine();
+    weft_module_t *api = h_module(e, "api");
+    weft_module_t *user = h_module(e, "link_user");
+    weft_store_t *s = h_store(e);
+    weft_linker_t *l = h_linker(s);
+    weft_instance_t *a = NULL, *u = NULL;
+    weft_extern_t ext;
+    ASSERT_OK_S(s, weft_linker_instantiate(l, api, &a));
+    ASSERT_OK(weft_linker_define_instance(l, "api", a));
+    ASSERT_OK(weft_instance_export(a, "seven", &ext));
+    ASSERT_OK(weft_linker_define(l, "api", "add", &ext));
+    ASSERT_RC_S(s, weft_linker_instantiate(l, user, &u), WEFT_EUNLINKABLE);
+    ASSERT_CONTAINS(weft_store_errmsg(s), "add");
+}
+
+static int host_exit(weft_caller_t *c, void *user, const weft_val_t *args, weft_val_t *results)
+{
+    seen_t *s = user;
+    s->calls++;
+    return weft_caller_exit(c, args[0].of.i32);
+}
+
+/* Blocks in 1 ms naps until the store is interrupted (or ~20 s pass),
+ * the way a sleeping WASI call polls. Records how it ended in s->rc. */
+static int host_block(weft_caller_t *c, void *user, const weft_val_t *args, weft_val_t *results)
+{
+    seen_t *s = user;
+    struct timespec nap = {0, 1000000L};
+    s->calls++;
+    for (int i = 0; i < 20000; i++) {
+        int rc = weft_caller_check_interrupt(c);
+        if (rc != 0) {
+            s->rc = rc;
+            return rc;
+        }
+        if (s->limit)
+            break;
+        nanosleep(&nap, NULL);
+    }
+    s->rc = 0;
+    results[0] = weft_val_i32(5);
+    return 0;
+}
+
+static void open_host_exit(fixture_t *fx, seen_t *s)
+{
+    fx_open(fx, "host_exit");
+    ASSERT_OK(weft_linker_define_func(fx->linker, "env", "exit", h_functype("i", ""), host_exit,
+                                      s));
+    ASSERT_OK(weft_linker_define_func(fx->linker, "env", "block", h_functype("", "i"),
+                                      host_block, s));
+    fx_instantiate(fx);
+}
+
+TEST(host_exit_ends_the_whole_call)
+{
+    fixture_t fx;
+    seen_t s = {0};
+    weft_val_t g;
+    open_host_exit(&fx, &s);
+    ASSERT_EQ_INT(weft_store_exit_status(fx.store), 0);
+    ASSERT_TRAP(fx.store, TRY_I32(&fx, "run", 1, 3), WEFT_TRAP_EXIT);
+    ASSERT_EQ_INT(weft_store_exit_status(fx.store), 3);
+    ASSERT_EQ_INT(s.calls, 1);
+    /* neither frame ran on after the exit */
+    weft_global_get(fx_global(&fx, "after"), &g);
+    ASSERT_EQ_INT(g.of.i32, 0);
+    /* exit 0 is still an exit */
+    ASSERT_TRAP(fx.store, TRY_I32(&fx, "run", 1, 0), WEFT_TRAP_EXIT);
+    ASSERT_EQ_INT(weft_store_exit_status(fx.store), 0);
+    ASSERT_TRAP(fx.store, TRY_I32(&fx, "run", 1, 42), WEFT_TRAP_EXIT);
+    ASSERT_EQ_INT(weft_store_exit_status(fx.store), 42);
+    /* a normal call afterwards: status back to 0 */
+    ASSERT_EQ_INT(CALL_I32(&fx, "ok", 0), 1);
+    ASSERT_EQ_INT(weft_store_exit_status(fx.store), 0);
+}
+
+TEST(host_check_interrupt_without_interrupt)
+{
+    fixture_t fx;
+    seen_t s = {0};
+    s.limit = 1; /* one poll, then return */
+    open_host_exit(&fx, &s);
+    ASSERT_EQ_INT(CALL_I32(&fx, "wait", 0), 5);
+    ASSERT_EQ_INT(s.rc, 0);
+}
+
+typedef struct {
+    weft_store_t *store;
+} stopper_t;
+
+static void *interrupt_after_50ms(void *arg)
+{
+    stopper_t *st = arg;
+    struct timespec ts = {0, 50000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+    weft_store_interrupt(st->store);
+    return NULL;
+}
+
+TEST(host_check_interrupt_ends_a_blocking_call)
+{
+    fixture_t fx;
+    seen_t s = {0};
+    stopper_t st;
+    pthread_t th;
+    int rc;
+    open_host_exit(&fx, &s);
+    st.store = fx.store;
+    ASSERT_EQ_INT(pthread_create(&th, NULL, interrupt_after_50ms, &st), 0);
+    rc = TRY_I32(&fx, "wait", 0);
+    pthread_join(th, NULL);
+    ASSERT_TRAP(fx.store, rc, WEFT_TRAP_INTERRUPTED);
+    ASSERT_EQ_INT(s.rc, WEFT_ETRAP);
+    weft_store_clear_interrupt(fx.store);
+    s.limit = 1;
+    ASSERT_EQ_INT(CALL_I32(&fx, "wait", 0), 5);
 }

@@ -1,0 +1,371 @@
+/*
+ * test_compile.c — the compiler's rewrites keep the meaning of the code.
+ *
+ * The compiler folds constants into immediates and fuses a comparison with
+ * the if/br_if/select that consumes it; a swapped operand or a lost sign is
+ * easy to miss there. wat/compare_branch.wat holds every integer and float
+ * comparison in five positions (value, if, br_if, br_if with a value,
+ * select), with both operands in locals or a constant on either side; each
+ * is checked against C over a grid of edge values. wat/arith_const.wat does
+ * the same for binary arithmetic with constant operands.
+ */
+#include <math.h>
+
+#include "harness.h"
+
+static const char *const int_ops[] = {"eq",   "ne",   "lt_s", "lt_u", "gt_s",
+                                      "gt_u", "le_s", "le_u", "ge_s", "ge_u"};
+static const char *const float_ops[] = {"eq", "ne", "lt", "gt", "le", "ge"};
+static const char *const forms[] = {"val", "if", "brif", "brifv", "sel"};
+
+/* The constants compare_branch.wat uses, by index (_r0.._r3, _l0.._l3). */
+static const int64_t i32_consts[] = {0, 5, -1, INT32_MIN};
+static const int64_t i64_consts[] = {0, 5, -1, INT64_MIN};
+static const double float_consts[] = {0.0, 1.5, -INFINITY, NAN};
+
+static int int_ref(const char *op, int64_t a, int64_t b, int bits)
+{
+    uint64_t ua = (uint64_t)a, ub = (uint64_t)b;
+    if (bits == 32) {
+        a = (int32_t)a;
+        b = (int32_t)b;
+        ua = (uint32_t)ua;
+        ub = (uint32_t)ub;
+    }
+    if (!strcmp(op, "eq")) return a == b;
+    if (!strcmp(op, "ne")) return a != b;
+    if (!strcmp(op, "lt_s")) return a < b;
+    if (!strcmp(op, "lt_u")) return ua < ub;
+    if (!strcmp(op, "gt_s")) return a > b;
+    if (!strcmp(op, "gt_u")) return ua > ub;
+    if (!strcmp(op, "le_s")) return a <= b;
+    if (!strcmp(op, "le_u")) return ua <= ub;
+    if (!strcmp(op, "ge_s")) return a >= b;
+    if (!strcmp(op, "ge_u")) return ua >= ub;
+    if (!strcmp(op, "eqz")) return a == 0;
+    FAIL("unknown op %s", op);
+}
+
+static int float_ref(const char *op, double a, double b)
+{
+    if (!strcmp(op, "eq")) return a == b;
+    if (!strcmp(op, "ne")) return a != b;
+    if (!strcmp(op, "lt")) return a < b;
+    if (!strcmp(op, "gt")) return a > b;
+    if (!strcmp(op, "le")) return a <= b;
+    if (!strcmp(op, "ge")) return a >= b;
+    FAIL("unknown op %s", op);
+}
+
+static weft_val_t make(weft_valtype_t t, int64_t i, double d)
+{
+    switch (t) {
+    case WEFT_I32: return weft_val_i32((int32_t)i);
+    case WEFT_I64: return weft_val_i64(i);
+    case WEFT_F32: return weft_val_f32((float)d);
+    default: return weft_val_f64(d);
+    }
+}
+
+/* Calls export `name` with (a, b); returns its i32 result. */
+static int32_t call_cmp(fixture_t *fx, const char *name, weft_val_t a, weft_val_t b)
+{
+    weft_val_t args[2] = {a, b}, res;
+    weft_func_t *f = fx_func(fx, name);
+    int rc = weft_func_call(fx->store, f, args, 2, &res, 1);
+    if (rc != 0)
+        FAIL("%s: %s", name, weft_errname(rc));
+    return res.of.i32;
+}
+
+/* Checks every form and constant position of `type`_`op` for (a, b). */
+static void check_all(fixture_t *fx, const char *type, weft_valtype_t t, const char *op,
+                      int64_t ia, int64_t ib, double fa, double fb)
+{
+    int is_float = t == WEFT_F32 || t == WEFT_F64;
+    int bits = (t == WEFT_I32) ? 32 : 64;
+    char name[64];
+    for (int pos = 0; pos < 9; pos++) {
+        int64_t xa = ia, xb = ib;
+        double da = fa, db = fb;
+        char suffix[8] = "";
+        int want;
+        if (pos > 0) {
+            int k = (pos - 1) % 4, right = pos <= 4;
+            int64_t ic = t == WEFT_I32 ? i32_consts[k] : i64_consts[k];
+            double dc = float_consts[k];
+            snprintf(suffix, sizeof suffix, "_%c%d", right ? 'r' : 'l', k);
+            if (right) {
+                xb = ic;
+                db = dc;
+            } else {
+                xa = ic;
+                da = dc;
+            }
+            if (!strcmp(op, "eqz"))
+                break;
+        }
+        if (t == WEFT_F32) {
+            da = (float)da;
+            db = (float)db;
+        }
+        want = is_float ? float_ref(op, da, db) : int_ref(op, xa, xb, bits);
+        for (size_t f = 0; f < sizeof forms / sizeof *forms; f++) {
+            int32_t got;
+            snprintf(name, sizeof name, "%s_%s_%s%s", type, op, forms[f], suffix);
+            got = call_cmp(fx, name, make(t, xa, da), make(t, xb, db));
+            if (got != (f == 0 ? want : (want ? 11 : 22)))
+                FAIL("%s(%lld, %lld | %g, %g): got %d, want %d", name, (long long)xa,
+                     (long long)xb, da, db, got, f == 0 ? want : (want ? 11 : 22));
+        }
+    }
+}
+
+TEST(compile_integer_compare_and_branch)
+{
+    static const int64_t v32[] = {INT32_MIN, INT32_MIN + 1, -6, -2, -1, 0, 1, 4, 5, 6,
+                                  INT32_MAX};
+    static const int64_t v64[] = {INT64_MIN, INT64_MIN + 1, -0x80000001ll, -1, 0, 5, 6,
+                                  0x80000000ll, 0x100000000ll, 0x100000005ll, INT64_MAX};
+    fixture_t fx;
+    fx_load(&fx, "compare_branch");
+    for (size_t o = 0; o <= sizeof int_ops / sizeof *int_ops; o++) {
+        const char *op = o < sizeof int_ops / sizeof *int_ops ? int_ops[o] : "eqz";
+        for (size_t i = 0; i < sizeof v32 / sizeof *v32; i++)
+            for (size_t j = 0; j < sizeof v32 / sizeof *v32; j++)
+                check_all(&fx, "i32", WEFT_I32, op, v32[i], v32[j], 0, 0);
+        for (size_t i = 0; i < sizeof v64 / sizeof *v64; i++)
+            for (size_t j = 0; j < sizeof v64 / sizeof *v64; j++)
+                check_all(&fx, "i64", WEFT_I64, op, v64[i], v64[j], 0, 0);
+    }
+}
+
+TEST(compile_float_compare_and_branch)
+{
+    static const double v[] = {-INFINITY, -1.5, -0.0, 0.0, 1.5, 2.0, INFINITY, NAN};
+    fixture_t fx;
+    fx_load(&fx, "compare_branch");
+    for (size_t o = 0; o < sizeof float_ops / sizeof *float_ops; o++)
+        for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+            for (size_t j = 0; j < sizeof v / sizeof *v; j++) {
+                check_all(&fx, "f32", WEFT_F32, float_ops[o], 0, 0, v[i], v[j]);
+                check_all(&fx, "f64", WEFT_F64, float_ops[o], 0, 0, v[i], v[j]);
+            }
+}
+
+/* ---- arithmetic with constant operands (wat/arith_const.wat) ----------- */
+
+static const char *const int_arith_ops[] = {"add",   "sub",   "mul",   "div_s", "div_u",
+                                            "rem_s", "rem_u", "and",   "or",    "xor",
+                                            "shl",   "shr_s", "shr_u", "rotl",  "rotr"};
+static const char *const float_arith_ops[] = {"add", "sub", "mul", "div",
+                                              "min", "max", "copysign"};
+static const uint64_t arith_i32_consts[] = {0, 1, (uint32_t)-1, 31, 32, 33, 0x80000000u, 7};
+static const uint64_t arith_i64_consts[] = {0, 1, UINT64_MAX, 63, 64, 0x100000000ull,
+                                            0x8000000000000000ull, 7};
+static const double arith_float_consts[] = {0.0, -0.0, 1.5, -INFINITY, NAN};
+
+/* Wasm semantics of a binary integer operator on `bits`-bit values;
+ * sets *trap for division by zero and signed overflow. */
+static uint64_t int_arith(const char *op, uint64_t a, uint64_t b, int bits,
+                          weft_trap_code_t *trap)
+{
+    uint64_t mask = bits == 32 ? 0xffffffffu : UINT64_MAX;
+    int64_t sa, sb, smin = bits == 32 ? INT32_MIN : INT64_MIN;
+    unsigned sh;
+    a &= mask;
+    b &= mask;
+    sa = bits == 32 ? (int64_t)(int32_t)a : (int64_t)a;
+    sb = bits == 32 ? (int64_t)(int32_t)b : (int64_t)b;
+    sh = (unsigned)(b & (uint64_t)(bits - 1));
+    *trap = WEFT_TRAP_NONE;
+    if (!strcmp(op, "add")) return (a + b) & mask;
+    if (!strcmp(op, "sub")) return (a - b) & mask;
+    if (!strcmp(op, "mul")) return (a * b) & mask;
+    if (!strcmp(op, "and")) return a & b;
+    if (!strcmp(op, "or")) return a | b;
+    if (!strcmp(op, "xor")) return a ^ b;
+    if (!strcmp(op, "shl")) return (a << sh) & mask;
+    if (!strcmp(op, "shr_s")) return (uint64_t)(sa >> sh) & mask;
+    if (!strcmp(op, "shr_u")) return a >> sh;
+    if (!strcmp(op, "rotl")) return sh ? ((a << sh) | (a >> (bits - sh))) & mask : a;
+    if (!strcmp(op, "rotr")) return sh ? ((a >> sh) | (a << (bits - sh))) & mask : a;
+    if (b == 0) {
+        *trap = WEFT_TRAP_DIV_ZERO;
+        return 0;
+    }
+    if (!strcmp(op, "div_u")) return a / b;
+    if (!strcmp(op, "rem_u")) return a % b;
+    if (!strcmp(op, "rem_s")) return sb == -1 ? 0 : (uint64_t)(sa % sb) & mask;
+    if (!strcmp(op, "div_s")) {
+        if (sa == smin && sb == -1) {
+            *trap = WEFT_TRAP_INT_OVERFLOW;
+            return 0;
+        }
+        return (uint64_t)(sa / sb) & mask;
+    }
+    FAIL("unknown op %s", op);
+}
+
+static void check_int_arith(fixture_t *fx, const char *type, int bits, const char *op,
+                            uint64_t a, uint64_t b)
+{
+    const uint64_t *consts = bits == 32 ? arith_i32_consts : arith_i64_consts;
+    uint64_t mask = bits == 32 ? 0xffffffffu : UINT64_MAX;
+    char name[64];
+    for (int pos = 0; pos < 17; pos++) {
+        uint64_t x = a, y = b, want, got;
+        weft_trap_code_t trap;
+        weft_val_t args[2], res;
+        int rc;
+        if (pos == 0) {
+            snprintf(name, sizeof name, "%s_%s", type, op);
+        } else {
+            int k = (pos - 1) / 2, right = (pos - 1) % 2 == 0;
+            snprintf(name, sizeof name, "%s_%s_%c%d", type, op, right ? 'r' : 'l', k);
+            if (right)
+                y = consts[k];
+            else
+                x = consts[k];
+        }
+        want = int_arith(op, x, y, bits, &trap);
+        args[0] = bits == 32 ? weft_val_i32((int32_t)x) : weft_val_i64((int64_t)x);
+        args[1] = bits == 32 ? weft_val_i32((int32_t)y) : weft_val_i64((int64_t)y);
+        rc = weft_func_call(fx->store, fx_func(fx, name), args, 2, &res, 1);
+        if (trap != WEFT_TRAP_NONE) {
+            if (rc != WEFT_ETRAP || weft_store_trap(fx->store) != trap)
+                FAIL("%s(0x%llx, 0x%llx): got %s / %s, want trap %s", name,
+                     (unsigned long long)x, (unsigned long long)y, weft_errname(rc),
+                     weft_trap_name(weft_store_trap(fx->store)), weft_trap_name(trap));
+            continue;
+        }
+        if (rc != 0)
+            FAIL("%s(0x%llx, 0x%llx): %s", name, (unsigned long long)x, (unsigned long long)y,
+                 weft_errname(rc));
+        got = (uint64_t)res.of.i64 & mask;
+        if (bits == 32)
+            got = (uint32_t)res.of.i32;
+        if (got != want)
+            FAIL("%s(0x%llx, 0x%llx): got 0x%llx, want 0x%llx", name, (unsigned long long)x,
+                 (unsigned long long)y, (unsigned long long)got, (unsigned long long)want);
+    }
+}
+
+TEST(compile_integer_arith_constants)
+{
+    static const uint64_t v32[] = {0, 1, 2, 7, 31, 32, 33, 0x12345678, 0x7fffffff,
+                                   0x80000000, 0xfffffff9, 0xffffffff};
+    static const uint64_t v64[] = {0, 1, 7, 63, 64, 65, 0xffffffff, 0x100000000ull,
+                                   0x123456789abcdef0ull, 0x7fffffffffffffffull,
+                                   0x8000000000000000ull, (uint64_t)-7, UINT64_MAX};
+    fixture_t fx;
+    fx_load(&fx, "arith_const");
+    for (size_t o = 0; o < sizeof int_arith_ops / sizeof *int_arith_ops; o++) {
+        for (size_t i = 0; i < sizeof v32 / sizeof *v32; i++)
+            for (size_t j = 0; j < sizeof v32 / sizeof *v32; j++)
+                check_int_arith(&fx, "i32", 32, int_arith_ops[o], v32[i], v32[j]);
+        for (size_t i = 0; i < sizeof v64 / sizeof *v64; i++)
+            for (size_t j = 0; j < sizeof v64 / sizeof *v64; j++)
+                check_int_arith(&fx, "i64", 64, int_arith_ops[o], v64[i], v64[j]);
+    }
+}
+
+/* Wasm semantics of a binary float operator, in double precision. */
+static double f64_arith(const char *op, double a, double b)
+{
+    if (!strcmp(op, "add")) return a + b;
+    if (!strcmp(op, "sub")) return a - b;
+    if (!strcmp(op, "mul")) return a * b;
+    if (!strcmp(op, "div")) return a / b;
+    if (!strcmp(op, "copysign")) return copysign(a, b);
+    if (isnan(a) || isnan(b)) return NAN;
+    if (a == 0 && b == 0) /* -0 < +0 for min and max */
+        return !strcmp(op, "min") ? (signbit(a) ? a : b) : (signbit(a) ? b : a);
+    if (!strcmp(op, "min")) return a < b ? a : b;
+    if (!strcmp(op, "max")) return a > b ? a : b;
+    FAIL("unknown op %s", op);
+}
+
+/* The same in single precision: every step rounds to float. */
+static float f32_arith(const char *op, float a, float b)
+{
+    if (!strcmp(op, "add")) return a + b;
+    if (!strcmp(op, "sub")) return a - b;
+    if (!strcmp(op, "mul")) return a * b;
+    if (!strcmp(op, "div")) return a / b;
+    if (!strcmp(op, "copysign")) return copysignf(a, b);
+    return (float)f64_arith(op, a, b);
+}
+
+static uint64_t f64_bits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+static uint32_t f32_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+static void check_float_arith(fixture_t *fx, const char *type, int is32, const char *op,
+                              double a, double b)
+{
+    char name[64];
+    for (int pos = 0; pos < 11; pos++) {
+        double x = a, y = b;
+        weft_val_t args[2], res;
+        uint64_t want, got;
+        int want_nan, got_nan, rc;
+        if (pos == 0) {
+            snprintf(name, sizeof name, "%s_%s", type, op);
+        } else {
+            int k = (pos - 1) / 2, right = (pos - 1) % 2 == 0;
+            snprintf(name, sizeof name, "%s_%s_%c%d", type, op, right ? 'r' : 'l', k);
+            if (right)
+                y = arith_float_consts[k];
+            else
+                x = arith_float_consts[k];
+        }
+        if (is32) {
+            float r = f32_arith(op, (float)x, (float)y);
+            want = f32_bits(r);
+            want_nan = isnan(r);
+            args[0] = weft_val_f32((float)x);
+            args[1] = weft_val_f32((float)y);
+        } else {
+            double r = f64_arith(op, x, y);
+            want = f64_bits(r);
+            want_nan = isnan(r);
+            args[0] = weft_val_f64(x);
+            args[1] = weft_val_f64(y);
+        }
+        rc = weft_func_call(fx->store, fx_func(fx, name), args, 2, &res, 1);
+        if (rc != 0)
+            FAIL("%s(%g, %g): %s", name, x, y, weft_errname(rc));
+        got = is32 ? res.of.f32_bits : res.of.f64_bits;
+        got_nan = is32 ? isnan(weft_val_get_f32(&res)) : isnan(weft_val_get_f64(&res));
+        /* an arithmetic NaN may carry any payload; copysign is exact */
+        if (want_nan && got_nan && strcmp(op, "copysign") != 0)
+            continue;
+        if (got != want)
+            FAIL("%s(%g, %g): got bits 0x%llx, want 0x%llx", name, x, y,
+                 (unsigned long long)got, (unsigned long long)want);
+    }
+}
+
+TEST(compile_float_arith_constants)
+{
+    static const double v[] = {0.0, -0.0, 1.5, -2.5, 3.0, 1e-40, -INFINITY, INFINITY, NAN};
+    fixture_t fx;
+    fx_load(&fx, "arith_const");
+    for (size_t o = 0; o < sizeof float_arith_ops / sizeof *float_arith_ops; o++)
+        for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+            for (size_t j = 0; j < sizeof v / sizeof *v; j++) {
+                check_float_arith(&fx, "f32", 1, float_arith_ops[o], v[i], v[j]);
+                check_float_arith(&fx, "f64", 0, float_arith_ops[o], v[i], v[j]);
+            }
+}
