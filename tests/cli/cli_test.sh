@@ -206,6 +206,9 @@ if have "$m"; then
     expect 3 "interrupted (INTERRUPTED)" "$weft" run --timeout 300ms "$m" loop
     expect 3 "longer than --timeout 300ms" "$weft" run --timeout 300ms "$m" loop
     expect 3 "spin" "$weft" run --timeout=1s "$m" loop
+    # ... and a guest blocked in poll_oneoff (sleep), which checks for the
+    # interrupt between bounded waits (regression: it slept to the end).
+    expect 3 "interrupted (INTERRUPTED)" "$weft" run --timeout 300ms "$m" sleep
     expect 3 "out of fuel (OUT_OF_FUEL)" "$weft" run --fuel 1000000 "$m" loop
     expect 3 "used up --fuel 1000000" "$weft" run --fuel 1000000 "$m" loop
     expect 0 "argv[1]=args" "$weft" run --fuel 100000000 --timeout 1m "$m" args

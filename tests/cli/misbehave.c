@@ -88,6 +88,11 @@ int main(int argc, char **argv)
         return recurse_forever(0);
     if (strcmp(mode, "loop") == 0)
         spin();
+    if (strcmp(mode, "sleep") == 0) {
+        sleep(50); /* blocks in poll_oneoff: only an interrupt ends it early */
+        puts("woke up");
+        return 0;
+    }
     if (strcmp(mode, "grow") == 0) {
         /* Allocate 1 MiB blocks until malloc fails, then report. The blocks
          * are chained and counted so the compiler cannot drop the calls. */
