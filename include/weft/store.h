@@ -82,10 +82,12 @@ weft_limits_config_t weft_store_limits(const weft_store_t *store);
 
 /* Fuel. By default fuel is off (unlimited). weft_store_set_fuel turns it on
  * with `fuel` units; every executed WebAssembly instruction costs one unit,
- * charged per straight-line run of instructions, so the same module and
- * inputs consume the same fuel on every machine. When fuel runs out the call
- * traps with WEFT_TRAP_OUT_OF_FUEL. weft_store_fuel returns what is left
- * (UINT64_MAX when off). */
+ * except block, loop, else, end and nop, which compile to nothing and are
+ * free. Fuel is charged at the start of each straight-line run for the whole
+ * run, so the same module and inputs consume the same fuel on every
+ * machine, and a run that does not fit traps before it starts. When fuel
+ * runs out the call traps with WEFT_TRAP_OUT_OF_FUEL. weft_store_fuel
+ * returns what is left (UINT64_MAX when off). */
 void weft_store_set_fuel(weft_store_t *store, uint64_t fuel);
 void weft_store_disable_fuel(weft_store_t *store);
 uint64_t weft_store_fuel(const weft_store_t *store);
