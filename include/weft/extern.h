@@ -139,7 +139,8 @@ int weft_memory_grow(weft_memory_t *mem, uint32_t delta, uint32_t *out_old);
 int weft_memory_read(const weft_memory_t *mem, uint64_t offset, void *out, size_t len);
 int weft_memory_write(weft_memory_t *mem, uint64_t offset, const void *data, size_t len);
 /* A pointer to [offset, offset+len) inside the memory, or NULL if that range
- * is out of bounds. The pointer dies at the next call that can grow memory
+ * is out of bounds (an empty range in bounds gives a non-NULL pointer, even
+ * for a memory of size 0). The pointer dies at the next call that can grow memory
  * or re-enter the guest. */
 uint8_t *weft_memory_ptr(weft_memory_t *mem, uint64_t offset, size_t len);
 

@@ -510,8 +510,9 @@ int weft_memory_write(weft_memory_t *m, uint64_t off, const void *data, size_t l
 
 uint8_t *weft_memory_ptr(weft_memory_t *m, uint64_t off, size_t len)
 {
-    if (!in_bounds(m->size, off, len) || !m->data) return NULL;
-    return m->data + off;
+    static uint8_t empty; /* an empty range of a memory of size 0: valid, never read */
+    if (!in_bounds(m->size, off, len)) return NULL;
+    return m->data ? m->data + off : &empty;
 }
 
 /* ---- tables ------------------------------------------------------------------ */

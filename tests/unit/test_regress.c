@@ -162,3 +162,16 @@ TEST(host_raw_abi_reads_and_writes_in_place)
     /* results are checked: a function of another store traps the guest */
     ASSERT_TRAP(fx.store, fx_call(&fx, "call_foreign", NULL, 0, res, 1), WEFT_TRAP_HOST);
 }
+
+TEST(regress_memory_ptr_empty_range_of_empty_memory)
+{
+    /* a host function handed (ptr 0, len 0) by a guest whose memory has 0
+     * pages must get a usable (non-NULL) pointer, not a fault */
+    weft_store_t *s = h_store(h_engine());
+    weft_limits_t none = {0, 0, 0};
+    weft_memory_t *mem = weft_memory_new(s, none);
+    ASSERT_NOT_NULL(mem);
+    ASSERT_NOT_NULL(weft_memory_ptr(mem, 0, 0));
+    ASSERT_NULL(weft_memory_ptr(mem, 0, 1));
+    ASSERT_NULL(weft_memory_ptr(mem, 1, 0));
+}
