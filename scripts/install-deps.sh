@@ -11,6 +11,7 @@ PACKAGES="
   wabt
   libjansson-dev
   libsodium-dev
+  liblmdb-dev
 "
 
 missing=""

@@ -26,12 +26,14 @@ enum {
 /* Commands: argv[0] is the command name. */
 int cli_run(int argc, char **argv);
 int cli_inspect(int argc, char **argv);
+int cli_db(int argc, char **argv);
 
 /* Help texts, printed on `weft help CMD`, `weft CMD --help` (stdout) and
  * after a usage error (stderr). */
 void cli_usage(FILE *out);
 void cli_run_usage(FILE *out);
 void cli_inspect_usage(FILE *out);
+void cli_db_usage(FILE *out);
 
 /* Prints "weft: <message>" and a newline to stderr. */
 void cli_error(const char *fmt, ...)

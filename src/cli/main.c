@@ -21,6 +21,7 @@ void cli_usage(FILE *out)
             "commands:\n"
             "  run       run a WASI program, or call an exported function of a module\n"
             "  inspect   validate a module and show its imports, exports and sections\n"
+            "  db        read or change the nx key/value state in a data directory\n"
             "  help      show help for a command: weft help run\n"
             "\n"
             "options:\n"
@@ -54,6 +55,8 @@ static int help(int argc, char **argv)
         cli_run_usage(stdout);
     else if (strcmp(argv[1], "inspect") == 0)
         cli_inspect_usage(stdout);
+    else if (strcmp(argv[1], "db") == 0)
+        cli_db_usage(stdout);
     else if (strcmp(argv[1], "help") == 0)
         cli_usage(stdout);
     else {
@@ -85,6 +88,8 @@ int main(int argc, char **argv)
         return cli_run(argc - 1, argv + 1);
     if (strcmp(cmd, "inspect") == 0)
         return cli_inspect(argc - 1, argv + 1);
+    if (strcmp(cmd, "db") == 0)
+        return cli_db(argc - 1, argv + 1);
 
     if (cmd[0] == '-')
         cli_error("unknown option '%s'", cmd);

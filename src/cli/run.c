@@ -8,6 +8,11 @@
  * its kind, message and a backtrace on stderr and exits with 3; proc_exit's
  * status becomes the process's exit status. --timeout and Ctrl-C stop the
  * guest through weft_store_interrupt (a second Ctrl-C kills the process).
+ *
+ * A module importing `nx` also gets a data directory and a context in it;
+ * its call then runs in one write transaction, committed when the call ends
+ * normally (return or proc_exit(0)) and aborted on anything else, and run
+ * once more from scratch when the store's map had to grow (docs/nx.md).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,9 +20,14 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "cli.h"
+#include "weft/db.h"
+#include "weft/nx.h"
 #include "weft/wasi.h"
 
 #define PAGE_SIZE 65536u
@@ -26,7 +36,7 @@
 #define MAX_BACKTRACE 64
 
 /* Import namespaces `weft run` provides; everything else is refused. */
-static const char *const provided[] = {"wasi_snapshot_preview1"};
+static const char *const provided[] = {"wasi_snapshot_preview1", "nx"};
 
 void cli_run_usage(FILE *out)
 {
@@ -38,11 +48,22 @@ void cli_run_usage(FILE *out)
             "the guest's argv[0] is MODULE's file name. With --invoke, calls the exported\n"
             "function NAME instead (after _initialize, if the module exports it) with ARGS\n"
             "converted to NAME's parameter types, and prints each result on its own line.\n"
+            "A module exporting run instead of _start is run through run.\n"
             "WASI preview 1 is provided to every module; the guest sees no host variable\n"
-            "and no host file unless an option below gives it.\n"
+            "and no host file unless an option below gives it. A module importing nx\n"
+            "(the Numax host API) gets a database: the call commits its writes when it\n"
+            "returns or calls proc_exit(0), and discards them on a trap, nx abort or\n"
+            "another exit status. Its log lines go to stderr as \"MODULE: message\".\n"
             "\n"
             "options:\n"
-            "  --invoke NAME        call export NAME instead of _start\n"
+            "  --invoke NAME        call export NAME instead of _start (or run)\n"
+            "  --data-dir DIR       keep the state of nx modules in DIR (default:\n"
+            "                       $WEFT_DATA_DIR, else $XDG_DATA_HOME/weft, else\n"
+            "                       ~/.local/share/weft)\n"
+            "  --context NAME       the context the module's state lives in (default:\n"
+            "                       the module's file name without .wasm)\n"
+            "  --events             print each event the call emitted (nx event_emit) as\n"
+            "                       one JSON line on stdout, after the call committed\n"
             "  --dir HOST[::GUEST]  let the guest use directory HOST under the name GUEST\n"
             "                       (default: HOST itself); repeatable. --dir .  gives\n"
             "                       the current directory for relative paths\n"
@@ -82,7 +103,9 @@ void cli_run_usage(FILE *out)
 }
 
 typedef struct {
-    const char *invoke; /* NULL: _start */
+    const char *invoke; /* NULL: _start, or run */
+    const char *data_dir, *context; /* NULL: the defaults */
+    int events;
     const char *path;
     char **args;
     int nargs;
@@ -229,6 +252,16 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
             if (m < 0)
                 return -1;
             o->invoke = val;
+        } else if ((m = option_value(argc, argv, &i, "--data-dir", &val)) != 0) {
+            if (m < 0)
+                return -1;
+            o->data_dir = val;
+        } else if ((m = option_value(argc, argv, &i, "--context", &val)) != 0) {
+            if (m < 0)
+                return -1;
+            o->context = val;
+        } else if (strcmp(arg, "--events") == 0) {
+            o->events = 1;
         } else if ((m = option_value(argc, argv, &i, "--dir", &val)) != 0) {
             if (m < 0 || add_dir(o, val) != 0)
                 return -1;
@@ -547,9 +580,14 @@ static const char *file_name(const char *path)
 /* Everything one run holds, so the outcome of any call is judged alike. */
 typedef struct {
     const run_opts_t *o;
+    weft_engine_t *engine;
     weft_module_t *module;
-    weft_store_t *store;
+    weft_store_t *store; /* of the current attempt */
     deadline_t deadline;
+    weft_wasi_config_t wasi_cfg;
+    weft_db_t *db;  /* nx modules only */
+    weft_nx_t *nx;
+    char *name;     /* module name: default context, module id, log prefix */
 } run_t;
 
 /* Turns the return code of an instantiation or call into the exit status:
@@ -584,6 +622,348 @@ static int outcome(run_t *r, int rc, const char *what)
     return CLI_EXIT_TRAP;
 }
 
+/* ---- nx: data directory, context, call transaction --------------------- */
+
+static int imports_namespace(const weft_module_t *module, const char *ns)
+{
+    size_t n = weft_module_import_count(module), len = strlen(ns);
+    for (size_t i = 0; i < n; i++) {
+        weft_externdesc_t d;
+        if (weft_module_import(module, i, &d) == 0 && d.module_len == len &&
+            memcmp(d.module, ns, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* mkdir -p with mode 0700 for the directories weft creates itself. */
+static int make_dirs(const char *path)
+{
+    char *p = strdup(path);
+    if (!p)
+        return -1;
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+            free(p);
+            return -1;
+        }
+        *s = '/';
+    }
+    int rc = mkdir(p, 0700) != 0 && errno != EEXIST ? -1 : 0;
+    free(p);
+    return rc;
+}
+
+/* --data-dir, else $WEFT_DATA_DIR, else $XDG_DATA_HOME/weft, else
+ * ~/.local/share/weft. Returns a malloc'ed path or NULL (reported). */
+static char *data_dir(const run_opts_t *o)
+{
+    const char *v;
+    char buf[4096];
+    if (o->data_dir)
+        return strdup(o->data_dir);
+    if ((v = getenv("WEFT_DATA_DIR")) && *v)
+        return strdup(v);
+    if ((v = getenv("XDG_DATA_HOME")) && *v) {
+        snprintf(buf, sizeof buf, "%s/weft", v);
+        return strdup(buf);
+    }
+    if ((v = getenv("HOME")) && *v) {
+        snprintf(buf, sizeof buf, "%s/.local/share/weft", v);
+        return strdup(buf);
+    }
+    cli_error("no data directory: give --data-dir DIR or set WEFT_DATA_DIR");
+    return NULL;
+}
+
+/* The module's name: its file name without directories and ".wasm". It is
+ * the default context, the module id nx reports, and the prefix of its
+ * log lines. */
+static char *module_name(const char *path)
+{
+    const char *f = file_name(path);
+    size_t n = strcspn(f, "/");
+    if (n > 5 && memcmp(f + n - 5, ".wasm", 5) == 0)
+        n -= 5;
+    char *s = malloc(n + 1);
+    if (s) {
+        memcpy(s, f, n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
+/* Opens the data directory and the nx context. Returns 0 or an exit status. */
+static int open_nx(run_t *r)
+{
+    const run_opts_t *o = r->o;
+    char msg[512];
+    char *dir = data_dir(o);
+    int rc, status = CLI_EXIT_USAGE;
+    if (!dir)
+        goto done;
+    r->name = module_name(o->path);
+    if (!r->name) {
+        cli_error("out of memory");
+        status = CLI_EXIT_ERROR;
+        goto done;
+    }
+    const char *ctx = o->context ? o->context : r->name;
+    if (strlen(ctx) == 0 || strlen(ctx) > 255) {
+        cli_error("context name '%s' must be 1 to 255 bytes (see --context)", ctx);
+        goto done;
+    }
+    if (!o->data_dir && make_dirs(dir) != 0) {
+        cli_error("cannot create data directory %s: %s", dir, strerror(errno));
+        goto done;
+    }
+    msg[0] = '\0';
+    rc = weft_db_open(dir, 0, &r->db, msg, sizeof msg);
+    if (rc != 0) {
+        r->db = NULL;
+        cli_error("cannot open data directory %s: %s", dir, msg[0] ? msg : weft_strerror(rc));
+        status = rc == WEFT_EIO ? CLI_EXIT_USAGE : CLI_EXIT_ERROR;
+        goto done;
+    }
+    weft_nx_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.db = r->db;
+    cfg.context = ctx;
+    cfg.module_id = r->name;
+    /* env_get reads weft's own environment through the NX_/NUMAX_ policy,
+     * as Numax does; --env only feeds WASI. */
+    rc = weft_nx_new(&cfg, &r->nx);
+    if (rc != 0) {
+        r->nx = NULL;
+        cli_error("cannot create the nx context: %s", weft_strerror(rc));
+        status = CLI_EXIT_ERROR;
+        goto done;
+    }
+    status = 0;
+done:
+    free(dir);
+    return status;
+}
+
+/* Log lines of the call, "<module>: <message>", on stderr. */
+static void print_logs(const run_t *r)
+{
+    size_t n = weft_nx_log_count(r->nx);
+    for (size_t i = 0; i < n; i++) {
+        const char *m;
+        size_t len;
+        if (weft_nx_log(r->nx, i, &m, &len) != 0)
+            continue;
+        fprintf(stderr, "%s: ", r->name);
+        fwrite(m, 1, len, stderr);
+        fputc('\n', stderr);
+    }
+    if (weft_nx_logs_dropped(r->nx))
+        fprintf(stderr, "weft: %zu log messages of %s dropped (over 64 MiB in one call)\n",
+                weft_nx_logs_dropped(r->nx), r->name);
+}
+
+/* --events: one JSON object per line, {"event": NAME, "payload": TEXT}, or
+ * "payload_hex" instead when the payload is not UTF-8. */
+static void print_events(const run_t *r)
+{
+    size_t n = weft_nx_event_count(r->nx);
+    for (size_t i = 0; i < n; i++) {
+        const char *name;
+        const uint8_t *p;
+        size_t nl, pl;
+        if (weft_nx_event(r->nx, i, &name, &nl, &p, &pl) != 0)
+            continue;
+        json_t *obj = json_object();
+        json_t *payload = json_stringn((const char *)p, pl);
+        if (!obj)
+            continue;
+        json_object_set_new(obj, "event", json_stringn(name, nl));
+        if (payload) {
+            json_object_set_new(obj, "payload", payload);
+        } else {
+            char *hex = malloc(pl * 2 + 1);
+            if (hex) {
+                for (size_t j = 0; j < pl; j++)
+                    snprintf(hex + 2 * j, 3, "%02x", p[j]);
+                hex[pl * 2] = '\0';
+                json_object_set_new(obj, "payload_hex", json_string(hex));
+                free(hex);
+            }
+        }
+        json_dumpf(obj, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+        json_decref(obj);
+    }
+    fflush(stdout);
+}
+
+/* ---- one attempt ---------------------------------------------------------- */
+
+/* Instantiates the module in a fresh store and makes the call; with nx, in
+ * one write transaction, committed when the call ends normally (returns,
+ * or proc_exit(0)) and aborted otherwise (a trap, nx abort, proc_exit with
+ * another status, a storage error). Sets *out_retry when the store's map
+ * grew under the call: the caller runs it once more from scratch. Returns
+ * the exit status. */
+static int attempt(run_t *r, const char *fname, weft_val_t *vals, size_t np, size_t nr,
+                   int *out_retry)
+{
+    const run_opts_t *o = r->o;
+    int status = CLI_EXIT_ERROR, rc, sigint_installed = 0;
+    weft_wasi_t *wasi = NULL;
+    weft_linker_t *linker = NULL;
+    weft_txn_t *txn = NULL;
+    char msg[512];
+    const char *what = "cannot instantiate";
+    *out_retry = 0;
+
+    msg[0] = '\0';
+    rc = weft_wasi_new(&r->wasi_cfg, &wasi, msg, sizeof msg);
+    if (rc != 0) {
+        wasi = NULL;
+        cli_error("%s", msg[0] ? msg : weft_strerror(rc));
+        status = rc == WEFT_EIO ? CLI_EXIT_USAGE : CLI_EXIT_ERROR;
+        goto done;
+    }
+    r->store = weft_store_new(r->engine);
+    linker = r->store ? weft_linker_new(r->store) : NULL;
+    if (!linker || weft_wasi_define(wasi, linker) != 0 ||
+        (r->nx && weft_nx_define(r->nx, linker) != 0)) {
+        cli_error("out of memory");
+        goto done;
+    }
+    weft_limits_config_t limits = weft_store_limits(r->store);
+    if (o->has_max_memory) {
+        uint64_t pages = o->max_memory / PAGE_SIZE;
+        limits.max_memory_pages = (uint32_t)(pages > MAX_PAGES ? MAX_PAGES : pages);
+    }
+    if (o->has_max_stack)
+        limits.max_stack_bytes = o->max_stack > SIZE_MAX ? SIZE_MAX : (size_t)o->max_stack;
+    rc = weft_store_set_limits(r->store, &limits);
+    if (rc != 0) {
+        cli_error("cannot set limits: %s", store_errmsg(r->store, rc));
+        goto done;
+    }
+    if (o->has_fuel)
+        weft_store_set_fuel(r->store, o->fuel);
+
+    /* From here the guest may run (the start function too): the deadline
+     * starts now (anew for a retried attempt), and Ctrl-C stops the guest
+     * unless SIGINT is ignored (a background job), which we respect. */
+    if (o->timeout_ns && deadline_start(&r->deadline, r->store, o->timeout_ns) != 0) {
+        cli_error("cannot start the --timeout timer thread");
+        goto done;
+    }
+    struct sigaction sa, old;
+    if (sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler != SIG_IGN) {
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_sigint;
+        sa.sa_flags = SA_RESETHAND;
+        sigemptyset(&sa.sa_mask);
+        interrupt_store = r->store;
+        sigint_installed = sigaction(SIGINT, &sa, NULL) == 0;
+    }
+    if (r->nx) {
+        rc = weft_txn_begin(r->db, WEFT_TXN_WRITE, &txn);
+        if (rc != 0) {
+            txn = NULL;
+            cli_error("cannot begin a transaction: %s", weft_db_errmsg(r->db));
+            goto done;
+        }
+        weft_nx_begin_call(r->nx, txn);
+    }
+    /* The guest writes to fd 1 and 2 directly: nothing of ours may be
+     * left in a buffer to come out after it. */
+    fflush(stdout);
+    fflush(stderr);
+
+    weft_instance_t *inst = NULL;
+    weft_extern_t ext;
+    rc = weft_linker_instantiate(linker, r->module, &inst);
+    if (rc == 0 && strcmp(fname, "_start") != 0 &&
+        weft_instance_export(inst, "_initialize", &ext) == 0 && ext.kind == WEFT_EXTERN_FUNC) {
+        const weft_functype_t *it = weft_func_type(ext.of.func);
+        if (weft_functype_nparams(it) == 0 && weft_functype_nresults(it) == 0) {
+            what = "call to '_initialize' failed";
+            rc = weft_func_call(r->store, ext.of.func, NULL, 0, NULL, 0);
+        }
+    }
+    if (rc == 0) {
+        if (weft_instance_export(inst, fname, &ext) != 0 || ext.kind != WEFT_EXTERN_FUNC) {
+            cli_error("%s: export '%s' vanished after instantiation", o->path, fname);
+            goto done;
+        }
+        what = "call failed";
+        rc = weft_func_call(r->store, ext.of.func, vals, np, vals + np, nr);
+    }
+
+    int nx_error = 0;
+    if (r->nx) {
+        weft_nx_end_call(r->nx);
+        nx_error = weft_nx_call_error(r->nx);
+        if (weft_db_retryable(nx_error)) {
+            *out_retry = 1; /* the output of this attempt is dropped with it */
+            goto done;
+        }
+        fflush(stdout);
+        print_logs(r);
+    }
+    status = outcome(r, rc, what);
+    if (r->nx) {
+        int normal = rc == 0 || (rc == WEFT_ETRAP && weft_store_trap(r->store) == WEFT_TRAP_EXIT &&
+                                 weft_store_exit_status(r->store) == 0);
+        if (nx_error) {
+            cli_error("%s: database error: %s", o->path, weft_db_errmsg(r->db));
+            status = CLI_EXIT_ERROR;
+        } else if (normal) {
+            weft_txn_t *t = txn;
+            txn = NULL;
+            rc = weft_txn_commit(t);
+            if (weft_db_retryable(rc)) {
+                *out_retry = 1;
+                goto done;
+            }
+            if (rc != 0) {
+                cli_error("%s: cannot commit: %s", o->path, weft_db_errmsg(r->db));
+                status = CLI_EXIT_ERROR;
+                goto done;
+            }
+            if (o->events)
+                print_events(r);
+        }
+    }
+    if (status < 0) {
+        for (size_t i = 0; i < nr; i++) {
+            cli_print_val(stdout, &vals[np + i]);
+            fputc('\n', stdout);
+        }
+        status = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+    }
+
+done:
+    if (txn)
+        weft_txn_abort(txn);
+    if (r->nx)
+        weft_nx_end_call(r->nx);
+    /* The timer and the Ctrl-C handler must be gone before the store. */
+    deadline_stop(&r->deadline);
+    if (sigint_installed)
+        signal(SIGINT, SIG_DFL);
+    interrupt_store = NULL;
+    if (linker)
+        weft_linker_delete(linker);
+    if (r->store)
+        weft_store_delete(r->store);
+    r->store = NULL;
+    if (wasi)
+        weft_wasi_delete(wasi);
+    return status;
+}
+
 int cli_run(int argc, char **argv)
 {
     run_opts_t o;
@@ -596,13 +976,9 @@ int cli_run(int argc, char **argv)
     int status = CLI_EXIT_ERROR;
     uint8_t *bytes = NULL;
     size_t len = 0;
-    weft_engine_t *engine = NULL;
-    weft_linker_t *linker = NULL;
-    weft_wasi_t *wasi = NULL;
     weft_val_t *vals = NULL;
     const char **gargv = NULL;
     const char *fname = o.invoke ? o.invoke : "_start";
-    int sigint_installed = 0;
     char msg[512];
     run_t r;
     memset(&r, 0, sizeof r);
@@ -612,13 +988,13 @@ int cli_run(int argc, char **argv)
         cli_error("cannot read %s: %s", o.path, strerror(errno));
         goto done;
     }
-    engine = weft_engine_new();
-    if (!engine) {
+    r.engine = weft_engine_new();
+    if (!r.engine) {
         cli_error("out of memory");
         goto done;
     }
     msg[0] = '\0';
-    rc = weft_module_new(engine, bytes, len, &r.module, msg, sizeof msg);
+    rc = weft_module_new(r.engine, bytes, len, &r.module, msg, sizeof msg);
     if (rc != 0) {
         cli_error("%s: %s: %s", o.path, weft_strerror(rc), msg[0] ? msg : "(no detail)");
         r.module = NULL;
@@ -629,19 +1005,22 @@ int cli_run(int argc, char **argv)
     if (refuse_unknown_imports(o.path, r.module) != 0)
         goto done;
 
+    /* A Numax module exports `run` rather than `_start`. */
+    if (!o.invoke && !export_type(r.module, "_start") && export_type(r.module, "run"))
+        fname = "run";
     /* Check the call before running anything: usage errors run no guest code. */
     const weft_functype_t *ft = export_type(r.module, fname);
     if (!ft) {
         cli_error("%s: no exported function '%s'%s", o.path, fname,
-                  o.invoke ? "" : " (not a WASI command; pick a function with --invoke NAME)");
+                  o.invoke ? "" : " (nor 'run'; pick a function with --invoke NAME)");
         list_functions(r.module);
         goto done;
     }
     size_t np = weft_functype_nparams(ft), nr = weft_functype_nresults(ft);
     if (!o.invoke && (np != 0 || nr != 0)) {
-        fprintf(stderr, "weft: %s: _start has type ", o.path);
+        fprintf(stderr, "weft: %s: %s has type ", o.path, fname);
         cli_print_functype(stderr, ft);
-        fputs(", but a WASI command's is () -> ()\n", stderr);
+        fputs(", but a command's is () -> ()\n", stderr);
         goto done;
     }
     if (o.invoke && (size_t)o.nargs != np) {
@@ -679,111 +1058,45 @@ int cli_run(int argc, char **argv)
     gargv[0] = file_name(o.path);
     for (int i = 0; i < o.nargs; i++)
         gargv[i + 1] = o.args[i];
-    weft_wasi_config_t cfg = weft_wasi_config_default();
-    cfg.argv = gargv;
-    cfg.argc = (size_t)o.nargs + 1;
-    cfg.env = o.env;
-    cfg.nenv = o.nenv;
-    cfg.preopens = o.dirs;
-    cfg.npreopens = o.ndirs;
-    msg[0] = '\0';
-    rc = weft_wasi_new(&cfg, &wasi, msg, sizeof msg);
-    if (rc != 0) {
-        wasi = NULL;
-        cli_error("%s", msg[0] ? msg : weft_strerror(rc));
-        status = rc == WEFT_EIO ? CLI_EXIT_USAGE : CLI_EXIT_ERROR;
-        goto done;
-    }
+    r.wasi_cfg = weft_wasi_config_default();
+    r.wasi_cfg.argv = gargv;
+    r.wasi_cfg.argc = (size_t)o.nargs + 1;
+    r.wasi_cfg.env = o.env;
+    r.wasi_cfg.nenv = o.nenv;
+    r.wasi_cfg.preopens = o.dirs;
+    r.wasi_cfg.npreopens = o.ndirs;
 
-    r.store = weft_store_new(engine);
-    linker = r.store ? weft_linker_new(r.store) : NULL;
-    if (!linker || weft_wasi_define(wasi, linker) != 0) {
-        cli_error("out of memory");
+    /* Only a module that imports nx gets (and may create) a data directory. */
+    if (imports_namespace(r.module, "nx") && (status = open_nx(&r)) != 0)
         goto done;
-    }
-    weft_limits_config_t limits = weft_store_limits(r.store);
-    if (o.has_max_memory) {
-        uint64_t pages = o.max_memory / PAGE_SIZE;
-        limits.max_memory_pages = (uint32_t)(pages > MAX_PAGES ? MAX_PAGES : pages);
-    }
-    if (o.has_max_stack)
-        limits.max_stack_bytes = o.max_stack > SIZE_MAX ? SIZE_MAX : (size_t)o.max_stack;
-    rc = weft_store_set_limits(r.store, &limits);
-    if (rc != 0) {
-        cli_error("cannot set limits: %s", store_errmsg(r.store, rc));
-        goto done;
-    }
-    if (o.has_fuel)
-        weft_store_set_fuel(r.store, o.fuel);
+    status = CLI_EXIT_ERROR;
 
-    /* From here the guest may run (the start function too): the deadline
-     * starts now, and Ctrl-C stops the guest unless SIGINT is ignored (a
-     * background job), which we respect. */
-    if (o.timeout_ns && deadline_start(&r.deadline, r.store, o.timeout_ns) != 0) {
-        cli_error("cannot start the --timeout timer thread");
-        goto done;
-    }
-    struct sigaction sa, old;
-    if (sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler != SIG_IGN) {
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_sigint;
-        sa.sa_flags = SA_RESETHAND;
-        sigemptyset(&sa.sa_mask);
-        interrupt_store = r.store;
-        sigint_installed = sigaction(SIGINT, &sa, NULL) == 0;
-    }
-    /* The guest writes to fd 1 and 2 directly: nothing of ours may be
-     * left in a buffer to come out after it. */
-    fflush(stdout);
-    fflush(stderr);
-
-    weft_instance_t *inst = NULL;
-    rc = weft_linker_instantiate(linker, r.module, &inst);
-    if ((status = outcome(&r, rc, "cannot instantiate")) >= 0)
-        goto done;
-
-    weft_extern_t ext;
-    if (o.invoke && weft_instance_export(inst, "_initialize", &ext) == 0 &&
-        ext.kind == WEFT_EXTERN_FUNC) {
-        const weft_functype_t *it = weft_func_type(ext.of.func);
-        if (weft_functype_nparams(it) == 0 && weft_functype_nresults(it) == 0) {
-            rc = weft_func_call(r.store, ext.of.func, NULL, 0, NULL, 0);
-            if ((status = outcome(&r, rc, "call to '_initialize' failed")) >= 0)
-                goto done;
+    /* A store whose map grew under the call aborted it: run it once more
+     * from scratch (a fresh instance, a fresh transaction). */
+    for (int tries = 0;; tries++) {
+        int retry = 0;
+        status = attempt(&r, fname, vals, np, nr, &retry);
+        if (!retry)
+            break;
+        if (tries == 1) {
+            cli_error("%s: the database is still full after growing it", o.path);
+            status = CLI_EXIT_ERROR;
+            break;
         }
     }
-    if (weft_instance_export(inst, fname, &ext) != 0 || ext.kind != WEFT_EXTERN_FUNC) {
-        cli_error("%s: export '%s' vanished after instantiation", o.path, fname);
-        status = CLI_EXIT_ERROR;
-        goto done;
-    }
-    rc = weft_func_call(r.store, ext.of.func, vals, np, vals + np, nr);
-    if ((status = outcome(&r, rc, "call failed")) >= 0)
-        goto done;
-    for (size_t i = 0; i < nr; i++) {
-        cli_print_val(stdout, &vals[np + i]);
-        fputc('\n', stdout);
-    }
-    status = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
 
 done:
-    /* The timer and the Ctrl-C handler must be gone before the store. */
-    deadline_stop(&r.deadline);
-    if (sigint_installed)
-        signal(SIGINT, SIG_DFL);
-    interrupt_store = NULL;
     free(vals);
     free(gargv);
-    if (linker)
-        weft_linker_delete(linker);
-    if (r.store)
-        weft_store_delete(r.store);
-    if (wasi)
-        weft_wasi_delete(wasi);
+    if (r.nx)
+        weft_nx_delete(r.nx);
+    if (r.db)
+        weft_db_close(r.db);
+    free(r.name);
     if (r.module)
         weft_module_delete(r.module);
-    if (engine)
-        weft_engine_delete(engine);
+    if (r.engine)
+        weft_engine_delete(r.engine);
     free(bytes);
     free_opts(&o);
     return status;

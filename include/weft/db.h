@@ -1,0 +1,142 @@
+/*
+ * weft/db.h — durable storage: one LMDB environment per data directory.
+ *
+ * A weft_db_t is a data directory. Its data lives in named spaces (LMDB
+ * named databases), one per purpose; every key is scoped by a context (one
+ * instance of an app's state), so a context can be listed, exported or
+ * dropped by prefix. Only src/store/ includes lmdb.h.
+ *
+ * Transactions. A call runs in one write transaction (weft_txn_begin): all
+ * its writes commit atomically with weft_txn_commit, or vanish with
+ * weft_txn_abort (a trap, abort, fuel exhaustion or host error). Readers
+ * (WEFT_TXN_READ) see only committed state and never block the writer.
+ * Group commit: weft_db_batch_begin opens one durable write transaction in
+ * which several calls run as nested transactions (weft_txn_begin_nested);
+ * a nested commit folds into the batch, a nested abort discards only that
+ * call; weft_db_batch_commit makes the whole batch durable at once.
+ *
+ * Durability: a commit that returned 0 survives a crash of the process
+ * (fsync'd LMDB commit), unless the db was opened with WEFT_DB_NOSYNC.
+ *
+ * Map size: the environment starts with a modest map (64 MiB, or the data
+ * file's size when larger) and doubles when full. A write that finds the
+ * map full fails with WEFT_ELIMIT after aborting its transaction and growing
+ * the map; the caller retries the whole call (weft_db_retryable tells which
+ * errors those are). The handle of that transaction stays allocated but
+ * dead: every further operation and weft_txn_commit return WEFT_ELIMIT, and
+ * the caller still releases it (commit or abort). In a batch only the call
+ * that hit the limit dies; the batch may still commit its other calls. The
+ * map can only grow while no transaction of this process is open, so it
+ * grows when the last one ends (a begin waits briefly for that).
+ *
+ * Thread safety: a weft_db_t may be used by several threads; a weft_txn_t
+ * by one thread at a time (LMDB's rules: one write transaction at a time
+ * per environment; a thread waits for it in weft_txn_begin).
+ */
+#ifndef WEFT_DB_H
+#define WEFT_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct weft_db weft_db_t;
+typedef struct weft_txn weft_txn_t;
+
+/* The named spaces of a data directory. */
+typedef enum {
+    WEFT_SPACE_MODULES = 0, /* module bytes by content hash (no context) */
+    WEFT_SPACE_KV,          /* nx db_* and other private key/value state */
+    WEFT_SPACE_CRDT,        /* materialised CRDT state */
+    WEFT_SPACE_OPLOG,       /* CRDT op-log */
+    WEFT_SPACE_TABLES,      /* tables and indexes */
+    WEFT_SPACE_BLOBS,       /* blobs */
+    WEFT_SPACE_META,        /* node metadata (identity, versions) */
+    WEFT_SPACE_COUNT
+} weft_space_t;
+
+enum {
+    WEFT_DB_NOSYNC = 1 << 0, /* commits are not fsync'd (tests, benchmarks) */
+    WEFT_DB_READONLY = 1 << 1,
+};
+
+/* Opens (creating when absent, mode 0700) the data directory `dir`. On
+ * failure returns WEFT_EIO (with the OS/LMDB reason in out_msg) or
+ * WEFT_ENOMEM. Owned by the caller; close with weft_db_close after every
+ * transaction has ended. */
+int weft_db_open(const char *dir, unsigned flags, weft_db_t **out, char *out_msg, size_t msg_size);
+void weft_db_close(weft_db_t *db);
+
+/* The last error message of this db (LMDB's text and code), for logs. The
+ * buffer belongs to db and is overwritten by the next failure (of any
+ * thread). LMDB failures map to WEFT_ENOTFOUND (MDB_NOTFOUND), WEFT_ELIMIT
+ * (MDB_MAP_FULL, MDB_READERS_FULL), WEFT_ENOMEM, WEFT_EARG (EINVAL) and
+ * WEFT_EIO (everything else). */
+const char *weft_db_errmsg(const weft_db_t *db);
+/* 1 if an operation that failed with `code` should be retried from the
+ * start of its call (the map was full and has grown), else 0. */
+int weft_db_retryable(int code);
+
+enum { WEFT_TXN_WRITE = 0, WEFT_TXN_READ = 1 };
+
+/* Begins a top-level transaction (WEFT_TXN_WRITE or WEFT_TXN_READ). Owned
+ * by the caller until weft_txn_commit or weft_txn_abort. WEFT_EARG for a
+ * write on a WEFT_DB_READONLY db. */
+int weft_txn_begin(weft_db_t *db, int mode, weft_txn_t **out);
+/* Group commit: a batch is a write transaction that calls nest in. */
+int weft_db_batch_begin(weft_db_t *db, weft_txn_t **out_batch);
+/* A nested write transaction in `parent` (a write transaction; nesting may
+ * go deeper). While it is open the parent refuses every operation except
+ * ending it; ending the parent first ends the child too (its handle is then
+ * dead and is still released by the caller), and a commit in that state
+ * fails with WEFT_EARG and aborts. */
+int weft_txn_begin_nested(weft_txn_t *parent, weft_txn_t **out);
+/* Commits (durably for a top-level or batch transaction; into the parent
+ * for a nested one) and frees the handle, whatever the result. */
+int weft_txn_commit(weft_txn_t *txn);
+#define weft_db_batch_commit weft_txn_commit
+/* Discards every write of the transaction and frees the handle. */
+void weft_txn_abort(weft_txn_t *txn);
+
+/* A key is (context, key): contexts are byte strings of 1..255 bytes
+ * (WEFT_SPACE_MODULES and WEFT_SPACE_META take ctx_len 0). Keys are
+ * 0..1024 bytes, values 0..1 MiB (WEFT_EARG beyond). Within a context,
+ * keys are ordered bytewise (memcmp, shorter first on a common prefix).
+ * (LMDB's own key limit is 511 bytes: longer encoded keys are stored under
+ * a 480-byte head plus a 128-bit BLAKE3 tag, invisibly to callers; see
+ * src/store/db.c.) */
+
+/* Looks up a value. On success *out_val points into the database and stays
+ * valid until the transaction ends or writes again; WEFT_ENOTFOUND when
+ * absent. */
+int weft_txn_get(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t ctx_len,
+                 const uint8_t *key, size_t key_len, const uint8_t **out_val, size_t *out_len);
+int weft_txn_put(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t ctx_len,
+                 const uint8_t *key, size_t key_len, const uint8_t *val, size_t val_len);
+/* Deletes a key; 0 whether or not it existed. */
+int weft_txn_del(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t ctx_len,
+                 const uint8_t *key, size_t key_len);
+
+/* Visits, in key order, the keys of `ctx` that start with `prefix` and
+ * come strictly after `start_after` (when start_after_len > 0), calling
+ * fn(user, key, key_len, val, val_len) for each (pointers valid during the
+ * call only) until fn returns non-zero (then weft_txn_scan returns 0) or
+ * the keys run out. fn must not write through txn (the pointers it gets
+ * would move). Errors of fn are the caller's to record in `user`. */
+typedef int (*weft_scan_fn)(void *user, const uint8_t *key, size_t key_len, const uint8_t *val,
+                            size_t val_len);
+int weft_txn_scan(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t ctx_len,
+                  const uint8_t *prefix, size_t prefix_len, const uint8_t *start_after,
+                  size_t start_after_len, weft_scan_fn fn, void *user);
+
+/* Deletes every key of `ctx` in `space` (all spaces when space is
+ * WEFT_SPACE_COUNT). */
+int weft_txn_drop_context(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t ctx_len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,154 @@
+/*
+ * sdk/nx.h — C SDK for weft's `nx` ABI (the Numax host API), for guests.
+ *
+ * Declares every nx import with the signature of the Numax document
+ * (docs/nx.md has weft's decisions where it is silent), plus small inline
+ * helpers for C strings. Compile guests with clang --target=wasm32-wasi
+ * (or wasm32) and -I path/to/sdk. Every pointer is a guest address and
+ * every length a byte count; functions return byte counts or the negative
+ * NX_ERR_* codes below.
+ */
+#ifndef WEFT_SDK_NX_H
+#define WEFT_SDK_NX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NX_IMPORT(name) __attribute__((import_module("nx"), import_name(name)))
+
+#define NX_OK 0
+#define NX_ERR_NOT_FOUND (-1)
+#define NX_ERR_BUFFER_TOO_SMALL (-2)
+#define NX_ERR_BUF_TOO_SMALL NX_ERR_BUFFER_TOO_SMALL
+#define NX_ERR_INTERNAL (-3)
+#define NX_ERR_RESERVED_KEY (-4)
+#define NX_ERR_SYNC_DISABLED (-5)
+
+/* Limits, mirrored so guests can refuse oversized requests early. */
+#define NX_MAX_KEY 1024u
+#define NX_MAX_VALUE (1024u * 1024u)
+#define NX_MAX_OUTPUT (10u * 1024u * 1024u)
+#define NX_MAX_RANDOM (1024u * 1024u)
+#define NX_MAX_LOG 8192u
+#define NX_RESERVED_PREFIX "__nx/"
+
+/* ---- database (local, not replicated) ---------------------------------- */
+NX_IMPORT("db_get") int32_t nx_db_get(const void *key, uint32_t key_len, void *out, uint32_t out_cap);
+NX_IMPORT("db_set") int32_t nx_db_set(const void *key, uint32_t key_len, const void *val, uint32_t val_len);
+NX_IMPORT("db_delete") int32_t nx_db_delete(const void *key, uint32_t key_len);
+NX_IMPORT("db_exists") int32_t nx_db_exists(const void *key, uint32_t key_len);
+/* Page output: u32 row_count, then per row u32 key_len, u32 value_len, key,
+ * value (little-endian). */
+NX_IMPORT("db_scan") int32_t nx_db_scan(const void *prefix, uint32_t prefix_len, uint64_t cursor,
+                                        uint32_t limit, void *out, uint32_t out_cap);
+NX_IMPORT("db_scan_after") int32_t nx_db_scan_after(const void *prefix, uint32_t prefix_len,
+                                                    const void *start_after, uint32_t start_after_len,
+                                                    uint32_t limit, void *out, uint32_t out_cap);
+/* Page output: u32 key_count, then per key u32 key_len, key. */
+NX_IMPORT("db_keys") int32_t nx_db_keys(const void *prefix, uint32_t prefix_len, uint64_t cursor,
+                                        uint32_t limit, void *out, uint32_t out_cap);
+NX_IMPORT("db_keys_after") int32_t nx_db_keys_after(const void *prefix, uint32_t prefix_len,
+                                                    const void *start_after, uint32_t start_after_len,
+                                                    uint32_t limit, void *out, uint32_t out_cap);
+
+/* ---- time -------------------------------------------------------------- */
+NX_IMPORT("time_now") uint64_t nx_time_now(void);             /* Unix ms */
+NX_IMPORT("time_monotonic") uint64_t nx_time_monotonic(void); /* ms since runtime start */
+
+/* ---- crypto ------------------------------------------------------------ */
+NX_IMPORT("random_bytes") int32_t nx_random_bytes(void *out, uint32_t out_len);
+NX_IMPORT("hash_sha256") int32_t nx_hash_sha256(const void *in, uint32_t in_len, void *out, uint32_t out_cap);
+NX_IMPORT("hash_blake3") int32_t nx_hash_blake3(const void *in, uint32_t in_len, void *out, uint32_t out_cap);
+
+/* ---- system ------------------------------------------------------------ */
+NX_IMPORT("env_get") int32_t nx_env_get(const void *name, uint32_t name_len, void *out, uint32_t out_cap);
+NX_IMPORT("module_id") int32_t nx_module_id(void *out, uint32_t out_cap);
+NX_IMPORT("host_capabilities") int32_t nx_host_capabilities(void *out, uint32_t out_cap);
+NX_IMPORT("event_emit") int32_t nx_event_emit(const void *name, uint32_t name_len,
+                                              const void *payload, uint32_t payload_len);
+NX_IMPORT("abort") __attribute__((noreturn)) void nx_abort(const void *msg, uint32_t msg_len);
+
+/* ---- network (need sync enabled, else NX_ERR_SYNC_DISABLED) ------------ */
+NX_IMPORT("net_node_id") int32_t nx_net_node_id(void *out, uint32_t out_cap);
+/* Output: u32 peer_count, then per peer u32 addr_len, u32 node_id_len,
+ * addr, node_id. */
+NX_IMPORT("net_peers") int32_t nx_net_peers(void *out, uint32_t out_cap);
+
+/* ---- logging ----------------------------------------------------------- */
+NX_IMPORT("host_log_v2") int32_t nx_host_log_v2(const void *msg, uint32_t msg_len);
+NX_IMPORT("host_log") void nx_host_log(const void *msg, uint32_t msg_len); /* legacy */
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static inline uint32_t nx__strlen(const char *s)
+{
+    uint32_t n = 0;
+    while (s[n]) n++;
+    return n;
+}
+
+/* Logs a C string. */
+static inline int32_t nx_log(const char *msg)
+{
+    return nx_host_log_v2(msg, nx__strlen(msg));
+}
+
+/* Aborts the call (its writes are discarded) with a C string message. */
+static inline __attribute__((noreturn)) void nx_abort_str(const char *msg)
+{
+    nx_abort(msg, nx__strlen(msg));
+}
+
+static inline int32_t nx_db_set_str(const char *key, const char *val)
+{
+    return nx_db_set(key, nx__strlen(key), val, nx__strlen(val));
+}
+
+/* Reads a string value into buf (cap bytes with room for the NUL). Returns
+ * its length or an NX_ERR_* code. */
+static inline int32_t nx_db_get_str(const char *key, char *buf, uint32_t cap)
+{
+    if (cap == 0) return NX_ERR_BUFFER_TOO_SMALL;
+    int32_t n = nx_db_get(key, nx__strlen(key), buf, cap - 1);
+    if (n >= 0) buf[n] = '\0';
+    return n;
+}
+
+static inline int32_t nx_db_delete_str(const char *key)
+{
+    return nx_db_delete(key, nx__strlen(key));
+}
+
+static inline int32_t nx_emit_str(const char *name, const char *payload)
+{
+    return nx_event_emit(name, nx__strlen(name), payload, nx__strlen(payload));
+}
+
+/* Little-endian u32 of a page produced by db_scan / db_keys. */
+static inline uint32_t nx_read_u32(const void *p)
+{
+    const uint8_t *b = (const uint8_t *)p;
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+/* Walks a page: call with *pos = 4 (after the count) and the page's byte
+ * length; each call yields one row (value NULL/0 for db_keys pages when
+ * has_values is 0) and returns 1, or 0 at the end or on a malformed page. */
+static inline int nx_page_next(const uint8_t *page, uint32_t page_len, int has_values, uint32_t *pos,
+                               const uint8_t **key, uint32_t *key_len, const uint8_t **val,
+                               uint32_t *val_len)
+{
+    uint32_t p = *pos, head = has_values ? 8u : 4u;
+    if (p + head > page_len) return 0;
+    uint32_t kl = nx_read_u32(page + p), vl = has_values ? nx_read_u32(page + p + 4) : 0;
+    p += head;
+    if (kl > page_len - p || vl > page_len - p - kl) return 0;
+    *key = page + p;
+    *key_len = kl;
+    *val = has_values ? page + p + kl : 0;
+    *val_len = vl;
+    *pos = p + kl + vl;
+    return 1;
+}
+
+#endif

@@ -1,0 +1,348 @@
+/*
+ * nx_abi.c — test guest for the nx ABI (src/host/nx*.c), run by
+ * tests/nx/nx_test.sh through `weft run --data-dir`. argv[1] picks a case;
+ * every check that fails prints file, line and both values on stderr, and
+ * main returns 1 if any did. Some cases leave state for a following run
+ * (persistence, rollback) that the script checks with another case.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nx.h"
+
+static int failures;
+
+#define CHECK(c)                                                                     \
+    do {                                                                             \
+        if (!(c)) {                                                                  \
+            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c);   \
+            failures++;                                                              \
+        }                                                                            \
+    } while (0)
+#define CHECK_EQ(a, b)                                                                  \
+    do {                                                                                \
+        long long a_ = (long long)(a), b_ = (long long)(b);                             \
+        if (a_ != b_) {                                                                 \
+            fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__, __LINE__, \
+                    #a, #b, a_, b_);                                                    \
+            failures++;                                                                 \
+        }                                                                               \
+    } while (0)
+
+#define S(str) str, (uint32_t)(sizeof str - 1)
+#define MEM_END ((uint32_t)(__builtin_wasm_memory_size(0) * 65536u))
+
+static uint8_t big[NX_MAX_VALUE + 16];
+static uint8_t out[NX_MAX_VALUE + 16];
+
+static void hex(const uint8_t *p, size_t n, char *dst)
+{
+    for (size_t i = 0; i < n; i++) sprintf(dst + 2 * i, "%02x", p[i]);
+}
+
+static void case_db(void)
+{
+    char buf[64];
+    /* round trip, not found, too small, exists, delete */
+    CHECK_EQ(nx_db_get(S("missing"), buf, sizeof buf), NX_ERR_NOT_FOUND);
+    CHECK_EQ(nx_db_exists(S("missing")), 0);
+    CHECK_EQ(nx_db_set(S("user:1"), S("alice")), 0);
+    CHECK_EQ(nx_db_exists(S("user:1")), 1);
+    CHECK_EQ(nx_db_get(S("user:1"), buf, sizeof buf), 5);
+    CHECK(memcmp(buf, "alice", 5) == 0);
+    CHECK_EQ(nx_db_get(S("user:1"), buf, 5), 5);
+    CHECK_EQ(nx_db_get(S("user:1"), buf, 4), NX_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(nx_db_get(S("user:1"), NULL, 0), NX_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(nx_db_set(S("user:1"), S("bob")), 0);
+    CHECK_EQ(nx_db_get(S("user:1"), buf, sizeof buf), 3);
+    CHECK_EQ(nx_db_delete(S("user:1")), 0);
+    CHECK_EQ(nx_db_delete(S("user:1")), 0); /* absent: still 0 */
+    CHECK_EQ(nx_db_exists(S("user:1")), 0);
+    /* empty key and empty value */
+    CHECK_EQ(nx_db_set("", 0, S("empty-key")), 0);
+    CHECK_EQ(nx_db_get("", 0, buf, sizeof buf), 9);
+    CHECK_EQ(nx_db_set(S("empty-val"), "", 0), 0);
+    CHECK_EQ(nx_db_exists(S("empty-val")), 1);
+    CHECK_EQ(nx_db_get(S("empty-val"), NULL, 0), 0);
+    /* binary keys with NUL and 0xff bytes */
+    static const uint8_t k1[] = {0, 1, 0, 0xff}, k2[] = {0, 1, 0};
+    CHECK_EQ(nx_db_set(k1, 4, S("four")), 0);
+    CHECK_EQ(nx_db_set(k2, 3, S("three")), 0);
+    CHECK_EQ(nx_db_get(k1, 4, buf, sizeof buf), 4);
+    CHECK_EQ(nx_db_get(k2, 3, buf, sizeof buf), 5);
+    CHECK_EQ(nx_db_delete(k1, 4), 0);
+    CHECK_EQ(nx_db_delete(k2, 3), 0);
+    CHECK_EQ(nx_db_delete("", 0), 0);
+    CHECK_EQ(nx_db_delete(S("empty-val")), 0);
+    /* key limit: 1024 ok, 1025 refused */
+    memset(big, 'k', NX_MAX_KEY + 1);
+    CHECK_EQ(nx_db_set(big, NX_MAX_KEY, S("v")), 0);
+    CHECK_EQ(nx_db_get(big, NX_MAX_KEY, buf, sizeof buf), 1);
+    CHECK_EQ(nx_db_exists(big, NX_MAX_KEY), 1);
+    CHECK_EQ(nx_db_delete(big, NX_MAX_KEY), 0);
+    CHECK_EQ(nx_db_set(big, NX_MAX_KEY + 1, S("v")), NX_ERR_INTERNAL);
+    CHECK_EQ(nx_db_get(big, NX_MAX_KEY + 1, buf, sizeof buf), NX_ERR_INTERNAL);
+    CHECK_EQ(nx_db_exists(big, NX_MAX_KEY + 1), NX_ERR_INTERNAL);
+    CHECK_EQ(nx_db_delete(big, NX_MAX_KEY + 1), NX_ERR_INTERNAL);
+    /* value limit: 1 MiB ok, one more refused */
+    for (uint32_t i = 0; i < NX_MAX_VALUE + 1; i++) big[i] = (uint8_t)(i * 7);
+    CHECK_EQ(nx_db_set(S("bigval"), big, NX_MAX_VALUE), 0);
+    CHECK_EQ(nx_db_get(S("bigval"), out, NX_MAX_VALUE), (int32_t)NX_MAX_VALUE);
+    CHECK(memcmp(out, big, NX_MAX_VALUE) == 0);
+    CHECK_EQ(nx_db_get(S("bigval"), out, NX_MAX_VALUE - 1), NX_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(nx_db_set(S("bigval"), big, NX_MAX_VALUE + 1), NX_ERR_INTERNAL);
+    CHECK_EQ(nx_db_get(S("bigval"), out, sizeof out), (int32_t)NX_MAX_VALUE);
+    CHECK_EQ(nx_db_delete(S("bigval")), 0);
+    /* reserved keys and prefixes */
+    CHECK_EQ(nx_db_set(S("__nx/x"), S("v")), NX_ERR_RESERVED_KEY);
+    CHECK_EQ(nx_db_set(S("__nx/"), S("v")), NX_ERR_RESERVED_KEY);
+    CHECK_EQ(nx_db_get(S("__nx/hidden"), buf, sizeof buf), NX_ERR_RESERVED_KEY);
+    CHECK_EQ(nx_db_exists(S("__nx/hidden")), NX_ERR_RESERVED_KEY);
+    CHECK_EQ(nx_db_delete(S("__nx/hidden")), NX_ERR_RESERVED_KEY);
+    CHECK_EQ(nx_db_scan(S("__nx/"), 0, 10, out, 64), NX_ERR_RESERVED_KEY);
+    CHECK_EQ(nx_db_keys(S("__nx/a"), 0, 10, out, 64), NX_ERR_RESERVED_KEY);
+    CHECK_EQ(nx_db_scan_after(S("__nx/"), "", 0, 10, out, 64), NX_ERR_RESERVED_KEY);
+    CHECK_EQ(nx_db_keys_after(S(""), S("__nx/hidden"), 10, out, 64), NX_ERR_RESERVED_KEY);
+    /* "__nx" without the slash is an ordinary key */
+    CHECK_EQ(nx_db_set(S("__nx"), S("plain")), 0);
+    CHECK_EQ(nx_db_get(S("__nx"), buf, sizeof buf), 5);
+    CHECK_EQ(nx_db_delete(S("__nx")), 0);
+}
+
+/* Checks a whole walk over n keys "k%04d" (values "v%d") in pages. */
+static void case_pages(void)
+{
+    enum { N = 1000 };
+    char key[16], val[16];
+    for (int i = 0; i < N; i++) {
+        int kl = snprintf(key, sizeof key, "k%04d", i), vl = snprintf(val, sizeof val, "v%d", i);
+        CHECK_EQ(nx_db_set(key, (uint32_t)kl, val, (uint32_t)vl), 0);
+    }
+    CHECK_EQ(nx_db_set(S("other"), S("x")), 0);
+
+    /* db_keys_after, 7 per page */
+    uint8_t after[64];
+    uint32_t after_len = 0;
+    int seen = 0, pages = 0;
+    for (;;) {
+        int32_t n = nx_db_keys_after(S("k"), after, after_len, 7, out, 4096);
+        CHECK(n >= 4);
+        if (n < 4) break;
+        uint32_t count = nx_read_u32(out), pos = 4, kl, vl;
+        const uint8_t *k, *v;
+        pages++;
+        for (uint32_t r = 0; r < count; r++) {
+            CHECK(nx_page_next(out, (uint32_t)n, 0, &pos, &k, &kl, &v, &vl));
+            snprintf(key, sizeof key, "k%04d", seen);
+            CHECK(kl == 5 && memcmp(k, key, 5) == 0);
+            memcpy(after, k, kl);
+            after_len = kl;
+            seen++;
+        }
+        CHECK_EQ(pos, (uint32_t)n);
+        if (count < 7) break;
+    }
+    CHECK_EQ(seen, N);
+    CHECK_EQ(pages, N / 7 + 1);
+
+    /* db_scan_after, 13 per page, values checked */
+    after_len = 0;
+    seen = 0;
+    for (;;) {
+        int32_t n = nx_db_scan_after(S("k"), after, after_len, 13, out, 4096);
+        CHECK(n >= 4);
+        if (n < 4) break;
+        uint32_t count = nx_read_u32(out), pos = 4, kl, vl;
+        const uint8_t *k, *v;
+        for (uint32_t r = 0; r < count; r++) {
+            CHECK(nx_page_next(out, (uint32_t)n, 1, &pos, &k, &kl, &v, &vl));
+            int want = snprintf(val, sizeof val, "v%d", seen);
+            CHECK(vl == (uint32_t)want && memcmp(v, val, vl) == 0);
+            memcpy(after, k, kl);
+            after_len = kl;
+            seen++;
+        }
+        if (count < 13) break;
+    }
+    CHECK_EQ(seen, N);
+
+    /* offset cursors: db_scan and db_keys, 50 per page */
+    for (int values = 0; values < 2; values++) {
+        seen = 0;
+        for (uint64_t cursor = 0;; cursor += 50) {
+            int32_t n = values ? nx_db_scan(S("k"), cursor, 50, out, 8192)
+                               : nx_db_keys(S("k"), cursor, 50, out, 8192);
+            CHECK(n >= 4);
+            if (n < 4) break;
+            uint32_t count = nx_read_u32(out), pos = 4, kl, vl;
+            const uint8_t *k, *v;
+            for (uint32_t r = 0; r < count; r++) {
+                CHECK(nx_page_next(out, (uint32_t)n, values, &pos, &k, &kl, &v, &vl));
+                snprintf(key, sizeof key, "k%04d", seen++);
+                CHECK(kl == 5 && memcmp(k, key, 5) == 0);
+            }
+            if (count < 50) break;
+        }
+        CHECK_EQ(seen, N);
+    }
+    /* exact encodings of a small page: keys k0998, k0999 */
+    int32_t n = nx_db_scan_after(S("k"), S("k0997"), 100, out, 4096);
+    CHECK_EQ(n, 4 + 2 * (8 + 5 + 4));
+    CHECK_EQ(nx_read_u32(out), 2);
+    CHECK_EQ(nx_read_u32(out + 4), 5);
+    CHECK_EQ(nx_read_u32(out + 8), 4);
+    CHECK(memcmp(out + 12, "k0998v998", 9) == 0);
+    n = nx_db_keys_after(S("k"), S("k0998"), 100, out, 4096);
+    CHECK_EQ(n, 4 + 4 + 5);
+    CHECK(memcmp(out + 8, "k0999", 5) == 0);
+    /* past the end, a cursor beyond the rows, limit 0 */
+    CHECK_EQ(nx_db_keys_after(S("k"), S("k0999"), 10, out, 4096), 4);
+    CHECK_EQ(nx_read_u32(out), 0);
+    CHECK_EQ(nx_db_scan(S("k"), 5000, 10, out, 4096), 4);
+    CHECK_EQ(nx_db_keys(S("k"), 0, 0, out, 4096), 4);
+    CHECK_EQ(nx_read_u32(out), 0);
+    /* the page must fit: 3 rows (k000N, vN) of 15 bytes need 49 bytes */
+    CHECK_EQ(nx_db_scan(S("k"), 0, 3, out, 49), 49);
+    CHECK_EQ(nx_db_scan(S("k"), 0, 3, out, 48), NX_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(nx_db_keys(S("k"), 0, 1, out, 3), NX_ERR_BUFFER_TOO_SMALL);
+    /* the empty prefix sees everything but the reserved keys the script
+     * planted (__nx/planted) */
+    n = nx_db_keys(S(""), 0, 5000, out, 65536);
+    CHECK_EQ(nx_read_u32(out), N + 1);
+    CHECK_EQ(nx_db_keys(S("_"), 0, 10, out, 4096), 4);
+    CHECK_EQ(nx_db_scan(S("__nx"), 0, 10, out, 4096), 4);
+    /* start_after outside the prefix: before it = all, after it = none */
+    n = nx_db_keys_after(S("k"), S("a"), 2000, out, 65536);
+    CHECK_EQ(nx_read_u32(out), N);
+    n = nx_db_keys_after(S("k"), S("z"), 2000, out, 65536);
+    CHECK_EQ(nx_read_u32(out), 0);
+}
+
+static void case_misc(void)
+{
+    uint8_t d[64];
+    char h[65];
+    char buf[256];
+    /* time */
+    uint64_t now = nx_time_now();
+    CHECK(now > 1600000000000ull && now < 4102444800000ull);
+    uint64_t m1 = nx_time_monotonic(), m2 = nx_time_monotonic();
+    CHECK(m2 >= m1);
+    /* random */
+    CHECK_EQ(nx_random_bytes(d, 32), 32);
+    CHECK_EQ(nx_random_bytes(d, 0), 0);
+    CHECK_EQ(nx_random_bytes(big, NX_MAX_RANDOM), (int32_t)NX_MAX_RANDOM);
+    CHECK_EQ(nx_random_bytes(big, NX_MAX_RANDOM + 1), NX_ERR_INTERNAL);
+    /* hashes */
+    CHECK_EQ(nx_hash_sha256(S("abc"), d, 32), 32);
+    hex(d, 32, h);
+    CHECK(strcmp(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
+    CHECK_EQ(nx_hash_blake3(S("abc"), d, 64), 32);
+    hex(d, 32, h);
+    CHECK(strcmp(h, "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85") == 0);
+    CHECK_EQ(nx_hash_sha256(S("abc"), d, 31), NX_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(nx_hash_blake3("", 0, d, 31), NX_ERR_BUFFER_TOO_SMALL);
+    /* env_get: the script sets NX_TEST_VAR=hello, NUMAX_X=1, nx_lower=no, SECRET=no */
+    CHECK_EQ(nx_env_get(S("NX_TEST_VAR"), buf, sizeof buf), 5);
+    CHECK(memcmp(buf, "hello", 5) == 0);
+    CHECK_EQ(nx_env_get(S("NX_TEST_VAR"), buf, 4), NX_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(nx_env_get(S("NUMAX_X"), buf, sizeof buf), 1);
+    CHECK_EQ(nx_env_get(S("nx_lower"), buf, sizeof buf), NX_ERR_NOT_FOUND);
+    CHECK_EQ(nx_env_get(S("NX_lower"), buf, sizeof buf), NX_ERR_NOT_FOUND);
+    CHECK_EQ(nx_env_get(S("SECRET"), buf, sizeof buf), NX_ERR_NOT_FOUND);
+    CHECK_EQ(nx_env_get(S("NX_UNSET_VAR"), buf, sizeof buf), NX_ERR_NOT_FOUND);
+    /* module id and capabilities */
+    CHECK_EQ(nx_module_id(buf, sizeof buf), 6);
+    CHECK(memcmp(buf, "nx_abi", 6) == 0);
+    CHECK_EQ(nx_module_id(buf, 5), NX_ERR_BUFFER_TOO_SMALL);
+    int32_t n = nx_host_capabilities(out, 4096);
+    CHECK(n > 0);
+    out[n > 0 ? n : 0] = 0;
+    CHECK(strstr((char *)out, "db_get\n") == (char *)out);
+    CHECK(strstr((char *)out, "\nhost_log_v2\n") != NULL);
+    CHECK(strstr((char *)out, "crdt_") == NULL);
+    CHECK(out[n - 1] != '\n');
+    CHECK_EQ(nx_host_capabilities(out, 10), NX_ERR_BUFFER_TOO_SMALL);
+    /* events */
+    CHECK_EQ(nx_event_emit(S("a-Z_0.9:x"), S("payload")), 0);
+    CHECK_EQ(nx_event_emit(S("empty"), "", 0), 0);
+    CHECK_EQ(nx_event_emit("", 0, S("x")), NX_ERR_INTERNAL);
+    CHECK_EQ(nx_event_emit(S("a b"), S("x")), NX_ERR_INTERNAL);
+    CHECK_EQ(nx_event_emit(S("caf\xc3\xa9"), S("x")), NX_ERR_INTERNAL);
+    CHECK_EQ(nx_event_emit(S("a/b"), S("x")), NX_ERR_INTERNAL);
+    /* network: sync is off under weft run */
+    CHECK_EQ(nx_net_node_id(buf, sizeof buf), NX_ERR_SYNC_DISABLED);
+    CHECK_EQ(nx_net_peers(buf, sizeof buf), NX_ERR_SYNC_DISABLED);
+    /* logs: exactly the limit, one past (cut), unreadable (v2: ERR_INTERNAL) */
+    CHECK_EQ(nx_log("log line one"), 0);
+    memset(big, 'L', NX_MAX_LOG + 1);
+    big[0] = '<';
+    big[NX_MAX_LOG - 1] = '>';
+    big[NX_MAX_LOG] = '!';
+    CHECK_EQ(nx_host_log_v2(big, NX_MAX_LOG), 0);
+    CHECK_EQ(nx_host_log_v2(big, NX_MAX_LOG + 1), 0);
+    CHECK_EQ(nx_host_log_v2((void *)(uintptr_t)(MEM_END - 2), 3), NX_ERR_INTERNAL);
+    CHECK_EQ(nx_host_log_v2("", 0), 0);
+    nx_host_log(S("legacy line"));
+}
+
+int main(int argc, char **argv)
+{
+    const char *c = argc > 1 ? argv[1] : "";
+    char buf[64];
+    if (strcmp(c, "db") == 0) {
+        case_db();
+    } else if (strcmp(c, "pages") == 0) {
+        case_pages();
+    } else if (strcmp(c, "misc") == 0) {
+        case_misc();
+    } else if (strcmp(c, "put") == 0 && argc == 4) { /* put KEY VALUE */
+        CHECK_EQ(nx_db_set(argv[2], (uint32_t)strlen(argv[2]), argv[3], (uint32_t)strlen(argv[3])), 0);
+    } else if (strcmp(c, "get") == 0 && argc == 3) { /* prints the value or "(none)" */
+        int32_t n = nx_db_get(argv[2], (uint32_t)strlen(argv[2]), buf, sizeof buf);
+        if (n >= 0)
+            printf("%.*s\n", (int)n, buf);
+        else
+            printf("(none %d)\n", n);
+    } else if (strcmp(c, "fill") == 0 && argc == 3) { /* fill MiB: one value per MiB */
+        int mib = atoi(argv[2]);
+        nx_log("fill starts");
+        for (int i = 0; i < mib; i++) {
+            char key[16];
+            int kl = snprintf(key, sizeof key, "fill%04d", i);
+            memset(big, i, NX_MAX_VALUE);
+            CHECK_EQ(nx_db_set(key, (uint32_t)kl, big, NX_MAX_VALUE), 0);
+        }
+    } else if (strcmp(c, "put_trap") == 0) {
+        CHECK_EQ(nx_db_set(S("doomed"), S("1")), 0);
+        __builtin_trap();
+    } else if (strcmp(c, "put_abort") == 0) {
+        CHECK_EQ(nx_db_set(S("doomed"), S("1")), 0);
+        nx_abort_str("boom: giving up");
+    } else if (strcmp(c, "put_exit") == 0 && argc == 3) {
+        CHECK_EQ(nx_db_set(S("exited"), argv[2], (uint32_t)strlen(argv[2])), 0);
+        exit(atoi(argv[2]));
+    } else if (strcmp(c, "events") == 0) {
+        CHECK_EQ(nx_emit_str("note.added", "hello \"world\""), 0);
+        static const uint8_t bin[] = {0xff, 0x00, 0x01};
+        CHECK_EQ(nx_event_emit(S("bin"), bin, 3), 0);
+        nx_log("emitted two events");
+    } else if (strcmp(c, "events_trap") == 0) {
+        CHECK_EQ(nx_emit_str("never", "seen"), 0);
+        nx_log("about to trap");
+        __builtin_trap();
+    } else if (strcmp(c, "bad_key_ptr") == 0) {
+        nx_db_set((void *)(uintptr_t)(MEM_END - 3), 4, "v", 1);
+    } else if (strcmp(c, "bad_out_ptr") == 0) {
+        nx_db_get(S("k"), (void *)(uintptr_t)(MEM_END - 3), 4);
+    } else if (strcmp(c, "bad_scan_ptr") == 0) {
+        nx_db_keys_after(S(""), (void *)(uintptr_t)MEM_END, 1, 10, out, 100);
+    } else if (strcmp(c, "bad_log_ptr") == 0) {
+        nx_host_log((void *)(uintptr_t)0xfffffff0u, 32);
+    } else {
+        fprintf(stderr, "nx_abi: unknown case '%s'\n", c);
+        return 2;
+    }
+    return failures ? 1 : 0;
+}
