@@ -10,6 +10,7 @@ set -uo pipefail
 
 BUILD=${1:-build}
 WEFT=$BUILD/weft
+NOTES=$BUILD/examples/notes.wasm
 FIB=$BUILD/examples/fib.wasm
 HELLO=$BUILD/examples/hello.wasm
 
@@ -64,6 +65,16 @@ show "$WEFT" run --invoke mean "$FIB" 100 0
 say "Fuel bounds the work a call may do (one unit per instruction), --timeout its time"
 show "$WEFT" run --fuel 100000 --invoke fib "$FIB" 30
 show "$WEFT" run --timeout 200ms --invoke fib "$FIB" 45
+
+if [ -f "$NOTES" ]; then
+    say "Durable state: examples/notes keeps notes in weft's database (nx on LMDB)"
+    echo "Each run is one call, and a call is one transaction:"
+    show "$WEFT" run --data-dir "$data/db" "$NOTES" add buy milk
+    show "$WEFT" run --data-dir "$data/db" --events "$NOTES" add call Ada
+    show "$WEFT" run --data-dir "$data/db" "$NOTES" list
+    echo "The data directory, by hand:"
+    show "$WEFT" db "$data/db" scan note: --context notes
+fi
 
 say "Benchmark kernels: C programs checked against their native builds"
 failed=0
