@@ -1,6 +1,7 @@
 # Thin front for CMake. `make` builds into build/, `make test` runs every test
 # (normal build and an ASan+UBSan build), `make demo` runs the demo and
-# `make bench` the benchmarks (kernels, start-up, host calls).
+# `make bench` the benchmarks (kernels, start-up, host calls, guest
+# database, durable calls).
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
@@ -38,6 +39,8 @@ bench: build
 	./bench/run.sh $(BUILD)
 	./bench/startup.sh $(BUILD)
 	./bench/hostcall.sh $(BUILD)
+	./bench/dbbench.sh $(BUILD)
+	./bench/calls.sh $(BUILD)
 
 # libFuzzer run of tests/fuzz/fuzz_module.c (clang, ASan+UBSan) for
 # FUZZ_SECONDS on a scratch copy of the seed corpus and saved regressions.

@@ -18,8 +18,9 @@
  * Durability: a commit that returned 0 survives a crash of the process
  * (fsync'd LMDB commit), unless the db was opened with WEFT_DB_NOSYNC.
  *
- * Map size: the environment starts with a modest map (64 MiB, or the data
- * file's size when larger) and doubles when full. A write that finds the
+ * Map size: the environment starts with a 1 GiB map on 64-bit hosts (64 MiB
+ * on 32-bit; the data file's size when larger; it is address space, the
+ * file grows only as used) and quadruples when full. A write that finds the
  * map full fails with WEFT_ELIMIT after aborting its transaction and growing
  * the map; the caller retries the whole call (weft_db_retryable tells which
  * errors those are). The handle of that transaction stays allocated but

@@ -1071,14 +1071,15 @@ int cli_run(int argc, char **argv)
         goto done;
     status = CLI_EXIT_ERROR;
 
-    /* A store whose map grew under the call aborted it: run it once more
-     * from scratch (a fresh instance, a fresh transaction). */
+    /* A store whose map grew under the call aborted it: run it again from
+     * scratch (a fresh instance, a fresh transaction). The map grows 4x each
+     * time, so 8 attempts cover a call writing 4^7 times the first map. */
     for (int tries = 0;; tries++) {
         int retry = 0;
         status = attempt(&r, fname, vals, np, nr, &retry);
         if (!retry)
             break;
-        if (tries == 1) {
+        if (tries == 7) {
             cli_error("%s: the database is still full after growing it", o.path);
             status = CLI_EXIT_ERROR;
             break;

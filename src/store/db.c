@@ -18,7 +18,7 @@
  * Map growth. mdb_env_set_mapsize is only safe with no transaction of this
  * process alive, so top-level transactions are counted (open_txns, under mu).
  * MDB_MAP_FULL kills the transaction that hit it, sets need_grow, and the
- * map doubles as soon as no transaction is open: at once, or at the next
+ * map quadruples as soon as no transaction is open: at once, or at the next
  * top-level begin. So that busy threads cannot starve the growth, a begin
  * that finds growth pending waits up to GROW_WAIT_MS for the open
  * transactions to drain (bounded: the waiting thread may itself hold one).
@@ -131,7 +131,9 @@ static int lmdb_msg(weft_db_t *db, int rc, const char *what)
 static void grow_locked(weft_db_t *db)
 {
     MDB_envinfo info;
-    size_t next = db->map_size * 2;
+    /* x4: a call that filled the map is retried from scratch, so growing in
+     * big steps keeps the number of discarded attempts small (log4). */
+    size_t next = db->map_size > SIZE_MAX / 4 ? SIZE_MAX / MAP_ALIGN * MAP_ALIGN : db->map_size * 4;
     if (mdb_env_set_mapsize(db->env, next) == 0 && mdb_env_info(db->env, &info) == 0)
         db->map_size = info.me_mapsize;
     db->need_grow = 0;
