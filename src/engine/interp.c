@@ -159,6 +159,7 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
 #define DST(k) fp[pc[k].p.a]
 #define SRC(k) fp[pc[k].p.b]
 
+    RELOAD_MEM();
     /* The entry call: a frame whose return address is NULL ends the run. */
     pc = NULL;
     callee = f;
@@ -181,8 +182,12 @@ do_call:
         fp = nfp;
         cur = callee;
         pc = d->code;
-        inst = callee->inst;
-        RELOAD_MEM();
+        /* Within one instance mem/memsize are already current (memory.grow
+         * reloads them); only a switch of instance needs a reload. */
+        if (UNLIKELY(callee->inst != inst)) {
+            inst = callee->inst;
+            RELOAD_MEM();
+        }
         NEXT();
     } else {
         s->fuel = fuel;
@@ -245,8 +250,10 @@ L_RETURN: {
     pc = fr->ret_pc;
     fp = fr->ret_fp;
     cur = fr->func;
-    inst = cur->inst;
-    RELOAD_MEM();
+    if (UNLIKELY(cur->inst != inst)) {
+        inst = cur->inst;
+        RELOAD_MEM();
+    }
     NEXT();
 }
 L_CALL:
