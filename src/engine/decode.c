@@ -424,7 +424,6 @@ static void decode_code(reader_t *r, weft_module_t *m)
     for (uint32_t i = 0; i < n; i++) {
         funcdef_t *fd = &m->funcs[i];
         uint32_t size = rd_u32(r);
-        const uint8_t *start = r->p;
         reader_t body = {rd_bytes(r, size), NULL, r->e};
         body.end = body.p + size;
         const weft_functype_t *ft = m->types[fd->type];
@@ -451,7 +450,6 @@ static void decode_code(reader_t *r, weft_module_t *m)
         fd->body = body.p;
         fd->body_len = (size_t)(body.end - body.p);
         fd->body_offset = (size_t)(body.p - r->e->base);
-        (void)start;
     }
 }
 
@@ -557,7 +555,7 @@ void decode_module(weft_module_t *m, loaderr_t *e)
     }
     m->declared_funcs = NULL;
     int last_rank = 0;
-    bool have_funcs = false, have_code = false;
+    bool have_code = false;
     while (r.p < r.end) {
         const uint8_t *sec_at = r.p;
         e->section = "module";
@@ -602,7 +600,7 @@ void decode_module(weft_module_t *m, loaderr_t *e)
         }
         case 1: decode_types(&s, m); break;
         case 2: decode_imports(&s, m); break;
-        case 3: decode_functions(&s, m); have_funcs = true; break;
+        case 3: decode_functions(&s, m); break;
         case 4: decode_tables(&s, m); break;
         case 5: decode_memories(&s, m); break;
         case 6: decode_globals(&s, m); break;
@@ -619,7 +617,6 @@ void decode_module(weft_module_t *m, loaderr_t *e)
     if (!m->declared_funcs) m->declared_funcs = engine_xalloc(e, m->nfuncs / 8 + 1);
     if (m->nfuncs - m->nfunc_imports > 0 && !have_code)
         engine_fail(e, WEFT_EMALFORMED, r.p, "function and code section have inconsistent lengths");
-    (void)have_funcs;
     if (m->has_datacount && m->ndatas != m->datacount)
         engine_fail(e, WEFT_EMALFORMED, r.p, "data count and data section have inconsistent lengths");
     e->section = "code section";

@@ -204,7 +204,6 @@ static ctrl_t *open_block(cctx_t *c, uint8_t kind, ctrl_t *proto)
     check_operands(c, f_params(proto), proto->nparams);
     drop_to(c, c->sp - proto->nparams);
     ctrl_t *f = push_ctrl(c, proto);
-    if (f->results == NULL && f->nresults == 1) f->results = NULL; /* keeps using f->single */
     for (uint32_t i = 0; i < f->nparams; i++) push_home(c, f->params[i]);
     return f;
 }
