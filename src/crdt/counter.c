@@ -20,24 +20,22 @@ void crdt_counter_fini(crdt_counter_t *c)
     memset(c, 0, sizeof *c);
 }
 
+typedef struct {
+    const crdt_counter_t *c;
+    const uint8_t *origin;
+} slot_search_key_t;
+
+static int slot_search_cmp(const void *key, size_t i)
+{
+    const slot_search_key_t *k = key;
+    return memcmp(k->c->v[i].origin, k->origin, WEFT_CRDT_ORIGIN_LEN);
+}
+
 /* Index of origin, or where it would go (with *found = 0). */
 static size_t slot_search(const crdt_counter_t *c, const uint8_t *origin, int *found)
 {
-    size_t lo = 0, hi = c->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int cmp = memcmp(c->v[mid].origin, origin, WEFT_CRDT_ORIGIN_LEN);
-        if (cmp == 0) {
-            *found = 1;
-            return mid;
-        }
-        if (cmp < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = 0;
-    return lo;
+    slot_search_key_t k = {c, origin};
+    return crdt_search(c->n, slot_search_cmp, &k, found);
 }
 
 const crdt_slot_t *crdt_counter_find(const crdt_counter_t *c, const uint8_t *origin)

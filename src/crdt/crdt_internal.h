@@ -58,6 +58,30 @@ static inline size_t crdt_rbuf_left(const crdt_rbuf_t *r) { return r->len - r->p
 int crdt_id_cmp(const weft_crdt_id_t *a, const weft_crdt_id_t *b);
 /* Bytewise, shorter first on a common prefix. */
 int crdt_bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn);
+/* Binary search over n sorted items: cmp(key, i) compares item i with the
+ * key sought (<0, 0, >0). Returns the index of the match with *found = 1,
+ * or the index where the key would be inserted with *found = 0. Inline, so
+ * that each caller's comparator inlines too. */
+static inline size_t crdt_search(size_t n, int (*cmp)(const void *key, size_t i), const void *key,
+                                 int *found)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = cmp(key, mid);
+        if (c == 0) {
+            *found = 1;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = 0;
+    return lo;
+}
+
 /* malloc'ed copy (never NULL for n == 0 unless out of memory). */
 uint8_t *crdt_dup(const uint8_t *p, size_t n);
 

@@ -126,23 +126,22 @@ void crdt_map_fini(crdt_map_t *m)
     memset(m, 0, sizeof *m);
 }
 
+typedef struct {
+    const crdt_map_t *m;
+    const uint8_t *f;
+    size_t n;
+} field_search_key_t;
+
+static int field_search_cmp(const void *key, size_t i)
+{
+    const field_search_key_t *k = key;
+    return crdt_bytes_cmp(k->m->v[i].field, k->m->v[i].field_len, k->f, k->n);
+}
+
 static size_t field_search(const crdt_map_t *m, const uint8_t *f, size_t n, int *found)
 {
-    size_t lo = 0, hi = m->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = crdt_bytes_cmp(m->v[mid].field, m->v[mid].field_len, f, n);
-        if (c == 0) {
-            *found = 1;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = 0;
-    return lo;
+    field_search_key_t k = {m, f, n};
+    return crdt_search(m->n, field_search_cmp, &k, found);
 }
 
 const crdt_field_t *crdt_map_find(const crdt_map_t *m, const uint8_t *f, size_t n)

@@ -30,42 +30,40 @@ void crdt_orset_fini(crdt_orset_t *s)
     memset(s, 0, sizeof *s);
 }
 
+typedef struct {
+    const crdt_orset_t *s;
+    const uint8_t *e;
+    size_t n;
+} elem_search_key_t;
+
+static int elem_search_cmp(const void *key, size_t i)
+{
+    const elem_search_key_t *k = key;
+    return crdt_bytes_cmp(k->s->v[i].elem, k->s->v[i].elem_len, k->e, k->n);
+}
+
 static size_t elem_search(const crdt_orset_t *s, const uint8_t *e, size_t n, int *found)
 {
-    size_t lo = 0, hi = s->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = crdt_bytes_cmp(s->v[mid].elem, s->v[mid].elem_len, e, n);
-        if (c == 0) {
-            *found = 1;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = 0;
-    return lo;
+    elem_search_key_t k = {s, e, n};
+    return crdt_search(s->n, elem_search_cmp, &k, found);
+}
+
+typedef struct {
+    const weft_crdt_id_t *v;
+    size_t n;
+    const weft_crdt_id_t *id;
+} id_search_key_t;
+
+static int id_search_cmp(const void *key, size_t i)
+{
+    const id_search_key_t *k = key;
+    return crdt_id_cmp(&k->v[i], k->id);
 }
 
 static size_t id_search(const weft_crdt_id_t *v, size_t n, const weft_crdt_id_t *id, int *found)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = crdt_id_cmp(&v[mid], id);
-        if (c == 0) {
-            *found = 1;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = 0;
-    return lo;
+    id_search_key_t k = {v, n, id};
+    return crdt_search(n, id_search_cmp, &k, found);
 }
 
 /* Inserts id into the sorted array (v, n, cap): 1 inserted, 0 was there. */

@@ -89,61 +89,55 @@ static int reserve(void **v, size_t *cap, size_t need, size_t sz)
 }
 
 /* Position of id in the index; *found says whether it is there. */
+typedef struct {
+    const crdt_rga_t *g;
+    const weft_crdt_id_t *id;
+} find_key_t;
+
+static int find_cmp(const void *key, size_t i)
+{
+    const find_key_t *k = key;
+    return crdt_id_cmp(&k->g->nodes[k->g->index[i]].r.id, k->id);
+}
+
 static size_t find(const crdt_rga_t *g, const weft_crdt_id_t *id, int *found)
 {
-    size_t lo = 0, hi = g->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = crdt_id_cmp(&g->nodes[g->index[mid]].r.id, id);
-        if (c == 0) {
-            *found = 1;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = 0;
-    return lo;
+    find_key_t k = {g, id};
+    return crdt_search(g->n, find_cmp, &k, found);
+}
+
+typedef struct {
+    const crdt_rga_t *g;
+    const weft_crdt_id_t *id;
+} pin_find_key_t;
+
+static int pin_find_cmp(const void *key, size_t i)
+{
+    const pin_find_key_t *k = key;
+    return crdt_id_cmp(&k->g->pins[i].id, k->id);
 }
 
 static size_t pin_find(const crdt_rga_t *g, const weft_crdt_id_t *id, int *found)
 {
-    size_t lo = 0, hi = g->npins;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = crdt_id_cmp(&g->pins[mid].id, id);
-        if (c == 0) {
-            *found = 1;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = 0;
-    return lo;
+    pin_find_key_t k = {g, id};
+    return crdt_search(g->npins, pin_find_cmp, &k, found);
+}
+
+typedef struct {
+    const crdt_rga_t *g;
+    const weft_crdt_id_t *id;
+} pdel_find_key_t;
+
+static int pdel_find_cmp(const void *key, size_t i)
+{
+    const pdel_find_key_t *k = key;
+    return crdt_id_cmp(&k->g->pdels[i], k->id);
 }
 
 static size_t pdel_find(const crdt_rga_t *g, const weft_crdt_id_t *id, int *found)
 {
-    size_t lo = 0, hi = g->npdels;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = crdt_id_cmp(&g->pdels[mid], id);
-        if (c == 0) {
-            *found = 1;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = 0;
-    return lo;
+    pdel_find_key_t k = {g, id};
+    return crdt_search(g->npdels, pdel_find_cmp, &k, found);
 }
 
 static int stamp_cmp(const rec_t *a, const rec_t *b)
