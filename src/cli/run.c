@@ -13,6 +13,8 @@
  * its call then runs in one write transaction, committed when the call ends
  * normally (return or proc_exit(0)) and aborted on anything else, and run
  * once more from scratch when the store's map had to grow (docs/nx.md).
+ * Sync is on unless --no-sync: the nx context then gets the directory's
+ * node id (weft/identity.h), loaded or created before the call begins.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -27,6 +29,7 @@
 
 #include "cli.h"
 #include "weft/db.h"
+#include "weft/identity.h"
 #include "weft/nx.h"
 #include "weft/wasi.h"
 
@@ -54,6 +57,8 @@ void cli_run_usage(FILE *out)
             "(the Numax host API) gets a database: the call commits its writes when it\n"
             "returns or calls proc_exit(0), and discards them on a trap, nx abort or\n"
             "another exit status. Its log lines go to stderr as \"MODULE: message\".\n"
+            "Sync is on: nx net_node_id answers the data directory's node id (an ed25519\n"
+            "public key created on first use and kept there), net_peers an empty list.\n"
             "\n"
             "options:\n"
             "  --invoke NAME        call export NAME instead of _start (or run)\n"
@@ -64,6 +69,8 @@ void cli_run_usage(FILE *out)
             "                       the module's file name without .wasm)\n"
             "  --events             print each event the call emitted (nx event_emit) as\n"
             "                       one JSON line on stdout, after the call committed\n"
+            "  --no-sync            run with replication switched off: nx net_* and crdt\n"
+            "                       functions return ERR_SYNC_DISABLED (-5)\n"
             "  --dir HOST[::GUEST]  let the guest use directory HOST under the name GUEST\n"
             "                       (default: HOST itself); repeatable. --dir .  gives\n"
             "                       the current directory for relative paths\n"
@@ -106,6 +113,7 @@ typedef struct {
     const char *invoke; /* NULL: _start, or run */
     const char *data_dir, *context; /* NULL: the defaults */
     int events;
+    int no_sync; /* --no-sync: nx runs without WEFT_NX_SYNC */
     const char *path;
     char **args;
     int nargs;
@@ -262,6 +270,8 @@ static int parse_opts(int argc, char **argv, run_opts_t *o)
             o->context = val;
         } else if (strcmp(arg, "--events") == 0) {
             o->events = 1;
+        } else if (strcmp(arg, "--no-sync") == 0) {
+            o->no_sync = 1;
         } else if ((m = option_value(argc, argv, &i, "--dir", &val)) != 0) {
             if (m < 0 || add_dir(o, val) != 0)
                 return -1;
@@ -728,11 +738,25 @@ static int open_nx(run_t *r)
         status = rc == WEFT_EIO ? CLI_EXIT_USAGE : CLI_EXIT_ERROR;
         goto done;
     }
+    /* The node id: only sync needs it, and only sync may create it. */
+    uint8_t node_id[WEFT_IDENTITY_PUBLIC_LEN];
+    if (!o->no_sync && (rc = weft_identity_load(r->db, node_id, NULL)) != 0) {
+        cli_error("cannot load the node identity of %s: %s", dir,
+                  rc == WEFT_EIO ? "a damaged key pair or a storage failure"
+                                  : weft_strerror(rc));
+        status = CLI_EXIT_ERROR;
+        goto done;
+    }
     weft_nx_config_t cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.db = r->db;
     cfg.context = ctx;
     cfg.module_id = r->name;
+    if (!o->no_sync) {
+        cfg.flags = WEFT_NX_SYNC;
+        cfg.node_id = node_id;
+        cfg.node_id_len = sizeof node_id;
+    }
     /* env_get reads weft's own environment through the NX_/NUMAX_ policy,
      * as Numax does; --env only feeds WASI. */
     rc = weft_nx_new(&cfg, &r->nx);

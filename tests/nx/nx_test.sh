@@ -140,6 +140,36 @@ map_growth)
     expect_eq "the retried call's logs only" "$(grep -c '^nx_abi: fill starts$' "$T/err")" 1
     expect_eq "last value" "$("$weft" db "$D" get 66696c6c30303939 --hex --context nx_abi | cut -c1-8)" 63636363
     ;;
+identity)
+    # sync is on by default: the node id is the data directory's ed25519
+    # public key, the same on every run, another for another directory
+    nx net on
+    show_err
+    expect_eq "exit status" "$rc" 0
+    id1=$(cat "$T/out")
+    expect_eq "node id is 32 bytes of hex" "$(printf %s "$id1" | grep -c '^[0-9a-f]\{64\}$')" 1
+    nx net on
+    show_err
+    expect_eq "same data dir, same node id" "$(cat "$T/out")" "$id1"
+    "$weft" run --data-dir "$T/other" "$g/nx_abi.wasm" net on >"$T/out" 2>"$T/err"
+    rc=$?
+    show_err
+    expect_eq "exit status (other dir)" "$rc" 0
+    id2=$(cat "$T/out")
+    if [ -z "$id2" ] || [ "$id2" = "$id1" ]; then fail "other data dir: node id [$id2] vs [$id1]"; fi
+    # --no-sync: net_* return ERR_SYNC_DISABLED, and the identity is kept
+    "$weft" run --no-sync --data-dir "$D" "$g/nx_abi.wasm" net off >"$T/out" 2>"$T/err"
+    rc=$?
+    show_err
+    expect_eq "--no-sync exit status" "$rc" 0
+    "$weft" run --no-sync --data-dir "$T/fresh" "$g/nx_abi.wasm" net off >"$T/out" 2>"$T/err"
+    rc=$?
+    show_err
+    expect_eq "--no-sync on a fresh dir" "$rc" 0
+    nx net on
+    expect_eq "node id after --no-sync runs" "$(cat "$T/out")" "$id1"
+    "$weft" run --help | grep -q -- "--no-sync" || fail "--no-sync missing from weft run --help"
+    ;;
 run_export)
     for i in 1 2; do
         "$weft" run --data-dir "$D" "$g/run_export.wasm" >"$T/out" 2>"$T/err"

@@ -271,9 +271,6 @@ static void case_misc(void)
     CHECK_EQ(nx_event_emit(S("a b"), S("x")), NX_ERR_INTERNAL);
     CHECK_EQ(nx_event_emit(S("caf\xc3\xa9"), S("x")), NX_ERR_INTERNAL);
     CHECK_EQ(nx_event_emit(S("a/b"), S("x")), NX_ERR_INTERNAL);
-    /* network: sync is off under weft run */
-    CHECK_EQ(nx_net_node_id(buf, sizeof buf), NX_ERR_SYNC_DISABLED);
-    CHECK_EQ(nx_net_peers(buf, sizeof buf), NX_ERR_SYNC_DISABLED);
     /* logs: exactly the limit, one past (cut), unreadable (v2: ERR_INTERNAL) */
     CHECK_EQ(nx_log("log line one"), 0);
     memset(big, 'L', NX_MAX_LOG + 1);
@@ -287,6 +284,30 @@ static void case_misc(void)
     nx_host_log(S("legacy line"));
 }
 
+/* net on: prints the node id in hex (the script compares runs); net off:
+ * both functions report that sync is disabled (weft run --no-sync). */
+static void case_net(int on)
+{
+    uint8_t id[64], peers[16];
+    char h[2 * 32 + 1];
+    if (!on) {
+        CHECK_EQ(nx_net_node_id(id, sizeof id), NX_ERR_SYNC_DISABLED);
+        CHECK_EQ(nx_net_peers(peers, sizeof peers), NX_ERR_SYNC_DISABLED);
+        return;
+    }
+    memset(id, 0, sizeof id);
+    CHECK_EQ(nx_net_node_id(id, sizeof id), 32);
+    CHECK_EQ(nx_net_node_id(id, 31), NX_ERR_BUFFER_TOO_SMALL);
+    static const uint8_t zero[32];
+    CHECK(memcmp(id, zero, 32) != 0); /* a real key, not the placeholder */
+    memset(peers, 0xaa, sizeof peers);
+    CHECK_EQ(nx_net_peers(peers, sizeof peers), 4);
+    CHECK_EQ(peers[0] | peers[1] | peers[2] | peers[3], 0);
+    CHECK_EQ(nx_net_peers(peers, 3), NX_ERR_BUFFER_TOO_SMALL);
+    hex(id, 32, h);
+    printf("%s\n", h);
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -297,6 +318,8 @@ int main(int argc, char **argv)
         case_pages();
     } else if (strcmp(c, "misc") == 0) {
         case_misc();
+    } else if (strcmp(c, "net") == 0 && argc == 3) { /* net on|off */
+        case_net(strcmp(argv[2], "on") == 0);
     } else if (strcmp(c, "put") == 0 && argc == 4) { /* put KEY VALUE */
         CHECK_EQ(nx_db_set(argv[2], (uint32_t)strlen(argv[2]), argv[3], (uint32_t)strlen(argv[3])), 0);
     } else if (strcmp(c, "get") == 0 && argc == 3) { /* prints the value or "(none)" */
