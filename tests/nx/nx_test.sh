@@ -55,6 +55,11 @@ pages)
     expect_eq "exit status" "$rc" 0
     expect_eq "reserved key kept" "$("$weft" db "$D" get "__nx/planted" --context nx_abi)" secret
     ;;
+pages_churn)
+    nx pages_churn
+    show_err
+    expect_eq "exit status" "$rc" 0
+    ;;
 misc)
     NX_TEST_VAR=hello NUMAX_X=1 nx_lower=no SECRET=no nx misc
     show_err

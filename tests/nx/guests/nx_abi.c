@@ -219,6 +219,68 @@ static void case_pages(void)
     CHECK_EQ(nx_read_u32(out), 0);
 }
 
+/* Pagination while the key set changes: walk "c%04d" with db_scan_after,
+ * 10 per page, and between pages delete keys behind and ahead of the
+ * cursor and insert new ones on both sides. The key cursor must still give
+ * every key that stayed present for the whole walk exactly once, in order,
+ * and never a key twice or out of order. */
+static void case_pages_churn(void)
+{
+    enum { N = 600 };
+    static unsigned char present[N * 2];  /* key i exists now */
+    static unsigned char stable[N * 2];   /* key i existed for the whole walk so far */
+    static unsigned char visited[N * 2];
+    char key[16];
+    for (int i = 0; i < N * 2; i += 2) { /* even keys first; odd ones appear later */
+        int kl = snprintf(key, sizeof key, "c%04d", i);
+        CHECK_EQ(nx_db_set(key, (uint32_t)kl, "x", 1), 0);
+        present[i] = stable[i] = 1;
+    }
+    uint8_t after[16];
+    uint32_t after_len = 0;
+    int last = -1, pages = 0;
+    uint32_t rnd = 12345;
+    for (;;) {
+        int32_t n = nx_db_scan_after(S("c"), after, after_len, 10, out, 4096);
+        CHECK(n >= 4);
+        if (n < 4) break;
+        uint32_t count = nx_read_u32(out), pos = 4, kl, vl;
+        const uint8_t *k, *v;
+        for (uint32_t r = 0; r < count; r++) {
+            CHECK(nx_page_next(out, (uint32_t)n, 1, &pos, &k, &kl, &v, &vl));
+            int id = atoi((const char *)k + 1);
+            CHECK(kl == 5 && id > last && id < N * 2); /* strictly ascending */
+            CHECK(present[id]);
+            CHECK(!visited[id]);
+            visited[id] = 1;
+            last = id;
+            memcpy(after, k, kl);
+            after_len = kl;
+        }
+        pages++;
+        if (count < 10) break;
+        /* churn: 3 deletes and 3 inserts anywhere, some behind the cursor */
+        for (int j = 0; j < 6; j++) {
+            rnd = rnd * 1103515245u + 12345u;
+            int id = (int)((rnd >> 8) % (N * 2));
+            int kl2 = snprintf(key, sizeof key, "c%04d", id);
+            if (j % 2 == 0 && present[id]) {
+                CHECK_EQ(nx_db_delete(key, (uint32_t)kl2), 0);
+                present[id] = 0;
+                stable[id] = 0;
+            } else if (j % 2 == 1 && !present[id]) {
+                CHECK_EQ(nx_db_set(key, (uint32_t)kl2, "y", 1), 0);
+                present[id] = 1;
+            }
+        }
+    }
+    CHECK(pages > 50);
+    int missed = 0;
+    for (int i = 0; i < N * 2; i++)
+        if (stable[i] && !visited[i]) missed++;
+    CHECK_EQ(missed, 0);
+}
+
 static void case_misc(void)
 {
     uint8_t d[64];
@@ -316,6 +378,8 @@ int main(int argc, char **argv)
         case_db();
     } else if (strcmp(c, "pages") == 0) {
         case_pages();
+    } else if (strcmp(c, "pages_churn") == 0) {
+        case_pages_churn();
     } else if (strcmp(c, "misc") == 0) {
         case_misc();
     } else if (strcmp(c, "net") == 0 && argc == 3) { /* net on|off */
