@@ -52,7 +52,7 @@ typedef enum {
     WEFT_SPACE_MODULES = 0, /* module bytes by content hash (no context) */
     WEFT_SPACE_KV,          /* nx db_* and other private key/value state */
     WEFT_SPACE_CRDT,        /* materialised CRDT state */
-    WEFT_SPACE_OPLOG,       /* CRDT op-log */
+    WEFT_SPACE_OPLOG,       /* CRDT op-log, node-wide (no context) */
     WEFT_SPACE_TABLES,      /* tables and indexes */
     WEFT_SPACE_BLOBS,       /* blobs */
     WEFT_SPACE_META,        /* node metadata (identity, versions) */
@@ -103,7 +103,8 @@ int weft_txn_commit(weft_txn_t *txn);
 void weft_txn_abort(weft_txn_t *txn);
 
 /* A key is (context, key): contexts are byte strings of 1..255 bytes
- * (WEFT_SPACE_MODULES and WEFT_SPACE_META take ctx_len 0). Keys are
+ * (WEFT_SPACE_MODULES, WEFT_SPACE_META and WEFT_SPACE_OPLOG are node-wide
+ * and take ctx_len 0). Keys are
  * 0..1024 bytes, values 0..1 MiB (WEFT_EARG beyond). Within a context,
  * keys are ordered bytewise (memcmp, shorter first on a common prefix).
  * (LMDB's own key limit is 511 bytes: longer encoded keys are stored under

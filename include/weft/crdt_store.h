@@ -1,0 +1,116 @@
+/*
+ * weft/crdt_store.h — CRDT states and the op-log in the store: the layer
+ * between the pure CRDT library (weft/crdt.h) and a data directory
+ * (weft/db.h). Every function works inside the caller's transaction, so a
+ * call that aborts takes its state changes, op-log entries, seq and clock
+ * advances with it.
+ *
+ * Layout (all in the caller's data directory):
+ *   WEFT_SPACE_CRDT   (context, key)            -> encoded state (crdt.h)
+ *   WEFT_SPACE_OPLOG  (no context, [origin 32][seq u64 BE])
+ *                                               -> encoded op
+ *   WEFT_SPACE_META   "crdt/hlc"                -> u64 BE, the node's clock
+ *   WEFT_SPACE_META   "crdt/vv/" origin[32]     -> u64 BE, the origin's
+ *                                                  high-water mark
+ * The op-log is one node-wide log for every context (seqs are per origin
+ * across all its contexts), so WEFT_SPACE_OPLOG takes no context.
+ *
+ * Delivery: ops of one origin must be applied in seq order (a peer sends
+ * them so: weft_crdt_missing streams in (origin, seq) order). An op whose
+ * seq is at most the origin's mark is a duplicate and ignored; one past
+ * mark + 1 is a gap and refused with WEFT_EARG (no buffering yet).
+ *
+ * Errors: 0 or a negative WEFT_E* (weft/error.h): those of weft/db.h and
+ * weft/crdt.h, plus WEFT_EARG for a type mismatch with the stored state, a
+ * kind the type has not, missing inputs, or a gap.
+ */
+#ifndef WEFT_CRDT_STORE_H
+#define WEFT_CRDT_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weft/crdt.h"
+#include "weft/db.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The local node's replication clock, as stored in WEFT_SPACE_META. */
+typedef struct {
+    uint8_t origin[WEFT_CRDT_ORIGIN_LEN]; /* node id (weft/identity.h) */
+    weft_hlc_t hlc;                       /* highest timestamp issued or seen */
+    uint64_t next_seq;                    /* seq of the next local op, from 1 */
+} weft_crdt_node_t;
+
+/* Loads the node's clock in txn (a fresh node: hlc 0, next_seq 1). */
+int weft_crdt_node_load(weft_txn_t *txn, const uint8_t origin[WEFT_CRDT_ORIGIN_LEN],
+                        weft_crdt_node_t *out);
+/* Stores it back (the clock and the origin's mark next_seq - 1). */
+int weft_crdt_node_save(weft_txn_t *txn, const weft_crdt_node_t *node);
+
+/* What a local op carries, by kind (unused fields are ignored):
+ *   INC, DEC        delta (> 0)
+ *   SET             value
+ *   MAP_SET         field, value
+ *   MAP_REMOVE      field
+ *   ADD, REMOVE     value (the element)
+ *   INSERT          target (parent; NULL inserts at the head), value
+ *   DELETE          target (the element's id)
+ * Pointers are borrowed for the call. */
+typedef struct {
+    uint64_t delta;
+    const uint8_t *field;
+    size_t field_len;
+    const uint8_t *value;
+    size_t value_len;
+    const weft_crdt_id_t *target;
+} weft_crdt_input_t;
+
+/* A local mutation of (ctx, key) by node `origin` at wall time wall_ms:
+ * allocates the next seq and an HLC timestamp after everything the node has
+ * seen, builds the op, applies it to the stored state (created when absent;
+ * WEFT_EARG when it has another type), stores the state, appends the op to
+ * the op-log and advances the node's mark and clock, all in txn (a write
+ * transaction). out_id (may be NULL) gets the op's id: the ORSet tag of an
+ * ADD, the element id of an RGA INSERT. */
+int weft_crdt_local(weft_txn_t *txn, const uint8_t origin[WEFT_CRDT_ORIGIN_LEN], uint64_t wall_ms,
+                    const uint8_t *ctx, size_t ctx_len, const uint8_t *key, size_t key_len,
+                    uint8_t type, uint8_t kind, const weft_crdt_input_t *in,
+                    weft_crdt_id_t *out_id);
+
+/* Applies an encoded op received from a peer: a duplicate ((origin, seq) at
+ * or under the origin's mark) returns 0 and changes nothing; the next op of
+ * its origin is applied, appended to the op-log (the bytes as given: op
+ * encodings are canonical), advances the mark, and the stored clock
+ * observes its timestamp (weft_hlc_observe at wall_ms). A gap (seq past
+ * mark + 1) is WEFT_EARG; a malformed op WEFT_EMALFORMED; an op whose type
+ * differs from the stored state's WEFT_EARG. */
+int weft_crdt_apply_remote(weft_txn_t *txn, const uint8_t *op_bytes, size_t len, uint64_t wall_ms);
+
+/* Visits the version vector (every origin's mark) in origin order, calling
+ * fn(user, origin, seq) until fn returns non-zero (then 0 is returned). */
+typedef int (*weft_crdt_vv_fn)(void *user, const uint8_t origin[WEFT_CRDT_ORIGIN_LEN],
+                               uint64_t seq);
+int weft_crdt_version_vector(weft_txn_t *txn, weft_crdt_vv_fn fn, void *user);
+
+/* Streams, in (origin, seq) order, the op-log entries a peer whose version
+ * vector is vv[0..n) (origin, mark pairs; absent origins count as 0) lacks,
+ * calling fn(user, op_bytes, len) until fn returns non-zero (then 0 is
+ * returned). op_bytes live during the call only; fn must not write through
+ * txn. Cost: one scan of the version vector, then a seek per origin. */
+typedef int (*weft_crdt_op_fn)(void *user, const uint8_t *op_bytes, size_t len);
+int weft_crdt_missing(weft_txn_t *txn, const weft_crdt_id_t *vv, size_t n, weft_crdt_op_fn fn,
+                      void *user);
+
+/* Loads the state of (ctx, key): WEFT_ENOTFOUND when absent, WEFT_EARG when
+ * it is not of `type` (0 accepts any type). *out is owned by the caller
+ * (weft_crdt_state_delete) and independent of txn. */
+int weft_crdt_read(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const uint8_t *key,
+                   size_t key_len, uint8_t type, weft_crdt_state_t **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,493 @@
+/*
+ * crdt_store.c — CRDT states, the op-log and the node's replication clock
+ * in a data directory (include/weft/crdt_store.h). Sits on weft/db.h and
+ * the pure weft/crdt.h; it does not touch LMDB directly.
+ *
+ * Invariants, each kept by doing every write of a call in the caller's
+ * transaction: the op-log holds, for every origin, exactly the ops 1..mark
+ * (its version vector entry); the stored state of (ctx, key) is the apply
+ * of every logged op of that (ctx, key); the stored clock is at least every
+ * logged op's timestamp. The local node's next seq is its own mark + 1, so
+ * there is no separate seq counter to drift from the log.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "weft/crdt_store.h"
+#include "weft/error.h"
+
+#define META WEFT_SPACE_META
+#define LOG_KEY_LEN (WEFT_CRDT_ORIGIN_LEN + 8)
+
+static const uint8_t hlc_key[] = "crdt/hlc";
+#define HLC_KEY_LEN (sizeof hlc_key - 1)
+static const uint8_t vv_prefix[] = "crdt/vv/";
+#define VV_PREFIX_LEN (sizeof vv_prefix - 1)
+#define VV_KEY_LEN (VV_PREFIX_LEN + WEFT_CRDT_ORIGIN_LEN)
+
+/* ---- small helpers --------------------------------------------------- */
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static void vv_key(const uint8_t *origin, uint8_t out[VV_KEY_LEN])
+{
+    memcpy(out, vv_prefix, VV_PREFIX_LEN);
+    memcpy(out + VV_PREFIX_LEN, origin, WEFT_CRDT_ORIGIN_LEN);
+}
+
+static void log_key(const uint8_t *origin, uint64_t seq, uint8_t out[LOG_KEY_LEN])
+{
+    memcpy(out, origin, WEFT_CRDT_ORIGIN_LEN);
+    put_be64(out + WEFT_CRDT_ORIGIN_LEN, seq);
+}
+
+/* A u64 BE meta value; *out = 0 when absent. */
+static int get_u64(weft_txn_t *txn, const uint8_t *key, size_t key_len, uint64_t *out)
+{
+    const uint8_t *v;
+    size_t n;
+    int rc = weft_txn_get(txn, META, NULL, 0, key, key_len, &v, &n);
+    *out = 0;
+    if (rc == WEFT_ENOTFOUND)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (n != 8)
+        return WEFT_EMALFORMED;
+    *out = get_be64(v);
+    return 0;
+}
+
+static int put_u64(weft_txn_t *txn, const uint8_t *key, size_t key_len, uint64_t v)
+{
+    uint8_t b[8];
+    put_be64(b, v);
+    return weft_txn_put(txn, META, NULL, 0, key, key_len, b, sizeof b);
+}
+
+static int get_mark(weft_txn_t *txn, const uint8_t *origin, uint64_t *out)
+{
+    uint8_t k[VV_KEY_LEN];
+    vv_key(origin, k);
+    return get_u64(txn, k, sizeof k, out);
+}
+
+static int put_mark(weft_txn_t *txn, const uint8_t *origin, uint64_t seq)
+{
+    uint8_t k[VV_KEY_LEN];
+    vv_key(origin, k);
+    return put_u64(txn, k, sizeof k, seq);
+}
+
+/* The stored state of (ctx, key), or a new one of `type` when absent
+ * (*out_created = 1). WEFT_EARG when the stored one has another type. */
+static int load_state(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const uint8_t *key,
+                      size_t key_len, uint8_t type, int create, weft_crdt_state_t **out)
+{
+    const uint8_t *v;
+    size_t n;
+    int rc = weft_txn_get(txn, WEFT_SPACE_CRDT, ctx, ctx_len, key, key_len, &v, &n);
+    *out = NULL;
+    if (rc == WEFT_ENOTFOUND && create)
+        return weft_crdt_state_new(type, out);
+    if (rc < 0)
+        return rc;
+    if ((rc = weft_crdt_state_decode(v, n, out)) < 0)
+        return rc;
+    if (type != 0 && weft_crdt_state_type(*out) != type) {
+        weft_crdt_state_delete(*out);
+        *out = NULL;
+        return WEFT_EARG;
+    }
+    return 0;
+}
+
+static int store_state(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const uint8_t *key,
+                       size_t key_len, const weft_crdt_state_t *st)
+{
+    uint8_t *bytes = NULL;
+    size_t n = 0;
+    int rc = weft_crdt_state_encode(st, &bytes, &n);
+    if (rc < 0)
+        return rc;
+    rc = weft_txn_put(txn, WEFT_SPACE_CRDT, ctx, ctx_len, key, key_len, bytes, n);
+    free(bytes);
+    return rc;
+}
+
+/* Applies op (already validated) to its (ctx, key) state and stores it. */
+static int apply_and_store(weft_txn_t *txn, const weft_crdt_op_t *op)
+{
+    weft_crdt_state_t *st = NULL;
+    int rc = load_state(txn, op->context, op->context_len, op->key, op->key_len, op->type, 1, &st);
+    if (rc == 0)
+        rc = weft_crdt_apply(st, op);
+    if (rc == 0)
+        rc = store_state(txn, op->context, op->context_len, op->key, op->key_len, st);
+    weft_crdt_state_delete(st);
+    return rc;
+}
+
+static int append_log(weft_txn_t *txn, const uint8_t *origin, uint64_t seq, const uint8_t *bytes,
+                      size_t len)
+{
+    uint8_t k[LOG_KEY_LEN];
+    log_key(origin, seq, k);
+    return weft_txn_put(txn, WEFT_SPACE_OPLOG, NULL, 0, k,
+                        sizeof k, bytes, len);
+}
+
+/* ---- node clock ------------------------------------------------------ */
+
+int weft_crdt_node_load(weft_txn_t *txn, const uint8_t origin[WEFT_CRDT_ORIGIN_LEN],
+                        weft_crdt_node_t *out)
+{
+    uint64_t hlc, mark;
+    int rc;
+    memset(out, 0, sizeof *out);
+    if ((rc = get_u64(txn, hlc_key, HLC_KEY_LEN, &hlc)) < 0)
+        return rc;
+    if ((rc = get_mark(txn, origin, &mark)) < 0)
+        return rc;
+    if (mark == UINT64_MAX)
+        return WEFT_ELIMIT;
+    memcpy(out->origin, origin, WEFT_CRDT_ORIGIN_LEN);
+    weft_hlc_init(&out->hlc, hlc);
+    out->next_seq = mark + 1;
+    return 0;
+}
+
+int weft_crdt_node_save(weft_txn_t *txn, const weft_crdt_node_t *node)
+{
+    int rc = put_u64(txn, hlc_key, HLC_KEY_LEN, node->hlc.last);
+    if (rc == 0 && node->next_seq > 0)
+        rc = put_mark(txn, node->origin, node->next_seq - 1);
+    return rc;
+}
+
+/* ---- local ops ------------------------------------------------------- */
+
+/* Builds the payload of a local op into a malloc'ed *out (NULL for an
+ * empty payload), or points *out_raw at caller bytes for kinds whose
+ * payload is a single byte string. */
+static int build_payload(const weft_crdt_state_t *st, const uint8_t *origin, uint8_t kind,
+                         const weft_crdt_input_t *in, uint8_t **out, const uint8_t **out_raw,
+                         size_t *out_len)
+{
+    size_t need = 0;
+    int rc;
+    *out = NULL;
+    *out_raw = NULL;
+    *out_len = 0;
+    switch (kind) {
+    case WEFT_CRDT_SET:
+    case WEFT_CRDT_ADD:
+        if (in->value_len > 0 && !in->value)
+            return WEFT_EARG;
+        *out_raw = in->value;
+        *out_len = in->value_len;
+        return 0;
+    case WEFT_CRDT_MAP_REMOVE:
+        if (in->field_len > 0 && !in->field)
+            return WEFT_EARG;
+        *out_raw = in->field;
+        *out_len = in->field_len;
+        return 0;
+    case WEFT_CRDT_DELETE:
+        if (!in->target)
+            return WEFT_EARG;
+        break;
+    case WEFT_CRDT_INC:
+    case WEFT_CRDT_DEC:
+    case WEFT_CRDT_MAP_SET:
+    case WEFT_CRDT_REMOVE:
+    case WEFT_CRDT_INSERT:
+        break;
+    default:
+        return WEFT_EARG;
+    }
+    /* Two passes: size with cap 0, then build. */
+    for (int pass = 0; pass < 2; pass++) {
+        uint8_t *buf = *out;
+        size_t cap = pass ? need : 0;
+        switch (kind) {
+        case WEFT_CRDT_INC:
+        case WEFT_CRDT_DEC:
+            rc = weft_crdt_payload_counter(st, origin, kind, in->delta, buf, cap, &need);
+            break;
+        case WEFT_CRDT_MAP_SET:
+            rc = weft_crdt_payload_map_set(in->field, in->field_len, in->value, in->value_len, buf,
+                                           cap, &need);
+            break;
+        case WEFT_CRDT_REMOVE:
+            rc = weft_crdt_payload_orset_remove(st, in->value, in->value_len, buf, cap, &need);
+            break;
+        case WEFT_CRDT_INSERT:
+            rc = weft_crdt_payload_rga_insert(in->target, in->value, in->value_len, buf, cap,
+                                              &need);
+            break;
+        default: /* WEFT_CRDT_DELETE */
+            rc = weft_crdt_payload_rga_delete(in->target, buf, cap, &need);
+            break;
+        }
+        if (pass == 0) {
+            if (rc < 0 && rc != WEFT_ELIMIT)
+                return rc;
+            if (rc == 0 && need == 0)
+                return 0;
+            if (rc == 0 || need == 0) /* a builder that wrote into cap 0 */
+                return WEFT_EARG;
+            if (!(*out = malloc(need)))
+                return WEFT_ENOMEM;
+        } else if (rc < 0) {
+            free(*out);
+            *out = NULL;
+            return rc;
+        }
+    }
+    *out_len = need;
+    return 0;
+}
+
+/* Encodes op into a malloc'ed buffer. */
+static int encode_op(const weft_crdt_op_t *op, uint8_t **out, size_t *out_len)
+{
+    size_t need = 0;
+    int rc = weft_crdt_op_encode(op, NULL, 0, &need);
+    *out = NULL;
+    if (rc < 0 && rc != WEFT_ELIMIT)
+        return rc;
+    if (!(*out = malloc(need ? need : 1)))
+        return WEFT_ENOMEM;
+    if ((rc = weft_crdt_op_encode(op, *out, need, out_len)) < 0) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int weft_crdt_local(weft_txn_t *txn, const uint8_t origin[WEFT_CRDT_ORIGIN_LEN], uint64_t wall_ms,
+                    const uint8_t *ctx, size_t ctx_len, const uint8_t *key, size_t key_len,
+                    uint8_t type, uint8_t kind, const weft_crdt_input_t *in,
+                    weft_crdt_id_t *out_id)
+{
+    static const weft_crdt_input_t none = {0};
+    weft_crdt_node_t node;
+    weft_crdt_state_t *st = NULL;
+    weft_crdt_op_t op;
+    uint8_t *payload = NULL, *enc = NULL;
+    const uint8_t *raw = NULL;
+    size_t payload_len = 0, enc_len = 0;
+    int rc;
+
+    if (!txn || !origin || (ctx_len && !ctx) || (key_len && !key))
+        return WEFT_EARG;
+    if (!in)
+        in = &none;
+    if ((rc = weft_crdt_node_load(txn, origin, &node)) < 0)
+        goto done;
+    if ((rc = load_state(txn, ctx, ctx_len, key, key_len, type, 1, &st)) < 0)
+        goto done;
+    if ((rc = build_payload(st, origin, kind, in, &payload, &raw, &payload_len)) < 0)
+        goto done;
+
+    memset(&op, 0, sizeof op);
+    op.context = ctx;
+    op.context_len = ctx_len;
+    op.key = key;
+    op.key_len = key_len;
+    op.type = type;
+    op.kind = kind;
+    memcpy(op.origin, origin, WEFT_CRDT_ORIGIN_LEN);
+    op.seq = node.next_seq;
+    op.hlc = weft_hlc_now(&node.hlc, wall_ms);
+    op.payload = payload ? payload : raw;
+    op.payload_len = payload_len;
+
+    /* Encoding validates the op (bounds, kind of type) before any write. */
+    if ((rc = encode_op(&op, &enc, &enc_len)) < 0)
+        goto done;
+    if ((rc = weft_crdt_apply(st, &op)) < 0)
+        goto done;
+    if ((rc = store_state(txn, ctx, ctx_len, key, key_len, st)) < 0)
+        goto done;
+    if ((rc = append_log(txn, origin, op.seq, enc, enc_len)) < 0)
+        goto done;
+    node.next_seq++;
+    if ((rc = weft_crdt_node_save(txn, &node)) < 0)
+        goto done;
+    if (out_id)
+        *out_id = weft_crdt_op_id(&op);
+done:
+    free(enc);
+    free(payload);
+    weft_crdt_state_delete(st);
+    return rc;
+}
+
+/* ---- remote ops ------------------------------------------------------ */
+
+int weft_crdt_apply_remote(weft_txn_t *txn, const uint8_t *op_bytes, size_t len, uint64_t wall_ms)
+{
+    weft_crdt_op_t op;
+    uint64_t mark, hlc;
+    weft_hlc_t clock;
+    int rc;
+
+    if (!txn || (len && !op_bytes))
+        return WEFT_EARG;
+    if ((rc = weft_crdt_op_decode(op_bytes, len, &op)) < 0)
+        return rc;
+    if (op.seq == 0)
+        return WEFT_EMALFORMED;
+    if ((rc = get_mark(txn, op.origin, &mark)) < 0)
+        return rc;
+    if (op.seq <= mark)
+        return 0; /* duplicate: exactly-once by (origin, seq) */
+    if (op.seq != mark + 1)
+        return WEFT_EARG; /* gap: per-origin in-order delivery is assumed */
+    if ((rc = apply_and_store(txn, &op)) < 0)
+        return rc;
+    if ((rc = append_log(txn, op.origin, op.seq, op_bytes, len)) < 0)
+        return rc;
+    if ((rc = put_mark(txn, op.origin, op.seq)) < 0)
+        return rc;
+    if ((rc = get_u64(txn, hlc_key, HLC_KEY_LEN, &hlc)) < 0)
+        return rc;
+    weft_hlc_init(&clock, hlc);
+    weft_hlc_observe(&clock, op.hlc, wall_ms);
+    return put_u64(txn, hlc_key, HLC_KEY_LEN, clock.last);
+}
+
+/* ---- version vectors and anti-entropy -------------------------------- */
+
+typedef struct {
+    weft_crdt_vv_fn fn;
+    void *user;
+    int rc;
+} vv_scan_t;
+
+static int vv_visit(void *user, const uint8_t *key, size_t key_len, const uint8_t *val,
+                    size_t val_len)
+{
+    vv_scan_t *s = user;
+    if (key_len != VV_KEY_LEN || val_len != 8) {
+        s->rc = WEFT_EMALFORMED;
+        return 1;
+    }
+    return s->fn(s->user, key + VV_PREFIX_LEN, get_be64(val));
+}
+
+int weft_crdt_version_vector(weft_txn_t *txn, weft_crdt_vv_fn fn, void *user)
+{
+    vv_scan_t s = {fn, user, 0};
+    int rc;
+    if (!txn || !fn)
+        return WEFT_EARG;
+    rc = weft_txn_scan(txn, META, NULL, 0, vv_prefix, VV_PREFIX_LEN, NULL, 0, vv_visit, &s);
+    return rc < 0 ? rc : s.rc;
+}
+
+/* Our marks, collected before the op-log scans (a scan cannot nest in a
+ * visit that might want the cursor). */
+typedef struct {
+    weft_crdt_id_t *v;
+    size_t n, cap;
+    int rc;
+} vv_list_t;
+
+static int vv_collect(void *user, const uint8_t origin[WEFT_CRDT_ORIGIN_LEN], uint64_t seq)
+{
+    vv_list_t *l = user;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        weft_crdt_id_t *v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            l->rc = WEFT_ENOMEM;
+            return 1;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    memcpy(l->v[l->n].origin, origin, WEFT_CRDT_ORIGIN_LEN);
+    l->v[l->n].seq = seq;
+    l->n++;
+    return 0;
+}
+
+typedef struct {
+    weft_crdt_op_fn fn;
+    void *user;
+    int stopped;
+} log_scan_t;
+
+static int log_visit(void *user, const uint8_t *key, size_t key_len, const uint8_t *val,
+                     size_t val_len)
+{
+    log_scan_t *s = user;
+    (void)key;
+    (void)key_len;
+    if (s->fn(s->user, val, val_len)) {
+        s->stopped = 1;
+        return 1;
+    }
+    return 0;
+}
+
+int weft_crdt_missing(weft_txn_t *txn, const weft_crdt_id_t *vv, size_t n, weft_crdt_op_fn fn,
+                      void *user)
+{
+    vv_list_t ours = {NULL, 0, 0, 0};
+    log_scan_t s = {fn, user, 0};
+    int rc;
+
+    if (!txn || !fn || (n && !vv))
+        return WEFT_EARG;
+    rc = weft_crdt_version_vector(txn, vv_collect, &ours);
+    if (rc == 0)
+        rc = ours.rc;
+    /* O(ours * n) to match marks: fine while origins number in the tens. */
+    for (size_t i = 0; rc == 0 && !s.stopped && i < ours.n; i++) {
+        uint64_t theirs = 0;
+        uint8_t after[LOG_KEY_LEN];
+        for (size_t j = 0; j < n; j++)
+            if (memcmp(vv[j].origin, ours.v[i].origin, WEFT_CRDT_ORIGIN_LEN) == 0 &&
+                vv[j].seq > theirs)
+                theirs = vv[j].seq;
+        if (theirs >= ours.v[i].seq)
+            continue;
+        log_key(ours.v[i].origin, theirs, after);
+        rc = weft_txn_scan(txn, WEFT_SPACE_OPLOG, NULL, 0,
+                           ours.v[i].origin, WEFT_CRDT_ORIGIN_LEN, after, sizeof after, log_visit,
+                           &s);
+    }
+    free(ours.v);
+    return rc;
+}
+
+/* ---- reads ----------------------------------------------------------- */
+
+int weft_crdt_read(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const uint8_t *key,
+                   size_t key_len, uint8_t type, weft_crdt_state_t **out)
+{
+    if (!out)
+        return WEFT_EARG;
+    *out = NULL;
+    if (!txn || (ctx_len && !ctx) || (key_len && !key))
+        return WEFT_EARG;
+    return load_state(txn, ctx, ctx_len, key, key_len, type, 0, out);
+}

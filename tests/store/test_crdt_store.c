@@ -1,0 +1,560 @@
+/*
+ * test_crdt_store.c — unit tests of CRDT states and the op-log in the store
+ * (include/weft/crdt_store.h) through the public API.
+ *
+ * Two nodes are two data directories under $TMPDIR (or /tmp); they sync the
+ * way the sync layer will: B sends its version vector, A streams what B
+ * lacks with weft_crdt_missing, B applies each op with
+ * weft_crdt_apply_remote. Convergence is checked on the encoded states as
+ * stored, byte for byte.
+ */
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../unit/test.h"
+#include "weft/crdt_store.h"
+#include "weft/db.h"
+#include "weft/error.h"
+
+#define C(s) (const uint8_t *)(s), strlen(s)
+
+/* ---- fixtures -------------------------------------------------------- */
+
+static void remove_dir(void *arg)
+{
+    char *dir = arg;
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        char path[4096];
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+    free(dir);
+}
+
+static char *make_dir(void)
+{
+    const char *base = getenv("TMPDIR");
+    char *dir = malloc(4096);
+    ASSERT_NOT_NULL(dir);
+    snprintf(dir, 4096, "%s/weft-crdt-store-XXXXXX", base && *base ? base : "/tmp");
+    ASSERT_NOT_NULL(mkdtemp(dir));
+    test_defer(remove_dir, dir);
+    return dir;
+}
+
+static weft_db_t *open_dir(const char *dir)
+{
+    weft_db_t *db = NULL;
+    char msg[256] = "";
+    int rc = weft_db_open(dir, WEFT_DB_NOSYNC, &db, msg, sizeof msg);
+    if (rc != 0)
+        FAIL("weft_db_open %s: %d %s", dir, rc, msg);
+    return db;
+}
+
+static void close_db(void *arg)
+{
+    weft_db_close(arg);
+}
+
+static weft_db_t *open_node(void)
+{
+    weft_db_t *db = open_dir(make_dir());
+    test_defer(close_db, db);
+    return db;
+}
+
+static weft_txn_t *begin(weft_db_t *db, int mode)
+{
+    weft_txn_t *t = NULL;
+    ASSERT_EQ_INT(weft_txn_begin(db, mode, &t), 0);
+    return t;
+}
+
+static const uint8_t *origin_of(int n)
+{
+    static uint8_t o[4][WEFT_CRDT_ORIGIN_LEN];
+    memset(o[n], 0xa0 + n, WEFT_CRDT_ORIGIN_LEN);
+    return o[n];
+}
+
+#define CTX C("app")
+
+/* ---- one-liners for local ops (each its own committed transaction) ---- */
+
+static int local(weft_db_t *db, int node, uint64_t wall, const char *key, uint8_t type,
+                 uint8_t kind, const weft_crdt_input_t *in, weft_crdt_id_t *out_id)
+{
+    weft_txn_t *t = begin(db, WEFT_TXN_WRITE);
+    int rc = weft_crdt_local(t, origin_of(node), wall, CTX, C(key), type, kind, in, out_id);
+    if (rc == 0)
+        return weft_txn_commit(t);
+    weft_txn_abort(t);
+    return rc;
+}
+
+static void inc(weft_db_t *db, int node, uint64_t wall, const char *key, uint8_t type,
+                uint8_t kind, uint64_t delta)
+{
+    weft_crdt_input_t in = {.delta = delta};
+    ASSERT_EQ_INT(local(db, node, wall, key, type, kind, &in, NULL), 0);
+}
+
+static void map_set(weft_db_t *db, int node, uint64_t wall, const char *field, const char *val)
+{
+    weft_crdt_input_t in = {.field = (const uint8_t *)field, .field_len = strlen(field),
+                            .value = (const uint8_t *)val, .value_len = strlen(val)};
+    ASSERT_EQ_INT(local(db, node, wall, "m", WEFT_CRDT_LWW_MAP, WEFT_CRDT_MAP_SET, &in, NULL), 0);
+}
+
+static void set_op(weft_db_t *db, int node, uint64_t wall, uint8_t kind, const char *elem)
+{
+    weft_crdt_input_t in = {.value = (const uint8_t *)elem, .value_len = strlen(elem)};
+    ASSERT_EQ_INT(local(db, node, wall, "s", WEFT_CRDT_ORSET, kind, &in, NULL), 0);
+}
+
+/* ---- reading back ---------------------------------------------------- */
+
+static void delete_state(void *st)
+{
+    weft_crdt_state_delete(st);
+}
+
+static weft_crdt_state_t *read_state(weft_db_t *db, const char *key, uint8_t type)
+{
+    weft_txn_t *t = begin(db, WEFT_TXN_READ);
+    weft_crdt_state_t *st = NULL;
+    int rc = weft_crdt_read(t, CTX, C(key), type, &st);
+    weft_txn_abort(t);
+    ASSERT_EQ_INT(rc, 0);
+    test_defer(delete_state, st);
+    return st;
+}
+
+static uint64_t gcounter(weft_db_t *db, const char *key)
+{
+    uint64_t v = 0;
+    ASSERT_EQ_INT(weft_crdt_gcounter_value(read_state(db, key, WEFT_CRDT_GCOUNTER), &v), 0);
+    return v;
+}
+
+static int64_t pncounter(weft_db_t *db, const char *key)
+{
+    int64_t v = 0;
+    ASSERT_EQ_INT(weft_crdt_pncounter_value(read_state(db, key, WEFT_CRDT_PNCOUNTER), &v), 0);
+    return v;
+}
+
+/* The stored encoded state of key, copied into out (cap bytes); its size. */
+static size_t raw_state(weft_db_t *db, const char *key, uint8_t *out, size_t cap)
+{
+    weft_txn_t *t = begin(db, WEFT_TXN_READ);
+    const uint8_t *v = NULL;
+    size_t n = 0;
+    int rc = weft_txn_get(t, WEFT_SPACE_CRDT, CTX, C(key), &v, &n);
+    if (rc == 0 && n <= cap)
+        memcpy(out, v, n);
+    weft_txn_abort(t);
+    ASSERT_EQ_INT(rc, 0);
+    ASSERT_TRUE(n <= cap);
+    return n;
+}
+
+static void assert_same_state(weft_db_t *a, weft_db_t *b, const char *key)
+{
+    static uint8_t ba[65536], bb[65536];
+    size_t na = raw_state(a, key, ba, sizeof ba);
+    size_t nb = raw_state(b, key, bb, sizeof bb);
+    ASSERT_EQ_U64(na, nb);
+    ASSERT_EQ_MEM(ba, bb, na);
+}
+
+typedef struct {
+    weft_crdt_id_t v[8];
+    size_t n;
+} vv_t;
+
+static int vv_add(void *user, const uint8_t origin[WEFT_CRDT_ORIGIN_LEN], uint64_t seq)
+{
+    vv_t *vv = user;
+    if (vv->n == 8)
+        return 1;
+    memcpy(vv->v[vv->n].origin, origin, WEFT_CRDT_ORIGIN_LEN);
+    vv->v[vv->n++].seq = seq;
+    return 0;
+}
+
+static vv_t version_vector(weft_db_t *db)
+{
+    vv_t vv = {.n = 0};
+    weft_txn_t *t = begin(db, WEFT_TXN_READ);
+    int rc = weft_crdt_version_vector(t, vv_add, &vv);
+    weft_txn_abort(t);
+    ASSERT_EQ_INT(rc, 0);
+    return vv;
+}
+
+/* The mark of origin node in vv, 0 when absent. */
+static uint64_t mark_of(const vv_t *vv, int node)
+{
+    for (size_t i = 0; i < vv->n; i++)
+        if (memcmp(vv->v[i].origin, origin_of(node), WEFT_CRDT_ORIGIN_LEN) == 0)
+            return vv->v[i].seq;
+    return 0;
+}
+
+/* Ops copied out of a weft_crdt_missing stream. */
+typedef struct {
+    uint8_t *op[256];
+    size_t len[256];
+    size_t n;
+    int overflow;
+} ops_t;
+
+static int ops_add(void *user, const uint8_t *bytes, size_t len)
+{
+    ops_t *o = user;
+    if (o->n == 256 || !(o->op[o->n] = malloc(len ? len : 1))) {
+        o->overflow = 1;
+        return 1;
+    }
+    memcpy(o->op[o->n], bytes, len);
+    o->len[o->n++] = len;
+    return 0;
+}
+
+static void ops_free(void *arg)
+{
+    ops_t *o = arg;
+    for (size_t i = 0; i < o->n; i++)
+        free(o->op[i]);
+    free(o);
+}
+
+/* What `from` has that a peer with version vector vv lacks. */
+static ops_t *missing(weft_db_t *from, const vv_t *vv)
+{
+    ops_t *o = calloc(1, sizeof *o);
+    ASSERT_NOT_NULL(o);
+    test_defer(ops_free, o);
+    weft_txn_t *t = begin(from, WEFT_TXN_READ);
+    int rc = weft_crdt_missing(t, vv->v, vv->n, ops_add, o);
+    weft_txn_abort(t);
+    ASSERT_EQ_INT(rc, 0);
+    ASSERT_FALSE(o->overflow);
+    return o;
+}
+
+static void apply_all(weft_db_t *to, const ops_t *o, uint64_t wall)
+{
+    weft_txn_t *t = begin(to, WEFT_TXN_WRITE);
+    for (size_t i = 0; i < o->n; i++) {
+        int rc = weft_crdt_apply_remote(t, o->op[i], o->len[i], wall);
+        if (rc != 0) {
+            weft_txn_abort(t);
+            FAIL("apply_remote op %zu: %d", i, rc);
+        }
+    }
+    ASSERT_EQ_INT(weft_txn_commit(t), 0);
+}
+
+/* One anti-entropy round from -> to; returns how many ops moved. */
+static size_t sync_once(weft_db_t *from, weft_db_t *to, uint64_t wall)
+{
+    vv_t vv = version_vector(to);
+    ops_t *o = missing(from, &vv);
+    apply_all(to, o, wall);
+    return o->n;
+}
+
+static weft_crdt_node_t load_node(weft_db_t *db, int node)
+{
+    weft_crdt_node_t n;
+    weft_txn_t *t = begin(db, WEFT_TXN_READ);
+    int rc = weft_crdt_node_load(t, origin_of(node), &n);
+    weft_txn_abort(t);
+    ASSERT_EQ_INT(rc, 0);
+    return n;
+}
+
+/* ---- tests ----------------------------------------------------------- */
+
+TEST(local_ops_persist_across_reopen)
+{
+    char *dir = make_dir();
+    weft_db_t *db = open_dir(dir);
+    inc(db, 0, 1000, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 3);
+    inc(db, 0, 1001, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 4);
+    map_set(db, 0, 1002, "color", "blue");
+    weft_db_close(db);
+
+    db = open_dir(dir);
+    test_defer(close_db, db);
+    ASSERT_EQ_U64(gcounter(db, "g"), 7);
+    const uint8_t *v = NULL;
+    size_t n = 0;
+    ASSERT_EQ_INT(weft_crdt_map_get(read_state(db, "m", WEFT_CRDT_LWW_MAP), C("color"), &v, &n), 0);
+    ASSERT_EQ_U64(n, 4);
+    ASSERT_EQ_MEM(v, "blue", 4);
+
+    vv_t vv = version_vector(db);
+    ASSERT_EQ_U64(vv.n, 1);
+    ASSERT_EQ_U64(mark_of(&vv, 0), 3);
+    weft_crdt_node_t node = load_node(db, 0);
+    ASSERT_EQ_U64(node.next_seq, 4);
+    ASSERT_EQ_U64(WEFT_HLC_MS(node.hlc.last), 1002);
+
+    vv_t none = {.n = 0};
+    ops_t *log = missing(db, &none);
+    ASSERT_EQ_U64(log->n, 3);
+    for (size_t i = 0; i < log->n; i++) {
+        weft_crdt_op_t op;
+        ASSERT_EQ_INT(weft_crdt_op_decode(log->op[i], log->len[i], &op), 0);
+        ASSERT_EQ_U64(op.seq, i + 1);
+        ASSERT_EQ_MEM(op.origin, origin_of(0), WEFT_CRDT_ORIGIN_LEN);
+    }
+}
+
+TEST(aborted_txn_leaves_nothing)
+{
+    weft_db_t *db = open_node();
+    inc(db, 0, 1000, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 5);
+    weft_crdt_node_t before = load_node(db, 0);
+
+    weft_txn_t *t = begin(db, WEFT_TXN_WRITE);
+    weft_crdt_input_t in = {.delta = 9};
+    ASSERT_EQ_INT(weft_crdt_local(t, origin_of(0), 5000, CTX, C("g"), WEFT_CRDT_GCOUNTER,
+                                  WEFT_CRDT_INC, &in, NULL), 0);
+    weft_crdt_input_t s = {.value = (const uint8_t *)"x", .value_len = 1};
+    ASSERT_EQ_INT(weft_crdt_local(t, origin_of(0), 5000, CTX, C("s"), WEFT_CRDT_ORSET,
+                                  WEFT_CRDT_ADD, &s, NULL), 0);
+    weft_txn_abort(t);
+
+    ASSERT_EQ_U64(gcounter(db, "g"), 5);
+    weft_txn_t *r = begin(db, WEFT_TXN_READ);
+    weft_crdt_state_t *st = NULL;
+    ASSERT_EQ_INT(weft_crdt_read(r, CTX, C("s"), WEFT_CRDT_ORSET, &st), WEFT_ENOTFOUND);
+    weft_txn_abort(r);
+    ASSERT_NULL(st);
+    vv_t none = {.n = 0};
+    ASSERT_EQ_U64(missing(db, &none)->n, 1);
+    weft_crdt_node_t after = load_node(db, 0);
+    ASSERT_EQ_U64(after.next_seq, before.next_seq);
+    ASSERT_EQ_U64(after.hlc.last, before.hlc.last);
+
+    /* The seq the aborted call used is handed out again. */
+    weft_crdt_id_t id;
+    set_op(db, 0, 6000, WEFT_CRDT_ADD, "y");
+    weft_crdt_input_t y = {.value = (const uint8_t *)"z", .value_len = 1};
+    ASSERT_EQ_INT(local(db, 0, 6001, "s", WEFT_CRDT_ORSET, WEFT_CRDT_ADD, &y, &id), 0);
+    ASSERT_EQ_U64(id.seq, 3);
+}
+
+TEST(type_mismatch_and_bad_kind_are_earg)
+{
+    weft_db_t *db = open_node();
+    inc(db, 0, 1000, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 1);
+    weft_crdt_input_t in = {.value = (const uint8_t *)"v", .value_len = 1};
+    ASSERT_EQ_INT(local(db, 0, 1001, "g", WEFT_CRDT_LWW_REG, WEFT_CRDT_SET, &in, NULL),
+                  WEFT_EARG);
+    ASSERT_EQ_INT(local(db, 0, 1001, "r", WEFT_CRDT_LWW_REG, WEFT_CRDT_ADD, &in, NULL),
+                  WEFT_EARG);
+    ASSERT_EQ_INT(local(db, 0, 1001, "r", WEFT_CRDT_RGA, WEFT_CRDT_DELETE, &in, NULL),
+                  WEFT_EARG);
+    weft_txn_t *r = begin(db, WEFT_TXN_READ);
+    weft_crdt_state_t *st = NULL;
+    ASSERT_EQ_INT(weft_crdt_read(r, CTX, C("g"), WEFT_CRDT_ORSET, &st), WEFT_EARG);
+    ASSERT_EQ_INT(weft_crdt_read(r, CTX, C("g"), 0, &st), 0);
+    weft_txn_abort(r);
+    ASSERT_EQ_INT(weft_crdt_state_type(st), WEFT_CRDT_GCOUNTER);
+    weft_crdt_state_delete(st);
+    ASSERT_EQ_U64(load_node(db, 0).next_seq, 2);
+}
+
+TEST(two_nodes_converge)
+{
+    weft_db_t *a = open_node(), *b = open_node();
+
+    /* Concurrent writes on both nodes, no sync in between. */
+    inc(a, 0, 1000, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 3);
+    inc(b, 1, 1000, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 4);
+    inc(a, 0, 1001, "p", WEFT_CRDT_PNCOUNTER, WEFT_CRDT_INC, 10);
+    inc(b, 1, 1001, "p", WEFT_CRDT_PNCOUNTER, WEFT_CRDT_DEC, 4);
+    map_set(a, 0, 1002, "color", "red");
+    map_set(b, 1, 1003, "color", "green"); /* later HLC: wins */
+    map_set(a, 0, 1004, "size", "L");
+    set_op(a, 0, 1005, WEFT_CRDT_ADD, "x");
+    set_op(b, 1, 1005, WEFT_CRDT_ADD, "x");
+    set_op(b, 1, 1006, WEFT_CRDT_ADD, "y");
+    set_op(a, 0, 1007, WEFT_CRDT_REMOVE, "x"); /* removes only a's tag: add wins */
+
+    ASSERT_EQ_U64(sync_once(a, b, 2000), 6);
+    ASSERT_EQ_U64(sync_once(b, a, 2000), 5);
+    ASSERT_EQ_U64(sync_once(a, b, 2001), 0);
+    ASSERT_EQ_U64(sync_once(b, a, 2001), 0);
+
+    assert_same_state(a, b, "g");
+    assert_same_state(a, b, "p");
+    assert_same_state(a, b, "m");
+    assert_same_state(a, b, "s");
+    ASSERT_EQ_U64(gcounter(a, "g"), 7);
+    ASSERT_EQ_INT(pncounter(b, "p"), 6);
+    const uint8_t *v = NULL;
+    size_t n = 0;
+    ASSERT_EQ_INT(weft_crdt_map_get(read_state(a, "m", WEFT_CRDT_LWW_MAP), C("color"), &v, &n), 0);
+    ASSERT_EQ_U64(n, 5);
+    ASSERT_EQ_MEM(v, "green", 5);
+    weft_crdt_state_t *s = read_state(b, "s", WEFT_CRDT_ORSET);
+    ASSERT_EQ_INT(weft_crdt_orset_contains(s, C("x")), 1);
+    ASSERT_EQ_INT(weft_crdt_orset_contains(s, C("y")), 1);
+
+    /* Both version vectors: a -> 6, b -> 5. */
+    vv_t va = version_vector(a), vb = version_vector(b);
+    ASSERT_EQ_U64(va.n, 2);
+    ASSERT_EQ_U64(vb.n, 2);
+    ASSERT_EQ_U64(mark_of(&va, 0), 6);
+    ASSERT_EQ_U64(mark_of(&va, 1), 5);
+    ASSERT_EQ_U64(mark_of(&vb, 0), 6);
+    ASSERT_EQ_U64(mark_of(&vb, 1), 5);
+
+    /* More writes after the sync: b's counter ops continue its own totals. */
+    inc(b, 1, 3000, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 1);
+    set_op(b, 1, 3001, WEFT_CRDT_REMOVE, "x"); /* now sees both tags */
+    ASSERT_EQ_U64(sync_once(b, a, 3002), 2);
+    assert_same_state(a, b, "g");
+    assert_same_state(a, b, "s");
+    ASSERT_EQ_U64(gcounter(a, "g"), 8);
+    ASSERT_EQ_INT(weft_crdt_orset_contains(read_state(a, "s", WEFT_CRDT_ORSET), C("x")), 0);
+}
+
+TEST(three_nodes_relay_converge)
+{
+    /* c learns a's ops through b: the op-log relays others' ops too. */
+    weft_db_t *a = open_node(), *b = open_node(), *c = open_node();
+    inc(a, 0, 1000, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 2);
+    inc(b, 1, 1000, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 5);
+    inc(c, 2, 1000, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 7);
+    ASSERT_EQ_U64(sync_once(a, b, 1100), 1);
+    ASSERT_EQ_U64(sync_once(b, c, 1100), 2);
+    ASSERT_EQ_U64(sync_once(c, a, 1100), 2);
+    ASSERT_EQ_U64(sync_once(a, b, 1100), 1);
+    assert_same_state(a, b, "g");
+    assert_same_state(b, c, "g");
+    ASSERT_EQ_U64(gcounter(c, "g"), 14);
+}
+
+TEST(duplicates_ignored_gaps_refused)
+{
+    weft_db_t *a = open_node(), *b = open_node();
+    inc(a, 0, 1000, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 3);
+    inc(a, 0, 1001, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 4);
+    inc(a, 0, 1002, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 5);
+    vv_t none = {.n = 0};
+    ops_t *o = missing(a, &none);
+    ASSERT_EQ_U64(o->n, 3);
+
+    /* Op 3 before op 2: a gap, refused. */
+    weft_txn_t *t = begin(b, WEFT_TXN_WRITE);
+    ASSERT_EQ_INT(weft_crdt_apply_remote(t, o->op[0], o->len[0], 2000), 0);
+    ASSERT_EQ_INT(weft_crdt_apply_remote(t, o->op[2], o->len[2], 2000), WEFT_EARG);
+    ASSERT_EQ_INT(weft_txn_commit(t), 0);
+    ASSERT_EQ_U64(gcounter(b, "g"), 3);
+
+    apply_all(b, o, 2000); /* op 1 again is a duplicate, then 2 and 3 */
+    static uint8_t before[4096];
+    size_t nb = raw_state(b, "g", before, sizeof before);
+    vv_t vv1 = version_vector(b);
+    weft_crdt_node_t n1 = load_node(b, 1);
+
+    apply_all(b, o, 9999); /* all duplicates: nothing changes, not even the clock */
+    assert_same_state(a, b, "g");
+    static uint8_t after[4096];
+    ASSERT_EQ_U64(raw_state(b, "g", after, sizeof after), nb);
+    ASSERT_EQ_MEM(after, before, nb);
+    vv_t vv2 = version_vector(b);
+    ASSERT_EQ_U64(vv2.n, 1);
+    ASSERT_EQ_U64(mark_of(&vv1, 0), 3);
+    ASSERT_EQ_U64(mark_of(&vv2, 0), 3);
+    ASSERT_EQ_U64(load_node(b, 1).hlc.last, n1.hlc.last);
+    ASSERT_EQ_U64(missing(b, &none)->n, 3);
+    ASSERT_EQ_U64(gcounter(b, "g"), 12);
+
+    /* Garbage is malformed, not applied. */
+    t = begin(b, WEFT_TXN_WRITE);
+    ASSERT_EQ_INT(weft_crdt_apply_remote(t, (const uint8_t *)"\x01\x02", 2, 2000),
+                  WEFT_EMALFORMED);
+    weft_txn_abort(t);
+}
+
+TEST(missing_respects_peer_marks)
+{
+    weft_db_t *a = open_node();
+    for (int i = 0; i < 5; i++)
+        inc(a, 0, 1000 + (uint64_t)i, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 1);
+    vv_t peer = {.n = 1};
+    memcpy(peer.v[0].origin, origin_of(0), WEFT_CRDT_ORIGIN_LEN);
+    peer.v[0].seq = 3;
+    ops_t *o = missing(a, &peer);
+    ASSERT_EQ_U64(o->n, 2);
+    weft_crdt_op_t op;
+    ASSERT_EQ_INT(weft_crdt_op_decode(o->op[0], o->len[0], &op), 0);
+    ASSERT_EQ_U64(op.seq, 4);
+    peer.v[0].seq = 5;
+    ASSERT_EQ_U64(missing(a, &peer)->n, 0);
+}
+
+TEST(local_hlc_after_remote_op)
+{
+    weft_db_t *a = open_node(), *b = open_node();
+    /* a's clock runs an hour ahead of b's. */
+    inc(a, 0, 3600000 + 1000, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 1);
+    vv_t none = {.n = 0};
+    ops_t *o = missing(a, &none);
+    weft_crdt_op_t remote;
+    ASSERT_EQ_INT(weft_crdt_op_decode(o->op[0], o->len[0], &remote), 0);
+
+    apply_all(b, o, 1000);
+    ASSERT_TRUE(load_node(b, 1).hlc.last > remote.hlc);
+    map_set(b, 1, 1001, "k", "v");
+    vv_t only_a = version_vector(a);
+    ops_t *mine = missing(b, &only_a);
+    ASSERT_EQ_U64(mine->n, 1);
+    weft_crdt_op_t local_op;
+    ASSERT_EQ_INT(weft_crdt_op_decode(mine->op[0], mine->len[0], &local_op), 0);
+    ASSERT_GT_U64(local_op.hlc, remote.hlc);
+    ASSERT_EQ_U64(local_op.seq, 1);
+}
+
+TEST(rga_insert_returns_element_id)
+{
+    weft_db_t *a = open_node(), *b = open_node();
+    weft_crdt_id_t first, second;
+    weft_crdt_input_t in = {.value = (const uint8_t *)"h", .value_len = 1};
+    ASSERT_EQ_INT(local(a, 0, 1000, "t", WEFT_CRDT_RGA, WEFT_CRDT_INSERT, &in, &first), 0);
+    in.value = (const uint8_t *)"i";
+    in.target = &first;
+    ASSERT_EQ_INT(local(a, 0, 1001, "t", WEFT_CRDT_RGA, WEFT_CRDT_INSERT, &in, &second), 0);
+    ASSERT_EQ_U64(first.seq, 1);
+    ASSERT_EQ_U64(second.seq, 2);
+    weft_crdt_input_t del = {.target = &first};
+    ASSERT_EQ_INT(local(a, 0, 1002, "t", WEFT_CRDT_RGA, WEFT_CRDT_DELETE, &del, NULL), 0);
+    ASSERT_EQ_U64(sync_once(a, b, 1003), 3);
+    assert_same_state(a, b, "t");
+    weft_crdt_state_t *st = read_state(b, "t", WEFT_CRDT_RGA);
+    ASSERT_EQ_INT(weft_crdt_rga_contains(st, &second), 1);
+    uint8_t buf[64];
+    size_t n = 0;
+    ASSERT_EQ_INT(weft_crdt_rga_values(st, buf, sizeof buf, &n), 0);
+    ASSERT_EQ_U64(n, 9); /* count 1, len 1, "i" */
+    ASSERT_EQ_INT(buf[8], 'i');
+}
