@@ -40,6 +40,7 @@ bench: build
 	./bench/startup.sh $(BUILD)
 	./bench/hostcall.sh $(BUILD)
 	./bench/dbbench.sh $(BUILD)
+	./bench/crdtbench.sh $(BUILD)
 	./bench/calls.sh $(BUILD)
 
 # libFuzzer run of tests/fuzz/fuzz_module.c (clang, ASan+UBSan) for

@@ -51,6 +51,58 @@ NX_IMPORT("db_keys_after") int32_t nx_db_keys_after(const void *prefix, uint32_t
                                                     const void *start_after, uint32_t start_after_len,
                                                     uint32_t limit, void *out, uint32_t out_cap);
 
+/* ---- CRDTs (replicated; need sync enabled, else NX_ERR_SYNC_DISABLED) -- */
+/* Counters: *_value writes 8 bytes, a u64 (gcounter) or i64 (pncounter),
+ * little-endian, and returns 8; an absent counter reads 0. */
+NX_IMPORT("crdt_gcounter_inc") int32_t nx_crdt_gcounter_inc(const void *key, uint32_t key_len, uint64_t delta);
+NX_IMPORT("crdt_gcounter_value") int32_t nx_crdt_gcounter_value(const void *key, uint32_t key_len,
+                                                                void *out, uint32_t out_cap);
+NX_IMPORT("crdt_pncounter_inc") int32_t nx_crdt_pncounter_inc(const void *key, uint32_t key_len, uint64_t delta);
+NX_IMPORT("crdt_pncounter_dec") int32_t nx_crdt_pncounter_dec(const void *key, uint32_t key_len, uint64_t delta);
+NX_IMPORT("crdt_pncounter_value") int32_t nx_crdt_pncounter_value(const void *key, uint32_t key_len,
+                                                                  void *out, uint32_t out_cap);
+/* LWW register (values up to NX_MAX_VALUE). */
+NX_IMPORT("crdt_lww_set") int32_t nx_crdt_lww_set(const void *key, uint32_t key_len, const void *val,
+                                                  uint32_t val_len);
+NX_IMPORT("crdt_lww_get") int32_t nx_crdt_lww_get(const void *key, uint32_t key_len, void *out,
+                                                  uint32_t out_cap);
+/* LWW map (fields up to 1024 bytes). entries output: u32 count, then per
+ * visible field in bytewise order u32 field_len, field, u32 value_len, value. */
+NX_IMPORT("crdt_lww_map_set") int32_t nx_crdt_lww_map_set(const void *key, uint32_t key_len,
+                                                          const void *field, uint32_t field_len,
+                                                          const void *val, uint32_t val_len);
+NX_IMPORT("crdt_lww_map_remove") int32_t nx_crdt_lww_map_remove(const void *key, uint32_t key_len,
+                                                                const void *field, uint32_t field_len);
+NX_IMPORT("crdt_lww_map_get") int32_t nx_crdt_lww_map_get(const void *key, uint32_t key_len,
+                                                          const void *field, uint32_t field_len,
+                                                          void *out, uint32_t out_cap);
+NX_IMPORT("crdt_lww_map_contains") int32_t nx_crdt_lww_map_contains(const void *key, uint32_t key_len,
+                                                                    const void *field, uint32_t field_len);
+NX_IMPORT("crdt_lww_map_entries") int32_t nx_crdt_lww_map_entries(const void *key, uint32_t key_len,
+                                                                  void *out, uint32_t out_cap);
+/* ORSet (elements up to 1024 bytes). elements output: u32 count, then per
+ * visible element in bytewise order u32 len, element. */
+NX_IMPORT("crdt_orset_add") int32_t nx_crdt_orset_add(const void *key, uint32_t key_len,
+                                                      const void *elem, uint32_t elem_len);
+NX_IMPORT("crdt_orset_remove") int32_t nx_crdt_orset_remove(const void *key, uint32_t key_len,
+                                                            const void *elem, uint32_t elem_len);
+NX_IMPORT("crdt_orset_contains") int32_t nx_crdt_orset_contains(const void *key, uint32_t key_len,
+                                                                const void *elem, uint32_t elem_len);
+NX_IMPORT("crdt_orset_elements") int32_t nx_crdt_orset_elements(const void *key, uint32_t key_len,
+                                                                void *out, uint32_t out_cap);
+/* RGA. Element ids are NX_CRDT_ID_LEN bytes; insert writes the new one to
+ * out_id and returns its length (parent_len 0 inserts at the head). values
+ * output: u32 count, then per visible element in sequence order u32 len, value. */
+#define NX_CRDT_ID_LEN 40u
+NX_IMPORT("crdt_rga_insert") int32_t nx_crdt_rga_insert(const void *key, uint32_t key_len,
+                                                        const void *parent, uint32_t parent_len,
+                                                        const void *val, uint32_t val_len,
+                                                        void *out_id, uint32_t out_id_cap);
+NX_IMPORT("crdt_rga_delete") int32_t nx_crdt_rga_delete(const void *key, uint32_t key_len,
+                                                        const void *id, uint32_t id_len);
+NX_IMPORT("crdt_rga_values") int32_t nx_crdt_rga_values(const void *key, uint32_t key_len, void *out,
+                                                        uint32_t out_cap);
+
 /* ---- time -------------------------------------------------------------- */
 NX_IMPORT("time_now") uint64_t nx_time_now(void);             /* Unix ms */
 NX_IMPORT("time_monotonic") uint64_t nx_time_monotonic(void); /* ms since runtime start */

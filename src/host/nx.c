@@ -1,8 +1,8 @@
 /*
  * nx.c — the `nx` guest ABI (weft/nx.h): the context, the per-call event
- * and log collections, and every function but db_* (nx_db.c): time,
- * random_bytes, hashes, env_get, module_id, host_capabilities, event_emit,
- * abort, net_*, host_log and host_log_v2.
+ * and log collections, and every function but db_* (nx_db.c) and crdt_*
+ * (nx_crdt.c): time, random_bytes, hashes, env_get, module_id,
+ * host_capabilities, event_emit, abort, net_*, host_log and host_log_v2.
  *
  * Invariants: a guest pointer is used only after nx_guest() checked its
  * whole range (a bad one traps the call with a message naming the
@@ -353,14 +353,28 @@ static const nx_func_t base_funcs[] = {
 
 /* ---- capabilities ---------------------------------------------------------- */
 
-static char capabilities[1024];
+/* Every function, in definition (and host_capabilities) order. */
+typedef struct {
+    const nx_func_t *funcs;
+    const size_t *n;
+} nx_table_t;
+
+static const size_t nbase = NBASE;
+static const nx_table_t tables[] = {
+    {nx_db_funcs, &nx_db_nfuncs},
+    {base_funcs, &nbase},
+    {nx_crdt_funcs, &nx_crdt_nfuncs},
+};
+#define NTABLES (sizeof tables / sizeof tables[0])
+
+static char capabilities[2048];
 
 static void build_capabilities(void)
 {
     size_t used = 0;
-    for (size_t t = 0; t < 2; t++) {
-        const nx_func_t *f = t == 0 ? nx_db_funcs : base_funcs;
-        size_t n = t == 0 ? nx_db_nfuncs : NBASE;
+    for (size_t t = 0; t < NTABLES; t++) {
+        const nx_func_t *f = tables[t].funcs;
+        size_t n = *tables[t].n;
         for (size_t i = 0; i < n; i++) {
             size_t l = strlen(f[i].name);
             if (used + l + 2 > sizeof capabilities) return; /* cannot happen: sized for it */
@@ -463,8 +477,9 @@ int weft_nx_define(weft_nx_t *nx, weft_linker_t *linker)
 {
     int rc;
     if (!nx || !linker) return WEFT_EARG;
-    if ((rc = define_table(nx, linker, nx_db_funcs, nx_db_nfuncs))) return rc;
-    return define_table(nx, linker, base_funcs, NBASE);
+    for (size_t t = 0; t < NTABLES; t++)
+        if ((rc = define_table(nx, linker, tables[t].funcs, *tables[t].n))) return rc;
+    return 0;
 }
 
 void weft_nx_begin_call(weft_nx_t *nx, weft_txn_t *txn)

@@ -1,8 +1,8 @@
 /*
- * nx_priv.h — private header of the nx ABI (nx.c, nx_db.c).
+ * nx_priv.h — private header of the nx ABI (nx.c, nx_db.c, nx_crdt.c).
  *
- * nx.c owns the context, the per-call collections and every non-database
- * function; nx_db.c the db_* functions. Guest memory is only reached
+ * nx.c owns the context, the per-call collections and every function but
+ * db_* (nx_db.c) and crdt_* (nx_crdt.c). Guest memory is only reached
  * through nx_guest(), which checks the whole range first.
  */
 #ifndef WEFT_NX_PRIV_H
@@ -65,6 +65,8 @@ typedef struct {
 
 extern const nx_func_t nx_db_funcs[];
 extern const size_t nx_db_nfuncs;
+extern const nx_func_t nx_crdt_funcs[]; /* nx_crdt.c */
+extern const size_t nx_crdt_nfuncs;
 
 /* A host pointer to guest range [ptr, ptr+len), or NULL after trapping the
  * caller (*out_rc is then what the callback must return). */

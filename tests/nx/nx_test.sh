@@ -175,6 +175,36 @@ identity)
     expect_eq "node id after --no-sync runs" "$(cat "$T/out")" "$id1"
     "$weft" run --help | grep -q -- "--no-sync" || fail "--no-sync missing from weft run --help"
     ;;
+crdt)
+    nx crdt
+    show_err
+    expect_eq "exit status" "$rc" 0
+    ;;
+crdt_off)
+    "$weft" run --no-sync --data-dir "$D" "$g/nx_abi.wasm" crdt_off >"$T/out" 2>"$T/err"
+    rc=$?
+    show_err
+    expect_eq "exit status" "$rc" 0
+    ;;
+crdt_persist)
+    # a counter incremented in two runs reads 2; a run that traps after its
+    # increment (and an LWW set) leaves nothing behind
+    nx ginc visits
+    show_err
+    expect_eq "run 1" "$(cat "$T/out")" 1
+    nx ginc visits
+    show_err
+    expect_eq "run 2" "$(cat "$T/out")" 2
+    nx ginc_trap visits
+    expect_eq "trap exit status" "$rc" 3
+    nx ginc visits
+    expect_eq "after the trapped run" "$(cat "$T/out")" 3
+    "$weft" run --data-dir "$D" --context other "$g/nx_abi.wasm" ginc visits >"$T/out" 2>&1
+    expect_eq "another context has its own counter" "$(cat "$T/out")" 1
+    nx bad_crdt_ptr
+    expect_eq "bad pointer exit status" "$rc" 3
+    expect_grep "bad pointer message" "$T/err" "nx.crdt_rga_values: guest range"
+    ;;
 run_export)
     for i in 1 2; do
         "$weft" run --data-dir "$D" "$g/run_export.wasm" >"$T/out" 2>"$T/err"

@@ -323,7 +323,9 @@ static void case_misc(void)
     out[n > 0 ? n : 0] = 0;
     CHECK(strstr((char *)out, "db_get\n") == (char *)out);
     CHECK(strstr((char *)out, "\nhost_log_v2\n") != NULL);
-    CHECK(strstr((char *)out, "crdt_") == NULL);
+    CHECK(strstr((char *)out, "\ncrdt_gcounter_inc\n") != NULL);
+    CHECK(strstr((char *)out, "\ncrdt_rga_values") != NULL);
+    CHECK(strcmp((char *)out + n - 16, "\ncrdt_rga_values") == 0); /* the last one */
     CHECK(out[n - 1] != '\n');
     CHECK_EQ(nx_host_capabilities(out, 10), NX_ERR_BUFFER_TOO_SMALL);
     /* events */
@@ -370,6 +372,251 @@ static void case_net(int on)
     printf("%s\n", h);
 }
 
+static uint64_t le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+/* Compares an encoded list (u32 count, then per item u32 len, bytes; map
+ * entries as two items) with the items given as C strings. */
+static int list_is(const uint8_t *p, int32_t n, uint32_t count, const char *const *items,
+                   size_t nitems)
+{
+    if (n < 4 || nx_read_u32(p) != count) return 0;
+    uint32_t pos = 4;
+    for (size_t i = 0; i < nitems; i++) {
+        uint32_t l = (uint32_t)strlen(items[i]);
+        if (pos + 4 > (uint32_t)n || nx_read_u32(p + pos) != l) return 0;
+        if (pos + 4 + l > (uint32_t)n || memcmp(p + pos + 4, items[i], l) != 0) return 0;
+        pos += 4 + l;
+    }
+    return pos == (uint32_t)n;
+}
+#define LIST_IS(p, n, count, ...)                                                     \
+    list_is(p, n, count, (const char *const[]){__VA_ARGS__},                          \
+            sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+
+static void case_crdt(void)
+{
+    uint8_t b[64], id1[64], id2[64], id3[64];
+    int32_t n;
+    /* GCounter: absent reads 0; 8 LE bytes; delta 0 a no-op */
+    memset(b, 0xaa, sizeof b);
+    CHECK_EQ(nx_crdt_gcounter_value(S("g"), b, 8), 8);
+    CHECK_EQ(le64(b), 0);
+    CHECK_EQ(nx_crdt_gcounter_inc(S("g"), 5), 0);
+    CHECK_EQ(nx_crdt_gcounter_inc(S("g"), 0x100000000ull), 0);
+    CHECK_EQ(nx_crdt_gcounter_inc(S("g"), 0), 0);
+    CHECK_EQ(nx_crdt_gcounter_value(S("g"), b, sizeof b), 8);
+    CHECK_EQ(le64(b), 0x100000005ull);
+    memset(b, 0xaa, sizeof b);
+    CHECK_EQ(nx_crdt_gcounter_value(S("g"), b, 7), NX_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(b[0], 0xaa);
+    /* overflow of the node's slot is refused, the value unchanged */
+    CHECK_EQ(nx_crdt_gcounter_inc(S("g2"), UINT64_MAX), 0);
+    CHECK_EQ(nx_crdt_gcounter_inc(S("g2"), 1), NX_ERR_INTERNAL);
+    CHECK_EQ(nx_crdt_gcounter_value(S("g2"), b, 8), 8);
+    CHECK(le64(b) == UINT64_MAX);
+    /* PNCounter: signed */
+    CHECK_EQ(nx_crdt_pncounter_value(S("pn"), b, 8), 8);
+    CHECK_EQ(le64(b), 0);
+    CHECK_EQ(nx_crdt_pncounter_inc(S("pn"), 10), 0);
+    CHECK_EQ(nx_crdt_pncounter_dec(S("pn"), 3), 0);
+    CHECK_EQ(nx_crdt_pncounter_value(S("pn"), b, 8), 8);
+    CHECK_EQ((int64_t)le64(b), 7);
+    CHECK_EQ(nx_crdt_pncounter_dec(S("pn"), 20), 0);
+    CHECK_EQ(nx_crdt_pncounter_value(S("pn"), b, 8), 8);
+    CHECK_EQ((int64_t)le64(b), -13);
+    CHECK_EQ(nx_crdt_pncounter_value(S("pn"), b, 0), NX_ERR_BUFFER_TOO_SMALL);
+    /* one key, one type: another type's function is refused */
+    CHECK_EQ(nx_crdt_pncounter_inc(S("g"), 1), NX_ERR_INTERNAL);
+    CHECK_EQ(nx_crdt_pncounter_value(S("g"), b, 8), NX_ERR_INTERNAL);
+    CHECK_EQ(nx_crdt_lww_set(S("g"), S("x")), NX_ERR_INTERNAL);
+    CHECK_EQ(nx_crdt_lww_get(S("pn"), b, sizeof b), NX_ERR_INTERNAL);
+    CHECK_EQ(nx_crdt_gcounter_value(S("g"), b, 8), 8);
+    CHECK_EQ(le64(b), 0x100000005ull);
+    /* the CRDT state is not in the db_* key space */
+    CHECK_EQ(nx_db_exists(S("g")), 0);
+
+    /* LWW register */
+    CHECK_EQ(nx_crdt_lww_get(S("st"), b, sizeof b), NX_ERR_NOT_FOUND);
+    CHECK_EQ(nx_crdt_lww_set(S("st"), S("online")), 0);
+    CHECK_EQ(nx_crdt_lww_get(S("st"), b, sizeof b), 6);
+    CHECK(memcmp(b, "online", 6) == 0);
+    CHECK_EQ(nx_crdt_lww_set(S("st"), S("away")), 0); /* same ms: later local write wins */
+    CHECK_EQ(nx_crdt_lww_set(S("st"), S("busy")), 0);
+    memset(b, 0, sizeof b);
+    CHECK_EQ(nx_crdt_lww_get(S("st"), b, 4), 4);
+    CHECK(memcmp(b, "busy", 4) == 0);
+    memset(b, '-', sizeof b);
+    CHECK_EQ(nx_crdt_lww_get(S("st"), b, 3), NX_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(b[0], '-');
+    CHECK_EQ(nx_crdt_lww_set(S("empty"), "", 0), 0);
+    CHECK_EQ(nx_crdt_lww_get(S("empty"), NULL, 0), 0);
+    for (uint32_t i = 0; i < NX_MAX_VALUE + 1; i++) big[i] = (uint8_t)(i * 13);
+    /* Known limit: the store bounds a whole state and an op-log entry to
+     * 1 MiB, so a value within ~100 bytes of 1 MiB is refused (-3) too. */
+    CHECK_EQ(nx_crdt_lww_set(S("bigreg"), big, NX_MAX_VALUE - 4096), 0);
+    CHECK_EQ(nx_crdt_lww_get(S("bigreg"), out, sizeof out), (int32_t)NX_MAX_VALUE - 4096);
+    CHECK(memcmp(out, big, NX_MAX_VALUE - 4096) == 0);
+    CHECK_EQ(nx_crdt_lww_set(S("bigreg"), big, NX_MAX_VALUE + 1), NX_ERR_INTERNAL);
+
+    /* LWW map: entries in bytewise field order, tombstones hidden */
+    CHECK_EQ(nx_crdt_lww_map_entries(S("m"), b, sizeof b), 4);
+    CHECK_EQ(nx_read_u32(b), 0);
+    CHECK_EQ(nx_crdt_lww_map_get(S("m"), S("theme"), b, sizeof b), NX_ERR_NOT_FOUND);
+    CHECK_EQ(nx_crdt_lww_map_contains(S("m"), S("theme")), 0);
+    CHECK_EQ(nx_crdt_lww_map_set(S("m"), S("theme"), S("dark")), 0);
+    CHECK_EQ(nx_crdt_lww_map_set(S("m"), S("region"), S("eu")), 0);
+    CHECK_EQ(nx_crdt_lww_map_set(S("m"), S("a"), S("")), 0);
+    CHECK_EQ(nx_crdt_lww_map_set(S("m"), S("zz"), S("gone")), 0);
+    CHECK_EQ(nx_crdt_lww_map_remove(S("m"), S("zz")), 0);
+    CHECK_EQ(nx_crdt_lww_map_remove(S("m"), S("never")), 0);
+    CHECK_EQ(nx_crdt_lww_map_set(S("m"), S("theme"), S("light")), 0);
+    CHECK_EQ(nx_crdt_lww_map_get(S("m"), S("theme"), b, sizeof b), 5);
+    CHECK(memcmp(b, "light", 5) == 0);
+    CHECK_EQ(nx_crdt_lww_map_get(S("m"), S("theme"), b, 4), NX_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(nx_crdt_lww_map_get(S("m"), S("zz"), b, sizeof b), NX_ERR_NOT_FOUND);
+    CHECK_EQ(nx_crdt_lww_map_get(S("m"), S("a"), b, sizeof b), 0);
+    CHECK_EQ(nx_crdt_lww_map_contains(S("m"), S("theme")), 1);
+    CHECK_EQ(nx_crdt_lww_map_contains(S("m"), S("a")), 1);
+    CHECK_EQ(nx_crdt_lww_map_contains(S("m"), S("zz")), 0);
+    n = nx_crdt_lww_map_entries(S("m"), out, 4096);
+    CHECK_EQ(n, 4 + (4 + 1 + 4 + 0) + (4 + 6 + 4 + 2) + (4 + 5 + 4 + 5));
+    CHECK(LIST_IS(out, n, 3, "a", "", "region", "eu", "theme", "light"));
+    memset(b, '-', sizeof b);
+    CHECK_EQ(nx_crdt_lww_map_entries(S("m"), b, (uint32_t)n - 1), NX_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(b[0], '-');
+    CHECK_EQ(nx_crdt_lww_map_entries(S("m"), b, 3), NX_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(nx_crdt_lww_map_entries(S("m"), NULL, 0), NX_ERR_BUFFER_TOO_SMALL);
+    memset(big, 'f', NX_MAX_KEY + 1);
+    CHECK_EQ(nx_crdt_lww_map_set(S("m"), big, NX_MAX_KEY, S("v")), 0);
+    CHECK_EQ(nx_crdt_lww_map_set(S("m"), big, NX_MAX_KEY + 1, S("v")), NX_ERR_INTERNAL);
+    CHECK_EQ(nx_crdt_lww_map_get(S("m"), big, NX_MAX_KEY + 1, b, sizeof b), NX_ERR_INTERNAL);
+    CHECK_EQ(nx_crdt_lww_map_remove(S("m"), big, NX_MAX_KEY), 0);
+    CHECK_EQ(nx_crdt_lww_map_set(S("m"), S("v"), big, NX_MAX_VALUE + 1), NX_ERR_INTERNAL);
+
+    /* ORSet: elements in bytewise order; removing the absent is a no-op */
+    CHECK_EQ(nx_crdt_orset_elements(S("tags"), b, sizeof b), 4);
+    CHECK_EQ(nx_read_u32(b), 0);
+    CHECK_EQ(nx_crdt_orset_contains(S("tags"), S("blue")), 0);
+    CHECK_EQ(nx_crdt_orset_remove(S("tags"), S("blue")), 0);
+    CHECK_EQ(nx_crdt_orset_add(S("tags"), S("red")), 0);
+    CHECK_EQ(nx_crdt_orset_add(S("tags"), S("blue")), 0);
+    CHECK_EQ(nx_crdt_orset_add(S("tags"), S("blue")), 0);
+    CHECK_EQ(nx_crdt_orset_add(S("tags"), S("green")), 0);
+    CHECK_EQ(nx_crdt_orset_contains(S("tags"), S("blue")), 1);
+    n = nx_crdt_orset_elements(S("tags"), out, 4096);
+    CHECK_EQ(n, 4 + 8 + 9 + 7);
+    CHECK(LIST_IS(out, n, 3, "blue", "green", "red"));
+    CHECK_EQ(nx_crdt_orset_remove(S("tags"), S("blue")), 0); /* both tags */
+    CHECK_EQ(nx_crdt_orset_contains(S("tags"), S("blue")), 0);
+    CHECK_EQ(nx_crdt_orset_remove(S("tags"), S("nothere")), 0);
+    n = nx_crdt_orset_elements(S("tags"), out, 4096);
+    CHECK(LIST_IS(out, n, 2, "green", "red"));
+    CHECK_EQ(nx_crdt_orset_elements(S("tags"), out, (uint32_t)n - 1), NX_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(nx_crdt_orset_add(S("tags"), S("blue")), 0); /* re-add after remove */
+    CHECK_EQ(nx_crdt_orset_contains(S("tags"), S("blue")), 1);
+    CHECK_EQ(nx_crdt_orset_add(S("tags"), big, NX_MAX_KEY + 1), NX_ERR_INTERNAL);
+    CHECK_EQ(nx_crdt_orset_contains(S("tags"), big, NX_MAX_KEY + 1), NX_ERR_INTERNAL);
+
+    /* RGA: ids are 40 bytes; values in sequence order */
+    CHECK_EQ(nx_crdt_rga_values(S("doc"), b, sizeof b), 4);
+    CHECK_EQ(nx_read_u32(b), 0);
+    CHECK_EQ(nx_crdt_rga_insert(S("doc"), "", 0, S("first"), id1, sizeof id1), 40);
+    CHECK_EQ(nx_crdt_rga_insert(S("doc"), id1, 40, S("third"), id3, 40), 40);
+    CHECK_EQ(nx_crdt_rga_insert(S("doc"), id1, 40, S("second"), id2, 40), 40); /* newer first */
+    CHECK(memcmp(id1, id2, 40) != 0 && memcmp(id2, id3, 40) != 0);
+    CHECK(memcmp(id1, id2, 32) == 0); /* same origin: this node */
+    n = nx_crdt_rga_values(S("doc"), out, 4096);
+    CHECK(LIST_IS(out, n, 3, "first", "second", "third"));
+    CHECK_EQ(nx_crdt_rga_insert(S("doc"), "", 0, S("zero"), b, 39), NX_ERR_BUFFER_TOO_SMALL);
+    n = nx_crdt_rga_values(S("doc"), out, 4096);
+    CHECK_EQ(nx_read_u32(out), 3); /* the refused insert inserted nothing */
+    CHECK_EQ(nx_crdt_rga_delete(S("doc"), id2, 40), 0);
+    CHECK_EQ(nx_crdt_rga_delete(S("doc"), id2, 40), 0); /* again: still 0 */
+    n = nx_crdt_rga_values(S("doc"), out, 4096);
+    CHECK(LIST_IS(out, n, 2, "first", "third"));
+    /* children of a deleted element stay, in order */
+    CHECK_EQ(nx_crdt_rga_insert(S("doc"), id2, 40, S("reply"), b, 40), 40);
+    n = nx_crdt_rga_values(S("doc"), out, 4096);
+    CHECK(LIST_IS(out, n, 3, "first", "reply", "third"));
+    CHECK_EQ(nx_crdt_rga_values(S("doc"), out, (uint32_t)n - 1), NX_ERR_BUFFER_TOO_SMALL);
+    /* unknown and malformed ids */
+    memcpy(b, id1, 40);
+    b[39] ^= 0x40; /* a seq this node never issued */
+    CHECK_EQ(nx_crdt_rga_delete(S("doc"), b, 40), NX_ERR_NOT_FOUND);
+    CHECK_EQ(nx_crdt_rga_insert(S("doc"), b, 40, S("x"), id3, 40), NX_ERR_NOT_FOUND);
+    CHECK_EQ(nx_crdt_rga_delete(S("nodoc"), id1, 40), NX_ERR_NOT_FOUND);
+    CHECK_EQ(nx_crdt_rga_insert(S("nodoc"), id1, 40, S("x"), id3, 40), NX_ERR_NOT_FOUND);
+    CHECK_EQ(nx_crdt_rga_delete(S("doc"), id1, 39), NX_ERR_INTERNAL);
+    CHECK_EQ(nx_crdt_rga_insert(S("doc"), id1, 41, S("x"), id3, 40), NX_ERR_INTERNAL);
+    CHECK_EQ(nx_crdt_rga_insert(S("doc"), "", 0, big, NX_MAX_VALUE + 1, id3, 40), NX_ERR_INTERNAL);
+    n = nx_crdt_rga_values(S("doc"), out, 4096);
+    CHECK_EQ(nx_read_u32(out), 3);
+
+    /* keys: 1024 bytes ok, 1025 refused, __nx/ reserved — for all 19 */
+    memset(big, 'k', NX_MAX_KEY + 1);
+    CHECK_EQ(nx_crdt_gcounter_inc(big, NX_MAX_KEY, 1), 0);
+    CHECK_EQ(nx_crdt_gcounter_value(big, NX_MAX_KEY, b, 8), 8);
+    CHECK_EQ(le64(b), 1);
+    for (int r = 0; r < 2; r++) {
+        const uint8_t *k = r ? (const uint8_t *)"__nx/c" : big;
+        uint32_t kl = r ? 6 : NX_MAX_KEY + 1;
+        int32_t want = r ? NX_ERR_RESERVED_KEY : NX_ERR_INTERNAL;
+        CHECK_EQ(nx_crdt_gcounter_inc(k, kl, 1), want);
+        CHECK_EQ(nx_crdt_gcounter_value(k, kl, b, 8), want);
+        CHECK_EQ(nx_crdt_pncounter_inc(k, kl, 1), want);
+        CHECK_EQ(nx_crdt_pncounter_dec(k, kl, 1), want);
+        CHECK_EQ(nx_crdt_pncounter_value(k, kl, b, 8), want);
+        CHECK_EQ(nx_crdt_lww_set(k, kl, S("v")), want);
+        CHECK_EQ(nx_crdt_lww_get(k, kl, b, 8), want);
+        CHECK_EQ(nx_crdt_lww_map_set(k, kl, S("f"), S("v")), want);
+        CHECK_EQ(nx_crdt_lww_map_remove(k, kl, S("f")), want);
+        CHECK_EQ(nx_crdt_lww_map_get(k, kl, S("f"), b, 8), want);
+        CHECK_EQ(nx_crdt_lww_map_contains(k, kl, S("f")), want);
+        CHECK_EQ(nx_crdt_lww_map_entries(k, kl, b, 8), want);
+        CHECK_EQ(nx_crdt_orset_add(k, kl, S("e")), want);
+        CHECK_EQ(nx_crdt_orset_remove(k, kl, S("e")), want);
+        CHECK_EQ(nx_crdt_orset_contains(k, kl, S("e")), want);
+        CHECK_EQ(nx_crdt_orset_elements(k, kl, b, 8), want);
+        CHECK_EQ(nx_crdt_rga_insert(k, kl, "", 0, S("v"), id3, 40), want);
+        CHECK_EQ(nx_crdt_rga_delete(k, kl, id1, 40), want);
+        CHECK_EQ(nx_crdt_rga_values(k, kl, b, 8), want);
+    }
+    CHECK_EQ(nx_crdt_gcounter_inc(S("__nx"), 1), 0); /* no slash: ordinary */
+}
+
+/* --no-sync: every CRDT function answers ERR_SYNC_DISABLED. */
+static void case_crdt_off(void)
+{
+    uint8_t b[64], id[40] = {0};
+    const int32_t off = NX_ERR_SYNC_DISABLED;
+    CHECK_EQ(nx_crdt_gcounter_inc(S("k"), 1), off);
+    CHECK_EQ(nx_crdt_gcounter_value(S("k"), b, 8), off);
+    CHECK_EQ(nx_crdt_pncounter_inc(S("k"), 1), off);
+    CHECK_EQ(nx_crdt_pncounter_dec(S("k"), 1), off);
+    CHECK_EQ(nx_crdt_pncounter_value(S("k"), b, 8), off);
+    CHECK_EQ(nx_crdt_lww_set(S("k"), S("v")), off);
+    CHECK_EQ(nx_crdt_lww_get(S("k"), b, 8), off);
+    CHECK_EQ(nx_crdt_lww_map_set(S("k"), S("f"), S("v")), off);
+    CHECK_EQ(nx_crdt_lww_map_remove(S("k"), S("f")), off);
+    CHECK_EQ(nx_crdt_lww_map_get(S("k"), S("f"), b, 8), off);
+    CHECK_EQ(nx_crdt_lww_map_contains(S("k"), S("f")), off);
+    CHECK_EQ(nx_crdt_lww_map_entries(S("k"), b, 8), off);
+    CHECK_EQ(nx_crdt_orset_add(S("k"), S("e")), off);
+    CHECK_EQ(nx_crdt_orset_remove(S("k"), S("e")), off);
+    CHECK_EQ(nx_crdt_orset_contains(S("k"), S("e")), off);
+    CHECK_EQ(nx_crdt_orset_elements(S("k"), b, 8), off);
+    CHECK_EQ(nx_crdt_rga_insert(S("k"), "", 0, S("v"), b, 40), off);
+    CHECK_EQ(nx_crdt_rga_delete(S("k"), id, 40), off);
+    CHECK_EQ(nx_crdt_rga_values(S("k"), b, 8), off);
+    /* even on a reserved key: sync is checked first */
+    CHECK_EQ(nx_crdt_gcounter_inc(S("__nx/k"), 1), off);
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -384,6 +631,21 @@ int main(int argc, char **argv)
         case_misc();
     } else if (strcmp(c, "net") == 0 && argc == 3) { /* net on|off */
         case_net(strcmp(argv[2], "on") == 0);
+    } else if (strcmp(c, "crdt") == 0) {
+        case_crdt();
+    } else if (strcmp(c, "crdt_off") == 0) {
+        case_crdt_off();
+    } else if (strcmp(c, "ginc") == 0 && argc == 3) { /* ginc KEY: +1, prints the value */
+        uint8_t v[8];
+        CHECK_EQ(nx_crdt_gcounter_inc(argv[2], (uint32_t)strlen(argv[2]), 1), 0);
+        CHECK_EQ(nx_crdt_gcounter_value(argv[2], (uint32_t)strlen(argv[2]), v, 8), 8);
+        printf("%llu\n", (unsigned long long)le64(v));
+    } else if (strcmp(c, "ginc_trap") == 0 && argc == 3) { /* +1, then traps */
+        CHECK_EQ(nx_crdt_gcounter_inc(argv[2], (uint32_t)strlen(argv[2]), 1), 0);
+        CHECK_EQ(nx_crdt_lww_set(S("reg"), S("doomed")), 0);
+        __builtin_trap();
+    } else if (strcmp(c, "bad_crdt_ptr") == 0) {
+        nx_crdt_rga_values(S("k"), (void *)(uintptr_t)(MEM_END - 3), 4);
     } else if (strcmp(c, "put") == 0 && argc == 4) { /* put KEY VALUE */
         CHECK_EQ(nx_db_set(argv[2], (uint32_t)strlen(argv[2]), argv[3], (uint32_t)strlen(argv[3])), 0);
     } else if (strcmp(c, "get") == 0 && argc == 3) { /* prints the value or "(none)" */
