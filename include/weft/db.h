@@ -105,7 +105,8 @@ void weft_txn_abort(weft_txn_t *txn);
 /* A key is (context, key): contexts are byte strings of 1..255 bytes
  * (WEFT_SPACE_MODULES, WEFT_SPACE_META and WEFT_SPACE_OPLOG are node-wide
  * and take ctx_len 0). Keys are
- * 0..1024 bytes, values 0..1 MiB (WEFT_EARG beyond). Within a context,
+ * 0..1024 bytes; values 0..1 MiB in WEFT_SPACE_KV and 0..256 MiB in the other
+ * spaces (WEFT_EARG beyond). Within a context,
  * keys are ordered bytewise (memcmp, shorter first on a common prefix).
  * (LMDB's own key limit is 511 bytes: longer encoded keys are stored under
  * a 480-byte head plus a 128-bit BLAKE3 tag, invisibly to callers; see

@@ -39,7 +39,17 @@
 #include "weft/error.h"
 
 #define KEY_MAX 1024
-#define VAL_MAX ((size_t)1 << 20)
+#define KV_VAL_MAX ((size_t)1 << 20)     /* the nx db_* value limit */
+#define BIG_VAL_MAX ((size_t)256 << 20)   /* CRDT states, op-log, modules, blobs */
+
+/* The longest value a space takes. KV values are what guests store with
+ * db_set; a CRDT state holds many values and an op-log entry one value
+ * plus its header, so those spaces (and module bytes, tables, blobs) get
+ * room: LMDB keeps large values in overflow pages. */
+static size_t val_max(weft_space_t space)
+{
+    return space == WEFT_SPACE_KV ? KV_VAL_MAX : BIG_VAL_MAX;
+}
 #define CTX_MAX 255
 #define ENC_MAX (1 + CTX_MAX + KEY_MAX)
 #define HEAD_LEN 480 /* longest key stored as is; >= 1 + CTX_MAX, so a head holds the context */
@@ -643,8 +653,9 @@ int weft_txn_put(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t
         return rc;
     if ((rc = encode(txn->db, space, ctx, ctx_len, key, key_len, &e)) != 0)
         return rc;
-    if (val_len > VAL_MAX)
-        return set_msg(txn->db, WEFT_EARG, "value of %zu bytes (at most %zu)", val_len, VAL_MAX);
+    if (val_len > val_max(space))
+        return set_msg(txn->db, WEFT_EARG, "value of %zu bytes (at most %zu in this space)", val_len,
+                       val_max(space));
     if (val_len > 0 && !val)
         return set_msg(txn->db, WEFT_EARG, "value is NULL with length %zu", val_len);
     k = stored_key(&e, long_buf);

@@ -456,12 +456,19 @@ static void case_crdt(void)
     CHECK_EQ(nx_crdt_lww_set(S("empty"), "", 0), 0);
     CHECK_EQ(nx_crdt_lww_get(S("empty"), NULL, 0), 0);
     for (uint32_t i = 0; i < NX_MAX_VALUE + 1; i++) big[i] = (uint8_t)(i * 13);
-    /* Known limit: the store bounds a whole state and an op-log entry to
-     * 1 MiB, so a value within ~100 bytes of 1 MiB is refused (-3) too. */
-    CHECK_EQ(nx_crdt_lww_set(S("bigreg"), big, NX_MAX_VALUE - 4096), 0);
-    CHECK_EQ(nx_crdt_lww_get(S("bigreg"), out, sizeof out), (int32_t)NX_MAX_VALUE - 4096);
-    CHECK(memcmp(out, big, NX_MAX_VALUE - 4096) == 0);
+    /* exactly at the value limit, then one past it (regression: the store
+     * once capped a whole state and an op-log entry at 1 MiB too) */
+    CHECK_EQ(nx_crdt_lww_set(S("bigreg"), big, NX_MAX_VALUE), 0);
+    CHECK_EQ(nx_crdt_lww_get(S("bigreg"), out, sizeof out), (int32_t)NX_MAX_VALUE);
+    CHECK(memcmp(out, big, NX_MAX_VALUE) == 0);
     CHECK_EQ(nx_crdt_lww_set(S("bigreg"), big, NX_MAX_VALUE + 1), NX_ERR_INTERNAL);
+    /* a map whose whole state grows past 1 MiB keeps taking writes */
+    for (int f = 0; f < 3; f++) {
+        char field[8];
+        int fl = snprintf(field, sizeof field, "f%d", f);
+        CHECK_EQ(nx_crdt_lww_map_set(S("bigmap"), field, (uint32_t)fl, big, NX_MAX_VALUE / 2), 0);
+    }
+    CHECK_EQ(nx_crdt_lww_map_get(S("bigmap"), S("f2"), out, sizeof out), (int32_t)NX_MAX_VALUE / 2);
 
     /* LWW map: entries in bytewise field order, tombstones hidden */
     CHECK_EQ(nx_crdt_lww_map_entries(S("m"), b, sizeof b), 4);
