@@ -1,0 +1,98 @@
+/*
+ * tags.c — the tags of an item in an observed-remove set (sdk/nx.h).
+ *
+ *   weft run --data-dir DIR distributed_tags.wasm tag ITEM TAG     add TAG
+ *   weft run --data-dir DIR distributed_tags.wasm untag ITEM TAG   remove TAG
+ *   weft run --data-dir DIR distributed_tags.wasm list ITEM        one tag a line
+ *
+ * Each item is the ORSet "tags:<ITEM>". Every add gets a unique tag id; a
+ * remove deletes only the ids its node has seen. So when one node removes
+ * a tag while another adds it again, the new add survives ("add wins"),
+ * and every node converges to the same set. Tags list in byte order.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nx.h"
+
+typedef int32_t list_fn(const void *key, uint32_t key_len, void *out, uint32_t out_cap);
+
+static int set_key(const char *item, char *key, size_t cap)
+{
+    int n = snprintf(key, cap, "tags:%s", item);
+    if (n < 0 || (size_t)n >= cap) {
+        fprintf(stderr, "tags: item name too long\n");
+        return -1;
+    }
+    return n;
+}
+
+/* Calls fn with a buffer that grows until the output fits (at most
+ * NX_MAX_OUTPUT). Returns the malloc'ed output (the caller frees it) with
+ * its length in *out_len, or NULL with the error code in *out_len. */
+static uint8_t *read_all(list_fn *fn, const char *key, uint32_t key_len, int32_t *out_len)
+{
+    for (uint32_t cap = 64 * 1024; cap <= NX_MAX_OUTPUT; cap *= 2) {
+        uint8_t *buf = malloc(cap);
+        if (buf == NULL) break;
+        int32_t n = fn(key, key_len, buf, cap);
+        if (n >= 4) {
+            *out_len = n;
+            return buf;
+        }
+        free(buf);
+        if (n != NX_ERR_BUFFER_TOO_SMALL) {
+            *out_len = n < 0 ? n : NX_ERR_INTERNAL;
+            return NULL;
+        }
+    }
+    *out_len = NX_ERR_BUFFER_TOO_SMALL;
+    return NULL;
+}
+
+static int change(const char *item, const char *tag, int add)
+{
+    char key[NX_MAX_KEY + 1];
+    int kl = set_key(item, key, sizeof key);
+    if (kl < 0) return 2;
+    int32_t rc = add ? nx_crdt_orset_add(key, (uint32_t)kl, tag, (uint32_t)strlen(tag))
+                     : nx_crdt_orset_remove(key, (uint32_t)kl, tag, (uint32_t)strlen(tag));
+    if (rc != 0) {
+        fprintf(stderr, "tags: cannot %s %s (%d)\n", add ? "tag" : "untag", item, (int)rc);
+        return 1;
+    }
+    return 0;
+}
+
+static int list(const char *item)
+{
+    char key[NX_MAX_KEY + 1];
+    int32_t len;
+    int kl = set_key(item, key, sizeof key);
+    if (kl < 0) return 2;
+    uint8_t *out = read_all(nx_crdt_orset_elements, key, (uint32_t)kl, &len);
+    if (out == NULL) {
+        fprintf(stderr, "tags: cannot list %s (%d)\n", item, (int)len);
+        return 1;
+    }
+    uint32_t count = nx_read_u32(out), pos = 4;
+    for (uint32_t i = 0; i < count && pos + 4 <= (uint32_t)len; i++) {
+        uint32_t el = nx_read_u32(out + pos);
+        pos += 4;
+        if (el > (uint32_t)len - pos) break; /* malformed: stop, print no garbage */
+        printf("%.*s\n", (int)el, (const char *)out + pos);
+        pos += el;
+    }
+    free(out);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 4 && strcmp(argv[1], "tag") == 0) return change(argv[2], argv[3], 1);
+    if (argc == 4 && strcmp(argv[1], "untag") == 0) return change(argv[2], argv[3], 0);
+    if (argc == 3 && strcmp(argv[1], "list") == 0) return list(argv[2]);
+    fprintf(stderr, "usage: tags tag ITEM TAG | tags untag ITEM TAG | tags list ITEM\n");
+    return 2;
+}
