@@ -42,6 +42,10 @@ void cli_error(const char *fmt, ...)
 #endif
     ;
 
+/* The last component of a path, borrowed from it (trailing slashes are not
+ * part of it). */
+const char *cli_file_name(const char *path);
+
 /* Reads a whole file into a malloc'ed buffer owned by the caller. Returns 0,
  * or -1 with errno set. */
 int cli_read_file(const char *path, uint8_t **out, size_t *out_len);

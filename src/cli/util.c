@@ -248,3 +248,15 @@ void cli_print_val(FILE *out, const weft_val_t *v)
     default: fprintf(out, "<%s>", weft_valtype_name(v->type)); break;
     }
 }
+
+/* The last component of path ("a/b.wasm/" -> "b.wasm/" minus slashes). */
+const char *cli_file_name(const char *path)
+{
+    const char *end = path + strlen(path);
+    while (end > path + 1 && end[-1] == '/')
+        end--;
+    const char *p = end;
+    while (p > path && p[-1] != '/')
+        p--;
+    return p;
+}

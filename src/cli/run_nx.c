@@ -1,0 +1,211 @@
+/*
+ * src/cli/run_nx.c — the nx side of `weft run`: the data directory (from
+ * --data-dir, $WEFT_DATA_DIR, $XDG_DATA_HOME or ~/.local/share), the
+ * context, the node identity when sync is on, and printing the call's logs
+ * (stderr, "MODULE: message") and, with --events, its events (JSON lines)
+ * after the call.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "run.h"
+#include "weft/identity.h"
+
+/* ---- nx: data directory, context, call transaction --------------------- */
+
+int run_imports_namespace(const weft_module_t *module, const char *ns)
+{
+    size_t n = weft_module_import_count(module), len = strlen(ns);
+    for (size_t i = 0; i < n; i++) {
+        weft_externdesc_t d;
+        if (weft_module_import(module, i, &d) == 0 && d.module_len == len &&
+            memcmp(d.module, ns, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* mkdir -p with mode 0700 for the directories weft creates itself. */
+static int make_dirs(const char *path)
+{
+    char *p = strdup(path);
+    if (!p)
+        return -1;
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+            free(p);
+            return -1;
+        }
+        *s = '/';
+    }
+    int rc = mkdir(p, 0700) != 0 && errno != EEXIST ? -1 : 0;
+    free(p);
+    return rc;
+}
+
+/* --data-dir, else $WEFT_DATA_DIR, else $XDG_DATA_HOME/weft, else
+ * ~/.local/share/weft. Returns a malloc'ed path or NULL (reported). */
+static char *data_dir(const run_opts_t *o)
+{
+    const char *v;
+    char buf[4096];
+    if (o->data_dir)
+        return strdup(o->data_dir);
+    if ((v = getenv("WEFT_DATA_DIR")) && *v)
+        return strdup(v);
+    if ((v = getenv("XDG_DATA_HOME")) && *v) {
+        snprintf(buf, sizeof buf, "%s/weft", v);
+        return strdup(buf);
+    }
+    if ((v = getenv("HOME")) && *v) {
+        snprintf(buf, sizeof buf, "%s/.local/share/weft", v);
+        return strdup(buf);
+    }
+    cli_error("no data directory: give --data-dir DIR or set WEFT_DATA_DIR");
+    return NULL;
+}
+
+/* The module's name: its file name without directories and ".wasm". It is
+ * the default context, the module id nx reports, and the prefix of its
+ * log lines. */
+static char *module_name(const char *path)
+{
+    const char *f = cli_file_name(path);
+    size_t n = strcspn(f, "/");
+    if (n > 5 && memcmp(f + n - 5, ".wasm", 5) == 0)
+        n -= 5;
+    char *s = malloc(n + 1);
+    if (s) {
+        memcpy(s, f, n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
+/* Opens the data directory and the nx context. Returns 0 or an exit status. */
+int run_open_nx(run_t *r)
+{
+    const run_opts_t *o = r->o;
+    char msg[512];
+    char *dir = data_dir(o);
+    int rc, status = CLI_EXIT_USAGE;
+    if (!dir)
+        goto done;
+    r->name = module_name(o->path);
+    if (!r->name) {
+        cli_error("out of memory");
+        status = CLI_EXIT_ERROR;
+        goto done;
+    }
+    const char *ctx = o->context ? o->context : r->name;
+    if (strlen(ctx) == 0 || strlen(ctx) > 255) {
+        cli_error("context name '%s' must be 1 to 255 bytes (see --context)", ctx);
+        goto done;
+    }
+    if (!o->data_dir && make_dirs(dir) != 0) {
+        cli_error("cannot create data directory %s: %s", dir, strerror(errno));
+        goto done;
+    }
+    msg[0] = '\0';
+    rc = weft_db_open(dir, 0, &r->db, msg, sizeof msg);
+    if (rc != 0) {
+        r->db = NULL;
+        cli_error("cannot open data directory %s: %s", dir, msg[0] ? msg : weft_strerror(rc));
+        status = rc == WEFT_EIO ? CLI_EXIT_USAGE : CLI_EXIT_ERROR;
+        goto done;
+    }
+    /* The node id: only sync needs it, and only sync may create it. */
+    uint8_t node_id[WEFT_IDENTITY_PUBLIC_LEN];
+    if (!o->no_sync && (rc = weft_identity_load(r->db, node_id, NULL)) != 0) {
+        cli_error("cannot load the node identity of %s: %s", dir,
+                  rc == WEFT_EIO ? "a damaged key pair or a storage failure"
+                                  : weft_strerror(rc));
+        status = CLI_EXIT_ERROR;
+        goto done;
+    }
+    weft_nx_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.db = r->db;
+    cfg.context = ctx;
+    cfg.module_id = r->name;
+    if (!o->no_sync) {
+        cfg.flags = WEFT_NX_SYNC;
+        cfg.node_id = node_id;
+        cfg.node_id_len = sizeof node_id;
+    }
+    /* env_get reads weft's own environment through the NX_/NUMAX_ policy,
+     * as Numax does; --env only feeds WASI. */
+    rc = weft_nx_new(&cfg, &r->nx);
+    if (rc != 0) {
+        r->nx = NULL;
+        cli_error("cannot create the nx context: %s", weft_strerror(rc));
+        status = CLI_EXIT_ERROR;
+        goto done;
+    }
+    status = 0;
+done:
+    free(dir);
+    return status;
+}
+
+/* Log lines of the call, "<module>: <message>", on stderr. */
+void run_print_logs(const run_t *r)
+{
+    size_t n = weft_nx_log_count(r->nx);
+    for (size_t i = 0; i < n; i++) {
+        const char *m;
+        size_t len;
+        if (weft_nx_log(r->nx, i, &m, &len) != 0)
+            continue;
+        fprintf(stderr, "%s: ", r->name);
+        fwrite(m, 1, len, stderr);
+        fputc('\n', stderr);
+    }
+    if (weft_nx_logs_dropped(r->nx))
+        fprintf(stderr, "weft: %zu log messages of %s dropped (over 64 MiB in one call)\n",
+                weft_nx_logs_dropped(r->nx), r->name);
+}
+
+/* --events: one JSON object per line, {"event": NAME, "payload": TEXT}, or
+ * "payload_hex" instead when the payload is not UTF-8. */
+void run_print_events(const run_t *r)
+{
+    size_t n = weft_nx_event_count(r->nx);
+    for (size_t i = 0; i < n; i++) {
+        const char *name;
+        const uint8_t *p;
+        size_t nl, pl;
+        if (weft_nx_event(r->nx, i, &name, &nl, &p, &pl) != 0)
+            continue;
+        json_t *obj = json_object();
+        json_t *payload = json_stringn((const char *)p, pl);
+        if (!obj)
+            continue;
+        json_object_set_new(obj, "event", json_stringn(name, nl));
+        if (payload) {
+            json_object_set_new(obj, "payload", payload);
+        } else {
+            char *hex = malloc(pl * 2 + 1);
+            if (hex) {
+                for (size_t j = 0; j < pl; j++)
+                    snprintf(hex + 2 * j, 3, "%02x", p[j]);
+                hex[pl * 2] = '\0';
+                json_object_set_new(obj, "payload_hex", json_string(hex));
+                free(hex);
+            }
+        }
+        json_dumpf(obj, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+        json_decref(obj);
+    }
+    fflush(stdout);
+}
+
