@@ -11,6 +11,7 @@ set -uo pipefail
 BUILD=${1:-build}
 WEFT=$BUILD/weft
 NOTES=$BUILD/examples/notes.wasm
+INVENTORY=$BUILD/examples/distributed_inventory.wasm
 FIB=$BUILD/examples/fib.wasm
 HELLO=$BUILD/examples/hello.wasm
 
@@ -74,6 +75,16 @@ if [ -f "$NOTES" ]; then
     show "$WEFT" run --data-dir "$data/db" "$NOTES" list
     echo "The data directory, by hand:"
     show "$WEFT" db "$data/db" scan note: --context notes
+fi
+
+if [ -f "$INVENTORY" ]; then
+    say "Replicated state: a PNCounter (examples/distributed_inventory), one node for now"
+    echo "Every change is a CRDT op, applied and appended to the op-log in the call's transaction:"
+    show "$WEFT" run --data-dir "$data/db" "$INVENTORY" add sku-1 10
+    show "$WEFT" run --data-dir "$data/db" "$INVENTORY" remove sku-1 3
+    show "$WEFT" run --data-dir "$data/db" "$INVENTORY" show sku-1
+    echo "With replication switched off, the CRDT functions refuse:"
+    show "$WEFT" run --no-sync --data-dir "$data/db" "$INVENTORY" show sku-1
 fi
 
 say "Benchmark kernels: C programs checked against their native builds"
