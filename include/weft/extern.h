@@ -99,6 +99,13 @@ int weft_caller_exit(weft_caller_t *caller, int status);
  * of bounded length. */
 int weft_caller_check_interrupt(weft_caller_t *caller);
 
+/* Charges `units` of fuel for work a host function does on the guest's
+ * behalf (so fuel bounds host work too; charge by size, deterministically).
+ * Returns 0, or WEFT_ETRAP with the store's trap set to
+ * WEFT_TRAP_OUT_OF_FUEL when less than `units` is left (the rest is then
+ * used up) — the callback should return that value. Free when fuel is off. */
+int weft_caller_consume_fuel(weft_caller_t *caller, uint64_t units);
+
 /* The store of the call, and the memory exported as `name` (usually
  * "memory") by the calling instance, or, if name is NULL, the calling
  * instance's memory 0. NULL when there is none. */

@@ -314,6 +314,19 @@ int weft_caller_check_interrupt(weft_caller_t *caller)
     return WEFT_ETRAP;
 }
 
+int weft_caller_consume_fuel(weft_caller_t *caller, uint64_t units)
+{
+    weft_store_t *s = caller->store;
+    if (!s->fuel_on) return 0;
+    if ((uint64_t)s->fuel < units) {
+        s->fuel = 0;
+        store_trap(s, WEFT_TRAP_OUT_OF_FUEL, "%s", weft_trap_string(WEFT_TRAP_OUT_OF_FUEL));
+        return WEFT_ETRAP;
+    }
+    s->fuel -= (int64_t)units;
+    return 0;
+}
+
 int weft_store_exit_status(const weft_store_t *s) { return s->trap == WEFT_TRAP_EXIT ? s->exit_status : 0; }
 
 weft_store_t *weft_caller_store(weft_caller_t *caller) { return caller->store; }

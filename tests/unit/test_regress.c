@@ -175,3 +175,33 @@ TEST(regress_memory_ptr_empty_range_of_empty_memory)
     ASSERT_NULL(weft_memory_ptr(mem, 0, 1));
     ASSERT_NULL(weft_memory_ptr(mem, 1, 0));
 }
+
+static int host_work(weft_caller_t *c, void *user, const weft_val_t *args, weft_val_t *results)
+{
+    int rc = weft_caller_consume_fuel(c, (uint64_t)(uint32_t)args[0].of.i32);
+    if (rc) return rc;
+    results[0] = weft_val_i32(1);
+    return 0;
+}
+
+TEST(host_work_is_charged_to_fuel)
+{
+    fixture_t fx;
+    weft_val_t arg, res;
+    fx_open(&fx, "host_fuel");
+    ASSERT_OK(weft_linker_define_func(fx.linker, "env", "work", h_functype("i", "i"), host_work, NULL));
+    fx_instantiate(&fx);
+    /* fuel off: host work is free */
+    arg = weft_val_i32(1000000);
+    ASSERT_OK_S(fx.store, fx_call(&fx, "run", &arg, 1, &res, 1));
+    /* fuel on: the host's units come out of the same budget, deterministically */
+    weft_store_set_fuel(fx.store, 10000);
+    arg = weft_val_i32(5000);
+    ASSERT_OK_S(fx.store, fx_call(&fx, "run", &arg, 1, &res, 1));
+    uint64_t left = weft_store_fuel(fx.store);
+    ASSERT_TRUE(left < 5000 && left > 4000);
+    /* more than is left: the call traps out of fuel and the budget is spent */
+    arg = weft_val_i32(6000);
+    ASSERT_TRAP(fx.store, fx_call(&fx, "run", &arg, 1, &res, 1), WEFT_TRAP_OUT_OF_FUEL);
+    ASSERT_EQ_U64(weft_store_fuel(fx.store), 0);
+}
