@@ -203,4 +203,35 @@ static inline int nx_page_next(const uint8_t *page, uint32_t page_len, int has_v
     return 1;
 }
 
+#if __STDC_HOSTED__
+#include <stdlib.h>
+
+/* A list-producing nx function (crdt_*_entries, _elements, _values, ...). */
+typedef int32_t nx_list_fn(const void *key, uint32_t key_len, void *out, uint32_t out_cap);
+
+/* Calls fn with a buffer that grows from 64 KiB until the output fits (at
+ * most NX_MAX_OUTPUT). Returns the malloc'ed output, which the caller
+ * frees, with its length in *out_len; or NULL with the nx error code in
+ * *out_len. Needs a hosted C library (malloc). */
+static inline uint8_t *nx_read_all(nx_list_fn *fn, const void *key, uint32_t key_len, int32_t *out_len)
+{
+    for (uint32_t cap = 64 * 1024; cap <= NX_MAX_OUTPUT; cap *= 2) {
+        uint8_t *buf = (uint8_t *)malloc(cap);
+        if (!buf) break;
+        int32_t n = fn(key, key_len, buf, cap);
+        if (n >= 4) {
+            *out_len = n;
+            return buf;
+        }
+        free(buf);
+        if (n != NX_ERR_BUFFER_TOO_SMALL) {
+            *out_len = n < 0 ? n : NX_ERR_INTERNAL;
+            return 0;
+        }
+    }
+    *out_len = NX_ERR_BUFFER_TOO_SMALL;
+    return 0;
+}
+#endif
+
 #endif

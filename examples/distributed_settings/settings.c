@@ -18,8 +18,6 @@
 
 #include "nx.h"
 
-typedef int32_t list_fn(const void *key, uint32_t key_len, void *out, uint32_t out_cap);
-
 static int map_key(const char *service, char *key, size_t cap)
 {
     int n = snprintf(key, cap, "settings:%s", service);
@@ -28,29 +26,6 @@ static int map_key(const char *service, char *key, size_t cap)
         return -1;
     }
     return n;
-}
-
-/* Calls fn with a buffer that grows until the output fits (at most
- * NX_MAX_OUTPUT). Returns the malloc'ed output (the caller frees it) with
- * its length in *out_len, or NULL with the error code in *out_len. */
-static uint8_t *read_all(list_fn *fn, const char *key, uint32_t key_len, int32_t *out_len)
-{
-    for (uint32_t cap = 64 * 1024; cap <= NX_MAX_OUTPUT; cap *= 2) {
-        uint8_t *buf = malloc(cap);
-        if (buf == NULL) break;
-        int32_t n = fn(key, key_len, buf, cap);
-        if (n >= 4) {
-            *out_len = n;
-            return buf;
-        }
-        free(buf);
-        if (n != NX_ERR_BUFFER_TOO_SMALL) {
-            *out_len = n < 0 ? n : NX_ERR_INTERNAL;
-            return NULL;
-        }
-    }
-    *out_len = NX_ERR_BUFFER_TOO_SMALL;
-    return NULL;
 }
 
 static int set(int argc, char **argv)
@@ -95,7 +70,7 @@ static int show(const char *service)
     int32_t len;
     int kl = map_key(service, key, sizeof key);
     if (kl < 0) return 2;
-    uint8_t *out = read_all(nx_crdt_lww_map_entries, key, (uint32_t)kl, &len);
+    uint8_t *out = nx_read_all(nx_crdt_lww_map_entries, key, (uint32_t)kl, &len);
     if (out == NULL) {
         fprintf(stderr, "settings: cannot show %s (%d)\n", service, (int)len);
         return 1;

@@ -16,8 +16,6 @@
 
 #include "nx.h"
 
-typedef int32_t list_fn(const void *key, uint32_t key_len, void *out, uint32_t out_cap);
-
 static int set_key(const char *item, char *key, size_t cap)
 {
     int n = snprintf(key, cap, "tags:%s", item);
@@ -26,29 +24,6 @@ static int set_key(const char *item, char *key, size_t cap)
         return -1;
     }
     return n;
-}
-
-/* Calls fn with a buffer that grows until the output fits (at most
- * NX_MAX_OUTPUT). Returns the malloc'ed output (the caller frees it) with
- * its length in *out_len, or NULL with the error code in *out_len. */
-static uint8_t *read_all(list_fn *fn, const char *key, uint32_t key_len, int32_t *out_len)
-{
-    for (uint32_t cap = 64 * 1024; cap <= NX_MAX_OUTPUT; cap *= 2) {
-        uint8_t *buf = malloc(cap);
-        if (buf == NULL) break;
-        int32_t n = fn(key, key_len, buf, cap);
-        if (n >= 4) {
-            *out_len = n;
-            return buf;
-        }
-        free(buf);
-        if (n != NX_ERR_BUFFER_TOO_SMALL) {
-            *out_len = n < 0 ? n : NX_ERR_INTERNAL;
-            return NULL;
-        }
-    }
-    *out_len = NX_ERR_BUFFER_TOO_SMALL;
-    return NULL;
 }
 
 static int change(const char *item, const char *tag, int add)
@@ -71,7 +46,7 @@ static int list(const char *item)
     int32_t len;
     int kl = set_key(item, key, sizeof key);
     if (kl < 0) return 2;
-    uint8_t *out = read_all(nx_crdt_orset_elements, key, (uint32_t)kl, &len);
+    uint8_t *out = nx_read_all(nx_crdt_orset_elements, key, (uint32_t)kl, &len);
     if (out == NULL) {
         fprintf(stderr, "tags: cannot list %s (%d)\n", item, (int)len);
         return 1;
