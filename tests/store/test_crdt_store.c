@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../unit/test.h"
+#include "tmpdir.h"
 #include "weft/crdt_store.h"
 #include "weft/db.h"
 #include "weft/error.h"
@@ -21,36 +22,6 @@
 #define C(s) (const uint8_t *)(s), strlen(s)
 
 /* ---- fixtures -------------------------------------------------------- */
-
-static void remove_dir(void *arg)
-{
-    char *dir = arg;
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        char path[4096];
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-    free(dir);
-}
-
-static char *make_dir(void)
-{
-    const char *base = getenv("TMPDIR");
-    char *dir = malloc(4096);
-    ASSERT_NOT_NULL(dir);
-    snprintf(dir, 4096, "%s/weft-crdt-store-XXXXXX", base && *base ? base : "/tmp");
-    ASSERT_NOT_NULL(mkdtemp(dir));
-    test_defer(remove_dir, dir);
-    return dir;
-}
 
 static weft_db_t *open_dir(const char *dir)
 {
@@ -69,7 +40,7 @@ static void close_db(void *arg)
 
 static weft_db_t *open_node(void)
 {
-    weft_db_t *db = open_dir(make_dir());
+    weft_db_t *db = open_dir(tmpdir_new("crdt-store"));
     test_defer(close_db, db);
     return db;
 }
@@ -291,7 +262,7 @@ static weft_crdt_node_t load_node(weft_db_t *db, int node)
 
 TEST(local_ops_persist_across_reopen)
 {
-    char *dir = make_dir();
+    char *dir = tmpdir_new("crdt-store");
     weft_db_t *db = open_dir(dir);
     inc(db, 0, 1000, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 3);
     inc(db, 0, 1001, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 4);

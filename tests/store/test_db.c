@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../unit/test.h"
+#include "tmpdir.h"
 #include "store.h"
 #include "weft/db.h"
 #include "weft/error.h"
@@ -22,37 +23,6 @@
 #define C(s) (const uint8_t *)(s), strlen(s)
 
 /* ---- fixtures -------------------------------------------------------- */
-
-static void rm_dir(void *arg)
-{
-    char *dir = arg;
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        char path[4096];
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-    free(dir);
-}
-
-/* A fresh, empty directory path (not yet created: weft_db_open makes it). */
-static char *tmp_dir(void)
-{
-    const char *base = getenv("TMPDIR");
-    char *dir = malloc(4096);
-    ASSERT_NOT_NULL(dir);
-    snprintf(dir, 4096, "%s/weft-store-XXXXXX", base && *base ? base : "/tmp");
-    ASSERT_NOT_NULL(mkdtemp(dir));
-    test_defer(rm_dir, dir);
-    return dir;
-}
 
 static void close_db(void *arg)
 {
@@ -71,7 +41,7 @@ static weft_db_t *open_at(const char *dir, unsigned flags, size_t map)
 
 static weft_db_t *open_tmp(void)
 {
-    weft_db_t *db = open_at(tmp_dir(), WEFT_DB_NOSYNC, STORE_DEFAULT_MAP_SIZE);
+    weft_db_t *db = open_at(tmpdir_new("store"), WEFT_DB_NOSYNC, STORE_DEFAULT_MAP_SIZE);
     test_defer(close_db, db);
     return db;
 }
@@ -663,7 +633,7 @@ static void val_of(int i, uint8_t *v, size_t n)
 
 TEST(store_map_growth)
 {
-    char *dir = tmp_dir();
+    char *dir = tmpdir_new("store");
     weft_db_t *db = open_at(dir, WEFT_DB_NOSYNC, 256 << 10);
     size_t map0 = store_map_size(db);
     uint8_t val[8000];
@@ -697,7 +667,7 @@ TEST(store_map_growth)
     /* A batch: a call that fills the map fails alone; the batch commits the
      * calls before it, and the call succeeds after the batch. */
     weft_db_close(db);
-    char *dir2 = tmp_dir();
+    char *dir2 = tmpdir_new("store");
     db = open_at(dir2, WEFT_DB_NOSYNC, 256 << 10);
     weft_txn_t *batch = NULL, *call = NULL;
     int failed_call = -1;
@@ -759,7 +729,7 @@ TEST(store_map_growth)
 
 TEST(store_growth_waits_for_open_readers)
 {
-    weft_db_t *db = open_at(tmp_dir(), WEFT_DB_NOSYNC, 128 << 10);
+    weft_db_t *db = open_at(tmpdir_new("store"), WEFT_DB_NOSYNC, 128 << 10);
     test_defer(close_db, db);
     size_t map0 = store_map_size(db);
     uint8_t val[8000];
@@ -785,7 +755,7 @@ TEST(store_growth_waits_for_open_readers)
 
 TEST(store_persistence_reopen)
 {
-    char *dir = tmp_dir();
+    char *dir = tmpdir_new("store");
     weft_db_t *db = open_at(dir, 0, STORE_DEFAULT_MAP_SIZE);
     weft_txn_t *t = begin(db, WEFT_TXN_WRITE);
     uint8_t key[1024];
@@ -822,7 +792,7 @@ TEST(store_open_errors)
     ASSERT_EQ_INT(weft_db_open("/proc/definitely/not/here", 0, &db, msg, sizeof msg), WEFT_EIO);
     ASSERT_NULL(db);
     ASSERT_TRUE(strlen(msg) > 0);
-    char *dir = tmp_dir();
+    char *dir = tmpdir_new("store");
     char missing[4200];
     snprintf(missing, sizeof missing, "%s/absent", dir);
     ASSERT_EQ_INT(weft_db_open(missing, WEFT_DB_READONLY, &db, msg, sizeof msg), WEFT_EIO);
@@ -900,7 +870,7 @@ static void *reader_main(void *arg)
 
 TEST(store_threads_grow_under_contention)
 {
-    weft_db_t *db = open_at(tmp_dir(), WEFT_DB_NOSYNC, 128 << 10);
+    weft_db_t *db = open_at(tmpdir_new("store"), WEFT_DB_NOSYNC, 128 << 10);
     test_defer(close_db, db);
     volatile int done = 0;
     worker_t ws[WRITERS + READERS];
