@@ -9,29 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h" /* tests/wasi/guests: CHECK, CHECK_EQ, MEM_END */
 #include "nx.h"
 
-static int failures;
-
-#define CHECK(c)                                                                     \
-    do {                                                                             \
-        if (!(c)) {                                                                  \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c);   \
-            failures++;                                                              \
-        }                                                                            \
-    } while (0)
-#define CHECK_EQ(a, b)                                                                  \
-    do {                                                                                \
-        long long a_ = (long long)(a), b_ = (long long)(b);                             \
-        if (a_ != b_) {                                                                 \
-            fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__, __LINE__, \
-                    #a, #b, a_, b_);                                                    \
-            failures++;                                                                 \
-        }                                                                               \
-    } while (0)
-
 #define S(str) str, (uint32_t)(sizeof str - 1)
-#define MEM_END ((uint32_t)(__builtin_wasm_memory_size(0) * 65536u))
 
 static uint8_t big[NX_MAX_VALUE + 16];
 static uint8_t out[NX_MAX_VALUE + 16];
@@ -700,5 +681,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "nx_abi: unknown case '%s'\n", c);
         return 2;
     }
-    return failures ? 1 : 0;
+    return check_failures ? 1 : 0;
 }
