@@ -38,7 +38,7 @@ extern "C" {
 #define WEFT_CRDT_PAYLOAD_MAX (4u << 20)
 #define WEFT_CRDT_ID_LEN 40            /* encoded element id: origin + u64 LE seq */
 #define WEFT_CRDT_OP_VERSION 1
-#define WEFT_CRDT_STATE_VERSION 1
+#define WEFT_CRDT_STATE_VERSION 2 /* 2: ORSet removed tags kept per element */
 
 typedef enum {
     WEFT_CRDT_GCOUNTER = 1,
@@ -158,6 +158,40 @@ int weft_crdt_state_decode(const uint8_t *bytes, size_t len, weft_crdt_state_t *
  * elements with removed tags, RGA nodes with tombstones and pending ops):
  * the measure of its size that tests bound. */
 size_t weft_crdt_state_entries(const weft_crdt_state_t *st);
+
+/* ---- parts ----
+ * The fields of an LWW-Map and the elements of an ORSet are independent:
+ * every op touches exactly one of them (its part), a read of one needs only
+ * it, and the state is the union of its parts. A store may therefore keep
+ * each part apart and load only the part an op touches, so that an op's
+ * cost does not grow with the number of fields or elements. A state that
+ * holds only some parts is an ordinary state: apply, the reads and the
+ * payload builders answer, for the parts it holds, as the whole state
+ * would. A one-part state's encoding is how a store keeps that part. */
+
+/* 1 for the types whose states split into parts (LWW_MAP, ORSET), else 0. */
+int weft_crdt_type_parted(uint8_t type);
+
+/* The part op touches: 1 with *part (borrowed from op->payload) set for a
+ * parted type, 0 for any other, WEFT_EARG / WEFT_EMALFORMED for a bad op. */
+int weft_crdt_op_part(const weft_crdt_op_t *op, const uint8_t **part, size_t *part_len);
+
+/* How many parts st holds (0 for an unparted type), and the name of part i
+ * (a field or element), in bytewise order. */
+size_t weft_crdt_parts(const weft_crdt_state_t *st);
+int weft_crdt_part_name(const weft_crdt_state_t *st, size_t i, const uint8_t **name,
+                        size_t *len);
+
+/* Moves every part of src into dst (both of one parted type; WEFT_EARG
+ * otherwise): assembles a state from parts loaded apart. WEFT_EMALFORMED
+ * if a part is in both. src is left empty on success; on error dst holds
+ * the parts moved so far and src the others. */
+int weft_crdt_state_absorb(weft_crdt_state_t *dst, weft_crdt_state_t *src);
+
+/* The size of the encoded bytes st was decoded from, plus those of every
+ * part absorbed into it; 0 for a new state. What a load cost, for hosts
+ * that charge guests for work (fuel). */
+size_t weft_crdt_state_bytes(const weft_crdt_state_t *st);
 
 /* ---- payload builders: *out_len always gets the size; WEFT_ELIMIT if cap
  * is too small ---- */

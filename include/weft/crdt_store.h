@@ -6,7 +6,14 @@
  * advances with it.
  *
  * Layout (all in the caller's data directory):
- *   WEFT_SPACE_CRDT   (context, key)            -> encoded state (crdt.h)
+ *   WEFT_SPACE_CRDT   (context, key)            -> encoded state (crdt.h);
+ *                                                  for a parted type (map,
+ *                                                  set) an empty one: the
+ *                                                  type
+ *   WEFT_SPACE_CRDT_PARTS (context, [u16 BE key_len][key][part])
+ *                                               -> encoded one-part state
+ *                                                  (a map field, a set
+ *                                                  element; see crdt.h)
  *   WEFT_SPACE_OPLOG  (no context, [origin 32][seq u64 BE])
  *                                               -> encoded op
  *   WEFT_SPACE_META   "crdt/hlc"                -> u64 BE, the node's clock
@@ -74,11 +81,16 @@ typedef struct {
  * WEFT_EARG when it has another type), stores the state, appends the op to
  * the op-log and advances the node's mark and clock, all in txn (a write
  * transaction). out_id (may be NULL) gets the op's id: the ORSet tag of an
- * ADD, the element id of an RGA INSERT. */
+ * ADD, the element id of an RGA INSERT. An RGA INSERT after, or DELETE of,
+ * an element this replica does not know is WEFT_ENOTFOUND (a local op does
+ * not wait for one that may never come) and changes nothing.
+ * stored_bytes (may be NULL) gets, on success, the bytes of stored data
+ * the op read and wrote (its state or part, twice; the op-log entry): its
+ * cost, for hosts that charge guests for work. */
 int weft_crdt_local(weft_txn_t *txn, const uint8_t origin[WEFT_CRDT_ORIGIN_LEN], uint64_t wall_ms,
                     const uint8_t *ctx, size_t ctx_len, const uint8_t *key, size_t key_len,
                     uint8_t type, uint8_t kind, const weft_crdt_input_t *in,
-                    weft_crdt_id_t *out_id);
+                    weft_crdt_id_t *out_id, size_t *stored_bytes);
 
 /* Applies an encoded op received from a peer: a duplicate ((origin, seq) at
  * or under the origin's mark) returns 0 and changes nothing; the next op of
@@ -105,10 +117,21 @@ int weft_crdt_missing(weft_txn_t *txn, const weft_crdt_id_t *vv, size_t n, weft_
                       void *user);
 
 /* Loads the state of (ctx, key): WEFT_ENOTFOUND when absent, WEFT_EARG when
- * it is not of `type` (0 accepts any type). *out is owned by the caller
- * (weft_crdt_state_delete) and independent of txn. */
+ * it is not of `type` (0 accepts any type), WEFT_EMALFORMED when a stored
+ * state or part is corrupt. *out is owned by the caller
+ * (weft_crdt_state_delete) and independent of txn. Cost: the whole state
+ * (every part of a map or set); weft_crdt_state_bytes(*out) tells its
+ * size. */
 int weft_crdt_read(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const uint8_t *key,
                    size_t key_len, uint8_t type, weft_crdt_state_t **out);
+
+/* Like weft_crdt_read, but of a map or set loads only the part `part` (a
+ * field or element; the state then holds it or nothing), which is all a
+ * read of that field or element, or a remove's payload, needs. Cost: one
+ * part. Of another type, the whole state. */
+int weft_crdt_read_part(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const uint8_t *key,
+                        size_t key_len, uint8_t type, const uint8_t *part, size_t part_len,
+                        weft_crdt_state_t **out);
 
 #ifdef __cplusplus
 }

@@ -56,8 +56,12 @@ typedef enum {
     WEFT_SPACE_TABLES,      /* tables and indexes */
     WEFT_SPACE_BLOBS,       /* blobs */
     WEFT_SPACE_META,        /* node metadata (identity, versions) */
+    WEFT_SPACE_CRDT_PARTS,  /* CRDT states kept part by part (map fields, set elements) */
     WEFT_SPACE_COUNT
 } weft_space_t;
+
+#define WEFT_DB_KEY_MAX 1024
+#define WEFT_DB_PART_KEY_MAX (2 + 2 * WEFT_DB_KEY_MAX)
 
 enum {
     WEFT_DB_NOSYNC = 1 << 0, /* commits are not fsync'd (tests, benchmarks) */
@@ -105,7 +109,8 @@ void weft_txn_abort(weft_txn_t *txn);
 /* A key is (context, key): contexts are byte strings of 1..255 bytes
  * (WEFT_SPACE_MODULES, WEFT_SPACE_META and WEFT_SPACE_OPLOG are node-wide
  * and take ctx_len 0). Keys are
- * 0..1024 bytes; values 0..1 MiB in WEFT_SPACE_KV and 0..256 MiB in the other
+ * 0..1024 bytes (0..WEFT_DB_PART_KEY_MAX in WEFT_SPACE_CRDT_PARTS, whose
+ * keys join a CRDT key and a field); values 0..1 MiB in WEFT_SPACE_KV and 0..256 MiB in the other
  * spaces (WEFT_EARG beyond). Within a context,
  * keys are ordered bytewise (memcmp, shorter first on a common prefix).
  * (LMDB's own key limit is 511 bytes: longer encoded keys are stored under

@@ -134,21 +134,36 @@ typedef struct {
 typedef struct {
     uint8_t *elem;
     size_t elem_len;
-    weft_crdt_id_t *tags; /* sorted, never empty while in the set */
+    weft_crdt_id_t *tags; /* live add-tags, sorted; the element is visible when any */
     size_t ntags, cap;
-} crdt_orelem_t;
+    weft_crdt_id_t *removed; /* tags removed from this element, sorted */
+    size_t nremoved, capremoved;
+} crdt_orelem_t; /* in the set while it has a live or a removed tag */
 
 typedef struct {
     crdt_orelem_t *v; /* sorted by element */
     size_t n, cap;
-    weft_crdt_id_t *removed; /* sorted */
-    size_t nremoved, capremoved;
 } crdt_orset_t;
+
+/* The parts of a map (fields) and a set (elements) both begin with their
+ * name, so one routine merges arrays of either: crdt_field_t and
+ * crdt_orelem_t start with the members of crdt_named_t (state.c checks). */
+typedef struct {
+    uint8_t *name;
+    size_t len;
+} crdt_named_t;
+
+/* Moves the items of the sorted array (sv, *sn) into the sorted array
+ * (*dv, *dn, *dcap) of items of `size` bytes, keeping it sorted by name:
+ * WEFT_EMALFORMED if a name is in both, WEFT_ENOMEM; on error the items
+ * not moved stay in sv. O(1) per item when they come after dst's last. */
+int crdt_absorb_sorted(void **dv, size_t *dn, size_t *dcap, void *sv, size_t *sn, size_t size);
 
 typedef struct crdt_rga crdt_rga_t;
 
 struct weft_crdt_state {
     uint8_t type;
+    size_t bytes; /* encoded bytes it was decoded from, parts absorbed included */
     union {
         crdt_counter_t counter;
         crdt_lww_t lww;
@@ -180,6 +195,7 @@ int crdt_orset_apply(crdt_orset_t *s, const weft_crdt_op_t *op, const crdt_paylo
 void crdt_orset_encode(const crdt_orset_t *s, crdt_wbuf_t *w);
 int crdt_orset_decode(crdt_orset_t *s, crdt_rbuf_t *r);
 const crdt_orelem_t *crdt_orset_find(const crdt_orset_t *s, const uint8_t *e, size_t n);
+size_t crdt_orset_entries(const crdt_orset_t *s);
 
 int crdt_rga_new(crdt_rga_t **out);
 void crdt_rga_free(crdt_rga_t *g);

@@ -2,14 +2,17 @@
  * orset.c — observed-remove set, add wins.
  *
  * Each add is tagged with its OpId; an element is visible while it has a
- * live tag. A remove carries the tags its origin saw for the element and
- * moves them into `removed`, the set of every tag ever removed (tags are
- * unique across elements, so one set serves the whole key). An add whose
- * tag is in `removed` arrived after its remove and stays dead; an add the
- * remove did not see keeps the element visible. Both moves are set unions,
- * hence idempotent and commutative. Elements with no live tag are dropped
- * from the array, so equal states are equal arrays. `removed` grows with
- * every removed add (compaction needs causal stability; not done).
+ * live tag. A remove names an element and carries the tags its origin saw
+ * for it; they move into that element's `removed` tags. An add whose tag
+ * is among its element's removed tags arrived after its remove and stays
+ * dead; an add the remove did not see keeps the element visible. Both
+ * moves are set unions, hence idempotent and commutative, and each touches
+ * one element only: elements are independent parts (weft_crdt_op_part), so
+ * a store may keep and load them one by one. A remove naming an element
+ * that never held its tags (a forged one) only adds dead tags to the
+ * element it names. An element stays in the array while it has a live or
+ * a removed tag, so equal states are equal arrays; removed tags are kept
+ * forever (compaction needs causal stability; not done).
  */
 #include <stdlib.h>
 
@@ -19,6 +22,7 @@ static void elem_free(crdt_orelem_t *e)
 {
     free(e->elem);
     free(e->tags);
+    free(e->removed);
 }
 
 void crdt_orset_fini(crdt_orset_t *s)
@@ -26,7 +30,6 @@ void crdt_orset_fini(crdt_orset_t *s)
     for (size_t i = 0; i < s->n; i++)
         elem_free(&s->v[i]);
     free(s->v);
-    free(s->removed);
     memset(s, 0, sizeof *s);
 }
 
@@ -87,6 +90,22 @@ static int id_insert(weft_crdt_id_t **v, size_t *n, size_t *cap, const weft_crdt
     return 1;
 }
 
+/* Makes room for `more` ids in (v, n, cap). */
+static int id_reserve(weft_crdt_id_t **v, size_t n, size_t *cap, size_t more)
+{
+    size_t c = *cap ? *cap : 2;
+    weft_crdt_id_t *g;
+    if (n + more <= *cap)
+        return 0;
+    while (c < n + more)
+        c *= 2;
+    if ((g = realloc(*v, c * sizeof *g)) == NULL)
+        return WEFT_ENOMEM;
+    *v = g;
+    *cap = c;
+    return 0;
+}
+
 const crdt_orelem_t *crdt_orset_find(const crdt_orset_t *s, const uint8_t *e, size_t n)
 {
     int found;
@@ -94,30 +113,21 @@ const crdt_orelem_t *crdt_orset_find(const crdt_orset_t *s, const uint8_t *e, si
     return found ? &s->v[i] : NULL;
 }
 
-static int orset_add(crdt_orset_t *s, const weft_crdt_op_t *op, const crdt_payload_t *pl)
+/* The element named e, inserted (with no tags) when absent. */
+static int elem_get(crdt_orset_t *s, const uint8_t *e, size_t n, crdt_orelem_t **out)
 {
-    weft_crdt_id_t tag = weft_crdt_op_id(op);
-    int found, rc;
-    size_t i;
-    crdt_orelem_t *e;
-    id_search(s->removed, s->nremoved, &tag, &found);
-    if (found)
-        return 0;
-    i = elem_search(s, pl->field, pl->field_len, &found);
+    int found;
+    size_t i = elem_search(s, e, n, &found);
     if (!found) {
         crdt_orelem_t fresh = {0};
-        if ((fresh.elem = crdt_dup(pl->field, pl->field_len)) == NULL)
+        if ((fresh.elem = crdt_dup(e, n)) == NULL)
             return WEFT_ENOMEM;
-        fresh.elem_len = pl->field_len;
-        if ((rc = id_insert(&fresh.tags, &fresh.ntags, &fresh.cap, &tag)) < 0) {
-            elem_free(&fresh);
-            return rc;
-        }
+        fresh.elem_len = n;
         if (s->n == s->cap) {
             size_t cap = s->cap ? s->cap * 2 : 4;
             crdt_orelem_t *v = realloc(s->v, cap * sizeof *v);
             if (v == NULL) {
-                elem_free(&fresh);
+                free(fresh.elem);
                 return WEFT_ENOMEM;
             }
             s->v = v;
@@ -126,71 +136,63 @@ static int orset_add(crdt_orset_t *s, const weft_crdt_op_t *op, const crdt_paylo
         memmove(&s->v[i + 1], &s->v[i], (s->n - i) * sizeof *s->v);
         s->v[i] = fresh;
         s->n++;
-        return 0;
     }
-    e = &s->v[i];
-    rc = id_insert(&e->tags, &e->ntags, &e->cap, &tag);
-    return rc < 0 ? rc : 0;
+    *out = &s->v[i];
+    return 0;
 }
 
-/* Drops tag from e's live tags; 1 if it was there. */
-static int untag(crdt_orelem_t *e, const weft_crdt_id_t *tag)
+/* Drops element e again if it holds no tag (after a failed first write). */
+static void elem_drop_empty(crdt_orset_t *s, crdt_orelem_t *e)
 {
-    int live;
-    size_t j = id_search(e->tags, e->ntags, tag, &live);
-    if (live) {
-        memmove(&e->tags[j], &e->tags[j + 1], (e->ntags - j - 1) * sizeof *e->tags);
-        e->ntags--;
+    size_t i = (size_t)(e - s->v);
+    if (e->ntags || e->nremoved)
+        return;
+    elem_free(e);
+    memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof *s->v);
+    s->n--;
+}
+
+static int orset_add(crdt_orset_t *s, const weft_crdt_op_t *op, const crdt_payload_t *pl)
+{
+    weft_crdt_id_t tag = weft_crdt_op_id(op);
+    crdt_orelem_t *e;
+    int found, rc;
+    if ((rc = elem_get(s, pl->field, pl->field_len, &e)) < 0)
+        return rc;
+    id_search(e->removed, e->nremoved, &tag, &found);
+    if (!found && (rc = id_insert(&e->tags, &e->ntags, &e->cap, &tag)) < 0) {
+        elem_drop_empty(s, e);
+        return rc;
     }
-    return live;
+    return 0;
 }
 
 static int orset_remove(crdt_orset_t *s, const crdt_payload_t *pl)
 {
+    crdt_orelem_t *e;
     crdt_rbuf_t r;
-    int found, rc, emptied = 0;
-    size_t i = elem_search(s, pl->field, pl->field_len, &found);
+    int rc;
+    if (pl->ntags == 0)
+        return 0; /* removes nothing; leaves no trace */
+    if ((rc = elem_get(s, pl->field, pl->field_len, &e)) < 0)
+        return rc;
     /* room first, so that a failure leaves the state unchanged */
-    if (s->nremoved + pl->ntags > s->capremoved) {
-        size_t cap = s->capremoved ? s->capremoved : 4;
-        while (cap < s->nremoved + pl->ntags)
-            cap *= 2;
-        weft_crdt_id_t *g = realloc(s->removed, cap * sizeof *g);
-        if (g == NULL)
-            return WEFT_ENOMEM;
-        s->removed = g;
-        s->capremoved = cap;
+    if ((rc = id_reserve(&e->removed, e->nremoved, &e->capremoved, pl->ntags)) < 0) {
+        elem_drop_empty(s, e);
+        return rc;
     }
     crdt_rbuf_init(&r, pl->tags, (size_t)-1 / 2); /* already parsed and bounded */
     for (size_t k = 0; k < pl->ntags; k++) {
         weft_crdt_id_t tag;
+        int live;
+        size_t j;
         crdt_get_id(&r, &tag);
-        if ((rc = id_insert(&s->removed, &s->nremoved, &s->capremoved, &tag)) < 0)
-            return rc; /* cannot happen: room was made */
-        if (rc == 0) /* removed before: live nowhere */
-            continue;
-        if (found && untag(&s->v[i], &tag))
-            continue;
-        /* An honest remove names the element that holds its tags. Any other
-         * tag is looked for everywhere, O(elements), so that a forged remove
-         * cannot make replicas diverge. */
-        for (size_t j = 0; j < s->n; j++)
-            if (untag(&s->v[j], &tag)) {
-                emptied = 1;
-                break;
-            }
-    }
-    if (found && s->v[i].ntags == 0)
-        emptied = 1;
-    if (emptied) {
-        size_t keep = 0;
-        for (size_t j = 0; j < s->n; j++) {
-            if (s->v[j].ntags == 0)
-                elem_free(&s->v[j]);
-            else
-                s->v[keep++] = s->v[j];
+        id_insert(&e->removed, &e->nremoved, &e->capremoved, &tag); /* has room */
+        j = id_search(e->tags, e->ntags, &tag, &live);
+        if (live) {
+            memmove(&e->tags[j], &e->tags[j + 1], (e->ntags - j - 1) * sizeof *e->tags);
+            e->ntags--;
         }
-        s->n = keep;
     }
     return 0;
 }
@@ -200,29 +202,34 @@ int crdt_orset_apply(crdt_orset_t *s, const weft_crdt_op_t *op, const crdt_paylo
     return op->kind == WEFT_CRDT_ADD ? orset_add(s, op, pl) : orset_remove(s, pl);
 }
 
+/* Per element: bytes, varint n live, ids, varint n removed, ids. */
 void crdt_orset_encode(const crdt_orset_t *s, crdt_wbuf_t *w)
 {
     crdt_put_varint(w, s->n);
     for (size_t i = 0; i < s->n; i++) {
-        crdt_put_bytes(w, s->v[i].elem, s->v[i].elem_len);
-        crdt_put_varint(w, s->v[i].ntags);
-        for (size_t k = 0; k < s->v[i].ntags; k++)
-            crdt_put_id(w, &s->v[i].tags[k]);
+        const crdt_orelem_t *e = &s->v[i];
+        crdt_put_bytes(w, e->elem, e->elem_len);
+        crdt_put_varint(w, e->ntags);
+        for (size_t k = 0; k < e->ntags; k++)
+            crdt_put_id(w, &e->tags[k]);
+        crdt_put_varint(w, e->nremoved);
+        for (size_t k = 0; k < e->nremoved; k++)
+            crdt_put_id(w, &e->removed[k]);
     }
-    crdt_put_varint(w, s->nremoved);
-    for (size_t k = 0; k < s->nremoved; k++)
-        crdt_put_id(w, &s->removed[k]);
 }
 
-/* Reads n ids, strictly ascending, into a new array. */
-static int ids_decode(crdt_rbuf_t *r, uint64_t n, weft_crdt_id_t **out)
+/* Reads a varint count then as many ids, strictly ascending, into a new
+ * array. */
+static int ids_decode(crdt_rbuf_t *r, weft_crdt_id_t **out, size_t *n_out)
 {
-    if (n > crdt_rbuf_left(r) / (WEFT_CRDT_ORIGIN_LEN + 1))
+    uint64_t n;
+    if (crdt_get_varint(r, &n) < 0 || n > crdt_rbuf_left(r) / (WEFT_CRDT_ORIGIN_LEN + 1))
         return WEFT_EMALFORMED;
     if (n == 0)
         return 0;
     if ((*out = malloc((size_t)n * sizeof **out)) == NULL)
         return WEFT_ENOMEM;
+    *n_out = (size_t)n;
     for (size_t k = 0; k < n; k++) {
         if (crdt_get_id(r, &(*out)[k]) < 0)
             return WEFT_EMALFORMED;
@@ -234,9 +241,10 @@ static int ids_decode(crdt_rbuf_t *r, uint64_t n, weft_crdt_id_t **out)
 
 int crdt_orset_decode(crdt_orset_t *s, crdt_rbuf_t *r)
 {
-    uint64_t n, nt;
+    uint64_t n;
     int rc;
-    if (crdt_get_varint(r, &n) < 0 || n > crdt_rbuf_left(r) / (WEFT_CRDT_ORIGIN_LEN + 3))
+    /* the smallest element: len, n live, n removed, one id */
+    if (crdt_get_varint(r, &n) < 0 || n > crdt_rbuf_left(r) / (WEFT_CRDT_ORIGIN_LEN + 4))
         return WEFT_EMALFORMED;
     if (n && (s->v = calloc((size_t)n, sizeof *s->v)) == NULL)
         return WEFT_ENOMEM;
@@ -252,25 +260,30 @@ int crdt_orset_decode(crdt_orset_t *s, crdt_rbuf_t *r)
         if (i > 0 && crdt_bytes_cmp(s->v[i - 1].elem, s->v[i - 1].elem_len, e->elem,
                                     e->elem_len) >= 0)
             return WEFT_EMALFORMED;
-        if (crdt_get_varint(r, &nt) < 0 || nt == 0)
-            return WEFT_EMALFORMED;
-        if ((rc = ids_decode(r, nt, &e->tags)) < 0)
+        if ((rc = ids_decode(r, &e->tags, &e->ntags)) < 0)
             return rc;
-        e->ntags = e->cap = (size_t)nt;
-    }
-    if (crdt_get_varint(r, &nt) < 0)
-        return WEFT_EMALFORMED;
-    if ((rc = ids_decode(r, nt, &s->removed)) < 0)
-        return rc;
-    s->nremoved = s->capremoved = (size_t)nt;
-    for (size_t i = 0; i < s->n; i++)
-        for (size_t k = 0; k < s->v[i].ntags; k++) {
+        e->cap = e->ntags;
+        if ((rc = ids_decode(r, &e->removed, &e->nremoved)) < 0)
+            return rc;
+        e->capremoved = e->nremoved;
+        if (e->ntags == 0 && e->nremoved == 0)
+            return WEFT_EMALFORMED;
+        for (size_t k = 0; k < e->ntags; k++) {
             int found;
-            id_search(s->removed, s->nremoved, &s->v[i].tags[k], &found);
+            id_search(e->removed, e->nremoved, &e->tags[k], &found);
             if (found) /* a tag both live and removed */
                 return WEFT_EMALFORMED;
         }
+    }
     return 0;
+}
+
+size_t crdt_orset_entries(const crdt_orset_t *s)
+{
+    size_t n = s->n;
+    for (size_t i = 0; i < s->n; i++)
+        n += s->v[i].nremoved;
+    return n;
 }
 
 int weft_crdt_payload_orset_remove(const weft_crdt_state_t *st, const uint8_t *elem,
@@ -293,22 +306,31 @@ int weft_crdt_payload_orset_remove(const weft_crdt_state_t *st, const uint8_t *e
 
 int weft_crdt_orset_contains(const weft_crdt_state_t *st, const uint8_t *elem, size_t elem_len)
 {
+    const crdt_orelem_t *e;
     if (st == NULL || st->type != WEFT_CRDT_ORSET)
         return WEFT_EARG;
-    return crdt_orset_find(&st->u.orset, elem, elem_len) != NULL;
+    e = crdt_orset_find(&st->u.orset, elem, elem_len);
+    return e != NULL && e->ntags > 0;
 }
 
 int weft_crdt_orset_elements(const weft_crdt_state_t *st, uint8_t *buf, size_t cap,
                              size_t *out_len)
 {
+    const crdt_orset_t *s;
     crdt_wbuf_t w;
+    uint32_t count = 0;
     if (st == NULL || st->type != WEFT_CRDT_ORSET)
         return WEFT_EARG;
+    s = &st->u.orset;
+    for (size_t i = 0; i < s->n; i++)
+        count += s->v[i].ntags > 0;
     crdt_wbuf_fixed(&w, buf, cap);
-    crdt_put_u32le(&w, (uint32_t)st->u.orset.n);
-    for (size_t i = 0; i < st->u.orset.n; i++) {
-        crdt_put_u32le(&w, (uint32_t)st->u.orset.v[i].elem_len);
-        crdt_put(&w, st->u.orset.v[i].elem, st->u.orset.v[i].elem_len);
+    crdt_put_u32le(&w, count);
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->v[i].ntags == 0)
+            continue;
+        crdt_put_u32le(&w, (uint32_t)s->v[i].elem_len);
+        crdt_put(&w, s->v[i].elem, s->v[i].elem_len);
     }
     return crdt_wbuf_fixed_end(&w, out_len);
 }

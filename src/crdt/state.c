@@ -5,9 +5,16 @@
  * Encoding: u8 version, u8 type, then the type's canonical body. A decode
  * must consume every byte; on any error the partial state is freed.
  */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "crdt_internal.h"
+
+_Static_assert(offsetof(crdt_field_t, field) == offsetof(crdt_named_t, name) &&
+                   offsetof(crdt_field_t, field_len) == offsetof(crdt_named_t, len) &&
+                   offsetof(crdt_orelem_t, elem) == offsetof(crdt_named_t, name) &&
+                   offsetof(crdt_orelem_t, elem_len) == offsetof(crdt_named_t, len),
+               "map fields and set elements begin with a crdt_named_t");
 
 int weft_crdt_state_new(uint8_t type, weft_crdt_state_t **out)
 {
@@ -123,6 +130,7 @@ int weft_crdt_state_decode(const uint8_t *bytes, size_t len, weft_crdt_state_t *
         rc = WEFT_EMALFORMED;
     if (rc < 0)
         goto fail;
+    st->bytes = len;
     *out = st;
     return 0;
 fail:
@@ -137,8 +145,159 @@ size_t weft_crdt_state_entries(const weft_crdt_state_t *st)
     case WEFT_CRDT_PNCOUNTER: return st->u.counter.n;
     case WEFT_CRDT_LWW_REG: return (size_t)st->u.lww.has;
     case WEFT_CRDT_LWW_MAP: return st->u.map.n;
-    case WEFT_CRDT_ORSET: return st->u.orset.n + st->u.orset.nremoved;
+    case WEFT_CRDT_ORSET: return crdt_orset_entries(&st->u.orset);
     case WEFT_CRDT_RGA: return crdt_rga_entries(st->u.rga);
     }
     return 0;
+}
+
+/* ---- parts ---- */
+
+int weft_crdt_type_parted(uint8_t type)
+{
+    return type == WEFT_CRDT_LWW_MAP || type == WEFT_CRDT_ORSET;
+}
+
+int weft_crdt_op_part(const weft_crdt_op_t *op, const uint8_t **part, size_t *part_len)
+{
+    crdt_payload_t pl;
+    int rc;
+    if (op == NULL || part == NULL || part_len == NULL || (op->payload_len && !op->payload))
+        return WEFT_EARG;
+    if (!weft_crdt_type_parted(op->type))
+        return 0;
+    if ((rc = crdt_payload_parse(op->type, op->kind, op->payload, op->payload_len, &pl)) < 0)
+        return rc;
+    *part = pl.field;
+    *part_len = pl.field_len;
+    return 1;
+}
+
+/* The parted array of st: its items, their count and size. */
+static const crdt_named_t *parts_of(const weft_crdt_state_t *st, size_t *n, size_t *size)
+{
+    switch (st->type) {
+    case WEFT_CRDT_LWW_MAP:
+        *n = st->u.map.n;
+        *size = sizeof(crdt_field_t);
+        return (const crdt_named_t *)(const void *)st->u.map.v;
+    case WEFT_CRDT_ORSET:
+        *n = st->u.orset.n;
+        *size = sizeof(crdt_orelem_t);
+        return (const crdt_named_t *)(const void *)st->u.orset.v;
+    }
+    *n = 0;
+    *size = 0;
+    return NULL;
+}
+
+size_t weft_crdt_parts(const weft_crdt_state_t *st)
+{
+    size_t n = 0, size;
+    if (st != NULL)
+        parts_of(st, &n, &size);
+    return n;
+}
+
+int weft_crdt_part_name(const weft_crdt_state_t *st, size_t i, const uint8_t **name,
+                        size_t *len)
+{
+    const crdt_named_t *item;
+    size_t n = 0, size;
+    if (st == NULL || name == NULL || len == NULL)
+        return WEFT_EARG;
+    const char *v = (const char *)parts_of(st, &n, &size);
+    if (i >= n)
+        return WEFT_EARG;
+    item = (const crdt_named_t *)(const void *)(v + i * size);
+    *name = item->name;
+    *len = item->len;
+    return 0;
+}
+
+/* Name of item i of an array of `size`-byte items. */
+static const crdt_named_t *named_at(const void *v, size_t size, size_t i)
+{
+    return (const crdt_named_t *)(const void *)((const char *)v + i * size);
+}
+
+typedef struct {
+    const void *v;
+    size_t size;
+    const crdt_named_t *want;
+} named_search_key_t;
+
+static int named_search_cmp(const void *key, size_t i)
+{
+    const named_search_key_t *k = key;
+    const crdt_named_t *item = named_at(k->v, k->size, i);
+    return crdt_bytes_cmp(item->name, item->len, k->want->name, k->want->len);
+}
+
+int crdt_absorb_sorted(void **dv, size_t *dn, size_t *dcap, void *sv, size_t *sn, size_t size)
+{
+    size_t i;
+    int rc = 0;
+    for (i = 0; i < *sn; i++) {
+        const crdt_named_t *item = named_at(sv, size, i);
+        size_t at = *dn;
+        int found = 0;
+        /* parts mostly come in order: try the end before searching */
+        if (*dn) {
+            const crdt_named_t *last = named_at(*dv, size, *dn - 1);
+            if (crdt_bytes_cmp(last->name, last->len, item->name, item->len) >= 0) {
+                named_search_key_t k = {*dv, size, item};
+                at = crdt_search(*dn, named_search_cmp, &k, &found);
+            }
+        }
+        if (found) {
+            rc = WEFT_EMALFORMED;
+            break;
+        }
+        if (*dn == *dcap) {
+            size_t cap = *dcap ? *dcap * 2 : 4;
+            void *g = realloc(*dv, cap * size);
+            if (g == NULL) {
+                rc = WEFT_ENOMEM;
+                break;
+            }
+            *dv = g;
+            *dcap = cap;
+        }
+        char *d = *dv;
+        memmove(d + (at + 1) * size, d + at * size, (*dn - at) * size);
+        memcpy(d + at * size, (const char *)sv + i * size, size);
+        (*dn)++;
+    }
+    /* src keeps what was not moved */
+    memmove(sv, (char *)sv + i * size, (*sn - i) * size);
+    *sn -= i;
+    return rc;
+}
+
+size_t weft_crdt_state_bytes(const weft_crdt_state_t *st)
+{
+    return st ? st->bytes : 0;
+}
+
+int weft_crdt_state_absorb(weft_crdt_state_t *dst, weft_crdt_state_t *src)
+{
+    void *v;
+    int rc;
+    if (dst == NULL || src == NULL || dst->type != src->type || !weft_crdt_type_parted(dst->type))
+        return WEFT_EARG;
+    dst->bytes += src->bytes;
+    src->bytes = 0;
+    if (dst->type == WEFT_CRDT_LWW_MAP) {
+        v = dst->u.map.v;
+        rc = crdt_absorb_sorted(&v, &dst->u.map.n, &dst->u.map.cap, src->u.map.v, &src->u.map.n,
+                                sizeof(crdt_field_t));
+        dst->u.map.v = v;
+        return rc;
+    }
+    v = dst->u.orset.v;
+    rc = crdt_absorb_sorted(&v, &dst->u.orset.n, &dst->u.orset.cap, src->u.orset.v,
+                            &src->u.orset.n, sizeof(crdt_orelem_t));
+    dst->u.orset.v = v;
+    return rc;
 }

@@ -6,8 +6,10 @@
  *
  * Invariants: a guest pointer is used only after nx_guest() checked its
  * whole range (a bad one traps the call with a message naming the
- * function); a storage error is recorded for the embedder, who then aborts
- * the call's transaction. nx holds no transaction between calls. What the
+ * function); every function but abort charges fuel for its work with
+ * nx_charge() before doing it (nx_priv.h, docs/nx.md "Fuel"); a storage
+ * error is recorded for the embedder, who then aborts the call's
+ * transaction. nx holds no transaction between calls. What the
  * Numax document leaves open is decided in docs/nx.md.
  */
 #include <sodium.h>
@@ -60,13 +62,17 @@ int nx_store_error(weft_nx_t *nx, weft_caller_t *caller, weft_raw_t *args, const
     return 0;
 }
 
+/* Writes a host-made result into (ptr, cap) and charges the call: the
+ * base, and the bytes when they are written. */
 static int write_out(weft_caller_t *caller, weft_raw_t *args, const char *fn, uint32_t ptr,
                      uint32_t cap, const void *data, size_t len)
 {
     int rc;
     uint8_t *out = nx_guest(caller, ptr, cap, fn, &rc);
     if (!out) return rc;
-    if (len > cap || len > WEFT_NX_MAX_OUTPUT) NX_RETURN(WEFT_NX_ERR_BUFFER_TOO_SMALL);
+    int fits = len <= cap && len <= WEFT_NX_MAX_OUTPUT;
+    if ((rc = nx_charge(caller, NX_FUEL_CALL + (fits ? NX_FUEL(len) : 0)))) return rc;
+    if (!fits) NX_RETURN(WEFT_NX_ERR_BUFFER_TOO_SMALL);
     if (len) memcpy(out, data, len);
     NX_RETURN((int32_t)len);
 }
@@ -86,12 +92,16 @@ static uint64_t monotonic_base;
 
 static int fn_time_now(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
+    int rc = nx_charge(caller, NX_FUEL_CALL);
+    if (rc) return rc;
     args[0].i64 = (int64_t)clock_ms(CLOCK_REALTIME);
     return 0;
 }
 
 static int fn_time_monotonic(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
+    int rc = nx_charge(caller, NX_FUEL_CALL);
+    if (rc) return rc;
     args[0].i64 = (int64_t)(clock_ms(CLOCK_MONOTONIC) - monotonic_base);
     return 0;
 }
@@ -104,7 +114,9 @@ static int fn_random_bytes(weft_caller_t *caller, void *user, weft_raw_t *args)
     int rc;
     uint8_t *out = nx_guest(caller, NX_ARG32(0), len, "random_bytes", &rc);
     if (!out) return rc;
-    if (len > WEFT_NX_MAX_RANDOM) NX_RETURN(WEFT_NX_ERR_INTERNAL);
+    int fits = len <= WEFT_NX_MAX_RANDOM;
+    if ((rc = nx_charge(caller, NX_FUEL_CALL + (fits ? NX_FUEL(len) : 0)))) return rc;
+    if (!fits) NX_RETURN(WEFT_NX_ERR_INTERNAL);
     if (len) randombytes_buf(out, len);
     NX_RETURN((int32_t)len);
 }
@@ -117,6 +129,8 @@ static int hash(weft_caller_t *caller, weft_raw_t *args, const char *fn, int bla
     if (!in) return rc;
     uint8_t *out = nx_guest(caller, NX_ARG32(2), cap, fn, &rc);
     if (!out) return rc;
+    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(inlen) + (cap >= 32 ? NX_FUEL(32) : 0))))
+        return rc;
     if (cap < 32) NX_RETURN(WEFT_NX_ERR_BUFFER_TOO_SMALL);
     uint8_t digest[32]; /* input and output may overlap */
     if (blake3)
@@ -162,6 +176,7 @@ static int fn_env_get(weft_caller_t *caller, void *user, weft_raw_t *args)
     if (!key) return rc;
     uint8_t *out = nx_guest(caller, NX_ARG32(2), cap, "env_get", &rc);
     if (!out) return rc;
+    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl)))) return rc;
     /* A name outside the policy is "not found": a guest cannot even learn
      * whether the host has it. */
     if (!env_allowed(key, kl)) NX_RETURN(WEFT_NX_ERR_NOT_FOUND);
@@ -173,6 +188,7 @@ static int fn_env_get(weft_caller_t *caller, void *user, weft_raw_t *args)
             const char *v = e + kl + 1;
             size_t vl = strlen(v);
             if (vl > cap) NX_RETURN(WEFT_NX_ERR_BUFFER_TOO_SMALL);
+            if ((rc = nx_charge(caller, NX_FUEL(vl)))) return rc;
             memcpy(out, v, vl);
             NX_RETURN((int32_t)vl);
         }
@@ -215,6 +231,7 @@ static int fn_event_emit(weft_caller_t *caller, void *user, weft_raw_t *args)
     if (!name) return rc;
     const uint8_t *payload = nx_guest(caller, NX_ARG32(2), pl, "event_emit", &rc);
     if (!payload) return rc;
+    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(nl) + NX_FUEL(pl)))) return rc;
     if (!event_name_ok(name, nl) || pl > WEFT_NX_MAX_VALUE) NX_RETURN(WEFT_NX_ERR_INTERNAL);
     if (nx->collected + nl + pl > MAX_COLLECTED) NX_RETURN(WEFT_NX_ERR_INTERNAL);
     if (nx->nevents == nx->events_cap) {
@@ -242,6 +259,9 @@ static int fn_event_emit(weft_caller_t *caller, void *user, weft_raw_t *args)
     NX_RETURN(WEFT_NX_OK);
 }
 
+/* Not charged: it ends the call anyway, and its work is bounded (the
+ * message is cut at WEFT_NX_MAX_LOG), so a short budget cannot turn the
+ * guest's own message into an out-of-fuel trap. */
 static int fn_abort(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     uint32_t ml = NX_ARG32(1);
@@ -260,7 +280,10 @@ static int fn_net_node_id(weft_caller_t *caller, void *user, weft_raw_t *args)
     static const uint8_t placeholder[PLACEHOLDER_NODE_ID_LEN];
     int rc;
     if (!nx_guest(caller, NX_ARG32(0), NX_ARG32(1), "net_node_id", &rc)) return rc;
-    if (!(nx->flags & WEFT_NX_SYNC)) NX_RETURN(WEFT_NX_ERR_SYNC_DISABLED);
+    if (!(nx->flags & WEFT_NX_SYNC)) {
+        if ((rc = nx_charge(caller, NX_FUEL_CALL))) return rc;
+        NX_RETURN(WEFT_NX_ERR_SYNC_DISABLED);
+    }
     if (nx->node_id_len == 0)
         return write_out(caller, args, "net_node_id", NX_ARG32(0), NX_ARG32(1), placeholder,
                          sizeof placeholder);
@@ -275,7 +298,10 @@ static int fn_net_peers(weft_caller_t *caller, void *user, weft_raw_t *args)
     static const uint8_t none[4];
     int rc;
     if (!nx_guest(caller, NX_ARG32(0), NX_ARG32(1), "net_peers", &rc)) return rc;
-    if (!(nx->flags & WEFT_NX_SYNC)) NX_RETURN(WEFT_NX_ERR_SYNC_DISABLED);
+    if (!(nx->flags & WEFT_NX_SYNC)) {
+        if ((rc = nx_charge(caller, NX_FUEL_CALL))) return rc;
+        NX_RETURN(WEFT_NX_ERR_SYNC_DISABLED);
+    }
     return write_out(caller, args, "net_peers", NX_ARG32(0), NX_ARG32(1), none, sizeof none);
 }
 
@@ -315,6 +341,8 @@ static int fn_host_log_v2(weft_caller_t *caller, void *user, weft_raw_t *args)
     weft_memory_t *mem = weft_caller_memory(caller, "memory");
     if (!mem) mem = weft_caller_memory(caller, NULL);
     const uint8_t *msg = len == 0 ? (const uint8_t *)"" : mem ? weft_memory_ptr(mem, ptr, len) : NULL;
+    int rc = nx_charge(caller, NX_FUEL_CALL + (msg ? NX_FUEL(len) : 0));
+    if (rc) return rc;
     if (!msg) NX_RETURN(WEFT_NX_ERR_INTERNAL);
     collect_log(nx, msg, len);
     NX_RETURN(WEFT_NX_OK);
@@ -329,6 +357,7 @@ static int fn_host_log(weft_caller_t *caller, void *user, weft_raw_t *args)
     int rc;
     const uint8_t *msg = nx_guest(caller, NX_ARG32(0), len, "host_log", &rc);
     if (!msg) return rc;
+    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(len)))) return rc;
     collect_log(nx, msg, len);
     return 0;
 }

@@ -5,12 +5,18 @@
  * Each (context, key) holds one replicated state (weft/crdt_store.h); a
  * write is weft_crdt_local in the call's transaction, so the state change,
  * its op-log entry and the node's clock are committed or rolled back with
- * the call. Reads load the state (weft_crdt_read) and encode it with
+ * the call. Reads load the state (weft_crdt_read; of a map or set only the
+ * field or element asked for, weft_crdt_read_part) and encode it with
  * weft/crdt.h, whose outputs are already the ABI's. Everything needs sync:
  * with WEFT_NX_SYNC off every function answers ERR_SYNC_DISABLED (after
  * its guest pointers were checked, like net_*). A key of one type used as
  * another, or an input over its bound, is ERR_INTERNAL; decisions in
  * docs/nx.md.
+ *
+ * Fuel (nx_priv.h): each function charges its base and input ranges before
+ * any other work; the stored data a read loads right after the load, and
+ * what a write read and wrote (weft_crdt_local's stored_bytes) right after
+ * the write, since only then is its size known; outputs before the copy.
  */
 #include <string.h>
 #include <time.h>
@@ -56,15 +62,25 @@ static int no_call(weft_caller_t *caller, const char *fn)
     return weft_caller_trap(caller, "nx.%s: called outside a call (no transaction)", fn);
 }
 
-/* Loads key's state of `type` for a read. Returns 0 with *out set (NULL
- * when the key has no state), or -1 after setting the guest's result (a
- * key of another type: ERR_INTERNAL) or recording a store error; *cb is
+/* Loads key's state of `type` for a read: of a map or set only the part
+ * (field, element) `part` when part is not NULL. Returns 0 with *out set
+ * (NULL when the key has no state), or -1 after setting the guest's result
+ * (a key of another type: ERR_INTERNAL) or recording a store error; *cb is
  * then what the callback must return. */
-static int load(weft_nx_t *nx, weft_caller_t *caller, weft_raw_t *args, const char *fn,
-                const uint8_t *key, uint32_t kl, uint8_t type, weft_crdt_state_t **out, int *cb)
+static int load_part(weft_nx_t *nx, weft_caller_t *caller, weft_raw_t *args, const char *fn,
+                     const uint8_t *key, uint32_t kl, uint8_t type, const uint8_t *part,
+                     uint32_t part_len, weft_crdt_state_t **out, int *cb)
 {
-    int rc = weft_crdt_read(nx->txn, nx->ctx, nx->ctx_len, key, kl, type, out);
-    if (rc == 0) return 0;
+    int rc = part ? weft_crdt_read_part(nx->txn, nx->ctx, nx->ctx_len, key, kl, type, part,
+                                        part_len, out)
+                  : weft_crdt_read(nx->txn, nx->ctx, nx->ctx_len, key, kl, type, out);
+    if (rc == 0) {
+        /* the stored data loaded (fuel: nx_priv.h) */
+        if ((*cb = nx_charge(caller, NX_FUEL(weft_crdt_state_bytes(*out)))) == 0) return 0;
+        weft_crdt_state_delete(*out);
+        *out = NULL;
+        return -1;
+    }
     *out = NULL;
     if (rc == WEFT_ENOTFOUND) return 0;
     if (rc == WEFT_EARG) {
@@ -74,6 +90,12 @@ static int load(weft_nx_t *nx, weft_caller_t *caller, weft_raw_t *args, const ch
         *cb = nx_store_error(nx, caller, args, fn, rc);
     }
     return -1;
+}
+
+static int load(weft_nx_t *nx, weft_caller_t *caller, weft_raw_t *args, const char *fn,
+                const uint8_t *key, uint32_t kl, uint8_t type, weft_crdt_state_t **out, int *cb)
+{
+    return load_part(nx, caller, args, fn, key, kl, type, NULL, 0, out, cb);
 }
 
 /* Whether a failed INC/DEC failed because the origin's total would pass
@@ -99,13 +121,20 @@ static int local_op(weft_nx_t *nx, weft_caller_t *caller, weft_raw_t *args, cons
                     const weft_crdt_input_t *in, weft_crdt_id_t *out_id)
 {
     uint8_t origin[WEFT_CRDT_ORIGIN_LEN];
+    size_t stored = 0;
     node_origin(nx, origin);
     int rc = weft_crdt_local(nx->txn, origin, wall_ms(), nx->ctx, nx->ctx_len, key, kl, type,
-                             kind, in, out_id);
-    if (rc == 0) NX_RETURN(WEFT_NX_OK);
+                             kind, in, out_id, &stored);
+    if (rc == 0) {
+        /* the stored data read and written, known only now (docs/nx.md) */
+        if ((rc = nx_charge(caller, NX_FUEL(stored)))) return rc;
+        NX_RETURN(WEFT_NX_OK);
+    }
     /* WEFT_EARG: the key holds another type, or an input the op format
-     * refuses; neither touched the transaction. */
+     * refuses; WEFT_ENOTFOUND: an RGA parent or element this replica does
+     * not know. None touched the transaction. */
     if (rc == WEFT_EARG) NX_RETURN(WEFT_NX_ERR_INTERNAL);
+    if (rc == WEFT_ENOTFOUND) NX_RETURN(WEFT_NX_ERR_NOT_FOUND);
     if (rc == WEFT_ELIMIT && (kind == WEFT_CRDT_INC || kind == WEFT_CRDT_DEC) &&
         counter_overflows(nx, key, kl, type, kind, in->delta))
         NX_RETURN(WEFT_NX_ERR_INTERNAL);
@@ -127,6 +156,7 @@ static int encoded_read(weft_caller_t *caller, void *user, weft_raw_t *args, con
     if (!key) return rc;
     uint8_t *out = nx_guest(caller, NX_ARG32(2), cap, fn, &rc);
     if (!out) return rc;
+    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl)))) return rc;
     if ((code = key_code(nx, key, kl)) != 0) NX_RETURN(code);
     if (!nx->txn) return no_call(caller, fn);
     weft_crdt_state_t *st;
@@ -142,6 +172,10 @@ static int encoded_read(weft_caller_t *caller, void *user, weft_raw_t *args, con
     if (need > limit) {
         weft_crdt_state_delete(st);
         NX_RETURN(WEFT_NX_ERR_BUFFER_TOO_SMALL);
+    }
+    if ((rc = nx_charge(caller, NX_FUEL(need)))) {
+        weft_crdt_state_delete(st);
+        return rc;
     }
     if (st) {
         rc = encode(st, out, need, &need);
@@ -165,6 +199,7 @@ static int counter_op(weft_caller_t *caller, void *user, weft_raw_t *args, const
     int rc, code;
     const uint8_t *key = nx_guest(caller, NX_ARG32(0), kl, fn, &rc);
     if (!key) return rc;
+    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl)))) return rc;
     if ((code = key_code(nx, key, kl)) != 0) NX_RETURN(code);
     if (!nx->txn) return no_call(caller, fn);
     if (delta == 0) NX_RETURN(WEFT_NX_OK);
@@ -200,6 +235,7 @@ static int counter_value(weft_caller_t *caller, void *user, weft_raw_t *args, co
     if (!key) return rc;
     uint8_t *out = nx_guest(caller, NX_ARG32(2), cap, fn, &rc);
     if (!out) return rc;
+    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl)))) return rc;
     if ((code = key_code(nx, key, kl)) != 0) NX_RETURN(code);
     if (!nx->txn) return no_call(caller, fn);
     if (cap < 8) NX_RETURN(WEFT_NX_ERR_BUFFER_TOO_SMALL);
@@ -216,6 +252,7 @@ static int counter_value(weft_caller_t *caller, void *user, weft_raw_t *args, co
     }
     weft_crdt_state_delete(st);
     if (rc != 0) NX_RETURN(WEFT_NX_ERR_INTERNAL);
+    if ((rc = nx_charge(caller, NX_FUEL(8)))) return rc;
     put_u64(out, v);
     NX_RETURN(8);
 }
@@ -242,6 +279,7 @@ static int fn_lww_set(weft_caller_t *caller, void *user, weft_raw_t *args)
     if (!key) return rc;
     const uint8_t *val = nx_guest(caller, NX_ARG32(2), vl, fn, &rc);
     if (!val) return rc;
+    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl) + NX_FUEL(vl)))) return rc;
     if ((code = key_code(nx, key, kl)) != 0) NX_RETURN(code);
     if (vl > WEFT_NX_MAX_VALUE) NX_RETURN(WEFT_NX_ERR_INTERNAL);
     if (!nx->txn) return no_call(caller, fn);
@@ -249,10 +287,14 @@ static int fn_lww_set(weft_caller_t *caller, void *user, weft_raw_t *args)
     return local_op(nx, caller, args, fn, key, kl, WEFT_CRDT_LWW_REG, WEFT_CRDT_SET, &in, NULL);
 }
 
-/* Copies a borrowed value into the guest's buffer (nothing when too small). */
-static int value_out(weft_raw_t *args, uint8_t *out, uint32_t cap, const uint8_t *v, size_t vl)
+/* Copies a borrowed value into the guest's buffer (nothing when too small),
+ * charging it first; returns what the callback returns. */
+static int value_out(weft_caller_t *caller, weft_raw_t *args, uint8_t *out, uint32_t cap,
+                     const uint8_t *v, size_t vl)
 {
+    int rc;
     if (vl > cap || vl > WEFT_NX_MAX_OUTPUT) NX_RETURN(WEFT_NX_ERR_BUFFER_TOO_SMALL);
+    if ((rc = nx_charge(caller, NX_FUEL(vl)))) return rc;
     if (vl) memmove(out, v, vl);
     NX_RETURN((int32_t)vl);
 }
@@ -267,6 +309,7 @@ static int fn_lww_get(weft_caller_t *caller, void *user, weft_raw_t *args)
     if (!key) return rc;
     uint8_t *out = nx_guest(caller, NX_ARG32(2), cap, fn, &rc);
     if (!out) return rc;
+    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl)))) return rc;
     if ((code = key_code(nx, key, kl)) != 0) NX_RETURN(code);
     if (!nx->txn) return no_call(caller, fn);
     weft_crdt_state_t *st;
@@ -275,12 +318,13 @@ static int fn_lww_get(weft_caller_t *caller, void *user, weft_raw_t *args)
     const uint8_t *v;
     size_t vl;
     rc = weft_crdt_lww_get(st, &v, &vl);
+    cb = 0;
     if (rc == 0)
-        value_out(args, out, cap, v, vl);
+        cb = value_out(caller, args, out, cap, v, vl);
     else
         args[0].i32 = rc == WEFT_ENOTFOUND ? WEFT_NX_ERR_NOT_FOUND : WEFT_NX_ERR_INTERNAL;
     weft_crdt_state_delete(st);
-    return 0;
+    return cb;
 }
 
 /* ---- LWW map ------------------------------------------------------------- */
@@ -313,6 +357,8 @@ static int fn_lww_map_set(weft_caller_t *caller, void *user, weft_raw_t *args)
     if (map_args(caller, args, fn, &key, &field, &rc)) return rc;
     const uint8_t *val = nx_guest(caller, NX_ARG32(4), vl, fn, &rc);
     if (!val) return rc;
+    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl) + NX_FUEL(fl) + NX_FUEL(vl))))
+        return rc;
     if ((code = map_code(nx, key, kl, fl)) != 0) NX_RETURN(code);
     if (vl > WEFT_NX_MAX_VALUE) NX_RETURN(WEFT_NX_ERR_INTERNAL);
     if (!nx->txn) return no_call(caller, fn);
@@ -331,6 +377,7 @@ static int fn_lww_map_remove(weft_caller_t *caller, void *user, weft_raw_t *args
     const uint8_t *key, *field;
     int rc, code;
     if (map_args(caller, args, fn, &key, &field, &rc)) return rc;
+    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl) + NX_FUEL(fl)))) return rc;
     if ((code = map_code(nx, key, kl, fl)) != 0) NX_RETURN(code);
     if (!nx->txn) return no_call(caller, fn);
     weft_crdt_input_t in = {.field = field, .field_len = fl};
@@ -348,20 +395,23 @@ static int fn_lww_map_get(weft_caller_t *caller, void *user, weft_raw_t *args)
     if (map_args(caller, args, fn, &key, &field, &rc)) return rc;
     uint8_t *out = nx_guest(caller, NX_ARG32(4), cap, fn, &rc);
     if (!out) return rc;
+    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl) + NX_FUEL(fl)))) return rc;
     if ((code = map_code(nx, key, kl, fl)) != 0) NX_RETURN(code);
     if (!nx->txn) return no_call(caller, fn);
     weft_crdt_state_t *st;
-    if (load(nx, caller, args, fn, key, kl, WEFT_CRDT_LWW_MAP, &st, &cb)) return cb;
+    if (load_part(nx, caller, args, fn, key, kl, WEFT_CRDT_LWW_MAP, field, fl, &st, &cb))
+        return cb;
     if (!st) NX_RETURN(WEFT_NX_ERR_NOT_FOUND);
     const uint8_t *v;
     size_t vl;
     rc = weft_crdt_map_get(st, field, fl, &v, &vl);
+    cb = 0;
     if (rc == 0)
-        value_out(args, out, cap, v, vl);
+        cb = value_out(caller, args, out, cap, v, vl);
     else
         args[0].i32 = rc == WEFT_ENOTFOUND ? WEFT_NX_ERR_NOT_FOUND : WEFT_NX_ERR_INTERNAL;
     weft_crdt_state_delete(st);
-    return 0;
+    return cb;
 }
 
 /* map_contains and orset_contains: 1 or 0 (an absent key holds nothing). */
@@ -375,10 +425,11 @@ static int contains(weft_caller_t *caller, void *user, weft_raw_t *args, const c
     const uint8_t *key, *field;
     int rc, code, cb;
     if (map_args(caller, args, fn, &key, &field, &rc)) return rc;
+    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl) + NX_FUEL(fl)))) return rc;
     if ((code = map_code(nx, key, kl, fl)) != 0) NX_RETURN(code);
     if (!nx->txn) return no_call(caller, fn);
     weft_crdt_state_t *st;
-    if (load(nx, caller, args, fn, key, kl, type, &st, &cb)) return cb;
+    if (load_part(nx, caller, args, fn, key, kl, type, field, fl, &st, &cb)) return cb;
     if (!st) NX_RETURN(0);
     rc = test(st, field, fl);
     weft_crdt_state_delete(st);
@@ -407,6 +458,7 @@ static int fn_orset_add(weft_caller_t *caller, void *user, weft_raw_t *args)
     const uint8_t *key, *elem;
     int rc, code;
     if (map_args(caller, args, fn, &key, &elem, &rc)) return rc;
+    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl) + NX_FUEL(el)))) return rc;
     if ((code = map_code(nx, key, kl, el)) != 0) NX_RETURN(code);
     if (!nx->txn) return no_call(caller, fn);
     weft_crdt_input_t in = {.value = elem, .value_len = el};
@@ -423,10 +475,11 @@ static int fn_orset_remove(weft_caller_t *caller, void *user, weft_raw_t *args)
     const uint8_t *key, *elem;
     int rc, code, cb;
     if (map_args(caller, args, fn, &key, &elem, &rc)) return rc;
+    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl) + NX_FUEL(el)))) return rc;
     if ((code = map_code(nx, key, kl, el)) != 0) NX_RETURN(code);
     if (!nx->txn) return no_call(caller, fn);
     weft_crdt_state_t *st;
-    if (load(nx, caller, args, fn, key, kl, WEFT_CRDT_ORSET, &st, &cb)) return cb;
+    if (load_part(nx, caller, args, fn, key, kl, WEFT_CRDT_ORSET, elem, el, &st, &cb)) return cb;
     rc = st ? weft_crdt_orset_contains(st, elem, el) : 0;
     weft_crdt_state_delete(st);
     if (rc < 0) NX_RETURN(WEFT_NX_ERR_INTERNAL);
@@ -449,24 +502,6 @@ static int fn_orset_elements(weft_caller_t *caller, void *user, weft_raw_t *args
 
 /* ---- RGA ------------------------------------------------------------------- */
 
-/* Whether the RGA at key knows element id (tombstoned ones included):
- * 1 or 0, or -1 after setting the guest's result / recording a store
- * error (*cb is then what the callback returns). */
-static int rga_known(weft_nx_t *nx, weft_caller_t *caller, weft_raw_t *args, const char *fn,
-                     const uint8_t *key, uint32_t kl, const weft_crdt_id_t *id, int *cb)
-{
-    weft_crdt_state_t *st;
-    if (load(nx, caller, args, fn, key, kl, WEFT_CRDT_RGA, &st, cb)) return -1;
-    int rc = st ? weft_crdt_rga_contains(st, id) : 0;
-    weft_crdt_state_delete(st);
-    if (rc < 0) {
-        args[0].i32 = WEFT_NX_ERR_INTERNAL;
-        *cb = 0;
-        return -1;
-    }
-    return rc != 0;
-}
-
 /* Element ids are the 40 bytes weft_crdt_id_to_bytes gives. A parent or id
  * of another length is ERR_INTERNAL; a well-formed one this RGA does not
  * know is ERR_NOT_FOUND (a local insert must not wait for a parent that
@@ -477,7 +512,7 @@ static int fn_rga_insert(weft_caller_t *caller, void *user, weft_raw_t *args)
     static const char fn[] = "crdt_rga_insert";
     weft_nx_t *nx = user;
     uint32_t kl = NX_ARG32(1), pl = NX_ARG32(3), vl = NX_ARG32(5), cap = NX_ARG32(7);
-    int rc, code, cb;
+    int rc, code;
     const uint8_t *key = nx_guest(caller, NX_ARG32(0), kl, fn, &rc);
     if (!key) return rc;
     const uint8_t *parent = nx_guest(caller, NX_ARG32(2), pl, fn, &rc);
@@ -486,6 +521,8 @@ static int fn_rga_insert(weft_caller_t *caller, void *user, weft_raw_t *args)
     if (!val) return rc;
     uint8_t *out = nx_guest(caller, NX_ARG32(6), cap, fn, &rc);
     if (!out) return rc;
+    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl) + NX_FUEL(pl) + NX_FUEL(vl))))
+        return rc;
     if ((code = key_code(nx, key, kl)) != 0) NX_RETURN(code);
     if (vl > WEFT_NX_MAX_VALUE) NX_RETURN(WEFT_NX_ERR_INTERNAL);
     weft_crdt_id_t pid, id;
@@ -493,14 +530,10 @@ static int fn_rga_insert(weft_caller_t *caller, void *user, weft_raw_t *args)
         NX_RETURN(WEFT_NX_ERR_INTERNAL);
     if (cap < WEFT_CRDT_ID_LEN) NX_RETURN(WEFT_NX_ERR_BUFFER_TOO_SMALL);
     if (!nx->txn) return no_call(caller, fn);
-    if (pl != 0) {
-        int known = rga_known(nx, caller, args, fn, key, kl, &pid, &cb);
-        if (known < 0) return cb;
-        if (!known) NX_RETURN(WEFT_NX_ERR_NOT_FOUND);
-    }
     weft_crdt_input_t in = {.value = val, .value_len = vl, .target = pl ? &pid : NULL};
     rc = local_op(nx, caller, args, fn, key, kl, WEFT_CRDT_RGA, WEFT_CRDT_INSERT, &in, &id);
     if (rc != 0 || args[0].i32 != WEFT_NX_OK) return rc;
+    if ((rc = nx_charge(caller, NX_FUEL(WEFT_CRDT_ID_LEN)))) return rc;
     weft_crdt_id_to_bytes(&id, out);
     NX_RETURN(WEFT_CRDT_ID_LEN);
 }
@@ -512,16 +545,14 @@ static int fn_rga_delete(weft_caller_t *caller, void *user, weft_raw_t *args)
     weft_nx_t *nx = user;
     uint32_t kl = NX_ARG32(1), il = NX_ARG32(3);
     const uint8_t *key, *idb;
-    int rc, code, cb;
+    int rc, code;
     if (map_args(caller, args, fn, &key, &idb, &rc)) return rc;
+    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl) + NX_FUEL(il)))) return rc;
     if ((code = key_code(nx, key, kl)) != 0) NX_RETURN(code);
     weft_crdt_id_t id;
     if (il != WEFT_CRDT_ID_LEN || weft_crdt_id_from_bytes(idb, il, &id) != 0)
         NX_RETURN(WEFT_NX_ERR_INTERNAL);
     if (!nx->txn) return no_call(caller, fn);
-    int known = rga_known(nx, caller, args, fn, key, kl, &id, &cb);
-    if (known < 0) return cb;
-    if (!known) NX_RETURN(WEFT_NX_ERR_NOT_FOUND);
     weft_crdt_input_t in = {.target = &id};
     return local_op(nx, caller, args, fn, key, kl, WEFT_CRDT_RGA, WEFT_CRDT_DELETE, &in, NULL);
 }

@@ -9,6 +9,11 @@
  * into the guest's buffer (capped at WEFT_NX_MAX_OUTPUT); a page that does
  * not fit fails whole with ERR_BUFFER_TOO_SMALL, never a shorter page a
  * guest could take for the end of the data (decisions in docs/nx.md).
+ *
+ * Fuel (nx_priv.h): each function charges its base and input ranges before
+ * touching the store; db_get charges the value before copying it out, and a
+ * scan charges every key it visits, plus the row it writes, before writing
+ * it, so a budget that runs out stops the scan at that key.
  */
 #include <string.h>
 
@@ -44,6 +49,7 @@ static int fn_db_get(weft_caller_t *caller, void *user, weft_raw_t *args)
     if (!key) return rc;
     uint8_t *out = nx_guest(caller, NX_ARG32(2), cap, "db_get", &rc);
     if (!out) return rc;
+    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl)))) return rc;
     if ((code = key_code(key, kl)) != 0) NX_RETURN(code);
     if (!nx->txn) return no_call(caller, "db_get");
     const uint8_t *val;
@@ -52,6 +58,7 @@ static int fn_db_get(weft_caller_t *caller, void *user, weft_raw_t *args)
     if (rc == WEFT_ENOTFOUND) NX_RETURN(WEFT_NX_ERR_NOT_FOUND);
     if (rc != 0) return nx_store_error(nx, caller, args, "db_get", rc);
     if (vlen > cap || vlen > WEFT_NX_MAX_OUTPUT) NX_RETURN(WEFT_NX_ERR_BUFFER_TOO_SMALL);
+    if ((rc = nx_charge(caller, NX_FUEL(vlen)))) return rc;
     if (vlen) memcpy(out, val, vlen);
     NX_RETURN((int32_t)vlen);
 }
@@ -65,6 +72,7 @@ static int fn_db_set(weft_caller_t *caller, void *user, weft_raw_t *args)
     if (!key) return rc;
     const uint8_t *val = nx_guest(caller, NX_ARG32(2), vl, "db_set", &rc);
     if (!val) return rc;
+    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl) + NX_FUEL(vl)))) return rc;
     if ((code = key_code(key, kl)) != 0) NX_RETURN(code);
     if (vl > WEFT_NX_MAX_VALUE) NX_RETURN(WEFT_NX_ERR_INTERNAL);
     if (!nx->txn) return no_call(caller, "db_set");
@@ -80,6 +88,7 @@ static int fn_db_delete(weft_caller_t *caller, void *user, weft_raw_t *args)
     int rc, code;
     const uint8_t *key = nx_guest(caller, NX_ARG32(0), kl, "db_delete", &rc);
     if (!key) return rc;
+    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl)))) return rc;
     if ((code = key_code(key, kl)) != 0) NX_RETURN(code);
     if (!nx->txn) return no_call(caller, "db_delete");
     rc = weft_txn_del(nx->txn, WEFT_SPACE_KV, nx->ctx, nx->ctx_len, key, kl);
@@ -94,6 +103,7 @@ static int fn_db_exists(weft_caller_t *caller, void *user, weft_raw_t *args)
     int rc, code;
     const uint8_t *key = nx_guest(caller, NX_ARG32(0), kl, "db_exists", &rc);
     if (!key) return rc;
+    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl)))) return rc;
     if ((code = key_code(key, kl)) != 0) NX_RETURN(code);
     if (!nx->txn) return no_call(caller, "db_exists");
     const uint8_t *val;
@@ -107,6 +117,8 @@ static int fn_db_exists(weft_caller_t *caller, void *user, weft_raw_t *args)
 /* ---- scans ------------------------------------------------------------- */
 
 typedef struct {
+    weft_caller_t *caller; /* for fuel */
+    int trap;              /* nonzero: fuel ran out; what the callback returns */
     uint8_t *out;
     size_t cap, used;
     uint64_t skip;   /* visible rows still to pass over (offset cursor) */
@@ -119,13 +131,18 @@ typedef struct {
 static int scan_row(void *user, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
     scan_t *s = user;
+    /* Every key the store hands us costs NX_FUEL_KEY; a row written also
+     * its bytes. Charged before the row is copied. */
+    size_t need = 4 + klen + (s->values ? 4 + vlen : 0);
+    int write = !nx_reserved(key, klen) && !s->skip && s->count < s->limit &&
+                need <= s->cap - s->used;
+    if ((s->trap = nx_charge(s->caller, NX_FUEL_KEY + (write ? NX_FUEL(need) : 0)))) return 1;
     if (nx_reserved(key, klen)) return 0;
     if (s->skip) {
         s->skip--;
         return 0;
     }
     if (s->count >= s->limit) return 1;
-    size_t need = 4 + klen + (s->values ? 4 + vlen : 0);
     if (need > s->cap - s->used) {
         s->too_small = 1;
         return 1;
@@ -156,6 +173,8 @@ static int scan(weft_nx_t *nx, weft_caller_t *caller, weft_raw_t *args, const ch
     if (!gp) return rc;
     uint8_t *out = nx_guest(caller, optr, ocap, fn, &rc);
     if (!out) return rc;
+    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(plen) + (after ? NX_FUEL(alen) : 0))))
+        return rc;
     if ((code = key_code(gp, plen)) != 0) NX_RETURN(code);
     if (after && (code = key_code(after, alen)) != 0) NX_RETURN(code);
     if (!nx->txn) return no_call(caller, fn);
@@ -166,6 +185,7 @@ static int scan(weft_nx_t *nx, weft_caller_t *caller, weft_raw_t *args, const ch
 
     scan_t s;
     memset(&s, 0, sizeof s);
+    s.caller = caller;
     s.out = out;
     s.cap = ocap < WEFT_NX_MAX_OUTPUT ? ocap : WEFT_NX_MAX_OUTPUT;
     s.used = 4;
@@ -176,6 +196,7 @@ static int scan(weft_nx_t *nx, weft_caller_t *caller, weft_raw_t *args, const ch
     if (limit > 0) {
         rc = weft_txn_scan(nx->txn, WEFT_SPACE_KV, nx->ctx, nx->ctx_len, prefix, plen, start,
                            after ? alen : 0, scan_row, &s);
+        if (s.trap) return s.trap;
         if (rc != 0) return nx_store_error(nx, caller, args, fn, rc);
     }
     if (s.too_small) NX_RETURN(WEFT_NX_ERR_BUFFER_TOO_SMALL);

@@ -72,6 +72,51 @@ extern const size_t nx_crdt_nfuncs;
  * caller (*out_rc is then what the callback must return). */
 uint8_t *nx_guest(weft_caller_t *caller, uint32_t ptr, uint32_t len, const char *fn, int *out_rc);
 
+/* ---- fuel for host work (docs/nx.md, "Fuel") ----------------------------
+ *
+ * Fuel counts wasm instructions; these charges make it bound the host work
+ * an nx call does for the guest too. Units depend only on what the guest
+ * can see, never on timing:
+ *
+ *   NX_FUEL_CALL   per call (every nx function but abort), about one store
+ *                  lookup;
+ *   NX_FUEL(len)   per byte range, ceil(len / 16): each guest range the
+ *                  call reads, at its full length, whatever the result;
+ *                  each range it writes into guest memory, at the bytes
+ *                  written, only when written; each piece of stored data it
+ *                  reads or writes beyond those (a CRDT state, an op-log
+ *                  entry), at its length. A byte that goes from guest
+ *                  memory straight into the store (db_set's value) counts
+ *                  once. Rounding is per range, so charges add up exactly
+ *                  however a call splits them;
+ *   NX_FUEL_KEY    per key or entry a scan visits (skipped ones included).
+ */
+#define NX_FUEL_CALL 8u
+#define NX_FUEL_KEY 4u
+#define NX_FUEL_BYTES_PER_UNIT 16u
+#define NX_FUEL(len) (((uint64_t)(len) + NX_FUEL_BYTES_PER_UNIT - 1) / NX_FUEL_BYTES_PER_UNIT)
+
+/* Charges `units` of fuel (built from the constants above) for work the
+ * calling function is about to do. Returns 0, or, when the store's fuel is
+ * on and less than `units` is left, the value the callback must return at
+ * once: an out-of-fuel trap (WEFT_TRAP_OUT_OF_FUEL; the rest of the budget
+ * is used up and the call's transaction is aborted by the embedder like
+ * after any trap). Free when fuel is off (one call, one branch).
+ *
+ * Contract for nx functions (nx.c, nx_db.c, nx_crdt.c): check the guest
+ * pointers first (their traps keep precedence), then charge NX_FUEL_CALL
+ * plus NX_FUEL() of every input range in one call before any other work or
+ * early return; charge outputs and stored data as soon as their size is
+ * known and before the copy or the store write, so an exhausted budget
+ * stops the work instead of paying for it after. Never charge by time, by
+ * host-side sizes the guest cannot see (e.g. LMDB page counts), or twice
+ * for the same range. Charging before a write that then fails is fine: the
+ * trap is the outcome either way. */
+static inline int nx_charge(weft_caller_t *caller, uint64_t units)
+{
+    return weft_caller_consume_fuel(caller, units);
+}
+
 /* 1 when the key (or prefix) is inside the reserved __nx/ namespace. */
 int nx_reserved(const uint8_t *key, size_t len);
 

@@ -214,14 +214,17 @@ void weft_wasi_delete(weft_wasi_t *w)
 /* ---- args and environ -------------------------------------------------- */
 
 /* Writes the pointer array at `vec` and the strings at `buf` (both checked
- * before anything is written). */
-static int put_strings(weft_memory_t *mem, char **v, size_t n, size_t bytes, uint32_t vec,
+ * and charged before anything is written). An errno, or a trap (< 0). */
+static int put_strings(weft_caller_t *caller, char **v, size_t n, size_t bytes, uint32_t vec,
                        uint32_t buf)
 {
+    weft_memory_t *mem = wasi_memory(caller);
     if (!mem) return WASI_EFAULT;
     uint8_t *pv = weft_memory_ptr(mem, vec, n * 4);
     uint8_t *pb = weft_memory_ptr(mem, buf, bytes);
     if (!pv || !pb) return WASI_EFAULT;
+    int rc = wasi_charge(caller, WASI_FUEL_CALL + WASI_FUEL(n * 4) + WASI_FUEL(bytes));
+    if (rc) return rc;
     size_t off = 0;
     for (size_t i = 0; i < n; i++) {
         size_t len = strlen(v[i]) + 1;
@@ -244,8 +247,7 @@ static int put_sizes(weft_memory_t *mem, size_t n, size_t bytes, uint32_t pn, ui
 static int fn_args_get(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     weft_wasi_t *w = user;
-    RETURN_ERRNO(put_strings(wasi_memory(caller), w->argv, w->argc, w->argv_bytes, ARG32(0),
-                             ARG32(1)));
+    RETURN_ERRNO_OR_TRAP(put_strings(caller, w->argv, w->argc, w->argv_bytes, ARG32(0), ARG32(1)));
 }
 
 static int fn_args_sizes_get(weft_caller_t *caller, void *user, weft_raw_t *args)
@@ -257,8 +259,7 @@ static int fn_args_sizes_get(weft_caller_t *caller, void *user, weft_raw_t *args
 static int fn_environ_get(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     weft_wasi_t *w = user;
-    RETURN_ERRNO(put_strings(wasi_memory(caller), w->env, w->nenv, w->env_bytes, ARG32(0),
-                             ARG32(1)));
+    RETURN_ERRNO_OR_TRAP(put_strings(caller, w->env, w->nenv, w->env_bytes, ARG32(0), ARG32(1)));
 }
 
 static int fn_environ_sizes_get(weft_caller_t *caller, void *user, weft_raw_t *args)
@@ -296,6 +297,8 @@ static int fn_random_get(weft_caller_t *caller, void *user, weft_raw_t *args)
     weft_memory_t *mem = wasi_memory(caller);
     uint8_t *p = mem ? weft_memory_ptr(mem, ARG32(0), ARG32(1)) : NULL;
     if (!p) RETURN_ERRNO(WASI_EFAULT);
+    int rc = wasi_charge(caller, WASI_FUEL_CALL + WASI_FUEL(ARG32(1)));
+    if (rc) return rc;
     randombytes_buf(p, ARG32(1));
     RETURN_ERRNO(WASI_ESUCCESS);
 }

@@ -11,6 +11,10 @@
  * Guest buffers are turned into host iovecs with weft_memory_ptr, all of
  * them checked before the first byte moves, so a bad pointer means FAULT
  * and no I/O at all. Those pointers live only during the call.
+ *
+ * Fuel (wasi_priv.h): reads and writes charge the iovec array and every
+ * buffer at its requested length before the syscall; fd_readdir charges
+ * each entry it steps over or writes; fd_allocate the bytes it reserves.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -132,13 +136,16 @@ int wasi_times(uint64_t atim, uint64_t mtim, uint32_t fst, struct timespec ts[2]
     return WASI_ESUCCESS;
 }
 
-/* Turns `n` guest iovecs at `ptr` into host iovecs (checked, every one). */
-static int load_iovs(weft_memory_t *mem, uint32_t ptr, uint32_t n, struct iovec *iov)
+/* Turns `n` guest iovecs at `ptr` into host iovecs (checked, every one),
+ * adding their fuel (the array and each buffer) to *units. */
+static int load_iovs(weft_memory_t *mem, uint32_t ptr, uint32_t n, struct iovec *iov,
+                     uint64_t *units)
 {
     if (!mem) return WASI_EFAULT;
     if (n > WASI_MAX_IOVS) return WASI_EINVAL;
     const uint8_t *raw = weft_memory_ptr(mem, ptr, (size_t)n * WASI_IOVEC_SIZE);
     if (!raw) return WASI_EFAULT;
+    uint64_t u = WASI_FUEL((uint64_t)n * WASI_IOVEC_SIZE);
     for (uint32_t i = 0; i < n; i++) {
         uint32_t buf = wasi_get_u32(raw + i * WASI_IOVEC_SIZE);
         uint32_t len = wasi_get_u32(raw + i * WASI_IOVEC_SIZE + 4);
@@ -146,7 +153,9 @@ static int load_iovs(weft_memory_t *mem, uint32_t ptr, uint32_t n, struct iovec 
         if (!p) return WASI_EFAULT;
         iov[i].iov_base = p;
         iov[i].iov_len = len;
+        u += WASI_FUEL(len);
     }
+    *units += u;
     return WASI_ESUCCESS;
 }
 
@@ -180,7 +189,8 @@ static ssize_t write_nosigpipe(int fd, const struct iovec *iov, int n, int posit
 
 /* fd_read, fd_pread, fd_write, fd_pwrite: (fd, iovs, iovs_len, [offset,]
  * result). The result pointer is checked first, so that no byte moves
- * when its count could not be reported. */
+ * when its count could not be reported. Returns an errno, or a trap (< 0)
+ * when the fuel for the transfer is not there. */
 static int do_io(weft_caller_t *caller, weft_wasi_t *w, int kind, uint32_t fd, uint32_t iovs,
                  uint32_t niovs, uint64_t offset, uint32_t result)
 {
@@ -197,8 +207,10 @@ static int do_io(weft_caller_t *caller, weft_wasi_t *w, int kind, uint32_t fd, u
     if (e->type == WASI_FILETYPE_DIRECTORY)
         return kind == IO_READ || kind == IO_PREAD ? WASI_EISDIR : WASI_EBADF;
     if ((e->rights & need[kind]) != need[kind]) return WASI_ENOTCAPABLE;
-    if ((rc = load_iovs(mem, iovs, niovs, iov))) return rc;
+    uint64_t units = WASI_FUEL_CALL;
+    if ((rc = load_iovs(mem, iovs, niovs, iov, &units))) return rc;
     if ((kind == IO_PREAD || kind == IO_PWRITE) && offset > INT64_MAX) return WASI_EINVAL;
+    if ((rc = wasi_charge(caller, units))) return rc;
     ssize_t n;
     int err = 0;
     switch (kind) {
@@ -218,22 +230,23 @@ static int do_io(weft_caller_t *caller, weft_wasi_t *w, int kind, uint32_t fd, u
 
 static int fn_fd_read(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
-    RETURN_ERRNO(do_io(caller, user, IO_READ, ARG32(0), ARG32(1), ARG32(2), 0, ARG32(3)));
+    RETURN_ERRNO_OR_TRAP(do_io(caller, user, IO_READ, ARG32(0), ARG32(1), ARG32(2), 0, ARG32(3)));
 }
 
 static int fn_fd_pread(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
-    RETURN_ERRNO(do_io(caller, user, IO_PREAD, ARG32(0), ARG32(1), ARG32(2), ARG64(3), ARG32(4)));
+    RETURN_ERRNO_OR_TRAP(
+        do_io(caller, user, IO_PREAD, ARG32(0), ARG32(1), ARG32(2), ARG64(3), ARG32(4)));
 }
 
 static int fn_fd_write(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
-    RETURN_ERRNO(do_io(caller, user, IO_WRITE, ARG32(0), ARG32(1), ARG32(2), 0, ARG32(3)));
+    RETURN_ERRNO_OR_TRAP(do_io(caller, user, IO_WRITE, ARG32(0), ARG32(1), ARG32(2), 0, ARG32(3)));
 }
 
 static int fn_fd_pwrite(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
-    RETURN_ERRNO(
+    RETURN_ERRNO_OR_TRAP(
         do_io(caller, user, IO_PWRITE, ARG32(0), ARG32(1), ARG32(2), ARG64(3), ARG32(4)));
 }
 
@@ -423,6 +436,10 @@ static int fn_fd_allocate(weft_caller_t *caller, void *user, weft_raw_t *args)
     int rc = wasi_fd_get(user, ARG32(0), WASI_RIGHT_FD_ALLOCATE, &e);
     if (rc) RETURN_ERRNO(rc);
     if (off > INT64_MAX || len > INT64_MAX || off + len > INT64_MAX) RETURN_ERRNO(WASI_EFBIG);
+    /* by the bytes asked for: where the file system cannot reserve space
+     * cheaply (tmpfs, or glibc's fallback writing every block) the work
+     * grows with them */
+    if ((rc = wasi_charge(caller, WASI_FUEL_CALL + WASI_FUEL(len)))) return rc;
     rc = posix_fallocate(e->host, (off_t)off, (off_t)len);
     RETURN_ERRNO(rc == 0 ? WASI_ESUCCESS : wasi_errno(rc));
 }
@@ -454,6 +471,7 @@ static int fn_fd_prestat_dir_name(weft_caller_t *caller, void *user, weft_raw_t 
     weft_memory_t *mem = wasi_memory(caller);
     if (!mem || !weft_memory_ptr(mem, ARG32(1), ARG32(2))) RETURN_ERRNO(WASI_EFAULT);
     if (ARG32(2) < len) RETURN_ERRNO(WASI_ENAMETOOLONG);
+    if ((rc = wasi_charge(caller, WASI_FUEL_CALL + WASI_FUEL(len)))) return rc;
     weft_memory_write(mem, ARG32(1), e->preopen, len);
     RETURN_ERRNO(WASI_ESUCCESS);
 }
@@ -498,6 +516,7 @@ static int fn_fd_readdir(weft_caller_t *caller, void *user, weft_raw_t *args)
     if ((rc = wasi_fd_get(user, ARG32(0), 0, &e))) RETURN_ERRNO(rc);
     if (e->type != WASI_FILETYPE_DIRECTORY) RETURN_ERRNO(WASI_ENOTDIR);
     if (!(e->rights & WASI_RIGHT_FD_READDIR)) RETURN_ERRNO(WASI_ENOTCAPABLE);
+    if ((rc = wasi_charge(caller, WASI_FUEL_CALL))) return rc;
     if (!e->dir) {
         int d = openat(e->host, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (d < 0) RETURN_ERRNO(wasi_errno(errno));
@@ -514,6 +533,7 @@ static int fn_fd_readdir(weft_caller_t *caller, void *user, weft_raw_t *args)
         e->dir_pos = 0;
     }
     while (e->dir_pos < cookie) {
+        if ((rc = wasi_charge(caller, WASI_FUEL_ENTRY))) return rc;
         errno = 0;
         if (!readdir(e->dir)) {
             if (errno) RETURN_ERRNO(wasi_errno(errno));
@@ -540,6 +560,9 @@ static int fn_fd_readdir(weft_caller_t *caller, void *user, weft_raw_t *args)
         head[20] = dirent_type(e->dir, ent);
         size_t room = buf_len - used;
         size_t n = room < sizeof head ? room : sizeof head;
+        size_t whole = sizeof head + namlen;
+        if ((rc = wasi_charge(caller, WASI_FUEL_ENTRY + WASI_FUEL(whole < room ? whole : room))))
+            return rc;
         memcpy(buf + used, head, n);
         if (room > sizeof head)
             memcpy(buf + used + n, ent->d_name, room - n < namlen ? room - n : namlen);

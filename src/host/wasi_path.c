@@ -16,6 +16,10 @@
  * syscall with a single name, which never follows a symlink; a last
  * component of `.` or `..` is checked for containment, then refused with
  * the errno POSIX gives. Escapes are NOTCAPABLE and touch nothing.
+ *
+ * Fuel (wasi_priv.h): each function charges its paths once they are
+ * copied and checked, before resolving them; path_readlink also the bytes
+ * it writes back. Resolution itself is bounded (4 KiB paths, 40 symlinks).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -236,6 +240,12 @@ static int path_copy(weft_memory_t *mem, uint32_t ptr, uint32_t len, char *buf)
     return WASI_ESUCCESS;
 }
 
+/* Charges a call that works on paths of len1 and len2 bytes (0: none). */
+static int path_charge(weft_caller_t *caller, uint32_t len1, uint32_t len2)
+{
+    return wasi_charge(caller, WASI_FUEL_CALL + WASI_FUEL(len1) + WASI_FUEL(len2));
+}
+
 /* The guest directory `fd`, which must hold `rights`. */
 static int dir_get(weft_wasi_t *w, uint32_t fd, uint64_t rights, wasi_fd_t **out)
 {
@@ -305,11 +315,12 @@ static int fn_path_create_directory(weft_caller_t *caller, void *user, weft_raw_
     int rc;
     if ((rc = dir_get(user, ARG32(0), WASI_RIGHT_PATH_CREATE_DIRECTORY, &d))) goto done;
     if ((rc = path_copy(wasi_memory(caller), ARG32(1), ARG32(2), path))) goto done;
+    if ((rc = path_charge(caller, ARG32(2), 0))) goto done;
     if ((rc = split_at(user, d->host, path, WASI_EEXIST, WASI_EEXIST, &at))) goto done;
     rc = mkdirat(at.dir, at.name, 0777) == 0 ? WASI_ESUCCESS : wasi_errno(errno);
 done:
     at_close(&at);
-    RETURN_ERRNO(rc);
+    RETURN_ERRNO_OR_TRAP(rc);
 }
 
 static int fn_path_remove_directory(weft_caller_t *caller, void *user, weft_raw_t *args)
@@ -320,11 +331,12 @@ static int fn_path_remove_directory(weft_caller_t *caller, void *user, weft_raw_
     int rc;
     if ((rc = dir_get(user, ARG32(0), WASI_RIGHT_PATH_REMOVE_DIRECTORY, &d))) goto done;
     if ((rc = path_copy(wasi_memory(caller), ARG32(1), ARG32(2), path))) goto done;
+    if ((rc = path_charge(caller, ARG32(2), 0))) goto done;
     if ((rc = split_at(user, d->host, path, WASI_EINVAL, WASI_ENOTEMPTY, &at))) goto done;
     rc = unlinkat(at.dir, at.name, AT_REMOVEDIR) == 0 ? WASI_ESUCCESS : wasi_errno(errno);
 done:
     at_close(&at);
-    RETURN_ERRNO(rc);
+    RETURN_ERRNO_OR_TRAP(rc);
 }
 
 static int fn_path_unlink_file(weft_caller_t *caller, void *user, weft_raw_t *args)
@@ -335,6 +347,7 @@ static int fn_path_unlink_file(weft_caller_t *caller, void *user, weft_raw_t *ar
     int rc;
     if ((rc = dir_get(user, ARG32(0), WASI_RIGHT_PATH_UNLINK_FILE, &d))) goto done;
     if ((rc = path_copy(wasi_memory(caller), ARG32(1), ARG32(2), path))) goto done;
+    if ((rc = path_charge(caller, ARG32(2), 0))) goto done;
     if ((rc = split_at(user, d->host, path, WASI_EISDIR, WASI_EISDIR, &at))) goto done;
     if (at.trailing) {
         rc = trailing_err(&at, WASI_EISDIR);
@@ -343,7 +356,7 @@ static int fn_path_unlink_file(weft_caller_t *caller, void *user, weft_raw_t *ar
     rc = unlinkat(at.dir, at.name, 0) == 0 ? WASI_ESUCCESS : wasi_errno(errno);
 done:
     at_close(&at);
-    RETURN_ERRNO(rc);
+    RETURN_ERRNO_OR_TRAP(rc);
 }
 
 /* How many directories `dir` lies below `base` (following ".." up from
@@ -408,6 +421,7 @@ static int fn_path_symlink(weft_caller_t *caller, void *user, weft_raw_t *args)
     if ((rc = dir_get(user, ARG32(2), WASI_RIGHT_PATH_SYMLINK, &d))) goto done;
     if ((rc = path_copy(mem, ARG32(0), ARG32(1), target))) goto done;
     if ((rc = path_copy(mem, ARG32(3), ARG32(4), path))) goto done;
+    if ((rc = path_charge(caller, ARG32(1), ARG32(4)))) goto done;
     if ((rc = split_at(user, d->host, path, WASI_EEXIST, WASI_EEXIST, &at))) goto done;
     if (at.trailing) {
         rc = trailing_err(&at, WASI_EEXIST);
@@ -422,7 +436,7 @@ static int fn_path_symlink(weft_caller_t *caller, void *user, weft_raw_t *args)
     rc = symlinkat(target, at.dir, at.name) == 0 ? WASI_ESUCCESS : wasi_errno(errno);
 done:
     at_close(&at);
-    RETURN_ERRNO(rc);
+    RETURN_ERRNO_OR_TRAP(rc);
 }
 
 /* path_readlink(fd, path, path_len, buf, buf_len, bufused): the content
@@ -441,6 +455,7 @@ static int fn_path_readlink(weft_caller_t *caller, void *user, weft_raw_t *args)
     }
     if ((rc = dir_get(user, ARG32(0), WASI_RIGHT_PATH_READLINK, &d))) goto done;
     if ((rc = path_copy(mem, ARG32(1), ARG32(2), path))) goto done;
+    if ((rc = path_charge(caller, ARG32(2), 0))) goto done;
     if ((rc = split_at(user, d->host, path, WASI_EINVAL, WASI_EINVAL, &at))) goto done;
     if (at.trailing) {
         rc = WASI_EINVAL;
@@ -452,11 +467,12 @@ static int fn_path_readlink(weft_caller_t *caller, void *user, weft_raw_t *args)
         goto done;
     }
     if ((size_t)n > buf_len) n = (ssize_t)buf_len;
+    if ((rc = wasi_charge(caller, WASI_FUEL((size_t)n)))) goto done;
     weft_memory_write(mem, buf, content, (size_t)n);
     rc = wasi_store_u32(mem, used, (uint32_t)n);
 done:
     at_close(&at);
-    RETURN_ERRNO(rc);
+    RETURN_ERRNO_OR_TRAP(rc);
 }
 
 /* path_rename(fd, old_path, old_len, new_fd, new_path, new_len). */
@@ -471,6 +487,7 @@ static int fn_path_rename(weft_caller_t *caller, void *user, weft_raw_t *args)
     if ((rc = dir_get(user, ARG32(3), WASI_RIGHT_PATH_RENAME_TARGET, &nd))) goto done;
     if ((rc = path_copy(mem, ARG32(1), ARG32(2), old_path))) goto done;
     if ((rc = path_copy(mem, ARG32(4), ARG32(5), new_path))) goto done;
+    if ((rc = path_charge(caller, ARG32(2), ARG32(5)))) goto done;
     if ((rc = split_at(user, od->host, old_path, WASI_EBUSY, WASI_EBUSY, &from))) goto done;
     if ((rc = split_at(user, nd->host, new_path, WASI_EBUSY, WASI_EBUSY, &to))) goto done;
     if (from.trailing || to.trailing) {
@@ -488,7 +505,7 @@ static int fn_path_rename(weft_caller_t *caller, void *user, weft_raw_t *args)
 done:
     at_close(&from);
     at_close(&to);
-    RETURN_ERRNO(rc);
+    RETURN_ERRNO_OR_TRAP(rc);
 }
 
 /* Hard link to an already resolved descriptor: AT_EMPTY_PATH needs
@@ -520,6 +537,7 @@ static int fn_path_link(weft_caller_t *caller, void *user, weft_raw_t *args)
     if ((rc = dir_get(user, ARG32(4), WASI_RIGHT_PATH_LINK_TARGET, &nd))) goto done;
     if ((rc = path_copy(mem, ARG32(2), ARG32(3), old_path))) goto done;
     if ((rc = path_copy(mem, ARG32(5), ARG32(6), new_path))) goto done;
+    if ((rc = path_charge(caller, ARG32(3), ARG32(6)))) goto done;
     if (follow) {
         if ((rc = resolve(user, od->host, old_path, O_PATH, 0, &src))) goto done;
     } else {
@@ -544,7 +562,7 @@ done:
     if (src >= 0) close(src);
     at_close(&from);
     at_close(&to);
-    RETURN_ERRNO(rc);
+    RETURN_ERRNO_OR_TRAP(rc);
 }
 
 /* path_filestat_get(fd, flags, path, path_len, buf). Without
@@ -564,6 +582,7 @@ static int fn_path_filestat_get(weft_caller_t *caller, void *user, weft_raw_t *a
     }
     if ((rc = dir_get(user, ARG32(0), WASI_RIGHT_PATH_FILESTAT_GET, &d))) goto done;
     if ((rc = path_copy(mem, ARG32(2), ARG32(3), path))) goto done;
+    if ((rc = path_charge(caller, ARG32(3), 0))) goto done;
     if ((rc = resolve(user, d->host, path, O_PATH | (follow ? 0 : O_NOFOLLOW), 0, &fd))) goto done;
     if (fstat(fd, &st) != 0) {
         rc = wasi_errno(errno);
@@ -573,7 +592,7 @@ static int fn_path_filestat_get(weft_caller_t *caller, void *user, weft_raw_t *a
     weft_memory_write(mem, ARG32(4), b, sizeof b);
 done:
     if (fd >= 0) close(fd);
-    RETURN_ERRNO(rc);
+    RETURN_ERRNO_OR_TRAP(rc);
 }
 
 /* path_filestat_set_times(fd, flags, path, path_len, atim, mtim, fst). */
@@ -586,13 +605,14 @@ static int fn_path_filestat_set_times(weft_caller_t *caller, void *user, weft_ra
     int rc, fd = -1;
     if ((rc = dir_get(user, ARG32(0), WASI_RIGHT_PATH_FILESTAT_SET_TIMES, &d))) goto done;
     if ((rc = path_copy(wasi_memory(caller), ARG32(2), ARG32(3), path))) goto done;
+    if ((rc = path_charge(caller, ARG32(3), 0))) goto done;
     if ((rc = wasi_times(ARG64(4), ARG64(5), ARG32(6), ts))) goto done;
     if ((rc = resolve(user, d->host, path, O_PATH | (follow ? 0 : O_NOFOLLOW), 0, &fd))) goto done;
     if (utimensat(fd, "", ts, AT_EMPTY_PATH | (follow ? 0 : AT_SYMLINK_NOFOLLOW)) != 0)
         rc = wasi_errno(errno);
 done:
     if (fd >= 0) close(fd);
-    RETURN_ERRNO(rc);
+    RETURN_ERRNO_OR_TRAP(rc);
 }
 
 /* path_open(fd, dirflags, path, path_len, oflags, rights_base,
@@ -619,6 +639,7 @@ static int fn_path_open(weft_caller_t *caller, void *user, weft_raw_t *args)
     if (oflags & WASI_OFLAG_TRUNC) need |= WASI_RIGHT_PATH_FILESTAT_SET_SIZE;
     if ((rc = dir_get(w, ARG32(0), need, &d))) goto done;
     if ((rc = path_copy(mem, ARG32(2), ARG32(3), path))) goto done;
+    if ((rc = path_charge(caller, ARG32(3), 0))) goto done;
     if ((oflags & ~0xfu) || (fdflags & ~WASI_FDFLAG_ALL)) {
         rc = WASI_EINVAL;
         goto done;
@@ -671,7 +692,7 @@ static int fn_path_open(weft_caller_t *caller, void *user, weft_raw_t *args)
     rc = wasi_store_u32(mem, out, gfd);
 done:
     if (fd >= 0) close(fd);
-    RETURN_ERRNO(rc);
+    RETURN_ERRNO_OR_TRAP(rc);
 }
 
 const wasi_func_t wasi_path_funcs[] = {

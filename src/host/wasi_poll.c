@@ -61,6 +61,10 @@ static int fn_poll_oneoff(weft_caller_t *caller, void *user, weft_raw_t *args)
     if (!raw || !weft_memory_ptr(mem, out, (size_t)n * WASI_EVENT_SIZE) ||
         !weft_memory_ptr(mem, nevents, 4))
         RETURN_ERRNO(WASI_EFAULT);
+    /* fuel (wasi_priv.h): the subscriptions; the events written back are
+     * at most one per subscription and come with them */
+    const uint64_t units = WASI_FUEL_CALL + WASI_FUEL((uint64_t)n * WASI_SUBSCRIPTION_SIZE);
+    if ((rc = wasi_charge(caller, units))) return rc;
     subs = calloc(n, sizeof *subs);
     pfds = calloc(n, sizeof *pfds);
     if (!subs || !pfds) {

@@ -11,7 +11,8 @@
  * maps to at most one slot; every guest pointer is checked against the
  * guest's memory before anything is read, written or done on the host.
  * Every host function returns a WASI errno (uint16 in an i32), never a
- * host errno, and never traps except proc_exit.
+ * host errno, and never traps except proc_exit and when fuel runs out
+ * (wasi_charge).
  */
 #ifndef WEFT_HOST_WASI_PRIV_H
 #define WEFT_HOST_WASI_PRIV_H
@@ -271,6 +272,32 @@ static inline int wasi_store_u64(weft_memory_t *mem, uint32_t ptr, uint64_t v)
     return WASI_ESUCCESS;
 }
 
+/* ---- fuel for host work (docs/nx.md, "Fuel") ----------------------------
+ *
+ * The nx model (src/host/nx_priv.h), for the functions whose work grows
+ * with a guest-chosen size: WASI_FUEL_CALL per call, WASI_FUEL(len) =
+ * ceil(len / 16) per variable-length range moved between guest memory and
+ * the host (iovec arrays and buffers, paths, random bytes, strings, the
+ * bytes fd_allocate reserves) and WASI_FUEL_ENTRY per directory entry
+ * fd_readdir steps over or delivers. Requested lengths count, not what the
+ * kernel did (a pipe read's count depends on timing). Fixed-size results
+ * (a u32, a filestat) are covered by the call; functions of constant work
+ * (clocks, fd_seek, fdstat, sched_yield, ...) are charged nothing beyond
+ * the instruction that calls them, which keeps them at their old cost when
+ * fuel is off. A charged function charges after its own checks (EBADF,
+ * EFAULT, ... cost nothing extra) and before the work. */
+#define WASI_FUEL_CALL 8u
+#define WASI_FUEL_ENTRY 4u
+#define WASI_FUEL(len) (((uint64_t)(len) + 15u) / 16u)
+
+/* Charges `units` of fuel. Returns 0, or (negative) the out-of-fuel trap the
+ * callback must return instead of an errno (RETURN_ERRNO_OR_TRAP). Free
+ * when fuel is off. */
+static inline int wasi_charge(weft_caller_t *caller, uint64_t units)
+{
+    return weft_caller_consume_fuel(caller, units);
+}
+
 /* Arguments of a host function: the i32 / i64 parameter `i`, unsigned. */
 #define ARG32(i) ((uint32_t)args[i].i32)
 #define ARG64(i) ((uint64_t)args[i].i64)
@@ -279,6 +306,14 @@ static inline int wasi_store_u64(weft_memory_t *mem, uint32_t ptr, uint64_t v)
     do {                                         \
         args[0].i32 = (int32_t)(e);              \
         return 0;                                \
+    } while (0)
+/* The same for a helper that returns a WASI errno (>= 0) or, negative, a
+ * trap from wasi_charge that the callback returns as it is. */
+#define RETURN_ERRNO_OR_TRAP(e)                  \
+    do {                                         \
+        int e_ = (e);                            \
+        if (e_ < 0) return e_;                   \
+        RETURN_ERRNO(e_);                        \
     } while (0)
 
 #endif

@@ -93,51 +93,177 @@ static int put_mark(weft_txn_t *txn, const uint8_t *origin, uint64_t seq)
     return put_u64(txn, k, sizeof k, seq);
 }
 
-/* The stored state of (ctx, key), or a new one of `type` when absent
- * (*out_created = 1). WEFT_EARG when the stored one has another type. */
-static int load_state(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const uint8_t *key,
-                      size_t key_len, uint8_t type, int create, weft_crdt_state_t **out)
+/* ---- where states live -----------------------------------------------
+ * An unparted type (counters, register, RGA) keeps its whole state under
+ * (ctx, key) in WEFT_SPACE_CRDT. A parted one (weft_crdt_type_parted: map,
+ * set) keeps there only a header, the encoding of an empty state of its
+ * type, which records the type; each part (field, element) is the encoding
+ * of a one-part state in WEFT_SPACE_CRDT_PARTS under (ctx, part_key(key,
+ * part)). An op then loads and stores one part, and reads of one field or
+ * element load only it. */
+
+#define PART_KEY_MAX WEFT_DB_PART_KEY_MAX
+
+/* [u16 BE key_len][key][part]: the parts of one key are one contiguous
+ * range ordered by part, and no key's range overlaps another's. */
+static size_t part_key(const uint8_t *key, size_t key_len, const uint8_t *part, size_t part_len,
+                       uint8_t out[PART_KEY_MAX])
+{
+    out[0] = (uint8_t)(key_len >> 8);
+    out[1] = (uint8_t)key_len;
+    if (key_len)
+        memcpy(out + 2, key, key_len);
+    if (part_len)
+        memcpy(out + 2 + key_len, part, part_len);
+    return 2 + key_len + part_len;
+}
+
+/* Decodes a stored part and checks it is exactly part `name` of `type`. */
+static int decode_part(const uint8_t *v, size_t n, uint8_t type, const uint8_t *name,
+                       size_t name_len, weft_crdt_state_t **out)
+{
+    const uint8_t *got;
+    size_t got_len;
+    int rc = weft_crdt_state_decode(v, n, out);
+    if (rc < 0)
+        return rc;
+    if (weft_crdt_state_type(*out) != type || weft_crdt_parts(*out) != 1 ||
+        weft_crdt_part_name(*out, 0, &got, &got_len) != 0 || got_len != name_len ||
+        (name_len && memcmp(got, name, name_len) != 0)) {
+        weft_crdt_state_delete(*out);
+        *out = NULL;
+        return WEFT_EMALFORMED;
+    }
+    return 0;
+}
+
+/* Loads the header or whole state of (ctx, key): WEFT_ENOTFOUND when
+ * absent, WEFT_EARG when not of `type` (0: any). A parted type's header
+ * must hold no part. */
+static int load_head(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const uint8_t *key,
+                     size_t key_len, uint8_t type, weft_crdt_state_t **out)
 {
     const uint8_t *v;
     size_t n;
     int rc = weft_txn_get(txn, WEFT_SPACE_CRDT, ctx, ctx_len, key, key_len, &v, &n);
     *out = NULL;
-    if (rc == WEFT_ENOTFOUND && create)
-        return weft_crdt_state_new(type, out);
     if (rc < 0)
         return rc;
     if ((rc = weft_crdt_state_decode(v, n, out)) < 0)
         return rc;
-    if (type != 0 && weft_crdt_state_type(*out) != type) {
+    if (type != 0 && weft_crdt_state_type(*out) != type)
+        rc = WEFT_EARG;
+    else if (weft_crdt_parts(*out) != 0)
+        rc = WEFT_EMALFORMED;
+    if (rc < 0) {
         weft_crdt_state_delete(*out);
         *out = NULL;
-        return WEFT_EARG;
     }
-    return 0;
+    return rc;
 }
 
-static int store_state(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const uint8_t *key,
-                       size_t key_len, const weft_crdt_state_t *st)
+/* Loads part `part` of a parted (ctx, key) into the header state st (empty
+ * of parts): nothing when absent. */
+static int load_part_into(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                          const uint8_t *key, size_t key_len, const uint8_t *part,
+                          size_t part_len, weft_crdt_state_t *st)
+{
+    uint8_t pk[PART_KEY_MAX];
+    size_t pkl = part_key(key, key_len, part, part_len, pk);
+    weft_crdt_state_t *one = NULL;
+    const uint8_t *v;
+    size_t n;
+    int rc = weft_txn_get(txn, WEFT_SPACE_CRDT_PARTS, ctx, ctx_len, pk, pkl, &v, &n);
+    if (rc == WEFT_ENOTFOUND)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if ((rc = decode_part(v, n, weft_crdt_state_type(st), part, part_len, &one)) < 0)
+        return rc;
+    rc = weft_crdt_state_absorb(st, one);
+    weft_crdt_state_delete(one);
+    return rc;
+}
+
+/* The state an op on (ctx, key) works on: the whole state of an unparted
+ * type; for a parted one the header holding just part `part` (when
+ * stored). A key with no state gets a new empty one and *fresh = 1. */
+static int load_for_op(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const uint8_t *key,
+                       size_t key_len, uint8_t type, const uint8_t *part, size_t part_len,
+                       int *fresh, weft_crdt_state_t **out)
+{
+    int rc = load_head(txn, ctx, ctx_len, key, key_len, type, out);
+    *fresh = rc == WEFT_ENOTFOUND;
+    if (*fresh)
+        return weft_crdt_state_new(type, out);
+    if (rc == 0 && weft_crdt_type_parted(type) &&
+        (rc = load_part_into(txn, ctx, ctx_len, key, key_len, part, part_len, *out)) < 0) {
+        weft_crdt_state_delete(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* Encodes st and stores it; *written (may be NULL) gets its size. */
+static int put_state(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t ctx_len,
+                     const uint8_t *key, size_t key_len, const weft_crdt_state_t *st,
+                     size_t *written)
 {
     uint8_t *bytes = NULL;
     size_t n = 0;
     int rc = weft_crdt_state_encode(st, &bytes, &n);
     if (rc < 0)
         return rc;
-    rc = weft_txn_put(txn, WEFT_SPACE_CRDT, ctx, ctx_len, key, key_len, bytes, n);
+    rc = weft_txn_put(txn, space, ctx, ctx_len, key, key_len, bytes, n);
     free(bytes);
+    if (written)
+        *written = n;
     return rc;
+}
+
+/* Stores what load_for_op loaded, after an apply: the whole state, or the
+ * part (and the header when the key is fresh). */
+static int store_for_op(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const uint8_t *key,
+                        size_t key_len, const uint8_t *part, size_t part_len, int fresh,
+                        const weft_crdt_state_t *st, size_t *written)
+{
+    uint8_t type = weft_crdt_state_type(st), pk[PART_KEY_MAX];
+    weft_crdt_state_t *head;
+    size_t pkl;
+    int rc;
+    *written = 0;
+    if (!weft_crdt_type_parted(type))
+        return put_state(txn, WEFT_SPACE_CRDT, ctx, ctx_len, key, key_len, st, written);
+    if (fresh) {
+        if ((rc = weft_crdt_state_new(type, &head)) < 0)
+            return rc;
+        rc = put_state(txn, WEFT_SPACE_CRDT, ctx, ctx_len, key, key_len, head, NULL);
+        weft_crdt_state_delete(head);
+        if (rc < 0)
+            return rc;
+    }
+    pkl = part_key(key, key_len, part, part_len, pk);
+    if (weft_crdt_parts(st) == 0) /* an op that left no trace */
+        return weft_txn_del(txn, WEFT_SPACE_CRDT_PARTS, ctx, ctx_len, pk, pkl);
+    return put_state(txn, WEFT_SPACE_CRDT_PARTS, ctx, ctx_len, pk, pkl, st, written);
 }
 
 /* Applies op (already validated) to its (ctx, key) state and stores it. */
 static int apply_and_store(weft_txn_t *txn, const weft_crdt_op_t *op)
 {
     weft_crdt_state_t *st = NULL;
-    int rc = load_state(txn, op->context, op->context_len, op->key, op->key_len, op->type, 1, &st);
+    const uint8_t *part = NULL;
+    size_t part_len = 0, written;
+    int fresh, rc = weft_crdt_op_part(op, &part, &part_len);
+    if (rc < 0)
+        return rc;
+    rc = load_for_op(txn, op->context, op->context_len, op->key, op->key_len, op->type, part,
+                     part_len, &fresh, &st);
     if (rc == 0)
         rc = weft_crdt_apply(st, op);
     if (rc == 0)
-        rc = store_state(txn, op->context, op->context_len, op->key, op->key_len, st);
+        rc = store_for_op(txn, op->context, op->context_len, op->key, op->key_len, part, part_len,
+                          fresh, st, &written);
     weft_crdt_state_delete(st);
     return rc;
 }
@@ -263,6 +389,22 @@ static int build_payload(const weft_crdt_state_t *st, const uint8_t *origin, uin
     return 0;
 }
 
+/* The part a local op of `kind` touches: the field of a map op, the
+ * element of a set op (nothing for other kinds). */
+static void input_part(uint8_t kind, const weft_crdt_input_t *in, const uint8_t **part,
+                       size_t *part_len)
+{
+    *part = NULL;
+    *part_len = 0;
+    if (kind == WEFT_CRDT_MAP_SET || kind == WEFT_CRDT_MAP_REMOVE) {
+        *part = in->field;
+        *part_len = in->field_len;
+    } else if (kind == WEFT_CRDT_ADD || kind == WEFT_CRDT_REMOVE) {
+        *part = in->value;
+        *part_len = in->value_len;
+    }
+}
+
 /* Encodes op into a malloc'ed buffer. */
 static int encode_op(const weft_crdt_op_t *op, uint8_t **out, size_t *out_len)
 {
@@ -283,16 +425,16 @@ static int encode_op(const weft_crdt_op_t *op, uint8_t **out, size_t *out_len)
 int weft_crdt_local(weft_txn_t *txn, const uint8_t origin[WEFT_CRDT_ORIGIN_LEN], uint64_t wall_ms,
                     const uint8_t *ctx, size_t ctx_len, const uint8_t *key, size_t key_len,
                     uint8_t type, uint8_t kind, const weft_crdt_input_t *in,
-                    weft_crdt_id_t *out_id)
+                    weft_crdt_id_t *out_id, size_t *stored_bytes)
 {
     static const weft_crdt_input_t none = {0};
     weft_crdt_node_t node;
     weft_crdt_state_t *st = NULL;
     weft_crdt_op_t op;
     uint8_t *payload = NULL, *enc = NULL;
-    const uint8_t *raw = NULL;
-    size_t payload_len = 0, enc_len = 0;
-    int rc;
+    const uint8_t *raw = NULL, *part = NULL;
+    size_t payload_len = 0, enc_len = 0, part_len = 0, written = 0;
+    int rc, fresh;
 
     if (!txn || !origin || (ctx_len && !ctx) || (key_len && !key))
         return WEFT_EARG;
@@ -300,8 +442,21 @@ int weft_crdt_local(weft_txn_t *txn, const uint8_t origin[WEFT_CRDT_ORIGIN_LEN],
         in = &none;
     if ((rc = weft_crdt_node_load(txn, origin, &node)) < 0)
         goto done;
-    if ((rc = load_state(txn, ctx, ctx_len, key, key_len, type, 1, &st)) < 0)
+    input_part(kind, in, &part, &part_len);
+    if (ctx_len > WEFT_CRDT_CONTEXT_MAX || key_len > WEFT_CRDT_KEY_MAX ||
+        part_len > WEFT_CRDT_FIELD_MAX) {
+        rc = WEFT_EARG;
         goto done;
+    }
+    if ((rc = load_for_op(txn, ctx, ctx_len, key, key_len, type, part, part_len, &fresh, &st)) <
+        0)
+        goto done;
+    if (type == WEFT_CRDT_RGA && (kind == WEFT_CRDT_INSERT || kind == WEFT_CRDT_DELETE) &&
+        in->target && (rc = weft_crdt_rga_contains(st, in->target)) <= 0) {
+        /* a local op must not wait for an element that may never come */
+        rc = rc < 0 ? rc : WEFT_ENOTFOUND;
+        goto done;
+    }
     if ((rc = build_payload(st, origin, kind, in, &payload, &raw, &payload_len)) < 0)
         goto done;
 
@@ -323,7 +478,8 @@ int weft_crdt_local(weft_txn_t *txn, const uint8_t origin[WEFT_CRDT_ORIGIN_LEN],
         goto done;
     if ((rc = weft_crdt_apply(st, &op)) < 0)
         goto done;
-    if ((rc = store_state(txn, ctx, ctx_len, key, key_len, st)) < 0)
+    if ((rc = store_for_op(txn, ctx, ctx_len, key, key_len, part, part_len, fresh, st,
+                           &written)) < 0)
         goto done;
     if ((rc = append_log(txn, origin, op.seq, enc, enc_len)) < 0)
         goto done;
@@ -332,6 +488,8 @@ int weft_crdt_local(weft_txn_t *txn, const uint8_t origin[WEFT_CRDT_ORIGIN_LEN],
         goto done;
     if (out_id)
         *out_id = weft_crdt_op_id(&op);
+    if (stored_bytes)
+        *stored_bytes = weft_crdt_state_bytes(st) + written + enc_len;
 done:
     free(enc);
     free(payload);
@@ -481,13 +639,74 @@ int weft_crdt_missing(weft_txn_t *txn, const weft_crdt_id_t *vv, size_t n, weft_
 
 /* ---- reads ----------------------------------------------------------- */
 
-int weft_crdt_read(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const uint8_t *key,
-                   size_t key_len, uint8_t type, weft_crdt_state_t **out)
+typedef struct {
+    weft_crdt_state_t *st;
+    const uint8_t *pk; /* the key's part-key prefix */
+    size_t pkl;
+    int rc;
+} parts_scan_t;
+
+static int parts_visit(void *user, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    parts_scan_t *s = user;
+    weft_crdt_state_t *one = NULL;
+    s->rc = decode_part(v, vl, weft_crdt_state_type(s->st), k + s->pkl, kl - s->pkl, &one);
+    if (s->rc == 0)
+        s->rc = weft_crdt_state_absorb(s->st, one);
+    weft_crdt_state_delete(one);
+    return s->rc != 0;
+}
+
+static int check_read_args(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                           const uint8_t *key, size_t key_len, weft_crdt_state_t **out)
 {
     if (!out)
         return WEFT_EARG;
     *out = NULL;
-    if (!txn || (ctx_len && !ctx) || (key_len && !key))
+    if (!txn || (ctx_len && !ctx) || (key_len && !key) || key_len > WEFT_DB_KEY_MAX)
         return WEFT_EARG;
-    return load_state(txn, ctx, ctx_len, key, key_len, type, 0, out);
+    return 0;
+}
+
+int weft_crdt_read(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const uint8_t *key,
+                   size_t key_len, uint8_t type, weft_crdt_state_t **out)
+{
+    uint8_t pk[PART_KEY_MAX];
+    parts_scan_t s;
+    int rc = check_read_args(txn, ctx, ctx_len, key, key_len, out);
+    if (rc == 0)
+        rc = load_head(txn, ctx, ctx_len, key, key_len, type, out);
+    if (rc < 0 || !weft_crdt_type_parted(weft_crdt_state_type(*out)))
+        return rc;
+    s.st = *out;
+    s.pk = pk;
+    s.pkl = part_key(key, key_len, NULL, 0, pk);
+    s.rc = 0;
+    rc = weft_txn_scan(txn, WEFT_SPACE_CRDT_PARTS, ctx, ctx_len, pk, s.pkl, NULL, 0, parts_visit,
+                       &s);
+    if (rc == 0)
+        rc = s.rc;
+    if (rc < 0) {
+        weft_crdt_state_delete(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int weft_crdt_read_part(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const uint8_t *key,
+                        size_t key_len, uint8_t type, const uint8_t *part, size_t part_len,
+                        weft_crdt_state_t **out)
+{
+    int rc = check_read_args(txn, ctx, ctx_len, key, key_len, out);
+    if (rc == 0 && part_len > WEFT_CRDT_FIELD_MAX)
+        rc = WEFT_EARG;
+    if (rc == 0)
+        rc = load_head(txn, ctx, ctx_len, key, key_len, type, out);
+    if (rc < 0 || !weft_crdt_type_parted(weft_crdt_state_type(*out)))
+        return rc;
+    if ((rc = load_part_into(txn, ctx, ctx_len, key, key_len, part, part_len, *out)) < 0) {
+        weft_crdt_state_delete(*out);
+        *out = NULL;
+    }
+    return rc;
 }

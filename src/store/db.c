@@ -38,7 +38,7 @@
 #include "weft/blake3.h"
 #include "weft/error.h"
 
-#define KEY_MAX 1024
+#define KEY_MAX WEFT_DB_KEY_MAX
 #define KV_VAL_MAX ((size_t)1 << 20)     /* the nx db_* value limit */
 #define BIG_VAL_MAX ((size_t)256 << 20)   /* CRDT states, op-log, modules, blobs */
 
@@ -51,7 +51,7 @@ static size_t val_max(weft_space_t space)
     return space == WEFT_SPACE_KV ? KV_VAL_MAX : BIG_VAL_MAX;
 }
 #define CTX_MAX 255
-#define ENC_MAX (1 + CTX_MAX + KEY_MAX)
+#define ENC_MAX (1 + CTX_MAX + WEFT_DB_PART_KEY_MAX)
 #define HEAD_LEN 480 /* longest key stored as is; >= 1 + CTX_MAX, so a head holds the context */
 #define TAG_LEN 16
 #define LONG_LEN (HEAD_LEN + TAG_LEN)
@@ -87,7 +87,7 @@ typedef struct {
 } enckey_t;
 
 static const char *const space_names[WEFT_SPACE_COUNT] = {
-    "modules", "kv", "crdt", "oplog", "tables", "blobs", "meta",
+    "modules", "kv", "crdt", "oplog", "tables", "blobs", "meta", "crdt_parts",
 };
 
 static const uint8_t empty_byte;
@@ -230,8 +230,9 @@ static int encode(weft_db_t *db, weft_space_t space, const uint8_t *ctx, size_t 
     int rc = check_ctx(db, space, ctx, ctx_len);
     if (rc)
         return rc;
-    if (key_len > KEY_MAX)
-        return set_msg(db, WEFT_EARG, "key of %zu bytes (at most %d)", key_len, KEY_MAX);
+    size_t key_max = space == WEFT_SPACE_CRDT_PARTS ? WEFT_DB_PART_KEY_MAX : KEY_MAX;
+    if (key_len > key_max)
+        return set_msg(db, WEFT_EARG, "key of %zu bytes (at most %zu)", key_len, key_max);
     if (key_len > 0 && !key)
         return set_msg(db, WEFT_EARG, "key is NULL with length %zu", key_len);
     e->buf[0] = (uint8_t)ctx_len;

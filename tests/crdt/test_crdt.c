@@ -352,7 +352,8 @@ TEST(unit_orset)
 
 TEST(regress_orset_forged_remove_names_other_element)
 {
-    /* A remove naming "y" but carrying x's tag: both orders converge. */
+    /* A remove naming "y" but carrying x's tag: both orders converge, and
+     * it removes nothing of "x" (removes act on the element they name). */
     weft_crdt_state_t *a = new_state(WEFT_CRDT_ORSET), *b = new_state(WEFT_CRDT_ORSET);
     replica_id_t x = node(1), z = node(3);
     uint8_t pl[256], ea[256], eb[256];
@@ -371,6 +372,9 @@ TEST(regress_orset_forged_remove_names_other_element)
     n = encoded(b, eb, sizeof eb);
     ASSERT_EQ_U64(na, n);
     ASSERT_EQ_MEM(ea, eb, n);
+    ASSERT_EQ_INT(weft_crdt_orset_contains(a, (const uint8_t *)"x", 1), 1);
+    ASSERT_EQ_INT(weft_crdt_orset_contains(b, (const uint8_t *)"x", 1), 1);
+    ASSERT_EQ_INT(weft_crdt_orset_contains(b, (const uint8_t *)"y", 1), 0);
 }
 
 static weft_crdt_op_t rga_ins(replica_id_t *r, const weft_crdt_op_t *after, const char *v,

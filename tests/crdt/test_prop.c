@@ -7,7 +7,10 @@
  * a new random order, then all replicas must encode byte-identically, equal
  * a simple model computed from the whole op log (counters: sums; LWW: the
  * greatest (hlc, origin) write; ORSet: adds not removed; RGA: a naive tree
- * walk), and stay within their size bound.
+ * walk), and stay within their size bound. For the parted types (LWW-Map,
+ * ORSet) the log is also applied part by part, as the store keeps them, and
+ * the parts, encoded apart and assembled in random order, must give the
+ * same bytes.
  */
 #include <stdio.h>
 
@@ -239,10 +242,12 @@ static int name_is(const weft_crdt_op_t *op, const char *name)
     return n == strlen(name) && memcmp(p, name, n) == 0;
 }
 
-/* Whether tag appears in the tags of any logged REMOVE. */
+/* Whether add's tag appears in the tags of a logged REMOVE of its element. */
 static int tag_removed(const sim_t *s, const weft_crdt_op_t *add)
 {
     weft_crdt_id_t tag = weft_crdt_op_id(add);
+    const uint8_t *elem;
+    size_t elem_len = op_name(add, &elem);
     for (size_t i = 0; i < s->nlog; i++) {
         const weft_crdt_op_t *op = &s->log[i].op;
         const uint8_t *p;
@@ -250,6 +255,8 @@ static int tag_removed(const sim_t *s, const weft_crdt_op_t *add)
         if (op->kind != WEFT_CRDT_REMOVE)
             continue;
         pos = 1 + op_name(op, &p);
+        if (pos - 1 != elem_len || memcmp(p, elem, elem_len) != 0)
+            continue;
         ntags = op->payload[pos++]; /* fewer than 128 tags here */
         for (size_t k = 0; k < ntags; k++) {
             int same = memcmp(op->payload + pos, tag.origin, 32) == 0;
@@ -417,6 +424,69 @@ static void check_model(sim_t *s, const weft_crdt_state_t *st)
               (size_t)(p - want));
 }
 
+/* Applies the whole log (shuffled, with duplicates) to one state per part,
+ * as a store that keeps parts apart does; round-trips each part through its
+ * own encoding, assembles them in random order and compares with `want`. */
+static void check_parts(sim_t *s, const uint8_t *want, size_t want_len)
+{
+    enum { MAXPARTS = NFIELDS > NELEMS ? NFIELDS : NELEMS };
+    weft_crdt_state_t *part[MAXPARTS] = {0}, *whole = NULL;
+    char name[MAXPARTS][8];
+    size_t nparts = 0, len;
+    uint8_t *enc;
+    for (size_t k = 0; k < 2 * s->nlog; k++) {
+        const weft_crdt_op_t *op = &s->log[rng_below(&s->rng, s->nlog)].op;
+        const uint8_t *pn;
+        size_t pl, j;
+        if (k >= s->nlog) /* then every op once more, in order, so none is missed */
+            op = &s->log[k - s->nlog].op;
+        if (weft_crdt_op_part(op, &pn, &pl) != 1 || pl >= sizeof name[0])
+            SFAIL(s, "%s", "op_part");
+        for (j = 0; j < nparts; j++)
+            if (strlen(name[j]) == pl && memcmp(name[j], pn, pl) == 0)
+                break;
+        if (j == nparts) {
+            if (nparts == MAXPARTS || weft_crdt_state_new(s->type, &part[j]) != 0)
+                SFAIL(s, "%s", "too many parts");
+            memcpy(name[j], pn, pl);
+            name[j][pl] = 0;
+            nparts++;
+        }
+        if (weft_crdt_apply(part[j], op) != 0)
+            SFAIL(s, "%s", "apply to a part");
+    }
+    ASSERT_EQ_INT(weft_crdt_state_new(s->type, &whole), 0);
+    while (nparts > 0) {
+        size_t j = rng_below(&s->rng, nparts);
+        weft_crdt_state_t *back = NULL;
+        const uint8_t *pn;
+        size_t pl;
+        ASSERT_EQ_INT(weft_crdt_state_encode(part[j], &enc, &len), 0);
+        ASSERT_EQ_INT(weft_crdt_state_decode(enc, len, &back), 0);
+        free(enc);
+        weft_crdt_state_delete(part[j]);
+        if (weft_crdt_parts(back) == 1) {
+            ASSERT_EQ_INT(weft_crdt_part_name(back, 0, &pn, &pl), 0);
+            ASSERT_EQ_U64(pl, strlen(name[j]));
+            ASSERT_EQ_MEM(pn, name[j], pl);
+        } else if (weft_crdt_parts(back) != 0) {
+            SFAIL(s, "a part's state holds %zu parts", weft_crdt_parts(back));
+        }
+        ASSERT_EQ_INT(weft_crdt_state_absorb(whole, back), 0);
+        ASSERT_EQ_U64(weft_crdt_parts(back), 0);
+        weft_crdt_state_delete(back);
+        part[j] = part[nparts - 1];
+        memcpy(name[j], name[nparts - 1], sizeof name[j]);
+        nparts--;
+    }
+    ASSERT_EQ_INT(weft_crdt_state_encode(whole, &enc, &len), 0);
+    weft_crdt_state_delete(whole);
+    int same = len == want_len && memcmp(enc, want, len) == 0;
+    free(enc);
+    if (!same)
+        SFAIL(s, "%s", "the parts assembled differ from the whole state");
+}
+
 static void run_sim(uint8_t type, uint64_t seed, size_t steps)
 {
     sim_t *s = calloc(1, sizeof *s);
@@ -487,6 +557,8 @@ static void run_sim(uint8_t type, uint64_t seed, size_t steps)
         if (i == 0) {
             first = enc;
             first_len = len;
+            if (weft_crdt_type_parted(s->type))
+                check_parts(s, first, first_len);
             continue;
         }
         int same = len == first_len && memcmp(enc, first, len) == 0;

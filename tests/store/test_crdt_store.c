@@ -9,6 +9,7 @@
  * stored, byte for byte.
  */
 #include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -67,7 +68,7 @@ static int local(weft_db_t *db, int node, uint64_t wall, const char *key, uint8_
                  uint8_t kind, const weft_crdt_input_t *in, weft_crdt_id_t *out_id)
 {
     weft_txn_t *t = begin(db, WEFT_TXN_WRITE);
-    int rc = weft_crdt_local(t, origin_of(node), wall, CTX, C(key), type, kind, in, out_id);
+    int rc = weft_crdt_local(t, origin_of(node), wall, CTX, C(key), type, kind, in, out_id, NULL);
     if (rc == 0)
         return weft_txn_commit(t);
     weft_txn_abort(t);
@@ -126,17 +127,17 @@ static int64_t pncounter(weft_db_t *db, const char *key)
     return v;
 }
 
-/* The stored encoded state of key, copied into out (cap bytes); its size. */
+/* The encoded state of key as stored (a map's or set's parts assembled),
+ * copied into out (cap bytes); its size. */
 static size_t raw_state(weft_db_t *db, const char *key, uint8_t *out, size_t cap)
 {
-    weft_txn_t *t = begin(db, WEFT_TXN_READ);
-    const uint8_t *v = NULL;
+    weft_crdt_state_t *st = read_state(db, key, 0);
+    uint8_t *enc = NULL;
     size_t n = 0;
-    int rc = weft_txn_get(t, WEFT_SPACE_CRDT, CTX, C(key), &v, &n);
-    if (rc == 0 && n <= cap)
-        memcpy(out, v, n);
-    weft_txn_abort(t);
-    ASSERT_EQ_INT(rc, 0);
+    ASSERT_EQ_INT(weft_crdt_state_encode(st, &enc, &n), 0);
+    if (n <= cap)
+        memcpy(out, enc, n);
+    free(enc);
     ASSERT_TRUE(n <= cap);
     return n;
 }
@@ -305,10 +306,10 @@ TEST(aborted_txn_leaves_nothing)
     weft_txn_t *t = begin(db, WEFT_TXN_WRITE);
     weft_crdt_input_t in = {.delta = 9};
     ASSERT_EQ_INT(weft_crdt_local(t, origin_of(0), 5000, CTX, C("g"), WEFT_CRDT_GCOUNTER,
-                                  WEFT_CRDT_INC, &in, NULL), 0);
+                                  WEFT_CRDT_INC, &in, NULL, NULL), 0);
     weft_crdt_input_t s = {.value = (const uint8_t *)"x", .value_len = 1};
     ASSERT_EQ_INT(weft_crdt_local(t, origin_of(0), 5000, CTX, C("s"), WEFT_CRDT_ORSET,
-                                  WEFT_CRDT_ADD, &s, NULL), 0);
+                                  WEFT_CRDT_ADD, &s, NULL, NULL), 0);
     weft_txn_abort(t);
 
     ASSERT_EQ_U64(gcounter(db, "g"), 5);
@@ -528,4 +529,209 @@ TEST(rga_insert_returns_element_id)
     ASSERT_EQ_INT(weft_crdt_rga_values(st, buf, sizeof buf, &n), 0);
     ASSERT_EQ_U64(n, 9); /* count 1, len 1, "i" */
     ASSERT_EQ_INT(buf[8], 'i');
+}
+
+/* ---- parted states (map fields, set elements kept apart) -------------- */
+
+/* The number of records under the part-key range of key. */
+static int count_visit(void *user, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    (void)k, (void)kl, (void)v, (void)vl;
+    (*(size_t *)user)++;
+    return 0;
+}
+
+static size_t part_records(weft_db_t *db, const char *key)
+{
+    uint8_t pre[2 + 64];
+    size_t kl = strlen(key), n = 0;
+    pre[0] = (uint8_t)(kl >> 8);
+    pre[1] = (uint8_t)kl;
+    memcpy(pre + 2, key, kl);
+    weft_txn_t *t = begin(db, WEFT_TXN_READ);
+    int rc = weft_txn_scan(t, WEFT_SPACE_CRDT_PARTS, CTX, pre, 2 + kl, NULL, 0, count_visit, &n);
+    weft_txn_abort(t);
+    ASSERT_EQ_INT(rc, 0);
+    return n;
+}
+
+TEST(map_and_set_keep_one_record_per_part)
+{
+    weft_db_t *db = open_node();
+    weft_crdt_state_t *model = NULL;
+    char f[16], v[16];
+    ASSERT_EQ_INT(weft_crdt_state_new(WEFT_CRDT_LWW_MAP, &model), 0);
+    test_defer(delete_state, model);
+    for (int i = 0; i < 200; i++) {
+        snprintf(f, sizeof f, "f%03d", (i * 37) % 150);
+        snprintf(v, sizeof v, "v%d", i);
+        map_set(db, 0, 1000 + (uint64_t)i, f, v);
+    }
+    weft_crdt_input_t rm = {.field = (const uint8_t *)"f007", .field_len = 4};
+    ASSERT_EQ_INT(local(db, 0, 2000, "m", WEFT_CRDT_LWW_MAP, WEFT_CRDT_MAP_REMOVE, &rm, NULL), 0);
+    ASSERT_EQ_U64(part_records(db, "m"), 150);
+    /* the header is small and holds no field */
+    weft_txn_t *t = begin(db, WEFT_TXN_READ);
+    const uint8_t *hv;
+    size_t hn;
+    ASSERT_EQ_INT(weft_txn_get(t, WEFT_SPACE_CRDT, CTX, C("m"), &hv, &hn), 0);
+    ASSERT_TRUE(hn <= 4);
+    weft_txn_abort(t);
+
+    /* the assembled state equals the library's, fed the op-log */
+    vv_t none = {.n = 0};
+    ops_t *o = missing(db, &none);
+    ASSERT_EQ_U64(o->n, 201);
+    for (size_t i = 0; i < o->n; i++) {
+        weft_crdt_op_t op;
+        ASSERT_EQ_INT(weft_crdt_op_decode(o->op[i], o->len[i], &op), 0);
+        ASSERT_EQ_INT(weft_crdt_apply(model, &op), 0);
+    }
+    static uint8_t got[65536];
+    uint8_t *want;
+    size_t want_len, got_len = raw_state(db, "m", got, sizeof got);
+    ASSERT_EQ_INT(weft_crdt_state_encode(model, &want, &want_len), 0);
+    ASSERT_EQ_U64(got_len, want_len);
+    ASSERT_EQ_MEM(got, want, want_len);
+    free(want);
+
+    /* a set: one record per element, removes included */
+    set_op(db, 0, 3000, WEFT_CRDT_ADD, "a");
+    set_op(db, 0, 3001, WEFT_CRDT_ADD, "b");
+    set_op(db, 0, 3002, WEFT_CRDT_ADD, "a");
+    set_op(db, 0, 3003, WEFT_CRDT_REMOVE, "a");
+    ASSERT_EQ_U64(part_records(db, "s"), 2);
+    ASSERT_EQ_INT(weft_crdt_orset_contains(read_state(db, "s", WEFT_CRDT_ORSET), C("a")), 0);
+    ASSERT_EQ_INT(weft_crdt_orset_contains(read_state(db, "s", WEFT_CRDT_ORSET), C("b")), 1);
+}
+
+TEST(read_part_loads_only_its_part)
+{
+    weft_db_t *db = open_node();
+    map_set(db, 0, 1000, "a", "1");
+    map_set(db, 0, 1001, "b", "2");
+    map_set(db, 0, 1002, "ab", "3");
+    weft_txn_t *t = begin(db, WEFT_TXN_READ);
+    weft_crdt_state_t *st = NULL;
+    const uint8_t *v;
+    size_t n;
+    ASSERT_EQ_INT(weft_crdt_read_part(t, CTX, C("m"), WEFT_CRDT_LWW_MAP, C("ab"), &st), 0);
+    ASSERT_EQ_U64(weft_crdt_parts(st), 1);
+    ASSERT_EQ_INT(weft_crdt_map_get(st, C("ab"), &v, &n), 0);
+    ASSERT_EQ_MEM(v, "3", 1);
+    weft_crdt_state_delete(st);
+    /* an absent field: the map, with nothing in it */
+    ASSERT_EQ_INT(weft_crdt_read_part(t, CTX, C("m"), WEFT_CRDT_LWW_MAP, C("zz"), &st), 0);
+    ASSERT_EQ_U64(weft_crdt_parts(st), 0);
+    ASSERT_EQ_INT(weft_crdt_map_contains(st, C("zz")), 0);
+    weft_crdt_state_delete(st);
+    /* an absent key, and a key of another type */
+    ASSERT_EQ_INT(weft_crdt_read_part(t, CTX, C("none"), WEFT_CRDT_LWW_MAP, C("a"), &st),
+                  WEFT_ENOTFOUND);
+    ASSERT_EQ_INT(weft_crdt_read_part(t, CTX, C("m"), WEFT_CRDT_ORSET, C("a"), &st), WEFT_EARG);
+    ASSERT_NULL(st);
+    weft_txn_abort(t);
+    /* the set type cannot take over a map key either */
+    weft_crdt_input_t in = {.value = (const uint8_t *)"a", .value_len = 1};
+    ASSERT_EQ_INT(local(db, 0, 1003, "m", WEFT_CRDT_ORSET, WEFT_CRDT_ADD, &in, NULL), WEFT_EARG);
+}
+
+TEST(longest_key_and_field_parts)
+{
+    /* 1024-byte key and 1024-byte fields: part keys past LMDB's 511 bytes */
+    weft_db_t *db = open_node();
+    static char key[WEFT_CRDT_KEY_MAX + 1], f1[WEFT_CRDT_FIELD_MAX + 1],
+        f2[WEFT_CRDT_FIELD_MAX + 1];
+    memset(key, 'k', WEFT_CRDT_KEY_MAX);
+    memset(f1, 'f', WEFT_CRDT_FIELD_MAX);
+    memset(f2, 'f', WEFT_CRDT_FIELD_MAX);
+    f2[WEFT_CRDT_FIELD_MAX - 1] = 'e'; /* sorts first; same 480-byte head */
+    for (int i = 0; i < 2; i++) {
+        weft_crdt_input_t in = {.field = (const uint8_t *)(i ? f2 : f1),
+                                .field_len = WEFT_CRDT_FIELD_MAX,
+                                .value = (const uint8_t *)(i ? "two" : "one"),
+                                .value_len = 3};
+        ASSERT_EQ_INT(local(db, 0, 1000 + (uint64_t)i, key, WEFT_CRDT_LWW_MAP, WEFT_CRDT_MAP_SET,
+                            &in, NULL), 0);
+    }
+    weft_crdt_input_t big = {.field = (const uint8_t *)f1, .field_len = WEFT_CRDT_FIELD_MAX + 1};
+    ASSERT_EQ_INT(local(db, 0, 1002, key, WEFT_CRDT_LWW_MAP, WEFT_CRDT_MAP_REMOVE, &big, NULL),
+                  WEFT_EARG);
+    uint8_t out[4096];
+    size_t n;
+    weft_crdt_state_t *st = read_state(db, key, WEFT_CRDT_LWW_MAP);
+    ASSERT_EQ_U64(weft_crdt_parts(st), 2);
+    ASSERT_EQ_INT(weft_crdt_map_entries(st, out, sizeof out, &n), 0);
+    ASSERT_EQ_U64(n, 4 + 2 * (4 + WEFT_CRDT_FIELD_MAX + 4 + 3));
+    ASSERT_EQ_MEM(out + 8 + WEFT_CRDT_FIELD_MAX + 4, "two", 3); /* f2 sorts first */
+}
+
+TEST(corrupt_part_is_emalformed)
+{
+    weft_db_t *db = open_node();
+    map_set(db, 0, 1000, "a", "1");
+    map_set(db, 0, 1001, "b", "2");
+    /* the record of "b" holds the encoding of "a": a misfiled part */
+    weft_txn_t *t = begin(db, WEFT_TXN_WRITE);
+    const uint8_t *v;
+    size_t n;
+    uint8_t ka[] = {0, 1, 'm', 'a'}, kb[] = {0, 1, 'm', 'b'}, copy[256];
+    ASSERT_EQ_INT(weft_txn_get(t, WEFT_SPACE_CRDT_PARTS, CTX, ka, sizeof ka, &v, &n), 0);
+    ASSERT_TRUE(n <= sizeof copy);
+    memcpy(copy, v, n);
+    ASSERT_EQ_INT(weft_txn_put(t, WEFT_SPACE_CRDT_PARTS, CTX, kb, sizeof kb, copy, n), 0);
+    ASSERT_EQ_INT(weft_txn_commit(t), 0);
+    t = begin(db, WEFT_TXN_READ);
+    weft_crdt_state_t *st = NULL;
+    ASSERT_EQ_INT(weft_crdt_read(t, CTX, C("m"), WEFT_CRDT_LWW_MAP, &st), WEFT_EMALFORMED);
+    ASSERT_EQ_INT(weft_crdt_read_part(t, CTX, C("m"), WEFT_CRDT_LWW_MAP, C("b"), &st),
+                  WEFT_EMALFORMED);
+    ASSERT_EQ_INT(weft_crdt_read_part(t, CTX, C("m"), WEFT_CRDT_LWW_MAP, C("a"), &st), 0);
+    weft_crdt_state_delete(st);
+    weft_txn_abort(t);
+    /* garbage bytes */
+    t = begin(db, WEFT_TXN_WRITE);
+    ASSERT_EQ_INT(weft_txn_put(t, WEFT_SPACE_CRDT_PARTS, CTX, kb, sizeof kb, C("\x02\x04zz")), 0);
+    ASSERT_EQ_INT(weft_crdt_read(t, CTX, C("m"), WEFT_CRDT_LWW_MAP, &st), WEFT_EMALFORMED);
+    weft_crdt_input_t in = {.field = (const uint8_t *)"b", .field_len = 1};
+    ASSERT_EQ_INT(weft_crdt_local(t, origin_of(0), 1002, CTX, C("m"), WEFT_CRDT_LWW_MAP,
+                                  WEFT_CRDT_MAP_REMOVE, &in, NULL, NULL), WEFT_EMALFORMED);
+    weft_txn_abort(t);
+}
+
+TEST(parts_roll_back_and_drop_with_context)
+{
+    weft_db_t *db = open_node();
+    map_set(db, 0, 1000, "a", "1");
+    weft_txn_t *t = begin(db, WEFT_TXN_WRITE);
+    weft_crdt_input_t in = {.field = (const uint8_t *)"b", .field_len = 1,
+                            .value = (const uint8_t *)"2", .value_len = 1};
+    ASSERT_EQ_INT(weft_crdt_local(t, origin_of(0), 1001, CTX, C("m"), WEFT_CRDT_LWW_MAP,
+                                  WEFT_CRDT_MAP_SET, &in, NULL, NULL), 0);
+    weft_txn_abort(t);
+    ASSERT_EQ_U64(part_records(db, "m"), 1);
+    t = begin(db, WEFT_TXN_WRITE);
+    ASSERT_EQ_INT(weft_txn_drop_context(t, WEFT_SPACE_COUNT, CTX), 0);
+    ASSERT_EQ_INT(weft_txn_commit(t), 0);
+    ASSERT_EQ_U64(part_records(db, "m"), 0);
+}
+
+TEST(rga_local_op_on_unknown_element_is_enotfound)
+{
+    weft_db_t *db = open_node();
+    weft_crdt_id_t first, ghost;
+    weft_crdt_input_t ins = {.value = (const uint8_t *)"a", .value_len = 1};
+    ASSERT_EQ_INT(local(db, 0, 1000, "r", WEFT_CRDT_RGA, WEFT_CRDT_INSERT, &ins, &first), 0);
+    ghost = first;
+    ghost.seq = 99;
+    weft_crdt_input_t after = {.value = (const uint8_t *)"b", .value_len = 1, .target = &ghost};
+    ASSERT_EQ_INT(local(db, 0, 1001, "r", WEFT_CRDT_RGA, WEFT_CRDT_INSERT, &after, NULL),
+                  WEFT_ENOTFOUND);
+    weft_crdt_input_t del = {.target = &ghost};
+    ASSERT_EQ_INT(local(db, 0, 1002, "r", WEFT_CRDT_RGA, WEFT_CRDT_DELETE, &del, NULL),
+                  WEFT_ENOTFOUND);
+    ASSERT_EQ_U64(load_node(db, 0).next_seq, 2); /* no seq used, nothing pending */
+    ASSERT_EQ_U64(weft_crdt_state_entries(read_state(db, "r", WEFT_CRDT_RGA)), 1);
+    after.target = &first;
+    ASSERT_EQ_INT(local(db, 0, 1003, "r", WEFT_CRDT_RGA, WEFT_CRDT_INSERT, &after, NULL), 0);
 }
