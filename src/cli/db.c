@@ -1,12 +1,14 @@
 /*
  * src/cli/db.c — `weft db DIR get|set|del|scan`: the nx key/value state of
- * a data directory, by hand.
+ * a data directory, by hand; `weft db DIR node-id`: its node id.
  *
  * It reads and writes the same space (WEFT_SPACE_KV) and context keys nx's
  * db_* functions use, through the public weft/db.h only. It is an operator's
  * tool: it shows and may change the reserved __nx/ keys a guest never sees.
  * Keys and values print with non-printable bytes escaped (\xx), or in hex
  * with --hex, which also makes KEY, VALUE and PREFIX arguments hex.
+ * node-id only reads: it never creates the identity (weft run does, with
+ * sync on), so looking at a directory does not change it.
  */
 #include <errno.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 
 #include "cli.h"
 #include "weft/db.h"
+#include "weft/identity.h"
 
 void cli_db_usage(FILE *out)
 {
@@ -22,27 +25,34 @@ void cli_db_usage(FILE *out)
             "       weft db DIR set KEY VALUE --context NAME [--hex]\n"
             "       weft db DIR del KEY --context NAME [--hex]\n"
             "       weft db DIR scan [PREFIX] --context NAME [--hex]\n"
+            "       weft db DIR node-id\n"
             "\n"
             "Reads or changes the key/value state nx modules keep in the data directory\n"
             "DIR (see weft run --data-dir), in the context NAME (by default weft run\n"
-            "names a module's context after its file name without .wasm).\n"
+            "names a module's context after its file name without .wasm), or prints\n"
+            "DIR's node id.\n"
             "\n"
-            "  get    print the value of KEY\n"
-            "  set    set KEY to VALUE (creates DIR when absent)\n"
-            "  del    delete KEY (no error when it is absent)\n"
-            "  scan   print every key starting with PREFIX (all when absent) and its\n"
-            "         value, in byte order, one \"KEY<TAB>VALUE\" line each; this also\n"
-            "         shows the runtime's reserved __nx/ keys\n"
+            "  get      print the value of KEY\n"
+            "  set      set KEY to VALUE (creates DIR when absent)\n"
+            "  del      delete KEY (no error when it is absent)\n"
+            "  scan     print every key starting with PREFIX (all when absent) and its\n"
+            "           value, in byte order, one \"KEY<TAB>VALUE\" line each; this also\n"
+            "           shows the runtime's reserved __nx/ keys\n"
+            "  node-id  print DIR's node id (its ed25519 public key, 64 hex digits): the\n"
+            "           id nx net_node_id answers and weft run's JSON logs and events\n"
+            "           carry. Only reads: an error when DIR has none yet (weft run\n"
+            "           creates it when it first runs an nx module there with sync on)\n"
             "\n"
             "options:\n"
-            "  --context NAME   the context (required)\n"
+            "  --context NAME   the context (required, except for node-id)\n"
             "  --hex            KEY, VALUE and PREFIX are hex; output is printed in hex\n"
             "  -h, --help       show this help\n"
             "\n"
             "Without --hex, output escapes control characters, quotes, backslashes and\n"
             "non-ASCII bytes as \\xx.\n"
             "\n"
-            "exit codes: 0 success, 1 key not found or database error, 2 usage error\n");
+            "exit codes: 0 success, 1 key (or node id) not found or database error,\n"
+            "2 usage error\n");
 }
 
 typedef struct {
@@ -109,6 +119,44 @@ static int arg_bytes(char *s, int hex, const uint8_t **out, size_t *out_len)
     return 0;
 }
 
+/* node-id: prints DIR's node id, read-only. Returns the exit status. */
+static int print_node_id(const char *dir)
+{
+    struct stat st;
+    weft_db_t *db = NULL;
+    char msg[512] = "";
+    uint8_t id[WEFT_IDENTITY_PUBLIC_LEN];
+    if (stat(dir, &st) != 0) {
+        cli_error("db: cannot open %s: %s", dir, strerror(errno));
+        return CLI_EXIT_ERROR;
+    }
+    int rc = weft_db_open(dir, WEFT_DB_READONLY, &db, msg, sizeof msg);
+    if (rc != 0) {
+        cli_error("db: cannot open %s: %s", dir, msg[0] ? msg : weft_strerror(rc));
+        return CLI_EXIT_ERROR;
+    }
+    /* On a read-only database an absent key pair is WEFT_EARG: it is
+     * neither created nor an error of the storage. */
+    rc = weft_identity_load(db, id, NULL);
+    int status = CLI_EXIT_ERROR;
+    if (rc == 0) {
+        for (size_t i = 0; i < sizeof id; i++)
+            printf("%02x", id[i]);
+        putchar('\n');
+        status = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+    } else if (rc == WEFT_EARG) {
+        cli_error("db: %s has no node id yet (weft run creates it when it first runs an nx "
+                  "module there without --no-sync)",
+                  dir);
+    } else if (rc == WEFT_EIO) {
+        cli_error("db: the node identity of %s is damaged (not a valid ed25519 key pair)", dir);
+    } else {
+        cli_error("db node-id: %s", weft_db_errmsg(db));
+    }
+    weft_db_close(db);
+    return status;
+}
+
 int cli_db(int argc, char **argv)
 {
     const char *context = NULL;
@@ -137,7 +185,8 @@ int cli_db(int argc, char **argv)
         }
     }
     if (npos < 2) {
-        cli_error("db: missing %s", npos == 0 ? "DIR" : "command (get, set, del or scan)");
+        cli_error("db: missing %s",
+                  npos == 0 ? "DIR" : "command (get, set, del, scan or node-id)");
         cli_db_usage(stderr);
         return CLI_EXIT_USAGE;
     }
@@ -145,15 +194,24 @@ int cli_db(int argc, char **argv)
     int want = strcmp(cmd, "get") == 0 || strcmp(cmd, "del") == 0 ? 3
                : strcmp(cmd, "set") == 0                          ? 4
                : strcmp(cmd, "scan") == 0                         ? -1
+               : strcmp(cmd, "node-id") == 0                      ? 2
                                                                   : 0;
     if (want == 0) {
-        cli_error("db: unknown command '%s' (get, set, del or scan)", cmd);
+        cli_error("db: unknown command '%s' (get, set, del, scan or node-id)", cmd);
         return CLI_EXIT_USAGE;
     }
     if ((want > 0 && npos != want) || (want < 0 && npos > 3)) {
         cli_error("db %s: wrong number of arguments", cmd);
         cli_db_usage(stderr);
         return CLI_EXIT_USAGE;
+    }
+    if (strcmp(cmd, "node-id") == 0) {
+        if (context) {
+            cli_error("db node-id: the node id belongs to the whole data directory; "
+                      "it takes no --context");
+            return CLI_EXIT_USAGE;
+        }
+        return print_node_id(dir);
     }
     if (!context || !*context || strlen(context) > 255) {
         cli_error("db: --context NAME (1 to 255 bytes) is required");

@@ -25,7 +25,8 @@ typedef struct {
     const char *invoke; /* NULL: _start, or run */
     const char *data_dir, *context; /* NULL: the defaults */
     int events;
-    int no_sync; /* --no-sync: nx runs without WEFT_NX_SYNC */
+    int no_sync;  /* --no-sync: nx runs without WEFT_NX_SYNC */
+    int log_json; /* --log-format=json: log lines as JSON objects */
     const char *path;
     char **args;
     int nargs;
@@ -66,6 +67,8 @@ typedef struct {
     weft_db_t *db;  /* nx modules only */
     weft_nx_t *nx;
     char *name;     /* module name: default context, module id, log prefix */
+    const char *context; /* o->context or name */
+    char node_hex[65]; /* the node id in hex; "" when sync is off */
 } run_t;
 
 /* run_opts.c: parses `weft run`'s options into o (0, or a usage error
@@ -78,7 +81,10 @@ int run_imports_namespace(const weft_module_t *module, const char *ns);
 /* Opens the data directory, loads the node identity (unless --no-sync) and
  * creates r->nx; 0 or an exit status (already reported). */
 int run_open_nx(run_t *r);
+/* The call's log lines on stderr: "MODULE: message", or with --log-format
+ * json one object a line ({"node", "context", "module", "msg"}). */
 void run_print_logs(const run_t *r);
+/* --events: the call's events on stdout, one JSON object a line. */
 void run_print_events(const run_t *r);
 
 #endif

@@ -2,8 +2,10 @@
  * src/cli/run_nx.c — the nx side of `weft run`: the data directory (from
  * --data-dir, $WEFT_DATA_DIR, $XDG_DATA_HOME or ~/.local/share), the
  * context, the node identity when sync is on, and printing the call's logs
- * (stderr, "MODULE: message") and, with --events, its events (JSON lines)
- * after the call.
+ * (stderr, "MODULE: message" or with --log-format json one object a line)
+ * and, with --events, its events (JSON lines) after the call. Every JSON
+ * line is valid JSON whatever bytes the guest gave: text that is not UTF-8
+ * goes into a "<field>_hex" member instead.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -17,6 +19,17 @@
 #include "weft/identity.h"
 
 /* ---- nx: data directory, context, call transaction --------------------- */
+
+/* Writes n bytes as 2n lowercase hex digits and a NUL to out. */
+static void to_hex(const uint8_t *p, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
 
 int run_imports_namespace(const weft_module_t *module, const char *ns)
 {
@@ -106,6 +119,7 @@ int run_open_nx(run_t *r)
         goto done;
     }
     const char *ctx = o->context ? o->context : r->name;
+    r->context = ctx;
     if (strlen(ctx) == 0 || strlen(ctx) > 255) {
         cli_error("context name '%s' must be 1 to 255 bytes (see --context)", ctx);
         goto done;
@@ -140,6 +154,7 @@ int run_open_nx(run_t *r)
         cfg.flags = WEFT_NX_SYNC;
         cfg.node_id = node_id;
         cfg.node_id_len = sizeof node_id;
+        to_hex(node_id, sizeof node_id, r->node_hex);
     }
     /* env_get reads weft's own environment through the NX_/NUMAX_ policy,
      * as Numax does; --env only feeds WASI. */
@@ -156,7 +171,51 @@ done:
     return status;
 }
 
-/* Log lines of the call, "<module>: <message>", on stderr. */
+/* Sets obj[key] to the text p[0..len) when it is UTF-8, else obj[key_hex]
+ * to its bytes in hex. On failure (out of memory) the member is left out. */
+static void set_text(json_t *obj, const char *key, const char *p, size_t len)
+{
+    json_t *v = json_stringn(p, len);
+    if (v) {
+        json_object_set_new(obj, key, v);
+        return;
+    }
+    char hex_key[32];
+    char *hex = malloc(len * 2 + 1);
+    snprintf(hex_key, sizeof hex_key, "%s_hex", key);
+    if (hex) {
+        to_hex((const uint8_t *)p, len, hex);
+        json_object_set_new(obj, hex_key, json_string(hex));
+        free(hex);
+    }
+}
+
+/* A new object holding "node" (when sync is on), or NULL. */
+static json_t *new_line(const run_t *r)
+{
+    json_t *obj = json_object();
+    if (obj && r->node_hex[0])
+        json_object_set_new(obj, "node", json_string(r->node_hex));
+    return obj;
+}
+
+/* Writes obj compactly and its newline with one fwrite (stderr is
+ * unbuffered: piece by piece, a line could be split among other writers'
+ * output), and frees it. */
+static void put_line(FILE *out, json_t *obj)
+{
+    size_t n = json_dumpb(obj, NULL, 0, JSON_COMPACT);
+    char *line = n ? malloc(n + 1) : NULL;
+    if (line && json_dumpb(obj, line, n, JSON_COMPACT) == n) {
+        line[n] = '\n';
+        fwrite(line, 1, n + 1, out);
+    }
+    free(line);
+    json_decref(obj);
+}
+
+/* Log lines of the call on stderr: "<module>: <message>", or with
+ * --log-format json {"node", "context", "module", "msg" or "msg_hex"}. */
 void run_print_logs(const run_t *r)
 {
     size_t n = weft_nx_log_count(r->nx);
@@ -165,6 +224,16 @@ void run_print_logs(const run_t *r)
         size_t len;
         if (weft_nx_log(r->nx, i, &m, &len) != 0)
             continue;
+        if (r->o->log_json) {
+            json_t *obj = new_line(r);
+            if (!obj)
+                continue;
+            set_text(obj, "context", r->context, strlen(r->context));
+            set_text(obj, "module", r->name, strlen(r->name));
+            set_text(obj, "msg", m, len);
+            put_line(stderr, obj);
+            continue;
+        }
         fprintf(stderr, "%s: ", r->name);
         fwrite(m, 1, len, stderr);
         fputc('\n', stderr);
@@ -174,8 +243,9 @@ void run_print_logs(const run_t *r)
                 weft_nx_logs_dropped(r->nx), r->name);
 }
 
-/* --events: one JSON object per line, {"event": NAME, "payload": TEXT}, or
- * "payload_hex" instead when the payload is not UTF-8. */
+/* --events: one JSON object per line, {"node": ID, "event": NAME,
+ * "payload": TEXT}, or "payload_hex" instead when the payload is not UTF-8;
+ * no "node" when sync is off. */
 void run_print_events(const run_t *r)
 {
     size_t n = weft_nx_event_count(r->nx);
@@ -185,27 +255,12 @@ void run_print_events(const run_t *r)
         size_t nl, pl;
         if (weft_nx_event(r->nx, i, &name, &nl, &p, &pl) != 0)
             continue;
-        json_t *obj = json_object();
-        json_t *payload = json_stringn((const char *)p, pl);
+        json_t *obj = new_line(r);
         if (!obj)
             continue;
-        json_object_set_new(obj, "event", json_stringn(name, nl));
-        if (payload) {
-            json_object_set_new(obj, "payload", payload);
-        } else {
-            char *hex = malloc(pl * 2 + 1);
-            if (hex) {
-                for (size_t j = 0; j < pl; j++)
-                    snprintf(hex + 2 * j, 3, "%02x", p[j]);
-                hex[pl * 2] = '\0';
-                json_object_set_new(obj, "payload_hex", json_string(hex));
-                free(hex);
-            }
-        }
-        json_dumpf(obj, stdout, JSON_COMPACT);
-        fputc('\n', stdout);
-        json_decref(obj);
+        set_text(obj, "event", name, nl);
+        set_text(obj, "payload", (const char *)p, pl);
+        put_line(stdout, obj);
     }
     fflush(stdout);
 }
-

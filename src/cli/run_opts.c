@@ -27,9 +27,10 @@ void cli_run_usage(FILE *out)
             "and no host file unless an option below gives it. A module importing nx\n"
             "(the Numax host API) gets a database: the call commits its writes when it\n"
             "returns or calls proc_exit(0), and discards them on a trap, nx abort or\n"
-            "another exit status. Its log lines go to stderr as \"MODULE: message\".\n"
-            "Sync is on: nx net_node_id answers the data directory's node id (an ed25519\n"
-            "public key created on first use and kept there), net_peers an empty list.\n"
+            "another exit status. Its log lines go to stderr as \"MODULE: message\"\n"
+            "(see --log-format). Sync is on: nx net_node_id answers the data directory's\n"
+            "node id (an ed25519 public key created on first use and kept there; weft db\n"
+            "DIR node-id prints it), net_peers an empty list.\n"
             "\n"
             "options:\n"
             "  --invoke NAME        call export NAME instead of _start (or run)\n"
@@ -39,7 +40,15 @@ void cli_run_usage(FILE *out)
             "  --context NAME       the context the module's state lives in (default:\n"
             "                       the module's file name without .wasm)\n"
             "  --events             print each event the call emitted (nx event_emit) as\n"
-            "                       one JSON line on stdout, after the call committed\n"
+            "                       one JSON line on stdout, after the call committed:\n"
+            "                       {\"node\",\"event\",\"payload\"} (node: the node id in\n"
+            "                       hex, absent with --no-sync; payload_hex instead of\n"
+            "                       payload when it is not UTF-8)\n"
+            "  --log-format FORMAT  how the module's log lines go to stderr: text (the\n"
+            "                       default), \"MODULE: message\"; or json, one object a\n"
+            "                       line: {\"node\",\"context\",\"module\",\"msg\"} (node\n"
+            "                       absent with --no-sync; msg_hex instead of msg when\n"
+            "                       the message is not UTF-8)\n"
             "  --no-sync            run with replication switched off: nx net_* and crdt\n"
             "                       functions return ERR_SYNC_DISABLED (-5)\n"
             "  --dir HOST[::GUEST]  let the guest use directory HOST under the name GUEST\n"
@@ -224,6 +233,14 @@ int run_parse_opts(int argc, char **argv, run_opts_t *o)
             o->events = 1;
         } else if (strcmp(arg, "--no-sync") == 0) {
             o->no_sync = 1;
+        } else if ((m = option_value(argc, argv, &i, "--log-format", &val)) != 0) {
+            if (m < 0)
+                return -1;
+            if (strcmp(val, "text") != 0 && strcmp(val, "json") != 0) {
+                cli_error("--log-format: '%s' is not text or json", val);
+                return -1;
+            }
+            o->log_json = strcmp(val, "json") == 0;
         } else if ((m = option_value(argc, argv, &i, "--dir", &val)) != 0) {
             if (m < 0 || add_dir(o, val) != 0)
                 return -1;

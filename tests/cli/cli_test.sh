@@ -302,6 +302,98 @@ assert any(c["name"] == "name" for c in d["custom_sections"]), d
 fi
 expect 1 "\"valid\": false" "$weft" inspect --json "$tmp/nope.wasm"
 
+# ---- nx logs and events: --log-format, the node id, weft db node-id ----------
+# nx_logger.wasm logs "hello", ff fe 41 (not UTF-8), "node=<its net_node_id
+# in hex>" (node=off without sync) and, legacy, "legacy"; it emits "greeted".
+logger=$wasm/nx_logger.wasm
+expect 2 "--log-format: 'xml' is not text or json" "$weft" run --log-format xml "$logger"
+expect 2 "needs a value" "$weft" run --log-format
+expect 0 "--log-format FORMAT" "$weft" run --help
+expect 0 "node-id" "$weft" db --help
+expect 2 "unknown command 'nodeid'" "$weft" db "$tmp" nodeid
+expect 2 "takes no --context" "$weft" db "$tmp" node-id --context x
+expect 2 "wrong number of arguments" "$weft" db "$tmp" node-id extra
+expect 1 "cannot open $tmp/no-such-data" "$weft" db "$tmp/no-such-data" node-id
+if have "$logger"; then
+    d=$tmp/nodedata
+    # Text stays the default: "MODULE: message".
+    expect 0 "nx_logger: hello" "$weft" run --data-dir "$d" "$logger"
+    grep -qx 'nx_logger: legacy' "$tmp/err" && echo "ok: text log lines by default" ||
+        fail "text log lines: want 'nx_logger: legacy' in: $(cat "$tmp/err")"
+    expect_stdout 0 '' "$weft" run --data-dir "$d" --log-format text "$logger"
+    node=$("$weft" db "$d" node-id 2>"$tmp/err")
+    if printf '%s\n' "$node" | grep -qxE '[0-9a-f]{64}'; then
+        echo "ok: weft db DIR node-id prints 64 hex digits"
+    else
+        fail "weft db $d node-id printed [$node] ($(cat "$tmp/err"))"
+    fi
+    expect_stdout 0 "$node\n" "$weft" db "$d" node-id
+    # A directory used only with --no-sync has no identity, and node-id
+    # (read-only) does not create one.
+    expect 0 "node=off" "$weft" run --no-sync --data-dir "$tmp/nosync" "$logger"
+    expect 1 "has no node id yet" "$weft" db "$tmp/nosync" node-id
+    expect 1 "has no node id yet" "$weft" db "$tmp/nosync" node-id
+    if command -v python3 >/dev/null 2>&1; then
+        # json_lines FILE WANT: every line of FILE is one compact JSON
+        # object, and the list of them equals the Python expression WANT
+        # (in which `node` is the node id), keys in order.
+        json_lines() {
+            python3 -c '
+import json, sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+objs = [json.loads(l) for l in lines]
+for l, o in zip(lines, objs):
+    assert l == json.dumps(o, separators=(",", ":"), ensure_ascii=False), ("not compact", l)
+node = sys.argv[3]
+want = eval(sys.argv[2])
+assert [list(o.items()) for o in objs] == [list(o.items()) for o in want], (objs, want)
+' "$1" "$2" "$node"
+        }
+        run "$weft" run --data-dir "$d" --log-format=json --events "$logger"
+        if [ "$rc" -eq 0 ] && json_lines "$tmp/err" '[
+            {"node": node, "context": "nx_logger", "module": "nx_logger", "msg": "hello"},
+            {"node": node, "context": "nx_logger", "module": "nx_logger", "msg_hex": "fffe41"},
+            {"node": node, "context": "nx_logger", "module": "nx_logger", "msg": "node=" + node},
+            {"node": node, "context": "nx_logger", "module": "nx_logger", "msg": "legacy"}]'
+        then
+            echo "ok: --log-format=json: one object a line, node = weft db node-id = net_node_id"
+        else
+            fail "--log-format=json (status $rc)"
+            show_output
+        fi
+        if json_lines "$tmp/out" '[{"node": node, "event": "greeted", "payload": "hi"}]'; then
+            echo "ok: --events objects carry the node id"
+        else
+            fail "--events with sync: want node, event, payload"
+            show_output
+        fi
+        run "$weft" run --no-sync --data-dir "$d" --context other --log-format json --events \
+            "$logger"
+        if [ "$rc" -eq 0 ] && json_lines "$tmp/err" '[
+            {"context": "other", "module": "nx_logger", "msg": "hello"},
+            {"context": "other", "module": "nx_logger", "msg_hex": "fffe41"},
+            {"context": "other", "module": "nx_logger", "msg": "node=off"},
+            {"context": "other", "module": "nx_logger", "msg": "legacy"}]' &&
+            json_lines "$tmp/out" '[{"event": "greeted", "payload": "hi"}]'; then
+            echo "ok: --no-sync: no node in logs and events; --context in logs"
+        else
+            fail "--log-format json --no-sync (status $rc)"
+            show_output
+        fi
+    else
+        echo "skip: python3 not found, JSON log lines not parsed"
+        skipped=$((skipped + 1))
+    fi
+    # RGA element ids start with the node id: the id in ops is the same one.
+    if [ -n "$examples" ] && have "$examples/distributed_comments.wasm"; then
+        run "$weft" run --data-dir "$d" "$examples/distributed_comments.wasm" post doc hi
+        case $(cat "$tmp/out") in
+        "$node"*) echo "ok: op ids carry the node id" ;;
+        *) fail "comment id $(cat "$tmp/out") does not start with node id $node" ;;
+        esac
+    fi
+fi
+
 # ---- the examples -------------------------------------------------------------
 if [ -n "$examples" ] && have "$examples/hello.wasm"; then
     mkdir "$tmp/h"

@@ -121,9 +121,11 @@ events)
     rc=$?
     show_err
     expect_eq "exit status" "$rc" 0
+    # with sync on (the default) each event carries the node id first
+    node=$("$weft" db "$D" node-id)
     expect_eq "events" "$(cat "$T/out")" \
-        "$(printf '%s\n%s' '{"event":"note.added","payload":"hello \"world\""}' \
-            '{"event":"bin","payload_hex":"ff0001"}')"
+        "$(printf '%s\n%s' "{\"node\":\"$node\",\"event\":\"note.added\",\"payload\":\"hello \\\"world\\\"\"}" \
+            "{\"node\":\"$node\",\"event\":\"bin\",\"payload_hex\":\"ff0001\"}")"
     expect_grep "log" "$T/err" "^nx_abi: emitted two events$"
     "$weft" run --events --data-dir "$D" "$g/nx_abi.wasm" events_trap >"$T/out" 2>"$T/err"
     expect_eq "no events after a trap" "$(cat "$T/out")" ""
