@@ -1,23 +1,22 @@
 /*
  * comments.c — the comments of a document in an RGA sequence (sdk/nx.h).
  *
- *   weft run --data-dir DIR distributed_comments.wasm post DOC TEXT...         append; print its id
+ *   weft run --data-dir DIR distributed_comments.wasm post DOC TEXT...         add at the top; print its id
  *   weft run --data-dir DIR distributed_comments.wasm reply DOC ID TEXT...     insert after ID; print its id
  *   weft run --data-dir DIR distributed_comments.wasm delete DOC ID            remove ID
  *   weft run --data-dir DIR distributed_comments.wasm list DOC                 one comment a line
  *
  * Each document is the RGA "comments:<DOC>"; ids are the 40-byte element
  * ids in hex (80 digits). An element sits right after the one it was
- * inserted after; of two inserted after the same element, the later stamp
- * comes first, and a delete only hides an element, so replies to it keep
- * their place. Every node therefore converges to the same order.
+ * inserted after (or at the head); of several inserted at the same place,
+ * the later stamp comes first, and a delete only hides an element, so
+ * replies to it keep their place. Every node therefore converges to the
+ * same order.
  *
- * The RGA has no "append": post inserts after the last element of the
- * sequence (deleted or not), whose id is kept in the local database under
- * "tail:<DOC>". An insert after the tail becomes the new tail; one after
- * any other element lands before it. Known limit: elements that arrive
- * from other nodes are not seen here, so with sync a post goes after this
- * node's last insert rather than after the true end.
+ * The RGA has no "append", and "the end" is not the same place on every
+ * node while posts are in flight. So post inserts at the head: the list
+ * shows top-level comments newest first, each followed by its replies
+ * (newest first too), and no local state is needed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,11 +26,10 @@
 
 #define ID_HEX_LEN (2 * NX_CRDT_ID_LEN)
 
-static int doc_keys(const char *doc, char *key, char *tail, size_t cap)
+static int doc_key(const char *doc, char *key, size_t cap)
 {
     int n = snprintf(key, cap, "comments:%s", doc);
-    int t = snprintf(tail, cap, "tail:%s", doc);
-    if (n < 0 || (size_t)n >= cap || t < 0 || (size_t)t >= cap) {
+    if (n < 0 || (size_t)n >= cap) {
         fprintf(stderr, "comments: document name too long\n");
         return -1;
     }
@@ -59,14 +57,14 @@ static void print_id(const uint8_t id[NX_CRDT_ID_LEN])
     printf("\n");
 }
 
-/* Inserts the words argv[first..] after parent (NULL: after the tail, or
- * at the head of an empty document) and prints the new id. */
+/* Inserts the words argv[first..] after parent (NULL: at the head) and
+ * prints the new id. */
 static int insert(const char *doc, const uint8_t *parent, int argc, char **argv, int first)
 {
-    char key[NX_MAX_KEY + 1], tail_key[NX_MAX_KEY + 1], text[4096] = "";
-    uint8_t tail[NX_CRDT_ID_LEN], id[NX_CRDT_ID_LEN];
+    char key[NX_MAX_KEY + 1], text[4096] = "";
+    uint8_t id[NX_CRDT_ID_LEN];
     size_t used = 0;
-    int kl = doc_keys(doc, key, tail_key, sizeof key);
+    int kl = doc_key(doc, key, sizeof key);
     if (kl < 0) return 2;
     for (int i = first; i < argc; i++) {
         int n = snprintf(text + used, sizeof text - used, "%s%s", i > first ? " " : "", argv[i]);
@@ -76,9 +74,6 @@ static int insert(const char *doc, const uint8_t *parent, int argc, char **argv,
         }
         used += (size_t)n;
     }
-    int32_t tl = nx_db_get(tail_key, (uint32_t)strlen(tail_key), tail, sizeof tail);
-    int has_tail = tl == (int32_t)NX_CRDT_ID_LEN;
-    if (parent == NULL && has_tail) parent = tail;
     int32_t rc = nx_crdt_rga_insert(key, (uint32_t)kl, parent, parent ? NX_CRDT_ID_LEN : 0, text,
                                     (uint32_t)used, id, sizeof id);
     if (rc == NX_ERR_NOT_FOUND) {
@@ -89,9 +84,6 @@ static int insert(const char *doc, const uint8_t *parent, int argc, char **argv,
         fprintf(stderr, "comments: cannot insert into %s (%d)\n", doc, (int)rc);
         return 1;
     }
-    /* After the tail, or first in an empty document: the new end. */
-    if (!has_tail || (parent != NULL && memcmp(parent, tail, NX_CRDT_ID_LEN) == 0))
-        nx_db_set(tail_key, (uint32_t)strlen(tail_key), id, NX_CRDT_ID_LEN);
     print_id(id);
     return 0;
 }
@@ -108,9 +100,9 @@ static int reply(int argc, char **argv)
 
 static int delete(const char *doc, const char *hex)
 {
-    char key[NX_MAX_KEY + 1], tail_key[NX_MAX_KEY + 1];
+    char key[NX_MAX_KEY + 1];
     uint8_t id[NX_CRDT_ID_LEN];
-    int kl = doc_keys(doc, key, tail_key, sizeof key);
+    int kl = doc_key(doc, key, sizeof key);
     if (kl < 0) return 2;
     if (parse_id(hex, id) != 0) {
         fprintf(stderr, "comments: '%s' is not a comment id (%u hex digits)\n", hex, ID_HEX_LEN);
@@ -130,8 +122,8 @@ static int delete(const char *doc, const char *hex)
 
 static int list(const char *doc)
 {
-    char key[NX_MAX_KEY + 1], tail_key[NX_MAX_KEY + 1];
-    int kl = doc_keys(doc, key, tail_key, sizeof key);
+    char key[NX_MAX_KEY + 1];
+    int kl = doc_key(doc, key, sizeof key);
     if (kl < 0) return 2;
     uint8_t *out = NULL;
     int32_t len = NX_ERR_BUFFER_TOO_SMALL;

@@ -172,20 +172,25 @@ second=$id
 post reply doc-1 "$first" reply to first
 reply=$id
 post post doc-1 third
-expect 0 "first comment${NL}reply to first${NL}second${NL}third" $C list doc-1
+# post inserts at the head: newest comment first, each followed by its
+# replies (newest first too), the same order on every node.
+expect 0 "third${NL}second${NL}first comment${NL}reply to first" $C list doc-1
 post reply doc-1 "$first" newer reply
-expect 0 "first comment${NL}newer reply${NL}reply to first${NL}second${NL}third" $C list doc-1
+expect 0 "third${NL}second${NL}first comment${NL}newer reply${NL}reply to first" $C list doc-1
 expect 0 "" $C delete doc-1 "$first"
-expect 0 "newer reply${NL}reply to first${NL}second${NL}third" $C list doc-1
+expect 0 "third${NL}second${NL}newer reply${NL}reply to first" $C list doc-1
 expect 0 "" $C delete doc-1 "$first"
 post reply doc-1 "$first" reply to a deleted comment
-expect 0 "reply to a deleted comment${NL}newer reply${NL}reply to first${NL}second${NL}third" \
+expect 0 "third${NL}second${NL}reply to a deleted comment${NL}newer reply${NL}reply to first" \
     $C list doc-1
 post post doc-1 fourth
 expect 0 "" $C delete doc-1 "$id"
 post post doc-1 fifth
 expect 0 "" $C delete doc-1 "$reply"
-expect 0 "reply to a deleted comment${NL}newer reply${NL}second${NL}third${NL}fifth" $C list doc-1
+expect 0 "fifth${NL}third${NL}second${NL}reply to a deleted comment${NL}newer reply" $C list doc-1
+# The order lives in the RGA alone: no local key/value state.
+got=$(timeout 60 "$weft" db "$data" scan --context $C) || fail "weft db $data scan failed"
+[ -z "$got" ] || fail "$C keeps local state: [$got]"
 expect 0 "" $C list doc-2
 refuse 2 "not a comment id" $C delete doc-1 00
 refuse 2 "not a comment id" $C reply doc-1 "${first%?}g" x
