@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # bench/crdtbench.sh BUILD_DIR — local CRDT ops per second through a guest.
 #
-# For each type (gcounter, pncounter, lww, map) runs `weft run --data-dir
-# FRESH crdtbench.wasm TYPE N` (N ops in one call, op-log on) in a new
-# temporary directory under BENCH_TMPDIR (default $TMPDIR or /tmp) and
-# prints ops/s twice: over the guest-measured op loop, and over the whole
-# run's wall time (start-up and the durable commit included). N is
-# BENCH_CRDT_N (default 1,000,000). The target (>= 200,000 ops/s
-# for counters and LWW) is reported, not asserted.
+# For each case (gcounter, pncounter, lww, map over 64 fields, bigmap over
+# 10,000, mapget of one of 10,000 fields, set adds over 10,000 elements,
+# setrm adds and removes, rga inserts each after the one before) runs
+# `weft run --data-dir FRESH crdtbench.wasm CASE N` (N ops in one call,
+# op-log on) in a new temporary directory under BENCH_TMPDIR (default
+# $TMPDIR or /tmp) and prints ops/s twice: over the guest-measured op loop,
+# and over the whole run's wall time (start-up and the durable commit
+# included). N is BENCH_CRDT_N (default 1,000,000). The target
+# (>= 200,000 ops/s for counters and LWW) is reported, not asserted.
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -24,7 +26,7 @@ work=$(mktemp -d "$TMP/weft-crdtbench-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 printf '%-10s %10s %14s %14s\n' type ops "ops/s (loop)" "ops/s (run)"
-for type in gcounter pncounter lww map; do
+for type in gcounter pncounter lww map bigmap mapget set setrm rga; do
     t0=$(date +%s.%N)
     line=$("$WEFT" run --data-dir "$work/$type" "$WASM" "$type" "$N") || die "$type run failed"
     t1=$(date +%s.%N)

@@ -160,21 +160,29 @@ int weft_crdt_state_decode(const uint8_t *bytes, size_t len, weft_crdt_state_t *
 size_t weft_crdt_state_entries(const weft_crdt_state_t *st);
 
 /* ---- parts ----
- * The fields of an LWW-Map and the elements of an ORSet are independent:
- * every op touches exactly one of them (its part), a read of one needs only
- * it, and the state is the union of its parts. A store may therefore keep
- * each part apart and load only the part an op touches, so that an op's
- * cost does not grow with the number of fields or elements. A state that
+ * The fields of an LWW-Map, the elements of an ORSet and the element
+ * records of an RGA are independent: every op touches exactly one of them
+ * (its part), a read of one needs only it, and the state is the union of
+ * its parts (an RGA's sequence is derived from all of them on read). A
+ * store may therefore keep each part apart and load only the part an op
+ * touches, so that an op's cost does not grow with the state. A state that
  * holds only some parts is an ordinary state: apply, the reads and the
  * payload builders answer, for the parts it holds, as the whole state
- * would. A one-part state's encoding is how a store keeps that part. */
+ * would (an RGA's values need them all). A one-part state's encoding is
+ * how a store keeps that part. Part names: the field, the element, or for
+ * an RGA element the 40 bytes of weft_crdt_id_part (ordered as the ids). */
 
-/* 1 for the types whose states split into parts (LWW_MAP, ORSET), else 0. */
+/* 1 for the types whose states split into parts (LWW_MAP, ORSET, RGA). */
 int weft_crdt_type_parted(uint8_t type);
 
-/* The part op touches: 1 with *part (borrowed from op->payload) set for a
- * parted type, 0 for any other, WEFT_EARG / WEFT_EMALFORMED for a bad op. */
-int weft_crdt_op_part(const weft_crdt_op_t *op, const uint8_t **part, size_t *part_len);
+/* The part name of RGA element id: origin then seq big-endian. */
+void weft_crdt_id_part(const weft_crdt_id_t *id, uint8_t out[WEFT_CRDT_ID_LEN]);
+
+/* The part op touches: 1 with *part set (borrowed from op->payload, or
+ * written into scratch for an RGA op) for a parted type, 0 for any other,
+ * WEFT_EARG / WEFT_EMALFORMED for a bad op. */
+int weft_crdt_op_part(const weft_crdt_op_t *op, uint8_t scratch[WEFT_CRDT_ID_LEN],
+                      const uint8_t **part, size_t *part_len);
 
 /* How many parts st holds (0 for an unparted type), and the name of part i
  * (a field or element), in bytewise order. */
@@ -235,7 +243,8 @@ int weft_crdt_orset_elements(const weft_crdt_state_t *st, uint8_t *buf, size_t c
                              size_t *out_len);
 /* u32 count, then per visible element in sequence order: u32 len, value. */
 int weft_crdt_rga_values(const weft_crdt_state_t *st, uint8_t *buf, size_t cap, size_t *out_len);
-/* Whether the RGA knows element id (inserted, not pending): 1, 0, <0. */
+/* Whether the RGA has element id's insert: 1, 0, <0. An element waiting
+ * for an ancestor's insert counts (it is known, just not yet shown). */
 int weft_crdt_rga_contains(const weft_crdt_state_t *st, const weft_crdt_id_t *id);
 
 #ifdef __cplusplus

@@ -8,12 +8,13 @@
  * Layout (all in the caller's data directory):
  *   WEFT_SPACE_CRDT   (context, key)            -> encoded state (crdt.h);
  *                                                  for a parted type (map,
- *                                                  set) an empty one: the
- *                                                  type
+ *                                                  set, RGA) an empty one:
+ *                                                  the type
  *   WEFT_SPACE_CRDT_PARTS (context, [u16 BE key_len][key][part])
  *                                               -> encoded one-part state
  *                                                  (a map field, a set
- *                                                  element; see crdt.h)
+ *                                                  element, an RGA element;
+ *                                                  see crdt.h)
  *   WEFT_SPACE_OPLOG  (no context, [origin 32][seq u64 BE])
  *                                               -> encoded op
  *   WEFT_SPACE_META   "crdt/hlc"                -> u64 BE, the node's clock
@@ -125,10 +126,11 @@ int weft_crdt_missing(weft_txn_t *txn, const weft_crdt_id_t *vv, size_t n, weft_
 int weft_crdt_read(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const uint8_t *key,
                    size_t key_len, uint8_t type, weft_crdt_state_t **out);
 
-/* Like weft_crdt_read, but of a map or set loads only the part `part` (a
- * field or element; the state then holds it or nothing), which is all a
- * read of that field or element, or a remove's payload, needs. Cost: one
- * part. Of another type, the whole state. */
+/* Like weft_crdt_read, but of a map, set or RGA loads only the part `part`
+ * (a field, an element, weft_crdt_id_part of an RGA element; the state then
+ * holds it or nothing), which is all a read of that field or element, or a
+ * remove's payload, needs. Cost: one part. Of another type, the whole
+ * state. */
 int weft_crdt_read_part(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const uint8_t *key,
                         size_t key_len, uint8_t type, const uint8_t *part, size_t part_len,
                         weft_crdt_state_t **out);

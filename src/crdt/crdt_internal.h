@@ -145,21 +145,24 @@ typedef struct {
     size_t n, cap;
 } crdt_orset_t;
 
-/* The parts of a map (fields) and a set (elements) both begin with their
- * name, so one routine merges arrays of either: crdt_field_t and
- * crdt_orelem_t start with the members of crdt_named_t (state.c checks). */
+#define CRDT_RGA_NAME_LEN (WEFT_CRDT_ORIGIN_LEN + 8)
+
 typedef struct {
-    uint8_t *name;
-    size_t len;
-} crdt_named_t;
+    uint8_t name[CRDT_RGA_NAME_LEN]; /* part name: origin, seq big-endian */
+    weft_crdt_id_t id;
+    uint8_t inserted;   /* the INSERT has arrived: the fields below are set */
+    uint8_t deleted;    /* a DELETE has arrived */
+    uint8_t has_parent; /* else inserted at the head */
+    uint64_t hlc;
+    weft_crdt_id_t parent;
+    uint8_t *value;
+    size_t value_len;
+} crdt_relem_t; /* an RGA element's record */
 
-/* Moves the items of the sorted array (sv, *sn) into the sorted array
- * (*dv, *dn, *dcap) of items of `size` bytes, keeping it sorted by name:
- * WEFT_EMALFORMED if a name is in both, WEFT_ENOMEM; on error the items
- * not moved stay in sv. O(1) per item when they come after dst's last. */
-int crdt_absorb_sorted(void **dv, size_t *dn, size_t *dcap, void *sv, size_t *sn, size_t size);
-
-typedef struct crdt_rga crdt_rga_t;
+typedef struct {
+    crdt_relem_t **v; /* sorted by id; pointers, so that an insert moves little */
+    size_t n, cap;
+} crdt_rga_t;
 
 struct weft_crdt_state {
     uint8_t type;
@@ -169,7 +172,7 @@ struct weft_crdt_state {
         crdt_lww_t lww;
         crdt_map_t map;
         crdt_orset_t orset;
-        crdt_rga_t *rga;
+        crdt_rga_t rga;
     } u;
 };
 
@@ -197,13 +200,12 @@ int crdt_orset_decode(crdt_orset_t *s, crdt_rbuf_t *r);
 const crdt_orelem_t *crdt_orset_find(const crdt_orset_t *s, const uint8_t *e, size_t n);
 size_t crdt_orset_entries(const crdt_orset_t *s);
 
-int crdt_rga_new(crdt_rga_t **out);
-void crdt_rga_free(crdt_rga_t *g);
+void crdt_rga_fini(crdt_rga_t *g);
+void crdt_rga_name(const weft_crdt_id_t *id, uint8_t out[CRDT_RGA_NAME_LEN]);
 int crdt_rga_apply(crdt_rga_t *g, const weft_crdt_op_t *op, const crdt_payload_t *pl);
 int crdt_rga_encode(const crdt_rga_t *g, crdt_wbuf_t *w);
 int crdt_rga_decode(crdt_rga_t *g, crdt_rbuf_t *r);
 int crdt_rga_values(const crdt_rga_t *g, crdt_wbuf_t *w);
-int crdt_rga_contains(const crdt_rga_t *g, const weft_crdt_id_t *id);
 size_t crdt_rga_entries(const crdt_rga_t *g);
 
 #endif

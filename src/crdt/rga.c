@@ -1,94 +1,54 @@
 /*
  * rga.c — Replicated Growable Array (Roh et al., "Replicated abstract data
- * types", 2011) as a tree: each element hangs under the element it was
- * inserted after (or the head), siblings ordered by descending stamp
- * (hlc, origin, seq), and the sequence is the pre-order walk. A later
- * insert at the same place has a higher HLC than everything its origin had
- * seen, so it lands first; a run typed after one's own element is a chain of
- * children and stays contiguous, never interleaved with a concurrent run.
+ * types", 2011), kept as a set of independent element records.
  *
- * Elements are never removed: a delete sets a tombstone, so children of a
- * deleted element keep their place. An insert whose parent is unknown, or a
- * delete of an unknown id, waits in a pending list (sorted by id) and takes
- * effect when the element arrives. Cost: lookup O(log n); inserting into the
- * id index is an O(n) memmove and each arrival scans the pending inserts
- * (fine while pending stays small, which it does when sync delivers in
- * origin order). Nodes are addressed by index: the array may move.
+ * Each element is a record under its id: the insert (parent id or head,
+ * stamp, value) once it has arrived, and a deleted flag once a delete has.
+ * An INSERT fills its own record and a DELETE sets the flag on its
+ * target's, so every op touches exactly one record (its part, see
+ * weft_crdt_op_part): records are set unions, hence apply is idempotent and
+ * commutative, and a store can keep and load them one by one. A delete that
+ * arrives before its insert simply finds the flag already set.
+ *
+ * The sequence is derived on read: the elements form a tree (each under the
+ * element it was inserted after, or the head), siblings ordered by
+ * descending stamp (hlc, origin, seq), and the sequence is the pre-order
+ * walk from the head. A later insert at the same place has a higher HLC than
+ * everything its origin had seen, so it lands first; a run typed after
+ * one's own element is a chain of children and stays contiguous, never
+ * interleaved with a concurrent run. Deleted elements keep their place (and
+ * their children's) but are not shown. An element whose parent has not
+ * arrived, or whose parent's chain does not reach the head yet, is not in
+ * the walk: it waits, and appears when the missing insert arrives. A forged
+ * cycle of parents never reaches the head, so it stays invisible.
+ *
+ * Cost: apply O(log n) to find the record (plus an O(n) memmove to insert
+ * it into the in-memory array); a read of the values O(n log n).
  */
 #include <stdlib.h>
 
 #include "crdt_internal.h"
 
-typedef struct {
-    weft_crdt_id_t id;
-    uint64_t hlc;
-    int has_parent;
-    weft_crdt_id_t parent;
-    uint8_t *value;
-    size_t value_len;
-} rec_t;
-
-typedef struct {
-    rec_t r;
-    int deleted;
-    size_t *kids; /* node indices, descending stamp */
-    size_t nkids, capkids;
-} node_t;
-
-struct crdt_rga {
-    node_t *nodes;
-    size_t n, cap;
-    size_t *index; /* node indices sorted by id */
-    size_t capindex;
-    size_t *roots; /* head's children, descending stamp */
-    size_t nroots, caproots;
-    rec_t *pins; /* pending inserts, sorted by id */
-    size_t npins, cappins;
-    weft_crdt_id_t *pdels; /* pending deletes, sorted */
-    size_t npdels, cappdels;
-};
-
-int crdt_rga_new(crdt_rga_t **out)
+void crdt_rga_fini(crdt_rga_t *g)
 {
-    return (*out = calloc(1, sizeof **out)) ? 0 : WEFT_ENOMEM;
-}
-
-void crdt_rga_free(crdt_rga_t *g)
-{
-    if (g == NULL)
-        return;
     for (size_t i = 0; i < g->n; i++) {
-        free(g->nodes[i].r.value);
-        free(g->nodes[i].kids);
+        free(g->v[i]->value);
+        free(g->v[i]);
     }
-    for (size_t i = 0; i < g->npins; i++)
-        free(g->pins[i].value);
-    free(g->nodes);
-    free(g->index);
-    free(g->roots);
-    free(g->pins);
-    free(g->pdels);
-    free(g);
+    free(g->v);
+    memset(g, 0, sizeof *g);
 }
 
-/* Grows *v (elements of size sz) to hold need. */
-static int reserve(void **v, size_t *cap, size_t need, size_t sz)
+void crdt_rga_name(const weft_crdt_id_t *id, uint8_t out[CRDT_RGA_NAME_LEN])
 {
-    size_t c;
-    void *p;
-    if (need <= *cap)
-        return 0;
-    c = *cap ? *cap : 8;
-    while (c < need)
-        c *= 2;
-    if ((p = realloc(*v, c * sz)) == NULL)
-        return WEFT_ENOMEM;
-    *v = p;
-    *cap = c;
-    return 0;
+    uint64_t seq = id->seq;
+    memcpy(out, id->origin, WEFT_CRDT_ORIGIN_LEN);
+    for (int i = 7; i >= 0; i--) {
+        out[WEFT_CRDT_ORIGIN_LEN + i] = (uint8_t)seq;
+        seq >>= 8;
+    }
 }
 
-/* Position of id in the index; *found says whether it is there. */
 typedef struct {
     const crdt_rga_t *g;
     const weft_crdt_id_t *id;
@@ -97,7 +57,7 @@ typedef struct {
 static int find_cmp(const void *key, size_t i)
 {
     const find_key_t *k = key;
-    return crdt_id_cmp(&k->g->nodes[k->g->index[i]].r.id, k->id);
+    return crdt_id_cmp(&k->g->v[i]->id, k->id);
 }
 
 static size_t find(const crdt_rga_t *g, const weft_crdt_id_t *id, int *found)
@@ -106,344 +66,211 @@ static size_t find(const crdt_rga_t *g, const weft_crdt_id_t *id, int *found)
     return crdt_search(g->n, find_cmp, &k, found);
 }
 
-typedef struct {
-    const crdt_rga_t *g;
-    const weft_crdt_id_t *id;
-} pin_find_key_t;
-
-static int pin_find_cmp(const void *key, size_t i)
+/* The record of id, added (empty) when absent; *added says which. */
+static int record(crdt_rga_t *g, const weft_crdt_id_t *id, crdt_relem_t **out, int *added)
 {
-    const pin_find_key_t *k = key;
-    return crdt_id_cmp(&k->g->pins[i].id, k->id);
-}
-
-static size_t pin_find(const crdt_rga_t *g, const weft_crdt_id_t *id, int *found)
-{
-    pin_find_key_t k = {g, id};
-    return crdt_search(g->npins, pin_find_cmp, &k, found);
-}
-
-typedef struct {
-    const crdt_rga_t *g;
-    const weft_crdt_id_t *id;
-} pdel_find_key_t;
-
-static int pdel_find_cmp(const void *key, size_t i)
-{
-    const pdel_find_key_t *k = key;
-    return crdt_id_cmp(&k->g->pdels[i], k->id);
-}
-
-static size_t pdel_find(const crdt_rga_t *g, const weft_crdt_id_t *id, int *found)
-{
-    pdel_find_key_t k = {g, id};
-    return crdt_search(g->npdels, pdel_find_cmp, &k, found);
-}
-
-static int stamp_cmp(const rec_t *a, const rec_t *b)
-{
-    return weft_crdt_stamp_cmp(a->hlc, a->id.origin, a->id.seq, b->hlc, b->id.origin, b->id.seq);
-}
-
-/* Makes a node of rec (taking its value) under its parent, which is known.
- * On failure nothing changed and rec still owns its value. */
-static int integrate(crdt_rga_t *g, rec_t *rec, size_t *out_node)
-{
-    size_t **kids, *nkids, *capkids, pos, at, k;
     int found;
-    at = find(g, &rec->id, &found);
-    if (reserve((void **)&g->nodes, &g->cap, g->n + 1, sizeof *g->nodes) < 0 ||
-        reserve((void **)&g->index, &g->capindex, g->n + 1, sizeof *g->index) < 0)
-        return WEFT_ENOMEM;
-    if (rec->has_parent) {
-        node_t *p = &g->nodes[g->index[find(g, &rec->parent, &found)]];
-        kids = &p->kids;
-        nkids = &p->nkids;
-        capkids = &p->capkids;
-    } else {
-        kids = &g->roots;
-        nkids = &g->nroots;
-        capkids = &g->caproots;
-    }
-    if (reserve((void **)kids, capkids, *nkids + 1, sizeof **kids) < 0)
-        return WEFT_ENOMEM;
-    for (pos = 0; pos < *nkids; pos++) /* siblings are few: linear */
-        if (stamp_cmp(&g->nodes[(*kids)[pos]].r, rec) < 0)
-            break;
-    k = g->n++;
-    memset(&g->nodes[k], 0, sizeof g->nodes[k]);
-    g->nodes[k].r = *rec;
-    memmove(&(*kids)[pos + 1], &(*kids)[pos], (*nkids - pos) * sizeof **kids);
-    (*kids)[pos] = k;
-    (*nkids)++;
-    memmove(&g->index[at + 1], &g->index[at], (g->n - 1 - at) * sizeof *g->index);
-    g->index[at] = k;
-    *out_node = k;
-    return 0;
-}
-
-/* After node k arrived: its pending delete, then pending children, then
- * theirs (a worklist, so a long chain does not recurse). */
-static int settle(crdt_rga_t *g, size_t k)
-{
-    size_t *work = NULL, nwork = 0, capwork = 0;
-    int rc = 0;
-    if ((rc = reserve((void **)&work, &capwork, 1, sizeof *work)) < 0)
-        return rc;
-    work[nwork++] = k;
-    while (nwork > 0) {
-        size_t j = work[--nwork];
-        int found;
-        size_t d = pdel_find(g, &g->nodes[j].r.id, &found);
-        if (found) {
-            g->nodes[j].deleted = 1;
-            memmove(&g->pdels[d], &g->pdels[d + 1], (g->npdels - d - 1) * sizeof *g->pdels);
-            g->npdels--;
+    size_t i = find(g, id, &found);
+    *added = !found;
+    if (!found) {
+        crdt_relem_t *e;
+        if (g->n == g->cap) {
+            size_t cap = g->cap ? g->cap * 2 : 8;
+            crdt_relem_t **v = realloc(g->v, cap * sizeof *v);
+            if (v == NULL)
+                return WEFT_ENOMEM;
+            g->v = v;
+            g->cap = cap;
         }
-        for (size_t i = 0; i < g->npins;) {
-            rec_t rec = g->pins[i];
-            size_t child;
-            if (!rec.has_parent || crdt_id_cmp(&rec.parent, &g->nodes[j].r.id) != 0) {
-                i++;
-                continue;
-            }
-            if ((rc = reserve((void **)&work, &capwork, nwork + 1, sizeof *work)) < 0 ||
-                (rc = integrate(g, &rec, &child)) < 0)
-                goto out; /* the pending insert stays pending */
-            memmove(&g->pins[i], &g->pins[i + 1], (g->npins - i - 1) * sizeof *g->pins);
-            g->npins--;
-            work[nwork++] = child;
-        }
-    }
-out:
-    free(work);
-    return rc;
-}
-
-static int rga_insert(crdt_rga_t *g, const weft_crdt_op_t *op, const crdt_payload_t *pl)
-{
-    rec_t rec = {0};
-    size_t at, k;
-    int found, rc;
-    rec.id = weft_crdt_op_id(op);
-    rec.hlc = op->hlc;
-    rec.has_parent = pl->has_parent;
-    rec.parent = pl->parent;
-    find(g, &rec.id, &found);
-    if (found)
-        return 0;
-    at = pin_find(g, &rec.id, &found);
-    if (found)
-        return 0;
-    if ((rec.value = crdt_dup(pl->value, pl->value_len)) == NULL)
-        return WEFT_ENOMEM;
-    rec.value_len = pl->value_len;
-    if (rec.has_parent)
-        find(g, &rec.parent, &found);
-    if (rec.has_parent && !found) {
-        if (reserve((void **)&g->pins, &g->cappins, g->npins + 1, sizeof *g->pins) < 0) {
-            free(rec.value);
+        if ((e = calloc(1, sizeof *e)) == NULL)
             return WEFT_ENOMEM;
-        }
-        memmove(&g->pins[at + 1], &g->pins[at], (g->npins - at) * sizeof *g->pins);
-        g->pins[at] = rec;
-        g->npins++;
-        return 0;
+        e->id = *id;
+        crdt_rga_name(id, e->name);
+        memmove(&g->v[i + 1], &g->v[i], (g->n - i) * sizeof *g->v);
+        g->v[i] = e;
+        g->n++;
     }
-    if ((rc = integrate(g, &rec, &k)) < 0) {
-        free(rec.value);
-        return rc;
-    }
-    /* Known limit: out of memory here leaves some pending work for the next
-     * arrival; the element itself is in. */
-    return settle(g, k);
+    *out = g->v[i];
+    return 0;
 }
 
-static int rga_delete(crdt_rga_t *g, const weft_crdt_id_t *id)
+/* Removes the (empty) record of id again, after a failed first write. */
+static void unrecord(crdt_rga_t *g, const weft_crdt_id_t *id)
 {
     int found;
-    size_t at = find(g, id, &found);
-    if (found) {
-        g->nodes[g->index[at]].deleted = 1;
-        return 0;
-    }
-    at = pdel_find(g, id, &found);
-    if (found)
-        return 0;
-    if (reserve((void **)&g->pdels, &g->cappdels, g->npdels + 1, sizeof *g->pdels) < 0)
-        return WEFT_ENOMEM;
-    memmove(&g->pdels[at + 1], &g->pdels[at], (g->npdels - at) * sizeof *g->pdels);
-    g->pdels[at] = *id;
-    g->npdels++;
-    return 0;
+    size_t i = find(g, id, &found);
+    if (!found)
+        return;
+    free(g->v[i]);
+    memmove(&g->v[i], &g->v[i + 1], (g->n - i - 1) * sizeof *g->v);
+    g->n--;
 }
 
 int crdt_rga_apply(crdt_rga_t *g, const weft_crdt_op_t *op, const crdt_payload_t *pl)
 {
-    if (op->kind == WEFT_CRDT_INSERT)
-        return rga_insert(g, op, pl);
-    return rga_delete(g, &pl->parent);
-}
-
-/* Calls fn on each node in sequence order (tombstones included). */
-static int walk(const crdt_rga_t *g, void (*fn)(const node_t *, void *), void *arg)
-{
-    size_t *stack = NULL, n = 0, cap = 0;
-    if (reserve((void **)&stack, &cap, g->n + 1, sizeof *stack) < 0)
-        return WEFT_ENOMEM;
-    for (size_t i = g->nroots; i-- > 0;)
-        stack[n++] = g->roots[i];
-    while (n > 0) { /* every node is pushed once: n <= g->n */
-        const node_t *nd = &g->nodes[stack[--n]];
-        fn(nd, arg);
-        for (size_t i = nd->nkids; i-- > 0;)
-            stack[n++] = nd->kids[i];
+    weft_crdt_id_t id = op->kind == WEFT_CRDT_INSERT ? weft_crdt_op_id(op) : pl->parent;
+    crdt_relem_t *e;
+    int added, rc;
+    if ((rc = record(g, &id, &e, &added)) < 0)
+        return rc;
+    if (op->kind == WEFT_CRDT_DELETE) {
+        e->deleted = 1;
+        return 0;
     }
-    free(stack);
+    if (e->inserted)
+        return 0; /* a duplicate */
+    if ((e->value = crdt_dup(pl->value, pl->value_len)) == NULL) {
+        if (added)
+            unrecord(g, &id);
+        return WEFT_ENOMEM;
+    }
+    e->value_len = pl->value_len;
+    e->inserted = 1;
+    e->hlc = op->hlc;
+    e->has_parent = (uint8_t)pl->has_parent;
+    if (pl->has_parent)
+        e->parent = pl->parent;
     return 0;
 }
 
-static void rec_encode(const rec_t *r, int deleted, crdt_wbuf_t *w)
-{
-    crdt_put_id(w, &r->id);
-    crdt_put_varint(w, r->hlc);
-    crdt_put_u8(w, (uint8_t)(deleted | (r->has_parent << 1)));
-    if (r->has_parent)
-        crdt_put_id(w, &r->parent);
-    crdt_put_bytes(w, r->value, r->value_len);
-}
+/* ---- encoding ----
+ * varint n, then per record in id order: id, u8 flags (1 inserted,
+ * 2 deleted, 4 has parent), and when inserted: varint hlc, [parent id],
+ * bytes value. */
 
-static void encode_node(const node_t *nd, void *arg)
-{
-    rec_encode(&nd->r, nd->deleted, arg);
-}
+enum { F_INSERTED = 1, F_DELETED = 2, F_PARENT = 4 };
 
 int crdt_rga_encode(const crdt_rga_t *g, crdt_wbuf_t *w)
 {
-    int rc;
     crdt_put_varint(w, g->n);
-    if ((rc = walk(g, encode_node, w)) < 0)
-        return rc;
-    crdt_put_varint(w, g->npins);
-    for (size_t i = 0; i < g->npins; i++)
-        rec_encode(&g->pins[i], 0, w);
-    crdt_put_varint(w, g->npdels);
-    for (size_t i = 0; i < g->npdels; i++)
-        crdt_put_id(w, &g->pdels[i]);
+    for (size_t i = 0; i < g->n; i++) {
+        const crdt_relem_t *e = g->v[i];
+        crdt_put_id(w, &e->id);
+        crdt_put_u8(w, (uint8_t)((e->inserted ? F_INSERTED : 0) | (e->deleted ? F_DELETED : 0) |
+                                 (e->has_parent ? F_PARENT : 0)));
+        if (!e->inserted)
+            continue;
+        crdt_put_varint(w, e->hlc);
+        if (e->has_parent)
+            crdt_put_id(w, &e->parent);
+        crdt_put_bytes(w, e->value, e->value_len);
+    }
     return 0;
-}
-
-/* Reads one record; value borrowed from r. */
-static int rec_decode(crdt_rbuf_t *r, rec_t *rec, uint8_t *flags)
-{
-    memset(rec, 0, sizeof *rec);
-    if (crdt_get_id(r, &rec->id) < 0 || crdt_get_varint(r, &rec->hlc) < 0 ||
-        crdt_get_u8(r, flags) < 0 || *flags > 3)
-        return WEFT_EMALFORMED;
-    rec->has_parent = *flags >> 1;
-    if (rec->has_parent && crdt_get_id(r, &rec->parent) < 0)
-        return WEFT_EMALFORMED;
-    if (crdt_get_bytes(r, WEFT_CRDT_VALUE_MAX, (const uint8_t **)&rec->value,
-                       &rec->value_len) < 0)
-        return WEFT_EMALFORMED;
-    return 0;
-}
-
-typedef struct {
-    const weft_crdt_id_t *ids;
-    size_t i;
-    int same;
-} order_check_t;
-
-static void check_node(const node_t *nd, void *arg)
-{
-    order_check_t *c = arg;
-    if (crdt_id_cmp(&c->ids[c->i++], &nd->r.id) != 0)
-        c->same = 0;
 }
 
 int crdt_rga_decode(crdt_rga_t *g, crdt_rbuf_t *r)
 {
     uint64_t n;
-    weft_crdt_id_t *order = NULL;
-    order_check_t check;
-    int rc = WEFT_EMALFORMED;
-    /* smallest record: id 33, hlc 1, flags 1, len 1 */
-    if (crdt_get_varint(r, &n) < 0 || n > crdt_rbuf_left(r) / 36)
+    /* the smallest record: id (origin, 1-byte seq), flags */
+    if (crdt_get_varint(r, &n) < 0 || n > crdt_rbuf_left(r) / (WEFT_CRDT_ORIGIN_LEN + 2))
         return WEFT_EMALFORMED;
-    if (n && (order = malloc((size_t)n * sizeof *order)) == NULL)
+    if (n && (g->v = calloc((size_t)n, sizeof *g->v)) == NULL)
         return WEFT_ENOMEM;
+    g->cap = (size_t)n;
     for (size_t i = 0; i < n; i++) {
-        rec_t rec;
+        crdt_relem_t *e = calloc(1, sizeof *e);
+        const uint8_t *v;
         uint8_t flags;
-        int found;
-        size_t k;
-        if (rec_decode(r, &rec, &flags) < 0)
-            goto fail;
-        find(g, &rec.id, &found);
-        if (found)
-            goto fail;
-        if (rec.has_parent && (find(g, &rec.parent, &found), !found))
-            goto fail; /* pre-order: a parent comes before its children */
-        if ((rec.value = crdt_dup(rec.value, rec.value_len)) == NULL) {
-            rc = WEFT_ENOMEM;
-            goto fail;
-        }
-        if ((rc = integrate(g, &rec, &k)) < 0) {
-            free(rec.value);
-            goto fail;
-        }
-        rc = WEFT_EMALFORMED;
-        g->nodes[k].deleted = flags & 1;
-        order[i] = rec.id;
+        if (e == NULL)
+            return WEFT_ENOMEM;
+        g->v[i] = e;
+        g->n = i + 1;
+        if (crdt_get_id(r, &e->id) < 0 || e->id.seq == 0 || crdt_get_u8(r, &flags) < 0 ||
+            flags > 7 || !(flags & (F_INSERTED | F_DELETED)) ||
+            ((flags & F_PARENT) && !(flags & F_INSERTED)))
+            return WEFT_EMALFORMED;
+        if (i > 0 && crdt_id_cmp(&g->v[i - 1]->id, &e->id) >= 0)
+            return WEFT_EMALFORMED;
+        crdt_rga_name(&e->id, e->name);
+        e->inserted = (flags & F_INSERTED) != 0;
+        e->deleted = (flags & F_DELETED) != 0;
+        e->has_parent = (flags & F_PARENT) != 0;
+        if (!e->inserted)
+            continue;
+        if (crdt_get_varint(r, &e->hlc) < 0 ||
+            (e->has_parent && (crdt_get_id(r, &e->parent) < 0 || e->parent.seq == 0)) ||
+            crdt_get_bytes(r, WEFT_CRDT_VALUE_MAX, &v, &e->value_len) < 0)
+            return WEFT_EMALFORMED;
+        if ((e->value = crdt_dup(v, e->value_len)) == NULL)
+            return WEFT_ENOMEM;
     }
-    check.ids = order;
-    check.i = 0;
-    check.same = 1;
-    if ((rc = walk(g, check_node, &check)) < 0)
-        goto fail;
-    rc = WEFT_EMALFORMED;
-    if (!check.same) /* not the canonical order */
-        goto fail;
-    if (crdt_get_varint(r, &n) < 0 || n > crdt_rbuf_left(r) / 36)
-        goto fail;
-    for (size_t i = 0; i < n; i++) {
-        rec_t rec;
-        uint8_t flags;
-        int found;
-        if (rec_decode(r, &rec, &flags) < 0 || flags != 2)
-            goto fail;
-        find(g, &rec.id, &found);
-        if (found || (find(g, &rec.parent, &found), found))
-            goto fail; /* pending only while the parent is unknown */
-        if (i > 0 && crdt_id_cmp(&g->pins[i - 1].id, &rec.id) >= 0)
-            goto fail;
-        if (reserve((void **)&g->pins, &g->cappins, i + 1, sizeof *g->pins) < 0 ||
-            (rec.value = crdt_dup(rec.value, rec.value_len)) == NULL) {
-            rc = WEFT_ENOMEM;
-            goto fail;
-        }
-        g->pins[g->npins++] = rec;
-    }
-    if (crdt_get_varint(r, &n) < 0 || n > crdt_rbuf_left(r) / 33)
-        goto fail;
-    if (reserve((void **)&g->pdels, &g->cappdels, (size_t)n, sizeof *g->pdels) < 0) {
-        rc = WEFT_ENOMEM;
-        goto fail;
-    }
-    for (size_t i = 0; i < n; i++) {
-        int found;
-        if (crdt_get_id(r, &g->pdels[i]) < 0)
-            goto fail;
-        find(g, &g->pdels[i], &found);
-        if (found || (i > 0 && crdt_id_cmp(&g->pdels[i - 1], &g->pdels[i]) >= 0))
-            goto fail;
-        g->npdels++;
-    }
-    free(order);
     return 0;
-fail:
-    free(order);
+}
+
+/* ---- the sequence ---- */
+
+/* An edge of the tree: record elem under the record at index parent, or
+ * HEAD. Elements whose parent has not arrived have no edge. */
+#define HEAD ((size_t)-1)
+
+typedef struct {
+    size_t parent;
+    size_t elem;
+    const crdt_relem_t *rec;
+} edge_t;
+
+/* Children grouped by parent (HEAD first), each group by descending stamp. */
+static int edge_cmp(const void *pa, const void *pb)
+{
+    const edge_t *a = pa, *b = pb;
+    const crdt_relem_t *x = a->rec, *y = b->rec;
+    if (a->parent != b->parent)
+        return a->parent == HEAD ? -1 : b->parent == HEAD ? 1 : a->parent < b->parent ? -1 : 1;
+    return -weft_crdt_stamp_cmp(x->hlc, x->id.origin, x->id.seq, y->hlc, y->id.origin, y->id.seq);
+}
+
+/* Visits the sequence in order, deleted elements included (fn skips
+ * them), calling fn(e, arg) for each. */
+static int walk(const crdt_rga_t *g, void (*fn)(const crdt_relem_t *, void *), void *arg)
+{
+    edge_t *edges = NULL;
+    size_t *first = NULL, *stack = NULL, nedges = 0, top = 0;
+    int rc = 0;
+    if (g->n == 0)
+        return 0;
+    edges = malloc(g->n * sizeof *edges);
+    first = malloc(g->n * sizeof *first); /* first[i]: record i's first child edge */
+    stack = malloc(g->n * sizeof *stack);
+    if (edges == NULL || first == NULL || stack == NULL) {
+        rc = WEFT_ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < g->n; i++) {
+        const crdt_relem_t *e = g->v[i];
+        size_t p = HEAD;
+        int found = 1;
+        if (!e->inserted)
+            continue;
+        if (e->has_parent) {
+            p = find(g, &e->parent, &found);
+            found = found && g->v[p]->inserted;
+        }
+        if (found) /* else it waits for its parent */
+            edges[nedges++] = (edge_t){p, i, e};
+    }
+    qsort(edges, nedges, sizeof *edges, edge_cmp);
+    for (size_t i = 0; i < g->n; i++)
+        first[i] = nedges;
+    for (size_t k = nedges; k-- > 0;)
+        if (edges[k].parent != HEAD)
+            first[edges[k].parent] = k;
+    /* Pre-order with an explicit stack of edges to visit, the next on top:
+     * each element has one parent, so each edge is pushed at most once. */
+    for (size_t k = nedges; k-- > 0;)
+        if (edges[k].parent == HEAD)
+            stack[top++] = k;
+    while (top > 0) {
+        size_t e = edges[stack[--top]].elem, end = first[e];
+        fn(g->v[e], arg);
+        while (end < nedges && edges[end].parent == e)
+            end++;
+        for (size_t c = end; c > first[e]; c--) /* children, the first pushed last */
+            stack[top++] = c - 1;
+    }
+done:
+    free(edges);
+    free(first);
+    free(stack);
     return rc;
 }
 
@@ -452,40 +279,33 @@ typedef struct {
     uint32_t count;
 } values_t;
 
-static void count_node(const node_t *nd, void *arg)
+static void count_elem(const crdt_relem_t *e, void *arg)
 {
-    ((values_t *)arg)->count += !nd->deleted;
+    ((values_t *)arg)->count += !e->deleted;
 }
 
-static void value_node(const node_t *nd, void *arg)
+static void value_elem(const crdt_relem_t *e, void *arg)
 {
     values_t *v = arg;
-    if (nd->deleted)
+    if (e->deleted)
         return;
-    crdt_put_u32le(v->w, (uint32_t)nd->r.value_len);
-    crdt_put(v->w, nd->r.value, nd->r.value_len);
+    crdt_put_u32le(v->w, (uint32_t)e->value_len);
+    crdt_put(v->w, e->value, e->value_len);
 }
 
 int crdt_rga_values(const crdt_rga_t *g, crdt_wbuf_t *w)
 {
     values_t v = {w, 0};
     int rc;
-    if ((rc = walk(g, count_node, &v)) < 0)
+    if ((rc = walk(g, count_elem, &v)) < 0)
         return rc;
     crdt_put_u32le(w, v.count);
-    return walk(g, value_node, &v);
-}
-
-int crdt_rga_contains(const crdt_rga_t *g, const weft_crdt_id_t *id)
-{
-    int found;
-    find(g, id, &found);
-    return found;
+    return walk(g, value_elem, &v);
 }
 
 size_t crdt_rga_entries(const crdt_rga_t *g)
 {
-    return g->n + g->npins + g->npdels;
+    return g->n;
 }
 
 int weft_crdt_rga_values(const weft_crdt_state_t *st, uint8_t *buf, size_t cap, size_t *out_len)
@@ -495,14 +315,17 @@ int weft_crdt_rga_values(const weft_crdt_state_t *st, uint8_t *buf, size_t cap, 
     if (st == NULL || st->type != WEFT_CRDT_RGA)
         return WEFT_EARG;
     crdt_wbuf_fixed(&w, buf, cap);
-    if ((rc = crdt_rga_values(st->u.rga, &w)) < 0)
+    if ((rc = crdt_rga_values(&st->u.rga, &w)) < 0)
         return rc;
     return crdt_wbuf_fixed_end(&w, out_len);
 }
 
 int weft_crdt_rga_contains(const weft_crdt_state_t *st, const weft_crdt_id_t *id)
 {
+    int found;
+    size_t i;
     if (st == NULL || st->type != WEFT_CRDT_RGA || id == NULL)
         return WEFT_EARG;
-    return crdt_rga_contains(st->u.rga, id);
+    i = find(&st->u.rga, id, &found);
+    return found && st->u.rga.v[i]->inserted;
 }

@@ -5,16 +5,10 @@
  * Encoding: u8 version, u8 type, then the type's canonical body. A decode
  * must consume every byte; on any error the partial state is freed.
  */
-#include <stddef.h>
 #include <stdlib.h>
 
 #include "crdt_internal.h"
 
-_Static_assert(offsetof(crdt_field_t, field) == offsetof(crdt_named_t, name) &&
-                   offsetof(crdt_field_t, field_len) == offsetof(crdt_named_t, len) &&
-                   offsetof(crdt_orelem_t, elem) == offsetof(crdt_named_t, name) &&
-                   offsetof(crdt_orelem_t, elem_len) == offsetof(crdt_named_t, len),
-               "map fields and set elements begin with a crdt_named_t");
 
 int weft_crdt_state_new(uint8_t type, weft_crdt_state_t **out)
 {
@@ -25,10 +19,6 @@ int weft_crdt_state_new(uint8_t type, weft_crdt_state_t **out)
     if ((st = calloc(1, sizeof *st)) == NULL)
         return WEFT_ENOMEM;
     st->type = type;
-    if (type == WEFT_CRDT_RGA && crdt_rga_new(&st->u.rga) < 0) {
-        free(st);
-        return WEFT_ENOMEM;
-    }
     *out = st;
     return 0;
 }
@@ -43,7 +33,7 @@ void weft_crdt_state_delete(weft_crdt_state_t *st)
     case WEFT_CRDT_LWW_REG: crdt_lww_fini(&st->u.lww); break;
     case WEFT_CRDT_LWW_MAP: crdt_map_fini(&st->u.map); break;
     case WEFT_CRDT_ORSET: crdt_orset_fini(&st->u.orset); break;
-    case WEFT_CRDT_RGA: crdt_rga_free(st->u.rga); break;
+    case WEFT_CRDT_RGA: crdt_rga_fini(&st->u.rga); break;
     }
     free(st);
 }
@@ -68,7 +58,7 @@ int weft_crdt_apply(weft_crdt_state_t *st, const weft_crdt_op_t *op)
     case WEFT_CRDT_LWW_REG: return crdt_lww_apply(&st->u.lww, op, &pl);
     case WEFT_CRDT_LWW_MAP: return crdt_map_apply(&st->u.map, op, &pl);
     case WEFT_CRDT_ORSET: return crdt_orset_apply(&st->u.orset, op, &pl);
-    case WEFT_CRDT_RGA: return crdt_rga_apply(st->u.rga, op, &pl);
+    case WEFT_CRDT_RGA: return crdt_rga_apply(&st->u.rga, op, &pl);
     }
     return WEFT_EARG;
 }
@@ -90,7 +80,7 @@ int weft_crdt_state_encode(const weft_crdt_state_t *st, uint8_t **out, size_t *o
     case WEFT_CRDT_LWW_REG: crdt_lww_encode(&st->u.lww, &w); break;
     case WEFT_CRDT_LWW_MAP: crdt_map_encode(&st->u.map, &w); break;
     case WEFT_CRDT_ORSET: crdt_orset_encode(&st->u.orset, &w); break;
-    case WEFT_CRDT_RGA: rc = crdt_rga_encode(st->u.rga, &w); break;
+    case WEFT_CRDT_RGA: rc = crdt_rga_encode(&st->u.rga, &w); break;
     }
     if (rc == 0)
         rc = w.err;
@@ -124,7 +114,7 @@ int weft_crdt_state_decode(const uint8_t *bytes, size_t len, weft_crdt_state_t *
     case WEFT_CRDT_LWW_REG: rc = crdt_lww_decode(&st->u.lww, &r); break;
     case WEFT_CRDT_LWW_MAP: rc = crdt_map_decode(&st->u.map, &r); break;
     case WEFT_CRDT_ORSET: rc = crdt_orset_decode(&st->u.orset, &r); break;
-    case WEFT_CRDT_RGA: rc = crdt_rga_decode(st->u.rga, &r); break;
+    case WEFT_CRDT_RGA: rc = crdt_rga_decode(&st->u.rga, &r); break;
     }
     if (rc == 0 && (r.bad || r.pos != len))
         rc = WEFT_EMALFORMED;
@@ -146,7 +136,7 @@ size_t weft_crdt_state_entries(const weft_crdt_state_t *st)
     case WEFT_CRDT_LWW_REG: return (size_t)st->u.lww.has;
     case WEFT_CRDT_LWW_MAP: return st->u.map.n;
     case WEFT_CRDT_ORSET: return crdt_orset_entries(&st->u.orset);
-    case WEFT_CRDT_RGA: return crdt_rga_entries(st->u.rga);
+    case WEFT_CRDT_RGA: return crdt_rga_entries(&st->u.rga);
     }
     return 0;
 }
@@ -155,124 +145,119 @@ size_t weft_crdt_state_entries(const weft_crdt_state_t *st)
 
 int weft_crdt_type_parted(uint8_t type)
 {
-    return type == WEFT_CRDT_LWW_MAP || type == WEFT_CRDT_ORSET;
+    return type == WEFT_CRDT_LWW_MAP || type == WEFT_CRDT_ORSET || type == WEFT_CRDT_RGA;
 }
 
-int weft_crdt_op_part(const weft_crdt_op_t *op, const uint8_t **part, size_t *part_len)
+void weft_crdt_id_part(const weft_crdt_id_t *id, uint8_t out[WEFT_CRDT_ID_LEN])
+{
+    crdt_rga_name(id, out);
+}
+
+int weft_crdt_op_part(const weft_crdt_op_t *op, uint8_t scratch[WEFT_CRDT_ID_LEN],
+                      const uint8_t **part, size_t *part_len)
 {
     crdt_payload_t pl;
     int rc;
-    if (op == NULL || part == NULL || part_len == NULL || (op->payload_len && !op->payload))
+    if (op == NULL || scratch == NULL || part == NULL || part_len == NULL ||
+        (op->payload_len && !op->payload))
         return WEFT_EARG;
     if (!weft_crdt_type_parted(op->type))
         return 0;
     if ((rc = crdt_payload_parse(op->type, op->kind, op->payload, op->payload_len, &pl)) < 0)
         return rc;
+    if (op->type == WEFT_CRDT_RGA) {
+        weft_crdt_id_t id = op->kind == WEFT_CRDT_INSERT ? weft_crdt_op_id(op) : pl.parent;
+        crdt_rga_name(&id, scratch);
+        *part = scratch;
+        *part_len = WEFT_CRDT_ID_LEN;
+        return 1;
+    }
     *part = pl.field;
     *part_len = pl.field_len;
     return 1;
 }
 
-/* The parted array of st: its items, their count and size. */
-static const crdt_named_t *parts_of(const weft_crdt_state_t *st, size_t *n, size_t *size)
+/* A parted state's array of parts, sorted by name, and how to name one. */
+typedef struct {
+    void *v;
+    size_t *n, *cap;
+    size_t size;
+    void (*name)(const void *item, const uint8_t **p, size_t *len);
+} parts_t;
+
+static void field_name(const void *item, const uint8_t **p, size_t *len)
+{
+    const crdt_field_t *f = item;
+    *p = f->field;
+    *len = f->field_len;
+}
+
+static void elem_name(const void *item, const uint8_t **p, size_t *len)
+{
+    const crdt_orelem_t *e = item;
+    *p = e->elem;
+    *len = e->elem_len;
+}
+
+static void relem_name(const void *item, const uint8_t **p, size_t *len)
+{
+    const crdt_relem_t *e = *(crdt_relem_t *const *)item;
+    *p = e->name;
+    *len = CRDT_RGA_NAME_LEN;
+}
+
+/* 0 with *out set for a parted state, else WEFT_EARG. */
+static int parts_of(weft_crdt_state_t *st, parts_t *out)
 {
     switch (st->type) {
     case WEFT_CRDT_LWW_MAP:
-        *n = st->u.map.n;
-        *size = sizeof(crdt_field_t);
-        return (const crdt_named_t *)(const void *)st->u.map.v;
+        *out = (parts_t){st->u.map.v, &st->u.map.n, &st->u.map.cap, sizeof(crdt_field_t),
+                         field_name};
+        return 0;
     case WEFT_CRDT_ORSET:
-        *n = st->u.orset.n;
-        *size = sizeof(crdt_orelem_t);
-        return (const crdt_named_t *)(const void *)st->u.orset.v;
+        *out = (parts_t){st->u.orset.v, &st->u.orset.n, &st->u.orset.cap, sizeof(crdt_orelem_t),
+                         elem_name};
+        return 0;
+    case WEFT_CRDT_RGA:
+        *out = (parts_t){st->u.rga.v, &st->u.rga.n, &st->u.rga.cap, sizeof(crdt_relem_t *),
+                         relem_name};
+        return 0;
     }
-    *n = 0;
-    *size = 0;
-    return NULL;
+    return WEFT_EARG;
+}
+
+/* Stores a parted state's (possibly moved) array back. */
+static void parts_set(weft_crdt_state_t *st, void *v)
+{
+    switch (st->type) {
+    case WEFT_CRDT_LWW_MAP: st->u.map.v = v; break;
+    case WEFT_CRDT_ORSET: st->u.orset.v = v; break;
+    case WEFT_CRDT_RGA: st->u.rga.v = v; break;
+    }
+}
+
+static const void *part_at(const parts_t *p, size_t i)
+{
+    return (const char *)p->v + i * p->size;
 }
 
 size_t weft_crdt_parts(const weft_crdt_state_t *st)
 {
-    size_t n = 0, size;
-    if (st != NULL)
-        parts_of(st, &n, &size);
-    return n;
+    parts_t p;
+    if (st == NULL || parts_of((weft_crdt_state_t *)st, &p) < 0)
+        return 0;
+    return *p.n;
 }
 
 int weft_crdt_part_name(const weft_crdt_state_t *st, size_t i, const uint8_t **name,
                         size_t *len)
 {
-    const crdt_named_t *item;
-    size_t n = 0, size;
-    if (st == NULL || name == NULL || len == NULL)
+    parts_t p;
+    if (st == NULL || name == NULL || len == NULL || parts_of((weft_crdt_state_t *)st, &p) < 0 ||
+        i >= *p.n)
         return WEFT_EARG;
-    const char *v = (const char *)parts_of(st, &n, &size);
-    if (i >= n)
-        return WEFT_EARG;
-    item = (const crdt_named_t *)(const void *)(v + i * size);
-    *name = item->name;
-    *len = item->len;
+    p.name(part_at(&p, i), name, len);
     return 0;
-}
-
-/* Name of item i of an array of `size`-byte items. */
-static const crdt_named_t *named_at(const void *v, size_t size, size_t i)
-{
-    return (const crdt_named_t *)(const void *)((const char *)v + i * size);
-}
-
-typedef struct {
-    const void *v;
-    size_t size;
-    const crdt_named_t *want;
-} named_search_key_t;
-
-static int named_search_cmp(const void *key, size_t i)
-{
-    const named_search_key_t *k = key;
-    const crdt_named_t *item = named_at(k->v, k->size, i);
-    return crdt_bytes_cmp(item->name, item->len, k->want->name, k->want->len);
-}
-
-int crdt_absorb_sorted(void **dv, size_t *dn, size_t *dcap, void *sv, size_t *sn, size_t size)
-{
-    size_t i;
-    int rc = 0;
-    for (i = 0; i < *sn; i++) {
-        const crdt_named_t *item = named_at(sv, size, i);
-        size_t at = *dn;
-        int found = 0;
-        /* parts mostly come in order: try the end before searching */
-        if (*dn) {
-            const crdt_named_t *last = named_at(*dv, size, *dn - 1);
-            if (crdt_bytes_cmp(last->name, last->len, item->name, item->len) >= 0) {
-                named_search_key_t k = {*dv, size, item};
-                at = crdt_search(*dn, named_search_cmp, &k, &found);
-            }
-        }
-        if (found) {
-            rc = WEFT_EMALFORMED;
-            break;
-        }
-        if (*dn == *dcap) {
-            size_t cap = *dcap ? *dcap * 2 : 4;
-            void *g = realloc(*dv, cap * size);
-            if (g == NULL) {
-                rc = WEFT_ENOMEM;
-                break;
-            }
-            *dv = g;
-            *dcap = cap;
-        }
-        char *d = *dv;
-        memmove(d + (at + 1) * size, d + at * size, (*dn - at) * size);
-        memcpy(d + at * size, (const char *)sv + i * size, size);
-        (*dn)++;
-    }
-    /* src keeps what was not moved */
-    memmove(sv, (char *)sv + i * size, (*sn - i) * size);
-    *sn -= i;
-    return rc;
 }
 
 size_t weft_crdt_state_bytes(const weft_crdt_state_t *st)
@@ -280,24 +265,76 @@ size_t weft_crdt_state_bytes(const weft_crdt_state_t *st)
     return st ? st->bytes : 0;
 }
 
+typedef struct {
+    const parts_t *p;
+    const uint8_t *name;
+    size_t len;
+} part_search_key_t;
+
+static int part_search_cmp(const void *key, size_t i)
+{
+    const part_search_key_t *k = key;
+    const uint8_t *name;
+    size_t len;
+    k->p->name(part_at(k->p, i), &name, &len);
+    return crdt_bytes_cmp(name, len, k->name, k->len);
+}
+
+/* Moves src's items into dst, keeping dst sorted by name: WEFT_EMALFORMED
+ * if a name is in both, WEFT_ENOMEM; on error the items not moved stay in
+ * src. O(1) an item when they come after dst's last, as a store's scan
+ * hands them. */
+static int absorb_sorted(parts_t *dst, parts_t *src)
+{
+    size_t i;
+    int rc = 0;
+    for (i = 0; i < *src->n; i++) {
+        const void *item = part_at(src, i);
+        const uint8_t *name, *last;
+        size_t len, last_len, at = *dst->n;
+        int found = 0;
+        src->name(item, &name, &len);
+        if (*dst->n) {
+            dst->name(part_at(dst, *dst->n - 1), &last, &last_len);
+            if (crdt_bytes_cmp(last, last_len, name, len) >= 0) {
+                part_search_key_t k = {dst, name, len};
+                at = crdt_search(*dst->n, part_search_cmp, &k, &found);
+            }
+        }
+        if (found) {
+            rc = WEFT_EMALFORMED;
+            break;
+        }
+        if (*dst->n == *dst->cap) {
+            size_t cap = *dst->cap ? *dst->cap * 2 : 4;
+            void *g = realloc(dst->v, cap * dst->size);
+            if (g == NULL) {
+                rc = WEFT_ENOMEM;
+                break;
+            }
+            dst->v = g;
+            *dst->cap = cap;
+        }
+        char *d = dst->v;
+        memmove(d + (at + 1) * dst->size, d + at * dst->size, (*dst->n - at) * dst->size);
+        memcpy(d + at * dst->size, item, dst->size);
+        (*dst->n)++;
+    }
+    memmove(src->v, part_at(src, i), (*src->n - i) * src->size);
+    *src->n -= i;
+    return rc;
+}
+
 int weft_crdt_state_absorb(weft_crdt_state_t *dst, weft_crdt_state_t *src)
 {
-    void *v;
+    parts_t d, s;
     int rc;
-    if (dst == NULL || src == NULL || dst->type != src->type || !weft_crdt_type_parted(dst->type))
+    if (dst == NULL || src == NULL || dst->type != src->type || parts_of(dst, &d) < 0)
         return WEFT_EARG;
+    parts_of(src, &s);
     dst->bytes += src->bytes;
     src->bytes = 0;
-    if (dst->type == WEFT_CRDT_LWW_MAP) {
-        v = dst->u.map.v;
-        rc = crdt_absorb_sorted(&v, &dst->u.map.n, &dst->u.map.cap, src->u.map.v, &src->u.map.n,
-                                sizeof(crdt_field_t));
-        dst->u.map.v = v;
-        return rc;
-    }
-    v = dst->u.orset.v;
-    rc = crdt_absorb_sorted(&v, &dst->u.orset.n, &dst->u.orset.cap, src->u.orset.v,
-                            &src->u.orset.n, sizeof(crdt_orelem_t));
-    dst->u.orset.v = v;
+    rc = absorb_sorted(&d, &s);
+    parts_set(dst, d.v);
     return rc;
 }

@@ -94,9 +94,9 @@ static int put_mark(weft_txn_t *txn, const uint8_t *origin, uint64_t seq)
 }
 
 /* ---- where states live -----------------------------------------------
- * An unparted type (counters, register, RGA) keeps its whole state under
+ * An unparted type (counters, register) keeps its whole state under
  * (ctx, key) in WEFT_SPACE_CRDT. A parted one (weft_crdt_type_parted: map,
- * set) keeps there only a header, the encoding of an empty state of its
+ * set, RGA) keeps there only a header, the encoding of an empty state of its
  * type, which records the type; each part (field, element) is the encoding
  * of a one-part state in WEFT_SPACE_CRDT_PARTS under (ctx, part_key(key,
  * part)). An op then loads and stores one part, and reads of one field or
@@ -253,8 +253,9 @@ static int apply_and_store(weft_txn_t *txn, const weft_crdt_op_t *op)
 {
     weft_crdt_state_t *st = NULL;
     const uint8_t *part = NULL;
+    uint8_t scratch[WEFT_CRDT_ID_LEN];
     size_t part_len = 0, written;
-    int fresh, rc = weft_crdt_op_part(op, &part, &part_len);
+    int fresh, rc = weft_crdt_op_part(op, scratch, &part, &part_len);
     if (rc < 0)
         return rc;
     rc = load_for_op(txn, op->context, op->context_len, op->key, op->key_len, op->type, part,
@@ -390,9 +391,10 @@ static int build_payload(const weft_crdt_state_t *st, const uint8_t *origin, uin
 }
 
 /* The part a local op of `kind` touches: the field of a map op, the
- * element of a set op (nothing for other kinds). */
-static void input_part(uint8_t kind, const weft_crdt_input_t *in, const uint8_t **part,
-                       size_t *part_len)
+ * element of a set op, the record of the new element (id) of an RGA insert
+ * or of the target of a delete (nothing for other kinds). */
+static void input_part(uint8_t kind, const weft_crdt_input_t *in, const weft_crdt_id_t *id,
+                       uint8_t scratch[WEFT_CRDT_ID_LEN], const uint8_t **part, size_t *part_len)
 {
     *part = NULL;
     *part_len = 0;
@@ -402,7 +404,28 @@ static void input_part(uint8_t kind, const weft_crdt_input_t *in, const uint8_t 
     } else if (kind == WEFT_CRDT_ADD || kind == WEFT_CRDT_REMOVE) {
         *part = in->value;
         *part_len = in->value_len;
+    } else if (kind == WEFT_CRDT_INSERT || (kind == WEFT_CRDT_DELETE && in->target)) {
+        weft_crdt_id_part(kind == WEFT_CRDT_INSERT ? id : in->target, scratch);
+        *part = scratch;
+        *part_len = WEFT_CRDT_ID_LEN;
     }
+}
+
+/* Whether this replica has the insert of RGA element id at (ctx, key):
+ * 1, 0, or an error. */
+static int rga_known(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const uint8_t *key,
+                     size_t key_len, const weft_crdt_id_t *id)
+{
+    uint8_t part[WEFT_CRDT_ID_LEN];
+    weft_crdt_state_t *st = NULL;
+    int rc;
+    weft_crdt_id_part(id, part);
+    rc = weft_crdt_read_part(txn, ctx, ctx_len, key, key_len, WEFT_CRDT_RGA, part, sizeof part,
+                             &st);
+    if (rc == 0)
+        rc = weft_crdt_rga_contains(st, id);
+    weft_crdt_state_delete(st);
+    return rc == WEFT_ENOTFOUND ? 0 : rc;
 }
 
 /* Encodes op into a malloc'ed buffer. */
@@ -433,6 +456,8 @@ int weft_crdt_local(weft_txn_t *txn, const uint8_t origin[WEFT_CRDT_ORIGIN_LEN],
     weft_crdt_op_t op;
     uint8_t *payload = NULL, *enc = NULL;
     const uint8_t *raw = NULL, *part = NULL;
+    uint8_t scratch[WEFT_CRDT_ID_LEN];
+    weft_crdt_id_t id;
     size_t payload_len = 0, enc_len = 0, part_len = 0, written = 0;
     int rc, fresh;
 
@@ -442,7 +467,9 @@ int weft_crdt_local(weft_txn_t *txn, const uint8_t origin[WEFT_CRDT_ORIGIN_LEN],
         in = &none;
     if ((rc = weft_crdt_node_load(txn, origin, &node)) < 0)
         goto done;
-    input_part(kind, in, &part, &part_len);
+    memcpy(id.origin, origin, WEFT_CRDT_ORIGIN_LEN);
+    id.seq = node.next_seq;
+    input_part(kind, in, &id, scratch, &part, &part_len);
     if (ctx_len > WEFT_CRDT_CONTEXT_MAX || key_len > WEFT_CRDT_KEY_MAX ||
         part_len > WEFT_CRDT_FIELD_MAX) {
         rc = WEFT_EARG;
@@ -452,7 +479,7 @@ int weft_crdt_local(weft_txn_t *txn, const uint8_t origin[WEFT_CRDT_ORIGIN_LEN],
         0)
         goto done;
     if (type == WEFT_CRDT_RGA && (kind == WEFT_CRDT_INSERT || kind == WEFT_CRDT_DELETE) &&
-        in->target && (rc = weft_crdt_rga_contains(st, in->target)) <= 0) {
+        in->target && (rc = rga_known(txn, ctx, ctx_len, key, key_len, in->target)) <= 0) {
         /* a local op must not wait for an element that may never come */
         rc = rc < 0 ? rc : WEFT_ENOTFOUND;
         goto done;

@@ -465,17 +465,19 @@ TEST(unit_rga_pending)
     weft_crdt_op_t h = rga_ins(&x, NULL, "H", 10, p[0]);
     weft_crdt_op_t c = rga_ins(&x, &h, "i", 11, p[1]);
     weft_crdt_op_t d = rga_del(&x, &c, p[2]);
-    ASSERT_EQ_INT(weft_crdt_apply(a, &d), 0); /* delete of an unknown id waits */
-    ASSERT_EQ_INT(weft_crdt_apply(a, &c), 0); /* insert of an unknown parent waits */
-    ASSERT_EQ_STR(rga_text(a, text), "");
-    ASSERT_EQ_U64(weft_crdt_state_entries(a), 2);
-    encoded(a, e, sizeof e);
+    weft_crdt_op_t g = rga_ins(&x, &c, "!", 12, p[3]);
     weft_crdt_id_t cid = weft_crdt_op_id(&c);
+    ASSERT_EQ_INT(weft_crdt_apply(a, &d), 0); /* delete of an unknown id: a record */
     ASSERT_EQ_INT(weft_crdt_rga_contains(a, &cid), 0);
+    ASSERT_EQ_INT(weft_crdt_apply(a, &g), 0); /* its parent c unknown: waits */
+    ASSERT_EQ_INT(weft_crdt_apply(a, &c), 0); /* c's parent h unknown: waits, g with it */
+    ASSERT_EQ_STR(rga_text(a, text), "");
+    ASSERT_EQ_U64(weft_crdt_state_entries(a), 2); /* c (inserted, deleted), g */
+    encoded(a, e, sizeof e);
+    ASSERT_EQ_INT(weft_crdt_rga_contains(a, &cid), 1); /* known, not yet shown */
     ASSERT_EQ_INT(weft_crdt_apply(a, &h), 0);
-    ASSERT_EQ_INT(weft_crdt_rga_contains(a, &cid), 1);
-    ASSERT_EQ_STR(rga_text(a, text), "H");
-    ASSERT_EQ_U64(weft_crdt_state_entries(a), 2);
+    ASSERT_EQ_STR(rga_text(a, text), "H!"); /* c deleted, its child kept */
+    ASSERT_EQ_U64(weft_crdt_state_entries(a), 3);
     encoded(a, e, sizeof e);
     /* element ids as the guest sees them */
     {
@@ -488,19 +490,74 @@ TEST(unit_rga_pending)
     }
 }
 
+TEST(unit_rga_forged_parent_cycle_stays_hidden)
+{
+    /* Two inserts, each naming the other as parent (no honest node can make
+     * them): they never reach the head, so they are never shown, and the
+     * walk ends. */
+    weft_crdt_state_t *a = new_state(WEFT_CRDT_RGA);
+    replica_id_t x = node(1), y = node(2);
+    uint8_t p[3][64];
+    char text[64];
+    size_t n;
+    weft_crdt_op_t h = rga_ins(&x, NULL, "H", 10, p[0]);
+    weft_crdt_id_t ix = {{0}, 0}, iy = {{0}, 0};
+    memcpy(ix.origin, x.id, WEFT_CRDT_ORIGIN_LEN);
+    memcpy(iy.origin, y.id, WEFT_CRDT_ORIGIN_LEN);
+    ix.seq = x.seq + 1; /* the next op of x */
+    iy.seq = y.seq + 1;
+    ASSERT_EQ_INT(weft_crdt_payload_rga_insert(&iy, (const uint8_t *)"x", 1, p[1], 64, &n), 0);
+    weft_crdt_op_t ox = op_make(&x, WEFT_CRDT_RGA, WEFT_CRDT_INSERT, 11, p[1], n);
+    ASSERT_EQ_INT(weft_crdt_payload_rga_insert(&ix, (const uint8_t *)"y", 1, p[2], 64, &n), 0);
+    weft_crdt_op_t oy = op_make(&y, WEFT_CRDT_RGA, WEFT_CRDT_INSERT, 11, p[2], n);
+    ASSERT_EQ_U64(weft_crdt_op_id(&ox).seq, ix.seq);
+    ASSERT_EQ_INT(weft_crdt_apply(a, &h), 0);
+    ASSERT_EQ_INT(weft_crdt_apply(a, &ox), 0);
+    ASSERT_EQ_INT(weft_crdt_apply(a, &oy), 0);
+    ASSERT_EQ_STR(rga_text(a, text), "H");
+}
+
+TEST(unit_rga_deep_chain)
+{
+    /* 200,000 elements each typed after the one before: a tree 200,000
+     * deep, walked without recursion. */
+    enum { N = 200000 };
+    weft_crdt_state_t *a = new_state(WEFT_CRDT_RGA);
+    replica_id_t x = node(1);
+    weft_crdt_op_t prev;
+    uint8_t pl[64];
+    static uint8_t out[N * 6 + 4];
+    size_t n;
+    for (int i = 0; i < N; i++) {
+        weft_crdt_op_t op = rga_ins(&x, i ? &prev : NULL, i == N - 1 ? "z" : "a", 10, pl);
+        ASSERT_EQ_INT(weft_crdt_apply(a, &op), 0);
+        prev = op;
+        prev.payload = NULL; /* only its id is used */
+        prev.payload_len = 0;
+    }
+    ASSERT_EQ_INT(weft_crdt_rga_values(a, out, sizeof out, &n), 0);
+    ASSERT_EQ_U64(n, 4 + (size_t)N * 5);
+    ASSERT_EQ_U64(out[0] | out[1] << 8 | (uint32_t)out[2] << 16, N);
+    ASSERT_EQ_MEM(out + n - 1, "z", 1);
+}
+
 TEST(unit_state_decode_rejects)
 {
     weft_crdt_state_t *st;
     static const uint8_t cases[][8] = {
         {0},                      /* version 0 */
-        {1, 0},                   /* type 0 */
-        {1, 7},                   /* type 7 */
-        {1, 1, 0, 0},             /* trailing byte */
-        {1, 3, 2},                /* LWW has = 2 */
-        {1, 1, 0x80, 0x80, 0x80}, /* truncated varint */
-        {1, 1, 5},                /* count past the input */
+        {1, 1, 0},                /* version 1 (ORSet removed tags were per key) */
+        {2, 0},                   /* type 0 */
+        {2, 7},                   /* type 7 */
+        {2, 1, 0, 0},             /* trailing byte */
+        {2, 3, 2},                /* LWW has = 2 */
+        {2, 1, 0x80, 0x80, 0x80}, /* truncated varint */
+        {2, 1, 5},                /* count past the input */
     };
-    static const size_t lens[] = {1, 2, 2, 4, 3, 5, 3};
+    static const size_t lens[] = {1, 3, 2, 2, 4, 3, 5, 3};
+    static const uint8_t ok[] = {2, 1, 0}; /* an empty GCounter, to show the cases' form */
+    ASSERT_EQ_INT(weft_crdt_state_decode(ok, sizeof ok, &st), 0);
+    weft_crdt_state_delete(st);
     for (size_t i = 0; i < sizeof lens / sizeof *lens; i++)
         if (weft_crdt_state_decode(cases[i], lens[i], &st) != WEFT_EMALFORMED)
             FAIL("case %zu decoded", i);

@@ -8,7 +8,7 @@
  * a simple model computed from the whole op log (counters: sums; LWW: the
  * greatest (hlc, origin) write; ORSet: adds not removed; RGA: a naive tree
  * walk), and stay within their size bound. For the parted types (LWW-Map,
- * ORSet) the log is also applied part by part, as the store keeps them, and
+ * ORSet, RGA) the log is also applied part by part, as the store keeps them, and
  * the parts, encoded apart and assembled in random order, must give the
  * same bytes.
  */
@@ -427,32 +427,40 @@ static void check_model(sim_t *s, const weft_crdt_state_t *st)
 /* Applies the whole log (shuffled, with duplicates) to one state per part,
  * as a store that keeps parts apart does; round-trips each part through its
  * own encoding, assembles them in random order and compares with `want`. */
+typedef struct {
+    uint8_t name[WEFT_CRDT_ID_LEN > 16 ? WEFT_CRDT_ID_LEN : 16];
+    size_t len;
+    weft_crdt_state_t *st;
+} part_t;
+
 static void check_parts(sim_t *s, const uint8_t *want, size_t want_len)
 {
-    enum { MAXPARTS = NFIELDS > NELEMS ? NFIELDS : NELEMS };
-    weft_crdt_state_t *part[MAXPARTS] = {0}, *whole = NULL;
-    char name[MAXPARTS][8];
+    part_t *part = calloc(s->nlog + 1, sizeof *part);
+    weft_crdt_state_t *whole = NULL;
     size_t nparts = 0, len;
     uint8_t *enc;
+    ASSERT_NOT_NULL(part);
+    test_defer(free, part);
     for (size_t k = 0; k < 2 * s->nlog; k++) {
         const weft_crdt_op_t *op = &s->log[rng_below(&s->rng, s->nlog)].op;
+        uint8_t scratch[WEFT_CRDT_ID_LEN];
         const uint8_t *pn;
         size_t pl, j;
         if (k >= s->nlog) /* then every op once more, in order, so none is missed */
             op = &s->log[k - s->nlog].op;
-        if (weft_crdt_op_part(op, &pn, &pl) != 1 || pl >= sizeof name[0])
+        if (weft_crdt_op_part(op, scratch, &pn, &pl) != 1 || pl > sizeof part[0].name)
             SFAIL(s, "%s", "op_part");
         for (j = 0; j < nparts; j++)
-            if (strlen(name[j]) == pl && memcmp(name[j], pn, pl) == 0)
+            if (part[j].len == pl && memcmp(part[j].name, pn, pl) == 0)
                 break;
         if (j == nparts) {
-            if (nparts == MAXPARTS || weft_crdt_state_new(s->type, &part[j]) != 0)
-                SFAIL(s, "%s", "too many parts");
-            memcpy(name[j], pn, pl);
-            name[j][pl] = 0;
+            if (weft_crdt_state_new(s->type, &part[j].st) != 0)
+                SFAIL(s, "%s", "state_new");
+            memcpy(part[j].name, pn, pl);
+            part[j].len = pl;
             nparts++;
         }
-        if (weft_crdt_apply(part[j], op) != 0)
+        if (weft_crdt_apply(part[j].st, op) != 0)
             SFAIL(s, "%s", "apply to a part");
     }
     ASSERT_EQ_INT(weft_crdt_state_new(s->type, &whole), 0);
@@ -461,23 +469,21 @@ static void check_parts(sim_t *s, const uint8_t *want, size_t want_len)
         weft_crdt_state_t *back = NULL;
         const uint8_t *pn;
         size_t pl;
-        ASSERT_EQ_INT(weft_crdt_state_encode(part[j], &enc, &len), 0);
+        ASSERT_EQ_INT(weft_crdt_state_encode(part[j].st, &enc, &len), 0);
         ASSERT_EQ_INT(weft_crdt_state_decode(enc, len, &back), 0);
         free(enc);
-        weft_crdt_state_delete(part[j]);
+        weft_crdt_state_delete(part[j].st);
         if (weft_crdt_parts(back) == 1) {
             ASSERT_EQ_INT(weft_crdt_part_name(back, 0, &pn, &pl), 0);
-            ASSERT_EQ_U64(pl, strlen(name[j]));
-            ASSERT_EQ_MEM(pn, name[j], pl);
+            ASSERT_EQ_U64(pl, part[j].len);
+            ASSERT_EQ_MEM(pn, part[j].name, pl);
         } else if (weft_crdt_parts(back) != 0) {
             SFAIL(s, "a part's state holds %zu parts", weft_crdt_parts(back));
         }
         ASSERT_EQ_INT(weft_crdt_state_absorb(whole, back), 0);
         ASSERT_EQ_U64(weft_crdt_parts(back), 0);
         weft_crdt_state_delete(back);
-        part[j] = part[nparts - 1];
-        memcpy(name[j], name[nparts - 1], sizeof name[j]);
-        nparts--;
+        part[j] = part[--nparts];
     }
     ASSERT_EQ_INT(weft_crdt_state_encode(whole, &enc, &len), 0);
     weft_crdt_state_delete(whole);
