@@ -424,7 +424,9 @@ static int attempt(run_t *r, const char *fname, weft_val_t *vals, size_t np, siz
                 goto done;
             }
             if (rc != 0) {
-                cli_error("%s: cannot commit: %s", o->path, weft_db_errmsg(r->db));
+                cli_error("%s: cannot commit the call, so none of its writes were kept "
+                          "(the data directory holds what it held before): %s",
+                          o->path, weft_db_errmsg(r->db));
                 status = CLI_EXIT_ERROR;
                 goto done;
             }
