@@ -80,7 +80,7 @@ typedef struct {
     uint8_t type;   /* weft_crdt_type_t */
     uint8_t kind;   /* weft_crdt_kind_t, one the type has */
     uint8_t origin[WEFT_CRDT_ORIGIN_LEN];
-    uint64_t seq; /* per-origin, from 1, gap-free across all the origin's ops */
+    uint64_t seq; /* per (context, origin), from 1, gap-free */
     uint64_t hlc; /* upper 48 bits Unix ms, lower 16 bits logical counter */
     const uint8_t *payload;
     size_t payload_len; /* <= WEFT_CRDT_PAYLOAD_MAX */

@@ -15,18 +15,22 @@
  *                                                  (a map field, a set
  *                                                  element, an RGA element;
  *                                                  see crdt.h)
- *   WEFT_SPACE_OPLOG  (no context, [origin 32][seq u64 BE])
+ *   WEFT_SPACE_OPLOG  (context, 'l' origin[32] seq u64 BE)
  *                                               -> encoded op
+ *   WEFT_SPACE_OPLOG  (context, 'm' origin[32]) -> u64 BE, the origin's
+ *                                                  high-water mark there
  *   WEFT_SPACE_META   "crdt/hlc"                -> u64 BE, the node's clock
- *   WEFT_SPACE_META   "crdt/vv/" origin[32]     -> u64 BE, the origin's
- *                                                  high-water mark
- * The op-log is one node-wide log for every context (seqs are per origin
- * across all its contexts), so WEFT_SPACE_OPLOG takes no context.
+ * A context is the unit of replication (peers are members of contexts), so
+ * each context has its own op-log and version vector, and an origin's seqs
+ * count its ops in that context from 1, gap-free. Dropping a context drops
+ * its log with it. The clock is node-wide: a node's timestamps grow across
+ * all its contexts.
  *
- * Delivery: ops of one origin must be applied in seq order (a peer sends
- * them so: weft_crdt_missing streams in (origin, seq) order). An op whose
- * seq is at most the origin's mark is a duplicate and ignored; one past
- * mark + 1 is a gap and refused with WEFT_EARG (no buffering yet).
+ * Delivery: ops of one origin in one context must be applied in seq order
+ * (a peer sends them so: weft_crdt_missing streams in (origin, seq) order).
+ * An op whose seq is at most the origin's mark in its context is a
+ * duplicate and ignored; one past mark + 1 is a gap and refused with
+ * WEFT_EARG (no buffering yet).
  *
  * Errors: 0 or a negative WEFT_E* (weft/error.h): those of weft/db.h and
  * weft/crdt.h, plus WEFT_EARG for a type mismatch with the stored state, a
@@ -45,18 +49,20 @@
 extern "C" {
 #endif
 
-/* The local node's replication clock, as stored in WEFT_SPACE_META. */
+/* The local node's replication clock and its place in one context's log. */
 typedef struct {
     uint8_t origin[WEFT_CRDT_ORIGIN_LEN]; /* node id (weft/identity.h) */
     weft_hlc_t hlc;                       /* highest timestamp issued or seen */
-    uint64_t next_seq;                    /* seq of the next local op, from 1 */
+    uint64_t next_seq;                    /* seq of its next op in the context, from 1 */
 } weft_crdt_node_t;
 
-/* Loads the node's clock in txn (a fresh node: hlc 0, next_seq 1). */
-int weft_crdt_node_load(weft_txn_t *txn, const uint8_t origin[WEFT_CRDT_ORIGIN_LEN],
-                        weft_crdt_node_t *out);
-/* Stores it back (the clock and the origin's mark next_seq - 1). */
-int weft_crdt_node_save(weft_txn_t *txn, const weft_crdt_node_t *node);
+/* Loads the node's clock and next seq in context ctx (a fresh node or
+ * context: hlc 0, next_seq 1). */
+int weft_crdt_node_load(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                        const uint8_t origin[WEFT_CRDT_ORIGIN_LEN], weft_crdt_node_t *out);
+/* Stores it back (the clock, and the origin's mark next_seq - 1 in ctx). */
+int weft_crdt_node_save(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                        const weft_crdt_node_t *node);
 
 /* What a local op carries, by kind (unused fields are ignored):
  *   INC, DEC        delta (> 0)
@@ -102,20 +108,23 @@ int weft_crdt_local(weft_txn_t *txn, const uint8_t origin[WEFT_CRDT_ORIGIN_LEN],
  * differs from the stored state's WEFT_EARG. */
 int weft_crdt_apply_remote(weft_txn_t *txn, const uint8_t *op_bytes, size_t len, uint64_t wall_ms);
 
-/* Visits the version vector (every origin's mark) in origin order, calling
- * fn(user, origin, seq) until fn returns non-zero (then 0 is returned). */
+/* Visits the version vector of context ctx (every origin's mark there) in
+ * origin order, calling fn(user, origin, seq) until fn returns non-zero
+ * (then 0 is returned). */
 typedef int (*weft_crdt_vv_fn)(void *user, const uint8_t origin[WEFT_CRDT_ORIGIN_LEN],
                                uint64_t seq);
-int weft_crdt_version_vector(weft_txn_t *txn, weft_crdt_vv_fn fn, void *user);
+int weft_crdt_version_vector(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                             weft_crdt_vv_fn fn, void *user);
 
-/* Streams, in (origin, seq) order, the op-log entries a peer whose version
- * vector is vv[0..n) (origin, mark pairs; absent origins count as 0) lacks,
- * calling fn(user, op_bytes, len) until fn returns non-zero (then 0 is
- * returned). op_bytes live during the call only; fn must not write through
- * txn. Cost: one scan of the version vector, then a seek per origin. */
+/* Streams, in (origin, seq) order, the entries of context ctx's op-log
+ * that a peer whose version vector there is vv[0..n) (origin, mark pairs;
+ * absent origins count as 0) lacks, calling fn(user, op_bytes, len) until
+ * fn returns non-zero (then 0 is returned). Ops of other contexts are never
+ * sent. op_bytes live during the call only; fn must not write through txn.
+ * Cost: one scan of the version vector, then a seek per origin. */
 typedef int (*weft_crdt_op_fn)(void *user, const uint8_t *op_bytes, size_t len);
-int weft_crdt_missing(weft_txn_t *txn, const weft_crdt_id_t *vv, size_t n, weft_crdt_op_fn fn,
-                      void *user);
+int weft_crdt_missing(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                      const weft_crdt_id_t *vv, size_t n, weft_crdt_op_fn fn, void *user);
 
 /* Loads the state of (ctx, key): WEFT_ENOTFOUND when absent, WEFT_EARG when
  * it is not of `type` (0 accepts any type), WEFT_EMALFORMED when a stored

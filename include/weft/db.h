@@ -52,7 +52,7 @@ typedef enum {
     WEFT_SPACE_MODULES = 0, /* module bytes by content hash (no context) */
     WEFT_SPACE_KV,          /* nx db_* and other private key/value state */
     WEFT_SPACE_CRDT,        /* materialised CRDT state */
-    WEFT_SPACE_OPLOG,       /* CRDT op-log, node-wide (no context) */
+    WEFT_SPACE_OPLOG,       /* CRDT op-log and version vector, per context */
     WEFT_SPACE_TABLES,      /* tables and indexes */
     WEFT_SPACE_BLOBS,       /* blobs */
     WEFT_SPACE_META,        /* node metadata (identity, versions) */
@@ -107,8 +107,8 @@ int weft_txn_commit(weft_txn_t *txn);
 void weft_txn_abort(weft_txn_t *txn);
 
 /* A key is (context, key): contexts are byte strings of 1..255 bytes
- * (WEFT_SPACE_MODULES, WEFT_SPACE_META and WEFT_SPACE_OPLOG are node-wide
- * and take ctx_len 0). Keys are
+ * (WEFT_SPACE_MODULES and WEFT_SPACE_META are node-wide and take
+ * ctx_len 0). Keys are
  * 0..1024 bytes (0..WEFT_DB_PART_KEY_MAX in WEFT_SPACE_CRDT_PARTS, whose
  * keys join a CRDT key and a field); values 0..1 MiB in WEFT_SPACE_KV and 0..256 MiB in the other
  * spaces (WEFT_EARG beyond). Within a context,

@@ -4,11 +4,12 @@
  * the pure weft/crdt.h; it does not touch LMDB directly.
  *
  * Invariants, each kept by doing every write of a call in the caller's
- * transaction: the op-log holds, for every origin, exactly the ops 1..mark
- * (its version vector entry); the stored state of (ctx, key) is the apply
- * of every logged op of that (ctx, key); the stored clock is at least every
- * logged op's timestamp. The local node's next seq is its own mark + 1, so
- * there is no separate seq counter to drift from the log.
+ * transaction: a context's op-log holds, for every origin, exactly the ops
+ * 1..mark of that origin in that context (its version vector entry); the
+ * stored state of (ctx, key) is the apply of every logged op of that (ctx,
+ * key); the stored clock is at least every logged op's timestamp. The local
+ * node's next seq in a context is its own mark there + 1, so there is no
+ * separate seq counter to drift from the log.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +18,17 @@
 #include "weft/error.h"
 
 #define META WEFT_SPACE_META
-#define LOG_KEY_LEN (WEFT_CRDT_ORIGIN_LEN + 8)
+#define OPLOG WEFT_SPACE_OPLOG
+
+/* In WEFT_SPACE_OPLOG, under the context: 'l' origin seq -> op, 'm' origin
+ * -> mark. */
+#define LOG_TAG 'l'
+#define MARK_TAG 'm'
+#define LOG_KEY_LEN (1 + WEFT_CRDT_ORIGIN_LEN + 8)
+#define MARK_KEY_LEN (1 + WEFT_CRDT_ORIGIN_LEN)
 
 static const uint8_t hlc_key[] = "crdt/hlc";
 #define HLC_KEY_LEN (sizeof hlc_key - 1)
-static const uint8_t vv_prefix[] = "crdt/vv/";
-#define VV_PREFIX_LEN (sizeof vv_prefix - 1)
-#define VV_KEY_LEN (VV_PREFIX_LEN + WEFT_CRDT_ORIGIN_LEN)
 
 /* ---- small helpers --------------------------------------------------- */
 
@@ -43,24 +48,26 @@ static uint64_t get_be64(const uint8_t *p)
     return v;
 }
 
-static void vv_key(const uint8_t *origin, uint8_t out[VV_KEY_LEN])
+static void mark_key(const uint8_t *origin, uint8_t out[MARK_KEY_LEN])
 {
-    memcpy(out, vv_prefix, VV_PREFIX_LEN);
-    memcpy(out + VV_PREFIX_LEN, origin, WEFT_CRDT_ORIGIN_LEN);
+    out[0] = MARK_TAG;
+    memcpy(out + 1, origin, WEFT_CRDT_ORIGIN_LEN);
 }
 
 static void log_key(const uint8_t *origin, uint64_t seq, uint8_t out[LOG_KEY_LEN])
 {
-    memcpy(out, origin, WEFT_CRDT_ORIGIN_LEN);
-    put_be64(out + WEFT_CRDT_ORIGIN_LEN, seq);
+    out[0] = LOG_TAG;
+    memcpy(out + 1, origin, WEFT_CRDT_ORIGIN_LEN);
+    put_be64(out + 1 + WEFT_CRDT_ORIGIN_LEN, seq);
 }
 
-/* A u64 BE meta value; *out = 0 when absent. */
-static int get_u64(weft_txn_t *txn, const uint8_t *key, size_t key_len, uint64_t *out)
+/* A u64 BE value of (space, ctx, key); *out = 0 when absent. */
+static int get_u64(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t ctx_len,
+                   const uint8_t *key, size_t key_len, uint64_t *out)
 {
     const uint8_t *v;
     size_t n;
-    int rc = weft_txn_get(txn, META, NULL, 0, key, key_len, &v, &n);
+    int rc = weft_txn_get(txn, space, ctx, ctx_len, key, key_len, &v, &n);
     *out = 0;
     if (rc == WEFT_ENOTFOUND)
         return 0;
@@ -72,25 +79,39 @@ static int get_u64(weft_txn_t *txn, const uint8_t *key, size_t key_len, uint64_t
     return 0;
 }
 
-static int put_u64(weft_txn_t *txn, const uint8_t *key, size_t key_len, uint64_t v)
+static int put_u64(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t ctx_len,
+                   const uint8_t *key, size_t key_len, uint64_t v)
 {
     uint8_t b[8];
     put_be64(b, v);
-    return weft_txn_put(txn, META, NULL, 0, key, key_len, b, sizeof b);
+    return weft_txn_put(txn, space, ctx, ctx_len, key, key_len, b, sizeof b);
 }
 
-static int get_mark(weft_txn_t *txn, const uint8_t *origin, uint64_t *out)
+static int get_hlc(weft_txn_t *txn, uint64_t *out)
 {
-    uint8_t k[VV_KEY_LEN];
-    vv_key(origin, k);
-    return get_u64(txn, k, sizeof k, out);
+    return get_u64(txn, META, NULL, 0, hlc_key, HLC_KEY_LEN, out);
 }
 
-static int put_mark(weft_txn_t *txn, const uint8_t *origin, uint64_t seq)
+static int put_hlc(weft_txn_t *txn, uint64_t v)
 {
-    uint8_t k[VV_KEY_LEN];
-    vv_key(origin, k);
-    return put_u64(txn, k, sizeof k, seq);
+    return put_u64(txn, META, NULL, 0, hlc_key, HLC_KEY_LEN, v);
+}
+
+/* origin's mark in context ctx. */
+static int get_mark(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const uint8_t *origin,
+                    uint64_t *out)
+{
+    uint8_t k[MARK_KEY_LEN];
+    mark_key(origin, k);
+    return get_u64(txn, OPLOG, ctx, ctx_len, k, sizeof k, out);
+}
+
+static int put_mark(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const uint8_t *origin,
+                    uint64_t seq)
+{
+    uint8_t k[MARK_KEY_LEN];
+    mark_key(origin, k);
+    return put_u64(txn, OPLOG, ctx, ctx_len, k, sizeof k, seq);
 }
 
 /* ---- where states live -----------------------------------------------
@@ -269,26 +290,27 @@ static int apply_and_store(weft_txn_t *txn, const weft_crdt_op_t *op)
     return rc;
 }
 
-static int append_log(weft_txn_t *txn, const uint8_t *origin, uint64_t seq, const uint8_t *bytes,
-                      size_t len)
+static int append_log(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const uint8_t *origin,
+                      uint64_t seq, const uint8_t *bytes, size_t len)
 {
     uint8_t k[LOG_KEY_LEN];
     log_key(origin, seq, k);
-    return weft_txn_put(txn, WEFT_SPACE_OPLOG, NULL, 0, k,
-                        sizeof k, bytes, len);
+    return weft_txn_put(txn, OPLOG, ctx, ctx_len, k, sizeof k, bytes, len);
 }
 
 /* ---- node clock ------------------------------------------------------ */
 
-int weft_crdt_node_load(weft_txn_t *txn, const uint8_t origin[WEFT_CRDT_ORIGIN_LEN],
-                        weft_crdt_node_t *out)
+int weft_crdt_node_load(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                        const uint8_t origin[WEFT_CRDT_ORIGIN_LEN], weft_crdt_node_t *out)
 {
     uint64_t hlc, mark;
     int rc;
     memset(out, 0, sizeof *out);
-    if ((rc = get_u64(txn, hlc_key, HLC_KEY_LEN, &hlc)) < 0)
+    if (!txn || !origin || (ctx_len && !ctx))
+        return WEFT_EARG;
+    if ((rc = get_hlc(txn, &hlc)) < 0)
         return rc;
-    if ((rc = get_mark(txn, origin, &mark)) < 0)
+    if ((rc = get_mark(txn, ctx, ctx_len, origin, &mark)) < 0)
         return rc;
     if (mark == UINT64_MAX)
         return WEFT_ELIMIT;
@@ -298,11 +320,12 @@ int weft_crdt_node_load(weft_txn_t *txn, const uint8_t origin[WEFT_CRDT_ORIGIN_L
     return 0;
 }
 
-int weft_crdt_node_save(weft_txn_t *txn, const weft_crdt_node_t *node)
+int weft_crdt_node_save(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                        const weft_crdt_node_t *node)
 {
-    int rc = put_u64(txn, hlc_key, HLC_KEY_LEN, node->hlc.last);
+    int rc = put_hlc(txn, node->hlc.last);
     if (rc == 0 && node->next_seq > 0)
-        rc = put_mark(txn, node->origin, node->next_seq - 1);
+        rc = put_mark(txn, ctx, ctx_len, node->origin, node->next_seq - 1);
     return rc;
 }
 
@@ -465,7 +488,7 @@ int weft_crdt_local(weft_txn_t *txn, const uint8_t origin[WEFT_CRDT_ORIGIN_LEN],
         return WEFT_EARG;
     if (!in)
         in = &none;
-    if ((rc = weft_crdt_node_load(txn, origin, &node)) < 0)
+    if ((rc = weft_crdt_node_load(txn, ctx, ctx_len, origin, &node)) < 0)
         goto done;
     memcpy(id.origin, origin, WEFT_CRDT_ORIGIN_LEN);
     id.seq = node.next_seq;
@@ -508,10 +531,10 @@ int weft_crdt_local(weft_txn_t *txn, const uint8_t origin[WEFT_CRDT_ORIGIN_LEN],
     if ((rc = store_for_op(txn, ctx, ctx_len, key, key_len, part, part_len, fresh, st,
                            &written)) < 0)
         goto done;
-    if ((rc = append_log(txn, origin, op.seq, enc, enc_len)) < 0)
+    if ((rc = append_log(txn, ctx, ctx_len, origin, op.seq, enc, enc_len)) < 0)
         goto done;
     node.next_seq++;
-    if ((rc = weft_crdt_node_save(txn, &node)) < 0)
+    if ((rc = weft_crdt_node_save(txn, ctx, ctx_len, &node)) < 0)
         goto done;
     if (out_id)
         *out_id = weft_crdt_op_id(&op);
@@ -539,23 +562,23 @@ int weft_crdt_apply_remote(weft_txn_t *txn, const uint8_t *op_bytes, size_t len,
         return rc;
     if (op.seq == 0)
         return WEFT_EMALFORMED;
-    if ((rc = get_mark(txn, op.origin, &mark)) < 0)
+    if ((rc = get_mark(txn, op.context, op.context_len, op.origin, &mark)) < 0)
         return rc;
     if (op.seq <= mark)
-        return 0; /* duplicate: exactly-once by (origin, seq) */
+        return 0; /* duplicate: exactly-once by (context, origin, seq) */
     if (op.seq != mark + 1)
         return WEFT_EARG; /* gap: per-origin in-order delivery is assumed */
     if ((rc = apply_and_store(txn, &op)) < 0)
         return rc;
-    if ((rc = append_log(txn, op.origin, op.seq, op_bytes, len)) < 0)
+    if ((rc = append_log(txn, op.context, op.context_len, op.origin, op.seq, op_bytes, len)) < 0)
         return rc;
-    if ((rc = put_mark(txn, op.origin, op.seq)) < 0)
+    if ((rc = put_mark(txn, op.context, op.context_len, op.origin, op.seq)) < 0)
         return rc;
-    if ((rc = get_u64(txn, hlc_key, HLC_KEY_LEN, &hlc)) < 0)
+    if ((rc = get_hlc(txn, &hlc)) < 0)
         return rc;
     weft_hlc_init(&clock, hlc);
     weft_hlc_observe(&clock, op.hlc, wall_ms);
-    return put_u64(txn, hlc_key, HLC_KEY_LEN, clock.last);
+    return put_hlc(txn, clock.last);
 }
 
 /* ---- version vectors and anti-entropy -------------------------------- */
@@ -570,20 +593,22 @@ static int vv_visit(void *user, const uint8_t *key, size_t key_len, const uint8_
                     size_t val_len)
 {
     vv_scan_t *s = user;
-    if (key_len != VV_KEY_LEN || val_len != 8) {
+    if (key_len != MARK_KEY_LEN || val_len != 8) {
         s->rc = WEFT_EMALFORMED;
         return 1;
     }
-    return s->fn(s->user, key + VV_PREFIX_LEN, get_be64(val));
+    return s->fn(s->user, key + 1, get_be64(val));
 }
 
-int weft_crdt_version_vector(weft_txn_t *txn, weft_crdt_vv_fn fn, void *user)
+int weft_crdt_version_vector(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                             weft_crdt_vv_fn fn, void *user)
 {
+    static const uint8_t mark_tag = MARK_TAG;
     vv_scan_t s = {fn, user, 0};
     int rc;
-    if (!txn || !fn)
+    if (!txn || !fn || (ctx_len && !ctx))
         return WEFT_EARG;
-    rc = weft_txn_scan(txn, META, NULL, 0, vv_prefix, VV_PREFIX_LEN, NULL, 0, vv_visit, &s);
+    rc = weft_txn_scan(txn, OPLOG, ctx, ctx_len, &mark_tag, 1, NULL, 0, vv_visit, &s);
     return rc < 0 ? rc : s.rc;
 }
 
@@ -633,16 +658,16 @@ static int log_visit(void *user, const uint8_t *key, size_t key_len, const uint8
     return 0;
 }
 
-int weft_crdt_missing(weft_txn_t *txn, const weft_crdt_id_t *vv, size_t n, weft_crdt_op_fn fn,
-                      void *user)
+int weft_crdt_missing(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                      const weft_crdt_id_t *vv, size_t n, weft_crdt_op_fn fn, void *user)
 {
     vv_list_t ours = {NULL, 0, 0, 0};
     log_scan_t s = {fn, user, 0};
     int rc;
 
-    if (!txn || !fn || (n && !vv))
+    if (!txn || !fn || (n && !vv) || (ctx_len && !ctx))
         return WEFT_EARG;
-    rc = weft_crdt_version_vector(txn, vv_collect, &ours);
+    rc = weft_crdt_version_vector(txn, ctx, ctx_len, vv_collect, &ours);
     if (rc == 0)
         rc = ours.rc;
     /* O(ours * n) to match marks: fine while origins number in the tens. */
@@ -656,9 +681,8 @@ int weft_crdt_missing(weft_txn_t *txn, const weft_crdt_id_t *vv, size_t n, weft_
         if (theirs >= ours.v[i].seq)
             continue;
         log_key(ours.v[i].origin, theirs, after);
-        rc = weft_txn_scan(txn, WEFT_SPACE_OPLOG, NULL, 0,
-                           ours.v[i].origin, WEFT_CRDT_ORIGIN_LEN, after, sizeof after, log_visit,
-                           &s);
+        rc = weft_txn_scan(txn, OPLOG, ctx, ctx_len, after, 1 + WEFT_CRDT_ORIGIN_LEN, after,
+                           sizeof after, log_visit, &s);
     }
     free(ours.v);
     return rc;

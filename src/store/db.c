@@ -204,11 +204,10 @@ static int txn_fail(weft_txn_t *t, int rc, const char *what)
 
 /* ---- keys ------------------------------------------------------------ */
 
-/* Spaces of node-wide data take no context: module bytes, metadata, and
- * the op-log (ordered by origin and sequence across all contexts). */
+/* Spaces of node-wide data take no context: module bytes and metadata. */
 static int space_has_ctx(weft_space_t space)
 {
-    return space != WEFT_SPACE_MODULES && space != WEFT_SPACE_META && space != WEFT_SPACE_OPLOG;
+    return space != WEFT_SPACE_MODULES && space != WEFT_SPACE_META;
 }
 
 static int check_ctx(weft_db_t *db, weft_space_t space, const uint8_t *ctx, size_t ctx_len)

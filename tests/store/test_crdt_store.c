@@ -170,7 +170,7 @@ static vv_t version_vector(weft_db_t *db)
 {
     vv_t vv = {.n = 0};
     weft_txn_t *t = begin(db, WEFT_TXN_READ);
-    int rc = weft_crdt_version_vector(t, vv_add, &vv);
+    int rc = weft_crdt_version_vector(t, CTX, vv_add, &vv);
     weft_txn_abort(t);
     ASSERT_EQ_INT(rc, 0);
     return vv;
@@ -220,7 +220,7 @@ static ops_t *missing(weft_db_t *from, const vv_t *vv)
     ASSERT_NOT_NULL(o);
     test_defer(ops_free, o);
     weft_txn_t *t = begin(from, WEFT_TXN_READ);
-    int rc = weft_crdt_missing(t, vv->v, vv->n, ops_add, o);
+    int rc = weft_crdt_missing(t, CTX, vv->v, vv->n, ops_add, o);
     weft_txn_abort(t);
     ASSERT_EQ_INT(rc, 0);
     ASSERT_FALSE(o->overflow);
@@ -253,7 +253,7 @@ static weft_crdt_node_t load_node(weft_db_t *db, int node)
 {
     weft_crdt_node_t n;
     weft_txn_t *t = begin(db, WEFT_TXN_READ);
-    int rc = weft_crdt_node_load(t, origin_of(node), &n);
+    int rc = weft_crdt_node_load(t, CTX, origin_of(node), &n);
     weft_txn_abort(t);
     ASSERT_EQ_INT(rc, 0);
     return n;
@@ -780,4 +780,80 @@ TEST(rga_two_nodes_converge_element_by_element)
     ASSERT_EQ_U64(strlen(sa), 4); /* H deleted; the runs not interleaved */
     ASSERT_TRUE(strcmp(sa, "abxy") == 0 || strcmp(sa, "xyab") == 0);
     ASSERT_EQ_U64(part_records(a, "r"), 5);
+}
+
+/* ---- contexts: each its own log ----------------------------------------- */
+
+static size_t count_ops(weft_db_t *db, const char *ctx)
+{
+    ops_t *o = calloc(1, sizeof *o);
+    ASSERT_NOT_NULL(o);
+    test_defer(ops_free, o);
+    weft_txn_t *t = begin(db, WEFT_TXN_READ);
+    int rc = weft_crdt_missing(t, C(ctx), NULL, 0, ops_add, o);
+    weft_txn_abort(t);
+    ASSERT_EQ_INT(rc, 0);
+    for (size_t i = 0; i < o->n; i++) { /* every op streamed is of ctx */
+        weft_crdt_op_t op;
+        ASSERT_EQ_INT(weft_crdt_op_decode(o->op[i], o->len[i], &op), 0);
+        ASSERT_EQ_U64(op.context_len, strlen(ctx));
+        ASSERT_EQ_MEM(op.context, ctx, op.context_len);
+    }
+    return o->n;
+}
+
+TEST(each_context_has_its_own_log_and_seqs)
+{
+    weft_db_t *db = open_node();
+    weft_crdt_input_t in = {.delta = 1};
+    weft_crdt_id_t id;
+    for (int i = 0; i < 3; i++) {
+        weft_txn_t *t = begin(db, WEFT_TXN_WRITE);
+        ASSERT_EQ_INT(weft_crdt_local(t, origin_of(0), 1000, C("one"), C("g"), WEFT_CRDT_GCOUNTER,
+                                      WEFT_CRDT_INC, &in, NULL, NULL), 0);
+        ASSERT_EQ_INT(weft_txn_commit(t), 0);
+    }
+    weft_txn_t *t = begin(db, WEFT_TXN_WRITE);
+    weft_crdt_input_t add = {.value = (const uint8_t *)"e", .value_len = 1};
+    ASSERT_EQ_INT(weft_crdt_local(t, origin_of(0), 1001, C("two"), C("s"), WEFT_CRDT_ORSET,
+                                  WEFT_CRDT_ADD, &add, &id, NULL), 0);
+    ASSERT_EQ_INT(weft_txn_commit(t), 0);
+    ASSERT_EQ_U64(id.seq, 1); /* seqs count per context */
+    ASSERT_EQ_U64(count_ops(db, "one"), 3);
+    ASSERT_EQ_U64(count_ops(db, "two"), 1);
+    ASSERT_EQ_U64(count_ops(db, "three"), 0);
+
+    /* the clock is node-wide: the op in "two" is after those in "one" */
+    weft_crdt_node_t one, two;
+    t = begin(db, WEFT_TXN_READ);
+    ASSERT_EQ_INT(weft_crdt_node_load(t, C("one"), origin_of(0), &one), 0);
+    ASSERT_EQ_INT(weft_crdt_node_load(t, C("two"), origin_of(0), &two), 0);
+    weft_txn_abort(t);
+    ASSERT_EQ_U64(one.next_seq, 4);
+    ASSERT_EQ_U64(two.next_seq, 2);
+    ASSERT_EQ_U64(one.hlc.last, two.hlc.last);
+
+    /* a peer of context "two" only gets "two"'s ops; dropping "one" drops its log */
+    weft_db_t *peer = open_node();
+    vv_t none = {.n = 0};
+    weft_txn_t *r = begin(db, WEFT_TXN_READ), *w = begin(peer, WEFT_TXN_WRITE);
+    ops_t *o = calloc(1, sizeof *o);
+    ASSERT_NOT_NULL(o);
+    test_defer(ops_free, o);
+    ASSERT_EQ_INT(weft_crdt_missing(r, C("two"), none.v, 0, ops_add, o), 0);
+    weft_txn_abort(r);
+    for (size_t i = 0; i < o->n; i++)
+        ASSERT_EQ_INT(weft_crdt_apply_remote(w, o->op[i], o->len[i], 2000), 0);
+    ASSERT_EQ_INT(weft_txn_commit(w), 0);
+    ASSERT_EQ_U64(count_ops(peer, "two"), 1);
+    ASSERT_EQ_U64(count_ops(peer, "one"), 0);
+    t = begin(db, WEFT_TXN_WRITE);
+    ASSERT_EQ_INT(weft_txn_drop_context(t, WEFT_SPACE_COUNT, C("one")), 0);
+    ASSERT_EQ_INT(weft_txn_commit(t), 0);
+    ASSERT_EQ_U64(count_ops(db, "one"), 0);
+    ASSERT_EQ_U64(count_ops(db, "two"), 1);
+    t = begin(db, WEFT_TXN_READ);
+    ASSERT_EQ_INT(weft_crdt_node_load(t, C("one"), origin_of(0), &one), 0);
+    weft_txn_abort(t);
+    ASSERT_EQ_U64(one.next_seq, 1);
 }
