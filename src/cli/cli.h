@@ -70,6 +70,9 @@ int cli_parse_duration(const char *s, uint64_t *out_ns);
 /* Writes a WebAssembly name (not NUL-terminated, may hold any byte) with
  * control characters, quotes, backslashes and non-ASCII escaped as \xx. */
 void cli_print_name(FILE *out, const char *name, size_t len);
+
+/* Writes n bytes as 2n lowercase hex digits and a NUL to out. */
+void cli_hex(const uint8_t *p, size_t n, char *out);
 /* Writes a function type as "(i32, i64) -> f64", "() -> ()", ... */
 void cli_print_functype(FILE *out, const weft_functype_t *ft);
 /* Writes a value in the format `weft run` prints results in. */

@@ -1,6 +1,7 @@
 /*
  * src/cli/db.c — `weft db DIR get|set|del|scan`: the nx key/value state of
- * a data directory, by hand; `weft db DIR node-id`: its node id.
+ * a data directory, by hand; `weft db DIR node-id`: its node id; `crdt`
+ * and `vv` (db_crdt.c): its replicated state, read-only.
  *
  * It reads and writes the same space (WEFT_SPACE_KV) and context keys nx's
  * db_* functions use, through the public weft/db.h only. It is an operator's
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "db_priv.h"
 #include "weft/db.h"
 #include "weft/identity.h"
 
@@ -25,6 +27,8 @@ void cli_db_usage(FILE *out)
             "       weft db DIR set KEY VALUE --context NAME [--hex]\n"
             "       weft db DIR del KEY --context NAME [--hex]\n"
             "       weft db DIR scan [PREFIX] --context NAME [--hex]\n"
+            "       weft db DIR crdt [KEY] --context NAME [--hex]\n"
+            "       weft db DIR vv --context NAME\n"
             "       weft db DIR node-id\n"
             "\n"
             "Reads or changes the key/value state nx modules keep in the data directory\n"
@@ -38,6 +42,13 @@ void cli_db_usage(FILE *out)
             "  scan     print every key starting with PREFIX (all when absent) and its\n"
             "           value, in byte order, one \"KEY<TAB>VALUE\" line each; this also\n"
             "           shows the runtime's reserved __nx/ keys\n"
+            "  crdt     without KEY, list the context's replicated (crdt_*) keys, one\n"
+            "           \"KEY<TAB>TYPE\" line each; with KEY, print its value as one JSON\n"
+            "           line: {\"type\": ..., \"value\": ...} (counters a number, lww a\n"
+            "           string or null, lww_map [{\"field\", \"value\"}], orset and rga\n"
+            "           arrays; bytes that are not UTF-8 as {\"hex\": ...}). Read-only\n"
+            "  vv       print the context's version vector: one \"ORIGIN<TAB>SEQ\" line\n"
+            "           per node whose ops this directory holds (SEQ: how many)\n"
             "  node-id  print DIR's node id (its ed25519 public key, 64 hex digits): the\n"
             "           id nx net_node_id answers and weft run's JSON logs and events\n"
             "           carry. Only reads: an error when DIR has none yet (weft run\n"
@@ -60,7 +71,7 @@ typedef struct {
     size_t rows;
 } print_t;
 
-static void print_bytes(FILE *out, const uint8_t *p, size_t n, int hex)
+void db_print_bytes(FILE *out, const uint8_t *p, size_t n, int hex)
 {
     if (!hex) {
         cli_print_name(out, (const char *)p, n);
@@ -73,9 +84,9 @@ static void print_bytes(FILE *out, const uint8_t *p, size_t n, int hex)
 static int print_row(void *user, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
     print_t *pr = user;
-    print_bytes(stdout, key, klen, pr->hex);
+    db_print_bytes(stdout, key, klen, pr->hex);
     fputc('\t', stdout);
-    print_bytes(stdout, val, vlen, pr->hex);
+    db_print_bytes(stdout, val, vlen, pr->hex);
     fputc('\n', stdout);
     pr->rows++;
     return 0;
@@ -186,18 +197,18 @@ int cli_db(int argc, char **argv)
     }
     if (npos < 2) {
         cli_error("db: missing %s",
-                  npos == 0 ? "DIR" : "command (get, set, del, scan or node-id)");
+                  npos == 0 ? "DIR" : "command (get, set, del, scan, crdt, vv or node-id)");
         cli_db_usage(stderr);
         return CLI_EXIT_USAGE;
     }
     const char *dir = pos[0], *cmd = pos[1];
     int want = strcmp(cmd, "get") == 0 || strcmp(cmd, "del") == 0 ? 3
                : strcmp(cmd, "set") == 0                          ? 4
-               : strcmp(cmd, "scan") == 0                         ? -1
-               : strcmp(cmd, "node-id") == 0                      ? 2
-                                                                  : 0;
+               : strcmp(cmd, "scan") == 0 || strcmp(cmd, "crdt") == 0 ? -1
+               : strcmp(cmd, "node-id") == 0 || strcmp(cmd, "vv") == 0 ? 2
+                                                                        : 0;
     if (want == 0) {
-        cli_error("db: unknown command '%s' (get, set, del, scan or node-id)", cmd);
+        cli_error("db: unknown command '%s' (get, set, del, scan, crdt, vv or node-id)", cmd);
         return CLI_EXIT_USAGE;
     }
     if ((want > 0 && npos != want) || (want < 0 && npos > 3)) {
@@ -252,9 +263,13 @@ int cli_db(int argc, char **argv)
             size_t n;
             rc = weft_txn_get(txn, WEFT_SPACE_KV, ctx, ctx_len, key, klen, &v, &n);
             if (rc == 0) {
-                print_bytes(stdout, v, n, hex);
+                db_print_bytes(stdout, v, n, hex);
                 fputc('\n', stdout);
             }
+        } else if (strcmp(cmd, "crdt") == 0) {
+            rc = db_crdt(txn, ctx, ctx_len, key, klen, npos == 3, hex);
+        } else if (strcmp(cmd, "vv") == 0) {
+            rc = db_vv(txn, ctx, ctx_len);
         } else if (strcmp(cmd, "scan") == 0) {
             print_t pr = {hex, 0};
             rc = weft_txn_scan(txn, WEFT_SPACE_KV, ctx, ctx_len, key, klen, NULL, 0, print_row, &pr);

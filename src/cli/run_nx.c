@@ -20,17 +20,6 @@
 
 /* ---- nx: data directory, context, call transaction --------------------- */
 
-/* Writes n bytes as 2n lowercase hex digits and a NUL to out. */
-static void to_hex(const uint8_t *p, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 int run_imports_namespace(const weft_module_t *module, const char *ns)
 {
     size_t n = weft_module_import_count(module), len = strlen(ns);
@@ -154,7 +143,7 @@ int run_open_nx(run_t *r)
         cfg.flags = WEFT_NX_SYNC;
         cfg.node_id = node_id;
         cfg.node_id_len = sizeof node_id;
-        to_hex(node_id, sizeof node_id, r->node_hex);
+        cli_hex(node_id, sizeof node_id, r->node_hex);
     }
     /* env_get reads weft's own environment through the NX_/NUMAX_ policy,
      * as Numax does; --env only feeds WASI. */
@@ -184,7 +173,7 @@ static void set_text(json_t *obj, const char *key, const char *p, size_t len)
     char *hex = malloc(len * 2 + 1);
     snprintf(hex_key, sizeof hex_key, "%s_hex", key);
     if (hex) {
-        to_hex((const uint8_t *)p, len, hex);
+        cli_hex((const uint8_t *)p, len, hex);
         json_object_set_new(obj, hex_key, json_string(hex));
         free(hex);
     }

@@ -394,6 +394,42 @@ assert [list(o.items()) for o in objs] == [list(o.items()) for o in want], (objs
     fi
 fi
 
+# ---- weft db DIR crdt / vv: the replicated state, read-only ---------------------
+if [ -n "$examples" ] && have "$examples/distributed_settings.wasm" \
+    "$examples/distributed_inventory.wasm" "$examples/distributed_comments.wasm"; then
+    c=$tmp/crdt
+    app() { # app EXAMPLE ARGS...: one run of an example in context "app"
+        ex=$1
+        shift
+        run "$weft" run --data-dir "$c" --context app "$examples/$ex.wasm" "$@"
+        [ "$rc" -eq 0 ] || fail "$ex $*: status $rc ($(cat "$tmp/err"))"
+    }
+    app distributed_settings set svc theme dark
+    app distributed_settings set svc region eu
+    app distributed_settings unset svc region
+    app distributed_inventory add sku1 5
+    app distributed_inventory remove sku1 7
+    app distributed_comments post doc first
+    app distributed_comments post doc second
+    expect_stdout 0 "comments:doc\trga\ninventory:sku1\tpncounter\nsettings:svc\tlww_map\n" \
+        "$weft" db "$c" crdt --context app
+    expect_stdout 0 '{"type":"lww_map","value":[{"field":"theme","value":"dark"}]}\n' \
+        "$weft" db "$c" crdt settings:svc --context app
+    expect_stdout 0 '{"type":"pncounter","value":-2}\n' \
+        "$weft" db "$c" crdt inventory:sku1 --context app
+    expect_stdout 0 '{"type":"rga","value":["second","first"]}\n' \
+        "$weft" db "$c" crdt comments:doc --context app
+    expect_stdout 0 '{"type":"rga","value":["second","first"]}\n' \
+        "$weft" db "$c" crdt 636f6d6d656e74733a646f63 --context app --hex
+    expect 1 "key not found" "$weft" db "$c" crdt nothing --context app
+    expect 2 "--context NAME" "$weft" db "$c" crdt settings:svc
+    # seven ops of this node in context "app", none in another
+    node=$("$weft" db "$c" node-id)
+    expect_stdout 0 "$node\t7\n" "$weft" db "$c" vv --context app
+    expect_stdout 0 "" "$weft" db "$c" vv --context other
+    expect 2 "wrong number of arguments" "$weft" db "$c" vv extra --context app
+fi
+
 # ---- the examples -------------------------------------------------------------
 if [ -n "$examples" ] && have "$examples/hello.wasm"; then
     mkdir "$tmp/h"
