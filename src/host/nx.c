@@ -35,7 +35,7 @@ extern char **environ;
 
 uint8_t *nx_guest(weft_caller_t *caller, uint32_t ptr, uint32_t len, const char *fn, int *out_rc)
 {
-    static uint8_t empty; /* an empty range touches no byte, wherever it is */
+    static uint8_t empty; /* an empty range up to the end of memory touches no byte */
     weft_memory_t *mem = weft_caller_memory(caller, "memory");
     if (!mem) mem = weft_caller_memory(caller, NULL);
     if (len == 0 && mem && ptr <= weft_memory_size(mem)) return &empty;
