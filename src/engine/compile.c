@@ -81,6 +81,7 @@ static size_t put(cctx_t *c, cell_t v)
 size_t cc_op(cctx_t *c, int op)
 {
     c->last_def = NO_CELL;
+    c->acc_ok = false;
     c->last_copy = NO_CELL;
     c->last_op = op;
     c->last_op_at = c->ncode;
@@ -94,7 +95,12 @@ size_t cc_pair(cctx_t *c, uint32_t a, uint32_t b)
     return put(c, (cell_t){.p = {a, b}});
 }
 
-void cc_def(cctx_t *c, size_t instr) { c->last_def = instr + 1; }
+void cc_def(cctx_t *c, size_t instr)
+{
+    c->last_def = instr + 1;
+    c->acc_ok = c->last_op_at == instr && cc_sets_acc(c->last_op);
+    c->acc_slot = c->code[instr + 1].p.a;
+}
 
 void cc_copy(cctx_t *c, uint32_t dst, uint32_t src)
 {
@@ -165,6 +171,7 @@ bool cc_try_retarget(cctx_t *c, uint32_t slot, uint32_t local)
     if (c->last_def == NO_CELL || c->code[c->last_def].p.a != slot) return false;
     c->code[c->last_def].p.a = local;
     c->last_def = NO_CELL;
+    if (c->acc_ok && c->acc_slot == slot) c->acc_slot = local; /* acc still holds it */
     return true;
 }
 
@@ -205,6 +212,8 @@ void cc_count(cctx_t *c)
 void cc_label(cctx_t *c)
 {
     c->last_def = NO_CELL;
+    c->acc_ok = false;
+    c->nlabels++;
     c->last_copy = NO_CELL;
     c->last_op = -1;
 }
@@ -294,3 +303,29 @@ void cc_finish(cctx_t *c)
     fd->ncode = c->ncode;
     c->code = NULL;
 }
+
+/* ---- the accumulator ---------------------------------------------------- */
+
+/* Per op: 1 sets acc (an integer result); for an _R twin, the distance
+ * back to its base op. */
+#define ACC_I32 1
+#define ACC_I64 1
+#define ACC_F32 0
+#define ACC_F64 0
+static const signed char acc_info[OP__COUNT] = {
+#define OP(n, len, m) 0,
+#define UN(n, w, vi, vo, fi, fo, e) ACC_##vo,
+#define BIN(n, w, vi, vo, fi, fo, e) ACC_##vo, ACC_##vo, -2, -2,
+#define BRCMP(n, fi, cop) 0, 0, -2, -2,
+#define UNT(n, w, vi, vo, fi, fo, f) ACC_##vo,
+#define BINT(n, w, vi, vo, fi, fo, f) ACC_##vo,
+#define LOAD(n, w, vo, ct, fo) ACC_##vo, ACC_##vo, ACC_##vo, -3,
+#define STORE(n, w, vi, ct, fi) 0, 0, 0,
+#include "ops.def"
+};
+
+bool cc_sets_acc(int op) { return op >= 0 && op < OP__COUNT && acc_info[op] != 0; }
+
+int cc_base_op(int op) { return op >= 0 && op < OP__COUNT && acc_info[op] < 0 ? op + acc_info[op] : op; }
+
+bool cc_acc_holds(const cctx_t *c, uint32_t slot) { return c->acc_ok && c->acc_slot == slot; }

@@ -18,11 +18,11 @@
 enum {
 #define OP(n, len, m) OP_##n,
 #define UN(n, w, vi, vo, fi, fo, e) OP_##n,
-#define BIN(n, w, vi, vo, fi, fo, e) OP_##n, OP_##n##_IMM,
-#define BRCMP(n, fi, cop) OP_BR_##n, OP_BR_##n##_IMM,
+#define BIN(n, w, vi, vo, fi, fo, e) OP_##n, OP_##n##_IMM, OP_##n##_R, OP_##n##_IMM_R,
+#define BRCMP(n, fi, cop) OP_BR_##n, OP_BR_##n##_IMM, OP_BR_##n##_R, OP_BR_##n##_IMM_R,
 #define UNT(n, w, vi, vo, fi, fo, f) OP_##n,
 #define BINT(n, w, vi, vo, fi, fo, f) OP_##n,
-#define LOAD(n, w, vo, ct, fo) OP_##n, OP_##n##_A, OP_##n##_X,
+#define LOAD(n, w, vo, ct, fo) OP_##n, OP_##n##_A, OP_##n##_X, OP_##n##_R,
 #define STORE(n, w, vi, ct, fi) OP_##n, OP_##n##_A, OP_##n##_X,
 #include "ops.def"
     OP__COUNT
@@ -93,6 +93,9 @@ typedef struct {
     uint8_t *written;  /* per local: set since entry (meaningful in the prefix) */
     int last_op;       /* the last op emitted and where, for peephole fusion */
     size_t last_op_at;
+    bool acc_ok;       /* the last op emitted left in acc the value of slot acc_slot */
+    uint32_t acc_slot;
+    uint32_t nlabels;  /* labels placed so far */
 } cctx_t;
 
 static inline uint32_t home(const cctx_t *c, uint32_t h) { return c->fd->nlocals + h; }
@@ -102,6 +105,19 @@ static inline bool emitting(const cctx_t *c)
     const ctrl_t *f = &c->ctrl[c->nctrl - 1];
     return !f->unreachable && !f->dead;
 }
+
+/* The accumulator (interp.c, PUT): every integer op leaves its result in
+ * acc as well as in its slot; an op whose first operand is the result of
+ * the op emitted right before it can read it from acc (its _R twin: OP_n +
+ * 2 for a BIN, BIN _IMM, BR_cmp or BR_cmp _IMM, OP_n + 3 for a plain
+ * LOAD). cc_base_op maps an
+ * _R twin back to the op it reads like (same cells, first operand from its
+ * slot), for the peepholes that take an op back out of the code. */
+bool cc_sets_acc(int op);
+int cc_base_op(int op);
+/* Whether the first operand `slot` can come from acc: the last op emitted
+ * set acc, wrote `slot`, and nothing (a label, another op) came after it. */
+bool cc_acc_holds(const cctx_t *c, uint32_t slot);
 
 /* compile.c */
 void cc_init(cctx_t *c);

@@ -11,11 +11,11 @@
 static const char *const op_names[] = {
 #define OP(n, len, m) #n,
 #define UN(n, w, vi, vo, fi, fo, e) #n,
-#define BIN(n, w, vi, vo, fi, fo, e) #n, #n "_IMM",
-#define BRCMP(n, fi, cop) "BR_" #n, "BR_" #n "_IMM",
+#define BIN(n, w, vi, vo, fi, fo, e) #n, #n "_IMM", #n "_R", #n "_IMM_R",
+#define BRCMP(n, fi, cop) "BR_" #n, "BR_" #n "_IMM", "BR_" #n "_R", "BR_" #n "_IMM_R",
 #define UNT(n, w, vi, vo, fi, fo, f) #n,
 #define BINT(n, w, vi, vo, fi, fo, f) #n,
-#define LOAD(n, w, vo, ct, fo) #n, #n "_A", #n "_X",
+#define LOAD(n, w, vo, ct, fo) #n, #n "_A", #n "_X", #n "_R",
 #define STORE(n, w, vi, ct, fi) #n, #n "_A", #n "_X",
 #include "ops.def"
 };
@@ -24,11 +24,11 @@ static const char *const op_names[] = {
 static const unsigned char op_cells[] = {
 #define OP(n, len, m) len,
 #define UN(n, w, vi, vo, fi, fo, e) 2,
-#define BIN(n, w, vi, vo, fi, fo, e) 3, 3,
-#define BRCMP(n, fi, cop) 3, 4,
+#define BIN(n, w, vi, vo, fi, fo, e) 3, 3, 3, 3,
+#define BRCMP(n, fi, cop) 3, 4, 3, 4,
 #define UNT(n, w, vi, vo, fi, fo, f) 2,
 #define BINT(n, w, vi, vo, fi, fo, f) 3,
-#define LOAD(n, w, vo, ct, fo) 3, 3, 3,
+#define LOAD(n, w, vo, ct, fo) 3, 3, 3, 3,
 #define STORE(n, w, vi, ct, fi) 3, 3, 3,
 #include "ops.def"
 };

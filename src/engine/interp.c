@@ -111,11 +111,11 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
     static const void *const labels[] = {
 #define OP(n, len, m) &&L_##n,
 #define UN(n, w, vi, vo, fi, fo, e) &&L_##n,
-#define BIN(n, w, vi, vo, fi, fo, e) &&L_##n, &&L_##n##_IMM,
-#define BRCMP(n, fi, cop) &&L_BR_##n, &&L_BR_##n##_IMM,
+#define BIN(n, w, vi, vo, fi, fo, e) &&L_##n, &&L_##n##_IMM, &&L_##n##_R, &&L_##n##_IMM_R,
+#define BRCMP(n, fi, cop) &&L_BR_##n, &&L_BR_##n##_IMM, &&L_BR_##n##_R, &&L_BR_##n##_IMM_R,
 #define UNT(n, w, vi, vo, fi, fo, fn) &&L_##n,
 #define BINT(n, w, vi, vo, fi, fo, fn) &&L_##n,
-#define LOAD(n, w, vo, ct, fo) &&L_##n, &&L_##n##_A, &&L_##n##_X,
+#define LOAD(n, w, vo, ct, fo) &&L_##n, &&L_##n##_A, &&L_##n##_X, &&L_##n##_R,
 #define STORE(n, w, vi, ct, fi) &&L_##n, &&L_##n##_A, &&L_##n##_X,
 #include "ops.def"
     };
@@ -131,6 +131,7 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
     slot_t *nfp;
     weft_trap_code_t tc;
     int64_t fuel = s->fuel;
+    slot_t acc = {.i64 = 0}; /* the last numeric result (see PUT) */
     slot_t *const stack_end = s->stack + s->stack_slots;
     uint8_t *mem = NULL;
     uint64_t memsize = 0;
@@ -409,43 +410,62 @@ L_REF_IS_NULL:
     pc += 2;
     NEXT();
 
+/* Every integer op writes its result to its slot and to acc (a register);
+ * the _R twin of an op reads its first operand from acc instead of a slot,
+ * when the compiler knows the op right before produced it. The slot is
+ * always written too, so a value lives in memory whatever reads it later:
+ * acc only takes the store-to-load round trip off the dependency chain. */
+#define IS_FLOAT(fo)                                                          \
+    (__builtin_types_compatible_p(__typeof__(((slot_t *)0)->fo), float) ||    \
+     __builtin_types_compatible_p(__typeof__(((slot_t *)0)->fo), double))
+#define PUT(fo, v)                                                            \
+    do {                                                                      \
+        __typeof__(fp->fo) r_ = (v);                                          \
+        DST(1).fo = r_;                                                       \
+        if (!IS_FLOAT(fo)) /* floats would cross register files: no acc */   \
+            acc.i64 = (uint64_t)r_; /* whole register: no merge of halves */ \
+    } while (0)
 #define UN(n, w, vi, vo, fi, fo, e)                                           \
     L_##n : {                                                                 \
         __typeof__(fp->fi) a = SRC(1).fi;                                     \
-        DST(1).fo = (e);                                                      \
+        PUT(fo, (e));                                                         \
         pc += 2;                                                              \
         NEXT();                                                               \
     }
-#define BIN(n, w, vi, vo, fi, fo, e)                                          \
-    L_##n : {                                                                 \
-        __typeof__(fp->fi) a = SRC(1).fi, b = fp[pc[2].p.a].fi;               \
-        DST(1).fo = (e);                                                      \
-        pc += 3;                                                              \
-        NEXT();                                                               \
-    }                                                                         \
-    L_##n##_IMM : {                                                           \
-        slot_t k = {.i64 = pc[2].u};                                          \
-        __typeof__(fp->fi) a = SRC(1).fi, b = k.fi;                           \
-        DST(1).fo = (e);                                                      \
+#define BIN_BODY(fi, fo, e, a_expr, b_expr)                                   \
+    {                                                                         \
+        __typeof__(fp->fi) a = (a_expr), b = (b_expr);                        \
+        PUT(fo, (e));                                                         \
         pc += 3;                                                              \
         NEXT();                                                               \
     }
-#define BRCMP(n, fi, cop)                                                     \
-    L_BR_##n : {                                                              \
-        if (fp[pc[1].p.a].fi cop fp[pc[1].p.b].fi)                            \
+#define BIN(n, w, vi, vo, fi, fo, e)                                          \
+    L_##n : BIN_BODY(fi, fo, e, SRC(1).fi, fp[pc[2].p.a].fi)                  \
+    L_##n##_IMM : BIN_BODY(fi, fo, e, SRC(1).fi, ((slot_t){.i64 = pc[2].u}).fi) \
+    L_##n##_R : BIN_BODY(fi, fo, e, acc.fi, fp[pc[2].p.a].fi)                 \
+    L_##n##_IMM_R : BIN_BODY(fi, fo, e, acc.fi, ((slot_t){.i64 = pc[2].u}).fi)
+#define BR2(fi, cop, a_expr)                                                  \
+    {                                                                         \
+        if ((a_expr) cop fp[pc[1].p.b].fi)                                    \
             pc = pc + 2 + pc[2].i;                                            \
         else                                                                  \
             pc += 3;                                                          \
         NEXT();                                                               \
-    }                                                                         \
-    L_BR_##n##_IMM : {                                                        \
+    }
+#define BR2_IMM(fi, cop, a_expr)                                              \
+    {                                                                         \
         slot_t k = {.i64 = pc[2].u};                                          \
-        if (fp[pc[1].u].fi cop k.fi)                                          \
+        if ((a_expr) cop k.fi)                                                \
             pc = pc + 3 + pc[3].i;                                            \
         else                                                                  \
             pc += 4;                                                          \
         NEXT();                                                               \
     }
+#define BRCMP(n, fi, cop)                                                     \
+    L_BR_##n : BR2(fi, cop, fp[pc[1].p.a].fi)                                 \
+    L_BR_##n##_IMM : BR2_IMM(fi, cop, fp[pc[1].u].fi)                         \
+    L_BR_##n##_R : BR2(fi, cop, acc.fi)                                       \
+    L_BR_##n##_IMM_R : BR2_IMM(fi, cop, acc.fi)
 #define UNT(n, w, vi, vo, fi, fo, fn)                                         \
     L_##n : {                                                                 \
         __typeof__(fp->fo) r;                                                 \
@@ -454,7 +474,7 @@ L_REF_IS_NULL:
             tc = (weft_trap_code_t)t;                                         \
             goto trap;                                                        \
         }                                                                     \
-        DST(1).fo = r;                                                        \
+        PUT(fo, r);                                                           \
         pc += 2;                                                              \
         NEXT();                                                               \
     }
@@ -466,7 +486,7 @@ L_REF_IS_NULL:
             tc = (weft_trap_code_t)t;                                         \
             goto trap;                                                        \
         }                                                                     \
-        DST(1).fo = r;                                                        \
+        PUT(fo, r);                                                           \
         pc += 3;                                                              \
         NEXT();                                                               \
     }
@@ -476,7 +496,7 @@ L_REF_IS_NULL:
         if (UNLIKELY(ea + sizeof(ct) > memsize)) TRAP(MEMORY_OOB);            \
         ct v;                                                                 \
         memcpy(&v, mem + ea, sizeof v);                                       \
-        DST(1).fo = v;                                                        \
+        PUT(fo, v);                                                           \
         pc += 3;                                                              \
         NEXT();                                                               \
     }
@@ -492,7 +512,8 @@ L_REF_IS_NULL:
 #define LOAD(n, w, vo, ct, fo)                                                \
     L_##n : LOAD_AT(ct, fo, (uint64_t)SRC(1).i32 + pc[2].u)                   \
     L_##n##_A : LOAD_AT(ct, fo, (uint64_t)(uint32_t)(SRC(1).i32 + pc[2].p.b) + pc[2].p.a)         \
-    L_##n##_X : LOAD_AT(ct, fo, (uint64_t)(uint32_t)(SRC(1).i32 + fp[pc[2].p.b].i32) + pc[2].p.a)
+    L_##n##_X : LOAD_AT(ct, fo, (uint64_t)(uint32_t)(SRC(1).i32 + fp[pc[2].p.b].i32) + pc[2].p.a) \
+    L_##n##_R : LOAD_AT(ct, fo, (uint64_t)acc.i32 + pc[2].u)
 #define STORE(n, w, vi, ct, fi)                                               \
     L_##n : STORE_AT(ct, fi, (uint64_t)fp[pc[1].p.a].i32 + pc[2].u)           \
     L_##n##_A : STORE_AT(ct, fi, (uint64_t)(uint32_t)(fp[pc[1].p.a].i32 + pc[2].p.b) + pc[2].p.a) \

@@ -298,14 +298,24 @@ static void binop(cctx_t *c, int op, uint8_t vin, uint8_t vout, bool imm)
     }
     a = in_slot(c, a);
     if (!imm || !b.konst) b = in_slot_at(c, b, c->sp + 1);
+    /* The _R twins read the first operand from acc: put the operand the
+     * last op produced first when the op can swap (x + (y * z)). */
+    if (imm && !b.konst && cc_acc_holds(c, b.slot) && !cc_acc_holds(c, a.slot) &&
+        swapped(op) >= 0) {
+        opnd_t t = a;
+        a = b;
+        b = t;
+        op = swapped(op);
+    }
+    int r = imm && cc_acc_holds(c, a.slot) ? 2 : 0;
     uint32_t d = push_home(c, vout);
     size_t at;
     if (b.konst) {
-        at = cc_op(c, op + 1);
+        at = cc_op(c, op + 1 + r);
         cc_pair(c, d, a.slot);
         cc_cell(c, b.bits);
     } else {
-        at = cc_op(c, op);
+        at = cc_op(c, op + r);
         cc_pair(c, d, a.slot);
         cc_pair(c, b.slot, 0);
     }
@@ -318,11 +328,12 @@ static void binop(cctx_t *c, int op, uint8_t vin, uint8_t vout, bool imm)
  * (add of slots *src and *k: use the _X twin). */
 static int address_add(cctx_t *c, const opnd_t *addr, uint32_t pos, uint32_t *src, uint32_t *k)
 {
-    if (!emitting(c) || addr->konst || (c->last_op != OP_I32_ADD_IMM && c->last_op != OP_I32_ADD) ||
+    int last = cc_base_op(c->last_op);
+    if (!emitting(c) || addr->konst || (last != OP_I32_ADD_IMM && last != OP_I32_ADD) ||
         c->last_def != c->last_op_at + 1 || addr->slot != home(c, pos) ||
         c->code[c->last_def].p.a != addr->slot)
         return 0;
-    int kind = c->last_op == OP_I32_ADD_IMM ? 1 : 2;
+    int kind = last == OP_I32_ADD_IMM ? 1 : 2;
     *src = c->code[c->last_op_at + 1].p.b;
     *k = kind == 1 ? (uint32_t)c->code[c->last_op_at + 2].u : c->code[c->last_op_at + 2].p.a;
     return kind;
@@ -332,6 +343,7 @@ static void take_last_op(cctx_t *c)
 {
     c->ncode = c->last_op_at;
     c->last_def = NO_CELL;
+    c->acc_ok = false;
     c->last_op = -1;
 }
 
@@ -350,7 +362,7 @@ static void load(cctx_t *c, int op, uint8_t vout, uint32_t natural)
         cc_pair(c, d, src);
         cc_pair(c, off, k);
     } else {
-        at = cc_op(c, op);
+        at = cc_op(c, op + (cc_acc_holds(c, a.slot) ? 3 : 0));
         cc_pair(c, d, a.slot);
         cc_cell(c, off);
     }
@@ -406,9 +418,12 @@ static void emit_const(cctx_t *c, uint8_t type, uint64_t bits)
  * taken back out of the code and fused into the branch. */
 typedef struct {
     bool valid, eqz, imm_form;
+    bool r; /* the compare read a from acc: so may the branch, right after */
     int op;
     uint32_t a, b;
     uint64_t imm;
+    size_t at;
+    uint32_t nlabels;
 } cmp_t;
 
 static int brcmp(int op)
@@ -444,12 +459,12 @@ static cmp_t take_compare(cctx_t *c, const opnd_t *cond)
         cond->slot != home(c, c->sp) || c->code[c->last_def].p.a != cond->slot)
         return p;
     size_t at = c->last_op_at;
-    int op = c->last_op;
+    int op = cc_base_op(c->last_op); /* an _R compare reads its operand's slot once fused */
     if (op == OP_I32_EQZ) {
         p.eqz = true;
     } else if (brcmp(op) >= 0) {
         p.op = op;
-        p.imm_form = (brcmp(op) - OP_BR_I32_EQ) % 2 == 1;
+        p.imm_form = (brcmp(op) - OP_BR_I32_EQ) % 4 == 1;
         if (p.imm_form)
             p.imm = c->code[at + 2].u;
         else
@@ -459,8 +474,12 @@ static cmp_t take_compare(cctx_t *c, const opnd_t *cond)
     }
     p.a = c->code[at + 1].p.b;
     p.valid = true;
+    p.r = c->last_op != op;
+    p.at = at;
+    p.nlabels = c->nlabels;
     c->ncode = at;
     c->last_def = NO_CELL;
+    c->acc_ok = false;
     c->last_op = -1;
     return p;
 }
@@ -474,7 +493,9 @@ static size_t emit_cond_jump(cctx_t *c, const cmp_t *p, opnd_t cond, bool when, 
         cc_cell(c, p->a);
     } else if (p->valid) {
         int op = when ? p->op : inverse_cmp(p->op);
-        cc_op(c, brcmp(op));
+        /* a still in acc: nothing was emitted since the producer */
+        bool r = p->r && c->ncode == p->at && c->nlabels == p->nlabels;
+        cc_op(c, brcmp(op) + (r ? 2 : 0));
         if (p->imm_form) {
             cc_cell(c, p->a);
             cc_cell(c, p->imm);

@@ -10,6 +10,9 @@
  * the same for binary arithmetic with constant operands.
  */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "harness.h"
 
@@ -368,4 +371,130 @@ TEST(compile_float_arith_constants)
                 check_float_arith(&fx, "f32", 1, float_arith_ops[o], v[i], v[j]);
                 check_float_arith(&fx, "f64", 0, float_arith_ops[o], v[i], v[j]);
             }
+}
+
+/* ---- the accumulator (wat/acc.wat) ------------------------------------- */
+
+static const char *const acc_forms[] = {"acca", "accb", "acck"};
+
+/* The listing of function `index`, freed when the test ends. */
+static char *listing(weft_module_t *m, uint32_t index)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    ASSERT_NOT_NULL(out);
+    ASSERT_OK(weft_module_dump_code(m, index, out));
+    fclose(out);
+    test_defer(free, text);
+    return text;
+}
+
+static int32_t call_i32(fixture_t *fx, const char *name, const weft_val_t *args, size_t n)
+{
+    weft_val_t res;
+    int rc = weft_func_call(fx->store, fx_func(fx, name), args, n, &res, 1);
+    if (rc != 0)
+        FAIL("%s: %s", name, weft_errname(rc));
+    return res.of.i32;
+}
+
+TEST(compile_acc_chains_and_loops)
+{
+    fixture_t fx;
+    fx_load(&fx, "acc");
+    /* the register twins are really used: a pointer chased, a loop counter
+     * compared right after its retargeted update */
+    ASSERT_NOT_NULL(strstr(listing(fx.module, 0), "I32_LOAD_R"));
+    ASSERT_NOT_NULL(strstr(listing(fx.module, 1), "BR_I32_LT_S_R"));
+    /* ...but not across a loop header, where the register is stale */
+    ASSERT_NULL(strstr(listing(fx.module, 2), "I32_MUL_IMM_R"));
+    weft_val_t a[2] = {weft_val_i32(0), weft_val_i32(3)};
+    ASSERT_EQ_INT(call_i32(&fx, "chain", a, 2), 42 + 7);
+    a[0] = weft_val_i32(4);
+    a[1] = weft_val_i32(0);
+    ASSERT_EQ_INT(call_i32(&fx, "chain", a, 2), 7 + 16);
+    for (int32_t n = -1; n <= 100; n++) {
+        weft_val_t v = weft_val_i32(n);
+        ASSERT_EQ_INT(call_i32(&fx, "sum", &v, 1), n > 0 ? n * (n - 1) / 2 : 0);
+    }
+    for (int32_t x = -3; x <= 3; x++) {
+        weft_val_t v = weft_val_i32(x);
+        ASSERT_EQ_INT(call_i32(&fx, "loop_param", &v, 1), (x + 1) * 27);
+    }
+}
+
+TEST(compile_acc_compares)
+{
+    static const int64_t v32[] = {INT32_MIN, -6, -1, 0, 1, 4, 5, 6, INT32_MAX};
+    static const int64_t v64[] = {INT64_MIN, -0x80000001ll, -1, 0, 5, 6, 0x100000005ll,
+                                  INT64_MAX};
+    fixture_t fx;
+    fx_load(&fx, "acc");
+    for (int bits = 32; bits <= 64; bits += 32) {
+        const int64_t *v = bits == 32 ? v32 : v64;
+        size_t nv = bits == 32 ? sizeof v32 / sizeof *v32 : sizeof v64 / sizeof *v64;
+        const char *type = bits == 32 ? "i32" : "i64";
+        weft_valtype_t t = bits == 32 ? WEFT_I32 : WEFT_I64;
+        for (size_t o = 0; o < sizeof int_ops / sizeof *int_ops; o++)
+            for (size_t i = 0; i < nv; i++)
+                for (size_t j = 0; j < nv; j++)
+                    for (size_t k = 0; k < 3; k++)
+                        for (size_t f = 0; f < sizeof forms / sizeof *forms; f++) {
+                            char name[64];
+                            int64_t y = k == 2 ? 5 : v[j];
+                            int want = int_ref(int_ops[o], v[i], y, bits);
+                            snprintf(name, sizeof name, "%s_%s_%s_%s", type, int_ops[o],
+                                     forms[f], acc_forms[k]);
+                            int32_t got = call_cmp(&fx, name, make(t, v[i], 0), make(t, v[j], 0));
+                            if (got != (f == 0 ? want : (want ? 11 : 22)))
+                                FAIL("%s(%lld, %lld): got %d", name, (long long)v[i],
+                                     (long long)v[j], got);
+                        }
+    }
+}
+
+TEST(compile_acc_arith)
+{
+    static const uint64_t v32[] = {0, 1, 5, 31, 32, 0x80000000, 0xfffffff9, 0xffffffff};
+    static const uint64_t v64[] = {0, 1, 5, 63, 64, 0x100000000ull, 0x8000000000000000ull,
+                                   UINT64_MAX};
+    fixture_t fx;
+    fx_load(&fx, "acc");
+    for (int bits = 32; bits <= 64; bits += 32) {
+        const uint64_t *v = bits == 32 ? v32 : v64;
+        uint64_t mask = bits == 32 ? 0xffffffffu : UINT64_MAX;
+        const char *type = bits == 32 ? "i32" : "i64";
+        for (size_t o = 0; o < sizeof int_arith_ops / sizeof *int_arith_ops; o++)
+            for (size_t i = 0; i < 8; i++)
+                for (size_t j = 0; j < 8; j++)
+                    for (size_t k = 0; k < 3; k++) {
+                        char name[64];
+                        uint64_t y = k == 2 ? 5 : v[j], got, want;
+                        weft_trap_code_t trap;
+                        weft_val_t args[2], res;
+                        snprintf(name, sizeof name, "%s_%s_%s", type, int_arith_ops[o],
+                                 acc_forms[k]);
+                        want = int_arith(int_arith_ops[o], v[i], y, bits, &trap);
+                        args[0] = bits == 32 ? weft_val_i32((int32_t)v[i])
+                                             : weft_val_i64((int64_t)v[i]);
+                        args[1] = bits == 32 ? weft_val_i32((int32_t)v[j])
+                                             : weft_val_i64((int64_t)v[j]);
+                        int rc = weft_func_call(fx.store, fx_func(&fx, name), args, 2, &res, 1);
+                        if (trap != WEFT_TRAP_NONE) {
+                            if (rc != WEFT_ETRAP || weft_store_trap(fx.store) != trap)
+                                FAIL("%s(0x%llx, 0x%llx): want trap %s", name,
+                                     (unsigned long long)v[i], (unsigned long long)y,
+                                     weft_trap_name(trap));
+                            continue;
+                        }
+                        if (rc != 0)
+                            FAIL("%s: %s", name, weft_errname(rc));
+                        got = bits == 32 ? (uint32_t)res.of.i32 : (uint64_t)res.of.i64 & mask;
+                        if (got != want)
+                            FAIL("%s(0x%llx, 0x%llx): got 0x%llx, want 0x%llx", name,
+                                 (unsigned long long)v[i], (unsigned long long)y,
+                                 (unsigned long long)got, (unsigned long long)want);
+                    }
+    }
 }
