@@ -238,6 +238,18 @@ L_BR_UNLESS:
     else
         pc += 3;
     NEXT();
+L_BR_IF_R:
+    if (acc.i32)
+        pc = pc + 2 + pc[2].i;
+    else
+        pc += 3;
+    NEXT();
+L_BR_UNLESS_R:
+    if (!acc.i32)
+        pc = pc + 2 + pc[2].i;
+    else
+        pc += 3;
+    NEXT();
 L_BR_TABLE: {
     uint32_t i = fp[pc[1].p.a].i32;
     if (i > pc[1].p.b) i = pc[1].p.b;

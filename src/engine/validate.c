@@ -504,7 +504,8 @@ static size_t emit_cond_jump(cctx_t *c, const cmp_t *p, opnd_t cond, bool when, 
         }
     } else {
         cond = in_slot_at(c, cond, cond_pos);
-        cc_op(c, when ? OP_BR_IF : OP_BR_UNLESS);
+        int r = cc_acc_holds(c, cond.slot) ? OP_BR_IF_R - OP_BR_IF : 0;
+        cc_op(c, (when ? OP_BR_IF : OP_BR_UNLESS) + r);
         cc_cell(c, cond.slot);
     }
     return cc_cell(c, 0);

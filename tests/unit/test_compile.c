@@ -421,7 +421,15 @@ TEST(compile_acc_chains_and_loops)
     for (int32_t x = -3; x <= 3; x++) {
         weft_val_t v = weft_val_i32(x);
         ASSERT_EQ_INT(call_i32(&fx, "loop_param", &v, 1), (x + 1) * 27);
+        ASSERT_EQ_INT(call_i32(&fx, "odd", &v, 1), x & 1);
     }
+    /* plain conditions from the register: br_if on an and, if on a load */
+    ASSERT_NOT_NULL(strstr(listing(fx.module, 3), "BR_IF_R"));
+    ASSERT_NOT_NULL(strstr(listing(fx.module, 4), "BR_UNLESS_R"));
+    weft_val_t p = weft_val_i32(0);
+    ASSERT_EQ_INT(call_i32(&fx, "flag", &p, 1), 11);
+    p = weft_val_i32(3);
+    ASSERT_EQ_INT(call_i32(&fx, "flag", &p, 1), 22);
 }
 
 TEST(compile_acc_compares)

@@ -2,8 +2,8 @@
 ;; op right before it produced reads it from a register (its _R twin), and
 ;; a compare that only feeds a branch does so inside the fused branch.
 ;; Functions are listed in a fixed order, so test_compile.c can find them
-;; by index: 0 chains (dumped, must hold _R ops), then per type and op the
-;; compare forms, then the arithmetic. Exports are named
+;; by index: 0-4 chains and branches (dumped, must hold _R ops), then per
+;; type and op the compare forms, then the arithmetic. Exports are named
 ;; <type>_<op>_<form>_<acc>: acca (the first operand just computed),
 ;; accb (the second one just computed: the op is swapped), acck (the first
 ;; just computed, the second a constant 5). The producer is an identity
@@ -34,6 +34,13 @@
       (local.set 1 (i32.add (local.get 1) (i32.const 1)))
       (br_if 0 (i32.lt_u (local.get 1) (i32.const 3))))
     (i32.add (i32.const 0)))
+  ;; 3: br_if on a value just computed that is no compare
+  (func (export "odd") (param i32) (result i32)
+    (block (br_if 0 (i32.and (local.get 0) (i32.const 1))) (return (i32.const 0)))
+    (i32.const 1))
+  ;; 4: if on a byte just loaded
+  (func (export "flag") (param i32) (result i32)
+    (if (result i32) (i32.load8_u (local.get 0)) (then (i32.const 11)) (else (i32.const 22))))
 
   (func (export "i32_eq_val_acca") (param i32 i32) (result i32) (i32.eq (i32.add (local.get 0) (i32.const 0)) (local.get 1)))
   (func (export "i32_eq_if_acca") (param i32 i32) (result i32) (if (result i32) (i32.eq (i32.add (local.get 0) (i32.const 0)) (local.get 1)) (then (i32.const 11)) (else (i32.const 22))))
