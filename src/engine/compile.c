@@ -324,8 +324,10 @@ static const signed char acc_info[OP__COUNT] = {
 #include "ops.def"
 };
 
-bool cc_sets_acc(int op) { return op >= 0 && op < OP__COUNT && acc_info[op] != 0; }
-
 int cc_base_op(int op) { return op >= 0 && op < OP__COUNT && acc_info[op] < 0 ? op + acc_info[op] : op; }
+
+/* An _R twin sets acc as its base op does: a float load whose address came
+ * from acc leaves no float there. */
+bool cc_sets_acc(int op) { return op >= 0 && op < OP__COUNT && acc_info[cc_base_op(op)] > 0; }
 
 bool cc_acc_holds(const cctx_t *c, uint32_t slot) { return c->acc_ok && c->acc_slot == slot; }

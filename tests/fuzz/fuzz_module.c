@@ -16,6 +16,8 @@
 
 #include <weft/weft.h>
 
+#include "fuzz_stubs.h"
+
 #define FUZZ_MAX_PAGES 16
 #define FUZZ_MAX_TABLE_ELEMS 10000
 #define FUZZ_MAX_CALL_DEPTH 200
@@ -54,13 +56,7 @@ static void contract_broken(const char *what, int rc, const char *detail)
     abort();
 }
 
-static weft_val_t zero_of(weft_valtype_t t)
-{
-    weft_val_t v;
-    memset(&v, 0, sizeof v);
-    v.type = t;
-    return v;
-}
+static weft_val_t zero_of(weft_valtype_t t) { return fz_zero_of(t); }
 
 /* All bits set (-1, a NaN); references stay null. The second argument set:
  * zeros alone leave every branch on a parameter half explored. */
@@ -74,54 +70,12 @@ static weft_val_t ones_of(weft_valtype_t t)
     return v;
 }
 
-/* Host stub for any imported function: returns zeros of its result types.
- * `user` is the import's function type, borrowed from the module, which
- * outlives the store. */
-static int stub_func(weft_caller_t *caller, void *user, const weft_val_t *args,
-                     weft_val_t *results)
-{
-    const weft_functype_t *ft = user;
-    size_t n = weft_functype_nresults(ft);
-    for (size_t i = 0; i < n; i++)
-        results[i] = zero_of(weft_functype_result(ft, i));
-    return 0;
-}
-
 /* Defines a stub for import `d`. A definition the store refuses (limits
  * over the caps) is left out, and instantiation then fails to link. */
 static void define_stub(weft_store_t *store, weft_linker_t *linker, const weft_externdesc_t *d)
 {
-    weft_extern_t ext;
-    weft_val_t init;
-    memset(&ext, 0, sizeof ext);
-    ext.kind = d->kind;
-    switch (d->kind) {
-    case WEFT_EXTERN_FUNC:
-        if (d->functype == NULL)
-            contract_broken("function import without a type", -1, NULL);
-        weft_linker_define_func(linker, d->module, d->name, d->functype, stub_func,
-                                (void *)d->functype);
-        return;
-    case WEFT_EXTERN_MEMORY:
-        ext.of.memory = weft_memory_new(store, d->limits);
-        if (ext.of.memory == NULL)
-            return;
-        break;
-    case WEFT_EXTERN_TABLE:
-        ext.of.table = weft_table_new(store, d->valtype, d->limits, NULL);
-        if (ext.of.table == NULL)
-            return;
-        break;
-    case WEFT_EXTERN_GLOBAL:
-        init = zero_of(d->valtype);
-        ext.of.global = weft_global_new(store, d->valtype, d->mutable_, &init);
-        if (ext.of.global == NULL)
-            return;
-        break;
-    default:
-        contract_broken("import of unknown kind", d->kind, NULL);
-    }
-    weft_linker_define(linker, d->module, d->name, &ext);
+    if (fz_define_stub(store, linker, d) == -2)
+        contract_broken("import without a type or of an unknown kind", d->kind, NULL);
 }
 
 static void check_trap(const weft_store_t *store, int rc, const char *what)

@@ -15,31 +15,21 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fuzz_stubs.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int run_file(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    uint8_t *buf = NULL;
-    long n;
-    if (f == NULL) {
-        fprintf(stderr, "fuzz_replay: cannot open %s\n", path);
+    size_t n;
+    uint8_t *buf = fz_read_file(path, &n);
+    if (buf == NULL) {
+        fprintf(stderr, "fuzz_replay: cannot read %s\n", path);
         return -1;
     }
-    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-        goto fail;
-    buf = malloc((size_t)n + 1);
-    if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n)
-        goto fail;
-    fclose(f);
-    LLVMFuzzerTestOneInput(buf, (size_t)n);
+    LLVMFuzzerTestOneInput(buf, n);
     free(buf);
     return 0;
-fail:
-    fprintf(stderr, "fuzz_replay: cannot read %s\n", path);
-    free(buf);
-    fclose(f);
-    return -1;
 }
 
 static int cmp_name(const void *a, const void *b)

@@ -2,7 +2,7 @@
 ;; op right before it produced reads it from a register (its _R twin), and
 ;; a compare that only feeds a branch does so inside the fused branch.
 ;; Functions are listed in a fixed order, so test_compile.c can find them
-;; by index: 0-4 chains and branches (dumped, must hold _R ops), then per
+;; by index: 0-6 chains and branches (dumped, checked for _R ops), then per
 ;; type and op the compare forms, then the arithmetic. Exports are named
 ;; <type>_<op>_<form>_<acc>: acca (the first operand just computed),
 ;; accb (the second one just computed: the op is swapped), acck (the first
@@ -41,6 +41,13 @@
   ;; 4: if on a byte just loaded
   (func (export "flag") (param i32) (result i32)
     (if (result i32) (i32.load8_u (local.get 0)) (then (i32.const 11)) (else (i32.const 22))))
+  ;; 5, 6: a float load whose address came from acc leaves no float in acc:
+  ;; the float ops after it must read their slots (regression: they read a
+  ;; stale acc, found by tests/fuzz/diff_wabt.sh)
+  (func (export "load_add_mul") (param i32) (result f32)
+    local.get 0 i32.const 255 i32.and f32.load f32.const 3 f32.add f32.const 2 f32.mul)
+  (func (export "load_sub_div") (param i32) (result f64)
+    local.get 0 i32.const 255 i32.and f64.load f64.const 1 f64.sub f64.const 2 f64.div)
 
   (func (export "i32_eq_val_acca") (param i32 i32) (result i32) (i32.eq (i32.add (local.get 0) (i32.const 0)) (local.get 1)))
   (func (export "i32_eq_if_acca") (param i32 i32) (result i32) (if (result i32) (i32.eq (i32.add (local.get 0) (i32.const 0)) (local.get 1)) (then (i32.const 11)) (else (i32.const 22))))
