@@ -347,6 +347,30 @@ static int map_code(const weft_nx_t *nx, const uint8_t *key, uint32_t kl, uint32
     return code;
 }
 
+/* The whole prologue of a function taking a key and a field or element
+ * (arguments 0-3) and nothing else from guest memory: the ranges, the fuel
+ * for them, their limits, the call's transaction. 0 to go on with both
+ * set, else -1 with *cb what the callback returns (the guest's result is
+ * set when it is a code). */
+static int field_call(weft_nx_t *nx, weft_caller_t *caller, weft_raw_t *args, const char *fn,
+                      const uint8_t **key, const uint8_t **field, int *cb)
+{
+    uint32_t kl = NX_ARG32(1), fl = NX_ARG32(3);
+    int code;
+    if (map_args(caller, args, fn, key, field, cb)) return -1;
+    if ((*cb = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl) + NX_FUEL(fl)))) return -1;
+    if ((code = map_code(nx, *key, kl, fl)) != 0) {
+        args[0].i32 = code;
+        *cb = 0;
+        return -1;
+    }
+    if (!nx->txn) {
+        *cb = no_call(caller, fn);
+        return -1;
+    }
+    return 0;
+}
+
 static int fn_lww_map_set(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     static const char fn[] = "crdt_lww_map_set";
@@ -375,11 +399,8 @@ static int fn_lww_map_remove(weft_caller_t *caller, void *user, weft_raw_t *args
     weft_nx_t *nx = user;
     uint32_t kl = NX_ARG32(1), fl = NX_ARG32(3);
     const uint8_t *key, *field;
-    int rc, code;
-    if (map_args(caller, args, fn, &key, &field, &rc)) return rc;
-    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl) + NX_FUEL(fl)))) return rc;
-    if ((code = map_code(nx, key, kl, fl)) != 0) NX_RETURN(code);
-    if (!nx->txn) return no_call(caller, fn);
+    int cb;
+    if (field_call(nx, caller, args, fn, &key, &field, &cb)) return cb;
     weft_crdt_input_t in = {.field = field, .field_len = fl};
     return local_op(nx, caller, args, fn, key, kl, WEFT_CRDT_LWW_MAP, WEFT_CRDT_MAP_REMOVE, &in,
                     NULL);
@@ -423,11 +444,8 @@ static int contains(weft_caller_t *caller, void *user, weft_raw_t *args, const c
     weft_nx_t *nx = user;
     uint32_t kl = NX_ARG32(1), fl = NX_ARG32(3);
     const uint8_t *key, *field;
-    int rc, code, cb;
-    if (map_args(caller, args, fn, &key, &field, &rc)) return rc;
-    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl) + NX_FUEL(fl)))) return rc;
-    if ((code = map_code(nx, key, kl, fl)) != 0) NX_RETURN(code);
-    if (!nx->txn) return no_call(caller, fn);
+    int rc, cb;
+    if (field_call(nx, caller, args, fn, &key, &field, &cb)) return cb;
     weft_crdt_state_t *st;
     if (load_part(nx, caller, args, fn, key, kl, type, field, fl, &st, &cb)) return cb;
     if (!st) NX_RETURN(0);
@@ -456,11 +474,8 @@ static int fn_orset_add(weft_caller_t *caller, void *user, weft_raw_t *args)
     weft_nx_t *nx = user;
     uint32_t kl = NX_ARG32(1), el = NX_ARG32(3);
     const uint8_t *key, *elem;
-    int rc, code;
-    if (map_args(caller, args, fn, &key, &elem, &rc)) return rc;
-    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl) + NX_FUEL(el)))) return rc;
-    if ((code = map_code(nx, key, kl, el)) != 0) NX_RETURN(code);
-    if (!nx->txn) return no_call(caller, fn);
+    int cb;
+    if (field_call(nx, caller, args, fn, &key, &elem, &cb)) return cb;
     weft_crdt_input_t in = {.value = elem, .value_len = el};
     return local_op(nx, caller, args, fn, key, kl, WEFT_CRDT_ORSET, WEFT_CRDT_ADD, &in, NULL);
 }
@@ -473,11 +488,8 @@ static int fn_orset_remove(weft_caller_t *caller, void *user, weft_raw_t *args)
     weft_nx_t *nx = user;
     uint32_t kl = NX_ARG32(1), el = NX_ARG32(3);
     const uint8_t *key, *elem;
-    int rc, code, cb;
-    if (map_args(caller, args, fn, &key, &elem, &rc)) return rc;
-    if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl) + NX_FUEL(el)))) return rc;
-    if ((code = map_code(nx, key, kl, el)) != 0) NX_RETURN(code);
-    if (!nx->txn) return no_call(caller, fn);
+    int rc, cb;
+    if (field_call(nx, caller, args, fn, &key, &elem, &cb)) return cb;
     weft_crdt_state_t *st;
     if (load_part(nx, caller, args, fn, key, kl, WEFT_CRDT_ORSET, elem, el, &st, &cb)) return cb;
     rc = st ? weft_crdt_orset_contains(st, elem, el) : 0;
