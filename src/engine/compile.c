@@ -98,7 +98,8 @@ size_t cc_pair(cctx_t *c, uint32_t a, uint32_t b)
 void cc_def(cctx_t *c, size_t instr)
 {
     c->last_def = instr + 1;
-    c->acc_ok = c->last_op_at == instr && cc_sets_acc(c->last_op);
+    c->acc_class = c->last_op_at == instr ? cc_acc_out(c->last_op) : 0;
+    c->acc_ok = c->acc_class != 0;
     c->acc_slot = c->code[instr + 1].p.a;
 }
 
@@ -306,28 +307,51 @@ void cc_finish(cctx_t *c)
 
 /* ---- the accumulator ---------------------------------------------------- */
 
-/* Per op: 1 sets acc (an integer result); for an _R twin, the distance
- * back to its base op. */
-#define ACC_I32 1
-#define ACC_I64 1
-#define ACC_F32 0
-#define ACC_F64 0
-static const signed char acc_info[OP__COUNT] = {
+/* There are three accumulators, by the slot field a handler reads or
+ * writes (not by the wasm type: float bit operations, loads and stores go
+ * through the integer fields): 1 integer (acc), 2 f32, 3 f64. */
+#define CLS_i32 1
+#define CLS_s32 1
+#define CLS_i64 1
+#define CLS_s64 1
+#define CLS_f32 2
+#define CLS_f64 3
+
+/* Per op: the accumulator its result goes to (0: none), or for an _R twin
+ * the distance back to its base op (negative). */
+static const signed char acc_out[OP__COUNT] = {
 #define OP(n, len, m) 0,
-#define UN(n, w, vi, vo, fi, fo, e) ACC_##vo,
-#define BIN(n, w, vi, vo, fi, fo, e) ACC_##vo, ACC_##vo, -2, -2,
+#define UN(n, w, vi, vo, fi, fo, e) CLS_##fo,
+#define BIN(n, w, vi, vo, fi, fo, e) CLS_##fo, CLS_##fo, -2, -2,
 #define BRCMP(n, fi, cop) 0, 0, -2, -2,
-#define UNT(n, w, vi, vo, fi, fo, f) ACC_##vo,
-#define BINT(n, w, vi, vo, fi, fo, f) ACC_##vo,
-#define LOAD(n, w, vo, ct, fo) ACC_##vo, ACC_##vo, ACC_##vo, -3,
+#define UNT(n, w, vi, vo, fi, fo, f) CLS_##fo,
+#define BINT(n, w, vi, vo, fi, fo, f) CLS_##fo,
+#define LOAD(n, w, vo, ct, fo) CLS_##fo, CLS_##fo, CLS_##fo, -3,
 #define STORE(n, w, vi, ct, fi) 0, 0, 0,
 #include "ops.def"
 };
 
-int cc_base_op(int op) { return op >= 0 && op < OP__COUNT && acc_info[op] < 0 ? op + acc_info[op] : op; }
+/* Per op: the accumulator its first operand is read from by its _R twin
+ * (loads read an integer address). */
+static const signed char acc_in[OP__COUNT] = {
+#define OP(n, len, m) 0,
+#define UN(n, w, vi, vo, fi, fo, e) 0,
+#define BIN(n, w, vi, vo, fi, fo, e) CLS_##fi, CLS_##fi, CLS_##fi, CLS_##fi,
+#define BRCMP(n, fi, cop) CLS_##fi, CLS_##fi, CLS_##fi, CLS_##fi,
+#define UNT(n, w, vi, vo, fi, fo, f) 0,
+#define BINT(n, w, vi, vo, fi, fo, f) 0,
+#define LOAD(n, w, vo, ct, fo) 1, 1, 1, 1,
+#define STORE(n, w, vi, ct, fi) 0, 0, 0,
+#include "ops.def"
+};
 
-/* An _R twin sets acc as its base op does: a float load whose address came
- * from acc leaves no float there. */
-bool cc_sets_acc(int op) { return op >= 0 && op < OP__COUNT && acc_info[cc_base_op(op)] > 0; }
+int cc_base_op(int op) { return op >= 0 && op < OP__COUNT && acc_out[op] < 0 ? op + acc_out[op] : op; }
 
-bool cc_acc_holds(const cctx_t *c, uint32_t slot) { return c->acc_ok && c->acc_slot == slot; }
+/* An _R twin writes the accumulator its base op writes. */
+int cc_acc_out(int op) { return op >= 0 && op < OP__COUNT && acc_out[cc_base_op(op)] > 0 ? acc_out[cc_base_op(op)] : 0; }
+
+bool cc_acc_holds(const cctx_t *c, uint32_t slot, int op)
+{
+    return c->acc_ok && c->acc_slot == slot && op >= 0 && op < OP__COUNT &&
+           c->acc_class == acc_in[op];
+}

@@ -93,7 +93,8 @@ typedef struct {
     uint8_t *written;  /* per local: set since entry (meaningful in the prefix) */
     int last_op;       /* the last op emitted and where, for peephole fusion */
     size_t last_op_at;
-    bool acc_ok;       /* the last op emitted left in acc the value of slot acc_slot */
+    bool acc_ok;       /* the last op emitted left in accumulator acc_class slot acc_slot */
+    int acc_class;
     uint32_t acc_slot;
     uint32_t nlabels;  /* labels placed so far */
 } cctx_t;
@@ -113,11 +114,12 @@ static inline bool emitting(const cctx_t *c)
  * LOAD). cc_base_op maps an
  * _R twin back to the op it reads like (same cells, first operand from its
  * slot), for the peepholes that take an op back out of the code. */
-bool cc_sets_acc(int op);
+int cc_acc_out(int op); /* the accumulator op writes: 1 integer, 2 f32, 3 f64, 0 none */
 int cc_base_op(int op);
-/* Whether the first operand `slot` can come from acc: the last op emitted
- * set acc, wrote `slot`, and nothing (a label, another op) came after it. */
-bool cc_acc_holds(const cctx_t *c, uint32_t slot);
+/* Whether the first operand `slot` of `op` can come from an accumulator:
+ * the last op emitted left it in the one op reads (same class), and
+ * nothing (a label, another op) came after it. */
+bool cc_acc_holds(const cctx_t *c, uint32_t slot, int op);
 
 /* compile.c */
 void cc_init(cctx_t *c);

@@ -131,7 +131,9 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
     slot_t *nfp;
     weft_trap_code_t tc;
     int64_t fuel = s->fuel;
-    slot_t acc = {.i64 = 0}; /* the last numeric result (see PUT) */
+    slot_t acc = {.i64 = 0}; /* the last integer result (see PUT) */
+    float facc32 = 0;        /* the last f32 result */
+    double facc64 = 0;       /* the last f64 result */
     slot_t *const stack_end = s->stack + s->stack_slots;
     uint8_t *mem = NULL;
     uint64_t memsize = 0;
@@ -427,15 +429,17 @@ L_REF_IS_NULL:
  * when the compiler knows the op right before produced it. The slot is
  * always written too, so a value lives in memory whatever reads it later:
  * acc only takes the store-to-load round trip off the dependency chain. */
-#define IS_FLOAT(fo)                                                          \
-    (__builtin_types_compatible_p(__typeof__(((slot_t *)0)->fo), float) ||    \
-     __builtin_types_compatible_p(__typeof__(((slot_t *)0)->fo), double))
+#define ACC_WRITE(r)                                                          \
+    _Generic((r), float: (void)(facc32 = (float)(r)),                         \
+             double: (void)(facc64 = (double)(r)),                           \
+             default: (void)(acc.i64 = (uint64_t)(r))) /* whole register */
+#define ACC_READ(fi)                                                          \
+    _Generic(((slot_t *)0)->fi, float: facc32, double: facc64, default: acc.fi)
 #define PUT(fo, v)                                                            \
     do {                                                                      \
         __typeof__(fp->fo) r_ = (v);                                          \
         DST(1).fo = r_;                                                       \
-        if (!IS_FLOAT(fo)) /* floats would cross register files: no acc */   \
-            acc.i64 = (uint64_t)r_; /* whole register: no merge of halves */ \
+        ACC_WRITE(r_);                                                        \
     } while (0)
 #define UN(n, w, vi, vo, fi, fo, e)                                           \
     L_##n : {                                                                 \
@@ -454,8 +458,8 @@ L_REF_IS_NULL:
 #define BIN(n, w, vi, vo, fi, fo, e)                                          \
     L_##n : BIN_BODY(fi, fo, e, SRC(1).fi, fp[pc[2].p.a].fi)                  \
     L_##n##_IMM : BIN_BODY(fi, fo, e, SRC(1).fi, ((slot_t){.i64 = pc[2].u}).fi) \
-    L_##n##_R : BIN_BODY(fi, fo, e, acc.fi, fp[pc[2].p.a].fi)                 \
-    L_##n##_IMM_R : BIN_BODY(fi, fo, e, acc.fi, ((slot_t){.i64 = pc[2].u}).fi)
+    L_##n##_R : BIN_BODY(fi, fo, e, ACC_READ(fi), fp[pc[2].p.a].fi)           \
+    L_##n##_IMM_R : BIN_BODY(fi, fo, e, ACC_READ(fi), ((slot_t){.i64 = pc[2].u}).fi)
 #define BR2(fi, cop, a_expr)                                                  \
     {                                                                         \
         if ((a_expr) cop fp[pc[1].p.b].fi)                                    \

@@ -300,14 +300,14 @@ static void binop(cctx_t *c, int op, uint8_t vin, uint8_t vout, bool imm)
     if (!imm || !b.konst) b = in_slot_at(c, b, c->sp + 1);
     /* The _R twins read the first operand from acc: put the operand the
      * last op produced first when the op can swap (x + (y * z)). */
-    if (imm && !b.konst && cc_acc_holds(c, b.slot) && !cc_acc_holds(c, a.slot) &&
-        swapped(op) >= 0) {
+    if (imm && !b.konst && swapped(op) >= 0 && cc_acc_holds(c, b.slot, swapped(op)) &&
+        !cc_acc_holds(c, a.slot, op)) {
         opnd_t t = a;
         a = b;
         b = t;
         op = swapped(op);
     }
-    int r = imm && cc_acc_holds(c, a.slot) ? 2 : 0;
+    int r = imm && cc_acc_holds(c, a.slot, op) ? 2 : 0;
     uint32_t d = push_home(c, vout);
     size_t at;
     if (b.konst) {
@@ -362,7 +362,7 @@ static void load(cctx_t *c, int op, uint8_t vout, uint32_t natural)
         cc_pair(c, d, src);
         cc_pair(c, off, k);
     } else {
-        at = cc_op(c, op + (cc_acc_holds(c, a.slot) ? 3 : 0));
+        at = cc_op(c, op + (cc_acc_holds(c, a.slot, op) ? 3 : 0));
         cc_pair(c, d, a.slot);
         cc_cell(c, off);
     }
@@ -504,7 +504,8 @@ static size_t emit_cond_jump(cctx_t *c, const cmp_t *p, opnd_t cond, bool when, 
         }
     } else {
         cond = in_slot_at(c, cond, cond_pos);
-        int r = cc_acc_holds(c, cond.slot) ? OP_BR_IF_R - OP_BR_IF : 0;
+        /* BR_IF_R tests the integer accumulator, as an i32 ALU op reads it */
+        int r = cc_acc_holds(c, cond.slot, OP_I32_ADD) ? OP_BR_IF_R - OP_BR_IF : 0;
         cc_op(c, (when ? OP_BR_IF : OP_BR_UNLESS) + r);
         cc_cell(c, cond.slot);
     }

@@ -515,3 +515,81 @@ TEST(compile_acc_arith)
                     }
     }
 }
+
+/* Whether some function of m has `op` in its listing. */
+static int module_has_op(weft_module_t *m, const char *op)
+{
+    for (uint32_t i = 0;; i++) {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *out = open_memstream(&text, &len);
+        ASSERT_NOT_NULL(out);
+        int rc = weft_module_dump_code(m, i, out);
+        fclose(out);
+        int found = rc == 0 && strstr(text, op) != NULL;
+        free(text);
+        if (rc != 0)
+            return 0;
+        if (found)
+            return 1;
+    }
+}
+
+TEST(compile_acc_floats)
+{
+    static const double v[] = {0.0, -0.0, 1.5, -2.5, 5.0, 1e-40, -INFINITY, NAN};
+    fixture_t fx;
+    fx_load(&fx, "acc");
+    /* f32 and f64 results have accumulators of their own */
+    ASSERT_TRUE(module_has_op(fx.module, "F32_ADD_R"));
+    ASSERT_TRUE(module_has_op(fx.module, "F64_MUL_IMM_R"));
+    ASSERT_TRUE(module_has_op(fx.module, "F64_LT_R"));
+    for (int is32 = 0; is32 <= 1; is32++) {
+        const char *type = is32 ? "f32" : "f64";
+        weft_valtype_t t = is32 ? WEFT_F32 : WEFT_F64;
+        for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+            for (size_t j = 0; j < sizeof v / sizeof *v; j++)
+                for (size_t k = 0; k < 3; k++) {
+                    double x = v[i], y = k == 2 ? 5.0 : v[j];
+                    char name[64];
+                    if (is32) {
+                        x = (float)x;
+                        y = (float)y;
+                    }
+                    for (size_t o = 0; o < sizeof float_arith_ops / sizeof *float_arith_ops; o++) {
+                        weft_val_t args[2] = {make(t, 0, v[i]), make(t, 0, v[j])}, res;
+                        uint64_t want, got;
+                        int want_nan, got_nan;
+                        if (is32) {
+                            float r = f32_arith(float_arith_ops[o], (float)x, (float)y);
+                            want = f32_bits(r);
+                            want_nan = isnan(r);
+                        } else {
+                            double r = f64_arith(float_arith_ops[o], x, y);
+                            want = f64_bits(r);
+                            want_nan = isnan(r);
+                        }
+                        snprintf(name, sizeof name, "%s_%s_%s", type, float_arith_ops[o],
+                                 acc_forms[k]);
+                        ASSERT_OK(weft_func_call(fx.store, fx_func(&fx, name), args, 2, &res, 1));
+                        got = is32 ? res.of.f32_bits : res.of.f64_bits;
+                        got_nan = is32 ? isnan(weft_val_get_f32(&res)) : isnan(weft_val_get_f64(&res));
+                        /* x * 1 may quiet or reshape a NaN: NaN-ness is what counts */
+                        if (want_nan && got_nan)
+                            continue;
+                        if (got != want)
+                            FAIL("%s(%g, %g): got bits 0x%llx, want 0x%llx", name, x, y,
+                                 (unsigned long long)got, (unsigned long long)want);
+                    }
+                    for (size_t o = 0; o < sizeof float_ops / sizeof *float_ops; o++)
+                        for (size_t f = 0; f < sizeof forms / sizeof *forms; f++) {
+                            int want = float_ref(float_ops[o], x, y);
+                            snprintf(name, sizeof name, "%s_%s_%s_%s", type, float_ops[o],
+                                     forms[f], acc_forms[k]);
+                            int32_t got = call_cmp(&fx, name, make(t, 0, v[i]), make(t, 0, v[j]));
+                            if (got != (f == 0 ? want : (want ? 11 : 22)))
+                                FAIL("%s(%g, %g): got %d", name, x, y, got);
+                        }
+                }
+    }
+}
