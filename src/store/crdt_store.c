@@ -213,16 +213,9 @@ static int load_for_op(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, cons
                        size_t key_len, uint8_t type, const uint8_t *part, size_t part_len,
                        int *fresh, weft_crdt_state_t **out)
 {
-    int rc = load_head(txn, ctx, ctx_len, key, key_len, type, out);
+    int rc = weft_crdt_read_part(txn, ctx, ctx_len, key, key_len, type, part, part_len, out);
     *fresh = rc == WEFT_ENOTFOUND;
-    if (*fresh)
-        return weft_crdt_state_new(type, out);
-    if (rc == 0 && weft_crdt_type_parted(type) &&
-        (rc = load_part_into(txn, ctx, ctx_len, key, key_len, part, part_len, *out)) < 0) {
-        weft_crdt_state_delete(*out);
-        *out = NULL;
-    }
-    return rc;
+    return *fresh ? weft_crdt_state_new(type, out) : rc;
 }
 
 /* Encodes st and stores it; *written (may be NULL) gets its size. */
@@ -501,8 +494,13 @@ int weft_crdt_local(weft_txn_t *txn, const uint8_t origin[WEFT_CRDT_ORIGIN_LEN],
     if ((rc = load_for_op(txn, ctx, ctx_len, key, key_len, type, part, part_len, &fresh, &st)) <
         0)
         goto done;
-    if (type == WEFT_CRDT_RGA && (kind == WEFT_CRDT_INSERT || kind == WEFT_CRDT_DELETE) &&
-        in->target && (rc = rga_known(txn, ctx, ctx_len, key, key_len, in->target)) <= 0) {
+    /* A delete's part is its target's record, already in st; an insert's
+     * parent is another record. */
+    if (type == WEFT_CRDT_RGA && in->target &&
+        (kind == WEFT_CRDT_DELETE ? (rc = weft_crdt_rga_contains(st, in->target)) <= 0
+         : kind == WEFT_CRDT_INSERT
+             ? (rc = rga_known(txn, ctx, ctx_len, key, key_len, in->target)) <= 0
+             : 0)) {
         /* a local op must not wait for an element that may never come */
         rc = rc < 0 ? rc : WEFT_ENOTFOUND;
         goto done;
