@@ -77,6 +77,15 @@ void weft_nx_delete(weft_nx_t *nx);
  * "nx", bound to `nx`. Returns 0 or WEFT_ENOMEM. */
 int weft_nx_define(weft_nx_t *nx, weft_linker_t *linker);
 
+/* The functions weft_nx_define defines, in the same order, so an embedder
+ * can check a module's imports without a data directory (`weft inspect`
+ * does): weft_nx_func_count() of them; weft_nx_func gives the i-th one's
+ * name (static storage) and type (a new function type owned by the caller:
+ * free it with weft_functype_delete). Returns 0, WEFT_ENOTFOUND for i out
+ * of range, or WEFT_ENOMEM. */
+size_t weft_nx_func_count(void);
+int weft_nx_func(size_t i, const char **out_name, weft_functype_t **out_type);
+
 /* Starts a call: db_* functions use `txn` (borrowed until
  * weft_nx_end_call), and the events, logs and error of the previous call
  * are dropped. A guest calling db_* outside a call traps. */

@@ -58,6 +58,15 @@ void weft_wasi_delete(weft_wasi_t *wasi);
  * `wasi`. Returns 0 or WEFT_ENOMEM. */
 int weft_wasi_define(weft_wasi_t *wasi, weft_linker_t *linker);
 
+/* The functions weft_wasi_define defines, so an embedder can check a
+ * module's imports without a weft_wasi_t (`weft inspect` does): there are
+ * weft_wasi_func_count() of them; weft_wasi_func gives the i-th one's name
+ * (static storage) and type (a new function type owned by the caller: free
+ * it with weft_functype_delete). Returns 0, WEFT_ENOTFOUND for i out of
+ * range, or WEFT_ENOMEM. */
+size_t weft_wasi_func_count(void);
+int weft_wasi_func(size_t i, const char **out_name, weft_functype_t **out_type);
+
 #ifdef __cplusplus
 }
 #endif

@@ -46,9 +46,18 @@ void cli_error(const char *fmt, ...)
  * part of it). */
 const char *cli_file_name(const char *path);
 
-/* Reads a whole file into a malloc'ed buffer owned by the caller. Returns 0,
- * or -1 with errno set. */
+/* After a usage error: "weft: see 'weft CMD --help' for usage" on stderr
+ * (cmd NULL: 'weft --help'), instead of the whole help. */
+void cli_usage_hint(const char *cmd);
+
+/* Reads a whole file into a malloc'ed buffer owned by the caller; path "-"
+ * reads stdin to its end. Returns 0, or -1 with errno set. */
 int cli_read_file(const char *path, uint8_t **out, size_t *out_len);
+/* 1 when the bytes look like WebAssembly text format (after blanks, "(" or
+ * a ";;" comment), which weft does not parse; then cli_wat_error says so
+ * and how to convert it (path "-" is stdin). */
+int cli_is_wat(const uint8_t *p, size_t len);
+void cli_wat_error(const char *path);
 
 /* Parses an integer argument: optional '-', then decimal digits or 0x/0X and
  * hex digits. An i32 accepts -2^31 .. 2^32-1 (values over INT32_MAX are taken
@@ -77,5 +86,48 @@ void cli_hex(const uint8_t *p, size_t n, char *out);
 void cli_print_functype(FILE *out, const weft_functype_t *ft);
 /* Writes a value in the format `weft run` prints results in. */
 void cli_print_val(FILE *out, const weft_val_t *v);
+
+/* ---- abi.c: the ABI profiles and the import check ----------------------- */
+
+/* The profiles `weft run` provides, one per import namespace: i-th
+ * namespace ("wasi_snapshot_preview1", "nx") and its title, or NULL. */
+size_t cli_abi_count(void);
+const char *cli_abi_name(size_t i);
+const char *cli_abi_title(size_t i);
+/* Writes "wasi_snapshot_preview1 (WASI preview 1) and nx (...)". */
+void cli_abi_print_list(FILE *out);
+
+typedef enum {
+    CLI_LINK_UNKNOWN_NAMESPACE, /* no profile has the import's module name */
+    CLI_LINK_UNKNOWN_NAME,      /* the profile has no function of that name */
+    CLI_LINK_NOT_A_FUNCTION,    /* profiles provide functions only */
+    CLI_LINK_WRONG_TYPE,        /* a function of another type (see expected) */
+} cli_link_problem_t;
+
+typedef struct {
+    weft_externdesc_t import; /* names borrowed from the module */
+    cli_link_problem_t problem;
+    weft_functype_t *expected; /* CLI_LINK_WRONG_TYPE: the profile's type (owned) */
+} cli_bad_import_t;
+
+typedef struct {
+    cli_bad_import_t *bad; /* every import no profile provides, in module order */
+    size_t nbad;
+    unsigned used; /* bit i: the module imports from profile i */
+} cli_link_t;
+
+/* Checks every import of `module` against the profiles. Returns 0 (out
+ * filled, nbad 0 when the module links) or -1 when out of memory. Free out
+ * with cli_link_free; it borrows names from the module. */
+int cli_link_check(const weft_module_t *module, cli_link_t *out);
+void cli_link_free(cli_link_t *l);
+/* "unknown_namespace", "unknown_name", "not_a_function", "wrong_type". */
+const char *cli_link_problem_name(cli_link_problem_t p);
+/* What is wrong, e.g. "expected (i32, i32) -> i32, module declares (i32) ->
+ * i32" (no newline). */
+void cli_link_print_problem(FILE *out, const cli_bad_import_t *b);
+/* One line per bad import ("  func env.log: (i32) -> (): no ABI profile has
+ * the namespace 'env'"), at most max of them and then a count. */
+void cli_link_print(FILE *out, const cli_link_t *l, size_t max);
 
 #endif

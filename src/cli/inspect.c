@@ -4,7 +4,9 @@
  * Prints the validation result (with the engine's message naming section and
  * offset when it fails), then imports and exports with their types, the
  * limits of memories and tables, and the custom sections, as text or, with
- * --json, as one JSON object (jansson) for scripts. Everything comes from
+ * --json, as one JSON object (jansson) for scripts. It also says whether
+ * `weft run` can link the module: against which ABI profiles (abi.c), or
+ * every import none of them provides. Everything comes from
  * the public module API; guest-chosen names are escaped when printed as
  * text. Exit code 1 when the module does not load, so scripts can use it as
  * a validator.
@@ -22,20 +24,25 @@ void cli_inspect_usage(FILE *out)
     fprintf(out,
             "usage: weft inspect [--json] MODULE.wasm\n"
             "\n"
-            "Decodes and validates MODULE, then lists its imports and exports with their\n"
-            "types, memory and table limits, and custom sections.\n"
+            "Decodes and validates MODULE, says whether weft run can link it (against\n"
+            "which ABI profiles, or which imports none provides and why), then lists its\n"
+            "imports and exports with their types, memory and table limits, and custom\n"
+            "sections. MODULE - reads the module from stdin. weft reads binary modules\n"
+            "only: convert a .wat file with wat2wasm (Debian package wabt).\n"
             "\n"
             "options:\n"
             "  --json      print one JSON object instead of text:\n"
             "              {\"module\", \"size\", \"valid\", \"error\": {\"code\", \"message\"}\n"
-            "              (when not valid), \"imports\", \"exports\", \"custom_sections\"}\n"
+            "              (when not valid), \"links\", \"abi\" (the profiles it uses),\n"
+            "              \"link_errors\": [{\"module\", \"name\", \"kind\", \"problem\",\n"
+            "              \"message\"}], \"imports\", \"exports\", \"custom_sections\"}\n"
             "              each import/export: {\"module\" (imports), \"name\", \"kind\", and\n"
             "              \"params\"+\"results\" (func), \"element\"+\"limits\" (table),\n"
             "              \"limits\" (memory, in 64 KiB pages), \"type\"+\"mutable\" (global)}\n"
             "  -h, --help  show this help\n"
             "\n"
-            "exit codes: 0 valid module, 1 unreadable, malformed or invalid module,\n"
-            "2 usage error\n");
+            "exit codes: 0 valid module (whether or not it links: see \"links\"),\n"
+            "1 unreadable, malformed or invalid module, 2 usage error\n");
 }
 
 static void print_limits(FILE *out, weft_limits_t l, const char *unit)
@@ -150,6 +157,20 @@ static json_t *json_desc(const weft_externdesc_t *d)
     return o;
 }
 
+/* The text of a bad import's problem, as `weft run` prints it. */
+static json_t *json_problem(const cli_bad_import_t *b)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    cli_link_print_problem(f, b);
+    json_t *s = fclose(f) == 0 ? json_stringn(text, len) : NULL;
+    free(text);
+    return s;
+}
+
 /* The whole description. `module` is NULL when loading failed; then
  * err_code/err_msg say why. */
 static json_t *json_module(const char *path, size_t size, const weft_module_t *module,
@@ -167,6 +188,25 @@ static json_t *json_module(const char *path, size_t size, const weft_module_t *m
         return root;
     }
     json_t *a = json_array();
+    cli_link_t link;
+    if (cli_link_check(module, &link) == 0) {
+        json_object_set_new(root, "links", json_boolean(link.nbad == 0));
+        for (size_t i = 0; i < cli_abi_count(); i++)
+            if (link.used & (1u << i))
+                json_array_append_new(a, json_string(cli_abi_name(i)));
+        json_object_set_new(root, "abi", a);
+        a = json_array();
+        for (size_t i = 0; i < link.nbad; i++) {
+            json_t *e = json_desc(&link.bad[i].import);
+            json_object_set_new(e, "problem",
+                                json_string(cli_link_problem_name(link.bad[i].problem)));
+            json_object_set_new(e, "message", json_problem(&link.bad[i]));
+            json_array_append_new(a, e);
+        }
+        json_object_set_new(root, "link_errors", a);
+        a = json_array();
+        cli_link_free(&link);
+    }
     for (size_t i = 0, n = weft_module_import_count(module); i < n; i++) {
         weft_externdesc_t d;
         if (weft_module_import(module, i, &d) == 0)
@@ -231,6 +271,31 @@ static int print_json(const char *path, size_t size, const weft_module_t *module
 }
 
 /* ---- text -------------------------------------------------------------------- */
+
+/* "links: yes, against ..." or "links: no" and every bad import. */
+static int print_links(const weft_module_t *module)
+{
+    cli_link_t link;
+    if (cli_link_check(module, &link) != 0)
+        return -1;
+    if (link.nbad) {
+        printf("links:      no, weft run refuses it: %zu bad import%s:\n", link.nbad,
+               link.nbad == 1 ? "" : "s");
+        cli_link_print(stdout, &link, SIZE_MAX);
+    } else if (!link.used) {
+        puts("links:      yes (no imports)");
+    } else {
+        fputs("links:      yes, against ", stdout);
+        for (size_t i = 0, shown = 0; i < cli_abi_count(); i++) {
+            if (!(link.used & (1u << i)))
+                continue;
+            printf("%s%s (%s)", shown++ ? " and " : "", cli_abi_name(i), cli_abi_title(i));
+        }
+        putchar('\n');
+    }
+    cli_link_free(&link);
+    return 0;
+}
 
 static void print_text(const weft_module_t *module)
 {
@@ -356,6 +421,10 @@ int cli_inspect(int argc, char **argv)
         }
     } else {
         printf("module:     %s (%zu bytes)\nvalidation: ok\n", path, len);
+        if (print_links(module) != 0) {
+            cli_error("out of memory");
+            goto done;
+        }
         print_text(module);
     }
     status = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;

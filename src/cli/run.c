@@ -28,49 +28,24 @@
 #include "run.h"
 
 
-/* Import namespaces `weft run` provides; everything else is refused. */
-static const char *const provided[] = {"wasi_snapshot_preview1", "nx"};
-
-static int is_provided(const char *module, size_t len)
-{
-    for (size_t i = 0; i < sizeof provided / sizeof provided[0]; i++)
-        if (strlen(provided[i]) == len && memcmp(provided[i], module, len) == 0)
-            return 1;
-    return 0;
-}
-
-/* Names every import from a namespace no profile provides, so the user
+/* Names every import the ABI profiles do not provide (abi.c), so the user
  * sees them all at once (the linker would stop at the first). Returns 0
- * when there is none. */
-static int refuse_unknown_imports(const char *path, const weft_module_t *module)
+ * when the module links, else -1 (reported). */
+static int refuse_bad_imports(const char *path, const weft_module_t *module)
 {
-    size_t n = weft_module_import_count(module), bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        weft_externdesc_t d;
-        if (weft_module_import(module, i, &d) != 0 || is_provided(d.module, d.module_len))
-            continue;
-        if (bad++ == 0)
-            cli_error("%s: cannot link: no host API provides these imports:", path);
-        if (bad > 20)
-            continue;
-        fprintf(stderr, "  %s ", weft_externkind_name(d.kind));
-        cli_print_name(stderr, d.module, d.module_len);
-        fputc('.', stderr);
-        cli_print_name(stderr, d.name, d.name_len);
-        if (d.kind == WEFT_EXTERN_FUNC && d.functype) {
-            fputs(": ", stderr);
-            cli_print_functype(stderr, d.functype);
-        }
-        fputc('\n', stderr);
+    cli_link_t link;
+    if (cli_link_check(module, &link) != 0) {
+        cli_error("out of memory");
+        return -1;
     }
-    if (bad == 0)
+    if (link.nbad == 0)
         return 0;
-    if (bad > 20)
-        fprintf(stderr, "  ... %zu in all\n", bad);
-    fputs("weft: weft run provides:", stderr);
-    for (size_t i = 0; i < sizeof provided / sizeof provided[0]; i++)
-        fprintf(stderr, " %s", provided[i]);
+    cli_error("%s: cannot link: %zu bad import%s:", path, link.nbad, link.nbad == 1 ? "" : "s");
+    cli_link_print(stderr, &link, 50);
+    fputs("weft: weft run provides ", stderr);
+    cli_abi_print_list(stderr);
     fputc('\n', stderr);
+    cli_link_free(&link);
     return -1;
 }
 
@@ -500,7 +475,7 @@ int cli_run(int argc, char **argv)
     }
     free(bytes); /* the module keeps its own copy */
     bytes = NULL;
-    if (refuse_unknown_imports(o.path, r.module) != 0)
+    if (refuse_bad_imports(o.path, r.module) != 0)
         goto done;
 
     /* A Numax module exports `run` rather than `_start`. */

@@ -25,9 +25,15 @@ void cli_error(const char *fmt, ...)
     va_end(ap);
 }
 
+void cli_usage_hint(const char *cmd)
+{
+    fprintf(stderr, "weft: see 'weft %s%s--help' for usage\n", cmd ? cmd : "", cmd ? " " : "");
+}
+
 int cli_read_file(const char *path, uint8_t **out, size_t *out_len)
 {
-    FILE *f = fopen(path, "rb");
+    int from_stdin = strcmp(path, "-") == 0;
+    FILE *f = from_stdin ? stdin : fopen(path, "rb");
     if (!f)
         return -1;
     /* Grow as we go rather than trusting fseek/ftell: works on pipes too. */
@@ -56,7 +62,8 @@ int cli_read_file(const char *path, uint8_t **out, size_t *out_len)
             break;
         }
     }
-    fclose(f);
+    if (!from_stdin)
+        fclose(f);
     *out = buf;
     *out_len = len;
     return 0;
@@ -64,10 +71,33 @@ int cli_read_file(const char *path, uint8_t **out, size_t *out_len)
 fail: {
     int saved = errno;
     free(buf);
-    fclose(f);
+    if (!from_stdin)
+        fclose(f);
     errno = saved;
     return -1;
 }
+}
+
+int cli_is_wat(const uint8_t *p, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+        i++;
+    /* "(module", "(func" and the like, or a comment: ";;" or "(;". A binary
+     * module starts with "\0asm", so the two cannot be confused. */
+    return i < len && (p[i] == '(' || (p[i] == ';' && i + 1 < len && p[i + 1] == ';'));
+}
+
+void cli_wat_error(const char *path)
+{
+    const char *name = strcmp(path, "-") == 0 ? "stdin" : path;
+    const char *src = strcmp(path, "-") == 0 ? "FILE.wat" : path;
+    size_t n = strlen(src);
+    if (n > 4 && strcmp(src + n - 4, ".wat") == 0)
+        n -= 4;
+    cli_error("%s is WebAssembly text format (.wat); weft runs binary modules: convert it with "
+              "`wat2wasm %s -o %.*s.wasm` (Debian package wabt)",
+              name, src, (int)n, src);
 }
 
 /* Splits "[-](0x<hex>|<dec>)" into sign and magnitude. Returns 0 or -1. */

@@ -511,6 +511,34 @@ int weft_nx_define(weft_nx_t *nx, weft_linker_t *linker)
     return 0;
 }
 
+size_t weft_nx_func_count(void)
+{
+    size_t n = 0;
+    for (size_t t = 0; t < NTABLES; t++) n += *tables[t].n;
+    return n;
+}
+
+int weft_nx_func(size_t i, const char **out_name, weft_functype_t **out_type)
+{
+    for (size_t t = 0; t < NTABLES; t++) {
+        if (i >= *tables[t].n) {
+            i -= *tables[t].n;
+            continue;
+        }
+        const nx_func_t *f = &tables[t].funcs[i];
+        weft_valtype_t params[8];
+        size_t np = strlen(f->params);
+        weft_valtype_t result = f->result == 'I' ? WEFT_I64 : WEFT_I32;
+        for (size_t j = 0; j < np; j++) params[j] = f->params[j] == 'I' ? WEFT_I64 : WEFT_I32;
+        weft_functype_t *ft = weft_functype_new(params, np, &result, f->result ? 1 : 0);
+        if (!ft) return WEFT_ENOMEM;
+        *out_name = f->name;
+        *out_type = ft;
+        return 0;
+    }
+    return WEFT_ENOTFOUND;
+}
+
 void weft_nx_begin_call(weft_nx_t *nx, weft_txn_t *txn)
 {
     clear_call(nx);

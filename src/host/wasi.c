@@ -373,3 +373,39 @@ int weft_wasi_define(weft_wasi_t *w, weft_linker_t *linker)
     if ((rc = define_table(w, linker, wasi_path_funcs, wasi_path_nfuncs))) return rc;
     return define_table(w, linker, wasi_poll_funcs, wasi_poll_nfuncs);
 }
+
+/* ---- the list of functions (weft_wasi_func) ------------------------------ */
+
+/* The i-th function over the four tables, in definition order, or NULL. */
+static const wasi_func_t *func_at(size_t i)
+{
+    const size_t nbase = sizeof base_funcs / sizeof base_funcs[0];
+    if (i < nbase) return &base_funcs[i];
+    i -= nbase;
+    if (i < wasi_fd_nfuncs) return &wasi_fd_funcs[i];
+    i -= wasi_fd_nfuncs;
+    if (i < wasi_path_nfuncs) return &wasi_path_funcs[i];
+    i -= wasi_path_nfuncs;
+    return i < wasi_poll_nfuncs ? &wasi_poll_funcs[i] : NULL;
+}
+
+size_t weft_wasi_func_count(void)
+{
+    return sizeof base_funcs / sizeof base_funcs[0] + wasi_fd_nfuncs + wasi_path_nfuncs +
+           wasi_poll_nfuncs;
+}
+
+int weft_wasi_func(size_t i, const char **out_name, weft_functype_t **out_type)
+{
+    const wasi_func_t *f = func_at(i);
+    if (!f) return WEFT_ENOTFOUND;
+    weft_valtype_t params[16];
+    size_t np = strlen(f->params);
+    weft_valtype_t result = WEFT_I32;
+    for (size_t j = 0; j < np; j++) params[j] = f->params[j] == 'I' ? WEFT_I64 : WEFT_I32;
+    weft_functype_t *ft = weft_functype_new(params, np, &result, f->has_result ? 1 : 0);
+    if (!ft) return WEFT_ENOMEM;
+    *out_name = f->name;
+    *out_type = ft;
+    return 0;
+}

@@ -152,13 +152,54 @@ fi
 if have "$wasm/import_env.wasm"; then
     expect 1 "func env.log: (i32) -> ()" "$weft" run "$wasm/import_env.wasm"
     expect 1 "memory env.mem" "$weft" run "$wasm/import_env.wasm"
-    expect 1 "provides: wasi_snapshot_preview1" "$weft" run "$wasm/import_env.wasm"
+    expect 1 "provides wasi_snapshot_preview1 (WASI preview 1) and nx" \
+        "$weft" run "$wasm/import_env.wasm"
     expect 0 "func   env.log: (i32) -> ()" "$weft" inspect "$wasm/import_env.wasm"
 fi
 have "$wasm/wasi_badtype.wasm" &&
-    expect 1 "wasi_snapshot_preview1.fd_write" "$weft" run "$wasm/wasi_badtype.wasm"
+    expect 1 "wasi_snapshot_preview1.fd_write: expected (i32, i32, i32, i32) -> i32, module declares (i32) -> ()" \
+        "$weft" run "$wasm/wasi_badtype.wasm"
 have "$wasm/wasi_unknown.wasm" &&
     expect 1 "wasi_snapshot_preview1.no_such_call" "$weft" run "$wasm/wasi_unknown.wasm"
+# Every bad import at once, each with its reason (regression: unknown names
+# of a known namespace were left out, nx ones came one at a time, a wrong
+# type did not show the expected one); inspect says whether a module links.
+le=$wasm/link_errors.wasm
+if have "$le"; then
+    expect 1 "cannot link: 5 bad imports" "$weft" run "$le"
+    expect 1 "func env.log: (i32) -> (): no ABI profile has the namespace 'env'" "$weft" run "$le"
+    expect 1 "func nx.db_frob: (i32, i32) -> i32: nx has no function 'db_frob'" "$weft" run "$le"
+    expect 1 "func nx.db_twiddle: () -> (): nx has no function 'db_twiddle'" "$weft" run "$le"
+    expect 1 "func nx.db_get: expected (i32, i32, i32, i32) -> i32, module declares (i32) -> i32" \
+        "$weft" run "$le"
+    expect 1 "memory wasi_snapshot_preview1.memory: wasi_snapshot_preview1 provides functions only" \
+        "$weft" run "$le"
+    expect 0 "links:      no, weft run refuses it: 5 bad imports" "$weft" inspect "$le"
+    expect 0 "nx has no function 'db_twiddle'" "$weft" inspect "$le"
+    if command -v python3 >/dev/null 2>&1; then
+        "$weft" inspect --json "$le" >"$tmp/j" && python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["valid"] is True and d["links"] is False, d
+assert d["abi"] == ["wasi_snapshot_preview1", "nx"], d["abi"]
+got = [(e["module"], e["name"], e["kind"], e["problem"]) for e in d["link_errors"]]
+assert got == [("env", "log", "func", "unknown_namespace"),
+               ("nx", "db_frob", "func", "unknown_name"),
+               ("nx", "db_twiddle", "func", "unknown_name"),
+               ("nx", "db_get", "func", "wrong_type"),
+               ("wasi_snapshot_preview1", "memory", "memory", "not_a_function")], got
+assert d["link_errors"][3]["message"] == \
+    "expected (i32, i32, i32, i32) -> i32, module declares (i32) -> i32", d["link_errors"][3]
+' "$tmp/j" && echo "ok: inspect --json: links false, every link error" ||
+            fail "inspect --json of link_errors.wasm is not the documented object"
+    fi
+fi
+if have "$wasm/links_ok.wasm"; then
+    expect 0 "links:      yes, against wasi_snapshot_preview1 (WASI preview 1) and nx" \
+        "$weft" inspect "$wasm/links_ok.wasm"
+    expect 0 '"links": true' "$weft" inspect --json "$wasm/links_ok.wasm"
+fi
+have "$answer" && expect 0 "links:      yes (no imports)" "$weft" inspect "$answer"
 if have "$wasm/bigmem.wasm"; then
     expect 1 "bigmem.wasm" "$weft" run --max-memory 1M "$wasm/bigmem.wasm"
     expect 0 "" "$weft" run --max-memory 7M "$wasm/bigmem.wasm"
