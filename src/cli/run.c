@@ -18,12 +18,14 @@
  * Options are parsed in run_opts.c, the nx side lives in run_nx.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "run.h"
 
@@ -47,6 +49,26 @@ static int refuse_bad_imports(const char *path, const weft_module_t *module)
     fputc('\n', stderr);
     cli_link_free(&link);
     return -1;
+}
+
+/* A module whose own memory needs more than --max-memory at start can never
+ * run, whatever it is given: refused before anything runs, as a module
+ * error (exit 1), not a trap (3): no code ran, and a rerun would fail alike.
+ * Past the cap at run time, memory.grow returns -1 to the guest. */
+static int refuse_memory_over_limit(const run_opts_t *o, const weft_module_t *module)
+{
+    uint64_t cap = o->max_memory / PAGE_SIZE;
+    for (size_t i = 0, n = weft_module_memory_count(module); o->has_max_memory && i < n; i++) {
+        weft_limits_t l;
+        if (weft_module_memory(module, i, &l) != 0 || l.min <= cap)
+            continue;
+        cli_error("%s: memory %zu needs %" PRIu32 " pages of 64 KiB (%" PRIu64
+                  " KiB) at start, more than --max-memory allows (%" PRIu64
+                  " pages): give a larger --max-memory",
+                  o->path, i, l.min, (uint64_t)l.min * 64, cap);
+        return -1;
+    }
+    return 0;
 }
 
 /* Lists the exported functions on stderr, after a failed lookup. */
@@ -407,6 +429,14 @@ static int attempt(run_t *r, const char *fname, weft_val_t *vals, size_t np, siz
             }
             if (o->events)
                 run_print_events(r);
+        } else if (weft_txn_dirty(txn)) {
+            /* Aborted below: a guest's writes never vanish without a word. */
+            if (rc == WEFT_ETRAP && weft_store_trap(r->store) == WEFT_TRAP_EXIT)
+                cli_error("exit status %d: this call's writes were rolled back",
+                          weft_store_exit_status(r->store) & 0xff);
+            else
+                cli_error("%s: this call's writes were rolled back",
+                          rc == WEFT_ETRAP ? "trap" : "error");
         }
     }
     if (status < 0) {
@@ -452,13 +482,19 @@ int cli_run(int argc, char **argv)
     weft_val_t *vals = NULL;
     const char **gargv = NULL;
     const char *fname = o.invoke ? o.invoke : "_start";
+    int from_stdin = strcmp(o.path, "-") == 0, null_fd = -1;
     char msg[512];
     run_t r;
     memset(&r, 0, sizeof r);
     r.o = &o;
 
     if (cli_read_file(o.path, &bytes, &len) != 0) {
-        cli_error("cannot read %s: %s", o.path, strerror(errno));
+        cli_error("cannot read %s: %s", from_stdin ? "the module from stdin" : o.path,
+                  strerror(errno));
+        goto done;
+    }
+    if (cli_is_wat(bytes, len)) {
+        cli_wat_error(o.path);
         goto done;
     }
     r.engine = weft_engine_new();
@@ -475,7 +511,7 @@ int cli_run(int argc, char **argv)
     }
     free(bytes); /* the module keeps its own copy */
     bytes = NULL;
-    if (refuse_bad_imports(o.path, r.module) != 0)
+    if (refuse_bad_imports(o.path, r.module) != 0 || refuse_memory_over_limit(&o, r.module) != 0)
         goto done;
 
     /* A Numax module exports `run` rather than `_start`. */
@@ -528,7 +564,7 @@ int cli_run(int argc, char **argv)
         cli_error("out of memory");
         goto done;
     }
-    gargv[0] = cli_file_name(o.path);
+    gargv[0] = from_stdin ? "stdin" : cli_file_name(o.path);
     for (int i = 0; i < o.nargs; i++)
         gargv[i + 1] = o.args[i];
     r.wasi_cfg = weft_wasi_config_default();
@@ -538,6 +574,17 @@ int cli_run(int argc, char **argv)
     r.wasi_cfg.nenv = o.nenv;
     r.wasi_cfg.preopens = o.dirs;
     r.wasi_cfg.npreopens = o.ndirs;
+    /* The module came through stdin, which is at its end now: the guest
+     * gets an empty one rather than whatever is left of the module. */
+    if (from_stdin) {
+        null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (null_fd < 0) {
+            cli_error("cannot open /dev/null: %s", strerror(errno));
+            goto done;
+        }
+        r.wasi_cfg.stdin_fd = null_fd;
+    }
+
 
     /* Only a module that imports nx gets (and may create) a data directory. */
     if (run_imports_namespace(r.module, "nx") && (status = run_open_nx(&r)) != 0)
@@ -560,6 +607,8 @@ int cli_run(int argc, char **argv)
     }
 
 done:
+    if (null_fd >= 0)
+        close(null_fd);
     free(vals);
     free(gargv);
     if (r.nx)

@@ -77,10 +77,10 @@ static char *data_dir(const run_opts_t *o)
 
 /* The module's name: its file name without directories and ".wasm". It is
  * the default context, the module id nx reports, and the prefix of its
- * log lines. */
+ * log lines; "stdin" for a module read from stdin ("-"). */
 static char *module_name(const char *path)
 {
-    const char *f = cli_file_name(path);
+    const char *f = strcmp(path, "-") == 0 ? "stdin" : cli_file_name(path);
     size_t n = strcspn(f, "/");
     if (n > 5 && memcmp(f + n - 5, ".wasm", 5) == 0)
         n -= 5;

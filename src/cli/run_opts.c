@@ -23,6 +23,10 @@ void cli_run_usage(FILE *out)
             "function NAME instead (after _initialize, if the module exports it) with ARGS\n"
             "converted to NAME's parameter types, and prints each result on its own line.\n"
             "A module exporting run instead of _start is run through run.\n"
+            "MODULE - reads the module from stdin; the guest's stdin is then empty\n"
+            "(/dev/null) and its name (argv[0], default context) is \"stdin\". weft runs\n"
+            "binary modules only: convert text format with wat2wasm FILE.wat -o\n"
+            "FILE.wasm (Debian package wabt). weft MODULE.wasm ARGS is short for weft run.\n"
             "WASI preview 1 is provided to every module; the guest sees no host variable\n"
             "and no host file unless an option below gives it. A module importing nx\n"
             "(the Numax host API) gets a database: the call commits its writes when it\n"
@@ -58,7 +62,9 @@ void cli_run_usage(FILE *out)
             "                       passes weft's own value of NAME, if set; repeatable\n"
             "  --fuel N             trap (out of fuel) after N instructions; default unlimited\n"
             "  --max-memory BYTES   cap every linear memory, in bytes rounded down to 64K\n"
-            "                       pages; suffixes K, M, G; default 4G\n"
+            "                       pages; suffixes K, M, G; default 4G. A module whose\n"
+            "                       memory needs more at start cannot run (exit code 1);\n"
+            "                       memory.grow past the cap returns -1 to the guest\n"
             "  --max-stack BYTES    cap the value stack (locals and operands); at least 4K;\n"
             "                       suffixes K, M, G; default 8M\n"
             "  --timeout DURATION   interrupt the guest (a trap) after DURATION of wall time:\n"
@@ -76,10 +82,11 @@ void cli_run_usage(FILE *out)
             "  0    success: _start returned, or NAME returned (results on stdout)\n"
             "  N    the guest called proc_exit(N) (exit(N) or return N from main); like\n"
             "       any process, only the low 8 bits of N are kept\n"
-            "  1    module error: cannot read, decode, validate or link the module\n"
+            "  1    module error: cannot read, decode, validate or link the module, or\n"
+            "       its memory needs more at start than --max-memory allows\n"
             "  2    usage error: bad option or argument, or a --dir that cannot be opened\n"
             "  3    trap: kind, message and backtrace on stderr (also for --fuel, --timeout,\n"
-            "       --max-* and Ctrl-C)\n"
+            "       --max-stack and Ctrl-C)\n"
             "A guest may itself exit with 1, 2 or 3; weft's own messages on stderr always\n"
             "start with \"weft:\".\n"
             "\n"
@@ -282,13 +289,13 @@ int run_parse_opts(int argc, char **argv, run_opts_t *o)
             o->timeout_text = val;
         } else {
             cli_error("run: unknown option '%s'", arg);
-            cli_run_usage(stderr);
+            cli_usage_hint("run");
             return -1;
         }
     }
     if (i >= argc) {
         cli_error("run: missing MODULE.wasm");
-        cli_run_usage(stderr);
+        cli_usage_hint("run");
         return -1;
     }
     o->path = argv[i];

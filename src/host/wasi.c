@@ -164,7 +164,8 @@ int weft_wasi_new(const weft_wasi_config_t *cfg, weft_wasi_t **out, char *out_ms
         e->owned = 0;
         e->type = wasi_filetype(&st);
         /* a pipe keeps seek rights: seeking it is the kernel's ESPIPE */
-        e->rights = isatty(stdio[i]) ? WASI_RIGHTS_TTY : WASI_RIGHTS_ALL;
+        e->rights = wasi_rights_of(e->type);
+        if (isatty(stdio[i])) e->rights &= WASI_RIGHTS_TTY;
         e->inheriting = 0;
     }
 
@@ -186,8 +187,10 @@ int weft_wasi_new(const weft_wasi_config_t *cfg, weft_wasi_t **out, char *out_ms
         }
         e->owned = 1;
         e->type = WASI_FILETYPE_DIRECTORY;
-        e->rights = WASI_RIGHTS_ALL;
-        e->inheriting = WASI_RIGHTS_ALL;
+        /* what other runtimes give a preopen: directory rights, and both
+         * kinds to hand on (docs/wasi.md, "Rights") */
+        e->rights = WASI_RIGHTS_DIR;
+        e->inheriting = WASI_RIGHTS_DIR | WASI_RIGHTS_FILE;
         e->preopen = strdup(guest);
         if (!e->preopen) goto fail;
         if (i == 0) wasi_path_probe(w, e->host);
@@ -320,10 +323,19 @@ static int fn_sched_yield(weft_caller_t *caller, void *user, weft_raw_t *args)
     RETURN_ERRNO(WASI_ESUCCESS);
 }
 
-/* Sockets: preview 1 can only use sockets given at start, and weft gives
- * none, so every sock_* call is unsupported. */
+/* Sockets: preview 1 can only use sockets given at start, and weft
+ * preopens none; a guest meets one only as a standard stream the embedder
+ * connected to a socket, whose bytes fd_read and fd_write move. So every
+ * sock_* call answers as POSIX would for what the descriptor is: BADF when
+ * it is closed, NOTSOCK when it is not a socket, and NOTSUP on a socket
+ * (weft does not implement the socket calls themselves). */
 static int fn_sock_notsup(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
+    wasi_fd_t *e;
+    int rc = wasi_fd_get(user, ARG32(0), 0, &e);
+    if (rc) RETURN_ERRNO(rc);
+    if (e->type != WASI_FILETYPE_SOCKET_STREAM && e->type != WASI_FILETYPE_SOCKET_DGRAM)
+        RETURN_ERRNO(WASI_ENOTSOCK);
     RETURN_ERRNO(WASI_ENOTSUP);
 }
 

@@ -4,7 +4,9 @@
  * Guest descriptors index w->fds: 0-2 are the embedder's standard streams
  * (never closed on the host: the table does not own them), preopened
  * directories follow from 3, and path_open takes the lowest free number
- * >= 3, so numbering is deterministic. Each slot keeps WASI rights; every
+ * >= 3, so numbering is deterministic. Each slot keeps WASI rights, never
+ * more than its type's (a directory has no seek, tell, read or write
+ * rights: fd_seek on one is NOTCAPABLE); every
  * function checks the right it needs, and the host kernel decides the rest
  * (reading a directory gives EISDIR, writing a read-only file EBADF).
  *
@@ -63,8 +65,8 @@ int wasi_fd_add(weft_wasi_t *w, int host, uint8_t type, uint64_t rights, uint64_
     e->host = host;
     e->owned = 1;
     e->type = type;
-    e->rights = rights;
-    e->inheriting = inheriting;
+    e->rights = rights & wasi_rights_of(type);
+    e->inheriting = type == WASI_FILETYPE_DIRECTORY ? inheriting : 0;
     e->sync_flags = sync_flags;
     *out = fd;
     return WASI_ESUCCESS;

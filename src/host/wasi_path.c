@@ -618,9 +618,11 @@ done:
 /* path_open(fd, dirflags, path, path_len, oflags, rights_base,
  * rights_inheriting, fdflags, out_fd). The new descriptor gets the rights
  * asked for that the directory can pass on (silently narrowed, so a guest
- * asking for "everything" works). The host access mode follows the rights:
- * read rights → read, write rights or append → write; neither → O_PATH, a
- * descriptor good for stat, times and as a directory for further paths. */
+ * asking for "everything" works), then cut to those of what it opened
+ * (wasi_fd_add: a directory keeps no file rights). The host access mode
+ * follows the rights: read rights → read, write rights or append → write
+ * (a directory then fails with ISDIR); neither → O_PATH, a descriptor good
+ * for stat, times and as a directory for further paths. */
 static int fn_path_open(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     weft_wasi_t *w = user;
@@ -652,18 +654,19 @@ static int fn_path_open(weft_caller_t *caller, void *user, weft_raw_t *args)
     int rd = (rights & read_rights) != 0;
     int wr = (rights & write_rights) != 0 || (fdflags & WASI_FDFLAG_APPEND);
     int flags;
-    if (oflags & WASI_OFLAG_DIRECTORY) {
-        flags = O_RDONLY | O_DIRECTORY;
-        wr = 0;
-    } else if (rd && wr) {
+    if (rd && wr) {
         flags = O_RDWR;
     } else if (wr) {
         flags = O_WRONLY;
-    } else if (rd || (oflags & (WASI_OFLAG_CREAT | WASI_OFLAG_TRUNC))) {
+    } else if (rd || (oflags & (WASI_OFLAG_CREAT | WASI_OFLAG_TRUNC | WASI_OFLAG_DIRECTORY))) {
         flags = O_RDONLY;
     } else {
         flags = O_PATH;
     }
+    /* With write rights the kernel answers ISDIR for a directory, as POSIX
+     * open(O_RDWR | O_DIRECTORY) does: write rights are never dropped
+     * quietly (docs/wasi.md, "Rights"). */
+    if (oflags & WASI_OFLAG_DIRECTORY) flags |= O_DIRECTORY;
     if (oflags & WASI_OFLAG_CREAT) flags |= O_CREAT;
     if (oflags & WASI_OFLAG_EXCL) flags |= O_EXCL;
     if (oflags & WASI_OFLAG_TRUNC) flags |= O_TRUNC;

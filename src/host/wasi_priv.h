@@ -136,6 +136,42 @@ enum {
  * by a character device without them. */
 #define WASI_RIGHTS_TTY (WASI_RIGHTS_ALL & ~(WASI_RIGHT_FD_SEEK | WASI_RIGHT_FD_TELL))
 
+/* The rights that mean something on each kind of descriptor (docs/wasi.md,
+ * "Rights"). A descriptor's base rights never leave the set of its type
+ * (wasi_rights_of): a directory is never read, written, seeked or polled
+ * as a byte stream, a file never names a path. A directory's inheriting
+ * rights are what path_open may hand on, directory and file rights alike;
+ * a file's are empty. fd_sync stays on directories (a rename or a new name
+ * is made durable by syncing its directory); fd_datasync does not, since
+ * path_open counts it as a write right, and a directory cannot be opened
+ * for writing. */
+#define WASI_RIGHTS_DIR                                                                          \
+    (WASI_RIGHT_FD_SYNC | WASI_RIGHT_PATH_CREATE_DIRECTORY | WASI_RIGHT_PATH_CREATE_FILE |       \
+     WASI_RIGHT_PATH_LINK_SOURCE | WASI_RIGHT_PATH_LINK_TARGET | WASI_RIGHT_PATH_OPEN |          \
+     WASI_RIGHT_FD_READDIR | WASI_RIGHT_PATH_READLINK | WASI_RIGHT_PATH_RENAME_SOURCE |          \
+     WASI_RIGHT_PATH_RENAME_TARGET | WASI_RIGHT_PATH_FILESTAT_GET |                              \
+     WASI_RIGHT_PATH_FILESTAT_SET_SIZE | WASI_RIGHT_PATH_FILESTAT_SET_TIMES |                    \
+     WASI_RIGHT_FD_FILESTAT_GET | WASI_RIGHT_FD_FILESTAT_SET_TIMES | WASI_RIGHT_PATH_SYMLINK |   \
+     WASI_RIGHT_PATH_REMOVE_DIRECTORY | WASI_RIGHT_PATH_UNLINK_FILE)
+#define WASI_RIGHTS_FILE                                                                         \
+    (WASI_RIGHT_FD_DATASYNC | WASI_RIGHT_FD_READ | WASI_RIGHT_FD_SEEK |                          \
+     WASI_RIGHT_FD_FDSTAT_SET_FLAGS | WASI_RIGHT_FD_SYNC | WASI_RIGHT_FD_TELL |                  \
+     WASI_RIGHT_FD_WRITE | WASI_RIGHT_FD_ADVISE | WASI_RIGHT_FD_ALLOCATE |                       \
+     WASI_RIGHT_FD_FILESTAT_GET | WASI_RIGHT_FD_FILESTAT_SET_SIZE |                              \
+     WASI_RIGHT_FD_FILESTAT_SET_TIMES | WASI_RIGHT_POLL_FD_READWRITE)
+#define WASI_RIGHTS_SOCK (WASI_RIGHTS_FILE | WASI_RIGHT_SOCK_SHUTDOWN | WASI_RIGHT_SOCK_ACCEPT)
+
+/* The rights a descriptor of WASI filetype `type` can hold. */
+static inline uint64_t wasi_rights_of(uint8_t type)
+{
+    switch (type) {
+    case WASI_FILETYPE_DIRECTORY: return WASI_RIGHTS_DIR;
+    case WASI_FILETYPE_SOCKET_DGRAM:
+    case WASI_FILETYPE_SOCKET_STREAM: return WASI_RIGHTS_SOCK;
+    default: return WASI_RIGHTS_FILE;
+    }
+}
+
 /* Guest-visible sizes of the witx structs used here. */
 #define WASI_IOVEC_SIZE 8
 #define WASI_FDSTAT_SIZE 24
@@ -205,8 +241,9 @@ uint64_t wasi_clock_now(int host_clock);
  * Returns 0 with the slot in *out, BADF or NOTCAPABLE. */
 int wasi_fd_get(weft_wasi_t *w, uint32_t fd, uint64_t rights, wasi_fd_t **out);
 /* Puts host descriptor `host` (owned by the table from now on, closed on
- * failure too) in the lowest free slot >= 3. Returns 0 with the guest
- * number in *out, or MFILE / NOMEM. */
+ * failure too) in the lowest free slot >= 3, with `rights` cut to those of
+ * `type` (wasi_rights_of) and `inheriting` kept only for a directory.
+ * Returns 0 with the guest number in *out, or MFILE / NOMEM. */
 int wasi_fd_add(weft_wasi_t *w, int host, uint8_t type, uint64_t rights, uint64_t inheriting,
                 uint16_t sync_flags, uint32_t *out);
 /* Frees a slot (closing what it owns). */

@@ -178,6 +178,33 @@ broken_pipe)
     expect_eq "output" "$(cat "$T/out")" "line 0"
     expect_eq "stderr" "$(cat "$T/stderr")" ""
     ;;
+dir_rights)
+    mkdir "$T/box"
+    run_guest "$T/out" --dir "$T/box::box" "$g/dir_rights.wasm"
+    expect_eq "exit status" "$rc" 0
+    expect_eq "output" "$(cat "$T/out")" "dir_rights ok"
+    expect_eq "box entries" "$(ls -A "$T/box")" ""
+    ;;
+sockets)
+    mkdir "$T/box"
+    run_guest "$T/out" --dir "$T/box::box" "$g/sockets.wasm" </dev/null
+    expect_eq "exit status" "$rc" 0
+    expect_eq "output" "$(cat "$T/out")" "sockets ok"
+    expect_eq "box entries" "$(ls -A "$T/box")" ""
+    # A socket as stdin (the one way a guest meets a socket) is no NOTSOCK.
+    if command -v python3 >/dev/null 2>&1; then
+        python3 -c 'import socket, subprocess, sys
+a, b = socket.socketpair()
+sys.exit(subprocess.run(sys.argv[1:], stdin=a).returncode)' \
+            "$run" "$g/sockets.wasm" stdin >"$T/out" 2>"$T/stderr"
+        rc=$?
+        [ -s "$T/stderr" ] && sed 's/^/  guest stderr: /' "$T/stderr" >&2
+        expect_eq "stdin socket: exit status" "$rc" 0
+        expect_eq "stdin socket: output" "$(cat "$T/out")" "sockets stdin ok"
+    else
+        echo "skip: python3 not found, no socket as stdin"
+    fi
+    ;;
 *)
     echo "unknown case $case_name" >&2
     exit 2

@@ -58,9 +58,9 @@ int main(void)
     CHECK_EQ(__wasi_fd_filestat_get(3, AT(end - 32)), FAULT);
     CHECK_EQ(__wasi_fd_prestat_get(3, AT(end - 4)), FAULT);
     CHECK_EQ(__wasi_fd_prestat_dir_name(3, AT(end - 1), 4), FAULT);
-    __wasi_filesize_t pos;
-    CHECK_EQ(__wasi_fd_seek(3, 0, __WASI_WHENCE_CUR, AT(end - 4)), FAULT);
-    CHECK_EQ(__wasi_fd_tell(3, AT(end)), FAULT);
+    /* stdin is /dev/null, which may seek (a directory may not) */
+    CHECK_EQ(__wasi_fd_seek(0, 0, __WASI_WHENCE_CUR, AT(end - 4)), FAULT);
+    CHECK_EQ(__wasi_fd_tell(0, AT(end)), FAULT);
     CHECK_EQ(__wasi_fd_readdir(3, AT(end - 10), 100, 0, &n), FAULT);
     uint8_t dbuf[128];
     CHECK_EQ(__wasi_fd_readdir(3, dbuf, sizeof dbuf, 0, AT(end)), FAULT);
@@ -98,6 +98,8 @@ int main(void)
     CHECK_EQ(__wasi_poll_oneoff(&sub, &ev, 0x10000000u, &n), __WASI_ERRNO_INVAL);
 
     /* still alive, descriptors intact */
-    CHECK_EQ(__wasi_fd_seek(3, 0, __WASI_WHENCE_CUR, &pos), 0);
+    __wasi_filestat_t alive;
+    CHECK_EQ(__wasi_fd_filestat_get(3, &alive), 0);
+    CHECK_EQ(alive.filetype, __WASI_FILETYPE_DIRECTORY);
     return check_result("fault");
 }
