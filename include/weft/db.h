@@ -105,6 +105,11 @@ int weft_txn_commit(weft_txn_t *txn);
 #define weft_db_batch_commit weft_txn_commit
 /* Discards every write of the transaction and frees the handle. */
 void weft_txn_abort(weft_txn_t *txn);
+/* 1 when a write (put, del, drop) was issued through txn, or through a
+ * nested transaction of it that committed, whether or not it changed
+ * anything; else 0. Lets an embedder say that an aborted call lost
+ * writes. */
+int weft_txn_dirty(const weft_txn_t *txn);
 
 /* A key is (context, key): contexts are byte strings of 1..255 bytes
  * (WEFT_SPACE_MODULES and WEFT_SPACE_META are node-wide and take

@@ -366,19 +366,19 @@ int cli_inspect(int argc, char **argv)
                 continue;
             }
             cli_error("inspect: unknown option '%s'", arg);
-            cli_inspect_usage(stderr);
+            cli_usage_hint("inspect");
             return CLI_EXIT_USAGE;
         }
         if (path) {
             cli_error("inspect: one module at a time");
-            cli_inspect_usage(stderr);
+            cli_usage_hint("inspect");
             return CLI_EXIT_USAGE;
         }
         path = arg;
     }
     if (!path) {
         cli_error("inspect: missing MODULE.wasm");
-        cli_inspect_usage(stderr);
+        cli_usage_hint("inspect");
         return CLI_EXIT_USAGE;
     }
 
@@ -405,6 +405,11 @@ int cli_inspect(int argc, char **argv)
     int rc = weft_module_new(engine, bytes, len, &module, msg, sizeof msg);
     if (rc != 0) {
         module = NULL;
+        if (cli_is_wat(bytes, len)) {
+            cli_wat_error(path);
+            snprintf(msg, sizeof msg, "WebAssembly text format (.wat): weft reads binary "
+                                      "modules; convert it with wat2wasm (Debian package wabt)");
+        }
         if (!msg[0])
             snprintf(msg, sizeof msg, "%s", weft_strerror(rc));
         if (json)

@@ -5,9 +5,12 @@
  * top-level help. Exit codes are the contract scripts rely on: 0 success,
  * 1 module error, 2 usage error, 3 trap; `weft run` passes a guest's exit
  * status on. Anything printed for a human goes to stderr except the output
- * a command was asked for (results, help).
+ * a command was asked for (results, help). A usage error prints its message
+ * and one line pointing to --help, not the whole help. `weft FILE.wasm ARGS`
+ * is `weft run FILE.wasm ARGS`, as wasmtime users expect.
  */
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -17,6 +20,7 @@ void cli_usage(FILE *out)
             "weft %s - a WebAssembly runtime\n"
             "\n"
             "usage: weft <command> [options] [arguments]\n"
+            "       weft MODULE.wasm [ARGS...]   (the same as weft run MODULE.wasm ARGS...)\n"
             "\n"
             "commands:\n"
             "  run       run a WASI program, or call an exported function of a module\n"
@@ -62,16 +66,33 @@ static int help(int argc, char **argv)
         cli_usage(stdout);
     else {
         cli_error("unknown command '%s'", argv[1]);
-        cli_usage(stderr);
+        cli_usage_hint(NULL);
         return CLI_EXIT_USAGE;
     }
     return CLI_EXIT_OK;
 }
 
+/* Whether `weft ARG ...` means `weft run ARG ...`: ARG is not a command
+ * but a module, "-" (stdin), a name ending in .wasm (or .wat, so the user
+ * hears how to convert it) or an existing file. */
+static int is_module_arg(const char *arg)
+{
+    size_t n = strlen(arg);
+    struct stat st;
+    if (strcmp(arg, "-") == 0)
+        return 1;
+    if (arg[0] == '-')
+        return 0;
+    if ((n > 5 && strcmp(arg + n - 5, ".wasm") == 0) || (n > 4 && strcmp(arg + n - 4, ".wat") == 0))
+        return 1;
+    return stat(arg, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        cli_usage(stderr);
+        fputs("usage: weft <command> [options] [arguments]\n", stderr);
+        cli_usage_hint(NULL);
         return CLI_EXIT_USAGE;
     }
     const char *cmd = argv[1];
@@ -91,11 +112,15 @@ int main(int argc, char **argv)
         return cli_inspect(argc - 1, argv + 1);
     if (strcmp(cmd, "db") == 0)
         return cli_db(argc - 1, argv + 1);
+    /* cli_run reads its options from argv[1]: here there are none, and
+     * argv[1] is the module. */
+    if (is_module_arg(cmd))
+        return cli_run(argc, argv);
 
     if (cmd[0] == '-')
         cli_error("unknown option '%s'", cmd);
     else
-        cli_error("unknown command '%s'", cmd);
-    cli_usage(stderr);
+        cli_error("unknown command '%s' (nor a module file)", cmd);
+    cli_usage_hint(NULL);
     return CLI_EXIT_USAGE;
 }

@@ -79,6 +79,7 @@ struct weft_txn {
     int readonly;
     int nested;
     int dead_code; /* what operations on a dead transaction return */
+    int dirty;     /* a write was issued through it (weft_txn_dirty) */
 };
 
 typedef struct {
@@ -569,6 +570,8 @@ int weft_txn_commit(weft_txn_t *txn)
     }
     if (!txn->nested)
         top_ended(db);
+    else if (code == 0 && txn->parent)
+        txn->parent->dirty |= txn->dirty; /* its writes are the parent's now */
 done:
     unlink_parent(txn);
     free(txn);
@@ -601,7 +604,14 @@ static int usable(weft_txn_t *t, int write)
         return set_msg(t->db, WEFT_EARG, "transaction has an open nested transaction");
     if (write && t->readonly)
         return set_msg(t->db, WEFT_EARG, "write in a read transaction");
+    if (write)
+        t->dirty = 1;
     return 0;
+}
+
+int weft_txn_dirty(const weft_txn_t *txn)
+{
+    return txn ? txn->dirty : 0;
 }
 
 /* ---- get / put / del ------------------------------------------------- */

@@ -125,6 +125,56 @@ expect 2 "--env" "$weft" run --env "" "$answer"
 expect 2 "missing MODULE" "$weft" inspect
 expect 2 "unknown option '--frob'" "$weft" inspect --frob "$answer"
 expect 2 "one module at a time" "$weft" inspect "$answer" "$answer"
+# A usage error prints its message and one line pointing to --help, not the
+# whole help (regression: 60 lines of help buried the message).
+short_usage() { # short_usage HINT CMD...: exit 2, at most 2 lines on stderr, the last HINT
+    hint=$1
+    shift
+    run "$@"
+    if [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/err")" -le 2 ] &&
+        [ "$(tail -n 1 "$tmp/err")" = "weft: see '$hint' for usage" ]; then
+        echo "ok: short usage error: $*"
+    else
+        fail "'$*': want exit 2 and at most 2 lines on stderr, the last pointing to $hint (status $rc)"
+        show_output
+    fi
+}
+short_usage "weft --help" "$weft"
+short_usage "weft --help" "$weft" frobnicate
+short_usage "weft --help" "$weft" --frob
+short_usage "weft --help" "$weft" help frobnicate
+short_usage "weft run --help" "$weft" run
+short_usage "weft run --help" "$weft" run --frob "$answer"
+short_usage "weft inspect --help" "$weft" inspect
+short_usage "weft inspect --help" "$weft" inspect --frob "$answer"
+short_usage "weft inspect --help" "$weft" inspect "$answer" "$answer"
+
+# wasmtime habits: a text module is named as such with the way to convert
+# it; `weft FILE.wasm ARGS` is `weft run`; `-` reads the module from stdin.
+printf '(module\n  (func (export "_start")))\n' >"$tmp/text.wat"
+printf ';; a comment first\n\n  (module)\n' >"$tmp/commented.wasm"
+wat_hint="is WebAssembly text format (.wat); weft runs binary modules: convert it with \`wat2wasm"
+expect 1 "$tmp/text.wat $wat_hint $tmp/text.wat -o $tmp/text.wasm\` (Debian package wabt)" \
+    "$weft" run "$tmp/text.wat"
+expect 1 "$tmp/commented.wasm $wat_hint" "$weft" run "$tmp/commented.wasm"
+expect 1 "$wat_hint" "$weft" inspect "$tmp/text.wat"
+expect 1 "$wat_hint" "$weft" "$tmp/text.wat"
+expect 1 "stdin $wat_hint FILE.wat -o FILE.wasm" sh -c '"$1" run - <"$2"' sh "$weft" "$tmp/text.wat"
+expect 0 "wat2wasm" "$weft" run --help
+expect 1 "cannot read $tmp/nope.wasm" "$weft" "$tmp/nope.wasm"
+if have "$m"; then
+    expect_stdout 0 'argv[0]=misbehave.wasm\nargv[1]=args\nargv[2]=--fuel\n' "$weft" "$m" args --fuel
+    cp "$m" "$tmp/guest"
+    expect_stdout 0 'argv[0]=guest\nargv[1]=args\n' "$weft" "$tmp/guest" args
+    expect_stdout 0 'argv[0]=stdin\nargv[1]=args\n' sh -c '"$1" run - args <"$2"' sh "$weft" "$m"
+    expect_stdout 0 'argv[0]=stdin\nargv[1]=args\n' sh -c '"$1" - args <"$2"' sh "$weft" "$m"
+    # the guest's stdin is empty: the module was all of weft's
+    expect_stdout 0 'stdin: 0 bytes\n' sh -c '"$1" run - count-stdin <"$2"' sh "$weft" "$m"
+    expect_stdout 0 'stdin: 5 bytes\n' sh -c 'printf hello | "$1" run "$2" count-stdin' sh "$weft" "$m"
+    expect 0 "links:      yes" sh -c '"$1" inspect - <"$2"' sh "$weft" "$m"
+fi
+expect 1 "malformed" sh -c '"$1" run - </dev/null' sh "$weft"
+
 if have "$answer"; then
     expect 2 "takes 0 arguments" "$weft" run --invoke answer "$answer" 1
     expect 2 "$tmp/no-such-dir" "$weft" run --dir "$tmp/no-such-dir" --invoke answer "$answer"
@@ -201,8 +251,17 @@ if have "$wasm/links_ok.wasm"; then
 fi
 have "$answer" && expect 0 "links:      yes (no imports)" "$weft" inspect "$answer"
 if have "$wasm/bigmem.wasm"; then
-    expect 1 "bigmem.wasm" "$weft" run --max-memory 1M "$wasm/bigmem.wasm"
+    # A module whose memory needs more at start than --max-memory can never
+    # run: a module error (1) with what it needs, as the help says.
+    expect 1 "bigmem.wasm: memory 0 needs 100 pages of 64 KiB (6400 KiB) at start, more than --max-memory allows (16 pages)" \
+        "$weft" run --max-memory 1M "$wasm/bigmem.wasm"
     expect 0 "" "$weft" run --max-memory 7M "$wasm/bigmem.wasm"
+fi
+run "$weft" run --help
+if grep -qF -- '--max-*' "$tmp/out" || ! grep -qF "its memory needs more at start than --max-memory" "$tmp/out"; then
+    fail "weft run --help: exit codes disagree with what --max-memory does"
+else
+    echo "ok: weft run --help: --max-memory too small is exit code 1, not a trap"
 fi
 have "$wasm/bad_start_type.wasm" &&
     expect 1 "_start has type (i32) -> ()" "$weft" run "$wasm/bad_start_type.wasm"
@@ -433,6 +492,35 @@ assert [list(o.items()) for o in objs] == [list(o.items()) for o in want], (objs
         *) fail "comment id $(cat "$tmp/out") does not start with node id $node" ;;
         esac
     fi
+fi
+
+# ---- a call that does not commit says it lost its writes ----------------------
+# (regression: exit(1) after writes discarded them silently)
+w=$wasm/nx_writer.wasm
+if have "$w"; then
+    d=$tmp/rollback
+    expect 1 "weft: exit status 1: this call's writes were rolled back" \
+        "$weft" run --no-sync --data-dir "$d" --invoke end "$w" 1
+    expect_stdout 0 '0\n' "$weft" run --no-sync --data-dir "$d" --invoke get "$w"
+    expect 3 "weft: trap: this call's writes were rolled back" \
+        "$weft" run --no-sync --data-dir "$d" --invoke end "$w" 2
+    expect_stdout 0 '0\n' "$weft" run --no-sync --data-dir "$d" --invoke get "$w"
+    # no writes, nothing to say; a committed call says nothing either
+    run "$weft" run --no-sync --data-dir "$d" --invoke quit "$w" 1
+    if [ "$rc" -eq 1 ] && [ ! -s "$tmp/err" ]; then
+        echo "ok: exit 1 without writes: no rollback message"
+    else
+        fail "quit 1: want status 1 and nothing on stderr, got $rc: $(cat "$tmp/err")"
+    fi
+    for mode in 0 3; do
+        run "$weft" run --no-sync --data-dir "$d" --invoke end "$w" $mode
+        if [ "$rc" -eq 0 ] && [ ! -s "$tmp/err" ]; then
+            echo "ok: end $mode commits silently"
+        else
+            fail "end $mode: want status 0 and nothing on stderr, got $rc: $(cat "$tmp/err")"
+        fi
+    done
+    expect_stdout 0 '1\n' "$weft" run --no-sync --data-dir "$d" --invoke get "$w"
 fi
 
 # ---- weft db DIR crdt / vv: the replicated state, read-only ---------------------

@@ -4,9 +4,10 @@
  * `misbehave MODE` traps in a chosen way (unreachable, divide by zero,
  * out-of-bounds access, stack exhaustion, out of memory), loops forever (for
  * --timeout and --fuel), prints its environment (for --env isolation),
- * writes and reads files under given paths (for --dir mapping) or writes to
- * stdout and stderr in turn (output order). tests/cli/cli_test.sh drives it
- * through `weft run` and checks exit codes and messages.
+ * writes and reads files under given paths (for --dir mapping), writes to
+ * stdout and stderr in turn (output order) or counts the bytes of its stdin.
+ * tests/cli/cli_test.sh drives it through `weft run` and checks exit codes
+ * and messages.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -135,6 +136,15 @@ int main(int argc, char **argv)
     }
     if (strcmp(mode, "exit") == 0 && argc == 3)
         exit(atoi(argv[2]));
+    if (strcmp(mode, "count-stdin") == 0) {
+        /* How much the guest's stdin holds (weft run - gives it none). */
+        char buf[4096];
+        size_t total = 0, n;
+        while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
+            total += n;
+        printf("stdin: %zu bytes\n", total);
+        return 0;
+    }
     if (strcmp(mode, "buffered-trap") == 0) {
         printf("this line is still in the guest's stdio buffer\n");
         __builtin_trap();
