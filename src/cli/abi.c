@@ -52,24 +52,56 @@ static int name_is(const char *s, const char *name, size_t len)
     return strlen(s) == len && memcmp(s, name, len) == 0;
 }
 
-/* The expected type of ns.name in profile p: 0 and a new type in *out,
- * WEFT_ENOTFOUND, or WEFT_ENOMEM. O(functions of the profile), a few
- * dozen: fine even for a module with many imports. */
-static int lookup(const profile_t *p, const char *name, size_t len, weft_functype_t **out)
+/* A profile's functions, loaded once per check. */
+typedef struct {
+    const char **names;
+    weft_functype_t **types;
+    size_t n;
+} funcs_t;
+
+static void funcs_free(funcs_t *f)
 {
-    for (size_t i = 0, n = p->count(); i < n; i++) {
-        const char *fname;
-        weft_functype_t *ft;
-        int rc = p->func(i, &fname, &ft);
-        if (rc != 0)
-            return rc;
-        if (name_is(fname, name, len)) {
-            *out = ft;
-            return 0;
-        }
-        weft_functype_delete(ft);
-    }
-    return WEFT_ENOTFOUND;
+    for (size_t i = 0; i < f->n; i++)
+        weft_functype_delete(f->types[i]);
+    free(f->names);
+    free(f->types);
+    memset(f, 0, sizeof *f);
+}
+
+static int funcs_load(const profile_t *p, funcs_t *f)
+{
+    size_t n = p->count();
+    f->names = calloc(n + 1, sizeof *f->names);
+    f->types = calloc(n + 1, sizeof *f->types);
+    if (!f->names || !f->types)
+        return -1;
+    for (; f->n < n; f->n++)
+        if (p->func(f->n, &f->names[f->n], &f->types[f->n]) != 0)
+            return -1;
+    return 0;
+}
+
+/* The type of `name` in f (borrowed), or NULL. O(functions of the profile),
+ * a few dozen: fine even for a module with many imports. */
+static const weft_functype_t *lookup(const funcs_t *f, const char *name, size_t len)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (name_is(f->names[i], name, len))
+            return f->types[i];
+    return NULL;
+}
+
+static weft_functype_t *copy_type(const weft_functype_t *ft)
+{
+    weft_valtype_t params[32], results[32];
+    size_t np = weft_functype_nparams(ft), nr = weft_functype_nresults(ft);
+    if (np > 32 || nr > 32)
+        return NULL; /* host functions have a handful */
+    for (size_t i = 0; i < np; i++)
+        params[i] = weft_functype_param(ft, i);
+    for (size_t i = 0; i < nr; i++)
+        results[i] = weft_functype_result(ft, i);
+    return weft_functype_new(params, np, results, nr);
 }
 
 static int add_bad(cli_link_t *l, const weft_externdesc_t *d, cli_link_problem_t problem,
@@ -92,7 +124,12 @@ static int add_bad(cli_link_t *l, const weft_externdesc_t *d, cli_link_problem_t
 
 int cli_link_check(const weft_module_t *module, cli_link_t *out)
 {
+    funcs_t funcs[NPROFILES];
+    memset(funcs, 0, sizeof funcs);
     memset(out, 0, sizeof *out);
+    for (size_t p = 0; p < NPROFILES; p++)
+        if (funcs_load(&profiles[p], &funcs[p]) != 0)
+            goto fail;
     size_t n = weft_module_import_count(module);
     for (size_t i = 0; i < n; i++) {
         weft_externdesc_t d;
@@ -112,24 +149,25 @@ int cli_link_check(const weft_module_t *module, cli_link_t *out)
                 goto fail;
             continue;
         }
-        weft_functype_t *want = NULL;
-        int rc = lookup(&profiles[p], d.name, d.name_len, &want);
-        if (rc == WEFT_ENOTFOUND) {
+        const weft_functype_t *want = lookup(&funcs[p], d.name, d.name_len);
+        if (!want) {
             if (add_bad(out, &d, CLI_LINK_UNKNOWN_NAME, NULL) != 0)
                 goto fail;
             continue;
         }
-        if (rc != 0)
-            goto fail;
-        if (d.functype && weft_functype_equal(want, d.functype)) {
-            weft_functype_delete(want);
+        if (d.functype && weft_functype_equal(want, d.functype))
             continue;
-        }
-        if (add_bad(out, &d, CLI_LINK_WRONG_TYPE, want) != 0)
+        /* the bad import keeps its own copy of the expected type */
+        weft_functype_t *copy = copy_type(want);
+        if (!copy || add_bad(out, &d, CLI_LINK_WRONG_TYPE, copy) != 0)
             goto fail;
     }
+    for (size_t p = 0; p < NPROFILES; p++)
+        funcs_free(&funcs[p]);
     return 0;
 fail:
+    for (size_t p = 0; p < NPROFILES; p++)
+        funcs_free(&funcs[p]);
     cli_link_free(out);
     return -1;
 }
