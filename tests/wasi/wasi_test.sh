@@ -180,7 +180,7 @@ broken_pipe)
     ;;
 dir_rights)
     mkdir "$T/box"
-    run_guest "$T/out" --dir "$T/box::box" "$g/dir_rights.wasm"
+    run_guest "$T/out" --dir "$T/box::box" "$g/dir_rights.wasm" </dev/null
     expect_eq "exit status" "$rc" 0
     expect_eq "output" "$(cat "$T/out")" "dir_rights ok"
     expect_eq "box entries" "$(ls -A "$T/box")" ""

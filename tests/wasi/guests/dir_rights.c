@@ -214,9 +214,21 @@ static void test_subdirectory(__wasi_fd_t pre)
     CHECK_EQ(__wasi_path_remove_directory(pre, "sub"), 0);
 }
 
+/* The standard streams hold the rights of what they are: file rights for
+ * a file, a pipe or a terminal (less seek and tell), nothing to hand on. */
+static void test_stdio(void)
+{
+    for (__wasi_fd_t fd = 0; fd < 3; fd++) {
+        __wasi_fdstat_t st = fdstat(fd);
+        CHECK_EQ(st.fs_rights_base & ~FILE_RIGHTS, 0);
+        CHECK_EQ(st.fs_rights_inheriting, 0);
+    }
+}
+
 int main(void)
 {
     __wasi_fd_t pre = find_preopen("box");
+    test_stdio();
     test_preopen(pre);
     test_open_dot(pre);
     test_subdirectory(pre);

@@ -40,6 +40,7 @@ int main(int argc, char **argv)
         __wasi_fdstat_t st;
         CHECK_EQ(__wasi_fd_fdstat_get(0, &st), 0);
         CHECK_EQ(st.fs_filetype, __WASI_FILETYPE_SOCKET_STREAM);
+        CHECK(st.fs_rights_base & __WASI_RIGHTS_SOCK_SHUTDOWN);
         check_all(0, __WASI_ERRNO_NOTSUP);
         return check_result("sockets stdin");
     }
