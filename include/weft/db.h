@@ -57,6 +57,7 @@ typedef enum {
     WEFT_SPACE_BLOBS,       /* blobs */
     WEFT_SPACE_META,        /* node metadata (identity, versions) */
     WEFT_SPACE_CRDT_PARTS,  /* CRDT states kept part by part (map fields, set elements) */
+    WEFT_SPACE_EVENTS,      /* committed events of each context, numbered (src/node) */
     WEFT_SPACE_COUNT
 } weft_space_t;
 

@@ -88,7 +88,7 @@ typedef struct {
 } enckey_t;
 
 static const char *const space_names[WEFT_SPACE_COUNT] = {
-    "modules", "kv", "crdt", "oplog", "tables", "blobs", "meta", "crdt_parts",
+    "modules", "kv", "crdt", "oplog", "tables", "blobs", "meta", "crdt_parts", "events",
 };
 
 static const uint8_t empty_byte;

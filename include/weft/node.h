@@ -1,0 +1,201 @@
+/*
+ * weft/node.h — a node: one data directory, its apps, contexts and calls.
+ *
+ * A weft_node_t owns everything that lives longer than a call: the data
+ * directory (weft/db.h), the node identity, the apps deployed in it (module
+ * bytes stored by sha256, each compiled once per process and shared by all
+ * its calls), the contexts (named instances of an app's state), a pool of
+ * worker threads and the writer that batches write calls into one durable
+ * commit (group commit). Every interface (`weft run`, `weft serve`) calls
+ * guests through weft_node_call; there is no second call path.
+ *
+ * Calls. A call is (context, function, input bytes, caller) -> (outcome,
+ * output bytes, logs, events, fuel used, duration). Every call gets a fresh
+ * instance, so nothing leaks from one call to the next. For nx/WASI apps the
+ * input is the guest's stdin and the output what it writes to stdout; what
+ * it writes to stderr becomes log lines; an export with numeric parameters
+ * takes them as values instead (weft_call_req_t.args).
+ *
+ * Writes and views. A write call runs inside the writer's batch as a nested
+ * transaction: a trap (or a non-zero exit) discards only that call's
+ * writes, and the call's result is delivered only after the batch's commit
+ * is durable; events are published then too. Write calls therefore run one
+ * at a time (LMDB has one writer), which serialises the calls of a context
+ * as required. A view runs on a read transaction on any worker, at the same
+ * time as other views and the writer; a write from a view traps.
+ *
+ * Thread safety: every function may be called from any thread, except that
+ * weft_node_close must not overlap any other call on the same node.
+ * Results (weft_call_result_t) belong to one thread at a time.
+ */
+#ifndef WEFT_NODE_H
+#define WEFT_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct weft_node weft_node_t;
+typedef struct weft_call_result weft_call_result_t;
+
+#define WEFT_APP_ID_LEN 64   /* an app id: the module's sha256 in lowercase hex */
+#define WEFT_CONTEXT_MAX 255 /* a context name: 1..255 bytes */
+
+/* Limits of one call. Zero in a field of a request means "the node's". */
+typedef struct {
+    uint64_t fuel;             /* instruction budget; 0 = unlimited */
+    uint32_t max_memory_pages; /* per memory; 0 = the engine's default (4 GiB) */
+    uint64_t timeout_ns;       /* wall clock; 0 = none */
+    size_t max_input;          /* bytes of input; default 1 MiB */
+    size_t max_output;         /* bytes of output (stdout) kept; default 16 MiB */
+} weft_call_limits_t;
+
+enum {
+    WEFT_NODE_DB_NOSYNC = 1 << 0, /* commits are not fsync'd (tests, benchmarks) */
+    WEFT_NODE_NO_SYNC = 1 << 1,   /* replication off: nx net_* answer ERR_SYNC_DISABLED */
+};
+
+typedef struct {
+    const char *data_dir;      /* created (mode 0700) when absent */
+    unsigned flags;            /* WEFT_NODE_* */
+    unsigned workers;          /* threads running views; 0 = the number of cores */
+    unsigned max_batch;        /* write calls per durable commit; 0 = 64 */
+    weft_call_limits_t limits; /* defaults for every call; zeros as above */
+    /* Environment the guests see ("NAME=VALUE", copied): WASI environ and
+     * nx env_get alike. */
+    const char *const *env;
+    size_t nenv;
+} weft_node_config_t;
+
+/* Opens the node: the data directory, its identity (created when sync is
+ * on and there is none), the engine and the threads. Returns 0, WEFT_EARG
+ * (no data_dir), WEFT_EIO (the directory cannot be opened: out_msg says
+ * why) or WEFT_ENOMEM. Close with weft_node_close. */
+int weft_node_open(const weft_node_config_t *cfg, weft_node_t **out, char *out_msg,
+                   size_t msg_size);
+/* Stops accepting calls, finishes the ones queued or running (their
+ * writes are committed), then frees everything. */
+void weft_node_close(weft_node_t *node);
+
+/* The node id: the 32-byte ed25519 public key, or NULL when sync is off
+ * and the directory has none. Borrowed for the node's lifetime. */
+const uint8_t *weft_node_id(const weft_node_t *node);
+
+/* ---- apps --------------------------------------------------------------- */
+
+/* Deploys a module: validates and compiles it, stores its bytes under its
+ * sha256 (idempotent: deploying the same bytes again gives the same id) and
+ * writes the id, NUL-terminated, to out_id. `name` (optional, 1..64 bytes
+ * of [A-Za-z0-9_.-]) is what nx module_id and log lines show; default the
+ * first 12 hex digits of the id. Returns 0, WEFT_EMALFORMED, WEFT_EINVALID
+ * or WEFT_EUNLINKABLE (out_msg says where and what), WEFT_EARG (bad name),
+ * WEFT_EIO (storage) or WEFT_ENOMEM. */
+int weft_node_app_deploy(weft_node_t *node, const uint8_t *wasm, size_t len, const char *name,
+                         char out_id[WEFT_APP_ID_LEN + 1], char *out_msg, size_t msg_size);
+
+typedef struct {
+    char id[WEFT_APP_ID_LEN + 1];
+    char name[65];
+    uint64_t size;       /* module bytes */
+    uint64_t created_ms; /* Unix time of the first deploy */
+} weft_app_info_t;
+
+/* Looks an app up by id (WEFT_ENOTFOUND when there is none). */
+int weft_node_app_get(weft_node_t *node, const char *id, weft_app_info_t *out);
+/* Calls fn for every app, in id order, until it returns non-zero. */
+int weft_node_app_list(weft_node_t *node, int (*fn)(void *user, const weft_app_info_t *app),
+                       void *user);
+/* Deletes an app: WEFT_ENOTFOUND, or WEFT_ELIMIT while a context uses it. */
+int weft_node_app_delete(weft_node_t *node, const char *id, char *out_msg, size_t msg_size);
+
+/* ---- contexts ----------------------------------------------------------- */
+
+typedef struct {
+    char name[WEFT_CONTEXT_MAX + 1];
+    char app[WEFT_APP_ID_LEN + 1];
+    uint64_t created_ms;
+} weft_context_info_t;
+
+/* Creates a context of app `app_id`. Returns 0, WEFT_ENOTFOUND (no such
+ * app), WEFT_ELIMIT (the name is taken), WEFT_EARG (bad name) or WEFT_EIO. */
+int weft_node_context_create(weft_node_t *node, const char *name, const char *app_id,
+                             char *out_msg, size_t msg_size);
+int weft_node_context_get(weft_node_t *node, const char *name, weft_context_info_t *out);
+int weft_node_context_list(weft_node_t *node,
+                           int (*fn)(void *user, const weft_context_info_t *ctx), void *user);
+/* Deletes a context and all its state (keys, CRDT state, op-log, events),
+ * after the write calls queued before it. WEFT_ENOTFOUND when absent. */
+int weft_node_context_delete(weft_node_t *node, const char *name);
+
+/* ---- calls -------------------------------------------------------------- */
+
+typedef struct {
+    const char *context;    /* required */
+    const char *function;   /* an export; NULL: `_start`, else `run` */
+    const uint8_t *input;   /* stdin bytes (borrowed until the call is queued) */
+    size_t input_len;
+    const weft_val_t *args; /* numeric arguments instead of stdin; NULL: none */
+    size_t nargs;
+    const char *const *argv; /* WASI arguments after argv[0] (copied); NULL: none */
+    size_t argc;
+    int view;                /* 1: read-only call on a read transaction */
+    weft_call_limits_t limits; /* zeros: the node's */
+} weft_call_req_t;
+
+typedef enum {
+    WEFT_CALL_OK = 0,   /* returned, or exited with status 0: writes committed */
+    WEFT_CALL_EXIT,     /* exited with a non-zero status: writes rolled back */
+    WEFT_CALL_TRAP,     /* trapped: writes rolled back */
+    WEFT_CALL_ERROR,    /* refused or failed before or around the guest */
+} weft_call_outcome_t;
+
+/* Runs a call and waits for it. Returns 0 with *out set (whatever the
+ * outcome: traps and errors are in the result), or WEFT_ENOMEM, or
+ * WEFT_ELIMIT when the node is closing. The result is the caller's: free
+ * it with weft_call_result_delete. */
+int weft_node_call(weft_node_t *node, const weft_call_req_t *req, weft_call_result_t **out);
+
+/* The same without waiting: done(user, result) runs on a node thread once
+ * the call is over (for a write: once its commit is durable) and owns the
+ * result. Returns 0, or an error as above (then done is never called). */
+typedef void (*weft_call_done_fn)(void *user, weft_call_result_t *res);
+int weft_node_call_async(weft_node_t *node, const weft_call_req_t *req, weft_call_done_fn done,
+                         void *user);
+
+void weft_call_result_delete(weft_call_result_t *res);
+weft_call_outcome_t weft_call_result_outcome(const weft_call_result_t *res);
+/* The trap code (weft/store.h WEFT_TRAP_*) when the outcome is TRAP. */
+int weft_call_result_trap(const weft_call_result_t *res);
+/* A one-line description for TRAP, EXIT and ERROR ("" for OK), with the
+ * trap's message or the reason the call was refused. */
+const char *weft_call_result_message(const weft_call_result_t *res);
+/* The exit status for EXIT (and 0 otherwise). */
+int weft_call_result_exit_status(const weft_call_result_t *res);
+/* Output bytes (stdout), borrowed from the result. */
+const uint8_t *weft_call_result_output(const weft_call_result_t *res, size_t *out_len);
+/* Results of a call with numeric arguments (values, borrowed). */
+size_t weft_call_result_values(const weft_call_result_t *res, const weft_val_t **out);
+/* Log lines (nx host_log, then each stderr line), borrowed. */
+size_t weft_call_result_log_count(const weft_call_result_t *res);
+const char *weft_call_result_log(const weft_call_result_t *res, size_t i, size_t *out_len);
+/* Events, in emission order, each with its per-context sequence number
+ * (assigned at commit; 0 when the call did not commit). Borrowed. */
+size_t weft_call_result_event_count(const weft_call_result_t *res);
+int weft_call_result_event(const weft_call_result_t *res, size_t i, const char **out_name,
+                           size_t *out_name_len, const uint8_t **out_payload,
+                           size_t *out_payload_len, uint64_t *out_seq);
+uint64_t weft_call_result_fuel(const weft_call_result_t *res);     /* used; 0 when unlimited */
+uint64_t weft_call_result_duration_ns(const weft_call_result_t *res);
+/* 1 when the call wrote something that was rolled back (a trap or a
+ * non-zero exit after writes), else 0. */
+int weft_call_result_rolled_back(const weft_call_result_t *res);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

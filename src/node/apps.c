@@ -1,0 +1,404 @@
+/*
+ * apps.c — apps: modules stored by sha256 and compiled once per process.
+ *
+ * Deploying validates and compiles the module outside the writer (the
+ * expensive part, on the caller's thread), then the writer stores its bytes
+ * and record. The compiled module joins the cache, a list under apps_mu
+ * that only grows until the node closes: apps are few (a lookup is
+ * O(apps), fine below a few thousand) and a module is shared by every call
+ * of its app, since compiled modules are immutable and thread-safe.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node_priv.h"
+#include "weft/error.h"
+
+#define APP_KEY_PREFIX "app/"
+#define CTX_KEY_PREFIX "ctx/"
+
+/* Import namespaces calls get (the ABI profiles of this build). */
+static const char *const provided[] = {"wasi_snapshot_preview1", "nx"};
+
+static int imports_ns(const weft_module_t *m, const char *ns)
+{
+    size_t n = weft_module_import_count(m), len = strlen(ns);
+    for (size_t i = 0; i < n; i++) {
+        weft_externdesc_t d;
+        if (weft_module_import(m, i, &d) == 0 && d.module_len == len &&
+            memcmp(d.module, ns, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* 0, or WEFT_EUNLINKABLE with the first import no profile provides. */
+static int check_imports(const weft_module_t *m, char *msg, size_t msg_size)
+{
+    size_t n = weft_module_import_count(m);
+    for (size_t i = 0; i < n; i++) {
+        weft_externdesc_t d;
+        if (weft_module_import(m, i, &d) != 0)
+            continue;
+        int ok = 0;
+        for (size_t p = 0; p < sizeof provided / sizeof provided[0]; p++)
+            ok |= strlen(provided[p]) == d.module_len &&
+                  memcmp(provided[p], d.module, d.module_len) == 0;
+        if (!ok) {
+            snprintf(msg, msg_size, "import %.*s.%.*s: no ABI profile of this node provides "
+                     "namespace '%.*s' (it has wasi_snapshot_preview1 and nx)",
+                     (int)d.module_len, d.module, (int)d.name_len, d.name, (int)d.module_len,
+                     d.module);
+            return WEFT_EUNLINKABLE;
+        }
+    }
+    return 0;
+}
+
+static int valid_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+static void hex(const uint8_t *p, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* The cached app of id, or NULL. Caller holds apps_mu. */
+static node_app_t *cached(weft_node_t *node, const char *id)
+{
+    for (node_app_t *a = node->apps; a; a = a->next)
+        if (strcmp(a->id, id) == 0)
+            return a;
+    return NULL;
+}
+
+/* Adds a compiled module to the cache and returns the cached app (the
+ * one already there when another thread was first: `module` is then
+ * released). NULL when out of memory (module released). */
+static node_app_t *cache_add(weft_node_t *node, const char *id, const char *name,
+                             weft_module_t *module)
+{
+    pthread_mutex_lock(&node->apps_mu);
+    node_app_t *a = cached(node, id);
+    if (a) {
+        pthread_mutex_unlock(&node->apps_mu);
+        weft_module_delete(module);
+        return a;
+    }
+    a = calloc(1, sizeof *a);
+    if (!a) {
+        pthread_mutex_unlock(&node->apps_mu);
+        weft_module_delete(module);
+        return NULL;
+    }
+    snprintf(a->id, sizeof a->id, "%s", id);
+    snprintf(a->name, sizeof a->name, "%s", name);
+    a->module = module;
+    a->imports_nx = imports_ns(module, "nx");
+    a->next = node->apps;
+    node->apps = a;
+    pthread_mutex_unlock(&node->apps_mu);
+    return a;
+}
+
+void node_apps_free(weft_node_t *node)
+{
+    node_app_t *a = node->apps;
+    while (a) {
+        node_app_t *next = a->next;
+        weft_module_delete(a->module);
+        free(a);
+        a = next;
+    }
+    node->apps = NULL;
+}
+
+/* The app record: u64 created_ms, u64 size, u8 name_len, name. */
+static int parse_record(const char *id, const uint8_t *v, size_t len, weft_app_info_t *out)
+{
+    if (len < 17 || len != 17u + v[16] || v[16] > 64)
+        return WEFT_EIO;
+    memset(out, 0, sizeof *out);
+    snprintf(out->id, sizeof out->id, "%s", id);
+    out->created_ms = node_get_u64(v);
+    out->size = node_get_u64(v + 8);
+    memcpy(out->name, v + 17, v[16]);
+    out->name[v[16]] = '\0';
+    return 0;
+}
+
+static void app_key(const char *id, uint8_t *key, size_t *len)
+{
+    memcpy(key, APP_KEY_PREFIX, 4);
+    memcpy(key + 4, id, WEFT_APP_ID_LEN);
+    *len = 4 + WEFT_APP_ID_LEN;
+}
+
+node_app_t *node_app_load(weft_node_t *node, weft_txn_t *txn, const char *id, char *msg,
+                          size_t msg_size)
+{
+    pthread_mutex_lock(&node->apps_mu);
+    node_app_t *a = cached(node, id);
+    pthread_mutex_unlock(&node->apps_mu);
+    if (a)
+        return a;
+    uint8_t key[4 + WEFT_APP_ID_LEN];
+    size_t klen;
+    const uint8_t *v;
+    size_t vlen;
+    weft_app_info_t info;
+    if (strlen(id) != WEFT_APP_ID_LEN) {
+        snprintf(msg, msg_size, "no app %s", id);
+        return NULL;
+    }
+    app_key(id, key, &klen);
+    if (weft_txn_get(txn, WEFT_SPACE_META, NULL, 0, key, klen, &v, &vlen) != 0 ||
+        parse_record(id, v, vlen, &info) != 0) {
+        snprintf(msg, msg_size, "no app %s in this data directory", id);
+        return NULL;
+    }
+    if (weft_txn_get(txn, WEFT_SPACE_MODULES, NULL, 0, (const uint8_t *)id, WEFT_APP_ID_LEN, &v,
+                     &vlen) != 0) {
+        snprintf(msg, msg_size, "the module bytes of app %s are missing", id);
+        return NULL;
+    }
+    weft_module_t *m = NULL;
+    char why[512] = "";
+    int rc = weft_module_new(node->engine, v, vlen, &m, why, sizeof why);
+    if (rc != 0) {
+        snprintf(msg, msg_size, "app %s does not compile: %s", id, why);
+        return NULL;
+    }
+    a = cache_add(node, id, info.name, m);
+    if (!a)
+        snprintf(msg, msg_size, "out of memory");
+    return a;
+}
+
+/* ---- deploy --------------------------------------------------------------- */
+
+typedef struct {
+    const char *id;
+    const char *name;
+    const uint8_t *wasm;
+    size_t len;
+} deploy_t;
+
+static int deploy_write(weft_node_t *node, weft_txn_t *txn, void *arg)
+{
+    deploy_t *d = arg;
+    uint8_t key[4 + WEFT_APP_ID_LEN];
+    size_t klen;
+    const uint8_t *v;
+    size_t vlen;
+    app_key(d->id, key, &klen);
+    int rc = weft_txn_get(txn, WEFT_SPACE_META, NULL, 0, key, klen, &v, &vlen);
+    if (rc == 0)
+        return 0; /* deployed before: same bytes, same id */
+    if (rc != WEFT_ENOTFOUND)
+        return rc;
+    size_t nl = strlen(d->name);
+    uint8_t rec[17 + 64];
+    node_put_u64(rec, node_unix_ms());
+    node_put_u64(rec + 8, d->len);
+    rec[16] = (uint8_t)nl;
+    memcpy(rec + 17, d->name, nl);
+    rc = weft_txn_put(txn, WEFT_SPACE_MODULES, NULL, 0, (const uint8_t *)d->id, WEFT_APP_ID_LEN,
+                      d->wasm, d->len);
+    if (rc == 0)
+        rc = weft_txn_put(txn, WEFT_SPACE_META, NULL, 0, key, klen, rec, 17 + nl);
+    return rc;
+}
+
+int weft_node_app_deploy(weft_node_t *node, const uint8_t *wasm, size_t len, const char *name,
+                         char out_id[WEFT_APP_ID_LEN + 1], char *out_msg, size_t msg_size)
+{
+    char dummy[8];
+    if (!out_msg || !msg_size) {
+        out_msg = dummy;
+        msg_size = sizeof dummy;
+    }
+    out_msg[0] = '\0';
+    out_id[0] = '\0';
+    if (name && !valid_name(name)) {
+        snprintf(out_msg, msg_size,
+                 "app name '%s' must be 1 to 64 characters of letters, digits, '_', '.', '-'",
+                 name);
+        return WEFT_EARG;
+    }
+    uint8_t sum[crypto_hash_sha256_BYTES];
+    char id[WEFT_APP_ID_LEN + 1], defname[13];
+    crypto_hash_sha256(sum, wasm, len);
+    hex(sum, sizeof sum, id);
+    memcpy(defname, id, 12);
+    defname[12] = '\0';
+
+    weft_module_t *m = NULL;
+    int rc = weft_module_new(node->engine, wasm, len, &m, out_msg, msg_size);
+    if (rc != 0)
+        return rc;
+    if ((rc = check_imports(m, out_msg, msg_size)) != 0) {
+        weft_module_delete(m);
+        return rc;
+    }
+    deploy_t d = {id, name ? name : defname, wasm, len};
+    rc = node_write_fn(node, deploy_write, &d);
+    if (rc != 0) {
+        weft_module_delete(m);
+        snprintf(out_msg, msg_size, "cannot store the module: %s", weft_db_errmsg(node->db));
+        return rc;
+    }
+    /* The stored name wins (a second deploy of the same bytes keeps the
+     * first one's name). */
+    weft_app_info_t info;
+    if (weft_node_app_get(node, id, &info) != 0)
+        snprintf(info.name, sizeof info.name, "%s", d.name);
+    if (!cache_add(node, id, info.name, m))
+        return WEFT_ENOMEM;
+    memcpy(out_id, id, WEFT_APP_ID_LEN + 1);
+    return 0;
+}
+
+/* ---- look-ups ------------------------------------------------------------- */
+
+int weft_node_app_get(weft_node_t *node, const char *id, weft_app_info_t *out)
+{
+    if (!id || strlen(id) != WEFT_APP_ID_LEN)
+        return WEFT_ENOTFOUND;
+    weft_txn_t *txn;
+    int rc = weft_txn_begin(node->db, WEFT_TXN_READ, &txn);
+    if (rc != 0)
+        return rc;
+    uint8_t key[4 + WEFT_APP_ID_LEN];
+    size_t klen;
+    const uint8_t *v;
+    size_t vlen;
+    app_key(id, key, &klen);
+    rc = weft_txn_get(txn, WEFT_SPACE_META, NULL, 0, key, klen, &v, &vlen);
+    if (rc == 0)
+        rc = parse_record(id, v, vlen, out);
+    weft_txn_abort(txn);
+    return rc;
+}
+
+typedef struct {
+    int (*fn)(void *user, const weft_app_info_t *app);
+    void *user;
+    int rc;
+} list_t;
+
+static int list_one(void *user, const uint8_t *key, size_t key_len, const uint8_t *val,
+                    size_t val_len)
+{
+    list_t *l = user;
+    char id[WEFT_APP_ID_LEN + 1];
+    weft_app_info_t info;
+    if (key_len != 4 + WEFT_APP_ID_LEN)
+        return 0;
+    memcpy(id, key + 4, WEFT_APP_ID_LEN);
+    id[WEFT_APP_ID_LEN] = '\0';
+    if (parse_record(id, val, val_len, &info) != 0)
+        return 0;
+    return l->fn(l->user, &info);
+}
+
+int weft_node_app_list(weft_node_t *node, int (*fn)(void *user, const weft_app_info_t *app),
+                       void *user)
+{
+    weft_txn_t *txn;
+    int rc = weft_txn_begin(node->db, WEFT_TXN_READ, &txn);
+    if (rc != 0)
+        return rc;
+    list_t l = {fn, user, 0};
+    rc = weft_txn_scan(txn, WEFT_SPACE_META, NULL, 0, (const uint8_t *)APP_KEY_PREFIX, 4, NULL, 0,
+                       list_one, &l);
+    weft_txn_abort(txn);
+    return rc;
+}
+
+/* ---- delete ----------------------------------------------------------------- */
+
+typedef struct {
+    const char *id;
+    char user[WEFT_CONTEXT_MAX + 1]; /* a context using the app, if any */
+} app_del_t;
+
+static int find_user(void *user, const uint8_t *key, size_t key_len, const uint8_t *val,
+                     size_t val_len)
+{
+    app_del_t *d = user;
+    if (val_len != 8 + WEFT_APP_ID_LEN || memcmp(val + 8, d->id, WEFT_APP_ID_LEN) != 0)
+        return 0;
+    size_t n = key_len - 4 < WEFT_CONTEXT_MAX ? key_len - 4 : WEFT_CONTEXT_MAX;
+    memcpy(d->user, key + 4, n);
+    d->user[n] = '\0';
+    return 1;
+}
+
+static int delete_write(weft_node_t *node, weft_txn_t *txn, void *arg)
+{
+    app_del_t *d = arg;
+    uint8_t key[4 + WEFT_APP_ID_LEN];
+    size_t klen;
+    const uint8_t *v;
+    size_t vlen;
+    app_key(d->id, key, &klen);
+    int rc = weft_txn_get(txn, WEFT_SPACE_META, NULL, 0, key, klen, &v, &vlen);
+    if (rc != 0)
+        return rc;
+    rc = weft_txn_scan(txn, WEFT_SPACE_META, NULL, 0, (const uint8_t *)CTX_KEY_PREFIX, 4, NULL, 0,
+                       find_user, d);
+    if (rc != 0)
+        return rc;
+    if (d->user[0])
+        return WEFT_ELIMIT;
+    rc = weft_txn_del(txn, WEFT_SPACE_META, NULL, 0, key, klen);
+    if (rc == 0)
+        rc = weft_txn_del(txn, WEFT_SPACE_MODULES, NULL, 0, (const uint8_t *)d->id,
+                          WEFT_APP_ID_LEN);
+    return rc;
+}
+
+int weft_node_app_delete(weft_node_t *node, const char *id, char *out_msg, size_t msg_size)
+{
+    char dummy[8];
+    if (!out_msg || !msg_size) {
+        out_msg = dummy;
+        msg_size = sizeof dummy;
+    }
+    out_msg[0] = '\0';
+    if (!id || strlen(id) != WEFT_APP_ID_LEN) {
+        snprintf(out_msg, msg_size, "no app %s", id ? id : "(null)");
+        return WEFT_ENOTFOUND;
+    }
+    app_del_t d = {id, ""};
+    int rc = node_write_fn(node, delete_write, &d);
+    if (rc == WEFT_ENOTFOUND)
+        snprintf(out_msg, msg_size, "no app %s", id);
+    else if (rc == WEFT_ELIMIT)
+        snprintf(out_msg, msg_size, "app %s is used by context '%s': delete its contexts first",
+                 id, d.user);
+    else if (rc != 0)
+        snprintf(out_msg, msg_size, "cannot delete app %s: %s", id, weft_db_errmsg(node->db));
+    /* The compiled module stays cached until the node closes: a call that
+     * found it before the delete may still be running. */
+    return rc;
+}

@@ -1,0 +1,438 @@
+/*
+ * call.c — running one call: a fresh instance of the context's app, in the
+ * transaction the caller gives (a nested write transaction of the writer's
+ * batch, or a read transaction for a view).
+ *
+ * nx/WASI profile: the input is the guest's stdin and its stdout is the
+ * output, both in memory files (memfd) so nothing touches the node's own
+ * descriptors; what it writes to stderr becomes log lines after its nx
+ * log lines. A reactor's `_initialize` runs before the function. Fuel is
+ * always on (the request's limit, else practically unlimited) so the fuel a
+ * call used is known; the watchdog interrupts the store at the deadline.
+ *
+ * The outcome decides the transaction: a return or exit(0) commits, a
+ * non-zero exit, a trap or a host error aborts. A store error that only
+ * means "the map grew" asks the caller to run the call again.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "node_priv.h"
+#include "weft/error.h"
+#include "weft/extern.h"
+#include "weft/instance.h"
+#include "weft/nx.h"
+#include "weft/wasi.h"
+
+#define PAGE_SIZE 65536u
+#define MAX_LOG_LINES 4096u    /* stderr lines kept per call */
+#define MAX_STDERR ((size_t)1 << 20) /* stderr bytes read per call */
+#define UNLIMITED_FUEL (UINT64_MAX / 4)
+
+/* A memory file holding `len` bytes of p, positioned at 0; -1 on failure. */
+static int mem_file(const char *name, const uint8_t *p, size_t len)
+{
+    int fd = memfd_create(name, MFD_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, p + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            close(fd);
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    if (lseek(fd, 0, SEEK_SET) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Reads up to max bytes of fd from offset 0 into a new buffer. Returns 0,
+ * or 1 when the file holds more than max (nothing read), or -1. */
+static int read_all(int fd, size_t max, uint8_t **out, size_t *out_len)
+{
+    struct stat st;
+    *out = NULL;
+    *out_len = 0;
+    if (fstat(fd, &st) != 0)
+        return -1;
+    if ((uint64_t)st.st_size > max)
+        return 1;
+    size_t n = (size_t)st.st_size;
+    uint8_t *buf = malloc(n + 1);
+    if (!buf)
+        return -1;
+    size_t off = 0;
+    while (off < n) {
+        ssize_t r = pread(fd, buf + off, n - off, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        off += (size_t)r;
+    }
+    *out = buf;
+    *out_len = off;
+    return 0;
+}
+
+static const weft_functype_t *export_type(const weft_module_t *m, const char *name)
+{
+    size_t n = weft_module_export_count(m), len = strlen(name);
+    for (size_t i = 0; i < n; i++) {
+        weft_externdesc_t d;
+        if (weft_module_export(m, i, &d) == 0 && d.kind == WEFT_EXTERN_FUNC &&
+            d.name_len == len && memcmp(d.name, name, len) == 0)
+            return d.functype;
+    }
+    return NULL;
+}
+
+/* Everything one attempt of a call holds; released by cleanup(). */
+typedef struct {
+    weft_store_t *store;
+    weft_linker_t *linker;
+    weft_wasi_t *wasi;
+    weft_nx_t *nx;
+    int in_fd, out_fd, err_fd;
+} attempt_t;
+
+static void cleanup(weft_node_t *node, attempt_t *a, unsigned slot)
+{
+    if (a->store)
+        node_slot_set(node, slot, NULL, 0); /* before the store goes */
+    if (a->linker)
+        weft_linker_delete(a->linker);
+    if (a->store)
+        weft_store_delete(a->store);
+    if (a->wasi)
+        weft_wasi_delete(a->wasi);
+    if (a->nx)
+        weft_nx_delete(a->nx);
+    if (a->in_fd >= 0)
+        close(a->in_fd);
+    if (a->out_fd >= 0)
+        close(a->out_fd);
+    if (a->err_fd >= 0)
+        close(a->err_fd);
+}
+
+/* Adds stderr's lines (bounded) to the result's logs. */
+static void collect_stderr(weft_call_result_t *res, int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size == 0)
+        return;
+    size_t n = (size_t)st.st_size < MAX_STDERR ? (size_t)st.st_size : MAX_STDERR;
+    char *buf = malloc(n);
+    if (!buf)
+        return;
+    ssize_t got = pread(fd, buf, n, 0);
+    size_t start = 0, lines = 0;
+    for (size_t i = 0; got > 0 && i <= (size_t)got && lines < MAX_LOG_LINES; i++) {
+        if (i < (size_t)got && buf[i] != '\n')
+            continue;
+        if (i > start || i < (size_t)got)
+            node_result_add_log(res, buf + start, i - start), lines++;
+        start = i + 1;
+    }
+    free(buf);
+}
+
+static void collect_nx(weft_call_result_t *res, weft_nx_t *nx, int events)
+{
+    for (size_t i = 0, n = weft_nx_log_count(nx); i < n; i++) {
+        const char *m;
+        size_t len;
+        if (weft_nx_log(nx, i, &m, &len) == 0)
+            node_result_add_log(res, m, len);
+    }
+    for (size_t i = 0, n = events ? weft_nx_event_count(nx) : 0; i < n; i++) {
+        const char *name;
+        const uint8_t *p;
+        size_t nl, pl;
+        if (weft_nx_event(nx, i, &name, &nl, &p, &pl) == 0)
+            node_result_add_event(res, name, nl, p, pl);
+    }
+}
+
+/* Resolves the function and checks the request against its type. Returns
+ * the export name, or NULL with the result failed. */
+static const char *pick_function(weft_call_result_t *res, const node_app_t *app,
+                                 const weft_call_req_t *req, const weft_functype_t **out_ft)
+{
+    const weft_module_t *m = app->module;
+    const char *f = req->function;
+    if (!f)
+        f = export_type(m, "_start") ? "_start" : "run";
+    const weft_functype_t *ft = export_type(m, f);
+    if (!ft) {
+        node_result_fail(res, WEFT_CALL_ERROR, "app %s has no exported function '%s'", app->name,
+                         f);
+        return NULL;
+    }
+    size_t np = weft_functype_nparams(ft);
+    if (np != (req->args ? req->nargs : 0)) {
+        node_result_fail(res, WEFT_CALL_ERROR, "'%s' takes %zu argument%s, got %zu", f, np,
+                         np == 1 ? "" : "s", req->args ? req->nargs : 0);
+        return NULL;
+    }
+    for (size_t i = 0; i < np; i++) {
+        if (weft_functype_param(ft, i) != req->args[i].type) {
+            node_result_fail(res, WEFT_CALL_ERROR, "argument %zu of '%s' must be %s, not %s",
+                             i + 1, f, weft_valtype_name(weft_functype_param(ft, i)),
+                             weft_valtype_name(req->args[i].type));
+            return NULL;
+        }
+    }
+    *out_ft = ft;
+    return f;
+}
+
+int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned slot)
+{
+    weft_call_req_t *req = &job->req;
+    weft_call_result_t *res = job->res;
+    uint64_t t0 = node_now_ns();
+    char msg[512] = "";
+    char app_id[WEFT_APP_ID_LEN + 1];
+    attempt_t a = {.in_fd = -1, .out_fd = -1, .err_fd = -1};
+    int verdict = 0; /* abort */
+    node_result_reset(res);
+
+    weft_call_limits_t lim = node->limits;
+    if (req->limits.fuel)
+        lim.fuel = req->limits.fuel;
+    if (req->limits.max_memory_pages)
+        lim.max_memory_pages = req->limits.max_memory_pages;
+    if (req->limits.timeout_ns)
+        lim.timeout_ns = req->limits.timeout_ns;
+    if (req->limits.max_input)
+        lim.max_input = req->limits.max_input;
+    if (req->limits.max_output)
+        lim.max_output = req->limits.max_output;
+
+    if (req->input_len > lim.max_input) {
+        node_result_fail(res, WEFT_CALL_ERROR, "the input is %zu bytes, over the limit of %zu",
+                         req->input_len, lim.max_input);
+        goto done;
+    }
+    int rc = node_context_app(txn, req->context, app_id);
+    if (rc != 0) {
+        if (rc == WEFT_ENOTFOUND)
+            node_result_fail(res, WEFT_CALL_ERROR, "no context '%s'", req->context);
+        else
+            node_result_fail(res, WEFT_CALL_ERROR, "cannot read context '%s': %s", req->context,
+                             weft_strerror(rc));
+        goto done;
+    }
+    node_app_t *app = node_app_load(node, txn, app_id, msg, sizeof msg);
+    if (!app) {
+        node_result_fail(res, WEFT_CALL_ERROR, "%s", msg);
+        goto done;
+    }
+    const weft_functype_t *ft = NULL;
+    const char *fname = pick_function(res, app, req, &ft);
+    if (!fname)
+        goto done;
+    size_t np = weft_functype_nparams(ft), nr = weft_functype_nresults(ft);
+
+    /* WASI: argv[0] is the app's name; stdin is the input. */
+    const char *argv[1 + 64];
+    size_t argc = 1;
+    argv[0] = app->name;
+    for (size_t i = 0; i < req->argc && argc < 1 + 64; i++)
+        argv[argc++] = req->argv[i];
+    a.in_fd = mem_file("weft-stdin", req->input, req->input_len);
+    a.out_fd = mem_file("weft-stdout", NULL, 0);
+    a.err_fd = mem_file("weft-stderr", NULL, 0);
+    if (a.in_fd < 0 || a.out_fd < 0 || a.err_fd < 0) {
+        node_result_fail(res, WEFT_CALL_ERROR, "cannot make the call's standard streams: %s",
+                         strerror(errno));
+        goto done;
+    }
+    weft_wasi_config_t wc = weft_wasi_config_default();
+    wc.argv = argv;
+    wc.argc = argc;
+    wc.env = (const char *const *)node->env;
+    wc.nenv = node->nenv;
+    wc.stdin_fd = a.in_fd;
+    wc.stdout_fd = a.out_fd;
+    wc.stderr_fd = a.err_fd;
+    if (weft_wasi_new(&wc, &a.wasi, msg, sizeof msg) != 0) {
+        a.wasi = NULL;
+        node_result_fail(res, WEFT_CALL_ERROR, "cannot set up WASI: %s", msg);
+        goto done;
+    }
+    if (app->imports_nx) {
+        weft_nx_config_t nc;
+        memset(&nc, 0, sizeof nc);
+        nc.db = node->db;
+        nc.context = req->context;
+        nc.module_id = app->name;
+        if (node->has_id) {
+            nc.flags = WEFT_NX_SYNC;
+            nc.node_id = node->id;
+            nc.node_id_len = sizeof node->id;
+        }
+        nc.env = (const char *const *)node->env;
+        nc.nenv = node->nenv;
+        if (weft_nx_new(&nc, &a.nx) != 0) {
+            a.nx = NULL;
+            node_result_fail(res, WEFT_CALL_ERROR, "out of memory");
+            goto done;
+        }
+    }
+    a.store = weft_store_new(node->engine);
+    a.linker = a.store ? weft_linker_new(a.store) : NULL;
+    if (!a.linker || weft_wasi_define(a.wasi, a.linker) != 0 ||
+        (a.nx && weft_nx_define(a.nx, a.linker) != 0)) {
+        node_result_fail(res, WEFT_CALL_ERROR, "out of memory");
+        goto done;
+    }
+    if (lim.max_memory_pages) {
+        weft_limits_config_t l = weft_store_limits(a.store);
+        l.max_memory_pages = lim.max_memory_pages;
+        weft_store_set_limits(a.store, &l);
+    }
+    uint64_t fuel0 = lim.fuel ? lim.fuel : UNLIMITED_FUEL;
+    weft_store_set_fuel(a.store, fuel0);
+    node_slot_set(node, slot, a.store, lim.timeout_ns ? t0 + lim.timeout_ns : 0);
+    if (a.nx)
+        weft_nx_begin_call(a.nx, txn);
+
+    weft_val_t vals[64 + 64];
+    weft_val_t *v = np + nr <= 128 ? vals : calloc(np + nr, sizeof *v);
+    if (!v) {
+        node_result_fail(res, WEFT_CALL_ERROR, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < np; i++)
+        v[i] = req->args[i];
+    weft_instance_t *inst = NULL;
+    weft_extern_t ext;
+    rc = weft_linker_instantiate(a.linker, app->module, &inst);
+    if (rc == 0 && strcmp(fname, "_start") != 0 &&
+        weft_instance_export(inst, "_initialize", &ext) == 0 && ext.kind == WEFT_EXTERN_FUNC) {
+        const weft_functype_t *it = weft_func_type(ext.of.func);
+        if (weft_functype_nparams(it) == 0 && weft_functype_nresults(it) == 0)
+            rc = weft_func_call(a.store, ext.of.func, NULL, 0, NULL, 0);
+    }
+    if (rc == 0 && weft_instance_export(inst, fname, &ext) == 0 && ext.kind == WEFT_EXTERN_FUNC)
+        rc = weft_func_call(a.store, ext.of.func, v, np, v + np, nr);
+    else if (rc == 0)
+        rc = WEFT_ENOTFOUND;
+    uint64_t left = weft_store_fuel(a.store);
+    res->fuel = left <= fuel0 ? fuel0 - left : 0;
+
+    int nx_error = 0;
+    if (a.nx) {
+        weft_nx_end_call(a.nx);
+        nx_error = weft_nx_call_error(a.nx);
+        if (weft_db_retryable(nx_error)) {
+            verdict = -1;
+            goto free_vals;
+        }
+    }
+    weft_trap_code_t trap = rc == WEFT_ETRAP ? weft_store_trap(a.store) : WEFT_TRAP_NONE;
+    if (rc == 0 || (trap == WEFT_TRAP_EXIT && weft_store_exit_status(a.store) == 0)) {
+        res->outcome = WEFT_CALL_OK;
+        verdict = 1;
+        if (rc == 0 && nr && (res->values = calloc(nr, sizeof *res->values))) {
+            memcpy(res->values, v + np, nr * sizeof *v);
+            res->nvalues = nr;
+        }
+    } else if (trap == WEFT_TRAP_EXIT) {
+        res->exit_status = weft_store_exit_status(a.store);
+        node_result_fail(res, WEFT_CALL_EXIT, "exit status %d", res->exit_status);
+    } else if (rc == WEFT_ETRAP) {
+        res->trap = trap;
+        node_result_fail(res, WEFT_CALL_TRAP, "%s: %s", weft_trap_name(trap),
+                         weft_store_trap_message(a.store));
+    } else {
+        node_result_fail(res, WEFT_CALL_ERROR, "%s: %s", weft_strerror(rc),
+                         weft_store_errmsg(a.store));
+    }
+    if (nx_error && verdict == 1) {
+        verdict = 0;
+        node_result_fail(res, WEFT_CALL_ERROR,
+                         req->view ? "a view cannot write (the call tried to change the store)"
+                                   : "database error: %s",
+                         weft_db_errmsg(node->db));
+    }
+    res->rolled_back = verdict != 1 && !req->view && weft_txn_dirty(txn);
+    if (a.nx)
+        collect_nx(res, a.nx, verdict == 1);
+    collect_stderr(res, a.err_fd);
+    int r = read_all(a.out_fd, lim.max_output, &res->output, &res->output_len);
+    if (r == 1) {
+        verdict = 0;
+        node_result_fail(res, WEFT_CALL_ERROR, "the call wrote more than %zu bytes of output",
+                         lim.max_output);
+    } else if (r < 0) {
+        verdict = 0;
+        node_result_fail(res, WEFT_CALL_ERROR, "cannot read the call's output");
+    }
+free_vals:
+    if (v != vals)
+        free(v);
+done:
+    cleanup(node, &a, slot);
+    res->duration_ns = node_now_ns() - t0;
+    if (verdict == 1 && req->view)
+        verdict = 0; /* a view's transaction is only read */
+    return verdict;
+}
+
+int node_events_append(weft_txn_t *txn, const char *context, weft_call_result_t *res)
+{
+    const uint8_t *ctx = (const uint8_t *)context;
+    size_t cl = strlen(context);
+    const uint8_t *v;
+    size_t vlen;
+    uint64_t next = 1;
+    int rc = weft_txn_get(txn, WEFT_SPACE_EVENTS, ctx, cl, (const uint8_t *)"n", 1, &v, &vlen);
+    if (rc == 0 && vlen == 8)
+        next = node_get_u64(v);
+    else if (rc != 0 && rc != WEFT_ENOTFOUND)
+        return rc;
+    for (size_t i = 0; i < res->nevents; i++, next++) {
+        struct node_event *e = &res->events[i];
+        uint8_t key[9];
+        key[0] = 'e';
+        node_put_u64be(key + 1, next);
+        size_t nl = e->name_len > 0xffff ? 0xffff : e->name_len;
+        size_t len = 2 + nl + e->payload_len;
+        uint8_t *rec = malloc(len);
+        if (!rec)
+            return WEFT_ENOMEM;
+        rec[0] = (uint8_t)nl;
+        rec[1] = (uint8_t)(nl >> 8);
+        memcpy(rec + 2, e->name, nl);
+        memcpy(rec + 2 + nl, e->payload, e->payload_len);
+        rc = weft_txn_put(txn, WEFT_SPACE_EVENTS, ctx, cl, key, sizeof key, rec, len);
+        free(rec);
+        if (rc != 0)
+            return rc;
+        if (next > NODE_EVENTS_KEEP) {
+            node_put_u64be(key + 1, next - NODE_EVENTS_KEEP);
+            if ((rc = weft_txn_del(txn, WEFT_SPACE_EVENTS, ctx, cl, key, sizeof key)) != 0)
+                return rc;
+        }
+        e->seq = next;
+    }
+    uint8_t nb[8];
+    node_put_u64(nb, next);
+    return weft_txn_put(txn, WEFT_SPACE_EVENTS, ctx, cl, (const uint8_t *)"n", 1, nb, sizeof nb);
+}

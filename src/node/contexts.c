@@ -1,0 +1,192 @@
+/*
+ * contexts.c — contexts: named instances of an app's state.
+ *
+ * A context is a record "ctx/" NAME -> (created_ms, app id) in the meta
+ * space; its state is every key under its name in the other spaces. All
+ * changes go through the writer, so a delete lands after the write calls
+ * queued before it, and a call queued after it finds no context.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "node_priv.h"
+#include "weft/error.h"
+
+#define CTX_KEY_PREFIX "ctx/"
+#define APP_KEY_PREFIX "app/"
+
+static int ctx_key(const char *name, uint8_t *key, size_t *len)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > WEFT_CONTEXT_MAX)
+        return WEFT_EARG;
+    memcpy(key, CTX_KEY_PREFIX, 4);
+    memcpy(key + 4, name, n);
+    *len = 4 + n;
+    return 0;
+}
+
+static int parse_record(const char *name, size_t name_len, const uint8_t *v, size_t len,
+                        weft_context_info_t *out)
+{
+    if (len != 8 + WEFT_APP_ID_LEN || name_len > WEFT_CONTEXT_MAX)
+        return WEFT_EIO;
+    memset(out, 0, sizeof *out);
+    memcpy(out->name, name, name_len);
+    out->created_ms = node_get_u64(v);
+    memcpy(out->app, v + 8, WEFT_APP_ID_LEN);
+    return 0;
+}
+
+int node_context_app(weft_txn_t *txn, const char *name, char out_id[WEFT_APP_ID_LEN + 1])
+{
+    uint8_t key[4 + WEFT_CONTEXT_MAX];
+    size_t klen = 0;
+    const uint8_t *v;
+    size_t vlen;
+    int rc = ctx_key(name, key, &klen);
+    if (rc != 0)
+        return WEFT_ENOTFOUND;
+    if ((rc = weft_txn_get(txn, WEFT_SPACE_META, NULL, 0, key, klen, &v, &vlen)) != 0)
+        return rc;
+    if (vlen != 8 + WEFT_APP_ID_LEN)
+        return WEFT_EIO;
+    memcpy(out_id, v + 8, WEFT_APP_ID_LEN);
+    out_id[WEFT_APP_ID_LEN] = '\0';
+    return 0;
+}
+
+typedef struct {
+    const char *name;
+    const char *app;
+} create_t;
+
+static int create_write(weft_node_t *node, weft_txn_t *txn, void *arg)
+{
+    create_t *c = arg;
+    uint8_t key[4 + WEFT_CONTEXT_MAX], akey[4 + WEFT_APP_ID_LEN];
+    size_t klen = 0;
+    const uint8_t *v;
+    size_t vlen;
+    ctx_key(c->name, key, &klen);
+    memcpy(akey, APP_KEY_PREFIX, 4);
+    memcpy(akey + 4, c->app, WEFT_APP_ID_LEN);
+    int rc = weft_txn_get(txn, WEFT_SPACE_META, NULL, 0, akey, sizeof akey, &v, &vlen);
+    if (rc != 0)
+        return rc; /* WEFT_ENOTFOUND: no such app */
+    rc = weft_txn_get(txn, WEFT_SPACE_META, NULL, 0, key, klen, &v, &vlen);
+    if (rc == 0)
+        return WEFT_ELIMIT;
+    if (rc != WEFT_ENOTFOUND)
+        return rc;
+    uint8_t rec[8 + WEFT_APP_ID_LEN];
+    node_put_u64(rec, node_unix_ms());
+    memcpy(rec + 8, c->app, WEFT_APP_ID_LEN);
+    return weft_txn_put(txn, WEFT_SPACE_META, NULL, 0, key, klen, rec, sizeof rec);
+}
+
+int weft_node_context_create(weft_node_t *node, const char *name, const char *app_id,
+                             char *out_msg, size_t msg_size)
+{
+    char dummy[8];
+    if (!out_msg || !msg_size) {
+        out_msg = dummy;
+        msg_size = sizeof dummy;
+    }
+    out_msg[0] = '\0';
+    uint8_t key[4 + WEFT_CONTEXT_MAX];
+    size_t klen = 0;
+    if (ctx_key(name, key, &klen) != 0) {
+        snprintf(out_msg, msg_size, "a context name must be 1 to %d bytes", WEFT_CONTEXT_MAX);
+        return WEFT_EARG;
+    }
+    if (!app_id || strlen(app_id) != WEFT_APP_ID_LEN) {
+        snprintf(out_msg, msg_size, "no app %s (an app id is 64 hex digits)",
+                 app_id ? app_id : "(none)");
+        return WEFT_ENOTFOUND;
+    }
+    create_t c = {name, app_id};
+    int rc = node_write_fn(node, create_write, &c);
+    if (rc == WEFT_ENOTFOUND)
+        snprintf(out_msg, msg_size, "no app %s", app_id);
+    else if (rc == WEFT_ELIMIT)
+        snprintf(out_msg, msg_size, "context '%s' exists already", name);
+    else if (rc != 0)
+        snprintf(out_msg, msg_size, "cannot create context '%s': %s", name,
+                 weft_db_errmsg(node->db));
+    return rc;
+}
+
+int weft_node_context_get(weft_node_t *node, const char *name, weft_context_info_t *out)
+{
+    uint8_t key[4 + WEFT_CONTEXT_MAX];
+    size_t klen = 0;
+    if (ctx_key(name, key, &klen) != 0)
+        return WEFT_ENOTFOUND;
+    weft_txn_t *txn;
+    int rc = weft_txn_begin(node->db, WEFT_TXN_READ, &txn);
+    if (rc != 0)
+        return rc;
+    const uint8_t *v;
+    size_t vlen;
+    rc = weft_txn_get(txn, WEFT_SPACE_META, NULL, 0, key, klen, &v, &vlen);
+    if (rc == 0)
+        rc = parse_record(name, strlen(name), v, vlen, out);
+    weft_txn_abort(txn);
+    return rc;
+}
+
+typedef struct {
+    int (*fn)(void *user, const weft_context_info_t *ctx);
+    void *user;
+} list_t;
+
+static int list_one(void *user, const uint8_t *key, size_t key_len, const uint8_t *val,
+                    size_t val_len)
+{
+    list_t *l = user;
+    weft_context_info_t info;
+    if (key_len <= 4 || parse_record((const char *)key + 4, key_len - 4, val, val_len, &info))
+        return 0;
+    return l->fn(l->user, &info);
+}
+
+int weft_node_context_list(weft_node_t *node,
+                           int (*fn)(void *user, const weft_context_info_t *ctx), void *user)
+{
+    weft_txn_t *txn;
+    int rc = weft_txn_begin(node->db, WEFT_TXN_READ, &txn);
+    if (rc != 0)
+        return rc;
+    list_t l = {fn, user};
+    rc = weft_txn_scan(txn, WEFT_SPACE_META, NULL, 0, (const uint8_t *)CTX_KEY_PREFIX, 4, NULL, 0,
+                       list_one, &l);
+    weft_txn_abort(txn);
+    return rc;
+}
+
+static int delete_write(weft_node_t *node, weft_txn_t *txn, void *arg)
+{
+    const char *name = arg;
+    uint8_t key[4 + WEFT_CONTEXT_MAX];
+    size_t klen = 0;
+    const uint8_t *v;
+    size_t vlen;
+    ctx_key(name, key, &klen);
+    int rc = weft_txn_get(txn, WEFT_SPACE_META, NULL, 0, key, klen, &v, &vlen);
+    if (rc != 0)
+        return rc;
+    rc = weft_txn_drop_context(txn, WEFT_SPACE_COUNT, (const uint8_t *)name, strlen(name));
+    if (rc == 0)
+        rc = weft_txn_del(txn, WEFT_SPACE_META, NULL, 0, key, klen);
+    return rc;
+}
+
+int weft_node_context_delete(weft_node_t *node, const char *name)
+{
+    uint8_t key[4 + WEFT_CONTEXT_MAX];
+    size_t klen = 0;
+    if (ctx_key(name, key, &klen) != 0)
+        return WEFT_ENOTFOUND;
+    return node_write_fn(node, delete_write, (void *)name);
+}

@@ -1,0 +1,647 @@
+/*
+ * node.c — weft/node.h: opening and closing a node, its threads and queues.
+ *
+ * Views go to `views` and are taken by any of the worker threads, each on
+ * its own read transaction. Everything that writes goes to `writes`, which
+ * one writer thread drains in batches: one LMDB write transaction per batch
+ * (weft_db_batch_begin), a nested transaction per job, one durable commit
+ * for all of them, and only then are the jobs completed (results
+ * delivered, events published). A job whose nested transaction died
+ * because the map had to grow runs again in a later batch. A watchdog
+ * thread interrupts the store of a call that passes its deadline.
+ *
+ * Closing sets `closing` (new calls are refused), lets the writer and the
+ * workers drain their queues, and joins them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "node_priv.h"
+#include "weft/error.h"
+#include "weft/identity.h"
+
+uint64_t node_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t node_unix_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- queues ------------------------------------------------------------- */
+
+static void queue_push(node_queue_t *q, node_job_t *j)
+{
+    j->next = NULL;
+    if (q->tail)
+        q->tail->next = j;
+    else
+        q->head = j;
+    q->tail = j;
+    q->len++;
+}
+
+static node_job_t *queue_pop(node_queue_t *q)
+{
+    node_job_t *j = q->head;
+    if (j) {
+        q->head = j->next;
+        if (!q->head)
+            q->tail = NULL;
+        q->len--;
+        j->next = NULL;
+    }
+    return j;
+}
+
+static void job_free(node_job_t *j)
+{
+    if (!j)
+        return;
+    free((char *)j->req.context);
+    free((char *)j->req.function);
+    free((void *)j->req.input);
+    free((void *)j->req.args);
+    for (size_t i = 0; i < j->req.argc; i++)
+        free((char *)j->req.argv[i]);
+    free((void *)j->req.argv);
+    weft_call_result_delete(j->res);
+    pthread_mutex_destroy(&j->mu);
+    pthread_cond_destroy(&j->cv);
+    free(j);
+}
+
+static node_job_t *job_new(job_kind_t kind)
+{
+    node_job_t *j = calloc(1, sizeof *j);
+    if (!j)
+        return NULL;
+    j->kind = kind;
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_cond_init(&j->cv, NULL);
+    return j;
+}
+
+/* Hands the job's result to its receiver (the callback or the waiting
+ * thread); the job is freed here unless a thread waits on it. */
+static void job_finish(node_job_t *j)
+{
+    if (j->kind == JOB_CALL && j->done) {
+        weft_call_result_t *res = j->res;
+        j->res = NULL;
+        j->done(j->user, res);
+        job_free(j);
+        return;
+    }
+    pthread_mutex_lock(&j->mu);
+    j->finished = 1;
+    pthread_cond_signal(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+}
+
+static void job_wait(node_job_t *j)
+{
+    pthread_mutex_lock(&j->mu);
+    while (!j->finished)
+        pthread_cond_wait(&j->cv, &j->mu);
+    pthread_mutex_unlock(&j->mu);
+}
+
+/* ---- the watchdog ------------------------------------------------------- */
+
+void node_slot_set(weft_node_t *node, unsigned slot, weft_store_t *store, uint64_t deadline_ns)
+{
+    pthread_mutex_lock(&node->mu);
+    node->slots[slot].store = store;
+    node->slots[slot].deadline_ns = store ? deadline_ns : 0;
+    if (store && deadline_ns)
+        pthread_cond_signal(&node->watch_cv);
+    pthread_mutex_unlock(&node->mu);
+}
+
+/* Sleeps until the earliest deadline among the running calls, interrupts
+ * the stores whose deadline has passed. The slot keeps its store until the
+ * call is over, so an interrupt never reaches a deleted store (the caller
+ * clears its slot, under mu, before deleting the store). */
+static void *watchdog_main(void *arg)
+{
+    weft_node_t *node = arg;
+    pthread_mutex_lock(&node->mu);
+    while (!node->closing) {
+        uint64_t now = node_now_ns(), next = 0;
+        for (unsigned i = 0; i <= node->nworkers; i++) {
+            node_slot_t *s = &node->slots[i];
+            if (!s->store || !s->deadline_ns)
+                continue;
+            if (s->deadline_ns <= now) {
+                weft_store_interrupt(s->store);
+                s->deadline_ns = 0; /* once */
+            } else if (!next || s->deadline_ns < next) {
+                next = s->deadline_ns;
+            }
+        }
+        if (!next) {
+            pthread_cond_wait(&node->watch_cv, &node->mu);
+            continue;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t wait = next - now, ns = (uint64_t)ts.tv_nsec + wait % 1000000000u;
+        ts.tv_sec += (time_t)(wait / 1000000000u + ns / 1000000000u);
+        ts.tv_nsec = (long)(ns % 1000000000u);
+        pthread_cond_timedwait(&node->watch_cv, &node->mu, &ts);
+    }
+    pthread_mutex_unlock(&node->mu);
+    return NULL;
+}
+
+/* ---- views -------------------------------------------------------------- */
+
+typedef struct {
+    weft_node_t *node;
+    unsigned slot;
+} worker_arg_t;
+
+static void run_view(weft_node_t *node, node_job_t *j, unsigned slot)
+{
+    for (;;) {
+        weft_txn_t *txn = NULL;
+        int rc = weft_txn_begin(node->db, WEFT_TXN_READ, &txn);
+        if (rc != 0) {
+            node_result_fail(j->res, WEFT_CALL_ERROR, "cannot begin a read transaction: %s",
+                             weft_db_errmsg(node->db));
+            return;
+        }
+        int r = node_run_call(node, j, txn, slot);
+        weft_txn_abort(txn);
+        if (r >= 0 || ++j->tries >= NODE_MAX_TRIES)
+            return;
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    worker_arg_t *wa = arg;
+    weft_node_t *node = wa->node;
+    unsigned slot = wa->slot;
+    free(wa);
+    for (;;) {
+        pthread_mutex_lock(&node->mu);
+        while (!node->views.head && !node->closing)
+            pthread_cond_wait(&node->views_cv, &node->mu);
+        node_job_t *j = queue_pop(&node->views);
+        pthread_mutex_unlock(&node->mu);
+        if (!j)
+            return NULL; /* closing and drained */
+        run_view(node, j, slot);
+        job_finish(j);
+    }
+}
+
+/* ---- the writer ----------------------------------------------------------- */
+
+/* Runs one job in a nested transaction of batch. Returns 1 when the job is
+ * done (its result stands once the batch commits), 0 when it must run
+ * again in a later batch (the map grew). */
+static int write_job(weft_node_t *node, weft_txn_t *batch, node_job_t *j)
+{
+    weft_txn_t *txn = NULL;
+    int rc = weft_txn_begin_nested(batch, &txn);
+    if (rc != 0) {
+        if (weft_db_retryable(rc) && ++j->tries < NODE_MAX_TRIES)
+            return 0;
+        if (j->kind == JOB_FN)
+            j->fn_rc = rc;
+        else
+            node_result_fail(j->res, WEFT_CALL_ERROR, "cannot begin a transaction: %s",
+                             weft_db_errmsg(node->db));
+        return 1;
+    }
+    int commit;
+    if (j->kind == JOB_FN) {
+        j->fn_rc = j->fn(node, txn, j->arg);
+        commit = j->fn_rc == 0;
+        if (weft_db_retryable(j->fn_rc) && ++j->tries < NODE_MAX_TRIES) {
+            weft_txn_abort(txn);
+            return 0;
+        }
+    } else {
+        int r = node_run_call(node, j, txn, node->nworkers);
+        if (r < 0) {
+            weft_txn_abort(txn);
+            if (++j->tries < NODE_MAX_TRIES)
+                return 0;
+            node_result_fail(j->res, WEFT_CALL_ERROR,
+                             "the database is still full after growing it %d times", j->tries);
+            return 1;
+        }
+        commit = r == 1;
+        if (commit && j->res->nevents &&
+            (rc = node_events_append(txn, j->req.context, j->res)) != 0) {
+            weft_txn_abort(txn);
+            if (weft_db_retryable(rc) && ++j->tries < NODE_MAX_TRIES)
+                return 0;
+            node_result_fail(j->res, WEFT_CALL_ERROR, "cannot record the call's events: %s",
+                             weft_db_errmsg(node->db));
+            return 1;
+        }
+    }
+    if (!commit) {
+        weft_txn_abort(txn);
+        return 1;
+    }
+    rc = weft_txn_commit(txn);
+    if (rc == 0)
+        return 1;
+    if (weft_db_retryable(rc) && ++j->tries < NODE_MAX_TRIES)
+        return 0;
+    if (j->kind == JOB_FN)
+        j->fn_rc = rc;
+    else
+        node_result_fail(j->res, WEFT_CALL_ERROR,
+                         "cannot commit the call, so none of its writes were kept: %s",
+                         weft_db_errmsg(node->db));
+    return 1;
+}
+
+/* A batch's commit failed: no job of it wrote anything. */
+static void batch_failed(weft_node_t *node, node_job_t *j, int rc)
+{
+    if (j->kind == JOB_FN) {
+        j->fn_rc = rc;
+        return;
+    }
+    if (j->res->outcome == WEFT_CALL_OK) {
+        node_result_fail(j->res, WEFT_CALL_ERROR,
+                         "cannot commit the call, so none of its writes were kept: %s",
+                         weft_db_errmsg(node->db));
+        for (size_t i = 0; i < j->res->nevents; i++)
+            j->res->events[i].seq = 0;
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    weft_node_t *node = arg;
+    node_job_t **done = calloc(node->max_batch, sizeof *done);
+    node_queue_t again = {0};
+    for (;;) {
+        /* Take up to max_batch jobs: first those to run again. */
+        size_t n = 0;
+        pthread_mutex_lock(&node->mu);
+        while (!again.head && !node->writes.head && !node->closing)
+            pthread_cond_wait(&node->writes_cv, &node->mu);
+        node_queue_t take = again;
+        memset(&again, 0, sizeof again);
+        while (take.len < node->max_batch && node->writes.head)
+            queue_push(&take, queue_pop(&node->writes));
+        pthread_mutex_unlock(&node->mu);
+        if (!take.head)
+            break; /* closing and drained */
+        if (!done) { /* out of memory at start: fail every job */
+            for (node_job_t *j; (j = queue_pop(&take));) {
+                if (j->kind == JOB_FN)
+                    j->fn_rc = WEFT_ENOMEM;
+                else
+                    node_result_fail(j->res, WEFT_CALL_ERROR, "out of memory");
+                job_finish(j);
+            }
+            continue;
+        }
+
+        weft_txn_t *batch = NULL;
+        int rc = weft_db_batch_begin(node->db, &batch);
+        if (rc != 0) {
+            for (node_job_t *j; (j = queue_pop(&take));) {
+                if (weft_db_retryable(rc) && ++j->tries < NODE_MAX_TRIES) {
+                    queue_push(&again, j);
+                    continue;
+                }
+                batch_failed(node, j, rc);
+                if (j->kind == JOB_CALL && j->res->outcome == WEFT_CALL_OK)
+                    node_result_fail(j->res, WEFT_CALL_ERROR, "cannot begin a transaction: %s",
+                                     weft_db_errmsg(node->db));
+                job_finish(j);
+            }
+            continue;
+        }
+        for (node_job_t *j; (j = queue_pop(&take));) {
+            if (write_job(node, batch, j))
+                done[n++] = j;
+            else
+                queue_push(&again, j);
+        }
+        rc = weft_db_batch_commit(batch);
+        if (rc != 0) {
+            for (size_t i = 0; i < n; i++) {
+                if (weft_db_retryable(rc) && ++done[i]->tries < NODE_MAX_TRIES) {
+                    if (done[i]->kind == JOB_CALL)
+                        node_result_reset(done[i]->res);
+                    queue_push(&again, done[i]);
+                    done[i] = NULL;
+                    continue;
+                }
+                batch_failed(node, done[i], rc);
+            }
+        }
+        for (size_t i = 0; i < n; i++)
+            if (done[i])
+                job_finish(done[i]);
+    }
+    free(done);
+    return NULL;
+}
+
+/* ---- submitting ----------------------------------------------------------- */
+
+/* Queues j, or refuses it (WEFT_ELIMIT) when the node is closing. */
+static int submit(weft_node_t *node, node_job_t *j, int view)
+{
+    pthread_mutex_lock(&node->mu);
+    if (node->closing) {
+        pthread_mutex_unlock(&node->mu);
+        return WEFT_ELIMIT;
+    }
+    queue_push(view ? &node->views : &node->writes, j);
+    pthread_cond_signal(view ? &node->views_cv : &node->writes_cv);
+    pthread_mutex_unlock(&node->mu);
+    return 0;
+}
+
+int node_write_fn(weft_node_t *node, node_fn_t fn, void *arg)
+{
+    node_job_t *j = job_new(JOB_FN);
+    if (!j)
+        return WEFT_ENOMEM;
+    j->fn = fn;
+    j->arg = arg;
+    int rc = submit(node, j, 0);
+    if (rc == 0) {
+        job_wait(j);
+        rc = j->fn_rc;
+    }
+    job_free(j);
+    return rc;
+}
+
+static char *dup_str(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* A job holding a copy of req. NULL when out of memory. */
+static node_job_t *call_job(const weft_call_req_t *req)
+{
+    node_job_t *j = job_new(JOB_CALL);
+    if (!j)
+        return NULL;
+    weft_call_req_t *c = &j->req;
+    *c = *req;
+    c->context = dup_str(req->context);
+    c->function = dup_str(req->function);
+    c->input = NULL;
+    c->args = NULL;
+    c->argv = NULL;
+    c->argc = 0;
+    j->res = node_result_new();
+    int bad = !c->context || (req->function && !c->function) || !j->res;
+    if (!bad && req->input_len) {
+        uint8_t *in = malloc(req->input_len);
+        if ((c->input = in))
+            memcpy(in, req->input, req->input_len);
+        bad = !in;
+    }
+    if (!bad && req->args && req->nargs) {
+        weft_val_t *a = calloc(req->nargs, sizeof *a);
+        if ((c->args = a))
+            memcpy(a, req->args, req->nargs * sizeof *a);
+        bad = !a;
+    }
+    if (!bad && req->argc) {
+        char **v = calloc(req->argc, sizeof *v);
+        c->argv = (const char *const *)v;
+        bad = !v;
+        for (size_t i = 0; !bad && i < req->argc; i++, c->argc++)
+            bad = !(v[i] = strdup(req->argv[i]));
+    }
+    if (bad) {
+        job_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+int weft_node_call_async(weft_node_t *node, const weft_call_req_t *req, weft_call_done_fn done,
+                         void *user)
+{
+    if (!req || !req->context)
+        return WEFT_EARG;
+    node_job_t *j = call_job(req);
+    if (!j)
+        return WEFT_ENOMEM;
+    j->done = done;
+    j->user = user;
+    int rc = submit(node, j, req->view);
+    if (rc != 0) {
+        j->done = NULL;
+        job_free(j);
+    }
+    return rc;
+}
+
+int weft_node_call(weft_node_t *node, const weft_call_req_t *req, weft_call_result_t **out)
+{
+    *out = NULL;
+    if (!req || !req->context)
+        return WEFT_EARG;
+    node_job_t *j = call_job(req);
+    if (!j)
+        return WEFT_ENOMEM;
+    int rc = submit(node, j, req->view);
+    if (rc == 0) {
+        job_wait(j);
+        *out = j->res;
+        j->res = NULL;
+    }
+    job_free(j);
+    return rc;
+}
+
+/* ---- open and close ------------------------------------------------------- */
+
+const uint8_t *weft_node_id(const weft_node_t *node)
+{
+    return node->has_id ? node->id : NULL;
+}
+
+static void free_env(weft_node_t *node)
+{
+    for (size_t i = 0; i < node->nenv; i++)
+        free(node->env[i]);
+    free(node->env);
+}
+
+void weft_node_close(weft_node_t *node)
+{
+    if (!node)
+        return;
+    pthread_mutex_lock(&node->mu);
+    node->closing = 1;
+    pthread_cond_broadcast(&node->views_cv);
+    pthread_cond_broadcast(&node->writes_cv);
+    pthread_cond_broadcast(&node->watch_cv);
+    pthread_mutex_unlock(&node->mu);
+    for (unsigned i = 0; i < node->nworkers; i++)
+        if (node->workers[i])
+            pthread_join(node->workers[i], NULL);
+    if (node->writer_started)
+        pthread_join(node->writer, NULL);
+    if (node->watchdog_started)
+        pthread_join(node->watchdog, NULL);
+    node_apps_free(node);
+    if (node->db)
+        weft_db_close(node->db);
+    if (node->engine)
+        weft_engine_delete(node->engine);
+    free_env(node);
+    free(node->workers);
+    free(node->slots);
+    pthread_mutex_destroy(&node->mu);
+    pthread_mutex_destroy(&node->apps_mu);
+    pthread_cond_destroy(&node->views_cv);
+    pthread_cond_destroy(&node->writes_cv);
+    pthread_cond_destroy(&node->watch_cv);
+    free(node);
+}
+
+/* mkdir -p, mode 0700. */
+static int make_dirs(const char *path)
+{
+    char *p = strdup(path);
+    if (!p)
+        return -1;
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+            free(p);
+            return -1;
+        }
+        *s = '/';
+    }
+    int rc = mkdir(p, 0700) != 0 && errno != EEXIST ? -1 : 0;
+    free(p);
+    return rc;
+}
+
+int weft_node_open(const weft_node_config_t *cfg, weft_node_t **out, char *out_msg,
+                   size_t msg_size)
+{
+    char dummy[8];
+    if (!out_msg || !msg_size) {
+        out_msg = dummy;
+        msg_size = sizeof dummy;
+    }
+    out_msg[0] = '\0';
+    *out = NULL;
+    if (!cfg || !cfg->data_dir || !*cfg->data_dir) {
+        snprintf(out_msg, msg_size, "no data directory given");
+        return WEFT_EARG;
+    }
+    weft_node_t *node = calloc(1, sizeof *node);
+    if (!node)
+        return WEFT_ENOMEM;
+    pthread_mutex_init(&node->mu, NULL);
+    pthread_mutex_init(&node->apps_mu, NULL);
+    pthread_cond_init(&node->views_cv, NULL);
+    pthread_cond_init(&node->writes_cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&node->watch_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    node->flags = cfg->flags;
+    node->limits = cfg->limits;
+    if (!node->limits.max_input)
+        node->limits.max_input = NODE_DEFAULT_MAX_INPUT;
+    if (!node->limits.max_output)
+        node->limits.max_output = NODE_DEFAULT_MAX_OUTPUT;
+    node->max_batch = cfg->max_batch ? cfg->max_batch : NODE_DEFAULT_BATCH;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    node->nworkers = cfg->workers ? cfg->workers : (unsigned)(cores > 0 ? cores : 1);
+    int rc = WEFT_ENOMEM;
+
+    if (cfg->nenv && !(node->env = calloc(cfg->nenv, sizeof *node->env)))
+        goto fail;
+    for (; node->nenv < cfg->nenv; node->nenv++)
+        if (!(node->env[node->nenv] = strdup(cfg->env[node->nenv])))
+            goto fail;
+    if (!(node->engine = weft_engine_new()))
+        goto fail;
+    if (make_dirs(cfg->data_dir) != 0) {
+        snprintf(out_msg, msg_size, "cannot create data directory %s: %s", cfg->data_dir,
+                 strerror(errno));
+        rc = WEFT_EIO;
+        goto fail;
+    }
+    unsigned dbf = cfg->flags & WEFT_NODE_DB_NOSYNC ? WEFT_DB_NOSYNC : 0;
+    if ((rc = weft_db_open(cfg->data_dir, dbf, &node->db, out_msg, msg_size)) != 0) {
+        node->db = NULL;
+        goto fail;
+    }
+    if (!(cfg->flags & WEFT_NODE_NO_SYNC)) {
+        if ((rc = weft_identity_load(node->db, node->id, NULL)) != 0) {
+            snprintf(out_msg, msg_size, "cannot load the node identity of %s: %s",
+                     cfg->data_dir, weft_db_errmsg(node->db));
+            goto fail;
+        }
+        node->has_id = 1;
+    }
+
+    rc = WEFT_ENOMEM;
+    node->workers = calloc(node->nworkers, sizeof *node->workers);
+    node->slots = calloc(node->nworkers + 1, sizeof *node->slots);
+    if (!node->workers || !node->slots)
+        goto fail;
+    if (pthread_create(&node->writer, NULL, writer_main, node) != 0)
+        goto fail_thread;
+    node->writer_started = 1;
+    if (pthread_create(&node->watchdog, NULL, watchdog_main, node) != 0)
+        goto fail_thread;
+    node->watchdog_started = 1;
+    for (unsigned i = 0; i < node->nworkers; i++) {
+        worker_arg_t *wa = malloc(sizeof *wa);
+        if (!wa)
+            goto fail;
+        wa->node = node;
+        wa->slot = i;
+        if (pthread_create(&node->workers[i], NULL, worker_main, wa) != 0) {
+            free(wa);
+            node->workers[i] = 0;
+            goto fail_thread;
+        }
+    }
+    *out = node;
+    return 0;
+
+fail_thread:
+    snprintf(out_msg, msg_size, "cannot start the node's threads: %s", strerror(errno));
+    rc = WEFT_ENOMEM;
+fail:
+    if (rc == WEFT_ENOMEM && !out_msg[0])
+        snprintf(out_msg, msg_size, "out of memory");
+    weft_node_close(node);
+    return rc;
+}

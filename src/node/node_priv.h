@@ -1,0 +1,195 @@
+/*
+ * node_priv.h — the node layer's shared structures (src/node only).
+ *
+ * Threads: `workers` threads take view calls from `views`; one writer
+ * thread takes every write (calls, deploys, context changes) from
+ * `writes` and runs them in batches, one durable commit per batch; a
+ * watchdog thread interrupts calls past their deadline. The queues and the
+ * module cache each have their own mutex; nothing else is shared between
+ * threads (a job belongs to the thread that dequeued it).
+ *
+ * Records (WEFT_SPACE_META, no context):
+ *   "app/" ID   -> u64 created_ms, u64 size, u8 name_len, name
+ *   "ctx/" NAME -> u64 created_ms, ID (64 bytes)
+ * Module bytes live in WEFT_SPACE_MODULES under the 64-byte hex id. Each
+ * context's committed events live in WEFT_SPACE_EVENTS under its name:
+ *   "n"             -> u64 next sequence number
+ *   "e" u64be(seq)  -> u16 name_len, name, payload
+ * keeping the newest NODE_EVENTS_KEEP (older ones are dropped at commit).
+ */
+#ifndef WEFT_NODE_PRIV_H
+#define WEFT_NODE_PRIV_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "weft/db.h"
+#include "weft/engine.h"
+#include "weft/module.h"
+#include "weft/node.h"
+#include "weft/store.h"
+
+#define NODE_EVENTS_KEEP 65536u
+#define NODE_DEFAULT_MAX_INPUT ((size_t)1 << 20)
+#define NODE_DEFAULT_MAX_OUTPUT ((size_t)16 << 20)
+#define NODE_DEFAULT_BATCH 64u
+#define NODE_MAX_TRIES 8 /* attempts of a call whose store map had to grow */
+
+/* One compiled app, shared by all its calls (the module is immutable). */
+typedef struct node_app {
+    char id[WEFT_APP_ID_LEN + 1];
+    char name[65];
+    weft_module_t *module;
+    int imports_nx;
+    struct node_app *next;
+} node_app_t;
+
+typedef enum { JOB_CALL, JOB_FN } job_kind_t;
+
+typedef struct node_job node_job_t;
+/* A write job that is not a call: runs in the writer with a nested
+ * transaction of the batch; its return value is the job's result. */
+typedef int (*node_fn_t)(weft_node_t *node, weft_txn_t *txn, void *arg);
+
+struct node_job {
+    job_kind_t kind;
+    node_job_t *next;
+    /* JOB_CALL: the request, copied (strings and bytes owned by the job) */
+    weft_call_req_t req;
+    weft_call_result_t *res;
+    weft_call_done_fn done;
+    void *user;
+    int tries;
+    /* JOB_FN */
+    node_fn_t fn;
+    void *arg;
+    int fn_rc;
+    /* completion of synchronous waits (weft_node_call, node_write_fn) */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int finished;
+};
+
+typedef struct {
+    node_job_t *head, *tail;
+    size_t len;
+} node_queue_t;
+
+/* A running call the watchdog may interrupt. */
+typedef struct {
+    weft_store_t *store;
+    uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = none */
+} node_slot_t;
+
+struct weft_node {
+    weft_db_t *db;
+    weft_engine_t *engine;
+    unsigned flags;
+    uint8_t id[32];
+    int has_id;
+    weft_call_limits_t limits;
+    unsigned max_batch;
+    char **env;
+    size_t nenv;
+
+    pthread_mutex_t apps_mu; /* the compiled-module cache */
+    node_app_t *apps;
+
+    pthread_mutex_t mu; /* queues, slots, closing */
+    pthread_cond_t views_cv, writes_cv, watch_cv;
+    node_queue_t views, writes;
+    int closing;
+    unsigned nworkers;
+    pthread_t *workers;
+    pthread_t writer, watchdog;
+    int writer_started, watchdog_started;
+    node_slot_t *slots; /* nworkers + 1 (the writer's is last) */
+};
+
+struct weft_call_result {
+    weft_call_outcome_t outcome;
+    int trap;
+    int exit_status;
+    char *message;
+    uint8_t *output;
+    size_t output_len;
+    weft_val_t *values;
+    size_t nvalues;
+    char **logs;
+    size_t *log_lens;
+    size_t nlogs;
+    struct node_event {
+        char *name;
+        size_t name_len;
+        uint8_t *payload;
+        size_t payload_len;
+        uint64_t seq;
+    } *events;
+    size_t nevents;
+    uint64_t fuel;
+    uint64_t duration_ns;
+    int rolled_back;
+};
+
+/* node.c */
+uint64_t node_now_ns(void);
+uint64_t node_unix_ms(void);
+/* Runs fn in the writer, in its own nested transaction of a batch, and
+ * waits: the returned value is fn's (its transaction is committed when it
+ * returns 0 and aborted otherwise), or an error of the queue. */
+int node_write_fn(weft_node_t *node, node_fn_t fn, void *arg);
+void node_slot_set(weft_node_t *node, unsigned slot, weft_store_t *store, uint64_t deadline_ns);
+
+/* apps.c */
+/* The compiled app of `id`, loading it from `txn` when not cached yet.
+ * Borrowed: apps stay cached until the node closes. NULL with the reason
+ * in msg when there is no such app or it cannot be compiled. */
+node_app_t *node_app_load(weft_node_t *node, weft_txn_t *txn, const char *id, char *msg,
+                          size_t msg_size);
+void node_apps_free(weft_node_t *node);
+
+/* contexts.c */
+/* The app id of context `name` (NUL-terminated into out_id), from txn. */
+int node_context_app(weft_txn_t *txn, const char *name, char out_id[WEFT_APP_ID_LEN + 1]);
+
+/* call.c */
+/* Runs job's call in txn (a nested write transaction, or a read
+ * transaction for a view), filling job->res. Returns 1 when the caller
+ * should commit txn, 0 to abort it, -1 to abort it and run the call again
+ * (the store's map grew under it). `slot` is the caller's watchdog slot. */
+int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned slot);
+/* Writes the result's events to the context's event log in txn, giving
+ * each its sequence number. */
+int node_events_append(weft_txn_t *txn, const char *context, weft_call_result_t *res);
+
+/* result.c */
+weft_call_result_t *node_result_new(void);
+/* Sets the outcome and a printf message. Returns res. */
+weft_call_result_t *node_result_fail(weft_call_result_t *res, weft_call_outcome_t outcome,
+                                     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Clears output, logs, events and values (a retried call starts afresh). */
+void node_result_reset(weft_call_result_t *res);
+int node_result_add_log(weft_call_result_t *res, const char *p, size_t len);
+int node_result_add_event(weft_call_result_t *res, const char *name, size_t name_len,
+                          const uint8_t *payload, size_t payload_len);
+
+/* Big-endian and little-endian helpers for records. */
+static inline void node_put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint64_t node_get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+static inline void node_put_u64be(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+#endif

@@ -1,0 +1,191 @@
+/*
+ * result.c — weft_call_result_t: what a call gives back (outcome, output,
+ * values, logs, events, fuel, duration). A result is built by the thread
+ * running the call and then handed, whole, to whoever receives it; it is
+ * never shared.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node_priv.h"
+#include "weft/error.h"
+
+weft_call_result_t *node_result_new(void)
+{
+    return calloc(1, sizeof(weft_call_result_t));
+}
+
+weft_call_result_t *node_result_fail(weft_call_result_t *res, weft_call_outcome_t outcome,
+                                     const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    res->outcome = outcome;
+    free(res->message);
+    res->message = strdup(buf);
+    return res;
+}
+
+void node_result_reset(weft_call_result_t *res)
+{
+    free(res->message);
+    free(res->output);
+    free(res->values);
+    for (size_t i = 0; i < res->nlogs; i++)
+        free(res->logs[i]);
+    free(res->logs);
+    free(res->log_lens);
+    for (size_t i = 0; i < res->nevents; i++) {
+        free(res->events[i].name);
+        free(res->events[i].payload);
+    }
+    free(res->events);
+    memset(res, 0, sizeof *res);
+}
+
+void weft_call_result_delete(weft_call_result_t *res)
+{
+    if (!res)
+        return;
+    node_result_reset(res);
+    free(res);
+}
+
+/* Copies p[0..len) with a NUL after it. */
+static void *dup_bytes(const void *p, size_t len)
+{
+    char *d = malloc(len + 1);
+    if (d) {
+        if (len)
+            memcpy(d, p, len);
+        d[len] = '\0';
+    }
+    return d;
+}
+
+int node_result_add_log(weft_call_result_t *res, const char *p, size_t len)
+{
+    size_t n = res->nlogs;
+    char **logs = realloc(res->logs, (n + 1) * sizeof *logs);
+    if (!logs)
+        return -1;
+    res->logs = logs;
+    size_t *lens = realloc(res->log_lens, (n + 1) * sizeof *lens);
+    if (!lens)
+        return -1;
+    res->log_lens = lens;
+    if (!(logs[n] = dup_bytes(p, len)))
+        return -1;
+    lens[n] = len;
+    res->nlogs = n + 1;
+    return 0;
+}
+
+int node_result_add_event(weft_call_result_t *res, const char *name, size_t name_len,
+                          const uint8_t *payload, size_t payload_len)
+{
+    size_t n = res->nevents;
+    struct node_event *ev = realloc(res->events, (n + 1) * sizeof *ev);
+    if (!ev)
+        return -1;
+    res->events = ev;
+    memset(&ev[n], 0, sizeof ev[n]);
+    ev[n].name = dup_bytes(name, name_len);
+    ev[n].payload = dup_bytes(payload, payload_len);
+    if (!ev[n].name || !ev[n].payload) {
+        free(ev[n].name);
+        free(ev[n].payload);
+        return -1;
+    }
+    ev[n].name_len = name_len;
+    ev[n].payload_len = payload_len;
+    res->nevents = n + 1;
+    return 0;
+}
+
+weft_call_outcome_t weft_call_result_outcome(const weft_call_result_t *res)
+{
+    return res->outcome;
+}
+
+int weft_call_result_trap(const weft_call_result_t *res)
+{
+    return res->trap;
+}
+
+const char *weft_call_result_message(const weft_call_result_t *res)
+{
+    return res->message ? res->message : "";
+}
+
+int weft_call_result_exit_status(const weft_call_result_t *res)
+{
+    return res->exit_status;
+}
+
+const uint8_t *weft_call_result_output(const weft_call_result_t *res, size_t *out_len)
+{
+    *out_len = res->output_len;
+    return res->output ? res->output : (const uint8_t *)"";
+}
+
+size_t weft_call_result_values(const weft_call_result_t *res, const weft_val_t **out)
+{
+    *out = res->values;
+    return res->nvalues;
+}
+
+size_t weft_call_result_log_count(const weft_call_result_t *res)
+{
+    return res->nlogs;
+}
+
+const char *weft_call_result_log(const weft_call_result_t *res, size_t i, size_t *out_len)
+{
+    if (i >= res->nlogs) {
+        *out_len = 0;
+        return NULL;
+    }
+    *out_len = res->log_lens[i];
+    return res->logs[i];
+}
+
+size_t weft_call_result_event_count(const weft_call_result_t *res)
+{
+    return res->nevents;
+}
+
+int weft_call_result_event(const weft_call_result_t *res, size_t i, const char **out_name,
+                           size_t *out_name_len, const uint8_t **out_payload,
+                           size_t *out_payload_len, uint64_t *out_seq)
+{
+    if (i >= res->nevents)
+        return WEFT_ENOTFOUND;
+    *out_name = res->events[i].name;
+    *out_name_len = res->events[i].name_len;
+    *out_payload = res->events[i].payload;
+    *out_payload_len = res->events[i].payload_len;
+    if (out_seq)
+        *out_seq = res->events[i].seq;
+    return 0;
+}
+
+uint64_t weft_call_result_fuel(const weft_call_result_t *res)
+{
+    return res->fuel;
+}
+
+uint64_t weft_call_result_duration_ns(const weft_call_result_t *res)
+{
+    return res->duration_ns;
+}
+
+int weft_call_result_rolled_back(const weft_call_result_t *res)
+{
+    return res->rolled_back;
+}

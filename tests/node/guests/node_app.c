@@ -1,0 +1,114 @@
+/*
+ * node_app.c — the app the node layer's tests deploy (a WASI reactor using
+ * nx): each export is one behaviour a test needs. Input is stdin, output
+ * stdout; keys and values are what the tests check in the store.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nx.h"
+
+/* Reads all of stdin into buf (NUL-terminated); returns its length. */
+static size_t read_input(char *buf, size_t cap)
+{
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < cap && (r = read(0, buf + n, cap - 1 - n)) > 0)
+        n += (size_t)r;
+    buf[n] = '\0';
+    return n;
+}
+
+/* echo: stdout = stdin. */
+__attribute__((export_name("echo"))) void echo(void)
+{
+    static char buf[65536];
+    size_t n = read_input(buf, sizeof buf);
+    fwrite(buf, 1, n, stdout);
+    fflush(stdout);
+}
+
+/* put: input "key=value"; stores it and emits event "put" with the key. */
+__attribute__((export_name("put"))) void put(void)
+{
+    char buf[4096];
+    read_input(buf, sizeof buf);
+    char *eq = strchr(buf, '=');
+    if (!eq)
+        exit(2);
+    *eq = '\0';
+    nx_db_set(buf, (uint32_t)strlen(buf), eq + 1, (uint32_t)strlen(eq + 1));
+    nx_event_emit("put", 3, buf, (uint32_t)strlen(buf));
+    fprintf(stderr, "stored %s\n", buf);
+}
+
+/* get: input a key; output its value, exit 1 when absent. */
+__attribute__((export_name("get"))) void get(void)
+{
+    char key[1024], val[4096];
+    read_input(key, sizeof key);
+    int32_t n = nx_db_get(key, (uint32_t)strlen(key), val, sizeof val);
+    if (n < 0)
+        exit(1);
+    fwrite(val, 1, (size_t)n, stdout);
+    fflush(stdout);
+}
+
+/* put_then_trap / put_then_exit: write, emit, then fail. */
+__attribute__((export_name("put_then_trap"))) void put_then_trap(void)
+{
+    nx_db_set("doomed", 6, "x", 1);
+    nx_event_emit("doomed", 6, "", 0);
+    __builtin_trap();
+}
+
+__attribute__((export_name("put_then_exit"))) void put_then_exit(void)
+{
+    nx_db_set("doomed", 6, "x", 1);
+    exit(3);
+}
+
+/* count: increments the decimal counter under "count"; outputs the new value. */
+__attribute__((export_name("count"))) void count(void)
+{
+    char buf[32];
+    int32_t n = nx_db_get("count", 5, buf, sizeof buf - 1);
+    long v = 0;
+    if (n > 0) {
+        buf[n] = '\0';
+        v = strtol(buf, NULL, 10);
+    }
+    int len = snprintf(buf, sizeof buf, "%ld", v + 1);
+    nx_db_set("count", 5, buf, (uint32_t)len);
+    fwrite(buf, 1, (size_t)len, stdout);
+    fflush(stdout);
+}
+
+/* add: numeric arguments and result. */
+__attribute__((export_name("add"))) int add(int a, int b)
+{
+    return a + b;
+}
+
+/* spin: never returns (the watchdog must stop it). */
+__attribute__((export_name("spin"))) void spin(void)
+{
+    volatile unsigned x = 0;
+    for (;;)
+        x++;
+}
+
+/* shout: writes n bytes of output, n from the input. */
+__attribute__((export_name("shout"))) void shout(void)
+{
+    char buf[32];
+    read_input(buf, sizeof buf);
+    long n = strtol(buf, NULL, 10);
+    static char chunk[4096];
+    memset(chunk, 'a', sizeof chunk);
+    for (long i = 0; i < n; i += (long)sizeof chunk)
+        fwrite(chunk, 1, (size_t)(n - i < (long)sizeof chunk ? n - i : (long)sizeof chunk), stdout);
+    fflush(stdout);
+}

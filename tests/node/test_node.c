@@ -1,0 +1,487 @@
+/*
+ * test_node.c — the node layer (weft/node.h): apps, contexts, calls through
+ * the writer's group commit and the view workers, limits, rollback of one
+ * call inside a batch, persistence across a reopen, and a close that
+ * finishes queued calls. The app is tests/node/guests/node_app.c.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../unit/test.h"
+#include "../store/tmpdir.h"
+#include "weft/error.h"
+#include "weft/node.h"
+#include "weft/store.h"
+
+static uint8_t *app_bytes;
+static size_t app_len;
+
+static void load_app(void)
+{
+    if (app_bytes)
+        return;
+    FILE *f = fopen(NODE_APP_WASM, "rb");
+    ASSERT_NOT_NULL(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    app_bytes = malloc((size_t)n);
+    ASSERT_NOT_NULL(app_bytes);
+    ASSERT_EQ_INT(fread(app_bytes, 1, (size_t)n, f), n);
+    fclose(f);
+    app_len = (size_t)n;
+}
+
+static void close_node(void *arg)
+{
+    weft_node_t **n = arg;
+    weft_node_close(*n);
+    *n = NULL;
+}
+
+static weft_node_t *node_a; /* closed at the end of each test */
+
+static weft_node_t *open_node(const char *dir, unsigned workers)
+{
+    weft_node_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.data_dir = dir;
+    cfg.flags = WEFT_NODE_DB_NOSYNC;
+    cfg.workers = workers;
+    char msg[256];
+    weft_node_t *n = NULL;
+    int rc = weft_node_open(&cfg, &n, msg, sizeof msg);
+    if (rc != 0)
+        FAIL("weft_node_open: %s", msg);
+    return n;
+}
+
+/* A node in a fresh directory with the test app deployed and context "c". */
+static weft_node_t *setup(char out_id[WEFT_APP_ID_LEN + 1], char **out_dir)
+{
+    load_app();
+    char *dir = tmpdir_new("node");
+    node_a = open_node(dir, 2);
+    test_defer(close_node, &node_a);
+    char msg[512];
+    int rc = weft_node_app_deploy(node_a, app_bytes, app_len, "node_app", out_id, msg, sizeof msg);
+    if (rc != 0)
+        FAIL("deploy: %s", msg);
+    ASSERT_EQ_INT(weft_node_context_create(node_a, "c", out_id, msg, sizeof msg), 0);
+    if (out_dir)
+        *out_dir = dir;
+    return node_a;
+}
+
+static weft_call_result_t *call(weft_node_t *n, const char *ctx, const char *fn, const char *input,
+                                int view)
+{
+    weft_call_req_t req;
+    memset(&req, 0, sizeof req);
+    req.context = ctx;
+    req.function = fn;
+    req.input = (const uint8_t *)input;
+    req.input_len = input ? strlen(input) : 0;
+    req.view = view;
+    weft_call_result_t *res = NULL;
+    ASSERT_EQ_INT(weft_node_call(n, &req, &res), 0);
+    ASSERT_NOT_NULL(res);
+    return res;
+}
+
+static void free_result(void *arg)
+{
+    weft_call_result_delete(arg);
+}
+
+/* The call's output as a NUL-terminated string owned by the test. */
+static const char *output(weft_call_result_t *res)
+{
+    size_t len;
+    const uint8_t *p = weft_call_result_output(res, &len);
+    char *s = malloc(len + 1);
+    ASSERT_NOT_NULL(s);
+    memcpy(s, p, len);
+    s[len] = '\0';
+    test_defer(free, s);
+    return s;
+}
+
+static weft_call_result_t *ok_call(weft_node_t *n, const char *fn, const char *input, int view)
+{
+    weft_call_result_t *res = call(n, "c", fn, input, view);
+    test_defer(free_result, res);
+    if (weft_call_result_outcome(res) != WEFT_CALL_OK)
+        FAIL("%s(%s): outcome %d: %s", fn, input ? input : "", weft_call_result_outcome(res),
+             weft_call_result_message(res));
+    return res;
+}
+
+TEST(echo_input_to_output)
+{
+    char id[WEFT_APP_ID_LEN + 1];
+    weft_node_t *n = setup(id, NULL);
+    weft_call_result_t *res = ok_call(n, "echo", "hello, node", 1);
+    ASSERT_EQ_STR(output(res), "hello, node");
+    ASSERT_GT_INT(weft_call_result_fuel(res), 0);
+    ASSERT_GT_INT(weft_call_result_duration_ns(res), 0);
+    res = ok_call(n, "echo", "as a write", 0);
+    ASSERT_EQ_STR(output(res), "as a write");
+}
+
+TEST(deploy_is_idempotent_and_listed)
+{
+    char id[WEFT_APP_ID_LEN + 1], id2[WEFT_APP_ID_LEN + 1];
+    weft_node_t *n = setup(id, NULL);
+    ASSERT_EQ_INT(strlen(id), 64);
+    ASSERT_EQ_INT(weft_node_app_deploy(n, app_bytes, app_len, "other", id2, NULL, 0), 0);
+    ASSERT_EQ_STR(id, id2);
+    weft_app_info_t info;
+    ASSERT_EQ_INT(weft_node_app_get(n, id, &info), 0);
+    ASSERT_EQ_STR(info.name, "node_app"); /* the first deploy's name stays */
+    ASSERT_EQ_INT(info.size, app_len);
+    ASSERT_EQ_INT(weft_node_app_get(n, "0000000000000000000000000000000000000000000000000000000000000000", &info),
+                  WEFT_ENOTFOUND);
+}
+
+static const uint8_t garbage[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x7f, 0x01};
+/* (module (import "foo" "bar" (func))) */
+static const uint8_t foreign[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04,
+                                  0x01, 0x60, 0x00, 0x00, 0x02, 0x0b, 0x01, 0x03, 'f',  'o',
+                                  'o',  0x03, 'b',  'a',  'r',  0x00, 0x00};
+
+TEST(deploy_refuses_bad_modules_with_reasons)
+{
+    char id[WEFT_APP_ID_LEN + 1], msg[512];
+    weft_node_t *n = setup(id, NULL);
+    ASSERT_EQ_INT(weft_node_app_deploy(n, garbage, sizeof garbage, NULL, id, msg, sizeof msg),
+                  WEFT_EMALFORMED);
+    ASSERT_TRUE(strstr(msg, "offset") != NULL);
+    ASSERT_EQ_INT(weft_node_app_deploy(n, foreign, sizeof foreign, NULL, id, msg, sizeof msg),
+                  WEFT_EUNLINKABLE);
+    ASSERT_TRUE(strstr(msg, "foo.bar") != NULL);
+    ASSERT_EQ_INT(weft_node_app_deploy(n, app_bytes, app_len, "bad name!", id, msg, sizeof msg),
+                  WEFT_EARG);
+}
+
+TEST(writes_commit_with_numbered_events_and_survive_reopen)
+{
+    char id[WEFT_APP_ID_LEN + 1], *dir;
+    weft_node_t *n = setup(id, &dir);
+    weft_call_result_t *res = ok_call(n, "put", "a=1", 0);
+    const char *name;
+    size_t nl, pl;
+    const uint8_t *p;
+    uint64_t seq;
+    ASSERT_EQ_INT(weft_call_result_event_count(res), 1);
+    ASSERT_EQ_INT(weft_call_result_event(res, 0, &name, &nl, &p, &pl, &seq), 0);
+    ASSERT_EQ_INT(nl, 3);
+    ASSERT_TRUE(memcmp(name, "put", 3) == 0 && pl == 1 && p[0] == 'a');
+    ASSERT_EQ_INT(seq, 1);
+    ASSERT_EQ_INT(weft_call_result_log_count(res), 1); /* "stored a" on stderr */
+    res = ok_call(n, "put", "b=2", 0);
+    ASSERT_EQ_INT(weft_call_result_event(res, 0, &name, &nl, &p, &pl, &seq), 0);
+    ASSERT_EQ_INT(seq, 2);
+    ASSERT_EQ_STR(output(ok_call(n, "get", "a", 1)), "1");
+
+    weft_node_close(n);
+    node_a = n = open_node(dir, 1);
+    ASSERT_EQ_STR(output(ok_call(n, "get", "b", 1)), "2");
+    res = ok_call(n, "put", "c=3", 0);
+    ASSERT_EQ_INT(weft_call_result_event(res, 0, &name, &nl, &p, &pl, &seq), 0);
+    ASSERT_EQ_INT(seq, 3); /* the sequence survives a restart */
+}
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int pending;
+    weft_call_result_t *res[64];
+} waiter_t;
+
+static void on_done(void *user, weft_call_result_t *res)
+{
+    waiter_t *w = user;
+    pthread_mutex_lock(&w->mu);
+    for (int i = 0; i < 64; i++) {
+        if (!w->res[i]) {
+            w->res[i] = res;
+            break;
+        }
+    }
+    w->pending--;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void submit(weft_node_t *n, waiter_t *w, const char *fn, const char *input)
+{
+    weft_call_req_t req;
+    memset(&req, 0, sizeof req);
+    req.context = "c";
+    req.function = fn;
+    req.input = (const uint8_t *)input;
+    req.input_len = input ? strlen(input) : 0;
+    pthread_mutex_lock(&w->mu);
+    w->pending++;
+    pthread_mutex_unlock(&w->mu);
+    ASSERT_EQ_INT(weft_node_call_async(n, &req, on_done, w), 0);
+}
+
+static void wait_all(waiter_t *w)
+{
+    pthread_mutex_lock(&w->mu);
+    while (w->pending > 0)
+        pthread_cond_wait(&w->cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void free_waiter(void *arg)
+{
+    waiter_t *w = arg;
+    for (int i = 0; i < 64; i++)
+        weft_call_result_delete(w->res[i]);
+    free(w);
+}
+
+static waiter_t *new_waiter(void)
+{
+    waiter_t *w = calloc(1, sizeof *w);
+    ASSERT_NOT_NULL(w);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    test_defer(free_waiter, w);
+    return w;
+}
+
+TEST(a_trap_rolls_back_only_its_own_call)
+{
+    char id[WEFT_APP_ID_LEN + 1];
+    weft_node_t *n = setup(id, NULL);
+    waiter_t *w = new_waiter();
+    /* Queued together, so they share batches with the failing calls. */
+    for (int i = 0; i < 10; i++) {
+        char kv[32];
+        snprintf(kv, sizeof kv, "k%d=%d", i, i);
+        submit(n, w, "put", kv);
+        submit(n, w, i % 2 ? "put_then_trap" : "put_then_exit", NULL);
+    }
+    wait_all(w);
+    int ok = 0, trap = 0, exited = 0;
+    for (int i = 0; i < 20; i++) {
+        weft_call_outcome_t o = weft_call_result_outcome(w->res[i]);
+        ok += o == WEFT_CALL_OK;
+        if (o == WEFT_CALL_TRAP) {
+            trap++;
+            ASSERT_EQ_INT(weft_call_result_trap(w->res[i]), WEFT_TRAP_UNREACHABLE);
+            ASSERT_EQ_INT(weft_call_result_event_count(w->res[i]), 0);
+            ASSERT_EQ_INT(weft_call_result_rolled_back(w->res[i]), 1);
+        }
+        if (o == WEFT_CALL_EXIT) {
+            exited++;
+            ASSERT_EQ_INT(weft_call_result_exit_status(w->res[i]), 3);
+        }
+    }
+    ASSERT_EQ_INT(ok, 10);
+    ASSERT_EQ_INT(trap, 5);
+    ASSERT_EQ_INT(exited, 5);
+    for (int i = 0; i < 10; i++) {
+        char k[8], v[8];
+        snprintf(k, sizeof k, "k%d", i);
+        snprintf(v, sizeof v, "%d", i);
+        ASSERT_EQ_STR(output(ok_call(n, "get", k, 1)), v);
+    }
+    weft_call_result_t *res = call(n, "c", "get", "doomed", 1);
+    test_defer(free_result, res);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_EXIT); /* absent */
+}
+
+typedef struct {
+    weft_node_t *node;
+    int calls, failures;
+} counter_arg_t;
+
+static void *count_thread(void *arg)
+{
+    counter_arg_t *c = arg;
+    for (int i = 0; i < c->calls; i++) {
+        weft_call_req_t req;
+        memset(&req, 0, sizeof req);
+        req.context = "c";
+        req.function = "count";
+        weft_call_result_t *res = NULL;
+        if (weft_node_call(c->node, &req, &res) != 0 ||
+            weft_call_result_outcome(res) != WEFT_CALL_OK)
+            c->failures++;
+        weft_call_result_delete(res);
+    }
+    return NULL;
+}
+
+TEST(write_calls_of_a_context_are_serialised)
+{
+    char id[WEFT_APP_ID_LEN + 1];
+    weft_node_t *n = setup(id, NULL);
+    pthread_t t[6];
+    counter_arg_t args[6];
+    for (int i = 0; i < 6; i++) {
+        args[i] = (counter_arg_t){n, 40, 0};
+        ASSERT_EQ_INT(pthread_create(&t[i], NULL, count_thread, &args[i]), 0);
+    }
+    for (int i = 0; i < 6; i++) {
+        pthread_join(t[i], NULL);
+        ASSERT_EQ_INT(args[i].failures, 0);
+    }
+    ASSERT_EQ_STR(output(ok_call(n, "get", "count", 1)), "240");
+}
+
+TEST(numeric_arguments_and_results)
+{
+    char id[WEFT_APP_ID_LEN + 1];
+    weft_node_t *n = setup(id, NULL);
+    weft_val_t args[2] = {weft_val_i32(40), weft_val_i32(2)};
+    weft_call_req_t req;
+    memset(&req, 0, sizeof req);
+    req.context = "c";
+    req.function = "add";
+    req.args = args;
+    req.nargs = 2;
+    req.view = 1;
+    weft_call_result_t *res = NULL;
+    ASSERT_EQ_INT(weft_node_call(n, &req, &res), 0);
+    test_defer(free_result, res);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_OK);
+    const weft_val_t *v;
+    ASSERT_EQ_INT(weft_call_result_values(res, &v), 1);
+    ASSERT_EQ_INT(v[0].of.i32, 42);
+
+    req.nargs = 1;
+    weft_call_result_t *bad = NULL;
+    ASSERT_EQ_INT(weft_node_call(n, &req, &bad), 0);
+    test_defer(free_result, bad);
+    ASSERT_EQ_INT(weft_call_result_outcome(bad), WEFT_CALL_ERROR);
+    ASSERT_TRUE(strstr(weft_call_result_message(bad), "takes 2 arguments") != NULL);
+}
+
+TEST(limits_timeout_and_output)
+{
+    char id[WEFT_APP_ID_LEN + 1];
+    weft_node_t *n = setup(id, NULL);
+    weft_call_req_t req;
+    memset(&req, 0, sizeof req);
+    req.context = "c";
+    req.function = "spin";
+    req.limits.timeout_ns = 50 * 1000000ull;
+    weft_call_result_t *res = NULL;
+    ASSERT_EQ_INT(weft_node_call(n, &req, &res), 0);
+    test_defer(free_result, res);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_TRAP);
+    ASSERT_EQ_INT(weft_call_result_trap(res), WEFT_TRAP_INTERRUPTED);
+
+    req.function = "spin";
+    req.limits.timeout_ns = 0;
+    req.limits.fuel = 100000;
+    req.view = 1;
+    weft_call_result_t *fuel = NULL;
+    ASSERT_EQ_INT(weft_node_call(n, &req, &fuel), 0);
+    test_defer(free_result, fuel);
+    ASSERT_EQ_INT(weft_call_result_trap(fuel), WEFT_TRAP_OUT_OF_FUEL);
+    ASSERT_EQ_INT(weft_call_result_rolled_back(fuel), 0); /* it wrote nothing */
+
+    memset(&req, 0, sizeof req);
+    req.context = "c";
+    req.function = "shout";
+    req.input = (const uint8_t *)"100000";
+    req.input_len = 6;
+    req.limits.max_output = 1000;
+    weft_call_result_t *big = NULL;
+    ASSERT_EQ_INT(weft_node_call(n, &req, &big), 0);
+    test_defer(free_result, big);
+    ASSERT_EQ_INT(weft_call_result_outcome(big), WEFT_CALL_ERROR);
+    ASSERT_TRUE(strstr(weft_call_result_message(big), "1000 bytes of output") != NULL);
+
+    req.function = "echo";
+    req.limits.max_input = 3;
+    weft_call_result_t *in = NULL;
+    ASSERT_EQ_INT(weft_node_call(n, &req, &in), 0);
+    test_defer(free_result, in);
+    ASSERT_EQ_INT(weft_call_result_outcome(in), WEFT_CALL_ERROR);
+    ASSERT_TRUE(strstr(weft_call_result_message(in), "input") != NULL);
+}
+
+TEST(a_view_cannot_write)
+{
+    char id[WEFT_APP_ID_LEN + 1];
+    weft_node_t *n = setup(id, NULL);
+    weft_call_result_t *res = call(n, "c", "put", "v=1", 1);
+    test_defer(free_result, res);
+    ASSERT_NE_INT(weft_call_result_outcome(res), WEFT_CALL_OK);
+    ASSERT_TRUE(strstr(weft_call_result_message(res), "view") != NULL);
+    res = call(n, "c", "get", "v", 1);
+    test_defer(free_result, res);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_EXIT); /* nothing stored */
+}
+
+static int count_ctx(void *user, const weft_context_info_t *c)
+{
+    (*(int *)user)++;
+    return 0;
+}
+
+TEST(context_lifecycle)
+{
+    char id[WEFT_APP_ID_LEN + 1], msg[256];
+    weft_node_t *n = setup(id, NULL);
+    ASSERT_EQ_INT(weft_node_context_create(n, "c", id, msg, sizeof msg), WEFT_ELIMIT);
+    ASSERT_TRUE(strstr(msg, "exists") != NULL);
+    ASSERT_EQ_INT(weft_node_context_create(n, "d", "f00d", msg, sizeof msg), WEFT_ENOTFOUND);
+    ASSERT_EQ_INT(weft_node_context_create(n, "", id, msg, sizeof msg), WEFT_EARG);
+    weft_call_result_t *res = call(n, "nope", "echo", "x", 0);
+    test_defer(free_result, res);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_ERROR);
+    ASSERT_TRUE(strstr(weft_call_result_message(res), "no context 'nope'") != NULL);
+
+    ok_call(n, "put", "x=1", 0);
+    weft_context_info_t info;
+    ASSERT_EQ_INT(weft_node_context_get(n, "c", &info), 0);
+    ASSERT_EQ_STR(info.app, id);
+    int count = 0;
+    ASSERT_EQ_INT(weft_node_context_list(n, count_ctx, &count), 0);
+    ASSERT_EQ_INT(count, 1);
+
+    ASSERT_EQ_INT(weft_node_app_delete(n, id, msg, sizeof msg), WEFT_ELIMIT);
+    ASSERT_TRUE(strstr(msg, "'c'") != NULL);
+    ASSERT_EQ_INT(weft_node_context_delete(n, "c"), 0);
+    ASSERT_EQ_INT(weft_node_context_delete(n, "c"), WEFT_ENOTFOUND);
+    ASSERT_EQ_INT(weft_node_context_create(n, "c", id, msg, sizeof msg), 0);
+    res = call(n, "c", "get", "x", 1);
+    test_defer(free_result, res);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_EXIT); /* its state went with it */
+    weft_call_result_t *ev = ok_call(n, "put", "y=1", 0);
+    const char *name;
+    size_t nl, pl;
+    const uint8_t *p;
+    uint64_t seq;
+    ASSERT_EQ_INT(weft_call_result_event(ev, 0, &name, &nl, &p, &pl, &seq), 0);
+    ASSERT_EQ_INT(seq, 1); /* and its events */
+    ASSERT_EQ_INT(weft_node_context_delete(n, "c"), 0);
+    ASSERT_EQ_INT(weft_node_app_delete(n, id, msg, sizeof msg), 0);
+    ASSERT_EQ_INT(weft_node_app_get(n, id, &(weft_app_info_t){0}), WEFT_ENOTFOUND);
+}
+
+TEST(close_finishes_queued_calls)
+{
+    char id[WEFT_APP_ID_LEN + 1], *dir;
+    weft_node_t *n = setup(id, &dir);
+    waiter_t *w = new_waiter();
+    for (int i = 0; i < 50; i++)
+        submit(n, w, "count", NULL);
+    weft_node_close(n); /* returns after every queued call is done */
+    node_a = NULL;
+    ASSERT_EQ_INT(w->pending, 0);
+    for (int i = 0; i < 50; i++)
+        ASSERT_EQ_INT(weft_call_result_outcome(w->res[i]), WEFT_CALL_OK);
+    node_a = n = open_node(dir, 1);
+    ASSERT_EQ_STR(output(ok_call(n, "get", "count", 1)), "50");
+}
