@@ -1,12 +1,14 @@
 # Thin front for CMake. `make` builds into build/, `make test` runs every test
-# (normal build and an ASan+UBSan build), `make demo` runs the demo and
+# (normal build and an ASan+UBSan build, and the multi-threaded tests under
+# ThreadSanitizer), `make demo` runs the demo and
 # `make bench` the benchmarks (kernels, start-up, host calls, guest
 # database, durable calls).
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build test test-fast test-asan demo bench fuzz clean
+.PHONY: all deps build test test-fast test-asan test-tsan demo bench fuzz clean
 
 all: build
 
@@ -30,7 +32,16 @@ test-asan: deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -LE bench
 
-test: test-fast test-asan
+# ThreadSanitizer: only the multi-threaded tests (label tsan, tests/tsan/),
+# in a build of their own; a data race fails them (TSan's exit status).
+$(TSAN_BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEFT_TSAN=ON
+
+test-tsan: deps $(TSAN_BUILD)/CMakeCache.txt
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_threads
+	cd $(TSAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L tsan
+
+test: test-fast test-asan test-tsan
 
 demo: build
 	./examples/demo.sh $(BUILD)
@@ -63,4 +74,4 @@ fuzz: deps
 	      -artifact_prefix=$(FUZZ_BUILD)/crashes/ $(FUZZ_BUILD)/corpus
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

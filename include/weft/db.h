@@ -92,6 +92,16 @@ enum { WEFT_TXN_WRITE = 0, WEFT_TXN_READ = 1 };
  * by the caller until weft_txn_commit or weft_txn_abort. WEFT_EARG for a
  * write on a WEFT_DB_READONLY db. */
 int weft_txn_begin(weft_db_t *db, int mode, weft_txn_t **out);
+/* The same for a caller that must be able to give up the wait. A write
+ * transaction first takes the data directory's write lock, which another
+ * transaction (of this process or another) may hold for as long as its
+ * call runs; this waits for it in slices of a few milliseconds and calls
+ * stop(arg) between them (from this thread, with no lock of weft held):
+ * once it returns nonzero the begin fails with WEFT_EINTERRUPTED. stop
+ * NULL waits as long as it takes (weft_txn_begin). A read transaction
+ * never waits. */
+int weft_txn_begin_wait(weft_db_t *db, int mode, int (*stop)(void *arg), void *arg,
+                        weft_txn_t **out);
 /* Group commit: a batch is a write transaction that calls nest in. */
 int weft_db_batch_begin(weft_db_t *db, weft_txn_t **out_batch);
 /* A nested write transaction in `parent` (a write transaction; nesting may

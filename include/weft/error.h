@@ -29,7 +29,8 @@ extern "C" {
     XX(ARG, -6, "invalid argument")                                           \
     XX(NOTFOUND, -7, "not found")                                             \
     XX(LIMIT, -8, "limit exceeded")                                           \
-    XX(IO, -9, "input/output error")
+    XX(IO, -9, "input/output error")                                          \
+    XX(INTERRUPTED, -11, "interrupted")
 
 typedef enum {
 #define XX(name, value, msg) WEFT_E##name = (value),

@@ -93,9 +93,13 @@ void weft_store_disable_fuel(weft_store_t *store);
 uint64_t weft_store_fuel(const weft_store_t *store);
 
 /* Asks the running call, if any, to stop: it traps with
- * WEFT_TRAP_INTERRUPTED at the next function entry or loop iteration. Safe
- * from any thread and from signal handlers. The flag stays set until
- * weft_store_clear_interrupt, so a call started after it also stops. */
+ * WEFT_TRAP_INTERRUPTED at the next function entry or loop iteration (a
+ * host function that waits must look itself: weft_caller_check_interrupt).
+ * Safe from any thread and from signal handlers, but never at the same
+ * time as weft_store_delete of that store: the caller keeps the store alive
+ * (say, under a lock the deleting thread also takes) until no interrupt
+ * can come. The flag stays set until weft_store_clear_interrupt, so every
+ * call started after it also stops at once. */
 void weft_store_interrupt(weft_store_t *store);
 void weft_store_clear_interrupt(weft_store_t *store);
 

@@ -1,8 +1,10 @@
 /*
  * weft/types.h — value types, function types and values.
  *
- * A weft_functype_t is an immutable, reference-counted description of a
- * function signature. Values cross the API as weft_val_t, a tagged union.
+ * A weft_functype_t is an immutable description of a function signature,
+ * with one owner (no reference count): whoever got it from
+ * weft_functype_new deletes it once; types borrowed from a module or a
+ * function live as long as those. Values cross the API as weft_val_t, a tagged union.
  * Floats are carried as their IEEE-754 bit patterns (f32_bits/f64_bits) so a
  * NaN payload is never altered on the way in or out.
  */
@@ -57,7 +59,8 @@ float weft_val_get_f32(const weft_val_t *v);
 double weft_val_get_f64(const weft_val_t *v);
 
 /* Function types. weft_functype_new copies both arrays; the result is owned
- * by the caller (one reference) and released with weft_functype_delete.
+ * by the caller and released with weft_functype_delete (once: there is no
+ * reference count). Being immutable, one may be read by several threads.
  * Returns NULL on allocation failure or if a count exceeds 1000. */
 typedef struct weft_functype weft_functype_t;
 

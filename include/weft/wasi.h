@@ -12,6 +12,16 @@
  * memory; a bad one returns ERRNO_FAULT. proc_exit ends the call with
  * WEFT_TRAP_EXIT (weft_store_exit_status gives the status).
  *
+ * Interrupting a blocked call: poll_oneoff waits in slices and sees
+ * weft_store_interrupt by itself; a read, write or path_open that blocks in
+ * the kernel (an idle pipe, a FIFO with no other end) cannot look. An
+ * embedder stops it by calling weft_store_interrupt and then sending the
+ * calling thread a signal whose handler was installed without SA_RESTART,
+ * again every few milliseconds until the call returns (a signal that lands
+ * just before the syscall starts is lost): the syscall fails with EINTR and
+ * the call traps WEFT_TRAP_INTERRUPTED. An EINTR with the flag clear is
+ * retried, never reported to the guest.
+ *
  * Thread safety: one weft_wasi_t serves one store at a time.
  */
 #ifndef WEFT_WASI_H

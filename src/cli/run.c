@@ -7,7 +7,9 @@
  * arguments, the variables of --env, the directories of --dir. A trap prints
  * its kind, message and a backtrace on stderr and exits with 3; proc_exit's
  * status becomes the process's exit status. --timeout and Ctrl-C stop the
- * guest through weft_store_interrupt (a second Ctrl-C kills the process).
+ * guest through weft_store_interrupt (a second Ctrl-C kills the process),
+ * with a signal to cut short a host call blocked in a syscall, and end the
+ * wait for the data directory's write lock (docs/nx.md, "Timeouts").
  *
  * A module importing `nx` also gets a data directory and a context in it;
  * its call then runs in one write transaction, committed when the call ends
@@ -87,6 +89,18 @@ static void list_functions(const weft_module_t *module)
 
 /* ---- the timeout thread ------------------------------------------------ */
 
+/* The signal that cuts a blocked host call short: its handler does
+ * nothing, and is installed without SA_RESTART, so a read of an idle pipe
+ * or an open of a FIFO fails with EINTR; the host function then finds the
+ * store interrupted and traps (weft/wasi.h). */
+#define KICK_SIGNAL SIGUSR1
+#define KICK_EVERY_NS 10000000L /* 10 ms */
+
+static void on_kick(int sig)
+{
+    (void)sig;
+}
+
 static void *deadline_main(void *arg)
 {
     deadline_t *d = arg;
@@ -99,6 +113,19 @@ static void *deadline_main(void *arg)
             break;
         }
     }
+    /* Kick the running thread until the run ends: a signal that lands just
+     * before a blocking syscall starts is lost, the next one is not. */
+    while (d->fired && !d->done) {
+        pthread_kill(d->target, KICK_SIGNAL);
+        struct timespec next;
+        clock_gettime(CLOCK_MONOTONIC, &next);
+        next.tv_nsec += KICK_EVERY_NS;
+        if (next.tv_nsec >= 1000000000L) {
+            next.tv_sec++;
+            next.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&d->cv, &d->mu, &next);
+    }
     pthread_mutex_unlock(&d->mu);
     return NULL;
 }
@@ -107,6 +134,13 @@ static int deadline_start(deadline_t *d, weft_store_t *store, uint64_t ns)
 {
     memset(d, 0, sizeof *d);
     d->store = store;
+    d->target = pthread_self();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_kick; /* no SA_RESTART: that is the point */
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(KICK_SIGNAL, &sa, NULL) != 0)
+        return -1;
     pthread_condattr_t ca;
     if (pthread_condattr_init(&ca) != 0)
         return -1;
@@ -126,7 +160,16 @@ static int deadline_start(deadline_t *d, weft_store_t *store, uint64_t ns)
         d->deadline.tv_sec++;
         d->deadline.tv_nsec -= 1000000000L;
     }
-    if (pthread_create(&d->thread, NULL, deadline_main, d) != 0) {
+    /* The timer thread blocks SIGINT (and the kick), so a Ctrl-C is
+     * delivered to the running thread and cuts its blocked syscall short. */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, KICK_SIGNAL);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    int created = pthread_create(&d->thread, NULL, deadline_main, d);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (created != 0) {
         pthread_cond_destroy(&d->cv);
         pthread_mutex_destroy(&d->mu);
         return -1;
@@ -246,6 +289,30 @@ static const char *store_errmsg(weft_store_t *store, int rc)
     return msg && *msg ? msg : weft_strerror(rc);
 }
 
+/* Why the store was interrupted, for the line under the trap, or NULL. */
+static const char *interrupt_note(run_t *r, char *note, size_t size)
+{
+    deadline_stop(&r->deadline); /* joined: `fired` is final */
+    if (r->deadline.fired) {
+        snprintf(note, size, "the run took longer than --timeout %s", r->o->timeout_text);
+        return note;
+    }
+    return got_sigint ? "interrupted by Ctrl-C (SIGINT)" : NULL;
+}
+
+/* weft_txn_begin_wait's `stop`: the deadline has passed or Ctrl-C came. */
+static int run_stopped(void *arg)
+{
+    deadline_t *d = arg;
+    int fired = 0;
+    if (d->started) {
+        pthread_mutex_lock(&d->mu);
+        fired = d->fired;
+        pthread_mutex_unlock(&d->mu);
+    }
+    return fired || got_sigint;
+}
+
 /* The exported function `name` of the module (before instantiation, so
  * usage errors are reported before any guest code runs). */
 static const weft_functype_t *export_type(const weft_module_t *module, const char *name)
@@ -278,14 +345,7 @@ static int outcome(run_t *r, int rc, const char *what)
     char note[160];
     const char *why = NULL;
     if (code == WEFT_TRAP_INTERRUPTED) {
-        deadline_stop(&r->deadline); /* joined: `fired` is final */
-        if (r->deadline.fired) {
-            snprintf(note, sizeof note, "the run took longer than --timeout %s",
-                     r->o->timeout_text);
-            why = note;
-        } else if (got_sigint) {
-            why = "interrupted by Ctrl-C (SIGINT)";
-        }
+        why = interrupt_note(r, note, sizeof note);
     } else if (code == WEFT_TRAP_OUT_OF_FUEL && r->o->has_fuel) {
         snprintf(note, sizeof note, "the run used up --fuel %" PRIu64, r->o->fuel);
         why = note;
@@ -361,7 +421,22 @@ static int attempt(run_t *r, const char *fname, weft_val_t *vals, size_t np, siz
         sigint_installed = sigaction(SIGINT, &sa, NULL) == 0;
     }
     if (r->nx) {
-        rc = weft_txn_begin(r->db, WEFT_TXN_WRITE, &txn);
+        /* Another call may hold the data directory's write lock for as long
+         * as it runs: the wait for it ends with the deadline or Ctrl-C,
+         * reported as the trap a guest running that long would get. */
+        rc = weft_txn_begin_wait(r->db, WEFT_TXN_WRITE, run_stopped, &r->deadline, &txn);
+        if (rc == WEFT_EINTERRUPTED) {
+            txn = NULL;
+            char note[160];
+            const char *why = interrupt_note(r, note, sizeof note);
+            fprintf(stderr, "weft: trap: %s (%s)\n", weft_trap_string(WEFT_TRAP_INTERRUPTED),
+                    weft_trap_name(WEFT_TRAP_INTERRUPTED));
+            if (why)
+                fprintf(stderr, "weft: %s\n", why);
+            fprintf(stderr, "weft: the call was %s\n", weft_db_errmsg(r->db));
+            status = CLI_EXIT_TRAP;
+            goto done;
+        }
         if (rc != 0) {
             txn = NULL;
             cli_error("cannot begin a transaction: %s", weft_db_errmsg(r->db));
@@ -393,6 +468,9 @@ static int attempt(run_t *r, const char *fname, weft_val_t *vals, size_t np, siz
         what = "call failed";
         rc = weft_func_call(r->store, ext.of.func, vals, np, vals + np, nr);
     }
+    /* The call is over: no kick may make a write of the logs or the commit
+     * fail with EINTR. `fired` stays for outcome(). */
+    deadline_stop(&r->deadline);
 
     int nx_error = 0;
     if (r->nx) {

@@ -43,13 +43,16 @@ typedef struct {
 
 
 /* One thread sleeps until the deadline or until the run ends, whichever
- * comes first; at the deadline it interrupts the store. Only started with
- * --timeout, so a plain run pays nothing for it. */
+ * comes first; at the deadline it interrupts the store, then signals the
+ * running thread every few milliseconds until the run ends, to cut short a
+ * host call blocked in a syscall (run.c). Only started with --timeout, so
+ * a plain run pays nothing for it. */
 typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct timespec deadline; /* CLOCK_MONOTONIC */
     weft_store_t *store;
+    pthread_t target; /* the thread running the guest */
     int done;  /* set by the main thread: stop waiting */
     int fired; /* set by the timer: it interrupted the store */
     int started;

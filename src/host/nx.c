@@ -12,6 +12,7 @@
  * transaction. nx holds no transaction between calls. What the
  * Numax document leaves open is decided in docs/nx.md.
  */
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,8 @@
  * 32 zero bytes, which is no valid ed25519 public key, so it can never be
  * mistaken for a real node. */
 #define PLACEHOLDER_NODE_ID_LEN 32u
+/* Bytes a hash function takes between two looks at the interrupt flag. */
+#define HASH_CHUNK (1u << 20)
 
 extern char **environ;
 
@@ -87,8 +90,17 @@ static uint64_t clock_ms(clockid_t id)
 }
 
 /* time_monotonic counts from the first nx context of the process ("relative
- * to the runtime process"), so it starts near 0 and never goes back. */
+ * to the runtime process"), so it starts near 0 and never goes back. Set
+ * once, under pthread_once: two threads creating their first contexts at
+ * once must not each write their own base (a reader could see it step
+ * back), and the once gives every later reader a happens-before edge. */
 static uint64_t monotonic_base;
+static pthread_once_t monotonic_once = PTHREAD_ONCE_INIT;
+
+static void set_monotonic_base(void)
+{
+    monotonic_base = clock_ms(CLOCK_MONOTONIC);
+}
 
 static int fn_time_now(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
@@ -132,11 +144,29 @@ static int hash(weft_caller_t *caller, weft_raw_t *args, const char *fn, int bla
     if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(inlen) + (cap >= 32 ? NX_FUEL(32) : 0))))
         return rc;
     if (cap < 32) NX_RETURN(WEFT_NX_ERR_BUFFER_TOO_SMALL);
+    /* Hashed in chunks, with a look at the interrupt flag between them: a
+     * hash of 4 GiB takes seconds, and --timeout or Ctrl-C must not wait
+     * for it. One atomic load per MiB costs nothing next to the hashing. */
     uint8_t digest[32]; /* input and output may overlap */
+    weft_blake3_t b3;
+    crypto_hash_sha256_state sha;
     if (blake3)
-        weft_blake3(in, inlen, digest);
+        weft_blake3_init(&b3);
     else
-        crypto_hash_sha256(digest, in, inlen);
+        crypto_hash_sha256_init(&sha);
+    for (uint32_t done = 0; done < inlen;) {
+        uint32_t n = inlen - done < HASH_CHUNK ? inlen - done : HASH_CHUNK;
+        if (blake3)
+            weft_blake3_update(&b3, in + done, n);
+        else
+            crypto_hash_sha256_update(&sha, in + done, n);
+        done += n;
+        if (done < inlen && (rc = weft_caller_check_interrupt(caller))) return rc;
+    }
+    if (blake3)
+        weft_blake3_finalize(&b3, digest, sizeof digest);
+    else
+        crypto_hash_sha256_final(&sha, digest);
     memcpy(out, digest, 32);
     NX_RETURN(32);
 }
@@ -396,7 +426,10 @@ static const nx_table_t tables[] = {
 };
 #define NTABLES (sizeof tables / sizeof tables[0])
 
+/* Built once from the tables, under pthread_once: a thread reading the
+ * list while another builds it could see half of it. */
 static char capabilities[2048];
+static pthread_once_t capabilities_once = PTHREAD_ONCE_INIT;
 
 static void build_capabilities(void)
 {
@@ -417,7 +450,7 @@ static void build_capabilities(void)
 
 const char *weft_nx_capabilities(void)
 {
-    if (!capabilities[0]) build_capabilities();
+    pthread_once(&capabilities_once, build_capabilities);
     return capabilities;
 }
 
@@ -444,7 +477,7 @@ int weft_nx_new(const weft_nx_config_t *cfg, weft_nx_t **out)
         return WEFT_EARG;
     if (sodium_init() < 0) return WEFT_EIO;
     (void)weft_nx_capabilities();
-    if (monotonic_base == 0) monotonic_base = clock_ms(CLOCK_MONOTONIC);
+    pthread_once(&monotonic_once, set_monotonic_base);
 
     weft_nx_t *nx = calloc(1, sizeof *nx);
     if (!nx) return WEFT_ENOMEM;

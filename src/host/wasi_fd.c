@@ -214,19 +214,31 @@ static int do_io(weft_caller_t *caller, weft_wasi_t *w, int kind, uint32_t fd, u
     if ((kind == IO_PREAD || kind == IO_PWRITE) && offset > INT64_MAX) return WASI_EINVAL;
     if ((rc = wasi_charge(caller, units))) return rc;
     ssize_t n;
-    int err = 0;
-    switch (kind) {
-    case IO_READ: n = readv(e->host, iov, (int)niovs); break;
-    case IO_PREAD: n = preadv(e->host, iov, (int)niovs, (off_t)offset); break;
-    default:
-        if (e->type == WASI_FILETYPE_REGULAR_FILE)
-            n = kind == IO_WRITE ? writev(e->host, iov, (int)niovs)
-                                 : pwritev(e->host, iov, (int)niovs, (off_t)offset);
-        else
-            n = write_nosigpipe(e->host, iov, (int)niovs, kind == IO_PWRITE, (off_t)offset, &err);
-        break;
+    int err;
+    /* A read of an idle pipe or a write to a full one blocks: the embedder
+     * cuts it short with weft_store_interrupt and then a signal whose
+     * handler has no SA_RESTART (weft/wasi.h), so the syscall fails with
+     * EINTR and the call traps INTERRUPTED. An EINTR of some other signal
+     * is not the guest's business: the transfer is tried again. */
+    for (;;) {
+        err = 0;
+        switch (kind) {
+        case IO_READ: n = readv(e->host, iov, (int)niovs); break;
+        case IO_PREAD: n = preadv(e->host, iov, (int)niovs, (off_t)offset); break;
+        default:
+            if (e->type == WASI_FILETYPE_REGULAR_FILE)
+                n = kind == IO_WRITE ? writev(e->host, iov, (int)niovs)
+                                     : pwritev(e->host, iov, (int)niovs, (off_t)offset);
+            else
+                n = write_nosigpipe(e->host, iov, (int)niovs, kind == IO_PWRITE, (off_t)offset,
+                                    &err);
+            break;
+        }
+        if (n >= 0) break;
+        if (!err) err = errno;
+        if (err != EINTR) return wasi_errno(err);
+        if ((rc = weft_caller_check_interrupt(caller))) return rc;
     }
-    if (n < 0) return wasi_errno(err ? err : errno);
     return wasi_store_u32(mem, result, (uint32_t)n);
 }
 

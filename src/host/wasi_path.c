@@ -183,7 +183,8 @@ static int walk(int dirfd, const char *path, int flags, mode_t mode, int *out)
 
 /* Opens `path` beneath directory `dirfd` with open(2) `flags` (O_CLOEXEC
  * added; `mode` used with O_CREAT). Returns a WASI errno, the descriptor
- * in *out on success. */
+ * in *out on success. WASI_EINTR when a signal cut the open short (of a
+ * FIFO, which waits for its other end): path_open decides what next. */
 static int resolve(weft_wasi_t *w, int dirfd, const char *path, int flags, mode_t mode, int *out)
 {
     if (!w->no_openat2) {
@@ -199,7 +200,7 @@ static int resolve(weft_wasi_t *w, int dirfd, const char *path, int flags, mode_
                 *out = (int)fd;
                 return WASI_ESUCCESS;
             }
-            if (errno == EAGAIN || errno == EINTR) continue;
+            if (errno == EAGAIN) continue;
             if (errno == ENOSYS) break;
             return errno == EXDEV ? WASI_ENOTCAPABLE : wasi_errno(errno);
         }
@@ -678,7 +679,12 @@ static int fn_path_open(weft_caller_t *caller, void *user, weft_raw_t *args)
         if (fdflags & (WASI_FDFLAG_SYNC | WASI_FDFLAG_RSYNC)) flags |= O_SYNC;
     }
 
-    if ((rc = resolve(w, d->host, path, flags, 0666, &fd))) goto done;
+    /* Opening a FIFO blocks until its other end opens: an embedder stops
+     * the wait with weft_store_interrupt and a signal (weft/wasi.h), and
+     * the call then traps; any other signal's EINTR just opens again. */
+    while ((rc = resolve(w, d->host, path, flags, 0666, &fd)) == WASI_EINTR)
+        if ((rc = weft_caller_check_interrupt(caller))) goto done;
+    if (rc) goto done;
     if (fstat(fd, &st) != 0) {
         rc = wasi_errno(errno);
         goto done;

@@ -8,8 +8,9 @@
  * descriptor) is reported at once as an event carrying its errno, as the
  * witx says, rather than failing the whole call.
  *
- * Known limit: the wait is not cut short by weft_store_interrupt; a guest
- * sleeping for an hour is interrupted when it wakes.
+ * The wait is cut into 50 ms slices with a look at the interrupt flag
+ * between them, and a signal (weft/wasi.h) ends a slice at once, so
+ * weft_store_interrupt stops a guest that sleeps or waits for input.
  */
 #include <errno.h>
 #include <poll.h>

@@ -22,17 +22,30 @@
  * top-level begin. So that busy threads cannot starve the growth, a begin
  * that finds growth pending waits up to GROW_WAIT_MS for the open
  * transactions to drain (bounded: the waiting thread may itself hold one).
+ *
+ * The write lock. LMDB serialises writers with a robust mutex in lock.mdb
+ * that has no timeout, so a writer waiting there cannot give up when its
+ * call's deadline passes. Every write transaction therefore first takes
+ * weft's own lock, which can be waited for in slices: one writer per
+ * process (`writer`, under mu) and one per data directory (flock(2) on
+ * WRITE_LOCK_FILE, per open file, so the two together). Only then does
+ * mdb_txn_begin run, and it finds LMDB's mutex free, unless a program
+ * other than weft writes the directory. weft_txn_begin_wait polls its
+ * `stop` between slices; flock locks die with their process, as LMDB's do.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store.h"
 #include "weft/blake3.h"
@@ -57,6 +70,8 @@ static size_t val_max(weft_space_t space)
 #define LONG_LEN (HEAD_LEN + TAG_LEN)
 #define MAP_ALIGN ((size_t)64 << 10)
 #define GROW_WAIT_MS 100
+#define WRITE_LOCK_FILE "write.lock"
+#define LOCK_POLL_MAX_MS 16 /* longest sleep between two tries of the write lock */
 
 struct weft_db {
     MDB_env *env;
@@ -67,6 +82,9 @@ struct weft_db {
     pthread_cond_t grown;  /* broadcast when need_grow clears */
     int open_txns;      /* top-level LMDB transactions alive in this process */
     int need_grow;      /* a transaction found the map full */
+    int writer;         /* a thread of this process holds the write lock */
+    pthread_cond_t writer_free; /* broadcast when writer clears */
+    int lock_fd;        /* WRITE_LOCK_FILE, flock'ed by the writer; -1 read-only */
     size_t map_size;
     char msg[256];
 };
@@ -171,6 +189,86 @@ static void note_map_full(weft_db_t *db, const char *what)
     pthread_mutex_unlock(&db->mu);
 }
 
+/* ---- the write lock (see the top of the file) ----------------------- */
+
+static void unlock_writer(weft_db_t *db)
+{
+    pthread_mutex_lock(&db->mu);
+    flock(db->lock_fd, LOCK_UN); /* before `writer` clears: the next one re-takes it */
+    db->writer = 0;
+    pthread_cond_broadcast(&db->writer_free);
+    pthread_mutex_unlock(&db->mu);
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {0, (long)ms * 1000000L};
+    nanosleep(&ts, NULL); /* a signal may end it early: the caller looks again */
+}
+
+/* Takes the write lock: waits as long as it takes when stop is NULL, else
+ * in slices of at most LOCK_POLL_MAX_MS, giving up with
+ * WEFT_EINTERRUPTED once stop(arg) returns nonzero. */
+static int lock_writer(weft_db_t *db, int (*stop)(void *), void *arg)
+{
+    pthread_mutex_lock(&db->mu);
+    while (db->writer) {
+        if (!stop) {
+            pthread_cond_wait(&db->writer_free, &db->mu);
+            continue;
+        }
+        pthread_mutex_unlock(&db->mu); /* stop is the caller's code: no lock of ours held */
+        int stopped = stop(arg);
+        pthread_mutex_lock(&db->mu);
+        if (stopped) {
+            pthread_mutex_unlock(&db->mu);
+            goto stopped;
+        }
+        if (!db->writer)
+            break;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += LOCK_POLL_MAX_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&db->writer_free, &db->mu, &until);
+    }
+    db->writer = 1;
+    pthread_mutex_unlock(&db->mu);
+
+    /* Another process: flock has no timeout, so a stoppable wait polls,
+     * from 1 ms up to LOCK_POLL_MAX_MS between tries (contention between
+     * processes is rare; threads of one process waited above). */
+    for (unsigned ms = 1;; ms = ms * 2 > LOCK_POLL_MAX_MS ? LOCK_POLL_MAX_MS : ms * 2) {
+        if (flock(db->lock_fd, stop ? LOCK_EX | LOCK_NB : LOCK_EX) == 0)
+            return 0;
+        int err = errno;
+        if (err != EWOULDBLOCK && err != EINTR) {
+            unlock_writer(db);
+            return set_msg(db, WEFT_EIO, "flock %s: %s", WRITE_LOCK_FILE, strerror(err));
+        }
+        if (!stop)
+            continue; /* EINTR: wait again */
+        if (stop(arg)) {
+            unlock_writer(db);
+            goto stopped;
+        }
+        sleep_ms(ms);
+    }
+stopped:
+    return set_msg(db, WEFT_EINTERRUPTED,
+                   "stopped while waiting for the write lock of the data directory (another "
+                   "transaction, of this or another process, is writing)");
+}
+
+/* A top-level transaction has ended: its write lock goes, then its count. */
+static void top_txn_ended(weft_txn_t *t)
+{
+    if (!t->readonly)
+        unlock_writer(t->db);
+    top_ended(t->db);
+}
+
 /* Marks t and its open descendants dead with `code` after their LMDB
  * transactions were ended (aborting a parent aborts its children). */
 static void kill_children(weft_txn_t *t, int code)
@@ -199,7 +297,7 @@ static int txn_fail(weft_txn_t *t, int rc, const char *what)
     t->mt = NULL;
     t->dead_code = WEFT_ELIMIT;
     if (!t->nested)
-        top_ended(db);
+        top_txn_ended(t);
     return WEFT_ELIMIT;
 }
 
@@ -309,7 +407,7 @@ int store_open(const char *dir, unsigned flags, size_t map_size, weft_db_t **out
     MDB_txn *mt = NULL;
     MDB_envinfo info;
     unsigned env_flags = MDB_NOTLS;
-    int rc, code = WEFT_EIO;
+    int rc, code = WEFT_EIO, locked = 0;
     const char *what = "";
 
     if (out)
@@ -336,6 +434,8 @@ int store_open(const char *dir, unsigned flags, size_t map_size, weft_db_t **out
     }
     pthread_mutex_init(&db->mu, NULL);
     pthread_cond_init(&db->grown, NULL);
+    pthread_cond_init(&db->writer_free, NULL);
+    db->lock_fd = -1;
     db->flags = flags;
     map_size = (map_size + MAP_ALIGN - 1) / MAP_ALIGN * MAP_ALIGN;
     if (map_size == 0)
@@ -367,25 +467,63 @@ int store_open(const char *dir, unsigned flags, size_t map_size, weft_db_t **out
     if ((rc = mdb_env_info(db->env, &info)) != 0)
         goto fail;
     db->map_size = info.me_mapsize;
+    if (!(flags & WEFT_DB_READONLY)) {
+        what = "open " WRITE_LOCK_FILE " in";
+        char *path = malloc(strlen(dir) + sizeof "/" WRITE_LOCK_FILE);
+        if (!path) {
+            rc = ENOMEM;
+            goto fail;
+        }
+        sprintf(path, "%s/%s", dir, WRITE_LOCK_FILE);
+        db->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        rc = errno;
+        free(path);
+        if (db->lock_fd < 0)
+            goto fail;
+    }
 
-    what = "mdb_txn_begin";
-    if ((rc = mdb_txn_begin(db->env, NULL, (flags & WEFT_DB_READONLY) ? MDB_RDONLY : 0, &mt)) != 0)
-        goto fail;
-    for (int s = 0; s < WEFT_SPACE_COUNT; s++) {
-        rc = mdb_dbi_open(mt, space_names[s], (flags & WEFT_DB_READONLY) ? 0 : MDB_CREATE,
-                          &db->dbi[s]);
-        if (rc == MDB_NOTFOUND && (flags & WEFT_DB_READONLY))
+    /* The spaces: opened in a read transaction when they all exist (the
+     * usual case), so opening a directory never waits for a writer; only
+     * a new directory creates them, in a write transaction with the write
+     * lock. */
+    for (int writing = 0;; writing = 1) {
+        int missing = 0;
+        if (writing && lock_writer(db, NULL, NULL) != 0) {
+            what = "flock " WRITE_LOCK_FILE " in";
+            rc = EIO;
+            goto fail;
+        }
+        locked = writing;
+        what = "mdb_txn_begin";
+        if ((rc = mdb_txn_begin(db->env, NULL, writing ? 0 : MDB_RDONLY, &mt)) != 0)
+            goto fail;
+        for (int s = 0; s < WEFT_SPACE_COUNT && !missing; s++) {
+            rc = mdb_dbi_open(mt, space_names[s], writing ? MDB_CREATE : 0, &db->dbi[s]);
+            if (rc == MDB_NOTFOUND && !writing) {
+                missing = !(flags & WEFT_DB_READONLY);
+                continue;
+            }
+            what = "mdb_dbi_open";
+            if (rc != 0)
+                goto fail;
+            db->have[s] = 1;
+        }
+        if (missing) {
+            mdb_txn_abort(mt);
+            mt = NULL;
+            memset(db->have, 0, sizeof db->have);
             continue;
-        what = "mdb_dbi_open";
+        }
+        rc = mdb_txn_commit(mt);
+        mt = NULL;
+        if (locked)
+            unlock_writer(db);
+        locked = 0;
+        what = "mdb_txn_commit";
         if (rc != 0)
             goto fail;
-        db->have[s] = 1;
+        break;
     }
-    rc = mdb_txn_commit(mt);
-    mt = NULL;
-    what = "mdb_txn_commit";
-    if (rc != 0)
-        goto fail;
     *out = db;
     return 0;
 
@@ -396,9 +534,14 @@ fail:
         snprintf(out_msg, msg_size, "%s %s: %s (code %d)", what, dir, mdb_strerror(rc), rc);
     if (mt)
         mdb_txn_abort(mt);
+    if (locked)
+        unlock_writer(db);
     if (db) {
         if (db->env)
             mdb_env_close(db->env);
+        if (db->lock_fd >= 0)
+            close(db->lock_fd);
+        pthread_cond_destroy(&db->writer_free);
         pthread_cond_destroy(&db->grown);
         pthread_mutex_destroy(&db->mu);
         free(db);
@@ -416,6 +559,9 @@ void weft_db_close(weft_db_t *db)
     if (!db)
         return;
     mdb_env_close(db->env);
+    if (db->lock_fd >= 0)
+        close(db->lock_fd);
+    pthread_cond_destroy(&db->writer_free);
     pthread_cond_destroy(&db->grown);
     pthread_mutex_destroy(&db->mu);
     free(db);
@@ -444,6 +590,12 @@ int weft_db_retryable(int code)
 
 int weft_txn_begin(weft_db_t *db, int mode, weft_txn_t **out)
 {
+    return weft_txn_begin_wait(db, mode, NULL, NULL, out);
+}
+
+int weft_txn_begin_wait(weft_db_t *db, int mode, int (*stop)(void *arg), void *arg,
+                        weft_txn_t **out)
+{
     weft_txn_t *t;
     int rc;
 
@@ -458,6 +610,12 @@ int weft_txn_begin(weft_db_t *db, int mode, weft_txn_t **out)
         return set_msg(db, WEFT_ENOMEM, "weft_txn_begin: out of memory");
     t->db = db;
     t->readonly = mode == WEFT_TXN_READ;
+    /* Before this transaction counts as open: a writer waiting here must
+     * not hold up the growth of the map. */
+    if (!t->readonly && (rc = lock_writer(db, stop, arg)) != 0) {
+        free(t);
+        return rc;
+    }
 
     pthread_mutex_lock(&db->mu);
     if (db->need_grow && db->open_txns > 0) {
@@ -483,7 +641,7 @@ int weft_txn_begin(weft_db_t *db, int mode, weft_txn_t **out)
             db->need_grow = 1;
             pthread_mutex_unlock(&db->mu);
         }
-        top_ended(db);
+        top_txn_ended(t);
         free(t);
         return lmdb_msg(db, rc, "mdb_txn_begin");
     }
@@ -551,7 +709,7 @@ int weft_txn_commit(weft_txn_t *txn)
         txn->mt = NULL;
         kill_children(txn, WEFT_EARG);
         if (!txn->nested)
-            top_ended(db);
+            top_txn_ended(txn);
         code = set_msg(db, WEFT_EARG, "commit with an open nested transaction: aborted");
         goto done;
     }
@@ -569,7 +727,7 @@ int weft_txn_commit(weft_txn_t *txn)
         code = lmdb_msg(db, rc, "mdb_txn_commit");
     }
     if (!txn->nested)
-        top_ended(db);
+        top_txn_ended(txn);
     else if (code == 0 && txn->parent)
         txn->parent->dirty |= txn->dirty; /* its writes are the parent's now */
 done:
@@ -587,7 +745,7 @@ void weft_txn_abort(weft_txn_t *txn)
         txn->mt = NULL;
         kill_children(txn, WEFT_EARG);
         if (!txn->nested)
-            top_ended(txn->db);
+            top_txn_ended(txn);
     }
     unlink_parent(txn);
     free(txn);

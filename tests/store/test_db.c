@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../unit/test.h"
@@ -922,4 +923,91 @@ TEST(store_parent_ended_before_children)
     weft_txn_t *r = begin(db, WEFT_TXN_READ);
     expect_s(r, "c", "k", NULL);
     weft_txn_abort(r);
+}
+
+/* ---- the write lock's stoppable wait (weft_txn_begin_wait) ------------ */
+
+typedef struct {
+    int calls, stop_at;
+} stopper_t;
+
+static int stop_after(void *arg)
+{
+    stopper_t *s = arg;
+    return ++s->calls >= s->stop_at;
+}
+
+/* A writer of this process holds the lock: a second writer's wait asks
+ * `stop` and gives up with WEFT_EINTERRUPTED; a reader never waits; once
+ * the first commits, the second begins. */
+TEST(store_write_lock_wait_stops_in_process)
+{
+    weft_db_t *db = open_at(tmpdir_new("wlock"), WEFT_DB_NOSYNC, STORE_DEFAULT_MAP_SIZE);
+    test_defer(close_db, db);
+    weft_txn_t *w, *w2, *r;
+    ASSERT_EQ_INT(weft_txn_begin(db, WEFT_TXN_WRITE, &w), 0);
+    stopper_t s = {0, 3};
+    ASSERT_EQ_INT(weft_txn_begin_wait(db, WEFT_TXN_WRITE, stop_after, &s, &w2), WEFT_EINTERRUPTED);
+    ASSERT_NULL(w2);
+    ASSERT_EQ_INT(s.calls, 3);
+    ASSERT_CONTAINS(weft_db_errmsg(db), "write lock");
+    ASSERT_EQ_INT(weft_txn_begin_wait(db, WEFT_TXN_READ, stop_after, &s, &r), 0);
+    weft_txn_abort(r);
+    ASSERT_EQ_INT(weft_txn_put(w, KV, C("c"), C("k"), C("v")), 0);
+    ASSERT_EQ_INT(weft_txn_commit(w), 0);
+    s.calls = 0;
+    ASSERT_EQ_INT(weft_txn_begin_wait(db, WEFT_TXN_WRITE, stop_after, &s, &w2), 0);
+    ASSERT_EQ_INT(s.calls, 0); /* the lock was free: nothing to wait for */
+    weft_txn_abort(w2);
+}
+
+/* The same across processes: a child holds a write transaction on the
+ * directory (its own weft_db_t) until told to commit; the parent's wait
+ * gives up when asked, and succeeds after the child ended. */
+TEST(store_write_lock_wait_stops_across_processes)
+{
+    char *dir = tmpdir_new("wlockp");
+    int up[2], down[2];
+    ASSERT_EQ_INT(pipe(up), 0);
+    ASSERT_EQ_INT(pipe(down), 0);
+    pid_t pid = fork();
+    ASSERT_TRUE(pid >= 0);
+    if (pid == 0) {
+        weft_db_t *cdb = NULL;
+        weft_txn_t *t;
+        char msg[256], c;
+        int ok = store_open(dir, WEFT_DB_NOSYNC, STORE_DEFAULT_MAP_SIZE, &cdb, msg, sizeof msg) == 0 &&
+                 weft_txn_begin(cdb, WEFT_TXN_WRITE, &t) == 0 &&
+                 weft_txn_put(t, KV, C("c"), C("child"), C("1")) == 0;
+        if (write(up[1], ok ? "1" : "0", 1) != 1 || read(down[0], &c, 1) != 1 || !ok)
+            _exit(1);
+        _exit(weft_txn_commit(t) == 0 ? 0 : 1);
+    }
+    char c = 0;
+    ASSERT_EQ_INT(read(up[0], &c, 1), 1);
+    ASSERT_EQ_INT(c, '1');
+    weft_db_t *db = open_at(dir, WEFT_DB_NOSYNC, STORE_DEFAULT_MAP_SIZE); /* never waits */
+    weft_txn_t *w = NULL;
+    stopper_t s = {0, 5};
+    int rc = weft_txn_begin_wait(db, WEFT_TXN_WRITE, stop_after, &s, &w);
+    ASSERT_EQ_INT(write(down[1], "x", 1), 1);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    if (w)
+        weft_txn_abort(w);
+    weft_db_close(db);
+    ASSERT_EQ_INT(rc, WEFT_EINTERRUPTED);
+    ASSERT_EQ_INT(s.calls, 5);
+    ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    db = open_at(dir, WEFT_DB_NOSYNC, STORE_DEFAULT_MAP_SIZE);
+    test_defer(close_db, db);
+    ASSERT_EQ_INT(weft_txn_begin_wait(db, WEFT_TXN_WRITE, stop_after, &s, &w), 0);
+    const uint8_t *v;
+    size_t vl;
+    ASSERT_EQ_INT(weft_txn_get(w, KV, C("c"), C("child"), &v, &vl), 0);
+    weft_txn_abort(w);
+    close(up[0]);
+    close(up[1]);
+    close(down[0]);
+    close(down[1]);
 }
