@@ -37,6 +37,29 @@ typedef struct weft_module weft_module_t;
 int weft_module_new(weft_engine_t *engine, const uint8_t *bytes, size_t len,
                     weft_module_t **out, char *out_msg, size_t msg_size);
 
+/* Options of weft_module_new_opts; zero-initialise, then set what you need.
+ * Loading takes time and memory in proportion to the module's size, but a
+ * large module still takes a while, so a caller with a time budget (a
+ * server, `weft run --timeout`) can stop it. */
+typedef struct {
+    /* When not NULL, read (never written) while the load runs: once it is
+     * nonzero the load stops. Another thread or a signal handler sets it. */
+    const volatile int *interrupt;
+    /* When nonzero, a time of CLOCK_MONOTONIC in nanoseconds: a load still
+     * running then stops. */
+    uint64_t deadline_ns;
+} weft_load_options_t;
+
+/* weft_module_new with options (NULL: none). Both stops are polled every
+ * few thousand instructions while function bodies are validated and
+ * compiled, and between sections; a load they stop returns
+ * WEFT_EINTERRUPTED with a message starting "loading interrupted: ",
+ * e.g. "loading interrupted: the deadline passed (code section, function
+ * 812 of 2000)", and frees everything it had allocated. */
+int weft_module_new_opts(weft_engine_t *engine, const uint8_t *bytes, size_t len,
+                         const weft_load_options_t *opts, weft_module_t **out, char *out_msg,
+                         size_t msg_size);
+
 /* Drops the caller's reference. The module is freed once no instance uses it. */
 void weft_module_delete(weft_module_t *module);
 

@@ -62,7 +62,9 @@ const char *weft_trap_name(weft_trap_code_t code);
 
 typedef struct {
     uint32_t max_memory_pages;  /* cap on every memory of the store; default 65536 (4 GiB) */
-    uint32_t max_table_elems;   /* cap on every table; default 10,000,000 */
+    uint32_t max_table_elems;   /* cap on the elements of all the store's tables
+                                   together (instantiation, table.grow,
+                                   weft_table_new); default 10,000,000 */
     uint32_t max_call_depth;    /* nested wasm calls; default 10,000 */
     size_t max_stack_bytes;     /* value stack (locals + operands); default 8 MiB */
 } weft_limits_config_t;
@@ -85,9 +87,18 @@ weft_limits_config_t weft_store_limits(const weft_store_t *store);
  * except block, loop, else, end and nop, which compile to nothing and are
  * free. Fuel is charged at the start of each straight-line run for the whole
  * run, so the same module and inputs consume the same fuel on every
- * machine, and a run that does not fit traps before it starts. When fuel
- * runs out the call traps with WEFT_TRAP_OUT_OF_FUEL. weft_store_fuel
- * returns what is left (UINT64_MAX when off). */
+ * machine, and a run that does not fit traps before it starts. Work that
+ * grows with an operand pays for its size on top, by the same rule as host
+ * functions (weft_caller_consume_fuel): memory.fill, memory.copy and
+ * memory.init 1 unit per 16 bytes (rounded up), memory.grow 4096 per page
+ * (its 64 KiB are zeroed), table.fill, table.copy, table.init and
+ * table.grow 1 per element, and a call 1 per 16 declared locals of the
+ * callee (zeroed on entry; charged with the callee's first instructions).
+ * A bulk operation is charged after its bounds check (out of bounds traps
+ * as before) and before it does anything; a grow that fails (returns -1)
+ * pays nothing for its size. When fuel runs out the call traps with
+ * WEFT_TRAP_OUT_OF_FUEL, and a charge that does not fit leaves the fuel as
+ * it was. weft_store_fuel returns what is left (UINT64_MAX when off). */
 void weft_store_set_fuel(weft_store_t *store, uint64_t fuel);
 void weft_store_disable_fuel(weft_store_t *store);
 uint64_t weft_store_fuel(const weft_store_t *store);

@@ -23,6 +23,13 @@ void weft_engine_delete(weft_engine_t *engine) { free(engine); }
 int weft_module_new(weft_engine_t *engine, const uint8_t *bytes, size_t len, weft_module_t **out,
                     char *out_msg, size_t msg_size)
 {
+    return weft_module_new_opts(engine, bytes, len, NULL, out, out_msg, msg_size);
+}
+
+int weft_module_new_opts(weft_engine_t *engine, const uint8_t *bytes, size_t len,
+                         const weft_load_options_t *opts, weft_module_t **out, char *out_msg,
+                         size_t msg_size)
+{
     pthread_once(&init_once, interp_init);
     *out = NULL;
     if (out_msg && msg_size) out_msg[0] = 0;
@@ -42,11 +49,15 @@ int weft_module_new(weft_engine_t *engine, const uint8_t *bytes, size_t len, wef
     loaderr_t e = {0};
     e.msg = out_msg;
     e.msg_size = out_msg ? msg_size : 0;
+    e.opts = opts;
+    e.poll = POLL_EVERY;
     if (setjmp(e.jmp)) {
+        compile_free_scratch(&e);
         module_free(m);
         return e.code;
     }
     decode_module(m, &e);
+    compile_free_scratch(&e);
     *out = m;
     return 0;
 }
@@ -153,13 +164,27 @@ const char *weft_module_func_name(const weft_module_t *m, uint32_t index)
 
 weft_module_t *weft_instance_module(const weft_instance_t *inst) { return inst->module; }
 
+const exportdef_t *module_find_export(const weft_module_t *m, const char *name, size_t len)
+{
+    uint32_t lo = 0, hi = m->nexports;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        const exportdef_t *ex = &m->exports[m->export_order[mid]];
+        int c = engine_name_cmp(ex->name, ex->name_len, name, len);
+        if (c == 0) return ex;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
 int weft_instance_export_n(const weft_instance_t *inst, const char *name, size_t len,
                            weft_extern_t *out)
 {
-    const weft_module_t *m = inst->module;
-    for (uint32_t i = 0; i < m->nexports; i++) {
-        const exportdef_t *ex = &m->exports[i];
-        if (ex->name_len != len || memcmp(ex->name, name, len) != 0) continue;
+    const exportdef_t *ex = module_find_export(inst->module, name, len);
+    if (ex) {
         out->kind = (weft_externkind_t)ex->kind;
         switch (ex->kind) {
         case WEFT_EXTERN_FUNC: out->of.func = inst->funcs[ex->index]; break;

@@ -20,6 +20,70 @@ static void *grow_array(cctx_t *c, void *p, size_t n, size_t elsize)
     return q;
 }
 
+struct locals_scratch {
+    uint8_t *written;
+    uint32_t *alias_count;
+    size_t cap;        /* entries in each */
+    uint32_t *touched; /* locals whose entries may be nonzero */
+    size_t ntouched, touched_cap;
+};
+
+/* Sizes the load's shared per-local tables for this body (they only grow,
+ * to the largest body's locals, at most 51,000 entries). */
+static void locals_scratch_for(cctx_t *c, size_t n)
+{
+    loaderr_t *e = c->e;
+    if (!e->locals) e->locals = engine_xalloc(e, sizeof *e->locals);
+    struct locals_scratch *ls = e->locals;
+    if (n > ls->cap) {
+        uint8_t *w = realloc(ls->written, n);
+        if (w) ls->written = w;
+        uint32_t *a = w ? realloc(ls->alias_count, n * sizeof *a) : NULL;
+        if (!a) engine_fail(e, WEFT_ENOMEM, NULL, "out of memory");
+        ls->alias_count = a;
+        memset(ls->written + ls->cap, 0, n - ls->cap);
+        memset(ls->alias_count + ls->cap, 0, (n - ls->cap) * sizeof *a);
+        ls->cap = n;
+    }
+    c->ls = ls;
+    c->written = ls->written;
+    c->alias_count = ls->alias_count;
+}
+
+static void touch(cctx_t *c, uint32_t local)
+{
+    struct locals_scratch *ls = c->ls;
+    if (ls->ntouched == ls->touched_cap) {
+        ls->touched_cap = ls->touched_cap ? ls->touched_cap * 2 : 64;
+        ls->touched = grow_array(c, ls->touched, ls->touched_cap, sizeof *ls->touched);
+    }
+    ls->touched[ls->ntouched++] = local;
+}
+
+void cc_alias(cctx_t *c, uint32_t local)
+{
+    if (c->alias_count[local] == 0) touch(c, local);
+    c->alias_count[local]++;
+}
+
+void cc_written(cctx_t *c, uint32_t local)
+{
+    if (c->written[local]) return;
+    touch(c, local);
+    c->written[local] = 1;
+}
+
+void compile_free_scratch(loaderr_t *e)
+{
+    struct locals_scratch *ls = e->locals;
+    if (!ls) return;
+    free(ls->written);
+    free(ls->alias_count);
+    free(ls->touched);
+    free(ls);
+    e->locals = NULL;
+}
+
 void cc_init(cctx_t *c)
 {
     c->code_cap = 64 + c->fd->body_len * 3;
@@ -31,9 +95,7 @@ void cc_init(cctx_t *c)
     c->last_def = NO_CELL;
     c->last_copy = NO_CELL;
     c->prefix = true;
-    c->written = calloc(c->fd->nlocals + 1, 1);
-    c->alias_count = calloc(c->fd->nlocals + 1, sizeof *c->alias_count);
-    if (!c->written || !c->alias_count) engine_fail(c->e, WEFT_ENOMEM, NULL, "out of memory");
+    locals_scratch_for(c, (size_t)c->fd->nlocals + 1);
 }
 
 static void *scratch(cctx_t *c, void **buf, size_t *cap, size_t n)
@@ -57,15 +119,21 @@ void cc_unalias(cctx_t *c, const opnd_t *o)
 
 void cc_fini(cctx_t *c)
 {
-    free(c->written);
-    free(c->alias_count);
+    struct locals_scratch *ls = c->ls;
+    if (ls) { /* leave the shared tables zero for the next body */
+        for (size_t i = 0; i < ls->ntouched; i++) {
+            ls->written[ls->touched[i]] = 0;
+            ls->alias_count[ls->touched[i]] = 0;
+        }
+        ls->ntouched = 0;
+    }
+    free(c->local_runs);
     free(c->scratch3);
     free(c->scratch);
     free(c->scratch2);
     free(c->code);
     free(c->stack);
     free(c->ctrl);
-    free(c->patches);
 }
 
 static size_t put(cctx_t *c, cell_t v)
@@ -234,23 +302,19 @@ void cc_branch_to(cctx_t *c, uint32_t depth, size_t cell)
         return;
     }
     f->branched = true;
-    if (c->npatches == c->patch_cap) {
-        c->patch_cap = c->patch_cap ? c->patch_cap * 2 : 16;
-        c->patches = grow_array(c, c->patches, c->patch_cap, sizeof *c->patches);
-    }
-    c->patches[c->npatches++] = (patch_t){idx, cell};
+    c->code[cell].u = f->patch_chain;
+    f->patch_chain = cell + 1;
 }
 
 void cc_resolve(cctx_t *c, uint32_t ctrl_index)
 {
-    uint32_t keep = c->ctrl[ctrl_index].patch_base;
-    for (uint32_t i = keep; i < c->npatches; i++) {
-        if (c->patches[i].ctrl == ctrl_index)
-            cc_patch_here(c, c->patches[i].cell);
-        else
-            c->patches[keep++] = c->patches[i];
+    size_t at = c->ctrl[ctrl_index].patch_chain;
+    c->ctrl[ctrl_index].patch_chain = 0;
+    while (at) {
+        size_t cell = at - 1;
+        at = (size_t)c->code[cell].u;
+        cc_patch_here(c, cell);
     }
-    c->npatches = keep;
 }
 
 bool cc_branch_copies(cctx_t *c, uint32_t n, uint32_t target_height, bool dry_run)

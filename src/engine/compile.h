@@ -53,13 +53,19 @@ typedef struct {
     uint8_t single; /* storage for a one-value block type */
     size_t loop_pc;    /* CT_LOOP: branch target */
     size_t else_cell;  /* CT_IF: offset cell of the BR_UNLESS to the else arm */
-    uint32_t patch_base;
+    /* Branches to this frame's end label, not yet patched: a chain through
+     * their own offset cells (each holds the next one's index + 1; 0 ends
+     * it), so placing the label visits only its own branches. */
+    size_t patch_chain;
+    uint32_t bt_mark; /* br_table: the table that last saw this frame as a target */
+    size_t bt_how;    /* and what it decided for it (op_br_table) */
 } ctrl_t;
 
+/* One declared run of locals: indices [previous end, end) have `type`. */
 typedef struct {
-    uint32_t ctrl; /* frame index whose end label this jumps to */
-    size_t cell;   /* offset cell to patch */
-} patch_t;
+    uint32_t end;
+    uint8_t type;
+} local_run_t;
 
 typedef struct {
     weft_module_t *m;
@@ -78,8 +84,9 @@ typedef struct {
     uint32_t *alias_count;
     ctrl_t *ctrl;
     uint32_t nctrl, ctrl_cap;
-    patch_t *patches;
-    uint32_t npatches, patch_cap;
+    uint32_t bt_epoch; /* br_tables compiled so far, for ctrl_t.bt_mark */
+    local_run_t *local_runs; /* parameters then declared locals, by runs */
+    uint32_t nlocal_runs;
 
     cell_t *code;
     size_t ncode, code_cap;
@@ -91,6 +98,10 @@ typedef struct {
     size_t last_copy;  /* the last op, if it is a COPY that may merge into COPY2 */
     bool prefix;       /* still in the function's straight-line start */
     uint8_t *written;  /* per local: set since entry (meaningful in the prefix) */
+    /* written and alias_count are shared by every body of the load (they
+     * would cost O(declared locals) per body to allocate and zero): the
+     * locals a body touched are listed here and cleared after it. */
+    struct locals_scratch *ls;
     int last_op;       /* the last op emitted and where, for peephole fusion */
     size_t last_op_at;
     bool acc_ok;       /* the last op emitted left in accumulator acc_class slot acc_slot */
@@ -128,6 +139,8 @@ void *cc_scratch(cctx_t *c, size_t n);  /* valid until the next cc_scratch */
 void *cc_scratch2(cctx_t *c, size_t n); /* a second, independent buffer */
 void *cc_scratch3(cctx_t *c, size_t n); /* and a third */
 void cc_unalias(cctx_t *c, const opnd_t *o); /* o leaves the stack or stops aliasing */
+void cc_alias(cctx_t *c, uint32_t local);      /* one more stack entry aliases local */
+void cc_written(cctx_t *c, uint32_t local);    /* local was set in the prefix */
 size_t cc_op(cctx_t *c, int op);                 /* emits a handler cell, returns its index */
 size_t cc_cell(cctx_t *c, uint64_t v);           /* emits an operand cell */
 size_t cc_pair(cctx_t *c, uint32_t a, uint32_t b);

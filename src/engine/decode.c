@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "reader.h"
 
@@ -35,6 +36,29 @@ void engine_fail(loaderr_t *e, int code, const uint8_t *at, const char *fmt, ...
         }
     }
     longjmp(e->jmp, 1);
+}
+
+void engine_poll(loaderr_t *e)
+{
+    e->poll = POLL_EVERY;
+    const weft_load_options_t *o = e->opts;
+    if (!o) return;
+    const char *why = NULL;
+    if (o->interrupt && *o->interrupt) {
+        why = "interrupt flag set";
+    } else if (o->deadline_ns) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        if ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec >= o->deadline_ns)
+            why = "the deadline passed";
+    }
+    if (!why) return;
+    /* no offset (at = NULL): the message starts with what happened */
+    const char *where = e->section ? e->section : "module";
+    if (e->func_total)
+        engine_fail(e, WEFT_EINTERRUPTED, NULL, "loading interrupted: %s (%s, function %u of %u)",
+                    why, where, e->func_at, e->func_total);
+    engine_fail(e, WEFT_EINTERRUPTED, NULL, "loading interrupted: %s (%s)", why, where);
 }
 
 void *engine_xalloc(loaderr_t *e, size_t n)
@@ -101,6 +125,12 @@ static weft_limits_t rd_limits(reader_t *r, uint64_t bound, const char *what)
     uint8_t flag = rd_u8(r);
     if (flag > 1) {
         r->p = at;
+        /* Later proposals use the other bits of a memory's flag: name them
+         * rather than calling a shared memory a number too large. */
+        if (what[0] == 'm' && (flag == 2 || flag == 3))
+            MALFORMED(r, "limits flag 0x%02x: shared memories (threads) are not supported", flag);
+        if (what[0] == 'm' && flag >= 4 && flag <= 7)
+            MALFORMED(r, "limits flag 0x%02x: 64-bit memories (memory64) are not supported", flag);
         MALFORMED(r, "integer too large (limits flag 0x%02x)", flag);
     }
     l.min = rd_u32(r);
@@ -324,6 +354,26 @@ static void decode_globals(reader_t *r, weft_module_t *m)
     }
 }
 
+int engine_name_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    if (c) return c;
+    return alen < blen ? -1 : alen > blen;
+}
+
+/* qsort has no context argument: decode_exports sets this just before.
+ * (Loads on other threads sort their own arrays; this is thread-local.) */
+static _Thread_local const exportdef_t *sort_exports;
+
+static int export_order_cmp(const void *pa, const void *pb)
+{
+    uint32_t ia = *(const uint32_t *)pa, ib = *(const uint32_t *)pb;
+    const exportdef_t *a = &sort_exports[ia], *b = &sort_exports[ib];
+    int c = engine_name_cmp(a->name, a->name_len, b->name, b->name_len);
+    if (c) return c;
+    return ia < ib ? -1 : ia > ib;
+}
+
 static void decode_exports(reader_t *r, weft_module_t *m)
 {
     uint32_t n = rd_count(r, 3);
@@ -349,14 +399,25 @@ static void decode_exports(reader_t *r, weft_module_t *m)
             INVALID(r, "unknown %s %u", weft_externkind_name(ex->kind), ex->index);
         }
         if (ex->kind == WEFT_EXTERN_FUNC) mark_declared(m, ex->index);
-        /* O(n^2) duplicate check; export lists are short. */
-        for (uint32_t k = 0; k < i; k++) {
-            if (m->exports[k].name_len == ex->name_len &&
-                memcmp(m->exports[k].name, ex->name, ex->name_len) == 0) {
-                r->p = name_at;
-                INVALID(r, "duplicate export name \"%s\"", ex->name);
-            }
-        }
+        ex->name_offset = (uint32_t)(name_at - r->e->base);
+    }
+    /* Sorted once (O(n log n), a module may export 200,000 names): equal
+     * names become neighbours, and lookups by name bisect. */
+    m->export_order = engine_xalloc(r->e, (size_t)n * sizeof *m->export_order);
+    for (uint32_t i = 0; i < n; i++) m->export_order[i] = i;
+    sort_exports = m->exports;
+    qsort(m->export_order, n, sizeof *m->export_order, export_order_cmp);
+    /* Of all the duplicates, report the first one in section order. */
+    uint32_t dup = UINT32_MAX;
+    for (uint32_t k = 1; k < n; k++) {
+        const exportdef_t *a = &m->exports[m->export_order[k - 1]], *b = &m->exports[m->export_order[k]];
+        if (a->name_len == b->name_len && memcmp(a->name, b->name, a->name_len) == 0 &&
+            m->export_order[k] < dup)
+            dup = m->export_order[k]; /* the later of the two: ties sort by index */
+    }
+    if (dup != UINT32_MAX) {
+        r->p = r->e->base + m->exports[dup].name_offset;
+        INVALID(r, "duplicate export name \"%s\"", m->exports[dup].name);
     }
 }
 
@@ -427,9 +488,10 @@ static void decode_code(reader_t *r, weft_module_t *m)
         reader_t body = {rd_bytes(r, size), NULL, r->e};
         body.end = body.p + size;
         const weft_functype_t *ft = m->types[fd->type];
-        /* locals: first pass counts, second fills */
+        /* locals: counted and checked here, kept as the encoded runs */
         uint32_t ngroups = rd_count(&body, 2);
-        const uint8_t *groups = body.p;
+        fd->local_decls = body.p;
+        fd->nlocal_groups = ngroups;
         uint64_t total = ft->nparams;
         for (uint32_t g = 0; g < ngroups; g++) {
             total += rd_u32(&body);
@@ -437,16 +499,6 @@ static void decode_code(reader_t *r, weft_module_t *m)
             if (total - ft->nparams > MAX_LOCALS) MALFORMED(&body, "too many locals");
         }
         fd->nlocals = (uint32_t)total;
-        fd->local_types = engine_xalloc(r->e, total + 1);
-        memcpy(fd->local_types, ft->types, ft->nparams);
-        reader_t again = {groups, body.end, r->e};
-        uint32_t k = ft->nparams;
-        for (uint32_t g = 0; g < ngroups; g++) {
-            uint32_t cnt = rd_u32(&again);
-            uint8_t t = rd_valtype(&again);
-            memset(fd->local_types + k, t, cnt);
-            k += cnt;
-        }
         fd->body = body.p;
         fd->body_len = (size_t)(body.end - body.p);
         fd->body_offset = (size_t)(body.p - r->e->base);
@@ -572,6 +624,7 @@ void decode_module(weft_module_t *m, loaderr_t *e)
         }
         reader_t s = {r.p, r.p + size, e};
         r.p += size;
+        engine_poll(e); /* a section's own work is linear and short */
         if (id != 0) {
             int rank = section_rank(id);
             if (rank <= last_rank) {
@@ -620,7 +673,11 @@ void decode_module(weft_module_t *m, loaderr_t *e)
     if (m->has_datacount && m->ndatas != m->datacount)
         engine_fail(e, WEFT_EMALFORMED, r.p, "data count and data section have inconsistent lengths");
     e->section = "code section";
-    for (uint32_t i = 0; i < m->nfuncs - m->nfunc_imports; i++) validate_function(m, i, e);
+    e->func_total = m->nfuncs - m->nfunc_imports;
+    for (uint32_t i = 0; i < e->func_total; i++) {
+        e->func_at = i + 1;
+        validate_function(m, i, e);
+    }
 }
 
 void module_free(weft_module_t *m)
@@ -635,10 +692,7 @@ void module_free(weft_module_t *m)
     free(m->imports);
     free(m->func_types);
     if (m->funcs) {
-        for (uint32_t i = 0; i < m->nfuncs - m->nfunc_imports; i++) {
-            free(m->funcs[i].local_types);
-            free(m->funcs[i].code);
-        }
+        for (uint32_t i = 0; i < m->nfuncs - m->nfunc_imports; i++) free(m->funcs[i].code);
     }
     free(m->funcs);
     free(m->tables);
@@ -646,6 +700,7 @@ void module_free(weft_module_t *m)
     free(m->globals);
     for (uint32_t i = 0; i < m->nexports; i++) free((void *)m->exports[i].name);
     free(m->exports);
+    free(m->export_order);
     for (uint32_t i = 0; i < m->nelems; i++) free(m->elems[i].items);
     free(m->elems);
     free(m->datas);

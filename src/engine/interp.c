@@ -161,6 +161,16 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
     } while (0)
 #define DST(k) fp[pc[k].p.a]
 #define SRC(k) fp[pc[k].p.b]
+/* Bulk operations pay for their length on top of their instruction's unit,
+ * after their bounds check and before any work (store.h): a charge that
+ * does not fit traps with the fuel left as it was. */
+#define CHARGE(units)                                                         \
+    do {                                                                      \
+        uint64_t u_ = (units);                                                \
+        if (UNLIKELY(u_ > (uint64_t)fuel)) TRAP(OUT_OF_FUEL);                 \
+        fuel -= (int64_t)u_;                                                  \
+    } while (0)
+#define BYTE_UNITS(n) (((uint64_t)(n) + BYTES_PER_FUEL - 1) / BYTES_PER_FUEL)
 
     RELOAD_MEM();
     /* The entry call: a frame whose return address is NULL ends the run. */
@@ -324,17 +334,22 @@ L_MEMORY_SIZE:
     DST(1).i32 = (uint32_t)(memsize / PAGE_SIZE);
     pc += 2;
     NEXT();
-L_MEMORY_GROW:
-    DST(1).s32 = memory_grow_pages(inst->mems[0], SRC(1).i32);
+L_MEMORY_GROW: {
+    /* new pages are zeroed: a grow that will happen pays for their bytes */
+    uint32_t delta = SRC(1).i32;
+    if (delta && memory_grow_fits(inst->mems[0], delta)) CHARGE((uint64_t)delta * (PAGE_SIZE / BYTES_PER_FUEL));
+    DST(1).s32 = memory_grow_pages(inst->mems[0], delta);
     RELOAD_MEM();
     pc += 2;
     NEXT();
+}
 L_MEMORY_INIT: {
     uint32_t seg = (uint32_t)pc[1].u;
     uint32_t d = fp[pc[2].p.a].i32, src = fp[pc[2].p.b].i32, n = fp[pc[3].u].i32;
     const datadef_t *dd = &inst->module->datas[seg];
     uint32_t len = inst->dropped_datas[seg] ? 0 : dd->len;
     if (UNLIKELY((uint64_t)src + n > len || (uint64_t)d + n > memsize)) TRAP(MEMORY_OOB);
+    CHARGE(BYTE_UNITS(n));
     if (n) memcpy(mem + d, dd->bytes + src, n);
     pc += 4;
     NEXT();
@@ -346,6 +361,7 @@ L_DATA_DROP:
 L_MEMORY_COPY: {
     uint32_t d = fp[pc[1].p.a].i32, src = fp[pc[1].p.b].i32, n = fp[pc[2].u].i32;
     if (UNLIKELY((uint64_t)src + n > memsize || (uint64_t)d + n > memsize)) TRAP(MEMORY_OOB);
+    CHARGE(BYTE_UNITS(n));
     if (n) memmove(mem + d, mem + src, n);
     pc += 3;
     NEXT();
@@ -353,6 +369,7 @@ L_MEMORY_COPY: {
 L_MEMORY_FILL: {
     uint32_t d = fp[pc[1].p.a].i32, v = fp[pc[1].p.b].i32, n = fp[pc[2].u].i32;
     if (UNLIKELY((uint64_t)d + n > memsize)) TRAP(MEMORY_OOB);
+    CHARGE(BYTE_UNITS(n));
     if (n) memset(mem + d, (int)(v & 0xff), n);
     pc += 3;
     NEXT();
@@ -379,7 +396,9 @@ L_TABLE_SIZE:
     NEXT();
 L_TABLE_GROW: {
     weft_table_t *t = inst->tables[pc[2].p.b];
-    DST(1).s32 = table_grow_elems(t, fp[pc[2].p.a].i32, SRC(1).ref);
+    uint32_t delta = fp[pc[2].p.a].i32;
+    if (delta && table_grow_fits(t, delta)) CHARGE(delta); /* one unit per new element */
+    DST(1).s32 = table_grow_elems(t, delta, SRC(1).ref);
     pc += 3;
     NEXT();
 }
@@ -388,6 +407,7 @@ L_TABLE_FILL: {
     uint32_t i = fp[pc[1].p.a].i32, n = fp[pc[2].p.a].i32;
     void *v = SRC(1).ref;
     if (UNLIKELY((uint64_t)i + n > t->size)) TRAP(TABLE_OOB);
+    CHARGE(n);
     for (uint32_t k = 0; k < n; k++) t->elems[i + k] = v;
     pc += 3;
     NEXT();
@@ -396,6 +416,7 @@ L_TABLE_COPY: {
     weft_table_t *dt = inst->tables[pc[3].p.a], *st = inst->tables[pc[3].p.b];
     uint32_t d = fp[pc[1].p.a].i32, src = fp[pc[1].p.b].i32, n = fp[pc[2].u].i32;
     if (UNLIKELY((uint64_t)src + n > st->size || (uint64_t)d + n > dt->size)) TRAP(TABLE_OOB);
+    CHARGE(n);
     if (n) memmove(dt->elems + d, st->elems + src, n * sizeof(void *));
     pc += 4;
     NEXT();
@@ -407,6 +428,7 @@ L_TABLE_INIT: {
     const elemdef_t *el = &inst->module->elems[seg];
     uint32_t len = inst->dropped_elems[seg] ? 0 : el->count;
     if (UNLIKELY((uint64_t)src + n > len || (uint64_t)d + n > t->size)) TRAP(TABLE_OOB);
+    CHARGE(n);
     for (uint32_t k = 0; k < n; k++) t->elems[d + k] = elem_item(inst, &el->items[src + k]);
     pc += 4;
     NEXT();

@@ -25,6 +25,8 @@
 #define PAGE_SIZE 65536u
 #define MAX_PAGES 65536u
 #define MAX_LOCALS 50000u        /* declared locals per function: implementation limit */
+#define LOCALS_PER_FUEL 16u      /* a call's fuel: 1 unit per 16 declared locals it zeroes */
+#define BYTES_PER_FUEL 16u       /* bulk memory ops: 1 unit per 16 bytes (as host calls) */
 #define MAX_FUNC_PARAMS 1000u
 #define MAX_REENTRY 64u          /* nested host → wasm re-entries */
 #define MAX_BACKTRACE 64u
@@ -90,6 +92,7 @@ typedef struct {
     uint32_t name_len;
     uint8_t kind;
     uint32_t index;
+    uint32_t name_offset; /* of the name in the binary, for the duplicate message */
 } exportdef_t;
 
 enum { SEG_ACTIVE, SEG_PASSIVE, SEG_DECLARATIVE };
@@ -121,12 +124,15 @@ typedef struct {
 /* A compiled function body. Frame layout, in slots from the frame pointer:
  * [0, nparams) parameters, [nparams, nlocals) zero-initialised locals,
  * [nlocals, frame_slots) operand temporaries. Results are returned in
- * slots [0, nresults). */
+ * slots [0, nresults). The types of the declared locals are not expanded
+ * (50,000 locals would cost 50,000 bytes per function whatever the body's
+ * size): validate.c reads them as (count, type) runs from local_decls. */
 typedef struct {
     uint32_t type;       /* type index */
     uint32_t nlocals;    /* params + declared locals */
     uint32_t frame_slots;
-    uint8_t *local_types;
+    const uint8_t *local_decls; /* the body's local declarations, into module->bytes */
+    uint32_t nlocal_groups;
     cell_t *code;
     size_t ncode;
     const uint8_t *body;  /* into module->bytes */
@@ -159,6 +165,7 @@ struct weft_module {
 
     uint32_t nexports;
     exportdef_t *exports;
+    uint32_t *export_order; /* export indices sorted by name (memcmp, then length) */
 
     int64_t start; /* -1 when absent */
 
@@ -255,6 +262,8 @@ struct weft_store {
     uint32_t depth;      /* active wasm frames */
     uint32_t reentry;
 
+    uint64_t table_elems; /* elements of every table of the store, against limits.max_table_elems */
+
     bool fuel_on;
     int64_t fuel;
     atomic_int interrupt;
@@ -284,16 +293,25 @@ struct weft_engine {
  * the module, which the caller frees. */
 typedef struct {
     jmp_buf jmp;
-    int code; /* WEFT_EMALFORMED / WEFT_EINVALID / WEFT_ENOMEM */
+    int code; /* WEFT_EMALFORMED / WEFT_EINVALID / WEFT_ENOMEM / WEFT_EINTERRUPTED */
     char *msg;
     size_t msg_size;
     const char *section;
     const uint8_t *base; /* start of the binary, for offsets */
+    /* The rest is the load's state shared by its stages. */
+    const weft_load_options_t *opts; /* NULL: no interrupt flag, no deadline */
+    uint32_t poll;                   /* instructions until the next engine_poll */
+    uint32_t func_at, func_total;    /* the body being compiled (from 1), of all, for its message */
+    struct locals_scratch *locals;   /* compile.c's per-local tables, see compile_free_scratch */
 } loaderr_t;
 
 _Noreturn void engine_fail(loaderr_t *e, int code, const uint8_t *at, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void *engine_xalloc(loaderr_t *e, size_t n); /* zeroed; fails with ENOMEM */
+/* Fails the load with WEFT_EINTERRUPTED when its interrupt flag is set or
+ * its deadline has passed. Called every few thousand instructions. */
+void engine_poll(loaderr_t *e);
+#define POLL_EVERY 4096u
 
 /* decode.c: parses the whole binary into m (validating everything outside
  * function bodies), then calls validate_function for every body. */
@@ -302,6 +320,8 @@ void module_free(weft_module_t *m);
 
 /* validate.c: type-checks one function body and compiles it. */
 void validate_function(weft_module_t *m, uint32_t defined_index, loaderr_t *e);
+/* compile.c: frees e->locals once the load is over. */
+void compile_free_scratch(loaderr_t *e);
 
 /* types.c */
 weft_functype_t *functype_alloc(uint32_t nparams, uint32_t nresults);
@@ -326,6 +346,14 @@ weft_trap_code_t runtime_call_host(weft_store_t *s, weft_func_t *f, weft_instanc
                                    slot_t *args);
 int32_t memory_grow_pages(weft_memory_t *m, uint32_t delta); /* old pages or -1 */
 int32_t table_grow_elems(weft_table_t *t, uint32_t delta, void *init);
+/* Whether growing by delta (> 0) would succeed, limits permitting: the
+ * interpreter charges fuel for a grow that will do the work, before it. */
+bool memory_grow_fits(const weft_memory_t *m, uint32_t delta);
+bool table_grow_fits(const weft_table_t *t, uint32_t delta);
+/* decode.c: the order of export_order (bytes, then length). */
+int engine_name_cmp(const char *a, size_t alen, const char *b, size_t blen);
+/* api.c: the export named (name, len), or NULL; O(log exports). */
+const exportdef_t *module_find_export(const weft_module_t *m, const char *name, size_t len);
 bool val_type_ok(const weft_val_t *v, uint8_t t);
 
 #endif

@@ -473,13 +473,19 @@ weft_memory_t *weft_memory_new(weft_store_t *s, weft_limits_t limits)
     return m;
 }
 
+bool memory_grow_fits(const weft_memory_t *m, uint32_t delta)
+{
+    uint64_t want = m->size / PAGE_SIZE + delta;
+    uint64_t cap = m->store->limits.max_memory_pages;
+    if (m->limits.has_max && m->limits.max < cap) cap = m->limits.max;
+    return want <= cap;
+}
+
 int32_t memory_grow_pages(weft_memory_t *m, uint32_t delta)
 {
     uint32_t old = (uint32_t)(m->size / PAGE_SIZE);
     uint64_t want = (uint64_t)old + delta;
-    uint64_t cap = m->store->limits.max_memory_pages;
-    if (m->limits.has_max && m->limits.max < cap) cap = m->limits.max;
-    if (want > cap) return -1;
+    if (!memory_grow_fits(m, delta)) return -1;
     if (delta == 0) return (int32_t)old;
     uint64_t bytes = want * PAGE_SIZE;
     uint8_t *p = realloc(m->data, bytes);
@@ -532,12 +538,23 @@ uint8_t *weft_memory_ptr(weft_memory_t *m, uint64_t off, size_t len)
 
 static bool is_reftype(uint8_t t) { return t == WEFT_FUNCREF || t == WEFT_EXTERNREF; }
 
+/* Whether the store's budget of table elements has room for n more. */
+static bool table_budget_has(const weft_store_t *s, uint64_t n)
+{
+    return s->table_elems <= s->limits.max_table_elems && n <= s->limits.max_table_elems - s->table_elems;
+}
+
 weft_table_t *weft_table_new(weft_store_t *s, weft_valtype_t elem, weft_limits_t limits,
                              const weft_val_t *init)
 {
-    if (!is_reftype(elem) || limits.min > s->limits.max_table_elems ||
-        (limits.has_max && limits.max < limits.min) || (init && (init->type != elem || !val_in_store(init, s))))
+    if (!is_reftype(elem) || (limits.has_max && limits.max < limits.min) ||
+        (init && (init->type != elem || !val_in_store(init, s))))
         return NULL;
+    if (!table_budget_has(s, limits.min)) {
+        errmsg(s, "a table of %u elements exceeds the store's limit of %u table elements (%llu in use)",
+               limits.min, s->limits.max_table_elems, (unsigned long long)s->table_elems);
+        return NULL;
+    }
     weft_table_t *t = calloc(1, sizeof *t);
     if (!t) return NULL;
     t->elems = calloc(limits.min ? limits.min : 1, sizeof(void *));
@@ -552,22 +569,29 @@ weft_table_t *weft_table_new(weft_store_t *s, weft_valtype_t elem, weft_limits_t
     t->type = (uint8_t)elem;
     t->limits = limits;
     t->store = s;
+    s->table_elems += limits.min;
     return t;
+}
+
+bool table_grow_fits(const weft_table_t *t, uint32_t delta)
+{
+    uint64_t want = (uint64_t)t->size + delta;
+    if (t->limits.has_max && want > t->limits.max) return false;
+    return want <= INT32_MAX && table_budget_has(t->store, delta);
 }
 
 int32_t table_grow_elems(weft_table_t *t, uint32_t delta, void *init)
 {
     uint32_t old = t->size;
     uint64_t want = (uint64_t)old + delta;
-    uint64_t cap = t->store->limits.max_table_elems;
-    if (t->limits.has_max && t->limits.max < cap) cap = t->limits.max;
-    if (want > cap || want > INT32_MAX) return -1;
+    if (!table_grow_fits(t, delta)) return -1;
     if (delta == 0) return (int32_t)old;
     void **p = realloc(t->elems, want * sizeof(void *));
     if (!p) return -1;
     for (uint64_t i = old; i < want; i++) p[i] = init;
     t->elems = p;
     t->size = (uint32_t)want;
+    t->store->table_elems += delta;
     return (int32_t)old;
 }
 
@@ -620,14 +644,38 @@ int weft_global_set(weft_global_t *g, const weft_val_t *v)
 
 typedef struct {
     char *module, *name;
+    size_t module_len, name_len;
     weft_extern_t ext;
 } def_t;
 
+/* Definitions are found through an open-addressing hash of (module, name)
+ * (slots hold a def index + 1; 0 is empty; at most half full), so defining
+ * an instance of 200,000 exports and linking a module importing them all
+ * stay linear. */
 struct weft_linker {
     weft_store_t *store;
     def_t *defs;
     size_t n, cap;
+    uint32_t *slots;
+    size_t nslots; /* a power of two, or 0 */
 };
+
+static size_t def_hash(const char *module, size_t mlen, const char *name, size_t nlen)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < mlen; i++) h = (h ^ (uint8_t)module[i]) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull; /* 0xff never occurs in UTF-8: a separator */
+    for (size_t i = 0; i < nlen; i++) h = (h ^ (uint8_t)name[i]) * 1099511628211ull;
+    return (size_t)(h ^ (h >> 29));
+}
+
+static void slot_insert(weft_linker_t *l, size_t def)
+{
+    const def_t *d = &l->defs[def];
+    size_t mask = l->nslots - 1, k = def_hash(d->module, d->module_len, d->name, d->name_len) & mask;
+    while (l->slots[k]) k = (k + 1) & mask;
+    l->slots[k] = (uint32_t)def + 1;
+}
 
 weft_linker_t *weft_linker_new(weft_store_t *s)
 {
@@ -644,15 +692,18 @@ void weft_linker_delete(weft_linker_t *l)
         free(l->defs[i].name);
     }
     free(l->defs);
+    free(l->slots);
     free(l);
 }
 
 static def_t *find_def(weft_linker_t *l, const char *module, size_t mlen, const char *name, size_t nlen)
 {
-    for (size_t i = l->n; i-- > 0;) {
-        def_t *d = &l->defs[i];
-        if (strlen(d->module) == mlen && memcmp(d->module, module, mlen) == 0 &&
-            strlen(d->name) == nlen && memcmp(d->name, name, nlen) == 0)
+    if (!l->nslots) return NULL;
+    size_t mask = l->nslots - 1, k = def_hash(module, mlen, name, nlen) & mask;
+    for (; l->slots[k]; k = (k + 1) & mask) {
+        def_t *d = &l->defs[l->slots[k] - 1];
+        if (d->module_len == mlen && memcmp(d->module, module, mlen) == 0 && d->name_len == nlen &&
+            memcmp(d->name, name, nlen) == 0)
             return d;
     }
     return NULL;
@@ -661,11 +712,13 @@ static def_t *find_def(weft_linker_t *l, const char *module, size_t mlen, const 
 static int define_n(weft_linker_t *l, const char *module, const char *name, size_t nlen,
                     const weft_extern_t *ext)
 {
-    def_t *d = find_def(l, module, strlen(module), name, nlen);
+    size_t mlen = strlen(module);
+    def_t *d = find_def(l, module, mlen, name, nlen);
     if (d) {
         d->ext = *ext;
         return 0;
     }
+    if (l->n >= UINT32_MAX - 1) return WEFT_ENOMEM;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
         def_t *p = realloc(l->defs, cap * sizeof *p);
@@ -673,15 +726,26 @@ static int define_n(weft_linker_t *l, const char *module, const char *name, size
         l->defs = p;
         l->cap = cap;
     }
-    char *m = strdup(module), *n = malloc(nlen + 1);
+    if ((l->n + 1) * 2 > l->nslots) { /* rehash into twice the slots */
+        size_t nslots = l->nslots ? l->nslots * 2 : 64;
+        uint32_t *slots = calloc(nslots, sizeof *slots);
+        if (!slots) return WEFT_ENOMEM;
+        free(l->slots);
+        l->slots = slots;
+        l->nslots = nslots;
+        for (size_t i = 0; i < l->n; i++) slot_insert(l, i);
+    }
+    char *m = malloc(mlen + 1), *n = malloc(nlen + 1);
     if (!m || !n) {
         free(m);
         free(n);
         return WEFT_ENOMEM;
     }
+    memcpy(m, module, mlen + 1);
     memcpy(n, name, nlen);
     n[nlen] = 0;
-    l->defs[l->n++] = (def_t){m, n, *ext};
+    l->defs[l->n] = (def_t){m, n, mlen, nlen, *ext};
+    slot_insert(l, l->n++);
     return 0;
 }
 
@@ -820,13 +884,20 @@ int weft_linker_instantiate(weft_linker_t *l, weft_module_t *m, weft_instance_t 
             return WEFT_ELIMIT;
         }
     }
-    for (uint32_t i = m->ntable_imports; i < m->ntables; i++) {
-        if (m->tables[i].limits.min > s->limits.max_table_elems) {
-            errmsg(s, "table of %u elements exceeds the store's limit of %u", m->tables[i].limits.min,
-                   s->limits.max_table_elems);
-            free(resolved);
-            return WEFT_ELIMIT;
-        }
+    /* One budget for the elements of all the store's tables: 100 tables
+     * of 10M elements each must not pass where one would not. */
+    uint64_t elems = 0;
+    for (uint32_t i = m->ntable_imports; i < m->ntables; i++) elems += m->tables[i].limits.min;
+    if (!table_budget_has(s, elems)) {
+        if (m->ntables - m->ntable_imports == 1 && !s->table_elems)
+            errmsg(s, "table of %llu elements exceeds the store's limit of %u table elements",
+                   (unsigned long long)elems, s->limits.max_table_elems);
+        else
+            errmsg(s, "tables of %llu elements in all exceed the store's limit of %u table elements (%llu in use)",
+                   (unsigned long long)elems, s->limits.max_table_elems,
+                   (unsigned long long)s->table_elems);
+        free(resolved);
+        return WEFT_ELIMIT;
     }
 
     /* 2. allocate */

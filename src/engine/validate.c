@@ -30,7 +30,7 @@ static void push(cctx_t *c, uint8_t type, uint32_t slot)
     }
     c->stack[c->sp++] = (opnd_t){.type = type, .slot = slot};
     if (c->sp > c->max_height) c->max_height = c->sp;
-    if (type != T_UNKNOWN && slot < c->fd->nlocals) c->alias_count[slot]++;
+    if (type != T_UNKNOWN && slot < c->fd->nlocals) cc_alias(c, slot);
 }
 
 /* Pushes a constant that is not written anywhere yet. */
@@ -190,7 +190,8 @@ static ctrl_t *push_ctrl(cctx_t *c, const ctrl_t *proto)
     f->unreachable = false;
     f->branched = false;
     f->height = c->sp;
-    f->patch_base = c->npatches;
+    f->patch_chain = 0;
+    f->bt_mark = 0;
     f->else_cell = NO_CELL;
     return f;
 }
@@ -560,39 +561,91 @@ static void op_br_table(cctx_t *c)
     label_types(label(c, targets[n]), &arity);
     /* Everything is decided once per distinct depth, not per entry (a table
      * may have millions of entries): the type check, whether the operands
-     * must be copied, and the stub that copies them. */
-    enum { UNSEEN = 0, DIRECT = 1, STUB = 2 };
-    size_t *how = cc_scratch3(c, (size_t)c->nctrl * sizeof *how);
-    memset(how, 0, (size_t)c->nctrl * sizeof *how);
+     * must be copied, and the stub that copies them. The decision is kept
+     * in the target's frame, marked with this table's number, so nothing
+     * here costs O(nesting depth) per table either. */
+    enum { DIRECT = 1, STUB = 2 };
+    uint32_t mark = ++c->bt_epoch;
+    uint32_t *distinct = cc_scratch3(c, ((size_t)n + 1) * sizeof *distinct);
+    uint32_t ndistinct = 0;
     for (uint32_t i = 0; i <= n; i++) {
         uint32_t d = targets[i], k;
-        if (how[d] != UNSEEN) continue;
-        const uint8_t *types = label_types(label(c, d), &k);
+        ctrl_t *t = label(c, d);
+        if (t->bt_mark == mark) continue;
+        const uint8_t *types = label_types(t, &k);
         if (k != arity) INVALID(c, "type mismatch: br_table targets have different arities");
         check_operands_as(c, types, k, false);
-        how[d] = cc_branch_copies(c, arity, label(c, d)->height, true) ? STUB : DIRECT;
+        t = label(c, d);
+        t->bt_mark = mark;
+        t->bt_how = cc_branch_copies(c, arity, t->height, true) ? STUB : DIRECT;
+        distinct[ndistinct++] = d;
     }
     if (emitting(c)) {
         cc_op(c, OP_BR_TABLE);
         cc_pair(c, idx.slot, n);
         size_t first = c->ncode;
         for (uint32_t i = 0; i <= n; i++) cc_cell(c, 0);
-        /* stubs after the table; how[d] becomes the stub's position (> STUB) */
-        for (uint32_t d = 0; d < c->nctrl; d++) {
-            if (how[d] != STUB) continue;
-            how[d] = c->ncode;
+        /* stubs after the table; bt_how becomes the stub's position (> STUB) */
+        for (uint32_t k = 0; k < ndistinct; k++) {
+            ctrl_t *t = label(c, distinct[k]);
+            if (t->bt_how != STUB) continue;
+            size_t at = c->ncode;
             cc_label(c);
-            emit_br(c, d);
+            emit_br(c, distinct[k]);
+            label(c, distinct[k])->bt_how = at;
         }
         for (uint32_t i = 0; i <= n; i++) {
             uint32_t d = targets[i];
-            if (how[d] == DIRECT)
+            size_t how = label(c, d)->bt_how;
+            if (how == DIRECT)
                 cc_branch_to(c, d, first + i);
             else
-                c->code[first + i].i = (int64_t)how[d] - (int64_t)(first + i);
+                c->code[first + i].i = (int64_t)how - (int64_t)(first + i);
         }
     }
     set_unreachable(c);
+}
+
+/* The type of local idx (< nlocals): the run holding it, by bisection. */
+static uint8_t local_type(const cctx_t *c, uint32_t idx)
+{
+    uint32_t lo = 0, hi = c->nlocal_runs - 1;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (c->local_runs[mid].end <= idx)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return c->local_runs[lo].type;
+}
+
+/* The runs of the parameters and of the declared locals (already checked
+ * by decode_code), neighbours of one type merged. */
+static void read_local_runs(cctx_t *c, const weft_functype_t *ft)
+{
+    size_t cap = (size_t)ft->nparams + c->fd->nlocal_groups + 1;
+    c->local_runs = malloc(cap * sizeof *c->local_runs);
+    if (!c->local_runs) engine_fail(c->e, WEFT_ENOMEM, NULL, "out of memory");
+    uint32_t n = 0, end = 0;
+    reader_t r = {c->fd->local_decls, c->fd->body, c->e};
+    for (size_t i = 0; i < (size_t)ft->nparams + c->fd->nlocal_groups; i++) {
+        uint32_t count = 1;
+        uint8_t t;
+        if (i < ft->nparams) {
+            t = ft->types[i];
+        } else {
+            count = rd_u32(&r);
+            t = rd_valtype(&r);
+        }
+        if (count == 0) continue;
+        end += count;
+        if (n && c->local_runs[n - 1].type == t)
+            c->local_runs[n - 1].end = end;
+        else
+            c->local_runs[n++] = (local_run_t){end, t};
+    }
+    c->nlocal_runs = n;
 }
 
 /* call [f | base << 32]; call_indirect [type | table << 32][base | i << 32].
@@ -622,13 +675,13 @@ static void op_call(cctx_t *c, const weft_functype_t *ft, int op, uint32_t a, ui
 static void op_local_set(cctx_t *c, uint32_t idx, bool tee)
 {
     if (idx >= c->fd->nlocals) INVALID(c, "unknown local %u", idx);
-    uint8_t t = c->fd->local_types[idx];
+    uint8_t t = local_type(c, idx);
     opnd_t v = pop_t_raw(c, t);
     /* Declared locals start at zero: at the start of the function, before
      * any control flow, storing zero into one not yet written is a no-op. */
     bool zero_again = c->prefix && idx >= c->m->types[c->fd->type]->nparams && !c->written[idx] &&
                       v.konst && v.bits == 0;
-    if (!zero_again) c->written[idx] = 1;
+    if (!zero_again) cc_written(c, idx);
     if (emitting(c) && !zero_again) {
         bool aliased = c->alias_count[idx] > 0;
         if (v.konst || aliased || v.slot != home(c, c->sp) || !cc_try_retarget(c, v.slot, idx)) {
@@ -932,7 +985,7 @@ static bool instruction(cctx_t *c)
     case 0x20: { /* local.get */
         uint32_t idx = rd_u32(r);
         if (idx >= c->fd->nlocals) INVALID(c, "unknown local %u", idx);
-        push(c, c->fd->local_types[idx], idx);
+        push(c, local_type(c, idx), idx);
         return true;
     }
     case 0x21: op_local_set(c, rd_u32(r), false); return true;
@@ -1051,17 +1104,24 @@ void validate_function(weft_module_t *m, uint32_t index, loaderr_t *e)
         longjmp(e->jmp, 1);
     }
     cc_init(&c);
+    read_local_runs(&c, ft);
     ctrl_t proto = {0};
     proto.kind = CT_FUNC;
     proto.nresults = ft->nresults;
     proto.results = functype_results(ft);
     push_ctrl(&c, &proto);
     cc_region(&c, OP_FUEL_CHECK);
+    /* A call zeroes the declared locals before the body runs: the entry's
+     * FUEL_CHECK charges 1 unit per 16 of them (store.h), so a frame of
+     * 50,000 locals is not one unit. Being nonzero, the count also keeps a
+     * loop header from reusing this check. */
+    c.code[c.fuel_cell].u = (fd->nlocals - ft->nparams) / LOCALS_PER_FUEL;
     while (instruction(&c)) {
         if (c.r.p >= c.r.end) {
             c.instr_at = c.r.p;
             BAD_ENCODING(&c, "unexpected end of function body (END opcode expected)");
         }
+        if (--e->poll == 0) engine_poll(e);
     }
     if (c.r.p != c.r.end) {
         c.instr_at = c.r.p;
