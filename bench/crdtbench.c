@@ -29,7 +29,7 @@ int main(int argc, char **argv)
     long n = atol(argv[2]);
     char val[17] = "value-0000000000";
     uint8_t out[64];
-    uint8_t id[40];
+    uint8_t id[NX_CRDT_ID_LEN];
     int bad = 0, have_id = 0;
     if (strcmp(type, "mapget") == 0)
         for (long i = 0; i < 10000 && !bad; i++) {
@@ -67,8 +67,9 @@ int main(int argc, char **argv)
             rc = rm ? nx_crdt_orset_remove("bench:s", 7, elem, (uint32_t)el)
                     : nx_crdt_orset_add("bench:s", 7, elem, (uint32_t)el);
         } else if (strcmp(type, "rga") == 0) {
-            rc = nx_crdt_rga_insert("bench:rga", 9, id, have_id ? 40 : 0, val, 16, id, 40);
-            rc = rc == 40 ? 0 : rc;
+            rc = nx_crdt_rga_insert("bench:rga", 9, id, have_id ? NX_CRDT_ID_LEN : 0, val, 16, id,
+                                    NX_CRDT_ID_LEN);
+            rc = rc == (int32_t)NX_CRDT_ID_LEN ? 0 : rc;
             have_id = 1;
         } else {
             fprintf(stderr, "crdtbench: unknown type %s\n", type);

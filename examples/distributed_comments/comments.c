@@ -6,12 +6,12 @@
  *   weft run --data-dir DIR distributed_comments.wasm delete DOC ID            remove ID
  *   weft run --data-dir DIR distributed_comments.wasm list DOC                 one comment a line
  *
- * Each document is the RGA "comments:<DOC>"; ids are the 40-byte element
- * ids in hex (80 digits). An element sits right after the one it was
- * inserted after (or at the head); of several inserted at the same place,
- * the later stamp comes first, and a delete only hides an element, so
- * replies to it keep their place. Every node therefore converges to the
- * same order.
+ * Each document is the RGA "comments:<DOC>"; ids are the element ids as
+ * nx gives them, 64 characters of text (a-z, 2-7), printed and read back
+ * unchanged. An element sits right after the one it was inserted after (or
+ * at the head); of several inserted at the same place, the later stamp
+ * comes first, and a delete only hides an element, so replies to it keep
+ * their place. Every node therefore converges to the same order.
  *
  * The RGA has no "append", and "the end" is not the same place on every
  * node while posts are in flight. So post inserts at the head: the list
@@ -24,8 +24,6 @@
 
 #include "nx.h"
 
-#define ID_HEX_LEN (2 * NX_CRDT_ID_LEN)
-
 static int doc_key(const char *doc, char *key, size_t cap)
 {
     int n = snprintf(key, cap, "comments:%s", doc);
@@ -36,33 +34,28 @@ static int doc_key(const char *doc, char *key, size_t cap)
     return n;
 }
 
-static int parse_id(const char *hex, uint8_t id[NX_CRDT_ID_LEN])
+/* Whether s looks like an element id (the host checks it fully), so a
+ * typo gets a clear message before any call. */
+static int is_id(const char *s)
 {
-    if (strlen(hex) != ID_HEX_LEN) return -1;
-    for (unsigned i = 0; i < ID_HEX_LEN; i++) {
-        char c = hex[i];
-        int d = c >= '0' && c <= '9' ? c - '0'
-              : c >= 'a' && c <= 'f' ? c - 'a' + 10
-              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-        if (d < 0) return -1;
-        if (i % 2 == 0) id[i / 2] = (uint8_t)(d << 4);
-        else id[i / 2] |= (uint8_t)d;
-    }
-    return 0;
+    if (strlen(s) != NX_CRDT_ID_LEN) return 0;
+    for (const char *c = s; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '2' && *c <= '7'))) return 0;
+    return 1;
 }
 
-static void print_id(const uint8_t id[NX_CRDT_ID_LEN])
+static int not_an_id(const char *s)
 {
-    for (unsigned i = 0; i < NX_CRDT_ID_LEN; i++) printf("%02x", id[i]);
-    printf("\n");
+    fprintf(stderr, "comments: '%s' is not a comment id (%u characters a-z, 2-7)\n", s,
+            NX_CRDT_ID_LEN);
+    return 2;
 }
 
 /* Inserts the words argv[first..] after parent (NULL: at the head) and
  * prints the new id. */
-static int insert(const char *doc, const uint8_t *parent, int argc, char **argv, int first)
+static int insert(const char *doc, const char *parent, int argc, char **argv, int first)
 {
-    char key[NX_MAX_KEY + 1], text[4096] = "";
-    uint8_t id[NX_CRDT_ID_LEN];
+    char key[NX_MAX_KEY + 1], text[4096] = "", id[NX_CRDT_ID_LEN];
     size_t used = 0;
     int kl = doc_key(doc, key, sizeof key);
     if (kl < 0) return 2;
@@ -76,6 +69,7 @@ static int insert(const char *doc, const uint8_t *parent, int argc, char **argv,
     }
     int32_t rc = nx_crdt_rga_insert(key, (uint32_t)kl, parent, parent ? NX_CRDT_ID_LEN : 0, text,
                                     (uint32_t)used, id, sizeof id);
+    if (rc == NX_ERR_INTERNAL && parent) return not_an_id(parent);
     if (rc == NX_ERR_NOT_FOUND) {
         fprintf(stderr, "comments: the comment to insert after is not in %s\n", doc);
         return 1;
@@ -84,33 +78,26 @@ static int insert(const char *doc, const uint8_t *parent, int argc, char **argv,
         fprintf(stderr, "comments: cannot insert into %s (%d)\n", doc, (int)rc);
         return 1;
     }
-    print_id(id);
+    printf("%.*s\n", (int)rc, id);
     return 0;
 }
 
 static int reply(int argc, char **argv)
 {
-    uint8_t parent[NX_CRDT_ID_LEN];
-    if (parse_id(argv[3], parent) != 0) {
-        fprintf(stderr, "comments: '%s' is not a comment id (%u hex digits)\n", argv[3], ID_HEX_LEN);
-        return 2;
-    }
-    return insert(argv[2], parent, argc, argv, 4);
+    if (!is_id(argv[3])) return not_an_id(argv[3]);
+    return insert(argv[2], argv[3], argc, argv, 4);
 }
 
-static int delete(const char *doc, const char *hex)
+static int delete(const char *doc, const char *id)
 {
     char key[NX_MAX_KEY + 1];
-    uint8_t id[NX_CRDT_ID_LEN];
     int kl = doc_key(doc, key, sizeof key);
     if (kl < 0) return 2;
-    if (parse_id(hex, id) != 0) {
-        fprintf(stderr, "comments: '%s' is not a comment id (%u hex digits)\n", hex, ID_HEX_LEN);
-        return 2;
-    }
-    int32_t rc = nx_crdt_rga_delete(key, (uint32_t)kl, id, sizeof id);
+    if (!is_id(id)) return not_an_id(id);
+    int32_t rc = nx_crdt_rga_delete(key, (uint32_t)kl, id, NX_CRDT_ID_LEN);
+    if (rc == NX_ERR_INTERNAL) return not_an_id(id);
     if (rc == NX_ERR_NOT_FOUND) {
-        fprintf(stderr, "comments: no comment %s in %s\n", hex, doc);
+        fprintf(stderr, "comments: no comment %s in %s\n", id, doc);
         return 1;
     }
     if (rc != 0) {
@@ -123,30 +110,25 @@ static int delete(const char *doc, const char *hex)
 static int list(const char *doc)
 {
     char key[NX_MAX_KEY + 1];
-    int kl = doc_key(doc, key, sizeof key);
-    if (kl < 0) return 2;
-    uint8_t *out = NULL;
-    int32_t len = NX_ERR_BUFFER_TOO_SMALL;
-    /* Grow the buffer until the sequence fits (at most NX_MAX_OUTPUT). */
-    for (uint32_t cap = 64 * 1024; len == NX_ERR_BUFFER_TOO_SMALL && cap <= NX_MAX_OUTPUT; cap *= 2) {
-        free(out);
-        if ((out = malloc(cap)) == NULL) break;
-        len = nx_crdt_rga_values(key, (uint32_t)kl, out, cap);
-    }
-    if (out == NULL || len < 4) {
+    if (doc_key(doc, key, sizeof key) < 0) return 2;
+    /* nx_read_all grows the buffer until the sequence fits. */
+    int32_t len;
+    uint8_t *out = nx_read_all_str(nx_crdt_rga_values, key, &len);
+    nx_list_t it;
+    if (out == NULL || nx_list_begin(&it, out, len) < 0) {
         fprintf(stderr, "comments: cannot list %s (%d)\n", doc, (int)len);
         free(out);
         return 1;
     }
-    uint32_t count = nx_read_u32(out), pos = 4;
-    for (uint32_t i = 0; i < count && pos + 4 <= (uint32_t)len; i++) {
-        uint32_t vl = nx_read_u32(out + pos);
-        pos += 4;
-        if (vl > (uint32_t)len - pos) break; /* malformed: stop, print no garbage */
-        printf("%.*s\n", (int)vl, (const char *)out + pos);
-        pos += vl;
-    }
+    const uint8_t *v;
+    uint32_t vl;
+    int rc;
+    while ((rc = nx_list_next(&it, &v, &vl)) == 1) printf("%.*s\n", (int)vl, (const char *)v);
     free(out);
+    if (rc != 0) {
+        fprintf(stderr, "comments: %s: malformed list\n", doc);
+        return 1;
+    }
     return 0;
 }
 

@@ -59,17 +59,14 @@ static int change(const char *sku, const char *count, int add)
 static int show(const char *sku)
 {
     char key[NX_MAX_KEY + 1];
-    uint8_t v[8];
-    int kl = counter_key(sku, key, sizeof key);
-    if (kl < 0) return 2;
-    int32_t rc = nx_crdt_pncounter_value(key, (uint32_t)kl, v, sizeof v);
-    if (rc != 8) {
+    int64_t v;
+    if (counter_key(sku, key, sizeof key) < 0) return 2;
+    int32_t rc = nx_crdt_pncounter_value_str(key, &v);
+    if (rc != NX_OK) {
         fprintf(stderr, "inventory: cannot read %s (%d)\n", sku, (int)rc);
         return 1;
     }
-    uint64_t u = 0;
-    for (int i = 7; i >= 0; i--) u = u << 8 | v[i];
-    printf("%lld\n", (long long)u); /* the i64 in two's complement */
+    printf("%lld\n", (long long)v);
     return 0;
 }
 

@@ -70,25 +70,26 @@ static int show(const char *service)
     int32_t len;
     int kl = map_key(service, key, sizeof key);
     if (kl < 0) return 2;
+    /* nx_read_all grows the buffer until the map fits; the walker checks
+     * every length against the output (a malformed list is an error, never
+     * bytes printed from past its end). */
     uint8_t *out = nx_read_all(nx_crdt_lww_map_entries, key, (uint32_t)kl, &len);
-    if (out == NULL) {
+    nx_list_t it;
+    if (out == NULL || nx_list_begin(&it, out, len) < 0) {
         fprintf(stderr, "settings: cannot show %s (%d)\n", service, (int)len);
+        free(out);
         return 1;
     }
-    uint32_t count = nx_read_u32(out), pos = 4, end = (uint32_t)len;
-    for (uint32_t i = 0; i < count && pos + 4 <= end; i++) {
-        uint32_t fl = nx_read_u32(out + pos);
-        pos += 4;
-        if (fl > end - pos || end - pos - fl < 4) break; /* malformed: stop */
-        const char *field = (const char *)out + pos;
-        pos += fl;
-        uint32_t vl = nx_read_u32(out + pos);
-        pos += 4;
-        if (vl > end - pos) break;
-        printf("%.*s=%.*s\n", (int)fl, field, (int)vl, (const char *)out + pos);
-        pos += vl;
-    }
+    const uint8_t *field, *val;
+    uint32_t fl, vl;
+    int rc;
+    while ((rc = nx_entries_next(&it, &field, &fl, &val, &vl)) == 1)
+        printf("%.*s=%.*s\n", (int)fl, (const char *)field, (int)vl, (const char *)val);
     free(out);
+    if (rc != 0) {
+        fprintf(stderr, "settings: %s: malformed list\n", service);
+        return 1;
+    }
     return 0;
 }
 

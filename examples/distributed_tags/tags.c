@@ -46,20 +46,25 @@ static int list(const char *item)
     int32_t len;
     int kl = set_key(item, key, sizeof key);
     if (kl < 0) return 2;
+    /* nx_read_all grows the buffer until the set fits; the walker checks
+     * every length against the output (a malformed list is an error, never
+     * bytes printed from past its end). */
     uint8_t *out = nx_read_all(nx_crdt_orset_elements, key, (uint32_t)kl, &len);
-    if (out == NULL) {
+    nx_list_t it;
+    if (out == NULL || nx_list_begin(&it, out, len) < 0) {
         fprintf(stderr, "tags: cannot list %s (%d)\n", item, (int)len);
+        free(out);
         return 1;
     }
-    uint32_t count = nx_read_u32(out), pos = 4;
-    for (uint32_t i = 0; i < count && pos + 4 <= (uint32_t)len; i++) {
-        uint32_t el = nx_read_u32(out + pos);
-        pos += 4;
-        if (el > (uint32_t)len - pos) break; /* malformed: stop, print no garbage */
-        printf("%.*s\n", (int)el, (const char *)out + pos);
-        pos += el;
-    }
+    const uint8_t *tag;
+    uint32_t tl;
+    int rc;
+    while ((rc = nx_list_next(&it, &tag, &tl)) == 1) printf("%.*s\n", (int)tl, (const char *)tag);
     free(out);
+    if (rc != 0) {
+        fprintf(stderr, "tags: %s: malformed list\n", item);
+        return 1;
+    }
     return 0;
 }
 

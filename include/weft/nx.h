@@ -46,6 +46,15 @@ enum {
 #define WEFT_NX_MAX_OUTPUT (10u * 1024u * 1024u)
 #define WEFT_NX_MAX_RANDOM (1024u * 1024u)
 #define WEFT_NX_MAX_LOG 8192u
+/* A node id: the 32-byte ed25519 public key CRDT ops carry as their
+ * origin. Guests see it as text, WEFT_NX_NODE_ID_TEXT_LEN lowercase hex
+ * digits (net_node_id, net_peers). */
+#define WEFT_NX_NODE_ID_LEN 32u
+#define WEFT_NX_NODE_ID_TEXT_LEN 64u
+/* An RGA element id as guests see it: the 40-byte id (origin node id,
+ * then the op's u64 seq little-endian) in RFC 4648 base32, lowercase,
+ * unpadded: exactly this many ASCII bytes (docs/nx.md). */
+#define WEFT_NX_RGA_ID_TEXT_LEN 64u
 /* Keys under this prefix belong to the runtime; guests never see them. */
 #define WEFT_NX_RESERVED_PREFIX "__nx/"
 
@@ -58,7 +67,7 @@ typedef struct {
     const char *context;     /* context name, 1..255 bytes (copied) */
     const char *module_id;   /* what module_id returns and logs are prefixed with (copied) */
     const uint8_t *node_id;  /* the node's id (copied); NULL/0: none yet, see docs/nx.md */
-    size_t node_id_len;      /* at most 64 */
+    size_t node_id_len;      /* 0 or WEFT_NX_NODE_ID_LEN */
     unsigned flags;          /* WEFT_NX_* */
     /* Environment env_get reads, "NAME=VALUE" strings (copied); NULL means
      * the host process's own environment, read at each call. Either way
@@ -68,7 +77,8 @@ typedef struct {
 } weft_nx_config_t;
 
 /* Creates an nx context. Returns 0, WEFT_EARG (no db, context of 0 or over
- * 255 bytes, node id over 64 bytes) or WEFT_ENOMEM. Owned by the caller;
+ * 255 bytes, a node id of another length than 0 or WEFT_NX_NODE_ID_LEN) or
+ * WEFT_ENOMEM. Owned by the caller;
  * free with weft_nx_delete after the stores that use it. */
 int weft_nx_new(const weft_nx_config_t *cfg, weft_nx_t **out);
 void weft_nx_delete(weft_nx_t *nx);

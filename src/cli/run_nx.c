@@ -1,7 +1,8 @@
 /*
  * src/cli/run_nx.c — the nx side of `weft run`: the data directory (from
  * --data-dir, $WEFT_DATA_DIR, $XDG_DATA_HOME or ~/.local/share), the
- * context, the node identity when sync is on, and printing the call's logs
+ * context, the node identity when sync is on, the --env variables for
+ * env_get (the same ones WASI sees), and printing the call's logs
  * (stderr, "MODULE: message" or with --log-format json one object a line)
  * and, with --events, its events (JSON lines) after the call. Every JSON
  * line is valid JSON whatever bytes the guest gave: text that is not UTF-8
@@ -145,8 +146,13 @@ int run_open_nx(run_t *r)
         cfg.node_id_len = sizeof node_id;
         cli_hex(node_id, sizeof node_id, r->node_hex);
     }
-    /* env_get reads weft's own environment through the NX_/NUMAX_ policy,
-     * as Numax does; --env only feeds WASI. */
+    /* env_get reads the --env variables, the same ones WASI's environ
+     * shows, through nx's NX_/NUMAX_ policy: one environment per guest.
+     * Without --env it is empty (a non-NULL list of none), never weft's
+     * own process environment. */
+    static const char *const no_env[1];
+    cfg.env = o->nenv ? (const char *const *)o->env : no_env;
+    cfg.nenv = o->nenv;
     rc = weft_nx_new(&cfg, &r->nx);
     if (rc != 0) {
         r->nx = NULL;

@@ -25,10 +25,6 @@
 #define MAX_COLLECTED (64u * 1024u * 1024u)
 /* Event names are bounded like keys. */
 #define MAX_EVENT_NAME 1024u
-/* The placeholder net_node_id answers before the node has an identity:
- * 32 zero bytes, which is no valid ed25519 public key, so it can never be
- * mistaken for a real node. */
-#define PLACEHOLDER_NODE_ID_LEN 32u
 /* Bytes a hash function takes between two looks at the interrupt flag. */
 #define HASH_CHUNK (1u << 20)
 
@@ -304,24 +300,32 @@ static int fn_abort(weft_caller_t *caller, void *user, weft_raw_t *args)
 
 /* ---- network --------------------------------------------------------------- */
 
+/* A node id as guests see it: lowercase hex, as weft's logs print it and
+ * as Numax's SDK expects (text, converted to a string). */
+static void node_to_text(const uint8_t id[WEFT_NX_NODE_ID_LEN], char out[WEFT_NX_NODE_ID_TEXT_LEN])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < WEFT_NX_NODE_ID_LEN; i++) {
+        out[2 * i] = digits[id[i] >> 4];
+        out[2 * i + 1] = digits[id[i] & 15];
+    }
+}
+
 static int fn_net_node_id(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     weft_nx_t *nx = user;
-    static const uint8_t placeholder[PLACEHOLDER_NODE_ID_LEN];
     int rc;
     if (!nx_guest(caller, NX_ARG32(0), NX_ARG32(1), "net_node_id", &rc)) return rc;
     if (!(nx->flags & WEFT_NX_SYNC)) {
         if ((rc = nx_charge(caller, NX_FUEL_CALL))) return rc;
         NX_RETURN(WEFT_NX_ERR_SYNC_DISABLED);
     }
-    if (nx->node_id_len == 0)
-        return write_out(caller, args, "net_node_id", NX_ARG32(0), NX_ARG32(1), placeholder,
-                         sizeof placeholder);
-    return write_out(caller, args, "net_node_id", NX_ARG32(0), NX_ARG32(1), nx->node_id,
-                     nx->node_id_len);
+    return write_out(caller, args, "net_node_id", NX_ARG32(0), NX_ARG32(1), nx->node_text,
+                     sizeof nx->node_text);
 }
 
-/* No peer links exist yet: the answer is an empty list (u32 count 0). */
+/* No peer links exist yet: the answer is an empty list (u32 count 0). A
+ * peer's node id will be text like net_node_id's (docs/nx.md). */
 static int fn_net_peers(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     weft_nx_t *nx = user;
@@ -473,7 +477,8 @@ int weft_nx_new(const weft_nx_config_t *cfg, weft_nx_t **out)
     *out = NULL;
     if (!cfg || !cfg->db || !cfg->context || (cfg->nenv && !cfg->env)) return WEFT_EARG;
     size_t cl = strlen(cfg->context);
-    if (cl == 0 || cl > 255 || cfg->node_id_len > 64 || (cfg->node_id_len && !cfg->node_id))
+    if (cl == 0 || cl > 255 || (cfg->node_id_len != 0 && cfg->node_id_len != WEFT_NX_NODE_ID_LEN) ||
+        (cfg->node_id_len && !cfg->node_id))
         return WEFT_EARG;
     if (sodium_init() < 0) return WEFT_EIO;
     (void)weft_nx_capabilities();
@@ -488,6 +493,9 @@ int weft_nx_new(const weft_nx_config_t *cfg, weft_nx_t **out)
     if (!nx->module_id) goto fail;
     if (cfg->node_id_len) memcpy(nx->node_id, cfg->node_id, cfg->node_id_len);
     nx->node_id_len = cfg->node_id_len;
+    /* Without an id, 64 zero digits: 32 zero bytes are no valid ed25519
+     * public key, so this placeholder is never a real node's. */
+    node_to_text(nx->node_id, nx->node_text);
     nx->flags = cfg->flags;
     if (cfg->env) {
         nx->env = calloc(cfg->nenv + 1, sizeof *nx->env);

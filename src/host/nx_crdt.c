@@ -514,11 +514,52 @@ static int fn_orset_elements(weft_caller_t *caller, void *user, weft_raw_t *args
 
 /* ---- RGA ------------------------------------------------------------------- */
 
-/* Element ids are the 40 bytes weft_crdt_id_to_bytes gives. A parent or id
- * of another length is ERR_INTERNAL; a well-formed one this RGA does not
- * know is ERR_NOT_FOUND (a local insert must not wait for a parent that
- * may never come). out_id_cap under 40 is ERR_BUFFER_TOO_SMALL and inserts
- * nothing. */
+/* An element id as guests see it (docs/nx.md): its 40 bytes
+ * (weft_crdt_id_to_bytes: origin node id, u64 seq LE) in RFC 4648 base32,
+ * lowercase, without padding. 320 bits are exactly 64 digits of 5 bits, so
+ * every id has one text and no digit carries padding bits; the alphabet is
+ * lowercase letters and digits, which a shell needs no quotes for and no
+ * argument parser takes for an option. Text, not bytes, because Numax's
+ * SDK turns the id into a string (raw bytes fail its UTF-8 check). */
+static const char id_digits[] = "abcdefghijklmnopqrstuvwxyz234567";
+#define ID_GROUPS (WEFT_CRDT_ID_LEN / 5) /* 5 bytes make 8 digits */
+
+static void id_to_text(const weft_crdt_id_t *id, uint8_t out[WEFT_NX_RGA_ID_TEXT_LEN])
+{
+    uint8_t raw[WEFT_CRDT_ID_LEN];
+    weft_crdt_id_to_bytes(id, raw);
+    for (size_t g = 0; g < ID_GROUPS; g++) {
+        uint64_t v = 0;
+        for (size_t i = 0; i < 5; i++) v = v << 8 | raw[5 * g + i];
+        for (size_t i = 0; i < 8; i++) out[8 * g + i] = (uint8_t)id_digits[(v >> (35 - 5 * i)) & 31];
+    }
+}
+
+/* The id a text names: 0 with *out set, or -1 when it is not 64 digits of
+ * the alphabet (upper case is refused too: one text per id) or names seq
+ * 0, which no op has. */
+static int id_from_text(const uint8_t *p, size_t len, weft_crdt_id_t *out)
+{
+    uint8_t raw[WEFT_CRDT_ID_LEN];
+    if (len != WEFT_NX_RGA_ID_TEXT_LEN) return -1;
+    for (size_t g = 0; g < ID_GROUPS; g++) {
+        uint64_t v = 0;
+        for (size_t i = 0; i < 8; i++) {
+            uint8_t c = p[8 * g + i];
+            int d = c >= 'a' && c <= 'z' ? c - 'a' : c >= '2' && c <= '7' ? c - '2' + 26 : -1;
+            if (d < 0) return -1;
+            v = v << 5 | (uint64_t)d;
+        }
+        for (size_t i = 0; i < 5; i++) raw[5 * g + i] = (uint8_t)(v >> (32 - 8 * i));
+    }
+    return weft_crdt_id_from_bytes(raw, sizeof raw, out) == 0 ? 0 : -1;
+}
+
+/* A parent or id that is not an id's text is ERR_INTERNAL; one this RGA
+ * does not know is ERR_NOT_FOUND (a local insert must not wait for a
+ * parent that may never come). parent_len 0 inserts at the head.
+ * out_id_cap under WEFT_NX_RGA_ID_TEXT_LEN is ERR_BUFFER_TOO_SMALL and
+ * inserts nothing. */
 static int fn_rga_insert(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     static const char fn[] = "crdt_rga_insert";
@@ -538,16 +579,15 @@ static int fn_rga_insert(weft_caller_t *caller, void *user, weft_raw_t *args)
     if ((code = key_code(nx, key, kl)) != 0) NX_RETURN(code);
     if (vl > WEFT_NX_MAX_VALUE) NX_RETURN(WEFT_NX_ERR_INTERNAL);
     weft_crdt_id_t pid, id;
-    if (pl != 0 && (pl != WEFT_CRDT_ID_LEN || weft_crdt_id_from_bytes(parent, pl, &pid) != 0))
-        NX_RETURN(WEFT_NX_ERR_INTERNAL);
-    if (cap < WEFT_CRDT_ID_LEN) NX_RETURN(WEFT_NX_ERR_BUFFER_TOO_SMALL);
+    if (pl != 0 && id_from_text(parent, pl, &pid) != 0) NX_RETURN(WEFT_NX_ERR_INTERNAL);
+    if (cap < WEFT_NX_RGA_ID_TEXT_LEN) NX_RETURN(WEFT_NX_ERR_BUFFER_TOO_SMALL);
     if (!nx->txn) return no_call(caller, fn);
     weft_crdt_input_t in = {.value = val, .value_len = vl, .target = pl ? &pid : NULL};
     rc = local_op(nx, caller, args, fn, key, kl, WEFT_CRDT_RGA, WEFT_CRDT_INSERT, &in, &id);
     if (rc != 0 || args[0].i32 != WEFT_NX_OK) return rc;
-    if ((rc = nx_charge(caller, NX_FUEL(WEFT_CRDT_ID_LEN)))) return rc;
-    weft_crdt_id_to_bytes(&id, out);
-    NX_RETURN(WEFT_CRDT_ID_LEN);
+    if ((rc = nx_charge(caller, NX_FUEL(WEFT_NX_RGA_ID_TEXT_LEN)))) return rc;
+    id_to_text(&id, out);
+    NX_RETURN(WEFT_NX_RGA_ID_TEXT_LEN);
 }
 
 /* Deleting a tombstoned element again is 0 (tombstones are idempotent). */
@@ -562,8 +602,7 @@ static int fn_rga_delete(weft_caller_t *caller, void *user, weft_raw_t *args)
     if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl) + NX_FUEL(il)))) return rc;
     if ((code = key_code(nx, key, kl)) != 0) NX_RETURN(code);
     weft_crdt_id_t id;
-    if (il != WEFT_CRDT_ID_LEN || weft_crdt_id_from_bytes(idb, il, &id) != 0)
-        NX_RETURN(WEFT_NX_ERR_INTERNAL);
+    if (id_from_text(idb, il, &id) != 0) NX_RETURN(WEFT_NX_ERR_INTERNAL);
     if (!nx->txn) return no_call(caller, fn);
     weft_crdt_input_t in = {.target = &id};
     return local_op(nx, caller, args, fn, key, kl, WEFT_CRDT_RGA, WEFT_CRDT_DELETE, &in, NULL);

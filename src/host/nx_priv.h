@@ -39,8 +39,9 @@ struct weft_nx {
     uint8_t ctx[255];
     size_t ctx_len;
     char *module_id;
-    uint8_t node_id[64];
-    size_t node_id_len;
+    uint8_t node_id[WEFT_NX_NODE_ID_LEN]; /* the CRDT op origin */
+    size_t node_id_len;                    /* 0 (none given) or WEFT_NX_NODE_ID_LEN */
+    char node_text[WEFT_NX_NODE_ID_TEXT_LEN]; /* what net_node_id writes: node_id in hex */
     unsigned flags;
     char **env; /* NULL: the process's environment */
     size_t nenv;

@@ -67,9 +67,10 @@ fresh() {
     data=$(mktemp -d "$tmp/data.XXXXXX")
 }
 
-for name in inventory status tags settings comments; do
-    if [ ! -f "$examples/distributed_$name.wasm" ]; then
-        echo "FAIL: $examples/distributed_$name.wasm not built"
+for name in distributed_inventory distributed_status distributed_tags \
+    distributed_settings distributed_comments; do
+    if [ ! -f "$examples/$name.wasm" ]; then
+        echo "FAIL: $examples/$name.wasm not built"
         exit 1
     fi
 done
@@ -153,13 +154,13 @@ expect 0 "lang=de${NL}region=eu west${NL}theme=light" $G show svc-a
 # ---- distributed_comments (RGA) ------------------------------------------
 fresh
 C=distributed_comments
-# post ARGS...: like expect, but stdout must be one 80-digit hex id, left
-# in $id.
+# post ARGS...: like expect, but stdout must be one element id (64
+# characters a-z, 2-7: docs/nx.md), left in $id.
 post() {
     ex $C "$@"
     id=$(cat "$tmp/out")
-    if [ "$rc" -ne 0 ] || ! printf '%s\n' "$id" | grep -qxE '[0-9a-f]{80}'; then
-        fail "$C $* -> status $rc, want an 80-digit hex id"
+    if [ "$rc" -ne 0 ] || ! printf '%s\n' "$id" | grep -qxE '[a-z2-7]{64}'; then
+        fail "$C $* -> status $rc, want a 64-character id"
         show_output
     fi
 }
@@ -193,8 +194,11 @@ got=$(timeout 60 "$weft" db "$data" scan --context $C) || fail "weft db $data sc
 [ -z "$got" ] || fail "$C keeps local state: [$got]"
 expect 0 "" $C list doc-2
 refuse 2 "not a comment id" $C delete doc-1 00
-refuse 2 "not a comment id" $C reply doc-1 "${first%?}g" x
-unknown=$(printf '%s\n' "$first" | sed 's/^../ff/')
+refuse 2 "not a comment id" $C reply doc-1 "${first%?}1" x
+refuse 2 "not a comment id" $C delete doc-1 "$(printf '%s' "$first" | tr a-z A-Z)"
+# another origin: the first character changed (a or b, whichever differs)
+case $first in a*) c=b ;; *) c=a ;; esac
+unknown=$c${first#?}
 refuse 1 "no comment" $C delete doc-1 "$unknown"
 refuse 1 "not in doc-1" $C reply doc-1 "$unknown" x
 refuse 1 "not in doc-2" $C reply doc-2 "$first" x

@@ -32,10 +32,9 @@ trap 'rm -rf "$T"' EXIT INT TERM
 D=$T/data
 status=0
 checks=0
-# env_get of these is part of the hash: the same in every run
-NX_HOSTILE_A=alpha
-NUMAX_HOSTILE_B=
-export NX_HOSTILE_A NUMAX_HOSTILE_B
+# env_get of these (given with --env, the guest's only environment) is
+# part of the hash: the same in every run
+envs="--env NX_HOSTILE_A=alpha --env NUMAX_HOSTILE_B="
 
 fail() {
     echo "FAIL (hostile $mode): $*" >&2
@@ -53,7 +52,7 @@ show() { # FILE: the lines that explain a failure, not the guest's binary logs
 hostile() {
     what=$1 dir=$2 seed=$3
     shift 3
-    "$weft" run "$@" --data-dir "$dir" "$g/hostile.wasm" "$seed" >"$T/out" 2>"$T/err"
+    "$weft" run $envs "$@" --data-dir "$dir" "$g/hostile.wasm" "$seed" >"$T/out" 2>"$T/err"
     rc=$?
     hash=$(grep -a "^hostile $seed hash " "$T/out")
     if grep -a -q -e 'Sanitizer' -e 'runtime error:' "$T/err"; then
@@ -136,7 +135,7 @@ modes)
     # printed), before the end (these seeds need over 60 million)
     for s in 2 4 9; do
         for fuel in 16000000 30000000 45000000; do
-            "$weft" run --fuel "$fuel" --data-dir "$D" "$g/hostile.wasm" "$s" >"$T/out" 2>"$T/err"
+            "$weft" run $envs --fuel "$fuel" --data-dir "$D" "$g/hostile.wasm" "$s" >"$T/out" 2>"$T/err"
             rc=$?
             if [ "$rc" != 3 ] || ! grep -a -q 'out of fuel (OUT_OF_FUEL)' "$T/err"; then
                 fail "--fuel $fuel seed $s: exit status $rc, want 3 and out of fuel"

@@ -31,10 +31,11 @@ expect_grep() { # WHAT FILE PATTERN
     fi
 }
 
-# nx ARGS... — runs nx_abi.wasm with ARGS, stdout in $T/out, stderr in
-# $T/err, exit status in $rc.
+# nx ARGS... — runs nx_abi.wasm with ARGS (and the weft run options in
+# $opts), stdout in $T/out, stderr in $T/err, exit status in $rc.
+opts=
 nx() {
-    "$weft" run --data-dir "$D" "$g/nx_abi.wasm" "$@" >"$T/out" 2>"$T/err"
+    "$weft" run $opts --data-dir "$D" "$g/nx_abi.wasm" "$@" >"$T/out" 2>"$T/err"
     rc=$?
 }
 
@@ -61,7 +62,9 @@ pages_churn)
     expect_eq "exit status" "$rc" 0
     ;;
 misc)
-    NX_TEST_VAR=hello NUMAX_X=1 nx_lower=no SECRET=no nx misc
+    # env_get sees --env (the guest's one environment), never weft's own
+    opts="--env NX_TEST_VAR=hello --env NUMAX_X=1 --env nx_lower=no --env SECRET=no"
+    NX_UNSET_VAR=weft-only nx misc
     show_err
     expect_eq "exit status" "$rc" 0
     expect_grep "log" "$T/err" "^nx_abi: log line one$"
@@ -155,6 +158,7 @@ identity)
     expect_eq "exit status" "$rc" 0
     id1=$(cat "$T/out")
     expect_eq "node id is 32 bytes of hex" "$(printf %s "$id1" | grep -c '^[0-9a-f]\{64\}$')" 1
+    expect_eq "net_node_id is the text weft db node-id prints" "$id1" "$("$weft" db "$D" node-id)"
     nx net on
     show_err
     expect_eq "same data dir, same node id" "$(cat "$T/out")" "$id1"
@@ -206,6 +210,28 @@ crdt_persist)
     nx bad_crdt_ptr
     expect_eq "bad pointer exit status" "$rc" 3
     expect_grep "bad pointer message" "$T/err" "nx.crdt_rga_values: guest range"
+    ;;
+env)
+    # --env is the one environment of a guest, for WASI and nx env_get: a
+    # variable of weft's own environment reaches neither unless --env
+    # names it
+    export NX_PROCESS_ONLY=leak NX_PASSED=fromweft
+    nx env none
+    show_err
+    expect_eq "no --env: exit status" "$rc" 0
+    opts="--env NX_GIVEN=yes --env PLAIN=wasi-only --env NX_PASSED"
+    nx env given
+    show_err
+    expect_eq "--env: exit status" "$rc" 0
+    ;;
+sdk)
+    # every helper of sdk/nx.h from a guest
+    opts="--env NX_SDK=ok"
+    "$weft" run $opts --events --data-dir "$D" "$g/nx_abi.wasm" sdk >"$T/out" 2>"$T/err"
+    rc=$?
+    show_err
+    expect_eq "exit status" "$rc" 0
+    expect_grep "event" "$T/out" '"event":"sdk.done","payload":"yes"'
     ;;
 run_export)
     for i in 1 2; do

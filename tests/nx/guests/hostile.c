@@ -10,7 +10,9 @@
  * argument that stays inside linear memory: keys, prefixes, fields, values,
  * RGA ids, event names and log messages at and just over their limits,
  * reserved __nx/ keys, keys of one CRDT type read as another, RGA ids of
- * the wrong length or never issued, out_cap 0, tiny, at the end of memory
+ * the wrong length, not base32 text, naming seq 0 or never issued (ids are
+ * text, docs/nx.md; the guest encodes and decodes them itself to make such
+ * ids and to check the ones the host gives), out_cap 0, tiny, at the end of memory
  * or over 10 MiB, output buffers over their own inputs, empty ranges at
  * the end of memory, huge counter deltas, cursors and limits. Such calls
  * must return an nx code, never trap; where docs/nx.md fixes the code the
@@ -200,10 +202,44 @@ static const str_t events[] = {STR("note.added"), STR("a:b-c_d.e"), STR("x"),
                                STR("bad name"),   STR("bad/name"),  STR("\xc3\xa9")};
 
 static struct {
-    uint8_t id[40];
-    uint32_t key; /* index into keys[] */
+    uint8_t id[NX_CRDT_ID_LEN]; /* text, as the host gave it */
+    uint32_t key;               /* index into keys[] */
 } ids[NIDS];
 static uint32_t nids;
+static uint8_t node_id[32];     /* this node's, from net_node_id's hex */
+static uint8_t probe_text[64]; /* net_node_id's answer at start */
+
+/* ---- RGA ids: text of the 40-byte id (docs/nx.md) -------------------------
+ * The 40 bytes (origin node id, u64 seq little-endian) in RFC 4648 base32,
+ * lowercase, unpadded: 64 characters a-z 2-7, 5 bytes to 8 characters. */
+
+static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
+
+static void id_encode(const uint8_t raw[40], uint8_t text[64])
+{
+    for (int g = 0; g < 8; g++) {
+        uint64_t v = 0;
+        for (int i = 0; i < 5; i++) v = v << 8 | raw[5 * g + i];
+        for (int i = 0; i < 8; i++) text[8 * g + i] = (uint8_t)b32[(v >> (35 - 5 * i)) & 31];
+    }
+}
+
+/* 0 with raw set, or -1 when text is not 64 characters of the alphabet. */
+static int id_decode(const uint8_t *text, uint32_t n, uint8_t raw[40])
+{
+    if (n != 64) return -1;
+    for (int g = 0; g < 8; g++) {
+        uint64_t v = 0;
+        for (int i = 0; i < 8; i++) {
+            uint8_t ch = text[8 * g + i];
+            const char *d = ch ? strchr(b32, ch) : NULL;
+            if (!d) return -1;
+            v = v << 5 | (uint64_t)(d - b32);
+        }
+        for (int i = 0; i < 5; i++) raw[5 * g + i] = (uint8_t)(v >> (32 - 8 * i));
+    }
+    return 0;
+}
 
 typedef struct {
     uint32_t p, n;
@@ -337,7 +373,7 @@ static range_t gen_out(call_t *c, int hostile)
     case 1: c->what = "out_cap 0 at address 0"; return (range_t){0, 0};
     case 2: c->what = "tiny out_cap"; return (range_t){scratch + off, below(48)};
     case 3: {
-        static const uint32_t caps[] = {1, 3, 4, 7, 8, 31, 32, 39, 40, 41, 64 * 1024};
+        static const uint32_t caps[] = {1, 3, 4, 7, 8, 31, 32, 39, 40, 41, 63, 64, 65, 64 * 1024};
         c->what = "output at the end of memory";
         return at_end(caps[below(sizeof caps / sizeof caps[0])]);
     }
@@ -356,32 +392,46 @@ static range_t gen_id(call_t *c, int hostile, int for_insert)
         uint32_t i = below(nids);
         /* prefer an id of this key: one of another key is "unknown" */
         for (uint32_t t = 0; t < 4 && c->key < NKEYS && ids[i].key != c->key; t++) i = below(nids);
-        return R(ids[i].id, 40);
+        return R(ids[i].id, NX_CRDT_ID_LEN);
     }
-    static uint8_t bad[64];
-    switch (below(5)) {
+    static uint8_t bad[64], raw[40];
+    if (nids == 0 || id_decode(ids[below(nids)].id, 64, raw) != 0) memcpy(raw, pat + below(4096), 40);
+    switch (below(7)) {
     case 0: {
-        static const uint32_t lens[] = {1, 8, 32, 39, 41, 64};
+        static const uint32_t lens[] = {1, 8, 32, 39, 40, 41, 63, 65};
         c->what = "RGA id of a wrong length";
         uint32_t n = lens[below(sizeof lens / sizeof lens[0])];
         return R(pat + below(4096), n);
     }
     case 1:
         c->what = "RGA id with seq 0";
-        memcpy(bad, nids ? ids[below(nids)].id : pat, 32);
-        memset(bad + 32, 0, 8);
-        return R(bad, 40);
+        memset(raw + 32, 0, 8);
+        id_encode(raw, bad);
+        return R(bad, 64);
     case 2:
-        c->what = "garbage RGA id";
-        memcpy(bad, pat + below(4096), 40);
-        bad[32] |= 1;
-        return R(bad, 40);
+        c->what = "RGA id with a byte outside base32";
+        raw[32] |= 1;
+        id_encode(raw, bad);
+        static const char outside[] = "ABZ0189=-_ \xff";
+        bad[below(64)] = (uint8_t)outside[below(sizeof outside - 1)];
+        return R(bad, 64);
     case 3:
         c->what = "RGA id with another seq";
-        memcpy(bad, nids ? ids[below(nids)].id : pat, 40);
-        bad[32 + below(8)] ^= (uint8_t)(1 + below(255));
-        if (!memcmp(bad + 32, "\0\0\0\0\0\0\0\0", 8)) bad[32] = 1;
+        raw[32 + below(8)] ^= (uint8_t)(1 + below(255));
+        if (!memcmp(raw + 32, "\0\0\0\0\0\0\0\0", 8)) raw[32] = 1;
+        id_encode(raw, bad);
+        return R(bad, 64);
+    case 4:
+        c->what = "RGA id as raw bytes";
+        raw[32] |= 1;
+        memcpy(bad, raw, 40);
         return R(bad, 40);
+    case 5:
+        c->what = "RGA id of another origin";
+        raw[below(32)] ^= (uint8_t)(1 + below(255));
+        raw[32] |= 1;
+        id_encode(raw, bad);
+        return R(bad, 64);
     default:
         c->what = "RGA id of 1 KiB";
         return R(pat, 1024);
@@ -434,9 +484,12 @@ static void gen_call(call_t *c, int f)
             break;
         case ID:
             *r = gen_id(c, h, f == RGA_INSERT);
-            if (!h && f == RGA_DELETE && r->n == 0) { /* no id yet: a garbage one */
-                *r = R(pat + 100, 40);
-                pat[132] |= 1;
+            if (!h && f == RGA_DELETE && r->n == 0) { /* no id yet: an unknown one */
+                static uint8_t unknown[64], raw[40];
+                memcpy(raw, pat + 100, 40);
+                raw[32] |= 1;
+                id_encode(raw, unknown);
+                *r = R(unknown, 64);
             }
             break;
         case PFX:
@@ -524,10 +577,10 @@ static void gen_call(call_t *c, int f)
             }
             break;
         case OID:
-            *r = (range_t){scratch + below(64), 40 + below(8)};
+            *r = (range_t){scratch + below(64), NX_CRDT_ID_LEN + below(8)};
             if (h) {
-                c->what = "out_id_cap < 40";
-                *r = (range_t){scratch + below(64), below(40)};
+                c->what = "out_id_cap < 64";
+                *r = (range_t){scratch + below(64), below(NX_CRDT_ID_LEN)};
             }
             break;
         case RND: {
@@ -556,10 +609,11 @@ static int key_code(range_t r)
     return 0;
 }
 
-static int id_bad(range_t r) /* not a 40-byte id with seq != 0 */
+static int id_bad(range_t r) /* not the text of an id with seq != 0 */
 {
     static const uint8_t zero[8];
-    return r.n != 40 || memcmp(bytes(r) + 32, zero, 8) == 0;
+    uint8_t raw[40];
+    return id_decode(bytes(r), r.n, raw) != 0 || memcmp(raw + 32, zero, 8) == 0;
 }
 
 static int event_name_ok(range_t r)
@@ -638,7 +692,7 @@ static int expected(const call_t *c)
         if ((kc = key_code(r[0]))) return kc;
         if (r[2].n > NX_MAX_VALUE) return NX_ERR_INTERNAL;
         if (r[1].n != 0 && id_bad(r[1])) return NX_ERR_INTERNAL;
-        return r[3].n < 40 ? NX_ERR_BUFFER_TOO_SMALL : NOWANT;
+        return r[3].n < NX_CRDT_ID_LEN ? NX_ERR_BUFFER_TOO_SMALL : NOWANT;
     case RGA_DELETE:
         if ((kc = key_code(r[0]))) return kc;
         return id_bad(r[1]) ? NX_ERR_INTERNAL : NOWANT;
@@ -649,7 +703,7 @@ static int expected(const call_t *c)
     case MODULE_ID: return r[0].n < 7 ? NX_ERR_BUFFER_TOO_SMALL : 7; /* "hostile" */
     case EVENT:
         return !event_name_ok(r[0]) || r[1].n > NX_MAX_VALUE ? NX_ERR_INTERNAL : NOWANT;
-    case NODE_ID: return r[0].n < 32 ? NX_ERR_BUFFER_TOO_SMALL : 32;
+    case NODE_ID: return r[0].n < NX_NODE_ID_LEN ? NX_ERR_BUFFER_TOO_SMALL : NX_NODE_ID_LEN;
     case PEERS: return r[0].n < 4 ? NX_ERR_BUFFER_TOO_SMALL : 4;
     case LOG_V2: /* an empty message is "", wherever it points */
         return r[0].n == 0 || (r[0].p <= mem_end() && r[0].n <= mem_end() - r[0].p)
@@ -776,26 +830,34 @@ static void check(const call_t *c, int64_t rc)
         else mix_out(out.p, (uint32_t)rc);
         return;
     }
-    case RGA_INSERT:
-        if (rc != 40) {
-            mismatch(c, rc, "want 40");
+    case RGA_INSERT: {
+        uint8_t raw[40];
+        static const uint8_t zero[8];
+        if (rc != NX_CRDT_ID_LEN) {
+            mismatch(c, rc, "want 64");
             return;
         }
+        if (id_decode(o, 64, raw) != 0 || memcmp(raw + 32, zero, 8) == 0)
+            mismatch(c, rc, "the id is not the text of an id");
+        else if (memcmp(raw, node_id, 32) != 0)
+            mismatch(c, rc, "the id's origin is not this node");
         if (nids < NIDS) {
-            memcpy(ids[nids].id, o, 40);
+            memcpy(ids[nids].id, o, 64);
             ids[nids++].key = c->key;
         } else {
             uint32_t i = below(NIDS);
-            memcpy(ids[i].id, o, 40);
+            memcpy(ids[i].id, o, 64);
             ids[i].key = c->key;
         }
-        memset((void *)o, 0x5a, 40); /* the node's id: not reproducible */
+        memset((void *)o, 0x5a, 64); /* holds the node's id: not reproducible */
         return;
+    }
     case RANDOM:
         memset((void *)o, 0xa5, out.n);
         return;
     case NODE_ID:
-        memset((void *)o, 0x3c, 32);
+        if (memcmp(o, probe_text, 64) != 0) mismatch(c, rc, "another node id than at start");
+        memset((void *)o, 0x3c, 64);
         return;
     case SHA256: case BLAKE3: case PEERS:
         mix_out(out.p, (uint32_t)rc);
@@ -879,8 +941,22 @@ int main(int argc, char **argv)
     memset(names, 'a', sizeof names);
     uint32_t end0 = mem_end();
 
-    uint8_t probe[32];
-    sync_on = nx_net_node_id(probe, sizeof probe) != NX_ERR_SYNC_DISABLED;
+    /* the node id: 64 lowercase hex digits (docs/nx.md), kept as bytes to
+     * check the origin of every RGA id */
+    int32_t n = nx_net_node_id(probe_text, sizeof probe_text);
+    sync_on = n != NX_ERR_SYNC_DISABLED;
+    if (sync_on) {
+        for (int i = 0; i < 64 && n == 64; i++) {
+            uint8_t ch = probe_text[i];
+            int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+            if (d < 0) n = -1;
+            else node_id[i / 2] = (uint8_t)(i % 2 ? node_id[i / 2] | d : d << 4);
+        }
+        if (n != 64) {
+            say(2, "hostile: net_node_id gave %d, not 64 hex digits\n", (int)n);
+            return 2;
+        }
+    }
     mix32((uint32_t)sync_on);
 
     for (ncall = 0; ncall < calls; ncall++) {

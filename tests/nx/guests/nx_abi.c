@@ -329,28 +329,68 @@ static void case_misc(void)
     nx_host_log(S("legacy line"));
 }
 
-/* net on: prints the node id in hex (the script compares runs); net off:
- * both functions report that sync is disabled (weft run --no-sync). */
+/* net on: prints the node id, which is text, 64 lowercase hex digits (the
+ * script compares runs and weft db node-id); net off: both functions
+ * report that sync is disabled (weft run --no-sync). */
 static void case_net(int on)
 {
-    uint8_t id[64], peers[16];
-    char h[2 * 32 + 1];
+    uint8_t id[NX_NODE_ID_LEN + 8], peers[16];
+    char s[NX_NODE_ID_LEN + 1];
     if (!on) {
         CHECK_EQ(nx_net_node_id(id, sizeof id), NX_ERR_SYNC_DISABLED);
         CHECK_EQ(nx_net_peers(peers, sizeof peers), NX_ERR_SYNC_DISABLED);
+        CHECK_EQ(nx_net_node_id_str(s), NX_ERR_SYNC_DISABLED);
         return;
     }
-    memset(id, 0, sizeof id);
-    CHECK_EQ(nx_net_node_id(id, sizeof id), 32);
-    CHECK_EQ(nx_net_node_id(id, 31), NX_ERR_BUFFER_TOO_SMALL);
-    static const uint8_t zero[32];
-    CHECK(memcmp(id, zero, 32) != 0); /* a real key, not the placeholder */
+    memset(id, '-', sizeof id);
+    CHECK_EQ(nx_net_node_id(id, sizeof id), 64);
+    CHECK_EQ(id[64], '-'); /* nothing past the text */
+    int hex_digits = 0, zeros = 0;
+    for (int i = 0; i < 64; i++) {
+        hex_digits += (id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f');
+        zeros += id[i] == '0';
+    }
+    CHECK_EQ(hex_digits, 64);
+    CHECK(zeros < 64); /* a real key, not the placeholder */
+    memset(id + 64, '-', 8);
+    CHECK_EQ(nx_net_node_id(id + 64, 63), NX_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(id[64], '-'); /* a refused call writes nothing */
+    CHECK_EQ(nx_net_node_id_str(s), 64);
+    CHECK(strlen(s) == 64 && memcmp(s, id, 64) == 0);
     memset(peers, 0xaa, sizeof peers);
     CHECK_EQ(nx_net_peers(peers, sizeof peers), 4);
     CHECK_EQ(peers[0] | peers[1] | peers[2] | peers[3], 0);
     CHECK_EQ(nx_net_peers(peers, 3), NX_ERR_BUFFER_TOO_SMALL);
-    hex(id, 32, h);
-    printf("%s\n", h);
+    printf("%s\n", s);
+}
+
+/* ---- RGA ids: text (docs/nx.md) --------------------------------------------
+ * The 40-byte id (origin node id, u64 seq LE) in RFC 4648 base32, lowercase,
+ * unpadded: 64 characters a-z 2-7. The guest encodes and decodes them itself
+ * to check the documented form and to make ids the host must refuse. */
+static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
+
+static void id_encode(const uint8_t raw[40], uint8_t text[64])
+{
+    for (int g = 0; g < 8; g++) {
+        uint64_t v = 0;
+        for (int i = 0; i < 5; i++) v = v << 8 | raw[5 * g + i];
+        for (int i = 0; i < 8; i++) text[8 * g + i] = (uint8_t)b32[(v >> (35 - 5 * i)) & 31];
+    }
+}
+
+static int id_decode(const uint8_t text[64], uint8_t raw[40])
+{
+    for (int g = 0; g < 8; g++) {
+        uint64_t v = 0;
+        for (int i = 0; i < 8; i++) {
+            const char *d = text[8 * g + i] ? strchr(b32, text[8 * g + i]) : NULL;
+            if (!d) return -1;
+            v = v << 5 | (uint64_t)(d - b32);
+        }
+        for (int i = 0; i < 5; i++) raw[5 * g + i] = (uint8_t)(v >> (32 - 8 * i));
+    }
+    return 0;
 }
 
 static uint64_t le64(const uint8_t *p)
@@ -510,40 +550,82 @@ static void case_crdt(void)
     CHECK_EQ(nx_crdt_orset_add(S("tags"), big, NX_MAX_KEY + 1), NX_ERR_INTERNAL);
     CHECK_EQ(nx_crdt_orset_contains(S("tags"), big, NX_MAX_KEY + 1), NX_ERR_INTERNAL);
 
-    /* RGA: ids are 40 bytes; values in sequence order */
+    /* RGA: ids are text of 64 characters (docs/nx.md); values in sequence
+     * order */
+    const uint32_t L = NX_CRDT_ID_LEN;
+    CHECK_EQ(L, 64);
     CHECK_EQ(nx_crdt_rga_values(S("doc"), b, sizeof b), 4);
     CHECK_EQ(nx_read_u32(b), 0);
-    CHECK_EQ(nx_crdt_rga_insert(S("doc"), "", 0, S("first"), id1, sizeof id1), 40);
-    CHECK_EQ(nx_crdt_rga_insert(S("doc"), id1, 40, S("third"), id3, 40), 40);
-    CHECK_EQ(nx_crdt_rga_insert(S("doc"), id1, 40, S("second"), id2, 40), 40); /* newer first */
-    CHECK(memcmp(id1, id2, 40) != 0 && memcmp(id2, id3, 40) != 0);
-    CHECK(memcmp(id1, id2, 32) == 0); /* same origin: this node */
+    memset(id1, '-', sizeof id1);
+    CHECK_EQ(nx_crdt_rga_insert(S("doc"), "", 0, S("first"), id1, sizeof id1), 64);
+    CHECK_EQ(nx_crdt_rga_insert(S("doc"), id1, L, S("third"), id3, L), 64);
+    CHECK_EQ(nx_crdt_rga_insert(S("doc"), id1, L, S("second"), id2, L), 64); /* newer first */
+    CHECK(memcmp(id1, id2, L) != 0 && memcmp(id2, id3, L) != 0);
+    /* the documented form: base32 of (origin, seq LE); the origin is this
+     * node (net_node_id's hex), seqs count the context's ops 1, 2, 3, ... */
+    uint8_t raw1[40], raw2[40], raw3[40], node[NX_NODE_ID_LEN], text[64];
+    CHECK_EQ(id_decode(id1, raw1), 0);
+    CHECK_EQ(id_decode(id2, raw2), 0);
+    CHECK_EQ(id_decode(id3, raw3), 0);
+    id_encode(raw1, text);
+    CHECK(memcmp(text, id1, 64) == 0);
+    CHECK(memcmp(raw1, raw2, 32) == 0 && memcmp(raw1, raw3, 32) == 0);
+    CHECK_EQ(nx_net_node_id(node, sizeof node), 64);
+    char node_hex[65];
+    hex(raw1, 32, node_hex);
+    CHECK(memcmp(node_hex, node, 64) == 0);
+    CHECK_EQ(le64(raw3 + 32), le64(raw1 + 32) + 1);
+    CHECK_EQ(le64(raw2 + 32), le64(raw1 + 32) + 2);
     n = nx_crdt_rga_values(S("doc"), out, 4096);
     CHECK(LIST_IS(out, n, 3, "first", "second", "third"));
-    CHECK_EQ(nx_crdt_rga_insert(S("doc"), "", 0, S("zero"), b, 39), NX_ERR_BUFFER_TOO_SMALL);
+    memset(b, '-', sizeof b);
+    CHECK_EQ(nx_crdt_rga_insert(S("doc"), "", 0, S("zero"), b, L - 1), NX_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(b[0], '-');
     n = nx_crdt_rga_values(S("doc"), out, 4096);
     CHECK_EQ(nx_read_u32(out), 3); /* the refused insert inserted nothing */
-    CHECK_EQ(nx_crdt_rga_delete(S("doc"), id2, 40), 0);
-    CHECK_EQ(nx_crdt_rga_delete(S("doc"), id2, 40), 0); /* again: still 0 */
+    CHECK_EQ(nx_crdt_rga_delete(S("doc"), id2, L), 0);
+    CHECK_EQ(nx_crdt_rga_delete(S("doc"), id2, L), 0); /* again: still 0 */
     n = nx_crdt_rga_values(S("doc"), out, 4096);
     CHECK(LIST_IS(out, n, 2, "first", "third"));
     /* children of a deleted element stay, in order */
-    CHECK_EQ(nx_crdt_rga_insert(S("doc"), id2, 40, S("reply"), b, 40), 40);
+    CHECK_EQ(nx_crdt_rga_insert(S("doc"), id2, L, S("reply"), b, L), 64);
     n = nx_crdt_rga_values(S("doc"), out, 4096);
     CHECK(LIST_IS(out, n, 3, "first", "reply", "third"));
     CHECK_EQ(nx_crdt_rga_values(S("doc"), out, (uint32_t)n - 1), NX_ERR_BUFFER_TOO_SMALL);
-    /* unknown and malformed ids */
-    memcpy(b, id1, 40);
-    b[39] ^= 0x40; /* a seq this node never issued */
-    CHECK_EQ(nx_crdt_rga_delete(S("doc"), b, 40), NX_ERR_NOT_FOUND);
-    CHECK_EQ(nx_crdt_rga_insert(S("doc"), b, 40, S("x"), id3, 40), NX_ERR_NOT_FOUND);
-    CHECK_EQ(nx_crdt_rga_delete(S("nodoc"), id1, 40), NX_ERR_NOT_FOUND);
-    CHECK_EQ(nx_crdt_rga_insert(S("nodoc"), id1, 40, S("x"), id3, 40), NX_ERR_NOT_FOUND);
-    CHECK_EQ(nx_crdt_rga_delete(S("doc"), id1, 39), NX_ERR_INTERNAL);
-    CHECK_EQ(nx_crdt_rga_insert(S("doc"), id1, 41, S("x"), id3, 40), NX_ERR_INTERNAL);
-    CHECK_EQ(nx_crdt_rga_insert(S("doc"), "", 0, big, NX_MAX_VALUE + 1, id3, 40), NX_ERR_INTERNAL);
+    /* unknown ids: a seq this node never issued, another origin */
+    memcpy(raw2, raw1, 40);
+    raw2[39] ^= 0x40;
+    id_encode(raw2, b);
+    CHECK_EQ(nx_crdt_rga_delete(S("doc"), b, L), NX_ERR_NOT_FOUND);
+    CHECK_EQ(nx_crdt_rga_insert(S("doc"), b, L, S("x"), id3, L), NX_ERR_NOT_FOUND);
+    memcpy(raw2, raw1, 40);
+    raw2[0] ^= 1;
+    id_encode(raw2, b);
+    CHECK_EQ(nx_crdt_rga_delete(S("doc"), b, L), NX_ERR_NOT_FOUND);
+    CHECK_EQ(nx_crdt_rga_delete(S("nodoc"), id1, L), NX_ERR_NOT_FOUND);
+    CHECK_EQ(nx_crdt_rga_insert(S("nodoc"), id1, L, S("x"), id3, L), NX_ERR_NOT_FOUND);
+    /* malformed ids: ERR_INTERNAL, nothing inserted or deleted */
+    CHECK_EQ(nx_crdt_rga_delete(S("doc"), id1, L - 1), NX_ERR_INTERNAL);
+    CHECK_EQ(nx_crdt_rga_insert(S("doc"), id1, L + 1, S("x"), id3, L), NX_ERR_INTERNAL);
+    CHECK_EQ(nx_crdt_rga_delete(S("doc"), raw1, 40), NX_ERR_INTERNAL); /* raw bytes */
+    CHECK_EQ(nx_crdt_rga_insert(S("doc"), raw1, 40, S("x"), id3, L), NX_ERR_INTERNAL);
+    static const char outside[] = "ABYZ0189=-_ ";
+    for (size_t i = 0; i < sizeof outside - 1; i++) {
+        memcpy(b, id1, L);
+        b[(i * 13) % L] = (uint8_t)outside[i]; /* one byte outside a-z 2-7 */
+        CHECK_EQ(nx_crdt_rga_delete(S("doc"), b, L), NX_ERR_INTERNAL);
+        CHECK_EQ(nx_crdt_rga_insert(S("doc"), b, L, S("x"), id3, L), NX_ERR_INTERNAL);
+    }
+    for (size_t i = 0; i < L; i++) b[i] = (uint8_t)(id1[i] >= 'a' ? id1[i] - 32 : id1[i]);
+    CHECK_EQ(nx_crdt_rga_delete(S("doc"), b, L), NX_ERR_INTERNAL); /* upper case */
+    memcpy(raw2, raw1, 40);
+    memset(raw2 + 32, 0, 8); /* seq 0: no op has it */
+    id_encode(raw2, b);
+    CHECK_EQ(nx_crdt_rga_delete(S("doc"), b, L), NX_ERR_INTERNAL);
+    CHECK_EQ(nx_crdt_rga_insert(S("doc"), b, L, S("x"), id3, L), NX_ERR_INTERNAL);
+    CHECK_EQ(nx_crdt_rga_insert(S("doc"), "", 0, big, NX_MAX_VALUE + 1, id3, L), NX_ERR_INTERNAL);
     n = nx_crdt_rga_values(S("doc"), out, 4096);
-    CHECK_EQ(nx_read_u32(out), 3);
+    CHECK(LIST_IS(out, n, 3, "first", "reply", "third"));
 
     /* keys: 1024 bytes ok, 1025 refused, __nx/ reserved — for all 19 */
     memset(big, 'k', NX_MAX_KEY + 1);
@@ -570,17 +652,277 @@ static void case_crdt(void)
         CHECK_EQ(nx_crdt_orset_remove(k, kl, S("e")), want);
         CHECK_EQ(nx_crdt_orset_contains(k, kl, S("e")), want);
         CHECK_EQ(nx_crdt_orset_elements(k, kl, b, 8), want);
-        CHECK_EQ(nx_crdt_rga_insert(k, kl, "", 0, S("v"), id3, 40), want);
-        CHECK_EQ(nx_crdt_rga_delete(k, kl, id1, 40), want);
+        CHECK_EQ(nx_crdt_rga_insert(k, kl, "", 0, S("v"), id3, L), want);
+        CHECK_EQ(nx_crdt_rga_delete(k, kl, id1, L), want);
         CHECK_EQ(nx_crdt_rga_values(k, kl, b, 8), want);
     }
     CHECK_EQ(nx_crdt_gcounter_inc(S("__nx"), 1), 0); /* no slash: ordinary */
 }
 
+/* env given|none: `weft run --env` is the guest's one environment, for
+ * WASI's environ and nx env_get alike (nx_test.sh env). The script runs
+ * weft with NX_PROCESS_ONLY=leak and NX_PASSED=fromweft in weft's own
+ * environment; "given" adds --env NX_GIVEN=yes --env PLAIN=wasi-only
+ * --env NX_PASSED (weft's own value passed along). */
+static void case_env(int given)
+{
+    extern char **environ;
+    char buf[64];
+    /* never visible without --env, whatever weft's environment holds */
+    CHECK_EQ(nx_env_get_str("NX_PROCESS_ONLY", buf, sizeof buf), NX_ERR_NOT_FOUND);
+    CHECK(getenv("NX_PROCESS_ONLY") == NULL);
+    if (!given) {
+        CHECK_EQ(nx_env_get_str("NX_PASSED", buf, sizeof buf), NX_ERR_NOT_FOUND);
+        CHECK(environ == NULL || environ[0] == NULL); /* WASI: empty too */
+        return;
+    }
+    CHECK_EQ(nx_env_get_str("NX_GIVEN", buf, sizeof buf), 3);
+    CHECK(strcmp(buf, "yes") == 0);
+    CHECK(getenv("NX_GIVEN") != NULL && strcmp(getenv("NX_GIVEN"), "yes") == 0);
+    CHECK_EQ(nx_env_get_str("NX_PASSED", buf, sizeof buf), 8);
+    CHECK(strcmp(buf, "fromweft") == 0);
+    CHECK(getenv("NX_PASSED") != NULL && strcmp(getenv("NX_PASSED"), "fromweft") == 0);
+    /* nx's own policy still applies on top: only NX_* and NUMAX_* names */
+    CHECK(getenv("PLAIN") != NULL && strcmp(getenv("PLAIN"), "wasi-only") == 0);
+    CHECK_EQ(nx_env_get_str("PLAIN", buf, sizeof buf), NX_ERR_NOT_FOUND);
+    int n = 0;
+    for (char **e = environ; e && *e; e++) n++;
+    CHECK_EQ(n, 3);
+}
+
+/* ---- sdk/nx.h helpers, each from a guest ----------------------------------- */
+
+/* A list output made by hand: count, then parts (u32 len, bytes). */
+static int32_t make_list(uint8_t *p, uint32_t count, const char *const *parts, size_t nparts)
+{
+    uint32_t pos = 4;
+    memcpy(p, &count, 4); /* wasm32 is little-endian */
+    for (size_t i = 0; i < nparts; i++) {
+        uint32_t l = (uint32_t)strlen(parts[i]);
+        memcpy(p + pos, &l, 4);
+        memcpy(p + pos + 4, parts[i], l);
+        pos += 4 + l;
+    }
+    return (int32_t)pos;
+}
+#define MAKE_LIST(p, count, ...)                                                      \
+    make_list(p, count, (const char *const[]){__VA_ARGS__},                           \
+              sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+
+static void case_sdk(void)
+{
+    char s[256], id[NX_CRDT_ID_LEN + 1], id2[NX_CRDT_ID_LEN + 1];
+    int32_t len;
+    uint8_t *all;
+    nx_list_t it;
+    const uint8_t *a, *v;
+    uint32_t al, vl;
+
+    /* nx_read_all on short results (db_get of "6": 1 byte; an empty
+     * value: 0 bytes, still a buffer), and its error codes */
+    CHECK_EQ(nx_db_set_str("six", "6"), 0);
+    CHECK_EQ(nx_db_exists_str("six"), 1);
+    all = nx_read_all_str(nx_db_get, "six", &len);
+    CHECK(all != NULL);
+    CHECK_EQ(len, 1);
+    CHECK(all && all[0] == '6');
+    free(all);
+    CHECK_EQ(nx_db_set(S("empty"), "", 0), 0);
+    all = nx_read_all(nx_db_get, S("empty"), &len);
+    CHECK(all != NULL);
+    CHECK_EQ(len, 0);
+    free(all);
+    all = nx_read_all_str(nx_db_get, "missing", &len);
+    CHECK(all == NULL);
+    CHECK_EQ(len, NX_ERR_NOT_FOUND);
+    all = nx_read_all_str(nx_db_get, "__nx/x", &len);
+    CHECK(all == NULL);
+    CHECK_EQ(len, NX_ERR_RESERVED_KEY);
+    CHECK_EQ(nx_db_get_str("six", s, sizeof s), 1);
+    CHECK(strcmp(s, "6") == 0);
+    CHECK_EQ(nx_db_get_str("six", s, 1), NX_ERR_BUFFER_TOO_SMALL); /* no room for the NUL */
+    CHECK_EQ(nx_db_get_str("six", s, 0), NX_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(nx_db_delete_str("six"), 0);
+    CHECK_EQ(nx_db_exists_str("six"), 0);
+    CHECK_EQ(nx_db_get_str("six", s, sizeof s), NX_ERR_NOT_FOUND);
+
+    /* results between 8 and 10 MiB: nx_read_all tries 10 MiB last; over
+     * 10 MiB it gives up with NX_ERR_BUFFER_TOO_SMALL */
+    for (uint32_t i = 0; i < NX_MAX_VALUE; i++) big[i] = (uint8_t)('a' + i % 26);
+    for (int f = 0; f < 9; f++) {
+        char field[4] = {'f', (char)('0' + f), 0};
+        CHECK_EQ(nx_crdt_lww_map_set(S("big9"), field, 2, big, NX_MAX_VALUE), 0);
+    }
+    all = nx_read_all_str(nx_crdt_lww_map_entries, "big9", &len);
+    CHECK(all != NULL);
+    CHECK_EQ(len, 4 + 9 * (4 + 2 + 4 + (int32_t)NX_MAX_VALUE));
+    CHECK(len > 8 * 1024 * 1024 && len <= (int32_t)NX_MAX_OUTPUT);
+    if (all) {
+        int rows = 0, r;
+        CHECK_EQ(nx_list_begin(&it, all, len), 9);
+        while ((r = nx_entries_next(&it, &a, &al, &v, &vl)) == 1) {
+            CHECK(al == 2 && a[0] == 'f' && a[1] == '0' + rows);
+            CHECK(vl == NX_MAX_VALUE && memcmp(v, big, vl) == 0);
+            rows++;
+        }
+        CHECK_EQ(r, 0);
+        CHECK_EQ(rows, 9);
+        free(all);
+    }
+    for (int f = 0; f < 11; f++) {
+        char field[4] = {'g', (char)('a' + f), 0};
+        CHECK_EQ(nx_crdt_lww_map_set(S("big11"), field, 2, big, NX_MAX_VALUE), 0);
+    }
+    all = nx_read_all_str(nx_crdt_lww_map_entries, "big11", &len);
+    CHECK(all == NULL);
+    CHECK_EQ(len, NX_ERR_BUFFER_TOO_SMALL);
+
+    /* little-endian readers */
+    static const uint8_t le[8] = {0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    static const uint8_t le2[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    CHECK(nx_read_u64(le) == 0xfffffffffffffffeull);
+    CHECK_EQ(nx_read_i64(le), -2);
+    CHECK(nx_read_u64(le2) == 0x0807060504030201ull);
+    CHECK_EQ(nx_read_u32(le2), 0x04030201);
+
+    /* counters with C-string keys */
+    uint64_t u = 1;
+    int64_t i64 = 1;
+    CHECK_EQ(nx_crdt_gcounter_value_str("gc", &u), 0);
+    CHECK(u == 0);
+    CHECK_EQ(nx_crdt_gcounter_inc_str("gc", 0xfffffffffull), 0);
+    CHECK_EQ(nx_crdt_gcounter_value_str("gc", &u), 0);
+    CHECK(u == 0xfffffffffull);
+    CHECK_EQ(nx_crdt_pncounter_inc_str("pc", 5), 0);
+    CHECK_EQ(nx_crdt_pncounter_dec_str("pc", 0x100000007ull), 0);
+    CHECK_EQ(nx_crdt_pncounter_value_str("pc", &i64), 0);
+    CHECK(i64 == 5 - (int64_t)0x100000007ll);
+    CHECK_EQ(nx_crdt_pncounter_value_str("gc", &i64), NX_ERR_INTERNAL); /* another type */
+    CHECK_EQ(nx_crdt_gcounter_value_str("__nx/gc", &u), NX_ERR_RESERVED_KEY);
+
+    /* register and map as C strings */
+    CHECK_EQ(nx_crdt_lww_get_str("reg", s, sizeof s), NX_ERR_NOT_FOUND);
+    CHECK_EQ(nx_crdt_lww_set_str("reg", "online"), 0);
+    CHECK_EQ(nx_crdt_lww_get_str("reg", s, sizeof s), 6);
+    CHECK(strcmp(s, "online") == 0);
+    CHECK_EQ(nx_crdt_lww_get_str("reg", s, 6), NX_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(nx_crdt_lww_get_str("reg", s, 7), 6);
+    CHECK_EQ(nx_crdt_lww_map_set_str("cfg", "theme", "dark"), 0);
+    CHECK_EQ(nx_crdt_lww_map_set_str("cfg", "lang", "en"), 0);
+    CHECK_EQ(nx_crdt_lww_map_contains_str("cfg", "theme"), 1);
+    CHECK_EQ(nx_crdt_lww_map_get_str("cfg", "theme", s, sizeof s), 4);
+    CHECK(strcmp(s, "dark") == 0);
+    CHECK_EQ(nx_crdt_lww_map_remove_str("cfg", "theme"), 0);
+    CHECK_EQ(nx_crdt_lww_map_contains_str("cfg", "theme"), 0);
+    CHECK_EQ(nx_crdt_lww_map_get_str("cfg", "theme", s, sizeof s), NX_ERR_NOT_FOUND);
+    all = nx_read_all_str(nx_crdt_lww_map_entries, "cfg", &len);
+    CHECK(all != NULL);
+    CHECK_EQ(nx_list_begin(&it, all, len), 1);
+    CHECK_EQ(nx_entries_next(&it, &a, &al, &v, &vl), 1);
+    CHECK(al == 4 && memcmp(a, "lang", 4) == 0 && vl == 2 && memcmp(v, "en", 2) == 0);
+    CHECK_EQ(nx_entries_next(&it, &a, &al, &v, &vl), 0);
+    CHECK_EQ(nx_entries_next(&it, &a, &al, &v, &vl), 0); /* stays at the end */
+    free(all);
+
+    /* set: the elements layout */
+    CHECK_EQ(nx_crdt_orset_add_str("tags", "red"), 0);
+    CHECK_EQ(nx_crdt_orset_add_str("tags", "blue"), 0);
+    CHECK_EQ(nx_crdt_orset_add_str("tags", "green"), 0);
+    CHECK_EQ(nx_crdt_orset_remove_str("tags", "green"), 0);
+    CHECK_EQ(nx_crdt_orset_contains_str("tags", "red"), 1);
+    CHECK_EQ(nx_crdt_orset_contains_str("tags", "green"), 0);
+    all = nx_read_all_str(nx_crdt_orset_elements, "tags", &len);
+    CHECK(all != NULL);
+    CHECK_EQ(nx_list_begin(&it, all, len), 2);
+    CHECK_EQ(nx_list_next(&it, &a, &al), 1);
+    CHECK(al == 4 && memcmp(a, "blue", 4) == 0);
+    CHECK_EQ(nx_list_next(&it, &a, &al), 1);
+    CHECK(al == 3 && memcmp(a, "red", 3) == 0);
+    CHECK_EQ(nx_list_next(&it, &a, &al), 0);
+    free(all);
+
+    /* sequence: ids as C strings, the values layout */
+    CHECK_EQ(nx_crdt_rga_insert_str("seq", NULL, "one", id), (int32_t)NX_CRDT_ID_LEN);
+    CHECK_EQ(strlen(id), NX_CRDT_ID_LEN);
+    CHECK_EQ(nx_crdt_rga_insert_str("seq", id, "two", id2), (int32_t)NX_CRDT_ID_LEN);
+    CHECK_EQ(nx_crdt_rga_insert_str("seq", "", "zero", s), (int32_t)NX_CRDT_ID_LEN); /* head */
+    CHECK_EQ(nx_crdt_rga_insert_str("seq", "nope", "x", s), NX_ERR_INTERNAL);
+    CHECK_EQ(s[0], '\0'); /* no id: an empty string */
+    CHECK_EQ(nx_crdt_rga_delete_str("seq", id), 0);
+    CHECK_EQ(nx_crdt_rga_delete_str("seq", "nope"), NX_ERR_INTERNAL);
+    all = nx_read_all_str(nx_crdt_rga_values, "seq", &len);
+    CHECK(all != NULL);
+    CHECK_EQ(nx_list_begin(&it, all, len), 2);
+    CHECK_EQ(nx_list_next(&it, &a, &al), 1);
+    CHECK(al == 4 && memcmp(a, "zero", 4) == 0);
+    CHECK_EQ(nx_list_next(&it, &a, &al), 1);
+    CHECK(al == 3 && memcmp(a, "two", 3) == 0);
+    CHECK_EQ(nx_list_next(&it, &a, &al), 0);
+    free(all);
+    all = nx_read_all_str(nx_crdt_rga_values, "empty-seq", &len);
+    CHECK_EQ(len, 4);
+    CHECK_EQ(nx_list_begin(&it, all, len), 0);
+    CHECK_EQ(nx_list_next(&it, &a, &al), 0);
+    free(all);
+
+    /* the walkers on malformed lists: never past the end, always an error */
+    uint8_t m[64];
+    CHECK_EQ(nx_list_begin(&it, m, NX_ERR_BUFFER_TOO_SMALL), NX_ERR_INTERNAL);
+    CHECK_EQ(nx_list_next(&it, &a, &al), NX_ERR_INTERNAL);
+    CHECK_EQ(nx_list_begin(&it, m, 3), NX_ERR_INTERNAL);
+    len = MAKE_LIST(m, 2, "only one");
+    CHECK_EQ(nx_list_begin(&it, m, len), 2);
+    CHECK_EQ(nx_list_next(&it, &a, &al), 1);
+    CHECK_EQ(nx_list_next(&it, &a, &al), NX_ERR_INTERNAL); /* count says 2 */
+    len = MAKE_LIST(m, 1, "one", "extra");
+    CHECK_EQ(nx_list_begin(&it, m, len), 1);
+    CHECK_EQ(nx_list_next(&it, &a, &al), 1);
+    CHECK_EQ(nx_list_next(&it, &a, &al), NX_ERR_INTERNAL); /* bytes left over */
+    len = MAKE_LIST(m, 1, "abcdef");
+    CHECK_EQ(nx_list_begin(&it, m, len - 1), 1); /* the item runs past the end */
+    CHECK_EQ(nx_list_next(&it, &a, &al), NX_ERR_INTERNAL);
+    m[4] = 0xff, m[5] = 0xff, m[6] = 0xff, m[7] = 0xff; /* a length of 4 GiB - 1 */
+    CHECK_EQ(nx_list_begin(&it, m, len), 1);
+    CHECK_EQ(nx_list_next(&it, &a, &al), NX_ERR_INTERNAL);
+    len = MAKE_LIST(m, 1, "field"); /* an entry without its value */
+    CHECK_EQ(nx_list_begin(&it, m, len), 1);
+    CHECK_EQ(nx_entries_next(&it, &a, &al, &v, &vl), NX_ERR_INTERNAL);
+    len = MAKE_LIST(m, 1, "field", "value", "x");
+    CHECK_EQ(nx_list_begin(&it, m, len), 1);
+    CHECK_EQ(nx_entries_next(&it, &a, &al, &v, &vl), 1);
+    CHECK(al == 5 && vl == 5 && memcmp(v, "value", 5) == 0);
+    CHECK_EQ(nx_entries_next(&it, &a, &al, &v, &vl), NX_ERR_INTERNAL);
+
+    /* a db_keys page has the items layout too; net_peers is a page */
+    CHECK_EQ(nx_db_set_str("k:1", "a"), 0);
+    CHECK_EQ(nx_db_set_str("k:2", "b"), 0);
+    len = nx_db_keys(S("k:"), 0, 10, out, 4096);
+    CHECK_EQ(nx_list_begin(&it, out, len), 2);
+    CHECK_EQ(nx_list_next(&it, &a, &al), 1);
+    CHECK(al == 3 && memcmp(a, "k:1", 3) == 0);
+    CHECK_EQ(nx_list_next(&it, &a, &al), 1);
+    CHECK_EQ(nx_list_next(&it, &a, &al), 0);
+    len = nx_net_peers(out, 4096);
+    CHECK_EQ(len, 4);
+    uint32_t pos = 4;
+    CHECK_EQ(nx_page_next(out, (uint32_t)len, 1, &pos, &a, &al, &v, &vl), 0);
+    CHECK_EQ(nx_page_next(out, 2, 1, &pos, &a, &al, &v, &vl), 0); /* pos past the page */
+
+    /* env, node id and events as C strings */
+    CHECK_EQ(nx_env_get_str("NX_SDK", s, sizeof s), 2);
+    CHECK(strcmp(s, "ok") == 0);
+    CHECK_EQ(nx_env_get_str("NX_SDK", s, 2), NX_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(nx_env_get_str("NX_NONE", s, sizeof s), NX_ERR_NOT_FOUND);
+    CHECK_EQ(nx_net_node_id_str(id), (int32_t)NX_NODE_ID_LEN);
+    CHECK_EQ(strlen(id), NX_NODE_ID_LEN);
+    CHECK_EQ(nx_emit_str("sdk.done", "yes"), 0);
+}
+
 /* --no-sync: every CRDT function answers ERR_SYNC_DISABLED. */
 static void case_crdt_off(void)
 {
-    uint8_t b[64], id[40] = {0};
+    uint8_t b[64], id[NX_CRDT_ID_LEN];
+    memset(id, 'a', sizeof id);
     const int32_t off = NX_ERR_SYNC_DISABLED;
     CHECK_EQ(nx_crdt_gcounter_inc(S("k"), 1), off);
     CHECK_EQ(nx_crdt_gcounter_value(S("k"), b, 8), off);
@@ -598,8 +940,8 @@ static void case_crdt_off(void)
     CHECK_EQ(nx_crdt_orset_remove(S("k"), S("e")), off);
     CHECK_EQ(nx_crdt_orset_contains(S("k"), S("e")), off);
     CHECK_EQ(nx_crdt_orset_elements(S("k"), b, 8), off);
-    CHECK_EQ(nx_crdt_rga_insert(S("k"), "", 0, S("v"), b, 40), off);
-    CHECK_EQ(nx_crdt_rga_delete(S("k"), id, 40), off);
+    CHECK_EQ(nx_crdt_rga_insert(S("k"), "", 0, S("v"), b, sizeof b), off);
+    CHECK_EQ(nx_crdt_rga_delete(S("k"), id, sizeof id), off);
     CHECK_EQ(nx_crdt_rga_values(S("k"), b, 8), off);
     /* even on a reserved key: sync is checked first */
     CHECK_EQ(nx_crdt_gcounter_inc(S("__nx/k"), 1), off);
@@ -621,6 +963,10 @@ int main(int argc, char **argv)
         case_net(strcmp(argv[2], "on") == 0);
     } else if (strcmp(c, "crdt") == 0) {
         case_crdt();
+    } else if (strcmp(c, "env") == 0 && argc == 3) { /* env given|none */
+        case_env(strcmp(argv[2], "given") == 0);
+    } else if (strcmp(c, "sdk") == 0) {
+        case_sdk();
     } else if (strcmp(c, "crdt_off") == 0) {
         case_crdt_off();
     } else if (strcmp(c, "ginc") == 0 && argc == 3) { /* ginc KEY: +1, prints the value */
