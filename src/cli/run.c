@@ -396,6 +396,8 @@ static int attempt(run_t *r, const char *fname, weft_val_t *vals, size_t np, siz
     }
     if (o->has_max_stack)
         limits.max_stack_bytes = o->max_stack > SIZE_MAX ? SIZE_MAX : (size_t)o->max_stack;
+    if (o->max_table_elems)
+        limits.max_table_elems = (uint32_t)o->max_table_elems;
     rc = weft_store_set_limits(r->store, &limits);
     if (rc != 0) {
         cli_error("cannot set limits: %s", store_errmsg(r->store, rc));
@@ -581,7 +583,24 @@ int cli_run(int argc, char **argv)
         goto done;
     }
     msg[0] = '\0';
-    rc = weft_module_new(r.engine, bytes, len, &r.module, msg, sizeof msg);
+    /* --timeout bounds loading too (compiling a big module takes a while,
+     * and no guest code runs yet): the load gets its own DURATION, from
+     * now, and running the call then gets DURATION afresh. */
+    weft_load_options_t load_opts = {0};
+    if (o.timeout_ns) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        uint64_t now_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+        load_opts.deadline_ns = o.timeout_ns > UINT64_MAX - now_ns ? UINT64_MAX : now_ns + o.timeout_ns;
+    }
+    rc = weft_module_new_opts(r.engine, bytes, len, &load_opts, &r.module, msg, sizeof msg);
+    if (rc == WEFT_EINTERRUPTED) {
+        cli_error("%s: %s", o.path, msg);
+        cli_error("the load took longer than --timeout %s", o.timeout_text);
+        r.module = NULL;
+        status = CLI_EXIT_TRAP; /* as a run stopped by --timeout */
+        goto done;
+    }
     if (rc != 0) {
         cli_error("%s: %s: %s", o.path, weft_strerror(rc), msg[0] ? msg : "(no detail)");
         r.module = NULL;

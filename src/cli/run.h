@@ -32,6 +32,7 @@ typedef struct {
     int nargs;
     int has_fuel, has_max_memory, has_max_stack;
     uint64_t fuel, max_memory, max_stack;
+    uint64_t max_table_elems; /* 0: the engine's default */
     uint64_t timeout_ns; /* 0: none */
     const char *timeout_text;
     weft_wasi_preopen_t *dirs; /* guest_path points into argv or dir_names */

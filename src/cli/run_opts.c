@@ -68,9 +68,13 @@ void cli_run_usage(FILE *out)
             "                       memory.grow past the cap returns -1 to the guest\n"
             "  --max-stack BYTES    cap the value stack (locals and operands); at least 4K;\n"
             "                       suffixes K, M, G; default 8M\n"
+            "  --max-table-elems N  cap the elements of all tables together (at\n"
+            "                       instantiation and table.grow: a grow past it gives\n"
+            "                       -1); suffixes K, M, G; default 10000000\n"
             "  --timeout DURATION   interrupt the guest (a trap) after DURATION of wall time:\n"
             "                       an integer with unit ns, us, ms, s, m or h (500ms, 2s,\n"
-            "                       1m); a bare number is seconds\n"
+            "                       1m); a bare number is seconds. Loading the module\n"
+            "                       gets DURATION of its own before that (exit code 3)\n"
             "  -h, --help           show this help\n"
             "  --                   end of options\n"
             "\n"
@@ -279,6 +283,14 @@ int run_parse_opts(int argc, char **argv, run_opts_t *o)
                 return -1;
             }
             o->has_max_stack = 1;
+        } else if ((m = option_value(argc, argv, &i, "--max-table-elems", &val)) != 0) {
+            if (m < 0)
+                return -1;
+            if (cli_parse_size(val, &o->max_table_elems) != 0 || o->max_table_elems == 0 ||
+                o->max_table_elems > UINT32_MAX) {
+                cli_error("--max-table-elems: '%s' is not a count from 1 to 4G-1", val);
+                return -1;
+            }
         } else if ((m = option_value(argc, argv, &i, "--timeout", &val)) != 0) {
             if (m < 0)
                 return -1;
