@@ -18,6 +18,8 @@
 
 #include "nx.h"
 
+#define ID_DIGITS 10 /* "note:%010lu" */
+
 static int add(int argc, char **argv)
 {
     char text[4096] = "", buf[32], key[32];
@@ -45,10 +47,25 @@ static int add(int argc, char **argv)
     return 0;
 }
 
+/* The id in a note's key "note:<10 digits>", read from the key's own
+ * bytes: a page holds keys and values back to back with no NUL between,
+ * so a string function (strtoul) would run on into the value when it
+ * starts with a digit. 0 for a key that is not a note's (ids start at 1). */
+static unsigned long key_id(const uint8_t *k, uint32_t kl)
+{
+    unsigned long id = 0;
+    if (kl != 5 + ID_DIGITS) return 0;
+    for (uint32_t i = 5; i < kl; i++) {
+        if (k[i] < '0' || k[i] > '9') return 0;
+        id = id * 10 + (unsigned long)(k[i] - '0');
+    }
+    return id;
+}
+
 static int list(void)
 {
     static uint8_t page[64 * 1024];
-    uint8_t after[64];
+    static uint8_t after[NX_MAX_KEY];
     uint32_t after_len = 0;
     for (;;) {
         int32_t n = nx_db_scan_after("note:", 5, after, after_len, 16, page, sizeof page);
@@ -59,8 +76,9 @@ static int list(void)
         uint32_t count = nx_read_u32(page), pos = 4, kl, vl;
         const uint8_t *k, *v;
         while (nx_page_next(page, (uint32_t)n, 1, &pos, &k, &kl, &v, &vl)) {
-            printf("%lu\t%.*s\n", strtoul((const char *)k + 5, NULL, 10), (int)vl, (const char *)v);
-            memcpy(after, k, kl);
+            unsigned long id = key_id(k, kl);
+            if (id) printf("%lu\t%.*s\n", id, (int)vl, (const char *)v);
+            memcpy(after, k, kl); /* a key is at most NX_MAX_KEY bytes */
             after_len = kl;
         }
         if (count < 16) return 0;
