@@ -36,6 +36,8 @@
 
 #include "types.h"
 
+struct weft_module;
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -86,6 +88,16 @@ void weft_node_close(weft_node_t *node);
  * and the directory has none. Borrowed for the node's lifetime. */
 const uint8_t *weft_node_id(const weft_node_t *node);
 
+/* The data directory given at open (borrowed). */
+const char *weft_node_data_dir(const weft_node_t *node);
+
+/* Counters since open, for metrics. */
+typedef struct {
+    uint64_t commits;        /* durable batch commits */
+    uint64_t committed_jobs; /* write jobs (calls and changes) in those commits */
+} weft_node_stats_t;
+void weft_node_stats(weft_node_t *node, weft_node_stats_t *out);
+
 /* ---- apps --------------------------------------------------------------- */
 
 /* Deploys a module: validates and compiles it, stores its bytes under its
@@ -110,6 +122,13 @@ int weft_node_app_get(weft_node_t *node, const char *id, weft_app_info_t *out);
 /* Calls fn for every app, in id order, until it returns non-zero. */
 int weft_node_app_list(weft_node_t *node, int (*fn)(void *user, const weft_app_info_t *app),
                        void *user);
+/* The compiled module of an app (compiled now if this process has not yet),
+ * for listing its imports and exports. Borrowed until the node closes.
+ * WEFT_ENOTFOUND when there is no such app. */
+int weft_node_app_module(weft_node_t *node, const char *id, const struct weft_module **out);
+/* The ABI profile of a module, from its imports: "nx" when it imports nx,
+ * else "wasi". Static storage. */
+const char *weft_node_abi(const struct weft_module *module);
 /* Deletes an app: WEFT_ENOTFOUND, or WEFT_ELIMIT while a context uses it. */
 int weft_node_app_delete(weft_node_t *node, const char *id, char *out_msg, size_t msg_size);
 
@@ -131,6 +150,17 @@ int weft_node_context_list(weft_node_t *node,
 /* Deletes a context and all its state (keys, CRDT state, op-log, events),
  * after the write calls queued before it. WEFT_ENOTFOUND when absent. */
 int weft_node_context_delete(weft_node_t *node, const char *name);
+
+/* Reads the private key/value state of a context (nx db_*), in key order:
+ * keys starting with `prefix` and strictly after `after` (when after_len >
+ * 0), at most `limit`, calling fn for each (pointers valid during the call
+ * only). *out_more is set to 1 when more keys follow. Returns 0,
+ * WEFT_ENOTFOUND (no such context) or a storage error. */
+int weft_node_kv_scan(weft_node_t *node, const char *context, const uint8_t *prefix,
+                      size_t prefix_len, const uint8_t *after, size_t after_len, size_t limit,
+                      int (*fn)(void *user, const uint8_t *key, size_t key_len,
+                                const uint8_t *val, size_t val_len),
+                      void *user, int *out_more);
 
 /* ---- calls -------------------------------------------------------------- */
 
@@ -194,6 +224,32 @@ uint64_t weft_call_result_duration_ns(const weft_call_result_t *res);
 /* 1 when the call wrote something that was rolled back (a trap or a
  * non-zero exit after writes), else 0. */
 int weft_call_result_rolled_back(const weft_call_result_t *res);
+
+/* ---- events --------------------------------------------------------------- */
+
+/* One committed event of a context (pointers valid during the call only). */
+typedef void (*weft_event_fn)(void *user, const char *context, uint64_t seq, const char *name,
+                              size_t name_len, const uint8_t *payload, size_t payload_len);
+typedef struct weft_node_sub weft_node_sub_t;
+
+/* Subscribes to the events of `context` (NULL: every context) committed from
+ * now on: fn runs on the writer thread after each durable commit, for each
+ * event in sequence order. It must be quick and must not block or call
+ * into the node (copy the event into a buffer of your own). Returns 0 or
+ * WEFT_ENOMEM; the subscription is the caller's until weft_node_unsubscribe,
+ * after which fn is never called again. Unsubscribe before closing. */
+int weft_node_subscribe(weft_node_t *node, const char *context, weft_event_fn fn, void *user,
+                        weft_node_sub_t **out);
+void weft_node_unsubscribe(weft_node_t *node, weft_node_sub_t *sub);
+
+/* Reads committed events of `context` with sequence numbers above `after`
+ * from the data directory (the newest 65,536 of each context are kept), at
+ * most `max` of them, calling fn for each in order; *out_last gets the
+ * highest sequence number the context has reached (0 for none), so a
+ * reader knows where the kept history ends. Returns 0, WEFT_ENOTFOUND (no
+ * such context) or a storage error. */
+int weft_node_events_read(weft_node_t *node, const char *context, uint64_t after, size_t max,
+                          weft_event_fn fn, void *user, uint64_t *out_last);
 
 #ifdef __cplusplus
 }

@@ -27,6 +27,10 @@ enum {
 int cli_run(int argc, char **argv);
 int cli_inspect(int argc, char **argv);
 int cli_db(int argc, char **argv);
+int cli_serve(int argc, char **argv);
+/* Runs weft-node (beside weft) with argv: the network commands. Returns
+ * only on failure (reported). */
+int cli_exec_node(int argc, char **argv);
 
 /* Help texts, printed on `weft help CMD`, `weft CMD --help` (stdout) and
  * after a usage error (stderr). */
@@ -34,6 +38,7 @@ void cli_usage(FILE *out);
 void cli_run_usage(FILE *out);
 void cli_inspect_usage(FILE *out);
 void cli_db_usage(FILE *out);
+void cli_serve_usage(FILE *out);
 
 /* Prints "weft: <message>" and a newline to stderr. */
 void cli_error(const char *fmt, ...)

@@ -27,6 +27,7 @@ void cli_usage(FILE *out)
             "  inspect   validate a module and show its imports, exports and sections\n"
             "  db        read or change the nx key/value state in a data directory, or\n"
             "            print its node id\n"
+            "  serve     start a node: apps, contexts and calls over HTTP (docs/http.md)\n"
             "  help      show help for a command: weft help run\n"
             "\n"
             "MODULE is a binary module (.wasm); - reads it from stdin. weft does not read\n"
@@ -65,6 +66,8 @@ static int help(int argc, char **argv)
         cli_inspect_usage(stdout);
     else if (strcmp(argv[1], "db") == 0)
         cli_db_usage(stdout);
+    else if (strcmp(argv[1], "serve") == 0)
+        return cli_exec_node(2, (char *[]){"serve", "--help", NULL});
     else if (strcmp(argv[1], "help") == 0)
         cli_usage(stdout);
     else {
@@ -115,6 +118,8 @@ int main(int argc, char **argv)
         return cli_inspect(argc - 1, argv + 1);
     if (strcmp(cmd, "db") == 0)
         return cli_db(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0)
+        return cli_exec_node(argc - 1, argv + 1);
     /* cli_run reads its options from argv[1]: here there are none, and
      * argv[1] is the module. */
     if (is_module_arg(cmd))

@@ -402,3 +402,26 @@ int weft_node_app_delete(weft_node_t *node, const char *id, char *out_msg, size_
      * found it before the delete may still be running. */
     return rc;
 }
+
+int weft_node_app_module(weft_node_t *node, const char *id, const struct weft_module **out)
+{
+    char msg[256];
+    weft_txn_t *txn;
+    *out = NULL;
+    if (!id || strlen(id) != WEFT_APP_ID_LEN)
+        return WEFT_ENOTFOUND;
+    int rc = weft_txn_begin(node->db, WEFT_TXN_READ, &txn);
+    if (rc != 0)
+        return rc;
+    node_app_t *a = node_app_load(node, txn, id, msg, sizeof msg);
+    weft_txn_abort(txn);
+    if (!a)
+        return WEFT_ENOTFOUND;
+    *out = a->module;
+    return 0;
+}
+
+const char *weft_node_abi(const struct weft_module *module)
+{
+    return imports_ns(module, "nx") ? "nx" : "wasi";
+}

@@ -190,3 +190,45 @@ int weft_node_context_delete(weft_node_t *node, const char *name)
         return WEFT_ENOTFOUND;
     return node_write_fn(node, delete_write, (void *)name);
 }
+
+typedef struct {
+    int (*fn)(void *user, const uint8_t *key, size_t key_len, const uint8_t *val,
+              size_t val_len);
+    void *user;
+    size_t left;
+    int more;
+} kv_t;
+
+static int kv_one(void *user, const uint8_t *key, size_t key_len, const uint8_t *val,
+                  size_t val_len)
+{
+    kv_t *k = user;
+    if (k->left == 0) {
+        k->more = 1;
+        return 1;
+    }
+    k->left--;
+    return k->fn(k->user, key, key_len, val, val_len);
+}
+
+int weft_node_kv_scan(weft_node_t *node, const char *context, const uint8_t *prefix,
+                      size_t prefix_len, const uint8_t *after, size_t after_len, size_t limit,
+                      int (*fn)(void *user, const uint8_t *key, size_t key_len,
+                                const uint8_t *val, size_t val_len),
+                      void *user, int *out_more)
+{
+    char app[WEFT_APP_ID_LEN + 1];
+    weft_txn_t *txn;
+    *out_more = 0;
+    int rc = weft_txn_begin(node->db, WEFT_TXN_READ, &txn);
+    if (rc != 0)
+        return rc;
+    if ((rc = node_context_app(txn, context, app)) == 0) {
+        kv_t k = {fn, user, limit, 0};
+        rc = weft_txn_scan(txn, WEFT_SPACE_KV, (const uint8_t *)context, strlen(context), prefix,
+                           prefix_len, after, after_len, kv_one, &k);
+        *out_more = k.more;
+    }
+    weft_txn_abort(txn);
+    return rc;
+}

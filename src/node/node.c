@@ -343,7 +343,12 @@ static void *writer_main(void *arg)
                 queue_push(&again, j);
         }
         rc = weft_db_batch_commit(batch);
-        if (rc != 0) {
+        if (rc == 0) {
+            pthread_mutex_lock(&node->mu);
+            node->stats.commits++;
+            node->stats.committed_jobs += n;
+            pthread_mutex_unlock(&node->mu);
+        } else {
             for (size_t i = 0; i < n; i++) {
                 if (weft_db_retryable(rc) && ++done[i]->tries < NODE_MAX_TRIES) {
                     if (done[i]->kind == JOB_CALL)
@@ -355,9 +360,14 @@ static void *writer_main(void *arg)
                 batch_failed(node, done[i], rc);
             }
         }
-        for (size_t i = 0; i < n; i++)
-            if (done[i])
-                job_finish(done[i]);
+        for (size_t i = 0; i < n; i++) {
+            node_job_t *j = done[i];
+            if (!j)
+                continue;
+            if (j->kind == JOB_CALL && j->res->outcome == WEFT_CALL_OK && j->res->nevents)
+                node_events_publish(node, j->req.context, j->res);
+            job_finish(j);
+        }
     }
     free(done);
     return NULL;
@@ -485,6 +495,18 @@ const uint8_t *weft_node_id(const weft_node_t *node)
     return node->has_id ? node->id : NULL;
 }
 
+const char *weft_node_data_dir(const weft_node_t *node)
+{
+    return node->data_dir;
+}
+
+void weft_node_stats(weft_node_t *node, weft_node_stats_t *out)
+{
+    pthread_mutex_lock(&node->mu);
+    *out = node->stats;
+    pthread_mutex_unlock(&node->mu);
+}
+
 static void free_env(weft_node_t *node)
 {
     for (size_t i = 0; i < node->nenv; i++)
@@ -510,15 +532,18 @@ void weft_node_close(weft_node_t *node)
     if (node->watchdog_started)
         pthread_join(node->watchdog, NULL);
     node_apps_free(node);
+    node_subs_free(node);
     if (node->db)
         weft_db_close(node->db);
     if (node->engine)
         weft_engine_delete(node->engine);
     free_env(node);
+    free(node->data_dir);
     free(node->workers);
     free(node->slots);
     pthread_mutex_destroy(&node->mu);
     pthread_mutex_destroy(&node->apps_mu);
+    pthread_mutex_destroy(&node->subs_mu);
     pthread_cond_destroy(&node->views_cv);
     pthread_cond_destroy(&node->writes_cv);
     pthread_cond_destroy(&node->watch_cv);
@@ -565,6 +590,7 @@ int weft_node_open(const weft_node_config_t *cfg, weft_node_t **out, char *out_m
         return WEFT_ENOMEM;
     pthread_mutex_init(&node->mu, NULL);
     pthread_mutex_init(&node->apps_mu, NULL);
+    pthread_mutex_init(&node->subs_mu, NULL);
     pthread_cond_init(&node->views_cv, NULL);
     pthread_cond_init(&node->writes_cv, NULL);
     pthread_condattr_t ca;
@@ -588,7 +614,7 @@ int weft_node_open(const weft_node_config_t *cfg, weft_node_t **out, char *out_m
     for (; node->nenv < cfg->nenv; node->nenv++)
         if (!(node->env[node->nenv] = strdup(cfg->env[node->nenv])))
             goto fail;
-    if (!(node->engine = weft_engine_new()))
+    if (!(node->engine = weft_engine_new()) || !(node->data_dir = strdup(cfg->data_dir)))
         goto fail;
     if (make_dirs(cfg->data_dir) != 0) {
         snprintf(out_msg, msg_size, "cannot create data directory %s: %s", cfg->data_dir,

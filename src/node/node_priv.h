@@ -83,6 +83,8 @@ typedef struct {
 
 struct weft_node {
     weft_db_t *db;
+    char *data_dir;
+    weft_node_stats_t stats; /* under mu */
     weft_engine_t *engine;
     unsigned flags;
     uint8_t id[32];
@@ -91,6 +93,9 @@ struct weft_node {
     unsigned max_batch;
     char **env;
     size_t nenv;
+
+    pthread_mutex_t subs_mu; /* event subscriptions */
+    weft_node_sub_t *subs;
 
     pthread_mutex_t apps_mu; /* the compiled-module cache */
     node_app_t *apps;
@@ -158,9 +163,14 @@ int node_context_app(weft_txn_t *txn, const char *name, char out_id[WEFT_APP_ID_
  * should commit txn, 0 to abort it, -1 to abort it and run the call again
  * (the store's map grew under it). `slot` is the caller's watchdog slot. */
 int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned slot);
+
+/* events.c */
 /* Writes the result's events to the context's event log in txn, giving
  * each its sequence number. */
 int node_events_append(weft_txn_t *txn, const char *context, weft_call_result_t *res);
+/* Hands the committed events of res to the subscribers (writer thread). */
+void node_events_publish(weft_node_t *node, const char *context, const weft_call_result_t *res);
+void node_subs_free(weft_node_t *node);
 
 /* result.c */
 weft_call_result_t *node_result_new(void);

@@ -485,3 +485,61 @@ TEST(close_finishes_queued_calls)
     node_a = n = open_node(dir, 1);
     ASSERT_EQ_STR(output(ok_call(n, "get", "count", 1)), "50");
 }
+
+typedef struct {
+    pthread_mutex_t mu;
+    uint64_t seqs[64];
+    char names[64][8];
+    size_t n;
+} seen_t;
+
+static void on_event(void *user, const char *context, uint64_t seq, const char *name,
+                     size_t name_len, const uint8_t *payload, size_t payload_len)
+{
+    seen_t *s = user;
+    pthread_mutex_lock(&s->mu);
+    if (s->n < 64) {
+        s->seqs[s->n] = seq;
+        snprintf(s->names[s->n], sizeof s->names[0], "%.*s", (int)payload_len,
+                 (const char *)payload);
+        s->n++;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+TEST(events_reach_subscribers_after_commit_and_can_be_read_back)
+{
+    char id[WEFT_APP_ID_LEN + 1];
+    weft_node_t *n = setup(id, NULL);
+    seen_t live = {.mu = PTHREAD_MUTEX_INITIALIZER}, other = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    weft_node_sub_t *sub, *sub_other;
+    ASSERT_EQ_INT(weft_node_subscribe(n, "c", on_event, &live, &sub), 0);
+    ASSERT_EQ_INT(weft_node_subscribe(n, "elsewhere", on_event, &other, &sub_other), 0);
+    ok_call(n, "put", "k1=1", 0);
+    weft_call_result_t *t = call(n, "c", "put_then_trap", NULL, 0); /* publishes nothing */
+    weft_call_result_delete(t);
+    ok_call(n, "put", "k2=2", 0);
+    /* The result comes after the publish, so both are there now. */
+    ASSERT_EQ_INT(live.n, 2);
+    ASSERT_EQ_INT(live.seqs[0], 1);
+    ASSERT_EQ_INT(live.seqs[1], 2);
+    ASSERT_EQ_STR(live.names[1], "k2");
+    ASSERT_EQ_INT(other.n, 0);
+    weft_node_unsubscribe(n, sub);
+    weft_node_unsubscribe(n, sub_other);
+    ok_call(n, "put", "k3=3", 0);
+    ASSERT_EQ_INT(live.n, 2);
+
+    seen_t back = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    uint64_t last;
+    ASSERT_EQ_INT(weft_node_events_read(n, "c", 1, 10, on_event, &back, &last), 0);
+    ASSERT_EQ_INT(last, 3);
+    ASSERT_EQ_INT(back.n, 2);
+    ASSERT_EQ_INT(back.seqs[0], 2);
+    ASSERT_EQ_STR(back.names[1], "k3");
+    back.n = 0;
+    ASSERT_EQ_INT(weft_node_events_read(n, "c", 0, 1, on_event, &back, &last), 0);
+    ASSERT_EQ_INT(back.n, 1);
+    ASSERT_EQ_INT(back.seqs[0], 1);
+    ASSERT_EQ_INT(weft_node_events_read(n, "nope", 0, 1, on_event, &back, &last), WEFT_ENOTFOUND);
+}

@@ -1,0 +1,332 @@
+/*
+ * src/cli/serve.c — `weft serve`: open a node on a data directory and serve
+ * its HTTP API (weft/server.h, docs/http.md) until SIGINT or SIGTERM.
+ *
+ * Options come from the command line and from a JSON config file
+ * (--config), the command line winning. Tokens live only in the config
+ * file, never on the command line (where `ps` would show them). Signals
+ * are blocked in every thread and taken by the main thread with sigwait,
+ * so a shutdown runs in ordinary code: the server stops taking requests,
+ * answers what is in flight, and the node commits what is queued before
+ * the process exits 0.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "weft/node.h"
+#include "weft/server.h"
+
+void cli_serve_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: weft serve [options]\n"
+            "\n"
+            "Starts a node: the data directory, its apps and contexts, and the HTTP API\n"
+            "(docs/http.md). Stops cleanly on Ctrl-C or SIGTERM: calls in flight finish and\n"
+            "are committed first.\n"
+            "\n"
+            "options:\n"
+            "  --data-dir DIR       the node's data directory (default: $WEFT_DATA_DIR,\n"
+            "                       else $XDG_DATA_HOME/weft, else ~/.local/share/weft)\n"
+            "  --listen ADDR:PORT   where to listen (default 127.0.0.1:7373; port 0 picks a\n"
+            "                       free one). A non-loopback address needs tokens.\n"
+            "  --workers N          threads running read-only calls (default: the cores)\n"
+            "  --config FILE        JSON settings: listen, workers, tokens, limits (below)\n"
+            "  --port-file FILE     write the port listened on to FILE once ready\n"
+            "  --fuel N             fuel limit of every call (default: none)\n"
+            "  --timeout DURATION   wall-clock limit of every call (default: none)\n"
+            "  --no-sync            replication off: no node id is made, net_* give -5\n"
+            "  -h, --help           show this help\n"
+            "\n"
+            "config file:\n"
+            "  {\"listen\": \"127.0.0.1:7373\", \"workers\": 2,\n"
+            "   \"tokens\": [{\"token\": \"SECRET\", \"scopes\": [\"admin\", \"call\", \"read\"]}],\n"
+            "   \"limits\": {\"fuel\": 0, \"timeout_ms\": 0, \"max_memory_pages\": 0,\n"
+            "              \"max_input_bytes\": 1048576, \"max_output_bytes\": 16777216},\n"
+            "   \"max_app_bytes\": 16777216, \"max_call_bytes\": 1048576, \"heartbeat_ms\": 15000}\n"
+            "With no token the node accepts loopback clients only.\n");
+}
+
+typedef struct {
+    const char *data_dir, *listen, *config, *port_file;
+    unsigned workers;
+    uint64_t fuel, timeout_ns;
+    int no_sync;
+} serve_opts_t;
+
+/* The config file's settings, owned by its json_t. */
+typedef struct {
+    json_t *root;
+    weft_token_t *tokens;
+    size_t ntokens;
+} config_t;
+
+static int scope_bits(json_t *scopes, unsigned *out)
+{
+    size_t i;
+    json_t *v;
+    *out = 0;
+    if (!json_is_array(scopes))
+        return -1;
+    json_array_foreach(scopes, i, v) {
+        const char *s = json_string_value(v);
+        if (!s)
+            return -1;
+        if (strcmp(s, "read") == 0)
+            *out |= WEFT_SCOPE_READ;
+        else if (strcmp(s, "call") == 0)
+            *out |= WEFT_SCOPE_CALL;
+        else if (strcmp(s, "admin") == 0)
+            *out |= WEFT_SCOPE_ADMIN;
+        else
+            return -1;
+    }
+    return 0;
+}
+
+static int load_config(const char *path, config_t *c, weft_server_config_t *sc,
+                       weft_node_config_t *nc, serve_opts_t *o)
+{
+    json_error_t je;
+    memset(c, 0, sizeof *c);
+    c->root = json_load_file(path, 0, &je);
+    if (!c->root) {
+        cli_error("%s: line %d, column %d: %s", path, je.line, je.column, je.text);
+        return -1;
+    }
+    json_t *listen = NULL, *tokens = NULL, *limits = NULL;
+    json_int_t workers = -1, max_app = 0, max_call = 0, heartbeat = 0;
+    if (json_unpack_ex(c->root, &je, JSON_STRICT, "{s?o,s?I,s?o,s?o,s?I,s?I,s?I}", "listen",
+                       &listen, "workers", &workers, "tokens", &tokens, "limits", &limits,
+                       "max_app_bytes", &max_app, "max_call_bytes", &max_call, "heartbeat_ms",
+                       &heartbeat) != 0) {
+        cli_error("%s: %s", path, je.text);
+        return -1;
+    }
+    if (listen && !o->listen) {
+        if (!json_is_string(listen)) {
+            cli_error("%s: \"listen\" must be a string like \"127.0.0.1:7373\"", path);
+            return -1;
+        }
+        o->listen = json_string_value(listen);
+    }
+    if (workers >= 0 && !o->workers)
+        o->workers = (unsigned)workers;
+    if (max_app < 0 || max_call < 0 || heartbeat < 0) {
+        cli_error("%s: sizes and times must not be negative", path);
+        return -1;
+    }
+    sc->max_app_bytes = (size_t)max_app;
+    sc->max_call_bytes = (size_t)max_call;
+    sc->heartbeat_ms = (unsigned)heartbeat;
+    if (tokens) {
+        size_t i;
+        json_t *t;
+        if (!json_is_array(tokens) || !(c->tokens = calloc(json_array_size(tokens) + 1,
+                                                            sizeof *c->tokens))) {
+            cli_error("%s: \"tokens\" must be a list of {\"token\", \"scopes\"}", path);
+            return -1;
+        }
+        json_array_foreach(tokens, i, t) {
+            const char *tok = NULL;
+            json_t *scopes = NULL;
+            if (json_unpack_ex(t, &je, JSON_STRICT, "{s:s,s:o}", "token", &tok, "scopes",
+                               &scopes) != 0 ||
+                strlen(tok) < 16 || scope_bits(scopes, &c->tokens[i].scopes) != 0) {
+                cli_error("%s: token %zu: needs \"token\" (16 characters or more) and "
+                          "\"scopes\" (of \"admin\", \"call\", \"read\")",
+                          path, i + 1);
+                return -1;
+            }
+            c->tokens[i].token = tok;
+            c->ntokens++;
+        }
+    }
+    if (limits) {
+        json_int_t fuel = 0, timeout_ms = 0, pages = 0, in = 0, out = 0;
+        if (json_unpack_ex(limits, &je, JSON_STRICT, "{s?I,s?I,s?I,s?I,s?I}", "fuel", &fuel,
+                           "timeout_ms", &timeout_ms, "max_memory_pages", &pages,
+                           "max_input_bytes", &in, "max_output_bytes", &out) != 0 ||
+            fuel < 0 || timeout_ms < 0 || pages < 0 || pages > 65536 || in < 0 || out < 0) {
+            cli_error("%s: \"limits\": %s", path, je.text[0] ? je.text : "a value is out of range");
+            return -1;
+        }
+        nc->limits.fuel = (uint64_t)fuel;
+        nc->limits.timeout_ns = (uint64_t)timeout_ms * 1000000u;
+        nc->limits.max_memory_pages = (uint32_t)pages;
+        nc->limits.max_input = (size_t)in;
+        nc->limits.max_output = (size_t)out;
+    }
+    sc->tokens = c->tokens;
+    sc->ntokens = c->ntokens;
+    return 0;
+}
+
+/* Returns 0, 1 (help printed) or -1 (usage error, reported). */
+static int parse(int argc, char **argv, serve_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            cli_serve_usage(stdout);
+            return 1;
+        }
+        if (strcmp(a, "--no-sync") == 0) {
+            o->no_sync = 1;
+            continue;
+        }
+        static const char *const with_value[] = {"--data-dir", "--listen",  "--workers",
+                                                 "--config",   "--port-file", "--fuel",
+                                                 "--timeout"};
+        int known = 0;
+        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
+            known |= strcmp(a, with_value[k]) == 0;
+        if (!known) {
+            cli_error("serve: unknown %s '%s'", a[0] == '-' ? "option" : "argument", a);
+            return -1;
+        }
+        if (!val) {
+            cli_error("serve: %s needs a value", a);
+            return -1;
+        }
+        i++;
+        uint64_t n;
+        if (strcmp(a, "--data-dir") == 0)
+            o->data_dir = val;
+        else if (strcmp(a, "--listen") == 0)
+            o->listen = val;
+        else if (strcmp(a, "--config") == 0)
+            o->config = val;
+        else if (strcmp(a, "--port-file") == 0)
+            o->port_file = val;
+        else if (strcmp(a, "--workers") == 0) {
+            if (cli_parse_size(val, &n) != 0 || n == 0 || n > 256) {
+                cli_error("serve: --workers must be 1 to 256, not '%s'", val);
+                return -1;
+            }
+            o->workers = (unsigned)n;
+        } else if (strcmp(a, "--fuel") == 0) {
+            if (cli_parse_size(val, &o->fuel) != 0 || o->fuel == 0) {
+                cli_error("serve: --fuel must be a positive count, not '%s'", val);
+                return -1;
+            }
+        } else if (cli_parse_duration(val, &o->timeout_ns) != 0 || o->timeout_ns == 0) {
+            cli_error("serve: --timeout must be a duration like 500ms or 2s, not '%s'", val);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* --data-dir, else $WEFT_DATA_DIR, else $XDG_DATA_HOME/weft, else
+ * ~/.local/share/weft (as weft run). A malloc'ed path, or NULL. */
+static char *default_dir(const char *given)
+{
+    const char *v;
+    char buf[4096];
+    if (given)
+        return strdup(given);
+    if ((v = getenv("WEFT_DATA_DIR")) && *v)
+        return strdup(v);
+    if ((v = getenv("XDG_DATA_HOME")) && *v) {
+        snprintf(buf, sizeof buf, "%s/weft", v);
+        return strdup(buf);
+    }
+    if ((v = getenv("HOME")) && *v) {
+        snprintf(buf, sizeof buf, "%s/.local/share/weft", v);
+        return strdup(buf);
+    }
+    return NULL;
+}
+
+int cli_serve(int argc, char **argv)
+{
+    serve_opts_t o;
+    int rc = parse(argc, argv, &o);
+    if (rc != 0) {
+        if (rc < 0)
+            cli_usage_hint("serve");
+        return rc < 0 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+    }
+    weft_server_config_t sc;
+    weft_node_config_t nc;
+    config_t cfg = {0};
+    memset(&sc, 0, sizeof sc);
+    memset(&nc, 0, sizeof nc);
+    int status = CLI_EXIT_USAGE;
+    char *dir = NULL;
+    weft_node_t *node = NULL;
+    weft_server_t *server = NULL;
+    char msg[1024];
+    if (o.config && load_config(o.config, &cfg, &sc, &nc, &o) != 0)
+        goto done;
+    if (!(dir = default_dir(o.data_dir))) {
+        cli_error("serve: no data directory: give --data-dir DIR or set WEFT_DATA_DIR");
+        goto done;
+    }
+    if (o.fuel)
+        nc.limits.fuel = o.fuel;
+    if (o.timeout_ns)
+        nc.limits.timeout_ns = o.timeout_ns;
+    nc.data_dir = dir;
+    nc.workers = o.workers;
+    nc.flags = o.no_sync ? WEFT_NODE_NO_SYNC : 0;
+    sc.listen = o.listen;
+
+    /* Every thread made from here on inherits the blocked signals. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    status = CLI_EXIT_ERROR;
+    if ((rc = weft_node_open(&nc, &node, msg, sizeof msg)) != 0) {
+        cli_error("serve: cannot open the node: %s", msg);
+        goto done;
+    }
+    if ((rc = weft_server_start(node, &sc, &server, msg, sizeof msg)) != 0) {
+        cli_error("serve: %s", msg);
+        status = rc == WEFT_EARG ? CLI_EXIT_USAGE : CLI_EXIT_ERROR;
+        goto done;
+    }
+    uint16_t port = weft_server_port(server);
+    if (o.port_file) {
+        FILE *f = fopen(o.port_file, "w");
+        if (!f || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0) {
+            cli_error("serve: cannot write %s: %s", o.port_file, strerror(errno));
+            goto done;
+        }
+    }
+    char id[65] = "none (--no-sync)";
+    if (weft_node_id(node))
+        cli_hex(weft_node_id(node), 32, id);
+    const char *addr = o.listen ? o.listen : "127.0.0.1:7373";
+    const char *colon = strrchr(addr, ':');
+    int host_len = colon ? (int)(colon - addr) : 0;
+    fprintf(stderr, "weft: node %s\nweft: serving http://%.*s:%u (data directory %s)\n", id,
+            host_len, host_len ? addr : "127.0.0.1", port, dir);
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    fprintf(stderr, "weft: %s: stopping (finishing the calls in flight)\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM");
+    status = CLI_EXIT_OK;
+done:
+    weft_server_stop(server);
+    weft_node_close(node);
+    if (status == CLI_EXIT_OK)
+        fprintf(stderr, "weft: stopped\n");
+    free(dir);
+    free(cfg.tokens);
+    json_decref(cfg.root);
+    return status;
+}

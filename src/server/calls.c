@@ -1,0 +1,352 @@
+/*
+ * calls.c — POST (write) and GET (view) /v1/contexts/{name}/call/{function}.
+ *
+ * The handler runs twice. First it checks the context and the function,
+ * turns a JSON array into typed arguments when the export takes numbers,
+ * suspends the connection and hands the call to the node. The node's
+ * callback (a node thread) stores the result and resumes the connection;
+ * libmicrohttpd then calls the handler again, which answers. The
+ * connection is suspended before the call is queued, so the callback can
+ * never resume a connection that is not suspended yet.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server_priv.h"
+#include "weft/error.h"
+#include "weft/module.h"
+#include "weft/store.h"
+
+const double srv_buckets[SRV_NBUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                          0.01,   0.025,   0.05,   0.1,   0.5,    2.5};
+
+static const weft_functype_t *export_type(const weft_module_t *m, const char *name)
+{
+    size_t n = weft_module_export_count(m), len = strlen(name);
+    for (size_t i = 0; i < n; i++) {
+        weft_externdesc_t d;
+        if (weft_module_export(m, i, &d) == 0 && d.kind == WEFT_EXTERN_FUNC &&
+            d.name_len == len && memcmp(d.name, name, len) == 0)
+            return d.functype;
+    }
+    return NULL;
+}
+
+/* Converts one JSON number (or a string of digits, for 64-bit integers
+ * beyond 2^53) to a value of type t. Returns 0 or -1. */
+static int to_val(json_t *j, weft_valtype_t t, weft_val_t *out)
+{
+    double d;
+    long long ll = 0;
+    int is_int = json_is_integer(j);
+    if (json_is_string(j)) {
+        char *end;
+        const char *txt = json_string_value(j);
+        if (t == WEFT_I64 || t == WEFT_I32) {
+            ll = strtoll(txt, &end, 10);
+            if (!*txt || *end)
+                return -1;
+            is_int = 1;
+        } else {
+            d = strtod(txt, &end); /* "nan", "inf" */
+            if (!*txt || *end)
+                return -1;
+            goto flt;
+        }
+    } else if (is_int) {
+        ll = json_integer_value(j);
+    } else if (!json_is_real(j)) {
+        return -1;
+    }
+    d = is_int ? (double)ll : json_real_value(j);
+flt:
+    switch (t) {
+    case WEFT_I32:
+        if (!is_int || ll < INT32_MIN || ll > UINT32_MAX)
+            return -1;
+        *out = weft_val_i32((int32_t)(uint32_t)ll);
+        return 0;
+    case WEFT_I64:
+        if (!is_int)
+            return -1;
+        *out = weft_val_i64(ll);
+        return 0;
+    case WEFT_F32:
+        *out = weft_val_f32((float)d);
+        return 0;
+    case WEFT_F64:
+        *out = weft_val_f64(d);
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+static json_t *from_val(const weft_val_t *v)
+{
+    char buf[32];
+    double d;
+    switch (v->type) {
+    case WEFT_I32:
+        return json_integer(v->of.i32);
+    case WEFT_I64:
+        if (v->of.i64 > (1ll << 53) || v->of.i64 < -(1ll << 53)) {
+            snprintf(buf, sizeof buf, "%lld", (long long)v->of.i64);
+            return json_string(buf);
+        }
+        return json_integer(v->of.i64);
+    case WEFT_F32:
+        d = weft_val_get_f32(v);
+        break;
+    case WEFT_F64:
+        d = weft_val_get_f64(v);
+        break;
+    default:
+        return json_null();
+    }
+    if (isnan(d))
+        return json_string("nan");
+    if (isinf(d))
+        return json_string(d > 0 ? "inf" : "-inf");
+    return json_real(d);
+}
+
+static void count_call(srv_t *s, req_t *r, const weft_call_result_t *res)
+{
+    weft_call_outcome_t o = weft_call_result_outcome(res);
+    atomic_fetch_add(&s->calls[o & 3], 1);
+    if (o == WEFT_CALL_TRAP)
+        atomic_fetch_add(&s->traps[weft_call_result_trap(res) & 31], 1);
+    atomic_fetch_add(&s->fuel, weft_call_result_fuel(res));
+    double sec = (double)(srv_now_ns() - r->t0_ns) / 1e9;
+    atomic_fetch_add(&s->lat_count, 1);
+    atomic_fetch_add(&s->lat_sum_us, (uint64_t)(sec * 1e6));
+    for (int i = 0; i < SRV_NBUCKETS; i++)
+        if (sec <= srv_buckets[i])
+            atomic_fetch_add(&s->lat_bucket[i], 1);
+}
+
+static json_t *logs_json(const weft_call_result_t *res)
+{
+    json_t *logs = json_array();
+    for (size_t i = 0, n = weft_call_result_log_count(res); i < n; i++) {
+        size_t len;
+        const char *m = weft_call_result_log(res, i, &len);
+        json_t *line = json_stringn(m, len);
+        if (!line) { /* not UTF-8: base64 in an object */
+            json_t *o = json_object();
+            srv_set_bytes(o, "line", m, len);
+            line = o;
+        }
+        json_array_append_new(logs, line);
+    }
+    return logs;
+}
+
+/* The second pass: answer with the stored result. */
+static enum MHD_Result answer(srv_t *s, req_t *r)
+{
+    weft_call_result_t *res = r->result;
+    if (!res) {
+        srv_count_status(s, r->call_rc == WEFT_ELIMIT ? 503 : 500);
+        return r->call_rc == WEFT_ELIMIT
+                   ? srv_reply_error(r, 503, "UNAVAILABLE", "the node is shutting down")
+                   : srv_reply_error(r, 500, "INTERNAL", "the call could not be run: %s",
+                                     weft_strerror(r->call_rc));
+    }
+    count_call(s, r, res);
+    weft_call_outcome_t o = weft_call_result_outcome(res);
+    if (o != WEFT_CALL_OK) {
+        const char *code = o == WEFT_CALL_TRAP ? "TRAP" : o == WEFT_CALL_EXIT ? "EXIT"
+                                                                             : "CALL_FAILED";
+        json_t *err = json_object();
+        json_object_set_new(err, "code", json_string(code));
+        srv_set_bytes(err, "message", weft_call_result_message(res),
+                      strlen(weft_call_result_message(res)));
+        if (o == WEFT_CALL_TRAP)
+            json_object_set_new(err, "trap",
+                                json_string(weft_trap_name(weft_call_result_trap(res))));
+        if (o == WEFT_CALL_EXIT)
+            json_object_set_new(err, "status", json_integer(weft_call_result_exit_status(res)));
+        json_object_set_new(err, "rolled_back", json_boolean(weft_call_result_rolled_back(res)));
+        json_object_set_new(err, "logs", logs_json(res));
+        size_t len;
+        const uint8_t *out = weft_call_result_output(res, &len);
+        srv_set_bytes(err, "output", out, len);
+        srv_count_status(s, 422);
+        return srv_reply_json(r, 422, json_pack("{s:o}", "error", err));
+    }
+    size_t len;
+    const uint8_t *out = weft_call_result_output(res, &len);
+    char fuel[24], dur[24], nev[24];
+    snprintf(fuel, sizeof fuel, "%llu", (unsigned long long)weft_call_result_fuel(res));
+    snprintf(dur, sizeof dur, "%llu",
+             (unsigned long long)(weft_call_result_duration_ns(res) / 1000));
+    snprintf(nev, sizeof nev, "%zu", weft_call_result_event_count(res));
+    const char *accept = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Accept");
+    if (accept && strstr(accept, "application/octet-stream")) {
+        void *copy = malloc(len ? len : 1);
+        if (!copy)
+            return MHD_NO;
+        memcpy(copy, out, len);
+        struct MHD_Response *resp =
+            MHD_create_response_from_buffer(len, copy, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+            free(copy);
+            return MHD_NO;
+        }
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+        MHD_add_response_header(resp, "Weft-Fuel", fuel);
+        MHD_add_response_header(resp, "Weft-Duration-Us", dur);
+        MHD_add_response_header(resp, "Weft-Events", nev);
+        enum MHD_Result rc = MHD_queue_response(r->conn, 200, resp);
+        MHD_destroy_response(resp);
+        srv_count_status(s, 200);
+        return rc;
+    }
+    json_t *body = json_object();
+    srv_set_bytes(body, "output", out, len);
+    const weft_val_t *vals;
+    size_t nv = weft_call_result_values(res, &vals);
+    if (nv) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < nv; i++)
+            json_array_append_new(a, from_val(&vals[i]));
+        json_object_set_new(body, "values", a);
+    }
+    json_object_set_new(body, "logs", logs_json(res));
+    json_t *evs = json_array();
+    for (size_t i = 0, n = weft_call_result_event_count(res); i < n; i++) {
+        const char *name;
+        const uint8_t *p;
+        size_t nl, pl;
+        uint64_t seq;
+        if (weft_call_result_event(res, i, &name, &nl, &p, &pl, &seq) != 0)
+            continue;
+        json_t *e = json_object();
+        json_object_set_new(e, "seq", json_integer((json_int_t)seq));
+        srv_set_bytes(e, "name", name, nl);
+        srv_set_bytes(e, "payload", p, pl);
+        json_array_append_new(evs, e);
+    }
+    json_object_set_new(body, "events", evs);
+    json_object_set_new(body, "fuel", json_integer((json_int_t)weft_call_result_fuel(res)));
+    json_object_set_new(body, "duration_us",
+                        json_integer((json_int_t)(weft_call_result_duration_ns(res) / 1000)));
+    srv_count_status(s, 200);
+    return srv_reply_json(r, 200, body);
+}
+
+static void on_done(void *user, weft_call_result_t *res)
+{
+    req_t *r = user;
+    r->result = res;
+    MHD_resume_connection(r->conn);
+}
+
+/* Typed arguments from a JSON array body, when the export takes numbers.
+ * Returns the count (>= 0, with *out allocated when > 0), -1 when the body
+ * is no JSON array (it is then the input), or -2 with a reply queued. */
+static int json_args(srv_t *s, req_t *r, const weft_functype_t *ft, weft_val_t **out,
+                     enum MHD_Result *reply)
+{
+    size_t np = weft_functype_nparams(ft);
+    const char *type = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_CONTENT_TYPE);
+    *out = NULL;
+    if (np == 0 || !type || strncmp(type, "application/json", 16) != 0)
+        return -1;
+    json_error_t je;
+    json_t *a = json_loadb((const char *)r->body, r->body_len, 0, &je);
+    if (!a) {
+        srv_count_status(s, 400);
+        *reply = srv_reply_error(r, 400, "BAD_REQUEST", "malformed JSON at line %d, column %d: %s",
+                                 je.line, je.column, je.text);
+        return -2;
+    }
+    if (!json_is_array(a) || json_array_size(a) != np) {
+        json_decref(a);
+        srv_count_status(s, 400);
+        *reply = srv_reply_error(r, 400, "BAD_REQUEST",
+                                 "'%s' takes %zu numeric argument%s: send a JSON array of them",
+                                 r->params[1], np, np == 1 ? "" : "s");
+        return -2;
+    }
+    weft_val_t *v = calloc(np, sizeof *v);
+    for (size_t i = 0; v && i < np; i++) {
+        if (to_val(json_array_get(a, i), weft_functype_param(ft, i), &v[i]) != 0) {
+            free(v);
+            json_decref(a);
+            srv_count_status(s, 400);
+            *reply = srv_reply_error(r, 400, "BAD_REQUEST", "argument %zu is not a valid %s",
+                                     i + 1, weft_valtype_name(weft_functype_param(ft, i)));
+            return -2;
+        }
+    }
+    json_decref(a);
+    if (!v)
+        return -2;
+    *out = v;
+    return (int)np;
+}
+
+enum MHD_Result srv_call(srv_t *s, req_t *r)
+{
+    if (r->started > 1)
+        return answer(s, r);
+    const char *ctx = r->params[0], *fn = r->params[1];
+    weft_context_info_t ci;
+    if (weft_node_context_get(s->node, ctx, &ci) != 0) {
+        srv_count_status(s, 404);
+        return srv_reply_error(r, 404, "NOT_FOUND", "no context '%s'", ctx);
+    }
+    const weft_module_t *m = NULL;
+    if (weft_node_app_module(s->node, ci.app, &m) != 0) {
+        srv_count_status(s, 500);
+        return srv_reply_error(r, 500, "INTERNAL", "the app of context '%s' cannot be loaded",
+                               ctx);
+    }
+    const weft_functype_t *ft = export_type(m, fn);
+    if (!ft) {
+        srv_count_status(s, 404);
+        return srv_reply_error(r, 404, "NOT_FOUND", "the app of context '%s' exports no function '%s'",
+                               ctx, fn);
+    }
+    weft_call_req_t req;
+    memset(&req, 0, sizeof req);
+    req.context = ctx;
+    req.function = fn;
+    req.view = strcmp(r->method, "GET") == 0;
+    weft_val_t *args = NULL;
+    enum MHD_Result reply = MHD_NO;
+    if (req.view) {
+        const char *in = srv_query(r, "input");
+        req.input = (const uint8_t *)(in ? in : "");
+        req.input_len = in ? strlen(in) : 0;
+    } else {
+        int n = json_args(s, r, ft, &args, &reply);
+        if (n == -2)
+            return reply;
+        if (n >= 0) {
+            req.args = args;
+            req.nargs = (size_t)n;
+        } else {
+            req.input = r->body;
+            req.input_len = r->body_len;
+        }
+    }
+    pthread_mutex_lock(&s->mu);
+    s->inflight++;
+    pthread_mutex_unlock(&s->mu);
+    r->counted = 1;
+    MHD_suspend_connection(r->conn);
+    int rc = weft_node_call_async(s->node, &req, on_done, r);
+    free(args);
+    if (rc != 0) {
+        r->call_rc = rc;
+        MHD_resume_connection(r->conn);
+    }
+    return MHD_YES;
+}

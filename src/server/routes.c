@@ -1,0 +1,470 @@
+/*
+ * routes.c — the route table of the HTTP API and its plain handlers
+ * (apps, contexts, state, node, health, metrics). Calls are in calls.c,
+ * event streams in sse.c. docs/http.md documents every route; the table
+ * is the one place a route is declared (method, path, scope, body limit).
+ */
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <dirent.h>
+
+#include "server_priv.h"
+#include "weft/engine.h"
+#include "weft/error.h"
+#include "weft/module.h"
+#include "weft/store.h"
+
+static enum MHD_Result app_deploy(srv_t *s, req_t *r);
+static enum MHD_Result app_list(srv_t *s, req_t *r);
+static enum MHD_Result app_get(srv_t *s, req_t *r);
+static enum MHD_Result app_delete(srv_t *s, req_t *r);
+static enum MHD_Result ctx_create(srv_t *s, req_t *r);
+static enum MHD_Result ctx_list(srv_t *s, req_t *r);
+static enum MHD_Result ctx_get(srv_t *s, req_t *r);
+static enum MHD_Result ctx_delete(srv_t *s, req_t *r);
+static enum MHD_Result kv_read(srv_t *s, req_t *r);
+static enum MHD_Result node_info(srv_t *s, req_t *r);
+static enum MHD_Result health(srv_t *s, req_t *r);
+static enum MHD_Result ready(srv_t *s, req_t *r);
+
+const route_t srv_routes[] = {
+    {"POST", "/v1/apps", WEFT_SCOPE_ADMIN, 2, app_deploy},
+    {"GET", "/v1/apps", WEFT_SCOPE_READ, 0, app_list},
+    {"GET", "/v1/apps/{}", WEFT_SCOPE_READ, 0, app_get},
+    {"DELETE", "/v1/apps/{}", WEFT_SCOPE_ADMIN, 0, app_delete},
+    {"POST", "/v1/contexts", WEFT_SCOPE_ADMIN, 1, ctx_create},
+    {"GET", "/v1/contexts", WEFT_SCOPE_READ, 0, ctx_list},
+    {"GET", "/v1/contexts/{}", WEFT_SCOPE_READ, 0, ctx_get},
+    {"DELETE", "/v1/contexts/{}", WEFT_SCOPE_ADMIN, 0, ctx_delete},
+    {"POST", "/v1/contexts/{}/call/{}", WEFT_SCOPE_CALL, 1, srv_call},
+    {"GET", "/v1/contexts/{}/call/{}", WEFT_SCOPE_CALL, 0, srv_call},
+    {"GET", "/v1/contexts/{}/events", WEFT_SCOPE_CALL, 0, srv_events},
+    {"GET", "/v1/contexts/{}/kv", WEFT_SCOPE_READ, 0, kv_read},
+    {"GET", "/v1/node", WEFT_SCOPE_READ, 0, node_info},
+    {"GET", "/health", 0, 0, health},
+    {"GET", "/ready", 0, 0, ready},
+    {"GET", "/metrics", 0, 0, srv_metrics},
+};
+const size_t srv_nroutes = sizeof srv_routes / sizeof srv_routes[0];
+
+/* ---- apps ------------------------------------------------------------------- */
+
+static void type_text(const weft_functype_t *ft, char *out, size_t cap)
+{
+    size_t o = 0;
+    o += (size_t)snprintf(out + o, cap - o, "(");
+    for (size_t i = 0, n = weft_functype_nparams(ft); i < n && o < cap; i++)
+        o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? ", " : "",
+                              weft_valtype_name(weft_functype_param(ft, i)));
+    if (o < cap)
+        o += (size_t)snprintf(out + o, cap - o, ") -> (");
+    for (size_t i = 0, n = weft_functype_nresults(ft); i < n && o < cap; i++)
+        o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? ", " : "",
+                              weft_valtype_name(weft_functype_result(ft, i)));
+    if (o < cap)
+        snprintf(out + o, cap - o, ")");
+}
+
+static json_t *extern_json(const weft_externdesc_t *d)
+{
+    json_t *o = json_object();
+    if (d->module)
+        srv_set_bytes(o, "module", d->module, d->module_len);
+    srv_set_bytes(o, "name", d->name, d->name_len);
+    json_object_set_new(o, "kind", json_string(weft_externkind_name(d->kind)));
+    if (d->kind == WEFT_EXTERN_FUNC && d->functype) {
+        char t[512];
+        type_text(d->functype, t, sizeof t);
+        json_object_set_new(o, "type", json_string(t));
+    }
+    return o;
+}
+
+static json_t *app_json(srv_t *s, const weft_app_info_t *a, int details)
+{
+    json_t *o = json_pack("{s:s,s:s,s:I,s:I}", "id", a->id, "name", a->name, "size",
+                          (json_int_t)a->size, "created_ms", (json_int_t)a->created_ms);
+    const weft_module_t *m = NULL;
+    if (!o || weft_node_app_module(s->node, a->id, &m) != 0)
+        return o;
+    json_object_set_new(o, "abi", json_string(weft_node_abi(m)));
+    if (!details)
+        return o;
+    json_t *im = json_array(), *ex = json_array();
+    weft_externdesc_t d;
+    for (size_t i = 0, n = weft_module_import_count(m); i < n; i++)
+        if (weft_module_import(m, i, &d) == 0)
+            json_array_append_new(im, extern_json(&d));
+    for (size_t i = 0, n = weft_module_export_count(m); i < n; i++)
+        if (weft_module_export(m, i, &d) == 0)
+            json_array_append_new(ex, extern_json(&d));
+    json_object_set_new(o, "imports", im);
+    json_object_set_new(o, "exports", ex);
+    return o;
+}
+
+static enum MHD_Result reply_status(srv_t *s, req_t *r, unsigned status, const char *code,
+                                    const char *msg)
+{
+    srv_count_status(s, status);
+    return srv_reply_error(r, status, code, "%s", msg);
+}
+
+static enum MHD_Result app_deploy(srv_t *s, req_t *r)
+{
+    char id[WEFT_APP_ID_LEN + 1], msg[1024];
+    const char *name = srv_query(r, "name");
+    if (r->body_len == 0)
+        return reply_status(s, r, 400, "BAD_REQUEST", "the body must be the module's bytes");
+    int rc = weft_node_app_deploy(s->node, r->body, r->body_len, name, id, msg, sizeof msg);
+    if (rc == WEFT_EMALFORMED || rc == WEFT_EINVALID || rc == WEFT_EUNLINKABLE)
+        return reply_status(s, r, 422, "BAD_MODULE", msg);
+    if (rc == WEFT_EARG)
+        return reply_status(s, r, 400, "BAD_REQUEST", msg);
+    if (rc == WEFT_ELIMIT)
+        return reply_status(s, r, 503, "UNAVAILABLE", "the node is shutting down");
+    if (rc != 0)
+        return reply_status(s, r, 500, "INTERNAL", msg[0] ? msg : weft_strerror(rc));
+    weft_app_info_t a;
+    if (weft_node_app_get(s->node, id, &a) != 0)
+        return reply_status(s, r, 500, "INTERNAL", "the app vanished after its deploy");
+    srv_count_status(s, 201);
+    return srv_reply_json(r, 201, app_json(s, &a, 1));
+}
+
+static int add_app(void *user, const weft_app_info_t *a)
+{
+    void **u = user;
+    json_array_append_new(u[1], app_json(u[0], a, 0));
+    return 0;
+}
+
+static enum MHD_Result app_list(srv_t *s, req_t *r)
+{
+    json_t *list = json_array();
+    void *u[2] = {s, list};
+    if (weft_node_app_list(s->node, add_app, u) != 0) {
+        json_decref(list);
+        return reply_status(s, r, 500, "INTERNAL", "cannot read the apps");
+    }
+    srv_count_status(s, 200);
+    return srv_reply_json(r, 200, json_pack("{s:o}", "apps", list));
+}
+
+static enum MHD_Result app_get(srv_t *s, req_t *r)
+{
+    weft_app_info_t a;
+    if (weft_node_app_get(s->node, r->params[0], &a) != 0) {
+        srv_count_status(s, 404);
+        return srv_reply_error(r, 404, "NOT_FOUND", "no app %s", r->params[0]);
+    }
+    srv_count_status(s, 200);
+    return srv_reply_json(r, 200, app_json(s, &a, 1));
+}
+
+static enum MHD_Result app_delete(srv_t *s, req_t *r)
+{
+    char msg[512];
+    int rc = weft_node_app_delete(s->node, r->params[0], msg, sizeof msg);
+    if (rc == WEFT_ENOTFOUND)
+        return reply_status(s, r, 404, "NOT_FOUND", msg);
+    if (rc == WEFT_ELIMIT)
+        return reply_status(s, r, 409, "CONFLICT", msg);
+    if (rc != 0)
+        return reply_status(s, r, 500, "INTERNAL", msg);
+    srv_count_status(s, 204);
+    return srv_reply_bytes(r, 204, NULL, "", 0);
+}
+
+/* ---- contexts ------------------------------------------------------------- */
+
+static json_t *ctx_json(const weft_context_info_t *c)
+{
+    json_t *o = json_object();
+    srv_set_bytes(o, "name", c->name, strlen(c->name));
+    json_object_set_new(o, "app", json_string(c->app));
+    json_object_set_new(o, "created_ms", json_integer((json_int_t)c->created_ms));
+    return o;
+}
+
+static enum MHD_Result ctx_create(srv_t *s, req_t *r)
+{
+    json_error_t je;
+    json_t *body = json_loadb((const char *)r->body, r->body_len, 0, &je);
+    if (!body) {
+        srv_count_status(s, 400);
+        return srv_reply_error(r, 400, "BAD_REQUEST", "malformed JSON at line %d, column %d: %s",
+                               je.line, je.column, je.text);
+    }
+    const char *app = NULL, *name = NULL;
+    if (json_unpack_ex(body, &je, 0, "{s:s,s?s}", "app", &app, "name", &name) != 0) {
+        json_decref(body);
+        srv_count_status(s, 400);
+        return srv_reply_error(r, 400, "BAD_REQUEST", "expected {\"app\": ID, \"name\": NAME}: %s",
+                               je.text);
+    }
+    char gen[32], msg[512];
+    if (!name) { /* a fresh name: "ctx-" and 8 random hex digits */
+        uint8_t rnd[4];
+        randombytes_buf(rnd, sizeof rnd);
+        snprintf(gen, sizeof gen, "ctx-%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
+        name = gen;
+    }
+    int rc = weft_node_context_create(s->node, name, app, msg, sizeof msg);
+    enum MHD_Result res;
+    weft_context_info_t c;
+    if (rc == WEFT_ENOTFOUND)
+        res = reply_status(s, r, 404, "NOT_FOUND", msg);
+    else if (rc == WEFT_ELIMIT)
+        res = reply_status(s, r, 409, "CONFLICT", msg);
+    else if (rc == WEFT_EARG)
+        res = reply_status(s, r, 400, "BAD_REQUEST", msg);
+    else if (rc != 0 || weft_node_context_get(s->node, name, &c) != 0)
+        res = reply_status(s, r, 500, "INTERNAL", msg[0] ? msg : "cannot create the context");
+    else {
+        srv_count_status(s, 201);
+        res = srv_reply_json(r, 201, ctx_json(&c));
+    }
+    json_decref(body);
+    return res;
+}
+
+static int add_ctx(void *user, const weft_context_info_t *c)
+{
+    json_array_append_new(user, ctx_json(c));
+    return 0;
+}
+
+static enum MHD_Result ctx_list(srv_t *s, req_t *r)
+{
+    json_t *list = json_array();
+    if (weft_node_context_list(s->node, add_ctx, list) != 0) {
+        json_decref(list);
+        return reply_status(s, r, 500, "INTERNAL", "cannot read the contexts");
+    }
+    srv_count_status(s, 200);
+    return srv_reply_json(r, 200, json_pack("{s:o}", "contexts", list));
+}
+
+static enum MHD_Result ctx_get(srv_t *s, req_t *r)
+{
+    weft_context_info_t c;
+    if (weft_node_context_get(s->node, r->params[0], &c) != 0) {
+        srv_count_status(s, 404);
+        return srv_reply_error(r, 404, "NOT_FOUND", "no context '%s'", r->params[0]);
+    }
+    srv_count_status(s, 200);
+    return srv_reply_json(r, 200, ctx_json(&c));
+}
+
+static enum MHD_Result ctx_delete(srv_t *s, req_t *r)
+{
+    int rc = weft_node_context_delete(s->node, r->params[0]);
+    if (rc == WEFT_ENOTFOUND) {
+        srv_count_status(s, 404);
+        return srv_reply_error(r, 404, "NOT_FOUND", "no context '%s'", r->params[0]);
+    }
+    if (rc != 0)
+        return reply_status(s, r, 500, "INTERNAL", weft_strerror(rc));
+    srv_count_status(s, 204);
+    return srv_reply_bytes(r, 204, NULL, "", 0);
+}
+
+typedef struct {
+    json_t *items;
+    uint8_t last[1024];
+    size_t last_len;
+} kv_page_t;
+
+static int add_kv(void *user, const uint8_t *key, size_t key_len, const uint8_t *val,
+                  size_t val_len)
+{
+    kv_page_t *p = user;
+    json_t *o = json_object();
+    srv_set_bytes(o, "key", key, key_len);
+    srv_set_bytes(o, "value", val, val_len);
+    json_array_append_new(p->items, o);
+    p->last_len = key_len < sizeof p->last ? key_len : sizeof p->last;
+    memcpy(p->last, key, p->last_len);
+    return 0;
+}
+
+static enum MHD_Result kv_read(srv_t *s, req_t *r)
+{
+    const char *prefix = srv_query(r, "prefix"), *after = srv_query(r, "after"),
+               *lim = srv_query(r, "limit");
+    long limit = lim ? strtol(lim, NULL, 10) : 100;
+    if (limit <= 0 || limit > 1000)
+        return reply_status(s, r, 400, "BAD_REQUEST", "limit must be 1 to 1000");
+    kv_page_t p = {json_array(), {0}, 0};
+    int more = 0;
+    int rc = weft_node_kv_scan(s->node, r->params[0], (const uint8_t *)(prefix ? prefix : ""),
+                               prefix ? strlen(prefix) : 0, (const uint8_t *)(after ? after : ""),
+                               after ? strlen(after) : 0, (size_t)limit, add_kv, &p, &more);
+    if (rc != 0) {
+        json_decref(p.items);
+        if (rc == WEFT_ENOTFOUND) {
+            srv_count_status(s, 404);
+            return srv_reply_error(r, 404, "NOT_FOUND", "no context '%s'", r->params[0]);
+        }
+        return reply_status(s, r, 500, "INTERNAL", weft_strerror(rc));
+    }
+    json_t *body = json_object();
+    json_object_set_new(body, "items", p.items);
+    if (more)
+        srv_set_bytes(body, "next", p.last, p.last_len);
+    else
+        json_object_set_new(body, "next", json_null());
+    srv_count_status(s, 200);
+    return srv_reply_json(r, 200, body);
+}
+
+/* ---- node ----------------------------------------------------------------- */
+
+static uint64_t dir_bytes(const char *dir)
+{
+    uint64_t total = 0;
+    DIR *d = dir ? opendir(dir) : NULL;
+    if (!d)
+        return 0;
+    struct dirent *e;
+    char path[4096];
+    while ((e = readdir(d))) {
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (e->d_name[0] != '.' && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+            total += (uint64_t)st.st_blocks * 512u;
+    }
+    closedir(d);
+    return total;
+}
+
+static enum MHD_Result node_info(srv_t *s, req_t *r)
+{
+    json_t *o = json_object();
+    const uint8_t *id = weft_node_id(s->node);
+    if (id) {
+        char hex[65];
+        sodium_bin2hex(hex, sizeof hex, id, 32);
+        json_object_set_new(o, "id", json_string(hex));
+    } else {
+        json_object_set_new(o, "id", json_null());
+    }
+    json_object_set_new(o, "version", json_string(weft_version()));
+    json_object_set_new(o, "uptime_s",
+                        json_integer((json_int_t)((srv_now_ns() - s->started_ns) / 1000000000u)));
+    json_object_set_new(o, "data_dir_bytes",
+                        json_integer((json_int_t)dir_bytes(weft_node_data_dir(s->node))));
+    srv_count_status(s, 200);
+    return srv_reply_json(r, 200, o);
+}
+
+static enum MHD_Result health(srv_t *s, req_t *r)
+{
+    srv_count_status(s, 200);
+    return srv_reply_bytes(r, 200, "text/plain", "ok\n", 3);
+}
+
+static enum MHD_Result ready(srv_t *s, req_t *r)
+{
+    if (atomic_load(&s->closing))
+        return reply_status(s, r, 503, "UNAVAILABLE", "the node is shutting down");
+    srv_count_status(s, 200);
+    return srv_reply_bytes(r, 200, "text/plain", "ready\n", 6);
+}
+
+/* ---- metrics ----------------------------------------------------------------- */
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+} text_t;
+
+static void put(text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(text_t *t, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int n = vsnprintf(t->p ? t->p + t->len : NULL, t->p ? t->cap - t->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return;
+        if (t->p && t->len + (size_t)n < t->cap) {
+            t->len += (size_t)n;
+            return;
+        }
+        size_t cap = t->cap ? t->cap * 2 : 8192;
+        while (cap < t->len + (size_t)n + 1)
+            cap *= 2;
+        char *b = realloc(t->p, cap);
+        if (!b)
+            return;
+        t->p = b;
+        t->cap = cap;
+    }
+}
+
+enum MHD_Result srv_metrics(srv_t *s, req_t *r)
+{
+    static const char *const outcomes[4] = {"ok", "exit", "trap", "error"};
+    text_t t = {0};
+    put(&t, "# HELP weft_calls_total Calls by outcome.\n# TYPE weft_calls_total counter\n");
+    for (int i = 0; i < 4; i++)
+        put(&t, "weft_calls_total{outcome=\"%s\"} %llu\n", outcomes[i],
+            (unsigned long long)atomic_load(&s->calls[i]));
+    put(&t, "# HELP weft_traps_total Trapped calls by trap.\n# TYPE weft_traps_total counter\n");
+    for (int i = 1; i < 32; i++) {
+        uint64_t n = atomic_load(&s->traps[i]);
+        if (n)
+            put(&t, "weft_traps_total{trap=\"%s\"} %llu\n", weft_trap_name((weft_trap_code_t)i),
+                (unsigned long long)n);
+    }
+    put(&t, "# HELP weft_fuel_total Fuel used by calls.\n# TYPE weft_fuel_total counter\n"
+            "weft_fuel_total %llu\n",
+        (unsigned long long)atomic_load(&s->fuel));
+    put(&t, "# HELP weft_call_seconds Call latency, request to answer.\n"
+            "# TYPE weft_call_seconds histogram\n");
+    for (int i = 0; i < SRV_NBUCKETS; i++)
+        put(&t, "weft_call_seconds_bucket{le=\"%g\"} %llu\n", srv_buckets[i],
+            (unsigned long long)atomic_load(&s->lat_bucket[i]));
+    put(&t, "weft_call_seconds_bucket{le=\"+Inf\"} %llu\nweft_call_seconds_sum %.6f\n"
+            "weft_call_seconds_count %llu\n",
+        (unsigned long long)atomic_load(&s->lat_count),
+        (double)atomic_load(&s->lat_sum_us) / 1e6, (unsigned long long)atomic_load(&s->lat_count));
+    weft_node_stats_t st;
+    weft_node_stats(s->node, &st);
+    put(&t, "# HELP weft_commits_total Durable commits (each a group of write calls).\n"
+            "# TYPE weft_commits_total counter\nweft_commits_total %llu\n"
+            "# HELP weft_commit_calls_total Write calls committed in groups.\n"
+            "# TYPE weft_commit_calls_total counter\nweft_commit_calls_total %llu\n",
+        (unsigned long long)st.commits, (unsigned long long)st.committed_jobs);
+    put(&t, "# HELP weft_store_bytes Size of the data directory's files.\n"
+            "# TYPE weft_store_bytes gauge\nweft_store_bytes %llu\n",
+        (unsigned long long)dir_bytes(weft_node_data_dir(s->node)));
+    put(&t, "# HELP weft_sse_streams Open event streams.\n# TYPE weft_sse_streams gauge\n"
+            "weft_sse_streams %d\n",
+        atomic_load(&s->sse_open));
+    put(&t, "# HELP weft_http_requests_total HTTP requests by status class.\n"
+            "# TYPE weft_http_requests_total counter\n");
+    for (int i = 1; i <= 5; i++)
+        put(&t, "weft_http_requests_total{status=\"%dxx\"} %llu\n", i,
+            (unsigned long long)atomic_load(&s->http[i]));
+    if (!t.p)
+        return MHD_NO;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(t.len, t.p, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(t.p);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8");
+    srv_count_status(s, 200);
+    enum MHD_Result rc = MHD_queue_response(r->conn, 200, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}

@@ -1,0 +1,121 @@
+/*
+ * server_priv.h — the HTTP server's shared pieces (src/server only).
+ *
+ * A request's life: libmicrohttpd calls on_request first with the headers
+ * (a req_t is made, the route found, auth and the declared body size
+ * checked, so a refusal never reads the body), then with each piece of the
+ * body (kept, up to the route's limit), then once more with nothing: the
+ * route's handler runs. A handler answers at once (reply_*), or suspends
+ * the connection and answers when resumed (calls: the node's callback
+ * resumes it; libmicrohttpd then calls on_request again and the handler's
+ * `resume` step replies). Event streams are responses whose content
+ * reader suspends while there is nothing to send (sse.c).
+ */
+#ifndef WEFT_SERVER_PRIV_H
+#define WEFT_SERVER_PRIV_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "weft/node.h"
+#include "weft/server.h"
+
+#define SRV_MAX_PARAMS 3
+
+typedef struct req req_t;
+typedef struct weft_server srv_t;
+
+/* A route handler; returns what on_request returns. */
+typedef enum MHD_Result (*handler_fn)(srv_t *s, req_t *r);
+
+/* The route table (routes.c): method, path pattern ("{}" matches one
+ * segment), scope, body limit (0: no body), handler. */
+typedef struct {
+    const char *method;
+    const char *pattern;
+    unsigned scope; /* WEFT_SCOPE_*; 0: open to all */
+    int body;       /* 0: none, 1: call-sized, 2: app-sized */
+    handler_fn fn;
+} route_t;
+
+extern const route_t srv_routes[];
+extern const size_t srv_nroutes;
+
+struct req {
+    struct MHD_Connection *conn;
+    const route_t *route;
+    char method[8];
+    char *params[SRV_MAX_PARAMS]; /* decoded path segments matched by "{}" */
+    uint8_t *body;
+    size_t body_len, body_cap, body_max;
+    int replied; /* refused early: its reply is queued */
+    int started; /* the handler ran once */
+    /* a suspended call */
+    weft_call_result_t *result;
+    int call_rc;
+    uint64_t t0_ns;
+    int counted; /* in s->inflight */
+};
+
+/* Latency buckets of the call histogram, in seconds (Prometheus `le`). */
+#define SRV_NBUCKETS 12
+extern const double srv_buckets[SRV_NBUCKETS];
+
+struct weft_server {
+    weft_node_t *node;
+    struct MHD_Daemon *daemon;
+    uint16_t port;
+    weft_token_t *tokens;
+    size_t ntokens;
+    size_t max_app, max_call;
+    unsigned heartbeat_ms;
+    size_t sse_buffer;
+    uint64_t started_ns;
+    atomic_int closing;
+
+    pthread_mutex_t mu; /* inflight, streams */
+    pthread_cond_t cv;
+    int inflight;       /* suspended calls */
+    struct sse *streams;
+    pthread_t ticker;   /* heartbeats */
+    int ticker_started;
+
+    /* metrics */
+    atomic_uint_fast64_t calls[4];      /* by weft_call_outcome_t */
+    atomic_uint_fast64_t traps[32];     /* by trap code */
+    atomic_uint_fast64_t fuel;
+    atomic_uint_fast64_t lat_count, lat_sum_us, lat_bucket[SRV_NBUCKETS];
+    atomic_uint_fast64_t http[6];       /* by status class: 1xx..5xx, index 1..5 */
+    atomic_int sse_open;
+};
+
+/* server.c: replies. Each queues a response and returns its result. */
+enum MHD_Result srv_reply_json(req_t *r, unsigned status, json_t *body); /* steals body */
+enum MHD_Result srv_reply_error(req_t *r, unsigned status, const char *code, const char *fmt,
+                                ...) __attribute__((format(printf, 4, 5)));
+enum MHD_Result srv_reply_bytes(req_t *r, unsigned status, const char *type, const void *p,
+                                size_t len);
+/* Counts a reply's status for /metrics. */
+void srv_count_status(srv_t *s, unsigned status);
+/* The query argument `name`, or NULL. */
+const char *srv_query(req_t *r, const char *name);
+/* A string member that is text, or base64 of bytes that are not UTF-8:
+ * sets obj[key] or obj[key "_base64"]. */
+void srv_set_bytes(json_t *obj, const char *key, const void *p, size_t len);
+uint64_t srv_now_ns(void);
+
+/* calls.c */
+enum MHD_Result srv_call(srv_t *s, req_t *r);
+
+/* sse.c */
+enum MHD_Result srv_events(srv_t *s, req_t *r);
+void srv_sse_end_all(srv_t *s);
+void *srv_ticker_main(void *arg);
+
+/* routes.c */
+enum MHD_Result srv_metrics(srv_t *s, req_t *r);
+
+#endif

@@ -1,0 +1,303 @@
+/*
+ * sse.c — GET /v1/contexts/{name}/events: committed events as Server-Sent
+ * Events, resumable with Last-Event-ID.
+ *
+ * A stream starts in backlog mode: its content reader reads the kept
+ * events after the client's last id from the data directory, a chunk at a
+ * time, as the client takes them. Live events meanwhile only raise
+ * `live_max`. The stream turns live once a read finds nothing newer and
+ * `live_max` is not above what it sent; from then on the node's publisher
+ * (the writer thread) appends each event to the stream's buffer. Both
+ * decisions are taken under the stream's mutex, so no event falls between
+ * the two modes, and sequence numbers keep any event from being sent twice.
+ *
+ * With nothing to send the reader suspends the connection; an event, a
+ * heartbeat or the end resumes it. A live stream whose buffer passes its
+ * limit (a client reading slower than events come) gets `event: lagged`
+ * and ends: it never slows the writer. The client resumes with its last
+ * id, from the backlog.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "server_priv.h"
+#include "weft/error.h"
+
+#define BACKLOG_CHUNK 256
+
+typedef struct sse {
+    srv_t *s;
+    struct MHD_Connection *conn;
+    char *context;
+    weft_node_sub_t *sub;
+    pthread_mutex_t mu;
+    char *buf;
+    size_t len, off, cap;
+    uint64_t last_seq; /* highest id put in the buffer */
+    uint64_t live_max; /* highest id published so far */
+    int backlog, suspended, ended, heartbeat_due;
+    struct sse *prev, *next; /* s->streams, under s->mu */
+} sse_t;
+
+/* Appends text to the buffer; the limit is the caller's business. */
+static int append(sse_t *e, const char *p, size_t n)
+{
+    if (e->len + n > e->cap) {
+        size_t cap = e->cap ? e->cap : 4096;
+        while (cap < e->len + n)
+            cap *= 2;
+        char *b = realloc(e->buf, cap);
+        if (!b)
+            return -1;
+        e->buf = b;
+        e->cap = cap;
+    }
+    memcpy(e->buf + e->len, p, n);
+    e->len += n;
+    return 0;
+}
+
+/* A name usable on an `event:` line: UTF-8 text with no line break. */
+static int safe_name(const char *name, size_t n)
+{
+    json_t *t = json_stringn(name, n);
+    json_decref(t);
+    if (!t || n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (name[i] == '\n' || name[i] == '\r')
+            return 0;
+    return 1;
+}
+
+/* Formats one event into the buffer. */
+static int add_event(sse_t *e, uint64_t seq, const char *name, size_t nl, const uint8_t *p,
+                     size_t pl)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "seq", json_integer((json_int_t)seq));
+    srv_set_bytes(o, "name", name, nl);
+    srv_set_bytes(o, "payload", p, pl);
+    char *data = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!data)
+        return -1;
+    char head[64];
+    int hl = snprintf(head, sizeof head, "id: %llu\nevent: ", (unsigned long long)seq);
+    int rc = append(e, head, (size_t)hl);
+    if (rc == 0)
+        rc = safe_name(name, nl) ? append(e, name, nl) : append(e, "message", 7);
+    if (rc == 0)
+        rc = append(e, "\ndata: ", 7);
+    if (rc == 0)
+        rc = append(e, data, strlen(data));
+    if (rc == 0)
+        rc = append(e, "\n\n", 2);
+    free(data);
+    if (rc == 0)
+        e->last_seq = seq;
+    return rc;
+}
+
+static void wake(sse_t *e)
+{
+    if (e->suspended) {
+        e->suspended = 0;
+        MHD_resume_connection(e->conn);
+    }
+}
+
+/* The publisher: a node thread, holding the node's subscription lock. */
+static void on_event(void *user, const char *context, uint64_t seq, const char *name,
+                     size_t name_len, const uint8_t *payload, size_t payload_len)
+{
+    sse_t *e = user;
+    pthread_mutex_lock(&e->mu);
+    if (seq > e->live_max)
+        e->live_max = seq;
+    if (!e->backlog && !e->ended && seq > e->last_seq) {
+        if (e->len - e->off + name_len + payload_len > e->s->sse_buffer ||
+            add_event(e, seq, name, name_len, payload, payload_len) != 0) {
+            static const char lagged[] = "event: lagged\ndata: {}\n\n";
+            append(e, lagged, sizeof lagged - 1);
+            e->ended = 1;
+        }
+    }
+    wake(e);
+    pthread_mutex_unlock(&e->mu);
+}
+
+static void backlog_one(void *user, const char *context, uint64_t seq, const char *name,
+                        size_t name_len, const uint8_t *payload, size_t payload_len)
+{
+    sse_t *e = user;
+    if (seq > e->last_seq)
+        add_event(e, seq, name, name_len, payload, payload_len);
+}
+
+/* libmicrohttpd's content reader (an HTTP thread). */
+static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max)
+{
+    sse_t *e = cls;
+    pthread_mutex_lock(&e->mu);
+    for (;;) {
+        if (e->off < e->len) {
+            size_t n = e->len - e->off < max ? e->len - e->off : max;
+            memcpy(out, e->buf + e->off, n);
+            e->off += n;
+            if (e->off == e->len)
+                e->off = e->len = 0;
+            pthread_mutex_unlock(&e->mu);
+            return (ssize_t)n;
+        }
+        if (e->ended) {
+            pthread_mutex_unlock(&e->mu);
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        }
+        if (e->backlog) {
+            uint64_t before = e->last_seq, last = 0;
+            int rc = weft_node_events_read(e->s->node, e->context, e->last_seq, BACKLOG_CHUNK,
+                                           backlog_one, e, &last);
+            if (rc != 0) { /* the context is gone, or the store failed */
+                e->ended = 1;
+                continue;
+            }
+            if (e->last_seq == before && e->live_max <= e->last_seq)
+                e->backlog = 0; /* caught up: live from here */
+            if (e->last_seq == before && e->live_max > e->last_seq && last <= e->last_seq)
+                e->backlog = 0; /* published ids the store no longer keeps */
+            continue;
+        }
+        if (e->heartbeat_due) {
+            e->heartbeat_due = 0;
+            append(e, ": heartbeat\n\n", 13);
+            continue;
+        }
+        e->suspended = 1;
+        MHD_suspend_connection(e->conn);
+        pthread_mutex_unlock(&e->mu);
+        return 0;
+    }
+}
+
+static void reader_free(void *cls)
+{
+    sse_t *e = cls;
+    srv_t *s = e->s;
+    weft_node_unsubscribe(s->node, e->sub); /* no publisher touches e after this */
+    pthread_mutex_lock(&s->mu);
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        s->streams = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    pthread_mutex_unlock(&s->mu);
+    atomic_fetch_sub(&s->sse_open, 1);
+    pthread_mutex_destroy(&e->mu);
+    free(e->buf);
+    free(e->context);
+    free(e);
+}
+
+enum MHD_Result srv_events(srv_t *s, req_t *r)
+{
+    const char *ctx = r->params[0];
+    weft_context_info_t ci;
+    if (weft_node_context_get(s->node, ctx, &ci) != 0) {
+        srv_count_status(s, 404);
+        return srv_reply_error(r, 404, "NOT_FOUND", "no context '%s'", ctx);
+    }
+    const char *last = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Last-Event-ID");
+    if (!last)
+        last = srv_query(r, "after");
+    uint64_t after = 0;
+    if (last && *last) {
+        char *end;
+        after = strtoull(last, &end, 10);
+        if (*end) {
+            srv_count_status(s, 400);
+            return srv_reply_error(r, 400, "BAD_REQUEST",
+                                   "Last-Event-ID must be an event id (a number), not '%s'", last);
+        }
+    }
+    sse_t *e = calloc(1, sizeof *e);
+    if (!e || !(e->context = strdup(ctx))) {
+        free(e);
+        return MHD_NO;
+    }
+    e->s = s;
+    e->conn = r->conn;
+    e->last_seq = after;
+    e->backlog = 1;
+    pthread_mutex_init(&e->mu, NULL);
+    append(e, ": weft events\n\n", 15);
+    if (weft_node_subscribe(s->node, ctx, on_event, e, &e->sub) != 0) {
+        pthread_mutex_destroy(&e->mu);
+        free(e->buf);
+        free(e->context);
+        free(e);
+        return MHD_NO;
+    }
+    atomic_fetch_add(&s->sse_open, 1);
+    pthread_mutex_lock(&s->mu);
+    e->next = s->streams;
+    if (s->streams)
+        s->streams->prev = e;
+    s->streams = e;
+    if (atomic_load(&s->closing))
+        e->ended = 1;
+    pthread_mutex_unlock(&s->mu);
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, reader, e, reader_free);
+    if (!resp) {
+        reader_free(e);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    srv_count_status(s, 200);
+    enum MHD_Result rc = MHD_queue_response(r->conn, 200, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+void srv_sse_end_all(srv_t *s)
+{
+    pthread_mutex_lock(&s->mu);
+    for (sse_t *e = s->streams; e; e = e->next) {
+        pthread_mutex_lock(&e->mu);
+        e->ended = 1;
+        wake(e);
+        pthread_mutex_unlock(&e->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Heartbeats: every heartbeat_ms each stream gets a comment line, which
+ * also finds out, by failing to write, the clients that went away while
+ * their stream was suspended. */
+void *srv_ticker_main(void *arg)
+{
+    srv_t *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!atomic_load(&s->closing)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)s->heartbeat_ms * 1000000u;
+        ts.tv_sec += (time_t)(ns / 1000000000u);
+        ts.tv_nsec = (long)(ns % 1000000000u);
+        if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0)
+            continue; /* woken: check closing, then wait a full period again */
+        for (sse_t *e = s->streams; e; e = e->next) {
+            pthread_mutex_lock(&e->mu);
+            e->heartbeat_due = 1;
+            wake(e);
+            pthread_mutex_unlock(&e->mu);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}

@@ -1,0 +1,528 @@
+#!/usr/bin/env python3
+"""tests/server/server_test.py WEFT APP_WASM CASE — `weft serve` end to end.
+
+Starts real nodes (weft serve) on free loopback ports with temporary data
+directories, talks HTTP to them with the standard library only, and stops
+them at the end, also when a check fails. One CASE per CTest test:
+
+  routes    every route, status and error code of docs/http.md
+  calls     write calls, views, JSON arguments, traps, exits, raw output
+  events    SSE: live events, resume with Last-Event-ID across a restart
+  auth      tokens and scopes; a non-loopback address needs a token
+  hostile   oversized bodies, malformed JSON, garbage bytes, idle clients,
+            many subscribers: the node keeps serving
+  shutdown  SIGTERM answers the calls in flight, then exits 0
+  crash     kill -9 under concurrent writes, N rounds: every acknowledged
+            write survives, nothing half-applied
+"""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+WEFT, APP = sys.argv[1], sys.argv[2]
+CASE = sys.argv[3]
+CRASH_ROUNDS = int(os.environ.get("WEFT_CRASH_ROUNDS", "20"))
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, flush=True)
+    return cond
+
+
+class Node:
+    """A `weft serve` process on a free port; stop() always runs."""
+
+    def __init__(self, data, extra=(), config=None):
+        self.data = data
+        self.port_file = os.path.join(data + "-port")
+        if os.path.exists(self.port_file):
+            os.unlink(self.port_file)
+        args = [WEFT, "serve", "--data-dir", data, "--listen", "127.0.0.1:0",
+                "--port-file", self.port_file, *extra]
+        if config is not None:
+            path = data + "-config.json"
+            with open(path, "w") as f:
+                json.dump(config, f)
+            args += ["--config", path]
+        self.log = open(data + "-log", "ab")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log)
+        deadline = time.time() + 30
+        while not os.path.exists(self.port_file) or os.path.getsize(self.port_file) == 0:
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("weft serve did not start: " + open(data + "-log").read())
+            time.sleep(0.02)
+        self.port = int(open(self.port_file).read())
+
+    def request(self, method, path, body=None, headers=None, timeout=30):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            data = r.read()
+            return r.status, dict(r.getheaders()), data
+        finally:
+            c.close()
+
+    def json(self, method, path, body=None, headers=None):
+        status, hdrs, data = self.request(method, path, body, headers)
+        try:
+            doc = json.loads(data) if data else None
+        except ValueError:
+            doc = {"unparsed": data.decode("latin-1")}
+        return status, doc
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+def app_bytes():
+    with open(APP, "rb") as f:
+        return f.read()
+
+
+def deploy(node, name="app"):
+    status, doc = node.json("POST", "/v1/apps?name=" + name, app_bytes())
+    assert status == 201, (status, doc)
+    return doc["id"]
+
+
+def setup(node, ctx="c"):
+    app = deploy(node)
+    status, doc = node.json("POST", "/v1/contexts", json.dumps({"app": app, "name": ctx}))
+    assert status == 201, (status, doc)
+    return app
+
+
+def error_code(doc):
+    return (doc or {}).get("error", {}).get("code")
+
+
+# ---- cases ---------------------------------------------------------------------
+
+
+def case_routes(tmp):
+    node = Node(os.path.join(tmp, "d"))
+    try:
+        s, h, body = node.request("GET", "/health")
+        check(s == 200 and body == b"ok\n", "/health answers ok")
+        s, h, body = node.request("GET", "/ready")
+        check(s == 200, "/ready answers 200 while serving")
+        s, doc = node.json("GET", "/v1/node")
+        check(s == 200 and len(doc["id"]) == 64 and doc["version"], "/v1/node: id and version")
+        check(isinstance(doc.get("uptime_s"), int) and doc.get("data_dir_bytes", 0) > 0,
+              "/v1/node: uptime and data dir size")
+        s, doc = node.json("GET", "/nope")
+        check(s == 404 and error_code(doc) == "NOT_FOUND", "unknown route: 404 NOT_FOUND")
+        s, h, body = node.request("PUT", "/v1/apps")
+        check(s == 405 and "POST" in h.get("Allow", ""), "wrong method: 405 with Allow")
+        check(error_code(json.loads(body)) == "METHOD_NOT_ALLOWED", "405 code")
+
+        s, doc = node.json("POST", "/v1/apps", b"\x00asm\x01\x00\x00\x00\x7f")
+        check(s == 422 and error_code(doc) == "BAD_MODULE" and "offset" in doc["error"]["message"],
+              "a malformed module: 422 BAD_MODULE naming the offset")
+        s, doc = node.json("POST", "/v1/apps", b"")
+        check(s == 400 and error_code(doc) == "BAD_REQUEST", "an empty deploy: 400")
+        s, doc = node.json("POST", "/v1/apps?name=bad%20name", app_bytes())
+        check(s == 400, "a bad app name: 400")
+        s, doc = node.json("POST", "/v1/apps?name=app", app_bytes())
+        check(s == 201 and len(doc["id"]) == 64 and doc["abi"] == "nx", "deploy: 201, id, abi")
+        app = doc["id"]
+        check(any(e["name"] == "put" and e["kind"] == "func" for e in doc["exports"]),
+              "deploy lists the exports")
+        check(any(i["module"] == "nx" for i in doc["imports"]), "deploy lists the imports")
+        s, doc2 = node.json("POST", "/v1/apps", app_bytes())
+        check(s == 201 and doc2["id"] == app, "deploying the same bytes again: same id")
+        s, doc = node.json("GET", "/v1/apps")
+        check(s == 200 and [a["id"] for a in doc["apps"]] == [app], "app list")
+        s, doc = node.json("GET", "/v1/apps/" + app)
+        check(s == 200 and doc["name"] == "app" and doc["size"] == len(app_bytes()), "app get")
+        s, doc = node.json("GET", "/v1/apps/" + "0" * 64)
+        check(s == 404 and error_code(doc) == "NOT_FOUND", "unknown app: 404")
+
+        s, doc = node.json("POST", "/v1/contexts", b'{"app": "x",')
+        check(s == 400 and "column" in doc["error"]["message"], "malformed JSON: 400 with position")
+        s, doc = node.json("POST", "/v1/contexts", b'{"name": "x"}')
+        check(s == 400, "a context without an app: 400")
+        s, doc = node.json("POST", "/v1/contexts", json.dumps({"app": "0" * 64}))
+        check(s == 404, "a context of an unknown app: 404")
+        s, doc = node.json("POST", "/v1/contexts", json.dumps({"app": app, "name": "one"}))
+        check(s == 201 and doc["name"] == "one" and doc["app"] == app, "context create: 201")
+        s, doc = node.json("POST", "/v1/contexts", json.dumps({"app": app, "name": "one"}))
+        check(s == 409 and error_code(doc) == "CONFLICT", "the same name again: 409 CONFLICT")
+        s, doc = node.json("POST", "/v1/contexts", json.dumps({"app": app}))
+        check(s == 201 and doc["name"].startswith("ctx-"), "a context without a name gets one")
+        generated = doc["name"]
+        s, doc = node.json("GET", "/v1/contexts")
+        check(s == 200 and sorted(c["name"] for c in doc["contexts"]) == sorted(["one", generated]),
+              "context list")
+        s, doc = node.json("GET", "/v1/contexts/one")
+        check(s == 200 and doc["app"] == app, "context get")
+        s, doc = node.json("GET", "/v1/contexts/none")
+        check(s == 404, "unknown context: 404")
+        s, doc = node.json("GET", "/v1/contexts/bad%zzname")
+        check(s == 400, "a bad %-escape in the path: 400")
+
+        node.json("POST", "/v1/contexts/one/call/put", b"k1=v1")
+        node.json("POST", "/v1/contexts/one/call/put", b"k2=v2")
+        s, doc = node.json("GET", "/v1/contexts/one/kv?limit=1")
+        check(s == 200 and doc["items"] == [{"key": "k1", "value": "v1"}] and doc["next"] == "k1",
+              "kv: first page")
+        s, doc = node.json("GET", "/v1/contexts/one/kv?limit=1&after=k1")
+        check(s == 200 and doc["items"] == [{"key": "k2", "value": "v2"}] and doc["next"] is None,
+              "kv: last page")
+        s, doc = node.json("GET", "/v1/contexts/one/kv?prefix=k2")
+        check(s == 200 and len(doc["items"]) == 1, "kv: prefix")
+        s, doc = node.json("GET", "/v1/contexts/none/kv")
+        check(s == 404, "kv of an unknown context: 404")
+
+        s, doc = node.json("DELETE", "/v1/apps/" + app)
+        check(s == 409 and error_code(doc) == "CONFLICT", "deleting a used app: 409")
+        s, h, body = node.request("DELETE", "/v1/contexts/one")
+        check(s == 204 and body == b"", "context delete: 204")
+        s, doc = node.json("DELETE", "/v1/contexts/one")
+        check(s == 404, "deleting it again: 404")
+        node.request("DELETE", "/v1/contexts/" + generated)
+        s, h, body = node.request("DELETE", "/v1/apps/" + app)
+        check(s == 204, "app delete once unused: 204")
+
+        s, h, body = node.request("GET", "/metrics")
+        text = body.decode()
+        check(s == 200 and "text/plain" in h.get("Content-Type", ""), "/metrics is text")
+        for name in ("weft_calls_total", "weft_call_seconds_bucket", "weft_commits_total",
+                     "weft_http_requests_total", "weft_sse_streams", "weft_store_bytes"):
+            check(name in text, "/metrics has " + name)
+        check('weft_calls_total{outcome="ok"} 2' in text, "/metrics counts the calls")
+    finally:
+        node.stop()
+
+
+def case_calls(tmp):
+    node = Node(os.path.join(tmp, "d"))
+    try:
+        setup(node)
+        s, doc = node.json("POST", "/v1/contexts/c/call/put", b"a=1")
+        check(s == 200 and doc["output"] == "" and doc["logs"] == ["stored a"],
+              "a write call: 200, logs")
+        check(doc["events"] == [{"seq": 1, "name": "put", "payload": "a"}], "its event, numbered")
+        check(doc["fuel"] > 0 and doc["duration_us"] >= 0, "fuel and duration")
+        s, doc = node.json("GET", "/v1/contexts/c/call/get?input=a")
+        check(s == 200 and doc["output"] == "1", "a view reads the write")
+        s, doc = node.json("GET", "/v1/contexts/c/call/put?input=b%3D2")
+        check(s == 422 and "view" in doc["error"]["message"], "a view cannot write")
+        s, doc = node.json("GET", "/v1/contexts/c/call/get?input=b")
+        check(s == 422 and error_code(doc) == "EXIT", "and nothing was written")
+        s, doc = node.json("POST", "/v1/contexts/c/call/echo", b"\xff\xfe raw")
+        check(s == 200 and "output_base64" in doc, "output that is not UTF-8 comes as base64")
+        s, h, body = node.request("POST", "/v1/contexts/c/call/echo", b"bytes",
+                                  {"Accept": "application/octet-stream"})
+        check(s == 200 and body == b"bytes" and "Weft-Fuel" in h, "raw output with headers")
+        s, doc = node.json("POST", "/v1/contexts/c/call/add", b"[40, 2]",
+                           {"Content-Type": "application/json"})
+        check(s == 200 and doc.get("values") == [42], "JSON arguments and values")
+        s, doc = node.json("POST", "/v1/contexts/c/call/add", b"[1]",
+                           {"Content-Type": "application/json"})
+        check(s == 400, "a wrong argument count: 400")
+        s, doc = node.json("POST", "/v1/contexts/c/call/add", b"[1, 2.5]",
+                           {"Content-Type": "application/json"})
+        check(s == 400 and "argument 2" in doc["error"]["message"], "a float for an i32: 400")
+        s, doc = node.json("POST", "/v1/contexts/c/call/put_then_trap")
+        check(s == 422 and error_code(doc) == "TRAP" and doc["error"]["trap"] == "UNREACHABLE"
+              and doc["error"]["rolled_back"] is True, "a trap: 422 TRAP, rolled back")
+        s, doc = node.json("POST", "/v1/contexts/c/call/put_then_exit")
+        check(s == 422 and error_code(doc) == "EXIT" and doc["error"]["status"] == 3,
+              "an exit: 422 EXIT with the status")
+        s, doc = node.json("GET", "/v1/contexts/c/call/get?input=doomed")
+        check(s == 422, "neither kept its write")
+        s, doc = node.json("POST", "/v1/contexts/c/call/nothing")
+        check(s == 404 and "nothing" in doc["error"]["message"], "an unknown function: 404")
+        s, doc = node.json("POST", "/v1/contexts/none/call/put", b"x=1")
+        check(s == 404, "an unknown context: 404")
+
+        # Concurrent writers: every call counted once (one writer, group commit).
+        def writer():
+            for _ in range(25):
+                s, _ = node.json("POST", "/v1/contexts/c/call/count")
+                check(s == 200, "concurrent count call")
+        threads = [threading.Thread(target=writer) for _ in range(8)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        s, doc = node.json("GET", "/v1/contexts/c/call/get?input=count")
+        check(s == 200 and doc["output"] == "200", "200 concurrent writes: counter 200")
+    finally:
+        node.stop()
+
+
+def sse_read(node, path, want, headers=None, timeout=10):
+    """Reads events from an SSE stream until `want` events came; returns them
+    as (id, event, data) tuples."""
+    sock = socket.create_connection(("127.0.0.1", node.port), timeout=timeout)
+    req = "GET %s HTTP/1.1\r\nHost: x\r\n" % path
+    for k, v in (headers or {}).items():
+        req += "%s: %s\r\n" % (k, v)
+    sock.sendall((req + "\r\n").encode())
+    buf, events = b"", []
+    deadline = time.time() + timeout
+    try:
+        while len(events) < want and time.time() < deadline:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n\n" in buf:
+                block, buf = buf.split(b"\n\n", 1)
+                fields = {}
+                for line in block.split(b"\n"):
+                    if b": " in line and not line.startswith(b":"):
+                        k, v = line.split(b": ", 1)
+                        fields[k.decode().split("\r\n")[-1]] = v.decode()
+                if "data" in fields:
+                    events.append((fields.get("id"), fields.get("event"), json.loads(fields["data"])))
+    finally:
+        sock.close()
+    return events
+
+
+def case_events(tmp):
+    data = os.path.join(tmp, "d")
+    node = Node(data)
+    try:
+        setup(node)
+        got = []
+        t = threading.Thread(target=lambda: got.extend(sse_read(node, "/v1/contexts/c/events", 3)))
+        t.start()
+        time.sleep(0.3)  # subscribed (the stream reads the backlog first)
+        for i in range(3):
+            node.json("POST", "/v1/contexts/c/call/put", ("k%d=v" % i).encode())
+        t.join(15)
+        check([e[0] for e in got] == ["1", "2", "3"], "live events 1, 2, 3 in order: %r" % got)
+        check(got and got[0][1] == "put" and got[0][2]["payload"] == "k0", "event name and payload")
+        node.json("POST", "/v1/contexts/c/call/put_then_trap")  # commits no event
+        s, doc = node.json("GET", "/v1/contexts/none/events")
+        check(s == 404, "events of an unknown context: 404")
+    finally:
+        node.stop()
+    node = Node(data)  # a restart: ids go on, history is kept
+    try:
+        node.json("POST", "/v1/contexts/c/call/put", b"k3=v")
+        got = sse_read(node, "/v1/contexts/c/events", 2, {"Last-Event-ID": "2"})
+        check([e[0] for e in got] == ["3", "4"], "resume after 2 across a restart: 3, 4: %r" % got)
+        got = sse_read(node, "/v1/contexts/c/events?after=3", 1)
+        check([e[0] for e in got] == ["4"], "?after=3 gives 4")
+        s, doc = node.json("GET", "/v1/contexts/c/events", headers={"Last-Event-ID": "x"})
+        check(s == 400, "a bad Last-Event-ID: 400")
+    finally:
+        node.stop()
+
+
+def case_auth(tmp):
+    admin, caller, reader = "a" * 20 + "admin", "c" * 20 + "call", "r" * 20 + "read"
+    cfg = {"tokens": [{"token": admin, "scopes": ["admin", "call", "read"]},
+                      {"token": caller, "scopes": ["call"]},
+                      {"token": reader, "scopes": ["read"]}]}
+    node = Node(os.path.join(tmp, "d"), config=cfg)
+    bearer = lambda t: {"Authorization": "Bearer " + t}
+    try:
+        s, doc = node.json("GET", "/v1/apps")
+        check(s == 401 and error_code(doc) == "UNAUTHORIZED", "no token: 401")
+        s, doc = node.json("GET", "/v1/apps", headers=bearer("wrong-token-xxxxxxxxx"))
+        check(s == 401, "an unknown token: 401")
+        s, doc = node.json("POST", "/v1/apps", app_bytes(), bearer(reader))
+        check(s == 403 and error_code(doc) == "FORBIDDEN", "read token deploying: 403")
+        s, doc = node.json("POST", "/v1/apps", app_bytes(), bearer(admin))
+        check(s == 201, "admin token deploys")
+        app = doc["id"]
+        s, doc = node.json("POST", "/v1/contexts", json.dumps({"app": app, "name": "c"}),
+                           bearer(caller))
+        check(s == 403, "call token creating a context: 403")
+        node.json("POST", "/v1/contexts", json.dumps({"app": app, "name": "c"}), bearer(admin))
+        s, doc = node.json("POST", "/v1/contexts/c/call/put", b"a=1", bearer(caller))
+        check(s == 200, "call token calls")
+        s, doc = node.json("POST", "/v1/contexts/c/call/put", b"a=1", bearer(reader))
+        check(s == 403, "read token calling: 403")
+        s, doc = node.json("GET", "/v1/contexts/c/kv", headers=bearer(reader))
+        check(s == 200 and len(doc["items"]) == 1, "read token reads")
+        s, h, body = node.request("GET", "/health")
+        check(s == 200, "/health needs no token")
+    finally:
+        node.stop()
+    # No token: a non-loopback address is refused before anything starts.
+    r = subprocess.run([WEFT, "serve", "--data-dir", os.path.join(tmp, "e"), "--listen",
+                        "0.0.0.0:0"], capture_output=True, timeout=30)
+    check(r.returncode == 2 and b"token" in r.stderr, "0.0.0.0 without tokens: exit 2, says why")
+    r = subprocess.run([WEFT, "serve", "--bogus"], capture_output=True, timeout=30)
+    check(r.returncode == 2 and b"--help" in r.stderr, "unknown option: exit 2 and a hint")
+    bad = os.path.join(tmp, "bad.json")
+    with open(bad, "w") as f:
+        f.write('{"tokens": [{"token": "short", "scopes": ["admin"]}]}')
+    r = subprocess.run([WEFT, "serve", "--data-dir", os.path.join(tmp, "f"), "--config", bad],
+                       capture_output=True, timeout=30)
+    check(r.returncode == 2 and b"16 characters" in r.stderr, "a short token is refused")
+
+
+def case_hostile(tmp):
+    node = Node(os.path.join(tmp, "d"), config={"max_app_bytes": 200000, "max_call_bytes": 1000})
+    try:
+        setup(node)
+        # A declared body over the limit: 413 at once, body never sent.
+        sock = socket.create_connection(("127.0.0.1", node.port), timeout=10)
+        sock.sendall(b"POST /v1/contexts/c/call/echo HTTP/1.1\r\nHost: x\r\n"
+                     b"Content-Length: 100000000\r\n\r\n")
+        head = sock.recv(4096)
+        sock.close()
+        check(head.startswith(b"HTTP/1.1 413"), "a declared 100 MB body: 413 at once")
+        s, doc = node.json("POST", "/v1/contexts/c/call/echo", b"x" * 5000)
+        check(s == 413 and error_code(doc) == "TOO_LARGE", "a call body over the limit: 413")
+        # Chunked, undeclared, over the limit.
+        sock = socket.create_connection(("127.0.0.1", node.port), timeout=10)
+        sock.sendall(b"POST /v1/contexts/c/call/echo HTTP/1.1\r\nHost: x\r\n"
+                     b"Transfer-Encoding: chunked\r\n\r\n")
+        try:
+            for _ in range(10):
+                sock.sendall(b"400\r\n" + b"y" * 1024 + b"\r\n")
+        except OSError:
+            pass
+        try:
+            head = sock.recv(4096)
+        except OSError:
+            head = b""
+        sock.close()
+        check(head.startswith(b"HTTP/1.1 413") or head == b"", "chunked over the limit: cut off")
+        # Garbage bytes, and clients that connect and say nothing.
+        for junk in (b"\x00\xff" * 100, b"GET\r\n\r\n", b"HELLO / HTTP/9.9\r\n\r\n" * 3,
+                     b"POST /v1/apps HTTP/1.1\r\nContent-Length: -5\r\n\r\n"):
+            sock = socket.create_connection(("127.0.0.1", node.port), timeout=10)
+            try:
+                sock.sendall(junk)
+                sock.recv(4096)
+            except OSError:
+                pass
+            sock.close()
+        idle = []
+        for _ in range(200):
+            idle.append(socket.create_connection(("127.0.0.1", node.port), timeout=10))
+        subscribers = []
+        for _ in range(50):
+            sck = socket.create_connection(("127.0.0.1", node.port), timeout=10)
+            sck.sendall(b"GET /v1/contexts/c/events HTTP/1.1\r\nHost: x\r\n\r\n")
+            subscribers.append(sck)
+        s, doc = node.json("POST", "/v1/contexts/c/call/put", b"still=alive")
+        check(s == 200, "with 200 idle clients and 50 subscribers a call works")
+        s, doc = node.json("GET", "/v1/contexts/c/call/get?input=still")
+        check(s == 200 and doc["output"] == "alive", "and a view")
+        s, h, body = node.request("GET", "/metrics")
+        check(b"weft_sse_streams 50" in body, "50 open streams counted")
+        for sck in idle + subscribers:
+            sck.close()
+        s, doc = node.json("POST", "/v1/contexts/c/call/echo", b"[1,", {"Content-Type": "application/json"})
+        check(s == 200 and doc["output"] == "[1,", "JSON to a function without numeric params is input")
+        check(node.proc.poll() is None, "the node is still running")
+    finally:
+        node.stop()
+
+
+def case_shutdown(tmp):
+    node = Node(os.path.join(tmp, "d"), config={"limits": {"timeout_ms": 1500}})
+    try:
+        setup(node)
+        answer = {}
+
+        def slow():
+            answer["r"] = node.json("POST", "/v1/contexts/c/call/spin")
+        t = threading.Thread(target=slow)
+        t.start()
+        time.sleep(0.3)
+        node.proc.send_signal(signal.SIGTERM)
+        t.join(30)
+        s, doc = answer.get("r", (None, None))
+        check(s == 422 and (doc or {}).get("error", {}).get("trap") == "INTERRUPTED",
+              "the call in flight is answered (interrupted at its deadline): %r" % (answer,))
+        check(node.proc.wait(30) == 0, "SIGTERM: exit 0")
+    finally:
+        node.stop()
+
+
+def case_crash(tmp):
+    data = os.path.join(tmp, "d")
+    node = Node(data)
+    setup(node)
+    node.stop()
+    acked = set()
+    lock = threading.Lock()
+    for rnd in range(CRASH_ROUNDS):
+        node = Node(data)
+        stop = threading.Event()
+
+        def writer(w):
+            i = 0
+            while not stop.is_set():
+                key = "r%dw%di%d" % (rnd, w, i)
+                try:
+                    s, doc = node.json("POST", "/v1/contexts/c/call/put", (key + "=" + key).encode())
+                except OSError:
+                    return
+                if s == 200:
+                    with lock:
+                        acked.add(key)
+                i += 1
+        threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+        [t.start() for t in threads]
+        time.sleep(0.15 + 0.05 * (rnd % 4))
+        node.proc.kill()
+        node.proc.wait()
+        stop.set()
+        [t.join() for t in threads]
+        node.stop()
+    node = Node(data)
+    try:
+        keys, after = {}, None
+        while True:
+            q = "/v1/contexts/c/kv?limit=1000" + ("&after=" + after if after else "")
+            s, doc = node.json("GET", q)
+            assert s == 200, doc
+            for item in doc["items"]:
+                keys[item["key"]] = item["value"]
+            if not doc["next"]:
+                break
+            after = doc["next"]
+        missing = [k for k in acked if keys.get(k) != k]
+        check(not missing, "every acknowledged write survived %d kill -9s (%d acked, %d missing)"
+              % (CRASH_ROUNDS, len(acked), len(missing)))
+        check(all(k == v for k, v in keys.items()), "nothing half-applied")
+        check(len(acked) > 0, "writes were acknowledged")
+        s, doc = node.json("POST", "/v1/contexts/c/call/put", b"after=crash")
+        check(s == 200, "the node works after the crashes")
+    finally:
+        node.stop()
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="weft-server-")
+    try:
+        globals()["case_" + CASE](tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("%s: %d failed" % (CASE, len(failures)))
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
