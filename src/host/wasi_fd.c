@@ -219,8 +219,11 @@ static int do_io(weft_caller_t *caller, weft_wasi_t *w, int kind, uint32_t fd, u
      * cuts it short with weft_store_interrupt and then a signal whose
      * handler has no SA_RESTART (weft/wasi.h), so the syscall fails with
      * EINTR and the call traps INTERRUPTED. An EINTR of some other signal
-     * is not the guest's business: the transfer is tried again. */
+     * is not the guest's business: the transfer is tried again. The flag
+     * is read first too, so a Ctrl-C (one signal, no repeat) that came
+     * just before is not lost. */
     for (;;) {
+        if ((rc = weft_caller_check_interrupt(caller))) return rc;
         err = 0;
         switch (kind) {
         case IO_READ: n = readv(e->host, iov, (int)niovs); break;
@@ -237,7 +240,6 @@ static int do_io(weft_caller_t *caller, weft_wasi_t *w, int kind, uint32_t fd, u
         if (n >= 0) break;
         if (!err) err = errno;
         if (err != EINTR) return wasi_errno(err);
-        if ((rc = weft_caller_check_interrupt(caller))) return rc;
     }
     return wasi_store_u32(mem, result, (uint32_t)n);
 }

@@ -682,8 +682,10 @@ static int fn_path_open(weft_caller_t *caller, void *user, weft_raw_t *args)
     /* Opening a FIFO blocks until its other end opens: an embedder stops
      * the wait with weft_store_interrupt and a signal (weft/wasi.h), and
      * the call then traps; any other signal's EINTR just opens again. */
-    while ((rc = resolve(w, d->host, path, flags, 0666, &fd)) == WASI_EINTR)
+    for (;;) {
         if ((rc = weft_caller_check_interrupt(caller))) goto done;
+        if ((rc = resolve(w, d->host, path, flags, 0666, &fd)) != WASI_EINTR) break;
+    }
     if (rc) goto done;
     if (fstat(fd, &st) != 0) {
         rc = wasi_errno(errno);
