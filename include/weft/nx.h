@@ -100,6 +100,10 @@ int weft_nx_func(size_t i, const char **out_name, weft_functype_t **out_type);
  * weft_nx_end_call), and the events, logs and error of the previous call
  * are dropped. A guest calling db_* outside a call traps. */
 void weft_nx_begin_call(weft_nx_t *nx, weft_txn_t *txn);
+/* Starts a view: like weft_nx_begin_call with a read transaction, and
+ * every function that would write (db_set, db_delete, the CRDT updates)
+ * traps with a message saying a view cannot write. */
+void weft_nx_begin_view(weft_nx_t *nx, weft_txn_t *txn);
 /* Ends the call: nx forgets the transaction (the embedder commits or
  * aborts it). Events and logs stay readable. */
 void weft_nx_end_call(weft_nx_t *nx);

@@ -584,6 +584,19 @@ void weft_nx_begin_call(weft_nx_t *nx, weft_txn_t *txn)
 {
     clear_call(nx);
     nx->txn = txn;
+    nx->view = 0;
+}
+
+void weft_nx_begin_view(weft_nx_t *nx, weft_txn_t *txn)
+{
+    weft_nx_begin_call(nx, txn);
+    nx->view = 1;
+}
+
+int nx_view_write(weft_caller_t *caller, const char *fn)
+{
+    return weft_caller_trap(caller, "nx.%s: a view cannot write (it runs on a read-only "
+                                    "snapshot; call the function as a write instead)", fn);
 }
 
 void weft_nx_end_call(weft_nx_t *nx)

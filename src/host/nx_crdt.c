@@ -122,6 +122,7 @@ static int local_op(weft_nx_t *nx, weft_caller_t *caller, weft_raw_t *args, cons
 {
     uint8_t origin[WEFT_CRDT_ORIGIN_LEN];
     size_t stored = 0;
+    if (nx->view) return nx_view_write(caller, fn);
     node_origin(nx, origin);
     int rc = weft_crdt_local(nx->txn, origin, wall_ms(), nx->ctx, nx->ctx_len, key, kl, type,
                              kind, in, out_id, &stored);

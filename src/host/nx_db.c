@@ -76,6 +76,7 @@ static int fn_db_set(weft_caller_t *caller, void *user, weft_raw_t *args)
     if ((code = key_code(key, kl)) != 0) NX_RETURN(code);
     if (vl > WEFT_NX_MAX_VALUE) NX_RETURN(WEFT_NX_ERR_INTERNAL);
     if (!nx->txn) return no_call(caller, "db_set");
+    if (nx->view) return nx_view_write(caller, "db_set");
     rc = weft_txn_put(nx->txn, WEFT_SPACE_KV, nx->ctx, nx->ctx_len, key, kl, val, vl);
     if (rc != 0) return nx_store_error(nx, caller, args, "db_set", rc);
     NX_RETURN(WEFT_NX_OK);
@@ -91,6 +92,7 @@ static int fn_db_delete(weft_caller_t *caller, void *user, weft_raw_t *args)
     if ((rc = nx_charge(caller, NX_FUEL_CALL + NX_FUEL(kl)))) return rc;
     if ((code = key_code(key, kl)) != 0) NX_RETURN(code);
     if (!nx->txn) return no_call(caller, "db_delete");
+    if (nx->view) return nx_view_write(caller, "db_delete");
     rc = weft_txn_del(nx->txn, WEFT_SPACE_KV, nx->ctx, nx->ctx_len, key, kl);
     if (rc != 0 && rc != WEFT_ENOTFOUND) return nx_store_error(nx, caller, args, "db_delete", rc);
     NX_RETURN(WEFT_NX_OK);

@@ -47,6 +47,7 @@ struct weft_nx {
     size_t nenv;
 
     weft_txn_t *txn;   /* the current call's, or NULL */
+    int view;          /* the call is a view: writes trap (weft_nx_begin_view) */
     int call_error;    /* first storage error of the call */
     nx_event_t *events;
     size_t nevents, events_cap;
@@ -125,5 +126,9 @@ int nx_reserved(const uint8_t *key, size_t len);
  * traps the guest, since its transaction is gone. Returns the value the
  * callback must return, with the guest's result set to ERR_INTERNAL. */
 int nx_store_error(weft_nx_t *nx, weft_caller_t *caller, weft_raw_t *args, const char *fn, int rc);
+
+/* Traps a write made by a view call (weft_nx_begin_view); returns what
+ * the callback must return. */
+int nx_view_write(weft_caller_t *caller, const char *fn);
 
 #endif

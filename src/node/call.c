@@ -309,7 +309,9 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     uint64_t fuel0 = lim.fuel ? lim.fuel : UNLIMITED_FUEL;
     weft_store_set_fuel(a.store, fuel0);
     node_slot_set(node, slot, a.store, lim.timeout_ns ? t0 + lim.timeout_ns : 0);
-    if (a.nx)
+    if (a.nx && req->view)
+        weft_nx_begin_view(a.nx, txn); /* its writes trap */
+    else if (a.nx)
         weft_nx_begin_call(a.nx, txn);
 
     weft_val_t vals[64 + 64];
@@ -366,10 +368,7 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     }
     if (nx_error && verdict == 1) {
         verdict = 0;
-        node_result_fail(res, WEFT_CALL_ERROR,
-                         req->view ? "a view cannot write (the call tried to change the store)"
-                                   : "database error: %s",
-                         weft_db_errmsg(node->db));
+        node_result_fail(res, WEFT_CALL_ERROR, "database error: %s", weft_db_errmsg(node->db));
     }
     res->rolled_back = verdict != 1 && !req->view && weft_txn_dirty(txn);
     if (a.nx)

@@ -416,11 +416,16 @@ TEST(a_view_cannot_write)
     weft_node_t *n = setup(id, NULL);
     weft_call_result_t *res = call(n, "c", "put", "v=1", 1);
     test_defer(free_result, res);
-    ASSERT_NE_INT(weft_call_result_outcome(res), WEFT_CALL_OK);
-    ASSERT_TRUE(strstr(weft_call_result_message(res), "view") != NULL);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_TRAP);
+    ASSERT_TRUE(strstr(weft_call_result_message(res), "nx.db_set: a view cannot write") != NULL);
     res = call(n, "c", "get", "v", 1);
     test_defer(free_result, res);
     ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_EXIT); /* nothing stored */
+    res = call(n, "c", "bump", NULL, 1); /* a CRDT update */
+    test_defer(free_result, res);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_TRAP);
+    ASSERT_TRUE(strstr(weft_call_result_message(res), "a view cannot write") != NULL);
+    ok_call(n, "bump", NULL, 0); /* as a write it works */
 }
 
 static int count_ctx(void *user, const weft_context_info_t *c)

@@ -112,3 +112,9 @@ __attribute__((export_name("shout"))) void shout(void)
         fwrite(chunk, 1, (size_t)(n - i < (long)sizeof chunk ? n - i : (long)sizeof chunk), stdout);
     fflush(stdout);
 }
+
+/* bump: a CRDT write (GCounter +1). */
+__attribute__((export_name("bump"))) void bump(void)
+{
+    nx_crdt_gcounter_inc("hits", 4, 1);
+}
