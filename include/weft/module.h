@@ -30,7 +30,8 @@ typedef struct weft_module weft_module_t;
 /* Loads a module from bytes (copied; the caller keeps ownership of
  * `bytes`). On success returns 0 and stores the module in *out (owned by the
  * caller, release with weft_module_delete). On failure returns
- * WEFT_EMALFORMED (bad binary encoding), WEFT_EINVALID (fails validation) or
+ * WEFT_EMALFORMED (bad binary encoding), WEFT_EINVALID (fails validation),
+ * WEFT_ELIMIT (passes an implementation limit: docs/engine.md) or
  * WEFT_ENOMEM, and, when out_msg is not NULL, writes a NUL-terminated message
  * of at most msg_size bytes, e.g.
  *   "code section, offset 0x2f: type mismatch: expected i32, found f64". */

@@ -139,7 +139,16 @@ void cc_fini(cctx_t *c)
 static size_t put(cctx_t *c, cell_t v)
 {
     if (c->ncode == c->code_cap) {
-        c->code_cap *= 2;
+        /* Real code compiles to at most about 2 cells per byte of body, but
+         * a few bytes can ask for many copies (`return` of 1000 results
+         * that a block left, a br_table stub per height): without a cap an
+         * 83 KB module compiled to 230 MB. */
+        size_t limit = CODE_BASE_CELLS + c->fd->body_len * CODE_CELLS_PER_BYTE;
+        if (c->code_cap >= limit)
+            engine_fail(c->e, WEFT_ELIMIT, c->instr_at,
+                        "implementation limit: the function compiles to more than %zu cells "
+                        "(%u per byte of its body)", limit, CODE_CELLS_PER_BYTE);
+        c->code_cap = c->code_cap * 2 < limit ? c->code_cap * 2 : limit;
         c->code = grow_array(c, c->code, c->code_cap, sizeof *c->code);
     }
     c->code[c->ncode] = v;

@@ -27,6 +27,8 @@
 #define MAX_LOCALS 50000u        /* declared locals per function: implementation limit */
 #define LOCALS_PER_FUEL 16u      /* a call's fuel: 1 unit per 16 declared locals it zeroes */
 #define BYTES_PER_FUEL 16u       /* bulk memory ops: 1 unit per 16 bytes (as host calls) */
+#define CODE_BASE_CELLS 64u      /* compiled code per function: at most this many cells */
+#define CODE_CELLS_PER_BYTE 8u   /* plus this many per byte of its body (4x the most seen) */
 #define MAX_FUNC_PARAMS 1000u
 #define MAX_REENTRY 64u          /* nested host → wasm re-entries */
 #define MAX_BACKTRACE 64u

@@ -249,7 +249,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             contract_broken("two runs of the same module differ", 0, NULL);
         weft_module_delete(module);
     } else {
-        if (rc != WEFT_EMALFORMED && rc != WEFT_EINVALID && rc != WEFT_ENOMEM)
+        if (rc != WEFT_EMALFORMED && rc != WEFT_EINVALID && rc != WEFT_ELIMIT && rc != WEFT_ENOMEM)
             contract_broken("weft_module_new", rc, NULL);
         if (memchr(msg, '\0', sizeof msg) == NULL)
             contract_broken("weft_module_new message not terminated", rc, NULL);

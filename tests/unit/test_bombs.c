@@ -464,6 +464,69 @@ TEST(bomb_load_stops_at_deadline)
     weft_module_delete(mod);
 }
 
+/* One function returning `n` i32s; a local; body `prefix` then `k` times
+ * `block (type [i32 x n] -> [i32 x n]) return end`, then end. Type 0 is
+ * [] -> [i32 x n], type 1 [i32 x n] -> [i32 x n]. */
+static void returns_module(buf_t *m, uint32_t n, const uint8_t *prefix, size_t prefix_len,
+                           uint32_t k)
+{
+    buf_t s, body;
+    b_init(&s);
+    b_init(&body);
+    b_header(m);
+    b_u32(&s, 2);
+    b_byte(&s, 0x60);
+    b_u32(&s, 0);
+    b_u32(&s, n);
+    for (uint32_t i = 0; i < n; i++)
+        b_byte(&s, 0x7f);
+    b_byte(&s, 0x60);
+    for (int twice = 0; twice < 2; twice++) {
+        b_u32(&s, n);
+        for (uint32_t i = 0; i < n; i++)
+            b_byte(&s, 0x7f);
+    }
+    b_section(m, 1, &s);
+    b_func_section(m, &s, 1);
+    b_bytes(&body, "\x01\x01\x7f", 3); /* one i32 local */
+    b_bytes(&body, prefix, prefix_len);
+    for (uint32_t i = 0; i < k; i++)
+        b_bytes(&body, "\x02\x01\x0f\x0b", 4);
+    b_byte(&body, 0x0b);
+    b_u32(&s, 1);
+    b_u32(&s, (uint32_t)body.n);
+    b_bytes(&s, body.p, body.n);
+    b_section(m, 10, &s);
+    free(s.p);
+    free(body.p);
+}
+
+TEST(bomb_compiled_code_follows_body_size)
+{
+    /* `block ... return end` is 4 bytes, and each `return` copied 1000
+     * results into place: an 83 KB module compiled to 230 MB of code.
+     * Code is capped at 8 cells (64 bytes) per byte of body. */
+    buf_t *m = b_new();
+    returns_module(m, 1000, (const uint8_t *)"\x02\x00\x00\x0b", 4, 20000);
+    weft_engine_t *e = h_engine();
+    weft_module_t *mod = NULL;
+    char msg[256];
+    long before = peak_rss_kib();
+    ASSERT_RC(load_rc(e, m, &mod, msg, sizeof msg), WEFT_ELIMIT);
+    ASSERT_CONTAINS(msg, "code section, offset 0x");
+    ASSERT_CONTAINS(msg, "implementation limit: the function compiles to more than");
+    long grew = peak_rss_kib() - before;
+    if (grew > 64 * 1024)
+        FAIL("a %zu-byte module raised the peak RSS by %ld KiB", m->n, grew);
+
+    /* a function returning 1000 values it computed loads */
+    buf_t *ok = b_new(), *gets = b_new();
+    for (int i = 0; i < 1000; i++)
+        b_bytes(gets, "\x20\x00", 2); /* local.get 0 */
+    returns_module(ok, 1000, gets->p, gets->n, 1);
+    test_defer(module_free, load_ok(e, ok));
+}
+
 /* ---- 4. export names: sorted, not compared pairwise ----------------------- */
 
 /* One function () -> () exported n times as "e0", "e1", ...; with `dup`,
