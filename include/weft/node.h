@@ -213,6 +213,10 @@ size_t weft_call_result_values(const weft_call_result_t *res, const weft_val_t *
 /* Log lines (nx host_log, then each stderr line), borrowed. */
 size_t weft_call_result_log_count(const weft_call_result_t *res);
 const char *weft_call_result_log(const weft_call_result_t *res, size_t i, size_t *out_len);
+/* "log" for an nx log line, "stderr" for a line the guest wrote there. */
+const char *weft_call_result_log_level(const weft_call_result_t *res, size_t i);
+/* A random 64-bit id of the call, also stored with its log lines. */
+uint64_t weft_call_result_call_id(const weft_call_result_t *res);
 /* Events, in emission order, each with its per-context sequence number
  * (assigned at commit; 0 when the call did not commit). Borrowed. */
 size_t weft_call_result_event_count(const weft_call_result_t *res);
@@ -250,6 +254,25 @@ void weft_node_unsubscribe(weft_node_t *node, weft_node_sub_t *sub);
  * such context) or a storage error. */
 int weft_node_events_read(weft_node_t *node, const char *context, uint64_t after, size_t max,
                           weft_event_fn fn, void *user, uint64_t *out_last);
+
+/* ---- logs ----------------------------------------------------------------- */
+
+/* One recorded log line of a context: its number in the context's ring,
+ * Unix time in ms, the call that wrote it, "log" or "stderr", the text. */
+typedef void (*weft_log_fn)(void *user, const char *context, uint64_t seq, uint64_t time_ms,
+                            uint64_t call_id, const char *level, const char *msg, size_t len);
+
+/* Every call's log lines, whatever its outcome (a trap's too), are kept in
+ * the data directory, the newest 4,096 of each context. Subscribing works
+ * as for events: fn runs on the writer thread once the lines are
+ * recorded, must be quick, and never runs after weft_node_unsubscribe. */
+int weft_node_subscribe_logs(weft_node_t *node, const char *context, weft_log_fn fn, void *user,
+                             weft_node_sub_t **out);
+/* Reads recorded lines numbered above `after`, at most `max`; *out_last
+ * gets the highest number recorded (0 for none). WEFT_ENOTFOUND: no such
+ * context. */
+int weft_node_logs_read(weft_node_t *node, const char *context, uint64_t after, size_t max,
+                        weft_log_fn fn, void *user, uint64_t *out_last);
 
 #ifdef __cplusplus
 }

@@ -144,7 +144,7 @@ static void collect_stderr(weft_call_result_t *res, int fd)
         if (i < (size_t)got && buf[i] != '\n')
             continue;
         if (i > start || i < (size_t)got)
-            node_result_add_log(res, buf + start, i - start), lines++;
+            node_result_add_log(res, NODE_LOG_STDERR, buf + start, i - start), lines++;
         start = i + 1;
     }
     free(buf);
@@ -156,7 +156,7 @@ static void collect_nx(weft_call_result_t *res, weft_nx_t *nx, int events)
         const char *m;
         size_t len;
         if (weft_nx_log(nx, i, &m, &len) == 0)
-            node_result_add_log(res, m, len);
+            node_result_add_log(res, NODE_LOG_NX, m, len);
     }
     for (size_t i = 0, n = events ? weft_nx_event_count(nx) : 0; i < n; i++) {
         const char *name;
@@ -210,6 +210,7 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     attempt_t a = {.in_fd = -1, .out_fd = -1, .err_fd = -1};
     int verdict = 0; /* abort */
     node_result_reset(res);
+    res->call_id = node_random_u64();
 
     weft_call_limits_t lim = node->limits;
     if (req->limits.fuel)

@@ -17,7 +17,8 @@
 
 struct weft_node_sub {
     char *context; /* NULL: every context */
-    weft_event_fn fn;
+    weft_event_fn fn;  /* events, or */
+    weft_log_fn log_fn; /* log lines */
     void *user;
     weft_node_sub_t *next;
 };
@@ -70,7 +71,7 @@ void node_events_publish(weft_node_t *node, const char *context, const weft_call
 {
     pthread_mutex_lock(&node->subs_mu);
     for (weft_node_sub_t *s = node->subs; s; s = s->next) {
-        if (s->context && strcmp(s->context, context) != 0)
+        if (!s->fn || (s->context && strcmp(s->context, context) != 0))
             continue;
         for (size_t i = 0; i < res->nevents; i++) {
             const struct node_event *e = &res->events[i];
@@ -82,8 +83,8 @@ void node_events_publish(weft_node_t *node, const char *context, const weft_call
     pthread_mutex_unlock(&node->subs_mu);
 }
 
-int weft_node_subscribe(weft_node_t *node, const char *context, weft_event_fn fn, void *user,
-                        weft_node_sub_t **out)
+static int subscribe(weft_node_t *node, const char *context, weft_event_fn fn,
+                     weft_log_fn log_fn, void *user, weft_node_sub_t **out)
 {
     weft_node_sub_t *s = calloc(1, sizeof *s);
     if (!s || (context && !(s->context = strdup(context)))) {
@@ -91,6 +92,7 @@ int weft_node_subscribe(weft_node_t *node, const char *context, weft_event_fn fn
         return WEFT_ENOMEM;
     }
     s->fn = fn;
+    s->log_fn = log_fn;
     s->user = user;
     pthread_mutex_lock(&node->subs_mu);
     s->next = node->subs;
@@ -98,6 +100,18 @@ int weft_node_subscribe(weft_node_t *node, const char *context, weft_event_fn fn
     pthread_mutex_unlock(&node->subs_mu);
     *out = s;
     return 0;
+}
+
+int weft_node_subscribe(weft_node_t *node, const char *context, weft_event_fn fn, void *user,
+                        weft_node_sub_t **out)
+{
+    return subscribe(node, context, fn, NULL, user, out);
+}
+
+int weft_node_subscribe_logs(weft_node_t *node, const char *context, weft_log_fn fn, void *user,
+                             weft_node_sub_t **out)
+{
+    return subscribe(node, context, NULL, fn, user, out);
 }
 
 void weft_node_unsubscribe(weft_node_t *node, weft_node_sub_t *sub)
@@ -180,6 +194,131 @@ int weft_node_events_read(weft_node_t *node, const char *context, uint64_t after
     read_t r = {context, fn, user, max};
     rc = weft_txn_scan(txn, WEFT_SPACE_EVENTS, ctx, cl, (const uint8_t *)"e", 1,
                        after ? start : NULL, after ? sizeof start : 0, read_one, &r);
+done:
+    weft_txn_abort(txn);
+    return rc;
+}
+
+/* ---- log lines ------------------------------------------------------------ */
+
+static const uint8_t log_next_key[1] = {'m'};
+
+static const char *level_name(uint8_t level)
+{
+    return level == NODE_LOG_STDERR ? "stderr" : "log";
+}
+
+int node_logs_append(weft_txn_t *txn, const char *context, weft_call_result_t *res)
+{
+    const uint8_t *ctx = (const uint8_t *)context, *v;
+    size_t cl = strlen(context), vlen;
+    uint64_t next = 1, now = node_unix_ms();
+    int rc = weft_txn_get(txn, WEFT_SPACE_EVENTS, ctx, cl, log_next_key, 1, &v, &vlen);
+    if (rc == 0 && vlen == 8)
+        next = node_get_u64(v);
+    else if (rc != 0 && rc != WEFT_ENOTFOUND)
+        return rc;
+    uint64_t first = next;
+    for (size_t i = 0; i < res->nlogs; i++, next++) {
+        uint8_t key[9];
+        key[0] = 'l';
+        node_put_u64be(key + 1, next);
+        size_t len = 17 + res->log_lens[i];
+        uint8_t *rec = malloc(len);
+        if (!rec)
+            return WEFT_ENOMEM;
+        node_put_u64(rec, now);
+        node_put_u64(rec + 8, res->call_id);
+        rec[16] = res->log_levels[i];
+        memcpy(rec + 17, res->logs[i], res->log_lens[i]);
+        rc = weft_txn_put(txn, WEFT_SPACE_EVENTS, ctx, cl, key, sizeof key, rec, len);
+        free(rec);
+        if (rc != 0)
+            return rc;
+        if (next > NODE_LOGS_KEEP) {
+            node_put_u64be(key + 1, next - NODE_LOGS_KEEP);
+            if ((rc = weft_txn_del(txn, WEFT_SPACE_EVENTS, ctx, cl, key, sizeof key)) != 0)
+                return rc;
+        }
+    }
+    uint8_t nb[8];
+    node_put_u64(nb, next);
+    rc = weft_txn_put(txn, WEFT_SPACE_EVENTS, ctx, cl, log_next_key, 1, nb, sizeof nb);
+    if (rc == 0) {
+        res->log_seq0 = first;
+        res->log_time_ms = now;
+    }
+    return rc;
+}
+
+void node_logs_publish(weft_node_t *node, const char *context, const weft_call_result_t *res)
+{
+    if (!res->log_seq0)
+        return;
+    uint64_t now = res->log_time_ms;
+    pthread_mutex_lock(&node->subs_mu);
+    for (weft_node_sub_t *s = node->subs; s; s = s->next) {
+        if (!s->log_fn || (s->context && strcmp(s->context, context) != 0))
+            continue;
+        for (size_t i = 0; i < res->nlogs; i++)
+            s->log_fn(s->user, context, res->log_seq0 + i, now, res->call_id,
+                      level_name(res->log_levels[i]), res->logs[i], res->log_lens[i]);
+    }
+    pthread_mutex_unlock(&node->subs_mu);
+}
+
+typedef struct {
+    const char *context;
+    weft_log_fn fn;
+    void *user;
+    size_t left;
+} log_read_t;
+
+static int log_one(void *user, const uint8_t *key, size_t key_len, const uint8_t *val,
+                   size_t val_len)
+{
+    log_read_t *r = user;
+    if (key_len != 9 || key[0] != 'l' || val_len < 17)
+        return 0;
+    uint64_t seq = 0;
+    for (int i = 1; i < 9; i++)
+        seq = seq << 8 | key[i];
+    r->fn(r->user, r->context, seq, node_get_u64(val), node_get_u64(val + 8), level_name(val[16]),
+          (const char *)val + 17, val_len - 17);
+    return --r->left == 0;
+}
+
+int weft_node_logs_read(weft_node_t *node, const char *context, uint64_t after, size_t max,
+                        weft_log_fn fn, void *user, uint64_t *out_last)
+{
+    char app[WEFT_APP_ID_LEN + 1];
+    weft_txn_t *txn;
+    if (out_last)
+        *out_last = 0;
+    int rc = weft_txn_begin(node->db, WEFT_TXN_READ, &txn);
+    if (rc != 0)
+        return rc;
+    if ((rc = node_context_app(txn, context, app)) != 0)
+        goto done;
+    const uint8_t *ctx = (const uint8_t *)context, *v;
+    size_t cl = strlen(context), vlen;
+    rc = weft_txn_get(txn, WEFT_SPACE_EVENTS, ctx, cl, log_next_key, 1, &v, &vlen);
+    if (rc == WEFT_ENOTFOUND) {
+        rc = 0;
+        goto done;
+    }
+    if (rc != 0)
+        goto done;
+    if (out_last && vlen == 8)
+        *out_last = node_get_u64(v) - 1;
+    if (max == 0)
+        goto done;
+    uint8_t start[9];
+    start[0] = 'l';
+    node_put_u64be(start + 1, after);
+    log_read_t r = {context, fn, user, max};
+    rc = weft_txn_scan(txn, WEFT_SPACE_EVENTS, ctx, cl, (const uint8_t *)"l", 1,
+                       after ? start : NULL, after ? sizeof start : 0, log_one, &r);
 done:
     weft_txn_abort(txn);
     return rc;

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "node_priv.h"
 #include "weft/error.h"
 #include "weft/identity.h"
@@ -30,6 +32,13 @@ uint64_t node_now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t node_random_u64(void)
+{
+    uint64_t v;
+    randombytes_buf(&v, sizeof v);
+    return v;
 }
 
 uint64_t node_unix_ms(void)
@@ -97,6 +106,10 @@ static node_job_t *job_new(job_kind_t kind)
  * thread); the job is freed here unless a thread waits on it. */
 static void job_finish(node_job_t *j)
 {
+    if (j->kind == JOB_LOGS) { /* detached */
+        job_free(j);
+        return;
+    }
     if (j->kind == JOB_CALL && j->done) {
         weft_call_result_t *res = j->res;
         j->res = NULL;
@@ -190,6 +203,31 @@ static void run_view(weft_node_t *node, node_job_t *j, unsigned slot)
     }
 }
 
+static int submit(weft_node_t *node, node_job_t *j, int view);
+
+/* A view cannot write, so the writer records its log lines: a detached
+ * job holding a copy of them. Dropped when out of memory or closing. */
+static void record_view_logs(weft_node_t *node, const node_job_t *view)
+{
+    const weft_call_result_t *res = view->res;
+    if (!res->nlogs)
+        return;
+    node_job_t *j = job_new(JOB_LOGS);
+    if (!j)
+        return;
+    j->res = node_result_new();
+    j->req.context = strdup(view->req.context);
+    int bad = !j->res || !j->req.context;
+    for (size_t i = 0; !bad && i < res->nlogs; i++)
+        bad = node_result_add_log(j->res, res->log_levels[i], res->logs[i], res->log_lens[i]);
+    if (!bad) {
+        j->res->call_id = res->call_id;
+        bad = submit(node, j, 0);
+    }
+    if (bad)
+        job_free(j);
+}
+
 static void *worker_main(void *arg)
 {
     worker_arg_t *wa = arg;
@@ -205,6 +243,7 @@ static void *worker_main(void *arg)
         if (!j)
             return NULL; /* closing and drained */
         run_view(node, j, slot);
+        record_view_logs(node, j);
         job_finish(j);
     }
 }
@@ -214,7 +253,7 @@ static void *worker_main(void *arg)
 /* Runs one job in a nested transaction of batch. Returns 1 when the job is
  * done (its result stands once the batch commits), 0 when it must run
  * again in a later batch (the map grew). */
-static int write_job(weft_node_t *node, weft_txn_t *batch, node_job_t *j)
+static int run_job(weft_node_t *node, weft_txn_t *batch, node_job_t *j)
 {
     weft_txn_t *txn = NULL;
     int rc = weft_txn_begin_nested(batch, &txn);
@@ -275,6 +314,38 @@ static int write_job(weft_node_t *node, weft_txn_t *batch, node_job_t *j)
     return 1;
 }
 
+/* Records the log lines of a call (or of a view, JOB_LOGS) in their own
+ * nested transaction, so a trapped call's lines are kept although its
+ * writes are not. Logs are best effort: a failure loses the lines, never
+ * the call. */
+static void record_logs(weft_node_t *node, weft_txn_t *batch, node_job_t *j)
+{
+    weft_call_result_t *res = j->res;
+    weft_txn_t *txn;
+    res->log_seq0 = 0;
+    if (!res->nlogs || weft_txn_begin_nested(batch, &txn) != 0)
+        return;
+    if (node_logs_append(txn, j->req.context, res) != 0) {
+        weft_txn_abort(txn);
+        res->log_seq0 = 0;
+        return;
+    }
+    if (weft_txn_commit(txn) != 0)
+        res->log_seq0 = 0;
+}
+
+static int write_job(weft_node_t *node, weft_txn_t *batch, node_job_t *j)
+{
+    if (j->kind == JOB_LOGS) {
+        record_logs(node, batch, j);
+        return 1;
+    }
+    int done = run_job(node, batch, j);
+    if (done && j->kind == JOB_CALL)
+        record_logs(node, batch, j);
+    return done;
+}
+
 /* A batch's commit failed: no job of it wrote anything. */
 static void batch_failed(weft_node_t *node, node_job_t *j, int rc)
 {
@@ -282,6 +353,9 @@ static void batch_failed(weft_node_t *node, node_job_t *j, int rc)
         j->fn_rc = rc;
         return;
     }
+    j->res->log_seq0 = 0;
+    if (j->kind == JOB_LOGS)
+        return;
     if (j->res->outcome == WEFT_CALL_OK) {
         node_result_fail(j->res, WEFT_CALL_ERROR,
                          "cannot commit the call, so none of its writes were kept: %s",
@@ -366,6 +440,8 @@ static void *writer_main(void *arg)
                 continue;
             if (j->kind == JOB_CALL && j->res->outcome == WEFT_CALL_OK && j->res->nevents)
                 node_events_publish(node, j->req.context, j->res);
+            if (j->kind != JOB_FN)
+                node_logs_publish(node, j->req.context, j->res);
             job_finish(j);
         }
     }

@@ -15,7 +15,10 @@
  * context's committed events live in WEFT_SPACE_EVENTS under its name:
  *   "n"             -> u64 next sequence number
  *   "e" u64be(seq)  -> u16 name_len, name, payload
- * keeping the newest NODE_EVENTS_KEEP (older ones are dropped at commit).
+ *   "m"             -> u64 next log line number
+ *   "l" u64be(seq)  -> u64 time_ms, u64 call_id, u8 level, message
+ * keeping the newest NODE_EVENTS_KEEP events and NODE_LOGS_KEEP log lines
+ * (older ones are dropped as new ones come).
  */
 #ifndef WEFT_NODE_PRIV_H
 #define WEFT_NODE_PRIV_H
@@ -30,6 +33,7 @@
 #include "weft/store.h"
 
 #define NODE_EVENTS_KEEP 65536u
+#define NODE_LOGS_KEEP 4096u /* log lines kept per context */
 #define NODE_DEFAULT_MAX_INPUT ((size_t)1 << 20)
 #define NODE_DEFAULT_MAX_OUTPUT ((size_t)16 << 20)
 #define NODE_DEFAULT_BATCH 64u
@@ -44,7 +48,8 @@ typedef struct node_app {
     struct node_app *next;
 } node_app_t;
 
-typedef enum { JOB_CALL, JOB_FN } job_kind_t;
+/* JOB_LOGS: a view's log lines to record (detached: nobody waits). */
+typedef enum { JOB_CALL, JOB_FN, JOB_LOGS } job_kind_t;
 
 typedef struct node_job node_job_t;
 /* A write job that is not a call: runs in the writer with a nested
@@ -122,6 +127,7 @@ struct weft_call_result {
     size_t nvalues;
     char **logs;
     size_t *log_lens;
+    uint8_t *log_levels; /* NODE_LOG_* */
     size_t nlogs;
     struct node_event {
         char *name;
@@ -133,12 +139,16 @@ struct weft_call_result {
     size_t nevents;
     uint64_t fuel;
     uint64_t duration_ns;
+    uint64_t call_id;
+    uint64_t log_seq0; /* number of the first log line once recorded; 0: not */
+    uint64_t log_time_ms; /* when they were recorded */
     int rolled_back;
 };
 
 /* node.c */
 uint64_t node_now_ns(void);
 uint64_t node_unix_ms(void);
+uint64_t node_random_u64(void);
 /* Runs fn in the writer, in its own nested transaction of a batch, and
  * waits: the returned value is fn's (its transaction is committed when it
  * returns 0 and aborted otherwise), or an error of the queue. */
@@ -170,6 +180,11 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
 int node_events_append(weft_txn_t *txn, const char *context, weft_call_result_t *res);
 /* Hands the committed events of res to the subscribers (writer thread). */
 void node_events_publish(weft_node_t *node, const char *context, const weft_call_result_t *res);
+/* Records res's log lines in the context's log ring, numbering them
+ * (res->log_seq0 gets the first number), and hands them to subscribers
+ * once committed (node_logs_publish). */
+int node_logs_append(weft_txn_t *txn, const char *context, weft_call_result_t *res);
+void node_logs_publish(weft_node_t *node, const char *context, const weft_call_result_t *res);
 void node_subs_free(weft_node_t *node);
 
 /* result.c */
@@ -179,7 +194,8 @@ weft_call_result_t *node_result_fail(weft_call_result_t *res, weft_call_outcome_
                                      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Clears output, logs, events and values (a retried call starts afresh). */
 void node_result_reset(weft_call_result_t *res);
-int node_result_add_log(weft_call_result_t *res, const char *p, size_t len);
+enum { NODE_LOG_NX = 0, NODE_LOG_STDERR = 1 };
+int node_result_add_log(weft_call_result_t *res, int level, const char *p, size_t len);
 int node_result_add_event(weft_call_result_t *res, const char *name, size_t name_len,
                           const uint8_t *payload, size_t payload_len);
 

@@ -40,6 +40,7 @@ void node_result_reset(weft_call_result_t *res)
         free(res->logs[i]);
     free(res->logs);
     free(res->log_lens);
+    free(res->log_levels);
     for (size_t i = 0; i < res->nevents; i++) {
         free(res->events[i].name);
         free(res->events[i].payload);
@@ -68,9 +69,14 @@ static void *dup_bytes(const void *p, size_t len)
     return d;
 }
 
-int node_result_add_log(weft_call_result_t *res, const char *p, size_t len)
+int node_result_add_log(weft_call_result_t *res, int level, const char *p, size_t len)
 {
     size_t n = res->nlogs;
+    uint8_t *levels = realloc(res->log_levels, n + 1);
+    if (!levels)
+        return -1;
+    res->log_levels = levels;
+    levels[n] = (uint8_t)level;
     char **logs = realloc(res->logs, (n + 1) * sizeof *logs);
     if (!logs)
         return -1;
@@ -153,6 +159,16 @@ const char *weft_call_result_log(const weft_call_result_t *res, size_t i, size_t
     }
     *out_len = res->log_lens[i];
     return res->logs[i];
+}
+
+const char *weft_call_result_log_level(const weft_call_result_t *res, size_t i)
+{
+    return i < res->nlogs && res->log_levels[i] == NODE_LOG_STDERR ? "stderr" : "log";
+}
+
+uint64_t weft_call_result_call_id(const weft_call_result_t *res)
+{
+    return res->call_id;
 }
 
 size_t weft_call_result_event_count(const weft_call_result_t *res)

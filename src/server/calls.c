@@ -171,6 +171,10 @@ static enum MHD_Result answer(srv_t *s, req_t *r)
         if (o == WEFT_CALL_EXIT)
             json_object_set_new(err, "status", json_integer(weft_call_result_exit_status(res)));
         json_object_set_new(err, "rolled_back", json_boolean(weft_call_result_rolled_back(res)));
+        char call_id[17];
+        snprintf(call_id, sizeof call_id, "%016llx",
+                 (unsigned long long)weft_call_result_call_id(res));
+        json_object_set_new(err, "call_id", json_string(call_id));
         json_object_set_new(err, "logs", logs_json(res));
         size_t len;
         const uint8_t *out = weft_call_result_output(res, &len);
@@ -232,6 +236,9 @@ static enum MHD_Result answer(srv_t *s, req_t *r)
         json_array_append_new(evs, e);
     }
     json_object_set_new(body, "events", evs);
+    char call_id[17];
+    snprintf(call_id, sizeof call_id, "%016llx", (unsigned long long)weft_call_result_call_id(res));
+    json_object_set_new(body, "call_id", json_string(call_id));
     json_object_set_new(body, "fuel", json_integer((json_int_t)weft_call_result_fuel(res)));
     json_object_set_new(body, "duration_us",
                         json_integer((json_int_t)(weft_call_result_duration_ns(res) / 1000)));

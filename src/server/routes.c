@@ -43,6 +43,7 @@ const route_t srv_routes[] = {
     {"POST", "/v1/contexts/{}/call/{}", WEFT_SCOPE_CALL, 1, srv_call},
     {"GET", "/v1/contexts/{}/call/{}", WEFT_SCOPE_CALL, 0, srv_call},
     {"GET", "/v1/contexts/{}/events", WEFT_SCOPE_CALL, 0, srv_events},
+    {"GET", "/v1/contexts/{}/logs", WEFT_SCOPE_CALL, 0, srv_logs},
     {"GET", "/v1/contexts/{}/kv", WEFT_SCOPE_READ, 0, kv_read},
     {"GET", "/v1/node", WEFT_SCOPE_READ, 0, node_info},
     {"GET", "/health", 0, 0, health},

@@ -112,6 +112,9 @@ enum MHD_Result srv_call(srv_t *s, req_t *r);
 
 /* sse.c */
 enum MHD_Result srv_events(srv_t *s, req_t *r);
+enum MHD_Result srv_logs(srv_t *s, req_t *r);
+json_t *srv_log_json(uint64_t seq, uint64_t time_ms, uint64_t call_id, const char *level,
+                     const char *msg, size_t len);
 void srv_sse_end_all(srv_t *s);
 void *srv_ticker_main(void *arg);
 

@@ -37,6 +37,7 @@ typedef struct sse {
     size_t len, off, cap;
     uint64_t last_seq; /* highest id put in the buffer */
     uint64_t live_max; /* highest id published so far */
+    int logs;          /* a stream of log lines rather than events */
     int backlog, suspended, ended, heartbeat_due;
     struct sse *prev, *next; /* s->streams, under s->mu */
 } sse_t;
@@ -101,6 +102,42 @@ static int add_event(sse_t *e, uint64_t seq, const char *name, size_t nl, const 
     return rc;
 }
 
+/* One log line as a JSON object (also the non-streaming route's items). */
+json_t *srv_log_json(uint64_t seq, uint64_t time_ms, uint64_t call_id, const char *level,
+                     const char *msg, size_t len)
+{
+    char id[17];
+    snprintf(id, sizeof id, "%016llx", (unsigned long long)call_id);
+    json_t *o = json_object();
+    json_object_set_new(o, "seq", json_integer((json_int_t)seq));
+    json_object_set_new(o, "time_ms", json_integer((json_int_t)time_ms));
+    json_object_set_new(o, "call_id", json_string(id));
+    json_object_set_new(o, "level", json_string(level));
+    srv_set_bytes(o, "msg", msg, len);
+    return o;
+}
+
+static int add_log(sse_t *e, uint64_t seq, uint64_t time_ms, uint64_t call_id, const char *level,
+                   const char *msg, size_t len)
+{
+    json_t *o = srv_log_json(seq, time_ms, call_id, level, msg, len);
+    char *data = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!data)
+        return -1;
+    char head[64];
+    int hl = snprintf(head, sizeof head, "id: %llu\nevent: log\ndata: ", (unsigned long long)seq);
+    int rc = append(e, head, (size_t)hl);
+    if (rc == 0)
+        rc = append(e, data, strlen(data));
+    if (rc == 0)
+        rc = append(e, "\n\n", 2);
+    free(data);
+    if (rc == 0)
+        e->last_seq = seq;
+    return rc;
+}
+
 static void wake(sse_t *e)
 {
     if (e->suspended) {
@@ -127,6 +164,33 @@ static void on_event(void *user, const char *context, uint64_t seq, const char *
     }
     wake(e);
     pthread_mutex_unlock(&e->mu);
+}
+
+static void on_log(void *user, const char *context, uint64_t seq, uint64_t time_ms,
+                   uint64_t call_id, const char *level, const char *msg, size_t len)
+{
+    sse_t *e = user;
+    pthread_mutex_lock(&e->mu);
+    if (seq > e->live_max)
+        e->live_max = seq;
+    if (!e->backlog && !e->ended && seq > e->last_seq) {
+        if (e->len - e->off + len > e->s->sse_buffer ||
+            add_log(e, seq, time_ms, call_id, level, msg, len) != 0) {
+            static const char lagged[] = "event: lagged\ndata: {}\n\n";
+            append(e, lagged, sizeof lagged - 1);
+            e->ended = 1;
+        }
+    }
+    wake(e);
+    pthread_mutex_unlock(&e->mu);
+}
+
+static void backlog_log_one(void *user, const char *context, uint64_t seq, uint64_t time_ms,
+                            uint64_t call_id, const char *level, const char *msg, size_t len)
+{
+    sse_t *e = user;
+    if (seq > e->last_seq)
+        add_log(e, seq, time_ms, call_id, level, msg, len);
 }
 
 static void backlog_one(void *user, const char *context, uint64_t seq, const char *name,
@@ -158,8 +222,10 @@ static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max)
         }
         if (e->backlog) {
             uint64_t before = e->last_seq, last = 0;
-            int rc = weft_node_events_read(e->s->node, e->context, e->last_seq, BACKLOG_CHUNK,
-                                           backlog_one, e, &last);
+            int rc = e->logs ? weft_node_logs_read(e->s->node, e->context, e->last_seq,
+                                                   BACKLOG_CHUNK, backlog_log_one, e, &last)
+                             : weft_node_events_read(e->s->node, e->context, e->last_seq,
+                                                     BACKLOG_CHUNK, backlog_one, e, &last);
             if (rc != 0) { /* the context is gone, or the store failed */
                 e->ended = 1;
                 continue;
@@ -202,7 +268,8 @@ static void reader_free(void *cls)
     free(e);
 }
 
-enum MHD_Result srv_events(srv_t *s, req_t *r)
+/* Starts a stream of events (logs 0) or log lines (logs 1). */
+static enum MHD_Result stream(srv_t *s, req_t *r, int logs)
 {
     const char *ctx = r->params[0];
     weft_context_info_t ci;
@@ -232,9 +299,12 @@ enum MHD_Result srv_events(srv_t *s, req_t *r)
     e->conn = r->conn;
     e->last_seq = after;
     e->backlog = 1;
+    e->logs = logs;
     pthread_mutex_init(&e->mu, NULL);
     append(e, ": weft events\n\n", 15);
-    if (weft_node_subscribe(s->node, ctx, on_event, e, &e->sub) != 0) {
+    int rc = logs ? weft_node_subscribe_logs(s->node, ctx, on_log, e, &e->sub)
+                  : weft_node_subscribe(s->node, ctx, on_event, e, &e->sub);
+    if (rc != 0) {
         pthread_mutex_destroy(&e->mu);
         free(e->buf);
         free(e->context);
@@ -259,9 +329,50 @@ enum MHD_Result srv_events(srv_t *s, req_t *r)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
     srv_count_status(s, 200);
-    enum MHD_Result rc = MHD_queue_response(r->conn, 200, resp);
+    enum MHD_Result res = MHD_queue_response(r->conn, 200, resp);
     MHD_destroy_response(resp);
-    return rc;
+    return res;
+}
+
+enum MHD_Result srv_events(srv_t *s, req_t *r)
+{
+    return stream(s, r, 0);
+}
+
+static void add_line(void *user, const char *context, uint64_t seq, uint64_t time_ms,
+                     uint64_t call_id, const char *level, const char *msg, size_t len)
+{
+    json_array_append_new(user, srv_log_json(seq, time_ms, call_id, level, msg, len));
+}
+
+/* GET .../logs: the recorded lines after ?after= (at most ?limit=, 100 by
+ * default), or with ?follow=1 a stream of them like the events'. */
+enum MHD_Result srv_logs(srv_t *s, req_t *r)
+{
+    const char *follow = srv_query(r, "follow");
+    if (follow && strcmp(follow, "0") != 0)
+        return stream(s, r, 1);
+    const char *a = srv_query(r, "after"), *l = srv_query(r, "limit");
+    char *end;
+    uint64_t after = a ? strtoull(a, &end, 10) : 0;
+    long limit = l ? strtol(l, NULL, 10) : 100;
+    if ((a && *end) || limit <= 0 || limit > 4096) {
+        srv_count_status(s, 400);
+        return srv_reply_error(r, 400, "BAD_REQUEST", "after must be a line number and limit 1 to 4096");
+    }
+    json_t *lines = json_array();
+    uint64_t last = 0;
+    int rc = weft_node_logs_read(s->node, r->params[0], after, (size_t)limit, add_line, lines,
+                                 &last);
+    if (rc != 0) {
+        json_decref(lines);
+        srv_count_status(s, rc == WEFT_ENOTFOUND ? 404 : 500);
+        return rc == WEFT_ENOTFOUND
+                   ? srv_reply_error(r, 404, "NOT_FOUND", "no context '%s'", r->params[0])
+                   : srv_reply_error(r, 500, "INTERNAL", "cannot read the logs");
+    }
+    srv_count_status(s, 200);
+    return srv_reply_json(r, 200, json_pack("{s:o,s:I}", "logs", lines, "last", (json_int_t)last));
 }
 
 void srv_sse_end_all(srv_t *s)

@@ -548,3 +548,74 @@ TEST(events_reach_subscribers_after_commit_and_can_be_read_back)
     ASSERT_EQ_INT(back.seqs[0], 1);
     ASSERT_EQ_INT(weft_node_events_read(n, "nope", 0, 1, on_event, &back, &last), WEFT_ENOTFOUND);
 }
+
+typedef struct {
+    pthread_mutex_t mu;
+    uint64_t seqs[16], calls[16];
+    char msgs[16][32], levels[16][8];
+    size_t n;
+} lines_t;
+
+static void on_log(void *user, const char *context, uint64_t seq, uint64_t time_ms,
+                   uint64_t call_id, const char *level, const char *msg, size_t len)
+{
+    lines_t *l = user;
+    pthread_mutex_lock(&l->mu);
+    if (l->n < 16) {
+        l->seqs[l->n] = seq;
+        l->calls[l->n] = call_id;
+        snprintf(l->msgs[l->n], sizeof l->msgs[0], "%.*s", (int)len, msg);
+        snprintf(l->levels[l->n], sizeof l->levels[0], "%s", level);
+        l->n++;
+    }
+    pthread_mutex_unlock(&l->mu);
+}
+
+TEST(log_lines_are_kept_for_every_outcome_and_for_views)
+{
+    char id[WEFT_APP_ID_LEN + 1];
+    weft_node_t *n = setup(id, NULL);
+    lines_t live = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    weft_node_sub_t *sub;
+    ASSERT_EQ_INT(weft_node_subscribe_logs(n, "c", on_log, &live, &sub), 0);
+    weft_call_result_t *put = ok_call(n, "put", "a=1", 0); /* stderr: "stored a" */
+    ASSERT_EQ_STR(weft_call_result_log_level(put, 0), "stderr");
+    weft_call_result_t *t = call(n, "c", "put_then_trap", NULL, 0);
+    test_defer(free_result, t);
+    ASSERT_EQ_INT(weft_call_result_outcome(t), WEFT_CALL_TRAP);
+    ASSERT_EQ_STR(weft_call_result_log_level(t, 0), "log");
+    ok_call(n, "get", "a", 1); /* a view: stderr "get a" */
+    ASSERT_NE_INT(weft_call_result_call_id(put), weft_call_result_call_id(t));
+
+    /* The view's line is recorded by the writer after the view answered:
+     * wait for it (bounded; the writer is idle otherwise). */
+    uint64_t last = 0;
+    size_t seen = 0;
+    for (int i = 0; i < 500 && (last < 3 || seen < 3); i++) {
+        lines_t tmp = {.mu = PTHREAD_MUTEX_INITIALIZER};
+        ASSERT_EQ_INT(weft_node_logs_read(n, "c", 0, 16, on_log, &tmp, &last), 0);
+        pthread_mutex_lock(&live.mu); /* published just after the commit */
+        seen = live.n;
+        pthread_mutex_unlock(&live.mu);
+        if (last < 3 || seen < 3)
+            usleep(10000);
+    }
+    lines_t back = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    ASSERT_EQ_INT(weft_node_logs_read(n, "c", 0, 16, on_log, &back, &last), 0);
+    ASSERT_EQ_INT(last, 3);
+    ASSERT_EQ_INT(back.n, 3);
+    ASSERT_EQ_STR(back.msgs[0], "stored a");
+    ASSERT_EQ_STR(back.levels[0], "stderr");
+    ASSERT_EQ_U64(back.calls[0], weft_call_result_call_id(put));
+    ASSERT_EQ_STR(back.msgs[1], "about to trap"); /* a trapped call's line stays */
+    ASSERT_EQ_STR(back.levels[1], "log");
+    ASSERT_EQ_U64(back.calls[1], weft_call_result_call_id(t));
+    ASSERT_EQ_STR(back.msgs[2], "get a"); /* and a view's */
+    ASSERT_EQ_INT(back.seqs[2], 3);
+    back.n = 0;
+    ASSERT_EQ_INT(weft_node_logs_read(n, "c", 2, 16, on_log, &back, &last), 0);
+    ASSERT_EQ_INT(back.n, 1);
+    ASSERT_EQ_INT(live.n, 3); /* published as recorded */
+    ASSERT_EQ_STR(live.msgs[2], "get a");
+    weft_node_unsubscribe(n, sub);
+}

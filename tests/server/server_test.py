@@ -8,6 +8,7 @@ them at the end, also when a check fails. One CASE per CTest test:
   routes    every route, status and error code of docs/http.md
   calls     write calls, views, JSON arguments, traps, exits, raw output
   events    SSE: live events, resume with Last-Event-ID across a restart
+  logs      every call's log lines kept (a trap's, a view's), paged and followed
   auth      tokens and scopes; a non-loopback address needs a token
   hostile   oversized bodies, malformed JSON, garbage bytes, idle clients,
             many subscribers: the node keeps serving
@@ -329,6 +330,40 @@ def case_events(tmp):
         check([e[0] for e in got] == ["4"], "?after=3 gives 4")
         s, doc = node.json("GET", "/v1/contexts/c/events", headers={"Last-Event-ID": "x"})
         check(s == 400, "a bad Last-Event-ID: 400")
+    finally:
+        node.stop()
+
+
+def case_logs(tmp):
+    node = Node(os.path.join(tmp, "d"))
+    try:
+        setup(node)
+        s, put = node.json("POST", "/v1/contexts/c/call/put", b"a=1")
+        check(s == 200 and len(put.get("call_id", "")) == 16, "a call answers its call_id")
+        s, trap = node.json("POST", "/v1/contexts/c/call/put_then_trap")
+        check(s == 422 and trap["error"]["logs"] == ["about to trap"], "a trap answers its logs")
+        s, doc = node.json("GET", "/v1/contexts/c/logs")
+        lines = doc.get("logs", [])
+        check(s == 200 and [l["msg"] for l in lines] == ["stored a", "about to trap"],
+              "both calls' lines are kept: %r" % lines)
+        check(lines and lines[0]["call_id"] == put["call_id"] and lines[0]["level"] == "stderr",
+              "a line carries its call id and level")
+        check(len(lines) > 1 and lines[1]["call_id"] == trap["error"]["call_id"]
+              and lines[1]["level"] == "log", "the trapped call's line too")
+        check(doc.get("last") == 2, "last line number")
+        got = []
+        t = threading.Thread(target=lambda: got.extend(
+            sse_read(node, "/v1/contexts/c/logs?follow=1&after=1", 2)))
+        t.start()
+        time.sleep(0.3)
+        node.json("GET", "/v1/contexts/c/call/get?input=a")  # a view logs "get a"
+        t.join(15)
+        check([e[2]["msg"] for e in got] == ["about to trap", "get a"],
+              "follow: the backlog after 1, then a view's line as it comes: %r" % got)
+        s, doc = node.json("GET", "/v1/contexts/c/logs?after=2&limit=1")
+        check(s == 200 and [l["msg"] for l in doc["logs"]] == ["get a"], "paging with after")
+        s, doc = node.json("GET", "/v1/contexts/none/logs")
+        check(s == 404, "logs of an unknown context: 404")
     finally:
         node.stop()
 

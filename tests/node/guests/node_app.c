@@ -49,6 +49,7 @@ __attribute__((export_name("get"))) void get(void)
 {
     char key[1024], val[4096];
     read_input(key, sizeof key);
+    fprintf(stderr, "get %s\n", key);
     int32_t n = nx_db_get(key, (uint32_t)strlen(key), val, sizeof val);
     if (n < 0)
         exit(1);
@@ -61,6 +62,7 @@ __attribute__((export_name("put_then_trap"))) void put_then_trap(void)
 {
     nx_db_set("doomed", 6, "x", 1);
     nx_event_emit("doomed", 6, "", 0);
+    nx_log("about to trap");
     __builtin_trap();
 }
 
