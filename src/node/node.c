@@ -685,7 +685,9 @@ int weft_node_open(const weft_node_config_t *cfg, weft_node_t **out, char *out_m
     node->nworkers = cfg->workers ? cfg->workers : (unsigned)(cores > 0 ? cores : 1);
     int rc = WEFT_ENOMEM;
 
-    if (cfg->nenv && !(node->env = calloc(cfg->nenv, sizeof *node->env)))
+    /* Never NULL, even empty: nx reads the process's own environment for
+     * NULL, and a guest must see only what the node gives it. */
+    if (!(node->env = calloc(cfg->nenv + 1, sizeof *node->env)))
         goto fail;
     for (; node->nenv < cfg->nenv; node->nenv++)
         if (!(node->env[node->nenv] = strdup(cfg->env[node->nenv])))

@@ -619,3 +619,30 @@ TEST(log_lines_are_kept_for_every_outcome_and_for_views)
     ASSERT_EQ_STR(live.msgs[2], "get a");
     weft_node_unsubscribe(n, sub);
 }
+
+TEST(the_node_environment_is_the_only_one_guests_see)
+{
+    char id[WEFT_APP_ID_LEN + 1];
+    setenv("NX_FROM_PROCESS", "leak", 1);
+    weft_node_t *n = setup(id, NULL); /* a node given no environment */
+    ASSERT_EQ_STR(output(ok_call(n, "env", "NX_FROM_PROCESS", 1)), "wasi=- nx=-");
+
+    char *dir = tmpdir_new("node-env");
+    const char *env[] = {"NX_GIVEN=yes"};
+    weft_node_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.data_dir = dir;
+    cfg.flags = WEFT_NODE_DB_NOSYNC;
+    cfg.env = env;
+    cfg.nenv = 1;
+    weft_node_t *m = NULL;
+    ASSERT_EQ_INT(weft_node_open(&cfg, &m, NULL, 0), 0);
+    static weft_node_t *second;
+    second = m;
+    test_defer(close_node, &second);
+    char id2[WEFT_APP_ID_LEN + 1];
+    ASSERT_EQ_INT(weft_node_app_deploy(m, app_bytes, app_len, NULL, id2, NULL, 0), 0);
+    ASSERT_EQ_INT(weft_node_context_create(m, "c", id2, NULL, 0), 0);
+    ASSERT_EQ_STR(output(ok_call(m, "env", "NX_GIVEN", 1)), "wasi=yes nx=yes");
+    ASSERT_EQ_STR(output(ok_call(m, "env", "NX_FROM_PROCESS", 1)), "wasi=- nx=-");
+}

@@ -120,3 +120,17 @@ __attribute__((export_name("bump"))) void bump(void)
 {
     nx_crdt_gcounter_inc("hits", 4, 1);
 }
+
+/* env: input a variable name; output "wasi=VALUE nx=VALUE" as the guest
+ * sees it through WASI getenv and nx env_get ("-" when unset). */
+__attribute__((export_name("env"))) void env(void)
+{
+    char name[128], val[256];
+    read_input(name, sizeof name);
+    const char *w = getenv(name);
+    int32_t n = nx_env_get(name, (uint32_t)strlen(name), val, sizeof val - 1);
+    if (n >= 0)
+        val[n] = '\0';
+    printf("wasi=%s nx=%s", w ? w : "-", n >= 0 ? val : "-");
+    fflush(stdout);
+}
