@@ -32,13 +32,14 @@ test-asan: deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -LE bench
 
-# ThreadSanitizer: only the multi-threaded tests (label tsan, tests/tsan/),
+# ThreadSanitizer: only the multi-threaded tests (label tsan: tests/tsan/ and
+# the node layer's),
 # in a build of their own; a data race fails them (TSan's exit status).
 $(TSAN_BUILD)/CMakeCache.txt: | deps
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEFT_TSAN=ON
 
 test-tsan: deps $(TSAN_BUILD)/CMakeCache.txt
-	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_threads
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_threads test_node
 	cd $(TSAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L tsan
 
 test: test-fast test-asan test-tsan
