@@ -95,6 +95,14 @@ class Node:
         return self.proc.returncode
 
 
+def rss_kib(node):
+    with open("/proc/%d/status" % node.proc.pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def app_bytes():
     with open(APP, "rb") as f:
         return f.read()
@@ -444,27 +452,34 @@ def case_hostile(tmp):
         # Garbage bytes, and clients that connect and say nothing.
         for junk in (b"\x00\xff" * 100, b"GET\r\n\r\n", b"HELLO / HTTP/9.9\r\n\r\n" * 3,
                      b"POST /v1/apps HTTP/1.1\r\nContent-Length: -5\r\n\r\n"):
-            sock = socket.create_connection(("127.0.0.1", node.port), timeout=10)
+            sock = socket.create_connection(("127.0.0.1", node.port), timeout=2)
             try:
                 sock.sendall(junk)
                 sock.recv(4096)
             except OSError:
                 pass
             sock.close()
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+        rss0 = rss_kib(node)
         idle = []
-        for _ in range(200):
+        for _ in range(1000):
             idle.append(socket.create_connection(("127.0.0.1", node.port), timeout=10))
         subscribers = []
-        for _ in range(50):
+        for _ in range(500):
             sck = socket.create_connection(("127.0.0.1", node.port), timeout=10)
             sck.sendall(b"GET /v1/contexts/c/events HTTP/1.1\r\nHost: x\r\n\r\n")
             subscribers.append(sck)
         s, doc = node.json("POST", "/v1/contexts/c/call/put", b"still=alive")
-        check(s == 200, "with 200 idle clients and 50 subscribers a call works")
+        check(s == 200, "with 1000 idle clients and 500 subscribers a call works")
         s, doc = node.json("GET", "/v1/contexts/c/call/get?input=still")
         check(s == 200 and doc["output"] == "alive", "and a view")
         s, h, body = node.request("GET", "/metrics")
-        check(b"weft_sse_streams 50" in body, "50 open streams counted")
+        check(b"weft_sse_streams 500" in body, "500 open streams counted")
+        rss1 = rss_kib(node)
+        check(rss1 < rss0 + 64 * 1024, "RSS stays bounded: %d KiB before, %d KiB with 1500 clients"
+              % (rss0, rss1))
         for sck in idle + subscribers:
             sck.close()
         s, doc = node.json("POST", "/v1/contexts/c/call/echo", b"[1,", {"Content-Type": "application/json"})
