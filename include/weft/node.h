@@ -174,6 +174,11 @@ typedef struct {
     const char *const *argv; /* WASI arguments after argv[0] (copied); NULL: none */
     size_t argc;
     int view;                /* 1: read-only call on a read transaction */
+    /* The caller's identity, a 32-byte ed25519 public key the embedder has
+     * verified (a signed HTTP call); NULL: the node's own. Kept with the
+     * call for the ABIs that show guests their caller (Calimero
+     * executor_id, Cosmictron sender); nx has no such function. */
+    const uint8_t *caller;
     weft_call_limits_t limits; /* zeros: the node's */
 } weft_call_req_t;
 

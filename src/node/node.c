@@ -500,6 +500,10 @@ static node_job_t *call_job(const weft_call_req_t *req)
     c->args = NULL;
     c->argv = NULL;
     c->argc = 0;
+    if (req->caller) {
+        memcpy(j->caller, req->caller, sizeof j->caller);
+        c->caller = j->caller;
+    }
     j->res = node_result_new();
     int bad = !c->context || (req->function && !c->function) || !j->res;
     if (!bad && req->input_len) {

@@ -61,6 +61,7 @@ struct node_job {
     node_job_t *next;
     /* JOB_CALL: the request, copied (strings and bytes owned by the job) */
     weft_call_req_t req;
+    uint8_t caller[32]; /* req.caller points here when given */
     weft_call_result_t *res;
     weft_call_done_fn done;
     void *user;

@@ -10,6 +10,7 @@
  * never resume a connection that is not suspended yet.
  */
 #include <math.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +240,12 @@ static enum MHD_Result answer(srv_t *s, req_t *r)
     char call_id[17];
     snprintf(call_id, sizeof call_id, "%016llx", (unsigned long long)weft_call_result_call_id(res));
     json_object_set_new(body, "call_id", json_string(call_id));
+    const uint8_t *who = r->signed_call ? r->caller : weft_node_id(s->node);
+    if (who) {
+        char hex[65];
+        sodium_bin2hex(hex, sizeof hex, who, 32);
+        json_object_set_new(body, "caller", json_string(hex));
+    }
     json_object_set_new(body, "fuel", json_integer((json_int_t)weft_call_result_fuel(res)));
     json_object_set_new(body, "duration_us",
                         json_integer((json_int_t)(weft_call_result_duration_ns(res) / 1000)));
@@ -344,6 +351,19 @@ enum MHD_Result srv_call(srv_t *s, req_t *r)
             req.input_len = r->body_len;
         }
     }
+    char why[256];
+    /* A signature covers the body of a POST (input bytes or JSON arguments)
+     * and the input of a GET view. */
+    const uint8_t *signed_in = req.view ? req.input : r->body;
+    size_t signed_len = req.view ? req.input_len : r->body_len;
+    if (srv_check_signature(s, r, r->path, signed_in ? signed_in : (const uint8_t *)"",
+                            signed_len, why, sizeof why) != 0) {
+        free(args);
+        srv_count_status(s, 401);
+        return srv_reply_error(r, 401, "BAD_SIGNATURE", "%s", why);
+    }
+    if (r->signed_call)
+        req.caller = r->caller;
     pthread_mutex_lock(&s->mu);
     s->inflight++;
     pthread_mutex_unlock(&s->mu);

@@ -36,6 +36,8 @@ uint64_t srv_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static char *decode_segment(const char *p, size_t n);
+
 /* ---- replies --------------------------------------------------------------- */
 
 void srv_count_status(srv_t *s, unsigned status)
@@ -128,9 +130,40 @@ void srv_set_bytes(json_t *obj, const char *key, const void *p, size_t len)
     free(b64);
 }
 
+/* libmicrohttpd is told not to unescape (no_unescape), so that a path
+ * segment is decoded once, by the router, and "%2F" stays inside its
+ * segment; query values are decoded here ("+" is a space, as forms send
+ * it), into memory that lives as long as the request. A value with a bad
+ * escape or a NUL byte counts as absent. */
 const char *srv_query(req_t *r, const char *name)
 {
-    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+    const char *raw = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+    if (!raw)
+        return NULL;
+    char *plus = strdup(raw);
+    if (!plus)
+        return NULL;
+    for (char *p = plus; *p; p++)
+        if (*p == '+')
+            *p = ' ';
+    char *v = decode_segment(plus, strlen(plus));
+    free(plus);
+    if (!v)
+        return NULL;
+    struct srv_str *s = malloc(sizeof *s);
+    if (!s) {
+        free(v);
+        return NULL;
+    }
+    s->p = v;
+    s->next = r->strings;
+    r->strings = s;
+    return v;
+}
+
+static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    return strlen(s);
 }
 
 /* ---- routing ---------------------------------------------------------------- */
@@ -297,6 +330,13 @@ static void free_req(req_t *r)
 {
     for (int i = 0; i < SRV_MAX_PARAMS; i++)
         free(r->params[i]);
+    free(r->path);
+    while (r->strings) {
+        struct srv_str *s = r->strings;
+        r->strings = s->next;
+        free(s->p);
+        free(s);
+    }
     free(r->body);
     weft_call_result_delete(r->result);
     free(r);
@@ -374,6 +414,8 @@ static enum MHD_Result begin(srv_t *s, struct MHD_Connection *conn, const char *
     r->t0_ns = srv_now_ns();
     snprintf(r->method, sizeof r->method, "%s", method);
     *con_cls = r;
+    if (!(r->path = strdup(url)))
+        return MHD_NO;
     if (atomic_load(&s->closing))
         return refuse(s, r, MHD_HTTP_SERVICE_UNAVAILABLE, NULL);
     unsigned status;
@@ -498,6 +540,7 @@ static int parse_listen(const char *text, struct sockaddr_storage *ss, socklen_t
 
 static void free_server(srv_t *s)
 {
+    free(s->seen);
     for (size_t i = 0; i < s->ntokens; i++)
         free((char *)s->tokens[i].token);
     free(s->tokens);
@@ -567,7 +610,8 @@ int weft_server_start(weft_node_t *node, const weft_server_config_t *cfg, weft_s
         flags, 0, accept_policy, s, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, idle,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)8192, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_UNESCAPE_CALLBACK,
+        no_unescape, s, MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(out_msg, msg_size, "cannot listen on %s: %s", listen,
                  errno ? strerror(errno) : "libmicrohttpd refused to start");

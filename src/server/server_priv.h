@@ -44,8 +44,17 @@ typedef struct {
 extern const route_t srv_routes[];
 extern const size_t srv_nroutes;
 
+struct srv_str {
+    char *p;
+    struct srv_str *next;
+};
+
 struct req {
     struct MHD_Connection *conn;
+    struct srv_str *strings; /* decoded query values, freed with the request */
+    char *path;              /* as sent: percent-encoded, no query */
+    uint8_t caller[32];      /* a signed call's verified signer */
+    int signed_call;
     const route_t *route;
     char method[8];
     char *params[SRV_MAX_PARAMS]; /* decoded path segments matched by "{}" */
@@ -90,6 +99,7 @@ struct weft_server {
     atomic_uint_fast64_t lat_count, lat_sum_us, lat_bucket[SRV_NBUCKETS];
     atomic_uint_fast64_t http[6];       /* by status class: 1xx..5xx, index 1..5 */
     atomic_int sse_open;
+    struct srv_seen *seen; /* signatures seen within the window (sign.c), under mu */
 };
 
 /* server.c: replies. Each queues a response and returns its result. */
@@ -106,6 +116,11 @@ const char *srv_query(req_t *r, const char *name);
  * sets obj[key] or obj[key "_base64"]. */
 void srv_set_bytes(json_t *obj, const char *key, const void *p, size_t len);
 uint64_t srv_now_ns(void);
+
+/* sign.c: checks a signed call's headers over its input. Returns 0 (none,
+ * or valid: r->signed_call and r->caller set) or -1 with the reason. */
+int srv_check_signature(srv_t *s, req_t *r, const char *path, const uint8_t *input,
+                        size_t input_len, char *msg, size_t msg_size);
 
 /* calls.c */
 enum MHD_Result srv_call(srv_t *s, req_t *r);
