@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "weft/profile.h"
 #include "weft/weft.h"
 
 /* Process exit codes, documented in `weft --help`. */
@@ -92,47 +93,15 @@ void cli_print_functype(FILE *out, const weft_functype_t *ft);
 /* Writes a value in the format `weft run` prints results in. */
 void cli_print_val(FILE *out, const weft_val_t *v);
 
-/* ---- abi.c: the ABI profiles and the import check ----------------------- */
+/* ---- abi.c: printing the import check of weft/profile.h ----------------- */
 
-/* The profiles `weft run` provides, one per import namespace: i-th
- * namespace ("wasi_snapshot_preview1", "nx") and its title, or NULL. */
-size_t cli_abi_count(void);
-const char *cli_abi_name(size_t i);
-const char *cli_abi_title(size_t i);
 /* Writes "wasi_snapshot_preview1 (WASI preview 1) and nx (...)". */
 void cli_abi_print_list(FILE *out);
-
-typedef enum {
-    CLI_LINK_UNKNOWN_NAMESPACE, /* no profile has the import's module name */
-    CLI_LINK_UNKNOWN_NAME,      /* the profile has no function of that name */
-    CLI_LINK_NOT_A_FUNCTION,    /* profiles provide functions only */
-    CLI_LINK_WRONG_TYPE,        /* a function of another type (see expected) */
-} cli_link_problem_t;
-
-typedef struct {
-    weft_externdesc_t import; /* names borrowed from the module */
-    cli_link_problem_t problem;
-    weft_functype_t *expected; /* CLI_LINK_WRONG_TYPE: the profile's type (owned) */
-} cli_bad_import_t;
-
-typedef struct {
-    cli_bad_import_t *bad; /* every import no profile provides, in module order */
-    size_t nbad;
-    unsigned used; /* bit i: the module imports from profile i */
-} cli_link_t;
-
-/* Checks every import of `module` against the profiles. Returns 0 (out
- * filled, nbad 0 when the module links) or -1 when out of memory. Free out
- * with cli_link_free; it borrows names from the module. */
-int cli_link_check(const weft_module_t *module, cli_link_t *out);
-void cli_link_free(cli_link_t *l);
-/* "unknown_namespace", "unknown_name", "not_a_function", "wrong_type". */
-const char *cli_link_problem_name(cli_link_problem_t p);
 /* What is wrong, e.g. "expected (i32, i32) -> i32, module declares (i32) ->
  * i32" (no newline). */
-void cli_link_print_problem(FILE *out, const cli_bad_import_t *b);
+void cli_link_print_problem(FILE *out, const weft_bad_import_t *b);
 /* One line per bad import ("  func env.log: (i32) -> (): no ABI profile has
  * the namespace 'env'"), at most max of them and then a count. */
-void cli_link_print(FILE *out, const cli_link_t *l, size_t max);
+void cli_link_print(FILE *out, const weft_link_report_t *l, size_t max);
 
 #endif

@@ -158,7 +158,7 @@ static json_t *json_desc(const weft_externdesc_t *d)
 }
 
 /* The text of a bad import's problem, as `weft run` prints it. */
-static json_t *json_problem(const cli_bad_import_t *b)
+static json_t *json_problem(const weft_bad_import_t *b)
 {
     char *text = NULL;
     size_t len = 0;
@@ -188,24 +188,24 @@ static json_t *json_module(const char *path, size_t size, const weft_module_t *m
         return root;
     }
     json_t *a = json_array();
-    cli_link_t link;
-    if (cli_link_check(module, &link) == 0) {
+    weft_link_report_t link;
+    if (weft_profile_check(module, &link) == 0) {
         json_object_set_new(root, "links", json_boolean(link.nbad == 0));
-        for (size_t i = 0; i < cli_abi_count(); i++)
+        for (size_t i = 0; i < weft_profile_count(); i++)
             if (link.used & (1u << i))
-                json_array_append_new(a, json_string(cli_abi_name(i)));
+                json_array_append_new(a, json_string(weft_profile_name(i)));
         json_object_set_new(root, "abi", a);
         a = json_array();
         for (size_t i = 0; i < link.nbad; i++) {
             json_t *e = json_desc(&link.bad[i].import);
             json_object_set_new(e, "problem",
-                                json_string(cli_link_problem_name(link.bad[i].problem)));
+                                json_string(weft_link_problem_name(link.bad[i].problem)));
             json_object_set_new(e, "message", json_problem(&link.bad[i]));
             json_array_append_new(a, e);
         }
         json_object_set_new(root, "link_errors", a);
         a = json_array();
-        cli_link_free(&link);
+        weft_link_report_free(&link);
     }
     for (size_t i = 0, n = weft_module_import_count(module); i < n; i++) {
         weft_externdesc_t d;
@@ -275,8 +275,8 @@ static int print_json(const char *path, size_t size, const weft_module_t *module
 /* "links: yes, against ..." or "links: no" and every bad import. */
 static int print_links(const weft_module_t *module)
 {
-    cli_link_t link;
-    if (cli_link_check(module, &link) != 0)
+    weft_link_report_t link;
+    if (weft_profile_check(module, &link) != 0)
         return -1;
     if (link.nbad) {
         printf("links:      no, weft run refuses it: %zu bad import%s:\n", link.nbad,
@@ -286,14 +286,14 @@ static int print_links(const weft_module_t *module)
         puts("links:      yes (no imports)");
     } else {
         fputs("links:      yes, against ", stdout);
-        for (size_t i = 0, shown = 0; i < cli_abi_count(); i++) {
+        for (size_t i = 0, shown = 0; i < weft_profile_count(); i++) {
             if (!(link.used & (1u << i)))
                 continue;
-            printf("%s%s (%s)", shown++ ? " and " : "", cli_abi_name(i), cli_abi_title(i));
+            printf("%s%s (%s)", shown++ ? " and " : "", weft_profile_name(i), weft_profile_title(i));
         }
         putchar('\n');
     }
-    cli_link_free(&link);
+    weft_link_report_free(&link);
     return 0;
 }
 

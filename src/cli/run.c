@@ -37,8 +37,8 @@
  * when the module links, else -1 (reported). */
 static int refuse_bad_imports(const char *path, const weft_module_t *module)
 {
-    cli_link_t link;
-    if (cli_link_check(module, &link) != 0) {
+    weft_link_report_t link;
+    if (weft_profile_check(module, &link) != 0) {
         cli_error("out of memory");
         return -1;
     }
@@ -49,7 +49,7 @@ static int refuse_bad_imports(const char *path, const weft_module_t *module)
     fputs("weft: weft run provides ", stderr);
     cli_abi_print_list(stderr);
     fputc('\n', stderr);
-    cli_link_free(&link);
+    weft_link_report_free(&link);
     return -1;
 }
 
@@ -681,7 +681,6 @@ int cli_run(int argc, char **argv)
         }
         r.wasi_cfg.stdin_fd = null_fd;
     }
-
 
     /* Only a module that imports nx gets (and may create) a data directory. */
     if (run_imports_namespace(r.module, "nx") && (status = run_open_nx(&r)) != 0)

@@ -15,12 +15,10 @@
 
 #include "node_priv.h"
 #include "weft/error.h"
+#include "weft/profile.h"
 
 #define APP_KEY_PREFIX "app/"
 #define CTX_KEY_PREFIX "ctx/"
-
-/* Import namespaces calls get (the ABI profiles of this build). */
-static const char *const provided[] = {"wasi_snapshot_preview1", "nx"};
 
 static int imports_ns(const weft_module_t *m, const char *ns)
 {
@@ -34,27 +32,26 @@ static int imports_ns(const weft_module_t *m, const char *ns)
     return 0;
 }
 
-/* 0, or WEFT_EUNLINKABLE with the first import no profile provides. */
+/* 0, or WEFT_EUNLINKABLE with every import no profile provides (the
+ * first few in the message), or WEFT_ENOMEM. */
 static int check_imports(const weft_module_t *m, char *msg, size_t msg_size)
 {
-    size_t n = weft_module_import_count(m);
-    for (size_t i = 0; i < n; i++) {
-        weft_externdesc_t d;
-        if (weft_module_import(m, i, &d) != 0)
-            continue;
-        int ok = 0;
-        for (size_t p = 0; p < sizeof provided / sizeof provided[0]; p++)
-            ok |= strlen(provided[p]) == d.module_len &&
-                  memcmp(provided[p], d.module, d.module_len) == 0;
-        if (!ok) {
-            snprintf(msg, msg_size, "import %.*s.%.*s: no ABI profile of this node provides "
-                     "namespace '%.*s' (it has wasi_snapshot_preview1 and nx)",
-                     (int)d.module_len, d.module, (int)d.name_len, d.name, (int)d.module_len,
-                     d.module);
-            return WEFT_EUNLINKABLE;
-        }
+    weft_link_report_t rep;
+    int rc = weft_profile_check(m, &rep);
+    if (rc != 0)
+        return rc;
+    if (rep.nbad == 0)
+        return 0;
+    size_t o = (size_t)snprintf(msg, msg_size, "%zu import%s no ABI profile of this node "
+                                "provides:", rep.nbad, rep.nbad == 1 ? "" : "s");
+    for (size_t i = 0; i < rep.nbad && i < 8 && o < msg_size; i++) {
+        const weft_externdesc_t *d = &rep.bad[i].import;
+        o += (size_t)snprintf(msg + o, msg_size - o, "%s %.*s.%.*s (%s)", i ? ";" : "",
+                              (int)d->module_len, d->module, (int)d->name_len, d->name,
+                              weft_link_problem_name(rep.bad[i].problem));
     }
-    return 0;
+    weft_link_report_free(&rep);
+    return WEFT_EUNLINKABLE;
 }
 
 static int valid_name(const char *name)

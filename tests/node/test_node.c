@@ -151,6 +151,11 @@ static const uint8_t foreign[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00
                                   0x01, 0x60, 0x00, 0x00, 0x02, 0x0b, 0x01, 0x03, 'f',  'o',
                                   'o',  0x03, 'b',  'a',  'r',  0x00, 0x00};
 
+/* (module (import "nx" "db_get" (func))): a known name of the wrong type */
+static const uint8_t wrong_type[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04,
+                                     0x01, 0x60, 0x00, 0x00, 0x02, 0x0d, 0x01, 0x02, 'n',  'x',
+                                     0x06, 'd',  'b',  '_',  'g',  'e',  't',  0x00, 0x00};
+
 TEST(deploy_refuses_bad_modules_with_reasons)
 {
     char id[WEFT_APP_ID_LEN + 1], msg[512];
@@ -160,7 +165,10 @@ TEST(deploy_refuses_bad_modules_with_reasons)
     ASSERT_TRUE(strstr(msg, "offset") != NULL);
     ASSERT_EQ_INT(weft_node_app_deploy(n, foreign, sizeof foreign, NULL, id, msg, sizeof msg),
                   WEFT_EUNLINKABLE);
-    ASSERT_TRUE(strstr(msg, "foo.bar") != NULL);
+    ASSERT_TRUE(strstr(msg, "foo.bar (unknown_namespace)") != NULL);
+    ASSERT_EQ_INT(weft_node_app_deploy(n, wrong_type, sizeof wrong_type, NULL, id, msg, sizeof msg),
+                  WEFT_EUNLINKABLE);
+    ASSERT_TRUE(strstr(msg, "nx.db_get (wrong_type)") != NULL);
     ASSERT_EQ_INT(weft_node_app_deploy(n, app_bytes, app_len, "bad name!", id, msg, sizeof msg),
                   WEFT_EARG);
 }

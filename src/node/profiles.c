@@ -1,0 +1,193 @@
+/*
+ * profiles.c — weft/profile.h: the ABI profiles a node provides and the
+ * check of a module's imports against them.
+ *
+ * A profile is one import namespace and the list of its functions with
+ * their types, read from the host library itself (weft_wasi_func,
+ * weft_nx_func), so the check can never disagree with what the linker is
+ * given. The check reports every bad import at once, where the linker
+ * stops at the first: a namespace no profile has, a name its namespace
+ * lacks, something other than a function, a function of the wrong type
+ * (with the type the profile expects). `weft run`, `weft inspect` and a
+ * node's deploy all use it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "weft/error.h"
+#include "weft/nx.h"
+#include "weft/profile.h"
+#include "weft/wasi.h"
+
+typedef struct {
+    const char *ns;    /* the import module name */
+    const char *title; /* what it is, for humans */
+    size_t (*count)(void);
+    int (*func)(size_t i, const char **out_name, weft_functype_t **out_type);
+} profile_t;
+
+/* The table of profiles: adding an ABI is one line here. */
+static const profile_t profiles[] = {
+    {"wasi_snapshot_preview1", "WASI preview 1", weft_wasi_func_count, weft_wasi_func},
+    {"nx", "the Numax host API", weft_nx_func_count, weft_nx_func},
+};
+#define NPROFILES (sizeof profiles / sizeof profiles[0])
+
+size_t weft_profile_count(void)
+{
+    return NPROFILES;
+}
+
+const char *weft_profile_name(size_t i)
+{
+    return i < NPROFILES ? profiles[i].ns : NULL;
+}
+
+const char *weft_profile_title(size_t i)
+{
+    return i < NPROFILES ? profiles[i].title : NULL;
+}
+
+static int name_is(const char *s, const char *name, size_t len)
+{
+    return strlen(s) == len && memcmp(s, name, len) == 0;
+}
+
+/* A profile's functions, loaded once per check. */
+typedef struct {
+    const char **names;
+    weft_functype_t **types;
+    size_t n;
+} funcs_t;
+
+static void funcs_free(funcs_t *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        weft_functype_delete(f->types[i]);
+    free(f->names);
+    free(f->types);
+    memset(f, 0, sizeof *f);
+}
+
+static int funcs_load(const profile_t *p, funcs_t *f)
+{
+    size_t n = p->count();
+    f->names = calloc(n + 1, sizeof *f->names);
+    f->types = calloc(n + 1, sizeof *f->types);
+    if (!f->names || !f->types)
+        return -1;
+    for (; f->n < n; f->n++)
+        if (p->func(f->n, &f->names[f->n], &f->types[f->n]) != 0)
+            return -1;
+    return 0;
+}
+
+/* The type of `name` in f (borrowed), or NULL. O(functions of the profile),
+ * a few dozen: fine even for a module with many imports. */
+static const weft_functype_t *lookup(const funcs_t *f, const char *name, size_t len)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (name_is(f->names[i], name, len))
+            return f->types[i];
+    return NULL;
+}
+
+static weft_functype_t *copy_type(const weft_functype_t *ft)
+{
+    weft_valtype_t params[32], results[32];
+    size_t np = weft_functype_nparams(ft), nr = weft_functype_nresults(ft);
+    if (np > 32 || nr > 32)
+        return NULL; /* host functions have a handful */
+    for (size_t i = 0; i < np; i++)
+        params[i] = weft_functype_param(ft, i);
+    for (size_t i = 0; i < nr; i++)
+        results[i] = weft_functype_result(ft, i);
+    return weft_functype_new(params, np, results, nr);
+}
+
+static int add_bad(weft_link_report_t *l, const weft_externdesc_t *d, weft_link_problem_t problem,
+                   weft_functype_t *expected)
+{
+    if (l->nbad % 16 == 0) {
+        weft_bad_import_t *bigger = realloc(l->bad, (l->nbad + 16) * sizeof *bigger);
+        if (!bigger) {
+            weft_functype_delete(expected);
+            return -1;
+        }
+        l->bad = bigger;
+    }
+    l->bad[l->nbad].import = *d;
+    l->bad[l->nbad].problem = problem;
+    l->bad[l->nbad].expected = expected;
+    l->nbad++;
+    return 0;
+}
+
+int weft_profile_check(const weft_module_t *module, weft_link_report_t *out)
+{
+    funcs_t funcs[NPROFILES];
+    memset(funcs, 0, sizeof funcs);
+    memset(out, 0, sizeof *out);
+    for (size_t p = 0; p < NPROFILES; p++)
+        if (funcs_load(&profiles[p], &funcs[p]) != 0)
+            goto fail;
+    size_t n = weft_module_import_count(module);
+    for (size_t i = 0; i < n; i++) {
+        weft_externdesc_t d;
+        if (weft_module_import(module, i, &d) != 0)
+            continue;
+        size_t p = 0;
+        while (p < NPROFILES && !name_is(profiles[p].ns, d.module, d.module_len))
+            p++;
+        if (p == NPROFILES) {
+            if (add_bad(out, &d, WEFT_LINK_UNKNOWN_NAMESPACE, NULL) != 0)
+                goto fail;
+            continue;
+        }
+        out->used |= 1u << p;
+        if (d.kind != WEFT_EXTERN_FUNC) {
+            if (add_bad(out, &d, WEFT_LINK_NOT_A_FUNCTION, NULL) != 0)
+                goto fail;
+            continue;
+        }
+        const weft_functype_t *want = lookup(&funcs[p], d.name, d.name_len);
+        if (!want) {
+            if (add_bad(out, &d, WEFT_LINK_UNKNOWN_NAME, NULL) != 0)
+                goto fail;
+            continue;
+        }
+        if (d.functype && weft_functype_equal(want, d.functype))
+            continue;
+        /* the bad import keeps its own copy of the expected type */
+        weft_functype_t *copy = copy_type(want);
+        if (!copy || add_bad(out, &d, WEFT_LINK_WRONG_TYPE, copy) != 0)
+            goto fail;
+    }
+    for (size_t p = 0; p < NPROFILES; p++)
+        funcs_free(&funcs[p]);
+    return 0;
+fail:
+    for (size_t p = 0; p < NPROFILES; p++)
+        funcs_free(&funcs[p]);
+    weft_link_report_free(out);
+    return WEFT_ENOMEM;
+}
+
+void weft_link_report_free(weft_link_report_t *l)
+{
+    for (size_t i = 0; i < l->nbad; i++)
+        weft_functype_delete(l->bad[i].expected);
+    free(l->bad);
+    memset(l, 0, sizeof *l);
+}
+
+const char *weft_link_problem_name(weft_link_problem_t p)
+{
+    switch (p) {
+    case WEFT_LINK_UNKNOWN_NAMESPACE: return "unknown_namespace";
+    case WEFT_LINK_UNKNOWN_NAME: return "unknown_name";
+    case WEFT_LINK_NOT_A_FUNCTION: return "not_a_function";
+    case WEFT_LINK_WRONG_TYPE: return "wrong_type";
+    }
+    return "?";
+}
