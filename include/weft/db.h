@@ -30,6 +30,15 @@
  * map can only grow while no transaction of this process is open, so it
  * grows when the last one ends (a begin waits briefly for that).
  *
+ * Damage: a data directory never crashes the process. A damaged data.mdb
+ * (truncated, emptied, missing next to the files of a used directory, or
+ * with damaged pages that make LMDB fault, assert or report corruption)
+ * gives WEFT_EDAMAGED with "data directory DIR is damaged: ..." in the
+ * message, from weft_db_open or from the operation that met the damage (its
+ * transaction is then dead, like a map-full one). LMDB keeps no checksums:
+ * damage inside a value's bytes goes unseen. weft_db_verify walks the whole
+ * file. See docs/store.md.
+ *
  * Thread safety: a weft_db_t may be used by several threads; a weft_txn_t
  * by one thread at a time (LMDB's rules: one write transaction at a time
  * per environment; a thread waits for it in weft_txn_begin).
@@ -70,11 +79,37 @@ enum {
 };
 
 /* Opens (creating when absent, mode 0700) the data directory `dir`. On
- * failure returns WEFT_EIO (with the OS/LMDB reason in out_msg) or
- * WEFT_ENOMEM. Owned by the caller; close with weft_db_close after every
- * transaction has ended. */
+ * failure returns WEFT_EIO (with the OS/LMDB reason in out_msg),
+ * WEFT_EDAMAGED (out_msg says what) or WEFT_ENOMEM. Owned by the caller;
+ * close with weft_db_close after every transaction has ended. */
 int weft_db_open(const char *dir, unsigned flags, weft_db_t **out, char *out_msg, size_t msg_size);
 void weft_db_close(weft_db_t *db);
+
+/* The file, next to data.mdb, that holds the node id (64 hex digits and a
+ * newline) once weft/identity.h has made or found one: a witness, outside
+ * data.mdb, that the directory had an identity. weft_db_open refuses a
+ * missing or empty data.mdb next to it (or next to lock.mdb or write.lock). */
+#define WEFT_DB_NODE_ID_FILE "node-id"
+/* The directory db was opened on (borrowed, lives as long as db). */
+const char *weft_db_dir(const weft_db_t *db);
+/* 1 unless db was opened WEFT_DB_READONLY. */
+int weft_db_writable(const weft_db_t *db);
+/* Sets the message weft_db_errmsg returns (printf format), for layers
+ * built on the store that report through it; returns code. */
+int weft_db_set_error(weft_db_t *db, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Checks the whole data file read-only: both meta pages, every page
+ * reachable from the newest one (each space, every key and value, overflow
+ * pages, the free list) through LMDB under the fault guard, page headers,
+ * keys in order and well formed, entry counts against LMDB's, and that
+ * every page of the file is either in use or free exactly once.
+ * Calls report(user, line) for each problem found (at most a few dozen)
+ * and each space's summary. Returns 0 when nothing is wrong, WEFT_EDAMAGED
+ * when something is, or another error (with weft_db_errmsg) when the check
+ * itself could not run. Call it with no transaction of this thread open. */
+typedef void (*weft_verify_fn)(void *user, int problem, const char *line);
+int weft_db_verify(weft_db_t *db, weft_verify_fn report, void *user);
 
 /* The last error message of this db (LMDB's text and code), for logs. The
  * buffer belongs to db and is overwritten by the next failure (of any
@@ -155,6 +190,13 @@ typedef int (*weft_scan_fn)(void *user, const uint8_t *key, size_t key_len, cons
 int weft_txn_scan(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t ctx_len,
                   const uint8_t *prefix, size_t prefix_len, const uint8_t *start_after,
                   size_t start_after_len, weft_scan_fn fn, void *user);
+
+/* Visits, in stored order (by length, then bytewise), every context with
+ * at least one key in `space` (not WEFT_SPACE_MODULES or WEFT_SPACE_META),
+ * calling fn(user, ctx, ctx_len, keys) with how many keys it has there,
+ * until fn returns non-zero or the contexts run out. O(keys in the space). */
+typedef int (*weft_ctx_fn)(void *user, const uint8_t *ctx, size_t ctx_len, uint64_t keys);
+int weft_txn_contexts(weft_txn_t *txn, weft_space_t space, weft_ctx_fn fn, void *user);
 
 /* Deletes every key of `ctx` in `space` (all spaces when space is
  * WEFT_SPACE_COUNT). */

@@ -30,6 +30,7 @@ extern "C" {
     XX(NOTFOUND, -7, "not found")                                             \
     XX(LIMIT, -8, "limit exceeded")                                           \
     XX(IO, -9, "input/output error")                                          \
+    XX(DAMAGED, -10, "data directory damaged")                                \
     XX(INTERRUPTED, -11, "interrupted")
 
 typedef enum {

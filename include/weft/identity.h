@@ -35,11 +35,14 @@ extern "C" {
  * thread open on `db`. Writes the public key to out_public and the secret
  * key to out_secret (either may be NULL; the caller owns the copies and
  * should wipe the secret, e.g. sodium_memzero, when done).
- * Returns 0; WEFT_EIO when the stored value is not a valid key pair (wrong
- * length, or a public half that does not match the seed) — it is never
- * replaced silently, since that would change the node's id; WEFT_EARG when
- * the key is absent and `db` is read-only; WEFT_ENOMEM; or a storage error
- * of weft/db.h (details in weft_db_errmsg). */
+ * Returns 0; WEFT_EDAMAGED when the stored value is not a valid key pair
+ * (wrong length, or a public half that does not match the seed) — it is
+ * never replaced silently, since that would change the node's id — or when
+ * the directory's WEFT_DB_NODE_ID_FILE names a node but data.mdb holds no
+ * key pair or another one (weft_db_errmsg says which); WEFT_EARG when the
+ * key is absent and `db` is read-only; WEFT_ENOMEM; or a storage error of
+ * weft/db.h (details in weft_db_errmsg). Once a writable db has a key
+ * pair, its id is written to WEFT_DB_NODE_ID_FILE (see identity.c). */
 int weft_identity_load(weft_db_t *db, uint8_t out_public[32], uint8_t out_secret[64]);
 
 #ifdef __cplusplus

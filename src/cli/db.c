@@ -1,7 +1,8 @@
 /*
  * src/cli/db.c — `weft db DIR get|set|del|scan`: the nx key/value state of
  * a data directory, by hand; `weft db DIR node-id`: its node id; `crdt`
- * and `vv` (db_crdt.c): its replicated state, read-only.
+ * and `vv` (db_crdt.c): its replicated state, read-only; `contexts`: the
+ * contexts it holds; `verify`: a check of the whole data file.
  *
  * It reads and writes the same space (WEFT_SPACE_KV) and context keys nx's
  * db_* functions use, through the public weft/db.h only. It is an operator's
@@ -9,9 +10,12 @@
  * Keys and values print with non-printable bytes escaped (\xx), or in hex
  * with --hex, which also makes KEY, VALUE and PREFIX arguments hex.
  * node-id only reads: it never creates the identity (weft run does, with
- * sync on), so looking at a directory does not change it.
+ * sync on), so looking at a directory does not change it. A --context that
+ * the directory does not hold is an error for the commands that read, so a
+ * typo does not look like an empty context.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -29,7 +33,9 @@ void cli_db_usage(FILE *out)
             "       weft db DIR scan [PREFIX] --context NAME [--hex]\n"
             "       weft db DIR crdt [KEY] --context NAME [--hex]\n"
             "       weft db DIR vv --context NAME\n"
+            "       weft db DIR contexts\n"
             "       weft db DIR node-id\n"
+            "       weft db DIR verify\n"
             "\n"
             "Reads or changes the key/value state nx modules keep in the data directory\n"
             "DIR (see weft run --data-dir), in the context NAME (by default weft run\n"
@@ -49,21 +55,30 @@ void cli_db_usage(FILE *out)
             "           arrays; bytes that are not UTF-8 as {\"hex\": ...}). Read-only\n"
             "  vv       print the context's version vector: one \"ORIGIN<TAB>SEQ\" line\n"
             "           per node whose ops this directory holds (SEQ: how many)\n"
+            "  contexts list DIR's contexts, one \"NAME<TAB>KEYS<TAB>CRDT\" line each in\n"
+            "           byte order: KEYS counts its key/value keys (reserved __nx/ keys\n"
+            "           included), CRDT its replicated keys\n"
             "  node-id  print DIR's node id (its ed25519 public key, 64 hex digits): the\n"
             "           id nx net_node_id answers and weft run's JSON logs and events\n"
             "           carry. Only reads: an error when DIR has none yet (weft run\n"
             "           creates it when it first runs an nx module there with sync on)\n"
+            "  verify   check the whole data file (both meta pages, every page, key and\n"
+            "           value of every space, the free list) and print what is wrong,\n"
+            "           then \"DIR: ok\" or \"DIR: damaged\"; read-only. LMDB keeps no\n"
+            "           checksums: a changed byte inside a value cannot be seen\n"
             "\n"
             "options:\n"
-            "  --context NAME   the context (required, except for node-id)\n"
+            "  --context NAME   the context (required, except for contexts, node-id and\n"
+            "                   verify); get, scan, crdt and vv fail when DIR has no\n"
+            "                   key in it\n"
             "  --hex            KEY, VALUE and PREFIX are hex; output is printed in hex\n"
             "  -h, --help       show this help\n"
             "\n"
             "Without --hex, output escapes control characters, quotes, backslashes and\n"
             "non-ASCII bytes as \\xx.\n"
             "\n"
-            "exit codes: 0 success, 1 key (or node id) not found or database error,\n"
-            "2 usage error\n");
+            "exit codes: 0 success, 1 key, context or node id not found, database error\n"
+            "or damaged data directory (verify: 0 ok, 1 damaged), 2 usage error\n");
 }
 
 typedef struct {
@@ -130,6 +145,155 @@ static int arg_bytes(char *s, int hex, const uint8_t **out, size_t *out_len)
     return 0;
 }
 
+/* Reports a failed weft_db_open: a damaged directory's message names it. */
+static void open_error(const char *dir, int rc, const char *msg)
+{
+    if (rc == WEFT_EDAMAGED)
+        cli_error("db: %s", msg);
+    else
+        cli_error("db: cannot open %s: %s", dir, msg[0] ? msg : weft_strerror(rc));
+}
+
+static void verify_line(void *user, int problem, const char *line)
+{
+    (void)user;
+    printf("%s%s\n", problem ? "damaged: " : "", line);
+}
+
+/* verify: checks DIR read-only. Returns 0 (ok) or 1 (damaged, or the check
+ * could not run). */
+static int verify(const char *dir)
+{
+    struct stat st;
+    weft_db_t *db = NULL;
+    char msg[512] = "";
+    if (stat(dir, &st) != 0) {
+        cli_error("db: cannot open %s: %s", dir, strerror(errno));
+        return CLI_EXIT_ERROR;
+    }
+    int rc = weft_db_open(dir, WEFT_DB_READONLY, &db, msg, sizeof msg);
+    if (rc == WEFT_EDAMAGED) {
+        printf("damaged: %s\n%s: damaged\n", msg, dir);
+        fflush(stdout);
+        return CLI_EXIT_ERROR;
+    }
+    if (rc != 0) {
+        open_error(dir, rc, msg);
+        return CLI_EXIT_ERROR;
+    }
+    rc = weft_db_verify(db, verify_line, NULL);
+    if (rc == 0 || rc == WEFT_EDAMAGED)
+        printf("%s: %s\n", dir, rc == 0 ? "ok" : "damaged");
+    else
+        cli_error("db verify: %s", weft_db_errmsg(db));
+    weft_db_close(db);
+    if (fflush(stdout) != 0)
+        rc = WEFT_EIO;
+    return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+}
+
+/* contexts: the union of the contexts of every space that has them, with
+ * the key/value and CRDT key counts. */
+typedef struct {
+    uint8_t name[255];
+    size_t len;
+    uint64_t kv, crdt;
+} ctx_row_t;
+
+typedef struct {
+    ctx_row_t *rows;
+    size_t n, cap;
+    weft_space_t space;
+    int oom;
+} ctx_list_t;
+
+static int add_ctx(void *user, const uint8_t *ctx, size_t ctx_len, uint64_t keys)
+{
+    ctx_list_t *l = user;
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) { /* rows stay sorted: binary search for ctx */
+        size_t mid = (lo + hi) / 2;
+        const ctx_row_t *r = &l->rows[mid];
+        int c = memcmp(r->name, ctx, r->len < ctx_len ? r->len : ctx_len);
+        if (c == 0)
+            c = r->len < ctx_len ? -1 : r->len > ctx_len;
+        if (c == 0) {
+            lo = mid;
+            goto found;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        ctx_row_t *rows = realloc(l->rows, cap * sizeof *rows);
+        if (!rows) {
+            l->oom = 1;
+            return 1;
+        }
+        l->rows = rows;
+        l->cap = cap;
+    }
+    memmove(&l->rows[lo + 1], &l->rows[lo], (l->n - lo) * sizeof *l->rows);
+    memset(&l->rows[lo], 0, sizeof *l->rows);
+    memcpy(l->rows[lo].name, ctx, ctx_len);
+    l->rows[lo].len = ctx_len;
+    l->n++;
+found:
+    if (l->space == WEFT_SPACE_KV)
+        l->rows[lo].kv = keys;
+    else if (l->space == WEFT_SPACE_CRDT)
+        l->rows[lo].crdt = keys;
+    return 0;
+}
+
+static const weft_space_t ctx_spaces[] = {WEFT_SPACE_KV,     WEFT_SPACE_CRDT,
+                                          WEFT_SPACE_OPLOG,  WEFT_SPACE_TABLES,
+                                          WEFT_SPACE_BLOBS,  WEFT_SPACE_CRDT_PARTS,
+                                          WEFT_SPACE_EVENTS};
+
+static int list_contexts(weft_txn_t *txn, int hex)
+{
+    ctx_list_t l = {NULL, 0, 0, WEFT_SPACE_KV, 0};
+    int rc = 0;
+    for (size_t i = 0; i < sizeof ctx_spaces / sizeof ctx_spaces[0] && rc == 0; i++) {
+        l.space = ctx_spaces[i];
+        rc = weft_txn_contexts(txn, l.space, add_ctx, &l);
+        if (rc == 0 && l.oom)
+            rc = WEFT_ENOMEM;
+    }
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+        db_print_bytes(stdout, l.rows[i].name, l.rows[i].len, hex);
+        printf("\t%llu\t%llu\n", (unsigned long long)l.rows[i].kv,
+               (unsigned long long)l.rows[i].crdt);
+    }
+    free(l.rows);
+    return rc;
+}
+
+static int stop_at_first(void *user, const uint8_t *key, size_t klen, const uint8_t *val,
+                         size_t vlen)
+{
+    (void)key, (void)klen, (void)val, (void)vlen;
+    *(int *)user = 1;
+    return 1;
+}
+
+/* 1 when ctx has a key in some space, 0 when none, or an error. */
+static int context_exists(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len)
+{
+    int found = 0;
+    for (size_t i = 0; i < sizeof ctx_spaces / sizeof ctx_spaces[0] && !found; i++) {
+        int rc = weft_txn_scan(txn, ctx_spaces[i], ctx, ctx_len, NULL, 0, NULL, 0, stop_at_first,
+                               &found);
+        if (rc != 0)
+            return rc;
+    }
+    return found;
+}
+
 /* node-id: prints DIR's node id, read-only. Returns the exit status. */
 static int print_node_id(const char *dir)
 {
@@ -143,7 +307,7 @@ static int print_node_id(const char *dir)
     }
     int rc = weft_db_open(dir, WEFT_DB_READONLY, &db, msg, sizeof msg);
     if (rc != 0) {
-        cli_error("db: cannot open %s: %s", dir, msg[0] ? msg : weft_strerror(rc));
+        open_error(dir, rc, msg);
         return CLI_EXIT_ERROR;
     }
     /* On a read-only database an absent key pair is WEFT_EARG: it is
@@ -159,8 +323,8 @@ static int print_node_id(const char *dir)
         cli_error("db: %s has no node id yet (weft run creates it when it first runs an nx "
                   "module there without --no-sync)",
                   dir);
-    } else if (rc == WEFT_EIO) {
-        cli_error("db: the node identity of %s is damaged (not a valid ed25519 key pair)", dir);
+    } else if (rc == WEFT_EDAMAGED) {
+        cli_error("db: %s", weft_db_errmsg(db));
     } else {
         cli_error("db node-id: %s", weft_db_errmsg(db));
     }
@@ -197,7 +361,8 @@ int cli_db(int argc, char **argv)
     }
     if (npos < 2) {
         cli_error("db: missing %s",
-                  npos == 0 ? "DIR" : "command (get, set, del, scan, crdt, vv or node-id)");
+                  npos == 0 ? "DIR"
+                            : "command (get, set, del, scan, crdt, vv, contexts, node-id or verify)");
         cli_db_usage(stderr);
         return CLI_EXIT_USAGE;
     }
@@ -205,10 +370,13 @@ int cli_db(int argc, char **argv)
     int want = strcmp(cmd, "get") == 0 || strcmp(cmd, "del") == 0 ? 3
                : strcmp(cmd, "set") == 0                          ? 4
                : strcmp(cmd, "scan") == 0 || strcmp(cmd, "crdt") == 0 ? -1
-               : strcmp(cmd, "node-id") == 0 || strcmp(cmd, "vv") == 0 ? 2
-                                                                        : 0;
+               : strcmp(cmd, "node-id") == 0 || strcmp(cmd, "vv") == 0 ||
+                       strcmp(cmd, "contexts") == 0 || strcmp(cmd, "verify") == 0
+                   ? 2
+                   : 0;
     if (want == 0) {
-        cli_error("db: unknown command '%s' (get, set, del, scan, crdt, vv or node-id)", cmd);
+        cli_error("db: unknown command '%s' (get, set, del, scan, crdt, vv, contexts, node-id "
+                  "or verify)", cmd);
         return CLI_EXIT_USAGE;
     }
     if ((want > 0 && npos != want) || (want < 0 && npos > 3)) {
@@ -216,15 +384,18 @@ int cli_db(int argc, char **argv)
         cli_db_usage(stderr);
         return CLI_EXIT_USAGE;
     }
-    if (strcmp(cmd, "node-id") == 0) {
-        if (context) {
-            cli_error("db node-id: the node id belongs to the whole data directory; "
-                      "it takes no --context");
-            return CLI_EXIT_USAGE;
-        }
-        return print_node_id(dir);
+    int whole = strcmp(cmd, "node-id") == 0 || strcmp(cmd, "verify") == 0 ||
+                strcmp(cmd, "contexts") == 0;
+    if (whole && context) {
+        cli_error("db %s: it is about the whole data directory; it takes no --context", cmd);
+        return CLI_EXIT_USAGE;
     }
-    if (!context || !*context || strlen(context) > 255) {
+    if (strcmp(cmd, "node-id") == 0)
+        return print_node_id(dir);
+    if (strcmp(cmd, "verify") == 0)
+        return verify(dir);
+    int listing = strcmp(cmd, "contexts") == 0; /* the one command without a context */
+    if (!listing && (!context || !*context || strlen(context) > 255)) {
         cli_error("db: --context NAME (1 to 255 bytes) is required");
         return CLI_EXIT_USAGE;
     }
@@ -247,18 +418,24 @@ int cli_db(int argc, char **argv)
     int status = CLI_EXIT_ERROR;
     int rc = weft_db_open(dir, writing ? 0 : WEFT_DB_READONLY, &db, msg, sizeof msg);
     if (rc != 0) {
-        cli_error("db: cannot open %s: %s", dir, msg[0] ? msg : weft_strerror(rc));
+        open_error(dir, rc, msg);
         return CLI_EXIT_ERROR;
     }
-    const uint8_t *ctx = (const uint8_t *)context;
-    size_t ctx_len = strlen(context);
+    int no_context = 0;
+    const uint8_t *ctx = (const uint8_t *)(listing ? "" : context);
+    size_t ctx_len = listing ? 0 : strlen(context);
     for (int tries = 0; tries < 2; tries++) {
         rc = weft_txn_begin(db, writing ? WEFT_TXN_WRITE : WEFT_TXN_READ, &txn);
         if (rc != 0) {
             txn = NULL;
             break;
         }
-        if (strcmp(cmd, "get") == 0) {
+        if (!writing && !listing && (rc = context_exists(txn, ctx, ctx_len)) <= 0) {
+            no_context = rc == 0;
+            rc = rc == 0 ? WEFT_ENOTFOUND : rc;
+        } else if (listing) {
+            rc = list_contexts(txn, hex);
+        } else if (strcmp(cmd, "get") == 0) {
             const uint8_t *v;
             size_t n;
             rc = weft_txn_get(txn, WEFT_SPACE_KV, ctx, ctx_len, key, klen, &v, &n);
@@ -292,6 +469,8 @@ int cli_db(int argc, char **argv)
     }
     if (rc == 0)
         status = CLI_EXIT_OK;
+    else if (no_context)
+        cli_error("db: no context %s in %s; `weft db %s contexts` lists them", context, dir, dir);
     else if (rc == WEFT_ENOTFOUND)
         cli_error("db: key not found");
     else

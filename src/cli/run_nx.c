@@ -122,16 +122,21 @@ int run_open_nx(run_t *r)
     rc = weft_db_open(dir, 0, &r->db, msg, sizeof msg);
     if (rc != 0) {
         r->db = NULL;
-        cli_error("cannot open data directory %s: %s", dir, msg[0] ? msg : weft_strerror(rc));
+        if (rc == WEFT_EDAMAGED) /* the message names the directory */
+            cli_error("%s", msg);
+        else
+            cli_error("cannot open data directory %s: %s", dir, msg[0] ? msg : weft_strerror(rc));
         status = rc == WEFT_EIO ? CLI_EXIT_USAGE : CLI_EXIT_ERROR;
         goto done;
     }
     /* The node id: only sync needs it, and only sync may create it. */
     uint8_t node_id[WEFT_IDENTITY_PUBLIC_LEN];
     if (!o->no_sync && (rc = weft_identity_load(r->db, node_id, NULL)) != 0) {
-        cli_error("cannot load the node identity of %s: %s", dir,
-                  rc == WEFT_EIO ? "a damaged key pair or a storage failure"
-                                  : weft_strerror(rc));
+        if (rc == WEFT_EDAMAGED)
+            cli_error("%s", weft_db_errmsg(r->db));
+        else
+            cli_error("cannot load the node identity of %s: %s", dir,
+                      rc == WEFT_EIO ? weft_db_errmsg(r->db) : weft_strerror(rc));
         status = CLI_EXIT_ERROR;
         goto done;
     }

@@ -7,9 +7,23 @@
  * transaction, so two processes opening a fresh directory at once end with
  * the one key pair whichever committed first. A read transaction serves
  * every load after the first, so a run pays no write (and no fsync) for it.
+ *
+ * The witness. The key pair lives in data.mdb, so a data.mdb that lost it
+ * (emptied, replaced, damaged) would silently yield a new node id. So once
+ * a writable directory has a key pair, its id is also written, in hex, to
+ * the file WEFT_DB_NODE_ID_FILE next to data.mdb (atomically: a temporary
+ * file renamed). A load that finds that file but no key pair, or another
+ * one, reports the directory damaged (WEFT_EDAMAGED) instead of making or
+ * using a key pair; weft_db_open also refuses an empty or missing data.mdb
+ * next to it. The witness is best effort: a directory whose witness could
+ * not be written works as before.
  */
+#include <fcntl.h>
 #include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "weft/error.h"
 #include "weft/identity.h"
@@ -49,6 +63,68 @@ static int lookup(weft_txn_t *txn, uint8_t sk[64])
     return check_stored(val, len, sk);
 }
 
+#define HEX_LEN (2 * crypto_sign_PUBLICKEYBYTES)
+
+static void to_hex(const uint8_t *p, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* The witness's path (malloc'ed), or NULL. */
+static char *witness_path(weft_db_t *db, const char *suffix)
+{
+    const char *dir = weft_db_dir(db);
+    size_t n = strlen(dir) + sizeof "/" WEFT_DB_NODE_ID_FILE + strlen(suffix);
+    char *path = malloc(n);
+    if (path)
+        snprintf(path, n, "%s/%s%s", dir, WEFT_DB_NODE_ID_FILE, suffix);
+    return path;
+}
+
+/* Reads the witness into hex: 1 when there is one (hex is "" when it holds
+ * no id), 0 when there is none. */
+static int read_witness(weft_db_t *db, char hex[HEX_LEN + 1])
+{
+    char buf[HEX_LEN + 2];
+    char *path = witness_path(db, "");
+    int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    ssize_t n;
+    free(path);
+    hex[0] = '\0';
+    if (fd < 0)
+        return 0;
+    n = read(fd, buf, sizeof buf);
+    close(fd);
+    if (n == HEX_LEN + 1 && buf[HEX_LEN] == '\n' && strspn(buf, "0123456789abcdef") == HEX_LEN) {
+        memcpy(hex, buf, HEX_LEN);
+        hex[HEX_LEN] = '\0';
+    }
+    return 1;
+}
+
+/* Writes the witness (temporary file, fsync, rename). Best effort. */
+static void write_witness(weft_db_t *db, const char hex[HEX_LEN + 1])
+{
+    char *tmp = witness_path(db, ".tmp"), *path = witness_path(db, "");
+    char line[HEX_LEN + 1];
+    int fd = tmp && path ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+    if (fd >= 0) {
+        memcpy(line, hex, HEX_LEN);
+        line[HEX_LEN] = '\n';
+        int ok = write(fd, line, sizeof line) == (ssize_t)sizeof line && fsync(fd) == 0;
+        close(fd);
+        if (!ok || rename(tmp, path) != 0)
+            unlink(tmp);
+    }
+    free(tmp);
+    free(path);
+}
+
 /* Creates the key pair unless another writer did first. */
 static int create(weft_db_t *db, uint8_t sk[64])
 {
@@ -85,6 +161,26 @@ int weft_identity_load(weft_db_t *db, uint8_t out_public[32], uint8_t out_secret
         goto done;
     rc = lookup(txn, sk);
     weft_txn_abort(txn);
+    if (rc == WEFT_EIO) {
+        rc = weft_db_set_error(db, WEFT_EDAMAGED,
+                               "data directory %s is damaged: its node identity is not a valid "
+                               "ed25519 key pair", weft_db_dir(db));
+        goto done;
+    }
+    char hex[HEX_LEN + 1], seen[HEX_LEN + 1];
+    int witness = read_witness(db, seen);
+    if (witness && (rc == WEFT_ENOTFOUND || rc == 0)) {
+        if (rc == 0)
+            to_hex(sk + crypto_sign_SEEDBYTES, crypto_sign_PUBLICKEYBYTES, hex);
+        if (rc == WEFT_ENOTFOUND || strcmp(hex, seen) != 0) {
+            rc = weft_db_set_error(
+                db, WEFT_EDAMAGED, "data directory %s is damaged: its %s file %s%.16s%s, but "
+                "data.mdb holds %s%.16s%s", weft_db_dir(db), WEFT_DB_NODE_ID_FILE,
+                seen[0] ? "names node " : "holds no node id", seen, seen[0] ? "..." : "",
+                rc == 0 ? "node " : "no node identity", rc == 0 ? hex : "", rc == 0 ? "..." : "");
+            goto done;
+        }
+    }
     for (int attempt = 0; rc == WEFT_ENOTFOUND && attempt < MAX_ATTEMPTS; attempt++) {
         rc = create(db, sk);
         if (weft_db_retryable(rc))
@@ -94,6 +190,10 @@ int weft_identity_load(weft_db_t *db, uint8_t out_public[32], uint8_t out_secret
         rc = WEFT_ELIMIT;
     if (rc != 0)
         goto done;
+    if (!witness && weft_db_writable(db)) {
+        to_hex(sk + crypto_sign_SEEDBYTES, crypto_sign_PUBLICKEYBYTES, hex);
+        write_witness(db, hex);
+    }
     if (out_public)
         memcpy(out_public, sk + crypto_sign_SEEDBYTES, crypto_sign_PUBLICKEYBYTES);
     if (out_secret)

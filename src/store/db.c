@@ -23,6 +23,18 @@
  * that finds growth pending waits up to GROW_WAIT_MS for the open
  * transactions to drain (bounded: the waiting thread may itself hold one).
  *
+ * Damage. LMDB keeps no checksums and trusts its file: a truncated or
+ * damaged data.mdb makes it read past the end of the file (SIGBUS), follow
+ * wild offsets (SIGSEGV) or fail an assertion (abort). So store_open
+ * refuses a data.mdb shorter than its meta page's last page, an empty one,
+ * and a missing one next to files that show the directory was used (its
+ * identity would silently be made anew); every LMDB call that reads pages
+ * runs under guard.c's fault guard; records LMDB hands out are checked to
+ * lie inside the file before anyone reads them; and LMDB's own "corrupted"
+ * codes count as damage. All of these are WEFT_EDAMAGED with a message
+ * "data directory DIR is damaged: ...". weft_db_verify (verify.c) walks the
+ * whole file. docs/store.md says what can and cannot be detected.
+ *
  * The write lock. LMDB serialises writers with a robust mutex in lock.mdb
  * that has no timeout, so a writer waiting there cannot give up when its
  * call's deadline passes. Every write transaction therefore first takes
@@ -47,6 +59,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guard.h"
 #include "store.h"
 #include "weft/blake3.h"
 #include "weft/error.h"
@@ -86,7 +99,10 @@ struct weft_db {
     pthread_cond_t writer_free; /* broadcast when writer clears */
     int lock_fd;        /* WRITE_LOCK_FILE, flock'ed by the writer; -1 read-only */
     size_t map_size;
-    char msg[256];
+    char *dir;             /* the directory, as opened */
+    store_map_t map;       /* where data.mdb is mapped (guard.h); changes only when map_size does */
+    size_t file_bytes;     /* data.mdb's size when last looked at (atomic) */
+    char msg[320];
 };
 
 struct weft_txn {
@@ -105,9 +121,10 @@ typedef struct {
     size_t len;
 } enckey_t;
 
-static const char *const space_names[WEFT_SPACE_COUNT] = {
+const char *const store_space_names[WEFT_SPACE_COUNT] = {
     "modules", "kv", "crdt", "oplog", "tables", "blobs", "meta", "crdt_parts", "events",
 };
+#define space_names store_space_names
 
 static const uint8_t empty_byte;
 
@@ -146,6 +163,12 @@ static int map_rc(int rc)
     case EINVAL:
     case MDB_BAD_VALSIZE:
         return WEFT_EARG;
+    case STORE_FAULT:
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH: /* one LMDB writes every weft directory: a damaged meta page */
+        return WEFT_EDAMAGED;
     default:
         return WEFT_EIO;
     }
@@ -153,7 +176,131 @@ static int map_rc(int rc)
 
 static int lmdb_msg(weft_db_t *db, int rc, const char *what)
 {
+    if (rc == STORE_FAULT)
+        return set_msg(db, WEFT_EDAMAGED, "data directory %s is damaged: %s: %s", db->dir, what,
+                       store_fault_text());
+    if (map_rc(rc) == WEFT_EDAMAGED)
+        return set_msg(db, WEFT_EDAMAGED, "data directory %s is damaged: %s: %s (LMDB code %d)",
+                       db->dir, what, mdb_strerror(rc), rc);
     return set_msg(db, map_rc(rc), "%s: %s (LMDB code %d)", what, mdb_strerror(rc), rc);
+}
+
+/* ---- damage: the fault guard, records inside the file --------------- */
+
+/* Where data.mdb is mapped, and its size: at open and after each remap. */
+static void find_map(weft_db_t *db)
+{
+    struct stat st;
+    int fd;
+    if (mdb_env_get_fd(db->env, &fd) != 0)
+        return;
+    store_map_find(fd, &db->map);
+    if (fstat(fd, &st) == 0)
+        __atomic_store_n(&db->file_bytes, (size_t)st.st_size, __ATOMIC_RELAXED);
+}
+
+/* data.mdb's size now (it grows as transactions commit). */
+static size_t file_size(weft_db_t *db)
+{
+    struct stat st;
+    int fd;
+    if (mdb_env_get_fd(db->env, &fd) == 0 && fstat(fd, &st) == 0)
+        __atomic_store_n(&db->file_bytes, (size_t)st.st_size, __ATOMIC_RELAXED);
+    return __atomic_load_n(&db->file_bytes, __ATOMIC_RELAXED);
+}
+
+/* 0 when v, a key or value LMDB handed out, lies wholly inside data.mdb
+ * (or outside the map: a page this transaction wrote, in memory), else
+ * WEFT_EDAMAGED. LMDB takes a record's size from the page without looking
+ * at the file, so a damaged size would make its reader fault. */
+static int check_mapped(weft_db_t *db, const MDB_val *v, const char *what)
+{
+    uintptr_t p = (uintptr_t)v->mv_data, end = p + v->mv_size;
+    size_t file;
+    if (p < db->map.lo || p >= db->map.hi)
+        return 0;
+    file = __atomic_load_n(&db->file_bytes, __ATOMIC_RELAXED);
+    if (end >= p && end - db->map.lo <= file)
+        return 0;
+    file = file_size(db);
+    if (end >= p && end - db->map.lo <= file)
+        return 0;
+    return set_msg(db, WEFT_EDAMAGED,
+                   "data directory %s is damaged: %s: a record of %zu bytes at byte %ju runs "
+                   "past the end of data.mdb (%zu bytes)",
+                   db->dir, what, v->mv_size, (uintmax_t)(p - db->map.lo), file);
+}
+
+/* LMDB calls under the fault guard (guard.h): STORE_FAULT after a fault. */
+static int g_get(weft_db_t *db, MDB_txn *mt, MDB_dbi dbi, MDB_val *k, MDB_val *v)
+{
+    int rc;
+    STORE_GUARDED(&db->map, rc, mdb_get(mt, dbi, k, v));
+    return rc;
+}
+
+static int g_put(weft_db_t *db, MDB_txn *mt, MDB_dbi dbi, MDB_val *k, MDB_val *v, unsigned fl)
+{
+    int rc;
+    STORE_GUARDED(&db->map, rc, mdb_put(mt, dbi, k, v, fl));
+    return rc;
+}
+
+static int g_del(weft_db_t *db, MDB_txn *mt, MDB_dbi dbi, MDB_val *k)
+{
+    int rc;
+    STORE_GUARDED(&db->map, rc, mdb_del(mt, dbi, k, NULL));
+    return rc;
+}
+
+static int g_cursor_open(weft_db_t *db, MDB_txn *mt, MDB_dbi dbi, MDB_cursor **cur)
+{
+    int rc;
+    STORE_GUARDED(&db->map, rc, mdb_cursor_open(mt, dbi, cur));
+    return rc;
+}
+
+static int g_cursor_get(weft_db_t *db, MDB_cursor *cur, MDB_val *k, MDB_val *v, MDB_cursor_op op)
+{
+    int rc;
+    STORE_GUARDED(&db->map, rc, mdb_cursor_get(cur, k, v, op));
+    return rc;
+}
+
+static int g_cursor_del(weft_db_t *db, MDB_cursor *cur)
+{
+    int rc;
+    STORE_GUARDED(&db->map, rc, mdb_cursor_del(cur, 0));
+    return rc;
+}
+
+static int g_commit(weft_db_t *db, MDB_txn *mt)
+{
+    int rc;
+    STORE_GUARDED(&db->map, rc, mdb_txn_commit(mt));
+    return rc;
+}
+
+static int g_dbi_open(weft_db_t *db, MDB_txn *mt, const char *name, unsigned fl, MDB_dbi *dbi)
+{
+    int rc;
+    STORE_GUARDED(&db->map, rc, mdb_dbi_open(mt, name, fl, dbi));
+    return rc;
+}
+
+static int abort_call(MDB_txn *mt)
+{
+    mdb_txn_abort(mt);
+    return 0;
+}
+
+/* Aborts mt after one of its calls faulted. Its state may be half-changed:
+ * should the abort fault too, the transaction is leaked, not retried. */
+static void g_abort(weft_db_t *db, MDB_txn *mt)
+{
+    int rc;
+    STORE_GUARDED(&db->map, rc, abort_call(mt));
+    (void)rc;
 }
 
 /* Doubles the map. Caller holds mu and no transaction is open. */
@@ -165,6 +312,7 @@ static void grow_locked(weft_db_t *db)
     size_t next = db->map_size > SIZE_MAX / 4 ? SIZE_MAX / MAP_ALIGN * MAP_ALIGN : db->map_size * 4;
     if (mdb_env_set_mapsize(db->env, next) == 0 && mdb_env_info(db->env, &info) == 0)
         db->map_size = info.me_mapsize;
+    find_map(db); /* remapped: elsewhere now */
     db->need_grow = 0;
     pthread_cond_broadcast(&db->grown);
 }
@@ -286,10 +434,20 @@ static void kill_children(weft_txn_t *t, int code)
 
 /* An LMDB operation of t failed with rc. MDB_MAP_FULL kills t (its LMDB
  * transaction is unusable anyway): aborted now, so the map can grow as soon
- * as nothing else is open; the handle stays for the caller to release. */
+ * as nothing else is open; the handle stays for the caller to release. A
+ * fault (STORE_FAULT) kills t too: LMDB left it half-way through a call. */
 static int txn_fail(weft_txn_t *t, int rc, const char *what)
 {
     weft_db_t *db = t->db;
+    if (rc == STORE_FAULT) {
+        int code = lmdb_msg(db, rc, what);
+        g_abort(db, t->mt);
+        t->mt = NULL;
+        t->dead_code = code;
+        if (!t->nested)
+            top_txn_ended(t);
+        return code;
+    }
     if (rc != MDB_MAP_FULL)
         return lmdb_msg(db, rc, what);
     note_map_full(db, what);
@@ -380,7 +538,8 @@ static int parse_long(weft_db_t *db, const MDB_val *v, const uint8_t **tail, siz
     *val_len = v->mv_size - 2 - n;
     return 0;
 corrupt:
-    return set_msg(db, WEFT_EIO, "corrupt long-key entry (%zu bytes)", v->mv_size);
+    return set_msg(db, WEFT_EDAMAGED, "data directory %s is damaged: corrupt long-key entry (%zu bytes)",
+                   db->dir, v->mv_size);
 }
 
 /* 0 when the long entry v holds exactly e, WEFT_ENOTFOUND when another key
@@ -400,6 +559,123 @@ static int long_match(weft_db_t *db, const MDB_val *v, const enckey_t *e, const 
 
 /* ---- environment ----------------------------------------------------- */
 
+/* A directory whose data.mdb is missing or empty next to files only a used
+ * directory has must not silently start again as a new, empty node (with a
+ * new identity). Returns 1 with the message in dmg in that case. Looked at
+ * twice, 50 ms apart: a process opening a new directory at this moment
+ * has made lock.mdb and an empty data.mdb and writes its first pages next. */
+static int data_missing(const char *dir, char *dmg, size_t n)
+{
+    static const char *const used[] = {"lock.mdb", WRITE_LOCK_FILE, WEFT_DB_NODE_ID_FILE};
+    char path[4096];
+    struct stat st;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        const char *seen = NULL;
+        int gone;
+        snprintf(path, sizeof path, "%s/data.mdb", dir);
+        if (stat(path, &st) == 0)
+            gone = 0;
+        else if (errno == ENOENT)
+            gone = 1;
+        else
+            return 0; /* LMDB will say what is wrong */
+        if (!gone && st.st_size > 0)
+            return 0;
+        for (size_t i = 0; i < sizeof used / sizeof used[0] && !seen; i++) {
+            snprintf(path, sizeof path, "%s/%s", dir, used[i]);
+            if (stat(path, &st) == 0)
+                seen = used[i];
+        }
+        if (!seen)
+            return 0; /* a new directory */
+        if (attempt == 0) {
+            sleep_ms(50);
+            continue;
+        }
+        snprintf(dmg, n,
+                 "data directory %s is damaged: data.mdb is %s, but its %s shows that it was "
+                 "in use (weft does not start it again as a new, empty node; move the "
+                 "directory away to start afresh)",
+                 dir, gone ? "missing" : "empty (0 bytes)", seen);
+        return 1;
+    }
+    return 0;
+}
+
+/* How many of the pages [first, last] the free list holds (each counted
+ * once), through a read transaction (the only kind that may read LMDB's
+ * free list, database 0), or -1 when it cannot be read (a fault). */
+static int64_t free_in(weft_db_t *db, uint64_t first, uint64_t last)
+{
+    MDB_txn *mt = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    uint8_t *seen = calloc((size_t)((last - first) / 8 + 1), 1);
+    volatile int64_t n = -1; /* the guards' sigsetjmp are in other frames, but -Wclobbered */
+    int rc;
+    STORE_GUARDED(&db->map, rc, mdb_txn_begin(db->env, NULL, MDB_RDONLY, &mt));
+    if (!seen || rc != 0)
+        goto done;
+    if (g_cursor_open(db, mt, 0, &cur) != 0) {
+        cur = NULL;
+        goto done;
+    }
+    n = 0;
+    for (rc = g_cursor_get(db, cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = g_cursor_get(db, cur, &k, &v, MDB_NEXT)) {
+        const size_t *ids = v.mv_data; /* [count, page numbers] */
+        if (check_mapped(db, &v, "free list") != 0 || v.mv_size < sizeof *ids ||
+            v.mv_size / sizeof *ids < ids[0] + 1)
+            break;
+        for (size_t i = 1; i <= ids[0]; i++) {
+            uint64_t pg = ids[i];
+            if (pg >= first && pg <= last && !(seen[(pg - first) / 8] & (1u << (pg - first) % 8))) {
+                seen[(pg - first) / 8] |= (uint8_t)(1u << (pg - first) % 8);
+                n++;
+            }
+        }
+    }
+    if (rc != MDB_NOTFOUND)
+        n = -1;
+done:
+    if (cur)
+        mdb_cursor_close(cur);
+    if (mt)
+        g_abort(db, mt);
+    free(seen);
+    return n;
+}
+
+/* LMDB reads pages up to the meta page's last page through its map without
+ * looking at the file's size: a shorter data.mdb (truncated, a partial
+ * copy) would fault at once. A healthy file may end early only by pages
+ * that are free (LMDB counts pages a transaction took and gave back before
+ * writing them), so a short file is looked at again against the free list.
+ * Returns 1 with the message in dmg when the file is too short. */
+static int truncated(weft_db_t *db, const MDB_envinfo *info, char *dmg, size_t n)
+{
+    MDB_stat est;
+    struct stat st;
+    int fd;
+    if (mdb_env_stat(db->env, &est) != 0 || mdb_env_get_fd(db->env, &fd) != 0 ||
+        fstat(fd, &st) != 0)
+        return 0;
+    uintmax_t need = ((uintmax_t)info->me_last_pgno + 1) * est.ms_psize;
+    if ((uintmax_t)st.st_size >= need)
+        return 0;
+    uint64_t have = (uint64_t)st.st_size / est.ms_psize; /* whole pages in the file */
+    if (have >= 2 && free_in(db, have, info->me_last_pgno) ==
+                         (int64_t)(info->me_last_pgno - have + 1))
+        return 0;
+    snprintf(dmg, n,
+             "data directory %s is damaged: data.mdb has %jd bytes, but its meta page says "
+             "its pages reach byte %ju (%ju pages of %u bytes), and not all the missing ones "
+             "are free: the file was truncated",
+             db->dir, (intmax_t)st.st_size, need, (uintmax_t)info->me_last_pgno + 1,
+             est.ms_psize);
+    return 1;
+}
+
 int store_open(const char *dir, unsigned flags, size_t map_size, weft_db_t **out, char *out_msg,
                size_t msg_size)
 {
@@ -407,8 +683,9 @@ int store_open(const char *dir, unsigned flags, size_t map_size, weft_db_t **out
     MDB_txn *mt = NULL;
     MDB_envinfo info;
     unsigned env_flags = MDB_NOTLS;
-    int rc, code = WEFT_EIO, locked = 0;
+    int rc = 0, code = WEFT_EIO, locked = 0;
     const char *what = "";
+    char dmg[512] = ""; /* set when the directory is damaged */
 
     if (out)
         *out = NULL;
@@ -437,6 +714,14 @@ int store_open(const char *dir, unsigned flags, size_t map_size, weft_db_t **out
     pthread_cond_init(&db->writer_free, NULL);
     db->lock_fd = -1;
     db->flags = flags;
+    if ((db->dir = strdup(dir)) == NULL) {
+        code = WEFT_ENOMEM;
+        what = "strdup";
+        rc = ENOMEM;
+        goto fail;
+    }
+    if (data_missing(dir, dmg, sizeof dmg))
+        goto fail;
     map_size = (map_size + MAP_ALIGN - 1) / MAP_ALIGN * MAP_ALIGN;
     if (map_size == 0)
         map_size = MAP_ALIGN;
@@ -451,6 +736,9 @@ int store_open(const char *dir, unsigned flags, size_t map_size, weft_db_t **out
     }
     what = "mdb_env_set_maxdbs";
     if ((rc = mdb_env_set_maxdbs(db->env, WEFT_SPACE_COUNT)) != 0)
+        goto fail;
+    what = "installing the fault guard";
+    if ((rc = store_guard_setup(db->env)) != 0)
         goto fail;
     what = "mdb_env_set_mapsize";
     if ((rc = mdb_env_set_mapsize(db->env, map_size)) != 0)
@@ -467,6 +755,9 @@ int store_open(const char *dir, unsigned flags, size_t map_size, weft_db_t **out
     if ((rc = mdb_env_info(db->env, &info)) != 0)
         goto fail;
     db->map_size = info.me_mapsize;
+    find_map(db); /* first: truncated() reads through the guard */
+    if (truncated(db, &info, dmg, sizeof dmg))
+        goto fail;
     if (!(flags & WEFT_DB_READONLY)) {
         what = "open " WRITE_LOCK_FILE " in";
         char *path = malloc(strlen(dir) + sizeof "/" WRITE_LOCK_FILE);
@@ -498,7 +789,7 @@ int store_open(const char *dir, unsigned flags, size_t map_size, weft_db_t **out
         if ((rc = mdb_txn_begin(db->env, NULL, writing ? 0 : MDB_RDONLY, &mt)) != 0)
             goto fail;
         for (int s = 0; s < WEFT_SPACE_COUNT && !missing; s++) {
-            rc = mdb_dbi_open(mt, space_names[s], writing ? MDB_CREATE : 0, &db->dbi[s]);
+            rc = g_dbi_open(db, mt, space_names[s], writing ? MDB_CREATE : 0, &db->dbi[s]);
             if (rc == MDB_NOTFOUND && !writing) {
                 missing = !(flags & WEFT_DB_READONLY);
                 continue;
@@ -514,8 +805,9 @@ int store_open(const char *dir, unsigned flags, size_t map_size, weft_db_t **out
             memset(db->have, 0, sizeof db->have);
             continue;
         }
-        rc = mdb_txn_commit(mt);
-        mt = NULL;
+        rc = g_commit(db, mt);
+        if (rc != STORE_FAULT) /* else fail aborts it */
+            mt = NULL;
         if (locked)
             unlock_writer(db);
         locked = 0;
@@ -528,12 +820,23 @@ int store_open(const char *dir, unsigned flags, size_t map_size, weft_db_t **out
     return 0;
 
 fail:
-    if (code != WEFT_ENOMEM)
-        code = map_rc(rc) == WEFT_ENOMEM ? WEFT_ENOMEM : WEFT_EIO;
-    if (out_msg && msg_size)
-        snprintf(out_msg, msg_size, "%s %s: %s (code %d)", what, dir, mdb_strerror(rc), rc);
+    if (dmg[0]) {
+        code = WEFT_EDAMAGED;
+        if (out_msg && msg_size)
+            snprintf(out_msg, msg_size, "%s", dmg);
+    } else if (map_rc(rc) == WEFT_EDAMAGED) {
+        code = WEFT_EDAMAGED;
+        if (out_msg && msg_size)
+            snprintf(out_msg, msg_size, "data directory %s is damaged: %s: %s", dir, what,
+                     rc == STORE_FAULT ? store_fault_text() : mdb_strerror(rc));
+    } else {
+        if (code != WEFT_ENOMEM)
+            code = map_rc(rc) == WEFT_ENOMEM ? WEFT_ENOMEM : WEFT_EIO;
+        if (out_msg && msg_size)
+            snprintf(out_msg, msg_size, "%s %s: %s (code %d)", what, dir, mdb_strerror(rc), rc);
+    }
     if (mt)
-        mdb_txn_abort(mt);
+        g_abort(db, mt);
     if (locked)
         unlock_writer(db);
     if (db) {
@@ -544,6 +847,7 @@ fail:
         pthread_cond_destroy(&db->writer_free);
         pthread_cond_destroy(&db->grown);
         pthread_mutex_destroy(&db->mu);
+        free(db->dir);
         free(db);
     }
     return code;
@@ -564,7 +868,39 @@ void weft_db_close(weft_db_t *db)
     pthread_cond_destroy(&db->writer_free);
     pthread_cond_destroy(&db->grown);
     pthread_mutex_destroy(&db->mu);
+    free(db->dir);
     free(db);
+}
+
+MDB_env *store_env(weft_db_t *db)
+{
+    return db->env;
+}
+
+const store_map_t *store_map(weft_db_t *db)
+{
+    return &db->map;
+}
+
+const char *weft_db_dir(const weft_db_t *db)
+{
+    return db->dir;
+}
+
+int weft_db_writable(const weft_db_t *db)
+{
+    return !(db->flags & WEFT_DB_READONLY);
+}
+
+int weft_db_set_error(weft_db_t *db, int code, const char *fmt, ...)
+{
+    va_list ap;
+    pthread_mutex_lock(&db->mu);
+    va_start(ap, fmt);
+    vsnprintf(db->msg, sizeof db->msg, fmt, ap);
+    va_end(ap);
+    pthread_mutex_unlock(&db->mu);
+    return code;
 }
 
 size_t store_map_size(weft_db_t *db)
@@ -717,7 +1053,9 @@ int weft_txn_commit(weft_txn_t *txn)
         mdb_txn_abort(txn->mt);
         rc = 0;
     } else {
-        rc = mdb_txn_commit(txn->mt);
+        rc = g_commit(db, txn->mt);
+        if (rc == STORE_FAULT)
+            g_abort(db, txn->mt); /* a commit that failed on its own has ended already */
     }
     txn->mt = NULL;
     if (rc == MDB_MAP_FULL) {
@@ -793,11 +1131,13 @@ int weft_txn_get(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t
     if (!txn->db->have[space])
         return WEFT_ENOTFOUND;
     k = stored_key(&e, long_buf);
-    rc = mdb_get(txn->mt, txn->db->dbi[space], &k, &v);
+    rc = g_get(txn->db, txn->mt, txn->db->dbi[space], &k, &v);
     if (rc == MDB_NOTFOUND)
         return WEFT_ENOTFOUND;
     if (rc != 0)
         return txn_fail(txn, rc, "mdb_get");
+    if ((rc = check_mapped(txn->db, &v, "mdb_get")) != 0)
+        return rc;
     if (e.len <= HEAD_LEN) {
         val = v.mv_data;
         val_len = v.mv_size;
@@ -830,14 +1170,16 @@ int weft_txn_put(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t
     if (e.len <= HEAD_LEN) {
         v.mv_data = val_len ? (void *)val : (void *)&empty_byte;
         v.mv_size = val_len;
-        rc = mdb_put(txn->mt, txn->db->dbi[space], &k, &v, 0);
+        rc = g_put(txn->db, txn->mt, txn->db->dbi[space], &k, &v, 0);
         if (rc != 0)
             return txn_fail(txn, rc, "mdb_put");
         return 0;
     }
     /* Long key: refuse to overwrite another key that shares the 128-bit tag
      * (never expected; checked because a wrong overwrite would be silent). */
-    rc = mdb_get(txn->mt, txn->db->dbi[space], &k, &v);
+    rc = g_get(txn->db, txn->mt, txn->db->dbi[space], &k, &v);
+    if (rc == 0 && (rc = check_mapped(txn->db, &v, "mdb_get")) != 0)
+        return rc;
     if (rc == 0) {
         const uint8_t *old;
         size_t old_len;
@@ -852,7 +1194,7 @@ int weft_txn_put(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t
     size_t tail_len = e.len - HEAD_LEN;
     v.mv_data = NULL;
     v.mv_size = 2 + tail_len + val_len;
-    rc = mdb_put(txn->mt, txn->db->dbi[space], &k, &v, MDB_RESERVE);
+    rc = g_put(txn->db, txn->mt, txn->db->dbi[space], &k, &v, MDB_RESERVE);
     if (rc != 0)
         return txn_fail(txn, rc, "mdb_put");
     uint8_t *p = v.mv_data;
@@ -880,18 +1222,20 @@ int weft_txn_del(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t
     if (e.len > HEAD_LEN) {
         const uint8_t *val;
         size_t val_len;
-        rc = mdb_get(txn->mt, txn->db->dbi[space], &k, &v);
+        rc = g_get(txn->db, txn->mt, txn->db->dbi[space], &k, &v);
         if (rc == MDB_NOTFOUND)
             return 0;
         if (rc != 0)
             return txn_fail(txn, rc, "mdb_get");
+        if ((rc = check_mapped(txn->db, &v, "mdb_get")) != 0)
+            return rc;
         rc = long_match(txn->db, &v, &e, &val, &val_len);
         if (rc == WEFT_ENOTFOUND)
             return 0;
         if (rc != 0)
             return rc;
     }
-    rc = mdb_del(txn->mt, txn->db->dbi[space], &k, NULL);
+    rc = g_del(txn->db, txn->mt, txn->db->dbi[space], &k);
     if (rc == MDB_NOTFOUND)
         return 0;
     if (rc != 0)
@@ -952,7 +1296,7 @@ int weft_txn_scan(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_
     long_ent_t *group = NULL;
     size_t group_cap = 0;
     uint8_t head[HEAD_LEN];
-    int rc, code = 0, stop = 0;
+    int rc, code = 0, stop = 0, fail_rc = 0;
     weft_db_t *db;
 
     if ((rc = usable(txn, 0)) != 0)
@@ -982,7 +1326,8 @@ int weft_txn_scan(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_
     if (!db->have[space])
         goto done;
 
-    if ((rc = mdb_cursor_open(txn->mt, db->dbi[space], &cur)) != 0) {
+    if ((rc = g_cursor_open(db, txn->mt, db->dbi[space], &cur)) != 0) {
+        cur = NULL;
         code = txn_fail(txn, rc, "mdb_cursor_open");
         goto done;
     }
@@ -990,16 +1335,20 @@ int weft_txn_scan(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_
     seek.mv_data = s->lo.buf;
     seek.mv_size = s->lo.len <= HEAD_LEN ? s->lo.len : HEAD_LEN;
     k = seek;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    rc = g_cursor_get(db, cur, &k, &v, MDB_SET_RANGE);
     while (rc == 0 && !stop) {
+        if ((code = check_mapped(db, &k, "mdb_cursor_get")) != 0 ||
+            (code = check_mapped(db, &v, "mdb_cursor_get")) != 0)
+            goto done;
         if (k.mv_size <= HEAD_LEN) {
             stop = visit(s, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
             if (!stop)
-                rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+                rc = g_cursor_get(db, cur, &k, &v, MDB_NEXT);
             continue;
         }
         if (k.mv_size != LONG_LEN) {
-            code = set_msg(db, WEFT_EIO, "stored key of %zu bytes", k.mv_size);
+            code = set_msg(db, WEFT_EDAMAGED, "data directory %s is damaged: stored key of %zu bytes",
+                           db->dir, k.mv_size);
             goto done;
         }
         /* Collect the keys sharing this head, sort them by tail. Pointers
@@ -1007,6 +1356,9 @@ int weft_txn_scan(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_
         size_t n = 0;
         memcpy(head, k.mv_data, HEAD_LEN);
         while (rc == 0 && k.mv_size == LONG_LEN && memcmp(k.mv_data, head, HEAD_LEN) == 0) {
+            if ((code = check_mapped(db, &k, "mdb_cursor_get")) != 0 ||
+                (code = check_mapped(db, &v, "mdb_cursor_get")) != 0)
+                goto done;
             if (n == group_cap) {
                 size_t cap = group_cap ? group_cap * 2 : 16;
                 long_ent_t *g = realloc(group, cap * sizeof *g);
@@ -1021,7 +1373,7 @@ int weft_txn_scan(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_
                                    &group[n].val_len)) != 0)
                 goto done;
             n++;
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+            rc = g_cursor_get(db, cur, &k, &v, MDB_NEXT);
         }
         qsort(group, n, sizeof *group, long_ent_cmp);
         memcpy(s->full, head, HEAD_LEN);
@@ -1032,13 +1384,66 @@ int weft_txn_scan(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_
         }
     }
     if (!stop && rc != 0 && rc != MDB_NOTFOUND)
-        code = txn_fail(txn, rc, "mdb_cursor_get");
+        fail_rc = rc;
 done:
     if (cur)
-        mdb_cursor_close(cur);
+        mdb_cursor_close(cur); /* first: aborting a write transaction frees its cursors */
+    if (fail_rc)
+        code = txn_fail(txn, fail_rc, "mdb_cursor_get");
     free(group);
     free(s);
     return code;
+}
+
+/* ---- contexts -------------------------------------------------------- */
+
+int weft_txn_contexts(weft_txn_t *txn, weft_space_t space, weft_ctx_fn fn, void *user)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    uint8_t ctx[1 + CTX_MAX];
+    uint64_t keys = 0;
+    int rc, code = 0, stop = 0;
+    weft_db_t *db;
+
+    if ((rc = usable(txn, 0)) != 0)
+        return rc;
+    db = txn->db;
+    if (!fn || (unsigned)space >= WEFT_SPACE_COUNT || !space_has_ctx(space))
+        return set_msg(db, WEFT_EARG, "weft_txn_contexts: invalid argument");
+    if (!db->have[space])
+        return 0;
+    if ((rc = g_cursor_open(db, txn->mt, db->dbi[space], &cur)) != 0)
+        return txn_fail(txn, rc, "mdb_cursor_open");
+    /* Every stored key starts with [ctx_len][ctx] (a long key's head too). */
+    ctx[0] = 0;
+    rc = g_cursor_get(db, cur, &k, &v, MDB_FIRST);
+    while (rc == 0 && !stop) {
+        const uint8_t *p = k.mv_data;
+        if ((code = check_mapped(db, &k, "mdb_cursor_get")) != 0)
+            break;
+        if (k.mv_size < 2 || p[0] == 0 || k.mv_size < 1u + p[0]) {
+            code = set_msg(db, WEFT_EDAMAGED, "data directory %s is damaged: stored key of %zu bytes "
+                           "in space %s", db->dir, k.mv_size, space_names[space]);
+            break;
+        }
+        if (keys > 0 && memcmp(p, ctx, 1u + ctx[0]) != 0) {
+            stop = fn(user, ctx + 1, ctx[0], keys) != 0;
+            keys = 0;
+        }
+        if (keys == 0)
+            memcpy(ctx, p, 1u + p[0]);
+        keys++;
+        rc = g_cursor_get(db, cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (code)
+        return code;
+    if (rc != 0 && rc != MDB_NOTFOUND && !stop)
+        return txn_fail(txn, rc, "mdb_cursor_get");
+    if (!stop && keys > 0)
+        fn(user, ctx + 1, ctx[0], keys);
+    return 0;
 }
 
 /* ---- drop ------------------------------------------------------------ */
@@ -1051,18 +1456,21 @@ static int drop_one(weft_txn_t *txn, weft_space_t space, const enckey_t *pre)
 
     if (!txn->db->have[space])
         return 0;
-    if ((rc = mdb_cursor_open(txn->mt, txn->db->dbi[space], &cur)) != 0)
+    if ((rc = g_cursor_open(txn->db, txn->mt, txn->db->dbi[space], &cur)) != 0)
         return txn_fail(txn, rc, "mdb_cursor_open");
     k.mv_data = (void *)pre->buf;
     k.mv_size = pre->len;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    rc = g_cursor_get(txn->db, cur, &k, &v, MDB_SET_RANGE);
     /* pre is at most 256 bytes, inside every stored head: plain prefix test. */
-    while (rc == 0 && k.mv_size >= pre->len && memcmp(k.mv_data, pre->buf, pre->len) == 0) {
-        if ((rc = mdb_cursor_del(cur, 0)) != 0)
+    while (rc == 0 && (code = check_mapped(txn->db, &k, "drop context")) == 0 &&
+           k.mv_size >= pre->len && memcmp(k.mv_data, pre->buf, pre->len) == 0) {
+        if ((rc = g_cursor_del(txn->db, cur)) != 0)
             break;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        rc = g_cursor_get(txn->db, cur, &k, &v, MDB_NEXT);
     }
     mdb_cursor_close(cur);
+    if (code)
+        return code;
     if (rc != 0 && rc != MDB_NOTFOUND)
         code = txn_fail(txn, rc, "drop context");
     return code;

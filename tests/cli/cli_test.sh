@@ -558,8 +558,15 @@ if [ -n "$examples" ] && have "$examples/distributed_settings.wasm" \
     # seven ops of this node in context "app", none in another
     node=$("$weft" db "$c" node-id)
     expect_stdout 0 "$node\t7\n" "$weft" db "$c" vv --context app
-    expect_stdout 0 "" "$weft" db "$c" vv --context other
     expect 2 "wrong number of arguments" "$weft" db "$c" vv extra --context app
+    # weft db DIR contexts; a context DIR does not hold is an error, not an empty answer
+    expect_stdout 0 "app\t0\t3\n" "$weft" db "$c" contexts
+    expect 2 "takes no --context" "$weft" db "$c" contexts --context app
+    expect 1 "no context other in $c; \`weft db $c contexts\` lists them" \
+        "$weft" db "$c" vv --context other
+    expect 1 "no context ap in" "$weft" db "$c" crdt --context ap
+    expect 1 "no context ap in" "$weft" db "$c" scan --context ap
+    expect 1 "no context ap in" "$weft" db "$c" get k --context ap
 fi
 
 # ---- the examples -------------------------------------------------------------
