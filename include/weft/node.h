@@ -162,6 +162,22 @@ int weft_node_kv_scan(weft_node_t *node, const char *context, const uint8_t *pre
                                 const uint8_t *val, size_t val_len),
                       void *user, int *out_more);
 
+/* Lists the CRDT keys of a context in key order, strictly after `after`
+ * (when after_len > 0), at most `limit`, with their type names
+ * (weft/crdt_json.h; "corrupt" when the state does not decode). *out_more
+ * is 1 when more follow. Returns 0, WEFT_ENOTFOUND (no such context) or a
+ * storage error. */
+int weft_node_crdt_list(weft_node_t *node, const char *context, const uint8_t *after,
+                        size_t after_len, size_t limit,
+                        int (*fn)(void *user, const uint8_t *key, size_t key_len,
+                                  const char *type),
+                        void *user, int *out_more);
+/* One CRDT key's value as JSON text (weft/crdt_json.h), malloc'ed for the
+ * caller to free. Returns 0, WEFT_ENOTFOUND (no such context or key) or a
+ * storage error. */
+int weft_node_crdt_json(weft_node_t *node, const char *context, const uint8_t *key,
+                        size_t key_len, char **out);
+
 /* ---- calls -------------------------------------------------------------- */
 
 typedef struct {

@@ -4,9 +4,7 @@
  * `vv` prints the context's version vector (what this node has of each
  * origin's ops). Read-only, through weft/crdt_store.h, inside the read
  * transaction cli_db opened.
- *
- * Byte strings print as JSON strings when they are UTF-8, else as
- * {"hex": "..."}, so every line is valid JSON whatever a guest stored.
+ * The JSON is weft/crdt_json.h's (the HTTP API shows the same).
  */
 #include <jansson.h>
 #include <stdlib.h>
@@ -14,126 +12,9 @@
 
 #include "cli.h"
 #include "db_priv.h"
+#include "weft/crdt_json.h"
 #include "weft/crdt_store.h"
 
-static const char *type_name(uint8_t type)
-{
-    switch (type) {
-    case WEFT_CRDT_GCOUNTER: return "gcounter";
-    case WEFT_CRDT_PNCOUNTER: return "pncounter";
-    case WEFT_CRDT_LWW_REG: return "lww";
-    case WEFT_CRDT_LWW_MAP: return "lww_map";
-    case WEFT_CRDT_ORSET: return "orset";
-    case WEFT_CRDT_RGA: return "rga";
-    }
-    return "unknown";
-}
-
-/* p[0..n) as a JSON string, or {"hex": ...} when it is not UTF-8. */
-static json_t *bytes_json(const uint8_t *p, size_t n)
-{
-    json_t *s = json_stringn((const char *)p, n);
-    char *hex;
-    if (s)
-        return s;
-    if ((hex = malloc(2 * n + 1)) == NULL)
-        return NULL;
-    cli_hex(p, n, hex);
-    s = json_pack("{s:s}", "hex", hex);
-    free(hex);
-    return s;
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/* A list read (entries, elements, values) as a JSON array: items of one
- * byte string each, or with pairs set, {"field", "value"} objects. */
-typedef int (*list_fn)(const weft_crdt_state_t *st, uint8_t *buf, size_t cap, size_t *out_len);
-
-static int list_json(const weft_crdt_state_t *st, list_fn fn, int pairs, json_t **out)
-{
-    size_t need = 0, pos = 4;
-    uint8_t *buf;
-    int rc = fn(st, NULL, 0, &need);
-    *out = NULL;
-    if (rc != 0 && rc != WEFT_ELIMIT)
-        return rc;
-    if ((buf = malloc(need)) == NULL)
-        return WEFT_ENOMEM;
-    if ((rc = fn(st, buf, need, &need)) != 0) {
-        free(buf);
-        return rc;
-    }
-    json_t *arr = json_array();
-    uint32_t count = get_u32(buf);
-    for (uint32_t i = 0; arr && i < count; i++) {
-        const uint8_t *a = buf + pos + 4;
-        size_t an = get_u32(buf + pos);
-        pos += 4 + an;
-        if (!pairs) {
-            json_array_append_new(arr, bytes_json(a, an));
-            continue;
-        }
-        const uint8_t *b = buf + pos + 4;
-        size_t bn = get_u32(buf + pos);
-        pos += 4 + bn;
-        json_array_append_new(arr, json_pack("{s:o,s:o}", "field", bytes_json(a, an), "value",
-                                             bytes_json(b, bn)));
-    }
-    free(buf);
-    *out = arr;
-    return arr ? 0 : WEFT_ENOMEM;
-}
-
-/* The JSON of one state: {"type": ..., "value": ...}. */
-static int state_json(const weft_crdt_state_t *st, json_t **out)
-{
-    uint8_t type = weft_crdt_state_type(st);
-    json_t *value = NULL;
-    const uint8_t *v;
-    size_t n;
-    int rc = 0;
-    switch (type) {
-    case WEFT_CRDT_GCOUNTER: {
-        uint64_t u = 0;
-        rc = weft_crdt_gcounter_value(st, &u);
-        value = json_integer((json_int_t)u); /* JSON readers cap at 2^63 - 1 */
-        break;
-    }
-    case WEFT_CRDT_PNCOUNTER: {
-        int64_t i = 0;
-        rc = weft_crdt_pncounter_value(st, &i);
-        value = json_integer((json_int_t)i);
-        break;
-    }
-    case WEFT_CRDT_LWW_REG:
-        rc = weft_crdt_lww_get(st, &v, &n);
-        value = rc == WEFT_ENOTFOUND ? json_null() : bytes_json(v, n);
-        if (rc == WEFT_ENOTFOUND)
-            rc = 0;
-        break;
-    case WEFT_CRDT_LWW_MAP: rc = list_json(st, weft_crdt_map_entries, 1, &value); break;
-    case WEFT_CRDT_ORSET: rc = list_json(st, weft_crdt_orset_elements, 0, &value); break;
-    case WEFT_CRDT_RGA: rc = list_json(st, weft_crdt_rga_values, 0, &value); break;
-    }
-    if (rc != 0) {
-        json_decref(value);
-        return rc;
-    }
-    *out = json_pack("{s:s,s:o}", "type", type_name(type), "value", value);
-    return *out ? 0 : WEFT_ENOMEM;
-}
-
-static void put_json(json_t *obj)
-{
-    char *s = json_dumps(obj, JSON_COMPACT);
-    if (s)
-        puts(s);
-    free(s);
-}
 
 typedef struct {
     int hex, rc;
@@ -145,7 +26,7 @@ static int list_key(void *user, const uint8_t *key, size_t klen, const uint8_t *
     weft_crdt_state_t *st = NULL;
     int rc = weft_crdt_state_decode(val, vlen, &st);
     db_print_bytes(stdout, key, klen, l->hex);
-    printf("\t%s\n", rc == 0 ? type_name(weft_crdt_state_type(st)) : "corrupt");
+    printf("\t%s\n", rc == 0 ? weft_crdt_type_name(weft_crdt_state_type(st)) : "corrupt");
     weft_crdt_state_delete(st);
     return 0;
 }
@@ -158,13 +39,13 @@ int db_crdt(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const uint8_t *
         return weft_txn_scan(txn, WEFT_SPACE_CRDT, ctx, ctx_len, NULL, 0, NULL, 0, list_key, &l);
     }
     weft_crdt_state_t *st = NULL;
-    json_t *obj = NULL;
+    char *text = NULL;
     int rc = weft_crdt_read(txn, ctx, ctx_len, key, klen, 0, &st);
     if (rc == 0)
-        rc = state_json(st, &obj);
+        rc = weft_crdt_json(st, &text);
     if (rc == 0)
-        put_json(obj);
-    json_decref(obj);
+        puts(text);
+    free(text);
     weft_crdt_state_delete(st);
     return rc;
 }

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "node_priv.h"
+#include "weft/crdt_json.h"
+#include "weft/crdt_store.h"
 #include "weft/error.h"
 
 #define CTX_KEY_PREFIX "ctx/"
@@ -228,6 +230,71 @@ int weft_node_kv_scan(weft_node_t *node, const char *context, const uint8_t *pre
         rc = weft_txn_scan(txn, WEFT_SPACE_KV, (const uint8_t *)context, strlen(context), prefix,
                            prefix_len, after, after_len, kv_one, &k);
         *out_more = k.more;
+    }
+    weft_txn_abort(txn);
+    return rc;
+}
+
+typedef struct {
+    int (*fn)(void *user, const uint8_t *key, size_t key_len, const char *type);
+    void *user;
+    size_t left;
+    int more;
+} crdt_list_t;
+
+static int crdt_one(void *user, const uint8_t *key, size_t key_len, const uint8_t *val,
+                    size_t val_len)
+{
+    crdt_list_t *l = user;
+    if (l->left == 0) {
+        l->more = 1;
+        return 1;
+    }
+    l->left--;
+    weft_crdt_state_t *st = NULL;
+    int rc = weft_crdt_state_decode(val, val_len, &st);
+    const char *type = rc == 0 ? weft_crdt_type_name(weft_crdt_state_type(st)) : "corrupt";
+    weft_crdt_state_delete(st);
+    return l->fn(l->user, key, key_len, type);
+}
+
+int weft_node_crdt_list(weft_node_t *node, const char *context, const uint8_t *after,
+                        size_t after_len, size_t limit,
+                        int (*fn)(void *user, const uint8_t *key, size_t key_len,
+                                  const char *type),
+                        void *user, int *out_more)
+{
+    char app[WEFT_APP_ID_LEN + 1];
+    weft_txn_t *txn;
+    *out_more = 0;
+    int rc = weft_txn_begin(node->db, WEFT_TXN_READ, &txn);
+    if (rc != 0)
+        return rc;
+    if ((rc = node_context_app(txn, context, app)) == 0) {
+        crdt_list_t l = {fn, user, limit, 0};
+        rc = weft_txn_scan(txn, WEFT_SPACE_CRDT, (const uint8_t *)context, strlen(context), NULL,
+                           0, after, after_len, crdt_one, &l);
+        *out_more = l.more;
+    }
+    weft_txn_abort(txn);
+    return rc;
+}
+
+int weft_node_crdt_json(weft_node_t *node, const char *context, const uint8_t *key,
+                        size_t key_len, char **out)
+{
+    char app[WEFT_APP_ID_LEN + 1];
+    weft_txn_t *txn;
+    *out = NULL;
+    int rc = weft_txn_begin(node->db, WEFT_TXN_READ, &txn);
+    if (rc != 0)
+        return rc;
+    if ((rc = node_context_app(txn, context, app)) == 0) {
+        weft_crdt_state_t *st = NULL;
+        rc = weft_crdt_read(txn, (const uint8_t *)context, strlen(context), key, key_len, 0, &st);
+        if (rc == 0)
+            rc = weft_crdt_json(st, out);
+        weft_crdt_state_delete(st);
     }
     weft_txn_abort(txn);
     return rc;

@@ -27,6 +27,8 @@ static enum MHD_Result ctx_list(srv_t *s, req_t *r);
 static enum MHD_Result ctx_get(srv_t *s, req_t *r);
 static enum MHD_Result ctx_delete(srv_t *s, req_t *r);
 static enum MHD_Result kv_read(srv_t *s, req_t *r);
+static enum MHD_Result crdt_list(srv_t *s, req_t *r);
+static enum MHD_Result crdt_get(srv_t *s, req_t *r);
 static enum MHD_Result node_info(srv_t *s, req_t *r);
 static enum MHD_Result health(srv_t *s, req_t *r);
 static enum MHD_Result ready(srv_t *s, req_t *r);
@@ -45,6 +47,8 @@ const route_t srv_routes[] = {
     {"GET", "/v1/contexts/{}/events", WEFT_SCOPE_CALL, 0, srv_events},
     {"GET", "/v1/contexts/{}/logs", WEFT_SCOPE_CALL, 0, srv_logs},
     {"GET", "/v1/contexts/{}/kv", WEFT_SCOPE_READ, 0, kv_read},
+    {"GET", "/v1/contexts/{}/crdt", WEFT_SCOPE_READ, 0, crdt_list},
+    {"GET", "/v1/contexts/{}/crdt/{}", WEFT_SCOPE_READ, 0, crdt_get},
     {"GET", "/v1/node", WEFT_SCOPE_READ, 0, node_info},
     {"GET", "/health", 0, 0, health},
     {"GET", "/ready", 0, 0, ready},
@@ -322,6 +326,77 @@ static enum MHD_Result kv_read(srv_t *s, req_t *r)
         json_object_set_new(body, "next", json_null());
     srv_count_status(s, 200);
     return srv_reply_json(r, 200, body);
+}
+
+typedef struct {
+    json_t *items;
+    uint8_t last[1024];
+    size_t last_len;
+} crdt_page_t;
+
+static int add_crdt(void *user, const uint8_t *key, size_t key_len, const char *type)
+{
+    crdt_page_t *p = user;
+    json_t *o = json_object();
+    srv_set_bytes(o, "key", key, key_len);
+    json_object_set_new(o, "type", json_string(type));
+    json_array_append_new(p->items, o);
+    p->last_len = key_len < sizeof p->last ? key_len : sizeof p->last;
+    memcpy(p->last, key, p->last_len);
+    return 0;
+}
+
+/* GET .../crdt?after=&limit=: the context's CRDT keys with their types. */
+static enum MHD_Result crdt_list(srv_t *s, req_t *r)
+{
+    const char *after = srv_query(r, "after"), *lim = srv_query(r, "limit");
+    long limit = lim ? strtol(lim, NULL, 10) : 100;
+    if (limit <= 0 || limit > 1000)
+        return reply_status(s, r, 400, "BAD_REQUEST", "limit must be 1 to 1000");
+    crdt_page_t p = {json_array(), {0}, 0};
+    int more = 0;
+    int rc = weft_node_crdt_list(s->node, r->params[0], (const uint8_t *)(after ? after : ""),
+                                 after ? strlen(after) : 0, (size_t)limit, add_crdt, &p, &more);
+    if (rc != 0) {
+        json_decref(p.items);
+        if (rc == WEFT_ENOTFOUND) {
+            srv_count_status(s, 404);
+            return srv_reply_error(r, 404, "NOT_FOUND", "no context '%s'", r->params[0]);
+        }
+        return reply_status(s, r, 500, "INTERNAL", weft_strerror(rc));
+    }
+    json_t *body = json_object();
+    json_object_set_new(body, "items", p.items);
+    if (more)
+        srv_set_bytes(body, "next", p.last, p.last_len);
+    else
+        json_object_set_new(body, "next", json_null());
+    srv_count_status(s, 200);
+    return srv_reply_json(r, 200, body);
+}
+
+/* GET .../crdt/{key}: one key's value, {"type", "value"} (weft/crdt_json.h). */
+static enum MHD_Result crdt_get(srv_t *s, req_t *r)
+{
+    char *text = NULL;
+    const char *key = r->params[1];
+    int rc = weft_node_crdt_json(s->node, r->params[0], (const uint8_t *)key, strlen(key), &text);
+    if (rc == WEFT_ENOTFOUND) {
+        weft_context_info_t c;
+        srv_count_status(s, 404);
+        if (weft_node_context_get(s->node, r->params[0], &c) != 0)
+            return srv_reply_error(r, 404, "NOT_FOUND", "no context '%s'", r->params[0]);
+        return srv_reply_error(r, 404, "NOT_FOUND", "no CRDT key '%s' in context '%s'", key,
+                               r->params[0]);
+    }
+    if (rc != 0) {
+        free(text);
+        return reply_status(s, r, 500, "INTERNAL", weft_strerror(rc));
+    }
+    srv_count_status(s, 200);
+    enum MHD_Result res = srv_reply_bytes(r, 200, "application/json", text, strlen(text));
+    free(text);
+    return res;
 }
 
 /* ---- node ----------------------------------------------------------------- */

@@ -204,6 +204,17 @@ def case_routes(tmp):
         check(s == 200 and len(doc["items"]) == 1, "kv: prefix")
         s, doc = node.json("GET", "/v1/contexts/none/kv")
         check(s == 404, "kv of an unknown context: 404")
+        node.json("POST", "/v1/contexts/one/call/bump")
+        node.json("POST", "/v1/contexts/one/call/bump")
+        s, doc = node.json("GET", "/v1/contexts/one/crdt")
+        check(s == 200 and doc["items"] == [{"key": "hits", "type": "gcounter"}] and doc["next"] is None,
+              "crdt: keys with types")
+        s, doc = node.json("GET", "/v1/contexts/one/crdt/hits")
+        check(s == 200 and doc == {"type": "gcounter", "value": 2}, "crdt: a key's value")
+        s, doc = node.json("GET", "/v1/contexts/one/crdt/nope")
+        check(s == 404 and "nope" in doc["error"]["message"], "crdt: an unknown key: 404")
+        s, doc = node.json("GET", "/v1/contexts/none/crdt")
+        check(s == 404, "crdt of an unknown context: 404")
 
         s, doc = node.json("DELETE", "/v1/apps/" + app)
         check(s == 409 and error_code(doc) == "CONFLICT", "deleting a used app: 409")
@@ -221,7 +232,7 @@ def case_routes(tmp):
         for name in ("weft_calls_total", "weft_call_seconds_bucket", "weft_commits_total",
                      "weft_http_requests_total", "weft_sse_streams", "weft_store_bytes"):
             check(name in text, "/metrics has " + name)
-        check('weft_calls_total{outcome="ok"} 2' in text, "/metrics counts the calls")
+        check('weft_calls_total{outcome="ok"} 4' in text, "/metrics counts the calls")
     finally:
         node.stop()
 
