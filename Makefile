@@ -2,7 +2,7 @@
 # (normal build and an ASan+UBSan build, and the multi-threaded tests under
 # ThreadSanitizer), `make demo` runs the demo and
 # `make bench` the benchmarks (kernels, start-up, host calls, guest
-# database, durable calls).
+# database, durable calls, calls through the node and over HTTP).
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
@@ -54,6 +54,8 @@ bench: build
 	./bench/dbbench.sh $(BUILD)
 	./bench/crdtbench.sh $(BUILD)
 	./bench/calls.sh $(BUILD)
+	./bench/nodecall.sh $(BUILD)
+	./bench/http.sh $(BUILD)
 
 # libFuzzer run of tests/fuzz/fuzz_module.c (clang, ASan+UBSan) for
 # FUZZ_SECONDS on a scratch copy of the seed corpus and saved regressions.

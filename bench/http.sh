@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# bench/http.sh BUILD_DIR — calls per second and latency over HTTP.
+#
+# In one run, on loopback ports the kernel picks:
+#   1. bench/httpbare (a libmicrohttpd handler answering a constant, with
+#      the daemon flags and thread pool of weft's server): the HTTP stack's
+#      own limit on this machine, for GET and for POST of 100 bytes;
+#   2. `weft-node serve` on a fresh data directory (fsync'd commits) with
+#      bench/callapp.wasm deployed in context "b": a view
+#      (GET .../call/get, reading a 100-byte value), a durable write
+#      (POST .../call/set, nx db_set of 100 bytes) and a CRDT write
+#      (POST .../call/crdt, a grow-only counter increment).
+# Each row is bench/httpload (libcurl multi API) with BENCH_HTTP_CONNS
+# (default 64) keep-alive connections for BENCH_HTTP_SECONDS (default 10)
+# after a 1 s warm-up, from BENCH_HTTP_CLIENTS client threads (default 1).
+# weft's rows are also given as a ratio of the bare handler's calls/s
+# (views to the bare GET, writes to the bare POST). The node's VmRSS
+# (/proc/PID/status) is read at idle after deploying, and its VmHWM (peak)
+# after the load; the commits and group sizes come from /metrics.
+# Servers are always stopped (SIGTERM, then SIGKILL after 10 s).
+set -euo pipefail
+
+BUILD=${1:-build}
+SECS=${BENCH_HTTP_SECONDS:-10}
+CONNS=${BENCH_HTTP_CONNS:-64}
+CLIENTS=${BENCH_HTTP_CLIENTS:-1}
+TMP=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
+NODE=$BUILD/weft-node
+LOAD=$BUILD/bench/httpload
+BARE=$BUILD/bench/httpbare
+APP=$BUILD/bench/callapp.wasm
+
+die() { echo "http: $*" >&2; exit 1; }
+[ -x "$NODE" ] || die "$NODE not found: build first (make)"
+[ -x "$LOAD" ] && [ -x "$BARE" ] || die "$LOAD or $BARE not found (libcurl4-openssl-dev, libmicrohttpd-dev?)"
+[ -f "$APP" ] || die "$APP not found (clang with wasi-libc?)"
+command -v curl >/dev/null || die "curl (the command) is needed to deploy"
+
+work=$(mktemp -d "$TMP/weft-http-XXXXXX")
+pids=()
+stop_all() {
+    for p in "${pids[@]}"; do
+        kill -TERM "$p" 2>/dev/null || continue
+        for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
+    pids=()
+}
+trap 'stop_all; rm -rf "$work"' EXIT
+
+# wait_port FILE PID: the port once FILE holds it.
+wait_port() {
+    for _ in $(seq 200); do
+        if [ -s "$1" ]; then cat "$1"; return; fi
+        kill -0 "$2" 2>/dev/null || die "the server (pid $2) exited at start"
+        sleep 0.05
+    done
+    die "the server did not listen within 10 s"
+}
+
+rss() { awk -v k="$2:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+
+# load NAME METHOD URL: one row of the table; sets $rps.
+load() {
+    local out
+    out=$("$LOAD" -c "$CONNS" -d "$SECS" -t "$CLIENTS" -X "$2" "$3") ||
+        die "$1: httpload failed: $out"
+    read -r _ n _ rps _ p50 _ p99 _ p999 _ err <<<"$out"
+    printf '| %-44s | %9s | %9s | %8s | %8s | %8s |' "$1" "$n" "$rps" "$p50" "$p99" "$p999"
+}
+
+echo "weft over HTTP: $CONNS keep-alive connections, ${SECS}s per row after 1s warm-up, $CLIENTS client thread(s)"
+echo "data in $TMP ($(df -PT "$TMP" | awk 'NR == 2 { print $2 " on " $1 }'))"
+echo "machine: $(uname -m), $(nproc) cores; $(uname -sr); load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+printf '| %-44s | %9s | %9s | %8s | %8s | %8s | %7s |\n' "row" "requests" "calls/s" "p50 ms" \
+    "p99 ms" "p99.9 ms" "/ bare"
+printf '|%s|%s|%s|%s|%s|%s|%s|\n' ---------------------------------------------- ----------: \
+    ----------: ---------: ---------: ---------: --------:
+
+"$BARE" "$work/bare.port" & pids+=($!)
+port=$(wait_port "$work/bare.port" "${pids[0]}")
+load "bare libmicrohttpd, GET" GET "http://127.0.0.1:$port/"; bare_get=$rps; echo "         |"
+load "bare libmicrohttpd, POST 100 B" POST "http://127.0.0.1:$port/"; bare_post=$rps
+echo "         |"
+stop_all
+
+"$NODE" serve --data-dir "$work/data" --listen 127.0.0.1:0 --port-file "$work/node.port" \
+    2>"$work/node.log" & pids+=($!)
+npid=${pids[0]}
+port=$(wait_port "$work/node.port" "$npid")
+base="http://127.0.0.1:$port"
+id=$(curl -sf --data-binary @"$APP" "$base/v1/apps?name=callapp" |
+     sed -n 's/.*"id": *"\([0-9a-f]\{64\}\)".*/\1/p')
+[ -n "$id" ] || die "deploy failed ($(cat "$work/node.log"))"
+curl -sf -H 'Content-Type: application/json' -d "{\"app\": \"$id\", \"name\": \"b\"}" \
+    "$base/v1/contexts" >/dev/null || die "cannot create the context"
+curl -sf -X POST --data-binary x "$base/v1/contexts/b/call/set" >/dev/null || die "set failed"
+curl -sf "$base/v1/contexts/b/call/get" | grep -q vvvv || die "get does not read the value back"
+idle=$(rss "$npid" VmRSS)
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf " %6.0f%% |\n", 100 * a / b }'; }
+load "weft view: GET call/get (100 B out)" GET "$base/v1/contexts/b/call/get"; ratio "$rps" "$bare_get"
+load "weft write: POST call/set (db_set 100 B)" POST "$base/v1/contexts/b/call/set"; ratio "$rps" "$bare_post"
+load "weft CRDT write: POST call/crdt (gcounter)" POST "$base/v1/contexts/b/call/crdt"; ratio "$rps" "$bare_post"
+peak=$(rss "$npid" VmHWM)
+after=$(rss "$npid" VmRSS)
+metrics=$(curl -sf "$base/metrics") || die "no /metrics"
+echo
+echo "node RSS: idle $idle MiB (after deploy), peak $peak MiB under load, $after MiB after it"
+awk '/^weft_commits_total / { c = $2 } /^weft_commit_calls_total / { j = $2 }
+     END { if (c) printf "group commit: %d durable commits for %d write jobs (%.1f per commit)\n", c, j, j / c }' <<<"$metrics"
