@@ -269,11 +269,19 @@ static int json_args(srv_t *s, req_t *r, const weft_functype_t *ft, weft_val_t *
     size_t np = weft_functype_nparams(ft);
     const char *type = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                                    MHD_HTTP_HEADER_CONTENT_TYPE);
+    /* A view takes them in ?args=, a write as a JSON body. */
+    const char *text = (const char *)r->body;
+    size_t len = r->body_len;
     *out = NULL;
-    if (np == 0 || !type || strncmp(type, "application/json", 16) != 0)
+    if (strcmp(r->method, "GET") == 0) {
+        if (np == 0 || !(text = srv_query(r, "args")))
+            return -1;
+        len = strlen(text);
+    } else if (np == 0 || !type || strncmp(type, "application/json", 16) != 0) {
         return -1;
+    }
     json_error_t je;
-    json_t *a = json_loadb((const char *)r->body, r->body_len, 0, &je);
+    json_t *a = json_loadb(text ? text : "", len, 0, &je);
     if (!a) {
         srv_count_status(s, 400);
         *reply = srv_reply_error(r, 400, "BAD_REQUEST", "malformed JSON at line %d, column %d: %s",
@@ -335,27 +343,26 @@ enum MHD_Result srv_call(srv_t *s, req_t *r)
     req.view = strcmp(r->method, "GET") == 0;
     weft_val_t *args = NULL;
     enum MHD_Result reply = MHD_NO;
-    if (req.view) {
+    int n = json_args(s, r, ft, &args, &reply);
+    if (n == -2)
+        return reply;
+    if (n >= 0) {
+        req.args = args;
+        req.nargs = (size_t)n;
+    } else if (req.view) {
         const char *in = srv_query(r, "input");
         req.input = (const uint8_t *)(in ? in : "");
         req.input_len = in ? strlen(in) : 0;
     } else {
-        int n = json_args(s, r, ft, &args, &reply);
-        if (n == -2)
-            return reply;
-        if (n >= 0) {
-            req.args = args;
-            req.nargs = (size_t)n;
-        } else {
-            req.input = r->body;
-            req.input_len = r->body_len;
-        }
+        req.input = r->body;
+        req.input_len = r->body_len;
     }
     char why[256];
     /* A signature covers the body of a POST (input bytes or JSON arguments)
-     * and the input of a GET view. */
-    const uint8_t *signed_in = req.view ? req.input : r->body;
-    size_t signed_len = req.view ? req.input_len : r->body_len;
+     * and the input, or the arguments, of a GET view. */
+    const char *view_text = req.view ? srv_query(r, n >= 0 ? "args" : "input") : NULL;
+    const uint8_t *signed_in = req.view ? (const uint8_t *)view_text : r->body;
+    size_t signed_len = req.view ? (view_text ? strlen(view_text) : 0) : r->body_len;
     if (srv_check_signature(s, r, r->path, signed_in ? signed_in : (const uint8_t *)"",
                             signed_len, why, sizeof why) != 0) {
         free(args);

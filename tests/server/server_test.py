@@ -260,6 +260,8 @@ def case_calls(tmp):
         s, doc = node.json("POST", "/v1/contexts/c/call/add", b"[40, 2]",
                            {"Content-Type": "application/json"})
         check(s == 200 and doc.get("values") == [42], "JSON arguments and values")
+        s, doc = node.json("GET", "/v1/contexts/c/call/add?args=%5B20%2C%2022%5D")
+        check(s == 200 and doc.get("values") == [42], "a view takes its arguments in ?args=")
         s, doc = node.json("POST", "/v1/contexts/c/call/add", b"[1]",
                            {"Content-Type": "application/json"})
         check(s == 400, "a wrong argument count: 400")
