@@ -86,6 +86,11 @@ void weft_nx_delete(weft_nx_t *nx);
 /* Defines every nx function this build provides in `linker` under module
  * "nx", bound to `nx`. Returns 0 or WEFT_ENOMEM. */
 int weft_nx_define(weft_nx_t *nx, weft_linker_t *linker);
+/* The same for only the nx functions `module` imports (the node defines
+ * these per call: a module that imports three pays for three). An import
+ * nx has no function of that name for is left undefined, so instantiation
+ * reports it as for weft_nx_define. Returns 0, WEFT_EARG or WEFT_ENOMEM. */
+int weft_nx_define_imports(weft_nx_t *nx, weft_linker_t *linker, const weft_module_t *module);
 
 /* The functions weft_nx_define defines, in the same order, so an embedder
  * can check a module's imports without a data directory (`weft inspect`

@@ -67,6 +67,14 @@ void weft_wasi_delete(weft_wasi_t *wasi);
 /* Defines every wasi_snapshot_preview1 function in `linker`, bound to
  * `wasi`. Returns 0 or WEFT_ENOMEM. */
 int weft_wasi_define(weft_wasi_t *wasi, weft_linker_t *linker);
+/* The same for only the functions `module` imports from
+ * wasi_snapshot_preview1: what instantiating it needs, without creating
+ * the other host functions (a call that instantiates once pays for the
+ * few it uses, not for all of them). An import WASI has no function of
+ * that name for is left undefined, so instantiation reports it as for
+ * weft_wasi_define. Returns 0, WEFT_EARG or WEFT_ENOMEM. */
+int weft_wasi_define_imports(weft_wasi_t *wasi, weft_linker_t *linker,
+                             const weft_module_t *module);
 
 /* The functions weft_wasi_define defines, so an embedder can check a
  * module's imports without a weft_wasi_t (`weft inspect` does): there are

@@ -527,17 +527,23 @@ void weft_nx_delete(weft_nx_t *nx)
     free(nx);
 }
 
+static int define_one(weft_nx_t *nx, weft_linker_t *linker, const nx_func_t *f)
+{
+    weft_valtype_t params[8];
+    size_t np = strlen(f->params);
+    weft_valtype_t result = f->result == 'I' ? WEFT_I64 : WEFT_I32;
+    for (size_t j = 0; j < np; j++) params[j] = f->params[j] == 'I' ? WEFT_I64 : WEFT_I32;
+    weft_functype_t *ft = weft_functype_new(params, np, &result, f->result ? 1 : 0);
+    if (!ft) return WEFT_ENOMEM;
+    int rc = weft_linker_define_func_raw(linker, "nx", f->name, ft, f->fn, nx);
+    weft_functype_delete(ft);
+    return rc;
+}
+
 static int define_table(weft_nx_t *nx, weft_linker_t *linker, const nx_func_t *t, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        weft_valtype_t params[8];
-        size_t np = strlen(t[i].params);
-        weft_valtype_t result = t[i].result == 'I' ? WEFT_I64 : WEFT_I32;
-        for (size_t j = 0; j < np; j++) params[j] = t[i].params[j] == 'I' ? WEFT_I64 : WEFT_I32;
-        weft_functype_t *ft = weft_functype_new(params, np, &result, t[i].result ? 1 : 0);
-        if (!ft) return WEFT_ENOMEM;
-        int rc = weft_linker_define_func_raw(linker, "nx", t[i].name, ft, t[i].fn, nx);
-        weft_functype_delete(ft);
+        int rc = define_one(nx, linker, &t[i]);
         if (rc) return rc;
     }
     return 0;
@@ -549,6 +555,29 @@ int weft_nx_define(weft_nx_t *nx, weft_linker_t *linker)
     if (!nx || !linker) return WEFT_EARG;
     for (size_t t = 0; t < NTABLES; t++)
         if ((rc = define_table(nx, linker, tables[t].funcs, *tables[t].n))) return rc;
+    return 0;
+}
+
+int weft_nx_define_imports(weft_nx_t *nx, weft_linker_t *linker, const weft_module_t *module)
+{
+    if (!nx || !linker || !module) return WEFT_EARG;
+    for (size_t i = 0, n = weft_module_import_count(module); i < n; i++) {
+        weft_externdesc_t d;
+        if (weft_module_import(module, i, &d) != 0 || d.kind != WEFT_EXTERN_FUNC ||
+            d.module_len != 2 || memcmp(d.module, "nx", 2) != 0)
+            continue;
+        for (size_t t = 0; t < NTABLES; t++) {
+            const nx_func_t *f = tables[t].funcs;
+            size_t k = 0, nf = *tables[t].n;
+            while (k < nf && (strlen(f[k].name) != d.name_len ||
+                              memcmp(f[k].name, d.name, d.name_len) != 0))
+                k++;
+            if (k == nf) continue;
+            int rc = define_one(nx, linker, &f[k]);
+            if (rc) return rc;
+            break;
+        }
+    }
     return 0;
 }
 

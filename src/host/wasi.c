@@ -358,18 +358,23 @@ static const wasi_func_t base_funcs[] = {
 
 /* ---- binding ----------------------------------------------------------- */
 
+static int define_one(weft_wasi_t *w, weft_linker_t *linker, const wasi_func_t *f)
+{
+    weft_valtype_t params[16];
+    size_t np = strlen(f->params);
+    weft_valtype_t result = WEFT_I32;
+    for (size_t j = 0; j < np; j++) params[j] = f->params[j] == 'I' ? WEFT_I64 : WEFT_I32;
+    weft_functype_t *ft = weft_functype_new(params, np, &result, f->has_result ? 1 : 0);
+    if (!ft) return WEFT_ENOMEM;
+    int rc = weft_linker_define_func_raw(linker, "wasi_snapshot_preview1", f->name, ft, f->fn, w);
+    weft_functype_delete(ft);
+    return rc;
+}
+
 static int define_table(weft_wasi_t *w, weft_linker_t *linker, const wasi_func_t *t, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        weft_valtype_t params[16];
-        size_t np = strlen(t[i].params);
-        weft_valtype_t result = WEFT_I32;
-        for (size_t j = 0; j < np; j++) params[j] = t[i].params[j] == 'I' ? WEFT_I64 : WEFT_I32;
-        weft_functype_t *ft = weft_functype_new(params, np, &result, t[i].has_result ? 1 : 0);
-        if (!ft) return WEFT_ENOMEM;
-        int rc = weft_linker_define_func_raw(linker, "wasi_snapshot_preview1", t[i].name, ft, t[i].fn,
-                                         w);
-        weft_functype_delete(ft);
+        int rc = define_one(w, linker, &t[i]);
         if (rc) return rc;
     }
     return 0;
@@ -384,6 +389,27 @@ int weft_wasi_define(weft_wasi_t *w, weft_linker_t *linker)
     if ((rc = define_table(w, linker, wasi_fd_funcs, wasi_fd_nfuncs))) return rc;
     if ((rc = define_table(w, linker, wasi_path_funcs, wasi_path_nfuncs))) return rc;
     return define_table(w, linker, wasi_poll_funcs, wasi_poll_nfuncs);
+}
+
+static const wasi_func_t *func_at(size_t i);
+
+int weft_wasi_define_imports(weft_wasi_t *w, weft_linker_t *linker, const weft_module_t *module)
+{
+    if (!w || !linker || !module) return WEFT_EARG;
+    for (size_t i = 0, n = weft_module_import_count(module); i < n; i++) {
+        weft_externdesc_t d;
+        if (weft_module_import(module, i, &d) != 0 || d.kind != WEFT_EXTERN_FUNC ||
+            d.module_len != 22 || memcmp(d.module, "wasi_snapshot_preview1", 22) != 0)
+            continue;
+        const wasi_func_t *f;
+        for (size_t k = 0; (f = func_at(k)); k++) {
+            if (strlen(f->name) != d.name_len || memcmp(f->name, d.name, d.name_len) != 0) continue;
+            int rc = define_one(w, linker, f);
+            if (rc) return rc;
+            break;
+        }
+    }
+    return 0;
 }
 
 /* ---- the list of functions (weft_wasi_func) ------------------------------ */

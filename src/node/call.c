@@ -6,15 +6,22 @@
  * nx/WASI profile: the input is the guest's stdin and its stdout is the
  * output, both in memory files (memfd) so nothing touches the node's own
  * descriptors; what it writes to stderr becomes log lines after its nx
- * log lines. A reactor's `_initialize` runs before the function. Fuel is
- * always on (the request's limit, else practically unlimited) so the fuel a
- * call used is known; the watchdog interrupts the store at the deadline.
+ * log lines. Each node thread makes its three memory files once and
+ * empties them after every call (size 0, offset 0, no status flags), as
+ * making and closing them cost a third of a trivial call; the linker gets
+ * only the host functions the module imports, for the same reason
+ * (bench/RESULTS.md, "Calls"). A reactor's `_initialize` runs before the
+ * function. Fuel is always on (the request's limit, else practically
+ * unlimited) so the fuel a call used is known; the watchdog interrupts the
+ * store at the deadline.
  *
  * The outcome decides the transaction: a return or exit(0) commits, a
  * non-zero exit, a trap or a host error aborts. A store error that only
  * means "the map grew" asks the caller to run the call again.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,28 +41,89 @@
 #define MAX_STDERR ((size_t)1 << 20) /* stderr bytes read per call */
 #define UNLIMITED_FUEL (UINT64_MAX / 4)
 
-/* A memory file holding `len` bytes of p, positioned at 0; -1 on failure. */
-static int mem_file(const char *name, const uint8_t *p, size_t len)
+/* ---- the standard streams of a thread's calls ----------------------------- */
+
+/* stdin, stdout and stderr of the calls the thread runs: memory files,
+ * empty and at offset 0 between calls; -1 until made. Closed when the
+ * thread ends (the key's destructor). */
+typedef struct {
+    int fd[3];
+} thread_files_t;
+
+static pthread_key_t files_key;
+static int files_key_ok;
+static pthread_once_t files_once = PTHREAD_ONCE_INIT;
+
+static void files_free(void *p)
 {
-    int fd = memfd_create(name, MFD_CLOEXEC);
-    if (fd < 0)
-        return -1;
+    thread_files_t *f = p;
+    for (int i = 0; i < 3; i++)
+        if (f->fd[i] >= 0)
+            close(f->fd[i]);
+    free(f);
+}
+
+static void files_key_make(void)
+{
+    files_key_ok = pthread_key_create(&files_key, files_free) == 0;
+}
+
+/* The calling thread's files, made when missing, or NULL (errno set). */
+static thread_files_t *thread_files(void)
+{
+    static const char *const names[3] = {"weft-stdin", "weft-stdout", "weft-stderr"};
+    pthread_once(&files_once, files_key_make);
+    if (!files_key_ok) {
+        errno = EAGAIN;
+        return NULL;
+    }
+    thread_files_t *f = pthread_getspecific(files_key);
+    if (!f) {
+        if (!(f = malloc(sizeof *f)))
+            return NULL;
+        f->fd[0] = f->fd[1] = f->fd[2] = -1;
+        if (pthread_setspecific(files_key, f) != 0) {
+            free(f);
+            errno = ENOMEM;
+            return NULL;
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        if (f->fd[i] < 0 && (f->fd[i] = memfd_create(names[i], MFD_CLOEXEC)) < 0)
+            return NULL;
+    return f;
+}
+
+/* Empties the files after a call: nothing of it reaches the next (its
+ * bytes, offsets, or flags the guest set with fd_fdstat_set_flags), and a
+ * large output is not kept until then. A file that cannot be emptied is
+ * closed, to be made anew. */
+static void thread_files_reset(thread_files_t *f)
+{
+    for (int i = 0; i < 3; i++) {
+        if (f->fd[i] < 0)
+            continue;
+        if (ftruncate(f->fd[i], 0) != 0 || lseek(f->fd[i], 0, SEEK_SET) != 0 ||
+            fcntl(f->fd[i], F_SETFL, 0) != 0) {
+            close(f->fd[i]);
+            f->fd[i] = -1;
+        }
+    }
+}
+
+/* Writes the input to the (empty) stdin file; 0 or -1. */
+static int write_input(int fd, const uint8_t *p, size_t len)
+{
     size_t off = 0;
     while (off < len) {
-        ssize_t w = write(fd, p + off, len - off);
+        ssize_t w = pwrite(fd, p + off, len - off, (off_t)off);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w <= 0) {
-            close(fd);
+        if (w <= 0)
             return -1;
-        }
         off += (size_t)w;
     }
-    if (lseek(fd, 0, SEEK_SET) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
+    return 0;
 }
 
 /* Reads up to max bytes of fd from offset 0 into a new buffer. Returns 0,
@@ -105,6 +173,7 @@ typedef struct {
     weft_linker_t *linker;
     weft_wasi_t *wasi;
     weft_nx_t *nx;
+    thread_files_t *files;
     int in_fd, out_fd, err_fd;
 } attempt_t;
 
@@ -120,12 +189,8 @@ static void cleanup(weft_node_t *node, attempt_t *a, unsigned slot)
         weft_wasi_delete(a->wasi);
     if (a->nx)
         weft_nx_delete(a->nx);
-    if (a->in_fd >= 0)
-        close(a->in_fd);
-    if (a->out_fd >= 0)
-        close(a->out_fd);
-    if (a->err_fd >= 0)
-        close(a->err_fd);
+    if (a->files)
+        thread_files_reset(a->files);
 }
 
 /* Adds stderr's lines (bounded) to the result's logs. */
@@ -255,14 +320,15 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     argv[0] = app->name;
     for (size_t i = 0; i < req->argc && argc < 1 + 64; i++)
         argv[argc++] = req->argv[i];
-    a.in_fd = mem_file("weft-stdin", req->input, req->input_len);
-    a.out_fd = mem_file("weft-stdout", NULL, 0);
-    a.err_fd = mem_file("weft-stderr", NULL, 0);
-    if (a.in_fd < 0 || a.out_fd < 0 || a.err_fd < 0) {
+    a.files = thread_files();
+    if (!a.files || write_input(a.files->fd[0], req->input, req->input_len) != 0) {
         node_result_fail(res, WEFT_CALL_ERROR, "cannot make the call's standard streams: %s",
                          strerror(errno));
         goto done;
     }
+    a.in_fd = a.files->fd[0];
+    a.out_fd = a.files->fd[1];
+    a.err_fd = a.files->fd[2];
     weft_wasi_config_t wc = weft_wasi_config_default();
     wc.argv = argv;
     wc.argc = argc;
@@ -297,8 +363,8 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     }
     a.store = weft_store_new(node->engine);
     a.linker = a.store ? weft_linker_new(a.store) : NULL;
-    if (!a.linker || weft_wasi_define(a.wasi, a.linker) != 0 ||
-        (a.nx && weft_nx_define(a.nx, a.linker) != 0)) {
+    if (!a.linker || weft_wasi_define_imports(a.wasi, a.linker, app->module) != 0 ||
+        (a.nx && weft_nx_define_imports(a.nx, a.linker, app->module) != 0)) {
         node_result_fail(res, WEFT_CALL_ERROR, "out of memory");
         goto done;
     }

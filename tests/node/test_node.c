@@ -654,3 +654,36 @@ TEST(the_node_environment_is_the_only_one_guests_see)
     ASSERT_EQ_STR(output(ok_call(m, "env", "NX_GIVEN", 1)), "wasi=yes nx=yes");
     ASSERT_EQ_STR(output(ok_call(m, "env", "NX_FROM_PROCESS", 1)), "wasi=- nx=-");
 }
+
+/* The standard streams of a thread's calls are memory files kept from one
+ * call to the next and emptied in between (call.c): nothing of a call's
+ * stdin, stdout or stderr reaches the next. Write calls all run on the
+ * writer thread, so each call here reuses the previous one's files. */
+TEST(standard_streams_start_empty_for_every_call)
+{
+    char id[WEFT_APP_ID_LEN + 1];
+    weft_node_t *n = setup(id, NULL);
+    char long_input[3001];
+    memset(long_input, 'a', sizeof long_input - 1);
+    long_input[sizeof long_input - 1] = '\0';
+    for (int round = 0; round < 2; round++) {
+        weft_call_result_t *res = ok_call(n, "echo", long_input, round);
+        ASSERT_EQ_INT(strlen(output(res)), 3000);
+        res = ok_call(n, "echo", "short", round);
+        ASSERT_EQ_STR(output(res), "short"); /* not the rest of the long stdin or stdout */
+        /* stderr: a long line, then a short one that must come alone */
+        weft_call_result_t *absent = call(n, "c", "get", long_input, round);
+        test_defer(free_result, absent);
+        ASSERT_EQ_INT(weft_call_result_outcome(absent), WEFT_CALL_EXIT);
+        ok_call(n, "put", "k=v", 0);
+        res = ok_call(n, "get", "k", round);
+        ASSERT_EQ_STR(output(res), "v");
+        ASSERT_EQ_INT(weft_call_result_log_count(res), 1);
+        size_t len;
+        const char *line = weft_call_result_log(res, 0, &len);
+        ASSERT_EQ_INT(len, 5);
+        ASSERT_EQ_INT(memcmp(line, "get k", 5), 0);
+        res = ok_call(n, "echo", NULL, round); /* no input: stdin is empty */
+        ASSERT_EQ_STR(output(res), "");
+    }
+}

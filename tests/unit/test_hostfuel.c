@@ -64,6 +64,11 @@ static const struct {
     {"wasi_snapshot_preview1", "clock_time_get", "iIi", "i"},
 };
 
+/* 1: hf_open links the real functions with weft_nx_define_imports and
+ * weft_wasi_define_imports (only what the module imports), as the node
+ * does, instead of weft_nx_define and weft_wasi_define. */
+static int only_imports;
+
 /* Both fixtures; every object is freed when the test ends (the db, nx and
  * WASI contexts after the stores, by test_defer's reverse order). */
 static void hf_open(hf_t *hf)
@@ -92,8 +97,13 @@ static void hf_open(hf_t *hf)
     test_defer(wasi_delete_cb, wasi);
 
     fx_open(&hf->fx, "host_charges");
-    ASSERT_OK(weft_nx_define(nx, hf->fx.linker));
-    ASSERT_OK(weft_wasi_define(wasi, hf->fx.linker));
+    if (only_imports) {
+        ASSERT_OK(weft_nx_define_imports(nx, hf->fx.linker, hf->fx.module));
+        ASSERT_OK(weft_wasi_define_imports(wasi, hf->fx.linker, hf->fx.module));
+    } else {
+        ASSERT_OK(weft_nx_define(nx, hf->fx.linker));
+        ASSERT_OK(weft_wasi_define(wasi, hf->fx.linker));
+    }
     fx_instantiate(&hf->fx);
 
     fx_open(&hf->stub, "host_charges");
@@ -359,4 +369,26 @@ TEST(hostfuel_off_charges_nothing)
     ASSERT_EQ_INT(res.of.i32, 0);
     ASSERT_EQ_U64(weft_store_fuel(hf.fx.store), UINT64_MAX);
     ASSERT_TRUE(stored(&hf, "key01"));
+}
+
+/* Defining only the module's imports links the same host functions: the
+ * module instantiates, and nx and WASI calls do and charge what they do
+ * with every function defined. */
+TEST(hostfuel_define_imports_links_the_real_functions)
+{
+    hf_t hf;
+    int32_t r;
+    uint8_t iovs[8];
+    only_imports = 1;
+    hf_open(&hf);
+    only_imports = 0;
+    ASSERT_EQ_U64(CHARGED(&hf, &r, "db_set", "iiii", KEY, 5, VAL, 17), 8 + 1 + 2);
+    ASSERT_EQ_INT(r, 0);
+    ASSERT_TRUE(stored(&hf, "key01"));
+    put_iov(iovs, VAL, 100);
+    ASSERT_OK(weft_memory_write(fx_memory(&hf.fx, "memory"), IOVS, iovs, sizeof iovs));
+    ASSERT_EQ_U64(CHARGED(&hf, &r, "fd_write", "iiii", 1, IOVS, 1, NWRITTEN), 8 + 1 + 7);
+    ASSERT_EQ_INT(r, 0);
+    ASSERT_EQ_U64(CHARGED(&hf, &r, "random_get", "ii", OUT, 33), 8 + 3);
+    ASSERT_EQ_INT(r, 0);
 }
