@@ -645,7 +645,10 @@ void decode_module(weft_module_t *m, loaderr_t *e)
             c.data = s.p;
             c.len = (uint32_t)(s.end - s.p);
             s.p = s.end;
-            m->customs = grow(e, m->customs, (size_t)m->ncustoms + 1, sizeof *m->customs);
+            /* doubling: a module may hold 300,000 custom sections */
+            if ((m->ncustoms & (m->ncustoms - 1)) == 0)
+                m->customs = grow(e, m->customs, m->ncustoms ? (size_t)m->ncustoms * 2 : 1,
+                                  sizeof *m->customs);
             m->customs[m->ncustoms++] = c;
             if (c.name_len == 4 && memcmp(c.name, "name", 4) == 0 && !m->func_names && m->funcs)
                 decode_names(m, c.data, c.data + c.len);

@@ -634,6 +634,25 @@ TEST(bomb_duplicate_among_200k_exports_is_rejected)
     ASSERT_CONTAINS(msg, "duplicate export name \"z\"");
 }
 
+TEST(bomb_300k_custom_sections_load)
+{
+    /* the list of custom sections grew by one each time: where realloc
+     * copies (ASan's always does), 300,000 of them copied 1e12 bytes */
+    buf_t *m = b_new();
+    b_header(m);
+    for (int i = 0; i < 300000; i++)
+        b_bytes(m, "\x00\x02\x01x", 4); /* a custom section named "x" */
+    weft_engine_t *e = h_engine();
+    weft_module_t *mod = load_ok(e, m);
+    test_defer(module_free, mod);
+    ASSERT_EQ_U64(weft_module_custom_count(mod), 300000);
+    const char *name = NULL;
+    size_t len = 0;
+    ASSERT_OK(weft_module_custom(mod, 299999, &name, &len, NULL, NULL));
+    ASSERT_EQ_U64(len, 1);
+    ASSERT_EQ_INT(name[0], 'x');
+}
+
 /* ---- 5. fuel for bulk operations ------------------------------------------ */
 
 /* Memory of 16 pages (1 MiB) and max 32, a passive data segment of 64
