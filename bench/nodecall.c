@@ -1,7 +1,7 @@
 /*
  * bench/nodecall.c — calls through the node layer (weft/node.h), no HTTP.
  *
- *   nodecall CALLAPP.wasm DIR
+ *   nodecall CALLAPP.wasm DIR [CALLAPP_64K.wasm]
  *
  * Opens a node in DIR (fsync'd commits) and a second one in DIR/nosync
  * (WEFT_NODE_DB_NOSYNC), deploys bench/callapp.c in both, and for
@@ -17,6 +17,10 @@
  *   get view   reads a 100-byte value and writes it to stdout
  *   set write  nx db_set of 100 bytes, fsync'd and not
  *   crdt write a grow-only counter increment
+ *   64 KiB     noop as a view of CALLAPP_64K.wasm, the same app linked with
+ *              a 64 KiB stack (wasm-ld's default) instead of the 1 MiB of
+ *              weft's guest flags: 2 pages of linear memory instead of 17,
+ *              which the engine allocates and zeroes for every instance
  *
  * Each row prints µs per call (wall time x threads / calls), calls/s, the
  * median time the node reports inside the call (weft_call_result
@@ -56,6 +60,7 @@ static void die(const char *fmt, const char *a, const char *b)
 
 typedef struct {
     weft_node_t *node;
+    const char *ctx;
     const char *fn;
     int view;
     int expect_ok; /* 0: the call must be refused (the baseline) */
@@ -70,7 +75,7 @@ static void *work(void *arg)
     worker_t *w = arg;
     weft_call_req_t req;
     memset(&req, 0, sizeof req);
-    req.context = "b";
+    req.context = w->ctx;
     req.function = w->fn;
     req.view = w->view;
     for (;;) {
@@ -98,8 +103,8 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* One row: returns µs per call. */
-static double row(const char *label, weft_node_t *node, const char *fn, int view, int ok,
-                  unsigned threads, double base_us)
+static double row(const char *label, weft_node_t *node, const char *ctx, const char *fn,
+                  int view, int ok, unsigned threads, double base_us)
 {
     if (only && base_us > 0 && !strstr(label, only))
         return 0;
@@ -110,6 +115,7 @@ static double row(const char *label, weft_node_t *node, const char *fn, int view
     double t0 = now_s();
     for (unsigned i = 0; i < threads; i++) {
         w[i].node = node;
+        w[i].ctx = ctx;
         w[i].fn = fn;
         w[i].view = view;
         w[i].expect_ok = ok;
@@ -149,20 +155,39 @@ static double row(const char *label, weft_node_t *node, const char *fn, int view
     return us;
 }
 
+static uint8_t *read_file(const char *path, size_t *len)
+{
+    static uint8_t buf[2][1 << 20];
+    static int next;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        die("cannot open %s%s", path, "");
+    uint8_t *b = buf[next++ & 1];
+    *len = fread(b, 1, sizeof buf[0], f);
+    fclose(f);
+    return b;
+}
+
+static void deploy(weft_node_t *n, const char *ctx, const uint8_t *wasm, size_t len)
+{
+    char msg[512], id[WEFT_APP_ID_LEN + 1];
+    if (weft_node_app_deploy(n, wasm, len, ctx, id, msg, sizeof msg) != 0)
+        die("deploy: %s%s", msg, "");
+    if (weft_node_context_create(n, ctx, id, msg, sizeof msg) != 0)
+        die("context: %s%s", msg, "");
+}
+
 static weft_node_t *open_node(const char *dir, unsigned flags, const uint8_t *wasm, size_t len)
 {
     weft_node_config_t cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.data_dir = dir;
     cfg.flags = flags;
-    char msg[512], id[WEFT_APP_ID_LEN + 1];
+    char msg[512];
     weft_node_t *n = NULL;
     if (weft_node_open(&cfg, &n, msg, sizeof msg) != 0)
         die("cannot open a node in %s: %s", dir, msg);
-    if (weft_node_app_deploy(n, wasm, len, "callapp", id, msg, sizeof msg) != 0)
-        die("deploy: %s%s", msg, "");
-    if (weft_node_context_create(n, "b", id, msg, sizeof msg) != 0)
-        die("context: %s%s", msg, "");
+    deploy(n, "b", wasm, len);
     /* The value the views read. */
     weft_call_req_t req;
     memset(&req, 0, sizeof req);
@@ -177,8 +202,8 @@ static weft_node_t *open_node(const char *dir, unsigned flags, const uint8_t *wa
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: nodecall CALLAPP.wasm DIR\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: nodecall CALLAPP.wasm DIR [CALLAPP_64K.wasm]\n");
         return 2;
     }
     const char *s = getenv("BENCH_SECONDS");
@@ -187,16 +212,17 @@ int main(int argc, char **argv)
     only = getenv("BENCH_ONLY");
     s = getenv("BENCH_THREADS");
     unsigned nt = s && atoi(s) > 0 ? (unsigned)atoi(s) : 16;
-    FILE *f = fopen(argv[1], "rb");
-    if (!f)
-        die("cannot open %s%s", argv[1], "");
-    static uint8_t wasm[1 << 20];
-    size_t len = fread(wasm, 1, sizeof wasm, f);
-    fclose(f);
+    size_t len;
+    const uint8_t *wasm = read_file(argv[1], &len);
     char nosync[4096];
     snprintf(nosync, sizeof nosync, "%s/nosync", argv[2]);
     weft_node_t *n = open_node(argv[2], 0, wasm, len);
     weft_node_t *m = open_node(nosync, WEFT_NODE_DB_NOSYNC, wasm, len);
+    if (argc == 4) {
+        size_t len2;
+        const uint8_t *small = read_file(argv[3], &len2);
+        deploy(n, "s", small, len2);
+    }
 
     printf("| %-34s | %7s | %9s | %10s | %12s | %8s |\n", "call (weft_node_call)", "threads",
            "µs/call", "calls/s", "in-node µs", "/ base");
@@ -205,13 +231,15 @@ int main(int argc, char **argv)
     unsigned ths[2] = {1, nt};
     for (int i = 0; i < 2; i++) {
         unsigned th = ths[i];
-        double base = row("baseline: no such export (view)", n, "absent", 1, 0, th, 0);
-        row("noop, view", n, "noop", 1, 1, th, base);
-        row("get (100 B to stdout), view", n, "get", 1, 1, th, base);
-        row("noop, write, nosync", m, "noop", 0, 1, th, base);
-        row("set 100 B, write, nosync", m, "set", 0, 1, th, base);
-        row("set 100 B, write, fsync", n, "set", 0, 1, th, base);
-        row("crdt gcounter +1, write, fsync", n, "crdt", 0, 1, th, base);
+        double base = row("baseline: no such export (view)", n, "b", "absent", 1, 0, th, 0);
+        row("noop, view", n, "b", "noop", 1, 1, th, base);
+        if (argc == 4)
+            row("noop, view, 64 KiB stack (2 pages)", n, "s", "noop", 1, 1, th, base);
+        row("get (100 B to stdout), view", n, "b", "get", 1, 1, th, base);
+        row("noop, write, nosync", m, "b", "noop", 0, 1, th, base);
+        row("set 100 B, write, nosync", m, "b", "set", 0, 1, th, base);
+        row("set 100 B, write, fsync", n, "b", "set", 0, 1, th, base);
+        row("crdt gcounter +1, write, fsync", n, "b", "crdt", 0, 1, th, base);
     }
     weft_node_stats_t st;
     weft_node_stats(n, &st);

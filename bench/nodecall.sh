@@ -10,11 +10,11 @@ TMP=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
 PROG=$BUILD/bench/nodecall
 APP=$BUILD/bench/callapp.wasm
 die() { echo "nodecall: $*" >&2; exit 1; }
-[ -x "$PROG" ] && [ -f "$APP" ] || die "$PROG or $APP not found: build first (make)"
+[ -x "$PROG" ] && [ -f "$APP" ] && [ -f "$BUILD/bench/callapp64k.wasm" ] || die "$PROG or $APP not found: build first (make)"
 
 work=$(mktemp -d "$TMP/weft-nodecall-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 echo "weft node calls: ${BENCH_SECONDS:-2}s per row; data in $TMP ($(df -PT "$TMP" | awk 'NR == 2 { print $2 " on " $1 }'))"
 echo "machine: $(uname -m), $(nproc) cores; $(uname -sr); load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-"$PROG" "$APP" "$work"
+"$PROG" "$APP" "$work" "$BUILD/bench/callapp64k.wasm"

@@ -155,6 +155,23 @@ static int read_all(int fd, size_t max, uint8_t **out, size_t *out_len)
     return 0;
 }
 
+/* A call id: splitmix64 over a per-thread state seeded from the system's
+ * random source once, instead of a getrandom syscall per call. Ids only
+ * tell calls apart (log lines carry them); they are not secrets. */
+static uint64_t call_id(void)
+{
+    static __thread uint64_t state;
+    static __thread int seeded;
+    if (!seeded) {
+        state = node_random_u64();
+        seeded = 1;
+    }
+    uint64_t z = (state += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
 static const weft_functype_t *export_type(const weft_module_t *m, const char *name)
 {
     size_t n = weft_module_export_count(m), len = strlen(name);
@@ -275,7 +292,7 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     attempt_t a = {.in_fd = -1, .out_fd = -1, .err_fd = -1};
     int verdict = 0; /* abort */
     node_result_reset(res);
-    res->call_id = node_random_u64();
+    res->call_id = call_id();
 
     weft_call_limits_t lim = node->limits;
     if (req->limits.fuel)
