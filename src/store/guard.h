@@ -15,7 +15,9 @@
  * first STORE_NULL_PAGES bytes of the address space (a NULL pointer that
  * damaged flags made LMDB follow: never mapped on Linux) are caught,
  * every other fault goes on to the handler installed before (or the
- * default action: the process dies as it would have); and the LMDB call
+ * default action: the process dies as it would have); a SIGBUS or SIGSEGV
+ * handler that other code installs after the first store_open replaces
+ * the guard's (chain to it, as guard.c does, to keep both); and the LMDB call
  * that faulted is abandoned half-way, so the transaction it belonged to
  * must be aborted and never used again (db.c kills it).
  */
