@@ -350,7 +350,7 @@ int cli_db(int argc, char **argv)
             context = a + 10;
         } else if (a[0] == '-' && a[1] != '\0' && strcmp(a, "--") != 0) {
             cli_error("db: unknown option '%s'", a);
-            cli_db_usage(stderr);
+            cli_usage_hint("db");
             return CLI_EXIT_USAGE;
         } else if (npos < 4) {
             pos[npos++] = argv[i];
@@ -363,7 +363,7 @@ int cli_db(int argc, char **argv)
         cli_error("db: missing %s",
                   npos == 0 ? "DIR"
                             : "command (get, set, del, scan, crdt, vv, contexts, node-id or verify)");
-        cli_db_usage(stderr);
+        cli_usage_hint("db");
         return CLI_EXIT_USAGE;
     }
     const char *dir = pos[0], *cmd = pos[1];
@@ -381,7 +381,7 @@ int cli_db(int argc, char **argv)
     }
     if ((want > 0 && npos != want) || (want < 0 && npos > 3)) {
         cli_error("db %s: wrong number of arguments", cmd);
-        cli_db_usage(stderr);
+        cli_usage_hint("db");
         return CLI_EXIT_USAGE;
     }
     int whole = strcmp(cmd, "node-id") == 0 || strcmp(cmd, "verify") == 0 ||

@@ -148,6 +148,10 @@ short_usage "weft run --help" "$weft" run --frob "$answer"
 short_usage "weft inspect --help" "$weft" inspect
 short_usage "weft inspect --help" "$weft" inspect --frob "$answer"
 short_usage "weft inspect --help" "$weft" inspect "$answer" "$answer"
+short_usage "weft db --help" "$weft" db
+short_usage "weft db --help" "$weft" db /tmp --frob
+short_usage "weft db --help" "$weft" db /tmp get
+short_usage "weft serve --help" "$weft" serve --frob
 
 # wasmtime habits: a text module is named as such with the way to convert
 # it; `weft FILE.wasm ARGS` is `weft run`; `-` reads the module from stdin.
