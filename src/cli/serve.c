@@ -49,7 +49,8 @@ void cli_serve_usage(FILE *out)
             "   \"tokens\": [{\"token\": \"SECRET\", \"scopes\": [\"admin\", \"call\", \"read\"]}],\n"
             "   \"limits\": {\"fuel\": 0, \"timeout_ms\": 0, \"max_memory_pages\": 0,\n"
             "              \"max_input_bytes\": 1048576, \"max_output_bytes\": 16777216},\n"
-            "   \"max_app_bytes\": 16777216, \"max_call_bytes\": 1048576, \"heartbeat_ms\": 15000}\n"
+            "   \"max_app_bytes\": 16777216, \"max_call_bytes\": 1048576, \"heartbeat_ms\": 15000,\n"
+            "   \"idle_timeout_s\": 30}\n"
             "With no token the node accepts loopback clients only.\n");
 }
 
@@ -101,11 +102,11 @@ static int load_config(const char *path, config_t *c, weft_server_config_t *sc,
         return -1;
     }
     json_t *listen = NULL, *tokens = NULL, *limits = NULL;
-    json_int_t workers = -1, max_app = 0, max_call = 0, heartbeat = 0;
-    if (json_unpack_ex(c->root, &je, JSON_STRICT, "{s?o,s?I,s?o,s?o,s?I,s?I,s?I}", "listen",
+    json_int_t workers = -1, max_app = 0, max_call = 0, heartbeat = 0, idle = 0;
+    if (json_unpack_ex(c->root, &je, JSON_STRICT, "{s?o,s?I,s?o,s?o,s?I,s?I,s?I,s?I}", "listen",
                        &listen, "workers", &workers, "tokens", &tokens, "limits", &limits,
                        "max_app_bytes", &max_app, "max_call_bytes", &max_call, "heartbeat_ms",
-                       &heartbeat) != 0) {
+                       &heartbeat, "idle_timeout_s", &idle) != 0) {
         cli_error("%s: %s", path, je.text);
         return -1;
     }
@@ -118,13 +119,14 @@ static int load_config(const char *path, config_t *c, weft_server_config_t *sc,
     }
     if (workers >= 0 && !o->workers)
         o->workers = (unsigned)workers;
-    if (max_app < 0 || max_call < 0 || heartbeat < 0) {
+    if (max_app < 0 || max_call < 0 || heartbeat < 0 || idle < 0 || idle > 86400) {
         cli_error("%s: sizes and times must not be negative", path);
         return -1;
     }
     sc->max_app_bytes = (size_t)max_app;
     sc->max_call_bytes = (size_t)max_call;
     sc->heartbeat_ms = (unsigned)heartbeat;
+    sc->idle_timeout_s = (unsigned)idle;
     if (tokens) {
         size_t i;
         json_t *t;

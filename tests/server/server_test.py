@@ -494,7 +494,8 @@ def case_signed(tmp):
 
 
 def case_hostile(tmp):
-    node = Node(os.path.join(tmp, "d"), config={"max_app_bytes": 200000, "max_call_bytes": 1000})
+    node = Node(os.path.join(tmp, "d"), config={"max_app_bytes": 200000, "max_call_bytes": 1000,
+                                                "idle_timeout_s": 2, "heartbeat_ms": 500})
     try:
         setup(node)
         # A declared body over the limit: 413 at once, body never sent.
@@ -554,6 +555,24 @@ def case_hostile(tmp):
               % (rss0, rss1))
         for sck in idle + subscribers:
             sck.close()
+        # Slowloris: clients that send a header a byte at a time keep their own
+        # connection only; others are served meanwhile, and a client that
+        # stops sending is closed once idle (idle_timeout_s 2 here).
+        slow = [socket.create_connection(("127.0.0.1", node.port), timeout=30) for _ in range(50)]
+        for i, ch in enumerate(b"GET /health HTTP/1.1\r\nX-Slow: "):
+            for sck in slow:
+                sck.sendall(bytes([ch]))
+            if i % 8 == 0:
+                s, doc = node.json("GET", "/v1/contexts/c/call/get?input=still")
+                check(s == 200, "served while 50 slow clients dribble headers")
+        closed = 0
+        for sck in slow:
+            try:
+                closed += sck.recv(1) == b""  # waits up to the socket's 30 s safety timeout
+            except OSError:
+                closed += 1
+            sck.close()
+        check(closed == 50, "slow clients that go quiet are closed (%d of 50)" % closed)
         s, doc = node.json("POST", "/v1/contexts/c/call/echo", b"[1,", {"Content-Type": "application/json"})
         check(s == 200 and doc["output"] == "[1,", "JSON to a function without numeric params is input")
         check(node.proc.poll() is None, "the node is still running")
