@@ -12,6 +12,7 @@ them at the end, also when a check fails. One CASE per CTest test:
   auth      tokens and scopes; a non-loopback address needs a token
   signed    ed25519-signed calls: the signer is the caller; bad, stale and
             replayed signatures are refused
+  views     a long view blocks neither writes nor other views
   hostile   oversized bodies, malformed JSON, garbage bytes, idle clients,
             many subscribers: the node keeps serving
   shutdown  SIGTERM answers the calls in flight, then exits 0
@@ -576,6 +577,27 @@ def case_hostile(tmp):
         s, doc = node.json("POST", "/v1/contexts/c/call/echo", b"[1,", {"Content-Type": "application/json"})
         check(s == 200 and doc["output"] == "[1,", "JSON to a function without numeric params is input")
         check(node.proc.poll() is None, "the node is still running")
+    finally:
+        node.stop()
+
+
+def case_views(tmp):
+    node = Node(os.path.join(tmp, "d"), config={"workers": 2, "limits": {"timeout_ms": 4000}})
+    try:
+        setup(node)
+        done = {}
+        long_view = threading.Thread(target=lambda: done.update(
+            r=node.json("GET", "/v1/contexts/c/call/spin")))
+        long_view.start()
+        time.sleep(0.3)
+        s, doc = node.json("POST", "/v1/contexts/c/call/put", b"w=1")
+        check(s == 200 and long_view.is_alive(), "a write commits while a long view runs")
+        s, doc = node.json("GET", "/v1/contexts/c/call/get?input=w")
+        check(s == 200 and doc["output"] == "1" and long_view.is_alive(),
+              "and another view reads it meanwhile")
+        long_view.join(30)
+        s, doc = done.get("r", (None, None))
+        check(s == 422 and doc["error"]["trap"] == "INTERRUPTED", "the long view ends at its deadline")
     finally:
         node.stop()
 
