@@ -67,6 +67,7 @@ typedef struct {
     unsigned flags;            /* WEFT_NODE_* */
     unsigned workers;          /* threads running views; 0 = the number of cores */
     unsigned max_batch;        /* write calls per durable commit; 0 = 64 */
+    uint64_t load_timeout_ns;  /* how long compiling one module may take; 0 = 30 s */
     weft_call_limits_t limits; /* defaults for every call; zeros as above */
     /* Environment the guests see ("NAME=VALUE", copied): WASI environ and
      * nx env_get alike. */
@@ -105,8 +106,10 @@ void weft_node_stats(weft_node_t *node, weft_node_stats_t *out);
  * writes the id, NUL-terminated, to out_id. `name` (optional, 1..64 bytes
  * of [A-Za-z0-9_.-]) is what nx module_id and log lines show; default the
  * first 12 hex digits of the id. Returns 0, WEFT_EMALFORMED, WEFT_EINVALID
- * or WEFT_EUNLINKABLE (out_msg says where and what), WEFT_EARG (bad name),
- * WEFT_EIO (storage) or WEFT_ENOMEM. */
+ * or WEFT_EUNLINKABLE (out_msg says where and what), WEFT_ELIMIT (past an
+ * implementation limit), WEFT_EINTERRUPTED (compiling took longer than
+ * load_timeout_ns, or the node is closing), WEFT_EARG (bad name), WEFT_EIO
+ * (storage) or WEFT_ENOMEM. */
 int weft_node_app_deploy(weft_node_t *node, const uint8_t *wasm, size_t len, const char *name,
                          char out_id[WEFT_APP_ID_LEN + 1], char *out_msg, size_t msg_size);
 

@@ -78,6 +78,18 @@ static void hex(const uint8_t *p, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+/* Compiles a module within the node's load deadline; closing the node
+ * stops it too. */
+static int load(weft_node_t *node, const uint8_t *bytes, size_t len, weft_module_t **out,
+                char *msg, size_t msg_size)
+{
+    weft_load_options_t o;
+    memset(&o, 0, sizeof o);
+    o.interrupt = &node->stopping;
+    o.deadline_ns = node_now_ns() + node->load_timeout_ns;
+    return weft_module_new_opts(node->engine, bytes, len, &o, out, msg, msg_size);
+}
+
 /* The cached app of id, or NULL. Caller holds apps_mu. */
 static node_app_t *cached(weft_node_t *node, const char *id)
 {
@@ -179,7 +191,7 @@ node_app_t *node_app_load(weft_node_t *node, weft_txn_t *txn, const char *id, ch
     }
     weft_module_t *m = NULL;
     char why[512] = "";
-    int rc = weft_module_new(node->engine, v, vlen, &m, why, sizeof why);
+    int rc = load(node, v, vlen, &m, why, sizeof why);
     if (rc != 0) {
         snprintf(msg, msg_size, "app %s does not compile: %s", id, why);
         return NULL;
@@ -249,7 +261,7 @@ int weft_node_app_deploy(weft_node_t *node, const uint8_t *wasm, size_t len, con
     defname[12] = '\0';
 
     weft_module_t *m = NULL;
-    int rc = weft_module_new(node->engine, wasm, len, &m, out_msg, msg_size);
+    int rc = load(node, wasm, len, &m, out_msg, msg_size);
     if (rc != 0)
         return rc;
     if ((rc = check_imports(m, out_msg, msg_size)) != 0) {

@@ -598,6 +598,7 @@ void weft_node_close(weft_node_t *node)
 {
     if (!node)
         return;
+    node->stopping = 1;
     pthread_mutex_lock(&node->mu);
     node->closing = 1;
     pthread_cond_broadcast(&node->views_cv);
@@ -685,6 +686,7 @@ int weft_node_open(const weft_node_config_t *cfg, weft_node_t **out, char *out_m
     if (!node->limits.max_output)
         node->limits.max_output = NODE_DEFAULT_MAX_OUTPUT;
     node->max_batch = cfg->max_batch ? cfg->max_batch : NODE_DEFAULT_BATCH;
+    node->load_timeout_ns = cfg->load_timeout_ns ? cfg->load_timeout_ns : 30000000000ull;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     node->nworkers = cfg->workers ? cfg->workers : (unsigned)(cores > 0 ? cores : 1);
     int rc = WEFT_ENOMEM;

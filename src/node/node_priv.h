@@ -97,6 +97,8 @@ struct weft_node {
     int has_id;
     weft_call_limits_t limits;
     unsigned max_batch;
+    uint64_t load_timeout_ns;
+    volatile int stopping; /* set at close: stops loads in progress */
     char **env;
     size_t nenv;
 

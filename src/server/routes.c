@@ -125,13 +125,14 @@ static enum MHD_Result app_deploy(srv_t *s, req_t *r)
     const char *name = srv_query(r, "name");
     if (r->body_len == 0)
         return reply_status(s, r, 400, "BAD_REQUEST", "the body must be the module's bytes");
+    if (atomic_load(&s->closing))
+        return reply_status(s, r, 503, "UNAVAILABLE", "the node is shutting down");
     int rc = weft_node_app_deploy(s->node, r->body, r->body_len, name, id, msg, sizeof msg);
-    if (rc == WEFT_EMALFORMED || rc == WEFT_EINVALID || rc == WEFT_EUNLINKABLE)
+    if (rc == WEFT_EMALFORMED || rc == WEFT_EINVALID || rc == WEFT_EUNLINKABLE ||
+        rc == WEFT_ELIMIT || rc == WEFT_EINTERRUPTED)
         return reply_status(s, r, 422, "BAD_MODULE", msg);
     if (rc == WEFT_EARG)
         return reply_status(s, r, 400, "BAD_REQUEST", msg);
-    if (rc == WEFT_ELIMIT)
-        return reply_status(s, r, 503, "UNAVAILABLE", "the node is shutting down");
     if (rc != 0)
         return reply_status(s, r, 500, "INTERNAL", msg[0] ? msg : weft_strerror(rc));
     weft_app_info_t a;

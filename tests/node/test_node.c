@@ -687,3 +687,23 @@ TEST(standard_streams_start_empty_for_every_call)
         ASSERT_EQ_STR(output(res), "");
     }
 }
+
+TEST(compiling_a_module_is_bounded_by_the_load_deadline)
+{
+    load_app();
+    char *dir = tmpdir_new("node-load");
+    weft_node_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.data_dir = dir;
+    cfg.flags = WEFT_NODE_DB_NOSYNC;
+    cfg.load_timeout_ns = 1; /* passed before the first section is read */
+    weft_node_t *m = NULL;
+    ASSERT_EQ_INT(weft_node_open(&cfg, &m, NULL, 0), 0);
+    static weft_node_t *held;
+    held = m;
+    test_defer(close_node, &held);
+    char id[WEFT_APP_ID_LEN + 1], msg[256];
+    ASSERT_EQ_INT(weft_node_app_deploy(m, app_bytes, app_len, NULL, id, msg, sizeof msg),
+                  WEFT_EINTERRUPTED);
+    ASSERT_TRUE(strstr(msg, "loading interrupted") != NULL);
+}
