@@ -12,6 +12,7 @@ PACKAGES="
   libjansson-dev
   libsodium-dev
   liblmdb-dev
+  libmicrohttpd-dev libcurl4-openssl-dev
 "
 
 missing=""

@@ -28,7 +28,17 @@ void cli_usage(FILE *out)
             "  db        read or change the nx key/value state in a data directory, or\n"
             "            print its node id\n"
             "  serve     start a node: apps, contexts and calls over HTTP (docs/http.md)\n"
-            "  help      show help for a command: weft help run\n"
+            "  help      show help for a command: weft help call\n"
+            "\n"
+            "client commands (talk to a node: --node URL, default $WEFT_NODE or\n"
+            "http://127.0.0.1:7373; token from --token-file FILE or $WEFT_TOKEN; --json):\n"
+            "  deploy    send a module to the node; prints the app id\n"
+            "  context   create, list or rm contexts (named instances of an app's state)\n"
+            "  call      call a function in a context: output on stdout, logs on stderr\n"
+            "  events    follow a context's committed events (reconnects, resumes)\n"
+            "  logs      print a context's guest log lines, -f to follow\n"
+            "  state     read a context's keys and values (kv) or CRDT state\n"
+            "  status    show the node: id, version, uptime, data size, ready\n"
             "\n"
             "MODULE is a binary module (.wasm); - reads it from stdin. weft does not read\n"
             "the text format (.wat): convert it with wat2wasm (Debian package wabt).\n"
@@ -38,8 +48,10 @@ void cli_usage(FILE *out)
             "  -V, --version  print the version\n"
             "\n"
             "exit codes:\n"
-            "  0  success (weft run: or the status the guest exited with, see weft help run)\n"
-            "  1  module error: cannot read, decode, validate, link or call the module\n"
+            "  0  success (weft run, weft call: or the status the guest exited with, see\n"
+            "     weft help run)\n"
+            "  1  module error: cannot read, decode, validate, link or call the module;\n"
+            "     client commands: the node answered an error or cannot be reached\n"
             "  2  usage error: unknown command or option, bad argument\n"
             "  3  trap: the WebAssembly code trapped (message and backtrace on stderr)\n",
             weft_version());
@@ -48,6 +60,17 @@ void cli_usage(FILE *out)
 static int is_help(const char *arg)
 {
     return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+/* The commands weft-node runs (node_exec.c): the server and the clients. */
+static int is_node_command(const char *cmd)
+{
+    static const char *const names[] = {"serve", "deploy", "context", "call",
+                                        "events", "logs", "state", "status"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(cmd, names[i]) == 0)
+            return 1;
+    return 0;
 }
 
 static int help(int argc, char **argv)
@@ -66,8 +89,8 @@ static int help(int argc, char **argv)
         cli_inspect_usage(stdout);
     else if (strcmp(argv[1], "db") == 0)
         cli_db_usage(stdout);
-    else if (strcmp(argv[1], "serve") == 0)
-        return cli_exec_node(2, (char *[]){"serve", "--help", NULL});
+    else if (is_node_command(argv[1]))
+        return cli_exec_node(2, (char *[]){argv[1], "--help", NULL});
     else if (strcmp(argv[1], "help") == 0)
         cli_usage(stdout);
     else {
@@ -118,7 +141,7 @@ int main(int argc, char **argv)
         return cli_inspect(argc - 1, argv + 1);
     if (strcmp(cmd, "db") == 0)
         return cli_db(argc - 1, argv + 1);
-    if (strcmp(cmd, "serve") == 0)
+    if (is_node_command(cmd))
         return cli_exec_node(argc - 1, argv + 1);
     /* cli_run reads its options from argv[1]: here there are none, and
      * argv[1] is the module. */

@@ -1,0 +1,238 @@
+/*
+ * src/cli/client_call.c — `weft call CONTEXT FUNCTION [INPUT | -]`: one
+ * call on a node (POST, or GET for --view), with weft run's contract.
+ *
+ * The guest's output bytes go to stdout exactly as it wrote them (the node
+ * sends them as text, or base64 when they are not UTF-8), its log lines to
+ * stderr as `CONTEXT: line`. Exit codes as `weft run`: 0, the status the
+ * guest exited with when it exited non-zero (its writes rolled back), 3 for
+ * a trap, 1 when the call was refused or failed around the guest or the
+ * node answered another error, 2 for a usage error. With --json the whole
+ * answer (also an error's) is printed on stdout, and the exit code is the
+ * same.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+
+void cli_call_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: weft call [options] CONTEXT FUNCTION [INPUT | -]\n"
+            "\n"
+            "Calls FUNCTION, an export of the context's app, on the node. INPUT is the\n"
+            "guest's stdin (- reads it from weft's stdin; none: empty). What the guest writes\n"
+            "to stdout is printed on stdout as it is; its log lines go to stderr. A write\n"
+            "call is answered once its changes are durable.\n"
+            "\n"
+            "options:\n"
+            "  --view              a read-only call (GET): runs beside writers, and any\n"
+            "                      write traps; INPUT must be text without a zero byte\n"
+            "  --args JSON         numeric arguments for an export that takes numbers, as a\n"
+            "                      JSON array ('[40, 2]'); its results are printed one a line\n");
+    client_print_opts(out);
+    fprintf(out,
+            "\n"
+            "exit codes:\n"
+            "  0    the call succeeded\n"
+            "  1    the node refused or could not run the call (unknown context or function,\n"
+            "       bad arguments, limits), or cannot be reached\n"
+            "  2    usage error\n"
+            "  3    the guest trapped: kind and message on stderr; its writes were rolled back\n"
+            "  N    the guest exited with status N (as weft run); its writes were rolled back\n");
+}
+
+/* Writes the log lines of an answer (or of its error) to stderr. */
+static void print_logs(const char *ctx, json_t *logs)
+{
+    size_t i;
+    json_t *line;
+    json_array_foreach(logs, i, line) {
+        /* A line is a string, or {"line_base64"} when it is not UTF-8. */
+        size_t n = 0;
+        uint8_t *p = NULL;
+        const char *text = json_string_value(line);
+        if (text)
+            n = json_string_length(line);
+        else if (!(p = client_bytes(line, "line", &n, NULL)))
+            continue;
+        fprintf(stderr, "%s: ", ctx);
+        fwrite(text ? (const void *)text : p, 1, n, stderr);
+        if (n == 0 || (text ? text[n - 1] : (char)p[n - 1]) != '\n')
+            fputc('\n', stderr);
+        free(p);
+    }
+}
+
+static void print_output(json_t *obj)
+{
+    size_t n;
+    uint8_t *out = client_bytes(obj, "output", &n, NULL);
+    if (out)
+        fwrite(out, 1, n, stdout);
+    free(out);
+}
+
+/* A 422 answer: the guest trapped, exited, or the call failed. */
+static int call_failed(client_t *c, const char *ctx, const client_resp_t *r)
+{
+    json_t *err = json_object_get(r->doc, "error");
+    const char *code = client_error_code(r);
+    const char *msg = json_string_value(json_object_get(err, "message"));
+    int rolled = json_is_true(json_object_get(err, "rolled_back"));
+    if (client_json(c)) {
+        client_print_json(r->doc);
+    } else {
+        print_output(err);
+        fflush(stdout);
+        print_logs(ctx, json_object_get(err, "logs"));
+    }
+    if (strcmp(code, "TRAP") == 0) {
+        /* As weft run: "trap: message (KIND)", unless the message names it. */
+        const char *kind = json_string_value(json_object_get(err, "trap")) ?: "?";
+        if (!msg)
+            msg = "the call trapped";
+        if (strstr(msg, kind))
+            fprintf(stderr, "weft: trap: %s\n", msg);
+        else
+            fprintf(stderr, "weft: trap: %s (%s)\n", msg, kind);
+        if (rolled)
+            cli_error("trap: this call's writes were rolled back");
+        return CLI_EXIT_TRAP;
+    }
+    if (strcmp(code, "EXIT") == 0) {
+        int status = (int)(json_integer_value(json_object_get(err, "status")) & 0xff);
+        if (status == 0)
+            status = CLI_EXIT_ERROR; /* never 0 for a failed call */
+        if (rolled)
+            cli_error("exit status %d: this call's writes were rolled back", status);
+        else
+            cli_error("exit status %d", status);
+        return status;
+    }
+    cli_error("call: %s", msg ? msg : "the call failed");
+    return CLI_EXIT_ERROR;
+}
+
+int cli_call(int argc, char **argv)
+{
+    client_opts_t o = {0};
+    const char *pos[3], *args = NULL;
+    int view = 0;
+    size_t npos;
+    client_flag_t flags[] = {{"--view", NULL, &view}, {"--args", &args, NULL}};
+    int rc = client_parse("call", argc, argv, &o, flags, 2, pos, 3, &npos, cli_call_usage);
+    if (rc != 0)
+        return rc < 0 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+    const char *why = npos < 2                ? "give the context and the function"
+                      : args && npos == 3     ? "give either INPUT or --args, not both"
+                      : args && view          ? "--args takes a write call (the node reads "
+                                                "arguments from a POST body only)"
+                                              : NULL;
+    json_t *jargs = NULL;
+    if (!why && args) {
+        json_error_t je;
+        jargs = json_loads(args, JSON_DECODE_ANY, &je);
+        if (!json_is_array(jargs))
+            why = "--args must be a JSON array of numbers, like '[40, 2]'";
+    }
+    if (why) {
+        cli_error("call: %s", why);
+        cli_usage_hint("call");
+        json_decref(jargs);
+        return CLI_EXIT_USAGE;
+    }
+    json_decref(jargs);
+    const char *ctx = pos[0], *fn = pos[1];
+    uint8_t *input = NULL;
+    size_t input_len = 0;
+    char *cesc = NULL, *fesc = NULL, *iesc = NULL, *path = NULL;
+    client_resp_t r = {0};
+    client_t *c = client_new(&o, "call", &rc);
+    if (!c)
+        return rc;
+    rc = CLI_EXIT_ERROR;
+    if (npos == 3 && strcmp(pos[2], "-") == 0) {
+        if (cli_read_file("-", &input, &input_len) != 0) {
+            cli_error("call: cannot read the input from stdin: %m");
+            goto done;
+        }
+    } else if (npos == 3) {
+        input_len = strlen(pos[2]);
+        if (!(input = (uint8_t *)strdup(pos[2])))
+            goto oom;
+    } else if (args) {
+        input_len = strlen(args);
+        if (!(input = (uint8_t *)strdup(args)))
+            goto oom;
+    }
+    if (strlen(ctx) == 0 || strlen(ctx) > 255 || strlen(fn) == 0) {
+        cli_error("call: a context name is 1 to 255 bytes, and a function name not empty");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    if (view && input && memchr(input, 0, input_len)) {
+        cli_error("call: a view's input cannot hold a zero byte (it travels in the URL)");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    if (!(cesc = client_escape(c, ctx, strlen(ctx))) || !(fesc = client_escape(c, fn, strlen(fn))))
+        goto oom;
+    if (view && input_len && !(iesc = client_escape(c, (const char *)input, input_len)))
+        goto oom;
+    size_t cap = strlen(cesc) + strlen(fesc) + (iesc ? strlen(iesc) : 0) + 64;
+    if (!(path = malloc(cap)))
+        goto oom;
+    snprintf(path, cap, "/v1/contexts/%s/call/%s%s%s", cesc, fesc, iesc ? "?input=" : "",
+             iesc ? iesc : "");
+    client_req_t req = {.method = view ? "GET" : "POST", .path = path,
+                        .body = view ? NULL : input, .body_len = view ? 0 : input_len,
+                        .content_type = args ? "application/json" : "application/octet-stream",
+                        .accept = "application/json"};
+    if (client_request(c, &req, &r) != 0)
+        goto done;
+    if (r.status == 422 && r.doc) {
+        rc = call_failed(c, ctx, &r);
+        goto done;
+    }
+    if (r.status != 200 || !json_is_object(r.doc)) {
+        rc = client_fail(c, "call", &r);
+        goto done;
+    }
+    if (client_json(c)) {
+        client_print_json(r.doc);
+    } else {
+        print_output(r.doc);
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(r.doc, "values"), i, v) {
+            /* As weft run --invoke prints results: one a line. */
+            if (json_is_string(v))
+                printf("%s\n", json_string_value(v));
+            else {
+                json_dumpf(v, stdout, JSON_ENCODE_ANY);
+                fputc('\n', stdout);
+            }
+        }
+        fflush(stdout);
+        print_logs(ctx, json_object_get(r.doc, "logs"));
+    }
+    rc = CLI_EXIT_OK;
+    goto done;
+oom:
+    cli_error("call: out of memory");
+done:
+    if (fflush(stdout) != 0 && rc == CLI_EXIT_OK) {
+        cli_error("call: cannot write the output: %m");
+        rc = CLI_EXIT_ERROR;
+    }
+    client_resp_fini(&r);
+    free(path);
+    free(iesc);
+    free(fesc);
+    free(cesc);
+    free(input);
+    client_delete(c);
+    return rc;
+}

@@ -1,0 +1,425 @@
+#!/usr/bin/env python3
+"""tests/server/client_test.py WEFT APP_WASM CASE — the client commands of
+weft (deploy, context, call, events, logs, state, status) against real
+nodes (`weft serve` on free loopback ports, temporary data directories),
+checking their stdout, stderr and exit codes. Nodes are stopped at the end,
+also when a check fails. One CASE per CTest test:
+
+  commands  every command and its --json, the exit codes (0, 1, 2, 3, a
+            guest's exit status), bytes in and out exactly, pages of kv,
+            errors: unknown context or function, bad arguments, a node
+            that does not listen, a node that does not serve logs
+  events    following events across a node restart (resumed after the
+            last id printed: nothing missed, nothing twice), Ctrl-C ends
+            with 0, a deleted context ends with 1
+  auth      tokens from --token-file and WEFT_TOKEN: none, unknown,
+            lacking the scope, right
+"""
+import http.client
+import http.server
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+WEFT, APP = sys.argv[1], sys.argv[2]
+CASE = sys.argv[3]
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, flush=True)
+    return cond
+
+
+class Node:
+    """A `weft serve` process on a free port (or the given one)."""
+
+    def __init__(self, data, port=0, config=None):
+        self.data = data
+        self.port_file = data + "-port"
+        if os.path.exists(self.port_file):
+            os.unlink(self.port_file)
+        args = [WEFT, "serve", "--data-dir", data, "--listen", "127.0.0.1:%d" % port,
+                "--port-file", self.port_file]
+        if config is not None:
+            with open(data + "-config.json", "w") as f:
+                json.dump(config, f)
+            args += ["--config", data + "-config.json"]
+        self.log = open(data + "-log", "ab")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log)
+        deadline = time.time() + 30
+        while not os.path.exists(self.port_file) or os.path.getsize(self.port_file) == 0:
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("weft serve did not start: " + open(data + "-log").read())
+            time.sleep(0.02)
+        self.port = int(open(self.port_file).read())
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def post(self, path, body):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            c.request("POST", path, body=body)
+            r = c.getresponse()
+            return r.status, r.read()
+        finally:
+            c.close()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def weft(*args, node=None, stdin=b"", env=None, timeout=60):
+    """Runs weft; returns (exit code, stdout bytes, stderr text)."""
+    e = dict(os.environ)
+    e.pop("WEFT_TOKEN", None)
+    e.pop("WEFT_NODE", None)
+    if node:
+        e["WEFT_NODE"] = node.url
+    e.update(env or {})
+    r = subprocess.run([WEFT, *args], input=stdin, capture_output=True, env=e, timeout=timeout)
+    return r.returncode, r.stdout, r.stderr.decode("utf-8", "replace")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+# ---- cases ---------------------------------------------------------------------
+
+
+def case_commands(tmp):
+    node = Node(os.path.join(tmp, "d"))
+    try:
+        commands(tmp, node)
+    finally:
+        node.stop()
+    # Nothing listens: a clear error, exit 1, for a command and a stream.
+    port = free_port()
+    for cmd in (["status"], ["events", "c"], ["call", "c", "echo"]):
+        rc, out, err = weft(*cmd, "--node", "http://127.0.0.1:%d" % port)
+        check(rc == 1 and ("cannot reach the node at http://127.0.0.1:%d: connection refused "
+                           "(is `weft serve` running?)" % port) in err,
+              "%s with no node listening: exit 1, says so: %d %r" % (cmd[0], rc, err))
+    rc, out, err = weft("status", env={"WEFT_NODE": "127.0.0.1:%d" % port})
+    check(rc == 1 and "http://127.0.0.1:%d" % port in err, "$WEFT_NODE without a scheme is http")
+    rc, out, err = weft("status", "--node", "ftp://x")
+    check(rc == 2 and "http://" in err, "--node ftp://: usage error")
+    no_logs_route(tmp)
+
+
+def commands(tmp, node):
+    rc, out, err = weft("status", node=node)
+    check(rc == 0 and b"ready     yes" in out and b"version" in out, "status: %r %r" % (out, err))
+    rc, out, err = weft("status", "--json", node=node)
+    doc = json.loads(out)
+    check(rc == 0 and doc["ready"] is True and len(doc["id"]) == 64, "status --json")
+
+    # deploy
+    rc, out, err = weft("deploy", APP, "--name", "app", node=node)
+    app = out.decode().strip()
+    check(rc == 0 and len(app) == 64 and out == (app + "\n").encode(), "deploy prints the id")
+    rc, out, err = weft("deploy", "--json", "-", node=node, stdin=open(APP, "rb").read())
+    doc = json.loads(out)
+    check(rc == 0 and doc["id"] == app and any(e["name"] == "put" for e in doc["exports"]),
+          "deploy --json from stdin: the app object")
+    bad = os.path.join(tmp, "bad.wasm")
+    with open(bad, "wb") as f:
+        f.write(b"\x00asm\x01\x00\x00\x00\x7f")
+    rc, out, err = weft("deploy", bad, node=node)
+    check(rc == 1 and "offset" in err and out == b"", "a malformed module: exit 1, the offset")
+    wat = os.path.join(tmp, "m.wat")
+    with open(wat, "w") as f:
+        f.write("(module)")
+    rc, out, err = weft("deploy", wat, node=node)
+    check(rc == 1 and "wat2wasm" in err, "a .wat file: exit 1, how to convert it")
+    rc, out, err = weft("deploy", os.path.join(tmp, "none.wasm"), node=node)
+    check(rc == 1 and "cannot read" in err, "a missing file: exit 1")
+    rc, out, err = weft("deploy", node=node)
+    check(rc == 2 and "--help" in err, "deploy without a file: usage error")
+    rc, out, err = weft("deploy", APP, "--bogus", node=node)
+    check(rc == 2 and "unknown option '--bogus'" in err, "an unknown option: exit 2")
+
+    # context
+    rc, out, err = weft("context", "create", app, "c", node=node)
+    check(rc == 0 and out == b"c\n", "context create prints the name")
+    rc, out, err = weft("context", "create", app, "c", node=node)
+    check(rc == 1 and "c" in err and out == b"", "the same name again: exit 1: " + err)
+    rc, out, err = weft("context", "create", "0" * 64, "x", node=node)
+    check(rc == 1, "a context of an unknown app: exit 1")
+    rc, out, err = weft("context", "create", "--json", app, node=node)
+    gen = json.loads(out)["name"]
+    check(rc == 0 and gen.startswith("ctx-"), "context create --json without a name")
+    rc, out, err = weft("context", "list", node=node)
+    lines = out.decode().splitlines()
+    check(rc == 0 and sorted(l.split("\t")[0] for l in lines) == sorted(["c", gen])
+          and all(l.split("\t")[1] == app for l in lines), "context list: %r" % lines)
+    rc, out, err = weft("context", "list", "--json", node=node)
+    check(rc == 0 and len(json.loads(out)["contexts"]) == 2, "context list --json")
+    rc, out, err = weft("context", "rm", gen, node=node)
+    check(rc == 0 and out == b"", "context rm")
+    rc, out, err = weft("context", "rm", gen, node=node)
+    check(rc == 1 and "no context" in err, "context rm again: exit 1, no context")
+    rc, out, err = weft("context", "frob", node=node)
+    check(rc == 2, "an unknown subcommand: exit 2")
+
+    # call
+    rc, out, err = weft("call", "c", "put", "a=1", node=node)
+    check(rc == 0 and out == b"" and "c: stored a" in err, "a write call: logs on stderr")
+    rc, out, err = weft("call", "c", "get", "a", node=node)
+    check(rc == 0 and out == b"1", "a call's output exactly: %r" % out)
+    rc, out, err = weft("call", "--view", "c", "get", "a", node=node)
+    check(rc == 0 and out == b"1", "a view")
+    raw = bytes(range(256)) * 3
+    rc, out, err = weft("call", "c", "echo", "-", node=node, stdin=raw)
+    check(rc == 0 and out == raw, "binary input from stdin comes back exactly")
+    rc, out, err = weft("call", "c", "echo", "--", "-x", node=node)
+    check(rc == 0 and out == b"-x", "-- ends the options")
+    rc, out, err = weft("call", "c", "add", "--args", "[40, 2]", node=node)
+    check(rc == 0 and out == b"42\n", "--args: the result on a line")
+    rc, out, err = weft("call", "--json", "c", "echo", "hi", node=node)
+    doc = json.loads(out)
+    check(rc == 0 and doc["output"] == "hi" and "fuel" in doc, "call --json: the whole answer")
+    rc, out, err = weft("call", "c", "put_then_trap", node=node)
+    check(rc == 3 and "trap" in err and "UNREACHABLE" in err and "rolled back" in err,
+          "a trap: exit 3, kind and rollback on stderr: " + err)
+    rc, out, err = weft("call", "--json", "c", "put_then_trap", node=node)
+    check(rc == 3 and json.loads(out)["error"]["code"] == "TRAP", "a trap with --json: exit 3")
+    rc, out, err = weft("call", "c", "get", "absent", node=node)
+    check(rc == 1 and "exit status 1" in err, "a guest's exit(1): exit 1")
+    rc, out, err = weft("call", "c", "put_then_exit", node=node)
+    check(rc == 3 and "exit status 3" in err, "a guest's exit(3): exit 3, as weft run")
+    rc, out, err = weft("call", "--view", "c", "put", "v=1", node=node)
+    check(rc == 3 and "view" in err, "a write in a view traps: " + err)
+    rc, out, err = weft("call", "c", "get", "doomed", node=node)
+    check(rc == 1, "nothing of the failed calls was kept")
+    rc, out, err = weft("call", "c", "nothing", node=node)
+    check(rc == 1 and "no function 'nothing'" in err, "an unknown function: exit 1")
+    rc, out, err = weft("call", "zz", "put", "x=1", node=node)
+    check(rc == 1 and "no context 'zz'" in err, "an unknown context: exit 1: " + err)
+    rc, out, err = weft("call", "c", "add", "--args", "[1]", node=node)
+    check(rc == 1 and "argument" in err, "a wrong argument count: exit 1")
+    for bad in (["call", "c"], ["call", "--view", "c", "add", "--args", "[1,2]"],
+                ["call", "c", "add", "--args", "{}"], ["call", "c", "add", "x", "--args", "[1]"]):
+        rc, out, err = weft(*bad, node=node)
+        check(rc == 2 and "--help" in err, "usage error: %r" % bad)
+
+    # state: keys that need escaping, and more than one page (1,000 a page).
+    node.post("/v1/contexts/c/call/put", b"tab\there=new\nline")
+
+    def writer(start):
+        c = http.client.HTTPConnection("127.0.0.1", node.port, timeout=30)
+        for i in range(start, 1010, 5):
+            c.request("POST", "/v1/contexts/c/call/put", body=b"k%04d=%d" % (i, i))
+            c.getresponse().read()
+        c.close()
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(5)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    rc, out, err = weft("state", "c", "kv", node=node)
+    lines = out.decode().splitlines()
+    check(rc == 0 and len(lines) == 1012, "state kv follows the pages: %d lines" % len(lines))
+    check("a\t1" in lines and "k1009\t1009" in lines, "key<TAB>value lines")
+    check("tab\\there\tnew\\nline" in lines, "tabs and newlines escaped: %r" % lines[-1])
+    rc, out, err = weft("state", "c", "kv", "--prefix", "k09", "--limit", "3", node=node)
+    check(rc == 0 and out == b"k0900\t900\nk0901\t901\nk0902\t902\n", "--prefix and --limit")
+    rc, out, err = weft("state", "--json", "c", "kv", "--prefix", "k1", node=node)
+    doc = json.loads(out)
+    check(rc == 0 and len(doc["items"]) == 10 and doc["next"] is None, "state kv --json")
+    rc, out, err = weft("state", "nope", "kv", node=node)
+    check(rc == 1 and "no context" in err, "state of an unknown context: exit 1")
+    rc, out, err = weft("state", "c", "kv", "--limit", "0", node=node)
+    check(rc == 2, "--limit 0: usage error")
+
+    # logs and events (the history; following is the events case)
+    rc, out, err = weft("logs", "c", node=node)
+    check(rc == 0 and b" stderr stored a\n" in out, "logs: the kept lines: %r" % out[:200])
+    rc, out, err = weft("logs", "--json", "c", node=node)
+    first = json.loads(out.splitlines()[0])
+    check(rc == 0 and first["msg"] == "stored a" and first["seq"] == 1, "logs --json")
+    rc, out, err = weft("logs", "--after", "1", "--json", "c", node=node)
+    check(rc == 0 and json.loads(out.splitlines()[0])["seq"] == 2, "logs --after")
+    rc, out, err = weft("logs", "nope", node=node)
+    check(rc == 1 and "no context" in err, "logs of an unknown context: exit 1")
+    rc, out, err = weft("events", "c", "--count", "2", node=node)
+    check(rc == 0 and out == b"1 put a\n2 put tab\\there\n", "events --count 2: %r" % out)
+    rc, out, err = weft("events", "--json", "c", "--after", "1", "--count", "1", node=node)
+    check(rc == 0 and json.loads(out) == {"seq": 2, "name": "put", "payload": "tab\there"},
+          "events --json --after 1")
+    rc, out, err = weft("events", "nope", node=node)
+    check(rc == 1 and "no context" in err, "events of an unknown context: exit 1")
+    rc, out, err = weft("events", "c", "--after", "x", node=node)
+    check(rc == 2, "events --after x: usage error")
+
+    # help
+    for cmd in ("deploy", "context", "call", "events", "logs", "state", "status"):
+        rc, out, err = weft(cmd, "--help")
+        check(rc == 0 and out.startswith(b"usage: weft " + cmd.encode()), cmd + " --help")
+        rc, out2, err = weft("help", cmd)
+        check(rc == 0 and out2 == out, "weft help " + cmd)
+    rc, out, err = weft("--help")
+    check(all(b"  " + c + b" " in out for c in (b"deploy", b"call", b"events", b"status")),
+          "weft --help lists the client commands")
+
+
+class OldNode(http.server.BaseHTTPRequestHandler):
+    """A node without the logs route: 404 for it, the context exists."""
+
+    def do_GET(self):
+        if self.path.startswith("/v1/contexts/c/logs"):
+            status, body = 404, {"error": {"code": "NOT_FOUND", "message": "no such route"}}
+        elif self.path == "/v1/contexts/c":
+            status, body = 200, {"name": "c", "app": "0" * 64, "created_ms": 0}
+        else:
+            status, body = 404, {"error": {"code": "NOT_FOUND", "message": "no context"}}
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def no_logs_route(tmp):
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), OldNode)
+    t = threading.Thread(target=srv.serve_forever)
+    t.start()
+    try:
+        url = "http://127.0.0.1:%d" % srv.server_address[1]
+        for args in (["logs", "c"], ["logs", "-f", "c"]):
+            rc, out, err = weft(*args, "--node", url)
+            check(rc == 1 and "does not serve logs yet" in err,
+                  "%r on a node without logs: says so: %r" % (args, err))
+        rc, out, err = weft("logs", "x", "--node", url)
+        check(rc == 1 and "no context" in err, "logs of a missing context there: no context")
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        t.join()
+
+
+def read_line(proc, timeout=30):
+    """One line of a running command's stdout, or b'' at its end/timeout."""
+    got = []
+    t = threading.Thread(target=lambda: got.append(proc.stdout.readline()))
+    t.daemon = True
+    t.start()
+    t.join(timeout)
+    return got[0] if got else b""
+
+
+def case_events(tmp):
+    data = os.path.join(tmp, "d")
+    node = Node(data)
+    port = node.port
+    follower = None
+    try:
+        rc, out, err = weft("deploy", APP, node=node)
+        app = out.decode().strip()
+        weft("context", "create", app, "c", node=node)
+        env = dict(os.environ, WEFT_NODE=node.url)
+        env.pop("WEFT_TOKEN", None)
+        follower = subprocess.Popen([WEFT, "events", "c"], stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, env=env)
+        node.post("/v1/contexts/c/call/put", b"k0=v")
+        node.post("/v1/contexts/c/call/put", b"k1=v")
+        got = [read_line(follower), read_line(follower)]
+        check(got == [b"1 put k0\n", b"2 put k1\n"], "live events: %r" % got)
+        node.stop()  # the stream ends; the follower reconnects, refused meanwhile
+        node = Node(data, port=port)
+        node.post("/v1/contexts/c/call/put", b"k2=v")
+        node.post("/v1/contexts/c/call/put", b"k3=v")
+        got = [read_line(follower), read_line(follower)]
+        check(got == [b"3 put k2\n", b"4 put k3\n"],
+              "after a node restart: resumed after the last id, none twice: %r" % got)
+        follower.send_signal(signal.SIGINT)
+        rc = follower.wait(30)
+        err = follower.stderr.read().decode()
+        check(rc == 0, "Ctrl-C ends events with exit 0: %d" % rc)
+        check("reconnecting" in err, "it said it was reconnecting: %r" % err)
+
+    finally:
+        if follower and follower.poll() is None:
+            follower.kill()
+            follower.wait()
+        node.stop()
+
+
+def case_auth(tmp):
+    admin, reader = "a" * 20 + "admin", "r" * 20 + "read"
+    cfg = {"tokens": [{"token": admin, "scopes": ["admin", "call", "read"]},
+                      {"token": reader, "scopes": ["read"]}]}
+    node = Node(os.path.join(tmp, "d"), config=cfg)
+    files = {}
+    for name, tok in (("admin", admin), ("reader", reader), ("empty", "")):
+        files[name] = os.path.join(tmp, name + ".token")
+        with open(files[name], "w") as f:
+            f.write(tok + "\n")
+    try:
+        rc, out, err = weft("status", node=node)
+        check(rc == 1 and "needs a token" in err and "--token-file" in err,
+              "no token: exit 1, where a token comes from: " + err)
+        rc, out, err = weft("status", node=node, env={"WEFT_TOKEN": "wrong-token-xxxxxxxx"})
+        check(rc == 1 and "does not accept the token from $WEFT_TOKEN" in err,
+              "an unknown token: exit 1: " + err)
+        rc, out, err = weft("status", node=node, env={"WEFT_TOKEN": reader})
+        check(rc == 0 and b"ready" in out, "WEFT_TOKEN with read: status")
+        rc, out, err = weft("deploy", APP, "--token-file", files["reader"], node=node)
+        check(rc == 1 and "admin" in err and files["reader"] in err,
+              "a read token deploying: exit 1, the missing scope: " + err)
+        rc, out, err = weft("deploy", APP, "--token-file", files["admin"], node=node,
+                            env={"WEFT_TOKEN": reader})
+        check(rc == 0 and len(out.strip()) == 64, "--token-file wins over WEFT_TOKEN")
+        rc, out, err = weft("status", "--token-file", files["empty"], node=node)
+        check(rc == 1 and "empty" in err, "an empty token file: exit 1")
+        rc, out, err = weft("status", "--token-file", os.path.join(tmp, "none"), node=node)
+        check(rc == 1 and "cannot read the token file" in err, "a missing token file: exit 1")
+        rc, out, err = weft("events", "c", node=node, env={"WEFT_TOKEN": reader})
+        check(rc == 1 and "call" in err, "events with a read token: exit 1, needs call")
+    finally:
+        node.stop()
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="weft-client-")
+    try:
+        {"commands": case_commands, "events": case_events, "auth": case_auth}[CASE](tmp)
+    except Exception as e:  # a crash of the test itself is a failure too
+        failures.append("exception: %r" % e)
+        import traceback
+        traceback.print_exc()
+    finally:
+        if failures:
+            for name in os.listdir(tmp):
+                if name.endswith("-log"):
+                    print("---", name, "---")
+                    print(open(os.path.join(tmp, name), errors="replace").read()[-3000:])
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("%d failed" % len(failures) if failures else "ok")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
