@@ -28,7 +28,7 @@ void cli_call_usage(FILE *out)
             "\n"
             "options:\n"
             "  --view              a read-only call (GET): runs beside writers, and any\n"
-            "                      write traps; INPUT must be text without a zero byte\n"
+            "                      write traps; INPUT must not hold a zero byte\n"
             "  --args JSON         numeric arguments for an export that takes numbers, as a\n"
             "                      JSON array ('[40, 2]'); its results are printed one a line\n");
     client_print_opts(out);
@@ -127,8 +127,6 @@ int cli_call(int argc, char **argv)
         return rc < 0 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
     const char *why = npos < 2                ? "give the context and the function"
                       : args && npos == 3     ? "give either INPUT or --args, not both"
-                      : args && view          ? "--args takes a write call (the node reads "
-                                                "arguments from a POST body only)"
                                               : NULL;
     json_t *jargs = NULL;
     if (!why && args) {
@@ -184,8 +182,9 @@ int cli_call(int argc, char **argv)
     size_t cap = strlen(cesc) + strlen(fesc) + (iesc ? strlen(iesc) : 0) + 64;
     if (!(path = malloc(cap)))
         goto oom;
-    snprintf(path, cap, "/v1/contexts/%s/call/%s%s%s", cesc, fesc, iesc ? "?input=" : "",
-             iesc ? iesc : "");
+    /* A view takes its input, or its JSON arguments, in the query. */
+    snprintf(path, cap, "/v1/contexts/%s/call/%s%s%s", cesc, fesc,
+             !iesc ? "" : args ? "?args=" : "?input=", iesc ? iesc : "");
     client_req_t req = {.method = view ? "GET" : "POST", .path = path,
                         .body = view ? NULL : input, .body_len = view ? 0 : input_len,
                         .content_type = args ? "application/json" : "application/octet-stream",
