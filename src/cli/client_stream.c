@@ -160,13 +160,25 @@ static int follow(client_t *c, const char *cmd, const char *path, const char *ct
         client_req_t req = {.method = "GET", .path = path, .accept = "text/event-stream",
                             .last_event_id = s.last_id[0] ? s.last_id : NULL,
                             .on_data = on_data, .user = &s};
+        /* A fresh stream: nothing of an event the last one broke off in. */
         s.got_something = s.lagged = 0;
         s.len = 0;
+        s.id[0] = s.event[0] = '\0';
+        free(s.data);
+        s.data = NULL;
+        s.data_len = s.data_cap = 0;
         if (client_request(c, &req, &r) != 0) {
+            if (s.got_something)
+                connected = 1; /* a stream that broke, not a refused connection */
             if (!connected || client_interrupted)
                 goto done; /* the first connection is not retried */
         } else {
             long status = r.status;
+            if (client_interrupted) { /* Ctrl-C, perhaps before any answer */
+                client_resp_fini(&r);
+                rc = CLI_EXIT_OK;
+                goto done;
+            }
             if (status != 200) {
                 rc = status == 404 && what ? client_missing_route(c, cmd, ctx, what, &r)
                                            : client_fail(c, cmd, &r);
@@ -374,6 +386,10 @@ static int logs_read(client_t *c, const char *ctx, uint64_t after)
         client_resp_t r;
         if (client_request(c, &req, &r) != 0)
             return CLI_EXIT_ERROR;
+        if (client_interrupted) {
+            client_resp_fini(&r);
+            return CLI_EXIT_OK;
+        }
         if (r.status != 200) {
             int rc = r.status == 404 ? client_missing_route(c, "logs", ctx, what, &r)
                                      : client_fail(c, "logs", &r);

@@ -10,8 +10,8 @@ also when a check fails. One CASE per CTest test:
             errors: unknown context or function, bad arguments, a node
             that does not listen, a node that does not serve logs
   events    following events across a node restart (resumed after the
-            last id printed: nothing missed, nothing twice), Ctrl-C ends
-            with 0, a deleted context ends with 1
+            last id printed: nothing missed, nothing twice), also after
+            kill -9 (a broken stream), Ctrl-C ends with 0, a deleted context ends with 1
   auth      tokens from --token-file and WEFT_TOKEN: none, unknown,
             lacking the scope, right
 """
@@ -348,19 +348,26 @@ def case_events(tmp):
         node.post("/v1/contexts/c/call/put", b"k1=v")
         got = [read_line(follower), read_line(follower)]
         check(got == [b"1 put k0\n", b"2 put k1\n"], "live events: %r" % got)
-        node.stop()  # the stream ends; the follower reconnects, refused meanwhile
+        # kill -9: the stream breaks (the first drop this follower sees).
+        node.proc.kill()
+        node.proc.wait()
+        node.stop()
         node = Node(data, port=port)
         node.post("/v1/contexts/c/call/put", b"k2=v")
         node.post("/v1/contexts/c/call/put", b"k3=v")
         got = [read_line(follower), read_line(follower)]
         check(got == [b"3 put k2\n", b"4 put k3\n"],
-              "after a node restart: resumed after the last id, none twice: %r" % got)
+              "after kill -9 and a restart: resumed after the last id, none twice: %r" % got)
+        node.stop()  # SIGTERM: the stream ends; reconnecting is refused meanwhile
+        node = Node(data, port=port)
+        node.post("/v1/contexts/c/call/put", b"k4=v")
+        got = read_line(follower)
+        check(got == b"5 put k4\n", "after a clean restart: resumed: %r" % got)
         follower.send_signal(signal.SIGINT)
         rc = follower.wait(30)
         err = follower.stderr.read().decode()
         check(rc == 0, "Ctrl-C ends events with exit 0: %d" % rc)
         check("reconnecting" in err, "it said it was reconnecting: %r" % err)
-
     finally:
         if follower and follower.poll() is None:
             follower.kill()
