@@ -368,11 +368,58 @@ def case_events(tmp):
         err = follower.stderr.read().decode()
         check(rc == 0, "Ctrl-C ends events with exit 0: %d" % rc)
         check("reconnecting" in err, "it said it was reconnecting: %r" % err)
+        fake_stream()
     finally:
         if follower and follower.poll() is None:
             follower.kill()
             follower.wait()
         node.stop()
+
+
+class FakeStream(http.server.BaseHTTPRequestHandler):
+    """An SSE stream in three connections: events 1 and 2 (CRLF line ends)
+    and `event: lagged`; then event 3 and half of an event broken off; then
+    event 4. Each connection records the Last-Event-ID it was sent."""
+    protocol_version = "HTTP/1.0"
+    seen = []
+    bodies = [
+        b": weft events\r\n\r\nid: 1\r\nevent: put\r\ndata: "
+        b'{"seq": 1, "name": "put", "payload": "a"}\r\n\r\n'
+        b'id: 2\r\nevent: put\r\ndata: {"seq": 2, "name": "put", "payload": "b"}\r\n\r\n'
+        b"event: lagged\r\ndata: {}\r\n\r\n",
+        b': x\n\nid: 3\nevent: put\ndata: {"seq": 3, "name": "put", "payload_base64": "/wA="}\n\n'
+        b"id: 99\nevent: put\ndata: {\"seq\"",
+        b'id: 4\nevent: put\ndata: {"seq": 4,\ndata:  "name": "put", "payload": "d"}\n\n',
+    ]
+
+    def do_GET(self):
+        FakeStream.seen.append(self.headers.get("Last-Event-ID"))
+        body = FakeStream.bodies[min(len(FakeStream.seen), 3) - 1]
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def fake_stream():
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeStream)
+    t = threading.Thread(target=srv.serve_forever)
+    t.start()
+    try:
+        url = "http://127.0.0.1:%d" % srv.server_address[1]
+        rc, out, err = weft("events", "c", "--count", "4", "--node", url)
+        check(rc == 0 and out == b"1 put a\n2 put b\n3 put \\xff\\x00\n4 put d\n",
+              "lagged and broken streams resumed, CRLF, base64, data on two lines: %r %r"
+              % (out, err))
+        check(FakeStream.seen == [None, "2", "3"], "Last-Event-ID sent: %r" % FakeStream.seen)
+        check("fell behind" in err, "a lagged stream is named: %r" % err)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        t.join()
 
 
 def case_auth(tmp):
