@@ -263,9 +263,11 @@ typedef struct weft_node_sub weft_node_sub_t;
 /* Subscribes to the events of `context` (NULL: every context) committed from
  * now on: fn runs on the writer thread after each durable commit, for each
  * event in sequence order. It must be quick and must not block or call
- * into the node (copy the event into a buffer of your own). Returns 0 or
- * WEFT_ENOMEM; the subscription is the caller's until weft_node_unsubscribe,
- * after which fn is never called again. Unsubscribe before closing. */
+ * into the node (copy the event into a buffer of your own). When the
+ * context is deleted, fn is called once more with seq 0 and name NULL:
+ * nothing follows. Returns 0 or WEFT_ENOMEM; the subscription is the
+ * caller's until weft_node_unsubscribe, after which fn is never called
+ * again. Unsubscribe before closing. */
 int weft_node_subscribe(weft_node_t *node, const char *context, weft_event_fn fn, void *user,
                         weft_node_sub_t **out);
 void weft_node_unsubscribe(weft_node_t *node, weft_node_sub_t *sub);
@@ -289,7 +291,8 @@ typedef void (*weft_log_fn)(void *user, const char *context, uint64_t seq, uint6
 /* Every call's log lines, whatever its outcome (a trap's too), are kept in
  * the data directory, the newest 4,096 of each context. Subscribing works
  * as for events: fn runs on the writer thread once the lines are
- * recorded, must be quick, and never runs after weft_node_unsubscribe. */
+ * recorded, must be quick, is called with seq 0 and level NULL when the
+ * context is deleted, and never runs after weft_node_unsubscribe. */
 int weft_node_subscribe_logs(weft_node_t *node, const char *context, weft_log_fn fn, void *user,
                              weft_node_sub_t **out);
 /* Reads recorded lines numbered above `after`, at most `max`; *out_last

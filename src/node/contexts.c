@@ -190,7 +190,10 @@ int weft_node_context_delete(weft_node_t *node, const char *name)
     size_t klen = 0;
     if (ctx_key(name, key, &klen) != 0)
         return WEFT_ENOTFOUND;
-    return node_write_fn(node, delete_write, (void *)name);
+    int rc = node_write_fn(node, delete_write, (void *)name);
+    if (rc == 0)
+        node_subs_context_deleted(node, name);
+    return rc;
 }
 
 typedef struct {

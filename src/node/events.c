@@ -323,3 +323,17 @@ done:
     weft_txn_abort(txn);
     return rc;
 }
+
+void node_subs_context_deleted(weft_node_t *node, const char *context)
+{
+    pthread_mutex_lock(&node->subs_mu);
+    for (weft_node_sub_t *s = node->subs; s; s = s->next) {
+        if (!s->context || strcmp(s->context, context) != 0)
+            continue;
+        if (s->fn)
+            s->fn(s->user, context, 0, NULL, 0, NULL, 0);
+        if (s->log_fn)
+            s->log_fn(s->user, context, 0, 0, 0, NULL, NULL, 0);
+    }
+    pthread_mutex_unlock(&node->subs_mu);
+}

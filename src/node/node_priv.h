@@ -189,6 +189,8 @@ void node_events_publish(weft_node_t *node, const char *context, const weft_call
 int node_logs_append(weft_txn_t *txn, const char *context, weft_call_result_t *res);
 void node_logs_publish(weft_node_t *node, const char *context, const weft_call_result_t *res);
 void node_subs_free(weft_node_t *node);
+/* Tells the context's subscribers it was deleted (seq 0, name NULL). */
+void node_subs_context_deleted(weft_node_t *node, const char *context);
 
 /* result.c */
 weft_call_result_t *node_result_new(void);

@@ -299,18 +299,42 @@ static int add_kv(void *user, const uint8_t *key, size_t key_len, const uint8_t 
     return 0;
 }
 
+/* The page cursor: ?after=KEY, or ?after_base64= for a key that is not
+ * text (as "next_base64" gives it). Returns the length, or -1 when bad. */
+static long cursor(req_t *r, uint8_t *out, size_t cap)
+{
+    const char *a = srv_query(r, "after"), *b = srv_query(r, "after_base64");
+    size_t n = 0;
+    if (b) {
+        if (sodium_base642bin(out, cap, b, strlen(b), NULL, &n, NULL,
+                              sodium_base64_VARIANT_ORIGINAL) != 0)
+            return -1;
+        return (long)n;
+    }
+    if (!a)
+        return 0;
+    n = strlen(a);
+    if (n > cap)
+        return -1;
+    memcpy(out, a, n);
+    return (long)n;
+}
+
 static enum MHD_Result kv_read(srv_t *s, req_t *r)
 {
-    const char *prefix = srv_query(r, "prefix"), *after = srv_query(r, "after"),
-               *lim = srv_query(r, "limit");
+    const char *prefix = srv_query(r, "prefix"), *lim = srv_query(r, "limit");
+    uint8_t after[1024];
+    long after_len = cursor(r, after, sizeof after);
+    if (after_len < 0)
+        return reply_status(s, r, 400, "BAD_REQUEST", "after/after_base64 is not a valid key");
     long limit = lim ? strtol(lim, NULL, 10) : 100;
     if (limit <= 0 || limit > 1000)
         return reply_status(s, r, 400, "BAD_REQUEST", "limit must be 1 to 1000");
     kv_page_t p = {json_array(), {0}, 0};
     int more = 0;
     int rc = weft_node_kv_scan(s->node, r->params[0], (const uint8_t *)(prefix ? prefix : ""),
-                               prefix ? strlen(prefix) : 0, (const uint8_t *)(after ? after : ""),
-                               after ? strlen(after) : 0, (size_t)limit, add_kv, &p, &more);
+                               prefix ? strlen(prefix) : 0, after, (size_t)after_len,
+                               (size_t)limit, add_kv, &p, &more);
     if (rc != 0) {
         json_decref(p.items);
         if (rc == WEFT_ENOTFOUND) {
@@ -350,14 +374,18 @@ static int add_crdt(void *user, const uint8_t *key, size_t key_len, const char *
 /* GET .../crdt?after=&limit=: the context's CRDT keys with their types. */
 static enum MHD_Result crdt_list(srv_t *s, req_t *r)
 {
-    const char *after = srv_query(r, "after"), *lim = srv_query(r, "limit");
+    const char *lim = srv_query(r, "limit");
+    uint8_t after[1024];
+    long after_len = cursor(r, after, sizeof after);
+    if (after_len < 0)
+        return reply_status(s, r, 400, "BAD_REQUEST", "after/after_base64 is not a valid key");
     long limit = lim ? strtol(lim, NULL, 10) : 100;
     if (limit <= 0 || limit > 1000)
         return reply_status(s, r, 400, "BAD_REQUEST", "limit must be 1 to 1000");
     crdt_page_t p = {json_array(), {0}, 0};
     int more = 0;
-    int rc = weft_node_crdt_list(s->node, r->params[0], (const uint8_t *)(after ? after : ""),
-                                 after ? strlen(after) : 0, (size_t)limit, add_crdt, &p, &more);
+    int rc = weft_node_crdt_list(s->node, r->params[0], after, (size_t)after_len, (size_t)limit,
+                                 add_crdt, &p, &more);
     if (rc != 0) {
         json_decref(p.items);
         if (rc == WEFT_ENOTFOUND) {

@@ -114,7 +114,8 @@ enum MHD_Result srv_reply_error(req_t *r, unsigned status, const char *code, con
 
 void srv_set_bytes(json_t *obj, const char *key, const void *p, size_t len)
 {
-    json_t *v = json_stringn(p ? (const char *)p : "", len);
+    /* Text is UTF-8 without NUL bytes (which C clients could not hold). */
+    json_t *v = p && memchr(p, 0, len) ? NULL : json_stringn(p ? (const char *)p : "", len);
     if (v) {
         json_object_set_new(obj, key, v);
         return;

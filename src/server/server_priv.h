@@ -112,8 +112,8 @@ enum MHD_Result srv_reply_bytes(req_t *r, unsigned status, const char *type, con
 void srv_count_status(srv_t *s, unsigned status);
 /* The query argument `name`, or NULL. */
 const char *srv_query(req_t *r, const char *name);
-/* A string member that is text, or base64 of bytes that are not UTF-8:
- * sets obj[key] or obj[key "_base64"]. */
+/* A string member that is text (UTF-8 without NUL bytes), or base64 of
+ * bytes that are not: sets obj[key] or obj[key "_base64"]. */
 void srv_set_bytes(json_t *obj, const char *key, const void *p, size_t len);
 uint64_t srv_now_ns(void);
 

@@ -146,12 +146,23 @@ static void wake(sse_t *e)
     }
 }
 
+/* The context was deleted: a last `event: deleted`, then the end. Under mu. */
+static void context_gone(sse_t *e)
+{
+    static const char deleted[] = "event: deleted\ndata: {}\n\n";
+    if (!e->ended)
+        append(e, deleted, sizeof deleted - 1);
+    e->ended = 1;
+}
+
 /* The publisher: a node thread, holding the node's subscription lock. */
 static void on_event(void *user, const char *context, uint64_t seq, const char *name,
                      size_t name_len, const uint8_t *payload, size_t payload_len)
 {
     sse_t *e = user;
     pthread_mutex_lock(&e->mu);
+    if (seq == 0)
+        context_gone(e);
     if (seq > e->live_max)
         e->live_max = seq;
     if (!e->backlog && !e->ended && seq > e->last_seq) {
@@ -171,6 +182,8 @@ static void on_log(void *user, const char *context, uint64_t seq, uint64_t time_
 {
     sse_t *e = user;
     pthread_mutex_lock(&e->mu);
+    if (seq == 0)
+        context_gone(e);
     if (seq > e->live_max)
         e->live_max = seq;
     if (!e->backlog && !e->ended && seq > e->last_seq) {

@@ -205,6 +205,15 @@ def case_routes(tmp):
         check(s == 200 and len(doc["items"]) == 1, "kv: prefix")
         s, doc = node.json("GET", "/v1/contexts/none/kv")
         check(s == 404, "kv of an unknown context: 404")
+        node.json("POST", "/v1/contexts/" + generated + "/call/bin")  # keys a\0x, a\0y
+        s, doc = node.json("GET", "/v1/contexts/%s/kv?limit=1" % generated)
+        check(s == 200 and doc["items"] == [{"key_base64": "YQB4", "value": "1"}]
+              and doc.get("next_base64") == "YQB4", "kv: a key that is not text, in base64")
+        s, doc = node.json("GET", "/v1/contexts/%s/kv?limit=1&after_base64=YQB4" % generated)
+        check(s == 200 and doc["items"] == [{"key_base64": "YQB5", "value": "2"}]
+              and doc["next"] is None, "kv: paging past it with after_base64")
+        s, doc = node.json("GET", "/v1/contexts/%s/kv?after_base64=!!" % generated)
+        check(s == 400, "kv: a bad after_base64: 400")
         node.json("POST", "/v1/contexts/one/call/bump")
         node.json("POST", "/v1/contexts/one/call/bump")
         s, doc = node.json("GET", "/v1/contexts/one/crdt")
@@ -233,7 +242,7 @@ def case_routes(tmp):
         for name in ("weft_calls_total", "weft_call_seconds_bucket", "weft_commits_total",
                      "weft_http_requests_total", "weft_sse_streams", "weft_store_bytes"):
             check(name in text, "/metrics has " + name)
-        check('weft_calls_total{outcome="ok"} 4' in text, "/metrics counts the calls")
+        check('weft_calls_total{outcome="ok"} 5' in text, "/metrics counts the calls")
     finally:
         node.stop()
 
@@ -354,6 +363,16 @@ def case_events(tmp):
         check([e[0] for e in got] == ["4"], "?after=3 gives 4")
         s, doc = node.json("GET", "/v1/contexts/c/events", headers={"Last-Event-ID": "x"})
         check(s == 400, "a bad Last-Event-ID: 400")
+        # Deleting the context ends its streams with `event: deleted`.
+        got = []
+        t = threading.Thread(target=lambda: got.extend(
+            sse_read(node, "/v1/contexts/c/events?after=4", 1)))
+        t.start()
+        time.sleep(0.3)
+        node.request("DELETE", "/v1/contexts/c")
+        t.join(15)
+        check([e[1] for e in got] == ["deleted"] and not t.is_alive(),
+              "a deleted context ends its event stream: %r" % got)
     finally:
         node.stop()
 

@@ -134,3 +134,10 @@ __attribute__((export_name("env"))) void env(void)
     printf("wasi=%s nx=%s", w ? w : "-", n >= 0 ? val : "-");
     fflush(stdout);
 }
+
+/* bin: two keys with a NUL byte in them, "a\0x" and "a\0y". */
+__attribute__((export_name("bin"))) void bin(void)
+{
+    nx_db_set("a\0x", 3, "1", 1);
+    nx_db_set("a\0y", 3, "2", 1);
+}
