@@ -40,14 +40,15 @@ void cli_serve_usage(FILE *out)
             "  --config FILE        JSON settings: listen, workers, tokens, limits (below)\n"
             "  --port-file FILE     write the port listened on to FILE once ready\n"
             "  --fuel N             fuel limit of every call (default: none)\n"
-            "  --timeout DURATION   wall-clock limit of every call (default: none)\n"
+            "  --timeout DURATION   wall-clock limit of every call (default: 30s, so a call\n"
+            "                       that never returns cannot hold the writer or a shutdown)\n"
             "  --no-sync            replication off: no node id is made, net_* give -5\n"
             "  -h, --help           show this help\n"
             "\n"
             "config file:\n"
             "  {\"listen\": \"127.0.0.1:7373\", \"workers\": 2,\n"
             "   \"tokens\": [{\"token\": \"SECRET\", \"scopes\": [\"admin\", \"call\", \"read\"]}],\n"
-            "   \"limits\": {\"fuel\": 0, \"timeout_ms\": 0, \"max_memory_pages\": 0,\n"
+            "   \"limits\": {\"fuel\": 0, \"timeout_ms\": 30000, \"max_memory_pages\": 0,\n"
             "              \"max_input_bytes\": 1048576, \"max_output_bytes\": 16777216},\n"
             "   \"max_app_bytes\": 16777216, \"max_call_bytes\": 1048576, \"heartbeat_ms\": 15000,\n"
             "   \"idle_timeout_s\": 30}\n"
@@ -278,6 +279,8 @@ int cli_serve(int argc, char **argv)
         nc.limits.fuel = o.fuel;
     if (o.timeout_ns)
         nc.limits.timeout_ns = o.timeout_ns;
+    if (!nc.limits.timeout_ns)
+        nc.limits.timeout_ns = 30000000000ull; /* a call may not hold the writer for ever */
     nc.data_dir = dir;
     nc.workers = o.workers;
     nc.flags = o.no_sync ? WEFT_NODE_NO_SYNC : 0;
