@@ -4,8 +4,11 @@
 # Builds nothing (make demo builds first). Runs the WASI hello world with
 # arguments, a variable and a lent directory, then inspects the fib example,
 # calls a few of its functions, shows a trap with its backtrace, fuel and a
-# timeout, and checks the benchmark kernels (real C programs compiled by
-# clang) against their native builds. Takes a few seconds.
+# timeout, keeps state in a data directory, then starts a node (weft serve)
+# on a free loopback port, deploys the guestbook app, calls it with the
+# client commands while an event stream is followed, and stops the node;
+# last it checks the benchmark kernels (real C programs compiled by clang)
+# against their native builds. Takes a few seconds.
 set -uo pipefail
 
 BUILD=${1:-build}
@@ -14,6 +17,7 @@ NOTES=$BUILD/examples/notes.wasm
 INVENTORY=$BUILD/examples/distributed_inventory.wasm
 FIB=$BUILD/examples/fib.wasm
 HELLO=$BUILD/examples/hello.wasm
+GUESTBOOK=$BUILD/examples/guestbook.wasm
 
 bold=""
 plain=""
@@ -39,7 +43,14 @@ if [ ! -f "$FIB" ] || [ ! -f "$HELLO" ]; then
     exit 1
 fi
 data=$(mktemp -d)
-trap 'rm -rf "$data"' EXIT
+node_pid=""
+events_pid=""
+cleanup() {
+    [ -n "$events_pid" ] && kill "$events_pid" 2>/dev/null
+    [ -n "$node_pid" ] && kill "$node_pid" 2>/dev/null && wait "$node_pid" 2>/dev/null
+    rm -rf "$data"
+}
+trap cleanup EXIT
 
 say "weft is a WebAssembly runtime. This is it:"
 show "$WEFT" --version
@@ -85,6 +96,49 @@ if [ -f "$INVENTORY" ]; then
     show "$WEFT" run --data-dir "$data/db" "$INVENTORY" show sku-1
     echo "With replication switched off, the CRDT functions refuse:"
     show "$WEFT" run --no-sync --data-dir "$data/db" "$INVENTORY" show sku-1
+fi
+
+if [ -f "$GUESTBOOK" ]; then
+    say "A node: weft serve keeps apps and contexts and runs calls over HTTP (docs/http.md)"
+    "$WEFT" serve --data-dir "$data/node" --listen 127.0.0.1:0 --port-file "$data/port" \
+        2>"$data/node.log" &
+    node_pid=$!
+    for _ in $(seq 100); do [ -s "$data/port" ] && break; sleep 0.05; done
+    if [ ! -s "$data/port" ]; then
+        echo "demo: the node did not start:" >&2
+        cat "$data/node.log" >&2
+        exit 1
+    fi
+    export WEFT_NODE="http://127.0.0.1:$(cat "$data/port")"
+    printf '$ weft serve --data-dir %s/node --listen 127.0.0.1:0 &\n' "$data"
+    sed 's/^/  /' "$data/node.log"
+    echo "Deploy examples/guestbook (an nx reactor: sign, list, count) and give it a context:"
+    printf '$ weft deploy --name guestbook %s\n' "$GUESTBOOK"
+    app=$("$WEFT" deploy --name guestbook "$GUESTBOOK")
+    echo "$app"
+    show "$WEFT" context create "$app" book
+    echo "Follow the committed events while calling (weft events, in the background):"
+    "$WEFT" events book > "$data/events" 2>&1 &
+    events_pid=$!
+    sleep 0.3
+    show "$WEFT" call book sign "ada: hello, weft"
+    show "$WEFT" call book sign "bob: a write is answered once its commit is durable"
+    echo "A view (GET) reads a snapshot beside the writer; a write from it would trap:"
+    show "$WEFT" call --view book list
+    show "$WEFT" call book sign "no colon here"
+    sleep 0.3
+    kill "$events_pid" 2>/dev/null
+    wait "$events_pid" 2>/dev/null
+    events_pid=""
+    echo '$ weft events book      # what it printed: id, name, payload'
+    sed 's/^/  /' "$data/events"
+    show "$WEFT" state book kv
+    show "$WEFT" status
+    echo "Stop the node: calls in flight finish and commit first."
+    kill -TERM "$node_pid"
+    wait "$node_pid"
+    node_pid=""
+    tail -2 "$data/node.log" | sed 's/^/  /'
 fi
 
 say "Benchmark kernels: C programs checked against their native builds"
