@@ -113,6 +113,18 @@ void weft_node_stats(weft_node_t *node, weft_node_stats_t *out);
 int weft_node_app_deploy(weft_node_t *node, const uint8_t *wasm, size_t len, const char *name,
                          char out_id[WEFT_APP_ID_LEN + 1], char *out_msg, size_t msg_size);
 
+/* The same with a manifest (JSON, docs/node.md "Manifests"): functions that
+ * always run as views, and limits for the app's calls. NULL: none. Like the
+ * name, the first deploy's manifest stays. WEFT_EARG when it is malformed
+ * or names a view the module does not export (out_msg says which). */
+int weft_node_app_deploy_manifest(weft_node_t *node, const uint8_t *wasm, size_t len,
+                                  const char *name, const char *manifest, size_t manifest_len,
+                                  char out_id[WEFT_APP_ID_LEN + 1], char *out_msg,
+                                  size_t msg_size);
+/* The app's manifest as deployed (malloc'ed JSON text the caller frees);
+ * WEFT_ENOTFOUND when the app has none. */
+int weft_node_app_manifest(weft_node_t *node, const char *id, char **out);
+
 typedef struct {
     char id[WEFT_APP_ID_LEN + 1];
     char name[65];

@@ -27,17 +27,18 @@ void cli_deploy_usage(FILE *out)
             "when stderr is a terminal.\n"
             "\n"
             "options:\n"
-            "  --name NAME         a name for the app (letters, digits, . _ -)\n");
+            "  --name NAME         a name for the app (letters, digits, . _ -)\n"
+            "  --manifest FILE     the app's manifest, JSON: views and limits (docs/node.md)\n");
     client_print_opts(out);
 }
 
 int cli_deploy(int argc, char **argv)
 {
     client_opts_t o = {0};
-    const char *name = NULL, *pos[1];
+    const char *name = NULL, *manifest = NULL, *pos[1];
     size_t npos;
-    client_flag_t flags[] = {{"--name", &name, NULL}};
-    int rc = client_parse("deploy", argc, argv, &o, flags, 1, pos, 1, &npos, cli_deploy_usage);
+    client_flag_t flags[] = {{"--name", &name, NULL}, {"--manifest", &manifest, NULL}};
+    int rc = client_parse("deploy", argc, argv, &o, flags, 2, pos, 1, &npos, cli_deploy_usage);
     if (rc != 0)
         return rc < 0 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
     if (npos != 1) {
@@ -45,9 +46,9 @@ int cli_deploy(int argc, char **argv)
         cli_usage_hint("deploy");
         return CLI_EXIT_USAGE;
     }
-    uint8_t *bytes = NULL;
-    size_t len = 0;
-    char *esc = NULL, path[600];
+    uint8_t *bytes = NULL, *mf = NULL;
+    size_t len = 0, mf_len = 0;
+    char *esc = NULL, *mf_esc = NULL, *path = NULL;
     client_resp_t r = {0};
     client_t *c = client_new(&o, "deploy", &rc);
     if (!c)
@@ -61,15 +62,29 @@ int cli_deploy(int argc, char **argv)
         cli_wat_error(pos[0]);
         goto done;
     }
-    snprintf(path, sizeof path, "/v1/apps");
-    if (name) {
-        if (strlen(name) > 255 || !(esc = client_escape(c, name, strlen(name)))) {
-            cli_error("deploy: the app name is too long");
-            rc = CLI_EXIT_USAGE;
-            goto done;
-        }
-        snprintf(path, sizeof path, "/v1/apps?name=%s", esc);
+    if (manifest && cli_read_file(manifest, &mf, &mf_len) != 0) {
+        cli_error("deploy: cannot read the manifest %s: %m", manifest);
+        goto done;
     }
+    if (name && (strlen(name) > 255 || !(esc = client_escape(c, name, strlen(name))))) {
+        cli_error("deploy: the app name is too long");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    if (mf && (mf_len > 65536 || !(mf_esc = client_escape(c, (const char *)mf, mf_len)))) {
+        cli_error("deploy: the manifest is over 64 KiB");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    size_t plen = 32 + (esc ? strlen(esc) : 0) + (mf_esc ? strlen(mf_esc) : 0);
+    if (!(path = malloc(plen))) {
+        cli_error("out of memory");
+        goto done;
+    }
+    snprintf(path, plen, "/v1/apps%s%s%s%s%s", esc || mf_esc ? "?" : "", esc ? "name=" : "",
+             esc ? esc : "", esc && mf_esc ? "&" : "", mf_esc ? "manifest=" : "");
+    if (mf_esc)
+        strcat(path, mf_esc);
     client_req_t req = {.method = "POST", .path = path, .body = bytes, .body_len = len,
                         .content_type = "application/wasm", .progress = 1};
     if (client_request(c, &req, &r) != 0)
@@ -91,6 +106,9 @@ int cli_deploy(int argc, char **argv)
 done:
     client_resp_fini(&r);
     free(esc);
+    free(mf_esc);
+    free(mf);
+    free(path);
     free(bytes);
     client_delete(c);
     return rc;

@@ -18,6 +18,7 @@
 #include "weft/profile.h"
 
 #define APP_KEY_PREFIX "app/"
+#define MANIFEST_KEY_PREFIX "manifest/" /* 9 bytes, then the id: the manifest's JSON */
 #define CTX_KEY_PREFIX "ctx/"
 
 static int imports_ns(const weft_module_t *m, const char *ns)
@@ -94,7 +95,7 @@ static int load(weft_node_t *node, const uint8_t *bytes, size_t len, weft_module
 static node_app_t *cached(weft_node_t *node, const char *id)
 {
     for (node_app_t *a = node->apps; a; a = a->next)
-        if (strcmp(a->id, id) == 0)
+        if (!a->stale && strcmp(a->id, id) == 0)
             return a;
     return NULL;
 }
@@ -103,24 +104,28 @@ static node_app_t *cached(weft_node_t *node, const char *id)
  * one already there when another thread was first: `module` is then
  * released). NULL when out of memory (module released). */
 static node_app_t *cache_add(weft_node_t *node, const char *id, const char *name,
-                             weft_module_t *module)
+                             weft_module_t *module, node_manifest_t *mf)
 {
     pthread_mutex_lock(&node->apps_mu);
     node_app_t *a = cached(node, id);
     if (a) {
         pthread_mutex_unlock(&node->apps_mu);
         weft_module_delete(module);
+        node_manifest_free(mf);
         return a;
     }
     a = calloc(1, sizeof *a);
     if (!a) {
         pthread_mutex_unlock(&node->apps_mu);
         weft_module_delete(module);
+        node_manifest_free(mf);
         return NULL;
     }
     snprintf(a->id, sizeof a->id, "%s", id);
     snprintf(a->name, sizeof a->name, "%s", name);
     a->module = module;
+    a->manifest = *mf; /* the cache owns it now */
+    memset(mf, 0, sizeof *mf);
     a->imports_nx = imports_ns(module, "nx");
     a->next = node->apps;
     node->apps = a;
@@ -134,6 +139,7 @@ void node_apps_free(weft_node_t *node)
     while (a) {
         node_app_t *next = a->next;
         weft_module_delete(a->module);
+        node_manifest_free(&a->manifest);
         free(a);
         a = next;
     }
@@ -196,7 +202,18 @@ node_app_t *node_app_load(weft_node_t *node, weft_txn_t *txn, const char *id, ch
         snprintf(msg, msg_size, "app %s does not compile: %s", id, why);
         return NULL;
     }
-    a = cache_add(node, id, info.name, m);
+    /* Its manifest, if it was deployed with one. */
+    node_manifest_t mf = {0};
+    uint8_t mkey[9 + WEFT_APP_ID_LEN];
+    memcpy(mkey, MANIFEST_KEY_PREFIX, 9);
+    memcpy(mkey + 9, id, WEFT_APP_ID_LEN);
+    if (weft_txn_get(txn, WEFT_SPACE_META, NULL, 0, mkey, sizeof mkey, &v, &vlen) == 0 &&
+        node_manifest_parse((const char *)v, vlen, NULL, &mf, why, sizeof why) != 0) {
+        weft_module_delete(m);
+        snprintf(msg, msg_size, "the manifest of app %s does not parse: %s", id, why);
+        return NULL;
+    }
+    a = cache_add(node, id, info.name, m, &mf);
     if (!a)
         snprintf(msg, msg_size, "out of memory");
     return a;
@@ -209,6 +226,8 @@ typedef struct {
     const char *name;
     const uint8_t *wasm;
     size_t len;
+    const char *manifest; /* NULL: none */
+    size_t manifest_len;
 } deploy_t;
 
 static int deploy_write(weft_node_t *node, weft_txn_t *txn, void *arg)
@@ -234,11 +253,27 @@ static int deploy_write(weft_node_t *node, weft_txn_t *txn, void *arg)
                       d->wasm, d->len);
     if (rc == 0)
         rc = weft_txn_put(txn, WEFT_SPACE_META, NULL, 0, key, klen, rec, 17 + nl);
+    if (rc == 0 && d->manifest) {
+        uint8_t mkey[9 + WEFT_APP_ID_LEN];
+        memcpy(mkey, MANIFEST_KEY_PREFIX, 9);
+        memcpy(mkey + 9, d->id, WEFT_APP_ID_LEN);
+        rc = weft_txn_put(txn, WEFT_SPACE_META, NULL, 0, mkey, sizeof mkey,
+                          (const uint8_t *)d->manifest, d->manifest_len);
+    }
     return rc;
 }
 
 int weft_node_app_deploy(weft_node_t *node, const uint8_t *wasm, size_t len, const char *name,
                          char out_id[WEFT_APP_ID_LEN + 1], char *out_msg, size_t msg_size)
+{
+    return weft_node_app_deploy_manifest(node, wasm, len, name, NULL, 0, out_id, out_msg,
+                                         msg_size);
+}
+
+int weft_node_app_deploy_manifest(weft_node_t *node, const uint8_t *wasm, size_t len,
+                                  const char *name, const char *manifest, size_t manifest_len,
+                                  char out_id[WEFT_APP_ID_LEN + 1], char *out_msg,
+                                  size_t msg_size)
 {
     char dummy[8];
     if (!out_msg || !msg_size) {
@@ -268,7 +303,13 @@ int weft_node_app_deploy(weft_node_t *node, const uint8_t *wasm, size_t len, con
         weft_module_delete(m);
         return rc;
     }
-    deploy_t d = {id, name ? name : defname, wasm, len};
+    node_manifest_t mf = {0};
+    if (manifest &&
+        (rc = node_manifest_parse(manifest, manifest_len, m, &mf, out_msg, msg_size)) != 0) {
+        weft_module_delete(m);
+        return rc;
+    }
+    deploy_t d = {id, name ? name : defname, wasm, len, manifest, manifest_len};
     rc = node_write_fn(node, deploy_write, &d);
     if (rc != 0) {
         weft_module_delete(m);
@@ -280,7 +321,21 @@ int weft_node_app_deploy(weft_node_t *node, const uint8_t *wasm, size_t len, con
     weft_app_info_t info;
     if (weft_node_app_get(node, id, &info) != 0)
         snprintf(info.name, sizeof info.name, "%s", d.name);
-    if (!cache_add(node, id, info.name, m))
+    /* The stored manifest wins too: the cache loads it on first use. */
+    node_manifest_free(&mf);
+    weft_txn_t *txn;
+    const uint8_t *mv;
+    size_t ml;
+    uint8_t mkey[9 + WEFT_APP_ID_LEN];
+    memcpy(mkey, MANIFEST_KEY_PREFIX, 9);
+    memcpy(mkey + 9, id, WEFT_APP_ID_LEN);
+    if (weft_txn_begin(node->db, WEFT_TXN_READ, &txn) == 0) {
+        if (weft_txn_get(txn, WEFT_SPACE_META, NULL, 0, mkey, sizeof mkey, &mv, &ml) == 0)
+            node_manifest_parse((const char *)mv, ml, NULL, &mf, out_msg, msg_size);
+        weft_txn_abort(txn);
+    }
+    out_msg[0] = '\0';
+    if (!cache_add(node, id, info.name, m, &mf))
         return WEFT_ENOMEM;
     memcpy(out_id, id, WEFT_APP_ID_LEN + 1);
     return 0;
@@ -383,6 +438,12 @@ static int delete_write(weft_node_t *node, weft_txn_t *txn, void *arg)
     if (rc == 0)
         rc = weft_txn_del(txn, WEFT_SPACE_MODULES, NULL, 0, (const uint8_t *)d->id,
                           WEFT_APP_ID_LEN);
+    if (rc == 0) {
+        uint8_t mkey[9 + WEFT_APP_ID_LEN];
+        memcpy(mkey, MANIFEST_KEY_PREFIX, 9);
+        memcpy(mkey + 9, d->id, WEFT_APP_ID_LEN);
+        rc = weft_txn_del(txn, WEFT_SPACE_META, NULL, 0, mkey, sizeof mkey);
+    }
     return rc;
 }
 
@@ -407,8 +468,16 @@ int weft_node_app_delete(weft_node_t *node, const char *id, char *out_msg, size_
                  id, d.user);
     else if (rc != 0)
         snprintf(out_msg, msg_size, "cannot delete app %s: %s", id, weft_db_errmsg(node->db));
-    /* The compiled module stays cached until the node closes: a call that
-     * found it before the delete may still be running. */
+    /* The compiled module stays allocated until the node closes (a call
+     * that found it before the delete may still be running), but a new
+     * deploy of the same bytes makes a new entry, with its own manifest. */
+    if (rc == 0) {
+        pthread_mutex_lock(&node->apps_mu);
+        node_app_t *a = cached(node, id);
+        if (a)
+            a->stale = 1;
+        pthread_mutex_unlock(&node->apps_mu);
+    }
     return rc;
 }
 
@@ -433,4 +502,29 @@ int weft_node_app_module(weft_node_t *node, const char *id, const struct weft_mo
 const char *weft_node_abi(const struct weft_module *module)
 {
     return imports_ns(module, "nx") ? "nx" : "wasi";
+}
+
+int weft_node_app_manifest(weft_node_t *node, const char *id, char **out)
+{
+    weft_txn_t *txn;
+    const uint8_t *v;
+    size_t vlen;
+    *out = NULL;
+    if (!id || strlen(id) != WEFT_APP_ID_LEN)
+        return WEFT_ENOTFOUND;
+    uint8_t mkey[9 + WEFT_APP_ID_LEN];
+    memcpy(mkey, MANIFEST_KEY_PREFIX, 9);
+    memcpy(mkey + 9, id, WEFT_APP_ID_LEN);
+    int rc = weft_txn_begin(node->db, WEFT_TXN_READ, &txn);
+    if (rc != 0)
+        return rc;
+    rc = weft_txn_get(txn, WEFT_SPACE_META, NULL, 0, mkey, sizeof mkey, &v, &vlen);
+    if (rc == 0 && !(*out = malloc(vlen + 1)))
+        rc = WEFT_ENOMEM;
+    if (rc == 0) {
+        memcpy(*out, v, vlen);
+        (*out)[vlen] = '\0';
+    }
+    weft_txn_abort(txn);
+    return rc;
 }

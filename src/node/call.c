@@ -294,23 +294,7 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     node_result_reset(res);
     res->call_id = call_id();
 
-    weft_call_limits_t lim = node->limits;
-    if (req->limits.fuel)
-        lim.fuel = req->limits.fuel;
-    if (req->limits.max_memory_pages)
-        lim.max_memory_pages = req->limits.max_memory_pages;
-    if (req->limits.timeout_ns)
-        lim.timeout_ns = req->limits.timeout_ns;
-    if (req->limits.max_input)
-        lim.max_input = req->limits.max_input;
-    if (req->limits.max_output)
-        lim.max_output = req->limits.max_output;
-
-    if (req->input_len > lim.max_input) {
-        node_result_fail(res, WEFT_CALL_ERROR, "the input is %zu bytes, over the limit of %zu",
-                         req->input_len, lim.max_input);
-        goto done;
-    }
+    weft_call_limits_t lim = node->limits; /* with the app's and the call's, below */
     int rc = node_context_app(txn, req->context, app_id);
     if (rc != 0) {
         if (rc == WEFT_ENOTFOUND)
@@ -323,6 +307,12 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     node_app_t *app = node_app_load(node, txn, app_id, msg, sizeof msg);
     if (!app) {
         node_result_fail(res, WEFT_CALL_ERROR, "%s", msg);
+        goto done;
+    }
+    node_limits_merge(&lim, &app->manifest.limits, &req->limits); /* the app's, then the call's */
+    if (req->input_len > lim.max_input) {
+        node_result_fail(res, WEFT_CALL_ERROR, "the input is %zu bytes, over the limit of %zu",
+                         req->input_len, lim.max_input);
         goto done;
     }
     const weft_functype_t *ft = NULL;

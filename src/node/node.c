@@ -540,9 +540,11 @@ int weft_node_call_async(weft_node_t *node, const weft_call_req_t *req, weft_cal
     node_job_t *j = call_job(req);
     if (!j)
         return WEFT_ENOMEM;
+    if (!j->req.view)
+        j->req.view = node_call_is_view(node, &j->req);
     j->done = done;
     j->user = user;
-    int rc = submit(node, j, req->view);
+    int rc = submit(node, j, j->req.view);
     if (rc != 0) {
         j->done = NULL;
         job_free(j);
@@ -558,7 +560,9 @@ int weft_node_call(weft_node_t *node, const weft_call_req_t *req, weft_call_resu
     node_job_t *j = call_job(req);
     if (!j)
         return WEFT_ENOMEM;
-    int rc = submit(node, j, req->view);
+    if (!j->req.view)
+        j->req.view = node_call_is_view(node, &j->req);
+    int rc = submit(node, j, j->req.view);
     if (rc == 0) {
         job_wait(j);
         *out = j->res;

@@ -39,12 +39,21 @@
 #define NODE_DEFAULT_BATCH 64u
 #define NODE_MAX_TRIES 8 /* attempts of a call whose store map had to grow */
 
+/* An app's manifest, parsed (manifest.c). */
+typedef struct {
+    char **views; /* functions that always run as views */
+    size_t nviews;
+    weft_call_limits_t limits; /* zeros: the node's */
+} node_manifest_t;
+
 /* One compiled app, shared by all its calls (the module is immutable). */
 typedef struct node_app {
     char id[WEFT_APP_ID_LEN + 1];
     char name[65];
     weft_module_t *module;
+    node_manifest_t manifest;
     int imports_nx;
+    int stale; /* the app was deleted: kept for calls that hold it, never found again */
     struct node_app *next;
 } node_app_t;
 
@@ -165,6 +174,21 @@ void node_slot_set(weft_node_t *node, unsigned slot, weft_store_t *store, uint64
 node_app_t *node_app_load(weft_node_t *node, weft_txn_t *txn, const char *id, char *msg,
                           size_t msg_size);
 void node_apps_free(weft_node_t *node);
+
+/* manifest.c */
+/* Parses a manifest (docs/node.md); with a module, views must be its
+ * exported functions. Returns 0, WEFT_EARG (msg says what is wrong) or
+ * WEFT_ENOMEM. Free with node_manifest_free. */
+int node_manifest_parse(const char *text, size_t len, const weft_module_t *module,
+                        node_manifest_t *out, char *msg, size_t msg_size);
+void node_manifest_free(node_manifest_t *mf);
+int node_manifest_is_view(const node_manifest_t *mf, const char *function);
+/* lim = node's limits, then the app's, then the request's, each nonzero
+ * field replacing the one before. */
+void node_limits_merge(weft_call_limits_t *lim, const weft_call_limits_t *app,
+                       const weft_call_limits_t *req);
+/* 1 when the request's function is a view by its app's manifest. */
+int node_call_is_view(weft_node_t *node, const weft_call_req_t *req);
 
 /* contexts.c */
 /* The app id of context `name` (NUL-terminated into out_id), from txn. */

@@ -99,6 +99,13 @@ static json_t *app_json(srv_t *s, const weft_app_info_t *a, int details)
     json_object_set_new(o, "abi", json_string(weft_node_abi(m)));
     if (!details)
         return o;
+    char *manifest = NULL;
+    if (weft_node_app_manifest(s->node, a->id, &manifest) == 0) {
+        json_t *mf = json_loads(manifest, 0, NULL);
+        if (mf)
+            json_object_set_new(o, "manifest", mf);
+        free(manifest);
+    }
     json_t *im = json_array(), *ex = json_array();
     weft_externdesc_t d;
     for (size_t i = 0, n = weft_module_import_count(m); i < n; i++)
@@ -122,12 +129,13 @@ static enum MHD_Result reply_status(srv_t *s, req_t *r, unsigned status, const c
 static enum MHD_Result app_deploy(srv_t *s, req_t *r)
 {
     char id[WEFT_APP_ID_LEN + 1], msg[1024];
-    const char *name = srv_query(r, "name");
+    const char *name = srv_query(r, "name"), *manifest = srv_query(r, "manifest");
     if (r->body_len == 0)
         return reply_status(s, r, 400, "BAD_REQUEST", "the body must be the module's bytes");
     if (atomic_load(&s->closing))
         return reply_status(s, r, 503, "UNAVAILABLE", "the node is shutting down");
-    int rc = weft_node_app_deploy(s->node, r->body, r->body_len, name, id, msg, sizeof msg);
+    int rc = weft_node_app_deploy_manifest(s->node, r->body, r->body_len, name, manifest,
+                                           manifest ? strlen(manifest) : 0, id, msg, sizeof msg);
     if (rc == WEFT_EMALFORMED || rc == WEFT_EINVALID || rc == WEFT_EUNLINKABLE ||
         rc == WEFT_ELIMIT || rc == WEFT_EINTERRUPTED)
         return reply_status(s, r, 422, "BAD_MODULE", msg);

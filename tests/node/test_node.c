@@ -707,3 +707,44 @@ TEST(compiling_a_module_is_bounded_by_the_load_deadline)
                   WEFT_EINTERRUPTED);
     ASSERT_TRUE(strstr(msg, "loading interrupted") != NULL);
 }
+
+TEST(a_manifest_makes_views_and_sets_limits)
+{
+    load_app();
+    char *dir = tmpdir_new("node-manifest");
+    static weft_node_t *m;
+    m = open_node(dir, 2);
+    test_defer(close_node, &m);
+    char id[WEFT_APP_ID_LEN + 1], msg[512];
+    const char *bad[] = {"{\"views\": [\"nothing\"]}", "{\"view\": []}", "[1",
+                         "{\"limits\": {\"fuel\": -1}}"};
+    for (size_t i = 0; i < 4; i++)
+        ASSERT_EQ_INT(weft_node_app_deploy_manifest(m, app_bytes, app_len, NULL, bad[i],
+                                                    strlen(bad[i]), id, msg, sizeof msg),
+                      WEFT_EARG);
+    ASSERT_TRUE(strstr(msg, "fuel") != NULL || strstr(msg, "range") != NULL);
+    const char *mf = "{\"views\": [\"put\"], \"limits\": {\"fuel\": 20000}}";
+    ASSERT_EQ_INT(weft_node_app_deploy_manifest(m, app_bytes, app_len, NULL, mf, strlen(mf), id,
+                                                msg, sizeof msg), 0);
+    char *stored = NULL;
+    ASSERT_EQ_INT(weft_node_app_manifest(m, id, &stored), 0);
+    ASSERT_EQ_STR(stored, mf);
+    free(stored);
+    ASSERT_EQ_INT(weft_node_context_create(m, "c", id, msg, sizeof msg), 0);
+    /* put is a view by the manifest: called as a write, it still cannot write */
+    weft_call_result_t *res = call(m, "c", "put", "k=v", 0);
+    test_defer(free_result, res);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_TRAP);
+    ASSERT_TRUE(strstr(weft_call_result_message(res), "a view cannot write") != NULL);
+    /* the app's fuel limit: spin runs out of it */
+    weft_call_result_t *spin = call(m, "c", "spin", NULL, 0);
+    test_defer(free_result, spin);
+    ASSERT_EQ_INT(weft_call_result_trap(spin), WEFT_TRAP_OUT_OF_FUEL);
+    ASSERT_TRUE(weft_call_result_fuel(spin) <= 20000);
+    /* the manifest survives a restart */
+    weft_node_close(m);
+    m = open_node(dir, 1);
+    weft_call_result_t *again = call(m, "c", "put", "k=v", 0);
+    test_defer(free_result, again);
+    ASSERT_EQ_INT(weft_call_result_outcome(again), WEFT_CALL_TRAP);
+}

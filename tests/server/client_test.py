@@ -158,6 +158,11 @@ def commands(tmp, node):
     check(rc == 2 and "--help" in err, "deploy without a file: usage error")
     rc, out, err = weft("deploy", APP, "--bogus", node=node)
     check(rc == 2 and "unknown option '--bogus'" in err, "an unknown option: exit 2")
+    badmf = os.path.join(tmp, "bad-manifest.json")
+    with open(badmf, "w") as f:
+        f.write('{"views": ["no_such_export"]}')
+    rc, out, err = weft("deploy", "--manifest", badmf, APP, node=node)
+    check(rc == 1 and "no_such_export" in err, "deploy --manifest: a view the module lacks: exit 1")
 
     # context
     rc, out, err = weft("context", "create", app, "c", node=node)

@@ -603,7 +603,7 @@ def case_hostile(tmp):
 def case_views(tmp):
     node = Node(os.path.join(tmp, "d"), config={"workers": 2, "limits": {"timeout_ms": 4000}})
     try:
-        setup(node)
+        first_app = setup(node)
         done = {}
         long_view = threading.Thread(target=lambda: done.update(
             r=node.json("GET", "/v1/contexts/c/call/spin")))
@@ -617,6 +617,23 @@ def case_views(tmp):
         long_view.join(30)
         s, doc = done.get("r", (None, None))
         check(s == 422 and doc["error"]["trap"] == "INTERRUPTED", "the long view ends at its deadline")
+        # A manifest names views: a POST to one runs as a view.
+        import urllib.parse
+        mf = '{"views": ["echo", "put"], "limits": {"fuel": 30000}}'
+        s, doc = node.json("POST", "/v1/apps?manifest=" + urllib.parse.quote('{"views": ["nope"]}'),
+                           app_bytes())
+        check(s == 400 and "nope" in doc["error"]["message"], "a manifest naming no export: 400")
+        node.request("DELETE", "/v1/contexts/c")
+        s, h, body = node.request("DELETE", "/v1/apps/" + first_app)
+        check(s == 204, "the app without a manifest is deleted")
+        s, app = node.json("POST", "/v1/apps?manifest=" + urllib.parse.quote(mf), app_bytes())
+        check(s == 201 and app.get("manifest") == json.loads(mf), "deploy shows the manifest")
+        node.json("POST", "/v1/contexts", json.dumps({"app": app["id"], "name": "m"}))
+        s, doc = node.json("POST", "/v1/contexts/m/call/put", b"x=1")
+        check(s == 422 and "a view cannot write" in doc["error"]["message"],
+              "a POST to a manifest view runs as a view")
+        s, doc = node.json("POST", "/v1/contexts/m/call/spin")
+        check(s == 422 and doc["error"]["trap"] == "OUT_OF_FUEL", "the manifest's fuel limit")
     finally:
         node.stop()
 

@@ -1,0 +1,152 @@
+/*
+ * manifest.c — an app's manifest: what the module alone cannot say.
+ *
+ *   {"views": ["list", "count"],
+ *    "limits": {"fuel": N, "timeout_ms": N, "max_memory_pages": N,
+ *               "max_input_bytes": N, "max_output_bytes": N}}
+ *
+ * Every member is optional and nothing else is allowed (a typo is an
+ * error, not a silent default). `views` names exported functions that
+ * always run as views (read-only, beside the writer), whatever interface
+ * called them; `limits` replace the node's for this app's calls (a
+ * request's own limits still win). The manifest is stored as given, under
+ * "manifest/" ID in the meta space, with the first deploy of the bytes
+ * (like the name), and parsed when the app is loaded.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node_priv.h"
+#include "weft/error.h"
+
+static int exports_func(const weft_module_t *m, const char *name)
+{
+    size_t n = weft_module_export_count(m), len = strlen(name);
+    for (size_t i = 0; i < n; i++) {
+        weft_externdesc_t d;
+        if (weft_module_export(m, i, &d) == 0 && d.kind == WEFT_EXTERN_FUNC &&
+            d.name_len == len && memcmp(d.name, name, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+void node_manifest_free(node_manifest_t *mf)
+{
+    for (size_t i = 0; i < mf->nviews; i++)
+        free(mf->views[i]);
+    free(mf->views);
+    memset(mf, 0, sizeof *mf);
+}
+
+int node_manifest_parse(const char *text, size_t len, const weft_module_t *module,
+                        node_manifest_t *out, char *msg, size_t msg_size)
+{
+    json_error_t je;
+    json_t *views = NULL, *limits = NULL;
+    memset(out, 0, sizeof *out);
+    json_t *root = json_loadb(text, len, 0, &je);
+    if (!root) {
+        snprintf(msg, msg_size, "manifest: malformed JSON at line %d, column %d: %s", je.line,
+                 je.column, je.text);
+        return WEFT_EARG;
+    }
+    int rc = WEFT_EARG;
+    if (json_unpack_ex(root, &je, JSON_STRICT, "{s?o,s?o}", "views", &views, "limits",
+                       &limits) != 0) {
+        snprintf(msg, msg_size, "manifest: %s (it takes \"views\" and \"limits\")", je.text);
+        goto done;
+    }
+    if (views) {
+        size_t i;
+        json_t *v;
+        if (!json_is_array(views)) {
+            snprintf(msg, msg_size, "manifest: \"views\" must be a list of function names");
+            goto done;
+        }
+        out->views = calloc(json_array_size(views) + 1, sizeof *out->views);
+        if (!out->views) {
+            rc = WEFT_ENOMEM;
+            goto done;
+        }
+        json_array_foreach(views, i, v) {
+            const char *f = json_string_value(v);
+            if (!f || (module && !exports_func(module, f))) {
+                snprintf(msg, msg_size, "manifest: view %zu is not a function the module "
+                         "exports%s%s", i + 1, f ? ": " : "", f ? f : "");
+                goto done;
+            }
+            if (!(out->views[out->nviews] = strdup(f))) {
+                rc = WEFT_ENOMEM;
+                goto done;
+            }
+            out->nviews++;
+        }
+    }
+    if (limits) {
+        json_int_t fuel = 0, timeout_ms = 0, pages = 0, in = 0, outb = 0;
+        if (json_unpack_ex(limits, &je, JSON_STRICT, "{s?I,s?I,s?I,s?I,s?I}", "fuel", &fuel,
+                           "timeout_ms", &timeout_ms, "max_memory_pages", &pages,
+                           "max_input_bytes", &in, "max_output_bytes", &outb) != 0 ||
+            fuel < 0 || timeout_ms < 0 || pages < 0 || pages > 65536 || in < 0 || outb < 0) {
+            snprintf(msg, msg_size, "manifest: \"limits\": %s",
+                     je.text[0] ? je.text : "a value is out of range");
+            goto done;
+        }
+        out->limits.fuel = (uint64_t)fuel;
+        out->limits.timeout_ns = (uint64_t)timeout_ms * 1000000u;
+        out->limits.max_memory_pages = (uint32_t)pages;
+        out->limits.max_input = (size_t)in;
+        out->limits.max_output = (size_t)outb;
+    }
+    rc = 0;
+done:
+    json_decref(root);
+    if (rc != 0)
+        node_manifest_free(out);
+    return rc;
+}
+
+int node_manifest_is_view(const node_manifest_t *mf, const char *function)
+{
+    for (size_t i = 0; function && i < mf->nviews; i++)
+        if (strcmp(mf->views[i], function) == 0)
+            return 1;
+    return 0;
+}
+
+void node_limits_merge(weft_call_limits_t *lim, const weft_call_limits_t *app,
+                       const weft_call_limits_t *req)
+{
+    const weft_call_limits_t *layers[2] = {app, req};
+    for (int i = 0; i < 2; i++) {
+        const weft_call_limits_t *l = layers[i];
+        if (l->fuel)
+            lim->fuel = l->fuel;
+        if (l->max_memory_pages)
+            lim->max_memory_pages = l->max_memory_pages;
+        if (l->timeout_ns)
+            lim->timeout_ns = l->timeout_ns;
+        if (l->max_input)
+            lim->max_input = l->max_input;
+        if (l->max_output)
+            lim->max_output = l->max_output;
+    }
+}
+
+int node_call_is_view(weft_node_t *node, const weft_call_req_t *req)
+{
+    char app_id[WEFT_APP_ID_LEN + 1], msg[256];
+    weft_txn_t *txn;
+    if (!req->function || weft_txn_begin(node->db, WEFT_TXN_READ, &txn) != 0)
+        return 0;
+    int view = 0;
+    if (node_context_app(txn, req->context, app_id) == 0) {
+        node_app_t *a = node_app_load(node, txn, app_id, msg, sizeof msg);
+        view = a && node_manifest_is_view(&a->manifest, req->function);
+    }
+    weft_txn_abort(txn);
+    return view;
+}
