@@ -80,6 +80,11 @@ typedef struct {
     weft_limits_t limits;              /* TABLE, MEMORY */
 } weft_externdesc_t;
 
+/* The export named name[0..len) (O(log exports): the names are sorted at
+ * load), or WEFT_ENOTFOUND. */
+int weft_module_export_find(const weft_module_t *module, const char *name, size_t len,
+                            weft_externdesc_t *out);
+
 size_t weft_module_import_count(const weft_module_t *module);
 size_t weft_module_export_count(const weft_module_t *module);
 /* Fills *out for import/export i; returns WEFT_ENOTFOUND if i is out of range. */

@@ -56,6 +56,11 @@ const char *cli_file_name(const char *path);
  * (cmd NULL: 'weft --help'), instead of the whole help. */
 void cli_usage_hint(const char *cmd);
 
+/* The data directory: `given` (--data-dir), else $WEFT_DATA_DIR, else
+ * $XDG_DATA_HOME/weft, else ~/.local/share/weft. A malloc'ed path, or NULL
+ * when none can be found. */
+char *cli_data_dir(const char *given);
+
 /* Reads a whole file into a malloc'ed buffer owned by the caller; path "-"
  * reads stdin to its end. Returns 0, or -1 with errno set. */
 int cli_read_file(const char *path, uint8_t **out, size_t *out_len);

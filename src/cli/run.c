@@ -317,13 +317,9 @@ static int run_stopped(void *arg)
  * usage errors are reported before any guest code runs). */
 static const weft_functype_t *export_type(const weft_module_t *module, const char *name)
 {
-    size_t n = weft_module_export_count(module), len = strlen(name);
-    for (size_t i = 0; i < n; i++) {
-        weft_externdesc_t d;
-        if (weft_module_export(module, i, &d) == 0 && d.kind == WEFT_EXTERN_FUNC &&
-            d.name_len == len && memcmp(d.name, name, len) == 0)
-            return d.functype;
-    }
+    weft_externdesc_t d;
+    if (weft_module_export_find(module, name, strlen(name), &d) == 0 && d.kind == WEFT_EXTERN_FUNC)
+        return d.functype;
     return NULL;
 }
 

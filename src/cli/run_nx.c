@@ -54,26 +54,13 @@ static int make_dirs(const char *path)
     return rc;
 }
 
-/* --data-dir, else $WEFT_DATA_DIR, else $XDG_DATA_HOME/weft, else
- * ~/.local/share/weft. Returns a malloc'ed path or NULL (reported). */
+/* The data directory (cli_data_dir), or NULL (reported). */
 static char *data_dir(const run_opts_t *o)
 {
-    const char *v;
-    char buf[4096];
-    if (o->data_dir)
-        return strdup(o->data_dir);
-    if ((v = getenv("WEFT_DATA_DIR")) && *v)
-        return strdup(v);
-    if ((v = getenv("XDG_DATA_HOME")) && *v) {
-        snprintf(buf, sizeof buf, "%s/weft", v);
-        return strdup(buf);
-    }
-    if ((v = getenv("HOME")) && *v) {
-        snprintf(buf, sizeof buf, "%s/.local/share/weft", v);
-        return strdup(buf);
-    }
-    cli_error("no data directory: give --data-dir DIR or set WEFT_DATA_DIR");
-    return NULL;
+    char *dir = cli_data_dir(o->data_dir);
+    if (!dir)
+        cli_error("no data directory: give --data-dir DIR or set WEFT_DATA_DIR");
+    return dir;
 }
 
 /* The module's name: its file name without directories and ".wasm". It is

@@ -229,27 +229,6 @@ static int parse(int argc, char **argv, serve_opts_t *o)
     return 0;
 }
 
-/* --data-dir, else $WEFT_DATA_DIR, else $XDG_DATA_HOME/weft, else
- * ~/.local/share/weft (as weft run). A malloc'ed path, or NULL. */
-static char *default_dir(const char *given)
-{
-    const char *v;
-    char buf[4096];
-    if (given)
-        return strdup(given);
-    if ((v = getenv("WEFT_DATA_DIR")) && *v)
-        return strdup(v);
-    if ((v = getenv("XDG_DATA_HOME")) && *v) {
-        snprintf(buf, sizeof buf, "%s/weft", v);
-        return strdup(buf);
-    }
-    if ((v = getenv("HOME")) && *v) {
-        snprintf(buf, sizeof buf, "%s/.local/share/weft", v);
-        return strdup(buf);
-    }
-    return NULL;
-}
-
 int cli_serve(int argc, char **argv)
 {
     serve_opts_t o;
@@ -271,7 +250,7 @@ int cli_serve(int argc, char **argv)
     char msg[1024];
     if (o.config && load_config(o.config, &cfg, &sc, &nc, &o) != 0)
         goto done;
-    if (!(dir = default_dir(o.data_dir))) {
+    if (!(dir = cli_data_dir(o.data_dir))) {
         cli_error("serve: no data directory: give --data-dir DIR or set WEFT_DATA_DIR");
         goto done;
     }

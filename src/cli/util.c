@@ -300,3 +300,22 @@ void cli_hex(const uint8_t *p, size_t n, char *out)
     }
     out[2 * n] = '\0';
 }
+
+char *cli_data_dir(const char *given)
+{
+    const char *v;
+    char buf[4096];
+    if (given)
+        return strdup(given);
+    if ((v = getenv("WEFT_DATA_DIR")) && *v)
+        return strdup(v);
+    if ((v = getenv("XDG_DATA_HOME")) && *v) {
+        snprintf(buf, sizeof buf, "%s/weft", v);
+        return strdup(buf);
+    }
+    if ((v = getenv("HOME")) && *v) {
+        snprintf(buf, sizeof buf, "%s/.local/share/weft", v);
+        return strdup(buf);
+    }
+    return NULL;
+}

@@ -164,6 +164,18 @@ const char *weft_module_func_name(const weft_module_t *m, uint32_t index)
 
 weft_module_t *weft_instance_module(const weft_instance_t *inst) { return inst->module; }
 
+int weft_module_export_find(const weft_module_t *m, const char *name, size_t len,
+                            weft_externdesc_t *out)
+{
+    const exportdef_t *ex = module_find_export(m, name, len);
+    if (!ex) return WEFT_ENOTFOUND;
+    memset(out, 0, sizeof *out);
+    out->name = ex->name;
+    out->name_len = ex->name_len;
+    describe(m, ex->kind, ex->index, out);
+    return 0;
+}
+
 const exportdef_t *module_find_export(const weft_module_t *m, const char *name, size_t len)
 {
     uint32_t lo = 0, hi = m->nexports;

@@ -160,6 +160,12 @@ static int parse_record(const char *id, const uint8_t *v, size_t len, weft_app_i
     return 0;
 }
 
+static void manifest_key(const char *id, uint8_t key[9 + WEFT_APP_ID_LEN])
+{
+    memcpy(key, MANIFEST_KEY_PREFIX, 9);
+    memcpy(key + 9, id, WEFT_APP_ID_LEN);
+}
+
 static void app_key(const char *id, uint8_t *key, size_t *len)
 {
     memcpy(key, APP_KEY_PREFIX, 4);
@@ -205,8 +211,7 @@ node_app_t *node_app_load(weft_node_t *node, weft_txn_t *txn, const char *id, ch
     /* Its manifest, if it was deployed with one. */
     node_manifest_t mf = {0};
     uint8_t mkey[9 + WEFT_APP_ID_LEN];
-    memcpy(mkey, MANIFEST_KEY_PREFIX, 9);
-    memcpy(mkey + 9, id, WEFT_APP_ID_LEN);
+    manifest_key(id, mkey);
     if (weft_txn_get(txn, WEFT_SPACE_META, NULL, 0, mkey, sizeof mkey, &v, &vlen) == 0 &&
         node_manifest_parse((const char *)v, vlen, NULL, &mf, why, sizeof why) != 0) {
         weft_module_delete(m);
@@ -255,8 +260,7 @@ static int deploy_write(weft_node_t *node, weft_txn_t *txn, void *arg)
         rc = weft_txn_put(txn, WEFT_SPACE_META, NULL, 0, key, klen, rec, 17 + nl);
     if (rc == 0 && d->manifest) {
         uint8_t mkey[9 + WEFT_APP_ID_LEN];
-        memcpy(mkey, MANIFEST_KEY_PREFIX, 9);
-        memcpy(mkey + 9, d->id, WEFT_APP_ID_LEN);
+        manifest_key(d->id, mkey);
         rc = weft_txn_put(txn, WEFT_SPACE_META, NULL, 0, mkey, sizeof mkey,
                           (const uint8_t *)d->manifest, d->manifest_len);
     }
@@ -327,8 +331,7 @@ int weft_node_app_deploy_manifest(weft_node_t *node, const uint8_t *wasm, size_t
     const uint8_t *mv;
     size_t ml;
     uint8_t mkey[9 + WEFT_APP_ID_LEN];
-    memcpy(mkey, MANIFEST_KEY_PREFIX, 9);
-    memcpy(mkey + 9, id, WEFT_APP_ID_LEN);
+    manifest_key(id, mkey);
     if (weft_txn_begin(node->db, WEFT_TXN_READ, &txn) == 0) {
         if (weft_txn_get(txn, WEFT_SPACE_META, NULL, 0, mkey, sizeof mkey, &mv, &ml) == 0)
             node_manifest_parse((const char *)mv, ml, NULL, &mf, out_msg, msg_size);
@@ -440,8 +443,7 @@ static int delete_write(weft_node_t *node, weft_txn_t *txn, void *arg)
                           WEFT_APP_ID_LEN);
     if (rc == 0) {
         uint8_t mkey[9 + WEFT_APP_ID_LEN];
-        memcpy(mkey, MANIFEST_KEY_PREFIX, 9);
-        memcpy(mkey + 9, d->id, WEFT_APP_ID_LEN);
+        manifest_key(d->id, mkey);
         rc = weft_txn_del(txn, WEFT_SPACE_META, NULL, 0, mkey, sizeof mkey);
     }
     return rc;
@@ -513,8 +515,7 @@ int weft_node_app_manifest(weft_node_t *node, const char *id, char **out)
     if (!id || strlen(id) != WEFT_APP_ID_LEN)
         return WEFT_ENOTFOUND;
     uint8_t mkey[9 + WEFT_APP_ID_LEN];
-    memcpy(mkey, MANIFEST_KEY_PREFIX, 9);
-    memcpy(mkey + 9, id, WEFT_APP_ID_LEN);
+    manifest_key(id, mkey);
     int rc = weft_txn_begin(node->db, WEFT_TXN_READ, &txn);
     if (rc != 0)
         return rc;

@@ -196,31 +196,32 @@ int weft_node_context_delete(weft_node_t *node, const char *name)
     return rc;
 }
 
+/* One page of a context's keys in `space`: those starting with prefix and
+ * after `after`, at most limit, each handed to each(); *out_more is 1 when
+ * more follow. WEFT_ENOTFOUND when there is no such context. */
 typedef struct {
-    int (*fn)(void *user, const uint8_t *key, size_t key_len, const uint8_t *val,
-              size_t val_len);
+    weft_scan_fn each;
     void *user;
     size_t left;
     int more;
-} kv_t;
+} page_t;
 
-static int kv_one(void *user, const uint8_t *key, size_t key_len, const uint8_t *val,
-                  size_t val_len)
+static int page_one(void *user, const uint8_t *key, size_t key_len, const uint8_t *val,
+                    size_t val_len)
 {
-    kv_t *k = user;
-    if (k->left == 0) {
-        k->more = 1;
+    page_t *p = user;
+    if (p->left == 0) {
+        p->more = 1;
         return 1;
     }
-    k->left--;
-    return k->fn(k->user, key, key_len, val, val_len);
+    p->left--;
+    return p->each(p->user, key, key_len, val, val_len);
 }
 
-int weft_node_kv_scan(weft_node_t *node, const char *context, const uint8_t *prefix,
-                      size_t prefix_len, const uint8_t *after, size_t after_len, size_t limit,
-                      int (*fn)(void *user, const uint8_t *key, size_t key_len,
-                                const uint8_t *val, size_t val_len),
-                      void *user, int *out_more)
+static int page_scan(weft_node_t *node, const char *context, weft_space_t space,
+                     const uint8_t *prefix, size_t prefix_len, const uint8_t *after,
+                     size_t after_len, size_t limit, weft_scan_fn each, void *user,
+                     int *out_more)
 {
     char app[WEFT_APP_ID_LEN + 1];
     weft_txn_t *txn;
@@ -229,31 +230,34 @@ int weft_node_kv_scan(weft_node_t *node, const char *context, const uint8_t *pre
     if (rc != 0)
         return rc;
     if ((rc = node_context_app(txn, context, app)) == 0) {
-        kv_t k = {fn, user, limit, 0};
-        rc = weft_txn_scan(txn, WEFT_SPACE_KV, (const uint8_t *)context, strlen(context), prefix,
-                           prefix_len, after, after_len, kv_one, &k);
-        *out_more = k.more;
+        page_t p = {each, user, limit, 0};
+        rc = weft_txn_scan(txn, space, (const uint8_t *)context, strlen(context), prefix,
+                           prefix_len, after, after_len, page_one, &p);
+        *out_more = p.more;
     }
     weft_txn_abort(txn);
     return rc;
 }
 
+int weft_node_kv_scan(weft_node_t *node, const char *context, const uint8_t *prefix,
+                      size_t prefix_len, const uint8_t *after, size_t after_len, size_t limit,
+                      int (*fn)(void *user, const uint8_t *key, size_t key_len,
+                                const uint8_t *val, size_t val_len),
+                      void *user, int *out_more)
+{
+    return page_scan(node, context, WEFT_SPACE_KV, prefix, prefix_len, after, after_len, limit,
+                     fn, user, out_more);
+}
+
 typedef struct {
     int (*fn)(void *user, const uint8_t *key, size_t key_len, const char *type);
     void *user;
-    size_t left;
-    int more;
 } crdt_list_t;
 
 static int crdt_one(void *user, const uint8_t *key, size_t key_len, const uint8_t *val,
                     size_t val_len)
 {
     crdt_list_t *l = user;
-    if (l->left == 0) {
-        l->more = 1;
-        return 1;
-    }
-    l->left--;
     weft_crdt_state_t *st = NULL;
     int rc = weft_crdt_state_decode(val, val_len, &st);
     const char *type = rc == 0 ? weft_crdt_type_name(weft_crdt_state_type(st)) : "corrupt";
@@ -267,20 +271,9 @@ int weft_node_crdt_list(weft_node_t *node, const char *context, const uint8_t *a
                                   const char *type),
                         void *user, int *out_more)
 {
-    char app[WEFT_APP_ID_LEN + 1];
-    weft_txn_t *txn;
-    *out_more = 0;
-    int rc = weft_txn_begin(node->db, WEFT_TXN_READ, &txn);
-    if (rc != 0)
-        return rc;
-    if ((rc = node_context_app(txn, context, app)) == 0) {
-        crdt_list_t l = {fn, user, limit, 0};
-        rc = weft_txn_scan(txn, WEFT_SPACE_CRDT, (const uint8_t *)context, strlen(context), NULL,
-                           0, after, after_len, crdt_one, &l);
-        *out_more = l.more;
-    }
-    weft_txn_abort(txn);
-    return rc;
+    crdt_list_t l = {fn, user};
+    return page_scan(node, context, WEFT_SPACE_CRDT, NULL, 0, after, after_len, limit, crdt_one,
+                     &l, out_more);
 }
 
 int weft_node_crdt_json(weft_node_t *node, const char *context, const uint8_t *key,

@@ -23,14 +23,8 @@
 
 static int exports_func(const weft_module_t *m, const char *name)
 {
-    size_t n = weft_module_export_count(m), len = strlen(name);
-    for (size_t i = 0; i < n; i++) {
-        weft_externdesc_t d;
-        if (weft_module_export(m, i, &d) == 0 && d.kind == WEFT_EXTERN_FUNC &&
-            d.name_len == len && memcmp(d.name, name, len) == 0)
-            return 1;
-    }
-    return 0;
+    weft_externdesc_t d;
+    return weft_module_export_find(m, name, strlen(name), &d) == 0 && d.kind == WEFT_EXTERN_FUNC;
 }
 
 void node_manifest_free(node_manifest_t *mf)

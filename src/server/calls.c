@@ -25,13 +25,9 @@ const double srv_buckets[SRV_NBUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025
 
 static const weft_functype_t *export_type(const weft_module_t *m, const char *name)
 {
-    size_t n = weft_module_export_count(m), len = strlen(name);
-    for (size_t i = 0; i < n; i++) {
-        weft_externdesc_t d;
-        if (weft_module_export(m, i, &d) == 0 && d.kind == WEFT_EXTERN_FUNC &&
-            d.name_len == len && memcmp(d.name, name, len) == 0)
-            return d.functype;
-    }
+    weft_externdesc_t d;
+    if (weft_module_export_find(m, name, strlen(name), &d) == 0 && d.kind == WEFT_EXTERN_FUNC)
+        return d.functype;
     return NULL;
 }
 

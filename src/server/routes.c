@@ -288,63 +288,70 @@ static enum MHD_Result ctx_delete(srv_t *s, req_t *r)
     return srv_reply_bytes(r, 204, NULL, "", 0);
 }
 
+/* A page of keys being answered: the items so far and the last key (the
+ * next page's cursor). */
 typedef struct {
     json_t *items;
     uint8_t last[1024];
     size_t last_len;
-} kv_page_t;
+} page_t;
+
+static json_t *page_item(page_t *p, const uint8_t *key, size_t key_len)
+{
+    json_t *o = json_object();
+    srv_set_bytes(o, "key", key, key_len);
+    json_array_append_new(p->items, o);
+    p->last_len = key_len < sizeof p->last ? key_len : sizeof p->last;
+    memcpy(p->last, key, p->last_len);
+    return o;
+}
 
 static int add_kv(void *user, const uint8_t *key, size_t key_len, const uint8_t *val,
                   size_t val_len)
 {
-    kv_page_t *p = user;
-    json_t *o = json_object();
-    srv_set_bytes(o, "key", key, key_len);
-    srv_set_bytes(o, "value", val, val_len);
-    json_array_append_new(p->items, o);
-    p->last_len = key_len < sizeof p->last ? key_len : sizeof p->last;
-    memcpy(p->last, key, p->last_len);
+    srv_set_bytes(page_item(user, key, key_len), "value", val, val_len);
     return 0;
 }
 
-/* The page cursor: ?after=KEY, or ?after_base64= for a key that is not
- * text (as "next_base64" gives it). Returns the length, or -1 when bad. */
-static long cursor(req_t *r, uint8_t *out, size_t cap)
+static int add_crdt(void *user, const uint8_t *key, size_t key_len, const char *type)
 {
-    const char *a = srv_query(r, "after"), *b = srv_query(r, "after_base64");
-    size_t n = 0;
-    if (b) {
-        if (sodium_base642bin(out, cap, b, strlen(b), NULL, &n, NULL,
-                              sodium_base64_VARIANT_ORIGINAL) != 0)
-            return -1;
-        return (long)n;
-    }
-    if (!a)
-        return 0;
-    n = strlen(a);
-    if (n > cap)
-        return -1;
-    memcpy(out, a, n);
-    return (long)n;
+    json_object_set_new(page_item(user, key, key_len), "type", json_string(type));
+    return 0;
 }
 
-static enum MHD_Result kv_read(srv_t *s, req_t *r)
+/* The page's request: ?limit= (1..1000, default 100) and the cursor,
+ * ?after=KEY or ?after_base64= for a key that is not text (as
+ * "next_base64" gives it). Returns 0, or -1 with the 400 queued in *reply. */
+static int page_args(srv_t *s, req_t *r, uint8_t *after, size_t cap, size_t *after_len,
+                     size_t *limit, enum MHD_Result *reply)
 {
-    const char *prefix = srv_query(r, "prefix"), *lim = srv_query(r, "limit");
-    uint8_t after[1024];
-    long after_len = cursor(r, after, sizeof after);
-    if (after_len < 0)
-        return reply_status(s, r, 400, "BAD_REQUEST", "after/after_base64 is not a valid key");
-    long limit = lim ? strtol(lim, NULL, 10) : 100;
-    if (limit <= 0 || limit > 1000)
-        return reply_status(s, r, 400, "BAD_REQUEST", "limit must be 1 to 1000");
-    kv_page_t p = {json_array(), {0}, 0};
-    int more = 0;
-    int rc = weft_node_kv_scan(s->node, r->params[0], (const uint8_t *)(prefix ? prefix : ""),
-                               prefix ? strlen(prefix) : 0, after, (size_t)after_len,
-                               (size_t)limit, add_kv, &p, &more);
+    const char *a = srv_query(r, "after"), *b = srv_query(r, "after_base64"),
+               *lim = srv_query(r, "limit");
+    long l = lim ? strtol(lim, NULL, 10) : 100;
+    *after_len = 0;
+    if (l <= 0 || l > 1000) {
+        *reply = reply_status(s, r, 400, "BAD_REQUEST", "limit must be 1 to 1000");
+        return -1;
+    }
+    *limit = (size_t)l;
+    if (b ? sodium_base642bin(after, cap, b, strlen(b), NULL, after_len, NULL,
+                              sodium_base64_VARIANT_ORIGINAL) != 0
+          : a && strlen(a) > cap) {
+        *reply = reply_status(s, r, 400, "BAD_REQUEST", "after/after_base64 is not a valid key");
+        return -1;
+    }
+    if (!b && a) {
+        *after_len = strlen(a);
+        memcpy(after, a, *after_len);
+    }
+    return 0;
+}
+
+/* Answers a page: {"items", "next"} (next: the cursor, or null at the end). */
+static enum MHD_Result page_reply(srv_t *s, req_t *r, int rc, page_t *p, int more)
+{
     if (rc != 0) {
-        json_decref(p.items);
+        json_decref(p->items);
         if (rc == WEFT_ENOTFOUND) {
             srv_count_status(s, 404);
             return srv_reply_error(r, 404, "NOT_FOUND", "no context '%s'", r->params[0]);
@@ -352,64 +359,45 @@ static enum MHD_Result kv_read(srv_t *s, req_t *r)
         return reply_status(s, r, 500, "INTERNAL", weft_strerror(rc));
     }
     json_t *body = json_object();
-    json_object_set_new(body, "items", p.items);
+    json_object_set_new(body, "items", p->items);
     if (more)
-        srv_set_bytes(body, "next", p.last, p.last_len);
+        srv_set_bytes(body, "next", p->last, p->last_len);
     else
         json_object_set_new(body, "next", json_null());
     srv_count_status(s, 200);
     return srv_reply_json(r, 200, body);
 }
 
-typedef struct {
-    json_t *items;
-    uint8_t last[1024];
-    size_t last_len;
-} crdt_page_t;
-
-static int add_crdt(void *user, const uint8_t *key, size_t key_len, const char *type)
+/* GET .../kv?prefix=&after=&limit=: the context's private keys and values. */
+static enum MHD_Result kv_read(srv_t *s, req_t *r)
 {
-    crdt_page_t *p = user;
-    json_t *o = json_object();
-    srv_set_bytes(o, "key", key, key_len);
-    json_object_set_new(o, "type", json_string(type));
-    json_array_append_new(p->items, o);
-    p->last_len = key_len < sizeof p->last ? key_len : sizeof p->last;
-    memcpy(p->last, key, p->last_len);
-    return 0;
+    const char *prefix = srv_query(r, "prefix");
+    uint8_t after[1024];
+    size_t after_len, limit;
+    enum MHD_Result reply;
+    if (page_args(s, r, after, sizeof after, &after_len, &limit, &reply) != 0)
+        return reply;
+    page_t p = {json_array(), {0}, 0};
+    int more = 0;
+    int rc = weft_node_kv_scan(s->node, r->params[0], (const uint8_t *)(prefix ? prefix : ""),
+                               prefix ? strlen(prefix) : 0, after, after_len, limit, add_kv, &p,
+                               &more);
+    return page_reply(s, r, rc, &p, more);
 }
 
 /* GET .../crdt?after=&limit=: the context's CRDT keys with their types. */
 static enum MHD_Result crdt_list(srv_t *s, req_t *r)
 {
-    const char *lim = srv_query(r, "limit");
     uint8_t after[1024];
-    long after_len = cursor(r, after, sizeof after);
-    if (after_len < 0)
-        return reply_status(s, r, 400, "BAD_REQUEST", "after/after_base64 is not a valid key");
-    long limit = lim ? strtol(lim, NULL, 10) : 100;
-    if (limit <= 0 || limit > 1000)
-        return reply_status(s, r, 400, "BAD_REQUEST", "limit must be 1 to 1000");
-    crdt_page_t p = {json_array(), {0}, 0};
+    size_t after_len, limit;
+    enum MHD_Result reply;
+    if (page_args(s, r, after, sizeof after, &after_len, &limit, &reply) != 0)
+        return reply;
+    page_t p = {json_array(), {0}, 0};
     int more = 0;
-    int rc = weft_node_crdt_list(s->node, r->params[0], after, (size_t)after_len, (size_t)limit,
-                                 add_crdt, &p, &more);
-    if (rc != 0) {
-        json_decref(p.items);
-        if (rc == WEFT_ENOTFOUND) {
-            srv_count_status(s, 404);
-            return srv_reply_error(r, 404, "NOT_FOUND", "no context '%s'", r->params[0]);
-        }
-        return reply_status(s, r, 500, "INTERNAL", weft_strerror(rc));
-    }
-    json_t *body = json_object();
-    json_object_set_new(body, "items", p.items);
-    if (more)
-        srv_set_bytes(body, "next", p.last, p.last_len);
-    else
-        json_object_set_new(body, "next", json_null());
-    srv_count_status(s, 200);
-    return srv_reply_json(r, 200, body);
+    int rc = weft_node_crdt_list(s->node, r->params[0], after, after_len, limit, add_crdt, &p,
+                                 &more);
+    return page_reply(s, r, rc, &p, more);
 }
 
 /* GET .../crdt/{key}: one key's value, {"type", "value"} (weft/crdt_json.h). */

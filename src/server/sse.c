@@ -156,46 +156,50 @@ static void context_gone(sse_t *e)
 }
 
 /* The publisher: a node thread, holding the node's subscription lock. */
-static void on_event(void *user, const char *context, uint64_t seq, const char *name,
-                     size_t name_len, const uint8_t *payload, size_t payload_len)
+/* A live record numbered seq of `size` bytes: locks the stream and says
+ * whether to add it (live, not ended, new, and room in the buffer; a
+ * stream without room ends as lagged). live_end then unlocks. Both run on
+ * the publisher's thread (a node thread holding its subscription lock). */
+static int live_begin(sse_t *e, uint64_t seq, size_t size)
 {
-    sse_t *e = user;
     pthread_mutex_lock(&e->mu);
     if (seq == 0)
         context_gone(e);
     if (seq > e->live_max)
         e->live_max = seq;
-    if (!e->backlog && !e->ended && seq > e->last_seq) {
-        if (e->len - e->off + name_len + payload_len > e->s->sse_buffer ||
-            add_event(e, seq, name, name_len, payload, payload_len) != 0) {
-            static const char lagged[] = "event: lagged\ndata: {}\n\n";
-            append(e, lagged, sizeof lagged - 1);
-            e->ended = 1;
-        }
+    if (e->backlog || e->ended || seq <= e->last_seq)
+        return 0;
+    if (e->len - e->off + size > e->s->sse_buffer) {
+        static const char lagged[] = "event: lagged\ndata: {}\n\n";
+        append(e, lagged, sizeof lagged - 1);
+        e->ended = 1;
+        return 0;
     }
+    return 1;
+}
+
+static void live_end(sse_t *e, int add_rc)
+{
+    if (add_rc != 0)
+        e->ended = 1; /* out of memory: the client resumes with its last id */
     wake(e);
     pthread_mutex_unlock(&e->mu);
+}
+
+static void on_event(void *user, const char *context, uint64_t seq, const char *name,
+                     size_t name_len, const uint8_t *payload, size_t payload_len)
+{
+    sse_t *e = user;
+    int add = live_begin(e, seq, name_len + payload_len);
+    live_end(e, add ? add_event(e, seq, name, name_len, payload, payload_len) : 0);
 }
 
 static void on_log(void *user, const char *context, uint64_t seq, uint64_t time_ms,
                    uint64_t call_id, const char *level, const char *msg, size_t len)
 {
     sse_t *e = user;
-    pthread_mutex_lock(&e->mu);
-    if (seq == 0)
-        context_gone(e);
-    if (seq > e->live_max)
-        e->live_max = seq;
-    if (!e->backlog && !e->ended && seq > e->last_seq) {
-        if (e->len - e->off + len > e->s->sse_buffer ||
-            add_log(e, seq, time_ms, call_id, level, msg, len) != 0) {
-            static const char lagged[] = "event: lagged\ndata: {}\n\n";
-            append(e, lagged, sizeof lagged - 1);
-            e->ended = 1;
-        }
-    }
-    wake(e);
-    pthread_mutex_unlock(&e->mu);
+    int add = live_begin(e, seq, len);
+    live_end(e, add ? add_log(e, seq, time_ms, call_id, level, msg, len) : 0);
 }
 
 static void backlog_log_one(void *user, const char *context, uint64_t seq, uint64_t time_ms,
