@@ -413,6 +413,12 @@ int client_request(client_t *c, const client_req_t *req, client_resp_t *out)
             goto oom;
         h = n;
     }
+    for (size_t i = 0; i < req->nheaders; i++) {
+        struct curl_slist *n = curl_slist_append(h, req->headers[i]);
+        if (!n)
+            goto oom;
+        h = n;
+    }
     curl_easy_setopt(k, CURLOPT_HTTPHEADER, h);
     if (req->progress && isatty(2)) {
         x.tty = 1;

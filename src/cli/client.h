@@ -42,6 +42,8 @@ typedef struct {
     size_t body_len;
     const char *content_type, *accept;
     const char *last_event_id;
+    const char *const *headers; /* more "Name: value" lines (nheaders of them) */
+    size_t nheaders;
     int progress; /* show upload progress on stderr when it is a terminal */
     int (*on_data)(void *user, const char *p, size_t n);
     void *user;
@@ -133,6 +135,7 @@ int cli_events(int argc, char **argv);
 int cli_logs(int argc, char **argv);
 int cli_state(int argc, char **argv);
 int cli_status(int argc, char **argv);
+int cli_keygen(int argc, char **argv);
 void cli_deploy_usage(FILE *out);
 void cli_context_usage(FILE *out);
 void cli_call_usage(FILE *out);
@@ -140,5 +143,11 @@ void cli_events_usage(FILE *out);
 void cli_logs_usage(FILE *out);
 void cli_state_usage(FILE *out);
 void cli_status_usage(FILE *out);
+void cli_keygen_usage(FILE *out);
+/* The three headers of a signed call (docs/http.md "Signed calls") for
+ * METHOD PATH (escaped, no query) and the call's input, signed with the key
+ * in key_file, as "Name: value" lines. Returns 0, or -1 (reported). */
+int client_sign(const char *key_file, const char *method, const char *path, const uint8_t *input,
+                size_t input_len, char out[3][192]);
 
 #endif

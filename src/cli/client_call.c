@@ -11,8 +11,13 @@
  * answer (also an error's) is printed on stdout, and the exit code is the
  * same.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "client.h"
 
@@ -30,7 +35,9 @@ void cli_call_usage(FILE *out)
             "  --view              a read-only call (GET): runs beside writers, and any\n"
             "                      write traps; INPUT must not hold a zero byte\n"
             "  --args JSON         numeric arguments for an export that takes numbers, as a\n"
-            "                      JSON array ('[40, 2]'); its results are printed one a line\n");
+            "                      JSON array ('[40, 2]'); its results are printed one a line\n"
+            "  --sign-key FILE     sign the call with the ed25519 key in FILE (weft keygen\n"
+            "                      makes one): the node runs it as that key's identity\n");
     client_print_opts(out);
     fprintf(out,
             "\n"
@@ -121,8 +128,10 @@ int cli_call(int argc, char **argv)
     const char *pos[3], *args = NULL;
     int view = 0;
     size_t npos;
-    client_flag_t flags[] = {{"--view", NULL, &view}, {"--args", &args, NULL}};
-    int rc = client_parse("call", argc, argv, &o, flags, 2, pos, 3, &npos, cli_call_usage);
+    const char *sign_key = NULL;
+    client_flag_t flags[] = {{"--view", NULL, &view}, {"--args", &args, NULL},
+                             {"--sign-key", &sign_key, NULL}};
+    int rc = client_parse("call", argc, argv, &o, flags, 3, pos, 3, &npos, cli_call_usage);
     if (rc != 0)
         return rc < 0 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
     const char *why = npos < 2                ? "give the context and the function"
@@ -189,6 +198,18 @@ int cli_call(int argc, char **argv)
                         .body = view ? NULL : input, .body_len = view ? 0 : input_len,
                         .content_type = args ? "application/json" : "application/octet-stream",
                         .accept = "application/json"};
+    char sig_lines[3][192];
+    const char *sig_hdrs[3] = {sig_lines[0], sig_lines[1], sig_lines[2]};
+    if (sign_key) {
+        char unsigned_path[2048];
+        snprintf(unsigned_path, sizeof unsigned_path, "/v1/contexts/%s/call/%s", cesc, fesc);
+        if (client_sign(sign_key, req.method, unsigned_path, input, input_len, sig_lines) != 0) {
+            rc = CLI_EXIT_USAGE;
+            goto done;
+        }
+        req.headers = sig_hdrs;
+        req.nheaders = 3;
+    }
     if (client_request(c, &req, &r) != 0)
         goto done;
     if (r.status == 422 && r.doc) {
@@ -234,4 +255,117 @@ done:
     free(input);
     client_delete(c);
     return rc;
+}
+
+/* ---- signed calls ---------------------------------------------------------- */
+
+/* Reads the 32-byte seed of an ed25519 key from FILE (64 hex digits). */
+static int read_seed(const char *file, uint8_t seed[32])
+{
+    uint8_t *text = NULL;
+    size_t len = 0, got = 0;
+    if (cli_read_file(file, &text, &len) != 0) {
+        cli_error("call: cannot read the key %s: %m", file);
+        return -1;
+    }
+    while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
+        len--;
+    int rc = len == 64 && sodium_hex2bin(seed, 32, (const char *)text, len, NULL, &got, NULL) == 0 &&
+                     got == 32
+                 ? 0
+                 : -1;
+    sodium_memzero(text, len);
+    free(text);
+    if (rc != 0)
+        cli_error("call: %s is not a key (64 hex digits, as weft keygen writes)", file);
+    return rc;
+}
+
+int client_sign(const char *key_file, const char *method, const char *path, const uint8_t *input,
+                size_t input_len, char out[3][192])
+{
+    uint8_t seed[32], pk[32], sk[64], sig[64], sum[32];
+    if (sodium_init() < 0 || read_seed(key_file, seed) != 0)
+        return -1;
+    crypto_sign_seed_keypair(pk, sk, seed);
+    sodium_memzero(seed, sizeof seed);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char when[24], sum_hex[65], pk_hex[65], sig_hex[129];
+    snprintf(when, sizeof when, "%llu",
+             (unsigned long long)ts.tv_sec * 1000ull + (unsigned long long)ts.tv_nsec / 1000000u);
+    crypto_hash_sha256(sum, input ? input : (const uint8_t *)"", input_len);
+    sodium_bin2hex(sum_hex, sizeof sum_hex, sum, sizeof sum);
+    /* docs/http.md "Signed calls": the message signed */
+    size_t mlen = strlen(method) + strlen(path) + strlen(when) + 100;
+    char *m = malloc(mlen);
+    if (!m) {
+        sodium_memzero(sk, sizeof sk);
+        cli_error("out of memory");
+        return -1;
+    }
+    int n = snprintf(m, mlen, "weft-call-v1\n%s\n%s\n%s\n%s", method, path, when, sum_hex);
+    crypto_sign_detached(sig, NULL, (const uint8_t *)m, (size_t)n, sk);
+    sodium_memzero(sk, sizeof sk);
+    free(m);
+    sodium_bin2hex(pk_hex, sizeof pk_hex, pk, sizeof pk);
+    sodium_bin2hex(sig_hex, sizeof sig_hex, sig, sizeof sig);
+    snprintf(out[0], 192, "Weft-Signer: %s", pk_hex);
+    snprintf(out[1], 192, "Weft-Timestamp: %s", when);
+    snprintf(out[2], 192, "Weft-Signature: %s", sig_hex);
+    return 0;
+}
+
+/* ---- weft keygen ------------------------------------------------------------ */
+
+void cli_keygen_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: weft keygen FILE\n"
+            "\n"
+            "Makes an ed25519 key for signing calls (weft call --sign-key FILE): FILE gets\n"
+            "its 32-byte seed as 64 hex digits, readable by you alone (mode 0600); the\n"
+            "public key, the identity the node will see, is printed. FILE must not exist.\n");
+}
+
+int cli_keygen(int argc, char **argv)
+{
+    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        cli_keygen_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (argc != 2 || argv[1][0] == '-') {
+        cli_error("keygen: give the file to write the key to: weft keygen FILE");
+        cli_usage_hint("keygen");
+        return CLI_EXIT_USAGE;
+    }
+    uint8_t seed[32], pk[32], sk[64];
+    char hex[65], pk_hex[65];
+    if (sodium_init() < 0) {
+        cli_error("keygen: libsodium failed to initialise");
+        return CLI_EXIT_ERROR;
+    }
+    int fd = open(argv[1], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        cli_error("keygen: cannot create %s: %m%s", argv[1],
+                  errno == EEXIST ? " (it would replace a key: remove it first)" : "");
+        return CLI_EXIT_ERROR;
+    }
+    randombytes_buf(seed, sizeof seed);
+    crypto_sign_seed_keypair(pk, sk, seed);
+    sodium_bin2hex(hex, sizeof hex, seed, sizeof seed);
+    hex[64] = '\n';
+    int bad = write(fd, hex, 65) != 65;
+    bad |= close(fd) != 0;
+    sodium_memzero(seed, sizeof seed);
+    sodium_memzero(sk, sizeof sk);
+    sodium_memzero(hex, sizeof hex);
+    if (bad) {
+        cli_error("keygen: cannot write %s: %m", argv[1]);
+        unlink(argv[1]);
+        return CLI_EXIT_ERROR;
+    }
+    sodium_bin2hex(pk_hex, sizeof pk_hex, pk, sizeof pk);
+    printf("%s\n", pk_hex);
+    return CLI_EXIT_OK;
 }

@@ -187,6 +187,28 @@ def commands(tmp, node):
     rc, out, err = weft("context", "frob", node=node)
     check(rc == 2, "an unknown subcommand: exit 2")
 
+    # keygen and signed calls: the node runs them as the key's identity
+    key = os.path.join(tmp, "call.key")
+    rc, out, err = weft("keygen", key)
+    pk = out.decode().strip()
+    check(rc == 0 and len(pk) == 64 and (os.stat(key).st_mode & 0o777) == 0o600,
+          "keygen: the public key, a file only its owner reads")
+    rc, out, err = weft("keygen", key)
+    check(rc == 1 and "remove it first" in err, "keygen never replaces a key")
+    for view in ([], ["--view"]):
+        rc, out, err = weft("call", "--json", "--sign-key", key, *view, "c", "echo", "signed",
+                            node=node)
+        doc = json.loads(out) if rc == 0 else {}
+        check(doc.get("caller") == pk and doc.get("output") == "signed",
+              "a signed call%s runs as the key: %r" % (" (view)" if view else "", err))
+    rc, out, err = weft("call", "--json", "c", "echo", "plain", node=node)
+    check(rc == 0 and json.loads(out).get("caller") != pk, "an unsigned one does not")
+    bad = os.path.join(tmp, "bad.key")
+    with open(bad, "w") as f:
+        f.write("not a key\n")
+    rc, out, err = weft("call", "--sign-key", bad, "c", "echo", "x", node=node)
+    check(rc == 2 and "not a key" in err, "a file that is no key: usage error")
+
     # call
     rc, out, err = weft("call", "c", "put", "a=1", node=node)
     check(rc == 0 and out == b"" and "c: stored a" in err, "a write call: logs on stderr")
