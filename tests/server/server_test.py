@@ -593,6 +593,68 @@ def case_hostile(tmp):
                 closed += 1
             sck.close()
         check(closed == 50, "slow clients that go quiet are closed (%d of 50)" % closed)
+        # Random requests (seeded): every one gets an HTTP answer or a closed
+        # connection, and the node stays up and correct.
+        import random
+        rnd = random.Random(int(os.environ.get("WEFT_FUZZ_SEED", "7")))
+        # They aim at a context of their own, f (they may well delete it).
+        app = json.loads(node.request("GET", "/v1/apps")[2])["apps"][0]["id"]
+        node.json("POST", "/v1/contexts", json.dumps({"app": app, "name": "f"}))
+        paths = ["/v1/apps", "/v1/apps/" + "a" * 64, "/v1/contexts", "/v1/contexts/f",
+                 "/v1/contexts/f/call/echo", "/v1/contexts/f/call/put", "/v1/contexts/f/kv",
+                 "/v1/contexts/f/crdt", "/v1/contexts/f/crdt/x", "/v1/contexts/f/logs",
+                 "/v1/contexts/f/events", "/v1/node", "/metrics", "/health", "/"]
+        junk = ["%", "%zz", "%00", "..", "//", "?", "&", "=", "%C3%A9", "%FF", "{}", "[", "+"]
+        answered = 0
+        for i in range(int(os.environ.get("WEFT_FUZZ_REQUESTS", "300"))):
+            method = rnd.choice(["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"])
+            path = rnd.choice(paths)
+            for _ in range(rnd.randrange(3)):
+                cut = rnd.randrange(len(path) + 1)
+                path = path[:cut] + rnd.choice(junk) + path[cut:]
+            if rnd.random() < 0.4:
+                path += "?" + "&".join("%s=%s" % (rnd.choice(["after", "limit", "input", "args",
+                                                             "after_base64", "follow", "name",
+                                                             "manifest", "prefix"]),
+                                                  rnd.choice(["", "-1", "0", "99999999999", "%zz",
+                                                              "[1,2]", "[", "x" * 300, "YQB4"]))
+                                       for _ in range(rnd.randrange(1, 4)))
+            body = bytes(rnd.randrange(256) for _ in range(rnd.choice([0, 1, 10, 500, 1500])))
+            if rnd.random() < 0.3:
+                body = rnd.choice([b"[1, 2]", b'{"app": 1}', b'{"app": "x", "name": ""}', b"[",
+                                   b'{"name": "\u0000"}', b"[1e999, -0]", b'"str"'])
+            headers = {}
+            if rnd.random() < 0.3:
+                headers["Content-Type"] = rnd.choice(["application/json", "text/plain", "",
+                                                      "application/json; charset=utf-8"])
+            if rnd.random() < 0.2:
+                headers["Last-Event-ID"] = rnd.choice(["1", "x", "-1", "99999999999999999999"])
+            if rnd.random() < 0.2:
+                headers["Weft-Signer"] = rnd.choice(["00" * 32, "zz", ""])
+                headers["Weft-Timestamp"] = rnd.choice(["0", "x", str(int(time.time() * 1000))])
+                headers["Weft-Signature"] = rnd.choice(["00" * 64, ""])
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", node.port, timeout=5)
+                c.putrequest(method, path, skip_accept_encoding=True)
+                for k, v in headers.items():
+                    c.putheader(k, v)
+                c.putheader("Content-Length", str(len(body)))
+                c.endheaders(body)
+                resp = c.getresponse()
+                if path.startswith("/v1/contexts/f/events") or "follow" in path:
+                    resp.close()  # a stream: the status line is enough
+                else:
+                    resp.read()
+                answered += 100 <= resp.status < 600
+                c.close()
+            except (OSError, ValueError, http.client.HTTPException):
+                pass
+            if node.proc.poll() is not None:
+                break
+        check(node.proc.poll() is None, "the node survives random requests")
+        check(answered > 100, "random requests are answered (%d)" % answered)
+        s, doc = node.json("GET", "/v1/contexts/c/call/get?input=still")
+        check(s == 200 and doc["output"] == "alive", "and still answers correctly")
         s, doc = node.json("POST", "/v1/contexts/c/call/echo", b"[1,", {"Content-Type": "application/json"})
         check(s == 200 and doc["output"] == "[1,", "JSON to a function without numeric params is input")
         check(node.proc.poll() is None, "the node is still running")
