@@ -13,6 +13,7 @@ PACKAGES="
   libsodium-dev
   liblmdb-dev
   libmicrohttpd-dev libcurl4-openssl-dev
+  python3
 "
 
 missing=""
