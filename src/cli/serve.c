@@ -51,7 +51,7 @@ void cli_serve_usage(FILE *out)
             "   \"limits\": {\"fuel\": 0, \"timeout_ms\": 30000, \"max_memory_pages\": 0,\n"
             "              \"max_input_bytes\": 1048576, \"max_output_bytes\": 16777216},\n"
             "   \"max_app_bytes\": 16777216, \"max_call_bytes\": 1048576, \"heartbeat_ms\": 15000,\n"
-            "   \"idle_timeout_s\": 30}\n"
+            "   \"idle_timeout_s\": 30, \"sse_buffer_bytes\": 1048576}\n"
             "With no token the node accepts loopback clients only.\n");
 }
 
@@ -103,11 +103,12 @@ static int load_config(const char *path, config_t *c, weft_server_config_t *sc,
         return -1;
     }
     json_t *listen = NULL, *tokens = NULL, *limits = NULL;
-    json_int_t workers = -1, max_app = 0, max_call = 0, heartbeat = 0, idle = 0;
-    if (json_unpack_ex(c->root, &je, JSON_STRICT, "{s?o,s?I,s?o,s?o,s?I,s?I,s?I,s?I}", "listen",
-                       &listen, "workers", &workers, "tokens", &tokens, "limits", &limits,
-                       "max_app_bytes", &max_app, "max_call_bytes", &max_call, "heartbeat_ms",
-                       &heartbeat, "idle_timeout_s", &idle) != 0) {
+    json_int_t workers = -1, max_app = 0, max_call = 0, heartbeat = 0, idle = 0, sse = 0;
+    if (json_unpack_ex(c->root, &je, JSON_STRICT, "{s?o,s?I,s?o,s?o,s?I,s?I,s?I,s?I,s?I}",
+                       "listen", &listen, "workers", &workers, "tokens", &tokens, "limits",
+                       &limits, "max_app_bytes", &max_app, "max_call_bytes", &max_call,
+                       "heartbeat_ms", &heartbeat, "idle_timeout_s", &idle, "sse_buffer_bytes",
+                       &sse) != 0) {
         cli_error("%s: %s", path, je.text);
         return -1;
     }
@@ -120,7 +121,7 @@ static int load_config(const char *path, config_t *c, weft_server_config_t *sc,
     }
     if (workers >= 0 && !o->workers)
         o->workers = (unsigned)workers;
-    if (max_app < 0 || max_call < 0 || heartbeat < 0 || idle < 0 || idle > 86400) {
+    if (max_app < 0 || max_call < 0 || heartbeat < 0 || idle < 0 || idle > 86400 || sse < 0) {
         cli_error("%s: sizes and times must not be negative", path);
         return -1;
     }
@@ -128,6 +129,7 @@ static int load_config(const char *path, config_t *c, weft_server_config_t *sc,
     sc->max_call_bytes = (size_t)max_call;
     sc->heartbeat_ms = (unsigned)heartbeat;
     sc->idle_timeout_s = (unsigned)idle;
+    sc->sse_buffer_bytes = (size_t)sse;
     if (tokens) {
         size_t i;
         json_t *t;

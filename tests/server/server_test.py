@@ -9,6 +9,7 @@ them at the end, also when a check fails. One CASE per CTest test:
   calls     write calls, views, JSON arguments, traps, exits, raw output
   events    SSE: live events, resume with Last-Event-ID across a restart
   logs      every call's log lines kept (a trap's, a view's), paged and followed
+  lagging   a subscriber that reads nothing is cut off with event: lagged
   auth      tokens and scopes; a non-loopback address needs a token
   signed    ed25519-signed calls: the signer is the caller; bad, stale and
             replayed signatures are refused
@@ -407,6 +408,44 @@ def case_logs(tmp):
         check(s == 200 and [l["msg"] for l in doc["logs"]] == ["get a"], "paging with after")
         s, doc = node.json("GET", "/v1/contexts/none/logs")
         check(s == 404, "logs of an unknown context: 404")
+    finally:
+        node.stop()
+
+
+def case_lagging(tmp):
+    # A subscriber that reads nothing: once its stream's buffer (4 KiB here)
+    # is full it gets `event: lagged` and is cut off; writers never wait.
+    node = Node(os.path.join(tmp, "d"), config={"sse_buffer_bytes": 4096})
+    try:
+        setup(node)
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(30)
+        sock.connect(("127.0.0.1", node.port))
+        sock.sendall(b"GET /v1/contexts/c/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.3)
+        key = "k" * 1000
+        failed = []
+
+        def writer(w):
+            for i in range(400):
+                s, _ = node.json("POST", "/v1/contexts/c/call/put", ("%s%d_%d=v" % (key, w, i)).encode())
+                if s != 200:
+                    failed.append(s)
+        threads = [threading.Thread(target=writer, args=(w,)) for w in range(8)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        check(not failed, "3,200 writes answered while a subscriber reads nothing")
+        data = b""
+        while not data.endswith(b"\r\n0\r\n\r\n"):  # the stream's last chunk
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        sock.close()
+        check(b"event: lagged" in data[-200:] and data.endswith(b"\r\n0\r\n\r\n"),
+              "the stalled subscriber got event: lagged, then the end of its stream")
+        check(data.count(b"event: put") < 3200, "it did not get every event")
     finally:
         node.stop()
 
