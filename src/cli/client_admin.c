@@ -350,8 +350,9 @@ void cli_state_usage(FILE *out)
             "Reads a context's state, read-only. kv prints one line per key, key and value\n"
             "separated by a tab (\\n, \\t, \\\\ and \\xNN stand for bytes that would break the\n"
             "line), following the node's pages to the end; with --json one object\n"
-            "{\"items\": [{\"key\", \"value\"}], \"next\"}. crdt prints the replicated keys\n"
-            "with their types, or one key's value, as the node gives them (JSON).\n"
+            "{\"items\": [{\"key\", \"value\"}], \"next\"}. crdt lists the replicated keys the\n"
+            "same way, each with its type (gcounter, lww_map, rga, ...); crdt KEY prints one\n"
+            "key's value as JSON ({\"type\", \"value\"}).\n"
             "\n"
             "options:\n"
             "  --prefix P          only keys starting with P\n"
@@ -359,6 +360,7 @@ void cli_state_usage(FILE *out)
     client_print_opts(out);
 }
 
+/* One CRDT key's value, as the node renders it (JSON). */
 static int state_crdt(client_t *c, const char *ctx, const char *key)
 {
     char *kesc = key ? client_escape(c, key, strlen(key)) : NULL;
@@ -385,8 +387,10 @@ static int state_crdt(client_t *c, const char *ctx, const char *key)
     return rc;
 }
 
-/* Follows the kv pages: up to `limit` keys (0: all). */
-static int state_kv(client_t *c, const char *ctx, const char *prefix, uint64_t limit)
+/* Follows the pages of GET .../WHAT ("kv": key and value, "crdt": key and
+ * type): up to `limit` keys (0: all). */
+static int state_pages(client_t *c, const char *ctx, const char *what, const char *field,
+                       const char *prefix, uint64_t limit)
 {
     char *pesc = prefix ? client_escape(c, prefix, strlen(prefix)) : NULL;
     char *after = NULL; /* escaped */
@@ -399,9 +403,9 @@ static int state_kv(client_t *c, const char *ctx, const char *prefix, uint64_t l
     for (;;) {
         uint64_t want = limit ? limit - printed : 1000;
         char path[4096];
-        snprintf(path, sizeof path, "/v1/contexts/%s/kv?limit=%llu%s%s%s%s", ctx,
+        snprintf(path, sizeof path, "/v1/contexts/%s/%s?limit=%llu%s%s%s%s", ctx, what,
                  (unsigned long long)(want < 1000 ? want : 1000), pesc ? "&prefix=" : "",
-                 pesc ? pesc : "", after ? "&after=" : "", after ? after : "");
+                 pesc ? pesc : "", after ? "&" : "", after ? after : "");
         client_req_t req = {.method = "GET", .path = path};
         if (client_request(c, &req, &r) != 0)
             goto done;
@@ -418,7 +422,7 @@ static int state_kv(client_t *c, const char *ctx, const char *prefix, uint64_t l
             }
             size_t kn, vn;
             int kt, vt;
-            uint8_t *k = client_bytes(item, "key", &kn, &kt), *v = client_bytes(item, "value", &vn, &vt);
+            uint8_t *k = client_bytes(item, "key", &kn, &kt), *v = client_bytes(item, field, &vn, &vt);
             if (k && v) {
                 client_print_line_bytes(stdout, k, kn, kt);
                 fputc('\t', stdout);
@@ -430,28 +434,25 @@ static int state_kv(client_t *c, const char *ctx, const char *prefix, uint64_t l
         }
         printed += json_array_size(json_object_get(r.doc, "items"));
         /* The next page starts after the last key, which the node sends as
-         * text or, for bytes that are not UTF-8, in base64. */
-        size_t nn;
-        uint8_t *last = client_bytes(r.doc, "next", &nn, NULL);
+         * text ("next") or, for bytes that are not text, in base64
+         * ("next_base64"), taken back as after= or after_base64=. */
+        json_t *t = json_object_get(r.doc, "next"), *b = json_object_get(r.doc, "next_base64");
         free(after);
         after = NULL;
         json_decref(next);
-        next = json_null();
-        if (last) {
-            json_t *t = json_object_get(r.doc, "next");
-            next = json_is_string(t) ? json_incref(t)
-                                     : json_pack("{s:O}", "next_base64",
-                                                 json_object_get(r.doc, "next_base64"));
-            if (memchr(last, 0, nn)) {
-                free(last);
-                cli_error("state: cannot page past a key holding a zero byte (the API takes "
-                          "`after` as text)");
-                goto done;
-            }
-            after = client_escape(c, (const char *)last, nn);
-            free(last);
-            if (!after)
+        next = json_is_string(t) ? json_incref(t)
+               : json_is_string(b) ? json_pack("{s:O}", "next_base64", b)
+                                   : json_null();
+        if (json_is_string(t) || json_is_string(b)) {
+            const char *cur = json_string_value(json_is_string(t) ? t : b);
+            char *esc = client_escape(c, cur, strlen(cur));
+            size_t n = esc ? strlen(esc) + 16 : 0;
+            if (!esc || !(after = malloc(n))) {
+                free(esc);
                 goto oom;
+            }
+            snprintf(after, n, "%s=%s", json_is_string(t) ? "after" : "after_base64", esc);
+            free(esc);
         }
         client_resp_fini(&r);
         if (!after || (limit && printed >= limit) || client_interrupted)
@@ -492,8 +493,8 @@ int cli_state(int argc, char **argv)
         cli_usage_hint("state");
         return CLI_EXIT_USAGE;
     }
-    if (crdt && (prefix || limit_s)) {
-        cli_error("state: --prefix and --limit are for kv");
+    if (crdt && (prefix || (limit_s && npos == 3))) {
+        cli_error("state: --prefix is for kv, and --limit for lists");
         cli_usage_hint("state");
         return CLI_EXIT_USAGE;
     }
@@ -510,7 +511,9 @@ int cli_state(int argc, char **argv)
         cli_error("state: a context name is 1 to 255 bytes");
         rc = CLI_EXIT_USAGE;
     } else {
-        rc = kv ? state_kv(c, ctx, prefix, limit) : state_crdt(c, ctx, npos == 3 ? pos[2] : NULL);
+        rc = kv ? state_pages(c, ctx, "kv", "value", prefix, limit)
+           : npos == 3 ? state_crdt(c, ctx, pos[2])
+                       : state_pages(c, ctx, "crdt", "type", NULL, limit);
     }
     free(ctx);
     client_delete(c);
