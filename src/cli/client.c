@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <sodium.h>
 
 #include "client.h"
@@ -61,6 +62,8 @@ void client_print_opts(FILE *out)
     fprintf(out,
             "  --node URL          the node (default: $WEFT_NODE, else %s)\n"
             "  --token-file FILE   read the bearer token from FILE (default: $WEFT_TOKEN)\n"
+            "  --config FILE       the node's config file (default: $WEFT_CONFIG): its listen\n"
+            "                      address, and a token of it with the scope the command needs\n"
             "  --json              print the node's answers as JSON\n"
             "  -h, --help          show this help\n",
             CLIENT_DEFAULT_NODE);
@@ -73,7 +76,7 @@ int client_parse_opt(client_opts_t *o, const char *cmd, int argc, char **argv, i
         o->json = 1;
         return 1;
     }
-    if (strcmp(a, "--node") != 0 && strcmp(a, "--token-file") != 0)
+    if (strcmp(a, "--node") != 0 && strcmp(a, "--token-file") != 0 && strcmp(a, "--config") != 0)
         return 0;
     if (*i + 1 >= argc) {
         cli_error("%s: %s needs a value", cmd, a);
@@ -82,6 +85,8 @@ int client_parse_opt(client_opts_t *o, const char *cmd, int argc, char **argv, i
     const char *val = argv[++*i];
     if (strcmp(a, "--node") == 0)
         o->node = val;
+    else if (strcmp(a, "--config") == 0)
+        o->config = val;
     else
         o->token_file = val;
     return 1;
@@ -169,18 +174,78 @@ static char *read_token(const char *cmd, const char *path)
     return tok;
 }
 
+/* The scope a command needs (docs/http.md): apps and contexts are admin,
+ * calls and their streams call, reads read. */
+static const char *scope_of(const char *cmd)
+{
+    if (strcmp(cmd, "deploy") == 0 || strcmp(cmd, "context") == 0)
+        return "admin";
+    if (strcmp(cmd, "call") == 0 || strcmp(cmd, "events") == 0 || strcmp(cmd, "logs") == 0)
+        return "call";
+    return "read";
+}
+
+/* From the node's config file: the address it listens on (into addr, as a
+ * URL; empty when it has none) and the first token with the command's
+ * scope (malloc'ed, or NULL when it has no tokens). -1 when the file cannot
+ * be read or has tokens but none with that scope (reported). */
+static int from_config(const char *cmd, const char *path, char *addr, size_t cap, char **token)
+{
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je), *tokens, *t;
+    const char *need = scope_of(cmd), *listen;
+    size_t i;
+    *token = NULL;
+    addr[0] = '\0';
+    if (!root) {
+        cli_error("%s: the config file %s: line %d: %s", cmd, path, je.line, je.text);
+        return -1;
+    }
+    if ((listen = json_string_value(json_object_get(root, "listen"))))
+        snprintf(addr, cap, "http://%s", listen);
+    tokens = json_object_get(root, "tokens");
+    int rc = 0;
+    if (json_array_size(tokens)) {
+        rc = -1;
+        json_array_foreach(tokens, i, t) {
+            json_t *sc, *v;
+            size_t k;
+            const char *tok = json_string_value(json_object_get(t, "token"));
+            json_array_foreach((sc = json_object_get(t, "scopes")), k, v) {
+                if (tok && json_string_value(v) && strcmp(json_string_value(v), need) == 0) {
+                    *token = strdup(tok);
+                    rc = *token ? 0 : -1;
+                    goto done;
+                }
+            }
+        }
+        cli_error("%s: no token in %s has the '%s' scope this command needs", cmd, path, need);
+    }
+done:
+    json_decref(root);
+    return rc;
+}
+
 client_t *client_new(const client_opts_t *o, const char *cmd, int *exit_code)
 {
     *exit_code = CLI_EXIT_ERROR;
-    const char *node = o->node;
+    const char *node = o->node, *config = o->config;
+    char config_addr[300] = "", *config_token = NULL;
+    if (!config && (config = getenv("WEFT_CONFIG")) && !*config)
+        config = NULL;
+    if (config && from_config(cmd, config, config_addr, sizeof config_addr, &config_token) != 0)
+        return NULL;
     if (!node && (node = getenv("WEFT_NODE")) && !*node)
         node = NULL;
+    if (!node && config_addr[0])
+        node = config_addr;
     if (!node)
         node = CLIENT_DEFAULT_NODE;
     if (strstr(node, "://") && strncmp(node, "http://", 7) != 0 &&
         strncmp(node, "https://", 8) != 0) {
         cli_error("%s: --node must be an http:// or https:// URL, not '%s'", cmd, node);
         *exit_code = CLI_EXIT_USAGE;
+        free(config_token);
         return NULL;
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || sodium_init() < 0) {
@@ -209,7 +274,15 @@ client_t *client_new(const client_opts_t *o, const char *cmd, int *exit_code)
             if (!(c->token = strdup(t)))
                 goto oom;
             c->token_from = "$WEFT_TOKEN";
+        } else if (config_token) {
+            c->token = config_token; /* the client owns it now */
+            config_token = NULL;
+            c->token_from = config;
         }
+    }
+    if (config_token) {
+        sodium_memzero(config_token, strlen(config_token));
+        free(config_token);
     }
     if (!(c->curl = curl_easy_init()))
         goto oom;
@@ -217,6 +290,7 @@ client_t *client_new(const client_opts_t *o, const char *cmd, int *exit_code)
 oom:
     cli_error("%s: out of memory", cmd);
 fail:
+    free(config_token);
     client_delete(c);
     return NULL;
 }

@@ -28,6 +28,8 @@ typedef struct client client_t;
 typedef struct {
     const char *node;       /* --node URL, else $WEFT_NODE, else the default */
     const char *token_file; /* --token-file FILE, else $WEFT_TOKEN */
+    const char *config;     /* --config FILE (the node's), else $WEFT_CONFIG: its address and a
+                               token with the command's scope, when the two above say nothing */
     int json;               /* --json: print the node's JSON answers */
 } client_opts_t;
 

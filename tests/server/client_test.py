@@ -488,6 +488,20 @@ def case_auth(tmp):
         check(rc == 1 and "cannot read the token file" in err, "a missing token file: exit 1")
         rc, out, err = weft("events", "c", node=node, env={"WEFT_TOKEN": reader})
         check(rc == 1 and "call" in err, "events with a read token: exit 1, needs call")
+        # The node's own config file: its address and a token with the scope needed.
+        conf = os.path.join(tmp, "node.json")
+        with open(conf, "w") as f:
+            json.dump(dict(cfg, listen="127.0.0.1:%d" % node.port), f)
+        rc, out, err = weft("deploy", APP, "--config", conf)
+        check(rc == 0 and len(out.strip()) == 64, "--config: the node's address and an admin token")
+        rc, out, err = weft("status", env={"WEFT_CONFIG": conf})
+        check(rc == 0 and b"ready" in out, "$WEFT_CONFIG too")
+        rconf = os.path.join(tmp, "reader.json")
+        with open(rconf, "w") as f:
+            json.dump({"listen": "127.0.0.1:%d" % node.port,
+                       "tokens": [{"token": reader, "scopes": ["read"]}]}, f)
+        rc, out, err = weft("deploy", APP, "--config", rconf)
+        check(rc == 1 and "'admin' scope" in err, "--config without a token of the scope: says so")
     finally:
         node.stop()
 
