@@ -50,6 +50,11 @@ typedef struct {
     const weft_wasi_preopen_t *preopens;
     size_t npreopens;
     int stdin_fd, stdout_fd, stderr_fd; /* host descriptors; -1 = closed */
+    /* Bytes the guest may write to stdout and to stderr (0: no bound). A
+     * write that would pass its bound traps the call ("... more than N
+     * bytes to stdout"), so an embedder that keeps the streams in memory
+     * (a node) bounds that memory while the guest runs, not after. */
+    uint64_t stdout_limit, stderr_limit;
 } weft_wasi_config_t;
 
 /* A config with no arguments, environment or preopens, and the process's

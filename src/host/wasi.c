@@ -156,6 +156,7 @@ int weft_wasi_new(const weft_wasi_config_t *cfg, weft_wasi_t **out, char *out_ms
     for (uint32_t i = 0; i < w->nfds; i++) w->fds[i].host = -1;
 
     const int stdio[3] = {cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd};
+    const uint64_t budget[3] = {0, cfg->stdout_limit, cfg->stderr_limit};
     for (int i = 0; i < 3; i++) {
         struct stat st;
         if (stdio[i] < 0 || fstat(stdio[i], &st) != 0) continue; /* closed for the guest */
@@ -167,6 +168,7 @@ int weft_wasi_new(const weft_wasi_config_t *cfg, weft_wasi_t **out, char *out_ms
         e->rights = wasi_rights_of(e->type);
         if (isatty(stdio[i])) e->rights &= WASI_RIGHTS_TTY;
         e->inheriting = 0;
+        e->budget = budget[i];
     }
 
     for (size_t i = 0; i < cfg->npreopens; i++) {

@@ -213,6 +213,14 @@ static int do_io(weft_caller_t *caller, weft_wasi_t *w, int kind, uint32_t fd, u
     if ((rc = load_iovs(mem, iovs, niovs, iov, &units))) return rc;
     if ((kind == IO_PREAD || kind == IO_PWRITE) && offset > INT64_MAX) return WASI_EINVAL;
     if ((rc = wasi_charge(caller, units))) return rc;
+    if (e->budget && (kind == IO_WRITE || kind == IO_PWRITE)) {
+        uint64_t total = 0;
+        for (uint32_t i = 0; i < niovs; i++) total += iov[i].iov_len;
+        if (total > e->budget - e->written)
+            return weft_caller_trap(caller, "wasi: the call wrote more than %llu bytes to %s",
+                                    (unsigned long long)e->budget,
+                                    fd == 1 ? "stdout" : fd == 2 ? "stderr" : "a stream");
+    }
     ssize_t n;
     int err;
     /* A read of an idle pipe or a write to a full one blocks: the embedder
@@ -241,6 +249,7 @@ static int do_io(weft_caller_t *caller, weft_wasi_t *w, int kind, uint32_t fd, u
         if (!err) err = errno;
         if (err != EINTR) return wasi_errno(err);
     }
+    if (kind == IO_WRITE || kind == IO_PWRITE) e->written += (uint64_t)n;
     return wasi_store_u32(mem, result, (uint32_t)n);
 }
 

@@ -197,6 +197,8 @@ typedef struct {
     char *preopen;       /* guest name of a preopened directory, else NULL */
     DIR *dir;            /* fd_readdir stream on a separate open of the directory */
     uint64_t dir_pos;    /* index of the next entry of `dir` (the cookie) */
+    uint64_t budget;     /* bytes the guest may write through it; 0: no bound */
+    uint64_t written;    /* bytes written so far, counted against budget */
 } wasi_fd_t;
 
 struct weft_wasi {

@@ -36,6 +36,7 @@
 #define NODE_LOGS_KEEP 4096u /* log lines kept per context */
 #define NODE_DEFAULT_MAX_INPUT ((size_t)1 << 20)
 #define NODE_DEFAULT_MAX_OUTPUT ((size_t)16 << 20)
+#define NODE_MAX_STDERR_WRITE ((uint64_t)4 << 20) /* stderr bytes a call may write */
 #define NODE_DEFAULT_BATCH 64u
 #define NODE_MAX_TRIES 8 /* attempts of a call whose store map had to grow */
 

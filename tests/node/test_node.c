@@ -406,8 +406,18 @@ TEST(limits_timeout_and_output)
     weft_call_result_t *big = NULL;
     ASSERT_EQ_INT(weft_node_call(n, &req, &big), 0);
     test_defer(free_result, big);
-    ASSERT_EQ_INT(weft_call_result_outcome(big), WEFT_CALL_ERROR);
-    ASSERT_TRUE(strstr(weft_call_result_message(big), "1000 bytes of output") != NULL);
+    ASSERT_EQ_INT(weft_call_result_outcome(big), WEFT_CALL_TRAP); /* stopped as it writes */
+    ASSERT_TRUE(strstr(weft_call_result_message(big), "more than 1000 bytes to stdout") != NULL);
+
+    req.function = "yell"; /* stderr is bounded too (4 MiB), as it is written */
+    req.input = (const uint8_t *)"5000000";
+    req.input_len = 7;
+    req.limits.max_output = 0;
+    weft_call_result_t *loud = NULL;
+    ASSERT_EQ_INT(weft_node_call(n, &req, &loud), 0);
+    test_defer(free_result, loud);
+    ASSERT_EQ_INT(weft_call_result_outcome(loud), WEFT_CALL_TRAP);
+    ASSERT_TRUE(strstr(weft_call_result_message(loud), "bytes to stderr") != NULL);
 
     req.function = "echo";
     req.limits.max_input = 3;

@@ -141,3 +141,15 @@ __attribute__((export_name("bin"))) void bin(void)
     nx_db_set("a\0x", 3, "1", 1);
     nx_db_set("a\0y", 3, "2", 1);
 }
+
+/* yell: writes n bytes to stderr, n from the input. */
+__attribute__((export_name("yell"))) void yell(void)
+{
+    char buf[32];
+    read_input(buf, sizeof buf);
+    long n = strtol(buf, NULL, 10);
+    static char chunk[4096];
+    memset(chunk, 'e', sizeof chunk);
+    for (long i = 0; i < n; i += (long)sizeof chunk)
+        fwrite(chunk, 1, (size_t)(n - i < (long)sizeof chunk ? n - i : (long)sizeof chunk), stderr);
+}
