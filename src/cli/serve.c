@@ -48,7 +48,7 @@ void cli_serve_usage(FILE *out)
             "config file:\n"
             "  {\"listen\": \"127.0.0.1:7373\", \"workers\": 2,\n"
             "   \"tokens\": [{\"token\": \"SECRET\", \"scopes\": [\"admin\", \"call\", \"read\"]}],\n"
-            "   \"limits\": {\"fuel\": 0, \"timeout_ms\": 30000, \"max_memory_pages\": 0,\n"
+            "   \"limits\": {\"fuel\": 0, \"timeout_ms\": 30000, \"max_memory_pages\": 4096,\n"
             "              \"max_input_bytes\": 1048576, \"max_output_bytes\": 16777216},\n"
             "   \"max_app_bytes\": 16777216, \"max_call_bytes\": 1048576, \"heartbeat_ms\": 15000,\n"
             "   \"idle_timeout_s\": 30, \"sse_buffer_bytes\": 1048576}\n"
@@ -262,6 +262,8 @@ int cli_serve(int argc, char **argv)
         nc.limits.timeout_ns = o.timeout_ns;
     if (!nc.limits.timeout_ns)
         nc.limits.timeout_ns = 30000000000ull; /* a call may not hold the writer for ever */
+    if (!nc.limits.max_memory_pages)
+        nc.limits.max_memory_pages = 4096; /* 256 MiB a memory: calls run side by side */
     nc.data_dir = dir;
     nc.workers = o.workers;
     nc.flags = o.no_sync ? WEFT_NODE_NO_SYNC : 0;

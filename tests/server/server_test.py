@@ -287,6 +287,10 @@ def case_calls(tmp):
               "an exit: 422 EXIT with the status")
         s, doc = node.json("GET", "/v1/contexts/c/call/get?input=doomed")
         check(s == 422, "neither kept its write")
+        s, doc = node.json("POST", "/v1/contexts/c/call/grow", b"8192")  # 512 MiB more
+        check(s == 200 and doc["output"] == "-1", "a memory may not pass 256 MiB by default")
+        s, doc = node.json("POST", "/v1/contexts/c/call/grow", b"16")
+        check(s == 200 and doc["output"] != "-1", "below it, it grows")
         s, doc = node.json("POST", "/v1/contexts/c/call/nothing")
         check(s == 404 and "nothing" in doc["error"]["message"], "an unknown function: 404")
         s, doc = node.json("POST", "/v1/contexts/none/call/put", b"x=1")

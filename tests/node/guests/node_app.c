@@ -153,3 +153,14 @@ __attribute__((export_name("yell"))) void yell(void)
     for (long i = 0; i < n; i += (long)sizeof chunk)
         fwrite(chunk, 1, (size_t)(n - i < (long)sizeof chunk ? n - i : (long)sizeof chunk), stderr);
 }
+
+/* grow: grows the memory by the input's count of 64 KiB pages; prints what
+ * memory.grow answered (-1: refused). */
+__attribute__((export_name("grow"))) void grow(void)
+{
+    char buf[32];
+    read_input(buf, sizeof buf);
+    long r = (long)__builtin_wasm_memory_grow(0, (unsigned long)strtol(buf, NULL, 10));
+    printf("%ld", r == (long)(unsigned long)-1 ? -1L : r);
+    fflush(stdout);
+}
