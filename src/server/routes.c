@@ -157,16 +157,24 @@ static int add_app(void *user, const weft_app_info_t *a)
     return 0;
 }
 
+/* Answers {member: list} (rc 0), or 500 (the list is dropped). */
+static enum MHD_Result list_reply(srv_t *s, req_t *r, int rc, json_t *list, const char *member)
+{
+    if (rc != 0) {
+        json_decref(list);
+        srv_count_status(s, 500);
+        return srv_reply_error(r, 500, "INTERNAL", "cannot read the %s: %s", member,
+                               weft_strerror(rc));
+    }
+    srv_count_status(s, 200);
+    return srv_reply_json(r, 200, json_pack("{s:o}", member, list));
+}
+
 static enum MHD_Result app_list(srv_t *s, req_t *r)
 {
     json_t *list = json_array();
     void *u[2] = {s, list};
-    if (weft_node_app_list(s->node, add_app, u) != 0) {
-        json_decref(list);
-        return reply_status(s, r, 500, "INTERNAL", "cannot read the apps");
-    }
-    srv_count_status(s, 200);
-    return srv_reply_json(r, 200, json_pack("{s:o}", "apps", list));
+    return list_reply(s, r, weft_node_app_list(s->node, add_app, u), list, "apps");
 }
 
 static enum MHD_Result app_get(srv_t *s, req_t *r)
@@ -256,12 +264,7 @@ static int add_ctx(void *user, const weft_context_info_t *c)
 static enum MHD_Result ctx_list(srv_t *s, req_t *r)
 {
     json_t *list = json_array();
-    if (weft_node_context_list(s->node, add_ctx, list) != 0) {
-        json_decref(list);
-        return reply_status(s, r, 500, "INTERNAL", "cannot read the contexts");
-    }
-    srv_count_status(s, 200);
-    return srv_reply_json(r, 200, json_pack("{s:o}", "contexts", list));
+    return list_reply(s, r, weft_node_context_list(s->node, add_ctx, list), list, "contexts");
 }
 
 static enum MHD_Result ctx_get(srv_t *s, req_t *r)

@@ -73,7 +73,32 @@ static int safe_name(const char *name, size_t n)
     return 1;
 }
 
-/* Formats one event into the buffer. */
+/* Appends one SSE message: "id: SEQ", "event: NAME" and "data: " the JSON
+ * of data (which it takes), then the blank line; records SEQ as sent. */
+static int add_message(sse_t *e, uint64_t seq, const char *name, size_t nl, json_t *data)
+{
+    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    json_decref(data);
+    if (!text)
+        return -1;
+    char head[64];
+    int hl = snprintf(head, sizeof head, "id: %llu\nevent: ", (unsigned long long)seq);
+    int rc = append(e, head, (size_t)hl);
+    if (rc == 0)
+        rc = append(e, name, nl);
+    if (rc == 0)
+        rc = append(e, "\ndata: ", 7);
+    if (rc == 0)
+        rc = append(e, text, strlen(text));
+    if (rc == 0)
+        rc = append(e, "\n\n", 2);
+    free(text);
+    if (rc == 0)
+        e->last_seq = seq;
+    return rc;
+}
+
+/* One event: its name on the event line when it can stand there. */
 static int add_event(sse_t *e, uint64_t seq, const char *name, size_t nl, const uint8_t *p,
                      size_t pl)
 {
@@ -81,25 +106,8 @@ static int add_event(sse_t *e, uint64_t seq, const char *name, size_t nl, const 
     json_object_set_new(o, "seq", json_integer((json_int_t)seq));
     srv_set_bytes(o, "name", name, nl);
     srv_set_bytes(o, "payload", p, pl);
-    char *data = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    if (!data)
-        return -1;
-    char head[64];
-    int hl = snprintf(head, sizeof head, "id: %llu\nevent: ", (unsigned long long)seq);
-    int rc = append(e, head, (size_t)hl);
-    if (rc == 0)
-        rc = safe_name(name, nl) ? append(e, name, nl) : append(e, "message", 7);
-    if (rc == 0)
-        rc = append(e, "\ndata: ", 7);
-    if (rc == 0)
-        rc = append(e, data, strlen(data));
-    if (rc == 0)
-        rc = append(e, "\n\n", 2);
-    free(data);
-    if (rc == 0)
-        e->last_seq = seq;
-    return rc;
+    int safe = safe_name(name, nl);
+    return add_message(e, seq, safe ? name : "message", safe ? nl : 7, o);
 }
 
 /* One log line as a JSON object (also the non-streaming route's items). */
@@ -120,22 +128,7 @@ json_t *srv_log_json(uint64_t seq, uint64_t time_ms, uint64_t call_id, const cha
 static int add_log(sse_t *e, uint64_t seq, uint64_t time_ms, uint64_t call_id, const char *level,
                    const char *msg, size_t len)
 {
-    json_t *o = srv_log_json(seq, time_ms, call_id, level, msg, len);
-    char *data = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    if (!data)
-        return -1;
-    char head[64];
-    int hl = snprintf(head, sizeof head, "id: %llu\nevent: log\ndata: ", (unsigned long long)seq);
-    int rc = append(e, head, (size_t)hl);
-    if (rc == 0)
-        rc = append(e, data, strlen(data));
-    if (rc == 0)
-        rc = append(e, "\n\n", 2);
-    free(data);
-    if (rc == 0)
-        e->last_seq = seq;
-    return rc;
+    return add_message(e, seq, "log", 3, srv_log_json(seq, time_ms, call_id, level, msg, len));
 }
 
 static void wake(sse_t *e)
