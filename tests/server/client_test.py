@@ -40,6 +40,18 @@ def check(cond, what):
     return cond
 
 
+# Every server this run started: main() kills any still running at the end,
+# so a check that fails between a start and its stop never leaves one behind.
+STARTED = []
+
+
+def kill_started():
+    for proc in STARTED:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 class Node:
     """A `weft serve` process on a free port (or the given one)."""
 
@@ -56,9 +68,11 @@ class Node:
             args += ["--config", data + "-config.json"]
         self.log = open(data + "-log", "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log)
+        STARTED.append(self.proc)  # killed at the end whatever happens (main)
         deadline = time.time() + 30
         while not os.path.exists(self.port_file) or os.path.getsize(self.port_file) == 0:
             if self.proc.poll() is not None or time.time() > deadline:
+                self.proc.kill()
                 raise RuntimeError("weft serve did not start: " + open(data + "-log").read())
             time.sleep(0.02)
         self.port = int(open(self.port_file).read())
@@ -379,6 +393,7 @@ def case_events(tmp):
         env.pop("WEFT_TOKEN", None)
         follower = subprocess.Popen([WEFT, "events", "c"], stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, env=env)
+        STARTED.append(follower)
         node.post("/v1/contexts/c/call/put", b"k0=v")
         node.post("/v1/contexts/c/call/put", b"k1=v")
         got = [read_line(follower), read_line(follower)]
@@ -520,6 +535,7 @@ def main():
                 if name.endswith("-log"):
                     print("---", name, "---")
                     print(open(os.path.join(tmp, name), errors="replace").read()[-3000:])
+        kill_started()
         shutil.rmtree(tmp, ignore_errors=True)
     print("%d failed" % len(failures) if failures else "ok")
     sys.exit(1 if failures else 0)

@@ -45,6 +45,18 @@ def check(cond, what):
     return cond
 
 
+# Every server this run started: main() kills any still running at the end,
+# so a check that fails between a start and its stop never leaves one behind.
+STARTED = []
+
+
+def kill_started():
+    for proc in STARTED:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 class Node:
     """A `weft serve` process on a free port; stop() always runs."""
 
@@ -62,9 +74,11 @@ class Node:
             args += ["--config", path]
         self.log = open(data + "-log", "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log)
+        STARTED.append(self.proc)  # killed at the end whatever happens (main)
         deadline = time.time() + 30
         while not os.path.exists(self.port_file) or os.path.getsize(self.port_file) == 0:
             if self.proc.poll() is not None or time.time() > deadline:
+                self.proc.kill()
                 raise RuntimeError("weft serve did not start: " + open(data + "-log").read())
             time.sleep(0.02)
         self.port = int(open(self.port_file).read())
@@ -823,6 +837,7 @@ def main():
     try:
         globals()["case_" + CASE](tmp)
     finally:
+        kill_started()
         shutil.rmtree(tmp, ignore_errors=True)
     print("%s: %d failed" % (CASE, len(failures)))
     sys.exit(1 if failures else 0)
