@@ -147,7 +147,6 @@ static enum MHD_Result answer(srv_t *s, req_t *r)
 {
     weft_call_result_t *res = r->result;
     if (!res) {
-        srv_count_status(s, r->call_rc == WEFT_ELIMIT ? 503 : 500);
         return r->call_rc == WEFT_ELIMIT
                    ? srv_reply_error(r, 503, "UNAVAILABLE", "the node is shutting down")
                    : srv_reply_error(r, 500, "INTERNAL", "the call could not be run: %s",
@@ -176,7 +175,6 @@ static enum MHD_Result answer(srv_t *s, req_t *r)
         size_t len;
         const uint8_t *out = weft_call_result_output(res, &len);
         srv_set_bytes(err, "output", out, len);
-        srv_count_status(s, 422);
         return srv_reply_json(r, 422, json_pack("{s:o}", "error", err));
     }
     size_t len;
@@ -202,10 +200,7 @@ static enum MHD_Result answer(srv_t *s, req_t *r)
         MHD_add_response_header(resp, "Weft-Fuel", fuel);
         MHD_add_response_header(resp, "Weft-Duration-Us", dur);
         MHD_add_response_header(resp, "Weft-Events", nev);
-        enum MHD_Result rc = MHD_queue_response(r->conn, 200, resp);
-        MHD_destroy_response(resp);
-        srv_count_status(s, 200);
-        return rc;
+        return srv_queue(r, 200, resp, NULL);
     }
     json_t *body = json_object();
     srv_set_bytes(body, "output", out, len);
@@ -245,7 +240,6 @@ static enum MHD_Result answer(srv_t *s, req_t *r)
     json_object_set_new(body, "fuel", json_integer((json_int_t)weft_call_result_fuel(res)));
     json_object_set_new(body, "duration_us",
                         json_integer((json_int_t)(weft_call_result_duration_ns(res) / 1000)));
-    srv_count_status(s, 200);
     return srv_reply_json(r, 200, body);
 }
 
@@ -279,14 +273,12 @@ static int json_args(srv_t *s, req_t *r, const weft_functype_t *ft, weft_val_t *
     json_error_t je;
     json_t *a = json_loadb(text ? text : "", len, 0, &je);
     if (!a) {
-        srv_count_status(s, 400);
         *reply = srv_reply_error(r, 400, "BAD_REQUEST", "malformed JSON at line %d, column %d: %s",
                                  je.line, je.column, je.text);
         return -2;
     }
     if (!json_is_array(a) || json_array_size(a) != np) {
         json_decref(a);
-        srv_count_status(s, 400);
         *reply = srv_reply_error(r, 400, "BAD_REQUEST",
                                  "'%s' takes %zu numeric argument%s: send a JSON array of them",
                                  r->params[1], np, np == 1 ? "" : "s");
@@ -297,7 +289,6 @@ static int json_args(srv_t *s, req_t *r, const weft_functype_t *ft, weft_val_t *
         if (to_val(json_array_get(a, i), weft_functype_param(ft, i), &v[i]) != 0) {
             free(v);
             json_decref(a);
-            srv_count_status(s, 400);
             *reply = srv_reply_error(r, 400, "BAD_REQUEST", "argument %zu is not a valid %s",
                                      i + 1, weft_valtype_name(weft_functype_param(ft, i)));
             return -2;
@@ -317,18 +308,15 @@ enum MHD_Result srv_call(srv_t *s, req_t *r)
     const char *ctx = r->params[0], *fn = r->params[1];
     weft_context_info_t ci;
     if (weft_node_context_get(s->node, ctx, &ci) != 0) {
-        srv_count_status(s, 404);
         return srv_reply_error(r, 404, "NOT_FOUND", "no context '%s'", ctx);
     }
     const weft_module_t *m = NULL;
     if (weft_node_app_module(s->node, ci.app, &m) != 0) {
-        srv_count_status(s, 500);
         return srv_reply_error(r, 500, "INTERNAL", "the app of context '%s' cannot be loaded",
                                ctx);
     }
     const weft_functype_t *ft = export_type(m, fn);
     if (!ft) {
-        srv_count_status(s, 404);
         return srv_reply_error(r, 404, "NOT_FOUND", "the app of context '%s' exports no function '%s'",
                                ctx, fn);
     }
@@ -362,7 +350,6 @@ enum MHD_Result srv_call(srv_t *s, req_t *r)
     if (srv_check_signature(s, r, r->path, signed_in ? signed_in : (const uint8_t *)"",
                             signed_len, why, sizeof why) != 0) {
         free(args);
-        srv_count_status(s, 401);
         return srv_reply_error(r, 401, "BAD_SIGNATURE", "%s", why);
     }
     if (r->signed_call)

@@ -119,34 +119,26 @@ static json_t *app_json(srv_t *s, const weft_app_info_t *a, int details)
     return o;
 }
 
-static enum MHD_Result reply_status(srv_t *s, req_t *r, unsigned status, const char *code,
-                                    const char *msg)
-{
-    srv_count_status(s, status);
-    return srv_reply_error(r, status, code, "%s", msg);
-}
-
 static enum MHD_Result app_deploy(srv_t *s, req_t *r)
 {
     char id[WEFT_APP_ID_LEN + 1], msg[1024];
     const char *name = srv_query(r, "name"), *manifest = srv_query(r, "manifest");
     if (r->body_len == 0)
-        return reply_status(s, r, 400, "BAD_REQUEST", "the body must be the module's bytes");
+        return srv_reply_error(r, 400, "BAD_REQUEST", "the body must be the module's bytes");
     if (atomic_load(&s->closing))
-        return reply_status(s, r, 503, "UNAVAILABLE", "the node is shutting down");
+        return srv_reply_error(r, 503, "UNAVAILABLE", "the node is shutting down");
     int rc = weft_node_app_deploy_manifest(s->node, r->body, r->body_len, name, manifest,
                                            manifest ? strlen(manifest) : 0, id, msg, sizeof msg);
     if (rc == WEFT_EMALFORMED || rc == WEFT_EINVALID || rc == WEFT_EUNLINKABLE ||
         rc == WEFT_ELIMIT || rc == WEFT_EINTERRUPTED)
-        return reply_status(s, r, 422, "BAD_MODULE", msg);
+        return srv_reply_error(r, 422, "BAD_MODULE", "%s", msg);
     if (rc == WEFT_EARG)
-        return reply_status(s, r, 400, "BAD_REQUEST", msg);
+        return srv_reply_error(r, 400, "BAD_REQUEST", "%s", msg);
     if (rc != 0)
-        return reply_status(s, r, 500, "INTERNAL", msg[0] ? msg : weft_strerror(rc));
+        return srv_reply_error(r, 500, "INTERNAL", "%s", msg[0] ? msg : weft_strerror(rc));
     weft_app_info_t a;
     if (weft_node_app_get(s->node, id, &a) != 0)
-        return reply_status(s, r, 500, "INTERNAL", "the app vanished after its deploy");
-    srv_count_status(s, 201);
+        return srv_reply_error(r, 500, "INTERNAL", "the app vanished after its deploy");
     return srv_reply_json(r, 201, app_json(s, &a, 1));
 }
 
@@ -162,11 +154,9 @@ static enum MHD_Result list_reply(srv_t *s, req_t *r, int rc, json_t *list, cons
 {
     if (rc != 0) {
         json_decref(list);
-        srv_count_status(s, 500);
         return srv_reply_error(r, 500, "INTERNAL", "cannot read the %s: %s", member,
                                weft_strerror(rc));
     }
-    srv_count_status(s, 200);
     return srv_reply_json(r, 200, json_pack("{s:o}", member, list));
 }
 
@@ -181,10 +171,8 @@ static enum MHD_Result app_get(srv_t *s, req_t *r)
 {
     weft_app_info_t a;
     if (weft_node_app_get(s->node, r->params[0], &a) != 0) {
-        srv_count_status(s, 404);
         return srv_reply_error(r, 404, "NOT_FOUND", "no app %s", r->params[0]);
     }
-    srv_count_status(s, 200);
     return srv_reply_json(r, 200, app_json(s, &a, 1));
 }
 
@@ -193,12 +181,11 @@ static enum MHD_Result app_delete(srv_t *s, req_t *r)
     char msg[512];
     int rc = weft_node_app_delete(s->node, r->params[0], msg, sizeof msg);
     if (rc == WEFT_ENOTFOUND)
-        return reply_status(s, r, 404, "NOT_FOUND", msg);
+        return srv_reply_error(r, 404, "NOT_FOUND", "%s", msg);
     if (rc == WEFT_ELIMIT)
-        return reply_status(s, r, 409, "CONFLICT", msg);
+        return srv_reply_error(r, 409, "CONFLICT", "%s", msg);
     if (rc != 0)
-        return reply_status(s, r, 500, "INTERNAL", msg);
-    srv_count_status(s, 204);
+        return srv_reply_error(r, 500, "INTERNAL", "%s", msg);
     return srv_reply_bytes(r, 204, NULL, "", 0);
 }
 
@@ -218,14 +205,12 @@ static enum MHD_Result ctx_create(srv_t *s, req_t *r)
     json_error_t je;
     json_t *body = json_loadb((const char *)r->body, r->body_len, 0, &je);
     if (!body) {
-        srv_count_status(s, 400);
         return srv_reply_error(r, 400, "BAD_REQUEST", "malformed JSON at line %d, column %d: %s",
                                je.line, je.column, je.text);
     }
     const char *app = NULL, *name = NULL;
     if (json_unpack_ex(body, &je, 0, "{s:s,s?s}", "app", &app, "name", &name) != 0) {
         json_decref(body);
-        srv_count_status(s, 400);
         return srv_reply_error(r, 400, "BAD_REQUEST", "expected {\"app\": ID, \"name\": NAME}: %s",
                                je.text);
     }
@@ -240,15 +225,14 @@ static enum MHD_Result ctx_create(srv_t *s, req_t *r)
     enum MHD_Result res;
     weft_context_info_t c;
     if (rc == WEFT_ENOTFOUND)
-        res = reply_status(s, r, 404, "NOT_FOUND", msg);
+        res = srv_reply_error(r, 404, "NOT_FOUND", "%s", msg);
     else if (rc == WEFT_ELIMIT)
-        res = reply_status(s, r, 409, "CONFLICT", msg);
+        res = srv_reply_error(r, 409, "CONFLICT", "%s", msg);
     else if (rc == WEFT_EARG)
-        res = reply_status(s, r, 400, "BAD_REQUEST", msg);
+        res = srv_reply_error(r, 400, "BAD_REQUEST", "%s", msg);
     else if (rc != 0 || weft_node_context_get(s->node, name, &c) != 0)
-        res = reply_status(s, r, 500, "INTERNAL", msg[0] ? msg : "cannot create the context");
+        res = srv_reply_error(r, 500, "INTERNAL", "%s", msg[0] ? msg : "cannot create the context");
     else {
-        srv_count_status(s, 201);
         res = srv_reply_json(r, 201, ctx_json(&c));
     }
     json_decref(body);
@@ -271,10 +255,8 @@ static enum MHD_Result ctx_get(srv_t *s, req_t *r)
 {
     weft_context_info_t c;
     if (weft_node_context_get(s->node, r->params[0], &c) != 0) {
-        srv_count_status(s, 404);
         return srv_reply_error(r, 404, "NOT_FOUND", "no context '%s'", r->params[0]);
     }
-    srv_count_status(s, 200);
     return srv_reply_json(r, 200, ctx_json(&c));
 }
 
@@ -282,12 +264,10 @@ static enum MHD_Result ctx_delete(srv_t *s, req_t *r)
 {
     int rc = weft_node_context_delete(s->node, r->params[0]);
     if (rc == WEFT_ENOTFOUND) {
-        srv_count_status(s, 404);
         return srv_reply_error(r, 404, "NOT_FOUND", "no context '%s'", r->params[0]);
     }
     if (rc != 0)
-        return reply_status(s, r, 500, "INTERNAL", weft_strerror(rc));
-    srv_count_status(s, 204);
+        return srv_reply_error(r, 500, "INTERNAL", "%s", weft_strerror(rc));
     return srv_reply_bytes(r, 204, NULL, "", 0);
 }
 
@@ -333,14 +313,14 @@ static int page_args(srv_t *s, req_t *r, uint8_t *after, size_t cap, size_t *aft
     long l = lim ? strtol(lim, NULL, 10) : 100;
     *after_len = 0;
     if (l <= 0 || l > 1000) {
-        *reply = reply_status(s, r, 400, "BAD_REQUEST", "limit must be 1 to 1000");
+        *reply = srv_reply_error(r, 400, "BAD_REQUEST", "limit must be 1 to 1000");
         return -1;
     }
     *limit = (size_t)l;
     if (b ? sodium_base642bin(after, cap, b, strlen(b), NULL, after_len, NULL,
                               sodium_base64_VARIANT_ORIGINAL) != 0
           : a && strlen(a) > cap) {
-        *reply = reply_status(s, r, 400, "BAD_REQUEST", "after/after_base64 is not a valid key");
+        *reply = srv_reply_error(r, 400, "BAD_REQUEST", "after/after_base64 is not a valid key");
         return -1;
     }
     if (!b && a) {
@@ -356,10 +336,9 @@ static enum MHD_Result page_reply(srv_t *s, req_t *r, int rc, page_t *p, int mor
     if (rc != 0) {
         json_decref(p->items);
         if (rc == WEFT_ENOTFOUND) {
-            srv_count_status(s, 404);
             return srv_reply_error(r, 404, "NOT_FOUND", "no context '%s'", r->params[0]);
         }
-        return reply_status(s, r, 500, "INTERNAL", weft_strerror(rc));
+        return srv_reply_error(r, 500, "INTERNAL", "%s", weft_strerror(rc));
     }
     json_t *body = json_object();
     json_object_set_new(body, "items", p->items);
@@ -367,7 +346,6 @@ static enum MHD_Result page_reply(srv_t *s, req_t *r, int rc, page_t *p, int mor
         srv_set_bytes(body, "next", p->last, p->last_len);
     else
         json_object_set_new(body, "next", json_null());
-    srv_count_status(s, 200);
     return srv_reply_json(r, 200, body);
 }
 
@@ -411,7 +389,6 @@ static enum MHD_Result crdt_get(srv_t *s, req_t *r)
     int rc = weft_node_crdt_json(s->node, r->params[0], (const uint8_t *)key, strlen(key), &text);
     if (rc == WEFT_ENOTFOUND) {
         weft_context_info_t c;
-        srv_count_status(s, 404);
         if (weft_node_context_get(s->node, r->params[0], &c) != 0)
             return srv_reply_error(r, 404, "NOT_FOUND", "no context '%s'", r->params[0]);
         return srv_reply_error(r, 404, "NOT_FOUND", "no CRDT key '%s' in context '%s'", key,
@@ -419,9 +396,8 @@ static enum MHD_Result crdt_get(srv_t *s, req_t *r)
     }
     if (rc != 0) {
         free(text);
-        return reply_status(s, r, 500, "INTERNAL", weft_strerror(rc));
+        return srv_reply_error(r, 500, "INTERNAL", "%s", weft_strerror(rc));
     }
-    srv_count_status(s, 200);
     enum MHD_Result res = srv_reply_bytes(r, 200, "application/json", text, strlen(text));
     free(text);
     return res;
@@ -463,21 +439,18 @@ static enum MHD_Result node_info(srv_t *s, req_t *r)
                         json_integer((json_int_t)((srv_now_ns() - s->started_ns) / 1000000000u)));
     json_object_set_new(o, "data_dir_bytes",
                         json_integer((json_int_t)dir_bytes(weft_node_data_dir(s->node))));
-    srv_count_status(s, 200);
     return srv_reply_json(r, 200, o);
 }
 
 static enum MHD_Result health(srv_t *s, req_t *r)
 {
-    srv_count_status(s, 200);
     return srv_reply_bytes(r, 200, "text/plain", "ok\n", 3);
 }
 
 static enum MHD_Result ready(srv_t *s, req_t *r)
 {
     if (atomic_load(&s->closing))
-        return reply_status(s, r, 503, "UNAVAILABLE", "the node is shutting down");
-    srv_count_status(s, 200);
+        return srv_reply_error(r, 503, "UNAVAILABLE", "the node is shutting down");
     return srv_reply_bytes(r, 200, "text/plain", "ready\n", 6);
 }
 
@@ -567,8 +540,5 @@ enum MHD_Result srv_metrics(srv_t *s, req_t *r)
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             "text/plain; version=0.0.4; charset=utf-8");
-    srv_count_status(s, 200);
-    enum MHD_Result rc = MHD_queue_response(r->conn, 200, resp);
-    MHD_destroy_response(resp);
-    return rc;
+    return srv_queue(r, 200, resp, NULL);
 }

@@ -40,20 +40,16 @@ static char *decode_segment(const char *p, size_t n);
 
 /* ---- replies --------------------------------------------------------------- */
 
-void srv_count_status(srv_t *s, unsigned status)
-{
-    unsigned c = status / 100;
-    if (c >= 1 && c <= 5)
-        atomic_fetch_add(&s->http[c], 1);
-}
-
-static enum MHD_Result queue(req_t *r, unsigned status, struct MHD_Response *resp,
-                             const char *type)
+enum MHD_Result srv_queue(req_t *r, unsigned status, struct MHD_Response *resp,
+                          const char *type)
 {
     if (!resp)
         return MHD_NO;
     if (type)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    unsigned c = status / 100; /* every answer is counted here, for /metrics */
+    if (c >= 1 && c <= 5)
+        atomic_fetch_add(&r->srv->http[c], 1);
     enum MHD_Result rc = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
     return rc;
@@ -71,7 +67,7 @@ enum MHD_Result srv_reply_bytes(req_t *r, unsigned status, const char *type, con
         MHD_create_response_from_buffer(len, copy, MHD_RESPMEM_MUST_FREE);
     if (!resp)
         free(copy);
-    return queue(r, status, resp, type);
+    return srv_queue(r, status, resp, type);
 }
 
 enum MHD_Result srv_reply_json(req_t *r, unsigned status, json_t *body)
@@ -94,7 +90,7 @@ enum MHD_Result srv_reply_json(req_t *r, unsigned status, json_t *body)
         MHD_create_response_from_buffer(len + 1, line, MHD_RESPMEM_MUST_FREE);
     if (!resp)
         free(line);
-    return queue(r, status, resp, "application/json");
+    return srv_queue(r, status, resp, "application/json");
 }
 
 enum MHD_Result srv_reply_error(req_t *r, unsigned status, const char *code, const char *fmt,
@@ -363,7 +359,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static enum MHD_Result refuse(srv_t *s, req_t *r, unsigned status, const char *allow)
 {
     r->replied = 1;
-    srv_count_status(s, status);
     switch (status) {
     case MHD_HTTP_NOT_FOUND:
         return srv_reply_error(r, status, "NOT_FOUND",
@@ -384,7 +379,7 @@ static enum MHD_Result refuse(srv_t *s, req_t *r, unsigned status, const char *a
             return MHD_NO;
         }
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-        return queue(r, status, resp, "application/json");
+        return srv_queue(r, status, resp, "application/json");
     }
     case MHD_HTTP_BAD_REQUEST:
         return srv_reply_error(r, status, "BAD_REQUEST", "a path segment has a bad %%-escape");
@@ -412,6 +407,7 @@ static enum MHD_Result begin(srv_t *s, struct MHD_Connection *conn, const char *
     if (!r)
         return MHD_NO;
     r->conn = conn;
+    r->srv = s;
     r->t0_ns = srv_now_ns();
     snprintf(r->method, sizeof r->method, "%s", method);
     *con_cls = r;

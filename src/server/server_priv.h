@@ -51,6 +51,7 @@ struct srv_str {
 
 struct req {
     struct MHD_Connection *conn;
+    srv_t *srv;
     struct srv_str *strings; /* decoded query values, freed with the request */
     char *path;              /* as sent: percent-encoded, no query */
     uint8_t caller[32];      /* a signed call's verified signer */
@@ -108,8 +109,10 @@ enum MHD_Result srv_reply_error(req_t *r, unsigned status, const char *code, con
                                 ...) __attribute__((format(printf, 4, 5)));
 enum MHD_Result srv_reply_bytes(req_t *r, unsigned status, const char *type, const void *p,
                                 size_t len);
-/* Counts a reply's status for /metrics. */
-void srv_count_status(srv_t *s, unsigned status);
+/* Queues resp (setting its Content-Type when type is given), counts its
+ * status for /metrics and releases it: every answer goes through here. */
+enum MHD_Result srv_queue(req_t *r, unsigned status, struct MHD_Response *resp,
+                          const char *type);
 /* The query argument `name`, or NULL. */
 const char *srv_query(req_t *r, const char *name);
 /* A string member that is text (UTF-8 without NUL bytes), or base64 of

@@ -284,7 +284,6 @@ static enum MHD_Result stream(srv_t *s, req_t *r, int logs)
     const char *ctx = r->params[0];
     weft_context_info_t ci;
     if (weft_node_context_get(s->node, ctx, &ci) != 0) {
-        srv_count_status(s, 404);
         return srv_reply_error(r, 404, "NOT_FOUND", "no context '%s'", ctx);
     }
     const char *last = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Last-Event-ID");
@@ -295,7 +294,6 @@ static enum MHD_Result stream(srv_t *s, req_t *r, int logs)
         char *end;
         after = strtoull(last, &end, 10);
         if (*end) {
-            srv_count_status(s, 400);
             return srv_reply_error(r, 400, "BAD_REQUEST",
                                    "Last-Event-ID must be an event id (a number), not '%s'", last);
         }
@@ -338,10 +336,7 @@ static enum MHD_Result stream(srv_t *s, req_t *r, int logs)
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-    srv_count_status(s, 200);
-    enum MHD_Result res = MHD_queue_response(r->conn, 200, resp);
-    MHD_destroy_response(resp);
-    return res;
+    return srv_queue(r, 200, resp, NULL);
 }
 
 enum MHD_Result srv_events(srv_t *s, req_t *r)
@@ -367,7 +362,6 @@ enum MHD_Result srv_logs(srv_t *s, req_t *r)
     uint64_t after = a ? strtoull(a, &end, 10) : 0;
     long limit = l ? strtol(l, NULL, 10) : 100;
     if ((a && *end) || limit <= 0 || limit > 4096) {
-        srv_count_status(s, 400);
         return srv_reply_error(r, 400, "BAD_REQUEST", "after must be a line number and limit 1 to 4096");
     }
     json_t *lines = json_array();
@@ -376,12 +370,10 @@ enum MHD_Result srv_logs(srv_t *s, req_t *r)
                                  &last);
     if (rc != 0) {
         json_decref(lines);
-        srv_count_status(s, rc == WEFT_ENOTFOUND ? 404 : 500);
         return rc == WEFT_ENOTFOUND
                    ? srv_reply_error(r, 404, "NOT_FOUND", "no context '%s'", r->params[0])
                    : srv_reply_error(r, 500, "INTERNAL", "cannot read the logs");
     }
-    srv_count_status(s, 200);
     return srv_reply_json(r, 200, json_pack("{s:o,s:I}", "logs", lines, "last", (json_int_t)last));
 }
 
