@@ -41,8 +41,15 @@ def check(cond, what):
 
 
 # Every server this run started: main() kills any still running at the end,
-# so a check that fails between a start and its stop never leaves one behind.
+# so a check that fails between a start and its stop never leaves one behind;
+# and each dies with this script (PR_SET_PDEATHSIG) should it be killed itself,
+# as CTest does at a test's timeout.
 STARTED = []
+
+
+def die_with_parent():
+    import ctypes
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def kill_started():
@@ -67,7 +74,8 @@ class Node:
                 json.dump(config, f)
             args += ["--config", data + "-config.json"]
         self.log = open(data + "-log", "ab")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log)
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log,
+                                     preexec_fn=die_with_parent)
         STARTED.append(self.proc)  # killed at the end whatever happens (main)
         deadline = time.time() + 30
         while not os.path.exists(self.port_file) or os.path.getsize(self.port_file) == 0:
