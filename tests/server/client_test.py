@@ -28,7 +28,11 @@ import tempfile
 import threading
 import time
 
+import nodes
+from nodes import Node, kill_started
+
 WEFT, APP = sys.argv[1], sys.argv[2]
+nodes.WEFT = WEFT
 CASE = sys.argv[3]
 failures = []
 
@@ -38,72 +42,6 @@ def check(cond, what):
         failures.append(what)
         print("FAIL:", what, flush=True)
     return cond
-
-
-# Every server this run started: main() kills any still running at the end,
-# so a check that fails between a start and its stop never leaves one behind;
-# and each dies with this script (PR_SET_PDEATHSIG) should it be killed itself,
-# as CTest does at a test's timeout.
-STARTED = []
-
-
-def die_with_parent():
-    import ctypes
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-def kill_started():
-    for proc in STARTED:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-
-
-class Node:
-    """A `weft serve` process on a free port (or the given one)."""
-
-    def __init__(self, data, port=0, config=None):
-        self.data = data
-        self.port_file = data + "-port"
-        if os.path.exists(self.port_file):
-            os.unlink(self.port_file)
-        args = [WEFT, "serve", "--data-dir", data, "--listen", "127.0.0.1:%d" % port,
-                "--port-file", self.port_file]
-        if config is not None:
-            with open(data + "-config.json", "w") as f:
-                json.dump(config, f)
-            args += ["--config", data + "-config.json"]
-        self.log = open(data + "-log", "ab")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log,
-                                     preexec_fn=die_with_parent)
-        STARTED.append(self.proc)  # killed at the end whatever happens (main)
-        deadline = time.time() + 30
-        while not os.path.exists(self.port_file) or os.path.getsize(self.port_file) == 0:
-            if self.proc.poll() is not None or time.time() > deadline:
-                self.proc.kill()
-                raise RuntimeError("weft serve did not start: " + open(data + "-log").read())
-            time.sleep(0.02)
-        self.port = int(open(self.port_file).read())
-        self.url = "http://127.0.0.1:%d" % self.port
-
-    def post(self, path, body):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            c.request("POST", path, body=body)
-            r = c.getresponse()
-            return r.status, r.read()
-        finally:
-            c.close()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
 
 
 def weft(*args, node=None, stdin=b"", env=None, timeout=60):
@@ -401,7 +339,7 @@ def case_events(tmp):
         env.pop("WEFT_TOKEN", None)
         follower = subprocess.Popen([WEFT, "events", "c"], stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, env=env)
-        STARTED.append(follower)
+        nodes.STARTED.append(follower)
         node.post("/v1/contexts/c/call/put", b"k0=v")
         node.post("/v1/contexts/c/call/put", b"k1=v")
         got = [read_line(follower), read_line(follower)]

@@ -32,7 +32,11 @@ import tempfile
 import threading
 import time
 
+import nodes
+from nodes import Node, kill_started
+
 WEFT, APP = sys.argv[1], sys.argv[2]
+nodes.WEFT = WEFT
 CASE = sys.argv[3]
 CRASH_ROUNDS = int(os.environ.get("WEFT_CRASH_ROUNDS", "20"))
 failures = []
@@ -43,82 +47,6 @@ def check(cond, what):
         failures.append(what)
         print("FAIL:", what, flush=True)
     return cond
-
-
-# Every server this run started: main() kills any still running at the end,
-# so a check that fails between a start and its stop never leaves one behind;
-# and each dies with this script (PR_SET_PDEATHSIG) should it be killed itself,
-# as CTest does at a test's timeout.
-STARTED = []
-
-
-def die_with_parent():
-    import ctypes
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-def kill_started():
-    for proc in STARTED:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-
-
-class Node:
-    """A `weft serve` process on a free port; stop() always runs."""
-
-    def __init__(self, data, extra=(), config=None):
-        self.data = data
-        self.port_file = os.path.join(data + "-port")
-        if os.path.exists(self.port_file):
-            os.unlink(self.port_file)
-        args = [WEFT, "serve", "--data-dir", data, "--listen", "127.0.0.1:0",
-                "--port-file", self.port_file, *extra]
-        if config is not None:
-            path = data + "-config.json"
-            with open(path, "w") as f:
-                json.dump(config, f)
-            args += ["--config", path]
-        self.log = open(data + "-log", "ab")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log,
-                                     preexec_fn=die_with_parent)
-        STARTED.append(self.proc)  # killed at the end whatever happens (main)
-        deadline = time.time() + 30
-        while not os.path.exists(self.port_file) or os.path.getsize(self.port_file) == 0:
-            if self.proc.poll() is not None or time.time() > deadline:
-                self.proc.kill()
-                raise RuntimeError("weft serve did not start: " + open(data + "-log").read())
-            time.sleep(0.02)
-        self.port = int(open(self.port_file).read())
-
-    def request(self, method, path, body=None, headers=None, timeout=30):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            c.request(method, path, body=body, headers=headers or {})
-            r = c.getresponse()
-            data = r.read()
-            return r.status, dict(r.getheaders()), data
-        finally:
-            c.close()
-
-    def json(self, method, path, body=None, headers=None):
-        status, hdrs, data = self.request(method, path, body, headers)
-        try:
-            doc = json.loads(data) if data else None
-        except ValueError:
-            doc = {"unparsed": data.decode("latin-1")}
-        return status, doc
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
 
 
 def rss_kib(node):
