@@ -84,6 +84,9 @@ enum {
  * close with weft_db_close after every transaction has ended. */
 int weft_db_open(const char *dir, unsigned flags, weft_db_t **out, char *out_msg, size_t msg_size);
 void weft_db_close(weft_db_t *db);
+/* mkdir -p with mode 0700: creates `dir` and the parents it lacks, for
+ * the data directories weft chooses itself. Returns 0, or -1 with errno. */
+int weft_db_make_dirs(const char *dir);
 
 /* The file, next to data.mdb, that holds the node id (64 hex digits and a
  * newline) once weft/identity.h has made or found one: a witness, outside

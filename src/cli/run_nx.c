@@ -12,7 +12,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -31,27 +30,6 @@ int run_imports_namespace(const weft_module_t *module, const char *ns)
             return 1;
     }
     return 0;
-}
-
-/* mkdir -p with mode 0700 for the directories weft creates itself. */
-static int make_dirs(const char *path)
-{
-    char *p = strdup(path);
-    if (!p)
-        return -1;
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-            free(p);
-            return -1;
-        }
-        *s = '/';
-    }
-    int rc = mkdir(p, 0700) != 0 && errno != EEXIST ? -1 : 0;
-    free(p);
-    return rc;
 }
 
 /* The data directory (cli_data_dir), or NULL (reported). */
@@ -101,7 +79,7 @@ int run_open_nx(run_t *r)
         cli_error("context name '%s' must be 1 to 255 bytes (see --context)", ctx);
         goto done;
     }
-    if (!o->data_dir && make_dirs(dir) != 0) {
+    if (!o->data_dir && weft_db_make_dirs(dir) != 0) {
         cli_error("cannot create data directory %s: %s", dir, strerror(errno));
         goto done;
     }

@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -635,27 +634,6 @@ void weft_node_close(weft_node_t *node)
     free(node);
 }
 
-/* mkdir -p, mode 0700. */
-static int make_dirs(const char *path)
-{
-    char *p = strdup(path);
-    if (!p)
-        return -1;
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-            free(p);
-            return -1;
-        }
-        *s = '/';
-    }
-    int rc = mkdir(p, 0700) != 0 && errno != EEXIST ? -1 : 0;
-    free(p);
-    return rc;
-}
-
 int weft_node_open(const weft_node_config_t *cfg, weft_node_t **out, char *out_msg,
                    size_t msg_size)
 {
@@ -704,7 +682,7 @@ int weft_node_open(const weft_node_config_t *cfg, weft_node_t **out, char *out_m
             goto fail;
     if (!(node->engine = weft_engine_new()) || !(node->data_dir = strdup(cfg->data_dir)))
         goto fail;
-    if (make_dirs(cfg->data_dir) != 0) {
+    if (weft_db_make_dirs(cfg->data_dir) != 0) {
         snprintf(out_msg, msg_size, "cannot create data directory %s: %s", cfg->data_dir,
                  strerror(errno));
         rc = WEFT_EIO;

@@ -1500,3 +1500,23 @@ int weft_txn_drop_context(weft_txn_t *txn, weft_space_t space, const uint8_t *ct
         return rc;
     return drop_one(txn, space, &pre);
 }
+
+int weft_db_make_dirs(const char *path)
+{
+    char *p = strdup(path);
+    if (!p)
+        return -1;
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+            free(p);
+            return -1;
+        }
+        *s = '/';
+    }
+    int rc = mkdir(p, 0700) != 0 && errno != EEXIST ? -1 : 0;
+    free(p);
+    return rc;
+}
