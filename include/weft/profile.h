@@ -49,6 +49,8 @@ typedef struct {
  * weft_link_report_free; it borrows names from the module. */
 int weft_profile_check(const weft_module_t *module, weft_link_report_t *out);
 void weft_link_report_free(weft_link_report_t *r);
+/* 1 when the module imports anything from namespace `ns` ("nx"), else 0. */
+int weft_profile_imported(const weft_module_t *module, const char *ns);
 /* "unknown_namespace", "unknown_name", "not_a_function", "wrong_type". */
 const char *weft_link_problem_name(weft_link_problem_t p);
 

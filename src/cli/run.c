@@ -679,7 +679,7 @@ int cli_run(int argc, char **argv)
     }
 
     /* Only a module that imports nx gets (and may create) a data directory. */
-    if (run_imports_namespace(r.module, "nx") && (status = run_open_nx(&r)) != 0)
+    if (weft_profile_imported(r.module, "nx") && (status = run_open_nx(&r)) != 0)
         goto done;
     status = CLI_EXIT_ERROR;
 

@@ -81,7 +81,6 @@ int run_parse_opts(int argc, char **argv, run_opts_t *o);
 void run_free_opts(run_opts_t *o);
 
 /* run_nx.c */
-int run_imports_namespace(const weft_module_t *module, const char *ns);
 /* Opens the data directory, loads the node identity (unless --no-sync) and
  * creates r->nx; 0 or an exit status (already reported). */
 int run_open_nx(run_t *r);

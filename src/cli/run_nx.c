@@ -20,18 +20,6 @@
 
 /* ---- nx: data directory, context, call transaction --------------------- */
 
-int run_imports_namespace(const weft_module_t *module, const char *ns)
-{
-    size_t n = weft_module_import_count(module), len = strlen(ns);
-    for (size_t i = 0; i < n; i++) {
-        weft_externdesc_t d;
-        if (weft_module_import(module, i, &d) == 0 && d.module_len == len &&
-            memcmp(d.module, ns, len) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 /* The data directory (cli_data_dir), or NULL (reported). */
 static char *data_dir(const run_opts_t *o)
 {

@@ -21,18 +21,6 @@
 #define MANIFEST_KEY_PREFIX "manifest/" /* 9 bytes, then the id: the manifest's JSON */
 #define CTX_KEY_PREFIX "ctx/"
 
-static int imports_ns(const weft_module_t *m, const char *ns)
-{
-    size_t n = weft_module_import_count(m), len = strlen(ns);
-    for (size_t i = 0; i < n; i++) {
-        weft_externdesc_t d;
-        if (weft_module_import(m, i, &d) == 0 && d.module_len == len &&
-            memcmp(d.module, ns, len) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 /* 0, or WEFT_EUNLINKABLE with every import no profile provides (the
  * first few in the message), or WEFT_ENOMEM. */
 static int check_imports(const weft_module_t *m, char *msg, size_t msg_size)
@@ -126,7 +114,7 @@ static node_app_t *cache_add(weft_node_t *node, const char *id, const char *name
     a->module = module;
     a->manifest = *mf; /* the cache owns it now */
     memset(mf, 0, sizeof *mf);
-    a->imports_nx = imports_ns(module, "nx");
+    a->imports_nx = weft_profile_imported(module, "nx");
     a->next = node->apps;
     node->apps = a;
     pthread_mutex_unlock(&node->apps_mu);
@@ -503,7 +491,7 @@ int weft_node_app_module(weft_node_t *node, const char *id, const struct weft_mo
 
 const char *weft_node_abi(const struct weft_module *module)
 {
-    return imports_ns(module, "nx") ? "nx" : "wasi";
+    return weft_profile_imported(module, "nx") ? "nx" : "wasi";
 }
 
 int weft_node_app_manifest(weft_node_t *node, const char *id, char **out)

@@ -191,3 +191,14 @@ const char *weft_link_problem_name(weft_link_problem_t p)
     }
     return "?";
 }
+
+int weft_profile_imported(const weft_module_t *module, const char *ns)
+{
+    size_t n = weft_module_import_count(module);
+    for (size_t i = 0; i < n; i++) {
+        weft_externdesc_t d;
+        if (weft_module_import(module, i, &d) == 0 && name_is(ns, d.module, d.module_len))
+            return 1;
+    }
+    return 0;
+}
