@@ -13,6 +13,7 @@ PACKAGES="
   libsodium-dev
   liblmdb-dev
   libmicrohttpd-dev libcurl4-openssl-dev
+  libuv1-dev iptables
   python3
 "
 
