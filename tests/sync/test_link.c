@@ -1,0 +1,536 @@
+/*
+ * test_link.c — peer links (src/sync/link.c) on 127.0.0.1, port 0.
+ *
+ * Endpoints share one libuv loop on the test's thread; pump() runs it until
+ * a condition holds (a generous deadline is only the safety net: no test
+ * asserts a duration). Hostile cases use a plain blocking socket and their
+ * own client side of the handshake written from docs/sync.md "Handshake"
+ * on libsodium alone, so they can misbehave after a valid handshake and
+ * they check the document as well as the code.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <uv.h>
+
+#include "link.h"
+#include "weft/error.h"
+#include "../unit/test.h"
+
+#define MAX_EP 4
+#define TYPE_DATA 0x20
+#define TYPE_BAD 0x21 /* what a hostile client sends: must never be delivered */
+
+typedef struct fx fx_t;
+
+typedef struct {
+    fx_t *fx;
+    sync_links_t *links;
+    uint8_t pk[32], sk[64];
+    char listen[64];
+    int port;
+    /* what the callbacks saw */
+    int ups, downs, bad_frames;
+    sync_link_t *last_up;
+    uint8_t up_ids[16][32];
+    uint64_t frames, bytes, next_seq, order_errors, large;
+    char *log;
+    size_t log_len;
+    /* back-pressure sender */
+    sync_link_t *flood;
+    uint64_t flood_sent, flood_total, limited, writable;
+} ep_t;
+
+struct fx {
+    uv_loop_t loop;
+    uv_timer_t tick;
+    ep_t ep[MAX_EP];
+    int n;
+};
+
+/* ---- fixture ---- */
+
+static void cb_log(void *user, const char *line)
+{
+    ep_t *e = user;
+    size_t n = strlen(line);
+    char *nl = realloc(e->log, e->log_len + n + 2);
+    if (nl == NULL)
+        return;
+    e->log = nl;
+    memcpy(e->log + e->log_len, line, n);
+    e->log[e->log_len + n] = '\n';
+    e->log_len += n + 1;
+    e->log[e->log_len] = 0;
+    if (getenv("SYNC_TEST_VERBOSE"))
+        fprintf(stderr, "[%d] %s\n", e->port, line);
+}
+
+static void cb_up(void *user, sync_link_t *link, const uint8_t *id)
+{
+    ep_t *e = user;
+    if (e->ups < 16)
+        memcpy(e->up_ids[e->ups], id, 32);
+    e->ups++;
+    e->last_up = link;
+}
+
+static void cb_down(void *user, sync_link_t *link, const char *reason)
+{
+    ep_t *e = user;
+    e->downs++;
+    if (e->last_up == link)
+        e->last_up = NULL;
+    if (e->flood == link)
+        e->flood = NULL;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* DATA payload: u32 seq, then bytes (i + seq) & 0xff. */
+static void cb_frame(void *user, sync_link_t *link, uint8_t type, const uint8_t *p, size_t len)
+{
+    ep_t *e = user;
+    size_t i;
+    if (type != TYPE_DATA) {
+        e->bad_frames++;
+        return;
+    }
+    if (len < 4 || get32(p) != e->next_seq)
+        e->order_errors++;
+    for (i = 4; i < len; i++)
+        if (p[i] != (uint8_t)(i + get32(p)))
+            e->order_errors++;
+    e->next_seq++;
+    e->frames++;
+    e->bytes += len;
+    if (len == SYNC_MAX_FRAME - 1)
+        e->large++;
+}
+
+static uint8_t *data_payload(uint32_t seq, size_t len)
+{
+    uint8_t *p = malloc(len < 4 ? 4 : len);
+    size_t i;
+    if (p == NULL)
+        return NULL;
+    put32(p, seq);
+    for (i = 4; i < len; i++)
+        p[i] = (uint8_t)(i + seq);
+    return p;
+}
+
+/* Back-pressure: keep sending until the link says WEFT_ELIMIT, then wait
+ * for on_writable. */
+static void flood_more(ep_t *e)
+{
+    while (e->flood != NULL && e->flood_sent < e->flood_total) {
+        uint8_t *p = data_payload((uint32_t)e->flood_sent, 60000);
+        int rc = sync_link_send(e->flood, TYPE_DATA, p, 60000);
+        free(p);
+        if (rc == WEFT_ELIMIT) {
+            e->limited++;
+            return;
+        }
+        if (rc != 0)
+            return;
+        e->flood_sent++;
+    }
+}
+
+static void cb_writable(void *user, sync_link_t *link)
+{
+    ep_t *e = user;
+    e->writable++;
+    flood_more(e);
+}
+
+static void on_tick(uv_timer_t *t) {}
+
+static void fx_cleanup(void *arg)
+{
+    fx_t *fx = arg;
+    int i;
+    for (i = 0; i < fx->n; i++)
+        if (fx->ep[i].links != NULL)
+            sync_links_stop(fx->ep[i].links);
+    uv_close((uv_handle_t *)&fx->tick, NULL);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&fx->loop) != 0)
+        fprintf(stderr, "test_link: handles left open on the loop\n");
+    for (i = 0; i < fx->n; i++)
+        free(fx->ep[i].log);
+    free(fx);
+}
+
+static fx_t *fx_new(void)
+{
+    fx_t *fx = calloc(1, sizeof *fx);
+    ASSERT_NOT_NULL(fx);
+    ASSERT_EQ_INT(sodium_init() >= 0, 1);
+    ASSERT_EQ_INT(uv_loop_init(&fx->loop), 0);
+    uv_timer_init(&fx->loop, &fx->tick);
+    uv_timer_start(&fx->tick, on_tick, 5, 5);
+    test_defer(fx_cleanup, fx);
+    return fx;
+}
+
+static sync_links_config_t ep_config(ep_t *e)
+{
+    sync_links_config_t c;
+    memset(&c, 0, sizeof c);
+    c.loop = &e->fx->loop;
+    c.public_key = e->pk;
+    c.secret_key = e->sk;
+    c.ping_ms = 50;
+    c.dead_ms = 1000;
+    c.backoff_min_ms = 20;
+    c.backoff_max_ms = 200;
+    c.handshake_ms = 2000;
+    c.on_up = cb_up;
+    c.on_down = cb_down;
+    c.on_frame = cb_frame;
+    c.on_writable = cb_writable;
+    c.log = cb_log;
+    c.user = e;
+    return c;
+}
+
+/* Starts endpoint i listening on listen (NULL: 127.0.0.1:0) and dialling
+ * peer (or none). */
+static ep_t *ep_start(fx_t *fx, int i, const char *listen, const char *peer, size_t high_water)
+{
+    ep_t *e = &fx->ep[i];
+    sync_links_config_t c;
+    const char *peers[1] = {peer};
+    char msg[256];
+    e->fx = fx;
+    if (fx->n <= i)
+        fx->n = i + 1;
+    if (e->links == NULL && e->pk[0] == 0 && e->pk[1] == 0)
+        crypto_sign_keypair(e->pk, e->sk);
+    c = ep_config(e);
+    c.listen = listen != NULL ? listen : "127.0.0.1:0";
+    c.peers = peers;
+    c.npeers = peer != NULL ? 1 : 0;
+    c.high_water = high_water;
+    ASSERT_EQ_INT(sync_links_start(&c, &e->links, msg, sizeof msg), 0);
+    e->port = sync_links_port(e->links);
+    ASSERT_GT_INT(e->port, 0);
+    snprintf(e->listen, sizeof e->listen, "127.0.0.1:%d", e->port);
+    return e;
+}
+
+static void ep_stop(ep_t *e)
+{
+    sync_links_stop(e->links);
+    e->links = NULL;
+}
+
+/* Runs the loop until cond(arg) holds; fails after 20 s (a safety net). */
+static int pump_(fx_t *fx, int (*cond)(void *), void *arg)
+{
+    uint64_t end = uv_hrtime() + 20000000000ull;
+    while (!cond(arg)) {
+        if (uv_hrtime() > end)
+            return 0;
+        uv_run(&fx->loop, UV_RUN_ONCE);
+    }
+    return 1;
+}
+#define PUMP(fx, cond, arg) \
+    do { if (!pump_(fx, cond, arg)) FAIL("timed out waiting for %s", #cond); } while (0)
+
+static int has_up_id(ep_t *e, const uint8_t *id)
+{
+    int i;
+    for (i = 0; i < e->ups && i < 16; i++)
+        if (memcmp(e->up_ids[i], id, 32) == 0)
+            return 1;
+    return 0;
+}
+
+typedef struct {
+    ep_t *e;
+    const char *s;
+    uint64_t n;
+} wait_t;
+
+static int logged(void *arg)
+{
+    wait_t *w = arg;
+    return w->e->log != NULL && strstr(w->e->log, w->s) != NULL;
+}
+
+static int got_frames(void *arg)
+{
+    wait_t *w = arg;
+    return w->e->frames >= w->n;
+}
+
+static int ups_at_least(void *arg)
+{
+    wait_t *w = arg;
+    return (uint64_t)w->e->ups >= w->n;
+}
+
+static int downs_at_least(void *arg)
+{
+    wait_t *w = arg;
+    return (uint64_t)w->e->downs >= w->n;
+}
+
+static void wait_log(fx_t *fx, ep_t *e, const char *s)
+{
+    wait_t w = {e, s, 0};
+    if (!pump_(fx, logged, &w))
+        FAIL("no log line with \"%s\"; log:\n%s", s, e->log ? e->log : "");
+}
+
+static void wait_ups(fx_t *fx, ep_t *e, int n)
+{
+    wait_t w = {e, NULL, (uint64_t)n};
+    if (!pump_(fx, ups_at_least, &w))
+        FAIL("endpoint %d: %d links up, want %d; log:\n%s", e->port, e->ups, n,
+             e->log ? e->log : "");
+}
+
+static void send_data(sync_link_t *l, uint32_t seq, size_t len)
+{
+    uint8_t *p = data_payload(seq, len);
+    ASSERT_NOT_NULL(p);
+    ASSERT_EQ_INT(sync_link_send(l, TYPE_DATA, p, len), 0);
+    free(p);
+}
+
+/* Two endpoints: a dials b; both see the other's id; frames both ways. */
+static void pair(fx_t *fx, ep_t **a, ep_t **b)
+{
+    *a = ep_start(fx, 0, NULL, NULL, 0);
+    *b = ep_start(fx, 1, NULL, (*a)->listen, 0);
+    wait_ups(fx, *a, 1);
+    wait_ups(fx, *b, 1);
+}
+
+/* ---- tests ---- */
+
+TEST(link_up_and_frames)
+{
+    fx_t *fx = fx_new();
+    ep_t *a, *b;
+    wait_t w;
+    uint32_t i;
+    pair(fx, &a, &b);
+    ASSERT_EQ_MEM(a->up_ids[0], b->pk, 32);
+    ASSERT_EQ_MEM(b->up_ids[0], a->pk, 32);
+    ASSERT_EQ_MEM(sync_link_peer(a->last_up), b->pk, 32);
+    /* a -> b: two of the largest frames, then many small ones, in order */
+    send_data(a->last_up, 0, SYNC_MAX_FRAME - 1);
+    send_data(a->last_up, 1, SYNC_MAX_FRAME - 1);
+    for (i = 2; i < 5002; i++)
+        send_data(a->last_up, i, 4 + i % 40);
+    /* b -> a at the same time */
+    for (i = 0; i < 3000; i++)
+        send_data(b->last_up, i, 4 + i % 100);
+    w = (wait_t){b, NULL, 5002};
+    PUMP(fx, got_frames, &w);
+    w = (wait_t){a, NULL, 3000};
+    PUMP(fx, got_frames, &w);
+    ASSERT_EQ_U64(b->order_errors, 0);
+    ASSERT_EQ_U64(a->order_errors, 0);
+    ASSERT_EQ_U64(b->large, 2);
+    ASSERT_EQ_INT(a->bad_frames + b->bad_frames, 0);
+    ASSERT_EQ_INT(a->downs + b->downs, 0);
+}
+
+TEST(link_send_checks_its_arguments)
+{
+    fx_t *fx = fx_new();
+    ep_t *a, *b;
+    uint8_t *big = calloc(1, SYNC_MAX_FRAME);
+    ASSERT_NOT_NULL(big);
+    test_defer(free, big);
+    pair(fx, &a, &b);
+    ASSERT_EQ_INT(sync_link_send(a->last_up, 0x03, big, 4), WEFT_EARG);
+    ASSERT_EQ_INT(sync_link_send(a->last_up, TYPE_DATA, big, SYNC_MAX_FRAME), WEFT_EARG);
+    ASSERT_EQ_INT(sync_link_send(a->last_up, TYPE_DATA, big, SYNC_MAX_FRAME - 1), 0);
+}
+
+TEST(link_bad_addresses)
+{
+    fx_t *fx = fx_new();
+    ep_t *e = &fx->ep[0];
+    sync_links_config_t c;
+    sync_links_t *l = NULL;
+    const char *bad[] = {"127.0.0.1", "nohost:1", "127.0.0.1:99999", "1.2.3.4:x", "[::1:5"};
+    char msg[256];
+    size_t i;
+    e->fx = fx;
+    crypto_sign_keypair(e->pk, e->sk);
+    c = ep_config(e);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        c.listen = bad[i];
+        ASSERT_EQ_INT(sync_links_start(&c, &l, msg, sizeof msg), WEFT_EARG);
+        ASSERT_CONTAINS(msg, bad[i]);
+        c.listen = "127.0.0.1:0";
+        c.peers = &bad[i];
+        c.npeers = 1;
+        ASSERT_EQ_INT(sync_links_start(&c, &l, msg, sizeof msg), WEFT_EARG);
+        ASSERT_CONTAINS(msg, bad[i]);
+        c.npeers = 0;
+    }
+}
+
+TEST(link_backpressure)
+{
+    fx_t *fx = fx_new();
+    ep_t *a = ep_start(fx, 0, NULL, NULL, 256 * 1024);
+    ep_t *b = ep_start(fx, 1, NULL, a->listen, 256 * 1024);
+    wait_t w;
+    wait_ups(fx, a, 1);
+    wait_ups(fx, b, 1);
+    b->flood = b->last_up;
+    b->flood_total = 400; /* 24 MB through a 256 KiB window */
+    flood_more(b);
+    ASSERT_GT_U64(b->limited, 0); /* the queue filled: WEFT_ELIMIT, nothing lost */
+    w = (wait_t){a, NULL, 400};
+    PUMP(fx, got_frames, &w);
+    ASSERT_GT_U64(b->writable, 0);
+    ASSERT_EQ_U64(a->order_errors, 0);
+    ASSERT_EQ_U64(b->flood_sent, 400);
+}
+
+typedef struct {
+    ep_t *e;
+    const uint8_t *id[2];
+} ids_t;
+
+static int has_both(void *arg)
+{
+    ids_t *w = arg;
+    return has_up_id(w->e, w->id[0]) && has_up_id(w->e, w->id[1]);
+}
+
+/* c knows only a; it learns b through a's PEERS and links to it. */
+TEST(link_gossip_third_node)
+{
+    fx_t *fx = fx_new();
+    ep_t *a, *b, *c;
+    ids_t w;
+    wait_t f;
+    pair(fx, &a, &b);
+    c = ep_start(fx, 2, NULL, a->listen, 0);
+    w = (ids_t){c, {a->pk, b->pk}};
+    PUMP(fx, has_both, &w);
+    w = (ids_t){b, {a->pk, c->pk}};
+    PUMP(fx, has_both, &w);
+    w = (ids_t){a, {b->pk, c->pk}};
+    PUMP(fx, has_both, &w);
+    wait_log(fx, c, "learned peer");
+    /* and the learned link carries frames */
+    ASSERT_EQ_MEM(sync_link_peer(b->last_up), c->pk, 32);
+    send_data(b->last_up, 0, 100);
+    f = (wait_t){c, NULL, 1};
+    PUMP(fx, got_frames, &f);
+}
+
+typedef struct {
+    sync_links_t *l;
+    uint64_t reconnects;
+    int up;
+} info_acc_t;
+
+static void info_fn(void *user, const sync_link_info_t *in)
+{
+    info_acc_t *acc = user;
+    acc->reconnects += in->reconnects;
+    acc->up += in->up;
+}
+
+static info_acc_t info_of(ep_t *e)
+{
+    info_acc_t acc = {e->links, 0, 0};
+    sync_links_info(e->links, info_fn, &acc);
+    return acc;
+}
+
+/* a stops: b sees the link down, redials, and is up again once a is back
+ * on the same port. */
+TEST(link_redial_after_restart)
+{
+    fx_t *fx = fx_new();
+    ep_t *a, *b;
+    wait_t w;
+    char addr[64];
+    pair(fx, &a, &b);
+    snprintf(addr, sizeof addr, "%s", a->listen);
+    ep_stop(a);
+    w = (wait_t){b, NULL, 1};
+    PUMP(fx, downs_at_least, &w);
+    wait_log(fx, b, "connect: connection refused"); /* it is trying */
+    ep_start(fx, 0, addr, NULL, 0);
+    wait_ups(fx, b, 2);
+    ASSERT_GT_U64(info_of(b).reconnects, 0);
+    ASSERT_EQ_INT(info_of(b).up, 1);
+    send_data(b->last_up, 0, 10);
+    w = (wait_t){a, NULL, 1};
+    PUMP(fx, got_frames, &w);
+}
+
+/* Both dial each other: one link stays, the same on both ends. */
+TEST(link_duplicate_keeps_one)
+{
+    fx_t *fx = fx_new();
+    ep_t *a = ep_start(fx, 0, NULL, NULL, 0);
+    ep_t *b = ep_start(fx, 1, NULL, a->listen, 0);
+    wait_t w;
+    ASSERT_EQ_INT(sync_links_add_peer(a->links, b->listen), 0);
+    ASSERT_EQ_INT(sync_links_add_peer(a->links, b->listen), 0); /* idempotent */
+    wait_log(fx, a, "duplicate link");
+    wait_ups(fx, a, 1);
+    wait_ups(fx, b, 1);
+    /* settled: frames flow on the link each end kept */
+    send_data(a->last_up, 0, 10);
+    send_data(b->last_up, 0, 10);
+    w = (wait_t){a, NULL, 1};
+    PUMP(fx, got_frames, &w);
+    w = (wait_t){b, NULL, 1};
+    PUMP(fx, got_frames, &w);
+    ASSERT_EQ_INT(info_of(a).up, 1);
+    ASSERT_EQ_INT(info_of(b).up, 1);
+}
+
+/* Our own address given as a peer: refused once, never redialled. */
+TEST(link_never_dials_itself)
+{
+    fx_t *fx = fx_new();
+    ep_t *a = ep_start(fx, 0, NULL, NULL, 0);
+    ep_t *b;
+    ASSERT_EQ_INT(sync_links_add_peer(a->links, a->listen), 0);
+    wait_log(fx, a, "connection to ourselves");
+    /* another link comes and goes meanwhile; the self address stays idle */
+    b = ep_start(fx, 1, NULL, a->listen, 0);
+    wait_ups(fx, b, 1);
+    wait_ups(fx, a, 1);
+    ASSERT_EQ_U64(info_of(a).reconnects, 0);
+    ASSERT_EQ_INT(a->ups, 1);
+}
