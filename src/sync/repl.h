@@ -42,7 +42,7 @@ typedef struct {
     const uint8_t *self_id; /* 32 bytes */
     /* Sends one frame to a peer (the transport's handle). 0, or WEFT_ELIMIT
      * when the peer's queue is full: the engine stops sending to it until
-     * sync_repl_writable. */
+     * sync_repl_writable. Queues the frame: must not call into the engine. */
     int (*send)(void *user, void *peer, uint8_t type, const uint8_t *payload, size_t len);
     /* Runs fn in a write transaction (committed durably when fn returns 0,
      * aborted otherwise), then calls done(arg, rc) on the engine's thread
@@ -65,13 +65,18 @@ typedef struct {
 } sync_repl_config_t;
 
 int sync_repl_new(const sync_repl_config_t *cfg, sync_repl_t **out);
+/* Frees everything, the jobs handed to cfg->write included: call it once
+ * no write's done can come any more (drain or drop the writer's jobs
+ * first; a dropped job's fn and done must never be called). */
 void sync_repl_delete(sync_repl_t *r);
 
 /* Transport events. `peer` is the transport's handle, passed back to send. */
 sync_repl_peer_t *sync_repl_peer_up(sync_repl_t *r, void *peer, const uint8_t peer_id[32]);
 void sync_repl_peer_down(sync_repl_t *r, sync_repl_peer_t *p);
 /* A frame from a peer; malformed frames are logged and dropped (returns
- * WEFT_EMALFORMED: the transport should close the link). */
+ * WEFT_EMALFORMED: the transport should close the link). A well-formed
+ * frame of a context cfg->shared refuses is logged and ignored (returns
+ * WEFT_EARG; membership may just have changed: the link may stay). */
 int sync_repl_receive(sync_repl_t *r, sync_repl_peer_t *p, uint8_t type, const uint8_t *payload,
                       size_t len);
 void sync_repl_writable(sync_repl_t *r, sync_repl_peer_t *p);

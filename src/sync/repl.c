@@ -1,0 +1,743 @@
+/*
+ * repl.c — the replication protocol (repl.h; docs/sync.md "Replication").
+ *
+ * Per (peer, context) the engine keeps two version vectors: `acked`, what
+ * the peer is known to hold (its last VV, raised by its ACKs and by the ops
+ * it sends us), and `sent`, acked plus what went out since. It pushes what
+ * the op-log has past `sent` (weft_crdt_missing) while fewer than
+ * window_ops are unacknowledged; when acks stop progressing for resend_ms,
+ * sent falls back to acked and the rest goes again (a frame may be lost:
+ * sent is never delivered). A version vector never claims more than the
+ * peer holds, because a peer's op-log is gap-free per origin and durable:
+ * whatever it acks or sends it keeps.
+ *
+ * Received OPS frames are decoded and checked whole before anything is
+ * applied; each becomes one write job (one transaction). A peer has at most
+ * one job in the writer and a bounded queue behind it (frames past it are
+ * dropped, unacknowledged, and come again), so its memory here is bounded
+ * whatever it sends.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "repl.h"
+#include "repl_msg.h"
+#include "weft/crdt_store.h"
+#include "weft/error.h"
+
+#ifndef SYNC_MAX_FRAME
+#define SYNC_MAX_FRAME ((size_t)1 << 20) /* link.h's; a frame's type byte included */
+#endif
+
+#define DEFAULT_BATCH ((size_t)256 << 10)
+#define DEFAULT_WINDOW 16384
+#define DEFAULT_RESEND_MS 2000
+#define DEFAULT_AE_MS 5000
+/* Frames queued behind a peer's running write job. */
+#define MAX_QUEUED_JOBS 8
+
+typedef struct {
+    weft_crdt_id_t *v; /* ascending by origin */
+    size_t n, cap;
+} vv_t;
+
+typedef struct pctx {
+    struct pctx *next;
+    uint8_t ctx[WEFT_CRDT_CONTEXT_MAX];
+    size_t ctx_len;
+    int known;      /* a VV or ACK of the peer came: acked is meaningful */
+    vv_t acked, sent;
+    uint64_t progress_ms; /* last ack progress, or first send after quiet */
+    sync_repl_stats_t stats;
+} pctx_t;
+
+typedef struct job {
+    struct job *next;
+    sync_repl_t *r;
+    sync_repl_peer_t *p;
+    repl_ops_t ops;
+} job_t;
+
+struct sync_repl_peer {
+    sync_repl_peer_t *next;
+    sync_repl_t *r;
+    void *handle;
+    uint8_t id[32];
+    pctx_t *ctxs;
+    int blocked; /* send said WEFT_ELIMIT: wait for sync_repl_writable */
+    int dead;    /* peer_down came while a job was in the writer */
+    job_t *running, *queue;
+    size_t queued;
+};
+
+struct sync_repl {
+    sync_repl_config_t cfg;
+    sync_repl_peer_t *peers;
+    sync_repl_peer_t *gone; /* down, with a job still in the writer */
+    uint64_t next_ae_ms;
+    repl_buf_t buf;
+    repl_ops_writer_t w;
+};
+
+/* ---- version vectors ------------------------------------------------- */
+
+static size_t vv_find(const vv_t *vv, const uint8_t *origin, int *found)
+{
+    size_t lo = 0, hi = vv->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(vv->v[mid].origin, origin, WEFT_CRDT_ORIGIN_LEN);
+        if (c == 0) {
+            *found = 1;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = 0;
+    return lo;
+}
+
+static uint64_t vv_get(const vv_t *vv, const uint8_t *origin)
+{
+    int found;
+    size_t i = vv_find(vv, origin, &found);
+    return found ? vv->v[i].seq : 0;
+}
+
+/* Raises origin's entry to seq; returns how much it rose. Bounded by
+ * REPL_MAX_ORIGINS entries (an origin past it is not kept: its ops are then
+ * sent again, never lost). */
+static uint64_t vv_raise(vv_t *vv, const uint8_t *origin, uint64_t seq)
+{
+    int found;
+    size_t i = vv_find(vv, origin, &found);
+    uint64_t was;
+    if (found) {
+        was = vv->v[i].seq;
+        if (seq <= was)
+            return 0;
+        vv->v[i].seq = seq;
+        return seq - was;
+    }
+    if (seq == 0 || vv->n >= REPL_MAX_ORIGINS)
+        return 0;
+    if (vv->n == vv->cap) {
+        size_t cap = vv->cap ? vv->cap * 2 : 8;
+        weft_crdt_id_t *v = realloc(vv->v, cap * sizeof *v);
+        if (!v)
+            return 0;
+        vv->v = v;
+        vv->cap = cap;
+    }
+    memmove(vv->v + i + 1, vv->v + i, (vv->n - i) * sizeof *vv->v);
+    memcpy(vv->v[i].origin, origin, WEFT_CRDT_ORIGIN_LEN);
+    vv->v[i].seq = seq;
+    vv->n++;
+    return seq;
+}
+
+static int vv_assign(vv_t *dst, const weft_crdt_id_t *v, size_t n)
+{
+    if (n > dst->cap) {
+        weft_crdt_id_t *nv = realloc(dst->v, n * sizeof *nv);
+        if (!nv)
+            return WEFT_ENOMEM;
+        dst->v = nv;
+        dst->cap = n;
+    }
+    if (n)
+        memcpy(dst->v, v, n * sizeof *v);
+    dst->n = n;
+    return 0;
+}
+
+/* Ops sent and not yet acknowledged. */
+static uint64_t inflight(const pctx_t *c)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < c->sent.n; i++) {
+        uint64_t a = vv_get(&c->acked, c->sent.v[i].origin);
+        if (c->sent.v[i].seq > a)
+            n += c->sent.v[i].seq - a;
+    }
+    return n;
+}
+
+/* Our own version vector of ctx. */
+typedef struct {
+    vv_t vv;
+    int rc;
+} vv_read_t;
+
+static int vv_read_one(void *user, const uint8_t *origin, uint64_t seq)
+{
+    vv_read_t *s = user;
+    vv_t *vv = &s->vv;
+    if (vv->n == vv->cap) {
+        size_t cap = vv->cap ? vv->cap * 2 : 8;
+        weft_crdt_id_t *v = realloc(vv->v, cap * sizeof *v);
+        if (!v) {
+            s->rc = WEFT_ENOMEM;
+            return 1;
+        }
+        vv->v = v;
+        vv->cap = cap;
+    }
+    memcpy(vv->v[vv->n].origin, origin, WEFT_CRDT_ORIGIN_LEN);
+    vv->v[vv->n++].seq = seq;
+    return 0;
+}
+
+static int read_vv(sync_repl_t *r, const uint8_t *ctx, size_t ctx_len, vv_t *out)
+{
+    vv_read_t s = {{NULL, 0, 0}, 0};
+    weft_txn_t *txn;
+    int rc = weft_txn_begin(r->cfg.db, WEFT_TXN_READ, &txn);
+    if (rc < 0)
+        return rc;
+    rc = weft_crdt_version_vector(txn, ctx, ctx_len, vv_read_one, &s);
+    weft_txn_abort(txn);
+    if (rc == 0)
+        rc = s.rc;
+    if (rc < 0) {
+        free(s.vv.v);
+        return rc;
+    }
+    *out = s.vv;
+    return 0;
+}
+
+/* ---- small helpers --------------------------------------------------- */
+
+static void logf_(sync_repl_t *r, const sync_repl_peer_t *p, const char *fmt, const char *what,
+                  long long n)
+{
+    char line[256], hex[17];
+    if (!r->cfg.log)
+        return;
+    for (int i = 0; i < 8; i++)
+        snprintf(hex + 2 * i, 3, "%02x", p ? p->id[i] : 0);
+    snprintf(line, sizeof line, fmt, hex, what, n);
+    r->cfg.log(r->cfg.user, line);
+}
+
+static uint64_t now(sync_repl_t *r)
+{
+    return r->cfg.now_ms ? r->cfg.now_ms(r->cfg.user) : 0;
+}
+
+/* One frame to p; WEFT_ELIMIT blocks the peer until sync_repl_writable. */
+static int send_frame(sync_repl_t *r, sync_repl_peer_t *p, uint8_t type, const uint8_t *b,
+                      size_t len)
+{
+    int rc;
+    if (p->blocked || p->dead)
+        return WEFT_ELIMIT;
+    rc = r->cfg.send(r->cfg.user, p->handle, type, b, len);
+    if (rc == WEFT_ELIMIT)
+        p->blocked = 1;
+    return rc;
+}
+
+static pctx_t *ctx_find(sync_repl_peer_t *p, const uint8_t *ctx, size_t ctx_len)
+{
+    for (pctx_t *c = p->ctxs; c; c = c->next)
+        if (c->ctx_len == ctx_len && memcmp(c->ctx, ctx, ctx_len) == 0)
+            return c;
+    return NULL;
+}
+
+/* The (p, ctx) record, made when ctx is shared with p (NULL otherwise). */
+static pctx_t *ctx_get(sync_repl_t *r, sync_repl_peer_t *p, const uint8_t *ctx, size_t ctx_len)
+{
+    pctx_t *c;
+    /* asked every time: membership changes */
+    if (ctx_len > WEFT_CRDT_CONTEXT_MAX || !r->cfg.shared(r->cfg.user, ctx, ctx_len, p->id))
+        return NULL;
+    if ((c = ctx_find(p, ctx, ctx_len)) != NULL)
+        return c;
+    if (!(c = calloc(1, sizeof *c)))
+        return NULL;
+    memcpy(c->ctx, ctx, ctx_len);
+    c->ctx_len = ctx_len;
+    c->next = p->ctxs;
+    p->ctxs = c;
+    return c;
+}
+
+/* Sends our version vector of c's context, as a VV or an ACK. */
+static void send_vv(sync_repl_t *r, sync_repl_peer_t *p, pctx_t *c, uint8_t type)
+{
+    vv_t ours;
+    if (read_vv(r, c->ctx, c->ctx_len, &ours) < 0)
+        return;
+    /* more origins than a VV may carry: send the first ones (the peer then
+     * gets the others' ops again, which is harmless) */
+    if (repl_vv_encode(&r->buf, c->ctx, c->ctx_len, ours.v,
+                       ours.n < REPL_MAX_ORIGINS ? ours.n : REPL_MAX_ORIGINS) == 0)
+        send_frame(r, p, type, r->buf.p, r->buf.len);
+    free(ours.v);
+}
+
+/* ---- push ------------------------------------------------------------ */
+
+typedef struct {
+    sync_repl_t *r;
+    sync_repl_peer_t *p;
+    pctx_t *c;
+    uint64_t room;  /* ops the window still takes */
+    vv_t frame;     /* the last seq of each origin in the frame being built */
+    size_t cap;     /* bytes of a frame */
+    int failed;
+} push_t;
+
+/* Sends the frame in r->w; on success its ops count as sent. */
+static int push_flush(push_t *s)
+{
+    sync_repl_t *r = s->r;
+    repl_ops_writer_t *w = &r->w;
+    int rc;
+    if (w->nops == 0)
+        return 0;
+    if ((rc = repl_ops_end(w)) < 0)
+        return rc;
+    if (inflight(s->c) == 0)
+        s->c->progress_ms = now(r);
+    rc = send_frame(r, s->p, SYNC_MSG_OPS, w->frame.p, w->frame.len);
+    if (rc == 0) {
+        for (size_t i = 0; i < s->frame.n; i++)
+            vv_raise(&s->c->sent, s->frame.v[i].origin, s->frame.v[i].seq);
+        s->c->stats.ops_sent += w->nops;
+        s->c->stats.bytes_sent += w->frame.len;
+    }
+    s->frame.n = 0;
+    repl_ops_begin(w, s->c->ctx, s->c->ctx_len);
+    return rc;
+}
+
+static int push_op(void *user, const uint8_t *bytes, size_t len)
+{
+    push_t *s = user;
+    sync_repl_t *r = s->r;
+    weft_crdt_op_t op;
+    /* an op's wire form is at most its canonical encoding and a few bytes
+     * (a head byte for type and kind, a zigzag delta for the hlc) */
+    size_t bound = len + 16;
+    if (weft_crdt_op_decode(bytes, len, &op) < 0) {
+        logf_(r, s->p, "sync: peer %s: %s (%lld bytes); not sent", "an op-log entry is corrupt",
+              (long long)len);
+        s->failed = 1;
+        return 1;
+    }
+    if (r->w.nops > 0 && repl_ops_size(&r->w) + bound > s->cap && push_flush(s) < 0) {
+        s->failed = 1;
+        return 1;
+    }
+    if (repl_ops_size(&r->w) + bound > SYNC_MAX_FRAME - 1) {
+        logf_(r, s->p, "sync: peer %s: %s (%lld bytes); its origin is stuck here",
+              "an op is too large for a frame", (long long)len);
+        s->failed = 1;
+        return 1;
+    }
+    if (repl_ops_add(&r->w, &op) < 0 ||
+        (s->frame.n > 0 &&
+         memcmp(s->frame.v[s->frame.n - 1].origin, op.origin, WEFT_CRDT_ORIGIN_LEN) == 0
+             ? (s->frame.v[s->frame.n - 1].seq = op.seq, 0)
+             : vv_raise(&s->frame, op.origin, op.seq) == 0)) {
+        s->failed = 1;
+        return 1;
+    }
+    return --s->room == 0;
+}
+
+/* Pushes what the peer lacks of c's context, within the window, in
+ * frames of at most max_batch_bytes. */
+static void push(sync_repl_t *r, sync_repl_peer_t *p, pctx_t *c)
+{
+    size_t window = r->cfg.window_ops ? r->cfg.window_ops : DEFAULT_WINDOW;
+    push_t s = {r, p, c, 0, {NULL, 0, 0}, 0, 0};
+    uint64_t out = inflight(c);
+    vv_t from = {NULL, 0, 0};
+    weft_txn_t *txn;
+    int rc;
+    if (!c->known || p->blocked || p->dead || out >= window ||
+        !r->cfg.shared(r->cfg.user, c->ctx, c->ctx_len, p->id))
+        return;
+    /* missing reads the vector while we raise c->sent: give it a copy */
+    if (vv_assign(&from, c->sent.v, c->sent.n) < 0)
+        return;
+    s.room = window - out;
+    s.cap = r->cfg.max_batch_bytes ? r->cfg.max_batch_bytes : DEFAULT_BATCH;
+    if (s.cap > SYNC_MAX_FRAME - 1)
+        s.cap = SYNC_MAX_FRAME - 1;
+    if (weft_txn_begin(r->cfg.db, WEFT_TXN_READ, &txn) < 0) {
+        free(from.v);
+        return;
+    }
+    repl_ops_begin(&r->w, c->ctx, c->ctx_len);
+    rc = weft_crdt_missing(txn, c->ctx, c->ctx_len, from.v, from.n, push_op, &s);
+    weft_txn_abort(txn);
+    if (rc == 0 && !s.failed)
+        push_flush(&s);
+    free(s.frame.v);
+    free(from.v);
+}
+
+static void push_peer(sync_repl_t *r, sync_repl_peer_t *p)
+{
+    for (pctx_t *c = p->ctxs; c; c = c->next)
+        push(r, p, c);
+}
+
+/* ---- peers ----------------------------------------------------------- */
+
+int sync_repl_new(const sync_repl_config_t *cfg, sync_repl_t **out)
+{
+    sync_repl_t *r;
+    *out = NULL;
+    if (!cfg || !cfg->db || !cfg->send || !cfg->write || !cfg->shared || !cfg->contexts)
+        return WEFT_EARG;
+    if (!(r = calloc(1, sizeof *r)))
+        return WEFT_ENOMEM;
+    r->cfg = *cfg;
+    if (!r->cfg.resend_ms)
+        r->cfg.resend_ms = DEFAULT_RESEND_MS;
+    if (!r->cfg.anti_entropy_ms)
+        r->cfg.anti_entropy_ms = DEFAULT_AE_MS;
+    r->next_ae_ms = now(r) + r->cfg.anti_entropy_ms;
+    *out = r;
+    return 0;
+}
+
+static void job_free(job_t *j)
+{
+    repl_ops_free(&j->ops);
+    free(j);
+}
+
+static void peer_free(sync_repl_peer_t *p)
+{
+    while (p->ctxs) {
+        pctx_t *c = p->ctxs;
+        p->ctxs = c->next;
+        free(c->acked.v);
+        free(c->sent.v);
+        free(c);
+    }
+    while (p->queue) {
+        job_t *j = p->queue;
+        p->queue = j->next;
+        job_free(j);
+    }
+    if (p->running)
+        job_free(p->running);
+    free(p);
+}
+
+void sync_repl_delete(sync_repl_t *r)
+{
+    if (!r)
+        return;
+    while (r->peers) {
+        sync_repl_peer_t *p = r->peers;
+        r->peers = p->next;
+        peer_free(p);
+    }
+    while (r->gone) {
+        sync_repl_peer_t *p = r->gone;
+        r->gone = p->next;
+        peer_free(p);
+    }
+    repl_buf_free(&r->buf);
+    repl_ops_writer_free(&r->w);
+    free(r);
+}
+
+typedef struct {
+    sync_repl_t *r;
+    sync_repl_peer_t *p;
+} up_t;
+
+static void up_ctx(void *arg, const uint8_t *ctx, size_t ctx_len)
+{
+    up_t *u = arg;
+    int fresh = ctx_find(u->p, ctx, ctx_len) == NULL;
+    pctx_t *c = ctx_get(u->r, u->p, ctx, ctx_len);
+    if (c && fresh)
+        send_vv(u->r, u->p, c, SYNC_MSG_VV);
+}
+
+sync_repl_peer_t *sync_repl_peer_up(sync_repl_t *r, void *peer, const uint8_t peer_id[32])
+{
+    sync_repl_peer_t *p = calloc(1, sizeof *p);
+    up_t u = {r, p};
+    if (!p)
+        return NULL;
+    p->r = r;
+    p->handle = peer;
+    memcpy(p->id, peer_id, 32);
+    p->next = r->peers;
+    r->peers = p;
+    /* anti-entropy on connect: our VV for every shared context */
+    r->cfg.contexts(r->cfg.user, p->id, up_ctx, &u);
+    return p;
+}
+
+void sync_repl_peer_down(sync_repl_t *r, sync_repl_peer_t *p)
+{
+    for (sync_repl_peer_t **pp = &r->peers; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    /* a job in the writer still points here: free when its done comes */
+    if (p->running) {
+        p->dead = 1;
+        p->next = r->gone;
+        r->gone = p;
+    } else {
+        peer_free(p);
+    }
+}
+
+void sync_repl_writable(sync_repl_t *r, sync_repl_peer_t *p)
+{
+    p->blocked = 0;
+    push_peer(r, p);
+}
+
+void sync_repl_notify(sync_repl_t *r, const uint8_t *ctx, size_t ctx_len)
+{
+    for (sync_repl_peer_t *p = r->peers; p; p = p->next) {
+        pctx_t *c = ctx_find(p, ctx, ctx_len);
+        if (c)
+            push(r, p, c);
+    }
+}
+
+void sync_repl_tick(sync_repl_t *r)
+{
+    uint64_t t = now(r);
+    int ae = t >= r->next_ae_ms;
+    if (ae)
+        r->next_ae_ms = t + r->cfg.anti_entropy_ms;
+    for (sync_repl_peer_t *p = r->peers; p; p = p->next) {
+        if (ae) {
+            up_t u = {r, p};
+            /* contexts shared since: start them; then every VV again */
+            r->cfg.contexts(r->cfg.user, p->id, up_ctx, &u);
+            for (pctx_t *c = p->ctxs; c; c = c->next)
+                send_vv(r, p, c, SYNC_MSG_VV);
+        }
+        for (pctx_t *c = p->ctxs; c; c = c->next) {
+            /* no ack progress for resend_ms: what was sent is taken as
+             * lost and goes again from acked */
+            if (inflight(c) > 0 && t - c->progress_ms >= r->cfg.resend_ms) {
+                vv_assign(&c->sent, c->acked.v, c->acked.n);
+                c->progress_ms = t;
+                push(r, p, c);
+            }
+        }
+    }
+}
+
+void sync_repl_peer_stats(sync_repl_t *r, sync_repl_peer_t *p, sync_repl_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    for (pctx_t *c = p->ctxs; c; c = c->next) {
+        vv_t ours;
+        out->ops_sent += c->stats.ops_sent;
+        out->ops_received += c->stats.ops_received;
+        out->bytes_sent += c->stats.bytes_sent;
+        out->bytes_received += c->stats.bytes_received;
+        if (read_vv(r, c->ctx, c->ctx_len, &ours) < 0)
+            continue;
+        for (size_t i = 0; i < ours.n; i++) {
+            uint64_t a = vv_get(&c->acked, ours.v[i].origin);
+            if (ours.v[i].seq > a)
+                out->lag_ops += ours.v[i].seq - a;
+        }
+        free(ours.v);
+    }
+}
+
+/* ---- receive --------------------------------------------------------- */
+
+static void job_start(sync_repl_t *r, sync_repl_peer_t *p);
+
+/* One OPS frame in one transaction. Ops of one origin apply in seq order;
+ * a gap (WEFT_EARG) stops that origin's group: the sender sends the rest
+ * again from what we ack. */
+static int job_apply(weft_txn_t *txn, void *arg)
+{
+    job_t *j = arg;
+    uint64_t wall = now(j->r);
+    size_t skip_group = (size_t)-1;
+    for (size_t i = 0; i < j->ops.n; i++) {
+        const repl_op_t *o = &j->ops.ops[i];
+        int rc;
+        if (o->group == skip_group)
+            continue;
+        rc = weft_crdt_apply_remote(txn, j->ops.bytes + o->off, o->len, wall);
+        if (rc == WEFT_EARG)
+            skip_group = o->group;
+        else if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void job_done(void *arg, int rc)
+{
+    job_t *j = arg;
+    sync_repl_t *r = j->r;
+    sync_repl_peer_t *p = j->p;
+    pctx_t *c;
+    (void)rc; /* applied or not, the ack says what we hold */
+    p->running = NULL;
+    if (p->dead) {
+        for (sync_repl_peer_t **pp = &r->gone; *pp; pp = &(*pp)->next)
+            if (*pp == p) {
+                *pp = p->next;
+                break;
+            }
+        job_free(j);
+        peer_free(p);
+        return;
+    }
+    if ((c = ctx_get(r, p, j->ops.ctx, j->ops.ctx_len)) != NULL)
+        send_vv(r, p, c, SYNC_MSG_ACK);
+    /* what came in may be news to our other peers */
+    sync_repl_notify(r, j->ops.ctx, j->ops.ctx_len);
+    job_free(j);
+    job_start(r, p);
+}
+
+static void job_start(sync_repl_t *r, sync_repl_peer_t *p)
+{
+    while (!p->running && p->queue) {
+        job_t *j = p->queue;
+        p->queue = j->next;
+        p->queued--;
+        p->running = j;
+        if (r->cfg.write(r->cfg.user, job_apply, j, job_done) < 0) {
+            /* not applied, not acked: the sender sends it again */
+            p->running = NULL;
+            job_free(j);
+        }
+    }
+}
+
+/* The peer holds what it acks or sends us: raise acked (and sent with it). */
+static void peer_has(sync_repl_t *r, pctx_t *c, const uint8_t *origin, uint64_t seq)
+{
+    if (vv_raise(&c->acked, origin, seq) > 0)
+        c->progress_ms = now(r);
+    if (vv_get(&c->sent, origin) < seq)
+        vv_raise(&c->sent, origin, seq);
+}
+
+static int malformed(sync_repl_t *r, sync_repl_peer_t *p, const char *what, size_t len)
+{
+    logf_(r, p, "sync: peer %s: %s (%lld bytes); dropped, nothing applied", what,
+          (long long)len);
+    return WEFT_EMALFORMED;
+}
+
+static int not_shared(sync_repl_t *r, sync_repl_peer_t *p, const char *what, size_t len)
+{
+    logf_(r, p, "sync: peer %s: %s (%lld bytes) of a context not shared with it; ignored", what,
+          (long long)len);
+    return WEFT_EARG;
+}
+
+static int receive_vv(sync_repl_t *r, sync_repl_peer_t *p, uint8_t type, const uint8_t *b,
+                      size_t len)
+{
+    const uint8_t *ctx;
+    size_t ctx_len, n;
+    weft_crdt_id_t *vv;
+    pctx_t *c;
+    int rc = repl_vv_decode(b, len, &ctx, &ctx_len, &vv, &n);
+    if (rc == WEFT_EMALFORMED)
+        return malformed(r, p, type == SYNC_MSG_VV ? "malformed VV" : "malformed ACK", len);
+    if (rc < 0)
+        return rc;
+    if (!(c = ctx_get(r, p, ctx, ctx_len))) {
+        free(vv);
+        return not_shared(r, p, type == SYNC_MSG_VV ? "VV" : "ACK", len);
+    }
+    c->stats.bytes_received += len;
+    if (type == SYNC_MSG_VV) {
+        /* the peer's truth: acked becomes it; what we sent past it stays
+         * in flight until acked or resent */
+        if (vv_assign(&c->acked, vv, n) == 0)
+            for (size_t i = 0; i < n; i++)
+                peer_has(r, c, vv[i].origin, vv[i].seq);
+        c->progress_ms = now(r);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            peer_has(r, c, vv[i].origin, vv[i].seq);
+    }
+    c->known = 1;
+    free(vv);
+    push(r, p, c);
+    return 0;
+}
+
+static int receive_ops(sync_repl_t *r, sync_repl_peer_t *p, const uint8_t *b, size_t len)
+{
+    job_t *j;
+    pctx_t *c;
+    int rc;
+    if (!(j = calloc(1, sizeof *j)))
+        return WEFT_ENOMEM;
+    j->r = r;
+    j->p = p;
+    /* the whole frame is decoded and checked before anything is applied */
+    if ((rc = repl_ops_decode(b, len, &j->ops)) < 0) {
+        free(j);
+        return rc == WEFT_EMALFORMED ? malformed(r, p, "malformed OPS", len) : rc;
+    }
+    if (!(c = ctx_get(r, p, j->ops.ctx, j->ops.ctx_len))) {
+        job_free(j);
+        return not_shared(r, p, "OPS", len);
+    }
+    c->stats.ops_received += j->ops.n;
+    c->stats.bytes_received += len;
+    /* the peer holds what it sends (its log is gap-free per origin) */
+    for (size_t i = 0; i < j->ops.ngroups; i++)
+        peer_has(r, c, j->ops.groups[i].origin, j->ops.groups[i].seq);
+    if (p->queued >= MAX_QUEUED_JOBS) {
+        /* a flood: dropped unacknowledged, it comes again */
+        job_free(j);
+        return 0;
+    }
+    j->next = NULL;
+    {
+        job_t **tail = &p->queue;
+        while (*tail)
+            tail = &(*tail)->next;
+        *tail = j;
+    }
+    p->queued++;
+    job_start(r, p);
+    return 0;
+}
+
+int sync_repl_receive(sync_repl_t *r, sync_repl_peer_t *p, uint8_t type, const uint8_t *payload,
+                      size_t len)
+{
+    if (!payload && len)
+        return WEFT_EARG;
+    switch (type) {
+    case SYNC_MSG_VV:
+    case SYNC_MSG_ACK: return receive_vv(r, p, type, payload ? payload : (const uint8_t *)"", len);
+    case SYNC_MSG_OPS: return receive_ops(r, p, payload ? payload : (const uint8_t *)"", len);
+    default: return malformed(r, p, "unknown message type", len);
+    }
+}

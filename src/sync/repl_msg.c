@@ -1,0 +1,385 @@
+/*
+ * repl_msg.c — the replication messages on the wire (repl_msg.h;
+ * docs/sync.md "Replication" gives them byte by byte).
+ *
+ * OPS frames carry ops without what every op of a frame shares: the
+ * context once per frame, the origin and seq once per group of consecutive
+ * seqs, the key when it repeats and the timestamp as a delta, so a small op
+ * costs a handful of bytes. The receiver rebuilds each op's canonical
+ * encoding (weft_crdt_op_encode), which is byte for byte what its origin
+ * logged: op encodings are unique, and apply_remote logs the bytes given.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "repl_msg.h"
+#include "weft/error.h"
+
+/* ---- writing ---------------------------------------------------------- */
+
+void repl_buf_free(repl_buf_t *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+/* Makes room for n more bytes. */
+static int reserve(repl_buf_t *b, size_t n)
+{
+    if (!b->oom && b->cap - b->len < n) {
+        size_t cap = b->cap ? b->cap : 256;
+        uint8_t *np;
+        while (cap - b->len < n)
+            cap *= 2;
+        if (!(np = realloc(b->p, cap)))
+            b->oom = 1;
+        else {
+            b->p = np;
+            b->cap = cap;
+        }
+    }
+    return b->oom ? WEFT_ENOMEM : 0;
+}
+
+static void put(repl_buf_t *b, const void *p, size_t n)
+{
+    if (reserve(b, n) < 0)
+        return;
+    if (n)
+        memcpy(b->p + b->len, p, n);
+    b->len += n;
+}
+
+static void put_u8(repl_buf_t *b, uint8_t v)
+{
+    put(b, &v, 1);
+}
+
+static void put_varint(repl_buf_t *b, uint64_t v)
+{
+    uint8_t tmp[10];
+    size_t n = 0;
+    do {
+        tmp[n] = (uint8_t)(v & 0x7f);
+        v >>= 7;
+        if (v)
+            tmp[n] |= 0x80;
+        n++;
+    } while (v);
+    put(b, tmp, n);
+}
+
+static void put_ctx(repl_buf_t *b, const uint8_t *ctx, size_t ctx_len)
+{
+    put_u8(b, (uint8_t)ctx_len);
+    put(b, ctx, ctx_len);
+}
+
+int repl_vv_encode(repl_buf_t *b, const uint8_t *ctx, size_t ctx_len, const weft_crdt_id_t *vv,
+                   size_t n)
+{
+    if (ctx_len > WEFT_CRDT_CONTEXT_MAX || n > REPL_MAX_ORIGINS)
+        return WEFT_EARG;
+    b->len = 0;
+    put_ctx(b, ctx, ctx_len);
+    put_varint(b, n);
+    for (size_t i = 0; i < n; i++) {
+        put(b, vv[i].origin, WEFT_CRDT_ORIGIN_LEN);
+        put_varint(b, vv[i].seq);
+    }
+    return b->oom ? WEFT_ENOMEM : 0;
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+typedef struct {
+    const uint8_t *p;
+    size_t len, pos;
+    int bad;
+} rd_t;
+
+static size_t left(const rd_t *r)
+{
+    return r->len - r->pos;
+}
+
+static const uint8_t *get(rd_t *r, size_t n)
+{
+    const uint8_t *p;
+    if (r->bad || left(r) < n) {
+        r->bad = 1;
+        return NULL;
+    }
+    p = r->p + r->pos;
+    r->pos += n;
+    return p;
+}
+
+static uint8_t get_u8(rd_t *r)
+{
+    const uint8_t *p = get(r, 1);
+    return p ? *p : 0;
+}
+
+/* Minimal LEB128 only, so that every message has one encoding. */
+static uint64_t get_varint(rd_t *r)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        const uint8_t *p = get(r, 1);
+        if (!p)
+            return 0;
+        if (shift == 63 && (*p & 0xfe)) /* past 64 bits */
+            break;
+        v |= (uint64_t)(*p & 0x7f) << shift;
+        if (!(*p & 0x80)) {
+            if (*p == 0 && shift > 0) /* a needless trailing zero byte */
+                break;
+            return v;
+        }
+    }
+    r->bad = 1;
+    return 0;
+}
+
+static const uint8_t *get_ctx(rd_t *r, size_t *ctx_len)
+{
+    *ctx_len = get_u8(r);
+    return get(r, *ctx_len);
+}
+
+int repl_vv_decode(const uint8_t *p, size_t len, const uint8_t **ctx, size_t *ctx_len,
+                   weft_crdt_id_t **out, size_t *out_n)
+{
+    rd_t r = {p, len, 0, 0};
+    weft_crdt_id_t *vv = NULL;
+    uint64_t n;
+    *out = NULL;
+    *out_n = 0;
+    *ctx = get_ctx(&r, ctx_len);
+    n = get_varint(&r);
+    /* each entry takes at least 33 bytes */
+    if (r.bad || n > REPL_MAX_ORIGINS || n > left(&r) / (WEFT_CRDT_ORIGIN_LEN + 1))
+        return WEFT_EMALFORMED;
+    if (n && !(vv = malloc(n * sizeof *vv)))
+        return WEFT_ENOMEM;
+    for (uint64_t i = 0; i < n && !r.bad; i++) {
+        const uint8_t *o = get(&r, WEFT_CRDT_ORIGIN_LEN);
+        if (!o)
+            break;
+        memcpy(vv[i].origin, o, WEFT_CRDT_ORIGIN_LEN);
+        vv[i].seq = get_varint(&r);
+        if (i > 0 && memcmp(vv[i - 1].origin, o, WEFT_CRDT_ORIGIN_LEN) >= 0)
+            r.bad = 1; /* strictly ascending: one entry per origin */
+    }
+    if (r.bad || r.pos != len) {
+        free(vv);
+        return WEFT_EMALFORMED;
+    }
+    *out = vv;
+    *out_n = (size_t)n;
+    return 0;
+}
+
+/* ---- OPS: writer ------------------------------------------------------ */
+
+#define HEAD_SAME_KEY 0x80
+
+void repl_ops_begin(repl_ops_writer_t *w, const uint8_t *ctx, size_t ctx_len)
+{
+    w->frame.len = 0;
+    w->group.len = 0;
+    w->frame.oom = w->group.oom = 0;
+    w->count = 0;
+    w->prev_hlc = 0;
+    w->has_prev_key = 0;
+    w->nops = 0;
+    put_ctx(&w->frame, ctx, ctx_len);
+}
+
+static void flush_group(repl_ops_writer_t *w)
+{
+    if (w->count == 0)
+        return;
+    put(&w->frame, w->origin, WEFT_CRDT_ORIGIN_LEN);
+    put_varint(&w->frame, w->first_seq);
+    put_varint(&w->frame, w->count);
+    put(&w->frame, w->group.p, w->group.len);
+    w->group.len = 0;
+    w->count = 0;
+}
+
+int repl_ops_add(repl_ops_writer_t *w, const weft_crdt_op_t *op)
+{
+    uint8_t head = (uint8_t)(((op->type & 7) << 4) | (op->kind & 15));
+    uint64_t d = op->hlc - w->prev_hlc; /* mod 2^64, then zigzag */
+    if (op->type > 7 || op->kind > 15 || op->key_len > WEFT_CRDT_KEY_MAX)
+        return WEFT_EARG;
+    if (w->count == 0 || memcmp(w->origin, op->origin, WEFT_CRDT_ORIGIN_LEN) != 0 ||
+        op->seq != w->first_seq + w->count) {
+        flush_group(w);
+        memcpy(w->origin, op->origin, WEFT_CRDT_ORIGIN_LEN);
+        w->first_seq = op->seq;
+    }
+    if (w->has_prev_key && op->key_len == w->prev_key_len &&
+        memcmp(op->key, w->prev_key, op->key_len) == 0) {
+        put_u8(&w->group, head | HEAD_SAME_KEY);
+    } else {
+        put_u8(&w->group, head);
+        put_varint(&w->group, op->key_len);
+        put(&w->group, op->key, op->key_len);
+        if (op->key_len)
+            memcpy(w->prev_key, op->key, op->key_len);
+        w->prev_key_len = op->key_len;
+        w->has_prev_key = 1;
+    }
+    put_varint(&w->group, (d << 1) ^ (uint64_t)-(int64_t)(d >> 63));
+    put_varint(&w->group, op->payload_len);
+    put(&w->group, op->payload, op->payload_len);
+    w->prev_hlc = op->hlc;
+    w->count++;
+    w->nops++;
+    return w->group.oom ? WEFT_ENOMEM : 0;
+}
+
+size_t repl_ops_size(const repl_ops_writer_t *w)
+{
+    return w->frame.len + w->group.len + (w->count ? WEFT_CRDT_ORIGIN_LEN + 20 : 0);
+}
+
+int repl_ops_end(repl_ops_writer_t *w)
+{
+    flush_group(w);
+    return w->frame.oom || w->group.oom ? WEFT_ENOMEM : 0;
+}
+
+void repl_ops_writer_free(repl_ops_writer_t *w)
+{
+    repl_buf_free(&w->frame);
+    repl_buf_free(&w->group);
+}
+
+/* ---- OPS: reader ------------------------------------------------------ */
+
+void repl_ops_free(repl_ops_t *ops)
+{
+    free(ops->bytes);
+    free(ops->ops);
+    free(ops->groups);
+    memset(ops, 0, sizeof *ops);
+}
+
+/* Rebuilds op's canonical encoding at the end of b. */
+static int rebuild(repl_buf_t *b, const weft_crdt_op_t *op, size_t *out_len)
+{
+    size_t need = 0;
+    int rc = weft_crdt_op_encode(op, NULL, 0, &need);
+    if (rc != WEFT_ELIMIT && rc != 0)
+        return WEFT_EMALFORMED; /* a kind the type has not, a bad payload */
+    if (reserve(b, need) < 0)
+        return WEFT_ENOMEM;
+    if ((rc = weft_crdt_op_encode(op, b->p + b->len, need, out_len)) < 0)
+        return WEFT_EMALFORMED;
+    b->len += *out_len;
+    return 0;
+}
+
+int repl_ops_decode(const uint8_t *p, size_t len, repl_ops_t *out)
+{
+    rd_t r = {p, len, 0, 0};
+    repl_buf_t bytes = {0};
+    repl_op_t *ops = NULL;
+    weft_crdt_id_t *groups = NULL;
+    size_t n = 0, cap = 0, ngroups = 0, gcap = 0;
+    const uint8_t *ctx, *key = NULL;
+    size_t key_len = 0;
+    int has_key = 0;
+    uint64_t prev_hlc = 0;
+    int rc = WEFT_EMALFORMED;
+
+    memset(out, 0, sizeof *out);
+    ctx = get_ctx(&r, &out->ctx_len);
+    if (r.bad)
+        goto fail;
+    memcpy(out->ctx, ctx, out->ctx_len);
+    while (left(&r) > 0) {
+        const uint8_t *origin = get(&r, WEFT_CRDT_ORIGIN_LEN);
+        uint64_t first = get_varint(&r), count = get_varint(&r);
+        /* an op takes at least 3 bytes (head, hlc, payload_len) */
+        if (r.bad || first == 0 || count == 0 || count > left(&r) / 3 ||
+            first - 1 > UINT64_MAX - count)
+            goto fail;
+        if (ngroups == gcap) {
+            size_t c = gcap ? gcap * 2 : 8;
+            weft_crdt_id_t *g = realloc(groups, c * sizeof *g);
+            if (!g)
+                goto oom;
+            groups = g;
+            gcap = c;
+        }
+        memcpy(groups[ngroups].origin, origin, WEFT_CRDT_ORIGIN_LEN);
+        groups[ngroups].seq = first + count - 1;
+        for (uint64_t i = 0; i < count; i++) {
+            weft_crdt_op_t op;
+            uint8_t head = get_u8(&r);
+            uint64_t d, plen;
+            memset(&op, 0, sizeof op);
+            if (!(head & HEAD_SAME_KEY)) {
+                uint64_t kl = get_varint(&r);
+                if (kl > WEFT_CRDT_KEY_MAX)
+                    goto fail;
+                key_len = (size_t)kl;
+                key = get(&r, key_len);
+                has_key = 1;
+            } else if (!has_key) {
+                goto fail; /* no previous key */
+            }
+            d = get_varint(&r);
+            prev_hlc += (d >> 1) ^ (uint64_t)-(int64_t)(d & 1);
+            plen = get_varint(&r);
+            if (r.bad || plen > left(&r))
+                goto fail;
+            op.context = ctx;
+            op.context_len = out->ctx_len;
+            op.key = key;
+            op.key_len = key_len;
+            op.type = (head >> 4) & 7;
+            op.kind = head & 15;
+            memcpy(op.origin, origin, WEFT_CRDT_ORIGIN_LEN);
+            op.seq = first + i;
+            op.hlc = prev_hlc;
+            op.payload = get(&r, (size_t)plen);
+            op.payload_len = (size_t)plen;
+            if (n == cap) {
+                size_t c = cap ? cap * 2 : 64;
+                repl_op_t *no = realloc(ops, c * sizeof *no);
+                if (!no)
+                    goto oom;
+                ops = no;
+                cap = c;
+            }
+            ops[n].off = bytes.len;
+            ops[n].group = ngroups;
+            ops[n].seq = op.seq;
+            if ((rc = rebuild(&bytes, &op, &ops[n].len)) < 0)
+                goto fail;
+            rc = WEFT_EMALFORMED;
+            n++;
+        }
+        ngroups++;
+    }
+    out->bytes = bytes.p;
+    out->ops = ops;
+    out->n = n;
+    out->groups = groups;
+    out->ngroups = ngroups;
+    return 0;
+oom:
+    rc = WEFT_ENOMEM;
+fail:
+    repl_buf_free(&bytes);
+    free(ops);
+    free(groups);
+    memset(out, 0, sizeof *out);
+    return rc;
+}

@@ -1,0 +1,91 @@
+/*
+ * repl_msg.h — the encoders and decoders of the replication messages (VV,
+ * ACK, OPS; docs/sync.md "Replication"), for repl.c, its tests and the fuzz
+ * target. src/sync only.
+ *
+ * Decoders trust nothing: every length is checked against the input and
+ * its bound, varints must be minimal, trailing bytes are an error
+ * (WEFT_EMALFORMED), and an OPS frame is decoded whole (every op rebuilt
+ * into its canonical encoding and checked by weft_crdt_op_encode) before
+ * the caller looks at any of it.
+ */
+#ifndef WEFT_SYNC_REPL_MSG_H
+#define WEFT_SYNC_REPL_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weft/crdt.h"
+
+/* Origins in one version vector (VV, ACK): a peer cannot make us keep more
+ * per (peer, context). */
+#define REPL_MAX_ORIGINS 4096
+
+/* A growable byte buffer; oom sticks once an allocation failed. */
+typedef struct {
+    uint8_t *p;
+    size_t len, cap;
+    int oom;
+} repl_buf_t;
+
+void repl_buf_free(repl_buf_t *b);
+
+/* ---- VV and ACK: u8 ctx_len, ctx, varint n, n x (origin[32], varint seq),
+ * origins strictly ascending ---- */
+
+int repl_vv_encode(repl_buf_t *b, const uint8_t *ctx, size_t ctx_len, const weft_crdt_id_t *vv,
+                   size_t n);
+/* *ctx borrows from p; *out is malloc'ed (free it; NULL when n is 0). */
+int repl_vv_decode(const uint8_t *p, size_t len, const uint8_t **ctx, size_t *ctx_len,
+                   weft_crdt_id_t **out, size_t *out_n);
+
+/* ---- OPS: u8 ctx_len, ctx, then groups to the end: origin[32], varint
+ * first_seq, varint count, count x op; an op: u8 head (bit 7: same key as
+ * the previous op of the frame; bits 4-6 type; bits 0-3 kind), [varint
+ * key_len, key], varint zigzag(hlc - previous op's hlc, mod 2^64),
+ * varint payload_len, payload ---- */
+
+typedef struct {
+    repl_buf_t frame, group;
+    uint8_t origin[WEFT_CRDT_ORIGIN_LEN];
+    uint64_t first_seq, count; /* of the open group (count 0: none) */
+    uint64_t prev_hlc;
+    uint8_t prev_key[WEFT_CRDT_KEY_MAX];
+    size_t prev_key_len;
+    int has_prev_key;
+    size_t nops;
+} repl_ops_writer_t;
+
+void repl_ops_begin(repl_ops_writer_t *w, const uint8_t *ctx, size_t ctx_len);
+/* Appends op (of the frame's context; ops of one origin in seq order). */
+int repl_ops_add(repl_ops_writer_t *w, const weft_crdt_op_t *op);
+/* Bytes of the frame so far, the open group included. */
+size_t repl_ops_size(const repl_ops_writer_t *w);
+/* Closes the open group: w->frame.p[0..len) is the frame. */
+int repl_ops_end(repl_ops_writer_t *w);
+void repl_ops_writer_free(repl_ops_writer_t *w);
+
+/* One op of a decoded frame: its canonical encoding (as its origin's
+ * op-log holds it) and the group it came in. */
+typedef struct {
+    size_t off, len; /* in the frame's bytes */
+    size_t group;
+    uint64_t seq;
+} repl_op_t;
+
+typedef struct {
+    uint8_t ctx[WEFT_CRDT_CONTEXT_MAX];
+    size_t ctx_len;
+    uint8_t *bytes; /* every op's encoding, back to back */
+    repl_op_t *ops;
+    size_t n;
+    weft_crdt_id_t *groups; /* origin and last seq of each group */
+    size_t ngroups;
+} repl_ops_t;
+
+/* Decodes a whole OPS frame into *out (owned by the caller:
+ * repl_ops_free). WEFT_EMALFORMED for anything wrong, WEFT_ENOMEM. */
+int repl_ops_decode(const uint8_t *p, size_t len, repl_ops_t *out);
+void repl_ops_free(repl_ops_t *ops);
+
+#endif

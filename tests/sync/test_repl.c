@@ -1,0 +1,391 @@
+/*
+ * test_repl.c — the replication engine (src/sync/repl.c) and its messages
+ * (repl_msg.c): round trips and refusals of the wire forms, a malformed or
+ * foreign frame that applies nothing, and the deterministic simulation
+ * (sim.c) over many seeds.
+ *
+ *   SYNC_SEED=n test_repl sim_seeds     reruns one seed (a failure prints it)
+ *   SYNC_SEEDS=n test_repl sim_seeds    runs n seeds (make soak: thousands)
+ *   SYNC_VERBOSE=1                      prints each seed's figures
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../unit/test.h"
+
+#include "../store/tmpdir.h"
+#include "repl.h"
+#include "repl_msg.h"
+#include "sim.h"
+#include "weft/crdt_store.h"
+#include "weft/db.h"
+#include "weft/error.h"
+
+#define C(s) (const uint8_t *)(s), strlen(s)
+
+/* ---- messages -------------------------------------------------------- */
+
+static uint8_t origin_a[32], origin_b[32];
+
+static weft_crdt_op_t mkop(const uint8_t *origin, uint64_t seq, const char *key, uint8_t type,
+                           uint8_t kind, uint64_t hlc, const uint8_t *pl, size_t pl_len)
+{
+    weft_crdt_op_t op;
+    memset(&op, 0, sizeof op);
+    op.context = (const uint8_t *)"app";
+    op.context_len = 3;
+    op.key = (const uint8_t *)key;
+    op.key_len = strlen(key);
+    op.type = type;
+    op.kind = kind;
+    memcpy(op.origin, origin, 32);
+    op.seq = seq;
+    op.hlc = hlc;
+    op.payload = pl;
+    op.payload_len = pl_len;
+    return op;
+}
+
+static void free_writer(void *w)
+{
+    repl_ops_writer_free(w);
+    free(w);
+}
+
+static void free_ops(void *o)
+{
+    repl_ops_free(o);
+    free(o);
+}
+
+/* A writer freed when the test ends. */
+static repl_ops_writer_t *new_writer(void)
+{
+    repl_ops_writer_t *w = calloc(1, sizeof *w);
+    ASSERT_NOT_NULL(w);
+    test_defer(free_writer, w);
+    return w;
+}
+
+/* A frame of ops of two origins, groups split by a seq gap, keys that
+ * repeat and change, hlcs that go up and down. */
+static size_t sample(repl_ops_writer_t *w, weft_crdt_op_t *ops)
+{
+    static const uint8_t inc[] = {3, 3}, inc2[] = {2, 5}, val[] = "hello";
+    static uint8_t ins[64];
+    weft_crdt_id_t parent;
+    size_t n = 0, ins_len = 0;
+    memset(origin_a, 0x11, 32);
+    memset(origin_b, 0x22, 32);
+    memcpy(parent.origin, origin_b, 32);
+    parent.seq = 7;
+    ASSERT_EQ_INT(weft_crdt_payload_rga_insert(&parent, C("x"), ins, sizeof ins, &ins_len), 0);
+    ops[n++] = mkop(origin_a, 1, "c", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 1ull << 40, inc, 2);
+    ops[n++] = mkop(origin_a, 2, "c", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, (1ull << 40) + 1, inc2, 2);
+    ops[n++] = mkop(origin_a, 3, "", WEFT_CRDT_LWW_REG, WEFT_CRDT_SET, (1ull << 40) + 9, val, 5);
+    ops[n++] = mkop(origin_a, 5, "", WEFT_CRDT_LWW_REG, WEFT_CRDT_SET, 5, NULL, 0);
+    ops[n++] = mkop(origin_b, 1, "q", WEFT_CRDT_RGA, WEFT_CRDT_INSERT, UINT64_MAX, ins, ins_len);
+    ops[n++] = mkop(origin_b, 2, "q", WEFT_CRDT_RGA, WEFT_CRDT_INSERT, 0, ins, ins_len);
+    repl_ops_begin(w, C("app"));
+    for (size_t k = 0; k < n; k++)
+        ASSERT_EQ_INT(repl_ops_add(w, &ops[k]), 0);
+    ASSERT_EQ_INT(repl_ops_end(w), 0);
+    return n;
+}
+
+TEST(msg_ops_round_trip)
+{
+    repl_ops_writer_t *w = new_writer();
+    repl_ops_t *bp = calloc(1, sizeof *bp);
+    weft_crdt_op_t ops[8];
+    size_t n;
+    ASSERT_NOT_NULL(bp);
+    test_defer(free_ops, bp);
+    n = sample(w, ops);
+    ASSERT_EQ_INT(repl_ops_decode(w->frame.p, w->frame.len, bp), 0);
+#define back (*bp)
+    ASSERT_EQ_U64(back.n, n);
+    ASSERT_EQ_U64(back.ngroups, 3); /* a: 1-3, a: 5, b: 1-2 */
+    ASSERT_EQ_U64(back.groups[0].seq, 3);
+    ASSERT_EQ_U64(back.groups[1].seq, 5);
+    ASSERT_EQ_U64(back.groups[2].seq, 2);
+    ASSERT_EQ_MEM(back.ctx, "app", 3);
+    for (size_t k = 0; k < n; k++) {
+        /* the rebuilt bytes are the origin's canonical encoding */
+        uint8_t enc[256];
+        size_t len = 0;
+        ASSERT_EQ_INT(weft_crdt_op_encode(&ops[k], enc, sizeof enc, &len), 0);
+        ASSERT_EQ_U64(back.ops[k].len, len);
+        ASSERT_EQ_MEM(back.bytes + back.ops[k].off, enc, len);
+        ASSERT_EQ_U64(back.ops[k].seq, ops[k].seq);
+    }
+#undef back
+}
+
+TEST(msg_ops_refused_whole)
+{
+    repl_ops_writer_t *w = new_writer();
+    repl_ops_t back;
+    weft_crdt_op_t ops[8];
+    uint8_t buf[1024];
+    size_t len;
+    sample(w, ops);
+    len = w->frame.len;
+    ASSERT_TRUE(len < sizeof buf);
+    memcpy(buf, w->frame.p, len);
+    /* every truncation is refused, but where a group ends (the frame is
+     * then a shorter one) */
+    for (size_t cut = 0; cut < len; cut++) {
+        int rc = repl_ops_decode(buf, cut, &back);
+        if (rc == 0) {
+            ASSERT_LT_U64(back.n, 6);
+            repl_ops_free(&back);
+        } else if (rc != WEFT_EMALFORMED) {
+            FAIL("truncated at %zu of %zu: %d", cut, len, rc);
+        }
+    }
+    /* a trailing byte, a kind the type has not, a bad counter payload */
+    buf[len] = 0;
+    ASSERT_EQ_INT(repl_ops_decode(buf, len + 1, &back), WEFT_EMALFORMED);
+    memcpy(buf, w->frame.p, len);
+    buf[4 + 32 + 2] = (WEFT_CRDT_GCOUNTER << 4) | WEFT_CRDT_DEC; /* first op's head */
+    ASSERT_EQ_INT(repl_ops_decode(buf, len, &back), WEFT_EMALFORMED);
+    memcpy(buf, w->frame.p, len);
+    buf[4 + 32 + 2 + 1 + 2 + 6 + 1] = 9; /* first op's delta over its total */
+    ASSERT_EQ_INT(repl_ops_decode(buf, len, &back), WEFT_EMALFORMED);
+    /* a non-minimal varint (first seq 1 as 0x81 0x00) */
+    {
+        uint8_t nm[64] = {3, 'a', 'p', 'p'};
+        size_t k = 4 + 32;
+        nm[k++] = 0x81;
+        nm[k++] = 0x00;
+        nm[k++] = 1;
+        nm[k++] = (WEFT_CRDT_LWW_REG << 4) | WEFT_CRDT_SET;
+        nm[k++] = 0; /* key "" */
+        nm[k++] = 2; /* hlc +1 */
+        nm[k++] = 0; /* payload "" */
+        ASSERT_EQ_INT(repl_ops_decode(nm, k, &back), WEFT_EMALFORMED);
+        nm[4 + 32] = 1;
+        memmove(nm + 4 + 32 + 1, nm + 4 + 32 + 2, k - (4 + 32 + 2));
+        ASSERT_EQ_INT(repl_ops_decode(nm, k - 1, &back), 0);
+        repl_ops_free(&back);
+    }
+}
+
+TEST(msg_vv_round_trip_and_refusals)
+{
+    repl_buf_t b = {0};
+    weft_crdt_id_t vv[2], *out = NULL;
+    const uint8_t *ctx;
+    size_t ctx_len, n;
+    memset(vv[0].origin, 1, 32);
+    memset(vv[1].origin, 2, 32);
+    vv[0].seq = 300;
+    vv[1].seq = 0;
+    ASSERT_EQ_INT(repl_vv_encode(&b, C("app"), vv, 2), 0);
+    ASSERT_EQ_INT(repl_vv_decode(b.p, b.len, &ctx, &ctx_len, &out, &n), 0);
+    ASSERT_EQ_U64(n, 2);
+    ASSERT_EQ_U64(ctx_len, 3);
+    ASSERT_EQ_U64(out[0].seq, 300);
+    ASSERT_EQ_MEM(out[1].origin, vv[1].origin, 32);
+    free(out);
+    for (size_t cut = 0; cut < b.len; cut++)
+        ASSERT_EQ_INT(repl_vv_decode(b.p, cut, &ctx, &ctx_len, &out, &n), WEFT_EMALFORMED);
+    /* origins out of order (or twice) */
+    ASSERT_EQ_INT(repl_vv_encode(&b, C("app"), (weft_crdt_id_t[]){vv[1], vv[0]}, 2), 0);
+    ASSERT_EQ_INT(repl_vv_decode(b.p, b.len, &ctx, &ctx_len, &out, &n), WEFT_EMALFORMED);
+    repl_buf_free(&b);
+}
+
+/* ---- the engine against one fake peer -------------------------------- */
+
+typedef struct {
+    weft_db_t *db;
+    int frames, shared;
+    uint8_t last_type;
+    sync_repl_t *r;
+    sync_repl_peer_t *p;    /* the fake peer, up */
+    repl_ops_writer_t *w;   /* sample()'s frame */
+    weft_crdt_op_t ops[8];
+} one_t;
+
+static int one_send(void *user, void *peer, uint8_t type, const uint8_t *p, size_t len)
+{
+    one_t *o = user;
+    o->frames++;
+    o->last_type = type;
+    return 0;
+}
+
+static int one_write(void *user, int (*fn)(weft_txn_t *, void *), void *arg,
+                     void (*done)(void *, int))
+{
+    one_t *o = user;
+    done(arg, sim_txn(o->db, fn, arg));
+    return 0;
+}
+
+static int one_shared(void *user, const uint8_t *ctx, size_t len, const uint8_t *peer)
+{
+    one_t *o = user;
+    return o->shared && len == 3 && memcmp(ctx, "app", 3) == 0;
+}
+
+static void one_contexts(void *user, const uint8_t *peer,
+                         void (*fn)(void *, const uint8_t *, size_t), void *arg)
+{
+    one_t *o = user;
+    if (o->shared)
+        fn(arg, C("app"));
+}
+
+static void close_db(void *db)
+{
+    weft_db_close(db);
+}
+
+static void del_repl(void *r)
+{
+    sync_repl_delete(r);
+}
+
+/* An engine on a fresh data directory sharing "app" with one peer, which
+ * is up; o->w holds sample()'s frame. */
+static void one_engine(one_t *o)
+{
+    static const uint8_t self[32] = {9}, peer_id[32] = {7};
+    sync_repl_config_t cfg;
+    sync_repl_t *r = NULL;
+    char msg[256];
+    memset(o, 0, sizeof *o);
+    o->shared = 1;
+    ASSERT_EQ_INT(weft_db_open(tmpdir_new("repl"), WEFT_DB_NOSYNC, &o->db, msg, sizeof msg), 0);
+    test_defer(close_db, o->db);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.db = o->db;
+    cfg.self_id = self;
+    cfg.send = one_send;
+    cfg.write = one_write;
+    cfg.shared = one_shared;
+    cfg.contexts = one_contexts;
+    cfg.user = o;
+    ASSERT_EQ_INT(sync_repl_new(&cfg, &r), 0);
+    test_defer(del_repl, r);
+    o->r = r;
+    o->p = sync_repl_peer_up(r, o, peer_id);
+    ASSERT_NOT_NULL(o->p);
+    o->w = new_writer();
+    sample(o->w, o->ops);
+}
+
+static int sum_marks(void *user, const uint8_t *origin, uint64_t seq)
+{
+    *(uint64_t *)user += seq;
+    return 0;
+}
+
+/* Ops in the op-log of "app": the sum of its version vector. */
+static uint64_t ops_logged(weft_db_t *db)
+{
+    weft_txn_t *t;
+    uint64_t n = 0;
+    ASSERT_EQ_INT(weft_txn_begin(db, WEFT_TXN_READ, &t), 0);
+    ASSERT_EQ_INT(weft_crdt_version_vector(t, C("app"), sum_marks, &n), 0);
+    weft_txn_abort(t);
+    return n;
+}
+
+TEST(engine_malformed_frame_applies_nothing)
+{
+    one_t o;
+    size_t len;
+    uint8_t buf[1024];
+    one_engine(&o);
+    sync_repl_t *r = o.r;
+    sync_repl_peer_t *p = o.p;
+    repl_ops_writer_t *w = o.w;
+    ASSERT_EQ_INT(o.last_type, SYNC_MSG_VV); /* anti-entropy on connect */
+    len = w->frame.len;
+    ASSERT_TRUE(len + 5 <= sizeof buf);
+    memcpy(buf, w->frame.p, len);
+    /* a broken group at the end: the good ops before it are not applied
+     * either */
+    memset(buf + len, 0x22, 5);
+    ASSERT_EQ_INT(sync_repl_receive(r, p, SYNC_MSG_OPS, buf, len + 5), WEFT_EMALFORMED);
+    ASSERT_EQ_U64(ops_logged(o.db), 0);
+    ASSERT_EQ_INT(sync_repl_receive(r, p, SYNC_MSG_OPS, buf, 2), WEFT_EMALFORMED);
+    ASSERT_EQ_INT(sync_repl_receive(r, p, 0x7e, buf, 2), WEFT_EMALFORMED);
+    /* the whole frame is fine: a:1-3 apply (a:5 is a gap, b's inserts wait
+     * for b:7 but are applied and logged), and an ACK goes back */
+    o.frames = 0;
+    ASSERT_EQ_INT(sync_repl_receive(r, p, SYNC_MSG_OPS, w->frame.p, w->frame.len), 0);
+    ASSERT_EQ_U64(ops_logged(o.db), 3 + 2);
+    ASSERT_EQ_INT(o.last_type, SYNC_MSG_ACK);
+    sync_repl_peer_down(r, p);
+}
+
+TEST(engine_foreign_context_applies_nothing)
+{
+    one_t o;
+    one_engine(&o);
+    sync_repl_t *r = o.r;
+    sync_repl_peer_t *p = o.p;
+    repl_ops_writer_t *w = o.w;
+    o.shared = 0; /* the peer is no member of "app" (any more) */
+    o.frames = 0;
+    ASSERT_EQ_INT(sync_repl_receive(r, p, SYNC_MSG_OPS, w->frame.p, w->frame.len), WEFT_EARG);
+    ASSERT_EQ_U64(ops_logged(o.db), 0);
+    ASSERT_EQ_INT(o.frames, 0);
+    sync_repl_peer_down(r, p);
+}
+
+/* ---- the simulation -------------------------------------------------- */
+
+static void run_sim(sim_opts_t *o)
+{
+    char err[512] = "";
+    sim_stats_t st;
+    if (sim_run(o, &st, err, sizeof err) != 0)
+        FAIL("seed %llu (%d nodes%s%s): %s", (unsigned long long)o->seed, o->nodes,
+             o->faults ? ", faults" : "", o->conflicts ? ", conflicts" : "", err);
+}
+
+TEST(sim_two_nodes_lossless)
+{
+    for (int deferred = 0; deferred < 2; deferred++) {
+        sim_opts_t o = {.seed = 1, .nodes = 2, .writes = 300, .faults = 0, .deferred = deferred};
+        run_sim(&o);
+    }
+}
+
+TEST(sim_five_nodes_lossless)
+{
+    sim_opts_t o = {.seed = 2, .nodes = 5, .writes = 100, .faults = 0, .deferred = -1};
+    run_sim(&o);
+}
+
+/* Seeds 1..SYNC_SEEDS (200), or SYNC_SEED alone: 2 to 5 nodes, loss,
+ * duplication, reordering, partitions, link drops and restarts. */
+TEST(sim_seeds)
+{
+    const char *one = getenv("SYNC_SEED"), *many = getenv("SYNC_SEEDS");
+    uint64_t first = one ? strtoull(one, NULL, 10) : 1;
+    uint64_t last = one ? first : many ? strtoull(many, NULL, 10) : 200;
+    for (uint64_t seed = first; seed <= last; seed++) {
+        char err[512] = "";
+        sim_stats_t st;
+        sim_opts_t o = {.seed = seed, .nodes = 2 + (int)(seed % 4), .writes = 40, .faults = 1,
+                        .deferred = -1, .conflicts = 0};
+        if (sim_run(&o, &st, err, sizeof err) != 0)
+            FAIL("seed %llu (%d nodes): %s\n  replay: SYNC_SEED=%llu %s sim_seeds",
+                 (unsigned long long)seed, o.nodes, err, (unsigned long long)seed,
+                 "test_repl");
+        if (getenv("SYNC_VERBOSE"))
+            fprintf(stderr, "seed %llu: %d nodes, %llu ops written, %llu frames (%llu OPS, "
+                    "%llu bytes), converged at %llu ms\n",
+                    (unsigned long long)seed, o.nodes, (unsigned long long)st.ops_written,
+                    (unsigned long long)st.frames, (unsigned long long)st.ops_frames,
+                    (unsigned long long)st.ops_bytes, (unsigned long long)st.sim_ms);
+    }
+}
