@@ -534,3 +534,306 @@ TEST(link_never_dials_itself)
     ASSERT_EQ_U64(info_of(a).reconnects, 0);
     ASSERT_EQ_INT(a->ups, 1);
 }
+
+/* ---- hostile peers: a plain socket and a handshake of the test's own ---- */
+
+#define HELLO_LEN 105
+#define SS_ABYTES crypto_secretstream_xchacha20poly1305_ABYTES
+
+typedef struct {
+    fx_t *fx;
+    int fd;
+    uint8_t pk[32], sk[64];
+    uint8_t kx_pk[32], kx_sk[32];
+    uint8_t hello[HELLO_LEN], peer_hello[HELLO_LEN], th[32];
+    crypto_secretstream_xchacha20poly1305_state push, pull;
+} raw_t;
+
+static void raw_close(void *arg)
+{
+    raw_t *r = arg;
+    if (r->fd >= 0)
+        close(r->fd);
+    free(r);
+}
+
+static raw_t *raw_connect(fx_t *fx, int port)
+{
+    raw_t *r = calloc(1, sizeof *r);
+    struct sockaddr_in sa;
+    int one = 1;
+    ASSERT_NOT_NULL(r);
+    r->fx = fx;
+    r->fd = socket(AF_INET, SOCK_STREAM, 0);
+    test_defer(raw_close, r);
+    ASSERT_TRUE(r->fd >= 0);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ_INT(connect(r->fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    setsockopt(r->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    crypto_sign_keypair(r->pk, r->sk);
+    return r;
+}
+
+static void raw_send(raw_t *r, const void *p, size_t n)
+{
+    ASSERT_EQ_INT(write(r->fd, p, n), (long long)n);
+}
+
+static int readable(void *arg)
+{
+    raw_t *r = arg;
+    struct pollfd pf = {r->fd, POLLIN, 0};
+    return poll(&pf, 1, 0) > 0;
+}
+
+/* Reads exactly n bytes, running the loop while waiting. */
+static void raw_read(raw_t *r, uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t got;
+        PUMP(r->fx, readable, r);
+        got = read(r->fd, p, n);
+        if (got <= 0)
+            FAIL("raw client: read returned %zd (errno %d)", got, errno);
+        p += got;
+        n -= (size_t)got;
+    }
+}
+
+static void make_hello(raw_t *r, const char *magic, uint8_t version)
+{
+    crypto_kx_keypair(r->kx_pk, r->kx_sk);
+    memcpy(r->hello, magic, 8);
+    r->hello[8] = version;
+    memcpy(r->hello + 9, r->pk, 32);
+    memcpy(r->hello + 41, r->kx_pk, 32);
+    randombytes_buf(r->hello + 73, 32);
+}
+
+/* One frame as docs/sync.md says: u32 BE length, secretstream message of
+ * type || payload. */
+static size_t raw_seal(raw_t *r, uint8_t type, const uint8_t *payload, size_t len, uint8_t *out)
+{
+    uint8_t *m = malloc(1 + len);
+    size_t ct = SS_ABYTES + 1 + len;
+    ASSERT_NOT_NULL(m);
+    m[0] = type;
+    if (len > 0)
+        memcpy(m + 1, payload, len);
+    put32(out, (uint32_t)ct);
+    crypto_secretstream_xchacha20poly1305_push(&r->push, out + 4, NULL, m, 1 + len, NULL, 0,
+                                               crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
+    free(m);
+    return 4 + ct;
+}
+
+/* The dialler's side of the handshake against endpoint e. forge: sign the
+ * AUTH with a key other than the one the HELLO names. Checks e's AUTH. */
+static void raw_handshake(raw_t *r, ep_t *e, int forge)
+{
+    uint8_t rx[32], tx[32], header[24], msg[17 + 1 + 32], sig[64], frame[4 + SS_ABYTES + 65];
+    uint8_t peer_header[24], peer_frame[4 + SS_ABYTES + 65], plain[65], tag;
+    uint8_t fpk[32], fsk[64];
+    unsigned long long mlen;
+    crypto_generichash_state hs;
+    make_hello(r, "WEFTSYNC", 1);
+    raw_send(r, r->hello, HELLO_LEN);
+    raw_read(r, r->peer_hello, HELLO_LEN);
+    ASSERT_EQ_MEM(r->peer_hello, "WEFTSYNC\x01", 9);
+    ASSERT_EQ_MEM(r->peer_hello + 9, e->pk, 32);
+    ASSERT_EQ_INT(crypto_kx_client_session_keys(rx, tx, r->kx_pk, r->kx_sk, r->peer_hello + 41),
+                  0);
+    crypto_generichash_init(&hs, NULL, 0, 32);
+    crypto_generichash_update(&hs, (const uint8_t *)"weft-sync-v1", 12);
+    crypto_generichash_update(&hs, r->hello, HELLO_LEN);
+    crypto_generichash_update(&hs, r->peer_hello, HELLO_LEN);
+    crypto_generichash_final(&hs, r->th, 32);
+    crypto_secretstream_xchacha20poly1305_init_push(&r->push, header, tx);
+    memcpy(msg, "weft-sync-v1 auth", 17);
+    msg[17] = 1;
+    memcpy(msg + 18, r->th, 32);
+    if (forge) {
+        crypto_sign_keypair(fpk, fsk);
+        crypto_sign_detached(sig, NULL, msg, sizeof msg, fsk);
+    } else {
+        crypto_sign_detached(sig, NULL, msg, sizeof msg, r->sk);
+    }
+    raw_send(r, header, sizeof header);
+    ASSERT_EQ_INT(raw_seal(r, 0x00, sig, 64, frame), sizeof frame);
+    raw_send(r, frame, sizeof frame);
+    if (forge)
+        return;
+    /* the endpoint's AUTH: role 2 over the same th */
+    raw_read(r, peer_header, sizeof peer_header);
+    ASSERT_EQ_INT(crypto_secretstream_xchacha20poly1305_init_pull(&r->pull, peer_header, rx), 0);
+    raw_read(r, peer_frame, sizeof peer_frame);
+    ASSERT_EQ_INT(get32(peer_frame), SS_ABYTES + 65);
+    ASSERT_EQ_INT(crypto_secretstream_xchacha20poly1305_pull(&r->pull, plain, &mlen, &tag,
+                                                             peer_frame + 4, SS_ABYTES + 65,
+                                                             NULL, 0),
+                  0);
+    ASSERT_EQ_INT(plain[0], 0x00);
+    msg[17] = 2;
+    ASSERT_EQ_INT(crypto_sign_verify_detached(plain + 1, msg, sizeof msg, e->pk), 0);
+}
+
+/* a (listening) with a good peer b; runs the hostile case, waits for a's
+ * log to give reason, then checks that nothing bad was delivered (only the
+ * one good frame sent before the bad one, after a handshake) and that the
+ * a-b link still carries frames. */
+typedef void (*hostile_fn)(raw_t *r, ep_t *a);
+
+static void hostile(hostile_fn fn, const char *reason, int after_handshake)
+{
+    fx_t *fx = fx_new();
+    ep_t *a, *b;
+    raw_t *r;
+    wait_t w;
+    pair(fx, &a, &b);
+    r = raw_connect(fx, a->port);
+    fn(r, a);
+    wait_log(fx, a, reason);
+    ASSERT_EQ_INT(a->bad_frames, 0);
+    ASSERT_EQ_INT(a->ups, 1 + after_handshake);
+    ASSERT_EQ_INT(a->downs, after_handshake);
+    ASSERT_EQ_U64(a->frames, (uint64_t)after_handshake);
+    send_data(b->last_up, (uint32_t)a->next_seq, 64);
+    w = (wait_t){a, NULL, a->frames + 1};
+    PUMP(fx, got_frames, &w);
+    ASSERT_EQ_U64(a->order_errors, 0);
+    ASSERT_EQ_INT(b->downs, 0);
+}
+
+static void h_garbage(raw_t *r, ep_t *a)
+{
+    uint8_t junk[300];
+    randombytes_buf(junk, sizeof junk);
+    memcpy(junk, "GARBAGE!", 8);
+    raw_send(r, junk, sizeof junk);
+}
+
+static void h_magic(raw_t *r, ep_t *a)
+{
+    make_hello(r, "WEFTSYNK", 1);
+    raw_send(r, r->hello, HELLO_LEN);
+}
+
+static void h_version(raw_t *r, ep_t *a)
+{
+    make_hello(r, "WEFTSYNC", 2);
+    raw_send(r, r->hello, HELLO_LEN);
+}
+
+static void h_self(raw_t *r, ep_t *a)
+{
+    memcpy(r->pk, a->pk, 32); /* claims the endpoint's own id */
+    make_hello(r, "WEFTSYNC", 1);
+    raw_send(r, r->hello, HELLO_LEN);
+}
+
+static void h_forged_auth(raw_t *r, ep_t *a)
+{
+    raw_handshake(r, a, 1);
+}
+
+/* After a valid handshake: a frame the endpoint must deliver, then the bad
+ * one, which must not be. */
+static void good_frame(raw_t *r)
+{
+    uint8_t f[64], *p = data_payload(0, 8);
+    raw_send(r, f, raw_seal(r, TYPE_DATA, p, 8, f));
+    free(p);
+}
+
+/* A valid handshake and one good frame: what every case after the
+ * handshake starts with. */
+static void raw_up(raw_t *r, ep_t *a)
+{
+    raw_handshake(r, a, 0);
+    good_frame(r);
+}
+
+static void h_bit_flip(raw_t *r, ep_t *a)
+{
+    uint8_t f[64];
+    size_t n;
+    raw_up(r, a);
+    n = raw_seal(r, TYPE_BAD, (const uint8_t *)"BAD", 3, f);
+    f[n - 20] ^= 0x04;
+    raw_send(r, f, n);
+}
+
+static void h_replay(raw_t *r, ep_t *a)
+{
+    uint8_t f[64], *p = data_payload(0, 8);
+    size_t n;
+    raw_handshake(r, a, 0);
+    n = raw_seal(r, TYPE_DATA, p, 8, f);
+    free(p);
+    raw_send(r, f, n); /* delivered once... */
+    raw_send(r, f, n); /* ...and the same ciphertext again is not */
+}
+
+static void h_reorder(raw_t *r, ep_t *a)
+{
+    uint8_t f1[64], f2[64];
+    size_t n1, n2;
+    raw_up(r, a);
+    n1 = raw_seal(r, TYPE_BAD, (const uint8_t *)"BAD1", 4, f1);
+    n2 = raw_seal(r, TYPE_BAD, (const uint8_t *)"BAD2", 4, f2);
+    raw_send(r, f2, n2);
+    raw_send(r, f1, n1);
+}
+
+static void h_too_long(raw_t *r, ep_t *a)
+{
+    uint8_t len[4];
+    raw_up(r, a);
+    put32(len, (uint32_t)(SYNC_MAX_FRAME + SS_ABYTES + 1));
+    raw_send(r, len, 4);
+}
+
+static void h_truncated(raw_t *r, ep_t *a)
+{
+    uint8_t f[64];
+    size_t n;
+    raw_up(r, a);
+    n = raw_seal(r, TYPE_BAD, (const uint8_t *)"BAD", 3, f);
+    raw_send(r, f, n - 5);
+    shutdown(r->fd, SHUT_WR);
+}
+
+static void h_auth_again(raw_t *r, ep_t *a)
+{
+    uint8_t f[128], sig[64] = {0};
+    raw_up(r, a);
+    raw_send(r, f, raw_seal(r, 0x00, sig, 64, f));
+}
+
+static void h_silent(raw_t *r, ep_t *a)
+{
+    raw_up(r, a); /* then nothing: not even the PONGs */
+}
+
+static void h_no_handshake(raw_t *r, ep_t *a)
+{
+    make_hello(r, "WEFTSYNC", 1);
+    raw_send(r, r->hello, 50); /* half a HELLO, then silence */
+}
+
+TEST(hostile_garbage) { hostile(h_garbage, "failed: bad magic", 0); }
+TEST(hostile_wrong_magic) { hostile(h_magic, "failed: bad magic", 0); }
+TEST(hostile_wrong_version) { hostile(h_version, "failed: unsupported version 2 (we speak 1)", 0); }
+TEST(hostile_claims_our_id) { hostile(h_self, "failed: connection to ourselves", 0); }
+TEST(hostile_forged_auth) { hostile(h_forged_auth, "failed: bad AUTH signature", 0); }
+TEST(hostile_handshake_timeout) { hostile(h_no_handshake, "failed: handshake not done within", 0); }
+TEST(hostile_bit_flip) { hostile(h_bit_flip, "down: frame failed to decrypt", 1); }
+TEST(hostile_replayed_frame) { hostile(h_replay, "down: frame failed to decrypt", 1); }
+TEST(hostile_reordered_frames) { hostile(h_reorder, "down: frame failed to decrypt", 1); }
+TEST(hostile_frame_too_long) { hostile(h_too_long, "down: frame too long", 1); }
+TEST(hostile_truncated_frame) { hostile(h_truncated, "down: truncated", 1); }
+TEST(hostile_auth_after_handshake) { hostile(h_auth_again, "down: AUTH frame after the handshake", 1); }
+TEST(hostile_silent_peer) { hostile(h_silent, "down: dead: nothing received", 1); }
