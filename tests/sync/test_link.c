@@ -837,3 +837,75 @@ TEST(hostile_frame_too_long) { hostile(h_too_long, "down: frame too long", 1); }
 TEST(hostile_truncated_frame) { hostile(h_truncated, "down: truncated", 1); }
 TEST(hostile_auth_after_handshake) { hostile(h_auth_again, "down: AUTH frame after the handshake", 1); }
 TEST(hostile_silent_peer) { hostile(h_silent, "down: dead: nothing received", 1); }
+
+/* A PEERS frame with our own id and more addresses than the table holds:
+ * ours is skipped, the table stops at 256 and says so; the link stays. */
+static int count_fn_n;
+static void count_fn(void *user, const sync_link_info_t *in)
+{
+    (void)user;
+    (void)in;
+    count_fn_n++;
+}
+
+TEST(link_gossip_limits)
+{
+    fx_t *fx = fx_new();
+    ep_t *a = ep_start(fx, 0, NULL, NULL, 0);
+    raw_t *r = raw_connect(fx, a->port);
+    uint8_t *pl = malloc(2 + 300 * (32 + 1 + 63)), *f = malloc(40000);
+    size_t pos = 2, i;
+    ASSERT_NOT_NULL(pl);
+    ASSERT_NOT_NULL(f);
+    test_defer(free, pl);
+    test_defer(free, f);
+    for (i = 0; i < 300; i++) {
+        char addr[64];
+        int n = snprintf(addr, sizeof addr, "127.0.0.1:%d", i == 0 ? a->port : (int)(1 + i));
+        if (i == 0)
+            memcpy(pl + pos, a->pk, 32); /* our own id: never dialled */
+        else
+            randombytes_buf(pl + pos, 32);
+        pl[pos + 32] = (uint8_t)n;
+        memcpy(pl + pos + 33, addr, (size_t)n);
+        pos += 33 + (size_t)n;
+    }
+    pl[0] = 300 >> 8;
+    pl[1] = 300 & 0xff;
+    raw_up(r, a);
+    raw_send(r, f, raw_seal(r, 0x03, pl, pos, f));
+    wait_log(fx, a, "peer table full (256 addresses)");
+    sync_links_info(a->links, count_fn, NULL);
+    ASSERT_EQ_INT(count_fn_n, 256 + 1); /* the table, and the raw client's inbound link */
+    ASSERT_TRUE(strstr(a->log, "connection to ourselves") == NULL);
+    ASSERT_EQ_INT(a->downs, 0);
+}
+
+/* Three linked endpoints stopped: every handle closes, nothing leaks (the
+ * ASan build checks the memory). */
+TEST(link_stop_closes_everything)
+{
+    fx_t *fx = calloc(1, sizeof *fx); /* no fx_new: this test closes the loop itself */
+    ids_t w;
+    int i;
+    ASSERT_NOT_NULL(fx);
+    ASSERT_EQ_INT(uv_loop_init(&fx->loop), 0);
+    uv_timer_init(&fx->loop, &fx->tick);
+    uv_timer_start(&fx->tick, on_tick, 5, 5);
+    ep_start(fx, 0, NULL, NULL, 0);
+    ep_start(fx, 1, NULL, fx->ep[0].listen, 0);
+    ep_start(fx, 2, NULL, fx->ep[0].listen, 0);
+    w = (ids_t){&fx->ep[2], {fx->ep[0].pk, fx->ep[1].pk}};
+    PUMP(fx, has_both, &w);
+    send_data(fx->ep[2].last_up, 0, 1000); /* in flight when stopped */
+    for (i = 0; i < 3; i++)
+        ep_stop(&fx->ep[i]);
+    uv_close((uv_handle_t *)&fx->tick, NULL);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    ASSERT_EQ_INT(uv_loop_close(&fx->loop), 0);
+    for (i = 0; i < 3; i++) {
+        ASSERT_EQ_INT(fx->ep[i].downs, fx->ep[i].ups);
+        free(fx->ep[i].log);
+    }
+    free(fx);
+}
