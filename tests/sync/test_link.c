@@ -175,8 +175,11 @@ static void fx_cleanup(void *arg)
             sync_links_stop(fx->ep[i].links);
     uv_close((uv_handle_t *)&fx->tick, NULL);
     uv_run(&fx->loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(&fx->loop) != 0)
-        fprintf(stderr, "test_link: handles left open on the loop\n");
+    if (uv_loop_close(&fx->loop) != 0) {
+        /* a handle the links did not close: a failure of the test itself */
+        fprintf(stderr, "test_link: handles left open on the loop after stop\n");
+        abort();
+    }
     for (i = 0; i < fx->n; i++)
         free(fx->ep[i].log);
     free(fx);
@@ -398,6 +401,26 @@ TEST(link_bad_addresses)
         ASSERT_CONTAINS(msg, bad[i]);
         c.npeers = 0;
     }
+}
+
+/* A port already taken: WEFT_EIO with the reason; what was opened closes
+ * on the loop (the fixture's cleanup checks the loop ends empty). */
+TEST(link_listen_in_use)
+{
+    fx_t *fx = fx_new();
+    ep_t *a = ep_start(fx, 0, NULL, NULL, 0);
+    ep_t *e = &fx->ep[1];
+    sync_links_config_t c;
+    sync_links_t *l = NULL;
+    char msg[256];
+    e->fx = fx;
+    crypto_sign_keypair(e->pk, e->sk);
+    c = ep_config(e);
+    c.listen = a->listen;
+    ASSERT_EQ_INT(sync_links_start(&c, &l, msg, sizeof msg), WEFT_EIO);
+    ASSERT_NULL(l);
+    ASSERT_CONTAINS(msg, "cannot listen on");
+    ASSERT_CONTAINS(msg, "address already in use");
 }
 
 TEST(link_backpressure)
