@@ -48,6 +48,7 @@ struct sync_link {
     struct wreq *pend; /* frames sealed this loop turn, written together */
     sync_link_t *pend_next;
     int pend_listed;   /* on links->pend */
+    int write_rc;      /* a write that failed at once: closed by on_flush */
 };
 
 struct peer {
@@ -289,6 +290,8 @@ static size_t conn_queued(const sync_link_t *c)
     return c->queued + (c->pend != NULL ? c->pend->len : 0);
 }
 
+static void on_flush(uv_prepare_t *h);
+
 static void on_written(uv_write_t *req, int status)
 {
     wreq_t *w = (wreq_t *)req;
@@ -309,7 +312,20 @@ static void on_written(uv_write_t *req, int status)
     }
 }
 
-/* Takes ownership of w (data[0..len) filled) and queues it. */
+static void pend_list(sync_link_t *c)
+{
+    sync_links_t *l = c->links;
+    if (c->pend_listed)
+        return;
+    c->pend_listed = 1;
+    c->pend_next = l->pend;
+    l->pend = c;
+    uv_prepare_start(&l->flusher, on_flush);
+}
+
+/* Takes ownership of w (data[0..len) filled) and queues it. A write that
+ * fails at once closes the link from on_flush, never from inside the
+ * caller's sync_link_send (on_down must not run under it). */
 static void conn_write(sync_link_t *c, wreq_t *w)
 {
     uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)w->len);
@@ -318,7 +334,9 @@ static void conn_write(sync_link_t *c, wreq_t *w)
     rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written);
     if (rc < 0) {
         free(w);
-        conn_close(c, "write: %s", uv_strerror(rc));
+        if (c->write_rc == 0)
+            c->write_rc = rc;
+        pend_list(c);
         return;
     }
     c->queued += w->len;
@@ -367,6 +385,8 @@ static void on_flush(uv_prepare_t *h)
         c->pend_next = NULL;
         c->pend_listed = 0;
         conn_flush(c);
+        if (c->write_rc < 0 && !c->closing)
+            conn_close(c, "write: %s", uv_strerror(c->write_rc));
     }
     uv_prepare_stop(h);
 }
@@ -375,13 +395,10 @@ static void on_flush(uv_prepare_t *h)
  * caller's job). */
 static int conn_send(sync_link_t *c, uint8_t type, const uint8_t *payload, size_t len)
 {
-    sync_links_t *l = c->links;
     size_t n = SYNC_WIRE_FRAME_LEN(1 + len);
     wreq_t *w = c->pend;
     if (w != NULL && w->len + n > w->cap) {
         conn_flush(c); /* stays on the pend list: flushing nothing later is fine */
-        if (c->closing)
-            return 0;
         w = NULL;
     }
     if (w == NULL) {
@@ -390,12 +407,7 @@ static int conn_send(sync_link_t *c, uint8_t type, const uint8_t *payload, size_
             return WEFT_ENOMEM;
         w->len = 0;
         c->pend = w;
-        if (!c->pend_listed) {
-            c->pend_listed = 1;
-            c->pend_next = l->pend;
-            l->pend = c;
-            uv_prepare_start(&l->flusher, on_flush);
-        }
+        pend_list(c);
     }
     sync_wire_seal(&c->wire, type, payload, len, w->data + w->len);
     w->len += n;
