@@ -104,8 +104,13 @@ int weft_crdt_local(weft_txn_t *txn, const uint8_t origin[WEFT_CRDT_ORIGIN_LEN],
  * its origin is applied, appended to the op-log (the bytes as given: op
  * encodings are canonical), advances the mark, and the stored clock
  * observes its timestamp (weft_hlc_observe at wall_ms). A gap (seq past
- * mark + 1) is WEFT_EARG; a malformed op WEFT_EMALFORMED; an op whose type
- * differs from the stored state's WEFT_EARG. */
+ * mark + 1) is WEFT_EARG; a malformed op WEFT_EMALFORMED. An op whose type
+ * differs from the stored state's (two nodes created the key with
+ * different types at once) is logged and advances the mark like any
+ * other, but the key's type stays that of its earliest op by stamp (hlc,
+ * origin, seq): the op changes no state, or, when it is the earliest, the
+ * state is rebuilt from the logged ops of its type (docs/sync.md
+ * "Replication"). */
 int weft_crdt_apply_remote(weft_txn_t *txn, const uint8_t *op_bytes, size_t len, uint64_t wall_ms);
 
 /* Visits the version vector of context ctx (every origin's mark there) in

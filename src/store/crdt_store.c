@@ -547,6 +547,145 @@ done:
 
 /* ---- remote ops ------------------------------------------------------ */
 
+/* Concurrent types (docs/sync.md "Replication"): two nodes may create one
+ * key with different types at once. A key's type is that of its earliest
+ * logged op by stamp (hlc, origin, seq); an op of another type is logged
+ * and advances its origin's mark but changes no state, unless it is the
+ * earliest of all: then the key's state is rebuilt from the logged ops of
+ * its type. Every node so ends with the same ops of the same type applied.
+ * The scan of the context's op-log is paid once per such op, a rare one. */
+typedef struct {
+    const weft_crdt_op_t *op;
+    weft_crdt_op_t first; /* the key's earliest logged op (valid when any) */
+    int any;
+    uint8_t **ops; /* copies of the logged ops of op's key and type */
+    size_t *lens, n, cap;
+    int rc;
+} key_scan_t;
+
+static int key_visit(void *user, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    key_scan_t *s = user;
+    weft_crdt_op_t op;
+    (void)k;
+    (void)kl;
+    if ((s->rc = weft_crdt_op_decode(v, vl, &op)) < 0)
+        return 1;
+    if (op.key_len != s->op->key_len || memcmp(op.key, s->op->key, op.key_len) != 0)
+        return 0;
+    /* first's pointers would dangle after the scan: only its stamp and
+     * type are used */
+    if (!s->any || weft_crdt_stamp_cmp(op.hlc, op.origin, op.seq, s->first.hlc, s->first.origin,
+                                       s->first.seq) < 0) {
+        s->first = op;
+        s->any = 1;
+    }
+    if (op.type != s->op->type)
+        return 0;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        uint8_t **o = realloc(s->ops, cap * sizeof *o);
+        size_t *l = o ? realloc(s->lens, cap * sizeof *l) : NULL;
+        if (o)
+            s->ops = o;
+        if (!l) {
+            s->rc = WEFT_ENOMEM;
+            return 1;
+        }
+        s->lens = l;
+        s->cap = cap;
+    }
+    if (!(s->ops[s->n] = malloc(vl ? vl : 1))) {
+        s->rc = WEFT_ENOMEM;
+        return 1;
+    }
+    memcpy(s->ops[s->n], v, vl);
+    s->lens[s->n++] = vl;
+    return 0;
+}
+
+static int first_key(void *user, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    uint8_t *out = user;
+    (void)v;
+    (void)vl;
+    out[0] = (uint8_t)(kl >> 8);
+    out[1] = (uint8_t)kl;
+    memcpy(out + 2, k, kl);
+    return 1;
+}
+
+/* Drops the state of (ctx, key): its header and every part. */
+static int drop_state(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const uint8_t *key,
+                      size_t key_len)
+{
+    uint8_t pk[PART_KEY_MAX], found[2 + PART_KEY_MAX];
+    size_t pkl = part_key(key, key_len, NULL, 0, pk);
+    int rc = weft_txn_del(txn, WEFT_SPACE_CRDT, ctx, ctx_len, key, key_len);
+    if (rc < 0 && rc != WEFT_ENOTFOUND)
+        return rc;
+    for (;;) { /* one part at a time: a scan must not write */
+        found[0] = found[1] = 0xff;
+        rc = weft_txn_scan(txn, WEFT_SPACE_CRDT_PARTS, ctx, ctx_len, pk, pkl, NULL, 0, first_key,
+                           found);
+        if (rc < 0)
+            return rc;
+        if (found[0] == 0xff && found[1] == 0xff)
+            return 0;
+        rc = weft_txn_del(txn, WEFT_SPACE_CRDT_PARTS, ctx, ctx_len, found + 2,
+                          ((size_t)found[0] << 8) | found[1]);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+/* op's type differs from its key's stored state: keeps the state, or
+ * rebuilds it of op's type when op is the key's earliest. */
+static int apply_other_type(weft_txn_t *txn, const weft_crdt_op_t *op)
+{
+    static const uint8_t log_tag = LOG_TAG;
+    key_scan_t s;
+    int rc;
+    memset(&s, 0, sizeof s);
+    s.op = op;
+    rc = weft_txn_scan(txn, OPLOG, op->context, op->context_len, &log_tag, 1, NULL, 0, key_visit,
+                       &s);
+    if (rc == 0)
+        rc = s.rc;
+    /* no logged op of the key (a state that came from elsewhere): it stays */
+    if (rc == 0 && s.any &&
+        weft_crdt_stamp_cmp(op->hlc, op->origin, op->seq, s.first.hlc, s.first.origin,
+                            s.first.seq) < 0) {
+        rc = drop_state(txn, op->context, op->context_len, op->key, op->key_len);
+        for (size_t i = 0; i < s.n && rc == 0; i++) {
+            weft_crdt_op_t o;
+            if ((rc = weft_crdt_op_decode(s.ops[i], s.lens[i], &o)) == 0)
+                rc = apply_and_store(txn, &o);
+        }
+        if (rc == 0)
+            rc = apply_and_store(txn, op);
+    }
+    for (size_t i = 0; i < s.n; i++)
+        free(s.ops[i]);
+    free(s.ops);
+    free(s.lens);
+    return rc;
+}
+
+/* The type of the stored state of op's key: 0 when there is none. */
+static int stored_type(weft_txn_t *txn, const weft_crdt_op_t *op, uint8_t *out)
+{
+    weft_crdt_state_t *st = NULL;
+    int rc = load_head(txn, op->context, op->context_len, op->key, op->key_len, 0, &st);
+    *out = 0;
+    if (rc == WEFT_ENOTFOUND)
+        return 0;
+    if (rc == 0)
+        *out = weft_crdt_state_type(st);
+    weft_crdt_state_delete(st);
+    return rc;
+}
+
 int weft_crdt_apply_remote(weft_txn_t *txn, const uint8_t *op_bytes, size_t len, uint64_t wall_ms)
 {
     weft_crdt_op_t op;
@@ -566,7 +705,13 @@ int weft_crdt_apply_remote(weft_txn_t *txn, const uint8_t *op_bytes, size_t len,
         return 0; /* duplicate: exactly-once by (context, origin, seq) */
     if (op.seq != mark + 1)
         return WEFT_EARG; /* gap: per-origin in-order delivery is assumed */
-    if ((rc = apply_and_store(txn, &op)) < 0)
+    if ((rc = apply_and_store(txn, &op)) == WEFT_EARG) {
+        uint8_t type;
+        if ((rc = stored_type(txn, &op, &type)) < 0)
+            return rc;
+        rc = type && type != op.type ? apply_other_type(txn, &op) : WEFT_EARG;
+    }
+    if (rc < 0)
         return rc;
     if ((rc = append_log(txn, op.context, op.context_len, op.origin, op.seq, op_bytes, len)) < 0)
         return rc;

@@ -353,6 +353,49 @@ TEST(type_mismatch_and_bad_kind_are_earg)
     ASSERT_EQ_U64(load_node(db, 0).next_seq, 2);
 }
 
+static int count_key(void *user, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    (*(size_t *)user)++;
+    return 0;
+}
+
+/* Two nodes create "x" at once, A an ORSet (later), B a GCounter (earlier
+ * by stamp): after syncing both ways both hold B's counter, every op is
+ * logged and every mark advanced (no origin is stuck on the other's op),
+ * and A's set parts are gone. Before the rule, A's op at B (and B's at A)
+ * was refused with WEFT_EARG forever. */
+TEST(concurrent_types_earliest_op_wins_everywhere)
+{
+    weft_db_t *a = open_node(), *b = open_node();
+    weft_crdt_input_t e = {.value = (const uint8_t *)"e", .value_len = 1};
+    weft_crdt_input_t f = {.value = (const uint8_t *)"f", .value_len = 1};
+    size_t parts = 0;
+    ASSERT_EQ_INT(local(a, 0, 2000, "x", WEFT_CRDT_ORSET, WEFT_CRDT_ADD, &e, NULL), 0);
+    ASSERT_EQ_INT(local(a, 0, 2001, "x", WEFT_CRDT_ORSET, WEFT_CRDT_ADD, &f, NULL), 0);
+    inc(b, 1, 1000, "x", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 5);
+    ASSERT_EQ_U64(sync_once(a, b, 3000), 2); /* later: logged, no effect */
+    ASSERT_EQ_U64(gcounter(b, "x"), 5);
+    ASSERT_EQ_U64(sync_once(b, a, 3000), 1); /* earlier: A's state rebuilt */
+    ASSERT_EQ_U64(gcounter(a, "x"), 5);
+    assert_same_state(a, b, "x");
+    vv_t va = version_vector(a), vb = version_vector(b);
+    ASSERT_EQ_U64(mark_of(&va, 0), 2);
+    ASSERT_EQ_U64(mark_of(&va, 1), 1);
+    ASSERT_EQ_U64(mark_of(&vb, 0), 2);
+    ASSERT_EQ_U64(mark_of(&vb, 1), 1);
+    weft_txn_t *t = begin(a, WEFT_TXN_READ);
+    ASSERT_EQ_INT(weft_txn_scan(t, WEFT_SPACE_CRDT_PARTS, CTX, NULL, 0, NULL, 0, count_key, &parts),
+                  0);
+    weft_txn_abort(t);
+    ASSERT_EQ_U64(parts, 0);
+    /* the key is a counter now, on both */
+    ASSERT_EQ_INT(local(a, 0, 4000, "x", WEFT_CRDT_ORSET, WEFT_CRDT_ADD, &e, NULL), WEFT_EARG);
+    inc(a, 0, 4001, "x", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 2);
+    ASSERT_EQ_U64(sync_once(a, b, 5000), 1);
+    ASSERT_EQ_U64(gcounter(b, "x"), 7);
+    assert_same_state(a, b, "x");
+}
+
 TEST(two_nodes_converge)
 {
     weft_db_t *a = open_node(), *b = open_node();

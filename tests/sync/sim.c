@@ -718,7 +718,7 @@ done:
 
 /* ---- the run --------------------------------------------------------- */
 
-static void remove_dir(const char *dir)
+void sim_remove_dir(const char *dir)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -730,7 +730,7 @@ static void remove_dir(const char *dir)
             continue;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         if (unlink(path) != 0)
-            remove_dir(path);
+            sim_remove_dir(path);
     }
     closedir(d);
     rmdir(dir);
@@ -896,7 +896,7 @@ out:
         node_stop(s, i);
         free(s->node[i].jobs);
         if (s->node[i].dir[0])
-            remove_dir(s->node[i].dir);
+            sim_remove_dir(s->node[i].dir);
     }
     for (size_t k = 0; k < s->nfr; k++)
         free(s->fr[k].p);

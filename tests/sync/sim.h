@@ -46,6 +46,9 @@ typedef struct {
  * result. */
 int sim_txn(weft_db_t *db, int (*fn)(weft_txn_t *txn, void *arg), void *arg);
 
+/* Removes dir and everything in it. */
+void sim_remove_dir(const char *dir);
+
 /* Runs one simulation: 0 when every node converged to the model, else -1
  * with what went wrong in err. */
 int sim_run(const sim_opts_t *o, sim_stats_t *st, char *err, size_t err_size);
