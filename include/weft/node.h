@@ -34,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sync.h"
 #include "types.h"
 
 struct weft_module;
@@ -73,6 +74,15 @@ typedef struct {
      * nx env_get alike. */
     const char *const *env;
     size_t nenv;
+    /* Replication (docs/sync.md): peer links listen on peer_listen
+     * ("ADDR:PORT") and dial peers[0..npeers); with neither, the node has
+     * no links (contexts still keep their members). Ignored with
+     * WEFT_NODE_NO_SYNC. sync_log receives sync's log lines (NULL: stderr). */
+    const char *peer_listen;
+    const char *const *peers;
+    size_t npeers;
+    void (*sync_log)(void *user, const char *line);
+    void *sync_log_user;
 } weft_node_config_t;
 
 /* Opens the node: the data directory, its identity (created when sync is
@@ -98,6 +108,15 @@ typedef struct {
     uint64_t committed_jobs; /* write jobs (calls and changes) in those commits */
 } weft_node_stats_t;
 void weft_node_stats(weft_node_t *node, weft_node_stats_t *out);
+
+/* ---- peers (replication) ------------------------------------------------- */
+
+/* The port peer links listen on, or 0 when they do not. */
+int weft_node_peer_port(const weft_node_t *node);
+/* Calls fn for each peer link as sync last saw it (weft/sync.h). Returns
+ * WEFT_ENOTFOUND when the node has no peer links. */
+int weft_node_peers(weft_node_t *node, void (*fn)(void *user, const weft_sync_peer_t *peer),
+                    void *user);
 
 /* ---- apps --------------------------------------------------------------- */
 
@@ -159,6 +178,22 @@ typedef struct {
  * app), WEFT_ELIMIT (the name is taken), WEFT_EARG (bad name) or WEFT_EIO. */
 int weft_node_context_create(weft_node_t *node, const char *name, const char *app_id,
                              char *out_msg, size_t msg_size);
+/* The same with members (docs/sync.md "Membership"): the context is
+ * replicated with the nodes whose ids (32 bytes each) are members[0..n),
+ * besides this node, which always is one. WEFT_EARG when members are given
+ * to a node without replication. */
+int weft_node_context_create_members(weft_node_t *node, const char *name, const char *app_id,
+                                     const uint8_t *members, size_t nmembers, char *out_msg,
+                                     size_t msg_size);
+/* Calls fn for each member of context `name` (32-byte ids, in id order).
+ * WEFT_ENOTFOUND when there is no such context. */
+int weft_node_context_members(weft_node_t *node, const char *name,
+                              void (*fn)(void *user, const uint8_t id[32]), void *user);
+/* Adds and removes members (as replicated CRDT ops of this node). Returns
+ * 0, WEFT_ENOTFOUND (no context), WEFT_EARG (replication is off). */
+int weft_node_context_members_change(weft_node_t *node, const char *name, const uint8_t *add,
+                                     size_t nadd, const uint8_t *remove, size_t nremove,
+                                     char *out_msg, size_t msg_size);
 int weft_node_context_get(weft_node_t *node, const char *name, weft_context_info_t *out);
 int weft_node_context_list(weft_node_t *node,
                            int (*fn)(void *user, const weft_context_info_t *ctx), void *user);

@@ -74,6 +74,11 @@ typedef struct {
      * only NX_* / NUMAX_* upper-case names are visible. */
     const char *const *env;
     size_t nenv;
+    /* What net_peers answers: the connected peers encoded as docs/nx.md
+     * says, malloc'ed by the callback (nx frees it). NULL: none (an empty
+     * list). Called only when the guest asks. */
+    int (*peers)(void *user, uint8_t **out, size_t *out_len);
+    void *peers_user;
 } weft_nx_config_t;
 
 /* Creates an nx context. Returns 0, WEFT_EARG (no db, context of 0 or over

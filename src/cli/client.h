@@ -137,6 +137,7 @@ int cli_events(int argc, char **argv);
 int cli_logs(int argc, char **argv);
 int cli_state(int argc, char **argv);
 int cli_status(int argc, char **argv);
+int cli_peers(int argc, char **argv);
 int cli_keygen(int argc, char **argv);
 void cli_deploy_usage(FILE *out);
 void cli_context_usage(FILE *out);
@@ -145,6 +146,7 @@ void cli_events_usage(FILE *out);
 void cli_logs_usage(FILE *out);
 void cli_state_usage(FILE *out);
 void cli_status_usage(FILE *out);
+void cli_peers_usage(FILE *out);
 void cli_keygen_usage(FILE *out);
 /* The three headers of a signed call (docs/http.md "Signed calls") for
  * METHOD PATH (escaped, no query) and the call's input, signed with the key

@@ -119,13 +119,15 @@ done:
 void cli_context_usage(FILE *out)
 {
     fprintf(out,
-            "usage: weft context create [options] APP_ID [NAME]\n"
+            "usage: weft context create [options] [--members ID,ID...] APP_ID [NAME]\n"
             "       weft context list [options]\n"
             "       weft context rm [options] NAME\n"
             "\n"
             "A context is a named instance of an app's state. create makes one (the node\n"
             "names it when NAME is left out) and prints its name; list prints one line per\n"
             "context: name, app id, creation time (UTC); rm deletes one and all its state.\n"
+            "--members lists other nodes' ids (weft status shows a node's) that replicate\n"
+            "the context with this one (docs/sync.md): they join it when linked.\n"
             "\n"
             "options:\n");
     client_print_opts(out);
@@ -175,7 +177,9 @@ int cli_context(int argc, char **argv)
     client_opts_t o = {0};
     const char *pos[3];
     size_t npos;
-    int rc = client_parse("context", argc, argv, &o, NULL, 0, pos, 3, &npos, cli_context_usage);
+    const char *members = NULL;
+    client_flag_t flags[] = {{"--members", &members, NULL}};
+    int rc = client_parse("context", argc, argv, &o, flags, 1, pos, 3, &npos, cli_context_usage);
     if (rc != 0)
         return rc < 0 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
     const char *sub = npos ? pos[0] : "";
@@ -228,6 +232,17 @@ int cli_context(int argc, char **argv)
     json_t *o_body = json_pack("{s:s}", "app", pos[1]);
     if (o_body && npos == 3)
         json_object_set_new(o_body, "name", json_string(pos[2]));
+    if (o_body && members) { /* "ID,ID": the node checks each id */
+        json_t *list = json_array();
+        for (const char *m = members; *m;) {
+            const char *end = strchr(m, ',');
+            size_t n = end ? (size_t)(end - m) : strlen(m);
+            if (n)
+                json_array_append_new(list, json_stringn(m, n));
+            m += n + (end ? 1 : 0);
+        }
+        json_object_set_new(o_body, "members", list);
+    }
     body = o_body ? json_dumps(o_body, JSON_COMPACT) : NULL;
     json_decref(o_body);
     if (!body) {

@@ -39,6 +39,7 @@ void cli_usage(FILE *out)
             "  logs      print a context's guest log lines, -f to follow\n"
             "  state     read a context's keys and values (kv) or CRDT state\n"
             "  status    show the node: id, version, uptime, data size, ready\n"
+            "  peers     show the node's peer links: state, lag, bytes (docs/sync.md)\n"
             "  keygen    make an ed25519 key for signing calls (weft call --sign-key)\n"
             "\n"
             "MODULE is a binary module (.wasm); - reads it from stdin. weft does not read\n"
@@ -67,7 +68,7 @@ static int is_help(const char *arg)
 static int is_node_command(const char *cmd)
 {
     static const char *const names[] = {"serve", "deploy", "context", "call",  "events",
-                                        "logs",  "state",  "status",  "keygen"};
+                                        "logs",  "state",  "status",  "keygen", "peers"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(cmd, names[i]) == 0)
             return 1;

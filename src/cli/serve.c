@@ -43,6 +43,10 @@ void cli_serve_usage(FILE *out)
             "  --timeout DURATION   wall-clock limit of every call (default: 30s, so a call\n"
             "                       that never returns cannot hold the writer or a shutdown)\n"
             "  --no-sync            replication off: no node id is made, net_* give -5\n"
+            "  --peer-listen ADDR:PORT  accept peer links (sync, docs/sync.md) there; port 0\n"
+            "                       picks a free one\n"
+            "  --peer ADDR:PORT     a peer to link to (repeat for more; more are learned)\n"
+            "  --peer-port-file FILE  write the peer port listened on to FILE once ready\n"
             "  -h, --help           show this help\n"
             "\n"
             "config file:\n"
@@ -51,15 +55,21 @@ void cli_serve_usage(FILE *out)
             "   \"limits\": {\"fuel\": 0, \"timeout_ms\": 30000, \"max_memory_pages\": 4096,\n"
             "              \"max_input_bytes\": 1048576, \"max_output_bytes\": 16777216},\n"
             "   \"max_app_bytes\": 16777216, \"max_call_bytes\": 1048576, \"heartbeat_ms\": 15000,\n"
-            "   \"idle_timeout_s\": 30, \"sse_buffer_bytes\": 1048576}\n"
+            "   \"idle_timeout_s\": 30, \"sse_buffer_bytes\": 1048576,\n"
+            "   \"peer_listen\": \"0.0.0.0:7374\", \"peers\": [\"10.0.0.2:7374\"]}\n"
             "With no token the node accepts loopback clients only.\n");
 }
+
+#define SERVE_MAX_PEERS 64
 
 typedef struct {
     const char *data_dir, *listen, *config, *port_file;
     unsigned workers;
     uint64_t fuel, timeout_ns;
     int no_sync;
+    const char *peer_listen, *peer_port_file;
+    const char *peers[SERVE_MAX_PEERS];
+    size_t npeers;
 } serve_opts_t;
 
 /* The config file's settings, owned by its json_t. */
@@ -102,15 +112,39 @@ static int load_config(const char *path, config_t *c, weft_server_config_t *sc,
         cli_error("%s: line %d, column %d: %s", path, je.line, je.column, je.text);
         return -1;
     }
-    json_t *listen = NULL, *tokens = NULL, *limits = NULL;
+    json_t *listen = NULL, *tokens = NULL, *limits = NULL, *peer_listen = NULL, *peers = NULL;
     json_int_t workers = -1, max_app = 0, max_call = 0, heartbeat = 0, idle = 0, sse = 0;
-    if (json_unpack_ex(c->root, &je, JSON_STRICT, "{s?o,s?I,s?o,s?o,s?I,s?I,s?I,s?I,s?I}",
-                       "listen", &listen, "workers", &workers, "tokens", &tokens, "limits",
-                       &limits, "max_app_bytes", &max_app, "max_call_bytes", &max_call,
-                       "heartbeat_ms", &heartbeat, "idle_timeout_s", &idle, "sse_buffer_bytes",
-                       &sse) != 0) {
+    if (json_unpack_ex(c->root, &je, JSON_STRICT,
+                       "{s?o,s?I,s?o,s?o,s?I,s?I,s?I,s?I,s?I,s?o,s?o}", "listen", &listen,
+                       "workers", &workers, "tokens", &tokens, "limits", &limits,
+                       "max_app_bytes", &max_app, "max_call_bytes", &max_call, "heartbeat_ms",
+                       &heartbeat, "idle_timeout_s", &idle, "sse_buffer_bytes", &sse,
+                       "peer_listen", &peer_listen, "peers", &peers) != 0) {
         cli_error("%s: %s", path, je.text);
         return -1;
+    }
+    if (peer_listen && !o->peer_listen) {
+        if (!json_is_string(peer_listen)) {
+            cli_error("%s: \"peer_listen\" must be a string like \"0.0.0.0:7374\"", path);
+            return -1;
+        }
+        o->peer_listen = json_string_value(peer_listen);
+    }
+    if (peers) {
+        size_t i;
+        json_t *pv;
+        if (!json_is_array(peers)) {
+            cli_error("%s: \"peers\" must be a list of \"ADDR:PORT\" strings", path);
+            return -1;
+        }
+        json_array_foreach(peers, i, pv) {
+            if (!json_is_string(pv) || o->npeers == SERVE_MAX_PEERS) {
+                cli_error("%s: peers: entry %zu must be a string (at most %d peers)", path,
+                          i + 1, SERVE_MAX_PEERS);
+                return -1;
+            }
+            o->peers[o->npeers++] = json_string_value(pv);
+        }
     }
     if (listen && !o->listen) {
         if (!json_is_string(listen)) {
@@ -190,7 +224,8 @@ static int parse(int argc, char **argv, serve_opts_t *o)
         }
         static const char *const with_value[] = {"--data-dir", "--listen",  "--workers",
                                                  "--config",   "--port-file", "--fuel",
-                                                 "--timeout"};
+                                                 "--timeout", "--peer-listen", "--peer",
+                                                 "--peer-port-file"};
         int known = 0;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             known |= strcmp(a, with_value[k]) == 0;
@@ -212,6 +247,18 @@ static int parse(int argc, char **argv, serve_opts_t *o)
             o->config = val;
         else if (strcmp(a, "--port-file") == 0)
             o->port_file = val;
+        else if (strcmp(a, "--peer-listen") == 0)
+            o->peer_listen = val;
+        else if (strcmp(a, "--peer-port-file") == 0)
+            o->peer_port_file = val;
+        else if (strcmp(a, "--peer") == 0) {
+            if (o->npeers == SERVE_MAX_PEERS) {
+                cli_error("serve: at most %d --peer (more are learned from them)",
+                          SERVE_MAX_PEERS);
+                return -1;
+            }
+            o->peers[o->npeers++] = val;
+        }
         else if (strcmp(a, "--workers") == 0) {
             if (cli_parse_size(val, &n) != 0 || n == 0 || n > 256) {
                 cli_error("serve: --workers must be 1 to 256, not '%s'", val);
@@ -229,6 +276,22 @@ static int parse(int argc, char **argv, serve_opts_t *o)
         }
     }
     return 0;
+}
+
+static int write_port(const char *path, unsigned port)
+{
+    FILE *f = fopen(path, "w");
+    if (!f || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0) {
+        cli_error("serve: cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Sync's log lines (from its thread): one line each on stderr. */
+static void sync_log(void *user, const char *line)
+{
+    fprintf(stderr, "weft: %s\n", line);
 }
 
 int cli_serve(int argc, char **argv)
@@ -267,6 +330,14 @@ int cli_serve(int argc, char **argv)
     nc.data_dir = dir;
     nc.workers = o.workers;
     nc.flags = o.no_sync ? WEFT_NODE_NO_SYNC : 0;
+    nc.peer_listen = o.peer_listen;
+    nc.peers = o.peers;
+    nc.npeers = o.npeers;
+    nc.sync_log = sync_log;
+    if (o.no_sync && (o.peer_listen || o.npeers)) {
+        cli_error("serve: --no-sync and peer links exclude each other");
+        goto done;
+    }
     sc.listen = o.listen;
 
     /* Every thread made from here on inherits the blocked signals. */
@@ -288,13 +359,9 @@ int cli_serve(int argc, char **argv)
         goto done;
     }
     uint16_t port = weft_server_port(server);
-    if (o.port_file) {
-        FILE *f = fopen(o.port_file, "w");
-        if (!f || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0) {
-            cli_error("serve: cannot write %s: %s", o.port_file, strerror(errno));
-            goto done;
-        }
-    }
+    if ((o.port_file && write_port(o.port_file, port) != 0) ||
+        (o.peer_port_file && write_port(o.peer_port_file, weft_node_peer_port(node)) != 0))
+        goto done;
     char id[65] = "none (--no-sync)";
     if (weft_node_id(node))
         cli_hex(weft_node_id(node), 32, id);
@@ -303,6 +370,8 @@ int cli_serve(int argc, char **argv)
     int host_len = colon ? (int)(colon - addr) : 0;
     fprintf(stderr, "weft: node %s\nweft: serving http://%.*s:%u (data directory %s)\n", id,
             host_len, host_len ? addr : "127.0.0.1", port, dir);
+    if (weft_node_peer_port(node))
+        fprintf(stderr, "weft: peer links on port %d\n", weft_node_peer_port(node));
     int sig = 0;
     sigwait(&sigs, &sig);
     fprintf(stderr, "weft: %s: stopping (finishing the calls in flight)\n",

@@ -324,8 +324,9 @@ static int fn_net_node_id(weft_caller_t *caller, void *user, weft_raw_t *args)
                      sizeof nx->node_text);
 }
 
-/* No peer links exist yet: the answer is an empty list (u32 count 0). A
- * peer's node id will be text like net_node_id's (docs/nx.md). */
+/* The embedder's list of connected peers (weft_nx_config_t.peers), or an
+ * empty one (u32 count 0) without links. Each peer's node id is text like
+ * net_node_id's (docs/nx.md). */
 static int fn_net_peers(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     weft_nx_t *nx = user;
@@ -336,7 +337,13 @@ static int fn_net_peers(weft_caller_t *caller, void *user, weft_raw_t *args)
         if ((rc = nx_charge(caller, NX_FUEL_CALL))) return rc;
         NX_RETURN(WEFT_NX_ERR_SYNC_DISABLED);
     }
-    return write_out(caller, args, "net_peers", NX_ARG32(0), NX_ARG32(1), none, sizeof none);
+    uint8_t *list = NULL;
+    size_t len = 0;
+    if (!nx->peers || nx->peers(nx->peers_user, &list, &len) != 0 || !list)
+        return write_out(caller, args, "net_peers", NX_ARG32(0), NX_ARG32(1), none, sizeof none);
+    rc = write_out(caller, args, "net_peers", NX_ARG32(0), NX_ARG32(1), list, len);
+    free(list);
+    return rc;
 }
 
 /* ---- logging ------------------------------------------------------------- */
@@ -497,6 +504,8 @@ int weft_nx_new(const weft_nx_config_t *cfg, weft_nx_t **out)
      * public key, so this placeholder is never a real node's. */
     node_to_text(nx->node_id, nx->node_text);
     nx->flags = cfg->flags;
+    nx->peers = cfg->peers;
+    nx->peers_user = cfg->peers_user;
     if (cfg->env) {
         nx->env = calloc(cfg->nenv + 1, sizeof *nx->env);
         if (!nx->env) goto fail;

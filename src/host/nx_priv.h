@@ -43,6 +43,8 @@ struct weft_nx {
     size_t node_id_len;                    /* 0 (none given) or WEFT_NX_NODE_ID_LEN */
     char node_text[WEFT_NX_NODE_ID_TEXT_LEN]; /* what net_node_id writes: node_id in hex */
     unsigned flags;
+    int (*peers)(void *user, uint8_t **out, size_t *out_len); /* net_peers; NULL: none */
+    void *peers_user;
     char **env; /* NULL: the process's environment */
     size_t nenv;
 

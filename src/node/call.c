@@ -358,6 +358,10 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
             nc.flags = WEFT_NX_SYNC;
             nc.node_id = node->id;
             nc.node_id_len = sizeof node->id;
+            if (node->sync) {
+                nc.peers = node_sync_peers_nx;
+                nc.peers_user = node;
+            }
         }
         nc.env = (const char *const *)node->env;
         nc.nenv = node->nenv;

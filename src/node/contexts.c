@@ -61,6 +61,8 @@ int node_context_app(weft_txn_t *txn, const char *name, char out_id[WEFT_APP_ID_
 typedef struct {
     const char *name;
     const char *app;
+    const uint8_t *members; /* n x 32-byte node ids besides this node's */
+    size_t nmembers;
 } create_t;
 
 static int create_write(weft_node_t *node, weft_txn_t *txn, void *arg)
@@ -84,11 +86,25 @@ static int create_write(weft_node_t *node, weft_txn_t *txn, void *arg)
     uint8_t rec[8 + WEFT_APP_ID_LEN];
     node_put_u64(rec, node_unix_ms());
     memcpy(rec + 8, c->app, WEFT_APP_ID_LEN);
-    return weft_txn_put(txn, WEFT_SPACE_META, NULL, 0, key, klen, rec, sizeof rec);
+    if ((rc = weft_txn_put(txn, WEFT_SPACE_META, NULL, 0, key, klen, rec, sizeof rec)) != 0)
+        return rc;
+    /* The members' set starts with this node (docs/sync.md "Membership"). */
+    if (!node->has_id)
+        return c->nmembers ? WEFT_EARG : 0;
+    if ((rc = node_members_change(node, txn, c->name, node->id, 1, 1)) != 0)
+        return rc;
+    return node_members_change(node, txn, c->name, c->members, c->nmembers, 1);
 }
 
 int weft_node_context_create(weft_node_t *node, const char *name, const char *app_id,
                              char *out_msg, size_t msg_size)
+{
+    return weft_node_context_create_members(node, name, app_id, NULL, 0, out_msg, msg_size);
+}
+
+int weft_node_context_create_members(weft_node_t *node, const char *name, const char *app_id,
+                                     const uint8_t *members, size_t nmembers, char *out_msg,
+                                     size_t msg_size)
 {
     char dummy[8];
     if (!out_msg || !msg_size) {
@@ -107,9 +123,13 @@ int weft_node_context_create(weft_node_t *node, const char *name, const char *ap
                  app_id ? app_id : "(none)");
         return WEFT_ENOTFOUND;
     }
-    create_t c = {name, app_id};
+    create_t c = {name, app_id, members, nmembers};
     int rc = node_write_fn(node, create_write, &c);
-    if (rc == WEFT_ENOTFOUND)
+    if (rc == 0)
+        node_sync_changed(node, name);
+    if (rc == WEFT_EARG)
+        snprintf(out_msg, msg_size, "members need replication, which this node runs without");
+    else if (rc == WEFT_ENOTFOUND)
         snprintf(out_msg, msg_size, "no app %s", app_id);
     else if (rc == WEFT_ELIMIT)
         snprintf(out_msg, msg_size, "context '%s' exists already", name);
@@ -210,6 +230,10 @@ static int page_one(void *user, const uint8_t *key, size_t key_len, const uint8_
                     size_t val_len)
 {
     page_t *p = user;
+    /* The runtime's own keys (a context's members: docs/sync.md) are not
+     * the app's state; GET /v1/contexts/{name} shows the members. */
+    if (key_len >= 5 && memcmp(key, "__nx/", 5) == 0)
+        return 0;
     if (p->left == 0) {
         p->more = 1;
         return 1;

@@ -109,6 +109,11 @@ static void job_finish(node_job_t *j)
         job_free(j);
         return;
     }
+    if (j->kind == JOB_FN && j->fn_done) { /* node_write_fn_async */
+        j->fn_done(j->arg, j->fn_rc);
+        job_free(j);
+        return;
+    }
     if (j->kind == JOB_CALL && j->done) {
         weft_call_result_t *res = j->res;
         j->res = NULL;
@@ -433,6 +438,8 @@ static void *writer_main(void *arg)
                 batch_failed(node, done[i], rc);
             }
         }
+        if (rc == 0)
+            node_sync_committed(node, done, n);
         for (size_t i = 0; i < n; i++) {
             node_job_t *j = done[i];
             if (!j)
@@ -462,6 +469,21 @@ static int submit(weft_node_t *node, node_job_t *j, int view)
     pthread_cond_signal(view ? &node->views_cv : &node->writes_cv);
     pthread_mutex_unlock(&node->mu);
     return 0;
+}
+
+int node_write_fn_async(weft_node_t *node, node_fn_t fn, void *arg,
+                        void (*done)(void *arg, int rc))
+{
+    node_job_t *j = job_new(JOB_FN);
+    if (!j)
+        return WEFT_ENOMEM;
+    j->fn = fn;
+    j->arg = arg;
+    j->fn_done = done;
+    int rc = submit(node, j, 0);
+    if (rc != 0)
+        job_free(j);
+    return rc;
 }
 
 int node_write_fn(weft_node_t *node, node_fn_t fn, void *arg)
@@ -601,6 +623,7 @@ void weft_node_close(weft_node_t *node)
 {
     if (!node)
         return;
+    node_sync_close(node); /* first: its joins and batches go through the writer */
     node->stopping = 1;
     pthread_mutex_lock(&node->mu);
     node->closing = 1;
@@ -725,6 +748,8 @@ int weft_node_open(const weft_node_config_t *cfg, weft_node_t **out, char *out_m
             goto fail_thread;
         }
     }
+    if ((rc = node_sync_open(node, cfg, out_msg, msg_size)) != 0)
+        goto fail;
     *out = node;
     return 0;
 

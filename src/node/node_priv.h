@@ -80,6 +80,7 @@ struct node_job {
     node_fn_t fn;
     void *arg;
     int fn_rc;
+    void (*fn_done)(void *arg, int rc); /* node_write_fn_async: nobody waits */
     /* completion of synchronous waits (weft_node_call, node_write_fn) */
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -127,6 +128,9 @@ struct weft_node {
     pthread_t writer, watchdog;
     int writer_started, watchdog_started;
     node_slot_t *slots; /* nworkers + 1 (the writer's is last) */
+    struct weft_sync *sync; /* replication (replicate.c); NULL when off */
+    void (*sync_log)(void *user, const char *line);
+    void *sync_log_user;
 };
 
 struct weft_call_result {
@@ -166,7 +170,26 @@ uint64_t node_random_u64(void);
  * waits: the returned value is fn's (its transaction is committed when it
  * returns 0 and aborted otherwise), or an error of the queue. */
 int node_write_fn(weft_node_t *node, node_fn_t fn, void *arg);
+/* The same without waiting: done(arg, rc) runs on the writer thread once
+ * the batch is committed (rc is fn's, or the commit's error). */
+int node_write_fn_async(weft_node_t *node, node_fn_t fn, void *arg,
+                        void (*done)(void *arg, int rc));
 void node_slot_set(weft_node_t *node, unsigned slot, weft_store_t *store, uint64_t deadline_ns);
+
+/* replicate.c: the node's side of sync (weft/sync.h) */
+/* Starts sync when cfg asks for peer links; 0 or an error with msg. */
+int node_sync_open(weft_node_t *node, const weft_node_config_t *cfg, char *msg, size_t msg_size);
+void node_sync_close(weft_node_t *node);
+/* The writer committed jobs[0..n) (NULL entries skipped): tell sync. */
+void node_sync_committed(weft_node_t *node, node_job_t **jobs, size_t n);
+/* nx net_peers' answer (weft_nx_config_t.peers), user = the node. */
+int node_sync_peers_nx(void *node, uint8_t **out, size_t *out_len);
+/* Context `name` changed outside a call (created, members changed). */
+void node_sync_changed(weft_node_t *node, const char *name);
+/* Adds (add = 1) or removes node ids ids[0..n) to or from the members of
+ * context `name`, in txn, as this node's CRDT ops. */
+int node_members_change(weft_node_t *node, weft_txn_t *txn, const char *name,
+                        const uint8_t *ids, size_t n, int add);
 
 /* apps.c */
 /* The compiled app of `id`, loading it from `txn` when not cached yet.

@@ -49,7 +49,9 @@ const route_t srv_routes[] = {
     {"GET", "/v1/contexts/{}/kv", WEFT_SCOPE_READ, 0, kv_read},
     {"GET", "/v1/contexts/{}/crdt", WEFT_SCOPE_READ, 0, crdt_list},
     {"GET", "/v1/contexts/{}/crdt/{}", WEFT_SCOPE_READ, 0, crdt_get},
+    {"POST", "/v1/contexts/{}/members", WEFT_SCOPE_ADMIN, 1, srv_members_change},
     {"GET", "/v1/node", WEFT_SCOPE_READ, 0, node_info},
+    {"GET", "/v1/peers", WEFT_SCOPE_READ, 0, srv_peers},
     {"GET", "/health", 0, 0, health},
     {"GET", "/ready", 0, 0, ready},
     {"GET", "/metrics", 0, 0, srv_metrics},
@@ -209,19 +211,29 @@ static enum MHD_Result ctx_create(srv_t *s, req_t *r)
                                je.line, je.column, je.text);
     }
     const char *app = NULL, *name = NULL;
-    if (json_unpack_ex(body, &je, 0, "{s:s,s?s}", "app", &app, "name", &name) != 0) {
+    json_t *members = NULL;
+    if (json_unpack_ex(body, &je, 0, "{s:s,s?s,s?o}", "app", &app, "name", &name, "members",
+                       &members) != 0) {
         json_decref(body);
-        return srv_reply_error(r, 400, "BAD_REQUEST", "expected {\"app\": ID, \"name\": NAME}: %s",
+        return srv_reply_error(r, 400, "BAD_REQUEST",
+                               "expected {\"app\": ID, \"name\": NAME, \"members\": [ID]}: %s",
                                je.text);
     }
     char gen[32], msg[512];
+    uint8_t *ids = NULL;
+    size_t nids = 0;
+    if (srv_parse_ids(members, &ids, &nids, msg, sizeof msg) != 0) {
+        json_decref(body);
+        return srv_reply_error(r, 400, "BAD_REQUEST", "%s", msg);
+    }
     if (!name) { /* a fresh name: "ctx-" and 8 random hex digits */
         uint8_t rnd[4];
         randombytes_buf(rnd, sizeof rnd);
         snprintf(gen, sizeof gen, "ctx-%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
         name = gen;
     }
-    int rc = weft_node_context_create(s->node, name, app, msg, sizeof msg);
+    int rc = weft_node_context_create_members(s->node, name, app, ids, nids, msg, sizeof msg);
+    free(ids);
     enum MHD_Result res;
     weft_context_info_t c;
     if (rc == WEFT_ENOTFOUND)
@@ -233,7 +245,9 @@ static enum MHD_Result ctx_create(srv_t *s, req_t *r)
     else if (rc != 0 || weft_node_context_get(s->node, name, &c) != 0)
         res = srv_reply_error(r, 500, "INTERNAL", "%s", msg[0] ? msg : "cannot create the context");
     else {
-        res = srv_reply_json(r, 201, ctx_json(&c));
+        json_t *o = ctx_json(&c);
+        json_object_set_new(o, "members", srv_members_json(s, name));
+        res = srv_reply_json(r, 201, o);
     }
     json_decref(body);
     return res;
@@ -257,7 +271,9 @@ static enum MHD_Result ctx_get(srv_t *s, req_t *r)
     if (weft_node_context_get(s->node, r->params[0], &c) != 0) {
         return srv_reply_error(r, 404, "NOT_FOUND", "no context '%s'", r->params[0]);
     }
-    return srv_reply_json(r, 200, ctx_json(&c));
+    json_t *o = ctx_json(&c);
+    json_object_set_new(o, "members", srv_members_json(s, r->params[0]));
+    return srv_reply_json(r, 200, o);
 }
 
 static enum MHD_Result ctx_delete(srv_t *s, req_t *r)
@@ -486,6 +502,21 @@ static void put(text_t *t, const char *fmt, ...)
     }
 }
 
+static void metrics_peer(void *user, const weft_sync_peer_t *p)
+{
+    text_t *t = user;
+    char id[65];
+    sodium_bin2hex(id, sizeof id, p->id, 32);
+    put(t, "weft_peer_up{peer=\"%s\",addr=\"%s\"} %d\n", id, p->addr, p->up);
+    put(t, "weft_peer_lag_ops{peer=\"%s\"} %llu\n", id, (unsigned long long)p->lag_ops);
+    put(t, "weft_peer_bytes_total{peer=\"%s\",dir=\"in\"} %llu\n", id,
+        (unsigned long long)p->bytes_in);
+    put(t, "weft_peer_bytes_total{peer=\"%s\",dir=\"out\"} %llu\n", id,
+        (unsigned long long)p->bytes_out);
+    put(t, "weft_peer_reconnects_total{peer=\"%s\"} %llu\n", id,
+        (unsigned long long)p->reconnects);
+}
+
 enum MHD_Result srv_metrics(srv_t *s, req_t *r)
 {
     static const char *const outcomes[4] = {"ok", "exit", "trap", "error"};
@@ -531,6 +562,14 @@ enum MHD_Result srv_metrics(srv_t *s, req_t *r)
     for (int i = 1; i <= 5; i++)
         put(&t, "weft_http_requests_total{status=\"%dxx\"} %llu\n", i,
             (unsigned long long)atomic_load(&s->http[i]));
+    put(&t, "# HELP weft_peer_up Peer links by peer: 1 up, 0 down.\n# TYPE weft_peer_up gauge\n"
+            "# HELP weft_peer_lag_ops Ops the peer has not acknowledged.\n"
+            "# TYPE weft_peer_lag_ops gauge\n"
+            "# HELP weft_peer_bytes_total Bytes on the peer link.\n"
+            "# TYPE weft_peer_bytes_total counter\n"
+            "# HELP weft_peer_reconnects_total Redials of the peer's address.\n"
+            "# TYPE weft_peer_reconnects_total counter\n");
+    weft_node_peers(s->node, metrics_peer, &t);
     if (!t.p)
         return MHD_NO;
     struct MHD_Response *resp = MHD_create_response_from_buffer(t.len, t.p, MHD_RESPMEM_MUST_FREE);

@@ -139,4 +139,12 @@ void *srv_ticker_main(void *arg);
 /* routes.c */
 enum MHD_Result srv_metrics(srv_t *s, req_t *r);
 
+/* peers.c */
+enum MHD_Result srv_peers(srv_t *s, req_t *r);
+enum MHD_Result srv_members_change(srv_t *s, req_t *r);
+/* The members of context `name` as a JSON list of hex ids. */
+json_t *srv_members_json(srv_t *s, const char *name);
+/* A JSON list of hex node ids (or NULL: none) into malloc'ed 32-byte ids. */
+int srv_parse_ids(json_t *arr, uint8_t **out, size_t *n, char *msg, size_t msg_size);
+
 #endif

@@ -1,0 +1,1091 @@
+/*
+ * sync.c — weft_sync_t: the sync thread, gluing the peer links (link.c)
+ * to the replication engine (repl.c), with membership and invitations.
+ *
+ * Threads. One thread runs a libuv loop: every link callback, the engine,
+ * the membership cache and the invitations run there. Other threads reach
+ * it only through `mu`-guarded queues and uv_async_send (notify, write
+ * completions, stop) or read the peers' snapshot under `mu`.
+ *
+ * Membership. A context's members are the ORSet under WEFT_SYNC_MEMBERS_KEY
+ * (weft/sync.h). The loop caches each context's members and reloads one
+ * when a commit touched it (weft_sync_notify) or a batch from a peer was
+ * applied (any context may have changed then: every entry is marked
+ * stale and reloaded on its next use).
+ *
+ * Invitations (docs/sync.md "Membership"). When a link comes up, and when a
+ * context's members change, this node sends every up peer that is a member
+ * of a context both share an INVITE: the context's name, app id and
+ * members. A node that is invited by a member, is a member itself and lacks
+ * the context fetches the app's module bytes from the inviter if it lacks
+ * them (APP_REQ / APP_CHUNK, one chunk at a time), then joins through the
+ * embedder (on libuv's thread pool: it compiles a module) and restarts the
+ * engine's session with the inviter, so the version vectors are exchanged
+ * at once.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#include <sodium.h>
+
+#include "link.h"
+#include "repl.h"
+#include "weft/crdt.h"
+#include "weft/crdt_store.h"
+#include "weft/error.h"
+#include "weft/sync.h"
+
+/* Frame types of this file (link.h: >= SYNC_TYPE_USER; repl.h has 0x1x). */
+enum {
+    MSG_INVITE = 0x20,    /* u16 ctx_len, ctx, app id[64], u32 n, n x id[32] */
+    MSG_APP_REQ = 0x21,   /* app id[64], u32 offset */
+    MSG_APP_CHUNK = 0x22, /* app id[64], u32 total, u32 offset, bytes */
+};
+
+#define APP_ID_LEN 64
+#define APP_CHUNK ((size_t)256 << 10)
+#define APP_MAX ((size_t)64 << 20) /* module bytes a peer may send */
+#define MAX_MEMBERS 4096u
+#define TICK_MS 100
+
+typedef struct member_entry {
+    char *ctx;
+    size_t ctx_len;
+    uint8_t *ids; /* n x 32, sorted */
+    size_t n;
+    int stale;
+    struct member_entry *next;
+} member_entry_t;
+
+typedef struct peer {
+    sync_link_t *link;
+    sync_repl_peer_t *rp;
+    uint8_t id[32];
+    struct peer *next;
+} peer_t;
+
+/* One app download for a join (only one per context at a time). */
+typedef struct join {
+    weft_sync_t *s;
+    uv_work_t work;
+    char ctx[256];
+    char app[APP_ID_LEN + 1];
+    uint8_t from[32]; /* the inviter */
+    uint8_t *wasm;
+    size_t wasm_len, wasm_total;
+    int have_app;
+    uint8_t *members;
+    size_t nmembers;
+    int running; /* queued on the pool */
+    int rc;
+    char msg[256];
+    struct join *next;
+} join_t;
+
+typedef struct completion {
+    void (*done)(void *arg, int rc);
+    void *arg;
+    int rc;
+    struct completion *next;
+} completion_t;
+
+typedef struct notice {
+    struct notice *next;
+    char ctx[];
+} notice_t;
+
+struct weft_sync {
+    weft_sync_config_t cfg;
+    uint8_t pk[32], sk[64];
+    char **peers;
+    char *listen;
+    uv_loop_t loop;
+    uv_async_t wake;
+    uv_timer_t tick;
+    pthread_t thread;
+    int thread_started;
+    sync_links_t *links;
+    sync_repl_t *repl;
+    peer_t *peer_list;
+    member_entry_t *members;
+    join_t *joins;
+    size_t pending_writes; /* loop thread only */
+    int stopping_loop;     /* loop thread only */
+
+    /* app bytes served to peers: the last app asked for */
+    char served_app[APP_ID_LEN + 1];
+    uint8_t *served;
+    size_t served_len;
+
+    pthread_mutex_t mu; /* everything below */
+    notice_t *notices;
+    completion_t *completions;
+    int stop;
+    char **add_peers;
+    size_t nadd_peers;
+    weft_sync_peer_t *snap;
+    size_t nsnap;
+    int port;
+};
+
+static void snapshot(weft_sync_t *s);
+static void maybe_finish(weft_sync_t *s);
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static void slog(weft_sync_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void slog(weft_sync_t *s, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (s->cfg.log)
+        s->cfg.log(s->cfg.user, line);
+    else
+        fprintf(stderr, "%s\n", line);
+}
+
+static void hex_id(const uint8_t id[32], char out[65])
+{
+    sodium_bin2hex(out, 65, id, 32);
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void put_u16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+static uint32_t get_u16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int valid_app_id(const uint8_t *p)
+{
+    for (size_t i = 0; i < APP_ID_LEN; i++)
+        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+static peer_t *peer_of_link(weft_sync_t *s, sync_link_t *link)
+{
+    for (peer_t *p = s->peer_list; p; p = p->next)
+        if (p->link == link)
+            return p;
+    return NULL;
+}
+
+/* ---- membership ------------------------------------------------------------ */
+
+static int cmp_id(const void *a, const void *b) { return memcmp(a, b, 32); }
+
+/* Reads ctx's members into e (sorted). Absent: none. */
+static void members_load(weft_sync_t *s, member_entry_t *e)
+{
+    weft_txn_t *txn = NULL;
+    weft_crdt_state_t *st = NULL;
+    uint8_t *buf = NULL;
+    free(e->ids);
+    e->ids = NULL;
+    e->n = 0;
+    e->stale = 0;
+    if (weft_txn_begin(s->cfg.db, WEFT_TXN_READ, &txn) != 0)
+        return;
+    const char *key = WEFT_SYNC_MEMBERS_KEY;
+    if (weft_crdt_read(txn, (const uint8_t *)e->ctx, e->ctx_len, (const uint8_t *)key,
+                       strlen(key), WEFT_CRDT_ORSET, &st) != 0)
+        goto out;
+    size_t need = 0;
+    if (weft_crdt_orset_elements(st, NULL, 0, &need) != WEFT_ELIMIT && need == 0)
+        goto out;
+    if (!(buf = malloc(need ? need : 1)) || weft_crdt_orset_elements(st, buf, need, &need) != 0)
+        goto out;
+    if (need < 4)
+        goto out;
+    uint32_t count = (uint32_t)buf[0] | (uint32_t)buf[1] << 8 | (uint32_t)buf[2] << 16 |
+                     (uint32_t)buf[3] << 24;
+    if (count > MAX_MEMBERS || !(e->ids = malloc((size_t)count * 32 + 1)))
+        goto out;
+    size_t off = 4;
+    for (uint32_t i = 0; i < count && off + 4 <= need; i++) {
+        uint32_t len = (uint32_t)buf[off] | (uint32_t)buf[off + 1] << 8 |
+                       (uint32_t)buf[off + 2] << 16 | (uint32_t)buf[off + 3] << 24;
+        off += 4;
+        if (len > need - off)
+            break;
+        if (len == 32)
+            memcpy(e->ids + 32 * e->n++, buf + off, 32);
+        off += len;
+    }
+    qsort(e->ids, e->n, 32, cmp_id);
+out:
+    free(buf);
+    if (st)
+        weft_crdt_state_delete(st);
+    weft_txn_abort(txn);
+}
+
+static member_entry_t *members_find(weft_sync_t *s, const uint8_t *ctx, size_t len, int create)
+{
+    for (member_entry_t *e = s->members; e; e = e->next)
+        if (e->ctx_len == len && memcmp(e->ctx, ctx, len) == 0) {
+            if (e->stale)
+                members_load(s, e);
+            return e;
+        }
+    if (!create)
+        return NULL;
+    member_entry_t *e = calloc(1, sizeof *e);
+    if (!e || !(e->ctx = malloc(len + 1))) {
+        free(e);
+        return NULL;
+    }
+    memcpy(e->ctx, ctx, len);
+    e->ctx[len] = '\0';
+    e->ctx_len = len;
+    members_load(s, e);
+    e->next = s->members;
+    s->members = e;
+    return e;
+}
+
+static int members_has(const member_entry_t *e, const uint8_t id[32])
+{
+    return e && bsearch(id, e->ids, e->n, 32, cmp_id) != NULL;
+}
+
+/* Both this node and peer_id are members of ctx. */
+static int shared_ctx(weft_sync_t *s, const uint8_t *ctx, size_t len, const uint8_t *peer_id)
+{
+    member_entry_t *e = members_find(s, ctx, len, 1);
+    return e && members_has(e, s->pk) && members_has(e, peer_id);
+}
+
+static int load_ctx_cb(void *user, const uint8_t *ctx, size_t len, uint64_t keys)
+{
+    weft_sync_t *s = user;
+    if (len > 0 && len < 256)
+        members_find(s, ctx, len, 1);
+    return 0;
+}
+
+static void members_load_all(weft_sync_t *s)
+{
+    weft_txn_t *txn;
+    if (weft_txn_begin(s->cfg.db, WEFT_TXN_READ, &txn) != 0)
+        return;
+    weft_txn_contexts(txn, WEFT_SPACE_CRDT, load_ctx_cb, s);
+    weft_txn_abort(txn);
+}
+
+/* ---- engine callbacks ---------------------------------------------------- */
+
+static int repl_send(void *user, void *peer, uint8_t type, const uint8_t *payload, size_t len)
+{
+    return sync_link_send(peer, type, payload, len);
+}
+
+typedef struct {
+    weft_sync_t *s;
+    int (*fn)(weft_txn_t *txn, void *arg);
+    void (*done)(void *arg, int rc);
+    void *arg;
+} write_ctx_t;
+
+/* Runs on the embedder's writer thread, inside its transaction. */
+static int write_fn(weft_txn_t *txn, void *arg)
+{
+    write_ctx_t *w = arg;
+    return w->fn(txn, w->arg);
+}
+
+/* Runs on the embedder's writer thread: queue the completion for the loop. */
+static void write_done(void *arg, int rc)
+{
+    write_ctx_t *w = arg;
+    weft_sync_t *s = w->s;
+    completion_t *c = malloc(sizeof *c);
+    if (c) {
+        c->done = w->done;
+        c->arg = w->arg;
+        c->rc = rc;
+        pthread_mutex_lock(&s->mu);
+        c->next = s->completions;
+        s->completions = c;
+        pthread_mutex_unlock(&s->mu);
+    }
+    /* Without memory the engine never hears back: it resends after its
+     * timeout and the ops apply again as duplicates. */
+    free(w);
+    uv_async_send(&s->wake);
+}
+
+static int repl_write(void *user, int (*fn)(weft_txn_t *txn, void *arg), void *arg,
+                      void (*done)(void *arg, int rc))
+{
+    weft_sync_t *s = user;
+    write_ctx_t *w = malloc(sizeof *w);
+    if (!w)
+        return WEFT_ENOMEM;
+    w->s = s;
+    w->fn = fn;
+    w->done = done;
+    w->arg = arg;
+    int rc = s->cfg.write(s->cfg.user, write_fn, w, write_done);
+    if (rc != 0) {
+        free(w);
+        return rc;
+    }
+    s->pending_writes++; /* write_done frees w */
+    return 0;
+}
+
+static int repl_shared(void *user, const uint8_t *ctx, size_t len, const uint8_t *peer_id)
+{
+    return shared_ctx(user, ctx, len, peer_id);
+}
+
+static void repl_contexts(void *user, const uint8_t *peer_id,
+                          void (*fn)(void *arg, const uint8_t *ctx, size_t len), void *arg)
+{
+    weft_sync_t *s = user;
+    for (member_entry_t *e = s->members; e; e = e->next) {
+        if (e->stale)
+            members_load(s, e);
+        if (members_has(e, s->pk) && members_has(e, peer_id))
+            fn(arg, (const uint8_t *)e->ctx, e->ctx_len);
+    }
+}
+
+static uint64_t repl_now(void *user) { return mono_ms(); }
+
+static void repl_log(void *user, const char *line)
+{
+    weft_sync_t *s = user;
+    slog(s, "%s", line);
+}
+
+/* ---- invitations ------------------------------------------------------------ */
+
+static void send_invite(weft_sync_t *s, peer_t *p, member_entry_t *e)
+{
+    char app[APP_ID_LEN + 1];
+    if (!s->cfg.context_app || s->cfg.context_app(s->cfg.user, e->ctx, app) != 0)
+        return; /* CRDT state of a context this node no longer has */
+    size_t len = 2 + e->ctx_len + APP_ID_LEN + 4 + 32 * e->n;
+    uint8_t *b = malloc(len);
+    if (!b)
+        return;
+    put_u16(b, (uint32_t)e->ctx_len);
+    memcpy(b + 2, e->ctx, e->ctx_len);
+    memcpy(b + 2 + e->ctx_len, app, APP_ID_LEN);
+    put_u32(b + 2 + e->ctx_len + APP_ID_LEN, (uint32_t)e->n);
+    memcpy(b + 6 + e->ctx_len + APP_ID_LEN, e->ids, 32 * e->n);
+    if (sync_link_send(p->link, MSG_INVITE, b, len) != 0)
+        slog(s, "sync: could not send an invitation to context %s (link busy); it is sent again "
+                "when the link comes up", e->ctx);
+    free(b);
+}
+
+/* Invites peer p to every context both are members of. */
+static void invite_all(weft_sync_t *s, peer_t *p)
+{
+    for (member_entry_t *e = s->members; e; e = e->next) {
+        if (e->stale)
+            members_load(s, e);
+        if (members_has(e, s->pk) && members_has(e, p->id))
+            send_invite(s, p, e);
+    }
+}
+
+static join_t *join_find(weft_sync_t *s, const char *ctx)
+{
+    for (join_t *j = s->joins; j; j = j->next)
+        if (strcmp(j->ctx, ctx) == 0)
+            return j;
+    return NULL;
+}
+
+static void join_free(weft_sync_t *s, join_t *j)
+{
+    for (join_t **pp = &s->joins; *pp; pp = &(*pp)->next)
+        if (*pp == j) {
+            *pp = j->next;
+            break;
+        }
+    free(j->wasm);
+    free(j->members);
+    free(j);
+}
+
+static void join_work(uv_work_t *w)
+{
+    join_t *j = w->data;
+    weft_sync_t *s = j->s;
+    j->rc = s->cfg.join(s->cfg.user, j->ctx, j->app, j->have_app ? NULL : j->wasm,
+                        j->have_app ? 0 : j->wasm_len, j->members, j->nmembers, j->msg,
+                        sizeof j->msg);
+}
+
+static void join_after(uv_work_t *w, int status)
+{
+    join_t *j = w->data;
+    weft_sync_t *s = j->s;
+    if (status != 0 || j->rc != 0) {
+        slog(s, "sync: joining context %s failed: %s", j->ctx,
+             status != 0 ? "cancelled" : (j->msg[0] ? j->msg : "error"));
+    } else {
+        char from[65];
+        hex_id(j->from, from);
+        slog(s, "sync: joined context %s (app %.12s), invited by %.16s", j->ctx, j->app, from);
+        member_entry_t *e = members_find(s, (const uint8_t *)j->ctx, strlen(j->ctx), 1);
+        if (e)
+            members_load(s, e);
+        /* Start the engine's session with the inviter again: version
+         * vectors are exchanged now rather than at the next anti-entropy. */
+        for (peer_t *p = s->peer_list; p; p = p->next)
+            if (memcmp(p->id, j->from, 32) == 0 && !s->stopping_loop) {
+                sync_repl_peer_down(s->repl, p->rp);
+                p->rp = sync_repl_peer_up(s->repl, p->link, p->id);
+            }
+        if (!s->stopping_loop)
+            sync_repl_notify(s->repl, (const uint8_t *)j->ctx, strlen(j->ctx));
+    }
+    join_free(s, j);
+    maybe_finish(s);
+}
+
+static void join_start(weft_sync_t *s, join_t *j)
+{
+    j->running = 1;
+    j->work.data = j;
+    if (uv_queue_work(&s->loop, &j->work, join_work, join_after) != 0) {
+        slog(s, "sync: cannot queue the join of context %s", j->ctx);
+        join_free(s, j);
+    }
+}
+
+static void send_app_req(weft_sync_t *s, peer_t *p, join_t *j)
+{
+    uint8_t b[APP_ID_LEN + 4];
+    memcpy(b, j->app, APP_ID_LEN);
+    put_u32(b + APP_ID_LEN, (uint32_t)j->wasm_len);
+    sync_link_send(p->link, MSG_APP_REQ, b, sizeof b);
+}
+
+static void on_invite(weft_sync_t *s, peer_t *p, const uint8_t *b, size_t len)
+{
+    char from[65];
+    hex_id(p->id, from);
+    if (len < 2)
+        goto bad;
+    size_t clen = get_u16(b);
+    if (clen == 0 || clen > 255 || len < 2 + clen + APP_ID_LEN + 4)
+        goto bad;
+    const uint8_t *app = b + 2 + clen;
+    uint32_t n = get_u32(app + APP_ID_LEN);
+    if (n > MAX_MEMBERS || len != 2 + clen + APP_ID_LEN + 4 + (size_t)n * 32 ||
+        !valid_app_id(app) || memchr(b + 2, 0, clen))
+        goto bad;
+    const uint8_t *ids = app + APP_ID_LEN + 4;
+    char ctx[256], app_id[APP_ID_LEN + 1], have[APP_ID_LEN + 1];
+    memcpy(ctx, b + 2, clen);
+    ctx[clen] = '\0';
+    memcpy(app_id, app, APP_ID_LEN);
+    app_id[APP_ID_LEN] = '\0';
+    int self_in = 0, peer_in = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        self_in |= memcmp(ids + 32 * i, s->pk, 32) == 0;
+        peer_in |= memcmp(ids + 32 * i, p->id, 32) == 0;
+    }
+    if (!self_in || !peer_in) {
+        slog(s, "sync: ignored an invitation to context %s from %.16s: %s", ctx, from,
+             !self_in ? "this node is not a member" : "the inviter is not a member");
+        return;
+    }
+    if (s->cfg.context_app && s->cfg.context_app(s->cfg.user, ctx, have) == 0) {
+        if (strcmp(have, app_id) != 0)
+            slog(s, "sync: context %s from %.16s is of app %.12s, but this node's context %s "
+                    "is of app %.12s: not replicated", ctx, from, app_id, ctx, have);
+        return;
+    }
+    if (join_find(s, ctx) || !s->cfg.join)
+        return;
+    join_t *j = calloc(1, sizeof *j);
+    if (!j || !(j->members = malloc((size_t)n * 32 + 1))) {
+        free(j);
+        return;
+    }
+    j->s = s;
+    memcpy(j->ctx, ctx, clen + 1);
+    memcpy(j->app, app_id, APP_ID_LEN + 1);
+    memcpy(j->from, p->id, 32);
+    memcpy(j->members, ids, (size_t)n * 32);
+    j->nmembers = n;
+    j->have_app = s->cfg.app_have && s->cfg.app_have(s->cfg.user, app_id);
+    j->next = s->joins;
+    s->joins = j;
+    if (j->have_app)
+        join_start(s, j);
+    else
+        send_app_req(s, p, j);
+    return;
+bad:
+    slog(s, "sync: malformed invitation from %.16s ignored", from);
+}
+
+/* Whether peer p may read app `app`: it shares a context of that app. */
+static int peer_may_read_app(weft_sync_t *s, peer_t *p, const char *app)
+{
+    char have[APP_ID_LEN + 1];
+    for (member_entry_t *e = s->members; e; e = e->next) {
+        if (e->stale)
+            members_load(s, e);
+        if (members_has(e, s->pk) && members_has(e, p->id) && s->cfg.context_app &&
+            s->cfg.context_app(s->cfg.user, e->ctx, have) == 0 && strcmp(have, app) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void on_app_req(weft_sync_t *s, peer_t *p, const uint8_t *b, size_t len)
+{
+    if (len != APP_ID_LEN + 4 || !valid_app_id(b))
+        return;
+    char app[APP_ID_LEN + 1];
+    memcpy(app, b, APP_ID_LEN);
+    app[APP_ID_LEN] = '\0';
+    uint32_t off = get_u32(b + APP_ID_LEN);
+    if (!peer_may_read_app(s, p, app)) {
+        char from[65];
+        hex_id(p->id, from);
+        slog(s, "sync: %.16s asked for app %.12s it shares no context of: refused", from, app);
+        return;
+    }
+    if (strcmp(s->served_app, app) != 0) {
+        free(s->served);
+        s->served = NULL;
+        s->served_app[0] = '\0';
+        if (!s->cfg.app_bytes || s->cfg.app_bytes(s->cfg.user, app, &s->served, &s->served_len))
+            return;
+        memcpy(s->served_app, app, APP_ID_LEN + 1);
+    }
+    if (off > s->served_len)
+        return;
+    size_t n = s->served_len - off < APP_CHUNK ? s->served_len - off : APP_CHUNK;
+    uint8_t *c = malloc(APP_ID_LEN + 8 + n);
+    if (!c)
+        return;
+    memcpy(c, app, APP_ID_LEN);
+    put_u32(c + APP_ID_LEN, (uint32_t)s->served_len);
+    put_u32(c + APP_ID_LEN + 4, off);
+    memcpy(c + APP_ID_LEN + 8, s->served + off, n);
+    sync_link_send(p->link, MSG_APP_CHUNK, c, APP_ID_LEN + 8 + n);
+    free(c);
+}
+
+static void on_app_chunk(weft_sync_t *s, peer_t *p, const uint8_t *b, size_t len)
+{
+    if (len < APP_ID_LEN + 8)
+        return;
+    uint32_t total = get_u32(b + APP_ID_LEN), off = get_u32(b + APP_ID_LEN + 4);
+    size_t n = len - APP_ID_LEN - 8;
+    for (join_t *j = s->joins; j; j = j->next) {
+        if (j->running || j->have_app || memcmp(j->from, p->id, 32) != 0 ||
+            memcmp(j->app, b, APP_ID_LEN) != 0)
+            continue;
+        if (total == 0 || total > APP_MAX || off != j->wasm_len || n > total - off ||
+            (j->wasm && total != j->wasm_total)) {
+            slog(s, "sync: bad chunk of app %.12s: join of context %s abandoned", j->app, j->ctx);
+            join_free(s, j);
+            return;
+        }
+        if (!j->wasm) {
+            if (!(j->wasm = malloc(total))) {
+                join_free(s, j);
+                return;
+            }
+            j->wasm_total = total;
+        }
+        memcpy(j->wasm + off, b + APP_ID_LEN + 8, n);
+        j->wasm_len += n;
+        if (j->wasm_len == j->wasm_total)
+            join_start(s, j);
+        else if (n > 0)
+            send_app_req(s, p, j);
+        return;
+    }
+}
+
+/* ---- links ----------------------------------------------------------------- */
+
+
+static void on_up(void *user, sync_link_t *link, const uint8_t peer_id[32])
+{
+    weft_sync_t *s = user;
+    peer_t *p = calloc(1, sizeof *p);
+    if (!p)
+        return;
+    p->link = link;
+    memcpy(p->id, peer_id, 32);
+    p->rp = sync_repl_peer_up(s->repl, link, peer_id);
+    p->next = s->peer_list;
+    s->peer_list = p;
+    invite_all(s, p);
+    snapshot(s);
+}
+
+static void on_frame(void *user, sync_link_t *link, uint8_t type, const uint8_t *payload,
+                     size_t len)
+{
+    weft_sync_t *s = user;
+    peer_t *p = peer_of_link(s, link);
+    if (!p)
+        return;
+    if (type >= 0x10 && type < 0x20) {
+        sync_repl_receive(s->repl, p->rp, type, payload, len);
+        return;
+    }
+    switch (type) {
+    case MSG_INVITE: on_invite(s, p, payload, len); break;
+    case MSG_APP_REQ: on_app_req(s, p, payload, len); break;
+    case MSG_APP_CHUNK: on_app_chunk(s, p, payload, len); break;
+    default: break; /* a newer peer's message: ignored */
+    }
+}
+
+static void on_writable(void *user, sync_link_t *link)
+{
+    weft_sync_t *s = user;
+    peer_t *p = peer_of_link(s, link);
+    if (p)
+        sync_repl_writable(s->repl, p->rp);
+}
+
+static void on_down(void *user, sync_link_t *link, const char *reason)
+{
+    weft_sync_t *s = user;
+    for (peer_t **pp = &s->peer_list; *pp; pp = &(*pp)->next) {
+        peer_t *p = *pp;
+        if (p->link != link)
+            continue;
+        *pp = p->next;
+        sync_repl_peer_down(s->repl, p->rp);
+        for (join_t *j = s->joins, *next; j; j = next) {
+            next = j->next;
+            if (!j->running && memcmp(j->from, p->id, 32) == 0)
+                join_free(s, j);
+        }
+        free(p);
+        break;
+    }
+    snapshot(s);
+}
+
+static void link_log(void *user, const char *line)
+{
+    slog(user, "%s", line);
+}
+
+/* ---- the loop -------------------------------------------------------------- */
+
+typedef struct {
+    weft_sync_t *s;
+    weft_sync_peer_t *v;
+    size_t n, cap;
+} snap_t;
+
+static void snap_cb(void *user, const sync_link_info_t *info)
+{
+    snap_t *sn = user;
+    if (sn->n == sn->cap) {
+        size_t cap = sn->cap ? sn->cap * 2 : 8;
+        weft_sync_peer_t *v = realloc(sn->v, cap * sizeof *v);
+        if (!v)
+            return;
+        sn->v = v;
+        sn->cap = cap;
+    }
+    weft_sync_peer_t *o = &sn->v[sn->n++];
+    memset(o, 0, sizeof *o);
+    memcpy(o->id, info->id, 32);
+    snprintf(o->addr, sizeof o->addr, "%s", info->addr);
+    o->up = info->up;
+    o->outbound = info->outbound;
+    o->bytes_in = info->bytes_in;
+    o->bytes_out = info->bytes_out;
+    o->frames_in = info->frames_in;
+    o->frames_out = info->frames_out;
+    o->reconnects = info->reconnects;
+    o->rtt_us = info->rtt_us;
+    snprintf(o->last_error, sizeof o->last_error, "%s", info->last_error);
+    if (info->up)
+        for (peer_t *p = sn->s->peer_list; p; p = p->next)
+            if (memcmp(p->id, info->id, 32) == 0) {
+                sync_repl_stats_t st;
+                sync_repl_peer_stats(sn->s->repl, p->rp, &st);
+                o->lag_ops = st.lag_ops;
+                o->ops_sent = st.ops_sent;
+                o->ops_received = st.ops_received;
+                break;
+            }
+}
+
+static void snapshot(weft_sync_t *s)
+{
+    snap_t sn = {s, NULL, 0, 0};
+    if (s->links)
+        sync_links_info(s->links, snap_cb, &sn);
+    pthread_mutex_lock(&s->mu);
+    free(s->snap);
+    s->snap = sn.v;
+    s->nsnap = sn.n;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void close_cb(uv_handle_t *h) { (void)h; }
+
+static void maybe_finish(weft_sync_t *s)
+{
+    if (!s->stopping_loop || s->pending_writes > 0)
+        return;
+    for (join_t *j = s->joins; j; j = j->next)
+        if (j->running)
+            return;
+    while (s->joins)
+        join_free(s, s->joins);
+    if (s->repl) {
+        sync_repl_delete(s->repl);
+        s->repl = NULL;
+    }
+    if (!uv_is_closing((uv_handle_t *)&s->tick)) {
+        uv_close((uv_handle_t *)&s->tick, close_cb);
+        uv_close((uv_handle_t *)&s->wake, close_cb);
+    }
+}
+
+static void on_wake(uv_async_t *a)
+{
+    weft_sync_t *s = a->data;
+    pthread_mutex_lock(&s->mu);
+    notice_t *notices = s->notices;
+    completion_t *done = s->completions;
+    char **add = s->add_peers;
+    size_t nadd = s->nadd_peers;
+    int stop = s->stop;
+    s->notices = NULL;
+    s->completions = NULL;
+    s->add_peers = NULL;
+    s->nadd_peers = 0;
+    pthread_mutex_unlock(&s->mu);
+
+    while (done) {
+        completion_t *c = done;
+        done = c->next;
+        c->done(c->arg, c->rc);
+        s->pending_writes--;
+        free(c);
+        /* A batch may have changed any context's members. */
+        for (member_entry_t *e = s->members; e; e = e->next)
+            e->stale = 1;
+    }
+    while (notices) {
+        notice_t *n = notices;
+        notices = n->next;
+        if (!s->stopping_loop) {
+            size_t len = strlen(n->ctx);
+            member_entry_t *e = members_find(s, (const uint8_t *)n->ctx, len, 0);
+            uint8_t *old = NULL;
+            size_t oldn = 0;
+            if (e) {
+                old = e->ids;
+                oldn = e->n;
+                e->ids = NULL;
+                members_load(s, e);
+            } else {
+                e = members_find(s, (const uint8_t *)n->ctx, len, 1);
+            }
+            if (e && (oldn != e->n || (oldn && memcmp(old, e->ids, 32 * oldn) != 0)) &&
+                members_has(e, s->pk))
+                for (peer_t *p = s->peer_list; p; p = p->next)
+                    if (members_has(e, p->id))
+                        send_invite(s, p, e);
+            free(old);
+            sync_repl_notify(s->repl, (const uint8_t *)n->ctx, len);
+        }
+        free(n);
+    }
+    for (size_t i = 0; i < nadd; i++) {
+        if (s->links && !s->stopping_loop)
+            sync_links_add_peer(s->links, add[i]);
+        free(add[i]);
+    }
+    free(add);
+    if (stop && !s->stopping_loop) {
+        s->stopping_loop = 1;
+        if (s->links) {
+            sync_links_t *links = s->links;
+            s->links = NULL; /* on_down's snapshots no longer ask it */
+            sync_links_stop(links);
+        }
+        while (s->peer_list) { /* on_down has run for up links; what is left is stale */
+            peer_t *p = s->peer_list;
+            s->peer_list = p->next;
+            if (s->repl)
+                sync_repl_peer_down(s->repl, p->rp);
+            free(p);
+        }
+    }
+    maybe_finish(s);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    weft_sync_t *s = t->data;
+    if (!s->stopping_loop) {
+        sync_repl_tick(s->repl);
+        snapshot(s);
+    }
+    maybe_finish(s);
+}
+
+static void *loop_main(void *arg)
+{
+    weft_sync_t *s = arg;
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    return NULL;
+}
+
+/* ---- public API ---------------------------------------------------------- */
+
+static void free_strs(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void sync_free(weft_sync_t *s)
+{
+    while (s->members) {
+        member_entry_t *e = s->members;
+        s->members = e->next;
+        free(e->ctx);
+        free(e->ids);
+        free(e);
+    }
+    while (s->notices) {
+        notice_t *n = s->notices;
+        s->notices = n->next;
+        free(n);
+    }
+    while (s->completions) { /* cannot happen: the loop waits for every write */
+        completion_t *c = s->completions;
+        s->completions = c->next;
+        free(c);
+    }
+    free_strs(s->peers, s->cfg.npeers);
+    free_strs(s->add_peers, s->nadd_peers);
+    free(s->listen);
+    free(s->served);
+    free(s->snap);
+    sodium_memzero(s->sk, sizeof s->sk);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+int weft_sync_start(const weft_sync_config_t *cfg, weft_sync_t **out, char *msg,
+                    size_t msg_size)
+{
+    *out = NULL;
+    if (msg_size)
+        msg[0] = '\0';
+    if (!cfg->db || !cfg->public_key || !cfg->secret_key || !cfg->write) {
+        snprintf(msg, msg_size, "sync needs a data directory, a key pair and a writer");
+        return WEFT_EARG;
+    }
+    if (sodium_init() < 0)
+        return WEFT_EIO;
+    weft_sync_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return WEFT_ENOMEM;
+    s->cfg = *cfg;
+    memcpy(s->pk, cfg->public_key, 32);
+    memcpy(s->sk, cfg->secret_key, 64);
+    pthread_mutex_init(&s->mu, NULL);
+    s->cfg.npeers = 0;
+    if (cfg->npeers && !(s->peers = calloc(cfg->npeers, sizeof *s->peers)))
+        goto nomem;
+    for (size_t i = 0; i < cfg->npeers; i++, s->cfg.npeers++)
+        if (!(s->peers[i] = strdup(cfg->peers[i])))
+            goto nomem;
+    if (cfg->listen && !(s->listen = strdup(cfg->listen)))
+        goto nomem;
+    if (uv_loop_init(&s->loop) != 0)
+        goto nomem;
+    uv_async_init(&s->loop, &s->wake, on_wake);
+    s->wake.data = s;
+    uv_timer_init(&s->loop, &s->tick);
+    s->tick.data = s;
+    members_load_all(s);
+
+    sync_repl_config_t rc = {
+        .db = cfg->db, .self_id = s->pk, .send = repl_send, .write = repl_write,
+        .shared = repl_shared, .contexts = repl_contexts, .now_ms = repl_now,
+        .log = repl_log, .user = s,
+    };
+    int rv = sync_repl_new(&rc, &s->repl);
+    if (rv != 0)
+        goto fail_loop;
+    sync_links_config_t lc = {
+        .loop = &s->loop, .public_key = s->pk, .secret_key = s->sk, .listen = s->listen,
+        .peers = (const char *const *)s->peers, .npeers = s->cfg.npeers,
+        .on_up = on_up, .on_frame = on_frame, .on_writable = on_writable, .on_down = on_down,
+        .log = link_log, .user = s,
+    };
+    if ((rv = sync_links_start(&lc, &s->links, msg, msg_size)) != 0)
+        goto fail_loop;
+    s->port = sync_links_port(s->links);
+    uv_timer_start(&s->tick, on_tick, TICK_MS, TICK_MS);
+    if (pthread_create(&s->thread, NULL, loop_main, s) != 0) {
+        rv = WEFT_ENOMEM;
+        s->stop = 1;
+        on_wake(&s->wake); /* closes everything on this thread */
+        uv_run(&s->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&s->loop);
+        sync_free(s);
+        return rv;
+    }
+    s->thread_started = 1;
+    *out = s;
+    return 0;
+fail_loop:
+    if (s->repl)
+        sync_repl_delete(s->repl);
+    s->repl = NULL;
+    uv_close((uv_handle_t *)&s->tick, close_cb);
+    uv_close((uv_handle_t *)&s->wake, close_cb);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&s->loop);
+    sync_free(s);
+    return rv;
+nomem:
+    sync_free(s);
+    return WEFT_ENOMEM;
+}
+
+void weft_sync_stop(weft_sync_t *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = 1;
+    pthread_mutex_unlock(&s->mu);
+    uv_async_send(&s->wake);
+    if (s->thread_started)
+        pthread_join(s->thread, NULL);
+    uv_loop_close(&s->loop);
+    sync_free(s);
+}
+
+int weft_sync_port(const weft_sync_t *s)
+{
+    return s ? s->port : 0;
+}
+
+void weft_sync_notify(weft_sync_t *s, const char *ctx)
+{
+    size_t len = strlen(ctx);
+    notice_t *n = malloc(sizeof *n + len + 1);
+    if (!n)
+        return; /* anti-entropy sends it later */
+    memcpy(n->ctx, ctx, len + 1);
+    pthread_mutex_lock(&s->mu);
+    n->next = s->notices;
+    s->notices = n;
+    pthread_mutex_unlock(&s->mu);
+    uv_async_send(&s->wake);
+}
+
+int weft_sync_add_peer(weft_sync_t *s, const char *addr)
+{
+    char *a = strdup(addr);
+    if (!a)
+        return WEFT_ENOMEM;
+    pthread_mutex_lock(&s->mu);
+    char **v = realloc(s->add_peers, (s->nadd_peers + 1) * sizeof *v);
+    if (!v) {
+        pthread_mutex_unlock(&s->mu);
+        free(a);
+        return WEFT_ENOMEM;
+    }
+    v[s->nadd_peers++] = a;
+    s->add_peers = v;
+    pthread_mutex_unlock(&s->mu);
+    uv_async_send(&s->wake);
+    return 0;
+}
+
+void weft_sync_peers(weft_sync_t *s, void (*fn)(void *user, const weft_sync_peer_t *p),
+                     void *user)
+{
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->nsnap; i++)
+        fn(user, &s->snap[i]);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+
+int weft_sync_peers_nx(weft_sync_t *s, uint8_t **out, size_t *out_len)
+{
+    pthread_mutex_lock(&s->mu);
+    size_t len = 4, n = 0;
+    for (size_t i = 0; i < s->nsnap; i++)
+        if (s->snap[i].up) {
+            len += 8 + strlen(s->snap[i].addr) + 64;
+            n++;
+        }
+    uint8_t *b = malloc(len);
+    if (!b) {
+        pthread_mutex_unlock(&s->mu);
+        return WEFT_ENOMEM;
+    }
+    put_le32(b, (uint32_t)n);
+    size_t off = 4;
+    for (size_t i = 0; i < s->nsnap; i++) {
+        if (!s->snap[i].up)
+            continue;
+        size_t al = strlen(s->snap[i].addr);
+        put_le32(b + off, (uint32_t)al);
+        put_le32(b + off + 4, 64);
+        memcpy(b + off + 8, s->snap[i].addr, al);
+        char hex[65];
+        hex_id(s->snap[i].id, hex);
+        memcpy(b + off + 8 + al, hex, 64);
+        off += 8 + al + 64;
+    }
+    pthread_mutex_unlock(&s->mu);
+    *out = b;
+    *out_len = off;
+    return 0;
+}
