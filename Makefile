@@ -1,6 +1,7 @@
 # Thin front for CMake. `make` builds into build/, `make test` runs every test
 # (normal build and an ASan+UBSan build, and the multi-threaded tests under
-# ThreadSanitizer), `make demo` runs the demo and
+# ThreadSanitizer), `make soak` thousands of seeds of the sync simulation,
+# `make demo` runs the demo and
 # `make bench` the benchmarks (kernels, start-up, host calls, guest
 # database, durable calls, calls through the node and over HTTP).
 BUILD      ?= build
@@ -8,7 +9,7 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build test test-fast test-asan test-tsan demo bench fuzz clean
+.PHONY: all deps build test test-fast test-asan test-tsan demo bench fuzz soak clean
 
 all: build
 
@@ -56,6 +57,15 @@ bench: build
 	./bench/calls.sh $(BUILD)
 	./bench/nodecall.sh $(BUILD)
 	./bench/http.sh $(BUILD)
+	$(BUILD)/bench/sync_sim 3 20000
+
+# Seeds 1..SOAK_SEEDS of the replication simulation (tests/sync/sim.c:
+# loss, duplication, reordering, partitions, restarts); make test runs 200.
+# A failing seed prints the command that reruns it alone.
+SOAK_SEEDS ?= 5000
+
+soak: build
+	cd $(BUILD) && SYNC_SEEDS=$(SOAK_SEEDS) ./test_repl sim_seeds
 
 # libFuzzer run of tests/fuzz/fuzz_module.c (clang, ASan+UBSan) for
 # FUZZ_SECONDS on a scratch copy of the seed corpus and saved regressions.

@@ -52,11 +52,18 @@ typedef struct pctx {
     sync_repl_stats_t stats;
 } pctx_t;
 
+/* One received OPS frame waiting for, or in, the writer: the frame as it
+ * came (at most SYNC_MAX_FRAME), walked again when applied, so that a job
+ * costs its frame and not its ops' canonical encodings (each carries the
+ * context again). */
 typedef struct job {
     struct job *next;
     sync_repl_t *r;
     sync_repl_peer_t *p;
-    repl_ops_t ops;
+    uint8_t ctx[WEFT_CRDT_CONTEXT_MAX];
+    size_t ctx_len;
+    uint8_t *frame;
+    size_t len;
 } job_t;
 
 struct sync_repl_peer {
@@ -123,16 +130,9 @@ static uint64_t vv_raise(vv_t *vv, const uint8_t *origin, uint64_t seq)
         vv->v[i].seq = seq;
         return seq - was;
     }
-    if (seq == 0 || vv->n >= REPL_MAX_ORIGINS)
+    if (seq == 0 || vv->n >= REPL_MAX_ORIGINS ||
+        repl_grow((void **)&vv->v, &vv->cap, vv->n, sizeof *vv->v, 8) < 0)
         return 0;
-    if (vv->n == vv->cap) {
-        size_t cap = vv->cap ? vv->cap * 2 : 8;
-        weft_crdt_id_t *v = realloc(vv->v, cap * sizeof *v);
-        if (!v)
-            return 0;
-        vv->v = v;
-        vv->cap = cap;
-    }
     memmove(vv->v + i + 1, vv->v + i, (vv->n - i) * sizeof *vv->v);
     memcpy(vv->v[i].origin, origin, WEFT_CRDT_ORIGIN_LEN);
     vv->v[i].seq = seq;
@@ -177,15 +177,9 @@ static int vv_read_one(void *user, const uint8_t *origin, uint64_t seq)
 {
     vv_read_t *s = user;
     vv_t *vv = &s->vv;
-    if (vv->n == vv->cap) {
-        size_t cap = vv->cap ? vv->cap * 2 : 8;
-        weft_crdt_id_t *v = realloc(vv->v, cap * sizeof *v);
-        if (!v) {
-            s->rc = WEFT_ENOMEM;
-            return 1;
-        }
-        vv->v = v;
-        vv->cap = cap;
+    if (repl_grow((void **)&vv->v, &vv->cap, vv->n, sizeof *vv->v, 8) < 0) {
+        s->rc = WEFT_ENOMEM;
+        return 1;
     }
     memcpy(vv->v[vv->n].origin, origin, WEFT_CRDT_ORIGIN_LEN);
     vv->v[vv->n++].seq = seq;
@@ -415,7 +409,7 @@ int sync_repl_new(const sync_repl_config_t *cfg, sync_repl_t **out)
 
 static void job_free(job_t *j)
 {
-    repl_ops_free(&j->ops);
+    free(j->frame);
     free(j);
 }
 
@@ -569,26 +563,37 @@ void sync_repl_peer_stats(sync_repl_t *r, sync_repl_peer_t *p, sync_repl_stats_t
 
 static void job_start(sync_repl_t *r, sync_repl_peer_t *p);
 
+typedef struct {
+    weft_txn_t *txn;
+    uint64_t wall;
+    size_t skip_group;
+    int rc;
+} apply_t;
+
+static int apply_op(void *user, size_t group, const uint8_t *origin, uint64_t seq,
+                    const uint8_t *bytes, size_t len)
+{
+    apply_t *a = user;
+    int rc;
+    if (group == a->skip_group)
+        return 0;
+    rc = weft_crdt_apply_remote(a->txn, bytes, len, a->wall);
+    if (rc == WEFT_EARG)
+        a->skip_group = group;
+    else if (rc < 0)
+        a->rc = rc;
+    return a->rc < 0;
+}
+
 /* One OPS frame in one transaction. Ops of one origin apply in seq order;
  * a gap (WEFT_EARG) stops that origin's group: the sender sends the rest
  * again from what we ack. */
 static int job_apply(weft_txn_t *txn, void *arg)
 {
     job_t *j = arg;
-    uint64_t wall = now(j->r);
-    size_t skip_group = (size_t)-1;
-    for (size_t i = 0; i < j->ops.n; i++) {
-        const repl_op_t *o = &j->ops.ops[i];
-        int rc;
-        if (o->group == skip_group)
-            continue;
-        rc = weft_crdt_apply_remote(txn, j->ops.bytes + o->off, o->len, wall);
-        if (rc == WEFT_EARG)
-            skip_group = o->group;
-        else if (rc < 0)
-            return rc;
-    }
-    return 0;
+    apply_t a = {txn, now(j->r), (size_t)-1, 0};
+    int rc = repl_ops_walk(j->frame, j->len, NULL, NULL, apply_op, &a);
+    return rc < 0 ? rc : a.rc;
 }
 
 static void job_done(void *arg, int rc)
@@ -609,10 +614,10 @@ static void job_done(void *arg, int rc)
         peer_free(p);
         return;
     }
-    if ((c = ctx_get(r, p, j->ops.ctx, j->ops.ctx_len)) != NULL)
+    if ((c = ctx_get(r, p, j->ctx, j->ctx_len)) != NULL)
         send_vv(r, p, c, SYNC_MSG_ACK);
     /* what came in may be news to our other peers */
-    sync_repl_notify(r, j->ops.ctx, j->ops.ctx_len);
+    sync_repl_notify(r, j->ctx, j->ctx_len);
     job_free(j);
     job_start(r, p);
 }
@@ -689,8 +694,25 @@ static int receive_vv(sync_repl_t *r, sync_repl_peer_t *p, uint8_t type, const u
     return 0;
 }
 
+/* The check walk of an OPS frame: its ops counted and each group's origin
+ * and last seq kept (what the sender holds). */
+typedef struct {
+    vv_t last;
+    uint64_t n;
+} check_t;
+
+static int check_op(void *user, size_t group, const uint8_t *origin, uint64_t seq,
+                    const uint8_t *bytes, size_t len)
+{
+    check_t *c = user;
+    c->n++;
+    vv_raise(&c->last, origin, seq);
+    return 0;
+}
+
 static int receive_ops(sync_repl_t *r, sync_repl_peer_t *p, const uint8_t *b, size_t len)
 {
+    check_t chk = {{NULL, 0, 0}, 0};
     job_t *j;
     pctx_t *c;
     int rc;
@@ -699,25 +721,33 @@ static int receive_ops(sync_repl_t *r, sync_repl_peer_t *p, const uint8_t *b, si
     j->r = r;
     j->p = p;
     /* the whole frame is decoded and checked before anything is applied */
-    if ((rc = repl_ops_decode(b, len, &j->ops)) < 0) {
+    if ((rc = repl_ops_walk(b, len, j->ctx, &j->ctx_len, check_op, &chk)) < 0) {
+        free(chk.last.v);
         free(j);
         return rc == WEFT_EMALFORMED ? malformed(r, p, "malformed OPS", len) : rc;
     }
-    if (!(c = ctx_get(r, p, j->ops.ctx, j->ops.ctx_len))) {
-        job_free(j);
+    if (!(c = ctx_get(r, p, j->ctx, j->ctx_len))) {
+        free(chk.last.v);
+        free(j);
         return not_shared(r, p, "OPS", len);
     }
-    c->stats.ops_received += j->ops.n;
+    c->stats.ops_received += chk.n;
     c->stats.bytes_received += len;
     /* the peer holds what it sends (its log is gap-free per origin) */
-    for (size_t i = 0; i < j->ops.ngroups; i++)
-        peer_has(r, c, j->ops.groups[i].origin, j->ops.groups[i].seq);
-    if (p->queued >= MAX_QUEUED_JOBS) {
+    for (size_t i = 0; i < chk.last.n; i++)
+        peer_has(r, c, chk.last.v[i].origin, chk.last.v[i].seq);
+    free(chk.last.v);
+    if (p->queued >= MAX_QUEUED_JOBS || chk.n == 0) {
         /* a flood: dropped unacknowledged, it comes again */
-        job_free(j);
+        free(j);
         return 0;
     }
-    j->next = NULL;
+    if (!(j->frame = malloc(len))) {
+        free(j);
+        return WEFT_ENOMEM;
+    }
+    memcpy(j->frame, b, len);
+    j->len = len;
     {
         job_t **tail = &p->queue;
         while (*tail)

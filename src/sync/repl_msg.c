@@ -23,6 +23,21 @@ void repl_buf_free(repl_buf_t *b)
     memset(b, 0, sizeof *b);
 }
 
+int repl_grow(void **p, size_t *cap, size_t n, size_t elem, size_t min)
+{
+    size_t c = *cap ? *cap : min;
+    void *np;
+    if (n < *cap)
+        return 0;
+    while (c <= n)
+        c *= 2;
+    if (!(np = realloc(*p, c * elem)))
+        return WEFT_ENOMEM;
+    *p = np;
+    *cap = c;
+    return 0;
+}
+
 /* Makes room for n more bytes. */
 static int reserve(repl_buf_t *b, size_t n)
 {
@@ -269,56 +284,46 @@ void repl_ops_free(repl_ops_t *ops)
     memset(ops, 0, sizeof *ops);
 }
 
-/* Rebuilds op's canonical encoding at the end of b. */
-static int rebuild(repl_buf_t *b, const weft_crdt_op_t *op, size_t *out_len)
+/* Rebuilds op's canonical encoding into b (from its start). */
+static int rebuild(repl_buf_t *b, const weft_crdt_op_t *op)
 {
-    size_t need = 0;
+    size_t need = 0, len;
     int rc = weft_crdt_op_encode(op, NULL, 0, &need);
     if (rc != WEFT_ELIMIT && rc != 0)
         return WEFT_EMALFORMED; /* a kind the type has not, a bad payload */
+    b->len = 0;
     if (reserve(b, need) < 0)
         return WEFT_ENOMEM;
-    if ((rc = weft_crdt_op_encode(op, b->p + b->len, need, out_len)) < 0)
+    if ((rc = weft_crdt_op_encode(op, b->p, need, &len)) < 0)
         return WEFT_EMALFORMED;
-    b->len += *out_len;
+    b->len = len;
     return 0;
 }
 
-int repl_ops_decode(const uint8_t *p, size_t len, repl_ops_t *out)
+int repl_ops_walk(const uint8_t *p, size_t len, uint8_t ctx_out[WEFT_CRDT_CONTEXT_MAX],
+                  size_t *ctx_len_out, repl_op_fn fn, void *user)
 {
     rd_t r = {p, len, 0, 0};
-    repl_buf_t bytes = {0};
-    repl_op_t *ops = NULL;
-    weft_crdt_id_t *groups = NULL;
-    size_t n = 0, cap = 0, ngroups = 0, gcap = 0;
+    repl_buf_t op_bytes = {0};
     const uint8_t *ctx, *key = NULL;
-    size_t key_len = 0;
-    int has_key = 0;
+    size_t ctx_len, key_len = 0, group = 0;
     uint64_t prev_hlc = 0;
-    int rc = WEFT_EMALFORMED;
+    int has_key = 0, rc = WEFT_EMALFORMED;
 
-    memset(out, 0, sizeof *out);
-    ctx = get_ctx(&r, &out->ctx_len);
+    ctx = get_ctx(&r, &ctx_len);
     if (r.bad)
-        goto fail;
-    memcpy(out->ctx, ctx, out->ctx_len);
-    while (left(&r) > 0) {
+        goto done;
+    if (ctx_out)
+        memcpy(ctx_out, ctx, ctx_len);
+    if (ctx_len_out)
+        *ctx_len_out = ctx_len;
+    for (; left(&r) > 0; group++) {
         const uint8_t *origin = get(&r, WEFT_CRDT_ORIGIN_LEN);
         uint64_t first = get_varint(&r), count = get_varint(&r);
         /* an op takes at least 3 bytes (head, hlc, payload_len) */
         if (r.bad || first == 0 || count == 0 || count > left(&r) / 3 ||
             first - 1 > UINT64_MAX - count)
-            goto fail;
-        if (ngroups == gcap) {
-            size_t c = gcap ? gcap * 2 : 8;
-            weft_crdt_id_t *g = realloc(groups, c * sizeof *g);
-            if (!g)
-                goto oom;
-            groups = g;
-            gcap = c;
-        }
-        memcpy(groups[ngroups].origin, origin, WEFT_CRDT_ORIGIN_LEN);
-        groups[ngroups].seq = first + count - 1;
+            goto done;
         for (uint64_t i = 0; i < count; i++) {
             weft_crdt_op_t op;
             uint8_t head = get_u8(&r);
@@ -327,20 +332,20 @@ int repl_ops_decode(const uint8_t *p, size_t len, repl_ops_t *out)
             if (!(head & HEAD_SAME_KEY)) {
                 uint64_t kl = get_varint(&r);
                 if (kl > WEFT_CRDT_KEY_MAX)
-                    goto fail;
+                    goto done;
                 key_len = (size_t)kl;
                 key = get(&r, key_len);
                 has_key = 1;
             } else if (!has_key) {
-                goto fail; /* no previous key */
+                goto done; /* no previous key */
             }
             d = get_varint(&r);
             prev_hlc += (d >> 1) ^ (uint64_t)-(int64_t)(d & 1);
             plen = get_varint(&r);
             if (r.bad || plen > left(&r))
-                goto fail;
+                goto done;
             op.context = ctx;
-            op.context_len = out->ctx_len;
+            op.context_len = ctx_len;
             op.key = key;
             op.key_len = key_len;
             op.type = (head >> 4) & 7;
@@ -350,36 +355,68 @@ int repl_ops_decode(const uint8_t *p, size_t len, repl_ops_t *out)
             op.hlc = prev_hlc;
             op.payload = get(&r, (size_t)plen);
             op.payload_len = (size_t)plen;
-            if (n == cap) {
-                size_t c = cap ? cap * 2 : 64;
-                repl_op_t *no = realloc(ops, c * sizeof *no);
-                if (!no)
-                    goto oom;
-                ops = no;
-                cap = c;
-            }
-            ops[n].off = bytes.len;
-            ops[n].group = ngroups;
-            ops[n].seq = op.seq;
-            if ((rc = rebuild(&bytes, &op, &ops[n].len)) < 0)
-                goto fail;
+            if ((rc = rebuild(&op_bytes, &op)) < 0)
+                goto done;
             rc = WEFT_EMALFORMED;
-            n++;
+            if (fn && fn(user, group, origin, op.seq, op_bytes.p, op_bytes.len)) {
+                rc = 0;
+                goto done;
+            }
         }
-        ngroups++;
     }
-    out->bytes = bytes.p;
-    out->ops = ops;
-    out->n = n;
-    out->groups = groups;
-    out->ngroups = ngroups;
+    rc = 0;
+done:
+    repl_buf_free(&op_bytes);
+    return rc;
+}
+
+/* repl_ops_decode's collector. */
+typedef struct {
+    repl_ops_t *out;
+    repl_buf_t bytes;
+    size_t cap, gcap;
+    int rc;
+} collect_t;
+
+static int collect_op(void *user, size_t group, const uint8_t *origin, uint64_t seq,
+                      const uint8_t *bytes, size_t len)
+{
+    collect_t *c = user;
+    repl_ops_t *o = c->out;
+    if (group == o->ngroups) {
+        if (repl_grow((void **)&o->groups, &c->gcap, o->ngroups, sizeof *o->groups, 8) < 0)
+            goto oom;
+        memcpy(o->groups[o->ngroups++].origin, origin, WEFT_CRDT_ORIGIN_LEN);
+    }
+    o->groups[group].seq = seq;
+    if (repl_grow((void **)&o->ops, &c->cap, o->n, sizeof *o->ops, 64) < 0)
+        goto oom;
+    o->ops[o->n].off = c->bytes.len;
+    o->ops[o->n].len = len;
+    o->ops[o->n].group = group;
+    o->ops[o->n].seq = seq;
+    put(&c->bytes, bytes, len);
+    if (c->bytes.oom)
+        goto oom;
+    o->n++;
     return 0;
 oom:
-    rc = WEFT_ENOMEM;
-fail:
-    repl_buf_free(&bytes);
-    free(ops);
-    free(groups);
+    c->rc = WEFT_ENOMEM;
+    return 1;
+}
+
+int repl_ops_decode(const uint8_t *p, size_t len, repl_ops_t *out)
+{
+    collect_t c;
+    int rc;
     memset(out, 0, sizeof *out);
+    memset(&c, 0, sizeof c);
+    c.out = out;
+    rc = repl_ops_walk(p, len, out->ctx, &out->ctx_len, collect_op, &c);
+    if (rc == 0)
+        rc = c.rc;
+    out->bytes = c.bytes.p;
+    if (rc < 0)
+        repl_ops_free(out);
     return rc;
 }

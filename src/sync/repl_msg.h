@@ -30,6 +30,10 @@ typedef struct {
 
 void repl_buf_free(repl_buf_t *b);
 
+/* Makes room in the array *p (*cap elements of elem bytes) for element n,
+ * doubling it (from min). 0 or WEFT_ENOMEM (*p unchanged). */
+int repl_grow(void **p, size_t *cap, size_t n, size_t elem, size_t min);
+
 /* ---- VV and ACK: u8 ctx_len, ctx, varint n, n x (origin[32], varint seq),
  * origins strictly ascending ---- */
 
@@ -83,8 +87,20 @@ typedef struct {
     size_t ngroups;
 } repl_ops_t;
 
+/* Walks an OPS frame: ctx_out (may be NULL) gets its context, then fn
+ * (may be NULL: a check alone) each op in order: the index of its group,
+ * its origin and seq, and its rebuilt canonical encoding (borrowed for the
+ * call) until fn returns non-zero (then 0 is returned). WEFT_EMALFORMED for
+ * anything wrong, at whatever op it is met (to apply nothing of a bad
+ * frame, walk it once with fn NULL first), WEFT_ENOMEM. Memory: one op. */
+typedef int (*repl_op_fn)(void *user, size_t group, const uint8_t *origin, uint64_t seq,
+                          const uint8_t *bytes, size_t len);
+int repl_ops_walk(const uint8_t *p, size_t len, uint8_t ctx_out[WEFT_CRDT_CONTEXT_MAX],
+                  size_t *ctx_len_out, repl_op_fn fn, void *user);
+
 /* Decodes a whole OPS frame into *out (owned by the caller:
- * repl_ops_free). WEFT_EMALFORMED for anything wrong, WEFT_ENOMEM. */
+ * repl_ops_free): every op's encoding kept, for tests and the fuzz
+ * target. WEFT_EMALFORMED for anything wrong, WEFT_ENOMEM. */
 int repl_ops_decode(const uint8_t *p, size_t len, repl_ops_t *out);
 void repl_ops_free(repl_ops_t *ops);
 

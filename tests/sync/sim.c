@@ -309,8 +309,9 @@ static void link_down(sim_t *s, int i, int j)
     if (!a->up)
         return;
     a->up = b->up = 0;
-    a->epoch++;
+    a->epoch++; /* what is in flight dies with the link */
     b->epoch++;
+    a->queued = b->queued = 0;
     if (a->rp)
         sync_repl_peer_down(s->node[i].repl, a->rp);
     if (b->rp)
@@ -401,7 +402,7 @@ static void run_writes(sim_t *s, int i, int all)
 static int local_write(sim_t *s, int i)
 {
     node_t *nd = &s->node[i];
-    int c = member(i, 1) && chance(s, 0.3) ? 1 : 0;
+    int c = member(i, 1) && !s->o.bench && chance(s, 0.3) ? 1 : 0;
     static const char *const fields[] = {"f0", "f1", "f2", "f3"};
     static const uint8_t types[] = {WEFT_CRDT_GCOUNTER, WEFT_CRDT_PNCOUNTER, WEFT_CRDT_LWW_REG,
                                     WEFT_CRDT_LWW_MAP,  WEFT_CRDT_ORSET,     WEFT_CRDT_RGA};
@@ -751,10 +752,10 @@ static void step(sim_t *s, uint64_t *next_tick)
     }
 }
 
-static double wall_seconds(void)
+static double seconds(clockid_t clock)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -766,7 +767,7 @@ int sim_run(const sim_opts_t *o, sim_stats_t *st, char *err, size_t err_size)
     const char *base = o->tmp ? o->tmp : getenv("TMPDIR");
     int left[MAX_NODES];
     uint64_t restart_at[MAX_NODES] = {0}, next_tick = 100, deadline;
-    double t0;
+    double t0, c0;
     int rc = -1;
 
     if (!s) {
@@ -863,7 +864,8 @@ int sim_run(const sim_opts_t *o, sim_stats_t *st, char *err, size_t err_size)
     }
 
     /* heal everything and run to quiescence */
-    t0 = wall_seconds();
+    t0 = seconds(CLOCK_MONOTONIC);
+    c0 = seconds(CLOCK_PROCESS_CPUTIME_ID);
     memset(s->blocked, 0, sizeof s->blocked);
     for (int i = 0; i < s->n; i++)
         node_start(s, i);
@@ -882,11 +884,27 @@ int sim_run(const sim_opts_t *o, sim_stats_t *st, char *err, size_t err_size)
         if (done)
             break;
         if (s->now > deadline) {
-            fail(s, "not converged after 600 s of simulated time");
+            char why[1024] = "";
+            size_t w = 0;
+            for (int i = 0; i < s->n; i++)
+                for (int j = 0; j < s->n; j++) {
+                    link_t *l = &s->link[i][j];
+                    sync_repl_stats_t ps;
+                    if (i == j || !l->rp || w >= sizeof why - 100)
+                        continue;
+                    sync_repl_peer_stats(s->node[i].repl, l->rp, &ps);
+                    w += (size_t)snprintf(why + w, sizeof why - w,
+                                          " %d->%d: lag %llu, queued %d%s, jobs %zu;", i, j,
+                                          (unsigned long long)ps.lag_ops, l->queued,
+                                          l->want_writable ? " (blocked)" : "",
+                                          s->node[j].njobs);
+                }
+            fail(s, "not converged after 600 s of simulated time:%s", why);
             break;
         }
     }
-    s->st.sync_seconds = wall_seconds() - t0;
+    s->st.sync_seconds = seconds(CLOCK_MONOTONIC) - t0;
+    s->st.sync_cpu_seconds = seconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
     s->st.sim_ms = s->now;
     for (int c = 0; c < NCTX && !s->failed; c++)
         check_ctx(s, c);

@@ -39,6 +39,7 @@ typedef struct {
     uint64_t frames, bytes;         /* every frame sent */
     uint64_t sim_ms;                /* simulated time until converged */
     double sync_seconds;            /* wall time from links up to converged */
+    double sync_cpu_seconds;        /* the process's CPU time over the same */
 } sim_stats_t;
 
 /* Runs fn in a write transaction of db, committed when it returns 0:

@@ -204,18 +204,37 @@ typedef struct {
     weft_db_t *db;
     int frames, shared;
     uint8_t last_type;
+    int attempts, limit; /* sends tried; past `limit` frames (0: none) WEFT_ELIMIT */
+    uint64_t ops_out, now;
     sync_repl_t *r;
     sync_repl_peer_t *p;    /* the fake peer, up */
     repl_ops_writer_t *w;   /* sample()'s frame */
     weft_crdt_op_t ops[8];
 } one_t;
 
+static int count_op(void *user, size_t group, const uint8_t *origin, uint64_t seq,
+                    const uint8_t *bytes, size_t len)
+{
+    (*(uint64_t *)user)++;
+    return 0;
+}
+
 static int one_send(void *user, void *peer, uint8_t type, const uint8_t *p, size_t len)
 {
     one_t *o = user;
+    o->attempts++;
+    if (o->limit && o->frames >= o->limit)
+        return WEFT_ELIMIT;
     o->frames++;
     o->last_type = type;
+    if (type == SYNC_MSG_OPS)
+        ASSERT_EQ_INT(repl_ops_walk(p, len, NULL, NULL, count_op, &o->ops_out), 0);
     return 0;
+}
+
+static uint64_t one_now(void *user)
+{
+    return ((one_t *)user)->now;
 }
 
 static int one_write(void *user, int (*fn)(weft_txn_t *, void *), void *arg,
@@ -251,8 +270,9 @@ static void del_repl(void *r)
 }
 
 /* An engine on a fresh data directory sharing "app" with one peer, which
- * is up; o->w holds sample()'s frame. */
-static void one_engine(one_t *o)
+ * is up, with a window of `window` ops (0: the default); o->w holds
+ * sample()'s frame. */
+static void one_engine(one_t *o, size_t window)
 {
     static const uint8_t self[32] = {9}, peer_id[32] = {7};
     sync_repl_config_t cfg;
@@ -269,6 +289,8 @@ static void one_engine(one_t *o)
     cfg.write = one_write;
     cfg.shared = one_shared;
     cfg.contexts = one_contexts;
+    cfg.now_ms = one_now;
+    cfg.window_ops = window;
     cfg.user = o;
     ASSERT_EQ_INT(sync_repl_new(&cfg, &r), 0);
     test_defer(del_repl, r);
@@ -301,7 +323,7 @@ TEST(engine_malformed_frame_applies_nothing)
     one_t o;
     size_t len;
     uint8_t buf[1024];
-    one_engine(&o);
+    one_engine(&o, 0);
     sync_repl_t *r = o.r;
     sync_repl_peer_t *p = o.p;
     repl_ops_writer_t *w = o.w;
@@ -328,7 +350,7 @@ TEST(engine_malformed_frame_applies_nothing)
 TEST(engine_foreign_context_applies_nothing)
 {
     one_t o;
-    one_engine(&o);
+    one_engine(&o, 0);
     sync_repl_t *r = o.r;
     sync_repl_peer_t *p = o.p;
     repl_ops_writer_t *w = o.w;
@@ -338,6 +360,69 @@ TEST(engine_foreign_context_applies_nothing)
     ASSERT_EQ_U64(ops_logged(o.db), 0);
     ASSERT_EQ_INT(o.frames, 0);
     sync_repl_peer_down(r, p);
+}
+
+static const uint8_t self_id[32] = {9};
+
+/* Sends a VV (or ACK) of "app" holding self_id's mark `seq` (none: 0). */
+static int say(one_t *o, uint8_t type, uint64_t seq)
+{
+    repl_buf_t b = {0};
+    weft_crdt_id_t e;
+    int rc;
+    memcpy(e.origin, self_id, 32);
+    e.seq = seq;
+    ASSERT_EQ_INT(repl_vv_encode(&b, C("app"), &e, seq ? 1 : 0), 0);
+    rc = sync_repl_receive(o->r, o->p, type, b.p, b.len);
+    repl_buf_free(&b);
+    return rc;
+}
+
+/* Pushes stay within the window of unacknowledged ops, stop at the
+ * transport's WEFT_ELIMIT until sync_repl_writable, and what is not acked
+ * within resend_ms goes again from what was acked. */
+TEST(engine_window_backpressure_and_resend)
+{
+    one_t o;
+    one_engine(&o, 4);
+    for (int i = 0; i < 10; i++) {
+        weft_txn_t *t;
+        weft_crdt_input_t in = {.delta = 1};
+        ASSERT_EQ_INT(weft_txn_begin(o.db, WEFT_TXN_WRITE, &t), 0);
+        ASSERT_EQ_INT(weft_crdt_local(t, self_id, 1000, C("app"), C("c"), WEFT_CRDT_GCOUNTER,
+                                      WEFT_CRDT_INC, &in, NULL, NULL),
+                      0);
+        ASSERT_EQ_INT(weft_txn_commit(t), 0);
+    }
+    sync_repl_notify(o.r, C("app"));
+    ASSERT_EQ_U64(o.ops_out, 0); /* the peer's VV has not come: nothing */
+    ASSERT_EQ_INT(say(&o, SYNC_MSG_VV, 0), 0);
+    ASSERT_EQ_U64(o.ops_out, 4); /* the window */
+    sync_repl_notify(o.r, C("app"));
+    ASSERT_EQ_U64(o.ops_out, 4);
+    ASSERT_EQ_INT(say(&o, SYNC_MSG_ACK, 2), 0);
+    ASSERT_EQ_U64(o.ops_out, 6); /* 2 acked, 2 more */
+    o.limit = o.frames;          /* the transport's queue is full */
+    ASSERT_EQ_INT(say(&o, SYNC_MSG_ACK, 6), 0);
+    ASSERT_EQ_U64(o.ops_out, 6);
+    int tried = o.attempts;
+    sync_repl_notify(o.r, C("app"));
+    ASSERT_EQ_INT(o.attempts, tried); /* blocked: not even tried */
+    o.limit = 0;
+    sync_repl_writable(o.r, o.p);
+    ASSERT_EQ_U64(o.ops_out, 10);
+    /* no ack for 2 s: 7..10 again */
+    o.now += 1999;
+    sync_repl_tick(o.r);
+    ASSERT_EQ_U64(o.ops_out, 10);
+    o.now += 1;
+    sync_repl_tick(o.r);
+    ASSERT_EQ_U64(o.ops_out, 14);
+    ASSERT_EQ_INT(say(&o, SYNC_MSG_ACK, 10), 0);
+    o.now += 5000;
+    sync_repl_tick(o.r);
+    ASSERT_EQ_U64(o.ops_out, 14);
+    sync_repl_peer_down(o.r, o.p);
 }
 
 /* ---- the simulation -------------------------------------------------- */
