@@ -365,6 +365,35 @@ TEST(link_up_and_frames)
     ASSERT_EQ_INT(a->downs + b->downs, 0);
 }
 
+/* [::1]:PORT works as 127.0.0.1:PORT does (skipped where the machine has
+ * no IPv6 loopback). */
+TEST(link_ipv6_loopback)
+{
+    fx_t *fx = fx_new();
+    ep_t *a = &fx->ep[0], *b;
+    sync_links_config_t c;
+    char msg[256], addr[64];
+    wait_t w;
+    a->fx = fx;
+    fx->n = 1;
+    crypto_sign_keypair(a->pk, a->sk);
+    c = ep_config(a);
+    c.listen = "[::1]:0";
+    if (sync_links_start(&c, &a->links, msg, sizeof msg) == WEFT_EIO) {
+        printf("skipped: %s\n", msg);
+        return;
+    }
+    a->port = sync_links_port(a->links);
+    snprintf(addr, sizeof addr, "[::1]:%d", a->port);
+    b = ep_start(fx, 1, NULL, addr, 0);
+    wait_ups(fx, a, 1);
+    wait_ups(fx, b, 1);
+    send_data(b->last_up, 0, 100);
+    w = (wait_t){a, NULL, 1};
+    PUMP(fx, got_frames, &w);
+    ASSERT_CONTAINS(b->log, "sync: link [::1]:");
+}
+
 TEST(link_send_checks_its_arguments)
 {
     fx_t *fx = fx_new();
