@@ -131,8 +131,14 @@ int weft_func_call(weft_store_t *store, weft_func_t *func, const weft_val_t *arg
 
 /* ---- memories ---------------------------------------------------------- */
 
-/* Creates a memory of `limits` pages. Returns NULL on failure (out of
- * memory, or limits over the store's cap / invalid). */
+/* Creates a memory of `limits` pages, all zero, owned by the store. Returns
+ * NULL on failure (out of memory, or limits over the store's cap / invalid).
+ * Its bytes may be those of a memory an earlier store of the same thread
+ * freed (each thread keeps up to 8 freed memories, 64 MiB together, made
+ * zero again when freed: docs/engine.md "Linear memories"); nothing of
+ * what that memory held is visible. weft_store_delete gives a memory's
+ * bytes to the pool of the thread that calls it, so no pointer into a
+ * memory may be used once its store is deleted. */
 weft_memory_t *weft_memory_new(weft_store_t *store, weft_limits_t limits);
 /* Current size in bytes and in pages. */
 size_t weft_memory_size(const weft_memory_t *mem);

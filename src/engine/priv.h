@@ -206,6 +206,7 @@ struct weft_func {
 struct weft_memory {
     uint8_t *data;
     uint64_t size; /* bytes */
+    uint64_t cap;  /* bytes of the region data points to (mempool.c); zero past size */
     weft_limits_t limits;
     weft_store_t *store;
 };
@@ -352,6 +353,15 @@ int32_t table_grow_elems(weft_table_t *t, uint32_t delta, void *init);
  * interpreter charges fuel for a grow that will do the work, before it. */
 bool memory_grow_fits(const weft_memory_t *m, uint32_t delta);
 bool table_grow_fits(const weft_table_t *t, uint32_t delta);
+/* mempool.c: the bytes of linear memories, from the thread's pool of
+ * zeroed regions. mem_bytes_new gives a region of at least size bytes, all
+ * zero (NULL when out of memory); mem_bytes_grow makes [size, want) usable
+ * (zero), moving the region when its capacity is short (0, or -1 with it
+ * unchanged); mem_bytes_free takes it back, size being the most the memory
+ * ever had. */
+uint8_t *mem_bytes_new(uint64_t size, uint64_t *out_cap);
+int mem_bytes_grow(uint8_t **p, uint64_t *cap, uint64_t size, uint64_t want);
+void mem_bytes_free(uint8_t *p, uint64_t cap, uint64_t size);
 /* decode.c: the order of export_order (bytes, then length). */
 int engine_name_cmp(const char *a, size_t alen, const char *b, size_t blen);
 /* api.c: the export named (name, len), or NULL; O(log exports). */

@@ -95,7 +95,7 @@ void weft_store_delete(weft_store_t *s)
         }
         case OWN_MEMORY: {
             weft_memory_t *m = o->obj;
-            free(m->data);
+            mem_bytes_free(m->data, m->cap, m->size);
             free(m);
             break;
         }
@@ -462,9 +462,9 @@ weft_memory_t *weft_memory_new(weft_store_t *s, weft_limits_t limits)
     weft_memory_t *m = calloc(1, sizeof *m);
     if (!m) return NULL;
     m->size = (uint64_t)limits.min * PAGE_SIZE;
-    m->data = m->size ? calloc(1, m->size) : NULL;
+    m->data = m->size ? mem_bytes_new(m->size, &m->cap) : NULL;
     if ((m->size && !m->data) || own(s, OWN_MEMORY, m)) {
-        free(m->data);
+        mem_bytes_free(m->data, m->cap, m->size);
         free(m);
         return NULL;
     }
@@ -488,10 +488,11 @@ int32_t memory_grow_pages(weft_memory_t *m, uint32_t delta)
     if (!memory_grow_fits(m, delta)) return -1;
     if (delta == 0) return (int32_t)old;
     uint64_t bytes = want * PAGE_SIZE;
-    uint8_t *p = realloc(m->data, bytes);
-    if (!p) return -1;
-    memset(p + m->size, 0, bytes - m->size);
-    m->data = p;
+    if (!m->data) {
+        if (!(m->data = mem_bytes_new(bytes, &m->cap))) return -1;
+    } else if (mem_bytes_grow(&m->data, &m->cap, m->size, bytes) != 0) {
+        return -1;
+    }
     m->size = bytes;
     return (int32_t)old;
 }

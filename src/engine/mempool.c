@@ -1,0 +1,249 @@
+/*
+ * mempool.c — the bytes of linear memories: private anonymous mappings,
+ * kept when freed in a small pool of the freeing thread and handed to that
+ * thread's next memory, so a fresh instance per call does not allocate and
+ * zero its whole memory (callapp's 17 pages cost about 20 µs of memset a
+ * call, bench/RESULTS.md "Calls").
+ *
+ * Invariant: every byte of a pooled region, and every byte of a live
+ * region beyond the memory's size, is zero. A freed region is made zero
+ * again before it enters the pool. A memory of up to 4 pages is cleared
+ * whole with memset (cheaper here than the two system calls below). A
+ * larger one is cleared where it may have changed: mincore() lists the
+ * pages of [0, size) that are mapped; each one that is not all zero is
+ * cleared with memset (no TLB shootdown, and the page stays mapped for the
+ * next call); each run of unmapped pages gets MADV_DONTNEED, which drops a
+ * page the kernel may have swapped out (mincore reports it unmapped while
+ * its bytes are still the guest's; about 2 µs a run, no shootdown as
+ * nothing mapped is dropped). A region with more than 1 MiB mapped is reset
+ * with one MADV_DONTNEED of all of it instead (cheaper than the memset, and
+ * it returns the memory), and one too large for the pool is unmapped.
+ *
+ * Thread rule: the pool is the calling thread's own (no lock); a region
+ * goes back to the pool of whichever thread frees it, and a thread's pool
+ * is unmapped when the thread ends.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "priv.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define WEFT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WEFT_ASAN 1
+#endif
+#endif
+
+/* Under ASan the bytes past a memory's size and pooled regions are
+ * poisoned, and every region has one page more, so an access the engine's
+ * bounds checks should have stopped is still reported as it was with
+ * calloc'd memories. */
+#ifdef WEFT_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#define REDZONE ((uint64_t)PAGE_SIZE)
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#define REDZONE ((uint64_t)0)
+#endif
+
+enum {
+    POOL_ENTRIES = 8,                   /* regions kept per thread */
+    POOL_BYTES = 64u << 20,             /* their capacities together, per thread */
+    MEMSET_ALL_MAX = 4 * PAGE_SIZE,     /* a memory this small is cleared whole */
+    MEMSET_MAX = 1u << 20,              /* mapped bytes cleared by memset; more: MADV_DONTNEED */
+    VEC_PAGES = 4096,                   /* mincore's vector, per round */
+};
+
+typedef struct {
+    uint8_t *p;
+    uint64_t cap;
+} region_t;
+
+/* Newest last: a memory takes the newest region that fits (the one whose
+ * pages are most likely still cached), a full pool drops its oldest. */
+typedef struct {
+    region_t r[POOL_ENTRIES];
+    unsigned n;
+    uint64_t bytes;
+} pool_t;
+
+static pthread_key_t pool_key;
+static int pool_key_ok;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+static __thread pool_t *my_pool;
+
+static void region_unmap(uint8_t *p, uint64_t cap)
+{
+    UNPOISON(p, cap + REDZONE);
+    munmap(p, cap + REDZONE);
+}
+
+static void pool_free(void *arg)
+{
+    pool_t *pool = arg;
+    for (unsigned i = 0; i < pool->n; i++)
+        region_unmap(pool->r[i].p, pool->r[i].cap);
+    free(pool);
+    my_pool = NULL;
+}
+
+static void pool_key_make(void)
+{
+    pool_key_ok = pthread_key_create(&pool_key, pool_free) == 0;
+}
+
+/* The calling thread's pool, made on first use; NULL when it cannot be
+ * (then memories are mapped and unmapped one by one). */
+static pool_t *thread_pool(void)
+{
+    if (my_pool) return my_pool;
+    pthread_once(&pool_once, pool_key_make);
+    if (!pool_key_ok) return NULL;
+    pool_t *pool = calloc(1, sizeof *pool);
+    if (!pool) return NULL;
+    if (pthread_setspecific(pool_key, pool) != 0) {
+        free(pool);
+        return NULL;
+    }
+    return my_pool = pool;
+}
+
+static uint64_t os_page(void)
+{
+    static uint64_t pg;
+    if (!pg) {
+        long v = sysconf(_SC_PAGESIZE);
+        pg = v > 0 ? (uint64_t)v : 4096;
+    }
+    return pg;
+}
+
+uint8_t *mem_bytes_new(uint64_t size, uint64_t *out_cap)
+{
+    pool_t *pool = thread_pool();
+    if (pool) {
+        unsigned best = POOL_ENTRIES;
+        for (unsigned i = pool->n; i-- > 0;)
+            if (pool->r[i].cap >= size && (best == POOL_ENTRIES || pool->r[i].cap < pool->r[best].cap))
+                best = i;
+        if (best != POOL_ENTRIES) {
+            region_t r = pool->r[best];
+            memmove(&pool->r[best], &pool->r[best + 1], (pool->n - best - 1) * sizeof r);
+            pool->n--;
+            pool->bytes -= r.cap;
+            UNPOISON(r.p, size);
+            *out_cap = r.cap;
+            return r.p;
+        }
+    }
+    void *p = mmap(NULL, size + REDZONE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    UNPOISON(p, size);
+    POISON((uint8_t *)p + size, REDZONE);
+    *out_cap = size;
+    return p;
+}
+
+int mem_bytes_grow(uint8_t **p, uint64_t *cap, uint64_t size, uint64_t want)
+{
+    if (want > *cap) {
+        /* the new pages are zero, the old ones move with their bytes */
+        UNPOISON(*p, *cap + REDZONE);
+        void *q = mremap(*p, *cap + REDZONE, want + REDZONE, MREMAP_MAYMOVE);
+        if (q == MAP_FAILED) {
+            POISON(*p + size, *cap - size + REDZONE);
+            return -1;
+        }
+        *p = q;
+        *cap = want;
+        UNPOISON(*p, want);
+        POISON(*p + want, REDZONE);
+    }
+    UNPOISON(*p + size, want - size);
+    return 0;
+}
+
+static int page_is_zero(const uint8_t *p, uint64_t n)
+{
+    const uint64_t *w = (const uint64_t *)(const void *)p;
+    for (uint64_t i = 0; i < n / 8; i += 8)
+        if (w[i] | w[i + 1] | w[i + 2] | w[i + 3] | w[i + 4] | w[i + 5] | w[i + 6] | w[i + 7])
+            return 0;
+    return 1;
+}
+
+/* Clears the mapped pages of vec (n pages from q) that are not all zero,
+ * and drops each run of unmapped ones; 0 or -1. */
+static int clear_pages(uint8_t *q, const unsigned char *vec, uint64_t n, uint64_t pg)
+{
+    for (uint64_t i = 0; i < n;) {
+        if (vec[i] & 1) {
+            if (!page_is_zero(q + i * pg, pg)) memset(q + i * pg, 0, pg);
+            i++;
+            continue;
+        }
+        uint64_t j = i;
+        while (j < n && !(vec[j] & 1)) j++;
+        if (madvise(q + i * pg, (j - i) * pg, MADV_DONTNEED) != 0) return -1;
+        i = j;
+    }
+    return 0;
+}
+
+/* Makes [0, size) of the region zero again; 0, or -1 when the kernel
+ * refused (the region must then be unmapped). A memory of up to VEC_PAGES
+ * pages (16 MiB) takes one mincore; a larger one two per round (one to
+ * count what is mapped, one to act). */
+static int region_zero(uint8_t *p, uint64_t size)
+{
+    if (size <= MEMSET_ALL_MAX) {
+        memset(p, 0, size);
+        return 0;
+    }
+    const uint64_t pg = os_page();
+    const uint64_t npages = (size + pg - 1) / pg;
+    unsigned char vec[VEC_PAGES];
+    uint64_t mapped = 0;
+    for (uint64_t at = 0; at < npages; at += VEC_PAGES) {
+        uint64_t n = npages - at < VEC_PAGES ? npages - at : VEC_PAGES;
+        if (mincore(p + at * pg, n * pg, vec) != 0) return -1;
+        for (uint64_t i = 0; i < n; i++) mapped += vec[i] & 1;
+        if (mapped * pg > MEMSET_MAX) return madvise(p, npages * pg, MADV_DONTNEED) == 0 ? 0 : -1;
+    }
+    if (npages <= VEC_PAGES) return clear_pages(p, vec, npages, pg);
+    for (uint64_t at = 0; at < npages; at += VEC_PAGES) {
+        uint64_t n = npages - at < VEC_PAGES ? npages - at : VEC_PAGES;
+        if (mincore(p + at * pg, n * pg, vec) != 0 || clear_pages(p + at * pg, vec, n, pg) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+void mem_bytes_free(uint8_t *p, uint64_t cap, uint64_t size)
+{
+    if (!p) return;
+    UNPOISON(p, size);
+    pool_t *pool = thread_pool();
+    if (!pool || cap > POOL_BYTES || region_zero(p, size) != 0) {
+        region_unmap(p, cap);
+        return;
+    }
+    while (pool->n && (pool->n == POOL_ENTRIES || pool->bytes + cap > POOL_BYTES)) {
+        region_unmap(pool->r[0].p, pool->r[0].cap); /* the oldest */
+        pool->bytes -= pool->r[0].cap;
+        memmove(&pool->r[0], &pool->r[1], (pool->n - 1) * sizeof pool->r[0]);
+        pool->n--;
+    }
+    POISON(p, cap);
+    pool->r[pool->n++] = (region_t){p, cap};
+    pool->bytes += cap;
+}

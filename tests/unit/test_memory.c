@@ -1,0 +1,201 @@
+/*
+ * test_memory.c — linear memories reuse the bytes of freed ones (the
+ * engine's per-thread pool, src/engine/mempool.c): nothing one store's
+ * memory held may be seen by a later memory, whatever the sizes, growth,
+ * module or thread, and limits hold as before.
+ *
+ * Each case writes a secret byte over every byte of a memory (grown first),
+ * frees its store, and checks that the next memories read zero everywhere,
+ * from the guest (every 8 bytes loaded) and from the host (weft_memory_ptr).
+ * The sizes cross the pool's three ways of clearing a region: memset of a
+ * small memory, memset of the mapped pages of a larger one, MADV_DONTNEED
+ * of one with more than 1 MiB mapped. Modules: wat/memzero.wat (own memory,
+ * 3 pages and a data segment) and wat/memzero_import.wat (env.memory).
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define PAGE 65536u
+
+/* Bytes of [0, size) that are not zero, read by the host. */
+static uint64_t host_nonzero(weft_memory_t *m)
+{
+    size_t size = weft_memory_size(m);
+    const uint8_t *p = weft_memory_ptr(m, 0, size);
+    uint64_t n = 0;
+    for (size_t i = 0; p && i < size; i++)
+        n += p[i] != 0;
+    return n;
+}
+
+static int32_t call_i32(weft_store_t *s, weft_instance_t *in, const char *name,
+                        const weft_val_t *args, size_t nargs, int *rc)
+{
+    weft_extern_t ext;
+    weft_val_t r = {0};
+    *rc = weft_instance_export(in, name, &ext);
+    if (*rc == 0)
+        *rc = weft_func_call(s, ext.of.func, args, nargs, &r, strcmp(name, "nonzero") == 0);
+    return r.of.i32;
+}
+
+/* One round on a fresh store: a memory of `pages` (env.memory), which must
+ * read zero; the guest grows it by `grow` and writes `byte` everywhere. */
+static void round_at(const char *file, int line, weft_engine_t *e, weft_module_t *mod,
+                     uint32_t pages, uint32_t grow, int byte)
+{
+    char what[96];
+    snprintf(what, sizeof what, "memory of %u pages (+%u)", pages, grow);
+    weft_store_t *s = weft_store_new(e);
+    weft_linker_t *l = s ? weft_linker_new(s) : NULL;
+    weft_memory_t *m = l ? weft_memory_new(s, (weft_limits_t){.min = pages}) : NULL;
+    weft_instance_t *in = NULL;
+    int rc = -1;
+    if (m) {
+        weft_extern_t ext = {.kind = WEFT_EXTERN_MEMORY, .of.memory = m};
+        if ((rc = weft_linker_define(l, "env", "memory", &ext)) == 0)
+            rc = weft_linker_instantiate(l, mod, &in);
+    }
+    h_check_rc(file, line, what, rc, 0, s);
+    uint64_t host = host_nonzero(m);
+    int32_t guest = call_i32(s, in, "nonzero", NULL, 0, &rc);
+    h_check_rc(file, line, "nonzero()", rc, 0, s);
+    if (host != 0 || guest != 0)
+        test_fail(file, line, "%s: %llu bytes not zero (host), %d words (guest)", what,
+                  (unsigned long long)host, guest);
+    weft_val_t args[2] = {{.type = WEFT_I32, .of.i32 = (int32_t)grow},
+                          {.type = WEFT_I32, .of.i32 = byte}};
+    call_i32(s, in, "smear", args, 2, &rc);
+    h_check_rc(file, line, "smear()", rc, 0, s);
+    ASSERT_EQ_U64(weft_memory_pages(m), pages + grow);
+    ASSERT_EQ_U64(host_nonzero(m), (uint64_t)(pages + grow) * PAGE);
+    weft_linker_delete(l);
+    weft_store_delete(s);
+}
+#define ROUND(e, mod, pages, grow, byte) round_at(__FILE__, __LINE__, e, mod, pages, grow, byte)
+
+TEST(memory_reused_after_its_store_is_freed_reads_zero_everywhere)
+{
+    weft_engine_t *e = h_engine();
+    weft_module_t *mod = h_module(e, "memzero_import");
+    /* (pages, grow): small and large, growing into bytes a larger memory
+     * wrote, a small memory in a large region, more than 1 MiB mapped */
+    static const uint32_t rounds[][2] = {{3, 2},  {1, 0},  {20, 5}, {2, 30}, {25, 0},
+                                         {1, 60}, {64, 0}, {17, 1}, {17, 0}, {4, 0},
+                                         {0, 3},  {5, 0},  {2, 0},  {2, 0},  {30, 10}};
+    for (size_t i = 0; i < sizeof rounds / sizeof rounds[0]; i++)
+        ROUND(e, mod, rounds[i][0], rounds[i][1], 0xA5 + (int)i);
+    ROUND(e, mod, 1, 0, 1);
+}
+
+TEST(grown_pages_read_zero_after_a_larger_memory_wrote_them)
+{
+    weft_engine_t *e = h_engine();
+    weft_module_t *mod = h_module(e, "memzero_import");
+    ROUND(e, mod, 10, 30, 0x5E); /* 40 pages written, more than 1 MiB mapped */
+    ROUND(e, mod, 8, 0, 0x5E);   /* 8 of them written again */
+    weft_store_t *s = weft_store_new(e);
+    weft_memory_t *m = weft_memory_new(s, (weft_limits_t){.min = 1});
+    ASSERT_NOT_NULL(m);
+    ASSERT_EQ_U64(host_nonzero(m), 0);
+    for (int i = 0; i < 7; i++) { /* grown through the bytes both wrote, and past */
+        ASSERT_OK(weft_memory_grow(m, 9, NULL));
+        ASSERT_EQ_U64(host_nonzero(m), 0);
+    }
+    weft_store_delete(s);
+}
+
+TEST(an_instance_sees_only_its_own_data_after_another_wrote_the_memory)
+{
+    weft_engine_t *e = h_engine();
+    weft_module_t *own = h_module(e, "memzero");
+    weft_module_t *imp = h_module(e, "memzero_import");
+    for (int i = 0; i < 3; i++) {
+        weft_store_t *s = weft_store_new(e);
+        weft_linker_t *l = weft_linker_new(s);
+        weft_instance_t *in = NULL;
+        int rc;
+        ASSERT_OK_S(s, weft_linker_instantiate(l, own, &in));
+        /* 3 pages of zeros but the data segment "data" at 100: one word */
+        ASSERT_EQ_INT(call_i32(s, in, "nonzero", NULL, 0, &rc), 1);
+        ASSERT_OK_S(s, rc);
+        weft_val_t args[2] = {{.type = WEFT_I32, .of.i32 = i * 7},
+                              {.type = WEFT_I32, .of.i32 = 0x77}};
+        call_i32(s, in, "smear", args, 2, &rc);
+        ASSERT_OK_S(s, rc);
+        weft_linker_delete(l);
+        weft_store_delete(s);
+        ROUND(e, imp, 3 + (uint32_t)i * 7, 0, 0x11); /* a different module, same size */
+    }
+}
+
+TEST(memory_limits_hold_on_reused_memories)
+{
+    weft_engine_t *e = h_engine();
+    weft_module_t *mod = h_module(e, "memzero_import");
+    ROUND(e, mod, 64, 0, 0x42); /* leaves a 64-page region in the pool */
+    weft_store_t *s = weft_store_new(e);
+    weft_limits_config_t lim = weft_store_limits(s);
+    lim.max_memory_pages = 10;
+    ASSERT_OK(weft_store_set_limits(s, &lim));
+    weft_memory_t *m = weft_memory_new(s, (weft_limits_t){.min = 2});
+    weft_memory_t *capped = weft_memory_new(s, (weft_limits_t){.min = 1, .max = 3, .has_max = 1});
+    ASSERT_NOT_NULL(m);
+    ASSERT_NOT_NULL(capped);
+    ASSERT_NULL(weft_memory_new(s, (weft_limits_t){.min = 11}));
+    ASSERT_RC(weft_memory_grow(m, 9, NULL), WEFT_ELIMIT); /* past the store's 10 */
+    ASSERT_EQ_U64(weft_memory_pages(m), 2);
+    ASSERT_OK(weft_memory_grow(m, 8, NULL));
+    ASSERT_EQ_U64(weft_memory_size(m), 10u * PAGE);
+    ASSERT_EQ_U64(host_nonzero(m), 0);
+    ASSERT_NULL(weft_memory_ptr(m, 10u * PAGE - 4, 8)); /* bounds as before */
+    ASSERT_RC(weft_memory_grow(capped, 3, NULL), WEFT_ELIMIT); /* past its own max */
+    ASSERT_OK(weft_memory_grow(capped, 2, NULL));
+    ASSERT_EQ_U64(host_nonzero(capped), 0);
+    weft_store_delete(s);
+}
+
+/* A store freed on another thread gives its memory to that thread's pool. */
+typedef struct {
+    weft_engine_t *engine;
+    weft_module_t *module;
+    weft_store_t *to_free;
+    uint64_t seen[2]; /* bytes not zero in the thread's two memories */
+} thread_arg_t;
+
+/* (No assertion here: a failure leaves the test from its own thread.) */
+static void *free_then_use(void *p)
+{
+    thread_arg_t *a = p;
+    weft_store_delete(a->to_free);
+    for (int i = 0; i < 2; i++) {
+        weft_store_t *s = weft_store_new(a->engine);
+        weft_memory_t *m = s ? weft_memory_new(s, (weft_limits_t){.min = i ? 1 : 6}) : NULL;
+        if (m && i)
+            weft_memory_grow(m, 5, NULL);
+        a->seen[i] = m && weft_memory_size(m) == 6u * PAGE ? host_nonzero(m) : UINT64_MAX;
+        if (m)
+            memset(weft_memory_ptr(m, 0, 6u * PAGE), 0x33, 6u * PAGE);
+        weft_store_delete(s);
+    }
+    return NULL;
+}
+
+TEST(a_memory_freed_on_another_thread_reads_zero_there)
+{
+    weft_engine_t *e = h_engine();
+    weft_module_t *mod = h_module(e, "memzero_import");
+    weft_store_t *s = weft_store_new(e);
+    weft_memory_t *m = weft_memory_new(s, (weft_limits_t){.min = 6});
+    ASSERT_NOT_NULL(m);
+    memset(weft_memory_ptr(m, 0, 6u * PAGE), 0xEE, 6u * PAGE);
+    thread_arg_t a = {e, mod, s, {0, 0}};
+    pthread_t t;
+    ASSERT_EQ_INT(pthread_create(&t, NULL, free_then_use, &a), 0);
+    ASSERT_EQ_INT(pthread_join(t, NULL), 0);
+    ASSERT_EQ_U64(a.seen[0], 0);
+    ASSERT_EQ_U64(a.seen[1], 0);
+    ROUND(e, mod, 6, 0, 0x35);
+}
