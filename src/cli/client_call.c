@@ -36,6 +36,9 @@ void cli_call_usage(FILE *out)
             "                      write traps; INPUT must not hold a zero byte\n"
             "  --args JSON         numeric arguments for an export that takes numbers, as a\n"
             "                      JSON array ('[40, 2]'); its results are printed one a line\n"
+            "  --arg ARG           a WASI argument (argv[1], argv[2], ... in the order given;\n"
+            "                      repeatable): weft call CTX _start --arg show --arg sku-1\n"
+            "                      runs a command as weft run APP show sku-1 would\n"
             "  --sign-key FILE     sign the call with the ed25519 key in FILE (weft keygen\n"
             "                      makes one): the node runs it as that key's identity\n");
     client_print_opts(out);
@@ -122,7 +125,52 @@ static int call_failed(client_t *c, const char *ctx, const client_resp_t *r)
     return CLI_EXIT_ERROR;
 }
 
+/* Takes every `--arg VALUE` out of argv (before a "--"), in order, into
+ * *out (malloc'ed, *nout of them): client_parse keeps one value per
+ * option, and --arg repeats. Returns 0, or -1 after a usage error. */
+static int take_args(int *argc, char **argv, const char ***out, size_t *nout)
+{
+    int n = 0;
+    *nout = 0;
+    if (!(*out = malloc((size_t)*argc * sizeof **out)))
+        return -1;
+    for (int i = 0; i < *argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            while (i < *argc)
+                argv[n++] = argv[i++];
+            break;
+        }
+        if (strcmp(argv[i], "--arg") != 0) {
+            argv[n++] = argv[i];
+            continue;
+        }
+        if (i + 1 >= *argc) {
+            cli_error("call: --arg needs a value");
+            cli_usage_hint("call");
+            return -1;
+        }
+        (*out)[(*nout)++] = argv[++i];
+    }
+    *argc = n;
+    return 0;
+}
+
+static int cli_call_args(int argc, char **argv, const char **wargs, size_t nwargs);
+
 int cli_call(int argc, char **argv)
+{
+    const char **wargs = NULL;
+    size_t nwargs = 0;
+    if (take_args(&argc, argv, &wargs, &nwargs) != 0) {
+        free(wargs);
+        return CLI_EXIT_USAGE;
+    }
+    int rc = cli_call_args(argc, argv, wargs, nwargs);
+    free(wargs);
+    return rc;
+}
+
+static int cli_call_args(int argc, char **argv, const char **wargs, size_t nwargs)
 {
     client_opts_t o = {0};
     const char *pos[3], *args = NULL;
@@ -154,7 +202,7 @@ int cli_call(int argc, char **argv)
     const char *ctx = pos[0], *fn = pos[1];
     uint8_t *input = NULL;
     size_t input_len = 0;
-    char *cesc = NULL, *fesc = NULL, *iesc = NULL, *path = NULL;
+    char *cesc = NULL, *fesc = NULL, *iesc = NULL, *path = NULL, *aq = NULL;
     client_resp_t r = {0};
     client_t *c = client_new(&o, "call", &rc);
     if (!c)
@@ -188,12 +236,27 @@ int cli_call(int argc, char **argv)
         goto oom;
     if (view && input_len && !(iesc = client_escape(c, (const char *)input, input_len)))
         goto oom;
-    size_t cap = strlen(cesc) + strlen(fesc) + (iesc ? strlen(iesc) : 0) + 64;
+    /* The WASI arguments, "?arg=A&arg=B" (escaped), first in the query: a
+     * signature covers the path and them (docs/http.md). */
+    size_t aq_len = 0;
+    for (size_t i = 0; i < nwargs; i++) {
+        char *e = client_escape(c, wargs[i], strlen(wargs[i]));
+        char *grown = e ? realloc(aq, aq_len + strlen(e) + 6) : NULL;
+        if (!grown) {
+            free(e);
+            goto oom;
+        }
+        aq = grown;
+        aq_len += (size_t)sprintf(aq + aq_len, "%carg=%s", i ? '&' : '?', e);
+        free(e);
+    }
+    size_t cap = strlen(cesc) + strlen(fesc) + (iesc ? strlen(iesc) : 0) + aq_len + 64;
     if (!(path = malloc(cap)))
         goto oom;
     /* A view takes its input, or its JSON arguments, in the query. */
-    snprintf(path, cap, "/v1/contexts/%s/call/%s%s%s", cesc, fesc,
-             !iesc ? "" : args ? "?args=" : "?input=", iesc ? iesc : "");
+    snprintf(path, cap, "/v1/contexts/%s/call/%s%s%s%s", cesc, fesc, aq ? aq : "",
+             !iesc ? "" : aq ? (args ? "&args=" : "&input=") : args ? "?args=" : "?input=",
+             iesc ? iesc : "");
     client_req_t req = {.method = view ? "GET" : "POST", .path = path,
                         .body = view ? NULL : input, .body_len = view ? 0 : input_len,
                         .content_type = args ? "application/json" : "application/octet-stream",
@@ -201,9 +264,13 @@ int cli_call(int argc, char **argv)
     char sig_lines[3][192];
     const char *sig_hdrs[3] = {sig_lines[0], sig_lines[1], sig_lines[2]};
     if (sign_key) {
-        char unsigned_path[2048];
-        snprintf(unsigned_path, sizeof unsigned_path, "/v1/contexts/%s/call/%s", cesc, fesc);
-        if (client_sign(sign_key, req.method, unsigned_path, input, input_len, sig_lines) != 0) {
+        char *unsigned_path = malloc(cap);
+        if (!unsigned_path)
+            goto oom;
+        snprintf(unsigned_path, cap, "/v1/contexts/%s/call/%s%s", cesc, fesc, aq ? aq : "");
+        int bad = client_sign(sign_key, req.method, unsigned_path, input, input_len, sig_lines);
+        free(unsigned_path);
+        if (bad) {
             rc = CLI_EXIT_USAGE;
             goto done;
         }
@@ -248,6 +315,7 @@ done:
         rc = CLI_EXIT_ERROR;
     }
     client_resp_fini(&r);
+    free(aq);
     free(path);
     free(iesc);
     free(fesc);

@@ -301,6 +301,74 @@ static int json_args(srv_t *s, req_t *r, const weft_functype_t *ft, weft_val_t *
     return (int)np;
 }
 
+/* A call's WASI arguments: its `arg` query parameters, in order
+ * (docs/http.md). A signature covers them as sent, so `signed_path` is the
+ * path followed by "?arg=V1&arg=V2..." with each value still escaped. */
+#define MAX_CALL_ARGS 256
+
+typedef struct {
+    req_t *r;
+    const char **argv; /* decoded values, alive as long as the request */
+    size_t n, cap;
+    char *signed_path;
+    size_t path_len, path_cap;
+    const char *bad; /* why the arguments were refused */
+} call_args_t;
+
+static enum MHD_Result each_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    call_args_t *a = cls;
+    (void)kind;
+    if (strcmp(key, "arg") != 0)
+        return MHD_YES;
+    const char *raw = value ? value : "";
+    const char *v = srv_query_decode(a->r, raw);
+    if (a->n == MAX_CALL_ARGS || !v) {
+        a->bad = v ? "at most 256 arg parameters"
+                   : "an arg parameter has a bad escape or a zero byte";
+        return MHD_NO;
+    }
+    size_t need = a->path_len + strlen(raw) + 6;
+    if (a->n == a->cap || need > a->path_cap) {
+        size_t cap = a->cap ? 2 * a->cap : 8, pcap = 2 * need;
+        const char **nv = realloc(a->argv, cap * sizeof *nv);
+        if (nv)
+            a->argv = nv, a->cap = cap;
+        char *np = nv ? realloc(a->signed_path, pcap) : NULL;
+        if (!np) {
+            a->bad = "out of memory";
+            return MHD_NO;
+        }
+        a->signed_path = np, a->path_cap = pcap;
+    }
+    a->path_len += (size_t)snprintf(a->signed_path + a->path_len, a->path_cap - a->path_len,
+                                    "%carg=%s", a->n ? '&' : '?', raw);
+    a->argv[a->n++] = v;
+    return MHD_YES;
+}
+
+/* Fills a from the query. Returns 0, or -1 with a->bad set. */
+static int call_args(req_t *r, call_args_t *a)
+{
+    memset(a, 0, sizeof *a);
+    a->r = r;
+    a->path_len = strlen(r->path);
+    a->path_cap = a->path_len + 1;
+    if (!(a->signed_path = strdup(r->path))) {
+        a->bad = "out of memory";
+        return -1;
+    }
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, each_arg, a);
+    return a->bad ? -1 : 0;
+}
+
+static void call_args_fini(call_args_t *a)
+{
+    free(a->argv);
+    free(a->signed_path);
+}
+
 enum MHD_Result srv_call(srv_t *s, req_t *r)
 {
     if (r->started > 1)
@@ -325,11 +393,20 @@ enum MHD_Result srv_call(srv_t *s, req_t *r)
     req.context = ctx;
     req.function = fn;
     req.view = strcmp(r->method, "GET") == 0;
+    call_args_t wargs;
+    if (call_args(r, &wargs) != 0) {
+        call_args_fini(&wargs);
+        return srv_reply_error(r, 400, "BAD_REQUEST", "%s", wargs.bad);
+    }
+    req.argv = wargs.argv;
+    req.argc = wargs.n;
     weft_val_t *args = NULL;
     enum MHD_Result reply = MHD_NO;
     int n = json_args(s, r, ft, &args, &reply);
-    if (n == -2)
+    if (n == -2) {
+        call_args_fini(&wargs);
         return reply;
+    }
     if (n >= 0) {
         req.args = args;
         req.nargs = (size_t)n;
@@ -343,13 +420,16 @@ enum MHD_Result srv_call(srv_t *s, req_t *r)
     }
     char why[256];
     /* A signature covers the body of a POST (input bytes or JSON arguments)
-     * and the input, or the arguments, of a GET view. */
+     * and the input, or the arguments, of a GET view; the path it signs
+     * ends with the arg parameters. */
     const char *view_text = req.view ? srv_query(r, n >= 0 ? "args" : "input") : NULL;
     const uint8_t *signed_in = req.view ? (const uint8_t *)view_text : r->body;
     size_t signed_len = req.view ? (view_text ? strlen(view_text) : 0) : r->body_len;
-    if (srv_check_signature(s, r, r->path, signed_in ? signed_in : (const uint8_t *)"",
-                            signed_len, why, sizeof why) != 0) {
+    if (srv_check_signature(s, r, wargs.signed_path,
+                            signed_in ? signed_in : (const uint8_t *)"", signed_len, why,
+                            sizeof why) != 0) {
         free(args);
+        call_args_fini(&wargs);
         return srv_reply_error(r, 401, "BAD_SIGNATURE", "%s", why);
     }
     if (r->signed_call)
@@ -361,6 +441,7 @@ enum MHD_Result srv_call(srv_t *s, req_t *r)
     MHD_suspend_connection(r->conn);
     int rc = weft_node_call_async(s->node, &req, on_done, r);
     free(args);
+    call_args_fini(&wargs); /* the node copied argv */
     if (rc != 0) {
         r->call_rc = rc;
         MHD_resume_connection(r->conn);

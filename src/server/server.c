@@ -134,7 +134,11 @@ void srv_set_bytes(json_t *obj, const char *key, const void *p, size_t len)
  * escape or a NUL byte counts as absent. */
 const char *srv_query(req_t *r, const char *name)
 {
-    const char *raw = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+    return srv_query_decode(r, MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name));
+}
+
+const char *srv_query_decode(req_t *r, const char *raw)
+{
     if (!raw)
         return NULL;
     char *plus = strdup(raw);

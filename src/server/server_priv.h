@@ -115,6 +115,10 @@ enum MHD_Result srv_queue(req_t *r, unsigned status, struct MHD_Response *resp,
                           const char *type);
 /* The query argument `name`, or NULL. */
 const char *srv_query(req_t *r, const char *name);
+/* A raw query value (as libmicrohttpd hands it over, still escaped)
+ * decoded, living as long as the request; NULL when raw is NULL or the
+ * value has a bad escape or a NUL byte. */
+const char *srv_query_decode(req_t *r, const char *raw);
 /* A string member that is text (UTF-8 without NUL bytes), or base64 of
  * bytes that are not: sets obj[key] or obj[key "_base64"]. */
 void srv_set_bytes(json_t *obj, const char *key, const void *p, size_t len);

@@ -13,6 +13,8 @@ them at the end, also when a check fails. One CASE per CTest test:
   auth      tokens and scopes; a non-loopback address needs a token
   signed    ed25519-signed calls: the signer is the caller; bad, stale and
             replayed signatures are refused
+  args      WASI arguments: ?arg=A&arg=B (and weft call --arg) reach a
+            command's argv in order, escapes decoded; a signature covers them
   views     a long view blocks neither writes nor other views
   hostile   oversized bodies, malformed JSON, garbage bytes, idle clients,
             many subscribers: the node keeps serving
@@ -256,6 +258,77 @@ def case_calls(tmp):
         [t.join() for t in threads]
         s, doc = node.json("GET", "/v1/contexts/c/call/get?input=count")
         check(s == 200 and doc["output"] == "200", "200 concurrent writes: counter 200")
+    finally:
+        node.stop()
+
+
+def case_args(tmp):
+    """examples/distributed_status (a WASI command) over HTTP: argv from ?arg=."""
+    status_wasm = os.environ["WEFT_STATUS_WASM"]
+    node = Node(os.path.join(tmp, "d"))
+    try:
+        with open(status_wasm, "rb") as f:
+            s, doc = node.json("POST", "/v1/apps?name=status", f.read())
+        assert s == 201, doc
+        s, doc = node.json("POST", "/v1/contexts", json.dumps({"app": doc["id"], "name": "st"}))
+        assert s == 201, doc
+        base = "/v1/contexts/st/call/_start"
+        s, doc = node.json("POST", base + "?arg=set&arg=ada&arg=in&arg=a+meeting%20%26%3D%C3%A9")
+        check(s == 200 and doc["output"] == "", "a command with arguments: 200")
+        s, doc = node.json("POST", base + "?arg=get&arg=ada")
+        check(s == 200 and doc["output"] == "in a meeting &=\u00e9\n",
+              "argv in order, '+' and escapes decoded: %r" % (doc,))
+        s, doc = node.json("GET", base + "?arg=get&input=x&arg=ada")
+        check(s == 200 and doc["output"] == "in a meeting &=\u00e9\n",
+              "a view takes them too, other parameters between them ignored")
+        s, doc = node.json("POST", base + "?arg=get&arg=&arg=x")
+        check(s == 422 and error_code(doc) == "EXIT" and doc["error"]["status"] == 2,
+              "an empty arg is an argument (argc 4: usage, exit 2)")
+        s, doc = node.json("POST", base)
+        check(s == 422 and doc["error"]["status"] == 2, "no arguments: argv[0] alone")
+        s, doc = node.json("POST", base + "?arg=get&arg=a%00b")
+        check(s == 400 and error_code(doc) == "BAD_REQUEST", "a zero byte in an arg: 400")
+        s, doc = node.json("POST", base + "?" + "&".join(["arg=x"] * 257))
+        check(s == 400 and "256" in doc["error"]["message"], "more than 256 args: 400")
+
+        # A signature covers the path and the arg parameters as sent.
+        seed = "22" * 32
+        q = "?arg=set&arg=bob&arg=away"
+        ts = int(time.time() * 1000)
+        pk, sig = sign(seed, "POST", base + q, ts, b"")
+        hdr = {"Weft-Signer": pk, "Weft-Timestamp": str(ts), "Weft-Signature": sig}
+        s, doc = node.json("POST", base + q, None, hdr)
+        check(s == 200 and doc.get("caller") == pk, "a signed call with args: 200 (%r)" % (doc,))
+        pk, sig = sign(seed, "POST", base + q, ts + 1, b"")
+        hdr = {"Weft-Signer": pk, "Weft-Timestamp": str(ts + 1), "Weft-Signature": sig}
+        s, doc = node.json("POST", base + "?arg=set&arg=bob&arg=gone", None, hdr)
+        check(s == 401 and error_code(doc) == "BAD_SIGNATURE", "a changed arg: 401")
+        pk, sig = sign(seed, "POST", base, ts + 2, b"")
+        hdr = {"Weft-Signer": pk, "Weft-Timestamp": str(ts + 2), "Weft-Signature": sig}
+        s, doc = node.json("POST", base + q, None, hdr)
+        check(s == 401, "args added to a signature made without them: 401")
+
+        # weft call --arg: repeatable, in order; "--" ends the options.
+        env = dict(os.environ, WEFT_NODE=node.url)
+        def cli(*argv):
+            p = subprocess.run([WEFT, "call", *argv], env=env, capture_output=True, timeout=60)
+            return p.returncode, p.stdout.decode(), p.stderr.decode()
+        rc, out, err = cli("st", "_start", "--arg", "set", "--arg", "cy", "--arg", "x&y=z %")
+        check(rc == 0 and out == "", "weft call --arg: %d %r" % (rc, err))
+        rc, out, err = cli("--view", "st", "_start", "--arg", "get", "--arg", "cy")
+        check(rc == 0 and out == "x&y=z %\n", "weft call --view --arg reads it: %r" % out)
+        rc, out, err = cli("st", "_start", "--arg", "get", "--arg", "nobody")
+        check(rc == 1 and "no status for nobody" in err, "the command's exit status: %d" % rc)
+        rc, out, err = cli("st", "_start", "--arg")
+        check(rc == 2 and "--arg needs a value" in err, "--arg without a value: usage, 2")
+        key = os.path.join(tmp, "key")
+        with open(key, "w") as f:
+            f.write("33" * 32 + "\n")
+        rc, out, err = cli("--sign-key", key, "st", "_start", "--arg", "set", "--arg", "dee",
+                           "--arg", "a/b c")
+        check(rc == 0, "weft call --sign-key with --arg: %d %r" % (rc, err))
+        rc, out, err = cli("st", "_start", "--arg", "get", "--arg", "dee")
+        check(out == "a/b c\n", "the signed call's arguments arrived: %r" % out)
     finally:
         node.stop()
 
