@@ -876,6 +876,22 @@ static void h_no_handshake(raw_t *r, ep_t *a)
     raw_send(r, r->hello, 50); /* half a HELLO, then silence */
 }
 
+static void h_bad_peers(raw_t *r, ep_t *a)
+{
+    uint8_t f[128], pl[2 + 33 + 14] = {0, 3}; /* says 3 entries, holds 1 */
+    pl[2 + 32] = 14;
+    memcpy(pl + 2 + 33, "127.0.0.1:7000", 14);
+    raw_up(r, a);
+    raw_send(r, f, raw_seal(r, 0x03, pl, sizeof pl, f));
+}
+
+static void h_bad_ping(raw_t *r, ep_t *a)
+{
+    uint8_t f[64];
+    raw_up(r, a);
+    raw_send(r, f, raw_seal(r, 0x01, (const uint8_t *)"abc", 3, f));
+}
+
 TEST(hostile_garbage) { hostile(h_garbage, "failed: bad magic", 0); }
 TEST(hostile_wrong_magic) { hostile(h_magic, "failed: bad magic", 0); }
 TEST(hostile_wrong_version) { hostile(h_version, "failed: unsupported version 2 (we speak 1)", 0); }
@@ -889,6 +905,28 @@ TEST(hostile_frame_too_long) { hostile(h_too_long, "down: frame too long", 1); }
 TEST(hostile_truncated_frame) { hostile(h_truncated, "down: truncated", 1); }
 TEST(hostile_auth_after_handshake) { hostile(h_auth_again, "down: AUTH frame after the handshake", 1); }
 TEST(hostile_silent_peer) { hostile(h_silent, "down: dead: nothing received", 1); }
+TEST(hostile_malformed_peers) { hostile(h_bad_peers, "down: malformed PEERS frame", 1); }
+TEST(hostile_malformed_ping) { hostile(h_bad_ping, "down: malformed PING (3 bytes)", 1); }
+
+/* A link-layer type this version does not know (0x05) is ignored: the link
+ * stays and the next frame is delivered. */
+TEST(link_unknown_link_type_ignored)
+{
+    fx_t *fx = fx_new();
+    ep_t *a = ep_start(fx, 0, NULL, NULL, 0);
+    raw_t *r = raw_connect(fx, a->port);
+    uint8_t f[64], *p = data_payload(1, 8);
+    wait_t w;
+    raw_up(r, a);
+    raw_send(r, f, raw_seal(r, 0x05, (const uint8_t *)"later", 5, f));
+    raw_send(r, f, raw_seal(r, TYPE_DATA, p, 8, f));
+    free(p);
+    w = (wait_t){a, NULL, 2};
+    PUMP(fx, got_frames, &w);
+    ASSERT_EQ_U64(a->order_errors, 0);
+    ASSERT_EQ_INT(a->bad_frames, 0);
+    ASSERT_EQ_INT(a->downs, 0);
+}
 
 /* A PEERS frame with our own id and more addresses than the table holds:
  * ours is skipped, the table stops at 256 and says so; the link stays. */
