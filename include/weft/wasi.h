@@ -68,6 +68,12 @@ weft_wasi_config_t weft_wasi_config_default(void);
  * it with weft_wasi_delete after the stores that use it. */
 int weft_wasi_new(const weft_wasi_config_t *cfg, weft_wasi_t **out, char *out_msg, size_t msg_size);
 void weft_wasi_delete(weft_wasi_t *wasi);
+/* Which standard streams the guest reached through any WASI call (by any
+ * descriptor number, renumbered ones too): bit 0 stdin, 1 stdout, 2
+ * stderr. A stream whose bit is clear was not read, written, seeked or
+ * given flags by the guest, so an embedder that reuses its files between
+ * calls (a node) need not reset it. */
+unsigned weft_wasi_stdio_used(const weft_wasi_t *wasi);
 
 /* Defines every wasi_snapshot_preview1 function in `linker`, bound to
  * `wasi`. Returns 0 or WEFT_ENOMEM. */

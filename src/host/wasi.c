@@ -156,6 +156,7 @@ int weft_wasi_new(const weft_wasi_config_t *cfg, weft_wasi_t **out, char *out_ms
     for (uint32_t i = 0; i < w->nfds; i++) w->fds[i].host = -1;
 
     const int stdio[3] = {cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd};
+    memcpy(w->stdio_host, stdio, sizeof stdio);
     const uint64_t budget[3] = {0, cfg->stdout_limit, cfg->stderr_limit};
     for (int i = 0; i < 3; i++) {
         struct stat st;
@@ -166,7 +167,8 @@ int weft_wasi_new(const weft_wasi_config_t *cfg, weft_wasi_t **out, char *out_ms
         e->type = wasi_filetype(&st);
         /* a pipe keeps seek rights: seeking it is the kernel's ESPIPE */
         e->rights = wasi_rights_of(e->type);
-        if (isatty(stdio[i])) e->rights &= WASI_RIGHTS_TTY;
+        /* a terminal is a character device: no ioctl for the node's memory files */
+        if (S_ISCHR(st.st_mode) && isatty(stdio[i])) e->rights &= WASI_RIGHTS_TTY;
         e->inheriting = 0;
         e->budget = budget[i];
     }
@@ -205,6 +207,8 @@ fail:
     weft_wasi_delete(w);
     return rc;
 }
+
+unsigned weft_wasi_stdio_used(const weft_wasi_t *w) { return w->stdio_used; }
 
 void weft_wasi_delete(weft_wasi_t *w)
 {

@@ -36,6 +36,9 @@ int wasi_fd_get(weft_wasi_t *w, uint32_t fd, uint64_t rights, wasi_fd_t **out)
     if (fd >= w->nfds || w->fds[fd].host < 0) return WASI_EBADF;
     if ((w->fds[fd].rights & rights) != rights) return WASI_ENOTCAPABLE;
     *out = &w->fds[fd];
+    if (!w->fds[fd].owned) /* a standard stream, wherever fd_renumber put it */
+        for (int i = 0; i < 3; i++)
+            if (w->fds[fd].host == w->stdio_host[i]) w->stdio_used |= 1u << i;
     return WASI_ESUCCESS;
 }
 

@@ -208,6 +208,8 @@ struct weft_wasi {
     wasi_fd_t *fds;
     uint32_t nfds;              /* slots in fds (free ones included) */
     int no_openat2;             /* resolve paths by walking: no kernel openat2 */
+    int stdio_host[3];          /* the config's standard streams */
+    unsigned stdio_used;        /* weft_wasi_stdio_used: set by wasi_fd_get */
 };
 
 /* A host function of the table: name, parameter types as a string of 'i'

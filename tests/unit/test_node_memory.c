@@ -1,14 +1,17 @@
 /*
- * test_node_memory.c — nothing a call leaves in its linear memory reaches a
- * later call through weft_node_call, now that a node thread's instances
- * reuse the bytes of earlier ones (the engine's memory pool, docs/engine.md
- * "Linear memories"): the same app and another app of another size, views
- * on the one worker and writes on the writer.
+ * test_node_memory.c — what a node thread reuses between calls leaks
+ * nothing from one call to the next, through weft_node_call: the bytes of
+ * linear memories (the engine's memory pool, docs/engine.md "Linear
+ * memories"), for the same app and another app of another size, and the
+ * memory files of the standard streams, which the node resets only where
+ * the guest used them (weft_wasi_stdio_used); views on the one worker and
+ * writes on the writer.
  *
  * The app is made here: tests/unit/wat/memzero.wat's bytes with the memory's
  * initial pages patched in. smear(grow, byte) grows the memory and writes
  * byte over all of it; nonzero() counts the 8-byte words that are not zero
  * (a fresh instance has one: its data segment "data" at offset 100).
+ * The streams' app is wat/stdio_echo.wat.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +38,35 @@ enum { MIN_AT = 29 };
 
 static weft_node_t *node;
 
+/* A node with one worker (every view on one thread) in a fresh directory. */
+static void open_node(void)
+{
+    char *dir = tmpdir_new("node-memory");
+    weft_node_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.data_dir = dir;
+    cfg.flags = WEFT_NODE_DB_NOSYNC;
+    cfg.workers = 1;
+    char msg[256];
+    if (weft_node_open(&cfg, &node, msg, sizeof msg) != 0)
+        FAIL("weft_node_open: %s", msg);
+}
+
 static void close_node(void *arg)
 {
     (void)arg;
     weft_node_close(node);
     node = NULL;
+}
+
+/* Deploys (wasm, len) as app `ctx` and creates context `ctx`. */
+static void deploy_bytes(const char *ctx, const uint8_t *wasm, size_t len)
+{
+    char id[WEFT_APP_ID_LEN + 1], msg[512];
+    if (weft_node_app_deploy(node, wasm, len, ctx, id, msg, sizeof msg) != 0)
+        FAIL("deploy: %s", msg);
+    if (weft_node_context_create(node, ctx, id, msg, sizeof msg) != 0)
+        FAIL("context: %s", msg);
 }
 
 /* Deploys memzero with `pages` initial pages and creates context `ctx`. */
@@ -48,11 +75,7 @@ static void deploy(const char *ctx, uint8_t pages)
     uint8_t wasm[sizeof memzero];
     memcpy(wasm, memzero, sizeof wasm);
     wasm[MIN_AT] = pages; /* one LEB128 byte: pages < 128 */
-    char id[WEFT_APP_ID_LEN + 1], msg[512];
-    if (weft_node_app_deploy(node, wasm, sizeof wasm, ctx, id, msg, sizeof msg) != 0)
-        FAIL("deploy: %s", msg);
-    if (weft_node_context_create(node, ctx, id, msg, sizeof msg) != 0)
-        FAIL("context: %s", msg);
+    deploy_bytes(ctx, wasm, sizeof wasm);
 }
 
 /* Calls fn of ctx with up to two i32 arguments; returns its i32 result (or
@@ -87,15 +110,7 @@ static int32_t call_at(const char *file, int line, const char *ctx, const char *
 
 TEST(a_call_never_sees_what_an_earlier_call_left_in_memory)
 {
-    char *dir = tmpdir_new("node-memory");
-    weft_node_config_t cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.data_dir = dir;
-    cfg.flags = WEFT_NODE_DB_NOSYNC;
-    cfg.workers = 1; /* every view on one thread: its memories are reused */
-    char msg[256];
-    if (weft_node_open(&cfg, &node, msg, sizeof msg) != 0)
-        FAIL("weft_node_open: %s", msg);
+    open_node();
     test_defer(close_node, NULL);
     deploy("small", 3);  /* cleared whole */
     deploy("large", 20); /* cleared where mapped */
@@ -110,5 +125,56 @@ TEST(a_call_never_sees_what_an_earlier_call_left_in_memory)
                 ASSERT_EQ_INT(NONZERO(c, view), 1);
             }
         }
+    }
+}
+
+/* Calls fn of context "s" with `input`; returns its output (freed when the
+ * test ends). */
+static const char *echo_at(const char *file, int line, const char *fn, const char *input,
+                           int view)
+{
+    weft_call_req_t req;
+    memset(&req, 0, sizeof req);
+    req.context = "s";
+    req.function = fn;
+    req.input = (const uint8_t *)input;
+    req.input_len = strlen(input);
+    req.view = view;
+    weft_call_result_t *res = NULL;
+    if (weft_node_call(node, &req, &res) != 0 || !res)
+        test_fail(file, line, "weft_node_call %s failed", fn);
+    test_defer((void (*)(void *))weft_call_result_delete, res);
+    if (weft_call_result_outcome(res) != WEFT_CALL_OK)
+        test_fail(file, line, "%s: %s", fn, weft_call_result_message(res));
+    size_t len;
+    const uint8_t *p = weft_call_result_output(res, &len);
+    char *out = malloc(len + 1);
+    if (!out)
+        test_fail(file, line, "out of memory");
+    memcpy(out, p, len);
+    out[len] = '\0';
+    test_defer(free, out);
+    return out;
+}
+#define ECHO(fn, input, view) echo_at(__FILE__, __LINE__, fn, input, view)
+
+TEST(a_call_never_sees_the_streams_an_earlier_call_left)
+{
+    open_node();
+    test_defer(close_node, NULL);
+    FILE *f = fopen(WEFT_UNIT_WASM_DIR "/stdio_echo.wasm", "rb");
+    ASSERT_NOT_NULL(f);
+    uint8_t wasm[4096];
+    size_t n = fread(wasm, 1, sizeof wasm, f);
+    fclose(f);
+    deploy_bytes("s", wasm, n);
+    for (int view = 1; view >= 0; view--) {
+        ASSERT_EQ_STR(ECHO("ignore", "secret", view), ""); /* stdin written, never read */
+        ASSERT_EQ_STR(ECHO("echo", "", view), "");
+        ASSERT_EQ_STR(ECHO("echo", "abc", view), "abc");
+        ASSERT_EQ_STR(ECHO("append", "xyz", view), ""); /* stdin at its end, stdout APPEND */
+        ASSERT_EQ_STR(ECHO("echo", "def", view), "def");
+        ASSERT_EQ_STR(ECHO("ignore", "", view), "");
+        ASSERT_EQ_STR(ECHO("echo", "g", view), "g");
     }
 }
