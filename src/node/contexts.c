@@ -198,7 +198,31 @@ static int delete_write(weft_node_t *node, weft_txn_t *txn, void *arg)
     int rc = weft_txn_get(txn, WEFT_SPACE_META, NULL, 0, key, klen, &v, &vlen);
     if (rc != 0)
         return rc;
-    rc = weft_txn_drop_context(txn, WEFT_SPACE_COUNT, (const uint8_t *)name, strlen(name));
+    /* Numbers that must never be issued twice under this name survive
+     * the context: its event and log line counters (a subscriber resuming
+     * with Last-Event-ID must not take a new context's events for ones it
+     * has seen) and this node's CRDT seq in it (peers that kept the old
+     * context's ops would take a new context's ops for duplicates). */
+    const uint8_t *ctx = (const uint8_t *)name;
+    size_t cl = strlen(name);
+    static const uint8_t counters[2] = {'n', 'm'};
+    uint8_t saved[2][8];
+    int have[2] = {0, 0};
+    for (int i = 0; i < 2; i++)
+        if (weft_txn_get(txn, WEFT_SPACE_EVENTS, ctx, cl, &counters[i], 1, &v, &vlen) == 0 &&
+            vlen == 8) {
+            memcpy(saved[i], v, 8);
+            have[i] = 1;
+        }
+    weft_crdt_node_t self;
+    int have_self = node->has_id && weft_crdt_node_load(txn, ctx, cl, node->id, &self) == 0 &&
+                    self.next_seq > 1;
+    rc = weft_txn_drop_context(txn, WEFT_SPACE_COUNT, ctx, cl);
+    for (int i = 0; i < 2 && rc == 0; i++)
+        if (have[i])
+            rc = weft_txn_put(txn, WEFT_SPACE_EVENTS, ctx, cl, &counters[i], 1, saved[i], 8);
+    if (rc == 0 && have_self)
+        rc = weft_crdt_node_save(txn, ctx, cl, &self);
     if (rc == 0)
         rc = weft_txn_del(txn, WEFT_SPACE_META, NULL, 0, key, klen);
     return rc;

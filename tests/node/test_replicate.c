@@ -1,0 +1,311 @@
+/*
+ * test_replicate.c — the node's side of sync (src/node/replicate.c,
+ * docs/sync.md "Membership"): contexts' members, numbers that survive a
+ * context's deletion, and two nodes in one process replicating a context
+ * over real peer links on loopback (the invitation, the app's transfer,
+ * pushes both ways, what a peer that is no member gets). The app is
+ * tests/node/guests/node_app.c (its `bump` is a GCounter +1 on "hits").
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../unit/test.h"
+#include "../store/tmpdir.h"
+#include "weft/crdt_store.h"
+#include "weft/db.h"
+#include "weft/error.h"
+#include "weft/node.h"
+
+static uint8_t *app_bytes;
+static size_t app_len;
+
+static void load_app(void)
+{
+    if (app_bytes)
+        return;
+    FILE *f = fopen(NODE_APP_WASM, "rb");
+    ASSERT_NOT_NULL(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    app_bytes = malloc((size_t)n);
+    ASSERT_NOT_NULL(app_bytes);
+    ASSERT_EQ_INT(fread(app_bytes, 1, (size_t)n, f), n);
+    fclose(f);
+    app_len = (size_t)n;
+}
+
+static void close_node(void *arg)
+{
+    weft_node_close(arg);
+}
+
+static void quiet(void *user, const char *line)
+{
+    (void)user;
+    (void)line;
+}
+
+/* A node with a fsync-free store; peer links when listen or peer given.
+ * Closed at the end of the test. */
+static weft_node_t *open_node(const char *dir, unsigned flags, const char *listen,
+                              const char *peer)
+{
+    weft_node_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.data_dir = dir;
+    cfg.flags = WEFT_NODE_DB_NOSYNC | flags;
+    cfg.workers = 1;
+    cfg.peer_listen = listen;
+    cfg.peers = peer ? &peer : NULL;
+    cfg.npeers = peer ? 1 : 0;
+    cfg.sync_log = quiet;
+    char msg[256];
+    weft_node_t *n = NULL;
+    if (weft_node_open(&cfg, &n, msg, sizeof msg) != 0)
+        FAIL("weft_node_open: %s", msg);
+    test_defer(close_node, n);
+    return n;
+}
+
+static void deploy(weft_node_t *n, char id[WEFT_APP_ID_LEN + 1])
+{
+    char msg[512];
+    load_app();
+    if (weft_node_app_deploy(n, app_bytes, app_len, "node_app", id, msg, sizeof msg) != 0)
+        FAIL("deploy: %s", msg);
+}
+
+static int call_ok(weft_node_t *n, const char *ctx, const char *fn, const char *input)
+{
+    weft_call_req_t req;
+    memset(&req, 0, sizeof req);
+    req.context = ctx;
+    req.function = fn;
+    req.input = (const uint8_t *)input;
+    req.input_len = input ? strlen(input) : 0;
+    weft_call_result_t *res = NULL;
+    ASSERT_EQ_INT(weft_node_call(n, &req, &res), 0);
+    int ok = weft_call_result_outcome(res) == WEFT_CALL_OK;
+    if (!ok)
+        FAIL("%s: %s", fn, weft_call_result_message(res));
+    weft_call_result_delete(res);
+    return ok;
+}
+
+typedef struct {
+    uint8_t ids[8][32];
+    size_t n;
+} ids_t;
+
+static void add_id(void *user, const uint8_t id[32])
+{
+    ids_t *v = user;
+    if (v->n < 8)
+        memcpy(v->ids[v->n++], id, 32);
+}
+
+static int count_key(void *user, const uint8_t *key, size_t key_len, const char *type)
+{
+    (*(size_t *)user)++;
+    return 0;
+}
+
+TEST(members_are_set_at_creation_and_changed_later)
+{
+    char *dir = tmpdir_new("members");
+    weft_node_t *n = open_node(dir, 0, NULL, NULL);
+    char app[WEFT_APP_ID_LEN + 1], msg[256];
+    deploy(n, app);
+    uint8_t other[2][32];
+    memset(other[0], 0x11, 32);
+    memset(other[1], 0x22, 32);
+    ASSERT_EQ_INT(weft_node_context_create_members(n, "c", app, other[0], 1, msg, sizeof msg), 0);
+    ids_t v = {0};
+    ASSERT_EQ_INT(weft_node_context_members(n, "c", add_id, &v), 0);
+    ASSERT_EQ_INT(v.n, 2); /* this node and the one given, in id order */
+    const uint8_t *self = weft_node_id(n);
+    int self_first = memcmp(self, other[0], 32) < 0;
+    ASSERT_TRUE(memcmp(v.ids[self_first ? 0 : 1], self, 32) == 0);
+    ASSERT_TRUE(memcmp(v.ids[self_first ? 1 : 0], other[0], 32) == 0);
+
+    ASSERT_EQ_INT(weft_node_context_members_change(n, "c", other[1], 1, other[0], 1, msg,
+                                                   sizeof msg), 0);
+    memset(&v, 0, sizeof v);
+    ASSERT_EQ_INT(weft_node_context_members(n, "c", add_id, &v), 0);
+    ASSERT_EQ_INT(v.n, 2);
+    ASSERT_TRUE(memcmp(v.ids[0], other[1], 32) == 0 || memcmp(v.ids[1], other[1], 32) == 0);
+    ASSERT_TRUE(memcmp(v.ids[0], other[0], 32) != 0 && memcmp(v.ids[1], other[0], 32) != 0);
+    ASSERT_EQ_INT(weft_node_context_members_change(n, "nope", other[1], 1, NULL, 0, msg,
+                                                   sizeof msg), WEFT_ENOTFOUND);
+
+    /* The members' key is the runtime's: listings of the app's CRDT keys
+     * leave it out. */
+    int more = 0;
+    size_t keys = 0;
+    ASSERT_EQ_INT(weft_node_crdt_list(n, "c", NULL, 0, 100, count_key, &keys, &more), 0);
+    ASSERT_EQ_INT(keys, 0);
+}
+
+TEST(members_need_replication)
+{
+    char *dir = tmpdir_new("members-off");
+    weft_node_t *n = open_node(dir, WEFT_NODE_NO_SYNC, NULL, NULL);
+    char app[WEFT_APP_ID_LEN + 1], msg[256];
+    deploy(n, app);
+    uint8_t other[32];
+    memset(other, 0x11, 32);
+    ASSERT_EQ_INT(weft_node_context_create_members(n, "c", app, other, 1, msg, sizeof msg),
+                  WEFT_EARG);
+    ASSERT_TRUE(strstr(msg, "replication") != NULL);
+    ASSERT_EQ_INT(weft_node_context_create(n, "c", app, msg, sizeof msg), 0);
+    ASSERT_EQ_INT(weft_node_context_members_change(n, "c", other, 1, NULL, 0, msg, sizeof msg),
+                  WEFT_EARG);
+}
+
+/* The first event's number of a `put` call. */
+static uint64_t put_event_seq(weft_node_t *n, const char *ctx)
+{
+    weft_call_req_t req;
+    memset(&req, 0, sizeof req);
+    req.context = ctx;
+    req.function = "put";
+    req.input = (const uint8_t *)"k=v";
+    req.input_len = 3;
+    weft_call_result_t *res = NULL;
+    ASSERT_EQ_INT(weft_node_call(n, &req, &res), 0);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_OK);
+    ASSERT_TRUE(weft_call_result_event_count(res) >= 1);
+    const char *name;
+    size_t nl, pl;
+    const uint8_t *p;
+    uint64_t seq = 0;
+    weft_call_result_event(res, 0, &name, &nl, &p, &pl, &seq);
+    weft_call_result_delete(res);
+    return seq;
+}
+
+TEST(a_recreated_context_never_reuses_event_numbers_or_crdt_seqs)
+{
+    char *dir = tmpdir_new("recreate");
+    weft_node_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.data_dir = dir;
+    cfg.flags = WEFT_NODE_DB_NOSYNC;
+    cfg.workers = 1;
+    char msg[256], app[WEFT_APP_ID_LEN + 1];
+    weft_node_t *n = NULL;
+    ASSERT_EQ_INT(weft_node_open(&cfg, &n, msg, sizeof msg), 0);
+    deploy(n, app);
+    uint8_t id[32];
+    memcpy(id, weft_node_id(n), 32);
+    ASSERT_EQ_INT(weft_node_context_create(n, "c", app, msg, sizeof msg), 0);
+    ASSERT_EQ_INT(put_event_seq(n, "c"), 1);
+    ASSERT_EQ_INT(put_event_seq(n, "c"), 2);
+    call_ok(n, "c", "bump", NULL);
+    call_ok(n, "c", "bump", NULL);
+    ASSERT_EQ_INT(weft_node_context_delete(n, "c"), 0);
+    ASSERT_EQ_INT(weft_node_context_create(n, "c", app, msg, sizeof msg), 0);
+    ASSERT_EQ_INT(put_event_seq(n, "c"), 3);
+    call_ok(n, "c", "bump", NULL);
+    weft_node_close(n);
+
+    /* This node's ops in "c": the members' add at each creation and two
+     * bumps, then the add and one bump: seqs 1..3, then 4..5, not 1..2. */
+    weft_db_t *db = NULL;
+    ASSERT_EQ_INT(weft_db_open(dir, WEFT_DB_NOSYNC, &db, msg, sizeof msg), 0);
+    weft_txn_t *txn = NULL;
+    ASSERT_EQ_INT(weft_txn_begin(db, WEFT_TXN_READ, &txn), 0);
+    weft_crdt_node_t self;
+    ASSERT_EQ_INT(weft_crdt_node_load(txn, (const uint8_t *)"c", 1, id, &self), 0);
+    ASSERT_EQ_INT(self.next_seq, 6);
+    weft_txn_abort(txn);
+    weft_db_close(db);
+}
+
+/* Polls fn until it returns 1, for up to 60 s (a safety net, not a
+ * timing assertion). */
+static int eventually(int (*fn)(void *), void *arg)
+{
+    for (int i = 0; i < 6000; i++) {
+        if (fn(arg))
+            return 1;
+        usleep(10000);
+    }
+    return 0;
+}
+
+typedef struct {
+    weft_node_t *n;
+    const char *want;
+} hits_t;
+
+static int hits_are(void *arg)
+{
+    hits_t *h = arg;
+    char *json = NULL;
+    if (weft_node_crdt_json(h->n, "c", (const uint8_t *)"hits", 4, &json) != 0)
+        return 0;
+    int ok = strstr(json, h->want) != NULL;
+    free(json);
+    return ok;
+}
+
+typedef struct {
+    const uint8_t *id;
+    int up;
+} peer_seen_t;
+
+static void see_peer(void *user, const weft_sync_peer_t *p)
+{
+    peer_seen_t *s = user;
+    if (p->up && memcmp(p->id, s->id, 32) == 0)
+        s->up = 1;
+}
+
+static int linked(void *arg)
+{
+    void **a = arg;
+    peer_seen_t s = {a[1], 0};
+    weft_node_peers(a[0], see_peer, &s);
+    return s.up;
+}
+
+TEST(two_nodes_replicate_a_context_both_ways)
+{
+    char *da = tmpdir_new("repl-a"), *db = tmpdir_new("repl-b"), *dc = tmpdir_new("repl-c");
+    weft_node_t *a = open_node(da, 0, "127.0.0.1:0", NULL);
+    int port = weft_node_peer_port(a);
+    ASSERT_TRUE(port > 0);
+    char peer[64];
+    snprintf(peer, sizeof peer, "127.0.0.1:%d", port);
+    weft_node_t *b = open_node(db, 0, NULL, peer);
+    weft_node_t *c = open_node(dc, 0, NULL, peer); /* linked, but no member */
+    void *ab[2] = {a, (void *)weft_node_id(b)}, *ac[2] = {a, (void *)weft_node_id(c)};
+    ASSERT_TRUE(eventually(linked, ab));
+    ASSERT_TRUE(eventually(linked, ac));
+
+    char app[WEFT_APP_ID_LEN + 1], msg[256];
+    deploy(a, app); /* only on a: b gets the module through the invitation */
+    ASSERT_EQ_INT(weft_node_context_create_members(a, "c", app, weft_node_id(b), 1, msg,
+                                                   sizeof msg), 0);
+    for (int i = 0; i < 3; i++)
+        call_ok(a, "c", "bump", NULL);
+    hits_t hb = {b, "\"value\":3"};
+    ASSERT_TRUE(eventually(hits_are, &hb));
+    weft_app_info_t info;
+    ASSERT_EQ_INT(weft_node_app_get(b, app, &info), 0);
+
+    for (int i = 0; i < 2; i++)
+        call_ok(b, "c", "bump", NULL);
+    hits_t ha = {a, "\"value\":5"};
+    ASSERT_TRUE(eventually(hits_are, &ha));
+
+    /* c is linked to a and b but no member: it has neither the context nor
+     * the app, and after all that traffic still has not. */
+    weft_context_info_t ci;
+    ASSERT_EQ_INT(weft_node_context_get(c, "c", &ci), WEFT_ENOTFOUND);
+    ASSERT_EQ_INT(weft_node_app_get(c, app, &info), WEFT_ENOTFOUND);
+}
