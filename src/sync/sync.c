@@ -403,14 +403,29 @@ static void send_invite(weft_sync_t *s, peer_t *p, member_entry_t *e)
     free(b);
 }
 
-/* Invites peer p to every context both are members of. */
+/* Invites peer p to context e (of which this node is a member) when p is a
+ * member too, else says that p gets nothing of it: one line per link-up
+ * and per change of e's members, so an operator who forgot --members sees
+ * why a peer stays empty. */
+static void offer(weft_sync_t *s, peer_t *p, member_entry_t *e)
+{
+    char from[65];
+    if (members_has(e, p->id)) {
+        send_invite(s, p, e);
+        return;
+    }
+    hex_id(p->id, from);
+    slog(s, "sync: context %s is not replicated with %.16s: it is not a member", e->ctx, from);
+}
+
+/* Offers peer p every context this node is a member of. */
 static void invite_all(weft_sync_t *s, peer_t *p)
 {
     for (member_entry_t *e = s->members; e; e = e->next) {
         if (e->stale)
             members_load(s, e);
-        if (members_has(e, s->pk) && members_has(e, p->id))
-            send_invite(s, p, e);
+        if (members_has(e, s->pk))
+            offer(s, p, e);
     }
 }
 
@@ -824,8 +839,7 @@ static void on_wake(uv_async_t *a)
             if (e && (oldn != e->n || (oldn && memcmp(old, e->ids, 32 * oldn) != 0)) &&
                 members_has(e, s->pk))
                 for (peer_t *p = s->peer_list; p; p = p->next)
-                    if (members_has(e, p->id))
-                        send_invite(s, p, e);
+                    offer(s, p, e);
             free(old);
             sync_repl_notify(s->repl, (const uint8_t *)n->ctx, len);
         }

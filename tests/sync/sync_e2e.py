@@ -1,0 +1,366 @@
+#!/usr/bin/env python3
+"""tests/sync/sync_e2e.py WEFT SYNC_APP_WASM CASE — replication end to end.
+
+Three real `weft serve` nodes on loopback (tests/server/nodes.py), linked
+as peers (2 and 3 dial 1; gossip links 2 and 3), replicating the context
+of guests/sync_app.c while every node writes (cluster.py: the writers, the
+model of acknowledged writes, the digests). One CASE per CTest test:
+
+  converge    writes on all three at once: every digest equal, and equal
+              to the model (every acknowledged write present)
+  peers       GET /v1/peers, weft peers (text and --json), /metrics and nx
+              net_peers from a guest name the two linked nodes, with their
+              ids and addresses
+  kill9       node 2 killed with SIGKILL during the writes and restarted
+              (same data directory and ports): nothing acknowledged lost
+  sigstop     node 3 stopped (SIGSTOP) for 6 s during the writes, then
+              continued: its links die and come back, and all converge
+  late_join   node 3 made a member after 10,000 ops exist: it joins and
+              catches up
+  non_member  node 3 is not a member of context c: it gets nothing of c
+              (no context, no state) and the members' logs say why; as a
+              member of context d it gets d, and node 2 does not
+
+Never a timing assertion: convergence is polled with a 60 s deadline, and
+a failure prints the digests' differences.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "server"))
+import nodes  # noqa: E402
+from nodes import Node, kill_started  # noqa: E402
+import cluster  # noqa: E402
+
+WEFT, APP, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
+nodes.WEFT = WEFT
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, flush=True)
+    return cond
+
+
+class SyncNode:
+    """A weft serve with peer links; restart() keeps its data and ports."""
+
+    def __init__(self, data, peers=(), port=0, peer_port=0):
+        self.data, self.peers = data, list(peers)
+        self.start(port, peer_port)
+
+    def start(self, port=0, peer_port=0):
+        ppf = self.data + "-peerport"
+        if os.path.exists(ppf):
+            os.unlink(ppf)
+        extra = ["--peer-listen", "127.0.0.1:%d" % peer_port, "--peer-port-file", ppf]
+        for p in self.peers:
+            extra += ["--peer", p]
+        self.node = Node(self.data, port=port, extra=extra)
+        deadline = time.time() + 30
+        while not os.path.exists(ppf) or os.path.getsize(ppf) == 0:
+            assert time.time() < deadline, "no peer port file"
+            time.sleep(0.02)
+        self.peer_port = int(open(ppf).read())
+        self.peer_addr = "127.0.0.1:%d" % self.peer_port
+        self.port = self.node.port
+        self.url = self.node.url
+        self.id = self.node.json("GET", "/v1/node")[1]["id"]
+
+    def json(self, method, path, body=None):
+        return self.node.json(method, path, body)
+
+    def call(self, ctx, fn, body=b""):
+        s, h, data = self.node.request("POST", "/v1/contexts/%s/call/%s" % (ctx, fn), body)
+        return s, data
+
+    def log(self):
+        with open(self.data + "-log", errors="replace") as f:
+            return f.read()
+
+    def kill(self, sig=signal.SIGKILL):
+        self.node.proc.send_signal(sig)
+        if sig in (signal.SIGKILL, signal.SIGTERM):
+            self.node.proc.wait()
+
+    def restart(self):
+        self.node.log.close()
+        self.start(self.port, self.peer_port)
+
+    def stop(self):
+        self.node.stop()
+
+
+def three(tmp):
+    n1 = SyncNode(os.path.join(tmp, "n1"))
+    n2 = SyncNode(os.path.join(tmp, "n2"), peers=[n1.peer_addr])
+    n3 = SyncNode(os.path.join(tmp, "n3"), peers=[n1.peer_addr])
+    return [n1, n2, n3]
+
+
+def deploy(node):
+    with open(APP, "rb") as f:
+        s, doc = node.json("POST", "/v1/apps?name=sync_app", f.read())
+    assert s == 201, doc
+    return doc["id"]
+
+
+def create(node, app, ctx, members):
+    s, doc = node.json("POST", "/v1/contexts",
+                       json.dumps({"app": app, "name": ctx, "members": [m.id for m in members]}))
+    assert s == 201, doc
+    return doc
+
+
+def wait_joined(node, ctx, deadline_s=60):
+    end = time.time() + deadline_s
+    while time.time() < end:
+        if node.json("GET", "/v1/contexts/" + ctx)[0] == 200:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def setup(tmp, ctx="c"):
+    ns = three(tmp)
+    app = deploy(ns[0])
+    create(ns[0], app, ctx, ns[1:])
+    for n in ns[1:]:
+        assert wait_joined(n, ctx), "node %s did not join %s:\n%s" % (n.url, ctx, n.log()[-2000:])
+    return ns, app
+
+
+def writers(ns, ctx, model, stop, pause=0.0):
+    ws = []
+    for i, n in enumerate(ns, 1):
+        def call(fn, body, n=n):
+            return n.call(ctx, fn, body)[0]
+        ws.append(cluster.Writer("n%d" % i, call, model, stop, pause))
+    for w in ws:
+        w.start()
+    return ws
+
+
+def converged(ns, ctx, model):
+    """Waits for equal digests; checks them against the model."""
+    ok, d = cluster.converge([lambda c, n=n: cluster.digest(n, c) for n in ns], ctx)
+    if not check(ok, "the nodes converge within 60 s:\n" + (cluster.explain(d) if not ok else "")):
+        return None
+    bad = model.check(d) if model else []
+    check(not bad, "the converged state matches the model:\n  " + "\n  ".join(bad))
+    return d
+
+
+def run_writes(ns, ctx, seconds, during=None, pause=0.0):
+    model, stop = cluster.Model(), threading.Event()
+    ws = writers(ns, ctx, model, stop, pause)
+    try:
+        if during:
+            during()
+        else:
+            time.sleep(seconds)
+    finally:
+        stop.set()
+        for w in ws:
+            w.join(60)
+    return model
+
+
+# ---- cases ---------------------------------------------------------------------
+
+
+def case_converge(tmp):
+    ns, _ = setup(tmp)
+    model = run_writes(ns, "c", 3)
+    check(model.acked_count() > 100, "writes were acknowledged (%d)" % model.acked_count())
+    d = converged(ns, "c", model)
+    if d is not None:
+        with model.mu:
+            exact = model.inc_acked == model.inc_tried
+        check(exact, "with no fault every write was acknowledged")
+    ids = sorted(n.id for n in ns)
+    for n in ns:
+        s, doc = n.json("GET", "/v1/contexts/c")
+        check(sorted(doc.get("members", [])) == ids, "every node has the three members: %s" % doc)
+
+
+def peer_lines(ns):
+    return {n.id: n for n in ns}
+
+
+def case_peers(tmp):
+    ns, _ = setup(tmp)
+    by_id = peer_lines(ns)
+    env_for = lambda n: dict(os.environ, WEFT_NODE=n.url)
+    for n in ns:
+        others = {m.id for m in ns if m is not n}
+        # links come up within a few seconds; then every source agrees
+        end = time.time() + 30
+        while time.time() < end:
+            s, doc = n.json("GET", "/v1/peers")
+            up = {p["id"] for p in doc.get("peers", []) if p["state"] == "up"}
+            if up == others:
+                break
+            time.sleep(0.2)
+        check(up == others, "%s: GET /v1/peers lists the two others up: %s" % (n.url, doc))
+        check(doc.get("peer_port") == n.peer_port, "GET /v1/peers: the peer port")
+        for p in doc["peers"]:
+            if p["state"] == "up" and p["direction"] == "out":
+                check(p["addr"] == by_id[p["id"]].peer_addr,
+                      "a dialled link's address is the peer's listen address: %s" % p)
+            if p["state"] == "up":
+                check(p["addr"].startswith("127.0.0.1:") and p["rtt_us"] >= 0, "an up link: %s" % p)
+        # weft peers, text and --json
+        r = subprocess.run([WEFT, "peers"], env=env_for(n), capture_output=True, text=True,
+                           timeout=60)
+        up_lines = [l for l in r.stdout.splitlines() if " up " in l]
+        check(r.returncode == 0 and sorted(l.split()[0] for l in up_lines) ==
+              sorted(i[:16] for i in others), "weft peers: the two up: %r" % r.stdout)
+        r = subprocess.run([WEFT, "peers", "--json"], env=env_for(n), capture_output=True,
+                           text=True, timeout=60)
+        j = json.loads(r.stdout) if r.returncode == 0 else {}
+        check({p["id"] for p in j.get("peers", []) if p["state"] == "up"} == others,
+              "weft peers --json: the two up")
+        # /metrics
+        s, h, body = n.node.request("GET", "/metrics")
+        up_m = set()
+        for line in body.decode().splitlines():
+            if line.startswith("weft_peer_up{") and line.endswith(" 1"):
+                up_m.add(line.split('peer="')[1].split('"')[0])
+        check(up_m == others, "/metrics: weft_peer_up 1 for the two others: %s" % up_m)
+        # nx net_peers from a guest, and net_node_id
+        s, out = n.call("c", "peers")
+        got = {}
+        for line in json.loads(out)["output"].splitlines():
+            addr, pid = line.split(" ")
+            got[pid] = addr
+        check(set(got) == others, "net_peers from the guest: the two linked ids: %s" % got)
+        for pid, addr in got.items():
+            check(addr.startswith("127.0.0.1:"), "net_peers: an address %s" % addr)
+        s, out = n.call("c", "id")
+        check(json.loads(out)["output"].strip() == n.id, "net_node_id is the node's id")
+
+
+def case_kill9(tmp):
+    ns, _ = setup(tmp)
+
+    def during():
+        time.sleep(1.5)
+        ns[1].kill()
+        time.sleep(1)
+        ns[1].restart()
+        time.sleep(1.5)
+
+    model = run_writes(ns, "c", 0, during)
+    check(model.acked_count() > 100, "writes were acknowledged")
+    check(wait_joined(ns[1], "c"), "node 2 kept its context across kill -9")
+    converged(ns, "c", model)
+
+
+def case_sigstop(tmp):
+    ns, _ = setup(tmp)
+
+    def during():
+        time.sleep(1)
+        ns[2].kill(signal.SIGSTOP)
+        time.sleep(6)  # past the 5 s dead-link timeout
+        ns[2].kill(signal.SIGCONT)
+        time.sleep(1.5)
+
+    model = run_writes(ns, "c", 0, during)
+    converged(ns, "c", model)
+    check("dead: nothing received" in ns[0].log() + ns[1].log(),
+          "the stopped node's links were found dead")
+
+
+def case_late_join(tmp):
+    ns = three(tmp)
+    app = deploy(ns[0])
+    create(ns[0], app, "c", [ns[1]])
+    check(wait_joined(ns[1], "c"), "node 2 joined")
+    s, out = ns[0].call("c", "bulk", b"5000 old")
+    check(s == 200, "10,000 ops in one call on node 1: %s" % out[:300])
+    s, out = ns[1].call("c", "bulk", b"2000 old2")
+    check(s == 200, "4,000 more on node 2")
+    time.sleep(0.5)
+    check(ns[2].json("GET", "/v1/contexts/c")[0] == 404, "node 3, not a member yet, has no c")
+    model, stop = cluster.Model(), threading.Event()
+    ws = writers(ns[:2], "c", model, stop)
+    try:
+        time.sleep(0.5)
+        s, doc = ns[0].json("POST", "/v1/contexts/c/members", json.dumps({"add": [ns[2].id]}))
+        check(s == 200, "members add: %s %s" % (s, doc))
+        check(wait_joined(ns[2], "c"), "node 3 joined once a member")
+        time.sleep(1)
+    finally:
+        stop.set()
+        for w in ws:
+            w.join(60)
+    d = converged(ns, "c", model)
+    if d is not None:
+        check(d.get("old", {}).get("value") == 5000 and d.get("old2", {}).get("value") == 2000,
+              "the 14,000 old ops reached every node")
+        check(len(cluster.elements(d.get("old:set", {}).get("value"))) == 5000,
+              "all 5,000 old elements")
+
+
+def case_non_member(tmp):
+    ns = three(tmp)
+    app = deploy(ns[0])
+    create(ns[0], app, "c", [ns[1]])  # c: nodes 1 and 2
+    create(ns[0], app, "d", [ns[2]])  # d: nodes 1 and 3
+    check(wait_joined(ns[1], "c") and wait_joined(ns[2], "d"), "the members joined")
+    mc = run_writes(ns[:2], "c", 1.5)
+    md = run_writes([ns[0], ns[2]], "d", 1.5)
+    converged(ns[:2], "c", mc)
+    converged([ns[0], ns[2]], "d", md)
+    time.sleep(1)
+    names = lambda n: sorted(c["name"] for c in n.json("GET", "/v1/contexts")[1]["contexts"])
+    check(names(ns[2]) == ["d"], "node 3 has d only: %s" % names(ns[2]))
+    check(names(ns[1]) == ["c"], "node 2 has c only: %s" % names(ns[1]))
+    check(ns[2].json("GET", "/v1/contexts/c/crdt")[0] == 404, "node 3: no state of c")
+    check(ns[1].json("GET", "/v1/contexts/d/crdt")[0] == 404, "node 2: no state of d")
+    # The peers' apps: node 3 got the app through d, but nothing of c.
+    s, doc = ns[2].json("GET", "/v1/contexts/d/crdt")
+    check(s == 200 and doc["items"], "node 3 holds d's state")
+    logs = ns[0].log() + ns[1].log() + ns[2].log()
+    for ctx, who in (("c", ns[2]), ("d", ns[1])):
+        line = "context %s is not replicated with %s: it is not a member" % (ctx, who.id[:16])
+        check(line in ns[0].log(), "node 1's log says: " + line)
+    print("--- what the logs say about membership:")
+    for line in logs.splitlines():
+        if "member" in line or "shared" in line:
+            print("   ", line)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="weft-sync-")
+    try:
+        globals()["case_" + CASE](tmp)
+    except Exception:
+        import traceback
+        traceback.print_exc()
+        failures.append("exception")
+        for name in sorted(os.listdir(tmp)):
+            if name.endswith("-log"):
+                print("--- %s (tail)" % name)
+                print(open(os.path.join(tmp, name), errors="replace").read()[-3000:])
+    finally:
+        kill_started()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("%s: %d failed" % (CASE, len(failures)))
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
