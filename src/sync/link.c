@@ -49,6 +49,8 @@ struct sync_link {
     sync_link_t *pend_next;
     int pend_listed;   /* on links->pend */
     int write_rc;      /* a write that failed at once: closed by on_flush */
+    int close_req;     /* sync_link_close: closed by on_flush (or the timer) */
+    char close_reason[128];
 };
 
 struct peer {
@@ -387,6 +389,8 @@ static void on_flush(uv_prepare_t *h)
         conn_flush(c);
         if (c->write_rc < 0 && !c->closing)
             conn_close(c, "write: %s", uv_strerror(c->write_rc));
+        else if (c->close_req && !c->closing)
+            conn_close(c, "%s", c->close_reason);
     }
     uv_prepare_stop(h);
 }
@@ -561,6 +565,10 @@ static void on_conn_timer(uv_timer_t *t)
     uint8_t b[8];
     uint64_t now = now_ms(l), us;
     int i;
+    if (c->close_req) { /* the timer ran before the flusher */
+        conn_close(c, "%s", c->close_reason);
+        return;
+    }
     if (!c->up) {
         conn_close(c, "handshake not done within %llu ms",
                    (unsigned long long)l->cfg.handshake_ms);
@@ -670,7 +678,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     uint8_t type = 0;
     const uint8_t *payload = NULL;
     size_t len = 0;
-    if (c->closing)
+    if (c->closing || c->close_req)
         return;
     if (nread < 0) {
         if (nread != UV_EOF)
@@ -686,7 +694,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     n = (size_t)nread;
     c->bytes_in += n;
     c->last_rx_ms = now_ms(c->links);
-    while (n > 0 && !c->closing) {
+    while (n > 0 && !c->closing && !c->close_req) {
         int ev = sync_wire_read(&c->wire, p, n, &used, &type, &payload, &len);
         p += used;
         n -= used;
@@ -913,13 +921,25 @@ int sync_link_send(sync_link_t *c, uint8_t type, const uint8_t *payload, size_t 
 {
     if (type < SYNC_TYPE_USER || len > SYNC_MAX_FRAME - 1 || (len > 0 && payload == NULL))
         return WEFT_EARG;
-    if (!c->up || c->closing)
+    if (!c->up || c->closing || c->close_req)
         return WEFT_EARG;
     if (conn_queued(c) > c->links->cfg.high_water) {
         c->blocked = 1;
         return WEFT_ELIMIT;
     }
     return conn_send(c, type, payload, len);
+}
+
+void sync_link_close(sync_link_t *c, const char *reason)
+{
+    if (c->closing || c->close_req)
+        return;
+    c->close_req = 1;
+    snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
+    /* nothing more is read or delivered; on_flush closes it, after the
+     * caller has returned to the loop */
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    pend_list(c);
 }
 
 const uint8_t *sync_link_peer(const sync_link_t *c)

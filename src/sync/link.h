@@ -82,6 +82,12 @@ int sync_links_add_peer(sync_links_t *links, const char *addr);
  * water mark (the frame is NOT queued; wait for on_writable), WEFT_EARG (bad
  * type or size) or WEFT_ENOMEM. */
 int sync_link_send(sync_link_t *link, uint8_t type, const uint8_t *payload, size_t len);
+/* Closes the link with `reason` (logged "sync: link ADDR down: REASON",
+ * then on_down's argument): from now on nothing more of it is read or
+ * delivered and sync_link_send says WEFT_EARG; on_down follows later on
+ * the loop, never inside the caller. Frames queued and not yet written
+ * may be dropped. For a peer that broke a protocol above this layer. */
+void sync_link_close(sync_link_t *link, const char *reason);
 /* The peer's id of an up link. */
 const uint8_t *sync_link_peer(const sync_link_t *link);
 /* Calls fn for every known address and every connection, up or not. */

@@ -47,6 +47,8 @@ typedef struct {
     /* back-pressure sender */
     sync_link_t *flood;
     uint64_t flood_sent, flood_total, limited, writable;
+    /* sync_link_close on a TYPE_BAD frame: what happened inside the call */
+    int close_on_bad, in_close, down_in_close, send_after_close;
 } ep_t;
 
 struct fx {
@@ -87,6 +89,7 @@ static void cb_down(void *user, sync_link_t *link, const char *reason)
 {
     ep_t *e = user;
     e->downs++;
+    e->down_in_close += e->in_close;
     if (e->last_up == link)
         e->last_up = NULL;
     if (e->flood == link)
@@ -113,6 +116,12 @@ static void cb_frame(void *user, sync_link_t *link, uint8_t type, const uint8_t 
     size_t i;
     if (type != TYPE_DATA) {
         e->bad_frames++;
+        if (e->close_on_bad) {
+            e->in_close = 1;
+            sync_link_close(link, "test: a bad frame");
+            e->send_after_close = sync_link_send(link, TYPE_DATA, p, len);
+            e->in_close = 0;
+        }
         return;
     }
     if (len < 4 || get32(p) != e->next_seq)
@@ -926,6 +935,32 @@ TEST(link_unknown_link_type_ignored)
     ASSERT_EQ_U64(a->order_errors, 0);
     ASSERT_EQ_INT(a->bad_frames, 0);
     ASSERT_EQ_INT(a->downs, 0);
+}
+
+/* sync_link_close from on_frame: on_down comes later from the loop, not
+ * inside the call; the frame after it in the same read is not delivered,
+ * a send after it is refused, and the reason is logged. */
+TEST(link_close_from_on_frame)
+{
+    fx_t *fx = fx_new();
+    ep_t *a = ep_start(fx, 0, NULL, NULL, 0);
+    raw_t *r = raw_connect(fx, a->port);
+    uint8_t f[128], *p = data_payload(1, 8);
+    size_t n;
+    wait_t w;
+    a->close_on_bad = 1;
+    raw_up(r, a); /* delivers one good frame */
+    n = raw_seal(r, TYPE_BAD, (const uint8_t *)"x", 1, f);
+    n += raw_seal(r, TYPE_DATA, p, 8, f + n);
+    free(p);
+    raw_send(r, f, n); /* both frames in one write */
+    wait_log(fx, a, "down: test: a bad frame");
+    w = (wait_t){a, NULL, 1};
+    PUMP(fx, downs_at_least, &w);
+    ASSERT_EQ_INT(a->bad_frames, 1);
+    ASSERT_EQ_INT(a->down_in_close, 0);
+    ASSERT_EQ_INT(a->send_after_close, WEFT_EARG);
+    ASSERT_EQ_U64(a->frames, 1); /* raw_up's good frame only */
 }
 
 /* A PEERS frame with our own id and more addresses than the table holds:
