@@ -14,6 +14,16 @@ import threading
 import time
 import urllib.parse
 
+failures = []
+
+
+def check(cond, what):
+    """Records a failed check (the test's exit status) and says so."""
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, flush=True)
+    return cond
+
 
 class Model:
     """Writes made by the writers: per counter key the acknowledged and the

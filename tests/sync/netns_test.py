@@ -38,6 +38,7 @@ import http.client
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import cluster  # noqa: E402
+from cluster import check, failures  # noqa: E402
 
 WEFT, APP, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
 SKIP = 77
@@ -48,16 +49,8 @@ NODE_NS = [TAG + "n%d" % i for i in (1, 2, 3)]
 ADDR = ["10.77.0.%d" % i for i in (1, 2, 3)]
 CLIENT_ADDR = "10.77.0.100"
 HTTP_PORT, PEER_PORT = 7373, 7374
-failures = []
 made_ns = []
 procs = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
 
 
 def sh(*argv, ns=None, check_rc=True):

@@ -39,17 +39,10 @@ sys.path.insert(0, os.path.join(HERE, "..", "server"))
 import nodes  # noqa: E402
 from nodes import Node, kill_started  # noqa: E402
 import cluster  # noqa: E402
+from cluster import check, failures  # noqa: E402
 
 WEFT, APP, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
 nodes.WEFT = WEFT
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
 
 
 class SyncNode:
