@@ -19,6 +19,12 @@
  * with one MADV_DONTNEED of all of it instead (cheaper than the memset, and
  * it returns the memory), and one too large for the pool is unmapped.
  *
+ * The pool also keeps a few freed blocks of the malloc heap by size for
+ * the next store's value stack and frames (8 MiB and 8 KiB by default): a
+ * malloc and free of 8 MiB per call cost a heap consolidation and trim.
+ * Their bytes are not cleared: the interpreter writes every slot before it
+ * reads it (operands, and locals it zeroes), as with a fresh malloc.
+ *
  * Thread rule: the pool is the calling thread's own (no lock); a region
  * goes back to the pool of whichever thread frees it, and a thread's pool
  * is unmapped when the thread ends.
@@ -61,6 +67,8 @@ enum {
     MEMSET_ALL_MAX = 4 * PAGE_SIZE,     /* a memory this small is cleared whole */
     MEMSET_MAX = 1u << 20,              /* mapped bytes cleared by memset; more: MADV_DONTNEED */
     VEC_PAGES = 4096,                   /* mincore's vector, per round */
+    SPARES = 4,                         /* heap blocks kept per thread */
+    SPARE_MAX = 16u << 20,              /* the largest kept */
 };
 
 typedef struct {
@@ -74,6 +82,10 @@ typedef struct {
     region_t r[POOL_ENTRIES];
     unsigned n;
     uint64_t bytes;
+    struct {
+        void *p;
+        size_t bytes;
+    } spare[SPARES];
 } pool_t;
 
 static pthread_key_t pool_key;
@@ -92,6 +104,10 @@ static void pool_free(void *arg)
     pool_t *pool = arg;
     for (unsigned i = 0; i < pool->n; i++)
         region_unmap(pool->r[i].p, pool->r[i].cap);
+    for (unsigned i = 0; i < SPARES; i++) {
+        if (pool->spare[i].p) UNPOISON(pool->spare[i].p, pool->spare[i].bytes);
+        free(pool->spare[i].p);
+    }
     free(pool);
     my_pool = NULL;
 }
@@ -246,4 +262,32 @@ void mem_bytes_free(uint8_t *p, uint64_t cap, uint64_t size)
     POISON(p, cap);
     pool->r[pool->n++] = (region_t){p, cap};
     pool->bytes += cap;
+}
+
+void *mem_spare_take(size_t bytes)
+{
+    pool_t *pool = thread_pool();
+    for (unsigned i = 0; pool && i < SPARES; i++) {
+        if (pool->spare[i].p && pool->spare[i].bytes == bytes) {
+            void *p = pool->spare[i].p;
+            pool->spare[i].p = NULL;
+            UNPOISON(p, bytes);
+            return p;
+        }
+    }
+    return malloc(bytes);
+}
+
+void mem_spare_keep(void *p, size_t bytes)
+{
+    pool_t *pool = p && bytes <= SPARE_MAX ? thread_pool() : NULL;
+    for (unsigned i = 0; pool && i < SPARES; i++) {
+        if (!pool->spare[i].p) {
+            POISON(p, bytes);
+            pool->spare[i].p = p;
+            pool->spare[i].bytes = bytes;
+            return;
+        }
+    }
+    free(p);
 }

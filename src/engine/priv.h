@@ -362,6 +362,11 @@ bool table_grow_fits(const weft_table_t *t, uint32_t delta);
 uint8_t *mem_bytes_new(uint64_t size, uint64_t *out_cap);
 int mem_bytes_grow(uint8_t **p, uint64_t *cap, uint64_t size, uint64_t want);
 void mem_bytes_free(uint8_t *p, uint64_t cap, uint64_t size);
+/* A heap block of `bytes` (not cleared), from the thread's spares or
+ * malloc; mem_spare_keep keeps it for the next take of that size, or frees
+ * it. For value stacks and frames. */
+void *mem_spare_take(size_t bytes);
+void mem_spare_keep(void *p, size_t bytes);
 /* decode.c: the order of export_order (bytes, then length). */
 int engine_name_cmp(const char *a, size_t alen, const char *b, size_t blen);
 /* api.c: the export named (name, len), or NULL; O(log exports). */

@@ -72,8 +72,8 @@ weft_store_t *weft_store_new(weft_engine_t *engine)
 
 static void free_stack(weft_store_t *s)
 {
-    free(s->stack);
-    free(s->frames);
+    mem_spare_keep(s->stack, s->stack_slots * sizeof(slot_t));
+    mem_spare_keep(s->frames, (size_t)s->nframes_cap * sizeof(frame_t));
     s->stack = NULL;
     s->frames = NULL;
     s->stack_top = NULL;
@@ -144,9 +144,9 @@ static int ensure_stack(weft_store_t *s)
 {
     if (s->stack) return 0;
     s->stack_slots = s->limits.max_stack_bytes / sizeof(slot_t);
-    s->stack = malloc(s->stack_slots * sizeof(slot_t));
+    s->stack = mem_spare_take(s->stack_slots * sizeof(slot_t));
     s->nframes_cap = s->limits.max_call_depth < 256 ? s->limits.max_call_depth : 256;
-    s->frames = malloc((size_t)s->nframes_cap * sizeof(frame_t));
+    s->frames = mem_spare_take((size_t)s->nframes_cap * sizeof(frame_t));
     if (!s->stack || !s->frames) {
         free_stack(s);
         return WEFT_ENOMEM;
