@@ -52,6 +52,12 @@ enum {
 #define APP_MAX ((size_t)64 << 20) /* module bytes a peer may send */
 #define MAX_MEMBERS 4096u
 #define TICK_MS 100
+/* An app download that got no chunk for JOIN_RETRY_MS asks again for the
+ * one it waits for (a request or chunk the link refused, or a peer slow to
+ * answer); one that got none for JOIN_STALL_MS is dropped, and the next
+ * invitation starts it again. */
+#define JOIN_RETRY_MS 1000
+#define JOIN_STALL_MS 30000
 
 typedef struct member_entry {
     char *ctx;
@@ -66,6 +72,11 @@ typedef struct peer {
     sync_link_t *link;
     sync_repl_peer_t *rp;
     uint8_t id[32];
+    /* sends the link refused (WEFT_ELIMIT), made again on on_writable */
+    int reinvite;                       /* an INVITE: invite_all again */
+    int rechunk;                        /* the APP_CHUNK of chunk_app at chunk_off */
+    char chunk_app[65];
+    uint32_t chunk_off;
     struct peer *next;
 } peer_t;
 
@@ -82,6 +93,7 @@ typedef struct join {
     uint8_t *members;
     size_t nmembers;
     int running; /* queued on the pool */
+    uint64_t progress_ms, asked_ms; /* last chunk (or start), last APP_REQ */
     int rc;
     char msg[256];
     struct join *next;
@@ -398,8 +410,7 @@ static void send_invite(weft_sync_t *s, peer_t *p, member_entry_t *e)
     put_u32(b + 2 + e->ctx_len + APP_ID_LEN, (uint32_t)e->n);
     memcpy(b + 6 + e->ctx_len + APP_ID_LEN, e->ids, 32 * e->n);
     if (sync_link_send(p->link, MSG_INVITE, b, len) != 0)
-        slog(s, "sync: could not send an invitation to context %s (link busy); it is sent again "
-                "when the link comes up", e->ctx);
+        p->reinvite = 1; /* the link is full: again when it drains */
     free(b);
 }
 
@@ -496,15 +507,44 @@ static void join_start(weft_sync_t *s, join_t *j)
     }
 }
 
+/* Asks p for the next chunk of j's app. A request the link refuses is
+ * made again by the tick (join_tick) after JOIN_RETRY_MS. */
 static void send_app_req(weft_sync_t *s, peer_t *p, join_t *j)
 {
     uint8_t b[APP_ID_LEN + 4];
     memcpy(b, j->app, APP_ID_LEN);
     put_u32(b + APP_ID_LEN, (uint32_t)j->wasm_len);
+    j->asked_ms = mono_ms();
     sync_link_send(p->link, MSG_APP_REQ, b, sizeof b);
 }
 
-static void on_invite(weft_sync_t *s, peer_t *p, const uint8_t *b, size_t len)
+/* Downloads that stalled: ask again, or give up (the next invitation
+ * starts again). */
+static void join_tick(weft_sync_t *s)
+{
+    uint64_t now = mono_ms();
+    for (join_t *j = s->joins, *next; j; j = next) {
+        next = j->next;
+        if (j->running || j->have_app)
+            continue;
+        if (now - j->progress_ms >= JOIN_STALL_MS) {
+            slog(s, "sync: joining context %s abandoned: no chunk of app %.12s for %d s; "
+                    "the next invitation starts it again", j->ctx, j->app, JOIN_STALL_MS / 1000);
+            join_free(s, j);
+            continue;
+        }
+        if (now - j->asked_ms < JOIN_RETRY_MS)
+            continue;
+        for (peer_t *p = s->peer_list; p; p = p->next)
+            if (memcmp(p->id, j->from, 32) == 0) {
+                send_app_req(s, p, j);
+                break;
+            }
+    }
+}
+
+/* Returns -1 for a malformed INVITE (the caller closes the link). */
+static int on_invite(weft_sync_t *s, peer_t *p, const uint8_t *b, size_t len)
 {
     char from[65];
     hex_id(p->id, from);
@@ -532,20 +572,20 @@ static void on_invite(weft_sync_t *s, peer_t *p, const uint8_t *b, size_t len)
     if (!self_in || !peer_in) {
         slog(s, "sync: ignored an invitation to context %s from %.16s: %s", ctx, from,
              !self_in ? "this node is not a member" : "the inviter is not a member");
-        return;
+        return 0;
     }
     if (s->cfg.context_app && s->cfg.context_app(s->cfg.user, ctx, have) == 0) {
         if (strcmp(have, app_id) != 0)
             slog(s, "sync: context %s from %.16s is of app %.12s, but this node's context %s "
                     "is of app %.12s: not replicated", ctx, from, app_id, ctx, have);
-        return;
+        return 0;
     }
     if (join_find(s, ctx) || !s->cfg.join)
-        return;
+        return 0;
     join_t *j = calloc(1, sizeof *j);
     if (!j || !(j->members = malloc((size_t)n * 32 + 1))) {
         free(j);
-        return;
+        return 0;
     }
     j->s = s;
     memcpy(j->ctx, ctx, clen + 1);
@@ -554,15 +594,17 @@ static void on_invite(weft_sync_t *s, peer_t *p, const uint8_t *b, size_t len)
     memcpy(j->members, ids, (size_t)n * 32);
     j->nmembers = n;
     j->have_app = s->cfg.app_have && s->cfg.app_have(s->cfg.user, app_id);
+    j->progress_ms = mono_ms();
     j->next = s->joins;
     s->joins = j;
     if (j->have_app)
         join_start(s, j);
     else
         send_app_req(s, p, j);
-    return;
+    return 0;
 bad:
-    slog(s, "sync: malformed invitation from %.16s ignored", from);
+    slog(s, "sync: malformed invitation from %.16s (%zu bytes)", from, len);
+    return -1;
 }
 
 /* Whether peer p may read app `app`: it shares a context of that app. */
@@ -579,10 +621,13 @@ static int peer_may_read_app(weft_sync_t *s, peer_t *p, const char *app)
     return 0;
 }
 
-static void on_app_req(weft_sync_t *s, peer_t *p, const uint8_t *b, size_t len)
+/* Answers an APP_REQ with one chunk; a chunk the link refuses is sent
+ * again on on_writable. Returns -1 for a malformed request (the caller
+ * closes the link). */
+static int on_app_req(weft_sync_t *s, peer_t *p, const uint8_t *b, size_t len)
 {
     if (len != APP_ID_LEN + 4 || !valid_app_id(b))
-        return;
+        return -1;
     char app[APP_ID_LEN + 1];
     memcpy(app, b, APP_ID_LEN);
     app[APP_ID_LEN] = '\0';
@@ -591,61 +636,76 @@ static void on_app_req(weft_sync_t *s, peer_t *p, const uint8_t *b, size_t len)
         char from[65];
         hex_id(p->id, from);
         slog(s, "sync: %.16s asked for app %.12s it shares no context of: refused", from, app);
-        return;
+        return 0;
     }
     if (strcmp(s->served_app, app) != 0) {
         free(s->served);
         s->served = NULL;
         s->served_app[0] = '\0';
         if (!s->cfg.app_bytes || s->cfg.app_bytes(s->cfg.user, app, &s->served, &s->served_len))
-            return;
+            return 0;
         memcpy(s->served_app, app, APP_ID_LEN + 1);
     }
     if (off > s->served_len)
-        return;
+        return -1;
     size_t n = s->served_len - off < APP_CHUNK ? s->served_len - off : APP_CHUNK;
     uint8_t *c = malloc(APP_ID_LEN + 8 + n);
     if (!c)
-        return;
+        return 0;
     memcpy(c, app, APP_ID_LEN);
     put_u32(c + APP_ID_LEN, (uint32_t)s->served_len);
     put_u32(c + APP_ID_LEN + 4, off);
     memcpy(c + APP_ID_LEN + 8, s->served + off, n);
-    sync_link_send(p->link, MSG_APP_CHUNK, c, APP_ID_LEN + 8 + n);
+    p->rechunk = sync_link_send(p->link, MSG_APP_CHUNK, c, APP_ID_LEN + 8 + n) != 0;
+    if (p->rechunk) { /* the link is full: again when it drains */
+        memcpy(p->chunk_app, app, APP_ID_LEN + 1);
+        p->chunk_off = off;
+    }
     free(c);
+    return 0;
 }
 
-static void on_app_chunk(weft_sync_t *s, peer_t *p, const uint8_t *b, size_t len)
+/* Returns -1 for a malformed chunk (the caller closes the link). A chunk
+ * at another offset than the one awaited is a late answer to a request
+ * made again: ignored. */
+static int on_app_chunk(weft_sync_t *s, peer_t *p, const uint8_t *b, size_t len)
 {
     if (len < APP_ID_LEN + 8)
-        return;
+        return -1;
     uint32_t total = get_u32(b + APP_ID_LEN), off = get_u32(b + APP_ID_LEN + 4);
     size_t n = len - APP_ID_LEN - 8;
+    if (total == 0 || total > APP_MAX || off > total || n > total - off ||
+        (n == 0 && off < total))
+        return -1;
     for (join_t *j = s->joins; j; j = j->next) {
         if (j->running || j->have_app || memcmp(j->from, p->id, 32) != 0 ||
             memcmp(j->app, b, APP_ID_LEN) != 0)
             continue;
-        if (total == 0 || total > APP_MAX || off != j->wasm_len || n > total - off ||
-            (j->wasm && total != j->wasm_total)) {
-            slog(s, "sync: bad chunk of app %.12s: join of context %s abandoned", j->app, j->ctx);
+        if (j->wasm && total != j->wasm_total) {
+            slog(s, "sync: chunk of app %.12s of another size: join of context %s abandoned",
+                 j->app, j->ctx);
             join_free(s, j);
-            return;
+            return -1;
         }
+        if (off != j->wasm_len)
+            return 0;
         if (!j->wasm) {
             if (!(j->wasm = malloc(total))) {
                 join_free(s, j);
-                return;
+                return 0;
             }
             j->wasm_total = total;
         }
         memcpy(j->wasm + off, b + APP_ID_LEN + 8, n);
         j->wasm_len += n;
+        j->progress_ms = mono_ms();
         if (j->wasm_len == j->wasm_total)
             join_start(s, j);
-        else if (n > 0)
+        else
             send_app_req(s, p, j);
-        return;
+        return 0;
     }
+    return 0;
 }
 
 /* ---- links ----------------------------------------------------------------- */
@@ -673,14 +733,33 @@ static void on_frame(void *user, sync_link_t *link, uint8_t type, const uint8_t 
     peer_t *p = peer_of_link(s, link);
     if (!p)
         return;
+    /* A malformed message closes the link (docs/sync.md): the peer is
+     * broken or hostile, and a new session starts from version vectors. */
     if (type >= 0x10 && type < 0x20) {
-        sync_repl_receive(s->repl, p->rp, type, payload, len);
+        static const char *const names[] = {"VV", "OPS", "ACK"};
+        if (sync_repl_receive(s->repl, p->rp, type, payload, len) == WEFT_EMALFORMED) {
+            char why[64];
+            if (type - 0x10 < 3)
+                snprintf(why, sizeof why, "malformed %s frame", names[type - 0x10]);
+            else
+                snprintf(why, sizeof why, "unknown replication frame 0x%02x", type);
+            sync_link_close(link, why);
+        }
         return;
     }
     switch (type) {
-    case MSG_INVITE: on_invite(s, p, payload, len); break;
-    case MSG_APP_REQ: on_app_req(s, p, payload, len); break;
-    case MSG_APP_CHUNK: on_app_chunk(s, p, payload, len); break;
+    case MSG_INVITE:
+        if (on_invite(s, p, payload, len) != 0)
+            sync_link_close(link, "malformed INVITE frame");
+        break;
+    case MSG_APP_REQ:
+        if (on_app_req(s, p, payload, len) != 0)
+            sync_link_close(link, "malformed APP_REQ frame");
+        break;
+    case MSG_APP_CHUNK:
+        if (on_app_chunk(s, p, payload, len) != 0)
+            sync_link_close(link, "malformed APP_CHUNK frame");
+        break;
     default: break; /* a newer peer's message: ignored */
     }
 }
@@ -689,8 +768,20 @@ static void on_writable(void *user, sync_link_t *link)
 {
     weft_sync_t *s = user;
     peer_t *p = peer_of_link(s, link);
-    if (p)
-        sync_repl_writable(s->repl, p->rp);
+    if (!p)
+        return;
+    if (p->reinvite) {
+        p->reinvite = 0;
+        invite_all(s, p);
+    }
+    if (p->rechunk) {
+        uint8_t b[APP_ID_LEN + 4];
+        memcpy(b, p->chunk_app, APP_ID_LEN);
+        put_u32(b + APP_ID_LEN, p->chunk_off);
+        p->rechunk = 0;
+        on_app_req(s, p, b, sizeof b);
+    }
+    sync_repl_writable(s->repl, p->rp);
 }
 
 static void on_down(void *user, sync_link_t *link, const char *reason)
@@ -762,11 +853,34 @@ static void snap_cb(void *user, const sync_link_info_t *info)
             }
 }
 
+/* Whether v[i] is an address of a node that has a link up through another
+ * entry: a dial target learned by gossip but not dialled, or the loser of
+ * a duplicate link. Listed, it would show that node down while it is
+ * linked; it is shown again once the node's link is down. O(n^2), fine
+ * while peers < 256. */
+static int linked_elsewhere(const weft_sync_peer_t *v, size_t n, size_t i)
+{
+    static const uint8_t zero[32];
+    if (v[i].up || memcmp(v[i].id, zero, 32) == 0)
+        return 0;
+    for (size_t k = 0; k < n; k++)
+        if (v[k].up && memcmp(v[k].id, v[i].id, 32) == 0)
+            return 1;
+    return 0;
+}
+
 static void snapshot(weft_sync_t *s)
 {
     snap_t sn = {s, NULL, 0, 0};
     if (s->links)
         sync_links_info(s->links, snap_cb, &sn);
+    /* In place: an up entry is never dropped, so each stays in v (moved
+     * down, or where it was) while the later entries are checked. */
+    size_t kept = 0;
+    for (size_t i = 0; i < sn.n; i++)
+        if (!linked_elsewhere(sn.v, sn.n, i))
+            sn.v[kept++] = sn.v[i];
+    sn.n = kept;
     pthread_mutex_lock(&s->mu);
     free(s->snap);
     s->snap = sn.v;
@@ -874,6 +988,7 @@ static void on_tick(uv_timer_t *t)
     weft_sync_t *s = t->data;
     if (!s->stopping_loop) {
         sync_repl_tick(s->repl);
+        join_tick(s);
         snapshot(s);
     }
     maybe_finish(s);

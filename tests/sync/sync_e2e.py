@@ -207,6 +207,9 @@ def case_peers(tmp):
             time.sleep(0.2)
         check(up == others, "%s: GET /v1/peers lists the two others up: %s" % (n.url, doc))
         check(doc.get("peer_port") == n.peer_port, "GET /v1/peers: the peer port")
+        down = {p["id"] for p in doc["peers"] if p["state"] != "up"}
+        check(not (down & up), "no linked node is also listed down (an address learned by "
+              "gossip and not dialled, or a duplicate link's loser): %s" % doc)
         for p in doc["peers"]:
             if p["state"] == "up" and p["direction"] == "out":
                 check(p["addr"] == by_id[p["id"]].peer_addr,
