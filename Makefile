@@ -1,6 +1,7 @@
 # Thin front for CMake. `make` builds into build/, `make test` runs every test
 # (normal build and an ASan+UBSan build, and the multi-threaded tests under
-# ThreadSanitizer), `make soak` thousands of seeds of the sync simulation,
+# ThreadSanitizer), `make soak` thousands of seeds of the sync simulation
+# and SOAK_KILLS kill -9s of nodes of a 3-node cluster under writes,
 # `make demo` runs the demo and
 # `make bench` the benchmarks (kernels, start-up, host calls, guest
 # database, durable calls, calls through the node and over HTTP).
@@ -61,11 +62,16 @@ bench: build
 
 # Seeds 1..SOAK_SEEDS of the replication simulation (tests/sync/sim.c:
 # loss, duplication, reordering, partitions, restarts); make test runs 200.
-# A failing seed prints the command that reruns it alone.
+# A failing seed prints the command that reruns it alone. Then SOAK_KILLS
+# kill -9s of the nodes of a 3-node cluster under writes, in turn, each
+# restarted (tests/sync/sync_e2e.py kill9; make test runs one).
 SOAK_SEEDS ?= 5000
+SOAK_KILLS ?= 30
 
 soak: build
 	cd $(BUILD) && SYNC_SEEDS=$(SOAK_SEEDS) ./test_repl sim_seeds
+	SYNC_KILL_ROUNDS=$(SOAK_KILLS) python3 tests/sync/sync_e2e.py $(BUILD)/weft \
+	    $(BUILD)/tests/sync/guests/sync_app.wasm kill9
 
 # libFuzzer run of tests/fuzz/fuzz_module.c (clang, ASan+UBSan) for
 # FUZZ_SECONDS on a scratch copy of the seed corpus and saved regressions.

@@ -12,7 +12,8 @@ model of acknowledged writes, the digests). One CASE per CTest test:
               net_peers from a guest name the two linked nodes, with their
               ids and addresses
   kill9       node 2 killed with SIGKILL during the writes and restarted
-              (same data directory and ports): nothing acknowledged lost
+              (same data directory and ports): nothing acknowledged lost;
+              SYNC_KILL_ROUNDS=N kills N times, nodes in turn (make soak)
   sigstop     node 3 stopped (SIGSTOP) for 6 s during the writes, then
               continued: its links die and come back, and all converge
   late_join   node 3 made a member after 10,000 ops exist: it joins and
@@ -248,19 +249,27 @@ def case_peers(tmp):
 
 
 def case_kill9(tmp):
+    """SYNC_KILL_ROUNDS (default 1; `make soak` runs more) kill -9s, of node
+    2, then 3, then 1, ... each restarted on its ports a second later."""
     ns, _ = setup(tmp)
+    rounds = int(os.environ.get("SYNC_KILL_ROUNDS", "1"))
 
     def during():
         time.sleep(1.5)
-        ns[1].kill()
-        time.sleep(1)
-        ns[1].restart()
-        time.sleep(1.5)
+        for r in range(rounds):
+            victim = ns[(r + 1) % 3]
+            victim.kill()
+            time.sleep(1)
+            victim.restart()
+            time.sleep(1)
+        time.sleep(0.5)
 
     model = run_writes(ns, "c", 0, during)
     check(model.acked_count() > 100, "writes were acknowledged")
-    check(wait_joined(ns[1], "c"), "node 2 kept its context across kill -9")
+    for n in ns:
+        check(wait_joined(n, "c"), "%s kept its context across kill -9" % n.url)
     converged(ns, "c", model)
+    print("%d kill -9 rounds, %d acknowledged writes" % (rounds, model.acked_count()))
 
 
 def case_sigstop(tmp):
