@@ -64,6 +64,7 @@ typedef struct job {
     size_t ctx_len;
     uint8_t *frame;
     size_t len;
+    uint64_t wall; /* the clock apply_remote observes, read on our thread */
 } job_t;
 
 struct sync_repl_peer {
@@ -337,11 +338,8 @@ static int push_op(void *user, const uint8_t *bytes, size_t len)
         s->failed = 1;
         return 1;
     }
-    if (repl_ops_add(&r->w, &op) < 0 ||
-        (s->frame.n > 0 &&
-         memcmp(s->frame.v[s->frame.n - 1].origin, op.origin, WEFT_CRDT_ORIGIN_LEN) == 0
-             ? (s->frame.v[s->frame.n - 1].seq = op.seq, 0)
-             : vv_raise(&s->frame, op.origin, op.seq) == 0)) {
+    /* an origin's seqs only grow here: a raise of 0 is a failed one */
+    if (repl_ops_add(&r->w, &op) < 0 || vv_raise(&s->frame, op.origin, op.seq) == 0) {
         s->failed = 1;
         return 1;
     }
@@ -585,13 +583,14 @@ static int apply_op(void *user, size_t group, const uint8_t *origin, uint64_t se
     return a->rc < 0;
 }
 
-/* One OPS frame in one transaction. Ops of one origin apply in seq order;
- * a gap (WEFT_EARG) stops that origin's group: the sender sends the rest
- * again from what we ack. */
+/* One OPS frame in one transaction, on the writer's thread (it touches
+ * the job only). Ops of one origin apply in seq order; a gap (WEFT_EARG)
+ * stops that origin's group: the sender sends the rest again from what we
+ * ack. */
 static int job_apply(weft_txn_t *txn, void *arg)
 {
     job_t *j = arg;
-    apply_t a = {txn, now(j->r), (size_t)-1, 0};
+    apply_t a = {txn, j->wall, (size_t)-1, 0};
     int rc = repl_ops_walk(j->frame, j->len, NULL, NULL, apply_op, &a);
     return rc < 0 ? rc : a.rc;
 }
@@ -629,6 +628,7 @@ static void job_start(sync_repl_t *r, sync_repl_peer_t *p)
         p->queue = j->next;
         p->queued--;
         p->running = j;
+        j->wall = r->cfg.wall_ms ? r->cfg.wall_ms(r->cfg.user) : now(r);
         if (r->cfg.write(r->cfg.user, job_apply, j, job_done) < 0) {
             /* not applied, not acked: the sender sends it again */
             p->running = NULL;

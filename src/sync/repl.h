@@ -47,7 +47,8 @@ typedef struct {
     /* Runs fn in a write transaction (committed durably when fn returns 0,
      * aborted otherwise), then calls done(arg, rc) on the engine's thread
      * (at once in a simulation, or later through the loop). Returns 0 or an
-     * error, in which case done is never called. */
+     * error, in which case done is never called. fn may run on another
+     * thread: it touches only its arg. */
     int (*write)(void *user, int (*fn)(weft_txn_t *txn, void *arg), void *arg,
                  void (*done)(void *arg, int rc));
     /* 1 when context ctx is replicated with peer `peer_id` (both members). */
@@ -56,6 +57,11 @@ typedef struct {
     void (*contexts)(void *user, const uint8_t *peer_id,
                      void (*fn)(void *arg, const uint8_t *ctx, size_t ctx_len), void *arg);
     uint64_t (*now_ms)(void *user);
+    /* Unix time in ms, which the node's hybrid logical clock observes with
+     * every op applied (weft_crdt_apply_remote's wall_ms). NULL: now_ms
+     * (a simulation's one clock). Timers use now_ms, which may be
+     * monotonic. */
+    uint64_t (*wall_ms)(void *user);
     void (*log)(void *user, const char *line);
     void *user;
     size_t max_batch_bytes;  /* 0: 256 KiB of ops per OPS frame */

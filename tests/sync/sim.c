@@ -293,7 +293,7 @@ static int node_open(sim_t *s, int i)
 static void link_up(sim_t *s, int i, int j)
 {
     link_t *a = &s->link[i][j], *b = &s->link[j][i];
-    if (a->up || !s->node[i].up || !s->node[j].up)
+    if (a->up || !s->node[i].up || !s->node[j].up || (s->o.chain && i - j != 1 && j - i != 1))
         return;
     a->up = b->up = 1;
     a->want_writable = b->want_writable = 0;

@@ -30,6 +30,7 @@ typedef struct {
     int deferred;  /* -1: by seed; 0: writes applied inside receive; 1: later */
     int bench;     /* every node writes first, links come up after; big windows */
     int conflicts; /* some writes create one key with different types */
+    int chain;     /* links only between neighbours (0-1-2-...), not a full mesh */
     const char *tmp; /* folder for the data directories (NULL: $TMPDIR or /tmp) */
 } sim_opts_t;
 
