@@ -506,8 +506,11 @@ void sync_repl_notify(sync_repl_t *r, const uint8_t *ctx, size_t ctx_len)
 {
     for (sync_repl_peer_t *p = r->peers; p; p = p->next) {
         pctx_t *c = ctx_find(p, ctx, ctx_len);
+        up_t u = {r, p};
         if (c)
             push(r, p, c);
+        else /* shared since the peer came up? start it now, not at the next tick */
+            up_ctx(&u, ctx, ctx_len);
     }
 }
 

@@ -425,6 +425,28 @@ TEST(engine_window_backpressure_and_resend)
     sync_repl_peer_down(o.r, o.p);
 }
 
+/* A context shared after the peer came up starts (a VV to the peer) at
+ * the next commit in it, not only at the next anti-entropy tick. */
+TEST(engine_context_shared_later_starts_on_notify)
+{
+    one_t o;
+    one_engine(&o, 0);
+    sync_repl_peer_down(o.r, o.p);
+    o.shared = 0;
+    o.p = sync_repl_peer_up(o.r, &o, (const uint8_t[32]){7});
+    ASSERT_NOT_NULL(o.p);
+    o.frames = 0;
+    sync_repl_notify(o.r, C("app"));
+    ASSERT_EQ_INT(o.frames, 0);
+    o.shared = 1;
+    sync_repl_notify(o.r, C("app"));
+    ASSERT_EQ_INT(o.frames, 1);
+    ASSERT_EQ_INT(o.last_type, SYNC_MSG_VV);
+    sync_repl_notify(o.r, C("app")); /* once */
+    ASSERT_EQ_INT(o.frames, 1);
+    sync_repl_peer_down(o.r, o.p);
+}
+
 /* ---- the simulation -------------------------------------------------- */
 
 static void run_sim(sim_opts_t *o)
