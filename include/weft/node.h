@@ -36,6 +36,7 @@
 
 #include "sync.h"
 #include "types.h"
+#include "wasi.h"
 
 struct weft_module;
 
@@ -50,21 +51,40 @@ typedef struct weft_call_result weft_call_result_t;
 #define WEFT_CONTEXT_MAX 255 /* a context name: 1..255 bytes */
 
 /* Limits of one call. Zero in a field of a request means "the node's". */
+#define WEFT_FUEL_ZERO UINT64_MAX /* a budget of no instruction at all */
 typedef struct {
-    uint64_t fuel;             /* instruction budget; 0 = unlimited */
+    uint64_t fuel;             /* instruction budget; 0 = unlimited; WEFT_FUEL_ZERO: none */
     uint32_t max_memory_pages; /* per memory; 0 = the engine's default (4 GiB) */
     uint64_t timeout_ns;       /* wall clock; 0 = none */
     size_t max_input;          /* bytes of input; default 1 MiB */
     size_t max_output;         /* bytes of output (stdout) kept; default 16 MiB */
+    size_t max_stack_bytes;    /* the value stack; 0 = the engine's default (8 MiB) */
+    uint32_t max_table_elems;  /* elements of all tables; 0 = the engine's default */
 } weft_call_limits_t;
 
 enum {
     WEFT_NODE_DB_NOSYNC = 1 << 0, /* commits are not fsync'd (tests, benchmarks) */
     WEFT_NODE_NO_SYNC = 1 << 1,   /* replication off: nx net_* answer ERR_SYNC_DISABLED */
+    /* No threads: every call and change runs on the thread that asks for
+     * it, and a call's write lock wait ends at its deadline or at
+     * weft_node_interrupt (a one-call node: `weft run`). The thread that
+     * stops calls at their deadline starts with the first call that has
+     * one. */
+    WEFT_NODE_INLINE = 1 << 2,
+    /* At a call's deadline, besides interrupting its store, signal the
+     * thread running it with SIGUSR1 every 10 ms until the call ends, so a
+     * host call blocked in a syscall (a read of the process's stdin, the
+     * open of a FIFO in a preopened directory) fails with EINTR and the
+     * call traps. The node installs a SIGUSR1 handler that does nothing
+     * (without SA_RESTART) for it: the process must not use SIGUSR1. */
+    WEFT_NODE_KICK = 1 << 3,
 };
 
 typedef struct {
-    const char *data_dir;      /* created (mode 0700) when absent */
+    /* Created (mode 0700) when absent. NULL (WEFT_NODE_INLINE only): no
+     * data directory, no LMDB, until weft_node_open_data_dir; apps opened
+     * with weft_node_app_open that do not import nx run without one. */
+    const char *data_dir;
     unsigned flags;            /* WEFT_NODE_* */
     unsigned workers;          /* threads running views; 0 = the number of cores */
     unsigned max_batch;        /* write calls per durable commit; 0 = 64 */
@@ -94,6 +114,20 @@ int weft_node_open(const weft_node_config_t *cfg, weft_node_t **out, char *out_m
 /* Stops accepting calls, finishes the ones queued or running (their
  * writes are committed), then frees everything. */
 void weft_node_close(weft_node_t *node);
+/* Gives a node opened without a data directory its directory, as
+ * weft_node_open would have (created with its parents when absent, the
+ * identity loaded unless WEFT_NODE_NO_SYNC), so a one-call node opens LMDB
+ * only for an app that imports nx. Call it before any call. Returns 0,
+ * WEFT_EARG (the node has one already) or weft_node_open's errors: out_msg
+ * says what failed ("cannot create data directory DIR: ...", "cannot open
+ * data directory DIR: ...", "data directory DIR is damaged: ..." or
+ * "cannot load the node identity of DIR: ..."). */
+int weft_node_open_data_dir(weft_node_t *node, const char *dir, char *out_msg, size_t msg_size);
+
+/* Interrupts every call running on the node (each traps INTERRUPTED) and
+ * every call after it: for a process that stops at Ctrl-C. It takes no
+ * lock and may be called from a signal handler. */
+void weft_node_interrupt(weft_node_t *node);
 
 /* The node id: the 32-byte ed25519 public key, or NULL when sync is off
  * and the directory has none. Borrowed for the node's lifetime. */
@@ -156,6 +190,19 @@ int weft_node_app_get(weft_node_t *node, const char *id, weft_app_info_t *out);
 /* Calls fn for every app, in id order, until it returns non-zero. */
 int weft_node_app_list(weft_node_t *node, int (*fn)(void *user, const weft_app_info_t *app),
                        void *user);
+/* Opens an app from module bytes without deploying it (`weft run FILE`):
+ * validated and compiled now, within load_timeout_ns (UINT64_MAX: no
+ * bound), and kept in this process only, never in the data directory,
+ * until the node closes. Its imports are not checked here (the embedder
+ * lists them with weft_profile_check; an unlinkable one fails the call).
+ * `name` (1..255 bytes) is what nx module_id shows and the guest's argv[0]
+ * by default. out_id gets an id unique in the process (64 hex digits, not
+ * the sha256: hashing would cost every `weft run` its start-up); a call
+ * runs the app by naming it in weft_call_req_t.app, in any context, which
+ * then needs no record. Errors as for weft_node_app_deploy. */
+int weft_node_app_open(weft_node_t *node, const uint8_t *wasm, size_t len, const char *name,
+                       char out_id[WEFT_APP_ID_LEN + 1], char *out_msg, size_t msg_size);
+
 /* The compiled module of an app (compiled now if this process has not yet),
  * for listing its imports and exports. Borrowed until the node closes.
  * WEFT_ENOTFOUND when there is no such app. */
@@ -239,6 +286,19 @@ typedef struct {
     size_t nargs;
     const char *const *argv; /* WASI arguments after argv[0] (copied); NULL: none */
     size_t argc;
+    const char *argv0;       /* the guest's argv[0]; NULL: the app's name */
+    /* An app opened with weft_node_app_open to run instead of the
+     * context's: `context` then only names the state the call sees (nx
+     * keys, events) and needs no record. NULL: the context's app. */
+    const char *app;
+    /* 1: the guest reads and writes the node process's own descriptors
+     * 0, 1 and 2 instead of memory files: no input is given, no output is
+     * kept (max_output does not apply), stderr gives no log lines. */
+    int stdio;
+    /* Host directories the guest may use (WASI preopens, copied; opened
+     * at the call: one that cannot be opened is an ERROR with WEFT_EARG). */
+    const weft_wasi_preopen_t *dirs;
+    size_t ndirs;
     int view;                /* 1: read-only call on a read transaction */
     /* The caller's identity, a 32-byte ed25519 public key the embedder has
      * verified (a signed HTTP call); NULL: the node's own. Kept with the
@@ -275,6 +335,22 @@ int weft_call_result_trap(const weft_call_result_t *res);
 /* A one-line description for TRAP, EXIT and ERROR ("" for OK), with the
  * trap's message or the reason the call was refused. */
 const char *weft_call_result_message(const weft_call_result_t *res);
+/* For ERROR, the weft/error.h code behind it: WEFT_EARG for a request the
+ * node cannot carry out (no such function, wrong arguments, a directory
+ * that cannot be opened), else the code of what failed (storage,
+ * instantiation). For an INTERRUPTED TRAP, WEFT_EINTERRUPTED when the call
+ * was stopped before its guest ran (waiting for the write lock: the trap
+ * message says so). 0 otherwise. */
+int weft_call_result_error(const weft_call_result_t *res);
+/* For TRAP, the trap's own message without its kind ("integer divide by
+ * zero"), else "". weft_call_result_message is "KIND: message". */
+const char *weft_call_result_trap_message(const weft_call_result_t *res);
+/* For TRAP, the wasm frames at the trap, innermost first (the innermost
+ * 64 at most): the function's index in its module and its name from the
+ * name section (NULL when it has none). Returns the frame count; i past
+ * it gives 0 and NULL. */
+size_t weft_call_result_backtrace_count(const weft_call_result_t *res);
+uint32_t weft_call_result_frame(const weft_call_result_t *res, size_t i, const char **out_name);
 /* The exit status for EXIT (and 0 otherwise). */
 int weft_call_result_exit_status(const weft_call_result_t *res);
 /* Output bytes (stdout), borrowed from the result. */
@@ -284,6 +360,8 @@ size_t weft_call_result_values(const weft_call_result_t *res, const weft_val_t *
 /* Log lines (nx host_log, then each stderr line), borrowed. */
 size_t weft_call_result_log_count(const weft_call_result_t *res);
 const char *weft_call_result_log(const weft_call_result_t *res, size_t i, size_t *out_len);
+/* nx log lines dropped because the call logged more than 64 MiB. */
+size_t weft_call_result_logs_dropped(const weft_call_result_t *res);
 /* "log" for an nx log line, "stderr" for a line the guest wrote there. */
 const char *weft_call_result_log_level(const weft_call_result_t *res, size_t i);
 /* A random 64-bit id of the call, also stored with its log lines. */

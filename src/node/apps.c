@@ -75,7 +75,9 @@ static int load(weft_node_t *node, const uint8_t *bytes, size_t len, weft_module
     weft_load_options_t o;
     memset(&o, 0, sizeof o);
     o.interrupt = &node->stopping;
-    o.deadline_ns = node_now_ns() + node->load_timeout_ns;
+    uint64_t now = node_now_ns();
+    o.deadline_ns = node->load_timeout_ns > UINT64_MAX - now ? UINT64_MAX
+                                                             : now + node->load_timeout_ns;
     return weft_module_new_opts(node->engine, bytes, len, &o, out, msg, msg_size);
 }
 
@@ -83,9 +85,19 @@ static int load(weft_node_t *node, const uint8_t *bytes, size_t len, weft_module
 static node_app_t *cached(weft_node_t *node, const char *id)
 {
     for (node_app_t *a = node->apps; a; a = a->next)
-        if (!a->stale && strcmp(a->id, id) == 0)
+        if (!a->stale && !a->opened && strcmp(a->id, id) == 0)
             return a;
     return NULL;
+}
+
+node_app_t *node_app_opened(weft_node_t *node, const char *id)
+{
+    pthread_mutex_lock(&node->apps_mu);
+    node_app_t *a = node->apps;
+    while (a && !(a->opened && strcmp(a->id, id) == 0))
+        a = a->next;
+    pthread_mutex_unlock(&node->apps_mu);
+    return a;
 }
 
 /* Adds a compiled module to the cache and returns the cached app (the
@@ -471,6 +483,41 @@ int weft_node_app_delete(weft_node_t *node, const char *id, char *out_msg, size_
     return rc;
 }
 
+int weft_node_app_open(weft_node_t *node, const uint8_t *wasm, size_t len, const char *name,
+                       char out_id[WEFT_APP_ID_LEN + 1], char *out_msg, size_t msg_size)
+{
+    NODE_OUT_MSG(out_msg, msg_size);
+    out_id[0] = '\0';
+    if (!name || !*name || strlen(name) > 255) {
+        snprintf(out_msg, msg_size, "an app's name is 1 to 255 bytes");
+        return WEFT_EARG;
+    }
+    /* A number, not the sha256: the app is never stored, and hashing the
+     * module would cost every `weft run` its start-up. */
+    static uint64_t opened;
+    snprintf(out_id, WEFT_APP_ID_LEN + 1, "%064llx",
+             (unsigned long long)__atomic_add_fetch(&opened, 1, __ATOMIC_RELAXED));
+    weft_module_t *m = NULL;
+    int rc = load(node, wasm, len, &m, out_msg, msg_size);
+    if (rc != 0)
+        return rc;
+    node_app_t *a = calloc(1, sizeof *a);
+    if (!a) {
+        weft_module_delete(m);
+        return WEFT_ENOMEM;
+    }
+    snprintf(a->id, sizeof a->id, "%s", out_id);
+    snprintf(a->name, sizeof a->name, "%s", name);
+    a->module = m;
+    a->opened = 1;
+    a->imports_nx = weft_profile_imported(m, "nx");
+    pthread_mutex_lock(&node->apps_mu);
+    a->next = node->apps;
+    node->apps = a;
+    pthread_mutex_unlock(&node->apps_mu);
+    return 0;
+}
+
 int weft_node_app_module(weft_node_t *node, const char *id, const struct weft_module **out)
 {
     char msg[256];
@@ -478,6 +525,11 @@ int weft_node_app_module(weft_node_t *node, const char *id, const struct weft_mo
     *out = NULL;
     if (!id || strlen(id) != WEFT_APP_ID_LEN)
         return WEFT_ENOTFOUND;
+    node_app_t *opened = node_app_opened(node, id);
+    if (opened) {
+        *out = opened->module;
+        return 0;
+    }
     int rc = weft_txn_begin(node->db, WEFT_TXN_READ, &txn);
     if (rc != 0)
         return rc;

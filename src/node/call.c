@@ -96,13 +96,23 @@ static thread_files_t *thread_files(void)
 
 /* Empties the files after a call: nothing of it reaches the next (its
  * bytes, offsets, or flags the guest set with fd_fdstat_set_flags), and a
- * large output is not kept until then. A file that cannot be emptied is
- * closed, to be made anew. */
-static void thread_files_reset(thread_files_t *f)
+ * large output is not kept until then. Only the streams the guest used
+ * (bit i of `used`, weft_wasi_stdio_used) can have changed, and stdin's
+ * size when the node wrote an input: a call that used none costs no system
+ * call here (the nine of a full reset were a quarter of a trivial call). A
+ * file that cannot be emptied is closed, to be made anew. */
+static void thread_files_reset(thread_files_t *f, unsigned used, int input_written)
 {
     for (int i = 0; i < 3; i++) {
         if (f->fd[i] < 0)
             continue;
+        if (!(used & (1u << i))) {
+            if (i == 0 && input_written && ftruncate(f->fd[0], 0) != 0) {
+                close(f->fd[0]);
+                f->fd[0] = -1;
+            }
+            continue;
+        }
         if (ftruncate(f->fd[i], 0) != 0 || lseek(f->fd[i], 0, SEEK_SET) != 0 ||
             fcntl(f->fd[i], F_SETFL, 0) != 0) {
             close(f->fd[i]);
@@ -172,6 +182,12 @@ static uint64_t call_id(void)
     return z ^ (z >> 31);
 }
 
+static const char *store_errmsg(weft_store_t *store, int rc)
+{
+    const char *msg = weft_store_errmsg(store);
+    return msg && *msg ? msg : weft_strerror(rc);
+}
+
 static const weft_functype_t *export_type(const weft_module_t *m, const char *name)
 {
     weft_externdesc_t d;
@@ -188,10 +204,12 @@ typedef struct {
     weft_nx_t *nx;
     thread_files_t *files;
     int in_fd, out_fd, err_fd;
+    int input_written; /* the node wrote the input to stdin's file */
 } attempt_t;
 
 static void cleanup(weft_node_t *node, attempt_t *a, unsigned slot)
 {
+    unsigned used = a->wasi ? weft_wasi_stdio_used(a->wasi) : 7u; /* no WASI yet: all */
     if (a->store)
         node_slot_set(node, slot, NULL, 0); /* before the store goes */
     if (a->linker)
@@ -203,7 +221,7 @@ static void cleanup(weft_node_t *node, attempt_t *a, unsigned slot)
     if (a->nx)
         weft_nx_delete(a->nx);
     if (a->files)
-        thread_files_reset(a->files);
+        thread_files_reset(a->files, used, a->input_written);
 }
 
 /* Adds stderr's lines (bounded) to the result's logs. */
@@ -230,6 +248,7 @@ static void collect_stderr(weft_call_result_t *res, int fd)
 
 static void collect_nx(weft_call_result_t *res, weft_nx_t *nx, int events)
 {
+    res->logs_dropped = weft_nx_logs_dropped(nx);
     for (size_t i = 0, n = weft_nx_log_count(nx); i < n; i++) {
         const char *m;
         size_t len;
@@ -291,8 +310,15 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     res->call_id = call_id();
 
     weft_call_limits_t lim = node->limits; /* with the app's and the call's, below */
-    int rc = node_context_app(txn, req->context, app_id);
-    if (rc != 0) {
+    node_app_t *app = req->app ? node_app_opened(node, req->app) : NULL;
+    int rc = 0;
+    if (req->app && !app) {
+        res->error = WEFT_EARG;
+        node_result_fail(res, WEFT_CALL_ERROR, "no app %s opened in this node", req->app);
+        goto done;
+    }
+    if (!app && (rc = txn ? node_context_app(txn, req->context, app_id) : WEFT_ENOTFOUND)) {
+        res->error = rc == WEFT_ENOTFOUND ? WEFT_EARG : rc;
         if (rc == WEFT_ENOTFOUND)
             node_result_fail(res, WEFT_CALL_ERROR, "no context '%s'", req->context);
         else
@@ -300,52 +326,75 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
                              weft_strerror(rc));
         goto done;
     }
-    node_app_t *app = node_app_load(node, txn, app_id, msg, sizeof msg);
-    if (!app) {
+    if (!app && !(app = node_app_load(node, txn, app_id, msg, sizeof msg))) {
+        res->error = WEFT_EIO;
         node_result_fail(res, WEFT_CALL_ERROR, "%s", msg);
+        goto done;
+    }
+    if (app->imports_nx && !txn) {
+        res->error = WEFT_EARG;
+        node_result_fail(res, WEFT_CALL_ERROR, "app %s imports nx, which needs a data directory",
+                         app->name);
         goto done;
     }
     node_limits_merge(&lim, &app->manifest.limits, &req->limits); /* the app's, then the call's */
     if (req->input_len > lim.max_input) {
+        res->error = WEFT_EARG;
         node_result_fail(res, WEFT_CALL_ERROR, "the input is %zu bytes, over the limit of %zu",
                          req->input_len, lim.max_input);
         goto done;
     }
     const weft_functype_t *ft = NULL;
     const char *fname = pick_function(res, app, req, &ft);
-    if (!fname)
+    if (!fname) {
+        res->error = WEFT_EARG;
         goto done;
+    }
     size_t np = weft_functype_nparams(ft), nr = weft_functype_nresults(ft);
 
     /* WASI: argv[0] is the app's name; stdin is the input. */
-    const char *argv[1 + 64];
-    size_t argc = 1;
-    argv[0] = app->name;
-    for (size_t i = 0; i < req->argc && argc < 1 + 64; i++)
-        argv[argc++] = req->argv[i];
-    a.files = thread_files();
-    if (!a.files || write_input(a.files->fd[0], req->input, req->input_len) != 0) {
-        node_result_fail(res, WEFT_CALL_ERROR, "cannot make the call's standard streams: %s",
-                         strerror(errno));
+    const char *argv_small[1 + 64];
+    const char **argv = argv_small;
+    if (req->argc > 64 && !(argv = calloc(req->argc + 1, sizeof *argv))) {
+        node_result_fail(res, WEFT_CALL_ERROR, "out of memory");
         goto done;
     }
-    a.in_fd = a.files->fd[0];
-    a.out_fd = a.files->fd[1];
-    a.err_fd = a.files->fd[2];
+    size_t argc = 1;
+    argv[0] = req->argv0 ? req->argv0 : app->name;
+    for (size_t i = 0; i < req->argc; i++)
+        argv[argc++] = req->argv[i];
     weft_wasi_config_t wc = weft_wasi_config_default();
+    if (!req->stdio) {
+        a.files = thread_files();
+        a.input_written = req->input_len > 0; /* a part written must be emptied too */
+        if (!a.files || write_input(a.files->fd[0], req->input, req->input_len) != 0) {
+            node_result_fail(res, WEFT_CALL_ERROR, "cannot make the call's standard streams: %s",
+                             strerror(errno));
+            goto free_argv;
+        }
+        a.in_fd = a.files->fd[0];
+        a.out_fd = a.files->fd[1];
+        a.err_fd = a.files->fd[2];
+        wc.stdin_fd = a.in_fd;
+        wc.stdout_fd = a.out_fd;
+        wc.stderr_fd = a.err_fd;
+        /* The streams are memory: bound them while the guest writes, not after. */
+        wc.stdout_limit = lim.max_output;
+        wc.stderr_limit = NODE_MAX_STDERR_WRITE;
+    }
     wc.argv = argv;
     wc.argc = argc;
     wc.env = (const char *const *)node->env;
     wc.nenv = node->nenv;
-    wc.stdin_fd = a.in_fd;
-    wc.stdout_fd = a.out_fd;
-    wc.stderr_fd = a.err_fd;
-    /* The streams are memory: bound them while the guest writes, not after. */
-    wc.stdout_limit = lim.max_output;
-    wc.stderr_limit = NODE_MAX_STDERR_WRITE;
-    if (weft_wasi_new(&wc, &a.wasi, msg, sizeof msg) != 0) {
+    wc.preopens = req->dirs;
+    wc.npreopens = req->ndirs;
+    rc = weft_wasi_new(&wc, &a.wasi, msg, sizeof msg);
+    if (argv != argv_small)
+        free(argv);
+    if (rc != 0) {
         a.wasi = NULL;
-        node_result_fail(res, WEFT_CALL_ERROR, "cannot set up WASI: %s", msg);
+        res->error = rc == WEFT_EIO ? WEFT_EARG : rc; /* a directory that cannot be opened */
+        node_result_fail(res, WEFT_CALL_ERROR, "%s", msg[0] ? msg : weft_strerror(rc));
         goto done;
     }
     if (app->imports_nx) {
@@ -378,14 +427,28 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
         node_result_fail(res, WEFT_CALL_ERROR, "out of memory");
         goto done;
     }
-    if (lim.max_memory_pages) {
+    if (lim.max_memory_pages || lim.max_stack_bytes || lim.max_table_elems) {
         weft_limits_config_t l = weft_store_limits(a.store);
-        l.max_memory_pages = lim.max_memory_pages;
-        weft_store_set_limits(a.store, &l);
+        if (lim.max_memory_pages)
+            l.max_memory_pages = lim.max_memory_pages;
+        if (lim.max_stack_bytes)
+            l.max_stack_bytes = lim.max_stack_bytes;
+        if (lim.max_table_elems)
+            l.max_table_elems = lim.max_table_elems;
+        if ((rc = weft_store_set_limits(a.store, &l)) != 0) {
+            res->error = rc;
+            node_result_fail(res, WEFT_CALL_ERROR, "cannot set limits: %s",
+                             store_errmsg(a.store, rc));
+            goto done;
+        }
     }
-    uint64_t fuel0 = lim.fuel ? lim.fuel : UNLIMITED_FUEL;
+    uint64_t fuel0 = lim.fuel == WEFT_FUEL_ZERO ? 0 : lim.fuel ? lim.fuel : UNLIMITED_FUEL;
     weft_store_set_fuel(a.store, fuel0);
-    node_slot_set(node, slot, a.store, lim.timeout_ns ? t0 + lim.timeout_ns : 0);
+    if (node_slot_set(node, slot, a.store, lim.timeout_ns ? t0 + lim.timeout_ns : 0) != 0) {
+        node_result_fail(res, WEFT_CALL_ERROR, "cannot start the thread that stops calls at "
+                                               "their deadline");
+        goto done;
+    }
     if (a.nx && req->view)
         weft_nx_begin_view(a.nx, txn); /* its writes trap */
     else if (a.nx)
@@ -401,17 +464,21 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
         v[i] = req->args[i];
     weft_instance_t *inst = NULL;
     weft_extern_t ext;
+    const char *what = "cannot instantiate";
     rc = weft_linker_instantiate(a.linker, app->module, &inst);
     if (rc == 0 && strcmp(fname, "_start") != 0 &&
         weft_instance_export(inst, "_initialize", &ext) == 0 && ext.kind == WEFT_EXTERN_FUNC) {
         const weft_functype_t *it = weft_func_type(ext.of.func);
+        what = "call to '_initialize' failed";
         if (weft_functype_nparams(it) == 0 && weft_functype_nresults(it) == 0)
             rc = weft_func_call(a.store, ext.of.func, NULL, 0, NULL, 0);
     }
-    if (rc == 0 && weft_instance_export(inst, fname, &ext) == 0 && ext.kind == WEFT_EXTERN_FUNC)
+    if (rc == 0 && weft_instance_export(inst, fname, &ext) == 0 && ext.kind == WEFT_EXTERN_FUNC) {
+        what = "call failed";
         rc = weft_func_call(a.store, ext.of.func, v, np, v + np, nr);
-    else if (rc == 0)
+    } else if (rc == 0) {
         rc = WEFT_ENOTFOUND;
+    }
     uint64_t left = weft_store_fuel(a.store);
     res->fuel = left <= fuel0 ? fuel0 - left : 0;
 
@@ -437,19 +504,20 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
         node_result_fail(res, WEFT_CALL_EXIT, "exit status %d", res->exit_status);
     } else if (rc == WEFT_ETRAP) {
         res->trap = trap;
-        node_result_fail(res, WEFT_CALL_TRAP, "%s: %s", weft_trap_name(trap),
-                         weft_store_trap_message(a.store));
+        node_result_trap(res, a.store, app->module);
     } else {
-        node_result_fail(res, WEFT_CALL_ERROR, "%s: %s", weft_strerror(rc),
-                         weft_store_errmsg(a.store));
+        res->error = rc;
+        node_result_fail(res, WEFT_CALL_ERROR, "%s: %s", what, store_errmsg(a.store, rc));
     }
     if (nx_error && verdict == 1) {
         verdict = 0;
         node_result_fail(res, WEFT_CALL_ERROR, "database error: %s", weft_db_errmsg(node->db));
     }
-    res->rolled_back = verdict != 1 && !req->view && weft_txn_dirty(txn);
+    res->rolled_back = verdict != 1 && !req->view && txn && weft_txn_dirty(txn);
     if (a.nx)
         collect_nx(res, a.nx, verdict == 1);
+    if (req->stdio)
+        goto free_vals; /* the streams were the process's own */
     collect_stderr(res, a.err_fd);
     int r = read_all(a.out_fd, lim.max_output, &res->output, &res->output_len);
     if (r == 1) {
@@ -463,6 +531,10 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
 free_vals:
     if (v != vals)
         free(v);
+    goto done;
+free_argv:
+    if (argv != argv_small)
+        free(argv);
 done:
     cleanup(node, &a, slot);
     res->duration_ns = node_now_ns() - t0;

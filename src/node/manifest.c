@@ -127,20 +127,42 @@ void node_limits_merge(weft_call_limits_t *lim, const weft_call_limits_t *app,
             lim->max_input = l->max_input;
         if (l->max_output)
             lim->max_output = l->max_output;
+        if (l->max_stack_bytes)
+            lim->max_stack_bytes = l->max_stack_bytes;
+        if (l->max_table_elems)
+            lim->max_table_elems = l->max_table_elems;
     }
+}
+
+/* The app of a deployed context's request, read in a read transaction
+ * (NULL when there is none); apps stay cached until the node closes. */
+static node_app_t *request_app(weft_node_t *node, const weft_call_req_t *req)
+{
+    char app_id[WEFT_APP_ID_LEN + 1], msg[256];
+    weft_txn_t *txn;
+    if (req->app)
+        return NULL; /* an opened app has no manifest */
+    if (!node->db || weft_txn_begin(node->db, WEFT_TXN_READ, &txn) != 0)
+        return NULL;
+    node_app_t *a = NULL;
+    if (node_context_app(txn, req->context, app_id) == 0)
+        a = node_app_load(node, txn, app_id, msg, sizeof msg);
+    weft_txn_abort(txn);
+    return a;
+}
+
+uint64_t node_call_timeout(weft_node_t *node, const weft_call_req_t *req)
+{
+    if (req->limits.timeout_ns)
+        return req->limits.timeout_ns;
+    node_app_t *a = request_app(node, req);
+    if (a && a->manifest.limits.timeout_ns)
+        return a->manifest.limits.timeout_ns;
+    return node->limits.timeout_ns;
 }
 
 int node_call_is_view(weft_node_t *node, const weft_call_req_t *req)
 {
-    char app_id[WEFT_APP_ID_LEN + 1], msg[256];
-    weft_txn_t *txn;
-    if (!req->function || weft_txn_begin(node->db, WEFT_TXN_READ, &txn) != 0)
-        return 0;
-    int view = 0;
-    if (node_context_app(txn, req->context, app_id) == 0) {
-        node_app_t *a = node_app_load(node, txn, app_id, msg, sizeof msg);
-        view = a && node_manifest_is_view(&a->manifest, req->function);
-    }
-    weft_txn_abort(txn);
-    return view;
+    node_app_t *a = req->function ? request_app(node, req) : NULL;
+    return a && node_manifest_is_view(&a->manifest, req->function);
 }

@@ -14,6 +14,8 @@
  * workers drain their queues, and joins them.
  */
 #include <errno.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +86,13 @@ static void job_free(node_job_t *j)
     for (size_t i = 0; i < j->req.argc; i++)
         free((char *)j->req.argv[i]);
     free((void *)j->req.argv);
+    free((char *)j->req.argv0);
+    free((char *)j->req.app);
+    for (size_t i = 0; i < j->req.ndirs; i++) {
+        free((char *)j->req.dirs[i].host_path);
+        free((char *)j->req.dirs[i].guest_path);
+    }
+    free((void *)j->req.dirs);
     weft_call_result_delete(j->res);
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
@@ -137,20 +146,84 @@ static void job_wait(node_job_t *j)
 
 /* ---- the watchdog ------------------------------------------------------- */
 
-void node_slot_set(weft_node_t *node, unsigned slot, weft_store_t *store, uint64_t deadline_ns)
+static void *watchdog_main(void *arg);
+
+/* The kick (WEFT_NODE_KICK): its handler does nothing, and is installed
+ * without SA_RESTART, so a blocked read or open fails with EINTR; the host
+ * function then finds the store interrupted and traps (weft/wasi.h). */
+#define KICK_SIGNAL SIGUSR1
+#define KICK_EVERY_NS 10000000u /* 10 ms */
+
+static void on_kick(int sig)
 {
+    (void)sig;
+}
+
+/* Starts the watchdog, with mu held, when the first call with a deadline
+ * comes: a node whose calls have none never has the thread. It blocks
+ * SIGINT and the kick, so a Ctrl-C reaches the thread running the call
+ * and cuts a syscall it is blocked in short. 0 or -1. */
+static int watchdog_start(weft_node_t *node)
+{
+    if (node->watchdog_started)
+        return 0;
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, KICK_SIGNAL);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    int rc = pthread_create(&node->watchdog, NULL, watchdog_main, node);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0)
+        return -1;
+    node->watchdog_started = 1;
+    return 0;
+}
+
+int node_slot_set(weft_node_t *node, unsigned slot, weft_store_t *store, uint64_t deadline_ns)
+{
+    node_slot_t *s = &node->slots[slot];
+    int rc = 0;
     pthread_mutex_lock(&node->mu);
-    node->slots[slot].store = store;
-    node->slots[slot].deadline_ns = store ? deadline_ns : 0;
-    if (store && deadline_ns)
+    __atomic_store_n(&s->store, store, __ATOMIC_SEQ_CST);
+    s->deadline_ns = store ? deadline_ns : 0;
+    s->thread = pthread_self();
+    s->kick = 0;
+    if (store && deadline_ns) {
+        rc = watchdog_start(node);
         pthread_cond_signal(&node->watch_cv);
+    }
     pthread_mutex_unlock(&node->mu);
+    if (!store) {
+        /* weft_node_interrupt may hold the store it read before: wait. */
+        while (__atomic_load_n(&s->hold, __ATOMIC_SEQ_CST))
+            sched_yield();
+    } else if (node->interrupted) {
+        weft_store_interrupt(store); /* it came before the store was seen */
+    }
+    return rc;
+}
+
+void weft_node_interrupt(weft_node_t *node)
+{
+    node->interrupted = 1;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    for (unsigned i = 0; i <= node->nworkers; i++) {
+        node_slot_t *s = &node->slots[i];
+        __atomic_add_fetch(&s->hold, 1, __ATOMIC_SEQ_CST);
+        weft_store_t *store = __atomic_load_n(&s->store, __ATOMIC_SEQ_CST);
+        if (store)
+            weft_store_interrupt(store);
+        __atomic_sub_fetch(&s->hold, 1, __ATOMIC_SEQ_CST);
+    }
 }
 
 /* Sleeps until the earliest deadline among the running calls, interrupts
- * the stores whose deadline has passed. The slot keeps its store until the
- * call is over, so an interrupt never reaches a deleted store (the caller
- * clears its slot, under mu, before deleting the store). */
+ * the stores whose deadline has passed (and with WEFT_NODE_KICK signals
+ * their threads every KICK_EVERY_NS until they end). The slot keeps its
+ * store until the call is over, so an interrupt or a kick never reaches a
+ * deleted store or a later call (the caller clears its slot, under mu,
+ * before deleting the store). */
 static void *watchdog_main(void *arg)
 {
     weft_node_t *node = arg;
@@ -159,14 +232,27 @@ static void *watchdog_main(void *arg)
         uint64_t now = node_now_ns(), next = 0;
         for (unsigned i = 0; i <= node->nworkers; i++) {
             node_slot_t *s = &node->slots[i];
-            if (!s->store || !s->deadline_ns)
+            uint64_t at = 0;
+            if (!s->store) {
                 continue;
-            if (s->deadline_ns <= now) {
+            } else if (s->kick) {
+                pthread_kill(s->thread, KICK_SIGNAL);
+                at = now + KICK_EVERY_NS;
+            } else if (!s->deadline_ns) {
+                continue;
+            } else if (s->deadline_ns <= now) {
                 weft_store_interrupt(s->store);
                 s->deadline_ns = 0; /* once */
-            } else if (!next || s->deadline_ns < next) {
-                next = s->deadline_ns;
+                if (node->flags & WEFT_NODE_KICK) {
+                    s->kick = 1;
+                    pthread_kill(s->thread, KICK_SIGNAL);
+                    at = now + KICK_EVERY_NS;
+                }
+            } else {
+                at = s->deadline_ns;
             }
+            if (at && (!next || at < next))
+                next = at;
         }
         if (!next) {
             pthread_cond_wait(&node->watch_cv, &node->mu);
@@ -369,6 +455,100 @@ static void batch_failed(weft_node_t *node, node_job_t *j, int rc)
     }
 }
 
+/* Stops an inline node's wait for the write lock: the call's deadline has
+ * passed or weft_node_interrupt came. */
+typedef struct {
+    weft_node_t *node;
+    uint64_t deadline_ns; /* 0: none */
+} lock_wait_t;
+
+static int lock_wait_stop(void *arg)
+{
+    lock_wait_t *w = arg;
+    return w->node->interrupted || (w->deadline_ns && node_now_ns() >= w->deadline_ns);
+}
+
+/* The write lock wait of an inline call was stopped: the trap a guest
+ * running that long would get, said to be the wait's. */
+static void lock_wait_stopped(weft_node_t *node, node_job_t *j)
+{
+    weft_call_result_t *res = j->res;
+    res->trap = WEFT_TRAP_INTERRUPTED;
+    res->error = WEFT_EINTERRUPTED;
+    free(res->trap_message);
+    res->trap_message = strdup(weft_db_errmsg(node->db));
+    node_result_fail(res, WEFT_CALL_TRAP, "%s: %s", weft_trap_name(WEFT_TRAP_INTERRUPTED),
+                     weft_db_errmsg(node->db));
+}
+
+/* One round of the writer: runs the jobs of `take` in one batch (`done`
+ * has room for all of them), commits it durably, then completes them
+ * (results, events, logs). Jobs to run again (the map grew) go to
+ * `again`. `wait`, when not NULL, bounds the wait for the write lock. */
+static void write_round(weft_node_t *node, node_queue_t *take, node_job_t **done,
+                        node_queue_t *again, lock_wait_t *wait)
+{
+    size_t n = 0;
+    weft_txn_t *batch = NULL;
+    int rc = wait ? weft_txn_begin_wait(node->db, WEFT_TXN_WRITE, lock_wait_stop, wait, &batch)
+                  : weft_db_batch_begin(node->db, &batch);
+    if (rc != 0) {
+        for (node_job_t *j; (j = queue_pop(take));) {
+            if (weft_db_retryable(rc) && ++j->tries < NODE_MAX_TRIES) {
+                queue_push(again, j);
+                continue;
+            }
+            if (rc == WEFT_EINTERRUPTED && j->kind == JOB_CALL) {
+                lock_wait_stopped(node, j);
+                job_finish(j);
+                continue;
+            }
+            batch_failed(node, j, rc);
+            if (j->kind == JOB_CALL && j->res->outcome == WEFT_CALL_OK)
+                node_result_fail(j->res, WEFT_CALL_ERROR, "cannot begin a transaction: %s",
+                                 weft_db_errmsg(node->db));
+            job_finish(j);
+        }
+        return;
+    }
+    for (node_job_t *j; (j = queue_pop(take));) {
+        if (write_job(node, batch, j))
+            done[n++] = j;
+        else
+            queue_push(again, j);
+    }
+    rc = weft_db_batch_commit(batch);
+    if (rc == 0) {
+        pthread_mutex_lock(&node->mu);
+        node->stats.commits++;
+        node->stats.committed_jobs += n;
+        pthread_mutex_unlock(&node->mu);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            if (weft_db_retryable(rc) && ++done[i]->tries < NODE_MAX_TRIES) {
+                if (done[i]->kind == JOB_CALL)
+                    node_result_reset(done[i]->res);
+                queue_push(again, done[i]);
+                done[i] = NULL;
+                continue;
+            }
+            batch_failed(node, done[i], rc);
+        }
+    }
+    if (rc == 0)
+        node_sync_committed(node, done, n);
+    for (size_t i = 0; i < n; i++) {
+        node_job_t *j = done[i];
+        if (!j)
+            continue;
+        if (j->kind == JOB_CALL && j->res->outcome == WEFT_CALL_OK && j->res->nevents)
+            node_events_publish(node, j->req.context, j->res);
+        if (j->kind != JOB_FN)
+            node_logs_publish(node, j->req.context, j->res);
+        job_finish(j);
+    }
+}
+
 static void *writer_main(void *arg)
 {
     weft_node_t *node = arg;
@@ -376,7 +556,6 @@ static void *writer_main(void *arg)
     node_queue_t again = {0};
     for (;;) {
         /* Take up to max_batch jobs: first those to run again. */
-        size_t n = 0;
         pthread_mutex_lock(&node->mu);
         while (!again.head && !node->writes.head && !node->closing)
             pthread_cond_wait(&node->writes_cv, &node->mu);
@@ -397,62 +576,45 @@ static void *writer_main(void *arg)
             }
             continue;
         }
-
-        weft_txn_t *batch = NULL;
-        int rc = weft_db_batch_begin(node->db, &batch);
-        if (rc != 0) {
-            for (node_job_t *j; (j = queue_pop(&take));) {
-                if (weft_db_retryable(rc) && ++j->tries < NODE_MAX_TRIES) {
-                    queue_push(&again, j);
-                    continue;
-                }
-                batch_failed(node, j, rc);
-                if (j->kind == JOB_CALL && j->res->outcome == WEFT_CALL_OK)
-                    node_result_fail(j->res, WEFT_CALL_ERROR, "cannot begin a transaction: %s",
-                                     weft_db_errmsg(node->db));
-                job_finish(j);
-            }
-            continue;
-        }
-        for (node_job_t *j; (j = queue_pop(&take));) {
-            if (write_job(node, batch, j))
-                done[n++] = j;
-            else
-                queue_push(&again, j);
-        }
-        rc = weft_db_batch_commit(batch);
-        if (rc == 0) {
-            pthread_mutex_lock(&node->mu);
-            node->stats.commits++;
-            node->stats.committed_jobs += n;
-            pthread_mutex_unlock(&node->mu);
-        } else {
-            for (size_t i = 0; i < n; i++) {
-                if (weft_db_retryable(rc) && ++done[i]->tries < NODE_MAX_TRIES) {
-                    if (done[i]->kind == JOB_CALL)
-                        node_result_reset(done[i]->res);
-                    queue_push(&again, done[i]);
-                    done[i] = NULL;
-                    continue;
-                }
-                batch_failed(node, done[i], rc);
-            }
-        }
-        if (rc == 0)
-            node_sync_committed(node, done, n);
-        for (size_t i = 0; i < n; i++) {
-            node_job_t *j = done[i];
-            if (!j)
-                continue;
-            if (j->kind == JOB_CALL && j->res->outcome == WEFT_CALL_OK && j->res->nevents)
-                node_events_publish(node, j->req.context, j->res);
-            if (j->kind != JOB_FN)
-                node_logs_publish(node, j->req.context, j->res);
-            job_finish(j);
-        }
+        write_round(node, &take, done, &again, NULL);
     }
     free(done);
     return NULL;
+}
+
+/* WEFT_NODE_INLINE: runs j now on the calling thread, as a worker (a view)
+ * or the writer (a batch of this one job) would; with no data directory,
+ * a call runs without a transaction. */
+static void run_inline(weft_node_t *node, node_job_t *j)
+{
+    if (!node->db) {
+        if (j->kind == JOB_CALL)
+            node_run_call(node, j, NULL, 0);
+        else if (j->kind == JOB_FN)
+            j->fn_rc = WEFT_EARG; /* deploys and contexts need the directory */
+        job_finish(j);
+        return;
+    }
+    if (j->kind == JOB_CALL && j->req.view) {
+        run_view(node, j, 0);
+        record_view_logs(node, j);
+        job_finish(j);
+        return;
+    }
+    /* The lock wait ends at the call's deadline, which counts from here as
+     * the watchdog's does from the guest's start. */
+    lock_wait_t wait = {node, 0};
+    uint64_t timeout = j->kind == JOB_CALL ? node_call_timeout(node, &j->req) : 0;
+    if (timeout)
+        wait.deadline_ns = node_now_ns() + timeout;
+    node_queue_t take = {0}, again = {0};
+    node_job_t *done[1];
+    queue_push(&take, j);
+    while (take.head) {
+        write_round(node, &take, done, &again, &wait);
+        take = again;
+        memset(&again, 0, sizeof again);
+    }
 }
 
 /* ---- submitting ----------------------------------------------------------- */
@@ -460,6 +622,12 @@ static void *writer_main(void *arg)
 /* Queues j, or refuses it (WEFT_ELIMIT) when the node is closing. */
 static int submit(weft_node_t *node, node_job_t *j, int view)
 {
+    if (node->flags & WEFT_NODE_INLINE) {
+        if (node->closing)
+            return WEFT_ELIMIT;
+        run_inline(node, j);
+        return 0;
+    }
     pthread_mutex_lock(&node->mu);
     if (node->closing) {
         pthread_mutex_unlock(&node->mu);
@@ -521,12 +689,27 @@ static node_job_t *call_job(const weft_call_req_t *req)
     c->args = NULL;
     c->argv = NULL;
     c->argc = 0;
+    c->argv0 = dup_str(req->argv0);
+    c->app = dup_str(req->app);
+    c->dirs = NULL;
+    c->ndirs = 0;
     if (req->caller) {
         memcpy(j->caller, req->caller, sizeof j->caller);
         c->caller = j->caller;
     }
     j->res = node_result_new();
-    int bad = !c->context || (req->function && !c->function) || !j->res;
+    int bad = !c->context || (req->function && !c->function) || !j->res ||
+              (req->argv0 && !c->argv0) || (req->app && !c->app);
+    if (!bad && req->ndirs) {
+        weft_wasi_preopen_t *d = calloc(req->ndirs, sizeof *d);
+        c->dirs = d;
+        bad = !d;
+        for (size_t i = 0; !bad && i < req->ndirs; i++, c->ndirs++) {
+            d[i].host_path = strdup(req->dirs[i].host_path);
+            d[i].guest_path = strdup(req->dirs[i].guest_path);
+            bad = !d[i].host_path || !d[i].guest_path;
+        }
+    }
     if (!bad && req->input_len) {
         uint8_t *in = malloc(req->input_len);
         if ((c->input = in))
@@ -657,6 +840,51 @@ void weft_node_close(weft_node_t *node)
     free(node);
 }
 
+int weft_node_open_data_dir(weft_node_t *node, const char *dir, char *out_msg, size_t msg_size)
+{
+    NODE_OUT_MSG(out_msg, msg_size);
+    if (node->db || !dir || !*dir) {
+        snprintf(out_msg, msg_size, node->db ? "the node has a data directory already"
+                                             : "no data directory given");
+        return WEFT_EARG;
+    }
+    int rc;
+    weft_db_t *db = NULL;
+    char msg[512] = "";
+    if (weft_db_make_dirs(dir) != 0) {
+        snprintf(out_msg, msg_size, "cannot create data directory %s: %s", dir, strerror(errno));
+        return WEFT_EIO;
+    }
+    unsigned dbf = node->flags & WEFT_NODE_DB_NOSYNC ? WEFT_DB_NOSYNC : 0;
+    if ((rc = weft_db_open(dir, dbf, &db, msg, sizeof msg)) != 0) {
+        if (rc == WEFT_EDAMAGED) /* the message names the directory */
+            snprintf(out_msg, msg_size, "%s", msg);
+        else
+            snprintf(out_msg, msg_size, "cannot open data directory %s: %s", dir,
+                     msg[0] ? msg : weft_strerror(rc));
+        return rc;
+    }
+    int has_id = !(node->flags & WEFT_NODE_NO_SYNC);
+    if (has_id) {
+        if ((rc = weft_identity_load(db, node->id, NULL)) != 0) {
+            if (rc == WEFT_EDAMAGED)
+                snprintf(out_msg, msg_size, "%s", weft_db_errmsg(db));
+            else
+                snprintf(out_msg, msg_size, "cannot load the node identity of %s: %s", dir,
+                         weft_db_errmsg(db));
+            weft_db_close(db);
+            return rc;
+        }
+    }
+    if (!(node->data_dir = strdup(dir))) {
+        weft_db_close(db);
+        return WEFT_ENOMEM;
+    }
+    node->has_id = has_id;
+    node->db = db;
+    return 0;
+}
+
 int weft_node_open(const weft_node_config_t *cfg, weft_node_t **out, char *out_msg,
                    size_t msg_size)
 {
@@ -667,7 +895,8 @@ int weft_node_open(const weft_node_config_t *cfg, weft_node_t **out, char *out_m
     }
     out_msg[0] = '\0';
     *out = NULL;
-    if (!cfg || !cfg->data_dir || !*cfg->data_dir) {
+    int inline_ = cfg && (cfg->flags & WEFT_NODE_INLINE);
+    if (!cfg || (cfg->data_dir ? !*cfg->data_dir : !inline_)) {
         snprintf(out_msg, msg_size, "no data directory given");
         return WEFT_EARG;
     }
@@ -692,8 +921,10 @@ int weft_node_open(const weft_node_config_t *cfg, weft_node_t **out, char *out_m
         node->limits.max_output = NODE_DEFAULT_MAX_OUTPUT;
     node->max_batch = cfg->max_batch ? cfg->max_batch : NODE_DEFAULT_BATCH;
     node->load_timeout_ns = cfg->load_timeout_ns ? cfg->load_timeout_ns : 30000000000ull;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = cfg->workers || inline_ ? 1 : sysconf(_SC_NPROCESSORS_ONLN);
     node->nworkers = cfg->workers ? cfg->workers : (unsigned)(cores > 0 ? cores : 1);
+    if (inline_)
+        node->nworkers = 0; /* one slot: the calling thread's */
     int rc = WEFT_ENOMEM;
 
     /* Never NULL, even empty: nx reads the process's own environment for
@@ -703,39 +934,27 @@ int weft_node_open(const weft_node_config_t *cfg, weft_node_t **out, char *out_m
     for (; node->nenv < cfg->nenv; node->nenv++)
         if (!(node->env[node->nenv] = strdup(cfg->env[node->nenv])))
             goto fail;
-    if (!(node->engine = weft_engine_new()) || !(node->data_dir = strdup(cfg->data_dir)))
+    if (!(node->engine = weft_engine_new()))
         goto fail;
-    if (weft_db_make_dirs(cfg->data_dir) != 0) {
-        snprintf(out_msg, msg_size, "cannot create data directory %s: %s", cfg->data_dir,
-                 strerror(errno));
-        rc = WEFT_EIO;
+    if (cfg->data_dir && (rc = weft_node_open_data_dir(node, cfg->data_dir, out_msg, msg_size)))
         goto fail;
-    }
-    unsigned dbf = cfg->flags & WEFT_NODE_DB_NOSYNC ? WEFT_DB_NOSYNC : 0;
-    if ((rc = weft_db_open(cfg->data_dir, dbf, &node->db, out_msg, msg_size)) != 0) {
-        node->db = NULL;
-        goto fail;
-    }
-    if (!(cfg->flags & WEFT_NODE_NO_SYNC)) {
-        if ((rc = weft_identity_load(node->db, node->id, NULL)) != 0) {
-            snprintf(out_msg, msg_size, "cannot load the node identity of %s: %s",
-                     cfg->data_dir, weft_db_errmsg(node->db));
-            goto fail;
-        }
-        node->has_id = 1;
-    }
 
     rc = WEFT_ENOMEM;
-    node->workers = calloc(node->nworkers, sizeof *node->workers);
+    node->workers = calloc(node->nworkers + 1, sizeof *node->workers);
     node->slots = calloc(node->nworkers + 1, sizeof *node->slots);
     if (!node->workers || !node->slots)
         goto fail;
-    if (pthread_create(&node->writer, NULL, writer_main, node) != 0)
+    if (cfg->flags & WEFT_NODE_KICK) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_kick; /* no SA_RESTART: that is the point */
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(KICK_SIGNAL, &sa, NULL) != 0)
+            goto fail_thread;
+    }
+    if (!inline_ && pthread_create(&node->writer, NULL, writer_main, node) != 0)
         goto fail_thread;
-    node->writer_started = 1;
-    if (pthread_create(&node->watchdog, NULL, watchdog_main, node) != 0)
-        goto fail_thread;
-    node->watchdog_started = 1;
+    node->writer_started = !inline_;
     for (unsigned i = 0; i < node->nworkers; i++) {
         worker_arg_t *wa = malloc(sizeof *wa);
         if (!wa)

@@ -50,11 +50,12 @@ typedef struct {
 /* One compiled app, shared by all its calls (the module is immutable). */
 typedef struct node_app {
     char id[WEFT_APP_ID_LEN + 1];
-    char name[65];
+    char name[256];
     weft_module_t *module;
     node_manifest_t manifest;
     int imports_nx;
     int stale; /* the app was deleted: kept for calls that hold it, never found again */
+    int opened; /* weft_node_app_open: found only through weft_call_req_t.app */
     struct node_app *next;
 } node_app_t;
 
@@ -92,10 +93,16 @@ typedef struct {
     size_t len;
 } node_queue_t;
 
-/* A running call the watchdog may interrupt. */
+/* A running call the watchdog may interrupt. weft_node_interrupt reads
+ * `store` without mu (it may run in a signal handler): it raises `hold`
+ * while it uses the store, and node_slot_set waits for hold to fall after
+ * clearing `store` before the store may go (atomics, both). */
 typedef struct {
     weft_store_t *store;
     uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = none */
+    pthread_t thread;     /* running the call: WEFT_NODE_KICK signals it */
+    int kick;             /* past its deadline: signalled until the call ends */
+    int hold;
 } node_slot_t;
 
 struct weft_node {
@@ -127,7 +134,8 @@ struct weft_node {
     pthread_t *workers;
     pthread_t writer, watchdog;
     int writer_started, watchdog_started;
-    node_slot_t *slots; /* nworkers + 1 (the writer's is last) */
+    node_slot_t *slots; /* nworkers + 1 (the writer's is last; one, inline) */
+    volatile int interrupted; /* weft_node_interrupt: every call traps */
     struct weft_sync *sync; /* replication (replicate.c); NULL when off */
     void (*sync_log)(void *user, const char *line);
     void *sync_log_user;
@@ -136,6 +144,13 @@ struct weft_node {
 struct weft_call_result {
     weft_call_outcome_t outcome;
     int trap;
+    int error;          /* weft_call_result_error */
+    char *trap_message; /* the store's, without the kind */
+    struct node_frame {
+        uint32_t func;
+        char *name;
+    } *frames; /* the trap's backtrace, innermost first */
+    size_t nframes;
     int exit_status;
     char *message;
     uint8_t *output;
@@ -146,6 +161,7 @@ struct weft_call_result {
     size_t *log_lens;
     uint8_t *log_levels; /* NODE_LOG_* */
     size_t nlogs;
+    size_t logs_dropped; /* nx log lines past the call's 64 MiB */
     struct node_event {
         char *name;
         size_t name_len;
@@ -162,6 +178,16 @@ struct weft_call_result {
     int rolled_back;
 };
 
+/* An API function's optional message buffer: a dummy when the caller
+ * gives none, emptied either way. */
+#define NODE_OUT_MSG(out_msg, msg_size)                                    \
+    char out_msg##_dummy[8];                                               \
+    if (!(out_msg) || !(msg_size)) {                                       \
+        (out_msg) = out_msg##_dummy;                                       \
+        (msg_size) = sizeof out_msg##_dummy;                               \
+    }                                                                      \
+    (out_msg)[0] = '\0'
+
 /* node.c */
 uint64_t node_now_ns(void);
 uint64_t node_unix_ms(void);
@@ -174,7 +200,8 @@ int node_write_fn(weft_node_t *node, node_fn_t fn, void *arg);
  * the batch is committed (rc is fn's, or the commit's error). */
 int node_write_fn_async(weft_node_t *node, node_fn_t fn, void *arg,
                         void (*done)(void *arg, int rc));
-void node_slot_set(weft_node_t *node, unsigned slot, weft_store_t *store, uint64_t deadline_ns);
+/* 0, or -1 when the watchdog thread a deadline needs cannot start. */
+int node_slot_set(weft_node_t *node, unsigned slot, weft_store_t *store, uint64_t deadline_ns);
 
 /* replicate.c: the node's side of sync (weft/sync.h) */
 /* Starts sync when cfg asks for peer links; 0 or an error with msg. */
@@ -198,6 +225,8 @@ int node_members_change(weft_node_t *node, weft_txn_t *txn, const char *name,
 node_app_t *node_app_load(weft_node_t *node, weft_txn_t *txn, const char *id, char *msg,
                           size_t msg_size);
 void node_apps_free(weft_node_t *node);
+/* The app of `id` opened with weft_node_app_open, or NULL. */
+node_app_t *node_app_opened(weft_node_t *node, const char *id);
 
 /* manifest.c */
 /* Parses a manifest (docs/node.md); with a module, views must be its
@@ -211,6 +240,9 @@ int node_manifest_is_view(const node_manifest_t *mf, const char *function);
  * field replacing the one before. */
 void node_limits_merge(weft_call_limits_t *lim, const weft_call_limits_t *app,
                        const weft_call_limits_t *req);
+/* The call's timeout: the request's, else its app's manifest's, else the
+ * node's (0: none). */
+uint64_t node_call_timeout(weft_node_t *node, const weft_call_req_t *req);
 /* 1 when the request's function is a view by its app's manifest. */
 int node_call_is_view(weft_node_t *node, const weft_call_req_t *req);
 
@@ -245,6 +277,11 @@ weft_call_result_t *node_result_new(void);
 /* Sets the outcome and a printf message. Returns res. */
 weft_call_result_t *node_result_fail(weft_call_result_t *res, weft_call_outcome_t outcome,
                                      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The call trapped in store: its kind, message and backtrace (names from
+ * module's name section) into res. */
+#define NODE_MAX_FRAMES 64
+void node_result_trap(weft_call_result_t *res, weft_store_t *store,
+                      const weft_module_t *module);
 /* Clears output, logs, events and values (a retried call starts afresh). */
 void node_result_reset(weft_call_result_t *res);
 enum { NODE_LOG_NX = 0, NODE_LOG_STDERR = 1 };

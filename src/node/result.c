@@ -31,9 +31,40 @@ weft_call_result_t *node_result_fail(weft_call_result_t *res, weft_call_outcome_
     return res;
 }
 
+void node_result_trap(weft_call_result_t *res, weft_store_t *store,
+                      const weft_module_t *module)
+{
+    weft_trap_code_t code = weft_store_trap(store);
+    const char *msg = weft_store_trap_message(store);
+    if (!msg || !*msg)
+        msg = weft_trap_string(code);
+    res->trap = code;
+    free(res->trap_message);
+    res->trap_message = strdup(msg);
+    node_result_fail(res, WEFT_CALL_TRAP, "%s: %s", weft_trap_name(code), msg);
+
+    uint32_t funcs[NODE_MAX_FRAMES];
+    const struct weft_module *mods[NODE_MAX_FRAMES];
+    size_t n = weft_store_trap_backtrace(store, funcs, mods, NODE_MAX_FRAMES);
+    if (n > NODE_MAX_FRAMES)
+        n = NODE_MAX_FRAMES;
+    if (n == 0 || !(res->frames = calloc(n, sizeof *res->frames)))
+        return;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = weft_module_func_name(mods[i] ? mods[i] : module, funcs[i]);
+        res->frames[i].func = funcs[i];
+        res->frames[i].name = name ? strdup(name) : NULL;
+    }
+    res->nframes = n;
+}
+
 void node_result_reset(weft_call_result_t *res)
 {
     free(res->message);
+    free(res->trap_message);
+    for (size_t i = 0; i < res->nframes; i++)
+        free(res->frames[i].name);
+    free(res->frames);
     free(res->output);
     free(res->values);
     for (size_t i = 0; i < res->nlogs; i++)
@@ -129,6 +160,31 @@ const char *weft_call_result_message(const weft_call_result_t *res)
     return res->message ? res->message : "";
 }
 
+int weft_call_result_error(const weft_call_result_t *res)
+{
+    return res->outcome == WEFT_CALL_ERROR || res->outcome == WEFT_CALL_TRAP ? res->error : 0;
+}
+
+const char *weft_call_result_trap_message(const weft_call_result_t *res)
+{
+    return res->outcome == WEFT_CALL_TRAP && res->trap_message ? res->trap_message : "";
+}
+
+size_t weft_call_result_backtrace_count(const weft_call_result_t *res)
+{
+    return res->nframes;
+}
+
+uint32_t weft_call_result_frame(const weft_call_result_t *res, size_t i, const char **out_name)
+{
+    if (i >= res->nframes) {
+        *out_name = NULL;
+        return 0;
+    }
+    *out_name = res->frames[i].name;
+    return res->frames[i].func;
+}
+
 int weft_call_result_exit_status(const weft_call_result_t *res)
 {
     return res->exit_status;
@@ -159,6 +215,11 @@ const char *weft_call_result_log(const weft_call_result_t *res, size_t i, size_t
     }
     *out_len = res->log_lens[i];
     return res->logs[i];
+}
+
+size_t weft_call_result_logs_dropped(const weft_call_result_t *res)
+{
+    return res->logs_dropped;
 }
 
 const char *weft_call_result_log_level(const weft_call_result_t *res, size_t i)

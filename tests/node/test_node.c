@@ -2,14 +2,23 @@
  * test_node.c — the node layer (weft/node.h): apps, contexts, calls through
  * the writer's group commit and the view workers, limits, rollback of one
  * call inside a batch, persistence across a reopen, and a close that
- * finishes queued calls. The app is tests/node/guests/node_app.c.
+ * finishes queued calls; and the one-call node `weft run` uses (inline,
+ * without a data directory, the process's stdio, preopens, backtraces,
+ * the kick and the bounded write lock wait). The apps are
+ * tests/node/guests/node_app.c and plain_app.c.
  */
+#include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../unit/test.h"
 #include "../store/tmpdir.h"
+#include "weft/db.h"
 #include "weft/error.h"
 #include "weft/node.h"
 #include "weft/store.h"
@@ -757,4 +766,354 @@ TEST(a_manifest_makes_views_and_sets_limits)
     weft_call_result_t *again = call(m, "c", "put", "k=v", 0);
     test_defer(free_result, again);
     ASSERT_EQ_INT(weft_call_result_outcome(again), WEFT_CALL_TRAP);
+}
+
+/* ---- one-call nodes (what `weft run` needs) -------------------------------- */
+
+static uint8_t *plain_bytes;
+static size_t plain_len;
+
+/* The node's threads show in /proc/self/task: how many the process has. */
+static int thread_count(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    ASSERT_NOT_NULL(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* An inline node (WEFT_NODE_INLINE | extra), with data directory dir or
+ * none, closed at the end of the test, with plain_app.wasm opened in it. */
+static weft_node_t *open_inline(const char *dir, unsigned extra, char id[WEFT_APP_ID_LEN + 1])
+{
+    if (!plain_bytes) {
+        FILE *f = fopen(PLAIN_APP_WASM, "rb");
+        ASSERT_NOT_NULL(f);
+        fseek(f, 0, SEEK_END);
+        plain_len = (size_t)ftell(f);
+        fseek(f, 0, SEEK_SET);
+        plain_bytes = malloc(plain_len);
+        ASSERT_NOT_NULL(plain_bytes);
+        ASSERT_EQ_INT(fread(plain_bytes, 1, plain_len, f), plain_len);
+        fclose(f);
+    }
+    weft_node_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.data_dir = dir;
+    cfg.flags = WEFT_NODE_INLINE | WEFT_NODE_DB_NOSYNC | extra;
+    char msg[512];
+    if (weft_node_open(&cfg, &node_a, msg, sizeof msg) != 0)
+        FAIL("weft_node_open: %s", msg);
+    test_defer(close_node, &node_a);
+    if (weft_node_app_open(node_a, plain_bytes, plain_len, "plain", id, msg, sizeof msg) != 0)
+        FAIL("weft_node_app_open: %s", msg);
+    return node_a;
+}
+
+/* A request for function fn of opened app `app` in context ctx, with
+ * input `in` (NULL: none). */
+static weft_call_req_t app_req(const char *app, const char *ctx, const char *fn, const char *in)
+{
+    weft_call_req_t req;
+    memset(&req, 0, sizeof req);
+    req.context = ctx;
+    req.app = app;
+    req.function = fn;
+    req.input = (const uint8_t *)in;
+    req.input_len = in ? strlen(in) : 0;
+    return req;
+}
+
+/* Runs req on n; the result is freed at the end of the test. */
+static weft_call_result_t *run_req(weft_node_t *n, weft_call_req_t *req)
+{
+    weft_call_result_t *res = NULL;
+    ASSERT_EQ_INT(weft_node_call(n, req, &res), 0);
+    ASSERT_NOT_NULL(res);
+    test_defer(free_result, res);
+    return res;
+}
+
+TEST(an_opened_app_runs_inline_without_threads_or_a_data_directory)
+{
+    int threads = thread_count();
+    char id[WEFT_APP_ID_LEN + 1], nx_id[WEFT_APP_ID_LEN + 1], msg[512];
+    weft_node_t *n = open_inline(NULL, 0, id);
+    ASSERT_EQ_INT(strlen(id), WEFT_APP_ID_LEN);
+    ASSERT_NULL(weft_node_data_dir(n));
+
+    weft_call_req_t req = app_req(id, "anything", "echo", "inline");
+    ASSERT_EQ_STR(output(run_req(n, &req)), "inline");
+    ASSERT_EQ_INT(thread_count(), threads); /* no worker, writer or watchdog */
+
+    const char *argv[] = {"a", "b c"};
+    req.function = "args";
+    req.argv0 = "prog.wasm";
+    req.argv = argv;
+    req.argc = 2;
+    ASSERT_EQ_STR(output(run_req(n, &req)), "prog.wasm\na\nb c\n");
+
+    req.app = "0000000000000000000000000000000000000000000000000000000000000000";
+    weft_call_result_t *res = run_req(n, &req);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_ERROR);
+    ASSERT_EQ_INT(weft_call_result_error(res), WEFT_EARG);
+
+    /* An app that imports nx needs the data directory, given later. */
+    load_app();
+    ASSERT_EQ_INT(weft_node_app_open(n, app_bytes, app_len, "node_app", nx_id, msg, sizeof msg), 0);
+    req = app_req(nx_id, "c", "put", "k=v");
+    res = run_req(n, &req);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_ERROR);
+    ASSERT_TRUE(strstr(weft_call_result_message(res), "needs a data directory") != NULL);
+    char *dir = tmpdir_new("inline");
+    ASSERT_EQ_INT(weft_node_open_data_dir(n, dir, msg, sizeof msg), 0);
+    ASSERT_EQ_INT(weft_node_open_data_dir(n, dir, msg, sizeof msg), WEFT_EARG);
+    ASSERT_EQ_STR(weft_node_data_dir(n), dir);
+    res = run_req(n, &req);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_OK);
+    ASSERT_EQ_INT(weft_call_result_event_count(res), 1);
+    req.function = "get";
+    req.input = (const uint8_t *)"k";
+    req.input_len = 1;
+    ASSERT_EQ_STR(output(run_req(n, &req)), "v"); /* committed, in context "c" */
+    weft_context_info_t info;
+    ASSERT_EQ_INT(weft_node_context_get(n, "c", &info), WEFT_ENOTFOUND); /* no record */
+    ASSERT_EQ_INT(thread_count(), threads);
+}
+
+/* Points descriptor `fd` at `to` until restored with the returned copy. */
+static int redirect(int fd, int to)
+{
+    fflush(NULL);
+    int saved = dup(fd);
+    ASSERT_TRUE(saved >= 0);
+    ASSERT_EQ_INT(dup2(to, fd), fd);
+    return saved;
+}
+
+static void restore(int fd, int saved)
+{
+    ASSERT_EQ_INT(dup2(saved, fd), fd);
+    close(saved);
+}
+
+/* The whole file at path, NUL-terminated, freed at the end of the test. */
+static const char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    ASSERT_NOT_NULL(f);
+    static char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+TEST(the_process_stdio_and_preopened_directories)
+{
+    char id[WEFT_APP_ID_LEN + 1], path[512], out_path[512];
+    weft_node_t *n = open_inline(NULL, 0, id);
+    char *dir = tmpdir_new("stdio");
+    snprintf(path, sizeof path, "%s/file", dir);
+    snprintf(out_path, sizeof out_path, "%s/out", dir);
+    FILE *f = fopen(path, "w");
+    ASSERT_NOT_NULL(f);
+    fputs("in a preopen", f);
+    fclose(f);
+
+    weft_wasi_preopen_t dirs[1] = {{dir, "/d"}};
+    weft_call_req_t req = app_req(id, "c", "cat", NULL);
+    req.stdio = 1;
+    req.dirs = dirs;
+    req.ndirs = 1;
+    int out = open(out_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    ASSERT_TRUE(out >= 0);
+    int saved = redirect(1, out);
+    weft_call_result_t *res = run_req(n, &req);
+    restore(1, saved);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_OK);
+    size_t len;
+    weft_call_result_output(res, &len);
+    ASSERT_EQ_INT(len, 0); /* it went to the process's fd 1 */
+    ASSERT_EQ_STR(slurp(out_path), "in a preopen");
+
+    /* stdin is the process's fd 0 too */
+    req.function = "echo";
+    int in = open(path, O_RDONLY);
+    ASSERT_TRUE(in >= 0);
+    ASSERT_EQ_INT(ftruncate(out, 0), 0);
+    ASSERT_EQ_INT(lseek(out, 0, SEEK_SET), 0);
+    int saved_in = redirect(0, in);
+    saved = redirect(1, out);
+    res = run_req(n, &req);
+    restore(1, saved);
+    restore(0, saved_in);
+    close(in);
+    close(out);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_OK);
+    ASSERT_EQ_STR(slurp(out_path), "in a preopen");
+
+    /* without the preopen the file is not there; a directory that cannot
+     * be opened is a request the node cannot carry out */
+    req.function = "cat";
+    req.stdio = 0;
+    req.ndirs = 0;
+    res = run_req(n, &req);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_EXIT);
+    ASSERT_EQ_INT(weft_call_result_exit_status(res), 4);
+    dirs[0].host_path = path; /* a file, not a directory */
+    req.ndirs = 1;
+    res = run_req(n, &req);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_ERROR);
+    ASSERT_EQ_INT(weft_call_result_error(res), WEFT_EARG);
+}
+
+TEST(a_trap_carries_its_backtrace)
+{
+    char id[WEFT_APP_ID_LEN + 1];
+    weft_node_t *n = open_inline(NULL, 0, id);
+    weft_call_req_t req = app_req(id, "c", "deep", NULL);
+    weft_call_result_t *res = run_req(n, &req);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_TRAP);
+    ASSERT_EQ_INT(weft_call_result_trap(res), WEFT_TRAP_UNREACHABLE);
+    ASSERT_TRUE(*weft_call_result_trap_message(res));
+    ASSERT_TRUE(strstr(weft_call_result_message(res), weft_call_result_trap_message(res)) != NULL);
+    size_t frames = weft_call_result_backtrace_count(res);
+    ASSERT_TRUE(frames >= 6); /* bottom, down x4, deep */
+    const char *name;
+    weft_call_result_frame(res, 0, &name);
+    ASSERT_NOT_NULL(name);
+    ASSERT_EQ_STR(name, "bottom");
+    weft_call_result_frame(res, frames - 1, &name);
+    ASSERT_NOT_NULL(name);
+    ASSERT_EQ_STR(name, "deep");
+    ASSERT_EQ_INT(weft_call_result_frame(res, frames, &name), 0);
+    ASSERT_NULL(name);
+
+    /* and through a deployed app on a threaded node */
+    weft_node_close(node_a);
+    node_a = NULL;
+    char app[WEFT_APP_ID_LEN + 1];
+    n = setup(app, NULL);
+    res = call(n, "c", "put_then_trap", NULL, 0);
+    test_defer(free_result, res);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_TRAP);
+    ASSERT_TRUE(weft_call_result_backtrace_count(res) >= 1);
+    weft_call_result_frame(res, 0, &name);
+    ASSERT_NOT_NULL(name);
+    ASSERT_EQ_STR(name, "put_then_trap");
+    /* results of other outcomes have none */
+    res = ok_call(n, "echo", "x", 1);
+    ASSERT_EQ_INT(weft_call_result_backtrace_count(res), 0);
+    ASSERT_EQ_STR(weft_call_result_trap_message(res), "");
+}
+
+/* Runs `echo` with the process's stdio, fd 0 an idle pipe (its writer
+ * open, silent) and a deadline: only the kick ends the blocked read. */
+static void blocked_read(weft_node_t *n, weft_call_req_t *req)
+{
+    int p[2];
+    ASSERT_EQ_INT(pipe(p), 0);
+    int saved = redirect(0, p[0]);
+    req->stdio = 1;
+    req->limits.timeout_ns = 100 * 1000000ull;
+    weft_call_result_t *res = run_req(n, req);
+    restore(0, saved);
+    close(p[0]);
+    close(p[1]);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_TRAP);
+    ASSERT_EQ_INT(weft_call_result_trap(res), WEFT_TRAP_INTERRUPTED);
+}
+
+TEST(a_call_blocked_in_a_syscall_is_kicked_at_its_deadline)
+{
+    char id[WEFT_APP_ID_LEN + 1];
+    weft_node_t *n = open_inline(NULL, WEFT_NODE_KICK, id);
+    weft_call_req_t req = app_req(id, "c", "echo", NULL);
+    blocked_read(n, &req); /* on this thread */
+    blocked_read(n, &req); /* again: the watchdog started by the first */
+
+    /* a threaded node's writer is kicked the same way */
+    weft_node_close(node_a);
+    node_a = NULL;
+    weft_node_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.data_dir = tmpdir_new("kick");
+    cfg.flags = WEFT_NODE_DB_NOSYNC | WEFT_NODE_KICK;
+    cfg.workers = 1;
+    char msg[512];
+    ASSERT_EQ_INT(weft_node_open(&cfg, &node_a, msg, sizeof msg), 0);
+    ASSERT_EQ_INT(weft_node_app_open(node_a, plain_bytes, plain_len, "plain", id, msg, sizeof msg),
+                  0);
+    blocked_read(node_a, &req);
+    req.view = 1; /* and a worker */
+    blocked_read(node_a, &req);
+}
+
+static void *interrupt_later(void *arg)
+{
+    struct timespec ts = {0, 100 * 1000000L};
+    nanosleep(&ts, NULL);
+    weft_node_interrupt(arg);
+    return NULL;
+}
+
+TEST(the_write_lock_wait_ends_at_the_deadline_or_an_interrupt)
+{
+    char *dir = tmpdir_new("wlock");
+    int up[2], down[2];
+    ASSERT_EQ_INT(pipe(up), 0);
+    ASSERT_EQ_INT(pipe(down), 0);
+    pid_t pid = fork();
+    ASSERT_TRUE(pid >= 0);
+    if (pid == 0) { /* holds the write lock until told */
+        weft_db_t *db = NULL;
+        weft_txn_t *t;
+        char msg[256], c;
+        int ok = weft_db_open(dir, WEFT_DB_NOSYNC, &db, msg, sizeof msg) == 0 &&
+                 weft_txn_begin(db, WEFT_TXN_WRITE, &t) == 0;
+        if (write(up[1], ok ? "1" : "0", 1) != 1 || read(down[0], &c, 1) != 1 || !ok)
+            _exit(1);
+        weft_txn_abort(t);
+        _exit(0);
+    }
+    char c = 0;
+    ASSERT_EQ_INT(read(up[0], &c, 1), 1);
+    ASSERT_EQ_INT(c, '1');
+
+    char id[WEFT_APP_ID_LEN + 1], msg[512];
+    /* no identity to create: that would wait for the lock unbounded */
+    weft_node_t *n = open_inline(dir, WEFT_NODE_NO_SYNC, id);
+    load_app();
+    ASSERT_EQ_INT(weft_node_app_open(n, app_bytes, app_len, "node_app", id, msg, sizeof msg), 0);
+    weft_call_req_t req = app_req(id, "c", "put", "k=v");
+    req.limits.timeout_ns = 100 * 1000000ull;
+    weft_call_result_t *res = run_req(n, &req);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_TRAP);
+    ASSERT_EQ_INT(weft_call_result_trap(res), WEFT_TRAP_INTERRUPTED);
+    ASSERT_EQ_INT(weft_call_result_error(res), WEFT_EINTERRUPTED);
+    ASSERT_TRUE(strstr(weft_call_result_trap_message(res), "write lock") != NULL);
+
+    /* no deadline: weft_node_interrupt (Ctrl-C) ends the wait */
+    req.limits.timeout_ns = 0;
+    pthread_t t;
+    ASSERT_EQ_INT(pthread_create(&t, NULL, interrupt_later, n), 0);
+    res = run_req(n, &req);
+    pthread_join(t, NULL);
+    ASSERT_EQ_INT(write(down[1], "x", 1), 1);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ASSERT_EQ_INT(weft_call_result_trap(res), WEFT_TRAP_INTERRUPTED);
+    ASSERT_EQ_INT(weft_call_result_error(res), WEFT_EINTERRUPTED);
+    /* the node stays interrupted: a call after it traps at once */
+    res = run_req(n, &req);
+    ASSERT_EQ_INT(weft_call_result_trap(res), WEFT_TRAP_INTERRUPTED);
+    for (int i = 0; i < 2; i++) {
+        close(up[i]);
+        close(down[i]);
+    }
 }
