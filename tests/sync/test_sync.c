@@ -1,0 +1,416 @@
+/*
+ * test_sync.c — weft_sync_t (src/sync/sync.c) against a peer the test
+ * drives: a node with a data directory on its sync thread, and on the
+ * test's thread a sync_links_t endpoint (link.h) that completes a real
+ * handshake with it and then sends what the test says. So the peer can
+ * misbehave above the link layer (malformed replication, INVITE and app
+ * frames: the node closes the link, applies nothing) or be slow (an app
+ * request left unanswered: the joining node asks again).
+ *
+ * The test's loop runs only inside pump() (a generous deadline is only the
+ * safety net: nothing asserts a duration).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+#include <uv.h>
+
+#include "../unit/test.h"
+#include "../store/tmpdir.h"
+#include "link.h"
+#include "repl.h"
+#include "repl_msg.h"
+#include "weft/crdt_store.h"
+#include "weft/db.h"
+#include "weft/error.h"
+#include "weft/sync.h"
+
+#define MSG_INVITE 0x20
+#define MSG_APP_REQ 0x21
+#define MSG_APP_CHUNK 0x22
+#define APP_CHUNK (256u << 10)
+
+typedef struct {
+    /* the node under test */
+    weft_db_t *db;
+    weft_sync_t *s;
+    uint8_t pk[32], sk[64];
+    pthread_mutex_t mu; /* the fields below: the sync thread and the pool write them */
+    char *log;
+    size_t log_len;
+    int joins;
+    char join_ctx[256];
+    uint8_t *join_wasm;
+    size_t join_wasm_len;
+
+    /* the peer the test drives, on the test's loop */
+    uv_loop_t loop;
+    uv_timer_t tick;
+    sync_links_t *links;
+    uint8_t ppk[32], psk[64];
+    sync_link_t *link;
+    int ups, downs;
+    /* app requests the peer got, and how it answers them */
+    int app_reqs, ignore_reqs, twice;
+    uint8_t *app;
+    size_t app_len;
+} fx_t;
+
+/* ---- the node ---- */
+
+static void node_log(void *user, const char *line)
+{
+    fx_t *fx = user;
+    size_t n = strlen(line);
+    pthread_mutex_lock(&fx->mu);
+    char *nl = realloc(fx->log, fx->log_len + n + 2);
+    if (nl) {
+        fx->log = nl;
+        memcpy(fx->log + fx->log_len, line, n);
+        fx->log_len += n;
+        fx->log[fx->log_len++] = '\n';
+        fx->log[fx->log_len] = '\0';
+    }
+    pthread_mutex_unlock(&fx->mu);
+    if (getenv("SYNC_TEST_VERBOSE"))
+        fprintf(stderr, "[node] %s\n", line);
+}
+
+/* The writer: at once, on the caller's thread (the sync loop's). */
+static int node_write(void *user, weft_sync_txn_fn fn, void *arg,
+                      void (*done)(void *arg, int rc))
+{
+    fx_t *fx = user;
+    weft_txn_t *txn;
+    int rc = weft_txn_begin(fx->db, WEFT_TXN_WRITE, &txn);
+    if (rc != 0)
+        return rc;
+    if ((rc = fn(txn, arg)) == 0)
+        rc = weft_txn_commit(txn);
+    else
+        weft_txn_abort(txn);
+    done(arg, rc);
+    return 0;
+}
+
+static int node_app_have(void *user, const char *app_id) { return 0; }
+
+static int node_context_app(void *user, const char *name, char out[65])
+{
+    return WEFT_ENOTFOUND;
+}
+
+/* Joins nothing: records what it was given (on a pool thread). */
+static int node_join(void *user, const char *name, const char *app_id, const uint8_t *wasm,
+                     size_t wasm_len, const uint8_t *members, size_t nmembers, char *msg,
+                     size_t msg_size)
+{
+    fx_t *fx = user;
+    pthread_mutex_lock(&fx->mu);
+    fx->joins++;
+    snprintf(fx->join_ctx, sizeof fx->join_ctx, "%s", name);
+    free(fx->join_wasm);
+    fx->join_wasm = wasm_len ? malloc(wasm_len) : NULL;
+    if (fx->join_wasm)
+        memcpy(fx->join_wasm, wasm, wasm_len);
+    fx->join_wasm_len = fx->join_wasm ? wasm_len : 0;
+    pthread_mutex_unlock(&fx->mu);
+    return 0;
+}
+
+/* Makes the node and the peer members of context ctx (the members' ORSet
+ * the node layer keeps, written here directly). */
+static void add_members(fx_t *fx, const char *ctx)
+{
+    weft_txn_t *txn;
+    const uint8_t *ids[2] = {fx->pk, fx->ppk};
+    const char *key = WEFT_SYNC_MEMBERS_KEY;
+    ASSERT_EQ_INT(weft_txn_begin(fx->db, WEFT_TXN_WRITE, &txn), 0);
+    for (int i = 0; i < 2; i++) {
+        weft_crdt_input_t in = {.value = ids[i], .value_len = 32};
+        ASSERT_EQ_INT(weft_crdt_local(txn, fx->pk, 1000, (const uint8_t *)ctx, strlen(ctx),
+                                      (const uint8_t *)key, strlen(key), WEFT_CRDT_ORSET,
+                                      WEFT_CRDT_ADD, &in, NULL, NULL),
+                      0);
+    }
+    ASSERT_EQ_INT(weft_txn_commit(txn), 0);
+}
+
+/* ---- the peer ---- */
+
+static void peer_up(void *user, sync_link_t *link, const uint8_t *id)
+{
+    fx_t *fx = user;
+    fx->ups++;
+    fx->link = link;
+}
+
+static void peer_down(void *user, sync_link_t *link, const char *reason)
+{
+    fx_t *fx = user;
+    fx->downs++;
+    if (fx->link == link)
+        fx->link = NULL;
+}
+
+static void peer_log(void *user, const char *line)
+{
+    if (getenv("SYNC_TEST_VERBOSE"))
+        fprintf(stderr, "[peer] %s\n", line);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* An APP_REQ: answered with the chunk asked for (twice when fx->twice),
+ * unless it is one of the first fx->ignore_reqs. */
+static void peer_frame(void *user, sync_link_t *link, uint8_t type, const uint8_t *p,
+                       size_t len)
+{
+    fx_t *fx = user;
+    if (type != MSG_APP_REQ || len != 64 + 4 || fx->app == NULL)
+        return;
+    if (fx->app_reqs++ < fx->ignore_reqs)
+        return;
+    uint32_t off = get32(p + 64);
+    if (off > fx->app_len)
+        return;
+    size_t n = fx->app_len - off < APP_CHUNK ? fx->app_len - off : APP_CHUNK;
+    uint8_t *c = malloc(64 + 8 + n);
+    if (c == NULL)
+        return;
+    memcpy(c, p, 64);
+    put32(c + 64, (uint32_t)fx->app_len);
+    put32(c + 68, off);
+    memcpy(c + 72, fx->app + off, n);
+    for (int i = 0; i < (fx->twice ? 2 : 1); i++)
+        sync_link_send(link, MSG_APP_CHUNK, c, 72 + n);
+    free(c);
+}
+
+static void on_tick(uv_timer_t *t) {}
+
+static void fx_cleanup(void *arg)
+{
+    fx_t *fx = arg;
+    if (fx->links)
+        sync_links_stop(fx->links);
+    uv_close((uv_handle_t *)&fx->tick, NULL);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&fx->loop) != 0) {
+        fprintf(stderr, "test_sync: handles left open on the test's loop\n");
+        abort();
+    }
+    weft_sync_stop(fx->s);
+    if (fx->db)
+        weft_db_close(fx->db);
+    pthread_mutex_destroy(&fx->mu);
+    free(fx->log);
+    free(fx->join_wasm);
+    free(fx->app);
+    free(fx);
+}
+
+/* Runs the test's loop until cond(fx) holds; fails after 30 s (a safety
+ * net). */
+static int pump_(fx_t *fx, int (*cond)(fx_t *))
+{
+    uint64_t end = uv_hrtime() + 30000000000ull;
+    while (!cond(fx)) {
+        if (uv_hrtime() > end)
+            return 0;
+        uv_run(&fx->loop, UV_RUN_ONCE);
+    }
+    return 1;
+}
+#define PUMP(fx, cond)                                                                  \
+    do {                                                                                \
+        if (!pump_(fx, cond))                                                           \
+            FAIL("timed out waiting for %s; node's log:\n%s", #cond, fx->log ? fx->log : ""); \
+    } while (0)
+
+static int is_up(fx_t *fx) { return fx->link != NULL; }
+static int is_down(fx_t *fx) { return fx->downs > 0; }
+
+static int joined(fx_t *fx)
+{
+    pthread_mutex_lock(&fx->mu);
+    int j = fx->joins;
+    pthread_mutex_unlock(&fx->mu);
+    return j > 0;
+}
+
+/* A node with members' set of context "c" (itself and the peer), and the
+ * peer linked to it. */
+static fx_t *fx_new(const char *tag)
+{
+    fx_t *fx = calloc(1, sizeof *fx);
+    char msg[256], addr[64];
+    ASSERT_NOT_NULL(fx);
+    ASSERT_TRUE(sodium_init() >= 0);
+    pthread_mutex_init(&fx->mu, NULL);
+    ASSERT_EQ_INT(uv_loop_init(&fx->loop), 0);
+    uv_timer_init(&fx->loop, &fx->tick);
+    uv_timer_start(&fx->tick, on_tick, 5, 5);
+    test_defer(fx_cleanup, fx);
+    crypto_sign_keypair(fx->pk, fx->sk);
+    crypto_sign_keypair(fx->ppk, fx->psk);
+    ASSERT_EQ_INT(weft_db_open(tmpdir_new(tag), WEFT_DB_NOSYNC, &fx->db, msg, sizeof msg), 0);
+    add_members(fx, "c");
+
+    weft_sync_config_t cfg = {
+        .db = fx->db, .public_key = fx->pk, .secret_key = fx->sk, .listen = "127.0.0.1:0",
+        .write = node_write, .app_have = node_app_have, .context_app = node_context_app,
+        .join = node_join, .log = node_log, .user = fx,
+    };
+    ASSERT_EQ_INT(weft_sync_start(&cfg, &fx->s, msg, sizeof msg), 0);
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", weft_sync_port(fx->s));
+
+    const char *peers[1] = {addr};
+    sync_links_config_t lc = {
+        .loop = &fx->loop, .public_key = fx->ppk, .secret_key = fx->psk, .peers = peers,
+        .npeers = 1, .on_up = peer_up, .on_frame = peer_frame, .on_down = peer_down,
+        .log = peer_log, .user = fx,
+    };
+    ASSERT_EQ_INT(sync_links_start(&lc, &fx->links, msg, sizeof msg), 0);
+    PUMP(fx, is_up);
+    return fx;
+}
+
+static int logged_(fx_t *fx, const char *s)
+{
+    pthread_mutex_lock(&fx->mu);
+    int ok = fx->log && strstr(fx->log, s) != NULL;
+    pthread_mutex_unlock(&fx->mu);
+    return ok;
+}
+
+/* Sends one frame from the peer, then waits until the node closed the
+ * link; its log must say `reason`. */
+static void bad_frame(fx_t *fx, uint8_t type, const uint8_t *p, size_t len, const char *reason)
+{
+    ASSERT_EQ_INT(sync_link_send(fx->link, type, p, len), 0);
+    PUMP(fx, is_down);
+    if (!logged_(fx, reason))
+        FAIL("the node's log lacks \"%s\":\n%s", reason, fx->log ? fx->log : "");
+}
+
+/* ---- tests ---- */
+
+/* An OPS frame of the shared context whose first op is valid and whose end
+ * is cut: the node closes the link and applies nothing of it. */
+TEST(sync_malformed_ops_closes_the_link_and_applies_nothing)
+{
+    fx_t *fx = fx_new("sync-ops");
+    static const uint8_t inc[] = {1, 1}; /* +1, this origin's total 1 */
+    weft_crdt_op_t op = {
+        .context = (const uint8_t *)"c", .context_len = 1, .key = (const uint8_t *)"hits",
+        .key_len = 4, .type = WEFT_CRDT_GCOUNTER, .kind = WEFT_CRDT_INC, .seq = 1,
+        .hlc = (uint64_t)1000 << 16, .payload = inc, .payload_len = 2,
+    };
+    memcpy(op.origin, fx->ppk, 32);
+    repl_ops_writer_t w;
+    memset(&w, 0, sizeof w);
+    repl_ops_begin(&w, (const uint8_t *)"c", 1);
+    ASSERT_EQ_INT(repl_ops_add(&w, &op), 0);
+    ASSERT_EQ_INT(repl_ops_end(&w), 0);
+    uint8_t *f = malloc(w.frame.len + 5);
+    ASSERT_NOT_NULL(f);
+    memcpy(f, w.frame.p, w.frame.len);
+    memset(f + w.frame.len, 0xab, 5); /* a group cut after 5 bytes of its origin */
+    size_t flen = w.frame.len + 5;
+    repl_ops_writer_free(&w);
+    test_defer(free, f);
+    ASSERT_EQ_INT(repl_ops_walk(f, flen - 5, NULL, NULL, NULL, NULL), 0); /* without the cut: valid */
+
+    bad_frame(fx, SYNC_MSG_OPS, f, flen, "down: malformed OPS frame");
+
+    weft_txn_t *txn;
+    weft_crdt_state_t *st = NULL;
+    ASSERT_EQ_INT(weft_txn_begin(fx->db, WEFT_TXN_READ, &txn), 0);
+    int rc = weft_crdt_read(txn, (const uint8_t *)"c", 1, (const uint8_t *)"hits", 4, 0, &st);
+    weft_txn_abort(txn);
+    if (st)
+        weft_crdt_state_delete(st);
+    ASSERT_EQ_INT(rc, WEFT_ENOTFOUND);
+}
+
+TEST(sync_malformed_vv_closes_the_link)
+{
+    fx_t *fx = fx_new("sync-vv");
+    static const uint8_t vv[] = {1, 'c', 0x80}; /* a varint cut short */
+    bad_frame(fx, SYNC_MSG_VV, vv, sizeof vv, "down: malformed VV frame");
+}
+
+TEST(sync_malformed_invite_closes_the_link)
+{
+    fx_t *fx = fx_new("sync-invite");
+    static const uint8_t b[] = {0, 1, 'd'}; /* no app id, no members */
+    bad_frame(fx, MSG_INVITE, b, sizeof b, "down: malformed INVITE frame");
+}
+
+TEST(sync_malformed_app_req_closes_the_link)
+{
+    fx_t *fx = fx_new("sync-appreq");
+    static const uint8_t b[] = {'a', 'b', 'c'};
+    bad_frame(fx, MSG_APP_REQ, b, sizeof b, "down: malformed APP_REQ frame");
+}
+
+TEST(sync_malformed_app_chunk_closes_the_link)
+{
+    fx_t *fx = fx_new("sync-appchunk");
+    uint8_t b[64 + 8 + 4];
+    memset(b, 'a', 64);
+    put32(b + 64, 2);   /* total 2 bytes */
+    put32(b + 68, 0);
+    memcpy(b + 72, "four", 4); /* 4 bytes of a 2-byte app */
+    bad_frame(fx, MSG_APP_CHUNK, b, sizeof b, "down: malformed APP_CHUNK frame");
+}
+
+/* The peer invites the node to context "d" and leaves its first APP_REQ
+ * unanswered (a chunk lost to a full link looks the same to the joiner):
+ * the node asks again and joins with the whole module. Every chunk comes
+ * twice: the late copies are ignored. */
+TEST(sync_join_asks_again_for_a_chunk_left_unanswered)
+{
+    fx_t *fx = fx_new("sync-join");
+    fx->app_len = APP_CHUNK + 1000; /* two chunks */
+    fx->app = malloc(fx->app_len);
+    ASSERT_NOT_NULL(fx->app);
+    randombytes_buf(fx->app, fx->app_len);
+    fx->ignore_reqs = 1;
+    fx->twice = 1;
+    uint8_t inv[2 + 1 + 64 + 4 + 64];
+    inv[0] = 0;
+    inv[1] = 1;
+    inv[2] = 'd';
+    memset(inv + 3, 'e', 64); /* the app id (the embedder's join checks it) */
+    put32(inv + 67, 2);
+    memcpy(inv + 71, fx->pk, 32);
+    memcpy(inv + 103, fx->ppk, 32);
+    ASSERT_EQ_INT(sync_link_send(fx->link, MSG_INVITE, inv, sizeof inv), 0);
+    PUMP(fx, joined);
+    pthread_mutex_lock(&fx->mu);
+    int joins = fx->joins;
+    size_t len = fx->join_wasm_len;
+    int same = fx->join_wasm && len == fx->app_len && memcmp(fx->join_wasm, fx->app, len) == 0;
+    pthread_mutex_unlock(&fx->mu);
+    ASSERT_EQ_INT(joins, 1);
+    ASSERT_EQ_STR(fx->join_ctx, "d");
+    ASSERT_EQ_U64(len, fx->app_len);
+    ASSERT_TRUE(same);
+    ASSERT_TRUE(fx->app_reqs >= 3); /* offset 0 twice, then the second chunk */
+    ASSERT_EQ_INT(fx->downs, 0);
+}
