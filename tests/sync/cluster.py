@@ -9,6 +9,7 @@ as acknowledged (the node answered 200: it is durable there and must
 reach every node) or uncertain (no answer: it may or may not have
 committed), and checks a converged digest against both.
 """
+import itertools
 import json
 import threading
 import time
@@ -174,10 +175,13 @@ class Writer(threading.Thread):
     (every fourth one removed again once acknowledged), and sets of a
     shared register. call(fn, body) -> HTTP status, or raises OSError."""
 
+    runs = itertools.count(1)  # elements differ between writers of one name
+
     def __init__(self, name, call, model, stop, pause=0.0):
         super().__init__(daemon=True)
         self.name_, self.call, self.model, self.stop, self.pause = name, call, model, stop, pause
         self.i = 0
+        self.run_no = next(Writer.runs)
 
     def op(self, fn, key, arg=None):
         body = key if arg is None else "%s %s" % (key, arg)
@@ -194,7 +198,7 @@ class Writer(threading.Thread):
             i = self.i
             self.op("inc", "cnt:" + self.name_)
             self.op("inc", "cnt:shared")
-            elem = "%s-%d" % (self.name_, i)
+            elem = "%s-%d-%d" % (self.name_, self.run_no, i)
             if self.op("add", "set", elem) and i % 4 == 0:
                 self.op("rem", "set", elem)
             if i % 5 == 0:
