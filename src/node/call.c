@@ -518,8 +518,11 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
         collect_nx(res, a.nx, verdict == 1);
     if (req->stdio)
         goto free_vals; /* the streams were the process's own */
-    collect_stderr(res, a.err_fd);
-    int r = read_all(a.out_fd, lim.max_output, &res->output, &res->output_len);
+    /* A stream the guest never reached is still empty: no fstat, no read. */
+    unsigned used = weft_wasi_stdio_used(a.wasi);
+    if (used & 4u)
+        collect_stderr(res, a.err_fd);
+    int r = used & 2u ? read_all(a.out_fd, lim.max_output, &res->output, &res->output_len) : 0;
     if (r == 1) {
         verdict = 0;
         node_result_fail(res, WEFT_CALL_ERROR, "the call wrote more than %zu bytes of output",
