@@ -1,19 +1,16 @@
 /*
  * src/cli/run.h — what the files of `weft run` share: the parsed options
  * (run_opts.c), the state of one run, and the nx part (run_nx.c: data
- * directory, context, node identity, logs and events). run.c holds the
- * call itself: linking, attempts, traps and the timeout thread.
+ * directory, context, printing logs and events). run.c holds the run
+ * itself: a one-call node (weft/node.h), its app and its call.
  */
 #ifndef WEFT_CLI_RUN_H
 #define WEFT_CLI_RUN_H
 
-#include <pthread.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "cli.h"
-#include "weft/db.h"
-#include "weft/nx.h"
+#include "weft/node.h"
 #include "weft/wasi.h"
 
 #define PAGE_SIZE 65536u
@@ -43,36 +40,15 @@ typedef struct {
 } run_opts_t;
 
 
-/* One thread sleeps until the deadline or until the run ends, whichever
- * comes first; at the deadline it interrupts the store, then signals the
- * running thread every few milliseconds until the run ends, to cut short a
- * host call blocked in a syscall (run.c). Only started with --timeout, so
- * a plain run pays nothing for it. */
-typedef struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct timespec deadline; /* CLOCK_MONOTONIC */
-    weft_store_t *store;
-    pthread_t target; /* the thread running the guest */
-    int done;  /* set by the main thread: stop waiting */
-    int fired; /* set by the timer: it interrupted the store */
-    int started;
-    pthread_t thread;
-} deadline_t;
-
-/* Everything one run holds, so the outcome of any call is judged alike. */
+/* Everything one run holds. The node runs the call inline on this thread
+ * (WEFT_NODE_INLINE): no thread of its own unless --timeout needs one. */
 typedef struct {
     const run_opts_t *o;
-    weft_engine_t *engine;
-    weft_module_t *module;
-    weft_store_t *store; /* of the current attempt */
-    deadline_t deadline;
-    weft_wasi_config_t wasi_cfg;
-    weft_db_t *db;  /* nx modules only */
-    weft_nx_t *nx;
-    char *name;     /* module name: default context, module id, log prefix */
+    weft_node_t *node;
+    const weft_module_t *module; /* the node's, borrowed */
+    char *name;          /* module name: default context, module id, log prefix */
     const char *context; /* o->context or name */
-    char node_hex[65]; /* the node id in hex; "" when sync is off */
+    char node_hex[65];   /* the node id in hex; "" when sync is off */
 } run_t;
 
 /* run_opts.c: parses `weft run`'s options into o (0, or a usage error
@@ -81,13 +57,16 @@ int run_parse_opts(int argc, char **argv, run_opts_t *o);
 void run_free_opts(run_opts_t *o);
 
 /* run_nx.c */
-/* Opens the data directory, loads the node identity (unless --no-sync) and
- * creates r->nx; 0 or an exit status (already reported). */
-int run_open_nx(run_t *r);
-/* The call's log lines on stderr: "MODULE: message", or with --log-format
- * json one object a line ({"node", "context", "module", "msg"}). */
-void run_print_logs(const run_t *r);
+/* The module's name: its file name without directories and ".wasm";
+ * "stdin" for "-". malloc'ed, NULL when out of memory. */
+char *run_module_name(const char *path);
+/* Gives the node the data directory (--data-dir, $WEFT_DATA_DIR, ...) and
+ * checks the context's name; 0 or an exit status (already reported). */
+int run_open_data_dir(run_t *r);
+/* The call's nx log lines on stderr: "MODULE: message", or with
+ * --log-format json one object a line ({"node", "context", "module", "msg"}). */
+void run_print_logs(const run_t *r, const weft_call_result_t *res);
 /* --events: the call's events on stdout, one JSON object a line. */
-void run_print_events(const run_t *r);
+void run_print_events(const run_t *r, const weft_call_result_t *res);
 
 #endif

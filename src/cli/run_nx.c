@@ -1,12 +1,11 @@
 /*
  * src/cli/run_nx.c — the nx side of `weft run`: the data directory (from
- * --data-dir, $WEFT_DATA_DIR, $XDG_DATA_HOME or ~/.local/share), the
- * context, the node identity when sync is on, the --env variables for
- * env_get (the same ones WASI sees), and printing the call's logs
- * (stderr, "MODULE: message" or with --log-format json one object a line)
- * and, with --events, its events (JSON lines) after the call. Every JSON
- * line is valid JSON whatever bytes the guest gave: text that is not UTF-8
- * goes into a "<field>_hex" member instead.
+ * --data-dir, $WEFT_DATA_DIR, $XDG_DATA_HOME or ~/.local/share) the node
+ * opens with the node identity when sync is on, the context, and printing
+ * the call's logs (stderr, "MODULE: message" or with --log-format json one
+ * object a line) and, with --events, its events (JSON lines) after the
+ * call. Every JSON line is valid JSON whatever bytes the guest gave: text
+ * that is not UTF-8 goes into a "<field>_hex" member instead.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,9 +15,8 @@
 #include <jansson.h>
 
 #include "run.h"
-#include "weft/identity.h"
 
-/* ---- nx: data directory, context, call transaction --------------------- */
+/* ---- nx: data directory and context -------------------------------------- */
 
 /* The data directory (cli_data_dir), or NULL (reported). */
 static char *data_dir(const run_opts_t *o)
@@ -32,7 +30,7 @@ static char *data_dir(const run_opts_t *o)
 /* The module's name: its file name without directories and ".wasm". It is
  * the default context, the module id nx reports, and the prefix of its
  * log lines; "stdin" for a module read from stdin ("-"). */
-static char *module_name(const char *path)
+char *run_module_name(const char *path)
 {
     const char *f = strcmp(path, "-") == 0 ? "stdin" : cli_file_name(path);
     size_t n = strcspn(f, "/");
@@ -46,78 +44,31 @@ static char *module_name(const char *path)
     return s;
 }
 
-/* Opens the data directory and the nx context. Returns 0 or an exit status. */
-int run_open_nx(run_t *r)
+/* Opens the data directory in the node. Returns 0 or an exit status. */
+int run_open_data_dir(run_t *r)
 {
     const run_opts_t *o = r->o;
-    char msg[512];
+    char msg[1024];
     char *dir = data_dir(o);
     int rc, status = CLI_EXIT_USAGE;
     if (!dir)
         goto done;
-    r->name = module_name(o->path);
-    if (!r->name) {
-        cli_error("out of memory");
-        status = CLI_EXIT_ERROR;
+    if (strlen(r->context) == 0 || strlen(r->context) > 255) {
+        cli_error("context name '%s' must be 1 to 255 bytes (see --context)", r->context);
         goto done;
     }
-    const char *ctx = o->context ? o->context : r->name;
-    r->context = ctx;
-    if (strlen(ctx) == 0 || strlen(ctx) > 255) {
-        cli_error("context name '%s' must be 1 to 255 bytes (see --context)", ctx);
-        goto done;
-    }
-    if (!o->data_dir && weft_db_make_dirs(dir) != 0) {
-        cli_error("cannot create data directory %s: %s", dir, strerror(errno));
-        goto done;
-    }
-    msg[0] = '\0';
-    rc = weft_db_open(dir, 0, &r->db, msg, sizeof msg);
+    rc = weft_node_open_data_dir(r->node, dir, msg, sizeof msg);
     if (rc != 0) {
-        r->db = NULL;
-        if (rc == WEFT_EDAMAGED) /* the message names the directory */
-            cli_error("%s", msg);
-        else
-            cli_error("cannot open data directory %s: %s", dir, msg[0] ? msg : weft_strerror(rc));
-        status = rc == WEFT_EIO ? CLI_EXIT_USAGE : CLI_EXIT_ERROR;
+        cli_error("%s", msg);
+        /* A directory that cannot be made or opened is the user's to fix
+         * (exit 2); a damaged one, or its identity, is an error (1). */
+        status = rc == WEFT_EIO && strncmp(msg, "cannot load", 11) != 0 ? CLI_EXIT_USAGE
+                                                                        : CLI_EXIT_ERROR;
         goto done;
     }
-    /* The node id: only sync needs it, and only sync may create it. */
-    uint8_t node_id[WEFT_IDENTITY_PUBLIC_LEN];
-    if (!o->no_sync && (rc = weft_identity_load(r->db, node_id, NULL)) != 0) {
-        if (rc == WEFT_EDAMAGED)
-            cli_error("%s", weft_db_errmsg(r->db));
-        else
-            cli_error("cannot load the node identity of %s: %s", dir,
-                      rc == WEFT_EIO ? weft_db_errmsg(r->db) : weft_strerror(rc));
-        status = CLI_EXIT_ERROR;
-        goto done;
-    }
-    weft_nx_config_t cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.db = r->db;
-    cfg.context = ctx;
-    cfg.module_id = r->name;
-    if (!o->no_sync) {
-        cfg.flags = WEFT_NX_SYNC;
-        cfg.node_id = node_id;
-        cfg.node_id_len = sizeof node_id;
-        cli_hex(node_id, sizeof node_id, r->node_hex);
-    }
-    /* env_get reads the --env variables, the same ones WASI's environ
-     * shows, through nx's NX_/NUMAX_ policy: one environment per guest.
-     * Without --env it is empty (a non-NULL list of none), never weft's
-     * own process environment. */
-    static const char *const no_env[1];
-    cfg.env = o->nenv ? (const char *const *)o->env : no_env;
-    cfg.nenv = o->nenv;
-    rc = weft_nx_new(&cfg, &r->nx);
-    if (rc != 0) {
-        r->nx = NULL;
-        cli_error("cannot create the nx context: %s", weft_strerror(rc));
-        status = CLI_EXIT_ERROR;
-        goto done;
-    }
+    const uint8_t *id = weft_node_id(r->node);
+    if (id)
+        cli_hex(id, 32, r->node_hex);
     status = 0;
 done:
     free(dir);
@@ -169,13 +120,13 @@ static void put_line(FILE *out, json_t *obj)
 
 /* Log lines of the call on stderr: "<module>: <message>", or with
  * --log-format json {"node", "context", "module", "msg" or "msg_hex"}. */
-void run_print_logs(const run_t *r)
+void run_print_logs(const run_t *r, const weft_call_result_t *res)
 {
-    size_t n = weft_nx_log_count(r->nx);
+    size_t n = weft_call_result_log_count(res);
     for (size_t i = 0; i < n; i++) {
-        const char *m;
         size_t len;
-        if (weft_nx_log(r->nx, i, &m, &len) != 0)
+        const char *m = weft_call_result_log(res, i, &len);
+        if (!m)
             continue;
         if (r->o->log_json) {
             json_t *obj = new_line(r);
@@ -191,22 +142,22 @@ void run_print_logs(const run_t *r)
         fwrite(m, 1, len, stderr);
         fputc('\n', stderr);
     }
-    if (weft_nx_logs_dropped(r->nx))
+    if (weft_call_result_logs_dropped(res))
         fprintf(stderr, "weft: %zu log messages of %s dropped (over 64 MiB in one call)\n",
-                weft_nx_logs_dropped(r->nx), r->name);
+                weft_call_result_logs_dropped(res), r->name);
 }
 
 /* --events: one JSON object per line, {"node": ID, "event": NAME,
  * "payload": TEXT}, or "payload_hex" instead when the payload is not UTF-8;
  * no "node" when sync is off. */
-void run_print_events(const run_t *r)
+void run_print_events(const run_t *r, const weft_call_result_t *res)
 {
-    size_t n = weft_nx_event_count(r->nx);
+    size_t n = weft_call_result_event_count(res);
     for (size_t i = 0; i < n; i++) {
         const char *name;
         const uint8_t *p;
         size_t nl, pl;
-        if (weft_nx_event(r->nx, i, &name, &nl, &p, &pl) != 0)
+        if (weft_call_result_event(res, i, &name, &nl, &p, &pl, NULL) != 0)
             continue;
         json_t *obj = new_line(r);
         if (!obj)
