@@ -89,13 +89,14 @@ if [ -f "$NOTES" ]; then
 fi
 
 if [ -f "$INVENTORY" ]; then
-    say "Replicated state: a PNCounter (examples/distributed_inventory), one node for now"
+    say "Replicated state: a PNCounter (examples/distributed_inventory), here on one node"
     echo "Every change is a CRDT op, applied and appended to the op-log in the call's transaction:"
     show "$WEFT" run --data-dir "$data/db" "$INVENTORY" add sku-1 10
     show "$WEFT" run --data-dir "$data/db" "$INVENTORY" remove sku-1 3
     show "$WEFT" run --data-dir "$data/db" "$INVENTORY" show sku-1
     echo "With replication switched off, the CRDT functions refuse:"
     show "$WEFT" run --no-sync --data-dir "$data/db" "$INVENTORY" show sku-1
+    echo "On three nodes writing at once, linked and apart: examples/cluster.sh $BUILD inventory"
 fi
 
 if [ -f "$GUESTBOOK" ]; then
