@@ -198,7 +198,7 @@ int node_slot_set(weft_node_t *node, unsigned slot, weft_store_t *store, uint64_
         /* weft_node_interrupt may hold the store it read before: wait. */
         while (__atomic_load_n(&s->hold, __ATOMIC_SEQ_CST))
             sched_yield();
-    } else if (node->interrupted) {
+    } else if (__atomic_load_n(&node->interrupted, __ATOMIC_SEQ_CST)) {
         weft_store_interrupt(store); /* it came before the store was seen */
     }
     return rc;
@@ -206,8 +206,7 @@ int node_slot_set(weft_node_t *node, unsigned slot, weft_store_t *store, uint64_
 
 void weft_node_interrupt(weft_node_t *node)
 {
-    node->interrupted = 1;
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    __atomic_store_n(&node->interrupted, 1, __ATOMIC_SEQ_CST);
     for (unsigned i = 0; i <= node->nworkers; i++) {
         node_slot_t *s = &node->slots[i];
         __atomic_add_fetch(&s->hold, 1, __ATOMIC_SEQ_CST);
@@ -465,7 +464,8 @@ typedef struct {
 static int lock_wait_stop(void *arg)
 {
     lock_wait_t *w = arg;
-    return w->node->interrupted || (w->deadline_ns && node_now_ns() >= w->deadline_ns);
+    return __atomic_load_n(&w->node->interrupted, __ATOMIC_SEQ_CST) ||
+           (w->deadline_ns && node_now_ns() >= w->deadline_ns);
 }
 
 /* The write lock wait of an inline call was stopped: the trap a guest

@@ -135,7 +135,7 @@ struct weft_node {
     pthread_t writer, watchdog;
     int writer_started, watchdog_started;
     node_slot_t *slots; /* nworkers + 1 (the writer's is last; one, inline) */
-    volatile int interrupted; /* weft_node_interrupt: every call traps */
+    int interrupted; /* weft_node_interrupt: every call traps (atomic) */
     struct weft_sync *sync; /* replication (replicate.c); NULL when off */
     void (*sync_log)(void *user, const char *line);
     void *sync_log_user;
