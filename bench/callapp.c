@@ -7,6 +7,9 @@
  *          stdout (nothing when the key is absent)
  *   set    a durable write: nx db_set of 100 bytes under "k"
  *   crdt   a CRDT write: increments the grow-only counter "c" by one
+ *   crdt_n(k)  k CRDT writes in one call: "c" +1, k times (syncbench: the
+ *          replicated load)
+ *   probe  "p" +1 (syncbench: the op whose propagation is timed)
  *
  * Built with -mexec-model=reactor, so a call runs `_initialize` and then the
  * export, as every node call of a reactor does.
@@ -37,5 +40,18 @@ __attribute__((export_name("set"))) void set(void)
 __attribute__((export_name("crdt"))) void crdt(void)
 {
     if (nx_crdt_gcounter_inc_str("c", 1) != NX_OK)
+        nx_abort_str("gcounter_inc failed");
+}
+
+__attribute__((export_name("crdt_n"))) void crdt_n(int32_t k)
+{
+    for (int32_t i = 0; i < k; i++)
+        if (nx_crdt_gcounter_inc_str("c", 1) != NX_OK)
+            nx_abort_str("gcounter_inc failed");
+}
+
+__attribute__((export_name("probe"))) void probe(void)
+{
+    if (nx_crdt_gcounter_inc_str("p", 1) != NX_OK)
         nx_abort_str("gcounter_inc failed");
 }
