@@ -279,7 +279,7 @@ static member_entry_t *members_find(weft_sync_t *s, const uint8_t *ctx, size_t l
 
 static int members_has(const member_entry_t *e, const uint8_t id[32])
 {
-    return e && bsearch(id, e->ids, e->n, 32, cmp_id) != NULL;
+    return e && e->n > 0 && bsearch(id, e->ids, e->n, 32, cmp_id) != NULL; /* ids NULL at 0 */
 }
 
 /* Both this node and peer_id are members of ctx. */
