@@ -206,6 +206,10 @@ typedef struct {
     uint8_t last_type;
     int attempts, limit; /* sends tried; past `limit` frames (0: none) WEFT_ELIMIT */
     uint64_t ops_out, now;
+    int defer, writes; /* hold write jobs instead of running them; how many came */
+    int (*held_fn)(weft_txn_t *, void *);
+    void *held_arg;
+    void (*held_done)(void *, int);
     sync_repl_t *r;
     sync_repl_peer_t *p;    /* the fake peer, up */
     repl_ops_writer_t *w;   /* sample()'s frame */
@@ -241,8 +245,27 @@ static int one_write(void *user, int (*fn)(weft_txn_t *, void *), void *arg,
                      void (*done)(void *, int))
 {
     one_t *o = user;
+    o->writes++;
+    if (o->defer) { /* one at a time: the engine gives the next after done */
+        ASSERT_NULL(o->held_fn);
+        o->held_fn = fn;
+        o->held_arg = arg;
+        o->held_done = done;
+        return 0;
+    }
     done(arg, sim_txn(o->db, fn, arg));
     return 0;
+}
+
+/* Runs the held write job; 1 when there was one. */
+static int one_run_held(one_t *o)
+{
+    int (*fn)(weft_txn_t *, void *) = o->held_fn;
+    if (!fn)
+        return 0;
+    o->held_fn = NULL;
+    o->held_done(o->held_arg, sim_txn(o->db, fn, o->held_arg));
+    return 1;
 }
 
 static int one_shared(void *user, const uint8_t *ctx, size_t len, const uint8_t *peer)
@@ -423,6 +446,29 @@ TEST(engine_window_backpressure_and_resend)
     sync_repl_tick(o.r);
     ASSERT_EQ_U64(o.ops_out, 14);
     sync_repl_peer_down(o.r, o.p);
+}
+
+/* A peer that sends faster than we apply: one frame in the writer and 8
+ * queued; the rest are dropped unacknowledged (the sender sends them
+ * again), so what a peer sends cannot grow our memory. */
+TEST(engine_flood_is_bounded)
+{
+    one_t o;
+    int ran = 0;
+    one_engine(&o, 0);
+    o.defer = 1;
+    for (int i = 0; i < 50; i++)
+        ASSERT_EQ_INT(sync_repl_receive(o.r, o.p, SYNC_MSG_OPS, o.w->frame.p, o.w->frame.len), 0);
+    ASSERT_EQ_INT(o.writes, 1);
+    while (one_run_held(&o))
+        ran++;
+    ASSERT_EQ_INT(ran, 1 + 8);
+    ASSERT_EQ_INT(o.writes, 1 + 8);
+    ASSERT_EQ_U64(ops_logged(o.db), 3 + 2); /* the first applied, the rest duplicates */
+    /* a job in the writer when the peer goes: its done frees it later */
+    ASSERT_EQ_INT(sync_repl_receive(o.r, o.p, SYNC_MSG_OPS, o.w->frame.p, o.w->frame.len), 0);
+    sync_repl_peer_down(o.r, o.p);
+    ASSERT_EQ_INT(one_run_held(&o), 1);
 }
 
 /* A context shared after the peer came up starts (a VV to the peer) at
