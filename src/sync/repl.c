@@ -21,14 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "link.h" /* SYNC_MAX_FRAME: the largest frame a link carries */
 #include "repl.h"
 #include "repl_msg.h"
 #include "weft/crdt_store.h"
 #include "weft/error.h"
-
-#ifndef SYNC_MAX_FRAME
-#define SYNC_MAX_FRAME ((size_t)1 << 20) /* link.h's; a frame's type byte included */
-#endif
 
 #define DEFAULT_BATCH ((size_t)256 << 10)
 #define DEFAULT_WINDOW 16384
