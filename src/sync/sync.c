@@ -484,12 +484,21 @@ static void join_after(uv_work_t *w, int status)
         if (e)
             members_load(s, e);
         /* Start the engine's session with the inviter again: version
-         * vectors are exchanged now rather than at the next anti-entropy. */
-        for (peer_t *p = s->peer_list; p; p = p->next)
-            if (memcmp(p->id, j->from, 32) == 0 && !s->stopping_loop) {
+         * vectors are exchanged now rather than at the next anti-entropy.
+         * Offer the context to every other up peer: the notice of the
+         * join's commit may come after the load above and then sees no
+         * change of members, so a member linked to us alone would wait
+         * for its next link-up (and a non-member would go unlogged). */
+        for (peer_t *p = s->peer_list; p; p = p->next) {
+            if (s->stopping_loop)
+                break;
+            if (memcmp(p->id, j->from, 32) == 0) {
                 sync_repl_peer_down(s->repl, p->rp);
                 p->rp = sync_repl_peer_up(s->repl, p->link, p->id);
+            } else if (e && members_has(e, s->pk)) {
+                offer(s, p, e);
             }
+        }
         if (!s->stopping_loop)
             sync_repl_notify(s->repl, (const uint8_t *)j->ctx, strlen(j->ctx));
     }
