@@ -92,6 +92,7 @@ static pthread_key_t pool_key;
 static int pool_key_ok;
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 static __thread pool_t *my_pool;
+static uint64_t os_page; /* set once with the key: regions are cleared only with a pool */
 
 static void region_unmap(uint8_t *p, uint64_t cap)
 {
@@ -114,6 +115,8 @@ static void pool_free(void *arg)
 
 static void pool_key_make(void)
 {
+    long pg = sysconf(_SC_PAGESIZE);
+    os_page = pg > 0 ? (uint64_t)pg : 4096;
     pool_key_ok = pthread_key_create(&pool_key, pool_free) == 0;
 }
 
@@ -131,16 +134,6 @@ static pool_t *thread_pool(void)
         return NULL;
     }
     return my_pool = pool;
-}
-
-static uint64_t os_page(void)
-{
-    static uint64_t pg;
-    if (!pg) {
-        long v = sysconf(_SC_PAGESIZE);
-        pg = v > 0 ? (uint64_t)v : 4096;
-    }
-    return pg;
 }
 
 uint8_t *mem_bytes_new(uint64_t size, uint64_t *out_cap)
@@ -225,7 +218,7 @@ static int region_zero(uint8_t *p, uint64_t size)
         memset(p, 0, size);
         return 0;
     }
-    const uint64_t pg = os_page();
+    const uint64_t pg = os_page;
     const uint64_t npages = (size + pg - 1) / pg;
     unsigned char vec[VEC_PAGES];
     uint64_t mapped = 0;
