@@ -43,6 +43,7 @@ struct sync_link {
     int wire_ok, connected, up, closing, blocked, handles;
     char addr[64];
     uint64_t last_rx_ms, ticks;
+    uint64_t last_tick_ms; /* when on_conn_timer last ran, or the link came up */
     uint64_t bytes_in, bytes_out, frames_in, frames_out, rtt_us;
     size_t queued;     /* bytes handed to libuv and not written yet */
     struct wreq *pend; /* frames sealed this loop turn, written together */
@@ -574,6 +575,15 @@ static void on_conn_timer(uv_timer_t *t)
                    (unsigned long long)l->cfg.handshake_ms);
         return;
     }
+    /* A loop that stalled (the process was stopped, the machine is
+     * overloaded) read nothing for that long through no fault of the peer:
+     * the stall is not the peer's silence. */
+    if (now - c->last_tick_ms > 2 * l->cfg.ping_ms) {
+        c->last_rx_ms += now - c->last_tick_ms - l->cfg.ping_ms;
+        if (c->last_rx_ms > now)
+            c->last_rx_ms = now;
+    }
+    c->last_tick_ms = now;
     if (now - c->last_rx_ms > l->cfg.dead_ms) {
         conn_close(c, "dead: nothing received for %llu ms",
                    (unsigned long long)(now - c->last_rx_ms));
@@ -616,7 +626,7 @@ static void conn_up(sync_link_t *c)
             return;
     }
     c->up = 1;
-    c->last_rx_ms = now_ms(l);
+    c->last_rx_ms = c->last_tick_ms = now_ms(l);
     sodium_bin2hex(hex, sizeof hex, c->wire.peer_id, 8);
     logf_(l, "sync: link %s up (peer %s..., %s)", c->addr, hex,
           c->peer != NULL ? "dialled" : "accepted");

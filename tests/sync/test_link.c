@@ -917,6 +917,27 @@ TEST(hostile_silent_peer) { hostile(h_silent, "down: dead: nothing received", 1)
 TEST(hostile_malformed_peers) { hostile(h_bad_peers, "down: malformed PEERS frame", 1); }
 TEST(hostile_malformed_ping) { hostile(h_bad_ping, "down: malformed PING (3 bytes)", 1); }
 
+/* The loop stalls (here: the test does not run it for 1.5 s, past the
+ * fixture's 1 s dead_ms; in life a stopped process or an overloaded
+ * machine): nothing was read, but the peers were not silent, so no link is
+ * declared dead when the loop runs again. */
+TEST(link_survives_a_stalled_loop)
+{
+    fx_t *fx = fx_new();
+    ep_t *a, *b;
+    wait_t w;
+    pair(fx, &a, &b);
+    usleep(1500 * 1000);
+    send_data(a->last_up, 0, 64);
+    w = (wait_t){b, NULL, 1};
+    PUMP(fx, got_frames, &w);
+    send_data(b->last_up, 0, 64);
+    w = (wait_t){a, NULL, 1};
+    PUMP(fx, got_frames, &w);
+    ASSERT_EQ_INT(a->downs, 0);
+    ASSERT_EQ_INT(b->downs, 0);
+}
+
 /* A link-layer type this version does not know (0x05) is ignored: the link
  * stays and the next frame is delivered. */
 TEST(link_unknown_link_type_ignored)
