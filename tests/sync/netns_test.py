@@ -43,7 +43,7 @@ from cluster import check, failures  # noqa: E402
 WEFT, APP, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
 SKIP = 77
 TOKEN = "netns-test-token"
-TAG = "w%d" % (os.getpid() % 100000)  # interface names are at most 15 bytes
+TAG = "w%d" % os.getpid()  # "w" + up to 7 digits + "a1": within 15 bytes
 BR_NS, CL_NS = TAG + "br", TAG + "cl"
 NODE_NS = [TAG + "n%d" % i for i in (1, 2, 3)]
 ADDR = ["10.77.0.%d" % i for i in (1, 2, 3)]
@@ -79,6 +79,17 @@ def skip_reason():
     finally:
         subprocess.run(["ip", "netns", "del", probe], capture_output=True)
     return None
+
+
+def remove_stale():
+    """Deletes the namespaces of earlier runs whose process is gone (one
+    killed with SIGKILL, as CTest does at a timeout, could not clean up)."""
+    import re
+    p = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
+    for line in p.stdout.splitlines():
+        m = re.match(r"^(w(\d+)(br|cl|n[123]))\b", line)
+        if m and not os.path.exists("/proc/" + m.group(2)):
+            subprocess.run(["ip", "netns", "del", m.group(1)], capture_output=True)
 
 
 def teardown():
@@ -280,6 +291,9 @@ def main():
         sys.exit(SKIP)
     tmp = tempfile.mkdtemp(prefix="weft-netns-")
     atexit.register(teardown)
+    # SIGTERM (a CTest timeout may send it) unwinds through the finally below.
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
+    remove_stale()
     try:
         make_network()
         enter_client_ns()
