@@ -26,8 +26,9 @@
  *              bytes_out over the ops the engine sent (weft_node_peers,
  *              deltas over the phase), and all links' bytes over the ops
  *              each node had to receive
- *   paced      the same, each node's writers paced to half the replicated
- *              rate of `load` (or BENCH_RATE ops/s per node)
+ *   paced      the same, each node's writers paced to half its share of
+ *              the replicated rate of `load` (a third of it: every node
+ *              holds every node's writes), or BENCH_RATE ops/s per node
  *   partition  C is closed; A and B write BENCH_MISSED (100,000) ops between
  *              them; C is opened again on its data directory, and the time
  *              from that open until C reads what A reads is the catch-up
@@ -468,11 +469,12 @@ int main(int argc, char **argv)
     print_pct("idle", &idle);
     fflush(stdout);
 
-    /* Load: all three nodes write at once as fast as they can, then at
-     * half the rate they replicated (or BENCH_RATE ops/s per node). */
+    /* Load: all three nodes write at once as fast as they can, then each
+     * at half its share of the rate they replicated (every node holds
+     * every node's ops), or BENCH_RATE ops/s per node. */
     double top = load_phase("load", 0);
     double rate = env_num("BENCH_RATE", 0);
-    load_phase("paced", rate > 0 ? rate : top / 2);
+    load_phase("paced", rate > 0 ? rate : top / NODES / 2);
 
     /* Partition: C is away while A and B write `missed` ops. */
     weft_node_close(nodes[2]);
