@@ -358,11 +358,11 @@ static double load_phase(const char *label, double rate)
         die("cannot start a thread", NULL);
     uint64_t calls = run_writers(NODES, start + seconds, NULL, rate);
     double wrote = now_s() - start;
-    atomic_store(&pr.stop, 1);
-    pthread_join(pt, NULL);
+    atomic_store(&pr.stop, 1); /* its last probe may still wait: not for it */
     conv_t cv = {NODES, base + calls * (uint64_t)k_ops};
     wait_for("the three nodes to converge", converged, &cv, 600);
     double conv = now_s() - start, cpu = cpu_s() - cpu0;
+    pthread_join(pt, NULL);
     uint64_t ops = calls * (uint64_t)k_ops;
     wire_t w1[NODES];
     uint64_t bytes = 0, sent = 0;
