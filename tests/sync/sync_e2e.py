@@ -22,6 +22,8 @@ model of acknowledged writes, the digests). One CASE per CTest test:
               (no context, no app, no state) and the members' logs say why;
               made a member of another context d it gets d and still not c,
               and node 2, a member of c, does not get d
+  remove_member  node 3 removed from c's members: replication with it stops
+              both ways, it keeps the state it had
 
 Never a timing assertion: convergence is polled with a 60 s deadline, and
 a failure prints the digests' differences.
@@ -351,6 +353,37 @@ def case_non_member(tmp):
     check(ns[1].json("GET", "/v1/contexts/d/crdt")[0] == 404, "node 2: no state of d")
     line = "context d is not replicated with %s: it is not a member" % ns[1].id[:16]
     check(line in ns[0].log(), "node 1's log says: " + line)
+
+
+def case_remove_member(tmp):
+    """docs/sync.md "Leaving": removing a member stops replication with it
+    on every node that has seen the removal; the removed node keeps what
+    it had."""
+    ns, _ = setup(tmp)
+    model = run_writes(ns, "c", 1)
+    before = converged(ns, "c", model)
+    s, doc = ns[0].json("POST", "/v1/contexts/c/members", json.dumps({"remove": [ns[2].id]}))
+    check(s == 200 and ns[2].id not in doc.get("members", []), "members remove: %s" % doc)
+    ids = sorted(n.id for n in ns[:2])
+    end = time.time() + 60
+    while time.time() < end:
+        seen = [sorted(n.json("GET", "/v1/contexts/c")[1].get("members", [])) for n in ns]
+        if all(m == ids for m in seen):
+            break
+        time.sleep(0.2)
+    check(all(m == ids for m in seen), "every node, the removed one too, saw the removal: %s"
+          % seen)
+    check(ns[0].call("c", "inc", b"after")[0] == 200 and
+          ns[2].call("c", "inc", b"from3")[0] == 200, "writes after the removal")
+    ok, d = cluster.converge([lambda c, n=n: cluster.digest(n, c) for n in ns[:2]], "c")
+    check(ok and "after" in d and "from3" not in d, "nodes 1 and 2 replicate; node 3's new "
+          "write does not reach them")
+    time.sleep(2)  # anti-entropy ticks that must carry nothing to node 3
+    d3 = cluster.digest(ns[2], "c")
+    check(d3 is not None and "after" not in d3 and "from3" in d3,
+          "node 3 gets nothing new, and keeps its own write")
+    check(before is not None and all(d3.get(k) == v for k, v in before.items()),
+          "node 3 keeps the state it had")
 
 
 def main():
