@@ -55,6 +55,10 @@ typedef struct {
      * bytes to stdout"), so an embedder that keeps the streams in memory
      * (a node) bounds that memory while the guest runs, not after. */
     uint64_t stdout_limit, stderr_limit;
+    /* Non-zero: the three standard descriptors are open regular files (a
+     * node's memory files), so weft_wasi_new need not fstat each to learn
+     * its type (three system calls a call). */
+    int stdio_regular;
 } weft_wasi_config_t;
 
 /* A config with no arguments, environment or preopens, and the process's

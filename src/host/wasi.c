@@ -159,8 +159,9 @@ int weft_wasi_new(const weft_wasi_config_t *cfg, weft_wasi_t **out, char *out_ms
     memcpy(w->stdio_host, stdio, sizeof stdio);
     const uint64_t budget[3] = {0, cfg->stdout_limit, cfg->stderr_limit};
     for (int i = 0; i < 3; i++) {
-        struct stat st;
-        if (stdio[i] < 0 || fstat(stdio[i], &st) != 0) continue; /* closed for the guest */
+        struct stat st = {.st_mode = S_IFREG};
+        if (stdio[i] < 0 || (!cfg->stdio_regular && fstat(stdio[i], &st) != 0))
+            continue; /* closed for the guest */
         wasi_fd_t *e = &w->fds[i];
         e->host = stdio[i];
         e->owned = 0;

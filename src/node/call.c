@@ -378,6 +378,7 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
         wc.stdin_fd = a.in_fd;
         wc.stdout_fd = a.out_fd;
         wc.stderr_fd = a.err_fd;
+        wc.stdio_regular = 1; /* memory files: no fstat each */
         /* The streams are memory: bound them while the guest writes, not after. */
         wc.stdout_limit = lim.max_output;
         wc.stderr_limit = NODE_MAX_STDERR_WRITE;
