@@ -283,10 +283,16 @@ static int members_has(const member_entry_t *e, const uint8_t id[32])
 }
 
 /* Both this node and peer_id are members of ctx. */
+/* Whether ctx is replicated with peer_id, as this node sees its members:
+ * the peer must be one. This node need not be: each side sends only to,
+ * and applies only from, the members it sees, so a node removed from a
+ * context gets nothing from the members that saw the removal, and when a
+ * member adds it again, the op that does so reaches it (it would wait for
+ * ever if it also required itself in a set only that op can fix). */
 static int shared_ctx(weft_sync_t *s, const uint8_t *ctx, size_t len, const uint8_t *peer_id)
 {
     member_entry_t *e = members_find(s, ctx, len, 1);
-    return e && members_has(e, s->pk) && members_has(e, peer_id);
+    return e && members_has(e, peer_id);
 }
 
 static int load_ctx_cb(void *user, const uint8_t *ctx, size_t len, uint64_t keys)
@@ -380,12 +386,19 @@ static void repl_contexts(void *user, const uint8_t *peer_id,
     for (member_entry_t *e = s->members; e; e = e->next) {
         if (e->stale)
             members_load(s, e);
-        if (members_has(e, s->pk) && members_has(e, peer_id))
+        if (members_has(e, peer_id)) /* as shared_ctx */
             fn(arg, (const uint8_t *)e->ctx, e->ctx_len);
     }
 }
 
 static uint64_t repl_now(void *user) { return mono_ms(); }
+
+static uint64_t repl_wall(void *user)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 static void repl_log(void *user, const char *line)
 {
@@ -1085,7 +1098,7 @@ int weft_sync_start(const weft_sync_config_t *cfg, weft_sync_t **out, char *msg,
 
     sync_repl_config_t rc = {
         .db = cfg->db, .self_id = s->pk, .send = repl_send, .write = repl_write,
-        .shared = repl_shared, .contexts = repl_contexts, .now_ms = repl_now,
+        .shared = repl_shared, .contexts = repl_contexts, .now_ms = repl_now, .wall_ms = repl_wall,
         .log = repl_log, .user = s,
     };
     int rv = sync_repl_new(&rc, &s->repl);

@@ -23,7 +23,7 @@ model of acknowledged writes, the digests). One CASE per CTest test:
               made a member of another context d it gets d and still not c,
               and node 2, a member of c, does not get d
   remove_member  node 3 removed from c's members: replication with it stops
-              both ways, it keeps the state it had
+              both ways, it keeps the state it had; added again, it converges
 
 Never a timing assertion: convergence is polled with a 60 s deadline, and
 a failure prints the digests' differences.
@@ -384,6 +384,12 @@ def case_remove_member(tmp):
           "node 3 gets nothing new, and keeps its own write")
     check(before is not None and all(d3.get(k) == v for k, v in before.items()),
           "node 3 keeps the state it had")
+    # Added again, it converges with the others both ways: the op that adds
+    # it reaches it although its own set lacked itself (docs/sync.md).
+    s, doc = ns[0].json("POST", "/v1/contexts/c/members", json.dumps({"add": [ns[2].id]}))
+    check(s == 200 and ns[2].id in doc.get("members", []), "members add again: %s" % doc)
+    ok, d = cluster.converge([lambda c, n=n: cluster.digest(n, c) for n in ns], "c")
+    check(ok and "after" in d and "from3" in d, "added again, node 3 converges with the others")
 
 
 def main():
