@@ -45,6 +45,7 @@ enum {
     MSG_INVITE = 0x20,    /* u16 ctx_len, ctx, app id[64], u32 n, n x id[32] */
     MSG_APP_REQ = 0x21,   /* app id[64], u32 offset */
     MSG_APP_CHUNK = 0x22, /* app id[64], u32 total, u32 offset, bytes */
+    MSG_JOINED = 0x23,    /* u16 ctx_len, ctx: "I joined it: start again with me" */
 };
 
 #define APP_ID_LEN 64
@@ -506,6 +507,11 @@ static void join_after(uv_work_t *w, int status)
             if (s->stopping_loop)
                 break;
             if (memcmp(p->id, j->from, 32) == 0) {
+                uint8_t b[2 + 255];
+                size_t n = strlen(j->ctx);
+                put_u16(b, (uint32_t)n);
+                memcpy(b + 2, j->ctx, n);
+                sync_link_send(p->link, MSG_JOINED, b, 2 + n); /* lost: anti-entropy */
                 sync_repl_peer_down(s->repl, p->rp);
                 p->rp = sync_repl_peer_up(s->repl, p->link, p->id);
             } else if (e && members_has(e, s->pk)) {
@@ -781,6 +787,17 @@ static void on_frame(void *user, sync_link_t *link, uint8_t type, const uint8_t 
     case MSG_APP_CHUNK:
         if (on_app_chunk(s, p, payload, len) != 0)
             sync_link_close(link, "malformed APP_CHUNK frame");
+        break;
+    case MSG_JOINED:
+        /* The inviter starts its session with the joiner again too: its
+         * version vector goes out now, so the joiner's first writes are
+         * pushed at once, not after the next anti-entropy round. */
+        if (len < 2 || len != 2 + get_u16(payload) || len == 2) {
+            sync_link_close(link, "malformed JOINED frame");
+        } else if (shared_ctx(s, payload + 2, len - 2, p->id)) {
+            sync_repl_peer_down(s->repl, p->rp);
+            p->rp = sync_repl_peer_up(s->repl, p->link, p->id);
+        }
         break;
     default: break; /* a newer peer's message: ignored */
     }

@@ -30,6 +30,7 @@
 #define MSG_INVITE 0x20
 #define MSG_APP_REQ 0x21
 #define MSG_APP_CHUNK 0x22
+#define MSG_JOINED 0x23
 #define APP_CHUNK (256u << 10)
 
 typedef struct {
@@ -377,6 +378,13 @@ TEST(sync_malformed_app_chunk_closes_the_link)
     put32(b + 68, 0);
     memcpy(b + 72, "four", 4); /* 4 bytes of a 2-byte app */
     bad_frame(fx, MSG_APP_CHUNK, b, sizeof b, "down: malformed APP_CHUNK frame");
+}
+
+TEST(sync_malformed_joined_closes_the_link)
+{
+    fx_t *fx = fx_new("sync-joined");
+    static const uint8_t b[] = {0, 5, 'd'}; /* says 5 bytes of name, holds 1 */
+    bad_frame(fx, MSG_JOINED, b, sizeof b, "down: malformed JOINED frame");
 }
 
 /* The peer invites the node to context "d" and leaves its first APP_REQ
