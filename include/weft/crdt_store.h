@@ -131,6 +131,79 @@ typedef int (*weft_crdt_op_fn)(void *user, const uint8_t *op_bytes, size_t len);
 int weft_crdt_missing(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
                       const weft_crdt_id_t *vv, size_t n, weft_crdt_op_fn fn, void *user);
 
+/* ---- compaction and snapshots (docs/sync.md "Compaction and snapshots")
+ * In WEFT_SPACE_OPLOG, beside 'l' and 'm': 'f' origin -> floor (u64 BE:
+ * that origin's ops 1..floor may be gone from the log), 'k' key -> empty
+ * (an op of the key was compacted), 'a' peer -> what the peer
+ * acknowledged, 'S' -> the replication engine's snapshot progress. All
+ * dropped with the context. */
+
+/* Raises the stored acknowledged vector of peer in ctx to vv (max per
+ * origin; durable "known to hold", for compaction). */
+int weft_crdt_acks_merge(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                         const uint8_t peer[WEFT_CRDT_ORIGIN_LEN], const weft_crdt_id_t *vv,
+                         size_t n);
+
+/* Drops op-log entries of ctx that every member holds: for each origin,
+ * up to the lowest mark the members' stored acks give (a member with no
+ * acks holds 0; self is our own marks) less `keep`, and only while we hold
+ * all that every member acknowledged (so that every op concurrent with a
+ * dropped one is here: the dropped ops are causally stable). At most
+ * max_ops entries per call; *dropped (may be NULL) gets how many. Each
+ * origin's floor rises to what is gone; each dropped op's key gets its
+ * 'k' record (its type is fixed from then on). Marks stay. members is
+ * nmembers x 32 bytes. */
+int weft_crdt_compact(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                      const uint8_t self[WEFT_CRDT_ORIGIN_LEN], const uint8_t *members,
+                      size_t nmembers, uint64_t keep, size_t max_ops, size_t *dropped);
+
+/* 1 when a peer whose vector is vv[0..n) lacks ops of ctx this log no
+ * longer has (some origin's floor is above its entry): it needs a
+ * snapshot, weft_crdt_missing cannot serve it. 0 otherwise. */
+int weft_crdt_behind_floor(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                           const weft_crdt_id_t *vv, size_t n);
+/* Visits each origin's floor in ctx (origins with none are at 0). */
+int weft_crdt_floors(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, weft_crdt_vv_fn fn,
+                     void *user);
+
+/* Snapshot records, in this order, each kind by stored key: the states
+ * (WEFT_SPACE_CRDT keys), the parts (WEFT_SPACE_CRDT_PARTS keys), the 'k'
+ * records and the 'l' entries (WEFT_SPACE_OPLOG keys, tag included). */
+enum {
+    WEFT_CRDT_SNAP_STATE = 1,
+    WEFT_CRDT_SNAP_PART = 2,
+    WEFT_CRDT_SNAP_KEYFIX = 3,
+    WEFT_CRDT_SNAP_LOG = 4,
+};
+typedef int (*weft_crdt_snap_fn)(void *user, uint8_t kind, const uint8_t *key, size_t key_len,
+                                 const uint8_t *val, size_t val_len);
+/* Visits ctx's records after (after_kind, after) (after_kind 0: from the
+ * first) until fn returns non-zero. fn must not write through txn. */
+int weft_crdt_snapshot_read(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, uint8_t after_kind,
+                            const uint8_t *after, size_t after_len, weft_crdt_snap_fn fn,
+                            void *user);
+/* Stores one received record of a snapshot whose vector is v0: a state or
+ * part overwrites ours (a state of another type drops ours first), a 'k'
+ * record is kept, a log entry is kept when its seq is past our mark and
+ * within v0. WEFT_EMALFORMED for a record that does not decode. */
+int weft_crdt_snapshot_put(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                           const weft_crdt_id_t *v0, size_t n, uint8_t kind, const uint8_t *key,
+                           size_t key_len, const uint8_t *val, size_t val_len);
+/* Applies again our logged ops past v0 (ops the snapshot's sender lacked,
+ * which an overwrite may have undone; applying is idempotent). */
+int weft_crdt_snapshot_reapply(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                               const weft_crdt_id_t *v0, size_t n);
+/* After the last record: marks rise to v0, floors to the sender's (at most
+ * v0), the clock observes the sender's hlc. */
+int weft_crdt_snapshot_finish(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                              const weft_crdt_id_t *v0, size_t n, const weft_crdt_id_t *floors,
+                              size_t nf, uint64_t hlc, uint64_t wall_ms);
+/* The engine's snapshot progress in ctx: stored (bytes), deleted (NULL). */
+int weft_crdt_snapshot_note(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                            const uint8_t *bytes, size_t len);
+int weft_crdt_snapshot_note_get(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                                const uint8_t **bytes, size_t *len);
+
 /* Loads the state of (ctx, key): WEFT_ENOTFOUND when absent, WEFT_EARG when
  * it is not of `type` (0 accepts any type), WEFT_EMALFORMED when a stored
  * state or part is corrupt. *out is owned by the caller

@@ -5,9 +5,11 @@
  *
  * Invariants, each kept by doing every write of a call in the caller's
  * transaction: a context's op-log holds, for every origin, exactly the ops
- * 1..mark of that origin in that context (its version vector entry); the
- * stored state of (ctx, key) is the apply of every logged op of that (ctx,
- * key); the stored clock is at least every logged op's timestamp. The local
+ * floor+1..mark of that origin in that context (mark: its version vector
+ * entry; floor: what compaction dropped, 0 before any); the
+ * stored state of (ctx, key) is the apply of every op of that (ctx, key)
+ * under the marks, logged or compacted; the stored clock is at least every
+ * such op's timestamp. The local
  * node's next seq in a context is its own mark there + 1, so there is no
  * separate seq counter to drift from the log.
  */
@@ -24,6 +26,15 @@
  * -> mark. */
 #define LOG_TAG 'l'
 #define MARK_TAG 'm'
+/* Compaction (docs/sync.md "Compaction and snapshots"): 'f' origin ->
+ * floor (its ops 1..floor may be gone from the log), 'k' key -> nothing
+ * (some op of the key was compacted: its type is fixed), 'a' peer -> the
+ * version vector the peer acknowledged (n x origin[32] seq u64 BE), 'S' ->
+ * the replication engine's snapshot progress (opaque here). */
+#define FLOOR_TAG 'f'
+#define KEYFIX_TAG 'k'
+#define ACK_TAG 'a'
+#define SNAP_TAG 'S'
 #define LOG_KEY_LEN (1 + WEFT_CRDT_ORIGIN_LEN + 8)
 #define MARK_KEY_LEN (1 + WEFT_CRDT_ORIGIN_LEN)
 
@@ -547,6 +558,46 @@ done:
 
 /* ---- remote ops ------------------------------------------------------ */
 
+/* Encoded ops copied out of a scan (a visit cannot write). */
+typedef struct {
+    uint8_t **ops;
+    size_t *lens, n, cap;
+    int rc;
+} op_list_t;
+
+static int op_collect(void *user, const uint8_t *b, size_t len)
+{
+    op_list_t *l = user;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        uint8_t **o = realloc(l->ops, cap * sizeof *o);
+        size_t *ln = o ? realloc(l->lens, cap * sizeof *ln) : NULL;
+        if (o)
+            l->ops = o;
+        if (!ln) {
+            l->rc = WEFT_ENOMEM;
+            return 1;
+        }
+        l->lens = ln;
+        l->cap = cap;
+    }
+    if (!(l->ops[l->n] = malloc(len ? len : 1))) {
+        l->rc = WEFT_ENOMEM;
+        return 1;
+    }
+    memcpy(l->ops[l->n], b, len);
+    l->lens[l->n++] = len;
+    return 0;
+}
+
+static void op_list_free(op_list_t *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->ops[i]);
+    free(l->ops);
+    free(l->lens);
+}
+
 /* Concurrent types (docs/sync.md "Replication"): two nodes may create one
  * key with different types at once. A key's type is that of its earliest
  * logged op by stamp (hlc, origin, seq); an op of another type is logged
@@ -558,8 +609,7 @@ typedef struct {
     const weft_crdt_op_t *op;
     weft_crdt_op_t first; /* the key's earliest logged op (valid when any) */
     int any;
-    uint8_t **ops; /* copies of the logged ops of op's key and type */
-    size_t *lens, n, cap;
+    op_list_t l; /* copies of the logged ops of op's key and type */
     int rc;
 } key_scan_t;
 
@@ -582,25 +632,10 @@ static int key_visit(void *user, const uint8_t *k, size_t kl, const uint8_t *v, 
     }
     if (op.type != s->op->type)
         return 0;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 16;
-        uint8_t **o = realloc(s->ops, cap * sizeof *o);
-        size_t *l = o ? realloc(s->lens, cap * sizeof *l) : NULL;
-        if (o)
-            s->ops = o;
-        if (!l) {
-            s->rc = WEFT_ENOMEM;
-            return 1;
-        }
-        s->lens = l;
-        s->cap = cap;
-    }
-    if (!(s->ops[s->n] = malloc(vl ? vl : 1))) {
-        s->rc = WEFT_ENOMEM;
+    if (op_collect(&s->l, v, vl)) {
+        s->rc = s->l.rc;
         return 1;
     }
-    memcpy(s->ops[s->n], v, vl);
-    s->lens[s->n++] = vl;
     return 0;
 }
 
@@ -644,8 +679,20 @@ static int drop_state(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const
 static int apply_other_type(weft_txn_t *txn, const weft_crdt_op_t *op)
 {
     static const uint8_t log_tag = LOG_TAG;
+    uint8_t fk[1 + WEFT_CRDT_KEY_MAX];
+    const uint8_t *v;
+    size_t vl;
     key_scan_t s;
     int rc;
+    /* Some op of the key was compacted: it was causally stable (every op
+     * concurrent with it was here), so no op to come is earlier than it
+     * and the key's type is fixed. The log alone no longer knows the
+     * key's earliest op: do not look. */
+    fk[0] = KEYFIX_TAG;
+    memcpy(fk + 1, op->key, op->key_len);
+    rc = weft_txn_get(txn, OPLOG, op->context, op->context_len, fk, 1 + op->key_len, &v, &vl);
+    if (rc != WEFT_ENOTFOUND)
+        return rc;
     memset(&s, 0, sizeof s);
     s.op = op;
     rc = weft_txn_scan(txn, OPLOG, op->context, op->context_len, &log_tag, 1, NULL, 0, key_visit,
@@ -657,18 +704,15 @@ static int apply_other_type(weft_txn_t *txn, const weft_crdt_op_t *op)
         weft_crdt_stamp_cmp(op->hlc, op->origin, op->seq, s.first.hlc, s.first.origin,
                             s.first.seq) < 0) {
         rc = drop_state(txn, op->context, op->context_len, op->key, op->key_len);
-        for (size_t i = 0; i < s.n && rc == 0; i++) {
+        for (size_t i = 0; i < s.l.n && rc == 0; i++) {
             weft_crdt_op_t o;
-            if ((rc = weft_crdt_op_decode(s.ops[i], s.lens[i], &o)) == 0)
+            if ((rc = weft_crdt_op_decode(s.l.ops[i], s.l.lens[i], &o)) == 0)
                 rc = apply_and_store(txn, &o);
         }
         if (rc == 0)
             rc = apply_and_store(txn, op);
     }
-    for (size_t i = 0; i < s.n; i++)
-        free(s.ops[i]);
-    free(s.ops);
-    free(s.lens);
+    op_list_free(&s.l);
     return rc;
 }
 
@@ -743,16 +787,22 @@ static int vv_visit(void *user, const uint8_t *key, size_t key_len, const uint8_
     return s->fn(s->user, key + 1, get_be64(val));
 }
 
-int weft_crdt_version_vector(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
-                             weft_crdt_vv_fn fn, void *user)
+/* Visits the (origin -> u64) entries under tag ('m' marks, 'f' floors). */
+static int tag_vv(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, uint8_t tag,
+                  weft_crdt_vv_fn fn, void *user)
 {
-    static const uint8_t mark_tag = MARK_TAG;
     vv_scan_t s = {fn, user, 0};
     int rc;
     if (!txn || !fn || (ctx_len && !ctx))
         return WEFT_EARG;
-    rc = weft_txn_scan(txn, OPLOG, ctx, ctx_len, &mark_tag, 1, NULL, 0, vv_visit, &s);
+    rc = weft_txn_scan(txn, OPLOG, ctx, ctx_len, &tag, 1, NULL, 0, vv_visit, &s);
     return rc < 0 ? rc : s.rc;
+}
+
+int weft_crdt_version_vector(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                             weft_crdt_vv_fn fn, void *user)
+{
+    return tag_vv(txn, ctx, ctx_len, MARK_TAG, fn, user);
 }
 
 /* Our marks, collected before the op-log scans (a scan cannot nest in a
@@ -903,4 +953,495 @@ int weft_crdt_read_part(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, con
         *out = NULL;
     }
     return rc;
+}
+
+/* ---- compaction and snapshots (docs/sync.md "Compaction and snapshots") */
+
+#define ACK_ENTRY (WEFT_CRDT_ORIGIN_LEN + 8)
+
+static int tag_get_u64(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, uint8_t tag,
+                       const uint8_t *origin, uint64_t *out)
+{
+    uint8_t k[1 + WEFT_CRDT_ORIGIN_LEN];
+    k[0] = tag;
+    memcpy(k + 1, origin, WEFT_CRDT_ORIGIN_LEN);
+    return get_u64(txn, OPLOG, ctx, ctx_len, k, sizeof k, out);
+}
+
+static int tag_put_u64(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, uint8_t tag,
+                       const uint8_t *origin, uint64_t v)
+{
+    uint8_t k[1 + WEFT_CRDT_ORIGIN_LEN];
+    k[0] = tag;
+    memcpy(k + 1, origin, WEFT_CRDT_ORIGIN_LEN);
+    return put_u64(txn, OPLOG, ctx, ctx_len, k, sizeof k, v);
+}
+
+static uint64_t vv_lookup(const weft_crdt_id_t *vv, size_t n, const uint8_t *origin)
+{
+    uint64_t best = 0;
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(vv[i].origin, origin, WEFT_CRDT_ORIGIN_LEN) == 0 && vv[i].seq > best)
+            best = vv[i].seq;
+    return best;
+}
+
+/* The stored acks of peer: *out malloc'ed (NULL when none), *n entries. */
+static int acks_load(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const uint8_t *peer,
+                     weft_crdt_id_t **out, size_t *n, int *found)
+{
+    uint8_t k[1 + WEFT_CRDT_ORIGIN_LEN];
+    const uint8_t *v;
+    size_t vl;
+    int rc;
+    *out = NULL;
+    *n = 0;
+    *found = 0;
+    k[0] = ACK_TAG;
+    memcpy(k + 1, peer, WEFT_CRDT_ORIGIN_LEN);
+    rc = weft_txn_get(txn, OPLOG, ctx, ctx_len, k, sizeof k, &v, &vl);
+    if (rc == WEFT_ENOTFOUND)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (vl % ACK_ENTRY)
+        return WEFT_EMALFORMED;
+    *found = 1;
+    if (vl == 0)
+        return 0;
+    if (!(*out = malloc(vl / ACK_ENTRY * sizeof **out)))
+        return WEFT_ENOMEM;
+    for (size_t i = 0; i < vl / ACK_ENTRY; i++) {
+        memcpy((*out)[i].origin, v + i * ACK_ENTRY, WEFT_CRDT_ORIGIN_LEN);
+        (*out)[i].seq = get_be64(v + i * ACK_ENTRY + WEFT_CRDT_ORIGIN_LEN);
+    }
+    *n = vl / ACK_ENTRY;
+    return 0;
+}
+
+int weft_crdt_acks_merge(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                         const uint8_t peer[WEFT_CRDT_ORIGIN_LEN], const weft_crdt_id_t *vv,
+                         size_t n)
+{
+    weft_crdt_id_t *old = NULL;
+    size_t on = 0, m = 0;
+    uint8_t k[1 + WEFT_CRDT_ORIGIN_LEN], *buf = NULL;
+    int found, rc;
+    if (!txn || !peer || (n && !vv) || (ctx_len && !ctx))
+        return WEFT_EARG;
+    if ((rc = acks_load(txn, ctx, ctx_len, peer, &old, &on, &found)) < 0)
+        return rc;
+    /* the union, each origin at its highest (both sides may be unsorted) */
+    if (!(buf = malloc((on + n) * ACK_ENTRY + 1))) {
+        free(old);
+        return WEFT_ENOMEM;
+    }
+    for (size_t pass = 0; pass < 2; pass++) {
+        const weft_crdt_id_t *src = pass ? vv : old;
+        size_t sn = pass ? n : on;
+        for (size_t i = 0; i < sn; i++) {
+            size_t j;
+            for (j = 0; j < m; j++)
+                if (memcmp(buf + j * ACK_ENTRY, src[i].origin, WEFT_CRDT_ORIGIN_LEN) == 0)
+                    break;
+            if (j == m) {
+                memcpy(buf + m * ACK_ENTRY, src[i].origin, WEFT_CRDT_ORIGIN_LEN);
+                put_be64(buf + m * ACK_ENTRY + WEFT_CRDT_ORIGIN_LEN, src[i].seq);
+                m++;
+            } else if (get_be64(buf + j * ACK_ENTRY + WEFT_CRDT_ORIGIN_LEN) < src[i].seq) {
+                put_be64(buf + j * ACK_ENTRY + WEFT_CRDT_ORIGIN_LEN, src[i].seq);
+            }
+        }
+    }
+    k[0] = ACK_TAG;
+    memcpy(k + 1, peer, WEFT_CRDT_ORIGIN_LEN);
+    rc = weft_txn_put(txn, OPLOG, ctx, ctx_len, k, sizeof k, buf, m * ACK_ENTRY);
+    free(buf);
+    free(old);
+    return rc;
+}
+
+/* One origin's log entries at or under a seq, with their ops' keys. */
+typedef struct {
+    uint64_t upto;
+    size_t room;
+    uint64_t *seqs;
+    uint8_t **keys;
+    size_t *key_lens, n;
+    int rc, stopped;
+} compact_scan_t;
+
+static int compact_visit(void *user, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    compact_scan_t *s = user;
+    weft_crdt_op_t op;
+    uint64_t seq;
+    if (kl != LOG_KEY_LEN) {
+        s->rc = WEFT_EMALFORMED;
+        return 1;
+    }
+    seq = get_be64(k + 1 + WEFT_CRDT_ORIGIN_LEN);
+    if (seq > s->upto)
+        return 1;
+    if (s->n == s->room) {
+        s->stopped = 1;
+        return 1;
+    }
+    if ((s->rc = weft_crdt_op_decode(v, vl, &op)) < 0)
+        return 1;
+    /* a key of the longest size has no room for its 'k' record: its ops
+     * stay (the origin's floor stops below them) */
+    if (1 + op.key_len > WEFT_DB_KEY_MAX) {
+        s->stopped = 1;
+        return 1;
+    }
+    if (!(s->keys[s->n] = malloc(op.key_len + 1))) {
+        s->rc = WEFT_ENOMEM;
+        return 1;
+    }
+    memcpy(s->keys[s->n], op.key, op.key_len);
+    s->key_lens[s->n] = op.key_len;
+    s->seqs[s->n++] = seq;
+    return 0;
+}
+
+/* Drops origin's entries up to `upto` (at most *budget), raising its floor. */
+static int compact_origin(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                          const uint8_t *origin, uint64_t upto, size_t *budget, size_t *dropped)
+{
+    compact_scan_t s;
+    uint8_t prefix[1 + WEFT_CRDT_ORIGIN_LEN], fk[1 + WEFT_DB_KEY_MAX];
+    uint64_t floor;
+    int rc;
+    if ((rc = tag_get_u64(txn, ctx, ctx_len, FLOOR_TAG, origin, &floor)) < 0)
+        return rc;
+    if (upto <= floor || *budget == 0)
+        return 0;
+    memset(&s, 0, sizeof s);
+    s.upto = upto;
+    s.room = *budget;
+    s.seqs = malloc(s.room * sizeof *s.seqs);
+    s.keys = malloc(s.room * sizeof *s.keys);
+    s.key_lens = malloc(s.room * sizeof *s.key_lens);
+    if (!s.seqs || !s.keys || !s.key_lens) {
+        rc = WEFT_ENOMEM;
+        goto done;
+    }
+    prefix[0] = LOG_TAG;
+    memcpy(prefix + 1, origin, WEFT_CRDT_ORIGIN_LEN);
+    rc = weft_txn_scan(txn, OPLOG, ctx, ctx_len, prefix, sizeof prefix, NULL, 0, compact_visit,
+                       &s);
+    if (rc == 0)
+        rc = s.rc;
+    for (size_t i = 0; rc == 0 && i < s.n; i++) {
+        uint8_t lk[LOG_KEY_LEN];
+        log_key(origin, s.seqs[i], lk);
+        if ((rc = weft_txn_del(txn, OPLOG, ctx, ctx_len, lk, sizeof lk)) < 0)
+            break;
+        fk[0] = KEYFIX_TAG;
+        memcpy(fk + 1, s.keys[i], s.key_lens[i]);
+        rc = weft_txn_put(txn, OPLOG, ctx, ctx_len, fk, 1 + s.key_lens[i], NULL, 0);
+    }
+    if (rc == 0) {
+        /* stopped early: the floor is what is gone below the next entry */
+        uint64_t to = s.stopped ? (s.n ? s.seqs[s.n - 1] : floor) : upto;
+        if (to > floor)
+            rc = tag_put_u64(txn, ctx, ctx_len, FLOOR_TAG, origin, to);
+        *budget -= s.n;
+        *dropped += s.n;
+    }
+done:
+    for (size_t i = 0; i < s.n; i++)
+        free(s.keys[i]);
+    free(s.seqs);
+    free(s.keys);
+    free(s.key_lens);
+    return rc;
+}
+
+int weft_crdt_compact(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                      const uint8_t self[WEFT_CRDT_ORIGIN_LEN], const uint8_t *members,
+                      size_t nmembers, uint64_t keep, size_t max_ops, size_t *dropped)
+{
+    vv_list_t ours = {NULL, 0, 0, 0};
+    uint64_t *target = NULL;
+    int rc;
+    if (dropped)
+        *dropped = 0;
+    if (!txn || !self || (nmembers && !members) || (ctx_len && !ctx))
+        return WEFT_EARG;
+    rc = weft_crdt_version_vector(txn, ctx, ctx_len, vv_collect, &ours);
+    if (rc == 0)
+        rc = ours.rc;
+    if (rc < 0 || ours.n == 0)
+        goto done;
+    if (!(target = malloc(ours.n * sizeof *target))) {
+        rc = WEFT_ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < ours.n; i++)
+        target[i] = ours.v[i].seq > keep ? ours.v[i].seq - keep : 0;
+    for (size_t m = 0; m < nmembers; m++) {
+        const uint8_t *id = members + m * WEFT_CRDT_ORIGIN_LEN;
+        weft_crdt_id_t *acked;
+        size_t an;
+        int found, stable = 1;
+        if (memcmp(id, self, WEFT_CRDT_ORIGIN_LEN) == 0)
+            continue;
+        if ((rc = acks_load(txn, ctx, ctx_len, id, &acked, &an, &found)) < 0)
+            goto done;
+        /* Stability: we must hold all the member acknowledged, so that
+         * every op concurrent with one we drop is already here. */
+        for (size_t a = 0; a < an && stable; a++) {
+            uint64_t have = 0;
+            for (size_t i = 0; i < ours.n; i++)
+                if (memcmp(ours.v[i].origin, acked[a].origin, WEFT_CRDT_ORIGIN_LEN) == 0)
+                    have = ours.v[i].seq;
+            stable = have >= acked[a].seq;
+        }
+        for (size_t i = 0; i < ours.n; i++) {
+            uint64_t t = stable ? vv_lookup(acked, an, ours.v[i].origin) : 0;
+            if (t < target[i])
+                target[i] = t; /* never acknowledged: 0 */
+        }
+        free(acked);
+    }
+    {
+        size_t budget = max_ops, n = 0;
+        for (size_t i = 0; rc == 0 && i < ours.n && budget > 0; i++)
+            rc = compact_origin(txn, ctx, ctx_len, ours.v[i].origin, target[i], &budget, &n);
+        if (dropped)
+            *dropped = n;
+    }
+done:
+    free(target);
+    free(ours.v);
+    return rc;
+}
+
+typedef struct {
+    const weft_crdt_id_t *vv;
+    size_t n;
+    int behind, rc;
+} floor_scan_t;
+
+static int floor_visit(void *user, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    floor_scan_t *s = user;
+    if (kl != 1 + WEFT_CRDT_ORIGIN_LEN || vl != 8) {
+        s->rc = WEFT_EMALFORMED;
+        return 1;
+    }
+    if (vv_lookup(s->vv, s->n, k + 1) < get_be64(v)) {
+        s->behind = 1;
+        return 1;
+    }
+    return 0;
+}
+
+int weft_crdt_behind_floor(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                           const weft_crdt_id_t *vv, size_t n)
+{
+    static const uint8_t tag = FLOOR_TAG;
+    floor_scan_t s = {vv, n, 0, 0};
+    int rc;
+    if (!txn || (n && !vv) || (ctx_len && !ctx))
+        return WEFT_EARG;
+    rc = weft_txn_scan(txn, OPLOG, ctx, ctx_len, &tag, 1, NULL, 0, floor_visit, &s);
+    if (rc == 0)
+        rc = s.rc;
+    return rc < 0 ? rc : s.behind;
+}
+
+int weft_crdt_floors(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, weft_crdt_vv_fn fn,
+                     void *user)
+{
+    return tag_vv(txn, ctx, ctx_len, FLOOR_TAG, fn, user);
+}
+
+/* ---- snapshots: the records of a context, in (kind, key) order ---- */
+
+typedef struct {
+    uint8_t kind;
+    weft_crdt_snap_fn fn;
+    void *user;
+    int stopped;
+} snap_scan_t;
+
+static int snap_visit(void *user, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    snap_scan_t *s = user;
+    if (s->fn(s->user, s->kind, k, kl, v, vl)) {
+        s->stopped = 1;
+        return 1;
+    }
+    return 0;
+}
+
+int weft_crdt_snapshot_read(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, uint8_t after_kind,
+                            const uint8_t *after, size_t after_len, weft_crdt_snap_fn fn,
+                            void *user)
+{
+    static const uint8_t keyfix = KEYFIX_TAG, logt = LOG_TAG;
+    snap_scan_t s = {0, fn, user, 0};
+    int rc = 0;
+    if (!txn || !fn || (ctx_len && !ctx) || (after_len && !after))
+        return WEFT_EARG;
+    for (uint8_t kind = after_kind ? after_kind : WEFT_CRDT_SNAP_STATE;
+         rc == 0 && !s.stopped && kind <= WEFT_CRDT_SNAP_LOG; kind++) {
+        const uint8_t *sa = kind == after_kind ? after : NULL;
+        size_t sal = kind == after_kind ? after_len : 0;
+        s.kind = kind;
+        switch (kind) {
+        case WEFT_CRDT_SNAP_STATE:
+            rc = weft_txn_scan(txn, WEFT_SPACE_CRDT, ctx, ctx_len, NULL, 0, sa, sal, snap_visit,
+                               &s);
+            break;
+        case WEFT_CRDT_SNAP_PART:
+            rc = weft_txn_scan(txn, WEFT_SPACE_CRDT_PARTS, ctx, ctx_len, NULL, 0, sa, sal,
+                               snap_visit, &s);
+            break;
+        case WEFT_CRDT_SNAP_KEYFIX:
+            rc = weft_txn_scan(txn, OPLOG, ctx, ctx_len, &keyfix, 1, sa, sal, snap_visit, &s);
+            break;
+        default:
+            rc = weft_txn_scan(txn, OPLOG, ctx, ctx_len, &logt, 1, sa, sal, snap_visit, &s);
+            break;
+        }
+    }
+    return rc;
+}
+
+int weft_crdt_snapshot_put(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                           const weft_crdt_id_t *v0, size_t n, uint8_t kind, const uint8_t *key,
+                           size_t key_len, const uint8_t *val, size_t val_len)
+{
+    weft_crdt_state_t *st = NULL, *old = NULL;
+    weft_crdt_op_t op;
+    uint64_t mark;
+    int rc;
+    if (!txn || (ctx_len && !ctx) || (key_len && !key) || (val_len && !val))
+        return WEFT_EARG;
+    switch (kind) {
+    case WEFT_CRDT_SNAP_STATE:
+        if (key_len > WEFT_CRDT_KEY_MAX || (rc = weft_crdt_state_decode(val, val_len, &st)) < 0)
+            return WEFT_EMALFORMED;
+        if (weft_crdt_type_parted(weft_crdt_state_type(st)) && weft_crdt_parts(st) != 0)
+            rc = WEFT_EMALFORMED;
+        /* ours of another type: the snapshot's wins (its parts follow) */
+        else if ((rc = load_head(txn, ctx, ctx_len, key, key_len, 0, &old)) == 0 &&
+                 weft_crdt_state_type(old) != weft_crdt_state_type(st))
+            rc = drop_state(txn, ctx, ctx_len, key, key_len);
+        else if (rc == WEFT_ENOTFOUND || rc == WEFT_EMALFORMED)
+            rc = 0;
+        weft_crdt_state_delete(old);
+        weft_crdt_state_delete(st);
+        return rc < 0 ? rc : weft_txn_put(txn, WEFT_SPACE_CRDT, ctx, ctx_len, key, key_len, val,
+                                          val_len);
+    case WEFT_CRDT_SNAP_PART: {
+        size_t kl;
+        if (key_len < 2 || (kl = ((size_t)key[0] << 8) | key[1]) > key_len - 2 ||
+            key_len > PART_KEY_MAX)
+            return WEFT_EMALFORMED;
+        if ((rc = weft_crdt_state_decode(val, val_len, &st)) < 0)
+            return WEFT_EMALFORMED;
+        rc = weft_crdt_type_parted(weft_crdt_state_type(st)) ? 0 : WEFT_EMALFORMED;
+        if (rc == 0)
+            rc = decode_part(val, val_len, weft_crdt_state_type(st), key + 2 + kl,
+                             key_len - 2 - kl, &old);
+        weft_crdt_state_delete(old);
+        weft_crdt_state_delete(st);
+        if (rc < 0)
+            return WEFT_EMALFORMED;
+        return weft_txn_put(txn, WEFT_SPACE_CRDT_PARTS, ctx, ctx_len, key, key_len, val, val_len);
+    }
+    case WEFT_CRDT_SNAP_KEYFIX:
+        if (key_len < 1 || key[0] != KEYFIX_TAG || key_len > WEFT_DB_KEY_MAX || val_len)
+            return WEFT_EMALFORMED;
+        return weft_txn_put(txn, OPLOG, ctx, ctx_len, key, key_len, NULL, 0);
+    case WEFT_CRDT_SNAP_LOG:
+        if (key_len != LOG_KEY_LEN || key[0] != LOG_TAG ||
+            weft_crdt_op_decode(val, val_len, &op) < 0 || op.context_len != ctx_len ||
+            (ctx_len && memcmp(op.context, ctx, ctx_len) != 0) ||
+            memcmp(op.origin, key + 1, WEFT_CRDT_ORIGIN_LEN) != 0 ||
+            op.seq != get_be64(key + 1 + WEFT_CRDT_ORIGIN_LEN))
+            return WEFT_EMALFORMED;
+        /* only what the snapshot's vector covers and we lack: its states
+         * hold it, the log keeps it for peers and the type rule */
+        if ((rc = get_mark(txn, ctx, ctx_len, op.origin, &mark)) < 0)
+            return rc;
+        if (op.seq <= mark || op.seq > vv_lookup(v0, n, op.origin))
+            return 0;
+        return weft_txn_put(txn, OPLOG, ctx, ctx_len, key, key_len, val, val_len);
+    default:
+        return WEFT_EMALFORMED;
+    }
+}
+
+int weft_crdt_snapshot_reapply(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                               const weft_crdt_id_t *v0, size_t n)
+{
+    op_list_t l = {NULL, NULL, 0, 0, 0};
+    int rc = weft_crdt_missing(txn, ctx, ctx_len, v0, n, op_collect, &l);
+    if (rc == 0)
+        rc = l.rc;
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+        weft_crdt_op_t op;
+        if ((rc = weft_crdt_op_decode(l.ops[i], l.lens[i], &op)) == 0)
+            rc = apply_and_store(txn, &op);
+        if (rc == WEFT_EARG) /* of another type than the key's: no state */
+            rc = 0;
+    }
+    op_list_free(&l);
+    return rc;
+}
+
+int weft_crdt_snapshot_finish(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                              const weft_crdt_id_t *v0, size_t n, const weft_crdt_id_t *floors,
+                              size_t nf, uint64_t hlc, uint64_t wall_ms)
+{
+    weft_hlc_t clock;
+    uint64_t have, cur;
+    int rc = 0;
+    if (!txn || (n && !v0) || (nf && !floors) || (ctx_len && !ctx))
+        return WEFT_EARG;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if ((rc = get_mark(txn, ctx, ctx_len, v0[i].origin, &have)) == 0 && v0[i].seq > have)
+            rc = put_mark(txn, ctx, ctx_len, v0[i].origin, v0[i].seq);
+    }
+    for (size_t i = 0; rc == 0 && i < nf; i++) {
+        /* our log now holds that origin's ops past this floor only */
+        uint64_t f = floors[i].seq, v = vv_lookup(v0, n, floors[i].origin);
+        if (f > v)
+            f = v;
+        if ((rc = tag_get_u64(txn, ctx, ctx_len, FLOOR_TAG, floors[i].origin, &cur)) == 0 &&
+            f > cur)
+            rc = tag_put_u64(txn, ctx, ctx_len, FLOOR_TAG, floors[i].origin, f);
+    }
+    if (rc == 0 && (rc = get_hlc(txn, &have)) == 0) {
+        weft_hlc_init(&clock, have);
+        weft_hlc_observe(&clock, hlc, wall_ms);
+        rc = put_hlc(txn, clock.last);
+    }
+    return rc;
+}
+
+int weft_crdt_snapshot_note(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                            const uint8_t *bytes, size_t len)
+{
+    static const uint8_t k = SNAP_TAG;
+    int rc;
+    if (!txn || (ctx_len && !ctx))
+        return WEFT_EARG;
+    if (bytes)
+        return weft_txn_put(txn, OPLOG, ctx, ctx_len, &k, 1, bytes, len);
+    rc = weft_txn_del(txn, OPLOG, ctx, ctx_len, &k, 1);
+    return rc == WEFT_ENOTFOUND ? 0 : rc;
+}
+
+int weft_crdt_snapshot_note_get(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                                const uint8_t **bytes, size_t *len)
+{
+    static const uint8_t k = SNAP_TAG;
+    return weft_txn_get(txn, OPLOG, ctx, ctx_len, &k, 1, bytes, len);
 }

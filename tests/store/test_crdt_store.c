@@ -900,3 +900,213 @@ TEST(each_context_has_its_own_log_and_seqs)
     weft_txn_abort(t);
     ASSERT_EQ_U64(one.next_seq, 1);
 }
+
+/* ---- compaction and snapshots (docs/sync.md "Compaction and snapshots") */
+
+/* compact(db) with members origin 0 (self) and 1; *dropped returned. */
+static size_t compact(weft_db_t *db, uint64_t keep, size_t max)
+{
+    uint8_t members[2 * WEFT_CRDT_ORIGIN_LEN];
+    size_t dropped = 0;
+    memcpy(members, origin_of(0), WEFT_CRDT_ORIGIN_LEN);
+    memcpy(members + WEFT_CRDT_ORIGIN_LEN, origin_of(1), WEFT_CRDT_ORIGIN_LEN);
+    weft_txn_t *t = begin(db, WEFT_TXN_WRITE);
+    ASSERT_EQ_INT(weft_crdt_compact(t, CTX, origin_of(0), members, 2, keep, max, &dropped), 0);
+    ASSERT_EQ_INT(weft_txn_commit(t), 0);
+    return dropped;
+}
+
+static void acks(weft_db_t *db, int peer, const weft_crdt_id_t *vv, size_t n)
+{
+    weft_txn_t *t = begin(db, WEFT_TXN_WRITE);
+    ASSERT_EQ_INT(weft_crdt_acks_merge(t, CTX, origin_of(peer), vv, n), 0);
+    ASSERT_EQ_INT(weft_txn_commit(t), 0);
+}
+
+static int behind(weft_db_t *db, uint64_t seq0)
+{
+    weft_crdt_id_t vv;
+    memcpy(vv.origin, origin_of(0), WEFT_CRDT_ORIGIN_LEN);
+    vv.seq = seq0;
+    weft_txn_t *t = begin(db, WEFT_TXN_READ);
+    int rc = weft_crdt_behind_floor(t, CTX, &vv, 1);
+    weft_txn_abort(t);
+    return rc;
+}
+
+static weft_crdt_id_t id_of(int node, uint64_t seq)
+{
+    weft_crdt_id_t id;
+    memcpy(id.origin, origin_of(node), WEFT_CRDT_ORIGIN_LEN);
+    id.seq = seq;
+    return id;
+}
+
+/* A node drops only what every member acknowledged (a member that never
+ * did holds 0), keeps `keep` newest ops per origin, at most max_ops per
+ * run, only while it holds all a member acknowledged (stability), and
+ * keeps its marks; a peer under the floor is told apart. */
+TEST(compaction_drops_only_what_every_member_acknowledged)
+{
+    weft_db_t *a = open_node();
+    for (int i = 0; i < 10; i++)
+        inc(a, 0, 1000 + (uint64_t)i, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 1);
+    ASSERT_EQ_U64(compact(a, 0, 100), 0); /* member 1 never acknowledged */
+    ASSERT_EQ_U64(count_ops(a, "app"), 10);
+    weft_crdt_id_t six = id_of(0, 6), two = id_of(0, 2);
+    acks(a, 1, &six, 1);
+    acks(a, 1, &two, 1);                  /* acks only rise */
+    ASSERT_EQ_U64(compact(a, 5, 100), 5); /* 10 - keep 5 < 6 */
+    ASSERT_EQ_U64(compact(a, 1, 2), 1);   /* up to what member 1 holds: 6 */
+    ASSERT_EQ_U64(count_ops(a, "app"), 4);
+    ASSERT_EQ_INT(behind(a, 5), 1);
+    ASSERT_EQ_INT(behind(a, 6), 0);
+    vv_t vv = version_vector(a);
+    ASSERT_EQ_U64(mark_of(&vv, 0), 10); /* marks stay */
+    ASSERT_EQ_U64(gcounter(a, "g"), 10);
+    /* member 1 acknowledged ops of an origin we lack: nothing more goes
+     * (an op concurrent with ours could still come) */
+    weft_crdt_id_t more[2] = {id_of(0, 10), id_of(2, 3)};
+    if (memcmp(more[0].origin, more[1].origin, WEFT_CRDT_ORIGIN_LEN) > 0) {
+        weft_crdt_id_t x = more[0];
+        more[0] = more[1];
+        more[1] = x;
+    }
+    acks(a, 1, more, 2);
+    ASSERT_EQ_U64(compact(a, 0, 100), 0);
+    ASSERT_EQ_U64(count_ops(a, "app"), 4);
+    /* a budget of 2 per run */
+    weft_db_t *b = open_node();
+    for (int i = 0; i < 5; i++)
+        inc(b, 0, 1000 + (uint64_t)i, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 1);
+    weft_crdt_id_t five = id_of(0, 5);
+    acks(b, 1, &five, 1);
+    ASSERT_EQ_U64(compact(b, 0, 2), 2);
+    ASSERT_EQ_INT(behind(b, 1), 1);
+    ASSERT_EQ_INT(behind(b, 2), 0);
+    ASSERT_EQ_U64(compact(b, 0, 2), 2);
+    ASSERT_EQ_U64(compact(b, 0, 2), 1);
+    ASSERT_EQ_U64(count_ops(b, "app"), 0);
+    ASSERT_EQ_U64(gcounter(b, "g"), 5);
+}
+
+/* The concurrent-type rule after compaction: key "x" is a counter from
+ * ops at 1000 (compacted) and 3000 (logged); a register op at 2000 comes:
+ * it is not the key's earliest (the compacted op is), so it changes no
+ * state. Without the key's 'k' record the log alone says 3000 is the
+ * earliest and the key would be rebuilt as a register. */
+TEST(concurrent_types_after_compaction)
+{
+    weft_db_t *a = open_node(), *b = open_node();
+    inc(a, 0, 1000, "x", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 1);
+    inc(a, 0, 3000, "x", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 2);
+    weft_crdt_id_t one = id_of(0, 1);
+    acks(a, 1, &one, 1);
+    ASSERT_EQ_U64(compact(a, 0, 100), 1);
+    weft_crdt_input_t v = {.value = (const uint8_t *)"v", .value_len = 1};
+    ASSERT_EQ_INT(local(b, 1, 2000, "x", WEFT_CRDT_LWW_REG, WEFT_CRDT_SET, &v, NULL), 0);
+    ASSERT_EQ_U64(sync_once(b, a, 4000), 1);
+    ASSERT_EQ_U64(gcounter(a, "x"), 3);
+    vv_t vv = version_vector(a);
+    ASSERT_EQ_U64(mark_of(&vv, 1), 1); /* logged, the origin not stuck */
+    ASSERT_EQ_U64(count_ops(a, "app"), 2);
+}
+
+/* A snapshot read in chunks of two records (each resumed after the last
+ * record) and put into a node that has an op of its own the sender lacks:
+ * the states equal the sender's plus that op, the log holds what the
+ * sender's holds past its floor, marks and floors rise at the end, and
+ * the sender can serve it from its log again. */
+typedef struct {
+    uint8_t kind[64];
+    uint8_t *key[64], *val[64];
+    size_t kl[64], vl[64], n, max;
+} recs_t;
+
+static int rec_add(void *user, uint8_t kind, const uint8_t *k, size_t kl, const uint8_t *v,
+                   size_t vl)
+{
+    recs_t *r = user;
+    if (r->n == r->max)
+        return 1;
+    r->kind[r->n] = kind;
+    r->key[r->n] = malloc(kl + 1);
+    r->val[r->n] = malloc(vl + 1);
+    memcpy(r->key[r->n], k, kl);
+    memcpy(r->val[r->n], v, vl);
+    r->kl[r->n] = kl;
+    r->vl[r->n++] = vl;
+    return 0;
+}
+
+static void recs_free(recs_t *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->key[i]);
+        free(r->val[i]);
+    }
+    r->n = 0;
+}
+
+static int floor_add(void *user, const uint8_t *origin, uint64_t seq)
+{
+    return vv_add(user, origin, seq);
+}
+
+TEST(snapshot_in_chunks_brings_a_node_past_the_floor)
+{
+    weft_db_t *a = open_node(), *c = open_node();
+    for (int i = 0; i < 4; i++)
+        inc(a, 0, 1000 + (uint64_t)i, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 1);
+    map_set(a, 0, 1010, "f1", "one");
+    map_set(a, 0, 1011, "f2", "two");
+    set_op(a, 0, 1012, WEFT_CRDT_ADD, "e");
+    weft_crdt_id_t five = id_of(0, 5);
+    acks(a, 1, &five, 1);
+    ASSERT_EQ_U64(compact(a, 0, 100), 5);
+    inc(c, 2, 500, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 10); /* c's own, a lacks it */
+    vv_t v0 = version_vector(a), floors = {.n = 0};
+    uint8_t kind = 0, after[4096];
+    size_t after_len = 0, chunks = 0;
+    for (;;) {
+        recs_t r = {.max = 2};
+        weft_txn_t *t = begin(a, WEFT_TXN_READ);
+        ASSERT_EQ_INT(weft_crdt_snapshot_read(t, CTX, kind, after, after_len, rec_add, &r), 0);
+        if (r.n < 2)
+            ASSERT_EQ_INT(weft_crdt_floors(t, CTX, floor_add, &floors), 0);
+        weft_txn_abort(t);
+        t = begin(c, WEFT_TXN_WRITE);
+        for (size_t i = 0; i < r.n; i++)
+            ASSERT_EQ_INT(weft_crdt_snapshot_put(t, CTX, v0.v, v0.n, r.kind[i], r.key[i], r.kl[i],
+                                                 r.val[i], r.vl[i]),
+                          0);
+        ASSERT_EQ_INT(weft_crdt_snapshot_reapply(t, CTX, v0.v, v0.n), 0);
+        if (r.n < 2)
+            ASSERT_EQ_INT(weft_crdt_snapshot_finish(t, CTX, v0.v, v0.n, floors.v, floors.n, 5000,
+                                                    5000),
+                          0);
+        ASSERT_EQ_INT(weft_txn_commit(t), 0);
+        chunks++;
+        if (r.n < 2) {
+            recs_free(&r);
+            break;
+        }
+        kind = r.kind[r.n - 1];
+        after_len = r.kl[r.n - 1];
+        memcpy(after, r.key[r.n - 1], after_len);
+        recs_free(&r);
+    }
+    ASSERT_TRUE(chunks >= 3);
+    ASSERT_EQ_U64(gcounter(c, "g"), 14);
+    assert_same_state(a, c, "m");
+    assert_same_state(a, c, "s");
+    vv_t vc = version_vector(c);
+    ASSERT_EQ_U64(mark_of(&vc, 0), 7);
+    ASSERT_EQ_U64(mark_of(&vc, 2), 1);
+    ASSERT_EQ_U64(count_ops(c, "app"), 3); /* a's 6 and 7, c's own */
+    ASSERT_EQ_INT(behind(c, 4), 1);        /* c's floor is a's */
+    ASSERT_EQ_INT(behind(a, mark_of(&vc, 0)), 0);
+    /* c's op reaches a the usual way, and the states agree */
+    ASSERT_EQ_U64(sync_once(c, a, 6000), 1);
+    assert_same_state(a, c, "g");
+}
