@@ -16,6 +16,14 @@
  * one job in the writer and a bounded queue behind it (frames past it are
  * dropped, unacknowledged, and come again), so its memory here is bounded
  * whatever it sends.
+ *
+ * Compaction and snapshots (docs/sync.md "Compaction and snapshots"): a
+ * tick now and then stores what linked members acknowledged and drops the
+ * log entries every member holds (weft_crdt_compact). A peer under a floor
+ * is told SNAP_NEED and pulls the context's records chunk by chunk
+ * (SNAP_REQ names the position, so the sender keeps nothing); the taker
+ * applies each chunk as one job and stores its progress, so a dropped link
+ * or a restart resumes it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +41,9 @@
 #define DEFAULT_AE_MS 5000
 /* Frames queued behind a peer's running write job. */
 #define MAX_QUEUED_JOBS 8
+#define DEFAULT_COMPACT_MS 10000
+#define DEFAULT_COMPACT_KEEP 1024
+#define DEFAULT_COMPACT_MAX 4096
 
 typedef struct {
     weft_crdt_id_t *v; /* ascending by origin */
@@ -46,6 +57,7 @@ typedef struct pctx {
     int known;      /* a VV or ACK of the peer came: acked is meaningful */
     vv_t acked, sent;
     uint64_t progress_ms; /* last ack progress, or first send after quiet */
+    uint64_t need_ms;     /* last SNAP_NEED sent (the peer is behind our floor) */
     sync_repl_stats_t stats;
 } pctx_t;
 
@@ -62,7 +74,52 @@ typedef struct job {
     uint8_t *frame;
     size_t len;
     uint64_t wall; /* the clock apply_remote observes, read on our thread */
+    /* a SNAP chunk (snap is set): the snapshot's vector, the progress note
+     * stored with it (NULL for the last chunk) */
+    int snap;
+    weft_crdt_id_t *v0;
+    size_t nv0;
+    uint8_t *note;
+    size_t note_len;
 } job_t;
+
+/* A snapshot this node is taking of a context, from one sender (receiver
+ * side; the sender keeps nothing: each SNAP_REQ names its position). */
+typedef struct snap {
+    struct snap *next;
+    uint8_t ctx[WEFT_CRDT_CONTEXT_MAX];
+    size_t ctx_len;
+    uint8_t from[32];
+    sync_repl_peer_t *p; /* the sender while it is linked */
+    int started;         /* v0 known: the first chunk is applied */
+    weft_crdt_id_t *v0;
+    size_t nv0;
+    uint8_t kind; /* position: the last record applied (kind 0: none) */
+    uint8_t *pos;
+    size_t pos_len;
+    uint64_t asked_ms;
+    uint64_t lost_ms; /* when its sender's link went down */
+    int busy;         /* a chunk in the writer */
+} snap_t;
+
+/* One compaction run, in the writer: everything copied, it touches only
+ * itself. */
+typedef struct {
+    sync_repl_t *r;
+    uint8_t ctx[WEFT_CRDT_CONTEXT_MAX];
+    size_t ctx_len;
+    uint8_t self[32];
+    uint8_t *members;
+    size_t nmembers, mcap;
+    struct cack {
+        uint8_t id[32];
+        weft_crdt_id_t *v;
+        size_t n;
+    } *acks;
+    size_t nacks;
+    uint64_t keep;
+    size_t max, dropped;
+} cjob_t;
 
 struct sync_repl_peer {
     sync_repl_peer_t *next;
@@ -81,8 +138,19 @@ struct sync_repl {
     sync_repl_peer_t *peers;
     sync_repl_peer_t *gone; /* down, with a job still in the writer */
     uint64_t next_ae_ms;
-    repl_buf_t buf;
+    repl_buf_t buf, recs;
     repl_ops_writer_t w;
+    snap_t *snaps;
+    /* contexts seen (committed to, or shared with a peer), for compaction:
+     * a context no linked peer shares is compacted too */
+    struct seen_ctx {
+        uint8_t ctx[WEFT_CRDT_CONTEXT_MAX];
+        size_t len;
+    } *seen;
+    size_t nseen, seen_cap;
+    cjob_t *cjob; /* the compaction run in the writer */
+    uint64_t next_compact_ms;
+    size_t compact_rr;
 };
 
 /* ---- version vectors ------------------------------------------------- */
@@ -235,6 +303,19 @@ static int send_frame(sync_repl_t *r, sync_repl_peer_t *p, uint8_t type, const u
     return rc;
 }
 
+/* Remembers ctx for compaction (at most 4,096 contexts). */
+static void seen_ctx(sync_repl_t *r, const uint8_t *ctx, size_t ctx_len)
+{
+    for (size_t i = 0; i < r->nseen; i++)
+        if (r->seen[i].len == ctx_len && memcmp(r->seen[i].ctx, ctx, ctx_len) == 0)
+            return;
+    if (ctx_len > WEFT_CRDT_CONTEXT_MAX || r->nseen >= 4096 ||
+        repl_grow((void **)&r->seen, &r->seen_cap, r->nseen, sizeof *r->seen, 8) < 0)
+        return;
+    memcpy(r->seen[r->nseen].ctx, ctx, ctx_len);
+    r->seen[r->nseen++].len = ctx_len;
+}
+
 static pctx_t *ctx_find(sync_repl_peer_t *p, const uint8_t *ctx, size_t ctx_len)
 {
     for (pctx_t *c = p->ctxs; c; c = c->next)
@@ -254,6 +335,7 @@ static pctx_t *ctx_get(sync_repl_t *r, sync_repl_peer_t *p, const uint8_t *ctx, 
         return c;
     if (!(c = calloc(1, sizeof *c)))
         return NULL;
+    seen_ctx(r, ctx, ctx_len);
     memcpy(c->ctx, ctx, ctx_len);
     c->ctx_len = ctx_len;
     c->next = p->ctxs;
@@ -367,6 +449,19 @@ static void push(sync_repl_t *r, sync_repl_peer_t *p, pctx_t *c)
         free(from.v);
         return;
     }
+    if (weft_crdt_behind_floor(txn, c->ctx, c->ctx_len, from.v, from.n) != 0) {
+        /* our log no longer has what it lacks: it must ask for a snapshot
+         * (told again every resend_ms while it stays behind) */
+        uint64_t t = now(r);
+        weft_txn_abort(txn);
+        free(from.v);
+        if (c->need_ms == 0 || t - c->need_ms >= r->cfg.resend_ms) {
+            c->need_ms = t ? t : 1;
+            if (repl_ctx_encode(&r->buf, c->ctx, c->ctx_len) == 0)
+                send_frame(r, p, SYNC_MSG_SNAP_NEED, r->buf.p, r->buf.len);
+        }
+        return;
+    }
     repl_ops_begin(&r->w, c->ctx, c->ctx_len);
     rc = weft_crdt_missing(txn, c->ctx, c->ctx_len, from.v, from.n, push_op, &s);
     weft_txn_abort(txn);
@@ -397,7 +492,14 @@ int sync_repl_new(const sync_repl_config_t *cfg, sync_repl_t **out)
         r->cfg.resend_ms = DEFAULT_RESEND_MS;
     if (!r->cfg.anti_entropy_ms)
         r->cfg.anti_entropy_ms = DEFAULT_AE_MS;
+    if (!r->cfg.compact_ms)
+        r->cfg.compact_ms = DEFAULT_COMPACT_MS;
+    if (!r->cfg.compact_keep)
+        r->cfg.compact_keep = DEFAULT_COMPACT_KEEP;
+    if (!r->cfg.compact_max_ops)
+        r->cfg.compact_max_ops = DEFAULT_COMPACT_MAX;
     r->next_ae_ms = now(r) + r->cfg.anti_entropy_ms;
+    r->next_compact_ms = now(r) + r->cfg.compact_ms;
     *out = r;
     return 0;
 }
@@ -405,6 +507,24 @@ int sync_repl_new(const sync_repl_config_t *cfg, sync_repl_t **out)
 static void job_free(job_t *j)
 {
     free(j->frame);
+    free(j->v0);
+    free(j->note);
+    free(j);
+}
+
+static void snap_free(snap_t *s)
+{
+    free(s->v0);
+    free(s->pos);
+    free(s);
+}
+
+static void cjob_free(cjob_t *j)
+{
+    for (size_t i = 0; i < j->nacks; i++)
+        free(j->acks[i].v);
+    free(j->acks);
+    free(j->members);
     free(j);
 }
 
@@ -441,7 +561,16 @@ void sync_repl_delete(sync_repl_t *r)
         r->gone = p->next;
         peer_free(p);
     }
+    while (r->snaps) {
+        snap_t *s = r->snaps;
+        r->snaps = s->next;
+        snap_free(s);
+    }
+    if (r->cjob)
+        cjob_free(r->cjob);
+    free(r->seen);
     repl_buf_free(&r->buf);
+    repl_buf_free(&r->recs);
     repl_ops_writer_free(&r->w);
     free(r);
 }
@@ -478,6 +607,12 @@ sync_repl_peer_t *sync_repl_peer_up(sync_repl_t *r, void *peer, const uint8_t pe
 
 void sync_repl_peer_down(sync_repl_t *r, sync_repl_peer_t *p)
 {
+    /* a snapshot from it waits, its progress kept, until it is back */
+    for (snap_t *s = r->snaps; s; s = s->next)
+        if (s->p == p) {
+            s->p = NULL;
+            s->lost_ms = now(r);
+        }
     for (sync_repl_peer_t **pp = &r->peers; *pp; pp = &(*pp)->next)
         if (*pp == p) {
             *pp = p->next;
@@ -501,6 +636,7 @@ void sync_repl_writable(sync_repl_t *r, sync_repl_peer_t *p)
 
 void sync_repl_notify(sync_repl_t *r, const uint8_t *ctx, size_t ctx_len)
 {
+    seen_ctx(r, ctx, ctx_len);
     for (sync_repl_peer_t *p = r->peers; p; p = p->next) {
         pctx_t *c = ctx_find(p, ctx, ctx_len);
         up_t u = {r, p};
@@ -511,10 +647,21 @@ void sync_repl_notify(sync_repl_t *r, const uint8_t *ctx, size_t ctx_len)
     }
 }
 
+static void snap_ask(sync_repl_t *r, snap_t *s);
+static void compact_start(sync_repl_t *r);
+
 void sync_repl_tick(sync_repl_t *r)
 {
     uint64_t t = now(r);
     int ae = t >= r->next_ae_ms;
+    /* a request or chunk lost (or refused by a full link): ask again */
+    for (snap_t *s = r->snaps; s; s = s->next)
+        if (s->p && !s->busy && t - s->asked_ms >= r->cfg.resend_ms)
+            snap_ask(r, s);
+    if (r->cfg.members && !r->cjob && t >= r->next_compact_ms) {
+        r->next_compact_ms = t + r->cfg.compact_ms;
+        compact_start(r);
+    }
     if (ae)
         r->next_ae_ms = t + r->cfg.anti_entropy_ms;
     for (sync_repl_peer_t *p = r->peers; p; p = p->next) {
@@ -587,13 +734,20 @@ static int apply_op(void *user, size_t group, const uint8_t *origin, uint64_t se
  * the job only). Ops of one origin apply in seq order; a gap (WEFT_EARG)
  * stops that origin's group: the sender sends the rest again from what we
  * ack. */
+static int snap_apply(weft_txn_t *txn, job_t *j);
+
 static int job_apply(weft_txn_t *txn, void *arg)
 {
     job_t *j = arg;
     apply_t a = {txn, j->wall, (size_t)-1, 0};
-    int rc = repl_ops_walk(j->frame, j->len, NULL, NULL, apply_op, &a);
+    int rc;
+    if (j->snap)
+        return snap_apply(txn, j);
+    rc = repl_ops_walk(j->frame, j->len, NULL, NULL, apply_op, &a);
     return rc < 0 ? rc : a.rc;
 }
+
+static void snap_done(sync_repl_t *r, job_t *j, int rc);
 
 static void job_done(void *arg, int rc)
 {
@@ -603,6 +757,8 @@ static void job_done(void *arg, int rc)
     pctx_t *c;
     (void)rc; /* applied or not, the ack says what we hold */
     p->running = NULL;
+    if (j->snap)
+        snap_done(r, j, rc); /* its progress is ours, whether p is gone or not */
     if (p->dead) {
         for (sync_repl_peer_t **pp = &r->gone; *pp; pp = &(*pp)->next)
             if (*pp == p) {
@@ -613,7 +769,7 @@ static void job_done(void *arg, int rc)
         peer_free(p);
         return;
     }
-    if ((c = ctx_get(r, p, j->ctx, j->ctx_len)) != NULL)
+    if (!j->snap && (c = ctx_get(r, p, j->ctx, j->ctx_len)) != NULL)
         send_vv(r, p, c, SYNC_MSG_ACK);
     /* what came in may be news to our other peers */
     sync_repl_notify(r, j->ctx, j->ctx_len);
@@ -710,6 +866,14 @@ static int check_op(void *user, size_t group, const uint8_t *origin, uint64_t se
     return 0;
 }
 
+static snap_t *snap_find(sync_repl_t *r, const uint8_t *ctx, size_t ctx_len)
+{
+    for (snap_t *s = r->snaps; s; s = s->next)
+        if (s->ctx_len == ctx_len && memcmp(s->ctx, ctx, ctx_len) == 0)
+            return s;
+    return NULL;
+}
+
 static int receive_ops(sync_repl_t *r, sync_repl_peer_t *p, const uint8_t *b, size_t len)
 {
     check_t chk = {{NULL, 0, 0}, 0};
@@ -737,8 +901,10 @@ static int receive_ops(sync_repl_t *r, sync_repl_peer_t *p, const uint8_t *b, si
     for (size_t i = 0; i < chk.last.n; i++)
         peer_has(r, c, chk.last.v[i].origin, chk.last.v[i].seq);
     free(chk.last.v);
-    if (p->queued >= MAX_QUEUED_JOBS || chk.n == 0) {
-        /* a flood: dropped unacknowledged, it comes again */
+    if (p->queued >= MAX_QUEUED_JOBS || chk.n == 0 || snap_find(r, j->ctx, j->ctx_len)) {
+        /* a flood: dropped unacknowledged, it comes again; so do ops of a
+         * context whose snapshot is being taken (its states are half
+         * overwritten and its marks not yet raised) */
         free(j);
         return 0;
     }
@@ -759,6 +925,420 @@ static int receive_ops(sync_repl_t *r, sync_repl_peer_t *p, const uint8_t *b, si
     return 0;
 }
 
+/* ---- snapshots (docs/sync.md "Compaction and snapshots") ------------- */
+
+/* The progress note: from[32], u8 kind, u16 BE pos_len, pos, then v0 as a
+ * VV message of the empty context (repl_vv_encode). */
+static uint8_t *note_encode(sync_repl_t *r, const uint8_t *from, uint8_t kind,
+                            const uint8_t *pos, size_t pos_len, const weft_crdt_id_t *v0,
+                            size_t n, size_t *len)
+{
+    uint8_t *b;
+    if (repl_vv_encode(&r->buf, NULL, 0, v0, n) < 0)
+        return NULL;
+    *len = 32 + 1 + 2 + pos_len + r->buf.len;
+    if (!(b = malloc(*len)))
+        return NULL;
+    memcpy(b, from, 32);
+    b[32] = kind;
+    b[33] = (uint8_t)(pos_len >> 8);
+    b[34] = (uint8_t)pos_len;
+    if (pos_len)
+        memcpy(b + 35, pos, pos_len);
+    memcpy(b + 35 + pos_len, r->buf.p, r->buf.len);
+    return b;
+}
+
+/* Loads the stored note of s's context into s: 1 when there is one from
+ * s->from (resume), 0 when none or another sender's. */
+static int note_load(sync_repl_t *r, snap_t *s)
+{
+    weft_txn_t *txn;
+    const uint8_t *b, *nctx;
+    size_t len, pl, n, nctx_len;
+    weft_crdt_id_t *v0 = NULL;
+    int found = 0;
+    if (weft_txn_begin(r->cfg.db, WEFT_TXN_READ, &txn) < 0)
+        return 0;
+    if (weft_crdt_snapshot_note_get(txn, s->ctx, s->ctx_len, &b, &len) == 0 && len >= 35 &&
+        memcmp(b, s->from, 32) == 0 && (pl = ((size_t)b[33] << 8) | b[34]) <= len - 35 &&
+        b[32] >= 1 && b[32] <= REPL_SNAP_KIND_MAX &&
+        repl_vv_decode(b + 35 + pl, len - 35 - pl, &nctx, &nctx_len, &v0, &n) == 0) {
+        uint8_t *pos = malloc(pl ? pl : 1);
+        if (pos) {
+            memcpy(pos, b + 35, pl);
+            free(s->pos);
+            free(s->v0);
+            s->pos = pos;
+            s->pos_len = pl;
+            s->kind = b[32];
+            s->v0 = v0;
+            s->nv0 = n;
+            v0 = NULL;
+            s->started = 1;
+            found = 1;
+        }
+        free(v0);
+    }
+    weft_txn_abort(txn);
+    return found;
+}
+
+static void snap_restart(snap_t *s, sync_repl_peer_t *p)
+{
+    memcpy(s->from, p->id, 32);
+    s->p = p;
+    s->started = 0;
+    s->kind = 0;
+    s->pos_len = 0;
+    s->nv0 = 0;
+}
+
+static void snap_ask(sync_repl_t *r, snap_t *s)
+{
+    s->asked_ms = now(r);
+    if (repl_snap_req_encode(&r->buf, s->ctx, s->ctx_len, s->kind, s->pos, s->pos_len) == 0)
+        send_frame(r, s->p, SYNC_MSG_SNAP_REQ, r->buf.p, r->buf.len);
+}
+
+/* SNAP_NEED: a peer's log no longer has what we lack of ctx. We take a
+ * snapshot from it: resumed where the stored note says when the note is
+ * of this peer, from the start otherwise. One sender at a time. */
+static int receive_snap_need(sync_repl_t *r, sync_repl_peer_t *p, const uint8_t *b, size_t len)
+{
+    const uint8_t *ctx;
+    size_t ctx_len;
+    snap_t *s;
+    if (repl_ctx_decode(b, len, &ctx, &ctx_len) < 0)
+        return malformed(r, p, "malformed SNAP_NEED", len);
+    if (!ctx_get(r, p, ctx, ctx_len))
+        return not_shared(r, p, "SNAP_NEED", len);
+    if ((s = snap_find(r, ctx, ctx_len)) != NULL) {
+        if (s->busy || (s->p && (s->p == p || memcmp(s->from, p->id, 32) != 0)))
+            return 0; /* under way (the tick asks again), or another sender's */
+        if (memcmp(s->from, p->id, 32) == 0)
+            s->p = p; /* it is back: go on */
+        else if (s->started && now(r) - s->lost_ms < 10 * r->cfg.resend_ms)
+            return 0; /* its sender may come back soon: wait for it */
+        else
+            snap_restart(s, p); /* its sender is gone: take this one's */
+    } else {
+        if (!(s = calloc(1, sizeof *s)))
+            return WEFT_ENOMEM;
+        memcpy(s->ctx, ctx, ctx_len);
+        s->ctx_len = ctx_len;
+        snap_restart(s, p);
+        note_load(r, s); /* a restart of ours in the middle: go on */
+        s->next = r->snaps;
+        r->snaps = s;
+        logf_(r, p, "sync: peer %s: %s (%lld)", "taking a snapshot of a context, resumed",
+              (long long)s->started);
+    }
+    snap_ask(r, s);
+    return 0;
+}
+
+typedef struct {
+    sync_repl_t *r;
+    size_t cap;
+    int more, too_big;
+} snap_fill_t;
+
+static int snap_fill(void *user, uint8_t kind, const uint8_t *key, size_t key_len,
+                     const uint8_t *val, size_t val_len)
+{
+    snap_fill_t *f = user;
+    size_t need = 1 + 10 + key_len + 10 + val_len;
+    /* the batch size is a target: one record always goes (up to half a
+     * frame, the rest being room for the vectors) */
+    if (f->r->recs.len > 0 && f->r->recs.len + need > f->cap) {
+        f->more = 1;
+        return 1;
+    }
+    if (need > SYNC_MAX_FRAME / 2) {
+        f->too_big = f->more = 1;
+        return 1;
+    }
+    repl_snap_rec(&f->r->recs, kind, key, key_len, val, val_len);
+    return 0;
+}
+
+static int vv_list(void *user, const uint8_t *origin, uint64_t seq)
+{
+    vv_t *v = user;
+    if (repl_grow((void **)&v->v, &v->cap, v->n, sizeof *v->v, 8) < 0)
+        return 1;
+    memcpy(v->v[v->n].origin, origin, WEFT_CRDT_ORIGIN_LEN);
+    v->v[v->n++].seq = seq;
+    return 0;
+}
+
+/* SNAP_REQ: the records past the asked position, one frame of them; the
+ * first chunk carries the vector its states reflect (read in the same
+ * transaction: states read later only hold more), the last our floors
+ * and clock. Nothing is kept between requests. */
+static int receive_snap_req(sync_repl_t *r, sync_repl_peer_t *p, const uint8_t *b, size_t len)
+{
+    const uint8_t *ctx, *after;
+    size_t ctx_len, after_len;
+    uint8_t kind;
+    snap_fill_t f = {r, 0, 0, 0};
+    vv_t v0 = {NULL, 0, 0}, floors = {NULL, 0, 0};
+    weft_crdt_node_t node;
+    weft_txn_t *txn;
+    int rc;
+    if (repl_snap_req_decode(b, len, &ctx, &ctx_len, &kind, &after, &after_len) < 0)
+        return malformed(r, p, "malformed SNAP_REQ", len);
+    if (!ctx_get(r, p, ctx, ctx_len))
+        return not_shared(r, p, "SNAP_REQ", len);
+    f.cap = r->cfg.max_batch_bytes ? r->cfg.max_batch_bytes : DEFAULT_BATCH;
+    if (f.cap > SYNC_MAX_FRAME / 2)
+        f.cap = SYNC_MAX_FRAME / 2;
+    if ((rc = weft_txn_begin(r->cfg.db, WEFT_TXN_READ, &txn)) < 0)
+        return rc;
+    r->recs.len = 0;
+    if (kind == 0)
+        rc = weft_crdt_version_vector(txn, ctx, ctx_len, vv_list, &v0);
+    if (rc == 0)
+        rc = weft_crdt_snapshot_read(txn, ctx, ctx_len, kind, after, after_len, snap_fill, &f);
+    if (rc == 0 && !f.more) {
+        rc = weft_crdt_floors(txn, ctx, ctx_len, vv_list, &floors);
+        if (rc == 0)
+            rc = weft_crdt_node_load(txn, ctx, ctx_len, r->cfg.self_id, &node);
+    }
+    weft_txn_abort(txn);
+    if (f.too_big)
+        logf_(r, p, "sync: peer %s: %s (%lld); the snapshot cannot go on",
+              "a snapshot record is too large for a frame", 0);
+    if (rc == 0 && !f.too_big && !r->recs.oom && v0.n <= REPL_MAX_ORIGINS &&
+        floors.n <= REPL_MAX_ORIGINS &&
+        repl_snap_encode(&r->buf, ctx, ctx_len, kind, after, after_len, v0.v, v0.n, !f.more,
+                         floors.v, floors.n, f.more ? 0 : node.hlc.last, r->recs.p,
+                         r->recs.len) == 0 &&
+        r->buf.len <= SYNC_MAX_FRAME - 1)
+        send_frame(r, p, SYNC_MSG_SNAP, r->buf.p, r->buf.len);
+    free(v0.v);
+    free(floors.v);
+    return 0;
+}
+
+/* SNAP: the chunk we asked for (anything else: a late or repeated copy,
+ * ignored) becomes a write job of its own, one transaction. */
+static int receive_snap(sync_repl_t *r, sync_repl_peer_t *p, const uint8_t *b, size_t len)
+{
+    repl_snap_t m;
+    snap_t *s;
+    job_t *j;
+    int rc = repl_snap_decode(b, len, &m);
+    if (rc == WEFT_EMALFORMED)
+        return malformed(r, p, "malformed SNAP", len);
+    if (rc < 0)
+        return rc;
+    if (!ctx_get(r, p, m.ctx, m.ctx_len)) {
+        repl_snap_free(&m);
+        return not_shared(r, p, "SNAP", len);
+    }
+    s = snap_find(r, m.ctx, m.ctx_len);
+    if (!s || s->busy || s->p != p || m.after_kind != s->kind || m.after_len != s->pos_len ||
+        (m.after_len && memcmp(m.after, s->pos, m.after_len) != 0) ||
+        (!m.first && !s->started) || p->running || p->queue) {
+        repl_snap_free(&m);
+        return 0;
+    }
+    if (!(j = calloc(1, sizeof *j)) || !(j->frame = malloc(len))) {
+        free(j);
+        repl_snap_free(&m);
+        return WEFT_ENOMEM;
+    }
+    j->r = r;
+    j->p = p;
+    j->snap = 1;
+    memcpy(j->ctx, m.ctx, m.ctx_len);
+    j->ctx_len = m.ctx_len;
+    memcpy(j->frame, b, len);
+    j->len = len;
+    if (m.first) {
+        j->v0 = m.v0;
+        j->nv0 = m.nv0;
+        m.v0 = NULL;
+    } else if (s->nv0 && (j->v0 = malloc(s->nv0 * sizeof *j->v0)) != NULL) {
+        memcpy(j->v0, s->v0, s->nv0 * sizeof *j->v0);
+        j->nv0 = s->nv0;
+    } else if (s->nv0) {
+        job_free(j);
+        repl_snap_free(&m);
+        return WEFT_ENOMEM;
+    }
+    if (!m.last && !(j->note = note_encode(r, p->id, m.end_kind, m.end, m.end_len, j->v0,
+                                           j->nv0, &j->note_len))) {
+        job_free(j);
+        repl_snap_free(&m);
+        return WEFT_ENOMEM;
+    }
+    repl_snap_free(&m);
+    s->busy = 1;
+    p->queue = j; /* the peer has no other job: checked above */
+    p->queued++;
+    job_start(r, p);
+    return 0;
+}
+
+/* One chunk in one transaction, on the writer's thread: its records over
+ * ours, our ops past the snapshot's vector again over them, then the
+ * progress note, or for the last chunk the marks, floors and clock. */
+static int snap_apply(weft_txn_t *txn, job_t *j)
+{
+    repl_snap_t m;
+    const uint8_t *rp, *key, *val;
+    size_t rl, kl, vl;
+    uint8_t kind;
+    int rc = repl_snap_decode(j->frame, j->len, &m);
+    if (rc < 0)
+        return rc;
+    rp = m.recs;
+    rl = m.recs_len;
+    while ((rc = repl_snap_next(&rp, &rl, &kind, &key, &kl, &val, &vl)) == 0)
+        if ((rc = weft_crdt_snapshot_put(txn, j->ctx, j->ctx_len, j->v0, j->nv0, kind, key, kl,
+                                         val, vl)) < 0)
+            break;
+    if (rc == 1)
+        rc = weft_crdt_snapshot_reapply(txn, j->ctx, j->ctx_len, j->v0, j->nv0);
+    if (rc == 0 && m.last)
+        rc = weft_crdt_snapshot_finish(txn, j->ctx, j->ctx_len, j->v0, j->nv0, m.floors,
+                                       m.nfloors, m.hlc, j->wall);
+    if (rc == 0)
+        rc = weft_crdt_snapshot_note(txn, j->ctx, j->ctx_len, j->note, j->note_len);
+    repl_snap_free(&m);
+    return rc;
+}
+
+static void snap_done(sync_repl_t *r, job_t *j, int rc)
+{
+    snap_t *s = snap_find(r, j->ctx, j->ctx_len);
+    if (!s)
+        return;
+    s->busy = 0;
+    if (rc < 0) { /* nothing of it stayed: the tick asks again */
+        logf_(r, j->p, "sync: peer %s: %s (%lld); not applied", "a snapshot chunk failed",
+              (long long)rc);
+        return;
+    }
+    if (!j->note) {
+        /* the last chunk: the snapshot is ours; peers hear our vector */
+        for (snap_t **pp = &r->snaps; *pp; pp = &(*pp)->next)
+            if (*pp == s) {
+                *pp = s->next;
+                break;
+            }
+        snap_free(s);
+        logf_(r, j->p, "sync: peer %s: %s (%lld bytes in its last chunk)",
+              "a snapshot of a context is applied", (long long)j->len);
+        for (sync_repl_peer_t *q = r->peers; q; q = q->next) {
+            pctx_t *c = ctx_find(q, j->ctx, j->ctx_len);
+            if (c)
+                send_vv(r, q, c, SYNC_MSG_VV);
+        }
+        return;
+    }
+    /* the note holds the new position and the vector: take them back */
+    {
+        size_t pl = ((size_t)j->note[33] << 8) | j->note[34];
+        uint8_t *pos = malloc(pl ? pl : 1);
+        weft_crdt_id_t *v0 = malloc(j->nv0 ? j->nv0 * sizeof *v0 : 1);
+        if (!pos || !v0) {
+            free(pos);
+            free(v0);
+            s->p = NULL; /* the stored note has it: resumed at the next SNAP_NEED */
+            return;
+        }
+        memcpy(pos, j->note + 35, pl);
+        if (j->nv0)
+            memcpy(v0, j->v0, j->nv0 * sizeof *v0);
+        free(s->pos);
+        free(s->v0);
+        s->pos = pos;
+        s->pos_len = pl;
+        s->kind = j->note[32];
+        s->v0 = v0;
+        s->nv0 = j->nv0;
+        s->started = 1;
+    }
+    if (s->p && !s->p->dead)
+        snap_ask(r, s);
+}
+
+/* ---- compaction ------------------------------------------------------ */
+
+static void cjob_member(void *arg, const uint8_t *id)
+{
+    cjob_t *j = arg;
+    if (repl_grow((void **)&j->members, &j->mcap, j->nmembers, 32, 8) == 0)
+        memcpy(j->members + 32 * j->nmembers++, id, 32);
+}
+
+static int cjob_apply(weft_txn_t *txn, void *arg)
+{
+    cjob_t *j = arg;
+    int rc = 0;
+    /* what the linked peers acknowledged, kept: "known" survives restarts */
+    for (size_t i = 0; i < j->nacks && rc == 0; i++)
+        rc = weft_crdt_acks_merge(txn, j->ctx, j->ctx_len, j->acks[i].id, j->acks[i].v,
+                                  j->acks[i].n);
+    if (rc == 0)
+        rc = weft_crdt_compact(txn, j->ctx, j->ctx_len, j->self, j->members, j->nmembers,
+                               j->keep, j->max, &j->dropped);
+    return rc;
+}
+
+static void cjob_done(void *arg, int rc)
+{
+    cjob_t *j = arg;
+    sync_repl_t *r = j->r;
+    r->cjob = NULL;
+    if (rc == 0 && j->dropped == j->max)
+        r->next_compact_ms = now(r); /* more to drop: go on at the next tick */
+    cjob_free(j);
+}
+
+/* One run: the next context seen (round robin), the linked members' acks
+ * stored, then what all members hold compacted. */
+static void compact_start(sync_repl_t *r)
+{
+    const struct seen_ctx *pick;
+    cjob_t *j;
+    if (r->nseen == 0 || !(j = calloc(1, sizeof *j)))
+        return;
+    pick = &r->seen[r->compact_rr++ % r->nseen];
+    j->r = r;
+    memcpy(j->ctx, pick->ctx, pick->len);
+    j->ctx_len = pick->len;
+    memcpy(j->self, r->cfg.self_id, 32);
+    j->keep = r->cfg.compact_keep;
+    j->max = r->cfg.compact_max_ops;
+    r->cfg.members(r->cfg.user, j->ctx, j->ctx_len, cjob_member, j);
+    for (sync_repl_peer_t *p = r->peers; p; p = p->next) {
+        pctx_t *c = ctx_find(p, j->ctx, j->ctx_len);
+        struct cack *a;
+        if (!c || !c->known || c->acked.n == 0)
+            continue;
+        if (!(a = realloc(j->acks, (j->nacks + 1) * sizeof *a)))
+            break;
+        j->acks = a;
+        a = &j->acks[j->nacks];
+        memcpy(a->id, p->id, 32);
+        if (!(a->v = malloc(c->acked.n * sizeof *a->v)))
+            break;
+        memcpy(a->v, c->acked.v, c->acked.n * sizeof *a->v);
+        a->n = c->acked.n;
+        j->nacks++;
+    }
+    r->cjob = j;
+    if (r->cfg.write(r->cfg.user, cjob_apply, j, cjob_done) < 0) {
+        r->cjob = NULL;
+        cjob_free(j);
+    }
+}
+
 int sync_repl_receive(sync_repl_t *r, sync_repl_peer_t *p, uint8_t type, const uint8_t *payload,
                       size_t len)
 {
@@ -768,6 +1348,11 @@ int sync_repl_receive(sync_repl_t *r, sync_repl_peer_t *p, uint8_t type, const u
     case SYNC_MSG_VV:
     case SYNC_MSG_ACK: return receive_vv(r, p, type, payload ? payload : (const uint8_t *)"", len);
     case SYNC_MSG_OPS: return receive_ops(r, p, payload ? payload : (const uint8_t *)"", len);
+    case SYNC_MSG_SNAP_NEED:
+        return receive_snap_need(r, p, payload ? payload : (const uint8_t *)"", len);
+    case SYNC_MSG_SNAP_REQ:
+        return receive_snap_req(r, p, payload ? payload : (const uint8_t *)"", len);
+    case SYNC_MSG_SNAP: return receive_snap(r, p, payload ? payload : (const uint8_t *)"", len);
     default: return malformed(r, p, "unknown message type", len);
     }
 }

@@ -35,6 +35,10 @@ enum {
     SYNC_MSG_VV = 0x10,   /* ctx, version vector: "I have this" */
     SYNC_MSG_OPS = 0x11,  /* ctx, a batch of encoded ops in (origin, seq) order */
     SYNC_MSG_ACK = 0x12,  /* ctx, the version vector reached after applying */
+    /* Snapshots (docs/sync.md "Compaction and snapshots"): */
+    SYNC_MSG_SNAP_NEED = 0x13, /* ctx: "my log no longer has what you lack: ask" */
+    SYNC_MSG_SNAP_REQ = 0x14,  /* ctx, position: "the records past it, please" */
+    SYNC_MSG_SNAP = 0x15,      /* ctx, position answered, [vector], [floors], records */
 };
 
 typedef struct {
@@ -68,6 +72,14 @@ typedef struct {
     size_t window_ops;       /* unacknowledged ops per (peer, context); 0: 16384 */
     uint64_t resend_ms;      /* no ack progress for this long: resend; 0: 2000 */
     uint64_t anti_entropy_ms;/* 0: 5000 */
+    /* Compaction (docs/sync.md "Compaction and snapshots"): calls fn for
+     * every member of ctx, this node included. NULL: this node never
+     * compacts (it still serves and takes snapshots). */
+    void (*members)(void *user, const uint8_t *ctx, size_t ctx_len,
+                    void (*fn)(void *arg, const uint8_t *id), void *arg);
+    uint64_t compact_ms;     /* between compaction runs (one context each); 0: 10000 */
+    uint64_t compact_keep;   /* newest ops of each origin never compacted; 0: 1024 */
+    size_t compact_max_ops;  /* entries dropped per run at most; 0: 4096 */
 } sync_repl_config_t;
 
 int sync_repl_new(const sync_repl_config_t *cfg, sync_repl_t **out);

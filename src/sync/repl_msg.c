@@ -420,3 +420,223 @@ int repl_ops_decode(const uint8_t *p, size_t len, repl_ops_t *out)
         repl_ops_free(out);
     return rc;
 }
+
+/* ---- snapshots: SNAP_NEED, SNAP_REQ, SNAP ------------------------------ */
+
+int repl_ctx_encode(repl_buf_t *b, const uint8_t *ctx, size_t ctx_len)
+{
+    if (ctx_len > WEFT_CRDT_CONTEXT_MAX)
+        return WEFT_EARG;
+    b->len = 0;
+    put_ctx(b, ctx, ctx_len);
+    return b->oom ? WEFT_ENOMEM : 0;
+}
+
+int repl_ctx_decode(const uint8_t *p, size_t len, const uint8_t **ctx, size_t *ctx_len)
+{
+    rd_t r = {p, len, 0, 0};
+    *ctx = get_ctx(&r, ctx_len);
+    return r.bad || r.pos != len || *ctx_len > WEFT_CRDT_CONTEXT_MAX ? WEFT_EMALFORMED : 0;
+}
+
+static void put_pos(repl_buf_t *b, uint8_t kind, const uint8_t *after, size_t after_len)
+{
+    put_u8(b, kind);
+    put_varint(b, after_len);
+    put(b, after, after_len);
+}
+
+static const uint8_t *get_pos(rd_t *r, uint8_t *kind, size_t *after_len)
+{
+    uint64_t n;
+    *kind = get_u8(r);
+    n = get_varint(r);
+    if (*kind > REPL_SNAP_KIND_MAX || n > REPL_SNAP_KEY_MAX || (*kind == 0 && n != 0)) {
+        r->bad = 1;
+        return NULL;
+    }
+    *after_len = (size_t)n;
+    return get(r, *after_len);
+}
+
+int repl_snap_req_encode(repl_buf_t *b, const uint8_t *ctx, size_t ctx_len, uint8_t after_kind,
+                         const uint8_t *after, size_t after_len)
+{
+    if (ctx_len > WEFT_CRDT_CONTEXT_MAX || after_kind > REPL_SNAP_KIND_MAX ||
+        after_len > REPL_SNAP_KEY_MAX || (after_kind == 0 && after_len))
+        return WEFT_EARG;
+    b->len = 0;
+    put_ctx(b, ctx, ctx_len);
+    put_pos(b, after_kind, after, after_len);
+    return b->oom ? WEFT_ENOMEM : 0;
+}
+
+int repl_snap_req_decode(const uint8_t *p, size_t len, const uint8_t **ctx, size_t *ctx_len,
+                         uint8_t *after_kind, const uint8_t **after, size_t *after_len)
+{
+    rd_t r = {p, len, 0, 0};
+    *ctx = get_ctx(&r, ctx_len);
+    *after = get_pos(&r, after_kind, after_len);
+    return r.bad || r.pos != len || *ctx_len > WEFT_CRDT_CONTEXT_MAX ? WEFT_EMALFORMED : 0;
+}
+
+void repl_snap_rec(repl_buf_t *b, uint8_t kind, const uint8_t *key, size_t key_len,
+                   const uint8_t *val, size_t val_len)
+{
+    put_u8(b, kind);
+    put_varint(b, key_len);
+    put(b, key, key_len);
+    put_varint(b, val_len);
+    put(b, val, val_len);
+}
+
+static void put_vv(repl_buf_t *b, const weft_crdt_id_t *vv, size_t n)
+{
+    put_varint(b, n);
+    for (size_t i = 0; i < n; i++) {
+        put(b, vv[i].origin, WEFT_CRDT_ORIGIN_LEN);
+        put_varint(b, vv[i].seq);
+    }
+}
+
+int repl_snap_encode(repl_buf_t *b, const uint8_t *ctx, size_t ctx_len, uint8_t after_kind,
+                     const uint8_t *after, size_t after_len, const weft_crdt_id_t *v0, size_t nv0,
+                     int last, const weft_crdt_id_t *floors, size_t nf, uint64_t hlc,
+                     const uint8_t *recs, size_t recs_len)
+{
+    if (ctx_len > WEFT_CRDT_CONTEXT_MAX || after_len > REPL_SNAP_KEY_MAX ||
+        nv0 > REPL_MAX_ORIGINS || nf > REPL_MAX_ORIGINS)
+        return WEFT_EARG;
+    b->len = 0;
+    put_ctx(b, ctx, ctx_len);
+    put_pos(b, after_kind, after, after_len);
+    put_u8(b, (uint8_t)((after_kind == 0 ? 1 : 0) | (last ? 2 : 0)));
+    if (after_kind == 0)
+        put_vv(b, v0, nv0);
+    if (last) {
+        put_vv(b, floors, nf);
+        put_varint(b, hlc);
+    }
+    put(b, recs, recs_len);
+    return b->oom ? WEFT_ENOMEM : 0;
+}
+
+static weft_crdt_id_t *get_vv(rd_t *r, size_t *out_n)
+{
+    uint64_t n = get_varint(r);
+    weft_crdt_id_t *vv = NULL;
+    *out_n = 0;
+    if (r->bad || n > REPL_MAX_ORIGINS || n > left(r) / (WEFT_CRDT_ORIGIN_LEN + 1)) {
+        r->bad = 1;
+        return NULL;
+    }
+    if (n && !(vv = malloc(n * sizeof *vv))) {
+        r->bad = 2; /* out of memory */
+        return NULL;
+    }
+    for (uint64_t i = 0; i < n && !r->bad; i++) {
+        const uint8_t *o = get(r, WEFT_CRDT_ORIGIN_LEN);
+        if (!o)
+            break;
+        memcpy(vv[i].origin, o, WEFT_CRDT_ORIGIN_LEN);
+        vv[i].seq = get_varint(r);
+        if (i > 0 && memcmp(vv[i - 1].origin, o, WEFT_CRDT_ORIGIN_LEN) >= 0)
+            r->bad = 1;
+    }
+    *out_n = (size_t)n;
+    return vv;
+}
+
+/* One record: 0, 1 at the end, or WEFT_EMALFORMED. */
+static int get_rec(rd_t *r, uint8_t *kind, const uint8_t **key, size_t *key_len,
+                   const uint8_t **val, size_t *val_len)
+{
+    uint64_t n;
+    if (left(r) == 0)
+        return 1;
+    *kind = get_u8(r);
+    n = get_varint(r);
+    if (*kind < 1 || *kind > REPL_SNAP_KIND_MAX || n > REPL_SNAP_KEY_MAX)
+        return WEFT_EMALFORMED;
+    *key_len = (size_t)n;
+    *key = get(r, *key_len);
+    n = get_varint(r);
+    if (r->bad || n > left(r))
+        return WEFT_EMALFORMED;
+    *val_len = (size_t)n;
+    *val = get(r, *val_len);
+    return r->bad ? WEFT_EMALFORMED : 0;
+}
+
+int repl_snap_decode(const uint8_t *p, size_t len, repl_snap_t *out)
+{
+    rd_t r = {p, len, 0, 0};
+    uint8_t flags, kind = 0, pk = 0;
+    const uint8_t *key, *val, *pkey = NULL;
+    size_t kl, vl, pkl = 0;
+    int rc;
+    memset(out, 0, sizeof *out);
+    out->ctx = get_ctx(&r, &out->ctx_len);
+    out->after = get_pos(&r, &out->after_kind, &out->after_len);
+    flags = get_u8(&r);
+    if (r.bad || out->ctx_len > WEFT_CRDT_CONTEXT_MAX || (flags & ~3u) ||
+        (flags & 1) != (out->after_kind == 0))
+        return WEFT_EMALFORMED;
+    out->first = flags & 1;
+    out->last = (flags & 2) != 0;
+    if (out->first)
+        out->v0 = get_vv(&r, &out->nv0);
+    if (out->last && !r.bad) {
+        out->floors = get_vv(&r, &out->nfloors);
+        out->hlc = get_varint(&r);
+    }
+    if (r.bad) {
+        rc = r.bad == 2 ? WEFT_ENOMEM : WEFT_EMALFORMED;
+        repl_snap_free(out);
+        return rc;
+    }
+    out->recs = p + r.pos;
+    out->recs_len = len - r.pos;
+    /* records framed, kinds in order (keys are in the store's order: long
+     * keys are stored by hash, so not bytewise) */
+    pk = out->after_kind;
+    pkey = out->after;
+    pkl = out->after_len;
+    while ((rc = get_rec(&r, &kind, &key, &kl, &val, &vl)) == 0) {
+        if (kind < pk) {
+            rc = WEFT_EMALFORMED;
+            break;
+        }
+        pk = kind;
+        pkey = key;
+        pkl = kl;
+        out->nrecs++;
+    }
+    if (rc < 0 || (out->nrecs == 0 && !out->last)) {
+        repl_snap_free(out);
+        return WEFT_EMALFORMED;
+    }
+    out->end_kind = pk;
+    out->end = pkey;
+    out->end_len = pkl;
+    return 0;
+}
+
+int repl_snap_next(const uint8_t **p, size_t *len, uint8_t *kind, const uint8_t **key,
+                   size_t *key_len, const uint8_t **val, size_t *val_len)
+{
+    rd_t r = {*p, *len, 0, 0};
+    int rc = get_rec(&r, kind, key, key_len, val, val_len);
+    if (rc == 0) {
+        *p += r.pos;
+        *len -= r.pos;
+    }
+    return rc;
+}
+
+void repl_snap_free(repl_snap_t *s)
+{
+    free(s->v0);
+    free(s->floors);
+    s->v0 = s->floors = NULL;
+}

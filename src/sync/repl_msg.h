@@ -104,4 +104,58 @@ int repl_ops_walk(const uint8_t *p, size_t len, uint8_t ctx_out[WEFT_CRDT_CONTEX
 int repl_ops_decode(const uint8_t *p, size_t len, repl_ops_t *out);
 void repl_ops_free(repl_ops_t *ops);
 
+/* ---- snapshots (docs/sync.md "Compaction and snapshots") ----
+ * SNAP_NEED: u8 ctx_len, ctx.
+ * SNAP_REQ:  u8 ctx_len, ctx, position: u8 after_kind (0: from the start,
+ *            1..4 a record kind of weft/crdt_store.h), varint after_len
+ *            (0 when after_kind is 0), after (a record key).
+ * SNAP:      u8 ctx_len, ctx, the position it answers (as in SNAP_REQ),
+ *            u8 flags (bit 0 first: the position is the start; bit 1
+ *            last), [first: varint n, n x (origin[32], varint seq): the
+ *            vector the snapshot reflects], [last: varint n, n x (origin,
+ *            varint seq): the sender's floors; varint hlc], then records
+ *            to the end, in the store's order past the position (kinds
+ *            ascending):
+ *            u8 kind, varint key_len, key, varint val_len, val. A chunk
+ *            that is not the last has at least one record. */
+#define REPL_SNAP_KIND_MAX 4
+#define REPL_SNAP_KEY_MAX 4096
+
+int repl_ctx_encode(repl_buf_t *b, const uint8_t *ctx, size_t ctx_len);
+int repl_ctx_decode(const uint8_t *p, size_t len, const uint8_t **ctx, size_t *ctx_len);
+int repl_snap_req_encode(repl_buf_t *b, const uint8_t *ctx, size_t ctx_len, uint8_t after_kind,
+                         const uint8_t *after, size_t after_len);
+int repl_snap_req_decode(const uint8_t *p, size_t len, const uint8_t **ctx, size_t *ctx_len,
+                         uint8_t *after_kind, const uint8_t **after, size_t *after_len);
+/* Appends one record to b (the records of a chunk, built apart). */
+void repl_snap_rec(repl_buf_t *b, uint8_t kind, const uint8_t *key, size_t key_len,
+                   const uint8_t *val, size_t val_len);
+/* A chunk: v0 when after_kind is 0 (first), floors and hlc when last. */
+int repl_snap_encode(repl_buf_t *b, const uint8_t *ctx, size_t ctx_len, uint8_t after_kind,
+                     const uint8_t *after, size_t after_len, const weft_crdt_id_t *v0, size_t nv0,
+                     int last, const weft_crdt_id_t *floors, size_t nf, uint64_t hlc,
+                     const uint8_t *recs, size_t recs_len);
+
+typedef struct {
+    const uint8_t *ctx; /* pointers borrow from the frame */
+    size_t ctx_len;
+    uint8_t after_kind, end_kind; /* end: the position after this chunk */
+    const uint8_t *after, *end;
+    size_t after_len, end_len;
+    int first, last;
+    weft_crdt_id_t *v0, *floors; /* malloc'ed (repl_snap_free) */
+    size_t nv0, nfloors;
+    uint64_t hlc;
+    const uint8_t *recs; /* the records, checked */
+    size_t recs_len, nrecs;
+} repl_snap_t;
+
+/* Decodes and checks a whole SNAP frame (records framed, kinds in order; their
+ * contents are the store's to check). WEFT_EMALFORMED, WEFT_ENOMEM. */
+int repl_snap_decode(const uint8_t *p, size_t len, repl_snap_t *out);
+/* The next record of a checked *p (advanced); 1 at the end. */
+int repl_snap_next(const uint8_t **p, size_t *len, uint8_t *kind, const uint8_t **key,
+                   size_t *key_len, const uint8_t **val, size_t *val_len);
+void repl_snap_free(repl_snap_t *s);
+
 #endif

@@ -1,6 +1,7 @@
 /*
  * fuzz_repl.c — libFuzzer target for the replication messages: the first
- * byte picks the frame type (VV, OPS, ACK or another), the rest is its
+ * byte picks the frame type (its low 3 bits: VV, OPS, ACK, an unknown one,
+ * SNAP_NEED, SNAP_REQ, SNAP, another unknown one), the rest is its
  * payload, handed to sync_repl_receive of an engine on a scratch data
  * directory that shares every context with its one peer (so a frame that
  * decodes is applied).
@@ -133,17 +134,33 @@ static void vv_round_trip(const uint8_t *p, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const uint8_t types[4] = {SYNC_MSG_VV, SYNC_MSG_OPS, SYNC_MSG_ACK, 0x13};
+    static const uint8_t types[8] = {SYNC_MSG_VV,        SYNC_MSG_OPS,      SYNC_MSG_ACK,
+                                     0x1f,               SYNC_MSG_SNAP_NEED, SYNC_MSG_SNAP_REQ,
+                                     SYNC_MSG_SNAP,      0x1e};
+    uint8_t t;
     int rc;
     if (size == 0)
         return 0;
     if (!repl)
         setup();
-    if ((data[0] & 3) == 1)
+    t = types[data[0] & 7];
+    if (t == SYNC_MSG_OPS)
         ops_round_trip(data + 1, size - 1);
-    else if ((data[0] & 3) != 3)
+    else if (t == SYNC_MSG_VV || t == SYNC_MSG_ACK)
         vv_round_trip(data + 1, size - 1);
-    rc = sync_repl_receive(repl, peer, types[data[0] & 3], data + 1, size - 1);
+    if (t == SYNC_MSG_SNAP) {
+        /* a chunk is taken only while a snapshot of its context is asked
+         * for: the peer says we need one first */
+        repl_snap_t m;
+        repl_buf_t b = {0};
+        if (repl_snap_decode(data + 1, size - 1, &m) == 0) {
+            if (repl_ctx_encode(&b, m.ctx, m.ctx_len) == 0)
+                sync_repl_receive(repl, peer, SYNC_MSG_SNAP_NEED, b.p, b.len);
+            repl_snap_free(&m);
+        }
+        repl_buf_free(&b);
+    }
+    rc = sync_repl_receive(repl, peer, t, data + 1, size - 1);
     check(rc == 0 || rc == WEFT_EMALFORMED || rc == WEFT_EARG || rc == WEFT_ENOMEM,
           "sync_repl_receive: unexpected result");
     return 0;

@@ -59,6 +59,9 @@ typedef struct {
     wjob_t *jobs;
     size_t njobs, jcap;
     uint64_t written[NCTX]; /* own ops committed per context */
+    /* every own op as it was logged: the model (logs are compacted) */
+    uint8_t **arch[NCTX];
+    size_t *arch_len[NCTX], narch[NCTX], arch_cap[NCTX];
 } node_t;
 
 typedef struct {
@@ -86,6 +89,10 @@ struct sim {
     weft_crdt_id_t rga_ids[256]; /* RGA elements inserted, for later ops */
     size_t nrga;
     sim_stats_t st;
+    int evicted;   /* the last node is out of the members of "app" */
+    int cut_snap;  /* evict runs: drop the link under the first snapshot chunk */
+    uint64_t compact_keep, compact_ms;
+    size_t compact_max;
     char *err;
     size_t err_size;
     int failed;
@@ -125,8 +132,12 @@ static int fail(sim_t *s, const char *fmt, ...)
     return -1;
 }
 
+static sim_t *the_sim; /* member() asks it whether the last node is evicted */
+
 static int member(int node, int ctx)
 {
+    if (ctx == 0 && the_sim && the_sim->evicted && node == the_sim->n - 1)
+        return 0; /* an admin removed it from "app" (and adds it back later) */
     return ctx == 0 || node < 2; /* "two" lives on nodes 0 and 1 only */
 }
 
@@ -166,6 +177,15 @@ static int cb_send(void *user, void *peer, uint8_t type, const uint8_t *p, size_
         s->st.ops_frames++;
         s->st.ops_bytes += len;
     }
+    if (type == SYNC_MSG_SNAP_NEED)
+        s->st.snap_needs++;
+    if (type == SYNC_MSG_SNAP)
+        s->st.snap_chunks++;
+    /* a request from the start: u8 ctx_len, ctx, u8 kind 0 */
+    if (type == SYNC_MSG_SNAP_REQ && len > 0 && (size_t)p[0] + 1 < len && p[p[0] + 1] == 0)
+        s->st.snap_starts++;
+    if (type == SYNC_MSG_SNAP && s->cut_snap == 1 && s->st.snap_chunks == 2)
+        s->cut_snap = 2; /* the step after this one drops the link under the second chunk */
     if (s->o.faults && chance(s, s->loss))
         return 0; /* lost */
     if (s->o.faults && chance(s, s->dup))
@@ -248,6 +268,16 @@ static void cb_contexts(void *user, const uint8_t *peer_id,
             fn(arg, (const uint8_t *)ctx_name[c], strlen(ctx_name[c]));
 }
 
+static void cb_members(void *user, const uint8_t *ctx, size_t len,
+                       void (*fn)(void *, const uint8_t *), void *arg)
+{
+    node_t *nd = user;
+    int c = ctx_index(ctx, len);
+    for (int j = 0; c >= 0 && j < nd->s->n; j++)
+        if (member(j, c))
+            fn(arg, nd->s->node[j].id);
+}
+
 static uint64_t cb_now(void *user)
 {
     node_t *nd = user;
@@ -256,8 +286,9 @@ static uint64_t cb_now(void *user)
 
 static void cb_log(void *user, const char *line)
 {
-    (void)user;
-    (void)line;
+    node_t *nd = user;
+    if (getenv("SIM_LOG")) /* SIM_LOG=1: every node's log lines on stderr */
+        fprintf(stderr, "[%llu] node %d: %s\n", (unsigned long long)nd->s->now, nd->i, line);
 }
 
 /* ---- nodes and links ------------------------------------------------- */
@@ -284,6 +315,10 @@ static int node_open(sim_t *s, int i)
     cfg.window_ops = s->window;
     cfg.resend_ms = 300;
     cfg.anti_entropy_ms = 1000;
+    cfg.members = cb_members;
+    cfg.compact_ms = s->compact_ms;
+    cfg.compact_keep = s->compact_keep;
+    cfg.compact_max_ops = s->compact_max;
     if ((rc = sync_repl_new(&cfg, &nd->repl)) < 0)
         return fail(s, "sync_repl_new: %d", rc);
     nd->up = 1;
@@ -469,6 +504,40 @@ static int local_write(sim_t *s, int i)
         weft_txn_abort(txn);
         return fail(s, "weft_crdt_local at node %d: %d", i, rc);
     }
+    {
+        /* the op as its origin logged it: (ctx, 'l' origin seq BE) */
+        uint8_t k[1 + 32 + 8], **a;
+        const uint8_t *v;
+        size_t vl;
+        k[0] = 'l';
+        memcpy(k + 1, nd->id, 32);
+        for (int b = 0; b < 8; b++) /* its seq: the node's next one */
+            k[33 + b] = (uint8_t)((nd->written[c] + 1) >> (56 - 8 * b));
+        rc = weft_txn_get(txn, WEFT_SPACE_OPLOG, (const uint8_t *)ctx_name[c],
+                          strlen(ctx_name[c]), k, sizeof k, &v, &vl);
+        if (rc < 0) {
+            weft_txn_abort(txn);
+            return fail(s, "node %d: its new op is not in its log: %d", i, rc);
+        }
+        if (nd->narch[c] == nd->arch_cap[c]) {
+            size_t cap = nd->arch_cap[c] ? nd->arch_cap[c] * 2 : 64;
+            size_t *l = realloc(nd->arch_len[c], cap * sizeof *l);
+            if (l)
+                nd->arch_len[c] = l;
+            if (!l || !(a = realloc(nd->arch[c], cap * sizeof *a))) {
+                weft_txn_abort(txn);
+                return fail(s, "out of memory");
+            }
+            nd->arch[c] = a;
+            nd->arch_cap[c] = cap;
+        }
+        if (!(nd->arch[c][nd->narch[c]] = malloc(vl ? vl : 1))) {
+            weft_txn_abort(txn);
+            return fail(s, "out of memory");
+        }
+        memcpy(nd->arch[c][nd->narch[c]], v, vl);
+        nd->arch_len[c][nd->narch[c]++] = vl;
+    }
     if ((rc = weft_txn_commit(txn)) < 0)
         return fail(s, "commit: %d", rc);
     nd->written[c]++;
@@ -615,6 +684,31 @@ static int model_key(oplist_t *m, const weft_crdt_op_t *ops, size_t k0, uint8_t 
     return rc;
 }
 
+typedef struct {
+    const uint8_t *origin;
+    uint64_t floor;
+} floor_q_t;
+
+static int floor_visit(void *user, const uint8_t *origin, uint64_t seq)
+{
+    floor_q_t *q = user;
+    if (memcmp(origin, q->origin, 32) == 0)
+        q->floor = seq;
+    return 0;
+}
+
+/* Node i's compaction floor of origin in ctx c. */
+static uint64_t floor_of(sim_t *s, int i, int c, const uint8_t *origin)
+{
+    floor_q_t q = {origin, 0};
+    weft_txn_t *txn;
+    if (weft_txn_begin(s->node[i].db, WEFT_TXN_READ, &txn) < 0)
+        return 0;
+    weft_crdt_floors(txn, (const uint8_t *)ctx_name[c], strlen(ctx_name[c]), floor_visit, &q);
+    weft_txn_abort(txn);
+    return q.floor;
+}
+
 static int check_ctx(sim_t *s, int c)
 {
     oplist_t model = {0};
@@ -635,19 +729,14 @@ static int check_ctx(sim_t *s, int c)
                     order[b] = t;
                 }
         for (int a = 0; a < n && rc == 0; a++) {
-            oplist_t own;
-            if ((rc = read_log(s, order[a], c, s->node[order[a]].id, &own)) < 0) {
-                oplist_free(&own);
-                break;
-            }
-            if (own.n != s->node[order[a]].written[c])
-                rc = fail(s, "node %d logged %zu of its ops in %s, wrote %llu", order[a], own.n,
-                          ctx_name[c], (unsigned long long)s->node[order[a]].written[c]);
-            for (size_t k = 0; k < own.n && rc == 0; k++) {
-                if (collect(&model, own.op[k], own.len[k]) != 0)
+            node_t *nd = &s->node[order[a]];
+            if (nd->narch[c] != nd->written[c])
+                rc = fail(s, "node %d archived %zu of its ops in %s, wrote %llu", order[a],
+                          nd->narch[c], ctx_name[c], (unsigned long long)nd->written[c]);
+            for (size_t k = 0; k < nd->narch[c] && rc == 0; k++) {
+                if (collect(&model, nd->arch[c][k], nd->arch_len[c][k]) != 0)
                     rc = fail(s, "out of memory");
             }
-            oplist_free(&own);
         }
     }
     if (rc < 0)
@@ -670,16 +759,35 @@ static int check_ctx(sim_t *s, int c)
             rc = fail(s, "node %d: reading its log: %d", i, rc);
             break;
         }
-        if (log.n != model.n)
-            rc = fail(s, "node %d holds %zu ops of %s, the model %zu", i, log.n, ctx_name[c],
-                      model.n);
-        for (size_t k = 0; k < log.n && rc == 0; k++)
-            if (log.len[k] != model.len[k] || memcmp(log.op[k], model.op[k], log.len[k]) != 0)
+        /* compacted: every entry is its origin's bytes, and each origin's
+         * entries run gap-free from its floor to its mark (complete() saw
+         * the marks) */
+        for (size_t k = 0, m = 0; k < log.n && rc == 0; k++) {
+            weft_crdt_op_t lo;
+            weft_crdt_op_decode(log.op[k], log.len[k], &lo);
+            while (m < model.n && (memcmp(ops[m].origin, lo.origin, 32) != 0 ||
+                                   ops[m].seq != lo.seq))
+                m++;
+            if (m == model.n || log.len[k] != model.len[m] ||
+                memcmp(log.op[k], model.op[m], log.len[k]) != 0)
                 rc = fail(s, "node %d: op %zu of %s differs from its origin's bytes", i, k,
                           ctx_name[c]);
+            else if (k + 1 < log.n) {
+                weft_crdt_op_t nx;
+                weft_crdt_op_decode(log.op[k + 1], log.len[k + 1], &nx);
+                /* entries at or under the floor may stay behind a gap (a
+                 * snapshot's taker keeps its older ones until it compacts) */
+                if (memcmp(nx.origin, lo.origin, 32) == 0 && nx.seq != lo.seq + 1 &&
+                    nx.seq - 1 > floor_of(s, i, c, lo.origin))
+                    rc = fail(s, "node %d: a gap in its log of %s after seq %llu", i,
+                              ctx_name[c], (unsigned long long)lo.seq);
+            }
+        }
+        if (rc == 0 && log.n < model.n)
+            s->st.compacted += model.n - log.n;
         oplist_free(&log);
         /* the states: each key's as the model builds it */
-        if (rc == 0 && (rc = weft_txn_begin(s->node[i].db, WEFT_TXN_READ, &txn)) < 0)
+        if (rc < 0 || (rc = weft_txn_begin(s->node[i].db, WEFT_TXN_READ, &txn)) < 0)
             break;
         for (size_t k = 0; k < model.n && rc == 0; k++) {
             weft_crdt_state_t *st = NULL;
@@ -785,6 +893,15 @@ int sim_run(const sim_opts_t *o, sim_stats_t *st, char *err, size_t err_size)
     s->deferred = o->deferred < 0 ? (int)below(s, 2) : o->deferred;
     s->window = o->bench ? 0 : windows[below(s, 4)];
     s->batch = o->bench ? 0 : batches[below(s, 3)];
+    /* compaction: soon and often, a few newest ops kept, small runs */
+    s->compact_ms = 100 + below(s, 400);
+    s->compact_keep = 1 + below(s, 8);
+    s->compact_max = 3 + below(s, 40);
+    if (o->evict) {
+        s->batch = 200; /* many small chunks */
+        s->cut_snap = 1;
+    }
+    the_sim = s;
     if (!base || !*base)
         base = "/tmp";
     for (int i = 0; i < s->n; i++) {
@@ -814,11 +931,35 @@ int sim_run(const sim_opts_t *o, sim_stats_t *st, char *err, size_t err_size)
             for (int j = i + 1; j < s->n; j++)
                 link_up(s, i, j);
 
+    if (o->evict) { /* it wrote nothing yet; it comes back after the others' writes */
+        left[s->n - 1] = 0;
+        node_stop(s, s->n - 1);
+        s->evicted = 1;
+        restart_at[s->n - 1] = UINT64_MAX;
+    }
     /* writes, with faults */
     for (;;) {
         int more = 0;
         for (int i = 0; i < s->n; i++)
             more |= left[i] > 0;
+        if (s->cut_snap == 2) {
+            s->cut_snap = 3;
+            for (int j = 0; j < s->n - 1; j++) {
+                link_down(s, s->n - 1, j);
+                link_up(s, s->n - 1, j);
+            }
+        }
+        if (!more && s->evicted) {
+            /* let them compact past it, then add it back */
+            uint64_t until = s->now + 3 * s->compact_ms + 2000;
+            while (s->now < until && !s->failed)
+                step(s, &next_tick);
+            s->evicted = 0;
+            restart_at[s->n - 1] = 0;
+            node_start(s, s->n - 1);
+            left[s->n - 1] = o->writes; /* it writes too once back */
+            continue;
+        }
         if (!more || s->failed)
             break;
         if (o->bench) {
@@ -876,6 +1017,13 @@ int sim_run(const sim_opts_t *o, sim_stats_t *st, char *err, size_t err_size)
     for (uint64_t next_check = s->now; !s->failed;) {
         int done = 1;
         step(s, &next_tick);
+        if (s->cut_snap == 2) {
+            s->cut_snap = 3;
+            for (int j = 0; j < s->n - 1; j++) {
+                link_down(s, s->n - 1, j);
+                link_up(s, s->n - 1, j);
+            }
+        }
         if (s->now < next_check)
             continue;
         next_check = s->now + (o->bench ? 5 : 100);
@@ -908,11 +1056,25 @@ int sim_run(const sim_opts_t *o, sim_stats_t *st, char *err, size_t err_size)
     s->st.sim_ms = s->now;
     for (int c = 0; c < NCTX && !s->failed; c++)
         check_ctx(s, c);
+    /* Compaction never drops an op a member lacks: with members that stay,
+     * no node ever had to ask for a snapshot. The evicted one must have. */
+    if (!s->failed && !o->evict && s->st.snap_needs)
+        fail(s, "%llu SNAP_NEED sent: a member lacked compacted ops",
+             (unsigned long long)s->st.snap_needs);
+    if (!s->failed && o->evict && !o->faults && (s->st.snap_starts == 0 || s->st.snap_chunks < 2))
+        fail(s, "the evicted node took no snapshot (%llu started, %llu chunks)",
+             (unsigned long long)s->st.snap_starts, (unsigned long long)s->st.snap_chunks);
     rc = s->failed ? -1 : 0;
 out:
     for (int i = 0; i < s->n; i++) {
         node_stop(s, i);
         free(s->node[i].jobs);
+        for (int c = 0; c < NCTX; c++) {
+            for (size_t k = 0; k < s->node[i].narch[c]; k++)
+                free(s->node[i].arch[c][k]);
+            free(s->node[i].arch[c]);
+            free(s->node[i].arch_len[c]);
+        }
         if (s->node[i].dir[0])
             sim_remove_dir(s->node[i].dir);
     }
@@ -921,6 +1083,7 @@ out:
     free(s->fr);
     if (st)
         *st = s->st;
+    the_sim = NULL;
     free(s);
     return rc;
 }

@@ -31,6 +31,11 @@ typedef struct {
     int bench;     /* every node writes first, links come up after; big windows */
     int conflicts; /* some writes create one key with different types */
     int chain;     /* links only between neighbours (0-1-2-...), not a full mesh */
+    /* the last node leaves "app" (stopped, removed from its members) while
+     * the others write and compact past it, then is added back and
+     * restarted: it must take a snapshot; the link under its first chunk
+     * is dropped once, and the snapshot resumes */
+    int evict;
     const char *tmp; /* folder for the data directories (NULL: $TMPDIR or /tmp) */
 } sim_opts_t;
 
@@ -39,6 +44,8 @@ typedef struct {
     uint64_t ops_frames, ops_bytes; /* OPS frames sent and their payload bytes */
     uint64_t frames, bytes;         /* every frame sent */
     uint64_t sim_ms;                /* simulated time until converged */
+    uint64_t snap_needs, snap_starts, snap_chunks; /* SNAP_NEED, SNAP_REQ from the start, SNAP */
+    uint64_t compacted;             /* log entries gone at the end, all nodes */
     double sync_seconds;            /* wall time from links up to converged */
     double sync_cpu_seconds;        /* the process's CPU time over the same */
 } sim_stats_t;
