@@ -57,7 +57,14 @@ typedef struct {
     int app_reqs, ignore_reqs, twice;
     uint8_t *app;
     size_t app_len;
+    /* the node serving an app of context "c" (node_app_bytes) */
+    int serves;
+    uint32_t last_chunk_off; /* of the last APP_CHUNK the peer got */
+    int chunks;
 } fx_t;
+
+#define SERVED_APP "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+#define SERVED_LEN ((size_t)1 << 20)
 
 /* ---- the node ---- */
 
@@ -98,9 +105,22 @@ static int node_write(void *user, weft_sync_txn_fn fn, void *arg,
 
 static int node_app_have(void *user, const char *app_id) { return 0; }
 
+/* With fx->serves, context "c" is of app SERVED_APP, SERVED_LEN bytes. */
 static int node_context_app(void *user, const char *name, char out[65])
 {
-    return WEFT_ENOTFOUND;
+    fx_t *fx = user;
+    if (!fx->serves || strcmp(name, "c") != 0)
+        return WEFT_ENOTFOUND;
+    memcpy(out, SERVED_APP, 65);
+    return 0;
+}
+
+static int node_app_bytes(void *user, const char *app_id, uint8_t **out, size_t *out_len)
+{
+    if (strcmp(app_id, SERVED_APP) != 0 || !(*out = calloc(1, SERVED_LEN)))
+        return WEFT_ENOTFOUND;
+    *out_len = SERVED_LEN;
+    return 0;
 }
 
 /* Joins nothing: records what it was given (on a pool thread). */
@@ -181,6 +201,11 @@ static void peer_frame(void *user, sync_link_t *link, uint8_t type, const uint8_
                        size_t len)
 {
     fx_t *fx = user;
+    if (type == MSG_APP_CHUNK && len >= 72) {
+        fx->chunks++;
+        fx->last_chunk_off = get32(p + 68);
+        return;
+    }
     if (type != MSG_APP_REQ || len != 64 + 4 || fx->app == NULL)
         return;
     if (fx->app_reqs++ < fx->ignore_reqs)
@@ -254,12 +279,13 @@ static int joined(fx_t *fx)
 }
 
 /* A node with members' set of context "c" (itself and the peer), and the
- * peer linked to it. */
-static fx_t *fx_new(const char *tag)
+ * peer linked to it; serves: "c" is of app SERVED_APP. */
+static fx_t *fx_new_(const char *tag, int serves)
 {
     fx_t *fx = calloc(1, sizeof *fx);
     char msg[256], addr[64];
     ASSERT_NOT_NULL(fx);
+    fx->serves = serves;
     ASSERT_TRUE(sodium_init() >= 0);
     pthread_mutex_init(&fx->mu, NULL);
     ASSERT_EQ_INT(uv_loop_init(&fx->loop), 0);
@@ -274,7 +300,7 @@ static fx_t *fx_new(const char *tag)
     weft_sync_config_t cfg = {
         .db = fx->db, .public_key = fx->pk, .secret_key = fx->sk, .listen = "127.0.0.1:0",
         .write = node_write, .app_have = node_app_have, .context_app = node_context_app,
-        .join = node_join, .log = node_log, .user = fx,
+        .join = node_join, .app_bytes = node_app_bytes, .log = node_log, .user = fx,
     };
     ASSERT_EQ_INT(weft_sync_start(&cfg, &fx->s, msg, sizeof msg), 0);
     snprintf(addr, sizeof addr, "127.0.0.1:%d", weft_sync_port(fx->s));
@@ -289,6 +315,7 @@ static fx_t *fx_new(const char *tag)
     PUMP(fx, is_up);
     return fx;
 }
+#define fx_new(tag) fx_new_(tag, 0)
 
 static int logged_(fx_t *fx, const char *s)
 {
@@ -420,5 +447,48 @@ TEST(sync_join_asks_again_for_a_chunk_left_unanswered)
     ASSERT_EQ_U64(len, fx->app_len);
     ASSERT_TRUE(same);
     ASSERT_TRUE(fx->app_reqs >= 3); /* offset 0 twice, then the second chunk */
+    ASSERT_EQ_INT(fx->downs, 0);
+}
+
+static int got_last_chunk(fx_t *fx) { return fx->chunks > 0 && fx->last_chunk_off == 299; }
+
+static void frames_in_fn(void *user, const weft_sync_peer_t *p)
+{
+    uint64_t *n = user;
+    if (p->up && p->frames_in > *n)
+        *n = p->frames_in;
+}
+
+/* Frames the node received on its link from the peer (its snapshot,
+ * refreshed every 100 ms). */
+static uint64_t node_frames_in(fx_t *fx)
+{
+    uint64_t n = 0;
+    weft_sync_peers(fx->s, frames_in_fn, &n);
+    return n;
+}
+
+/* The peer asks for 300 chunks (offsets 0..299) and reads nothing for a
+ * while: the node's link fills past its high-water mark and refuses the
+ * later chunks. The last request's chunk is sent again once the link
+ * drains (on_writable): the peer gets it, after the others it got. */
+TEST(sync_app_chunk_refused_by_a_full_link_is_sent_when_it_drains)
+{
+    fx_t *fx = fx_new_("sync-rechunk", 1);
+    uint8_t req[64 + 4];
+    memcpy(req, SERVED_APP, 64);
+    for (uint32_t off = 0; off < 300; off++) {
+        put32(req + 64, off);
+        ASSERT_EQ_INT(sync_link_send(fx->link, MSG_APP_REQ, req, sizeof req), 0);
+    }
+    uv_run(&fx->loop, UV_RUN_NOWAIT); /* writes the requests */
+    /* the node answers 300 x 256 KiB while nothing is read here (the
+     * loop below only waits until it has read the requests; 60 s: a
+     * safety net) */
+    for (int i = 0; i < 6000 && node_frames_in(fx) < 300; i++)
+        usleep(10000);
+    ASSERT_TRUE(node_frames_in(fx) >= 300);
+    PUMP(fx, got_last_chunk);
+    ASSERT_TRUE(fx->chunks < 300); /* some were refused (and not queued) */
     ASSERT_EQ_INT(fx->downs, 0);
 }
