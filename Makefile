@@ -71,6 +71,7 @@ SOAK_KILLS ?= 30
 
 soak: build
 	cd $(BUILD) && SYNC_SEEDS=$(SOAK_SEEDS) ./test_repl sim_seeds
+	cd $(BUILD) && SYNC_SEEDS=$(SOAK_SEEDS) ./test_repl sim_snapshot_seeds
 	SYNC_KILL_ROUNDS=$(SOAK_KILLS) python3 tests/sync/sync_e2e.py $(BUILD)/weft \
 	    $(BUILD)/tests/sync/guests/sync_app.wasm kill9
 

@@ -125,7 +125,9 @@ int weft_crdt_version_vector(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len
  * that a peer whose version vector there is vv[0..n) (origin, mark pairs;
  * absent origins count as 0) lacks, calling fn(user, op_bytes, len) until
  * fn returns non-zero (then 0 is returned). Ops of other contexts are never
- * sent. op_bytes live during the call only; fn must not write through txn.
+ * sent, nor entries past an origin's mark (a snapshot being taken puts
+ * some there before it raises the marks). op_bytes live during the call
+ * only; fn must not write through txn.
  * Cost: one scan of the version vector, then a seek per origin. */
 typedef int (*weft_crdt_op_fn)(void *user, const uint8_t *op_bytes, size_t len);
 int weft_crdt_missing(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,

@@ -835,6 +835,8 @@ static int vv_collect(void *user, const uint8_t origin[WEFT_CRDT_ORIGIN_LEN], ui
 typedef struct {
     weft_crdt_op_fn fn;
     void *user;
+    uint64_t upto; /* the origin's mark: a snapshot being taken may have put
+                      entries past it, which this node does not hold yet */
     int stopped;
 } log_scan_t;
 
@@ -842,8 +844,8 @@ static int log_visit(void *user, const uint8_t *key, size_t key_len, const uint8
                      size_t val_len)
 {
     log_scan_t *s = user;
-    (void)key;
-    (void)key_len;
+    if (key_len != LOG_KEY_LEN || get_be64(key + 1 + WEFT_CRDT_ORIGIN_LEN) > s->upto)
+        return 1;
     if (s->fn(s->user, val, val_len)) {
         s->stopped = 1;
         return 1;
@@ -855,7 +857,7 @@ int weft_crdt_missing(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
                       const weft_crdt_id_t *vv, size_t n, weft_crdt_op_fn fn, void *user)
 {
     vv_list_t ours = {NULL, 0, 0, 0};
-    log_scan_t s = {fn, user, 0};
+    log_scan_t s = {fn, user, 0, 0};
     int rc;
 
     if (!txn || !fn || (n && !vv) || (ctx_len && !ctx))
@@ -874,6 +876,7 @@ int weft_crdt_missing(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
         if (theirs >= ours.v[i].seq)
             continue;
         log_key(ours.v[i].origin, theirs, after);
+        s.upto = ours.v[i].seq;
         rc = weft_txn_scan(txn, OPLOG, ctx, ctx_len, after, 1 + WEFT_CRDT_ORIGIN_LEN, after,
                            sizeof after, log_visit, &s);
     }

@@ -901,10 +901,11 @@ static int receive_ops(sync_repl_t *r, sync_repl_peer_t *p, const uint8_t *b, si
     for (size_t i = 0; i < chk.last.n; i++)
         peer_has(r, c, chk.last.v[i].origin, chk.last.v[i].seq);
     free(chk.last.v);
-    if (p->queued >= MAX_QUEUED_JOBS || chk.n == 0 || snap_find(r, j->ctx, j->ctx_len)) {
-        /* a flood: dropped unacknowledged, it comes again; so do ops of a
-         * context whose snapshot is being taken (its states are half
-         * overwritten and its marks not yet raised) */
+    /* (ops of a context whose snapshot is under way apply as usual: an
+     * op the snapshot's states lack is past its vector, so each chunk
+     * applies it again after overwriting) */
+    if (p->queued >= MAX_QUEUED_JOBS || chk.n == 0) {
+        /* a flood: dropped unacknowledged, it comes again */
         free(j);
         return 0;
     }

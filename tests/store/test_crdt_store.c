@@ -1110,3 +1110,39 @@ TEST(snapshot_in_chunks_brings_a_node_past_the_floor)
     ASSERT_EQ_U64(sync_once(c, a, 6000), 1);
     assert_same_state(a, c, "g");
 }
+
+/* A snapshot being taken puts log entries past the taker's marks before
+ * its last chunk raises them: they are not streamed to its peers (a peer
+ * would take them for ops the taker holds, and stop asking for the
+ * snapshot it needs). */
+TEST(missing_stops_at_the_mark_while_a_snapshot_is_taken)
+{
+    weft_db_t *a = open_node(), *c = open_node();
+    inc(a, 0, 1000, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 1);
+    inc(a, 0, 1001, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 1);
+    vv_t v0 = version_vector(a), none = {.n = 0}, one;
+    ops_t *o = missing(a, &none);
+    ASSERT_EQ_U64(o->n, 2);
+    o->n = 1; /* c holds op 1 only */
+    apply_all(c, o, 1500);
+    o->n = 2;
+    one = version_vector(c);
+    ASSERT_EQ_U64(mark_of(&one, 0), 1);
+    recs_t r = {.max = 64};
+    weft_txn_t *t = begin(a, WEFT_TXN_READ);
+    ASSERT_EQ_INT(weft_crdt_snapshot_read(t, CTX, WEFT_CRDT_SNAP_LOG, NULL, 0, rec_add, &r), 0);
+    weft_txn_abort(t);
+    ASSERT_EQ_U64(r.n, 2);
+    t = begin(c, WEFT_TXN_WRITE);
+    for (size_t i = 0; i < r.n; i++)
+        ASSERT_EQ_INT(weft_crdt_snapshot_put(t, CTX, v0.v, v0.n, r.kind[i], r.key[i], r.kl[i],
+                                             r.val[i], r.vl[i]),
+                      0);
+    ASSERT_EQ_INT(weft_txn_commit(t), 0);
+    recs_free(&r);
+    ASSERT_EQ_U64(count_ops(c, "app"), 1); /* op 2 put, not held yet */
+    t = begin(c, WEFT_TXN_WRITE);
+    ASSERT_EQ_INT(weft_crdt_snapshot_finish(t, CTX, v0.v, v0.n, NULL, 0, 2000, 2000), 0);
+    ASSERT_EQ_INT(weft_txn_commit(t), 0);
+    ASSERT_EQ_U64(count_ops(c, "app"), 2);
+}

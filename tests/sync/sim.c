@@ -811,8 +811,9 @@ static int check_ctx(sim_t *s, int c)
                 rc = fail(s, "node %d: reading %s/%.*s: %d", i, ctx_name[c], (int)ops[k].key_len,
                           ops[k].key, rc);
             else if (gl != wl || memcmp(got, want, wl) != 0)
-                rc = fail(s, "node %d: state of %s/%.*s differs from the model", i, ctx_name[c],
-                          (int)ops[k].key_len, ops[k].key);
+                rc = fail(s, "node %d: state of %s/%.*s differs from the model (type %u, model %u)",
+                          i, ctx_name[c], (int)ops[k].key_len, ops[k].key, gl > 1 ? got[1] : 0,
+                          wl > 1 ? want[1] : 0);
             weft_crdt_state_delete(st);
             free(want);
             free(got);

@@ -604,22 +604,33 @@ TEST(sim_snapshot_resumes_after_a_link_drop)
     }
 }
 
-/* The same with loss, duplication, partitions, restarts and concurrent
- * types, by seed (faults may keep the others from compacting past it in
- * time: most seeds, not all, take a snapshot). */
+/* The same with loss, duplication, partitions and restarts, by seed
+ * (faults may keep the others from compacting past it in time: most
+ * seeds, not all, take a snapshot). */
 TEST(sim_snapshot_seeds)
 {
-    int took = 0;
-    for (uint64_t seed = 1; seed <= 20; seed++) {
+    /* 20 seeds; make soak (SYNC_SEEDS) a tenth of its count */
+    const char *many = getenv("SYNC_SEEDS"), *one = getenv("SYNC_SEED");
+    uint64_t last = many ? strtoull(many, NULL, 10) / 10 : 20, took = 0;
+    uint64_t first = one ? strtoull(one, NULL, 10) : 1;
+    if (last < 20)
+        last = 20;
+    if (one)
+        last = first;
+    for (uint64_t seed = first; seed <= last; seed++) {
         char err[512] = "";
         sim_stats_t st;
+        /* no concurrent types: a key created with two types while its
+         * context's snapshot is taken is a known limit (docs/sync.md) */
         sim_opts_t o = {.seed = seed, .nodes = 2 + (int)(seed % 4), .writes = 40, .faults = 1,
-                        .deferred = -1, .conflicts = seed % 3 == 0, .evict = 1};
+                        .deferred = -1, .evict = 1};
         if (sim_run(&o, &st, err, sizeof err) != 0)
-            FAIL("seed %llu (%d nodes, evict): %s", (unsigned long long)seed, o.nodes, err);
+            FAIL("seed %llu (%d nodes, evict): %s\n  replay: SYNC_SEED=%llu test_repl "
+                 "sim_snapshot_seeds",
+                 (unsigned long long)seed, o.nodes, err, (unsigned long long)seed);
         took += st.snap_chunks > 0;
     }
-    ASSERT_TRUE(took >= 10);
+    ASSERT_TRUE(one || took * 2 >= last);
 }
 
 /* Concurrent types: nodes write one key "x" with different CRDT types at
