@@ -392,6 +392,16 @@ static void repl_contexts(void *user, const uint8_t *peer_id,
     }
 }
 
+/* Every member of ctx (this node included), for compaction: an op-log
+ * entry is dropped only once all of them acknowledged it. */
+static void repl_members(void *user, const uint8_t *ctx, size_t len,
+                         void (*fn)(void *arg, const uint8_t *id), void *arg)
+{
+    member_entry_t *e = members_find(user, ctx, len, 1);
+    for (size_t i = 0; e && i < e->n; i++)
+        fn(arg, e->ids + 32 * i);
+}
+
 static uint64_t repl_now(void *user) { return mono_ms(); }
 
 static uint64_t repl_wall(void *user)
@@ -1116,6 +1126,7 @@ int weft_sync_start(const weft_sync_config_t *cfg, weft_sync_t **out, char *msg,
     sync_repl_config_t rc = {
         .db = cfg->db, .self_id = s->pk, .send = repl_send, .write = repl_write,
         .shared = repl_shared, .contexts = repl_contexts, .now_ms = repl_now, .wall_ms = repl_wall,
+        .members = repl_members,
         .log = repl_log, .user = s,
     };
     int rv = sync_repl_new(&rc, &s->repl);
