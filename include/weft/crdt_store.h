@@ -200,6 +200,13 @@ int weft_crdt_snapshot_reapply(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_l
 int weft_crdt_snapshot_finish(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
                               const weft_crdt_id_t *v0, size_t n, const weft_crdt_id_t *floors,
                               size_t nf, uint64_t hlc, uint64_t wall_ms);
+/* A snapshot left unfinished that no longer matters (this node got
+ * everything of its vector otherwise): its keys are rebuilt as
+ * weft_crdt_snapshot_finish does and its progress deleted. While a
+ * snapshot's progress is stored, an op of another type than its key's
+ * state never rebuilds the key (its states came without their ops); the
+ * last chunk or this does. */
+int weft_crdt_snapshot_drop(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len);
 /* The engine's snapshot progress in ctx: stored (bytes), deleted (NULL). */
 int weft_crdt_snapshot_note(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
                             const uint8_t *bytes, size_t len);

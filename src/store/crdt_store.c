@@ -693,6 +693,13 @@ static int apply_other_type(weft_txn_t *txn, const weft_crdt_op_t *op)
     rc = weft_txn_get(txn, OPLOG, op->context, op->context_len, fk, 1 + op->key_len, &v, &vl);
     if (rc != WEFT_ENOTFOUND)
         return rc;
+    /* A snapshot of the context is being taken: its states came without
+     * their ops, so the log cannot rebuild the key; its last chunk does
+     * (rebuild_unfixed), with this op logged by then. */
+    fk[0] = SNAP_TAG;
+    rc = weft_txn_get(txn, OPLOG, op->context, op->context_len, fk, 1, &v, &vl);
+    if (rc != WEFT_ENOTFOUND)
+        return rc;
     memset(&s, 0, sizeof s);
     s.op = op;
     rc = weft_txn_scan(txn, OPLOG, op->context, op->context_len, &log_tag, 1, NULL, 0, key_visit,
@@ -1399,6 +1406,77 @@ int weft_crdt_snapshot_reapply(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_l
     return rc;
 }
 
+/* One logged op of a rebuild, decoded (its pointers into ops.ops[i]). */
+typedef struct {
+    weft_crdt_op_t op;
+} rb_op_t;
+
+static int rb_cmp(const void *a, const void *b)
+{
+    const weft_crdt_op_t *x = &((const rb_op_t *)a)->op, *y = &((const rb_op_t *)b)->op;
+    size_t m = x->key_len < y->key_len ? x->key_len : y->key_len;
+    int c = m ? memcmp(x->key, y->key, m) : 0;
+    if (c == 0 && x->key_len != y->key_len)
+        c = x->key_len < y->key_len ? -1 : 1;
+    return c ? c : weft_crdt_stamp_cmp(x->hlc, x->origin, x->seq, y->hlc, y->origin, y->seq);
+}
+
+static int rb_collect(void *user, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    (void)k;
+    (void)kl;
+    return op_collect(user, v, vl);
+}
+
+/* After a snapshot: every key with no 'k' record has all its ops in the
+ * log (none was compacted), so its state is rebuilt from them by the
+ * concurrent-type rule (the earliest op's type, every op of that type).
+ * The chunks overwrote states read at different times on the sender (a
+ * key's type may have changed in between) over ours; this makes the key
+ * what every node's rule makes of the same ops. Keys with a 'k' record
+ * have a fixed type: their states stand. Cost: the log, once. */
+static int rebuild_unfixed(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len)
+{
+    static const uint8_t log_tag = LOG_TAG;
+    op_list_t l = {NULL, NULL, 0, 0, 0};
+    rb_op_t *ops = NULL;
+    int rc = weft_txn_scan(txn, OPLOG, ctx, ctx_len, &log_tag, 1, NULL, 0, rb_collect, &l);
+    if (rc == 0)
+        rc = l.rc;
+    if (rc == 0 && l.n && !(ops = malloc(l.n * sizeof *ops)))
+        rc = WEFT_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < l.n; i++)
+        rc = weft_crdt_op_decode(l.ops[i], l.lens[i], &ops[i].op);
+    if (rc == 0 && l.n)
+        qsort(ops, l.n, sizeof *ops, rb_cmp);
+    for (size_t i = 0, end; rc == 0 && i < l.n; i = end) {
+        const weft_crdt_op_t *first = &ops[i].op; /* the key's earliest */
+        uint8_t fk[1 + WEFT_DB_KEY_MAX];
+        const uint8_t *v;
+        size_t vl;
+        for (end = i + 1; end < l.n && ops[end].op.key_len == first->key_len &&
+                          memcmp(ops[end].op.key, first->key, first->key_len) == 0;
+             end++)
+            ;
+        if (1 + first->key_len <= WEFT_DB_KEY_MAX) {
+            fk[0] = KEYFIX_TAG;
+            memcpy(fk + 1, first->key, first->key_len);
+            rc = weft_txn_get(txn, OPLOG, ctx, ctx_len, fk, 1 + first->key_len, &v, &vl);
+            if (rc == 0)
+                continue; /* fixed */
+            if (rc != WEFT_ENOTFOUND)
+                break;
+        }
+        rc = drop_state(txn, ctx, ctx_len, first->key, first->key_len);
+        for (size_t k = i; rc == 0 && k < end; k++)
+            if (ops[k].op.type == first->type)
+                rc = apply_and_store(txn, &ops[k].op);
+    }
+    free(ops);
+    op_list_free(&l);
+    return rc;
+}
+
 int weft_crdt_snapshot_finish(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
                               const weft_crdt_id_t *v0, size_t n, const weft_crdt_id_t *floors,
                               size_t nf, uint64_t hlc, uint64_t wall_ms)
@@ -1426,7 +1504,21 @@ int weft_crdt_snapshot_finish(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_le
         weft_hlc_observe(&clock, hlc, wall_ms);
         rc = put_hlc(txn, clock.last);
     }
+    if (rc == 0)
+        rc = rebuild_unfixed(txn, ctx, ctx_len);
     return rc;
+}
+
+int weft_crdt_snapshot_drop(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len)
+{
+    static const uint8_t k = SNAP_TAG;
+    int rc;
+    if (!txn || (ctx_len && !ctx))
+        return WEFT_EARG;
+    if ((rc = rebuild_unfixed(txn, ctx, ctx_len)) < 0)
+        return rc;
+    rc = weft_txn_del(txn, OPLOG, ctx, ctx_len, &k, 1);
+    return rc == WEFT_ENOTFOUND ? 0 : rc;
 }
 
 int weft_crdt_snapshot_note(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,

@@ -149,6 +149,7 @@ struct sync_repl {
     } *seen;
     size_t nseen, seen_cap;
     cjob_t *cjob; /* the compaction run in the writer */
+    void *moot;   /* the drop of a moot snapshot in the writer (moot_t) */
     uint64_t next_compact_ms;
     size_t compact_rr;
 };
@@ -568,6 +569,7 @@ void sync_repl_delete(sync_repl_t *r)
     }
     if (r->cjob)
         cjob_free(r->cjob);
+    free(r->moot);
     free(r->seen);
     repl_buf_free(&r->buf);
     repl_buf_free(&r->recs);
@@ -748,6 +750,7 @@ static int job_apply(weft_txn_t *txn, void *arg)
 }
 
 static void snap_done(sync_repl_t *r, job_t *j, int rc);
+static void snap_moot(sync_repl_t *r, const uint8_t *ctx, size_t ctx_len);
 
 static void job_done(void *arg, int rc)
 {
@@ -771,6 +774,8 @@ static void job_done(void *arg, int rc)
     }
     if (!j->snap && (c = ctx_get(r, p, j->ctx, j->ctx_len)) != NULL)
         send_vv(r, p, c, SYNC_MSG_ACK);
+    if (!j->snap)
+        snap_moot(r, j->ctx, j->ctx_len);
     /* what came in may be news to our other peers */
     sync_repl_notify(r, j->ctx, j->ctx_len);
     job_free(j);
@@ -1266,6 +1271,79 @@ static void snap_done(sync_repl_t *r, job_t *j, int rc)
     }
     if (s->p && !s->p->dead)
         snap_ask(r, s);
+}
+
+/* A snapshot left unfinished whose vector we now hold anyway (ops came
+ * from peers whose logs serve us): it is dropped, and its keys rebuilt
+ * (weft_crdt_snapshot_drop), as one write job. Checked after each applied
+ * batch: one read of the stored progress. */
+typedef struct {
+    sync_repl_t *r;
+    uint8_t ctx[WEFT_CRDT_CONTEXT_MAX];
+    size_t ctx_len;
+} moot_t;
+
+static int moot_apply(weft_txn_t *txn, void *arg)
+{
+    moot_t *m = arg;
+    return weft_crdt_snapshot_drop(txn, m->ctx, m->ctx_len);
+}
+
+static void moot_done(void *arg, int rc)
+{
+    moot_t *m = arg;
+    snap_t *s = snap_find(m->r, m->ctx, m->ctx_len);
+    m->r->moot = NULL;
+    if (rc == 0 && s) {
+        for (snap_t **pp = &m->r->snaps; *pp; pp = &(*pp)->next)
+            if (*pp == s) {
+                *pp = s->next;
+                break;
+            }
+        snap_free(s);
+    } else if (s) {
+        s->busy = 0;
+    }
+    free(m);
+}
+
+static void snap_moot(sync_repl_t *r, const uint8_t *ctx, size_t ctx_len)
+{
+    snap_t *s = snap_find(r, ctx, ctx_len);
+    weft_txn_t *txn;
+    const uint8_t *b, *nctx;
+    size_t len, pl, n = 0, nctx_len;
+    weft_crdt_id_t *v0 = NULL;
+    vv_t ours = {NULL, 0, 0};
+    int moot = 0;
+    moot_t *m;
+    if ((s && s->busy) || r->moot || weft_txn_begin(r->cfg.db, WEFT_TXN_READ, &txn) < 0)
+        return;
+    if (weft_crdt_snapshot_note_get(txn, ctx, ctx_len, &b, &len) == 0 && len >= 35 &&
+        (pl = ((size_t)b[33] << 8) | b[34]) <= len - 35 &&
+        repl_vv_decode(b + 35 + pl, len - 35 - pl, &nctx, &nctx_len, &v0, &n) == 0 &&
+        weft_crdt_version_vector(txn, ctx, ctx_len, vv_list, &ours) == 0) {
+        moot = 1;
+        for (size_t i = 0; i < n && moot; i++)
+            moot = vv_get(&ours, v0[i].origin) >= v0[i].seq;
+    }
+    weft_txn_abort(txn);
+    free(v0);
+    free(ours.v);
+    if (!moot || !(m = calloc(1, sizeof *m)))
+        return;
+    m->r = r;
+    memcpy(m->ctx, ctx, ctx_len);
+    m->ctx_len = ctx_len;
+    if (s)
+        s->busy = 1; /* no chunk while it is dropped */
+    r->moot = m;
+    if (r->cfg.write(r->cfg.user, moot_apply, m, moot_done) < 0) {
+        if (s)
+            s->busy = 0;
+        r->moot = NULL;
+        free(m);
+    }
 }
 
 /* ---- compaction ------------------------------------------------------ */

@@ -1048,6 +1048,15 @@ static void recs_free(recs_t *r)
     r->n = 0;
 }
 
+/* Puts records r of a snapshot whose vector is v0 into txn's node. */
+static void put_recs(weft_txn_t *t, const vv_t *v0, const recs_t *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        ASSERT_EQ_INT(weft_crdt_snapshot_put(t, CTX, v0->v, v0->n, r->kind[i], r->key[i], r->kl[i],
+                                             r->val[i], r->vl[i]),
+                      0);
+}
+
 static int floor_add(void *user, const uint8_t *origin, uint64_t seq)
 {
     return vv_add(user, origin, seq);
@@ -1076,10 +1085,7 @@ TEST(snapshot_in_chunks_brings_a_node_past_the_floor)
             ASSERT_EQ_INT(weft_crdt_floors(t, CTX, floor_add, &floors), 0);
         weft_txn_abort(t);
         t = begin(c, WEFT_TXN_WRITE);
-        for (size_t i = 0; i < r.n; i++)
-            ASSERT_EQ_INT(weft_crdt_snapshot_put(t, CTX, v0.v, v0.n, r.kind[i], r.key[i], r.kl[i],
-                                                 r.val[i], r.vl[i]),
-                          0);
+        put_recs(t, &v0, &r);
         ASSERT_EQ_INT(weft_crdt_snapshot_reapply(t, CTX, v0.v, v0.n), 0);
         if (r.n < 2)
             ASSERT_EQ_INT(weft_crdt_snapshot_finish(t, CTX, v0.v, v0.n, floors.v, floors.n, 5000,
@@ -1134,10 +1140,7 @@ TEST(missing_stops_at_the_mark_while_a_snapshot_is_taken)
     weft_txn_abort(t);
     ASSERT_EQ_U64(r.n, 2);
     t = begin(c, WEFT_TXN_WRITE);
-    for (size_t i = 0; i < r.n; i++)
-        ASSERT_EQ_INT(weft_crdt_snapshot_put(t, CTX, v0.v, v0.n, r.kind[i], r.key[i], r.kl[i],
-                                             r.val[i], r.vl[i]),
-                      0);
+    put_recs(t, &v0, &r);
     ASSERT_EQ_INT(weft_txn_commit(t), 0);
     recs_free(&r);
     ASSERT_EQ_U64(count_ops(c, "app"), 1); /* op 2 put, not held yet */
@@ -1145,4 +1148,40 @@ TEST(missing_stops_at_the_mark_while_a_snapshot_is_taken)
     ASSERT_EQ_INT(weft_crdt_snapshot_finish(t, CTX, v0.v, v0.n, NULL, 0, 2000, 2000), 0);
     ASSERT_EQ_INT(weft_txn_commit(t), 0);
     ASSERT_EQ_U64(count_ops(c, "app"), 2);
+}
+
+/* A snapshot's states are read at different times on the sender: "x" was
+ * a counter when its state record was read, then an earlier op made it a
+ * map there. The last chunk rebuilds every key with no 'k' record from
+ * its logged ops (all there: none was compacted), so the taker ends with
+ * the map, as the sender. Without the rebuild it keeps the counter. */
+TEST(snapshot_finish_rebuilds_keys_by_the_type_rule)
+{
+    weft_db_t *a = open_node(), *b = open_node(), *c = open_node();
+    inc(a, 0, 2000, "x", WEFT_CRDT_PNCOUNTER, WEFT_CRDT_INC, 1);
+    recs_t st = {.max = 64}, lg = {.max = 64};
+    weft_txn_t *t = begin(a, WEFT_TXN_READ);
+    ASSERT_EQ_INT(weft_crdt_snapshot_read(t, CTX, 0, NULL, 0, rec_add, &st), 0);
+    weft_txn_abort(t);
+    ASSERT_EQ_U64(st.n, 2); /* x's state, its log entry */
+    st.n = 1;               /* the state only: the chunk of states */
+    weft_crdt_input_t f = {.field = (const uint8_t *)"f", .field_len = 1,
+                           .value = (const uint8_t *)"v", .value_len = 1};
+    ASSERT_EQ_INT(local(b, 1, 1000, "x", WEFT_CRDT_LWW_MAP, WEFT_CRDT_MAP_SET, &f, NULL), 0);
+    ASSERT_EQ_U64(sync_once(b, a, 3000), 1); /* earlier: a rebuilds x as a map */
+    vv_t v0 = version_vector(a);
+    t = begin(a, WEFT_TXN_READ);
+    ASSERT_EQ_INT(weft_crdt_snapshot_read(t, CTX, WEFT_CRDT_SNAP_LOG, NULL, 0, rec_add, &lg), 0);
+    weft_txn_abort(t);
+    ASSERT_EQ_U64(lg.n, 2);
+    t = begin(c, WEFT_TXN_WRITE);
+    put_recs(t, &v0, &st);
+    put_recs(t, &v0, &lg);
+    ASSERT_EQ_INT(weft_crdt_snapshot_finish(t, CTX, v0.v, v0.n, NULL, 0, 4000, 4000), 0);
+    ASSERT_EQ_INT(weft_txn_commit(t), 0);
+    st.n = 2;
+    recs_free(&st);
+    recs_free(&lg);
+    assert_same_state(a, c, "x");
+    ASSERT_NOT_NULL(read_state(c, "x", WEFT_CRDT_LWW_MAP));
 }

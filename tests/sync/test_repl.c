@@ -604,9 +604,9 @@ TEST(sim_snapshot_resumes_after_a_link_drop)
     }
 }
 
-/* The same with loss, duplication, partitions and restarts, by seed
- * (faults may keep the others from compacting past it in time: most
- * seeds, not all, take a snapshot). */
+/* The same with loss, duplication, partitions, restarts and (every third
+ * seed) concurrent types, by seed (faults may keep the others from
+ * compacting past it in time: most seeds, not all, take a snapshot). */
 TEST(sim_snapshot_seeds)
 {
     /* 20 seeds; make soak (SYNC_SEEDS) a tenth of its count */
@@ -620,10 +620,8 @@ TEST(sim_snapshot_seeds)
     for (uint64_t seed = first; seed <= last; seed++) {
         char err[512] = "";
         sim_stats_t st;
-        /* no concurrent types: a key created with two types while its
-         * context's snapshot is taken is a known limit (docs/sync.md) */
         sim_opts_t o = {.seed = seed, .nodes = 2 + (int)(seed % 4), .writes = 40, .faults = 1,
-                        .deferred = -1, .evict = 1};
+                        .deferred = -1, .conflicts = seed % 3 == 0, .evict = 1};
         if (sim_run(&o, &st, err, sizeof err) != 0)
             FAIL("seed %llu (%d nodes, evict): %s\n  replay: SYNC_SEED=%llu test_repl "
                  "sim_snapshot_seeds",
