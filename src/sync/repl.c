@@ -763,6 +763,8 @@ static void job_done(void *arg, int rc)
     if (j->snap)
         snap_done(r, j, rc); /* its progress is ours, whether p is gone or not */
     if (p->dead) {
+        if (r->cfg.applied)
+            r->cfg.applied(r->cfg.user, j->ctx, j->ctx_len);
         for (sync_repl_peer_t **pp = &r->gone; *pp; pp = &(*pp)->next)
             if (*pp == p) {
                 *pp = p->next;
@@ -778,6 +780,10 @@ static void job_done(void *arg, int rc)
         snap_moot(r, j->ctx, j->ctx_len);
     /* what came in may be news to our other peers */
     sync_repl_notify(r, j->ctx, j->ctx_len);
+    /* after the push: a batch goes on with the members that held before
+     * it, so the op that removes a member reaches that member */
+    if (r->cfg.applied)
+        r->cfg.applied(r->cfg.user, j->ctx, j->ctx_len);
     job_free(j);
     job_start(r, p);
 }

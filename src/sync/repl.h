@@ -78,6 +78,11 @@ typedef struct {
     void (*members)(void *user, const uint8_t *ctx, size_t ctx_len,
                     void (*fn)(void *arg, const uint8_t *id), void *arg);
     uint64_t compact_ms;     /* between compaction runs (one context each); 0: 10000 */
+    /* A peer's batch or snapshot chunk of ctx was committed (or not) and
+     * its state may have changed: called on the engine's thread after the
+     * write's done, once what came in was pushed on to the other peers.
+     * NULL: not told. */
+    void (*applied)(void *user, const uint8_t *ctx, size_t ctx_len);
     uint64_t compact_keep;   /* newest ops of each origin never compacted; 0: 1024 */
     size_t compact_max_ops;  /* entries dropped per run at most; 0: 4096 */
 } sync_repl_config_t;

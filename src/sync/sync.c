@@ -392,6 +392,26 @@ static void repl_contexts(void *user, const uint8_t *peer_id,
     }
 }
 
+/* A batch (or snapshot chunk) from a peer committed in ctx: the members
+ * may have changed there (a member added on another node reaches this one
+ * so), and a new member linked to this node alone is invited now. */
+static void members_copy(weft_sync_t *s, const uint8_t *ctx, size_t len, uint8_t **old,
+                         size_t *oldn);
+static void members_reload(weft_sync_t *s, const uint8_t *ctx, size_t len, uint8_t *old,
+                           size_t oldn);
+static void repl_applied(void *user, const uint8_t *ctx, size_t len)
+{
+    weft_sync_t *s = user;
+    uint8_t *old;
+    size_t oldn;
+    if (s->stopping_loop)
+        return;
+    /* The push of what came in used the cached members, still those from
+     * before the batch: compare the new ones with them. */
+    members_copy(s, ctx, len, &old, &oldn);
+    members_reload(s, ctx, len, old, oldn);
+}
+
 /* Every member of ctx (this node included), for compaction: an op-log
  * entry is dropped only once all of them acknowledged it. */
 static void repl_members(void *user, const uint8_t *ctx, size_t len,
@@ -774,10 +794,10 @@ static void on_frame(void *user, sync_link_t *link, uint8_t type, const uint8_t 
     /* A malformed message closes the link (docs/sync.md): the peer is
      * broken or hostile, and a new session starts from version vectors. */
     if (type >= 0x10 && type < 0x20) {
-        static const char *const names[] = {"VV", "OPS", "ACK"};
+        static const char *const names[] = {"VV", "OPS", "ACK", "SNAP_NEED", "SNAP_REQ", "SNAP"};
         if (sync_repl_receive(s->repl, p->rp, type, payload, len) == WEFT_EMALFORMED) {
             char why[64];
-            if (type - 0x10 < 3)
+            if (type - 0x10 < 6)
                 snprintf(why, sizeof why, "malformed %s frame", names[type - 0x10]);
             else
                 snprintf(why, sizeof why, "unknown replication frame 0x%02x", type);
@@ -958,6 +978,36 @@ static void maybe_finish(weft_sync_t *s)
     }
 }
 
+/* A copy of ctx's cached members (*old NULL, *oldn 0 when none cached),
+ * for members_reload to compare with. */
+static void members_copy(weft_sync_t *s, const uint8_t *ctx, size_t len, uint8_t **old,
+                         size_t *oldn)
+{
+    member_entry_t *e = members_find(s, ctx, len, 0);
+    *old = NULL;
+    *oldn = 0;
+    if (e && e->n && (*old = malloc(32 * e->n)) != NULL) {
+        memcpy(*old, e->ids, 32 * e->n);
+        *oldn = e->n;
+    }
+}
+
+/* Reloads ctx's members; when they differ from old[0..oldn) (which it
+ * frees), offers the context to every up peer (members are invited, the
+ * others logged). */
+static void members_reload(weft_sync_t *s, const uint8_t *ctx, size_t len, uint8_t *old,
+                           size_t oldn)
+{
+    member_entry_t *e = members_find(s, ctx, len, 1);
+    if (e)
+        members_load(s, e);
+    if (e && (oldn != e->n || (oldn && memcmp(old, e->ids, 32 * oldn) != 0)) &&
+        members_has(e, s->pk))
+        for (peer_t *p = s->peer_list; p; p = p->next)
+            offer(s, p, e);
+    free(old);
+}
+
 static void on_wake(uv_async_t *a)
 {
     weft_sync_t *s = a->data;
@@ -979,32 +1029,20 @@ static void on_wake(uv_async_t *a)
         c->done(c->arg, c->rc);
         s->pending_writes--;
         free(c);
-        /* A batch may have changed any context's members. */
-        for (member_entry_t *e = s->members; e; e = e->next)
-            e->stale = 1;
     }
     while (notices) {
         notice_t *n = notices;
         notices = n->next;
         if (!s->stopping_loop) {
-            size_t len = strlen(n->ctx);
-            member_entry_t *e = members_find(s, (const uint8_t *)n->ctx, len, 0);
-            uint8_t *old = NULL;
-            size_t oldn = 0;
-            if (e) {
-                old = e->ids;
-                oldn = e->n;
-                e->ids = NULL;
-                members_load(s, e);
-            } else {
-                e = members_find(s, (const uint8_t *)n->ctx, len, 1);
-            }
-            if (e && (oldn != e->n || (oldn && memcmp(old, e->ids, 32 * oldn) != 0)) &&
-                members_has(e, s->pk))
-                for (peer_t *p = s->peer_list; p; p = p->next)
-                    offer(s, p, e);
-            free(old);
+            /* Push first, with the members as they were: the commit that
+             * removes a member reaches that member. (The push may cache
+             * the new members of a context not cached before: compare
+             * with a copy taken first.) */
+            size_t len = strlen(n->ctx), oldn;
+            uint8_t *old;
+            members_copy(s, (const uint8_t *)n->ctx, len, &old, &oldn);
             sync_repl_notify(s->repl, (const uint8_t *)n->ctx, len);
+            members_reload(s, (const uint8_t *)n->ctx, len, old, oldn);
         }
         free(n);
     }
@@ -1126,7 +1164,7 @@ int weft_sync_start(const weft_sync_config_t *cfg, weft_sync_t **out, char *msg,
     sync_repl_config_t rc = {
         .db = cfg->db, .self_id = s->pk, .send = repl_send, .write = repl_write,
         .shared = repl_shared, .contexts = repl_contexts, .now_ms = repl_now, .wall_ms = repl_wall,
-        .members = repl_members,
+        .members = repl_members, .applied = repl_applied,
         .log = repl_log, .user = s,
     };
     int rv = sync_repl_new(&rc, &s->repl);

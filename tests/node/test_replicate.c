@@ -61,7 +61,7 @@ static weft_node_t *open_node(const char *dir, unsigned flags, const char *liste
     cfg.peer_listen = listen;
     cfg.peers = peer ? &peer : NULL;
     cfg.npeers = peer ? 1 : 0;
-    cfg.sync_log = quiet;
+    cfg.sync_log = getenv("SYNC_LOG") ? NULL : quiet;
     char msg[256];
     weft_node_t *n = NULL;
     if (weft_node_open(&cfg, &n, msg, sizeof msg) != 0)
