@@ -309,3 +309,36 @@ TEST(two_nodes_replicate_a_context_both_ways)
     ASSERT_EQ_INT(weft_node_context_get(c, "c", &ci), WEFT_ENOTFOUND);
     ASSERT_EQ_INT(weft_node_app_get(c, app, &info), WEFT_ENOTFOUND);
 }
+
+/* a - b - c in a line (c listens nowhere, so a can never dial it): a
+ * member that a adds to a's context later learns of it from b, the only
+ * node it is linked to, once the op that adds it reached b. */
+TEST(a_member_added_elsewhere_is_invited_by_the_peer_it_is_linked_to)
+{
+    char *da = tmpdir_new("line-a"), *db = tmpdir_new("line-b"), *dc = tmpdir_new("line-c");
+    weft_node_t *a = open_node(da, 0, "127.0.0.1:0", NULL);
+    char pa[64], pb[64];
+    snprintf(pa, sizeof pa, "127.0.0.1:%d", weft_node_peer_port(a));
+    weft_node_t *b = open_node(db, 0, "127.0.0.1:0", pa);
+    snprintf(pb, sizeof pb, "127.0.0.1:%d", weft_node_peer_port(b));
+    weft_node_t *c = open_node(dc, 0, NULL, pb);
+    void *ab[2] = {a, (void *)weft_node_id(b)}, *bc[2] = {b, (void *)weft_node_id(c)};
+    ASSERT_TRUE(eventually(linked, ab));
+    ASSERT_TRUE(eventually(linked, bc));
+
+    char app[WEFT_APP_ID_LEN + 1], msg[256];
+    deploy(a, app);
+    ASSERT_EQ_INT(weft_node_context_create_members(a, "c", app, weft_node_id(b), 1, msg,
+                                                   sizeof msg), 0);
+    call_ok(a, "c", "bump", NULL);
+    hits_t hb = {b, "\"value\":1"};
+    ASSERT_TRUE(eventually(hits_are, &hb));
+    ASSERT_EQ_INT(weft_node_context_members_change(a, "c", weft_node_id(c), 1, NULL, 0, msg,
+                                                   sizeof msg), 0);
+    call_ok(a, "c", "bump", NULL);
+    hits_t hc = {c, "\"value\":2"};
+    ASSERT_TRUE(eventually(hits_are, &hc));
+    peer_seen_t s = {weft_node_id(c), 0};
+    weft_node_peers(a, see_peer, &s);
+    ASSERT_EQ_INT(s.up, 0); /* it came through b */
+}
