@@ -5,9 +5,10 @@
  * the peer is known to hold (its last VV, raised by its ACKs and by the ops
  * it sends us), and `sent`, acked plus what went out since. It pushes what
  * the op-log has past `sent` (weft_crdt_missing) while fewer than
- * window_ops are unacknowledged; when acks stop progressing for resend_ms,
- * sent falls back to acked and the rest goes again (a frame may be lost:
- * sent is never delivered). A version vector never claims more than the
+ * window_ops, and fewer OPS frames than the receiver queues, are
+ * unacknowledged, a window in several frames (pipelining); when acks stop
+ * progressing for resend_ms, sent falls back to acked and the rest goes
+ * again (a frame may be lost: sent is never delivered). A version vector never claims more than the
  * peer holds, because a peer's op-log is gap-free per origin and durable:
  * whatever it acks or sends it keeps.
  *
@@ -35,12 +36,20 @@
 #include "weft/crdt_store.h"
 #include "weft/error.h"
 
-#define DEFAULT_BATCH ((size_t)256 << 10)
+#define DEFAULT_BATCH ((size_t)64 << 10)
 #define DEFAULT_WINDOW 16384
 #define DEFAULT_RESEND_MS 2000
 #define DEFAULT_AE_MS 5000
 /* Frames queued behind a peer's running write job. */
 #define MAX_QUEUED_JOBS 8
+/* OPS frames sent to a peer (all contexts) and not yet acked: the window in
+ * frames. The receiver runs one and queues MAX_QUEUED_JOBS behind it, so a
+ * sender that keeps to this never has a frame dropped for a full queue. */
+#define MAX_FRAMES_OUT MAX_QUEUED_JOBS
+/* A window's ops go in at least this many frames, so acks of the first
+ * come back while the next apply (pipelining): with small ops a whole
+ * window would otherwise fit one frame (stop-and-wait). */
+#define FRAMES_PER_WINDOW 4
 #define DEFAULT_COMPACT_MS 10000
 #define DEFAULT_COMPACT_KEEP 1024
 #define DEFAULT_COMPACT_MAX 4096
@@ -58,6 +67,10 @@ typedef struct pctx {
     vv_t acked, sent;
     uint64_t progress_ms; /* last ack progress, or first send after quiet */
     uint64_t need_ms;     /* last SNAP_NEED sent (the peer is behind our floor) */
+    /* OPS frames sent and not acked (each job the peer applies sends one
+     * ACK); back to 0 when nothing is in flight or at a resend, so a lost
+     * ACK costs at most a resend_ms */
+    unsigned frames_out;
     sync_repl_stats_t stats;
 } pctx_t;
 
@@ -367,6 +380,8 @@ typedef struct {
     uint64_t room;  /* ops the window still takes */
     vv_t frame;     /* the last seq of each origin in the frame being built */
     size_t cap;     /* bytes of a frame */
+    size_t per;     /* ops of a frame */
+    unsigned frames; /* frames the peer still takes (MAX_FRAMES_OUT) */
     int failed;
 } push_t;
 
@@ -384,6 +399,8 @@ static int push_flush(push_t *s)
         s->c->progress_ms = now(r);
     rc = send_frame(r, s->p, SYNC_MSG_OPS, w->frame.p, w->frame.len);
     if (rc == 0) {
+        s->c->frames_out++;
+        s->frames--;
         for (size_t i = 0; i < s->frame.n; i++)
             vv_raise(&s->c->sent, s->frame.v[i].origin, s->frame.v[i].seq);
         s->c->stats.ops_sent += w->nops;
@@ -408,9 +425,13 @@ static int push_op(void *user, const uint8_t *bytes, size_t len)
         s->failed = 1;
         return 1;
     }
-    if (r->w.nops > 0 && repl_ops_size(&r->w) + bound > s->cap && push_flush(s) < 0) {
-        s->failed = 1;
-        return 1;
+    if (r->w.nops > 0 && (repl_ops_size(&r->w) + bound > s->cap || r->w.nops >= s->per)) {
+        if (push_flush(s) < 0) {
+            s->failed = 1;
+            return 1;
+        }
+        if (s->frames == 0) /* the rest when an ack frees a frame */
+            return 1;
     }
     if (repl_ops_size(&r->w) + bound > SYNC_MAX_FRAME - 1) {
         logf_(r, s->p, "sync: peer %s: %s (%lld bytes); its origin is stuck here",
@@ -431,14 +452,21 @@ static int push_op(void *user, const uint8_t *bytes, size_t len)
 static void push(sync_repl_t *r, sync_repl_peer_t *p, pctx_t *c)
 {
     size_t window = r->cfg.window_ops ? r->cfg.window_ops : DEFAULT_WINDOW;
-    push_t s = {r, p, c, 0, {NULL, 0, 0}, 0, 0};
+    push_t s = {r, p, c, 0, {NULL, 0, 0}, 0, 0, 0, 0};
     uint64_t out = inflight(c);
+    unsigned frames = 0;
     vv_t from = {NULL, 0, 0};
     weft_txn_t *txn;
     int rc;
-    if (!c->known || p->blocked || p->dead || out >= window ||
+    if (out == 0)
+        c->frames_out = 0; /* all acked (an ACK may have been lost) */
+    for (pctx_t *o = p->ctxs; o; o = o->next)
+        frames += o->frames_out;
+    if (!c->known || p->blocked || p->dead || out >= window || frames >= MAX_FRAMES_OUT ||
         !r->cfg.shared(r->cfg.user, c->ctx, c->ctx_len, p->id))
         return;
+    s.frames = MAX_FRAMES_OUT - frames;
+    s.per = window / FRAMES_PER_WINDOW ? window / FRAMES_PER_WINDOW : 1;
     /* missing reads the vector while we raise c->sent: give it a copy */
     if (vv_assign(&from, c->sent.v, c->sent.n) < 0)
         return;
@@ -466,7 +494,7 @@ static void push(sync_repl_t *r, sync_repl_peer_t *p, pctx_t *c)
     repl_ops_begin(&r->w, c->ctx, c->ctx_len);
     rc = weft_crdt_missing(txn, c->ctx, c->ctx_len, from.v, from.n, push_op, &s);
     weft_txn_abort(txn);
-    if (rc == 0 && !s.failed)
+    if (rc == 0 && !s.failed && s.frames > 0)
         push_flush(&s);
     free(s.frame.v);
     free(from.v);
@@ -679,6 +707,7 @@ void sync_repl_tick(sync_repl_t *r)
              * lost and goes again from acked */
             if (inflight(c) > 0 && t - c->progress_ms >= r->cfg.resend_ms) {
                 vv_assign(&c->sent, c->acked.v, c->acked.n);
+                c->frames_out = 0;
                 c->progress_ms = t;
                 push(r, p, c);
             }
@@ -857,6 +886,18 @@ static int receive_vv(sync_repl_t *r, sync_repl_peer_t *p, uint8_t type, const u
     }
     c->known = 1;
     free(vv);
+    if (type == SYNC_MSG_ACK && c->frames_out > 0) {
+        /* one job applied: a frame freed, maybe one another context of
+         * this peer waits for */
+        unsigned frames = 0;
+        for (pctx_t *o = p->ctxs; o; o = o->next)
+            frames += o->frames_out;
+        c->frames_out--;
+        if (frames >= MAX_FRAMES_OUT) {
+            push_peer(r, p);
+            return 0;
+        }
+    }
     push(r, p, c);
     return 0;
 }

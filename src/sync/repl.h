@@ -68,8 +68,8 @@ typedef struct {
     uint64_t (*wall_ms)(void *user);
     void (*log)(void *user, const char *line);
     void *user;
-    size_t max_batch_bytes;  /* 0: 256 KiB of ops per OPS frame */
-    size_t window_ops;       /* unacknowledged ops per (peer, context); 0: 16384 */
+    size_t max_batch_bytes;  /* 0: 64 KiB of ops per OPS frame */
+    size_t window_ops;       /* unacknowledged ops per (peer, context); 0: 16384 (and 8 frames a peer) */
     uint64_t resend_ms;      /* no ack progress for this long: resend; 0: 2000 */
     uint64_t anti_entropy_ms;/* 0: 5000 */
     /* Compaction (docs/sync.md "Compaction and snapshots"): calls fn for

@@ -206,6 +206,7 @@ typedef struct {
     uint8_t last_type;
     int attempts, limit; /* sends tried; past `limit` frames (0: none) WEFT_ELIMIT */
     uint64_t ops_out, now;
+    int ops_frames; /* OPS frames sent */
     int defer, writes; /* hold write jobs instead of running them; how many came */
     int (*held_fn)(weft_txn_t *, void *);
     void *held_arg;
@@ -231,8 +232,10 @@ static int one_send(void *user, void *peer, uint8_t type, const uint8_t *p, size
         return WEFT_ELIMIT;
     o->frames++;
     o->last_type = type;
-    if (type == SYNC_MSG_OPS)
+    if (type == SYNC_MSG_OPS) {
+        o->ops_frames++;
         ASSERT_EQ_INT(repl_ops_walk(p, len, NULL, NULL, count_op, &o->ops_out), 0);
+    }
     return 0;
 }
 
@@ -469,6 +472,68 @@ TEST(engine_flood_is_bounded)
     ASSERT_EQ_INT(sync_repl_receive(o.r, o.p, SYNC_MSG_OPS, o.w->frame.p, o.w->frame.len), 0);
     sync_repl_peer_down(o.r, o.p);
     ASSERT_EQ_INT(one_run_held(&o), 1);
+}
+
+/* Writes n ops of "app" from self_id: GCounter increments (vlen 0) or
+ * LWW sets of a vlen-byte value. */
+static void write_ops(one_t *o, int n, size_t vlen)
+{
+    static uint8_t val[256];
+    weft_txn_t *t;
+    ASSERT_TRUE(vlen <= sizeof val);
+    memset(val, 'v', sizeof val);
+    ASSERT_EQ_INT(weft_txn_begin(o->db, WEFT_TXN_WRITE, &t), 0);
+    for (int i = 0; i < n; i++) {
+        weft_crdt_input_t in = {.delta = 1, .value = val, .value_len = vlen};
+        if (vlen)
+            ASSERT_EQ_INT(weft_crdt_local(t, self_id, 1000 + i, C("app"), C("r"),
+                                          WEFT_CRDT_LWW_REG, WEFT_CRDT_SET, &in, NULL, NULL),
+                          0);
+        else
+            ASSERT_EQ_INT(weft_crdt_local(t, self_id, 1000 + i, C("app"), C("c"),
+                                          WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, &in, NULL, NULL),
+                          0);
+    }
+    ASSERT_EQ_INT(weft_txn_commit(t), 0);
+}
+
+/* The window is bounded in frames as well as ops: never more OPS frames
+ * unacked than the receiver queues (engine_flood_is_bounded: 1 running and
+ * 8 queued), however large the ops; and a window of small ops goes in
+ * several frames, so the first ones' ACKs come back while the next apply
+ * (pipelining) instead of one frame per window (stop-and-wait). */
+TEST(engine_window_fits_the_receivers_queue_and_pipelines)
+{
+    one_t o;
+    uint64_t acked = 0;
+    int rounds = 0;
+    /* small ops: a window of 16,384 is 4 frames, not 1 */
+    one_engine(&o, 0);
+    write_ops(&o, 20000, 0);
+    ASSERT_EQ_INT(say(&o, SYNC_MSG_VV, 0), 0);
+    ASSERT_EQ_U64(o.ops_out, 16384);
+    ASSERT_EQ_INT(o.ops_frames, 4);
+    ASSERT_EQ_INT(say(&o, SYNC_MSG_ACK, 4096), 0); /* the first applied */
+    ASSERT_EQ_U64(o.ops_out, 16384 + 3616);
+    ASSERT_EQ_INT(o.ops_frames, 5);
+    sync_repl_peer_down(o.r, o.p);
+
+    /* 200-byte ops: 16,384 of them would be 13 frames of 64 KiB (14 of
+     * 256 KiB before); at most 8 go unacked, and one more per ACK */
+    one_engine(&o, 0);
+    write_ops(&o, 17000, 200);
+    ASSERT_EQ_INT(say(&o, SYNC_MSG_VV, 0), 0);
+    ASSERT_EQ_INT(o.ops_frames, 8);
+    while (o.ops_out < 17000 && rounds++ < 100) {
+        int before = o.ops_frames;
+        /* the peer acks the first frame still unacked: ops_out grows by
+         * whole frames, so ack what the oldest one ended at */
+        acked += (o.ops_out - acked) / 8;
+        ASSERT_EQ_INT(say(&o, SYNC_MSG_ACK, acked), 0);
+        ASSERT_TRUE(o.ops_frames - before <= 1);
+    }
+    ASSERT_EQ_U64(o.ops_out, 17000);
+    sync_repl_peer_down(o.r, o.p);
 }
 
 /* A context shared after the peer came up starts (a VV to the peer) at
