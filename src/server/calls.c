@@ -161,9 +161,21 @@ static enum MHD_Result answer(srv_t *s, req_t *r)
         json_object_set_new(err, "code", json_string(code));
         srv_set_bytes(err, "message", weft_call_result_message(res),
                       strlen(weft_call_result_message(res)));
-        if (o == WEFT_CALL_TRAP)
+        if (o == WEFT_CALL_TRAP) {
             json_object_set_new(err, "trap",
                                 json_string(weft_trap_name(weft_call_result_trap(res))));
+            /* innermost first: {"func": index in the module, "name": from
+             * its name section, or null} */
+            json_t *bt = json_array();
+            for (size_t i = 0; i < weft_call_result_backtrace_count(res); i++) {
+                const char *name = NULL;
+                uint32_t func = weft_call_result_frame(res, i, &name);
+                json_t *f = json_pack("{s:I}", "func", (json_int_t)func);
+                json_object_set_new(f, "name", name ? json_string(name) : json_null());
+                json_array_append_new(bt, f);
+            }
+            json_object_set_new(err, "backtrace", bt);
+        }
         if (o == WEFT_CALL_EXIT)
             json_object_set_new(err, "status", json_integer(weft_call_result_exit_status(res)));
         json_object_set_new(err, "rolled_back", json_boolean(weft_call_result_rolled_back(res)));

@@ -234,6 +234,9 @@ def case_calls(tmp):
         s, doc = node.json("POST", "/v1/contexts/c/call/put_then_trap")
         check(s == 422 and error_code(doc) == "TRAP" and doc["error"]["trap"] == "UNREACHABLE"
               and doc["error"]["rolled_back"] is True, "a trap: 422 TRAP, rolled back")
+        bt = doc["error"].get("backtrace") or [{}]
+        check(bt[0].get("name") == "put_then_trap" and isinstance(bt[0].get("func"), int),
+              "a trap's backtrace, innermost frame first, named: %s" % bt)
         s, doc = node.json("POST", "/v1/contexts/c/call/put_then_exit")
         check(s == 422 and error_code(doc) == "EXIT" and doc["error"]["status"] == 3,
               "an exit: 422 EXIT with the status")
