@@ -310,17 +310,16 @@ TEST(two_nodes_replicate_a_context_both_ways)
     ASSERT_EQ_INT(weft_node_app_get(c, app, &info), WEFT_ENOTFOUND);
 }
 
-/* a - b - c in a line (c listens nowhere, so a can never dial it): a
- * member that a adds to a's context later learns of it from b, the only
- * node it is linked to, once the op that adds it reached b. */
+/* a - b - c in a line (only b listens, so a and c can never link, gossip
+ * or not): a member that a adds to a's context later learns of it from b,
+ * the only node it is linked to, once the op that adds it reached b. */
 TEST(a_member_added_elsewhere_is_invited_by_the_peer_it_is_linked_to)
 {
     char *da = tmpdir_new("line-a"), *db = tmpdir_new("line-b"), *dc = tmpdir_new("line-c");
-    weft_node_t *a = open_node(da, 0, "127.0.0.1:0", NULL);
-    char pa[64], pb[64];
-    snprintf(pa, sizeof pa, "127.0.0.1:%d", weft_node_peer_port(a));
-    weft_node_t *b = open_node(db, 0, "127.0.0.1:0", pa);
+    weft_node_t *b = open_node(db, 0, "127.0.0.1:0", NULL);
+    char pb[64];
     snprintf(pb, sizeof pb, "127.0.0.1:%d", weft_node_peer_port(b));
+    weft_node_t *a = open_node(da, 0, NULL, pb);
     weft_node_t *c = open_node(dc, 0, NULL, pb);
     void *ab[2] = {a, (void *)weft_node_id(b)}, *bc[2] = {b, (void *)weft_node_id(c)};
     ASSERT_TRUE(eventually(linked, ab));
