@@ -39,6 +39,12 @@ typedef struct weft_sync weft_sync_t;
  * neither read nor change it. */
 #define WEFT_SYNC_MEMBERS_KEY "__nx/members"
 
+/* Calls fn for each member of context ctx as stored in txn (the ORSet
+ * above), in id order; a context without the set has none. Returns 0 or a
+ * storage error (WEFT_EMALFORMED for a damaged set). Needs no weft_sync_t. */
+int weft_sync_members_read(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                           void (*fn)(void *user, const uint8_t id[32]), void *user);
+
 /* A write job: run fn in a write transaction (committed durably when fn
  * returns 0, aborted otherwise), then call done(arg, rc) from any thread.
  * Returns 0, or an error (done is then never called). */

@@ -276,34 +276,7 @@ int weft_node_context_members(weft_node_t *node, const char *name,
         return rc;
     if ((rc = node_context_app(txn, name, app)) != 0)
         goto out;
-    weft_crdt_state_t *st = NULL;
-    const char *key = WEFT_SYNC_MEMBERS_KEY;
-    rc = weft_crdt_read(txn, (const uint8_t *)name, strlen(name), (const uint8_t *)key,
-                        strlen(key), WEFT_CRDT_ORSET, &st);
-    if (rc == WEFT_ENOTFOUND) { /* made without replication: no members */
-        rc = 0;
-        goto out;
-    }
-    if (rc != 0)
-        goto out;
-    size_t need = 0;
-    uint8_t *buf = NULL;
-    weft_crdt_orset_elements(st, NULL, 0, &need);
-    if (need >= 4 && (buf = malloc(need)) && weft_crdt_orset_elements(st, buf, need, &need) == 0) {
-        size_t off = 4;
-        while (off + 4 <= need) {
-            uint32_t len = (uint32_t)buf[off] | (uint32_t)buf[off + 1] << 8 |
-                           (uint32_t)buf[off + 2] << 16 | (uint32_t)buf[off + 3] << 24;
-            off += 4;
-            if (len > need - off)
-                break;
-            if (len == 32)
-                fn(user, buf + off);
-            off += len;
-        }
-    }
-    free(buf);
-    weft_crdt_state_delete(st);
+    rc = weft_sync_members_read(txn, (const uint8_t *)name, strlen(name), fn, user);
 out:
     weft_txn_abort(txn);
     return rc;

@@ -209,48 +209,52 @@ static peer_t *peer_of_link(weft_sync_t *s, sync_link_t *link)
 static int cmp_id(const void *a, const void *b) { return memcmp(a, b, 32); }
 
 /* Reads ctx's members into e (sorted). Absent: none. */
+typedef struct {
+    member_entry_t *e;
+    size_t cap;
+    int too_many; /* past MAX_MEMBERS: the set is taken as empty */
+} load_t;
+
+static void load_id(void *user, const uint8_t id[32])
+{
+    load_t *l = user;
+    member_entry_t *e = l->e;
+    if (l->too_many)
+        return;
+    if (e->n == MAX_MEMBERS) {
+        l->too_many = 1;
+        return;
+    }
+    if (e->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 8;
+        uint8_t *ids = realloc(e->ids, 32 * cap);
+        if (!ids) {
+            l->too_many = 1;
+            return;
+        }
+        e->ids = ids;
+        l->cap = cap;
+    }
+    memcpy(e->ids + 32 * e->n++, id, 32);
+}
+
+/* Reads ctx's members into e (in id order, as stored). Absent: none. */
 static void members_load(weft_sync_t *s, member_entry_t *e)
 {
     weft_txn_t *txn = NULL;
-    weft_crdt_state_t *st = NULL;
-    uint8_t *buf = NULL;
+    load_t l = {e, 0, 0};
     free(e->ids);
     e->ids = NULL;
     e->n = 0;
     e->stale = 0;
     if (weft_txn_begin(s->cfg.db, WEFT_TXN_READ, &txn) != 0)
         return;
-    const char *key = WEFT_SYNC_MEMBERS_KEY;
-    if (weft_crdt_read(txn, (const uint8_t *)e->ctx, e->ctx_len, (const uint8_t *)key,
-                       strlen(key), WEFT_CRDT_ORSET, &st) != 0)
-        goto out;
-    size_t need = 0;
-    if (weft_crdt_orset_elements(st, NULL, 0, &need) != WEFT_ELIMIT && need == 0)
-        goto out;
-    if (!(buf = malloc(need ? need : 1)) || weft_crdt_orset_elements(st, buf, need, &need) != 0)
-        goto out;
-    if (need < 4)
-        goto out;
-    uint32_t count = (uint32_t)buf[0] | (uint32_t)buf[1] << 8 | (uint32_t)buf[2] << 16 |
-                     (uint32_t)buf[3] << 24;
-    if (count > MAX_MEMBERS || !(e->ids = malloc((size_t)count * 32 + 1)))
-        goto out;
-    size_t off = 4;
-    for (uint32_t i = 0; i < count && off + 4 <= need; i++) {
-        uint32_t len = (uint32_t)buf[off] | (uint32_t)buf[off + 1] << 8 |
-                       (uint32_t)buf[off + 2] << 16 | (uint32_t)buf[off + 3] << 24;
-        off += 4;
-        if (len > need - off)
-            break;
-        if (len == 32)
-            memcpy(e->ids + 32 * e->n++, buf + off, 32);
-        off += len;
+    if (weft_sync_members_read(txn, (const uint8_t *)e->ctx, e->ctx_len, load_id, &l) != 0 ||
+        l.too_many) {
+        free(e->ids);
+        e->ids = NULL;
+        e->n = 0;
     }
-    qsort(e->ids, e->n, 32, cmp_id);
-out:
-    free(buf);
-    if (st)
-        weft_crdt_state_delete(st);
     weft_txn_abort(txn);
 }
 
