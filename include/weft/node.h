@@ -207,9 +207,15 @@ int weft_node_app_open(weft_node_t *node, const uint8_t *wasm, size_t len, const
  * for listing its imports and exports. Borrowed until the node closes.
  * WEFT_ENOTFOUND when there is no such app. */
 int weft_node_app_module(weft_node_t *node, const char *id, const struct weft_module **out);
-/* The ABI profile of a module, from its imports: "nx" when it imports nx,
- * else "wasi". Static storage. */
+/* The ABI profile of a module, from its imports (weft/profile.h
+ * weft_abi_choose): "wasi" for a module that imports only WASI, else the
+ * guest ABI's name ("nx", ...). Static storage. */
 const char *weft_node_abi(const struct weft_module *module);
+/* Binds a module to the guest ABI named `want` (NULL: detected from its
+ * imports) as a deploy does: 0 with *out_name (static storage), or
+ * WEFT_EUNLINKABLE with msg naming the bad imports or why no ABI fits. */
+int weft_node_abi_bind(const struct weft_module *module, const char *want, const char **out_name,
+                       char *out_msg, size_t msg_size);
 /* Deletes an app: WEFT_ENOTFOUND, or WEFT_ELIMIT while a context uses it. */
 int weft_node_app_delete(weft_node_t *node, const char *id, char *out_msg, size_t msg_size);
 

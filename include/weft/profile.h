@@ -2,8 +2,17 @@
  * weft/profile.h — ABI profiles: the import namespaces a node provides to
  * guests, each with its functions and their types, and the check of a
  * module's imports against them (DESIGN: "ABI profiles as tables of
- * import names per profile"). Profiles today: WASI preview 1
- * (`wasi_snapshot_preview1`) and nx; each later ABI is one more row.
+ * import names per profile").
+ *
+ * Two tables. A *profile* here is one namespace row: an import module
+ * name ("nx", "env") and the functions one host library provides under
+ * it; two rows may share a name (Calimero and Faasm both import from
+ * `env`), and then the function names tell them apart. A *guest ABI*
+ * ("nx", "calimero", ...) is a set of rows: the ABI a module is bound
+ * to decides how its calls get input and give output (src/node/abi.h).
+ * A module's ABI is the first one, in table order, whose rows provide
+ * every row it uses (so a module importing only WASI is an nx module), or
+ * the one its manifest or `--abi` names (weft_abi_choose).
  *
  * Thread safety: every function may be called from any thread.
  */
@@ -51,6 +60,26 @@ int weft_profile_check(const weft_module_t *module, weft_link_report_t *out);
 void weft_link_report_free(weft_link_report_t *r);
 /* 1 when the module imports anything from namespace `ns` ("nx"), else 0. */
 int weft_profile_imported(const weft_module_t *module, const char *ns);
+/* 1 when a module whose check is `rep` uses a row whose functions need
+ * the node's data directory (nx's database, Calimero's storage, ...). */
+int weft_profile_needs_store(const weft_link_report_t *rep);
+
+/* The guest ABIs, by index, in the order detection tries them: the name
+ * ("nx", "calimero") and a title for people; NULL past the end. */
+size_t weft_abi_count(void);
+const char *weft_abi_name(size_t i);
+const char *weft_abi_title(size_t i);
+/* The index of the ABI called `name`, or -1. */
+int weft_abi_find(const char *name);
+/* The ABI of a module whose imports were checked into `rep`: the one
+ * named `want` (a manifest's "abi", `--abi`), or when want is NULL the
+ * first ABI providing every row the module uses. Returns its index, or -1
+ * with msg saying why: no ABI called `want` (naming the ABIs), an import
+ * `want` does not provide, or imports no single ABI provides (naming one
+ * import of each ABI they come from). Bad imports (rep->nbad) are the
+ * caller's to report; they do not count here. */
+int weft_abi_choose(const weft_module_t *module, const weft_link_report_t *rep, const char *want,
+                    char *msg, size_t msg_size);
 /* "unknown_namespace", "unknown_name", "not_a_function", "wrong_type". */
 const char *weft_link_problem_name(weft_link_problem_t p);
 

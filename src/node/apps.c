@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abi.h"
 #include "node_priv.h"
 #include "weft/error.h"
 #include "weft/profile.h"
@@ -21,16 +22,29 @@
 #define MANIFEST_KEY_PREFIX "manifest/" /* 9 bytes, then the id: the manifest's JSON */
 #define CTX_KEY_PREFIX "ctx/"
 
-/* 0, or WEFT_EUNLINKABLE with every import no profile provides (the
- * first few in the message), or WEFT_ENOMEM. */
-static int check_imports(const weft_module_t *m, char *msg, size_t msg_size)
+/* The ABI of a module (`want`: the manifest's, else detected) and whether
+ * it needs the data directory. 0, or WEFT_EUNLINKABLE with every import no
+ * profile provides (the first few in the message) or why no ABI fits, or
+ * WEFT_ENOMEM. */
+static int bind_abi(const weft_module_t *m, const char *want, const node_abi_t **out_abi,
+                    int *out_store, char *msg, size_t msg_size)
 {
     weft_link_report_t rep;
     int rc = weft_profile_check(m, &rep);
     if (rc != 0)
         return rc;
-    if (rep.nbad == 0)
-        return 0;
+    if (rep.nbad == 0) {
+        int i = weft_abi_choose(m, &rep, want, msg, msg_size);
+        const node_abi_t *abi = i >= 0 ? node_abi_find(weft_abi_name((size_t)i)) : NULL;
+        if (i >= 0 && !abi)
+            snprintf(msg, msg_size, "the %s ABI has no adapter in this node", weft_abi_name(i));
+        if (out_abi)
+            *out_abi = abi;
+        if (out_store)
+            *out_store = weft_profile_needs_store(&rep);
+        weft_link_report_free(&rep);
+        return abi ? 0 : WEFT_EUNLINKABLE;
+    }
     size_t o = (size_t)snprintf(msg, msg_size, "%zu import%s no ABI profile of this node "
                                 "provides:", rep.nbad, rep.nbad == 1 ? "" : "s");
     for (size_t i = 0; i < rep.nbad && i < 8 && o < msg_size; i++) {
@@ -41,6 +55,17 @@ static int check_imports(const weft_module_t *m, char *msg, size_t msg_size)
     }
     weft_link_report_free(&rep);
     return WEFT_EUNLINKABLE;
+}
+
+int weft_node_abi_bind(const struct weft_module *module, const char *want, const char **out_name,
+                       char *out_msg, size_t msg_size)
+{
+    const node_abi_t *abi = NULL;
+    NODE_OUT_MSG(out_msg, msg_size);
+    int rc = bind_abi(module, want, &abi, NULL, out_msg, msg_size);
+    if (out_name)
+        *out_name = rc == 0 ? abi->name : NULL;
+    return rc;
 }
 
 static int valid_name(const char *name)
@@ -104,7 +129,8 @@ node_app_t *node_app_opened(weft_node_t *node, const char *id)
  * one already there when another thread was first: `module` is then
  * released). NULL when out of memory (module released). */
 static node_app_t *cache_add(weft_node_t *node, const char *id, const char *name,
-                             weft_module_t *module, node_manifest_t *mf)
+                             weft_module_t *module, node_manifest_t *mf, const node_abi_t *abi,
+                             int needs_store)
 {
     pthread_mutex_lock(&node->apps_mu);
     node_app_t *a = cached(node, id);
@@ -126,7 +152,8 @@ static node_app_t *cache_add(weft_node_t *node, const char *id, const char *name
     a->module = module;
     a->manifest = *mf; /* the cache owns it now */
     memset(mf, 0, sizeof *mf);
-    a->imports_nx = weft_profile_imported(module, "nx");
+    a->abi = abi;
+    a->needs_store = needs_store;
     a->next = node->apps;
     node->apps = a;
     pthread_mutex_unlock(&node->apps_mu);
@@ -218,7 +245,15 @@ node_app_t *node_app_load(weft_node_t *node, weft_txn_t *txn, const char *id, ch
         snprintf(msg, msg_size, "the manifest of app %s does not parse: %s", id, why);
         return NULL;
     }
-    a = cache_add(node, id, info.name, m, &mf);
+    const node_abi_t *abi;
+    int needs_store;
+    if (bind_abi(m, mf.abi, &abi, &needs_store, why, sizeof why) != 0) {
+        weft_module_delete(m);
+        node_manifest_free(&mf);
+        snprintf(msg, msg_size, "app %s cannot be bound to a guest ABI: %s", id, why);
+        return NULL;
+    }
+    a = cache_add(node, id, info.name, m, &mf, abi, needs_store);
     if (!a)
         snprintf(msg, msg_size, "out of memory");
     return a;
@@ -303,14 +338,15 @@ int weft_node_app_deploy_manifest(weft_node_t *node, const uint8_t *wasm, size_t
     int rc = load(node, wasm, len, &m, out_msg, msg_size);
     if (rc != 0)
         return rc;
-    if ((rc = check_imports(m, out_msg, msg_size)) != 0) {
-        weft_module_delete(m);
-        return rc;
-    }
     node_manifest_t mf = {0};
     if (manifest &&
         (rc = node_manifest_parse(manifest, manifest_len, m, &mf, out_msg, msg_size)) != 0) {
         weft_module_delete(m);
+        return rc;
+    }
+    if ((rc = bind_abi(m, mf.abi, NULL, NULL, out_msg, msg_size)) != 0) {
+        weft_module_delete(m);
+        node_manifest_free(&mf);
         return rc;
     }
     deploy_t d = {id, name ? name : defname, wasm, len, manifest, manifest_len};
@@ -338,7 +374,14 @@ int weft_node_app_deploy_manifest(weft_node_t *node, const uint8_t *wasm, size_t
         weft_txn_abort(txn);
     }
     out_msg[0] = '\0';
-    if (!cache_add(node, id, info.name, m, &mf))
+    const node_abi_t *abi;
+    int needs_store;
+    if ((rc = bind_abi(m, mf.abi, &abi, &needs_store, out_msg, msg_size)) != 0) {
+        weft_module_delete(m);
+        node_manifest_free(&mf);
+        return rc;
+    }
+    if (!cache_add(node, id, info.name, m, &mf, abi, needs_store))
         return WEFT_ENOMEM;
     memcpy(out_id, id, WEFT_APP_ID_LEN + 1);
     return 0;
@@ -510,7 +553,13 @@ int weft_node_app_open(weft_node_t *node, const uint8_t *wasm, size_t len, const
     snprintf(a->name, sizeof a->name, "%s", name);
     a->module = m;
     a->opened = 1;
-    a->imports_nx = weft_profile_imported(m, "nx");
+    /* Imports are not checked at open (the embedder lists them): an
+     * unlinkable module gets the nx adapter, and its call fails to link. */
+    if (bind_abi(m, NULL, &a->abi, &a->needs_store, out_msg, msg_size) != 0) {
+        a->abi = &node_abi_nx;
+        a->needs_store = weft_profile_imported(m, "nx");
+        out_msg[0] = '\0';
+    }
     pthread_mutex_lock(&node->apps_mu);
     a->next = node->apps;
     node->apps = a;
@@ -543,7 +592,13 @@ int weft_node_app_module(weft_node_t *node, const char *id, const struct weft_mo
 
 const char *weft_node_abi(const struct weft_module *module)
 {
-    return weft_profile_imported(module, "nx") ? "nx" : "wasi";
+    const char *name = NULL;
+    if (weft_node_abi_bind(module, NULL, &name, NULL, 0) != 0)
+        return weft_profile_imported(module, "nx") ? "nx" : "wasi";
+    /* an nx-ABI module that imports only WASI is shown as "wasi" */
+    if (strcmp(name, "nx") == 0 && !weft_profile_imported(module, "nx"))
+        return "wasi";
+    return name;
 }
 
 int weft_node_app_manifest(weft_node_t *node, const char *id, char **out)

@@ -1,12 +1,14 @@
 /*
  * call.c — running one call: a fresh instance of the context's app, in the
  * transaction the caller gives (a nested write transaction of the writer's
- * batch, or a read transaction for a view).
+ * batch, or a read transaction for a view). What differs between guest
+ * ABIs is in the app's adapter (abi.h): its host functions, how the
+ * function is invoked, and what becomes the output, logs and events.
  *
- * nx/WASI profile: the input is the guest's stdin and its stdout is the
- * output, both in memory files (memfd) so nothing touches the node's own
- * descriptors; what it writes to stderr becomes log lines after its nx
- * log lines. Each node thread makes its three memory files once and
+ * Every ABI's guest gets WASI: the input is its stdin and its stdout is
+ * the output, both in memory files (memfd) so nothing touches the node's
+ * own descriptors; what it writes to stderr becomes log lines after the
+ * ABI's own log lines. Each node thread makes its three memory files once and
  * empties them after every call (size 0, offset 0, no status flags), as
  * making and closing them cost a third of a trivial call; the linker gets
  * only the host functions the module imports, for the same reason
@@ -29,11 +31,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "abi.h"
 #include "node_priv.h"
 #include "weft/error.h"
 #include "weft/extern.h"
 #include "weft/instance.h"
-#include "weft/nx.h"
 #include "weft/wasi.h"
 
 #define PAGE_SIZE 65536u
@@ -201,7 +203,8 @@ typedef struct {
     weft_store_t *store;
     weft_linker_t *linker;
     weft_wasi_t *wasi;
-    weft_nx_t *nx;
+    const node_abi_t *abi; /* its state is freed after the store */
+    void *abi_state;
     thread_files_t *files;
     int in_fd, out_fd, err_fd;
     int input_written; /* the node wrote the input to stdin's file */
@@ -218,8 +221,8 @@ static void cleanup(weft_node_t *node, attempt_t *a, unsigned slot)
         weft_store_delete(a->store);
     if (a->wasi)
         weft_wasi_delete(a->wasi);
-    if (a->nx)
-        weft_nx_delete(a->nx);
+    if (a->abi && a->abi->free)
+        a->abi->free(a->abi_state);
     if (a->files)
         thread_files_reset(a->files, used, a->input_written);
 }
@@ -244,24 +247,6 @@ static void collect_stderr(weft_call_result_t *res, int fd)
         start = i + 1;
     }
     free(buf);
-}
-
-static void collect_nx(weft_call_result_t *res, weft_nx_t *nx, int events)
-{
-    res->logs_dropped = weft_nx_logs_dropped(nx);
-    for (size_t i = 0, n = weft_nx_log_count(nx); i < n; i++) {
-        const char *m;
-        size_t len;
-        if (weft_nx_log(nx, i, &m, &len) == 0)
-            node_result_add_log(res, NODE_LOG_NX, m, len);
-    }
-    for (size_t i = 0, n = events ? weft_nx_event_count(nx) : 0; i < n; i++) {
-        const char *name;
-        const uint8_t *p;
-        size_t nl, pl;
-        if (weft_nx_event(nx, i, &name, &nl, &p, &pl) == 0)
-            node_result_add_event(res, name, nl, p, pl);
-    }
 }
 
 /* Resolves the function and checks the request against its type. Returns
@@ -331,10 +316,10 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
         node_result_fail(res, WEFT_CALL_ERROR, "%s", msg);
         goto done;
     }
-    if (app->imports_nx && !txn) {
+    if (app->needs_store && !txn) {
         res->error = WEFT_EARG;
-        node_result_fail(res, WEFT_CALL_ERROR, "app %s imports nx, which needs a data directory",
-                         app->name);
+        node_result_fail(res, WEFT_CALL_ERROR, "app %s imports %s, which needs a data directory",
+                         app->name, app->abi->name);
         goto done;
     }
     node_limits_merge(&lim, &app->manifest.limits, &req->limits); /* the app's, then the call's */
@@ -344,13 +329,21 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
                          req->input_len, lim.max_input);
         goto done;
     }
+    node_call_t c = {.node = node, .app = app, .req = req, .res = res, .txn = txn, .lim = &lim,
+                     .function = req->function, .view = req->view, .what = "call failed"};
     const weft_functype_t *ft = NULL;
-    const char *fname = pick_function(res, app, req, &ft);
-    if (!fname) {
-        res->error = WEFT_EARG;
-        goto done;
+    const char *fname = req->function ? req->function : "_start";
+    size_t np = 0, nr = 0;
+    if (!app->abi->invoke) {
+        if (!(fname = pick_function(res, app, req, &ft))) {
+            res->error = WEFT_EARG;
+            goto done;
+        }
+        np = weft_functype_nparams(ft);
+        nr = weft_functype_nresults(ft);
+        c.function = fname;
+        c.type = ft;
     }
-    size_t np = weft_functype_nparams(ft), nr = weft_functype_nresults(ft);
 
     /* WASI: argv[0] is the app's name; stdin is the input. */
     const char *argv_small[1 + 64];
@@ -398,36 +391,14 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
         node_result_fail(res, WEFT_CALL_ERROR, "%s", msg[0] ? msg : weft_strerror(rc));
         goto done;
     }
-    if (app->imports_nx) {
-        weft_nx_config_t nc;
-        memset(&nc, 0, sizeof nc);
-        nc.db = node->db;
-        nc.context = req->context;
-        nc.module_id = app->name;
-        if (node->has_id) {
-            nc.flags = WEFT_NX_SYNC;
-            nc.node_id = node->id;
-            nc.node_id_len = sizeof node->id;
-            if (node->sync) {
-                nc.peers = node_sync_peers_nx;
-                nc.peers_user = node;
-            }
-        }
-        nc.env = (const char *const *)node->env;
-        nc.nenv = node->nenv;
-        if (weft_nx_new(&nc, &a.nx) != 0) {
-            a.nx = NULL;
-            node_result_fail(res, WEFT_CALL_ERROR, "out of memory");
-            goto done;
-        }
-    }
     a.store = weft_store_new(node->engine);
     a.linker = a.store ? weft_linker_new(a.store) : NULL;
-    if (!a.linker || weft_wasi_define_imports(a.wasi, a.linker, app->module) != 0 ||
-        (a.nx && weft_nx_define_imports(a.nx, a.linker, app->module) != 0)) {
+    if (!a.linker || weft_wasi_define_imports(a.wasi, a.linker, app->module) != 0) {
         node_result_fail(res, WEFT_CALL_ERROR, "out of memory");
         goto done;
     }
+    c.store = a.store;
+    c.linker = a.linker;
     if (lim.max_memory_pages || lim.max_stack_bytes || lim.max_table_elems) {
         weft_limits_config_t l = weft_store_limits(a.store);
         if (lim.max_memory_pages)
@@ -450,10 +421,12 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
                                                "their deadline");
         goto done;
     }
-    if (a.nx && req->view)
-        weft_nx_begin_view(a.nx, txn); /* its writes trap */
-    else if (a.nx)
-        weft_nx_begin_call(a.nx, txn);
+    a.abi = app->abi;
+    if ((rc = a.abi->bind(&c, &a.abi_state)) != 0) {
+        if (!res->error)
+            res->error = rc;
+        goto done;
+    }
 
     weft_val_t vals[64 + 64];
     weft_val_t *v = np + nr <= 128 ? vals : calloc(np + nr, sizeof *v);
@@ -467,14 +440,18 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     weft_extern_t ext;
     const char *what = "cannot instantiate";
     rc = weft_linker_instantiate(a.linker, app->module, &inst);
-    if (rc == 0 && strcmp(fname, "_start") != 0 &&
+    if (rc == 0 && (a.abi->invoke || strcmp(fname, "_start") != 0) &&
         weft_instance_export(inst, "_initialize", &ext) == 0 && ext.kind == WEFT_EXTERN_FUNC) {
         const weft_functype_t *it = weft_func_type(ext.of.func);
         what = "call to '_initialize' failed";
         if (weft_functype_nparams(it) == 0 && weft_functype_nresults(it) == 0)
             rc = weft_func_call(a.store, ext.of.func, NULL, 0, NULL, 0);
     }
-    if (rc == 0 && weft_instance_export(inst, fname, &ext) == 0 && ext.kind == WEFT_EXTERN_FUNC) {
+    if (rc == 0 && a.abi->invoke) {
+        rc = a.abi->invoke(&c, a.abi_state, inst);
+        what = c.what;
+    } else if (rc == 0 && weft_instance_export(inst, fname, &ext) == 0 &&
+               ext.kind == WEFT_EXTERN_FUNC) {
         what = "call failed";
         rc = weft_func_call(a.store, ext.of.func, v, np, v + np, nr);
     } else if (rc == 0) {
@@ -483,15 +460,6 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     uint64_t left = weft_store_fuel(a.store);
     res->fuel = left <= fuel0 ? fuel0 - left : 0;
 
-    int nx_error = 0;
-    if (a.nx) {
-        weft_nx_end_call(a.nx);
-        nx_error = weft_nx_call_error(a.nx);
-        if (weft_db_retryable(nx_error)) {
-            verdict = -1;
-            goto free_vals;
-        }
-    }
     weft_trap_code_t trap = rc == WEFT_ETRAP ? weft_store_trap(a.store) : WEFT_TRAP_NONE;
     if (rc == 0 || (trap == WEFT_TRAP_EXIT && weft_store_exit_status(a.store) == 0)) {
         res->outcome = WEFT_CALL_OK;
@@ -510,13 +478,9 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
         res->error = rc;
         node_result_fail(res, WEFT_CALL_ERROR, "%s: %s", what, store_errmsg(a.store, rc));
     }
-    if (nx_error && verdict == 1) {
-        verdict = 0;
-        node_result_fail(res, WEFT_CALL_ERROR, "database error: %s", weft_db_errmsg(node->db));
-    }
+    if ((verdict = a.abi->finish(&c, a.abi_state, verdict)) < 0)
+        goto free_vals; /* run again: the result is reset then */
     res->rolled_back = verdict != 1 && !req->view && txn && weft_txn_dirty(txn);
-    if (a.nx)
-        collect_nx(res, a.nx, verdict == 1);
     if (req->stdio)
         goto free_vals; /* the streams were the process's own */
     /* A stream the guest never reached is still empty: no fstat, no read. */

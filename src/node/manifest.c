@@ -1,12 +1,15 @@
 /*
  * manifest.c — an app's manifest: what the module alone cannot say.
  *
- *   {"views": ["list", "count"],
+ *   {"abi": "calimero",
+ *    "views": ["list", "count"],
  *    "limits": {"fuel": N, "timeout_ms": N, "max_memory_pages": N,
  *               "max_input_bytes": N, "max_output_bytes": N}}
  *
  * Every member is optional and nothing else is allowed (a typo is an
- * error, not a silent default). `views` names exported functions that
+ * error, not a silent default). `abi` binds the app to a guest ABI by name
+ * instead of detecting it from its imports (weft/profile.h); it must be
+ * one of the node's and provide every import. `views` names exported functions that
  * always run as views (read-only, beside the writer), whatever interface
  * called them; `limits` replace the node's for this app's calls (a
  * request's own limits still win). The manifest is stored as given, under
@@ -32,6 +35,7 @@ void node_manifest_free(node_manifest_t *mf)
     for (size_t i = 0; i < mf->nviews; i++)
         free(mf->views[i]);
     free(mf->views);
+    free(mf->abi);
     memset(mf, 0, sizeof *mf);
 }
 
@@ -40,6 +44,7 @@ int node_manifest_parse(const char *text, size_t len, const weft_module_t *modul
 {
     json_error_t je;
     json_t *views = NULL, *limits = NULL;
+    const char *abi = NULL;
     memset(out, 0, sizeof *out);
     json_t *root = json_loadb(text, len, 0, &je);
     if (!root) {
@@ -48,9 +53,14 @@ int node_manifest_parse(const char *text, size_t len, const weft_module_t *modul
         return WEFT_EARG;
     }
     int rc = WEFT_EARG;
-    if (json_unpack_ex(root, &je, JSON_STRICT, "{s?o,s?o}", "views", &views, "limits",
-                       &limits) != 0) {
-        snprintf(msg, msg_size, "manifest: %s (it takes \"views\" and \"limits\")", je.text);
+    if (json_unpack_ex(root, &je, JSON_STRICT, "{s?s,s?o,s?o}", "abi", &abi, "views", &views,
+                       "limits", &limits) != 0) {
+        snprintf(msg, msg_size, "manifest: %s (it takes \"abi\", \"views\" and \"limits\")",
+                 je.text);
+        goto done;
+    }
+    if (abi && !(out->abi = strdup(abi))) {
+        rc = WEFT_ENOMEM;
         goto done;
     }
     if (views) {

@@ -42,6 +42,7 @@
 
 /* An app's manifest, parsed (manifest.c). */
 typedef struct {
+    char *abi;    /* the guest ABI it names; NULL: detected from the imports */
     char **views; /* functions that always run as views */
     size_t nviews;
     weft_call_limits_t limits; /* zeros: the node's */
@@ -53,7 +54,8 @@ typedef struct node_app {
     char name[256];
     weft_module_t *module;
     node_manifest_t manifest;
-    int imports_nx;
+    const struct node_abi *abi; /* how its calls reach the guest (abi.h) */
+    int needs_store;            /* its imports need the data directory */
     int stale; /* the app was deleted: kept for calls that hold it, never found again */
     int opened; /* weft_node_app_open: found only through weft_call_req_t.app */
     struct node_app *next;

@@ -11,6 +11,7 @@
  * (with the type the profile expects). `weft run`, `weft inspect` and a
  * node's deploy all use it.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,14 +25,31 @@ typedef struct {
     const char *title; /* what it is, for humans */
     size_t (*count)(void);
     int (*func)(size_t i, const char **out_name, weft_functype_t **out_type);
+    int store; /* its functions need the node's data directory */
 } profile_t;
 
-/* The table of profiles: adding an ABI is one line here. */
+/* The table of namespace rows: a host library is one line here. Rows may
+ * share a namespace; an import then belongs to the row that has its name. */
+enum { ROW_WASI, ROW_NX };
 static const profile_t profiles[] = {
-    {"wasi_snapshot_preview1", "WASI preview 1", weft_wasi_func_count, weft_wasi_func},
-    {"nx", "the Numax host API", weft_nx_func_count, weft_nx_func},
+    [ROW_WASI] = {"wasi_snapshot_preview1", "WASI preview 1", weft_wasi_func_count, weft_wasi_func,
+                  0},
+    [ROW_NX] = {"nx", "the Numax host API", weft_nx_func_count, weft_nx_func, 1},
 };
 #define NPROFILES (sizeof profiles / sizeof profiles[0])
+
+/* The guest ABIs, in the order detection tries them, each the rows it
+ * provides (bit i: row i). A module importing only WASI is an nx module. */
+typedef struct {
+    const char *name;
+    const char *title;
+    unsigned rows;
+} abi_t;
+
+static const abi_t abis[] = {
+    {"nx", "nx and WASI preview 1 (stdin in, stdout out)", 1u << ROW_WASI | 1u << ROW_NX},
+};
+#define NABIS (sizeof abis / sizeof abis[0])
 
 size_t weft_profile_count(void)
 {
@@ -136,21 +154,29 @@ int weft_profile_check(const weft_module_t *module, weft_link_report_t *out)
         weft_externdesc_t d;
         if (weft_module_import(module, i, &d) != 0)
             continue;
-        size_t p = 0;
-        while (p < NPROFILES && !name_is(profiles[p].ns, d.module, d.module_len))
-            p++;
-        if (p == NPROFILES) {
+        /* The first row of the namespace that has the name decides; when
+         * none has it, the first row of the namespace reports it. */
+        size_t p = NPROFILES, first = NPROFILES;
+        const weft_functype_t *want = NULL;
+        for (size_t q = 0; q < NPROFILES && !want; q++) {
+            if (!name_is(profiles[q].ns, d.module, d.module_len))
+                continue;
+            if (first == NPROFILES)
+                first = q;
+            if (d.kind == WEFT_EXTERN_FUNC && (want = lookup(&funcs[q], d.name, d.name_len)))
+                p = q;
+        }
+        if (first == NPROFILES) {
             if (add_bad(out, &d, WEFT_LINK_UNKNOWN_NAMESPACE, NULL) != 0)
                 goto fail;
             continue;
         }
-        out->used |= 1u << p;
+        out->used |= 1u << (p < NPROFILES ? p : first);
         if (d.kind != WEFT_EXTERN_FUNC) {
             if (add_bad(out, &d, WEFT_LINK_NOT_A_FUNCTION, NULL) != 0)
                 goto fail;
             continue;
         }
-        const weft_functype_t *want = lookup(&funcs[p], d.name, d.name_len);
         if (!want) {
             if (add_bad(out, &d, WEFT_LINK_UNKNOWN_NAME, NULL) != 0)
                 goto fail;
@@ -201,4 +227,97 @@ int weft_profile_imported(const weft_module_t *module, const char *ns)
             return 1;
     }
     return 0;
+}
+
+int weft_profile_needs_store(const weft_link_report_t *rep)
+{
+    for (size_t p = 0; p < NPROFILES; p++)
+        if ((rep->used & (1u << p)) && profiles[p].store)
+            return 1;
+    return 0;
+}
+
+size_t weft_abi_count(void)
+{
+    return NABIS;
+}
+
+const char *weft_abi_name(size_t i)
+{
+    return i < NABIS ? abis[i].name : NULL;
+}
+
+const char *weft_abi_title(size_t i)
+{
+    return i < NABIS ? abis[i].title : NULL;
+}
+
+int weft_abi_find(const char *name)
+{
+    for (size_t i = 0; name && i < NABIS; i++)
+        if (strcmp(abis[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* The first import of the module from row p, as "ns.name". */
+static int row_import(const weft_module_t *m, size_t p, char *out, size_t size)
+{
+    size_t n = weft_module_import_count(m);
+    for (size_t i = 0; i < n; i++) {
+        weft_externdesc_t d;
+        if (weft_module_import(m, i, &d) != 0 || !name_is(profiles[p].ns, d.module, d.module_len))
+            continue;
+        /* rows sharing a namespace: the one that has the name */
+        funcs_t f;
+        memset(&f, 0, sizeof f);
+        int has = funcs_load(&profiles[p], &f) == 0 && lookup(&f, d.name, d.name_len);
+        funcs_free(&f);
+        if (!has)
+            continue;
+        snprintf(out, size, "%.*s.%.*s", (int)d.module_len, d.module, (int)d.name_len, d.name);
+        return 0;
+    }
+    snprintf(out, size, "%s.*", profiles[p].ns);
+    return 0;
+}
+
+int weft_abi_choose(const weft_module_t *module, const weft_link_report_t *rep, const char *want,
+                    char *msg, size_t msg_size)
+{
+    char imp[160];
+    if (want) {
+        int a = weft_abi_find(want);
+        if (a < 0) {
+            size_t o = (size_t)snprintf(msg, msg_size, "no ABI called '%s' (there are", want);
+            for (size_t i = 0; i < NABIS && o < msg_size; i++)
+                o += (size_t)snprintf(msg + o, msg_size - o, "%s %s", i ? "," : "", abis[i].name);
+            if (o < msg_size)
+                snprintf(msg + o, msg_size - o, ")");
+            return -1;
+        }
+        unsigned extra = rep->used & ~abis[a].rows;
+        for (size_t p = 0; p < NPROFILES; p++) {
+            if (!(extra & (1u << p)))
+                continue;
+            row_import(module, p, imp, sizeof imp);
+            snprintf(msg, msg_size, "the %s ABI does not provide %s (%s)", abis[a].name, imp,
+                     profiles[p].title);
+            return -1;
+        }
+        return a;
+    }
+    for (size_t i = 0; i < NABIS; i++)
+        if ((rep->used & ~abis[i].rows) == 0)
+            return (int)i;
+    /* Rows of several ABIs: name an import of each row no first ABI has. */
+    size_t o = (size_t)snprintf(msg, msg_size, "the module's imports fit no single ABI:");
+    for (size_t p = 0, k = 0; p < NPROFILES && o < msg_size; p++) {
+        if (!(rep->used & (1u << p)) || p == ROW_WASI)
+            continue;
+        row_import(module, p, imp, sizeof imp);
+        o += (size_t)snprintf(msg + o, msg_size - o, "%s %s is %s", k++ ? ";" : "", imp,
+                              profiles[p].title);
+    }
+    return -1;
 }

@@ -21,6 +21,7 @@
 #include "weft/db.h"
 #include "weft/error.h"
 #include "weft/node.h"
+#include "weft/profile.h"
 #include "weft/store.h"
 
 static uint8_t *app_bytes;
@@ -766,6 +767,45 @@ TEST(a_manifest_makes_views_and_sets_limits)
     weft_call_result_t *again = call(m, "c", "put", "k=v", 0);
     test_defer(free_result, again);
     ASSERT_EQ_INT(weft_call_result_outcome(again), WEFT_CALL_TRAP);
+}
+
+TEST(an_app_is_bound_to_a_guest_abi_by_its_imports_or_its_manifest)
+{
+    load_app();
+    char id[WEFT_APP_ID_LEN + 1], msg[512];
+    weft_node_t *n = setup(id, NULL);
+    /* detected: node_app imports nx */
+    const weft_module_t *mod;
+    ASSERT_EQ_INT(weft_node_app_module(n, id, &mod), 0);
+    ASSERT_EQ_STR(weft_node_abi(mod), "nx");
+    const char *name = NULL;
+    ASSERT_EQ_INT(weft_node_abi_bind(mod, NULL, &name, msg, sizeof msg), 0);
+    ASSERT_EQ_STR(name, "nx");
+    /* named: an ABI the node has not is refused at deploy, naming those it has */
+    const char *bogus = "{\"abi\": \"bogus\"}";
+    ASSERT_EQ_INT(weft_node_app_deploy_manifest(n, app_bytes, app_len, NULL, bogus,
+                                                strlen(bogus), id, msg, sizeof msg),
+                  WEFT_EUNLINKABLE);
+    ASSERT_TRUE(strstr(msg, "no ABI called 'bogus'") != NULL);
+    ASSERT_TRUE(strstr(msg, "nx") != NULL);
+    const char *notstr = "{\"abi\": 7}";
+    ASSERT_EQ_INT(weft_node_app_deploy_manifest(n, app_bytes, app_len, NULL, notstr,
+                                                strlen(notstr), id, msg, sizeof msg),
+                  WEFT_EARG);
+    const char *nx = "{\"abi\": \"nx\"}";
+    ASSERT_EQ_INT(weft_node_app_deploy_manifest(n, app_bytes, app_len, NULL, nx, strlen(nx), id,
+                                                msg, sizeof msg), 0);
+    ASSERT_EQ_INT(weft_node_abi_bind(mod, "bogus", &name, msg, sizeof msg), WEFT_EUNLINKABLE);
+    ASSERT_TRUE(name == NULL);
+    /* the table: every ABI has a name, a title and an adapter */
+    ASSERT_TRUE(weft_abi_count() >= 1);
+    for (size_t i = 0; i < weft_abi_count(); i++) {
+        ASSERT_NOT_NULL(weft_abi_title(i));
+        ASSERT_EQ_INT(weft_abi_find(weft_abi_name(i)), (int)i);
+        ASSERT_EQ_INT(weft_node_abi_bind(mod, weft_abi_name(i), NULL, msg, sizeof msg) == 0 ||
+                          strstr(msg, "does not provide") != NULL,
+                      1);
+    }
 }
 
 /* ---- one-call nodes (what `weft run` needs) -------------------------------- */

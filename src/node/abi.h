@@ -1,0 +1,66 @@
+/*
+ * abi.h — how a call reaches a guest of one ABI (src/node only).
+ *
+ * call.c runs every call the same way: it finds the app and the limits,
+ * makes a fresh store and linker, gives the guest WASI (stdin = the input,
+ * stdout = the output, stderr = log lines: the imports the module does
+ * not use cost nothing), instantiates, runs `_initialize`, calls the
+ * function, decides commit or abort from the outcome, and collects the
+ * streams. What differs between ABIs is in an adapter, one per ABI
+ * (abi_nx.c, abi_calimero.c, ...), chosen when the app is loaded
+ * (weft_abi_choose, weft/profile.h) and found by name in abi.c:
+ *
+ *   bind    after the store and linker exist, before instantiation: make
+ *           the ABI's per-call host state, bind it to the call's
+ *           transaction, define the module's imports of the ABI
+ *   invoke  run the call in the instance; NULL: call the export
+ *           c->function with the request's typed arguments, as nx does
+ *   finish  after the function returned: end the host state's call, turn
+ *           its logs, events, output and errors into c->res, and give the
+ *           verdict: 1 commit, 0 abort, -1 run the whole call again (the
+ *           store's map grew under it)
+ *   free    release the host state (after the store is gone)
+ *
+ * Errors: bind and invoke return 0 or a WEFT_E* code; a failing bind
+ * leaves c->res failed (node_result_fail) with what went wrong. invoke
+ * returns what the engine's weft_func_call returned (WEFT_ETRAP for a
+ * trap: call.c reads the trap from the store), or another WEFT_E* code
+ * with c->what saying which step failed.
+ */
+#ifndef WEFT_NODE_ABI_H
+#define WEFT_NODE_ABI_H
+
+#include "node_priv.h"
+
+typedef struct node_call {
+    weft_node_t *node;
+    node_app_t *app;
+    const weft_call_req_t *req;
+    weft_call_result_t *res;
+    /* the call's nested write transaction, a read transaction for a
+     * view, or NULL when the node has no data directory */
+    weft_txn_t *txn;
+    const weft_call_limits_t *lim; /* the node's, the app's and the request's */
+    weft_store_t *store;
+    weft_linker_t *linker;
+    const char *function;        /* the request's function (NULL: the default) */
+    const weft_functype_t *type; /* generic invoke: the export's type */
+    int view;                    /* read-only: writes must trap */
+    const char *what;            /* invoke: the step that failed, for the message */
+} node_call_t;
+
+typedef struct node_abi {
+    const char *name; /* as in weft/profile.h's ABI table */
+    int (*bind)(node_call_t *c, void **state);
+    int (*invoke)(node_call_t *c, void *state, weft_instance_t *inst);
+    int (*finish)(node_call_t *c, void *state, int verdict);
+    void (*free)(void *state);
+} node_abi_t;
+
+/* The adapter of ABI `name`, or NULL. */
+const node_abi_t *node_abi_find(const char *name);
+
+/* The adapters (abi_*.c). */
+extern const node_abi_t node_abi_nx;
+
+#endif
