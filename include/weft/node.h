@@ -203,6 +203,15 @@ int weft_node_app_list(weft_node_t *node, int (*fn)(void *user, const weft_app_i
 int weft_node_app_open(weft_node_t *node, const uint8_t *wasm, size_t len, const char *name,
                        char out_id[WEFT_APP_ID_LEN + 1], char *out_msg, size_t msg_size);
 
+/* Binds opened app `id` to the guest ABI named `abi` (NULL: the one its
+ * imports choose, as at open). Returns 0, WEFT_ENOTFOUND (no such opened
+ * app) or WEFT_EUNLINKABLE with msg (bad imports, no ABI called that, or
+ * imports it does not provide). *out_store (may be NULL) is 1 when its
+ * calls need a data directory (weft_node_open_data_dir). Not while the
+ * app's calls run. */
+int weft_node_app_bind(weft_node_t *node, const char *id, const char *abi, int *out_store,
+                       char *out_msg, size_t msg_size);
+
 /* The compiled module of an app (compiled now if this process has not yet),
  * for listing its imports and exports. Borrowed until the node closes.
  * WEFT_ENOTFOUND when there is no such app. */

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "weft/node.h"
 
 void cli_inspect_usage(FILE *out)
 {
@@ -195,6 +196,13 @@ static json_t *json_module(const char *path, size_t size, const weft_module_t *m
             if (link.used & (1u << i))
                 json_array_append_new(a, json_string(weft_profile_name(i)));
         json_object_set_new(root, "abi", a);
+        /* the guest ABI its calls would run under (docs/node.md "Guest ABIs") */
+        const char *guest = NULL;
+        char why[512];
+        if (link.nbad == 0 && weft_node_abi_bind(module, NULL, &guest, why, sizeof why) == 0)
+            json_object_set_new(root, "guest_abi", json_string(guest));
+        else if (link.nbad == 0)
+            json_object_set_new(root, "guest_abi_error", json_string(why));
         a = json_array();
         for (size_t i = 0; i < link.nbad; i++) {
             json_t *e = json_desc(&link.bad[i].import);
@@ -293,6 +301,12 @@ static int print_links(const weft_module_t *module)
         }
         putchar('\n');
     }
+    const char *guest = NULL;
+    char why[512];
+    if (link.nbad == 0 && weft_node_abi_bind(module, NULL, &guest, why, sizeof why) == 0)
+        printf("guest ABI:  %s\n", guest);
+    else if (link.nbad == 0)
+        printf("guest ABI:  none, weft run refuses it: %s\n", why);
     weft_link_report_free(&link);
     return 0;
 }

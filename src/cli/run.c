@@ -355,6 +355,11 @@ int cli_run(int argc, char **argv)
     }
     if (refuse_bad_imports(o.path, r.module) != 0 || refuse_memory_over_limit(&o, r.module) != 0)
         goto done;
+    int needs_store = 0;
+    if (weft_node_app_bind(r.node, app_id, o.abi, &needs_store, msg, sizeof msg) != 0) {
+        cli_error("%s: cannot link: %s", o.path, msg);
+        goto done;
+    }
 
     /* A Numax module exports `run` rather than `_start`. */
     if (!o.invoke && !export_type(r.module, "_start") && export_type(r.module, "run"))
@@ -413,8 +418,9 @@ int cli_run(int argc, char **argv)
         close(null_fd);
     }
 
-    /* Only a module that imports nx gets (and may create) a data directory. */
-    if (weft_profile_imported(r.module, "nx") && (status = run_open_data_dir(&r)) != 0)
+    /* Only a module whose imports keep state (nx, ...) gets (and may
+     * create) a data directory. */
+    if (needs_store && (status = run_open_data_dir(&r)) != 0)
         goto done;
     status = CLI_EXIT_ERROR;
 

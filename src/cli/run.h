@@ -21,6 +21,7 @@
 typedef struct {
     const char *invoke; /* NULL: _start, or run */
     const char *data_dir, *context; /* NULL: the defaults */
+    const char *abi;                /* --abi: NULL, detected from the imports */
     int events;
     int no_sync;  /* --no-sync: nx runs without WEFT_NX_SYNC */
     int log_json; /* --log-format=json: log lines as JSON objects */

@@ -43,6 +43,8 @@ void cli_run_usage(FILE *out)
             "                       ~/.local/share/weft)\n"
             "  --context NAME       the context the module's state lives in (default:\n"
             "                       the module's file name without .wasm)\n"
+            "  --abi NAME           bind the module to guest ABI NAME instead of the one\n"
+            "                       its imports choose (weft inspect shows it)\n"
             "  --events             print each event the call emitted (nx event_emit) as\n"
             "                       one JSON line on stdout, after the call committed:\n"
             "                       {\"node\",\"event\",\"payload\"} (node: the node id in\n"
@@ -242,6 +244,10 @@ int run_parse_opts(int argc, char **argv, run_opts_t *o)
             if (m < 0)
                 return -1;
             o->context = val;
+        } else if ((m = option_value(argc, argv, &i, "--abi", &val)) != 0) {
+            if (m < 0)
+                return -1;
+            o->abi = val;
         } else if (strcmp(arg, "--events") == 0) {
             o->events = 1;
         } else if (strcmp(arg, "--no-sync") == 0) {

@@ -567,6 +567,27 @@ int weft_node_app_open(weft_node_t *node, const uint8_t *wasm, size_t len, const
     return 0;
 }
 
+int weft_node_app_bind(weft_node_t *node, const char *id, const char *abi, int *out_store,
+                       char *out_msg, size_t msg_size)
+{
+    NODE_OUT_MSG(out_msg, msg_size);
+    node_app_t *a = id ? node_app_opened(node, id) : NULL;
+    if (!a) {
+        snprintf(out_msg, msg_size, "no app %s opened in this node", id ? id : "(null)");
+        return WEFT_ENOTFOUND;
+    }
+    const node_abi_t *bound;
+    int store;
+    int rc = bind_abi(a->module, abi, &bound, &store, out_msg, msg_size);
+    if (rc != 0)
+        return rc;
+    a->abi = bound;
+    a->needs_store = store;
+    if (out_store)
+        *out_store = store;
+    return 0;
+}
+
 int weft_node_app_module(weft_node_t *node, const char *id, const struct weft_module **out)
 {
     char msg[256];

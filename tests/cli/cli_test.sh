@@ -420,6 +420,11 @@ expect 2 "takes no --context" "$weft" db "$tmp" node-id --context x
 expect 2 "wrong number of arguments" "$weft" db "$tmp" node-id extra
 expect 1 "cannot open $tmp/no-such-data" "$weft" db "$tmp/no-such-data" node-id
 if have "$logger"; then
+    # The guest ABI: chosen from the imports, or named with --abi.
+    expect 0 "guest ABI:  nx" "$weft" inspect "$logger"
+    expect 0 '"guest_abi": "nx"' "$weft" inspect --json "$logger"
+    expect 1 "cannot link: no ABI called 'bogus' (there are nx" "$weft" run --abi bogus "$logger"
+    expect 0 "nx_logger: hello" "$weft" run --abi nx --data-dir "$tmp/abidata" "$logger"
     d=$tmp/nodedata
     # Text stays the default: "MODULE: message".
     expect 0 "nx_logger: hello" "$weft" run --data-dir "$d" "$logger"
