@@ -1,0 +1,85 @@
+/*
+ * weft/blobs.h — content-addressed blobs in a data directory (weft/db.h).
+ *
+ * A blob is any byte string, named by the SHA-256 of its content (its
+ * id) and stored once however often it is written. It is kept in chunks
+ * of WEFT_BLOB_CHUNK bytes (the last one shorter), each stored under its
+ * own SHA-256, so a blob is written and read a chunk at a time and never
+ * needs to be in memory whole, and chunks two blobs share are stored once.
+ * A blob's record lists its chunks; a blob exists once its record is
+ * written (weft_blob_close), never before: a reader sees all of it or
+ * none. Chunks of an upload that never closed stay until a later upload
+ * of the same bytes reuses them (docs/store.md, "Blobs").
+ *
+ * Everything lives in WEFT_SPACE_BLOBS under a context no context name
+ * can be, so deleting a context never drops blobs; which contexts may see
+ * a blob is decided above the store.
+ *
+ * Thread safety: a writer serves one upload at a time; the functions that
+ * take only a transaction follow its rules (weft/db.h).
+ */
+#ifndef WEFT_BLOBS_H
+#define WEFT_BLOBS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WEFT_BLOB_ID_LEN 32u
+#define WEFT_BLOB_CHUNK ((size_t)256 * 1024)
+/* The largest blob: 2^40 bytes (a record of 4 Mi chunk ids stays under
+ * the store's 256 MiB value limit). */
+#define WEFT_BLOB_MAX ((uint64_t)1 << 40)
+
+typedef struct weft_blob_writer weft_blob_writer_t;
+
+/* A new upload, empty. Returns 0 or WEFT_ENOMEM. Free with
+ * weft_blob_writer_free (which drops an upload never closed). */
+int weft_blob_writer_new(weft_blob_writer_t **out);
+void weft_blob_writer_free(weft_blob_writer_t *w);
+
+/* Appends bytes. Each chunk they complete is stored in `txn` (a write
+ * transaction; a later call may use another one): at most one partial
+ * chunk is held in memory. Returns 0, WEFT_ELIMIT past WEFT_BLOB_MAX, or
+ * a storage error. When the error came from storing the first chunk the
+ * bytes complete (always so for len <= WEFT_BLOB_CHUNK), the writer is as
+ * it was before the call: abort txn and write the same bytes again in
+ * another one (a map that grew); otherwise the upload is unusable. A
+ * transaction the upload wrote a chunk in that is aborted after success
+ * makes weft_blob_close fail with WEFT_EIO. */
+int weft_blob_write(weft_blob_writer_t *w, weft_txn_t *txn, const uint8_t *p, size_t len);
+/* 1 when the next weft_blob_write of len bytes would store a chunk (so
+ * the caller knows when it needs a transaction), else 0. */
+int weft_blob_write_stores(const weft_blob_writer_t *w, size_t len);
+/* Ends the upload: stores the last chunk and the blob's record in `txn`
+ * (kept as it was when the same bytes were stored before) and gives the
+ * id and size. Returns 0, WEFT_EIO when a chunk written earlier is not in
+ * the store, or a storage error. The writer is done after. */
+int weft_blob_close(weft_blob_writer_t *w, weft_txn_t *txn, uint8_t id[WEFT_BLOB_ID_LEN],
+                    uint64_t *out_size);
+/* Bytes written so far. */
+uint64_t weft_blob_written(const weft_blob_writer_t *w);
+
+/* The size of blob `id`: 0, or WEFT_ENOTFOUND, or WEFT_EIO for a damaged
+ * record. */
+int weft_blob_stat(weft_txn_t *txn, const uint8_t id[WEFT_BLOB_ID_LEN], uint64_t *out_size);
+/* Copies up to len bytes of blob `id` from offset `off` into buf (*got:
+ * how many; 0 at or past the end). Returns 0, WEFT_ENOTFOUND, or WEFT_EIO
+ * when a chunk is missing or does not match its id. */
+int weft_blob_read(weft_txn_t *txn, const uint8_t id[WEFT_BLOB_ID_LEN], uint64_t off,
+                   uint8_t *buf, size_t len, size_t *got);
+
+/* Lowercase hex of an id (64 digits and a NUL), and back: 0, or WEFT_EARG
+ * when text is not 64 hex digits. */
+void weft_blob_id_hex(const uint8_t id[WEFT_BLOB_ID_LEN], char out[2 * WEFT_BLOB_ID_LEN + 1]);
+int weft_blob_id_parse(const char *text, uint8_t id[WEFT_BLOB_ID_LEN]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
