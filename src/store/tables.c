@@ -1,0 +1,661 @@
+/*
+ * tables.c — rows, unique columns, indexes and iterators of typed tables
+ * (weft/tables.h), on weft/db.h's transactions: tables are a service of
+ * the store that ABIs bind to, not part of any one of them.
+ *
+ * Keys are built from order-preserving encodings of the BSATN values
+ * (weft_bsatn_key), so LMDB's byte order is the values' order and a range
+ * scan seeks to its lower bound and stops at its upper one: it reads only
+ * its range. Encoded keys are prefix-free, so "every entry whose value is
+ * v" is "every key starting with key(v)": that is how exclusive bounds and
+ * inclusive upper bounds are decided.
+ *
+ * An iterator keeps the last key it returned and each step seeks past it
+ * (weft_txn_scan with start_after): O(log n) a row, and it sees the call's
+ * own writes ahead of it without holding an LMDB cursor across them.
+ * Handles carry a generation, so a closed or forged one is refused.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tables_priv.h"
+#include "weft/error.h"
+
+typedef struct {
+    uint32_t gen; /* 0: free */
+    uint32_t tid;
+    int index;           /* an index scan: rows are looked up by rowkey */
+    weft_bsatn_buf_t pre; /* 'r' table 0 or 'i' table 0 index 0 */
+    weft_bsatn_buf_t last; /* the whole key last returned; empty: none yet */
+    weft_bsatn_buf_t lo, hi;
+    int lo_kind, hi_kind;
+    int done;
+} iter_t;
+
+struct weft_tables {
+    const weft_schema_t *schema;
+    uint8_t ctx[255];
+    size_t ctx_len;
+    weft_txn_t *txn;
+    uint8_t identity[64];
+    size_t identity_len;
+    iter_t *iters;
+    size_t niters;
+    uint32_t gen;
+    weft_bsatn_buf_t scratch; /* the row or key of the current step */
+    weft_bsatn_buf_t key;     /* the key the current step found */
+};
+
+/* ---- rows ---------------------------------------------------------------- */
+
+int tables_columns(const schema_table_t *t, const uint8_t *row, size_t len, size_t *off,
+                   size_t *lens)
+{
+    size_t at = 0;
+    for (size_t i = 0; i < t->ncols; i++) {
+        size_t used;
+        if (weft_bsatn_check(t->cols[i].type, t->cols[i].type_len, row + at, len - at, &used))
+            return WEFT_EMALFORMED;
+        off[i] = at;
+        lens[i] = used;
+        at += used;
+    }
+    return at == len ? 0 : WEFT_EMALFORMED;
+}
+
+static void put_name(weft_bsatn_buf_t *b, const char *name)
+{
+    weft_bsatn_put_raw(b, name, strlen(name) + 1); /* with its NUL: names have none */
+}
+
+/* The row key of a row split into columns: the primary key's key, or
+ * for a table without one a new row number (when `seq` is not NULL). */
+static int row_key(weft_tables_t *t, const schema_table_t *tab, const uint8_t *row,
+                   const size_t *off, const size_t *lens, weft_bsatn_buf_t *out)
+{
+    if (tab->pk >= 0) {
+        const schema_col_t *c = &tab->cols[tab->pk];
+        return weft_bsatn_key(c->type, c->type_len, row + off[tab->pk], lens[tab->pk], out, NULL);
+    }
+    /* 'n' table -> the last row number given */
+    weft_bsatn_buf_t k;
+    const uint8_t *v;
+    size_t vl;
+    uint64_t n = 0;
+    int rc;
+    weft_bsatn_buf_init(&k);
+    weft_bsatn_put_u8(&k, 'n');
+    weft_bsatn_put_raw(&k, tab->name, strlen(tab->name));
+    if (k.err) return k.err;
+    rc = weft_txn_get(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, k.p, k.len, &v, &vl);
+    if (rc == 0 && vl == 8)
+        for (int i = 0; i < 8; i++) n = n << 8 | v[i];
+    else if (rc != 0 && rc != WEFT_ENOTFOUND)
+        goto done;
+    n++;
+    uint8_t be[8];
+    for (int i = 0; i < 8; i++) be[i] = (uint8_t)(n >> (56 - 8 * i));
+    rc = weft_txn_put(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, k.p, k.len, be, 8);
+    if (rc == 0) weft_bsatn_put_raw(out, be, 8);
+done:
+    weft_bsatn_buf_fini(&k);
+    return rc ? rc : out->err;
+}
+
+/* 'u' table 0 column 0 key(value) */
+static int unique_key(const schema_table_t *tab, uint32_t col, const uint8_t *row,
+                      const size_t *off, const size_t *lens, weft_bsatn_buf_t *out)
+{
+    const schema_col_t *c = &tab->cols[col];
+    weft_bsatn_put_u8(out, 'u');
+    put_name(out, tab->name);
+    put_name(out, c->name);
+    return weft_bsatn_key(c->type, c->type_len, row + off[col], lens[col], out, NULL);
+}
+
+/* 'i' table 0 index 0 */
+static void index_prefix(const schema_table_t *tab, size_t x, weft_bsatn_buf_t *out)
+{
+    weft_bsatn_put_u8(out, 'i');
+    put_name(out, tab->name);
+    put_name(out, tab->idx[x].name);
+}
+
+/* 'i' table 0 index 0 key(cols) rowkey */
+static int index_key(const schema_table_t *tab, size_t x, const uint8_t *row, const size_t *off,
+                     const size_t *lens, const uint8_t *rk, size_t rk_len, weft_bsatn_buf_t *out)
+{
+    const schema_index_t *ix = &tab->idx[x];
+    index_prefix(tab, x, out);
+    for (size_t i = 0; i < ix->ncols; i++) {
+        const schema_col_t *c = &tab->cols[ix->cols[i]];
+        int rc = weft_bsatn_key(c->type, c->type_len, row + off[ix->cols[i]], lens[ix->cols[i]],
+                                out, NULL);
+        if (rc) return rc;
+    }
+    weft_bsatn_put_raw(out, rk, rk_len);
+    return out->err;
+}
+
+static void row_prefix(const schema_table_t *tab, weft_bsatn_buf_t *out)
+{
+    weft_bsatn_put_u8(out, 'r');
+    put_name(out, tab->name);
+}
+
+/* 1 when the call may see the row: not a private table with an owner
+ * column, or the owner is the call's identity. */
+static int visible(const weft_tables_t *t, const schema_table_t *tab, const uint8_t *row,
+                   size_t len)
+{
+    size_t off[MAX_COLUMNS], lens[MAX_COLUMNS];
+    if (tab->owner < 0) return 1;
+    if (tables_columns(tab, row, len, off, lens) != 0) return 0;
+    /* a bytes value: u32 length, then the bytes */
+    return lens[tab->owner] - 4 == t->identity_len &&
+           memcmp(row + off[tab->owner] + 4, t->identity, t->identity_len) == 0;
+}
+
+static int key_fits(size_t len)
+{
+    return len <= WEFT_DB_KEY_MAX;
+}
+
+int weft_tables_insert(weft_tables_t *t, uint32_t tid, const uint8_t *row, size_t len)
+{
+    const schema_table_t *tab = tables_table(t->schema, tid);
+    size_t off[MAX_COLUMNS], lens[MAX_COLUMNS];
+    weft_bsatn_buf_t rk, k, ik;
+    const uint8_t *v;
+    size_t vl;
+    int rc;
+    if (!tab) return WEFT_TABLE_ENOTABLE;
+    if (!t->txn) return WEFT_EARG;
+    if (len > WEFT_TABLES_MAX_ROW || tables_columns(tab, row, len, off, lens) != 0)
+        return WEFT_TABLE_ETYPE;
+    if (!visible(t, tab, row, len)) return WEFT_TABLE_EDENIED;
+    weft_bsatn_buf_init(&rk);
+    weft_bsatn_buf_init(&k);
+    weft_bsatn_buf_init(&ik);
+    /* The primary key first (no row number is taken for a refused row). */
+    if (tab->pk >= 0) {
+        if ((rc = row_key(t, tab, row, off, lens, &rk)) != 0) goto done;
+        row_prefix(tab, &k);
+        weft_bsatn_put_raw(&k, rk.p, rk.len);
+        if ((rc = k.err) != 0) goto done;
+        if (!key_fits(k.len)) {
+            rc = WEFT_TABLE_EINVAL;
+            goto done;
+        }
+        rc = weft_txn_get(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, k.p, k.len, &v, &vl);
+        if (rc == 0) {
+            rc = WEFT_TABLE_EUNIQUE;
+            goto done;
+        }
+        if (rc != WEFT_ENOTFOUND) goto done;
+    }
+    for (size_t u = 0; u < tab->nunique; u++) {
+        ik.len = 0;
+        if ((rc = unique_key(tab, tab->unique[u], row, off, lens, &ik)) != 0) goto done;
+        if (!key_fits(ik.len)) {
+            rc = WEFT_TABLE_EINVAL;
+            goto done;
+        }
+        rc = weft_txn_get(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, ik.p, ik.len, &v, &vl);
+        if (rc == 0) {
+            rc = WEFT_TABLE_EUNIQUE;
+            goto done;
+        }
+        if (rc != WEFT_ENOTFOUND) goto done;
+    }
+    /* Index keys are checked for length before anything is written, so a
+     * refused row leaves nothing behind even without an abort. */
+    for (size_t x = 0; x < tab->nidx; x++) {
+        ik.len = 0;
+        index_key(tab, x, row, off, lens, (const uint8_t *)"", 0, &ik);
+        if ((rc = ik.err) != 0) goto done;
+        if (!key_fits(ik.len + (tab->pk >= 0 ? rk.len : 8))) {
+            rc = WEFT_TABLE_EINVAL;
+            goto done;
+        }
+    }
+    if (tab->pk < 0) {
+        if ((rc = row_key(t, tab, row, off, lens, &rk)) != 0) goto done;
+        row_prefix(tab, &k);
+        weft_bsatn_put_raw(&k, rk.p, rk.len);
+        if ((rc = k.err) != 0) goto done;
+    }
+    if ((rc = weft_txn_put(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, k.p, k.len, row, len)))
+        goto done;
+    for (size_t u = 0; u < tab->nunique; u++) {
+        ik.len = 0;
+        if ((rc = unique_key(tab, tab->unique[u], row, off, lens, &ik)) != 0) goto done;
+        if ((rc = weft_txn_put(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, ik.p, ik.len, rk.p,
+                               rk.len)))
+            goto done;
+    }
+    for (size_t x = 0; x < tab->nidx; x++) {
+        ik.len = 0;
+        if ((rc = index_key(tab, x, row, off, lens, rk.p, rk.len, &ik)) != 0) goto done;
+        if ((rc = weft_txn_put(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, ik.p, ik.len, rk.p,
+                               rk.len)))
+            goto done;
+    }
+    rc = 0;
+done:
+    weft_bsatn_buf_fini(&rk);
+    weft_bsatn_buf_fini(&k);
+    weft_bsatn_buf_fini(&ik);
+    return rc;
+}
+
+int weft_tables_delete_pk(weft_tables_t *t, uint32_t tid, const uint8_t *pk, size_t len)
+{
+    const schema_table_t *tab = tables_table(t->schema, tid);
+    size_t off[MAX_COLUMNS], lens[MAX_COLUMNS], used;
+    weft_bsatn_buf_t rk, k, ik;
+    const uint8_t *v;
+    uint8_t *row = NULL;
+    size_t vl;
+    int rc;
+    if (!tab) return WEFT_TABLE_ENOTABLE;
+    if (!t->txn) return WEFT_EARG;
+    if (tab->pk < 0) return WEFT_TABLE_EINVAL;
+    weft_bsatn_buf_init(&rk);
+    weft_bsatn_buf_init(&k);
+    weft_bsatn_buf_init(&ik);
+    const schema_col_t *c = &tab->cols[tab->pk];
+    rc = weft_bsatn_key(c->type, c->type_len, pk, len, &rk, &used);
+    if (rc == WEFT_EMALFORMED || (rc == 0 && used != len)) {
+        rc = WEFT_TABLE_ETYPE;
+        goto done;
+    }
+    if (rc) goto done;
+    row_prefix(tab, &k);
+    weft_bsatn_put_raw(&k, rk.p, rk.len);
+    if ((rc = k.err) != 0) goto done;
+    if (!key_fits(k.len)) {
+        rc = WEFT_TABLE_ENOTFOUND; /* no such key can have been stored */
+        goto done;
+    }
+    rc = weft_txn_get(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, k.p, k.len, &v, &vl);
+    if (rc == WEFT_ENOTFOUND) {
+        rc = WEFT_TABLE_ENOTFOUND;
+        goto done;
+    }
+    if (rc) goto done;
+    /* a copy: the deletes below move what v points to */
+    if (!(row = malloc(vl ? vl : 1))) {
+        rc = WEFT_ENOMEM;
+        goto done;
+    }
+    memcpy(row, v, vl);
+    if (tables_columns(tab, row, vl, off, lens) != 0) {
+        rc = WEFT_EDAMAGED; /* the store holds a row that is not one */
+        goto done;
+    }
+    if (!visible(t, tab, row, vl)) {
+        rc = WEFT_TABLE_EDENIED;
+        goto done;
+    }
+    if ((rc = weft_txn_del(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, k.p, k.len))) goto done;
+    for (size_t u = 0; u < tab->nunique; u++) {
+        ik.len = 0;
+        if ((rc = unique_key(tab, tab->unique[u], row, off, lens, &ik)) != 0 ||
+            (rc = weft_txn_del(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, ik.p, ik.len)))
+            goto done;
+    }
+    for (size_t x = 0; x < tab->nidx; x++) {
+        ik.len = 0;
+        if ((rc = index_key(tab, x, row, off, lens, rk.p, rk.len, &ik)) != 0 ||
+            (rc = weft_txn_del(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, ik.p, ik.len)))
+            goto done;
+    }
+    rc = 0;
+done:
+    free(row);
+    weft_bsatn_buf_fini(&rk);
+    weft_bsatn_buf_fini(&k);
+    weft_bsatn_buf_fini(&ik);
+    return rc;
+}
+
+/* ---- iterators ----------------------------------------------------------- */
+
+static void iter_free(iter_t *it)
+{
+    weft_bsatn_buf_fini(&it->pre);
+    weft_bsatn_buf_fini(&it->last);
+    weft_bsatn_buf_fini(&it->lo);
+    weft_bsatn_buf_fini(&it->hi);
+    memset(it, 0, sizeof *it);
+}
+
+/* handle = generation << 16 | (slot + 1): never 0, positive as an i64. */
+static iter_t *iter_get(weft_tables_t *t, uint64_t h)
+{
+    uint64_t slot = (h & 0xFFFF) - 1, gen = h >> 16;
+    if ((h & 0xFFFF) == 0 || slot >= t->niters || gen == 0 || gen > UINT32_MAX) return NULL;
+    iter_t *it = &t->iters[slot];
+    return it->gen == gen ? it : NULL;
+}
+
+static int iter_new(weft_tables_t *t, uint32_t tid, iter_t **out, uint64_t *out_handle)
+{
+    size_t slot = 0;
+    while (slot < t->niters && t->iters[slot].gen) slot++;
+    if (slot == t->niters) {
+        if (t->niters == WEFT_TABLES_MAX_ITERS) return WEFT_TABLE_ELIMIT;
+        size_t n = t->niters ? t->niters * 2 : 8;
+        if (n > WEFT_TABLES_MAX_ITERS) n = WEFT_TABLES_MAX_ITERS;
+        iter_t *p = realloc(t->iters, n * sizeof *p);
+        if (!p) return WEFT_ENOMEM;
+        memset(p + t->niters, 0, (n - t->niters) * sizeof *p);
+        t->iters = p;
+        t->niters = n;
+    }
+    if (++t->gen > 0x7FFFFFFFu) t->gen = 1; /* keeps the handle a positive i64 */
+    iter_t *it = &t->iters[slot];
+    it->gen = t->gen;
+    it->tid = tid;
+    *out = it;
+    *out_handle = (uint64_t)it->gen << 16 | (slot + 1);
+    return 0;
+}
+
+int weft_tables_scan(weft_tables_t *t, uint32_t tid, uint64_t *out_handle)
+{
+    const schema_table_t *tab = tables_table(t->schema, tid);
+    iter_t *it;
+    int rc;
+    if (!tab) return WEFT_TABLE_ENOTABLE;
+    if ((rc = iter_new(t, tid, &it, out_handle)) != 0) return rc;
+    row_prefix(tab, &it->pre);
+    it->lo_kind = it->hi_kind = WEFT_BOUND_UNBOUNDED;
+    if (it->pre.err) {
+        rc = it->pre.err;
+        iter_free(it);
+    }
+    return rc;
+}
+
+/* One bound of a range: kind, then the index key's value (its columns'
+ * values in order) unless unbounded; its order-preserving key into out. */
+static int get_bound(const schema_table_t *tab, const schema_index_t *ix, weft_bsatn_reader_t *r,
+                     int *kind, weft_bsatn_buf_t *out)
+{
+    *kind = weft_bsatn_get_u8(r);
+    if (r->err || *kind > WEFT_BOUND_UNBOUNDED) return WEFT_TABLE_EINVAL;
+    if (*kind == WEFT_BOUND_UNBOUNDED) return 0;
+    for (size_t i = 0; i < ix->ncols; i++) {
+        const schema_col_t *c = &tab->cols[ix->cols[i]];
+        size_t used;
+        int rc = weft_bsatn_key(c->type, c->type_len, r->p + r->off, r->len - r->off, out, &used);
+        if (rc == WEFT_EMALFORMED) return WEFT_TABLE_ETYPE;
+        if (rc) return rc;
+        r->off += used;
+    }
+    return 0;
+}
+
+int weft_tables_index_scan(weft_tables_t *t, uint32_t tid, uint32_t iid, const uint8_t *range,
+                           size_t len, uint64_t *out_handle)
+{
+    const schema_table_t *tab = tables_table(t->schema, tid);
+    weft_bsatn_reader_t r;
+    iter_t *it;
+    int rc;
+    if (!tab || iid >= tab->nidx) return WEFT_TABLE_ENOTABLE;
+    if ((rc = iter_new(t, tid, &it, out_handle)) != 0) return rc;
+    it->index = 1;
+    index_prefix(tab, iid, &it->pre);
+    weft_bsatn_reader_init(&r, range, len);
+    if ((rc = get_bound(tab, &tab->idx[iid], &r, &it->lo_kind, &it->lo)) != 0 ||
+        (rc = get_bound(tab, &tab->idx[iid], &r, &it->hi_kind, &it->hi)) != 0)
+        goto fail;
+    if (r.off != len) {
+        rc = WEFT_TABLE_EINVAL;
+        goto fail;
+    }
+    if ((rc = it->pre.err) != 0 || (rc = it->lo.err) != 0 || (rc = it->hi.err) != 0) goto fail;
+    return 0;
+fail:
+    iter_free(it);
+    return rc;
+}
+
+typedef struct {
+    iter_t *it;
+    weft_bsatn_buf_t *key, *val;
+    int found;
+} step_t;
+
+/* memcmp of the key's part after the prefix with a bound, over the
+ * bound's length: 0 means the entry's value is the bound's. */
+static int cmp_bound(const uint8_t *k, size_t kl, const weft_bsatn_buf_t *b)
+{
+    size_t n = kl < b->len ? kl : b->len;
+    int c = memcmp(k, b->p, n);
+    if (c == 0 && kl < b->len) return -1;
+    return c;
+}
+
+static int step_visit(void *user, const uint8_t *key, size_t key_len, const uint8_t *val,
+                      size_t val_len)
+{
+    step_t *s = user;
+    iter_t *it = s->it;
+    const uint8_t *k = key + it->pre.len;
+    size_t kl = key_len - it->pre.len;
+    if (it->lo_kind == WEFT_BOUND_EXCLUDED && cmp_bound(k, kl, &it->lo) == 0) return 0;
+    if (it->hi_kind != WEFT_BOUND_UNBOUNDED) {
+        int c = cmp_bound(k, kl, &it->hi);
+        if (c > 0 || (c == 0 && it->hi_kind == WEFT_BOUND_EXCLUDED)) {
+            it->done = 1;
+            return 1;
+        }
+    }
+    s->key->len = s->val->len = 0;
+    weft_bsatn_put_raw(s->key, key, key_len);
+    weft_bsatn_put_raw(s->val, val, val_len);
+    s->found = 1;
+    return 1;
+}
+
+int weft_tables_next(weft_tables_t *t, uint64_t handle, size_t cap, const uint8_t **out_row,
+                     size_t *out_len)
+{
+    iter_t *it = iter_get(t, handle);
+    const schema_table_t *tab;
+    weft_bsatn_buf_t after;
+    int rc;
+    if (!it) return WEFT_TABLE_EINVAL;
+    if (!t->txn) return WEFT_EARG;
+    tab = tables_table(t->schema, it->tid);
+    weft_bsatn_buf_init(&after);
+    for (;;) {
+        step_t s = {it, &t->key, &t->scratch, 0};
+        if (it->done) {
+            rc = WEFT_TABLE_ENOTFOUND;
+            break;
+        }
+        after.len = 0;
+        if (it->last.len) {
+            weft_bsatn_put_raw(&after, it->last.p, it->last.len);
+        } else if (it->lo_kind != WEFT_BOUND_UNBOUNDED) {
+            /* every entry of value lo is longer than pre+key(lo) */
+            weft_bsatn_put_raw(&after, it->pre.p, it->pre.len);
+            weft_bsatn_put_raw(&after, it->lo.p, it->lo.len);
+        }
+        if ((rc = after.err) != 0) break;
+        if (after.len > WEFT_DB_KEY_MAX) {
+            rc = WEFT_TABLE_ENOTFOUND; /* no stored key starts past it */
+            it->done = 1;
+            break;
+        }
+        rc = weft_txn_scan(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, it->pre.p, it->pre.len,
+                           after.p, after.len, step_visit, &s);
+        if (rc) break;
+        if ((rc = t->key.err) != 0 || (rc = t->scratch.err) != 0) break;
+        if (!s.found) {
+            it->done = 1;
+            rc = WEFT_TABLE_ENOTFOUND;
+            break;
+        }
+        if (it->index) {
+            /* the entry's value is the rowkey: fetch the row */
+            weft_bsatn_buf_t rk;
+            const uint8_t *v;
+            size_t vl;
+            weft_bsatn_buf_init(&rk);
+            row_prefix(tab, &rk);
+            weft_bsatn_put_raw(&rk, t->scratch.p, t->scratch.len);
+            rc = rk.err ? rk.err
+                        : weft_txn_get(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, rk.p, rk.len,
+                                       &v, &vl);
+            weft_bsatn_buf_fini(&rk);
+            if (rc == WEFT_ENOTFOUND) rc = WEFT_EDAMAGED; /* an index entry without its row */
+            if (rc) break;
+            t->scratch.len = 0;
+            weft_bsatn_put_raw(&t->scratch, v, vl);
+            if ((rc = t->scratch.err) != 0) break;
+        }
+        if (!visible(t, tab, t->scratch.p, t->scratch.len)) {
+            /* another identity's row: step over it */
+            it->last.len = 0;
+            weft_bsatn_put_raw(&it->last, t->key.p, t->key.len);
+            if ((rc = it->last.err) != 0) break;
+            continue;
+        }
+        *out_row = t->scratch.p;
+        *out_len = t->scratch.len;
+        if (t->scratch.len > cap) {
+            rc = WEFT_TABLE_ETOOSMALL;
+            break;
+        }
+        it->last.len = 0;
+        weft_bsatn_put_raw(&it->last, t->key.p, t->key.len);
+        rc = it->last.err;
+        break;
+    }
+    weft_bsatn_buf_fini(&after);
+    return rc;
+}
+
+int weft_tables_close(weft_tables_t *t, uint64_t handle)
+{
+    iter_t *it = iter_get(t, handle);
+    if (!it) return WEFT_TABLE_EINVAL;
+    iter_free(it);
+    return 0;
+}
+
+/* ---- binding --------------------------------------------------------- */
+
+int weft_tables_new(const weft_schema_t *schema, const uint8_t *ctx, size_t ctx_len,
+                    weft_tables_t **out)
+{
+    if (!out) return WEFT_EARG;
+    *out = NULL;
+    if (!schema || !ctx || ctx_len == 0 || ctx_len > 255) return WEFT_EARG;
+    weft_tables_t *t = calloc(1, sizeof *t);
+    if (!t) return WEFT_ENOMEM;
+    t->schema = schema;
+    memcpy(t->ctx, ctx, ctx_len);
+    t->ctx_len = ctx_len;
+    *out = t;
+    return 0;
+}
+
+void weft_tables_end_call(weft_tables_t *t)
+{
+    for (size_t i = 0; i < t->niters; i++)
+        if (t->iters[i].gen) iter_free(&t->iters[i]);
+    t->txn = NULL;
+}
+
+void weft_tables_begin_call(weft_tables_t *t, weft_txn_t *txn, const uint8_t *identity,
+                            size_t identity_len)
+{
+    weft_tables_end_call(t);
+    t->txn = txn;
+    if (identity_len > sizeof t->identity) identity_len = sizeof t->identity;
+    if (identity_len) memcpy(t->identity, identity, identity_len);
+    t->identity_len = identity_len;
+}
+
+void weft_tables_delete(weft_tables_t *t)
+{
+    if (!t) return;
+    weft_tables_end_call(t);
+    free(t->iters);
+    weft_bsatn_buf_fini(&t->scratch);
+    weft_bsatn_buf_fini(&t->key);
+    free(t);
+}
+
+/* ---- clients ------------------------------------------------------------- */
+
+typedef struct {
+    const schema_table_t *tab;
+    weft_bsatn_buf_t *out, *next;
+    size_t limit, n;
+    size_t pre_len;
+    int rc, more;
+} page_t;
+
+static int page_visit(void *user, const uint8_t *key, size_t key_len, const uint8_t *val,
+                      size_t val_len)
+{
+    page_t *p = user;
+    if (p->n == p->limit) {
+        /* one more row exists: the page ends at the previous one */
+        p->more = 1;
+        return 1;
+    }
+    if (p->n) weft_bsatn_put_u8(p->out, ',');
+    if ((p->rc = weft_bsatn_json(p->tab->row, p->tab->row_len, val, val_len, p->out, NULL)) != 0)
+        return 1;
+    p->next->len = 0;
+    weft_bsatn_put_raw(p->next, key + p->pre_len, key_len - p->pre_len);
+    p->n++;
+    return 0;
+}
+
+int weft_tables_read_json(const weft_schema_t *s, weft_txn_t *txn, const uint8_t *ctx,
+                          size_t ctx_len, uint32_t tid, const uint8_t *after, size_t after_len,
+                          size_t limit, weft_bsatn_buf_t *out, weft_bsatn_buf_t *out_next)
+{
+    const schema_table_t *tab = tables_table(s, tid);
+    weft_bsatn_buf_t pre, start;
+    int rc;
+    if (!tab) return WEFT_TABLE_ENOTABLE;
+    if (!tab->public_) return WEFT_TABLE_EDENIED;
+    weft_bsatn_buf_init(&pre);
+    weft_bsatn_buf_init(&start);
+    row_prefix(tab, &pre);
+    if (after_len) {
+        weft_bsatn_put_raw(&start, pre.p, pre.len);
+        weft_bsatn_put_raw(&start, after, after_len);
+    }
+    out_next->len = 0;
+    page_t p = {tab, out, out_next, limit, 0, pre.len, 0, 0};
+    weft_bsatn_put_u8(out, '[');
+    if ((rc = pre.err) != 0 || (rc = start.err) != 0) goto done;
+    if (start.len > WEFT_DB_KEY_MAX) {
+        rc = WEFT_TABLE_EINVAL;
+        goto done;
+    }
+    rc = limit == 0 ? 0
+                    : weft_txn_scan(txn, WEFT_SPACE_TABLES, ctx, ctx_len, pre.p, pre.len, start.p,
+                                    start.len, page_visit, &p);
+    if (rc == 0) rc = p.rc;
+    /* the cursor names the last row returned, when a row follows it */
+    if (!p.more) out_next->len = 0;
+    weft_bsatn_put_u8(out, ']');
+    if (rc == 0) rc = out->err ? out->err : out_next->err;
+done:
+    weft_bsatn_buf_fini(&pre);
+    weft_bsatn_buf_fini(&start);
+    return rc;
+}

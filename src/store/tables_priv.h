@@ -1,0 +1,66 @@
+/*
+ * tables_priv.h — the parsed schema shared by tables_schema.c (parsing,
+ * lookups) and tables.c (rows, keys, iterators). Everything here points
+ * into the schema's own copy of the description, so a schema is one
+ * allocation of bytes plus these arrays, immutable once parsed.
+ */
+#ifndef WEFT_TABLES_PRIV_H
+#define WEFT_TABLES_PRIV_H
+
+#include "weft/tables.h"
+
+#define MAX_COLUMNS 64u
+#define MAX_INDEXES 16u
+#define MAX_INDEX_COLUMNS 8u
+
+typedef struct {
+    char name[WEFT_TABLES_MAX_NAME + 1];
+    const uint8_t *type;
+    size_t type_len;
+} schema_col_t;
+
+typedef struct {
+    char name[WEFT_TABLES_MAX_NAME + 1];
+    uint32_t cols[MAX_INDEX_COLUMNS];
+    size_t ncols;
+} schema_index_t;
+
+typedef struct {
+    char name[WEFT_TABLES_MAX_NAME + 1];
+    const uint8_t *row; /* the row type: a Struct of the columns */
+    size_t row_len;
+    schema_col_t cols[MAX_COLUMNS];
+    size_t ncols;
+    int pk;    /* primary key column, or -1 */
+    int owner; /* owner column (bytes) of a private table, or -1 */
+    int public_;
+    uint32_t unique[MAX_COLUMNS];
+    size_t nunique;
+    schema_index_t idx[MAX_INDEXES];
+    size_t nidx;
+} schema_table_t;
+
+typedef struct {
+    char name[WEFT_TABLES_MAX_NAME + 1];
+    const uint8_t *args; /* a Struct type, or NULL */
+    size_t args_len;
+} schema_reducer_t;
+
+struct weft_schema {
+    uint8_t *bytes;
+    size_t len;
+    schema_table_t *tables;
+    size_t ntables;
+    schema_reducer_t *reducers;
+    size_t nreducers;
+};
+
+/* The table with id tid, or NULL. */
+const schema_table_t *tables_table(const weft_schema_t *s, uint32_t tid);
+
+/* Splits a row (a checked value of t's row type) into its columns:
+ * off[i], len[i] for each column. Returns 0 or WEFT_EMALFORMED. */
+int tables_columns(const schema_table_t *t, const uint8_t *row, size_t len, size_t *off,
+                   size_t *lens);
+
+#endif
