@@ -16,6 +16,7 @@ PACKAGES="
   libuv1-dev iptables
   libhiredis-dev redis-server
   python3
+  chromium chromium-driver
 "
 
 missing=""
