@@ -242,6 +242,20 @@ def scenario(b, node):
     b.wait("return document.getElementById('call-output').textContent.includes('values: [42]');",
            "a view's values")
 
+    # A file as a write call's input.
+    infile = os.path.join(OUT, "input.txt")
+    with open(infile, "w") as f:
+        f.write("bytes from a file\n")
+    b.js("document.getElementById('call-fn').value = '';"
+         "document.querySelector('input[name=call-input][value=file]').click();"
+         "document.querySelector('input[name=call-kind][value=write]').click();")
+    b.type("#call-fn", "echo")
+    b.type("#call-file", infile)
+    b.click("#call-go")
+    b.wait("return document.getElementById('call-output').textContent === 'bytes from a file\\n';",
+           "a file's bytes echoed")
+    b.js("document.querySelector('input[name=call-input][value=text]').click();")
+
     # Events: the backlog, then one arriving live; pause holds, filter hides.
     auth = {"Authorization": "Bearer " + TOKEN}
     b.go(node.url + "/#/events/shop")
