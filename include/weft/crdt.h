@@ -243,6 +243,10 @@ int weft_crdt_orset_elements(const weft_crdt_state_t *st, uint8_t *buf, size_t c
                              size_t *out_len);
 /* u32 count, then per visible element in sequence order: u32 len, value. */
 int weft_crdt_rga_values(const weft_crdt_state_t *st, uint8_t *buf, size_t cap, size_t *out_len);
+/* u32 count, then the id (weft_crdt_id_to_bytes, WEFT_CRDT_ID_LEN bytes)
+ * of each visible element in sequence order: what a host needs to insert
+ * after, or delete, the element at an index (Calimero's vectors). */
+int weft_crdt_rga_ids(const weft_crdt_state_t *st, uint8_t *buf, size_t cap, size_t *out_len);
 /* Whether the RGA has element id's insert: 1, 0, <0. An element waiting
  * for an ancestor's insert counts (it is known, just not yet shown). */
 int weft_crdt_rga_contains(const weft_crdt_state_t *st, const weft_crdt_id_t *id);

@@ -320,6 +320,42 @@ int weft_crdt_rga_values(const weft_crdt_state_t *st, uint8_t *buf, size_t cap, 
     return crdt_wbuf_fixed_end(&w, out_len);
 }
 
+typedef struct {
+    crdt_wbuf_t *w;
+    uint32_t count;
+} ids_t;
+
+static void count_id(const crdt_relem_t *e, void *arg)
+{
+    ((ids_t *)arg)->count += !e->deleted;
+}
+
+static void id_elem(const crdt_relem_t *e, void *arg)
+{
+    ids_t *v = arg;
+    uint8_t id[WEFT_CRDT_ID_LEN];
+    if (e->deleted)
+        return;
+    weft_crdt_id_to_bytes(&e->id, id);
+    crdt_put(v->w, id, sizeof id);
+}
+
+int weft_crdt_rga_ids(const weft_crdt_state_t *st, uint8_t *buf, size_t cap, size_t *out_len)
+{
+    crdt_wbuf_t w;
+    ids_t v = {&w, 0};
+    int rc;
+    if (st == NULL || st->type != WEFT_CRDT_RGA)
+        return WEFT_EARG;
+    crdt_wbuf_fixed(&w, buf, cap);
+    if ((rc = walk(&st->u.rga, count_id, &v)) < 0)
+        return rc;
+    crdt_put_u32le(&w, v.count);
+    if ((rc = walk(&st->u.rga, id_elem, &v)) < 0)
+        return rc;
+    return crdt_wbuf_fixed_end(&w, out_len);
+}
+
 int weft_crdt_rga_contains(const weft_crdt_state_t *st, const weft_crdt_id_t *id)
 {
     int found;

@@ -1,0 +1,167 @@
+/*
+ * cal_storage.c — Calimero test guest for storage, written from the
+ * document: synced storage_read/write/remove (1/0 and the old value in
+ * the register), private storage, commit, root state, deltas, and the
+ * key and value limits (a pattern generated in memory, so no input is
+ * big). Answers are [u32 result][register bytes].
+ */
+#include "guest.h"
+
+/* Big keys and values: 1 MiB + 1 and 10 MiB + 1, generated. */
+static uint8_t big_key[(1u << 20) + 1];
+static uint8_t big_val[(10u << 20) + 1];
+static uint8_t out[(10u << 20) + 8];
+
+static void reply(uint32_t r, uint64_t reg)
+{
+    wr32(out, r);
+    int64_t n = 0;
+    if (r == 1) {
+        n = cal_register_read(reg, out + 4, sizeof out - 4);
+        CHECK(n >= 0);
+    }
+    ok(out, 4 + (size_t)n);
+}
+
+/* input: u32 key_len, key, value */
+CAL_EXPORT("put") void put(void)
+{
+    size_t n = read_input();
+    uint32_t kl = rd32(in_buf);
+    CHECK(4 + kl <= n);
+    reply(cal_write(in_buf + 4, kl, in_buf + 4 + kl, n - 4 - kl, 1), 1);
+}
+
+CAL_EXPORT("get") void get(void)
+{
+    size_t n = read_input();
+    reply(cal_read(in_buf, n, 2), 2);
+}
+
+CAL_EXPORT("del") void del(void)
+{
+    size_t n = read_input();
+    reply(cal_remove(in_buf, n, 3), 3);
+}
+
+/* Private storage, same inputs. */
+CAL_EXPORT("pput") void pput(void)
+{
+    size_t n = read_input();
+    uint32_t kl = rd32(in_buf);
+    cal_buf_t k = cal_buf(in_buf + 4, kl), v = cal_buf(in_buf + 4 + kl, n - 4 - kl);
+    ok_u32(cal_private_storage_write(cal_ptr(&k), cal_ptr(&v)));
+}
+
+CAL_EXPORT("pget") void pget(void)
+{
+    size_t n = read_input();
+    cal_buf_t k = cal_buf(in_buf, n);
+    reply(cal_private_storage_read(cal_ptr(&k), 2), 2);
+}
+
+CAL_EXPORT("pdel") void pdel(void)
+{
+    size_t n = read_input();
+    cal_buf_t k = cal_buf(in_buf, n);
+    reply(cal_private_storage_remove(cal_ptr(&k), 3), 3);
+}
+
+static void fill(uint8_t *p, size_t n, uint32_t seed)
+{
+    for (size_t i = 0; i < n; i++) p[i] = (uint8_t)((i * 2654435761u + seed) >> 13);
+}
+
+/* input: u32 key_len, u32 value_len, u32 seed, u32 private — a generated
+ * key and value of those sizes; returns [u32 result]. */
+CAL_EXPORT("put_big") void put_big(void)
+{
+    read_input();
+    uint32_t kl = rd32(in_buf), vl = rd32(in_buf + 4), seed = rd32(in_buf + 8),
+             priv = rd32(in_buf + 12);
+    CHECK(kl <= sizeof big_key && vl <= sizeof big_val);
+    fill(big_key, kl, 1);
+    fill(big_val, vl, seed);
+    if (priv) {
+        cal_buf_t k = cal_buf(big_key, kl), v = cal_buf(big_val, vl);
+        ok_u32(cal_private_storage_write(cal_ptr(&k), cal_ptr(&v)));
+    } else {
+        ok_u32(cal_write(big_key, kl, big_val, vl, 1));
+    }
+}
+
+/* input: u32 key_len, u32 value_len, u32 seed, u32 private — reads the
+ * key back and checks it holds that value; returns [u32 1]. */
+CAL_EXPORT("check_big") void check_big(void)
+{
+    read_input();
+    uint32_t kl = rd32(in_buf), vl = rd32(in_buf + 4), seed = rd32(in_buf + 8),
+             priv = rd32(in_buf + 12);
+    fill(big_key, kl, 1);
+    fill(big_val, vl, seed);
+    cal_buf_t k = cal_buf(big_key, kl);
+    uint32_t r = priv ? cal_private_storage_read(cal_ptr(&k), 5) : cal_read(big_key, kl, 5);
+    CHECK(r == 1);
+    CHECK(cal_register_len(5) == vl);
+    CHECK(cal_register_read(5, out, sizeof out) == (int64_t)vl);
+    CHECK(memcmp(out, big_val, vl) == 0);
+    ok_u32(1);
+}
+
+/* input: u32 times */
+CAL_EXPORT("commit") void commit(void)
+{
+    read_input();
+    uint32_t times = rd32(in_buf);
+    uint8_t root[32];
+    memset(root, 0xab, sizeof root);
+    cal_buf_t r = cal_buf(root, 32), a = cal_buf("artifact", 8);
+    for (uint32_t i = 0; i < times; i++) cal_commit(cal_ptr(&r), cal_ptr(&a));
+    ok_u32(times);
+}
+
+CAL_EXPORT("commit_short_root") void commit_short_root(void)
+{
+    uint8_t root[31] = {0};
+    cal_buf_t r = cal_buf(root, 31), a = cal_buf("", 0);
+    cal_commit(cal_ptr(&r), cal_ptr(&a));
+}
+
+/* input: the document */
+CAL_EXPORT("root_persist") void root_persist(void)
+{
+    size_t n = read_input();
+    cal_buf_t d = cal_buf(in_buf, n);
+    cal_persist_root_state(cal_ptr(&d), 100, 200);
+    ok_u32(1);
+}
+
+CAL_EXPORT("root_read") void root_read(void)
+{
+    reply((uint32_t)cal_read_root_state(6), 6);
+}
+
+CAL_EXPORT("delta_empty") void delta_empty(void)
+{
+    static const uint8_t d[5] = {0, 0, 0, 0, 0};
+    cal_buf_t b = cal_buf(d, 5);
+    cal_apply_storage_delta(cal_ptr(&b));
+    ok_u32(cal_flush_delta() == 0);
+}
+
+CAL_EXPORT("delta_bad") void delta_bad(void)
+{
+    static const uint8_t d[2] = {7, 1};
+    cal_buf_t b = cal_buf(d, 2);
+    cal_apply_storage_delta(cal_ptr(&b));
+}
+
+/* input: u32 key_len, key, value — writes, then returns Err: the
+ * embedder must roll the write back. */
+CAL_EXPORT("put_then_fail") void put_then_fail(void)
+{
+    size_t n = read_input();
+    uint32_t kl = rd32(in_buf);
+    cal_write(in_buf + 4, kl, in_buf + 4 + kl, n - 4 - kl, 1);
+    cal_return(CAL_ERR, "nope", 4);
+}

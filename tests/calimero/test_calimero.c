@@ -1,0 +1,724 @@
+/*
+ * test_calimero.c — the Calimero ABI (weft/calimero.h) driven directly,
+ * the way an embedder does: a data directory in a temporary directory, a
+ * weft_calimero_t on it, the C guests of guests/ (written from the
+ * document through sdk/calimero.h) linked with
+ * weft_calimero_define_imports, and each call bracketed by a write
+ * transaction that commits unless the call trapped or returned Err.
+ * Every return convention, every VMLimits bound at and one past the
+ * limit, and every error name the document lists is checked here; a
+ * hostile guest runs over many seeds. One CTest test per TEST (label abi).
+ */
+#include <sodium.h>
+#include <stdlib.h>
+
+#include <weft/calimero.h>
+#include <weft/crdt_store.h>
+#include <weft/db.h>
+
+#include "harness.h"
+#include "../store/tmpdir.h"
+
+typedef struct {
+    fixture_t fx;
+    weft_db_t *db;
+    weft_calimero_t *cal;
+    int rc;       /* weft_func_call's, of the last call */
+    int kind;     /* what value_return set */
+    const uint8_t *out;
+    size_t out_len;
+} cx_t;
+
+static void db_close_cb(void *p) { weft_db_close(p); }
+static void cal_delete_cb(void *p) { weft_calimero_delete(p); }
+
+static const uint8_t NODE[32] = {0x11, 0x22, 0x33};
+
+/* Guest `guest` on a Calimero context "ctx" of data directory db (NULL:
+ * a new one), as node `node` (NULL: NODE). */
+static void cx_open(cx_t *c, const char *guest, weft_db_t *db, const uint8_t *node)
+{
+    char msg[256];
+    memset(c, 0, sizeof *c);
+    c->db = db;
+    if (!db) {
+        ASSERT_OK(weft_db_open(tmpdir_new("calimero"), WEFT_DB_NOSYNC, &c->db, msg, sizeof msg));
+        test_defer(db_close_cb, c->db);
+    }
+    weft_calimero_config_t cfg = {0};
+    cfg.db = c->db;
+    cfg.context = "ctx";
+    cfg.node_id = node ? node : NODE;
+    cfg.node_id_len = 32;
+    ASSERT_OK(weft_calimero_new(&cfg, &c->cal));
+    test_defer(cal_delete_cb, c->cal);
+    fx_open(&c->fx, guest);
+    weft_limits_config_t lim = weft_store_limits(c->fx.store);
+    weft_calimero_store_limits(c->cal, &lim);
+    ASSERT_OK(weft_store_set_limits(c->fx.store, &lim));
+    ASSERT_OK(weft_calimero_define_imports(c->cal, c->fx.linker, c->fx.module));
+    fx_instantiate(&c->fx);
+    weft_extern_t init;
+    if (weft_instance_export(c->fx.inst, "_initialize", &init) == 0)
+        ASSERT_OK_S(c->fx.store, weft_func_call(c->fx.store, init.of.func, NULL, 0, NULL, 0));
+}
+
+/* One call of export fn with input in, by executor exec (NULL: the
+ * node); commits unless it trapped, returned Err or met a store error.
+ * Returns weft_func_call's code. */
+static int cx_call_as(cx_t *c, const char *fn, const void *in, size_t len, const uint8_t *exec)
+{
+    weft_txn_t *txn;
+    weft_extern_t f;
+    ASSERT_OK(weft_instance_export(c->fx.inst, fn, &f));
+    ASSERT_OK(weft_txn_begin(c->db, WEFT_TXN_WRITE, &txn));
+    weft_calimero_call_t call = {.input = in, .input_len = len, .executor = exec};
+    weft_calimero_begin_call(c->cal, txn, &call);
+    c->rc = weft_func_call(c->fx.store, f.of.func, NULL, 0, NULL, 0);
+    weft_calimero_end_call(c->cal);
+    c->kind = weft_calimero_return(c->cal, &c->out, &c->out_len);
+    if (c->rc == 0 && c->kind != WEFT_CALIMERO_ERR && weft_calimero_call_error(c->cal) == 0)
+        ASSERT_OK(weft_txn_commit(txn));
+    else
+        weft_txn_abort(txn);
+    return c->rc;
+}
+
+static int cx_call(cx_t *c, const char *fn, const void *in, size_t len)
+{
+    return cx_call_as(c, fn, in, len, NULL);
+}
+
+/* The call returned Ok with exactly these bytes. */
+#define ASSERT_OK_BYTES(c, bytes, n)                                          \
+    do {                                                                      \
+        ASSERT_OK_S((c)->fx.store, (c)->rc);                                  \
+        ASSERT_EQ_INT((c)->kind, WEFT_CALIMERO_OK);                           \
+        ASSERT_EQ_INT((c)->out_len, (n));                                     \
+        ASSERT_EQ_MEM((c)->out, (bytes), (n));                                \
+    } while (0)
+#define ASSERT_OK_STR(c, s) ASSERT_OK_BYTES(c, s, strlen(s))
+
+/* The call trapped with host error `name`, named in the message too. */
+#define ASSERT_CAL_TRAP(c, name)                                              \
+    do {                                                                      \
+        ASSERT_EQ_INT((c)->rc, WEFT_ETRAP);                                   \
+        ASSERT_EQ_STR(weft_calimero_error_name((c)->cal), name);              \
+        ASSERT_CONTAINS(weft_store_trap_message((c)->fx.store), ": " name ": "); \
+    } while (0)
+
+static uint32_t u32_of(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t u64_of(const uint8_t *p)
+{
+    return (uint64_t)u32_of(p) | (uint64_t)u32_of(p + 4) << 32;
+}
+
+static void le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Input of up to four u32s. */
+static size_t args4(uint8_t *b, uint32_t a, uint32_t b2, uint32_t c, uint32_t d)
+{
+    le32(b, a);
+    le32(b + 4, b2);
+    le32(b + 8, c);
+    le32(b + 12, d);
+    return 16;
+}
+
+/* ---- the function table --------------------------------------------------------- */
+
+/* Every function of the document, with its exact signature (the
+ * document's table, transcribed), is listed, defined, and either
+ * implemented or trapping "not supported yet". */
+TEST(every_function_of_the_document_is_listed_with_its_signature)
+{
+    static const struct {
+        const char *name, *params, *result;
+    } doc[] = {
+        {"panic", "I", ""}, {"panic_utf8", "II", ""}, {"register_len", "I", "I"},
+        {"read_register", "II", "i"}, {"context_id", "I", ""}, {"executor_id", "I", ""},
+        {"input", "I", ""}, {"value_return", "I", ""}, {"log_utf8", "I", ""},
+        {"js_std_d_print", "III", "i"}, {"emit", "I", ""}, {"emit_with_handler", "II", ""},
+        {"xcall", "I", ""}, {"storage_read", "II", "i"}, {"storage_write", "III", "i"},
+        {"storage_remove", "II", "i"}, {"private_storage_read", "II", "i"},
+        {"private_storage_write", "II", "i"}, {"private_storage_remove", "II", "i"},
+        {"commit", "II", ""}, {"persist_root_state", "III", ""}, {"read_root_state", "I", "i"},
+        {"apply_storage_delta", "I", ""}, {"flush_delta", "", "i"},
+        {"js_crdt_map_new", "I", "i"}, {"js_crdt_map_get", "III", "i"},
+        {"js_crdt_map_insert", "IIII", "i"}, {"js_crdt_map_remove", "III", "i"},
+        {"js_crdt_map_contains", "II", "i"}, {"js_crdt_map_iter", "II", "i"},
+        {"js_crdt_vector_new", "I", "i"}, {"js_crdt_vector_len", "II", "i"},
+        {"js_crdt_vector_push", "II", "i"}, {"js_crdt_vector_get", "III", "i"},
+        {"js_crdt_vector_pop", "II", "i"}, {"js_crdt_set_new", "I", "i"},
+        {"js_crdt_set_insert", "II", "i"}, {"js_crdt_set_contains", "II", "i"},
+        {"js_crdt_set_remove", "II", "i"}, {"js_crdt_set_len", "II", "i"},
+        {"js_crdt_set_iter", "II", "i"}, {"js_crdt_set_clear", "I", "i"},
+        {"js_crdt_lww_new", "I", "i"}, {"js_crdt_lww_set", "IIi", "i"},
+        {"js_crdt_lww_get", "II", "i"}, {"js_crdt_lww_timestamp", "II", "i"},
+        {"js_crdt_counter_new", "I", "i"}, {"js_crdt_counter_increment", "I", "i"},
+        {"js_crdt_counter_value", "II", "i"}, {"js_crdt_counter_get_executor_count", "IIiI", "i"},
+        {"js_user_storage_new", "I", "i"}, {"js_user_storage_insert", "III", "i"},
+        {"js_user_storage_get", "II", "i"}, {"js_user_storage_get_for_user", "III", "i"},
+        {"js_user_storage_remove", "II", "i"}, {"js_user_storage_contains", "I", "i"},
+        {"js_user_storage_contains_user", "II", "i"}, {"js_frozen_storage_new", "I", "i"},
+        {"js_frozen_storage_add", "III", "i"}, {"js_frozen_storage_get", "III", "i"},
+        {"js_frozen_storage_contains", "II", "i"}, {"context_create", "IIII", ""},
+        {"context_delete", "I", ""}, {"context_add_member", "I", ""},
+        {"context_remove_member", "I", ""}, {"context_is_member", "I", "i"},
+        {"context_members", "I", ""}, {"context_resolve_alias", "II", "i"},
+        {"blob_create", "", "I"}, {"blob_write", "II", "I"}, {"blob_close", "II", "i"},
+        {"blob_open", "I", "I"}, {"blob_read", "II", "I"},
+        {"blob_announce_to_context", "II", "i"}, {"send_proposal", "II", ""},
+        {"approve_proposal", "I", ""}, {"fetch", "IIIII", "i"}, {"random_bytes", "I", ""},
+        {"time_now", "I", ""}, {"ed25519_verify", "III", "i"},
+    };
+    size_t n = sizeof doc / sizeof doc[0];
+    ASSERT_EQ_INT(weft_calimero_func_count(), n);
+    for (size_t d = 0; d < n; d++) {
+        size_t i = 0;
+        const char *name = NULL;
+        weft_functype_t *ft = NULL;
+        for (; i < n; i++) {
+            ASSERT_OK(weft_calimero_func(i, &name, &ft));
+            if (strcmp(name, doc[d].name) == 0) break;
+            weft_functype_delete(ft);
+        }
+        if (i == n) FAIL("%s is not listed", doc[d].name);
+        weft_functype_t *want = h_functype(doc[d].params, doc[d].result);
+        if (!weft_functype_equal(ft, want)) FAIL("%s has another signature", doc[d].name);
+        weft_functype_delete(ft);
+    }
+    ASSERT_RC(weft_calimero_func(n, &(const char *){0}, &(weft_functype_t *){0}), WEFT_ENOTFOUND);
+}
+
+/* ---- registers, ids, input and output ---------------------------------------------- */
+
+TEST(value_return_ok_err_and_none)
+{
+    cx_t c;
+    cx_open(&c, "cal_basic", NULL, NULL);
+    cx_call(&c, "echo", "hello", 5);
+    ASSERT_OK_STR(&c, "hello");
+    cx_call(&c, "echo", "", 0);
+    ASSERT_OK_STR(&c, "");
+    cx_call(&c, "fail", "bad input", 9);
+    ASSERT_OK_S(c.fx.store, c.rc);
+    ASSERT_EQ_INT(c.kind, WEFT_CALIMERO_ERR);
+    ASSERT_EQ_MEM(c.out, "bad input", 9);
+    cx_call(&c, "nothing", NULL, 0);
+    ASSERT_EQ_INT(c.kind, WEFT_CALIMERO_NONE);
+    cx_call(&c, "twice", NULL, 0); /* the last value_return wins */
+    ASSERT_OK_STR(&c, "second");
+    cx_call(&c, "value_return_bad_tag", NULL, 0);
+    ASSERT_CAL_TRAP(&c, "DeserializationError");
+}
+
+TEST(context_id_is_sha256_of_the_name_and_executor_is_the_callers)
+{
+    cx_t c;
+    uint8_t want[64], exec[32];
+    cx_open(&c, "cal_basic", NULL, NULL);
+    crypto_hash_sha256(want, (const uint8_t *)"ctx", 3);
+    memcpy(want + 32, NODE, 32);
+    cx_call(&c, "ids", NULL, 0);
+    ASSERT_OK_BYTES(&c, want, 64);
+    memset(exec, 0x5a, sizeof exec);
+    memcpy(want + 32, exec, 32);
+    cx_call_as(&c, "ids", NULL, 0, exec);
+    ASSERT_OK_BYTES(&c, want, 64);
+}
+
+TEST(registers_missing_mismatch_and_reuse)
+{
+    cx_t c;
+    cx_open(&c, "cal_basic", NULL, NULL);
+    cx_call(&c, "registers", "abcde", 5);
+    ASSERT_OK_STR(&c, "ok");
+    cx_call(&c, "read_missing", NULL, 0);
+    ASSERT_CAL_TRAP(&c, "InvalidRegisterId");
+}
+
+/* max_registers (100): 100 registers fit, the 101st is refused with the
+ * real system's error, InvalidMemoryAccess; registers do not outlive a
+ * call. */
+TEST(max_registers_at_and_past_the_limit)
+{
+    cx_t c;
+    uint8_t in[16];
+    cx_open(&c, "cal_basic", NULL, NULL);
+    cx_call(&c, "fill_registers", in, args4(in, 100, 0, 0, 0));
+    ASSERT_OK_S(c.fx.store, c.rc);
+    cx_call(&c, "fill_registers", in, args4(in, 101, 0, 0, 0));
+    ASSERT_CAL_TRAP(&c, "InvalidMemoryAccess");
+    ASSERT_CONTAINS(weft_store_trap_message(c.fx.store), "max_registers");
+    cx_call(&c, "fill_registers", in, args4(in, 100, 0, 0, 0));
+    ASSERT_OK_S(c.fx.store, c.rc);
+}
+
+/* max_register_size: a register of the limit fits, one byte more does
+ * not (limits made small so the test stays small). */
+TEST(max_register_size_at_and_past_the_limit)
+{
+    cx_t c;
+    char msg[256];
+    memset(&c, 0, sizeof c);
+    ASSERT_OK(weft_db_open(tmpdir_new("calimero"), WEFT_DB_NOSYNC, &c.db, msg, sizeof msg));
+    test_defer(db_close_cb, c.db);
+    weft_calimero_limits_t lim = weft_calimero_limits_default();
+    lim.max_register_size = 5;
+    weft_calimero_config_t cfg = {.db = c.db, .context = "ctx", .limits = &lim};
+    ASSERT_OK(weft_calimero_new(&cfg, &c.cal));
+    test_defer(cal_delete_cb, c.cal);
+    fx_open(&c.fx, "cal_basic");
+    ASSERT_OK(weft_calimero_define(c.cal, c.fx.linker));
+    fx_instantiate(&c.fx);
+    cx_call(&c, "echo", "12345", 5);
+    ASSERT_OK_STR(&c, "12345");
+    cx_call(&c, "echo", "123456", 6);
+    ASSERT_CAL_TRAP(&c, "InvalidMemoryAccess");
+}
+
+/* ---- panics --------------------------------------------------------------------- */
+
+TEST(panics_carry_file_line_column_and_message)
+{
+    cx_t c;
+    cx_open(&c, "cal_basic", NULL, NULL);
+    cx_call(&c, "panic_loc", NULL, 0);
+    ASSERT_CAL_TRAP(&c, "Panic");
+    ASSERT_CONTAINS(weft_store_trap_message(c.fx.store), "explicit panic at src/lib.rs:7:9");
+    cx_call(&c, "panic_msg", NULL, 0);
+    ASSERT_CAL_TRAP(&c, "Panic");
+    ASSERT_CONTAINS(weft_store_trap_message(c.fx.store), "balance too low at src/app.rs:12:5");
+}
+
+/* ---- logs and events ---------------------------------------------------------------- */
+
+TEST(logs_at_and_past_max_logs_and_max_log_size)
+{
+    cx_t c;
+    uint8_t in[16];
+    const char *m;
+    size_t ml;
+    cx_open(&c, "cal_basic", NULL, NULL);
+    cx_call(&c, "logs", in, args4(in, 100, 16384, 0, 0));
+    ASSERT_OK_S(c.fx.store, c.rc);
+    ASSERT_EQ_INT(weft_calimero_log_count(c.cal), 100);
+    ASSERT_OK(weft_calimero_log(c.cal, 99, &m, &ml));
+    ASSERT_EQ_INT(ml, 16384);
+    ASSERT_EQ_MEM(m, "abcdef", 6);
+    cx_call(&c, "logs", in, args4(in, 101, 1, 0, 0));
+    ASSERT_CAL_TRAP(&c, "LogsOverflow");
+    cx_call(&c, "logs", in, args4(in, 1, 16385, 0, 0));
+    ASSERT_CAL_TRAP(&c, "LogLengthOverflow");
+    cx_call(&c, "log_bad_utf8", NULL, 0);
+    ASSERT_CAL_TRAP(&c, "BadUTF8");
+    cx_call(&c, "print", NULL, 0);
+    ASSERT_OK_STR(&c, "ok");
+    ASSERT_OK(weft_calimero_log(c.cal, 0, &m, &ml));
+    ASSERT_EQ_STR(m, "from quickjs");
+}
+
+TEST(events_at_and_past_every_event_limit)
+{
+    cx_t c;
+    uint8_t in[16];
+    const char *kind, *handler;
+    const uint8_t *data;
+    size_t kl, dl, hl;
+    cx_open(&c, "cal_basic", NULL, NULL);
+    cx_call(&c, "events", in, args4(in, 100, 100, 16384, 0));
+    ASSERT_OK_S(c.fx.store, c.rc);
+    ASSERT_EQ_INT(weft_calimero_event_count(c.cal), 100);
+    ASSERT_OK(weft_calimero_event(c.cal, 0, &kind, &kl, &data, &dl, &handler, &hl));
+    ASSERT_EQ_INT(kl, 100);
+    ASSERT_EQ_INT(dl, 16384);
+    ASSERT_NULL(handler);
+    cx_call(&c, "events", in, args4(in, 2, 3, 4, 5));
+    ASSERT_OK_S(c.fx.store, c.rc);
+    ASSERT_OK(weft_calimero_event(c.cal, 1, &kind, &kl, &data, &dl, &handler, &hl));
+    ASSERT_EQ_STR(kind, "ABC");
+    ASSERT_EQ_STR(handler, "ABCDE");
+    cx_call(&c, "events", in, args4(in, 101, 1, 1, 0));
+    ASSERT_CAL_TRAP(&c, "EventsOverflow");
+    cx_call(&c, "events", in, args4(in, 1, 101, 1, 0));
+    ASSERT_CAL_TRAP(&c, "EventKindSizeOverflow");
+    cx_call(&c, "events", in, args4(in, 1, 1, 16385, 0));
+    ASSERT_CAL_TRAP(&c, "EventDataSizeOverflow");
+    cx_call(&c, "event_bad_kind", NULL, 0);
+    ASSERT_CAL_TRAP(&c, "BadUTF8");
+}
+
+/* ---- memory exchange ---------------------------------------------------------------- */
+
+TEST(bad_descriptors_are_invalid_memory_access)
+{
+    cx_t c;
+    uint8_t in[16];
+    cx_open(&c, "cal_basic", NULL, NULL);
+    size_t mem = weft_memory_size(fx_memory(&c.fx, "memory"));
+    static const uint64_t descs[] = {UINT64_MAX, UINT64_MAX - 15, (uint64_t)1 << 32};
+    for (size_t i = 0; i < sizeof descs / sizeof descs[0]; i++) {
+        le64(in, descs[i]);
+        cx_call(&c, "log_at", in, 8);
+        ASSERT_CAL_TRAP(&c, "InvalidMemoryAccess");
+    }
+    le64(in, mem - 15); /* the descriptor's last byte past the end */
+    cx_call(&c, "log_at", in, 8);
+    ASSERT_CAL_TRAP(&c, "InvalidMemoryAccess");
+    /* data ranges: ending exactly at the end is fine, one past is not,
+     * and ptr + len must not wrap */
+    le64(in, mem - 4);
+    le64(in + 8, 4);
+    cx_call(&c, "log_range", in, 16);
+    ASSERT_OK_S(c.fx.store, c.rc);
+    le64(in + 8, 5);
+    cx_call(&c, "log_range", in, 16);
+    ASSERT_CAL_TRAP(&c, "InvalidMemoryAccess");
+    le64(in, 16);
+    le64(in + 8, UINT64_MAX - 8);
+    cx_call(&c, "log_range", in, 16); /* the log limit comes first */
+    ASSERT_CAL_TRAP(&c, "LogLengthOverflow");
+    le64(in, UINT64_MAX - 2);
+    le64(in + 8, 4);
+    cx_call(&c, "log_range", in, 16);
+    ASSERT_CAL_TRAP(&c, "InvalidMemoryAccess");
+}
+
+/* ---- utility ------------------------------------------------------------------------ */
+
+TEST(utility_random_time_fetch_and_ed25519)
+{
+    cx_t c;
+    uint8_t pk[32], sk[64], in[96 + 5];
+    cx_open(&c, "cal_basic", NULL, NULL);
+    cx_call(&c, "utility", NULL, 0);
+    ASSERT_OK_S(c.fx.store, c.rc);
+    ASSERT_EQ_INT(c.out_len, 8);
+    cx_call(&c, "time_bad", NULL, 0);
+    ASSERT_CAL_TRAP(&c, "InvalidMemoryAccess");
+    crypto_sign_keypair(pk, sk);
+    memcpy(in, pk, 32);
+    memcpy(in + 96, "hello", 5);
+    crypto_sign_detached(in + 32, NULL, in + 96, 5, sk);
+    cx_call(&c, "verify", in, sizeof in);
+    ASSERT_OK_BYTES(&c, "\1\0\0\0", 4);
+    in[100] ^= 1;
+    cx_call(&c, "verify", in, sizeof in);
+    ASSERT_OK_BYTES(&c, "\0\0\0\0", 4);
+    cx_call(&c, "verify_short_sig", NULL, 0);
+    ASSERT_CAL_TRAP(&c, "InvalidMemoryAccess");
+    cx_call(&c, "unsupported", NULL, 0);
+    ASSERT_CAL_TRAP(&c, "NotSupported");
+    ASSERT_CONTAINS(weft_store_trap_message(c.fx.store), "not supported yet: blob_create");
+}
+
+/* ---- storage ------------------------------------------------------------------------ */
+
+static size_t kv(uint8_t *b, const char *k, const char *v)
+{
+    le32(b, (uint32_t)strlen(k));
+    memcpy(b + 4, k, strlen(k));
+    memcpy(b + 4 + strlen(k), v, strlen(v));
+    return 4 + strlen(k) + strlen(v);
+}
+
+TEST(storage_returns_and_old_values)
+{
+    cx_t c;
+    uint8_t in[64];
+    cx_open(&c, "cal_storage", NULL, NULL);
+    cx_call(&c, "get", "k", 1);
+    ASSERT_OK_BYTES(&c, "\0\0\0\0", 4);
+    cx_call(&c, "put", in, kv(in, "k", "v1"));
+    ASSERT_OK_BYTES(&c, "\0\0\0\0", 4);
+    cx_call(&c, "put", in, kv(in, "k", "v2"));
+    ASSERT_OK_BYTES(&c, "\1\0\0\0v1", 6);
+    cx_call(&c, "get", "k", 1);
+    ASSERT_OK_BYTES(&c, "\1\0\0\0v2", 6);
+    cx_call(&c, "del", "k", 1);
+    ASSERT_OK_BYTES(&c, "\1\0\0\0v2", 6);
+    cx_call(&c, "del", "k", 1);
+    ASSERT_OK_BYTES(&c, "\0\0\0\0", 4);
+    cx_call(&c, "get", "k", 1);
+    ASSERT_OK_BYTES(&c, "\0\0\0\0", 4);
+    cx_call(&c, "put", in, kv(in, "", "empty key"));
+    ASSERT_OK_BYTES(&c, "\0\0\0\0", 4);
+    cx_call(&c, "get", "", 0);
+    ASSERT_OK_BYTES(&c, "\1\0\0\0empty key", 13);
+    /* an Err return rolls the call's writes back */
+    cx_call(&c, "put_then_fail", in, kv(in, "r", "x"));
+    ASSERT_EQ_INT(c.kind, WEFT_CALIMERO_ERR);
+    cx_call(&c, "get", "r", 1);
+    ASSERT_OK_BYTES(&c, "\0\0\0\0", 4);
+}
+
+/* The key and value limits (1 MiB, 10 MiB) at and one past: values over
+ * one op's size are stored in chunks and read back whole. */
+TEST(storage_key_and_value_limits)
+{
+    cx_t c;
+    uint8_t in[16];
+    cx_open(&c, "cal_storage", NULL, NULL);
+    cx_call(&c, "put_big", in, args4(in, 1u << 20, 10u << 20, 7, 0));
+    ASSERT_OK_BYTES(&c, "\0\0\0\0", 4);
+    cx_call(&c, "check_big", in, args4(in, 1u << 20, 10u << 20, 7, 0));
+    ASSERT_OK_BYTES(&c, "\1\0\0\0", 4);
+    cx_call(&c, "put_big", in, args4(in, (1u << 20) + 1, 1, 7, 0));
+    ASSERT_CAL_TRAP(&c, "KeyLengthOverflow");
+    cx_call(&c, "put_big", in, args4(in, 8, (10u << 20) + 1, 7, 0));
+    ASSERT_CAL_TRAP(&c, "ValueLengthOverflow");
+    /* overwrite a chunked value with a small one and back */
+    cx_call(&c, "put_big", in, args4(in, 1u << 20, 3, 8, 0));
+    ASSERT_OK_BYTES(&c, "\1\0\0\0", 4);
+    cx_call(&c, "check_big", in, args4(in, 1u << 20, 3, 8, 0));
+    ASSERT_OK_BYTES(&c, "\1\0\0\0", 4);
+    cx_call(&c, "put_big", in, args4(in, 1024, (1u << 20) + 5, 9, 0));
+    ASSERT_OK_BYTES(&c, "\0\0\0\0", 4);
+    cx_call(&c, "check_big", in, args4(in, 1024, (1u << 20) + 5, 9, 0));
+    ASSERT_OK_BYTES(&c, "\1\0\0\0", 4);
+    /* private storage has the same limits */
+    cx_call(&c, "put_big", in, args4(in, 1u << 20, 10u << 20, 3, 1));
+    ASSERT_OK_BYTES(&c, "\1\0\0\0", 4);
+    cx_call(&c, "check_big", in, args4(in, 1u << 20, 10u << 20, 3, 1));
+    ASSERT_OK_BYTES(&c, "\1\0\0\0", 4);
+    cx_call(&c, "put_big", in, args4(in, (1u << 20) + 1, 1, 7, 1));
+    ASSERT_CAL_TRAP(&c, "KeyLengthOverflow");
+    cx_call(&c, "put_big", in, args4(in, 8, (10u << 20) + 1, 7, 1));
+    ASSERT_CAL_TRAP(&c, "ValueLengthOverflow");
+}
+
+static int count_origin(void *user, const uint8_t *origin, uint64_t seq)
+{
+    (void)origin;
+    (void)seq;
+    (*(int *)user)++;
+    return 0;
+}
+
+/* Private storage answers like storage and is never in the op-log. */
+TEST(private_storage_is_local)
+{
+    cx_t c;
+    uint8_t in[64];
+    weft_txn_t *txn;
+    cx_open(&c, "cal_storage", NULL, NULL);
+    cx_call(&c, "pget", "p", 1);
+    ASSERT_OK_BYTES(&c, "\0\0\0\0", 4);
+    cx_call(&c, "pput", in, kv(in, "p", "secret"));
+    ASSERT_OK_BYTES(&c, "\1\0\0\0", 4);
+    cx_call(&c, "pget", "p", 1);
+    ASSERT_OK_BYTES(&c, "\1\0\0\0secret", 10);
+    cx_call(&c, "get", "p", 1); /* not synced storage */
+    ASSERT_OK_BYTES(&c, "\0\0\0\0", 4);
+    cx_call(&c, "pdel", "p", 1);
+    ASSERT_OK_BYTES(&c, "\1\0\0\0secret", 10);
+    cx_call(&c, "pdel", "p", 1);
+    ASSERT_OK_BYTES(&c, "\0\0\0\0", 4);
+    cx_call(&c, "pput", in, kv(in, "q", "x"));
+    /* the context's version vector is empty: no op was ever logged */
+    ASSERT_OK(weft_txn_begin(c.db, WEFT_TXN_READ, &txn));
+    int origins = 0;
+    ASSERT_OK(weft_crdt_version_vector(txn, (const uint8_t *)"ctx", 3, count_origin, &origins));
+    weft_txn_abort(txn);
+    ASSERT_EQ_INT(origins, 0);
+}
+
+TEST(commit_once_root_state_and_deltas)
+{
+    cx_t c;
+    uint8_t in[16], root[32];
+    const uint8_t *r, *art;
+    size_t al;
+    cx_open(&c, "cal_storage", NULL, NULL);
+    cx_call(&c, "commit", in, args4(in, 0, 0, 0, 0));
+    ASSERT_OK_S(c.fx.store, c.rc);
+    ASSERT_EQ_INT(weft_calimero_commit(c.cal, &r, &art, &al), 0);
+    cx_call(&c, "commit", in, args4(in, 1, 0, 0, 0));
+    ASSERT_OK_S(c.fx.store, c.rc);
+    ASSERT_EQ_INT(weft_calimero_commit(c.cal, &r, &art, &al), 1);
+    memset(root, 0xab, sizeof root);
+    ASSERT_EQ_MEM(r, root, 32);
+    ASSERT_EQ_INT(al, 8);
+    ASSERT_EQ_MEM(art, "artifact", 8);
+    cx_call(&c, "commit", in, args4(in, 2, 0, 0, 0));
+    ASSERT_CAL_TRAP(&c, "DuplicateCommit");
+    cx_call(&c, "commit_short_root", NULL, 0);
+    ASSERT_CAL_TRAP(&c, "InvalidMemoryAccess");
+    cx_call(&c, "root_read", NULL, 0);
+    ASSERT_OK_BYTES(&c, "\0\0\0\0", 4);
+    cx_call(&c, "root_persist", "the root doc", 12);
+    ASSERT_OK_S(c.fx.store, c.rc);
+    cx_call(&c, "root_read", NULL, 0);
+    ASSERT_OK_BYTES(&c, "\1\0\0\0the root doc", 16);
+    cx_call(&c, "delta_empty", NULL, 0);
+    ASSERT_OK_BYTES(&c, "\1\0\0\0", 4);
+    cx_call(&c, "delta_bad", NULL, 0);
+    ASSERT_CAL_TRAP(&c, "DeserializationError");
+}
+
+/* Synced storage is the store's CRDT state: a second node that applies
+ * the first's op-log has the same values, and concurrent writes of one
+ * key converge on both, whatever the order. */
+typedef struct {
+    weft_txn_t *dst;
+    int rc;
+} copy_t;
+
+static int copy_op(void *user, const uint8_t *op, size_t len)
+{
+    copy_t *cp = user;
+    cp->rc = weft_crdt_apply_remote(cp->dst, op, len, 0);
+    return cp->rc != 0;
+}
+
+static void replicate(cx_t *from, cx_t *to)
+{
+    weft_txn_t *src, *dst;
+    ASSERT_OK(weft_txn_begin(from->db, WEFT_TXN_READ, &src));
+    ASSERT_OK(weft_txn_begin(to->db, WEFT_TXN_WRITE, &dst));
+    copy_t cp = {dst, 0};
+    ASSERT_OK(weft_crdt_missing(src, (const uint8_t *)"ctx", 3, NULL, 0, copy_op, &cp));
+    weft_txn_abort(src);
+    ASSERT_OK(cp.rc);
+    ASSERT_OK(weft_txn_commit(dst));
+}
+
+TEST(synced_storage_converges_through_the_op_log)
+{
+    cx_t a, b;
+    uint8_t in[64], node_b[32] = {0x99};
+    cx_open(&a, "cal_storage", NULL, NULL);
+    cx_open(&b, "cal_storage", NULL, node_b);
+    cx_call(&a, "put", in, kv(in, "k", "from a"));
+    cx_call(&b, "put", in, kv(in, "k", "from b"));
+    cx_call(&a, "pput", in, kv(in, "p", "a only"));
+    replicate(&a, &b);
+    replicate(&b, &a);
+    cx_call(&a, "get", "k", 1);
+    uint8_t got[64];
+    size_t gl = a.out_len;
+    memcpy(got, a.out, gl);
+    cx_call(&b, "get", "k", 1);
+    ASSERT_OK_BYTES(&b, got, gl);
+    ASSERT_EQ_INT(u32_of(got), 1);
+    cx_call(&b, "pget", "p", 1);
+    ASSERT_OK_BYTES(&b, "\0\0\0\0", 4);
+}
+
+/* ---- collections ---------------------------------------------------------------------- */
+
+TEST(collections_every_function_and_convention)
+{
+    cx_t c;
+    cx_open(&c, "cal_js", NULL, NULL);
+    cx_call(&c, "all", NULL, 0);
+    ASSERT_OK_STR(&c, "ok");
+    cx_call(&c, "map_bad_desc", NULL, 0);
+    ASSERT_CAL_TRAP(&c, "InvalidMemoryAccess");
+}
+
+TEST(counter_counts_per_executor_and_user_storage_per_user)
+{
+    cx_t c;
+    uint8_t id[32], in[64], alice[32], bob[32];
+    memset(alice, 0xa1, 32);
+    memset(bob, 0xb0, 32);
+    cx_open(&c, "cal_js", NULL, NULL);
+    cx_call(&c, "counter_new", NULL, 0);
+    ASSERT_EQ_INT(c.out_len, 32);
+    memcpy(id, c.out, 32);
+    cx_call_as(&c, "counter_inc", id, 32, alice);
+    cx_call_as(&c, "counter_inc", id, 32, alice);
+    cx_call_as(&c, "counter_inc", id, 32, bob);
+    memcpy(in, id, 32);
+    memcpy(in + 32, bob, 32);
+    cx_call_as(&c, "counter_read", in, 64, alice);
+    ASSERT_OK_S(c.fx.store, c.rc);
+    ASSERT_EQ_U64(u64_of(c.out), 3);
+    ASSERT_EQ_U64(u64_of(c.out + 8), 2);
+    ASSERT_EQ_U64(u64_of(c.out + 16), 1);
+
+    cx_call(&c, "user_new", NULL, 0);
+    memcpy(id, c.out, 32);
+    memcpy(in, id, 32);
+    memcpy(in + 32, "alice's", 7);
+    cx_call_as(&c, "user_put", in, 39, alice);
+    memcpy(in + 32, alice, 32);
+    cx_call_as(&c, "user_get", in, 64, bob);
+    ASSERT_OK_STR(&c, "alice's");
+    memcpy(in + 32, bob, 32);
+    cx_call_as(&c, "user_get", in, 64, alice);
+    ASSERT_OK_STR(&c, "-");
+}
+
+/* ---- hostile guest --------------------------------------------------------------------- */
+
+/* The document's error names, and weft's (docs/calimero.md). */
+static int named(const char *msg)
+{
+    static const char *names[] = {
+        "InvalidMemoryAccess", "KeyLengthOverflow", "ValueLengthOverflow", "LogsOverflow",
+        "LogLengthOverflow", "EventsOverflow", "EventKindSizeOverflow", "EventDataSizeOverflow",
+        "BadUTF8", "InvalidRegisterId", "DeserializationError", "Panic",
+        "ReturnValueSizeOverflow", "EventHandlerSizeOverflow", "ArtifactSizeOverflow",
+        "DuplicateCommit", "NotSupported"};
+    if (!msg || strncmp(msg, "calimero.", 9) != 0) return 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char pat[64];
+        snprintf(pat, sizeof pat, ": %s: ", names[i]);
+        if (strstr(msg, pat)) return 1;
+    }
+    return 0;
+}
+
+/* Many seeds of random host calls with bad descriptors, huge lengths and
+ * register abuse: every call ends normally or with a host trap that names
+ * a document error, the host never crashes, and the data directory stays
+ * usable. */
+TEST(hostile_guest_over_many_seeds)
+{
+    cx_t c;
+    uint8_t in[12];
+    int seeds = getenv("CAL_SEEDS") ? atoi(getenv("CAL_SEEDS")) : 300, ended = 0, trapped = 0;
+    cx_open(&c, "cal_hostile", NULL, NULL);
+    for (int s = 1; s <= seeds; s++) {
+        le64(in, (uint64_t)s);
+        le32(in + 8, s % 4 ? 200 : 2); /* a few short runs end normally */
+        weft_store_set_fuel(c.fx.store, 50000000);
+        cx_call(&c, "run", in, sizeof in);
+        if (c.rc == 0) {
+            ended++;
+            continue;
+        }
+        ASSERT_EQ_INT(c.rc, WEFT_ETRAP);
+        weft_trap_code_t code = weft_store_trap(c.fx.store);
+        if (code == WEFT_TRAP_OUT_OF_FUEL) continue;
+        const char *msg = weft_store_trap_message(c.fx.store);
+        if (code != WEFT_TRAP_HOST || !named(msg))
+            FAIL("seed %d: trap %s without a document error name: %s", s, weft_trap_name(code),
+                 msg ? msg : "(null)");
+        trapped++;
+    }
+    ASSERT_GT_INT(trapped, seeds / 4);
+    ASSERT_GT_INT(ended, 0);
+    cx_t d;
+    uint8_t kvb[16];
+    cx_open(&d, "cal_storage", c.db, NULL);
+    cx_call(&d, "put", kvb, kv(kvb, "after", "ok"));
+    ASSERT_OK_S(d.fx.store, d.rc);
+    cx_call(&d, "get", "after", 5);
+    ASSERT_OK_BYTES(&d, "\1\0\0\0ok", 6);
+}
