@@ -441,6 +441,34 @@ int weft_node_subscribe_logs(weft_node_t *node, const char *context, weft_log_fn
 int weft_node_logs_read(weft_node_t *node, const char *context, uint64_t after, size_t max,
                         weft_log_fn fn, void *user, uint64_t *out_last);
 
+/* ---- blobs ---------------------------------------------------------------- */
+
+/* Content-addressed blobs in the node's data directory (weft/blobs.h,
+ * docs/store.md "Blobs"): the id is the SHA-256 of the bytes; an upload
+ * streams through the writer a 256 KiB chunk at a time (each durable with
+ * its batch), so a blob is never whole in memory. One upload is used by
+ * one thread at a time. */
+typedef struct weft_node_upload weft_node_upload_t;
+
+/* Starts an upload. WEFT_EARG without a data directory, or WEFT_ENOMEM. */
+int weft_node_blob_upload_begin(weft_node_t *node, weft_node_upload_t **out);
+/* Appends bytes; each chunk they complete is stored before this returns.
+ * 0, WEFT_ELIMIT past the largest blob, or a storage error (the upload is
+ * then unusable: free it). */
+int weft_node_blob_upload_write(weft_node_upload_t *u, const uint8_t *p, size_t len);
+/* Stores the rest and the blob's record: id (32 bytes) and size. 0 or a
+ * storage error (WEFT_EIO: a chunk written earlier was lost). */
+int weft_node_blob_upload_finish(weft_node_upload_t *u, uint8_t id[32], uint64_t *out_size);
+/* Frees an upload, finished or not (an unfinished one leaves no blob). */
+void weft_node_blob_upload_free(weft_node_upload_t *u);
+/* The size of blob id: 0, WEFT_ENOTFOUND, WEFT_EARG (no data directory),
+ * WEFT_EIO (damaged). */
+int weft_node_blob_stat(weft_node_t *node, const uint8_t id[32], uint64_t *out_size);
+/* Up to len bytes of blob id from offset off (*got: how many; 0 past the
+ * end). Errors as for weft_node_blob_stat. */
+int weft_node_blob_read(weft_node_t *node, const uint8_t id[32], uint64_t off, uint8_t *buf,
+                        size_t len, size_t *got);
+
 #ifdef __cplusplus
 }
 #endif

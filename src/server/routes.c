@@ -52,6 +52,8 @@ const route_t srv_routes[] = {
     {"POST", "/v1/contexts/{}/members", WEFT_SCOPE_ADMIN, 1, srv_members_change},
     {"GET", "/v1/node", WEFT_SCOPE_READ, 0, node_info},
     {"GET", "/v1/peers", WEFT_SCOPE_READ, 0, srv_peers},
+    {"PUT", "/v1/blobs", WEFT_SCOPE_CALL, 3, srv_blob_put},
+    {"GET", "/v1/blobs/{}", WEFT_SCOPE_READ, 0, srv_blob_get},
     {"GET", "/health", 0, 0, health},
     {"GET", "/ready", 0, 0, ready},
     {"GET", "/metrics", 0, 0, srv_metrics},

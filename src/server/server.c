@@ -338,7 +338,11 @@ static void free_req(req_t *r)
         free(s->p);
         free(s);
     }
+    if (r->piece)
+        r->body = NULL; /* the piece was libmicrohttpd's */
     free(r->body);
+    if (r->stream_free)
+        r->stream_free(r->stream);
     weft_call_result_delete(r->result);
     free(r);
 }
@@ -433,7 +437,10 @@ static enum MHD_Result begin(srv_t *s, struct MHD_Connection *conn, const char *
         if (!(have & r->route->scope))
             return refuse(s, r, MHD_HTTP_FORBIDDEN, NULL);
     }
-    r->body_max = r->route->body == 2 ? s->max_app : r->route->body == 1 ? s->max_call : 0;
+    r->body_max = r->route->body == 3   ? SIZE_MAX
+                  : r->route->body == 2 ? s->max_app
+                  : r->route->body == 1 ? s->max_call
+                                        : 0;
     const char *cl =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
@@ -458,6 +465,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (r->replied) { /* refused: its reply is queued; drop any body */
         *upload_data_size = 0;
         return MHD_YES;
+    }
+    if (*upload_data_size && r->route->body == 3) {
+        r->body = (uint8_t *)upload_data;
+        r->body_len = *upload_data_size;
+        *upload_data_size = 0;
+        r->piece = 1;
+        enum MHD_Result res = r->route->fn(s, r);
+        r->piece = 0;
+        r->body = NULL;
+        r->body_len = 0;
+        return res;
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size;

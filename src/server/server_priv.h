@@ -32,12 +32,16 @@ typedef struct weft_server srv_t;
 typedef enum MHD_Result (*handler_fn)(srv_t *s, req_t *r);
 
 /* The route table (routes.c): method, path pattern ("{}" matches one
- * segment), scope, body limit (0: no body), handler. */
+ * segment), scope, body limit (0: no body), handler. A streamed body
+ * (body 3) is not kept: the handler takes each piece as it comes (r->piece
+ * set; r->body, r->body_len: the piece, borrowed), then runs once more
+ * without one to answer; a reply while pieces come (an error) ends the
+ * request, whose further pieces are dropped. */
 typedef struct {
     const char *method;
     const char *pattern;
     unsigned scope; /* WEFT_SCOPE_*; 0: open to all */
-    int body;       /* 0: none, 1: call-sized, 2: app-sized */
+    int body;       /* 0: none, 1: call-sized, 2: app-sized, 3: streamed (any size) */
     handler_fn fn;
 } route_t;
 
@@ -68,6 +72,11 @@ struct req {
     int call_rc;
     uint64_t t0_ns;
     int counted; /* in s->inflight */
+    /* a streamed body: a piece is being handed over; the handler's state
+     * (blobs.c), freed with the request */
+    int piece;
+    void *stream;
+    void (*stream_free)(void *stream);
 };
 
 /* Latency buckets of the call histogram, in seconds (Prometheus `le`). */
@@ -142,6 +151,10 @@ void *srv_ticker_main(void *arg);
 
 /* routes.c */
 enum MHD_Result srv_metrics(srv_t *s, req_t *r);
+
+/* blobs.c: PUT /v1/blobs (streamed) and GET /v1/blobs/{id} */
+enum MHD_Result srv_blob_put(srv_t *s, req_t *r);
+enum MHD_Result srv_blob_get(srv_t *s, req_t *r);
 
 /* peers.c */
 enum MHD_Result srv_peers(srv_t *s, req_t *r);

@@ -844,6 +844,60 @@ def case_crash(tmp):
         node.stop()
 
 
+def case_blobs(tmp):
+    """PUT /v1/blobs streams any size in, GET /v1/blobs/{id} streams it out;
+    the id is the SHA-256 of the bytes, the same bytes get the same id, and
+    blobs survive a restart."""
+    import hashlib
+    data = os.path.join(tmp, "d")
+    node = Node(data)
+    try:
+        s, doc = node.json("PUT", "/v1/blobs", b"")
+        check(s == 201 and doc["id"] == hashlib.sha256(b"").hexdigest() and doc["size"] == 0,
+              "an empty blob: %s %s" % (s, doc))
+        blob = os.urandom(1 << 20) + b"end"
+        s, doc = node.json("PUT", "/v1/blobs", blob)
+        want = hashlib.sha256(blob).hexdigest()
+        check(s == 201 and doc.get("id") == want and doc.get("size") == len(blob),
+              "a 1 MiB blob: %s %s" % (s, doc))
+        # the same bytes sent in chunked pieces of odd sizes: the same blob
+        c = http.client.HTTPConnection("127.0.0.1", node.port, timeout=30)
+        pieces = (blob[i:i + 77777] for i in range(0, len(blob), 77777))
+        c.request("PUT", "/v1/blobs", body=pieces, encode_chunked=True)
+        r = c.getresponse()
+        again = json.loads(r.read())
+        c.close()
+        check(r.status == 201 and again.get("id") == want, "chunked upload: %s" % again)
+        s, h, body = node.request("GET", "/v1/blobs/" + want)
+        check(s == 200 and body == blob, "the blob reads back (%s, %d bytes)" % (s, len(body)))
+        check(h.get("Content-Type") == "application/octet-stream", "content type %s" % h)
+        check(h.get("ETag") == '"%s"' % want and "immutable" in h.get("Cache-Control", ""),
+              "cached for good: %s" % h)
+        s, h, body = node.request("GET", "/v1/blobs/" + want, headers={"If-None-Match": '"%s"' % want})
+        check(s == 304 and body == b"", "a matching ETag: %s" % s)
+        s, doc = node.json("GET", "/v1/blobs/" + "0" * 64)
+        check(s == 404 and error_code(doc) == "NOT_FOUND", "no such blob: %s %s" % (s, doc))
+        s, doc = node.json("GET", "/v1/blobs/xyz")
+        check(s == 400 and error_code(doc) == "BAD_REQUEST", "a bad id: %s %s" % (s, doc))
+        # an upload cut off halfway leaves no blob, and the node lives on
+        partial = os.urandom(300000)
+        sock = socket.create_connection(("127.0.0.1", node.port))
+        sock.sendall(b"PUT /v1/blobs HTTP/1.1\r\nHost: x\r\nContent-Length: 600000\r\n\r\n" +
+                     partial)
+        sock.close()
+        time.sleep(0.3)
+        s, doc = node.json("GET", "/v1/blobs/" + hashlib.sha256(partial).hexdigest())
+        check(s == 404, "a cut-off upload is no blob: %s" % s)
+    finally:
+        node.stop()
+    node = Node(data)
+    try:
+        s, h, body = node.request("GET", "/v1/blobs/" + want)
+        check(s == 200 and body == blob, "the blob survives a restart")
+    finally:
+        node.stop()
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="weft-server-")
     try:
