@@ -208,6 +208,8 @@ def scenario(b, node):
            "the context's call panel")
     b.wait("return [...document.querySelectorAll('#contexts td:first-child')].some(t => t.textContent === 'shop');",
            "the context listed")
+    members = b.wait("return document.getElementById('call-members').textContent;", "the members line")
+    check(members and members.startswith("Members"), "the context's members shown: %r" % members)
 
     # A write call with text input: output, logs, events, fuel shown.
     b.type("#call-fn", "put")

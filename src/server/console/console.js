@@ -379,9 +379,12 @@
     const body = { app: $('ctx-app').value };
     const name = $('ctx-name').value.trim();
     if (name) body.name = name;
+    const members = $('ctx-members').value.split(/[\s,]+/).filter((m) => m);
+    if (members.length) body.members = members;
     try {
       const c = await api.request('POST', '/v1/contexts', { body: JSON.stringify(body), type: 'application/json' });
       $('ctx-name').value = '';
+      $('ctx-members').value = '';
       location.hash = '#/contexts/' + enc(text(c, 'name'));
     } catch (err) {
       showError($('ctx-error'), err);
@@ -399,6 +402,9 @@
     $('call-h').textContent = 'Call a function in ' + name;
     try {
       const c = await api.request('GET', '/v1/contexts/' + enc(name));
+      $('call-members').textContent = c.members && c.members.length
+        ? 'Members (the nodes it replicates on): ' + c.members.map(short).join(', ')
+        : 'Members: none (a node without sync).';
       const a = await api.request('GET', '/v1/apps/' + enc(c.app));
       $('call-fns').replaceChildren(...(a.exports || []).filter((x) => x.kind === 'func')
         .map((x) => el('option', { value: text(x, 'name') }, x.type || '')));
