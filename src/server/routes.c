@@ -57,6 +57,8 @@ const route_t srv_routes[] = {
     {"GET", "/health", 0, 0, health},
     {"GET", "/ready", 0, 0, ready},
     {"GET", "/metrics", 0, 0, srv_metrics},
+    {"GET", "/", 0, 0, srv_console},
+    {"GET", "/console/{}", 0, 0, srv_console},
 };
 const size_t srv_nroutes = sizeof srv_routes / sizeof srv_routes[0];
 

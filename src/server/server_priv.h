@@ -152,6 +152,9 @@ void *srv_ticker_main(void *arg);
 /* routes.c */
 enum MHD_Result srv_metrics(srv_t *s, req_t *r);
 
+/* console.c: GET / and /console/{file}, the web console (docs/console.md). */
+enum MHD_Result srv_console(srv_t *s, req_t *r);
+
 /* blobs.c: PUT /v1/blobs (streamed) and GET /v1/blobs/{id} */
 enum MHD_Result srv_blob_put(srv_t *s, req_t *r);
 enum MHD_Result srv_blob_get(srv_t *s, req_t *r);
