@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "weft/profile.h"
 
 /* Names every import the ABI profiles do not provide (abi.c), so the user
  * sees them all at once (the linker would stop at the first). Returns 0
@@ -198,11 +199,33 @@ static const char *interrupt_note(const run_t *r, char *note, size_t size)
     return NULL;
 }
 
+/* 1 when the module is bound to the Calimero ABI (its imports or --abi):
+ * its method takes stdin through `input` and prints what `value_return`
+ * gave (docs/calimero.md). */
+static int run_is_calimero(const weft_module_t *module, const char *want)
+{
+    weft_link_report_t rep;
+    char msg[256];
+    if (weft_profile_check(module, &rep) != 0)
+        return 0;
+    int i = weft_abi_choose(module, &rep, want, msg, sizeof msg);
+    weft_link_report_free(&rep);
+    return i >= 0 && strcmp(weft_abi_name((size_t)i), "calimero") == 0;
+}
+
 /* Reports the call's result and turns it into the exit status. */
 static int outcome(const run_t *r, const weft_call_result_t *res)
 {
     const run_opts_t *o = r->o;
-    int nx = weft_profile_imported(r->module, "nx");
+    int calimero = run_is_calimero(r->module, o->abi);
+    int nx = weft_profile_imported(r->module, "nx") || calimero;
+    if (calimero) { /* Ok's bytes, or Err's (EXIT 1) */
+        size_t len;
+        const uint8_t *out = weft_call_result_output(res, &len);
+        weft_call_outcome_t oc = weft_call_result_outcome(res);
+        if (oc == WEFT_CALL_OK || oc == WEFT_CALL_EXIT)
+            fwrite(out, 1, len, oc == WEFT_CALL_OK ? stdout : stderr);
+    }
     char note[160];
     int status;
     /* The guest wrote to fd 1 and 2 directly: ours come after. */
@@ -438,6 +461,34 @@ int cli_run(int argc, char **argv)
     req.argc = (size_t)o.nargs;
     req.argv0 = from_stdin ? "stdin" : cli_file_name(o.path);
     req.stdio = 1;
+    uint8_t *cal_input = NULL;
+    if (run_is_calimero(r.module, o.abi)) { /* the input is stdin, read whole */
+        size_t cap = 0;
+        for (;;) {
+            if (req.input_len == cap) {
+                uint8_t *p = realloc(cal_input, cap = cap ? 2 * cap : 65536);
+                if (!p) {
+                    cli_error("out of memory");
+                    free(cal_input);
+                    goto done;
+                }
+                cal_input = p;
+            }
+            ssize_t n = read(0, cal_input + req.input_len, cap - req.input_len);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0) {
+                cli_error("cannot read stdin: %s", strerror(errno));
+                free(cal_input);
+                goto done;
+            }
+            if (n == 0)
+                break;
+            req.input_len += (size_t)n;
+        }
+        req.input = cal_input;
+        req.stdio = 0;
+    }
     req.dirs = o.dirs;
     req.ndirs = o.ndirs;
 
@@ -457,6 +508,7 @@ int cli_run(int argc, char **argv)
     fflush(stdout);
     fflush(stderr);
     rc = weft_node_call(r.node, &req, &res);
+    free(cal_input);
     if (sigint_installed)
         signal(SIGINT, SIG_DFL);
     interrupt_node = NULL;

@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""tests/calimero/calimero_e2e.py WEFT GUESTS_DIR CASE — Calimero apps
+through real `weft serve` nodes on loopback (tests/server/nodes.py). One
+CASE per CTest test:
+
+  serve      deploy (the ABI detected from the imports), a method's input
+             and Ok output, an Err return (422 EXIT, status 1, the Err
+             bytes as output, its writes rolled back), a guest panic (422
+             TRAP naming Panic, file, line and column), logs and events
+  two_nodes  two nodes linked as peers, one context with both as members:
+             synced storage written on either node reaches the other,
+             concurrent writes of one key converge to one value, private
+             storage never leaves its node
+
+Never a timing assertion: replication is polled with a 60 s deadline.
+"""
+import base64
+import json
+import os
+import shutil
+import struct
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "server"))
+sys.path.insert(0, os.path.join(HERE, "..", "sync"))
+import nodes  # noqa: E402
+from nodes import Node, kill_started  # noqa: E402
+from cluster import check, failures  # noqa: E402
+
+WEFT, GUESTS, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
+nodes.WEFT = WEFT
+
+
+def output(doc):
+    if "output_base64" in doc:
+        return base64.b64decode(doc["output_base64"])
+    return doc.get("output", "").encode()
+
+
+def start(data, peers=()):
+    """A node with a peer listener; its peer address in .peer_addr."""
+    ppf = data + "-peerport"
+    extra = ["--peer-listen", "127.0.0.1:0", "--peer-port-file", ppf]
+    for p in peers:
+        extra += ["--peer", p]
+    n = Node(data, extra=extra)
+    deadline = time.time() + 30
+    while not os.path.exists(ppf) or os.path.getsize(ppf) == 0:
+        assert time.time() < deadline, "no peer port file"
+        time.sleep(0.02)
+    n.peer_addr = "127.0.0.1:%d" % int(open(ppf).read())
+    n.id = n.json("GET", "/v1/node")[1]["id"]
+    return n
+
+
+def deploy(node, guest):
+    with open(os.path.join(GUESTS, guest + ".wasm"), "rb") as f:
+        s, doc = node.json("POST", "/v1/apps?name=" + guest, f.read())
+    assert s == 201, doc
+    return doc["id"]
+
+
+def create(node, app, ctx, members=()):
+    s, doc = node.json("POST", "/v1/contexts",
+                       json.dumps({"app": app, "name": ctx, "members": [m.id for m in members]}))
+    assert s == 201, doc
+
+
+def call(node, ctx, fn, body=b""):
+    """(status, the JSON answer)."""
+    return node.json("POST", "/v1/contexts/%s/call/%s" % (ctx, fn), body)
+
+
+def kv(key, value):
+    return struct.pack("<I", len(key)) + key + value
+
+
+def get(node, ctx, key):
+    """The synced value of key, or None."""
+    s, doc = call(node, ctx, "get", key)
+    assert s == 200, doc
+    out = output(doc)
+    return out[4:] if struct.unpack("<I", out[:4])[0] == 1 else None
+
+
+def poll(fn, what, deadline_s=60):
+    end = time.time() + deadline_s
+    while time.time() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.1)
+    check(False, what)
+    return None
+
+
+def case_serve(tmp):
+    n = start(os.path.join(tmp, "n1"))
+    s, doc = n.json("POST", "/v1/apps?name=basic",
+                    open(os.path.join(GUESTS, "cal_basic.wasm"), "rb").read())
+    check(s == 201, "deploy: %s" % doc)
+    check(doc.get("abi") in (None, "calimero"), "the app's ABI is calimero: %s" % doc)
+    create(n, doc["id"], "b")
+    s, doc = call(n, "b", "echo", b"hello")
+    check(s == 200 and output(doc) == b"hello", "echo: %s %s" % (s, doc))
+    s, doc = call(n, "b", "fail", b"no such account")
+    err = doc.get("error", {})
+    check(s == 422 and err.get("code") == "EXIT" and err.get("status") == 1,
+          "Err is EXIT 1: %s %s" % (s, doc))
+    check(output(err) == b"no such account", "Err's bytes are the output: %s" % err)
+    s, doc = call(n, "b", "panic_msg")
+    err = doc.get("error", {})
+    check(s == 422 and err.get("code") == "TRAP", "a panic traps: %s %s" % (s, doc))
+    check("Panic: guest panicked: balance too low at src/app.rs:12:5" in err.get("message", ""),
+          "the panic's message: %s" % err)
+    s, doc = call(n, "b", "events", struct.pack("<IIII", 2, 3, 4, 0))
+    check(s == 200 and len(doc.get("events", [])) == 2 and doc["events"][0]["name"] == "ABC",
+          "events: %s" % doc)
+    s, doc = call(n, "b", "logs", struct.pack("<IIII", 2, 5, 0, 0))
+    check(s == 200 and doc.get("logs") == ["abcde", "abcde"], "logs: %s" % doc)
+
+    app = deploy(n, "cal_storage")
+    create(n, app, "s")
+    s, doc = call(n, "s", "put", kv(b"k", b"v1"))
+    check(s == 200 and output(doc) == b"\0\0\0\0", "put: %s %s" % (s, doc))
+    check(get(n, "s", b"k") == b"v1", "get after put")
+    s, doc = call(n, "s", "put_then_fail", kv(b"k", b"lost"))
+    check(s == 422 and doc["error"].get("rolled_back") is True, "Err rolls back: %s" % doc)
+    check(get(n, "s", b"k") == b"v1", "the Err call's write is gone")
+    n.stop()
+
+
+def case_two_nodes(tmp):
+    n1 = start(os.path.join(tmp, "n1"))
+    n2 = start(os.path.join(tmp, "n2"), peers=[n1.peer_addr])
+    app = deploy(n1, "cal_storage")
+    create(n1, app, "c", [n2])
+    poll(lambda: n2.json("GET", "/v1/contexts/c")[0] == 200, "node 2 joins context c")
+    s, doc = call(n1, "c", "put", kv(b"k", b"from node 1"))
+    check(s == 200, "put on node 1: %s" % doc)
+    poll(lambda: get(n2, "c", b"k") == b"from node 1", "node 2 sees node 1's write")
+    s, doc = call(n2, "c", "put", kv(b"k2", b"from node 2"))
+    check(s == 200, "put on node 2: %s" % doc)
+    poll(lambda: get(n1, "c", b"k2") == b"from node 2", "node 1 sees node 2's write")
+    # concurrent writes of one key: both nodes end with the same value
+    for i in range(20):
+        call(n1, "c", "put", kv(b"x", b"one-%d" % i))
+        call(n2, "c", "put", kv(b"x", b"two-%d" % i))
+    poll(lambda: get(n1, "c", b"x") == get(n2, "c", b"x") and get(n1, "c", b"x") in
+         (b"one-19", b"two-19"), "concurrent writes converge")
+    # private storage stays home: a synced marker written after it arrives,
+    # the private key does not
+    s, doc = call(n1, "c", "pput", kv(b"p", b"node 1 only"))
+    check(s == 200 and output(doc) == b"\1\0\0\0", "private write: %s" % doc)
+    call(n1, "c", "put", kv(b"marker", b"m"))
+    poll(lambda: get(n2, "c", b"marker") == b"m", "the marker reaches node 2")
+    s, doc = call(n2, "c", "pget", b"p")
+    check(s == 200 and output(doc) == b"\0\0\0\0", "private storage not replicated: %s" % doc)
+    s, doc = call(n1, "c", "pget", b"p")
+    check(output(doc) == b"\1\0\0\0node 1 only", "private storage on its node: %s" % doc)
+    s, doc = call(n1, "c", "del", b"k2")
+    poll(lambda: get(n2, "c", b"k2") is None, "a remove replicates")
+    n2.stop()
+    n1.stop()
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="weft-calimero-")
+    try:
+        {"serve": case_serve, "two_nodes": case_two_nodes}[CASE](tmp)
+    except Exception as e:  # noqa: BLE001 — any failure fails the test, with its story
+        check(False, "%s: %r" % (CASE, e))
+        for f in sorted(os.listdir(tmp)):
+            if f.endswith("-log"):
+                print("---", f, "---\n" + open(os.path.join(tmp, f), errors="replace").read()[-3000:])
+    finally:
+        kill_started()
+        shutil.rmtree(tmp, ignore_errors=True)
+    if failures:
+        print("%d check(s) failed" % len(failures))
+        sys.exit(1)
+    print("ok")
+
+
+main()
