@@ -1,0 +1,207 @@
+/*
+ * abi_cosmictron.c — the Cosmictron adapter (abi.h): a call is a reducer,
+ * the request's function its name and the input its BSATN arguments
+ * (weft_cosmictron_invoke: through the guest's __cosm_alloc). The binding
+ * (weft/cosmictron.h) runs on the call's transaction as the caller (the
+ * request's verified key, else the node's own); a reducer that returns
+ * nonzero fails the call as EXIT with that status, its writes rolled back.
+ * Logs carry their level ("warn: ..."); a storage error aborts the call,
+ * or runs it again when the map only grew.
+ *
+ * The schema is read from the module itself (__describe_module__) the
+ * first time one of its calls runs in this process, in an instance whose
+ * datastore has no tables, and kept by app id (an app's module never
+ * changes) for the life of the process: O(apps), fine while a node holds
+ * hundreds. docs/cosmictron.md.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "abi.h"
+#include "weft/cosmictron.h"
+#include "weft/error.h"
+#include "weft/wasi.h"
+
+typedef struct schema_entry {
+    char id[WEFT_APP_ID_LEN + 1];
+    weft_schema_t *schema;
+    struct schema_entry *next;
+} schema_entry_t;
+
+static pthread_mutex_t schemas_mu = PTHREAD_MUTEX_INITIALIZER;
+static schema_entry_t *schemas; /* reachable until exit: never freed */
+
+/* Describes the app's module in a throwaway instance. */
+static int describe(node_call_t *c, weft_schema_t **out, char *msg, size_t size)
+{
+    weft_store_t *store = weft_store_new(c->node->engine);
+    weft_linker_t *linker = store ? weft_linker_new(store) : NULL;
+    weft_wasi_t *wasi = NULL;
+    weft_cosmictron_t *cosm = NULL;
+    weft_instance_t *inst;
+    weft_extern_t ext;
+    int rc = WEFT_ENOMEM;
+    snprintf(msg, size, "out of memory");
+    if (!linker) goto done;
+    weft_wasi_config_t wc = weft_wasi_config_default();
+    wc.stdin_fd = wc.stdout_fd = wc.stderr_fd = -1;
+    weft_cosmictron_config_t cc = {c->node->db, c->req->context, NULL};
+    if ((rc = weft_wasi_new(&wc, &wasi, msg, size)) != 0 ||
+        (rc = weft_wasi_define_imports(wasi, linker, c->app->module)) != 0 ||
+        (rc = weft_cosmictron_new(&cc, &cosm)) != 0 ||
+        (rc = weft_cosmictron_define_imports(cosm, linker, c->app->module)) != 0)
+        goto done;
+    if ((rc = weft_linker_instantiate(linker, c->app->module, &inst)) != 0) {
+        snprintf(msg, size, "cannot instantiate: %s", weft_store_errmsg(store));
+        goto done;
+    }
+    if (weft_instance_export(inst, "_initialize", &ext) == 0 && ext.kind == WEFT_EXTERN_FUNC &&
+        (rc = weft_func_call(store, ext.of.func, NULL, 0, NULL, 0)) != 0) {
+        snprintf(msg, size, "_initialize trapped: %s", weft_store_trap_message(store));
+        goto done;
+    }
+    rc = weft_cosmictron_read_schema(store, inst, out, msg, size);
+done:
+    weft_linker_delete(linker);
+    weft_store_delete(store);
+    weft_wasi_delete(wasi);
+    weft_cosmictron_delete(cosm);
+    return rc;
+}
+
+/* The app's schema, read once (borrowed: lives until exit). */
+static int app_schema(node_call_t *c, const weft_schema_t **out, char *msg, size_t size)
+{
+    schema_entry_t *e;
+    int rc = 0;
+    pthread_mutex_lock(&schemas_mu);
+    for (e = schemas; e && strcmp(e->id, c->app->id) != 0; e = e->next)
+        ;
+    if (!e) {
+        /* described under the lock: two first calls of an app describe once */
+        weft_schema_t *s = NULL;
+        if ((rc = describe(c, &s, msg, size)) == 0) {
+            if ((e = calloc(1, sizeof *e)) == NULL) {
+                weft_schema_delete(s);
+                snprintf(msg, size, "out of memory");
+                rc = WEFT_ENOMEM;
+            } else {
+                memcpy(e->id, c->app->id, sizeof e->id);
+                e->schema = s;
+                e->next = schemas;
+                schemas = e;
+            }
+        }
+    }
+    if (e) *out = e->schema;
+    pthread_mutex_unlock(&schemas_mu);
+    return rc;
+}
+
+/* The per-call state: the binding, and what the reducer returned. */
+typedef struct {
+    weft_cosmictron_t *cosm;
+    int32_t result;
+    char msg[256]; /* invoke's failure, for c->what */
+} call_state_t;
+
+static int cosm_bind(node_call_t *c, void **state)
+{
+    const weft_schema_t *schema;
+    char msg[256];
+    weft_cosmictron_t *cosm;
+    call_state_t *st;
+    *state = NULL;
+    if (!c->node->db || !c->txn) {
+        node_result_fail(c->res, WEFT_CALL_ERROR, "a Cosmictron module needs a data directory");
+        return WEFT_EARG;
+    }
+    int rc = app_schema(c, &schema, msg, sizeof msg);
+    if (rc != 0) {
+        node_result_fail(c->res, WEFT_CALL_ERROR, "cannot read the module's schema: %s", msg);
+        return rc;
+    }
+    weft_cosmictron_config_t cc = {c->node->db, c->req->context, schema};
+    if (!(st = calloc(1, sizeof *st))) {
+        node_result_fail(c->res, WEFT_CALL_ERROR, "out of memory");
+        return WEFT_ENOMEM;
+    }
+    *state = st;
+    if ((rc = weft_cosmictron_new(&cc, &cosm)) != 0) {
+        node_result_fail(c->res, WEFT_CALL_ERROR, "cannot bind the Cosmictron ABI: %s",
+                         weft_strerror(rc));
+        return rc;
+    }
+    st->cosm = cosm;
+    if (weft_cosmictron_define_imports(cosm, c->linker, c->app->module) != 0) {
+        node_result_fail(c->res, WEFT_CALL_ERROR, "out of memory");
+        return WEFT_ENOMEM;
+    }
+    const uint8_t *who = c->req->caller ? c->req->caller : c->node->has_id ? c->node->id : NULL;
+    if (c->view)
+        weft_cosmictron_begin_view(cosm, c->txn, who, who ? 32 : 0, 0);
+    else
+        weft_cosmictron_begin_call(cosm, c->txn, who, who ? 32 : 0, 0);
+    return 0;
+}
+
+static int cosm_invoke(node_call_t *c, void *state, weft_instance_t *inst)
+{
+    call_state_t *st = state;
+    if (!c->function) {
+        c->res->error = WEFT_EARG;
+        c->what = "a Cosmictron call names its reducer";
+        return WEFT_EARG;
+    }
+    int rc = weft_cosmictron_invoke(c->store, inst, c->function, c->req->input, c->req->input_len,
+                                    &st->result, st->msg, sizeof st->msg);
+    c->what = st->msg;
+    if (rc != 0 && rc != WEFT_ETRAP) c->res->error = rc;
+    return rc;
+}
+
+static int cosm_finish(node_call_t *c, void *state, int verdict)
+{
+    call_state_t *st = state;
+    weft_call_result_t *res = c->res;
+    if (!st || !st->cosm) return verdict;
+    weft_cosmictron_t *cosm = st->cosm;
+    weft_cosmictron_end_call(cosm);
+    int err = weft_cosmictron_call_error(cosm);
+    if (weft_db_retryable(err)) return -1;
+    if (err && verdict == 1) {
+        verdict = 0;
+        node_result_fail(res, WEFT_CALL_ERROR, "database error: %s", weft_db_errmsg(c->node->db));
+    }
+    if (verdict == 1 && st->result != 0) {
+        verdict = 0;
+        res->exit_status = st->result;
+        node_result_fail(res, WEFT_CALL_EXIT, "reducer %s returned %d", c->function,
+                         (int)st->result);
+    }
+    res->logs_dropped = weft_cosmictron_logs_dropped(cosm);
+    for (size_t i = 0, n = weft_cosmictron_log_count(cosm); i < n; i++) {
+        char line[WEFT_COSM_MAX_LOG + 16];
+        const char *m;
+        size_t ml;
+        int level;
+        if (weft_cosmictron_log(cosm, i, &level, &m, &ml) != 0) continue;
+        int k = snprintf(line, sizeof line, "%s: ", weft_cosmictron_level_name(level));
+        memcpy(line + k, m, ml);
+        node_result_add_log(res, NODE_LOG_NX, line, (size_t)k + ml);
+    }
+    return verdict;
+}
+
+static void cosm_free(void *state)
+{
+    call_state_t *st = state;
+    if (!st) return;
+    weft_cosmictron_delete(st->cosm);
+    free(st);
+}
+
+const node_abi_t node_abi_cosmictron = {"cosmictron", cosm_bind, cosm_invoke, cosm_finish,
+                                        cosm_free};
