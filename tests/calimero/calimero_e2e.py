@@ -11,6 +11,8 @@ CASE per CTest test:
              synced storage written on either node reaches the other,
              concurrent writes of one key converge to one value, private
              storage never leaves its node
+  example_kv examples/calimero_kv (its path in $CAL_KV_WASM) on two nodes:
+             set on one, get on the other, Err for a missing key, events
 
 Never a timing assertion: replication is polled with a 60 s deadline.
 """
@@ -167,10 +169,34 @@ def case_two_nodes(tmp):
     n1.stop()
 
 
+def case_example_kv(tmp):
+    n1 = start(os.path.join(tmp, "n1"))
+    n2 = start(os.path.join(tmp, "n2"), peers=[n1.peer_addr])
+    with open(os.environ["CAL_KV_WASM"], "rb") as f:
+        s, doc = n1.json("POST", "/v1/apps?name=kv", f.read())
+    assert s == 201, doc
+    create(n1, doc["id"], "shop", [n2])
+    poll(lambda: n2.json("GET", "/v1/contexts/shop")[0] == 200, "node 2 joins shop")
+    s, doc = call(n1, "shop", "set", b"apples=3")
+    check(s == 200 and output(doc) == b"" and doc["events"][0]["name"] == "set"
+          and doc["events"][0]["payload"] == "apples", "set: %s" % doc)
+    poll(lambda: output(call(n2, "shop", "get", b"apples")[1]) == b"3", "node 2 gets apples")
+    s, doc = call(n2, "shop", "set", b"apples=5")
+    check(s == 200 and output(doc) == b"3", "set on node 2 returns the old value: %s" % doc)
+    poll(lambda: output(call(n1, "shop", "get", b"apples")[1]) == b"5", "node 1 gets 5")
+    s, doc = call(n1, "shop", "get", b"pears")
+    check(s == 422 and output(doc["error"]) == b"not found", "missing key is Err: %s" % doc)
+    s, doc = call(n1, "shop", "whoami")
+    check(s == 200 and output(doc).decode() == n1.id, "whoami is the node: %s" % doc)
+    n2.stop()
+    n1.stop()
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="weft-calimero-")
     try:
-        {"serve": case_serve, "two_nodes": case_two_nodes}[CASE](tmp)
+        {"serve": case_serve, "two_nodes": case_two_nodes,
+         "example_kv": case_example_kv}[CASE](tmp)
     except Exception as e:  # noqa: BLE001 — any failure fails the test, with its story
         check(False, "%s: %r" % (CASE, e))
         for f in sorted(os.listdir(tmp)):
