@@ -17,7 +17,30 @@ PACKAGES="
   libhiredis-dev redis-server
   python3
   chromium chromium-driver
+  nodejs
 "
+
+# jco (npm @bytecodealliance/jco, pinned) builds the component tests' inputs
+# (tests/component, docs/components.md); installed under WEFT_JCO_DIR, outside
+# the repository (never committed), where the build looks for it. Where npm
+# or its registry is unreachable this only warns: those tests then skip.
+JCO_VERSION=1.35.0
+install_jco() {
+    dir=${WEFT_JCO_DIR:-$HOME/.cache/weft/npm}
+    if grep -q "\"version\": \"$JCO_VERSION\"" \
+        "$dir/node_modules/@bytecodealliance/jco/package.json" 2>/dev/null; then
+        return 0
+    fi
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "install-deps: no npm: jco not installed, component tests will skip" >&2
+        return 0
+    fi
+    mkdir -p "$dir"
+    echo "install-deps: npm install @bytecodealliance/jco@$JCO_VERSION into $dir"
+    npm install --prefix "$dir" --no-audit --no-fund --silent \
+        "@bytecodealliance/jco@$JCO_VERSION" ||
+        echo "install-deps: npm install of jco failed: component tests will skip" >&2
+}
 
 missing=""
 for p in $PACKAGES; do
@@ -25,8 +48,14 @@ for p in $PACKAGES; do
         missing="$missing $p"
     fi
 done
+# Debian's npm, unless node came with its own (NodeSource's nodejs has npm
+# and conflicts with Debian's npm package)
+if ! command -v npm >/dev/null 2>&1; then
+    missing="$missing npm"
+fi
 
 if [ -z "$missing" ]; then
+    install_jco
     exit 0
 fi
 
@@ -44,3 +73,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
+install_jco

@@ -1,0 +1,232 @@
+/*
+ * weft/component.h — WebAssembly components (the Component Model, layer 1)
+ * and the canonical ABI.
+ *
+ * weft_component_new decodes and validates a component binary as produced by
+ * `wasm-tools component new` (jco new): its nested core modules (each loaded
+ * with weft_module_new), core and component instances, aliases, types,
+ * imports and exports, and canonical definitions (lift, lower,
+ * resource.new/drop/rep). The result is immutable and may be read by any
+ * number of threads. docs/components.md says what is checked and what is
+ * not supported yet.
+ *
+ * Any byte sequence is safe input: a malformed or invalid component yields
+ * WEFT_EMALFORMED / WEFT_EINVALID / WEFT_ELIMIT and a message naming the
+ * section and the byte offset in the outermost binary, never a crash.
+ *
+ * The canonical ABI half (weft_canon_*) turns component-level values
+ * (weft_cval_t) into core values and linear-memory bytes and back, exactly
+ * as the Component Model's CanonicalABI.md defines: flattening with
+ * MAX_FLAT_PARAMS 16 / MAX_FLAT_RESULTS 1, alignment, UTF-8 strings, and a
+ * trap (WEFT_ETRAP with a message) for an invalid value: a bad discriminant,
+ * a code point that is not a char, invalid UTF-8, a string or list outside
+ * the memory or misaligned, a realloc result out of bounds.
+ */
+#ifndef WEFT_COMPONENT_H
+#define WEFT_COMPONENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "engine.h"
+#include "error.h"
+#include "extern.h"
+#include "store.h"
+#include "types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct weft_component weft_component_t;
+typedef struct weft_ctype weft_ctype_t;
+
+/* Kinds of component-level types, numbered by their binary opcodes. */
+typedef enum {
+    WEFT_CT_BOOL = 0x7f,
+    WEFT_CT_S8 = 0x7e,
+    WEFT_CT_U8 = 0x7d,
+    WEFT_CT_S16 = 0x7c,
+    WEFT_CT_U16 = 0x7b,
+    WEFT_CT_S32 = 0x7a,
+    WEFT_CT_U32 = 0x79,
+    WEFT_CT_S64 = 0x78,
+    WEFT_CT_U64 = 0x77,
+    WEFT_CT_F32 = 0x76,
+    WEFT_CT_F64 = 0x75,
+    WEFT_CT_CHAR = 0x74,
+    WEFT_CT_STRING = 0x73,
+    WEFT_CT_RECORD = 0x72,
+    WEFT_CT_VARIANT = 0x71,
+    WEFT_CT_LIST = 0x70,
+    WEFT_CT_TUPLE = 0x6f,
+    WEFT_CT_FLAGS = 0x6e,
+    WEFT_CT_ENUM = 0x6d,
+    WEFT_CT_OPTION = 0x6b,
+    WEFT_CT_RESULT = 0x6a,
+    WEFT_CT_OWN = 0x69,
+    WEFT_CT_BORROW = 0x68,
+    WEFT_CT_FUNC = 0x40,
+    WEFT_CT_COMPONENT = 0x41,
+    WEFT_CT_INSTANCE = 0x42,
+    WEFT_CT_RESOURCE = 0x3f,
+} weft_ctype_kind_t;
+
+/* Sorts of component imports and exports. */
+typedef enum {
+    WEFT_CSORT_CORE_MODULE = 0,
+    WEFT_CSORT_FUNC = 1,
+    WEFT_CSORT_VALUE = 2,
+    WEFT_CSORT_TYPE = 3,
+    WEFT_CSORT_COMPONENT = 4,
+    WEFT_CSORT_INSTANCE = 5,
+} weft_csort_t;
+
+/* "func", "instance", "type", ... */
+const char *weft_csort_name(weft_csort_t s);
+
+/* One import or export of a component or of an instance or component type.
+ * Pointers are borrowed from the component and live as long as it does;
+ * `name` is followed by a NUL byte in storage. `type` is the function,
+ * instance or component type, the resource (or other type) a type
+ * import/export names, or NULL for a core module. */
+typedef struct {
+    const char *name;
+    size_t name_len;
+    weft_csort_t sort;
+    const weft_ctype_t *type;
+} weft_cextern_t;
+
+/* Loads a component (bytes copied). Returns 0 and the component in *out
+ * (owned by the caller, weft_component_delete), or WEFT_EMALFORMED,
+ * WEFT_EINVALID (also for features not supported yet: async, values, start,
+ * fixed-length lists, stream/future/error-context), WEFT_ELIMIT, WEFT_ENOMEM
+ * with a NUL-terminated message in out_msg (at most msg_size bytes), e.g.
+ *   "type section, offset 0x1c: variant with no cases". */
+int weft_component_new(weft_engine_t *engine, const uint8_t *bytes, size_t len,
+                       weft_component_t **out, char *out_msg, size_t msg_size);
+void weft_component_delete(weft_component_t *c);
+
+/* 1 if bytes start with the component preamble (magic, version 0x0d,
+ * layer 1), so a caller can tell a component from a core module. */
+int weft_is_component(const uint8_t *bytes, size_t len);
+
+size_t weft_component_import_count(const weft_component_t *c);
+size_t weft_component_export_count(const weft_component_t *c);
+int weft_component_import(const weft_component_t *c, size_t i, weft_cextern_t *out);
+int weft_component_export(const weft_component_t *c, size_t i, weft_cextern_t *out);
+
+/* Counts of the outer component's index spaces (for inspect and tests). */
+typedef struct {
+    size_t core_modules, core_instances, core_funcs, types, funcs, instances, components;
+} weft_component_stats_t;
+void weft_component_stats(const weft_component_t *c, weft_component_stats_t *out);
+
+/* Type `index` of the outer component's type index space, or NULL. */
+const weft_ctype_t *weft_component_type(const weft_component_t *c, uint32_t index);
+
+/* ---- types (borrowed from their component) ---------------------------- */
+
+weft_ctype_kind_t weft_ctype_kind(const weft_ctype_t *t);
+/* Fields (record), cases (variant), labels (flags, enum), elements (tuple),
+ * parameters (func), exports (instance, component types: see
+ * weft_ctype_extern). 0 for other kinds. */
+size_t weft_ctype_count(const weft_ctype_t *t);
+/* Label i (field, case, flag, enum case, parameter name) or NULL. */
+const char *weft_ctype_label(const weft_ctype_t *t, size_t i);
+/* Type i: field, case payload (NULL for a case without one), tuple
+ * element, parameter; i = 0 is the element of list and option, the ok type
+ * of result (NULL when none), the resource of own/borrow; i = 1 is the error
+ * type of result (NULL when none). */
+const weft_ctype_t *weft_ctype_type(const weft_ctype_t *t, size_t i);
+/* A function type's result: 1 and *out (the type) when it has one, else 0. */
+int weft_ctype_func_result(const weft_ctype_t *t, const weft_ctype_t **out);
+/* Export i of an instance type, or export (imports = 0) / import
+ * (imports = 1) i of a component type. Returns WEFT_ENOTFOUND past the end. */
+size_t weft_ctype_extern_count(const weft_ctype_t *t, int imports);
+int weft_ctype_extern(const weft_ctype_t *t, int imports, size_t i, weft_cextern_t *out);
+/* Writes the type in WIT-like text: "func(a: u32, b: string) -> result<string>",
+ * "record { x: u32 }", "own<resource 3>". */
+void weft_ctype_print(const weft_ctype_t *t, FILE *out);
+
+/* ---- canonical ABI ------------------------------------------------------ */
+
+/* A component-level value; `kind` is the kind of its type. Integers, bool
+ * (0/1), char (its code point), flags (bit i = label i) and handles
+ * (own/borrow: the handle index) are in u / s; floats are bit patterns
+ * with NaN canonicalized on the way in; a string is UTF-8 bytes with a NUL
+ * after them; list, record and tuple hold `n` values in `items`; variant,
+ * enum, option (none 0, some 1) and result (ok 0, error 1) hold the case in
+ * `index` and the payload, if any, in items[0] (n = 1). Values made by
+ * weft_canon_* are owned by the caller: free with weft_cval_free. */
+typedef struct weft_cval weft_cval_t;
+struct weft_cval {
+    weft_ctype_kind_t kind;
+    uint32_t index;
+    union {
+        uint64_t u;
+        int64_t s;
+        uint32_t f32_bits;
+        uint64_t f64_bits;
+    } of;
+    char *str;
+    size_t len; /* bytes of str */
+    weft_cval_t *items;
+    size_t n;
+};
+
+/* Frees what v holds (not v itself). */
+void weft_cval_free(weft_cval_t *v);
+
+/* String encodings of canon options. Only UTF-8 is implemented: a
+ * component asking for another fails at load with WEFT_EINVALID. */
+typedef enum { WEFT_CANON_UTF8 = 0, WEFT_CANON_UTF16 = 1, WEFT_CANON_LATIN1_UTF16 = 2 } weft_canon_enc_t;
+
+/* The context of one lift or lower: the guest's memory and realloc (NULL
+ * when the options have none) in `store`. A trap's message is written in
+ * msg. Used by one thread at a time. */
+typedef struct {
+    weft_store_t *store;
+    weft_memory_t *memory;
+    weft_func_t *realloc;
+    weft_canon_enc_t encoding;
+    char msg[200];
+} weft_canon_cx_t;
+
+#define WEFT_CANON_MAX_FLAT_PARAMS 16
+#define WEFT_CANON_MAX_FLAT_RESULTS 1
+
+/* Flattening of `t` (CanonicalABI.md "Flattening"): writes up to `max` core
+ * types in out and returns how many the type flattens to (which may be more
+ * than max: then only max were written). */
+size_t weft_canon_flatten(const weft_ctype_t *t, weft_valtype_t *out, size_t max);
+/* Size and alignment of t in linear memory (wasm32). */
+uint32_t weft_canon_size(const weft_ctype_t *t);
+uint32_t weft_canon_align(const weft_ctype_t *t);
+
+/* load / store one value at `ptr` of cx->memory. Return 0, WEFT_ETRAP
+ * (cx->msg says why) or WEFT_ENOMEM. */
+int weft_canon_load(weft_canon_cx_t *cx, const weft_ctype_t *t, uint32_t ptr, weft_cval_t *out);
+int weft_canon_store(weft_canon_cx_t *cx, const weft_ctype_t *t, const weft_cval_t *v,
+                     uint32_t ptr);
+
+/* lift_flat_values / lower_flat_values: `n` values of `types` from/to core
+ * values. When the types flatten to more than max_flat values they travel
+ * through memory: lifting reads one pointer; lowering allocates with
+ * realloc and writes one pointer, or, when out_ptr is not NULL (a lowered
+ * call's results), stores at *out_ptr and writes no core value.
+ * weft_canon_lift_values reads nflat core values; on success out[0..n) are
+ * owned by the caller. weft_canon_lower_values writes at most `cap` core
+ * values into flat and their count into *out_nflat. */
+int weft_canon_lift_values(weft_canon_cx_t *cx, const weft_ctype_t *const *types, size_t n,
+                           const weft_val_t *flat, size_t nflat, size_t max_flat,
+                           weft_cval_t *out);
+int weft_canon_lower_values(weft_canon_cx_t *cx, const weft_ctype_t *const *types, size_t n,
+                            const weft_cval_t *vals, size_t max_flat, const uint32_t *out_ptr,
+                            weft_val_t *flat, size_t cap, size_t *out_nflat);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,83 @@
+/*
+ * src/component/priv.h — the component library's internal structures.
+ *
+ * A component owns a copy of its bytes (names and labels point into it),
+ * every type it defines (one list, freed together), and the core modules
+ * it nests. Types are resolved to pointers while decoding, so a type never
+ * refers to an index of some scope after the load; primitive types are
+ * shared static objects. Each type caches its canonical ABI facts (size,
+ * alignment, flattening) computed once when it is defined.
+ */
+#ifndef WEFT_COMPONENT_PRIV_H
+#define WEFT_COMPONENT_PRIV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <weft/component.h>
+#include <weft/module.h>
+
+/* More than this many flat values is "overflows" for every use (the
+ * largest limit is MAX_FLAT_PARAMS). */
+#define CT_FLAT_CAP 17
+
+typedef struct {
+    const char *label; /* NUL-terminated (copied) */
+    const weft_ctype_t *type;
+} ct_field_t;
+
+struct weft_ctype {
+    uint8_t kind;          /* weft_ctype_kind_t */
+    uint32_t n;            /* fields / cases / labels / elements / params */
+    ct_field_t *fields;
+    const weft_ctype_t *a; /* list, option elem; result ok; own/borrow resource; func result */
+    const weft_ctype_t *b; /* result err */
+    int has_result;        /* func */
+    /* instance and component types: exports, then imports */
+    weft_cextern_t *exports, *imports;
+    uint32_t nexports, nimports;
+    /* resources */
+    int local;             /* defined here (resource.new allowed), not imported/abstract */
+    uint32_t id;           /* distinct per resource type of the component */
+    int32_t dtor;          /* core func index, -1: none */
+    /* canonical ABI, computed at definition */
+    uint32_t size, align;
+    uint32_t nflat;        /* may exceed CT_FLAT_CAP (then only CT_FLAT_CAP kept) */
+    uint8_t flat[CT_FLAT_CAP];
+    int has_ptr;           /* contains a string or list */
+    int has_borrow;        /* contains a borrow handle */
+};
+
+/* A primitive type's static object, or NULL when kind is not primitive. */
+const weft_ctype_t *ct_prim(int kind);
+int ct_is_prim(int kind);
+/* Computes size/align/flat/has_ptr of t from its parts; returns 0 or -1
+ * when the size passes the 2^28 bound (CanonicalABI.md element size). */
+int ct_layout(weft_ctype_t *t);
+/* Structural equality (resources by identity). */
+int ct_equal(const weft_ctype_t *a, const weft_ctype_t *b);
+uint32_t ct_align_to(uint32_t x, uint32_t a);
+/* Discriminant byte size for n cases (1, 2 or 4). */
+uint32_t ct_disc_size(uint32_t n);
+/* How the 4 core types join for a variant's flattening. */
+uint8_t ct_join(uint8_t a, uint8_t b);
+/* 1 if s[0..n) is valid UTF-8 (strict: what a component name or string must be). */
+int ct_utf8_valid(const uint8_t *s, size_t n);
+
+struct weft_component {
+    uint8_t *bytes;
+    size_t len;
+    void *arena;                /* every allocation of the decoder (types, names, lists) */
+    weft_module_t **modules;    /* every nested core module */
+    size_t nmodules, cap_modules;
+    weft_functype_t **functypes; /* every synthesized core function type */
+    size_t nfunctypes, cap_functypes;
+    weft_cextern_t *imports, *exports;
+    size_t nimports, nexports;
+    const weft_ctype_t **outer_types; /* outer component's type index space */
+    size_t nouter_types;
+    weft_component_stats_t stats;
+    uint32_t next_resource_id;
+};
+
+#endif
