@@ -33,10 +33,12 @@ typedef struct schema_entry {
 static pthread_mutex_t schemas_mu = PTHREAD_MUTEX_INITIALIZER;
 static schema_entry_t *schemas; /* reachable until exit: never freed */
 
-/* Describes the app's module in a throwaway instance. */
-static int describe(node_call_t *c, weft_schema_t **out, char *msg, size_t size)
+/* Describes the app's module in a throwaway instance (its datastore,
+ * bound to `context`, has no tables). */
+static int describe(weft_node_t *node, node_app_t *app, const char *context, weft_schema_t **out,
+                    char *msg, size_t size)
 {
-    weft_store_t *store = weft_store_new(c->node->engine);
+    weft_store_t *store = weft_store_new(node->engine);
     weft_linker_t *linker = store ? weft_linker_new(store) : NULL;
     weft_wasi_t *wasi = NULL;
     weft_cosmictron_t *cosm = NULL;
@@ -47,13 +49,13 @@ static int describe(node_call_t *c, weft_schema_t **out, char *msg, size_t size)
     if (!linker) goto done;
     weft_wasi_config_t wc = weft_wasi_config_default();
     wc.stdin_fd = wc.stdout_fd = wc.stderr_fd = -1;
-    weft_cosmictron_config_t cc = {c->node->db, c->req->context, NULL};
+    weft_cosmictron_config_t cc = {node->db, context, NULL};
     if ((rc = weft_wasi_new(&wc, &wasi, msg, size)) != 0 ||
-        (rc = weft_wasi_define_imports(wasi, linker, c->app->module)) != 0 ||
+        (rc = weft_wasi_define_imports(wasi, linker, app->module)) != 0 ||
         (rc = weft_cosmictron_new(&cc, &cosm)) != 0 ||
-        (rc = weft_cosmictron_define_imports(cosm, linker, c->app->module)) != 0)
+        (rc = weft_cosmictron_define_imports(cosm, linker, app->module)) != 0)
         goto done;
-    if ((rc = weft_linker_instantiate(linker, c->app->module, &inst)) != 0) {
+    if ((rc = weft_linker_instantiate(linker, app->module, &inst)) != 0) {
         snprintf(msg, size, "cannot instantiate: %s", weft_store_errmsg(store));
         goto done;
     }
@@ -72,23 +74,24 @@ done:
 }
 
 /* The app's schema, read once (borrowed: lives until exit). */
-static int app_schema(node_call_t *c, const weft_schema_t **out, char *msg, size_t size)
+static int app_schema(weft_node_t *node, node_app_t *app, const char *context,
+                      const weft_schema_t **out, char *msg, size_t size)
 {
     schema_entry_t *e;
     int rc = 0;
     pthread_mutex_lock(&schemas_mu);
-    for (e = schemas; e && strcmp(e->id, c->app->id) != 0; e = e->next)
+    for (e = schemas; e && strcmp(e->id, app->id) != 0; e = e->next)
         ;
     if (!e) {
         /* described under the lock: two first calls of an app describe once */
         weft_schema_t *s = NULL;
-        if ((rc = describe(c, &s, msg, size)) == 0) {
+        if ((rc = describe(node, app, context, &s, msg, size)) == 0) {
             if ((e = calloc(1, sizeof *e)) == NULL) {
                 weft_schema_delete(s);
                 snprintf(msg, size, "out of memory");
                 rc = WEFT_ENOMEM;
             } else {
-                memcpy(e->id, c->app->id, sizeof e->id);
+                memcpy(e->id, app->id, sizeof e->id);
                 e->schema = s;
                 e->next = schemas;
                 schemas = e;
@@ -118,7 +121,7 @@ static int cosm_bind(node_call_t *c, void **state)
         node_result_fail(c->res, WEFT_CALL_ERROR, "a Cosmictron module needs a data directory");
         return WEFT_EARG;
     }
-    int rc = app_schema(c, &schema, msg, sizeof msg);
+    int rc = app_schema(c->node, c->app, c->req->context, &schema, msg, sizeof msg);
     if (rc != 0) {
         node_result_fail(c->res, WEFT_CALL_ERROR, "cannot read the module's schema: %s", msg);
         return rc;
@@ -205,3 +208,65 @@ static void cosm_free(void *state)
 
 const node_abi_t node_abi_cosmictron = {"cosmictron", cosm_bind, cosm_invoke, cosm_finish,
                                         cosm_free};
+
+/* ---- clients: rows as JSON ----------------------------------------------- */
+
+int weft_node_table_page(weft_node_t *node, const char *context, const char *table,
+                         const uint8_t *after, size_t after_len, size_t limit, char **out_json,
+                         uint8_t **out_next, size_t *out_next_len, char *msg, size_t msg_size)
+{
+    char app_id[WEFT_APP_ID_LEN + 1];
+    const weft_schema_t *schema;
+    weft_bsatn_buf_t rows, next;
+    weft_txn_t *txn;
+    *out_json = NULL;
+    *out_next = NULL;
+    *out_next_len = 0;
+    snprintf(msg, msg_size, "no context '%s'", context);
+    if (!node->db) return WEFT_ENOTFOUND;
+    int rc = weft_txn_begin(node->db, WEFT_TXN_READ, &txn);
+    if (rc != 0) return rc;
+    weft_bsatn_buf_init(&rows);
+    weft_bsatn_buf_init(&next);
+    if ((rc = node_context_app(txn, context, app_id)) != 0) goto done;
+    node_app_t *app = node_app_load(node, txn, app_id, msg, msg_size);
+    if (!app) {
+        rc = WEFT_ENOTFOUND;
+        goto done;
+    }
+    if (app->abi != &node_abi_cosmictron) {
+        snprintf(msg, msg_size, "context '%s' is not of a Cosmictron app: it has no tables",
+                 context);
+        rc = WEFT_EARG;
+        goto done;
+    }
+    if ((rc = app_schema(node, app, context, &schema, msg, msg_size)) != 0) goto done;
+    int tid = weft_schema_table_find(schema, table, strlen(table));
+    /* a private table is not shown to clients, nor is its existence */
+    if (tid < 0 || !weft_schema_table_public(schema, (size_t)tid)) {
+        snprintf(msg, msg_size, "no public table '%s' in context '%s'", table, context);
+        rc = WEFT_ENOTFOUND;
+        goto done;
+    }
+    rc = weft_tables_read_json(schema, txn, (const uint8_t *)context, strlen(context),
+                               (uint32_t)tid, after, after_len, limit, &rows, &next);
+    if (rc > 0) { /* an after cursor no key can follow */
+        snprintf(msg, msg_size, "bad cursor");
+        rc = WEFT_EARG;
+    }
+    if (rc != 0) goto done;
+    weft_bsatn_put_u8(&rows, 0);
+    if ((rc = rows.err) != 0) goto done;
+    *out_json = (char *)rows.p;
+    rows.p = NULL;
+    if (next.len) {
+        *out_next = next.p;
+        *out_next_len = next.len;
+        next.p = NULL;
+    }
+done:
+    weft_bsatn_buf_fini(&rows);
+    weft_bsatn_buf_fini(&next);
+    weft_txn_abort(txn);
+    return rc;
+}
