@@ -9,13 +9,16 @@
  * every import none of them provides. Everything comes from
  * the public module API; guest-chosen names are escaped when printed as
  * text. Exit code 1 when the module does not load, so scripts can use it as
- * a validator.
+ * a validator. A component (weft/component.h) is described at the WIT level
+ * instead: its imports and exports with their component-level types.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <weft/component.h>
 
 #include "cli.h"
 #include "weft/node.h"
@@ -29,7 +32,8 @@ void cli_inspect_usage(FILE *out)
             "which ABI profiles, or which imports none provides and why), then lists its\n"
             "imports and exports with their types, memory and table limits, and custom\n"
             "sections. MODULE - reads the module from stdin. weft reads binary modules\n"
-            "only: convert a .wat file with wat2wasm (Debian package wabt).\n"
+            "only: convert a .wat file with wat2wasm (Debian package wabt). A component\n"
+            "(docs/components.md) is described by its WIT-level imports and exports.\n"
             "\n"
             "options:\n"
             "  --json      print one JSON object instead of text:\n"
@@ -360,6 +364,152 @@ static void print_text(const weft_module_t *module)
     }
 }
 
+/* ---- components (docs/components.md) ------------------------------------- */
+
+/* A type as the component library prints it, in a JSON string. */
+static json_t *json_ctype(const weft_ctype_t *t)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    weft_ctype_print(t, f);
+    json_t *s = fclose(f) == 0 ? json_name(text, len) : NULL;
+    free(text);
+    return s;
+}
+
+/* {"name", "sort", "type"} and, for an instance, its "exports" the same way. */
+static json_t *json_cextern(const weft_cextern_t *e)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "name", json_name(e->name, e->name_len));
+    json_object_set_new(o, "sort", json_string(weft_csort_name(e->sort)));
+    if (!e->type)
+        return o;
+    if (e->sort == WEFT_CSORT_INSTANCE) {
+        json_t *a = json_array();
+        for (size_t i = 0, n = weft_ctype_extern_count(e->type, 0); i < n; i++) {
+            weft_cextern_t x;
+            if (weft_ctype_extern(e->type, 0, i, &x) == 0)
+                json_array_append_new(a, json_cextern(&x));
+        }
+        json_object_set_new(o, "exports", a);
+    } else {
+        json_object_set_new(o, "type", json_ctype(e->type));
+    }
+    return o;
+}
+
+/* "  func add: func(a: u32) -> u32"; an instance's exports one a line below it. */
+static void print_cextern(const weft_cextern_t *e, int indent)
+{
+    printf("%*s%-8s ", indent, "", weft_csort_name(e->sort));
+    cli_print_name(stdout, e->name, e->name_len);
+    if (e->sort == WEFT_CSORT_INSTANCE && e->type) {
+        putchar('\n');
+        for (size_t i = 0, n = weft_ctype_extern_count(e->type, 0); i < n; i++) {
+            weft_cextern_t x;
+            if (weft_ctype_extern(e->type, 0, i, &x) == 0)
+                print_cextern(&x, indent + 4);
+        }
+        return;
+    }
+    if (e->type) {
+        fputs(": ", stdout);
+        weft_ctype_print(e->type, stdout);
+    }
+    putchar('\n');
+}
+
+/* weft inspect of a component: validation, then imports and exports. */
+static int inspect_component(const char *path, const uint8_t *bytes, size_t len, int json)
+{
+    weft_engine_t *engine = weft_engine_new();
+    weft_component_t *c = NULL;
+    char msg[512] = "";
+    int status = CLI_EXIT_ERROR;
+    if (!engine) {
+        cli_error("out of memory");
+        return status;
+    }
+    int rc = weft_component_new(engine, bytes, len, &c, msg, sizeof msg);
+    if (json) {
+        json_t *root = json_object(), *a;
+        json_object_set_new(root, "component", json_name(path, strlen(path)));
+        json_object_set_new(root, "size", json_integer((json_int_t)len));
+        json_object_set_new(root, "valid", json_boolean(rc == 0));
+        if (rc != 0) {
+            json_t *e = json_object();
+            json_object_set_new(e, "code", json_string(weft_errname(rc)));
+            json_object_set_new(e, "message", json_name(msg, strlen(msg)));
+            json_object_set_new(root, "error", e);
+        } else {
+            weft_component_stats_t st;
+            a = json_array();
+            for (size_t i = 0, n = weft_component_import_count(c); i < n; i++) {
+                weft_cextern_t e;
+                if (weft_component_import(c, i, &e) == 0)
+                    json_array_append_new(a, json_cextern(&e));
+            }
+            json_object_set_new(root, "imports", a);
+            a = json_array();
+            for (size_t i = 0, n = weft_component_export_count(c); i < n; i++) {
+                weft_cextern_t e;
+                if (weft_component_export(c, i, &e) == 0)
+                    json_array_append_new(a, json_cextern(&e));
+            }
+            json_object_set_new(root, "exports", a);
+            weft_component_stats(c, &st);
+            json_t *o = json_object();
+            json_object_set_new(o, "core_modules", json_integer((json_int_t)st.core_modules));
+            json_object_set_new(o, "core_instances", json_integer((json_int_t)st.core_instances));
+            json_object_set_new(o, "components", json_integer((json_int_t)st.components));
+            json_object_set_new(o, "instances", json_integer((json_int_t)st.instances));
+            json_object_set_new(root, "definitions", o);
+        }
+        char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_decref(root);
+        if (!text) {
+            cli_error("out of memory");
+            goto done;
+        }
+        puts(text);
+        free(text);
+    } else if (rc != 0) {
+        printf("component:  %s (%zu bytes)\nvalidation: FAILED, %s: %s\n", path, len,
+               weft_strerror(rc), msg);
+    } else {
+        weft_component_stats_t st;
+        weft_component_stats(c, &st);
+        printf("component:  %s (%zu bytes)\nvalidation: ok\n", path, len);
+        printf("contents:   %zu core modules, %zu core instances, %zu components, "
+               "%zu instances\n", st.core_modules, st.core_instances, st.components,
+               st.instances);
+        size_t n = weft_component_import_count(c);
+        printf("imports (%zu)%s\n", n, n ? ":" : "");
+        for (size_t i = 0; i < n; i++) {
+            weft_cextern_t e;
+            if (weft_component_import(c, i, &e) == 0)
+                print_cextern(&e, 2);
+        }
+        n = weft_component_export_count(c);
+        printf("exports (%zu)%s\n", n, n ? ":" : "");
+        for (size_t i = 0; i < n; i++) {
+            weft_cextern_t e;
+            if (weft_component_export(c, i, &e) == 0)
+                print_cextern(&e, 2);
+        }
+    }
+    if (rc == 0)
+        status = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+done:
+    weft_component_delete(c);
+    weft_engine_delete(engine);
+    return status;
+}
+
 int cli_inspect(int argc, char **argv)
 {
     const char *path = NULL;
@@ -408,6 +558,10 @@ int cli_inspect(int argc, char **argv)
         cli_error("%s", msg);
         if (json)
             print_json(path, 0, NULL, weft_errname(WEFT_EIO), msg);
+        goto done;
+    }
+    if (weft_is_component(bytes, len)) {
+        status = inspect_component(path, bytes, len, json);
         goto done;
     }
     engine = weft_engine_new();

@@ -397,11 +397,13 @@ static void print_externs(const weft_cextern_t *e, uint32_t n, const char *what,
                           int depth)
 {
     for (uint32_t i = 0; i < n; i++) {
-        fprintf(out, "%s%s %s: %s", i ? "; " : "", what, e[i].name, weft_csort_name(e[i].sort));
-        if (e[i].type && e[i].sort != WEFT_CSORT_TYPE) {
-            fputc(' ', out);
+        fprintf(out, "%s%s %s: ", i ? "; " : "", what, e[i].name);
+        if (e[i].sort == WEFT_CSORT_TYPE)
+            fputs("type ", out);
+        if (e[i].type)
             print_depth(e[i].type, out, depth);
-        }
+        else
+            fputs(weft_csort_name(e[i].sort), out);
     }
 }
 

@@ -833,7 +833,7 @@ TEST(jco_basic_component_decodes)
     ASSERT_EQ_STR(e.name, "weft:test/host@0.1.0");
     ASSERT_EQ_INT(e.sort, WEFT_CSORT_INSTANCE);
     char *t = type_text(e.type);
-    ASSERT_EQ_STR(t, "instance { export log: func func(msg: string) }");
+    ASSERT_EQ_STR(t, "instance { export log: func(msg: string) }");
     free(t);
     ASSERT_EQ_INT(weft_component_export_count(c), 4);
     const char *want[4][2] = {
@@ -865,7 +865,7 @@ TEST(jco_wasi_command_decodes)
         if (strncmp(e.name, "wasi:io/streams@0.2.", 20) == 0) {
             saw_streams = 1;
             char *t = type_text(e.type);
-            ASSERT_CONTAINS(t, "[method]output-stream.blocking-write-and-flush: func func(self: "
+            ASSERT_CONTAINS(t, "[method]output-stream.blocking-write-and-flush: func(self: "
                                "borrow<resource");
             free(t);
         }
