@@ -4,9 +4,9 @@
  * memory access, and every function but storage (calimero_storage.c) and
  * the js_* collections (calimero_js.c): panics, registers, context and
  * executor ids, input and value_return, logs and events, random_bytes,
- * time_now, ed25519_verify and fetch; the functions weft does not provide
- * yet (xcall, context mutations, blobs, governance) trap with "not
- * supported yet".
+ * time_now, ed25519_verify and fetch (the context functions are in
+ * calimero_context.c); the functions weft does not provide yet (xcall,
+ * blobs, governance) trap with "not supported yet".
  *
  * Invariants: every pointer and length is a u64, checked before use
  * (cal_mem, cal_buffer: a range past the guest's memory traps with
@@ -568,13 +568,6 @@ static const cal_func_t base_funcs[] = {
     {"emit", "I", 0, fn_emit},
     {"emit_with_handler", "II", 0, fn_emit_with_handler},
     {"xcall", "I", 0, NULL},
-    {"context_create", "IIII", 0, NULL},
-    {"context_delete", "I", 0, NULL},
-    {"context_add_member", "I", 0, NULL},
-    {"context_remove_member", "I", 0, NULL},
-    {"context_is_member", "I", 'i', NULL},
-    {"context_members", "I", 0, NULL},
-    {"context_resolve_alias", "II", 'i', NULL},
     {"blob_create", "", 'I', NULL},
     {"blob_write", "II", 'I', NULL},
     {"blob_close", "II", 'i', NULL},
@@ -599,6 +592,7 @@ static const cal_table_t tables[] = {
     {base_funcs, &base_nfuncs},
     {cal_storage_funcs, &cal_storage_nfuncs},
     {cal_js_funcs, &cal_js_nfuncs},
+    {cal_context_funcs, &cal_context_nfuncs},
 };
 #define NTABLES (sizeof tables / sizeof tables[0])
 
@@ -710,6 +704,7 @@ static void clear_call(weft_calimero_t *cal)
     cal->nlogs = 0;
     cal->call_error = 0;
     cal->error_name = NULL;
+    cal->nmember_ops = 0;
 }
 
 int weft_calimero_new(const weft_calimero_config_t *cfg, weft_calimero_t **out)
@@ -750,6 +745,7 @@ void weft_calimero_delete(weft_calimero_t *cal)
     clear_call(cal);
     free(cal->events);
     free(cal->logs);
+    free(cal->member_ops);
     free((cal_alloc_t *)cal); /* cal is the first member */
 }
 
@@ -816,6 +812,10 @@ void weft_calimero_begin_call(weft_calimero_t *cal, weft_txn_t *txn,
 
 void weft_calimero_end_call(weft_calimero_t *cal)
 {
+    /* queued member changes join the call's transaction: they commit with
+     * it, or vanish when the embedder aborts it (trap, Err, error) */
+    if (cal->txn && !cal->view) cal_context_apply(cal);
+    cal->nmember_ops = 0;
     cal->txn = NULL;
     cal->input = NULL;
     cal->input_len = 0;

@@ -5,7 +5,8 @@
  * calimero.c owns the context, the per-call state (registers, output,
  * commit, logs, events), guest memory access and the function table;
  * calimero_storage.c the synced and private storage and the state
- * management functions; calimero_js.c the js_* collections. Guest memory
+ * management functions; calimero_js.c the js_* collections;
+ * calimero_context.c the context's members. Guest memory
  * is only reached through cal_mem / cal_buffer, which check the whole
  * range first; every host error goes through cal_fail, which names it.
  */
@@ -88,6 +89,8 @@ struct weft_calimero {
     size_t nevents, events_cap;
     cal_log_t *logs;
     size_t nlogs, logs_cap;
+    uint8_t *member_ops; /* queued member changes: [add u8][key 32] each */
+    size_t nmember_ops;
 };
 
 /* One function of the document: name, parameters ('I' u64, 'i' u32),
@@ -103,6 +106,12 @@ extern const cal_func_t cal_storage_funcs[]; /* calimero_storage.c */
 extern const size_t cal_storage_nfuncs;
 extern const cal_func_t cal_js_funcs[]; /* calimero_js.c */
 extern const size_t cal_js_nfuncs;
+extern const cal_func_t cal_context_funcs[]; /* calimero_context.c */
+extern const size_t cal_context_nfuncs;
+
+/* Applies the call's queued member changes to its transaction (a storage
+ * error is recorded as the call's error). */
+void cal_context_apply(weft_calimero_t *cal);
 
 /* Traps the call with "calimero.FN: NAME: detail" and remembers NAME for
  * weft_calimero_error_name. Returns what the callback must return. */

@@ -10,7 +10,12 @@ CASE per CTest test:
   two_nodes  two nodes linked as peers, one context with both as members:
              synced storage written on either node reaches the other,
              concurrent writes of one key converge to one value, private
-             storage never leaves its node
+             storage never leaves its node; a context a guest adds node 2
+             to (context_add_member) starts replicating to it
+  collections  the js_* collections on two nodes: a counter incremented on
+             both sums both (each node's own count kept apart), user
+             storage holds each node's (executor's) value, pushes to one
+             vector on both nodes end in the same order on both
   example_kv examples/calimero_kv (its path in $CAL_KV_WASM) on two nodes:
              set on one, get on the other, Err for a missing key, events
 
@@ -135,12 +140,19 @@ def case_serve(tmp):
     n.stop()
 
 
-def case_two_nodes(tmp):
+def pair(tmp, guest, ctx):
+    """Two linked nodes, app `guest` deployed on node 1 (its id returned)
+    and context ctx made with both as members, once node 2 has it."""
     n1 = start(os.path.join(tmp, "n1"))
     n2 = start(os.path.join(tmp, "n2"), peers=[n1.peer_addr])
-    app = deploy(n1, "cal_storage")
-    create(n1, app, "c", [n2])
-    poll(lambda: n2.json("GET", "/v1/contexts/c")[0] == 200, "node 2 joins context c")
+    app = deploy(n1, guest)
+    create(n1, app, ctx, [n2])
+    poll(lambda: n2.json("GET", "/v1/contexts/" + ctx)[0] == 200, "node 2 joins " + ctx)
+    return n1, n2, app
+
+
+def case_two_nodes(tmp):
+    n1, n2, app = pair(tmp, "cal_storage", "c")
     s, doc = call(n1, "c", "put", kv(b"k", b"from node 1"))
     check(s == 200, "put on node 1: %s" % doc)
     poll(lambda: get(n2, "c", b"k") == b"from node 1", "node 2 sees node 1's write")
@@ -165,6 +177,56 @@ def case_two_nodes(tmp):
     check(output(doc) == b"\1\0\0\0node 1 only", "private storage on its node: %s" % doc)
     s, doc = call(n1, "c", "del", b"k2")
     poll(lambda: get(n2, "c", b"k2") is None, "a remove replicates")
+    # a guest makes node 2 a member: the context starts replicating to it
+    create(n1, app, "d")
+    call(n1, "d", "put", kv(b"k", b"for members"))
+    check(n2.json("GET", "/v1/contexts/d")[0] == 404, "node 2 has no d before it is a member")
+    s, doc = call(n1, "d", "add_member", bytes.fromhex(n2.id))
+    check(s == 200 and output(doc) == b"\0\0\0\0", "add_member: %s" % doc)
+    s, doc = call(n1, "d", "members")
+    check(s == 200 and output(doc) == struct.pack("<I", 2) +
+          b"".join(sorted([bytes.fromhex(n1.id), bytes.fromhex(n2.id)])), "members: %s" % doc)
+    poll(lambda: n2.json("GET", "/v1/contexts/d")[0] == 200, "node 2 joins d")
+    poll(lambda: get(n2, "d", b"k") == b"for members", "node 2 gets d's state")
+    n2.stop()
+    n1.stop()
+
+
+def case_collections(tmp):
+    n1, n2, _ = pair(tmp, "cal_js", "j")
+    ids = {}
+    for what in ("counter_new", "user_new", "vec_new"):
+        s, doc = call(n1, "j", what)
+        assert s == 200, doc
+        ids[what] = output(doc)
+    for i in range(3):
+        check(call(n1, "j", "counter_inc", ids["counter_new"])[0] == 200, "inc on node 1")
+        check(call(n1, "j", "vec_push", ids["vec_new"] + b"one-%d" % i)[0] == 200, "push 1")
+    # node 2 writes once it has the collections (their ids replicate too)
+    poll(lambda: call(n2, "j", "counter_inc", ids["counter_new"])[0] == 200, "inc on node 2")
+    for i in range(3):
+        check(call(n2, "j", "vec_push", ids["vec_new"] + b"two-%d" % i)[0] == 200, "push 2")
+    check(call(n1, "j", "user_put", ids["user_new"] + b"node one's")[0] == 200, "user 1")
+    check(call(n2, "j", "user_put", ids["user_new"] + b"node two's")[0] == 200, "user 2")
+    k1, k2 = bytes.fromhex(n1.id), bytes.fromhex(n2.id)
+
+    def counts(n, other):
+        s, doc = call(n, "j", "counter_read", ids["counter_new"] + other)
+        return struct.unpack("<QQQ", output(doc)) if s == 200 else None
+    poll(lambda: counts(n1, k2) == (4, 3, 1), "node 1 counts 4: 3 its own, 1 node 2's")
+    poll(lambda: counts(n2, k1) == (4, 1, 3), "node 2 counts 4: 1 its own, 3 node 1's")
+    poll(lambda: output(call(n2, "j", "user_get", ids["user_new"] + k1)[1]) == b"node one's",
+         "node 2 reads node 1's user value")
+    poll(lambda: output(call(n1, "j", "user_get", ids["user_new"] + k2)[1]) == b"node two's",
+         "node 1 reads node 2's user value")
+
+    def values(n):
+        return output(call(n, "j", "vec_all", ids["vec_new"])[1])
+    v = poll(lambda: values(n1) if values(n1) == values(n2) and values(n1).count(b"\n") == 6
+             else None, "both nodes hold the same six values")
+    if v:
+        check(sorted(v.split(b"\n")[:-1]) == sorted([b"one-0", b"one-1", b"one-2", b"two-0",
+                                                      b"two-1", b"two-2"]), "the values: %r" % v)
     n2.stop()
     n1.stop()
 
@@ -195,7 +257,7 @@ def case_example_kv(tmp):
 def main():
     tmp = tempfile.mkdtemp(prefix="weft-calimero-")
     try:
-        {"serve": case_serve, "two_nodes": case_two_nodes,
+        {"serve": case_serve, "two_nodes": case_two_nodes, "collections": case_collections,
          "example_kv": case_example_kv}[CASE](tmp)
     except Exception as e:  # noqa: BLE001 — any failure fails the test, with its story
         check(False, "%s: %r" % (CASE, e))

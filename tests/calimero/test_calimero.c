@@ -618,6 +618,38 @@ TEST(synced_storage_converges_through_the_op_log)
     ASSERT_OK_BYTES(&b, "\0\0\0\0", 4);
 }
 
+/* Members answer at once; additions and removals are queued to the end of
+ * the call and commit (or vanish) with it. */
+TEST(context_members_queue_changes_to_the_end_of_the_call)
+{
+    cx_t c;
+    uint8_t a[32], b[32], want[4 + 64];
+    memset(a, 0xaa, sizeof a);
+    memset(b, 0x0b, sizeof b);
+    cx_open(&c, "cal_storage", NULL, NULL);
+    cx_call(&c, "members", NULL, 0);
+    ASSERT_OK_BYTES(&c, "\0\0\0\0", 4);
+    cx_call(&c, "add_member", a, 32);
+    ASSERT_OK_BYTES(&c, "\0\0\0\0", 4);
+    cx_call(&c, "is_member", a, 32);
+    ASSERT_OK_BYTES(&c, "\1\0\0\0", 4);
+    cx_call(&c, "add_member", b, 32);
+    cx_call(&c, "members", NULL, 0);
+    le32(want, 2);
+    memcpy(want + 4, b, 32); /* id order */
+    memcpy(want + 36, a, 32);
+    ASSERT_OK_BYTES(&c, want, sizeof want);
+    cx_call(&c, "remove_member", a, 32);
+    cx_call(&c, "is_member", a, 32);
+    ASSERT_OK_BYTES(&c, "\0\0\0\0", 4);
+    cx_call(&c, "add_member_then_fail", a, 32);
+    ASSERT_EQ_INT(c.kind, WEFT_CALIMERO_ERR);
+    cx_call(&c, "is_member", a, 32);
+    ASSERT_OK_BYTES(&c, "\0\0\0\0", 4);
+    cx_call(&c, "member_short_key", NULL, 0);
+    ASSERT_CAL_TRAP(&c, "InvalidMemoryAccess");
+}
+
 /* ---- collections ---------------------------------------------------------------------- */
 
 TEST(collections_every_function_and_convention)

@@ -234,3 +234,38 @@ CAL_EXPORT("map_bad_desc") void map_bad_desc(void)
     cal_buf_t k = S("k");
     cal_js_crdt_map_get(UINT64_MAX - 3, P(k), 2);
 }
+
+CAL_EXPORT("vec_new") void vec_new(void)
+{
+    CHECK(cal_js_crdt_vector_new(1) == 0);
+    ok(reg, get(1));
+}
+
+/* input: id[32] value */
+CAL_EXPORT("vec_push") void vec_push(void)
+{
+    size_t n = read_input();
+    cal_buf_t id = cal_buf(in_buf, 32), val = cal_buf(in_buf + 32, n - 32);
+    CHECK(cal_js_crdt_vector_push(P(id), P(val)) == 1);
+    ok("ok", 2);
+}
+
+/* input: id[32] — every value, each followed by '\n' */
+CAL_EXPORT("vec_all") void vec_all(void)
+{
+    static uint8_t o[8192];
+    size_t used = 0;
+    read_input();
+    cal_buf_t id = cal_buf(in_buf, 32);
+    CHECK(cal_js_crdt_vector_len(P(id), 2) == 1);
+    uint64_t n = u64(2);
+    for (uint64_t i = 0; i < n; i++) {
+        CHECK(cal_js_crdt_vector_get(P(id), i, 2) == 1);
+        size_t l = get(2);
+        CHECK(used + l + 1 <= sizeof o);
+        memcpy(o + used, reg, l);
+        used += l;
+        o[used++] = '\n';
+    }
+    ok(o, used);
+}

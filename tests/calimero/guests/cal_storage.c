@@ -165,3 +165,54 @@ CAL_EXPORT("put_then_fail") void put_then_fail(void)
     cal_write(in_buf + 4, kl, in_buf + 4 + kl, n - 4 - kl, 1);
     cal_return(CAL_ERR, "nope", 4);
 }
+
+/* Members. input: a 32-byte key — [u32 is_member]; queues its addition
+ * and checks it is not a member yet within the call. */
+CAL_EXPORT("add_member") void add_member(void)
+{
+    read_input();
+    cal_buf_t k = cal_buf(in_buf, 32);
+    uint32_t before = cal_context_is_member(cal_ptr(&k));
+    cal_context_add_member(cal_ptr(&k));
+    CHECK(cal_context_is_member(cal_ptr(&k)) == before); /* queued */
+    ok_u32(before);
+}
+
+CAL_EXPORT("remove_member") void remove_member(void)
+{
+    read_input();
+    cal_buf_t k = cal_buf(in_buf, 32);
+    cal_context_remove_member(cal_ptr(&k));
+    ok_u32(1);
+}
+
+CAL_EXPORT("is_member") void is_member(void)
+{
+    read_input();
+    cal_buf_t k = cal_buf(in_buf, 32);
+    ok_u32(cal_context_is_member(cal_ptr(&k)));
+}
+
+/* The Borsh Vec<[u8; 32]> of members. */
+CAL_EXPORT("members") void members(void)
+{
+    cal_context_members(7);
+    int64_t n = cal_register_read(7, out, sizeof out);
+    CHECK(n >= 4);
+    ok(out, (size_t)n);
+}
+
+CAL_EXPORT("member_short_key") void member_short_key(void)
+{
+    cal_buf_t k = cal_buf(in_buf, 31);
+    cal_context_is_member(cal_ptr(&k));
+}
+
+/* Adds a member, then fails: the change must vanish with the call. */
+CAL_EXPORT("add_member_then_fail") void add_member_then_fail(void)
+{
+    read_input();
+    cal_buf_t k = cal_buf(in_buf, 32);
+    cal_context_add_member(cal_ptr(&k));
+    cal_return(CAL_ERR, "no", 2);
+}
