@@ -29,6 +29,7 @@ typedef struct {
     weft_bsatn_buf_t last; /* the whole key last returned; empty: none yet */
     weft_bsatn_buf_t lo, hi;
     int lo_kind, hi_kind;
+    int lo_seen; /* the row at an included lower bound was looked up */
     int done;
 } iter_t;
 
@@ -211,6 +212,7 @@ int weft_tables_insert(weft_tables_t *t, uint32_t tid, const uint8_t *row, size_
     /* Index keys are checked for length before anything is written, so a
      * refused row leaves nothing behind even without an abort. */
     for (size_t x = 0; x < tab->nidx; x++) {
+        if (tab->idx[x].on_pk) continue;
         ik.len = 0;
         index_key(tab, x, row, off, lens, (const uint8_t *)"", 0, &ik);
         if ((rc = ik.err) != 0) goto done;
@@ -235,6 +237,7 @@ int weft_tables_insert(weft_tables_t *t, uint32_t tid, const uint8_t *row, size_
             goto done;
     }
     for (size_t x = 0; x < tab->nidx; x++) {
+        if (tab->idx[x].on_pk) continue;
         ik.len = 0;
         if ((rc = index_key(tab, x, row, off, lens, rk.p, rk.len, &ik)) != 0) goto done;
         if ((rc = weft_txn_put(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, ik.p, ik.len, rk.p,
@@ -306,6 +309,7 @@ int weft_tables_delete_pk(weft_tables_t *t, uint32_t tid, const uint8_t *pk, siz
             goto done;
     }
     for (size_t x = 0; x < tab->nidx; x++) {
+        if (tab->idx[x].on_pk) continue;
         ik.len = 0;
         if ((rc = index_key(tab, x, row, off, lens, rk.p, rk.len, &ik)) != 0 ||
             (rc = weft_txn_del(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, ik.p, ik.len)))
@@ -407,8 +411,12 @@ int weft_tables_index_scan(weft_tables_t *t, uint32_t tid, uint32_t iid, const u
     int rc;
     if (!tab || iid >= tab->nidx) return WEFT_TABLE_ENOTABLE;
     if ((rc = iter_new(t, tid, &it, out_handle)) != 0) return rc;
-    it->index = 1;
-    index_prefix(tab, iid, &it->pre);
+    if (tab->idx[iid].on_pk) {
+        row_prefix(tab, &it->pre); /* the rows, keyed by the primary key */
+    } else {
+        it->index = 1;
+        index_prefix(tab, iid, &it->pre);
+    }
     weft_bsatn_reader_init(&r, range, len);
     if ((rc = get_bound(tab, &tab->idx[iid], &r, &it->lo_kind, &it->lo)) != 0 ||
         (rc = get_bound(tab, &tab->idx[iid], &r, &it->hi_kind, &it->hi)) != 0)
@@ -440,6 +448,13 @@ static int cmp_bound(const uint8_t *k, size_t kl, const weft_bsatn_buf_t *b)
     return c;
 }
 
+/* 1 when an entry (its key after the prefix) lies beyond the upper bound. */
+static int past_hi(const iter_t *it, const uint8_t *k, size_t kl)
+{
+    int c = cmp_bound(k, kl, &it->hi);
+    return c > 0 || (c == 0 && it->hi_kind == WEFT_BOUND_EXCLUDED);
+}
+
 static int step_visit(void *user, const uint8_t *key, size_t key_len, const uint8_t *val,
                       size_t val_len)
 {
@@ -448,12 +463,9 @@ static int step_visit(void *user, const uint8_t *key, size_t key_len, const uint
     const uint8_t *k = key + it->pre.len;
     size_t kl = key_len - it->pre.len;
     if (it->lo_kind == WEFT_BOUND_EXCLUDED && cmp_bound(k, kl, &it->lo) == 0) return 0;
-    if (it->hi_kind != WEFT_BOUND_UNBOUNDED) {
-        int c = cmp_bound(k, kl, &it->hi);
-        if (c > 0 || (c == 0 && it->hi_kind == WEFT_BOUND_EXCLUDED)) {
-            it->done = 1;
-            return 1;
-        }
+    if (it->hi_kind != WEFT_BOUND_UNBOUNDED && past_hi(it, k, kl)) {
+        it->done = 1;
+        return 1;
     }
     s->key->len = s->val->len = 0;
     weft_bsatn_put_raw(s->key, key, key_len);
@@ -483,9 +495,30 @@ int weft_tables_next(weft_tables_t *t, uint64_t handle, size_t cap, const uint8_
         if (it->last.len) {
             weft_bsatn_put_raw(&after, it->last.p, it->last.len);
         } else if (it->lo_kind != WEFT_BOUND_UNBOUNDED) {
-            /* every entry of value lo is longer than pre+key(lo) */
+            /* an index entry of value lo is longer than pre+key(lo); a row
+             * (an index on the primary key) is exactly that long: looked
+             * up first when the bound includes it */
             weft_bsatn_put_raw(&after, it->pre.p, it->pre.len);
             weft_bsatn_put_raw(&after, it->lo.p, it->lo.len);
+            if ((rc = after.err) != 0) break;
+            if (!it->index && it->lo_kind == WEFT_BOUND_INCLUDED && !it->lo_seen) {
+                const uint8_t *v;
+                size_t vl;
+                it->lo_seen = 1;
+                rc = after.len > WEFT_DB_KEY_MAX
+                         ? WEFT_ENOTFOUND
+                         : weft_txn_get(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, after.p,
+                                        after.len, &v, &vl);
+                if (rc == 0 && !(it->hi_kind != WEFT_BOUND_UNBOUNDED &&
+                                 past_hi(it, after.p + it->pre.len, after.len - it->pre.len))) {
+                    t->key.len = t->scratch.len = 0;
+                    weft_bsatn_put_raw(&t->key, after.p, after.len);
+                    weft_bsatn_put_raw(&t->scratch, v, vl);
+                    if ((rc = t->key.err) != 0 || (rc = t->scratch.err) != 0) break;
+                    goto found;
+                }
+                if (rc != 0 && rc != WEFT_ENOTFOUND) break;
+            }
         }
         if ((rc = after.err) != 0) break;
         if (after.len > WEFT_DB_KEY_MAX) {
@@ -502,6 +535,7 @@ int weft_tables_next(weft_tables_t *t, uint64_t handle, size_t cap, const uint8_
             rc = WEFT_TABLE_ENOTFOUND;
             break;
         }
+    found:
         if (it->index) {
             /* the entry's value is the rowkey: fetch the row */
             weft_bsatn_buf_t rk;

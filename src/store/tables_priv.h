@@ -23,6 +23,9 @@ typedef struct {
     char name[WEFT_TABLES_MAX_NAME + 1];
     uint32_t cols[MAX_INDEX_COLUMNS];
     size_t ncols;
+    /* the index is the primary key alone: served by the rows themselves
+     * (their keys are the primary key's), with no entries of its own */
+    int on_pk;
 } schema_index_t;
 
 typedef struct {

@@ -142,6 +142,7 @@ static int parse_table(weft_bsatn_reader_t *r, weft_schema_t *s, size_t ti, char
                 return fail(msg, size, "table %s: index %s names no column", t->name, x->name);
         }
         x->ncols = nc;
+        x->on_pk = nc == 1 && (int)x->cols[0] == t->pk;
         t->nidx++;
     }
     t->public_ = weft_bsatn_get_bool(r);

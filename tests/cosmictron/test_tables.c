@@ -27,7 +27,7 @@ static void col(buf_t *t, const char *name, const char *type)
 }
 
 /* person {id: u32 pk, name: String unique, age: i32, tag: Option<String>},
- * index by_age (age), index by_age_name (age, name); public.
+ * index by_age (age), index by_age_name (age, name), index by_id (id); public.
  * log {msg: String} (no primary key), index by_msg; public.
  * secret {owner: bytes, note: String} private, owner column 0. */
 static buf_t *schema_bytes(void)
@@ -48,7 +48,7 @@ static buf_t *schema_bytes(void)
     weft_bsatn_put_u32(d, 0);
     weft_bsatn_put_u32(d, 1); /* unique: [1] */
     weft_bsatn_put_u32(d, 1);
-    weft_bsatn_put_u32(d, 2); /* indexes */
+    weft_bsatn_put_u32(d, 3); /* indexes */
     weft_bsatn_put_str(d, "by_age");
     weft_bsatn_put_u32(d, 1);
     weft_bsatn_put_u32(d, 2);
@@ -56,6 +56,9 @@ static buf_t *schema_bytes(void)
     weft_bsatn_put_u32(d, 2);
     weft_bsatn_put_u32(d, 2);
     weft_bsatn_put_u32(d, 1);
+    weft_bsatn_put_str(d, "by_id"); /* the primary key alone */
+    weft_bsatn_put_u32(d, 1);
+    weft_bsatn_put_u32(d, 0);
     weft_bsatn_put_u8(d, 1); /* public */
     weft_bsatn_put_u8(d, 0); /* owner: None */
 
@@ -205,7 +208,7 @@ TEST(tables_schema_parses_and_describes)
     weft_bsatn_put_u8(d, 0);
     ASSERT_CONTAINS((char *)d->p, "table person (public): id u32 primary key, name String unique, "
                                   "age i32, tag Option<String>; index by_age (age); index "
-                                  "by_age_name (age, name)\n");
+                                  "by_age_name (age, name); index by_id (id)\n");
     ASSERT_CONTAINS((char *)d->p, "table secret (private, owner owner)");
     ASSERT_CONTAINS((char *)d->p, "reducer add {name: String, age: i32}\n");
 }
@@ -342,8 +345,60 @@ TEST(tables_index_ranges_at_their_edges)
     static const uint8_t kind3[] = {3, 2}, extra[] = {2, 2, 0};
     ASSERT_EQ_INT(weft_tables_index_scan(f->t, 0, 0, kind3, 2, &h), WEFT_TABLE_EINVAL);
     ASSERT_EQ_INT(weft_tables_index_scan(f->t, 0, 0, extra, 3, &h), WEFT_TABLE_EINVAL);
-    ASSERT_EQ_INT(weft_tables_index_scan(f->t, 0, 2, extra, 2, &h), WEFT_TABLE_ENOTABLE);
+    ASSERT_EQ_INT(weft_tables_index_scan(f->t, 0, 3, extra, 2, &h), WEFT_TABLE_ENOTABLE);
     ASSERT_EQ_INT(weft_tables_index_scan(f->t, 5, 0, extra, 2, &h), WEFT_TABLE_ENOTABLE);
+}
+
+/* an index on the primary key alone reads the rows themselves: every
+ * bound kind at the edges, including the row at an included lower bound */
+TEST(tables_primary_key_index_is_the_rows)
+{
+    fx_t *f = fx();
+    for (uint32_t i = 0; i < 7; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "p%u", i);
+        ASSERT_EQ_INT(insert_person(f, i * 2, name, 0), 0); /* ids 0 2 4 ... 12 */
+    }
+    static const struct {
+        int lo_kind;
+        uint32_t lo;
+        int hi_kind;
+        uint32_t hi;
+        size_t want;
+        uint32_t first;
+    } cases[] = {
+        {WEFT_BOUND_INCLUDED, 4, WEFT_BOUND_INCLUDED, 8, 3, 4},
+        {WEFT_BOUND_EXCLUDED, 4, WEFT_BOUND_INCLUDED, 8, 2, 6},
+        {WEFT_BOUND_INCLUDED, 4, WEFT_BOUND_EXCLUDED, 8, 2, 4},
+        {WEFT_BOUND_INCLUDED, 4, WEFT_BOUND_INCLUDED, 4, 1, 4},
+        {WEFT_BOUND_EXCLUDED, 4, WEFT_BOUND_INCLUDED, 4, 0, 0},
+        {WEFT_BOUND_INCLUDED, 4, WEFT_BOUND_EXCLUDED, 4, 0, 0},
+        {WEFT_BOUND_INCLUDED, 3, WEFT_BOUND_INCLUDED, 5, 1, 4},
+        {WEFT_BOUND_INCLUDED, 13, WEFT_BOUND_UNBOUNDED, 0, 0, 0},
+        {WEFT_BOUND_UNBOUNDED, 0, WEFT_BOUND_INCLUDED, 0, 1, 0},
+        {WEFT_BOUND_INCLUDED, 0, WEFT_BOUND_UNBOUNDED, 0, 7, 0},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        buf_t *r = buf();
+        weft_bsatn_put_u8(r, (uint8_t)cases[c].lo_kind);
+        if (cases[c].lo_kind != WEFT_BOUND_UNBOUNDED) weft_bsatn_put_u32(r, cases[c].lo);
+        weft_bsatn_put_u8(r, (uint8_t)cases[c].hi_kind);
+        if (cases[c].hi_kind != WEFT_BOUND_UNBOUNDED) weft_bsatn_put_u32(r, cases[c].hi);
+        uint64_t h;
+        uint32_t ids[8];
+        ASSERT_EQ_INT(weft_tables_index_scan(f->t, 0, 2, r->p, r->len, &h), 0);
+        size_t n = drain(f, h, ids, 8);
+        if (n != cases[c].want) FAIL("case %zu: %zu rows, want %zu", c, n, cases[c].want);
+        if (n) ASSERT_EQ_INT(ids[0], cases[c].first);
+    }
+    /* it writes no entries of its own: a delete leaves the range empty */
+    uint8_t pk[4] = {4, 0, 0, 0};
+    ASSERT_EQ_INT(weft_tables_delete_pk(f->t, 0, pk, 4), 0);
+    uint8_t r[10] = {WEFT_BOUND_INCLUDED, 4, 0, 0, 0, WEFT_BOUND_INCLUDED, 4, 0, 0, 0};
+    uint64_t h;
+    uint32_t ids[2];
+    ASSERT_EQ_INT(weft_tables_index_scan(f->t, 0, 2, r, sizeof r, &h), 0);
+    ASSERT_EQ_U64(drain(f, h, ids, 2), 0);
 }
 
 TEST(tables_iterators_see_the_calls_own_writes)

@@ -6,7 +6,8 @@
  * it), so the host test names what broke.
  *
  * Tables: person {id: u32 pk, name: String unique, age: i32, tag:
- * Option<String>} with indexes by_age (age) and by_age_name (age, name);
+ * Option<String>} with indexes by_age (age), by_age_name (age, name) and
+ * by_id (id: the primary key's, served by the rows);
  * log {msg: String}; secret {owner: bytes, note: String pk}, private with
  * owner column owner.
  */
@@ -23,12 +24,13 @@ static const cosm_column_t person_cols[] = {
     {"tag", COSM_T(COSM_OPTION COSM_STRING)},
 };
 static const uint32_t person_unique[] = {1};
-static const cosm_index_t person_idx[] = {{"by_age", {2}, 1}, {"by_age_name", {2, 1}, 2}};
+static const cosm_index_t person_idx[] = {
+    {"by_age", {2}, 1}, {"by_age_name", {2, 1}, 2}, {"by_id", {0}, 1}};
 static const cosm_column_t log_cols[] = {{"msg", COSM_T(COSM_STRING)}};
 static const cosm_column_t secret_cols[] = {{"owner", COSM_T(COSM_BYTES)},
                                             {"note", COSM_T(COSM_STRING)}};
 static const cosm_table_t tables[] = {
-    {"person", person_cols, 4, 0, person_unique, 1, person_idx, 2, 1, -1},
+    {"person", person_cols, 4, 0, person_unique, 1, person_idx, 3, 1, -1},
     {"log", log_cols, 1, -1, NULL, 0, NULL, 0, 1, -1},
     {"secret", secret_cols, 2, 1, NULL, 0, NULL, 0, 0, 0},
 };
@@ -157,7 +159,7 @@ COSM_REDUCER(errors)
     CHECK(datastore_iter_next(it, out, sizeof out) == -COSM_ERR_INVALID);
     CHECK(datastore_scan(9) == -COSM_ERR_NO_TABLE);
     uint8_t all[2] = {COSM_BOUND_UNBOUNDED, COSM_BOUND_UNBOUNDED};
-    CHECK(datastore_index_scan(0, 2, all, 2) == -COSM_ERR_NO_TABLE);
+    CHECK(datastore_index_scan(0, 3, all, 2) == -COSM_ERR_NO_TABLE);
     CHECK(datastore_index_scan(1, 0, all, 2) == -COSM_ERR_NO_TABLE);
     uint8_t bad_kind[2] = {3, COSM_BOUND_UNBOUNDED};
     CHECK(datastore_index_scan(0, 0, bad_kind, 2) == -COSM_ERR_INVALID);
@@ -243,6 +245,13 @@ COSM_REDUCER(ranges)
     uint32_t ids[8];
     CHECK(drain(datastore_index_scan(0, 1, b.p, b.len), ids, 8) == 2);
     CHECK(ids[0] == 5 && ids[1] == 2);
+    /* a point lookup on the primary key's index */
+    cosm_buf_init(&b, r, sizeof r);
+    cosm_put_u8(&b, COSM_BOUND_INCLUDED);
+    cosm_put_u32(&b, 3);
+    cosm_put_u8(&b, COSM_BOUND_INCLUDED);
+    cosm_put_u32(&b, 3);
+    CHECK(drain(datastore_index_scan(0, 2, b.p, b.len), ids, 8) == 1 && ids[0] == 3);
     return 0;
 }
 
