@@ -5,8 +5,9 @@
  * the js_* collections (calimero_js.c): panics, registers, context and
  * executor ids, input and value_return, logs and events, random_bytes,
  * time_now, ed25519_verify and fetch (the context functions are in
- * calimero_context.c); the functions weft does not provide yet (xcall,
- * blobs, governance) trap with "not supported yet".
+ * calimero_context.c, the blob functions in calimero_blobs.c); the
+ * functions weft does not provide yet (xcall, governance, ...) trap with
+ * "not supported yet".
  *
  * Invariants: every pointer and length is a u64, checked before use
  * (cal_mem, cal_buffer: a range past the guest's memory traps with
@@ -568,12 +569,6 @@ static const cal_func_t base_funcs[] = {
     {"emit", "I", 0, fn_emit},
     {"emit_with_handler", "II", 0, fn_emit_with_handler},
     {"xcall", "I", 0, NULL},
-    {"blob_create", "", 'I', NULL},
-    {"blob_write", "II", 'I', NULL},
-    {"blob_close", "II", 'i', NULL},
-    {"blob_open", "I", 'I', NULL},
-    {"blob_read", "II", 'I', NULL},
-    {"blob_announce_to_context", "II", 'i', NULL},
     {"send_proposal", "II", 0, NULL},
     {"approve_proposal", "I", 0, NULL},
     {"fetch", "IIIII", 'i', fn_fetch},
@@ -593,6 +588,7 @@ static const cal_table_t tables[] = {
     {cal_storage_funcs, &cal_storage_nfuncs},
     {cal_js_funcs, &cal_js_nfuncs},
     {cal_context_funcs, &cal_context_nfuncs},
+    {cal_blob_funcs, &cal_blob_nfuncs},
 };
 #define NTABLES (sizeof tables / sizeof tables[0])
 
@@ -746,6 +742,7 @@ void weft_calimero_delete(weft_calimero_t *cal)
     free(cal->events);
     free(cal->logs);
     free(cal->member_ops);
+    cal_blobs_close(cal);
     free((cal_alloc_t *)cal); /* cal is the first member */
 }
 
@@ -816,6 +813,7 @@ void weft_calimero_end_call(weft_calimero_t *cal)
      * it, or vanish when the embedder aborts it (trap, Err, error) */
     if (cal->txn && !cal->view) cal_context_apply(cal);
     cal->nmember_ops = 0;
+    cal_blobs_close(cal); /* handles are per call */
     cal->txn = NULL;
     cal->input = NULL;
     cal->input_len = 0;

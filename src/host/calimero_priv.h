@@ -6,7 +6,7 @@
  * commit, logs, events), guest memory access and the function table;
  * calimero_storage.c the synced and private storage and the state
  * management functions; calimero_js.c the js_* collections;
- * calimero_context.c the context's members. Guest memory
+ * calimero_context.c the context's members; calimero_blobs.c blobs. Guest memory
  * is only reached through cal_mem / cal_buffer, which check the whole
  * range first; every host error goes through cal_fail, which names it.
  */
@@ -59,6 +59,15 @@ typedef struct {
     size_t len;
 } cal_log_t;
 
+/* An open blob handle (calimero_blobs.c): an upload, or a read. */
+#define CAL_MAX_BLOBS 16
+typedef struct {
+    int open;
+    struct weft_blob_writer *writer; /* an upload; NULL: a read */
+    uint8_t id[32];                  /* a read's blob, offset and size */
+    uint64_t off, size;
+} cal_blob_t;
+
 struct weft_calimero {
     weft_db_t *db;
     uint8_t ctx[255];
@@ -91,6 +100,7 @@ struct weft_calimero {
     size_t nlogs, logs_cap;
     uint8_t *member_ops; /* queued member changes: [add u8][key 32] each */
     size_t nmember_ops;
+    cal_blob_t blobs[CAL_MAX_BLOBS]; /* handle fd is blobs[fd - 1] */
 };
 
 /* One function of the document: name, parameters ('I' u64, 'i' u32),
@@ -108,6 +118,11 @@ extern const cal_func_t cal_js_funcs[]; /* calimero_js.c */
 extern const size_t cal_js_nfuncs;
 extern const cal_func_t cal_context_funcs[]; /* calimero_context.c */
 extern const size_t cal_context_nfuncs;
+extern const cal_func_t cal_blob_funcs[]; /* calimero_blobs.c */
+extern const size_t cal_blob_nfuncs;
+
+/* Drops the call's blob handles (an upload not closed leaves no blob). */
+void cal_blobs_close(weft_calimero_t *cal);
 
 /* Applies the call's queued member changes to its transaction (a storage
  * error is recorded as the call's error). */

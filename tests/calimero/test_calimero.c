@@ -422,7 +422,7 @@ TEST(utility_random_time_fetch_and_ed25519)
     ASSERT_CAL_TRAP(&c, "InvalidMemoryAccess");
     cx_call(&c, "unsupported", NULL, 0);
     ASSERT_CAL_TRAP(&c, "NotSupported");
-    ASSERT_CONTAINS(weft_store_trap_message(c.fx.store), "not supported yet: blob_create");
+    ASSERT_CONTAINS(weft_store_trap_message(c.fx.store), "not supported yet: xcall");
 }
 
 /* ---- storage ------------------------------------------------------------------------ */
@@ -650,6 +650,36 @@ TEST(context_members_queue_changes_to_the_end_of_the_call)
     ASSERT_CAL_TRAP(&c, "InvalidMemoryAccess");
 }
 
+/* Blobs stream in and out in pieces, are named by the SHA-256 of their
+ * bytes, commit with the call, and handles are checked. */
+TEST(blobs_stream_in_and_out_and_commit_with_the_call)
+{
+    cx_t c;
+    uint8_t in[16], id[32], want[32], size[8];
+    cx_open(&c, "cal_storage", NULL, NULL);
+    /* 1 MiB + 3 in pieces of 100,000: several 256 KiB chunks */
+    cx_call(&c, "blob_roundtrip", in, args4(in, (1u << 20) + 3, 100000, 5, 0));
+    ASSERT_OK_S(c.fx.store, c.rc);
+    ASSERT_EQ_INT(c.out_len, 32);
+    memcpy(id, c.out, 32);
+    cx_call(&c, "blob_size", id, 32);
+    le64(size, (1u << 20) + 3);
+    ASSERT_OK_BYTES(&c, size, 8);
+    cx_call(&c, "blob_roundtrip", in, args4(in, 0, 1, 5, 0)); /* the empty blob */
+    crypto_hash_sha256(want, NULL, 0);
+    ASSERT_OK_BYTES(&c, want, 32);
+    cx_call(&c, "blob_then_fail", NULL, 0);
+    ASSERT_EQ_INT(c.kind, WEFT_CALIMERO_ERR);
+    crypto_hash_sha256(want, (const uint8_t *)"lost blob", 9);
+    ASSERT_EQ_MEM(c.out, want, 32);
+    cx_call(&c, "blob_size", want, 32);
+    ASSERT_OK_BYTES(&c, "\377\377\377\377\377\377\377\377", 8);
+    cx_call(&c, "blob_bad_handle", NULL, 0);
+    ASSERT_CAL_TRAP(&c, "InvalidBlobHandle");
+    cx_call(&c, "blob_too_many", NULL, 0);
+    ASSERT_CAL_TRAP(&c, "TooManyBlobHandles");
+}
+
 /* ---- collections ---------------------------------------------------------------------- */
 
 TEST(collections_every_function_and_convention)
@@ -706,7 +736,8 @@ static int named(const char *msg)
         "LogLengthOverflow", "EventsOverflow", "EventKindSizeOverflow", "EventDataSizeOverflow",
         "BadUTF8", "InvalidRegisterId", "DeserializationError", "Panic",
         "ReturnValueSizeOverflow", "EventHandlerSizeOverflow", "ArtifactSizeOverflow",
-        "DuplicateCommit", "NotSupported"};
+        "DuplicateCommit", "NotSupported", "InvalidBlobHandle", "TooManyBlobHandles",
+        "BlobWriteTooLarge"};
     if (!msg || strncmp(msg, "calimero.", 9) != 0) return 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char pat[64];

@@ -233,5 +233,10 @@ CAL_EXPORT("verify_short_sig") void verify_short_sig(void)
 
 CAL_EXPORT("unsupported") void unsupported(void)
 {
-    cal_blob_create();
+    uint8_t ctx[32] = {0};
+    cal_xcall_t x;
+    x.context_id = cal_buf(ctx, 32);
+    x.function = cal_buf("f", 1);
+    x.params = cal_buf("", 0);
+    cal_xcall(cal_ptr(&x));
 }

@@ -86,6 +86,8 @@ CAL_EXPORT("run") void run(void)
     read_input();
     s = rd64(in_buf) * 2654435761u + 1;
     uint32_t calls = rd32(in_buf + 8);
+    uint64_t blobs[4] = {0};
+    uint32_t nblobs = 0;
     for (uint32_t i = 0; i < AREA; i++) area[i] = (uint8_t)next();
     /* a few well-formed collection ids in area[0..128) */
     for (int k = 0; k < 4; k++) {
@@ -99,7 +101,7 @@ CAL_EXPORT("run") void run(void)
         if (r == 0) cal_register_read(9, area + 32 * k, 32);
     }
     for (uint32_t i = 0; i < calls; i++) {
-        switch (next() % 40) {
+        switch (next() % 45) {
         case 0: cal_register_len(reg()); break;
         case 1: cal_read_register(reg(), desc()); break;
         case 2: cal_context_id(reg()); break;
@@ -139,7 +141,12 @@ CAL_EXPORT("run") void run(void)
         case 36: cal_js_frozen_storage_get(id_desc(), desc(), reg()); break;
         case 37: cal_apply_storage_delta(desc()); break;
         case 38: cal_fetch(desc(), desc(), desc(), desc(), reg()); break;
-        default: cal_flush_delta(); break;
+        case 39: cal_flush_delta(); break;
+        case 40: blobs[nblobs++ % 4] = cal_blob_create(); break;
+        case 41: cal_blob_write(next() % 2 ? blobs[next() % 4] : next() % 20, desc()); break;
+        case 42: cal_blob_close(blobs[next() % 4], next() % 2 ? id_desc() : desc()); break;
+        case 43: blobs[nblobs++ % 4] = cal_blob_open(next() % 2 ? id_desc() : desc()); break;
+        default: cal_blob_read(next() % 2 ? blobs[next() % 4] : next(), desc()); break;
         }
     }
     ok("done", 4);

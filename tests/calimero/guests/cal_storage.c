@@ -216,3 +216,78 @@ CAL_EXPORT("add_member_then_fail") void add_member_then_fail(void)
     cal_context_add_member(cal_ptr(&k));
     cal_return(CAL_ERR, "no", 2);
 }
+
+/* Blobs. input: u32 size, u32 piece, u32 seed — a generated blob written
+ * in pieces, closed, opened and read back in pieces of 1000 bytes and
+ * compared; returns its id. */
+CAL_EXPORT("blob_roundtrip") void blob_roundtrip(void)
+{
+    read_input();
+    uint32_t size = rd32(in_buf), piece = rd32(in_buf + 4), seed = rd32(in_buf + 8);
+    uint8_t id[32];
+    CHECK(size <= sizeof big_val && piece > 0);
+    fill(big_val, size, seed);
+    uint64_t fd = cal_blob_create();
+    CHECK(fd != 0);
+    for (uint32_t off = 0; off < size; off += piece) {
+        uint32_t n = size - off < piece ? size - off : piece;
+        cal_buf_t b = cal_buf(big_val + off, n);
+        CHECK(cal_blob_write(fd, cal_ptr(&b)) == n);
+    }
+    cal_buf_t idb = cal_buf(id, 32);
+    CHECK(cal_blob_close(fd, cal_ptr(&idb)) == 1);
+    uint64_t rd = cal_blob_open(cal_ptr(&idb));
+    CHECK(rd != 0);
+    uint64_t got = 0, n;
+    do {
+        cal_buf_t b = cal_buf(out + got, 1000);
+        n = cal_blob_read(rd, cal_ptr(&b));
+        got += n;
+    } while (n > 0);
+    CHECK(got == size && memcmp(out, big_val, size) == 0);
+    ok(id, 32);
+}
+
+/* input: a blob id — [u64 size read], or [u64 max] when there is none */
+CAL_EXPORT("blob_size") void blob_size(void)
+{
+    uint8_t o[8];
+    read_input();
+    cal_buf_t idb = cal_buf(in_buf, 32);
+    uint64_t fd = cal_blob_open(cal_ptr(&idb)), total = 0, n;
+    if (!fd) {
+        wr64(o, UINT64_MAX);
+        ok(o, 8);
+        return;
+    }
+    do {
+        cal_buf_t b = cal_buf(out, 65536);
+        n = cal_blob_read(fd, cal_ptr(&b));
+        total += n;
+    } while (n);
+    wr64(o, total);
+    ok(o, 8);
+}
+
+/* A blob written by a call that returns Err is not kept. */
+CAL_EXPORT("blob_then_fail") void blob_then_fail(void)
+{
+    uint8_t id[32];
+    uint64_t fd = cal_blob_create();
+    cal_buf_t b = cal_buf("lost blob", 9), idb = cal_buf(id, 32);
+    cal_blob_write(fd, cal_ptr(&b));
+    cal_blob_close(fd, cal_ptr(&idb));
+    cal_return(CAL_ERR, id, 32);
+}
+
+CAL_EXPORT("blob_bad_handle") void blob_bad_handle(void)
+{
+    cal_buf_t b = cal_buf("x", 1);
+    uint64_t fd = cal_blob_create();
+    cal_blob_read(fd, cal_ptr(&b)); /* a writer read from */
+}
+
+CAL_EXPORT("blob_too_many") void blob_too_many(void)
+{
+    for (int i = 0; i < 17; i++) cal_blob_create();
+}
