@@ -451,7 +451,11 @@ int client_request(client_t *c, const client_req_t *req, client_resp_t *out)
         curl_easy_setopt(k, CURLOPT_LOW_SPEED_TIME, 45L);
         curl_easy_setopt(k, CURLOPT_TCP_KEEPALIVE, 1L);
     }
-    if (strcmp(req->method, "GET") == 0) {
+    if (req->upload) {
+        curl_easy_setopt(k, CURLOPT_UPLOAD, 1L); /* PUT, read with fread as it goes */
+        curl_easy_setopt(k, CURLOPT_READDATA, req->upload);
+        curl_easy_setopt(k, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->upload_len);
+    } else if (strcmp(req->method, "GET") == 0) {
         curl_easy_setopt(k, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(req->method, "POST") == 0) {
         curl_easy_setopt(k, CURLOPT_POST, 1L);

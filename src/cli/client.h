@@ -47,6 +47,8 @@ typedef struct {
     const char *const *headers; /* more "Name: value" lines (nheaders of them) */
     size_t nheaders;
     int progress; /* show upload progress on stderr when it is a terminal */
+    FILE *upload;       /* PUT: the body is read from here as it goes, not from body */
+    int64_t upload_len; /* its size, or -1 when unknown (sent chunked) */
     int (*on_data)(void *user, const char *p, size_t n);
     void *user;
 } client_req_t;
@@ -139,6 +141,8 @@ int cli_state(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_peers(int argc, char **argv);
 int cli_keygen(int argc, char **argv);
+int cli_blob(int argc, char **argv);
+void cli_blob_usage(FILE *out);
 void cli_deploy_usage(FILE *out);
 void cli_context_usage(FILE *out);
 void cli_call_usage(FILE *out);

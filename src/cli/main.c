@@ -40,6 +40,7 @@ void cli_usage(FILE *out)
             "  state     read a context's keys and values (kv) or CRDT state\n"
             "  status    show the node: id, version, uptime, data size, ready\n"
             "  peers     show the node's peer links: state, lag, bytes (docs/sync.md)\n"
+            "  blob      put a file into the node as a blob, or get one (by its SHA-256)\n"
             "  keygen    make an ed25519 key for signing calls (weft call --sign-key)\n"
             "\n"
             "MODULE is a binary module (.wasm); - reads it from stdin. weft does not read\n"
@@ -68,7 +69,8 @@ static int is_help(const char *arg)
 static int is_node_command(const char *cmd)
 {
     static const char *const names[] = {"serve", "deploy", "context", "call",  "events",
-                                        "logs",  "state",  "status",  "keygen", "peers"};
+                                        "logs",  "state",  "status",  "keygen", "peers",
+                                        "blob"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(cmd, names[i]) == 0)
             return 1;

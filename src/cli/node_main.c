@@ -18,6 +18,7 @@ static const struct {
     {"events", cli_events, cli_events_usage},    {"logs", cli_logs, cli_logs_usage},
     {"state", cli_state, cli_state_usage},       {"status", cli_status, cli_status_usage},
     {"keygen", cli_keygen, cli_keygen_usage},    {"peers", cli_peers, cli_peers_usage},
+    {"blob", cli_blob, cli_blob_usage},
 };
 
 int main(int argc, char **argv)
@@ -34,6 +35,6 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
     cli_error("weft-node runs the network commands of weft (serve, deploy, context, call, "
-              "events, logs, state, status, keygen, peers); see 'weft --help'");
+              "events, logs, state, status, keygen, peers, blob); see 'weft --help'");
     return CLI_EXIT_USAGE;
 }

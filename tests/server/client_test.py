@@ -467,10 +467,49 @@ def case_auth(tmp):
         node.stop()
 
 
+def case_blobs(tmp):
+    """weft blob put / get: files and stdin stream up, blobs down to a file
+    or stdout; the id is the SHA-256; errors are named."""
+    import hashlib
+    node = Node(os.path.join(tmp, "d"))
+    try:
+        data = os.urandom(700000)
+        path = os.path.join(tmp, "f.bin")
+        with open(path, "wb") as f:
+            f.write(data)
+        want = hashlib.sha256(data).hexdigest()
+        rc, out, err = weft("blob", "put", path, node=node)
+        check(rc == 0 and out.decode().strip() == want, "blob put: %d %r %s" % (rc, out, err))
+        rc, out, err = weft("blob", "put", "-", node=node, stdin=data)
+        check(rc == 0 and out.decode().strip() == want, "blob put from stdin: %d %s" % (rc, err))
+        rc, out, err = weft("blob", "put", "--json", path, node=node)
+        check(rc == 0 and json.loads(out) == {"id": want, "size": len(data)}, "--json: %r" % out)
+        rc, out, err = weft("blob", "get", want, node=node)
+        check(rc == 0 and out == data, "blob get to stdout: %d %s" % (rc, err))
+        dest = os.path.join(tmp, "back.bin")
+        rc, out, err = weft("blob", "get", want, "--output", dest, node=node)
+        check(rc == 0 and open(dest, "rb").read() == data, "blob get --output: %d %s" % (rc, err))
+        missing = os.path.join(tmp, "missing.bin")
+        rc, out, err = weft("blob", "get", "ab" * 32, "--output", missing, node=node)
+        check(rc == 1 and "no blob" in err and not os.path.exists(missing),
+              "a missing blob: %d %s" % (rc, err))
+        rc, out, err = weft("blob", "get", "xyz", node=node)
+        check(rc == 2 and "64 hex digits" in err, "a bad id: %d %s" % (rc, err))
+        rc, out, err = weft("blob", "frob", "x", node=node)
+        check(rc == 2 and "unknown subcommand 'frob'" in err, "a bad subcommand: %d %s" % (rc, err))
+        rc, out, err = weft("blob", "put", os.path.join(tmp, "nope"), node=node)
+        check(rc == 1 and "cannot open" in err, "a missing file: %d %s" % (rc, err))
+        rc, out, err = weft("blob", "--help")
+        check(rc == 0 and "weft blob put" in out.decode(), "blob --help")
+    finally:
+        node.stop()
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="weft-client-")
     try:
-        {"commands": case_commands, "events": case_events, "auth": case_auth}[CASE](tmp)
+        {"commands": case_commands, "events": case_events, "auth": case_auth,
+         "blobs": case_blobs}[CASE](tmp)
     except Exception as e:  # a crash of the test itself is a failure too
         failures.append("exception: %r" % e)
         import traceback
