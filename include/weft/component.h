@@ -226,6 +226,65 @@ int weft_canon_lower_values(weft_canon_cx_t *cx, const weft_ctype_t *const *type
                             const weft_cval_t *vals, size_t max_flat, const uint32_t *out_ptr,
                             weft_val_t *flat, size_t cap, size_t *out_nflat);
 
+/* ---- instances ------------------------------------------------------------- */
+
+typedef struct weft_clinker weft_clinker_t;
+typedef struct weft_cinstance weft_cinstance_t;
+
+/* A host function satisfying a component's function import. `type` is the
+ * function type the component imports it with (borrowed); args[0..nargs)
+ * are the lifted parameters (borrowed: valid during the call). When the
+ * type has a result the callback writes it into *result (ownership passes
+ * to the library, which frees it with weft_cval_free). Return 0, or
+ * nonzero after writing a message into err (err_size bytes): the calling
+ * guest traps with that message. Runs on the thread of the call. */
+typedef int (*weft_chost_fn_t)(void *user, const weft_ctype_t *type, const weft_cval_t *args,
+                               size_t nargs, weft_cval_t *result, char *err, size_t err_size);
+
+/* A set of host functions to instantiate components against. Owned by the
+ * caller (weft_clinker_delete); read-only while instances are made, so one
+ * linker may serve several threads then. Names are copied. */
+weft_clinker_t *weft_clinker_new(void);
+void weft_clinker_delete(weft_clinker_t *l);
+/* Defines function `name` of the imported instance `instance` (its
+ * import name, e.g. "wippy:runtime/funcs@0.1.0"), or a function imported
+ * by itself when instance is NULL. A later definition replaces an earlier
+ * one. Returns 0 or WEFT_ENOMEM. */
+int weft_clinker_define_func(weft_clinker_t *l, const char *instance, const char *name,
+                             weft_chost_fn_t fn, void *user);
+/* When set, an import the linker does not define is bound to a function
+ * that traps when called ("unlinked import ... called") instead of failing
+ * instantiation. */
+void weft_clinker_stub_missing(weft_clinker_t *l, int on);
+
+/* Instantiates `c` in `store`: runs its definitions in order (core
+ * instantiations with their start functions, canon lift/lower). Returns 0
+ * and the instance in *out (owned by the caller, weft_cinstance_delete,
+ * before the store and the component), or WEFT_EUNLINKABLE (an import the
+ * linker does not define: "unknown import weft:test/host@0.1.0#log"),
+ * WEFT_EINVALID (a construct not instantiable yet: nested components),
+ * WEFT_ETRAP (a start function trapped), WEFT_ENOMEM, with a message in msg. */
+int weft_cinstance_new(weft_component_t *c, weft_store_t *store, const weft_clinker_t *l,
+                       weft_cinstance_t **out, char *msg, size_t msg_size);
+void weft_cinstance_delete(weft_cinstance_t *inst);
+
+/* The type of exported function `name` (a top-level export, or
+ * "interface#function" for a function of an exported instance), or NULL. */
+const weft_ctype_t *weft_cinstance_func_type(const weft_cinstance_t *inst, const char *name);
+
+/* Calls exported function `name` with args (as its parameter types say;
+ * borrowed). On success returns 0, and when the function has a result,
+ * *has_result = 1 and *result (owned by the caller: weft_cval_free). Errors:
+ * WEFT_ENOTFOUND (no such function), WEFT_EARG (arguments do not fit the
+ * parameter types), WEFT_ETRAP (the guest trapped, or the canonical ABI
+ * did: an invalid value, a re-entered instance), WEFT_ENOMEM; the message
+ * is weft_cinstance_errmsg. Not thread-safe: one call at a time per
+ * instance (and per store). */
+int weft_cinstance_call(weft_cinstance_t *inst, const char *name, const weft_cval_t *args,
+                        size_t nargs, weft_cval_t *result, int *has_result);
+/* The message of the last failed call or instantiation step (never NULL). */
+const char *weft_cinstance_errmsg(const weft_cinstance_t *inst);
+
 #ifdef __cplusplus
 }
 #endif

@@ -125,6 +125,10 @@ static void *alloc(dec_t *d, size_t size)
     return b->data;
 }
 
+/* A new initializer of the outermost component, or NULL inside a nested
+ * component or a type (nothing to instantiate there). */
+static cinit_t *record(dec_t *d, uint8_t op);
+
 static void vec_grow(dec_t *d, void **v, uint32_t *cap, uint32_t n, size_t elem)
 {
     if (n < *cap)
@@ -144,6 +148,26 @@ static void vec_grow(dec_t *d, void **v, uint32_t *cap, uint32_t n, size_t elem)
         vec_grow((d), (void **)&(vec).v, &(vec).cap, (vec).n, sizeof *(vec).v);    \
         (vec).v[(vec).n++] = (val);                                                \
     } while (0)
+
+static cinit_t *record(dec_t *d, uint8_t op)
+{
+    weft_component_t *c = d->c;
+    if (!d->scope || d->scope->parent || d->scope->is_type)
+        return NULL;
+    if (c->ninits == c->cap_inits) {
+        size_t nc = c->cap_inits ? c->cap_inits * 2 : 32;
+        cinit_t *nv = realloc(c->inits, nc * sizeof *nv);
+        if (!nv)
+            fail_at(d, WEFT_ENOMEM, d->p, "out of memory");
+        c->inits = nv;
+        c->cap_inits = nc;
+    }
+    cinit_t *in = &c->inits[c->ninits++];
+    memset(in, 0, sizeof *in);
+    in->op = op;
+    in->memory = in->realloc = in->post = -1;
+    return in;
+}
 
 static void scope_free(scope_t *s)
 {
@@ -914,6 +938,12 @@ static void rd_import(dec_t *d)
     rd_externtype(d, &e, &cm);
     PUSH(d, d->scope->imports, e);
     push_sort(d, e.sort, e.type, cm);
+    cinit_t *in = record(d, INIT_IMPORT);
+    if (in) {
+        in->name = e.name;
+        in->sort = (int)e.sort;
+        in->type = e.type;
+    }
 }
 
 /* exportdecl of an instance or component type */
@@ -998,6 +1028,12 @@ static void rd_alias(dec_t *d, int in_type)
             if (sort == WEFT_CSORT_CORE_MODULE)
                 fail_at(d, WEFT_EINVALID, at, "aliasing a core module export is not supported");
             push_sort(d, e->sort, e->type, NULL);
+            cinit_t *in = record(d, INIT_ALIAS_EXPORT);
+            if (in) {
+                in->idx = i;
+                in->name = name;
+                in->sort = sort;
+            }
             return;
         }
         fail_at(d, WEFT_EINVALID, at, "instance %u has no export '%s'", i, name);
@@ -1017,6 +1053,12 @@ static void rd_alias(dec_t *d, int in_type)
         if (e->kind != sort - 0x100)
             fail_at(d, WEFT_EINVALID, at, "export '%s' of core instance %u has another kind", name, i);
         push_core(d, sort - 0x100, e->ft);
+        cinit_t *in = record(d, INIT_ALIAS_CORE_EXPORT);
+        if (in) {
+            in->idx = i;
+            in->name = name;
+            in->sort = sort - 0x100;
+        }
         return;
     }
     if (tag == 0x02) { /* outer */
@@ -1049,6 +1091,7 @@ static void rd_alias(dec_t *d, int in_type)
             if (idx >= o->core_modules.n)
                 fail_at(d, WEFT_EINVALID, at, "unknown outer core module %u", idx);
             PUSH(d, s->core_modules, o->core_modules.v[idx]);
+            record(d, INIT_ALIAS_OTHER);
             return;
         case WEFT_CSORT_COMPONENT:
             if (in_type)
@@ -1056,6 +1099,7 @@ static void rd_alias(dec_t *d, int in_type)
             if (idx >= o->components.n)
                 fail_at(d, WEFT_EINVALID, at, "unknown outer component %u", idx);
             PUSH(d, s->components, o->components.v[idx]);
+            record(d, INIT_ALIAS_OTHER);
             return;
         default:
             break;
@@ -1123,7 +1167,7 @@ static const weft_ctype_t *rd_decls(dec_t *d, uint8_t kind, const uint8_t *at)
 
 typedef struct {
     int has_enc, has_memory, has_realloc, has_post;
-    uint32_t post;
+    uint32_t memory, realloc, post;
     const uint8_t *at;
 } opts_t;
 
@@ -1154,6 +1198,7 @@ static void rd_opts(dec_t *d, opts_t *o)
             if (m >= s->core_memories)
                 fail_at(d, WEFT_EINVALID, at, "unknown core memory %u", m);
             o->has_memory = 1;
+            o->memory = m;
             break;
         }
         case 0x04: {
@@ -1170,6 +1215,7 @@ static void rd_opts(dec_t *d, opts_t *o)
             if (!ok)
                 fail_at(d, WEFT_EINVALID, at, "realloc must have type (i32, i32, i32, i32) -> i32");
             o->has_realloc = 1;
+            o->realloc = f;
             break;
         }
         case 0x05: {
@@ -1273,8 +1319,16 @@ static const weft_ctype_t *resource_at(dec_t *d)
     return t;
 }
 
+static void record_opts(cinit_t *in, const opts_t *o)
+{
+    in->memory = o->has_memory ? (int32_t)o->memory : -1;
+    in->realloc = o->has_realloc ? (int32_t)o->realloc : -1;
+    in->post = o->has_post ? (int32_t)o->post : -1;
+}
+
 static void rd_canon(dec_t *d)
 {
+    cinit_t *in;
     const uint8_t *at = d->p;
     uint8_t op = rd_u8(d);
     scope_t *s = d->scope;
@@ -1305,6 +1359,11 @@ static void rd_canon(dec_t *d)
             check_core_type(d, s->core_funcs.v[o.post], pt, "post-return", o.at);
         }
         PUSH(d, s->funcs, ft);
+        if ((in = record(d, INIT_CANON_LIFT))) {
+            in->idx = f;
+            in->type = ft;
+            record_opts(in, &o);
+        }
         break;
     }
     case 0x01: { /* lower */
@@ -1325,6 +1384,11 @@ static void rd_canon(dec_t *d)
         if (res_ptr && !o.has_realloc)
             fail_at(d, WEFT_EINVALID, o.at, "canon lower of this type needs realloc");
         PUSH(d, s->core_funcs, core);
+        if ((in = record(d, INIT_CANON_LOWER))) {
+            in->idx = f;
+            in->type = ft;
+            record_opts(in, &o);
+        }
         break;
     }
     case 0x02: { /* resource.new */
@@ -1333,18 +1397,25 @@ static void rd_canon(dec_t *d)
         if (!r->local)
             fail_at(d, WEFT_EINVALID, rat, "resource.new of a resource not defined here");
         PUSH(d, s->core_funcs, keep_functype(d, weft_functype_new(&i32, 1, &i32, 1)));
+        if ((in = record(d, INIT_RESOURCE_NEW)))
+            in->type = r;
         break;
     }
-    case 0x03: /* resource.drop */
-        resource_at(d);
+    case 0x03: { /* resource.drop */
+        const weft_ctype_t *r = resource_at(d);
         PUSH(d, s->core_funcs, keep_functype(d, weft_functype_new(&i32, 1, NULL, 0)));
+        if ((in = record(d, INIT_RESOURCE_DROP)))
+            in->type = r;
         break;
+    }
     case 0x04: { /* resource.rep */
         const uint8_t *rat = d->p;
         const weft_ctype_t *r = resource_at(d);
         if (!r->local)
             fail_at(d, WEFT_EINVALID, rat, "resource.rep of a resource not defined here");
         PUSH(d, s->core_funcs, keep_functype(d, weft_functype_new(&i32, 1, &i32, 1)));
+        if ((in = record(d, INIT_RESOURCE_REP)))
+            in->type = r;
         break;
     }
     default:
@@ -1371,6 +1442,7 @@ static void rd_core_instance(dec_t *d)
         uint32_t n = rd_count(d, 3);
         const char **names = alloc(d, ((size_t)n + 1) * sizeof *names);
         const coreinst_t **args = alloc(d, ((size_t)n + 1) * sizeof *args);
+        uint32_t *argidx = alloc(d, ((size_t)n + 1) * sizeof *argidx);
         for (uint32_t i = 0; i < n; i++) {
             const uint8_t *aat = d->p;
             names[i] = rd_name(d, NULL);
@@ -1383,6 +1455,7 @@ static void rd_core_instance(dec_t *d)
                 if (strcmp(names[q], names[i]) == 0)
                     fail_at(d, WEFT_EINVALID, aat, "argument '%s' given twice", names[i]);
             args[i] = s->core_instances.v[j];
+            argidx[i] = j;
         }
         for (uint32_t i = 0; i < cm->nimports; i++) {
             const coredecl_t *im = &cm->imports[i];
@@ -1410,14 +1483,26 @@ static void rd_core_instance(dec_t *d)
         }
         ci->exports = cm->exports;
         ci->nexports = cm->nexports;
+        cinit_t *in = record(d, INIT_CORE_INSTANTIATE);
+        if (in) {
+            in->idx = m;
+            in->nargs = n;
+            in->args = alloc(d, ((size_t)n + 1) * sizeof *in->args);
+            for (uint32_t i = 0; i < n; i++) {
+                in->args[i].name = names[i];
+                in->args[i].idx = argidx[i];
+            }
+        }
     } else if (k == 0x01) {
         uint32_t n = rd_count(d, 3);
         coredecl_t *ex = alloc(d, ((size_t)n + 1) * sizeof *ex);
+        uint32_t *exidx = alloc(d, ((size_t)n + 1) * sizeof *exidx);
         for (uint32_t i = 0; i < n; i++) {
             const uint8_t *eat = d->p;
             ex[i].name = rd_name(d, NULL);
             uint8_t cs = rd_u8(d);
             uint32_t idx = rd_u32(d);
+            exidx[i] = idx;
             uint32_t limit;
             switch (cs) {
             case 0x00: limit = s->core_funcs.n; break;
@@ -1437,6 +1522,16 @@ static void rd_core_instance(dec_t *d)
         }
         ci->exports = ex;
         ci->nexports = n;
+        cinit_t *in = record(d, INIT_CORE_INLINE);
+        if (in) {
+            in->nargs = n;
+            in->args = alloc(d, ((size_t)n + 1) * sizeof *in->args);
+            for (uint32_t i = 0; i < n; i++) {
+                in->args[i].name = ex[i].name;
+                in->args[i].sort = 0x100 + ex[i].kind;
+                in->args[i].idx = exidx[i];
+            }
+        }
     } else {
         fail_at(d, WEFT_EMALFORMED, at, "invalid core instance 0x%02x", k);
     }
@@ -1518,9 +1613,12 @@ static void rd_instance(dec_t *d)
         }
         it->exports = ct->exports;
         it->nexports = ct->nexports;
+        record(d, INIT_INSTANTIATE);
     } else if (k == 0x01) {
         uint32_t n = rd_count(d, 3);
         weft_cextern_t *ex = alloc(d, ((size_t)n + 1) * sizeof *ex);
+        int *exsort = alloc(d, ((size_t)n + 1) * sizeof *exsort);
+        uint32_t *exidx = alloc(d, ((size_t)n + 1) * sizeof *exidx);
         for (uint32_t i = 0; i < n; i++) {
             const uint8_t *eat = d->p;
             ex[i].name = rd_extern_name(d, &ex[i].name_len);
@@ -1529,14 +1627,24 @@ static void rd_instance(dec_t *d)
                 fail_at(d, WEFT_EINVALID, eat, "a component instance cannot export a core %s",
                         "item other than a module");
             const uint8_t *iat = d->p;
-            ex[i].type = sort_type(d, sort, rd_u32(d), iat);
+            uint32_t idx = rd_u32(d);
+            ex[i].type = sort_type(d, sort, idx, iat);
             ex[i].sort = csort(sort);
+            exsort[i] = sort;
+            exidx[i] = idx;
             for (uint32_t q = 0; q < i; q++)
                 if (strcasecmp(ex[q].name, ex[i].name) == 0)
                     fail_at(d, WEFT_EINVALID, eat, "export '%s' given twice", ex[i].name);
         }
         it->exports = ex;
         it->nexports = n;
+        cinit_t *in = record(d, INIT_INSTANCE_INLINE);
+        if (in) {
+            in->nargs = n;
+            in->args = alloc(d, ((size_t)n + 1) * sizeof *in->args);
+            for (uint32_t i = 0; i < n; i++)
+                in->args[i] = (cinit_arg_t){ex[i].name, exsort[i], exidx[i]};
+        }
     } else {
         fail_at(d, WEFT_EMALFORMED, at, "invalid instance 0x%02x", k);
     }
@@ -1583,6 +1691,12 @@ static void rd_export(dec_t *d)
         fail_at(d, WEFT_EINVALID, at, "an exported type may not contain a borrow");
     PUSH(d, s->exports, e);
     push_sort(d, e.sort, e.type, cm);
+    cinit_t *in = record(d, INIT_EXPORT);
+    if (in) {
+        in->name = e.name;
+        in->sort = sort;
+        in->idx = idx;
+    }
 }
 
 /* ---- core modules and the section loop ------------------------------------------------ */
@@ -1622,6 +1736,9 @@ static void rd_core_module(dec_t *d, const uint8_t *start, size_t len)
         cm->exports[i] = (coredecl_t){NULL, e.name, (uint8_t)e.kind, e.functype};
     }
     PUSH(d, d->scope->core_modules, (const coremod_t *)cm);
+    cinit_t *in = record(d, INIT_CORE_MODULE);
+    if (in)
+        in->idx = (uint32_t)(c->nmodules - 1);
 }
 
 static const char *const section_names[] = {
@@ -1685,6 +1802,7 @@ static void rd_component_body(dec_t *d)
             (void)cat;
             scope_leave(d);
             PUSH(d, s->components, (const weft_ctype_t *)ct);
+            record(d, INIT_COMPONENT);
             break;
         }
         case 9:
@@ -1745,6 +1863,7 @@ void weft_component_delete(weft_component_t *c)
     for (size_t i = 0; i < c->nfunctypes; i++)
         weft_functype_delete(c->functypes[i]);
     free(c->functypes);
+    free(c->inits);
     free_arena(c->arena);
     free(c->bytes);
     free(c);

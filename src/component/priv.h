@@ -64,6 +64,46 @@ uint8_t ct_join(uint8_t a, uint8_t b);
 /* 1 if s[0..n) is valid UTF-8 (strict: what a component name or string must be). */
 int ct_utf8_valid(const uint8_t *s, size_t n);
 
+/* What instantiating the outermost component does, in definition order:
+ * each initializer adds to the runtime index spaces exactly what its
+ * definition added to the static ones (instance.c replays them). Nested
+ * components are recorded as INIT_COMPONENT and not instantiated yet. */
+typedef enum {
+    INIT_CORE_MODULE,       /* idx: c->modules[idx] */
+    INIT_CORE_INSTANTIATE,  /* idx: core module; args: (name, core instance) */
+    INIT_CORE_INLINE,       /* args: (name, core sort, index) */
+    INIT_ALIAS_CORE_EXPORT, /* idx: core instance, name, sort: core sort */
+    INIT_ALIAS_EXPORT,      /* idx: instance, name, sort */
+    INIT_ALIAS_OTHER,       /* outer alias of a module or component: not instantiable */
+    INIT_CANON_LIFT,        /* idx: core func, opts, type */
+    INIT_CANON_LOWER,       /* idx: func, opts */
+    INIT_RESOURCE_NEW,      /* type: the resource */
+    INIT_RESOURCE_DROP,
+    INIT_RESOURCE_REP,
+    INIT_IMPORT,            /* name, sort, type */
+    INIT_EXPORT,            /* name, sort, idx */
+    INIT_INSTANCE_INLINE,   /* args: (name, sort, index) */
+    INIT_INSTANTIATE,       /* a nested component's instance: not instantiable yet */
+    INIT_COMPONENT,         /* a nested component definition */
+} cinit_op_t;
+
+typedef struct {
+    const char *name;
+    int sort; /* component sort, or 0x100 + core sort */
+    uint32_t idx;
+} cinit_arg_t;
+
+typedef struct {
+    uint8_t op;
+    int sort;
+    uint32_t idx;
+    const char *name;
+    const weft_ctype_t *type;
+    cinit_arg_t *args;
+    uint32_t nargs;
+    int32_t memory, realloc, post; /* canon options: indices, -1 = none */
+} cinit_t;
+
 struct weft_component {
     uint8_t *bytes;
     size_t len;
@@ -77,6 +117,8 @@ struct weft_component {
     const weft_ctype_t **outer_types; /* outer component's type index space */
     size_t nouter_types;
     weft_component_stats_t stats;
+    cinit_t *inits;
+    size_t ninits, cap_inits;
     uint32_t next_resource_id;
 };
 

@@ -872,3 +872,166 @@ TEST(jco_wasi_command_decodes)
     }
     ASSERT_TRUE(saw_streams);
 }
+
+/* ---- instances: the basic component called for real --------------------------------------- */
+
+typedef struct {
+    char seen[64];
+    int calls;
+    int fail;
+} host_log_t;
+
+static int host_log(void *user, const weft_ctype_t *type, const weft_cval_t *args, size_t nargs,
+                    weft_cval_t *result, char *err, size_t err_size)
+{
+    host_log_t *h = user;
+    (void)type;
+    (void)result;
+    h->calls++;
+    if (h->fail) {
+        snprintf(err, err_size, "the host refuses");
+        return -1;
+    }
+    if (nargs == 1 && args[0].kind == WEFT_CT_STRING)
+        snprintf(h->seen, sizeof h->seen, "%s", args[0].str);
+    return 0;
+}
+
+typedef struct {
+    weft_store_t *store;
+    weft_clinker_t *linker;
+    weft_cinstance_t *inst;
+    host_log_t log;
+} basic_t;
+
+static void basic_free(void *p)
+{
+    basic_t *b = p;
+    weft_cinstance_delete(b->inst);
+    weft_clinker_delete(b->linker);
+    weft_store_delete(b->store);
+    free(b);
+}
+
+static basic_t *basic_instance(int define_log, int stub)
+{
+    weft_component_t *c = load_file(WEFT_COMPONENT_DIR "/basic.wasm");
+    basic_t *b = calloc(1, sizeof *b);
+    b->store = weft_store_new(engine());
+    b->linker = weft_clinker_new();
+    test_defer(basic_free, b);
+    if (define_log)
+        ASSERT_EQ_INT(weft_clinker_define_func(b->linker, "weft:test/host@0.1.0", "log", host_log,
+                                               &b->log), 0);
+    weft_clinker_stub_missing(b->linker, stub);
+    char msg[300];
+    int rc = weft_cinstance_new(c, b->store, b->linker, &b->inst, msg, sizeof msg);
+    if (rc)
+        FAIL("instantiate: %d %s", rc, msg);
+    return b;
+}
+
+static weft_cval_t call1(basic_t *b, const char *fn, const weft_cval_t *args, size_t n)
+{
+    weft_cval_t r;
+    int has;
+    int rc = weft_cinstance_call(b->inst, fn, args, n, &r, &has);
+    if (rc)
+        FAIL("%s: %d %s", fn, rc, weft_cinstance_errmsg(b->inst));
+    ASSERT_TRUE(has);
+    return r;
+}
+
+TEST(jco_basic_component_runs_its_exports)
+{
+    basic_t *b = basic_instance(1, 0);
+    weft_cval_t args[2] = {u(WEFT_CT_U32, 2), u(WEFT_CT_U32, 3)};
+    weft_cval_t r = call1(b, "add", args, 2);
+    ASSERT_EQ_U64(r.of.u, 5);
+    args[0] = u(WEFT_CT_U32, UINT32_MAX);
+    args[1] = u(WEFT_CT_U32, 2);
+    r = call1(b, "add", args, 2);
+    ASSERT_EQ_U64(r.of.u, 1); /* u32 wraps in the guest, and is lifted as a u32 */
+
+    /* a string both ways: realloc for the argument, memory for the result,
+     * post-return frees it; the import received the argument */
+    for (int i = 0; i < 50; i++) { /* leaks or a bad post-return would show */
+        weft_cval_t name = str("wippy \xe2\x9c\x93");
+        r = call1(b, "greet", &name, 1);
+        ASSERT_EQ_STR(r.str, "hello, wippy \xe2\x9c\x93");
+        weft_cval_free(&r);
+    }
+    ASSERT_EQ_STR(b->log.seen, "wippy \xe2\x9c\x93");
+    ASSERT_EQ_INT(b->log.calls, 50);
+
+    weft_cval_t xy[2] = {s_(WEFT_CT_S32, INT32_MIN), s_(WEFT_CT_S32, -1)};
+    weft_cval_t p = agg(WEFT_CT_RECORD, xy, 2);
+    r = call1(b, "point-sum", &p, 1);
+    ASSERT_EQ_INT(r.of.s, (long long)INT32_MIN - 1);
+
+    /* a variant result through memory: each case */
+    weft_cval_t n = s_(WEFT_CT_S64, INT64_MIN);
+    r = call1(b, "classify", &n, 1);
+    ASSERT_EQ_INT(r.index, 0);
+    ASSERT_EQ_U64(r.items[0].of.u, 0x8000000000000000ull);
+    weft_cval_free(&r);
+    n = s_(WEFT_CT_S64, 0);
+    r = call1(b, "classify", &n, 1);
+    ASSERT_EQ_INT(r.index, 1);
+    ASSERT_EQ_INT(r.n, 0);
+    n = s_(WEFT_CT_S64, 7);
+    r = call1(b, "classify", &n, 1);
+    ASSERT_EQ_INT(r.index, 2);
+    double d;
+    memcpy(&d, &r.items[0].of.f64_bits, 8);
+    ASSERT_TRUE(d == 7.0);
+    weft_cval_free(&r);
+}
+
+TEST(jco_basic_component_call_errors)
+{
+    basic_t *b = basic_instance(1, 0);
+    weft_cval_t r;
+    int has;
+    weft_cval_t one = u(WEFT_CT_U32, 1), bad = str("not a u32");
+    ASSERT_EQ_INT(weft_cinstance_call(b->inst, "nope", NULL, 0, &r, &has), WEFT_ENOTFOUND);
+    ASSERT_EQ_INT(weft_cinstance_call(b->inst, "add", &one, 1, &r, &has), WEFT_EARG);
+    weft_cval_t two[2] = {bad, one};
+    ASSERT_EQ_INT(weft_cinstance_call(b->inst, "add", two, 2, &r, &has), WEFT_EARG);
+    ASSERT_CONTAINS(weft_cinstance_errmsg(b->inst), "wrong kind");
+    /* a host function failing traps the guest with its message */
+    b->log.fail = 1;
+    weft_cval_t name = str("x");
+    ASSERT_EQ_INT(weft_cinstance_call(b->inst, "greet", &name, 1, &r, &has), WEFT_ETRAP);
+    ASSERT_CONTAINS(weft_cinstance_errmsg(b->inst), "weft:test/host@0.1.0#log: the host refuses");
+    /* and the instance still works after the trap */
+    b->log.fail = 0;
+    r = call1(b, "greet", &name, 1);
+    ASSERT_EQ_STR(r.str, "hello, x");
+    weft_cval_free(&r);
+    ASSERT_NOT_NULL(weft_cinstance_func_type(b->inst, "greet"));
+    ASSERT_NULL(weft_cinstance_func_type(b->inst, "log"));
+}
+
+TEST(jco_missing_imports_fail_or_trap_when_stubbed)
+{
+    weft_component_t *c = load_file(WEFT_COMPONENT_DIR "/basic.wasm");
+    weft_store_t *store = weft_store_new(engine());
+    test_defer(free_store, store);
+    weft_clinker_t *l = weft_clinker_new();
+    weft_cinstance_t *inst = NULL;
+    char msg[300];
+    int rc = weft_cinstance_new(c, store, l, &inst, msg, sizeof msg);
+    weft_clinker_delete(l);
+    ASSERT_EQ_INT(rc, WEFT_EUNLINKABLE);
+    ASSERT_EQ_STR(msg, "unknown import weft:test/host@0.1.0#log");
+
+    basic_t *b = basic_instance(0, 1);
+    weft_cval_t args[2] = {u(WEFT_CT_U32, 40), u(WEFT_CT_U32, 2)};
+    weft_cval_t r = call1(b, "add", args, 2);
+    ASSERT_EQ_U64(r.of.u, 42);
+    weft_cval_t name = str("x");
+    int has;
+    ASSERT_EQ_INT(weft_cinstance_call(b->inst, "greet", &name, 1, &r, &has), WEFT_ETRAP);
+    ASSERT_CONTAINS(weft_cinstance_errmsg(b->inst), "unlinked import weft:test/host@0.1.0#log called");
+}

@@ -1,0 +1,798 @@
+/*
+ * src/component/instance.c — instantiating a component and calling its
+ * exports, on the engine's public API.
+ *
+ * Instantiation replays the initializers decode.c recorded for the
+ * outermost component, in order, building the runtime index spaces: core
+ * modules are instantiated with a weft linker whose modules are the `with`
+ * argument instances; `canon lower` becomes a host function of the store
+ * (a trampoline that lifts the core arguments, calls the callee and lowers
+ * its result); `canon lift` becomes a component function that lowers the
+ * host's arguments into the guest, calls the core function, lifts the
+ * result and runs post-return. Resource handles of resources the
+ * component defines live in one handle table per instance (index 0 is
+ * never a handle); a use after drop or of a handle of another type traps.
+ *
+ * An instance may not be re-entered while one of its lifted functions runs
+ * (CanonicalABI.md, may_enter): such a call traps.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <weft/instance.h>
+
+#include "priv.h"
+
+/* ---- linker ------------------------------------------------------------------ */
+
+typedef struct {
+    char *instance; /* NULL: a top-level function import */
+    char *name;
+    weft_chost_fn_t fn;
+    void *user;
+} cdef_t;
+
+struct weft_clinker {
+    cdef_t *defs;
+    size_t n, cap;
+    int stub_missing;
+};
+
+weft_clinker_t *weft_clinker_new(void) { return calloc(1, sizeof(weft_clinker_t)); }
+
+void weft_clinker_delete(weft_clinker_t *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->defs[i].instance);
+        free(l->defs[i].name);
+    }
+    free(l->defs);
+    free(l);
+}
+
+void weft_clinker_stub_missing(weft_clinker_t *l, int on) { l->stub_missing = on; }
+
+static int same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static const cdef_t *clinker_find(const weft_clinker_t *l, const char *instance, const char *name)
+{
+    for (size_t i = l->n; i-- > 0;)
+        if (same(l->defs[i].instance, instance) && strcmp(l->defs[i].name, name) == 0)
+            return &l->defs[i];
+    return NULL;
+}
+
+int weft_clinker_define_func(weft_clinker_t *l, const char *instance, const char *name,
+                             weft_chost_fn_t fn, void *user)
+{
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 16;
+        cdef_t *nv = realloc(l->defs, nc * sizeof *nv);
+        if (!nv)
+            return WEFT_ENOMEM;
+        l->defs = nv;
+        l->cap = nc;
+    }
+    cdef_t d = {instance ? strdup(instance) : NULL, strdup(name), fn, user};
+    if ((instance && !d.instance) || !d.name) {
+        free(d.instance);
+        free(d.name);
+        return WEFT_ENOMEM;
+    }
+    l->defs[l->n++] = d;
+    return 0;
+}
+
+/* ---- runtime index spaces ---------------------------------------------------- */
+
+typedef struct {
+    const char *name;
+    weft_extern_t ext;
+} rcore_item_t;
+
+typedef struct { /* a core instance: an engine instance or inline exports */
+    weft_instance_t *wi;
+    rcore_item_t *items;
+    uint32_t n;
+} rcore_inst_t;
+
+enum { RF_LIFTED, RF_HOST, RF_STUB };
+
+typedef struct rfunc {
+    int kind;
+    const weft_ctype_t *type;
+    const char *name; /* for messages: the import's name */
+    /* lifted */
+    weft_func_t *core, *realloc, *post;
+    weft_memory_t *memory;
+    /* host */
+    weft_chost_fn_t fn;
+    void *user;
+} rfunc_t;
+
+typedef struct rinst rinst_t;
+
+typedef struct { /* a component instance's item: a function or an instance */
+    const char *name;
+    int sort;
+    const rfunc_t *func;
+    const rinst_t *inst;
+} ritem_t;
+
+struct rinst {
+    ritem_t *items;
+    uint32_t n;
+};
+
+typedef struct { /* user data of a lowering trampoline or a resource built-in */
+    struct weft_cinstance *inst;
+    const rfunc_t *callee;
+    weft_memory_t *memory;
+    weft_func_t *realloc;
+    const weft_ctype_t *resource;
+} tramp_t;
+
+typedef struct {
+    uint32_t rep;
+    uint32_t resource_id;
+    int live;
+} handle_t;
+
+#define RVEC(T) struct { T *v; uint32_t n, cap; }
+
+struct weft_cinstance {
+    weft_component_t *c;
+    weft_store_t *store;
+    RVEC(weft_module_t *) core_modules;
+    RVEC(rcore_inst_t *) core_insts;
+    RVEC(weft_func_t *) core_funcs;
+    RVEC(weft_memory_t *) core_mems;
+    RVEC(weft_table_t *) core_tables;
+    RVEC(weft_global_t *) core_globals;
+    RVEC(rfunc_t *) funcs;
+    RVEC(rinst_t *) insts;
+    RVEC(ritem_t) exports; /* top-level exports (idx into their sort's space) */
+    RVEC(void *) allocs;   /* everything to free with the instance */
+    RVEC(handle_t) handles;
+    int busy;              /* a lifted function of this instance is running */
+    char msg[300];
+};
+
+static int grow(void **v, uint32_t *cap, uint32_t n, size_t elem)
+{
+    if (n < *cap)
+        return 0;
+    uint32_t nc = *cap ? *cap * 2 : 16;
+    void *nv = realloc(*v, nc * elem);
+    if (!nv)
+        return WEFT_ENOMEM;
+    *v = nv;
+    *cap = nc;
+    return 0;
+}
+
+#define RPUSH(vec, val)                                                                   \
+    (grow((void **)&(vec).v, &(vec).cap, (vec).n, sizeof *(vec).v) ? WEFT_ENOMEM            \
+                                                                   : ((vec).v[(vec).n++] = (val), 0))
+
+__attribute__((format(printf, 3, 4))) static int err(struct weft_cinstance *in, int code,
+                                                     const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(in->msg, sizeof in->msg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static void *ialloc(struct weft_cinstance *in, size_t size)
+{
+    void *p = calloc(1, size ? size : 1);
+    if (p && RPUSH(in->allocs, p) != 0) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* ---- calling a lifted function ------------------------------------------------- */
+
+static void param_types(const weft_ctype_t *ft, const weft_ctype_t **out)
+{
+    for (uint32_t i = 0; i < ft->n; i++)
+        out[i] = ft->fields[i].type;
+}
+
+/* Calls rf with host values; *result set when the type has one. */
+static int call_func(struct weft_cinstance *in, const rfunc_t *rf, const weft_cval_t *args,
+                     size_t nargs, weft_cval_t *result, char *msg, size_t msg_size)
+{
+    const weft_ctype_t *ft = rf->type;
+    int rc;
+    if (nargs != ft->n) {
+        snprintf(msg, msg_size, "%zu arguments for %u parameters", nargs, ft->n);
+        return WEFT_EARG;
+    }
+    if (rf->kind == RF_STUB) {
+        snprintf(msg, msg_size, "unlinked import %s called", rf->name);
+        return WEFT_ETRAP;
+    }
+    if (rf->kind == RF_HOST) {
+        weft_cval_t res = {0};
+        char e[200] = "";
+        if (rf->fn(rf->user, ft, args, nargs, &res, e, sizeof e) != 0) {
+            weft_cval_free(&res);
+            snprintf(msg, msg_size, "%s", e[0] ? e : "host function failed");
+            return WEFT_ETRAP;
+        }
+        if (ft->has_result)
+            *result = res;
+        else
+            weft_cval_free(&res);
+        return 0;
+    }
+    if (in->busy) {
+        snprintf(msg, msg_size, "cannot re-enter a component instance");
+        return WEFT_ETRAP;
+    }
+    const weft_ctype_t **ptypes = malloc((ft->n + 1) * sizeof *ptypes);
+    if (!ptypes)
+        return WEFT_ENOMEM;
+    param_types(ft, ptypes);
+    weft_canon_cx_t cx = {.store = in->store, .memory = rf->memory, .realloc = rf->realloc};
+    weft_val_t flat[WEFT_CANON_MAX_FLAT_PARAMS + 1], res[1];
+    size_t nflat = 0, nres = weft_functype_nresults(weft_func_type(rf->core));
+    in->busy = 1; /* realloc and the callee run guest code of this instance */
+    rc = weft_canon_lower_values(&cx, ptypes, ft->n, args, WEFT_CANON_MAX_FLAT_PARAMS, NULL,
+                                 flat, WEFT_CANON_MAX_FLAT_PARAMS + 1, &nflat);
+    free(ptypes);
+    if (rc) {
+        snprintf(msg, msg_size, "%s", cx.msg);
+        goto out;
+    }
+    rc = weft_func_call(in->store, rf->core, flat, nflat, res, nres);
+    if (rc == WEFT_ETRAP) {
+        snprintf(msg, msg_size, "%s", weft_store_trap_message(in->store));
+        goto out;
+    }
+    if (rc) {
+        snprintf(msg, msg_size, "%s", weft_strerror(rc));
+        goto out;
+    }
+    if (ft->has_result) {
+        rc = weft_canon_lift_values(&cx, &ft->a, 1, res, nres, WEFT_CANON_MAX_FLAT_RESULTS,
+                                    result);
+        if (rc) {
+            snprintf(msg, msg_size, "%s", cx.msg);
+            goto out;
+        }
+    }
+    if (rf->post) {
+        rc = weft_func_call(in->store, rf->post, res, nres, NULL, 0);
+        if (rc) {
+            snprintf(msg, msg_size, "post-return: %s", rc == WEFT_ETRAP
+                     ? weft_store_trap_message(in->store) : weft_strerror(rc));
+            if (ft->has_result)
+                weft_cval_free(result);
+        }
+    }
+out:
+    in->busy = 0;
+    return rc;
+}
+
+/* canon lower: the core function the guest calls. */
+static int lower_tramp(weft_caller_t *caller, void *user, const weft_val_t *args,
+                       weft_val_t *results)
+{
+    tramp_t *t = user;
+    struct weft_cinstance *in = t->inst;
+    const weft_ctype_t *ft = t->callee->type;
+    weft_canon_cx_t cx = {.store = in->store, .memory = t->memory, .realloc = t->realloc};
+    size_t nparams = 0, total = 0;
+    int rc, out_ptr = ft->has_result && ft->a->nflat > WEFT_CANON_MAX_FLAT_RESULTS;
+    for (uint32_t i = 0; i < ft->n; i++)
+        total += ft->fields[i].type->nflat;
+    nparams = total > WEFT_CANON_MAX_FLAT_PARAMS ? 1 : total;
+    const weft_ctype_t **ptypes = malloc((ft->n + 1) * sizeof *ptypes);
+    weft_cval_t *vals = calloc(ft->n + 1, sizeof *vals), result = {0};
+    if (!ptypes || !vals) {
+        free(ptypes);
+        free(vals);
+        return weft_caller_trap(caller, "out of memory");
+    }
+    param_types(ft, ptypes);
+    char msg[300] = "";
+    rc = weft_canon_lift_values(&cx, ptypes, ft->n, args, nparams, WEFT_CANON_MAX_FLAT_PARAMS,
+                                vals);
+    if (rc) {
+        snprintf(msg, sizeof msg, "%s", cx.msg);
+        goto done;
+    }
+    rc = call_func(in, t->callee, vals, ft->n, &result, msg, sizeof msg);
+    for (uint32_t i = 0; i < ft->n; i++)
+        weft_cval_free(&vals[i]);
+    if (rc || !ft->has_result)
+        goto done;
+    size_t nflat;
+    uint32_t ptr = out_ptr ? (uint32_t)args[nparams].of.i32 : 0;
+    rc = weft_canon_lower_values(&cx, &ft->a, 1, &result, WEFT_CANON_MAX_FLAT_RESULTS,
+                                 out_ptr ? &ptr : NULL, results, 1, &nflat);
+    if (rc)
+        snprintf(msg, sizeof msg, "%s", cx.msg);
+    weft_cval_free(&result);
+done:
+    free(ptypes);
+    free(vals);
+    if (rc)
+        return weft_caller_trap(caller, "%s: %s", t->callee->name ? t->callee->name : "call",
+                                msg[0] ? msg : weft_strerror(rc));
+    return 0;
+}
+
+/* ---- resources ----------------------------------------------------------------- */
+
+static int res_new(weft_caller_t *caller, void *user, const weft_val_t *args, weft_val_t *results)
+{
+    tramp_t *t = user;
+    struct weft_cinstance *in = t->inst;
+    handle_t h = {(uint32_t)args[0].of.i32, t->resource->id, 1};
+    /* handle 0 is never given out: reserve it on first use */
+    if (in->handles.n == 0 && RPUSH(in->handles, ((handle_t){0, 0, 0})) != 0)
+        return weft_caller_trap(caller, "out of memory");
+    if (in->handles.n >= (1u << 28))
+        return weft_caller_trap(caller, "resource.new: too many handles");
+    if (RPUSH(in->handles, h) != 0)
+        return weft_caller_trap(caller, "out of memory");
+    results[0] = weft_val_i32((int32_t)(in->handles.n - 1));
+    return 0;
+}
+
+static handle_t *handle_get(tramp_t *t, uint32_t i)
+{
+    struct weft_cinstance *in = t->inst;
+    if (i == 0 || i >= in->handles.n || !in->handles.v[i].live ||
+        in->handles.v[i].resource_id != t->resource->id)
+        return NULL;
+    return &in->handles.v[i];
+}
+
+static int res_rep(weft_caller_t *caller, void *user, const weft_val_t *args, weft_val_t *results)
+{
+    handle_t *h = handle_get(user, (uint32_t)args[0].of.i32);
+    if (!h)
+        return weft_caller_trap(caller, "resource.rep: %u is not a live handle of this resource",
+                                (uint32_t)args[0].of.i32);
+    results[0] = weft_val_i32((int32_t)h->rep);
+    return 0;
+}
+
+static int res_drop(weft_caller_t *caller, void *user, const weft_val_t *args, weft_val_t *results)
+{
+    tramp_t *t = user;
+    handle_t *h = handle_get(t, (uint32_t)args[0].of.i32);
+    (void)results;
+    if (!h)
+        return weft_caller_trap(caller, "resource.drop: %u is not a live handle of this resource",
+                                (uint32_t)args[0].of.i32);
+    h->live = 0;
+    if (t->resource->dtor >= 0 && (uint32_t)t->resource->dtor < t->inst->core_funcs.n) {
+        weft_val_t rep = weft_val_i32((int32_t)h->rep);
+        int rc = weft_func_call(t->inst->store, t->inst->core_funcs.v[t->resource->dtor], &rep, 1,
+                                NULL, 0);
+        if (rc)
+            return weft_caller_trap(caller, "resource destructor: %s",
+                                    rc == WEFT_ETRAP ? weft_store_trap_message(t->inst->store)
+                                                     : weft_strerror(rc));
+    }
+    return 0;
+}
+
+/* ---- instantiation -------------------------------------------------------------- */
+
+static int push_core_extern(struct weft_cinstance *in, const weft_extern_t *e)
+{
+    switch (e->kind) {
+    case WEFT_EXTERN_FUNC: return RPUSH(in->core_funcs, e->of.func);
+    case WEFT_EXTERN_TABLE: return RPUSH(in->core_tables, e->of.table);
+    case WEFT_EXTERN_MEMORY: return RPUSH(in->core_mems, e->of.memory);
+    case WEFT_EXTERN_GLOBAL: return RPUSH(in->core_globals, e->of.global);
+    }
+    return WEFT_EINVALID;
+}
+
+static int core_item(struct weft_cinstance *in, int core_sort, uint32_t idx, weft_extern_t *out)
+{
+    switch (core_sort) {
+    case 0:
+        if (idx >= in->core_funcs.n) break;
+        out->kind = WEFT_EXTERN_FUNC;
+        out->of.func = in->core_funcs.v[idx];
+        return 0;
+    case 1:
+        if (idx >= in->core_tables.n) break;
+        out->kind = WEFT_EXTERN_TABLE;
+        out->of.table = in->core_tables.v[idx];
+        return 0;
+    case 2:
+        if (idx >= in->core_mems.n) break;
+        out->kind = WEFT_EXTERN_MEMORY;
+        out->of.memory = in->core_mems.v[idx];
+        return 0;
+    case 3:
+        if (idx >= in->core_globals.n) break;
+        out->kind = WEFT_EXTERN_GLOBAL;
+        out->of.global = in->core_globals.v[idx];
+        return 0;
+    }
+    return err(in, WEFT_EINVALID, "core item %u of sort %d is not instantiable", idx, core_sort);
+}
+
+static int core_export(struct weft_cinstance *in, const rcore_inst_t *ci, const char *name,
+                       weft_extern_t *out)
+{
+    if (ci->wi)
+        return weft_instance_export(ci->wi, name, out) == 0
+                   ? 0 : err(in, WEFT_EINVALID, "core instance has no export %s", name);
+    for (uint32_t i = 0; i < ci->n; i++)
+        if (strcmp(ci->items[i].name, name) == 0) {
+            *out = ci->items[i].ext;
+            return 0;
+        }
+    return err(in, WEFT_EINVALID, "core instance has no export %s", name);
+}
+
+static int core_instantiate(struct weft_cinstance *in, const cinit_t *it)
+{
+    weft_linker_t *l = weft_linker_new(in->store);
+    weft_instance_t *wi = NULL;
+    int rc = WEFT_ENOMEM;
+    if (!l)
+        return err(in, rc, "out of memory");
+    for (uint32_t a = 0; a < it->nargs; a++) {
+        const rcore_inst_t *ci = in->core_insts.v[it->args[a].idx];
+        if (ci->wi) {
+            rc = weft_linker_define_instance(l, it->args[a].name, ci->wi);
+        } else {
+            rc = 0;
+            for (uint32_t k = 0; k < ci->n && rc == 0; k++)
+                rc = weft_linker_define(l, it->args[a].name, ci->items[k].name, &ci->items[k].ext);
+        }
+        if (rc)
+            goto fail;
+    }
+    rc = weft_linker_instantiate(l, in->core_modules.v[it->idx], &wi);
+    if (rc) {
+        err(in, rc, "core instance %u: %s", in->core_insts.n,
+            rc == WEFT_ETRAP ? weft_store_trap_message(in->store) : weft_store_errmsg(in->store));
+        goto fail;
+    }
+    rcore_inst_t *ci = ialloc(in, sizeof *ci);
+    if (!ci) {
+        rc = WEFT_ENOMEM;
+        goto fail;
+    }
+    ci->wi = wi;
+    rc = RPUSH(in->core_insts, ci);
+fail:
+    weft_linker_delete(l);
+    if (rc && !in->msg[0])
+        err(in, rc, "%s", weft_strerror(rc));
+    return rc;
+}
+
+/* A host function (or stub) for import `name` of `instance`. */
+static int import_func(struct weft_cinstance *in, const weft_clinker_t *l, const char *instance,
+                       const char *name, const weft_ctype_t *type, rfunc_t **out)
+{
+    const cdef_t *d = clinker_find(l, instance, name);
+    rfunc_t *rf = ialloc(in, sizeof *rf);
+    char *full = ialloc(in, (instance ? strlen(instance) : 0) + strlen(name) + 2);
+    if (!rf || !full)
+        return err(in, WEFT_ENOMEM, "out of memory");
+    sprintf(full, "%s%s%s", instance ? instance : "", instance ? "#" : "", name);
+    rf->type = type;
+    rf->name = full;
+    if (d) {
+        rf->kind = RF_HOST;
+        rf->fn = d->fn;
+        rf->user = d->user;
+    } else if (l->stub_missing) {
+        rf->kind = RF_STUB;
+    } else {
+        return err(in, WEFT_EUNLINKABLE, "unknown import %s", full);
+    }
+    *out = rf;
+    return 0;
+}
+
+static int do_import(struct weft_cinstance *in, const weft_clinker_t *l, const cinit_t *it)
+{
+    rfunc_t *rf;
+    int rc;
+    switch (it->sort) {
+    case WEFT_CSORT_FUNC:
+        if ((rc = import_func(in, l, NULL, it->name, it->type, &rf)))
+            return rc;
+        return RPUSH(in->funcs, rf);
+    case WEFT_CSORT_TYPE:
+        return 0; /* types are static */
+    case WEFT_CSORT_INSTANCE: {
+        const weft_ctype_t *t = it->type;
+        rinst_t *ri = ialloc(in, sizeof *ri);
+        if (!ri || !(ri->items = ialloc(in, (t->nexports + 1) * sizeof *ri->items)))
+            return err(in, WEFT_ENOMEM, "out of memory");
+        for (uint32_t i = 0; i < t->nexports; i++) {
+            const weft_cextern_t *e = &t->exports[i];
+            ri->items[ri->n].name = e->name;
+            ri->items[ri->n].sort = (int)e->sort;
+            if (e->sort == WEFT_CSORT_FUNC) {
+                /* not in the function index space: reached by alias */
+                if ((rc = import_func(in, l, it->name, e->name, e->type, &rf)))
+                    return rc;
+                ri->items[ri->n].func = rf;
+            } else if (e->sort != WEFT_CSORT_TYPE) {
+                return err(in, WEFT_EINVALID, "import %s: a %s export of an imported instance is "
+                           "not supported", it->name, weft_csort_name(e->sort));
+            }
+            ri->n++;
+        }
+        return RPUSH(in->insts, ri);
+    }
+    default:
+        return err(in, WEFT_EINVALID, "import %s: importing a %s is not supported", it->name,
+                   weft_csort_name((weft_csort_t)it->sort));
+    }
+}
+
+static int new_host_func(struct weft_cinstance *in, const weft_functype_t *ft,
+                         weft_host_fn_t fn, tramp_t *t)
+{
+    weft_func_t *f = weft_func_new_host(in->store, ft, fn, t, NULL);
+    if (!f)
+        return err(in, WEFT_ENOMEM, "out of memory");
+    return RPUSH(in->core_funcs, f);
+}
+
+/* The flat core type of a lowered function, as decode.c computed it: the
+ * engine gives a host function the type it is created with. */
+static const weft_functype_t *lowered_type(const weft_ctype_t *ft, weft_functype_t **own)
+{
+    weft_valtype_t ps[WEFT_CANON_MAX_FLAT_PARAMS + 2], rs[1];
+    size_t np = 0, nr = 0, total = 0;
+    for (uint32_t i = 0; i < ft->n; i++)
+        total += ft->fields[i].type->nflat;
+    if (total > WEFT_CANON_MAX_FLAT_PARAMS) {
+        ps[np++] = WEFT_I32;
+    } else {
+        for (uint32_t i = 0; i < ft->n; i++)
+            np += weft_canon_flatten(ft->fields[i].type, ps + np, WEFT_CANON_MAX_FLAT_PARAMS - np);
+    }
+    if (ft->has_result) {
+        if (ft->a->nflat > WEFT_CANON_MAX_FLAT_RESULTS)
+            ps[np++] = WEFT_I32;
+        else if (ft->a->nflat == 1)
+            nr = weft_canon_flatten(ft->a, rs, 1);
+    }
+    return *own = weft_functype_new(ps, np, rs, nr);
+}
+
+static int run_init(struct weft_cinstance *in, const weft_clinker_t *l, const cinit_t *it)
+{
+    weft_component_t *c = in->c;
+    weft_extern_t e;
+    int rc;
+    switch (it->op) {
+    case INIT_CORE_MODULE:
+        return RPUSH(in->core_modules, c->modules[it->idx]);
+    case INIT_CORE_INSTANTIATE:
+        return core_instantiate(in, it);
+    case INIT_CORE_INLINE: {
+        rcore_inst_t *ci = ialloc(in, sizeof *ci);
+        if (!ci || !(ci->items = ialloc(in, (it->nargs + 1) * sizeof *ci->items)))
+            return err(in, WEFT_ENOMEM, "out of memory");
+        for (uint32_t i = 0; i < it->nargs; i++) {
+            ci->items[i].name = it->args[i].name;
+            if ((rc = core_item(in, it->args[i].sort - 0x100, it->args[i].idx, &ci->items[i].ext)))
+                return rc;
+        }
+        ci->n = it->nargs;
+        return RPUSH(in->core_insts, ci);
+    }
+    case INIT_ALIAS_CORE_EXPORT:
+        if ((rc = core_export(in, in->core_insts.v[it->idx], it->name, &e)))
+            return rc;
+        return push_core_extern(in, &e);
+    case INIT_ALIAS_EXPORT: {
+        const rinst_t *ri = in->insts.v[it->idx];
+        if (it->sort == WEFT_CSORT_TYPE)
+            return 0;
+        for (uint32_t i = 0; i < ri->n; i++)
+            if (strcmp(ri->items[i].name, it->name) == 0 && ri->items[i].sort == it->sort) {
+                if (it->sort == WEFT_CSORT_FUNC && ri->items[i].func)
+                    return RPUSH(in->funcs, (rfunc_t *)ri->items[i].func);
+                if (it->sort == WEFT_CSORT_INSTANCE && ri->items[i].inst)
+                    return RPUSH(in->insts, (rinst_t *)ri->items[i].inst);
+            }
+        return err(in, WEFT_EINVALID, "alias of export %s: not instantiable", it->name);
+    }
+    case INIT_CANON_LIFT: {
+        rfunc_t *rf = ialloc(in, sizeof *rf);
+        if (!rf)
+            return err(in, WEFT_ENOMEM, "out of memory");
+        rf->kind = RF_LIFTED;
+        rf->type = it->type;
+        rf->core = in->core_funcs.v[it->idx];
+        rf->memory = it->memory >= 0 ? in->core_mems.v[it->memory] : NULL;
+        rf->realloc = it->realloc >= 0 ? in->core_funcs.v[it->realloc] : NULL;
+        rf->post = it->post >= 0 ? in->core_funcs.v[it->post] : NULL;
+        return RPUSH(in->funcs, rf);
+    }
+    case INIT_CANON_LOWER: {
+        tramp_t *t = ialloc(in, sizeof *t);
+        weft_functype_t *ft = NULL;
+        if (!t || !lowered_type(it->type, &ft))
+            return err(in, WEFT_ENOMEM, "out of memory");
+        t->inst = in;
+        t->callee = in->funcs.v[it->idx];
+        t->memory = it->memory >= 0 ? in->core_mems.v[it->memory] : NULL;
+        t->realloc = it->realloc >= 0 ? in->core_funcs.v[it->realloc] : NULL;
+        rc = new_host_func(in, ft, lower_tramp, t);
+        weft_functype_delete(ft);
+        return rc;
+    }
+    case INIT_RESOURCE_NEW:
+    case INIT_RESOURCE_DROP:
+    case INIT_RESOURCE_REP: {
+        tramp_t *t = ialloc(in, sizeof *t);
+        weft_valtype_t i32 = WEFT_I32;
+        int has_res = it->op != INIT_RESOURCE_DROP;
+        weft_functype_t *ft = weft_functype_new(&i32, 1, &i32, has_res ? 1 : 0);
+        if (!t || !ft) {
+            weft_functype_delete(ft);
+            return err(in, WEFT_ENOMEM, "out of memory");
+        }
+        t->inst = in;
+        t->resource = it->type;
+        rc = new_host_func(in, ft, it->op == INIT_RESOURCE_NEW ? res_new
+                                   : it->op == INIT_RESOURCE_REP ? res_rep : res_drop, t);
+        weft_functype_delete(ft);
+        return rc;
+    }
+    case INIT_IMPORT:
+        return do_import(in, l, it);
+    case INIT_EXPORT: {
+        ritem_t r = {it->name, it->sort == 0x111 ? WEFT_CSORT_CORE_MODULE : it->sort, NULL, NULL};
+        if (it->sort == WEFT_CSORT_FUNC)
+            r.func = in->funcs.v[it->idx];
+        if (it->sort == WEFT_CSORT_INSTANCE)
+            r.inst = in->insts.v[it->idx];
+        if ((rc = RPUSH(in->exports, r)))
+            return err(in, rc, "out of memory");
+        if (it->sort == WEFT_CSORT_FUNC)
+            return RPUSH(in->funcs, in->funcs.v[it->idx]);
+        if (it->sort == WEFT_CSORT_INSTANCE)
+            return RPUSH(in->insts, in->insts.v[it->idx]);
+        if (it->sort == 0x111)
+            return RPUSH(in->core_modules, in->core_modules.v[it->idx]);
+        return 0;
+    }
+    case INIT_INSTANCE_INLINE: {
+        rinst_t *ri = ialloc(in, sizeof *ri);
+        if (!ri || !(ri->items = ialloc(in, (it->nargs + 1) * sizeof *ri->items)))
+            return err(in, WEFT_ENOMEM, "out of memory");
+        for (uint32_t i = 0; i < it->nargs; i++) {
+            ritem_t *r = &ri->items[i];
+            *r = (ritem_t){it->args[i].name, it->args[i].sort, NULL, NULL};
+            if (r->sort == WEFT_CSORT_FUNC)
+                r->func = in->funcs.v[it->args[i].idx];
+            else if (r->sort == WEFT_CSORT_INSTANCE)
+                r->inst = in->insts.v[it->args[i].idx];
+        }
+        ri->n = it->nargs;
+        return RPUSH(in->insts, ri);
+    }
+    default:
+        return err(in, WEFT_EINVALID, "nested components cannot be instantiated yet");
+    }
+}
+
+void weft_cinstance_delete(weft_cinstance_t *in)
+{
+    if (!in)
+        return;
+    for (uint32_t i = 0; i < in->allocs.n; i++)
+        free(in->allocs.v[i]);
+    free(in->allocs.v);
+    free(in->core_modules.v);
+    free(in->core_insts.v);
+    free(in->core_funcs.v);
+    free(in->core_mems.v);
+    free(in->core_tables.v);
+    free(in->core_globals.v);
+    free(in->funcs.v);
+    free(in->insts.v);
+    free(in->exports.v);
+    free(in->handles.v);
+    free(in);
+}
+
+int weft_cinstance_new(weft_component_t *c, weft_store_t *store, const weft_clinker_t *l,
+                       weft_cinstance_t **out, char *msg, size_t msg_size)
+{
+    struct weft_cinstance *in = calloc(1, sizeof *in);
+    int rc = WEFT_ENOMEM;
+    *out = NULL;
+    if (!in)
+        goto fail;
+    in->c = c;
+    in->store = store;
+    for (size_t i = 0; i < c->ninits; i++) {
+        in->msg[0] = '\0';
+        if ((rc = run_init(in, l, &c->inits[i]))) {
+            if (!in->msg[0])
+                err(in, rc, "%s", weft_strerror(rc));
+            goto fail;
+        }
+    }
+    *out = in;
+    return 0;
+fail:
+    if (msg && msg_size)
+        snprintf(msg, msg_size, "%s", in ? in->msg : "out of memory");
+    weft_cinstance_delete(in);
+    return rc;
+}
+
+/* "name" or "iface#name" */
+static const rfunc_t *find_export(const weft_cinstance_t *in, const char *name)
+{
+    const char *hash = strchr(name, '#');
+    size_t head = hash ? (size_t)(hash - name) : strlen(name);
+    for (uint32_t i = 0; i < in->exports.n; i++) {
+        const ritem_t *r = &in->exports.v[i];
+        if (strlen(r->name) != head || memcmp(r->name, name, head) != 0)
+            continue;
+        if (!hash && r->sort == WEFT_CSORT_FUNC)
+            return r->func;
+        if (hash && r->sort == WEFT_CSORT_INSTANCE && r->inst) {
+            const rinst_t *ri = r->inst;
+            for (uint32_t k = 0; k < ri->n; k++)
+                if (ri->items[k].sort == WEFT_CSORT_FUNC && strcmp(ri->items[k].name, hash + 1) == 0)
+                    return ri->items[k].func;
+        }
+    }
+    return NULL;
+}
+
+const weft_ctype_t *weft_cinstance_func_type(const weft_cinstance_t *in, const char *name)
+{
+    const rfunc_t *rf = find_export(in, name);
+    return rf ? rf->type : NULL;
+}
+
+int weft_cinstance_call(weft_cinstance_t *in, const char *name, const weft_cval_t *args,
+                        size_t nargs, weft_cval_t *result, int *has_result)
+{
+    const rfunc_t *rf = find_export(in, name);
+    *has_result = 0;
+    memset(result, 0, sizeof *result);
+    in->msg[0] = '\0';
+    if (!rf)
+        return err(in, WEFT_ENOTFOUND, "no exported function %s", name);
+    int rc = call_func(in, rf, args, nargs, result, in->msg, sizeof in->msg);
+    if (rc == 0)
+        *has_result = rf->type->has_result;
+    else if (!in->msg[0])
+        err(in, rc, "%s", weft_strerror(rc));
+    return rc;
+}
+
+const char *weft_cinstance_errmsg(const weft_cinstance_t *in) { return in->msg; }
