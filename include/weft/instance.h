@@ -55,6 +55,11 @@ int weft_linker_instantiate(weft_linker_t *linker, weft_module_t *module,
 
 /* The instance's module (borrowed). */
 weft_module_t *weft_instance_module(const weft_instance_t *inst);
+/* The instance's table `index` (imports first), exported or not: an
+ * embedder that calls guest functions by table index (Faasm's
+ * __faasm_chain_ptr) needs the table wasm-ld does not export. Returns 0
+ * and the table (owned by the store), or WEFT_ENOTFOUND. */
+int weft_instance_table(const weft_instance_t *inst, uint32_t index, weft_table_t **out);
 /* Looks up export `name`; returns 0 and fills *out, or WEFT_ENOTFOUND. */
 int weft_instance_export(const weft_instance_t *inst, const char *name, weft_extern_t *out);
 /* Same, for names with a length (may contain NUL). */

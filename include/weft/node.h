@@ -103,6 +103,9 @@ typedef struct {
     size_t npeers;
     void (*sync_log)(void *user, const char *line);
     void *sync_log_user;
+    /* Faasm's global state tier (docs/faasm.md): "redis://HOST:PORT", or
+     * NULL for the embedded one. */
+    const char *faasm_state_redis;
 } weft_node_config_t;
 
 /* Opens the node: the data directory, its identity (created when sync is

@@ -164,6 +164,13 @@ const char *weft_module_func_name(const weft_module_t *m, uint32_t index)
 
 weft_module_t *weft_instance_module(const weft_instance_t *inst) { return inst->module; }
 
+int weft_instance_table(const weft_instance_t *inst, uint32_t index, weft_table_t **out)
+{
+    if (index >= inst->module->ntables) return WEFT_ENOTFOUND;
+    *out = inst->tables[index];
+    return 0;
+}
+
 int weft_module_export_find(const weft_module_t *m, const char *name, size_t len,
                             weft_externdesc_t *out)
 {

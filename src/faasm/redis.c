@@ -8,9 +8,11 @@
  * a small pool and give it back; a connection that failed is dropped, and
  * the next request connects again, so the tier recovers by itself once the
  * server is back (requests in between fail with WEFT_EIO). Every request
- * has a 2 s timeout: a dead server is an error, never a hang. Built only
- * with WEFT_HIREDIS (libhiredis-dev); without it the tier cannot be asked
- * for.
+ * has a 2 s timeout: a dead server is an error, never a hang. Compiled
+ * twice: without WEFT_HIREDIS into weft_faasm_state (a weak stub refusing
+ * Redis), and with it as the object library weft_faasm_redis, which only
+ * the programs that serve link (weft-node, the tests), so the static
+ * `weft` program carries no hiredis.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -21,13 +23,16 @@
 
 #ifndef WEFT_HIREDIS
 
-int faasm_global_redis_new(const char *url, faasm_global_t **out, char *msg, size_t msg_size)
+/* Weak: a program that links the weft_faasm_redis objects (weft-node)
+ * gets the real one, and the static `weft` program no hiredis. */
+__attribute__((weak)) int faasm_global_redis_new(const char *url, faasm_global_t **out, char *msg,
+                                                 size_t msg_size)
 {
     (void)url;
     *out = NULL;
     if (msg && msg_size)
-        snprintf(msg, msg_size, "this weft was built without hiredis (libhiredis-dev): no Redis "
-                                "global state");
+        snprintf(msg, msg_size, "this program was built without hiredis (libhiredis-dev): no "
+                                "Redis global state");
     return WEFT_EARG;
 }
 

@@ -9,6 +9,7 @@
 
 static const node_abi_t *const adapters[] = {
     &node_abi_nx,
+    &node_abi_faasm,
 };
 
 const node_abi_t *node_abi_find(const char *name)

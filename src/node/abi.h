@@ -47,6 +47,8 @@ typedef struct node_call {
     const weft_functype_t *type; /* generic invoke: the export's type */
     int view;                    /* read-only: writes must trap */
     const char *what;            /* invoke: the step that failed, for the message */
+    unsigned slot;               /* the thread's watchdog slot (abi_faasm.c runs chains in it) */
+    const void *link;            /* a chained call's link to its parent (abi_faasm.c) */
 } node_call_t;
 
 typedef struct node_abi {
@@ -62,5 +64,6 @@ const node_abi_t *node_abi_find(const char *name);
 
 /* The adapters (abi_*.c). */
 extern const node_abi_t node_abi_nx;
+extern const node_abi_t node_abi_faasm;
 
 #endif

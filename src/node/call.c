@@ -330,7 +330,8 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
         goto done;
     }
     node_call_t c = {.node = node, .app = app, .req = req, .res = res, .txn = txn, .lim = &lim,
-                     .function = req->function, .view = req->view, .what = "call failed"};
+                     .function = req->function, .view = req->view, .what = "call failed",
+                     .slot = slot, .link = job->link};
     const weft_functype_t *ft = NULL;
     const char *fname = req->function ? req->function : "_start";
     size_t np = 0, nr = 0;
@@ -487,7 +488,10 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     unsigned used = weft_wasi_stdio_used(a.wasi);
     if (used & 4u)
         collect_stderr(res, a.err_fd);
-    int r = used & 2u ? read_all(a.out_fd, lim.max_output, &res->output, &res->output_len) : 0;
+    /* An adapter may have given the output itself (Faasm's write_output). */
+    int r = used & 2u && !res->output
+                ? read_all(a.out_fd, lim.max_output, &res->output, &res->output_len)
+                : 0;
     if (r == 1) {
         verdict = 0;
         node_result_fail(res, WEFT_CALL_ERROR, "the call wrote more than %zu bytes of output",

@@ -756,6 +756,70 @@ int weft_node_call_async(weft_node_t *node, const weft_call_req_t *req, weft_cal
     return rc;
 }
 
+/* ---- chained calls (abi_faasm.c) --------------------------------------------- */
+
+node_job_t *node_chain_job(const weft_call_req_t *req, void *link, weft_call_done_fn done,
+                           void *user)
+{
+    node_job_t *j = call_job(req);
+    if (!j)
+        return NULL;
+    j->req.view = 1;
+    j->link = link;
+    j->done = done;
+    j->user = user;
+    return j;
+}
+
+int node_chain_submit(weft_node_t *node, node_job_t *j)
+{
+    /* Inline, submit would run it at once in the caller's slot. */
+    int rc = node->flags & WEFT_NODE_INLINE ? (node->closing ? WEFT_ELIMIT : 0) : submit(node, j, 1);
+    if (rc != 0) {
+        j->done = NULL;
+        job_free(j);
+    }
+    return rc;
+}
+
+int node_chain_take(weft_node_t *node, node_job_t *j)
+{
+    if (node->flags & WEFT_NODE_INLINE)
+        return 1;
+    int found = 0;
+    pthread_mutex_lock(&node->mu);
+    for (node_job_t **p = &node->views.head, *prev = NULL; *p; prev = *p, p = &(*p)->next) {
+        if (*p != j)
+            continue;
+        *p = j->next;
+        if (node->views.tail == j)
+            node->views.tail = prev;
+        node->views.len--;
+        j->next = NULL;
+        found = 1;
+        break;
+    }
+    pthread_mutex_unlock(&node->mu);
+    return found;
+}
+
+void node_chain_run(weft_node_t *node, node_job_t *j, unsigned slot)
+{
+    node_slot_t *s = &node->slots[slot];
+    pthread_mutex_lock(&node->mu);
+    weft_store_t *outer = s->store;
+    uint64_t deadline = s->deadline_ns;
+    pthread_mutex_unlock(&node->mu);
+    if (node->db) {
+        run_view(node, j, slot);
+        record_view_logs(node, j);
+    } else {
+        node_run_call(node, j, NULL, slot);
+    }
+    node_slot_set(node, slot, outer, deadline); /* a deadline passed meanwhile fires now */
+    job_finish(j);
+}
+
 int weft_node_call(weft_node_t *node, const weft_call_req_t *req, weft_call_result_t **out)
 {
     *out = NULL;
@@ -823,6 +887,7 @@ void weft_node_close(weft_node_t *node)
         pthread_join(node->watchdog, NULL);
     node_apps_free(node);
     node_subs_free(node);
+    node_faasm_close(node);
     if (node->db)
         weft_db_close(node->db);
     if (node->engine)
@@ -968,6 +1033,8 @@ int weft_node_open(const weft_node_config_t *cfg, weft_node_t **out, char *out_m
         }
     }
     if ((rc = node_sync_open(node, cfg, out_msg, msg_size)) != 0)
+        goto fail;
+    if ((rc = node_faasm_open(node, cfg->faasm_state_redis, out_msg, msg_size)) != 0)
         goto fail;
     *out = node;
     return 0;

@@ -79,6 +79,7 @@ struct node_job {
     weft_call_done_fn done;
     void *user;
     int tries;
+    void *link; /* a chained call's link to its parent (abi_faasm.c) */
     /* JOB_FN */
     node_fn_t fn;
     void *arg;
@@ -139,6 +140,7 @@ struct weft_node {
     node_slot_t *slots; /* nworkers + 1 (the writer's is last; one, inline) */
     int interrupted; /* weft_node_interrupt: every call traps (atomic) */
     struct weft_sync *sync; /* replication (replicate.c); NULL when off */
+    struct weft_faasm_state *faasm_state; /* abi_faasm.c; NULL until a Faasm call needs it */
     void (*sync_log)(void *user, const char *line);
     void *sync_log_user;
 };
@@ -258,6 +260,26 @@ int node_context_app(weft_txn_t *txn, const char *name, char out_id[WEFT_APP_ID_
  * should commit txn, 0 to abort it, -1 to abort it and run the call again
  * (the store's map grew under it). `slot` is the caller's watchdog slot. */
 int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned slot);
+
+/* node.c: chained calls (abi_faasm.c). node_chain_job makes a view job of
+ * req (copied) whose callee sees `link` (node_call_t.link) and whose
+ * result goes to done(user, res); node_chain_submit queues it for the
+ * workers (an inline node keeps it for node_chain_run), or frees it and
+ * returns WEFT_ELIMIT when closing. node_chain_take takes a queued job back
+ * (1; 0 when a worker has it: the job is then the node's to free), and
+ * node_chain_run runs a taken job on this thread inside a call holding
+ * `slot`, then gives the slot back to that call's store; done runs and the
+ * job is freed either way. */
+node_job_t *node_chain_job(const weft_call_req_t *req, void *link, weft_call_done_fn done,
+                           void *user);
+int node_chain_submit(weft_node_t *node, node_job_t *j);
+int node_chain_take(weft_node_t *node, node_job_t *j);
+void node_chain_run(weft_node_t *node, node_job_t *j, unsigned slot);
+/* abi_faasm.c: the node's Faasm state service: on Redis when redis_url is
+ * given (made now: an error with msg when unreachable), else embedded and
+ * made at the first Faasm call; freed at close. */
+int node_faasm_open(weft_node_t *node, const char *redis_url, char *msg, size_t msg_size);
+void node_faasm_close(weft_node_t *node);
 
 /* events.c */
 /* Writes the result's events to the context's event log in txn, giving

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "weft/error.h"
+#include "weft/faasm.h"
 #include "weft/nx.h"
 #include "weft/profile.h"
 #include "weft/wasi.h"
@@ -30,11 +31,13 @@ typedef struct {
 
 /* The table of namespace rows: a host library is one line here. Rows may
  * share a namespace; an import then belongs to the row that has its name. */
-enum { ROW_WASI, ROW_NX };
+enum { ROW_WASI, ROW_NX, ROW_FAASM };
 static const profile_t profiles[] = {
     [ROW_WASI] = {"wasi_snapshot_preview1", "WASI preview 1", weft_wasi_func_count, weft_wasi_func,
                   0},
     [ROW_NX] = {"nx", "the Numax host API", weft_nx_func_count, weft_nx_func, 1},
+    [ROW_FAASM] = {"env", "Faasm's __faasm_* host interface", weft_faasm_func_count, weft_faasm_func,
+                   0},
 };
 #define NPROFILES (sizeof profiles / sizeof profiles[0])
 
@@ -48,6 +51,8 @@ typedef struct {
 
 static const abi_t abis[] = {
     {"nx", "nx and WASI preview 1 (stdin in, stdout out)", 1u << ROW_WASI | 1u << ROW_NX},
+    {"faasm", "Faasm: __faasm_* and WASI preview 1 (main per call, read_input/write_output)",
+     1u << ROW_WASI | 1u << ROW_FAASM},
 };
 #define NABIS (sizeof abis / sizeof abis[0])
 

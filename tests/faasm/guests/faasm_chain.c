@@ -1,0 +1,176 @@
+/*
+ * faasm_chain.c — a Faasm guest (sdk/faasm.h) for chaining through the
+ * node (tests/faasm/test_faasm_node.c). Its input names the case:
+ *
+ *   ptr            chain_ptr a child that echoes its input; output
+ *                  "rc=0 out=child:x"
+ *   codes          the return codes await gives: a child returning 3, one
+ *                  that traps, an id never chained, id 0
+ *   name CTX       chain_name CTX with input "hi"; output its output
+ *   fanout N       chain N children that each spin, await them all
+ *   deep           a child that chains itself until the depth bound
+ *   pi N           Faasm's pi estimate over N chained workers (append_state)
+ *   counter N      N children adding 50 each to a counter under the lock
+ *   hi             outputs "hello" (what "name CTX" chains)
+ *   print          prints, and writes no output (stdout is the output)
+ *
+ * Built with __wasm_call_ctors exported, as Faasm's toolchain does, so a
+ * chained table entry runs the constructors; `ctor_runs` counts them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "faasm.h"
+
+static int ctor_runs;
+__attribute__((constructor)) static void count_ctor(void)
+{
+    ctor_runs++;
+}
+
+static char *input(void)
+{
+    size_t n;
+    char *p = (char *)faasm_read_call_input(&n);
+    return p ? p : strdup("");
+}
+
+static void out(const char *s)
+{
+    faasm_write_call_output(s, strlen(s));
+}
+
+static int child_echo(void)
+{
+    char *in = input(), buf[256];
+    snprintf(buf, sizeof buf, "child:%s ctors=%d", in, ctor_runs);
+    out(buf);
+    return 0;
+}
+
+static int child_three(void)
+{
+    return 3;
+}
+
+static int child_trap(void)
+{
+    __builtin_trap();
+}
+
+static int child_spin(void)
+{
+    volatile uint32_t x = 1;
+    for (int i = 0; i < 300000; i++) x = x * 1664525u + 1013904223u;
+    out("spun");
+    return 0;
+}
+
+static int child_deep(void)
+{
+    char *in = input(), buf[32];
+    int depth = atoi(in);
+    snprintf(buf, sizeof buf, "%d", depth + 1);
+    uint32_t id = __faasm_chain_ptr(child_deep, (const uint8_t *)buf, (int32_t)strlen(buf));
+    char *o = NULL;
+    int32_t len = 0;
+    if (id == 0 || __faasm_await_call_output(id, &o, &len) != 0) {
+        out(in); /* the deepest level that ran */
+        return 0;
+    }
+    faasm_write_call_output(o, (size_t)len);
+    return 0;
+}
+
+static int child_pi(void)
+{
+    int count = 0;
+    uint32_t s = 12345u + (uint32_t)(uintptr_t)&count;
+    for (int i = 0; i < 20000; i++) {
+        s = s * 1664525u + 1013904223u;
+        float x = (float)(s >> 8) / 16777216.0f;
+        s = s * 1664525u + 1013904223u;
+        float y = (float)(s >> 8) / 16777216.0f;
+        if (x * x + y * y <= 1.0f) count++;
+    }
+    faasm_append_state("pi", &count, sizeof count);
+    return 0;
+}
+
+static int child_counter(void)
+{
+    for (int i = 0; i < 50; i++) {
+        faasm_lock_state_write("counter");
+        uint32_t c = 0;
+        __faasm_read_state("counter", (uint8_t *)&c, 4);
+        c++;
+        faasm_set_state("counter", &c, 4);
+        faasm_unlock_state_write("counter");
+    }
+    return 0;
+}
+
+int main(void)
+{
+    char *in = input(), buf[256];
+    char *arg = strchr(in, ' ');
+    int n = arg ? atoi(arg + 1) : 0;
+    if (!strcmp(in, "ptr")) {
+        uint32_t id = __faasm_chain_ptr(child_echo, (const uint8_t *)"x", 1);
+        char *o = NULL;
+        int32_t len = 0;
+        int32_t rc = __faasm_await_call_output(id, &o, &len);
+        snprintf(buf, sizeof buf, "rc=%d out=%.*s main_ctors=%d", rc, (int)len, o, ctor_runs);
+        free(o);
+        out(buf);
+    } else if (!strcmp(in, "codes")) {
+        uint32_t a = __faasm_chain_ptr(child_three, NULL, 0);
+        uint32_t b = __faasm_chain_ptr(child_trap, NULL, 0);
+        snprintf(buf, sizeof buf, "%d %d %d %d", faasm_await_call(a), faasm_await_call(b),
+                 faasm_await_call(999), faasm_await_call(0));
+        out(buf);
+    } else if (!strncmp(in, "name ", 5)) {
+        uint32_t id = faasm_chain_call(in + 5, "hi", 2);
+        size_t len;
+        int32_t rc;
+        uint8_t *o = faasm_get_call_output(id, &len, &rc);
+        snprintf(buf, sizeof buf, "rc=%d out=%.*s", rc, (int)len, o ? (char *)o : "");
+        out(buf);
+    } else if (!strncmp(in, "fanout ", 7)) {
+        uint32_t ids[256];
+        int bad = 0;
+        for (int i = 0; i < n; i++) ids[i] = __faasm_chain_ptr(child_spin, NULL, 0);
+        for (int i = 0; i < n; i++) bad += faasm_await_call(ids[i]) != 0;
+        snprintf(buf, sizeof buf, "%d of %d failed", bad, n);
+        out(buf);
+    } else if (!strcmp(in, "deep")) {
+        return child_deep();
+    } else if (!strncmp(in, "pi ", 3)) {
+        __faasm_clear_appended_state("pi");
+        uint32_t ids[64];
+        for (int i = 0; i < n; i++) ids[i] = __faasm_chain_ptr(child_pi, NULL, 0);
+        for (int i = 0; i < n; i++) faasm_await_call(ids[i]);
+        int counts[64], total = 0;
+        __faasm_read_appended_state("pi", (uint8_t *)counts, (int32_t)(n * sizeof(int)), n);
+        for (int i = 0; i < n; i++) total += counts[i];
+        float pi = 4.0f * (float)total / (float)(n * 20000);
+        snprintf(buf, sizeof buf, "pi %.2f", pi);
+        out(buf);
+    } else if (!strncmp(in, "counter ", 8)) {
+        uint32_t zero = 0, ids[64], c = 0;
+        faasm_set_state("counter", &zero, 4);
+        for (int i = 0; i < n; i++) ids[i] = __faasm_chain_ptr(child_counter, NULL, 0);
+        for (int i = 0; i < n; i++) faasm_await_call(ids[i]);
+        __faasm_read_state("counter", (uint8_t *)&c, 4);
+        snprintf(buf, sizeof buf, "counter %u", c);
+        out(buf);
+    } else if (!strcmp(in, "hi")) { /* what "name CTX" sends */
+        out("hello");
+    } else if (!strcmp(in, "print")) {
+        printf("printed\n");
+    } else {
+        return 2;
+    }
+    return 0;
+}

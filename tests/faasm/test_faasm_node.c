@@ -1,0 +1,176 @@
+/*
+ * test_faasm_node.c — Faasm calls through the node (src/node/abi_faasm.c):
+ * guests/faasm_chain.c deployed on a node with few workers, chaining by
+ * pointer and by name, await's return codes, the depth bound, a fan-out
+ * far wider than the worker pool, Faasm's pi estimate and a shared counter
+ * over chained calls, and the same on a one-call inline node (`weft run`).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+#include "../store/tmpdir.h"
+#include "weft/error.h"
+#include "weft/node.h"
+
+static uint8_t *chain_bytes;
+static size_t chain_len;
+
+static void load_chain(void)
+{
+    if (chain_bytes)
+        return;
+    FILE *f = fopen(FAASM_CHAIN_WASM, "rb");
+    ASSERT_TRUE(f != NULL);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    chain_bytes = malloc((size_t)n);
+    ASSERT_EQ_INT(fread(chain_bytes, 1, (size_t)n, f), n);
+    fclose(f);
+    chain_len = (size_t)n;
+}
+
+static void close_node(void *arg)
+{
+    weft_node_close(arg);
+}
+
+/* A node of `workers` threads with the chain app as contexts "f" and "g". */
+static weft_node_t *faasm_node(unsigned workers)
+{
+    load_chain();
+    weft_node_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.data_dir = tmpdir_new("faasm");
+    cfg.flags = WEFT_NODE_DB_NOSYNC | WEFT_NODE_NO_SYNC;
+    cfg.workers = workers;
+    char msg[512], id[WEFT_APP_ID_LEN + 1];
+    weft_node_t *n = NULL;
+    if (weft_node_open(&cfg, &n, msg, sizeof msg) != 0)
+        FAIL("open: %s", msg);
+    test_defer(close_node, n);
+    if (weft_node_app_deploy(n, chain_bytes, chain_len, "faasm_chain", id, msg, sizeof msg) != 0)
+        FAIL("deploy: %s", msg);
+    ASSERT_EQ_INT(weft_node_context_create(n, "f", id, msg, sizeof msg), 0);
+    ASSERT_EQ_INT(weft_node_context_create(n, "g", id, msg, sizeof msg), 0);
+    return n;
+}
+
+static void free_result(void *r)
+{
+    weft_call_result_delete(r);
+}
+
+/* A view call of context ctx (or of opened app `app`) with input; the
+ * result is freed when the test ends. */
+static weft_call_result_t *fcall(weft_node_t *n, const char *ctx, const char *app, const char *in)
+{
+    weft_call_req_t req;
+    memset(&req, 0, sizeof req);
+    req.context = ctx;
+    req.app = app;
+    req.input = (const uint8_t *)in;
+    req.input_len = strlen(in);
+    req.view = 1;
+    weft_call_result_t *res = NULL;
+    ASSERT_EQ_INT(weft_node_call(n, &req, &res), 0);
+    test_defer(free_result, res);
+    return res;
+}
+
+static const char *output(weft_call_result_t *res)
+{
+    size_t len;
+    const uint8_t *p = weft_call_result_output(res, &len);
+    static char buf[512];
+    snprintf(buf, sizeof buf, "%.*s", (int)len, p ? (const char *)p : "");
+    if (weft_call_result_outcome(res) != WEFT_CALL_OK)
+        fprintf(stderr, "call: %s\n", weft_call_result_message(res));
+    return buf;
+}
+
+static int has_log(weft_call_result_t *res, const char *needle)
+{
+    for (size_t i = 0, n = weft_call_result_log_count(res); i < n; i++) {
+        size_t len;
+        const char *l = weft_call_result_log(res, i, &len);
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", (int)len, l);
+        if (strstr(line, needle))
+            return 1;
+    }
+    return 0;
+}
+
+TEST(chain_ptr_runs_a_table_entry_once_after_the_constructors)
+{
+    weft_node_t *n = faasm_node(2);
+    weft_call_result_t *res = fcall(n, "f", NULL, "ptr");
+    ASSERT_TRUE(strcmp(output(res), "rc=0 out=child:x ctors=1 main_ctors=1") == 0);
+    /* the outcome shows the chain: the child's call id */
+    ASSERT_TRUE(has_log(res, "faasm: chained call 1 is call "));
+}
+
+TEST(await_gives_exit_codes_one_for_a_trap_and_minus_one_for_unknown_ids)
+{
+    weft_node_t *n = faasm_node(2);
+    ASSERT_TRUE(strcmp(output(fcall(n, "f", NULL, "codes")), "3 1 -1 -1") == 0);
+}
+
+TEST(chain_name_calls_another_context)
+{
+    weft_node_t *n = faasm_node(2);
+    ASSERT_TRUE(strcmp(output(fcall(n, "f", NULL, "name g")), "rc=0 out=hello") == 0);
+    /* a context that does not exist: the chained call fails, not the caller */
+    ASSERT_TRUE(strcmp(output(fcall(n, "f", NULL, "name nope")), "rc=1 out=") == 0);
+}
+
+TEST(a_fan_out_wider_than_the_worker_pool_does_not_deadlock)
+{
+    weft_node_t *n = faasm_node(1);
+    ASSERT_TRUE(strcmp(output(fcall(n, "f", NULL, "fanout 100")), "0 of 100 failed") == 0);
+}
+
+TEST(a_chain_deeper_than_the_bound_is_refused_cleanly)
+{
+    weft_node_t *n = faasm_node(2);
+    ASSERT_TRUE(strcmp(output(fcall(n, "f", NULL, "deep")), "16") == 0);
+}
+
+TEST(pi_over_chained_workers_and_appended_state)
+{
+    weft_node_t *n = faasm_node(2);
+    ASSERT_TRUE(strncmp(output(fcall(n, "f", NULL, "pi 8")), "pi 3.1", 6) == 0);
+}
+
+TEST(chained_writers_under_the_write_lock_lose_no_update)
+{
+    weft_node_t *n = faasm_node(3);
+    ASSERT_TRUE(strcmp(output(fcall(n, "f", NULL, "counter 8")), "counter 400") == 0);
+}
+
+TEST(stdout_is_the_output_when_the_function_writes_none)
+{
+    weft_node_t *n = faasm_node(1);
+    ASSERT_TRUE(strcmp(output(fcall(n, "f", NULL, "print")), "printed\n") == 0);
+}
+
+TEST(an_inline_node_runs_chained_calls_when_awaited)
+{
+    load_chain();
+    weft_node_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.flags = WEFT_NODE_INLINE | WEFT_NODE_NO_SYNC;
+    weft_node_t *n = NULL;
+    char msg[256], id[WEFT_APP_ID_LEN + 1];
+    ASSERT_EQ_INT(weft_node_open(&cfg, &n, msg, sizeof msg), 0);
+    test_defer(close_node, n);
+    ASSERT_EQ_INT(weft_node_app_open(n, chain_bytes, chain_len, "faasm_chain", id, msg, sizeof msg),
+                  0);
+    ASSERT_TRUE(strcmp(output(fcall(n, "faasm_chain", id, "ptr")),
+                       "rc=0 out=child:x ctors=1 main_ctors=1") == 0);
+    ASSERT_TRUE(strcmp(output(fcall(n, "faasm_chain", id, "fanout 5")), "0 of 5 failed") == 0);
+    ASSERT_TRUE(strcmp(output(fcall(n, "faasm_chain", id, "counter 3")), "counter 150") == 0);
+}
