@@ -178,6 +178,12 @@ int weft_txn_get(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t
                  const uint8_t *key, size_t key_len, const uint8_t **out_val, size_t *out_len);
 int weft_txn_put(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t ctx_len,
                  const uint8_t *key, size_t key_len, const uint8_t *val, size_t val_len);
+/* weft_txn_put only when the key is absent: WEFT_DB_EXISTS (positive, not
+ * an error: nothing was written) when it is there. One B-tree search
+ * instead of a get and a put (typed tables' primary keys). */
+#define WEFT_DB_EXISTS 1
+int weft_txn_put_new(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t ctx_len,
+                     const uint8_t *key, size_t key_len, const uint8_t *val, size_t val_len);
 /* Deletes a key; 0 whether or not it existed. */
 int weft_txn_del(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t ctx_len,
                  const uint8_t *key, size_t key_len);

@@ -1149,8 +1149,12 @@ int weft_txn_get(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t
     return 0;
 }
 
-int weft_txn_put(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t ctx_len,
-                 const uint8_t *key, size_t key_len, const uint8_t *val, size_t val_len)
+/* weft_txn_put, or with only_new weft_txn_put_new: a short key is put with
+ * MDB_NOOVERWRITE (one search answers both "is it there" and "put it"),
+ * a long one after the get its tag check does anyway. */
+static int put(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t ctx_len,
+               const uint8_t *key, size_t key_len, const uint8_t *val, size_t val_len,
+               int only_new)
 {
     enckey_t e;
     uint8_t long_buf[LONG_LEN];
@@ -1170,7 +1174,10 @@ int weft_txn_put(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t
     if (e.len <= HEAD_LEN) {
         v.mv_data = val_len ? (void *)val : (void *)&empty_byte;
         v.mv_size = val_len;
-        rc = g_put(txn->db, txn->mt, txn->db->dbi[space], &k, &v, 0);
+        rc = g_put(txn->db, txn->mt, txn->db->dbi[space], &k, &v,
+                   only_new ? MDB_NOOVERWRITE : 0);
+        if (rc == MDB_KEYEXIST && only_new)
+            return WEFT_DB_EXISTS;
         if (rc != 0)
             return txn_fail(txn, rc, "mdb_put");
         return 0;
@@ -1188,6 +1195,8 @@ int weft_txn_put(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t
             return set_msg(txn->db, WEFT_EIO, "long key tag collision");
         if (rc != 0)
             return rc;
+        if (only_new)
+            return WEFT_DB_EXISTS;
     } else if (rc != MDB_NOTFOUND) {
         return txn_fail(txn, rc, "mdb_get");
     }
@@ -1204,6 +1213,18 @@ int weft_txn_put(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t
     if (val_len)
         memcpy(p + 2 + tail_len, val, val_len);
     return 0;
+}
+
+int weft_txn_put(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t ctx_len,
+                 const uint8_t *key, size_t key_len, const uint8_t *val, size_t val_len)
+{
+    return put(txn, space, ctx, ctx_len, key, key_len, val, val_len, 0);
+}
+
+int weft_txn_put_new(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t ctx_len,
+                     const uint8_t *key, size_t key_len, const uint8_t *val, size_t val_len)
+{
+    return put(txn, space, ctx, ctx_len, key, key_len, val, val_len, 1);
 }
 
 int weft_txn_del(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t ctx_len,

@@ -21,6 +21,12 @@
 #include "tables_priv.h"
 #include "weft/error.h"
 
+/* Read-ahead batches (fill()): 8 entries at first, doubling to 256, at
+ * most 256 KiB each. */
+#define RA_FIRST 8
+#define RA_MAX 256
+#define RA_BYTES (256u * 1024u)
+
 typedef struct {
     uint32_t gen; /* 0: free */
     uint32_t tid;
@@ -30,7 +36,11 @@ typedef struct {
     weft_bsatn_buf_t lo, hi;
     int lo_kind, hi_kind;
     int lo_seen; /* the row at an included lower bound was looked up */
-    int done;
+    weft_bsatn_buf_t ra; /* read-ahead entries (fill()) */
+    size_t ra_pos;       /* the next one's offset in ra */
+    size_t ra_want;      /* entries the next fill gathers */
+    uint64_t ra_writes;  /* t->writes when ra was filled */
+    int ra_end;          /* the range ends after what ra holds */
 } iter_t;
 
 struct weft_tables {
@@ -45,6 +55,8 @@ struct weft_tables {
     uint32_t gen;
     weft_bsatn_buf_t scratch; /* the row or key of the current step */
     weft_bsatn_buf_t key;     /* the key the current step found */
+    weft_bsatn_buf_t b_rk, b_k, b_ik, b_row; /* insert's and delete's keys */
+    uint64_t writes; /* rows written by the call: iterators' read-ahead is stale after one */
 };
 
 /* ---- rows ---------------------------------------------------------------- */
@@ -162,11 +174,19 @@ static int key_fits(size_t len)
     return len <= WEFT_DB_KEY_MAX;
 }
 
+/* The call's key buffers, emptied: reused, so a write allocates nothing
+ * once they have grown. */
+static void bufs_reset(weft_tables_t *t)
+{
+    t->b_rk.len = t->b_k.len = t->b_ik.len = t->b_row.len = 0;
+    t->b_rk.err = t->b_k.err = t->b_ik.err = t->b_row.err = 0;
+}
+
 int weft_tables_insert(weft_tables_t *t, uint32_t tid, const uint8_t *row, size_t len)
 {
     const schema_table_t *tab = tables_table(t->schema, tid);
     size_t off[MAX_COLUMNS], lens[MAX_COLUMNS];
-    weft_bsatn_buf_t rk, k, ik;
+    weft_bsatn_buf_t *rk = &t->b_rk, *k = &t->b_k, *ik = &t->b_ik;
     const uint8_t *v;
     size_t vl;
     int rc;
@@ -175,159 +195,117 @@ int weft_tables_insert(weft_tables_t *t, uint32_t tid, const uint8_t *row, size_
     if (len > WEFT_TABLES_MAX_ROW || tables_columns(tab, row, len, off, lens) != 0)
         return WEFT_TABLE_ETYPE;
     if (!visible(t, tab, row, len)) return WEFT_TABLE_EDENIED;
-    weft_bsatn_buf_init(&rk);
-    weft_bsatn_buf_init(&k);
-    weft_bsatn_buf_init(&ik);
-    /* The primary key first (no row number is taken for a refused row). */
+    bufs_reset(t);
+    /* Everything is checked before the first write, so a refused row
+     * leaves nothing behind even without an abort: key lengths, unique
+     * columns, then the row itself, put only if its key is new. */
     if (tab->pk >= 0) {
-        if ((rc = row_key(t, tab, row, off, lens, &rk)) != 0) goto done;
-        row_prefix(tab, &k);
-        weft_bsatn_put_raw(&k, rk.p, rk.len);
-        if ((rc = k.err) != 0) goto done;
-        if (!key_fits(k.len)) {
-            rc = WEFT_TABLE_EINVAL;
-            goto done;
-        }
-        rc = weft_txn_get(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, k.p, k.len, &v, &vl);
-        if (rc == 0) {
-            rc = WEFT_TABLE_EUNIQUE;
-            goto done;
-        }
-        if (rc != WEFT_ENOTFOUND) goto done;
+        if ((rc = row_key(t, tab, row, off, lens, rk)) != 0) return rc;
+        row_prefix(tab, k);
+        weft_bsatn_put_raw(k, rk->p, rk->len);
+        if ((rc = k->err) != 0) return rc;
+        if (!key_fits(k->len)) return WEFT_TABLE_EINVAL;
     }
     for (size_t u = 0; u < tab->nunique; u++) {
-        ik.len = 0;
-        if ((rc = unique_key(tab, tab->unique[u], row, off, lens, &ik)) != 0) goto done;
-        if (!key_fits(ik.len)) {
-            rc = WEFT_TABLE_EINVAL;
-            goto done;
-        }
-        rc = weft_txn_get(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, ik.p, ik.len, &v, &vl);
-        if (rc == 0) {
-            rc = WEFT_TABLE_EUNIQUE;
-            goto done;
-        }
-        if (rc != WEFT_ENOTFOUND) goto done;
-    }
-    /* Index keys are checked for length before anything is written, so a
-     * refused row leaves nothing behind even without an abort. */
-    for (size_t x = 0; x < tab->nidx; x++) {
-        if (tab->idx[x].on_pk) continue;
-        ik.len = 0;
-        index_key(tab, x, row, off, lens, (const uint8_t *)"", 0, &ik);
-        if ((rc = ik.err) != 0) goto done;
-        if (!key_fits(ik.len + (tab->pk >= 0 ? rk.len : 8))) {
-            rc = WEFT_TABLE_EINVAL;
-            goto done;
-        }
-    }
-    if (tab->pk < 0) {
-        if ((rc = row_key(t, tab, row, off, lens, &rk)) != 0) goto done;
-        row_prefix(tab, &k);
-        weft_bsatn_put_raw(&k, rk.p, rk.len);
-        if ((rc = k.err) != 0) goto done;
-    }
-    if ((rc = weft_txn_put(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, k.p, k.len, row, len)))
-        goto done;
-    for (size_t u = 0; u < tab->nunique; u++) {
-        ik.len = 0;
-        if ((rc = unique_key(tab, tab->unique[u], row, off, lens, &ik)) != 0) goto done;
-        if ((rc = weft_txn_put(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, ik.p, ik.len, rk.p,
-                               rk.len)))
-            goto done;
+        ik->len = 0;
+        if ((rc = unique_key(tab, tab->unique[u], row, off, lens, ik)) != 0) return rc;
+        if (!key_fits(ik->len)) return WEFT_TABLE_EINVAL;
+        rc = weft_txn_get(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, ik->p, ik->len, &v, &vl);
+        if (rc == 0) return WEFT_TABLE_EUNIQUE;
+        if (rc != WEFT_ENOTFOUND) return rc;
     }
     for (size_t x = 0; x < tab->nidx; x++) {
         if (tab->idx[x].on_pk) continue;
-        ik.len = 0;
-        if ((rc = index_key(tab, x, row, off, lens, rk.p, rk.len, &ik)) != 0) goto done;
-        if ((rc = weft_txn_put(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, ik.p, ik.len, rk.p,
-                               rk.len)))
-            goto done;
+        ik->len = 0;
+        index_key(tab, x, row, off, lens, (const uint8_t *)"", 0, ik);
+        if ((rc = ik->err) != 0) return rc;
+        if (!key_fits(ik->len + (tab->pk >= 0 ? rk->len : 8))) return WEFT_TABLE_EINVAL;
     }
-    rc = 0;
-done:
-    weft_bsatn_buf_fini(&rk);
-    weft_bsatn_buf_fini(&k);
-    weft_bsatn_buf_fini(&ik);
-    return rc;
+    if (tab->pk >= 0) {
+        rc = weft_txn_put_new(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, k->p, k->len, row,
+                              len);
+        if (rc == WEFT_DB_EXISTS) return WEFT_TABLE_EUNIQUE;
+        if (rc) return rc;
+    } else {
+        if ((rc = row_key(t, tab, row, off, lens, rk)) != 0) return rc;
+        row_prefix(tab, k);
+        weft_bsatn_put_raw(k, rk->p, rk->len);
+        if ((rc = k->err) != 0 ||
+            (rc = weft_txn_put(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, k->p, k->len, row,
+                               len)))
+            return rc;
+    }
+    for (size_t u = 0; u < tab->nunique; u++) {
+        ik->len = 0;
+        if ((rc = unique_key(tab, tab->unique[u], row, off, lens, ik)) != 0 ||
+            (rc = weft_txn_put(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, ik->p, ik->len,
+                               rk->p, rk->len)))
+            return rc;
+    }
+    for (size_t x = 0; x < tab->nidx; x++) {
+        if (tab->idx[x].on_pk) continue;
+        ik->len = 0;
+        if ((rc = index_key(tab, x, row, off, lens, rk->p, rk->len, ik)) != 0 ||
+            (rc = weft_txn_put(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, ik->p, ik->len,
+                               rk->p, rk->len)))
+            return rc;
+    }
+    t->writes++;
+    return 0;
 }
 
 int weft_tables_delete_pk(weft_tables_t *t, uint32_t tid, const uint8_t *pk, size_t len)
 {
     const schema_table_t *tab = tables_table(t->schema, tid);
     size_t off[MAX_COLUMNS], lens[MAX_COLUMNS], used;
-    weft_bsatn_buf_t rk, k, ik;
+    weft_bsatn_buf_t *rk = &t->b_rk, *k = &t->b_k, *ik = &t->b_ik, *row = &t->b_row;
     const uint8_t *v;
-    uint8_t *row = NULL;
     size_t vl;
     int rc;
     if (!tab) return WEFT_TABLE_ENOTABLE;
     if (!t->txn) return WEFT_EARG;
     if (tab->pk < 0) return WEFT_TABLE_EINVAL;
-    weft_bsatn_buf_init(&rk);
-    weft_bsatn_buf_init(&k);
-    weft_bsatn_buf_init(&ik);
+    bufs_reset(t);
     const schema_col_t *c = &tab->cols[tab->pk];
-    rc = weft_bsatn_key(c->type, c->type_len, pk, len, &rk, &used);
-    if (rc == WEFT_EMALFORMED || (rc == 0 && used != len)) {
-        rc = WEFT_TABLE_ETYPE;
-        goto done;
-    }
-    if (rc) goto done;
-    row_prefix(tab, &k);
-    weft_bsatn_put_raw(&k, rk.p, rk.len);
-    if ((rc = k.err) != 0) goto done;
-    if (!key_fits(k.len)) {
-        rc = WEFT_TABLE_ENOTFOUND; /* no such key can have been stored */
-        goto done;
-    }
-    rc = weft_txn_get(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, k.p, k.len, &v, &vl);
-    if (rc == WEFT_ENOTFOUND) {
-        rc = WEFT_TABLE_ENOTFOUND;
-        goto done;
-    }
-    if (rc) goto done;
+    rc = weft_bsatn_key(c->type, c->type_len, pk, len, rk, &used);
+    if (rc == WEFT_EMALFORMED || (rc == 0 && used != len)) return WEFT_TABLE_ETYPE;
+    if (rc) return rc;
+    row_prefix(tab, k);
+    weft_bsatn_put_raw(k, rk->p, rk->len);
+    if ((rc = k->err) != 0) return rc;
+    if (!key_fits(k->len)) return WEFT_TABLE_ENOTFOUND; /* no such key can have been stored */
+    rc = weft_txn_get(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, k->p, k->len, &v, &vl);
+    if (rc == WEFT_ENOTFOUND) return WEFT_TABLE_ENOTFOUND;
+    if (rc) return rc;
     /* a copy: the deletes below move what v points to */
-    if (!(row = malloc(vl ? vl : 1))) {
-        rc = WEFT_ENOMEM;
-        goto done;
-    }
-    memcpy(row, v, vl);
-    if (tables_columns(tab, row, vl, off, lens) != 0) {
-        rc = WEFT_EDAMAGED; /* the store holds a row that is not one */
-        goto done;
-    }
-    if (!visible(t, tab, row, vl)) {
-        rc = WEFT_TABLE_EDENIED;
-        goto done;
-    }
-    if ((rc = weft_txn_del(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, k.p, k.len))) goto done;
+    weft_bsatn_put_raw(row, v, vl);
+    if ((rc = row->err) != 0) return rc;
+    if (tables_columns(tab, row->p, vl, off, lens) != 0)
+        return WEFT_EDAMAGED; /* the store holds a row that is not one */
+    if (!visible(t, tab, row->p, vl)) return WEFT_TABLE_EDENIED;
+    if ((rc = weft_txn_del(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, k->p, k->len))) return rc;
     for (size_t u = 0; u < tab->nunique; u++) {
-        ik.len = 0;
-        if ((rc = unique_key(tab, tab->unique[u], row, off, lens, &ik)) != 0 ||
-            (rc = weft_txn_del(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, ik.p, ik.len)))
-            goto done;
+        ik->len = 0;
+        if ((rc = unique_key(tab, tab->unique[u], row->p, off, lens, ik)) != 0 ||
+            (rc = weft_txn_del(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, ik->p, ik->len)))
+            return rc;
     }
     for (size_t x = 0; x < tab->nidx; x++) {
         if (tab->idx[x].on_pk) continue;
-        ik.len = 0;
-        if ((rc = index_key(tab, x, row, off, lens, rk.p, rk.len, &ik)) != 0 ||
-            (rc = weft_txn_del(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, ik.p, ik.len)))
-            goto done;
+        ik->len = 0;
+        if ((rc = index_key(tab, x, row->p, off, lens, rk->p, rk->len, ik)) != 0 ||
+            (rc = weft_txn_del(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, ik->p, ik->len)))
+            return rc;
     }
-    rc = 0;
-done:
-    free(row);
-    weft_bsatn_buf_fini(&rk);
-    weft_bsatn_buf_fini(&k);
-    weft_bsatn_buf_fini(&ik);
-    return rc;
+    t->writes++;
+    return 0;
 }
 
 /* ---- iterators ----------------------------------------------------------- */
 
 static void iter_free(iter_t *it)
 {
+    weft_bsatn_buf_fini(&it->ra);
     weft_bsatn_buf_fini(&it->pre);
     weft_bsatn_buf_fini(&it->last);
     weft_bsatn_buf_fini(&it->lo);
@@ -362,6 +340,7 @@ static int iter_new(weft_tables_t *t, uint32_t tid, iter_t **out, uint64_t *out_
     iter_t *it = &t->iters[slot];
     it->gen = t->gen;
     it->tid = tid;
+    it->ra_want = RA_FIRST;
     *out = it;
     *out_handle = (uint64_t)it->gen << 16 | (slot + 1);
     return 0;
@@ -432,12 +411,6 @@ fail:
     return rc;
 }
 
-typedef struct {
-    iter_t *it;
-    weft_bsatn_buf_t *key, *val;
-    int found;
-} step_t;
-
 /* memcmp of the key's part after the prefix with a bound, over the
  * bound's length: 0 means the entry's value is the bound's. */
 static int cmp_bound(const uint8_t *k, size_t kl, const weft_bsatn_buf_t *b)
@@ -455,23 +428,81 @@ static int past_hi(const iter_t *it, const uint8_t *k, size_t kl)
     return c > 0 || (c == 0 && it->hi_kind == WEFT_BOUND_EXCLUDED);
 }
 
-static int step_visit(void *user, const uint8_t *key, size_t key_len, const uint8_t *val,
+/* Read-ahead: one weft_txn_scan gathers up to `want` entries of the range
+ * into it->ra as (u32 key length, key, u32 value length, value), so a scan
+ * pays one seek per batch, not per row. The batch is good while the call
+ * writes nothing (t->writes unchanged); after a write it is dropped and
+ * the next step seeks past the last key returned, which is how iterators
+ * see the call's own writes. */
+typedef struct {
+    iter_t *it;
+    size_t want, got;
+} fill_t;
+
+static void put_len(weft_bsatn_buf_t *b, size_t n)
+{
+    weft_bsatn_put_raw(b, &(uint32_t){(uint32_t)n}, 4);
+}
+
+static int fill_visit(void *user, const uint8_t *key, size_t key_len, const uint8_t *val,
                       size_t val_len)
 {
-    step_t *s = user;
-    iter_t *it = s->it;
+    fill_t *f = user;
+    iter_t *it = f->it;
     const uint8_t *k = key + it->pre.len;
     size_t kl = key_len - it->pre.len;
-    if (it->lo_kind == WEFT_BOUND_EXCLUDED && cmp_bound(k, kl, &it->lo) == 0) return 0;
+    if (it->lo_kind == WEFT_BOUND_EXCLUDED && !it->last.len && cmp_bound(k, kl, &it->lo) == 0)
+        return 0;
     if (it->hi_kind != WEFT_BOUND_UNBOUNDED && past_hi(it, k, kl)) {
-        it->done = 1;
+        it->ra_end = 1;
         return 1;
     }
-    s->key->len = s->val->len = 0;
-    weft_bsatn_put_raw(s->key, key, key_len);
-    weft_bsatn_put_raw(s->val, val, val_len);
-    s->found = 1;
-    return 1;
+    put_len(&it->ra, key_len);
+    weft_bsatn_put_raw(&it->ra, key, key_len);
+    put_len(&it->ra, val_len);
+    weft_bsatn_put_raw(&it->ra, val, val_len);
+    f->got++;
+    return f->got == f->want || it->ra.len >= RA_BYTES || it->ra.err;
+}
+
+/* Refills it->ra from past the last key returned (or the lower bound). */
+static int fill(weft_tables_t *t, iter_t *it)
+{
+    weft_bsatn_buf_t *after = &t->key;
+    int rc;
+    it->ra.len = it->ra_pos = 0;
+    it->ra_end = 0;
+    it->ra_writes = t->writes;
+    after->len = 0;
+    after->err = 0;
+    if (it->last.len) {
+        weft_bsatn_put_raw(after, it->last.p, it->last.len);
+    } else if (it->lo_kind != WEFT_BOUND_UNBOUNDED) {
+        /* an index entry of value lo is longer than pre+key(lo), so "after
+         * it" starts at lo's entries (an excluded lo's are skipped) */
+        weft_bsatn_put_raw(after, it->pre.p, it->pre.len);
+        weft_bsatn_put_raw(after, it->lo.p, it->lo.len);
+    }
+    if ((rc = after->err) != 0) return rc;
+    if (after->len > WEFT_DB_KEY_MAX) { /* no stored key starts past it */
+        it->ra_end = 1;
+        return 0;
+    }
+    fill_t f = {it, it->ra_want, 0};
+    rc = weft_txn_scan(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, it->pre.p, it->pre.len,
+                       after->p, after->len, fill_visit, &f);
+    if (rc) return rc;
+    if ((rc = it->ra.err) != 0) return rc;
+    if (f.got < f.want && it->ra.len < RA_BYTES) it->ra_end = 1; /* the keys ran out */
+    if (it->ra_want < RA_MAX) it->ra_want *= 2;
+    return 0;
+}
+
+static size_t get_len(const uint8_t *p)
+{
+    uint32_t n;
+    memcpy(&n, p, 4);
+    return n;
 }
 
 int weft_tables_next(weft_tables_t *t, uint64_t handle, size_t cap, const uint8_t **out_row,
@@ -479,101 +510,77 @@ int weft_tables_next(weft_tables_t *t, uint64_t handle, size_t cap, const uint8_
 {
     iter_t *it = iter_get(t, handle);
     const schema_table_t *tab;
-    weft_bsatn_buf_t after;
+    const uint8_t *key, *row;
+    size_t key_len, row_len;
     int rc;
     if (!it) return WEFT_TABLE_EINVAL;
     if (!t->txn) return WEFT_EARG;
     tab = tables_table(t->schema, it->tid);
-    weft_bsatn_buf_init(&after);
     for (;;) {
-        step_t s = {it, &t->key, &t->scratch, 0};
-        if (it->done) {
-            rc = WEFT_TABLE_ENOTFOUND;
-            break;
-        }
-        after.len = 0;
-        if (it->last.len) {
-            weft_bsatn_put_raw(&after, it->last.p, it->last.len);
-        } else if (it->lo_kind != WEFT_BOUND_UNBOUNDED) {
-            /* an index entry of value lo is longer than pre+key(lo); a row
-             * (an index on the primary key) is exactly that long: looked
-             * up first when the bound includes it */
-            weft_bsatn_put_raw(&after, it->pre.p, it->pre.len);
-            weft_bsatn_put_raw(&after, it->lo.p, it->lo.len);
-            if ((rc = after.err) != 0) break;
-            if (!it->index && it->lo_kind == WEFT_BOUND_INCLUDED && !it->lo_seen) {
-                const uint8_t *v;
-                size_t vl;
-                it->lo_seen = 1;
-                rc = after.len > WEFT_DB_KEY_MAX
-                         ? WEFT_ENOTFOUND
-                         : weft_txn_get(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, after.p,
-                                        after.len, &v, &vl);
-                if (rc == 0 && !(it->hi_kind != WEFT_BOUND_UNBOUNDED &&
-                                 past_hi(it, after.p + it->pre.len, after.len - it->pre.len))) {
-                    t->key.len = t->scratch.len = 0;
-                    weft_bsatn_put_raw(&t->key, after.p, after.len);
-                    weft_bsatn_put_raw(&t->scratch, v, vl);
-                    if ((rc = t->key.err) != 0 || (rc = t->scratch.err) != 0) break;
-                    goto found;
-                }
-                if (rc != 0 && rc != WEFT_ENOTFOUND) break;
+        /* An index on the primary key with an included lower bound: the
+         * row at the bound is exactly pre+key(lo), which "after it" would
+         * pass over, so it is looked up first. */
+        if (!it->index && it->lo_kind == WEFT_BOUND_INCLUDED && !it->lo_seen) {
+            weft_bsatn_buf_t *k = &t->key;
+            it->lo_seen = 1;
+            k->len = 0;
+            k->err = 0;
+            weft_bsatn_put_raw(k, it->pre.p, it->pre.len);
+            weft_bsatn_put_raw(k, it->lo.p, it->lo.len);
+            if ((rc = k->err) != 0) return rc;
+            rc = k->len > WEFT_DB_KEY_MAX ? WEFT_ENOTFOUND
+                                          : weft_txn_get(t->txn, WEFT_SPACE_TABLES, t->ctx,
+                                                         t->ctx_len, k->p, k->len, &row, &row_len);
+            if (rc != 0 && rc != WEFT_ENOTFOUND) return rc;
+            if (rc == 0 && !(it->hi_kind != WEFT_BOUND_UNBOUNDED &&
+                             past_hi(it, k->p + it->pre.len, k->len - it->pre.len))) {
+                key = k->p;
+                key_len = k->len;
+                it->ra.len = it->ra_pos = 0; /* nothing read ahead yet */
+                goto found;
             }
         }
-        if ((rc = after.err) != 0) break;
-        if (after.len > WEFT_DB_KEY_MAX) {
-            rc = WEFT_TABLE_ENOTFOUND; /* no stored key starts past it */
-            it->done = 1;
-            break;
+        if (it->ra_pos >= it->ra.len || it->ra_writes != t->writes) {
+            if (it->ra_pos >= it->ra.len && it->ra_end && it->ra_writes == t->writes)
+                return WEFT_TABLE_ENOTFOUND;
+            if ((rc = fill(t, it)) != 0) return rc;
+            if (it->ra.len == 0) return WEFT_TABLE_ENOTFOUND;
         }
-        rc = weft_txn_scan(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, it->pre.p, it->pre.len,
-                           after.p, after.len, step_visit, &s);
-        if (rc) break;
-        if ((rc = t->key.err) != 0 || (rc = t->scratch.err) != 0) break;
-        if (!s.found) {
-            it->done = 1;
-            rc = WEFT_TABLE_ENOTFOUND;
-            break;
-        }
+        key_len = get_len(it->ra.p + it->ra_pos);
+        key = it->ra.p + it->ra_pos + 4;
+        row_len = get_len(key + key_len);
+        row = key + key_len + 4;
     found:
         if (it->index) {
             /* the entry's value is the rowkey: fetch the row */
-            weft_bsatn_buf_t rk;
-            const uint8_t *v;
-            size_t vl;
-            weft_bsatn_buf_init(&rk);
-            row_prefix(tab, &rk);
-            weft_bsatn_put_raw(&rk, t->scratch.p, t->scratch.len);
-            rc = rk.err ? rk.err
-                        : weft_txn_get(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, rk.p, rk.len,
-                                       &v, &vl);
-            weft_bsatn_buf_fini(&rk);
+            weft_bsatn_buf_t *rk = &t->scratch;
+            rk->len = 0;
+            rk->err = 0;
+            row_prefix(tab, rk);
+            weft_bsatn_put_raw(rk, row, row_len);
+            if ((rc = rk->err) != 0) return rc;
+            rc = weft_txn_get(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, rk->p, rk->len, &row,
+                              &row_len);
             if (rc == WEFT_ENOTFOUND) rc = WEFT_EDAMAGED; /* an index entry without its row */
-            if (rc) break;
-            t->scratch.len = 0;
-            weft_bsatn_put_raw(&t->scratch, v, vl);
-            if ((rc = t->scratch.err) != 0) break;
+            if (rc) return rc;
         }
-        if (!visible(t, tab, t->scratch.p, t->scratch.len)) {
-            /* another identity's row: step over it */
-            it->last.len = 0;
-            weft_bsatn_put_raw(&it->last, t->key.p, t->key.len);
-            if ((rc = it->last.err) != 0) break;
-            continue;
+        int vis = visible(t, tab, row, row_len);
+        if (vis && row_len > cap) {
+            *out_row = row;
+            *out_len = row_len;
+            if (key == t->key.p) it->lo_seen = 0; /* looked up again next time */
+            return WEFT_TABLE_ETOOSMALL;           /* the iterator stays on the row */
         }
-        *out_row = t->scratch.p;
-        *out_len = t->scratch.len;
-        if (t->scratch.len > cap) {
-            rc = WEFT_TABLE_ETOOSMALL;
-            break;
-        }
+        /* consumed: remembered as the last key, stepped over in the batch */
+        if (key != t->key.p) it->ra_pos += 4 + key_len + 4 + get_len(key + key_len);
         it->last.len = 0;
-        weft_bsatn_put_raw(&it->last, t->key.p, t->key.len);
-        rc = it->last.err;
-        break;
+        weft_bsatn_put_raw(&it->last, key, key_len);
+        if ((rc = it->last.err) != 0) return rc;
+        if (!vis) continue; /* another identity's row: step over it */
+        *out_row = row;
+        *out_len = row_len;
+        return 0;
     }
-    weft_bsatn_buf_fini(&after);
-    return rc;
 }
 
 int weft_tables_close(weft_tables_t *t, uint64_t handle)
@@ -625,6 +632,10 @@ void weft_tables_delete(weft_tables_t *t)
     free(t->iters);
     weft_bsatn_buf_fini(&t->scratch);
     weft_bsatn_buf_fini(&t->key);
+    weft_bsatn_buf_fini(&t->b_rk);
+    weft_bsatn_buf_fini(&t->b_k);
+    weft_bsatn_buf_fini(&t->b_ik);
+    weft_bsatn_buf_fini(&t->b_row);
     free(t);
 }
 

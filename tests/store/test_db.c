@@ -129,6 +129,29 @@ TEST(store_put_get_del)
     weft_txn_abort(t);
 }
 
+/* weft_txn_put_new writes only an absent key, short or long (the long key's
+ * head and tag path), and leaves the transaction usable when it is there */
+TEST(store_put_new_writes_only_absent_keys)
+{
+    weft_db_t *db = open_tmp();
+    weft_txn_t *t = begin(db, WEFT_TXN_WRITE);
+    char long_key[900];
+    memset(long_key, 'k', sizeof long_key - 1);
+    long_key[sizeof long_key - 1] = '\0';
+    const char *const keys[] = {"short", long_key};
+    for (int i = 0; i < 2; i++) {
+        ASSERT_EQ_INT(weft_txn_put_new(t, KV, C("app"), C(keys[i]), C("first")), 0);
+        ASSERT_EQ_INT(weft_txn_put_new(t, KV, C("app"), C(keys[i]), C("second")), WEFT_DB_EXISTS);
+        expect_s(t, "app", keys[i], "first");
+    }
+    put_s(t, "app", "after", "x"); /* still usable */
+    ASSERT_EQ_INT(weft_txn_commit(t), 0);
+    t = begin(db, WEFT_TXN_READ);
+    expect_s(t, "app", "short", "first");
+    expect_s(t, "app", long_key, "first");
+    weft_txn_abort(t);
+}
+
 TEST(store_empty_key_and_value)
 {
     weft_db_t *db = open_tmp();
