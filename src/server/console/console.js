@@ -179,6 +179,7 @@
     };
     let prev = null, prevT = 0;
     async function sample() {
+      if (document.hidden && prev) return; /* the next sample's rates span the gap */
       let text;
       try {
         text = await api.request('GET', '/metrics');
@@ -261,6 +262,7 @@
             if (location.hash === '#/apps/' + a.id) location.hash = '#/apps';
             appsRefresh();
           })))));
+      if (!list.length) fill($('apps').tBodies[0], [el('tr', {}, el('td', { colspan: 6 }, '(no apps yet: deploy one above)'))]);
     } catch (e) {
       banner(e);
     }
@@ -314,7 +316,7 @@
       location.hash = '#/apps/' + a.id;
     } catch (e) {
       status.textContent = '';
-      showError($('deploy-error'), e);
+      showError($('deploy-error'), { code: e.code, message: file.name + ': ' + e.message });
     } finally {
       prog.hidden = true;
     }
@@ -368,6 +370,7 @@
               ctxRefresh();
             })));
       }));
+      if (!list.length) fill($('contexts').tBodies[0], [el('tr', {}, el('td', { colspan: 4 }, '(no contexts yet)'))]);
     } catch (e) {
       banner(e);
     }
