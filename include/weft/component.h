@@ -191,6 +191,14 @@ typedef struct {
     weft_memory_t *memory;
     weft_func_t *realloc;
     weft_canon_enc_t encoding;
+    /* Lowering a borrow<R> into the instance that implements R passes the
+     * resource's representation, not the handle (CanonicalABI.md
+     * lower_borrow). When not NULL, called for every borrow lowered: it
+     * writes what the callee gets into *out, or returns WEFT_ETRAP with
+     * msg written (a dropped or foreign handle). `user` is for it. */
+    int (*borrow)(void *user, const weft_ctype_t *resource, uint32_t handle, uint32_t *out,
+                  char *msg, size_t msg_size);
+    void *user;
     char msg[200];
 } weft_canon_cx_t;
 
@@ -282,6 +290,11 @@ const weft_ctype_t *weft_cinstance_func_type(const weft_cinstance_t *inst, const
  * instance (and per store). */
 int weft_cinstance_call(weft_cinstance_t *inst, const char *name, const weft_cval_t *args,
                         size_t nargs, weft_cval_t *result, int *has_result);
+/* Drops own handle `handle` the host got from the instance (a resource
+ * the component implements), running the resource's destructor. Returns
+ * 0, WEFT_ENOTFOUND (not a live handle), or WEFT_ETRAP (the destructor
+ * trapped; the handle is gone all the same). */
+int weft_cinstance_drop(weft_cinstance_t *inst, uint32_t handle);
 /* The message of the last failed call or instantiation step (never NULL). */
 const char *weft_cinstance_errmsg(const weft_cinstance_t *inst);
 

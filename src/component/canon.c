@@ -329,9 +329,16 @@ static int check_scalar(weft_canon_cx_t *cx, const weft_ctype_t *t, const weft_c
         if (t->n < 32 && (u >> t->n)) return arg_error(cx, "flag bits past the labels");
         break;
     case WEFT_CT_OWN:
-    case WEFT_CT_BORROW:
         if (u > 0xffffffffu) return arg_error(cx, "handle out of range");
         break;
+    case WEFT_CT_BORROW: {
+        if (u > 0xffffffffu) return arg_error(cx, "handle out of range");
+        uint32_t out = (uint32_t)u;
+        if (cx->borrow && cx->borrow(cx->user, t->a, (uint32_t)u, &out, cx->msg, sizeof cx->msg))
+            return WEFT_ETRAP;
+        u = out;
+        break;
+    }
     case WEFT_CT_F32: u = v->of.f32_bits; break;
     case WEFT_CT_F64: u = v->of.f64_bits; break;
     default: break;

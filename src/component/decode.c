@@ -76,6 +76,7 @@ typedef struct scope {
     VEC(const weft_ctype_t *) components;
     VEC(weft_cextern_t) imports;
     VEC(weft_cextern_t) exports;
+    VEC(cinit_t) inits; /* a component scope's initializers */
 } scope_t;
 
 typedef struct {
@@ -151,18 +152,11 @@ static void vec_grow(dec_t *d, void **v, uint32_t *cap, uint32_t n, size_t elem)
 
 static cinit_t *record(dec_t *d, uint8_t op)
 {
-    weft_component_t *c = d->c;
-    if (!d->scope || d->scope->parent || d->scope->is_type)
+    scope_t *sc = d->scope;
+    if (!sc || sc->is_type)
         return NULL;
-    if (c->ninits == c->cap_inits) {
-        size_t nc = c->cap_inits ? c->cap_inits * 2 : 32;
-        cinit_t *nv = realloc(c->inits, nc * sizeof *nv);
-        if (!nv)
-            fail_at(d, WEFT_ENOMEM, d->p, "out of memory");
-        c->inits = nv;
-        c->cap_inits = nc;
-    }
-    cinit_t *in = &c->inits[c->ninits++];
+    vec_grow(d, (void **)&sc->inits.v, &sc->inits.cap, sc->inits.n, sizeof *sc->inits.v);
+    cinit_t *in = &sc->inits.v[sc->inits.n++];
     memset(in, 0, sizeof *in);
     in->op = op;
     in->memory = in->realloc = in->post = -1;
@@ -181,6 +175,7 @@ static void scope_free(scope_t *s)
     free(s->components.v);
     free(s->imports.v);
     free(s->exports.v);
+    free(s->inits.v);
 }
 
 static void scope_enter(dec_t *d, scope_t *s, int is_type)
@@ -1099,7 +1094,9 @@ static void rd_alias(dec_t *d, int in_type)
             if (idx >= o->components.n)
                 fail_at(d, WEFT_EINVALID, at, "unknown outer component %u", idx);
             PUSH(d, s->components, o->components.v[idx]);
-            record(d, INIT_ALIAS_OTHER);
+            cinit_t *in = record(d, INIT_ALIAS_COMPONENT);
+            if (in)
+                in->type = o->components.v[idx];
             return;
         default:
             break;
@@ -1583,6 +1580,8 @@ static void rd_instance(dec_t *d)
         const weft_ctype_t *ct = s->components.v[ci];
         uint32_t n = rd_count(d, 3);
         weft_cextern_t *args = alloc(d, ((size_t)n + 1) * sizeof *args);
+        int *argsort = alloc(d, ((size_t)n + 1) * sizeof *argsort);
+        uint32_t *argidx = alloc(d, ((size_t)n + 1) * sizeof *argidx);
         for (uint32_t i = 0; i < n; i++) {
             const uint8_t *aat = d->p;
             args[i].name = rd_name(d, &args[i].name_len);
@@ -1590,11 +1589,28 @@ static void rd_instance(dec_t *d)
             if (sort >= 0x100 && sort != 0x111)
                 fail_at(d, WEFT_EINVALID, aat, "a core item cannot be an instantiation argument");
             const uint8_t *iat = d->p;
-            args[i].type = sort_type(d, sort, rd_u32(d), iat);
+            argsort[i] = sort;
+            argidx[i] = rd_u32(d);
+            args[i].type = sort_type(d, sort, argidx[i], iat);
             args[i].sort = csort(sort);
             for (uint32_t q = 0; q < i; q++)
                 if (strcmp(args[q].name, args[i].name) == 0)
                     fail_at(d, WEFT_EINVALID, aat, "argument '%s' given twice", args[i].name);
+        }
+        /* the type imports supplied: abstract resources of ct stand for the
+         * arguments' types from here on */
+        uint32_t *from = alloc(d, ((size_t)ct->nimports + 1) * sizeof *from);
+        const weft_ctype_t **to = alloc(d, ((size_t)ct->nimports + 1) * sizeof *to);
+        size_t nsub = 0;
+        for (uint32_t i = 0; i < ct->nimports; i++) {
+            const weft_cextern_t *im = &ct->imports[i];
+            if (im->sort != WEFT_CSORT_TYPE || im->type->kind != WEFT_CT_RESOURCE || im->type->local)
+                continue;
+            for (uint32_t q = 0; q < n; q++)
+                if (strcmp(args[q].name, im->name) == 0 && args[q].sort == WEFT_CSORT_TYPE) {
+                    from[nsub] = im->type->id;
+                    to[nsub++] = args[q].type;
+                }
         }
         for (uint32_t i = 0; i < ct->nimports; i++) {
             const weft_cextern_t *im = &ct->imports[i];
@@ -1608,12 +1624,19 @@ static void rd_instance(dec_t *d)
             if (a->sort != im->sort)
                 fail_at(d, WEFT_EINVALID, at, "argument '%s' is a %s, the import a %s", im->name,
                         weft_csort_name(a->sort), weft_csort_name(im->sort));
-            if (im->sort == WEFT_CSORT_FUNC && !ct_equal(a->type, im->type))
+            if (im->sort == WEFT_CSORT_FUNC && !ct_equal_subst(a->type, im->type, from, to, nsub))
                 fail_at(d, WEFT_EINVALID, at, "argument '%s' has another function type", im->name);
         }
         it->exports = ct->exports;
         it->nexports = ct->nexports;
-        record(d, INIT_INSTANTIATE);
+        cinit_t *in = record(d, INIT_INSTANTIATE);
+        if (in) {
+            in->idx = ci;
+            in->nargs = n;
+            in->args = alloc(d, ((size_t)n + 1) * sizeof *in->args);
+            for (uint32_t i = 0; i < n; i++)
+                in->args[i] = (cinit_arg_t){args[i].name, argsort[i], argidx[i]};
+        }
     } else if (k == 0x01) {
         uint32_t n = rd_count(d, 3);
         weft_cextern_t *ex = alloc(d, ((size_t)n + 1) * sizeof *ex);
@@ -1799,10 +1822,17 @@ static void rd_component_body(dec_t *d)
             ct->imports = copy_externs(d, inner.imports.v, inner.imports.n);
             ct->nexports = inner.exports.n;
             ct->exports = copy_externs(d, inner.exports.v, inner.exports.n);
+            cinit_t *inits = alloc(d, ((size_t)inner.inits.n + 1) * sizeof *inits);
+            if (inner.inits.n)
+                memcpy(inits, inner.inits.v, inner.inits.n * sizeof *inits);
+            ct->inits = inits;
+            ct->ninits = inner.inits.n;
             (void)cat;
             scope_leave(d);
             PUSH(d, s->components, (const weft_ctype_t *)ct);
-            record(d, INIT_COMPONENT);
+            cinit_t *cin = record(d, INIT_COMPONENT);
+            if (cin)
+                cin->type = ct;
             break;
         }
         case 9:
@@ -1917,6 +1947,10 @@ int weft_component_new(weft_engine_t *engine, const uint8_t *bytes, size_t len,
     c->outer_types = alloc(d, (top->types.n + 1) * sizeof *c->outer_types);
     if (top->types.n)
         memcpy(c->outer_types, top->types.v, top->types.n * sizeof *top->types.v);
+    c->inits = top->inits.v;
+    c->ninits = top->inits.n;
+    c->cap_inits = top->inits.cap;
+    top->inits.v = NULL;
     c->stats.core_instances = top->core_instances.n;
     c->stats.core_funcs = top->core_funcs.n;
     c->stats.types = top->types.n;

@@ -119,11 +119,12 @@ typedef struct rfunc {
 
 typedef struct rinst rinst_t;
 
-typedef struct { /* a component instance's item: a function or an instance */
+typedef struct { /* a component instance's item: a function, an instance, a component */
     const char *name;
     int sort;
     const rfunc_t *func;
     const rinst_t *inst;
+    const weft_ctype_t *component;
 } ritem_t;
 
 struct rinst {
@@ -141,7 +142,7 @@ typedef struct { /* user data of a lowering trampoline or a resource built-in */
 
 typedef struct {
     uint32_t rep;
-    uint32_t resource_id;
+    const weft_ctype_t *resource;
     int live;
 } handle_t;
 
@@ -150,6 +151,12 @@ typedef struct {
 struct weft_cinstance {
     weft_component_t *c;
     weft_store_t *store;
+    /* a nested component's instance: its imports come from these
+     * arguments, not the linker; it is freed with its parent */
+    const ritem_t *args;
+    uint32_t nargs;
+    RVEC(struct weft_cinstance *) children;
+    RVEC(const weft_ctype_t *) components;
     RVEC(weft_module_t *) core_modules;
     RVEC(rcore_inst_t *) core_insts;
     RVEC(weft_func_t *) core_funcs;
@@ -210,6 +217,9 @@ static void param_types(const weft_ctype_t *ft, const weft_ctype_t **out)
         out[i] = ft->fields[i].type;
 }
 
+static int inst_borrow(void *user, const weft_ctype_t *r, uint32_t handle, uint32_t *out,
+                       char *msg, size_t msg_size);
+
 /* Calls rf with host values; *result set when the type has one. */
 static int call_func(struct weft_cinstance *in, const rfunc_t *rf, const weft_cval_t *args,
                      size_t nargs, weft_cval_t *result, char *msg, size_t msg_size)
@@ -246,7 +256,8 @@ static int call_func(struct weft_cinstance *in, const rfunc_t *rf, const weft_cv
     if (!ptypes)
         return WEFT_ENOMEM;
     param_types(ft, ptypes);
-    weft_canon_cx_t cx = {.store = in->store, .memory = rf->memory, .realloc = rf->realloc};
+    weft_canon_cx_t cx = {.store = in->store, .memory = rf->memory, .realloc = rf->realloc,
+                          .borrow = inst_borrow, .user = in};
     weft_val_t flat[WEFT_CANON_MAX_FLAT_PARAMS + 1], res[1];
     size_t nflat = 0, nres = weft_functype_nresults(weft_func_type(rf->core));
     in->busy = 1; /* realloc and the callee run guest code of this instance */
@@ -343,9 +354,9 @@ static int res_new(weft_caller_t *caller, void *user, const weft_val_t *args, we
 {
     tramp_t *t = user;
     struct weft_cinstance *in = t->inst;
-    handle_t h = {(uint32_t)args[0].of.i32, t->resource->id, 1};
+    handle_t h = {(uint32_t)args[0].of.i32, t->resource, 1};
     /* handle 0 is never given out: reserve it on first use */
-    if (in->handles.n == 0 && RPUSH(in->handles, ((handle_t){0, 0, 0})) != 0)
+    if (in->handles.n == 0 && RPUSH(in->handles, ((handle_t){0, NULL, 0})) != 0)
         return weft_caller_trap(caller, "out of memory");
     if (in->handles.n >= (1u << 28))
         return weft_caller_trap(caller, "resource.new: too many handles");
@@ -355,13 +366,53 @@ static int res_new(weft_caller_t *caller, void *user, const weft_val_t *args, we
     return 0;
 }
 
-static handle_t *handle_get(tramp_t *t, uint32_t i)
+static handle_t *find_handle(struct weft_cinstance *in, const weft_ctype_t *r, uint32_t i)
 {
-    struct weft_cinstance *in = t->inst;
     if (i == 0 || i >= in->handles.n || !in->handles.v[i].live ||
-        in->handles.v[i].resource_id != t->resource->id)
+        (r && in->handles.v[i].resource->id != r->id))
         return NULL;
     return &in->handles.v[i];
+}
+
+static handle_t *handle_get(tramp_t *t, uint32_t i) { return find_handle(t->inst, t->resource, i); }
+
+/* weft_canon_cx_t.borrow: a borrow of a resource this instance implements
+ * reaches it as the rep; of another (a host's), as the handle. */
+static int inst_borrow(void *user, const weft_ctype_t *r, uint32_t handle, uint32_t *out,
+                       char *msg, size_t msg_size)
+{
+    if (!r->local)
+        return 0;
+    handle_t *h = find_handle(user, r, handle);
+    if (!h) {
+        snprintf(msg, msg_size, "borrow of %u: not a live handle of resource %u", handle, r->id);
+        return WEFT_ETRAP;
+    }
+    *out = h->rep;
+    return 0;
+}
+
+static int run_dtor(struct weft_cinstance *in, handle_t *h)
+{
+    h->live = 0;
+    int32_t d = h->resource->dtor;
+    if (d < 0 || (uint32_t)d >= in->core_funcs.n)
+        return 0;
+    weft_val_t rep = weft_val_i32((int32_t)h->rep);
+    return weft_func_call(in->store, in->core_funcs.v[d], &rep, 1, NULL, 0);
+}
+
+int weft_cinstance_drop(weft_cinstance_t *in, uint32_t handle)
+{
+    handle_t *h = find_handle(in, NULL, handle);
+    in->msg[0] = '\0';
+    if (!h)
+        return err(in, WEFT_ENOTFOUND, "%u is not a live handle", handle);
+    int rc = run_dtor(in, h);
+    if (rc)
+        err(in, rc, "resource destructor: %s",
+            rc == WEFT_ETRAP ? weft_store_trap_message(in->store) : weft_strerror(rc));
+    return rc;
 }
 
 static int res_rep(weft_caller_t *caller, void *user, const weft_val_t *args, weft_val_t *results)
@@ -382,16 +433,11 @@ static int res_drop(weft_caller_t *caller, void *user, const weft_val_t *args, w
     if (!h)
         return weft_caller_trap(caller, "resource.drop: %u is not a live handle of this resource",
                                 (uint32_t)args[0].of.i32);
-    h->live = 0;
-    if (t->resource->dtor >= 0 && (uint32_t)t->resource->dtor < t->inst->core_funcs.n) {
-        weft_val_t rep = weft_val_i32((int32_t)h->rep);
-        int rc = weft_func_call(t->inst->store, t->inst->core_funcs.v[t->resource->dtor], &rep, 1,
-                                NULL, 0);
-        if (rc)
-            return weft_caller_trap(caller, "resource destructor: %s",
-                                    rc == WEFT_ETRAP ? weft_store_trap_message(t->inst->store)
-                                                     : weft_strerror(rc));
-    }
+    int rc = run_dtor(t->inst, h);
+    if (rc)
+        return weft_caller_trap(caller, "resource destructor: %s",
+                                rc == WEFT_ETRAP ? weft_store_trap_message(t->inst->store)
+                                                 : weft_strerror(rc));
     return 0;
 }
 
@@ -517,6 +563,21 @@ static int do_import(struct weft_cinstance *in, const weft_clinker_t *l, const c
 {
     rfunc_t *rf;
     int rc;
+    if (in->args) { /* a nested instance: from its instantiation's arguments */
+        for (uint32_t i = 0; i < in->nargs; i++) {
+            const ritem_t *a = &in->args[i];
+            if (strcmp(a->name, it->name) != 0)
+                continue;
+            switch (it->sort) {
+            case WEFT_CSORT_FUNC: return RPUSH(in->funcs, (rfunc_t *)a->func);
+            case WEFT_CSORT_INSTANCE: return RPUSH(in->insts, (rinst_t *)a->inst);
+            case WEFT_CSORT_COMPONENT: return RPUSH(in->components, a->component);
+            case WEFT_CSORT_TYPE: return 0;
+            default: break;
+            }
+        }
+        return err(in, WEFT_EINVALID, "nested import %s: no argument of that sort", it->name);
+    }
     switch (it->sort) {
     case WEFT_CSORT_FUNC:
         if ((rc = import_func(in, l, NULL, it->name, it->type, &rf)))
@@ -582,6 +643,53 @@ static const weft_functype_t *lowered_type(const weft_ctype_t *ft, weft_functype
             nr = weft_canon_flatten(ft->a, rs, 1);
     }
     return *own = weft_functype_new(ps, np, rs, nr);
+}
+
+static int run_inits(struct weft_cinstance *in, const weft_clinker_t *l, const cinit_t *inits,
+                     size_t n);
+void weft_cinstance_delete(weft_cinstance_t *in);
+
+/* Sets r's item from index idx of its sort's runtime space. */
+static int resolve_item(struct weft_cinstance *in, ritem_t *r, uint32_t idx)
+{
+    switch (r->sort) {
+    case WEFT_CSORT_FUNC: r->func = in->funcs.v[idx]; return 0;
+    case WEFT_CSORT_INSTANCE: r->inst = in->insts.v[idx]; return 0;
+    case WEFT_CSORT_COMPONENT: r->component = in->components.v[idx]; return 0;
+    case WEFT_CSORT_TYPE: return 0; /* types are static */
+    default: return err(in, WEFT_EINVALID, "%s: this sort is not instantiable", r->name);
+    }
+}
+
+/* instantiate of a nested component: a child instance (same store,
+ * resources and busy flag of its own) whose exports become an instance of
+ * the parent. */
+static int instantiate_nested(struct weft_cinstance *in, const weft_clinker_t *l,
+                              const cinit_t *it)
+{
+    const weft_ctype_t *ct = in->components.v[it->idx];
+    struct weft_cinstance *child = calloc(1, sizeof *child);
+    ritem_t *args = ialloc(in, ((size_t)it->nargs + 1) * sizeof *args);
+    rinst_t *ri = ialloc(in, sizeof *ri);
+    int rc;
+    if (!child || !args || !ri || RPUSH(in->children, child)) {
+        free(child);
+        return err(in, WEFT_ENOMEM, "out of memory");
+    }
+    for (uint32_t i = 0; i < it->nargs; i++) {
+        args[i] = (ritem_t){it->args[i].name, it->args[i].sort, NULL, NULL, NULL};
+        if ((rc = resolve_item(in, &args[i], it->args[i].idx)))
+            return rc;
+    }
+    child->c = in->c;
+    child->store = in->store;
+    child->args = args;
+    child->nargs = it->nargs;
+    if ((rc = run_inits(child, l, ct->inits, ct->ninits)))
+        return err(in, rc, "nested instance: %s", child->msg);
+    ri->items = child->exports.v;
+    ri->n = child->exports.n;
+    return RPUSH(in->insts, ri);
 }
 
 static int run_init(struct weft_cinstance *in, const weft_clinker_t *l, const cinit_t *it)
@@ -669,7 +777,8 @@ static int run_init(struct weft_cinstance *in, const weft_clinker_t *l, const ci
     case INIT_IMPORT:
         return do_import(in, l, it);
     case INIT_EXPORT: {
-        ritem_t r = {it->name, it->sort == 0x111 ? WEFT_CSORT_CORE_MODULE : it->sort, NULL, NULL};
+        ritem_t r = {it->name, it->sort == 0x111 ? WEFT_CSORT_CORE_MODULE : it->sort, NULL, NULL,
+                     NULL};
         if (it->sort == WEFT_CSORT_FUNC)
             r.func = in->funcs.v[it->idx];
         if (it->sort == WEFT_CSORT_INSTANCE)
@@ -680,6 +789,8 @@ static int run_init(struct weft_cinstance *in, const weft_clinker_t *l, const ci
             return RPUSH(in->funcs, in->funcs.v[it->idx]);
         if (it->sort == WEFT_CSORT_INSTANCE)
             return RPUSH(in->insts, in->insts.v[it->idx]);
+        if (it->sort == WEFT_CSORT_COMPONENT)
+            return RPUSH(in->components, in->components.v[it->idx]);
         if (it->sort == 0x111)
             return RPUSH(in->core_modules, in->core_modules.v[it->idx]);
         return 0;
@@ -690,18 +801,36 @@ static int run_init(struct weft_cinstance *in, const weft_clinker_t *l, const ci
             return err(in, WEFT_ENOMEM, "out of memory");
         for (uint32_t i = 0; i < it->nargs; i++) {
             ritem_t *r = &ri->items[i];
-            *r = (ritem_t){it->args[i].name, it->args[i].sort, NULL, NULL};
-            if (r->sort == WEFT_CSORT_FUNC)
-                r->func = in->funcs.v[it->args[i].idx];
-            else if (r->sort == WEFT_CSORT_INSTANCE)
-                r->inst = in->insts.v[it->args[i].idx];
+            *r = (ritem_t){it->args[i].name, it->args[i].sort, NULL, NULL, NULL};
+            if ((rc = resolve_item(in, r, it->args[i].idx)))
+                return rc;
         }
         ri->n = it->nargs;
         return RPUSH(in->insts, ri);
     }
+    case INIT_COMPONENT:
+    case INIT_ALIAS_COMPONENT:
+        return RPUSH(in->components, it->type);
+    case INIT_INSTANTIATE:
+        return instantiate_nested(in, l, it);
     default:
-        return err(in, WEFT_EINVALID, "nested components cannot be instantiated yet");
+        return err(in, WEFT_EINVALID, "an outer alias of a core module is not instantiable yet");
     }
+}
+
+static int run_inits(struct weft_cinstance *in, const weft_clinker_t *l, const cinit_t *inits,
+                     size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        in->msg[0] = '\0';
+        int rc = run_init(in, l, &inits[i]);
+        if (rc) {
+            if (!in->msg[0])
+                err(in, rc, "%s", weft_strerror(rc));
+            return rc;
+        }
+    }
+    return 0;
 }
 
 void weft_cinstance_delete(weft_cinstance_t *in)
@@ -721,6 +850,10 @@ void weft_cinstance_delete(weft_cinstance_t *in)
     free(in->insts.v);
     free(in->exports.v);
     free(in->handles.v);
+    for (uint32_t i = 0; i < in->children.n; i++)
+        weft_cinstance_delete(in->children.v[i]);
+    free(in->children.v);
+    free(in->components.v);
     free(in);
 }
 
@@ -734,14 +867,8 @@ int weft_cinstance_new(weft_component_t *c, weft_store_t *store, const weft_clin
         goto fail;
     in->c = c;
     in->store = store;
-    for (size_t i = 0; i < c->ninits; i++) {
-        in->msg[0] = '\0';
-        if ((rc = run_init(in, l, &c->inits[i]))) {
-            if (!in->msg[0])
-                err(in, rc, "%s", weft_strerror(rc));
-            goto fail;
-        }
-    }
+    if ((rc = run_inits(in, l, c->inits, c->ninits)))
+        goto fail;
     *out = in;
     return 0;
 fail:

@@ -26,6 +26,8 @@ typedef struct {
     const weft_ctype_t *type;
 } ct_field_t;
 
+typedef struct cinit cinit_t;
+
 struct weft_ctype {
     uint8_t kind;          /* weft_ctype_kind_t */
     uint32_t n;            /* fields / cases / labels / elements / params */
@@ -46,6 +48,9 @@ struct weft_ctype {
     uint8_t flat[CT_FLAT_CAP];
     int has_ptr;           /* contains a string or list */
     int has_borrow;        /* contains a borrow handle */
+    /* a component definition: what instantiating it does (instance.c) */
+    const cinit_t *inits;
+    uint32_t ninits;
 };
 
 /* A primitive type's static object, or NULL when kind is not primitive. */
@@ -56,6 +61,11 @@ int ct_is_prim(int kind);
 int ct_layout(weft_ctype_t *t);
 /* Structural equality (resources by identity). */
 int ct_equal(const weft_ctype_t *a, const weft_ctype_t *b);
+/* ct_equal where a resource of b whose id is from[i] stands for to[i]:
+ * the type imports a component instantiation supplies (Binary.md: the
+ * actual type is substituted for the import). */
+int ct_equal_subst(const weft_ctype_t *a, const weft_ctype_t *b, const uint32_t *from,
+                   const weft_ctype_t *const *to, size_t n);
 uint32_t ct_align_to(uint32_t x, uint32_t a);
 /* Discriminant byte size for n cases (1, 2 or 4). */
 uint32_t ct_disc_size(uint32_t n);
@@ -64,17 +74,18 @@ uint8_t ct_join(uint8_t a, uint8_t b);
 /* 1 if s[0..n) is valid UTF-8 (strict: what a component name or string must be). */
 int ct_utf8_valid(const uint8_t *s, size_t n);
 
-/* What instantiating the outermost component does, in definition order:
- * each initializer adds to the runtime index spaces exactly what its
- * definition added to the static ones (instance.c replays them). Nested
- * components are recorded as INIT_COMPONENT and not instantiated yet. */
+/* What instantiating a component does, in definition order: each
+ * initializer adds to the runtime index spaces exactly what its definition
+ * added to the static ones (instance.c replays them). The outermost
+ * component's are c->inits, a nested component's hang off its type. */
 typedef enum {
     INIT_CORE_MODULE,       /* idx: c->modules[idx] */
     INIT_CORE_INSTANTIATE,  /* idx: core module; args: (name, core instance) */
     INIT_CORE_INLINE,       /* args: (name, core sort, index) */
     INIT_ALIAS_CORE_EXPORT, /* idx: core instance, name, sort: core sort */
     INIT_ALIAS_EXPORT,      /* idx: instance, name, sort */
-    INIT_ALIAS_OTHER,       /* outer alias of a module or component: not instantiable */
+    INIT_ALIAS_OTHER,       /* outer alias of a core module: not instantiable */
+    INIT_ALIAS_COMPONENT,   /* outer alias of a component definition: type */
     INIT_CANON_LIFT,        /* idx: core func, opts, type */
     INIT_CANON_LOWER,       /* idx: func, opts */
     INIT_RESOURCE_NEW,      /* type: the resource */
@@ -83,8 +94,8 @@ typedef enum {
     INIT_IMPORT,            /* name, sort, type */
     INIT_EXPORT,            /* name, sort, idx */
     INIT_INSTANCE_INLINE,   /* args: (name, sort, index) */
-    INIT_INSTANTIATE,       /* a nested component's instance: not instantiable yet */
-    INIT_COMPONENT,         /* a nested component definition */
+    INIT_INSTANTIATE,       /* idx: component; args: (name, sort, index) */
+    INIT_COMPONENT,         /* a nested component definition: type (with its inits) */
 } cinit_op_t;
 
 typedef struct {
@@ -93,7 +104,7 @@ typedef struct {
     uint32_t idx;
 } cinit_arg_t;
 
-typedef struct {
+struct cinit {
     uint8_t op;
     int sort;
     uint32_t idx;
@@ -102,7 +113,7 @@ typedef struct {
     cinit_arg_t *args;
     uint32_t nargs;
     int32_t memory, realloc, post; /* canon options: indices, -1 = none */
-} cinit_t;
+};
 
 struct weft_component {
     uint8_t *bytes;

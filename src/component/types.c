@@ -188,10 +188,21 @@ int ct_layout(weft_ctype_t *t)
     }
 }
 
-int ct_equal(const weft_ctype_t *a, const weft_ctype_t *b)
+typedef struct {
+    const uint32_t *from;
+    const weft_ctype_t *const *to;
+    size_t n;
+} subst_t;
+
+static int eq(const weft_ctype_t *a, const weft_ctype_t *b, const subst_t *s)
 {
     if (a == b)
         return 1;
+    if (s && b && b->kind == WEFT_CT_RESOURCE)
+        for (size_t i = 0; i < s->n; i++)
+            if (s->from[i] == b->id)
+                return a == s->to[i] || (a && s->to[i] && a->kind == WEFT_CT_RESOURCE &&
+                                         a->id == s->to[i]->id);
     if (!a || !b || a->kind != b->kind)
         return 0;
     switch (a->kind) {
@@ -209,19 +220,19 @@ int ct_equal(const weft_ctype_t *a, const weft_ctype_t *b)
             const char *la = a->fields[i].label, *lb = b->fields[i].label;
             if ((la || lb) && (!la || !lb || strcmp(la, lb) != 0))
                 return 0;
-            if (!ct_equal(a->fields[i].type, b->fields[i].type))
+            if (!eq(a->fields[i].type, b->fields[i].type, s))
                 return 0;
         }
         if (a->kind == WEFT_CT_FUNC)
-            return a->has_result == b->has_result && ct_equal(a->a, b->a);
+            return a->has_result == b->has_result && eq(a->a, b->a, s);
         return 1;
     case WEFT_CT_LIST:
     case WEFT_CT_OPTION:
     case WEFT_CT_OWN:
     case WEFT_CT_BORROW:
-        return ct_equal(a->a, b->a);
+        return eq(a->a, b->a, s);
     case WEFT_CT_RESULT:
-        return ct_equal(a->a, b->a) && ct_equal(a->b, b->b);
+        return eq(a->a, b->a, s) && eq(a->b, b->b, s);
     case WEFT_CT_INSTANCE:
     case WEFT_CT_COMPONENT:
         /* same export (and import) names and sorts; deep matching of
@@ -273,6 +284,15 @@ int ct_utf8_valid(const uint8_t *s, size_t n)
         i += need + 1;
     }
     return 1;
+}
+
+int ct_equal(const weft_ctype_t *a, const weft_ctype_t *b) { return eq(a, b, NULL); }
+
+int ct_equal_subst(const weft_ctype_t *a, const weft_ctype_t *b, const uint32_t *from,
+                   const weft_ctype_t *const *to, size_t n)
+{
+    subst_t s = {from, to, n};
+    return eq(a, b, &s);
 }
 
 /* ---- public accessors --------------------------------------------------- */

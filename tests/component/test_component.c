@@ -1035,3 +1035,59 @@ TEST(jco_missing_imports_fail_or_trap_when_stubbed)
     ASSERT_EQ_INT(weft_cinstance_call(b->inst, "greet", &name, 1, &r, &has), WEFT_ETRAP);
     ASSERT_CONTAINS(weft_cinstance_errmsg(b->inst), "unlinked import weft:test/host@0.1.0#log called");
 }
+
+/* ---- resources: a component implementing one, used from the host ----------------------------- */
+
+static weft_cval_t callr(weft_cinstance_t *inst, const char *fn, const weft_cval_t *args, size_t n)
+{
+    weft_cval_t r;
+    int has;
+    int rc = weft_cinstance_call(inst, fn, args, n, &r, &has);
+    if (rc)
+        FAIL("%s: %d %s", fn, rc, weft_cinstance_errmsg(inst));
+    return r;
+}
+
+static void free_cinstance(void *p) { weft_cinstance_delete(p); }
+
+TEST(jco_resources_live_and_die_by_their_handles)
+{
+    weft_component_t *c = load_file(WEFT_COMPONENT_DIR "/resources.wasm");
+    weft_store_t *store = weft_store_new(engine());
+    test_defer(free_store, store);
+    weft_clinker_t *l = weft_clinker_new();
+    weft_cinstance_t *inst;
+    char msg[300];
+    int rc = weft_cinstance_new(c, store, l, &inst, msg, sizeof msg);
+    weft_clinker_delete(l);
+    if (rc)
+        FAIL("instantiate: %s", msg);
+    test_defer(free_cinstance, inst);
+#define IF "weft:test/counters@0.1.0#"
+    weft_cval_t start = u(WEFT_CT_U32, 5);
+    weft_cval_t h = callr(inst, IF "[constructor]counter", &start, 1);
+    ASSERT_EQ_INT(h.kind, WEFT_CT_OWN);
+    weft_cval_t self = u(WEFT_CT_BORROW, h.of.u);
+    ASSERT_EQ_U64(callr(inst, IF "[method]counter.inc", &self, 1).of.u, 6);
+    ASSERT_EQ_U64(callr(inst, IF "[method]counter.inc", &self, 1).of.u, 7);
+    ASSERT_EQ_U64(callr(inst, IF "peek", &self, 1).of.u, 7);
+    start = u(WEFT_CT_U32, 100);
+    weft_cval_t h2 = callr(inst, IF "[constructor]counter", &start, 1);
+    ASSERT_NE_INT(h2.of.u, h.of.u);
+    ASSERT_EQ_U64(callr(inst, IF "live", NULL, 0).of.u, 2);
+
+    /* dropping runs the destructor; the handle is dead afterwards */
+    ASSERT_EQ_INT(weft_cinstance_drop(inst, (uint32_t)h.of.u), 0);
+    ASSERT_EQ_U64(callr(inst, IF "live", NULL, 0).of.u, 1);
+    weft_cval_t r;
+    int has;
+    ASSERT_EQ_INT(weft_cinstance_call(inst, IF "[method]counter.inc", &self, 1, &r, &has), WEFT_ETRAP);
+    ASSERT_CONTAINS(weft_cinstance_errmsg(inst), "not a live handle");
+    ASSERT_EQ_INT(weft_cinstance_drop(inst, (uint32_t)h.of.u), WEFT_ENOTFOUND);
+    weft_cval_t never = u(WEFT_CT_BORROW, 999);
+    ASSERT_EQ_INT(weft_cinstance_call(inst, IF "peek", &never, 1, &r, &has), WEFT_ETRAP);
+    /* the other counter is untouched */
+    weft_cval_t self2 = u(WEFT_CT_BORROW, h2.of.u);
+    ASSERT_EQ_U64(callr(inst, IF "[method]counter.inc", &self2, 1).of.u, 101);
+#undef IF
+}
