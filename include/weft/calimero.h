@@ -57,6 +57,10 @@ typedef struct {
     uint64_t max_events;             /* 100 */
     uint64_t max_event_kind_size;    /* 100 bytes */
     uint64_t max_event_data_size;    /* 16 KiB */
+    /* weft's, where the document has none (docs/calimero.md): */
+    uint64_t max_xcalls;               /* 100 per call */
+    uint64_t max_xcall_function_size;  /* 100 bytes */
+    uint64_t max_xcall_params_size;    /* 1 MiB */
 } weft_calimero_limits_t;
 
 weft_calimero_limits_t weft_calimero_limits_default(void);
@@ -142,6 +146,15 @@ size_t weft_calimero_event_count(const weft_calimero_t *cal);
 int weft_calimero_event(const weft_calimero_t *cal, size_t i, const char **out_kind,
                         size_t *out_kind_len, const uint8_t **out_data, size_t *out_data_len,
                         const char **out_handler, size_t *out_handler_len);
+
+/* Cross-context calls the call queued (xcall), in order: the target
+ * context's 32-byte id, the function and its params, borrowed like
+ * events. The embedder runs them after the call commits, and none when it
+ * does not. */
+size_t weft_calimero_xcall_count(const weft_calimero_t *cal);
+int weft_calimero_xcall(const weft_calimero_t *cal, size_t i, const uint8_t **out_context_id,
+                        const char **out_function, size_t *out_function_len,
+                        const uint8_t **out_params, size_t *out_params_len);
 
 /* Log messages (log_utf8, js_std_d_print), in order; borrowed likewise. */
 size_t weft_calimero_log_count(const weft_calimero_t *cal);

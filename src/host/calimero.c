@@ -5,9 +5,9 @@
  * the js_* collections (calimero_js.c): panics, registers, context and
  * executor ids, input and value_return, logs and events, random_bytes,
  * time_now, ed25519_verify and fetch (the context functions are in
- * calimero_context.c, the blob functions in calimero_blobs.c); the
- * functions weft does not provide yet (xcall, governance, ...) trap with
- * "not supported yet".
+ * calimero_context.c, the blob functions in calimero_blobs.c), and
+ * xcall, queued for the embedder; the functions weft does not provide yet
+ * (governance, ...) trap with "not supported yet".
  *
  * Invariants: every pointer and length is a u64, checked before use
  * (cal_mem, cal_buffer: a range past the guest's memory traps with
@@ -485,6 +485,55 @@ static int fn_emit_with_handler(weft_caller_t *caller, void *user, weft_raw_t *a
     return emit(user, caller, args, "emit_with_handler", 1);
 }
 
+/* sys::XCall: context_id Buffer (32 bytes, else InvalidMemoryAccess),
+ * function Buffer (UTF-8), params Buffer: 48 bytes. Queued for the
+ * embedder, which runs it after the call commits. */
+static int fn_xcall(weft_caller_t *caller, void *user, weft_raw_t *args)
+{
+    static const char fn[] = "xcall";
+    weft_calimero_t *cal = user;
+    uint64_t il, fl, pl;
+    int rc;
+    if (cal->nxcalls >= cal->lim.max_xcalls)
+        return cal_fail(cal, caller, fn, "XCallsOverflow", "more than max_xcalls (%llu) xcalls",
+                        (unsigned long long)cal->lim.max_xcalls);
+    const uint8_t *x = cal_mem(cal, caller, fn, CAL_ARG(0), 48, &rc);
+    if (!x) return rc;
+    const uint8_t *id = buffer_at(cal, caller, fn, x, UINT64_MAX, NULL, &il, &rc);
+    if (!id) return rc;
+    const uint8_t *f = buffer_at(cal, caller, fn, x + 16, cal->lim.max_xcall_function_size,
+                                 "XCallFunctionSizeOverflow", &fl, &rc);
+    if (!f) return rc;
+    const uint8_t *p = buffer_at(cal, caller, fn, x + 32, cal->lim.max_xcall_params_size,
+                                 "XCallParamsSizeOverflow", &pl, &rc);
+    if (!p) return rc;
+    if (il != 32)
+        return cal_fail(cal, caller, fn, "InvalidMemoryAccess", "a context id is 32 bytes, not %llu",
+                        (unsigned long long)il);
+    if ((rc = cal_charge(caller, CAL_FUEL_CALL + CAL_FUEL(fl) + CAL_FUEL(pl)))) return rc;
+    if (!utf8_ok(f, fl)) return cal_fail(cal, caller, fn, "BadUTF8", "the function is not UTF-8");
+    if (cal_need_txn(cal, caller, fn, 1, &rc)) return rc;
+    cal_xcall_t *xs = realloc(cal->xcalls, (cal->nxcalls + 1) * sizeof *xs);
+    if (!xs) return weft_caller_trap(caller, "calimero.%s: out of host memory", fn);
+    cal->xcalls = xs;
+    cal_xcall_t *q = &xs[cal->nxcalls];
+    q->function = malloc(fl + 1);
+    q->params = malloc(pl ? pl : 1);
+    if (!q->function || !q->params) {
+        free(q->function);
+        free(q->params);
+        return weft_caller_trap(caller, "calimero.%s: out of host memory", fn);
+    }
+    memcpy(q->context_id, id, 32);
+    memcpy(q->function, f, fl);
+    q->function[fl] = '\0';
+    q->function_len = fl;
+    if (pl) memcpy(q->params, p, pl);
+    q->params_len = pl;
+    cal->nxcalls++;
+    return 0;
+}
+
 /* ---- utility ------------------------------------------------------------------- */
 
 static int fn_random_bytes(weft_caller_t *caller, void *user, weft_raw_t *args)
@@ -568,7 +617,7 @@ static const cal_func_t base_funcs[] = {
     {"js_std_d_print", "III", 'i', fn_js_std_d_print},
     {"emit", "I", 0, fn_emit},
     {"emit_with_handler", "II", 0, fn_emit_with_handler},
-    {"xcall", "I", 0, NULL},
+    {"xcall", "I", 0, fn_xcall},
     {"send_proposal", "II", 0, NULL},
     {"approve_proposal", "I", 0, NULL},
     {"fetch", "IIIII", 'i', fn_fetch},
@@ -672,6 +721,9 @@ weft_calimero_limits_t weft_calimero_limits_default(void)
     l.max_events = 100;
     l.max_event_kind_size = 100;
     l.max_event_data_size = 16u * 1024u;
+    l.max_xcalls = 100;
+    l.max_xcall_function_size = 100;
+    l.max_xcall_params_size = 1024u * 1024u;
     return l;
 }
 
@@ -698,6 +750,11 @@ static void clear_call(weft_calimero_t *cal)
     cal->nevents = 0;
     for (size_t i = 0; i < cal->nlogs; i++) free(cal->logs[i].msg);
     cal->nlogs = 0;
+    for (size_t i = 0; i < cal->nxcalls; i++) {
+        free(cal->xcalls[i].function);
+        free(cal->xcalls[i].params);
+    }
+    cal->nxcalls = 0;
     cal->call_error = 0;
     cal->error_name = NULL;
     cal->nmember_ops = 0;
@@ -742,6 +799,7 @@ void weft_calimero_delete(weft_calimero_t *cal)
     free(cal->events);
     free(cal->logs);
     free(cal->member_ops);
+    free(cal->xcalls);
     cal_blobs_close(cal);
     free((cal_alloc_t *)cal); /* cal is the first member */
 }
@@ -863,6 +921,25 @@ int weft_calimero_event(const weft_calimero_t *cal, size_t i, const char **out_k
     *out_data_len = e->data_len;
     if (out_handler) *out_handler = e->handler;
     if (out_handler_len) *out_handler_len = e->handler_len;
+    return 0;
+}
+
+size_t weft_calimero_xcall_count(const weft_calimero_t *cal)
+{
+    return cal->nxcalls;
+}
+
+int weft_calimero_xcall(const weft_calimero_t *cal, size_t i, const uint8_t **out_context_id,
+                        const char **out_function, size_t *out_function_len,
+                        const uint8_t **out_params, size_t *out_params_len)
+{
+    if (i >= cal->nxcalls) return WEFT_ENOTFOUND;
+    const cal_xcall_t *x = &cal->xcalls[i];
+    *out_context_id = x->context_id;
+    *out_function = x->function;
+    *out_function_len = x->function_len;
+    *out_params = x->params;
+    *out_params_len = x->params_len;
     return 0;
 }
 

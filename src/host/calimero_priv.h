@@ -59,6 +59,15 @@ typedef struct {
     size_t len;
 } cal_log_t;
 
+/* A queued xcall. */
+typedef struct {
+    uint8_t context_id[32];
+    char *function; /* NUL-terminated */
+    size_t function_len;
+    uint8_t *params;
+    size_t params_len;
+} cal_xcall_t;
+
 /* An open blob handle (calimero_blobs.c): an upload, or a read. */
 #define CAL_MAX_BLOBS 16
 typedef struct {
@@ -101,6 +110,8 @@ struct weft_calimero {
     uint8_t *member_ops; /* queued member changes: [add u8][key 32] each */
     size_t nmember_ops;
     cal_blob_t blobs[CAL_MAX_BLOBS]; /* handle fd is blobs[fd - 1] */
+    cal_xcall_t *xcalls;
+    size_t nxcalls;
 };
 
 /* One function of the document: name, parameters ('I' u64, 'i' u32),

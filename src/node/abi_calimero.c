@@ -8,14 +8,109 @@
  * status 1: its writes roll back and its bytes are the output
  * (docs/calimero.md). Logs and, after a commit, events (name = kind) go
  * into the result like nx's; a storage error aborts the call, or runs it
- * again when the map only grew.
+ * again when the map only grew. The xcalls of a call that commits are
+ * queued as calls of their own (weft_node_call_async) once it is over.
  */
+#include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "abi.h"
 #include "weft/calimero.h"
 #include "weft/error.h"
+
+/* ---- xcall ------------------------------------------------------------------ */
+
+/* The context whose id (SHA-256 of its name, docs/calimero.md) is `id`:
+ * a scan of the context records ("ctx/" NAME in the meta space, as
+ * contexts.c keeps them). O(contexts), once per xcall. */
+typedef struct {
+    const uint8_t *id;
+    char name[WEFT_CONTEXT_MAX + 1];
+    int found;
+} find_ctx_t;
+
+static int find_ctx(void *user, const uint8_t *key, size_t klen, const uint8_t *v, size_t vlen)
+{
+    find_ctx_t *f = user;
+    uint8_t h[32];
+    (void)v;
+    (void)vlen;
+    if (klen <= 4 || klen - 4 > WEFT_CONTEXT_MAX)
+        return 0;
+    crypto_hash_sha256(h, key + 4, klen - 4);
+    if (memcmp(h, f->id, 32) != 0)
+        return 0;
+    memcpy(f->name, key + 4, klen - 4);
+    f->name[klen - 4] = '\0';
+    f->found = 1;
+    return 1;
+}
+
+typedef struct {
+    char *what; /* "CONTEXT.FUNCTION", for the log line */
+} xcall_job_t;
+
+/* An xcall's end: its failure is logged (the node's stderr). */
+static void xcall_done(void *user, weft_call_result_t *res)
+{
+    xcall_job_t *x = user;
+    if (weft_call_result_outcome(res) != WEFT_CALL_OK)
+        fprintf(stderr, "weft: xcall %s failed: %s\n", x->what, weft_call_result_message(res));
+    free(x->what);
+    free(x);
+    weft_call_result_delete(res);
+}
+
+/* Queues the committed call's xcalls, by the calling context's id as the
+ * executor. A one-call node (weft run) has no queue to run them later:
+ * they are logged as not run. */
+static void run_xcalls(node_call_t *c, weft_calimero_t *cal)
+{
+    for (size_t i = 0, n = weft_calimero_xcall_count(cal); i < n; i++) {
+        const uint8_t *id, *params;
+        const char *fn;
+        size_t fl, pl;
+        if (weft_calimero_xcall(cal, i, &id, &fn, &fl, &params, &pl) != 0)
+            continue;
+        find_ctx_t f = {.id = id};
+        weft_txn_scan(c->txn, WEFT_SPACE_META, NULL, 0, (const uint8_t *)"ctx/", 4, NULL, 0,
+                      find_ctx, &f);
+        xcall_job_t *x = calloc(1, sizeof *x);
+        size_t wl = (f.found ? strlen(f.name) : 64) + 1 + fl + 1;
+        if (!x || !(x->what = malloc(wl))) {
+            free(x);
+            continue;
+        }
+        if (f.found) {
+            snprintf(x->what, wl, "%s.%s", f.name, fn);
+        } else {
+            char hex[65];
+            sodium_bin2hex(hex, sizeof hex, id, 32);
+            snprintf(x->what, wl, "%s.%s", hex, fn);
+        }
+        int rc = WEFT_ENOTFOUND;
+        if (f.found && !(c->node->flags & WEFT_NODE_INLINE)) {
+            weft_call_req_t req;
+            memset(&req, 0, sizeof req);
+            req.context = f.name;
+            req.function = fn;
+            req.input = params;
+            req.input_len = pl;
+            req.caller = weft_calimero_context_id(cal);
+            rc = weft_node_call_async(c->node, &req, xcall_done, x);
+        }
+        if (rc != 0) {
+            fprintf(stderr, "weft: xcall %s not run: %s\n", x->what,
+                    !f.found ? "no context has that id"
+                    : c->node->flags & WEFT_NODE_INLINE ? "a one-call node runs no other call"
+                                                        : weft_strerror(rc));
+            free(x->what);
+            free(x);
+        }
+    }
+}
 
 static int cal_bind(node_call_t *c, void **state)
 {
@@ -121,6 +216,8 @@ static int cal_finish(node_call_t *c, void *state, int verdict)
         if (weft_calimero_event(cal, i, &kind_name, &kl, &data, &dl, NULL, NULL) == 0)
             node_result_add_event(res, kind_name, kl, data, dl);
     }
+    if (verdict == 1 && !c->view)
+        run_xcalls(c, cal);
     return verdict;
 }
 

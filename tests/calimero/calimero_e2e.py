@@ -6,7 +6,9 @@ CASE per CTest test:
   serve      deploy (the ABI detected from the imports), a method's input
              and Ok output, an Err return (422 EXIT, status 1, the Err
              bytes as output, its writes rolled back), a guest panic (422
-             TRAP naming Panic, file, line and column), logs and events
+             TRAP naming Panic, file, line and column), logs and events; an
+             xcall runs in its target context after the call commits, a
+             failing one is logged, one of a call that fails never runs
   two_nodes  two nodes linked as peers, one context with both as members:
              synced storage written on either node reaches the other,
              concurrent writes of one key converge to one value, private
@@ -22,6 +24,7 @@ CASE per CTest test:
 Never a timing assertion: replication is polled with a 60 s deadline.
 """
 import base64
+import hashlib
 import json
 import os
 import shutil
@@ -137,6 +140,20 @@ def case_serve(tmp):
     s, doc = call(n, "s", "put_then_fail", kv(b"k", b"lost"))
     check(s == 422 and doc["error"].get("rolled_back") is True, "Err rolls back: %s" % doc)
     check(get(n, "s", b"k") == b"v1", "the Err call's write is gone")
+
+    # xcall: context b queues a put in context s (its id: SHA-256 of "s")
+    sid = hashlib.sha256(b"s").digest()
+    s, doc = call(n, "b", "xcall_to", sid + struct.pack("<I", 3) + b"put" + kv(b"x", b"by xcall"))
+    check(s == 200 and output(doc) == b"queued", "xcall_to: %s" % doc)
+    poll(lambda: get(n, "s", b"x") == b"by xcall", "the xcall ran in context s")
+    call(n, "b", "xcall_to", sid + struct.pack("<I", 7) + b"no_such" + b"")
+    poll(lambda: b"xcall s.no_such failed" in open(n.data + "-log", "rb").read(),
+         "a failing xcall is logged")
+    s, doc = call(n, "b", "xcall_then_fail", sid + struct.pack("<I", 3) + b"put" + kv(b"y", b"no"))
+    check(s == 422, "xcall_then_fail fails: %s" % doc)
+    call(n, "b", "xcall_to", sid + struct.pack("<I", 3) + b"put" + kv(b"z", b"after"))
+    poll(lambda: get(n, "s", b"z") == b"after", "the later xcall ran")
+    check(get(n, "s", b"y") is None, "the failed call's xcall never ran")
     n.stop()
 
 

@@ -422,7 +422,40 @@ TEST(utility_random_time_fetch_and_ed25519)
     ASSERT_CAL_TRAP(&c, "InvalidMemoryAccess");
     cx_call(&c, "unsupported", NULL, 0);
     ASSERT_CAL_TRAP(&c, "NotSupported");
-    ASSERT_CONTAINS(weft_store_trap_message(c.fx.store), "not supported yet: xcall");
+    ASSERT_CONTAINS(weft_store_trap_message(c.fx.store), "not supported yet: send_proposal");
+}
+
+/* xcall queues (context id, function, params) for the embedder, within
+ * its limits. */
+TEST(xcalls_are_queued_within_their_limits)
+{
+    cx_t c;
+    uint8_t in[44];
+    const uint8_t *id, *params;
+    const char *fn;
+    size_t fl, pl;
+    cx_open(&c, "cal_basic", NULL, NULL);
+    memset(in, 0x77, 32);
+    le32(in + 32, 100);
+    le32(in + 36, 100);
+    le32(in + 40, 5);
+    cx_call(&c, "xcalls", in, sizeof in);
+    ASSERT_OK_S(c.fx.store, c.rc);
+    ASSERT_EQ_INT(weft_calimero_xcall_count(c.cal), 100);
+    ASSERT_OK(weft_calimero_xcall(c.cal, 99, &id, &fn, &fl, &params, &pl));
+    ASSERT_EQ_MEM(id, in, 32);
+    ASSERT_EQ_INT(fl, 100);
+    ASSERT_EQ_INT(pl, 5);
+    ASSERT_EQ_MEM(params, "abcde", 5);
+    le32(in + 32, 101);
+    cx_call(&c, "xcalls", in, sizeof in);
+    ASSERT_CAL_TRAP(&c, "XCallsOverflow");
+    le32(in + 32, 1);
+    le32(in + 36, 101);
+    cx_call(&c, "xcalls", in, sizeof in);
+    ASSERT_CAL_TRAP(&c, "XCallFunctionSizeOverflow");
+    cx_call(&c, "nothing", NULL, 0); /* a new call forgets them */
+    ASSERT_EQ_INT(weft_calimero_xcall_count(c.cal), 0);
 }
 
 /* ---- storage ------------------------------------------------------------------------ */
@@ -737,7 +770,8 @@ static int named(const char *msg)
         "BadUTF8", "InvalidRegisterId", "DeserializationError", "Panic",
         "ReturnValueSizeOverflow", "EventHandlerSizeOverflow", "ArtifactSizeOverflow",
         "DuplicateCommit", "NotSupported", "InvalidBlobHandle", "TooManyBlobHandles",
-        "BlobWriteTooLarge"};
+        "BlobWriteTooLarge", "XCallsOverflow", "XCallFunctionSizeOverflow",
+        "XCallParamsSizeOverflow"};
     if (!msg || strncmp(msg, "calimero.", 9) != 0) return 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char pat[64];

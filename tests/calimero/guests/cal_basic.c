@@ -233,10 +233,46 @@ CAL_EXPORT("verify_short_sig") void verify_short_sig(void)
 
 CAL_EXPORT("unsupported") void unsupported(void)
 {
-    uint8_t ctx[32] = {0};
+    cal_buf_t a = cal_buf("", 0), id = cal_buf("", 0);
+    cal_send_proposal(cal_ptr(&a), cal_ptr(&id));
+}
+
+/* input: context_id[32] u32 count u32 function_len u32 params_len — count
+ * xcalls of a generated function name and params to that context */
+CAL_EXPORT("xcalls") void xcalls(void)
+{
+    read_input();
+    uint32_t count = rd32(in_buf + 32), fl = rd32(in_buf + 36), pl = rd32(in_buf + 40);
+    CHECK(fl <= sizeof big && pl <= sizeof big);
+    for (uint32_t i = 0; i < sizeof big; i++) big[i] = 'a' + i % 26;
+    for (uint32_t i = 0; i < count; i++) {
+        cal_xcall_t x;
+        x.context_id = cal_buf(in_buf, 32);
+        x.function = cal_buf(big, fl);
+        x.params = cal_buf(big, pl);
+        cal_xcall(cal_ptr(&x));
+    }
+    ok_u32(count);
+}
+
+/* input: context_id[32] u32 function_len function params — one xcall */
+CAL_EXPORT("xcall_to") void xcall_to(void)
+{
+    size_t n = read_input();
+    CHECK(n >= 36);
+    uint32_t fl = rd32(in_buf + 32);
+    CHECK(36 + fl <= n);
     cal_xcall_t x;
-    x.context_id = cal_buf(ctx, 32);
-    x.function = cal_buf("f", 1);
-    x.params = cal_buf("", 0);
+    x.context_id = cal_buf(in_buf, 32);
+    x.function = cal_buf(in_buf + 36, fl);
+    x.params = cal_buf(in_buf + 36 + fl, n - 36 - fl);
     cal_xcall(cal_ptr(&x));
+    ok("queued", 6);
+}
+
+/* The same, then Err: the xcall must never run. */
+CAL_EXPORT("xcall_then_fail") void xcall_then_fail(void)
+{
+    xcall_to();
+    cal_return(CAL_ERR, "no", 2);
 }

@@ -101,7 +101,7 @@ CAL_EXPORT("run") void run(void)
         if (r == 0) cal_register_read(9, area + 32 * k, 32);
     }
     for (uint32_t i = 0; i < calls; i++) {
-        switch (next() % 45) {
+        switch (next() % 46) {
         case 0: cal_register_len(reg()); break;
         case 1: cal_read_register(reg(), desc()); break;
         case 2: cal_context_id(reg()); break;
@@ -146,6 +146,7 @@ CAL_EXPORT("run") void run(void)
         case 41: cal_blob_write(next() % 2 ? blobs[next() % 4] : next() % 20, desc()); break;
         case 42: cal_blob_close(blobs[next() % 4], next() % 2 ? id_desc() : desc()); break;
         case 43: blobs[nblobs++ % 4] = cal_blob_open(next() % 2 ? id_desc() : desc()); break;
+        case 44: cal_xcall(next() % 2 ? desc() : cal_ptr(area) + next() % (AREA - 48)); break;
         default: cal_blob_read(next() % 2 ? blobs[next() % 4] : next(), desc()); break;
         }
     }
