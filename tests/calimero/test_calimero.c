@@ -66,18 +66,22 @@ static void cx_open(cx_t *c, const char *guest, weft_db_t *db, const uint8_t *no
 /* One call of export fn with input in, by executor exec (NULL: the
  * node); commits unless it trapped, returned Err or met a store error.
  * Returns weft_func_call's code. */
+static int view_call; /* 1: cx_call_as runs a view on a read transaction */
+
 static int cx_call_as(cx_t *c, const char *fn, const void *in, size_t len, const uint8_t *exec)
 {
     weft_txn_t *txn;
     weft_extern_t f;
     ASSERT_OK(weft_instance_export(c->fx.inst, fn, &f));
-    ASSERT_OK(weft_txn_begin(c->db, WEFT_TXN_WRITE, &txn));
-    weft_calimero_call_t call = {.input = in, .input_len = len, .executor = exec};
+    ASSERT_OK(weft_txn_begin(c->db, view_call ? WEFT_TXN_READ : WEFT_TXN_WRITE, &txn));
+    weft_calimero_call_t call = {.input = in, .input_len = len, .executor = exec,
+                                 .view = view_call};
     weft_calimero_begin_call(c->cal, txn, &call);
     c->rc = weft_func_call(c->fx.store, f.of.func, NULL, 0, NULL, 0);
     weft_calimero_end_call(c->cal);
     c->kind = weft_calimero_return(c->cal, &c->out, &c->out_len);
-    if (c->rc == 0 && c->kind != WEFT_CALIMERO_ERR && weft_calimero_call_error(c->cal) == 0)
+    if (c->rc == 0 && c->kind != WEFT_CALIMERO_ERR && weft_calimero_call_error(c->cal) == 0 &&
+        !view_call)
         ASSERT_OK(weft_txn_commit(txn));
     else
         weft_txn_abort(txn);
@@ -539,6 +543,53 @@ static int count_origin(void *user, const uint8_t *origin, uint64_t seq)
     (void)seq;
     (*(int *)user)++;
     return 0;
+}
+
+/* A view reads; every synced write traps, a private write is
+ * "unavailable" (0). */
+TEST(views_read_and_cannot_write)
+{
+    cx_t c;
+    uint8_t in[64];
+    cx_open(&c, "cal_storage", NULL, NULL);
+    cx_call(&c, "put", in, kv(in, "k", "v"));
+    view_call = 1;
+    cx_call(&c, "get", "k", 1);
+    ASSERT_OK_BYTES(&c, "\1\0\0\0v", 5);
+    cx_call(&c, "put", in, kv(in, "k", "w"));
+    ASSERT_EQ_INT(c.rc, WEFT_ETRAP);
+    ASSERT_CONTAINS(weft_store_trap_message(c.fx.store), "a view cannot write");
+    cx_call(&c, "pput", in, kv(in, "p", "x"));
+    ASSERT_OK_BYTES(&c, "\0\0\0\0", 4);
+    cx_call(&c, "root_persist", "doc", 3);
+    ASSERT_EQ_INT(c.rc, WEFT_ETRAP);
+    view_call = 0;
+}
+
+/* Host work is charged to fuel (docs/nx.md "Fuel"): storing a 1 MiB value
+ * costs at least its bytes (1/16 unit each, read from the guest and
+ * stored) on top of the same guest work without the write, and a budget
+ * between the two runs out in the host call. */
+TEST(host_work_is_charged_to_fuel)
+{
+    cx_t c;
+    uint8_t in[16];
+    const uint64_t budget = 1000000000;
+    cx_open(&c, "cal_storage", NULL, NULL);
+    weft_store_set_fuel(c.fx.store, budget);
+    cx_call(&c, "put_big", in, args4(in, 8, 1u << 20, 1, 2)); /* generate only */
+    ASSERT_OK_S(c.fx.store, c.rc);
+    uint64_t guest = budget - weft_store_fuel(c.fx.store);
+    weft_store_set_fuel(c.fx.store, budget);
+    cx_call(&c, "put_big", in, args4(in, 8, 1u << 20, 1, 0));
+    ASSERT_OK_S(c.fx.store, c.rc);
+    uint64_t host = budget - weft_store_fuel(c.fx.store) - guest;
+    ASSERT_GT_U64(host, 2 * ((1u << 20) / 16));
+    weft_store_set_fuel(c.fx.store, guest + host / 2);
+    cx_call(&c, "put_big", in, args4(in, 8, 1u << 20, 2, 0));
+    ASSERT_EQ_INT(c.rc, WEFT_ETRAP);
+    ASSERT_EQ_INT(weft_store_trap(c.fx.store), WEFT_TRAP_OUT_OF_FUEL);
+    weft_store_disable_fuel(c.fx.store);
 }
 
 /* Private storage answers like storage and is never in the op-log. */
