@@ -109,7 +109,9 @@ def main():
             status, _, _ = node.request("GET", "/v1/apps")
             check(status == 401, "the API itself still needs the token: %d" % status)
         finally:
-            node.stop()
+            rc = node.stop()
+            check(rc == 0, "weft serve exited with %s on SIGTERM (a sanitizer report?): %s"
+                  % (rc, open(node.data + "-log", errors="replace").read()[-2000:]))
     if failures:
         print("%d check(s) failed" % len(failures))
         return 1

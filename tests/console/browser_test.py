@@ -359,7 +359,9 @@ def main():
         finally:
             if browser:
                 browser.quit()
-            node.stop()
+            rc = node.stop()
+            check(rc == 0, "weft serve exited with %s on SIGTERM (a sanitizer report?): %s"
+                  % (rc, open(node.data + "-log", errors="replace").read()[-2000:]))
     if failures:
         print("%d check(s) failed; screenshots in %s" % (len(failures), OUT))
         return 1
