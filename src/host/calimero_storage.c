@@ -338,7 +338,7 @@ static int fn_private_storage_read(weft_caller_t *caller, void *user, weft_raw_t
 }
 
 /* In a view (a read-only transaction) private storage is unavailable for
- * writes: 0, as the document says, not a trap. */
+ * writes and removes: 0, as the document says, not a trap. */
 static int fn_private_storage_write(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     static const char fn[] = "private_storage_write";
@@ -369,12 +369,11 @@ static int fn_private_storage_remove(weft_caller_t *caller, void *user, weft_raw
     int rc;
     if (storage_args(cal, caller, fn, CAL_ARG(0), &key, &kl, &rc)) return rc;
     if ((rc = cal_charge(caller, CAL_FUEL_CALL + CAL_FUEL(kl)))) return rc;
-    if (!cal->txn) CAL_RETURN32(0);
+    if (!cal->txn || cal->view) CAL_RETURN32(0); /* unavailable, as for writes */
     size_t pkl = store_key('p', key, kl, pkey);
     int found = private_old(cal, caller, fn, pkey, pkl, CAL_ARG(1), &rc);
     if (found < 0) return rc;
     if (!found) CAL_RETURN32(0);
-    if (cal->view) return weft_caller_trap(caller, "calimero.%s: a view cannot write", fn);
     rc = weft_txn_del(cal->txn, WEFT_SPACE_BLOBS, cal->ctx, cal->ctx_len, pkey, pkl);
     if (rc) return cal_store_error(cal, caller, fn, rc);
     CAL_RETURN32(1);

@@ -553,6 +553,7 @@ TEST(views_read_and_cannot_write)
     uint8_t in[64];
     cx_open(&c, "cal_storage", NULL, NULL);
     cx_call(&c, "put", in, kv(in, "k", "v"));
+    cx_call(&c, "pput", in, kv(in, "p", "kept"));
     view_call = 1;
     cx_call(&c, "get", "k", 1);
     ASSERT_OK_BYTES(&c, "\1\0\0\0v", 5);
@@ -561,9 +562,13 @@ TEST(views_read_and_cannot_write)
     ASSERT_CONTAINS(weft_store_trap_message(c.fx.store), "a view cannot write");
     cx_call(&c, "pput", in, kv(in, "p", "x"));
     ASSERT_OK_BYTES(&c, "\0\0\0\0", 4);
+    cx_call(&c, "pdel", "p", 1);
+    ASSERT_OK_BYTES(&c, "\0\0\0\0", 4);
     cx_call(&c, "root_persist", "doc", 3);
     ASSERT_EQ_INT(c.rc, WEFT_ETRAP);
     view_call = 0;
+    cx_call(&c, "pget", "p", 1);
+    ASSERT_OK_BYTES(&c, "\1\0\0\0kept", 8);
 }
 
 /* Host work is charged to fuel (docs/nx.md "Fuel"): storing a 1 MiB value
