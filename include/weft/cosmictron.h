@@ -125,6 +125,15 @@ size_t weft_cosmictron_log_count(const weft_cosmictron_t *c);
 int weft_cosmictron_log(const weft_cosmictron_t *c, size_t i, int *out_level, const char **out_msg,
                         size_t *out_len);
 size_t weft_cosmictron_logs_dropped(const weft_cosmictron_t *c);
+/* Row changes of the call's public tables, in order (what clients may
+ * subscribe to): op 'i' (insert) or 'd' (delete), the table id and the
+ * row's BSATN bytes, borrowed until the next begin. A call whose changes
+ * pass 64 MiB (with its logs) gets code 7 from the write that would pass
+ * it, so none is ever dropped. */
+size_t weft_cosmictron_change_count(const weft_cosmictron_t *c);
+int weft_cosmictron_change(const weft_cosmictron_t *c, size_t i, int *out_op, uint32_t *out_table,
+                           const uint8_t **out_row, size_t *out_len);
+
 /* "trace", "debug", "info", "warn", "error" (static). */
 const char *weft_cosmictron_level_name(int level);
 

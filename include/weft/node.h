@@ -266,6 +266,30 @@ int weft_node_context_list(weft_node_t *node,
  * after the write calls queued before it. WEFT_ENOTFOUND when absent. */
 int weft_node_context_delete(weft_node_t *node, const char *name);
 
+/* A page of a Cosmictron table's rows (docs/cosmictron.md), for clients:
+ * up to `limit` rows of public table `table` of context `context` in
+ * primary-key order, after the opaque cursor `after` (from an earlier
+ * *out_next; NULL/0 at first). *out_json is a JSON array of row objects
+ * (malloc'ed, NUL-terminated); *out_next the cursor of the next page
+ * (malloc'ed) or NULL at the end; the caller frees both. Returns 0,
+ * WEFT_ENOTFOUND (no such context, or no public table of that name),
+ * WEFT_EARG (not a Cosmictron app, a bad cursor) with msg saying which,
+ * or a storage error. */
+int weft_node_table_page(weft_node_t *node, const char *context, const char *table,
+                         const uint8_t *after, size_t after_len, size_t limit, char **out_json,
+                         uint8_t **out_next, size_t *out_next_len, char *msg, size_t msg_size);
+
+/* Every row of a Cosmictron context's public table as JSON, for a
+ * subscription's start: fn(user, row, len) per row in primary-key order
+ * (the text lives during the call; a nonzero return stops), and
+ * *out_last_seq the number of the context's last event as of the same
+ * snapshot, after which its event stream carries the changes
+ * ("table:NAME:insert" / "table:NAME:delete", the row as JSON). Errors as
+ * weft_node_table_page's. */
+int weft_node_table_snapshot(weft_node_t *node, const char *context, const char *table,
+                             int (*fn)(void *user, const char *row_json, size_t len), void *user,
+                             uint64_t *out_last_seq, char *msg, size_t msg_size);
+
 /* Reads the private key/value state of a context (nx db_*), in key order:
  * keys starting with `prefix` and strictly after `after` (when after_len >
  * 0), at most `limit`, calling fn for each (pointers valid during the call

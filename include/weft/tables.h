@@ -124,6 +124,10 @@ int weft_tables_insert(weft_tables_t *t, uint32_t tid, const uint8_t *row, size_
  * ETYPE, ENOTABLE, EDENIED, EINVAL (the table has no primary key). */
 int weft_tables_delete_pk(weft_tables_t *t, uint32_t tid, const uint8_t *pk, size_t len);
 
+/* The row the last successful weft_tables_delete_pk removed (borrowed
+ * until the next call into t). */
+void weft_tables_deleted_row(const weft_tables_t *t, const uint8_t **out_row, size_t *out_len);
+
 /* Opens an iterator over every row of table tid in primary key order
  * (insertion order without one); *out_handle > 0. ENOTABLE, ELIMIT. */
 int weft_tables_scan(weft_tables_t *t, uint32_t tid, uint64_t *out_handle);

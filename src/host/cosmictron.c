@@ -49,6 +49,13 @@ typedef struct {
     size_t len;
 } cosm_log_t;
 
+typedef struct {
+    int op; /* 'i' or 'd' */
+    uint32_t table;
+    uint8_t *row;
+    size_t len;
+} cosm_change_t;
+
 struct weft_cosmictron {
     weft_db_t *db;
     weft_schema_t *own_schema; /* the empty one, when the config had none */
@@ -65,6 +72,8 @@ struct weft_cosmictron {
     int64_t timestamp_us;
     cosm_log_t *logs;
     size_t nlogs, logs_cap, logs_dropped, collected;
+    cosm_change_t *changes;
+    size_t nchanges, changes_cap;
 };
 
 /* ---- helpers --------------------------------------------------------- */
@@ -118,6 +127,31 @@ static int view_write(weft_caller_t *caller, const char *fn)
 
 /* ---- datastore ----------------------------------------------------------- */
 
+/* Room for one more change of len bytes: 0, or WEFT_COSM_MEMORY. */
+static int change_room(weft_cosmictron_t *c, size_t len)
+{
+    if (c->collected + len > MAX_COLLECTED) return WEFT_COSM_MEMORY;
+    if (c->nchanges == c->changes_cap) {
+        size_t cap = c->changes_cap ? c->changes_cap * 2 : 16;
+        cosm_change_t *p = realloc(c->changes, cap * sizeof *p);
+        if (!p) return WEFT_COSM_MEMORY;
+        c->changes = p;
+        c->changes_cap = cap;
+    }
+    return 0;
+}
+
+/* Keeps a change of a public table for the embedder (room was made). */
+static void keep_change(weft_cosmictron_t *c, int op, uint32_t table, const uint8_t *row,
+                        size_t len)
+{
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy) return; /* cannot happen often: room was checked; the row is still written */
+    if (len) memcpy(copy, row, len);
+    c->changes[c->nchanges++] = (cosm_change_t){op, table, copy, len};
+    c->collected += len;
+}
+
 static int fn_insert(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     weft_cosmictron_t *c = user;
@@ -128,7 +162,10 @@ static int fn_insert(weft_caller_t *caller, void *user, weft_raw_t *args)
     const uint8_t *row = guest(caller, ARG32(1), len);
     if (charge(caller, FUEL_CALL + (row ? FUEL(len) : 0))) RET32(WEFT_COSM_FUEL);
     if (!row) RET32(WEFT_COSM_INVALID);
+    int pub = weft_schema_table_public(c->schema, tid);
+    if (pub && (rc = change_room(c, len)) != 0) RET32(rc);
     rc = weft_tables_insert(c->tables, tid, row, len);
+    if (rc == 0 && pub) keep_change(c, 'i', tid, row, len);
     if (rc >= 0) RET32(rc);
     if ((rc = store_error(c, caller, "insert", rc, &code))) return rc;
     RET32(code);
@@ -144,7 +181,16 @@ static int fn_delete_by_pk(weft_caller_t *caller, void *user, weft_raw_t *args)
     const uint8_t *pk = guest(caller, ARG32(1), len);
     if (charge(caller, FUEL_CALL + (pk ? FUEL(len) : 0))) RET32(WEFT_COSM_FUEL);
     if (!pk) RET32(WEFT_COSM_INVALID);
+    int pub = weft_schema_table_public(c->schema, tid);
+    /* the deleted row is at most a row long */
+    if (pub && (rc = change_room(c, WEFT_TABLES_MAX_ROW)) != 0) RET32(rc);
     rc = weft_tables_delete_pk(c->tables, tid, pk, len);
+    if (rc == 0 && pub) {
+        const uint8_t *old;
+        size_t ol;
+        weft_tables_deleted_row(c->tables, &old, &ol);
+        keep_change(c, 'd', tid, old, ol);
+    }
     if (rc >= 0) RET32(rc);
     if ((rc = store_error(c, caller, "delete_by_pk", rc, &code))) return rc;
     RET32(code);
@@ -561,6 +607,8 @@ int weft_cosmictron_func(size_t i, const char **out_module, const char **out_nam
 static void clear_call(weft_cosmictron_t *c)
 {
     for (size_t i = 0; i < c->nlogs; i++) free(c->logs[i].msg);
+    for (size_t i = 0; i < c->nchanges; i++) free(c->changes[i].row);
+    c->nchanges = 0;
     c->nlogs = c->logs_dropped = c->collected = 0;
     c->call_error = 0;
 }
@@ -598,6 +646,7 @@ void weft_cosmictron_delete(weft_cosmictron_t *c)
     if (!c) return;
     clear_call(c);
     free(c->logs);
+    free(c->changes);
     weft_tables_delete(c->tables);
     weft_schema_delete(c->own_schema);
     free(c);
@@ -654,6 +703,22 @@ int weft_cosmictron_log(const weft_cosmictron_t *c, size_t i, int *out_level, co
     *out_level = c->logs[i].level;
     *out_msg = c->logs[i].msg;
     *out_len = c->logs[i].len;
+    return 0;
+}
+
+size_t weft_cosmictron_change_count(const weft_cosmictron_t *c)
+{
+    return c->nchanges;
+}
+
+int weft_cosmictron_change(const weft_cosmictron_t *c, size_t i, int *out_op, uint32_t *out_table,
+                           const uint8_t **out_row, size_t *out_len)
+{
+    if (i >= c->nchanges) return WEFT_ENOTFOUND;
+    *out_op = c->changes[i].op;
+    *out_table = c->changes[i].table;
+    *out_row = c->changes[i].row;
+    *out_len = c->changes[i].len;
     return 0;
 }
 

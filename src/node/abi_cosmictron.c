@@ -106,6 +106,7 @@ static int app_schema(weft_node_t *node, node_app_t *app, const char *context,
 /* The per-call state: the binding, and what the reducer returned. */
 typedef struct {
     weft_cosmictron_t *cosm;
+    const weft_schema_t *schema;
     int32_t result;
     char msg[256]; /* invoke's failure, for c->what */
 } call_state_t;
@@ -138,6 +139,7 @@ static int cosm_bind(node_call_t *c, void **state)
         return rc;
     }
     st->cosm = cosm;
+    st->schema = schema;
     if (weft_cosmictron_define_imports(cosm, c->linker, c->app->module) != 0) {
         node_result_fail(c->res, WEFT_CALL_ERROR, "out of memory");
         return WEFT_ENOMEM;
@@ -184,6 +186,24 @@ static int cosm_finish(node_call_t *c, void *state, int verdict)
         node_result_fail(res, WEFT_CALL_EXIT, "reducer %s returned %d", c->function,
                          (int)st->result);
     }
+    /* committed row changes of public tables become the call's events, in
+     * order: what table subscriptions stream (docs/cosmictron.md) */
+    for (size_t i = 0, n = verdict == 1 ? weft_cosmictron_change_count(cosm) : 0; i < n; i++) {
+        int op;
+        uint32_t tid;
+        const uint8_t *row, *type;
+        size_t len, tl;
+        char name[WEFT_TABLES_MAX_NAME + 16];
+        weft_bsatn_buf_t json;
+        if (weft_cosmictron_change(cosm, i, &op, &tid, &row, &len) != 0) continue;
+        type = weft_schema_row_type(st->schema, tid, &tl);
+        int nl = snprintf(name, sizeof name, "table:%s:%s", weft_schema_table_name(st->schema, tid),
+                          op == 'i' ? "insert" : "delete");
+        weft_bsatn_buf_init(&json);
+        if (type && weft_bsatn_json(type, tl, row, len, &json, NULL) == 0)
+            node_result_add_event(res, name, (size_t)nl, json.p, json.len);
+        weft_bsatn_buf_fini(&json);
+    }
     res->logs_dropped = weft_cosmictron_logs_dropped(cosm);
     for (size_t i = 0, n = weft_cosmictron_log_count(cosm); i < n; i++) {
         char line[WEFT_COSM_MAX_LOG + 16];
@@ -211,14 +231,42 @@ const node_abi_t node_abi_cosmictron = {"cosmictron", cosm_bind, cosm_invoke, co
 
 /* ---- clients: rows as JSON ----------------------------------------------- */
 
+/* The schema and id of public table `table` of a Cosmictron context, as of
+ * txn: 0, WEFT_ENOTFOUND or WEFT_EARG with msg. */
+static int open_table(weft_node_t *node, weft_txn_t *txn, const char *context, const char *table,
+                      const weft_schema_t **out_schema, uint32_t *out_tid, char *msg,
+                      size_t msg_size)
+{
+    char app_id[WEFT_APP_ID_LEN + 1];
+    snprintf(msg, msg_size, "no context '%s'", context);
+    int rc = node_context_app(txn, context, app_id);
+    if (rc != 0) return rc;
+    node_app_t *app = node_app_load(node, txn, app_id, msg, msg_size);
+    if (!app) return WEFT_ENOTFOUND;
+    if (app->abi != &node_abi_cosmictron) {
+        snprintf(msg, msg_size, "context '%s' is not of a Cosmictron app: it has no tables",
+                 context);
+        return WEFT_EARG;
+    }
+    if ((rc = app_schema(node, app, context, out_schema, msg, msg_size)) != 0) return rc;
+    int tid = weft_schema_table_find(*out_schema, table, strlen(table));
+    /* a private table is not shown to clients, nor is its existence */
+    if (tid < 0 || !weft_schema_table_public(*out_schema, (size_t)tid)) {
+        snprintf(msg, msg_size, "no public table '%s' in context '%s'", table, context);
+        return WEFT_ENOTFOUND;
+    }
+    *out_tid = (uint32_t)tid;
+    return 0;
+}
+
 int weft_node_table_page(weft_node_t *node, const char *context, const char *table,
                          const uint8_t *after, size_t after_len, size_t limit, char **out_json,
                          uint8_t **out_next, size_t *out_next_len, char *msg, size_t msg_size)
 {
-    char app_id[WEFT_APP_ID_LEN + 1];
     const weft_schema_t *schema;
     weft_bsatn_buf_t rows, next;
     weft_txn_t *txn;
+    uint32_t tid;
     *out_json = NULL;
     *out_next = NULL;
     *out_next_len = 0;
@@ -228,28 +276,9 @@ int weft_node_table_page(weft_node_t *node, const char *context, const char *tab
     if (rc != 0) return rc;
     weft_bsatn_buf_init(&rows);
     weft_bsatn_buf_init(&next);
-    if ((rc = node_context_app(txn, context, app_id)) != 0) goto done;
-    node_app_t *app = node_app_load(node, txn, app_id, msg, msg_size);
-    if (!app) {
-        rc = WEFT_ENOTFOUND;
-        goto done;
-    }
-    if (app->abi != &node_abi_cosmictron) {
-        snprintf(msg, msg_size, "context '%s' is not of a Cosmictron app: it has no tables",
-                 context);
-        rc = WEFT_EARG;
-        goto done;
-    }
-    if ((rc = app_schema(node, app, context, &schema, msg, msg_size)) != 0) goto done;
-    int tid = weft_schema_table_find(schema, table, strlen(table));
-    /* a private table is not shown to clients, nor is its existence */
-    if (tid < 0 || !weft_schema_table_public(schema, (size_t)tid)) {
-        snprintf(msg, msg_size, "no public table '%s' in context '%s'", table, context);
-        rc = WEFT_ENOTFOUND;
-        goto done;
-    }
-    rc = weft_tables_read_json(schema, txn, (const uint8_t *)context, strlen(context),
-                               (uint32_t)tid, after, after_len, limit, &rows, &next);
+    if ((rc = open_table(node, txn, context, table, &schema, &tid, msg, msg_size)) != 0) goto done;
+    rc = weft_tables_read_json(schema, txn, (const uint8_t *)context, strlen(context), tid, after,
+                               after_len, limit, &rows, &next);
     if (rc > 0) { /* an after cursor no key can follow */
         snprintf(msg, msg_size, "bad cursor");
         rc = WEFT_EARG;
@@ -267,6 +296,48 @@ int weft_node_table_page(weft_node_t *node, const char *context, const char *tab
 done:
     weft_bsatn_buf_fini(&rows);
     weft_bsatn_buf_fini(&next);
+    weft_txn_abort(txn);
+    return rc;
+}
+
+int weft_node_table_snapshot(weft_node_t *node, const char *context, const char *table,
+                             int (*fn)(void *user, const char *row_json, size_t len), void *user,
+                             uint64_t *out_last_seq, char *msg, size_t msg_size)
+{
+    const weft_schema_t *schema;
+    weft_tables_t *t = NULL;
+    weft_bsatn_buf_t json;
+    weft_txn_t *txn;
+    uint32_t tid;
+    uint64_t h, next_seq;
+    *out_last_seq = 0;
+    snprintf(msg, msg_size, "no context '%s'", context);
+    if (!node->db) return WEFT_ENOTFOUND;
+    int rc = weft_txn_begin(node->db, WEFT_TXN_READ, &txn);
+    if (rc != 0) return rc;
+    weft_bsatn_buf_init(&json);
+    if ((rc = open_table(node, txn, context, table, &schema, &tid, msg, msg_size)) != 0 ||
+        (rc = node_events_next(txn, context, &next_seq)) != 0 ||
+        (rc = weft_tables_new(schema, (const uint8_t *)context, strlen(context), &t)) != 0)
+        goto done;
+    /* the rows and the event number come from one snapshot: the events
+     * after it are exactly the changes the rows do not show yet */
+    *out_last_seq = next_seq - 1;
+    weft_tables_begin_call(t, txn, NULL, 0);
+    if ((rc = weft_tables_scan(t, tid, &h)) != 0) goto done;
+    size_t tl;
+    const uint8_t *type = weft_schema_row_type(schema, tid, &tl), *row;
+    size_t len;
+    while ((rc = weft_tables_next(t, h, WEFT_TABLES_MAX_ROW, &row, &len)) == 0) {
+        json.len = 0;
+        if ((rc = weft_bsatn_json(type, tl, row, len, &json, NULL)) != 0) break;
+        if (fn(user, (const char *)json.p, json.len) != 0) break;
+    }
+    if (rc == WEFT_TABLE_ENOTFOUND) rc = 0;
+    if (rc > 0) rc = WEFT_EDAMAGED;
+done:
+    weft_tables_delete(t);
+    weft_bsatn_buf_fini(&json);
     weft_txn_abort(txn);
     return rc;
 }

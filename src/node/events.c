@@ -67,6 +67,16 @@ static int ring_append(weft_txn_t *txn, const char *context, uint8_t tag, uint8_
     return weft_txn_put(txn, WEFT_SPACE_EVENTS, ctx, cl, &counter, 1, nb, sizeof nb);
 }
 
+int node_events_next(weft_txn_t *txn, const char *context, uint64_t *out)
+{
+    const uint8_t *v;
+    size_t vlen;
+    int rc = weft_txn_get(txn, WEFT_SPACE_EVENTS, (const uint8_t *)context, strlen(context),
+                          next_key, 1, &v, &vlen);
+    *out = rc == 0 && vlen == 8 ? node_get_u64(v) : 1;
+    return rc == WEFT_ENOTFOUND ? 0 : rc;
+}
+
 /* An event record: u16 name_len, name, payload. */
 static uint8_t *event_record(void *arg, size_t i, size_t *out_len)
 {

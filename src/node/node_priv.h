@@ -285,6 +285,9 @@ void node_faasm_close(weft_node_t *node);
 /* Writes the result's events to the context's event log in txn, giving
  * each its sequence number. */
 int node_events_append(weft_txn_t *txn, const char *context, weft_call_result_t *res);
+/* The number the context's next event will get (1 before its first), as
+ * of txn: a reader that saw txn's state resumes the events after it - 1. */
+int node_events_next(weft_txn_t *txn, const char *context, uint64_t *out);
 /* Hands the committed events of res to the subscribers (writer thread). */
 void node_events_publish(weft_node_t *node, const char *context, const weft_call_result_t *res);
 /* Records res's log lines in the context's log ring, numbering them

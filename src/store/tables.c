@@ -301,6 +301,12 @@ int weft_tables_delete_pk(weft_tables_t *t, uint32_t tid, const uint8_t *pk, siz
     return 0;
 }
 
+void weft_tables_deleted_row(const weft_tables_t *t, const uint8_t **out_row, size_t *out_len)
+{
+    *out_row = t->b_row.p;
+    *out_len = t->b_row.len;
+}
+
 /* ---- iterators ----------------------------------------------------------- */
 
 static void iter_free(iter_t *it)

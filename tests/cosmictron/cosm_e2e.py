@@ -6,8 +6,10 @@ read a table back as JSON pages with GET /v1/contexts/{name}/tables/{table},
 and check that a failing reducer rolls back, that private tables are not
 shown, and that rows survive a restart of the node.
 
-usage: cosm_e2e.py CASE WEFT GUEST_WASM   (CASE: calls, tables, restart)
+usage: cosm_e2e.py CASE WEFT GUEST_WASM   (CASE: calls, tables, restart, subscribe)
 """
+import http.client
+import json
 import os
 import struct
 import sys
@@ -111,6 +113,82 @@ def case_restart(node, data):
         node.stop()
 
 
+class Sse:
+    """A Server-Sent Events stream, read message by message."""
+
+    def __init__(self, node, path, headers=None):
+        self.conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=20)
+        self.conn.request("GET", path, headers=headers or {})
+        self.resp = self.conn.getresponse()
+        self.status = self.resp.status
+
+    def next(self):
+        """(id or None, event, data parsed) of the next message (comments skipped)."""
+        mid, event, data = None, None, None
+        while True:
+            line = self.resp.fp.readline()
+            if not line:
+                raise AssertionError("the stream ended")
+            line = line.decode().rstrip("\n")
+            if line == "":
+                if event is not None:
+                    return mid, event, json.loads(data) if data else None
+                continue
+            if line.startswith(":"):
+                continue
+            key, _, value = line.partition(": ")
+            if key == "id":
+                mid = int(value)
+            elif key == "event":
+                event = value
+            elif key == "data":
+                data = value
+
+    def close(self):
+        self.conn.close()
+
+
+def case_subscribe(node):
+    for name, age in (("a", 1), ("b", 2)):
+        status, doc = call(node, "add", add_args(name, age))
+        check(status == 200, "add: %s %s" % (status, doc))
+    sub = Sse(node, "/v1/contexts/c1/tables/person/subscribe")
+    check(sub.status == 200, "subscribe: %s" % sub.status)
+    rows = []
+    while True:
+        mid, event, data = sub.next()
+        if event == "ready":
+            ready = mid
+            break
+        check(event == "row", "before ready: %s %s" % (event, data))
+        rows.append(data["name"])
+    check(rows == ["a", "b"], "first rows: %s" % rows)
+    # changes in commit order: an insert, a failed call (nothing), a delete
+    status, doc = call(node, "add", add_args("c", 3))
+    check(status == 200, "add c: %s %s" % (status, doc))
+    status, doc = call(node, "add", add_args("c", 4))
+    check(status == 422, "dup c: %s %s" % (status, doc))
+    status, doc = call(node, "context")  # writes only a private table: no event here
+    check(status == 200, "context: %s %s" % (status, doc))
+    status, doc = call(node, "remove", struct.pack("<I", 100))
+    check(status == 200, "remove: %s %s" % (status, doc))
+    mid1, event, data = sub.next()
+    check(event == "table:person:insert" and json.loads(data["payload"])["name"] == "c" and
+          mid1 > ready, "insert event: %s %s %s" % (mid1, event, data))
+    mid2, event, data = sub.next()
+    check(event == "table:person:delete" and json.loads(data["payload"])["id"] == 100 and
+          mid2 > mid1, "delete event: %s %s %s" % (mid2, event, data))
+    sub.close()
+    # resumed after the insert: the delete only, no rows again
+    sub = Sse(node, "/v1/contexts/c1/tables/person/subscribe", {"Last-Event-ID": str(mid1)})
+    mid, event, data = sub.next()
+    check(mid == mid2 and event == "table:person:delete", "resumed: %s %s" % (mid, event))
+    sub.close()
+    sub = Sse(node, "/v1/contexts/c1/tables/secret/subscribe")
+    check(sub.status == 404, "private table: %s" % sub.status)
+    sub.close()
+
+
 def main():
     case, nodes.WEFT, guest = sys.argv[1], sys.argv[2], sys.argv[3]
     with tempfile.TemporaryDirectory(prefix="weft-cosm-") as tmp:
@@ -124,6 +202,8 @@ def main():
                 case_tables(node)
             elif case == "restart":
                 case_restart(node, data)
+            elif case == "subscribe":
+                case_subscribe(node)
             else:
                 raise SystemExit("unknown case " + case)
         finally:

@@ -36,13 +36,14 @@ static const cosm_table_t tables[] = {
 };
 static const cosm_column_t add_args[] = {{"name", COSM_T(COSM_STRING)}, {"age", COSM_T(COSM_I32)}};
 static const cosm_column_t seed_args[] = {{"seed", COSM_T(COSM_U64)}};
+static const cosm_column_t id_args[] = {{"id", COSM_T(COSM_U32)}};
 static const cosm_reducer_t reducers[] = {
     {"add", add_args, 2},       {"errors", NULL, 0}, {"ranges", NULL, 0},
     {"iter_inserts", NULL, 0},  {"context", NULL, 0}, {"schedule", NULL, 0},
     {"tick", seed_args, 1},     {"hostile", seed_args, 1}, {"iter_limit", NULL, 0},
-    {"burn", NULL, 0},
+    {"burn", NULL, 0},          {"remove", id_args, 1},
 };
-COSM_MODULE(tables, 3, reducers, 10)
+COSM_MODULE(tables, 3, reducers, 11)
 
 #define CHECK(c)                                                        \
     do {                                                                \
@@ -106,6 +107,16 @@ COSM_REDUCER(add)
     cosm_put_i32(&b, age);
     cosm_put_none(&b);
     CHECK(datastore_insert(0, b.p, b.len) == COSM_OK);
+    return 0;
+}
+
+/* remove(id): deletes a person */
+COSM_REDUCER(remove)
+{
+    uint8_t pk[4];
+    uint32_t id = cosm_get_u32(args);
+    memcpy(pk, &id, 4);
+    CHECK(datastore_delete_by_pk(0, pk, 4) == COSM_OK);
     return 0;
 }
 
