@@ -239,15 +239,20 @@ int weft_canon_lower_values(weft_canon_cx_t *cx, const weft_ctype_t *const *type
 typedef struct weft_clinker weft_clinker_t;
 typedef struct weft_cinstance weft_cinstance_t;
 
-/* A host function satisfying a component's function import. `type` is the
- * function type the component imports it with (borrowed); args[0..nargs)
- * are the lifted parameters (borrowed: valid during the call). When the
- * type has a result the callback writes it into *result (ownership passes
- * to the library, which frees it with weft_cval_free). Return 0, or
- * nonzero after writing a message into err (err_size bytes): the calling
- * guest traps with that message. Runs on the thread of the call. */
-typedef int (*weft_chost_fn_t)(void *user, const weft_ctype_t *type, const weft_cval_t *args,
-                               size_t nargs, weft_cval_t *result, char *err, size_t err_size);
+/* A host function satisfying a component's function import. `caller` is
+ * the engine's view of the calling guest (NULL when the host itself calls
+ * the function through weft_cinstance_call); `type` is the function type
+ * the component imports it with (borrowed); args[0..nargs) are the lifted
+ * parameters (borrowed: valid during the call). When the type has a result
+ * the callback writes it into *result (ownership passes to the library,
+ * which frees it with weft_cval_free). Return 0; or nonzero after writing
+ * a message into err (err_size bytes): the calling guest traps with that
+ * message; or, with err left empty and a caller, the value of
+ * weft_caller_exit / weft_caller_trap / weft_caller_check_interrupt, which
+ * ends the call as those do. Runs on the thread of the call. */
+typedef int (*weft_chost_fn_t)(void *user, weft_caller_t *caller, const weft_ctype_t *type,
+                               const weft_cval_t *args, size_t nargs, weft_cval_t *result,
+                               char *err, size_t err_size);
 
 /* A set of host functions to instantiate components against. Owned by the
  * caller (weft_clinker_delete); read-only while instances are made, so one
@@ -256,8 +261,10 @@ weft_clinker_t *weft_clinker_new(void);
 void weft_clinker_delete(weft_clinker_t *l);
 /* Defines function `name` of the imported instance `instance` (its
  * import name, e.g. "wippy:runtime/funcs@0.1.0"), or a function imported
- * by itself when instance is NULL. A later definition replaces an earlier
- * one. Returns 0 or WEFT_ENOMEM. */
+ * by itself when instance is NULL. An instance named with its version up
+ * to the minor ("wasi:cli/stdout@0.2") serves every patch of it
+ * ("...@0.2.3", "...@0.2.8") that has no exact definition. A later
+ * definition replaces an earlier one. Returns 0 or WEFT_ENOMEM. */
 int weft_clinker_define_func(weft_clinker_t *l, const char *instance, const char *name,
                              weft_chost_fn_t fn, void *user);
 /* When set, an import the linker does not define is bound to a function

@@ -33,6 +33,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <weft/component.h>
+
 #include "run.h"
 #include "weft/profile.h"
 
@@ -349,6 +351,10 @@ int cli_run(int argc, char **argv)
     }
     if (cli_is_wat(bytes, len)) {
         cli_wat_error(o.path);
+        goto done;
+    }
+    if (weft_is_component(bytes, len)) { /* run_component.c */
+        status = cli_run_component(&o, bytes, len);
         goto done;
     }
     if (!(r.name = run_module_name(o.path))) {

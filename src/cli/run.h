@@ -57,6 +57,10 @@ typedef struct {
 int run_parse_opts(int argc, char **argv, run_opts_t *o);
 void run_free_opts(run_opts_t *o);
 
+/* run_component.c: `weft run` of a component (docs/components.md); returns
+ * the exit status. */
+int cli_run_component(const run_opts_t *o, const uint8_t *bytes, size_t len);
+
 /* run_nx.c */
 /* The module's name: its file name without directories and ".wasm";
  * "stdin" for "-". malloc'ed, NULL when out of memory. */

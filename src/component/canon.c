@@ -301,7 +301,8 @@ static int allocate(weft_canon_cx_t *cx, uint32_t align, uint32_t size, uint32_t
     if (p % align)
         return trap(cx, "realloc returned 0x%x, not aligned to %u", p, align);
     if (!mem(cx, p, size))
-        return trap(cx, "realloc returned [0x%x, +%u), out of bounds", p, size);
+        return trap(cx, "realloc returned [0x%x, +%u), out of bounds (memory of %zu bytes)", p,
+                    size, weft_memory_size(cx->memory));
     *out = p;
     return 0;
 }

@@ -61,10 +61,30 @@ static int same(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+/* Does definition instance `def` serve import instance `imp`? Equal, or
+ * `def` names the version up to its minor ("wasi:cli/stdout@0.2") and
+ * `imp` a patch of it ("wasi:cli/stdout@0.2.3"): semver-compatible within
+ * 0.2.x, as real components import 0.2.3 and 0.2.8 side by side. */
+static int serves(const char *def, const char *imp)
+{
+    if (same(def, imp))
+        return 1;
+    if (!def || !imp)
+        return 0;
+    size_t n = strlen(def);
+    const char *at = strrchr(def, '@');
+    if (!at || strchr(at, '.') == strrchr(at, '.')) /* "@0.2": one dot */
+        return strncmp(def, imp, n) == 0 && imp[n] == '.' && at && strchr(at, '.');
+    return 0;
+}
+
 static const cdef_t *clinker_find(const weft_clinker_t *l, const char *instance, const char *name)
 {
     for (size_t i = l->n; i-- > 0;)
         if (same(l->defs[i].instance, instance) && strcmp(l->defs[i].name, name) == 0)
+            return &l->defs[i];
+    for (size_t i = l->n; i-- > 0;)
+        if (serves(l->defs[i].instance, instance) && strcmp(l->defs[i].name, name) == 0)
             return &l->defs[i];
     return NULL;
 }
@@ -220,9 +240,14 @@ static void param_types(const weft_ctype_t *ft, const weft_ctype_t **out)
 static int inst_borrow(void *user, const weft_ctype_t *r, uint32_t handle, uint32_t *out,
                        char *msg, size_t msg_size);
 
+/* call_func's result when a host function ended the call through its
+ * caller (exit, interrupt): *raw is what the engine callback returns. */
+#define CALL_RAW 1
+
 /* Calls rf with host values; *result set when the type has one. */
-static int call_func(struct weft_cinstance *in, const rfunc_t *rf, const weft_cval_t *args,
-                     size_t nargs, weft_cval_t *result, char *msg, size_t msg_size)
+static int call_func(struct weft_cinstance *in, weft_caller_t *caller, const rfunc_t *rf,
+                     const weft_cval_t *args, size_t nargs, weft_cval_t *result, char *msg,
+                     size_t msg_size, int *raw)
 {
     const weft_ctype_t *ft = rf->type;
     int rc;
@@ -237,8 +262,13 @@ static int call_func(struct weft_cinstance *in, const rfunc_t *rf, const weft_cv
     if (rf->kind == RF_HOST) {
         weft_cval_t res = {0};
         char e[200] = "";
-        if (rf->fn(rf->user, ft, args, nargs, &res, e, sizeof e) != 0) {
+        int hrc = rf->fn(rf->user, caller, ft, args, nargs, &res, e, sizeof e);
+        if (hrc != 0) {
             weft_cval_free(&res);
+            if (!e[0] && caller) {
+                *raw = hrc;
+                return CALL_RAW;
+            }
             snprintf(msg, msg_size, "%s", e[0] ? e : "host function failed");
             return WEFT_ETRAP;
         }
@@ -327,9 +357,15 @@ static int lower_tramp(weft_caller_t *caller, void *user, const weft_val_t *args
         snprintf(msg, sizeof msg, "%s", cx.msg);
         goto done;
     }
-    rc = call_func(in, t->callee, vals, ft->n, &result, msg, sizeof msg);
+    int raw = 0;
+    rc = call_func(in, caller, t->callee, vals, ft->n, &result, msg, sizeof msg, &raw);
     for (uint32_t i = 0; i < ft->n; i++)
         weft_cval_free(&vals[i]);
+    if (rc == CALL_RAW) {
+        free(ptypes);
+        free(vals);
+        return raw;
+    }
     if (rc || !ft->has_result)
         goto done;
     size_t nflat;
@@ -428,8 +464,10 @@ static int res_rep(weft_caller_t *caller, void *user, const weft_val_t *args, we
 static int res_drop(weft_caller_t *caller, void *user, const weft_val_t *args, weft_val_t *results)
 {
     tramp_t *t = user;
-    handle_t *h = handle_get(t, (uint32_t)args[0].of.i32);
     (void)results;
+    if (!t->resource->local)
+        return 0; /* a host resource: its handles are the host's (docs/components.md) */
+    handle_t *h = handle_get(t, (uint32_t)args[0].of.i32);
     if (!h)
         return weft_caller_trap(caller, "resource.drop: %u is not a live handle of this resource",
                                 (uint32_t)args[0].of.i32);
@@ -914,7 +952,8 @@ int weft_cinstance_call(weft_cinstance_t *in, const char *name, const weft_cval_
     in->msg[0] = '\0';
     if (!rf)
         return err(in, WEFT_ENOTFOUND, "no exported function %s", name);
-    int rc = call_func(in, rf, args, nargs, result, in->msg, sizeof in->msg);
+    int raw;
+    int rc = call_func(in, NULL, rf, args, nargs, result, in->msg, sizeof in->msg, &raw);
     if (rc == 0)
         *has_result = rf->type->has_result;
     else if (!in->msg[0])

@@ -881,10 +881,12 @@ typedef struct {
     int fail;
 } host_log_t;
 
-static int host_log(void *user, const weft_ctype_t *type, const weft_cval_t *args, size_t nargs,
-                    weft_cval_t *result, char *err, size_t err_size)
+static int host_log(void *user, weft_caller_t *caller, const weft_ctype_t *type,
+                    const weft_cval_t *args, size_t nargs, weft_cval_t *result, char *err,
+                    size_t err_size)
 {
     host_log_t *h = user;
+    (void)caller;
     (void)type;
     (void)result;
     h->calls++;
