@@ -22,6 +22,8 @@
 
 #include <weft/wasip2.h>
 
+#include "strv.h"
+
 enum { H_STDOUT = 1, H_STDERR = 2, H_STDIN = 3, H_POLLABLE = 100 };
 
 struct weft_wasip2 {
@@ -386,33 +388,13 @@ static const struct {
     {"wasi:filesystem/types@0.2", "filesystem-error-code", no_error_code},
 };
 
-static char **copy_strings(const char *const *v, size_t n)
-{
-    char **out = calloc(n + 1, sizeof *out);
-    for (size_t i = 0; out && i < n; i++)
-        if (!(out[i] = strdup(v[i]))) {
-            for (size_t k = 0; k < i; k++)
-                free(out[k]);
-            free(out);
-            return NULL;
-        }
-    return out;
-}
-
-static void free_strings(char **v, size_t n)
-{
-    for (size_t i = 0; v && i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 weft_wasip2_t *weft_wasip2_new(const weft_wasip2_config_t *cfg)
 {
     weft_wasip2_t *w = calloc(1, sizeof *w);
     if (!w || sodium_init() < 0)
         goto fail;
-    if (!(w->argv = copy_strings(cfg->argv, cfg->argc)) ||
-        !(w->env = copy_strings(cfg->env, cfg->nenv)))
+    if (!(w->argv = strv_copy(cfg->argv, cfg->argc)) ||
+        !(w->env = strv_copy(cfg->env, cfg->nenv)))
         goto fail;
     w->argc = cfg->argc;
     w->nenv = cfg->nenv;
@@ -430,8 +412,8 @@ void weft_wasip2_delete(weft_wasip2_t *w)
 {
     if (!w)
         return;
-    free_strings(w->argv, w->argc);
-    free_strings(w->env, w->nenv);
+    strv_free(w->argv, w->argc);
+    strv_free(w->env, w->nenv);
     free(w);
 }
 

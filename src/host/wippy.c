@@ -15,6 +15,8 @@
 
 #include <weft/wippy.h>
 
+#include "strv.h"
+
 #define DEFAULT_DEPTH 8
 
 struct weft_wippy {
@@ -211,26 +213,6 @@ static int call_bytes(void *user, weft_caller_t *caller, const weft_ctype_t *typ
     return do_call(user, args, 1, result, err, err_size);
 }
 
-static char **copy_strings(const char *const *v, size_t n)
-{
-    char **out = calloc(n + 1, sizeof *out);
-    for (size_t i = 0; out && i < n; i++)
-        if (!(out[i] = strdup(v[i]))) {
-            while (i--)
-                free(out[i]);
-            free(out);
-            return NULL;
-        }
-    return out;
-}
-
-static void free_strings(char **v, size_t n)
-{
-    for (size_t i = 0; v && i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 weft_wippy_t *weft_wippy_new(const weft_wippy_config_t *cfg)
 {
     weft_wippy_t *w = calloc(1, sizeof *w);
@@ -241,8 +223,8 @@ weft_wippy_t *weft_wippy_new(const weft_wippy_config_t *cfg)
     w->max_depth = cfg->max_depth ? cfg->max_depth : DEFAULT_DEPTH;
     w->nallow = cfg->nallow;
     w->nchain = cfg->nchain;
-    if (!(w->allow = copy_strings(cfg->allow, cfg->nallow)) ||
-        !(w->chain = copy_strings(cfg->chain, cfg->nchain))) {
+    if (!(w->allow = strv_copy(cfg->allow, cfg->nallow)) ||
+        !(w->chain = strv_copy(cfg->chain, cfg->nchain))) {
         weft_wippy_delete(w);
         return NULL;
     }
@@ -253,8 +235,8 @@ void weft_wippy_delete(weft_wippy_t *w)
 {
     if (!w)
         return;
-    free_strings(w->allow, w->nallow);
-    free_strings(w->chain, w->nchain);
+    strv_free(w->allow, w->nallow);
+    strv_free(w->chain, w->nchain);
     free(w);
 }
 
