@@ -13,8 +13,10 @@
  * one (docs/components.md).
  *
  * Stream handles are this binding's own numbers (stdout 1, stderr 2,
- * stdin 3, pollables 100); dropping them is a no-op. Thread safety: one
- * weft_wasip2_t serves one instance at a time.
+ * stdin 3, the streams' pollable 100, always ready; the clock's pollables
+ * above it, ready at their deadline: block and poll sleep until then, in
+ * slices that see weft_store_interrupt); dropping them is a no-op. Thread
+ * safety: one weft_wasip2_t serves one instance at a time.
  */
 #ifndef WEFT_WASIP2_H
 #define WEFT_WASIP2_H

@@ -26,10 +26,17 @@
 
 enum { H_STDOUT = 1, H_STDERR = 2, H_STDIN = 3, H_POLLABLE = 100 };
 
+/* Pollables of the monotonic clock: handle H_POLLABLE + 1 + i is the
+ * deadline deadlines[i % MAX_TIMERS] (a ring: a guest holds few at once);
+ * H_POLLABLE itself (streams) is always ready. */
+#define MAX_TIMERS 64
+
 struct weft_wasip2 {
     char **argv, **env;
     size_t argc, nenv;
     int fds[4]; /* by handle: [1] stdout, [2] stderr, [3] stdin */
+    uint64_t deadlines[MAX_TIMERS];
+    uint32_t next_timer;
 };
 
 /* ---- building values --------------------------------------------------------- */
@@ -238,20 +245,91 @@ HOST(read_stream)
     return 0;
 }
 
-HOST(subscribe) { UNUSED; *result = scalar(WEFT_CT_OWN, H_POLLABLE); return 0; }
-HOST(pollable_ready) { UNUSED; *result = scalar(WEFT_CT_BOOL, 1); return 0; }
-HOST(pollable_block) { UNUSED; return 0; }
+static uint64_t clock_ns(clockid_t id);
 
-/* poll: every pollable of this binding is always ready */
-HOST(poll)
+HOST(subscribe) { UNUSED; *result = scalar(WEFT_CT_OWN, H_POLLABLE); return 0; }
+
+/* The deadline of pollable `h` (0: ready now). */
+static uint64_t deadline_of(const weft_wasip2_t *w, uint64_t h)
+{
+    if (h <= H_POLLABLE || h > H_POLLABLE + (uint64_t)UINT32_MAX)
+        return 0;
+    return w->deadlines[(h - H_POLLABLE - 1) % MAX_TIMERS];
+}
+
+static int timer(weft_wasip2_t *w, uint64_t deadline, weft_cval_t *result)
+{
+    uint32_t i = w->next_timer++;
+    w->deadlines[i % MAX_TIMERS] = deadline;
+    *result = scalar(WEFT_CT_OWN, H_POLLABLE + 1 + (uint64_t)i);
+    return 0;
+}
+
+HOST(subscribe_duration)
 {
     UNUSED;
+    return timer(user, clock_ns(CLOCK_MONOTONIC) + args[0].of.u, result);
+}
+
+HOST(subscribe_instant) { UNUSED; return timer(user, args[0].of.u, result); }
+
+HOST(pollable_ready)
+{
+    UNUSED;
+    *result = scalar(WEFT_CT_BOOL, clock_ns(CLOCK_MONOTONIC) >= deadline_of(user, args[0].of.u));
+    return 0;
+}
+
+/* Sleeps until `deadline`, in slices of at most 10 ms so an interrupt
+ * (weft_store_interrupt: a timeout) ends the wait. */
+static int wait_until(weft_caller_t *caller, uint64_t deadline)
+{
+    for (;;) {
+        uint64_t now = clock_ns(CLOCK_MONOTONIC);
+        if (now >= deadline)
+            return 0;
+        if (caller) {
+            int rc = weft_caller_check_interrupt(caller);
+            if (rc)
+                return rc;
+        }
+        uint64_t left = deadline - now, slice = left < 10000000u ? left : 10000000u;
+        struct timespec ts = {0, (long)slice};
+        nanosleep(&ts, NULL);
+    }
+}
+
+HOST(pollable_block)
+{
+    UNUSED;
+    return wait_until(caller, deadline_of(user, args[0].of.u)); /* nonzero: err empty, ends the call */
+}
+
+/* poll: waits for the first deadline among the pollables, then returns
+ * the indices of every one that is ready */
+HOST(poll)
+{
+    weft_wasip2_t *w = user;
+    UNUSED;
+    uint64_t first = UINT64_MAX;
+    for (size_t i = 0; i < args[0].n; i++) {
+        uint64_t d = deadline_of(w, args[0].items[i].of.u);
+        if (d < first)
+            first = d;
+    }
+    if (args[0].n) {
+        int rc = wait_until(caller, first);
+        if (rc)
+            return rc;
+    }
     memset(result, 0, sizeof *result);
     result->kind = WEFT_CT_LIST;
     if (args[0].n && !(result->items = calloc(args[0].n, sizeof *result->items)))
         return oom(err, err_size);
+    uint64_t now = clock_ns(CLOCK_MONOTONIC);
     for (size_t i = 0; i < args[0].n; i++)
-        result->items[result->n++] = scalar(WEFT_CT_U32, i);
+        if (deadline_of(w, args[0].items[i].of.u) <= now)
+            result->items[result->n++] = scalar(WEFT_CT_U32, i);
     return 0;
 }
 
@@ -375,8 +453,8 @@ static const struct {
     {"wasi:io/poll@0.2", "poll", poll},
     {"wasi:clocks/monotonic-clock@0.2", "now", mono_now},
     {"wasi:clocks/monotonic-clock@0.2", "resolution", mono_resolution},
-    {"wasi:clocks/monotonic-clock@0.2", "subscribe-instant", subscribe},
-    {"wasi:clocks/monotonic-clock@0.2", "subscribe-duration", subscribe},
+    {"wasi:clocks/monotonic-clock@0.2", "subscribe-instant", subscribe_instant},
+    {"wasi:clocks/monotonic-clock@0.2", "subscribe-duration", subscribe_duration},
     {"wasi:clocks/wall-clock@0.2", "now", wall_now},
     {"wasi:clocks/wall-clock@0.2", "resolution", wall_resolution},
     {"wasi:random/random@0.2", "get-random-bytes", random_bytes},
