@@ -641,7 +641,7 @@
 
   /* ---- state ----------------------------------------------------------- */
 
-  const st = { ctx: null, kvCursor: null, crdtCursor: null };
+  const st = { ctx: null, kvCursor: null, crdtCursor: null, tblCursor: null };
 
   function stCtx() {
     return $('st-ctx').value;
@@ -745,11 +745,54 @@
     }
   }
 
+  /* A Cosmictron context's public table (docs/cosmictron.md): rows as JSON
+   * objects in primary-key order; the columns are the rows' members, as
+   * the API gives no schema yet. */
+  async function tblPage(first) {
+    const name = stCtx(), table = $('tbl-name').value.trim();
+    if (!name || !table) return;
+    let q = 'limit=' + enc($('kv-limit').value || '50');
+    if (!first && st.tblCursor) q += '&after=' + enc(st.tblCursor);
+    const head = $('tbl').tHead, body = $('tbl').tBodies[0];
+    try {
+      const r = await api.request('GET', '/v1/contexts/' + enc(name) + '/tables/' + enc(table) + '?' + q);
+      const cols = [];
+      for (const row of r.items) for (const k of Object.keys(row)) if (!cols.includes(k)) cols.push(k);
+      head.replaceChildren(el('tr', {}, ...cols.map((c) => el('th', { scope: 'col' }, c))));
+      fill(body, r.items.map((row) => el('tr', {}, ...cols.map((c) => {
+        const v = row[c];
+        return el('td', { class: 'mono' }, v === null || v === undefined ? el('span', { class: 'hex' }, 'null')
+          : typeof v === 'string' ? v : JSON.stringify(v));
+      }))));
+      st.tblCursor = r.next === undefined ? null : r.next;
+      $('tbl-next').disabled = !st.tblCursor;
+      $('tbl-status').textContent = r.items.length + ' row(s) of ' + table + (st.tblCursor ? ', more on the next page' : '');
+    } catch (e) {
+      head.replaceChildren();
+      fill(body, []);
+      $('tbl-next').disabled = true;
+      $('tbl-status').textContent = e.status === 404
+        ? 'No public table ' + table + ' here (' + e.message + ')' : e.code + ': ' + e.message;
+    }
+  }
+
+  $('tbl-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    st.tblCursor = null;
+    tblPage(true);
+  });
+  $('tbl-next').addEventListener('click', () => tblPage(false));
+
   function stLoad() {
-    st.kvCursor = st.crdtCursor = null;
+    st.kvCursor = st.crdtCursor = st.tblCursor = null;
     $('crdt-value').hidden = true;
+    $('tbl').tHead.replaceChildren();
+    fill($('tbl').tBodies[0], []);
+    $('tbl-status').textContent = '';
+    $('tbl-next').disabled = true;
     kvPage(true);
     crdtPage(true);
+    if ($('tbl-name').value.trim()) tblPage(true);
   }
 
   $('kv-form').addEventListener('submit', (e) => {
