@@ -66,6 +66,13 @@ def start(data, peers=()):
     return n
 
 
+def stop(node):
+    """SIGTERM; the node must exit cleanly (a sanitizer's report fails it)."""
+    rc = node.stop()
+    check(rc == 0, "node %s exits with 0, not %s: %s" % (node.data, rc, open(
+        node.data + "-log", errors="replace").read()[-2000:]))
+
+
 def deploy(node, guest):
     with open(os.path.join(GUESTS, guest + ".wasm"), "rb") as f:
         s, doc = node.json("POST", "/v1/apps?name=" + guest, f.read())
@@ -154,7 +161,7 @@ def case_serve(tmp):
     call(n, "b", "xcall_to", sid + struct.pack("<I", 3) + b"put" + kv(b"z", b"after"))
     poll(lambda: get(n, "s", b"z") == b"after", "the later xcall ran")
     check(get(n, "s", b"y") is None, "the failed call's xcall never ran")
-    n.stop()
+    stop(n)
 
 
 def pair(tmp, guest, ctx):
@@ -205,8 +212,8 @@ def case_two_nodes(tmp):
           b"".join(sorted([bytes.fromhex(n1.id), bytes.fromhex(n2.id)])), "members: %s" % doc)
     poll(lambda: n2.json("GET", "/v1/contexts/d")[0] == 200, "node 2 joins d")
     poll(lambda: get(n2, "d", b"k") == b"for members", "node 2 gets d's state")
-    n2.stop()
-    n1.stop()
+    stop(n2)
+    stop(n1)
 
 
 def case_collections(tmp):
@@ -244,8 +251,8 @@ def case_collections(tmp):
     if v:
         check(sorted(v.split(b"\n")[:-1]) == sorted([b"one-0", b"one-1", b"one-2", b"two-0",
                                                       b"two-1", b"two-2"]), "the values: %r" % v)
-    n2.stop()
-    n1.stop()
+    stop(n2)
+    stop(n1)
 
 
 def case_example_kv(tmp):
@@ -267,8 +274,8 @@ def case_example_kv(tmp):
     check(s == 422 and output(doc["error"]) == b"not found", "missing key is Err: %s" % doc)
     s, doc = call(n1, "shop", "whoami")
     check(s == 200 and output(doc).decode() == n1.id, "whoami is the node: %s" % doc)
-    n2.stop()
-    n1.stop()
+    stop(n2)
+    stop(n1)
 
 
 def main():

@@ -845,7 +845,7 @@ TEST(hostile_guest_over_many_seeds)
 {
     cx_t c;
     uint8_t in[12];
-    int seeds = getenv("CAL_SEEDS") ? atoi(getenv("CAL_SEEDS")) : 300, ended = 0, trapped = 0;
+    int seeds = getenv("CAL_SEEDS") ? atoi(getenv("CAL_SEEDS")) : 150, ended = 0, trapped = 0;
     cx_open(&c, "cal_hostile", NULL, NULL);
     for (int s = 1; s <= seeds; s++) {
         le64(in, (uint64_t)s);

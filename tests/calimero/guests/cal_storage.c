@@ -67,9 +67,17 @@ CAL_EXPORT("pdel") void pdel(void)
     reply(cal_private_storage_remove(cal_ptr(&k), 3), 3);
 }
 
+/* A pattern that differs in every 8 bytes (so no two chunks of a big
+ * value are equal), written a word at a time: the interpreter fills
+ * 10 MiB in a fraction of the time a byte loop takes. */
 static void fill(uint8_t *p, size_t n, uint32_t seed)
 {
-    for (size_t i = 0; i < n; i++) p[i] = (uint8_t)((i * 2654435761u + seed) >> 13);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w = (uint64_t)i * 0x9e3779b97f4a7c15ull + seed;
+        memcpy(p + i, &w, 8);
+    }
+    for (; i < n; i++) p[i] = (uint8_t)(i + seed);
 }
 
 /* input: u32 key_len, u32 value_len, u32 seed, u32 private — a generated
