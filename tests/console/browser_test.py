@@ -330,6 +330,21 @@ def scenario(b, node):
     check(wide, "the page fits a phone's width without scrolling sideways")
     b.shot("9-phone-contexts")
 
+    # Every view has been drawn: every control is labelled, every button
+    # and link says what it does, every image has alt text (or is
+    # decoration: alt="").
+    unlabelled = b.js("""
+        const out = [];
+        for (const e of document.querySelectorAll('input, select, textarea'))
+            if (e.type !== 'radio' && !e.labels.length && !e.getAttribute('aria-label')) out.push(e.id || e.outerHTML);
+        for (const e of document.querySelectorAll('input[type=radio]'))
+            if (!e.labels.length || !e.closest('fieldset')) out.push('radio ' + e.name + '=' + e.value);
+        for (const e of document.querySelectorAll('button, a'))
+            if (!(e.getAttribute('aria-label') || e.textContent.trim())) out.push(e.outerHTML);
+        for (const e of document.querySelectorAll('img'))
+            if (!e.hasAttribute('alt')) out.push(e.outerHTML);
+        return out;""")
+    check(unlabelled == [], "controls without a label or text: %r" % unlabelled)
     logs = b.logs()
     print("browser log: %s" % ("%d entries" % len(logs) if logs is not None else "not available"))
     for l in logs or []:
