@@ -840,7 +840,7 @@ static int named(const char *msg)
 /* Many seeds of random host calls with bad descriptors, huge lengths and
  * register abuse: every call ends normally or with a host trap that names
  * a document error, the host never crashes, and the data directory stays
- * usable. */
+ * usable. CAL_SEEDS=N runs N seeds; CAL_VERBOSE=1 prints each trap. */
 TEST(hostile_guest_over_many_seeds)
 {
     cx_t c;
@@ -864,6 +864,7 @@ TEST(hostile_guest_over_many_seeds)
             FAIL("seed %d: trap %s without a document error name: %s", s, weft_trap_name(code),
                  msg ? msg : "(null)");
         trapped++;
+        if (getenv("CAL_VERBOSE")) printf("seed %d: %s\n", s, msg);
     }
     ASSERT_GT_INT(trapped, seeds / 4);
     ASSERT_GT_INT(ended, 0);
