@@ -294,6 +294,42 @@ TEST(max_register_size_at_and_past_the_limit)
     ASSERT_CAL_TRAP(&c, "InvalidMemoryAccess");
 }
 
+/* max_memory_pages (1024) and max_stack_size (200 KiB of value stack)
+ * bound the store: memory grows to 1024 pages and not one more, and a
+ * recursion that fits the engine's default stack exhausts this one; both
+ * pass with the engine's defaults. */
+TEST(memory_pages_and_stack_bound_the_store)
+{
+    cx_t c;
+    weft_val_t arg, res;
+    cx_open(&c, "cal_limits", NULL, NULL);
+    arg = weft_val_i32(1022); /* 1 + 1022 = 1023 pages */
+    ASSERT_OK_S(c.fx.store, fx_call(&c.fx, "grow", &arg, 1, &res, 1));
+    ASSERT_EQ_INT(res.of.i32, 1);
+    arg = weft_val_i32(2); /* 1025: past the limit */
+    ASSERT_OK_S(c.fx.store, fx_call(&c.fx, "grow", &arg, 1, &res, 1));
+    ASSERT_EQ_INT(res.of.i32, -1);
+    arg = weft_val_i32(1); /* 1024: at the limit */
+    ASSERT_OK_S(c.fx.store, fx_call(&c.fx, "grow", &arg, 1, &res, 1));
+    ASSERT_EQ_INT(res.of.i32, 1023);
+    arg = weft_val_i32(100);
+    ASSERT_OK_S(c.fx.store, fx_call(&c.fx, "rec", &arg, 1, &res, 1));
+    ASSERT_EQ_INT(res.of.i32, 100);
+    arg = weft_val_i32(5000); /* about 360 KB of frames */
+    ASSERT_TRAP(c.fx.store, fx_call(&c.fx, "rec", &arg, 1, &res, 1), WEFT_TRAP_STACK_EXHAUSTED);
+
+    fixture_t d; /* the same module with the engine's defaults */
+    fx_open(&d, "cal_limits");
+    weft_calimero_t *cal = c.cal;
+    ASSERT_OK(weft_calimero_define(cal, d.linker));
+    fx_instantiate(&d);
+    ASSERT_OK_S(d.store, fx_call(&d, "rec", &arg, 1, &res, 1));
+    ASSERT_EQ_INT(res.of.i32, 5000);
+    arg = weft_val_i32(1024);
+    ASSERT_OK_S(d.store, fx_call(&d, "grow", &arg, 1, &res, 1));
+    ASSERT_EQ_INT(res.of.i32, 1);
+}
+
 /* ---- panics --------------------------------------------------------------------- */
 
 TEST(panics_carry_file_line_column_and_message)
