@@ -59,6 +59,17 @@ typedef struct {
     const char *listen;        /* "ADDR:PORT" for peer links, or NULL */
     const char *const *peers;  /* "ADDR:PORT" to dial (copied) */
     size_t npeers;
+    /* "nats://HOST:PORT[,...]": replicate through NATS JetStream instead
+     * of peer links (listen and peers unused; docs/sync.md "NATS
+     * transport"); nats_creds a .creds or nkey seed file or NULL,
+     * nats_replicas of each context's stream (0: 1). */
+    const char *nats_url;
+    const char *nats_creds;
+    int nats_replicas;
+    /* The NATS transport's code, weft_sync_nats_transport() (needed with
+     * nats_url; kept out of this library so that programs without libnats
+     * link it). */
+    const struct weft_sync_transport *nats_transport;
     weft_sync_write_fn write;
     /* The module bytes of app `app_id` (malloc'ed, the caller frees), to
      * send a peer joining a context: 0 or WEFT_ENOTFOUND. Any thread. */
@@ -78,6 +89,12 @@ typedef struct {
     void (*log)(void *user, const char *line); /* NULL: stderr */
     void *user;
 } weft_sync_config_t;
+
+/* The NATS JetStream transport (docs/sync.md "NATS transport"), in the
+ * library weft_sync_nats (src/sync/nats.c; links libnats): what
+ * weft_sync_config_t.nats_transport takes. */
+typedef struct weft_sync_transport weft_sync_transport_t;
+const weft_sync_transport_t *weft_sync_nats_transport(void);
 
 /* Starts the sync thread. Returns 0, WEFT_EARG / WEFT_EIO with msg (a bad
  * or busy address), or WEFT_ENOMEM. */

@@ -664,6 +664,11 @@ void sync_repl_writable(sync_repl_t *r, sync_repl_peer_t *p)
     push_peer(r, p);
 }
 
+size_t sync_repl_peer_queued(const sync_repl_peer_t *p)
+{
+    return p ? p->queued + (p->running != NULL) : 0;
+}
+
 void sync_repl_notify(sync_repl_t *r, const uint8_t *ctx, size_t ctx_len)
 {
     seen_ctx(r, ctx, ctx_len);

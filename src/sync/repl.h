@@ -103,6 +103,9 @@ void sync_repl_peer_down(sync_repl_t *r, sync_repl_peer_t *p);
 int sync_repl_receive(sync_repl_t *r, sync_repl_peer_t *p, uint8_t type, const uint8_t *payload,
                       size_t len);
 void sync_repl_writable(sync_repl_t *r, sync_repl_peer_t *p);
+/* OPS frames of p waiting for the writer or in it; at 8 and more the next
+ * one is dropped (a transport that can hold frames back, NATS, waits). */
+size_t sync_repl_peer_queued(const sync_repl_peer_t *p);
 /* Something committed locally (a context's op-log may have grown): push. */
 void sync_repl_notify(sync_repl_t *r, const uint8_t *ctx, size_t ctx_len);
 /* Timers: resend and anti-entropy. Call every 100 ms or so. */

@@ -34,6 +34,7 @@
 #include <sodium.h>
 
 #include "link.h"
+#include "nats.h"
 #include "repl.h"
 #include "weft/crdt.h"
 #include "weft/crdt_store.h"
@@ -70,7 +71,9 @@ typedef struct member_entry {
 } member_entry_t;
 
 typedef struct peer {
-    sync_link_t *link;
+    /* the transport's handle: a sync_link_t, or with NATS a
+     * sync_nats_peer_t (tx_send and tx_close tell them apart) */
+    void *link;
     sync_repl_peer_t *rp;
     uint8_t id[32];
     /* sends the link refused (WEFT_ELIMIT), made again on on_writable */
@@ -123,6 +126,11 @@ struct weft_sync {
     pthread_t thread;
     int thread_started;
     sync_links_t *links;
+    /* instead of links (docs/sync.md "NATS transport"): nt is the
+     * transport's functions (nats.c, linked only into programs that can
+     * take libnats), given by the embedder */
+    const weft_sync_transport_t *nt;
+    sync_nats_t *nats;
     sync_repl_t *repl;
     peer_t *peer_list;
     member_entry_t *members;
@@ -196,7 +204,24 @@ static int valid_app_id(const uint8_t *p)
     return 1;
 }
 
-static peer_t *peer_of_link(weft_sync_t *s, sync_link_t *link)
+/* A frame to a peer through whichever transport this node uses. */
+static int tx_send(weft_sync_t *s, void *h, uint8_t type, const uint8_t *b, size_t len)
+{
+    if (s->nats)
+        return s->nt->send(h, type, b, len);
+    return sync_link_send(h, type, b, len);
+}
+
+static void tx_close(weft_sync_t *s, void *h, const char *why)
+{
+    if (s->nats) {
+        s->nt->close(h, why);
+        return;
+    }
+    sync_link_close(h, why);
+}
+
+static peer_t *peer_of_link(weft_sync_t *s, void *link)
 {
     for (peer_t *p = s->peer_list; p; p = p->next)
         if (p->link == link)
@@ -321,7 +346,7 @@ static void members_load_all(weft_sync_t *s)
 
 static int repl_send(void *user, void *peer, uint8_t type, const uint8_t *payload, size_t len)
 {
-    return sync_link_send(peer, type, payload, len);
+    return tx_send(user, peer, type, payload, len);
 }
 
 typedef struct {
@@ -457,7 +482,7 @@ static void send_invite(weft_sync_t *s, peer_t *p, member_entry_t *e)
     memcpy(b + 2 + e->ctx_len, app, APP_ID_LEN);
     put_u32(b + 2 + e->ctx_len + APP_ID_LEN, (uint32_t)e->n);
     memcpy(b + 6 + e->ctx_len + APP_ID_LEN, e->ids, 32 * e->n);
-    if (sync_link_send(p->link, MSG_INVITE, b, len) != 0)
+    if (tx_send(s, p->link, MSG_INVITE, b, len) != 0)
         p->reinvite = 1; /* the link is full: again when it drains */
     free(b);
 }
@@ -545,7 +570,7 @@ static void join_after(uv_work_t *w, int status)
                 size_t n = strlen(j->ctx);
                 put_u16(b, (uint32_t)n);
                 memcpy(b + 2, j->ctx, n);
-                sync_link_send(p->link, MSG_JOINED, b, 2 + n); /* lost: anti-entropy */
+                tx_send(s, p->link, MSG_JOINED, b, 2 + n); /* lost: anti-entropy */
                 sync_repl_peer_down(s->repl, p->rp);
                 p->rp = sync_repl_peer_up(s->repl, p->link, p->id);
             } else if (e && members_has(e, s->pk)) {
@@ -577,7 +602,7 @@ static void send_app_req(weft_sync_t *s, peer_t *p, join_t *j)
     memcpy(b, j->app, APP_ID_LEN);
     put_u32(b + APP_ID_LEN, (uint32_t)j->wasm_len);
     j->asked_ms = mono_ms();
-    sync_link_send(p->link, MSG_APP_REQ, b, sizeof b);
+    tx_send(s, p->link, MSG_APP_REQ, b, sizeof b);
 }
 
 /* Downloads that stalled: ask again, or give up (the next invitation
@@ -718,7 +743,7 @@ static int on_app_req(weft_sync_t *s, peer_t *p, const uint8_t *b, size_t len)
     put_u32(c + APP_ID_LEN, (uint32_t)s->served_len);
     put_u32(c + APP_ID_LEN + 4, off);
     memcpy(c + APP_ID_LEN + 8, s->served + off, n);
-    p->rechunk = sync_link_send(p->link, MSG_APP_CHUNK, c, APP_ID_LEN + 8 + n) != 0;
+    p->rechunk = tx_send(s, p->link, MSG_APP_CHUNK, c, APP_ID_LEN + 8 + n) != 0;
     if (p->rechunk) { /* the link is full: again when it drains */
         memcpy(p->chunk_app, app, APP_ID_LEN + 1);
         p->chunk_off = off;
@@ -805,29 +830,29 @@ static void on_frame(void *user, sync_link_t *link, uint8_t type, const uint8_t 
                 snprintf(why, sizeof why, "malformed %s frame", names[type - 0x10]);
             else
                 snprintf(why, sizeof why, "unknown replication frame 0x%02x", type);
-            sync_link_close(link, why);
+            tx_close(s, link, why);
         }
         return;
     }
     switch (type) {
     case MSG_INVITE:
         if (on_invite(s, p, payload, len) != 0)
-            sync_link_close(link, "malformed INVITE frame");
+            tx_close(s, link, "malformed INVITE frame");
         break;
     case MSG_APP_REQ:
         if (on_app_req(s, p, payload, len) != 0)
-            sync_link_close(link, "malformed APP_REQ frame");
+            tx_close(s, link, "malformed APP_REQ frame");
         break;
     case MSG_APP_CHUNK:
         if (on_app_chunk(s, p, payload, len) != 0)
-            sync_link_close(link, "malformed APP_CHUNK frame");
+            tx_close(s, link, "malformed APP_CHUNK frame");
         break;
     case MSG_JOINED:
         /* The inviter starts its session with the joiner again too: its
          * version vector goes out now, so the joiner's first writes are
          * pushed at once, not after the next anti-entropy round. */
         if (len < 2 || len != 2 + get_u16(payload) || len == 2) {
-            sync_link_close(link, "malformed JOINED frame");
+            tx_close(s, link, "malformed JOINED frame");
         } else if (shared_ctx(s, payload + 2, len - 2, p->id)) {
             sync_repl_peer_down(s->repl, p->rp);
             p->rp = sync_repl_peer_up(s->repl, p->link, p->id);
@@ -880,6 +905,47 @@ static void on_down(void *user, sync_link_t *link, const char *reason)
 static void link_log(void *user, const char *line)
 {
     slog(user, "%s", line);
+}
+
+/* The same callbacks for the NATS transport, whose peers are the handles. */
+static void nats_up(void *user, sync_nats_peer_t *p, const uint8_t id[32])
+{
+    on_up(user, (sync_link_t *)p, id);
+}
+static void nats_frame(void *user, sync_nats_peer_t *p, uint8_t type, const uint8_t *b,
+                       size_t len)
+{
+    on_frame(user, (sync_link_t *)p, type, b, len);
+}
+static void nats_writable(void *user, sync_nats_peer_t *p)
+{
+    on_writable(user, (sync_link_t *)p);
+}
+static void nats_down(void *user, sync_nats_peer_t *p, const char *reason)
+{
+    on_down(user, (sync_link_t *)p, reason);
+}
+/* A stream batch goes to the engine as an OPS frame from its origin. */
+static int nats_batch(void *user, sync_nats_peer_t *np, const uint8_t *b, size_t len)
+{
+    weft_sync_t *s = user;
+    peer_t *p = peer_of_link(s, np);
+    return p ? sync_repl_receive(s->repl, p->rp, SYNC_MSG_OPS, b, len) : WEFT_EARG;
+}
+
+/* Stream batches of a peer wait while the engine would drop its next. */
+static int nats_busy(void *user, sync_nats_peer_t *np)
+{
+    peer_t *p = peer_of_link(user, np);
+    return p && sync_repl_peer_queued(p->rp) >= 4;
+}
+
+/* Contexts this node is a member of get their stream, consumer and
+ * published ops (called after their members may have changed). */
+static void nats_member_ctx(weft_sync_t *s, member_entry_t *e)
+{
+    if (s->nats && e && members_has(e, s->pk))
+        s->nt->notify(s->nats, e->ctx);
 }
 
 /* ---- the loop -------------------------------------------------------------- */
@@ -947,6 +1013,8 @@ static void snapshot(weft_sync_t *s)
     snap_t sn = {s, NULL, 0, 0};
     if (s->links)
         sync_links_info(s->links, snap_cb, &sn);
+    if (s->nats)
+        s->nt->info(s->nats, snap_cb, &sn);
     /* In place: an up entry is never dropped, so each stays in v (moved
      * down, or where it was) while the later entries are checked. */
     size_t kept = 0;
@@ -1005,6 +1073,7 @@ static void members_reload(weft_sync_t *s, const uint8_t *ctx, size_t len, uint8
     member_entry_t *e = members_find(s, ctx, len, 1);
     if (e)
         members_load(s, e);
+    nats_member_ctx(s, e);
     if (e && (oldn != e->n || (oldn && memcmp(old, e->ids, 32 * oldn) != 0)) &&
         members_has(e, s->pk))
         for (peer_t *p = s->peer_list; p; p = p->next)
@@ -1062,6 +1131,10 @@ static void on_wake(uv_async_t *a)
             sync_links_t *links = s->links;
             s->links = NULL; /* on_down's snapshots no longer ask it */
             sync_links_stop(links);
+        }
+        if (s->nats) {
+            s->nt->stop(s->nats); /* on_down for each peer: s->nats still set */
+            s->nats = NULL;
         }
         while (s->peer_list) { /* on_down has run for up links; what is left is stale */
             peer_t *p = s->peer_list;
@@ -1174,6 +1247,25 @@ int weft_sync_start(const weft_sync_config_t *cfg, weft_sync_t **out, char *msg,
     int rv = sync_repl_new(&rc, &s->repl);
     if (rv != 0)
         goto fail_loop;
+    if (cfg->nats_url) {
+        if (!cfg->nats_transport) {
+            snprintf(msg, msg_size, "this program was built without NATS (libnats-dev)");
+            rv = WEFT_EARG;
+            goto fail_loop;
+        }
+        s->nt = cfg->nats_transport;
+        sync_nats_config_t nc = {
+            .loop = &s->loop, .db = cfg->db, .public_key = s->pk, .secret_key = s->sk,
+            .url = cfg->nats_url, .creds = cfg->nats_creds, .replicas = cfg->nats_replicas,
+            .on_up = nats_up, .on_frame = nats_frame, .on_writable = nats_writable,
+            .on_down = nats_down, .on_batch = nats_batch, .busy = nats_busy, .log = link_log, .user = s,
+        };
+        if ((rv = s->nt->start(&nc, &s->nats, msg, msg_size)) != 0)
+            goto fail_loop;
+        for (member_entry_t *e = s->members; e; e = e->next)
+            nats_member_ctx(s, e);
+        goto started;
+    }
     sync_links_config_t lc = {
         .loop = &s->loop, .public_key = s->pk, .secret_key = s->sk, .listen = s->listen,
         .peers = (const char *const *)s->peers, .npeers = s->cfg.npeers,
@@ -1183,6 +1275,7 @@ int weft_sync_start(const weft_sync_config_t *cfg, weft_sync_t **out, char *msg,
     if ((rv = sync_links_start(&lc, &s->links, msg, msg_size)) != 0)
         goto fail_loop;
     s->port = sync_links_port(s->links);
+started:
     uv_timer_start(&s->tick, on_tick, TICK_MS, TICK_MS);
     if (pthread_create(&s->thread, NULL, loop_main, s) != 0) {
         rv = WEFT_ENOMEM;

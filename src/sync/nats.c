@@ -1,0 +1,968 @@
+/*
+ * nats.c — the NATS JetStream transport (nats.h; docs/sync.md "NATS
+ * transport").
+ *
+ * Subjects: weft.here (presence), weft.n.<id hex> (frames to a node),
+ * weft.c.<h>.<origin hex> (context streams, h = the first 16 bytes of
+ * SHA-256 of the context's name, in hex). Every message is signed by its
+ * sender's ed25519 key (the node id): NATS carries ops, it does not vouch
+ * for them.
+ *
+ * Threads. libnats calls on_msg on its own threads: it queues the message
+ * under `mu` and wakes the loop, which verifies and dispatches it (peers
+ * live on the loop only). A worker thread makes each context's stream and
+ * durable consumer and publishes this node's own ops (those calls wait for
+ * the server); it shares with the loop only the work list, under `mu`.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <nats/nats.h>
+#include <sodium.h>
+
+#include "nats.h"
+#include "repl.h"
+#include "repl_msg.h"
+#include "weft/crdt.h"
+#include "weft/crdt_store.h"
+#include "weft/error.h"
+#include "weft/sync.h"
+
+#define VERSION 1
+#define HDR (1 + 32 + 64) /* version, sender, signature */
+#define HERE_MS 500       /* presence every */
+#define SILENT_MS 3000    /* a peer not heard from for this long is down */
+#define TICK_MS 100
+#define RETRY_MS 1000     /* the worker retries a context that failed */
+#define BATCH_BYTES ((size_t)64 << 10)
+#define MAX_ACK_PENDING 256 /* stream batches a consumer has out unacknowledged */
+
+static const char DOM_FRAME[] = "weft-nats-v1 frame";
+static const char DOM_HERE[] = "weft-nats-v1 here";
+static const char DOM_OPS[] = "weft-nats-v1 ops";
+
+enum { IN_HERE, IN_FRAME, IN_STREAM };
+
+typedef struct inmsg {
+    struct inmsg *next;
+    int kind;
+    natsMsg *msg;
+} inmsg_t;
+
+struct sync_nats_peer {
+    sync_nats_peer_t *next;
+    sync_nats_t *n;
+    uint8_t id[32];
+    char subject[8 + 64 + 1];
+    uint64_t seen_ms;
+    int blocked;       /* a publish failed: on_writable at the next tick */
+    char closing[128]; /* sync_nats_close's reason: down at the next tick */
+    inmsg_t *pending, *pending_tail; /* stream batches waiting for room */
+    uint64_t frames_in, frames_out, bytes_in, bytes_out;
+};
+
+/* One context, for the worker. */
+typedef struct wctx {
+    struct wctx *next;
+    char name[WEFT_CRDT_CONTEXT_MAX + 1];
+    char stream[5 + 32 + 1];   /* WEFT_<h> */
+    char subjects[7 + 32 + 3]; /* weft.c.<h>.> */
+    char own[7 + 32 + 1 + 64 + 1];
+    int dirty;                 /* loop: a commit may have ops to publish */
+    /* worker only: */
+    int stream_ok, mark_known;
+    natsSubscription *sub;
+    uint64_t mark; /* this node's last seq in the stream */
+    uint64_t failed_ms;
+} wctx_t;
+
+struct sync_nats {
+    sync_nats_config_t cfg;
+    uint8_t pk[32], sk[64];
+    char self_hex[65];
+    char self_subject[8 + 64 + 1];
+    char durable[1 + 16 + 1];
+    natsOptions *opts;
+    natsConnection *nc;
+    jsCtx *js;
+    natsSubscription *sub_self, *sub_here;
+    uv_async_t wake;
+    uv_timer_t tick;
+    int nclosed;
+    sync_nats_peer_t *peers;
+    uint64_t here_ms;
+    int connected_logged;
+
+    pthread_mutex_t mu; /* below */
+    pthread_cond_t cv;
+    inmsg_t *in, *in_tail;
+    int closed; /* no more wakes: the handles are closing */
+    wctx_t *ctxs;
+    int wstop;
+    pthread_t worker;
+    int worker_started;
+};
+
+static void nlog(sync_nats_t *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void nlog(sync_nats_t *n, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n->cfg.log)
+        n->cfg.log(n->cfg.user, line);
+    else
+        fprintf(stderr, "%s\n", line);
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* dom || a[0..alen) || b[0..blen), malloc'ed (*len its length), or NULL. */
+static uint8_t *cat3(const char *dom, const uint8_t *a, size_t alen, const uint8_t *b,
+                     size_t blen, size_t *len)
+{
+    size_t dl = strlen(dom);
+    uint8_t *m = malloc(dl + alen + blen + 1);
+    if (!m)
+        return NULL;
+    memcpy(m, dom, dl);
+    if (alen)
+        memcpy(m + dl, a, alen);
+    if (blen)
+        memcpy(m + dl + alen, b, blen);
+    *len = dl + alen + blen;
+    return m;
+}
+
+/* Signs dom || a || b into sig (64 bytes). */
+static int sign3(const sync_nats_t *n, const char *dom, const uint8_t *a, size_t alen,
+                 const uint8_t *b, size_t blen, uint8_t sig[64])
+{
+    size_t len;
+    uint8_t *m = cat3(dom, a, alen, b, blen, &len);
+    if (!m)
+        return WEFT_ENOMEM;
+    crypto_sign_detached(sig, NULL, m, len, n->sk);
+    free(m);
+    return 0;
+}
+
+/* 1 when sig verifies under pk over dom || a || b. */
+static int verify3(const char *dom, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+                   const uint8_t *sig, const uint8_t *pk)
+{
+    size_t len;
+    uint8_t *m = cat3(dom, a, alen, b, blen, &len);
+    int ok = m && crypto_sign_verify_detached(sig, m, len, pk) == 0;
+    free(m);
+    return ok;
+}
+
+/* ---- from libnats' threads --------------------------------------------- */
+
+static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure,
+                   int kind)
+{
+    sync_nats_t *n = closure;
+    inmsg_t *m = malloc(sizeof *m);
+    (void)nc;
+    (void)sub;
+    if (!m) {
+        natsMsg_Destroy(msg); /* lost: resent, or redelivered unacknowledged */
+        return;
+    }
+    m->next = NULL;
+    m->kind = kind;
+    m->msg = msg;
+    pthread_mutex_lock(&n->mu);
+    if (n->closed) {
+        pthread_mutex_unlock(&n->mu);
+        natsMsg_Destroy(msg);
+        free(m);
+        return;
+    }
+    if (n->in_tail)
+        n->in_tail->next = m;
+    else
+        n->in = m;
+    n->in_tail = m;
+    uv_async_send(&n->wake); /* under mu: the handle is not closing */
+    pthread_mutex_unlock(&n->mu);
+}
+
+static void on_here_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *c)
+{
+    on_msg(nc, sub, msg, c, IN_HERE);
+}
+static void on_frame_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *c)
+{
+    on_msg(nc, sub, msg, c, IN_FRAME);
+}
+static void on_stream_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *c)
+{
+    on_msg(nc, sub, msg, c, IN_STREAM);
+}
+
+/* ---- peers (loop thread) ------------------------------------------------ */
+
+static sync_nats_peer_t *peer_find(sync_nats_t *n, const uint8_t id[32])
+{
+    for (sync_nats_peer_t *p = n->peers; p; p = p->next)
+        if (memcmp(p->id, id, 32) == 0)
+            return p;
+    return NULL;
+}
+
+/* The peer of id, made (and on_up) when it is new. */
+static sync_nats_peer_t *peer_seen(sync_nats_t *n, const uint8_t id[32])
+{
+    sync_nats_peer_t *p = peer_find(n, id);
+    if (!p) {
+        char hex[65];
+        if (!(p = calloc(1, sizeof *p)))
+            return NULL;
+        p->n = n;
+        memcpy(p->id, id, 32);
+        sodium_bin2hex(hex, sizeof hex, id, 32);
+        snprintf(p->subject, sizeof p->subject, "weft.n.%s", hex);
+        p->next = n->peers;
+        n->peers = p;
+        p->seen_ms = mono_ms();
+        nlog(n, "sync: nats peer %.16s up", hex);
+        n->cfg.on_up(n->cfg.user, p, id);
+        return p;
+    }
+    p->seen_ms = mono_ms();
+    return p;
+}
+
+static void peer_drop(sync_nats_t *n, sync_nats_peer_t *p, const char *reason)
+{
+    char hex[65];
+    for (sync_nats_peer_t **pp = &n->peers; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    sodium_bin2hex(hex, sizeof hex, p->id, 32);
+    nlog(n, "sync: nats peer %.16s down: %s", hex, reason);
+    n->cfg.on_down(n->cfg.user, p, reason);
+    while (p->pending) { /* unacknowledged: the server delivers them again */
+        inmsg_t *m = p->pending;
+        p->pending = m->next;
+        natsMsg_Destroy(m->msg);
+        free(m);
+    }
+    free(p);
+}
+
+/* Hands p's waiting stream batches to the layer above while it has room,
+ * acknowledging each to the server once handed. */
+static void pending_run(sync_nats_t *n, sync_nats_peer_t *p)
+{
+    while (p->pending && !p->closing[0] && !n->cfg.busy(n->cfg.user, p)) {
+        inmsg_t *m = p->pending;
+        const uint8_t *d = (const uint8_t *)natsMsg_GetData(m->msg);
+        size_t len = (size_t)natsMsg_GetDataLength(m->msg);
+        p->pending = m->next;
+        if (!p->pending)
+            p->pending_tail = NULL;
+        p->frames_in++;
+        p->bytes_in += len;
+        int rc = n->cfg.on_batch(n->cfg.user, p, d + HDR, len - HDR);
+        if (rc == 0)
+            natsMsg_Ack(m->msg, NULL); /* lost: redelivered, a duplicate */
+        else if (rc == WEFT_EMALFORMED)
+            natsMsg_Term(m->msg, NULL);
+        else /* not shared yet, or no memory: again in a second */
+            natsMsg_NakWithDelay(m->msg, 1000, NULL);
+        natsMsg_Destroy(m->msg);
+        free(m);
+    }
+}
+
+/* ---- incoming (loop thread) --------------------------------------------- */
+
+static void in_here(sync_nats_t *n, const uint8_t *d, size_t len)
+{
+    if (len != HDR + 8 || d[0] != VERSION || memcmp(d + 1, n->pk, 32) == 0)
+        return; /* ours, or not a presence of this version */
+    if (!verify3(DOM_HERE, d + HDR, 8, NULL, 0, d + 33, d + 1)) {
+        nlog(n, "sync: nats: a presence message whose signature does not verify; ignored");
+        return;
+    }
+    peer_seen(n, d + 1);
+}
+
+static void in_frame(sync_nats_t *n, const uint8_t *d, size_t len)
+{
+    if (len < HDR + 1 || d[0] != VERSION || memcmp(d + 1, n->pk, 32) == 0)
+        return;
+    /* the signature covers the addressee: a frame for another node,
+     * republished on our subject, does not verify */
+    if (!verify3(DOM_FRAME, n->pk, 32, d + HDR, len - HDR, d + 33, d + 1)) {
+        nlog(n, "sync: nats: a frame whose signature does not verify (%zu bytes); dropped", len);
+        return;
+    }
+    sync_nats_peer_t *p = peer_seen(n, d + 1);
+    if (!p || p->closing[0])
+        return;
+    p->frames_in++;
+    p->bytes_in += len;
+    n->cfg.on_frame(n->cfg.user, p, d[HDR], d + HDR + 1, len - HDR - 1);
+}
+
+typedef struct {
+    const uint8_t *origin;
+    int bad;
+} origin_check_t;
+
+static int check_origin(void *user, size_t group, const uint8_t *origin, uint64_t seq,
+                        const uint8_t *bytes, size_t len)
+{
+    origin_check_t *c = user;
+    (void)group, (void)seq, (void)bytes, (void)len;
+    if (memcmp(origin, c->origin, 32) != 0) {
+        c->bad = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* A stream batch: checked (signature, origin of every op, context of the
+ * subject), then queued on its origin's peer. Returns 1 when m was kept. */
+static int in_stream(sync_nats_t *n, inmsg_t *m)
+{
+    const uint8_t *d = (const uint8_t *)natsMsg_GetData(m->msg);
+    size_t len = (size_t)natsMsg_GetDataLength(m->msg);
+    const char *subj = natsMsg_GetSubject(m->msg);
+    const char *tok = subj ? strrchr(subj, '.') : NULL;
+    uint8_t sub_origin[32], ctx[WEFT_CRDT_CONTEXT_MAX], h[32];
+    size_t ctx_len, hl;
+    char hh[65];
+    const char *why = NULL;
+    origin_check_t oc;
+    if (len < HDR + 1 || d[0] != VERSION || !tok || strlen(tok + 1) != 64 ||
+        sodium_hex2bin(sub_origin, 32, tok + 1, 64, NULL, &hl, NULL) != 0 || hl != 32) {
+        why = "malformed";
+        goto bad;
+    }
+    if (memcmp(d + 1, sub_origin, 32) != 0) {
+        why = "signed by another node than its subject's";
+        goto bad;
+    }
+    if (memcmp(d + 1, n->pk, 32) == 0)
+        goto ours;
+    if (!verify3(DOM_OPS, d + 1, 32, d + HDR, len - HDR, d + 33, d + 1)) {
+        why = "its signature does not verify";
+        goto bad;
+    }
+    oc.origin = d + 1;
+    oc.bad = 0;
+    if (repl_ops_walk(d + HDR, len - HDR, ctx, &ctx_len, check_origin, &oc) < 0) {
+        why = "not an OPS frame";
+        goto bad;
+    }
+    if (oc.bad) {
+        why = "it holds ops of another origin than its signer";
+        goto bad;
+    }
+    crypto_hash_sha256(h, ctx, ctx_len);
+    sodium_bin2hex(hh, sizeof hh, h, 16);
+    if (strncmp(subj, "weft.c.", 7) != 0 || strncmp(subj + 7, hh, 32) != 0) {
+        why = "its context is not its stream's";
+        goto bad;
+    }
+    sync_nats_peer_t *p = peer_seen(n, d + 1);
+    if (!p)
+        return 0; /* unacknowledged: delivered again */
+    m->next = NULL;
+    if (p->pending_tail)
+        p->pending_tail->next = m;
+    else
+        p->pending = m;
+    p->pending_tail = m;
+    pending_run(n, p);
+    return 1;
+bad:
+    nlog(n, "sync: nats: a stream message on %s refused: %s", subj ? subj : "?", why);
+    natsMsg_Term(m->msg, NULL); /* never applies: not delivered again */
+    return 0;
+ours:
+    natsMsg_Ack(m->msg, NULL);
+    return 0;
+}
+
+static void on_wake(uv_async_t *a)
+{
+    sync_nats_t *n = a->data;
+    pthread_mutex_lock(&n->mu);
+    inmsg_t *list = n->in;
+    n->in = n->in_tail = NULL;
+    pthread_mutex_unlock(&n->mu);
+    while (list) {
+        inmsg_t *m = list;
+        const uint8_t *d = (const uint8_t *)natsMsg_GetData(m->msg);
+        size_t len = (size_t)natsMsg_GetDataLength(m->msg);
+        list = m->next;
+        if (m->kind == IN_STREAM && in_stream(n, m))
+            continue; /* kept, acknowledged when handed on */
+        if (m->kind == IN_HERE)
+            in_here(n, d, len);
+        else if (m->kind == IN_FRAME)
+            in_frame(n, d, len);
+        natsMsg_Destroy(m->msg);
+        free(m);
+    }
+}
+
+static void here(sync_nats_t *n)
+{
+    uint8_t b[HDR + 8];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    b[0] = VERSION;
+    memcpy(b + 1, n->pk, 32);
+    for (int i = 0; i < 8; i++)
+        b[HDR + i] = (uint8_t)(ms >> (56 - 8 * i));
+    if (sign3(n, DOM_HERE, b + HDR, 8, NULL, 0, b + 33) == 0)
+        natsConnection_Publish(n->nc, "weft.here", b, (int)sizeof b);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    sync_nats_t *n = t->data;
+    uint64_t now = mono_ms();
+    if (now - n->here_ms >= HERE_MS) {
+        n->here_ms = now;
+        here(n);
+    }
+    for (sync_nats_peer_t *p = n->peers, *next; p; p = next) {
+        next = p->next;
+        if (p->closing[0]) {
+            char why[128];
+            snprintf(why, sizeof why, "%s", p->closing);
+            peer_drop(n, p, why);
+        } else if (!p->pending && now - p->seen_ms >= SILENT_MS) {
+            peer_drop(n, p, "silent for 3 s");
+        } else {
+            pending_run(n, p);
+            if (p->blocked) {
+                p->blocked = 0;
+                n->cfg.on_writable(n->cfg.user, p);
+            }
+        }
+    }
+}
+
+/* ---- the worker: streams, consumers, publishing -------------------------- */
+
+typedef struct {
+    sync_nats_t *n;
+    repl_ops_writer_t *w;
+    uint64_t first, last;
+    int rc;
+} collect_t;
+
+static int collect_op(void *user, const uint8_t *bytes, size_t len)
+{
+    collect_t *c = user;
+    weft_crdt_op_t op;
+    if (weft_crdt_op_decode(bytes, len, &op) < 0) {
+        c->rc = WEFT_EMALFORMED;
+        return 1;
+    }
+    if (memcmp(op.origin, c->n->pk, 32) != 0)
+        return 0; /* others' ops go from their origins */
+    if (c->w->nops > 0 && repl_ops_size(c->w) + len + 16 > BATCH_BYTES)
+        return 1;
+    if (repl_ops_add(c->w, &op) < 0) {
+        c->rc = WEFT_ENOMEM;
+        return 1;
+    }
+    if (!c->first)
+        c->first = op.seq;
+    c->last = op.seq;
+    return 0;
+}
+
+typedef struct {
+    weft_crdt_id_t *v;
+    size_t n, cap;
+    int rc;
+} vvbuf_t;
+
+static int vv_one(void *user, const uint8_t *origin, uint64_t seq)
+{
+    vvbuf_t *b = user;
+    if (repl_grow((void **)&b->v, &b->cap, b->n, sizeof *b->v, 8) < 0) {
+        b->rc = WEFT_ENOMEM;
+        return 1;
+    }
+    memcpy(b->v[b->n].origin, origin, 32);
+    b->v[b->n++].seq = seq;
+    return 0;
+}
+
+/* The next batch of this node's ops past c->mark into w (w->nops 0: none). */
+static int next_batch(sync_nats_t *n, wctx_t *c, repl_ops_writer_t *w, uint64_t *first,
+                      uint64_t *last)
+{
+    weft_txn_t *txn;
+    vvbuf_t vv = {NULL, 0, 0, 0};
+    collect_t col = {n, w, 0, 0, 0};
+    size_t len = strlen(c->name);
+    int rc = weft_txn_begin(n->cfg.db, WEFT_TXN_READ, &txn);
+    if (rc < 0)
+        return rc;
+    rc = weft_crdt_version_vector(txn, (const uint8_t *)c->name, len, vv_one, &vv);
+    if (rc == 0 && vv.rc == 0) {
+        /* every origin at its mark but ours, at what the stream has */
+        size_t i = 0;
+        while (i < vv.n && memcmp(vv.v[i].origin, n->pk, 32) != 0)
+            i++;
+        if (i == vv.n) { /* nothing of ours: nothing to publish */
+            rc = 0;
+            goto out;
+        }
+        vv.v[i].seq = c->mark;
+        repl_ops_begin(w, (const uint8_t *)c->name, len);
+        rc = weft_crdt_missing(txn, (const uint8_t *)c->name, len, vv.v, vv.n, collect_op, &col);
+        if (rc == 0)
+            rc = col.rc;
+        if (rc == 0 && w->nops > 0)
+            rc = repl_ops_end(w);
+    } else if (rc == 0) {
+        rc = vv.rc;
+    }
+out:
+    weft_txn_abort(txn);
+    free(vv.v);
+    *first = col.first;
+    *last = col.last;
+    return rc;
+}
+
+static int publish(sync_nats_t *n, wctx_t *c)
+{
+    repl_ops_writer_t w;
+    int rc = 0;
+    memset(&w, 0, sizeof w);
+    for (;;) {
+        uint64_t first, last;
+        w.nops = 0;
+        if ((rc = next_batch(n, c, &w, &first, &last)) < 0 || w.nops == 0)
+            break;
+        size_t len = HDR + w.frame.len;
+        uint8_t *b = malloc(len);
+        natsMsg *m = NULL;
+        jsPubAck *pa = NULL;
+        jsErrCode jerr = 0;
+        char id[64 + 1 + 20 + 1 + 20 + 1];
+        if (!b) {
+            rc = WEFT_ENOMEM;
+            break;
+        }
+        b[0] = VERSION;
+        memcpy(b + 1, n->pk, 32);
+        memcpy(b + HDR, w.frame.p, w.frame.len);
+        sign3(n, DOM_OPS, n->pk, 32, w.frame.p, w.frame.len, b + 33);
+        snprintf(id, sizeof id, "%s.%llu.%llu", n->self_hex, (unsigned long long)first,
+                 (unsigned long long)last);
+        natsStatus s = natsMsg_Create(&m, c->own, NULL, (const char *)b, (int)len);
+        if (s == NATS_OK)
+            s = natsMsgHeader_Set(m, "Nats-Msg-Id", id);
+        if (s == NATS_OK)
+            s = js_PublishMsg(&pa, n->js, m, NULL, &jerr);
+        jsPubAck_Destroy(pa);
+        natsMsg_Destroy(m);
+        free(b);
+        if (s != NATS_OK) {
+            nlog(n, "sync: nats: publishing ops %llu..%llu of context %s failed: %s (%d); "
+                    "again in %d ms", (unsigned long long)first, (unsigned long long)last,
+                 c->name, natsStatus_GetText(s), (int)jerr, RETRY_MS);
+            rc = WEFT_EIO;
+            break;
+        }
+        c->mark = last;
+    }
+    repl_ops_writer_free(&w);
+    return rc;
+}
+
+/* Stream, consumer and mark of c, made once; then its new ops published. */
+static int ctx_work(sync_nats_t *n, wctx_t *c)
+{
+    jsErrCode jerr = 0;
+    natsStatus s;
+    if (!c->stream_ok) {
+        jsStreamConfig sc;
+        jsStreamInfo *si = NULL;
+        const char *subjects[1] = {c->subjects};
+        jsStreamConfig_Init(&sc);
+        sc.Name = c->stream;
+        sc.Subjects = subjects;
+        sc.SubjectsLen = 1;
+        sc.Storage = js_FileStorage;
+        sc.Replicas = n->cfg.replicas > 0 ? n->cfg.replicas : 1;
+        sc.Duplicates = (int64_t)120 * 1000 * 1000 * 1000; /* ns */
+        s = js_AddStream(&si, n->js, &sc, NULL, &jerr);
+        jsStreamInfo_Destroy(si);
+        if (s != NATS_OK && jerr != JSStreamNameExistErr) {
+            nlog(n, "sync: nats: stream %s of context %s: %s (%d)", c->stream, c->name,
+                 natsStatus_GetText(s), (int)jerr);
+            return WEFT_EIO;
+        }
+        if (s != NATS_OK) /* made by another member with other settings: used as it is */
+            nlog(n, "sync: nats: stream %s of context %s exists with other settings; used as "
+                    "it is", c->stream, c->name);
+        c->stream_ok = 1;
+    }
+    if (!c->sub) {
+        jsSubOptions so;
+        jsSubOptions_Init(&so);
+        so.Stream = c->stream;
+        so.ManualAck = true;
+        so.Config.Durable = n->durable;
+        so.Config.AckPolicy = js_AckExplicit;
+        so.Config.DeliverPolicy = js_DeliverAll;
+        so.Config.MaxAckPending = MAX_ACK_PENDING;
+        so.Config.AckWait = (int64_t)30 * 1000 * 1000 * 1000;
+        s = js_Subscribe(&c->sub, n->js, c->subjects, on_stream_msg, n, NULL, &so, &jerr);
+        if (s != NATS_OK) {
+            c->sub = NULL;
+            nlog(n, "sync: nats: consumer %s of stream %s: %s (%d)", n->durable, c->stream,
+                 natsStatus_GetText(s), (int)jerr);
+            return WEFT_EIO;
+        }
+    }
+    if (!c->mark_known) {
+        natsMsg *m = NULL;
+        s = js_GetLastMsg(&m, n->js, c->stream, c->own, NULL, &jerr);
+        if (s == NATS_OK) {
+            const char *id = NULL;
+            const char *dot;
+            if (natsMsgHeader_Get(m, "Nats-Msg-Id", &id) == NATS_OK && id &&
+                (dot = strrchr(id, '.')) != NULL)
+                c->mark = strtoull(dot + 1, NULL, 10);
+            natsMsg_Destroy(m);
+        } else if (jerr != JSNoMessageFoundErr) {
+            nlog(n, "sync: nats: last message of %s: %s (%d)", c->own, natsStatus_GetText(s),
+                 (int)jerr);
+            return WEFT_EIO;
+        }
+        c->mark_known = 1;
+    }
+    return publish(n, c);
+}
+
+static void *worker_main(void *arg)
+{
+    sync_nats_t *n = arg;
+    pthread_mutex_lock(&n->mu);
+    while (!n->wstop) {
+        wctx_t *todo = NULL;
+        uint64_t now = mono_ms();
+        for (wctx_t *c = n->ctxs; c && !todo; c = c->next)
+            if ((c->dirty && !c->failed_ms) || (c->failed_ms && now - c->failed_ms >= RETRY_MS))
+                todo = c;
+        if (!todo) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 200 * 1000 * 1000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&n->cv, &n->mu, &ts);
+            continue;
+        }
+        todo->dirty = 0;
+        pthread_mutex_unlock(&n->mu);
+        int rc = ctx_work(n, todo); /* the list only grows: todo stays */
+        pthread_mutex_lock(&n->mu);
+        todo->failed_ms = rc < 0 ? (mono_ms() | 1) : 0;
+    }
+    /* Stopping: publish what is left of every context set up, so that a
+     * node stopped cleanly leaves all its ops in the streams (a member
+     * that comes back while it is down finds them there). Bounded: a
+     * publish waits for the server at most the client's timeout. */
+    for (wctx_t *c = n->ctxs; c; c = c->next) {
+        if (!c->stream_ok || !c->mark_known || c->failed_ms)
+            continue;
+        pthread_mutex_unlock(&n->mu);
+        publish(n, c);
+        pthread_mutex_lock(&n->mu);
+    }
+    pthread_mutex_unlock(&n->mu);
+    return NULL;
+}
+
+/* ---- API ------------------------------------------------------------------- */
+
+void sync_nats_notify(sync_nats_t *n, const char *ctx)
+{
+    size_t len = strlen(ctx);
+    wctx_t *c;
+    if (len == 0 || len > WEFT_CRDT_CONTEXT_MAX)
+        return;
+    pthread_mutex_lock(&n->mu);
+    for (c = n->ctxs; c; c = c->next)
+        if (strcmp(c->name, ctx) == 0)
+            break;
+    if (!c && (c = calloc(1, sizeof *c)) != NULL) {
+        uint8_t h[32];
+        char hh[33];
+        memcpy(c->name, ctx, len + 1);
+        crypto_hash_sha256(h, (const uint8_t *)ctx, len);
+        sodium_bin2hex(hh, sizeof hh, h, 16);
+        snprintf(c->stream, sizeof c->stream, "WEFT_%s", hh);
+        snprintf(c->subjects, sizeof c->subjects, "weft.c.%s.>", hh);
+        snprintf(c->own, sizeof c->own, "weft.c.%s.%s", hh, n->self_hex);
+        c->next = n->ctxs;
+        n->ctxs = c;
+    }
+    if (c)
+        c->dirty = 1;
+    pthread_cond_signal(&n->cv);
+    pthread_mutex_unlock(&n->mu);
+}
+
+int sync_nats_send(sync_nats_peer_t *p, uint8_t type, const uint8_t *payload, size_t len)
+{
+    sync_nats_t *n = p->n;
+    size_t wl = HDR + 1 + len;
+    uint8_t *b = malloc(wl);
+    natsStatus s;
+    if (!b)
+        return WEFT_ENOMEM;
+    b[0] = VERSION;
+    memcpy(b + 1, n->pk, 32);
+    b[HDR] = type;
+    if (len)
+        memcpy(b + HDR + 1, payload, len);
+    if (sign3(n, DOM_FRAME, p->id, 32, b + HDR, 1 + len, b + 33) != 0) {
+        free(b);
+        return WEFT_ENOMEM;
+    }
+    s = natsConnection_Publish(n->nc, p->subject, b, (int)wl);
+    free(b);
+    if (s != NATS_OK) {
+        p->blocked = 1;
+        return WEFT_ELIMIT;
+    }
+    p->frames_out++;
+    p->bytes_out += wl;
+    return 0;
+}
+
+void sync_nats_close(sync_nats_peer_t *p, const char *reason)
+{
+    if (!p->closing[0])
+        snprintf(p->closing, sizeof p->closing, "%s", reason && reason[0] ? reason : "closed");
+}
+
+void sync_nats_info(sync_nats_t *n, void (*fn)(void *user, const sync_link_info_t *info),
+                    void *user)
+{
+    for (sync_nats_peer_t *p = n->peers; p; p = p->next) {
+        sync_link_info_t i;
+        memset(&i, 0, sizeof i);
+        memcpy(i.id, p->id, 32);
+        snprintf(i.addr, sizeof i.addr, "nats");
+        i.up = 1;
+        i.bytes_in = p->bytes_in;
+        i.bytes_out = p->bytes_out;
+        i.frames_in = p->frames_in;
+        i.frames_out = p->frames_out;
+        fn(user, &i);
+    }
+}
+
+static void on_closed_handle(uv_handle_t *h)
+{
+    sync_nats_t *n = h->data;
+    if (++n->nclosed < 2)
+        return;
+    pthread_mutex_destroy(&n->mu);
+    pthread_cond_destroy(&n->cv);
+    sodium_memzero(n->sk, sizeof n->sk);
+    free(n);
+}
+
+static void nats_free_conn(sync_nats_t *n)
+{
+    if (n->sub_self)
+        natsSubscription_Destroy(n->sub_self);
+    if (n->sub_here)
+        natsSubscription_Destroy(n->sub_here);
+    for (wctx_t *c = n->ctxs; c; c = c->next)
+        if (c->sub) {
+            natsSubscription_Destroy(c->sub);
+            c->sub = NULL;
+        }
+    jsCtx_Destroy(n->js);
+    if (n->nc) {
+        natsConnection_Close(n->nc);
+        natsConnection_Destroy(n->nc);
+    }
+    natsOptions_Destroy(n->opts);
+    n->js = NULL;
+    n->nc = NULL;
+    n->opts = NULL;
+}
+
+void sync_nats_stop(sync_nats_t *n)
+{
+    pthread_mutex_lock(&n->mu);
+    n->wstop = 1;
+    pthread_cond_signal(&n->cv);
+    pthread_mutex_unlock(&n->mu);
+    if (n->worker_started)
+        pthread_join(n->worker, NULL);
+    /* No wake after this: a callback still running sees closed. */
+    pthread_mutex_lock(&n->mu);
+    n->closed = 1;
+    pthread_mutex_unlock(&n->mu);
+    nats_free_conn(n);
+    while (n->peers)
+        peer_drop(n, n->peers, "stopped");
+    while (n->in) {
+        inmsg_t *m = n->in;
+        n->in = m->next;
+        natsMsg_Destroy(m->msg);
+        free(m);
+    }
+    while (n->ctxs) {
+        wctx_t *c = n->ctxs;
+        n->ctxs = c->next;
+        free(c);
+    }
+    uv_timer_stop(&n->tick);
+    uv_close((uv_handle_t *)&n->tick, on_closed_handle);
+    uv_close((uv_handle_t *)&n->wake, on_closed_handle);
+}
+
+int sync_nats_start(const sync_nats_config_t *cfg, sync_nats_t **out, char *msg,
+                    size_t msg_size)
+{
+    sync_nats_t *n;
+    natsStatus s;
+    *out = NULL;
+    if (!cfg->url || strncmp(cfg->url, "nats://", 7) != 0) {
+        snprintf(msg, msg_size, "--sync wants nats://HOST:PORT[,nats://HOST:PORT...]");
+        return WEFT_EARG;
+    }
+    if (!(n = calloc(1, sizeof *n)))
+        return WEFT_ENOMEM;
+    n->cfg = *cfg;
+    memcpy(n->pk, cfg->public_key, 32);
+    memcpy(n->sk, cfg->secret_key, 64);
+    sodium_bin2hex(n->self_hex, sizeof n->self_hex, n->pk, 32);
+    snprintf(n->self_subject, sizeof n->self_subject, "weft.n.%s", n->self_hex);
+    snprintf(n->durable, sizeof n->durable, "n%.16s", n->self_hex);
+    pthread_mutex_init(&n->mu, NULL);
+    pthread_cond_init(&n->cv, NULL);
+    s = natsOptions_Create(&n->opts);
+    if (s == NATS_OK)
+        s = natsOptions_SetURL(n->opts, cfg->url);
+    if (s == NATS_OK)
+        s = natsOptions_SetMaxReconnect(n->opts, -1);
+    if (s == NATS_OK)
+        s = natsOptions_SetReconnectWait(n->opts, 250);
+    if (s == NATS_OK)
+        s = natsOptions_SetReconnectBufSize(n->opts, 8 << 20);
+    if (s == NATS_OK)
+        s = natsOptions_SetRetryOnFailedConnect(n->opts, true, NULL, NULL);
+    if (s == NATS_OK)
+        s = natsOptions_SetName(n->opts, n->durable);
+    if (s != NATS_OK) {
+        snprintf(msg, msg_size, "--sync %s: %s", cfg->url, natsStatus_GetText(s));
+        goto fail;
+    }
+    if (cfg->creds) {
+        /* a .creds file holds a JWT and a seed; a seed file only the seed */
+        FILE *f = fopen(cfg->creds, "r");
+        char head[64] = "";
+        if (!f) {
+            snprintf(msg, msg_size, "--nats-creds %s: cannot read it", cfg->creds);
+            goto fail;
+        }
+        if (!fgets(head, sizeof head, f))
+            head[0] = '\0';
+        fclose(f);
+        if (strncmp(head, "SU", 2) == 0)
+            s = natsOptions_SetNKeyFromSeed(n->opts, NULL, cfg->creds);
+        else
+            s = natsOptions_SetUserCredentialsFromFiles(n->opts, cfg->creds, NULL);
+        if (s != NATS_OK) {
+            snprintf(msg, msg_size, "--nats-creds %s: %s", cfg->creds, natsStatus_GetText(s));
+            goto fail;
+        }
+    }
+    if (uv_async_init(cfg->loop, &n->wake, on_wake) != 0)
+        goto fail;
+    n->wake.data = n;
+    uv_timer_init(cfg->loop, &n->tick);
+    n->tick.data = n;
+    s = natsConnection_Connect(&n->nc, n->opts);
+    if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
+        snprintf(msg, msg_size, "--sync %s: %s", cfg->url, natsStatus_GetText(s));
+        goto fail_handles;
+    }
+    if (s == NATS_NOT_YET_CONNECTED)
+        nlog(n, "sync: nats: %s not reachable yet; connecting in the background", cfg->url);
+    s = natsConnection_JetStream(&n->js, n->nc, NULL);
+    if (s == NATS_OK)
+        s = natsConnection_Subscribe(&n->sub_self, n->nc, n->self_subject, on_frame_msg, n);
+    if (s == NATS_OK)
+        s = natsConnection_Subscribe(&n->sub_here, n->nc, "weft.here", on_here_msg, n);
+    if (s != NATS_OK) {
+        snprintf(msg, msg_size, "--sync %s: %s", cfg->url, natsStatus_GetText(s));
+        goto fail_handles;
+    }
+    if (pthread_create(&n->worker, NULL, worker_main, n) != 0)
+        goto fail_handles;
+    n->worker_started = 1;
+    uv_timer_start(&n->tick, on_tick, TICK_MS, TICK_MS);
+    here(n);
+    n->here_ms = mono_ms();
+    *out = n;
+    return 0;
+fail_handles:
+    pthread_mutex_lock(&n->mu);
+    n->closed = 1;
+    pthread_mutex_unlock(&n->mu);
+    nats_free_conn(n);
+    uv_close((uv_handle_t *)&n->tick, on_closed_handle);
+    uv_close((uv_handle_t *)&n->wake, on_closed_handle);
+    return WEFT_EIO; /* n is freed when the loop closes the handles */
+fail:
+    nats_free_conn(n);
+    pthread_mutex_destroy(&n->mu);
+    pthread_cond_destroy(&n->cv);
+    free(n);
+    return msg && msg[0] ? WEFT_EARG : WEFT_EIO;
+}
+
+static const struct weft_sync_transport nats_transport = {
+    sync_nats_start, sync_nats_send, sync_nats_close, sync_nats_notify, sync_nats_info,
+    sync_nats_stop,
+};
+
+const weft_sync_transport_t *weft_sync_nats_transport(void)
+{
+    return &nats_transport;
+}
