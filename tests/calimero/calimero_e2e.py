@@ -144,6 +144,9 @@ def case_serve(tmp):
     s, doc = call(n, "s", "put", kv(b"k", b"v1"))
     check(s == 200 and output(doc) == b"\0\0\0\0", "put: %s %s" % (s, doc))
     check(get(n, "s", b"k") == b"v1", "get after put")
+    s, doc = call(n, "s", "commit", struct.pack("<I", 1))
+    check(s == 200 and doc.get("logs") == ["calimero commit: root " + "ab" * 32 +
+                                           ", artifact 8 bytes"], "commit's root: %s" % doc)
     s, doc = call(n, "s", "put_then_fail", kv(b"k", b"lost"))
     check(s == 422 and doc["error"].get("rolled_back") is True, "Err rolls back: %s" % doc)
     check(get(n, "s", b"k") == b"v1", "the Err call's write is gone")
