@@ -74,6 +74,12 @@ typedef struct {
     const uint8_t *node_id;      /* the node's ed25519 key (copied): op origin */
     size_t node_id_len;          /* 0 or WEFT_CALIMERO_ID_LEN */
     const weft_calimero_limits_t *limits; /* copied; NULL: the defaults */
+    /* What context_resolve_alias asks: 1 when the embedder has a context
+     * named `name` (an alias is a context's name, docs/calimero.md), seen
+     * from the call's transaction. NULL: none has (every alias resolves
+     * to nothing). */
+    int (*context_exists)(void *user, weft_txn_t *txn, const char *name);
+    void *context_user;
 } weft_calimero_config_t;
 
 /* Creates a Calimero context. Returns 0, WEFT_EARG (no db, a context of 0

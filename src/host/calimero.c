@@ -784,6 +784,8 @@ int weft_calimero_new(const weft_calimero_config_t *cfg, weft_calimero_t **out)
     if (cfg->node_id_len) memcpy(cal->node_id, cfg->node_id, WEFT_CALIMERO_ID_LEN);
     memcpy(cal->executor, cal->node_id, WEFT_CALIMERO_ID_LEN);
     cal->lim = cfg->limits ? *cfg->limits : weft_calimero_limits_default();
+    cal->context_exists = cfg->context_exists;
+    cal->context_user = cfg->context_user;
     for (size_t i = 0; i < n; i++) {
         a->unsupported[i].cal = cal;
         a->unsupported[i].name = func_at(i)->name;

@@ -7,9 +7,11 @@
  * (weft_calimero_end_call), as this node's CRDT ops in the call's
  * transaction: they take effect when the call commits and vanish with it
  * when it does not, and the sync layer replicates them like any op.
- * context_create, context_delete and context_resolve_alias are not
- * provided yet (docs/calimero.md).
+ * context_resolve_alias asks the embedder whether a context of that name
+ * exists (an alias is a context's name). context_create and
+ * context_delete are not provided yet (docs/calimero.md).
  */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,6 +148,30 @@ void cal_context_apply(weft_calimero_t *cal)
     cal->nmember_ops = 0;
 }
 
+/* 1 with the context's id (SHA-256 of the name) in the register when a
+ * context is called `alias`, else 0 (an alias that is no context name:
+ * empty, over 255 bytes, not UTF-8 text without NUL, is none). */
+static int fn_context_resolve_alias(weft_caller_t *caller, void *user, weft_raw_t *args)
+{
+    static const char fn[] = "context_resolve_alias";
+    weft_calimero_t *cal = user;
+    uint64_t len;
+    char name[256];
+    uint8_t id[32];
+    int rc;
+    const uint8_t *a = cal_buffer(cal, caller, fn, CAL_ARG(0), UINT64_MAX, NULL, &len, &rc);
+    if (!a) return rc;
+    if ((rc = cal_charge(caller, CAL_FUEL_CALL + CAL_FUEL(len)))) return rc;
+    if (cal_need_txn(cal, caller, fn, 0, &rc)) return rc;
+    if (len == 0 || len > 255 || memchr(a, 0, len) || !cal->context_exists) CAL_RETURN32(0);
+    memcpy(name, a, len);
+    name[len] = '\0';
+    if (!cal->context_exists(cal->context_user, cal->txn, name)) CAL_RETURN32(0);
+    crypto_hash_sha256(id, a, len);
+    if (cal_reg_set(cal, caller, fn, CAL_ARG(1), id, sizeof id, &rc)) return rc;
+    CAL_RETURN32(1);
+}
+
 const cal_func_t cal_context_funcs[] = {
     {"context_create", "IIII", 0, NULL},
     {"context_delete", "I", 0, NULL},
@@ -153,6 +179,6 @@ const cal_func_t cal_context_funcs[] = {
     {"context_remove_member", "I", 0, fn_context_remove_member},
     {"context_is_member", "I", 'i', fn_context_is_member},
     {"context_members", "I", 0, fn_context_members},
-    {"context_resolve_alias", "II", 'i', NULL},
+    {"context_resolve_alias", "II", 'i', fn_context_resolve_alias},
 };
 const size_t cal_context_nfuncs = sizeof cal_context_funcs / sizeof cal_context_funcs[0];

@@ -84,6 +84,8 @@ struct weft_calimero {
     uint8_t context_id[WEFT_CALIMERO_ID_LEN];
     uint8_t node_id[WEFT_CALIMERO_ID_LEN]; /* zeros when none was given */
     weft_calimero_limits_t lim;
+    int (*context_exists)(void *user, weft_txn_t *txn, const char *name);
+    void *context_user;
 
     /* the current call */
     weft_txn_t *txn;

@@ -112,6 +112,14 @@ static void run_xcalls(node_call_t *c, weft_calimero_t *cal)
     }
 }
 
+/* context_resolve_alias: an alias is a context's name. */
+static int context_exists(void *user, weft_txn_t *txn, const char *name)
+{
+    char app[WEFT_APP_ID_LEN + 1];
+    (void)user;
+    return txn && node_context_app(txn, name, app) == 0;
+}
+
 static int cal_bind(node_call_t *c, void **state)
 {
     weft_node_t *node = c->node;
@@ -120,6 +128,7 @@ static int cal_bind(node_call_t *c, void **state)
     memset(&cc, 0, sizeof cc);
     cc.db = node->db;
     cc.context = c->req->context;
+    cc.context_exists = context_exists;
     if (node->has_id) {
         cc.node_id = node->id;
         cc.node_id_len = sizeof node->id;

@@ -133,6 +133,11 @@ def case_serve(tmp):
     check(s == 422 and err.get("code") == "TRAP", "a panic traps: %s %s" % (s, doc))
     check("Panic: guest panicked: balance too low at src/app.rs:12:5" in err.get("message", ""),
           "the panic's message: %s" % err)
+    s, doc = call(n, "b", "resolve", b"b")
+    check(s == 200 and output(doc) == b"\1\0\0\0" + hashlib.sha256(b"b").digest(),
+          "the alias b resolves to context b: %s" % doc)
+    s, doc = call(n, "b", "resolve", b"nope")
+    check(s == 200 and output(doc) == b"\0\0\0\0", "no context nope: %s" % doc)
     s, doc = call(n, "b", "events", struct.pack("<IIII", 2, 3, 4, 0))
     check(s == 200 and len(doc.get("events", [])) == 2 and doc["events"][0]["name"] == "ABC",
           "events: %s" % doc)

@@ -330,6 +330,38 @@ TEST(memory_pages_and_stack_bound_the_store)
     ASSERT_EQ_INT(res.of.i32, 1);
 }
 
+static int only_shop(void *user, weft_txn_t *txn, const char *name)
+{
+    (void)user;
+    (void)txn;
+    return strcmp(name, "shop") == 0;
+}
+
+/* context_resolve_alias asks the embedder; the id is SHA-256 of the name. */
+TEST(context_resolve_alias_answers_the_embedders_contexts)
+{
+    cx_t c;
+    char msg[256];
+    uint8_t want[36];
+    memset(&c, 0, sizeof c);
+    ASSERT_OK(weft_db_open(tmpdir_new("calimero"), WEFT_DB_NOSYNC, &c.db, msg, sizeof msg));
+    test_defer(db_close_cb, c.db);
+    weft_calimero_config_t cfg = {.db = c.db, .context = "ctx", .context_exists = only_shop};
+    ASSERT_OK(weft_calimero_new(&cfg, &c.cal));
+    test_defer(cal_delete_cb, c.cal);
+    fx_open(&c.fx, "cal_basic");
+    ASSERT_OK(weft_calimero_define(c.cal, c.fx.linker));
+    fx_instantiate(&c.fx);
+    cx_call(&c, "resolve", "shop", 4);
+    le32(want, 1);
+    crypto_hash_sha256(want + 4, (const uint8_t *)"shop", 4);
+    ASSERT_OK_BYTES(&c, want, 36);
+    cx_call(&c, "resolve", "shops", 5);
+    ASSERT_OK_BYTES(&c, "\0\0\0\0", 4);
+    cx_call(&c, "resolve", "", 0);
+    ASSERT_OK_BYTES(&c, "\0\0\0\0", 4);
+}
+
 /* ---- panics --------------------------------------------------------------------- */
 
 TEST(panics_carry_file_line_column_and_message)

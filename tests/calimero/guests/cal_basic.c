@@ -276,3 +276,15 @@ CAL_EXPORT("xcall_then_fail") void xcall_then_fail(void)
     xcall_to();
     cal_return(CAL_ERR, "no", 2);
 }
+
+/* input: an alias — [u32 found][the context id] */
+CAL_EXPORT("resolve") void resolve(void)
+{
+    static uint8_t o[36];
+    size_t n = read_input();
+    cal_buf_t a = cal_buf(in_buf, n);
+    uint32_t r = cal_context_resolve_alias(cal_ptr(&a), 5);
+    wr32(o, r);
+    if (r) CHECK(cal_register_read(5, o + 4, 32) == 32);
+    ok(o, r ? 36 : 4);
+}
