@@ -3,7 +3,8 @@
 through real `weft serve` nodes on loopback (tests/server/nodes.py). One
 CASE per CTest test:
 
-  serve      deploy (the ABI detected from the imports), a method's input
+  serve      deploy (the ABI detected from the imports; Calimero and Faasm
+             imports at once refused, naming them), a method's input
              and Ok output, an Err return (422 EXIT, status 1, the Err
              bytes as output, its writes rolled back), a guest panic (422
              TRAP naming Panic, file, line and column), logs and events; an
@@ -121,6 +122,11 @@ def case_serve(tmp):
     check(s == 201, "deploy: %s" % doc)
     check(doc.get("abi") in (None, "calimero"), "the app's ABI is calimero: %s" % doc)
     create(n, doc["id"], "b")
+    s, doc = n.json("POST", "/v1/apps?name=mix",
+                    open(os.path.join(GUESTS, "cal_mix.wasm"), "rb").read())
+    msg = json.dumps(doc)
+    check(s // 100 == 4 and "env.storage_write" in msg and "env.__faasm_read_input" in msg,
+          "Calimero and Faasm imports at once are refused, both named: %s %s" % (s, doc))
     s, doc = call(n, "b", "echo", b"hello")
     check(s == 200 and output(doc) == b"hello", "echo: %s %s" % (s, doc))
     s, doc = call(n, "b", "fail", b"no such account")
