@@ -47,6 +47,8 @@ void cli_serve_usage(FILE *out)
             "                       picks a free one\n"
             "  --peer ADDR:PORT     a peer to link to (repeat for more; more are learned)\n"
             "  --peer-port-file FILE  write the peer port listened on to FILE once ready\n"
+            "  --state-redis redis://HOST:PORT  Faasm's global state tier on that Redis\n"
+            "                       server (docs/faasm.md; default: in the node)\n"
             "  -h, --help           show this help\n"
             "\n"
             "config file:\n"
@@ -68,6 +70,7 @@ typedef struct {
     uint64_t fuel, timeout_ns;
     int no_sync;
     const char *peer_listen, *peer_port_file;
+    const char *state_redis;
     const char *peers[SERVE_MAX_PEERS];
     size_t npeers;
 } serve_opts_t;
@@ -225,7 +228,7 @@ static int parse(int argc, char **argv, serve_opts_t *o)
         static const char *const with_value[] = {"--data-dir", "--listen",  "--workers",
                                                  "--config",   "--port-file", "--fuel",
                                                  "--timeout", "--peer-listen", "--peer",
-                                                 "--peer-port-file"};
+                                                 "--peer-port-file", "--state-redis"};
         int known = 0;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             known |= strcmp(a, with_value[k]) == 0;
@@ -251,6 +254,8 @@ static int parse(int argc, char **argv, serve_opts_t *o)
             o->peer_listen = val;
         else if (strcmp(a, "--peer-port-file") == 0)
             o->peer_port_file = val;
+        else if (strcmp(a, "--state-redis") == 0)
+            o->state_redis = val;
         else if (strcmp(a, "--peer") == 0) {
             if (o->npeers == SERVE_MAX_PEERS) {
                 cli_error("serve: at most %d --peer (more are learned from them)",
@@ -334,6 +339,7 @@ int cli_serve(int argc, char **argv)
     nc.peers = o.peers;
     nc.npeers = o.npeers;
     nc.sync_log = sync_log;
+    nc.faasm_state_redis = o.state_redis;
     if (o.no_sync && (o.peer_listen || o.npeers)) {
         cli_error("serve: --no-sync and peer links exclude each other");
         goto done;

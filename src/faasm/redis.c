@@ -54,12 +54,14 @@ typedef struct {
     int nidle;
 } redis_t;
 
-static redisContext *take(redis_t *r)
+/* An idle connection (*pooled = 1), else a new one; NULL if none. */
+static redisContext *take(redis_t *r, int *pooled)
 {
     redisContext *c = NULL;
     pthread_mutex_lock(&r->mu);
     if (r->nidle) c = r->idle[--r->nidle];
     pthread_mutex_unlock(&r->mu);
+    *pooled = c != NULL;
     if (c) return c;
     struct timeval tv = {2, 0};
     c = redisConnectWithTimeout(r->host, r->port, tv);
@@ -88,18 +90,26 @@ static void give(redis_t *r, redisContext *c)
     if (c) redisFree(c);
 }
 
-/* One command (argv form, binary-safe); the reply or NULL (WEFT_EIO). */
+/* One command (argv form, binary-safe); the reply or NULL (WEFT_EIO). A
+ * pooled connection that fails is tried once more on a new one: after a
+ * server restart every idle connection is dead, and the command never
+ * reached the new server on it. */
 static redisReply *command(redis_t *r, int argc, const char **argv, const size_t *lens)
 {
-    redisContext *c = take(r);
-    if (!c) return NULL;
-    redisReply *rep = redisCommandArgv(c, argc, argv, lens);
-    if (rep && rep->type == REDIS_REPLY_ERROR) {
-        freeReplyObject(rep);
-        rep = NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int pooled;
+        redisContext *c = take(r, &pooled);
+        if (!c) return NULL;
+        redisReply *rep = redisCommandArgv(c, argc, argv, lens);
+        int dead = !rep && c->err;
+        if (rep && rep->type == REDIS_REPLY_ERROR) {
+            freeReplyObject(rep);
+            rep = NULL;
+        }
+        give(r, c);
+        if (rep || !dead || !pooled) return rep;
     }
-    give(r, c);
-    return rep;
+    return NULL;
 }
 
 /* prefix + key into buf (sized by the caller). */

@@ -4,9 +4,11 @@
  * Faasm state service, and chained calls that are real calls of the node.
  *
  * A call's function is its `_start` (the default), or "#N": entry N of
- * the module's function table, run after `__wasm_call_ctors` and without
- * `_start` (what __faasm_chain_ptr starts), whose i32 result is the call's
- * return code. Chained calls run as views on the worker pool (Faasm state
+ * the module's function table, run without `_start` (what
+ * __faasm_chain_ptr starts), whose i32 result is the call's return code.
+ * Either way an exported `__wasm_call_ctors` runs first, once: wasm-ld
+ * leaves constructors to the embedder when they are exported, as Faasm's
+ * toolchain does. Chained calls run as views on the worker pool (Faasm state
  * is not in LMDB, so they need no writer); each gets its own instance,
  * limits, fuel and logs, and carries a link to its parent (depth, state
  * namespace, parent call id: node_call_t.link). An awaiting call that
@@ -108,8 +110,15 @@ static int chain(void *user, const char *name, uint32_t index, const uint8_t *in
         add_log(c, "faasm: chain refused: %s", msg);
         return WEFT_ELIMIT;
     }
-    char fn[16];
+    char fn[16], ctx[WEFT_CONTEXT_MAX + 1];
     snprintf(fn, sizeof fn, "#%u", index);
+    /* "user/function" contexts: a bare name is a function of the caller's
+     * user, as Faasm's chain_name of a function name is */
+    const char *slash = strchr(c->req->context, '/');
+    if (name && !strchr(name, '/') && slash &&
+        (size_t)snprintf(ctx, sizeof ctx, "%.*s/%s", (int)(slash - c->req->context),
+                         c->req->context, name) < sizeof ctx)
+        name = ctx;
     weft_call_req_t req;
     memset(&req, 0, sizeof req);
     req.context = name ? name : c->req->context;
@@ -250,8 +259,10 @@ static int faasm_bind(node_call_t *c, void **state)
         fc->self = *link;
         add_log(c, "faasm: chained by call %016llx (depth %u)", (unsigned long long)link->parent,
                 link->depth);
-    } else {
-        snprintf(fc->self.ns, sizeof fc->self.ns, "%s", c->req->context);
+    } else { /* the user of a "user/function" context, else the context */
+        const char *ctx = c->req->context, *slash = strchr(ctx, '/');
+        snprintf(fc->self.ns, sizeof fc->self.ns, "%.*s",
+                 (int)(slash && slash > ctx ? (size_t)(slash - ctx) : strlen(ctx)), ctx);
     }
     weft_faasm_config_t cfg = {st, fc->self.ns, {chain, await, fc}, c->lim->max_output};
     if (weft_faasm_new(&cfg, &fc->f) != 0 ||
@@ -268,6 +279,16 @@ static int faasm_invoke(node_call_t *c, void *state, weft_instance_t *inst)
     faasm_call_t *fc = state;
     weft_extern_t ext;
     const char *fn = c->function ? c->function : "_start";
+    /* A module that exports __wasm_call_ctors (Faasm's toolchain does)
+     * gets no constructor call from wasm-ld in its _start: the embedder
+     * runs them, once, before _start or a table entry. */
+    int rc = 0;
+    c->what = "call to '__wasm_call_ctors' failed";
+    if (weft_instance_export(inst, "__wasm_call_ctors", &ext) == 0 &&
+        ext.kind == WEFT_EXTERN_FUNC)
+        rc = weft_func_call(c->store, ext.of.func, NULL, 0, NULL, 0);
+    if (rc)
+        return rc;
     if (fn[0] != '#') {
         c->what = "call failed";
         if (weft_instance_export(inst, fn, &ext) != 0 || ext.kind != WEFT_EXTERN_FUNC) {
@@ -293,13 +314,6 @@ static int faasm_invoke(node_call_t *c, void *state, weft_instance_t *inst)
     if (weft_functype_nparams(ft) != 0 || nr > 1 ||
         (nr == 1 && weft_functype_result(ft, 0) != WEFT_I32))
         return WEFT_EARG;
-    c->what = "call to '__wasm_call_ctors' failed";
-    int rc = 0;
-    if (weft_instance_export(inst, "__wasm_call_ctors", &ext) == 0 &&
-        ext.kind == WEFT_EXTERN_FUNC)
-        rc = weft_func_call(c->store, ext.of.func, NULL, 0, NULL, 0);
-    if (rc)
-        return rc;
     c->what = "call failed";
     weft_val_t r = {.type = WEFT_I32};
     rc = weft_func_call(c->store, v.of.func, NULL, 0, &r, nr);

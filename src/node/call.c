@@ -96,6 +96,30 @@ static thread_files_t *thread_files(void)
     return f;
 }
 
+/* A call run inside another on the same thread (a Faasm chained call
+ * taken back by its awaiting parent, node_chain_run) must not share the
+ * parent's streams: it gets the thread's files to itself, made anew, and
+ * the parent's come back after it. */
+void *node_call_streams_save(void)
+{
+    pthread_once(&files_once, files_key_make);
+    if (!files_key_ok)
+        return NULL;
+    void *saved = pthread_getspecific(files_key);
+    pthread_setspecific(files_key, NULL);
+    return saved;
+}
+
+void node_call_streams_restore(void *saved)
+{
+    if (!files_key_ok)
+        return;
+    thread_files_t *nested = pthread_getspecific(files_key);
+    if (nested)
+        files_free(nested);
+    pthread_setspecific(files_key, saved);
+}
+
 /* Empties the files after a call: nothing of it reaches the next (its
  * bytes, offsets, or flags the guest set with fd_fdstat_set_flags), and a
  * large output is not kept until then. Only the streams the guest used

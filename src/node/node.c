@@ -810,12 +810,14 @@ void node_chain_run(weft_node_t *node, node_job_t *j, unsigned slot)
     weft_store_t *outer = s->store;
     uint64_t deadline = s->deadline_ns;
     pthread_mutex_unlock(&node->mu);
+    void *streams = node_call_streams_save(); /* the outer call's stdin and stdout */
     if (node->db) {
         run_view(node, j, slot);
         record_view_logs(node, j);
     } else {
         node_run_call(node, j, NULL, slot);
     }
+    node_call_streams_restore(streams);
     node_slot_set(node, slot, outer, deadline); /* a deadline passed meanwhile fires now */
     job_finish(j);
 }

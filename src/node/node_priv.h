@@ -275,6 +275,10 @@ node_job_t *node_chain_job(const weft_call_req_t *req, void *link, weft_call_don
 int node_chain_submit(weft_node_t *node, node_job_t *j);
 int node_chain_take(weft_node_t *node, node_job_t *j);
 void node_chain_run(weft_node_t *node, node_job_t *j, unsigned slot);
+/* call.c: the thread's call streams set aside for a nested call (which
+ * makes its own) and given back after it. */
+void *node_call_streams_save(void);
+void node_call_streams_restore(void *saved);
 /* abi_faasm.c: the node's Faasm state service: on Redis when redis_url is
  * given (made now: an error with msg when unreachable), else embedded and
  * made at the first Faasm call; freed at close. */

@@ -37,7 +37,8 @@ static void close_node(void *arg)
     weft_node_close(arg);
 }
 
-/* A node of `workers` threads with the chain app as contexts "f" and "g". */
+/* A node of `workers` threads with the chain app as contexts "f", "g",
+ * and "u/f", "u/g" (functions f and g of Faasm user u). */
 static weft_node_t *faasm_node(unsigned workers)
 {
     load_chain();
@@ -55,6 +56,8 @@ static weft_node_t *faasm_node(unsigned workers)
         FAIL("deploy: %s", msg);
     ASSERT_EQ_INT(weft_node_context_create(n, "f", id, msg, sizeof msg), 0);
     ASSERT_EQ_INT(weft_node_context_create(n, "g", id, msg, sizeof msg), 0);
+    ASSERT_EQ_INT(weft_node_context_create(n, "u/f", id, msg, sizeof msg), 0);
+    ASSERT_EQ_INT(weft_node_context_create(n, "u/g", id, msg, sizeof msg), 0);
     return n;
 }
 
@@ -88,6 +91,8 @@ static const char *output(weft_call_result_t *res)
     snprintf(buf, sizeof buf, "%.*s", (int)len, p ? (const char *)p : "");
     if (weft_call_result_outcome(res) != WEFT_CALL_OK)
         fprintf(stderr, "call: %s\n", weft_call_result_message(res));
+    if (getenv("FAASM_TEST_VERBOSE"))
+        fprintf(stderr, "output: [%s]\n", buf);
     return buf;
 }
 
@@ -154,7 +159,7 @@ TEST(chained_writers_under_the_write_lock_lose_no_update)
 TEST(stdout_is_the_output_when_the_function_writes_none)
 {
     weft_node_t *n = faasm_node(1);
-    ASSERT_TRUE(strcmp(output(fcall(n, "f", NULL, "print")), "printed\n") == 0);
+    ASSERT_TRUE(strcmp(output(fcall(n, "f", NULL, "print")), "awaited 0\nawaited 0\nawaited 0\n") == 0);
 }
 
 TEST(an_inline_node_runs_chained_calls_when_awaited)
@@ -173,4 +178,15 @@ TEST(an_inline_node_runs_chained_calls_when_awaited)
                        "rc=0 out=child:x ctors=1 main_ctors=1") == 0);
     ASSERT_TRUE(strcmp(output(fcall(n, "faasm_chain", id, "fanout 5")), "0 of 5 failed") == 0);
     ASSERT_TRUE(strcmp(output(fcall(n, "faasm_chain", id, "counter 3")), "counter 150") == 0);
+}
+
+TEST(functions_of_one_user_share_state_and_chain_by_bare_name)
+{
+    weft_node_t *n = faasm_node(2);
+    ASSERT_TRUE(strcmp(output(fcall(n, "u/f", NULL, "counter 2")), "counter 100") == 0);
+    ASSERT_TRUE(strcmp(output(fcall(n, "u/g", NULL, "readcounter")), "100") == 0);
+    ASSERT_TRUE(strcmp(output(fcall(n, "g", NULL, "readcounter")), "0") == 0); /* user g */
+    /* "g" from u/f is u/g: output hello either way, and u/g's log names its parent */
+    ASSERT_TRUE(strcmp(output(fcall(n, "u/f", NULL, "name g")), "rc=0 out=hello") == 0);
+    ASSERT_TRUE(strcmp(output(fcall(n, "u/f", NULL, "name u/g")), "rc=0 out=hello") == 0);
 }

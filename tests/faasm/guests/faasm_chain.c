@@ -11,11 +11,14 @@
  *   deep           a child that chains itself until the depth bound
  *   pi N           Faasm's pi estimate over N chained workers (append_state)
  *   counter N      N children adding 50 each to a counter under the lock
+ *   readcounter    the counter's value
  *   hi             outputs "hello" (what "name CTX" chains)
- *   print          prints, and writes no output (stdout is the output)
+ *   print          awaits three children, printing after each, and writes no
+ *                  output (stdout is the output)
  *
- * Built with __wasm_call_ctors exported, as Faasm's toolchain does, so a
- * chained table entry runs the constructors; `ctor_runs` counts them.
+ * Built with __wasm_call_ctors exported, as Faasm's toolchain does: the
+ * node runs the constructors before main or a chained table entry, once
+ * (`ctor_runs` counts them).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +29,8 @@
 static int ctor_runs;
 __attribute__((constructor)) static void count_ctor(void)
 {
-    ctor_runs++;
+    volatile int one = 1; /* not folded into ctor_runs's initial value */
+    ctor_runs += one;
 }
 
 static char *input(void)
@@ -165,10 +169,19 @@ int main(void)
         __faasm_read_state("counter", (uint8_t *)&c, 4);
         snprintf(buf, sizeof buf, "counter %u", c);
         out(buf);
+    } else if (!strcmp(in, "readcounter")) {
+        uint32_t c = 0;
+        __faasm_read_state("counter", (uint8_t *)&c, 4);
+        snprintf(buf, sizeof buf, "%u", c);
+        out(buf);
     } else if (!strcmp(in, "hi")) { /* what "name CTX" sends */
         out("hello");
     } else if (!strcmp(in, "print")) {
-        printf("printed\n");
+        /* stdout across awaits: the children may run on this thread */
+        uint32_t ids[3];
+        for (int i = 0; i < 3; i++) ids[i] = __faasm_chain_ptr(child_spin, NULL, 0);
+        for (int i = 0; i < 3; i++) printf("awaited %d\n", faasm_await_call(ids[i]));
+        fflush(stdout); /* _start does not when __wasm_call_ctors is exported */
     } else {
         return 2;
     }
