@@ -240,6 +240,9 @@ static void param_types(const weft_ctype_t *ft, const weft_ctype_t **out)
 static int inst_borrow(void *user, const weft_ctype_t *r, uint32_t handle, uint32_t *out,
                        char *msg, size_t msg_size);
 
+/* Parameter lists this long or shorter need no allocation per call. */
+#define SMALL_PARAMS 16
+
 /* call_func's result when a host function ended the call through its
  * caller (exit, interrupt): *raw is what the engine callback returns. */
 #define CALL_RAW 1
@@ -282,8 +285,9 @@ static int call_func(struct weft_cinstance *in, weft_caller_t *caller, const rfu
         snprintf(msg, msg_size, "cannot re-enter a component instance");
         return WEFT_ETRAP;
     }
-    const weft_ctype_t **ptypes = malloc((ft->n + 1) * sizeof *ptypes);
-    if (!ptypes)
+    /* the parameters' types side by side: on the stack for the usual few */
+    const weft_ctype_t *small[SMALL_PARAMS] = {0}, **ptypes = small;
+    if (ft->n > SMALL_PARAMS && !(ptypes = malloc(ft->n * sizeof *ptypes)))
         return WEFT_ENOMEM;
     param_types(ft, ptypes);
     weft_canon_cx_t cx = {.store = in->store, .memory = rf->memory, .realloc = rf->realloc,
@@ -293,7 +297,8 @@ static int call_func(struct weft_cinstance *in, weft_caller_t *caller, const rfu
     in->busy = 1; /* realloc and the callee run guest code of this instance */
     rc = weft_canon_lower_values(&cx, ptypes, ft->n, args, WEFT_CANON_MAX_FLAT_PARAMS, NULL,
                                  flat, WEFT_CANON_MAX_FLAT_PARAMS + 1, &nflat);
-    free(ptypes);
+    if (ptypes != small)
+        free(ptypes);
     if (rc) {
         snprintf(msg, msg_size, "%s", cx.msg);
         goto out;
@@ -342,11 +347,12 @@ static int lower_tramp(weft_caller_t *caller, void *user, const weft_val_t *args
     for (uint32_t i = 0; i < ft->n; i++)
         total += ft->fields[i].type->nflat;
     nparams = total > WEFT_CANON_MAX_FLAT_PARAMS ? 1 : total;
-    const weft_ctype_t **ptypes = malloc((ft->n + 1) * sizeof *ptypes);
-    weft_cval_t *vals = calloc(ft->n + 1, sizeof *vals), result = {0};
-    if (!ptypes || !vals) {
-        free(ptypes);
-        free(vals);
+    const weft_ctype_t *small_t[SMALL_PARAMS] = {0}, **ptypes = small_t;
+    weft_cval_t small_v[SMALL_PARAMS], *vals = small_v, result = {0};
+    if (ft->n > SMALL_PARAMS && (!(ptypes = malloc(ft->n * sizeof *ptypes)) ||
+                                 !(vals = calloc(ft->n, sizeof *vals)))) {
+        if (ptypes != small_t)
+            free(ptypes);
         return weft_caller_trap(caller, "out of memory");
     }
     param_types(ft, ptypes);
@@ -362,8 +368,10 @@ static int lower_tramp(weft_caller_t *caller, void *user, const weft_val_t *args
     for (uint32_t i = 0; i < ft->n; i++)
         weft_cval_free(&vals[i]);
     if (rc == CALL_RAW) {
-        free(ptypes);
-        free(vals);
+        if (ptypes != small_t) {
+            free(ptypes);
+            free(vals);
+        }
         return raw;
     }
     if (rc || !ft->has_result)
@@ -376,8 +384,10 @@ static int lower_tramp(weft_caller_t *caller, void *user, const weft_val_t *args
         snprintf(msg, sizeof msg, "%s", cx.msg);
     weft_cval_free(&result);
 done:
-    free(ptypes);
-    free(vals);
+    if (ptypes != small_t) {
+        free(ptypes);
+        free(vals);
+    }
     if (rc)
         return weft_caller_trap(caller, "%s: %s", t->callee->name ? t->callee->name : "call",
                                 msg[0] ? msg : weft_strerror(rc));
