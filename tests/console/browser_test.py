@@ -308,6 +308,32 @@ def scenario(b, node):
     check("gcounter" in (b.text("#crdt-h") or ""), "the CRDT type shown")
     b.shot("7-state")
 
+    # Every CRDT type drawn (render.js, on the node's JSON as weft/crdt_json.h
+    # writes it), bytes that are not text shown escaped, markup kept as text.
+    drawn = b.js("""
+        const R = weftRender, out = {};
+        const show = (doc) => R.crdtRender(doc).map(n => n.textContent).join(' | ');
+        out.pn = show({type: 'pncounter', value: -3});
+        out.lww = show({type: 'lww', value: 'on'});
+        out.unset = show({type: 'lww', value: null});
+        out.map = show({type: 'lww_map', value: [{field: 'theme', value: 'dark'},
+                                               {field: {hex: '00ff'}, value: 'x'}]});
+        out.set = show({type: 'orset', value: ['blue', 'red']});
+        out.seq = show({type: 'rga', value: ['h', 'i']});
+        out.odd = show({type: 'unknown', value: 1});
+        out.b64 = R.text({key_base64: 'YQB4'}, 'key');
+        out.html = R.el('td', {}, '<img src=x onerror=alert(1)>').innerHTML;
+        return out;""")
+    check(drawn["pn"].startswith("-3 |"), "a PN-counter: %r" % drawn["pn"])
+    check(drawn["lww"].startswith("on |") and drawn["unset"].startswith("(unset)"),
+          "a register: %r %r" % (drawn["lww"], drawn["unset"]))
+    check("themedark" in drawn["map"] and "hex 00ff" in drawn["map"], "a map: %r" % drawn["map"])
+    check(drawn["set"].startswith("bluered |"), "a set: %r" % drawn["set"])
+    check("As text: hi" in drawn["seq"], "a sequence: %r" % drawn["seq"])
+    check('"type": "unknown"' in drawn["odd"], "an unknown type as JSON: %r" % drawn["odd"])
+    check(drawn["b64"] == "a\\x00x", "bytes that are not text: %r" % drawn["b64"])
+    check(drawn["html"] == "&lt;img src=x onerror=alert(1)&gt;", "markup stays text: %r" % drawn["html"])
+
     # A Cosmictron app's public table, where tests/cosmictron built its guest.
     cosm = os.environ.get("WEFT_COSM_WASM")
     if cosm and os.path.exists(cosm):

@@ -9,22 +9,9 @@
   const api = weftApi;
   const $ = (id) => document.getElementById(id);
   const enc = encodeURIComponent;
+  const { el, text, crdtRender } = weftRender;
 
   /* ---- helpers ---------------------------------------------------------- */
-
-  /* An element with attributes (on* keys are listeners) and children
-   * (strings become text). */
-  function el(tag, attrs, ...kids) {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === undefined || v === null || v === false) continue;
-      if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-      else if (k === 'class') e.className = v;
-      else e.setAttribute(k, v === true ? '' : v);
-    }
-    for (const k of kids) if (k !== null && k !== undefined) e.append(k);
-    return e;
-  }
 
   function fill(tbody, rows) {
     tbody.replaceChildren(...rows);
@@ -53,26 +40,6 @@
 
   function micros(us) {
     return us >= 1000000 ? (us / 1e6).toFixed(2) + ' s' : us >= 1000 ? (us / 1000).toFixed(2) + ' ms' : us + ' µs';
-  }
-
-  /* Bytes the API sent in base64 (not UTF-8), written as the command line
-   * writes them: printable ASCII as is, the rest \xNN. */
-  function fromBase64(b64) {
-    const raw = atob(b64);
-    let s = '';
-    for (let i = 0; i < raw.length; i++) {
-      const c = raw.charCodeAt(i);
-      s += c >= 0x20 && c < 0x7f && c !== 0x5c ? raw[i] : '\\x' + c.toString(16).padStart(2, '0');
-    }
-    return s;
-  }
-
-  /* obj[key], or obj[key + "_base64"] decoded for reading. */
-  function text(obj, key) {
-    if (!obj) return '';
-    if (obj[key] !== undefined && obj[key] !== null) return String(obj[key]);
-    if (obj[key + '_base64'] !== undefined) return fromBase64(obj[key + '_base64']);
-    return '';
   }
 
   function short(id) {
@@ -698,48 +665,13 @@
     }
   }
 
-  /* A CRDT byte string: a JSON string, or {"hex": ...} when not UTF-8. */
-  function crdtBytes(v) {
-    if (v && typeof v === 'object' && v.hex !== undefined) return el('span', { class: 'hex' }, 'hex ' + v.hex);
-    return String(v);
-  }
-
-  function crdtRender(doc) {
-    const v = doc.value;
-    switch (doc.type) {
-    case 'gcounter':
-    case 'pncounter':
-      return [el('p', { class: 'big' }, String(v)), el('p', { class: 'hint' },
-        doc.type === 'gcounter' ? 'a counter that only grows' : 'a counter that goes up and down')];
-    case 'lww':
-      return [el('p', { class: 'big' }, v === null ? '(unset)' : crdtBytes(v)),
-        el('p', { class: 'hint' }, 'a last-writer-wins register')];
-    case 'lww_map':
-      return [el('table', {}, el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Field'), el('th', { scope: 'col' }, 'Value'))),
-        el('tbody', {}, ...v.map((p) => el('tr', {}, el('td', { class: 'mono' }, crdtBytes(p.field)),
-          el('td', { class: 'mono' }, crdtBytes(p.value)))))),
-        el('p', { class: 'hint' }, v.length + ' field(s), last writer wins per field')];
-    case 'orset':
-      return [el('ul', { class: 'chips' }, ...v.map((x) => el('li', {}, crdtBytes(x)))),
-        el('p', { class: 'hint' }, v.length + ' element(s), an observed-remove set')];
-    case 'rga': {
-      const joined = v.every((x) => typeof x === 'string') ? v.join('') : null;
-      return [el('ol', {}, ...v.map((x) => el('li', { class: 'mono' }, crdtBytes(x)))),
-        joined !== null ? el('p', {}, 'As text: ', el('span', { class: 'mono' }, joined)) : null,
-        el('p', { class: 'hint' }, v.length + ' element(s) in sequence order (RGA)')];
-    }
-    default:
-      return [el('pre', {}, JSON.stringify(doc, null, 2))];
-    }
-  }
-
   async function crdtShow(name, key) {
     const box = $('crdt-value');
     try {
       const doc = await api.request('GET', '/v1/contexts/' + enc(name) + '/crdt/' + enc(key));
       box.hidden = false;
       $('crdt-h').textContent = key + ' (' + doc.type + ')';
-      $('crdt-body').replaceChildren(...crdtRender(doc).filter((x) => x));
+      $('crdt-body').replaceChildren(...crdtRender(doc));
     } catch (e) {
       showError($('st-error'), e);
     }
