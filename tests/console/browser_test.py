@@ -308,6 +308,27 @@ def scenario(b, node):
     check("gcounter" in (b.text("#crdt-h") or ""), "the CRDT type shown")
     b.shot("7-state")
 
+    # Deleting asks for a second press: a context goes; an app a context
+    # uses is refused, and the node's 409 is shown.
+    node.request("POST", "/v1/contexts", json.dumps({"app": app, "name": "scratch"}).encode(),
+                 dict(auth, **{"Content-Type": "application/json"}))
+    b.go(node.url + "/#/contexts")
+    b.wait("return !!document.querySelector('#contexts button[aria-label=\"Delete scratch\"]');",
+           "the scratch context listed")
+    b.click('#contexts button[aria-label="Delete scratch"]')
+    b.click('#contexts button[aria-label="Confirm: delete scratch"]')
+    b.wait("return ![...document.querySelectorAll('#contexts td:first-child')]"
+           ".some(t => t.textContent === 'scratch');", "the deleted context gone from the list")
+    check(node.request("GET", "/v1/contexts/scratch", None, auth)[0] == 404, "the context deleted")
+    b.go(node.url + "/#/apps")
+    b.wait("return !!document.querySelector('#apps button[aria-label=\"Delete node_app\"]');",
+           "the app listed")
+    b.click('#apps button[aria-label="Delete node_app"]')
+    b.click('#apps button[aria-label="Confirm: delete node_app"]')
+    banner = b.wait("const e = document.getElementById('banner'); return !e.hidden && e.textContent;",
+                    "the refusal shown")
+    check(banner and banner.startswith("CONFLICT"), "deleting an app in use: %r" % banner)
+
     # Every CRDT type drawn (render.js, on the node's JSON as weft/crdt_json.h
     # writes it), bytes that are not text shown escaped, markup kept as text.
     drawn = b.js("""
