@@ -376,6 +376,14 @@ def scenario(b, node):
     wide = b.js("return document.documentElement.scrollWidth <= window.innerWidth + 1;")
     check(wide, "the page fits a phone's width without scrolling sideways")
     b.shot("9-phone-contexts")
+    # The dark scheme (prefers-color-scheme), through Chromium's DevTools
+    # command; only a screenshot to look at.
+    try:
+        b.cmd("POST", "/goog/cdp/execute", {"cmd": "Emulation.setEmulatedMedia", "params": {
+            "features": [{"name": "prefers-color-scheme", "value": "dark"}]}})
+        b.shot("10-phone-contexts-dark")
+    except RuntimeError as e:
+        print("no dark screenshot:", e)
 
     # Every view has been drawn: every control is labelled, every button
     # and link says what it does, every image has alt text (or is
