@@ -14,7 +14,8 @@
  * namespace, parent call id: node_call_t.link). An awaiting call that
  * finds its child still queued takes it back and runs it on its own
  * thread (node_chain_take/run), so awaits never wait for a free worker:
- * no fan-out can deadlock the pool. A call can await only the ids it
+ * no fan-out can deadlock the pool; while a child runs on a worker, its
+ * awaiting parent runs its other queued children. A call can await only the ids it
  * chained, so it cannot await itself or a cycle. docs/faasm.md.
  */
 #include <pthread.h>
@@ -174,6 +175,17 @@ static int await(void *user, uint32_t id, int32_t *out_rc, uint8_t **out, size_t
     if (!ch)
         return WEFT_ENOTFOUND;
     take_back(fc, ch);
+    /* While it runs on a worker, help: run this call's other children that
+     * no worker has started yet (a fan-out then uses the awaiting thread
+     * too, and the pool is free for others sooner). */
+    for (chained_t *o = fc->children; o; o = o->next) {
+        pthread_mutex_lock(&ch->mu);
+        int done = ch->done;
+        pthread_mutex_unlock(&ch->mu);
+        if (done)
+            break;
+        take_back(fc, o);
+    }
     uint64_t until = node_now_ns() + AWAIT_TIMEOUT_NS;
     int rc = 0;
     pthread_mutex_lock(&ch->mu);
@@ -256,9 +268,7 @@ static int faasm_bind(node_call_t *c, void **state)
     fc->c = c;
     const faasm_link_t *link = c->link;
     if (link) {
-        fc->self = *link;
-        add_log(c, "faasm: chained by call %016llx (depth %u)", (unsigned long long)link->parent,
-                link->depth);
+        fc->self = *link; /* no log line of its own: a view's lines cost a writer job */
     } else { /* the user of a "user/function" context, else the context */
         const char *ctx = c->req->context, *slash = strchr(ctx, '/');
         snprintf(fc->self.ns, sizeof fc->self.ns, "%.*s",

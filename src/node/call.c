@@ -65,9 +65,12 @@ static void files_free(void *p)
     free(f);
 }
 
+static pthread_key_t spare_key; /* node_call_streams_save's spare files */
+
 static void files_key_make(void)
 {
-    files_key_ok = pthread_key_create(&files_key, files_free) == 0;
+    files_key_ok = pthread_key_create(&files_key, files_free) == 0 &&
+                   pthread_key_create(&spare_key, files_free) == 0;
 }
 
 /* The calling thread's files, made when missing, or NULL (errno set). */
@@ -106,7 +109,11 @@ void *node_call_streams_save(void)
     if (!files_key_ok)
         return NULL;
     void *saved = pthread_getspecific(files_key);
-    pthread_setspecific(files_key, NULL);
+    /* The files of the last nested call, kept (empty) for the next one:
+     * a parent awaiting many children makes them once. */
+    void *spare = pthread_getspecific(spare_key);
+    pthread_setspecific(spare_key, NULL);
+    pthread_setspecific(files_key, spare);
     return saved;
 }
 
@@ -115,8 +122,10 @@ void node_call_streams_restore(void *saved)
     if (!files_key_ok)
         return;
     thread_files_t *nested = pthread_getspecific(files_key);
+    if (nested && !pthread_getspecific(spare_key) && pthread_setspecific(spare_key, nested) == 0)
+        nested = NULL;
     if (nested)
-        files_free(nested);
+        files_free(nested); /* a spare is kept already (nested deeper) */
     pthread_setspecific(files_key, saved);
 }
 

@@ -13,6 +13,9 @@
  *   counter N      N children adding 50 each to a counter under the lock
  *   readcounter    the counter's value
  *   hi             outputs "hello" (what "name CTX" chains)
+ *   rt N           benchmark: N chained no-op calls one after the other
+ *   fantime N      benchmark: N timed children at once; wall time against
+ *                  the sum of theirs
  *   print          awaits three children, printing after each, and writes no
  *                  output (stdout is the output)
  *
@@ -23,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "faasm.h"
 
@@ -68,6 +72,28 @@ static int child_spin(void)
     volatile uint32_t x = 1;
     for (int i = 0; i < 300000; i++) x = x * 1664525u + 1013904223u;
     out("spun");
+    return 0;
+}
+
+static int child_nop(void)
+{
+    return 0;
+}
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* child_spin, timing itself into the appended values of "times". */
+static int child_timed(void)
+{
+    uint64_t t0 = now_us();
+    child_spin();
+    uint64_t d = now_us() - t0;
+    faasm_append_state("times", &d, sizeof d);
     return 0;
 }
 
@@ -168,6 +194,23 @@ int main(void)
         for (int i = 0; i < n; i++) faasm_await_call(ids[i]);
         __faasm_read_state("counter", (uint8_t *)&c, 4);
         snprintf(buf, sizeof buf, "counter %u", c);
+        out(buf);
+    } else if (!strncmp(in, "rt ", 3)) { /* benchmark: chain + await of a no-op */
+        uint64_t t0 = now_us();
+        for (int i = 0; i < n; i++) faasm_await_call(__faasm_chain_ptr(child_nop, NULL, 0));
+        snprintf(buf, sizeof buf, "%.1f us per chained call", (double)(now_us() - t0) / n);
+        out(buf);
+    } else if (!strncmp(in, "fantime ", 8)) { /* benchmark: fan-out wall time vs work */
+        uint32_t ids[256];
+        __faasm_clear_appended_state("times");
+        uint64_t t0 = now_us(), sum = 0, d[256];
+        for (int i = 0; i < n; i++) ids[i] = __faasm_chain_ptr(child_timed, NULL, 0);
+        for (int i = 0; i < n; i++) faasm_await_call(ids[i]);
+        uint64_t wall = now_us() - t0;
+        __faasm_read_appended_state("times", (uint8_t *)d, (int32_t)(n * sizeof d[0]), n);
+        for (int i = 0; i < n; i++) sum += d[i];
+        snprintf(buf, sizeof buf, "wall %llu us, children %llu us, speed-up %.2f",
+                 (unsigned long long)wall, (unsigned long long)sum, (double)sum / (double)wall);
         out(buf);
     } else if (!strcmp(in, "readcounter")) {
         uint32_t c = 0;
