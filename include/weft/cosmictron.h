@@ -13,8 +13,8 @@
  * and commits or aborts the transaction itself. Log lines are collected
  * with their levels and stay readable until the next begin. Scheduled
  * reducers are written in the call's transaction (durable when it
- * commits); running them at their time is the node's (not yet built: see
- * docs/cosmictron.md).
+ * commits); running them at their time is the node's scheduler's
+ * (src/node/abi_cosmictron.c, docs/cosmictron.md).
  *
  * Result conventions (docs/cosmictron.md): functions whose result is a
  * code return 0 or the document's code 1-9; functions whose result is a
@@ -66,7 +66,9 @@ enum {
 #define WEFT_COSM_SCHEDULE_KIND 'S'
 
 typedef struct {
-    weft_db_t *db;                /* borrowed; must outlive the binding */
+    /* borrowed; must outlive the binding. May be NULL with schema NULL: a
+     * binding that only describes a module (no call can run) */
+    weft_db_t *db;
     const char *context;          /* 1..255 bytes (copied) */
     /* borrowed; must outlive the binding. NULL: a schema of no tables and
      * no reducers, for the instance that describes the module at deploy */
@@ -146,6 +148,14 @@ const char *weft_cosmictron_level_name(int level);
  * says what) or WEFT_ENOMEM. */
 int weft_cosmictron_read_schema(weft_store_t *store, weft_instance_t *inst, weft_schema_t **out,
                                 char *msg, size_t msg_size);
+
+/* The whole deploy-time read: instantiates `module` in a store of its own
+ * (WASI with no streams, a datastore with no tables), runs _initialize
+ * when exported, and reads its schema as weft_cosmictron_read_schema
+ * does. Needs no data directory (`weft inspect` uses it). Same results,
+ * plus WEFT_EUNLINKABLE when it cannot be instantiated (msg says why). */
+int weft_cosmictron_describe(weft_engine_t *engine, weft_module_t *module, weft_schema_t **out,
+                             char *msg, size_t msg_size);
 
 /* Calls reducer `name` of an instance with BSATN arguments: the guest's
  * export __cosm_alloc (i32) -> i32 gives room for them, the host copies

@@ -103,6 +103,14 @@ typedef struct {
     size_t npeers;
     void (*sync_log)(void *user, const char *line);
     void *sync_log_user;
+    /* "nats://HOST:PORT[,...]": replicate through NATS JetStream instead
+     * of peer links (docs/sync.md "NATS transport"), with nats_creds (a
+     * .creds or nkey seed file, or NULL) and nats_replicas per context
+     * stream (0: 1). */
+    const char *sync_nats;
+    const char *nats_creds;
+    int nats_replicas;
+    const struct weft_sync_transport *sync_nats_transport; /* weft_sync_nats_transport() */
     /* Faasm's global state tier (docs/faasm.md): "redis://HOST:PORT", or
      * NULL for the embedded one. */
     const char *faasm_state_redis;
@@ -279,6 +287,11 @@ int weft_node_table_page(weft_node_t *node, const char *context, const char *tab
                          const uint8_t *after, size_t after_len, size_t limit, char **out_json,
                          uint8_t **out_next, size_t *out_next_len, char *msg, size_t msg_size);
 
+/* The schema of Cosmictron app `id` as text, one line per table and
+ * reducer (malloc'ed; the caller frees it). WEFT_ENOTFOUND (no such app),
+ * WEFT_EARG (not a Cosmictron app) or an error describing it. */
+int weft_node_app_schema(weft_node_t *node, const char *id, char **out);
+
 /* Every row of a Cosmictron context's public table as JSON, for a
  * subscription's start: fn(user, row, len) per row in primary-key order
  * (the text lives during the call; a nonzero return stops), and
@@ -348,6 +361,10 @@ typedef struct {
      * executor_id, Cosmictron sender); nx has no such function. */
     const uint8_t *caller;
     weft_call_limits_t limits; /* zeros: the node's */
+    /* A Cosmictron schedule this call runs (its handle): the call deletes
+     * it in its own transaction, and does not run when it is gone (it was
+     * cancelled). 0: none. Set by the node's scheduler. */
+    uint64_t schedule;
 } weft_call_req_t;
 
 typedef enum {

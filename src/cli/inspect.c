@@ -21,6 +21,7 @@
 #include <weft/component.h>
 
 #include "cli.h"
+#include "weft/cosmictron.h"
 #include "weft/node.h"
 
 void cli_inspect_usage(FILE *out)
@@ -315,6 +316,31 @@ static int print_links(const weft_module_t *module)
     return 0;
 }
 
+/* A Cosmictron module's tables and reducers (docs/cosmictron.md), read by
+ * running its __describe_module__ in a sandbox of its own. */
+static void print_cosm_schema(weft_engine_t *engine, weft_module_t *module)
+{
+    const char *guest = NULL;
+    char why[512];
+    weft_schema_t *s;
+    if (weft_node_abi_bind(module, NULL, &guest, why, sizeof why) != 0 ||
+        strcmp(guest, "cosmictron") != 0)
+        return;
+    if (weft_cosmictron_describe(engine, module, &s, why, sizeof why) != 0) {
+        printf("schema:     refused at deploy: %s\n", why);
+        return;
+    }
+    weft_bsatn_buf_t b;
+    weft_bsatn_buf_init(&b);
+    weft_schema_describe(s, &b);
+    weft_bsatn_put_u8(&b, 0);
+    printf("schema:\n");
+    for (char *p = (char *)b.p, *nl; p && (nl = strchr(p, '\n')) != NULL; p = nl + 1)
+        printf("  %.*s\n", (int)(nl - p), p);
+    weft_bsatn_buf_fini(&b);
+    weft_schema_delete(s);
+}
+
 static void print_text(const weft_module_t *module)
 {
     size_t n = weft_module_import_count(module);
@@ -598,6 +624,7 @@ int cli_inspect(int argc, char **argv)
             cli_error("out of memory");
             goto done;
         }
+        print_cosm_schema(engine, module);
         print_text(module);
     }
     status = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;

@@ -21,10 +21,12 @@
 #include "weft/bsatn.h"
 #include "weft/cosmictron.h"
 #include "weft/error.h"
+#include "weft/engine.h"
 #include "weft/extern.h"
 #include "weft/module.h"
 #include "weft/store.h"
 #include "weft/types.h"
+#include "weft/wasi.h"
 
 #define ARG32(i) ((uint32_t)args[i].i32)
 #define RET32(v)                \
@@ -617,7 +619,7 @@ int weft_cosmictron_new(const weft_cosmictron_config_t *cfg, weft_cosmictron_t *
 {
     if (!out) return WEFT_EARG;
     *out = NULL;
-    if (!cfg || !cfg->db || !cfg->context) return WEFT_EARG;
+    if (!cfg || (!cfg->db && cfg->schema) || !cfg->context) return WEFT_EARG;
     size_t cl = strlen(cfg->context);
     if (cl == 0 || cl > 255) return WEFT_EARG;
     weft_cosmictron_t *c = calloc(1, sizeof *c);
@@ -819,6 +821,45 @@ int weft_cosmictron_read_schema(weft_store_t *store, weft_instance_t *inst, weft
                     "__describe_module__");
     /* parsed from a copy inside weft_schema_parse: guest memory may move */
     return weft_schema_parse(p, len, out, msg, msg_size);
+}
+
+int weft_cosmictron_describe(weft_engine_t *engine, weft_module_t *module, weft_schema_t **out,
+                             char *msg, size_t msg_size)
+{
+    weft_store_t *store = weft_store_new(engine);
+    weft_linker_t *linker = store ? weft_linker_new(store) : NULL;
+    weft_wasi_t *wasi = NULL;
+    weft_cosmictron_t *cosm = NULL;
+    weft_instance_t *inst;
+    weft_extern_t ext;
+    int rc = WEFT_ENOMEM;
+    *out = NULL;
+    msgf(msg, msg_size, 0, "%s", "out of memory");
+    if (!linker) goto done;
+    weft_wasi_config_t wc = weft_wasi_config_default();
+    wc.stdin_fd = wc.stdout_fd = wc.stderr_fd = -1;
+    weft_cosmictron_config_t cc = {NULL, "describe", NULL};
+    if ((rc = weft_wasi_new(&wc, &wasi, msg, msg_size)) != 0 ||
+        (rc = weft_wasi_define_imports(wasi, linker, module)) != 0 ||
+        (rc = weft_cosmictron_new(&cc, &cosm)) != 0 ||
+        (rc = weft_cosmictron_define_imports(cosm, linker, module)) != 0)
+        goto done;
+    if ((rc = weft_linker_instantiate(linker, module, &inst)) != 0) {
+        msgf(msg, msg_size, 0, "cannot instantiate: %s", weft_store_errmsg(store));
+        goto done;
+    }
+    if (weft_instance_export(inst, "_initialize", &ext) == 0 && ext.kind == WEFT_EXTERN_FUNC &&
+        (rc = weft_func_call(store, ext.of.func, NULL, 0, NULL, 0)) != 0) {
+        msgf(msg, msg_size, 0, "_initialize trapped: %s", weft_store_trap_message(store));
+        goto done;
+    }
+    rc = weft_cosmictron_read_schema(store, inst, out, msg, msg_size);
+done:
+    weft_linker_delete(linker);
+    weft_store_delete(store);
+    weft_wasi_delete(wasi);
+    weft_cosmictron_delete(cosm);
+    return rc;
 }
 
 int weft_cosmictron_invoke(weft_store_t *store, weft_instance_t *inst, const char *name,

@@ -10,6 +10,8 @@
 static const node_abi_t *const adapters[] = {
     &node_abi_nx,
     &node_abi_faasm,
+    &node_abi_calimero,
+    &node_abi_cosmictron,
 };
 
 const node_abi_t *node_abi_find(const char *name)

@@ -65,5 +65,7 @@ const node_abi_t *node_abi_find(const char *name);
 /* The adapters (abi_*.c). */
 extern const node_abi_t node_abi_nx;
 extern const node_abi_t node_abi_faasm;
+extern const node_abi_t node_abi_calimero;
+extern const node_abi_t node_abi_cosmictron;
 
 #endif

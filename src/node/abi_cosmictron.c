@@ -8,21 +8,21 @@
  * Logs carry their level ("warn: ..."); a storage error aborts the call,
  * or runs it again when the map only grew.
  *
- * The schema is read from the module itself (__describe_module__) the
- * first time one of its calls runs in this process, in an instance whose
- * datastore has no tables, and kept by app id (an app's module never
- * changes) for the life of the process: O(apps), fine while a node holds
- * hundreds. docs/cosmictron.md.
+ * The schema is read from the module itself (__describe_module__,
+ * weft_cosmictron_describe) at its deploy, which a bad one fails, or at
+ * its first call after a restart, and kept by app id (an app's module
+ * never changes) for the life of the process: O(apps), fine while a node
+ * holds hundreds. docs/cosmictron.md.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "abi.h"
 #include "weft/cosmictron.h"
 #include "weft/error.h"
-#include "weft/wasi.h"
 
 typedef struct schema_entry {
     char id[WEFT_APP_ID_LEN + 1];
@@ -33,65 +33,26 @@ typedef struct schema_entry {
 static pthread_mutex_t schemas_mu = PTHREAD_MUTEX_INITIALIZER;
 static schema_entry_t *schemas; /* reachable until exit: never freed */
 
-/* Describes the app's module in a throwaway instance (its datastore,
- * bound to `context`, has no tables). */
-static int describe(weft_node_t *node, node_app_t *app, const char *context, weft_schema_t **out,
-                    char *msg, size_t size)
-{
-    weft_store_t *store = weft_store_new(node->engine);
-    weft_linker_t *linker = store ? weft_linker_new(store) : NULL;
-    weft_wasi_t *wasi = NULL;
-    weft_cosmictron_t *cosm = NULL;
-    weft_instance_t *inst;
-    weft_extern_t ext;
-    int rc = WEFT_ENOMEM;
-    snprintf(msg, size, "out of memory");
-    if (!linker) goto done;
-    weft_wasi_config_t wc = weft_wasi_config_default();
-    wc.stdin_fd = wc.stdout_fd = wc.stderr_fd = -1;
-    weft_cosmictron_config_t cc = {node->db, context, NULL};
-    if ((rc = weft_wasi_new(&wc, &wasi, msg, size)) != 0 ||
-        (rc = weft_wasi_define_imports(wasi, linker, app->module)) != 0 ||
-        (rc = weft_cosmictron_new(&cc, &cosm)) != 0 ||
-        (rc = weft_cosmictron_define_imports(cosm, linker, app->module)) != 0)
-        goto done;
-    if ((rc = weft_linker_instantiate(linker, app->module, &inst)) != 0) {
-        snprintf(msg, size, "cannot instantiate: %s", weft_store_errmsg(store));
-        goto done;
-    }
-    if (weft_instance_export(inst, "_initialize", &ext) == 0 && ext.kind == WEFT_EXTERN_FUNC &&
-        (rc = weft_func_call(store, ext.of.func, NULL, 0, NULL, 0)) != 0) {
-        snprintf(msg, size, "_initialize trapped: %s", weft_store_trap_message(store));
-        goto done;
-    }
-    rc = weft_cosmictron_read_schema(store, inst, out, msg, size);
-done:
-    weft_linker_delete(linker);
-    weft_store_delete(store);
-    weft_wasi_delete(wasi);
-    weft_cosmictron_delete(cosm);
-    return rc;
-}
-
-/* The app's schema, read once (borrowed: lives until exit). */
-static int app_schema(weft_node_t *node, node_app_t *app, const char *context,
-                      const weft_schema_t **out, char *msg, size_t size)
+/* The schema of app `id` (module m), read once (borrowed: lives until
+ * exit). */
+static int module_schema(weft_node_t *node, const char *id, weft_module_t *m,
+                         const weft_schema_t **out, char *msg, size_t size)
 {
     schema_entry_t *e;
     int rc = 0;
     pthread_mutex_lock(&schemas_mu);
-    for (e = schemas; e && strcmp(e->id, app->id) != 0; e = e->next)
+    for (e = schemas; e && strcmp(e->id, id) != 0; e = e->next)
         ;
     if (!e) {
         /* described under the lock: two first calls of an app describe once */
         weft_schema_t *s = NULL;
-        if ((rc = describe(node, app, context, &s, msg, size)) == 0) {
+        if ((rc = weft_cosmictron_describe(node->engine, m, &s, msg, size)) == 0) {
             if ((e = calloc(1, sizeof *e)) == NULL) {
                 weft_schema_delete(s);
                 snprintf(msg, size, "out of memory");
                 rc = WEFT_ENOMEM;
             } else {
-                memcpy(e->id, app->id, sizeof e->id);
+                snprintf(e->id, sizeof e->id, "%s", id);
                 e->schema = s;
                 e->next = schemas;
                 schemas = e;
@@ -101,6 +62,47 @@ static int app_schema(weft_node_t *node, node_app_t *app, const char *context,
     if (e) *out = e->schema;
     pthread_mutex_unlock(&schemas_mu);
     return rc;
+}
+
+static int app_schema(weft_node_t *node, node_app_t *app, const weft_schema_t **out, char *msg,
+                      size_t size)
+{
+    return module_schema(node, app->id, app->module, out, msg, size);
+}
+
+int node_cosm_deploy(weft_node_t *node, const char *id, weft_module_t *m, char *msg, size_t size)
+{
+    const weft_schema_t *s;
+    char why[256];
+    int rc = module_schema(node, id, m, &s, why, sizeof why);
+    if (rc != 0) snprintf(msg, size, "the module's schema: %s", why);
+    return rc == WEFT_ENOMEM ? rc : rc ? WEFT_EARG : 0;
+}
+
+int weft_node_app_schema(weft_node_t *node, const char *id, char **out)
+{
+    weft_txn_t *txn;
+    const weft_schema_t *s = NULL;
+    char msg[256];
+    *out = NULL;
+    if (!node->db) return WEFT_ENOTFOUND;
+    int rc = weft_txn_begin(node->db, WEFT_TXN_READ, &txn);
+    if (rc != 0) return rc;
+    node_app_t *app = node_app_load(node, txn, id, msg, sizeof msg);
+    weft_txn_abort(txn);
+    if (!app) return WEFT_ENOTFOUND;
+    if (app->abi != &node_abi_cosmictron) return WEFT_EARG;
+    if ((rc = app_schema(node, app, &s, msg, sizeof msg)) != 0) return rc;
+    weft_bsatn_buf_t b;
+    weft_bsatn_buf_init(&b);
+    weft_schema_describe(s, &b);
+    weft_bsatn_put_u8(&b, 0);
+    if (b.err) {
+        weft_bsatn_buf_fini(&b);
+        return WEFT_ENOMEM;
+    }
+    *out = (char *)b.p;
+    return 0;
 }
 
 /* The per-call state: the binding, and what the reducer returned. */
@@ -122,10 +124,29 @@ static int cosm_bind(node_call_t *c, void **state)
         node_result_fail(c->res, WEFT_CALL_ERROR, "a Cosmictron module needs a data directory");
         return WEFT_EARG;
     }
-    int rc = app_schema(c->node, c->app, c->req->context, &schema, msg, sizeof msg);
+    int rc = app_schema(c->node, c->app, &schema, msg, sizeof msg);
     if (rc != 0) {
         node_result_fail(c->res, WEFT_CALL_ERROR, "cannot read the module's schema: %s", msg);
         return rc;
+    }
+    if (c->req->schedule) {
+        /* a scheduled run takes its schedule in its own transaction:
+         * exactly once when it commits, and not at all once cancelled */
+        uint8_t key[9];
+        const uint8_t *v;
+        size_t vl;
+        const uint8_t *ctx = (const uint8_t *)c->req->context;
+        size_t cl = strlen(c->req->context);
+        key[0] = WEFT_COSM_SCHEDULE_KIND;
+        node_put_u64be(key + 1, c->req->schedule);
+        rc = weft_txn_get(c->txn, WEFT_SPACE_TABLES, ctx, cl, key, 9, &v, &vl);
+        if (rc == 0) rc = weft_txn_del(c->txn, WEFT_SPACE_TABLES, ctx, cl, key, 9);
+        if (rc != 0) {
+            node_result_fail(c->res, WEFT_CALL_ERROR, "schedule %llu: %s",
+                             (unsigned long long)c->req->schedule,
+                             rc == WEFT_ENOTFOUND ? "cancelled" : weft_strerror(rc));
+            return rc;
+        }
     }
     weft_cosmictron_config_t cc = {c->node->db, c->req->context, schema};
     if (!(st = calloc(1, sizeof *st))) {
@@ -248,7 +269,7 @@ static int open_table(weft_node_t *node, weft_txn_t *txn, const char *context, c
                  context);
         return WEFT_EARG;
     }
-    if ((rc = app_schema(node, app, context, out_schema, msg, msg_size)) != 0) return rc;
+    if ((rc = app_schema(node, app, out_schema, msg, msg_size)) != 0) return rc;
     int tid = weft_schema_table_find(*out_schema, table, strlen(table));
     /* a private table is not shown to clients, nor is its existence */
     if (tid < 0 || !weft_schema_table_public(*out_schema, (size_t)tid)) {
@@ -340,4 +361,211 @@ done:
     weft_bsatn_buf_fini(&json);
     weft_txn_abort(txn);
     return rc;
+}
+
+/* ---- the scheduler --------------------------------------------------------- */
+
+/* Polls every context's schedules each COSM_SCHED_TICK_MS and runs the due ones
+ * as calls through the node (weft_node_call: a worker, the writer, one
+ * transaction each), oldest handle first. The call deletes its schedule
+ * itself (cosm_bind), so a run commits exactly once; a run that fails
+ * (a trap, a nonzero result) has its schedule dropped by a write of its
+ * own, so it never repeats. Schedules live in the data directory, so
+ * those due while the node was down run at its start. Cost: a read
+ * transaction per Cosmictron context a tick, O(contexts); a due schedule
+ * runs within a tick of its time. */
+#define COSM_SCHED_TICK_MS 100
+#define COSM_SCHED_BATCH 64
+
+typedef struct cosm_sched {
+    weft_node_t *node;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop;
+} cosm_sched_t;
+
+typedef struct {
+    char context[WEFT_CONTEXT_MAX + 1];
+    uint64_t handle;
+    char *reducer;
+    uint8_t *args;
+    size_t args_len;
+} due_t;
+
+typedef struct {
+    weft_context_info_t *v;
+    size_t n, cap;
+} ctx_list_t;
+
+static int list_one(void *user, const weft_context_info_t *ctx)
+{
+    ctx_list_t *l = user;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        weft_context_info_t *v = realloc(l->v, cap * sizeof *v);
+        if (!v) return 1;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = *ctx;
+    return 0;
+}
+
+typedef struct {
+    const char *context;
+    int64_t now;
+    due_t *v;
+    size_t n, cap;
+} due_list_t;
+
+static int due_one(void *user, uint64_t handle, int64_t at_us, const char *reducer,
+                   size_t reducer_len, const uint8_t *args, size_t args_len)
+{
+    due_list_t *d = user;
+    if (at_us > d->now) return 0;
+    if (d->n == d->cap) {
+        if (d->cap == COSM_SCHED_BATCH) return 1; /* the rest next tick */
+        size_t cap = d->cap ? d->cap * 2 : 8;
+        due_t *v = realloc(d->v, cap * sizeof *v);
+        if (!v) return 1;
+        d->v = v;
+        d->cap = cap;
+    }
+    due_t *e = &d->v[d->n];
+    snprintf(e->context, sizeof e->context, "%s", d->context);
+    e->handle = handle;
+    e->reducer = strndup(reducer, reducer_len);
+    e->args = malloc(args_len ? args_len : 1);
+    if (!e->reducer || !e->args) {
+        free(e->reducer);
+        free(e->args);
+        return 1;
+    }
+    if (args_len) memcpy(e->args, args, args_len);
+    e->args_len = args_len;
+    d->n++;
+    return 0;
+}
+
+static int drop_schedule(weft_node_t *node, weft_txn_t *txn, void *arg)
+{
+    const due_t *e = arg;
+    uint8_t key[9];
+    key[0] = WEFT_COSM_SCHEDULE_KIND;
+    node_put_u64be(key + 1, e->handle);
+    (void)node;
+    return weft_txn_del(txn, WEFT_SPACE_TABLES, (const uint8_t *)e->context, strlen(e->context),
+                        key, 9);
+}
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* One tick: finds the due schedules of every Cosmictron context, runs them. */
+static void sched_tick(cosm_sched_t *s)
+{
+    weft_node_t *node = s->node;
+    ctx_list_t l = {0};
+    due_list_t d = {0};
+    char msg[256];
+    if (weft_node_context_list(node, list_one, &l) != 0) goto done;
+    d.now = now_us();
+    for (size_t i = 0; i < l.n && d.n < COSM_SCHED_BATCH; i++) {
+        weft_txn_t *txn;
+        if (weft_txn_begin(node->db, WEFT_TXN_READ, &txn) != 0) break;
+        node_app_t *app = node_app_load(node, txn, l.v[i].app, msg, sizeof msg);
+        if (app && app->abi == &node_abi_cosmictron) {
+            d.context = l.v[i].name;
+            weft_cosmictron_schedules(txn, (const uint8_t *)l.v[i].name, strlen(l.v[i].name),
+                                      due_one, &d);
+        }
+        weft_txn_abort(txn);
+    }
+    for (size_t i = 0; i < d.n; i++) {
+        pthread_mutex_lock(&s->mu);
+        int stop = s->stop;
+        pthread_mutex_unlock(&s->mu);
+        if (stop) break;
+        due_t *e = &d.v[i];
+        weft_call_req_t req;
+        weft_call_result_t *res = NULL;
+        memset(&req, 0, sizeof req);
+        req.context = e->context;
+        req.function = e->reducer;
+        req.input = e->args;
+        req.input_len = e->args_len;
+        req.schedule = e->handle;
+        int rc = weft_node_call(node, &req, &res);
+        if (rc == 0 && res && weft_call_result_outcome(res) != WEFT_CALL_OK)
+            node_write_fn(node, drop_schedule, e); /* failed: never again */
+        weft_call_result_delete(res);
+    }
+done:
+    for (size_t i = 0; i < d.n; i++) {
+        free(d.v[i].reducer);
+        free(d.v[i].args);
+    }
+    free(d.v);
+    free(l.v);
+}
+
+static void *sched_main(void *arg)
+{
+    cosm_sched_t *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stop) {
+        pthread_mutex_unlock(&s->mu);
+        sched_tick(s);
+        pthread_mutex_lock(&s->mu);
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t ns = (uint64_t)ts.tv_nsec + COSM_SCHED_TICK_MS * 1000000ull;
+        ts.tv_sec += (time_t)(ns / 1000000000u);
+        ts.tv_nsec = (long)(ns % 1000000000u);
+        while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0)
+            ;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+int node_cosm_open(weft_node_t *node)
+{
+    cosm_sched_t *s = calloc(1, sizeof *s);
+    if (!s) return WEFT_ENOMEM;
+    s->node = node;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&s->thread, NULL, sched_main, s) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->cv);
+        free(s);
+        return WEFT_ENOMEM;
+    }
+    node->cosm_sched = s;
+    return 0;
+}
+
+void node_cosm_close(weft_node_t *node)
+{
+    cosm_sched_t *s = node->cosm_sched;
+    if (!s) return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = 1;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL); /* a call it runs finishes first */
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+    node->cosm_sched = NULL;
 }

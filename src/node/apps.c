@@ -344,7 +344,10 @@ int weft_node_app_deploy_manifest(weft_node_t *node, const uint8_t *wasm, size_t
         weft_module_delete(m);
         return rc;
     }
-    if ((rc = bind_abi(m, mf.abi, NULL, NULL, out_msg, msg_size)) != 0) {
+    const node_abi_t *deploy_abi = NULL;
+    if ((rc = bind_abi(m, mf.abi, &deploy_abi, NULL, out_msg, msg_size)) != 0 ||
+        (deploy_abi == &node_abi_cosmictron &&
+         (rc = node_cosm_deploy(node, id, m, out_msg, msg_size)) != 0)) {
         weft_module_delete(m);
         node_manifest_free(&mf);
         return rc;

@@ -873,6 +873,7 @@ void weft_node_close(weft_node_t *node)
     if (!node)
         return;
     node_sync_close(node); /* first: its joins and batches go through the writer */
+    node_cosm_close(node); /* its calls go through the workers */
     node->stopping = 1;
     pthread_mutex_lock(&node->mu);
     node->closing = 1;
@@ -1038,6 +1039,8 @@ int weft_node_open(const weft_node_config_t *cfg, weft_node_t **out, char *out_m
         goto fail;
     if ((rc = node_faasm_open(node, cfg->faasm_state_redis, out_msg, msg_size)) != 0)
         goto fail;
+    if (!inline_ && node->db && (rc = node_cosm_open(node)) != 0)
+        goto fail_thread;
     *out = node;
     return 0;
 

@@ -141,6 +141,7 @@ struct weft_node {
     int interrupted; /* weft_node_interrupt: every call traps (atomic) */
     struct weft_sync *sync; /* replication (replicate.c); NULL when off */
     struct weft_faasm_state *faasm_state; /* abi_faasm.c; NULL until a Faasm call needs it */
+    struct cosm_sched *cosm_sched;         /* abi_cosmictron.c: the scheduler, or NULL */
     void (*sync_log)(void *user, const char *line);
     void *sync_log_user;
 };
@@ -284,6 +285,16 @@ void node_call_streams_restore(void *saved);
  * made at the first Faasm call; freed at close. */
 int node_faasm_open(weft_node_t *node, const char *redis_url, char *msg, size_t msg_size);
 void node_faasm_close(weft_node_t *node);
+/* abi_cosmictron.c: the scheduler of Cosmictron schedules (a thread that
+ * runs due reducers as calls), for a threaded node with a data directory;
+ * close stops it, before the workers it calls through. */
+int node_cosm_open(weft_node_t *node);
+void node_cosm_close(weft_node_t *node);
+/* Reads (and keeps) the schema of Cosmictron app `id` at its deploy: 0,
+ * WEFT_EARG with msg saying what is wrong with the module's description,
+ * or WEFT_ENOMEM. */
+int node_cosm_deploy(weft_node_t *node, const char *id, weft_module_t *m, char *msg,
+                     size_t size);
 
 /* events.c */
 /* Writes the result's events to the context's event log in txn, giving

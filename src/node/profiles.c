@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "weft/calimero.h"
+#include "weft/cosmictron.h"
 #include "weft/error.h"
 #include "weft/faasm.h"
 #include "weft/nx.h"
@@ -31,13 +33,21 @@ typedef struct {
 
 /* The table of namespace rows: a host library is one line here. Rows may
  * share a namespace; an import then belongs to the row that has its name. */
-enum { ROW_WASI, ROW_NX, ROW_FAASM };
+enum { ROW_WASI, ROW_NX, ROW_FAASM, ROW_CALIMERO, ROW_DATASTORE, ROW_COSM, ROW_CONSOLE };
 static const profile_t profiles[] = {
     [ROW_WASI] = {"wasi_snapshot_preview1", "WASI preview 1", weft_wasi_func_count, weft_wasi_func,
                   0},
     [ROW_NX] = {"nx", "the Numax host API", weft_nx_func_count, weft_nx_func, 1},
     [ROW_FAASM] = {"env", "Faasm's __faasm_* host interface", weft_faasm_func_count, weft_faasm_func,
                    0},
+    [ROW_CALIMERO] = {"env", "the Calimero host functions", weft_calimero_func_count,
+                      weft_calimero_func, 1},
+    [ROW_DATASTORE] = {"datastore", "Cosmictron tables", weft_cosmictron_datastore_func_count,
+                       weft_cosmictron_datastore_func, 1},
+    [ROW_COSM] = {"cosm", "Cosmictron context: identity, time, schedules",
+                  weft_cosmictron_cosm_func_count, weft_cosmictron_cosm_func, 1},
+    [ROW_CONSOLE] = {"console", "Cosmictron logs", weft_cosmictron_console_func_count,
+                     weft_cosmictron_console_func, 1},
 };
 #define NPROFILES (sizeof profiles / sizeof profiles[0])
 
@@ -53,6 +63,10 @@ static const abi_t abis[] = {
     {"nx", "nx and WASI preview 1 (stdin in, stdout out)", 1u << ROW_WASI | 1u << ROW_NX},
     {"faasm", "Faasm: __faasm_* and WASI preview 1 (main per call, read_input/write_output)",
      1u << ROW_WASI | 1u << ROW_FAASM},
+    {"calimero", "Calimero: env (input/value_return, registers, synced storage) and WASI preview 1",
+     1u << ROW_WASI | 1u << ROW_CALIMERO},
+    {"cosmictron", "Cosmictron: datastore, cosm, console and WASI preview 1 (reducers, BSATN)",
+     1u << ROW_WASI | 1u << ROW_DATASTORE | 1u << ROW_COSM | 1u << ROW_CONSOLE},
 };
 #define NABIS (sizeof abis / sizeof abis[0])
 

@@ -49,6 +49,8 @@ const route_t srv_routes[] = {
     {"GET", "/v1/contexts/{}/kv", WEFT_SCOPE_READ, 0, kv_read},
     {"GET", "/v1/contexts/{}/crdt", WEFT_SCOPE_READ, 0, crdt_list},
     {"GET", "/v1/contexts/{}/crdt/{}", WEFT_SCOPE_READ, 0, crdt_get},
+    {"GET", "/v1/contexts/{}/tables/{}", WEFT_SCOPE_READ, 0, srv_table_rows},
+    {"GET", "/v1/contexts/{}/tables/{}/subscribe", WEFT_SCOPE_READ, 0, srv_table_subscribe},
     {"POST", "/v1/contexts/{}/members", WEFT_SCOPE_ADMIN, 1, srv_members_change},
     {"GET", "/v1/node", WEFT_SCOPE_READ, 0, node_info},
     {"GET", "/v1/peers", WEFT_SCOPE_READ, 0, srv_peers},
@@ -122,6 +124,14 @@ static json_t *app_json(srv_t *s, const weft_app_info_t *a, int details)
             json_array_append_new(ex, extern_json(&d));
     json_object_set_new(o, "imports", im);
     json_object_set_new(o, "exports", ex);
+    char *schema = NULL; /* a Cosmictron app's tables and reducers, a line each */
+    if (weft_node_app_schema(s->node, a->id, &schema) == 0) {
+        json_t *lines = json_array();
+        for (char *p = schema, *nl; (nl = strchr(p, '\n')) != NULL; p = nl + 1)
+            json_array_append_new(lines, json_stringn(p, (size_t)(nl - p)));
+        json_object_set_new(o, "schema", lines);
+        free(schema);
+    }
     return o;
 }
 

@@ -16,6 +16,13 @@
  * limit (a client reading slower than events come) gets `event: lagged`
  * and ends: it never slows the writer. The client resumes with its last
  * id, from the backlog.
+ *
+ * A table subscription (GET .../tables/{table}/subscribe) is such a stream
+ * of the context's events whose names start with "table:TABLE:" (the
+ * others only advance it), opened, unless it resumes, by the table's rows
+ * as `event: row` messages and an `event: ready` carrying the id the rows
+ * are current at: the rows and that id come from one read transaction, so
+ * the events after it are exactly the changes since.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +45,7 @@ typedef struct sse {
     uint64_t last_seq; /* highest id put in the buffer */
     uint64_t live_max; /* highest id published so far */
     int logs;          /* a stream of log lines rather than events */
+    char *prefix;      /* only events named so (a table's); NULL: all */
     int backlog, suspended, ended, heartbeat_due;
     struct sse *prev, *next; /* s->streams, under s->mu */
 } sse_t;
@@ -102,6 +110,11 @@ static int add_message(sse_t *e, uint64_t seq, const char *name, size_t nl, json
 static int add_event(sse_t *e, uint64_t seq, const char *name, size_t nl, const uint8_t *p,
                      size_t pl)
 {
+    size_t fl = e->prefix ? strlen(e->prefix) : 0;
+    if (e->prefix && (nl < fl || memcmp(name, e->prefix, fl) != 0)) {
+        e->last_seq = seq; /* not this stream's: passed over, never sent */
+        return 0;
+    }
     json_t *o = json_object();
     json_object_set_new(o, "seq", json_integer((json_int_t)seq));
     srv_set_bytes(o, "name", name, nl);
@@ -274,12 +287,32 @@ static void reader_free(void *cls)
     atomic_fetch_sub(&s->sse_open, 1);
     pthread_mutex_destroy(&e->mu);
     free(e->buf);
+    free(e->prefix);
     free(e->context);
     free(e);
 }
 
-/* Starts a stream of events (logs 0) or log lines (logs 1). */
-static enum MHD_Result stream(srv_t *s, req_t *r, int logs)
+/* Frees a stream that never started (no subscription, no response). */
+static void unstarted_free(sse_t *e)
+{
+    pthread_mutex_destroy(&e->mu);
+    free(e->buf);
+    free(e->prefix);
+    free(e->context);
+    free(e);
+}
+
+/* A table's row, at a subscription's start. */
+static int add_row(void *user, const char *row, size_t len)
+{
+    sse_t *e = user;
+    static const char head[] = "event: row\ndata: ";
+    return append(e, head, sizeof head - 1) || append(e, row, len) || append(e, "\n\n", 2);
+}
+
+/* Starts a stream of events (logs 0) or log lines (logs 1); with table, of
+ * that table's changes after its rows (a subscription). */
+static enum MHD_Result stream_of(srv_t *s, req_t *r, int logs, const char *table)
 {
     const char *ctx = r->params[0];
     weft_context_info_t ci;
@@ -310,13 +343,35 @@ static enum MHD_Result stream(srv_t *s, req_t *r, int logs)
     e->logs = logs;
     pthread_mutex_init(&e->mu, NULL);
     append(e, ": weft events\n\n", 15);
+    if (table) {
+        char msg[256];
+        int rc = 0;
+        size_t pl = strlen(table) + 8;
+        if (!(e->prefix = malloc(pl)))
+            rc = WEFT_ENOMEM;
+        else
+            snprintf(e->prefix, pl, "table:%s:", table);
+        if (rc == 0 && !(last && *last)) { /* a new subscription: the rows first */
+            rc = weft_node_table_snapshot(s->node, ctx, table, add_row, e, &e->last_seq, msg,
+                                          sizeof msg);
+            if (rc == 0) {
+                char ready[64];
+                int n = snprintf(ready, sizeof ready, "id: %llu\nevent: ready\ndata: {}\n\n",
+                                 (unsigned long long)e->last_seq);
+                append(e, ready, (size_t)n);
+            }
+        }
+        if (rc != 0) {
+            unstarted_free(e);
+            if (rc == WEFT_ENOTFOUND) return srv_reply_error(r, 404, "NOT_FOUND", "%s", msg);
+            if (rc == WEFT_EARG) return srv_reply_error(r, 400, "BAD_REQUEST", "%s", msg);
+            return srv_reply_error(r, 500, "INTERNAL", "%s", weft_strerror(rc));
+        }
+    }
     int rc = logs ? weft_node_subscribe_logs(s->node, ctx, on_log, e, &e->sub)
                   : weft_node_subscribe(s->node, ctx, on_event, e, &e->sub);
     if (rc != 0) {
-        pthread_mutex_destroy(&e->mu);
-        free(e->buf);
-        free(e->context);
-        free(e);
+        unstarted_free(e);
         return MHD_NO;
     }
     atomic_fetch_add(&s->sse_open, 1);
@@ -339,9 +394,19 @@ static enum MHD_Result stream(srv_t *s, req_t *r, int logs)
     return srv_queue(r, 200, resp, NULL);
 }
 
+static enum MHD_Result stream(srv_t *s, req_t *r, int logs)
+{
+    return stream_of(s, r, logs, NULL);
+}
+
 enum MHD_Result srv_events(srv_t *s, req_t *r)
 {
     return stream(s, r, 0);
+}
+
+enum MHD_Result srv_table_subscribe(srv_t *s, req_t *r)
+{
+    return stream_of(s, r, 0, r->params[1]);
 }
 
 static void add_line(void *user, const char *context, uint64_t seq, uint64_t time_ms,

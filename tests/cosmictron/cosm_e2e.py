@@ -6,7 +6,14 @@ read a table back as JSON pages with GET /v1/contexts/{name}/tables/{table},
 and check that a failing reducer rolls back, that private tables are not
 shown, and that rows survive a restart of the node.
 
-usage: cosm_e2e.py CASE WEFT GUEST_WASM   (CASE: calls, tables, restart, subscribe)
+A scheduled reducer runs on the node's scheduler after a restart, and a
+cancelled one never runs (schedule).
+
+The chat case runs examples/cosmictron_chat's session (GUEST_WASM is then
+that example).
+
+usage: cosm_e2e.py CASE WEFT GUEST_WASM
+       (CASE: calls, tables, restart, subscribe, schedule, chat, bad_deploy, inspect)
 """
 import http.client
 import json
@@ -113,6 +120,59 @@ def case_restart(node, data):
         node.stop()
 
 
+def case_schedule(node, data):
+    import time
+    # tick at +1 s (cancelled) and +2 s; the node stops at once and starts
+    # again: the schedule kept in the data directory runs then, exactly once
+    status, doc = call(node, "schedule")
+    check(status == 200, "schedule: %s %s" % (status, doc))
+    node.stop()
+    node = nodes.Node(data)
+    try:
+        deadline = time.time() + 60
+        while True:
+            status, doc = rows(node, "log")
+            check(status == 200, "log rows: %s %s" % (status, doc))
+            if doc["items"] or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        # the cancelled tick was due first: had it run, it would be here too
+        check([r["msg"] for r in doc["items"]] == ["tick 7"], "ticks: %s" % doc)
+        status, doc = call(node, "iter_limit")  # the node still serves calls
+        check(status == 200, "after the scheduler: %s %s" % (status, doc))
+    finally:
+        node.stop()
+
+
+def case_chat(node):
+    sub = Sse(node, "/v1/contexts/c1/tables/message/subscribe")
+    mid, event, data = sub.next()
+    check(event == "ready", "empty table: %s %s" % (event, data))
+    status, doc = call(node, "send", bstr("too early"))
+    check(status == 422, "send without a name: %s %s" % (status, doc))
+    for reducer, arg in (("set_name", "ada"), ("send", "hello"), ("send", "again")):
+        status, doc = call(node, reducer, bstr(arg))
+        check(status == 200, "%s: %s %s" % (reducer, status, doc))
+    for text in ("hello", "again"):
+        mid, event, data = sub.next()
+        row = json.loads(data["payload"])
+        check(event == "table:message:insert" and row["text"] == text, "%s: %s" % (text, data))
+    status, doc = rows(node, "user")
+    check(status == 200 and [u["name"] for u in doc["items"]] == ["ada"], "users: %s" % doc)
+    status, doc = rows(node, "message")
+    check([m["id"] for m in doc["items"]] == [1, 2], "messages: %s" % doc)
+    # cleanup(max_age 0, once): every message is older than now
+    status, doc = call(node, "cleanup", struct.pack("<qq", 0, 0))
+    check(status == 200, "cleanup: %s %s" % (status, doc))
+    for i in (1, 2):
+        mid, event, data = sub.next()
+        check(event == "table:message:delete" and json.loads(data["payload"])["id"] == i,
+              "delete %d: %s %s" % (i, event, data))
+    status, doc = rows(node, "message")
+    check(doc["items"] == [], "after cleanup: %s" % doc)
+    sub.close()
+
+
 class Sse:
     """A Server-Sent Events stream, read message by message."""
 
@@ -191,10 +251,27 @@ def case_subscribe(node):
 
 def main():
     case, nodes.WEFT, guest = sys.argv[1], sys.argv[2], sys.argv[3]
+    if case == "inspect":  # `weft inspect` shows the schema, no node needed
+        import subprocess
+        out = subprocess.run([nodes.WEFT, "inspect", guest], capture_output=True, text=True).stdout
+        check("guest ABI:  cosmictron\nschema:\n  table person (public): id u32 primary key, "
+              "name String unique, age i32, tag Option<String>; index by_age (age); index "
+              "by_age_name (age, name); index by_id (id)\n" in out, "inspect: %s" % out)
+        check("  reducer add {name: String, age: i32}\n" in out, "inspect reducers: %s" % out)
+        print("ok", case)
+        return
     with tempfile.TemporaryDirectory(prefix="weft-cosm-") as tmp:
         data = os.path.join(tmp, "node")
         node = nodes.Node(data)
         try:
+            if case == "bad_deploy":
+                with open(guest, "rb") as f:
+                    status, doc = node.json("POST", "/v1/apps?name=bad", f.read())
+                msg = doc.get("error", {}).get("message", "") if doc else ""
+                check(status == 400 and "table notes: owner column owner must be of type bytes"
+                      in msg, "bad deploy: %s %s" % (status, doc))
+                print("ok", case)
+                return
             app = deploy(node, guest)
             if case == "calls":
                 case_calls(node, app)
@@ -204,6 +281,10 @@ def main():
                 case_restart(node, data)
             elif case == "subscribe":
                 case_subscribe(node)
+            elif case == "schedule":
+                case_schedule(node, data)
+            elif case == "chat":
+                case_chat(node)
             else:
                 raise SystemExit("unknown case " + case)
         finally:
