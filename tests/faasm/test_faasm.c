@@ -111,7 +111,8 @@ static void run(run_t *r)
     size_t ol;
     weft_faasm_output(f, &o, &ol);
     r->out = malloc(ol + 1);
-    memcpy(r->out, o, ol);
+    if (ol)
+        memcpy(r->out, o, ol);
     r->out[ol] = 0;
     r->out_len = ol;
 out:
