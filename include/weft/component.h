@@ -199,6 +199,12 @@ typedef struct {
     int (*borrow)(void *user, const weft_ctype_t *resource, uint32_t handle, uint32_t *out,
                   char *msg, size_t msg_size);
     void *user;
+    /* Bytes the host has allocated for lifted values since the last
+     * weft_canon_lift_values / weft_canon_load began (set by them): a
+     * lift past 256 MiB traps, since lists may share their elements in
+     * memory and a guest could otherwise make the host allocate without
+     * bound. */
+    uint64_t lifted;
     char msg[200];
 } weft_canon_cx_t;
 

@@ -26,6 +26,9 @@
  * allocate 50 bytes per element of a list filling its memory. */
 #define MAX_LIFT_ITEMS (1u << 22)
 
+/* What one lift may allocate on the host (weft_canon_cx_t.lifted). */
+#define MAX_LIFT_BYTES (256u << 20)
+
 __attribute__((format(printf, 2, 3))) static int trap(weft_canon_cx_t *cx, const char *fmt, ...)
 {
     va_list ap;
@@ -52,6 +55,17 @@ void weft_cval_free(weft_cval_t *v)
     v->str = NULL;
     v->items = NULL;
     v->n = v->len = 0;
+}
+
+static int trap(weft_canon_cx_t *cx, const char *fmt, ...);
+
+/* Counts `bytes` more host memory for the lift in progress. */
+static int charge(weft_canon_cx_t *cx, uint64_t bytes)
+{
+    cx->lifted += bytes;
+    if (cx->lifted > MAX_LIFT_BYTES)
+        return trap(cx, "lifted values pass weft's limit of %u MiB", MAX_LIFT_BYTES >> 20);
+    return 0;
 }
 
 static int is_bytes(const weft_ctype_t *t)
@@ -180,6 +194,8 @@ static int load_string_range(weft_canon_cx_t *cx, uint32_t begin, uint32_t units
         return trap(cx, "string [0x%x, +%u) out of bounds", begin, units);
     if (!ct_utf8_valid(p, units))
         return trap(cx, "string at 0x%x is not valid UTF-8", begin);
+    if (charge(cx, units))
+        return WEFT_ETRAP;
     if (!(out->str = malloc((size_t)units + 1)))
         return WEFT_ENOMEM;
     memcpy(out->str, p, units);
@@ -198,6 +214,8 @@ static int load_list_range(weft_canon_cx_t *cx, const weft_ctype_t *elem, uint32
         return trap(cx, "list at 0x%x is not aligned to %u", begin, elem->align);
     if (!mem(cx, begin, bytes))
         return trap(cx, "list [0x%x, +%llu) out of bounds", begin, (unsigned long long)bytes);
+    if (charge(cx, elem->kind == WEFT_CT_U8 ? length : (uint64_t)length * sizeof *out->items))
+        return WEFT_ETRAP;
     if (elem->kind == WEFT_CT_U8) {
         if (!(out->str = malloc((size_t)length + 1)))
             return WEFT_ENOMEM;
@@ -234,6 +252,8 @@ static int load_at(weft_canon_cx_t *cx, const weft_ctype_t *t, uint32_t ptr, wef
         return load_list_range(cx, t->a, (uint32_t)rd_le(p, 4), (uint32_t)rd_le(p + 4, 4), out);
     case WEFT_CT_RECORD:
     case WEFT_CT_TUPLE: {
+        if (charge(cx, (uint64_t)t->n * sizeof *out->items))
+            return WEFT_ETRAP;
         if (!(out->items = calloc(t->n, sizeof *out->items)))
             return WEFT_ENOMEM;
         uint32_t off = 0;
@@ -260,6 +280,8 @@ static int load_at(weft_canon_cx_t *cx, const weft_ctype_t *t, uint32_t ptr, wef
         const weft_ctype_t *c = case_type(t, idx);
         if (!c)
             return 0;
+        if (charge(cx, sizeof *out->items))
+            return WEFT_ETRAP;
         if (!(out->items = calloc(1, sizeof *out->items)))
             return WEFT_ENOMEM;
         out->n = 1;
@@ -273,6 +295,7 @@ static int load_at(weft_canon_cx_t *cx, const weft_ctype_t *t, uint32_t ptr, wef
 int weft_canon_load(weft_canon_cx_t *cx, const weft_ctype_t *t, uint32_t ptr, weft_cval_t *out)
 {
     memset(out, 0, sizeof *out);
+    cx->lifted = 0;
     if (ptr % t->align)
         return trap(cx, "pointer 0x%x is not aligned to %u", ptr, t->align);
     if (!mem(cx, ptr, t->size))
@@ -693,6 +716,7 @@ int weft_canon_lift_values(weft_canon_cx_t *cx, const weft_ctype_t *const *types
     int rc = 0;
     size_t done = 0;
     memset(out, 0, n * sizeof *out);
+    cx->lifted = 0;
     if (total_flat(types, n) > max_flat) {
         uint32_t size, align, off = 0;
         if (nflat != 1 || flat[0].type != WEFT_I32)

@@ -485,6 +485,8 @@ static void layout(dec_t *d, weft_ctype_t *t, const uint8_t *at)
     int rc = ct_layout(t);
     if (rc == -2)
         fail_at(d, WEFT_ENOMEM, at, "out of memory");
+    if (rc == -3)
+        fail_at(d, WEFT_ELIMIT, at, "value types nested deeper than %d", CT_MAX_DEPTH);
     if (rc != 0)
         fail_at(d, WEFT_EINVALID, at, "type too large: its size passes 2^28 bytes");
 }

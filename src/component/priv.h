@@ -48,6 +48,7 @@ struct weft_ctype {
     uint8_t flat[CT_FLAT_CAP];
     int has_ptr;           /* contains a string or list */
     int has_borrow;        /* contains a borrow handle */
+    uint32_t depth;        /* value types nested inside (0 for a primitive) */
     /* a component definition: what instantiating it does (instance.c) */
     const cinit_t *inits;
     uint32_t ninits;
@@ -56,8 +57,13 @@ struct weft_ctype {
 /* A primitive type's static object, or NULL when kind is not primitive. */
 const weft_ctype_t *ct_prim(int kind);
 int ct_is_prim(int kind);
-/* Computes size/align/flat/has_ptr of t from its parts; returns 0 or -1
- * when the size passes the 2^28 bound (CanonicalABI.md element size). */
+/* How deep value types may nest: lifting, lowering, printing and
+ * comparing recurse along the nesting, so a guest must not choose it. */
+#define CT_MAX_DEPTH 100
+
+/* Computes size/align/flat/has_ptr/depth of t from its parts; returns 0,
+ * -1 when the size passes the 2^28 bound (CanonicalABI.md element size),
+ * -3 when it nests deeper than CT_MAX_DEPTH. */
 int ct_layout(weft_ctype_t *t);
 /* Structural equality (resources by identity). */
 int ct_equal(const weft_ctype_t *a, const weft_ctype_t *b);

@@ -127,8 +127,32 @@ static int layout_cases(weft_ctype_t *t, const weft_ctype_t *const *ts, uint32_t
     return 0;
 }
 
+static uint32_t child_depth(const weft_ctype_t *t) { return t ? t->depth : 0; }
+
+/* 1 + the deepest part of t. */
+static uint32_t depth_of(const weft_ctype_t *t)
+{
+    uint32_t d = 0;
+    switch (t->kind) {
+    case WEFT_CT_RECORD:
+    case WEFT_CT_TUPLE:
+    case WEFT_CT_VARIANT:
+        for (uint32_t i = 0; i < t->n; i++)
+            if (child_depth(t->fields[i].type) > d)
+                d = child_depth(t->fields[i].type);
+        break;
+    default:
+        d = child_depth(t->a);
+        if (child_depth(t->b) > d)
+            d = child_depth(t->b);
+    }
+    return d + 1;
+}
+
 int ct_layout(weft_ctype_t *t)
 {
+    if ((t->depth = depth_of(t)) > CT_MAX_DEPTH)
+        return -3;
     const weft_ctype_t *buf[2];
     t->nflat = 0;
     t->has_ptr = t->has_borrow = 0;
@@ -394,45 +418,58 @@ static const char *prim_name(int k)
     return ct_is_prim(k) ? names[WEFT_CT_BOOL - k] : NULL;
 }
 
-static void print_depth(const weft_ctype_t *t, FILE *out, int depth);
+/* Printing is bounded in depth and in the types printed: a type is a DAG,
+ * so its text could be exponential in its size. */
+#define PRINT_BUDGET 20000
+
+typedef struct {
+    FILE *out;
+    size_t left; /* types still printed in full */
+} pr_t;
+
+static void print_depth(const weft_ctype_t *t, pr_t *p, int depth);
 
 /* "a: u32, b: string" (record fields, function parameters) */
-static void print_labeled(const weft_ctype_t *t, FILE *out, int depth)
+static void print_labeled(const weft_ctype_t *t, pr_t *p, int depth)
 {
+    FILE *out = p->out;
     for (uint32_t i = 0; i < t->n; i++) {
         fprintf(out, "%s%s: ", i ? ", " : "", t->fields[i].label);
-        print_depth(t->fields[i].type, out, depth);
+        print_depth(t->fields[i].type, p, depth);
     }
 }
 
-static void print_opt(const weft_ctype_t *t, FILE *out, int depth)
+static void print_opt(const weft_ctype_t *t, pr_t *p, int depth)
 {
     if (t)
-        print_depth(t, out, depth);
+        print_depth(t, p, depth);
     else
-        fputc('_', out);
+        fputc('_', p->out);
 }
 
-static void print_externs(const weft_cextern_t *e, uint32_t n, const char *what, FILE *out,
+static void print_externs(const weft_cextern_t *e, uint32_t n, const char *what, pr_t *p,
                           int depth)
 {
+    FILE *out = p->out;
     for (uint32_t i = 0; i < n; i++) {
         fprintf(out, "%s%s %s: ", i ? "; " : "", what, e[i].name);
         if (e[i].sort == WEFT_CSORT_TYPE)
             fputs("type ", out);
         if (e[i].type)
-            print_depth(e[i].type, out, depth);
+            print_depth(e[i].type, p, depth);
         else
             fputs(weft_csort_name(e[i].sort), out);
     }
 }
 
-static void print_depth(const weft_ctype_t *t, FILE *out, int depth)
+static void print_depth(const weft_ctype_t *t, pr_t *p, int depth)
 {
-    if (depth > 16) { /* a type is a DAG: its text can be exponential */
+    FILE *out = p->out;
+    if (depth > 16 || p->left == 0) {
         fputs("...", out);
         return;
     }
+    p->left--;
     depth++;
     if (ct_is_prim(t->kind)) {
         fputs(prim_name(t->kind), out);
@@ -441,7 +478,7 @@ static void print_depth(const weft_ctype_t *t, FILE *out, int depth)
     switch (t->kind) {
     case WEFT_CT_RECORD:
         fputs("record { ", out);
-        print_labeled(t, out, depth);
+        print_labeled(t, p, depth);
         fputs(" }", out);
         break;
     case WEFT_CT_VARIANT:
@@ -450,7 +487,7 @@ static void print_depth(const weft_ctype_t *t, FILE *out, int depth)
             fprintf(out, "%s%s", i ? ", " : "", t->fields[i].label);
             if (t->fields[i].type) {
                 fputc('(', out);
-                print_depth(t->fields[i].type, out, depth);
+                print_depth(t->fields[i].type, p, depth);
                 fputc(')', out);
             }
         }
@@ -468,7 +505,7 @@ static void print_depth(const weft_ctype_t *t, FILE *out, int depth)
         for (uint32_t i = 0; i < t->n; i++) {
             if (i)
                 fputs(", ", out);
-            print_depth(t->fields[i].type, out, depth);
+            print_depth(t->fields[i].type, p, depth);
         }
         fputc('>', out);
         break;
@@ -478,7 +515,7 @@ static void print_depth(const weft_ctype_t *t, FILE *out, int depth)
     case WEFT_CT_BORROW:
         fputs(t->kind == WEFT_CT_LIST ? "list<" : t->kind == WEFT_CT_OPTION ? "option<"
               : t->kind == WEFT_CT_OWN ? "own<" : "borrow<", out);
-        print_depth(t->a, out, depth);
+        print_depth(t->a, p, depth);
         fputc('>', out);
         break;
     case WEFT_CT_RESULT:
@@ -487,10 +524,10 @@ static void print_depth(const weft_ctype_t *t, FILE *out, int depth)
             break;
         }
         fputs("result<", out);
-        print_opt(t->a, out, depth);
+        print_opt(t->a, p, depth);
         if (t->b) {
             fputs(", ", out);
-            print_depth(t->b, out, depth);
+            print_depth(t->b, p, depth);
         }
         fputc('>', out);
         break;
@@ -499,20 +536,20 @@ static void print_depth(const weft_ctype_t *t, FILE *out, int depth)
         break;
     case WEFT_CT_FUNC:
         fputs("func(", out);
-        print_labeled(t, out, depth);
+        print_labeled(t, p, depth);
         fputc(')', out);
         if (t->has_result) {
             fputs(" -> ", out);
-            print_depth(t->a, out, depth);
+            print_depth(t->a, p, depth);
         }
         break;
     case WEFT_CT_INSTANCE:
     case WEFT_CT_COMPONENT:
         fputs(t->kind == WEFT_CT_INSTANCE ? "instance { " : "component { ", out);
-        print_externs(t->imports, t->nimports, "import", out, depth);
+        print_externs(t->imports, t->nimports, "import", p, depth);
         if (t->nimports && t->nexports)
             fputs("; ", out);
-        print_externs(t->exports, t->nexports, "export", out, depth);
+        print_externs(t->exports, t->nexports, "export", p, depth);
         fputs(" }", out);
         break;
     default:
@@ -520,4 +557,8 @@ static void print_depth(const weft_ctype_t *t, FILE *out, int depth)
     }
 }
 
-void weft_ctype_print(const weft_ctype_t *t, FILE *out) { print_depth(t, out, 0); }
+void weft_ctype_print(const weft_ctype_t *t, FILE *out)
+{
+    pr_t p = {out, PRINT_BUDGET};
+    print_depth(t, &p, 0);
+}

@@ -40,6 +40,21 @@ static inline void cb_u32(cb_t *b, uint32_t v)
     } while (v);
 }
 
+/* A non-negative type index as a value type: signed LEB128 (s33), so an
+ * index from 64 up takes two bytes (bit 6 of a last byte is the sign). */
+static inline void cb_s33(cb_t *b, uint32_t v)
+{
+    for (;;) {
+        uint8_t byte = v & 0x7f;
+        v >>= 7;
+        if (v == 0 && !(byte & 0x40)) {
+            cb_u8(b, byte);
+            return;
+        }
+        cb_u8(b, byte | 0x80);
+    }
+}
+
 static inline void cb_name(cb_t *b, const char *s)
 {
     cb_u32(b, (uint32_t)strlen(s));

@@ -60,7 +60,7 @@ static weft_component_t *with_types(const cb_t *types, uint32_t count, int *rc, 
 
 /* A valid type section: the types the layout and round-trip tests use. */
 enum { T_REC, T_VAR, T_LIST_REC, T_FLAGS9, T_ENUM3, T_OPT_F64, T_RES, T_TUPLE, T_BYTES,
-       T_RESOURCE, T_OWN, T_LIST_STR, T_NTYPES };
+       T_RESOURCE, T_OWN, T_LIST_STR, T_LIST_U32, T_LIST_LIST, T_NTYPES };
 
 static void encode_types(cb_t *t)
 {
@@ -100,6 +100,9 @@ static void encode_types(cb_t *t)
     cb_u8(t, 0x69); cb_u8(t, 9);
     /* 11 list<string> */
     cb_u8(t, 0x70); cb_u8(t, 0x73);
+    /* 12 list<u32>, 13 list<list<u32>> */
+    cb_u8(t, 0x70); cb_u8(t, 0x79);
+    cb_u8(t, 0x70); cb_u8(t, 12);
 }
 
 static weft_component_t *typed_component(void)
@@ -215,6 +218,37 @@ TEST(types_have_canonical_layout)
     free(text);
 }
 
+TEST(printing_a_wide_type_is_bounded)
+{
+    /* t0 = tuple<u8 x 16>, t(i) = tuple<t(i-1) x 16>: t5 names 16^6 bytes,
+     * its full text would be millions of names long */
+    cb_t t = {0};
+    for (uint32_t i = 0; i < 6; i++) {
+        cb_u8(&t, 0x6f);
+        cb_u32(&t, 16);
+        for (int k = 0; k < 16; k++) {
+            if (i == 0)
+                cb_u8(&t, 0x7d);
+            else
+                cb_s33(&t, i - 1);
+        }
+    }
+    int rc;
+    char msg[300];
+    weft_component_t *c = with_types(&t, 6, &rc, msg, sizeof msg);
+    free(t.p);
+    if (!c)
+        FAIL("%s", msg);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    weft_ctype_print(weft_component_type(c, 5), f);
+    fclose(f);
+    ASSERT_LT_INT(len, 400000);
+    ASSERT_CONTAINS(text, "...");
+    free(text);
+}
+
 /* One invalid or malformed type section and the message it must give. */
 static void expect_bad_types(void (*enc)(cb_t *), uint32_t count, int code, const char *needle)
 {
@@ -268,6 +302,15 @@ static void enc_huge(cb_t *t)
         }
     }
 }
+static void enc_deep(cb_t *t)
+{
+    /* list<list<...<u8>...>> 101 deep: each type the list of the one before */
+    cb_u8(t, 0x70); cb_u8(t, 0x7d);
+    for (uint32_t i = 1; i < 101; i++) {
+        cb_u8(t, 0x70);
+        cb_s33(t, i - 1);
+    }
+}
 static void enc_fixed_list(cb_t *t) { cb_u8(t, 0x67); cb_u8(t, 0x79); cb_u32(t, 4); }
 static void enc_bad_valtype(cb_t *t) { cb_u8(t, 0x70); cb_u8(t, 0x60); }
 
@@ -282,6 +325,8 @@ TEST(invalid_types_are_rejected_with_a_reason)
     expect_bad_types(enc_borrow_result, 3, WEFT_EINVALID, "may not contain a borrow");
     expect_bad_types(enc_huge, 7, WEFT_EINVALID, "passes 2^28 bytes");
     expect_bad_types(enc_fixed_list, 1, WEFT_EINVALID, "fixed-length lists are not supported");
+    /* the host recurses along a value's nesting: a guest must not choose it */
+    expect_bad_types(enc_deep, 101, WEFT_ELIMIT, "value types nested deeper than 100");
     expect_bad_types(enc_bad_valtype, 1, WEFT_EMALFORMED, "invalid value type 0x60");
 }
 
@@ -726,6 +771,34 @@ TEST(canon_traps_on_invalid_values)
     weft_cval_t f2[3] = {bad, u(WEFT_CT_U64, 2), s};
     weft_cval_t r2 = agg(WEFT_CT_RECORD, f2, 3);
     ASSERT_EQ_INT(weft_canon_lower_values(cx, &rec, 1, &r2, 16, NULL, flat, 4, &n), WEFT_EARG);
+}
+
+TEST(canon_lifting_is_bounded_when_lists_share_elements)
+{
+    weft_component_t *c = typed_component();
+    abi_t a;
+    abi_init(&a);
+    weft_limits_t l = {2, 2, 1};
+    a.cx.memory = weft_memory_new(a.store, l);
+    /* 4,096 outer elements all pointing at one list of 16,384 u32: 96 KiB
+     * of guest memory, 2^26 values (gigabytes) on the host if lifted */
+    uint8_t *m = weft_memory_ptr(a.cx.memory, 0, 131072);
+    for (uint32_t i = 0; i < 4096; i++) {
+        uint32_t ptr = 65536, len = 16384;
+        memcpy(m + 8 * i, &ptr, 4);
+        memcpy(m + 8 * i + 4, &len, 4);
+    }
+    const weft_ctype_t *ll = weft_component_type(c, T_LIST_LIST);
+    weft_val_t flat[2] = {weft_val_i32(0), weft_val_i32(4096)};
+    weft_cval_t v;
+    ASSERT_EQ_INT(weft_canon_lift_values(&a.cx, &ll, 1, flat, 2, 16, &v), WEFT_ETRAP);
+    ASSERT_CONTAINS(a.cx.msg, "lifted values pass weft's limit of 256 MiB");
+    /* a few of them lift */
+    flat[1] = weft_val_i32(3);
+    ASSERT_EQ_INT(weft_canon_lift_values(&a.cx, &ll, 1, flat, 2, 16, &v), 0);
+    ASSERT_EQ_INT(v.n, 3);
+    ASSERT_EQ_INT(v.items[2].n, 16384);
+    weft_cval_free(&v);
 }
 
 TEST(canon_flattening_limits_go_through_memory)
