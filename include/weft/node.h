@@ -365,6 +365,10 @@ typedef struct {
      * it in its own transaction, and does not run when it is gone (it was
      * cancelled). 0: none. Set by the node's scheduler. */
     uint64_t schedule;
+    /* Cosmictron: the input is the reducer's arguments as JSON (an object
+     * of their names, or an array in order), converted with its declared
+     * types; 0: BSATN bytes. */
+    int input_json;
 } weft_call_req_t;
 
 typedef enum {

@@ -14,6 +14,8 @@
  * never changes) for the life of the process: O(apps), fine while a node
  * holds hundreds. docs/cosmictron.md.
  */
+#include <errno.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +175,150 @@ static int cosm_bind(node_call_t *c, void **state)
     return 0;
 }
 
+/* ---- JSON arguments ------------------------------------------------------- */
+
+/* Appends the BSATN of JSON value v as one value of the type at t's
+ * cursor: integers as JSON numbers (or strings of digits, for 64-bit ones
+ * beyond 2^53), bool, String as a string, bytes as lowercase hex, Option as
+ * null or the value, Vec as an array, Struct as an object of its field
+ * names or an array in order. Returns 0 or -1 with msg saying where. */
+static int json_to_bsatn(json_t *v, weft_bsatn_reader_t *t, weft_bsatn_buf_t *out,
+                         const char *where, char *msg, size_t size, int depth)
+{
+    uint8_t tag = weft_bsatn_get_u8(t);
+    if (t->err || depth > WEFT_BSATN_MAX_DEPTH) goto bad;
+    if (tag <= WEFT_BSATN_U64 || (tag >= WEFT_BSATN_I8 && tag <= WEFT_BSATN_I64)) {
+        int w = 1 << (tag & 3), sign = tag >= WEFT_BSATN_I8;
+        long long sv = 0;
+        unsigned long long uv = 0;
+        if (json_is_integer(v)) {
+            sv = json_integer_value(v);
+            uv = (unsigned long long)sv;
+            if (!sign && sv < 0) goto bad;
+        } else if (json_is_string(v)) {
+            char *end;
+            const char *s = json_string_value(v);
+            errno = 0;
+            if (sign)
+                uv = (unsigned long long)(sv = strtoll(s, &end, 10));
+            else
+                uv = strtoull(s, &end, 10);
+            if (errno || !*s || *end || (!sign && *s == '-')) goto bad;
+        } else {
+            goto bad;
+        }
+        if (w < 8) { /* in range for the width */
+            long long lim = 1ll << (8 * w - 1);
+            if (sign ? sv < -lim || sv >= lim : uv >= (unsigned long long)lim * 2) goto bad;
+        }
+        for (int i = 0; i < w; i++) weft_bsatn_put_u8(out, (uint8_t)(uv >> (8 * i)));
+        return 0;
+    }
+    switch (tag) {
+    case WEFT_BSATN_BOOL:
+        if (!json_is_boolean(v)) goto bad;
+        weft_bsatn_put_u8(out, json_is_true(v));
+        return 0;
+    case WEFT_BSATN_STRING:
+        if (!json_is_string(v)) goto bad;
+        weft_bsatn_put_bytes(out, json_string_value(v), json_string_length(v));
+        return 0;
+    case WEFT_BSATN_BYTES: {
+        if (!json_is_string(v) || json_string_length(v) % 2) goto bad;
+        const char *h = json_string_value(v);
+        size_t n = json_string_length(v) / 2;
+        weft_bsatn_put_u32(out, (uint32_t)n);
+        for (size_t i = 0; i < n; i++) {
+            unsigned b;
+            if (sscanf(h + 2 * i, "%2x", &b) != 1) goto bad;
+            weft_bsatn_put_u8(out, (uint8_t)b);
+        }
+        return 0;
+    }
+    case WEFT_BSATN_OPTION: {
+        size_t at = t->off, tl;
+        if (json_is_null(v)) {
+            weft_bsatn_put_u8(out, 0);
+            if (!weft_bsatn_get_type(t, &tl)) goto bad; /* skip the element type */
+            return 0;
+        }
+        weft_bsatn_put_u8(out, 1);
+        t->off = at;
+        return json_to_bsatn(v, t, out, where, msg, size, depth + 1);
+    }
+    case WEFT_BSATN_VEC: {
+        size_t at = t->off, tl;
+        if (!json_is_array(v)) goto bad;
+        weft_bsatn_put_u32(out, (uint32_t)json_array_size(v));
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            t->off = at;
+            if (json_to_bsatn(json_array_get(v, i), t, out, where, msg, size, depth + 1)) return -1;
+        }
+        t->off = at;
+        if (!weft_bsatn_get_type(t, &tl)) goto bad;
+        return 0;
+    }
+    case WEFT_BSATN_STRUCT: {
+        uint32_t n = weft_bsatn_get_u32(t), nl;
+        if (!(json_is_object(v) || (json_is_array(v) && json_array_size(v) == n))) goto bad;
+        for (uint32_t i = 0; i < n; i++) {
+            const uint8_t *name = weft_bsatn_get_str(t, &nl);
+            char field[WEFT_TABLES_MAX_NAME + 1];
+            if (!name || nl > WEFT_TABLES_MAX_NAME) goto bad;
+            memcpy(field, name, nl);
+            field[nl] = '\0';
+            json_t *f = json_is_array(v) ? json_array_get(v, i) : json_object_get(v, field);
+            if (!f) {
+                snprintf(msg, size, "%s: no value for '%s'", where, field);
+                return -1;
+            }
+            if (json_to_bsatn(f, t, out, field, msg, size, depth + 1)) return -1;
+        }
+        return 0;
+    }
+    }
+bad:
+    snprintf(msg, size, "%s: not a value of its declared type", where);
+    return -1;
+}
+
+/* The reducer's JSON arguments as BSATN, into out (0), or -1 with msg. */
+static int json_args(const weft_schema_t *schema, const char *reducer, const uint8_t *in,
+                     size_t len, weft_bsatn_buf_t *out, char *msg, size_t size)
+{
+    int r = weft_schema_reducer_find(schema, reducer, strlen(reducer));
+    size_t tl = 0;
+    const uint8_t *type = r >= 0 ? weft_schema_reducer_args(schema, (size_t)r, &tl) : NULL;
+    if (r < 0) {
+        snprintf(msg, size, "no reducer %s in the module's schema", reducer);
+        return -1;
+    }
+    json_error_t je;
+    json_t *v = json_loadb((const char *)in, len, JSON_DECODE_ANY, &je);
+    if (!v) {
+        snprintf(msg, size, "arguments: malformed JSON: %s", je.text);
+        return -1;
+    }
+    int rc = 0;
+    if (!type) { /* no arguments: {} or [] */
+        if (!((json_is_object(v) && json_object_size(v) == 0) ||
+              (json_is_array(v) && json_array_size(v) == 0))) {
+            snprintf(msg, size, "reducer %s takes no arguments", reducer);
+            rc = -1;
+        }
+    } else {
+        weft_bsatn_reader_t t;
+        weft_bsatn_reader_init(&t, type, tl);
+        rc = json_to_bsatn(v, &t, out, "arguments", msg, size, 1);
+    }
+    json_decref(v);
+    if (rc == 0 && out->err) {
+        snprintf(msg, size, "out of memory");
+        rc = -1;
+    }
+    return rc;
+}
+
 static int cosm_invoke(node_call_t *c, void *state, weft_instance_t *inst)
 {
     call_state_t *st = state;
@@ -181,8 +327,23 @@ static int cosm_invoke(node_call_t *c, void *state, weft_instance_t *inst)
         c->what = "a Cosmictron call names its reducer";
         return WEFT_EARG;
     }
-    int rc = weft_cosmictron_invoke(c->store, inst, c->function, c->req->input, c->req->input_len,
-                                    &st->result, st->msg, sizeof st->msg);
+    const uint8_t *in = c->req->input;
+    size_t in_len = c->req->input_len;
+    weft_bsatn_buf_t conv;
+    weft_bsatn_buf_init(&conv);
+    if (c->req->input_json) {
+        if (json_args(st->schema, c->function, in, in_len, &conv, st->msg, sizeof st->msg) != 0) {
+            weft_bsatn_buf_fini(&conv);
+            c->res->error = WEFT_EARG;
+            c->what = st->msg;
+            return WEFT_EARG;
+        }
+        in = conv.p;
+        in_len = conv.len;
+    }
+    int rc = weft_cosmictron_invoke(c->store, inst, c->function, in, in_len, &st->result, st->msg,
+                                    sizeof st->msg);
+    weft_bsatn_buf_fini(&conv);
     c->what = st->msg;
     if (rc != 0 && rc != WEFT_ETRAP) c->res->error = rc;
     return rc;

@@ -414,7 +414,13 @@ enum MHD_Result srv_call(srv_t *s, req_t *r)
     req.argc = wargs.n;
     weft_val_t *args = NULL;
     enum MHD_Result reply = MHD_NO;
-    int n = json_args(s, r, ft, &args, &reply);
+    /* a Cosmictron reducer takes BSATN bytes, or JSON arguments the node
+     * converts with its declared types (docs/cosmictron.md) */
+    const char *ctype = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                    MHD_HTTP_HEADER_CONTENT_TYPE);
+    int cosm = strcmp(weft_node_abi(m), "cosmictron") == 0;
+    req.input_json = cosm && !req.view && ctype && strncmp(ctype, "application/json", 16) == 0;
+    int n = cosm ? -1 : json_args(s, r, ft, &args, &reply);
     if (n == -2) {
         call_args_fini(&wargs);
         return reply;

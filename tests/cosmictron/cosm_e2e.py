@@ -79,6 +79,21 @@ def case_calls(node, app):
         check(status == 200, "%s: %s %s" % (reducer, status, doc))
     status, doc = call(node, "no_such_reducer")
     check(status >= 400, "unknown reducer: %s %s" % (status, doc))
+    # JSON arguments, converted with the reducer's declared types: an
+    # object of their names or an array in order
+    js = {"Content-Type": "application/json"}
+    for body in (b'{"name": "jay", "age": -9}', b'["kay", 2147483647]'):
+        status, doc = node.json("POST", "/v1/contexts/c1/call/add", body, js)
+        check(status == 200, "json add %s: %s %s" % (body, status, doc))
+    status, doc = rows(node, "person")
+    ages = {r["name"]: r["age"] for r in doc["items"]}
+    check(ages.get("jay") == -9 and ages.get("kay") == 2147483647, "json rows: %s" % doc)
+    for body, why in ((b'{"name": 5, "age": 1}', "name: not a value of its declared type"),
+                      (b'{"name": "x"}', "no value for 'age'"),
+                      (b'["x", 2147483648]', "age: not a value of its declared type"),
+                      (b'[1', "malformed JSON")):
+        status, doc = node.json("POST", "/v1/contexts/c1/call/add", body, js)
+        check(status >= 400 and why in json.dumps(doc), "json %s: %s %s" % (body, status, doc))
 
 
 def case_tables(node):
