@@ -54,8 +54,15 @@
 #include "weft/node.h"
 #include "weft/sync.h"
 
-#define NODES 3
+#define MAX_NODES 16
+#define NODES nnodes
 #define CTX "s"
+
+/* BENCH_NODES nodes (3; 2 to 16); with BENCH_NATS=nats://HOST:PORT they
+ * replicate through that NATS server (docs/sync.md "NATS transport")
+ * instead of peer links: bench/RESULTS.md compares the two. */
+static int nnodes = 3;
+static const char *nats_url;
 
 static double seconds = 5.0;
 static unsigned threads = 4, probes = 100;
@@ -63,8 +70,8 @@ static int32_t k_ops = 100;
 static uint64_t missed = 100000;
 static unsigned flags;
 static char a_addr[64];
-static char dirs[NODES][4096];
-static weft_node_t *nodes[NODES];
+static char dirs[MAX_NODES][4096];
+static weft_node_t *nodes[MAX_NODES];
 
 static double now_s(void)
 {
@@ -102,9 +109,18 @@ static weft_node_t *open_node(int i)
     memset(&cfg, 0, sizeof cfg);
     cfg.data_dir = dirs[i];
     cfg.flags = flags;
-    cfg.peer_listen = "127.0.0.1:0";
-    cfg.peers = i > 0 ? peers : NULL;
-    cfg.npeers = i > 0 ? 1 : 0;
+    if (nats_url) {
+#ifdef WEFT_HAVE_NATS
+        cfg.sync_nats = nats_url;
+        cfg.sync_nats_transport = weft_sync_nats_transport();
+#else
+        die("BENCH_NATS", "this syncbench was built without libnats");
+#endif
+    } else {
+        cfg.peer_listen = "127.0.0.1:0";
+        cfg.peers = i > 0 ? peers : NULL;
+        cfg.npeers = i > 0 ? 1 : 0;
+    }
     cfg.sync_log = getenv("BENCH_VERBOSE") ? sync_log : quiet;
     cfg.sync_log_user = (void *)(uintptr_t)('A' + i);
     char msg[512];
@@ -184,7 +200,7 @@ static void add_sample(probes_t *p, double ms)
 /* One probe from node `from`: the delay until each other node reads it. */
 static void probe_once(probes_t *p, int from)
 {
-    double seen[NODES] = {0};
+    double seen[MAX_NODES] = {0};
     int left = NODES - 1;
     call(nodes[from], "probe", 0);
     double t0 = now_s();
@@ -316,7 +332,7 @@ static int converged(void *arg)
 
 static int caught_up(void *arg)
 {
-    return counter(nodes[2], "c") == *(uint64_t *)arg;
+    return counter(nodes[NODES - 1], "c") == *(uint64_t *)arg;
 }
 
 /* Runs `threads` writers on each of nodes[0..n) until `until` or, with a
@@ -324,8 +340,8 @@ static int caught_up(void *arg)
  * second per node. Returns the calls made. */
 static uint64_t run_writers(int n, double until, atomic_llong *quota, double rate)
 {
-    writer_t w[NODES * 64];
-    pthread_t t[NODES * 64];
+    writer_t w[MAX_NODES * 64];
+    pthread_t t[MAX_NODES * 64];
     unsigned nt = (unsigned)n * threads;
     uint64_t calls = 0;
     for (unsigned i = 0; i < nt; i++) {
@@ -346,7 +362,7 @@ static uint64_t run_writers(int n, double until, atomic_llong *quota, double rat
  * for the three to converge. Returns the replicated ops/s per node. */
 static double load_phase(const char *label, double rate)
 {
-    wire_t w0[NODES];
+    wire_t w0[MAX_NODES];
     for (int i = 0; i < NODES; i++)
         w0[i] = wire_of(nodes[i]);
     uint64_t base = counter(nodes[0], "c");
@@ -364,7 +380,7 @@ static double load_phase(const char *label, double rate)
     double conv = now_s() - start, cpu = cpu_s() - cpu0;
     pthread_join(pt, NULL);
     uint64_t ops = calls * (uint64_t)k_ops;
-    wire_t w1[NODES];
+    wire_t w1[MAX_NODES];
     uint64_t bytes = 0, sent = 0;
     for (int i = 0; i < NODES; i++) {
         w1[i] = wire_of(nodes[i]);
@@ -430,6 +446,10 @@ int main(int argc, char **argv)
     if (threads < 1 || threads > 64 || k_ops < 1)
         die("BENCH_THREADS must be 1..64 and BENCH_K at least 1", NULL);
     flags = env_num("BENCH_NOSYNC", 0) ? WEFT_NODE_DB_NOSYNC : 0;
+    nnodes = (int)env_num("BENCH_NODES", nnodes);
+    nats_url = getenv("BENCH_NATS") && *getenv("BENCH_NATS") ? getenv("BENCH_NATS") : NULL;
+    if (nnodes < 3 || nnodes > MAX_NODES)
+        die("BENCH_NODES must be 3..16", NULL);
     size_t wasm_len;
     uint8_t *wasm = read_file(argv[1], &wasm_len);
     for (int i = 0; i < NODES; i++) {
@@ -438,24 +458,27 @@ int main(int argc, char **argv)
             die("cannot make", dirs[i]);
     }
 
-    /* Three nodes: B and C dial A and learn each other by gossip. */
+    /* The others dial A and learn each other by gossip (or all meet on
+     * NATS). */
     nodes[0] = open_node(0);
     snprintf(a_addr, sizeof a_addr, "127.0.0.1:%d", weft_node_peer_port(nodes[0]));
-    nodes[1] = open_node(1);
-    nodes[2] = open_node(2);
+    for (int i = 1; i < NODES; i++)
+        nodes[i] = open_node(i);
     char msg[512], app[WEFT_APP_ID_LEN + 1];
     if (weft_node_app_deploy(nodes[0], wasm, wasm_len, "callapp", app, msg, sizeof msg) != 0)
         die("deploy", msg);
-    uint8_t others[2][32];
-    memcpy(others[0], weft_node_id(nodes[1]), 32);
-    memcpy(others[1], weft_node_id(nodes[2]), 32);
-    if (weft_node_context_create_members(nodes[0], CTX, app, others[0], 2, msg, sizeof msg) != 0)
+    uint8_t others[MAX_NODES][32];
+    for (int i = 1; i < NODES; i++)
+        memcpy(others[i - 1], weft_node_id(nodes[i]), 32);
+    if (weft_node_context_create_members(nodes[0], CTX, app, others[0], (size_t)NODES - 1, msg,
+                                         sizeof msg) != 0)
         die("context", msg);
     double t0 = now_s();
-    wait_for("B to join", has_context, nodes[1], 60);
-    wait_for("C to join", has_context, nodes[2], 60);
-    printf("three nodes on 127.0.0.1 (%s commits); B and C joined the context (invitation, "
-           "app transfer) in %.0f ms\n", flags ? "no-fsync" : "fsync'd", (now_s() - t0) * 1e3);
+    for (int i = 1; i < NODES; i++)
+        wait_for("a node to join", has_context, nodes[i], 120);
+    printf("%d nodes on 127.0.0.1 (%s commits, %s); the others joined the context "
+           "(invitation, app transfer) in %.0f ms\n", NODES, flags ? "no-fsync" : "fsync'd",
+           nats_url ? "through NATS" : "peer links", (now_s() - t0) * 1e3);
 
     /* Idle propagation. */
     probes_t idle = {0};
@@ -477,8 +500,8 @@ int main(int argc, char **argv)
     load_phase("paced", rate > 0 ? rate : top / NODES / 2);
 
     /* Partition: C is away while A and B write `missed` ops. */
-    weft_node_close(nodes[2]);
-    nodes[2] = NULL;
+    weft_node_close(nodes[NODES - 1]);
+    nodes[NODES - 1] = NULL;
     uint64_t before = counter(nodes[0], "c");
     atomic_llong quota = (long long)((missed + (uint64_t)k_ops - 1) / (uint64_t)k_ops);
     uint64_t pcalls = run_writers(2, 0, &quota, 0);
@@ -486,7 +509,7 @@ int main(int argc, char **argv)
     wait_for("A and B to converge", converged, &ab, 600);
     t0 = now_s();
     double cpu0 = cpu_s();
-    nodes[2] = open_node(2);
+    nodes[NODES - 1] = open_node(NODES - 1);
     wait_for("C to catch up", caught_up, &ab.want, 600);
     double catchup = now_s() - t0;
     printf("partition: C missed %llu ops; reopened, it read what A reads %.2f s after its "

@@ -47,6 +47,10 @@ void cli_serve_usage(FILE *out)
             "                       picks a free one\n"
             "  --peer ADDR:PORT     a peer to link to (repeat for more; more are learned)\n"
             "  --peer-port-file FILE  write the peer port listened on to FILE once ready\n"
+            "  --sync nats://HOST:PORT[,nats://HOST:PORT]  replicate through NATS JetStream\n"
+            "                       instead of peer links (docs/sync.md \"NATS transport\")\n"
+            "  --nats-creds FILE    NATS credentials: a .creds file or an nkey seed file\n"
+            "  --nats-replicas N    replicas of each context's stream (default 1)\n"
             "  --state-redis redis://HOST:PORT  Faasm's global state tier on that Redis\n"
             "                       server (docs/faasm.md; default: in the node)\n"
             "  -h, --help           show this help\n"
@@ -70,6 +74,8 @@ typedef struct {
     uint64_t fuel, timeout_ns;
     int no_sync;
     const char *peer_listen, *peer_port_file;
+    const char *sync_nats, *nats_creds;
+    unsigned nats_replicas;
     const char *state_redis;
     const char *peers[SERVE_MAX_PEERS];
     size_t npeers;
@@ -116,16 +122,26 @@ static int load_config(const char *path, config_t *c, weft_server_config_t *sc,
         return -1;
     }
     json_t *listen = NULL, *tokens = NULL, *limits = NULL, *peer_listen = NULL, *peers = NULL;
+    json_t *sync = NULL, *nats_creds = NULL;
     json_int_t workers = -1, max_app = 0, max_call = 0, heartbeat = 0, idle = 0, sse = 0;
     if (json_unpack_ex(c->root, &je, JSON_STRICT,
-                       "{s?o,s?I,s?o,s?o,s?I,s?I,s?I,s?I,s?I,s?o,s?o}", "listen", &listen,
+                       "{s?o,s?I,s?o,s?o,s?I,s?I,s?I,s?I,s?I,s?o,s?o,s?o,s?o}", "listen", &listen,
                        "workers", &workers, "tokens", &tokens, "limits", &limits,
                        "max_app_bytes", &max_app, "max_call_bytes", &max_call, "heartbeat_ms",
                        &heartbeat, "idle_timeout_s", &idle, "sse_buffer_bytes", &sse,
-                       "peer_listen", &peer_listen, "peers", &peers) != 0) {
+                       "peer_listen", &peer_listen, "peers", &peers, "sync", &sync,
+                       "nats_creds", &nats_creds) != 0) {
         cli_error("%s: %s", path, je.text);
         return -1;
     }
+    if ((sync && !json_is_string(sync)) || (nats_creds && !json_is_string(nats_creds))) {
+        cli_error("%s: \"sync\" and \"nats_creds\" must be strings", path);
+        return -1;
+    }
+    if (sync && !o->sync_nats)
+        o->sync_nats = json_string_value(sync);
+    if (nats_creds && !o->nats_creds)
+        o->nats_creds = json_string_value(nats_creds);
     if (peer_listen && !o->peer_listen) {
         if (!json_is_string(peer_listen)) {
             cli_error("%s: \"peer_listen\" must be a string like \"0.0.0.0:7374\"", path);
@@ -228,7 +244,8 @@ static int parse(int argc, char **argv, serve_opts_t *o)
         static const char *const with_value[] = {"--data-dir", "--listen",  "--workers",
                                                  "--config",   "--port-file", "--fuel",
                                                  "--timeout", "--peer-listen", "--peer",
-                                                 "--peer-port-file", "--state-redis"};
+                                                 "--peer-port-file", "--state-redis",
+                                                 "--sync", "--nats-creds", "--nats-replicas"};
         int known = 0;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             known |= strcmp(a, with_value[k]) == 0;
@@ -256,6 +273,17 @@ static int parse(int argc, char **argv, serve_opts_t *o)
             o->peer_port_file = val;
         else if (strcmp(a, "--state-redis") == 0)
             o->state_redis = val;
+        else if (strcmp(a, "--sync") == 0)
+            o->sync_nats = val;
+        else if (strcmp(a, "--nats-creds") == 0)
+            o->nats_creds = val;
+        else if (strcmp(a, "--nats-replicas") == 0) {
+            if (cli_parse_size(val, &n) != 0 || n == 0 || n > 5) {
+                cli_error("serve: --nats-replicas must be 1 to 5, not '%s'", val);
+                return -1;
+            }
+            o->nats_replicas = (unsigned)n;
+        }
         else if (strcmp(a, "--peer") == 0) {
             if (o->npeers == SERVE_MAX_PEERS) {
                 cli_error("serve: at most %d --peer (more are learned from them)",
@@ -340,7 +368,17 @@ int cli_serve(int argc, char **argv)
     nc.npeers = o.npeers;
     nc.sync_log = sync_log;
     nc.faasm_state_redis = o.state_redis;
-    if (o.no_sync && (o.peer_listen || o.npeers)) {
+    nc.sync_nats = o.sync_nats;
+    nc.nats_creds = o.nats_creds;
+    nc.nats_replicas = (int)o.nats_replicas;
+#ifdef WEFT_HAVE_NATS
+    nc.sync_nats_transport = weft_sync_nats_transport();
+#endif
+    if (o.sync_nats && (o.peer_listen || o.npeers)) {
+        cli_error("serve: --sync nats:// replaces peer links: no --peer-listen or --peer");
+        goto done;
+    }
+    if (o.no_sync && (o.peer_listen || o.npeers || o.sync_nats)) {
         cli_error("serve: --no-sync and peer links exclude each other");
         goto done;
     }

@@ -136,7 +136,7 @@ static void sync_log(void *user, const char *line)
 int node_sync_open(weft_node_t *node, const weft_node_config_t *cfg, char *msg, size_t msg_size)
 {
     if ((cfg->flags & WEFT_NODE_NO_SYNC) || !node->has_id ||
-        (!cfg->peer_listen && !cfg->npeers))
+        (!cfg->peer_listen && !cfg->npeers && !cfg->sync_nats))
         return 0;
     uint8_t pk[32], sk[64];
     int rc = weft_identity_load(node->db, pk, sk);
@@ -151,6 +151,10 @@ int node_sync_open(weft_node_t *node, const weft_node_config_t *cfg, char *msg, 
         .listen = cfg->peer_listen,
         .peers = cfg->peers,
         .npeers = cfg->npeers,
+        .nats_url = cfg->sync_nats,
+        .nats_creds = cfg->nats_creds,
+        .nats_replicas = cfg->nats_replicas,
+        .nats_transport = cfg->sync_nats_transport,
         .write = sync_write,
         .app_bytes = sync_app_bytes,
         .app_have = sync_app_have,

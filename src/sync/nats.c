@@ -105,6 +105,7 @@ struct sync_nats {
     int wstop;
     pthread_t worker;
     int worker_started;
+    int live_subs; /* subscriptions whose handler may still run */
 };
 
 static void nlog(sync_nats_t *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -212,6 +213,41 @@ static void on_frame_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg
 static void on_stream_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *c)
 {
     on_msg(nc, sub, msg, c, IN_STREAM);
+}
+
+/* Waits on cv (mu held) for at most ms milliseconds. */
+static void wait_ms(sync_nats_t *n, long ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += ms * 1000 * 1000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&n->cv, &n->mu, &ts);
+}
+
+/* A subscription closed and its handler returned for the last time. */
+static void on_sub_complete(void *closure)
+{
+    sync_nats_t *n = closure;
+    pthread_mutex_lock(&n->mu);
+    n->live_subs--;
+    pthread_cond_broadcast(&n->cv);
+    pthread_mutex_unlock(&n->mu);
+}
+
+/* Counts sub as live until its last handler returned (sync_nats_stop
+ * waits for that before n goes: libnats may run a handler one last time
+ * after the subscription is closed). */
+static void sub_track(sync_nats_t *n, natsSubscription *sub)
+{
+    if (natsSubscription_SetOnCompleteCB(sub, on_sub_complete, n) == NATS_OK) {
+        pthread_mutex_lock(&n->mu);
+        n->live_subs++;
+        pthread_mutex_unlock(&n->mu);
+    }
 }
 
 /* ---- peers (loop thread) ------------------------------------------------ */
@@ -641,6 +677,8 @@ static int ctx_work(sync_nats_t *n, wctx_t *c)
         so.Config.MaxAckPending = MAX_ACK_PENDING;
         so.Config.AckWait = (int64_t)30 * 1000 * 1000 * 1000;
         s = js_Subscribe(&c->sub, n->js, c->subjects, on_stream_msg, n, NULL, &so, &jerr);
+        if (s == NATS_OK)
+            sub_track(n, c->sub);
         if (s != NATS_OK) {
             c->sub = NULL;
             nlog(n, "sync: nats: consumer %s of stream %s: %s (%d)", n->durable, c->stream,
@@ -679,14 +717,7 @@ static void *worker_main(void *arg)
             if ((c->dirty && !c->failed_ms) || (c->failed_ms && now - c->failed_ms >= RETRY_MS))
                 todo = c;
         if (!todo) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 200 * 1000 * 1000;
-            if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
-            }
-            pthread_cond_timedwait(&n->cv, &n->mu, &ts);
+            wait_ms(n, 200);
             continue;
         }
         todo->dirty = 0;
@@ -804,6 +835,16 @@ static void on_closed_handle(uv_handle_t *h)
 
 static void nats_free_conn(sync_nats_t *n)
 {
+    /* Closing the connection closes its subscriptions; their handlers may
+     * still be running: wait for each one's last (at most 5 s). */
+    if (n->nc)
+        natsConnection_Close(n->nc);
+    pthread_mutex_lock(&n->mu);
+    uint64_t end = mono_ms() + 5000;
+    while (n->live_subs > 0 && mono_ms() < end) {
+        wait_ms(n, 50);
+    }
+    pthread_mutex_unlock(&n->mu);
     if (n->sub_self)
         natsSubscription_Destroy(n->sub_self);
     if (n->sub_here)
@@ -814,10 +855,8 @@ static void nats_free_conn(sync_nats_t *n)
             c->sub = NULL;
         }
     jsCtx_Destroy(n->js);
-    if (n->nc) {
-        natsConnection_Close(n->nc);
+    if (n->nc)
         natsConnection_Destroy(n->nc);
-    }
     natsOptions_Destroy(n->opts);
     n->js = NULL;
     n->nc = NULL;
@@ -855,6 +894,13 @@ void sync_nats_stop(sync_nats_t *n)
     uv_close((uv_handle_t *)&n->wake, on_closed_handle);
 }
 
+/* Given so that natsConnection_Connect returns at once when no server
+ * answers yet (without it, it would retry for ever inside the call). */
+static void on_connected(natsConnection *nc, void *closure)
+{
+    (void)nc, (void)closure;
+}
+
 int sync_nats_start(const sync_nats_config_t *cfg, sync_nats_t **out, char *msg,
                     size_t msg_size)
 {
@@ -876,8 +922,20 @@ int sync_nats_start(const sync_nats_config_t *cfg, sync_nats_t **out, char *msg,
     pthread_mutex_init(&n->mu, NULL);
     pthread_cond_init(&n->cv, NULL);
     s = natsOptions_Create(&n->opts);
+    if (s == NATS_OK) {
+        /* the list, tried in its order (the first is the nearest) */
+        char *list = strdup(cfg->url), *save = NULL;
+        const char *urls[16];
+        int nurls = 0;
+        if (!list)
+            goto fail;
+        for (char *u = strtok_r(list, ",", &save); u && nurls < 16; u = strtok_r(NULL, ",", &save))
+            urls[nurls++] = u;
+        s = natsOptions_SetServers(n->opts, urls, nurls);
+        free(list);
+    }
     if (s == NATS_OK)
-        s = natsOptions_SetURL(n->opts, cfg->url);
+        s = natsOptions_SetNoRandomize(n->opts, true);
     if (s == NATS_OK)
         s = natsOptions_SetMaxReconnect(n->opts, -1);
     if (s == NATS_OK)
@@ -885,9 +943,16 @@ int sync_nats_start(const sync_nats_config_t *cfg, sync_nats_t **out, char *msg,
     if (s == NATS_OK)
         s = natsOptions_SetReconnectBufSize(n->opts, 8 << 20);
     if (s == NATS_OK)
-        s = natsOptions_SetRetryOnFailedConnect(n->opts, true, NULL, NULL);
+        s = natsOptions_SetRetryOnFailedConnect(n->opts, true, on_connected, n);
     if (s == NATS_OK)
         s = natsOptions_SetName(n->opts, n->durable);
+    /* A server that stops answering (a partition, a stopped process) is
+     * left within about 3 s for another of the list, not the 4 minutes of
+     * the client's defaults. */
+    if (s == NATS_OK)
+        s = natsOptions_SetPingInterval(n->opts, 1000);
+    if (s == NATS_OK)
+        s = natsOptions_SetMaxPingsOut(n->opts, 2);
     if (s != NATS_OK) {
         snprintf(msg, msg_size, "--sync %s: %s", cfg->url, natsStatus_GetText(s));
         goto fail;
@@ -923,12 +988,17 @@ int sync_nats_start(const sync_nats_config_t *cfg, sync_nats_t **out, char *msg,
         goto fail_handles;
     }
     if (s == NATS_NOT_YET_CONNECTED)
-        nlog(n, "sync: nats: %s not reachable yet; connecting in the background", cfg->url);
+        nlog(n, "sync: nats: %s not reachable yet (%s); connecting in the background",
+             cfg->url, nats_GetLastError(NULL));
     s = natsConnection_JetStream(&n->js, n->nc, NULL);
-    if (s == NATS_OK)
-        s = natsConnection_Subscribe(&n->sub_self, n->nc, n->self_subject, on_frame_msg, n);
-    if (s == NATS_OK)
-        s = natsConnection_Subscribe(&n->sub_here, n->nc, "weft.here", on_here_msg, n);
+    if (s == NATS_OK &&
+        (s = natsConnection_Subscribe(&n->sub_self, n->nc, n->self_subject, on_frame_msg, n)) ==
+            NATS_OK)
+        sub_track(n, n->sub_self);
+    if (s == NATS_OK &&
+        (s = natsConnection_Subscribe(&n->sub_here, n->nc, "weft.here", on_here_msg, n)) ==
+            NATS_OK)
+        sub_track(n, n->sub_here);
     if (s != NATS_OK) {
         snprintf(msg, msg_size, "--sync %s: %s", cfg->url, natsStatus_GetText(s));
         goto fail_handles;

@@ -675,10 +675,12 @@ void sync_repl_notify(sync_repl_t *r, const uint8_t *ctx, size_t ctx_len)
     for (sync_repl_peer_t *p = r->peers; p; p = p->next) {
         pctx_t *c = ctx_find(p, ctx, ctx_len);
         up_t u = {r, p};
-        if (c)
-            push(r, p, c);
-        else /* shared since the peer came up? start it now, not at the next tick */
+        if (c) {
+            if (!r->cfg.lazy_push)
+                push(r, p, c);
+        } else { /* shared since the peer came up? start it now, not at the next tick */
             up_ctx(&u, ctx, ctx_len);
+        }
     }
 }
 
@@ -891,6 +893,9 @@ static int receive_vv(sync_repl_t *r, sync_repl_peer_t *p, uint8_t type, const u
     }
     c->known = 1;
     free(vv);
+    /* an ACK of a batch the transport delivered, not of one we pushed */
+    if (type == SYNC_MSG_ACK && r->cfg.lazy_push && c->frames_out == 0)
+        return 0;
     if (type == SYNC_MSG_ACK && c->frames_out > 0) {
         /* one job applied: a frame freed, maybe one another context of
          * this peer waits for */

@@ -85,6 +85,12 @@ typedef struct {
     void (*applied)(void *user, const uint8_t *ctx, size_t ctx_len);
     uint64_t compact_keep;   /* newest ops of each origin never compacted; 0: 1024 */
     size_t compact_max_ops;  /* entries dropped per run at most; 0: 4096 */
+    /* The transport carries every committed op to every node by itself
+     * (NATS: each context's stream): a commit, an applied batch and an ACK
+     * of a batch this engine did not push start no push. Pushes then only
+     * answer a VV (anti-entropy: what a peer lacks, the stream purged or
+     * not yet delivered) and go on while their own frames are acked. */
+    int lazy_push;
 } sync_repl_config_t;
 
 int sync_repl_new(const sync_repl_config_t *cfg, sync_repl_t **out);

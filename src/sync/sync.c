@@ -1243,6 +1243,7 @@ int weft_sync_start(const weft_sync_config_t *cfg, weft_sync_t **out, char *msg,
         .shared = repl_shared, .contexts = repl_contexts, .now_ms = repl_now, .wall_ms = repl_wall,
         .members = repl_members, .applied = repl_applied,
         .log = repl_log, .user = s,
+        .lazy_push = cfg->nats_url != NULL, /* the streams carry the ops */
     };
     int rv = sync_repl_new(&rc, &s->repl);
     if (rv != 0)

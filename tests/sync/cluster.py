@@ -205,3 +205,77 @@ class Writer(threading.Thread):
                 self.op("set", "reg", elem)
             if self.pause:
                 time.sleep(self.pause)
+
+
+class ServedNode:
+    """What the nodes of sync_e2e.py (peer links) and nats_e2e.py (NATS)
+    share: self.node, a weft serve of tests/server/nodes.py, on self.data."""
+
+    def json(self, method, path, body=None):
+        return self.node.json(method, path, body)
+
+    def call(self, ctx, fn, body=b""):
+        s, h, data = self.node.request("POST", "/v1/contexts/%s/call/%s" % (ctx, fn), body)
+        return s, data
+
+    def log(self):
+        with open(self.data + "-log", errors="replace") as f:
+            return f.read()
+
+    def stop(self):
+        self.node.stop()
+
+
+def deploy(node, path):
+    """Deploys the app at path on node; its id."""
+    with open(path, "rb") as f:
+        s, doc = node.json("POST", "/v1/apps?name=sync_app", f.read())
+    assert s == 201, doc
+    return doc["id"]
+
+
+def create(node, app, ctx, members):
+    """Creates context ctx of app on node with the nodes members."""
+    s, doc = node.json("POST", "/v1/contexts",
+                       json.dumps({"app": app, "name": ctx, "members": [m.id for m in members]}))
+    assert s == 201, doc
+    return doc
+
+
+def writers(ns, ctx, model, stop, pause=0.0):
+    """A started Writer on each node of ns (ServedNode), in context ctx."""
+    ws = []
+    for i, n in enumerate(ns, 1):
+        def call(fn, body, n=n):
+            return n.call(ctx, fn, body)[0]
+        ws.append(Writer("n%d" % i, call, model, stop, pause))
+    for w in ws:
+        w.start()
+    return ws
+
+
+def converged(ns, ctx, model):
+    """Waits for equal digests; checks them against the model."""
+    ok, d = converge([lambda c, n=n: digest(n, c) for n in ns], ctx)
+    if not check(ok, "the nodes converge within 60 s:\n" + (explain(d) if not ok else "")):
+        return None
+    bad = model.check(d) if model else []
+    check(not bad, "the converged state matches the model:\n  " + "\n  ".join(bad))
+    return d
+
+
+def run_writes(ns, ctx, seconds=None, during=None, pause=0.0, model=None):
+    """Writes on every node of ns for `seconds` (or while during() runs);
+    returns the model, a new one unless given."""
+    model, stop = model or Model(), threading.Event()
+    ws = writers(ns, ctx, model, stop, pause)
+    try:
+        if during:
+            during()
+        else:
+            time.sleep(seconds)
+    finally:
+        stop.set()
+        for w in ws:
+            w.join(60)
+    return model

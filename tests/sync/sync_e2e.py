@@ -49,7 +49,7 @@ WEFT, APP, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
 nodes.WEFT = WEFT
 
 
-class SyncNode:
+class SyncNode(cluster.ServedNode):
     """A weft serve with peer links; restart() keeps its data and ports."""
 
     def __init__(self, data, peers=(), port=0, peer_port=0):
@@ -74,17 +74,6 @@ class SyncNode:
         self.url = self.node.url
         self.id = self.node.json("GET", "/v1/node")[1]["id"]
 
-    def json(self, method, path, body=None):
-        return self.node.json(method, path, body)
-
-    def call(self, ctx, fn, body=b""):
-        s, h, data = self.node.request("POST", "/v1/contexts/%s/call/%s" % (ctx, fn), body)
-        return s, data
-
-    def log(self):
-        with open(self.data + "-log", errors="replace") as f:
-            return f.read()
-
     def kill(self, sig=signal.SIGKILL):
         self.node.proc.send_signal(sig)
         if sig in (signal.SIGKILL, signal.SIGTERM):
@@ -93,9 +82,6 @@ class SyncNode:
     def restart(self):
         self.node.log.close()
         self.start(self.port, self.peer_port)
-
-    def stop(self):
-        self.node.stop()
 
 
 def three(tmp):
@@ -106,17 +92,10 @@ def three(tmp):
 
 
 def deploy(node):
-    with open(APP, "rb") as f:
-        s, doc = node.json("POST", "/v1/apps?name=sync_app", f.read())
-    assert s == 201, doc
-    return doc["id"]
+    return cluster.deploy(node, APP)
 
 
-def create(node, app, ctx, members):
-    s, doc = node.json("POST", "/v1/contexts",
-                       json.dumps({"app": app, "name": ctx, "members": [m.id for m in members]}))
-    assert s == 201, doc
-    return doc
+create = cluster.create
 
 
 def wait_joined(node, ctx, deadline_s=60):
@@ -137,42 +116,7 @@ def setup(tmp, ctx="c"):
     return ns, app
 
 
-def writers(ns, ctx, model, stop, pause=0.0):
-    ws = []
-    for i, n in enumerate(ns, 1):
-        def call(fn, body, n=n):
-            return n.call(ctx, fn, body)[0]
-        ws.append(cluster.Writer("n%d" % i, call, model, stop, pause))
-    for w in ws:
-        w.start()
-    return ws
-
-
-def converged(ns, ctx, model):
-    """Waits for equal digests; checks them against the model."""
-    ok, d = cluster.converge([lambda c, n=n: cluster.digest(n, c) for n in ns], ctx)
-    if not check(ok, "the nodes converge within 60 s:\n" + (cluster.explain(d) if not ok else "")):
-        return None
-    bad = model.check(d) if model else []
-    check(not bad, "the converged state matches the model:\n  " + "\n  ".join(bad))
-    return d
-
-
-def run_writes(ns, ctx, seconds, during=None, pause=0.0, model=None):
-    """Writes on every node of ns for `seconds` (or while during() runs);
-    returns the model, a new one unless given."""
-    model, stop = model or cluster.Model(), threading.Event()
-    ws = writers(ns, ctx, model, stop, pause)
-    try:
-        if during:
-            during()
-        else:
-            time.sleep(seconds)
-    finally:
-        stop.set()
-        for w in ws:
-            w.join(60)
-    return model
+writers, converged, run_writes = cluster.writers, cluster.converged, cluster.run_writes
 
 
 # ---- cases ---------------------------------------------------------------------

@@ -1,0 +1,326 @@
+#!/usr/bin/env python3
+"""tests/sync/nats_e2e.py WEFT SYNC_APP_WASM CASE — replication through NATS
+JetStream (docs/sync.md "NATS transport").
+
+Real `nats-server -js` processes on free loopback ports with temporary
+stores, and real `weft serve --sync nats://...` nodes replicating the
+context of guests/sync_app.c (cluster.py: writers, model, digests). One
+CASE per CTest test:
+
+  stream      one node, one context: the context's stream exists with the
+              node's ops in it (deduplicated: one message per batch) and the
+              node's durable consumer on it (the server's /jsz)
+  converge    3 nodes through one server, writing at once: equal digests,
+              equal to the model
+  offline     node 3 stopped during writes, then nodes 1 and 2 stopped and
+              node 3 started alone: it catches up from the streams alone
+              (its durable consumer resumes), to the state the others had
+  server_restart  the nats-server killed (SIGKILL) during writes and started
+              again on the same port and store: nothing acknowledged lost
+
+Exit 77 (skipped) with a message when nats-server is not installed. Never a
+timing assertion: convergence is polled with a 60 s deadline.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "server"))
+import nodes  # noqa: E402
+from nodes import Node, kill_started  # noqa: E402
+import cluster  # noqa: E402
+from cluster import check, failures  # noqa: E402
+
+WEFT, APP, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
+nodes.WEFT = WEFT
+NATS = shutil.which("nats-server") or ("/usr/sbin/nats-server"
+                                       if os.access("/usr/sbin/nats-server", os.X_OK) else None)
+servers = []
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class NatsServer:
+    """nats-server with JetStream on loopback; restart() keeps ports and store."""
+
+    def __init__(self, tmp, name="s1", cport=0, routes=(), start=True):
+        self.dir, self.name = os.path.join(tmp, name), name
+        os.makedirs(self.dir, exist_ok=True)
+        self.port, self.mport = free_port(), free_port()
+        self.cport, self.routes = cport, list(routes)  # a cluster's route port, its peers'
+        self.proc = None
+        servers.append(self)
+        if start:
+            self.start()
+
+    def start(self):
+        self.spawn()
+        self.wait()
+
+    def spawn(self):
+        self.log = open(self.dir + "-log", "ab")
+        args = [NATS, "-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.mport), "-js",
+                "-sd", self.dir, "-n", self.name]
+        if self.cport:
+            args += ["--cluster_name", "weft", "--cluster", "nats://127.0.0.1:%d" % self.cport,
+                     "--routes", ",".join("nats://127.0.0.1:%d" % p for p in self.routes)]
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
+                                     preexec_fn=nodes.die_with_parent)
+
+    def wait(self):
+        end = time.time() + 30
+        while True:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/healthz"
+                                            % self.mport, timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            assert self.proc.poll() is None and time.time() < end, "nats-server did not start"
+            time.sleep(0.05)
+
+    @property
+    def url(self):
+        return "nats://127.0.0.1:%d" % self.port
+
+    def jsz(self):
+        with urllib.request.urlopen("http://127.0.0.1:%d/jsz?streams=true&consumers=true&config=true"
+                                    % self.mport, timeout=5) as r:
+            return json.loads(r.read())
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+class NatsNode(cluster.ServedNode):
+    """A weft serve replicating through NATS; restart() keeps its data and port."""
+
+    def __init__(self, data, url, port=0, extra=()):
+        self.data, self.nats, self.extra = data, url, list(extra)
+        self.start(port)
+
+    def start(self, port=0):
+        self.node = Node(self.data, port=port, extra=["--sync", self.nats] + self.extra)
+        self.port, self.url = self.node.port, self.node.url
+        self.id = self.node.json("GET", "/v1/node")[1]["id"]
+
+    def restart(self):
+        self.node.log.close()
+        self.start(self.port)
+
+
+def deploy(node):
+    return cluster.deploy(node, APP)
+
+
+create = cluster.create
+
+
+def wait_for(what, fn, deadline_s=60):
+    end = time.time() + deadline_s
+    while time.time() < end:
+        if fn():
+            return True
+        time.sleep(0.1)
+    return check(False, what)
+
+
+def setup(tmp, srv, n=3, ctx="c", urls=None, extra=()):
+    ns = [NatsNode(os.path.join(tmp, "n%d" % (i + 1)), urls[i] if urls else srv.url, extra=extra)
+          for i in range(n)]
+    app = deploy(ns[0])
+    create(ns[0], app, ctx, ns[1:])
+    for node in ns[1:]:
+        assert wait_for("node %s joins %s" % (node.url, ctx),
+                        lambda: node.json("GET", "/v1/contexts/" + ctx)[0] == 200), node.log()[-3000:]
+    return ns
+
+
+run_writes, converged = cluster.run_writes, cluster.converged
+
+
+def streams(srv):
+    out = {}
+    for acc in srv.jsz().get("account_details", []):
+        for st in acc.get("stream_detail", []):
+            out[st["name"]] = st
+    return out
+
+
+# ---- cases ---------------------------------------------------------------------
+
+
+def case_stream(tmp):
+    srv = NatsServer(tmp)
+    n1 = NatsNode(os.path.join(tmp, "n1"), srv.url)
+    app = deploy(n1)
+    create(n1, app, "c", [])
+    for i in range(20):
+        check(n1.call("c", "inc", b"k")[0] == 200, "a write")
+    durable = "n" + n1.id[:16]
+
+    def ready():
+        st = [s for s in streams(srv).values() if s["name"].startswith("WEFT_")]
+        if len(st) != 1:
+            return False
+        cons = [c["name"] for c in st[0].get("consumer_detail") or []]
+        return st[0]["state"]["messages"] >= 1 and durable in cons
+    wait_for("the context's stream holds the node's ops and its durable consumer", ready)
+    st = [s for s in streams(srv).values() if s["name"].startswith("WEFT_")][0]
+    check(st["config"]["subjects"][0].startswith("weft.c.") and
+          st["config"]["duplicate_window"] > 0,
+          "the stream's subjects and duplicate window: %s" % st["config"])
+    # 21 ops (the members' set and 20 increments) in at most 21 batches
+    check(1 <= st["state"]["messages"] <= 21, "one message per batch: %s" % st["state"])
+    # a restart publishes nothing again: it goes on past the stream's last
+    before = st["state"]["messages"]
+    n1.stop()
+    n1.restart()
+    check(n1.call("c", "inc", b"k")[0] == 200, "a write after the restart")
+    wait_for("the write after the restart is published",
+             lambda: streams(srv)[st["name"]]["state"]["messages"] > before)
+    time.sleep(1)
+    check(streams(srv)[st["name"]]["state"]["messages"] == before + 1,
+          "the restart republished nothing: %s" % streams(srv)[st["name"]]["state"])
+
+
+def case_converge(tmp):
+    srv = NatsServer(tmp)
+    ns = setup(tmp, srv)
+    model = run_writes(ns, "c", 3)
+    check(model.acked_count() > 50, "writes were acknowledged (%d)" % model.acked_count())
+    converged(ns, "c", model)
+
+
+def case_offline(tmp):
+    srv = NatsServer(tmp)
+    ns = setup(tmp, srv)
+    model = run_writes(ns, "c", 1)
+    converged(ns, "c", model)
+    ns[2].stop()
+    model = run_writes(ns[:2], "c", 2, model=model)
+    d = converged(ns[:2], "c", model)
+    ns[0].stop()
+    ns[1].stop()
+    ns[2].restart()  # alone: only the streams have what it missed
+    ok, d3 = cluster.converge([lambda c: cluster.digest(ns[2], c),
+                               lambda c: d], "c")
+    check(ok, "node 3, alone with NATS, catches up from the stream:\n" +
+          (cluster.explain(d3) if not ok else ""))
+
+
+def case_server_restart(tmp):
+    srv = NatsServer(tmp)
+    ns = setup(tmp, srv)
+
+    def during():
+        time.sleep(1)
+        srv.kill()
+        time.sleep(1)
+        srv.start()
+        time.sleep(1)
+    model = run_writes(ns, "c", during=during)
+    converged(ns, "c", model)
+
+
+def nats_cluster(tmp):
+    """Three nats-servers routed into one JetStream cluster."""
+    cports = [free_port() for _ in range(3)]
+    ss = [NatsServer(tmp, "s%d" % (i + 1), cport=cports[i],
+                     routes=[p for p in cports if p != cports[i]], start=False) for i in range(3)]
+    # all spawned first: a clustered server is healthy once it sees the
+    # others (and from this thread: a server dies with the thread that
+    # started it, PR_SET_PDEATHSIG)
+    for srv in ss:
+        srv.spawn()
+    for srv in ss:
+        srv.wait()
+    return ss
+
+
+def case_cluster(tmp):
+    """5 weft nodes through a 3-server NATS cluster (streams of 3 replicas),
+    each node on its own server first (the others listed to fail over to);
+    one server killed during the writes and started again."""
+    ss = nats_cluster(tmp)
+    urls = []
+    for i in range(5):
+        order = ss[i % 3:] + ss[:i % 3]
+        urls.append(",".join(s.url for s in order))
+    ns = setup(tmp, ss[0], n=5, urls=urls, extra=["--nats-replicas", "3"])
+
+    def during():
+        time.sleep(1)
+        ss[1].kill()
+        time.sleep(2)
+        ss[1].start()
+        time.sleep(1)
+    model = run_writes(ns, "c", during=during)
+    check(model.acked_count() > 50, "writes were acknowledged (%d)" % model.acked_count())
+    converged(ns, "c", model)
+
+
+def case_partition(tmp):
+    """Node 3's only NATS server stopped (SIGSTOP: its connections hang, as
+    in a partition) during writes on every node, then continued: node 3 is
+    cut from the others meanwhile, and everything converges after."""
+    ss = nats_cluster(tmp)
+    urls = [ss[0].url, ss[1].url, ss[2].url]
+    ns = setup(tmp, ss[0], urls=urls)
+
+    def during():
+        time.sleep(1)
+        ss[2].proc.send_signal(signal.SIGSTOP)
+        time.sleep(4)
+        ss[2].proc.send_signal(signal.SIGCONT)
+        time.sleep(1)
+    model = run_writes(ns, "c", during=during)
+    converged(ns, "c", model)
+
+
+def main():
+    if not NATS:
+        print("SKIP: nats-server is not installed (Debian package nats-server)")
+        sys.exit(77)
+    tmp = tempfile.mkdtemp(prefix="weft-nats-")
+    try:
+        globals()["case_" + CASE](tmp)
+    except Exception:
+        import traceback
+        traceback.print_exc()
+        failures.append("exception")
+    finally:
+        if failures or os.environ.get("NATS_E2E_LOGS"):
+            for name in sorted(os.listdir(tmp)):
+                if name.endswith("-log"):
+                    print("--- %s (tail)" % name)
+                    print(open(os.path.join(tmp, name), errors="replace").read()[-3000:])
+        kill_started()
+        for s in servers:
+            s.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("%s: %d failed" % (CASE, len(failures)))
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
