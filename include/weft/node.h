@@ -292,6 +292,15 @@ int weft_node_table_page(weft_node_t *node, const char *context, const char *tab
  * WEFT_EARG (not a Cosmictron app) or an error describing it. */
 int weft_node_app_schema(weft_node_t *node, const char *id, char **out);
 
+/* Runs Cosmictron lifecycle reducer `reducer` ("init", "client_connected",
+ * "client_disconnected") of `context` as `caller` (NULL: the node), when
+ * the context's app declares it without arguments: waiting for it when
+ * `wait` (0, or WEFT_ETRAP when it failed), else in the background (0:
+ * started). WEFT_ENOTFOUND when there is nothing to run. The HTTP API's
+ * context creation runs "init" (POST /v1/contexts). */
+int weft_node_cosm_lifecycle(weft_node_t *node, const char *context, const char *reducer,
+                             const uint8_t *caller, int wait);
+
 /* Every row of a Cosmictron context's public table as JSON, for a
  * subscription's start: fn(user, row, len) per row in primary-key order
  * (the text lives during the call; a nonzero return stops), and

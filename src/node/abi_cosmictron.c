@@ -730,3 +730,41 @@ void node_cosm_close(weft_node_t *node)
     free(s);
     node->cosm_sched = NULL;
 }
+
+/* ---- lifecycle reducers ------------------------------------------------- */
+
+static void lifecycle_done(void *user, weft_call_result_t *res)
+{
+    (void)user;
+    weft_call_result_delete(res);
+}
+
+int weft_node_cosm_lifecycle(weft_node_t *node, const char *context, const char *reducer,
+                             const uint8_t *caller, int wait)
+{
+    char app_id[WEFT_APP_ID_LEN + 1], msg[256];
+    const weft_schema_t *schema = NULL;
+    weft_txn_t *txn;
+    if (!node->db || weft_txn_begin(node->db, WEFT_TXN_READ, &txn) != 0) return WEFT_ENOTFOUND;
+    node_app_t *app = NULL;
+    if (node_context_app(txn, context, app_id) == 0)
+        app = node_app_load(node, txn, app_id, msg, sizeof msg);
+    weft_txn_abort(txn);
+    if (!app || app->abi != &node_abi_cosmictron ||
+        app_schema(node, app, &schema, msg, sizeof msg) != 0)
+        return WEFT_ENOTFOUND;
+    int r = weft_schema_reducer_find(schema, reducer, strlen(reducer));
+    size_t tl;
+    if (r < 0 || weft_schema_reducer_args(schema, (size_t)r, &tl)) return WEFT_ENOTFOUND;
+    weft_call_req_t req;
+    memset(&req, 0, sizeof req);
+    req.context = context;
+    req.function = reducer;
+    req.caller = caller;
+    if (!wait) return weft_node_call_async(node, &req, lifecycle_done, NULL);
+    weft_call_result_t *res = NULL;
+    int rc = weft_node_call(node, &req, &res);
+    if (rc == 0 && weft_call_result_outcome(res) != WEFT_CALL_OK) rc = WEFT_ETRAP;
+    weft_call_result_delete(res);
+    return rc;
+}

@@ -248,6 +248,8 @@ static enum MHD_Result ctx_create(srv_t *s, req_t *r)
     }
     int rc = weft_node_context_create_members(s->node, name, app, ids, nids, msg, sizeof msg);
     free(ids);
+    if (rc == 0) /* a Cosmictron app's init reducer, as its own call (docs/cosmictron.md) */
+        weft_node_cosm_lifecycle(s->node, name, "init", NULL, 1);
     enum MHD_Result res;
     weft_context_info_t c;
     if (rc == WEFT_ENOTFOUND)

@@ -276,6 +276,8 @@ static void reader_free(void *cls)
     sse_t *e = cls;
     srv_t *s = e->s;
     weft_node_unsubscribe(s->node, e->sub); /* no publisher touches e after this */
+    if (e->prefix) /* a table subscriber left: the app's client_disconnected */
+        weft_node_cosm_lifecycle(s->node, e->context, "client_disconnected", NULL, 0);
     pthread_mutex_lock(&s->mu);
     if (e->prev)
         e->prev->next = e->next;
@@ -391,6 +393,8 @@ static enum MHD_Result stream_of(srv_t *s, req_t *r, int logs, const char *table
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    if (table) /* a table subscriber came: the app's client_connected */
+        weft_node_cosm_lifecycle(s->node, ctx, "client_connected", NULL, 0);
     return srv_queue(r, 200, resp, NULL);
 }
 

@@ -26,6 +26,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import nodes  # noqa: E402
 
 
+# heartbeats every 100 ms: a subscriber that went away is noticed (and its
+# client_disconnected runs) at the next one
+FAST = {"heartbeat_ms": 100}
+
+
 def bstr(s):
     b = s.encode()
     return struct.pack("<I", len(b)) + b
@@ -126,7 +131,7 @@ def case_restart(node, data):
     status, doc = call(node, "add", add_args("kept", 8))  # rolled back
     check(status == 422, "dup: %s %s" % (status, doc))
     node.stop()
-    node = nodes.Node(data)
+    node = nodes.Node(data, config=FAST)
     try:
         status, doc = rows(node, "person")
         check(status == 200 and [r["name"] for r in doc["items"]] == ["kept"],
@@ -142,7 +147,7 @@ def case_schedule(node, data):
     status, doc = call(node, "schedule")
     check(status == 200, "schedule: %s %s" % (status, doc))
     node.stop()
-    node = nodes.Node(data)
+    node = nodes.Node(data, config=FAST)
     try:
         deadline = time.time() + 60
         while True:
@@ -223,7 +228,22 @@ class Sse:
         self.conn.close()
 
 
+def life(node):
+    status, doc = rows(node, "life")
+    check(status == 200, "life: %s %s" % (status, doc))
+    return [r["what"] for r in doc["items"]]
+
+
+def wait_life(node, want):
+    import time
+    deadline = time.time() + 30
+    while life(node) != want and time.time() < deadline:
+        time.sleep(0.05)
+    check(life(node) == want, "lifecycle reducers: %s, want %s" % (life(node), want))
+
+
 def case_subscribe(node):
+    check(life(node) == ["init"], "init at the context's creation: %s" % life(node))
     for name, age in (("a", 1), ("b", 2)):
         status, doc = call(node, "add", add_args(name, age))
         check(status == 200, "add: %s %s" % (status, doc))
@@ -238,6 +258,7 @@ def case_subscribe(node):
         check(event == "row", "before ready: %s %s" % (event, data))
         rows.append(data["name"])
     check(rows == ["a", "b"], "first rows: %s" % rows)
+    wait_life(node, ["init", "connected"])  # client_connected, in the background
     # changes in commit order: an insert, a failed call (nothing), a delete
     status, doc = call(node, "add", add_args("c", 3))
     check(status == 200, "add c: %s %s" % (status, doc))
@@ -254,6 +275,7 @@ def case_subscribe(node):
     check(event == "table:person:delete" and json.loads(data["payload"])["id"] == 100 and
           mid2 > mid1, "delete event: %s %s %s" % (mid2, event, data))
     sub.close()
+    wait_life(node, ["init", "connected", "disconnected"])
     # resumed after the insert: the delete only, no rows again
     sub = Sse(node, "/v1/contexts/c1/tables/person/subscribe", {"Last-Event-ID": str(mid1)})
     mid, event, data = sub.next()
@@ -277,7 +299,7 @@ def main():
         return
     with tempfile.TemporaryDirectory(prefix="weft-cosm-") as tmp:
         data = os.path.join(tmp, "node")
-        node = nodes.Node(data)
+        node = nodes.Node(data, config=FAST)
         try:
             if case == "bad_deploy":
                 with open(guest, "rb") as f:

@@ -181,10 +181,10 @@ static size_t count_rows(fx_t *f, uint32_t tid, const uint8_t *identity)
 TEST(cosm_schema_from_describe)
 {
     fx_t *f = fx();
-    ASSERT_EQ_U64(weft_schema_table_count(f->schema), 3);
+    ASSERT_EQ_U64(weft_schema_table_count(f->schema), 4);
     ASSERT_EQ_INT(weft_schema_table_find(f->schema, "secret", 6), 2);
     ASSERT_EQ_INT(weft_schema_index_find(f->schema, 0, "by_age_name", 11), 1);
-    ASSERT_EQ_U64(weft_schema_reducer_count(f->schema), 11);
+    ASSERT_EQ_U64(weft_schema_reducer_count(f->schema), 14);
     buf_t *d = buf();
     ASSERT_EQ_INT(weft_schema_describe(f->schema, d), 0);
     weft_bsatn_put_u8(d, 0);

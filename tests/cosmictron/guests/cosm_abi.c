@@ -29,10 +29,12 @@ static const cosm_index_t person_idx[] = {
 static const cosm_column_t log_cols[] = {{"msg", COSM_T(COSM_STRING)}};
 static const cosm_column_t secret_cols[] = {{"owner", COSM_T(COSM_BYTES)},
                                             {"note", COSM_T(COSM_STRING)}};
+static const cosm_column_t life_cols[] = {{"what", COSM_T(COSM_STRING)}};
 static const cosm_table_t tables[] = {
     {"person", person_cols, 4, 0, person_unique, 1, person_idx, 3, 1, -1},
     {"log", log_cols, 1, -1, NULL, 0, NULL, 0, 1, -1},
     {"secret", secret_cols, 2, 1, NULL, 0, NULL, 0, 0, 0},
+    {"life", life_cols, 1, -1, NULL, 0, NULL, 0, 1, -1}, /* what the lifecycle reducers did */
 };
 static const cosm_column_t add_args[] = {{"name", COSM_T(COSM_STRING)}, {"age", COSM_T(COSM_I32)}};
 static const cosm_column_t seed_args[] = {{"seed", COSM_T(COSM_U64)}};
@@ -41,9 +43,10 @@ static const cosm_reducer_t reducers[] = {
     {"add", add_args, 2},       {"errors", NULL, 0}, {"ranges", NULL, 0},
     {"iter_inserts", NULL, 0},  {"context", NULL, 0}, {"schedule", NULL, 0},
     {"tick", seed_args, 1},     {"hostile", seed_args, 1}, {"iter_limit", NULL, 0},
-    {"burn", NULL, 0},          {"remove", id_args, 1},
+    {"burn", NULL, 0},          {"remove", id_args, 1},    {"init", NULL, 0},
+    {"client_connected", NULL, 0}, {"client_disconnected", NULL, 0},
 };
-COSM_MODULE(tables, 3, reducers, 11)
+COSM_MODULE(tables, 4, reducers, 14)
 
 #define CHECK(c)                                                        \
     do {                                                                \
@@ -108,6 +111,30 @@ COSM_REDUCER(add)
     cosm_put_none(&b);
     CHECK(datastore_insert(0, b.p, b.len) == COSM_OK);
     return 0;
+}
+
+/* the lifecycle reducers: a row in life each */
+static int32_t life(const char *what)
+{
+    cosm_buf_t b;
+    cosm_buf_init(&b, row, sizeof row);
+    cosm_put_str(&b, what);
+    return datastore_insert(3, b.p, b.len);
+}
+
+COSM_REDUCER(init)
+{
+    return life("init");
+}
+
+COSM_REDUCER(client_connected)
+{
+    return life("connected");
+}
+
+COSM_REDUCER(client_disconnected)
+{
+    return life("disconnected");
 }
 
 /* remove(id): deletes a person */
@@ -489,7 +516,7 @@ COSM_REDUCER(hostile)
             break;
         case 6:
             r = datastore_table_id_from_name((void *)(uintptr_t)p, l);
-            CHECK((r >= 0 && r <= 2) || r == -COSM_ERR_NO_TABLE || r == -COSM_ERR_INVALID);
+            CHECK((r >= 0 && r <= 3) || r == -COSM_ERR_NO_TABLE || r == -COSM_ERR_INVALID);
             break;
         case 7:
             CHECK(code_ok(cosm_sender_identity((void *)(uintptr_t)p2, l2)));
