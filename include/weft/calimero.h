@@ -162,6 +162,15 @@ int weft_calimero_xcall(const weft_calimero_t *cal, size_t i, const uint8_t **ou
                         const char **out_function, size_t *out_function_len,
                         const uint8_t **out_params, size_t *out_params_len);
 
+/* Contexts the call asked to create (context_create), in order: the
+ * 32-byte app id, the init arguments and the alias (NULL/0: none),
+ * borrowed like events. The embedder creates them when the call commits,
+ * and none when it does not. */
+size_t weft_calimero_create_count(const weft_calimero_t *cal);
+int weft_calimero_create(const weft_calimero_t *cal, size_t i, const uint8_t **out_app_id,
+                         const uint8_t **out_args, size_t *out_args_len, const char **out_alias,
+                         size_t *out_alias_len);
+
 /* Log messages (log_utf8, js_std_d_print), in order; borrowed likewise. */
 size_t weft_calimero_log_count(const weft_calimero_t *cal);
 int weft_calimero_log(const weft_calimero_t *cal, size_t i, const char **out_msg,

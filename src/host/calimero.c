@@ -97,7 +97,7 @@ uint8_t *cal_buffer(weft_calimero_t *cal, weft_caller_t *caller, const char *fn,
 }
 
 /* RFC 3629 UTF-8: no overlongs, surrogates or code points past U+10FFFF. */
-static int utf8_ok(const uint8_t *s, size_t n)
+int cal_utf8_ok(const uint8_t *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
@@ -251,7 +251,7 @@ static int location(weft_calimero_t *cal, weft_caller_t *caller, const char *fn,
     *line = get_u32(l + 16);
     *col = get_u32(l + 20);
     if (!(*file = buffer_at(cal, caller, fn, l, UINT64_MAX, NULL, file_len, rc))) return -1;
-    if (!utf8_ok(*file, *file_len)) {
+    if (!cal_utf8_ok(*file, *file_len)) {
         *rc = cal_fail(cal, caller, fn, "BadUTF8", "the panic location's file is not UTF-8");
         return -1;
     }
@@ -281,7 +281,7 @@ static int fn_panic_utf8(weft_caller_t *caller, void *user, weft_raw_t *args)
     uint32_t line, col;
     int rc;
     if (!(msg = cal_buffer(cal, caller, fn, CAL_ARG(0), UINT64_MAX, NULL, &ml, &rc))) return rc;
-    if (!utf8_ok(msg, ml)) return cal_fail(cal, caller, fn, "BadUTF8", "the message is not UTF-8");
+    if (!cal_utf8_ok(msg, ml)) return cal_fail(cal, caller, fn, "BadUTF8", "the message is not UTF-8");
     if (location(cal, caller, fn, CAL_ARG(1), &file, &fl, &line, &col, &rc)) return rc;
     if (fl > PANIC_TEXT_MAX) fl = PANIC_TEXT_MAX;
     if (ml > PANIC_TEXT_MAX) ml = PANIC_TEXT_MAX;
@@ -389,7 +389,7 @@ static int fn_log_utf8(weft_caller_t *caller, void *user, weft_raw_t *args)
                                     "LogLengthOverflow", &len, &rc);
     if (!msg) return rc;
     if ((rc = cal_charge(caller, CAL_FUEL_CALL + CAL_FUEL(len)))) return rc;
-    if (!utf8_ok(msg, len)) return cal_fail(cal, caller, fn, "BadUTF8", "the message is not UTF-8");
+    if (!cal_utf8_ok(msg, len)) return cal_fail(cal, caller, fn, "BadUTF8", "the message is not UTF-8");
     return add_log(cal, caller, fn, msg, len);
 }
 
@@ -408,7 +408,7 @@ static int fn_js_std_d_print(weft_caller_t *caller, void *user, weft_raw_t *args
     const uint8_t *msg = cal_mem(cal, caller, fn, CAL_ARG(1), len, &rc);
     if (!msg) return rc;
     if ((rc = cal_charge(caller, CAL_FUEL_CALL + CAL_FUEL(len)))) return rc;
-    if (!utf8_ok(msg, len)) return cal_fail(cal, caller, fn, "BadUTF8", "the message is not UTF-8");
+    if (!cal_utf8_ok(msg, len)) return cal_fail(cal, caller, fn, "BadUTF8", "the message is not UTF-8");
     if ((rc = add_log(cal, caller, fn, msg, len))) return rc;
     CAL_RETURN32(0);
 }
@@ -440,8 +440,8 @@ static int emit(weft_calimero_t *cal, weft_caller_t *caller, weft_raw_t *args, c
     }
     if ((rc = cal_charge(caller, CAL_FUEL_CALL + CAL_FUEL(kl) + CAL_FUEL(dl) + CAL_FUEL(hl))))
         return rc;
-    if (!utf8_ok(kind, kl)) return cal_fail(cal, caller, fn, "BadUTF8", "the event kind is not UTF-8");
-    if (handler && !utf8_ok(handler, hl))
+    if (!cal_utf8_ok(kind, kl)) return cal_fail(cal, caller, fn, "BadUTF8", "the event kind is not UTF-8");
+    if (handler && !cal_utf8_ok(handler, hl))
         return cal_fail(cal, caller, fn, "BadUTF8", "the handler name is not UTF-8");
     if (cal->nevents == cal->events_cap) {
         size_t cap = cal->events_cap ? cal->events_cap * 2 : 8;
@@ -511,7 +511,7 @@ static int fn_xcall(weft_caller_t *caller, void *user, weft_raw_t *args)
         return cal_fail(cal, caller, fn, "InvalidMemoryAccess", "a context id is 32 bytes, not %llu",
                         (unsigned long long)il);
     if ((rc = cal_charge(caller, CAL_FUEL_CALL + CAL_FUEL(fl) + CAL_FUEL(pl)))) return rc;
-    if (!utf8_ok(f, fl)) return cal_fail(cal, caller, fn, "BadUTF8", "the function is not UTF-8");
+    if (!cal_utf8_ok(f, fl)) return cal_fail(cal, caller, fn, "BadUTF8", "the function is not UTF-8");
     if (cal_need_txn(cal, caller, fn, 1, &rc)) return rc;
     cal_xcall_t *xs = realloc(cal->xcalls, (cal->nxcalls + 1) * sizeof *xs);
     if (!xs) return weft_caller_trap(caller, "calimero.%s: out of host memory", fn);
@@ -755,6 +755,11 @@ static void clear_call(weft_calimero_t *cal)
         free(cal->xcalls[i].params);
     }
     cal->nxcalls = 0;
+    for (size_t i = 0; i < cal->ncreates; i++) {
+        free(cal->creates[i].args);
+        free(cal->creates[i].alias);
+    }
+    cal->ncreates = 0;
     cal->call_error = 0;
     cal->error_name = NULL;
     cal->nmember_ops = 0;
@@ -802,6 +807,7 @@ void weft_calimero_delete(weft_calimero_t *cal)
     free(cal->logs);
     free(cal->member_ops);
     free(cal->xcalls);
+    free(cal->creates);
     cal_blobs_close(cal);
     free((cal_alloc_t *)cal); /* cal is the first member */
 }
@@ -942,6 +948,25 @@ int weft_calimero_xcall(const weft_calimero_t *cal, size_t i, const uint8_t **ou
     *out_function_len = x->function_len;
     *out_params = x->params;
     *out_params_len = x->params_len;
+    return 0;
+}
+
+size_t weft_calimero_create_count(const weft_calimero_t *cal)
+{
+    return cal->ncreates;
+}
+
+int weft_calimero_create(const weft_calimero_t *cal, size_t i, const uint8_t **out_app_id,
+                         const uint8_t **out_args, size_t *out_args_len, const char **out_alias,
+                         size_t *out_alias_len)
+{
+    if (i >= cal->ncreates) return WEFT_ENOTFOUND;
+    const cal_create_t *c = &cal->creates[i];
+    *out_app_id = c->app_id;
+    *out_args = c->args;
+    *out_args_len = c->args_len;
+    *out_alias = c->alias;
+    *out_alias_len = c->alias_len;
     return 0;
 }
 

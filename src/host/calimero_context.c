@@ -8,8 +8,9 @@
  * transaction: they take effect when the call commits and vanish with it
  * when it does not, and the sync layer replicates them like any op.
  * context_resolve_alias asks the embedder whether a context of that name
- * exists (an alias is a context's name). context_create and
- * context_delete are not provided yet (docs/calimero.md).
+ * exists (an alias is a context's name); context_create is queued for the
+ * embedder, which creates the context when the call commits.
+ * context_delete is not provided yet (docs/calimero.md).
  */
 #include <sodium.h>
 #include <stdlib.h>
@@ -148,6 +149,60 @@ void cal_context_apply(weft_calimero_t *cal)
     cal->nmember_ops = 0;
 }
 
+/* protocol (ignored: weft has no chain behind a context), the app's
+ * 32-byte id (else InvalidMemoryAccess), init arguments (bounded like
+ * xcall params), an alias (alias_ptr 0: none; at most 255 bytes, UTF-8
+ * without NUL: AliasTooLong, BadUTF8). At most max_xcalls per call. */
+static int fn_context_create(weft_caller_t *caller, void *user, weft_raw_t *args)
+{
+    static const char fn[] = "context_create";
+    weft_calimero_t *cal = user;
+    uint64_t pl, al, nl = 0;
+    const uint8_t *alias = NULL;
+    int rc;
+    if (cal->ncreates >= cal->lim.max_xcalls)
+        return cal_fail(cal, caller, fn, "XCallsOverflow",
+                        "more than max_xcalls (%llu) contexts created in one call",
+                        (unsigned long long)cal->lim.max_xcalls);
+    if (!cal_buffer(cal, caller, fn, CAL_ARG(0), UINT64_MAX, NULL, &pl, &rc)) return rc;
+    const uint8_t *app = key32(cal, caller, fn, CAL_ARG(1), &rc);
+    if (!app) return rc;
+    const uint8_t *a = cal_buffer(cal, caller, fn, CAL_ARG(2), cal->lim.max_xcall_params_size,
+                                  "XCallParamsSizeOverflow", &al, &rc);
+    if (!a) return rc;
+    if (CAL_ARG(3) != 0) {
+        alias = cal_buffer(cal, caller, fn, CAL_ARG(3), 255, "AliasTooLong", &nl, &rc);
+        if (!alias) return rc;
+        if (nl == 0) alias = NULL;
+    }
+    if ((rc = cal_charge(caller, CAL_FUEL_CALL + CAL_FUEL(al) + CAL_FUEL(nl)))) return rc;
+    if (alias && (memchr(alias, 0, nl) || !cal_utf8_ok(alias, nl)))
+        return cal_fail(cal, caller, fn, "BadUTF8", "an alias is UTF-8 text without NUL");
+    if (cal_need_txn(cal, caller, fn, 1, &rc)) return rc;
+    cal_create_t *cs = realloc(cal->creates, (cal->ncreates + 1) * sizeof *cs);
+    if (!cs) return weft_caller_trap(caller, "calimero.%s: out of host memory", fn);
+    cal->creates = cs;
+    cal_create_t *q = &cs[cal->ncreates];
+    memset(q, 0, sizeof *q);
+    q->args = malloc(al ? al : 1);
+    q->alias = alias ? malloc(nl + 1) : NULL;
+    if (!q->args || (alias && !q->alias)) {
+        free(q->args);
+        free(q->alias);
+        return weft_caller_trap(caller, "calimero.%s: out of host memory", fn);
+    }
+    memcpy(q->app_id, app, 32);
+    if (al) memcpy(q->args, a, al);
+    q->args_len = al;
+    if (alias) {
+        memcpy(q->alias, alias, nl);
+        q->alias[nl] = '\0';
+        q->alias_len = nl;
+    }
+    cal->ncreates++;
+    return 0;
+}
+
 /* 1 with the context's id (SHA-256 of the name) in the register when a
  * context is called `alias`, else 0 (an alias that is no context name:
  * empty, over 255 bytes, not UTF-8 text without NUL, is none). */
@@ -173,7 +228,7 @@ static int fn_context_resolve_alias(weft_caller_t *caller, void *user, weft_raw_
 }
 
 const cal_func_t cal_context_funcs[] = {
-    {"context_create", "IIII", 0, NULL},
+    {"context_create", "IIII", 0, fn_context_create},
     {"context_delete", "I", 0, NULL},
     {"context_add_member", "I", 0, fn_context_add_member},
     {"context_remove_member", "I", 0, fn_context_remove_member},

@@ -68,6 +68,15 @@ typedef struct {
     size_t params_len;
 } cal_xcall_t;
 
+/* A queued context_create. */
+typedef struct {
+    uint8_t app_id[32];
+    uint8_t *args;
+    size_t args_len;
+    char *alias; /* NULL: none; else NUL-terminated */
+    size_t alias_len;
+} cal_create_t;
+
 /* An open blob handle (calimero_blobs.c): an upload, or a read. */
 #define CAL_MAX_BLOBS 16
 typedef struct {
@@ -114,6 +123,8 @@ struct weft_calimero {
     cal_blob_t blobs[CAL_MAX_BLOBS]; /* handle fd is blobs[fd - 1] */
     cal_xcall_t *xcalls;
     size_t nxcalls;
+    cal_create_t *creates;
+    size_t ncreates;
 };
 
 /* One function of the document: name, parameters ('I' u64, 'i' u32),
@@ -157,6 +168,9 @@ uint8_t *cal_mem(weft_calimero_t *cal, weft_caller_t *caller, const char *fn, ui
  * (its length in *out_len), or NULL after trapping (*rc). */
 uint8_t *cal_buffer(weft_calimero_t *cal, weft_caller_t *caller, const char *fn, uint64_t desc,
                     uint64_t limit, const char *limit_name, uint64_t *out_len, int *rc);
+
+/* 1 when s[0..n) is UTF-8 (RFC 3629). */
+int cal_utf8_ok(const uint8_t *s, size_t n);
 
 /* Charges fuel; 0 or what the callback returns (out of fuel). */
 static inline int cal_charge(weft_caller_t *caller, uint64_t units)

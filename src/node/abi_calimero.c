@@ -49,7 +49,7 @@ static int find_ctx(void *user, const uint8_t *key, size_t klen, const uint8_t *
 }
 
 typedef struct {
-    char *what; /* "CONTEXT.FUNCTION", for the log line */
+    char *what; /* "xcall CONTEXT.FUNCTION", for the log line */
 } xcall_job_t;
 
 /* An xcall's end: its failure is logged (the node's stderr). */
@@ -57,10 +57,91 @@ static void xcall_done(void *user, weft_call_result_t *res)
 {
     xcall_job_t *x = user;
     if (weft_call_result_outcome(res) != WEFT_CALL_OK)
-        fprintf(stderr, "weft: xcall %s failed: %s\n", x->what, weft_call_result_message(res));
+        fprintf(stderr, "weft: %s failed: %s\n", x->what, weft_call_result_message(res));
     free(x->what);
     free(x);
     weft_call_result_delete(res);
+}
+
+/* Submits `function` of context `name` with input p[0..len) as a call of
+ * its own, by executor `by`; `what` (malloc'ed, taken; "xcall C.F") names
+ * it in the log line of a failure, to submit or to run. */
+static void submit_call(node_call_t *c, const char *name, const char *function,
+                        const uint8_t *p, size_t len, const uint8_t *by, char *what)
+{
+    xcall_job_t *x = calloc(1, sizeof *x);
+    const char *why = !x ? "out of memory"
+                      : c->node->flags & WEFT_NODE_INLINE ? "a one-call node runs no other call"
+                                                          : NULL;
+    if (why) {
+        fprintf(stderr, "weft: %s not run: %s\n", what, why);
+        free(what);
+        free(x);
+        return;
+    }
+    x->what = what;
+    weft_call_req_t req;
+    memset(&req, 0, sizeof req);
+    req.context = name;
+    req.function = function;
+    req.input = p;
+    req.input_len = len;
+    req.caller = by;
+    int rc = weft_node_call_async(c->node, &req, xcall_done, x);
+    if (rc != 0) {
+        fprintf(stderr, "weft: %s not run: %s\n", what, weft_strerror(rc));
+        free(x->what);
+        free(x);
+    }
+}
+
+/* Creates the committed call's new contexts in a nested transaction of
+ * its own (a failure is logged and leaves the call as it is), named by
+ * their alias or, without one, by 32 random hex digits; then runs the
+ * app's `init` with the arguments, when it has one, as a call of its own. */
+static void run_creates(node_call_t *c, weft_calimero_t *cal)
+{
+    for (size_t i = 0, n = weft_calimero_create_count(cal); i < n; i++) {
+        const uint8_t *app_id, *args;
+        const char *alias;
+        size_t argl, aliasl;
+        char name[WEFT_CONTEXT_MAX + 1], app_hex[WEFT_APP_ID_LEN + 1], msg[256];
+        if (weft_calimero_create(cal, i, &app_id, &args, &argl, &alias, &aliasl) != 0)
+            continue;
+        if (alias) {
+            snprintf(name, sizeof name, "%s", alias);
+        } else {
+            uint8_t r[16];
+            randombytes_buf(r, sizeof r);
+            sodium_bin2hex(name, 33, r, sizeof r);
+        }
+        sodium_bin2hex(app_hex, sizeof app_hex, app_id, 32);
+        weft_txn_t *t;
+        int rc = weft_txn_begin_nested(c->txn, &t);
+        if (rc == 0) {
+            rc = node_context_create_in(c->node, t, name, app_hex);
+            if (rc == 0)
+                rc = weft_txn_commit(t);
+            else
+                weft_txn_abort(t);
+        }
+        if (rc != 0) {
+            fprintf(stderr, "weft: context_create of '%s' (app %s) failed: %s\n", name, app_hex,
+                    rc == WEFT_ENOTFOUND ? "no such app"
+                    : rc == WEFT_ELIMIT  ? "the name is taken"
+                                         : weft_strerror(rc));
+            continue;
+        }
+        node_app_t *app = node_app_load(c->node, c->txn, app_hex, msg, sizeof msg);
+        weft_externdesc_t d;
+        if (!app || weft_module_export_find(app->module, "init", 4, &d) != 0)
+            continue;
+        char *what = malloc(strlen(name) + 12);
+        if (what) {
+            sprintf(what, "xcall %s.init", name);
+            submit_call(c, name, "init", args, argl, weft_calimero_context_id(cal), what);
+        }
+    }
 }
 
 /* Queues the committed call's xcalls, by the calling context's id as the
@@ -77,37 +158,18 @@ static void run_xcalls(node_call_t *c, weft_calimero_t *cal)
         find_ctx_t f = {.id = id};
         weft_txn_scan(c->txn, WEFT_SPACE_META, NULL, 0, (const uint8_t *)"ctx/", 4, NULL, 0,
                       find_ctx, &f);
-        xcall_job_t *x = calloc(1, sizeof *x);
-        size_t wl = (f.found ? strlen(f.name) : 64) + 1 + fl + 1;
-        if (!x || !(x->what = malloc(wl))) {
-            free(x);
+        size_t wl = 6 + (f.found ? strlen(f.name) : 64) + 1 + fl + 1;
+        char *what = malloc(wl);
+        if (!what)
             continue;
-        }
         if (f.found) {
-            snprintf(x->what, wl, "%s.%s", f.name, fn);
+            snprintf(what, wl, "xcall %s.%s", f.name, fn);
+            submit_call(c, f.name, fn, params, pl, weft_calimero_context_id(cal), what);
         } else {
             char hex[65];
             sodium_bin2hex(hex, sizeof hex, id, 32);
-            snprintf(x->what, wl, "%s.%s", hex, fn);
-        }
-        int rc = WEFT_ENOTFOUND;
-        if (f.found && !(c->node->flags & WEFT_NODE_INLINE)) {
-            weft_call_req_t req;
-            memset(&req, 0, sizeof req);
-            req.context = f.name;
-            req.function = fn;
-            req.input = params;
-            req.input_len = pl;
-            req.caller = weft_calimero_context_id(cal);
-            rc = weft_node_call_async(c->node, &req, xcall_done, x);
-        }
-        if (rc != 0) {
-            fprintf(stderr, "weft: xcall %s not run: %s\n", x->what,
-                    !f.found ? "no context has that id"
-                    : c->node->flags & WEFT_NODE_INLINE ? "a one-call node runs no other call"
-                                                        : weft_strerror(rc));
-            free(x->what);
-            free(x);
+            fprintf(stderr, "weft: xcall %s.%s not run: no context has that id\n", hex, fn);
+            free(what);
         }
     }
 }
@@ -236,8 +298,10 @@ static int cal_finish(node_call_t *c, void *state, int verdict)
         if (weft_calimero_event(cal, i, &kind_name, &kl, &data, &dl, NULL, NULL) == 0)
             node_result_add_event(res, kind_name, kl, data, dl);
     }
-    if (verdict == 1 && !c->view)
+    if (verdict == 1 && !c->view) {
+        run_creates(c, cal);
         run_xcalls(c, cal);
+    }
     return verdict;
 }
 

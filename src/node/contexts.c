@@ -96,6 +96,17 @@ static int create_write(weft_node_t *node, weft_txn_t *txn, void *arg)
     return node_members_change(node, txn, c->name, c->members, c->nmembers, 1);
 }
 
+int node_context_create_in(weft_node_t *node, weft_txn_t *txn, const char *name,
+                           const char *app_id)
+{
+    uint8_t key[4 + WEFT_CONTEXT_MAX];
+    size_t klen = 0;
+    if (ctx_key(name, key, &klen) != 0 || !app_id || strlen(app_id) != WEFT_APP_ID_LEN)
+        return WEFT_EARG;
+    create_t c = {name, app_id, NULL, 0};
+    return create_write(node, txn, &c);
+}
+
 int weft_node_context_create(weft_node_t *node, const char *name, const char *app_id,
                              char *out_msg, size_t msg_size)
 {

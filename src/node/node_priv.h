@@ -254,6 +254,13 @@ int node_call_is_view(weft_node_t *node, const weft_call_req_t *req);
 /* contexts.c */
 /* The app id of context `name` (NUL-terminated into out_id), from txn. */
 int node_context_app(weft_txn_t *txn, const char *name, char out_id[WEFT_APP_ID_LEN + 1]);
+/* Creates context `name` of app `app_id` (64 hex digits) in txn, with
+ * this node as its only member (Calimero's context_create, abi_calimero.c):
+ * 0, WEFT_ENOTFOUND (no such app), WEFT_ELIMIT (the name is taken),
+ * WEFT_EARG (a bad name or id) or a storage error, after which txn may
+ * hold part of the context: the caller gives a nested transaction. */
+int node_context_create_in(weft_node_t *node, weft_txn_t *txn, const char *name,
+                           const char *app_id);
 
 /* call.c */
 /* Runs job's call in txn (a nested write transaction, or a read

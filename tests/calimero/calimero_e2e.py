@@ -170,6 +170,17 @@ def case_serve(tmp):
     call(n, "b", "xcall_to", sid + struct.pack("<I", 7) + b"no_such" + b"")
     poll(lambda: b"xcall s.no_such failed" in open(n.data + "-log", "rb").read(),
          "a failing xcall is logged")
+    # context_create: a new context of app s's, named by its alias, whose
+    # init runs with the arguments; without an alias it gets a random name
+    s, doc = call(n, "s", "create_context", struct.pack("<I", 5) + b"child" +
+                  bytes.fromhex(app) + b"init args")
+    check(s == 200, "create_context: %s" % doc)
+    poll(lambda: n.json("GET", "/v1/contexts/child")[0] == 200, "context child exists")
+    poll(lambda: get(n, "child", b"init") == b"init args", "child's init ran with its arguments")
+    s, doc = call(n, "s", "create_context", struct.pack("<I", 5) + b"child" +
+                  bytes.fromhex(app) + b"again")
+    poll(lambda: b"context_create of 'child'" in open(n.data + "-log", "rb").read(),
+         "a second context of the same name is logged as not created")
     s, doc = call(n, "b", "xcall_then_fail", sid + struct.pack("<I", 3) + b"put" + kv(b"y", b"no"))
     check(s == 422, "xcall_then_fail fails: %s" % doc)
     call(n, "b", "xcall_to", sid + struct.pack("<I", 3) + b"put" + kv(b"z", b"after"))

@@ -807,6 +807,40 @@ TEST(context_members_queue_changes_to_the_end_of_the_call)
     ASSERT_CAL_TRAP(&c, "InvalidMemoryAccess");
 }
 
+/* context_create queues (app id, init arguments, alias) for the embedder;
+ * an alias over 255 bytes is AliasTooLong. */
+TEST(context_create_is_queued_for_the_embedder)
+{
+    cx_t c;
+    uint8_t in[4 + 256 + 32 + 4];
+    const uint8_t *app, *args;
+    const char *alias;
+    size_t argl, aliasl;
+    cx_open(&c, "cal_storage", NULL, NULL);
+    le32(in, 3);
+    memcpy(in + 4, "kid", 3);
+    memset(in + 7, 0x42, 32);
+    memcpy(in + 39, "args", 4);
+    cx_call(&c, "create_context", in, 43);
+    ASSERT_OK_S(c.fx.store, c.rc);
+    ASSERT_EQ_INT(weft_calimero_create_count(c.cal), 1);
+    ASSERT_OK(weft_calimero_create(c.cal, 0, &app, &args, &argl, &alias, &aliasl));
+    ASSERT_EQ_MEM(app, in + 7, 32);
+    ASSERT_EQ_INT(argl, 4);
+    ASSERT_EQ_MEM(args, "args", 4);
+    ASSERT_EQ_STR(alias, "kid");
+    le32(in, 0); /* no alias */
+    memset(in + 4, 0x42, 32);
+    cx_call(&c, "create_context", in, 36);
+    ASSERT_OK(weft_calimero_create(c.cal, 0, &app, &args, &argl, &alias, &aliasl));
+    ASSERT_NULL(alias);
+    le32(in, 256);
+    memset(in + 4, 'a', 256);
+    memset(in + 260, 0x42, 32);
+    cx_call(&c, "create_context", in, 292);
+    ASSERT_CAL_TRAP(&c, "AliasTooLong");
+}
+
 /* Blobs stream in and out in pieces, are named by the SHA-256 of their
  * bytes, commit with the call, and handles are checked. */
 TEST(blobs_stream_in_and_out_and_commit_with_the_call)
@@ -895,7 +929,7 @@ static int named(const char *msg)
         "ReturnValueSizeOverflow", "EventHandlerSizeOverflow", "ArtifactSizeOverflow",
         "DuplicateCommit", "NotSupported", "InvalidBlobHandle", "TooManyBlobHandles",
         "BlobWriteTooLarge", "XCallsOverflow", "XCallFunctionSizeOverflow",
-        "XCallParamsSizeOverflow"};
+        "XCallParamsSizeOverflow", "AliasTooLong"};
     if (!msg || strncmp(msg, "calimero.", 9) != 0) return 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char pat[64];

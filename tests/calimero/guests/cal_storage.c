@@ -302,3 +302,23 @@ CAL_EXPORT("blob_too_many") void blob_too_many(void)
 {
     for (int i = 0; i < 17; i++) cal_blob_create();
 }
+
+/* input: app_id[32] args... ; alias in the first u32-prefixed part:
+ * u32 alias_len (0: none), alias, app_id[32], args */
+CAL_EXPORT("create_context") void create_context(void)
+{
+    size_t n = read_input();
+    uint32_t al = rd32(in_buf);
+    CHECK(4 + al + 32 <= n);
+    cal_buf_t proto = cal_buf("near", 4), alias = cal_buf(in_buf + 4, al),
+              app = cal_buf(in_buf + 4 + al, 32), args = cal_buf(in_buf + 36 + al, n - 36 - al);
+    cal_context_create(cal_ptr(&proto), cal_ptr(&app), cal_ptr(&args), al ? cal_ptr(&alias) : 0);
+    ok_u32(1);
+}
+
+/* A context's init: stores its arguments under "init". */
+CAL_EXPORT("init") void init(void)
+{
+    size_t n = read_input();
+    ok_u32(cal_write("init", 4, in_buf, n, 1));
+}
