@@ -14,7 +14,7 @@ PACKAGES="
   liblmdb-dev
   libmicrohttpd-dev libcurl4-openssl-dev
   libuv1-dev iptables
-  libnats-dev nats-server
+  libnats-dev nats-server python3-cryptography
   libhiredis-dev redis-server
   python3
   chromium chromium-driver

@@ -45,12 +45,13 @@ static const char DOM_FRAME[] = "weft-nats-v1 frame";
 static const char DOM_HERE[] = "weft-nats-v1 here";
 static const char DOM_OPS[] = "weft-nats-v1 ops";
 
-enum { IN_HERE, IN_FRAME, IN_STREAM };
+enum { IN_HERE, IN_FRAME, IN_STREAM, IN_LOG };
 
 typedef struct inmsg {
     struct inmsg *next;
     int kind;
-    natsMsg *msg;
+    natsMsg *msg;    /* NULL for IN_LOG */
+    char line[200];  /* IN_LOG: a line for the log, made on libnats' thread */
 } inmsg_t;
 
 struct sync_nats_peer {
@@ -106,6 +107,7 @@ struct sync_nats {
     pthread_t worker;
     int worker_started;
     int live_subs; /* subscriptions whose handler may still run */
+    char last_event[200]; /* the connection's last event, for a failed start */
 };
 
 static void nlog(sync_nats_t *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -172,6 +174,26 @@ static int verify3(const char *dom, const uint8_t *a, size_t alen, const uint8_t
 
 /* ---- from libnats' threads --------------------------------------------- */
 
+/* Queues m for the loop and wakes it; dropped once the handles close. */
+static void inbox_push(sync_nats_t *n, inmsg_t *m)
+{
+    pthread_mutex_lock(&n->mu);
+    if (n->closed) {
+        pthread_mutex_unlock(&n->mu);
+        if (m->msg)
+            natsMsg_Destroy(m->msg);
+        free(m);
+        return;
+    }
+    if (n->in_tail)
+        n->in_tail->next = m;
+    else
+        n->in = m;
+    n->in_tail = m;
+    uv_async_send(&n->wake); /* under mu: the handle is not closing */
+    pthread_mutex_unlock(&n->mu);
+}
+
 static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure,
                    int kind)
 {
@@ -186,20 +208,47 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
     m->next = NULL;
     m->kind = kind;
     m->msg = msg;
-    pthread_mutex_lock(&n->mu);
-    if (n->closed) {
-        pthread_mutex_unlock(&n->mu);
-        natsMsg_Destroy(msg);
-        free(m);
+    inbox_push(n, m);
+}
+
+/* The connection's ups and downs, logged from the loop (the embedder's log
+ * is called from there only). */
+static void conn_event(natsConnection *nc, sync_nats_t *n, const char *what)
+{
+    inmsg_t *m = calloc(1, sizeof *m);
+    const char *err = NULL;
+    char url[128] = "";
+    if (!m)
         return;
-    }
-    if (n->in_tail)
-        n->in_tail->next = m;
-    else
-        n->in = m;
-    n->in_tail = m;
-    uv_async_send(&n->wake); /* under mu: the handle is not closing */
+    natsConnection_GetConnectedUrl(nc, url, sizeof url);
+    natsConnection_GetLastError(nc, &err);
+    m->kind = IN_LOG;
+    snprintf(m->line, sizeof m->line, "sync: nats: %s%s%s%s%s", what, url[0] ? " " : "", url,
+             err && *err ? ": " : "", err && *err ? err : "");
+    pthread_mutex_lock(&n->mu);
+    memcpy(n->last_event, m->line, sizeof n->last_event);
     pthread_mutex_unlock(&n->mu);
+    inbox_push(n, m);
+}
+
+static void on_disconnected(natsConnection *nc, void *closure)
+{
+    conn_event(nc, closure, "disconnected");
+}
+static void on_reconnected(natsConnection *nc, void *closure)
+{
+    conn_event(nc, closure, "connected to");
+}
+static void on_closed(natsConnection *nc, void *closure)
+{
+    conn_event(nc, closure, "closed for good (restart the node to connect again)");
+}
+static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err,
+                           void *closure)
+{
+    (void)sub;
+    if (err != NATS_SLOW_CONSUMER) /* drops: resent, or delivered again */
+        conn_event(nc, closure, natsStatus_GetText(err));
 }
 
 static void on_here_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *c)
@@ -452,6 +501,11 @@ static void on_wake(uv_async_t *a)
         const uint8_t *d = (const uint8_t *)natsMsg_GetData(m->msg);
         size_t len = (size_t)natsMsg_GetDataLength(m->msg);
         list = m->next;
+        if (m->kind == IN_LOG) {
+            nlog(n, "%s", m->line);
+            free(m);
+            continue;
+        }
         if (m->kind == IN_STREAM && in_stream(n, m))
             continue; /* kept, acknowledged when handed on */
         if (m->kind == IN_HERE)
@@ -881,7 +935,8 @@ void sync_nats_stop(sync_nats_t *n)
     while (n->in) {
         inmsg_t *m = n->in;
         n->in = m->next;
-        natsMsg_Destroy(m->msg);
+        if (m->msg)
+            natsMsg_Destroy(m->msg);
         free(m);
     }
     while (n->ctxs) {
@@ -894,11 +949,91 @@ void sync_nats_stop(sync_nats_t *n)
     uv_close((uv_handle_t *)&n->wake, on_closed_handle);
 }
 
+/* ---- nkeys: the public key of a user seed file ------------------------------
+ * libnats signs with a seed file but wants the public key beside it; an
+ * nkey seed file holds the seed only. An nkey is base32 (RFC 4648, no
+ * padding) of prefix bytes, the 32-byte key and a CRC-16/XMODEM of those,
+ * little-endian: a user seed starts with the bytes 0x90 | (0xa0 >> 5) and
+ * (0xa0 & 31) << 3 ("SU..."), its public key with 0xa0 ("U..."). */
+
+static uint16_t crc16_xmodem(const uint8_t *p, size_t n)
+{
+    uint16_t crc = 0;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= (uint16_t)(p[i] << 8);
+        for (int b = 0; b < 8; b++)
+            crc = (uint16_t)(crc & 0x8000 ? (crc << 1) ^ 0x1021 : crc << 1);
+    }
+    return crc;
+}
+
+static const char B32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/* Decodes base32 text (up to a non-alphabet byte) into out; its length or -1. */
+static int b32_decode(const char *t, uint8_t *out, size_t cap)
+{
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t n = 0;
+    for (; *t && strchr(B32, *t); t++) {
+        acc = acc << 5 | (uint32_t)(strchr(B32, *t) - B32);
+        bits += 5;
+        if (bits >= 8) {
+            if (n == cap)
+                return -1;
+            out[n++] = (uint8_t)(acc >> (bits - 8));
+            bits -= 8;
+        }
+    }
+    return (int)n;
+}
+
+static void b32_encode(const uint8_t *p, size_t n, char *out)
+{
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc = acc << 8 | p[i];
+        bits += 8;
+        while (bits >= 5) {
+            *out++ = B32[(acc >> (bits - 5)) & 31];
+            bits -= 5;
+        }
+    }
+    if (bits > 0)
+        *out++ = B32[(acc << (5 - bits)) & 31];
+    *out = '\0';
+}
+
+/* The public key ("U...", 56 characters) of the user seed at the start of
+ * text: 0, or -1 when it is not one (a bad checksum included). */
+static int nkey_public(const char *text, char out[64])
+{
+    uint8_t raw[64], pk[32], sk[64], pub[35];
+    int n = b32_decode(text, raw, sizeof raw);
+    int rc = -1;
+    if (n != 36 || raw[0] != (0x90 | (0xa0 >> 5)) || raw[1] != ((0xa0 & 31) << 3) ||
+        crc16_xmodem(raw, 34) != (uint16_t)(raw[34] | raw[35] << 8))
+        goto out;
+    crypto_sign_seed_keypair(pk, sk, raw + 2);
+    pub[0] = 0xa0;
+    memcpy(pub + 1, pk, 32);
+    uint16_t crc = crc16_xmodem(pub, 33);
+    pub[33] = (uint8_t)crc;
+    pub[34] = (uint8_t)(crc >> 8);
+    b32_encode(pub, sizeof pub, out);
+    rc = 0;
+out:
+    sodium_memzero(raw, sizeof raw);
+    sodium_memzero(sk, sizeof sk);
+    return rc;
+}
+
 /* Given so that natsConnection_Connect returns at once when no server
  * answers yet (without it, it would retry for ever inside the call). */
 static void on_connected(natsConnection *nc, void *closure)
 {
-    (void)nc, (void)closure;
+    conn_event(nc, closure, "connected to");
 }
 
 int sync_nats_start(const sync_nats_config_t *cfg, sync_nats_t **out, char *msg,
@@ -946,6 +1081,14 @@ int sync_nats_start(const sync_nats_config_t *cfg, sync_nats_t **out, char *msg,
         s = natsOptions_SetRetryOnFailedConnect(n->opts, true, on_connected, n);
     if (s == NATS_OK)
         s = natsOptions_SetName(n->opts, n->durable);
+    if (s == NATS_OK)
+        s = natsOptions_SetDisconnectedCB(n->opts, on_disconnected, n);
+    if (s == NATS_OK)
+        s = natsOptions_SetReconnectedCB(n->opts, on_reconnected, n);
+    if (s == NATS_OK)
+        s = natsOptions_SetErrorHandler(n->opts, on_async_error, n);
+    if (s == NATS_OK)
+        s = natsOptions_SetClosedCB(n->opts, on_closed, n);
     /* A server that stops answering (a partition, a stopped process) is
      * left within about 3 s for another of the list, not the 4 minutes of
      * the client's defaults. */
@@ -960,7 +1103,7 @@ int sync_nats_start(const sync_nats_config_t *cfg, sync_nats_t **out, char *msg,
     if (cfg->creds) {
         /* a .creds file holds a JWT and a seed; a seed file only the seed */
         FILE *f = fopen(cfg->creds, "r");
-        char head[64] = "";
+        char head[128] = "", pub[64];
         if (!f) {
             snprintf(msg, msg_size, "--nats-creds %s: cannot read it", cfg->creds);
             goto fail;
@@ -968,9 +1111,13 @@ int sync_nats_start(const sync_nats_config_t *cfg, sync_nats_t **out, char *msg,
         if (!fgets(head, sizeof head, f))
             head[0] = '\0';
         fclose(f);
-        if (strncmp(head, "SU", 2) == 0)
-            s = natsOptions_SetNKeyFromSeed(n->opts, NULL, cfg->creds);
-        else
+        if (strncmp(head, "SU", 2) == 0) {
+            if (nkey_public(head, pub) != 0) {
+                snprintf(msg, msg_size, "--nats-creds %s: not an nkey user seed", cfg->creds);
+                goto fail;
+            }
+            s = natsOptions_SetNKeyFromSeed(n->opts, pub, cfg->creds);
+        } else
             s = natsOptions_SetUserCredentialsFromFiles(n->opts, cfg->creds, NULL);
         if (s != NATS_OK) {
             snprintf(msg, msg_size, "--nats-creds %s: %s", cfg->creds, natsStatus_GetText(s));
@@ -1000,7 +1147,14 @@ int sync_nats_start(const sync_nats_config_t *cfg, sync_nats_t **out, char *msg,
             NATS_OK)
         sub_track(n, n->sub_here);
     if (s != NATS_OK) {
-        snprintf(msg, msg_size, "--sync %s: %s", cfg->url, natsStatus_GetText(s));
+        const char *err = NULL;
+        if (n->nc)
+            natsConnection_GetLastError(n->nc, &err);
+        pthread_mutex_lock(&n->mu);
+        snprintf(msg, msg_size, "--sync %s: %s%s%s%s%s", cfg->url, natsStatus_GetText(s),
+                 err && *err ? ": " : "", err && *err ? err : "",
+                 n->last_event[0] ? "; " : "", n->last_event + (n->last_event[0] ? 12 : 0));
+        pthread_mutex_unlock(&n->mu);
         goto fail_handles;
     }
     if (pthread_create(&n->worker, NULL, worker_main, n) != 0)
