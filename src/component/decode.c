@@ -916,9 +916,16 @@ static void rd_externtype(dec_t *d, weft_cextern_t *e, const coremod_t **out_cm)
     }
 }
 
+/* Imports or exports of one scope: each new name is compared with all the
+ * earlier ones, so the count is bounded to keep that O(n^2) small (real
+ * components have a few hundred at most). */
+#define MAX_EXTERNS 10000
+
 static void check_new_name(dec_t *d, const weft_cextern_t *v, uint32_t n, const char *name,
                            const char *what, const uint8_t *at)
 {
+    if (n >= MAX_EXTERNS)
+        fail_at(d, WEFT_ELIMIT, at, "more than %d %ss in one scope", MAX_EXTERNS, what);
     for (uint32_t i = 0; i < n; i++)
         if (strcasecmp(v[i].name, name) == 0)
             fail_at(d, WEFT_EINVALID, at, "%s name '%s' is not unique", what, name);
