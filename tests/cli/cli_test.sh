@@ -419,6 +419,15 @@ expect 2 "unknown command 'nodeid'" "$weft" db "$tmp" nodeid
 expect 2 "takes no --context" "$weft" db "$tmp" node-id --context x
 expect 2 "wrong number of arguments" "$weft" db "$tmp" node-id extra
 expect 1 "cannot open $tmp/no-such-data" "$weft" db "$tmp/no-such-data" node-id
+# Two ABIs share `env`: a module importing from both fits neither.
+mixed=$wasm/mixed_abis.wasm
+if have "$mixed"; then
+    expect 1 "cannot link: the module's imports fit no single ABI" "$weft" run "$mixed"
+    expect 1 "env.storage_write is the Calimero host functions" "$weft" run "$mixed"
+    expect 1 "env.__faasm_read_input is Faasm's __faasm_* host interface" "$weft" run "$mixed"
+    expect 1 "the faasm ABI does not provide env.storage_write" "$weft" run --abi faasm "$mixed"
+    expect 0 "guest ABI:  none, weft run refuses it" "$weft" inspect "$mixed"
+fi
 if have "$logger"; then
     # The guest ABI: chosen from the imports, or named with --abi.
     expect 0 "guest ABI:  nx" "$weft" inspect "$logger"
