@@ -8,11 +8,23 @@
  *   list N         the first N appended values, concatenated
  *   lock           take and release the global write lock of "k"
  *   hold           take the global lock of "k" and exit holding it
+ *   tput N         benchmark: N local writes and reads of a 64-byte value,
+ *                  then N pushes and pulls of it; operations per second
  */
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "faasm.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 int main(void)
 {
@@ -40,6 +52,25 @@ int main(void)
         faasm_lock_state_global_write("k");
         faasm_unlock_state_global_write("k");
         faasm_write_call_output("locked", 6);
+    } else if (!strncmp(in, "tput ", 5)) {
+        int count = atoi(in + 5);
+        uint8_t v[64] = {1}, r[64];
+        double t0 = now_s();
+        for (int i = 0; i < count; i++) {
+            v[0] = (uint8_t)i;
+            faasm_set_state("t", v, sizeof v);
+            __faasm_read_state("t", r, sizeof r);
+        }
+        double t1 = now_s();
+        for (int i = 0; i < count; i++) {
+            faasm_push_state("t");
+            faasm_pull_state("t", sizeof v);
+        }
+        double t2 = now_s();
+        char buf[160];
+        snprintf(buf, sizeof buf, "local %.0f write+read/s, global %.0f push+pull/s",
+                 count / (t1 - t0), count / (t2 - t1));
+        faasm_write_call_output(buf, strlen(buf));
     } else if (!strcmp(in, "hold")) {
         faasm_lock_state_global_write("k");
     } else {
