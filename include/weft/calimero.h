@@ -171,6 +171,12 @@ int weft_calimero_create(const weft_calimero_t *cal, size_t i, const uint8_t **o
                          const uint8_t **out_args, size_t *out_args_len, const char **out_alias,
                          size_t *out_alias_len);
 
+/* Contexts the call asked to delete (context_delete), by 32-byte id, in
+ * order (borrowed like events); the embedder deletes them when the call
+ * commits. */
+size_t weft_calimero_delete_count(const weft_calimero_t *cal);
+const uint8_t *weft_calimero_delete_id(const weft_calimero_t *cal, size_t i);
+
 /* Log messages (log_utf8, js_std_d_print), in order; borrowed likewise. */
 size_t weft_calimero_log_count(const weft_calimero_t *cal);
 int weft_calimero_log(const weft_calimero_t *cal, size_t i, const char **out_msg,

@@ -760,6 +760,7 @@ static void clear_call(weft_calimero_t *cal)
         free(cal->creates[i].alias);
     }
     cal->ncreates = 0;
+    cal->ndeletes = 0;
     cal->call_error = 0;
     cal->error_name = NULL;
     cal->nmember_ops = 0;
@@ -808,6 +809,7 @@ void weft_calimero_delete(weft_calimero_t *cal)
     free(cal->member_ops);
     free(cal->xcalls);
     free(cal->creates);
+    free(cal->deletes);
     cal_blobs_close(cal);
     free((cal_alloc_t *)cal); /* cal is the first member */
 }
@@ -968,6 +970,16 @@ int weft_calimero_create(const weft_calimero_t *cal, size_t i, const uint8_t **o
     *out_alias = c->alias;
     *out_alias_len = c->alias_len;
     return 0;
+}
+
+size_t weft_calimero_delete_count(const weft_calimero_t *cal)
+{
+    return cal->ndeletes;
+}
+
+const uint8_t *weft_calimero_delete_id(const weft_calimero_t *cal, size_t i)
+{
+    return i < cal->ndeletes ? cal->deletes + 32 * i : NULL;
 }
 
 size_t weft_calimero_log_count(const weft_calimero_t *cal)

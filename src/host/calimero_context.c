@@ -9,8 +9,8 @@
  * when it does not, and the sync layer replicates them like any op.
  * context_resolve_alias asks the embedder whether a context of that name
  * exists (an alias is a context's name); context_create is queued for the
- * embedder, which creates the context when the call commits.
- * context_delete is not provided yet (docs/calimero.md).
+ * embedder, which creates the context when the call commits; so is
+ * context_delete (docs/calimero.md).
  */
 #include <sodium.h>
 #include <stdlib.h>
@@ -203,6 +203,28 @@ static int fn_context_create(weft_caller_t *caller, void *user, weft_raw_t *args
     return 0;
 }
 
+/* The context's 32-byte id (else InvalidMemoryAccess); at most
+ * max_xcalls per call (XCallsOverflow). */
+static int fn_context_delete(weft_caller_t *caller, void *user, weft_raw_t *args)
+{
+    static const char fn[] = "context_delete";
+    weft_calimero_t *cal = user;
+    int rc;
+    if (cal->ndeletes >= cal->lim.max_xcalls)
+        return cal_fail(cal, caller, fn, "XCallsOverflow",
+                        "more than max_xcalls (%llu) contexts deleted in one call",
+                        (unsigned long long)cal->lim.max_xcalls);
+    const uint8_t *id = key32(cal, caller, fn, CAL_ARG(0), &rc);
+    if (!id) return rc;
+    if ((rc = cal_charge(caller, CAL_FUEL_CALL + 2))) return rc;
+    if (cal_need_txn(cal, caller, fn, 1, &rc)) return rc;
+    uint8_t *d = realloc(cal->deletes, (cal->ndeletes + 1) * 32);
+    if (!d) return weft_caller_trap(caller, "calimero.%s: out of host memory", fn);
+    cal->deletes = d;
+    memcpy(d + 32 * cal->ndeletes++, id, 32);
+    return 0;
+}
+
 /* 1 with the context's id (SHA-256 of the name) in the register when a
  * context is called `alias`, else 0 (an alias that is no context name:
  * empty, over 255 bytes, not UTF-8 text without NUL, is none). */
@@ -229,7 +251,7 @@ static int fn_context_resolve_alias(weft_caller_t *caller, void *user, weft_raw_
 
 const cal_func_t cal_context_funcs[] = {
     {"context_create", "IIII", 0, fn_context_create},
-    {"context_delete", "I", 0, NULL},
+    {"context_delete", "I", 0, fn_context_delete},
     {"context_add_member", "I", 0, fn_context_add_member},
     {"context_remove_member", "I", 0, fn_context_remove_member},
     {"context_is_member", "I", 'i', fn_context_is_member},

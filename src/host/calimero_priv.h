@@ -125,6 +125,8 @@ struct weft_calimero {
     size_t nxcalls;
     cal_create_t *creates;
     size_t ncreates;
+    uint8_t *deletes; /* 32-byte context ids */
+    size_t ndeletes;
 };
 
 /* One function of the document: name, parameters ('I' u64, 'i' u32),

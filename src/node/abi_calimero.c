@@ -144,6 +144,44 @@ static void run_creates(node_call_t *c, weft_calimero_t *cal)
     }
 }
 
+/* Deletes the contexts the committed call asked to, each in a nested
+ * transaction (a failure is logged and the call stands); the calling
+ * context is never deleted under its own call (logged). Subscribers are
+ * told at once, before the batch's durable commit (should that fail, they
+ * were told early). Deletion is this node's: it does not replicate. */
+static void run_deletes(node_call_t *c, weft_calimero_t *cal)
+{
+    for (size_t i = 0, n = weft_calimero_delete_count(cal); i < n; i++) {
+        const uint8_t *id = weft_calimero_delete_id(cal, i);
+        find_ctx_t f = {.id = id};
+        weft_txn_scan(c->txn, WEFT_SPACE_META, NULL, 0, (const uint8_t *)"ctx/", 4, NULL, 0,
+                      find_ctx, &f);
+        char hex[65];
+        sodium_bin2hex(hex, sizeof hex, id, 32);
+        const char *why = !f.found ? "no context has that id"
+                          : strcmp(f.name, c->req->context) == 0
+                              ? "a call cannot delete its own context"
+                              : NULL;
+        weft_txn_t *t = NULL;
+        int rc = 0;
+        if (!why && (rc = weft_txn_begin_nested(c->txn, &t)) == 0) {
+            rc = node_context_delete_in(c->node, t, f.name);
+            if (rc == 0)
+                rc = weft_txn_commit(t);
+            else
+                weft_txn_abort(t);
+        }
+        if (!why && rc)
+            why = weft_strerror(rc);
+        if (why) {
+            fprintf(stderr, "weft: context_delete of %s not done: %s\n",
+                    f.found ? f.name : hex, why);
+            continue;
+        }
+        node_subs_context_deleted(c->node, f.name);
+    }
+}
+
 /* Queues the committed call's xcalls, by the calling context's id as the
  * executor. A one-call node (weft run) has no queue to run them later:
  * they are logged as not run. */
@@ -300,6 +338,7 @@ static int cal_finish(node_call_t *c, void *state, int verdict)
     }
     if (verdict == 1 && !c->view) {
         run_creates(c, cal);
+        run_deletes(c, cal);
         run_xcalls(c, cal);
     }
     return verdict;

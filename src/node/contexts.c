@@ -239,6 +239,15 @@ static int delete_write(weft_node_t *node, weft_txn_t *txn, void *arg)
     return rc;
 }
 
+int node_context_delete_in(weft_node_t *node, weft_txn_t *txn, const char *name)
+{
+    uint8_t key[4 + WEFT_CONTEXT_MAX];
+    size_t klen = 0;
+    if (ctx_key(name, key, &klen) != 0)
+        return WEFT_ENOTFOUND;
+    return delete_write(node, txn, (void *)name);
+}
+
 int weft_node_context_delete(weft_node_t *node, const char *name)
 {
     uint8_t key[4 + WEFT_CONTEXT_MAX];

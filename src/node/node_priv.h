@@ -261,6 +261,10 @@ int node_context_app(weft_txn_t *txn, const char *name, char out_id[WEFT_APP_ID_
  * hold part of the context: the caller gives a nested transaction. */
 int node_context_create_in(weft_node_t *node, weft_txn_t *txn, const char *name,
                            const char *app_id);
+/* Deletes context `name` and its state in txn, as weft_node_context_delete
+ * does (the caller tells subscribers once it committed): 0,
+ * WEFT_ENOTFOUND or a storage error (then nest txn, as above). */
+int node_context_delete_in(weft_node_t *node, weft_txn_t *txn, const char *name);
 
 /* call.c */
 /* Runs job's call in txn (a nested write transaction, or a read

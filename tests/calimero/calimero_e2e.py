@@ -181,6 +181,15 @@ def case_serve(tmp):
                   bytes.fromhex(app) + b"again")
     poll(lambda: b"context_create of 'child'" in open(n.data + "-log", "rb").read(),
          "a second context of the same name is logged as not created")
+    # context_delete: another context goes; the caller's own does not
+    create(n, app, "doomed")
+    s, doc = call(n, "s", "delete_context", hashlib.sha256(b"doomed").digest())
+    check(s == 200, "delete_context: %s" % doc)
+    check(n.json("GET", "/v1/contexts/doomed")[0] == 404, "context doomed is gone")
+    call(n, "s", "delete_context", hashlib.sha256(b"s").digest())
+    check(n.json("GET", "/v1/contexts/s")[0] == 200, "a call does not delete its own context")
+    check(b"a call cannot delete its own context" in open(n.data + "-log", "rb").read(),
+          "and says so")
     s, doc = call(n, "b", "xcall_then_fail", sid + struct.pack("<I", 3) + b"put" + kv(b"y", b"no"))
     check(s == 422, "xcall_then_fail fails: %s" % doc)
     call(n, "b", "xcall_to", sid + struct.pack("<I", 3) + b"put" + kv(b"z", b"after"))

@@ -807,9 +807,9 @@ TEST(context_members_queue_changes_to_the_end_of_the_call)
     ASSERT_CAL_TRAP(&c, "InvalidMemoryAccess");
 }
 
-/* context_create queues (app id, init arguments, alias) for the embedder;
- * an alias over 255 bytes is AliasTooLong. */
-TEST(context_create_is_queued_for_the_embedder)
+/* context_create queues (app id, init arguments, alias) for the embedder
+ * (an alias over 255 bytes is AliasTooLong), context_delete an id. */
+TEST(context_create_and_delete_are_queued_for_the_embedder)
 {
     cx_t c;
     uint8_t in[4 + 256 + 32 + 4];
@@ -839,6 +839,11 @@ TEST(context_create_is_queued_for_the_embedder)
     memset(in + 260, 0x42, 32);
     cx_call(&c, "create_context", in, 292);
     ASSERT_CAL_TRAP(&c, "AliasTooLong");
+    memset(in, 0x33, 32);
+    cx_call(&c, "delete_context", in, 32);
+    ASSERT_OK_S(c.fx.store, c.rc);
+    ASSERT_EQ_INT(weft_calimero_delete_count(c.cal), 1);
+    ASSERT_EQ_MEM(weft_calimero_delete_id(c.cal, 0), in, 32);
 }
 
 /* Blobs stream in and out in pieces, are named by the SHA-256 of their

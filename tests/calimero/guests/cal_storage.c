@@ -322,3 +322,12 @@ CAL_EXPORT("init") void init(void)
     size_t n = read_input();
     ok_u32(cal_write("init", 4, in_buf, n, 1));
 }
+
+/* input: a context id */
+CAL_EXPORT("delete_context") void delete_context(void)
+{
+    read_input();
+    cal_buf_t id = cal_buf(in_buf, 32);
+    cal_context_delete(cal_ptr(&id));
+    ok_u32(1);
+}
