@@ -7,7 +7,7 @@
  * time_now, ed25519_verify and fetch (the context functions are in
  * calimero_context.c, the blob functions in calimero_blobs.c), and
  * xcall, queued for the embedder; the functions weft does not provide yet
- * (governance, ...) trap with "not supported yet".
+ * (governance, blob_announce_to_context) trap with "not supported yet".
  *
  * Invariants: every pointer and length is a u64, checked before use
  * (cal_mem, cal_buffer: a range past the guest's memory traps with
