@@ -17,19 +17,25 @@
 static uint8_t *chain_bytes;
 static size_t chain_len;
 
-static void load_chain(void)
+static uint8_t *load_file(const char *path, size_t *out_len)
 {
-    if (chain_bytes)
-        return;
-    FILE *f = fopen(FAASM_CHAIN_WASM, "rb");
-    ASSERT_TRUE(f != NULL);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        FAIL("cannot read %s", path);
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    chain_bytes = malloc((size_t)n);
-    ASSERT_EQ_INT(fread(chain_bytes, 1, (size_t)n, f), n);
+    uint8_t *p = malloc((size_t)n);
+    ASSERT_EQ_INT(fread(p, 1, (size_t)n, f), n);
     fclose(f);
-    chain_len = (size_t)n;
+    *out_len = (size_t)n;
+    return p;
+}
+
+static void load_chain(void)
+{
+    if (!chain_bytes)
+        chain_bytes = load_file(FAASM_CHAIN_WASM, &chain_len);
 }
 
 static void close_node(void *arg)
@@ -189,4 +195,20 @@ TEST(functions_of_one_user_share_state_and_chain_by_bare_name)
     /* "g" from u/f is u/g: output hello either way, and u/g's log names its parent */
     ASSERT_TRUE(strcmp(output(fcall(n, "u/f", NULL, "name g")), "rc=0 out=hello") == 0);
     ASSERT_TRUE(strcmp(output(fcall(n, "u/f", NULL, "name u/g")), "rc=0 out=hello") == 0);
+}
+
+TEST(example_wordcount_maps_and_reduces_over_chained_calls)
+{
+    weft_node_t *n = faasm_node(2);
+    size_t len;
+    uint8_t *wasm = load_file(FAASM_WORDCOUNT_WASM, &len);
+    test_defer(free, wasm);
+    char msg[512], id[WEFT_APP_ID_LEN + 1];
+    ASSERT_EQ_INT(weft_node_app_deploy(n, wasm, len, "wordcount", id, msg, sizeof msg), 0);
+    ASSERT_EQ_INT(weft_node_context_create(n, "demo/wordcount", id, msg, sizeof msg), 0);
+    ASSERT_TRUE(strcmp(output(fcall(n, "demo/wordcount", NULL,
+                                    "The cat and the hat, and THE bat.\nthe end")),
+                       "the 4\nand 2\nbat 1\ncat 1\nend 1\nhat 1\n") == 0);
+    ASSERT_TRUE(strncmp(output(fcall(n, "demo/wordcount", NULL, "")),
+                        "it 8\nof 8\nthe 8\nwas 8\nage 2\n", 27) == 0); /* the generated text */
 }
