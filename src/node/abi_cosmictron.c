@@ -12,7 +12,11 @@
  * weft_cosmictron_describe) at its deploy, which a bad one fails, or at
  * its first call after a restart, and kept by app id (an app's module
  * never changes) for the life of the process: O(apps), fine while a node
- * holds hundreds. docs/cosmictron.md.
+ * holds hundreds. Also here, on that schema: JSON arguments converted to
+ * BSATN, committed row changes of public tables as the call's events
+ * (what table subscriptions stream), tables as JSON pages and snapshots
+ * for clients, lifecycle reducers, and the scheduler of schedules.
+ * docs/cosmictron.md.
  */
 #include <errno.h>
 #include <jansson.h>
