@@ -201,10 +201,8 @@ static const char *interrupt_note(const run_t *r, char *note, size_t size)
     return NULL;
 }
 
-/* 1 when the module is bound to the Calimero ABI (its imports or --abi):
- * its method takes stdin through `input` and prints what `value_return`
- * gave (docs/calimero.md). */
-static int run_is_calimero(const weft_module_t *module, const char *want)
+/* 1 when the module is bound to guest ABI `name` (its imports or --abi). */
+static int run_abi_is(const weft_module_t *module, const char *want, const char *name)
 {
     weft_link_report_t rep;
     char msg[256];
@@ -212,7 +210,14 @@ static int run_is_calimero(const weft_module_t *module, const char *want)
         return 0;
     int i = weft_abi_choose(module, &rep, want, msg, sizeof msg);
     weft_link_report_free(&rep);
-    return i >= 0 && strcmp(weft_abi_name((size_t)i), "calimero") == 0;
+    return i >= 0 && strcmp(weft_abi_name((size_t)i), name) == 0;
+}
+
+/* The Calimero ABI: its method takes stdin through `input` and prints
+ * what `value_return` gave (docs/calimero.md). */
+static int run_is_calimero(const weft_module_t *module, const char *want)
+{
+    return run_abi_is(module, want, "calimero");
 }
 
 /* Reports the call's result and turns it into the exit status. */
@@ -220,7 +225,8 @@ static int outcome(const run_t *r, const weft_call_result_t *res)
 {
     const run_opts_t *o = r->o;
     int calimero = run_is_calimero(r->module, o->abi);
-    int nx = weft_profile_imported(r->module, "nx") || calimero;
+    int nx = weft_profile_imported(r->module, "nx") || calimero ||
+             run_abi_is(r->module, o->abi, "cosmictron");
     if (calimero) { /* Ok's bytes, or Err's (EXIT 1) */
         size_t len;
         const uint8_t *out = weft_call_result_output(res, &len);
@@ -408,7 +414,16 @@ int cli_run(int argc, char **argv)
         fputs(", but a command's is () -> ()\n", stderr);
         goto done;
     }
-    if (o.invoke && (size_t)o.nargs != np) {
+    /* A Cosmictron reducer takes its arguments as BSATN on stdin, or as one
+     * JSON argument (docs/cosmictron.md), not as numbers. */
+    int cosm = run_abi_is(r.module, o.abi, "cosmictron");
+    if (cosm && (!o.invoke || o.nargs > 1)) {
+        cli_error("a Cosmictron module runs a reducer: --invoke REDUCER, with its arguments "
+                  "as BSATN on stdin or as one JSON argument");
+        status = CLI_EXIT_USAGE;
+        goto done;
+    }
+    if (o.invoke && (size_t)o.nargs != np && !cosm) {
         cli_error("'%s' takes %zu argument%s, got %d; its type is:", fname, np, np == 1 ? "" : "s",
                   o.nargs);
         fputs("  ", stderr);
@@ -422,7 +437,7 @@ int cli_run(int argc, char **argv)
         cli_error("out of memory");
         goto done;
     }
-    for (size_t i = 0; o.invoke && i < np; i++) {
+    for (size_t i = 0; o.invoke && !cosm && i < np; i++) {
         weft_valtype_t t = weft_functype_param(ft, i);
         if (parse_arg(t, o.args[i], &vals[i]) != 0) {
             cli_error("argument %zu of '%s': '%s' is not a valid %s%s", i + 1, fname, o.args[i],
@@ -461,14 +476,21 @@ int cli_run(int argc, char **argv)
     req.context = r.context;
     req.app = app_id;
     req.function = fname;
-    req.args = o.invoke ? vals : NULL;
-    req.nargs = o.invoke ? np : 0;
+    req.args = o.invoke && !cosm ? vals : NULL;
+    req.nargs = o.invoke && !cosm ? np : 0;
     req.argv = (const char *const *)o.args;
     req.argc = (size_t)o.nargs;
     req.argv0 = from_stdin ? "stdin" : cli_file_name(o.path);
     req.stdio = 1;
     uint8_t *cal_input = NULL;
-    if (run_is_calimero(r.module, o.abi)) { /* the input is stdin, read whole */
+    if (cosm && o.nargs == 1) { /* JSON arguments */
+        req.input = (const uint8_t *)o.args[0];
+        req.input_len = strlen(o.args[0]);
+        req.input_json = 1;
+        req.stdio = 0;
+        req.argv = NULL;
+        req.argc = 0;
+    } else if (cosm || run_is_calimero(r.module, o.abi)) { /* the input is stdin, read whole */
         size_t cap = 0;
         for (;;) {
             if (req.input_len == cap) {

@@ -13,7 +13,7 @@ The chat case runs examples/cosmictron_chat's session (GUEST_WASM is then
 that example).
 
 usage: cosm_e2e.py CASE WEFT GUEST_WASM
-       (CASE: calls, tables, restart, subscribe, schedule, chat, bad_deploy, inspect)
+       (CASE: calls, tables, restart, subscribe, schedule, chat, bad_deploy, inspect, run)
 """
 import http.client
 import json
@@ -288,6 +288,21 @@ def case_subscribe(node):
 
 def main():
     case, nodes.WEFT, guest = sys.argv[1], sys.argv[2], sys.argv[3]
+    if case == "run":  # `weft run --invoke REDUCER` on the chat example
+        import subprocess
+        with tempfile.TemporaryDirectory(prefix="weft-cosm-run-") as tmp:
+            def run(reducer, arg=None, stdin=b""):
+                argv = [nodes.WEFT, "run", "--data-dir", tmp, "--invoke", reducer, guest]
+                return subprocess.run(argv + ([arg] if arg else []), input=stdin,
+                                      capture_output=True).returncode
+            check(run("send", '{"text": "early"}') != 0, "send before a name")
+            check(run("set_name", '{"name": "ada"}') == 0, "set_name (JSON)")
+            check(run("send", stdin=bstr("hi")) == 0, "send (BSATN on stdin)")  # kept across runs
+            check(run("send", '["again"]') == 0, "send (JSON array)")
+            check(run("send", '[5]') != 0, "send with a number")
+            check(run("send", "a", ) != 0 and run("send", "[") != 0, "malformed JSON")
+        print("ok", case)
+        return
     if case == "inspect":  # `weft inspect` shows the schema, no node needed
         import subprocess
         out = subprocess.run([nodes.WEFT, "inspect", guest], capture_output=True, text=True).stdout
