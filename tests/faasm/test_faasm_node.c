@@ -212,3 +212,18 @@ TEST(example_wordcount_maps_and_reduces_over_chained_calls)
     ASSERT_TRUE(strncmp(output(fcall(n, "demo/wordcount", NULL, "")),
                         "it 8\nof 8\nthe 8\nwas 8\nage 2\n", 27) == 0); /* the generated text */
 }
+
+TEST(example_sgd_learns_over_shared_state)
+{
+    weft_node_t *n = faasm_node(2);
+    size_t len;
+    uint8_t *wasm = load_file(FAASM_SGD_WASM, &len);
+    test_defer(free, wasm);
+    char msg[512], id[WEFT_APP_ID_LEN + 1];
+    ASSERT_EQ_INT(weft_node_app_deploy(n, wasm, len, "sgd", id, msg, sizeof msg), 0);
+    ASSERT_EQ_INT(weft_node_context_create(n, "demo/sgd", id, msg, sizeof msg), 0);
+    const char *out = output(fcall(n, "demo/sgd", NULL, "3"));
+    double mse = 1;
+    ASSERT_EQ_INT(sscanf(out, "mse %lf", &mse), 1);
+    ASSERT_TRUE(mse < 0.01); /* about 4 with zero weights; the workers' order varies */
+}
