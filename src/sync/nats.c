@@ -108,6 +108,7 @@ struct sync_nats {
     int worker_started;
     int live_subs; /* subscriptions whose handler may still run */
     char last_event[200]; /* the connection's last event, for a failed start */
+    int conn_closed;      /* its closed callback ran: no more callbacks */
 };
 
 static void nlog(sync_nats_t *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -226,7 +227,8 @@ static void conn_event(natsConnection *nc, sync_nats_t *n, const char *what)
     snprintf(m->line, sizeof m->line, "sync: nats: %s%s%s%s%s", what, url[0] ? " " : "", url,
              err && *err ? ": " : "", err && *err ? err : "");
     pthread_mutex_lock(&n->mu);
-    memcpy(n->last_event, m->line, sizeof n->last_event);
+    if (!n->closed)
+        memcpy(n->last_event, m->line, sizeof n->last_event);
     pthread_mutex_unlock(&n->mu);
     inbox_push(n, m);
 }
@@ -239,9 +241,15 @@ static void on_reconnected(natsConnection *nc, void *closure)
 {
     conn_event(nc, closure, "connected to");
 }
+/* The connection's last callback: stop waits for it before freeing n. */
 static void on_closed(natsConnection *nc, void *closure)
 {
-    conn_event(nc, closure, "closed for good (restart the node to connect again)");
+    sync_nats_t *n = closure;
+    conn_event(nc, n, "closed for good (restart the node to connect again)");
+    pthread_mutex_lock(&n->mu);
+    n->conn_closed = 1;
+    pthread_cond_broadcast(&n->cv);
+    pthread_mutex_unlock(&n->mu);
 }
 static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err,
                            void *closure)
@@ -730,6 +738,10 @@ static int ctx_work(sync_nats_t *n, wctx_t *c)
         so.Config.DeliverPolicy = js_DeliverAll;
         so.Config.MaxAckPending = MAX_ACK_PENDING;
         so.Config.AckWait = (int64_t)30 * 1000 * 1000 * 1000;
+        /* a batch refused for a while (its origin is not a member here:
+         * removed, say) is not delivered for ever: anti-entropy brings
+         * whatever becomes due later */
+        so.Config.MaxDeliver = 60;
         s = js_Subscribe(&c->sub, n->js, c->subjects, on_stream_msg, n, NULL, &so, &jerr);
         if (s == NATS_OK)
             sub_track(n, c->sub);
@@ -881,6 +893,13 @@ static void on_closed_handle(uv_handle_t *h)
     sync_nats_t *n = h->data;
     if (++n->nclosed < 2)
         return;
+    while (n->in) { /* queued before closed was set, not taken by the loop */
+        inmsg_t *m = n->in;
+        n->in = m->next;
+        if (m->msg)
+            natsMsg_Destroy(m->msg);
+        free(m);
+    }
     pthread_mutex_destroy(&n->mu);
     pthread_cond_destroy(&n->cv);
     sodium_memzero(n->sk, sizeof n->sk);
@@ -889,13 +908,15 @@ static void on_closed_handle(uv_handle_t *h)
 
 static void nats_free_conn(sync_nats_t *n)
 {
-    /* Closing the connection closes its subscriptions; their handlers may
-     * still be running: wait for each one's last (at most 5 s). */
+    /* Closing the connection closes its subscriptions; their handlers and
+     * the connection's callbacks may still be running on libnats' threads:
+     * wait for each subscription's last handler and for the closed
+     * callback, which comes last (at most 5 s). */
     if (n->nc)
         natsConnection_Close(n->nc);
     pthread_mutex_lock(&n->mu);
     uint64_t end = mono_ms() + 5000;
-    while (n->live_subs > 0 && mono_ms() < end) {
+    while ((n->live_subs > 0 || (n->nc && !n->conn_closed)) && mono_ms() < end) {
         wait_ms(n, 50);
     }
     pthread_mutex_unlock(&n->mu);
@@ -932,13 +953,6 @@ void sync_nats_stop(sync_nats_t *n)
     nats_free_conn(n);
     while (n->peers)
         peer_drop(n, n->peers, "stopped");
-    while (n->in) {
-        inmsg_t *m = n->in;
-        n->in = m->next;
-        if (m->msg)
-            natsMsg_Destroy(m->msg);
-        free(m);
-    }
     while (n->ctxs) {
         wctx_t *c = n->ctxs;
         n->ctxs = c->next;

@@ -376,7 +376,7 @@ def main():
             for name in sorted(os.listdir(tmp)):
                 if name.endswith("-log"):
                     print("--- %s (tail)" % name)
-                    print(open(os.path.join(tmp, name), errors="replace").read()[-3000:])
+                    print(open(os.path.join(tmp, name), errors="replace").read()[-int(os.environ.get("NATS_E2E_LOGS") or 3000):])
         kill_started()
         for s in servers:
             s.kill()
