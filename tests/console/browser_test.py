@@ -431,14 +431,22 @@ def tables(b, node, cosm, auth):
         args = struct.pack("<I", len(b_name)) + b_name + struct.pack("<i", 30 + i)  # BSATN
         status, _, _ = node.request("POST", "/v1/contexts/people/call/add", args, auth)
         check(status == 200, "add %s: %d" % (name, status))
+    b.go(node.url + "/#/apps/" + app)
+    schema = b.wait("const e = document.getElementById('app-schema');"
+                    "return !e.closest('[hidden]') && e.textContent;", "the app's schema")
+    check(schema and "table person (public)" in schema, "the schema shown: %r" % schema)
     b.go(node.url + "/#/state/people")
     b.wait("return document.getElementById('st-ctx').value === 'people';", "the people context")
+    offered = b.wait("const o = [...document.querySelectorAll('#tbl-names option')].map(e => e.value);"
+                     "return o.length && o;", "the public tables offered")
+    check("person" in offered and "secret" not in offered, "the public tables offered: %r" % offered)
     b.js("document.getElementById('kv-limit').value = '2';")
     b.type("#tbl-name", "person")
     b.click("#tbl-form button[type=submit]")
     b.wait("return document.querySelectorAll('#tbl tbody tr').length === 2 &&"
            " !document.getElementById('tbl-next').disabled;", "a page of the table's rows")
     cols = b.js("return [...document.querySelectorAll('#tbl thead th')].map(e => e.textContent);")
+    check("id u32 primary key" in (b.text("#tbl-schema") or ""), "the table's schema line shown")
     check(cols[:3] == ["id", "name", "age"], "the table's columns: %r" % cols)
     b.click("#tbl-next")
     b.wait("const r = document.querySelectorAll('#tbl tbody tr');"

@@ -255,6 +255,8 @@
         el('tr', {}, el('td', { class: 'mono' }, text(x, 'module')), el('td', { class: 'mono' }, text(x, 'name')),
           el('td', {}, x.kind), el('td', { class: 'mono' }, x.type || ''))));
       $('app-manifest').textContent = a.manifest ? JSON.stringify(a.manifest, null, 2) : '(none)';
+      $('app-schema-box').hidden = !a.schema;
+      $('app-schema').replaceChildren(...(a.schema || []).map((l) => el('li', {}, l)));
       box.scrollIntoView({ block: 'nearest' });
     } catch (e) {
       box.hidden = true;
@@ -608,7 +610,23 @@
 
   /* ---- state ----------------------------------------------------------- */
 
-  const st = { ctx: null, kvCursor: null, crdtCursor: null, tblCursor: null };
+  const st = { ctx: null, kvCursor: null, crdtCursor: null, tblCursor: null, tables: {} };
+
+  /* The public tables of the context's app, from its schema (a Cosmictron
+   * app's "schema" lines: "table NAME (public...): columns..."), offered by
+   * name with their columns. */
+  async function stTables(name) {
+    st.tables = {};
+    try {
+      const c = await api.request('GET', '/v1/contexts/' + enc(name));
+      const a = await api.request('GET', '/v1/apps/' + enc(c.app));
+      for (const line of a.schema || []) {
+        const m = /^table (\S+) \(public[^)]*\): (.*)$/.exec(line);
+        if (m) st.tables[m[1]] = m[2];
+      }
+    } catch (e) { /* the tables are offered when known, typed otherwise */ }
+    $('tbl-names').replaceChildren(...Object.keys(st.tables).map((t) => el('option', { value: t })));
+  }
 
   function stCtx() {
     return $('st-ctx').value;
@@ -697,6 +715,7 @@
           : typeof v === 'string' ? v : JSON.stringify(v));
       }))));
       st.tblCursor = r.next === undefined ? null : r.next;
+      $('tbl-schema').textContent = st.tables[table] ? table + ': ' + st.tables[table] : '';
       $('tbl-next').disabled = !st.tblCursor;
       $('tbl-status').textContent = r.items.length + ' row(s) of ' + table + (st.tblCursor ? ', more on the next page' : '');
     } catch (e) {
@@ -721,7 +740,9 @@
     $('tbl').tHead.replaceChildren();
     fill($('tbl').tBodies[0], []);
     $('tbl-status').textContent = '';
+    $('tbl-schema').textContent = '';
     $('tbl-next').disabled = true;
+    if (stCtx()) stTables(stCtx());
     kvPage(true);
     crdtPage(true);
     if ($('tbl-name').value.trim()) tblPage(true);
