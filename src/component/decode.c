@@ -178,14 +178,20 @@ static void scope_free(scope_t *s)
     free(s->inits.v);
 }
 
-static void scope_enter(dec_t *d, scope_t *s, int is_type)
+/* Scopes live on the heap, linked from d->scope: a failure longjmps out of
+ * the functions that made them, so they must not be in those functions'
+ * stack frames when the unwind frees them. */
+static scope_t *scope_push(dec_t *d, int is_type)
 {
-    memset(s, 0, sizeof *s);
-    if (++d->depth > MAX_NESTING)
-        fail_at(d, WEFT_ELIMIT, d->p, "components and types nested deeper than %d", MAX_NESTING);
+    scope_t *s = calloc(1, sizeof *s);
+    if (!s)
+        fail_at(d, WEFT_ENOMEM, d->p, "out of memory");
     s->parent = d->scope;
     s->is_type = is_type;
     d->scope = s;
+    if (++d->depth > MAX_NESTING)
+        fail_at(d, WEFT_ELIMIT, d->p, "components and types nested deeper than %d", MAX_NESTING);
+    return s;
 }
 
 static void scope_leave(dec_t *d)
@@ -194,6 +200,7 @@ static void scope_leave(dec_t *d)
     d->scope = s->parent;
     d->depth--;
     scope_free(s);
+    free(s);
 }
 
 /* ---- reading ------------------------------------------------------------------ */
@@ -742,8 +749,7 @@ static const coremod_t *rd_moduletype(dec_t *d)
     coremod_t *m = alloc(d, sizeof *m);
     /* a module type's own core type space lives in a type scope, so the
      * unwind frees it and outer aliases count it as a scope */
-    scope_t s;
-    scope_enter(d, &s, 1);
+    scope_t *s = scope_push(d, 1);
     uint32_t n = rd_count(d, 2);
     /* each declarator is at most one import or export */
     m->imports = alloc(d, ((size_t)n + 1) * sizeof *m->imports);
@@ -756,7 +762,7 @@ static const coremod_t *rd_moduletype(dec_t *d)
         case 0x00:
             cd.mod = rd_name(d, NULL);
             cd.name = rd_name(d, NULL);
-            rd_core_externtype(d, &cd, s.core_types.v, s.core_types.n);
+            rd_core_externtype(d, &cd, s->core_types.v, s->core_types.n);
             m->imports[m->nimports++] = cd;
             break;
         case 0x01: {
@@ -764,24 +770,24 @@ static const coremod_t *rd_moduletype(dec_t *d)
             if (op != 0x60)
                 fail_at(d, WEFT_EINVALID, at, "only function types may be declared in a module type");
             coretype_t ct = {.ft = rd_core_functype(d)};
-            PUSH(d, s.core_types, ct);
+            PUSH(d, s->core_types, ct);
             break;
         }
         case 0x02: {
             if (rd_u8(d) != 0x10 || rd_u8(d) != 0x01)
                 fail_at(d, WEFT_EMALFORMED, at, "invalid core alias in a module type");
             uint32_t ct = rd_u32(d), idx = rd_u32(d);
-            scope_t *o = &s;
+            scope_t *o = s;
             for (uint32_t k2 = 0; k2 < ct && o; k2++)
                 o = o->parent;
             if (!o || idx >= o->core_types.n || !o->core_types.v[idx].ft)
                 fail_at(d, WEFT_EINVALID, at, "invalid outer alias of core type %u", idx);
-            PUSH(d, s.core_types, o->core_types.v[idx]);
+            PUSH(d, s->core_types, o->core_types.v[idx]);
             break;
         }
         case 0x03:
             cd.name = rd_name(d, NULL);
-            rd_core_externtype(d, &cd, s.core_types.v, s.core_types.n);
+            rd_core_externtype(d, &cd, s->core_types.v, s->core_types.n);
             m->exports[m->nexports++] = cd;
             break;
         default:
@@ -1127,8 +1133,7 @@ static weft_cextern_t *copy_externs(dec_t *d, const weft_cextern_t *v, uint32_t 
 
 static const weft_ctype_t *rd_decls(dec_t *d, uint8_t kind, const uint8_t *at)
 {
-    scope_t s;
-    scope_enter(d, &s, 1);
+    scope_t *s = scope_push(d, 1);
     uint32_t n = rd_count(d, 1);
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *dat = d->p;
@@ -1136,12 +1141,12 @@ static const weft_ctype_t *rd_decls(dec_t *d, uint8_t kind, const uint8_t *at)
         switch (k) {
         case 0x00:
             rd_core_type(d);
-            if (s.core_types.v[s.core_types.n - 1].ft)
+            if (s->core_types.v[s->core_types.n - 1].ft)
                 fail_at(d, WEFT_EINVALID, dat, "only module types may be declared here");
             break;
         case 0x01: {
             const weft_ctype_t *t = rd_deftype(d);
-            PUSH(d, s.types, t);
+            PUSH(d, s->types, t);
             break;
         }
         case 0x02:
@@ -1160,10 +1165,10 @@ static const weft_ctype_t *rd_decls(dec_t *d, uint8_t kind, const uint8_t *at)
         }
     }
     weft_ctype_t *t = new_type(d, kind);
-    t->nexports = s.exports.n;
-    t->exports = copy_externs(d, s.exports.v, s.exports.n);
-    t->nimports = s.imports.n;
-    t->imports = copy_externs(d, s.imports.v, s.imports.n);
+    t->nexports = s->exports.n;
+    t->exports = copy_externs(d, s->exports.v, s->exports.n);
+    t->nimports = s->imports.n;
+    t->imports = copy_externs(d, s->imports.v, s->imports.n);
     (void)at;
     scope_leave(d);
     return t;
@@ -1819,23 +1824,22 @@ static void rd_component_body(dec_t *d)
             d->c->stats.core_modules += s->parent == NULL;
             break;
         case 4: {
-            scope_t inner;
             const uint8_t *cat = d->p;
-            scope_enter(d, &inner, 0);
+            scope_t *inner = scope_push(d, 0);
             rd_preamble(d);
             rd_component_body(d);
             d->end = sec_end;
             d->section = section_names[4];
             weft_ctype_t *ct = new_type(d, WEFT_CT_COMPONENT);
-            ct->nimports = inner.imports.n;
-            ct->imports = copy_externs(d, inner.imports.v, inner.imports.n);
-            ct->nexports = inner.exports.n;
-            ct->exports = copy_externs(d, inner.exports.v, inner.exports.n);
-            cinit_t *inits = alloc(d, ((size_t)inner.inits.n + 1) * sizeof *inits);
-            if (inner.inits.n)
-                memcpy(inits, inner.inits.v, inner.inits.n * sizeof *inits);
+            ct->nimports = inner->imports.n;
+            ct->imports = copy_externs(d, inner->imports.v, inner->imports.n);
+            ct->nexports = inner->exports.n;
+            ct->exports = copy_externs(d, inner->exports.v, inner->exports.n);
+            cinit_t *inits = alloc(d, ((size_t)inner->inits.n + 1) * sizeof *inits);
+            if (inner->inits.n)
+                memcpy(inits, inner->inits.v, inner->inits.n * sizeof *inits);
             ct->inits = inits;
-            ct->ninits = inner.inits.n;
+            ct->ninits = inner->inits.n;
             (void)cat;
             scope_leave(d);
             PUSH(d, s->components, (const weft_ctype_t *)ct);
@@ -1925,9 +1929,8 @@ int weft_component_new(weft_engine_t *engine, const uint8_t *bytes, size_t len,
     c->len = len;
     /* volatile: read after longjmp */
     dec_t *volatile d = calloc(1, sizeof *d);
-    scope_t *volatile top = calloc(1, sizeof *top);
     int rc = WEFT_ENOMEM;
-    if (!d || !top)
+    if (!d)
         goto fail;
     d->engine = engine;
     d->c = c;
@@ -1940,13 +1943,14 @@ int weft_component_new(weft_engine_t *engine, const uint8_t *bytes, size_t len,
             scope_t *s = d->scope;
             d->scope = s->parent;
             scope_free(s);
+            free(s);
         }
         c->arena = d->arena;
         rc = d->code;
         goto fail;
     }
     rd_preamble(d);
-    scope_enter(d, top, 0);
+    scope_t *top = scope_push(d, 0);
     rd_component_body(d);
     c->nimports = top->imports.n;
     c->imports = copy_externs(d, top->imports.v, top->imports.n);
@@ -1969,7 +1973,6 @@ int weft_component_new(weft_engine_t *engine, const uint8_t *bytes, size_t len,
     c->stats.core_modules = top->core_modules.n;
     c->arena = d->arena;
     scope_leave(d);
-    free(top);
     free(d);
     *out = c;
     return 0;
@@ -1977,7 +1980,6 @@ int weft_component_new(weft_engine_t *engine, const uint8_t *bytes, size_t len,
 fail:
     if (rc == WEFT_ENOMEM && out_msg && msg_size && !out_msg[0])
         snprintf(out_msg, msg_size, "out of memory");
-    free(top);
     free(d);
     weft_component_delete(c);
     return rc;

@@ -330,6 +330,36 @@ TEST(invalid_types_are_rejected_with_a_reason)
     expect_bad_types(enc_bad_valtype, 1, WEFT_EMALFORMED, "invalid value type 0x60");
 }
 
+/* A failure inside a nested scope (an instance type's declarators, a
+ * nested component) unwinds through scopes the failing functions made:
+ * they must not live in those functions' stack frames (ASan: bad-free). */
+TEST(failures_inside_nested_scopes_unwind_cleanly)
+{
+    int rc;
+    char msg[300];
+    cb_t t = {0};
+    /* instance type { type record{}; } : fails in its declarator */
+    cb_u8(&t, 0x42); cb_u32(&t, 2);
+    cb_u8(&t, 0x01); cb_u8(&t, 0x70); cb_u8(&t, 0x79); /* type list<u32> */
+    cb_u8(&t, 0x01); cb_u8(&t, 0x72); cb_u32(&t, 0);   /* type record {}: invalid */
+    ASSERT_NULL(with_types(&t, 1, &rc, msg, sizeof msg));
+    free(t.p);
+    ASSERT_EQ_INT(rc, WEFT_EINVALID);
+    ASSERT_CONTAINS(msg, "record with no fields");
+    /* a nested component whose type section is cut short, inside a nested one */
+    cb_t b = {0}, inner = {0}, innermost = {0}, sec = {0};
+    cb_preamble(&innermost);
+    cb_u8(&innermost, 7); cb_u32(&innermost, 3); cb_u32(&innermost, 1); cb_u8(&innermost, 0x72); cb_u8(&innermost, 5);
+    cb_preamble(&inner);
+    cb_section(&inner, 4, &innermost);
+    cb_preamble(&b);
+    cb_section(&b, 4, &inner);
+    (void)sec;
+    ASSERT_NULL(load(&b, &rc, msg, sizeof msg));
+    ASSERT_EQ_INT(rc, WEFT_EMALFORMED);
+    ASSERT_CONTAINS(msg, "type section");
+}
+
 /* ---- a lifted core function ----------------------------------------------------------- */
 
 /* A core module: (func (export "f") (param i32 i32) (result i32) i32.add),
