@@ -11,7 +11,7 @@ CASE per CTest test:
               node's ops in it (deduplicated: one message per batch) and the
               node's durable consumer on it (the server's /jsz)
   converge    3 nodes through one server, writing at once: equal digests,
-              equal to the model
+              equal to the model; GET /v1/peers lists the others "nats"
   offline     node 3 stopped during writes, then nodes 1 and 2 stopped and
               node 3 started alone: it catches up from the streams alone
               (its durable consumer resumes), to the state the others had
@@ -221,6 +221,12 @@ def case_converge(tmp):
     model = run_writes(ns, "c", 3)
     check(model.acked_count() > 50, "writes were acknowledged (%d)" % model.acked_count())
     converged(ns, "c", model)
+    for n in ns:  # GET /v1/peers: the nodes heard on NATS
+        s, doc = n.json("GET", "/v1/peers")
+        up = {p["id"]: p for p in doc.get("peers", []) if p["state"] == "up"}
+        check(set(up) == {m.id for m in ns if m is not n} and
+              all(p["addr"] == "nats" for p in up.values()),
+              "%s: GET /v1/peers lists the two others, through nats: %s" % (n.url, doc))
 
 
 def case_offline(tmp):
