@@ -21,6 +21,11 @@ CASE per CTest test:
              vector on both nodes end in the same order on both
   example_kv examples/calimero_kv (its path in $CAL_KV_WASM) on two nodes:
              set on one, get on the other, Err for a missing key, events
+  example_chat examples/calimero_chat ($CAL_CHAT_WASM) on two nodes: the
+             room made on one, posts on both read in one order on both,
+             an attachment's bytes read back through the blob functions on
+             the node that wrote it (not on the other: blobs stay home),
+             members and an invite, events on post
 
 Never a timing assertion: replication is polled with a 60 s deadline.
 """
@@ -289,14 +294,21 @@ def case_collections(tmp):
     stop(n1)
 
 
-def case_example_kv(tmp):
+def example_pair(tmp, env, ctx):
+    """Two linked nodes, the example whose .wasm path is in $env deployed
+    on node 1, context ctx made with both as members, once node 2 has it."""
     n1 = start(os.path.join(tmp, "n1"))
     n2 = start(os.path.join(tmp, "n2"), peers=[n1.peer_addr])
-    with open(os.environ["CAL_KV_WASM"], "rb") as f:
-        s, doc = n1.json("POST", "/v1/apps?name=kv", f.read())
+    with open(os.environ[env], "rb") as f:
+        s, doc = n1.json("POST", "/v1/apps?name=" + ctx, f.read())
     assert s == 201, doc
-    create(n1, doc["id"], "shop", [n2])
-    poll(lambda: n2.json("GET", "/v1/contexts/shop")[0] == 200, "node 2 joins shop")
+    create(n1, doc["id"], ctx, [n2])
+    poll(lambda: n2.json("GET", "/v1/contexts/" + ctx)[0] == 200, "node 2 joins " + ctx)
+    return n1, n2
+
+
+def case_example_kv(tmp):
+    n1, n2 = example_pair(tmp, "CAL_KV_WASM", "shop")
     s, doc = call(n1, "shop", "set", b"apples=3")
     check(s == 200 and output(doc) == b"" and doc["events"][0]["name"] == "set"
           and doc["events"][0]["payload"] == "apples", "set: %s" % doc)
@@ -312,11 +324,68 @@ def case_example_kv(tmp):
     stop(n1)
 
 
+def case_example_chat(tmp):
+    n1, n2 = example_pair(tmp, "CAL_CHAT_WASM", "room")
+    s, doc = call(n1, "room", "post", b"too early")
+    check(s == 422 and b"call init first" in output(doc["error"]), "post before init: %s" % doc)
+    s, doc = call(n1, "room", "init")
+    check(s == 200 and output(doc) == b"room created", "init: %s" % doc)
+    s, doc = call(n1, "room", "init")
+    check(s == 200 and output(doc) == b"room exists", "init again: %s" % doc)
+    s, doc = call(n1, "room", "post", b"hello from one")
+    check(s == 200 and output(doc) == b"" and doc["events"][0]["name"] == "posted"
+          and doc["events"][0]["payload"] == "hello from one", "post: %s" % doc)
+    # an attachment over several blob_write chunks (64 KiB each), made here
+    blob = bytes((i * 7 + i // 251) & 255 for i in range(200 * 1024 + 3))
+    s, doc = call(n1, "room", "post", b"see attached\0" + blob)
+    check(s == 200 and output(doc) == hashlib.sha256(blob).hexdigest().encode(),
+          "the attachment's id is its SHA-256: %s" % doc)
+    bid = hashlib.sha256(blob).hexdigest()
+    poll(lambda: output(call(n2, "room", "messages")[1]).count(b"\n") == 2,
+         "node 2 reads node 1's two messages")
+    s, doc = call(n2, "room", "post", b"hi from two")
+    check(s == 200, "post on node 2: %s" % doc)
+    want = [(n1.id, "-", "hello from one"), (n1.id, "%s:%d" % (bid, len(blob)), "see attached"),
+            (n2.id, "-", "hi from two")]
+
+    def lines(n):
+        s, doc = call(n, "room", "messages")
+        return output(doc).decode().splitlines() if s == 200 else None
+    poll(lambda: lines(n1) == lines(n2) and len(lines(n1)) == 3, "both nodes hold three messages")
+    got = [tuple(l.split(" ", 3)) for l in lines(n1)]
+    check(got == [(str(i),) + w for i, w in enumerate(want)], "the messages: %s" % got)
+    s, doc = call(n2, "room", "messages", b"2")
+    check(s == 200 and output(doc).decode() == "2 %s - hi from two\n" % n2.id,
+          "messages from 2: %s" % doc)
+    s, doc = call(n1, "room", "attachment", bid.encode())
+    check(s == 200 and output(doc) == blob, "the attachment read back on node 1 (%d bytes)"
+          % len(output(doc)))
+    s, doc = call(n2, "room", "attachment", bid.encode())
+    check(s == 422 and output(doc["error"]) == b"no such attachment on this node",
+          "blobs stay on their node: %s" % doc)
+    s, doc = call(n1, "room", "post", b"two\nlines")
+    check(s == 422, "a text of two lines is refused: %s" % doc)
+    s, doc = call(n2, "room", "members")
+    check(s == 200 and sorted(output(doc).decode().split()) == sorted([n1.id, n2.id]),
+          "members: %s" % doc)
+    s, doc = call(n1, "room", "invite", n2.id.encode())
+    check(s == 422 and output(doc["error"]) == b"already a member", "invite a member: %s" % doc)
+    # a third node, invited by a guest call, receives the room
+    n3 = start(os.path.join(tmp, "n3"), peers=[n1.peer_addr, n2.peer_addr])
+    s, doc = call(n2, "room", "invite", n3.id.encode())
+    check(s == 200 and output(doc) == b"invited", "invite: %s" % doc)
+    poll(lambda: n3.json("GET", "/v1/contexts/room")[0] == 200, "node 3 joins room")
+    poll(lambda: lines(n3) == lines(n1), "node 3 reads the room")
+    stop(n3)
+    stop(n2)
+    stop(n1)
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="weft-calimero-")
     try:
         {"serve": case_serve, "two_nodes": case_two_nodes, "collections": case_collections,
-         "example_kv": case_example_kv}[CASE](tmp)
+         "example_kv": case_example_kv, "example_chat": case_example_chat}[CASE](tmp)
     except Exception as e:  # noqa: BLE001 — any failure fails the test, with its story
         check(False, "%s: %r" % (CASE, e))
         for f in sorted(os.listdir(tmp)):
