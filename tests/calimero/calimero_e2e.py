@@ -19,6 +19,12 @@ CASE per CTest test:
              both sums both (each node's own count kept apart), user
              storage holds each node's (executor's) value, pushes to one
              vector on both nodes end in the same order on both
+  three_nodes  three nodes in a line (node 2 dials node 1, node 3 dials
+             node 2), two contexts with all three as members: synced storage
+             written on every node (its own keys and one key all write)
+             ends the same on all three; pushes to one vector and
+             increments of one counter on every node converge to the same
+             values, in the same order
   example_kv examples/calimero_kv (its path in $CAL_KV_WASM) on two nodes:
              set on one, get on the other, Err for a missing key, events
   example_chat examples/calimero_chat ($CAL_CHAT_WASM) on two nodes: the
@@ -294,6 +300,59 @@ def case_collections(tmp):
     stop(n1)
 
 
+def case_three_nodes(tmp):
+    n1 = start(os.path.join(tmp, "n1"))
+    n2 = start(os.path.join(tmp, "n2"), peers=[n1.peer_addr])
+    n3 = start(os.path.join(tmp, "n3"), peers=[n2.peer_addr])
+    ns = (n1, n2, n3)
+    create(n1, deploy(n1, "cal_storage"), "s3", [n2, n3])
+    create(n1, deploy(n1, "cal_js"), "j3", [n2, n3])
+    for ctx in ("s3", "j3"):
+        for n in (n2, n3):
+            poll(lambda: n.json("GET", "/v1/contexts/" + ctx)[0] == 200,
+                 "node %s joins %s" % (n.data, ctx))
+    s, doc = call(n1, "j3", "vec_new")
+    check(s == 200, "vec_new: %s" % doc)
+    vec = output(doc)
+    s, doc = call(n1, "j3", "counter_new")
+    check(s == 200, "counter_new: %s" % doc)
+    ctr = output(doc)
+    # each node writes once it has the collections (their ids replicate)
+    for n in ns:
+        poll(lambda: call(n, "j3", "counter_inc", ctr)[0] == 200, "inc on " + n.data)
+    for i in range(5):
+        for k, n in enumerate(ns):
+            check(call(n, "s3", "put", kv(b"own-%d-%d" % (k, i), b"v%d" % i))[0] == 200,
+                  "put on node %d" % (k + 1))
+            call(n, "s3", "put", kv(b"shared", b"node%d-%d" % (k, i)))
+            check(call(n, "j3", "vec_push", vec + b"n%d-%d" % (k, i))[0] == 200,
+                  "push on node %d" % (k + 1))
+            check(call(n, "j3", "counter_inc", ctr)[0] == 200, "inc on node %d" % (k + 1))
+    for k in range(3):
+        for i in range(5):
+            key = b"own-%d-%d" % (k, i)
+            poll(lambda: all(get(n, "s3", key) == b"v%d" % i for n in ns), "%r on all" % key)
+    poll(lambda: len(set(get(n, "s3", b"shared") for n in ns)) == 1, "the shared key converges")
+    check(get(n1, "s3", b"shared") in (b"node0-4", b"node1-4", b"node2-4"),
+          "to a last write: %r" % get(n1, "s3", b"shared"))
+
+    def values(n):
+        return output(call(n, "j3", "vec_all", vec)[1])
+    v = poll(lambda: values(n1) if len(set(values(n) for n in ns)) == 1 and
+             values(n1).count(b"\n") == 15 else None, "the vector converges on all three")
+    if v:
+        check(sorted(v.split(b"\n")[:-1]) == sorted(b"n%d-%d" % (k, i) for k in range(3)
+                                                     for i in range(5)), "its values: %r" % v)
+
+    def counts(n, other):
+        s, doc = call(n, "j3", "counter_read", ctr + bytes.fromhex(other.id))
+        return struct.unpack("<QQQ", output(doc)) if s == 200 else None
+    poll(lambda: all(counts(n, ns[(k + 1) % 3]) == (18, 6, 6) for k, n in enumerate(ns)),
+         "the counter is 18 on all three, 6 of them each node's own")
+    for n in (n3, n2, n1):
+        stop(n)
+
+
 def example_pair(tmp, env, ctx):
     """Two linked nodes, the example whose .wasm path is in $env deployed
     on node 1, context ctx made with both as members, once node 2 has it."""
@@ -385,7 +444,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="weft-calimero-")
     try:
         {"serve": case_serve, "two_nodes": case_two_nodes, "collections": case_collections,
-         "example_kv": case_example_kv, "example_chat": case_example_chat}[CASE](tmp)
+         "three_nodes": case_three_nodes, "example_kv": case_example_kv, "example_chat": case_example_chat}[CASE](tmp)
     except Exception as e:  # noqa: BLE001 — any failure fails the test, with its story
         check(False, "%s: %r" % (CASE, e))
         for f in sorted(os.listdir(tmp)):
