@@ -4,7 +4,8 @@
 # and SOAK_KILLS kill -9s of nodes of a 3-node cluster under writes,
 # `make demo` runs the demo and
 # `make bench` the benchmarks (kernels, start-up, host calls, guest
-# database, durable calls, calls through the node and over HTTP, sync).
+# database, durable calls, calls through the node and over HTTP, sync,
+# the Faasm ABI).
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
@@ -60,6 +61,7 @@ bench: build
 	./bench/http.sh $(BUILD)
 	$(BUILD)/bench/sync_sim 3 20000
 	./bench/sync.sh $(BUILD)
+	./bench/faasm.sh $(BUILD)
 
 # Seeds 1..SOAK_SEEDS of the replication simulation (tests/sync/sim.c:
 # loss, duplication, reordering, partitions, restarts); make test runs 200.

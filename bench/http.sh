@@ -37,16 +37,7 @@ die() { echo "http: $*" >&2; exit 1; }
 command -v curl >/dev/null || die "curl (the command) is needed to deploy"
 
 work=$(mktemp -d "$TMP/weft-http-XXXXXX")
-pids=()
-stop_all() {
-    for p in "${pids[@]}"; do
-        kill -TERM "$p" 2>/dev/null || continue
-        for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
-    pids=()
-}
+. "$(dirname "$0")/servers.sh"
 trap 'stop_all; rm -rf "$work"' EXIT
 
 # wait_port FILE PID: the port once FILE holds it.
