@@ -111,6 +111,10 @@ typedef struct {
     const char *nats_creds;
     int nats_replicas;
     const struct weft_sync_transport *sync_nats_transport; /* weft_sync_nats_transport() */
+    /* Sync compaction: ms between runs (0: 10000) and newest ops of each
+     * origin kept (0: 1024), as weft_sync_config_t's compact_ms/keep. */
+    uint64_t sync_compact_ms;
+    uint64_t sync_compact_keep;
     /* Faasm's global state tier (docs/faasm.md): "redis://HOST:PORT", or
      * NULL for the embedded one. */
     const char *faasm_state_redis;
@@ -277,13 +281,19 @@ int weft_node_context_delete(weft_node_t *node, const char *name);
 /* A page of a Cosmictron table's rows (docs/cosmictron.md), for clients:
  * up to `limit` rows of public table `table` of context `context` in
  * primary-key order, after the opaque cursor `after` (from an earlier
- * *out_next; NULL/0 at first). *out_json is a JSON array of row objects
- * (malloc'ed, NUL-terminated); *out_next the cursor of the next page
- * (malloc'ed) or NULL at the end; the caller frees both. Returns 0,
- * WEFT_ENOTFOUND (no such context, or no public table of that name),
- * WEFT_EARG (not a Cosmictron app, a bad cursor) with msg saying which,
+ * *out_next; NULL/0 at first). With `index`, `from` or `to` (each NULL
+ * when absent), the rows of index `index` (NULL: the primary key) from
+ * `from` (included) to `to` (excluded), in index order: the bounds are
+ * JSON text of the key's value (an array of values for an index of
+ * several columns), converted with the columns' types. *out_json is a
+ * JSON array of row objects (malloc'ed, NUL-terminated); *out_next the
+ * cursor of the next page (malloc'ed) or NULL at the end; the caller
+ * frees both. Returns 0, WEFT_ENOTFOUND (no such context, or no public
+ * table of that name), WEFT_EARG (not a Cosmictron app, a bad cursor, an
+ * unknown index, a bound not of the key's type) with msg saying which,
  * or a storage error. */
 int weft_node_table_page(weft_node_t *node, const char *context, const char *table,
+                         const char *index, const char *from, const char *to,
                          const uint8_t *after, size_t after_len, size_t limit, char **out_json,
                          uint8_t **out_next, size_t *out_next_len, char *msg, size_t msg_size);
 

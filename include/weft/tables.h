@@ -90,6 +90,11 @@ const uint8_t *weft_schema_row_type(const weft_schema_t *s, size_t tid, size_t *
 int weft_schema_table_public(const weft_schema_t *s, size_t tid);
 /* The id of table tid's index called name, or -1. */
 int weft_schema_index_find(const weft_schema_t *s, size_t tid, const char *name, size_t len);
+/* The key columns of index iid of table tid, or for iid < 0 of its
+ * primary key: returns their number (0 for no such index, or no primary
+ * key) and, when i is below it, column i's name and type (borrowed). */
+size_t weft_schema_key_column(const weft_schema_t *s, size_t tid, int iid, size_t i,
+                              const char **out_name, const uint8_t **out_type, size_t *out_len);
 
 size_t weft_schema_reducer_count(const weft_schema_t *s);
 /* The i-th reducer's name (borrowed) and argument type (a Struct type
@@ -158,6 +163,20 @@ int weft_tables_close(weft_tables_t *t, uint64_t handle);
 int weft_tables_read_json(const weft_schema_t *s, weft_txn_t *txn, const uint8_t *ctx,
                           size_t ctx_len, uint32_t tid, const uint8_t *after, size_t after_len,
                           size_t limit, weft_bsatn_buf_t *out, weft_bsatn_buf_t *out_next);
+
+/* A page of table tid's rows in the order of index iid (iid < 0: the
+ * primary key, declared as an index or not) within `range` (two bounds,
+ * encoded as for weft_tables_index_scan), after the cursor `after` (the
+ * index entry's key from an earlier *out_next; NULL/0 at first); output
+ * as weft_tables_read_json's. ENOTABLE (no such table or index), EDENIED
+ * (a private table), ETYPE (a bound not of the key's type), EINVAL (a
+ * malformed range, a cursor before the range, or iid < 0 on a table
+ * without primary key). A cursor is only a position: a forged one starts
+ * the page elsewhere in the range, never outside it. */
+int weft_tables_range_json(const weft_schema_t *s, weft_txn_t *txn, const uint8_t *ctx,
+                           size_t ctx_len, uint32_t tid, int iid, const uint8_t *range,
+                           size_t range_len, const uint8_t *after, size_t after_len, size_t limit,
+                           weft_bsatn_buf_t *out, weft_bsatn_buf_t *out_next);
 
 #ifdef __cplusplus
 }

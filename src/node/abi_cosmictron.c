@@ -445,12 +445,52 @@ static int open_table(weft_node_t *node, weft_txn_t *txn, const char *context, c
     return 0;
 }
 
+/* One bound of a range (from, or to when !lower) as its kind and BSATN
+ * key (weft_tables_index_scan's encoding) into out: JSON text of the key's
+ * value for a key of one column, an array of the columns' values for
+ * several; NULL for an open side. 0, or -1 with msg. */
+static int json_bound(const weft_schema_t *s, uint32_t tid, int iid, const char *json, int lower,
+                      weft_bsatn_buf_t *out, char *msg, size_t size)
+{
+    const char *side = lower ? "from" : "to", *col;
+    const uint8_t *type;
+    size_t tl, n = weft_schema_key_column(s, tid, iid, 0, &col, &type, &tl);
+    char where[WEFT_TABLES_MAX_NAME + 32];
+    json_error_t je;
+    if (!json) {
+        weft_bsatn_put_u8(out, WEFT_BOUND_UNBOUNDED);
+        return 0;
+    }
+    json_t *v = json_loads(json, JSON_DECODE_ANY, &je);
+    if (!v) {
+        snprintf(msg, size, "%s: not a JSON value (strings go in double quotes): %s", side,
+                 je.text);
+        return -1;
+    }
+    int rc = 0;
+    weft_bsatn_put_u8(out, lower ? WEFT_BOUND_INCLUDED : WEFT_BOUND_EXCLUDED);
+    if (n > 1 && !(json_is_array(v) && json_array_size(v) == n)) {
+        snprintf(msg, size, "%s: the index has %zu columns: an array of %zu values", side, n, n);
+        rc = -1;
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        weft_bsatn_reader_t t;
+        weft_schema_key_column(s, tid, iid, i, &col, &type, &tl);
+        weft_bsatn_reader_init(&t, type, tl);
+        snprintf(where, sizeof where, "%s (column %s)", side, col);
+        rc = json_to_bsatn(n > 1 ? json_array_get(v, i) : v, &t, out, where, msg, size, 1);
+    }
+    json_decref(v);
+    return rc;
+}
+
 int weft_node_table_page(weft_node_t *node, const char *context, const char *table,
+                         const char *index, const char *from, const char *to,
                          const uint8_t *after, size_t after_len, size_t limit, char **out_json,
                          uint8_t **out_next, size_t *out_next_len, char *msg, size_t msg_size)
 {
     const weft_schema_t *schema;
-    weft_bsatn_buf_t rows, next;
+    weft_bsatn_buf_t rows, next, range;
     weft_txn_t *txn;
     uint32_t tid;
     *out_json = NULL;
@@ -462,10 +502,35 @@ int weft_node_table_page(weft_node_t *node, const char *context, const char *tab
     if (rc != 0) return rc;
     weft_bsatn_buf_init(&rows);
     weft_bsatn_buf_init(&next);
+    weft_bsatn_buf_init(&range);
     if ((rc = open_table(node, txn, context, table, &schema, &tid, msg, msg_size)) != 0) goto done;
-    rc = weft_tables_read_json(schema, txn, (const uint8_t *)context, strlen(context), tid, after,
-                               after_len, limit, &rows, &next);
-    if (rc > 0) { /* an after cursor no key can follow */
+    if (!index && !from && !to) {
+        rc = weft_tables_read_json(schema, txn, (const uint8_t *)context, strlen(context), tid,
+                                   after, after_len, limit, &rows, &next);
+    } else {
+        /* a range over a named index, or the primary key */
+        const char *col;
+        const uint8_t *type;
+        size_t tl;
+        int iid = index ? weft_schema_index_find(schema, tid, index, strlen(index)) : -1;
+        rc = WEFT_EARG;
+        if (index && iid < 0) {
+            snprintf(msg, msg_size, "no index '%s' on table '%s'", index, table);
+            goto done;
+        }
+        if (!index && weft_schema_key_column(schema, tid, -1, 0, &col, &type, &tl) == 0) {
+            snprintf(msg, msg_size, "table '%s' has no primary key: name an index", table);
+            goto done;
+        }
+        if (json_bound(schema, tid, iid, from, 1, &range, msg, msg_size) != 0 ||
+            json_bound(schema, tid, iid, to, 0, &range, msg, msg_size) != 0)
+            goto done;
+        if ((rc = range.err) != 0) goto done;
+        rc = weft_tables_range_json(schema, txn, (const uint8_t *)context, strlen(context), tid,
+                                    iid, range.p, range.len, after, after_len, limit, &rows,
+                                    &next);
+    }
+    if (rc > 0) { /* a cursor no key can follow, or one before the range */
         snprintf(msg, msg_size, "bad cursor");
         rc = WEFT_EARG;
     }
@@ -482,6 +547,7 @@ int weft_node_table_page(weft_node_t *node, const char *context, const char *tab
 done:
     weft_bsatn_buf_fini(&rows);
     weft_bsatn_buf_fini(&next);
+    weft_bsatn_buf_fini(&range);
     weft_txn_abort(txn);
     return rc;
 }

@@ -2,11 +2,13 @@
  * tables.c — a Cosmictron context's tables over HTTP (docs/http.md,
  * docs/cosmictron.md):
  *
- *   GET /v1/contexts/{name}/tables/{table}?after=&limit=
+ *   GET /v1/contexts/{name}/tables/{table}?index=&from=&to=&after=&limit=
  *       {"items": [row, ...], "next": cursor or null}: the public table's
  *       rows as JSON objects (decoded with the module's schema) in
  *       primary-key order, at most `limit` (1-1000, default 100) after
- *       the cursor `after` (lowercase hex, from an earlier page's "next")
+ *       the cursor `after` (lowercase hex, from an earlier page's "next");
+ *       with index, from or to, those in [from, to) of the named index
+ *       (or the primary key), bounds as JSON values of the key's columns
  *
  * The rows come from weft_node_table_page (a read transaction: never
  * waits for the writer); this file only parses and answers.
@@ -37,6 +39,13 @@ static int unhex(const char *s, uint8_t *out, size_t cap, size_t *out_len)
     return 0;
 }
 
+/* A query parameter, NULL when absent or empty (`?index=&from=5`). */
+static const char *param(req_t *r, const char *name)
+{
+    const char *v = srv_query(r, name);
+    return v && *v ? v : NULL;
+}
+
 enum MHD_Result srv_table_rows(srv_t *s, req_t *r)
 {
     static const char hex[] = "0123456789abcdef";
@@ -49,7 +58,8 @@ enum MHD_Result srv_table_rows(srv_t *s, req_t *r)
         return srv_reply_error(r, 400, "BAD_REQUEST", "limit must be 1 to 1000");
     if (a && unhex(a, after, sizeof after, &after_len) != 0)
         return srv_reply_error(r, 400, "BAD_REQUEST", "after is not a cursor (lowercase hex)");
-    int rc = weft_node_table_page(s->node, r->params[0], r->params[1], after, after_len,
+    int rc = weft_node_table_page(s->node, r->params[0], r->params[1], param(r, "index"),
+                                  param(r, "from"), param(r, "to"), after, after_len,
                                   (size_t)limit, &rows, &next, &next_len, msg, sizeof msg);
     if (rc == WEFT_ENOTFOUND) return srv_reply_error(r, 404, "NOT_FOUND", "%s", msg);
     if (rc == WEFT_EARG) return srv_reply_error(r, 400, "BAD_REQUEST", "%s", msg);

@@ -387,24 +387,25 @@ static int get_bound(const schema_table_t *tab, const schema_index_t *ix, weft_b
     return 0;
 }
 
-int weft_tables_index_scan(weft_tables_t *t, uint32_t tid, uint32_t iid, const uint8_t *range,
-                           size_t len, uint64_t *out_handle)
+/* A range scan of index ix of table tid (tab->idx[iid], or for iid < 0 an
+ * index of the primary key the schema does not declare). */
+static int range_scan(weft_tables_t *t, uint32_t tid, const schema_table_t *tab, int iid,
+                      const schema_index_t *ix, const uint8_t *range, size_t len,
+                      uint64_t *out_handle)
 {
-    const schema_table_t *tab = tables_table(t->schema, tid);
     weft_bsatn_reader_t r;
     iter_t *it;
     int rc;
-    if (!tab || iid >= tab->nidx) return WEFT_TABLE_ENOTABLE;
     if ((rc = iter_new(t, tid, &it, out_handle)) != 0) return rc;
-    if (tab->idx[iid].on_pk) {
+    if (ix->on_pk) {
         row_prefix(tab, &it->pre); /* the rows, keyed by the primary key */
     } else {
         it->index = 1;
-        index_prefix(tab, iid, &it->pre);
+        index_prefix(tab, (size_t)iid, &it->pre);
     }
     weft_bsatn_reader_init(&r, range, len);
-    if ((rc = get_bound(tab, &tab->idx[iid], &r, &it->lo_kind, &it->lo)) != 0 ||
-        (rc = get_bound(tab, &tab->idx[iid], &r, &it->hi_kind, &it->hi)) != 0)
+    if ((rc = get_bound(tab, ix, &r, &it->lo_kind, &it->lo)) != 0 ||
+        (rc = get_bound(tab, ix, &r, &it->hi_kind, &it->hi)) != 0)
         goto fail;
     if (r.off != len) {
         rc = WEFT_TABLE_EINVAL;
@@ -415,6 +416,14 @@ int weft_tables_index_scan(weft_tables_t *t, uint32_t tid, uint32_t iid, const u
 fail:
     iter_free(it);
     return rc;
+}
+
+int weft_tables_index_scan(weft_tables_t *t, uint32_t tid, uint32_t iid, const uint8_t *range,
+                           size_t len, uint64_t *out_handle)
+{
+    const schema_table_t *tab = tables_table(t->schema, tid);
+    if (!tab || iid >= tab->nidx) return WEFT_TABLE_ENOTABLE;
+    return range_scan(t, tid, tab, (int)iid, &tab->idx[iid], range, len, out_handle);
 }
 
 /* memcmp of the key's part after the prefix with a bound, over the
@@ -708,5 +717,69 @@ int weft_tables_read_json(const weft_schema_t *s, weft_txn_t *txn, const uint8_t
 done:
     weft_bsatn_buf_fini(&pre);
     weft_bsatn_buf_fini(&start);
+    return rc;
+}
+
+int weft_tables_range_json(const weft_schema_t *s, weft_txn_t *txn, const uint8_t *ctx,
+                           size_t ctx_len, uint32_t tid, int iid, const uint8_t *range,
+                           size_t range_len, const uint8_t *after, size_t after_len, size_t limit,
+                           weft_bsatn_buf_t *out, weft_bsatn_buf_t *out_next)
+{
+    const schema_table_t *tab = tables_table(s, tid);
+    weft_tables_t *t = NULL;
+    schema_index_t pk;
+    iter_t *it;
+    const uint8_t *row;
+    size_t len, n = 0;
+    uint64_t h;
+    int rc;
+    out_next->len = 0;
+    if (!tab) return WEFT_TABLE_ENOTABLE;
+    if (!tab->public_) return WEFT_TABLE_EDENIED;
+    if (iid >= (int)tab->nidx) return WEFT_TABLE_ENOTABLE;
+    if (iid < 0) {
+        if (tab->pk < 0) return WEFT_TABLE_EINVAL;
+        memset(&pk, 0, sizeof pk);
+        pk.cols[0] = (uint32_t)tab->pk;
+        pk.ncols = 1;
+        pk.on_pk = 1;
+    }
+    if ((rc = weft_tables_new(s, ctx, ctx_len, &t)) != 0) return rc;
+    weft_tables_begin_call(t, txn, NULL, 0); /* a public table: no owner to check */
+    rc = range_scan(t, tid, tab, iid, iid < 0 ? &pk : &tab->idx[iid], range, range_len, &h);
+    if (rc != 0) goto done;
+    it = iter_get(t, h);
+    if (after_len && it->lo_kind != WEFT_BOUND_UNBOUNDED) {
+        /* a cursor before the range (forged, or of another range) */
+        int c = cmp_bound(after, after_len, &it->lo);
+        if (c < 0 || (c == 0 && it->lo_kind == WEFT_BOUND_EXCLUDED)) {
+            rc = WEFT_TABLE_EINVAL;
+            goto done;
+        }
+    }
+    if (after_len) {
+        /* resume past the cursor's key as if the iterator had returned it
+         * (its included lower bound then needs no lookup of its own) */
+        weft_bsatn_put_raw(&it->last, it->pre.p, it->pre.len);
+        weft_bsatn_put_raw(&it->last, after, after_len);
+        it->lo_seen = 1;
+        if ((rc = it->last.err) != 0) goto done;
+    }
+    weft_bsatn_put_u8(out, '[');
+    /* limit + 1 rows are read: the last only tells that another page follows */
+    while ((rc = weft_tables_next(t, h, WEFT_TABLES_MAX_ROW, &row, &len)) == 0 && n < limit) {
+        if (n++) weft_bsatn_put_u8(out, ',');
+        if ((rc = weft_bsatn_json(tab->row, tab->row_len, row, len, out, NULL)) != 0) goto done;
+        out_next->len = 0;
+        weft_bsatn_put_raw(out_next, it->last.p + it->pre.len, it->last.len - it->pre.len);
+    }
+    if (rc == WEFT_TABLE_ENOTFOUND) { /* the range ended: no next page */
+        rc = 0;
+        out_next->len = 0;
+    }
+    weft_bsatn_put_u8(out, ']');
+    if (rc == 0) rc = out->err ? out->err : out_next->err;
+done:
+    weft_tables_delete(t);
     return rc;
 }

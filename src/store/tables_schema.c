@@ -285,6 +285,27 @@ int weft_schema_table_public(const weft_schema_t *s, size_t tid)
     return tid < s->ntables && s->tables[tid].public_;
 }
 
+size_t weft_schema_key_column(const weft_schema_t *s, size_t tid, int iid, size_t i,
+                              const char **out_name, const uint8_t **out_type, size_t *out_len)
+{
+    const schema_table_t *tab = tables_table(s, (uint32_t)tid);
+    size_t n = 0;
+    uint32_t col = 0;
+    if (tab && iid < 0 && tab->pk >= 0) {
+        n = 1;
+        col = (uint32_t)tab->pk;
+    } else if (tab && iid >= 0 && (size_t)iid < tab->nidx) {
+        n = tab->idx[iid].ncols;
+        col = i < n ? tab->idx[iid].cols[i] : 0;
+    }
+    if (i < n) {
+        *out_name = tab->cols[col].name;
+        *out_type = tab->cols[col].type;
+        *out_len = tab->cols[col].type_len;
+    }
+    return n;
+}
+
 int weft_schema_index_find(const weft_schema_t *s, size_t tid, const char *name, size_t len)
 {
     if (tid >= s->ntables) return -1;

@@ -21,6 +21,7 @@ import os
 import struct
 import sys
 import tempfile
+import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
 import nodes  # noqa: E402
@@ -123,6 +124,48 @@ def case_tables(node):
     check(status == 400, "bad cursor: %s %s" % (status, doc))
     status, doc = node.json("GET", "/v1/contexts/nope/tables/person")
     check(status == 404, "no context: %s %s" % (status, doc))
+    case_ranges(node)
+
+
+def ranges(node, query):
+    """All the names of a range's pages of 2 rows (following "next")."""
+    status, doc = rows(node, "person", query + "&limit=2")
+    check(status == 200, "range %s: %s %s" % (query, status, doc))
+    names = [r["name"] for r in doc["items"]]
+    while doc["next"]:
+        status, doc = rows(node, "person", query + "&limit=2&after=" + doc["next"])
+        check(status == 200, "range %s next: %s %s" % (query, status, doc))
+        names += [r["name"] for r in doc["items"]]
+    return names
+
+
+def case_ranges(node):
+    # person a..e: ids 100..104, ages -2..2 (signed: -2 sorts first)
+    q = urllib.parse.quote
+    check(ranges(node, "?index=by_age&from=-1&to=2") == ["b", "c", "d"], "age [-1, 2)")
+    check(ranges(node, "?index=by_age&to=0") == ["a", "b"], "age below 0")
+    check(ranges(node, "?index=by_age&from=1") == ["d", "e"], "age from 1")
+    check(ranges(node, "?index=by_age&from=3") == [], "age from 3: empty")
+    check(ranges(node, "?index=by_age") == ["a", "b", "c", "d", "e"], "whole index")
+    check(ranges(node, "?from=101&to=103") == ["b", "c"], "primary key [101, 103)")
+    check(ranges(node, "?index=&from=104") == ["e"], "primary key from 104 (empty index=)")
+    check(ranges(node, "?index=by_id&from=103") == ["d", "e"], "declared pk index")
+    check(ranges(node, "?index=by_age_name&from=%s&to=%s" %
+                 (q('[0, "c"]'), q('[1, "zz"]'))) == ["c", "d"], "two columns")
+    for query, why in [("?index=nope", "no index 'nope'"),
+                       ("?index=by_age&from=%s" % q('"x"'), "from (column age)"),
+                       ("?index=by_age&to=x", "to: not a JSON value"),
+                       ("?index=by_age&from=4294967296", "from (column age)"),
+                       ("?index=by_age_name&from=1", "an array of 2 values"),
+                       ("?from=-1", "from (column id)")]:
+        status, doc = rows(node, "person", query)
+        check(status == 400 and why in doc["error"]["message"],
+              "refused %s: %s %s" % (query, status, doc))
+    # a cursor before the range is refused, not a way out of it
+    status, doc = rows(node, "person", "?index=by_age&from=0&limit=1")
+    check(status == 200 and doc["next"], "by_age from 0: %s %s" % (status, doc))
+    status, doc = rows(node, "person", "?index=by_age&from=2&after=" + doc["next"])
+    check(status == 400, "cursor before the range: %s %s" % (status, doc))
 
 
 def case_restart(node, data):

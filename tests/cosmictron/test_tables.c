@@ -7,6 +7,7 @@
  * pages. Every test works in a fresh data directory.
  */
 #define _GNU_SOURCE /* memmem */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -602,6 +603,82 @@ TEST(tables_json_pages)
     }
     ASSERT_EQ_U64(pages, 3);
     ASSERT_EQ_STR((char *)out->p, "[{\"id\":4,\"name\":\"n4\",\"age\":-4,\"tag\":null}]");
+}
+
+/* Pages of a range of an index over equal values (by_age: three rows of
+ * age 7) resume after the last row shown; the primary key is a range too,
+ * declared or not; what cannot be ranged is refused. */
+TEST(tables_json_range_pages)
+{
+    fx_t *f = fx();
+    const uint8_t *c1 = (const uint8_t *)"c1";
+    int32_t ages[6] = {-3, 7, 7, 7, 9, 12};
+    for (uint32_t i = 0; i < 6; i++) {
+        char name[4] = {'n', (char)('0' + i), 0};
+        ASSERT_EQ_INT(insert_person(f, i, name, ages[i]), 0);
+    }
+    /* by_age in [-3, 12), two rows a page */
+    buf_t *range = buf(), *out = buf(), *next = buf(), *cur = buf();
+    weft_bsatn_put_u8(range, WEFT_BOUND_INCLUDED);
+    weft_bsatn_put_u32(range, (uint32_t)-3);
+    weft_bsatn_put_u8(range, WEFT_BOUND_EXCLUDED);
+    weft_bsatn_put_u32(range, 12);
+    size_t pages = 0;
+    do {
+        cur->len = 0;
+        weft_bsatn_put_raw(cur, next->p, next->len);
+        ASSERT_EQ_INT(weft_tables_range_json(f->s, f->txn, c1, 2, 0, 0, range->p, range->len,
+                                             cur->p, cur->len, 2, out, next),
+                      0);
+        pages++;
+    } while (next->len);
+    weft_bsatn_put_u8(out, 0);
+    ASSERT_EQ_U64(pages, 3);
+    for (int i = 0; i < 5; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "\"n%d\"", i);
+        ASSERT_CONTAINS((char *)out->p, name);
+    }
+    ASSERT_TRUE(strstr((char *)out->p, "\"n5\"") == NULL);
+    /* the primary key without a declared index: [2, 4) */
+    range->len = out->len = 0;
+    weft_bsatn_put_u8(range, WEFT_BOUND_INCLUDED);
+    weft_bsatn_put_u32(range, 2);
+    weft_bsatn_put_u8(range, WEFT_BOUND_EXCLUDED);
+    weft_bsatn_put_u32(range, 4);
+    ASSERT_EQ_INT(weft_tables_range_json(f->s, f->txn, c1, 2, 0, -1, range->p, range->len, NULL,
+                                         0, 10, out, next),
+                  0);
+    weft_bsatn_put_u8(out, 0);
+    ASSERT_CONTAINS((char *)out->p, "\"id\":2,");
+    ASSERT_CONTAINS((char *)out->p, "\"id\":3,");
+    ASSERT_TRUE(strstr((char *)out->p, "\"id\":4,") == NULL && next->len == 0);
+    /* a cursor before the range's lower bound */
+    uint8_t before[4] = {0, 0, 0, 1}; /* rowkey of id 1 */
+    ASSERT_EQ_INT(weft_tables_range_json(f->s, f->txn, c1, 2, 0, -1, range->p, range->len, before,
+                                         4, 10, out, next),
+                  WEFT_TABLE_EINVAL);
+    /* no primary key, no such index, a private table, a bound of another type */
+    uint8_t open[2] = {WEFT_BOUND_UNBOUNDED, WEFT_BOUND_UNBOUNDED};
+    ASSERT_EQ_INT(weft_tables_range_json(f->s, f->txn, c1, 2, 1, -1, open, 2, NULL, 0, 10, out,
+                                         next),
+                  WEFT_TABLE_EINVAL);
+    ASSERT_EQ_INT(weft_tables_range_json(f->s, f->txn, c1, 2, 0, 3, open, 2, NULL, 0, 10, out,
+                                         next),
+                  WEFT_TABLE_ENOTABLE);
+    ASSERT_EQ_INT(weft_tables_range_json(f->s, f->txn, c1, 2, 2, -1, open, 2, NULL, 0, 10, out,
+                                         next),
+                  WEFT_TABLE_EDENIED);
+    uint8_t short_bound[3] = {WEFT_BOUND_INCLUDED, 1, 2}; /* half an i32 */
+    ASSERT_EQ_INT(weft_tables_range_json(f->s, f->txn, c1, 2, 0, 0, short_bound, 3, NULL, 0, 10,
+                                         out, next),
+                  WEFT_TABLE_ETYPE);
+    const char *name;
+    const uint8_t *type;
+    size_t tl;
+    ASSERT_EQ_U64(weft_schema_key_column(f->s, 0, 1, 1, &name, &type, &tl), 2);
+    ASSERT_EQ_STR(name, "name");
+    ASSERT_EQ_U64(weft_schema_key_column(f->s, 1, -1, 0, &name, &type, &tl), 0);
 }
 
 TEST(tables_keys_too_long_are_refused_before_any_write)
