@@ -73,6 +73,9 @@ typedef struct {
     /* borrowed; must outlive the binding. NULL: a schema of no tables and
      * no reducers, for the instance that describes the module at deploy */
     const weft_schema_t *schema;
+    /* console.log lines of a lower level (0 trace .. 4 error) are not
+     * kept (their fuel is still charged): 0 keeps every line */
+    int min_log_level;
 } weft_cosmictron_config_t;
 
 /* Returns 0, WEFT_EARG or WEFT_ENOMEM; *out owned by the caller. */

@@ -64,6 +64,7 @@ struct weft_cosmictron {
     uint8_t ctx[255];
     size_t ctx_len;
     const weft_schema_t *schema;
+    int min_log_level; /* console.log lines below it are not kept */
     weft_tables_t *tables;
 
     weft_txn_t *txn;
@@ -447,7 +448,8 @@ static int fn_log(weft_caller_t *caller, void *user, weft_raw_t *args)
                                 ARG32(1), len);
     if (charge(caller, FUEL_CALL + FUEL(len))) return 0;
     /* the document's levels are 0-4; others are kept at the nearest */
-    collect_log(c, level < 0 ? 0 : level > 4 ? 4 : level, msg, len);
+    level = level < 0 ? 0 : level > 4 ? 4 : level;
+    if (level >= c->min_log_level) collect_log(c, level, msg, len);
     return 0;
 }
 
@@ -628,6 +630,7 @@ int weft_cosmictron_new(const weft_cosmictron_config_t *cfg, weft_cosmictron_t *
     memcpy(c->ctx, cfg->context, cl);
     c->ctx_len = cl;
     c->schema = cfg->schema;
+    c->min_log_level = cfg->min_log_level;
     int rc = 0;
     if (!c->schema) {
         /* version 1, no tables, no reducers */
@@ -838,7 +841,7 @@ int weft_cosmictron_describe(weft_engine_t *engine, weft_module_t *module, weft_
     if (!linker) goto done;
     weft_wasi_config_t wc = weft_wasi_config_default();
     wc.stdin_fd = wc.stdout_fd = wc.stderr_fd = -1;
-    weft_cosmictron_config_t cc = {NULL, "describe", NULL};
+    weft_cosmictron_config_t cc = {NULL, "describe", NULL, 0};
     if ((rc = weft_wasi_new(&wc, &wasi, msg, msg_size)) != 0 ||
         (rc = weft_wasi_define_imports(wasi, linker, module)) != 0 ||
         (rc = weft_cosmictron_new(&cc, &cosm)) != 0 ||

@@ -32,6 +32,7 @@ typedef struct {
     weft_engine_t *engine;
     weft_module_t *module;
     weft_schema_t *schema;
+    int min_log_level; /* the binding's (weft_cosmictron_config_t) */
 } fx_t;
 
 static void fx_end(void *arg)
@@ -72,7 +73,7 @@ static void instantiate(fx_t *f, inst_t *in, const weft_schema_t *schema)
     weft_wasi_config_t wc = weft_wasi_config_default();
     ASSERT_EQ_INT(weft_wasi_new(&wc, &in->wasi, msg, sizeof msg), 0);
     ASSERT_EQ_INT(weft_wasi_define_imports(in->wasi, in->linker, f->module), 0);
-    weft_cosmictron_config_t cc = {f->db, "ctx", schema};
+    weft_cosmictron_config_t cc = {f->db, "ctx", schema, f->min_log_level};
     ASSERT_EQ_INT(weft_cosmictron_new(&cc, &in->cosm), 0);
     ASSERT_EQ_INT(weft_cosmictron_define_imports(in->cosm, in->linker, f->module), 0);
     int rc = weft_linker_instantiate(in->linker, f->module, &in->inst);
@@ -244,6 +245,17 @@ TEST(cosm_identity_timestamp_logs)
     ASSERT_EQ_U64(count_rows(f, 2, ME), 1);
     static const uint8_t other[32] = {7};
     ASSERT_EQ_U64(count_rows(f, 2, other), 0);
+}
+
+/* min_log_level: console.log lines below it are not kept (weft serve
+ * --log-level); levels out of 0-4 are clamped first */
+TEST(cosm_logs_below_the_level_are_not_kept)
+{
+    fx_t *f = fx();
+    f->min_log_level = 3;
+    outcome_t o = call(f, "context", NULL, 0, ME, 0);
+    if (o.rc || o.result) FAIL("context: %d %d\n%s", o.rc, o.result, o.logs);
+    ASSERT_EQ_STR(o.logs, "[warn] level 3\n[error] level 4\n[error] clamped\n");
 }
 
 typedef struct {
