@@ -70,6 +70,11 @@ typedef struct {
      * nats_url; kept out of this library so that programs without libnats
      * link it). */
     const struct weft_sync_transport *nats_transport;
+    /* Compaction (docs/sync.md "Compaction and snapshots"): ms between
+     * runs (0: 10000) and the newest ops of each origin never compacted
+     * (0: 1024). Small values are for tests that need snapshots. */
+    uint64_t compact_ms;
+    uint64_t compact_keep;
     weft_sync_write_fn write;
     /* The module bytes of app `app_id` (malloc'ed, the caller frees), to
      * send a peer joining a context: 0 or WEFT_ENOTFOUND. Any thread. */

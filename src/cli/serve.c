@@ -53,6 +53,9 @@ void cli_serve_usage(FILE *out)
             "  --nats-replicas N    replicas of each context's stream (default 1)\n"
             "  --state-redis redis://HOST:PORT  Faasm's global state tier on that Redis\n"
             "                       server (docs/faasm.md; default: in the node)\n"
+            "  --log-level LEVEL    Cosmictron console.log lines kept: from trace, debug,\n"
+            "                       info, warn or error (or 0-4) up (default trace: all;\n"
+            "                       config key \"log_level\")\n"
             "  -h, --help           show this help\n"
             "\n"
             "config file:\n"
@@ -62,7 +65,9 @@ void cli_serve_usage(FILE *out)
             "              \"max_input_bytes\": 1048576, \"max_output_bytes\": 16777216},\n"
             "   \"max_app_bytes\": 16777216, \"max_call_bytes\": 1048576, \"heartbeat_ms\": 15000,\n"
             "   \"idle_timeout_s\": 30, \"sse_buffer_bytes\": 1048576,\n"
-            "   \"peer_listen\": \"0.0.0.0:7374\", \"peers\": [\"10.0.0.2:7374\"]}\n"
+            "   \"peer_listen\": \"0.0.0.0:7374\", \"peers\": [\"10.0.0.2:7374\"],\n"
+            "   \"sync_compact_ms\": 10000, \"sync_compact_keep\": 1024,\n"
+            "   \"state_redis\": \"redis://127.0.0.1:6379\"}\n"
             "With no token the node accepts loopback clients only.\n");
 }
 
@@ -77,6 +82,7 @@ typedef struct {
     const char *sync_nats, *nats_creds;
     unsigned nats_replicas;
     const char *state_redis;
+    int log_level; /* 1 + --log-level's level; 0: not given */
     const char *peers[SERVE_MAX_PEERS];
     size_t npeers;
 } serve_opts_t;
@@ -111,6 +117,16 @@ static int scope_bits(json_t *scopes, unsigned *out)
     return 0;
 }
 
+/* A console.log level (docs/cosmictron.md): its name or 0-4; -1 if neither. */
+static int parse_log_level(const char *s)
+{
+    static const char *const names[] = {"trace", "debug", "info", "warn", "error"};
+    for (int i = 0; i < 5; i++)
+        if (strcmp(s, names[i]) == 0 || (s[0] == '0' + i && s[1] == '\0'))
+            return i;
+    return -1;
+}
+
 static int load_config(const char *path, config_t *c, weft_server_config_t *sc,
                        weft_node_config_t *nc, serve_opts_t *o)
 {
@@ -122,17 +138,41 @@ static int load_config(const char *path, config_t *c, weft_server_config_t *sc,
         return -1;
     }
     json_t *listen = NULL, *tokens = NULL, *limits = NULL, *peer_listen = NULL, *peers = NULL;
-    json_t *sync = NULL, *nats_creds = NULL;
+    json_t *log_level = NULL, *sync = NULL, *nats_creds = NULL, *state_redis = NULL;
     json_int_t workers = -1, max_app = 0, max_call = 0, heartbeat = 0, idle = 0, sse = 0;
+    json_int_t compact_ms = 0, compact_keep = 0;
     if (json_unpack_ex(c->root, &je, JSON_STRICT,
-                       "{s?o,s?I,s?o,s?o,s?I,s?I,s?I,s?I,s?I,s?o,s?o,s?o,s?o}", "listen", &listen,
-                       "workers", &workers, "tokens", &tokens, "limits", &limits,
+                       "{s?o,s?o,s?I,s?o,s?o,s?I,s?I,s?I,s?I,s?I,s?o,s?o,s?o,s?o,s?o,s?I,s?I}",
+                       "log_level", &log_level, "listen", &listen, "workers", &workers,
+                       "tokens", &tokens, "limits", &limits,
                        "max_app_bytes", &max_app, "max_call_bytes", &max_call, "heartbeat_ms",
                        &heartbeat, "idle_timeout_s", &idle, "sse_buffer_bytes", &sse,
                        "peer_listen", &peer_listen, "peers", &peers, "sync", &sync,
-                       "nats_creds", &nats_creds) != 0) {
+                       "nats_creds", &nats_creds, "state_redis", &state_redis,
+                       "sync_compact_ms", &compact_ms, "sync_compact_keep", &compact_keep) != 0) {
         cli_error("%s: %s", path, je.text);
         return -1;
+    }
+    /* As --state-redis, which wins when both are given (as for every key). */
+    if (state_redis && !json_is_string(state_redis)) {
+        cli_error("%s: \"state_redis\" must be a string like \"redis://127.0.0.1:6379\"", path);
+        return -1;
+    }
+    if (state_redis && !o->state_redis)
+        o->state_redis = json_string_value(state_redis);
+    /* "log_level": as --log-level, a name or 0-4 (a string or a number) */
+    if (log_level && !o->log_level) {
+        char num[2] = {0};
+        const char *lv = json_string_value(log_level);
+        if (json_is_integer(log_level) && json_integer_value(log_level) >= 0 &&
+            json_integer_value(log_level) <= 4)
+            lv = (num[0] = (char)('0' + json_integer_value(log_level)), num);
+        int level = lv ? parse_log_level(lv) : -1;
+        if (level < 0) {
+            cli_error("%s: \"log_level\" must be trace, debug, info, warn, error or 0-4", path);
+            return -1;
+        }
+        o->log_level = 1 + level;
     }
     if ((sync && !json_is_string(sync)) || (nats_creds && !json_is_string(nats_creds))) {
         cli_error("%s: \"sync\" and \"nats_creds\" must be strings", path);
@@ -174,10 +214,14 @@ static int load_config(const char *path, config_t *c, weft_server_config_t *sc,
     }
     if (workers >= 0 && !o->workers)
         o->workers = (unsigned)workers;
-    if (max_app < 0 || max_call < 0 || heartbeat < 0 || idle < 0 || idle > 86400 || sse < 0) {
+    if (max_app < 0 || max_call < 0 || heartbeat < 0 || idle < 0 || idle > 86400 || sse < 0 ||
+        compact_ms < 0 || compact_keep < 0) {
         cli_error("%s: sizes and times must not be negative", path);
         return -1;
     }
+    /* 0 keeps sync's defaults (10 s, 1,024 ops): small values are for tests */
+    nc->sync_compact_ms = (uint64_t)compact_ms;
+    nc->sync_compact_keep = (uint64_t)compact_keep;
     sc->max_app_bytes = (size_t)max_app;
     sc->max_call_bytes = (size_t)max_call;
     sc->heartbeat_ms = (unsigned)heartbeat;
@@ -245,7 +289,8 @@ static int parse(int argc, char **argv, serve_opts_t *o)
                                                  "--config",   "--port-file", "--fuel",
                                                  "--timeout", "--peer-listen", "--peer",
                                                  "--peer-port-file", "--state-redis",
-                                                 "--sync", "--nats-creds", "--nats-replicas"};
+                                                 "--sync", "--nats-creds", "--nats-replicas",
+                                                 "--log-level"};
         int known = 0;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             known |= strcmp(a, with_value[k]) == 0;
@@ -277,6 +322,15 @@ static int parse(int argc, char **argv, serve_opts_t *o)
             o->sync_nats = val;
         else if (strcmp(a, "--nats-creds") == 0)
             o->nats_creds = val;
+        else if (strcmp(a, "--log-level") == 0) {
+            int level = parse_log_level(val);
+            if (level < 0) {
+                cli_error("serve: --log-level must be trace, debug, info, warn, error or 0-4, "
+                          "not '%s'", val);
+                return -1;
+            }
+            o->log_level = 1 + level;
+        }
         else if (strcmp(a, "--nats-replicas") == 0) {
             if (cli_parse_size(val, &n) != 0 || n == 0 || n > 5) {
                 cli_error("serve: --nats-replicas must be 1 to 5, not '%s'", val);
@@ -368,6 +422,7 @@ int cli_serve(int argc, char **argv)
     nc.npeers = o.npeers;
     nc.sync_log = sync_log;
     nc.faasm_state_redis = o.state_redis;
+    nc.cosm_log_level = o.log_level ? o.log_level - 1 : 0;
     nc.sync_nats = o.sync_nats;
     nc.nats_creds = o.nats_creds;
     nc.nats_replicas = (int)o.nats_replicas;

@@ -1244,6 +1244,7 @@ int weft_sync_start(const weft_sync_config_t *cfg, weft_sync_t **out, char *msg,
         .members = repl_members, .applied = repl_applied,
         .log = repl_log, .user = s,
         .lazy_push = cfg->nats_url != NULL, /* the streams carry the ops */
+        .compact_ms = cfg->compact_ms, .compact_keep = cfg->compact_keep,
     };
     int rv = sync_repl_new(&rc, &s->repl);
     if (rv != 0)

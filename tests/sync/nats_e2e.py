@@ -20,6 +20,10 @@ CASE per CTest test:
   cluster     5 nodes through a 3-server JetStream cluster (streams of 3
               replicas), a server killed and restarted during the writes
   partition   node 3's only server stopped (SIGSTOP) for 4 s during writes
+  snapshot    node 3 stopped and removed from the members, nodes 1 and 2
+              write and compact (sync_compact_ms/keep of --config), node 3
+              added again and the stream purged: node 3 restarts and
+              converges through a snapshot (its log says one was applied)
   nkey        a server that admits one nkey user: two nodes given its seed
               file (--nats-creds) replicate, a node without it gets nothing
               (skipped without python3-cryptography, which makes the key)
@@ -27,6 +31,7 @@ CASE per CTest test:
 Exit 77 (skipped) with a message when nats-server is not installed. Never a
 timing assertion: convergence is polled with a 60 s deadline.
 """
+import hashlib
 import json
 import os
 import shutil
@@ -244,6 +249,61 @@ def case_offline(tmp):
                                lambda c: d], "c")
     check(ok, "node 3, alone with NATS, catches up from the stream:\n" +
           (cluster.explain(d3) if not ok else ""))
+
+
+def nats_request(srv, subject, payload=b""):
+    """One request on srv in the plain NATS protocol (no client library):
+    the reply's payload, as JSON."""
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+        f = s.makefile("rb")
+        f.readline()  # INFO
+        s.sendall(b'CONNECT {"verbose":false,"pedantic":false}\r\nSUB _INBOX.w 1\r\n'
+                  b"PUB %s _INBOX.w %d\r\n%s\r\n" % (subject.encode(), len(payload), payload))
+        while True:
+            line = f.readline()
+            assert line, "nats-server closed the connection"
+            if line.startswith(b"PING"):
+                s.sendall(b"PONG\r\n")
+            elif line.startswith(b"MSG "):
+                body = f.read(int(line.split()[-1]))
+                return json.loads(body)
+            elif line.startswith(b"-ERR"):
+                raise AssertionError(line.decode(errors="replace"))
+
+
+def case_snapshot(tmp):
+    """docs/sync.md "Compaction and snapshots": a node far behind, whose
+    missing ops are compacted on the others and purged from the stream,
+    takes a snapshot through NATS."""
+    srv = NatsServer(tmp)
+    conf = os.path.join(tmp, "compact.json")  # compaction often, keeping 1 op of each origin
+    with open(conf, "w") as f:
+        json.dump({"sync_compact_ms": 100, "sync_compact_keep": 1}, f)
+    ns = setup(tmp, srv, extra=["--config", conf])
+    model = run_writes(ns, "c", 1)
+    converged(ns, "c", model)
+    ns[2].stop()
+    # removed, node 3 no longer holds compaction back (docs: "A member gone
+    # for good ... if it comes back later, it takes a snapshot")
+    s, doc = ns[0].json("POST", "/v1/contexts/c/members", json.dumps({"remove": [ns[2].id]}))
+    check(s == 200 and ns[2].id not in doc.get("members", []), "members remove: %s" % doc)
+    wait_for("node 2 saw the removal", lambda: ns[2].id not in
+             ns[1].json("GET", "/v1/contexts/c")[1].get("members", []))
+    model = run_writes(ns[:2], "c", 2, model=model)
+    d = converged(ns[:2], "c", model)
+    time.sleep(1)  # compaction runs (every 100 ms) drop what node 3 lacks
+    s, doc = ns[0].json("POST", "/v1/contexts/c/members", json.dumps({"add": [ns[2].id]}))
+    check(s == 200 and ns[2].id in doc.get("members", []), "members add again: %s" % doc)
+    wait_for("node 2 saw it added again", lambda: ns[2].id in
+             ns[1].json("GET", "/v1/contexts/c")[1].get("members", []))
+    stream = "WEFT_" + hashlib.sha256(b"c").hexdigest()[:32]
+    r = nats_request(srv, "$JS.API.STREAM.PURGE." + stream)
+    check(r.get("success") and r.get("purged", 0) > 0, "the stream purged: %s" % r)
+    ns[2].restart()
+    ok, d3 = cluster.converge([lambda c: cluster.digest(ns[2], c), lambda c: d], "c")
+    check(ok, "node 3 converges:\n" + (cluster.explain(d3) if not ok else ""))
+    check("a snapshot of a context is applied" in ns[2].log(),
+          "node 3 took a snapshot:\n" + ns[2].log()[-2000:])
 
 
 def case_server_restart(tmp):
