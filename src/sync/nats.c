@@ -1092,8 +1092,6 @@ int sync_nats_start(const sync_nats_config_t *cfg, sync_nats_t **out, char *msg,
     if (s == NATS_OK)
         s = natsOptions_SetReconnectBufSize(n->opts, 8 << 20);
     if (s == NATS_OK)
-        s = natsOptions_SetRetryOnFailedConnect(n->opts, true, on_connected, n);
-    if (s == NATS_OK)
         s = natsOptions_SetName(n->opts, n->durable);
     if (s == NATS_OK)
         s = natsOptions_SetDisconnectedCB(n->opts, on_disconnected, n);
@@ -1143,7 +1141,28 @@ int sync_nats_start(const sync_nats_config_t *cfg, sync_nats_t **out, char *msg,
     n->wake.data = n;
     uv_timer_init(cfg->loop, &n->tick);
     n->tick.data = n;
-    s = natsConnection_Connect(&n->nc, n->opts);
+    /* A first attempt without retrying in the background: libnats (3.4)
+     * closes a connection refused at its first attempt for good with "No
+     * server available", having lost the server's reason. A refusal
+     * (an authorization error) fails the start with the server's words;
+     * anything else (nothing answers yet) connects in the background. */
+    s = natsOptions_SetRetryOnFailedConnect(n->opts, false, NULL, NULL);
+    if (s == NATS_OK)
+        s = natsConnection_Connect(&n->nc, n->opts);
+    if (s == NATS_CONNECTION_AUTH_FAILED) {
+        /* "(conn.c:NNN): Authorization Violation": the server's words */
+        const char *why = nats_GetLastError(NULL), *p = why ? strstr(why, "): ") : NULL;
+        if (why && why[0] == '(' && p)
+            why = p + 3;
+        snprintf(msg, msg_size, "--sync %s: %s: %s", cfg->url, natsStatus_GetText(s),
+                 why && *why ? why : "refused");
+        goto fail_handles;
+    }
+    if (s != NATS_OK) {
+        s = natsOptions_SetRetryOnFailedConnect(n->opts, true, on_connected, n);
+        if (s == NATS_OK)
+            s = natsConnection_Connect(&n->nc, n->opts);
+    }
     if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
         snprintf(msg, msg_size, "--sync %s: %s", cfg->url, natsStatus_GetText(s));
         goto fail_handles;

@@ -60,7 +60,8 @@ typedef struct {
 
 /* Connects (in the background when the server is not there yet: the client
  * retries for ever). Returns 0, WEFT_EARG with msg (a bad URL or
- * credentials file), WEFT_EIO or WEFT_ENOMEM. Call on the loop's thread. */
+ * credentials file), WEFT_EIO (msg says why: a server that refuses the
+ * node, with its reason) or WEFT_ENOMEM. Call on the loop's thread. */
 int sync_nats_start(const sync_nats_config_t *cfg, sync_nats_t **out, char *msg,
                     size_t msg_size);
 /* Publishes a frame to the peer: 0, or WEFT_ELIMIT when the client's buffer
