@@ -118,6 +118,9 @@ typedef struct {
     /* Faasm's global state tier (docs/faasm.md): "redis://HOST:PORT", or
      * NULL for the embedded one. */
     const char *faasm_state_redis;
+    /* Cosmictron console.log lines below this level (0 trace, 1 debug,
+     * 2 info, 3 warn, 4 error) are not kept: 0, the default, keeps all. */
+    int cosm_log_level;
 } weft_node_config_t;
 
 /* Opens the node: the data directory, its identity (created when sync is
