@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """tests/faasm/redis_test.py — Faasm's global state on a real Redis server
 (docs/faasm.md): a redis-server on a free loopback port, two `weft serve`
-nodes with --state-redis sharing values, appended values and global locks
-through it, and a Redis restart in the middle of a run (the calls in
+nodes (one given --state-redis, one the config key "state_redis") sharing
+values, appended values and global locks through it, and a Redis restart in the middle of a run (the calls in
 between fail with a clear message, nothing is corrupted, and the nodes
-recover by themselves once it is back). Skips (77) without redis-server.
+recover by themselves once it is back); a "state_redis" that is not a
+string is refused. Skips (77) without redis-server.
 
 usage: redis_test.py WEFT GUEST_WASM
 """
@@ -84,7 +85,8 @@ def main():
         redis = Redis(free_port(), tmp)
         url = "redis://127.0.0.1:%d" % redis.port
         a = nodes.Node(os.path.join(tmp, "a"), extra=("--no-sync", "--state-redis", url))
-        b = nodes.Node(os.path.join(tmp, "b"), extra=("--no-sync", "--state-redis", url))
+        # b names the server in its config file ("state_redis"), not --state-redis.
+        b = nodes.Node(os.path.join(tmp, "b"), extra=("--no-sync",), config={"state_redis": url})
         wasm = open(guest, "rb").read()
         for n in (a, b):
             st, doc = n.json("POST", "/v1/apps?name=faasm_kv", wasm)
@@ -94,7 +96,8 @@ def main():
             check(st in (200, 201), "context on %s: %s" % (n.url, doc))
 
         check(call(a, "s", "set hello") == (200, ""), "node a writes and pushes k")
-        check(call(b, "s", "get") == (200, "hello"), "node b pulls k from Redis")
+        check(call(b, "s", "get") == (200, "hello"),
+              "node b (config key state_redis) pulls k from Redis")
         check(call(b, "s", "set world!") == (200, ""), "node b writes k back")
         check(call(a, "s", "get") == (200, "world!"), "node a sees node b's value")
         for v in ("x1", "y2", "z3"):
@@ -118,6 +121,13 @@ def main():
         a.stop()
         b.stop()
         redis.stop()
+        bad = os.path.join(tmp, "bad.json")
+        with open(bad, "w") as f:
+            f.write('{"state_redis": 6379}')
+        r = subprocess.run([weft, "serve", "--no-sync", "--data-dir", os.path.join(tmp, "c"),
+                            "--config", bad], capture_output=True, timeout=30)
+        check(r.returncode == 2 and b"state_redis" in r.stderr,
+              "a state_redis that is not a string is refused: %r" % r.stderr)
     finally:
         nodes.kill_started()
         shutil.rmtree(tmp, ignore_errors=True)
