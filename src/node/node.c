@@ -191,7 +191,11 @@ int node_slot_set(weft_node_t *node, unsigned slot, weft_store_t *store, uint64_
     s->kick = 0;
     if (store && deadline_ns) {
         rc = watchdog_start(node);
-        pthread_cond_signal(&node->watch_cv);
+        /* A wake-up costs two context switches on every call (chained
+         * Faasm calls make many): only for a deadline the watchdog would
+         * not see in time. */
+        if (!node->watch_next || deadline_ns < node->watch_next)
+            pthread_cond_signal(&node->watch_cv);
     }
     pthread_mutex_unlock(&node->mu);
     if (!store) {
@@ -253,6 +257,7 @@ static void *watchdog_main(void *arg)
             if (at && (!next || at < next))
                 next = at;
         }
+        node->watch_next = next;
         if (!next) {
             pthread_cond_wait(&node->watch_cv, &node->mu);
             continue;

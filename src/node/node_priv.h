@@ -137,6 +137,10 @@ struct weft_node {
     pthread_t *workers;
     pthread_t writer, watchdog;
     int writer_started, watchdog_started;
+    /* When the waiting watchdog wakes by itself (0: not waiting for a time).
+     * A slot whose deadline is not before it needs no signal: the watchdog
+     * rescans every slot when it wakes. Under mu. */
+    uint64_t watch_next;
     node_slot_t *slots; /* nworkers + 1 (the writer's is last; one, inline) */
     int interrupted; /* weft_node_interrupt: every call traps (atomic) */
     struct weft_sync *sync; /* replication (replicate.c); NULL when off */

@@ -436,6 +436,30 @@ TEST(limits_timeout_and_output)
     test_defer(free_result, in);
     ASSERT_EQ_INT(weft_call_result_outcome(in), WEFT_CALL_ERROR);
     ASSERT_TRUE(strstr(weft_call_result_message(in), "input") != NULL);
+
+    /* The watchdog is woken only for a deadline earlier than the one it
+     * sleeps until (node_slot_set): after a call with a far deadline (600 s:
+     * past the test's timeout) that runs long enough for the watchdog to see
+     * it (until its fuel runs out), a call with a near one still ends at
+     * its own. */
+    req.function = "spin";
+    req.limits.max_input = 0;
+    req.view = 1;
+    req.limits.timeout_ns = 600 * 1000000000ull;
+    req.limits.fuel = 20 * 1000000;
+    weft_call_result_t *far = NULL;
+    ASSERT_EQ_INT(weft_node_call(n, &req, &far), 0);
+    test_defer(free_result, far);
+    ASSERT_EQ_INT(weft_call_result_trap(far), WEFT_TRAP_OUT_OF_FUEL);
+    req.limits.fuel = 0;
+    for (int view = 1; view >= 0; view--) { /* a worker's slot, the writer's */
+        req.view = view;
+        req.limits.timeout_ns = 50 * 1000000ull;
+        weft_call_result_t *near = NULL;
+        ASSERT_EQ_INT(weft_node_call(n, &req, &near), 0);
+        test_defer(free_result, near);
+        ASSERT_EQ_INT(weft_call_result_trap(near), WEFT_TRAP_INTERRUPTED);
+    }
 }
 
 TEST(a_view_cannot_write)
