@@ -154,7 +154,8 @@ static int cosm_bind(node_call_t *c, void **state)
             return rc;
         }
     }
-    weft_cosmictron_config_t cc = {c->node->db, c->req->context, schema};
+    weft_cosmictron_config_t cc = {c->node->db, c->req->context, schema,
+                                   c->node->cosm_log_level};
     if (!(st = calloc(1, sizeof *st))) {
         node_result_fail(c->res, WEFT_CALL_ERROR, "out of memory");
         return WEFT_ENOMEM;

@@ -994,6 +994,8 @@ int weft_node_open(const weft_node_config_t *cfg, weft_node_t **out, char *out_m
         node->limits.max_output = NODE_DEFAULT_MAX_OUTPUT;
     node->max_batch = cfg->max_batch ? cfg->max_batch : NODE_DEFAULT_BATCH;
     node->load_timeout_ns = cfg->load_timeout_ns ? cfg->load_timeout_ns : 30000000000ull;
+    node->cosm_log_level = cfg->cosm_log_level < 0 ? 0 : cfg->cosm_log_level > 4 ? 4
+                                                      : cfg->cosm_log_level;
     long cores = cfg->workers || inline_ ? 1 : sysconf(_SC_NPROCESSORS_ONLN);
     node->nworkers = cfg->workers ? cfg->workers : (unsigned)(cores > 0 ? cores : 1);
     if (inline_)

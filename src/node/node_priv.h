@@ -146,6 +146,7 @@ struct weft_node {
     struct weft_sync *sync; /* replication (replicate.c); NULL when off */
     struct weft_faasm_state *faasm_state; /* abi_faasm.c; NULL until a Faasm call needs it */
     struct cosm_sched *cosm_sched;         /* abi_cosmictron.c: the scheduler, or NULL */
+    int cosm_log_level; /* console.log lines below it are not kept (0-4) */
     void (*sync_log)(void *user, const char *line);
     void *sync_log_user;
 };

@@ -7,13 +7,15 @@ and check that a failing reducer rolls back, that private tables are not
 shown, and that rows survive a restart of the node.
 
 A scheduled reducer runs on the node's scheduler after a restart, and a
-cancelled one never runs (schedule).
+cancelled one never runs (schedule). console.log lines below `weft serve
+--log-level` are not kept (log_level).
 
 The chat case runs examples/cosmictron_chat's session (GUEST_WASM is then
 that example).
 
 usage: cosm_e2e.py CASE WEFT GUEST_WASM
-       (CASE: calls, tables, restart, subscribe, schedule, chat, bad_deploy, inspect, run)
+       (CASE: calls, tables, restart, subscribe, schedule, log_level, chat, bad_deploy,
+        inspect, run)
 """
 import http.client
 import json
@@ -181,6 +183,27 @@ def case_restart(node, data):
               "after restart: %s %s" % (status, doc))
     finally:
         node.stop()
+
+
+def case_log_level(node, app, data):
+    """weft serve --log-level warn (and the config's "log_level": "error"):
+    console.log lines below the level are not kept."""
+    import subprocess
+    status, doc = call(node, "context")
+    check(status == 200 and doc["logs"][:3] == ["warn: level 3", "error: level 4",
+                                                "error: clamped"], "warn: %s %s" % (status, doc))
+    node.stop()
+    node = nodes.Node(data, config=dict(FAST, log_level="error"))
+    try:
+        context(node, app, "c2")  # "context" writes a row of its own once per context
+        status, doc = call(node, "context", ctx="c2")
+        check(status == 200 and doc["logs"] == ["error: level 4", "error: clamped"],
+              "error: %s %s" % (status, doc))
+    finally:
+        node.stop()
+    out = subprocess.run([nodes.WEFT, "serve", "--data-dir", data, "--log-level", "5"],
+                         capture_output=True, text=True, timeout=30)
+    check(out.returncode != 0 and "--log-level" in out.stderr, "bad level: %s" % out.stderr)
 
 
 def case_schedule(node, data):
@@ -357,7 +380,8 @@ def main():
         return
     with tempfile.TemporaryDirectory(prefix="weft-cosm-") as tmp:
         data = os.path.join(tmp, "node")
-        node = nodes.Node(data, config=FAST)
+        node = nodes.Node(data, config=FAST,
+                          extra=("--log-level", "warn") if case == "log_level" else ())
         try:
             if case == "bad_deploy":
                 with open(guest, "rb") as f:
@@ -378,6 +402,8 @@ def main():
                 case_subscribe(node)
             elif case == "schedule":
                 case_schedule(node, data)
+            elif case == "log_level":
+                case_log_level(node, app, data)
             elif case == "chat":
                 case_chat(node)
             else:
