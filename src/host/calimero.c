@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "calimero_priv.h"
+#include "hostsig.h"
 
 /* ---- errors and guest memory --------------------------------------------- */
 
@@ -659,11 +660,7 @@ size_t weft_calimero_func_count(void)
 
 static weft_functype_t *func_type(const cal_func_t *f)
 {
-    weft_valtype_t params[8];
-    size_t np = strlen(f->params);
-    weft_valtype_t result = f->result == 'I' ? WEFT_I64 : WEFT_I32;
-    for (size_t j = 0; j < np; j++) params[j] = f->params[j] == 'I' ? WEFT_I64 : WEFT_I32;
-    return weft_functype_new(params, np, &result, f->result ? 1 : 0);
+    return host_sig_type(f->params, f->result);
 }
 
 int weft_calimero_func(size_t i, const char **out_name, weft_functype_t **out_type)

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hostsig.h"
 #include "weft/bsatn.h"
 #include "weft/cosmictron.h"
 #include "weft/error.h"
@@ -495,11 +496,7 @@ static const struct {
 
 static weft_functype_t *func_type(const cosm_func_t *f)
 {
-    weft_valtype_t params[8];
-    size_t np = strlen(f->params);
-    weft_valtype_t result = f->result == 'I' ? WEFT_I64 : WEFT_I32;
-    for (size_t j = 0; j < np; j++) params[j] = f->params[j] == 'I' ? WEFT_I64 : WEFT_I32;
-    return weft_functype_new(params, np, &result, f->result ? 1 : 0);
+    return host_sig_type(f->params, f->result);
 }
 
 static int define_one(weft_cosmictron_t *c, weft_linker_t *linker, const char *module,

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "hostsig.h"
 #include "weft/error.h"
 #include "weft/extern.h"
 #include "weft/faasm.h"
@@ -764,12 +765,10 @@ static const faasm_func_t funcs[] = {
 };
 #define NFUNCS (sizeof funcs / sizeof funcs[0])
 
+/* Every Faasm import is i32-only: the signatures are lowercase. */
 static weft_functype_t *type_of(const faasm_func_t *d)
 {
-    weft_valtype_t params[8], result = WEFT_I32;
-    size_t np = strlen(d->params);
-    for (size_t j = 0; j < np; j++) params[j] = WEFT_I32;
-    return weft_functype_new(params, np, &result, d->result ? 1 : 0);
+    return host_sig_type(d->params, d->result);
 }
 
 static int define_one(weft_faasm_t *f, weft_linker_t *linker, const faasm_func_t *d)

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hostsig.h"
 #include "nx_priv.h"
 #include "weft/blake3.h"
 
@@ -538,11 +539,7 @@ void weft_nx_delete(weft_nx_t *nx)
 
 static int define_one(weft_nx_t *nx, weft_linker_t *linker, const nx_func_t *f)
 {
-    weft_valtype_t params[8];
-    size_t np = strlen(f->params);
-    weft_valtype_t result = f->result == 'I' ? WEFT_I64 : WEFT_I32;
-    for (size_t j = 0; j < np; j++) params[j] = f->params[j] == 'I' ? WEFT_I64 : WEFT_I32;
-    weft_functype_t *ft = weft_functype_new(params, np, &result, f->result ? 1 : 0);
+    weft_functype_t *ft = host_sig_type(f->params, f->result);
     if (!ft) return WEFT_ENOMEM;
     int rc = weft_linker_define_func_raw(linker, "nx", f->name, ft, f->fn, nx);
     weft_functype_delete(ft);
@@ -605,11 +602,7 @@ int weft_nx_func(size_t i, const char **out_name, weft_functype_t **out_type)
             continue;
         }
         const nx_func_t *f = &tables[t].funcs[i];
-        weft_valtype_t params[8];
-        size_t np = strlen(f->params);
-        weft_valtype_t result = f->result == 'I' ? WEFT_I64 : WEFT_I32;
-        for (size_t j = 0; j < np; j++) params[j] = f->params[j] == 'I' ? WEFT_I64 : WEFT_I32;
-        weft_functype_t *ft = weft_functype_new(params, np, &result, f->result ? 1 : 0);
+        weft_functype_t *ft = host_sig_type(f->params, f->result);
         if (!ft) return WEFT_ENOMEM;
         *out_name = f->name;
         *out_type = ft;
