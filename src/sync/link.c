@@ -25,6 +25,7 @@
 
 #include "link.h"
 #include "link_wire.h"
+#include "synclog.h"
 #include "weft/error.h"
 
 #define SYNC_MAX_PEERS 256
@@ -101,15 +102,10 @@ typedef struct wreq {
 static void logf_(sync_links_t *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(sync_links_t *l, const char *fmt, ...)
 {
-    char line[320];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    sync_logv(l->cfg.log, l->cfg.user, fmt, ap);
     va_end(ap);
-    if (l->cfg.log != NULL)
-        l->cfg.log(l->cfg.user, line);
-    else
-        fprintf(stderr, "%s\n", line);
 }
 
 static uint64_t now_ms(sync_links_t *l)

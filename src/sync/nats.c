@@ -27,6 +27,7 @@
 #include "nats.h"
 #include "repl.h"
 #include "repl_msg.h"
+#include "synclog.h"
 #include "weft/crdt.h"
 #include "weft/crdt_store.h"
 #include "weft/error.h"
@@ -114,15 +115,10 @@ struct sync_nats {
 static void nlog(sync_nats_t *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void nlog(sync_nats_t *n, const char *fmt, ...)
 {
-    char line[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    sync_logv(n->cfg.log, n->cfg.user, fmt, ap);
     va_end(ap);
-    if (n->cfg.log)
-        n->cfg.log(n->cfg.user, line);
-    else
-        fprintf(stderr, "%s\n", line);
 }
 
 static uint64_t mono_ms(void)

@@ -36,6 +36,7 @@
 #include "link.h"
 #include "nats.h"
 #include "repl.h"
+#include "synclog.h"
 #include "weft/crdt.h"
 #include "weft/crdt_store.h"
 #include "weft/error.h"
@@ -162,15 +163,10 @@ static void maybe_finish(weft_sync_t *s);
 static void slog(weft_sync_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void slog(weft_sync_t *s, const char *fmt, ...)
 {
-    char line[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    sync_logv(s->cfg.log, s->cfg.user, fmt, ap);
     va_end(ap);
-    if (s->cfg.log)
-        s->cfg.log(s->cfg.user, line);
-    else
-        fprintf(stderr, "%s\n", line);
 }
 
 static void hex_id(const uint8_t id[32], char out[65])
