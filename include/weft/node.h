@@ -277,6 +277,16 @@ int weft_node_context_members_change(weft_node_t *node, const char *name, const 
 int weft_node_context_get(weft_node_t *node, const char *name, weft_context_info_t *out);
 int weft_node_context_list(weft_node_t *node,
                            int (*fn)(void *user, const weft_context_info_t *ctx), void *user);
+/* Moves context `name` to app `app_id` (a redeploy, docs/node.md
+ * "Upgrading a context"): the record's app changes after the write calls
+ * queued before it; both apps must be of one ABI, and a Cosmictron
+ * context's tables move to the new schema in the same transaction
+ * (weft_tables_migrate). Returns 0 (also when it is of that app already),
+ * WEFT_ENOTFOUND (no such context or app), WEFT_EARG (another ABI, or an
+ * incompatible schema change: msg names the table and column) or a
+ * storage error. */
+int weft_node_context_upgrade(weft_node_t *node, const char *name, const char *app_id,
+                              char *out_msg, size_t msg_size);
 /* Deletes a context and all its state (keys, CRDT state, op-log, events),
  * after the write calls queued before it. WEFT_ENOTFOUND when absent. */
 int weft_node_context_delete(weft_node_t *node, const char *name);

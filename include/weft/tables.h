@@ -178,6 +178,20 @@ int weft_tables_range_json(const weft_schema_t *s, weft_txn_t *txn, const uint8_
                            size_t range_len, const uint8_t *after, size_t after_len, size_t limit,
                            weft_bsatn_buf_t *out, weft_bsatn_buf_t *out_next);
 
+/* Moves the rows of context ctx from schema `from` to schema `to` (a
+ * redeploy, docs/cosmictron.md "Schema changes"), in the embedder's write
+ * transaction txn (NULL: only check). Compatible: every table of `from`
+ * kept with its columns as a prefix of the new ones (same names, same
+ * types), the new columns Options, the same primary key, unique columns
+ * and owner column; tables may be added, indexes added or dropped, the
+ * public flag changed. Rows of a table that gained columns are rewritten
+ * with None in them, new indexes are built and dropped ones' entries
+ * deleted: O(rows of the tables that changed). Returns 0, WEFT_EARG with
+ * msg naming the table and column of an incompatible change, or a store
+ * error. */
+int weft_tables_migrate(const weft_schema_t *from, const weft_schema_t *to, weft_txn_t *txn,
+                        const uint8_t *ctx, size_t ctx_len, char *msg, size_t msg_size);
+
 #ifdef __cplusplus
 }
 #endif

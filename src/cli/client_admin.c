@@ -122,10 +122,13 @@ void cli_context_usage(FILE *out)
             "usage: weft context create [options] [--members ID,ID...] APP_ID [NAME]\n"
             "       weft context list [options]\n"
             "       weft context rm [options] NAME\n"
+            "       weft context upgrade [options] NAME APP_ID\n"
             "\n"
             "A context is a named instance of an app's state. create makes one (the node\n"
             "names it when NAME is left out) and prints its name; list prints one line per\n"
-            "context: name, app id, creation time (UTC); rm deletes one and all its state.\n"
+            "context: name, app id, creation time (UTC); rm deletes one and all its state;\n"
+            "upgrade moves one to another app of its ABI, keeping its state (a Cosmictron\n"
+            "schema may add tables and Option columns at the end: docs/node.md).\n"
             "--members lists other nodes' ids (weft status shows a node's) that replicate\n"
             "the context with this one (docs/sync.md): they join it when linked.\n"
             "\n"
@@ -183,11 +186,13 @@ int cli_context(int argc, char **argv)
     if (rc != 0)
         return rc < 0 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
     const char *sub = npos ? pos[0] : "";
-    size_t want_min = strcmp(sub, "create") == 0 ? 2 : strcmp(sub, "rm") == 0 ? 2 : 1;
+    int upgrade = strcmp(sub, "upgrade") == 0;
+    size_t want_min = strcmp(sub, "create") == 0 ? 2 : strcmp(sub, "rm") == 0 ? 2 : upgrade ? 3 : 1;
     size_t want_max = strcmp(sub, "create") == 0 ? 3 : want_min;
-    if (strcmp(sub, "create") != 0 && strcmp(sub, "list") != 0 && strcmp(sub, "rm") != 0) {
-        cli_error(npos ? "context: unknown subcommand '%s' (create, list or rm)"
-                       : "context: give a subcommand: create, list or rm%s",
+    if (strcmp(sub, "create") != 0 && strcmp(sub, "list") != 0 && strcmp(sub, "rm") != 0 &&
+        !upgrade) {
+        cli_error(npos ? "context: unknown subcommand '%s' (create, list, rm or upgrade)"
+                       : "context: give a subcommand: create, list, rm or upgrade%s",
                   sub);
         cli_usage_hint("context");
         return CLI_EXIT_USAGE;
@@ -196,6 +201,7 @@ int cli_context(int argc, char **argv)
         cli_error("context %s: %s", sub,
                   strcmp(sub, "create") == 0 ? "give the app id and optionally a name"
                   : strcmp(sub, "rm") == 0   ? "give the context's name"
+                  : upgrade                  ? "give the context's name and the app id"
                                              : "takes no argument");
         cli_usage_hint("context");
         return CLI_EXIT_USAGE;
@@ -226,6 +232,30 @@ int cli_context(int argc, char **argv)
             rc = client_fail(c, "context rm", &r);
             goto done;
         }
+        rc = CLI_EXIT_OK;
+        goto done;
+    }
+    if (upgrade) {
+        char path[1024];
+        json_t *ub = json_pack("{s:s}", "app", pos[2]);
+        body = ub ? json_dumps(ub, JSON_COMPACT) : NULL;
+        json_decref(ub);
+        if (strlen(pos[1]) > 255 || !body || !(esc = client_escape(c, pos[1], strlen(pos[1])))) {
+            cli_error("context upgrade: a context name is 1 to 255 bytes, the app id UTF-8 text");
+            rc = CLI_EXIT_USAGE;
+            goto done;
+        }
+        snprintf(path, sizeof path, "/v1/contexts/%s/app", esc);
+        client_req_t req = {.method = "POST", .path = path, .body = body,
+                            .body_len = strlen(body), .content_type = "application/json"};
+        if (client_request(c, &req, &r) != 0)
+            goto done;
+        if (r.status != 200) {
+            rc = client_fail(c, "context upgrade", &r);
+            goto done;
+        }
+        if (client_json(c))
+            client_print_json(r.doc);
         rc = CLI_EXIT_OK;
         goto done;
     }

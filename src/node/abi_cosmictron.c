@@ -85,6 +85,16 @@ int node_cosm_deploy(weft_node_t *node, const char *id, weft_module_t *m, char *
     return rc == WEFT_ENOMEM ? rc : rc ? WEFT_EARG : 0;
 }
 
+int node_cosm_upgrade(weft_node_t *node, weft_txn_t *txn, const char *ctx, node_app_t *from,
+                      node_app_t *to, char *msg, size_t size)
+{
+    const weft_schema_t *a, *b;
+    int rc = app_schema(node, from, &a, msg, size);
+    if (rc == 0) rc = app_schema(node, to, &b, msg, size);
+    if (rc != 0) return rc;
+    return weft_tables_migrate(a, b, txn, (const uint8_t *)ctx, strlen(ctx), msg, size);
+}
+
 int weft_node_app_schema(weft_node_t *node, const char *id, char **out)
 {
     weft_txn_t *txn;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "abi.h"
 #include "node_priv.h"
 #include "weft/crdt_json.h"
 #include "weft/crdt_store.h"
@@ -146,6 +147,88 @@ int weft_node_context_create_members(weft_node_t *node, const char *name, const 
         snprintf(out_msg, msg_size, "context '%s' exists already", name);
     else if (rc != 0)
         snprintf(out_msg, msg_size, "cannot create context '%s': %s", name,
+                 weft_db_errmsg(node->db));
+    return rc;
+}
+
+typedef struct {
+    const char *name;
+    node_app_t *to;
+    char *msg;
+    size_t size;
+} upgrade_t;
+
+/* In the writer: the record's app changes, and a Cosmictron context's
+ * tables move to the new schema in the same transaction (all or nothing). */
+static int upgrade_write(weft_node_t *node, weft_txn_t *txn, void *arg)
+{
+    upgrade_t *u = arg;
+    uint8_t key[4 + WEFT_CONTEXT_MAX], rec[8 + WEFT_APP_ID_LEN];
+    char from_id[WEFT_APP_ID_LEN + 1];
+    size_t klen = 0, vlen;
+    const uint8_t *v;
+    ctx_key(u->name, key, &klen);
+    int rc = weft_txn_get(txn, WEFT_SPACE_META, NULL, 0, key, klen, &v, &vlen);
+    if (rc == WEFT_ENOTFOUND)
+        snprintf(u->msg, u->size, "no context '%s'", u->name);
+    if (rc != 0)
+        return rc;
+    if (vlen != sizeof rec)
+        return WEFT_EIO;
+    memcpy(rec, v, sizeof rec);
+    memcpy(from_id, rec + 8, WEFT_APP_ID_LEN);
+    from_id[WEFT_APP_ID_LEN] = '\0';
+    if (strcmp(from_id, u->to->id) == 0)
+        return 0; /* already there */
+    node_app_t *from = node_app_load(node, txn, from_id, u->msg, u->size);
+    if (!from)
+        return WEFT_EIO;
+    if (from->abi != u->to->abi) {
+        snprintf(u->msg, u->size, "context '%s' is of a %s app; app %.12s is %s", u->name,
+                 from->abi->name, u->to->id, u->to->abi->name);
+        return WEFT_EARG;
+    }
+    if (from->abi == &node_abi_cosmictron &&
+        (rc = node_cosm_upgrade(node, txn, u->name, from, u->to, u->msg, u->size)) != 0)
+        return rc;
+    memcpy(rec + 8, u->to->id, WEFT_APP_ID_LEN);
+    return weft_txn_put(txn, WEFT_SPACE_META, NULL, 0, key, klen, rec, sizeof rec);
+}
+
+int weft_node_context_upgrade(weft_node_t *node, const char *name, const char *app_id,
+                              char *out_msg, size_t msg_size)
+{
+    char dummy[8];
+    uint8_t key[4 + WEFT_CONTEXT_MAX];
+    size_t klen = 0;
+    weft_txn_t *txn;
+    if (!out_msg || !msg_size) {
+        out_msg = dummy;
+        msg_size = sizeof dummy;
+    }
+    out_msg[0] = '\0';
+    if (ctx_key(name, key, &klen) != 0) {
+        snprintf(out_msg, msg_size, "no context '%s'", name ? name : "");
+        return WEFT_ENOTFOUND;
+    }
+    if (!node->db || !app_id || strlen(app_id) != WEFT_APP_ID_LEN) {
+        snprintf(out_msg, msg_size, "no app %s", app_id ? app_id : "(none)");
+        return WEFT_ENOTFOUND;
+    }
+    /* compiled here, not in the writer */
+    int rc = weft_txn_begin(node->db, WEFT_TXN_READ, &txn);
+    if (rc != 0)
+        return rc;
+    node_app_t *to = node_app_load(node, txn, app_id, out_msg, msg_size);
+    weft_txn_abort(txn);
+    if (!to) {
+        snprintf(out_msg, msg_size, "no app %s", app_id);
+        return WEFT_ENOTFOUND;
+    }
+    upgrade_t u = {name, to, out_msg, msg_size};
+    rc = node_write_fn(node, upgrade_write, &u);
+    if (rc != 0 && !out_msg[0])
+        snprintf(out_msg, msg_size, "cannot upgrade context '%s': %s", name,
                  weft_db_errmsg(node->db));
     return rc;
 }

@@ -311,6 +311,11 @@ void node_cosm_close(weft_node_t *node);
  * or WEFT_ENOMEM. */
 int node_cosm_deploy(weft_node_t *node, const char *id, weft_module_t *m, char *msg,
                      size_t size);
+/* Moves context ctx's tables from app `from` to app `to` (both Cosmictron
+ * apps) in txn: 0, WEFT_EARG with msg naming the table and column of an
+ * incompatible schema change (weft_tables_migrate), or a store error. */
+int node_cosm_upgrade(weft_node_t *node, weft_txn_t *txn, const char *ctx, node_app_t *from,
+                      node_app_t *to, char *msg, size_t size);
 
 /* events.c */
 /* Writes the result's events to the context's event log in txn, giving

@@ -26,6 +26,7 @@ static enum MHD_Result ctx_create(srv_t *s, req_t *r);
 static enum MHD_Result ctx_list(srv_t *s, req_t *r);
 static enum MHD_Result ctx_get(srv_t *s, req_t *r);
 static enum MHD_Result ctx_delete(srv_t *s, req_t *r);
+static enum MHD_Result ctx_upgrade(srv_t *s, req_t *r);
 static enum MHD_Result kv_read(srv_t *s, req_t *r);
 static enum MHD_Result crdt_list(srv_t *s, req_t *r);
 static enum MHD_Result crdt_get(srv_t *s, req_t *r);
@@ -42,6 +43,7 @@ const route_t srv_routes[] = {
     {"GET", "/v1/contexts", WEFT_SCOPE_READ, 0, ctx_list},
     {"GET", "/v1/contexts/{}", WEFT_SCOPE_READ, 0, ctx_get},
     {"DELETE", "/v1/contexts/{}", WEFT_SCOPE_ADMIN, 0, ctx_delete},
+    {"POST", "/v1/contexts/{}/app", WEFT_SCOPE_ADMIN, 1, ctx_upgrade},
     {"POST", "/v1/contexts/{}/call/{}", WEFT_SCOPE_CALL, 1, srv_call},
     {"GET", "/v1/contexts/{}/call/{}", WEFT_SCOPE_CALL, 0, srv_call},
     {"GET", "/v1/contexts/{}/events", WEFT_SCOPE_CALL, 0, srv_events},
@@ -301,6 +303,32 @@ static enum MHD_Result ctx_delete(srv_t *s, req_t *r)
     if (rc != 0)
         return srv_reply_error(r, 500, "INTERNAL", "%s", weft_strerror(rc));
     return srv_reply_bytes(r, 204, NULL, "", 0);
+}
+
+/* POST /v1/contexts/{name}/app {"app": ID}: the context moves to that app
+ * (a redeploy; docs/node.md "Upgrading a context"). */
+static enum MHD_Result ctx_upgrade(srv_t *s, req_t *r)
+{
+    json_error_t je;
+    const char *app = NULL;
+    char msg[512];
+    json_t *body = json_loadb((const char *)r->body, r->body_len, 0, &je);
+    if (!body || json_unpack_ex(body, &je, 0, "{s:s}", "app", &app) != 0) {
+        json_decref(body);
+        return srv_reply_error(r, 400, "BAD_REQUEST", "expected {\"app\": ID}: %s", je.text);
+    }
+    int rc = weft_node_context_upgrade(s->node, r->params[0], app, msg, sizeof msg);
+    json_decref(body);
+    weft_context_info_t c;
+    if (rc == WEFT_ENOTFOUND)
+        return srv_reply_error(r, 404, "NOT_FOUND", "%s", msg);
+    if (rc == WEFT_EARG)
+        return srv_reply_error(r, 409, "CONFLICT", "%s", msg);
+    if (rc != 0 || weft_node_context_get(s->node, r->params[0], &c) != 0)
+        return srv_reply_error(r, 500, "INTERNAL", "%s", msg[0] ? msg : "cannot upgrade");
+    json_t *o = ctx_json(&c);
+    json_object_set_new(o, "members", srv_members_json(s, r->params[0]));
+    return srv_reply_json(r, 200, o);
 }
 
 /* A page of keys being answered: the items so far and the last key (the

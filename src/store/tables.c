@@ -15,6 +15,7 @@
  * own writes ahead of it without holding an LMDB cursor across them.
  * Handles carry a generation, so a closed or forged one is refused.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -781,5 +782,204 @@ int weft_tables_range_json(const weft_schema_t *s, weft_txn_t *txn, const uint8_
     if (rc == 0) rc = out->err ? out->err : out_next->err;
 done:
     weft_tables_delete(t);
+    return rc;
+}
+
+/* ---- schema changes ------------------------------------------------------ */
+
+static const char *col_name(const schema_table_t *t, int c)
+{
+    return c < 0 ? "none" : t->cols[c].name;
+}
+
+static int is_unique(const schema_table_t *t, uint32_t c)
+{
+    for (size_t u = 0; u < t->nunique; u++)
+        if (t->unique[u] == c) return 1;
+    return 0;
+}
+
+/* Whether table o of the old schema can become table n: the first
+ * incompatible change, named (docs/cosmictron.md "Schema changes"). */
+static int migrate_check(const schema_table_t *o, const schema_table_t *n, char *msg, size_t size)
+{
+    for (size_t c = 0; c < o->ncols; c++) {
+        const schema_col_t *oc = &o->cols[c];
+        if (c >= n->ncols || strcmp(oc->name, n->cols[c].name) != 0) {
+            for (size_t k = 0; k < n->ncols; k++)
+                if (strcmp(oc->name, n->cols[k].name) == 0)
+                    return tables_fail(msg, size,
+                                 "table %s: column %s moved (columns are only added at the end)",
+                                 o->name, oc->name);
+            return tables_fail(msg, size, "table %s: column %s removed", o->name, oc->name);
+        }
+        if (oc->type_len != n->cols[c].type_len || memcmp(oc->type, n->cols[c].type, oc->type_len))
+            return tables_fail(msg, size, "table %s: column %s changed its type", o->name, oc->name);
+    }
+    for (size_t c = o->ncols; c < n->ncols; c++)
+        if (n->cols[c].type[0] != WEFT_BSATN_OPTION)
+            return tables_fail(msg, size,
+                         "table %s: new column %s must be an Option (existing rows hold None)",
+                         n->name, n->cols[c].name);
+    if (o->pk != n->pk)
+        return tables_fail(msg, size, "table %s: primary key changed (%s, was %s)", o->name,
+                     col_name(n, n->pk), col_name(o, o->pk));
+    for (size_t u = 0; u < o->nunique; u++)
+        if (!is_unique(n, o->unique[u]))
+            return tables_fail(msg, size, "table %s: column %s is no longer unique", o->name,
+                         o->cols[o->unique[u]].name);
+    for (size_t u = 0; u < n->nunique; u++)
+        if (!is_unique(o, n->unique[u]))
+            return tables_fail(msg, size, "table %s: column %s became unique", n->name,
+                         n->cols[n->unique[u]].name);
+    if (o->owner != n->owner)
+        return tables_fail(msg, size, "table %s: owner column changed (%s, was %s)", o->name,
+                     col_name(n, n->owner), col_name(o, o->owner));
+    return 0;
+}
+
+/* Index x of table t, when table u has the same one (name and columns). */
+static int index_kept(const schema_table_t *t, size_t x, const schema_table_t *u)
+{
+    const schema_index_t *a = &t->idx[x];
+    for (size_t y = 0; y < u->nidx; y++) {
+        const schema_index_t *b = &u->idx[y];
+        if (strcmp(a->name, b->name) == 0 && a->ncols == b->ncols &&
+            memcmp(a->cols, b->cols, a->ncols * sizeof a->cols[0]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* A batch of entries under a prefix, gathered by a scan and then written:
+ * fn may not write while it scans. */
+#define MIGRATE_BATCH 256
+
+typedef struct {
+    weft_bsatn_buf_t kv; /* (u32 key length, key, u32 value length, value) each */
+    size_t n;
+} batch_t;
+
+static int batch_visit(void *user, const uint8_t *key, size_t key_len, const uint8_t *val,
+                       size_t val_len)
+{
+    batch_t *b = user;
+    put_len(&b->kv, key_len);
+    weft_bsatn_put_raw(&b->kv, key, key_len);
+    put_len(&b->kv, val_len);
+    weft_bsatn_put_raw(&b->kv, val, val_len);
+    return ++b->n == MIGRATE_BATCH || b->kv.err;
+}
+
+/* Every key under `pre`, a batch at a time: deleted (del), or a row of
+ * table n rewritten with `extra` None columns and entered into the new
+ * indexes `add` (a flag per index of n). */
+static int migrate_entries(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                           const weft_bsatn_buf_t *pre, int del, const schema_table_t *n,
+                           size_t extra, const int *add)
+{
+    batch_t b = {{0}, 0};
+    weft_bsatn_buf_t last, row, ik;
+    int rc = 0;
+    weft_bsatn_buf_init(&b.kv);
+    weft_bsatn_buf_init(&last);
+    weft_bsatn_buf_init(&row);
+    weft_bsatn_buf_init(&ik);
+    for (;;) {
+        b.kv.len = 0;
+        b.n = 0;
+        rc = weft_txn_scan(txn, WEFT_SPACE_TABLES, ctx, ctx_len, pre->p, pre->len, last.p,
+                           last.len, batch_visit, &b);
+        if (rc == 0) rc = b.kv.err;
+        if (rc != 0 || b.n == 0) break;
+        for (size_t at = 0, i = 0; rc == 0 && i < b.n; i++) {
+            size_t kl = get_len(b.kv.p + at), vl;
+            const uint8_t *k = b.kv.p + at + 4, *v;
+            vl = get_len(k + kl);
+            v = k + kl + 4;
+            at += 8 + kl + vl;
+            if (del) {
+                rc = weft_txn_del(txn, WEFT_SPACE_TABLES, ctx, ctx_len, k, kl);
+            } else {
+                size_t off[MAX_COLUMNS], lens[MAX_COLUMNS];
+                row.len = 0;
+                weft_bsatn_put_raw(&row, v, vl);
+                for (size_t e = 0; e < extra; e++) weft_bsatn_put_u8(&row, 0); /* None */
+                if ((rc = row.err) != 0) break;
+                if (tables_columns(n, row.p, row.len, off, lens) != 0) {
+                    rc = WEFT_EDAMAGED; /* a stored row that is not one */
+                    break;
+                }
+                if (extra && (rc = weft_txn_put(txn, WEFT_SPACE_TABLES, ctx, ctx_len, k, kl,
+                                                row.p, row.len)) != 0)
+                    break;
+                for (size_t x = 0; rc == 0 && x < n->nidx; x++) {
+                    if (!add[x]) continue;
+                    ik.len = 0;
+                    if ((rc = index_key(n, x, row.p, off, lens, k + pre->len, kl - pre->len,
+                                        &ik)) == 0 &&
+                        !key_fits(ik.len))
+                        rc = WEFT_ELIMIT; /* an entry longer than a key may be */
+                    if (rc == 0)
+                        rc = weft_txn_put(txn, WEFT_SPACE_TABLES, ctx, ctx_len, ik.p, ik.len,
+                                          k + pre->len, kl - pre->len);
+                }
+            }
+            if (i + 1 == b.n) { /* the next batch starts after this key */
+                last.len = 0;
+                weft_bsatn_put_raw(&last, k, kl);
+                if (rc == 0) rc = last.err;
+            }
+        }
+        if (rc != 0 || b.n < MIGRATE_BATCH) break;
+    }
+    weft_bsatn_buf_fini(&b.kv);
+    weft_bsatn_buf_fini(&last);
+    weft_bsatn_buf_fini(&row);
+    weft_bsatn_buf_fini(&ik);
+    return rc;
+}
+
+int weft_tables_migrate(const weft_schema_t *from, const weft_schema_t *to, weft_txn_t *txn,
+                        const uint8_t *ctx, size_t ctx_len, char *msg, size_t msg_size)
+{
+    int rc;
+    for (size_t i = 0; i < from->ntables; i++) {
+        const schema_table_t *o = &from->tables[i];
+        int tid = weft_schema_table_find(to, o->name, strlen(o->name));
+        if (tid < 0)
+            return tables_fail(msg, msg_size, "table %s: removed (its rows would be lost)", o->name);
+        if ((rc = migrate_check(o, &to->tables[tid], msg, msg_size)) != 0) return rc;
+    }
+    if (!txn) return 0;
+    for (size_t i = 0; i < from->ntables; i++) {
+        const schema_table_t *o = &from->tables[i];
+        const schema_table_t *n = &to->tables[weft_schema_table_find(to, o->name,
+                                                                     strlen(o->name))];
+        int add[MAX_INDEXES] = {0}, any = 0;
+        weft_bsatn_buf_t pre;
+        for (size_t x = 0; x < o->nidx; x++) {
+            if (o->idx[x].on_pk || index_kept(o, x, n)) continue;
+            weft_bsatn_buf_init(&pre);
+            index_prefix(o, x, &pre);
+            rc = pre.err ? pre.err : migrate_entries(txn, ctx, ctx_len, &pre, 1, n, 0, add);
+            weft_bsatn_buf_fini(&pre);
+            if (rc != 0) goto fail;
+        }
+        for (size_t x = 0; x < n->nidx; x++) any |= add[x] = !n->idx[x].on_pk && !index_kept(n, x, o);
+        if (!any && n->ncols == o->ncols) continue;
+        weft_bsatn_buf_init(&pre);
+        row_prefix(n, &pre);
+        rc = pre.err ? pre.err
+                     : migrate_entries(txn, ctx, ctx_len, &pre, 0, n, n->ncols - o->ncols, add);
+        weft_bsatn_buf_fini(&pre);
+        if (rc != 0) goto fail;
+    }
+    return 0;
+fail:
+    if (rc == WEFT_ELIMIT)
+        tables_fail(msg, msg_size, "a new index's entry would pass the store's key length");
+    else
+        tables_fail(msg, msg_size, "moving the rows failed (store error %d)", rc);
     return rc;
 }

@@ -66,4 +66,7 @@ const schema_table_t *tables_table(const weft_schema_t *s, uint32_t tid);
 int tables_columns(const schema_table_t *t, const uint8_t *row, size_t len, size_t *off,
                    size_t *lens);
 
+/* Formats msg (when not NULL) and returns WEFT_EARG: a refused schema. */
+int tables_fail(char *msg, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -18,9 +18,7 @@
 #include "tables_priv.h"
 #include "weft/error.h"
 
-static int fail(char *msg, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *msg, size_t size, const char *fmt, ...)
+int tables_fail(char *msg, size_t size, const char *fmt, ...)
 {
     if (msg && size) {
         va_list ap;
@@ -96,66 +94,66 @@ static int parse_table(weft_bsatn_reader_t *r, weft_schema_t *s, size_t ti, char
 {
     schema_table_t *t = &s->tables[ti];
     if (!get_name(r, t->name))
-        return fail(msg, size, "table %zu: a name must be [A-Za-z_][A-Za-z0-9_]*, at most %u bytes",
+        return tables_fail(msg, size, "table %zu: a name must be [A-Za-z_][A-Za-z0-9_]*, at most %u bytes",
                     ti, WEFT_TABLES_MAX_NAME);
     for (size_t j = 0; j < ti; j++)
         if (strcmp(s->tables[j].name, t->name) == 0)
-            return fail(msg, size, "table %s: declared twice", t->name);
+            return tables_fail(msg, size, "table %s: declared twice", t->name);
     if (!get_struct(r, &t->row, &t->row_len, t->cols, MAX_COLUMNS, &t->ncols))
-        return fail(msg, size,
+        return tables_fail(msg, size,
                     "table %s: the row type must be a Struct of 1 to %u columns with distinct "
                     "names",
                     t->name, MAX_COLUMNS);
     if (!get_opt_col(r, t, &t->pk))
-        return fail(msg, size, "table %s: primary key is not a column", t->name);
+        return tables_fail(msg, size, "table %s: primary key is not a column", t->name);
     uint32_t nu = weft_bsatn_get_u32(r);
     if (r->err || nu > MAX_COLUMNS)
-        return fail(msg, size, "table %s: bad unique column list", t->name);
+        return tables_fail(msg, size, "table %s: bad unique column list", t->name);
     for (uint32_t i = 0; i < nu; i++) {
         uint32_t c = weft_bsatn_get_u32(r);
         if (r->err || c >= t->ncols)
-            return fail(msg, size, "table %s: unique column %u is not a column", t->name, c);
+            return tables_fail(msg, size, "table %s: unique column %u is not a column", t->name, c);
         for (size_t j = 0; j < t->nunique; j++)
             if (t->unique[j] == c)
-                return fail(msg, size, "table %s: column %s is unique twice", t->name,
+                return tables_fail(msg, size, "table %s: column %s is unique twice", t->name,
                             t->cols[c].name);
         if ((int)c == t->pk) continue; /* the primary key is unique already */
         t->unique[t->nunique++] = c;
     }
     uint32_t ni = weft_bsatn_get_u32(r);
     if (r->err || ni > MAX_INDEXES)
-        return fail(msg, size, "table %s: at most %u indexes", t->name, MAX_INDEXES);
+        return tables_fail(msg, size, "table %s: at most %u indexes", t->name, MAX_INDEXES);
     for (uint32_t i = 0; i < ni; i++) {
         schema_index_t *x = &t->idx[i];
         if (!get_name(r, x->name))
-            return fail(msg, size, "table %s: index %u has a bad name", t->name, i);
+            return tables_fail(msg, size, "table %s: index %u has a bad name", t->name, i);
         for (uint32_t j = 0; j < i; j++)
             if (strcmp(t->idx[j].name, x->name) == 0)
-                return fail(msg, size, "table %s: index %s declared twice", t->name, x->name);
+                return tables_fail(msg, size, "table %s: index %s declared twice", t->name, x->name);
         uint32_t nc = weft_bsatn_get_u32(r);
         if (r->err || nc == 0 || nc > MAX_INDEX_COLUMNS)
-            return fail(msg, size, "table %s: index %s needs 1 to %u columns", t->name, x->name,
+            return tables_fail(msg, size, "table %s: index %s needs 1 to %u columns", t->name, x->name,
                         MAX_INDEX_COLUMNS);
         for (uint32_t j = 0; j < nc; j++) {
             x->cols[j] = weft_bsatn_get_u32(r);
             if (r->err || x->cols[j] >= t->ncols)
-                return fail(msg, size, "table %s: index %s names no column", t->name, x->name);
+                return tables_fail(msg, size, "table %s: index %s names no column", t->name, x->name);
         }
         x->ncols = nc;
         x->on_pk = nc == 1 && (int)x->cols[0] == t->pk;
         t->nidx++;
     }
     t->public_ = weft_bsatn_get_bool(r);
-    if (r->err) return fail(msg, size, "table %s: bad public flag", t->name);
+    if (r->err) return tables_fail(msg, size, "table %s: bad public flag", t->name);
     if (!get_opt_col(r, t, &t->owner))
-        return fail(msg, size, "table %s: owner is not a column", t->name);
+        return tables_fail(msg, size, "table %s: owner is not a column", t->name);
     if (t->owner >= 0) {
         const schema_col_t *c = &t->cols[t->owner];
         if (c->type_len != 1 || c->type[0] != WEFT_BSATN_BYTES)
-            return fail(msg, size, "table %s: owner column %s must be of type bytes", t->name,
+            return tables_fail(msg, size, "table %s: owner column %s must be of type bytes", t->name,
                         c->name);
         if (t->public_)
-            return fail(msg, size, "table %s: an owner column is for private tables", t->name);
+            return tables_fail(msg, size, "table %s: an owner column is for private tables", t->name);
     }
     return 0;
 }
@@ -166,7 +164,7 @@ int weft_schema_parse(const uint8_t *p, size_t len, weft_schema_t **out, char *m
     int rc = WEFT_ENOMEM;
     if (!out) return WEFT_EARG;
     *out = NULL;
-    if (!p && len) return fail(msg, size, "no description");
+    if (!p && len) return tables_fail(msg, size, "no description");
     weft_schema_t *s = calloc(1, sizeof *s);
     if (!s) return WEFT_ENOMEM;
     s->bytes = malloc(len ? len : 1);
@@ -176,7 +174,7 @@ int weft_schema_parse(const uint8_t *p, size_t len, weft_schema_t **out, char *m
     weft_bsatn_reader_init(&r, s->bytes, len);
     uint32_t version = weft_bsatn_get_u32(&r);
     if (r.err || version != WEFT_SCHEMA_VERSION) {
-        rc = fail(msg, size, "schema: version %u, this weft reads version %u", version,
+        rc = tables_fail(msg, size, "schema: version %u, this weft reads version %u", version,
                   WEFT_SCHEMA_VERSION);
         goto fail;
     }
@@ -184,7 +182,7 @@ int weft_schema_parse(const uint8_t *p, size_t len, weft_schema_t **out, char *m
     /* a table takes more than 16 bytes: the count is checked before the
      * allocation, so a forged count cannot ask for gigabytes */
     if (r.err || nt > (len - r.off) / 16) {
-        rc = fail(msg, size, "schema: bad table count");
+        rc = tables_fail(msg, size, "schema: bad table count");
         goto fail;
     }
     s->tables = calloc(nt ? nt : 1, sizeof *s->tables);
@@ -194,7 +192,7 @@ int weft_schema_parse(const uint8_t *p, size_t len, weft_schema_t **out, char *m
         if ((rc = parse_table(&r, s, i, msg, size)) != 0) goto fail;
     uint32_t nr = weft_bsatn_get_u32(&r);
     if (r.err || nr > (len - r.off) / 5) {
-        rc = fail(msg, size, "schema: bad reducer count");
+        rc = tables_fail(msg, size, "schema: bad reducer count");
         goto fail;
     }
     s->reducers = calloc(nr ? nr : 1, sizeof *s->reducers);
@@ -205,12 +203,12 @@ int weft_schema_parse(const uint8_t *p, size_t len, weft_schema_t **out, char *m
         schema_col_t cols[MAX_COLUMNS];
         size_t ncols;
         if (!get_name(&r, x->name)) {
-            rc = fail(msg, size, "reducer %zu: bad name", i);
+            rc = tables_fail(msg, size, "reducer %zu: bad name", i);
             goto fail;
         }
         for (size_t j = 0; j < i; j++)
             if (strcmp(s->reducers[j].name, x->name) == 0) {
-                rc = fail(msg, size, "reducer %s: declared twice", x->name);
+                rc = tables_fail(msg, size, "reducer %s: declared twice", x->name);
                 goto fail;
             }
         /* no arguments: an empty bytes value */
@@ -219,13 +217,13 @@ int weft_schema_parse(const uint8_t *p, size_t len, weft_schema_t **out, char *m
             continue;
         }
         if (!get_struct(&r, &x->args, &x->args_len, cols, MAX_COLUMNS, &ncols)) {
-            rc = fail(msg, size, "reducer %s: arguments must be a Struct type (or empty)",
+            rc = tables_fail(msg, size, "reducer %s: arguments must be a Struct type (or empty)",
                       x->name);
             goto fail;
         }
     }
     if (r.off != len) {
-        rc = fail(msg, size, "schema: %zu bytes after the description", len - r.off);
+        rc = tables_fail(msg, size, "schema: %zu bytes after the description", len - r.off);
         goto fail;
     }
     *out = s;

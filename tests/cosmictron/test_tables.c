@@ -27,6 +27,25 @@ static void col(buf_t *t, const char *name, const char *type)
     weft_bsatn_put_raw(t, type, strlen(type));
 }
 
+/* secret {owner: bytes, note: String} private, owner column 0 */
+static void put_secret(buf_t *d, buf_t *row)
+{
+    weft_bsatn_put_str(d, "secret");
+    row->len = 0;
+    weft_bsatn_put_u8(row, 0x40);
+    weft_bsatn_put_u32(row, 2);
+    col(row, "owner", "\x12");
+    col(row, "note", "\x11");
+    weft_bsatn_put_bytes(d, row->p, row->len);
+    weft_bsatn_put_u8(d, 1); /* pk: the note */
+    weft_bsatn_put_u32(d, 1);
+    weft_bsatn_put_u32(d, 0);
+    weft_bsatn_put_u32(d, 0);
+    weft_bsatn_put_u8(d, 0); /* private */
+    weft_bsatn_put_u8(d, 1); /* owner: Some(0) */
+    weft_bsatn_put_u32(d, 0);
+}
+
 /* person {id: u32 pk, name: String unique, age: i32, tag: Option<String>},
  * index by_age (age), index by_age_name (age, name), index by_id (id); public.
  * log {msg: String} (no primary key), index by_msg; public.
@@ -78,20 +97,7 @@ static buf_t *schema_bytes(void)
     weft_bsatn_put_u8(d, 1);
     weft_bsatn_put_u8(d, 0);
 
-    weft_bsatn_put_str(d, "secret");
-    row->len = 0;
-    weft_bsatn_put_u8(row, 0x40);
-    weft_bsatn_put_u32(row, 2);
-    col(row, "owner", "\x12");
-    col(row, "note", "\x11");
-    weft_bsatn_put_bytes(d, row->p, row->len);
-    weft_bsatn_put_u8(d, 1); /* pk: the note */
-    weft_bsatn_put_u32(d, 1);
-    weft_bsatn_put_u32(d, 0);
-    weft_bsatn_put_u32(d, 0);
-    weft_bsatn_put_u8(d, 0); /* private */
-    weft_bsatn_put_u8(d, 1); /* owner: Some(0) */
-    weft_bsatn_put_u32(d, 0);
+    put_secret(d, row);
 
     weft_bsatn_put_u32(d, 2); /* reducers */
     weft_bsatn_put_str(d, "add");
@@ -722,4 +728,182 @@ TEST(tables_rows_survive_commit)
     ASSERT_EQ_INT(weft_tables_scan(other, 0, &h), 0);
     ASSERT_EQ_INT(weft_tables_next(other, h, 4096, &row, &len), WEFT_TABLE_ENOTFOUND);
     weft_tables_delete(other);
+}
+
+/* ---- schema changes (weft_tables_migrate) -------------------------------- */
+
+/* The schema of schema_bytes() changed one way: '2' the compatible next
+ * version (person gains nick: Option<i32> at the end and an index on it,
+ * loses by_age; a new table extra), or one incompatible change: 'r' a
+ * column removed, 't' retyped, 'm' moved, 'n' a new column not an
+ * Option, 'k' the primary key, 'u' a unique column, 'd' a table removed. */
+static weft_schema_t *schema_changed(char how)
+{
+    buf_t *d = buf(), *row = buf();
+    weft_schema_t *s = NULL;
+    char msg[256] = "";
+    weft_bsatn_put_u32(d, WEFT_SCHEMA_VERSION);
+    weft_bsatn_put_u32(d, how == '2' ? 4 : how == 'd' ? 2 : 3);
+    weft_bsatn_put_str(d, "person");
+    weft_bsatn_put_u8(row, 0x40);
+    weft_bsatn_put_u32(row, how == 'r' ? 3 : how == '2' || how == 'n' ? 5 : 4);
+    col(row, "id", "\x02");
+    if (how == 'm') col(row, "age", "\x0a");
+    col(row, "name", "\x11");
+    if (how != 'm') col(row, "age", how == 't' ? "\x0b" : "\x0a");
+    if (how != 'r') col(row, "tag", "\x20\x11");
+    if (how == '2') col(row, "nick", "\x20\x0a");
+    if (how == 'n') col(row, "nick", "\x0a");
+    weft_bsatn_put_bytes(d, row->p, row->len);
+    weft_bsatn_put_u8(d, how != 'k'); /* pk: Some(0), or None */
+    if (how != 'k') weft_bsatn_put_u32(d, 0);
+    weft_bsatn_put_u32(d, how != 'u'); /* unique: [1], or none */
+    if (how != 'u') weft_bsatn_put_u32(d, 1);
+    weft_bsatn_put_u32(d, how == '2' ? 3 : 1);
+    weft_bsatn_put_str(d, "by_age_name");
+    weft_bsatn_put_u32(d, 2);
+    weft_bsatn_put_u32(d, 2);
+    weft_bsatn_put_u32(d, 1);
+    if (how == '2') {
+        weft_bsatn_put_str(d, "by_id");
+        weft_bsatn_put_u32(d, 1);
+        weft_bsatn_put_u32(d, 0);
+        weft_bsatn_put_str(d, "by_nick");
+        weft_bsatn_put_u32(d, 1);
+        weft_bsatn_put_u32(d, 4);
+    }
+    weft_bsatn_put_u8(d, 1);
+    weft_bsatn_put_u8(d, 0);
+    if (how != 'd') {
+        weft_bsatn_put_str(d, "log");
+        row->len = 0;
+        weft_bsatn_put_u8(row, 0x40);
+        weft_bsatn_put_u32(row, 1);
+        col(row, "msg", "\x11");
+        weft_bsatn_put_bytes(d, row->p, row->len);
+        weft_bsatn_put_u8(d, 0);
+        weft_bsatn_put_u32(d, 0);
+        weft_bsatn_put_u32(d, 0); /* by_msg dropped */
+        weft_bsatn_put_u8(d, 1);
+        weft_bsatn_put_u8(d, 0);
+    }
+    put_secret(d, row);
+    if (how == '2') {
+        weft_bsatn_put_str(d, "extra");
+        row->len = 0;
+        weft_bsatn_put_u8(row, 0x40);
+        weft_bsatn_put_u32(row, 1);
+        col(row, "k", "\x02");
+        weft_bsatn_put_bytes(d, row->p, row->len);
+        weft_bsatn_put_u8(d, 1);
+        weft_bsatn_put_u32(d, 0);
+        weft_bsatn_put_u32(d, 0);
+        weft_bsatn_put_u32(d, 0);
+        weft_bsatn_put_u8(d, 1);
+        weft_bsatn_put_u8(d, 0);
+    }
+    weft_bsatn_put_u32(d, 0); /* no reducers */
+    ASSERT_EQ_INT(d->err, 0);
+    int rc = weft_schema_parse(d->p, d->len, &s, msg, sizeof msg);
+    if (rc) FAIL("weft_schema_parse(%c): %d %s", how, rc, msg);
+    test_defer(schema_free, s);
+    return s;
+}
+
+static int count_visit(void *user, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    (void)k, (void)kl, (void)v, (void)vl;
+    ++*(size_t *)user;
+    return 0;
+}
+
+/* Keys of context c1 under a prefix (with NULs: its length given). */
+static size_t keys_under(fx_t *f, const char *pre, size_t len)
+{
+    size_t n = 0;
+    ASSERT_EQ_INT(weft_txn_scan(f->txn, WEFT_SPACE_TABLES, (const uint8_t *)"c1", 2,
+                                (const uint8_t *)pre, len, NULL, 0, count_visit, &n),
+                  0);
+    return n;
+}
+
+/* Adding a table, an Option column at the end and an index works: the
+ * rows read with None there, the new index holds every row, a dropped
+ * index's entries are gone. Every incompatible change is refused naming
+ * its table and column, before anything is written. */
+TEST(tables_migrate_adds_option_columns_and_refuses_incompatible_changes)
+{
+    fx_t *f = fx();
+    static const struct {
+        char how;
+        const char *msg;
+    } bad[] = {
+        {'r', "table person: column tag removed"},
+        {'t', "table person: column age changed its type"},
+        {'m', "table person: column name moved"},
+        {'n', "table person: new column nick must be an Option"},
+        {'k', "table person: primary key changed (none, was id)"},
+        {'u', "table person: column name is no longer unique"},
+        {'d', "table log: removed"},
+    };
+    char msg[256];
+    for (uint32_t i = 0; i < 300; i++) { /* more than one batch of the rewrite */
+        char name[16];
+        snprintf(name, sizeof name, "p%u", i);
+        ASSERT_EQ_INT(insert_person(f, i, name, (int32_t)(i % 7) - 3), 0);
+    }
+    buf_t *lg = buf();
+    weft_bsatn_put_str(lg, "hello");
+    ASSERT_EQ_INT(weft_tables_insert(f->t, 1, lg->p, lg->len), 0);
+    ASSERT_EQ_U64(keys_under(f, "i" "person\0" "by_age\0", 15), 300);
+    ASSERT_EQ_U64(keys_under(f, "i" "log\0" "by_msg\0", 12), 1);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        weft_schema_t *to = schema_changed(bad[i].how);
+        msg[0] = '\0';
+        ASSERT_EQ_INT(weft_tables_migrate(f->s, to, f->txn, (const uint8_t *)"c1", 2, msg,
+                                          sizeof msg),
+                      WEFT_EARG);
+        ASSERT_CONTAINS(msg, bad[i].msg);
+    }
+    ASSERT_EQ_U64(keys_under(f, "i" "person\0" "by_age\0", 15), 300); /* untouched */
+
+    weft_schema_t *v2 = schema_changed('2');
+    ASSERT_EQ_INT(weft_tables_migrate(f->s, v2, NULL, (const uint8_t *)"c1", 2, msg, sizeof msg),
+                  0);
+    ASSERT_EQ_INT(weft_tables_migrate(f->s, v2, f->txn, (const uint8_t *)"c1", 2, msg,
+                                      sizeof msg),
+                  0);
+    ASSERT_EQ_U64(keys_under(f, "i" "person\0" "by_age\0", 15), 0);
+    ASSERT_EQ_U64(keys_under(f, "i" "log\0" "by_msg\0", 12), 0);
+    ASSERT_EQ_U64(keys_under(f, "i" "person\0" "by_nick\0", 16), 300);
+    ASSERT_EQ_U64(keys_under(f, "i" "person\0" "by_age_name\0", 20), 300);
+    buf_t *out = buf(), *next = buf();
+    ASSERT_EQ_INT(weft_tables_read_json(v2, f->txn, (const uint8_t *)"c1", 2, 0, NULL, 0, 1, out,
+                                        next),
+                  0);
+    weft_bsatn_put_u8(out, 0);
+    ASSERT_EQ_STR((char *)out->p,
+                  "[{\"id\":0,\"name\":\"p0\",\"age\":-3,\"tag\":null,\"nick\":null}]");
+    /* under v2, rows with a nick go in and range by it; the old ones hold None */
+    weft_tables_t *t2;
+    ASSERT_EQ_INT(weft_tables_new(v2, (const uint8_t *)"c1", 2, &t2), 0);
+    weft_tables_begin_call(t2, f->txn, ME, sizeof ME);
+    buf_t *r = person(1000, "nicked", 1, NULL);
+    weft_bsatn_put_u8(r, 1);
+    weft_bsatn_put_u32(r, 42);
+    ASSERT_EQ_INT(weft_tables_insert(t2, 0, r->p, r->len), 0);
+    buf_t *range = buf();
+    weft_bsatn_put_u8(range, WEFT_BOUND_INCLUDED);
+    weft_bsatn_put_u8(range, 1); /* Some(0) .. */
+    weft_bsatn_put_u32(range, 0);
+    weft_bsatn_put_u8(range, WEFT_BOUND_UNBOUNDED);
+    uint64_t h;
+    const uint8_t *row;
+    size_t len;
+    ASSERT_EQ_INT(weft_tables_index_scan(t2, 0, 2, range->p, range->len, &h), 0);
+    ASSERT_EQ_INT(weft_tables_next(t2, h, 4096, &row, &len), 0);
+    ASSERT_EQ_INT(row[0] | row[1] << 8, 1000);
+    ASSERT_EQ_INT(weft_tables_next(t2, h, 4096, &row, &len), WEFT_TABLE_ENOTFOUND);
+    weft_tables_end_call(t2);
+    weft_tables_delete(t2);
 }
