@@ -11,6 +11,7 @@
  * (with the type the profile expects). `weft run`, `weft inspect` and a
  * node's deploy all use it.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,12 +91,20 @@ static int name_is(const char *s, const char *name, size_t len)
     return strlen(s) == len && memcmp(s, name, len) == 0;
 }
 
-/* A profile's functions, loaded once per check. */
+/* A row's functions with their types, built the first time a module
+ * imports from the row's namespace and kept for the process's life: a
+ * check is then look-ups only (`weft run` checks a module more than once
+ * on its way to a call, and a node checks every deploy). Built under a
+ * lock, published with a release store, read without one. */
 typedef struct {
     const char **names;
     weft_functype_t **types;
     size_t n;
 } funcs_t;
+
+static funcs_t row_funcs[NPROFILES];
+static int row_ready[NPROFILES];
+static pthread_mutex_t row_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void funcs_free(funcs_t *f)
 {
@@ -106,17 +115,35 @@ static void funcs_free(funcs_t *f)
     memset(f, 0, sizeof *f);
 }
 
-static int funcs_load(const profile_t *p, funcs_t *f)
+static int funcs_build(const profile_t *p, funcs_t *f)
 {
     size_t n = p->count();
     f->names = calloc(n + 1, sizeof *f->names);
     f->types = calloc(n + 1, sizeof *f->types);
     if (!f->names || !f->types)
-        return -1;
+        goto fail;
     for (; f->n < n; f->n++)
         if (p->func(f->n, &f->names[f->n], &f->types[f->n]) != 0)
-            return -1;
+            goto fail;
     return 0;
+fail:
+    funcs_free(f);
+    return -1;
+}
+
+/* Row q's functions (owned by this file), or NULL when out of memory. */
+static const funcs_t *funcs_of(size_t q)
+{
+    if (__atomic_load_n(&row_ready[q], __ATOMIC_ACQUIRE))
+        return &row_funcs[q];
+    const funcs_t *f = NULL;
+    pthread_mutex_lock(&row_mu);
+    if (row_ready[q] || funcs_build(&profiles[q], &row_funcs[q]) == 0) {
+        __atomic_store_n(&row_ready[q], 1, __ATOMIC_RELEASE);
+        f = &row_funcs[q];
+    }
+    pthread_mutex_unlock(&row_mu);
+    return f;
 }
 
 /* The type of `name` in f (borrowed), or NULL. O(functions of the profile),
@@ -162,12 +189,7 @@ static int add_bad(weft_link_report_t *l, const weft_externdesc_t *d, weft_link_
 
 int weft_profile_check(const weft_module_t *module, weft_link_report_t *out)
 {
-    funcs_t funcs[NPROFILES];
-    memset(funcs, 0, sizeof funcs);
     memset(out, 0, sizeof *out);
-    for (size_t p = 0; p < NPROFILES; p++)
-        if (funcs_load(&profiles[p], &funcs[p]) != 0)
-            goto fail;
     size_t n = weft_module_import_count(module);
     for (size_t i = 0; i < n; i++) {
         weft_externdesc_t d;
@@ -182,7 +204,12 @@ int weft_profile_check(const weft_module_t *module, weft_link_report_t *out)
                 continue;
             if (first == NPROFILES)
                 first = q;
-            if (d.kind == WEFT_EXTERN_FUNC && (want = lookup(&funcs[q], d.name, d.name_len)))
+            if (d.kind != WEFT_EXTERN_FUNC)
+                continue;
+            const funcs_t *f = funcs_of(q);
+            if (!f)
+                goto fail;
+            if ((want = lookup(f, d.name, d.name_len)))
                 p = q;
         }
         if (first == NPROFILES) {
@@ -208,12 +235,8 @@ int weft_profile_check(const weft_module_t *module, weft_link_report_t *out)
         if (!copy || add_bad(out, &d, WEFT_LINK_WRONG_TYPE, copy) != 0)
             goto fail;
     }
-    for (size_t p = 0; p < NPROFILES; p++)
-        funcs_free(&funcs[p]);
     return 0;
 fail:
-    for (size_t p = 0; p < NPROFILES; p++)
-        funcs_free(&funcs[p]);
     weft_link_report_free(out);
     return WEFT_ENOMEM;
 }
@@ -288,11 +311,8 @@ static int row_import(const weft_module_t *m, size_t p, char *out, size_t size)
         if (weft_module_import(m, i, &d) != 0 || !name_is(profiles[p].ns, d.module, d.module_len))
             continue;
         /* rows sharing a namespace: the one that has the name */
-        funcs_t f;
-        memset(&f, 0, sizeof f);
-        int has = funcs_load(&profiles[p], &f) == 0 && lookup(&f, d.name, d.name_len);
-        funcs_free(&f);
-        if (!has)
+        const funcs_t *f = funcs_of(p);
+        if (!f || !lookup(f, d.name, d.name_len))
             continue;
         snprintf(out, size, "%.*s.%.*s", (int)d.module_len, d.module, (int)d.name_len, d.name);
         return 0;
