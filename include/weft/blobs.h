@@ -74,6 +74,39 @@ int weft_blob_stat(weft_txn_t *txn, const uint8_t id[WEFT_BLOB_ID_LEN], uint64_t
 int weft_blob_read(weft_txn_t *txn, const uint8_t id[WEFT_BLOB_ID_LEN], uint64_t off,
                    uint8_t *buf, size_t len, size_t *got);
 
+/* ---- blobs between nodes (docs/sync.md "Blobs between nodes") --------------
+ *
+ * A node that fetches a blob from its peers is given its record (what
+ * weft_blob_record returns on the node that has it: u64 big-endian size,
+ * then the SHA-256 of each chunk in order), stores each chunk as it comes,
+ * checked against its hash, and writes the record last
+ * (weft_blob_assemble). Chunks already stored are kept: a transfer that
+ * stopped resumes with the chunks it lacks. */
+
+/* The record of blob `id`, borrowed from txn: 0, WEFT_ENOTFOUND, WEFT_EIO
+ * (damaged). */
+int weft_blob_record(weft_txn_t *txn, const uint8_t id[WEFT_BLOB_ID_LEN], const uint8_t **rec,
+                     size_t *len);
+/* Checks a record's form (its length fits its size): 0 with its size and
+ * chunk count, or WEFT_EMALFORMED. */
+int weft_blob_record_check(const uint8_t *rec, size_t len, uint64_t *size, uint64_t *chunks);
+/* The bytes of chunk `hash` (borrowed from txn): 0 or WEFT_ENOTFOUND. */
+int weft_blob_chunk_get(weft_txn_t *txn, const uint8_t hash[WEFT_BLOB_ID_LEN],
+                        const uint8_t **p, size_t *len);
+/* Stores a chunk: 0 (also when it was there), WEFT_EARG when the bytes'
+ * SHA-256 is not `hash` or they are longer than WEFT_BLOB_CHUNK (nothing
+ * stored), or a storage error. */
+int weft_blob_chunk_put(weft_txn_t *txn, const uint8_t hash[WEFT_BLOB_ID_LEN], const uint8_t *p,
+                        size_t len);
+/* Makes blob `id` of record `rec` exist: every chunk it lists must be
+ * stored with its length, and the SHA-256 of their bytes in order must be
+ * `id` (the bytes are read through, never held whole). Returns 0 (also when
+ * the blob was there), WEFT_ENOTFOUND (a chunk is missing), WEFT_EARG (the
+ * chunks are another blob's bytes: nothing written), WEFT_EMALFORMED (a
+ * bad record) or a storage error. */
+int weft_blob_assemble(weft_txn_t *txn, const uint8_t id[WEFT_BLOB_ID_LEN], const uint8_t *rec,
+                       size_t len);
+
 /* Lowercase hex of an id (64 digits and a NUL), and back: 0, or WEFT_EARG
  * when text is not 64 hex digits. */
 void weft_blob_id_hex(const uint8_t id[WEFT_BLOB_ID_LEN], char out[2 * WEFT_BLOB_ID_LEN + 1]);

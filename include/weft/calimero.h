@@ -177,6 +177,14 @@ int weft_calimero_create(const weft_calimero_t *cal, size_t i, const uint8_t **o
 size_t weft_calimero_delete_count(const weft_calimero_t *cal);
 const uint8_t *weft_calimero_delete_id(const weft_calimero_t *cal, size_t i);
 
+/* Blobs the call announced (blob_announce_to_context): the blob's id and
+ * the target context's id, 32 bytes each (borrowed like events); the
+ * embedder announces them (weft/sync.h weft_sync_blob_announce) when the
+ * call commits. WEFT_ENOTFOUND past the end. */
+size_t weft_calimero_announce_count(const weft_calimero_t *cal);
+int weft_calimero_announce(const weft_calimero_t *cal, size_t i, const uint8_t **out_blob_id,
+                           const uint8_t **out_context_id);
+
 /* Log messages (log_utf8, js_std_d_print), in order; borrowed likewise. */
 size_t weft_calimero_log_count(const weft_calimero_t *cal);
 int weft_calimero_log(const weft_calimero_t *cal, size_t i, const char **out_msg,

@@ -158,6 +158,11 @@ const char *weft_node_data_dir(const weft_node_t *node);
 typedef struct {
     uint64_t commits;        /* durable batch commits */
     uint64_t committed_jobs; /* write jobs (calls and changes) in those commits */
+    /* Calimero xcalls run after their call committed, and those that
+     * failed (or found no context); event handlers run on this node for
+     * events of other members (emit_with_handler), and those that failed */
+    uint64_t xcalls, xcalls_failed;
+    uint64_t handlers, handlers_failed;
 } weft_node_stats_t;
 void weft_node_stats(weft_node_t *node, weft_node_stats_t *out);
 
@@ -401,6 +406,13 @@ typedef struct {
      * of their names, or an array in order), converted with its declared
      * types; 0: BSATN bytes. */
     int input_json;
+    /* Calimero: the call runs the handler of event handler_seq (>= 1) of
+     * node handler_origin in the context (emit_with_handler, run on the
+     * other members): it advances this node's mark of that origin in its
+     * own transaction and does not run when the mark is past it (it ran).
+     * 0: none. Set by the node. */
+    uint8_t handler_origin[32];
+    uint64_t handler_seq;
 } weft_call_req_t;
 
 typedef enum {
@@ -548,6 +560,13 @@ int weft_node_blob_stat(weft_node_t *node, const uint8_t id[32], uint64_t *out_s
  * end). Errors as for weft_node_blob_stat. */
 int weft_node_blob_read(weft_node_t *node, const uint8_t id[32], uint64_t off, uint8_t *buf,
                         size_t len, size_t *got);
+/* 1 when blob id, announced to a context of this node, is being fetched
+ * from its peers (docs/sync.md "Blobs between nodes"; *have: bytes here so
+ * far, *size: its size; either may be NULL), else 0. Any thread. */
+int weft_node_blob_fetching(weft_node_t *node, const uint8_t id[32], uint64_t *have,
+                            uint64_t *size);
+/* Blobs fetched from peers since open (zeros without sync). */
+void weft_node_blob_sync_stats(weft_node_t *node, weft_sync_blob_stats_t *out);
 
 #ifdef __cplusplus
 }

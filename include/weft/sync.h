@@ -45,6 +45,23 @@ typedef struct weft_sync weft_sync_t;
 int weft_sync_members_read(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
                            void (*fn)(void *user, const uint8_t id[32]), void *user);
 
+/* The CRDT key (in each replicated context) of the blobs announced to it
+ * (docs/sync.md "Blobs between nodes"): an LWW-Map whose field is a blob
+ * id (32 bytes) and whose value is the blob's record (weft/blobs.h
+ * weft_blob_record: size and chunk hashes). Every member node that lacks
+ * a blob announced fetches it from its member peers. Reserved like the
+ * members' key. */
+#define WEFT_SYNC_BLOBS_KEY "__nx/blobs"
+/* The largest record announced: 16,384 chunks, a blob of 4 GiB. */
+#define WEFT_SYNC_BLOB_RECORD_MAX ((size_t)8 + 16384u * 32u)
+
+/* Announces blob `id` (in txn's store) to context ctx: writes its record
+ * under WEFT_SYNC_BLOBS_KEY as an op of `origin` at wall_ms, in txn.
+ * Returns 0, WEFT_ENOTFOUND (no such blob), WEFT_ELIMIT (a blob over 4
+ * GiB) or a storage error. Needs no weft_sync_t. */
+int weft_sync_blob_announce(weft_txn_t *txn, const uint8_t origin[32], uint64_t wall_ms,
+                            const uint8_t *ctx, size_t ctx_len, const uint8_t id[32]);
+
 /* A write job: run fn in a write transaction (committed durably when fn
  * returns 0, aborted otherwise), then call done(arg, rc) from any thread.
  * Returns 0, or an error (done is then never called). */
@@ -91,6 +108,9 @@ typedef struct {
     int (*join)(void *user, const char *name, const char *app_id, const uint8_t *wasm,
                 size_t wasm_len, const uint8_t *members, size_t nmembers, char *msg,
                 size_t msg_size);
+    /* A batch of a peer's ops in context ctx (ctx_len bytes) committed
+     * (NULL: not told). On the sync thread: must not block. */
+    void (*applied)(void *user, const uint8_t *ctx, size_t ctx_len);
     void (*log)(void *user, const char *line); /* NULL: stderr */
     void *user;
 } weft_sync_config_t;
@@ -137,6 +157,23 @@ void weft_sync_peers(weft_sync_t *s, void (*fn)(void *user, const weft_sync_peer
  * digits; all little-endian. malloc'ed for the caller to free. Any
  * thread. */
 int weft_sync_peers_nx(weft_sync_t *s, uint8_t **out, size_t *out_len);
+
+/* Blobs fetched from peers since start (docs/sync.md "Blobs between
+ * nodes"), for metrics. */
+typedef struct {
+    uint64_t fetched;        /* blobs made whole here */
+    uint64_t failed;         /* blobs whose chunks were not the announced bytes */
+    uint64_t chunks_in;      /* chunks received and stored */
+    uint64_t chunks_refused; /* chunks whose SHA-256 was not the announced one */
+    uint64_t chunks_served;  /* chunks sent to peers */
+    uint64_t fetching;       /* blobs being fetched now */
+} weft_sync_blob_stats_t;
+void weft_sync_blob_stats(weft_sync_t *s, weft_sync_blob_stats_t *out);
+/* 1 when blob id is announced to a context of this node and being fetched
+ * (*have: bytes stored so far, *size: its size; either may be NULL), else
+ * 0. Any thread. */
+int weft_sync_blob_fetching(weft_sync_t *s, const uint8_t id[32], uint64_t *have,
+                            uint64_t *size);
 
 #ifdef __cplusplus
 }

@@ -7,7 +7,7 @@
  * time_now, ed25519_verify and fetch (the context functions are in
  * calimero_context.c, the blob functions in calimero_blobs.c), and
  * xcall, queued for the embedder; the functions weft does not provide yet
- * (governance, blob_announce_to_context) trap with "not supported yet".
+ * (governance) trap with "not supported yet".
  *
  * Invariants: every pointer and length is a u64, checked before use
  * (cal_mem, cal_buffer: a range past the guest's memory traps with
@@ -758,6 +758,7 @@ static void clear_call(weft_calimero_t *cal)
     }
     cal->ncreates = 0;
     cal->ndeletes = 0;
+    cal->nannounces = 0;
     cal->call_error = 0;
     cal->error_name = NULL;
     cal->nmember_ops = 0;
@@ -807,6 +808,7 @@ void weft_calimero_delete(weft_calimero_t *cal)
     free(cal->xcalls);
     free(cal->creates);
     free(cal->deletes);
+    free(cal->announces);
     cal_blobs_close(cal);
     free((cal_alloc_t *)cal); /* cal is the first member */
 }
@@ -972,6 +974,20 @@ int weft_calimero_create(const weft_calimero_t *cal, size_t i, const uint8_t **o
 size_t weft_calimero_delete_count(const weft_calimero_t *cal)
 {
     return cal->ndeletes;
+}
+
+size_t weft_calimero_announce_count(const weft_calimero_t *cal)
+{
+    return cal->nannounces;
+}
+
+int weft_calimero_announce(const weft_calimero_t *cal, size_t i, const uint8_t **out_blob_id,
+                           const uint8_t **out_context_id)
+{
+    if (i >= cal->nannounces) return WEFT_ENOTFOUND;
+    *out_blob_id = cal->announces + 64 * i;
+    *out_context_id = cal->announces + 64 * i + 32;
+    return 0;
 }
 
 const uint8_t *weft_calimero_delete_id(const weft_calimero_t *cal, size_t i)

@@ -11,8 +11,9 @@
  * handle that is not open, or of the other direction, traps
  * InvalidBlobHandle; more than CAL_MAX_BLOBS open at once,
  * TooManyBlobHandles (the real system's names). blob_announce_to_context
- * is not provided yet: blobs do not travel between nodes yet
- * (docs/calimero.md).
+ * is queued like context_delete and done by the embedder when the call
+ * commits: the node makes the blob fetchable by the context's member nodes
+ * (docs/calimero.md "Blobs", docs/sync.md "Blobs between nodes").
  */
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +162,41 @@ static int fn_blob_read(weft_caller_t *caller, void *user, weft_raw_t *args)
     CAL_RETURN64(got);
 }
 
+/* blob_announce_to_context(blob_id, context_id): 1 when the blob is here
+ * and its announcement is queued, 0 when there is no such blob (nothing to
+ * announce). Both ids are 32 bytes (else InvalidMemoryAccess); at most
+ * max_xcalls per call (XCallsOverflow); a write call's (a view traps). */
+static int fn_blob_announce(weft_caller_t *caller, void *user, weft_raw_t *args)
+{
+    static const char fn[] = "blob_announce_to_context";
+    weft_calimero_t *cal = user;
+    uint64_t size, len;
+    int rc;
+    const uint8_t *id = id_buf(cal, caller, fn, CAL_ARG(0), &rc);
+    if (!id) return rc;
+    const uint8_t *ctx = cal_buffer(cal, caller, fn, CAL_ARG(1), UINT64_MAX, NULL, &len, &rc);
+    if (!ctx) return rc;
+    if (len != 32)
+        return cal_fail(cal, caller, fn, "InvalidMemoryAccess",
+                        "a context id is 32 bytes, not %llu", (unsigned long long)len);
+    if (cal->nannounces >= cal->lim.max_xcalls)
+        return cal_fail(cal, caller, fn, "XCallsOverflow",
+                        "more than max_xcalls (%llu) blobs announced in one call",
+                        (unsigned long long)cal->lim.max_xcalls);
+    if ((rc = cal_charge(caller, CAL_FUEL_CALL + 4))) return rc;
+    if (cal_need_txn(cal, caller, fn, 1, &rc)) return rc;
+    rc = weft_blob_stat(cal->txn, id, &size);
+    if (rc == WEFT_ENOTFOUND) CAL_RETURN32(0);
+    if (rc) return cal_store_error(cal, caller, fn, rc);
+    uint8_t *a = realloc(cal->announces, (cal->nannounces + 1) * 64);
+    if (!a) return weft_caller_trap(caller, "calimero.%s: out of host memory", fn);
+    cal->announces = a;
+    memcpy(a + 64 * cal->nannounces, id, 32);
+    memcpy(a + 64 * cal->nannounces + 32, ctx, 32);
+    cal->nannounces++;
+    CAL_RETURN32(1);
+}
+
 void cal_blobs_close(weft_calimero_t *cal)
 {
     for (int i = 0; i < CAL_MAX_BLOBS; i++) {
@@ -175,6 +211,6 @@ const cal_func_t cal_blob_funcs[] = {
     {"blob_close", "II", 'i', fn_blob_close},
     {"blob_open", "I", 'I', fn_blob_open},
     {"blob_read", "II", 'I', fn_blob_read},
-    {"blob_announce_to_context", "II", 'i', NULL},
+    {"blob_announce_to_context", "II", 'i', fn_blob_announce},
 };
 const size_t cal_blob_nfuncs = sizeof cal_blob_funcs / sizeof cal_blob_funcs[0];

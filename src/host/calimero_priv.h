@@ -127,6 +127,8 @@ struct weft_calimero {
     size_t ncreates;
     uint8_t *deletes; /* 32-byte context ids */
     size_t ndeletes;
+    uint8_t *announces; /* blob_announce_to_context: blob id[32], context id[32] each */
+    size_t nannounces;
 };
 
 /* One function of the document: name, parameters ('I' u64, 'i' u32),

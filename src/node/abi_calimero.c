@@ -19,6 +19,7 @@
 #include "abi.h"
 #include "weft/calimero.h"
 #include "weft/error.h"
+#include "weft/sync.h"
 
 /* ---- xcall ------------------------------------------------------------------ */
 
@@ -49,15 +50,27 @@ static int find_ctx(void *user, const uint8_t *key, size_t klen, const uint8_t *
 }
 
 typedef struct {
+    weft_node_t *node;
     char *what; /* "xcall CONTEXT.FUNCTION", for the log line */
 } xcall_job_t;
 
-/* An xcall's end: its failure is logged (the node's stderr). */
+/* Counts an xcall run, or not run, for /metrics (weft_node_stats). */
+static void count_xcall(weft_node_t *node, int failed)
+{
+    pthread_mutex_lock(&node->mu);
+    node->stats.xcalls++;
+    node->stats.xcalls_failed += failed != 0;
+    pthread_mutex_unlock(&node->mu);
+}
+
+/* An xcall's end: its failure is logged (the node's stderr) and counted. */
 static void xcall_done(void *user, weft_call_result_t *res)
 {
     xcall_job_t *x = user;
-    if (weft_call_result_outcome(res) != WEFT_CALL_OK)
+    int failed = weft_call_result_outcome(res) != WEFT_CALL_OK;
+    if (failed)
         fprintf(stderr, "weft: %s failed: %s\n", x->what, weft_call_result_message(res));
+    count_xcall(x->node, failed);
     free(x->what);
     free(x);
     weft_call_result_delete(res);
@@ -75,10 +88,12 @@ static void submit_call(node_call_t *c, const char *name, const char *function,
                                                           : NULL;
     if (why) {
         fprintf(stderr, "weft: %s not run: %s\n", what, why);
+        count_xcall(c->node, 1);
         free(what);
         free(x);
         return;
     }
+    x->node = c->node;
     x->what = what;
     weft_call_req_t req;
     memset(&req, 0, sizeof req);
@@ -90,6 +105,7 @@ static void submit_call(node_call_t *c, const char *name, const char *function,
     int rc = weft_node_call_async(c->node, &req, xcall_done, x);
     if (rc != 0) {
         fprintf(stderr, "weft: %s not run: %s\n", what, weft_strerror(rc));
+        count_xcall(c->node, 1);
         free(x->what);
         free(x);
     }
@@ -182,6 +198,50 @@ static void run_deletes(node_call_t *c, weft_calimero_t *cal)
     }
 }
 
+/* Announces the committed call's blobs (blob_announce_to_context) to the
+ * contexts of those ids, each in a nested transaction: the blob's record
+ * in the context's WEFT_SYNC_BLOBS_KEY, an op of this node, so its member
+ * nodes fetch the blob (docs/sync.md "Blobs between nodes"). A failure is
+ * logged and the call stands. The calling context's op goes out with the
+ * call's commit; another context's is pushed when sync is told below, or
+ * at the next anti-entropy round when that comes before the commit. */
+static void run_announces(node_call_t *c, weft_calimero_t *cal)
+{
+    for (size_t i = 0, n = weft_calimero_announce_count(cal); i < n; i++) {
+        const uint8_t *blob, *id;
+        if (weft_calimero_announce(cal, i, &blob, &id) != 0)
+            continue;
+        find_ctx_t f = {.id = id};
+        weft_txn_scan(c->txn, WEFT_SPACE_META, NULL, 0, (const uint8_t *)"ctx/", 4, NULL, 0,
+                      find_ctx, &f);
+        char hex[65], bhex[65];
+        sodium_bin2hex(hex, sizeof hex, id, 32);
+        sodium_bin2hex(bhex, sizeof bhex, blob, 32);
+        const char *why = !f.found           ? "no context has that id"
+                          : !c->node->has_id ? "this node has no id to write it with"
+                                             : NULL;
+        weft_txn_t *t = NULL;
+        int rc = 0;
+        if (!why && (rc = weft_txn_begin_nested(c->txn, &t)) == 0) {
+            rc = weft_sync_blob_announce(t, c->node->id, node_unix_ms(),
+                                         (const uint8_t *)f.name, strlen(f.name), blob);
+            if (rc == 0)
+                rc = weft_txn_commit(t);
+            else
+                weft_txn_abort(t);
+        }
+        if (!why && rc)
+            why = rc == WEFT_ELIMIT ? "a blob announced is at most 4 GiB" : weft_strerror(rc);
+        if (why) {
+            fprintf(stderr, "weft: blob %.16s not announced to %s: %s\n", bhex,
+                    f.found ? f.name : hex, why);
+            continue;
+        }
+        if (strcmp(f.name, c->req->context) != 0)
+            node_sync_changed(c->node, f.name);
+    }
+}
+
 /* Queues the committed call's xcalls, by the calling context's id as the
  * executor. A one-call node (weft run) has no queue to run them later:
  * they are logged as not run. */
@@ -207,6 +267,7 @@ static void run_xcalls(node_call_t *c, weft_calimero_t *cal)
             char hex[65];
             sodium_bin2hex(hex, sizeof hex, id, 32);
             fprintf(stderr, "weft: xcall %s.%s not run: no context has that id\n", hex, fn);
+            count_xcall(c->node, 1);
             free(what);
         }
     }
@@ -220,11 +281,63 @@ static int context_exists(void *user, weft_txn_t *txn, const char *name)
     return txn && node_context_app(txn, name, app) == 0;
 }
 
+/* A handler call (weft_call_req_t.handler_seq) takes its event in its own
+ * transaction: this node's mark of the origin moves to it, so the handler
+ * runs once when it commits, and not at all when it ran before. */
+static int claim_handler(node_call_t *c)
+{
+    uint64_t mark, seq = c->req->handler_seq;
+    int rc = c->txn ? node_handler_mark(c->txn, c->req->context, c->req->handler_origin, &mark)
+                    : WEFT_EARG;
+    if (rc == 0 && mark >= seq)
+        rc = WEFT_ELIMIT;
+    else if (rc == 0 && mark + 1 != seq)
+        rc = WEFT_EARG;
+    if (rc == 0)
+        rc = node_handler_mark_set(c->txn, c->req->context, c->req->handler_origin, seq);
+    if (rc != 0)
+        node_result_fail(c->res, WEFT_CALL_ERROR, "handler of event %llu: %s",
+                         (unsigned long long)seq,
+                         rc == WEFT_ELIMIT ? "handled already"
+                         : rc == WEFT_EARG ? "not the next event of its origin (or a view)"
+                                           : weft_strerror(rc));
+    return rc;
+}
+
+/* The committed call's events with a handler become replicated state of
+ * the context (handlers.c), for the other members to run the handler. */
+static void emit_handlers(node_call_t *c, weft_calimero_t *cal)
+{
+    for (size_t i = 0, n = weft_calimero_event_count(cal); i < n; i++) {
+        const char *kind, *handler;
+        const uint8_t *data;
+        size_t kl, dl, hl = 0;
+        if (weft_calimero_event(cal, i, &kind, &kl, &data, &dl, &handler, &hl) != 0 || !hl)
+            continue;
+        weft_txn_t *t;
+        int rc = weft_txn_begin_nested(c->txn, &t);
+        if (rc == 0) {
+            rc = node_handler_emit(c->node, t, c->req->context, handler, hl, kind, kl, data, dl);
+            if (rc == 0)
+                rc = weft_txn_commit(t);
+            else
+                weft_txn_abort(t);
+        }
+        if (rc != 0)
+            fprintf(stderr, "weft: event %.*s of %s: its handler %.*s will not run on the other "
+                    "members: %s\n", (int)kl, kind, c->req->context, (int)hl, handler,
+                    rc == WEFT_EARG ? "this node has no id" : weft_strerror(rc));
+    }
+}
+
 static int cal_bind(node_call_t *c, void **state)
 {
     weft_node_t *node = c->node;
     weft_calimero_config_t cc;
     *state = NULL;
+    int hrc = c->req->handler_seq ? claim_handler(c) : 0;
+    if (hrc != 0)
+        return hrc;
     memset(&cc, 0, sizeof cc);
     cc.db = node->db;
     cc.context = c->req->context;
@@ -337,8 +450,10 @@ static int cal_finish(node_call_t *c, void *state, int verdict)
             node_result_add_event(res, kind_name, kl, data, dl);
     }
     if (verdict == 1 && !c->view) {
+        emit_handlers(c, cal);
         run_creates(c, cal);
         run_deletes(c, cal);
+        run_announces(c, cal);
         run_xcalls(c, cal);
     }
     return verdict;

@@ -15,6 +15,7 @@
 #include "node_priv.h"
 #include "weft/blobs.h"
 #include "weft/error.h"
+#include "weft/sync.h"
 
 struct weft_node_upload {
     weft_node_t *node;
@@ -136,4 +137,15 @@ int weft_node_blob_read(weft_node_t *node, const uint8_t id[32], uint64_t off, u
     rc = weft_blob_read(txn, id, off, buf, len, got);
     weft_txn_abort(txn);
     return rc;
+}
+
+int weft_node_blob_fetching(weft_node_t *node, const uint8_t id[32], uint64_t *have,
+                            uint64_t *size)
+{
+    return node->sync ? weft_sync_blob_fetching(node->sync, id, have, size) : 0;
+}
+
+void weft_node_blob_sync_stats(weft_node_t *node, weft_sync_blob_stats_t *out)
+{
+    weft_sync_blob_stats(node->sync, out); /* zeros without sync */
 }

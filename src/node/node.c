@@ -878,6 +878,7 @@ void weft_node_close(weft_node_t *node)
     if (!node)
         return;
     node_sync_close(node); /* first: its joins and batches go through the writer */
+    node_handlers_close(node); /* after sync (which wakes it), its calls go through the writer */
     node_cosm_close(node); /* its calls go through the workers */
     node->stopping = 1;
     pthread_mutex_lock(&node->mu);

@@ -146,6 +146,7 @@ struct weft_node {
     struct weft_sync *sync; /* replication (replicate.c); NULL when off */
     struct weft_faasm_state *faasm_state; /* abi_faasm.c; NULL until a Faasm call needs it */
     struct cosm_sched *cosm_sched;         /* abi_cosmictron.c: the scheduler, or NULL */
+    struct node_handlers *handlers;        /* handlers.c: other members' event handlers */
     int cosm_log_level; /* console.log lines below it are not kept (0-4) */
     void (*sync_log)(void *user, const char *line);
     void *sync_log_user;
@@ -316,6 +317,22 @@ int node_cosm_deploy(weft_node_t *node, const char *id, weft_module_t *m, char *
  * incompatible schema change (weft_tables_migrate), or a store error. */
 int node_cosm_upgrade(weft_node_t *node, weft_txn_t *txn, const char *ctx, node_app_t *from,
                       node_app_t *to, char *msg, size_t size);
+
+/* handlers.c: Calimero event handlers on the other members (emit_with_handler).
+ * open starts the thread that runs them (with sync, before it starts);
+ * close stops it (after sync, before the workers it calls through). notify:
+ * a batch of peers' ops in ctx was applied (any thread, never blocks).
+ * emit writes the event as replicated state in txn; mark / mark_set read
+ * and write this node's last event handled of `origin` in ctx. */
+typedef struct node_handlers node_handlers_t;
+int node_handlers_open(weft_node_t *node);
+void node_handlers_close(weft_node_t *node);
+void node_handlers_notify(weft_node_t *node, const uint8_t *ctx, size_t len);
+int node_handler_emit(weft_node_t *node, weft_txn_t *txn, const char *ctx, const char *handler,
+                      size_t hl, const char *kind, size_t kl, const uint8_t *data, size_t dl);
+int node_handler_mark(weft_txn_t *txn, const char *ctx, const uint8_t origin[32], uint64_t *out);
+int node_handler_mark_set(weft_txn_t *txn, const char *ctx, const uint8_t origin[32],
+                          uint64_t seq);
 
 /* events.c */
 /* Writes the result's events to the context's event log in txn, giving

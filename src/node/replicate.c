@@ -125,6 +125,13 @@ static int sync_join(void *user, const char *name, const char *app_id, const uin
     return rc;
 }
 
+/* A batch of peers' ops in ctx committed: other members' events may have
+ * come with handlers to run here. */
+static void sync_applied(void *user, const uint8_t *ctx, size_t len)
+{
+    node_handlers_notify(user, ctx, len);
+}
+
 static void sync_log(void *user, const char *line)
 {
     weft_node_t *node = user;
@@ -162,11 +169,18 @@ int node_sync_open(weft_node_t *node, const weft_node_config_t *cfg, char *msg, 
         .app_have = sync_app_have,
         .context_app = sync_context_app,
         .join = sync_join,
+        .applied = sync_applied,
         .log = cfg->sync_log ? sync_log : NULL,
         .user = node,
     };
     node->sync_log = cfg->sync_log;
     node->sync_log_user = cfg->sync_log_user;
+    /* before sync: its batches tell the runner (sync_applied) */
+    if (!(cfg->flags & WEFT_NODE_INLINE) && (rc = node_handlers_open(node)) != 0) {
+        sodium_memzero(sk, sizeof sk);
+        snprintf(msg, msg_size, "cannot start the event handlers' thread");
+        return rc;
+    }
     rc = weft_sync_start(&sc, &node->sync, msg, msg_size);
     sodium_memzero(sk, sizeof sk);
     return rc;

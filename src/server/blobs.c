@@ -7,7 +7,9 @@
  *                        201 {"id": HEX, "size": N}
  *   GET /v1/blobs/{id}   the bytes, streamed a piece at a time from read
  *                        transactions; immutable (the id is their SHA-256),
- *                        so cached for good and 304 for a matching ETag
+ *                        so cached for good and 304 for a matching ETag;
+ *                        503 FETCHING for a blob announced to one of the
+ *                        node's contexts that is still coming from peers
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -99,6 +101,12 @@ enum MHD_Result srv_blob_get(srv_t *s, req_t *r)
                                r->params[0]);
     uint64_t size;
     int rc = weft_node_blob_stat(s->node, id, &size);
+    uint64_t have = 0;
+    if (rc == WEFT_ENOTFOUND && weft_node_blob_fetching(s->node, id, &have, &size))
+        return srv_reply_error(r, 503, "FETCHING",
+                               "blob %s is being fetched from this node's peers (%" PRIu64
+                               " of %" PRIu64 " bytes here): ask again",
+                               r->params[0], have, size);
     if (rc == WEFT_ENOTFOUND || rc == WEFT_EARG)
         return srv_reply_error(r, 404, "NOT_FOUND", "no blob %s", r->params[0]);
     if (rc != 0)

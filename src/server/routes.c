@@ -595,6 +595,32 @@ enum MHD_Result srv_metrics(srv_t *s, req_t *r)
             "# HELP weft_commit_calls_total Write calls committed in groups.\n"
             "# TYPE weft_commit_calls_total counter\nweft_commit_calls_total %llu\n",
         (unsigned long long)st.commits, (unsigned long long)st.committed_jobs);
+    weft_sync_blob_stats_t bs;
+    weft_node_blob_sync_stats(s->node, &bs);
+    put(&t, "# HELP weft_xcalls_total Calimero xcalls run after their call, by result.\n"
+            "# TYPE weft_xcalls_total counter\nweft_xcalls_total{result=\"ok\"} %llu\n"
+            "weft_xcalls_total{result=\"failed\"} %llu\n"
+            "# HELP weft_event_handlers_total Handlers run for other members' events.\n"
+            "# TYPE weft_event_handlers_total counter\n"
+            "weft_event_handlers_total{result=\"ok\"} %llu\n"
+            "weft_event_handlers_total{result=\"failed\"} %llu\n",
+        (unsigned long long)(st.xcalls - st.xcalls_failed), (unsigned long long)st.xcalls_failed,
+        (unsigned long long)(st.handlers - st.handlers_failed),
+        (unsigned long long)st.handlers_failed);
+    put(&t, "# HELP weft_blobs_fetched_total Blobs fetched from peers, by result.\n"
+            "# TYPE weft_blobs_fetched_total counter\n"
+            "weft_blobs_fetched_total{result=\"ok\"} %llu\n"
+            "weft_blobs_fetched_total{result=\"failed\"} %llu\n"
+            "# HELP weft_blobs_fetching Blobs being fetched from peers.\n"
+            "# TYPE weft_blobs_fetching gauge\nweft_blobs_fetching %llu\n"
+            "# HELP weft_blob_chunks_total Blob chunks between peers.\n"
+            "# TYPE weft_blob_chunks_total counter\n"
+            "weft_blob_chunks_total{dir=\"in\"} %llu\n"
+            "weft_blob_chunks_total{dir=\"refused\"} %llu\n"
+            "weft_blob_chunks_total{dir=\"out\"} %llu\n",
+        (unsigned long long)bs.fetched, (unsigned long long)bs.failed,
+        (unsigned long long)bs.fetching, (unsigned long long)bs.chunks_in,
+        (unsigned long long)bs.chunks_refused, (unsigned long long)bs.chunks_served);
     put(&t, "# HELP weft_store_bytes Size of the data directory's files.\n"
             "# TYPE weft_store_bytes gauge\nweft_store_bytes %llu\n",
         (unsigned long long)dir_bytes(weft_node_data_dir(s->node)));

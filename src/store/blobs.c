@@ -267,6 +267,87 @@ int weft_blob_read(weft_txn_t *txn, const uint8_t id[WEFT_BLOB_ID_LEN], uint64_t
     return 0;
 }
 
+int weft_blob_record(weft_txn_t *txn, const uint8_t id[WEFT_BLOB_ID_LEN], const uint8_t **rec,
+                     size_t *len)
+{
+    uint64_t size;
+    const uint8_t *ids;
+    int rc = record(txn, id, &size, &ids);
+    if (rc != 0)
+        return rc;
+    *rec = ids - 8;
+    *len = 8 + (size_t)((size + WEFT_BLOB_CHUNK - 1) / WEFT_BLOB_CHUNK) * HASH_LEN;
+    return 0;
+}
+
+int weft_blob_record_check(const uint8_t *rec, size_t len, uint64_t *size, uint64_t *chunks)
+{
+    if (len < 8)
+        return WEFT_EMALFORMED;
+    uint64_t sz = get_u64(rec), n = (sz + WEFT_BLOB_CHUNK - 1) / WEFT_BLOB_CHUNK;
+    if (sz > WEFT_BLOB_MAX || (uint64_t)(len - 8) != n * HASH_LEN)
+        return WEFT_EMALFORMED;
+    *size = sz;
+    *chunks = n;
+    return 0;
+}
+
+int weft_blob_chunk_get(weft_txn_t *txn, const uint8_t hash[WEFT_BLOB_ID_LEN],
+                        const uint8_t **p, size_t *len)
+{
+    uint8_t key[KEY_LEN];
+    key_of('c', hash, key);
+    return weft_txn_get(txn, SPACE, BLOB_CTX, sizeof BLOB_CTX, key, sizeof key, p, len);
+}
+
+int weft_blob_chunk_put(weft_txn_t *txn, const uint8_t hash[WEFT_BLOB_ID_LEN], const uint8_t *p,
+                        size_t len)
+{
+    uint8_t h[HASH_LEN], key[KEY_LEN];
+    const uint8_t *v;
+    size_t vlen;
+    if (len == 0 || len > WEFT_BLOB_CHUNK)
+        return WEFT_EARG;
+    crypto_hash_sha256(h, p, len);
+    if (sodium_memcmp(h, hash, HASH_LEN) != 0)
+        return WEFT_EARG;
+    key_of('c', hash, key);
+    int rc = weft_txn_get(txn, SPACE, BLOB_CTX, sizeof BLOB_CTX, key, sizeof key, &v, &vlen);
+    if (rc == WEFT_ENOTFOUND)
+        rc = weft_txn_put(txn, SPACE, BLOB_CTX, sizeof BLOB_CTX, key, sizeof key, p, len);
+    return rc;
+}
+
+int weft_blob_assemble(weft_txn_t *txn, const uint8_t id[WEFT_BLOB_ID_LEN], const uint8_t *rec,
+                       size_t len)
+{
+    uint64_t size, n;
+    uint8_t key[KEY_LEN], whole[HASH_LEN];
+    const uint8_t *v;
+    size_t vlen;
+    if (weft_blob_record_check(rec, len, &size, &n) != 0)
+        return WEFT_EMALFORMED;
+    key_of('b', id, key);
+    int rc = weft_txn_get(txn, SPACE, BLOB_CTX, sizeof BLOB_CTX, key, sizeof key, &v, &vlen);
+    if (rc != WEFT_ENOTFOUND)
+        return rc; /* 0: there already */
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    for (uint64_t i = 0; i < n; i++) {
+        size_t want = i + 1 < n ? WEFT_BLOB_CHUNK : (size_t)(size - i * WEFT_BLOB_CHUNK);
+        rc = weft_blob_chunk_get(txn, rec + 8 + i * HASH_LEN, &v, &vlen);
+        if (rc != 0)
+            return rc;
+        if (vlen != want)
+            return WEFT_EARG;
+        crypto_hash_sha256_update(&st, v, vlen);
+    }
+    crypto_hash_sha256_final(&st, whole);
+    if (sodium_memcmp(whole, id, HASH_LEN) != 0)
+        return WEFT_EARG;
+    return weft_txn_put(txn, SPACE, BLOB_CTX, sizeof BLOB_CTX, key, sizeof key, rec, len);
+}
+
 void weft_blob_id_hex(const uint8_t id[WEFT_BLOB_ID_LEN], char out[2 * WEFT_BLOB_ID_LEN + 1])
 {
     static const char digits[] = "0123456789abcdef";

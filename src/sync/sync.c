@@ -33,6 +33,7 @@
 
 #include <sodium.h>
 
+#include "blobsync.h"
 #include "link.h"
 #include "nats.h"
 #include "repl.h"
@@ -133,6 +134,7 @@ struct weft_sync {
     const weft_sync_transport_t *nt;
     sync_nats_t *nats;
     sync_repl_t *repl;
+    sync_blobs_t *blobs; /* blobs between nodes (blobsync.c) */
     peer_t *peer_list;
     member_entry_t *members;
     join_t *joins;
@@ -435,6 +437,9 @@ static void repl_applied(void *user, const uint8_t *ctx, size_t len)
      * before the batch: compare the new ones with them. */
     members_copy(s, ctx, len, &old, &oldn);
     members_reload(s, ctx, len, old, oldn);
+    sync_blobs_context(s->blobs, ctx, len); /* the batch may announce blobs */
+    if (s->cfg.applied)
+        s->cfg.applied(s->cfg.user, ctx, len);
 }
 
 /* Every member of ctx (this node included), for compaction: an op-log
@@ -460,6 +465,11 @@ static void repl_log(void *user, const char *line)
 {
     weft_sync_t *s = user;
     slog(s, "%s", line);
+}
+
+static int blob_member(void *user, const uint8_t *ctx, size_t len, const uint8_t *id)
+{
+    return members_has(members_find(user, ctx, len, 1), id);
 }
 
 /* ---- invitations ------------------------------------------------------------ */
@@ -805,6 +815,7 @@ static void on_up(void *user, sync_link_t *link, const uint8_t peer_id[32])
     p->rp = sync_repl_peer_up(s->repl, link, peer_id);
     p->next = s->peer_list;
     s->peer_list = p;
+    sync_blobs_peer_up(s->blobs, link, peer_id);
     invite_all(s, p);
     snapshot(s);
 }
@@ -828,6 +839,14 @@ static void on_frame(void *user, sync_link_t *link, uint8_t type, const uint8_t 
                 snprintf(why, sizeof why, "unknown replication frame 0x%02x", type);
             tx_close(s, link, why);
         }
+        return;
+    }
+    if (type >= SYNC_MSG_BLOB_WANT && type <= SYNC_MSG_BLOB_NONE) {
+        static const char *const names[] = {"BLOB_WANT", "BLOB_CHUNK", "BLOB_NONE"};
+        char why[64];
+        snprintf(why, sizeof why, "malformed %s frame", names[type - SYNC_MSG_BLOB_WANT]);
+        if (sync_blobs_receive(s->blobs, link, type, payload, len) != 0)
+            tx_close(s, link, why);
         return;
     }
     switch (type) {
@@ -875,6 +894,7 @@ static void on_writable(void *user, sync_link_t *link)
         p->rechunk = 0;
         on_app_req(s, p, b, sizeof b);
     }
+    sync_blobs_writable(s->blobs, link);
     sync_repl_writable(s->repl, p->rp);
 }
 
@@ -887,6 +907,7 @@ static void on_down(void *user, sync_link_t *link, const char *reason)
             continue;
         *pp = p->next;
         sync_repl_peer_down(s->repl, p->rp);
+        sync_blobs_peer_down(s->blobs, link);
         for (join_t *j = s->joins, *next; j; j = next) {
             next = j->next;
             if (!j->running && memcmp(j->from, p->id, 32) == 0)
@@ -1137,6 +1158,7 @@ static void on_wake(uv_async_t *a)
             s->peer_list = p->next;
             if (s->repl)
                 sync_repl_peer_down(s->repl, p->rp);
+            sync_blobs_peer_down(s->blobs, p->link);
             free(p);
         }
     }
@@ -1148,6 +1170,7 @@ static void on_tick(uv_timer_t *t)
     weft_sync_t *s = t->data;
     if (!s->stopping_loop) {
         sync_repl_tick(s->repl);
+        sync_blobs_tick(s->blobs);
         join_tick(s);
         snapshot(s);
     }
@@ -1191,6 +1214,7 @@ static void sync_free(weft_sync_t *s)
     }
     free_strs(s->peers, s->cfg.npeers);
     free_strs(s->add_peers, s->nadd_peers);
+    sync_blobs_delete(s->blobs); /* here: other threads may ask it until stop returns */
     free(s->listen);
     free(s->served);
     free(s->snap);
@@ -1245,6 +1269,15 @@ int weft_sync_start(const weft_sync_config_t *cfg, weft_sync_t **out, char *msg,
     int rv = sync_repl_new(&rc, &s->repl);
     if (rv != 0)
         goto fail_loop;
+    sync_blobs_config_t bc = {
+        .db = cfg->db, .self_id = s->pk, .send = repl_send, .write = repl_write,
+        .member = blob_member, .contexts = repl_contexts, .now_ms = repl_now, .log = repl_log,
+        .user = s,
+    };
+    if ((rv = sync_blobs_new(&bc, &s->blobs)) != 0)
+        goto fail_loop;
+    for (member_entry_t *e = s->members; e; e = e->next) /* fetches a restart cut */
+        sync_blobs_context(s->blobs, (const uint8_t *)e->ctx, e->ctx_len);
     if (cfg->nats_url) {
         if (!cfg->nats_transport) {
             snprintf(msg, msg_size, "this program was built without NATS (libnats-dev)");
@@ -1291,6 +1324,8 @@ fail_loop:
     if (s->repl)
         sync_repl_delete(s->repl);
     s->repl = NULL;
+    sync_blobs_delete(s->blobs);
+    s->blobs = NULL;
     uv_close((uv_handle_t *)&s->tick, close_cb);
     uv_close((uv_handle_t *)&s->wake, close_cb);
     uv_run(&s->loop, UV_RUN_DEFAULT);
@@ -1400,4 +1435,17 @@ int weft_sync_peers_nx(weft_sync_t *s, uint8_t **out, size_t *out_len)
     *out = b;
     *out_len = off;
     return 0;
+}
+
+void weft_sync_blob_stats(weft_sync_t *s, weft_sync_blob_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (s && s->blobs)
+        sync_blobs_stats(s->blobs, out);
+}
+
+int weft_sync_blob_fetching(weft_sync_t *s, const uint8_t id[32], uint64_t *have,
+                            uint64_t *size)
+{
+    return s && s->blobs ? sync_blobs_fetching(s->blobs, id, have, size) : 0;
 }

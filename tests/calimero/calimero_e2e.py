@@ -32,6 +32,17 @@ CASE per CTest test:
              an attachment's bytes read back through the blob functions on
              the node that wrote it (not on the other: blobs stay home),
              members and an invite, events on post
+  blobs      three nodes in a line: a blob of 3 MiB PUT on node 1 and
+             announced by a guest (blob_announce_to_context) is read byte
+             for byte on nodes 2 and 3 through GET /v1/blobs (503 FETCHING
+             while it comes) and a guest's blob_open/blob_read; one a guest
+             writes and announces on node 2 reaches 1 and 3; one never
+             announced stays home; fetches counted in /metrics
+  handlers   emit_with_handler on three nodes: the handler runs on every
+             other member, in its origin's order, never on the origin, as
+             the origin's executor; one that is no export is logged and
+             counted; node 2 restarted runs the event it missed once and
+             none twice
 
 Never a timing assertion: replication is polled with a 60 s deadline.
 """
@@ -65,6 +76,8 @@ def output(doc):
 def start(data, peers=()):
     """A node with a peer listener; its peer address in .peer_addr."""
     ppf = data + "-peerport"
+    if os.path.exists(ppf):  # a restart: the file of the last run
+        os.unlink(ppf)
     extra = ["--peer-listen", "127.0.0.1:0", "--peer-port-file", ppf]
     for p in peers:
         extra += ["--peer", p]
@@ -181,6 +194,8 @@ def case_serve(tmp):
     call(n, "b", "xcall_to", sid + struct.pack("<I", 7) + b"no_such" + b"")
     poll(lambda: b"xcall s.no_such failed" in open(n.data + "-log", "rb").read(),
          "a failing xcall is logged")
+    check(metric(n, 'weft_xcalls_total{result="failed"}') == 1, "a failing xcall is counted")
+    check(metric(n, 'weft_xcalls_total{result="ok"}') == 1, "the xcall that ran is counted")
     # context_create: a new context of app s's, named by its alias, whose
     # init runs with the arguments; without an alias it gets a random name
     s, doc = call(n, "s", "create_context", struct.pack("<I", 5) + b"child" +
@@ -440,11 +455,148 @@ def case_example_chat(tmp):
     stop(n1)
 
 
+def three(tmp, ctx):
+    """Nodes 1, 2 and 3 in a line (2 dials 1, 3 dials 2), cal_storage on
+    node 1, context ctx with all three as members once 2 and 3 have it."""
+    n1 = start(os.path.join(tmp, "n1"))
+    n2 = start(os.path.join(tmp, "n2"), peers=[n1.peer_addr])
+    n3 = start(os.path.join(tmp, "n3"), peers=[n2.peer_addr])
+    app = deploy(n1, "cal_storage")
+    create(n1, app, ctx, [n2, n3])
+    for n in (n2, n3):
+        poll(lambda: n.json("GET", "/v1/contexts/" + ctx)[0] == 200, "%s joins %s" % (n.data, ctx))
+    return n1, n2, n3
+
+
+def metric(node, line):
+    """The value of /metrics line `line` (name and labels), or None."""
+    s, h, body = node.request("GET", "/metrics")
+    for row in body.decode().splitlines():
+        if row.startswith(line + " "):
+            return float(row.split()[-1])
+    return None
+
+
+def fetched(node, blob_id, want):
+    """The blob's bytes through GET /v1/blobs once the node has them (503
+    FETCHING while they come), checked byte for byte."""
+    def got():
+        s, h, body = node.request("GET", "/v1/blobs/" + blob_id)
+        check(s in (200, 404, 503), "GET blob on %s: %d %r" % (node.data, s, body[:200]))
+        if s == 503:
+            check(b"FETCHING" in body, "503 says FETCHING: %r" % body[:200])
+        return s == 200 and body
+    body = poll(got, "%s has blob %s" % (node.data, blob_id))
+    check(body == want, "%s: blob %s byte for byte (%d bytes, want %d)" % (
+        node.data, blob_id, len(body or b""), len(want)))
+
+
+def case_blobs(tmp):
+    n1, n2, n3 = three(tmp, "b")
+    big = os.urandom(3 * (1 << 20) + 12345)  # 13 chunks, the last short
+    s, h, body = n1.request("PUT", "/v1/blobs", big)
+    check(s == 201, "PUT /v1/blobs: %s %r" % (s, body))
+    big_id = json.loads(body)["id"]
+    check(big_id == hashlib.sha256(big).hexdigest(), "the id is the SHA-256")
+    # not announced yet: nobody else has it
+    check(n2.request("GET", "/v1/blobs/" + big_id)[0] == 404, "not announced: 404 on node 2")
+    s, doc = call(n1, "b", "blob_announce", bytes.fromhex(big_id))
+    check(s == 200 and output(doc) == b"\1\0\0\0", "blob_announce: %s" % doc)
+    s, doc = call(n1, "b", "blob_announce", b"\7" * 32)
+    check(s == 200 and output(doc) == b"\0\0\0\0", "announcing a blob not here: 0: %s" % doc)
+    for n in (n2, n3):
+        fetched(n, big_id, big)
+    # through a guest on node 3: blob_open and blob_read give the same bytes
+    s, doc = call(n3, "b", "blob_bytes", bytes.fromhex(big_id))
+    check(s == 200 and output(doc) == big, "blob_bytes on node 3: %s" % (
+        s if s != 200 else len(output(doc))))
+    # a blob a guest writes and announces on node 2 reaches nodes 1 and 3
+    small = os.urandom(60000)  # a guest's input is at most 64 KiB here
+    s, doc = call(n2, "b", "blob_put_announce", small)
+    check(s == 200 and output(doc) == hashlib.sha256(small).digest(), "blob_put_announce: %s" % doc)
+    for n in (n1, n3):
+        fetched(n, hashlib.sha256(small).hexdigest(), small)
+        s, doc = call(n, "b", "blob_bytes", hashlib.sha256(small).digest())
+        check(s == 200 and output(doc) == small, "blob_bytes of node 2's blob on %s" % n.data)
+    # a blob never announced stays home
+    lone = os.urandom(1000)
+    s, h, body = n1.request("PUT", "/v1/blobs", lone)
+    lone_id = json.loads(body)["id"]
+    s, doc = call(n2, "b", "blob_bytes", bytes.fromhex(lone_id))
+    check(s == 422 and doc["error"].get("output") == "none",
+          "an unannounced blob is not on node 2: %s" % doc)
+    check(n3.request("GET", "/v1/blobs/" + lone_id)[0] == 404, "nor on node 3")
+    for n in (n2, n3):
+        check((metric(n, 'weft_blobs_fetched_total{result="ok"}') or 0) >= 1,
+              "%s counts its fetches" % n.data)
+    served = sum(metric(n, 'weft_blob_chunks_total{dir="out"}') or 0 for n in (n1, n2, n3))
+    check(served >= 13 * 2 + 2, "chunks served: %s" % served)
+    for n in (n3, n2, n1):
+        stop(n)
+
+
+def notes(node, ctx):
+    """The data of the events whose handler ran on node (private storage:
+    the handler's own record), in the order it ran them."""
+    s, doc = call(node, ctx, "pget", b"notes")
+    assert s == 200, doc
+    out, got = output(doc), []
+    if out[:4] != b"\1\0\0\0":
+        return got
+    out = out[4:]
+    while out:
+        n = struct.unpack("<I", out[:4])[0]
+        got.append(out[4:4 + n])
+        out = out[4 + n:]
+    return got
+
+
+def case_handlers(tmp):
+    n1, n2, n3 = three(tmp, "h")
+    for d in (b"one", b"two"):
+        s, doc = call(n1, "h", "emit_note", d)
+        check(s == 200, "emit_note on node 1: %s" % doc)
+    s, doc = call(n2, "h", "emit_note", b"three")
+    check(s == 200, "emit_note on node 2: %s" % doc)
+    # each event's handler runs on the other members, in its origin's order
+    poll(lambda: notes(n2, "h") == [b"one", b"two"], "node 2 ran node 1's handlers")
+    poll(lambda: sorted(notes(n3, "h")) == [b"one", b"three", b"two"], "node 3 ran all three")
+    n3n = notes(n3, "h")
+    check(n3n.index(b"one") < n3n.index(b"two"), "node 3 ran node 1's in order: %r" % n3n)
+    poll(lambda: notes(n1, "h") == [b"three"], "node 1 ran node 2's handler, not its own")
+    s, doc = call(n2, "h", "pget", b"note_by")
+    check(output(doc) == b"\1\0\0\0" + bytes.fromhex(n1.id), "the executor is the origin")
+    # a handler that is no export fails on the others: logged and counted
+    s, doc = call(n1, "h", "emit_bad_note")
+    check(s == 200, "emit_bad_note: %s" % doc)
+    poll(lambda: (metric(n2, 'weft_event_handlers_total{result="failed"}') or 0) >= 1,
+         "node 2 counts the failed handler")
+    check(b"handler h.no_such_handler of event 3" in open(n2.data + "-log", "rb").read(),
+          "node 2 logs the failed handler")
+    check((metric(n2, 'weft_event_handlers_total{result="ok"}') or 0) == 2,
+          "node 2 counts its two handlers")
+    # exactly once across a restart: node 2 stops, node 1 emits, node 2
+    # comes back with its data directory: the new event's handler runs, none
+    # of the old ones again
+    stop(n2)
+    s, doc = call(n1, "h", "emit_note", b"four")
+    check(s == 200, "emit_note while node 2 is down: %s" % doc)
+    poll(lambda: notes(n3, "h").count(b"four") == 1, "node 3 runs four")
+    n2 = start(n2.data, peers=[n1.peer_addr])
+    poll(lambda: notes(n2, "h") == [b"one", b"two", b"four"], "node 2 runs four once, after a restart")
+    time.sleep(1)  # not a timing assertion: a late duplicate would show here
+    check(notes(n2, "h") == [b"one", b"two", b"four"], "no handler ran twice: %r" % notes(n2, "h"))
+    check(notes(n1, "h") == [b"three"], "node 1 still ran only node 2's: %r" % notes(n1, "h"))
+    for n in (n3, n2, n1):
+        stop(n)
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="weft-calimero-")
     try:
         {"serve": case_serve, "two_nodes": case_two_nodes, "collections": case_collections,
-         "three_nodes": case_three_nodes, "example_kv": case_example_kv, "example_chat": case_example_chat}[CASE](tmp)
+         "three_nodes": case_three_nodes, "blobs": case_blobs, "handlers": case_handlers,
+         "example_kv": case_example_kv, "example_chat": case_example_chat}[CASE](tmp)
     except Exception as e:  # noqa: BLE001 — any failure fails the test, with its story
         check(False, "%s: %r" % (CASE, e))
         for f in sorted(os.listdir(tmp)):

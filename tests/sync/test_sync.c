@@ -19,9 +19,11 @@
 
 #include "../unit/test.h"
 #include "../store/tmpdir.h"
+#include "blobsync.h"
 #include "link.h"
 #include "repl.h"
 #include "repl_msg.h"
+#include "weft/blobs.h"
 #include "weft/crdt_store.h"
 #include "weft/db.h"
 #include "weft/error.h"
@@ -33,7 +35,7 @@
 #define MSG_JOINED 0x23
 #define APP_CHUNK (256u << 10)
 
-typedef struct {
+typedef struct fx {
     /* the node under test */
     weft_db_t *db;
     weft_sync_t *s;
@@ -61,6 +63,15 @@ typedef struct {
     int serves;
     uint32_t last_chunk_off; /* of the last APP_CHUNK the peer got */
     int chunks;
+    /* a blob the peer serves (BLOB_WANT): its bytes, id and record; how
+     * many requests of each chunk it got; chunk `corrupt` is answered once
+     * with a byte flipped; past `hold` good chunks the peer answers
+     * nothing (until hold is cleared); NONE answers received */
+    uint8_t *blob, blob_id[32], *blob_rec;
+    size_t blob_len, blob_rec_len;
+    int wants[64];
+    int corrupt, corrupted, hold, served, nones;
+    void (*before)(struct fx *); /* a setup of the node's store before it starts */
 } fx_t;
 
 #define SERVED_APP "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
@@ -197,10 +208,47 @@ static uint32_t get32(const uint8_t *p)
 
 /* An APP_REQ: answered with the chunk asked for (twice when fx->twice),
  * unless it is one of the first fx->ignore_reqs. */
+static void blob_want(fx_t *fx, sync_link_t *link, const uint8_t *p)
+{
+    uint32_t idx = get32(p + 32);
+    size_t off = (size_t)idx * WEFT_BLOB_CHUNK;
+    int bad = (int)idx == fx->corrupt && !fx->corrupted;
+    if (idx < 64)
+        fx->wants[idx]++;
+    if (fx->hold && fx->served >= fx->hold && !bad)
+        return;
+    if (memcmp(p, fx->blob_id, 32) != 0 || off >= fx->blob_len) {
+        sync_link_send(link, SYNC_MSG_BLOB_NONE, p, 36);
+        return;
+    }
+    size_t n = fx->blob_len - off < WEFT_BLOB_CHUNK ? fx->blob_len - off : WEFT_BLOB_CHUNK;
+    uint8_t *c = malloc(36 + n);
+    if (c == NULL)
+        return;
+    memcpy(c, p, 36);
+    memcpy(c + 36, fx->blob + off, n);
+    if (bad) {
+        c[36 + n / 2] ^= 0x40; /* a hostile (or broken) peer */
+        fx->corrupted = 1;
+    } else {
+        fx->served++;
+    }
+    sync_link_send(link, SYNC_MSG_BLOB_CHUNK, c, 36 + n);
+    free(c);
+}
+
 static void peer_frame(void *user, sync_link_t *link, uint8_t type, const uint8_t *p,
                        size_t len)
 {
     fx_t *fx = user;
+    if (type == SYNC_MSG_BLOB_WANT && len == 36) {
+        blob_want(fx, link, p);
+        return;
+    }
+    if (type == SYNC_MSG_BLOB_NONE) {
+        fx->nones++;
+        return;
+    }
     if (type == MSG_APP_CHUNK && len >= 72) {
         fx->chunks++;
         fx->last_chunk_off = get32(p + 68);
@@ -246,6 +294,8 @@ static void fx_cleanup(void *arg)
     free(fx->log);
     free(fx->join_wasm);
     free(fx->app);
+    free(fx->blob);
+    free(fx->blob_rec);
     free(fx);
 }
 
@@ -280,12 +330,13 @@ static int joined(fx_t *fx)
 
 /* A node with members' set of context "c" (itself and the peer), and the
  * peer linked to it; serves: "c" is of app SERVED_APP. */
-static fx_t *fx_new_(const char *tag, int serves)
+static fx_t *fx_new_(const char *tag, int serves, void (*before)(fx_t *))
 {
     fx_t *fx = calloc(1, sizeof *fx);
     char msg[256], addr[64];
     ASSERT_NOT_NULL(fx);
     fx->serves = serves;
+    fx->corrupt = -1;
     ASSERT_TRUE(sodium_init() >= 0);
     pthread_mutex_init(&fx->mu, NULL);
     ASSERT_EQ_INT(uv_loop_init(&fx->loop), 0);
@@ -296,6 +347,8 @@ static fx_t *fx_new_(const char *tag, int serves)
     crypto_sign_keypair(fx->ppk, fx->psk);
     ASSERT_EQ_INT(weft_db_open(tmpdir_new(tag), WEFT_DB_NOSYNC, &fx->db, msg, sizeof msg), 0);
     add_members(fx, "c");
+    if (before)
+        before(fx);
 
     weft_sync_config_t cfg = {
         .db = fx->db, .public_key = fx->pk, .secret_key = fx->sk, .listen = "127.0.0.1:0",
@@ -315,7 +368,7 @@ static fx_t *fx_new_(const char *tag, int serves)
     PUMP(fx, is_up);
     return fx;
 }
-#define fx_new(tag) fx_new_(tag, 0)
+#define fx_new(tag) fx_new_(tag, 0, NULL)
 
 static int logged_(fx_t *fx, const char *s)
 {
@@ -474,7 +527,7 @@ static uint64_t node_frames_in(fx_t *fx)
  * drains (on_writable): the peer gets it, after the others it got. */
 TEST(sync_app_chunk_refused_by_a_full_link_is_sent_when_it_drains)
 {
-    fx_t *fx = fx_new_("sync-rechunk", 1);
+    fx_t *fx = fx_new_("sync-rechunk", 1, NULL);
     uint8_t req[64 + 4];
     memcpy(req, SERVED_APP, 64);
     for (uint32_t off = 0; off < 300; off++) {
@@ -491,4 +544,119 @@ TEST(sync_app_chunk_refused_by_a_full_link_is_sent_when_it_drains)
     PUMP(fx, got_last_chunk);
     ASSERT_TRUE(fx->chunks < 300); /* some were refused (and not queued) */
     ASSERT_EQ_INT(fx->downs, 0);
+}
+
+/* ---- blobs between nodes (blobsync.c) ---- */
+
+/* A blob of 3 chunks and 1000 bytes that only the peer has, announced in
+ * context "c" of the node's store (as if the peer's op had replicated). */
+static void announce_peer_blob(fx_t *fx)
+{
+    size_t n = 3 * WEFT_BLOB_CHUNK + 1000, chunks = 4;
+    fx->blob = malloc(n);
+    fx->blob_rec = malloc(8 + 32 * chunks);
+    ASSERT_TRUE(fx->blob && fx->blob_rec);
+    randombytes_buf(fx->blob, n);
+    fx->blob_len = n;
+    fx->blob_rec_len = 8 + 32 * chunks;
+    for (int i = 0; i < 8; i++)
+        fx->blob_rec[i] = (uint8_t)((uint64_t)n >> (56 - 8 * i));
+    for (size_t i = 0; i < chunks; i++) {
+        size_t off = i * WEFT_BLOB_CHUNK, len = n - off < WEFT_BLOB_CHUNK ? n - off : WEFT_BLOB_CHUNK;
+        crypto_hash_sha256(fx->blob_rec + 8 + 32 * i, fx->blob + off, len);
+    }
+    crypto_hash_sha256(fx->blob_id, fx->blob, n);
+    weft_txn_t *txn;
+    const char *key = WEFT_SYNC_BLOBS_KEY;
+    weft_crdt_input_t in = {.field = fx->blob_id, .field_len = 32, .value = fx->blob_rec,
+                            .value_len = fx->blob_rec_len};
+    ASSERT_EQ_INT(weft_txn_begin(fx->db, WEFT_TXN_WRITE, &txn), 0);
+    ASSERT_EQ_INT(weft_crdt_local(txn, fx->ppk, 2000, (const uint8_t *)"c", 1,
+                                  (const uint8_t *)key, strlen(key), WEFT_CRDT_LWW_MAP,
+                                  WEFT_CRDT_MAP_SET, &in, NULL, NULL),
+                  0);
+    ASSERT_EQ_INT(weft_txn_commit(txn), 0);
+}
+
+static weft_sync_blob_stats_t blob_stats(fx_t *fx)
+{
+    weft_sync_blob_stats_t st;
+    weft_sync_blob_stats(fx->s, &st);
+    return st;
+}
+
+static int first_chunk_refused_and_one_stored(fx_t *fx)
+{
+    weft_sync_blob_stats_t st = blob_stats(fx);
+    return st.chunks_refused >= 1 && st.chunks_in >= 1;
+}
+static int blob_fetched(fx_t *fx) { return blob_stats(fx).fetched == 1; }
+
+/* The node fetches the peer's blob announced in "c": chunk 1's first
+ * answer has a byte flipped (refused, logged, counted, never stored);
+ * after one good chunk the peer answers nothing and the link drops; once
+ * it is back the node asks only for the chunks it lacks, and ends with
+ * the blob byte for byte. */
+TEST(sync_blob_fetch_refuses_a_bad_chunk_and_resumes_after_a_link_drop)
+{
+    fx_t *fx = fx_new_("sync-blob", 0, announce_peer_blob);
+    fx->corrupt = 1;
+    fx->hold = 1;
+    /* the node asked for chunks 0..3 (its window) at once, got 0 and a
+     * bad 1 */
+    PUMP(fx, first_chunk_refused_and_one_stored);
+    ASSERT_TRUE(logged_(fx, "refused: its SHA-256 is not the one announced"));
+    uint64_t have = 0, size = 0;
+    ASSERT_EQ_INT(weft_sync_blob_fetching(fx->s, fx->blob_id, &have, &size), 1);
+    ASSERT_EQ_U64(size, fx->blob_len);
+    ASSERT_EQ_U64(have, WEFT_BLOB_CHUNK);
+    int downs = fx->downs;
+    sync_link_close(fx->link, "the test drops the link");
+    fx->hold = 0;
+    PUMP(fx, is_down);
+    ASSERT_EQ_INT(fx->downs, downs + 1);
+    PUMP(fx, is_up); /* the peer redials */
+    PUMP(fx, blob_fetched);
+    ASSERT_EQ_INT(fx->wants[0], 1); /* stored before the drop: never asked again */
+    ASSERT_TRUE(fx->wants[1] >= 2); /* refused once, asked again */
+    weft_sync_blob_stats_t st = blob_stats(fx);
+    ASSERT_EQ_U64(st.chunks_in, 4);
+    ASSERT_EQ_U64(st.chunks_refused, 1);
+    ASSERT_EQ_U64(st.fetching, 0);
+    ASSERT_EQ_INT(weft_sync_blob_fetching(fx->s, fx->blob_id, NULL, NULL), 0);
+    uint8_t *got = malloc(fx->blob_len);
+    ASSERT_NOT_NULL(got);
+    test_defer(free, got);
+    size_t n = 0;
+    weft_txn_t *txn;
+    ASSERT_EQ_INT(weft_txn_begin(fx->db, WEFT_TXN_READ, &txn), 0);
+    int rc = weft_blob_read(txn, fx->blob_id, 0, got, fx->blob_len, &n);
+    weft_txn_abort(txn);
+    ASSERT_EQ_INT(rc, 0);
+    ASSERT_EQ_U64(n, fx->blob_len);
+    ASSERT_TRUE(memcmp(got, fx->blob, n) == 0);
+    ASSERT_TRUE(logged_(fx, "fetched for context c"));
+}
+
+static int got_none(fx_t *fx) { return fx->nones > 0; }
+
+/* A peer asking for a blob announced to no context it shares gets
+ * BLOB_NONE (logged); a malformed BLOB_WANT closes the link. */
+TEST(sync_blob_want_of_a_blob_not_announced_is_refused)
+{
+    fx_t *fx = fx_new("sync-blob-none");
+    uint8_t want[36] = {0};
+    memset(want, 0x5a, 32);
+    ASSERT_EQ_INT(sync_link_send(fx->link, SYNC_MSG_BLOB_WANT, want, sizeof want), 0);
+    PUMP(fx, got_none);
+    ASSERT_TRUE(logged_(fx, "announced to no context it shares with this node: refused"));
+    ASSERT_EQ_U64(blob_stats(fx).chunks_served, 0);
+    bad_frame(fx, SYNC_MSG_BLOB_WANT, want, 35, "down: malformed BLOB_WANT frame");
+}
+
+TEST(sync_malformed_blob_chunk_closes_the_link)
+{
+    fx_t *fx = fx_new("sync-blob-chunk");
+    uint8_t b[36] = {0}; /* a chunk of no bytes */
+    bad_frame(fx, SYNC_MSG_BLOB_CHUNK, b, sizeof b, "down: malformed BLOB_CHUNK frame");
 }

@@ -331,3 +331,101 @@ CAL_EXPORT("delete_context") void delete_context(void)
     cal_context_delete(cal_ptr(&id));
     ok_u32(1);
 }
+
+/* ---- across nodes (calimero_e2e.py blobs, handlers) ---- */
+
+/* input: a blob id — blob_announce_to_context of it to this context:
+ * [u32 result] */
+CAL_EXPORT("blob_announce") void blob_announce(void)
+{
+    uint8_t ctx[32];
+    read_input();
+    cal_context_id(5);
+    CHECK(cal_register_read(5, ctx, sizeof ctx) == 32);
+    cal_buf_t idb = cal_buf(in_buf, 32), cb = cal_buf(ctx, 32);
+    ok_u32(cal_blob_announce_to_context(cal_ptr(&idb), cal_ptr(&cb)));
+}
+
+/* input: bytes — a blob of them, announced to this context: its id */
+CAL_EXPORT("blob_put_announce") void blob_put_announce(void)
+{
+    uint8_t id[32], ctx[32];
+    size_t n = read_input();
+    uint64_t fd = cal_blob_create();
+    cal_buf_t b = cal_buf(in_buf, n), idb = cal_buf(id, 32), cb = cal_buf(ctx, 32);
+    CHECK(cal_blob_write(fd, cal_ptr(&b)) == n);
+    CHECK(cal_blob_close(fd, cal_ptr(&idb)) == 1);
+    cal_context_id(5);
+    CHECK(cal_register_read(5, ctx, sizeof ctx) == 32);
+    CHECK(cal_blob_announce_to_context(cal_ptr(&idb), cal_ptr(&cb)) == 1);
+    ok(id, 32);
+}
+
+/* input: a blob id — its bytes, read in pieces of 100,000 (Err "none"
+ * when blob_open finds no such blob here) */
+CAL_EXPORT("blob_bytes") void blob_bytes(void)
+{
+    read_input();
+    cal_buf_t idb = cal_buf(in_buf, 32);
+    uint64_t fd = cal_blob_open(cal_ptr(&idb)), got = 0, n;
+    if (!fd) {
+        cal_return(CAL_ERR, "none", 4);
+        return;
+    }
+    do {
+        CHECK(got + 100000 <= sizeof out);
+        cal_buf_t b = cal_buf(out + got, 100000);
+        n = cal_blob_read(fd, cal_ptr(&b));
+        got += n;
+    } while (n > 0);
+    ok(out, (size_t)got);
+}
+
+/* input: data — an event "note" whose handler on_note runs on the other
+ * members; "bad_note": one whose handler is no export */
+CAL_EXPORT("emit_note") void emit_note(void)
+{
+    size_t n = read_input();
+    cal_event_t e;
+    e.kind = cal_buf("note", 4);
+    e.data = cal_buf(in_buf, n);
+    cal_buf_t h = cal_buf("on_note", 7);
+    cal_emit_with_handler(cal_ptr(&e), cal_ptr(&h));
+    ok_u32(1);
+}
+
+CAL_EXPORT("emit_bad_note") void emit_bad_note(void)
+{
+    cal_event_t e;
+    e.kind = cal_buf("bad", 3);
+    e.data = cal_buf("x", 1);
+    cal_buf_t h = cal_buf("no_such_handler", 15);
+    cal_emit_with_handler(cal_ptr(&e), cal_ptr(&h));
+    ok_u32(1);
+}
+
+/* The handler: counts its runs in private storage (node-local: the test
+ * reads which node ran it), keeping the events' data in order, and the
+ * executor it ran as. */
+CAL_EXPORT("on_note") void on_note(void)
+{
+    static uint8_t all[IN_MAX];
+    size_t n = read_input(), have = 0;
+    cal_buf_t k = cal_buf("notes", 5);
+    if (cal_private_storage_read(cal_ptr(&k), 6) == 1) {
+        int64_t r = cal_register_read(6, all, sizeof all);
+        CHECK(r >= 0);
+        have = (size_t)r;
+    }
+    CHECK(have + 4 + n <= sizeof all);
+    wr32(all + have, (uint32_t)n);
+    memcpy(all + have + 4, in_buf, n);
+    cal_buf_t v = cal_buf(all, have + 4 + n);
+    CHECK(cal_private_storage_write(cal_ptr(&k), cal_ptr(&v)) == 1);
+    uint8_t ex[32];
+    cal_executor_id(7);
+    CHECK(cal_register_read(7, ex, sizeof ex) == 32);
+    cal_buf_t ek = cal_buf("note_by", 7), ev = cal_buf(ex, 32);
+    CHECK(cal_private_storage_write(cal_ptr(&ek), cal_ptr(&ev)) == 1);
+    ok_u32(1);
+}
