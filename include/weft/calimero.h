@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "http_out.h"
 #include "instance.h"
 
 #ifdef __cplusplus
@@ -80,6 +81,11 @@ typedef struct {
      * to nothing). */
     int (*context_exists)(void *user, weft_txn_t *txn, const char *name);
     void *context_user;
+    /* What `fetch` asks to perform a request (weft/http_out.h), with its
+     * user: the embedder applies its allowlist and bounds. NULL: every
+     * fetch returns 1, as the document's "blocked" fetch does. */
+    weft_http_fetch_fn fetch;
+    void *fetch_user;
 } weft_calimero_config_t;
 
 /* Creates a Calimero context. Returns 0, WEFT_EARG (no db, a context of 0

@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http_out.h"
 #include "db.h"
 #include "instance.h"
 #include "tables.h"
@@ -76,6 +77,11 @@ typedef struct {
     /* console.log lines of a lower level (0 trace .. 4 error) are not
      * kept (their fuel is still charged): 0 keeps every line */
     int min_log_level;
+    /* What cosm.http_request asks to perform a request (weft/http_out.h),
+     * with its user: the embedder applies its allowlist and bounds. NULL:
+     * every well-formed request is denied (5). */
+    weft_http_fetch_fn fetch;
+    void *fetch_user;
 } weft_cosmictron_config_t;
 
 /* Returns 0, WEFT_EARG or WEFT_ENOMEM; *out owned by the caller. */

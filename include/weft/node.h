@@ -34,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http_out.h"
 #include "sync.h"
 #include "types.h"
 #include "wasi.h"
@@ -121,6 +122,12 @@ typedef struct {
     /* Cosmictron console.log lines below this level (0 trace, 1 debug,
      * 2 info, 3 warn, 4 error) are not kept: 0, the default, keeps all. */
     int cosm_log_level;
+    /* Outbound HTTP for guests (Calimero fetch, Cosmictron http_request;
+     * weft/http_out.h): what performs a request, with its user (both
+     * borrowed; weft serve gives weft_http_out_fetch and its allowlist).
+     * NULL: every request is denied, as under weft run. */
+    weft_http_fetch_fn http_fetch;
+    void *http_user;
 } weft_node_config_t;
 
 /* Opens the node: the data directory, its identity (created when sync is

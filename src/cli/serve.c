@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "weft/http_out.h"
 #include "weft/node.h"
 #include "weft/server.h"
 
@@ -67,7 +68,12 @@ void cli_serve_usage(FILE *out)
             "   \"idle_timeout_s\": 30, \"sse_buffer_bytes\": 1048576,\n"
             "   \"peer_listen\": \"0.0.0.0:7374\", \"peers\": [\"10.0.0.2:7374\"],\n"
             "   \"sync_compact_ms\": 10000, \"sync_compact_keep\": 1024,\n"
-            "   \"state_redis\": \"redis://127.0.0.1:6379\"}\n"
+            "   \"state_redis\": \"redis://127.0.0.1:6379\",\n"
+            "   \"outbound_http\": {\"allow\": [{\"app\": \"NAME|ID|*\", \"urls\":\n"
+            "                     [\"https://api.example.com/v1/\"]}], \"timeout_ms\": 10000,\n"
+            "                     \"max_response_bytes\": 1048576, \"max_request_bytes\": 1048576}}\n"
+            "Guests may fetch only the URLs outbound_http allows (off by default;\n"
+            "docs/http-client.md).\n"
             "With no token the node accepts loopback clients only.\n");
 }
 
@@ -92,6 +98,7 @@ typedef struct {
     json_t *root;
     weft_token_t *tokens;
     size_t ntokens;
+    weft_http_out_t *http; /* "outbound_http" (docs/http-client.md); NULL: none */
 } config_t;
 
 static int scope_bits(json_t *scopes, unsigned *out)
@@ -141,17 +148,31 @@ static int load_config(const char *path, config_t *c, weft_server_config_t *sc,
     json_t *log_level = NULL, *sync = NULL, *nats_creds = NULL, *state_redis = NULL;
     json_int_t workers = -1, max_app = 0, max_call = 0, heartbeat = 0, idle = 0, sse = 0;
     json_int_t compact_ms = 0, compact_keep = 0;
+    json_t *http = NULL;
     if (json_unpack_ex(c->root, &je, JSON_STRICT,
-                       "{s?o,s?o,s?I,s?o,s?o,s?I,s?I,s?I,s?I,s?I,s?o,s?o,s?o,s?o,s?o,s?I,s?I}",
+                       "{s?o,s?o,s?I,s?o,s?o,s?I,s?I,s?I,s?I,s?I,s?o,s?o,s?o,s?o,s?o,s?I,s?I,s?o}",
                        "log_level", &log_level, "listen", &listen, "workers", &workers,
                        "tokens", &tokens, "limits", &limits,
                        "max_app_bytes", &max_app, "max_call_bytes", &max_call, "heartbeat_ms",
                        &heartbeat, "idle_timeout_s", &idle, "sse_buffer_bytes", &sse,
                        "peer_listen", &peer_listen, "peers", &peers, "sync", &sync,
                        "nats_creds", &nats_creds, "state_redis", &state_redis,
-                       "sync_compact_ms", &compact_ms, "sync_compact_keep", &compact_keep) != 0) {
+                       "sync_compact_ms", &compact_ms, "sync_compact_keep", &compact_keep,
+                       "outbound_http", &http) != 0) {
         cli_error("%s: %s", path, je.text);
         return -1;
+    }
+    /* outbound HTTP for guests: the allowlist and its bounds */
+    if (http) {
+        char why[512], *text = json_dumps(http, JSON_COMPACT);
+        int hrc = text ? weft_http_out_new(text, &c->http, why, sizeof why) : WEFT_ENOMEM;
+        free(text);
+        if (hrc != 0) {
+            cli_error("%s: %s", path, hrc == WEFT_EARG ? why : weft_strerror(hrc));
+            return -1;
+        }
+        nc->http_fetch = weft_http_out_fetch;
+        nc->http_user = c->http;
     }
     /* As --state-redis, which wins when both are given (as for every key). */
     if (state_redis && !json_is_string(state_redis)) {
@@ -483,6 +504,7 @@ done:
         fprintf(stderr, "weft: stopped\n");
     free(dir);
     free(cfg.tokens);
+    weft_http_out_delete(cfg.http);
     json_decref(cfg.root);
     return status;
 }

@@ -4,7 +4,8 @@
  * memory access, and every function but storage (calimero_storage.c) and
  * the js_* collections (calimero_js.c): panics, registers, context and
  * executor ids, input and value_return, logs and events, random_bytes,
- * time_now, ed25519_verify and fetch (the context functions are in
+ * time_now, ed25519_verify and fetch (through the embedder's hook:
+ * weft/http_out.h, docs/http-client.md) (the context functions are in
  * calimero_context.c, the blob functions in calimero_blobs.c), and
  * xcall, queued for the embedder; the functions weft does not provide yet
  * (governance) trap with "not supported yet".
@@ -590,17 +591,124 @@ static int fn_ed25519_verify(weft_caller_t *caller, void *user, weft_raw_t *args
     CAL_RETURN32(crypto_sign_verify_detached(sig, msg, ml, pk) == 0 ? 1 : 0);
 }
 
-/* Outbound HTTP is blocked, as in the document: 1 (failure), after the
- * four descriptors were checked. */
+/* A guest string for fetch: UTF-8 without NUL, copied NUL-terminated. */
+static char *fetch_str(const uint8_t *p, size_t n)
+{
+    if (memchr(p, 0, n) || !cal_utf8_ok(p, n)) return NULL;
+    char *s = malloc(n + 1);
+    if (s) {
+        memcpy(s, p, n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
+/* Borsh Vec<(String, String)>: u32 LE count, then u32 LE length and bytes
+ * of each name and value. 0, or -1 when malformed or a string is not
+ * UTF-8 without NUL; *out malloc'ed (names and values too). */
+static int fetch_headers(const uint8_t *p, size_t n, weft_http_header_t **out, size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    if (n < 4) return -1;
+    uint32_t cnt = get_u32(p);
+    size_t off = 4;
+    if (cnt > (n - 4) / 8) return -1; /* each pair takes 8 bytes at least */
+    weft_http_header_t *h = calloc(cnt ? cnt : 1, sizeof *h);
+    if (!h) return -1;
+    for (uint32_t i = 0; i < cnt; i++) {
+        char *s[2] = {NULL, NULL};
+        for (int k = 0; k < 2; k++) {
+            uint32_t l = n - off >= 4 ? get_u32(p + off) : UINT32_MAX;
+            if (l == UINT32_MAX || l > n - off - 4 || !(s[k] = fetch_str(p + off + 4, l))) {
+                free(s[0]);
+                goto fail;
+            }
+            off += 4 + (size_t)l;
+        }
+        h[(*count)++] = (weft_http_header_t){s[0], s[1]};
+    }
+    if (off != n) goto fail;
+    *out = h;
+    return 0;
+fail:
+    for (size_t i = 0; i < *count; i++) {
+        free((char *)h[i].name);
+        free((char *)h[i].value);
+    }
+    free(h);
+    *count = 0;
+    return -1;
+}
+
+/* fetch(url, method, headers, body, register): with no hook from the
+ * embedder, or a request its allowlist denies, 1 and the register is left
+ * as it was (the document's blocked fetch). Else the request is made: a
+ * response of status 100-399 is 0 with its body in the register; a status
+ * of 400 or more is 1 with its body; no response (refused, timed out, over
+ * the size limit, a URL or header the service refuses) is 1 with the
+ * reason as text. Headers are Borsh Vec<(String, String)> (a malformed
+ * list: DeserializationError); url and method UTF-8 (BadUTF8). */
 static int fn_fetch(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
+    static const char fn[] = "fetch";
     weft_calimero_t *cal = user;
-    uint64_t len;
+    const uint8_t *b[4];
+    uint64_t len[4];
     int rc;
     for (int i = 0; i < 4; i++)
-        if (!cal_buffer(cal, caller, "fetch", CAL_ARG(i), UINT64_MAX, NULL, &len, &rc)) return rc;
-    if ((rc = cal_charge(caller, CAL_FUEL_CALL))) return rc;
-    CAL_RETURN32(1);
+        if (!(b[i] = cal_buffer(cal, caller, fn, CAL_ARG(i), UINT64_MAX, NULL, &len[i], &rc)))
+            return rc;
+    if ((rc = cal_charge(caller, CAL_FUEL_CALL + CAL_FUEL(len[0]) + CAL_FUEL(len[2]) +
+                                     CAL_FUEL(len[3]))))
+        return rc;
+    if (!cal->fetch) CAL_RETURN32(1);
+    weft_http_request_t req;
+    weft_http_response_t resp;
+    weft_http_header_t *hs = NULL;
+    size_t nh = 0;
+    char msg[512];
+    memset(&req, 0, sizeof req);
+    memset(&resp, 0, sizeof resp);
+    char *url = fetch_str(b[0], len[0]), *method = fetch_str(b[1], len[1]);
+    if (!url || !method) {
+        free(url);
+        free(method);
+        return cal_fail(cal, caller, fn, "BadUTF8", "the url and method are UTF-8 without NUL");
+    }
+    if (fetch_headers(b[2], len[2], &hs, &nh) != 0) {
+        free(url);
+        free(method);
+        return cal_fail(cal, caller, fn, "DeserializationError",
+                        "headers are Borsh Vec<(String, String)> of UTF-8 without NUL");
+    }
+    req.url = url;
+    req.method = method;
+    req.headers = hs;
+    req.nheaders = nh;
+    req.body = b[3];
+    req.body_len = len[3];
+    int frc = cal->fetch(cal->fetch_user, &req, &resp, msg, sizeof msg);
+    for (size_t i = 0; i < nh; i++) {
+        free((char *)hs[i].name);
+        free((char *)hs[i].value);
+    }
+    free(hs);
+    free(url);
+    free(method);
+    uint32_t result = 1;
+    if (frc == WEFT_ENOTFOUND) CAL_RETURN32(1);
+    if (frc == 0) {
+        result = resp.status >= 100 && resp.status < 400 ? 0 : 1;
+        rc = cal_charge(caller, CAL_FUEL(resp.body_len));
+        if (rc == 0 && cal_reg_set(cal, caller, fn, CAL_ARG(4), resp.body, resp.body_len, &rc))
+            result = 2;
+    } else if (cal_reg_set(cal, caller, fn, CAL_ARG(4), msg, strlen(msg), &rc)) {
+        result = 2;
+    }
+    weft_http_response_free(&resp);
+    if (rc || result == 2) return rc;
+    CAL_RETURN32(result);
 }
 
 /* ---- the table ------------------------------------------------------------------ */
@@ -790,6 +898,8 @@ int weft_calimero_new(const weft_calimero_config_t *cfg, weft_calimero_t **out)
     cal->lim = cfg->limits ? *cfg->limits : weft_calimero_limits_default();
     cal->context_exists = cfg->context_exists;
     cal->context_user = cfg->context_user;
+    cal->fetch = cfg->fetch;
+    cal->fetch_user = cfg->fetch_user;
     for (size_t i = 0; i < n; i++) {
         a->unsupported[i].cal = cal;
         a->unsupported[i].name = func_at(i)->name;

@@ -95,6 +95,8 @@ struct weft_calimero {
     weft_calimero_limits_t lim;
     int (*context_exists)(void *user, weft_txn_t *txn, const char *name);
     void *context_user;
+    weft_http_fetch_fn fetch; /* NULL: fetch returns 1 */
+    void *fetch_user;
 
     /* the current call */
     weft_txn_t *txn;

@@ -78,6 +78,12 @@ struct weft_cosmictron {
     size_t nlogs, logs_cap, logs_dropped, collected;
     cosm_change_t *changes;
     size_t nchanges, changes_cap;
+    weft_http_fetch_fn fetch; /* NULL: http_request is denied */
+    void *fetch_user;
+    /* the call's last http_request and its encoded response, kept when
+     * `out` was too small so that asking again does not send it again */
+    uint8_t *http_req, *http_resp;
+    size_t http_req_len, http_resp_len;
 };
 
 /* ---- helpers --------------------------------------------------------- */
@@ -397,13 +403,148 @@ static const uint8_t http_request_type[] = {
     4, 0, 0, 0, 'b', 'o', 'd', 'y', 0x12,
 };
 
-/* No app may reach the network yet (the node's allowlist is to come):
- * a well-formed request is denied (5), a malformed one invalid (9). */
+static uint32_t get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Reads a BSATN u32 length and that many bytes at *off of p[0..n) (the
+ * request passed weft_bsatn_check, so they are there), as a NUL-terminated
+ * copy; NULL when it holds a NUL or memory runs out. */
+static char *http_str(const uint8_t *p, size_t *off)
+{
+    uint32_t l = get_le32(p + *off);
+    const uint8_t *s = p + *off + 4;
+    *off += 4 + (size_t)l;
+    if (memchr(s, 0, l)) return NULL;
+    char *r = malloc((size_t)l + 1);
+    if (r) {
+        memcpy(r, s, l);
+        r[l] = '\0';
+    }
+    return r;
+}
+
+static int http_put(uint8_t **b, size_t *len, size_t *cap, const void *p, size_t n)
+{
+    if (*len + n > *cap) {
+        size_t c = *cap ? *cap : 256;
+        while (c < *len + n) c *= 2;
+        uint8_t *nb = realloc(*b, c);
+        if (!nb) return -1;
+        *b = nb;
+        *cap = c;
+    }
+    if (n) memcpy(*b + *len, p, n);
+    *len += n;
+    return 0;
+}
+
+static int http_put_str(uint8_t **b, size_t *len, size_t *cap, const void *p, size_t n)
+{
+    uint8_t l[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24)};
+    return n > UINT32_MAX || http_put(b, len, cap, l, 4) || http_put(b, len, cap, p, n) ? -1 : 0;
+}
+
+/* HttpResponse {status: u16, headers: Vec<{name: String, value: String}>,
+ * body: bytes}; status 0 and the reason as body when no response came. */
+static int http_encode(int status, const weft_http_response_t *r, const char *why, uint8_t **out,
+                       size_t *out_len)
+{
+    uint8_t *b = NULL, st[2] = {(uint8_t)status, (uint8_t)(status >> 8)}, cnt[4] = {0};
+    size_t len = 0, cap = 0, nh = r ? r->nheaders : 0;
+    for (int i = 0; i < 4; i++) cnt[i] = (uint8_t)(nh >> (8 * i));
+    int bad = http_put(&b, &len, &cap, st, 2) || http_put(&b, &len, &cap, cnt, 4);
+    for (size_t i = 0; !bad && i < nh; i++)
+        bad = http_put_str(&b, &len, &cap, r->headers[i].name, strlen(r->headers[i].name)) ||
+              http_put_str(&b, &len, &cap, r->headers[i].value, strlen(r->headers[i].value));
+    if (!bad)
+        bad = r ? http_put_str(&b, &len, &cap, r->body, r->body_len)
+                : http_put_str(&b, &len, &cap, why, strlen(why));
+    if (bad) {
+        free(b);
+        return -1;
+    }
+    *out = b;
+    *out_len = len;
+    return 0;
+}
+
+/* Performs the request through the embedder's hook; 0 with c->http_resp
+ * set, or a code (5 denied, 9 malformed, 7 out of memory). */
+static int http_perform(weft_cosmictron_t *c, const uint8_t *req, size_t rl)
+{
+    weft_http_request_t r;
+    weft_http_response_t resp;
+    weft_http_header_t *hs = NULL;
+    char *method = NULL, *url = NULL, msg[512];
+    size_t off = 0; /* a product value is its fields one after the other */
+    uint32_t nh;
+    int code = WEFT_COSM_INVALID;
+    memset(&r, 0, sizeof r);
+    memset(&resp, 0, sizeof resp);
+    if (!(method = http_str(req, &off)) || !(url = http_str(req, &off))) goto done;
+    nh = get_le32(req + off);
+    off += 4;
+    if (nh && !(hs = calloc(nh, sizeof *hs))) {
+        code = WEFT_COSM_MEMORY;
+        goto done;
+    }
+    for (uint32_t i = 0; i < nh; i++) {
+        char *name = http_str(req, &off), *value = name ? http_str(req, &off) : NULL;
+        if (!name || !value) {
+            free(name);
+            goto done;
+        }
+        hs[i] = (weft_http_header_t){name, value};
+        r.nheaders = i + 1;
+    }
+    r.body_len = get_le32(req + off);
+    r.body = req + off + 4;
+    r.method = method;
+    r.url = url;
+    r.headers = hs;
+    int rc = c->fetch(c->fetch_user, &r, &resp, msg, sizeof msg);
+    if (rc == WEFT_ENOTFOUND) {
+        code = WEFT_COSM_DENIED;
+        goto done;
+    }
+    code = http_encode(rc == 0 ? resp.status : 0, rc == 0 ? &resp : NULL, msg, &c->http_resp,
+                       &c->http_resp_len)
+               ? WEFT_COSM_MEMORY
+               : 0;
+    if (code == 0 && (c->http_req = malloc(rl ? rl : 1))) {
+        memcpy(c->http_req, req, rl);
+        c->http_req_len = rl;
+    }
+done:
+    weft_http_response_free(&resp);
+    for (size_t i = 0; i < r.nheaders; i++) {
+        free((char *)hs[i].name);
+        free((char *)hs[i].value);
+    }
+    free(hs);
+    free(method);
+    free(url);
+    return code;
+}
+
+/* The request is performed through the embedder's hook (5 when it has
+ * none or its allowlist says no; 9 when malformed), and the response
+ * written to out: 0. An `out` too small gets 9 and, when it has 4 bytes,
+ * the length needed (u32 LE) in them; the response is kept for the call,
+ * so asking again with the same request bytes and a buffer big enough
+ * gets it without a second request (docs/cosmictron.md). */
 static int fn_http_request(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
+    weft_cosmictron_t *c = user;
     uint32_t rl = ARG32(1), cap = ARG32(3);
     size_t used;
-    (void)user;
     const uint8_t *req = guest(caller, ARG32(0), rl);
     uint8_t *out = guest(caller, ARG32(2), cap);
     if (charge(caller, FUEL_CALL + (req ? FUEL(rl) : 0))) RET32(WEFT_COSM_FUEL);
@@ -411,7 +552,26 @@ static int fn_http_request(weft_caller_t *caller, void *user, weft_raw_t *args)
     if (weft_bsatn_check(http_request_type, sizeof http_request_type, req, rl, &used) != 0 ||
         used != rl)
         RET32(WEFT_COSM_INVALID);
-    RET32(WEFT_COSM_DENIED);
+    if (!c->fetch) RET32(WEFT_COSM_DENIED);
+    if (!c->http_resp || c->http_req_len != rl || memcmp(c->http_req, req, rl) != 0) {
+        free(c->http_req);
+        free(c->http_resp);
+        c->http_req = c->http_resp = NULL;
+        c->http_req_len = c->http_resp_len = 0;
+        int code = http_perform(c, req, rl);
+        if (code) RET32(code);
+        if (charge(caller, FUEL(c->http_resp_len))) RET32(WEFT_COSM_FUEL);
+    }
+    if (c->http_resp_len > cap) {
+        if (cap >= 4) put_le32(out, (uint32_t)c->http_resp_len);
+        RET32(WEFT_COSM_INVALID);
+    }
+    memcpy(out, c->http_resp, c->http_resp_len);
+    free(c->http_req);
+    free(c->http_resp);
+    c->http_req = c->http_resp = NULL;
+    c->http_req_len = c->http_resp_len = 0;
+    RET32(0);
 }
 
 /* ---- console ---------------------------------------------------------------- */
@@ -612,6 +772,10 @@ static void clear_call(weft_cosmictron_t *c)
     c->nchanges = 0;
     c->nlogs = c->logs_dropped = c->collected = 0;
     c->call_error = 0;
+    free(c->http_req);
+    free(c->http_resp);
+    c->http_req = c->http_resp = NULL;
+    c->http_req_len = c->http_resp_len = 0;
 }
 
 int weft_cosmictron_new(const weft_cosmictron_config_t *cfg, weft_cosmictron_t **out)
@@ -628,6 +792,8 @@ int weft_cosmictron_new(const weft_cosmictron_config_t *cfg, weft_cosmictron_t *
     c->ctx_len = cl;
     c->schema = cfg->schema;
     c->min_log_level = cfg->min_log_level;
+    c->fetch = cfg->fetch;
+    c->fetch_user = cfg->fetch_user;
     int rc = 0;
     if (!c->schema) {
         /* version 1, no tables, no reducers */
@@ -838,7 +1004,7 @@ int weft_cosmictron_describe(weft_engine_t *engine, weft_module_t *module, weft_
     if (!linker) goto done;
     weft_wasi_config_t wc = weft_wasi_config_default();
     wc.stdin_fd = wc.stdout_fd = wc.stderr_fd = -1;
-    weft_cosmictron_config_t cc = {NULL, "describe", NULL, 0};
+    weft_cosmictron_config_t cc = {NULL, "describe", NULL, 0, NULL, NULL};
     if ((rc = weft_wasi_new(&wc, &wasi, msg, msg_size)) != 0 ||
         (rc = weft_wasi_define_imports(wasi, linker, module)) != 0 ||
         (rc = weft_cosmictron_new(&cc, &cosm)) != 0 ||

@@ -3,9 +3,11 @@
  * weft/profile.h's ABI table: adding an ABI is one line here and one row
  * there.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "abi.h"
+#include "weft/error.h"
 
 static const node_abi_t *const adapters[] = {
     &node_abi_nx,
@@ -20,4 +22,21 @@ const node_abi_t *node_abi_find(const char *name)
         if (strcmp(adapters[i]->name, name) == 0)
             return adapters[i];
     return NULL;
+}
+
+int node_http_fetch(void *user, const weft_http_request_t *req, weft_http_response_t *resp,
+                    char *msg, size_t msg_size)
+{
+    node_call_t *c = user;
+    if (!c->node->http_fetch) {
+        if (msg && msg_size)
+            snprintf(msg, msg_size, "outbound HTTP is not allowed on this node%s",
+                     c->node->flags & WEFT_NODE_INLINE ? " (weft run has none)" : "");
+        return WEFT_ENOTFOUND;
+    }
+    weft_http_request_t r = *req;
+    r.app_id = c->app->id;
+    r.app_name = c->app->name[0] ? c->app->name : NULL;
+    r.deadline_ns = c->deadline_ns;
+    return c->node->http_fetch(c->node->http_user, &r, resp, msg, msg_size);
 }

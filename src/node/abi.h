@@ -49,6 +49,7 @@ typedef struct node_call {
     const char *what;            /* invoke: the step that failed, for the message */
     unsigned slot;               /* the thread's watchdog slot (abi_faasm.c runs chains in it) */
     const void *link;            /* a chained call's link to its parent (abi_faasm.c) */
+    uint64_t deadline_ns;        /* CLOCK_MONOTONIC; 0: none */
 } node_call_t;
 
 typedef struct node_abi {
@@ -58,6 +59,12 @@ typedef struct node_abi {
     int (*finish)(node_call_t *c, void *state, int verdict);
     void (*free)(void *state);
 } node_abi_t;
+
+/* Outbound HTTP for a binding's hook (a weft_http_fetch_fn, user = the
+ * node_call_t): the request with the call's app and deadline filled in,
+ * performed by the node's http_fetch; WEFT_ENOTFOUND (denied) without one. */
+int node_http_fetch(void *user, const weft_http_request_t *req, weft_http_response_t *resp,
+                    char *msg, size_t msg_size);
 
 /* The adapter of ABI `name`, or NULL. */
 const node_abi_t *node_abi_find(const char *name);

@@ -342,6 +342,8 @@ static int cal_bind(node_call_t *c, void **state)
     cc.db = node->db;
     cc.context = c->req->context;
     cc.context_exists = context_exists;
+    cc.fetch = node_http_fetch;
+    cc.fetch_user = c;
     if (node->has_id) {
         cc.node_id = node->id;
         cc.node_id_len = sizeof node->id;

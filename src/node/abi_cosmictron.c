@@ -165,7 +165,7 @@ static int cosm_bind(node_call_t *c, void **state)
         }
     }
     weft_cosmictron_config_t cc = {c->node->db, c->req->context, schema,
-                                   c->node->cosm_log_level};
+                                   c->node->cosm_log_level, node_http_fetch, c};
     if (!(st = calloc(1, sizeof *st))) {
         node_result_fail(c->res, WEFT_CALL_ERROR, "out of memory");
         return WEFT_ENOMEM;

@@ -450,7 +450,8 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     }
     uint64_t fuel0 = lim.fuel == WEFT_FUEL_ZERO ? 0 : lim.fuel ? lim.fuel : UNLIMITED_FUEL;
     weft_store_set_fuel(a.store, fuel0);
-    if (node_slot_set(node, slot, a.store, lim.timeout_ns ? t0 + lim.timeout_ns : 0) != 0) {
+    c.deadline_ns = lim.timeout_ns ? t0 + lim.timeout_ns : 0;
+    if (node_slot_set(node, slot, a.store, c.deadline_ns) != 0) {
         node_result_fail(res, WEFT_CALL_ERROR, "cannot start the thread that stops calls at "
                                                "their deadline");
         goto done;

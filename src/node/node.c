@@ -997,6 +997,8 @@ int weft_node_open(const weft_node_config_t *cfg, weft_node_t **out, char *out_m
     node->load_timeout_ns = cfg->load_timeout_ns ? cfg->load_timeout_ns : 30000000000ull;
     node->cosm_log_level = cfg->cosm_log_level < 0 ? 0 : cfg->cosm_log_level > 4 ? 4
                                                       : cfg->cosm_log_level;
+    node->http_fetch = cfg->http_fetch;
+    node->http_user = cfg->http_user;
     long cores = cfg->workers || inline_ ? 1 : sysconf(_SC_NPROCESSORS_ONLN);
     node->nworkers = cfg->workers ? cfg->workers : (unsigned)(cores > 0 ? cores : 1);
     if (inline_)

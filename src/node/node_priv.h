@@ -148,6 +148,8 @@ struct weft_node {
     struct cosm_sched *cosm_sched;         /* abi_cosmictron.c: the scheduler, or NULL */
     struct node_handlers *handlers;        /* handlers.c: other members' event handlers */
     int cosm_log_level; /* console.log lines below it are not kept (0-4) */
+    weft_http_fetch_fn http_fetch; /* outbound HTTP (NULL: denied), with its user */
+    void *http_user;
     void (*sync_log)(void *user, const char *line);
     void *sync_log_user;
 };

@@ -28,6 +28,15 @@ def kill_started():
             proc.wait()
 
 
+def print_logs(directory, tail=3000):
+    """Prints the end of every node log (NAME-log) in directory: what a
+    failed test shows of its nodes."""
+    for name in sorted(os.listdir(directory)):
+        if name.endswith("-log"):
+            with open(os.path.join(directory, name), errors="replace") as f:
+                print("---", name, "---\n" + f.read()[-tail:])
+
+
 class Node:
     """A `weft serve` process; call stop() when done (kill_started() backs it up)."""
 
