@@ -277,6 +277,16 @@ int weft_clinker_define_func(weft_clinker_t *l, const char *instance, const char
  * that traps when called ("unlinked import ... called") instead of failing
  * instantiation. */
 void weft_clinker_stub_missing(weft_clinker_t *l, int on);
+/* When set, a definition whose instance name `keep` returns 0 for (the
+ * import's instance name as the component writes it; NULL for a top-level
+ * function) is ignored, as if never defined: an embedder links only the
+ * interfaces an app asked for out of one set of definitions. NULL: none. */
+void weft_clinker_filter(weft_clinker_t *l, int (*keep)(void *user, const char *instance),
+                         void *user);
+/* 1 when an import `name` of `instance` (NULL: a top-level function)
+ * would be bound to a definition of l (filter and versions as for
+ * instantiation), else 0. For checking a component's imports up front. */
+int weft_clinker_has(const weft_clinker_t *l, const char *instance, const char *name);
 
 /* Instantiates `c` in `store`: runs its definitions in order (core
  * instantiations with their start functions, canon lift/lower). Returns 0

@@ -244,8 +244,19 @@ int weft_node_app_bind(weft_node_t *node, const char *id, const char *abi, int *
 
 /* The compiled module of an app (compiled now if this process has not yet),
  * for listing its imports and exports. Borrowed until the node closes.
- * WEFT_ENOTFOUND when there is no such app. */
+ * WEFT_ENOTFOUND when there is no such app, or when it is a component. */
 int weft_node_app_module(weft_node_t *node, const char *id, const struct weft_module **out);
+/* The same for an app that is a component (weft/component.h, ABI
+ * "component"): WEFT_ENOTFOUND when there is no such app or it is a
+ * module. */
+struct weft_component;
+int weft_node_app_component(weft_node_t *node, const char *id,
+                            const struct weft_component **out);
+/* A component's WIT-level imports and exports as JSON text,
+ * {"imports": [...], "exports": [...]}, each {"name", "sort", "type"} (an
+ * instance: "exports" instead of "type"), as weft inspect --json shows
+ * them; malloc'ed, NULL when out of memory. Any thread. */
+char *weft_node_component_describe(const struct weft_component *c);
 /* The ABI profile of a module, from its imports (weft/profile.h
  * weft_abi_choose): "wasi" for a module that imports only WASI, else the
  * guest ABI's name ("nx", ...). Static storage. */

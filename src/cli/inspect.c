@@ -392,42 +392,6 @@ static void print_text(const weft_module_t *module)
 
 /* ---- components (docs/components.md) ------------------------------------- */
 
-/* A type as the component library prints it, in a JSON string. */
-static json_t *json_ctype(const weft_ctype_t *t)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f)
-        return NULL;
-    weft_ctype_print(t, f);
-    json_t *s = fclose(f) == 0 ? json_name(text, len) : NULL;
-    free(text);
-    return s;
-}
-
-/* {"name", "sort", "type"} and, for an instance, its "exports" the same way. */
-static json_t *json_cextern(const weft_cextern_t *e)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "name", json_name(e->name, e->name_len));
-    json_object_set_new(o, "sort", json_string(weft_csort_name(e->sort)));
-    if (!e->type)
-        return o;
-    if (e->sort == WEFT_CSORT_INSTANCE) {
-        json_t *a = json_array();
-        for (size_t i = 0, n = weft_ctype_extern_count(e->type, 0); i < n; i++) {
-            weft_cextern_t x;
-            if (weft_ctype_extern(e->type, 0, i, &x) == 0)
-                json_array_append_new(a, json_cextern(&x));
-        }
-        json_object_set_new(o, "exports", a);
-    } else {
-        json_object_set_new(o, "type", json_ctype(e->type));
-    }
-    return o;
-}
-
 /* "  func add: func(a: u32) -> u32"; an instance's exports one a line below it. */
 static void print_cextern(const weft_cextern_t *e, int indent)
 {
@@ -473,20 +437,12 @@ static int inspect_component(const char *path, const uint8_t *bytes, size_t len,
             json_object_set_new(root, "error", e);
         } else {
             weft_component_stats_t st;
-            a = json_array();
-            for (size_t i = 0, n = weft_component_import_count(c); i < n; i++) {
-                weft_cextern_t e;
-                if (weft_component_import(c, i, &e) == 0)
-                    json_array_append_new(a, json_cextern(&e));
-            }
-            json_object_set_new(root, "imports", a);
-            a = json_array();
-            for (size_t i = 0, n = weft_component_export_count(c); i < n; i++) {
-                weft_cextern_t e;
-                if (weft_component_export(c, i, &e) == 0)
-                    json_array_append_new(a, json_cextern(&e));
-            }
-            json_object_set_new(root, "exports", a);
+            /* "imports" and "exports", as GET /v1/apps/{id} shows them */
+            char *wit = weft_node_component_describe(c);
+            a = wit ? json_loads(wit, 0, NULL) : NULL;
+            free(wit);
+            json_object_update(root, a);
+            json_decref(a);
             weft_component_stats(c, &st);
             json_t *o = json_object();
             json_object_set_new(o, "core_modules", json_integer((json_int_t)st.core_modules));

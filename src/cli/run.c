@@ -221,12 +221,12 @@ static int run_is_calimero(const weft_module_t *module, const char *want)
 }
 
 /* Reports the call's result and turns it into the exit status. */
-static int outcome(const run_t *r, const weft_call_result_t *res)
+int run_outcome(const run_t *r, const weft_call_result_t *res)
 {
     const run_opts_t *o = r->o;
-    int calimero = run_is_calimero(r->module, o->abi);
-    int nx = weft_profile_imported(r->module, "nx") || calimero ||
-             run_abi_is(r->module, o->abi, "cosmictron");
+    int calimero = r->module && run_is_calimero(r->module, o->abi);
+    int nx = r->module && (weft_profile_imported(r->module, "nx") || calimero ||
+                           run_abi_is(r->module, o->abi, "cosmictron"));
     if (calimero) { /* Ok's bytes, or Err's (EXIT 1) */
         size_t len;
         const uint8_t *out = weft_call_result_output(res, &len);
@@ -245,7 +245,12 @@ static int outcome(const run_t *r, const weft_call_result_t *res)
         if (nx && o->events)
             run_print_events(r, res);
         const weft_val_t *vals;
-        size_t nr = weft_call_result_values(res, &vals);
+        size_t nr = weft_call_result_values(res, &vals), len;
+        const uint8_t *out = weft_call_result_output(res, &len);
+        if (!r->module && o->invoke && len) { /* a component function's result */
+            fwrite(out, 1, len, stdout);
+            fputc('\n', stdout);
+        }
         for (size_t i = 0; i < nr; i++) {
             cli_print_val(stdout, &vals[i]);
             fputc('\n', stdout);
@@ -329,6 +334,44 @@ static int open_node(run_t *r)
     return 0;
 }
 
+int run_stdin_null(void)
+{
+    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null_fd < 0 || dup2(null_fd, 0) < 0) {
+        cli_error("cannot open /dev/null: %s", strerror(errno));
+        if (null_fd >= 0)
+            close(null_fd);
+        return -1;
+    }
+    close(null_fd);
+    return 0;
+}
+
+int run_call(run_t *r, const weft_call_req_t *req, weft_call_result_t **res)
+{
+    /* From here the guest may run: Ctrl-C stops it unless SIGINT is
+     * ignored (a background job), which we respect. */
+    struct sigaction sa, old;
+    int sigint_installed = 0;
+    if (sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler != SIG_IGN) {
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_sigint;
+        sa.sa_flags = SA_RESETHAND; /* no SA_RESTART: it cuts a blocked read short */
+        sigemptyset(&sa.sa_mask);
+        interrupt_node = r->node;
+        sigint_installed = sigaction(SIGINT, &sa, NULL) == 0;
+    }
+    /* The guest writes to fd 1 and 2 directly: nothing of ours may be
+     * left in a buffer to come out after it. */
+    fflush(stdout);
+    fflush(stderr);
+    int rc = weft_node_call(r->node, req, res);
+    if (sigint_installed)
+        signal(SIGINT, SIG_DFL);
+    interrupt_node = NULL;
+    return rc;
+}
+
 int cli_run(int argc, char **argv)
 {
     run_opts_t o;
@@ -338,7 +381,7 @@ int cli_run(int argc, char **argv)
         return rc < 0 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
     }
 
-    int status = CLI_EXIT_ERROR, sigint_installed = 0;
+    int status = CLI_EXIT_ERROR;
     uint8_t *bytes = NULL;
     size_t len = 0;
     weft_val_t *vals = NULL;
@@ -359,10 +402,7 @@ int cli_run(int argc, char **argv)
         cli_wat_error(o.path);
         goto done;
     }
-    if (weft_is_component(bytes, len)) { /* run_component.c */
-        status = cli_run_component(&o, bytes, len);
-        goto done;
-    }
+    int component = weft_is_component(bytes, len);
     if (!(r.name = run_module_name(o.path))) {
         cli_error("out of memory");
         goto done;
@@ -384,6 +424,10 @@ int cli_run(int argc, char **argv)
     }
     free(bytes); /* the module keeps its own copy */
     bytes = NULL;
+    if (component) { /* run_component.c */
+        status = cli_run_component(&r, app_id, from_stdin);
+        goto done;
+    }
     if (weft_node_app_module(r.node, app_id, &r.module) != 0) {
         cli_error("out of memory");
         goto done;
@@ -449,18 +493,8 @@ int cli_run(int argc, char **argv)
         }
     }
 
-    /* The module came through stdin, which is at its end now: the guest
-     * gets an empty one rather than whatever is left of the module. */
-    if (from_stdin) {
-        int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (null_fd < 0 || dup2(null_fd, 0) < 0) {
-            cli_error("cannot open /dev/null: %s", strerror(errno));
-            if (null_fd >= 0)
-                close(null_fd);
-            goto done;
-        }
-        close(null_fd);
-    }
+    if (from_stdin && run_stdin_null() != 0)
+        goto done;
 
     /* Only a module whose imports keep state (nx, ...) gets (and may
      * create) a data directory. */
@@ -519,32 +553,13 @@ int cli_run(int argc, char **argv)
     }
     req.dirs = o.dirs;
     req.ndirs = o.ndirs;
-
-    /* From here the guest may run: Ctrl-C stops it unless SIGINT is
-     * ignored (a background job), which we respect. */
-    struct sigaction sa, old;
-    if (sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler != SIG_IGN) {
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_sigint;
-        sa.sa_flags = SA_RESETHAND; /* no SA_RESTART: it cuts a blocked read short */
-        sigemptyset(&sa.sa_mask);
-        interrupt_node = r.node;
-        sigint_installed = sigaction(SIGINT, &sa, NULL) == 0;
-    }
-    /* The guest writes to fd 1 and 2 directly: nothing of ours may be
-     * left in a buffer to come out after it. */
-    fflush(stdout);
-    fflush(stderr);
-    rc = weft_node_call(r.node, &req, &res);
+    rc = run_call(&r, &req, &res);
     free(cal_input);
-    if (sigint_installed)
-        signal(SIGINT, SIG_DFL);
-    interrupt_node = NULL;
     if (rc != 0) {
         cli_error("%s: %s", o.path, weft_strerror(rc));
         goto done;
     }
-    status = outcome(&r, res);
+    status = run_outcome(&r, res);
 
 done:
     weft_call_result_delete(res);

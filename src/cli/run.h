@@ -57,9 +57,20 @@ typedef struct {
 int run_parse_opts(int argc, char **argv, run_opts_t *o);
 void run_free_opts(run_opts_t *o);
 
-/* run_component.c: `weft run` of a component (docs/components.md); returns
- * the exit status. */
-int cli_run_component(const run_opts_t *o, const uint8_t *bytes, size_t len);
+/* run_component.c: `weft run` of a component (docs/components.md) opened
+ * in r's node as app_id: one call of the one-call node; returns the exit
+ * status. from_stdin: the component came through stdin (the guest gets an
+ * empty one). */
+int cli_run_component(run_t *r, const char *app_id, int from_stdin);
+/* run.c: the call of r's node with Ctrl-C stopping it (weft_node_call's
+ * return value), and the exit status of its result, reported as weft run
+ * does (a component's --invoke result printed as its output). */
+int run_call(run_t *r, const weft_call_req_t *req, weft_call_result_t **res);
+/* run.c: the module or component came through stdin, which is at its end
+ * now: the guest gets an empty one (/dev/null) rather than what is left.
+ * 0, or -1 reported. */
+int run_stdin_null(void);
+int run_outcome(const run_t *r, const weft_call_result_t *res);
 
 /* run_nx.c */
 /* The module's name: its file name without directories and ".wasm";

@@ -38,6 +38,8 @@ struct weft_clinker {
     cdef_t *defs;
     size_t n, cap;
     int stub_missing;
+    int (*keep)(void *user, const char *instance); /* weft_clinker_filter */
+    void *keep_user;
 };
 
 weft_clinker_t *weft_clinker_new(void) { return calloc(1, sizeof(weft_clinker_t)); }
@@ -55,6 +57,13 @@ void weft_clinker_delete(weft_clinker_t *l)
 }
 
 void weft_clinker_stub_missing(weft_clinker_t *l, int on) { l->stub_missing = on; }
+
+void weft_clinker_filter(weft_clinker_t *l, int (*keep)(void *user, const char *instance),
+                         void *user)
+{
+    l->keep = keep;
+    l->keep_user = user;
+}
 
 static int same(const char *a, const char *b)
 {
@@ -80,6 +89,8 @@ static int serves(const char *def, const char *imp)
 
 static const cdef_t *clinker_find(const weft_clinker_t *l, const char *instance, const char *name)
 {
+    if (l->keep && !l->keep(l->keep_user, instance))
+        return NULL; /* filtered out: as if not defined */
     for (size_t i = l->n; i-- > 0;)
         if (same(l->defs[i].instance, instance) && strcmp(l->defs[i].name, name) == 0)
             return &l->defs[i];
@@ -87,6 +98,11 @@ static const cdef_t *clinker_find(const weft_clinker_t *l, const char *instance,
         if (serves(l->defs[i].instance, instance) && strcmp(l->defs[i].name, name) == 0)
             return &l->defs[i];
     return NULL;
+}
+
+int weft_clinker_has(const weft_clinker_t *l, const char *instance, const char *name)
+{
+    return clinker_find(l, instance, name) != NULL;
 }
 
 int weft_clinker_define_func(weft_clinker_t *l, const char *instance, const char *name,

@@ -14,6 +14,7 @@ static const node_abi_t *const adapters[] = {
     &node_abi_faasm,
     &node_abi_calimero,
     &node_abi_cosmictron,
+    &node_abi_component, /* not in weft/profile.h: components are told by their preamble */
 };
 
 const node_abi_t *node_abi_find(const char *name)

@@ -50,6 +50,8 @@ typedef struct node_call {
     unsigned slot;               /* the thread's watchdog slot (abi_faasm.c runs chains in it) */
     const void *link;            /* a chained call's link to its parent (abi_faasm.c) */
     uint64_t deadline_ns;        /* CLOCK_MONOTONIC; 0: none */
+    const void *funcs_link;      /* a funcs call's link to its caller (abi_component.c) */
+    int fd[3];                   /* the guest's stdin, stdout, stderr (-1: none) */
 } node_call_t;
 
 typedef struct node_abi {
@@ -74,5 +76,14 @@ extern const node_abi_t node_abi_nx;
 extern const node_abi_t node_abi_faasm;
 extern const node_abi_t node_abi_calimero;
 extern const node_abi_t node_abi_cosmictron;
+extern const node_abi_t node_abi_component;
+
+/* abi_component.c: checks a component app at its deploy against its
+ * manifest: the import groups named exist, views are exported functions,
+ * and unless stub_missing every import is one the node links (else
+ * WEFT_EUNLINKABLE naming it). 0, WEFT_EARG, WEFT_EUNLINKABLE or
+ * WEFT_ENOMEM, with msg. */
+int node_component_check(const struct weft_component *c, const node_manifest_t *mf, char *msg,
+                         size_t msg_size);
 
 #endif

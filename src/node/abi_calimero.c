@@ -150,7 +150,7 @@ static void run_creates(node_call_t *c, weft_calimero_t *cal)
         }
         node_app_t *app = node_app_load(c->node, c->txn, app_hex, msg, sizeof msg);
         weft_externdesc_t d;
-        if (!app || weft_module_export_find(app->module, "init", 4, &d) != 0)
+        if (!app || !app->module || weft_module_export_find(app->module, "init", 4, &d) != 0)
             continue;
         char *what = malloc(strlen(name) + 12);
         if (what) {

@@ -7,6 +7,9 @@
  * that only grows until the node closes: apps are few (a lookup is
  * O(apps), fine below a few thousand) and a module is shared by every call
  * of its app, since compiled modules are immutable and thread-safe.
+ * A component (told by its preamble) is an app the same way: validated and
+ * compiled with weft_component_new, checked against its manifest's import
+ * profile at deploy (abi_component.c), bound to the "component" ABI.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -15,6 +18,7 @@
 
 #include "abi.h"
 #include "node_priv.h"
+#include "weft/component.h"
 #include "weft/error.h"
 #include "weft/profile.h"
 
@@ -93,10 +97,16 @@ static void hex(const uint8_t *p, size_t n, char *out)
 }
 
 /* Compiles a module within the node's load deadline; closing the node
- * stops it too. */
+ * stops it too. A component (weft_is_component) goes to *comp instead
+ * (its core modules are compiled without the deadline: the component
+ * library takes none), *out staying NULL. */
 static int load(weft_node_t *node, const uint8_t *bytes, size_t len, weft_module_t **out,
-                char *msg, size_t msg_size)
+                weft_component_t **comp, char *msg, size_t msg_size)
 {
+    *comp = NULL;
+    *out = NULL;
+    if (weft_is_component(bytes, len))
+        return weft_component_new(node->engine, bytes, len, comp, msg, msg_size);
     weft_load_options_t o;
     memset(&o, 0, sizeof o);
     o.interrupt = &node->stopping;
@@ -129,14 +139,15 @@ node_app_t *node_app_opened(weft_node_t *node, const char *id)
  * one already there when another thread was first: `module` is then
  * released). NULL when out of memory (module released). */
 static node_app_t *cache_add(weft_node_t *node, const char *id, const char *name,
-                             weft_module_t *module, node_manifest_t *mf, const node_abi_t *abi,
-                             int needs_store)
+                             weft_module_t *module, weft_component_t *comp, node_manifest_t *mf,
+                             const node_abi_t *abi, int needs_store)
 {
     pthread_mutex_lock(&node->apps_mu);
     node_app_t *a = cached(node, id);
     if (a) {
         pthread_mutex_unlock(&node->apps_mu);
         weft_module_delete(module);
+        weft_component_delete(comp);
         node_manifest_free(mf);
         return a;
     }
@@ -144,12 +155,14 @@ static node_app_t *cache_add(weft_node_t *node, const char *id, const char *name
     if (!a) {
         pthread_mutex_unlock(&node->apps_mu);
         weft_module_delete(module);
+        weft_component_delete(comp);
         node_manifest_free(mf);
         return NULL;
     }
     snprintf(a->id, sizeof a->id, "%s", id);
     snprintf(a->name, sizeof a->name, "%s", name);
     a->module = module;
+    a->component = comp;
     a->manifest = *mf; /* the cache owns it now */
     memset(mf, 0, sizeof *mf);
     a->abi = abi;
@@ -166,6 +179,7 @@ void node_apps_free(weft_node_t *node)
     while (a) {
         node_app_t *next = a->next;
         weft_module_delete(a->module);
+        weft_component_delete(a->component);
         node_manifest_free(&a->manifest);
         free(a);
         a = next;
@@ -229,8 +243,9 @@ node_app_t *node_app_load(weft_node_t *node, weft_txn_t *txn, const char *id, ch
         return NULL;
     }
     weft_module_t *m = NULL;
+    weft_component_t *comp = NULL;
     char why[512] = "";
-    int rc = load(node, v, vlen, &m, why, sizeof why);
+    int rc = load(node, v, vlen, &m, &comp, why, sizeof why);
     if (rc != 0) {
         snprintf(msg, msg_size, "app %s does not compile: %s", id, why);
         return NULL;
@@ -242,18 +257,19 @@ node_app_t *node_app_load(weft_node_t *node, weft_txn_t *txn, const char *id, ch
     if (weft_txn_get(txn, WEFT_SPACE_META, NULL, 0, mkey, sizeof mkey, &v, &vlen) == 0 &&
         node_manifest_parse((const char *)v, vlen, NULL, &mf, why, sizeof why) != 0) {
         weft_module_delete(m);
+        weft_component_delete(comp);
         snprintf(msg, msg_size, "the manifest of app %s does not parse: %s", id, why);
         return NULL;
     }
-    const node_abi_t *abi;
-    int needs_store;
-    if (bind_abi(m, mf.abi, &abi, &needs_store, why, sizeof why) != 0) {
+    const node_abi_t *abi = &node_abi_component;
+    int needs_store = 0;
+    if (!comp && bind_abi(m, mf.abi, &abi, &needs_store, why, sizeof why) != 0) {
         weft_module_delete(m);
         node_manifest_free(&mf);
         snprintf(msg, msg_size, "app %s cannot be bound to a guest ABI: %s", id, why);
         return NULL;
     }
-    a = cache_add(node, id, info.name, m, &mf, abi, needs_store);
+    a = cache_add(node, id, info.name, m, comp, &mf, abi, needs_store);
     if (!a)
         snprintf(msg, msg_size, "out of memory");
     return a;
@@ -335,20 +351,31 @@ int weft_node_app_deploy_manifest(weft_node_t *node, const uint8_t *wasm, size_t
     defname[12] = '\0';
 
     weft_module_t *m = NULL;
-    int rc = load(node, wasm, len, &m, out_msg, msg_size);
+    weft_component_t *comp = NULL;
+    int rc = load(node, wasm, len, &m, &comp, out_msg, msg_size);
     if (rc != 0)
         return rc;
     node_manifest_t mf = {0};
     if (manifest &&
         (rc = node_manifest_parse(manifest, manifest_len, m, &mf, out_msg, msg_size)) != 0) {
         weft_module_delete(m);
+        weft_component_delete(comp);
         return rc;
     }
     const node_abi_t *deploy_abi = NULL;
-    if ((rc = bind_abi(m, mf.abi, &deploy_abi, NULL, out_msg, msg_size)) != 0 ||
-        (deploy_abi == &node_abi_cosmictron &&
-         (rc = node_cosm_deploy(node, id, m, out_msg, msg_size)) != 0)) {
+    if (comp) {
+        rc = node_component_check(comp, &mf, out_msg, msg_size);
+    } else if (mf.imports || mf.stub_missing || mf.allow || mf.max_depth) {
+        snprintf(out_msg, msg_size, "manifest: \"imports\", \"stub_missing\" and \"funcs\" "
+                 "are for components");
+        rc = WEFT_EARG;
+    } else if ((rc = bind_abi(m, mf.abi, &deploy_abi, NULL, out_msg, msg_size)) == 0 &&
+               deploy_abi == &node_abi_cosmictron) {
+        rc = node_cosm_deploy(node, id, m, out_msg, msg_size);
+    }
+    if (rc != 0) {
         weft_module_delete(m);
+        weft_component_delete(comp);
         node_manifest_free(&mf);
         return rc;
     }
@@ -356,6 +383,7 @@ int weft_node_app_deploy_manifest(weft_node_t *node, const uint8_t *wasm, size_t
     rc = node_write_fn(node, deploy_write, &d);
     if (rc != 0) {
         weft_module_delete(m);
+        weft_component_delete(comp);
         snprintf(out_msg, msg_size, "cannot store the module: %s", weft_db_errmsg(node->db));
         return rc;
     }
@@ -377,14 +405,14 @@ int weft_node_app_deploy_manifest(weft_node_t *node, const uint8_t *wasm, size_t
         weft_txn_abort(txn);
     }
     out_msg[0] = '\0';
-    const node_abi_t *abi;
-    int needs_store;
-    if ((rc = bind_abi(m, mf.abi, &abi, &needs_store, out_msg, msg_size)) != 0) {
+    const node_abi_t *abi = &node_abi_component;
+    int needs_store = 0;
+    if (!comp && (rc = bind_abi(m, mf.abi, &abi, &needs_store, out_msg, msg_size)) != 0) {
         weft_module_delete(m);
         node_manifest_free(&mf);
         return rc;
     }
-    if (!cache_add(node, id, info.name, m, &mf, abi, needs_store))
+    if (!cache_add(node, id, info.name, m, comp, &mf, abi, needs_store))
         return WEFT_ENOMEM;
     memcpy(out_id, id, WEFT_APP_ID_LEN + 1);
     return 0;
@@ -544,21 +572,26 @@ int weft_node_app_open(weft_node_t *node, const uint8_t *wasm, size_t len, const
     snprintf(out_id, WEFT_APP_ID_LEN + 1, "%064llx",
              (unsigned long long)__atomic_add_fetch(&opened, 1, __ATOMIC_RELAXED));
     weft_module_t *m = NULL;
-    int rc = load(node, wasm, len, &m, out_msg, msg_size);
+    weft_component_t *comp = NULL;
+    int rc = load(node, wasm, len, &m, &comp, out_msg, msg_size);
     if (rc != 0)
         return rc;
     node_app_t *a = calloc(1, sizeof *a);
     if (!a) {
         weft_module_delete(m);
+        weft_component_delete(comp);
         return WEFT_ENOMEM;
     }
     snprintf(a->id, sizeof a->id, "%s", out_id);
     snprintf(a->name, sizeof a->name, "%s", name);
     a->module = m;
+    a->component = comp;
     a->opened = 1;
+    a->abi = &node_abi_component;
     /* Imports are not checked at open (the embedder lists them): an
-     * unlinkable module gets the nx adapter, and its call fails to link. */
-    if (bind_abi(m, NULL, &a->abi, &a->needs_store, out_msg, msg_size) != 0) {
+     * unlinkable module gets the nx adapter, and its call fails to link;
+     * an opened component's missing imports trap when called. */
+    if (!comp && bind_abi(m, NULL, &a->abi, &a->needs_store, out_msg, msg_size) != 0) {
         a->abi = &node_abi_nx;
         a->needs_store = weft_profile_imported(m, "nx");
         out_msg[0] = '\0';
@@ -579,9 +612,13 @@ int weft_node_app_bind(weft_node_t *node, const char *id, const char *abi, int *
         snprintf(out_msg, msg_size, "no app %s opened in this node", id ? id : "(null)");
         return WEFT_ENOTFOUND;
     }
-    const node_abi_t *bound;
-    int store;
-    int rc = bind_abi(a->module, abi, &bound, &store, out_msg, msg_size);
+    const node_abi_t *bound = &node_abi_component;
+    int store = 0;
+    if (a->component && abi && strcmp(abi, "component") != 0) {
+        snprintf(out_msg, msg_size, "a component's ABI is \"component\", not \"%s\"", abi);
+        return WEFT_EUNLINKABLE;
+    }
+    int rc = a->component ? 0 : bind_abi(a->module, abi, &bound, &store, out_msg, msg_size);
     if (rc != 0)
         return rc;
     a->abi = bound;
@@ -591,27 +628,33 @@ int weft_node_app_bind(weft_node_t *node, const char *id, const char *abi, int *
     return 0;
 }
 
-int weft_node_app_module(weft_node_t *node, const char *id, const struct weft_module **out)
+/* The app of id, opened or stored (compiled now if not yet), or NULL. */
+static node_app_t *find_app(weft_node_t *node, const char *id)
 {
     char msg[256];
     weft_txn_t *txn;
-    *out = NULL;
     if (!id || strlen(id) != WEFT_APP_ID_LEN)
-        return WEFT_ENOTFOUND;
-    node_app_t *opened = node_app_opened(node, id);
-    if (opened) {
-        *out = opened->module;
-        return 0;
+        return NULL;
+    node_app_t *a = node_app_opened(node, id);
+    if (!a && node->db && weft_txn_begin(node->db, WEFT_TXN_READ, &txn) == 0) {
+        a = node_app_load(node, txn, id, msg, sizeof msg);
+        weft_txn_abort(txn);
     }
-    int rc = weft_txn_begin(node->db, WEFT_TXN_READ, &txn);
-    if (rc != 0)
-        return rc;
-    node_app_t *a = node_app_load(node, txn, id, msg, sizeof msg);
-    weft_txn_abort(txn);
-    if (!a)
-        return WEFT_ENOTFOUND;
-    *out = a->module;
-    return 0;
+    return a;
+}
+
+int weft_node_app_module(weft_node_t *node, const char *id, const struct weft_module **out)
+{
+    node_app_t *a = find_app(node, id);
+    *out = a ? a->module : NULL;
+    return *out ? 0 : WEFT_ENOTFOUND;
+}
+
+int weft_node_app_component(weft_node_t *node, const char *id, const struct weft_component **out)
+{
+    node_app_t *a = find_app(node, id);
+    *out = a ? a->component : NULL;
+    return *out ? 0 : WEFT_ENOTFOUND;
 }
 
 const char *weft_node_abi(const struct weft_module *module)

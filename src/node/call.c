@@ -241,11 +241,13 @@ typedef struct {
     thread_files_t *files;
     int in_fd, out_fd, err_fd;
     int input_written; /* the node wrote the input to stdin's file */
+    int all_streams;   /* a component's: WASI preview 2 does not tell which it used */
 } attempt_t;
 
 static void cleanup(weft_node_t *node, attempt_t *a, unsigned slot)
 {
-    unsigned used = a->wasi ? weft_wasi_stdio_used(a->wasi) : 7u; /* no WASI yet: all */
+    unsigned used = a->wasi && !a->all_streams ? weft_wasi_stdio_used(a->wasi)
+                                               : 7u; /* no WASI yet: all */
     if (a->store)
         node_slot_set(node, slot, NULL, 0); /* before the store goes */
     if (a->linker)
@@ -364,7 +366,9 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     }
     node_call_t c = {.node = node, .app = app, .req = req, .res = res, .txn = txn, .lim = &lim,
                      .function = req->function, .view = req->view, .what = "call failed",
-                     .slot = slot, .link = job->link};
+                     .slot = slot, .link = job->link, .funcs_link = job->funcs_link,
+                     .fd = {0, 1, 2}};
+    a.all_streams = app->component != NULL;
     const weft_functype_t *ft = NULL;
     const char *fname = req->function ? req->function : "_start";
     size_t np = 0, nr = 0;
@@ -405,6 +409,9 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
         wc.stdin_fd = a.in_fd;
         wc.stdout_fd = a.out_fd;
         wc.stderr_fd = a.err_fd;
+        c.fd[0] = a.in_fd;
+        c.fd[1] = a.out_fd;
+        c.fd[2] = a.err_fd;
         wc.stdio_regular = 1; /* memory files: no fstat each */
         /* The streams are memory: bound them while the guest writes, not after. */
         wc.stdout_limit = lim.max_output;
@@ -427,7 +434,8 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     }
     a.store = weft_store_new(node->engine);
     a.linker = a.store ? weft_linker_new(a.store) : NULL;
-    if (!a.linker || weft_wasi_define_imports(a.wasi, a.linker, app->module) != 0) {
+    if (!a.linker ||
+        (app->module && weft_wasi_define_imports(a.wasi, a.linker, app->module) != 0)) {
         node_result_fail(res, WEFT_CALL_ERROR, "out of memory");
         goto done;
     }
@@ -474,8 +482,9 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     weft_instance_t *inst = NULL;
     weft_extern_t ext;
     const char *what = "cannot instantiate";
-    rc = weft_linker_instantiate(a.linker, app->module, &inst);
-    if (rc == 0 && (a.abi->invoke || strcmp(fname, "_start") != 0) &&
+    /* a component's adapter instantiates it itself (abi_component.c) */
+    rc = app->module ? weft_linker_instantiate(a.linker, app->module, &inst) : 0;
+    if (rc == 0 && app->module && (a.abi->invoke || strcmp(fname, "_start") != 0) &&
         weft_instance_export(inst, "_initialize", &ext) == 0 && ext.kind == WEFT_EXTERN_FUNC) {
         const weft_functype_t *it = weft_func_type(ext.of.func);
         what = "call to '_initialize' failed";
@@ -519,7 +528,7 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     if (req->stdio)
         goto free_vals; /* the streams were the process's own */
     /* A stream the guest never reached is still empty: no fstat, no read. */
-    unsigned used = weft_wasi_stdio_used(a.wasi);
+    unsigned used = a.all_streams ? 7u : weft_wasi_stdio_used(a.wasi);
     if (used & 4u)
         collect_stderr(res, a.err_fd);
     /* An adapter may have given the output itself (Faasm's write_output). */

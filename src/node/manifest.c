@@ -4,7 +4,9 @@
  *   {"abi": "calimero",
  *    "views": ["list", "count"],
  *    "limits": {"fuel": N, "timeout_ms": N, "max_memory_pages": N,
- *               "max_input_bytes": N, "max_output_bytes": N}}
+ *               "max_input_bytes": N, "max_output_bytes": N},
+ *    "imports": ["funcs", "wasi:cli"], "stub_missing": true,
+ *    "funcs": {"allow": ["ctx:fn", "ctx:*"], "max_depth": 8}}
  *
  * Every member is optional and nothing else is allowed (a typo is an
  * error, not a silent default). `abi` binds the app to a guest ABI by name
@@ -14,7 +16,10 @@
  * called them; `limits` replace the node's for this app's calls (a
  * request's own limits still win). The manifest is stored as given, under
  * "manifest/" ID in the meta space, with the first deploy of the bytes
- * (like the name), and parsed when the app is loaded.
+ * (like the name), and parsed when the app is loaded. `imports`,
+ * `stub_missing` and `funcs` are for components (docs/components.md,
+ * "Components on a node"): the import groups linked, stubs that trap for
+ * the others, and the targets funcs may call.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -36,14 +41,47 @@ void node_manifest_free(node_manifest_t *mf)
         free(mf->views[i]);
     free(mf->views);
     free(mf->abi);
+    for (size_t i = 0; i < mf->nimports; i++)
+        free(mf->imports[i]);
+    free(mf->imports);
+    for (size_t i = 0; i < mf->nallow; i++)
+        free(mf->allow[i]);
+    free(mf->allow);
     memset(mf, 0, sizeof *mf);
+}
+
+/* A JSON list of strings into a new NULL-ended array: 0, -1 (not such a
+ * list: msg says what `what` must be) or WEFT_ENOMEM. */
+static int string_list(json_t *list, const char *what, char ***out, size_t *n, char *msg,
+                       size_t msg_size)
+{
+    size_t i;
+    json_t *v;
+    if (!json_is_array(list)) {
+        snprintf(msg, msg_size, "manifest: %s must be a list of strings", what);
+        return -1;
+    }
+    if (!(*out = calloc(json_array_size(list) + 1, sizeof **out)))
+        return WEFT_ENOMEM;
+    json_array_foreach(list, i, v) {
+        if (!json_is_string(v)) {
+            snprintf(msg, msg_size, "manifest: %s must be a list of strings (item %zu is not)",
+                     what, i + 1);
+            return -1;
+        }
+        if (!((*out)[*n] = strdup(json_string_value(v))))
+            return WEFT_ENOMEM;
+        (*n)++;
+    }
+    return 0;
 }
 
 int node_manifest_parse(const char *text, size_t len, const weft_module_t *module,
                         node_manifest_t *out, char *msg, size_t msg_size)
 {
     json_error_t je;
-    json_t *views = NULL, *limits = NULL;
+    json_t *views = NULL, *limits = NULL, *imports = NULL, *funcs = NULL;
+    int stub = 0;
     const char *abi = NULL;
     memset(out, 0, sizeof *out);
     json_t *root = json_loadb(text, len, 0, &je);
@@ -53,11 +91,40 @@ int node_manifest_parse(const char *text, size_t len, const weft_module_t *modul
         return WEFT_EARG;
     }
     int rc = WEFT_EARG;
-    if (json_unpack_ex(root, &je, JSON_STRICT, "{s?s,s?o,s?o}", "abi", &abi, "views", &views,
-                       "limits", &limits) != 0) {
-        snprintf(msg, msg_size, "manifest: %s (it takes \"abi\", \"views\" and \"limits\")",
-                 je.text);
+    if (json_unpack_ex(root, &je, JSON_STRICT, "{s?s,s?o,s?o,s?o,s?b,s?o}", "abi", &abi, "views",
+                       &views, "limits", &limits, "imports", &imports, "stub_missing", &stub,
+                       "funcs", &funcs) != 0) {
+        snprintf(msg, msg_size, "manifest: %s (it takes \"abi\", \"views\", \"limits\", and "
+                 "for a component \"imports\", \"stub_missing\" and \"funcs\")", je.text);
         goto done;
+    }
+    out->stub_missing = stub;
+    if (imports && (rc = string_list(imports, "\"imports\"", &out->imports, &out->nimports, msg,
+                                     msg_size)) != 0) {
+        rc = rc < 0 ? WEFT_EARG : rc;
+        goto done;
+    }
+    rc = WEFT_EARG;
+    if (funcs) {
+        json_t *allow = NULL;
+        json_int_t depth = 0;
+        if (json_unpack_ex(funcs, &je, JSON_STRICT, "{s?o,s?I}", "allow", &allow, "max_depth",
+                           &depth) != 0) {
+            snprintf(msg, msg_size, "manifest: \"funcs\": %s (it takes \"allow\" and "
+                     "\"max_depth\")", je.text);
+            goto done;
+        }
+        if (depth < 0 || depth > 64) {
+            snprintf(msg, msg_size, "manifest: \"funcs\": max_depth is 1 to 64");
+            goto done;
+        }
+        out->max_depth = (unsigned)depth;
+        if (allow && (rc = string_list(allow, "\"funcs\".\"allow\"", &out->allow, &out->nallow,
+                                       msg, msg_size)) != 0) {
+            rc = rc < 0 ? WEFT_EARG : rc;
+            goto done;
+        }
+        rc = WEFT_EARG;
     }
     if (abi && !(out->abi = strdup(abi))) {
         rc = WEFT_ENOMEM;

@@ -46,13 +46,21 @@ typedef struct {
     char **views; /* functions that always run as views */
     size_t nviews;
     weft_call_limits_t limits; /* zeros: the node's */
+    /* components only (abi_component.c, docs/components.md) */
+    char **imports; /* the import groups to link ("funcs", "wasi:cli"); NULL: every one */
+    size_t nimports;
+    int stub_missing; /* other imports trap when called instead of failing the deploy */
+    char **allow;     /* funcs targets it may call ("ctx:fn", "ctx:*") */
+    size_t nallow;
+    unsigned max_depth; /* funcs calls nested at most this deep (0: 8) */
 } node_manifest_t;
 
 /* One compiled app, shared by all its calls (the module is immutable). */
 typedef struct node_app {
     char id[WEFT_APP_ID_LEN + 1];
     char name[256];
-    weft_module_t *module;
+    weft_module_t *module;          /* NULL for a component */
+    struct weft_component *component; /* a component app (abi_component.c), else NULL */
     node_manifest_t manifest;
     const struct node_abi *abi; /* how its calls reach the guest (abi.h) */
     int needs_store;            /* its imports need the data directory */
@@ -80,6 +88,7 @@ struct node_job {
     void *user;
     int tries;
     void *link; /* a chained call's link to its parent (abi_faasm.c) */
+    void *funcs_link; /* a funcs call's link to its caller (abi_component.c) */
     /* JOB_FN */
     node_fn_t fn;
     void *arg;

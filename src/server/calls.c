@@ -391,12 +391,16 @@ enum MHD_Result srv_call(srv_t *s, req_t *r)
         return srv_reply_error(r, 404, "NOT_FOUND", "no context '%s'", ctx);
     }
     const weft_module_t *m = NULL;
-    if (weft_node_app_module(s->node, ci.app, &m) != 0) {
+    const struct weft_component *comp = NULL;
+    if (weft_node_app_module(s->node, ci.app, &m) != 0 &&
+        weft_node_app_component(s->node, ci.app, &comp) != 0) {
         return srv_reply_error(r, 500, "INTERNAL", "the app of context '%s' cannot be loaded",
                                ctx);
     }
-    const weft_functype_t *ft = export_type(m, fn);
-    if (!ft) {
+    /* a component's function ("f", "iface#f") is found by its call, which
+     * takes the body (docs/components.md) */
+    const weft_functype_t *ft = m ? export_type(m, fn) : NULL;
+    if (!ft && !comp) {
         return srv_reply_error(r, 404, "NOT_FOUND", "the app of context '%s' exports no function '%s'",
                                ctx, fn);
     }
@@ -418,9 +422,9 @@ enum MHD_Result srv_call(srv_t *s, req_t *r)
      * converts with its declared types (docs/cosmictron.md) */
     const char *ctype = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                                     MHD_HTTP_HEADER_CONTENT_TYPE);
-    int cosm = strcmp(weft_node_abi(m), "cosmictron") == 0;
+    int cosm = m && strcmp(weft_node_abi(m), "cosmictron") == 0;
     req.input_json = cosm && !req.view && ctype && strncmp(ctype, "application/json", 16) == 0;
-    int n = cosm ? -1 : json_args(s, r, ft, &args, &reply);
+    int n = cosm || comp ? -1 : json_args(s, r, ft, &args, &reply);
     if (n == -2) {
         call_args_fini(&wargs);
         return reply;

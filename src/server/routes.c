@@ -104,9 +104,11 @@ static json_t *app_json(srv_t *s, const weft_app_info_t *a, int details)
     json_t *o = json_pack("{s:s,s:s,s:I,s:I}", "id", a->id, "name", a->name, "size",
                           (json_int_t)a->size, "created_ms", (json_int_t)a->created_ms);
     const weft_module_t *m = NULL;
-    if (!o || weft_node_app_module(s->node, a->id, &m) != 0)
+    const struct weft_component *comp = NULL;
+    if (o && weft_node_app_module(s->node, a->id, &m) != 0 &&
+        weft_node_app_component(s->node, a->id, &comp) != 0)
         return o;
-    json_object_set_new(o, "abi", json_string(weft_node_abi(m)));
+    json_object_set_new(o, "abi", json_string(comp ? "component" : weft_node_abi(m)));
     if (!details)
         return o;
     char *manifest = NULL;
@@ -115,6 +117,14 @@ static json_t *app_json(srv_t *s, const weft_app_info_t *a, int details)
         if (mf)
             json_object_set_new(o, "manifest", mf);
         free(manifest);
+    }
+    char *wit = comp ? weft_node_component_describe(comp) : NULL;
+    json_t *desc = wit ? json_loads(wit, 0, NULL) : NULL;
+    free(wit);
+    if (comp) { /* WIT-level: {"name", "sort", "type" or "exports"} */
+        json_object_update(o, desc);
+        json_decref(desc);
+        return o;
     }
     json_t *im = json_array(), *ex = json_array();
     weft_externdesc_t d;

@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""tests/component/node_test.py — components as apps of `weft serve`
+(docs/components.md, "Components on a node"): deploys (an import the
+manifest does not list refused, naming it; stubs on request), GET
+/v1/apps/{id} with WIT-level imports and exports, calls over HTTP with
+text, bytes and JSON arguments, an interface export, a result's err, a
+trap (422 with the message), and `wippy:runtime/funcs` calls through the
+node: component -> component, component -> nx module and its trap,
+permission refused, a cycle, the depth bound, and a nested write that
+commits or rolls back with its caller. Skips (77) without the test
+components (jco missing).
+
+usage: node_test.py WEFT COMPONENTS_DIR
+"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
+import nodes  # noqa: E402
+
+FAILS = []
+
+
+def check(cond, what):
+    print(("ok: " if cond else "FAIL: ") + what)
+    if not cond:
+        FAILS.append(what)
+
+
+def deploy(node, path, name, manifest=None):
+    q = "name=" + name
+    if manifest is not None:
+        q += "&manifest=" + urllib.parse.quote(json.dumps(manifest))
+    with open(path, "rb") as f:
+        body = f.read()
+    return node.json("POST", "/v1/apps?" + q, body)
+
+
+def context(node, name, app):
+    status, doc = node.json("POST", "/v1/contexts", json.dumps({"app": app, "name": name}))
+    assert status == 201, (status, doc)
+
+
+def call(node, ctx, fn, body=b"", headers=None):
+    """(status, the raw output, or the error's JSON when it failed)"""
+    h = {"Accept": "application/octet-stream"}
+    h.update(headers or {})
+    status, hdrs, data = node.request("POST", "/v1/contexts/%s/call/%s"
+                                      % (ctx, urllib.parse.quote(fn, safe="")), body, h)
+    return status, data
+
+
+def error(data):
+    try:
+        return json.loads(data)["error"]
+    except (ValueError, KeyError):
+        return {"message": data.decode("latin-1")}
+
+
+def main():
+    weft, cdir = sys.argv[1], sys.argv[2]
+    svc, caller, shout = (os.path.join(cdir, n) for n in ("svc.wasm", "wippy_caller.wasm",
+                                                           "shout.wasm"))
+    basic = os.path.join(cdir, "basic.wasm")
+    if not all(os.path.exists(p) for p in (svc, caller, shout, basic)):
+        print("SKIP: the test components were not built (jco missing: docs/components.md)")
+        return 77
+    nodes.WEFT = weft
+    tmp = tempfile.mkdtemp(prefix="weft-component-")
+    try:
+        node = nodes.Node(os.path.join(tmp, "data"))
+
+        # -- deploys and import profiles --
+        status, doc = deploy(node, basic, "basic")
+        msg = (doc or {}).get("error", {}).get("message", "")
+        check(status == 422 and "weft:test/host@0.1.0#log" in msg and "does not provide" in msg,
+              "an import the node lacks fails the deploy, named: %s" % msg)
+        status, doc = deploy(node, caller, "caller-nofuncs", {"imports": ["wasi:cli"]})
+        msg = (doc or {}).get("error", {}).get("message", "")
+        check(status == 422 and "wippy:runtime/funcs@0.1.0#call-string" in msg and
+              "do not list" in msg, "an import outside the manifest's groups is refused: %s" % msg)
+        status, doc = deploy(node, caller, "caller-bad", {"imports": ["wasi:nonsense"]})
+        check(status == 400, "an unknown import group is refused (%d)" % status)
+        status, doc = deploy(node, basic, "basic-stubbed", {"stub_missing": True})
+        check(status == 201 and doc["abi"] == "component", "stub_missing deploys it (%d)" % status)
+        basic_id = doc["id"]
+        names = [e["name"] for e in doc.get("exports", [])]
+        check("greet" in names and "add" in names and
+              doc["imports"][0]["name"] == "weft:test/host@0.1.0",
+              "the app shows WIT-level imports and exports: %s" % names)
+        status, doc = node.json("GET", "/v1/apps/" + basic_id)
+        add = [e for e in doc.get("exports", []) if e["name"] == "add"]
+        check(status == 200 and add and add[0]["type"] == "func(a: u32, b: u32) -> u32",
+              "GET /v1/apps/{id} shows an export's WIT type: %s" % add)
+
+        status, doc = deploy(node, svc, "svc")
+        check(status == 201, "the svc component deploys (%d %s)" % (status, doc))
+        svc_id = doc["id"]
+        context(node, "svc", svc_id)
+        context(node, "basic", basic_id)
+
+        # -- calls over HTTP --
+        status, out = call(node, "svc", "echo", b"hi there")
+        check(status == 200 and out == b"echo: hi there", "a string in, a string out: %r" % out)
+        status, out = call(node, "svc", "add", b"[40, 2]", {"Content-Type": "application/json"})
+        check(status == 200 and out == b"42", "JSON arguments, a number back: %r" % out)
+        status, out = call(node, "svc", "point-sum", b'[{"x": -5, "y": 12}]')
+        check(status == 200 and out == b"7", "a record argument: %r" % out)
+        status, out = call(node, "svc", "sum", b"[[1, 2, 3, 4000000000]]")
+        check(status == 200 and out == b"4000000006", "a list<u32> argument: %r" % out)
+        status, out = call(node, "svc", "rev", b"\x00\x01\xff")
+        check(status == 200 and out == b"\xff\x01\x00", "list<u8> takes and gives raw bytes")
+        status, out = call(node, "svc", "weft:test/text@0.1.0#upper", b"quiet")
+        check(status == 200 and out == b"QUIET", "an interface export, iface#func: %r" % out)
+        status, out = call(node, "svc", "check", b"[3]")
+        check(status == 200 and out == b"non-negative", "a result's ok is the output: %r" % out)
+        status, out = call(node, "svc", "check", b"[-3]")
+        e = error(out)
+        check(status == 422 and e.get("code") == "EXIT" and e.get("status") == 1 and
+              "negative" in e.get("message", ""), "a result's err fails the call: %s" % e)
+        status, out = call(node, "svc", "fail")
+        e = error(out)
+        check(status == 422 and e.get("code") == "TRAP" and "unreachable" in e.get("message", ""),
+              "a trap is 422 with its message: %s" % e.get("message"))
+        status, out = call(node, "svc", "add", b"[1]")
+        e = error(out)
+        check(status == 422 and "takes 2 parameters" in e.get("message", ""),
+              "a wrong argument count is refused: %s" % e.get("message"))
+        status, out = call(node, "svc", "point-sum", b'[{"x": 1}]')
+        e = error(out)
+        check(status == 422 and "parameter 1 (p)" in e.get("message", ""),
+              "a wrong argument is named: %s" % e.get("message"))
+        status, out = call(node, "svc", "nope")
+        e = error(out)
+        check(status == 422 and "no exported function 'nope'" in e.get("message", ""),
+              "an unknown function: %s" % e.get("message"))
+        status, out = call(node, "basic", "greet", b"x")
+        e = error(out)
+        check(status == 422 and e.get("code") == "TRAP" and
+              "unlinked import weft:test/host@0.1.0#log called" in e.get("message", ""),
+              "a stubbed import traps when called: %s" % e.get("message"))
+        status, hdrs, out = node.request("GET", "/v1/contexts/svc/call/echo?input=view",
+                                         headers={"Accept": "application/octet-stream"})
+        check(status == 200 and out == b"echo: view", "a GET view takes ?input=: %r" % out)
+
+        # -- funcs through the node --
+        status, doc = deploy(node, shout, "shout")
+        context(node, "nx", doc["id"])
+        status, doc = deploy(node, caller, "caller", {
+            "imports": ["funcs"],
+            "funcs": {"allow": ["svc:*", "nx:shout", "c1:run", "c2:run", "c3:run", "c4:run",
+                               "caller:run"], "max_depth": 3}})
+        check(status == 201, "a caller with an allow list deploys (%d %s)" % (status, doc))
+        caller_id = doc["id"]
+        for c in ("caller", "c1", "c2", "c3", "c4"):
+            context(node, c, caller_id)
+
+        def run(ctx, target, inp):
+            return call(node, ctx, "run", json.dumps([target, inp]).encode())
+
+        status, out = run("caller", "svc:echo", "via funcs")
+        check(status == 200 and out == b"echo: via funcs",
+              "component -> component through the node: %r" % out)
+        status, out = run("caller", "svc:weft:test/text@0.1.0#upper", "deep")
+        check(status == 200 and out == b"DEEP", "funcs reaches an interface export: %r" % out)
+        status, out = run("caller", "nx:shout", "loud")
+        check(status == 200 and out == b"LOUD", "component -> nx module: %r" % out)
+        status, out = run("caller", "nx:shout", "trap")
+        e = error(out)
+        check(status == 422 and "nx:shout" in e.get("message", "") and
+              "unreachable" in e.get("message", ""),
+              "the nx callee's trap is the err string: %s" % e.get("message"))
+        status, out = run("caller", "basic:greet", "x")
+        e = error(out)
+        check(status == 422 and "permission denied: basic:greet" in e.get("message", ""),
+              "a target outside the allow list: %s" % e.get("message"))
+        status, out = run("caller", "svc:nope", "x")
+        e = error(out)
+        check(status == 422 and "no exported function 'nope'" in e.get("message", ""),
+              "an unknown function of a target: %s" % e.get("message"))
+        status, out = run("caller", "caller:run", json.dumps(["svc:echo", "x"]))
+        e = error(out)
+        check(status == 422 and "cycle: caller:run -> caller:run" in e.get("message", ""),
+              "a cycle fails cleanly: %s" % e.get("message"))
+        # c1 -> c2 -> c3 reaches the bound of 3 at c4
+        inner = json.dumps(["c4:run", json.dumps(["svc:echo", "bottom"])])
+        status, out = run("c1", "c2:run", json.dumps(["c3:run", inner]))
+        e = error(out)
+        check(status == 422 and "call depth 4 passes the bound of 3" in e.get("message", ""),
+              "calls nest up to the depth bound: %s" % e.get("message"))
+        status, out = run("c1", "c2:run", json.dumps(["svc:echo", "two deep"]))
+        check(status == 200 and out == b"echo: two deep", "two nested calls: %r" % out)
+        # a GET view calls on through the same read transaction
+        q = urllib.parse.quote(json.dumps(["svc:echo", "in a view"]))
+        status, hdrs, out = node.request("GET", "/v1/contexts/caller/call/run?input=" + q,
+                                         headers={"Accept": "application/octet-stream"})
+        check(status == 200 and out == b"echo: in a view", "funcs from a view: %r" % out)
+        node.stop()
+    finally:
+        nodes.kill_started()
+        shutil.rmtree(tmp, ignore_errors=True)
+    if FAILS:
+        print("%d check(s) failed" % len(FAILS))
+        return 1
+    print("all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
