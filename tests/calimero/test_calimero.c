@@ -876,6 +876,31 @@ TEST(blobs_stream_in_and_out_and_commit_with_the_call)
     ASSERT_CAL_TRAP(&c, "TooManyBlobHandles");
 }
 
+/* blob_announce_to_context queues (blob id, this context's id) for the
+ * embedder when the blob is here (1), and nothing for a blob it lacks (0). */
+TEST(blob_announce_queues_a_blob_that_is_here)
+{
+    cx_t c;
+    uint8_t in[16], id[32], ctx_id[32];
+    const uint8_t *blob, *ctx;
+    cx_open(&c, "cal_storage", NULL, NULL);
+    cx_call(&c, "blob_roundtrip", in, args4(in, 1000, 100, 7, 0));
+    ASSERT_OK_S(c.fx.store, c.rc);
+    memcpy(id, c.out, 32);
+    cx_call(&c, "blob_announce", id, 32);
+    ASSERT_OK_BYTES(&c, "\1\0\0\0", 4);
+    ASSERT_EQ_INT(weft_calimero_announce_count(c.cal), 1);
+    ASSERT_OK(weft_calimero_announce(c.cal, 0, &blob, &ctx));
+    crypto_hash_sha256(ctx_id, (const uint8_t *)"ctx", 3);
+    ASSERT_EQ_MEM(blob, id, 32);
+    ASSERT_EQ_MEM(ctx, ctx_id, 32);
+    ASSERT_EQ_INT(weft_calimero_announce(c.cal, 1, &blob, &ctx), WEFT_ENOTFOUND);
+    id[0] ^= 1; /* no such blob */
+    cx_call(&c, "blob_announce", id, 32);
+    ASSERT_OK_BYTES(&c, "\0\0\0\0", 4);
+    ASSERT_EQ_INT(weft_calimero_announce_count(c.cal), 0);
+}
+
 /* ---- collections ---------------------------------------------------------------------- */
 
 TEST(collections_every_function_and_convention)

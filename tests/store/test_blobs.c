@@ -263,3 +263,54 @@ TEST(ids_print_and_parse_as_64_hex_digits)
     ASSERT_EQ_INT(weft_blob_id_parse("abc", back), WEFT_EARG);
     ASSERT_EQ_INT(weft_blob_id_parse(NULL, back), WEFT_EARG);
 }
+
+/* Between nodes (docs/sync.md "Blobs between nodes"): a blob's record from
+ * one store and its chunks put one by one into another make the same blob
+ * there; a chunk of other bytes than its hash, a record whose chunks are
+ * another blob's bytes, and a record with a chunk missing are refused and
+ * write nothing. */
+TEST(a_blob_is_assembled_from_its_record_and_chunks_checked_against_their_hashes)
+{
+    weft_db_t *a = open_db(), *b = open_db();
+    size_t n = 2 * CHUNK + 77;
+    uint8_t *p = pattern(n, 9), *q = pattern(n, 10), id[32], qid[32];
+    test_defer(free, p);
+    test_defer(free, q);
+    store(a, p, n, CHUNK, id);
+    store(a, q, n, CHUNK, qid);
+    weft_txn_t *ta = begin(a, WEFT_TXN_READ);
+    const uint8_t *rec, *qrec;
+    size_t rl, qrl;
+    uint64_t size, chunks;
+    ASSERT_EQ_INT(weft_blob_record(ta, id, &rec, &rl), 0);
+    ASSERT_EQ_INT(weft_blob_record(ta, qid, &qrec, &qrl), 0);
+    ASSERT_EQ_INT(rl, 8 + 3 * 32);
+    ASSERT_EQ_INT(weft_blob_record_check(rec, rl, &size, &chunks), 0);
+    ASSERT_EQ_U64(size, n);
+    ASSERT_EQ_U64(chunks, 3);
+    ASSERT_EQ_INT(weft_blob_record_check(rec, rl - 1, &size, &chunks), WEFT_EMALFORMED);
+
+    weft_txn_t *tb = begin(b, WEFT_TXN_WRITE);
+    const uint8_t *v;
+    size_t vl;
+    /* a chunk's bytes must hash to the name it is stored under */
+    ASSERT_EQ_INT(weft_blob_chunk_put(tb, rec + 8, q, CHUNK), WEFT_EARG);
+    ASSERT_EQ_INT(weft_blob_chunk_get(tb, rec + 8, &v, &vl), WEFT_ENOTFOUND);
+    ASSERT_EQ_INT(weft_blob_chunk_put(tb, rec + 8, p, CHUNK), 0);
+    ASSERT_EQ_INT(weft_blob_chunk_put(tb, rec + 8, p, CHUNK), 0); /* again: kept */
+    ASSERT_EQ_INT(weft_blob_chunk_put(tb, rec + 8 + 32, p + CHUNK, CHUNK), 0);
+    /* a chunk missing: no blob yet */
+    ASSERT_EQ_INT(weft_blob_assemble(tb, id, rec, rl), WEFT_ENOTFOUND);
+    ASSERT_EQ_INT(weft_blob_stat(tb, id, &size), WEFT_ENOTFOUND);
+    ASSERT_EQ_INT(weft_blob_chunk_put(tb, rec + 8 + 64, p + 2 * CHUNK, 77), 0);
+    /* q's record names q's chunks, not here; p's chunks under q's id are
+     * another blob's bytes */
+    ASSERT_EQ_INT(weft_blob_assemble(tb, qid, qrec, qrl), WEFT_ENOTFOUND);
+    ASSERT_EQ_INT(weft_blob_assemble(tb, qid, rec, rl), WEFT_EARG);
+    ASSERT_EQ_INT(weft_blob_stat(tb, qid, &size), WEFT_ENOTFOUND);
+    ASSERT_EQ_INT(weft_blob_assemble(tb, id, rec, rl), 0);
+    ASSERT_EQ_INT(weft_blob_assemble(tb, id, rec, rl), 0); /* there already */
+    ASSERT_EQ_INT(weft_txn_commit(tb), 0);
+    weft_txn_abort(ta);
+    check_bytes(b, id, p, n);
+}

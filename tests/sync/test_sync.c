@@ -328,6 +328,19 @@ static int joined(fx_t *fx)
     return j > 0;
 }
 
+/* Starts the node's sync on its data directory; addr gets its address. */
+static void node_start(fx_t *fx, char *addr, size_t size)
+{
+    char msg[256];
+    weft_sync_config_t cfg = {
+        .db = fx->db, .public_key = fx->pk, .secret_key = fx->sk, .listen = "127.0.0.1:0",
+        .write = node_write, .app_have = node_app_have, .context_app = node_context_app,
+        .join = node_join, .app_bytes = node_app_bytes, .log = node_log, .user = fx,
+    };
+    ASSERT_EQ_INT(weft_sync_start(&cfg, &fx->s, msg, sizeof msg), 0);
+    snprintf(addr, size, "127.0.0.1:%d", weft_sync_port(fx->s));
+}
+
 /* A node with members' set of context "c" (itself and the peer), and the
  * peer linked to it; serves: "c" is of app SERVED_APP. */
 static fx_t *fx_new_(const char *tag, int serves, void (*before)(fx_t *))
@@ -350,13 +363,7 @@ static fx_t *fx_new_(const char *tag, int serves, void (*before)(fx_t *))
     if (before)
         before(fx);
 
-    weft_sync_config_t cfg = {
-        .db = fx->db, .public_key = fx->pk, .secret_key = fx->sk, .listen = "127.0.0.1:0",
-        .write = node_write, .app_have = node_app_have, .context_app = node_context_app,
-        .join = node_join, .app_bytes = node_app_bytes, .log = node_log, .user = fx,
-    };
-    ASSERT_EQ_INT(weft_sync_start(&cfg, &fx->s, msg, sizeof msg), 0);
-    snprintf(addr, sizeof addr, "127.0.0.1:%d", weft_sync_port(fx->s));
+    node_start(fx, addr, sizeof addr);
 
     const char *peers[1] = {addr};
     sync_links_config_t lc = {
@@ -578,6 +585,22 @@ static void announce_peer_blob(fx_t *fx)
     ASSERT_EQ_INT(weft_txn_commit(txn), 0);
 }
 
+/* The same, the peer set before the node starts (so before any request):
+ * chunk 1 corrupted once, and nothing answered past 1 good chunk; or
+ * past 2. */
+static void announce_corrupt_hold1(fx_t *fx)
+{
+    fx->corrupt = 1;
+    fx->hold = 1;
+    announce_peer_blob(fx);
+}
+
+static void announce_hold2(fx_t *fx)
+{
+    fx->hold = 2;
+    announce_peer_blob(fx);
+}
+
 static weft_sync_blob_stats_t blob_stats(fx_t *fx)
 {
     weft_sync_blob_stats_t st;
@@ -599,9 +622,7 @@ static int blob_fetched(fx_t *fx) { return blob_stats(fx).fetched == 1; }
  * the blob byte for byte. */
 TEST(sync_blob_fetch_refuses_a_bad_chunk_and_resumes_after_a_link_drop)
 {
-    fx_t *fx = fx_new_("sync-blob", 0, announce_peer_blob);
-    fx->corrupt = 1;
-    fx->hold = 1;
+    fx_t *fx = fx_new_("sync-blob", 0, announce_corrupt_hold1);
     /* the node asked for chunks 0..3 (its window) at once, got 0 and a
      * bad 1 */
     PUMP(fx, first_chunk_refused_and_one_stored);
@@ -659,4 +680,35 @@ TEST(sync_malformed_blob_chunk_closes_the_link)
     fx_t *fx = fx_new("sync-blob-chunk");
     uint8_t b[36] = {0}; /* a chunk of no bytes */
     bad_frame(fx, SYNC_MSG_BLOB_CHUNK, b, sizeof b, "down: malformed BLOB_CHUNK frame");
+}
+
+static int two_chunks_stored(fx_t *fx) { return blob_stats(fx).chunks_in >= 2; }
+
+/* The node stops after two chunks of the peer's blob are stored and
+ * starts again on its data directory (on another port the peer is told):
+ * it asks only for the two chunks it lacks. */
+TEST(sync_blob_fetch_resumes_after_a_restart)
+{
+    fx_t *fx = fx_new_("sync-blob-restart", 0, announce_hold2);
+    char addr[64];
+    PUMP(fx, two_chunks_stored);
+    weft_sync_stop(fx->s);
+    fx->s = NULL;
+    PUMP(fx, is_down);
+    ASSERT_TRUE(logged_(fx, "0 of 4 chunks here"));
+    fx->hold = 0;
+    node_start(fx, addr, sizeof addr);
+    ASSERT_EQ_INT(sync_links_add_peer(fx->links, addr), 0);
+    PUMP(fx, blob_fetched);
+    ASSERT_TRUE(logged_(fx, "2 of 4 chunks here"));
+    ASSERT_EQ_INT(fx->wants[0], 1);
+    ASSERT_EQ_INT(fx->wants[1], 1);
+    ASSERT_EQ_U64(blob_stats(fx).chunks_in, 2); /* this run's */
+    weft_txn_t *txn;
+    uint64_t size = 0;
+    ASSERT_EQ_INT(weft_txn_begin(fx->db, WEFT_TXN_READ, &txn), 0);
+    int rc = weft_blob_stat(txn, fx->blob_id, &size);
+    weft_txn_abort(txn);
+    ASSERT_EQ_INT(rc, 0);
+    ASSERT_EQ_U64(size, fx->blob_len);
 }
