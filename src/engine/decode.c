@@ -156,7 +156,7 @@ static weft_limits_t rd_limits(reader_t *r, uint64_t bound, const char *what)
 /* Whether b starts an instruction of WebAssembly 2.0 (without SIMD). */
 static int is_opcode(uint8_t b)
 {
-    return b <= 0x05 || (b >= 0x0b && b <= 0x11) || (b >= 0x1a && b <= 0x1c) || (b >= 0x20 && b <= 0x26) ||
+    return b <= 0x05 || (b >= 0x0b && b <= 0x13) || (b >= 0x1a && b <= 0x1c) || (b >= 0x20 && b <= 0x26) ||
            (b >= 0x28 && b <= 0xc4) || (b >= 0xd0 && b <= 0xd2) || b == 0xfc;
 }
 

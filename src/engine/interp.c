@@ -191,10 +191,11 @@ do_call:
         fr->ret_pc = pc;
         fr->ret_fp = fp;
         fr->func = cur;
-        for (uint32_t k = callee->type->nparams; k < d->nlocals; k++) nfp[k].i64 = 0;
+    enter: /* a tail call joins here, its frame at nfp */
+        for (uint32_t k = callee->type->nparams; k < callee->def->nlocals; k++) nfp[k].i64 = 0;
         fp = nfp;
         cur = callee;
-        pc = d->code;
+        pc = callee->def->code;
         /* Within one instance mem/memsize are already current (memory.grow
          * reloads them); only a switch of instance needs a reload. */
         if (UNLIKELY(callee->inst != inst)) {
@@ -286,24 +287,59 @@ L_CALL:
     nfp = fp + pc[1].p.b;
     pc += 2;
     goto do_call;
-L_CALL_INDIRECT: {
-    weft_table_t *tab = inst->tables[pc[1].p.b];
-    uint32_t i = fp[pc[2].p.b].i32;
-    if (UNLIKELY(i >= tab->size)) {
-        tc = store_trap(s, WEFT_TRAP_UNDEFINED_ELEMENT, "undefined element %u", i);
-        goto trap_reported;
-    }
-    callee = tab->elems[i];
-    if (UNLIKELY(!callee)) {
-        tc = store_trap(s, WEFT_TRAP_UNINITIALIZED_ELEMENT, "uninitialized element %u", i);
-        goto trap_reported;
-    }
-    const weft_functype_t *want = inst->module->types[pc[1].p.a];
-    if (UNLIKELY(callee->type != want && !weft_functype_equal(callee->type, want)))
-        TRAP(INDIRECT_CALL_MISMATCH);
-    nfp = fp + pc[2].p.a;
+/* callee = table[slot i] of call_indirect and return_call_indirect, with
+ * their traps: out of bounds, null, type mismatch. */
+#define INDIRECT_CALLEE()                                                     \
+    do {                                                                      \
+        weft_table_t *tab = inst->tables[pc[1].p.b];                          \
+        uint32_t i = fp[pc[2].p.b].i32;                                       \
+        if (UNLIKELY(i >= tab->size)) {                                       \
+            tc = store_trap(s, WEFT_TRAP_UNDEFINED_ELEMENT, "undefined element %u", i); \
+            goto trap_reported;                                               \
+        }                                                                     \
+        callee = tab->elems[i];                                               \
+        if (UNLIKELY(!callee)) {                                              \
+            tc = store_trap(s, WEFT_TRAP_UNINITIALIZED_ELEMENT, "uninitialized element %u", i); \
+            goto trap_reported;                                               \
+        }                                                                     \
+        const weft_functype_t *want = inst->module->types[pc[1].p.a];         \
+        if (UNLIKELY(callee->type != want && !weft_functype_equal(callee->type, want))) \
+            TRAP(INDIRECT_CALL_MISMATCH);                                     \
+        nfp = fp + pc[2].p.a;                                                 \
+    } while (0)
+L_CALL_INDIRECT:
+    INDIRECT_CALLEE();
     pc += 3;
     goto do_call;
+L_RETURN_CALL:
+    callee = inst->funcs[pc[1].p.a];
+    nfp = fp + pc[1].p.b;
+    goto do_tail_call;
+L_RETURN_CALL_INDIRECT:
+    INDIRECT_CALLEE();
+    goto do_tail_call;
+do_tail_call: {
+    /* The caller is done: its frame_t (where its own caller resumes) stays
+     * on the control stack, the arguments move down to slot 0 and the
+     * callee runs in the same frame, so tail recursion never deepens
+     * s->depth nor the value stack. The validator made the callee's
+     * results the caller's, so returning from the callee returns for both. */
+    uint32_t np = callee->type->nparams;
+    if (nfp != fp) memmove(fp, nfp, np * sizeof *fp);
+    if (callee->def) {
+        if (UNLIKELY(fp + callee->def->frame_slots > stack_end)) TRAP(STACK_EXHAUSTED);
+        nfp = fp;
+        goto enter;
+    }
+    /* A host function: called in place of the frame, then the frame
+     * returns with its results. */
+    s->fuel = fuel;
+    s->stack_top = fp + (np > callee->type->nresults ? np : callee->type->nresults);
+    tc = runtime_call_host(s, callee, inst, fp);
+    fuel = s->fuel;
+    RELOAD_MEM();
+    if (tc) goto trap_reported;
+    goto L_RETURN;
 }
 L_COPY:
     DST(1) = SRC(1);

@@ -672,6 +672,21 @@ static void op_call(cctx_t *c, const weft_functype_t *ft, int op, uint32_t a, ui
     for (uint32_t i = 0; i < ft->nresults; i++) push_home(c, functype_results(ft)[i]);
 }
 
+/* return_call [f | base << 32], return_call_indirect as call_indirect: the
+ * arguments are brought home at `base` as for a call; the interpreter moves
+ * them to slot 0 and runs the callee in this frame. The callee's results
+ * become this function's, so they must be exactly its result types. */
+static void op_return_call(cctx_t *c, const weft_functype_t *ft, int op, uint32_t a, uint32_t table,
+                           bool indirect)
+{
+    const weft_functype_t *self = c->m->types[c->fd->type];
+    if (ft->nresults != self->nresults ||
+        (ft->nresults && memcmp(functype_results(ft), functype_results(self), ft->nresults) != 0))
+        INVALID(c, "type mismatch: tail call's results differ from the function's");
+    op_call(c, ft, op, a, table, indirect);
+    set_unreachable(c);
+}
+
 static void op_local_set(cctx_t *c, uint32_t idx, bool tee)
 {
     if (idx >= c->fd->nlocals) INVALID(c, "unknown local %u", idx);
@@ -827,7 +842,7 @@ static bool instruction(cctx_t *c)
     reader_t *r = &c->r;
     c->instr_at = r->p;
     uint8_t op = rd_u8(r);
-    if ((op >= 0x02 && op <= 0x11) || op == 0x00) c->prefix = false; /* control flow */
+    if ((op >= 0x02 && op <= 0x13) || op == 0x00) c->prefix = false; /* control flow */
     /* Fuel counts every instruction but the structural ones that compile to
      * nothing: block, loop, else, end, nop. */
     if (emitting(c) && op != 0x02 && op != 0x03 && op != 0x05 && op != 0x0b && op != 0x01)
@@ -938,19 +953,27 @@ static bool instruction(cctx_t *c)
         set_unreachable(c);
         return true;
     }
-    case 0x10: { /* call */
+    case 0x10:
+    case 0x12: { /* call, return_call (tail calls) */
         uint32_t f = rd_u32(r);
         if (f >= m->nfuncs) INVALID(c, "unknown function %u", f);
-        op_call(c, m->types[m->func_types[f]], OP_CALL, f, 0, false);
+        if (op == 0x10)
+            op_call(c, m->types[m->func_types[f]], OP_CALL, f, 0, false);
+        else
+            op_return_call(c, m->types[m->func_types[f]], OP_RETURN_CALL, f, 0, false);
         return true;
     }
-    case 0x11: { /* call_indirect */
+    case 0x11:
+    case 0x13: { /* call_indirect, return_call_indirect */
         uint32_t t = rd_u32(r);
         uint32_t tab = rd_u32(r);
         if (tab >= m->ntables) INVALID(c, "unknown table %u", tab);
         if (t >= m->ntypes) INVALID(c, "unknown type %u", t);
         if (m->tables[tab].elem != WEFT_FUNCREF) INVALID(c, "type mismatch: call_indirect needs a funcref table");
-        op_call(c, m->types[t], OP_CALL_INDIRECT, t, tab, true);
+        if (op == 0x11)
+            op_call(c, m->types[t], OP_CALL_INDIRECT, t, tab, true);
+        else
+            op_return_call(c, m->types[t], OP_RETURN_CALL_INDIRECT, t, tab, true);
         return true;
     }
     case 0x1a: pop_raw(c); return true; /* drop */

@@ -1,0 +1,80 @@
+/*
+ * test_wasm3.c — the Wasm 3.0 features weft supports, where the spec-format
+ * tests (tests/spec/wasm3) cannot reach: host functions as tail-call
+ * targets, fuel and interrupts in tail recursion, multi-memory through the
+ * public API. Modules: wat/wasm3/ (converted with the features enabled).
+ */
+#include "harness.h"
+
+static int host_twice(weft_caller_t *c, void *user, const weft_val_t *args, weft_val_t *results)
+{
+    (void)c;
+    (*(int *)user)++;
+    results[0] = weft_val_i32(args[0].of.i32 * 2);
+    return 0;
+}
+
+static int host_boom(weft_caller_t *c, void *user, const weft_val_t *args, weft_val_t *results)
+{
+    (void)user, (void)results;
+    return weft_caller_trap(c, "boom %d", (int)args[0].of.i32);
+}
+
+static void open_tail(fixture_t *fx, int *calls)
+{
+    fx_open(fx, "tail_call");
+    ASSERT_OK(weft_linker_define_func(fx->linker, "env", "twice", h_functype("i", "i"), host_twice, calls));
+    ASSERT_OK(weft_linker_define_func(fx->linker, "env", "boom", h_functype("i", "i"), host_boom, NULL));
+    fx_instantiate(fx);
+}
+
+TEST(tail_call_to_host_function)
+{
+    fixture_t fx;
+    int calls = 0;
+    open_tail(&fx, &calls);
+    ASSERT_EQ_INT(CALL_I32(&fx, "to_host", 1, 20), 42);
+    ASSERT_EQ_INT(calls, 1);
+    /* from a frame that is not the entry one: the results go to its caller */
+    ASSERT_EQ_INT(CALL_I32(&fx, "via", 1, 5), 1010);
+    ASSERT_EQ_INT(calls, 2);
+    ASSERT_TRAP(fx.store, TRY_I32(&fx, "to_host_trap", 1, 3), WEFT_TRAP_HOST);
+    ASSERT_CONTAINS(weft_store_trap_message(fx.store), "boom 3");
+    /* the store is usable after the host's trap */
+    ASSERT_EQ_INT(CALL_I32(&fx, "to_host", 1, 0), 2);
+}
+
+TEST(tail_call_costs_fuel_as_a_call)
+{
+    fixture_t fx;
+    int calls = 0;
+    open_tail(&fx, &calls);
+    uint64_t cost[2][2];
+    const char *names[2] = {"count_tail", "count_call"};
+    for (int k = 0; k < 2; k++) {
+        for (int j = 0; j < 2; j++) {
+            weft_store_set_fuel(fx.store, 1000000);
+            ASSERT_EQ_INT(CALL_I32(&fx, names[k], 1, 100 + j), 7);
+            cost[k][j] = 1000000 - weft_store_fuel(fx.store);
+        }
+    }
+    /* the same instructions, one call op each: the same fuel, and each
+     * level of either costs the same */
+    ASSERT_EQ_U64(cost[0][0], cost[1][0]);
+    ASSERT_EQ_U64(cost[0][1], cost[1][1]);
+    ASSERT_GT_U64(cost[0][1], cost[0][0]);
+}
+
+TEST(tail_call_endless_recursion_runs_out_of_fuel_not_stack)
+{
+    fixture_t fx;
+    int calls = 0;
+    open_tail(&fx, &calls);
+    /* 12.5 million levels, far deeper than the call depth limit: only
+     * fuel stops it. A level costs 4 (local.get, i32.const, i32.add,
+     * return_call; the callee's entry check adds nothing for no locals),
+     * and the level that does not fit leaves its fuel. */
+    weft_store_set_fuel(fx.store, 50000003);
+    ASSERT_TRAP(fx.store, TRY_I32(&fx, "spin", 1, 0), WEFT_TRAP_OUT_OF_FUEL);
+    ASSERT_EQ_U64(weft_store_fuel(fx.store), 3);
+}
