@@ -49,7 +49,15 @@ typedef struct {
     /* When nonzero, a time of CLOCK_MONOTONIC in nanoseconds: a load still
      * running then stops. */
     uint64_t deadline_ns;
+    /* Features of Wasm 3.0 to refuse as WebAssembly 2.0 does, WEFT_FEATURE_*
+     * bits; zero: every feature weft supports is on. For running the 2.0
+     * test suite, some of whose assertions these features overturn. */
+    unsigned features_off;
 } weft_load_options_t;
+
+#define WEFT_FEATURE_TAIL_CALL 1u      /* return_call, return_call_indirect */
+#define WEFT_FEATURE_EXTENDED_CONST 2u /* arithmetic and defined globals in constant expressions */
+#define WEFT_FEATURE_MULTI_MEMORY 4u   /* more than one memory */
 
 /* weft_module_new with options (NULL: none). Both stops are polled every
  * few thousand instructions while function bodies are validated and

@@ -162,57 +162,111 @@ static int is_opcode(uint8_t b)
 
 static void mark_declared(weft_module_t *m, uint32_t f) { m->declared_funcs[f >> 3] |= (uint8_t)(1u << (f & 7)); }
 
-/* Reads a constant expression of type `want`. In WebAssembly 2.0 a
- * global.get in a constant expression may only name an imported, immutable
- * global. */
+/* One more instruction of a CE_EXPR in the module's pool. */
+static void cexpr_push(reader_t *r, weft_module_t *m, constexpr_t op)
+{
+    uint32_t n = m->ncexpr_ops;
+    if (n == 0 || (n >= 4 && (n & (n - 1)) == 0)) /* capacity 4, then doubled when full */
+        m->cexpr_ops = grow(r->e, m->cexpr_ops, n ? (size_t)n * 2 : 4, sizeof *m->cexpr_ops);
+    m->cexpr_ops[m->ncexpr_ops++] = op;
+}
+
+/* Reads a constant expression of type `want`. In WebAssembly 2.0 it is one
+ * constant instruction, and a global.get may only name an imported,
+ * immutable global. With extended constant expressions (on unless
+ * features_off says otherwise) it may also add, subtract and multiply
+ * i32 and i64, and read any immutable global defined before it (all of
+ * them, from a data or element segment), as Wasm 3.0 allows. */
 static constexpr_t rd_constexpr(reader_t *r, weft_module_t *m, uint8_t want)
 {
-    constexpr_t c = {0};
-    const uint8_t *at = r->p;
-    uint8_t op = rd_u8(r);
-    switch (op) {
-    case 0x41: c.kind = CE_I32; c.type = WEFT_I32; c.value = (uint32_t)rd_s32(r); break;
-    case 0x42: c.kind = CE_I64; c.type = WEFT_I64; c.value = (uint64_t)rd_s64(r); break;
-    case 0x43: c.kind = CE_F32; c.type = WEFT_F32; c.value = rd_f32(r); break;
-    case 0x44: c.kind = CE_F64; c.type = WEFT_F64; c.value = rd_f64(r); break;
-    case 0xd0: c.kind = CE_REF_NULL; c.type = rd_reftype(r); break;
-    case 0xd2: {
-        uint32_t f = rd_u32(r);
-        if (f >= m->nfuncs) INVALID(r, "unknown function %u", f);
-        c.kind = CE_REF_FUNC;
-        c.type = WEFT_FUNCREF;
-        c.value = f;
-        mark_declared(m, f);
-        break;
+    bool ext = engine_feature(r->e, WEFT_FEATURE_EXTENDED_CONST);
+    uint32_t nglobals = ext ? m->nglobals : m->nglobal_imports;
+    constexpr_t first = {0};
+    uint8_t types[MAX_CONST_DEPTH];
+    uint32_t depth = 0, n = 0, pool = m->ncexpr_ops;
+    const uint8_t *start = r->p;
+    for (;;) {
+        constexpr_t c = {0};
+        const uint8_t *at = r->p;
+        uint8_t op = rd_u8(r);
+        switch (op) {
+        case 0x41: c.kind = CE_I32; c.type = WEFT_I32; c.value = (uint32_t)rd_s32(r); break;
+        case 0x42: c.kind = CE_I64; c.type = WEFT_I64; c.value = (uint64_t)rd_s64(r); break;
+        case 0x43: c.kind = CE_F32; c.type = WEFT_F32; c.value = rd_f32(r); break;
+        case 0x44: c.kind = CE_F64; c.type = WEFT_F64; c.value = rd_f64(r); break;
+        case 0xd0: c.kind = CE_REF_NULL; c.type = rd_reftype(r); break;
+        case 0xd2: {
+            uint32_t f = rd_u32(r);
+            if (f >= m->nfuncs) INVALID(r, "unknown function %u", f);
+            c.kind = CE_REF_FUNC;
+            c.type = WEFT_FUNCREF;
+            c.value = f;
+            mark_declared(m, f);
+            break;
+        }
+        case 0x23: {
+            uint32_t g = rd_u32(r);
+            if (g >= nglobals) INVALID(r, "unknown global %u", g);
+            if (m->globals[g].mut) INVALID(r, "constant expression required");
+            c.kind = CE_GLOBAL_GET;
+            c.type = m->globals[g].type;
+            c.value = g;
+            break;
+        }
+        case 0x6a: case 0x6b: case 0x6c: /* i32.add, sub, mul */
+        case 0x7c: case 0x7d: case 0x7e: /* i64.add, sub, mul */
+            if (!ext) {
+                r->p = at;
+                INVALID(r, "constant expression required");
+            }
+            c.type = op < 0x70 ? WEFT_I32 : WEFT_I64;
+            c.kind = (uint8_t)((op < 0x70 ? CE_I32_ADD + (op - 0x6a) : CE_I64_ADD + (op - 0x7c)));
+            for (int k = 0; k < 2; k++) {
+                if (depth == 0 || types[depth - 1] != c.type) {
+                    r->p = at;
+                    INVALID(r, "type mismatch: %s operands expected", weft_valtype_name(c.type));
+                }
+                depth--;
+            }
+            break;
+        case 0x0b:
+            if (n == 0) {
+                r->p = at;
+                INVALID(r, "type mismatch: constant expression is empty");
+            }
+            goto end;
+        default:
+            r->p = at;
+            if (!is_opcode(op)) MALFORMED(r, "illegal opcode 0x%02x", op);
+            INVALID(r, "constant expression required");
+        }
+        /* WebAssembly 2.0: exactly one instruction, then end */
+        if (n == 1 && !ext) {
+            r->p = at;
+            INVALID(r, "constant expression required");
+        }
+        if (depth == MAX_CONST_DEPTH)
+            engine_fail(r->e, WEFT_ELIMIT, at,
+                        "implementation limit: a constant expression holds more than %u values",
+                        MAX_CONST_DEPTH);
+        types[depth++] = c.type;
+        if (n == 1) cexpr_push(r, m, first);
+        if (n >= 1) cexpr_push(r, m, c);
+        if (n == 0) first = c;
+        n++;
     }
-    case 0x23: {
-        uint32_t g = rd_u32(r);
-        if (g >= m->nglobal_imports) INVALID(r, "unknown global %u", g);
-        if (m->globals[g].mut) INVALID(r, "constant expression required");
-        c.kind = CE_GLOBAL_GET;
-        c.type = m->globals[g].type;
-        c.value = g;
-        break;
+end:
+    if (depth != 1) {
+        r->p = start;
+        INVALID(r, "type mismatch: a constant expression leaves %u values", depth);
     }
-    case 0x0b:
-        r->p = at;
-        INVALID(r, "type mismatch: constant expression is empty");
-    default:
-        r->p = at;
-        if (!is_opcode(op)) MALFORMED(r, "illegal opcode 0x%02x", op);
-        INVALID(r, "constant expression required");
-    }
-    const uint8_t *end_at = r->p;
-    if (rd_u8(r) != 0x0b) {
-        r->p = end_at;
-        INVALID(r, "constant expression required");
-    }
-    if (want && c.type != want) {
-        r->p = at;
+    if (want && types[0] != want) {
+        r->p = start;
         INVALID(r, "type mismatch: expected %s, found %s", weft_valtype_name(want),
-                weft_valtype_name(c.type));
+                weft_valtype_name(types[0]));
     }
-    return c;
+    if (n == 1) return first;
+    return (constexpr_t){.kind = CE_EXPR, .type = types[0], .nops = n, .value = pool};
 }
 
 static void decode_types(reader_t *r, weft_module_t *m)
@@ -709,6 +763,7 @@ void module_free(weft_module_t *m)
     free(m->datas);
     for (uint32_t i = 0; i < m->ncustoms; i++) free((void *)m->customs[i].name);
     free(m->customs);
+    free(m->cexpr_ops);
     free(m->declared_funcs);
     if (m->func_names) {
         for (uint32_t i = 0; i < m->nfuncs; i++) free(m->func_names[i]);

@@ -63,13 +63,22 @@ struct weft_functype {
 
 /* ---- module ------------------------------------------------------------ */
 
-/* A constant expression of WebAssembly 2.0: one instruction then `end`. */
-enum { CE_I32, CE_I64, CE_F32, CE_F64, CE_REF_NULL, CE_REF_FUNC, CE_GLOBAL_GET };
+/* A constant expression. One instruction then `end` (all WebAssembly 2.0
+ * allows) is kept as that instruction; a longer one (extended constant
+ * expressions: i32/i64 add, sub, mul) as CE_EXPR, its instructions in
+ * postfix order in the module's pool (cexpr_ops[value .. value + nops)),
+ * evaluated on a stack of at most MAX_CONST_DEPTH values. */
+enum {
+    CE_I32, CE_I64, CE_F32, CE_F64, CE_REF_NULL, CE_REF_FUNC, CE_GLOBAL_GET,
+    CE_I32_ADD, CE_I32_SUB, CE_I32_MUL, CE_I64_ADD, CE_I64_SUB, CE_I64_MUL, CE_EXPR
+};
 typedef struct {
     uint8_t kind;
     uint8_t type;    /* result value type */
-    uint64_t value;  /* constant bits, function index or global index */
+    uint32_t nops;   /* CE_EXPR: instructions in the pool */
+    uint64_t value;  /* constant bits, function index, global index or pool index */
 } constexpr_t;
+#define MAX_CONST_DEPTH 64u /* values on a constant expression's stack: implementation limit */
 
 typedef struct {
     uint8_t type; /* weft_valtype_t */
@@ -180,6 +189,9 @@ struct weft_module {
 
     uint32_t ncustoms;
     customdef_t *customs;
+
+    constexpr_t *cexpr_ops; /* the instructions of every CE_EXPR */
+    uint32_t ncexpr_ops;
 
     uint8_t *declared_funcs; /* bitmap: functions that ref.func may name */
     char **func_names;       /* from the "name" section, may be NULL */
@@ -307,6 +319,12 @@ typedef struct {
     uint32_t func_at, func_total;    /* the body being compiled (from 1), of all, for its message */
     struct locals_scratch *locals;   /* compile.c's per-local tables, see compile_free_scratch */
 } loaderr_t;
+
+/* Whether the load has Wasm 3.0 feature f (WEFT_FEATURE_*) on. */
+static inline bool engine_feature(const loaderr_t *e, unsigned f)
+{
+    return !e->opts || !(e->opts->features_off & f);
+}
 
 _Noreturn void engine_fail(loaderr_t *e, int code, const uint8_t *at, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -840,10 +840,37 @@ static bool import_matches(weft_store_t *s, const weft_module_t *m, const import
     return true;
 }
 
+static slot_t eval_const(weft_instance_t *inst, const constexpr_t *c);
+
+/* A CE_EXPR: its instructions in postfix order on a small stack (decode.c
+ * checked their types and that the stack stays within MAX_CONST_DEPTH). */
+static slot_t eval_expr(weft_instance_t *inst, const constexpr_t *c)
+{
+    slot_t st[MAX_CONST_DEPTH];
+    uint32_t sp = 0;
+    const constexpr_t *ops = inst->module->cexpr_ops + c->value;
+    for (uint32_t i = 0; i < c->nops; i++) {
+        const constexpr_t *o = &ops[i];
+        slot_t *a = &st[sp >= 2 ? sp - 2 : 0], b = st[sp ? sp - 1 : 0];
+        switch (o->kind) {
+        case CE_I32_ADD: a->i32 += b.i32; break;
+        case CE_I32_SUB: a->i32 -= b.i32; break;
+        case CE_I32_MUL: a->i32 *= b.i32; break;
+        case CE_I64_ADD: a->i64 += b.i64; break;
+        case CE_I64_SUB: a->i64 -= b.i64; break;
+        case CE_I64_MUL: a->i64 *= b.i64; break;
+        default: st[sp++] = eval_const(inst, o); continue;
+        }
+        sp--;
+    }
+    return st[0];
+}
+
 static slot_t eval_const(weft_instance_t *inst, const constexpr_t *c)
 {
     slot_t v = {0};
     switch (c->kind) {
+    case CE_EXPR: v = eval_expr(inst, c); break;
     case CE_I32: v.i32 = (uint32_t)c->value; break;
     case CE_F32: v.i32 = (uint32_t)c->value; break;
     case CE_I64:

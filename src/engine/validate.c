@@ -955,6 +955,8 @@ static bool instruction(cctx_t *c)
     }
     case 0x10:
     case 0x12: { /* call, return_call (tail calls) */
+        if (op == 0x12 && !engine_feature(c->e, WEFT_FEATURE_TAIL_CALL))
+            BAD_ENCODING(c, "illegal opcode 0x%02x", op);
         uint32_t f = rd_u32(r);
         if (f >= m->nfuncs) INVALID(c, "unknown function %u", f);
         if (op == 0x10)
@@ -965,6 +967,8 @@ static bool instruction(cctx_t *c)
     }
     case 0x11:
     case 0x13: { /* call_indirect, return_call_indirect */
+        if (op == 0x13 && !engine_feature(c->e, WEFT_FEATURE_TAIL_CALL))
+            BAD_ENCODING(c, "illegal opcode 0x%02x", op);
         uint32_t t = rd_u32(r);
         uint32_t tab = rd_u32(r);
         if (tab >= m->ntables) INVALID(c, "unknown table %u", tab);

@@ -78,3 +78,36 @@ TEST(tail_call_endless_recursion_runs_out_of_fuel_not_stack)
     ASSERT_TRAP(fx.store, TRY_I32(&fx, "spin", 1, 0), WEFT_TRAP_OUT_OF_FUEL);
     ASSERT_EQ_U64(weft_store_fuel(fx.store), 3);
 }
+
+/* Loads wasm3/NAME with features_off; returns the load's code. */
+static int load_with_off(const char *name, unsigned off, char *msg, size_t msg_size)
+{
+    size_t len;
+    uint8_t *bytes = h_read_wasm(name, &len);
+    weft_load_options_t opts = {0};
+    opts.features_off = off;
+    weft_module_t *m = NULL;
+    int rc = weft_module_new_opts(h_engine(), bytes, len, &opts, &m, msg, msg_size);
+    if (m) weft_module_delete(m);
+    return rc;
+}
+
+TEST(wasm3_features_can_be_turned_off)
+{
+    char msg[256];
+    /* on by default, and with the other features off */
+    ASSERT_OK(load_with_off("tail_call", 0, msg, sizeof msg));
+    ASSERT_OK(load_with_off("tail_call", ~WEFT_FEATURE_TAIL_CALL, msg, sizeof msg));
+    ASSERT_OK(load_with_off("extended_const", ~WEFT_FEATURE_EXTENDED_CONST, msg, sizeof msg));
+    /* off: refused as WebAssembly 2.0 refuses them */
+    ASSERT_RC(load_with_off("tail_call", WEFT_FEATURE_TAIL_CALL, msg, sizeof msg), WEFT_EMALFORMED);
+    ASSERT_CONTAINS(msg, "illegal opcode 0x12");
+    ASSERT_RC(load_with_off("extended_const", WEFT_FEATURE_EXTENDED_CONST, msg, sizeof msg), WEFT_EINVALID);
+    ASSERT_CONTAINS(msg, "constant expression required");
+
+    fixture_t fx;
+    fx_load(&fx, "extended_const");
+    weft_val_t v;
+    weft_global_get(fx_global(&fx, "g"), &v);
+    ASSERT_EQ_INT(v.of.i32, 42);
+}
