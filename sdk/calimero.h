@@ -144,9 +144,8 @@ CAL_IMPORT("js_frozen_storage_add") int32_t cal_js_frozen_storage_add(uint64_t s
 CAL_IMPORT("js_frozen_storage_get") int32_t cal_js_frozen_storage_get(uint64_t storage_id_ptr, uint64_t hash_ptr, uint64_t register_id);
 CAL_IMPORT("js_frozen_storage_contains") int32_t cal_js_frozen_storage_contains(uint64_t storage_id_ptr, uint64_t hash_ptr);
 
-/* ---- contexts, blobs, governance (send_proposal and approve_proposal are
- * not supported by weft yet: calling one traps with "not supported yet";
- * docs/calimero.md) ---------------------------------------------------------------------------- */
+/* ---- contexts, blobs, governance (send_proposal's actions are weft's:
+ * docs/calimero.md "Governance") ------------------------------------------------------------- */
 CAL_IMPORT("context_create") void cal_context_create(uint64_t protocol_ptr, uint64_t app_id_ptr, uint64_t args_ptr, uint64_t alias_ptr);
 CAL_IMPORT("context_delete") void cal_context_delete(uint64_t context_id_ptr);
 CAL_IMPORT("context_add_member") void cal_context_add_member(uint64_t public_key_ptr);

@@ -6,9 +6,10 @@
  * executor ids, input and value_return, logs and events, random_bytes,
  * time_now, ed25519_verify and fetch (through the embedder's hook:
  * weft/http_out.h, docs/http-client.md) (the context functions are in
- * calimero_context.c, the blob functions in calimero_blobs.c), and
- * xcall, queued for the embedder; the functions weft does not provide yet
- * (governance) trap with "not supported yet".
+ * calimero_context.c, governance in calimero_gov.c, the blob functions in
+ * calimero_blobs.c), and xcall, queued for the embedder. A function of the
+ * table without a callback would trap with "not supported yet": none is
+ * left.
  *
  * Invariants: every pointer and length is a u64, checked before use
  * (cal_mem, cal_buffer: a range past the guest's memory traps with
@@ -727,8 +728,8 @@ static const cal_func_t base_funcs[] = {
     {"emit", "I", 0, fn_emit},
     {"emit_with_handler", "II", 0, fn_emit_with_handler},
     {"xcall", "I", 0, fn_xcall},
-    {"send_proposal", "II", 0, NULL},
-    {"approve_proposal", "I", 0, NULL},
+    {"send_proposal", "II", 0, cal_fn_send_proposal},
+    {"approve_proposal", "I", 0, cal_fn_approve_proposal},
     {"fetch", "IIIII", 'i', fn_fetch},
     {"random_bytes", "I", 0, fn_random_bytes},
     {"time_now", "I", 0, fn_time_now},
@@ -870,6 +871,7 @@ static void clear_call(weft_calimero_t *cal)
     cal->call_error = 0;
     cal->error_name = NULL;
     cal->nmember_ops = 0;
+    cal_gov_clear(cal);
 }
 
 int weft_calimero_new(const weft_calimero_config_t *cfg, weft_calimero_t **out)
@@ -915,6 +917,7 @@ void weft_calimero_delete(weft_calimero_t *cal)
     free(cal->events);
     free(cal->logs);
     free(cal->member_ops);
+    free(cal->gov_ops);
     free(cal->xcalls);
     free(cal->creates);
     free(cal->deletes);
@@ -988,8 +991,12 @@ void weft_calimero_end_call(weft_calimero_t *cal)
 {
     /* queued member changes join the call's transaction: they commit with
      * it, or vanish when the embedder aborts it (trap, Err, error) */
-    if (cal->txn && !cal->view) cal_context_apply(cal);
+    if (cal->txn && !cal->view) {
+        cal_context_apply(cal);
+        cal_gov_apply(cal); /* after: a proposal's member changes see the call's */
+    }
     cal->nmember_ops = 0;
+    cal_gov_clear(cal);
     cal_blobs_close(cal); /* handles are per call */
     cal->txn = NULL;
     cal->input = NULL;

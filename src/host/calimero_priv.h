@@ -77,6 +77,13 @@ typedef struct {
     size_t alias_len;
 } cal_create_t;
 
+/* A queued proposal (actions set) or approval (actions NULL). */
+typedef struct {
+    uint8_t id[32];
+    uint8_t *actions;
+    size_t actions_len;
+} cal_gov_op_t;
+
 /* An open blob handle (calimero_blobs.c): an upload, or a read. */
 #define CAL_MAX_BLOBS 16
 typedef struct {
@@ -122,6 +129,8 @@ struct weft_calimero {
     size_t nlogs, logs_cap;
     uint8_t *member_ops; /* queued member changes: [add u8][key 32] each */
     size_t nmember_ops;
+    cal_gov_op_t *gov_ops; /* queued proposals and approvals (calimero_gov.c) */
+    size_t ngov_ops;
     cal_blob_t blobs[CAL_MAX_BLOBS]; /* handle fd is blobs[fd - 1] */
     cal_xcall_t *xcalls;
     size_t nxcalls;
@@ -157,6 +166,14 @@ void cal_blobs_close(weft_calimero_t *cal);
 /* Applies the call's queued member changes to its transaction (a storage
  * error is recorded as the call's error). */
 void cal_context_apply(weft_calimero_t *cal);
+
+/* Governance (calimero_gov.c): the two functions; applying the call's
+ * queued proposals and approvals to its transaction (after the member
+ * changes; a storage error is the call's error), and dropping them. */
+int cal_fn_send_proposal(weft_caller_t *caller, void *user, weft_raw_t *args);
+int cal_fn_approve_proposal(weft_caller_t *caller, void *user, weft_raw_t *args);
+void cal_gov_apply(weft_calimero_t *cal);
+void cal_gov_clear(weft_calimero_t *cal);
 
 /* Traps the call with "calimero.FN: NAME: detail" and remembers NAME for
  * weft_calimero_error_name. Returns what the callback must return. */
@@ -207,5 +224,12 @@ int cal_synced_get(weft_calimero_t *cal, const uint8_t *key, size_t key_len, uin
                    size_t *out_len, size_t *stored);
 int cal_synced_put(weft_calimero_t *cal, const uint8_t *key, size_t key_len, const uint8_t *value,
                    size_t value_len, size_t *stored);
+/* The raw bytes of the context's LWW register at store key `key`: 1 with
+ * *out malloc'ed, 0 absent, <0 a WEFT_E* error (governance's records). */
+int cal_lww_get(weft_calimero_t *cal, const uint8_t *key, size_t key_len, uint8_t **out,
+                size_t *out_len, size_t *stored);
+/* The store key of synced storage key `key` (what storage_write writes):
+ * its length, in out. */
+size_t cal_synced_key(const uint8_t *key, size_t len, uint8_t out[WEFT_DB_KEY_MAX]);
 
 #endif

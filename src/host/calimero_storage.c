@@ -506,3 +506,14 @@ const cal_func_t cal_storage_funcs[] = {
     {"flush_delta", "", 'i', fn_flush_delta},
 };
 const size_t cal_storage_nfuncs = sizeof cal_storage_funcs / sizeof cal_storage_funcs[0];
+
+size_t cal_synced_key(const uint8_t *key, size_t len, uint8_t out[WEFT_DB_KEY_MAX])
+{
+    return store_key('s', key, len, out);
+}
+
+int cal_lww_get(weft_calimero_t *cal, const uint8_t *key, size_t key_len, uint8_t **out,
+                size_t *out_len, size_t *stored)
+{
+    return lww_raw(cal, key, key_len, out, out_len, stored);
+}

@@ -25,6 +25,12 @@ CASE per CTest test:
              ends the same on all three; pushes to one vector and
              increments of one counter on every node converge to the same
              values, in the same order
+  governance three nodes in a line, one context of all three: a proposal (a synced
+             value set, a member added) sent on node 1 and approved on node
+             2 (2 of 3) applies on all three; with four members then, a
+             proposal of node 3 approved on node 1 (2 of 4, one short of a
+             majority) applies nowhere, not even once every node has both
+             approvals, until node 2 approves too (3 of 4)
   example_kv examples/calimero_kv (its path in $CAL_KV_WASM) on two nodes:
              set on one, get on the other, Err for a missing key, events
   example_chat examples/calimero_chat ($CAL_CHAT_WASM) on two nodes: the
@@ -315,17 +321,24 @@ def case_collections(tmp):
     stop(n1)
 
 
-def case_three_nodes(tmp):
+def trio(tmp, contexts):
+    """Three nodes in a line (node 2 dials node 1, node 3 dials node 2) and
+    contexts {name: guest} of all three, made on node 1, once the others
+    have them."""
     n1 = start(os.path.join(tmp, "n1"))
     n2 = start(os.path.join(tmp, "n2"), peers=[n1.peer_addr])
     n3 = start(os.path.join(tmp, "n3"), peers=[n2.peer_addr])
-    ns = (n1, n2, n3)
-    create(n1, deploy(n1, "cal_storage"), "s3", [n2, n3])
-    create(n1, deploy(n1, "cal_js"), "j3", [n2, n3])
-    for ctx in ("s3", "j3"):
+    for ctx, guest in contexts.items():
+        create(n1, deploy(n1, guest), ctx, [n2, n3])
+    for ctx in contexts:
         for n in (n2, n3):
             poll(lambda: n.json("GET", "/v1/contexts/" + ctx)[0] == 200,
                  "node %s joins %s" % (n.data, ctx))
+    return n1, n2, n3
+
+
+def case_three_nodes(tmp):
+    n1, n2, n3 = ns = trio(tmp, {"s3": "cal_storage", "j3": "cal_js"})
     s, doc = call(n1, "j3", "vec_new")
     check(s == 200, "vec_new: %s" % doc)
     vec = output(doc)
@@ -364,6 +377,48 @@ def case_three_nodes(tmp):
         return struct.unpack("<QQQ", output(doc)) if s == 200 else None
     poll(lambda: all(counts(n, ns[(k + 1) % 3]) == (18, 6, 6) for k, n in enumerate(ns)),
          "the counter is 18 on all three, 6 of them each node's own")
+    for n in (n3, n2, n1):
+        stop(n)
+
+
+def set_value(key, value):
+    """Borsh Vec<ProposalAction> of one SetContextValue (docs/calimero.md)."""
+    return struct.pack("<IB", 1, 2) + struct.pack("<I", len(key)) + key + \
+        struct.pack("<I", len(value)) + value
+
+
+def case_governance(tmp):
+    n1, n2, n3 = ns = trio(tmp, {"g": "cal_storage"})
+    extra = hashlib.sha256(b"a fourth member").digest()
+    acts = set_value(b"gov", b"one")
+    acts = struct.pack("<I", 2) + acts[4:] + b"\0" + extra  # and AddMember(extra)
+    s, doc = call(n1, "g", "propose", acts)
+    check(s == 200 and len(output(doc)) == 32, "propose on node 1: %s" % doc)
+    p1 = output(doc)
+    check(get(n1, "g", b"gov") is None, "1 of 3 approvals: not applied")
+    # node 2 approves once the proposal reached it (before: UnknownProposal)
+    poll(lambda: call(n2, "g", "approve", p1)[0] == 200, "node 2 approves")
+    for n in ns:
+        poll(lambda: get(n, "g", b"gov") == b"one", "applied on %s" % n.data)
+        poll(lambda: call(n, "g", "is_member", extra)[0] == 200 and
+             output(call(n, "g", "is_member", extra)[1]) == b"\1\0\0\0",
+             "the member added on %s" % n.data)
+    # four members now: two approvals are one short of a majority
+    s, doc = call(n3, "g", "propose", set_value(b"gov2", b"two"))
+    check(s == 200, "propose on node 3: %s" % doc)
+    p2 = output(doc)
+    poll(lambda: call(n1, "g", "approve", p2)[0] == 200, "node 1 approves")
+    # a marker written after each node's op reaches the others after it
+    for k, n in enumerate(ns):
+        call(n, "g", "put", kv(b"mark%d" % k, b"m"))
+    for n in ns:
+        for k in range(3):
+            poll(lambda: get(n, "g", b"mark%d" % k) == b"m", "marks on %s" % n.data)
+    for n in ns:
+        check(get(n, "g", b"gov2") is None, "2 of 4 approvals: not applied on %s" % n.data)
+    poll(lambda: call(n2, "g", "approve", p2)[0] == 200, "node 2 approves")
+    for n in ns:
+        poll(lambda: get(n, "g", b"gov2") == b"two", "3 of 4: applied on %s" % n.data)
     for n in (n3, n2, n1):
         stop(n)
 
@@ -595,7 +650,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="weft-calimero-")
     try:
         {"serve": case_serve, "two_nodes": case_two_nodes, "collections": case_collections,
-         "three_nodes": case_three_nodes, "blobs": case_blobs, "handlers": case_handlers,
+         "three_nodes": case_three_nodes, "governance": case_governance, "blobs": case_blobs, "handlers": case_handlers,
          "example_kv": case_example_kv, "example_chat": case_example_chat}[CASE](tmp)
     except Exception as e:  # noqa: BLE001 — any failure fails the test, with its story
         check(False, "%s: %r" % (CASE, e))

@@ -492,9 +492,9 @@ TEST(utility_random_time_fetch_and_ed25519)
     ASSERT_OK_BYTES(&c, "\0\0\0\0", 4);
     cx_call(&c, "verify_short_sig", NULL, 0);
     ASSERT_CAL_TRAP(&c, "InvalidMemoryAccess");
-    cx_call(&c, "unsupported", NULL, 0);
-    ASSERT_CAL_TRAP(&c, "NotSupported");
-    ASSERT_CONTAINS(weft_store_trap_message(c.fx.store), "not supported yet: send_proposal");
+    cx_call(&c, "unsupported", NULL, 0); /* send_proposal with an id of 0 bytes */
+    ASSERT_CAL_TRAP(&c, "InvalidMemoryAccess");
+    ASSERT_CONTAINS(weft_store_trap_message(c.fx.store), "a proposal id is 32 bytes");
 }
 
 /* xcall queues (context id, function, params) for the embedder, within
@@ -807,6 +807,182 @@ TEST(context_members_queue_changes_to_the_end_of_the_call)
     ASSERT_CAL_TRAP(&c, "InvalidMemoryAccess");
 }
 
+/* Governance: Borsh Vec<ProposalAction> of weft's actions (0 AddMember,
+ * 1 RemoveMember, 2 SetContextValue, 3 DeleteProposal). */
+typedef struct {
+    uint8_t b[512];
+    size_t len;
+} actions_t;
+
+static void act_begin(actions_t *a, uint32_t n)
+{
+    le32(a->b, n);
+    a->len = 4;
+}
+
+static void act_key(actions_t *a, uint8_t kind, const uint8_t key[32])
+{
+    a->b[a->len++] = kind;
+    memcpy(a->b + a->len, key, 32);
+    a->len += 32;
+}
+
+static void act_set(actions_t *a, const char *k, const char *v)
+{
+    a->b[a->len++] = 2;
+    le32(a->b + a->len, (uint32_t)strlen(k));
+    memcpy(a->b + a->len + 4, k, strlen(k));
+    a->len += 4 + strlen(k);
+    le32(a->b + a->len, (uint32_t)strlen(v));
+    memcpy(a->b + a->len + 4, v, strlen(v));
+    a->len += 4 + strlen(v);
+}
+
+/* The synced value of key k is v (NULL: absent). */
+static void gov_value(cx_t *c, const char *k, const char *v)
+{
+    uint8_t want[64];
+    cx_call(c, "get", k, strlen(k));
+    if (!v) {
+        ASSERT_OK_BYTES(c, "\0\0\0\0", 4);
+        return;
+    }
+    le32(want, 1);
+    memcpy(want + 4, v, strlen(v));
+    ASSERT_OK_BYTES(c, want, 4 + strlen(v));
+}
+
+static int gov_is_member(cx_t *c, const uint8_t key[32])
+{
+    cx_call(c, "is_member", key, 32);
+    ASSERT_OK_S(c->fx.store, c->rc);
+    return c->out[0];
+}
+
+/* A proposal applies once more than half of the members approved it: with
+ * four members, two approvals do nothing (one approving twice neither) and
+ * the third applies every action; a non-member's approval does not count. */
+TEST(governance_applies_a_proposal_approved_by_more_than_half_of_the_members)
+{
+    cx_t c;
+    uint8_t a[32], b[32], d[32], x[32], z[32], id[32];
+    actions_t acts;
+    memset(a, 0xa1, 32);
+    memset(b, 0xb2, 32);
+    memset(d, 0xd3, 32);
+    memset(x, 0x77, 32);
+    memset(z, 0x55, 32);
+    cx_open(&c, "cal_storage", NULL, NULL);
+    cx_call(&c, "add_member", NODE, 32);
+    cx_call(&c, "add_member", a, 32);
+    cx_call(&c, "add_member", b, 32);
+    cx_call(&c, "add_member", d, 32);
+    act_begin(&acts, 2);
+    act_key(&acts, 0, x);
+    act_set(&acts, "gov", "yes");
+    cx_call(&c, "propose", acts.b, acts.len); /* by the node: 1 of 4 */
+    ASSERT_OK_S(c.fx.store, c.rc);
+    ASSERT_EQ_INT(c.out_len, 32);
+    memcpy(id, c.out, 32);
+    cx_call_as(&c, "approve", id, 32, z); /* not a member: does not count */
+    ASSERT_OK_S(c.fx.store, c.rc);
+    cx_call_as(&c, "approve", id, 32, a); /* 2 of 4: not more than half */
+    cx_call_as(&c, "approve", id, 32, a);
+    ASSERT_OK_S(c.fx.store, c.rc);
+    ASSERT_EQ_INT(gov_is_member(&c, x), 0);
+    gov_value(&c, "gov", NULL);
+    cx_call_as(&c, "approve", id, 32, b); /* 3 of 4 */
+    ASSERT_OK_S(c.fx.store, c.rc);
+    ASSERT_EQ_INT(gov_is_member(&c, x), 1);
+    gov_value(&c, "gov", "yes");
+    /* applied once: a later approval changes nothing again */
+    cx_call(&c, "put", "\3\0\0\0govnow", 10);
+    cx_call_as(&c, "approve", id, 32, d);
+    ASSERT_OK_S(c.fx.store, c.rc);
+    gov_value(&c, "gov", "now");
+    /* a proposal to remove x, by a member: 1 of 5 (x is one now) */
+    act_begin(&acts, 1);
+    act_key(&acts, 1, x);
+    cx_call_as(&c, "propose", acts.b, acts.len, a);
+    memcpy(id, c.out, 32);
+    cx_call_as(&c, "approve", id, 32, b);
+    ASSERT_EQ_INT(gov_is_member(&c, x), 1);
+    cx_call_as(&c, "approve", id, 32, d); /* 3 of 5 */
+    ASSERT_EQ_INT(gov_is_member(&c, x), 0);
+}
+
+/* With the node its context's only member, its own proposal applies at
+ * once; a DeleteProposal action stops another proposal for good. */
+TEST(governance_one_member_applies_at_once_and_a_deleted_proposal_never_applies)
+{
+    cx_t c;
+    uint8_t a[32], id1[32], id2[32];
+    actions_t acts;
+    memset(a, 0xa1, 32);
+    cx_open(&c, "cal_storage", NULL, NULL);
+    cx_call(&c, "add_member", NODE, 32);
+    act_begin(&acts, 1);
+    act_set(&acts, "k", "v");
+    cx_call(&c, "propose", acts.b, acts.len);
+    ASSERT_OK_S(c.fx.store, c.rc);
+    gov_value(&c, "k", "v");
+    /* two members: the node's proposal waits for a's approval */
+    cx_call(&c, "add_member", a, 32);
+    act_begin(&acts, 1);
+    act_set(&acts, "k", "second");
+    cx_call(&c, "propose", acts.b, acts.len);
+    memcpy(id1, c.out, 32);
+    act_begin(&acts, 1);
+    act_key(&acts, 3, id1);
+    cx_call(&c, "propose", acts.b, acts.len);
+    memcpy(id2, c.out, 32);
+    cx_call_as(&c, "approve", id2, 32, a); /* the delete applies */
+    ASSERT_OK_S(c.fx.store, c.rc);
+    cx_call_as(&c, "approve", id1, 32, a);  /* 2 of 2, but deleted */
+    ASSERT_OK_S(c.fx.store, c.rc);
+    gov_value(&c, "k", "v");
+}
+
+/* What governance refuses, and a call that fails leaves no proposal. */
+TEST(governance_errors_and_a_failed_call_leaves_nothing)
+{
+    cx_t c;
+    uint8_t unknown[32];
+    actions_t acts;
+    memset(unknown, 0x42, 32);
+    cx_open(&c, "cal_storage", NULL, NULL);
+    cx_call(&c, "add_member", NODE, 32);
+    cx_call(&c, "approve", unknown, 32);
+    ASSERT_CAL_TRAP(&c, "UnknownProposal");
+    cx_call(&c, "approve", unknown, 31);
+    ASSERT_CAL_TRAP(&c, "InvalidMemoryAccess");
+    cx_call(&c, "propose_short_id", NULL, 0);
+    ASSERT_CAL_TRAP(&c, "InvalidMemoryAccess");
+    static const uint8_t bad[][8] = {{0}, {1, 0, 0, 0, 9}, {1, 0, 0, 0, 0, 1, 2}, {2, 0, 0, 0}};
+    static const size_t badl[] = {3, 5, 7, 4};
+    for (size_t i = 0; i < 4; i++) {
+        cx_call(&c, "propose", bad[i], badl[i]);
+        ASSERT_CAL_TRAP(&c, "DeserializationError");
+    }
+    act_begin(&acts, 1);
+    act_set(&acts, "k", "v");
+    acts.b[acts.len++] = 0; /* a byte past the last action */
+    cx_call(&c, "propose", acts.b, acts.len);
+    ASSERT_CAL_TRAP(&c, "DeserializationError");
+    acts.len--;
+    cx_call(&c, "propose_then_panic", acts.b, acts.len); /* one member: would apply */
+    ASSERT_CAL_TRAP(&c, "Panic");
+    gov_value(&c, "k", NULL);
+    view_call = 1;
+    cx_call(&c, "propose", acts.b, acts.len);
+    view_call = 0;
+    ASSERT_EQ_INT(c.rc, WEFT_ETRAP);
+    gov_value(&c, "k", NULL);
+    act_begin(&acts, 0); /* no action: allowed, applies nothing */
+    cx_call(&c, "propose", acts.b, acts.len);
+    ASSERT_OK_S(c.fx.store, c.rc);
+}
+
 /* context_create queues (app id, init arguments, alias) for the embedder
  * (an alias over 255 bytes is AliasTooLong), context_delete an id. */
 TEST(context_create_and_delete_are_queued_for_the_embedder)
@@ -959,7 +1135,7 @@ static int named(const char *msg)
         "ReturnValueSizeOverflow", "EventHandlerSizeOverflow", "ArtifactSizeOverflow",
         "DuplicateCommit", "NotSupported", "InvalidBlobHandle", "TooManyBlobHandles",
         "BlobWriteTooLarge", "XCallsOverflow", "XCallFunctionSizeOverflow",
-        "XCallParamsSizeOverflow", "AliasTooLong"};
+        "XCallParamsSizeOverflow", "AliasTooLong", "UnknownProposal"};
     if (!msg || strncmp(msg, "calimero.", 9) != 0) return 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char pat[64];

@@ -429,3 +429,41 @@ CAL_EXPORT("on_note") void on_note(void)
     CHECK(cal_private_storage_write(cal_ptr(&ek), cal_ptr(&ev)) == 1);
     ok_u32(1);
 }
+
+/* Governance (docs/calimero.md "Governance"). input: the Borsh actions;
+ * output: the new proposal's 32-byte id. */
+CAL_EXPORT("propose") void propose(void)
+{
+    size_t n = read_input();
+    uint8_t id[32] = {0};
+    cal_buf_t a = cal_buf(in_buf, n), b = cal_buf(id, 32);
+    cal_send_proposal(cal_ptr(&a), cal_ptr(&b));
+    ok(id, 32);
+}
+
+/* The same, then a panic: nothing of the proposal may stay. */
+CAL_EXPORT("propose_then_panic") void propose_then_panic(void)
+{
+    size_t n = read_input();
+    uint8_t id[32];
+    cal_buf_t a = cal_buf(in_buf, n), b = cal_buf(id, 32);
+    cal_send_proposal(cal_ptr(&a), cal_ptr(&b));
+    cal_log("proposed");
+    CAL_PANIC("after send_proposal");
+}
+
+CAL_EXPORT("propose_short_id") void propose_short_id(void)
+{
+    uint8_t id[31], none[4] = {0};
+    cal_buf_t a = cal_buf(none, 4), b = cal_buf(id, 31);
+    cal_send_proposal(cal_ptr(&a), cal_ptr(&b));
+}
+
+/* input: the proposal's 32-byte id (another length: as given) */
+CAL_EXPORT("approve") void approve(void)
+{
+    size_t n = read_input();
+    cal_buf_t id = cal_buf(in_buf, n);
+    cal_approve_proposal(cal_ptr(&id));
+    ok_u32(1);
+}
