@@ -643,12 +643,13 @@ fail:
 }
 
 /* fetch(url, method, headers, body, register): with no hook from the
- * embedder, or a request its allowlist denies, 1 and the register is left
- * as it was (the document's blocked fetch). Else the request is made: a
+ * embedder, or a request its allowlist denies, 1 (the document's blocked
+ * fetch) with the reason as text in the register, which calimero-sdk's
+ * env::fetch reads as its Err either way. Else the request is made: a
  * response of status 100-399 is 0 with its body in the register; a status
  * of 400 or more is 1 with its body; no response (refused, timed out, over
  * the size limit, a URL or header the service refuses) is 1 with the
- * reason as text. Headers are Borsh Vec<(String, String)> (a malformed
+ * reason. Headers are Borsh Vec<(String, String)> (a malformed
  * list: DeserializationError); url and method UTF-8 (BadUTF8). */
 static int fn_fetch(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
@@ -663,7 +664,11 @@ static int fn_fetch(weft_caller_t *caller, void *user, weft_raw_t *args)
     if ((rc = cal_charge(caller, CAL_FUEL_CALL + CAL_FUEL(len[0]) + CAL_FUEL(len[2]) +
                                      CAL_FUEL(len[3]))))
         return rc;
-    if (!cal->fetch) CAL_RETURN32(1);
+    if (!cal->fetch) {
+        static const char no[] = "outbound HTTP is not allowed here";
+        if (cal_reg_set(cal, caller, fn, CAL_ARG(4), no, sizeof no - 1, &rc)) return rc;
+        CAL_RETURN32(1);
+    }
     weft_http_request_t req;
     weft_http_response_t resp;
     weft_http_header_t *hs = NULL;
@@ -698,7 +703,6 @@ static int fn_fetch(weft_caller_t *caller, void *user, weft_raw_t *args)
     free(url);
     free(method);
     uint32_t result = 1;
-    if (frc == WEFT_ENOTFOUND) CAL_RETURN32(1);
     if (frc == 0) {
         result = resp.status >= 100 && resp.status < 400 ? 0 : 1;
         rc = cal_charge(caller, CAL_FUEL(resp.body_len));

@@ -16,7 +16,8 @@ and a body, a URL outside the allowlist (and another app) denied without a
 request made, a node with no outbound_http denying everything, a response
 over max_response_bytes, a request that times out ends the call (no
 timing assertion: only that it ends, with the error), a redirect returned
-as is and never followed, a file:// URL refused; Cosmictron: an output
+as is and never followed, a file:// URL refused, `weft run` denying
+every request; Cosmictron: an output
 buffer too small gets the length needed, and asking again gets the kept
 response without a second request.
 """
@@ -27,6 +28,7 @@ import os
 import shutil
 import socketserver
 import struct
+import subprocess
 import sys
 import tempfile
 import threading
@@ -165,7 +167,10 @@ def ok(r, what):
 
 def denied(r, what):
     if ABI == "calimero":
-        check(r["rc"] == 1 and r["reg"] is None, "%s: 1, the register untouched: %r" % (what, r))
+        reason = (r["reg"] or b"").decode(errors="replace")
+        check(r["rc"] == 1 and any(w in reason for w in ("allowlist", "not allowed",
+                                                         "only http and https")),
+              "%s: 1 and the reason in the register: %r" % (what, r))
     else:
         check(r.get("rc") == 5, "%s: 5: %r" % (what, r))
 
@@ -266,6 +271,22 @@ def run(tmp):
     denied(a2.fetch("GET", base + "/ok/echo"), "no outbound_http: denied")
     check(COUNT["n"] == before, "no request made")
     check(n2.stop() == 0, "node 2 stops cleanly")
+
+    # weft run has no outbound HTTP at all: denied, nothing sent
+    before = COUNT["n"]
+    if ABI == "calimero":
+        inp = lp((base + "/ok/echo").encode()) + lp(b"GET") + lp(borsh_headers([]))
+        r = subprocess.run([WEFT, "run", "--invoke", "fetch", GUEST], input=inp,
+                           capture_output=True)
+        check(r.returncode == 0 and r.stdout[:4] == struct.pack("<I", 1) and
+              b"not allowed" in r.stdout, "weft run: fetch gives 1 and why: %r" % (r,))
+    else:
+        args = bsatn_str("GET") + bsatn_str(base + "/ok/echo") + bsatn_str("") + \
+            bsatn_str("") + lp(b"") + struct.pack("<I", 4096)
+        r = subprocess.run([WEFT, "run", "--data-dir", os.path.join(tmp, "run"), "--invoke",
+                            "fetch", GUEST], input=args, capture_output=True)
+        check(r.returncode == 0 and b"rc=5" in r.stderr, "weft run: 5: %r" % (r,))
+    check(COUNT["n"] == before, "weft run made no request")
 
     # a bad allowlist is refused at start
     bad = {"outbound_http": {"allow": [{"app": "*", "urls": ["ftp://127.0.0.1/"]}]}}
