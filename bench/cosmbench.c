@@ -136,7 +136,7 @@ static double call(guest_t *g, const char *ctx, const char *reducer, uint32_t n,
     weft_txn_t *txn;
     weft_extern_t ext;
     weft_wasi_config_t wc = weft_wasi_config_default();
-    weft_cosmictron_config_t cc = {g->db, ctx, g->schema, 0, NULL, NULL};
+    weft_cosmictron_config_t cc = {g->db, ctx, g->schema, 0, NULL, NULL, NULL};
     if (weft_wasi_new(&wc, &wasi, msg, sizeof msg) || weft_wasi_define_imports(wasi, linker, g->module) ||
         weft_cosmictron_new(&cc, &cosm) || weft_cosmictron_define_imports(cosm, linker, g->module) ||
         weft_linker_instantiate(linker, g->module, &inst))
@@ -232,7 +232,7 @@ int main(int argc, char **argv)
         weft_instance_t *inst;
         weft_extern_t ext;
         weft_wasi_config_t wc = weft_wasi_config_default();
-        weft_cosmictron_config_t cc = {g.db, "bench", NULL, 0, NULL, NULL};
+        weft_cosmictron_config_t cc = {g.db, "bench", NULL, 0, NULL, NULL, NULL};
         if (weft_wasi_new(&wc, &wasi, msg, sizeof msg) ||
             weft_wasi_define_imports(wasi, linker, g.module) || weft_cosmictron_new(&cc, &cosm) ||
             weft_cosmictron_define_imports(cosm, linker, g.module) ||

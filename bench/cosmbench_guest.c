@@ -20,8 +20,8 @@ static const cosm_column_t indexed_cols[] = {
 static const cosm_index_t plain_idx[] = {{"by_id", {0}, 1}};
 static const cosm_index_t indexed_idx[] = {{"by_tag", {1}, 1}};
 static const cosm_table_t tables[] = {
-    {"plain", plain_cols, 2, 0, NULL, 0, plain_idx, 1, 1, -1},
-    {"indexed", indexed_cols, 3, 0, NULL, 0, indexed_idx, 1, 1, -1},
+    {"plain", plain_cols, 2, 0, NULL, 0, plain_idx, 1, 1, -1, 0},
+    {"indexed", indexed_cols, 3, 0, NULL, 0, indexed_idx, 1, 1, -1, 0},
 };
 static const cosm_column_t n_args[] = {{"n", COSM_T(COSM_U32)}};
 static const cosm_reducer_t reducers[] = {

@@ -255,6 +255,7 @@ typedef struct {
     uint32_t nindexes;
     int public_;
     int32_t owner; /* a private table's owner column (bytes), or -1 */
+    int replicated; /* rows converge across the context's nodes (needs a primary key) */
 } cosm_table_t;
 
 typedef struct {
@@ -281,7 +282,7 @@ static inline void cosm_put_struct_type(cosm_buf_t *b, const cosm_column_t *c, u
 static inline void cosm_describe(cosm_buf_t *b, const cosm_table_t *t, uint32_t nt,
                                  const cosm_reducer_t *r, uint32_t nr)
 {
-    cosm_put_u32(b, 1); /* version */
+    cosm_put_u32(b, 2); /* version 2: tables end with their replicated flag */
     cosm_put_u32(b, nt);
     for (uint32_t i = 0; i < nt; i++) {
         cosm_put_str(b, t[i].name);
@@ -308,6 +309,7 @@ static inline void cosm_describe(cosm_buf_t *b, const cosm_table_t *t, uint32_t 
         } else {
             cosm_put_none(b);
         }
+        cosm_put_bool(b, t[i].replicated);
     }
     cosm_put_u32(b, nr);
     for (uint32_t i = 0; i < nr; i++) {

@@ -32,9 +32,9 @@ static const cosm_column_t counter_cols[] = {{"name", COSM_T(COSM_STRING)},
                                              {"value", COSM_T(COSM_U64)}};
 static const cosm_index_t counter_idx[] = {{"by_name", {0}, 1}};
 static const cosm_table_t tables[] = {
-    [T_USER] = {"user", user_cols, 2, 0, user_unique, 1, NULL, 0, 1, -1},
-    [T_MESSAGE] = {"message", message_cols, 4, 0, NULL, 0, message_idx, 1, 1, -1},
-    [T_COUNTER] = {"counter", counter_cols, 2, 0, NULL, 0, counter_idx, 1, 1, -1},
+    [T_USER] = {"user", user_cols, 2, 0, user_unique, 1, NULL, 0, 1, -1, 0},
+    [T_MESSAGE] = {"message", message_cols, 4, 0, NULL, 0, message_idx, 1, 1, -1, 0},
+    [T_COUNTER] = {"counter", counter_cols, 2, 0, NULL, 0, counter_idx, 1, 1, -1, 0},
 };
 static const cosm_column_t name_args[] = {{"name", COSM_T(COSM_STRING)}};
 static const cosm_column_t text_args[] = {{"text", COSM_T(COSM_STRING)}};

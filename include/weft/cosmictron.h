@@ -82,6 +82,10 @@ typedef struct {
      * every well-formed request is denied (5). */
     weft_http_fetch_fn fetch;
     void *fetch_user;
+    /* the node id (32 bytes, copied) that stamps writes of replicated
+     * tables as CRDT ops (weft_tables_set_origin); NULL: none, they are
+     * written as a local table's */
+    const uint8_t *origin;
 } weft_cosmictron_config_t;
 
 /* Returns 0, WEFT_EARG or WEFT_ENOMEM; *out owned by the caller. */

@@ -229,6 +229,10 @@ int weft_crdt_gcounter_value(const weft_crdt_state_t *st, uint64_t *out);
 int weft_crdt_pncounter_value(const weft_crdt_state_t *st, int64_t *out);
 /* WEFT_ENOTFOUND when never set. */
 int weft_crdt_lww_get(const weft_crdt_state_t *st, const uint8_t **out, size_t *out_len);
+/* The stamp (hlc, origin, seq) of the write the register holds: what it
+ * won by. WEFT_ENOTFOUND when never set. */
+int weft_crdt_lww_stamp(const weft_crdt_state_t *st, uint64_t *hlc,
+                        uint8_t origin[WEFT_CRDT_ORIGIN_LEN], uint64_t *seq);
 /* WEFT_ENOTFOUND when absent or removed. */
 int weft_crdt_map_get(const weft_crdt_state_t *st, const uint8_t *field, size_t field_len,
                       const uint8_t **out, size_t *out_len);

@@ -112,6 +112,14 @@ typedef struct {
      * (NULL: not told). On the sync thread: must not block. */
     void (*applied)(void *user, const uint8_t *ctx, size_t ctx_len);
     void (*log)(void *user, const char *line); /* NULL: stderr */
+    /* Inside the transaction of a peer's batch, on the thread running
+     * write's fn: for each op applied (or a duplicate), its context and
+     * key; after a snapshot's last chunk, key NULL (any key of ctx may
+     * have changed). What a node derives from CRDT state goes in the same
+     * transaction (Cosmictron's replicated tables). A nonzero result
+     * aborts the batch. NULL: not called. */
+    int (*applied_op)(void *user, weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                      const uint8_t *key, size_t key_len);
     void *user;
 } weft_sync_config_t;
 

@@ -60,6 +60,9 @@ enum {
 };
 
 #define WEFT_SCHEMA_VERSION 1u
+/* Version 2: each TableDef ends with `replicated: bool` (docs/cosmictron.md
+ * "Replicated tables"); both are read. */
+#define WEFT_SCHEMA_VERSION_REPL 2u
 #define WEFT_TABLES_MAX_ROW (1024u * 1024u)
 #define WEFT_TABLES_MAX_NAME 63u
 #define WEFT_TABLES_MAX_ITERS 1024u
@@ -88,6 +91,8 @@ int weft_schema_table_find(const weft_schema_t *s, const char *name, size_t len)
 const char *weft_schema_table_name(const weft_schema_t *s, size_t tid);
 const uint8_t *weft_schema_row_type(const weft_schema_t *s, size_t tid, size_t *out_len);
 int weft_schema_table_public(const weft_schema_t *s, size_t tid);
+/* Whether table tid is replicated (docs/cosmictron.md "Replicated tables"). */
+int weft_schema_table_replicated(const weft_schema_t *s, size_t tid);
 /* The id of table tid's index called name, or -1. */
 int weft_schema_index_find(const weft_schema_t *s, size_t tid, const char *name, size_t len);
 /* The key columns of index iid of table tid, or for iid < 0 of its
@@ -177,6 +182,35 @@ int weft_tables_range_json(const weft_schema_t *s, weft_txn_t *txn, const uint8_
                            size_t ctx_len, uint32_t tid, int iid, const uint8_t *range,
                            size_t range_len, const uint8_t *after, size_t after_len, size_t limit,
                            weft_bsatn_buf_t *out, weft_bsatn_buf_t *out_next);
+
+/* ---- replicated tables (docs/cosmictron.md "Replicated tables") ----------
+ * A replicated table's rows are last-writer-wins registers of the CRDT
+ * store (weft/crdt_store.h), one a row under the key
+ * WEFT_TABLES_REPL_PREFIX table 0x00 rowkey (value 0x01 row, or 0x00 for
+ * a deleted row), replicated with the context by sync. A row is shown
+ * when its register holds it and, for each unique column, its write is
+ * the newest (by stamp) of the live rows holding that value: the same
+ * rows on every node whatever the order the ops came in. */
+#define WEFT_TABLES_REPL_PREFIX "__nx/t/"
+
+/* A row shown ('i') or hidden ('d') by the replication rules. */
+typedef void (*weft_tables_change_fn)(void *user, uint32_t tid, int op, const uint8_t *row,
+                                      size_t len);
+/* The node id (32 bytes, copied) a call's writes of replicated tables are
+ * stamped with as CRDT ops; NULL (the default): they are written as a
+ * local table's, with no op. */
+void weft_tables_set_origin(weft_tables_t *t, const uint8_t *origin);
+/* fn is told of the rows a call's write of a replicated table shows or
+ * hides besides its own (a row whose unique value the deleted row held). */
+void weft_tables_observe(weft_tables_t *t, weft_tables_change_fn fn, void *user);
+/* After the CRDT store applied a remote op on `key` of context ctx in txn:
+ * when the key is a row of a replicated table of s, the table's rows are
+ * brought in line with the registers (fn, may be NULL, told of each row
+ * shown or hidden). key NULL: every row of every replicated table (after
+ * a snapshot). Returns 0 or a store error. */
+int weft_tables_repl_apply(const weft_schema_t *s, weft_txn_t *txn, const uint8_t *ctx,
+                           size_t ctx_len, const uint8_t *key, size_t key_len,
+                           weft_tables_change_fn fn, void *user);
 
 /* Moves the rows of context ctx from schema `from` to schema `to` (a
  * redeploy, docs/cosmictron.md "Schema changes"), in the embedder's write

@@ -114,6 +114,19 @@ int weft_crdt_lww_get(const weft_crdt_state_t *st, const uint8_t **out, size_t *
     return 0;
 }
 
+int weft_crdt_lww_stamp(const weft_crdt_state_t *st, uint64_t *hlc,
+                        uint8_t origin[WEFT_CRDT_ORIGIN_LEN], uint64_t *seq)
+{
+    if (st == NULL || st->type != WEFT_CRDT_LWW_REG)
+        return WEFT_EARG;
+    if (!st->u.lww.has)
+        return WEFT_ENOTFOUND;
+    *hlc = st->u.lww.hlc;
+    memcpy(origin, st->u.lww.origin, WEFT_CRDT_ORIGIN_LEN);
+    *seq = st->u.lww.seq;
+    return 0;
+}
+
 /* ---- map ---- */
 
 void crdt_map_fini(crdt_map_t *m)

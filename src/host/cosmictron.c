@@ -162,6 +162,15 @@ static void keep_change(weft_cosmictron_t *c, int op, uint32_t table, const uint
     c->collected += len;
 }
 
+/* A row the rules of a replicated table showed or hid besides the call's
+ * own write (weft_tables_observe): a change of the call like the others. */
+static void observed_change(void *user, uint32_t tid, int op, const uint8_t *row, size_t len)
+{
+    weft_cosmictron_t *c = user;
+    if (weft_schema_table_public(c->schema, tid) && change_room(c, len) == 0)
+        keep_change(c, op, tid, row, len);
+}
+
 static int fn_insert(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     weft_cosmictron_t *c = user;
@@ -802,6 +811,8 @@ int weft_cosmictron_new(const weft_cosmictron_config_t *cfg, weft_cosmictron_t *
         c->schema = c->own_schema;
     }
     if ((rc = weft_tables_new(c->schema, c->ctx, cl, &c->tables))) goto fail;
+    weft_tables_set_origin(c->tables, cfg->origin);
+    weft_tables_observe(c->tables, observed_change, c);
     *out = c;
     return 0;
 fail:
@@ -1004,7 +1015,7 @@ int weft_cosmictron_describe(weft_engine_t *engine, weft_module_t *module, weft_
     if (!linker) goto done;
     weft_wasi_config_t wc = weft_wasi_config_default();
     wc.stdin_fd = wc.stdout_fd = wc.stderr_fd = -1;
-    weft_cosmictron_config_t cc = {NULL, "describe", NULL, 0, NULL, NULL};
+    weft_cosmictron_config_t cc = {NULL, "describe", NULL, 0, NULL, NULL, NULL};
     if ((rc = weft_wasi_new(&wc, &wasi, msg, msg_size)) != 0 ||
         (rc = weft_wasi_define_imports(wasi, linker, module)) != 0 ||
         (rc = weft_cosmictron_new(&cc, &cosm)) != 0 ||

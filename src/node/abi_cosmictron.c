@@ -165,7 +165,8 @@ static int cosm_bind(node_call_t *c, void **state)
         }
     }
     weft_cosmictron_config_t cc = {c->node->db, c->req->context, schema,
-                                   c->node->cosm_log_level, node_http_fetch, c};
+                                   c->node->cosm_log_level, node_http_fetch, c,
+                                   c->node->has_id ? c->node->id : NULL};
     if (!(st = calloc(1, sizeof *st))) {
         node_result_fail(c->res, WEFT_CALL_ERROR, "out of memory");
         return WEFT_ENOMEM;
@@ -364,6 +365,23 @@ static int cosm_invoke(node_call_t *c, void *state, weft_instance_t *inst)
     return rc;
 }
 
+/* A row inserted ('i') or deleted of table tid as an event of res:
+ * "table:TABLE:insert" or ":delete", the row as JSON. */
+static void row_event(weft_call_result_t *res, const weft_schema_t *schema, uint32_t tid, int op,
+                      const uint8_t *row, size_t len)
+{
+    size_t tl;
+    const uint8_t *type = weft_schema_row_type(schema, tid, &tl);
+    char name[WEFT_TABLES_MAX_NAME + 16];
+    weft_bsatn_buf_t json;
+    int nl = snprintf(name, sizeof name, "table:%s:%s", weft_schema_table_name(schema, tid),
+                      op == 'i' ? "insert" : "delete");
+    weft_bsatn_buf_init(&json);
+    if (type && weft_bsatn_json(type, tl, row, len, &json, NULL) == 0)
+        node_result_add_event(res, name, (size_t)nl, json.p, json.len);
+    weft_bsatn_buf_fini(&json);
+}
+
 static int cosm_finish(node_call_t *c, void *state, int verdict)
 {
     call_state_t *st = state;
@@ -388,18 +406,10 @@ static int cosm_finish(node_call_t *c, void *state, int verdict)
     for (size_t i = 0, n = verdict == 1 ? weft_cosmictron_change_count(cosm) : 0; i < n; i++) {
         int op;
         uint32_t tid;
-        const uint8_t *row, *type;
-        size_t len, tl;
-        char name[WEFT_TABLES_MAX_NAME + 16];
-        weft_bsatn_buf_t json;
-        if (weft_cosmictron_change(cosm, i, &op, &tid, &row, &len) != 0) continue;
-        type = weft_schema_row_type(st->schema, tid, &tl);
-        int nl = snprintf(name, sizeof name, "table:%s:%s", weft_schema_table_name(st->schema, tid),
-                          op == 'i' ? "insert" : "delete");
-        weft_bsatn_buf_init(&json);
-        if (type && weft_bsatn_json(type, tl, row, len, &json, NULL) == 0)
-            node_result_add_event(res, name, (size_t)nl, json.p, json.len);
-        weft_bsatn_buf_fini(&json);
+        const uint8_t *row;
+        size_t len;
+        if (weft_cosmictron_change(cosm, i, &op, &tid, &row, &len) == 0)
+            row_event(res, st->schema, tid, op, row, len);
     }
     res->logs_dropped = weft_cosmictron_logs_dropped(cosm);
     for (size_t i = 0, n = weft_cosmictron_log_count(cosm); i < n; i++) {
@@ -425,6 +435,37 @@ static void cosm_free(void *state)
 
 const node_abi_t node_abi_cosmictron = {"cosmictron", cosm_bind, cosm_invoke, cosm_finish,
                                         cosm_free};
+
+/* ---- replicated tables ------------------------------------------------------ */
+
+typedef struct {
+    const weft_schema_t *schema;
+    weft_call_result_t *res;
+} applied_t;
+
+static void applied_change(void *user, uint32_t tid, int op, const uint8_t *row, size_t len)
+{
+    applied_t *a = user;
+    if (weft_schema_table_public(a->schema, tid)) row_event(a->res, a->schema, tid, op, row, len);
+}
+
+int node_cosm_applied(weft_node_t *node, weft_txn_t *txn, const char *ctx, const uint8_t *key,
+                      size_t key_len, weft_call_result_t *res)
+{
+    static const char pre[] = WEFT_TABLES_REPL_PREFIX;
+    char app_id[WEFT_APP_ID_LEN + 1], msg[256];
+    const weft_schema_t *schema;
+    /* most ops are of other keys: they cost this compare */
+    if (key && (key_len < sizeof pre - 1 || memcmp(key, pre, sizeof pre - 1) != 0)) return 0;
+    if (node_context_app(txn, ctx, app_id) != 0) return 0;
+    node_app_t *app = node_app_load(node, txn, app_id, msg, sizeof msg);
+    if (!app || app->abi != &node_abi_cosmictron ||
+        app_schema(node, app, &schema, msg, sizeof msg) != 0)
+        return 0;
+    applied_t a = {schema, res};
+    return weft_tables_repl_apply(schema, txn, (const uint8_t *)ctx, strlen(ctx), key, key_len,
+                                  applied_change, &a);
+}
 
 /* ---- clients: rows as JSON ----------------------------------------------- */
 

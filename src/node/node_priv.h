@@ -323,6 +323,12 @@ void node_cosm_close(weft_node_t *node);
  * or WEFT_ENOMEM. */
 int node_cosm_deploy(weft_node_t *node, const char *id, weft_module_t *m, char *msg,
                      size_t size);
+/* A peer's op on `key` (NULL: any key, after a snapshot) of context ctx
+ * was applied in txn: the rows of a replicated table follow it
+ * (weft_tables_repl_apply), the rows shown or hidden become events of
+ * res. 0, or a store error (the batch aborts). */
+int node_cosm_applied(weft_node_t *node, weft_txn_t *txn, const char *ctx, const uint8_t *key,
+                      size_t key_len, weft_call_result_t *res);
 /* Moves context ctx's tables from app `from` to app `to` (both Cosmictron
  * apps) in txn: 0, WEFT_EARG with msg naming the table and column of an
  * incompatible schema change (weft_tables_migrate), or a store error. */

@@ -25,30 +25,72 @@
 
 /* ---- sync's callbacks ---------------------------------------------------- */
 
+/* A peer's batch in the writer. What the node derives from its ops
+ * (sync_applied_op: a replicated table's rows) goes in the same
+ * transaction, and the row changes become events of the batch's context,
+ * recorded with it and published once it is durable, as a call's are. */
 typedef struct {
     weft_sync_txn_fn fn;
     void *arg;
     void (*done)(void *arg, int rc);
+    weft_node_t *node;
+    weft_call_result_t *events; /* NULL until an op makes one */
+    char ctx[WEFT_CONTEXT_MAX + 1];
 } write_job_t;
+
+/* The batch the writer runs (one thread: sync_applied_op is called from
+ * inside w->fn, which has no way to pass it along). */
+static __thread write_job_t *running;
 
 static int write_run(weft_node_t *node, weft_txn_t *txn, void *arg)
 {
     write_job_t *w = arg;
-    return w->fn(txn, w->arg);
+    (void)node;
+    if (w->events) /* run again (the map grew): the first run's events are gone */
+        node_result_reset(w->events);
+    running = w;
+    int rc = w->fn(txn, w->arg);
+    running = NULL;
+    if (rc == 0 && w->events && w->events->nevents)
+        rc = node_events_append(txn, w->ctx, w->events);
+    return rc;
 }
 
 static void write_finished(void *arg, int rc)
 {
     write_job_t *w = arg;
+    if (rc == 0 && w->events && w->events->nevents)
+        node_events_publish(w->node, w->ctx, w->events);
+    weft_call_result_delete(w->events);
     w->done(w->arg, rc);
     free(w);
 }
 
+static int sync_applied_op(void *user, weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                           const uint8_t *key, size_t key_len)
+{
+    weft_node_t *node = user;
+    write_job_t *w = running;
+    if (!w || ctx_len == 0 || ctx_len > WEFT_CONTEXT_MAX)
+        return 0;
+    if (!w->events) {
+        if ((w->events = node_result_new()) == NULL)
+            return WEFT_ENOMEM;
+        memcpy(w->ctx, ctx, ctx_len);
+        w->ctx[ctx_len] = '\0';
+    } else if (strlen(w->ctx) != ctx_len || memcmp(w->ctx, ctx, ctx_len) != 0) {
+        return 0; /* a batch is of one context */
+    }
+    int rc = node_cosm_applied(node, txn, w->ctx, key, key_len, w->events);
+    return rc == WEFT_EARG ? WEFT_EIO : rc; /* WEFT_EARG would read as a gap */
+}
+
 static int sync_write(void *user, weft_sync_txn_fn fn, void *arg, void (*done)(void *arg, int rc))
 {
-    write_job_t *w = malloc(sizeof *w);
+    write_job_t *w = calloc(1, sizeof *w);
     if (!w)
         return WEFT_ENOMEM;
+    w->node = user;
     w->fn = fn;
     w->arg = arg;
     w->done = done;
@@ -170,6 +212,7 @@ int node_sync_open(weft_node_t *node, const weft_node_config_t *cfg, char *msg, 
         .context_app = sync_context_app,
         .join = sync_join,
         .applied = sync_applied,
+        .applied_op = sync_applied_op,
         .log = cfg->sync_log ? sync_log : NULL,
         .user = node,
     };

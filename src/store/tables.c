@@ -58,6 +58,10 @@ struct weft_tables {
     weft_bsatn_buf_t key;     /* the key the current step found */
     weft_bsatn_buf_t b_rk, b_k, b_ik, b_row; /* insert's and delete's keys */
     uint64_t writes; /* rows written by the call: iterators' read-ahead is stale after one */
+    uint8_t origin[32]; /* stamps replicated tables' writes (weft_tables_set_origin) */
+    int has_origin;
+    weft_tables_change_fn observe; /* rows the replication rules show or hide */
+    void *observe_user;
 };
 
 /* ---- rows ---------------------------------------------------------------- */
@@ -117,7 +121,7 @@ done:
 }
 
 /* 'u' table 0 column 0 key(value) */
-static int unique_key(const schema_table_t *tab, uint32_t col, const uint8_t *row,
+int tables_unique_key(const schema_table_t *tab, uint32_t col, const uint8_t *row,
                       const size_t *off, const size_t *lens, weft_bsatn_buf_t *out)
 {
     const schema_col_t *c = &tab->cols[col];
@@ -151,7 +155,7 @@ static int index_key(const schema_table_t *tab, size_t x, const uint8_t *row, co
     return out->err;
 }
 
-static void row_prefix(const schema_table_t *tab, weft_bsatn_buf_t *out)
+void tables_row_prefix(const schema_table_t *tab, weft_bsatn_buf_t *out)
 {
     weft_bsatn_put_u8(out, 'r');
     put_name(out, tab->name);
@@ -183,6 +187,75 @@ static void bufs_reset(weft_tables_t *t)
     t->b_rk.err = t->b_k.err = t->b_ik.err = t->b_row.err = 0;
 }
 
+/* A call's write of a replicated table (row NULL: a delete) as a CRDT op
+ * of this node, then the replication rules for its key (tables_repl.c):
+ * rows of the same unique values held back by it may show (observed). */
+static int repl_local(weft_tables_t *t, const schema_table_t *tab, uint32_t tid, const uint8_t *rk,
+                      size_t rk_len, const uint8_t *row, size_t len)
+{
+    if (!tab->replicated || !t->has_origin) return 0;
+    int rc = tables_repl_write(t->txn, t->ctx, t->ctx_len, t->origin, tab, rk, rk_len, row, len);
+    if (rc != 0) return rc;
+    return tables_repl_settle(t->txn, t->ctx, t->ctx_len, tab, tid, rk, rk_len, t->observe,
+                              t->observe_user);
+}
+
+void weft_tables_set_origin(weft_tables_t *t, const uint8_t *origin)
+{
+    t->has_origin = origin != NULL;
+    if (origin) memcpy(t->origin, origin, 32);
+}
+
+void weft_tables_observe(weft_tables_t *t, weft_tables_change_fn fn, void *user)
+{
+    t->observe = fn;
+    t->observe_user = user;
+}
+
+/* The entries of one row: the row under its rowkey, its unique columns'
+ * and indexes' entries; put (del 0) or deleted (del 1, absent ones
+ * ignored). No check: the replication rules decided (tables_repl.c). */
+int tables_entries_write(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                         const schema_table_t *tab, const uint8_t *rk, size_t rk_len,
+                         const uint8_t *row, size_t len, int del)
+{
+    size_t off[MAX_COLUMNS], lens[MAX_COLUMNS];
+    weft_bsatn_buf_t k;
+    int rc;
+    if (tables_columns(tab, row, len, off, lens) != 0) return WEFT_EDAMAGED;
+    weft_bsatn_buf_init(&k);
+    tables_row_prefix(tab, &k);
+    weft_bsatn_put_raw(&k, rk, rk_len);
+    rc = k.err;
+    for (size_t i = 0; rc == 0 && i <= tab->nunique + tab->nidx; i++) {
+        const uint8_t *val = row;
+        size_t vl = len;
+        if (i > 0 && i <= tab->nunique) {
+            k.len = 0;
+            rc = tables_unique_key(tab, tab->unique[i - 1], row, off, lens, &k);
+            val = rk;
+            vl = rk_len;
+        } else if (i > tab->nunique) {
+            size_t x = i - 1 - tab->nunique;
+            if (tab->idx[x].on_pk) continue;
+            k.len = 0;
+            rc = index_key(tab, x, row, off, lens, rk, rk_len, &k);
+            val = rk;
+            vl = rk_len;
+        }
+        if (rc == 0 && !key_fits(k.len)) rc = WEFT_TABLE_EINVAL;
+        if (rc != 0) break;
+        if (del) {
+            rc = weft_txn_del(txn, WEFT_SPACE_TABLES, ctx, ctx_len, k.p, k.len);
+            if (rc == WEFT_ENOTFOUND) rc = 0;
+        } else {
+            rc = weft_txn_put(txn, WEFT_SPACE_TABLES, ctx, ctx_len, k.p, k.len, val, vl);
+        }
+    }
+    weft_bsatn_buf_fini(&k);
+    return rc;
+}
+
 int weft_tables_insert(weft_tables_t *t, uint32_t tid, const uint8_t *row, size_t len)
 {
     const schema_table_t *tab = tables_table(t->schema, tid);
@@ -202,14 +275,14 @@ int weft_tables_insert(weft_tables_t *t, uint32_t tid, const uint8_t *row, size_
      * columns, then the row itself, put only if its key is new. */
     if (tab->pk >= 0) {
         if ((rc = row_key(t, tab, row, off, lens, rk)) != 0) return rc;
-        row_prefix(tab, k);
+        tables_row_prefix(tab, k);
         weft_bsatn_put_raw(k, rk->p, rk->len);
         if ((rc = k->err) != 0) return rc;
         if (!key_fits(k->len)) return WEFT_TABLE_EINVAL;
     }
     for (size_t u = 0; u < tab->nunique; u++) {
         ik->len = 0;
-        if ((rc = unique_key(tab, tab->unique[u], row, off, lens, ik)) != 0) return rc;
+        if ((rc = tables_unique_key(tab, tab->unique[u], row, off, lens, ik)) != 0) return rc;
         if (!key_fits(ik->len)) return WEFT_TABLE_EINVAL;
         rc = weft_txn_get(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, ik->p, ik->len, &v, &vl);
         if (rc == 0) return WEFT_TABLE_EUNIQUE;
@@ -222,6 +295,8 @@ int weft_tables_insert(weft_tables_t *t, uint32_t tid, const uint8_t *row, size_
         if ((rc = ik->err) != 0) return rc;
         if (!key_fits(ik->len + (tab->pk >= 0 ? rk->len : 8))) return WEFT_TABLE_EINVAL;
     }
+    if (tab->replicated && t->has_origin && !tables_repl_fits(tab, rk->len, len))
+        return WEFT_TABLE_EINVAL;
     if (tab->pk >= 0) {
         rc = weft_txn_put_new(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, k->p, k->len, row,
                               len);
@@ -229,7 +304,7 @@ int weft_tables_insert(weft_tables_t *t, uint32_t tid, const uint8_t *row, size_
         if (rc) return rc;
     } else {
         if ((rc = row_key(t, tab, row, off, lens, rk)) != 0) return rc;
-        row_prefix(tab, k);
+        tables_row_prefix(tab, k);
         weft_bsatn_put_raw(k, rk->p, rk->len);
         if ((rc = k->err) != 0 ||
             (rc = weft_txn_put(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, k->p, k->len, row,
@@ -238,7 +313,7 @@ int weft_tables_insert(weft_tables_t *t, uint32_t tid, const uint8_t *row, size_
     }
     for (size_t u = 0; u < tab->nunique; u++) {
         ik->len = 0;
-        if ((rc = unique_key(tab, tab->unique[u], row, off, lens, ik)) != 0 ||
+        if ((rc = tables_unique_key(tab, tab->unique[u], row, off, lens, ik)) != 0 ||
             (rc = weft_txn_put(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, ik->p, ik->len,
                                rk->p, rk->len)))
             return rc;
@@ -252,7 +327,7 @@ int weft_tables_insert(weft_tables_t *t, uint32_t tid, const uint8_t *row, size_
             return rc;
     }
     t->writes++;
-    return 0;
+    return repl_local(t, tab, tid, rk->p, rk->len, row, len);
 }
 
 int weft_tables_delete_pk(weft_tables_t *t, uint32_t tid, const uint8_t *pk, size_t len)
@@ -271,7 +346,7 @@ int weft_tables_delete_pk(weft_tables_t *t, uint32_t tid, const uint8_t *pk, siz
     rc = weft_bsatn_key(c->type, c->type_len, pk, len, rk, &used);
     if (rc == WEFT_EMALFORMED || (rc == 0 && used != len)) return WEFT_TABLE_ETYPE;
     if (rc) return rc;
-    row_prefix(tab, k);
+    tables_row_prefix(tab, k);
     weft_bsatn_put_raw(k, rk->p, rk->len);
     if ((rc = k->err) != 0) return rc;
     if (!key_fits(k->len)) return WEFT_TABLE_ENOTFOUND; /* no such key can have been stored */
@@ -287,7 +362,7 @@ int weft_tables_delete_pk(weft_tables_t *t, uint32_t tid, const uint8_t *pk, siz
     if ((rc = weft_txn_del(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, k->p, k->len))) return rc;
     for (size_t u = 0; u < tab->nunique; u++) {
         ik->len = 0;
-        if ((rc = unique_key(tab, tab->unique[u], row->p, off, lens, ik)) != 0 ||
+        if ((rc = tables_unique_key(tab, tab->unique[u], row->p, off, lens, ik)) != 0 ||
             (rc = weft_txn_del(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, ik->p, ik->len)))
             return rc;
     }
@@ -299,7 +374,7 @@ int weft_tables_delete_pk(weft_tables_t *t, uint32_t tid, const uint8_t *pk, siz
             return rc;
     }
     t->writes++;
-    return 0;
+    return repl_local(t, tab, tid, rk->p, rk->len, NULL, 0);
 }
 
 void weft_tables_deleted_row(const weft_tables_t *t, const uint8_t **out_row, size_t *out_len)
@@ -360,7 +435,7 @@ int weft_tables_scan(weft_tables_t *t, uint32_t tid, uint64_t *out_handle)
     int rc;
     if (!tab) return WEFT_TABLE_ENOTABLE;
     if ((rc = iter_new(t, tid, &it, out_handle)) != 0) return rc;
-    row_prefix(tab, &it->pre);
+    tables_row_prefix(tab, &it->pre);
     it->lo_kind = it->hi_kind = WEFT_BOUND_UNBOUNDED;
     if (it->pre.err) {
         rc = it->pre.err;
@@ -399,7 +474,7 @@ static int range_scan(weft_tables_t *t, uint32_t tid, const schema_table_t *tab,
     int rc;
     if ((rc = iter_new(t, tid, &it, out_handle)) != 0) return rc;
     if (ix->on_pk) {
-        row_prefix(tab, &it->pre); /* the rows, keyed by the primary key */
+        tables_row_prefix(tab, &it->pre); /* the rows, keyed by the primary key */
     } else {
         it->index = 1;
         index_prefix(tab, (size_t)iid, &it->pre);
@@ -572,7 +647,7 @@ int weft_tables_next(weft_tables_t *t, uint64_t handle, size_t cap, const uint8_
             weft_bsatn_buf_t *rk = &t->scratch;
             rk->len = 0;
             rk->err = 0;
-            row_prefix(tab, rk);
+            tables_row_prefix(tab, rk);
             weft_bsatn_put_raw(rk, row, row_len);
             if ((rc = rk->err) != 0) return rc;
             rc = weft_txn_get(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, rk->p, rk->len, &row,
@@ -694,7 +769,7 @@ int weft_tables_read_json(const weft_schema_t *s, weft_txn_t *txn, const uint8_t
     if (!tab->public_) return WEFT_TABLE_EDENIED;
     weft_bsatn_buf_init(&pre);
     weft_bsatn_buf_init(&start);
-    row_prefix(tab, &pre);
+    tables_row_prefix(tab, &pre);
     if (after_len) {
         weft_bsatn_put_raw(&start, pre.p, pre.len);
         weft_bsatn_put_raw(&start, after, after_len);
@@ -832,6 +907,9 @@ static int migrate_check(const schema_table_t *o, const schema_table_t *n, char 
         if (!is_unique(o, n->unique[u]))
             return tables_fail(msg, size, "table %s: column %s became unique", n->name,
                          n->cols[n->unique[u]].name);
+    if (o->replicated != n->replicated)
+        return tables_fail(msg, size, "table %s: %s replicated (a table is, or is not, from its start)",
+                           o->name, n->replicated ? "made" : "no longer");
     if (o->owner != n->owner)
         return tables_fail(msg, size, "table %s: owner column changed (%s, was %s)", o->name,
                      col_name(n, n->owner), col_name(o, o->owner));
@@ -969,7 +1047,7 @@ int weft_tables_migrate(const weft_schema_t *from, const weft_schema_t *to, weft
         for (size_t x = 0; x < n->nidx; x++) any |= add[x] = !n->idx[x].on_pk && !index_kept(n, x, o);
         if (!any && n->ncols == o->ncols) continue;
         weft_bsatn_buf_init(&pre);
-        row_prefix(n, &pre);
+        tables_row_prefix(n, &pre);
         rc = pre.err ? pre.err
                      : migrate_entries(txn, ctx, ctx_len, &pre, 0, n, n->ncols - o->ncols, add);
         weft_bsatn_buf_fini(&pre);

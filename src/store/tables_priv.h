@@ -37,6 +37,7 @@ typedef struct {
     int pk;    /* primary key column, or -1 */
     int owner; /* owner column (bytes) of a private table, or -1 */
     int public_;
+    int replicated; /* rows converge across the context's nodes (version 2) */
     uint32_t unique[MAX_COLUMNS];
     size_t nunique;
     schema_index_t idx[MAX_INDEXES];
@@ -50,6 +51,7 @@ typedef struct {
 } schema_reducer_t;
 
 struct weft_schema {
+    uint32_t version;
     uint8_t *bytes;
     size_t len;
     schema_table_t *tables;
@@ -65,6 +67,29 @@ const schema_table_t *tables_table(const weft_schema_t *s, uint32_t tid);
  * off[i], len[i] for each column. Returns 0 or WEFT_EMALFORMED. */
 int tables_columns(const schema_table_t *t, const uint8_t *row, size_t len, size_t *off,
                    size_t *lens);
+
+/* tables.c: the keys of rows and unique entries, a row's entries written
+ * or deleted without checks. */
+void tables_row_prefix(const schema_table_t *tab, weft_bsatn_buf_t *out);
+int tables_unique_key(const schema_table_t *tab, uint32_t col, const uint8_t *row,
+                      const size_t *off, const size_t *lens, weft_bsatn_buf_t *out);
+int tables_entries_write(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                         const schema_table_t *tab, const uint8_t *rk, size_t rk_len,
+                         const uint8_t *row, size_t len, int del);
+
+/* tables_repl.c: replicated tables (docs/cosmictron.md "Replicated
+ * tables"). fits: whether a row's CRDT key and value are within the CRDT
+ * store's bounds; write: a call's insert (row) or delete (row NULL) as
+ * this node's op on the row's register; settle: brings the table's rows,
+ * and the rows its unique values tie it to, in line with the registers,
+ * calling fn (may be NULL) for each row shown ('i') or hidden ('d'). */
+int tables_repl_fits(const schema_table_t *tab, size_t rk_len, size_t row_len);
+int tables_repl_write(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                      const uint8_t origin[32], const schema_table_t *tab, const uint8_t *rk,
+                      size_t rk_len, const uint8_t *row, size_t len);
+int tables_repl_settle(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                       const schema_table_t *tab, uint32_t tid, const uint8_t *rk, size_t rk_len,
+                       weft_tables_change_fn fn, void *user);
 
 /* Formats msg (when not NULL) and returns WEFT_EARG: a refused schema. */
 int tables_fail(char *msg, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -155,6 +155,15 @@ static int parse_table(weft_bsatn_reader_t *r, weft_schema_t *s, size_t ti, char
         if (t->public_)
             return tables_fail(msg, size, "table %s: an owner column is for private tables", t->name);
     }
+    if (s->version >= WEFT_SCHEMA_VERSION_REPL) {
+        t->replicated = weft_bsatn_get_bool(r);
+        if (r->err) return tables_fail(msg, size, "table %s: bad replicated flag", t->name);
+        if (t->replicated && t->pk < 0)
+            return tables_fail(msg, size,
+                               "table %s: a replicated table needs a primary key (rows "
+                               "replicate by it)",
+                               t->name);
+    }
     return 0;
 }
 
@@ -173,11 +182,12 @@ int weft_schema_parse(const uint8_t *p, size_t len, weft_schema_t **out, char *m
     s->len = len;
     weft_bsatn_reader_init(&r, s->bytes, len);
     uint32_t version = weft_bsatn_get_u32(&r);
-    if (r.err || version != WEFT_SCHEMA_VERSION) {
-        rc = tables_fail(msg, size, "schema: version %u, this weft reads version %u", version,
-                  WEFT_SCHEMA_VERSION);
+    if (r.err || version < WEFT_SCHEMA_VERSION || version > WEFT_SCHEMA_VERSION_REPL) {
+        rc = tables_fail(msg, size, "schema: version %u, this weft reads versions %u and %u",
+                         version, WEFT_SCHEMA_VERSION, WEFT_SCHEMA_VERSION_REPL);
         goto fail;
     }
+    s->version = version;
     uint32_t nt = weft_bsatn_get_u32(&r);
     /* a table takes more than 16 bytes: the count is checked before the
      * allocation, so a forged count cannot ask for gigabytes */
@@ -278,6 +288,11 @@ const uint8_t *weft_schema_row_type(const weft_schema_t *s, size_t tid, size_t *
     return s->tables[tid].row;
 }
 
+int weft_schema_table_replicated(const weft_schema_t *s, size_t tid)
+{
+    return tid < s->ntables && s->tables[tid].replicated;
+}
+
 int weft_schema_table_public(const weft_schema_t *s, size_t tid)
 {
     return tid < s->ntables && s->tables[tid].public_;
@@ -344,7 +359,8 @@ int weft_schema_describe(const weft_schema_t *s, weft_bsatn_buf_t *out)
     char line[256];
     for (size_t i = 0; i < s->ntables; i++) {
         const schema_table_t *t = &s->tables[i];
-        snprintf(line, sizeof line, "table %s (%s", t->name, t->public_ ? "public" : "private");
+        snprintf(line, sizeof line, "table %s (%s%s", t->name, t->public_ ? "public" : "private",
+                 t->replicated ? ", replicated" : "");
         weft_bsatn_put_raw(out, line, strlen(line));
         if (t->owner >= 0) {
             snprintf(line, sizeof line, ", owner %s", t->cols[t->owner].name);

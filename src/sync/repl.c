@@ -751,6 +751,7 @@ typedef struct {
     uint64_t wall;
     size_t skip_group;
     int rc;
+    const sync_repl_config_t *cfg;
 } apply_t;
 
 static int apply_op(void *user, size_t group, const uint8_t *origin, uint64_t seq,
@@ -761,6 +762,14 @@ static int apply_op(void *user, size_t group, const uint8_t *origin, uint64_t se
     if (group == a->skip_group)
         return 0;
     rc = weft_crdt_apply_remote(a->txn, bytes, len, a->wall);
+    if (rc == 0 && a->cfg->applied_op) { /* what the node derives from it, in the batch */
+        weft_crdt_op_t op;
+        if ((rc = weft_crdt_op_decode(bytes, len, &op)) == 0)
+            rc = a->cfg->applied_op(a->cfg->user, a->txn, op.context, op.context_len, op.key,
+                                    op.key_len);
+        if (rc > 0)
+            rc = WEFT_EIO;
+    }
     if (rc == WEFT_EARG)
         a->skip_group = group;
     else if (rc < 0)
@@ -777,7 +786,7 @@ static int snap_apply(weft_txn_t *txn, job_t *j);
 static int job_apply(weft_txn_t *txn, void *arg)
 {
     job_t *j = arg;
-    apply_t a = {txn, j->wall, (size_t)-1, 0};
+    apply_t a = {txn, j->wall, (size_t)-1, 0, &j->r->cfg};
     int rc;
     if (j->snap)
         return snap_apply(txn, j);
@@ -1269,6 +1278,9 @@ static int snap_apply(weft_txn_t *txn, job_t *j)
     if (rc == 0 && m.last)
         rc = weft_crdt_snapshot_finish(txn, j->ctx, j->ctx_len, j->v0, j->nv0, m.floors,
                                        m.nfloors, m.hlc, j->wall);
+    if (rc == 0 && m.last && j->r->cfg.applied_op &&
+        j->r->cfg.applied_op(j->r->cfg.user, txn, j->ctx, j->ctx_len, NULL, 0) != 0)
+        rc = WEFT_EIO;
     if (rc == 0)
         rc = weft_crdt_snapshot_note(txn, j->ctx, j->ctx_len, j->note, j->note_len);
     repl_snap_free(&m);

@@ -83,6 +83,11 @@ typedef struct {
      * write's done, once what came in was pushed on to the other peers.
      * NULL: not told. */
     void (*applied)(void *user, const uint8_t *ctx, size_t ctx_len);
+    /* Inside a batch's transaction (the thread running write's fn), for
+     * each op applied or duplicate: its context and key; key NULL after a
+     * snapshot's last chunk. Nonzero aborts the batch. NULL: not called. */
+    int (*applied_op)(void *user, weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                      const uint8_t *key, size_t key_len);
     uint64_t compact_keep;   /* newest ops of each origin never compacted; 0: 1024 */
     size_t compact_max_ops;  /* entries dropped per run at most; 0: 4096 */
     /* The transport carries every committed op to every node by itself

@@ -426,6 +426,13 @@ static void members_copy(weft_sync_t *s, const uint8_t *ctx, size_t len, uint8_t
                          size_t *oldn);
 static void members_reload(weft_sync_t *s, const uint8_t *ctx, size_t len, uint8_t *old,
                            size_t oldn);
+static int repl_applied_op(void *user, weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
+                           const uint8_t *key, size_t key_len)
+{
+    weft_sync_t *s = user; /* on the writer's thread: cfg only, which never changes */
+    return s->cfg.applied_op(s->cfg.user, txn, ctx, ctx_len, key, key_len);
+}
+
 static void repl_applied(void *user, const uint8_t *ctx, size_t len)
 {
     weft_sync_t *s = user;
@@ -1262,6 +1269,7 @@ int weft_sync_start(const weft_sync_config_t *cfg, weft_sync_t **out, char *msg,
         .db = cfg->db, .self_id = s->pk, .send = repl_send, .write = repl_write,
         .shared = repl_shared, .contexts = repl_contexts, .now_ms = repl_now, .wall_ms = repl_wall,
         .members = repl_members, .applied = repl_applied,
+        .applied_op = cfg->applied_op ? repl_applied_op : NULL,
         .log = repl_log, .user = s,
         .lazy_push = cfg->nats_url != NULL, /* the streams carry the ops */
         .compact_ms = cfg->compact_ms, .compact_keep = cfg->compact_keep,

@@ -73,7 +73,7 @@ static void instantiate(fx_t *f, inst_t *in, const weft_schema_t *schema)
     weft_wasi_config_t wc = weft_wasi_config_default();
     ASSERT_EQ_INT(weft_wasi_new(&wc, &in->wasi, msg, sizeof msg), 0);
     ASSERT_EQ_INT(weft_wasi_define_imports(in->wasi, in->linker, f->module), 0);
-    weft_cosmictron_config_t cc = {f->db, "ctx", schema, f->min_log_level, NULL, NULL};
+    weft_cosmictron_config_t cc = {f->db, "ctx", schema, f->min_log_level, NULL, NULL, NULL};
     ASSERT_EQ_INT(weft_cosmictron_new(&cc, &in->cosm), 0);
     ASSERT_EQ_INT(weft_cosmictron_define_imports(in->cosm, in->linker, f->module), 0);
     int rc = weft_linker_instantiate(in->linker, f->module, &in->inst);

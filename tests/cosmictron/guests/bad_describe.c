@@ -6,7 +6,7 @@
 #include "cosmictron.h"
 
 static const cosm_column_t cols[] = {{"owner", COSM_T(COSM_STRING)}, {"note", COSM_T(COSM_STRING)}};
-static const cosm_table_t tables[] = {{"notes", cols, 2, 1, NULL, 0, NULL, 0, 0, 0}};
+static const cosm_table_t tables[] = {{"notes", cols, 2, 1, NULL, 0, NULL, 0, 0, 0, 0}};
 static const cosm_reducer_t reducers[] = {{"noop", NULL, 0}};
 COSM_MODULE(tables, 1, reducers, 1)
 

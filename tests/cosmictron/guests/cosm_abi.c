@@ -31,10 +31,10 @@ static const cosm_column_t secret_cols[] = {{"owner", COSM_T(COSM_BYTES)},
                                             {"note", COSM_T(COSM_STRING)}};
 static const cosm_column_t life_cols[] = {{"what", COSM_T(COSM_STRING)}};
 static const cosm_table_t tables[] = {
-    {"person", person_cols, 4, 0, person_unique, 1, person_idx, 3, 1, -1},
-    {"log", log_cols, 1, -1, NULL, 0, NULL, 0, 1, -1},
-    {"secret", secret_cols, 2, 1, NULL, 0, NULL, 0, 0, 0},
-    {"life", life_cols, 1, -1, NULL, 0, NULL, 0, 1, -1}, /* what the lifecycle reducers did */
+    {"person", person_cols, 4, 0, person_unique, 1, person_idx, 3, 1, -1, 0},
+    {"log", log_cols, 1, -1, NULL, 0, NULL, 0, 1, -1, 0},
+    {"secret", secret_cols, 2, 1, NULL, 0, NULL, 0, 0, 0, 0},
+    {"life", life_cols, 1, -1, NULL, 0, NULL, 0, 1, -1, 0}, /* what the lifecycle reducers did */
 };
 static const cosm_column_t add_args[] = {{"name", COSM_T(COSM_STRING)}, {"age", COSM_T(COSM_I32)}};
 static const cosm_column_t seed_args[] = {{"seed", COSM_T(COSM_U64)}};
