@@ -44,6 +44,9 @@ CASE per CTest test:
              while it comes) and a guest's blob_open/blob_read; one a guest
              writes and announces on node 2 reaches 1 and 3; one never
              announced stays home; fetches counted in /metrics
+  blobs_nats a blob of 1 MiB announced on node 1 fetched by node 2 when the
+             two replicate through NATS (a nats-server on a free loopback
+             port; skipped, 77, without nats-server)
   handlers   emit_with_handler on three nodes: the handler runs on every
              other member, in its origin's order, never on the origin, as
              the origin's executor; one that is no export is logged and
@@ -590,6 +593,35 @@ def case_blobs(tmp):
         stop(n)
 
 
+def case_blobs_nats(tmp):
+    import nats_e2e  # tests/sync: nats-server on free loopback ports
+    if not nats_e2e.NATS:
+        print("SKIP: nats-server is not installed (Debian package nats-server)")
+        sys.exit(77)
+    srv = nats_e2e.NatsServer(tmp)
+    try:
+        ns = []
+        for i in (1, 2):
+            n = nats_e2e.NatsNode(os.path.join(tmp, "n%d" % i), srv.url).node
+            n.id = n.json("GET", "/v1/node")[1]["id"]
+            ns.append(n)
+        n1, n2 = ns
+        create(n1, deploy(n1, "cal_storage"), "b", [n2])
+        poll(lambda: n2.json("GET", "/v1/contexts/b")[0] == 200, "node 2 joins b over NATS")
+        big = os.urandom((1 << 20) + 777)
+        s, h, body = n1.request("PUT", "/v1/blobs", big)
+        big_id = json.loads(body)["id"]
+        s, doc = call(n1, "b", "blob_announce", bytes.fromhex(big_id))
+        check(s == 200 and output(doc) == b"\1\0\0\0", "blob_announce: %s" % doc)
+        fetched(n2, big_id, big)
+        s, doc = call(n2, "b", "blob_bytes", bytes.fromhex(big_id))
+        check(s == 200 and output(doc) == big, "blob_bytes on node 2 over NATS")
+        for n in (n2, n1):
+            stop(n)
+    finally:
+        srv.kill()
+
+
 def notes(node, ctx):
     """The data of the events whose handler ran on node (private storage:
     the handler's own record), in the order it ran them."""
@@ -651,6 +683,7 @@ def main():
     try:
         {"serve": case_serve, "two_nodes": case_two_nodes, "collections": case_collections,
          "three_nodes": case_three_nodes, "governance": case_governance, "blobs": case_blobs, "handlers": case_handlers,
+         "blobs_nats": case_blobs_nats,
          "example_kv": case_example_kv, "example_chat": case_example_chat}[CASE](tmp)
     except Exception as e:  # noqa: BLE001 — any failure fails the test, with its story
         check(False, "%s: %r" % (CASE, e))
