@@ -6,11 +6,12 @@ manifest does not list refused, naming it; stubs on request), GET
 text, bytes and JSON arguments, an interface export, a result's err, a
 trap (422 with the message), and `wippy:runtime/funcs` calls through the
 node: component -> component, component -> nx module and its trap,
-permission refused, a cycle, the depth bound, and a nested write that
-commits or rolls back with its caller. Skips (77) without the test
+permission refused, a cycle, the depth bound, a nested nx write that
+commits with its caller or rolls back when the callee traps, and a Faasm
+function chaining to a component. Skips (77) without the test
 components (jco missing).
 
-usage: node_test.py WEFT COMPONENTS_DIR
+usage: node_test.py WEFT COMPONENTS_DIR FAASM_CHAIN_WASM
 """
 import json
 import os
@@ -62,11 +63,11 @@ def error(data):
 
 
 def main():
-    weft, cdir = sys.argv[1], sys.argv[2]
-    svc, caller, shout = (os.path.join(cdir, n) for n in ("svc.wasm", "wippy_caller.wasm",
-                                                           "shout.wasm"))
+    weft, cdir, faasm_chain = sys.argv[1], sys.argv[2], sys.argv[3]
+    svc, caller, shout, store = (os.path.join(cdir, n) for n in (
+        "svc.wasm", "wippy_caller.wasm", "shout.wasm", "store.wasm"))
     basic = os.path.join(cdir, "basic.wasm")
-    if not all(os.path.exists(p) for p in (svc, caller, shout, basic)):
+    if not all(os.path.exists(p) for p in (svc, caller, shout, store, basic, faasm_chain)):
         print("SKIP: the test components were not built (jco missing: docs/components.md)")
         return 77
     nodes.WEFT = weft
@@ -152,7 +153,7 @@ def main():
         context(node, "nx", doc["id"])
         status, doc = deploy(node, caller, "caller", {
             "imports": ["funcs"],
-            "funcs": {"allow": ["svc:*", "nx:shout", "c1:run", "c2:run", "c3:run", "c4:run",
+            "funcs": {"allow": ["svc:*", "nx:shout", "kv:put", "c1:run", "c2:run", "c3:run", "c4:run",
                                "caller:run"], "max_depth": 3}})
         check(status == 201, "a caller with an allow list deploys (%d %s)" % (status, doc))
         caller_id = doc["id"]
@@ -194,6 +195,25 @@ def main():
               "calls nest up to the depth bound: %s" % e.get("message"))
         status, out = run("c1", "c2:run", json.dumps(["svc:echo", "two deep"]))
         check(status == 200 and out == b"echo: two deep", "two nested calls: %r" % out)
+        # an nx callee's write commits with its caller, and rolls back when it traps
+        status, doc = deploy(node, store, "store")
+        context(node, "kv", doc["id"])
+        status, out = run("caller", "kv:put", "v1")
+        status2, doc = node.json("GET", "/v1/contexts/kv/kv")
+        items = {i.get("key"): i.get("value") for i in (doc or {}).get("items", [])}
+        check(status == 200 and out == b"stored" and items.get("k") == "v1",
+              "a nested write commits with its caller: %r %s" % (out, doc))
+        status, out = run("caller", "kv:put", "trap")
+        status2, doc = node.json("GET", "/v1/contexts/kv/kv")
+        items = {i.get("key"): i.get("value") for i in (doc or {}).get("items", [])}
+        check(status == 422 and items.get("k") == "v1",
+              "a trapping callee's write is rolled back: %s" % doc)
+        # a Faasm function chaining to a component context by name (its `run`)
+        status, doc = deploy(node, faasm_chain, "faasm-chain")
+        check(status == 201 and doc.get("abi") == "faasm", "the Faasm app deploys (%d)" % status)
+        context(node, "fa", doc["id"])
+        status, out = call(node, "fa", "_start", b"name svc")
+        check(status == 200 and out == b"rc=0 out=ran: hi", "Faasm -> component: %r" % out)
         # a GET view calls on through the same read transaction
         q = urllib.parse.quote(json.dumps(["svc:echo", "in a view"]))
         status, hdrs, out = node.request("GET", "/v1/contexts/caller/call/run?input=" + q,

@@ -20,6 +20,16 @@ void *cabi_realloc(void *old, size_t old_size, size_t align, size_t new_size)
 static uint32_t ret[3];
 
 /* ret = (ptr, len) of a new copy of prefix + p[0..n) */
+static uint32_t *string_ret(const char *prefix, const char *p, size_t n);
+
+/* string_ret of an argument, which it frees (the host allocated it). */
+static uint32_t *take_string(const char *prefix, char *s, size_t n)
+{
+    uint32_t *r = string_ret(prefix, s, n);
+    free(s);
+    return r;
+}
+
 static uint32_t *string_ret(const char *prefix, const char *p, size_t n)
 {
     size_t pl = strlen(prefix);
@@ -33,12 +43,20 @@ static uint32_t *string_ret(const char *prefix, const char *p, size_t n)
 
 __attribute__((export_name("echo"))) uint32_t *echo(char *s, size_t n)
 {
-    uint32_t *r = string_ret("echo: ", s, n);
-    free(s);
-    return r;
+    return take_string("echo: ", s, n);
 }
 
 __attribute__((export_name("cabi_post_echo"))) void post_echo(uint32_t *r)
+{
+    free((void *)(uintptr_t)r[0]);
+}
+
+__attribute__((export_name("run"))) uint32_t *run(char *s, size_t n)
+{
+    return take_string("ran: ", s, n);
+}
+
+__attribute__((export_name("cabi_post_run"))) void post_run(uint32_t *r)
 {
     free((void *)(uintptr_t)r[0]);
 }
@@ -48,9 +66,7 @@ __attribute__((export_name("weft:test/text@0.1.0#upper"))) uint32_t *upper(char 
     for (size_t i = 0; i < n; i++)
         if (s[i] >= 'a' && s[i] <= 'z')
             s[i] = (char)(s[i] - 32);
-    uint32_t *r = string_ret("", s, n);
-    free(s);
-    return r;
+    return take_string("", s, n);
 }
 
 __attribute__((export_name("cabi_post_weft:test/text@0.1.0#upper"))) void post_upper(uint32_t *r)
