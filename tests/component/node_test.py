@@ -22,14 +22,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
 import nodes  # noqa: E402
-
-FAILS = []
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what)
-    if not cond:
-        FAILS.append(what)
+from nodes import check  # noqa: E402
 
 
 def deploy(node, path, name, manifest=None):
@@ -223,11 +216,7 @@ def main():
     finally:
         nodes.kill_started()
         shutil.rmtree(tmp, ignore_errors=True)
-    if FAILS:
-        print("%d check(s) failed" % len(FAILS))
-        return 1
-    print("all checks passed")
-    return 0
+    return nodes.report()
 
 
 if __name__ == "__main__":

@@ -99,3 +99,22 @@ class Node:
                 self.proc.wait()
         self.log.close()
         return self.proc.returncode
+
+
+FAILS = []
+
+
+def check(cond, what):
+    """Prints ok/FAIL for one check of a test script; report() counts them."""
+    print(("ok: " if cond else "FAIL: ") + what)
+    if not cond:
+        FAILS.append(what)
+
+
+def report():
+    """The script's exit status: 1 when a check failed, else 0."""
+    if FAILS:
+        print("%d check(s) failed" % len(FAILS))
+        return 1
+    print("all checks passed")
+    return 0
