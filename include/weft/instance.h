@@ -53,6 +53,34 @@ int weft_linker_define_instance(weft_linker_t *linker, const char *module,
 int weft_linker_instantiate(weft_linker_t *linker, weft_module_t *module,
                             weft_instance_t **out);
 
+/* Makes `inst` as it was when weft_linker_instantiate returned it, in its
+ * store, for an embedder that keeps an instance for the next call instead
+ * of a fresh store, linker and instance (src/node/call.c's pool): every
+ * byte of its memories zero, their sizes back to the minimum, then the
+ * data segments; its tables back to their minimum size, null, then the
+ * element segments; its globals their initial values; no segment dropped;
+ * the store's trap, exit status, message and interrupt flag cleared; then
+ * the start function runs again (under the store's fuel, as at
+ * instantiation). Fuel and limits are the embedder's to set. Imports are
+ * not touched: host functions keep their user pointers (see
+ * weft_instance_rebind_host). Returns 0, or
+ *   WEFT_EARG   the store holds an object made after the instance (what a
+ *               reset cannot undo), is running, or the instance imports a
+ *               memory, a table or a mutable global: make a fresh one;
+ *   WEFT_ENOMEM a memory could not be cleared;
+ *   WEFT_ETRAP  a segment or the start function trapped (as at
+ *               instantiation).
+ * After an error the instance must not be used again (delete its store).
+ * Not thread-safe: the store's thread only. */
+int weft_instance_reset(weft_instance_t *inst);
+/* Whether weft_instance_reset would accept `inst`: 0, or WEFT_EARG (see
+ * there; weft_store_errmsg says why). */
+int weft_instance_can_reset(const weft_instance_t *inst);
+/* Sets the user pointer of each of the instance's imported host functions
+ * whose user pointer is `old_user` to `new_user`, and returns how many:
+ * a kept instance's imports are then bound to the next call's host state
+ * (a new WASI context, a new ABI binding) without defining them again. */
+size_t weft_instance_rebind_host(weft_instance_t *inst, const void *old_user, void *new_user);
 /* The instance's module (borrowed). */
 weft_module_t *weft_instance_module(const weft_instance_t *inst);
 /* The instance's table `index` (imports first), exported or not: an

@@ -257,6 +257,14 @@ void mem_bytes_free(uint8_t *p, uint64_t cap, uint64_t size)
     pool->bytes += cap;
 }
 
+int mem_bytes_clear(uint8_t *p, uint64_t cap, uint64_t size, uint64_t keep)
+{
+    pthread_once(&pool_once, pool_key_make); /* os_page */
+    if (region_zero(p, size) != 0) return -1;
+    POISON(p + keep, cap - keep);
+    return 0;
+}
+
 void *mem_spare_take(size_t bytes)
 {
     pool_t *pool = thread_pool();

@@ -248,6 +248,7 @@ struct weft_instance {
     weft_memory_t *memory_export; /* the memory exported as "memory", for host calls */
     uint8_t *dropped_elems; /* elem.drop / data.drop state */
     uint8_t *dropped_datas;
+    struct owned *owned_mark; /* the store's newest object once instantiated (a reset checks it) */
 };
 
 /* A control-stack record of one active wasm call. */
@@ -380,6 +381,10 @@ bool table_grow_fits(const weft_table_t *t, uint32_t delta);
 uint8_t *mem_bytes_new(uint64_t size, uint64_t *out_cap);
 int mem_bytes_grow(uint8_t **p, uint64_t *cap, uint64_t size, uint64_t want);
 void mem_bytes_free(uint8_t *p, uint64_t cap, uint64_t size);
+/* Makes a live region zero again in place, as mem_bytes_free does before
+ * pooling it (size: the most the memory ever had), for a memory whose size
+ * becomes `keep` (weft_instance_reset); 0, or -1 when the kernel refused. */
+int mem_bytes_clear(uint8_t *p, uint64_t cap, uint64_t size, uint64_t keep);
 /* A heap block of `bytes` (not cleared), from the thread's spares or
  * malloc; mem_spare_keep keeps it for the next take of that size, or frees
  * it. For value stacks and frames. */

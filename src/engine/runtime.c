@@ -882,6 +882,49 @@ static slot_t eval_const(weft_instance_t *inst, const constexpr_t *c)
     return v;
 }
 
+/* Steps 3 and 4 of instantiation, also what weft_instance_reset does again:
+ * the segments, in order (one that does not fit traps), then the start
+ * function. */
+static int init_instance(weft_store_t *s, weft_instance_t *in)
+{
+    const weft_module_t *m = in->module;
+    for (uint32_t i = 0; i < m->nelems; i++) {
+        const elemdef_t *el = &m->elems[i];
+        if (el->mode == SEG_ACTIVE) {
+            uint32_t off = eval_const(in, &el->offset).i32;
+            weft_table_t *t = in->tables[el->table];
+            if ((uint64_t)off + el->count > t->size) {
+                store_trap(s, WEFT_TRAP_TABLE_OOB, "%s", weft_trap_string(WEFT_TRAP_TABLE_OOB));
+                errmsg(s, "element segment %u does not fit in table %u", i, el->table);
+                return WEFT_ETRAP;
+            }
+            for (uint32_t k = 0; k < el->count; k++) t->elems[off + k] = eval_const(in, &el->items[k]).ref;
+        }
+        if (el->mode != SEG_PASSIVE) in->dropped_elems[i] = 1;
+    }
+    for (uint32_t i = 0; i < m->ndatas; i++) {
+        const datadef_t *d = &m->datas[i];
+        if (d->mode != SEG_ACTIVE) continue;
+        uint32_t off = eval_const(in, &d->offset).i32;
+        weft_memory_t *mem = in->mems[d->memory];
+        if ((uint64_t)off + d->len > mem->size) {
+            store_trap(s, WEFT_TRAP_MEMORY_OOB, "%s", weft_trap_string(WEFT_TRAP_MEMORY_OOB));
+            errmsg(s, "data segment %u does not fit in memory", i);
+            return WEFT_ETRAP;
+        }
+        if (d->len) memcpy(mem->data + off, d->bytes, d->len);
+        in->dropped_datas[i] = 1;
+    }
+    if (m->start >= 0) {
+        int rc = weft_func_call(s, in->funcs[m->start], NULL, 0, NULL, 0);
+        if (rc) {
+            if (rc == WEFT_ETRAP) errmsg(s, "start function trapped: %s", s->trap_msg);
+            return rc;
+        }
+    }
+    return 0;
+}
+
 int weft_linker_instantiate(weft_linker_t *l, weft_module_t *m, weft_instance_t **out)
 {
     weft_store_t *s = l->store;
@@ -997,44 +1040,10 @@ int weft_linker_instantiate(weft_linker_t *l, weft_module_t *m, weft_instance_t 
     if (weft_instance_export(in, "memory", &mx) == 0 && mx.kind == WEFT_EXTERN_MEMORY)
         in->memory_export = mx.of.memory;
 
-    /* 3. segments, in order; a segment that does not fit traps */
-    for (uint32_t i = 0; i < m->nelems; i++) {
-        const elemdef_t *el = &m->elems[i];
-        if (el->mode == SEG_ACTIVE) {
-            uint32_t off = eval_const(in, &el->offset).i32;
-            weft_table_t *t = in->tables[el->table];
-            if ((uint64_t)off + el->count > t->size) {
-                store_trap(s, WEFT_TRAP_TABLE_OOB, "%s", weft_trap_string(WEFT_TRAP_TABLE_OOB));
-                errmsg(s, "element segment %u does not fit in table %u", i, el->table);
-                *out = NULL;
-                return WEFT_ETRAP;
-            }
-            for (uint32_t k = 0; k < el->count; k++) t->elems[off + k] = eval_const(in, &el->items[k]).ref;
-        }
-        if (el->mode != SEG_PASSIVE) in->dropped_elems[i] = 1;
-    }
-    for (uint32_t i = 0; i < m->ndatas; i++) {
-        const datadef_t *d = &m->datas[i];
-        if (d->mode != SEG_ACTIVE) continue;
-        uint32_t off = eval_const(in, &d->offset).i32;
-        weft_memory_t *mem = in->mems[d->memory];
-        if ((uint64_t)off + d->len > mem->size) {
-            store_trap(s, WEFT_TRAP_MEMORY_OOB, "%s", weft_trap_string(WEFT_TRAP_MEMORY_OOB));
-            errmsg(s, "data segment %u does not fit in memory", i);
-            return WEFT_ETRAP;
-        }
-        if (d->len) memcpy(mem->data + off, d->bytes, d->len);
-        in->dropped_datas[i] = 1;
-    }
-
-    /* 4. start function */
-    if (m->start >= 0) {
-        int rc = weft_func_call(s, in->funcs[m->start], NULL, 0, NULL, 0);
-        if (rc) {
-            if (rc == WEFT_ETRAP) errmsg(s, "start function trapped: %s", s->trap_msg);
-            return rc;
-        }
-    }
+    /* 3. segments and 4. the start function */
+    int rc = init_instance(s, in);
+    if (rc) return rc;
+    in->owned_mark = s->owned; /* weft_instance_reset: nothing made since */
     *out = in;
     return 0;
 
@@ -1042,4 +1051,83 @@ nomem:
     free(resolved);
     errmsg(s, "out of memory instantiating module");
     return WEFT_ENOMEM;
+}
+
+/* ---- reset: an instance made new again in its store (weft/instance.h) ---- */
+
+int weft_instance_can_reset(const weft_instance_t *in)
+{
+    weft_store_t *s = in->store;
+    const weft_module_t *m = in->module;
+    /* An object made in the store after the instance (a host function, a
+     * table or memory a host call made) would outlive every reset, and
+     * what the instance imports is not its own to reset: both refused. */
+    if (s->owned != in->owned_mark || s->reentry) {
+        errmsg(s, "the store holds objects made after the instance, or is running it");
+        return WEFT_EARG;
+    }
+    if (m->nmem_imports || m->ntable_imports) {
+        errmsg(s, "the instance imports a memory or a table, which a reset cannot restore");
+        return WEFT_EARG;
+    }
+    for (uint32_t i = 0; i < m->nglobal_imports; i++) {
+        if (in->globals[i]->mut) {
+            errmsg(s, "the instance imports a mutable global, which a reset cannot restore");
+            return WEFT_EARG;
+        }
+    }
+    return 0;
+}
+
+int weft_instance_reset(weft_instance_t *in)
+{
+    weft_store_t *s = in->store;
+    const weft_module_t *m = in->module;
+    s->errmsg[0] = 0;
+    int rc = weft_instance_can_reset(in);
+    if (rc) return rc;
+    s->trap = WEFT_TRAP_NONE;
+    s->trap_msg[0] = 0;
+    s->exit_status = 0;
+    s->bt_len = 0;
+    s->depth = 0;
+    atomic_store(&s->interrupt, 0);
+    /* memories: every byte zero again (mempool's clearing, in place), the
+     * size back to the minimum */
+    for (uint32_t i = 0; i < m->nmems; i++) {
+        weft_memory_t *mem = in->mems[i];
+        uint64_t size = (uint64_t)m->mems[i].min * PAGE_SIZE;
+        if (mem->data && mem_bytes_clear(mem->data, mem->cap, mem->size, size) != 0) {
+            errmsg(s, "cannot clear a memory");
+            return WEFT_ENOMEM;
+        }
+        mem->size = size;
+    }
+    /* tables: back to their minimum size, every element null (then the
+     * segments); the store's element budget given back */
+    for (uint32_t i = 0; i < m->ntables; i++) {
+        weft_table_t *t = in->tables[i];
+        uint32_t min = m->tables[i].limits.min;
+        s->table_elems -= t->size - min;
+        memset(t->elems, 0, (size_t)min * sizeof *t->elems);
+        t->size = min;
+    }
+    for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)
+        in->globals[i]->val = eval_const(in, &m->globals[i].init);
+    memset(in->dropped_elems, 0, m->nelems);
+    memset(in->dropped_datas, 0, m->ndatas);
+    return init_instance(s, in);
+}
+
+size_t weft_instance_rebind_host(weft_instance_t *in, const void *old_user, void *new_user)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < in->module->nfunc_imports; i++) {
+        weft_func_t *f = in->funcs[i];
+        if (!f->def && f->user == old_user) {
+            f->user = new_user;
+            n++;
+        }
+    }
+    return n;
 }

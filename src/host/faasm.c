@@ -56,7 +56,9 @@ struct weft_faasm {
     char *app;
     weft_faasm_chain_t chain;
     size_t max_output;
-    uint64_t token; /* global locks' holder id: random, so unique across nodes */
+    uint64_t token; /* global locks' holder id: random, so unique across nodes; 0 until
+                     * the first global lock (a getrandom per binding cost a chained
+                     * call's round trip 3%) */
 
     const uint8_t *input;
     size_t input_len;
@@ -581,6 +583,9 @@ static int lock_global(weft_caller_t *caller, weft_faasm_t *f, weft_raw_t *args,
     int rc = guest_str(f, caller, ARG32(0), fn, key, sizeof key);
     if (rc) return rc;
     if ((rc = charge(caller, 0))) return rc;
+    if (!f->token &&
+        (getrandom(&f->token, sizeof f->token, 0) != (ssize_t)sizeof f->token || f->token == 0))
+        f->token = (uint64_t)(uintptr_t)f ^ 0x9e3779b97f4a7c15ull;
     if ((rc = weft_faasm_state_lock_global(f->st, f->app, key, f->token, wait_interrupt, caller)))
         return state_fail(f, caller, fn, rc);
     if (hold(f, NULL, 1, key)) {
@@ -840,8 +845,6 @@ int weft_faasm_new(const weft_faasm_config_t *cfg, weft_faasm_t **out)
     f->st = cfg->state;
     f->chain = cfg->chain;
     f->max_output = cfg->max_output ? cfg->max_output : DEFAULT_MAX_OUTPUT;
-    if (getrandom(&f->token, sizeof f->token, 0) != (ssize_t)sizeof f->token || f->token == 0)
-        f->token = (uint64_t)(uintptr_t)f ^ 0x9e3779b97f4a7c15ull;
     *out = f;
     return 0;
 }

@@ -20,6 +20,13 @@
  *           verdict: 1 commit, 0 abort, -1 run the whole call again (the
  *           store's map grew under it)
  *   free    release the host state (after the store is gone)
+ *   keep    1: the thread may keep the call's instance for its next call
+ *           of the module (call.c, "Kept instances"). bind must then set
+ *           c->host_user to the object its host functions carry as their
+ *           user pointer (the one of them all), and define no import when
+ *           c->linker is NULL (a kept instance has them: call.c points
+ *           them at the new host_user); nothing of a call may stay in
+ *           the instance but what weft_instance_reset undoes.
  *
  * Errors: bind and invoke return 0 or a WEFT_E* code; a failing bind
  * leaves c->res failed (node_result_fail) with what went wrong. invoke
@@ -52,6 +59,7 @@ typedef struct node_call {
     uint64_t deadline_ns;        /* CLOCK_MONOTONIC; 0: none */
     const void *funcs_link;      /* a funcs call's link to its caller (abi_component.c) */
     int fd[3];                   /* the guest's stdin, stdout, stderr (-1: none) */
+    void *host_user;             /* bind: what its host functions point to (keep) */
 } node_call_t;
 
 typedef struct node_abi {
@@ -60,6 +68,7 @@ typedef struct node_abi {
     int (*invoke)(node_call_t *c, void *state, weft_instance_t *inst);
     int (*finish)(node_call_t *c, void *state, int verdict);
     void (*free)(void *state);
+    int keep;
 } node_abi_t;
 
 /* Outbound HTTP for a binding's hook (a weft_http_fetch_fn, user = the

@@ -824,7 +824,7 @@ static void comp_free(void *state)
 }
 
 const node_abi_t node_abi_component = {"component", comp_bind, comp_invoke, comp_finish,
-                                       comp_free};
+                                       comp_free, 0};
 
 /* ---- description ------------------------------------------------------------ */
 

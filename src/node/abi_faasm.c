@@ -275,12 +275,14 @@ static int faasm_bind(node_call_t *c, void **state)
                  (int)(slash && slash > ctx ? (size_t)(slash - ctx) : strlen(ctx)), ctx);
     }
     weft_faasm_config_t cfg = {st, fc->self.ns, {chain, await, fc}, c->lim->max_output};
+    /* no linker: a kept instance, whose imports call.c points at fc->f */
     if (weft_faasm_new(&cfg, &fc->f) != 0 ||
-        weft_faasm_define_imports(fc->f, c->linker, c->app->module) != 0) {
+        (c->linker && weft_faasm_define_imports(fc->f, c->linker, c->app->module) != 0)) {
         node_result_fail(c->res, WEFT_CALL_ERROR, "out of memory");
         return WEFT_ENOMEM;
     }
     weft_faasm_begin_call(fc->f, c->req->input, c->req->input_len);
+    c->host_user = fc->f;
     return 0;
 }
 
@@ -375,4 +377,7 @@ static void faasm_free(void *state)
     free(fc);
 }
 
-const node_abi_t node_abi_faasm = {"faasm", faasm_bind, faasm_invoke, faasm_finish, faasm_free};
+/* keep: a Faasm call's instance is kept for the thread's next call of the
+ * module and reset then (call.c), like Faasm's Proto-Faaslets restored
+ * from a snapshot: its binding is all its host functions point to. */
+const node_abi_t node_abi_faasm = {"faasm", faasm_bind, faasm_invoke, faasm_finish, faasm_free, 1};

@@ -91,4 +91,4 @@ static void nx_free(void *state)
         weft_nx_delete(state);
 }
 
-const node_abi_t node_abi_nx = {"nx", nx_bind, NULL, nx_finish, nx_free};
+const node_abi_t node_abi_nx = {"nx", nx_bind, NULL, nx_finish, nx_free, 0};

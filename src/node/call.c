@@ -20,6 +20,17 @@
  * The outcome decides the transaction: a return or exit(0) commits, a
  * non-zero exit, a trap or a host error aborts. A store error that only
  * means "the map grew" asks the caller to run the call again.
+ *
+ * Kept instances: for an ABI whose adapter allows it (node_abi_t.keep),
+ * a thread keeps the store, linker and instance of a finished call and
+ * gives them to its next call of the same module under the same limits,
+ * reset (weft_instance_reset: memories zero then the data segments,
+ * tables, globals, the start function) and with the imported host
+ * functions bound to the new call's WASI context and ABI binding
+ * (weft_instance_rebind_host): every call still starts from a fresh
+ * instance's state, but without making a store, a linker, its host
+ * functions and an instance (docs/faasm.md "Where a round trip's time
+ * goes").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -231,6 +242,116 @@ static const weft_functype_t *export_type(const weft_module_t *m, const char *na
     return NULL;
 }
 
+/* ---- kept instances (a thread's own) ------------------------------------- */
+
+#define KEPT_MAX 4 /* per thread: a parent and the nested children it runs */
+
+typedef struct {
+    weft_store_t *store; /* NULL: a free slot */
+    weft_linker_t *linker;
+    weft_instance_t *inst;
+    const weft_module_t *module; /* the instance holds a reference: never reused */
+    const node_abi_t *abi;
+    uint32_t max_memory_pages, max_table_elems; /* the limits it was made under */
+    size_t max_stack_bytes;
+    int busy; /* a call of this thread runs in it (a nested call takes another) */
+    uint64_t used; /* when it was last given back, for the eviction */
+} kept_t;
+
+typedef struct {
+    kept_t k[KEPT_MAX];
+} kept_pool_t;
+
+/* What a kept instance's host functions point to between calls, so no
+ * pointer to a freed WASI context or binding stays in it (and a new one
+ * that malloc places at an old one's address cannot be confused with it). */
+static const char wasi_between_calls, abi_between_calls;
+
+static pthread_key_t kept_key;
+static int kept_key_ok;
+static pthread_once_t kept_once = PTHREAD_ONCE_INIT;
+
+static void kept_drop(kept_t *k)
+{
+    weft_linker_delete(k->linker);
+    weft_store_delete(k->store);
+    memset(k, 0, sizeof *k);
+}
+
+static void kept_free(void *p)
+{
+    kept_pool_t *pool = p;
+    for (unsigned i = 0; i < KEPT_MAX; i++)
+        if (pool->k[i].store)
+            kept_drop(&pool->k[i]);
+    free(pool);
+}
+
+static void kept_key_make(void)
+{
+    kept_key_ok = pthread_key_create(&kept_key, kept_free) == 0;
+}
+
+static kept_pool_t *kept_pool(void)
+{
+    pthread_once(&kept_once, kept_key_make);
+    if (!kept_key_ok)
+        return NULL;
+    kept_pool_t *pool = pthread_getspecific(kept_key);
+    if (!pool && (pool = calloc(1, sizeof *pool)) && pthread_setspecific(kept_key, pool) != 0) {
+        free(pool);
+        pool = NULL;
+    }
+    return pool;
+}
+
+/* The thread's idle kept instance of `module` made under limits `l`,
+ * marked busy, or NULL. */
+static kept_t *kept_take(const weft_module_t *module, const node_abi_t *abi,
+                         const weft_limits_config_t *l)
+{
+    kept_pool_t *pool = kept_key_ok ? pthread_getspecific(kept_key) : NULL;
+    for (unsigned i = 0; pool && i < KEPT_MAX; i++) {
+        kept_t *k = &pool->k[i];
+        if (k->store && !k->busy && k->module == module && k->abi == abi &&
+            k->max_memory_pages == l->max_memory_pages && k->max_table_elems == l->max_table_elems &&
+            k->max_stack_bytes == l->max_stack_bytes) {
+            k->busy = 1;
+            return k;
+        }
+    }
+    return NULL;
+}
+
+/* Keeps a call's store, linker and instance for the thread's next call (a
+ * full pool drops its least recently used idle one); 0, or -1 when they
+ * cannot be kept (the caller deletes them). */
+static int kept_put(weft_store_t *store, weft_linker_t *linker, weft_instance_t *inst,
+                    const weft_module_t *module, const node_abi_t *abi)
+{
+    kept_pool_t *pool = kept_pool();
+    if (!pool || weft_instance_can_reset(inst) != 0)
+        return -1;
+    kept_t *slot = NULL;
+    for (unsigned i = 0; i < KEPT_MAX; i++) {
+        kept_t *k = &pool->k[i];
+        if (!k->store) {
+            slot = k;
+            break;
+        }
+        if (!k->busy && (!slot || k->used < slot->used))
+            slot = k;
+    }
+    if (!slot)
+        return -1;
+    if (slot->store)
+        kept_drop(slot);
+    weft_limits_config_t l = weft_store_limits(store);
+    *slot = (kept_t){store, linker, inst, module, abi, l.max_memory_pages, l.max_table_elems,
+                     l.max_stack_bytes, 0, node_now_ns()};
+    return 0;
+}
+
 /* Everything one attempt of a call holds; released by cleanup(). */
 typedef struct {
     weft_store_t *store;
@@ -242,6 +363,10 @@ typedef struct {
     int in_fd, out_fd, err_fd;
     int input_written; /* the node wrote the input to stdin's file */
     int all_streams;   /* a component's: WASI preview 2 does not tell which it used */
+    const weft_module_t *module;
+    kept_t *kept;          /* the store, linker and instance are a kept one's */
+    weft_instance_t *inst; /* once instantiated (or reset) */
+    void *host_user;       /* the ABI's binding its host functions point to (abi.h) */
 } attempt_t;
 
 static void cleanup(weft_node_t *node, attempt_t *a, unsigned slot)
@@ -250,10 +375,28 @@ static void cleanup(weft_node_t *node, attempt_t *a, unsigned slot)
                                                : 7u; /* no WASI yet: all */
     if (a->store)
         node_slot_set(node, slot, NULL, 0); /* before the store goes */
-    if (a->linker)
-        weft_linker_delete(a->linker);
-    if (a->store)
-        weft_store_delete(a->store);
+    /* An instance of an adapter that allows it is kept for the thread's
+     * next call, its host functions pointing to neither this call's WASI
+     * context nor its binding (both freed below). */
+    int keep = a->inst && a->abi && a->abi->keep;
+    if (keep) {
+        weft_instance_rebind_host(a->inst, a->wasi, (void *)&wasi_between_calls);
+        if (a->host_user)
+            weft_instance_rebind_host(a->inst, a->host_user, (void *)&abi_between_calls);
+    }
+    if (a->kept) {
+        if (keep && weft_instance_can_reset(a->inst) == 0) {
+            a->kept->busy = 0;
+            a->kept->used = node_now_ns();
+        } else {
+            kept_drop(a->kept);
+        }
+    } else if (!keep || kept_put(a->store, a->linker, a->inst, a->module, a->abi) != 0) {
+        if (a->linker)
+            weft_linker_delete(a->linker);
+        if (a->store)
+            weft_store_delete(a->store);
+    }
     if (a->wasi)
         weft_wasi_delete(a->wasi);
     if (a->abi && a->abi->free)
@@ -432,30 +575,37 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
         node_result_fail(res, WEFT_CALL_ERROR, "%s", msg[0] ? msg : weft_strerror(rc));
         goto done;
     }
-    a.store = weft_store_new(node->engine);
-    a.linker = a.store ? weft_linker_new(a.store) : NULL;
-    if (!a.linker ||
-        (app->module && weft_wasi_define_imports(a.wasi, a.linker, app->module) != 0)) {
-        node_result_fail(res, WEFT_CALL_ERROR, "out of memory");
-        goto done;
-    }
-    c.store = a.store;
-    c.linker = a.linker;
-    if (lim.max_memory_pages || lim.max_stack_bytes || lim.max_table_elems) {
-        weft_limits_config_t l = weft_store_limits(a.store);
-        if (lim.max_memory_pages)
-            l.max_memory_pages = lim.max_memory_pages;
-        if (lim.max_stack_bytes)
-            l.max_stack_bytes = lim.max_stack_bytes;
-        if (lim.max_table_elems)
-            l.max_table_elems = lim.max_table_elems;
-        if ((rc = weft_store_set_limits(a.store, &l)) != 0) {
+    /* the engine's limits with the call's: a kept instance must have been
+     * made under the same ones */
+    weft_limits_config_t l = weft_limits_default();
+    if (lim.max_memory_pages)
+        l.max_memory_pages = lim.max_memory_pages;
+    if (lim.max_stack_bytes)
+        l.max_stack_bytes = lim.max_stack_bytes;
+    if (lim.max_table_elems)
+        l.max_table_elems = lim.max_table_elems;
+    a.module = app->module;
+    if (app->module && app->abi->keep && (a.kept = kept_take(app->module, app->abi, &l))) {
+        a.store = a.kept->store;
+        a.linker = a.kept->linker;
+    } else {
+        a.store = weft_store_new(node->engine);
+        a.linker = a.store ? weft_linker_new(a.store) : NULL;
+        if (!a.linker ||
+            (app->module && weft_wasi_define_imports(a.wasi, a.linker, app->module) != 0)) {
+            node_result_fail(res, WEFT_CALL_ERROR, "out of memory");
+            goto done;
+        }
+        if ((lim.max_memory_pages || lim.max_stack_bytes || lim.max_table_elems) &&
+            (rc = weft_store_set_limits(a.store, &l)) != 0) {
             res->error = rc;
             node_result_fail(res, WEFT_CALL_ERROR, "cannot set limits: %s",
                              store_errmsg(a.store, rc));
             goto done;
         }
     }
+    c.store = a.store;
+    c.linker = a.kept ? NULL : a.linker; /* bind defines no import in a kept instance */
     uint64_t fuel0 = lim.fuel == WEFT_FUEL_ZERO ? 0 : lim.fuel ? lim.fuel : UNLIMITED_FUEL;
     weft_store_set_fuel(a.store, fuel0);
     c.deadline_ns = lim.timeout_ns ? t0 + lim.timeout_ns : 0;
@@ -470,6 +620,7 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
             res->error = rc;
         goto done;
     }
+    a.host_user = c.host_user;
 
     weft_val_t vals[64 + 64];
     weft_val_t *v = np + nr <= 128 ? vals : calloc(np + nr, sizeof *v);
@@ -482,8 +633,18 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     weft_instance_t *inst = NULL;
     weft_extern_t ext;
     const char *what = "cannot instantiate";
-    /* a component's adapter instantiates it itself (abi_component.c) */
-    rc = app->module ? weft_linker_instantiate(a.linker, app->module, &inst) : 0;
+    if (a.kept) { /* a kept instance: bound to this call's host state, then reset */
+        inst = a.kept->inst;
+        weft_instance_rebind_host(inst, &wasi_between_calls, a.wasi);
+        if (a.host_user)
+            weft_instance_rebind_host(inst, &abi_between_calls, a.host_user);
+        if ((rc = weft_instance_reset(inst)) == 0)
+            a.inst = inst; /* kept again at the end; a failed reset drops it */
+    } else if (!app->module) {
+        rc = 0; /* a component's adapter instantiates it itself (abi_component.c) */
+    } else if ((rc = weft_linker_instantiate(a.linker, app->module, &inst)) == 0) {
+        a.inst = inst;
+    }
     if (rc == 0 && app->module && (a.abi->invoke || strcmp(fname, "_start") != 0) &&
         weft_instance_export(inst, "_initialize", &ext) == 0 && ext.kind == WEFT_EXTERN_FUNC) {
         const weft_functype_t *it = weft_func_type(ext.of.func);

@@ -100,25 +100,41 @@ static void *dup_bytes(const void *p, size_t len)
     return d;
 }
 
-int node_result_add_log(weft_call_result_t *res, int level, const char *p, size_t len)
+/* The log arrays have room for the smallest power of two of lines at or
+ * above nlogs, so adding a line reallocates them only when nlogs is one: a
+ * Faasm call awaiting 20,000 chained calls adds a line per await, and
+ * growing three arrays by one line each time copied them again and again
+ * (docs/faasm.md "Measurements"). */
+static int log_room(weft_call_result_t *res)
 {
     size_t n = res->nlogs;
-    uint8_t *levels = realloc(res->log_levels, n + 1);
+    if (n & (n - 1))
+        return 0; /* not a power of two: room is left */
+    size_t cap = n ? n * 2 : 1;
+    uint8_t *levels = realloc(res->log_levels, cap);
     if (!levels)
         return -1;
     res->log_levels = levels;
-    levels[n] = (uint8_t)level;
-    char **logs = realloc(res->logs, (n + 1) * sizeof *logs);
+    char **logs = realloc(res->logs, cap * sizeof *logs);
     if (!logs)
         return -1;
     res->logs = logs;
-    size_t *lens = realloc(res->log_lens, (n + 1) * sizeof *lens);
+    size_t *lens = realloc(res->log_lens, cap * sizeof *lens);
     if (!lens)
         return -1;
     res->log_lens = lens;
-    if (!(logs[n] = dup_bytes(p, len)))
+    return 0;
+}
+
+int node_result_add_log(weft_call_result_t *res, int level, const char *p, size_t len)
+{
+    size_t n = res->nlogs;
+    if (log_room(res) != 0)
         return -1;
-    lens[n] = len;
+    if (!(res->logs[n] = dup_bytes(p, len)))
+        return -1;
+    res->log_levels[n] = (uint8_t)level;
+    res->log_lens[n] = len;
     res->nlogs = n + 1;
     return 0;
 }

@@ -197,6 +197,29 @@ TEST(functions_of_one_user_share_state_and_chain_by_bare_name)
     ASSERT_TRUE(strcmp(output(fcall(n, "u/f", NULL, "name u/g")), "rc=0 out=hello") == 0);
 }
 
+/* A thread keeps a Faasm call's instance for its next call and resets it
+ * (src/node/call.c, "Kept instances"): on one worker every call after the
+ * first runs in the instance the one before scribbled over (its data, bss,
+ * heap, a grown memory), and each sees what a fresh instance has, with the
+ * fuel of the first, fresh, call. Chained children (a second kept instance,
+ * taken while the parent's is busy) likewise. */
+TEST(a_kept_instance_shows_no_call_what_the_last_one_left)
+{
+    weft_node_t *n = faasm_node(1);
+    weft_call_result_t *first = fcall(n, "f", NULL, "scribble");
+    char want[128];
+    snprintf(want, sizeof want, "%s", output(first));
+    ASSERT_TRUE(strncmp(want, "pristine=1 pages=", 17) == 0);
+    ASSERT_TRUE(strstr(want, " ctors=1") != NULL);
+    for (int i = 0; i < 4; i++) {
+        weft_call_result_t *r = fcall(n, "f", NULL, "scribble");
+        ASSERT_EQ_STR(output(r), want);
+        ASSERT_EQ_INT(weft_call_result_fuel(r), weft_call_result_fuel(first));
+    }
+    for (int i = 0; i < 3; i++) /* parent and child each in a kept instance */
+        ASSERT_EQ_STR(output(fcall(n, "f", NULL, "ptr")), "rc=0 out=child:x ctors=1 main_ctors=1");
+}
+
 TEST(example_wordcount_maps_and_reduces_over_chained_calls)
 {
     weft_node_t *n = faasm_node(2);

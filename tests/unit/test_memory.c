@@ -199,3 +199,93 @@ TEST(a_memory_freed_on_another_thread_reads_zero_there)
     ASSERT_EQ_U64(a.seen[1], 0);
     ROUND(e, mod, 6, 0, 0x35);
 }
+
+/* ---- weft_instance_reset: a kept instance made new again ----------------- */
+
+static int user_value(weft_caller_t *c, void *user, const weft_val_t *args,
+                      weft_val_t *results)
+{
+    (void)c;
+    (void)args;
+    results[0] = weft_val_i32(*(const int32_t *)user);
+    return 0;
+}
+
+/* wat/reset.wat instantiated, its import returning *user. */
+static void open_reset(fixture_t *fx, int32_t *user)
+{
+    fx_open(fx, "reset");
+    ASSERT_OK(weft_linker_define_func(fx->linker, "env", "user", h_functype("", "i"),
+                                      user_value, user));
+    fx_instantiate(fx);
+}
+
+/* wat/reset.wat: its `pristine` check sees everything `scribble` changed
+ * (memory bytes in three pages, the memory's size, globals, the table's
+ * size and elements, dropped segments) as instantiation left it after each
+ * reset, the start function runs again, and the fuel of a call after a
+ * reset is the fuel of the same call in a fresh instance. */
+TEST(instance_reset_restores_memory_globals_table_and_segments)
+{
+    fixture_t fx;
+    static int32_t one = 1;
+    open_reset(&fx, &one);
+    weft_store_set_fuel(fx.store, 1000000);
+    ASSERT_EQ_INT(CALL_I32(&fx, "pristine", 0), 1);
+    uint64_t f0 = weft_store_fuel(fx.store);
+    CALL_VOID(&fx, "scribble", 0);
+    uint64_t fresh_fuel = f0 - weft_store_fuel(fx.store);
+    ASSERT_EQ_INT(CALL_I32(&fx, "pristine", 0), 0);
+    ASSERT_EQ_INT(CALL_I32(&fx, "grown", 0), 3);
+    for (int round = 0; round < 3; round++) {
+        ASSERT_OK_S(fx.store, weft_instance_reset(fx.inst));
+        ASSERT_EQ_INT(CALL_I32(&fx, "pristine", 0), 1);
+        ASSERT_TRAP(fx.store, TRY_I32(&fx, "grown", 0), WEFT_TRAP_MEMORY_OOB);
+        f0 = weft_store_fuel(fx.store);
+        CALL_VOID(&fx, "scribble", 0); /* traps if a dropped segment stayed dropped */
+        ASSERT_EQ_INT(f0 - weft_store_fuel(fx.store), fresh_fuel);
+        ASSERT_EQ_INT(CALL_I32(&fx, "pristine", 0), 0);
+    }
+    /* a trap, an interrupt and an exit status are gone after a reset */
+    weft_store_interrupt(fx.store);
+    ASSERT_TRAP(fx.store, TRY_I32(&fx, "scribble", 0), WEFT_TRAP_INTERRUPTED);
+    ASSERT_OK_S(fx.store, weft_instance_reset(fx.inst));
+    ASSERT_EQ_INT(weft_store_trap(fx.store), WEFT_TRAP_NONE);
+    ASSERT_EQ_INT(CALL_I32(&fx, "pristine", 0), 1);
+}
+
+/* weft_instance_rebind_host points the imports that carried one user
+ * pointer at another; the others keep theirs. */
+TEST(instance_rebind_host_moves_imports_to_a_new_user_pointer)
+{
+    fixture_t fx;
+    static int32_t a = 11, b = 22, c = 33;
+    open_reset(&fx, &a);
+    ASSERT_EQ_INT(CALL_I32(&fx, "user", 0), 11);
+    ASSERT_EQ_INT(weft_instance_rebind_host(fx.inst, &c, &a), 0); /* nothing carries &c */
+    ASSERT_EQ_INT(weft_instance_rebind_host(fx.inst, &a, &b), 1);
+    ASSERT_EQ_INT(CALL_I32(&fx, "user", 0), 22);
+    ASSERT_OK_S(fx.store, weft_instance_reset(fx.inst));
+    ASSERT_EQ_INT(CALL_I32(&fx, "user", 0), 22); /* a reset leaves imports alone */
+}
+
+/* An object made in the store after the instance would outlive a reset:
+ * refused, as is an instance that imports its memory. */
+TEST(instance_reset_refuses_what_it_cannot_restore)
+{
+    fixture_t fx;
+    static int32_t one = 1;
+    open_reset(&fx, &one);
+    ASSERT_OK(weft_instance_can_reset(fx.inst));
+    ASSERT_TRUE(weft_memory_new(fx.store, (weft_limits_t){.min = 1}) != NULL);
+    ASSERT_RC(weft_instance_can_reset(fx.inst), WEFT_EARG);
+    ASSERT_RC(weft_instance_reset(fx.inst), WEFT_EARG);
+
+    fixture_t im;
+    fx_open(&im, "memzero_import");
+    weft_memory_t *m = weft_memory_new(im.store, (weft_limits_t){.min = 1});
+    weft_extern_t ext = {.kind = WEFT_EXTERN_MEMORY, .of.memory = m};
+    ASSERT_OK(weft_linker_define(im.linker, "env", "memory", &ext));
+    fx_instantiate(&im);
+    ASSERT_RC(weft_instance_reset(im.inst), WEFT_EARG);
+}

@@ -18,6 +18,10 @@
  *                  the sum of theirs
  *   print          awaits three children, printing after each, and writes no
  *                  output (stdout is the output)
+ *   scribble       outputs whether the data, the bss, a fresh heap block, the
+ *                  memory's size and the constructors are as a fresh instance
+ *                  has them ("pristine=1 pages=N ctors=1"), then changes them
+ *                  all: a kept instance must not show the next call any of it
  *
  * Built with __wasm_call_ctors exported, as Faasm's toolchain does: the
  * node runs the constructors before main or a chained table entry, once
@@ -31,6 +35,8 @@
 #include "faasm.h"
 
 static int ctor_runs;
+static int initialised = 42;  /* a data segment */
+static char zeroed[3 << 16];  /* bss over three wasm pages */
 __attribute__((constructor)) static void count_ctor(void)
 {
     volatile int one = 1; /* not folded into ctor_runs's initial value */
@@ -225,6 +231,19 @@ int main(void)
         for (int i = 0; i < 3; i++) ids[i] = __faasm_chain_ptr(child_spin, NULL, 0);
         for (int i = 0; i < 3; i++) printf("awaited %d\n", faasm_await_call(ids[i]));
         fflush(stdout); /* _start does not when __wasm_call_ctors is exported */
+    } else if (!strcmp(in, "scribble")) {
+        size_t pages = __builtin_wasm_memory_size(0);
+        unsigned char *h = malloc(8192); /* fresh heap: zero in a fresh instance */
+        int dirty = initialised != 42 || !h;
+        for (size_t i = 0; i < sizeof zeroed; i++) dirty |= zeroed[i];
+        for (size_t i = 0; h && i < 8192; i++) dirty |= h[i];
+        snprintf(buf, sizeof buf, "pristine=%d pages=%zu ctors=%d", !dirty, pages, ctor_runs);
+        out(buf);
+        initialised = 7;
+        memset(zeroed, 0xa5, sizeof zeroed);
+        if (h) memset(h, 0x5a, 8192);
+        if (__builtin_wasm_memory_grow(0, 2) != (size_t)-1)
+            memset((char *)(pages << 16), 0x77, 2 << 16);
     } else {
         return 2;
     }
