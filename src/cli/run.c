@@ -225,14 +225,15 @@ int run_outcome(const run_t *r, const weft_call_result_t *res)
 {
     const run_opts_t *o = r->o;
     int calimero = r->module && run_is_calimero(r->module, o->abi);
-    int nx = r->module && (weft_profile_imported(r->module, "nx") || calimero ||
+    int faasm = r->module && run_abi_is(r->module, o->abi, "faasm");
+    int nx = r->module && (weft_profile_imported(r->module, "nx") || calimero || faasm ||
                            run_abi_is(r->module, o->abi, "cosmictron"));
-    if (calimero) { /* Ok's bytes, or Err's (EXIT 1) */
+    if (calimero || faasm) { /* Ok's bytes, or Err's (EXIT 1); Faasm's output either way */
         size_t len;
         const uint8_t *out = weft_call_result_output(res, &len);
         weft_call_outcome_t oc = weft_call_result_outcome(res);
         if (oc == WEFT_CALL_OK || oc == WEFT_CALL_EXIT)
-            fwrite(out, 1, len, oc == WEFT_CALL_OK ? stdout : stderr);
+            fwrite(out, 1, len, oc == WEFT_CALL_OK || faasm ? stdout : stderr);
     }
     char note[160];
     int status;
@@ -524,7 +525,10 @@ int cli_run(int argc, char **argv)
         req.stdio = 0;
         req.argv = NULL;
         req.argc = 0;
-    } else if (cosm || run_is_calimero(r.module, o.abi)) { /* the input is stdin, read whole */
+    } else if (cosm || run_is_calimero(r.module, o.abi) ||
+               (run_abi_is(r.module, o.abi, "faasm") && !isatty(0))) {
+        /* the input is stdin, read whole (a Faasm function's
+         * __faasm_read_input; a terminal gives it none, docs/faasm.md) */
         size_t cap = 0;
         for (;;) {
             if (req.input_len == cap) {
@@ -550,6 +554,8 @@ int cli_run(int argc, char **argv)
         }
         req.input = cal_input;
         req.stdio = 0;
+    } else if (run_abi_is(r.module, o.abi, "faasm")) {
+        req.stdio = 0; /* its output: __faasm_write_output's, else stdout's */
     }
     req.dirs = o.dirs;
     req.ndirs = o.ndirs;
