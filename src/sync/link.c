@@ -26,6 +26,7 @@
 #include "link.h"
 #include "link_wire.h"
 #include "synclog.h"
+#include "transport.h"
 #include "weft/error.h"
 
 #define SYNC_MAX_PEERS 256
@@ -82,6 +83,7 @@ struct sync_links {
     uint8_t scratch[65536]; /* read buffer: the wire copies what it keeps */
     uv_prepare_t flusher;   /* writes the links on the pend list */
     sync_link_t *pend;      /* links with sealed frames not handed to libuv */
+    sync_transport_config_t tcfg; /* started as a transport: its callbacks */
 };
 
 typedef struct wreq {
@@ -1016,4 +1018,82 @@ void sync_links_stop(sync_links_t *l)
     l->peers = NULL;
     l->handles--;
     maybe_free_links(l);
+}
+
+/* ---- the links as a transport (transport.h) ---------------------------------
+ * The links' callbacks carry the link; the transport's get it as an opaque
+ * peer. Their user is the transport's (log lines need nothing else); the
+ * others find the transport's callbacks through the link. */
+
+static void tx_on_up(void *user, sync_link_t *c, const uint8_t id[SYNC_ID_LEN])
+{
+    (void)user;
+    c->links->tcfg.on_up(c->links->tcfg.user, c, id);
+}
+
+static void tx_on_frame(void *user, sync_link_t *c, uint8_t type, const uint8_t *b, size_t len)
+{
+    (void)user;
+    c->links->tcfg.on_frame(c->links->tcfg.user, c, type, b, len);
+}
+
+static void tx_on_writable(void *user, sync_link_t *c)
+{
+    (void)user;
+    c->links->tcfg.on_writable(c->links->tcfg.user, c);
+}
+
+static void tx_on_down(void *user, sync_link_t *c, const char *reason)
+{
+    (void)user;
+    c->links->tcfg.on_down(c->links->tcfg.user, c, reason);
+}
+
+static int tx_start(const sync_transport_config_t *tc, void **out, char *msg, size_t msg_size)
+{
+    sync_links_t *l;
+    sync_links_config_t lc = {
+        .loop = tc->loop, .public_key = tc->public_key, .secret_key = tc->secret_key,
+        .listen = tc->listen, .peers = tc->peers, .npeers = tc->npeers,
+        .on_up = tx_on_up, .on_frame = tx_on_frame, .on_writable = tx_on_writable,
+        .on_down = tx_on_down, .log = tc->log, .user = tc->user,
+    };
+    int rc = sync_links_start(&lc, &l, msg, msg_size);
+    if (rc != 0)
+        return rc;
+    l->tcfg = *tc; /* before the loop runs: no link callback came yet */
+    *out = l;
+    return 0;
+}
+
+static int tx_send(void *peer, uint8_t type, const uint8_t *b, size_t len)
+{
+    return sync_link_send(peer, type, b, len);
+}
+
+static void tx_close(void *peer, const char *reason) { sync_link_close(peer, reason); }
+
+static void tx_notify(void *t, const char *ctx)
+{
+    (void)t, (void)ctx; /* links carry what the engine pushes, nothing else */
+}
+
+static void tx_add_peer(void *t, const char *addr) { sync_links_add_peer(t, addr); }
+
+static int tx_port(void *t) { return sync_links_port(t); }
+
+static void tx_info(void *t, void (*fn)(void *user, const sync_link_info_t *info), void *user)
+{
+    sync_links_info(t, fn, user);
+}
+
+static void tx_stop(void *t) { sync_links_stop(t); }
+
+static const struct weft_sync_transport links_transport = {
+    "links", 0, tx_start, tx_send, tx_close, tx_notify, tx_add_peer, tx_port, tx_info, tx_stop,
+};
+
+const struct weft_sync_transport *sync_links_transport(void)
+{
+    return &links_transport;
 }

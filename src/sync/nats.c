@@ -1210,9 +1210,33 @@ fail:
     return msg && msg[0] ? WEFT_EARG : WEFT_EIO;
 }
 
+static int tx_start(const sync_transport_config_t *cfg, void **out, char *msg, size_t msg_size)
+{
+    sync_nats_t *n;
+    int rc = sync_nats_start(cfg, &n, msg, msg_size);
+    *out = rc == 0 ? n : NULL;
+    return rc;
+}
+
+static int tx_send(void *peer, uint8_t type, const uint8_t *b, size_t len)
+{
+    return sync_nats_send(peer, type, b, len);
+}
+
+static void tx_close(void *peer, const char *reason) { sync_nats_close(peer, reason); }
+static void tx_notify(void *t, const char *ctx) { sync_nats_notify(t, ctx); }
+static void tx_add_peer(void *t, const char *addr) { (void)t, (void)addr; /* peers are heard */ }
+static int tx_port(void *t) { return (void)t, 0; }
+
+static void tx_info(void *t, void (*fn)(void *user, const sync_link_info_t *info), void *user)
+{
+    sync_nats_info(t, fn, user);
+}
+
+static void tx_stop(void *t) { sync_nats_stop(t); }
+
 static const struct weft_sync_transport nats_transport = {
-    sync_nats_start, sync_nats_send, sync_nats_close, sync_nats_notify, sync_nats_info,
-    sync_nats_stop,
+    "nats", 1, tx_start, tx_send, tx_close, tx_notify, tx_add_peer, tx_port, tx_info, tx_stop,
 };
 
 const weft_sync_transport_t *weft_sync_nats_transport(void)

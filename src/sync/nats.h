@@ -26,37 +26,15 @@
 #include <uv.h>
 
 #include "link.h"
+#include "transport.h"
 #include "weft/db.h"
 
 typedef struct sync_nats sync_nats_t;
 typedef struct sync_nats_peer sync_nats_peer_t;
 
-typedef struct {
-    uv_loop_t *loop;
-    weft_db_t *db;             /* read for the ops to publish */
-    const uint8_t *public_key; /* 32 bytes: this node's id */
-    const uint8_t *secret_key; /* 64 bytes: signs every message */
-    const char *url;           /* "nats://HOST:PORT[,nats://HOST:PORT...]" */
-    const char *creds;         /* a .creds file, an nkey seed file ("SU..."), or NULL */
-    int replicas;              /* of each context's stream; 0: 1 */
-    void (*on_up)(void *user, sync_nats_peer_t *peer, const uint8_t peer_id[32]);
-    void (*on_frame)(void *user, sync_nats_peer_t *peer, uint8_t type, const uint8_t *payload,
-                     size_t len);
-    void (*on_writable)(void *user, sync_nats_peer_t *peer);
-    void (*on_down)(void *user, sync_nats_peer_t *peer, const char *reason);
-    /* A stream batch of the peer's own ops (an OPS frame, checked: signed
-     * by the peer, every op of its origin). 0: taken (acknowledged to the
-     * server); WEFT_EARG: not now (the peer is not a member of the context
-     * as this node sees it yet: delivered again in a second; likewise
-     * other errors); WEFT_EMALFORMED: never (the server is told not to
-     * deliver it again). */
-    int (*on_batch)(void *user, sync_nats_peer_t *peer, const uint8_t *frame, size_t len);
-    /* 1 while the layer above would drop another OPS frame of this peer
-     * (its queue is full): stream batches wait, unacknowledged. */
-    int (*busy)(void *user, sync_nats_peer_t *peer);
-    void (*log)(void *user, const char *line);
-    void *user;
-} sync_nats_config_t;
+/* The transport's configuration (transport.h): loop, db, keys, url, creds,
+ * replicas and every callback; listen and peers unused. */
+typedef sync_transport_config_t sync_nats_config_t;
 
 /* Connects (in the background when the server is not there yet: the client
  * retries for ever). Returns 0, WEFT_EARG with msg (a bad URL or
@@ -80,17 +58,8 @@ void sync_nats_info(sync_nats_t *n, void (*fn)(void *user, const sync_link_info_
  * closed and freed; the loop then closes the handles. Loop thread. */
 void sync_nats_stop(sync_nats_t *n);
 
-/* The functions above as sync.c reaches them: through this table, which
- * the embedder hands over (weft_sync_nats_transport, weft/sync.h), so that
- * weft_sync itself does not need libnats. */
-struct weft_sync_transport {
-    int (*start)(const sync_nats_config_t *cfg, sync_nats_t **out, char *msg, size_t msg_size);
-    int (*send)(sync_nats_peer_t *peer, uint8_t type, const uint8_t *payload, size_t len);
-    void (*close)(sync_nats_peer_t *peer, const char *reason);
-    void (*notify)(sync_nats_t *n, const char *ctx);
-    void (*info)(sync_nats_t *n, void (*fn)(void *user, const sync_link_info_t *info),
-                 void *user);
-    void (*stop)(sync_nats_t *n);
-};
+/* The functions above as sync.c reaches them: the transport table
+ * (transport.h), which the embedder hands over (weft_sync_nats_transport,
+ * weft/sync.h), so that weft_sync itself does not need libnats. */
 
 #endif

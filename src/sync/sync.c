@@ -1,6 +1,7 @@
 /*
- * sync.c — weft_sync_t: the sync thread, gluing the peer links (link.c)
- * to the replication engine (repl.c), with membership and invitations.
+ * sync.c — weft_sync_t: the sync thread, gluing a transport (transport.h:
+ * the peer links of link.c, or NATS of nats.c) to the replication engine
+ * (repl.c), with membership and invitations.
  *
  * Threads. One thread runs a libuv loop: every link callback, the engine,
  * the membership cache and the invitations run there. Other threads reach
@@ -34,10 +35,9 @@
 #include <sodium.h>
 
 #include "blobsync.h"
-#include "link.h"
-#include "nats.h"
 #include "repl.h"
 #include "synclog.h"
+#include "transport.h"
 #include "weft/crdt.h"
 #include "weft/crdt_store.h"
 #include "weft/error.h"
@@ -73,9 +73,7 @@ typedef struct member_entry {
 } member_entry_t;
 
 typedef struct peer {
-    /* the transport's handle: a sync_link_t, or with NATS a
-     * sync_nats_peer_t (tx_send and tx_close tell them apart) */
-    void *link;
+    void *link; /* the transport's handle of the peer */
     sync_repl_peer_t *rp;
     uint8_t id[32];
     /* sends the link refused (WEFT_ELIMIT), made again on on_writable */
@@ -127,12 +125,12 @@ struct weft_sync {
     uv_timer_t tick;
     pthread_t thread;
     int thread_started;
-    sync_links_t *links;
-    /* instead of links (docs/sync.md "NATS transport"): nt is the
-     * transport's functions (nats.c, linked only into programs that can
-     * take libnats), given by the embedder */
-    const weft_sync_transport_t *nt;
-    sync_nats_t *nats;
+    /* what carries the frames (transport.h), chosen once at the start:
+     * the peer links, or NATS (docs/sync.md "NATS transport"; nats.c is
+     * linked only into programs that can take libnats: the embedder hands
+     * its table over); t its state, NULL once stopping */
+    const struct weft_sync_transport *tx;
+    void *t;
     sync_repl_t *repl;
     sync_blobs_t *blobs; /* blobs between nodes (blobsync.c) */
     peer_t *peer_list;
@@ -202,21 +200,14 @@ static int valid_app_id(const uint8_t *p)
     return 1;
 }
 
-/* A frame to a peer through whichever transport this node uses. */
 static int tx_send(weft_sync_t *s, void *h, uint8_t type, const uint8_t *b, size_t len)
 {
-    if (s->nats)
-        return s->nt->send(h, type, b, len);
-    return sync_link_send(h, type, b, len);
+    return s->tx->send(h, type, b, len);
 }
 
 static void tx_close(weft_sync_t *s, void *h, const char *why)
 {
-    if (s->nats) {
-        s->nt->close(h, why);
-        return;
-    }
-    sync_link_close(h, why);
+    s->tx->close(h, why);
 }
 
 static peer_t *peer_of_link(weft_sync_t *s, void *link)
@@ -808,10 +799,9 @@ static int on_app_chunk(weft_sync_t *s, peer_t *p, const uint8_t *b, size_t len)
     return 0;
 }
 
-/* ---- links ----------------------------------------------------------------- */
+/* ---- transport callbacks --------------------------------------------------- */
 
-
-static void on_up(void *user, sync_link_t *link, const uint8_t peer_id[32])
+static void on_up(void *user, void *link, const uint8_t peer_id[32])
 {
     weft_sync_t *s = user;
     peer_t *p = calloc(1, sizeof *p);
@@ -827,8 +817,7 @@ static void on_up(void *user, sync_link_t *link, const uint8_t peer_id[32])
     snapshot(s);
 }
 
-static void on_frame(void *user, sync_link_t *link, uint8_t type, const uint8_t *payload,
-                     size_t len)
+static void on_frame(void *user, void *link, uint8_t type, const uint8_t *payload, size_t len)
 {
     weft_sync_t *s = user;
     peer_t *p = peer_of_link(s, link);
@@ -884,7 +873,7 @@ static void on_frame(void *user, sync_link_t *link, uint8_t type, const uint8_t 
     }
 }
 
-static void on_writable(void *user, sync_link_t *link)
+static void on_writable(void *user, void *link)
 {
     weft_sync_t *s = user;
     peer_t *p = peer_of_link(s, link);
@@ -905,7 +894,7 @@ static void on_writable(void *user, sync_link_t *link)
     sync_repl_writable(s->repl, p->rp);
 }
 
-static void on_down(void *user, sync_link_t *link, const char *reason)
+static void on_down(void *user, void *link, const char *reason)
 {
     weft_sync_t *s = user;
     for (peer_t **pp = &s->peer_list; *pp; pp = &(*pp)->next) {
@@ -931,26 +920,8 @@ static void link_log(void *user, const char *line)
     slog(user, "%s", line);
 }
 
-/* The same callbacks for the NATS transport, whose peers are the handles. */
-static void nats_up(void *user, sync_nats_peer_t *p, const uint8_t id[32])
-{
-    on_up(user, (sync_link_t *)p, id);
-}
-static void nats_frame(void *user, sync_nats_peer_t *p, uint8_t type, const uint8_t *b,
-                       size_t len)
-{
-    on_frame(user, (sync_link_t *)p, type, b, len);
-}
-static void nats_writable(void *user, sync_nats_peer_t *p)
-{
-    on_writable(user, (sync_link_t *)p);
-}
-static void nats_down(void *user, sync_nats_peer_t *p, const char *reason)
-{
-    on_down(user, (sync_link_t *)p, reason);
-}
 /* A stream batch goes to the engine as an OPS frame from its origin. */
-static int nats_batch(void *user, sync_nats_peer_t *np, const uint8_t *b, size_t len)
+static int on_batch(void *user, void *np, const uint8_t *b, size_t len)
 {
     weft_sync_t *s = user;
     peer_t *p = peer_of_link(s, np);
@@ -958,18 +929,19 @@ static int nats_batch(void *user, sync_nats_peer_t *np, const uint8_t *b, size_t
 }
 
 /* Stream batches of a peer wait while the engine would drop its next. */
-static int nats_busy(void *user, sync_nats_peer_t *np)
+static int on_busy(void *user, void *np)
 {
     peer_t *p = peer_of_link(user, np);
     return p && sync_repl_peer_queued(p->rp) >= 4;
 }
 
-/* Contexts this node is a member of get their stream, consumer and
- * published ops (called after their members may have changed). */
-static void nats_member_ctx(weft_sync_t *s, member_entry_t *e)
+/* The transport hears of the contexts this node is a member of (NATS:
+ * their streams, consumers and published ops), after their members may
+ * have changed. */
+static void member_ctx(weft_sync_t *s, member_entry_t *e)
 {
-    if (s->nats && e && members_has(e, s->pk))
-        s->nt->notify(s->nats, e->ctx);
+    if (s->t && e && members_has(e, s->pk))
+        s->tx->notify(s->t, e->ctx);
 }
 
 /* ---- the loop -------------------------------------------------------------- */
@@ -1035,10 +1007,8 @@ static int linked_elsewhere(const weft_sync_peer_t *v, size_t n, size_t i)
 static void snapshot(weft_sync_t *s)
 {
     snap_t sn = {s, NULL, 0, 0};
-    if (s->links)
-        sync_links_info(s->links, snap_cb, &sn);
-    if (s->nats)
-        s->nt->info(s->nats, snap_cb, &sn);
+    if (s->t)
+        s->tx->info(s->t, snap_cb, &sn);
     /* In place: an up entry is never dropped, so each stays in v (moved
      * down, or where it was) while the later entries are checked. */
     size_t kept = 0;
@@ -1047,6 +1017,7 @@ static void snapshot(weft_sync_t *s)
             sn.v[kept++] = sn.v[i];
     sn.n = kept;
     pthread_mutex_lock(&s->mu);
+
     free(s->snap);
     s->snap = sn.v;
     s->nsnap = sn.n;
@@ -1097,7 +1068,7 @@ static void members_reload(weft_sync_t *s, const uint8_t *ctx, size_t len, uint8
     member_entry_t *e = members_find(s, ctx, len, 1);
     if (e)
         members_load(s, e);
-    nats_member_ctx(s, e);
+    member_ctx(s, e);
     if (e && (oldn != e->n || (oldn && memcmp(old, e->ids, 32 * oldn) != 0)) &&
         members_has(e, s->pk))
         for (peer_t *p = s->peer_list; p; p = p->next)
@@ -1144,21 +1115,17 @@ static void on_wake(uv_async_t *a)
         free(n);
     }
     for (size_t i = 0; i < nadd; i++) {
-        if (s->links && !s->stopping_loop)
-            sync_links_add_peer(s->links, add[i]);
+        if (s->t && !s->stopping_loop)
+            s->tx->add_peer(s->t, add[i]);
         free(add[i]);
     }
     free(add);
     if (stop && !s->stopping_loop) {
         s->stopping_loop = 1;
-        if (s->links) {
-            sync_links_t *links = s->links;
-            s->links = NULL; /* on_down's snapshots no longer ask it */
-            sync_links_stop(links);
-        }
-        if (s->nats) {
-            s->nt->stop(s->nats); /* on_down for each peer: s->nats still set */
-            s->nats = NULL;
+        if (s->t) {
+            void *t = s->t;
+            s->t = NULL; /* on_down's snapshots no longer ask it */
+            s->tx->stop(t);
         }
         while (s->peer_list) { /* on_down has run for up links; what is left is stale */
             peer_t *p = s->peer_list;
@@ -1265,16 +1232,26 @@ int weft_sync_start(const weft_sync_config_t *cfg, weft_sync_t **out, char *msg,
     s->tick.data = s;
     members_load_all(s);
 
+    int rv;
+    s->tx = sync_links_transport();
+    if (cfg->nats_url) {
+        if (!cfg->nats_transport) {
+            snprintf(msg, msg_size, "this program was built without NATS (libnats-dev)");
+            rv = WEFT_EARG;
+            goto fail_loop;
+        }
+        s->tx = cfg->nats_transport;
+    }
     sync_repl_config_t rc = {
         .db = cfg->db, .self_id = s->pk, .send = repl_send, .write = repl_write,
         .shared = repl_shared, .contexts = repl_contexts, .now_ms = repl_now, .wall_ms = repl_wall,
         .members = repl_members, .applied = repl_applied,
         .applied_op = cfg->applied_op ? repl_applied_op : NULL,
         .log = repl_log, .user = s,
-        .lazy_push = cfg->nats_url != NULL, /* the streams carry the ops */
+        .lazy_push = s->tx->carries_ops, /* NATS: the streams carry the ops */
         .compact_ms = cfg->compact_ms, .compact_keep = cfg->compact_keep,
     };
-    int rv = sync_repl_new(&rc, &s->repl);
+    rv = sync_repl_new(&rc, &s->repl);
     if (rv != 0)
         goto fail_loop;
     sync_blobs_config_t bc = {
@@ -1286,35 +1263,18 @@ int weft_sync_start(const weft_sync_config_t *cfg, weft_sync_t **out, char *msg,
         goto fail_loop;
     for (member_entry_t *e = s->members; e; e = e->next) /* fetches a restart cut */
         sync_blobs_context(s->blobs, (const uint8_t *)e->ctx, e->ctx_len);
-    if (cfg->nats_url) {
-        if (!cfg->nats_transport) {
-            snprintf(msg, msg_size, "this program was built without NATS (libnats-dev)");
-            rv = WEFT_EARG;
-            goto fail_loop;
-        }
-        s->nt = cfg->nats_transport;
-        sync_nats_config_t nc = {
-            .loop = &s->loop, .db = cfg->db, .public_key = s->pk, .secret_key = s->sk,
-            .url = cfg->nats_url, .creds = cfg->nats_creds, .replicas = cfg->nats_replicas,
-            .on_up = nats_up, .on_frame = nats_frame, .on_writable = nats_writable,
-            .on_down = nats_down, .on_batch = nats_batch, .busy = nats_busy, .log = link_log, .user = s,
-        };
-        if ((rv = s->nt->start(&nc, &s->nats, msg, msg_size)) != 0)
-            goto fail_loop;
-        for (member_entry_t *e = s->members; e; e = e->next)
-            nats_member_ctx(s, e);
-        goto started;
-    }
-    sync_links_config_t lc = {
-        .loop = &s->loop, .public_key = s->pk, .secret_key = s->sk, .listen = s->listen,
-        .peers = (const char *const *)s->peers, .npeers = s->cfg.npeers,
+    sync_transport_config_t tc = {
+        .loop = &s->loop, .db = cfg->db, .public_key = s->pk, .secret_key = s->sk,
+        .listen = s->listen, .peers = (const char *const *)s->peers, .npeers = s->cfg.npeers,
+        .url = cfg->nats_url, .creds = cfg->nats_creds, .replicas = cfg->nats_replicas,
         .on_up = on_up, .on_frame = on_frame, .on_writable = on_writable, .on_down = on_down,
-        .log = link_log, .user = s,
+        .on_batch = on_batch, .busy = on_busy, .log = link_log, .user = s,
     };
-    if ((rv = sync_links_start(&lc, &s->links, msg, msg_size)) != 0)
+    if ((rv = s->tx->start(&tc, &s->t, msg, msg_size)) != 0)
         goto fail_loop;
-    s->port = sync_links_port(s->links);
-started:
+    s->port = s->tx->port(s->t);
+    for (member_entry_t *e = s->members; e; e = e->next)
+        member_ctx(s, e);
     uv_timer_start(&s->tick, on_tick, TICK_MS, TICK_MS);
     if (pthread_create(&s->thread, NULL, loop_main, s) != 0) {
         rv = WEFT_ENOMEM;
