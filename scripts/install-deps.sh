@@ -14,7 +14,7 @@ PACKAGES="
   liblmdb-dev
   libmicrohttpd-dev libcurl4-openssl-dev
   libuv1-dev iptables
-  libnats-dev nats-server python3-cryptography
+  libnats-dev nats-server python3-cryptography openssl
   libhiredis-dev redis-server
   python3
   chromium chromium-driver

@@ -106,10 +106,12 @@ typedef struct {
     void *sync_log_user;
     /* "nats://HOST:PORT[,...]": replicate through NATS JetStream instead
      * of peer links (docs/sync.md "NATS transport"), with nats_creds (a
-     * .creds or nkey seed file, or NULL) and nats_replicas per context
-     * stream (0: 1). */
+     * .creds or nkey seed file, or NULL), nats_ca (PEM CAs to check the
+     * servers' TLS certificates with: TLS required; or NULL) and
+     * nats_replicas per context stream (0: 1). */
     const char *sync_nats;
     const char *nats_creds;
+    const char *nats_ca;
     int nats_replicas;
     const struct weft_sync_transport *sync_nats_transport; /* weft_sync_nats_transport() */
     /* Sync compaction: ms between runs (0: 10000) and newest ops of each
@@ -585,6 +587,9 @@ int weft_node_blob_fetching(weft_node_t *node, const uint8_t id[32], uint64_t *h
                             uint64_t *size);
 /* Blobs fetched from peers since open (zeros without sync). */
 void weft_node_blob_sync_stats(weft_node_t *node, weft_sync_blob_stats_t *out);
+/* Sync's counters since open: snapshots served and taken (zeros without
+ * sync). Any thread. */
+void weft_node_sync_stats(weft_node_t *node, weft_sync_stats_t *out);
 
 #ifdef __cplusplus
 }

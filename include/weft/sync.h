@@ -79,9 +79,12 @@ typedef struct {
     /* "nats://HOST:PORT[,...]": replicate through NATS JetStream instead
      * of peer links (listen and peers unused; docs/sync.md "NATS
      * transport"); nats_creds a .creds or nkey seed file or NULL,
-     * nats_replicas of each context's stream (0: 1). */
+     * nats_ca a PEM file of the CAs the servers' TLS certificates are
+     * checked with (TLS then required) or NULL, nats_replicas of each
+     * context's stream (0: 1). */
     const char *nats_url;
     const char *nats_creds;
+    const char *nats_ca;
     int nats_replicas;
     /* The NATS transport's code, weft_sync_nats_transport() (needed with
      * nats_url; kept out of this library so that programs without libnats
@@ -160,6 +163,17 @@ typedef struct {
 /* Calls fn for every known peer link. Any thread. */
 void weft_sync_peers(weft_sync_t *s, void (*fn)(void *user, const weft_sync_peer_t *p),
                      void *user);
+/* Counters of the sync thread since the start (refreshed as the peers'
+ * snapshot is): snapshots served to peers and taken from them (docs/sync.md
+ * "Compaction and snapshots"), in chunks (SNAP frames sent, and received
+ * and applied) and whole (a last chunk sent, a last chunk applied). */
+typedef struct {
+    uint64_t snapshot_chunks_sent, snapshot_chunks_received;
+    uint64_t snapshots_sent, snapshots_received;
+} weft_sync_stats_t;
+/* Copies the counters into *out (zeros when s is NULL). Any thread. */
+void weft_sync_stats(weft_sync_t *s, weft_sync_stats_t *out);
+
 /* The connected peers encoded as nx net_peers answers (docs/nx.md): u32
  * count, then per peer u32 addr_len, u32 id_len, addr, id as 64 hex
  * digits; all little-endian. malloc'ed for the caller to free. Any

@@ -9,6 +9,7 @@
  * no weft_sync_t to work on.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "weft/error.h"
 #include "weft/sync.h"
@@ -53,4 +54,10 @@ int weft_sync_peers_nx(weft_sync_t *s, uint8_t **out, size_t *out_len)
     *out = NULL;
     *out_len = 0;
     return WEFT_EARG;
+}
+
+void weft_sync_stats(weft_sync_t *s, weft_sync_stats_t *out)
+{
+    (void)s;
+    memset(out, 0, sizeof *out);
 }

@@ -51,6 +51,7 @@ void cli_serve_usage(FILE *out)
             "  --sync nats://HOST:PORT[,nats://HOST:PORT]  replicate through NATS JetStream\n"
             "                       instead of peer links (docs/sync.md \"NATS transport\")\n"
             "  --nats-creds FILE    NATS credentials: a .creds file or an nkey seed file\n"
+            "  --nats-ca FILE       TLS to NATS, the servers' certificates checked with these CAs\n"
             "  --nats-replicas N    replicas of each context's stream (default 1)\n"
             "  --state-redis redis://HOST:PORT  Faasm's global state tier on that Redis\n"
             "                       server (docs/faasm.md; default: in the node)\n"
@@ -85,7 +86,7 @@ typedef struct {
     uint64_t fuel, timeout_ns;
     int no_sync;
     const char *peer_listen, *peer_port_file;
-    const char *sync_nats, *nats_creds;
+    const char *sync_nats, *nats_creds, *nats_ca;
     unsigned nats_replicas;
     const char *state_redis;
     int log_level; /* 1 + --log-level's level; 0: not given */
@@ -146,11 +147,12 @@ static int load_config(const char *path, config_t *c, weft_server_config_t *sc,
     }
     json_t *listen = NULL, *tokens = NULL, *limits = NULL, *peer_listen = NULL, *peers = NULL;
     json_t *log_level = NULL, *sync = NULL, *nats_creds = NULL, *state_redis = NULL;
+    json_t *nats_ca = NULL;
     json_int_t workers = -1, max_app = 0, max_call = 0, heartbeat = 0, idle = 0, sse = 0;
     json_int_t compact_ms = 0, compact_keep = 0;
     json_t *http = NULL;
     if (json_unpack_ex(c->root, &je, JSON_STRICT,
-                       "{s?o,s?o,s?I,s?o,s?o,s?I,s?I,s?I,s?I,s?I,s?o,s?o,s?o,s?o,s?o,s?I,s?I,s?o}",
+                       "{s?o,s?o,s?I,s?o,s?o,s?I,s?I,s?I,s?I,s?I,s?o,s?o,s?o,s?o,s?o,s?I,s?I,s?o,s?o}",
                        "log_level", &log_level, "listen", &listen, "workers", &workers,
                        "tokens", &tokens, "limits", &limits,
                        "max_app_bytes", &max_app, "max_call_bytes", &max_call, "heartbeat_ms",
@@ -158,7 +160,7 @@ static int load_config(const char *path, config_t *c, weft_server_config_t *sc,
                        "peer_listen", &peer_listen, "peers", &peers, "sync", &sync,
                        "nats_creds", &nats_creds, "state_redis", &state_redis,
                        "sync_compact_ms", &compact_ms, "sync_compact_keep", &compact_keep,
-                       "outbound_http", &http) != 0) {
+                       "outbound_http", &http, "nats_ca", &nats_ca) != 0) {
         cli_error("%s: %s", path, je.text);
         return -1;
     }
@@ -195,10 +197,13 @@ static int load_config(const char *path, config_t *c, weft_server_config_t *sc,
         }
         o->log_level = 1 + level;
     }
-    if ((sync && !json_is_string(sync)) || (nats_creds && !json_is_string(nats_creds))) {
-        cli_error("%s: \"sync\" and \"nats_creds\" must be strings", path);
+    if ((sync && !json_is_string(sync)) || (nats_creds && !json_is_string(nats_creds)) ||
+        (nats_ca && !json_is_string(nats_ca))) {
+        cli_error("%s: \"sync\", \"nats_creds\" and \"nats_ca\" must be strings", path);
         return -1;
     }
+    if (nats_ca && !o->nats_ca)
+        o->nats_ca = json_string_value(nats_ca);
     if (sync && !o->sync_nats)
         o->sync_nats = json_string_value(sync);
     if (nats_creds && !o->nats_creds)
@@ -311,7 +316,7 @@ static int parse(int argc, char **argv, serve_opts_t *o)
                                                  "--timeout", "--peer-listen", "--peer",
                                                  "--peer-port-file", "--state-redis",
                                                  "--sync", "--nats-creds", "--nats-replicas",
-                                                 "--log-level"};
+                                                 "--log-level", "--nats-ca"};
         int known = 0;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             known |= strcmp(a, with_value[k]) == 0;
@@ -343,6 +348,8 @@ static int parse(int argc, char **argv, serve_opts_t *o)
             o->sync_nats = val;
         else if (strcmp(a, "--nats-creds") == 0)
             o->nats_creds = val;
+        else if (strcmp(a, "--nats-ca") == 0)
+            o->nats_ca = val;
         else if (strcmp(a, "--log-level") == 0) {
             int level = parse_log_level(val);
             if (level < 0) {
@@ -446,6 +453,7 @@ int cli_serve(int argc, char **argv)
     nc.cosm_log_level = o.log_level ? o.log_level - 1 : 0;
     nc.sync_nats = o.sync_nats;
     nc.nats_creds = o.nats_creds;
+    nc.nats_ca = o.nats_ca;
     nc.nats_replicas = (int)o.nats_replicas;
 #ifdef WEFT_HAVE_NATS
     nc.sync_nats_transport = weft_sync_nats_transport();

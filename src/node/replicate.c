@@ -202,6 +202,7 @@ int node_sync_open(weft_node_t *node, const weft_node_config_t *cfg, char *msg, 
         .npeers = cfg->npeers,
         .nats_url = cfg->sync_nats,
         .nats_creds = cfg->nats_creds,
+        .nats_ca = cfg->nats_ca,
         .nats_replicas = cfg->nats_replicas,
         .nats_transport = cfg->sync_nats_transport,
         .compact_ms = cfg->sync_compact_ms,
@@ -350,6 +351,11 @@ out:
 int weft_node_peer_port(const weft_node_t *node)
 {
     return node->sync ? weft_sync_port(node->sync) : 0;
+}
+
+void weft_node_sync_stats(weft_node_t *node, weft_sync_stats_t *out)
+{
+    weft_sync_stats(node->sync, out); /* zeros without sync */
 }
 
 int weft_node_peers(weft_node_t *node, void (*fn)(void *user, const weft_sync_peer_t *peer),

@@ -605,6 +605,21 @@ enum MHD_Result srv_metrics(srv_t *s, req_t *r)
             "# HELP weft_commit_calls_total Write calls committed in groups.\n"
             "# TYPE weft_commit_calls_total counter\nweft_commit_calls_total %llu\n",
         (unsigned long long)st.commits, (unsigned long long)st.committed_jobs);
+    weft_sync_stats_t ss;
+    weft_node_sync_stats(s->node, &ss);
+    put(&t, "# HELP weft_sync_snapshots_total Whole snapshots of contexts served to peers "
+            "(sent) and taken from them (received).\n"
+            "# TYPE weft_sync_snapshots_total counter\n"
+            "weft_sync_snapshots_total{dir=\"sent\"} %llu\n"
+            "weft_sync_snapshots_total{dir=\"received\"} %llu\n"
+            "# HELP weft_sync_snapshot_chunks_total Snapshot chunks sent to peers and "
+            "received (applied) from them.\n"
+            "# TYPE weft_sync_snapshot_chunks_total counter\n"
+            "weft_sync_snapshot_chunks_total{dir=\"sent\"} %llu\n"
+            "weft_sync_snapshot_chunks_total{dir=\"received\"} %llu\n",
+        (unsigned long long)ss.snapshots_sent, (unsigned long long)ss.snapshots_received,
+        (unsigned long long)ss.snapshot_chunks_sent,
+        (unsigned long long)ss.snapshot_chunks_received);
     weft_sync_blob_stats_t bs;
     weft_node_blob_sync_stats(s->node, &bs);
     put(&t, "# HELP weft_xcalls_total Calimero xcalls run after their call, by result.\n"

@@ -3,6 +3,7 @@
  * transport").
  *
  * Subjects: weft.here (presence), weft.n.<id hex> (frames to a node),
+ * weft.r.<id hex> (replies to the node's VV requests),
  * weft.c.<h>.<origin hex> (context streams, h = the first 16 bytes of
  * SHA-256 of the context's name, in hex). Every message is signed by its
  * sender's ed25519 key (the node id): NATS carries ops, it does not vouch
@@ -87,11 +88,12 @@ struct sync_nats {
     uint8_t pk[32], sk[64];
     char self_hex[65];
     char self_subject[8 + 64 + 1];
+    char reply_subject[8 + 64 + 1]; /* weft.r.<id hex>: replies to our VV requests */
     char durable[1 + 16 + 1];
     natsOptions *opts;
     natsConnection *nc;
     jsCtx *js;
-    natsSubscription *sub_self, *sub_here;
+    natsSubscription *sub_self, *sub_here, *sub_reply;
     uv_async_t wake;
     uv_timer_t tick;
     int nclosed;
@@ -394,7 +396,15 @@ static void in_here(sync_nats_t *n, const uint8_t *d, size_t len)
     peer_seen(n, d + 1);
 }
 
-static void in_frame(sync_nats_t *n, const uint8_t *d, size_t len)
+static int frame_publish(sync_nats_t *n, const uint8_t to[32], const char *subject,
+                         const char *reply, uint8_t type, const uint8_t *payload, size_t len);
+
+/* A frame to this node (on weft.n.<us>, or a reply on weft.r.<us>). A VV
+ * with a reply subject is a request: once the engine has it, this node's
+ * VV of the context goes back on the reply subject, which must be the
+ * sender's own (weft.r.<sender hex>): the subject is not signed, so a
+ * frame replayed with another one makes us publish nowhere else. */
+static void in_frame(sync_nats_t *n, const uint8_t *d, size_t len, const char *reply)
 {
     if (len < HDR + 1 || d[0] != VERSION || memcmp(d + 1, n->pk, 32) == 0)
         return;
@@ -410,6 +420,24 @@ static void in_frame(sync_nats_t *n, const uint8_t *d, size_t len)
     p->frames_in++;
     p->bytes_in += len;
     n->cfg.on_frame(n->cfg.user, p, d[HDR], d + HDR + 1, len - HDR - 1);
+    if (d[HDR] == SYNC_MSG_VV && reply && reply[0] && !p->closing[0] && n->cfg.vv_reply) {
+        char want[8 + 64 + 1], hex[65];
+        uint8_t *out = NULL;
+        size_t out_len = 0;
+        sodium_bin2hex(hex, sizeof hex, p->id, 32);
+        snprintf(want, sizeof want, "weft.r.%s", hex);
+        if (strcmp(reply, want) != 0) {
+            nlog(n, "sync: nats: a VV request of %.16s with a reply subject not its own (%.80s); "
+                    "not answered", hex, reply);
+            return;
+        }
+        if (n->cfg.vv_reply(n->cfg.user, p, d + HDR + 1, len - HDR - 1, &out, &out_len) == 0 &&
+            frame_publish(n, p->id, reply, NULL, SYNC_MSG_VV, out, out_len) == 0) {
+            p->frames_out++;
+            p->bytes_out += HDR + 1 + out_len;
+        }
+        free(out); /* a reply lost: the next request, or the peer's own, covers it */
+    }
 }
 
 typedef struct {
@@ -515,7 +543,7 @@ static void on_wake(uv_async_t *a)
         if (m->kind == IN_HERE)
             in_here(n, d, len);
         else if (m->kind == IN_FRAME)
-            in_frame(n, d, len);
+            in_frame(n, d, len, natsMsg_GetReply(m->msg));
         natsMsg_Destroy(m->msg);
         free(m);
     }
@@ -833,9 +861,12 @@ void sync_nats_notify(sync_nats_t *n, const char *ctx)
     pthread_mutex_unlock(&n->mu);
 }
 
-int sync_nats_send(sync_nats_peer_t *p, uint8_t type, const uint8_t *payload, size_t len)
+/* A signed frame to node `to` on subject (with reply as its reply
+ * subject, or none): 0, WEFT_ENOMEM, or WEFT_ELIMIT when the client
+ * refuses it (its buffer is full, or the connection is closed). */
+static int frame_publish(sync_nats_t *n, const uint8_t to[32], const char *subject,
+                         const char *reply, uint8_t type, const uint8_t *payload, size_t len)
 {
-    sync_nats_t *n = p->n;
     size_t wl = HDR + 1 + len;
     uint8_t *b = malloc(wl);
     natsStatus s;
@@ -846,18 +877,31 @@ int sync_nats_send(sync_nats_peer_t *p, uint8_t type, const uint8_t *payload, si
     b[HDR] = type;
     if (len)
         memcpy(b + HDR + 1, payload, len);
-    if (sign3(n, DOM_FRAME, p->id, 32, b + HDR, 1 + len, b + 33) != 0) {
+    if (sign3(n, DOM_FRAME, to, 32, b + HDR, 1 + len, b + 33) != 0) {
         free(b);
         return WEFT_ENOMEM;
     }
-    s = natsConnection_Publish(n->nc, p->subject, b, (int)wl);
+    if (reply)
+        s = natsConnection_PublishRequest(n->nc, subject, reply, b, (int)wl);
+    else
+        s = natsConnection_Publish(n->nc, subject, b, (int)wl);
     free(b);
-    if (s != NATS_OK) {
+    return s == NATS_OK ? 0 : WEFT_ELIMIT;
+}
+
+/* A VV goes as a request (docs/sync.md "NATS transport"): the peer's reply
+ * on our reply subject is its VV of the same context. */
+int sync_nats_send(sync_nats_peer_t *p, uint8_t type, const uint8_t *payload, size_t len)
+{
+    sync_nats_t *n = p->n;
+    int rc = frame_publish(n, p->id, p->subject, type == SYNC_MSG_VV ? n->reply_subject : NULL,
+                           type, payload, len);
+    if (rc == WEFT_ELIMIT)
         p->blocked = 1;
-        return WEFT_ELIMIT;
-    }
+    if (rc != 0)
+        return rc;
     p->frames_out++;
-    p->bytes_out += wl;
+    p->bytes_out += HDR + 1 + len;
     return 0;
 }
 
@@ -920,6 +964,8 @@ static void nats_free_conn(sync_nats_t *n)
         natsSubscription_Destroy(n->sub_self);
     if (n->sub_here)
         natsSubscription_Destroy(n->sub_here);
+    if (n->sub_reply)
+        natsSubscription_Destroy(n->sub_reply);
     for (wctx_t *c = n->ctxs; c; c = c->next)
         if (c->sub) {
             natsSubscription_Destroy(c->sub);
@@ -1063,6 +1109,7 @@ int sync_nats_start(const sync_nats_config_t *cfg, sync_nats_t **out, char *msg,
     memcpy(n->sk, cfg->secret_key, 64);
     sodium_bin2hex(n->self_hex, sizeof n->self_hex, n->pk, 32);
     snprintf(n->self_subject, sizeof n->self_subject, "weft.n.%s", n->self_hex);
+    snprintf(n->reply_subject, sizeof n->reply_subject, "weft.r.%s", n->self_hex);
     snprintf(n->durable, sizeof n->durable, "n%.16s", n->self_hex);
     pthread_mutex_init(&n->mu, NULL);
     pthread_cond_init(&n->cv, NULL);
@@ -1108,6 +1155,21 @@ int sync_nats_start(const sync_nats_config_t *cfg, sync_nats_t **out, char *msg,
         snprintf(msg, msg_size, "--sync %s: %s", cfg->url, natsStatus_GetText(s));
         goto fail;
     }
+    if (cfg->ca) {
+        /* TLS required, the server's certificate checked against these
+         * CAs (and its name against the URL's host) */
+        s = natsOptions_SetSecure(n->opts, true);
+        if (s == NATS_OK)
+            s = natsOptions_LoadCATrustedCertificates(n->opts, cfg->ca);
+        if (s != NATS_OK) {
+            const char *why = nats_GetLastError(NULL), *p = why ? strstr(why, "): ") : NULL;
+            if (why && why[0] == '(' && p)
+                why = p + 3;
+            snprintf(msg, msg_size, "--nats-ca %s: %s%s%s", cfg->ca, natsStatus_GetText(s),
+                     why && *why ? ": " : "", why && *why ? why : "");
+            goto fail;
+        }
+    }
     if (cfg->creds) {
         /* a .creds file holds a JWT and a seed; a seed file only the seed */
         FILE *f = fopen(cfg->creds, "r");
@@ -1145,13 +1207,21 @@ int sync_nats_start(const sync_nats_config_t *cfg, sync_nats_t **out, char *msg,
     s = natsOptions_SetRetryOnFailedConnect(n->opts, false, NULL, NULL);
     if (s == NATS_OK)
         s = natsConnection_Connect(&n->nc, n->opts);
-    if (s == NATS_CONNECTION_AUTH_FAILED) {
-        /* "(conn.c:NNN): Authorization Violation": the server's words */
+    char first[200] = ""; /* why the first attempt failed, in the server's or TLS's words */
+    if (s != NATS_OK) {
+        /* "(conn.c:NNN): Authorization Violation": the words after the place */
         const char *why = nats_GetLastError(NULL), *p = why ? strstr(why, "): ") : NULL;
         if (why && why[0] == '(' && p)
             why = p + 3;
+        snprintf(first, sizeof first, "%s", why ? why : "");
+    }
+    /* A refusal that will not change by itself fails the start: the
+     * server's authorization, or TLS (a certificate that does not verify
+     * with --nats-ca, TLS wanted on one side only). */
+    if (s == NATS_CONNECTION_AUTH_FAILED || s == NATS_SSL_ERROR ||
+        s == NATS_SECURE_CONNECTION_WANTED || s == NATS_SECURE_CONNECTION_REQUIRED) {
         snprintf(msg, msg_size, "--sync %s: %s: %s", cfg->url, natsStatus_GetText(s),
-                 why && *why ? why : "refused");
+                 first[0] ? first : "refused");
         goto fail_handles;
     }
     if (s != NATS_OK) {
@@ -1165,7 +1235,7 @@ int sync_nats_start(const sync_nats_config_t *cfg, sync_nats_t **out, char *msg,
     }
     if (s == NATS_NOT_YET_CONNECTED)
         nlog(n, "sync: nats: %s not reachable yet (%s); connecting in the background",
-             cfg->url, nats_GetLastError(NULL));
+             cfg->url, first[0] ? first : "no server answers");
     s = natsConnection_JetStream(&n->js, n->nc, NULL);
     if (s == NATS_OK &&
         (s = natsConnection_Subscribe(&n->sub_self, n->nc, n->self_subject, on_frame_msg, n)) ==
@@ -1175,6 +1245,10 @@ int sync_nats_start(const sync_nats_config_t *cfg, sync_nats_t **out, char *msg,
         (s = natsConnection_Subscribe(&n->sub_here, n->nc, "weft.here", on_here_msg, n)) ==
             NATS_OK)
         sub_track(n, n->sub_here);
+    if (s == NATS_OK &&
+        (s = natsConnection_Subscribe(&n->sub_reply, n->nc, n->reply_subject, on_frame_msg, n)) ==
+            NATS_OK)
+        sub_track(n, n->sub_reply);
     if (s != NATS_OK) {
         const char *err = NULL;
         if (n->nc)

@@ -33,7 +33,7 @@ typedef struct sync_nats sync_nats_t;
 typedef struct sync_nats_peer sync_nats_peer_t;
 
 /* The transport's configuration (transport.h): loop, db, keys, url, creds,
- * replicas and every callback; listen and peers unused. */
+ * ca, replicas and every callback; listen and peers unused. */
 typedef sync_transport_config_t sync_nats_config_t;
 
 /* Connects (in the background when the server is not there yet: the client

@@ -165,6 +165,7 @@ struct sync_repl {
     void *moot;   /* the drop of a moot snapshot in the writer (moot_t) */
     uint64_t next_compact_ms;
     size_t compact_rr;
+    sync_repl_counters_t counters; /* for /metrics */
 };
 
 /* ---- version vectors ------------------------------------------------- */
@@ -369,6 +370,41 @@ static void send_vv(sync_repl_t *r, sync_repl_peer_t *p, pctx_t *c, uint8_t type
                        ours.n < REPL_MAX_ORIGINS ? ours.n : REPL_MAX_ORIGINS) == 0)
         send_frame(r, p, type, r->buf.p, r->buf.len);
     free(ours.v);
+}
+
+int sync_repl_vv_answer(sync_repl_t *r, sync_repl_peer_t *p, const uint8_t *vv, size_t len,
+                        uint8_t **out, size_t *out_len)
+{
+    const uint8_t *ctx;
+    size_t ctx_len, n;
+    weft_crdt_id_t *theirs;
+    vv_t ours;
+    pctx_t *c;
+    int rc = repl_vv_decode(vv, len, &ctx, &ctx_len, &theirs, &n);
+    *out = NULL;
+    if (rc < 0)
+        return rc;
+    free(theirs);
+    if (!(c = ctx_get(r, p, ctx, ctx_len)))
+        return WEFT_EARG;
+    if ((rc = read_vv(r, c->ctx, c->ctx_len, &ours)) < 0)
+        return rc;
+    /* as send_vv: the first origins when there are more than a VV takes */
+    rc = repl_vv_encode(&r->buf, c->ctx, c->ctx_len, ours.v,
+                        ours.n < REPL_MAX_ORIGINS ? ours.n : REPL_MAX_ORIGINS);
+    free(ours.v);
+    if (rc < 0)
+        return rc;
+    if (!(*out = malloc(r->buf.len ? r->buf.len : 1)))
+        return WEFT_ENOMEM;
+    memcpy(*out, r->buf.p, r->buf.len);
+    *out_len = r->buf.len;
+    return 0;
+}
+
+void sync_repl_counters(const sync_repl_t *r, sync_repl_counters_t *out)
+{
+    *out = r->counters;
 }
 
 /* ---- push ------------------------------------------------------------ */
@@ -1187,8 +1223,11 @@ static int receive_snap_req(sync_repl_t *r, sync_repl_peer_t *p, const uint8_t *
         repl_snap_encode(&r->buf, ctx, ctx_len, kind, after, after_len, v0.v, v0.n, !f.more,
                          floors.v, floors.n, f.more ? 0 : node.hlc.last, r->recs.p,
                          r->recs.len) == 0 &&
-        r->buf.len <= SYNC_MAX_FRAME - 1)
-        send_frame(r, p, SYNC_MSG_SNAP, r->buf.p, r->buf.len);
+        r->buf.len <= SYNC_MAX_FRAME - 1 &&
+        send_frame(r, p, SYNC_MSG_SNAP, r->buf.p, r->buf.len) == 0) {
+        r->counters.snap_chunks_sent++;
+        r->counters.snaps_sent += !f.more; /* its last chunk: one whole snapshot served */
+    }
     free(v0.v);
     free(floors.v);
     return 0;
@@ -1298,6 +1337,7 @@ static void snap_done(sync_repl_t *r, job_t *j, int rc)
               (long long)rc);
         return;
     }
+    r->counters.snap_chunks_received++;
     if (!j->note) {
         /* the last chunk: the snapshot is ours; peers hear our vector */
         for (snap_t **pp = &r->snaps; *pp; pp = &(*pp)->next)
@@ -1306,6 +1346,7 @@ static void snap_done(sync_repl_t *r, job_t *j, int rc)
                 break;
             }
         snap_free(s);
+        r->counters.snaps_received++;
         logf_(r, j->p, "sync: peer %s: %s (%lld bytes in its last chunk)",
               "a snapshot of a context is applied", (long long)j->len);
         for (sync_repl_peer_t *q = r->peers; q; q = q->next) {

@@ -122,6 +122,22 @@ void sync_repl_notify(sync_repl_t *r, const uint8_t *ctx, size_t ctx_len);
 /* Timers: resend and anti-entropy. Call every 100 ms or so. */
 void sync_repl_tick(sync_repl_t *r);
 
+/* The reply to a VV request (a transport that carries VVs as requests,
+ * NATS): this node's VV of the context of `vv` (a VV frame's payload from
+ * p, already received), encoded as a VV payload into *out (malloc'ed, the
+ * caller frees). 0; WEFT_EARG when the context is not shared with p (no
+ * reply); WEFT_EMALFORMED or a storage error. */
+int sync_repl_vv_answer(sync_repl_t *r, sync_repl_peer_t *p, const uint8_t *vv, size_t len,
+                        uint8_t **out, size_t *out_len);
+
+/* Snapshots served and taken since the start (docs/sync.md "Compaction and
+ * snapshots"): chunks sent (SNAP frames) and received (applied), and whole
+ * snapshots (a last chunk sent, a last chunk applied). For /metrics. */
+typedef struct {
+    uint64_t snap_chunks_sent, snap_chunks_received, snaps_sent, snaps_received;
+} sync_repl_counters_t;
+void sync_repl_counters(const sync_repl_t *r, sync_repl_counters_t *out);
+
 /* Per peer and context, for GET /v1/peers: ops the peer lacks (lag), ops
  * and bytes sent and received. */
 typedef struct {

@@ -152,6 +152,7 @@ struct weft_sync {
     size_t nadd_peers;
     weft_sync_peer_t *snap;
     size_t nsnap;
+    weft_sync_stats_t stats;
     int port;
 };
 
@@ -928,6 +929,15 @@ static int on_batch(void *user, void *np, const uint8_t *b, size_t len)
     return p ? sync_repl_receive(s->repl, p->rp, SYNC_MSG_OPS, b, len) : WEFT_EARG;
 }
 
+/* A VV that came as a request (NATS): ours of the same context is the reply. */
+static int on_vv_reply(void *user, void *link, const uint8_t *vv, size_t len, uint8_t **out,
+                       size_t *out_len)
+{
+    weft_sync_t *s = user;
+    peer_t *p = peer_of_link(s, link);
+    return p ? sync_repl_vv_answer(s->repl, p->rp, vv, len, out, out_len) : WEFT_EARG;
+}
+
 /* Stream batches of a peer wait while the engine would drop its next. */
 static int on_busy(void *user, void *np)
 {
@@ -1016,7 +1026,14 @@ static void snapshot(weft_sync_t *s)
         if (!linked_elsewhere(sn.v, sn.n, i))
             sn.v[kept++] = sn.v[i];
     sn.n = kept;
+    sync_repl_counters_t rc = {0};
+    if (s->repl)
+        sync_repl_counters(s->repl, &rc);
     pthread_mutex_lock(&s->mu);
+    s->stats.snapshot_chunks_sent = rc.snap_chunks_sent;
+    s->stats.snapshot_chunks_received = rc.snap_chunks_received;
+    s->stats.snapshots_sent = rc.snaps_sent;
+    s->stats.snapshots_received = rc.snaps_received;
 
     free(s->snap);
     s->snap = sn.v;
@@ -1266,9 +1283,11 @@ int weft_sync_start(const weft_sync_config_t *cfg, weft_sync_t **out, char *msg,
     sync_transport_config_t tc = {
         .loop = &s->loop, .db = cfg->db, .public_key = s->pk, .secret_key = s->sk,
         .listen = s->listen, .peers = (const char *const *)s->peers, .npeers = s->cfg.npeers,
-        .url = cfg->nats_url, .creds = cfg->nats_creds, .replicas = cfg->nats_replicas,
+        .url = cfg->nats_url, .creds = cfg->nats_creds, .ca = cfg->nats_ca,
+        .replicas = cfg->nats_replicas,
         .on_up = on_up, .on_frame = on_frame, .on_writable = on_writable, .on_down = on_down,
-        .on_batch = on_batch, .busy = on_busy, .log = link_log, .user = s,
+        .on_batch = on_batch, .busy = on_busy, .vv_reply = on_vv_reply, .log = link_log,
+        .user = s,
     };
     if ((rv = s->tx->start(&tc, &s->t, msg, msg_size)) != 0)
         goto fail_loop;
@@ -1363,6 +1382,16 @@ void weft_sync_peers(weft_sync_t *s, void (*fn)(void *user, const weft_sync_peer
     pthread_mutex_lock(&s->mu);
     for (size_t i = 0; i < s->nsnap; i++)
         fn(user, &s->snap[i]);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void weft_sync_stats(weft_sync_t *s, weft_sync_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    *out = s->stats;
     pthread_mutex_unlock(&s->mu);
 }
 

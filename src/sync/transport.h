@@ -32,6 +32,7 @@ typedef struct {
     /* NATS */
     const char *url;           /* "nats://HOST:PORT[,nats://HOST:PORT...]" */
     const char *creds;         /* a .creds file, an nkey seed file ("SU..."), or NULL */
+    const char *ca;            /* PEM CAs the servers' TLS certificates are checked with */
     int replicas;              /* of each context's stream; 0: 1 */
 
     void (*on_up)(void *user, void *peer, const uint8_t peer_id[32]);
@@ -47,6 +48,12 @@ typedef struct {
     /* NATS only. 1 while the layer above would drop another OPS frame of
      * this peer (its queue is full): stream batches wait, unacknowledged. */
     int (*busy)(void *user, void *peer);
+    /* NATS only. A VV frame from the peer came as a request (after
+     * on_frame delivered it): this node's VV of the same context, to reply
+     * with (*out malloc'ed, the transport frees it), or non-zero: no reply
+     * (the context is not shared with the peer). */
+    int (*vv_reply)(void *user, void *peer, const uint8_t *vv, size_t len, uint8_t **out,
+                    size_t *out_len);
     void (*log)(void *user, const char *line);
     void *user;
 } sync_transport_config_t;

@@ -32,6 +32,18 @@ CASE per CTest test:
               restarted with that authorization logs the same reason when
               its connection closes for good
               (skipped without python3-cryptography, which makes the key)
+  vv_request  anti-entropy's version vectors go as NATS requests: a plain
+              client on the bus sees every VV to a node carry the sender's
+              reply subject weft.r.<id>, and the other node's VV answer there
+  tls         a server that requires TLS, its certificate from a CA made
+              with openssl for the test: two nodes given it ("nats_ca") replicate;
+              a node given another CA does not start and says TLS's reason,
+              nor does a node without --nats-ca
+  jwt         a server in operator mode (operator, account and user JWTs made
+              for the test, nkeys signed with python3-cryptography): two
+              nodes given a .creds file replicate; a node given the creds of
+              a user of an account the server does not know does not start
+              and says the server's reason
 
 Exit 77 (skipped) with a message when nats-server is not installed. Never a
 timing assertion: convergence is polled with a 60 s deadline.
@@ -246,6 +258,11 @@ def case_converge(tmp):
     model = run_writes(ns, "c", 3)
     check(model.acked_count() > 50, "writes were acknowledged (%d)" % model.acked_count())
     converged(ns, "c", model)
+    for n in ns:  # converged without a snapshot: /metrics says none (the snapshot case: one)
+        m = metrics(n)
+        check(m.get('weft_sync_snapshots_total{dir="received"}') == 0 and
+              m.get('weft_sync_snapshots_total{dir="sent"}') == 0,
+              "%s: no snapshot counted: %s" % (n.url, snap_metrics(m)))
     for n in ns:  # GET /v1/peers: the nodes heard on NATS
         s, doc = n.json("GET", "/v1/peers")
         up = {p["id"]: p for p in doc.get("peers", []) if p["state"] == "up"}
@@ -324,6 +341,32 @@ def case_snapshot(tmp):
     check(ok, "node 3 converges:\n" + (cluster.explain(d3) if not ok else ""))
     check("a snapshot of a context is applied" in ns[2].log(),
           "node 3 took a snapshot:\n" + ns[2].log()[-2000:])
+    # /metrics counts it: node 3 took one (in chunks it applied), one of
+    # nodes 1 and 2 served it
+    # (refreshed with the peers' list, every 100 ms: polled)
+    wait_for("node 3's /metrics counts the snapshot it took",
+             lambda: (lambda m: m.get('weft_sync_snapshots_total{dir="received"}', 0) >= 1 and
+                      m.get('weft_sync_snapshot_chunks_total{dir="received"}', 0) >= 1)(
+                          metrics(ns[2])))
+    wait_for("nodes 1 and 2's /metrics count the snapshot served",
+             lambda: sum(metrics(n).get('weft_sync_snapshots_total{dir="sent"}', 0)
+                         for n in ns[:2]) >= 1)
+
+
+def metrics(node):
+    """GET /metrics of node as {"name{labels}": value}."""
+    s, h, data = node.node.request("GET", "/metrics")
+    assert s == 200, s
+    out = {}
+    for line in data.decode().splitlines():
+        if line and not line.startswith("#"):
+            k, v = line.rsplit(" ", 1)
+            out[k] = float(v)
+    return out
+
+
+def snap_metrics(m):
+    return {k: v for k, v in m.items() if "snapshot" in k}
 
 
 def case_server_restart(tmp):
@@ -397,28 +440,11 @@ def case_partition(tmp):
 
 def nkey_user(tmp):
     """A fresh nkey user: (public key "U...", path of its seed file "SU...")."""
-    import base64
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    def crc16(b):
-        crc = 0
-        for x in b:
-            crc ^= x << 8
-            for _ in range(8):
-                crc = ((crc << 1) ^ 0x1021 if crc & 0x8000 else crc << 1) & 0xffff
-        return crc
-
-    def enc(raw):
-        c = crc16(raw)
-        return base64.b32encode(raw + bytes([c & 0xff, c >> 8])).decode().rstrip("=")
-    seed = os.urandom(32)
-    pub = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    user = nkeys_jwt()(20 << 3)
     path = os.path.join(tmp, "user.nk")
     with open(path, "w") as f:
-        f.write(enc(bytes([0x90 | (0xa0 >> 5), (0xa0 & 31) << 3]) + seed) + "\n")
-    return enc(bytes([0xa0]) + pub), path
+        f.write(user.seed + "\n")
+    return user.public, path
 
 
 def case_nkey(tmp):
@@ -450,6 +476,221 @@ def case_nkey(tmp):
     wait_for("node 4's connection is closed for good", lambda: "closed for good" in n4.log())
     line = [ln for ln in n4.log().splitlines() if "closed for good" in ln][0]
     check("Authorization Violation" in line, "the closing line says why: %s" % line)
+
+
+class Watcher(threading.Thread):
+    """A plain NATS client (no library) subscribed to subjects, keeping
+    (subject, reply, payload) of every message it sees until stopped."""
+
+    def __init__(self, srv, subjects):
+        super().__init__(daemon=True)
+        self.sock = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+        self.f = self.sock.makefile("rb")
+        self.f.readline()  # INFO
+        subs = b"".join(b"SUB %s %d\r\n" % (sub.encode(), i + 1) for i, sub in enumerate(subjects))
+        self.sock.sendall(b'CONNECT {"verbose":false,"pedantic":false}\r\n' + subs + b"PING\r\n")
+        while not self.f.readline().startswith(b"PONG"):  # subscribed once the server answers
+            pass
+        self.msgs, self.stop = [], False
+
+    def run(self):
+        try:
+            while not self.stop:
+                line = self.f.readline()
+                if not line:
+                    return
+                if line.startswith(b"PING"):
+                    self.sock.sendall(b"PONG\r\n")
+                elif line.startswith(b"MSG "):
+                    parts = line.split()
+                    body = self.f.read(int(parts[-1]) + 2)[:-2]
+                    reply = parts[3].decode() if len(parts) == 5 else None
+                    self.msgs.append((parts[1].decode(), reply, body))
+        except OSError:
+            pass
+
+    def close(self):
+        self.stop = True
+        self.sock.close()
+
+
+HDR = 1 + 32 + 64  # a frame's version, sender and signature (docs/sync.md)
+VV = 0x10
+
+
+def case_vv_request(tmp):
+    """docs/sync.md "NATS transport": a VV to a peer is a request whose
+    reply subject is the sender's weft.r.<id>; the peer answers there with
+    its own VV of the context."""
+    srv = NatsServer(tmp)
+    w = Watcher(srv, ["weft.n.*", "weft.r.*"])
+    w.start()
+    ns = setup(tmp, srv, n=2)
+    model = run_writes(ns, "c", 6)  # past one anti-entropy round (5 s)
+    converged(ns, "c", model)
+    w.close()
+    ids = {n.id for n in ns}
+    reqs = [(subj, reply, b) for subj, reply, b in w.msgs
+            if subj.startswith("weft.n.") and len(b) > HDR and b[HDR] == VV]
+    answers = [(subj, reply, b) for subj, reply, b in w.msgs
+               if subj.startswith("weft.r.") and len(b) > HDR and b[HDR] == VV]
+    check(len(reqs) >= 2, "VVs went to the nodes (%d)" % len(reqs))
+    bad = [(subj, reply) for subj, reply, b in reqs if reply != "weft.r." + b[1:33].hex()]
+    check(not bad, "every VV is a request with its sender's reply subject: %s" % bad[:3])
+    check(len(answers) >= 2, "VVs answered the requests (%d)" % len(answers))
+    bad = [subj for subj, reply, b in answers
+           if b[1:33].hex() not in ids or "weft.r." + b[1:33].hex() == subj]
+    check(not bad, "each answer comes from the other node: %s" % bad[:3])
+    other = [b for subj, reply, b in w.msgs if subj.startswith("weft.r.") and b[HDR] != VV]
+    check(not other, "only VVs go on reply subjects (%d others)" % len(other))
+
+
+def openssl(*args):
+    subprocess.run(["openssl"] + list(args), check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+
+
+def make_ca(tmp, name):
+    """A CA for the test: (cert path, key path)."""
+    cert, key = os.path.join(tmp, name + ".pem"), os.path.join(tmp, name + ".key")
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=weft test " + name)
+    return cert, key
+
+
+def case_tls(tmp):
+    if not shutil.which("openssl"):
+        print("SKIP: openssl is not installed (it makes the certificates)")
+        sys.exit(77)
+    ca, ca_key = make_ca(tmp, "ca")
+    other_ca, _ = make_ca(tmp, "other-ca")
+    key, csr, cert = (os.path.join(tmp, "server" + x) for x in (".key", ".csr", ".pem"))
+    ext = os.path.join(tmp, "san.ext")
+    with open(ext, "w") as f:  # the URL's host is checked against the certificate's names
+        f.write("subjectAltName=IP:127.0.0.1,DNS:127.0.0.1\n")
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1")
+    openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+            "-out", cert, "-days", "1", "-extfile", ext)
+    srv = NatsServer(tmp, config='tls {\n  cert_file: "%s"\n  key_file: "%s"\n}\n' % (cert, key))
+    conf = os.path.join(tmp, "tls.json")  # the config key; the flag for the node below
+    with open(conf, "w") as f:
+        json.dump({"nats_ca": ca}, f)
+    ns = setup(tmp, srv, n=2, extra=["--config", conf])
+    model = run_writes(ns, "c", 1)
+    converged(ns, "c", model)
+    try:
+        NatsNode(os.path.join(tmp, "n3"), srv.url, extra=["--nats-ca", other_ca])
+        check(False, "a node given another CA started")
+    except RuntimeError as e:
+        check("--sync" in str(e) and "unable to get local issuer certificate" in str(e),
+              "a node given another CA says TLS's reason: %s" % str(e)[-600:])
+    try:  # libnats goes TLS as the server asks, checking it with the system's CAs
+        NatsNode(os.path.join(tmp, "n4"), srv.url)
+        check(False, "a node without --nats-ca started")
+    except RuntimeError as e:
+        check("--sync" in str(e) and "unable to get local issuer certificate" in str(e),
+              "a node without --nats-ca says TLS's reason: %s" % str(e)[-600:])
+
+
+def nkeys_jwt():
+    """The class of an nkey (NKey(prefix)) that signs JWTs, as nats-server
+    takes them. An nkey is base32 (no padding) of its prefix byte, the
+    ed25519 key and a CRC-16/XMODEM of those, little-endian; a seed's
+    prefix is two bytes (the seed's and the key kind's). A JWT is base64url
+    header.claims.signature, signed with the issuer's key."""
+    import base64
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    def crc16(b):
+        crc = 0
+        for x in b:
+            crc ^= x << 8
+            for _ in range(8):
+                crc = ((crc << 1) ^ 0x1021 if crc & 0x8000 else crc << 1) & 0xffff
+        return crc
+
+    def enc(raw):
+        c = crc16(raw)
+        return base64.b32encode(raw + bytes([c & 0xff, c >> 8])).decode().rstrip("=")
+
+    def b64(b):
+        return base64.urlsafe_b64encode(b).decode().rstrip("=")
+
+    class NKey:
+        def __init__(self, prefix):  # 14 << 3 operator, 0 account, 20 << 3 user
+            seed = os.urandom(32)
+            self.key = Ed25519PrivateKey.from_private_bytes(seed)
+            pub = self.key.public_key().public_bytes(serialization.Encoding.Raw,
+                                                      serialization.PublicFormat.Raw)
+            self.public = enc(bytes([prefix]) + pub)
+            self.seed = enc(bytes([0x90 | (prefix >> 5), (prefix & 31) << 3]) + seed)
+
+        def jwt(self, sub, name, nats):
+            claims = {"jti": enc(os.urandom(32))[:52], "iat": int(time.time()), "iss": self.public,
+                      "name": name, "sub": sub, "nats": dict(nats, version=2)}
+            signed = (b64(json.dumps({"typ": "JWT", "alg": "ed25519-nkey"}).encode()) + "." +
+                      b64(json.dumps(claims).encode()))
+            return signed + "." + b64(self.key.sign(signed.encode()))
+    return NKey
+
+
+def operator_mode(tmp):
+    """A server config trusting a new operator with a system account and an
+    account with JetStream; returns (config text, creds(name) -> path of a
+    .creds file of a new user of that account, and of a stranger's)."""
+    NKey = nkeys_jwt()
+    op, sys_acc, acc, stranger = NKey(14 << 3), NKey(0), NKey(0), NKey(0)
+    unlimited = {"subs": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1,
+                 "wildcards": True, "conn": -1, "leaf": -1}
+    js = dict(unlimited, mem_storage=-1, disk_storage=-1, streams=-1, consumer=-1)
+    conf = ('operator: "%s"\nsystem_account: %s\nresolver: MEMORY\nresolver_preload: {\n'
+            '  %s: "%s"\n  %s: "%s"\n}\n' % (
+                op.jwt(op.public, "weft-test", {"type": "operator"}), sys_acc.public,
+                sys_acc.public, op.jwt(sys_acc.public, "SYS", {"type": "account",
+                                                                "limits": unlimited}),
+                acc.public, op.jwt(acc.public, "weft", {"type": "account", "limits": js})))
+
+    def creds(name, account=acc):
+        user = NKey(20 << 3)
+        path = os.path.join(tmp, name + ".creds")
+        with open(path, "w") as f:
+            f.write("-----BEGIN NATS USER JWT-----\n%s\n------END NATS USER JWT------\n\n"
+                    "-----BEGIN USER NKEY SEED-----\n%s\n------END USER NKEY SEED------\n" % (
+                        account.jwt(user.public, name, {"type": "user", "pub": {}, "sub": {},
+                                                        "subs": -1, "data": -1, "payload": -1}),
+                        user.seed))
+        return path
+    return conf, creds, lambda name: creds(name, stranger)
+
+
+def case_jwt(tmp):
+    try:
+        conf, creds, stranger = operator_mode(tmp)
+    except ImportError:
+        print("SKIP: python3-cryptography is not installed (it signs the JWTs)")
+        sys.exit(77)
+    srv = NatsServer(tmp, config=conf)
+    ns = [NatsNode(os.path.join(tmp, "n%d" % i), srv.url, extra=["--nats-creds", creds("u%d" % i)])
+          for i in (1, 2)]
+    app = deploy(ns[0])
+    create(ns[0], app, "c", ns[1:])
+    wait_for("node 2 joins c", lambda: ns[1].json("GET", "/v1/contexts/c")[0] == 200)
+    model = run_writes(ns, "c", 1)
+    converged(ns, "c", model)
+    check(any(s.startswith("WEFT_") for s in streams_of_accounts(srv)),
+          "the context's stream is in the account's JetStream: %s" % streams_of_accounts(srv))
+    try:
+        NatsNode(os.path.join(tmp, "n3"), srv.url, extra=["--nats-creds", stranger("x")])
+        check(False, "a node with the creds of an unknown account started")
+    except RuntimeError as e:
+        check("--sync" in str(e) and "Authorization Violation" in str(e),
+              "a node with a stranger's creds says the server's reason: %s" % str(e)[-600:])
+
+
+def streams_of_accounts(srv):
+    return sorted(streams(srv))
 
 
 def main():
