@@ -14,7 +14,7 @@
  * shares a context announcing the blob and the chunk is in its store (it
  * may be fetching the blob itself), else BLOB_NONE. The server keeps no
  * state. The fetcher keeps at most FETCH_WINDOW chunks asked or being
- * written per blob and FETCH_ACTIVE blobs at once (back-pressure: memory
+ * written per blob and FETCH_ACTIVE blobs in flight at once (back-pressure: memory
  * is a few chunks, whatever the blob's size), checks each chunk's SHA-256
  * against the record before it reaches the writer (a chunk that does not
  * match is refused, logged and counted; its peer is not asked again for
@@ -250,13 +250,25 @@ static bpeer_t *source(sync_blobs_t *b, fetch_t *f, uint64_t now)
     return NULL;
 }
 
+static int busy(const fetch_t *f)
+{
+    int n = f->writing + f->assembling;
+    for (int i = 0; i < FETCH_WINDOW; i++)
+        n += f->asked[i].used;
+    return n > 0;
+}
+
+/* Whether f may ask for chunks: it has some in flight already, or fewer
+ * than FETCH_ACTIVE fetches have. A fetch no peer can serve (its blob's
+ * holders are away) has none in flight, so it never holds up the others. */
 static int active(sync_blobs_t *b, fetch_t *f)
 {
-    int i = 0;
-    for (fetch_t *g = b->fetches; g && i < FETCH_ACTIVE; g = g->next, i++)
-        if (g == f)
-            return 1;
-    return 0;
+    if (busy(f))
+        return 1;
+    int n = 0;
+    for (fetch_t *g = b->fetches; g; g = g->next)
+        n += busy(g);
+    return n < FETCH_ACTIVE;
 }
 
 static int job_fn(weft_txn_t *txn, void *arg)

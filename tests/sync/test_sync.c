@@ -712,3 +712,35 @@ TEST(sync_blob_fetch_resumes_after_a_restart)
     ASSERT_EQ_INT(rc, 0);
     ASSERT_EQ_U64(size, fx->blob_len);
 }
+
+/* Two blobs announced first (their ids sort before the peer's) whose
+ * chunks nobody has: the peer answers BLOB_NONE, and they wait without
+ * holding up the fetch of the blob the peer has. */
+static void announce_two_lost_then_peer_blob(fx_t *fx)
+{
+    uint8_t rec[8 + 32] = {0, 0, 0, 0, 0, 0, 0, 10}, id[32];
+    const char *key = WEFT_SYNC_BLOBS_KEY;
+    weft_txn_t *txn;
+    ASSERT_EQ_INT(weft_txn_begin(fx->db, WEFT_TXN_WRITE, &txn), 0);
+    for (int i = 0; i < 2; i++) {
+        memset(id, 0, sizeof id);
+        id[31] = (uint8_t)(i + 1);
+        randombytes_buf(rec + 8, 32);
+        weft_crdt_input_t in = {.field = id, .field_len = 32, .value = rec, .value_len = 40};
+        ASSERT_EQ_INT(weft_crdt_local(txn, fx->ppk, 1500, (const uint8_t *)"c", 1,
+                                      (const uint8_t *)key, strlen(key), WEFT_CRDT_LWW_MAP,
+                                      WEFT_CRDT_MAP_SET, &in, NULL, NULL),
+                      0);
+    }
+    ASSERT_EQ_INT(weft_txn_commit(txn), 0);
+    announce_peer_blob(fx);
+}
+
+TEST(sync_blobs_nobody_has_do_not_hold_up_the_others)
+{
+    fx_t *fx = fx_new_("sync-blob-lost", 0, announce_two_lost_then_peer_blob);
+    PUMP(fx, blob_fetched);
+    weft_sync_blob_stats_t st = blob_stats(fx);
+    ASSERT_EQ_U64(st.fetching, 2); /* the two lost ones wait */
+    ASSERT_EQ_U64(st.chunks_in, 4);
+}
