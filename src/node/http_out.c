@@ -390,6 +390,15 @@ static int is_value(const char *s)
     return 1;
 }
 
+/* Headers libcurl sets from the URL and the body: a guest's would send
+ * the request to another virtual host than the URL the allowlist checked,
+ * or frame its body otherwise. */
+static int reserved_header(const char *name)
+{
+    return strcasecmp(name, "Host") == 0 || strcasecmp(name, "Content-Length") == 0 ||
+           strcasecmp(name, "Transfer-Encoding") == 0;
+}
+
 static uint64_t now_ns(void)
 {
     struct timespec ts;
@@ -452,8 +461,12 @@ int weft_http_out_fetch(void *user, const weft_http_request_t *req, weft_http_re
     for (size_t i = 0; i < req->nheaders; i++) {
         const weft_http_header_t *hd = &req->headers[i];
         if (!is_token(hd->name) || !hd->value || !is_value(hd->value) ||
-            strlen(hd->name) + strlen(hd->value) > 8192) { /* as libcurl's bound */
-            msgf(msg, msg_size, "header %zu is not a token name with a one-line value", i + 1);
+            strlen(hd->name) + strlen(hd->value) > 8192 || /* as libcurl's bound */
+            reserved_header(hd->name)) {
+            msgf(msg, msg_size,
+                 "header %zu is not a token name with a one-line value, or is one weft sets "
+                 "(Host, Content-Length, Transfer-Encoding)",
+                 i + 1);
             rc = WEFT_EARG;
             goto done;
         }

@@ -128,7 +128,8 @@ TEST(http_out_refuses_bad_requests_before_connecting)
                               "[\"http://127.0.0.1:9/\"]}], \"max_request_bytes\": 100}");
     char msg[256];
     weft_http_header_t ok = {"X-A", "b"}, crlf = {"X-A", "b\r\nHost: evil"},
-                       colon = {"X:A", "b"}, empty = {"", "b"};
+                       colon = {"X:A", "b"}, empty = {"", "b"}, host = {"host", "evil.test"},
+                       te = {"Transfer-Encoding", "chunked"};
     ASSERT_EQ_INT(fetch(h, "GET", "http://127.0.0.1:10/", NULL, 0, 0, 0, msg, sizeof msg),
                   WEFT_ENOTFOUND);
     ASSERT_TRUE(strstr(msg, "allowlist") != NULL);
@@ -146,6 +147,10 @@ TEST(http_out_refuses_bad_requests_before_connecting)
     ASSERT_EQ_INT(fetch(h, "GET", "http://127.0.0.1:9/", &colon, 1, 0, 0, msg, sizeof msg),
                   WEFT_EARG);
     ASSERT_EQ_INT(fetch(h, "GET", "http://127.0.0.1:9/", &empty, 1, 0, 0, msg, sizeof msg),
+                  WEFT_EARG);
+    ASSERT_EQ_INT(fetch(h, "GET", "http://127.0.0.1:9/", &host, 1, 0, 0, msg, sizeof msg),
+                  WEFT_EARG);
+    ASSERT_EQ_INT(fetch(h, "GET", "http://127.0.0.1:9/", &te, 1, 0, 0, msg, sizeof msg),
                   WEFT_EARG);
     ASSERT_EQ_INT(fetch(h, "POST", "http://127.0.0.1:9/", &ok, 1, 101, 0, msg, sizeof msg),
                   WEFT_ELIMIT);
