@@ -163,6 +163,9 @@ CAL_IMPORT("send_proposal") void cal_send_proposal(uint64_t actions_ptr, uint64_
 CAL_IMPORT("approve_proposal") void cal_approve_proposal(uint64_t approval_ptr);
 
 /* ---- utility ----------------------------------------------------------------------------- */
+/* fetch: 0 and the response body in the register, or 1 and the body (status
+ * 400 and up) or the reason (denied by the node's allowlist, no answer) as
+ * text; headers are Borsh Vec<(String, String)>. docs/http-client.md */
 CAL_IMPORT("fetch") uint32_t cal_fetch(uint64_t url_ptr, uint64_t method_ptr, uint64_t headers_ptr, uint64_t body_ptr, uint64_t register_id);
 CAL_IMPORT("random_bytes") void cal_random_bytes(uint64_t dest_ptr);
 CAL_IMPORT("time_now") void cal_time_now(uint64_t dest_ptr);

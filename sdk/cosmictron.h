@@ -83,6 +83,11 @@ COSM_IMPORT("cosm", "schedule_reducer")
 int64_t cosm_schedule_reducer(const char *reducer, uint32_t reducer_len, const void *args,
                               uint32_t args_len, int64_t delay_micros);
 COSM_IMPORT("cosm", "cancel_reducer") void cosm_cancel_reducer(int64_t handle);
+/* req: BSATN HttpRequest {method, url, headers: Vec<{name, value}>, body};
+ * 0 with BSATN HttpResponse {status: u16, headers, body} in out (status 0:
+ * no answer, the reason as body), 5 when the node's allowlist says no, 9
+ * with the length needed in out[0..4] when out is too small (ask again:
+ * the response is kept for the call). docs/http-client.md */
 COSM_IMPORT("cosm", "http_request")
 int32_t cosm_http_request(const void *req, uint32_t req_len, void *out, uint32_t out_len);
 

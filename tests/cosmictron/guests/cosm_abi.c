@@ -207,7 +207,8 @@ COSM_REDUCER(errors)
     CHECK(cosm_schedule_reducer("nope", 4, "", 0, 0) == -COSM_ERR_INVALID);
     CHECK(cosm_schedule_reducer("tick", 4, "abc", 3, 0) == -COSM_ERR_TYPE);
     CHECK(cosm_schedule_reducer("tick", 4, "12345678", 8, -1) == -COSM_ERR_INVALID);
-    /* http: no app may reach the network yet; a malformed request is invalid */
+    /* http: a binding without the embedder's hook denies every request
+     * (test_cosm_abi gives none); a malformed request is invalid */
     uint8_t req[128];
     cosm_buf_init(&b, req, sizeof req);
     cosm_put_str(&b, "GET");
