@@ -349,7 +349,24 @@ int weft_node_app_schema(weft_node_t *node, const char *id, char **out);
 int weft_node_cosm_lifecycle(weft_node_t *node, const char *context, const char *reducer,
                              const uint8_t *caller, int wait);
 
-/* Every row of a Cosmictron context's public table as JSON, for a
+/* A key range of a Cosmictron context's public table, for a subscription
+ * (docs/cosmictron.md "Subscriptions"): index, from and to as
+ * weft_node_table_page takes them (index NULL: the primary key; from or
+ * to NULL: open). Returns 0 with *out (weft_node_table_filter_delete), or
+ * errors and msg as weft_node_table_page's. Immutable: share it between
+ * threads. */
+typedef struct weft_node_table_filter weft_node_table_filter_t;
+int weft_node_table_filter_new(weft_node_t *node, const char *context, const char *table,
+                               const char *index, const char *from, const char *to,
+                               weft_node_table_filter_t **out, char *msg, size_t msg_size);
+void weft_node_table_filter_delete(weft_node_table_filter_t *f);
+/* 1 when a row of the table (as JSON: a change event's payload) lies in
+ * the range, else 0 (also for text that is no such row). */
+int weft_node_table_filter_match(const weft_node_table_filter_t *f, const uint8_t *row_json,
+                                 size_t len);
+
+/* Every row of a Cosmictron context's public table as JSON (with range,
+ * may be NULL, those in its range, in its index's order), for a
  * subscription's start: fn(user, row, len) per row in primary-key order
  * (the text lives during the call; a nonzero return stops), and
  * *out_last_seq the number of the context's last event as of the same
@@ -357,6 +374,7 @@ int weft_node_cosm_lifecycle(weft_node_t *node, const char *context, const char 
  * ("table:NAME:insert" / "table:NAME:delete", the row as JSON). Errors as
  * weft_node_table_page's. */
 int weft_node_table_snapshot(weft_node_t *node, const char *context, const char *table,
+                             const weft_node_table_filter_t *range,
                              int (*fn)(void *user, const char *row_json, size_t len), void *user,
                              uint64_t *out_last_seq, char *msg, size_t msg_size);
 

@@ -147,6 +147,17 @@ int weft_tables_scan(weft_tables_t *t, uint32_t tid, uint64_t *out_handle);
  * EINVAL (malformed range), ELIMIT. */
 int weft_tables_index_scan(weft_tables_t *t, uint32_t tid, uint32_t iid, const uint8_t *range,
                            size_t len, uint64_t *out_handle);
+/* The same over index iid, or for iid < 0 the primary key (declared as an
+ * index or not; EINVAL for a table without one). */
+int weft_tables_range_scan(weft_tables_t *t, uint32_t tid, int iid, const uint8_t *range,
+                           size_t len, uint64_t *out_handle);
+/* Whether row (a value of table tid's row type) lies in `range` of index
+ * iid (iid < 0: the primary key), as a range scan would decide: 1 or 0;
+ * ETYPE (a row or bound not of its type), ENOTABLE, EINVAL (malformed
+ * range, no primary key) or a store error. */
+int weft_tables_range_contains(const weft_schema_t *s, uint32_t tid, int iid,
+                               const uint8_t *range, size_t range_len, const uint8_t *row,
+                               size_t len);
 /* The iterator's next row: 0 with *out_row (borrowed until the next call
  * into t or a write) and *out_len; WEFT_TABLE_ENOTFOUND when exhausted;
  * WEFT_TABLE_ETOOSMALL when the row is longer than cap (*out_len is its

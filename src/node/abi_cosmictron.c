@@ -536,6 +536,97 @@ static int json_bound(const weft_schema_t *s, uint32_t tid, int iid, const char 
     return rc;
 }
 
+/* A range over index `index` of table tid (NULL: the primary key) from
+ * the JSON bounds from and to (either NULL: open) as *out_iid and the
+ * encoded bounds (into range): 0, or WEFT_EARG with msg. */
+static int json_range(const weft_schema_t *schema, uint32_t tid, const char *table,
+                      const char *index, const char *from, const char *to, int *out_iid,
+                      weft_bsatn_buf_t *range, char *msg, size_t msg_size)
+{
+    const char *col;
+    const uint8_t *type;
+    size_t tl;
+    int iid = index ? weft_schema_index_find(schema, tid, index, strlen(index)) : -1;
+    *out_iid = iid;
+    if (index && iid < 0) {
+        snprintf(msg, msg_size, "no index '%s' on table '%s'", index, table);
+        return WEFT_EARG;
+    }
+    if (!index && weft_schema_key_column(schema, tid, -1, 0, &col, &type, &tl) == 0) {
+        snprintf(msg, msg_size, "table '%s' has no primary key: name an index", table);
+        return WEFT_EARG;
+    }
+    if (json_bound(schema, tid, iid, from, 1, range, msg, msg_size) != 0 ||
+        json_bound(schema, tid, iid, to, 0, range, msg, msg_size) != 0)
+        return WEFT_EARG;
+    return range->err;
+}
+
+/* ---- subscriptions of a key range ---------------------------------------- */
+
+struct weft_node_table_filter {
+    const weft_schema_t *schema; /* lives until exit (the schema cache) */
+    uint32_t tid;
+    int iid;
+    weft_bsatn_buf_t range;
+};
+
+int weft_node_table_filter_new(weft_node_t *node, const char *context, const char *table,
+                               const char *index, const char *from, const char *to,
+                               weft_node_table_filter_t **out, char *msg, size_t msg_size)
+{
+    weft_txn_t *txn;
+    *out = NULL;
+    snprintf(msg, msg_size, "no context '%s'", context);
+    if (!node->db) return WEFT_ENOTFOUND;
+    weft_node_table_filter_t *f = calloc(1, sizeof *f);
+    if (!f) return WEFT_ENOMEM;
+    weft_bsatn_buf_init(&f->range);
+    int rc = weft_txn_begin(node->db, WEFT_TXN_READ, &txn);
+    if (rc == 0) {
+        rc = open_table(node, txn, context, table, &f->schema, &f->tid, msg, msg_size);
+        weft_txn_abort(txn);
+    }
+    if (rc == 0)
+        rc = json_range(f->schema, f->tid, table, index, from, to, &f->iid, &f->range, msg,
+                        msg_size);
+    if (rc != 0) {
+        weft_node_table_filter_delete(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+void weft_node_table_filter_delete(weft_node_table_filter_t *f)
+{
+    if (!f) return;
+    weft_bsatn_buf_fini(&f->range);
+    free(f);
+}
+
+int weft_node_table_filter_match(const weft_node_table_filter_t *f, const uint8_t *row_json,
+                                 size_t len)
+{
+    /* a change's payload is the row as JSON (row_event): back to BSATN */
+    size_t tl;
+    const uint8_t *type = weft_schema_row_type(f->schema, f->tid, &tl);
+    weft_bsatn_reader_t t;
+    weft_bsatn_buf_t row;
+    char msg[128];
+    json_error_t je;
+    json_t *v = json_loadb((const char *)row_json, len, JSON_DECODE_ANY, &je);
+    int in = 0;
+    weft_bsatn_buf_init(&row);
+    weft_bsatn_reader_init(&t, type, tl);
+    if (v && json_to_bsatn(v, &t, &row, "row", msg, sizeof msg, 1) == 0 && !row.err)
+        in = weft_tables_range_contains(f->schema, f->tid, f->iid, f->range.p, f->range.len,
+                                        row.p, row.len) == 1;
+    json_decref(v);
+    weft_bsatn_buf_fini(&row);
+    return in;
+}
+
 int weft_node_table_page(weft_node_t *node, const char *context, const char *table,
                          const char *index, const char *from, const char *to,
                          const uint8_t *after, size_t after_len, size_t limit, char **out_json,
@@ -560,24 +651,10 @@ int weft_node_table_page(weft_node_t *node, const char *context, const char *tab
         rc = weft_tables_read_json(schema, txn, (const uint8_t *)context, strlen(context), tid,
                                    after, after_len, limit, &rows, &next);
     } else {
-        /* a range over a named index, or the primary key */
-        const char *col;
-        const uint8_t *type;
-        size_t tl;
-        int iid = index ? weft_schema_index_find(schema, tid, index, strlen(index)) : -1;
-        rc = WEFT_EARG;
-        if (index && iid < 0) {
-            snprintf(msg, msg_size, "no index '%s' on table '%s'", index, table);
+        int iid;
+        if ((rc = json_range(schema, tid, table, index, from, to, &iid, &range, msg,
+                             msg_size)) != 0)
             goto done;
-        }
-        if (!index && weft_schema_key_column(schema, tid, -1, 0, &col, &type, &tl) == 0) {
-            snprintf(msg, msg_size, "table '%s' has no primary key: name an index", table);
-            goto done;
-        }
-        if (json_bound(schema, tid, iid, from, 1, &range, msg, msg_size) != 0 ||
-            json_bound(schema, tid, iid, to, 0, &range, msg, msg_size) != 0)
-            goto done;
-        if ((rc = range.err) != 0) goto done;
         rc = weft_tables_range_json(schema, txn, (const uint8_t *)context, strlen(context), tid,
                                     iid, range.p, range.len, after, after_len, limit, &rows,
                                     &next);
@@ -605,6 +682,7 @@ done:
 }
 
 int weft_node_table_snapshot(weft_node_t *node, const char *context, const char *table,
+                             const weft_node_table_filter_t *range,
                              int (*fn)(void *user, const char *row_json, size_t len), void *user,
                              uint64_t *out_last_seq, char *msg, size_t msg_size)
 {
@@ -628,7 +706,9 @@ int weft_node_table_snapshot(weft_node_t *node, const char *context, const char 
      * after it are exactly the changes the rows do not show yet */
     *out_last_seq = next_seq - 1;
     weft_tables_begin_call(t, txn, NULL, 0);
-    if ((rc = weft_tables_scan(t, tid, &h)) != 0) goto done;
+    rc = range ? weft_tables_range_scan(t, tid, range->iid, range->range.p, range->range.len, &h)
+               : weft_tables_scan(t, tid, &h);
+    if (rc != 0) goto done;
     size_t tl;
     const uint8_t *type = weft_schema_row_type(schema, tid, &tl), *row;
     size_t len;

@@ -22,7 +22,9 @@
  * others only advance it), opened, unless it resumes, by the table's rows
  * as `event: row` messages and an `event: ready` carrying the id the rows
  * are current at: the rows and that id come from one read transaction, so
- * the events after it are exactly the changes since.
+ * the events after it are exactly the changes since. With ?index=&from=&to=
+ * (a key range, as the tables route takes it) the rows are those in the
+ * range and the changes only those whose row lies in it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,7 @@ typedef struct sse {
     uint64_t live_max; /* highest id published so far */
     int logs;          /* a stream of log lines rather than events */
     char *prefix;      /* only events named so (a table's); NULL: all */
+    weft_node_table_filter_t *range; /* and of those, only rows in a key range */
     int backlog, suspended, ended, heartbeat_due;
     struct sse *prev, *next; /* s->streams, under s->mu */
 } sse_t;
@@ -111,7 +114,8 @@ static int add_event(sse_t *e, uint64_t seq, const char *name, size_t nl, const 
                      size_t pl)
 {
     size_t fl = e->prefix ? strlen(e->prefix) : 0;
-    if (e->prefix && (nl < fl || memcmp(name, e->prefix, fl) != 0)) {
+    if ((e->prefix && (nl < fl || memcmp(name, e->prefix, fl) != 0)) ||
+        (e->range && !weft_node_table_filter_match(e->range, p, pl))) {
         e->last_seq = seq; /* not this stream's: passed over, never sent */
         return 0;
     }
@@ -290,6 +294,7 @@ static void reader_free(void *cls)
     pthread_mutex_destroy(&e->mu);
     free(e->buf);
     free(e->prefix);
+    weft_node_table_filter_delete(e->range);
     free(e->context);
     free(e);
 }
@@ -300,6 +305,7 @@ static void unstarted_free(sse_t *e)
     pthread_mutex_destroy(&e->mu);
     free(e->buf);
     free(e->prefix);
+    weft_node_table_filter_delete(e->range);
     free(e->context);
     free(e);
 }
@@ -353,9 +359,15 @@ static enum MHD_Result stream_of(srv_t *s, req_t *r, int logs, const char *table
             rc = WEFT_ENOMEM;
         else
             snprintf(e->prefix, pl, "table:%s:", table);
+        /* ?index=&from=&to=: the rows of a key range, then only its changes */
+        const char *index = srv_query(r, "index"), *from = srv_query(r, "from"),
+                   *to = srv_query(r, "to");
+        if (rc == 0 && (index || from || to))
+            rc = weft_node_table_filter_new(s->node, ctx, table, index, from, to, &e->range, msg,
+                                            sizeof msg);
         if (rc == 0 && !(last && *last)) { /* a new subscription: the rows first */
-            rc = weft_node_table_snapshot(s->node, ctx, table, add_row, e, &e->last_seq, msg,
-                                          sizeof msg);
+            rc = weft_node_table_snapshot(s->node, ctx, table, e->range, add_row, e,
+                                          &e->last_seq, msg, sizeof msg);
             if (rc == 0) {
                 char ready[64];
                 int n = snprintf(ready, sizeof ready, "id: %llu\nevent: ready\ndata: {}\n\n",

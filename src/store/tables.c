@@ -502,6 +502,34 @@ int weft_tables_index_scan(weft_tables_t *t, uint32_t tid, uint32_t iid, const u
     return range_scan(t, tid, tab, (int)iid, &tab->idx[iid], range, len, out_handle);
 }
 
+/* Index iid of tab, or for iid < 0 the primary key as an index (into pk):
+ * NULL when there is no such index (no primary key: *rc EINVAL). */
+static const schema_index_t *index_or_pk(const schema_table_t *tab, int iid, schema_index_t *pk,
+                                         int *rc)
+{
+    *rc = WEFT_TABLE_ENOTABLE;
+    if (iid >= (int)tab->nidx) return NULL;
+    if (iid >= 0) return &tab->idx[iid];
+    *rc = WEFT_TABLE_EINVAL;
+    if (tab->pk < 0) return NULL;
+    memset(pk, 0, sizeof *pk);
+    pk->cols[0] = (uint32_t)tab->pk;
+    pk->ncols = 1;
+    pk->on_pk = 1;
+    return pk;
+}
+
+int weft_tables_range_scan(weft_tables_t *t, uint32_t tid, int iid, const uint8_t *range,
+                           size_t len, uint64_t *out_handle)
+{
+    const schema_table_t *tab = tables_table(t->schema, tid);
+    schema_index_t pk;
+    int rc;
+    if (!tab) return WEFT_TABLE_ENOTABLE;
+    const schema_index_t *ix = index_or_pk(tab, iid, &pk, &rc);
+    return ix ? range_scan(t, tid, tab, iid, ix, range, len, out_handle) : rc;
+}
+
 /* memcmp of the key's part after the prefix with a bound, over the
  * bound's length: 0 means the entry's value is the bound's. */
 static int cmp_bound(const uint8_t *k, size_t kl, const weft_bsatn_buf_t *b)
@@ -730,6 +758,52 @@ void weft_tables_delete(weft_tables_t *t)
     free(t);
 }
 
+int weft_tables_range_contains(const weft_schema_t *s, uint32_t tid, int iid,
+                               const uint8_t *range, size_t range_len, const uint8_t *row,
+                               size_t len)
+{
+    const schema_table_t *tab = tables_table(s, tid);
+    size_t off[MAX_COLUMNS], lens[MAX_COLUMNS];
+    weft_bsatn_buf_t lo, hi, key;
+    weft_bsatn_reader_t r;
+    schema_index_t pk;
+    int lo_kind, hi_kind, rc;
+    if (!tab) return WEFT_TABLE_ENOTABLE;
+    const schema_index_t *ix = index_or_pk(tab, iid, &pk, &rc);
+    if (!ix) return rc;
+    if (tables_columns(tab, row, len, off, lens) != 0) return WEFT_TABLE_ETYPE;
+    weft_bsatn_buf_init(&lo);
+    weft_bsatn_buf_init(&hi);
+    weft_bsatn_buf_init(&key);
+    weft_bsatn_reader_init(&r, range, range_len);
+    if ((rc = get_bound(tab, ix, &r, &lo_kind, &lo)) != 0 ||
+        (rc = get_bound(tab, ix, &r, &hi_kind, &hi)) != 0)
+        goto done;
+    rc = WEFT_TABLE_EINVAL;
+    if (r.off != range_len) goto done;
+    for (size_t i = 0; i < ix->ncols; i++) {
+        const schema_col_t *c = &tab->cols[ix->cols[i]];
+        if ((rc = weft_bsatn_key(c->type, c->type_len, row + off[ix->cols[i]],
+                                 lens[ix->cols[i]], &key, NULL)) != 0)
+            goto done;
+    }
+    if ((rc = lo.err ? lo.err : hi.err ? hi.err : key.err) != 0) goto done;
+    /* as a scan decides: at or past lo (past an excluded one), not past hi */
+    int c;
+    rc = 1;
+    if (lo_kind != WEFT_BOUND_UNBOUNDED &&
+        ((c = cmp_bound(key.p, key.len, &lo)) < 0 || (c == 0 && lo_kind == WEFT_BOUND_EXCLUDED)))
+        rc = 0;
+    if (hi_kind != WEFT_BOUND_UNBOUNDED &&
+        ((c = cmp_bound(key.p, key.len, &hi)) > 0 || (c == 0 && hi_kind == WEFT_BOUND_EXCLUDED)))
+        rc = 0;
+done:
+    weft_bsatn_buf_fini(&lo);
+    weft_bsatn_buf_fini(&hi);
+    weft_bsatn_buf_fini(&key);
+    return rc;
+}
+
 /* ---- clients ------------------------------------------------------------- */
 
 typedef struct {
@@ -812,17 +886,11 @@ int weft_tables_range_json(const weft_schema_t *s, weft_txn_t *txn, const uint8_
     out_next->len = 0;
     if (!tab) return WEFT_TABLE_ENOTABLE;
     if (!tab->public_) return WEFT_TABLE_EDENIED;
-    if (iid >= (int)tab->nidx) return WEFT_TABLE_ENOTABLE;
-    if (iid < 0) {
-        if (tab->pk < 0) return WEFT_TABLE_EINVAL;
-        memset(&pk, 0, sizeof pk);
-        pk.cols[0] = (uint32_t)tab->pk;
-        pk.ncols = 1;
-        pk.on_pk = 1;
-    }
+    const schema_index_t *ix = index_or_pk(tab, iid, &pk, &rc);
+    if (!ix) return rc;
     if ((rc = weft_tables_new(s, ctx, ctx_len, &t)) != 0) return rc;
     weft_tables_begin_call(t, txn, NULL, 0); /* a public table: no owner to check */
-    rc = range_scan(t, tid, tab, iid, iid < 0 ? &pk : &tab->idx[iid], range, range_len, &h);
+    rc = range_scan(t, tid, tab, iid, ix, range, range_len, &h);
     if (rc != 0) goto done;
     it = iter_get(t, h);
     if (after_len && it->lo_kind != WEFT_BOUND_UNBOUNDED) {

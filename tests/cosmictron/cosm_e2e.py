@@ -14,7 +14,7 @@ The chat case runs examples/cosmictron_chat's session (GUEST_WASM is then
 that example).
 
 usage: cosm_e2e.py CASE WEFT GUEST_WASM
-       (CASE: calls, tables, restart, subscribe, schedule, log_level, chat, bad_deploy,
+       (CASE: calls, tables, restart, subscribe, subscribe_range, schedule, log_level, chat, bad_deploy,
         inspect, run)
 """
 import http.client
@@ -352,6 +352,55 @@ def case_subscribe(node):
     sub.close()
 
 
+def start_rows(sub, field):
+    """The `field` of each row a subscription starts with, up to `ready`."""
+    got = []
+    while True:
+        mid, event, data = sub.next()
+        if event == "ready":
+            return got
+        check(event == "row", "before ready: %s %s" % (event, data))
+        got.append(data[field])
+
+
+def case_subscribe_range(node):
+    """?index=&from=&to= on a subscription: the rows in the range, then
+    only the inserts and deletes of rows in it; resumable the same way."""
+    for name, age in (("a", 1), ("b", 5), ("c", 9)):  # ids 100, 101, 102
+        check(call(node, "add", add_args(name, age))[0] == 200, "add %s" % name)
+    path = "/v1/contexts/c1/tables/person/subscribe?index=by_age&from=2&to=9"
+    sub = Sse(node, path)
+    check(sub.status == 200, "subscribe: %s" % sub.status)
+    first = start_rows(sub, "name")
+    check(first == ["b"], "the rows of ages 2 to 9 (excluded): %s" % first)
+    for name, age in (("d", 3), ("e", 9), ("f", -1), ("g", 8)):  # 103 in, 104, 105 out, 106 in
+        check(call(node, "add", add_args(name, age))[0] == 200, "add %s" % name)
+    check(call(node, "remove", struct.pack("<I", 101))[0] == 200, "remove b (age 5)")
+    check(call(node, "remove", struct.pack("<I", 100))[0] == 200, "remove a (age 1)")
+    got = []
+    for _ in range(3):
+        mid, event, data = sub.next()
+        got.append((mid, event, json.loads(data["payload"])["name"]))
+    sub.close()
+    check([g[1:] for g in got] == [("table:person:insert", "d"), ("table:person:insert", "g"),
+                                   ("table:person:delete", "b")], "changes in range: %s" % got)
+    # resumed after d's insert: g's insert next, the others still passed over
+    sub = Sse(node, path, {"Last-Event-ID": str(got[0][0])})
+    mid, event, data = sub.next()
+    check(mid == got[1][0] and json.loads(data["payload"])["name"] == "g",
+          "resumed: %s %s" % (mid, data))
+    sub.close()
+    # the primary key's range: ids from 104 on
+    sub = Sse(node, "/v1/contexts/c1/tables/person/subscribe?from=104")
+    ids = start_rows(sub, "id")
+    sub.close()
+    check(ids == [104, 105, 106], "primary key from 104: %s" % ids)
+    for q, what in (("?index=nope", "no index 'nope'"),
+                    ("?index=by_age&from=%22x%22", "from (column age)")):
+        status, doc = node.json("GET", "/v1/contexts/c1/tables/person/subscribe" + q)
+        check(status == 400 and what in doc["error"]["message"], "%s: %s %s" % (q, status, doc))
+
+
 def main():
     case, nodes.WEFT, guest = sys.argv[1], sys.argv[2], sys.argv[3]
     if case == "run":  # `weft run --invoke REDUCER` on the chat example
@@ -400,6 +449,8 @@ def main():
                 case_restart(node, data)
             elif case == "subscribe":
                 case_subscribe(node)
+            elif case == "subscribe_range":
+                case_subscribe_range(node)
             elif case == "schedule":
                 case_schedule(node, data)
             elif case == "log_level":

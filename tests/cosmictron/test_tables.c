@@ -341,6 +341,16 @@ TEST(tables_index_ranges_at_their_edges)
         if (n != cases[c].want) FAIL("case %zu: %zu rows, want %zu", c, n, cases[c].want);
         /* in age order */
         for (size_t i = 1; i < n; i++) ASSERT_TRUE(ages[ids[i - 1]] <= ages[ids[i]]);
+        /* a row is in the range (a subscription's filter) exactly when a scan finds it */
+        size_t in = 0;
+        for (uint32_t i = 0; i < 7; i++) {
+            snprintf(name, sizeof name, "p%u", i);
+            buf_t *row = person(i, name, ages[i], NULL);
+            int rc = weft_tables_range_contains(f->s, 0, 0, r->p, r->len, row->p, row->len);
+            ASSERT_TRUE(rc == 0 || rc == 1);
+            in += (size_t)rc;
+        }
+        if (in != cases[c].want) FAIL("case %zu: %zu rows contained, want %zu", c, in, cases[c].want);
     }
     /* a two-column index: (age, name) from (1, "p5") inclusive */
     buf_t *r = buf();
