@@ -62,6 +62,7 @@ bench: build
 	$(BUILD)/bench/sync_sim 3 20000
 	./bench/sync.sh $(BUILD)
 	./bench/faasm.sh $(BUILD)
+	./bench/cosmbench.sh $(BUILD)
 
 # Seeds 1..SOAK_SEEDS of the replication simulation (tests/sync/sim.c:
 # loss, duplication, reordering, partitions, restarts); make test runs 200.
