@@ -88,6 +88,12 @@ weft_module_t *weft_instance_module(const weft_instance_t *inst);
  * __faasm_chain_ptr) needs the table wasm-ld does not export. Returns 0
  * and the table (owned by the store), or WEFT_ENOTFOUND. */
 int weft_instance_table(const weft_instance_t *inst, uint32_t index, weft_table_t **out);
+/* The instance's memory `index` (imports first), exported or not: with
+ * multi-memory a module may have several. Returns 0 and the memory (owned
+ * by the store), or WEFT_ENOTFOUND. A memory by export name is
+ * weft_instance_export's; host functions reach the caller's exported
+ * "memory" with weft_caller_memory. */
+int weft_instance_memory(const weft_instance_t *inst, uint32_t index, weft_memory_t **out);
 /* Looks up export `name`; returns 0 and fills *out, or WEFT_ENOTFOUND. */
 int weft_instance_export(const weft_instance_t *inst, const char *name, weft_extern_t *out);
 /* Same, for names with a length (may contain NUL). */

@@ -171,6 +171,13 @@ int weft_instance_table(const weft_instance_t *inst, uint32_t index, weft_table_
     return 0;
 }
 
+int weft_instance_memory(const weft_instance_t *inst, uint32_t index, weft_memory_t **out)
+{
+    if (index >= inst->module->nmems) return WEFT_ENOTFOUND;
+    *out = inst->mems[index];
+    return 0;
+}
+
 int weft_module_export_find(const weft_module_t *m, const char *name, size_t len,
                             weft_externdesc_t *out)
 {

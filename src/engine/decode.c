@@ -343,7 +343,8 @@ static void decode_imports(reader_t *r, weft_module_t *m)
             m->mems[m->nmems] = rd_limits(r, MAX_PAGES, "memory");
             im->index = m->nmems++;
             m->nmem_imports++;
-            if (m->nmems > 1) INVALID(r, "multiple memories");
+            if (m->nmems > 1 && !engine_feature(r->e, WEFT_FEATURE_MULTI_MEMORY))
+                INVALID(r, "multiple memories");
             break;
         case WEFT_EXTERN_GLOBAL: {
             globaldef_t *g = &m->globals[m->nglobals];
@@ -391,7 +392,8 @@ static void decode_memories(reader_t *r, weft_module_t *m)
     for (uint32_t i = 0; i < n; i++) {
         m->mems[m->nmems] = rd_limits(r, MAX_PAGES, "memory");
         m->nmems++;
-        if (m->nmems > 1) INVALID(r, "multiple memories");
+        if (m->nmems > 1 && !engine_feature(r->e, WEFT_FEATURE_MULTI_MEMORY))
+            INVALID(r, "multiple memories");
     }
 }
 

@@ -379,37 +379,48 @@ L_MEMORY_GROW: {
     pc += 2;
     NEXT();
 }
-L_MEMORY_INIT: {
-    uint32_t seg = (uint32_t)pc[1].u;
-    uint32_t d = fp[pc[2].p.a].i32, src = fp[pc[2].p.b].i32, n = fp[pc[3].u].i32;
-    const datadef_t *dd = &inst->module->datas[seg];
-    uint32_t len = inst->dropped_datas[seg] ? 0 : dd->len;
-    if (UNLIKELY((uint64_t)src + n > len || (uint64_t)d + n > memsize)) TRAP(MEMORY_OOB);
-    CHARGE(BYTE_UNITS(n));
-    if (n) memcpy(mem + d, dd->bytes + src, n);
+/* memory.init, copy and fill of memory 0 (base and size in registers)
+ * and, in the _M handlers below, of any memory */
+#define MEMORY_INIT_INTO(base, size)                                          \
+    do {                                                                      \
+        uint32_t seg = (uint32_t)pc[1].u;                                     \
+        uint32_t d = fp[pc[2].p.a].i32, src = fp[pc[2].p.b].i32, n = fp[pc[3].u].i32; \
+        const datadef_t *dd = &inst->module->datas[seg];                      \
+        uint32_t len = inst->dropped_datas[seg] ? 0 : dd->len;                \
+        if (UNLIKELY((uint64_t)src + n > len || (uint64_t)d + n > (size))) TRAP(MEMORY_OOB); \
+        CHARGE(BYTE_UNITS(n));                                                \
+        if (n) memcpy((base) + d, dd->bytes + src, n);                        \
+    } while (0)
+#define MEMORY_COPY_BETWEEN(dbase, dsize, sbase, ssize)                       \
+    do {                                                                      \
+        uint32_t d = fp[pc[1].p.a].i32, src = fp[pc[1].p.b].i32, n = fp[pc[2].u].i32; \
+        if (UNLIKELY((uint64_t)src + n > (ssize) || (uint64_t)d + n > (dsize))) TRAP(MEMORY_OOB); \
+        CHARGE(BYTE_UNITS(n));                                                \
+        if (n) memmove((dbase) + d, (sbase) + src, n); /* one memory may be both */ \
+    } while (0)
+#define MEMORY_FILL_OF(base, size)                                            \
+    do {                                                                      \
+        uint32_t d = fp[pc[1].p.a].i32, v = fp[pc[1].p.b].i32, n = fp[pc[2].u].i32; \
+        if (UNLIKELY((uint64_t)d + n > (size))) TRAP(MEMORY_OOB);             \
+        CHARGE(BYTE_UNITS(n));                                                \
+        if (n) memset((base) + d, (int)(v & 0xff), n);                        \
+    } while (0)
+L_MEMORY_INIT:
+    MEMORY_INIT_INTO(mem, memsize);
     pc += 4;
     NEXT();
-}
 L_DATA_DROP:
     inst->dropped_datas[pc[1].u] = 1;
     pc += 2;
     NEXT();
-L_MEMORY_COPY: {
-    uint32_t d = fp[pc[1].p.a].i32, src = fp[pc[1].p.b].i32, n = fp[pc[2].u].i32;
-    if (UNLIKELY((uint64_t)src + n > memsize || (uint64_t)d + n > memsize)) TRAP(MEMORY_OOB);
-    CHARGE(BYTE_UNITS(n));
-    if (n) memmove(mem + d, mem + src, n);
+L_MEMORY_COPY:
+    MEMORY_COPY_BETWEEN(mem, memsize, mem, memsize);
     pc += 3;
     NEXT();
-}
-L_MEMORY_FILL: {
-    uint32_t d = fp[pc[1].p.a].i32, v = fp[pc[1].p.b].i32, n = fp[pc[2].u].i32;
-    if (UNLIKELY((uint64_t)d + n > memsize)) TRAP(MEMORY_OOB);
-    CHARGE(BYTE_UNITS(n));
-    if (n) memset(mem + d, (int)(v & 0xff), n);
+L_MEMORY_FILL:
+    MEMORY_FILL_OF(mem, memsize);
     pc += 3;
     NEXT();
-}
 L_TABLE_GET: {
     weft_table_t *t = inst->tables[pc[2].u];
     uint32_t i = SRC(1).i32;
@@ -473,6 +484,74 @@ L_ELEM_DROP:
     inst->dropped_elems[pc[1].u] = 1;
     pc += 2;
     NEXT();
+/* Memories other than 0 (multi-memory): looked up from the instance at
+ * each access, so memory 0's registers and handlers stay as they were. A
+ * grow reloads memory 0's registers too: a module may import one memory
+ * as two of its indices. */
+L_LOAD_M: {
+    const weft_memory_t *mm = inst->mems[pc[3].p.a];
+    uint64_t ea = (uint64_t)SRC(1).i32 + pc[2].u;
+    switch (pc[3].p.b) {
+#define LOAD(n, w, vo, ct, fo)                                                \
+    case w: {                                                                 \
+        if (UNLIKELY(ea + sizeof(ct) > mm->size)) TRAP(MEMORY_OOB);           \
+        ct v;                                                                 \
+        memcpy(&v, mm->data + ea, sizeof v);                                  \
+        DST(1).fo = v;                                                        \
+        break;                                                                \
+    }
+#include "ops.def"
+    }
+    pc += 4;
+    NEXT();
+}
+L_STORE_M: {
+    weft_memory_t *mm = inst->mems[pc[3].p.a];
+    uint64_t ea = (uint64_t)fp[pc[1].p.a].i32 + pc[2].u;
+    switch (pc[3].p.b) {
+#define STORE(n, w, vi, ct, fi)                                               \
+    case w: {                                                                 \
+        if (UNLIKELY(ea + sizeof(ct) > mm->size)) TRAP(MEMORY_OOB);           \
+        ct v = (ct)SRC(1).fi;                                                 \
+        memcpy(mm->data + ea, &v, sizeof v);                                  \
+        break;                                                                \
+    }
+#include "ops.def"
+    }
+    pc += 4;
+    NEXT();
+}
+L_MEMORY_SIZE_M:
+    DST(1).i32 = (uint32_t)(inst->mems[pc[2].u]->size / PAGE_SIZE);
+    pc += 3;
+    NEXT();
+L_MEMORY_GROW_M: {
+    weft_memory_t *mm = inst->mems[pc[2].u];
+    uint32_t delta = SRC(1).i32;
+    if (delta && memory_grow_fits(mm, delta)) CHARGE((uint64_t)delta * (PAGE_SIZE / BYTES_PER_FUEL));
+    DST(1).s32 = memory_grow_pages(mm, delta);
+    RELOAD_MEM();
+    pc += 3;
+    NEXT();
+}
+L_MEMORY_INIT_M: {
+    weft_memory_t *mm = inst->mems[pc[4].u];
+    MEMORY_INIT_INTO(mm->data, mm->size);
+    pc += 5;
+    NEXT();
+}
+L_MEMORY_COPY_M: {
+    weft_memory_t *dm = inst->mems[pc[3].p.a], *sm = inst->mems[pc[3].p.b];
+    MEMORY_COPY_BETWEEN(dm->data, dm->size, sm->data, sm->size);
+    pc += 4;
+    NEXT();
+}
+L_MEMORY_FILL_M: {
+    weft_memory_t *mm = inst->mems[pc[3].p.a];
+    MEMORY_FILL_OF(mm->data, mm->size);
+    pc += 4;
+    NEXT();
+}
 L_REF_FUNC:
     DST(1).ref = inst->funcs[pc[1].p.b];
     pc += 2;

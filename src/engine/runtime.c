@@ -851,7 +851,12 @@ static slot_t eval_expr(weft_instance_t *inst, const constexpr_t *c)
     const constexpr_t *ops = inst->module->cexpr_ops + c->value;
     for (uint32_t i = 0; i < c->nops; i++) {
         const constexpr_t *o = &ops[i];
-        slot_t *a = &st[sp >= 2 ? sp - 2 : 0], b = st[sp ? sp - 1 : 0];
+        if (o->kind < CE_I32_ADD) { /* a value */
+            st[sp++] = eval_const(inst, o);
+            continue;
+        }
+        slot_t *a = &st[sp - 2], b = st[sp - 1];
+        sp--;
         switch (o->kind) {
         case CE_I32_ADD: a->i32 += b.i32; break;
         case CE_I32_SUB: a->i32 -= b.i32; break;
@@ -859,9 +864,7 @@ static slot_t eval_expr(weft_instance_t *inst, const constexpr_t *c)
         case CE_I64_ADD: a->i64 += b.i64; break;
         case CE_I64_SUB: a->i64 -= b.i64; break;
         case CE_I64_MUL: a->i64 *= b.i64; break;
-        default: st[sp++] = eval_const(inst, o); continue;
         }
-        sp--;
     }
     return st[0];
 }

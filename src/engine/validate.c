@@ -217,22 +217,34 @@ static void check_frame_end(cctx_t *c, ctrl_t *f)
     if (c->sp != f->height + f->nresults) INVALID(c, "type mismatch: values remaining on stack at end of block");
 }
 
-static void memarg(cctx_t *c, uint32_t natural, uint32_t *offset)
+static void need_memory(cctx_t *c, uint32_t mem)
 {
-    uint32_t align = rd_u32(&c->r);
+    if (mem >= c->m->nmems) INVALID(c, "unknown memory %u", mem);
+}
+
+/* A memory access's alignment and offset; returns its memory index. With
+ * multi-memory, bit 6 of the alignment field says a memory index follows
+ * it (memory 0 keeps the 2.0 encoding). */
+static uint32_t memarg(cctx_t *c, uint32_t natural, uint32_t *offset)
+{
+    uint32_t align = rd_u32(&c->r), mem = 0;
+    if ((align & 0x40) && engine_feature(c->e, WEFT_FEATURE_MULTI_MEMORY)) {
+        align &= ~0x40u;
+        mem = rd_u32(&c->r);
+    }
     *offset = rd_u32(&c->r);
-    if (c->m->nmems == 0) INVALID(c, "unknown memory 0");
+    need_memory(c, mem);
     if (align >= 32 || (1u << align) > natural) INVALID(c, "alignment must not be larger than natural");
+    return mem;
 }
 
-static void need_memory(cctx_t *c)
+/* The memory index of memory.size/grow/fill/copy/init: in 2.0 a zero byte,
+ * with multi-memory an index (checked by need_memory). */
+static uint32_t mem_index(cctx_t *c)
 {
-    if (c->m->nmems == 0) INVALID(c, "unknown memory 0");
-}
-
-static void zero_byte(cctx_t *c)
-{
+    if (engine_feature(c->e, WEFT_FEATURE_MULTI_MEMORY)) return rd_u32(&c->r);
     if (rd_u8(&c->r) != 0) BAD_ENCODING(c, "zero byte expected");
+    return 0;
 }
 
 static uint8_t table_type(cctx_t *c, uint32_t t)
@@ -348,13 +360,29 @@ static void take_last_op(cctx_t *c)
     c->last_op = -1;
 }
 
-static void load(cctx_t *c, int op, uint8_t vout, uint32_t natural)
+/* A load or store of memory mem > 0: one generic op, the wasm opcode
+ * choosing the access in its handler, so memory 0's ops stay as they are. */
+static void access_m(cctx_t *c, uint32_t a, uint32_t b, uint32_t off, uint32_t mem, uint32_t wasm_op,
+                     bool is_load)
+{
+    size_t at = cc_op(c, is_load ? OP_LOAD_M : OP_STORE_M);
+    cc_pair(c, a, b);
+    cc_cell(c, off);
+    cc_pair(c, mem, wasm_op);
+    if (is_load) cc_def(c, at);
+}
+
+static void load(cctx_t *c, int op, uint8_t vout, uint32_t natural, uint32_t wasm_op)
 {
     uint32_t off, src, k;
-    memarg(c, natural, &off);
+    uint32_t mem = memarg(c, natural, &off);
     opnd_t a = pop_t(c, WEFT_I32);
     uint32_t d = push_home(c, vout);
     if (!emitting(c)) return;
+    if (mem) {
+        access_m(c, d, a.slot, off, mem, wasm_op, true);
+        return;
+    }
     size_t at;
     int fold = address_add(c, &a, c->sp - 1, &src, &k);
     if (fold) take_last_op(c);
@@ -370,13 +398,18 @@ static void load(cctx_t *c, int op, uint8_t vout, uint32_t natural)
     cc_def(c, at);
 }
 
-static void store(cctx_t *c, int op, uint8_t vin, uint32_t natural)
+static void store(cctx_t *c, int op, uint8_t vin, uint32_t natural, uint32_t wasm_op)
 {
     uint32_t off, src, k;
-    memarg(c, natural, &off);
+    uint32_t mem = memarg(c, natural, &off);
     opnd_t v = pop_t_raw(c, vin);
     opnd_t a = pop_t(c, WEFT_I32);
     if (!emitting(c)) return;
+    if (mem) {
+        v = in_slot_at(c, v, c->sp + 1);
+        access_m(c, a.slot, v.slot, off, mem, wasm_op, false);
+        return;
+    }
     int fold = address_add(c, &a, c->sp, &src, &k);
     /* A pending constant value is written to the slot above the address,
      * which may be an operand of the add: then the add must stay. */
@@ -401,8 +434,8 @@ static bool numeric(cctx_t *c, uint32_t code)
 #define UNT(n, w, vi, vo, fi, fo, f) case w: unop(c, OP_##n, WEFT_##vi, WEFT_##vo); return true;
 #define BIN(n, w, vi, vo, fi, fo, e) case w: binop(c, OP_##n, WEFT_##vi, WEFT_##vo, true); return true;
 #define BINT(n, w, vi, vo, fi, fo, f) case w: binop(c, OP_##n, WEFT_##vi, WEFT_##vo, false); return true;
-#define LOAD(n, w, vo, ct, fo) case w: load(c, OP_##n, WEFT_##vo, sizeof(ct)); return true;
-#define STORE(n, w, vi, ct, fi) case w: store(c, OP_##n, WEFT_##vi, sizeof(ct)); return true;
+#define LOAD(n, w, vo, ct, fo) case w: load(c, OP_##n, WEFT_##vo, sizeof(ct), w); return true;
+#define STORE(n, w, vi, ct, fi) case w: store(c, OP_##n, WEFT_##vi, sizeof(ct), w); return true;
 #include "ops.def"
     }
     return false;
@@ -723,16 +756,17 @@ static void op_fc(cctx_t *c)
     switch (sub) {
     case 8: { /* memory.init */
         uint32_t seg = rd_u32(&c->r);
-        zero_byte(c);
-        need_memory(c);
+        uint32_t mem = mem_index(c);
+        need_memory(c, mem);
         if (!m->has_datacount) BAD_ENCODING(c, "data count section required");
         if (seg >= m->datacount) INVALID(c, "unknown data segment %u", seg);
         opnd_t n = pop_t(c, WEFT_I32), s = pop_t(c, WEFT_I32), d = pop_t(c, WEFT_I32);
         if (emitting(c)) {
-            cc_op(c, OP_MEMORY_INIT);
+            cc_op(c, mem ? OP_MEMORY_INIT_M : OP_MEMORY_INIT);
             cc_cell(c, seg);
             cc_pair(c, d.slot, s.slot);
             cc_cell(c, n.slot);
+            if (mem) cc_cell(c, mem);
         }
         return;
     }
@@ -747,15 +781,20 @@ static void op_fc(cctx_t *c)
         return;
     }
     case 10:
-    case 11: { /* memory.copy, memory.fill */
-        zero_byte(c);
-        if (sub == 10) zero_byte(c);
-        need_memory(c);
+    case 11: { /* memory.copy (destination, then source memory), memory.fill */
+        uint32_t dm = mem_index(c), sm = sub == 10 ? mem_index(c) : 0;
+        need_memory(c, dm);
+        need_memory(c, sm);
         opnd_t n = pop_t(c, WEFT_I32), s = pop_t(c, WEFT_I32), d = pop_t(c, WEFT_I32);
         if (emitting(c)) {
-            cc_op(c, sub == 10 ? OP_MEMORY_COPY : OP_MEMORY_FILL);
+            bool multi = dm || sm;
+            if (sub == 10)
+                cc_op(c, multi ? OP_MEMORY_COPY_M : OP_MEMORY_COPY);
+            else
+                cc_op(c, multi ? OP_MEMORY_FILL_M : OP_MEMORY_FILL);
             cc_pair(c, d.slot, s.slot);
             cc_cell(c, n.slot);
+            if (multi) cc_pair(c, dm, sm);
         }
         return;
     }
@@ -1066,14 +1105,19 @@ static bool instruction(cctx_t *c)
     }
     case 0x3f:
     case 0x40: { /* memory.size, memory.grow */
-        zero_byte(c);
-        need_memory(c);
+        uint32_t mem = mem_index(c);
+        need_memory(c, mem);
         opnd_t a = {0};
         if (op == 0x40) a = pop_t(c, WEFT_I32);
         uint32_t d = push_home(c, WEFT_I32);
         if (emitting(c)) {
-            size_t at = cc_op(c, op == 0x3f ? OP_MEMORY_SIZE : OP_MEMORY_GROW);
+            size_t at;
+            if (mem)
+                at = cc_op(c, op == 0x3f ? OP_MEMORY_SIZE_M : OP_MEMORY_GROW_M);
+            else
+                at = cc_op(c, op == 0x3f ? OP_MEMORY_SIZE : OP_MEMORY_GROW);
             cc_pair(c, d, a.slot);
+            if (mem) cc_cell(c, mem);
             cc_def(c, at);
         }
         return true;

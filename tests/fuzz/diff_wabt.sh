@@ -19,8 +19,9 @@
 #   (wabt_kind below) and compared. A module whose start function traps is
 #   compared through wabt's instantiation error.
 # - Only modules both accept are compared: weft's diff_run and wabt's
-#   wasm-validate (default features = WebAssembly 2.0 + SIMD; weft rejects
-#   SIMD, so such modules count as "validity differs"). Modules whose imports
+#   wasm-validate (default features = WebAssembly 2.0 + SIMD, with tail calls
+#   on as in weft; weft rejects SIMD, so such modules count as "validity
+#   differs"). Modules whose imports
 #   have names wabt's JSON cannot carry, or that weft could not instantiate
 #   (an error, not a trap), are skipped with a count.
 # - Allowed differences, counted but not failures:
@@ -152,7 +153,7 @@ def run_one(path):
         res.status = 'diff'
         res.diffs.append('diff_run failed (status %d): %s' % (r.returncode, r.stderr.strip()))
         return res
-    v = subprocess.run(['wasm-validate', path], capture_output=True, text=True,
+    v = subprocess.run(['wasm-validate', '--enable-tail-call', path], capture_output=True, text=True,
                        errors='replace')
     weft_ok = r.returncode == 0
     wabt_ok = v.returncode == 0
@@ -260,7 +261,8 @@ def compare(res, path, lines, tmp):
     with open(os.path.join(tmp, 'm.json'), 'w') as out:
         json.dump({'source_filename': 'm.wast', 'commands': commands}, out)
     try:
-        s = subprocess.run(['spectest-interp', 'm.json'], cwd=tmp, capture_output=True,
+        s = subprocess.run(['spectest-interp', '--enable-tail-call', 'm.json'], cwd=tmp,
+                           capture_output=True,
                            text=True, errors='replace', timeout=WABT_TIMEOUT)
         out_lines = (s.stdout + s.stderr).splitlines()
     except subprocess.TimeoutExpired:

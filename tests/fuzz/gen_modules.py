@@ -8,7 +8,8 @@ its _R twins), compares feeding br_if / if / select, computed addresses with
 offsets, local.tee / local.set right after a computation, a local read before
 an operand that changes it, blocks and ifs with results and branches out of
 them with values, counted loops (also with a value left on the stack at the
-back edge), br_table, calls (direct, indirect, multi-value), globals, bulk
+back edge), br_table, calls (direct, indirect, multi-value), tail calls (return_call and
+return_call_indirect of a helper, wat2wasm --enable-tail-call), globals, bulk
 memory, memory.size/grow.
 
 Valid by construction: expressions are generated for a wanted type (the
@@ -625,6 +626,19 @@ class Func:
         return dst + src + n + ['memory.copy']
 
     def s_ret(self, d):
+        # a tail call (return_call, return_call_indirect) of a helper whose
+        # results are exactly this function's
+        tails = [h for h in self.mod.helpers if h[2] == self.results]
+        if tails and self.chance(0.4):
+            name, params, results = self.r.choice(tails)
+            slots = [i for i, h in enumerate(self.mod.elems)
+                     if h is not None and self.mod.helpers[h] == (name, params, results)]
+            if slots and self.chance(0.5):
+                return self.cond(d - 1) + ['if'] + self.call_args(params, d) + \
+                    ['i32.const %d' % self.r.choice(slots),
+                     'return_call_indirect' + sig_text(params, results), 'end']
+            return self.cond(d - 1) + ['if'] + self.call_args(params, d) + \
+                ['return_call %s' % name, 'end']
         vals = []
         for t in self.results:
             vals += self.expr(t, d - 1)
@@ -741,7 +755,8 @@ def main():
         wat = os.path.join(watdir, name + '.wat')
         with open(wat, 'w') as out:
             out.write(gen_module(rng))
-        r = subprocess.run(['wat2wasm', wat, '-o', os.path.join(outdir, name + '.wasm')],
+        r = subprocess.run(['wat2wasm', '--enable-tail-call', wat, '-o',
+                            os.path.join(outdir, name + '.wasm')],
                            capture_output=True, text=True)
         if r.returncode != 0:
             sys.exit('gen_modules.py: generated an invalid module %s:\n%s' % (wat, r.stderr))

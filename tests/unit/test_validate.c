@@ -135,11 +135,6 @@ TEST(validate_duplicate_export)
     EXPECT_INVALID("duplicate_export", "export section", NULL);
 }
 
-TEST(validate_two_memories)
-{
-    EXPECT_INVALID("two_memories", "memory section", NULL);
-}
-
 TEST(validate_memory_min_over_max)
 {
     EXPECT_INVALID("memory_min_over_max", "memory section", NULL);

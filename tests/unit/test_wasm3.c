@@ -111,3 +111,67 @@ TEST(wasm3_features_can_be_turned_off)
     weft_global_get(fx_global(&fx, "g"), &v);
     ASSERT_EQ_INT(v.of.i32, 42);
 }
+
+/* poke(addr, byte): writes through the caller's exported "memory". */
+static int host_poke(weft_caller_t *c, void *user, const weft_val_t *args, weft_val_t *results)
+{
+    (void)user, (void)results;
+    weft_memory_t *mem = weft_caller_memory(c, "memory");
+    uint8_t b = (uint8_t)args[1].of.i32;
+    if (!mem || weft_memory_write(mem, (uint32_t)args[0].of.i32, &b, 1) != 0)
+        return weft_caller_trap(c, "no exported memory");
+    return 0;
+}
+
+TEST(multi_memory_api_and_host_memory)
+{
+    fixture_t fx;
+    fx_open(&fx, "multi_memory");
+    ASSERT_OK(weft_linker_define_func(fx.linker, "env", "poke", h_functype("ii", ""), host_poke, NULL));
+    fx_instantiate(&fx);
+    ASSERT_EQ_INT((int)weft_module_memory_count(fx.module), 3);
+
+    weft_memory_t *m0 = NULL, *m1 = NULL, *m2 = NULL, *none = NULL;
+    ASSERT_OK(weft_instance_memory(fx.inst, 0, &m0));
+    ASSERT_OK(weft_instance_memory(fx.inst, 1, &m1));
+    ASSERT_OK(weft_instance_memory(fx.inst, 2, &m2));
+    ASSERT_RC(weft_instance_memory(fx.inst, 3, &none), WEFT_ENOTFOUND);
+    ASSERT_NULL(none);
+    ASSERT_EQ_INT((int)weft_memory_pages(m0), 1);
+    ASSERT_EQ_INT((int)weft_memory_pages(m1), 2);
+    ASSERT_EQ_INT((int)weft_memory_pages(m2), 0);
+    /* the export by name is memory 1 */
+    ASSERT_EQ_PTR(fx_memory(&fx, "memory"), m1);
+    char buf[8] = {0};
+    ASSERT_OK(weft_memory_read(m0, 0, buf, 7));
+    ASSERT_EQ_STR(buf, "private");
+    ASSERT_OK(weft_memory_read(m1, 0, buf, 6));
+    buf[6] = 0;
+    ASSERT_EQ_STR(buf, "public");
+
+    /* a host function writes the exported memory, the guest reads it there */
+    ASSERT_EQ_INT(CALL_I32(&fx, "poke_and_read", 2, 100, 0x5a), 0x5a);
+    uint8_t b = 0;
+    ASSERT_OK(weft_memory_read(m1, 100, &b, 1));
+    ASSERT_EQ_INT(b, 0x5a);
+    ASSERT_OK(weft_memory_read(m0, 100, &b, 1));
+    ASSERT_EQ_INT(b, 0);
+    ASSERT_EQ_INT(CALL_I32(&fx, "private_at", 1, 100), 0);
+
+    /* growing memory 2 from the host is seen by the guest */
+    ASSERT_EQ_INT(CALL_I32(&fx, "third_size", 0), 0);
+    uint32_t old = 9;
+    ASSERT_OK(weft_memory_grow(m2, 1, &old));
+    ASSERT_EQ_INT((int)old, 0);
+    ASSERT_EQ_INT(CALL_I32(&fx, "third_size", 0), 1);
+}
+
+/* (Two memories were invalid before multi-memory: test_validate.c had
+ * validate_two_memories.) */
+TEST(multi_memory_can_be_turned_off)
+{
+    char msg[256];
+    ASSERT_OK(load_with_off("multi_memory", ~WEFT_FEATURE_MULTI_MEMORY, msg, sizeof msg));
+    ASSERT_RC(load_with_off("multi_memory", WEFT_FEATURE_MULTI_MEMORY, msg, sizeof msg), WEFT_EINVALID);
+    ASSERT_CONTAINS(msg, "multiple memories");
+}
