@@ -4,10 +4,10 @@
  * vector collection (an RGA: pushes on any node merge into one order on
  * all); its id is kept in synced storage under "room", so every member
  * finds it. A message may carry an attachment, written as a blob in
- * chunks (blob_create/write/close) and named in the message by its id;
- * blobs stay on the node that wrote them (weft does not move blobs
- * between nodes yet, docs/calimero.md "Blobs"). Members come from the
- * context (context_members, context_add_member). See README.md.
+ * chunks (blob_create/write/close), named in the message by its id and
+ * announced to the room's context (blob_announce_to_context), so every
+ * member node fetches it (docs/calimero.md "Blobs"). Members come from
+ * the context (context_members, context_add_member). See README.md.
  */
 #include "calimero.h"
 
@@ -151,8 +151,15 @@ CAL_EXPORT("post") void post(void)
             cal_buf_t b = cal_buf(a + done, (size_t)piece);
             done += cal_blob_write(fd, cal_ptr(&b));
         }
-        cal_buf_t idb = cal_buf(blob, 32);
+        uint8_t ctx[32];
+        cal_buf_t idb = cal_buf(blob, 32), cb = cal_buf(ctx, 32);
         cal_blob_close(fd, cal_ptr(&idb));
+        cal_context_id(2); /* the room's members fetch it from this node */
+        if (cal_register_read(2, ctx, 32) != 32 ||
+            cal_blob_announce_to_context(cal_ptr(&idb), cal_ptr(&cb)) != 1) {
+            CAL_PANIC("the attachment could not be announced");
+            return;
+        }
         rec[r++] = 1;
         for (int i = 0; i < 32; i++) rec[r++] = blob[i];
         for (int i = 0; i < 8; i++) rec[r++] = (uint8_t)(al >> (8 * i));
@@ -226,7 +233,8 @@ CAL_EXPORT("messages") void messages(void)
 }
 
 /* attachment BLOBID (hex): the attachment's bytes, read back in chunks
- * through blob_open/blob_read, or Err when this node does not hold it. */
+ * through blob_open/blob_read, or Err when this node does not hold it
+ * (not yet: it is still coming from the node it was posted on). */
 CAL_EXPORT("attachment") void attachment(void)
 {
     uint8_t id[32];
@@ -234,7 +242,7 @@ CAL_EXPORT("attachment") void attachment(void)
     cal_buf_t idb = cal_buf(id, 32);
     uint64_t fd = cal_blob_open(cal_ptr(&idb));
     if (fd == 0) {
-        fail("no such attachment on this node");
+        fail("no such attachment on this node (yet)");
         return;
     }
     size_t o = 0;
