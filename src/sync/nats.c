@@ -389,6 +389,12 @@ static void in_here(sync_nats_t *n, const uint8_t *d, size_t len)
 {
     if (len != HDR + 8 || d[0] != VERSION || memcmp(d + 1, n->pk, 32) == 0)
         return; /* ours, or not a presence of this version */
+    /* Only the nodes this node replicates with become peers (a frame from
+     * any other, an invitation, makes it one too: in_frame): with hundreds
+     * of nodes on the bus, most share nothing with this one, and each
+     * would be a peer of the engine, verified twice a second. */
+    if (!peer_find(n, d + 1) && n->cfg.wants && !n->cfg.wants(n->cfg.user, d + 1))
+        return;
     if (!verify3(DOM_HERE, d + HDR, 8, NULL, 0, d + 33, d + 1)) {
         nlog(n, "sync: nats: a presence message whose signature does not verify; ignored");
         return;

@@ -938,6 +938,19 @@ static int on_vv_reply(void *user, void *link, const uint8_t *vv, size_t len, ui
     return p ? sync_repl_vv_answer(s->repl, p->rp, vv, len, out, out_len) : WEFT_EARG;
 }
 
+/* Whether node id shares a context with this node (NATS presence). */
+static int on_wants(void *user, const uint8_t id[32])
+{
+    weft_sync_t *s = user;
+    for (member_entry_t *e = s->members; e; e = e->next) {
+        if (e->stale)
+            members_load(s, e);
+        if (members_has(e, s->pk) && members_has(e, id))
+            return 1;
+    }
+    return 0;
+}
+
 /* Stream batches of a peer wait while the engine would drop its next. */
 static int on_busy(void *user, void *np)
 {
@@ -1286,8 +1299,8 @@ int weft_sync_start(const weft_sync_config_t *cfg, weft_sync_t **out, char *msg,
         .url = cfg->nats_url, .creds = cfg->nats_creds, .ca = cfg->nats_ca,
         .replicas = cfg->nats_replicas,
         .on_up = on_up, .on_frame = on_frame, .on_writable = on_writable, .on_down = on_down,
-        .on_batch = on_batch, .busy = on_busy, .vv_reply = on_vv_reply, .log = link_log,
-        .user = s,
+        .on_batch = on_batch, .busy = on_busy, .vv_reply = on_vv_reply, .wants = on_wants,
+        .log = link_log, .user = s,
     };
     if ((rv = s->tx->start(&tc, &s->t, msg, msg_size)) != 0)
         goto fail_loop;

@@ -54,6 +54,10 @@ typedef struct {
      * (the context is not shared with the peer). */
     int (*vv_reply)(void *user, void *peer, const uint8_t *vv, size_t len, uint8_t **out,
                     size_t *out_len);
+    /* NATS only. 1 when node `id` shares a context with this node (both
+     * members, as this node sees them): only then does its presence make
+     * it a peer. NULL: every node heard is one. */
+    int (*wants)(void *user, const uint8_t id[32]);
     void (*log)(void *user, const char *line);
     void *user;
 } sync_transport_config_t;

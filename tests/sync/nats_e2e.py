@@ -32,6 +32,10 @@ CASE per CTest test:
               restarted with that authorization logs the same reason when
               its connection closes for good
               (skipped without python3-cryptography, which makes the key)
+  presence    3 nodes on one server, a context of nodes 1 and 2: node 3,
+              which shares nothing, is no peer of theirs nor they of it
+              (GET /v1/peers); added to the members, it is invited, joins and
+              converges, and then all three are peers
   vv_request  anti-entropy's version vectors go as NATS requests: a plain
               client on the bus sees every VV to a node carry the sender's
               reply subject weft.r.<id>, and the other node's VV answer there
@@ -476,6 +480,35 @@ def case_nkey(tmp):
     wait_for("node 4's connection is closed for good", lambda: "closed for good" in n4.log())
     line = [ln for ln in n4.log().splitlines() if "closed for good" in ln][0]
     check("Authorization Violation" in line, "the closing line says why: %s" % line)
+
+
+def up_peers(node):
+    return {p["id"] for p in node.json("GET", "/v1/peers")[1].get("peers", [])
+            if p["state"] == "up"}
+
+
+def case_presence(tmp):
+    """docs/sync.md "NATS transport": a node heard on the bus is a peer
+    only when it shares a context with this one."""
+    srv = NatsServer(tmp)
+    ns = setup(tmp, srv, n=2)
+    n3 = NatsNode(os.path.join(tmp, "n3"), srv.url)
+    model = run_writes(ns, "c", 1)
+    converged(ns, "c", model)
+    wait_for("nodes 1 and 2 are peers", lambda: ns[1].id in up_peers(ns[0]) and
+             ns[0].id in up_peers(ns[1]))
+    time.sleep(2)  # four presence rounds of every node (500 ms)
+    check(n3.id not in up_peers(ns[0]) | up_peers(ns[1]),
+          "node 3 shares nothing: no peer of nodes 1 and 2: %s" % (up_peers(ns[0]),))
+    check(not up_peers(n3), "nodes 1 and 2 are no peers of node 3: %s" % up_peers(n3))
+    s, doc = ns[0].json("POST", "/v1/contexts/c/members", json.dumps({"add": [n3.id]}))
+    check(s == 200 and n3.id in doc.get("members", []), "members add: %s" % doc)
+    wait_for("node 3 is invited and joins",
+             lambda: n3.json("GET", "/v1/contexts/c")[0] == 200)
+    model = run_writes(ns + [n3], "c", 1, model=model)
+    converged(ns + [n3], "c", model)
+    wait_for("all three are peers", lambda: all(
+        up_peers(n) == {m.id for m in ns + [n3] if m is not n} for n in ns + [n3]))
 
 
 class Watcher(threading.Thread):
