@@ -273,6 +273,11 @@ void weft_clinker_delete(weft_clinker_t *l);
  * definition replaces an earlier one. Returns 0 or WEFT_ENOMEM. */
 int weft_clinker_define_func(weft_clinker_t *l, const char *instance, const char *name,
                              weft_chost_fn_t fn, void *user);
+/* The same without copying the names, which must outlive l (a binding's
+ * static table): a node makes a linker per call, and the copies were most
+ * of its allocations. */
+int weft_clinker_define_static(weft_clinker_t *l, const char *instance, const char *name,
+                               weft_chost_fn_t fn, void *user);
 /* When set, an import the linker does not define is bound to a function
  * that traps when called ("unlinked import ... called") instead of failing
  * instantiation. */

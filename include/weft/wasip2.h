@@ -38,12 +38,22 @@ typedef struct {
     const char *const *env;  /* "NAME=VALUE": get-environment; nothing else leaks in */
     size_t nenv;
     int stdin_fd, stdout_fd, stderr_fd; /* host descriptors; -1 = closed */
+    /* Bytes the guest may write to stdout and to stderr in all (0: no
+     * bound): the write that would pass it traps the call ("stdout is over
+     * its limit of N bytes"), so a guest cannot fill a memory file before
+     * its deadline (the node's max_output, as for preview 1). */
+    uint64_t stdout_limit, stderr_limit;
 } weft_wasip2_config_t;
 
 /* The strings are copied. Returns NULL when out of memory. Free with
  * weft_wasip2_delete after every instance using it. */
 weft_wasip2_t *weft_wasip2_new(const weft_wasip2_config_t *cfg);
 void weft_wasip2_delete(weft_wasip2_t *w);
+
+/* Which standard streams the guest read or wrote, through any stream
+ * function (a handle it forged included): bit 0 stdin, 1 stdout, 2 stderr,
+ * as weft_wasi_stdio_used, so an embedder resets only those. */
+unsigned weft_wasip2_stdio_used(const weft_wasip2_t *w);
 
 /* Defines the subset's functions into l (instances named "...@0.2", so
  * they serve every 0.2.x import). Returns 0 or WEFT_ENOMEM. */

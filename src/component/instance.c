@@ -32,6 +32,7 @@ typedef struct {
     char *name;
     weft_chost_fn_t fn;
     void *user;
+    int borrowed; /* weft_clinker_define_static: the names are not ours */
 } cdef_t;
 
 struct weft_clinker {
@@ -49,6 +50,8 @@ void weft_clinker_delete(weft_clinker_t *l)
     if (!l)
         return;
     for (size_t i = 0; i < l->n; i++) {
+        if (l->defs[i].borrowed)
+            continue;
         free(l->defs[i].instance);
         free(l->defs[i].name);
     }
@@ -105,18 +108,35 @@ int weft_clinker_has(const weft_clinker_t *l, const char *instance, const char *
     return clinker_find(l, instance, name) != NULL;
 }
 
+/* Room for one more definition. */
+static int clinker_grow(weft_clinker_t *l)
+{
+    if (l->n < l->cap)
+        return 0;
+    size_t nc = l->cap ? l->cap * 2 : 64;
+    cdef_t *nv = realloc(l->defs, nc * sizeof *nv);
+    if (!nv)
+        return WEFT_ENOMEM;
+    l->defs = nv;
+    l->cap = nc;
+    return 0;
+}
+
+int weft_clinker_define_static(weft_clinker_t *l, const char *instance, const char *name,
+                               weft_chost_fn_t fn, void *user)
+{
+    if (clinker_grow(l) != 0)
+        return WEFT_ENOMEM;
+    l->defs[l->n++] = (cdef_t){(char *)instance, (char *)name, fn, user, 1};
+    return 0;
+}
+
 int weft_clinker_define_func(weft_clinker_t *l, const char *instance, const char *name,
                              weft_chost_fn_t fn, void *user)
 {
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 16;
-        cdef_t *nv = realloc(l->defs, nc * sizeof *nv);
-        if (!nv)
-            return WEFT_ENOMEM;
-        l->defs = nv;
-        l->cap = nc;
-    }
-    cdef_t d = {instance ? strdup(instance) : NULL, strdup(name), fn, user};
+    if (clinker_grow(l) != 0)
+        return WEFT_ENOMEM;
+    cdef_t d = {instance ? strdup(instance) : NULL, strdup(name), fn, user, 0};
     if ((instance && !d.instance) || !d.name) {
         free(d.instance);
         free(d.name);

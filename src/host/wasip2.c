@@ -35,6 +35,8 @@ struct weft_wasip2 {
     char **argv, **env;
     size_t argc, nenv;
     int fds[4]; /* by handle: [1] stdout, [2] stderr, [3] stdin */
+    unsigned used; /* weft_wasip2_stdio_used */
+    uint64_t limit[3], written[3]; /* by handle: [1] stdout, [2] stderr (0: no limit) */
     uint64_t deadlines[MAX_TIMERS];
     uint32_t next_timer;
 };
@@ -162,6 +164,7 @@ static int stream_fd(weft_wasip2_t *w, const weft_cval_t *self, int want_output)
     uint64_t h = self->of.u;
     if (want_output ? (h != H_STDOUT && h != H_STDERR) : h != H_STDIN)
         return -2;
+    w->used |= h == H_STDIN ? 1u : h == H_STDOUT ? 2u : 4u;
     return w->fds[h];
 }
 
@@ -197,6 +200,13 @@ HOST(write_stream)
     size_t n = args[1].len;
     if (fd < 0)
         return stream_closed(result) ? oom(err, err_size) : 0;
+    uint64_t h = args[0].of.u, lim = w->limit[h];
+    if (lim && (w->written[h] > lim || n > lim - w->written[h])) {
+        snprintf(err, err_size, "%s is over its limit of %llu bytes",
+                 h == H_STDOUT ? "stdout" : "stderr", (unsigned long long)lim);
+        return -1; /* the call traps: it cannot go on writing */
+    }
+    w->written[h] += n;
     while (n) {
         ssize_t k = write(fd, p, n);
         if (k < 0 && errno == EINTR)
@@ -480,6 +490,8 @@ weft_wasip2_t *weft_wasip2_new(const weft_wasip2_config_t *cfg)
     w->fds[H_STDOUT] = cfg->stdout_fd;
     w->fds[H_STDERR] = cfg->stderr_fd;
     w->fds[H_STDIN] = cfg->stdin_fd;
+    w->limit[H_STDOUT] = cfg->stdout_limit;
+    w->limit[H_STDERR] = cfg->stderr_limit;
     return w;
 fail:
     weft_wasip2_delete(w);
@@ -495,10 +507,12 @@ void weft_wasip2_delete(weft_wasip2_t *w)
     free(w);
 }
 
+unsigned weft_wasip2_stdio_used(const weft_wasip2_t *w) { return w->used; }
+
 int weft_wasip2_define(weft_wasip2_t *w, weft_clinker_t *l)
 {
     for (size_t i = 0; i < sizeof funcs / sizeof funcs[0]; i++) {
-        int rc = weft_clinker_define_func(l, funcs[i].instance, funcs[i].name, funcs[i].fn, w);
+        int rc = weft_clinker_define_static(l, funcs[i].instance, funcs[i].name, funcs[i].fn, w);
         if (rc)
             return rc;
     }

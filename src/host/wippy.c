@@ -242,8 +242,10 @@ void weft_wippy_delete(weft_wippy_t *w)
 
 int weft_wippy_define(weft_wippy_t *w, weft_clinker_t *l)
 {
-    int rc = weft_clinker_define_func(l, "wippy:runtime/funcs@0.1", "call-string", call_string, w);
+    int rc = weft_clinker_define_static(l, "wippy:runtime/funcs@0.1", "call-string", call_string,
+                                        w);
     if (rc == 0)
-        rc = weft_clinker_define_func(l, "wippy:runtime/funcs@0.1", "call-bytes", call_bytes, w);
+        rc = weft_clinker_define_static(l, "wippy:runtime/funcs@0.1", "call-bytes", call_bytes,
+                                        w);
     return rc;
 }

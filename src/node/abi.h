@@ -60,6 +60,7 @@ typedef struct node_call {
     const void *funcs_link;      /* a funcs call's link to its caller (abi_component.c) */
     int fd[3];                   /* the guest's stdin, stdout, stderr (-1: none) */
     void *host_user;             /* bind: what its host functions point to (keep) */
+    unsigned stdio_used;         /* an adapter's own WASI: the streams it used (bits 0-2) */
 } node_call_t;
 
 typedef struct node_abi {

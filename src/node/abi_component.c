@@ -441,7 +441,7 @@ int node_component_check(const weft_component_t *c, const node_manifest_t *mf, c
         }
     if (mf->stub_missing)
         return 0;
-    weft_wasip2_config_t pc = {NULL, 0, NULL, 0, -1, -1, -1};
+    weft_wasip2_config_t pc = {NULL, 0, NULL, 0, -1, -1, -1, 0, 0};
     weft_wippy_config_t wc = {0};
     weft_wasip2_t *p2 = weft_wasip2_new(&pc);
     weft_wippy_t *w = weft_wippy_new(&wc);
@@ -612,7 +612,11 @@ static int comp_bind(node_call_t *c, void **state)
     for (size_t i = 0; i < c->req->argc; i++)
         argv[i + 1] = c->req->argv[i];
     weft_wasip2_config_t pc = {argv, c->req->argc + 1, (const char *const *)c->node->env,
-                               c->node->nenv, c->fd[0], c->fd[1], c->fd[2]};
+                               c->node->nenv, c->fd[0], c->fd[1], c->fd[2], 0, 0};
+    if (!c->req->stdio) { /* memory files: bounded while the guest writes, as for modules */
+        pc.stdout_limit = c->lim->max_output;
+        pc.stderr_limit = NODE_MAX_STDERR_WRITE;
+    }
     cc->p2 = weft_wasip2_new(&pc); /* copies the strings */
     free(argv);
     /* The chain of funcs calls: the caller's, or this call's own target. */
@@ -772,6 +776,8 @@ static int comp_finish(node_call_t *c, void *state, int verdict)
     weft_call_result_t *res = c->res;
     if (!cc)
         return verdict;
+    /* Only the streams it reached are read back and emptied (call.c). */
+    c->stdio_used = cc->p2 ? weft_wasip2_stdio_used(cc->p2) : 7u;
     if (cc->retry)
         return -1;
     if (res->outcome == WEFT_CALL_TRAP && cc->inst) {

@@ -362,7 +362,8 @@ typedef struct {
     thread_files_t *files;
     int in_fd, out_fd, err_fd;
     int input_written; /* the node wrote the input to stdin's file */
-    int all_streams;   /* a component's: WASI preview 2 does not tell which it used */
+    int p2_streams;    /* a component's: its adapter tells which streams it used */
+    unsigned p2_used;  /* ... here (node_call_t.stdio_used) */
     const weft_module_t *module;
     kept_t *kept;          /* the store, linker and instance are a kept one's */
     weft_instance_t *inst; /* once instantiated (or reset) */
@@ -371,8 +372,9 @@ typedef struct {
 
 static void cleanup(weft_node_t *node, attempt_t *a, unsigned slot)
 {
-    unsigned used = a->wasi && !a->all_streams ? weft_wasi_stdio_used(a->wasi)
-                                               : 7u; /* no WASI yet: all */
+    unsigned used = a->p2_streams ? a->p2_used
+                    : a->wasi   ? weft_wasi_stdio_used(a->wasi)
+                                : 7u; /* no WASI yet: all */
     if (a->store)
         node_slot_set(node, slot, NULL, 0); /* before the store goes */
     /* An instance of an adapter that allows it is kept for the thread's
@@ -510,8 +512,9 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     node_call_t c = {.node = node, .app = app, .req = req, .res = res, .txn = txn, .lim = &lim,
                      .function = req->function, .view = req->view, .what = "call failed",
                      .slot = slot, .link = job->link, .funcs_link = job->funcs_link,
-                     .fd = {0, 1, 2}};
-    a.all_streams = app->component != NULL;
+                     .fd = {0, 1, 2}, .stdio_used = 7u};
+    a.p2_streams = app->component != NULL;
+    a.p2_used = 7u; /* until its adapter says */
     const weft_functype_t *ft = NULL;
     const char *fname = req->function ? req->function : "_start";
     size_t np = 0, nr = 0;
@@ -566,7 +569,8 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     wc.nenv = node->nenv;
     wc.preopens = req->dirs;
     wc.npreopens = req->ndirs;
-    rc = weft_wasi_new(&wc, &a.wasi, msg, sizeof msg);
+    /* a component gets WASI preview 2 from its adapter instead */
+    rc = app->component ? 0 : weft_wasi_new(&wc, &a.wasi, msg, sizeof msg);
     if (argv != argv_small)
         free(argv);
     if (rc != 0) {
@@ -590,9 +594,10 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
         a.linker = a.kept->linker;
     } else {
         a.store = weft_store_new(node->engine);
-        a.linker = a.store ? weft_linker_new(a.store) : NULL;
-        if (!a.linker ||
-            (app->module && weft_wasi_define_imports(a.wasi, a.linker, app->module) != 0)) {
+        /* a component's adapter links it with its own component linker */
+        a.linker = a.store && app->module ? weft_linker_new(a.store) : NULL;
+        if (!a.store || (app->module && (!a.linker || weft_wasi_define_imports(
+                                                          a.wasi, a.linker, app->module) != 0))) {
             node_result_fail(res, WEFT_CALL_ERROR, "out of memory");
             goto done;
         }
@@ -683,13 +688,15 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
         res->error = rc;
         node_result_fail(res, WEFT_CALL_ERROR, "%s: %s", what, store_errmsg(a.store, rc));
     }
-    if ((verdict = a.abi->finish(&c, a.abi_state, verdict)) < 0)
+    verdict = a.abi->finish(&c, a.abi_state, verdict);
+    a.p2_used = c.stdio_used;
+    if (verdict < 0)
         goto free_vals; /* run again: the result is reset then */
     res->rolled_back = verdict != 1 && !req->view && txn && weft_txn_dirty(txn);
     if (req->stdio)
         goto free_vals; /* the streams were the process's own */
     /* A stream the guest never reached is still empty: no fstat, no read. */
-    unsigned used = a.all_streams ? 7u : weft_wasi_stdio_used(a.wasi);
+    unsigned used = a.p2_streams ? a.p2_used : weft_wasi_stdio_used(a.wasi);
     if (used & 4u)
         collect_stderr(res, a.err_fd);
     /* An adapter may have given the output itself (Faasm's write_output). */

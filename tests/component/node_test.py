@@ -59,8 +59,9 @@ def main():
     weft, cdir, faasm_chain = sys.argv[1], sys.argv[2], sys.argv[3]
     svc, caller, shout, store = (os.path.join(cdir, n) for n in (
         "svc.wasm", "wippy_caller.wasm", "shout.wasm", "store.wasm"))
-    basic = os.path.join(cdir, "basic.wasm")
-    if not all(os.path.exists(p) for p in (svc, caller, shout, store, basic, faasm_chain)):
+    basic, hello = os.path.join(cdir, "basic.wasm"), os.path.join(cdir, "p2_hello.wasm")
+    if not all(os.path.exists(p) for p in (svc, caller, shout, store, basic, hello,
+                                           faasm_chain)):
         print("SKIP: the test components were not built (jco missing: docs/components.md)")
         return 77
     nodes.WEFT = weft
@@ -137,6 +138,27 @@ def main():
         check(status == 422 and e.get("code") == "TRAP" and
               "unlinked import weft:test/host@0.1.0#log called" in e.get("message", ""),
               "a stubbed import traps when called: %s" % e.get("message"))
+        # a WASI preview 2 command: run's ok has no payload, so stdout is the output
+        status, doc = deploy(node, hello, "hello", {"stub_missing": True})
+        run_export = [e["name"] for e in doc.get("exports", [])
+                      if e["name"].startswith("wasi:cli/run@0.2.")]
+        context(node, "hello", doc["id"])
+        status, out = call(node, "hello", run_export[0] + "#run" if run_export else "run")
+        check(status == 200 and out == b"hello, wasi\n", "a command's stdout is the output: %r"
+              % out)
+        status, out = call(node, "hello", run_export[0] + "#run" if run_export else "run")
+        check(status == 200 and out == b"hello, wasi\n", "and only its own, call after call: %r"
+              % out)
+        # the output limit holds while it writes (hello_command: other bytes, so
+        # their own manifest)
+        status, doc = deploy(node, os.path.join(cdir, "hello_command.wasm"), "hello-small",
+                             {"stub_missing": True, "limits": {"max_output_bytes": 5}})
+        context(node, "hello-small", doc["id"])
+        status, out = call(node, "hello-small", run_export[0] + "#run" if run_export else "run")
+        e = error(out)
+        check(status == 422 and e.get("code") == "TRAP" and
+              "stdout is over its limit of 5 bytes" in e.get("message", ""),
+              "stdout is bounded while the guest writes: %s" % e.get("message"))
         status, hdrs, out = node.request("GET", "/v1/contexts/svc/call/echo?input=view",
                                          headers={"Accept": "application/octet-stream"})
         check(status == 200 and out == b"echo: view", "a GET view takes ?input=: %r" % out)
