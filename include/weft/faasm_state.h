@@ -9,7 +9,8 @@
  * transaction (a trap does not roll it back). Its *global tier* is what
  * nodes share: push copies a local value (or its dirty bytes) there, pull
  * copies it back, appended values and global locks live only there. The
- * global tier is embedded (process memory: one node) or a Redis server
+ * global tier is embedded (process memory, kept in a data directory when
+ * given one: one node) or a Redis server
  * (weft_faasm_state_config_t.redis_url, when weft is built with hiredis).
  * Values are byte strings; a read past a value's end reads zeros. A local
  * value is pulled lazily, in 4 KiB chunks, from the global tier the first
@@ -50,6 +51,14 @@ typedef struct {
     /* How long a global lock lives unless released, so a crashed holder
      * cannot block the others forever. 0: 10 s. */
     uint32_t lock_expiry_ms;
+    /* The embedded global tier only: NULL keeps it in memory; else its
+     * values and appended lists are also kept in this data directory (its
+     * own LMDB environment, weft/db.h; made when missing, opened with
+     * db_flags, e.g. WEFT_DB_NOSYNC), read back by the next service made
+     * on it, and written behind (every few ms, and at
+     * weft_faasm_state_delete). Locks are not kept. */
+    const char *dir;
+    unsigned db_flags;
 } weft_faasm_state_config_t;
 
 /* Creates the service (connecting to Redis when asked: WEFT_EIO with a

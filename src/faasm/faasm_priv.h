@@ -45,8 +45,12 @@ struct faasm_global {
     const faasm_global_ops_t *ops;
 };
 
-/* The embedded global tier. NULL when out of memory. */
-faasm_global_t *faasm_global_mem_new(void);
+/* The embedded global tier, kept in the weft_db data directory `dir`
+ * (opened with db_flags; created when missing) when dir is not NULL, else
+ * only in memory. Returns 0, WEFT_ENOMEM, or weft_db_open's error with a
+ * message. */
+int faasm_global_mem_new(const char *dir, unsigned db_flags, faasm_global_t **out, char *msg,
+                         size_t msg_size);
 /* The Redis global tier for "redis://HOST:PORT"; WEFT_EARG (bad URL or no
  * hiredis in this build) or WEFT_EIO, with a message. */
 int faasm_global_redis_new(const char *url, faasm_global_t **out, char *msg, size_t msg_size);

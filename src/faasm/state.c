@@ -65,8 +65,9 @@ int weft_faasm_state_new(const weft_faasm_state_config_t *cfg, weft_faasm_state_
     int rc = 0;
     if (cfg && cfg->redis_url) {
         rc = faasm_global_redis_new(cfg->redis_url, &st->global, out_msg, msg_size);
-    } else if (!(st->global = faasm_global_mem_new())) {
-        rc = WEFT_ENOMEM;
+    } else {
+        rc = faasm_global_mem_new(cfg ? cfg->dir : NULL, cfg ? cfg->db_flags : 0, &st->global,
+                                  out_msg, msg_size);
     }
     if (rc) {
         weft_faasm_state_delete(st);

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "abi.h"
+#include "weft/db.h"
 #include "weft/error.h"
 #include "weft/faasm.h"
 #include "weft/instance.h"
@@ -227,12 +228,23 @@ static int await(void *user, uint32_t id, int32_t *out_rc, uint8_t **out, size_t
 
 /* ---- the adapter ------------------------------------------------------------ */
 
-static weft_faasm_state_t *node_state(weft_node_t *node)
+/* The node's state service, made at its first Faasm call: the embedded
+ * global tier is kept in the data directory's "faasm" folder when the node
+ * has one (docs/faasm.md "State"). NULL with a message when it cannot be. */
+static weft_faasm_state_t *node_state(weft_node_t *node, char *msg, size_t msg_size)
 {
     pthread_mutex_lock(&node->apps_mu);
     if (!node->faasm_state) {
+        char dir[4096];
+        weft_faasm_state_config_t cfg;
+        memset(&cfg, 0, sizeof cfg);
+        if (node->data_dir &&
+            (size_t)snprintf(dir, sizeof dir, "%s/faasm", node->data_dir) < sizeof dir) {
+            cfg.dir = dir;
+            cfg.db_flags = node->flags & WEFT_NODE_DB_NOSYNC ? WEFT_DB_NOSYNC : 0;
+        }
         weft_faasm_state_t *st = NULL;
-        if (weft_faasm_state_new(NULL, &st, NULL, 0) == 0)
+        if (weft_faasm_state_new(&cfg, &st, msg, msg_size) == 0)
             node->faasm_state = st;
     }
     weft_faasm_state_t *st = node->faasm_state;
@@ -244,7 +256,9 @@ int node_faasm_open(weft_node_t *node, const char *redis_url, char *msg, size_t 
 {
     if (!redis_url)
         return 0; /* the embedded tier, made at the first Faasm call */
-    weft_faasm_state_config_t cfg = {redis_url, 0};
+    weft_faasm_state_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.redis_url = redis_url;
     return weft_faasm_state_new(&cfg, &node->faasm_state, msg, msg_size);
 }
 
@@ -257,12 +271,13 @@ void node_faasm_close(weft_node_t *node)
 static int faasm_bind(node_call_t *c, void **state)
 {
     *state = NULL;
+    char msg[512] = "";
     faasm_call_t *fc = calloc(1, sizeof *fc);
-    weft_faasm_state_t *st = node_state(c->node);
+    weft_faasm_state_t *st = node_state(c->node, msg, sizeof msg);
     if (!fc || !st) {
         free(fc);
-        node_result_fail(c->res, WEFT_CALL_ERROR, "out of memory");
-        return WEFT_ENOMEM;
+        node_result_fail(c->res, WEFT_CALL_ERROR, "%s", msg[0] ? msg : "out of memory");
+        return msg[0] ? WEFT_EIO : WEFT_ENOMEM;
     }
     *state = fc;
     fc->c = c;

@@ -307,7 +307,7 @@ TEST(a_pull_replaces_local_changes_chunk_by_chunk)
 
 TEST(global_locks_expire)
 {
-    weft_faasm_state_config_t cfg = {NULL, 50};
+    weft_faasm_state_config_t cfg = {.lock_expiry_ms = 50};
     weft_faasm_state_t *st;
     ASSERT_EQ_INT(weft_faasm_state_new(&cfg, &st, NULL, 0), 0);
     test_defer((void (*)(void *))weft_faasm_state_delete, st);

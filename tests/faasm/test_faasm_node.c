@@ -220,6 +220,51 @@ TEST(a_kept_instance_shows_no_call_what_the_last_one_left)
         ASSERT_EQ_STR(output(fcall(n, "f", NULL, "ptr")), "rc=0 out=child:x ctors=1 main_ctors=1");
 }
 
+/* A node of `workers` threads on data directory `dir`; the caller closes it. */
+static weft_node_t *node_on(const char *dir)
+{
+    weft_node_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.data_dir = dir;
+    cfg.flags = WEFT_NODE_DB_NOSYNC | WEFT_NODE_NO_SYNC;
+    cfg.workers = 2;
+    char msg[512];
+    weft_node_t *n = NULL;
+    if (weft_node_open(&cfg, &n, msg, sizeof msg) != 0)
+        FAIL("open: %s", msg);
+    return n;
+}
+
+/* The embedded global tier is kept in the data directory (its "faasm"
+ * folder): what was pushed, appended, and pushed again, a node on the same
+ * directory pulls after a restart; a value cleared before is gone. */
+TEST(the_embedded_global_tier_survives_a_node_restart)
+{
+    size_t len;
+    uint8_t *kv = load_file(FAASM_KV_WASM, &len);
+    const char *dir = tmpdir_new("faasm-persist");
+    char msg[512], id[WEFT_APP_ID_LEN + 1];
+    weft_node_t *n = node_on(dir);
+    ASSERT_EQ_INT(weft_node_app_deploy(n, kv, len, "faasm_kv", id, msg, sizeof msg), 0);
+    free(kv);
+    ASSERT_EQ_INT(weft_node_context_create(n, "s", id, msg, sizeof msg), 0);
+    const char *steps[] = {"set first", "append one", "append two", "set kept-value"};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        weft_call_result_t *r = fcall(n, "s", NULL, steps[i]);
+        ASSERT_EQ_INT(weft_call_result_outcome(r), WEFT_CALL_OK);
+    }
+    ASSERT_EQ_STR(output(fcall(n, "s", NULL, "get")), "kept-value");
+    weft_node_close(n);
+
+    n = node_on(dir);
+    test_defer(close_node, n);
+    ASSERT_EQ_STR(output(fcall(n, "s", NULL, "get")), "kept-value");
+    ASSERT_EQ_STR(output(fcall(n, "s", NULL, "list 2")), "onetwo");
+    /* and what changes after the restart is kept again */
+    ASSERT_EQ_INT(weft_call_result_outcome(fcall(n, "s", NULL, "append three")), WEFT_CALL_OK);
+    ASSERT_EQ_STR(output(fcall(n, "s", NULL, "list 3")), "onetwothree");
+}
+
 TEST(example_wordcount_maps_and_reduces_over_chained_calls)
 {
     weft_node_t *n = faasm_node(2);
