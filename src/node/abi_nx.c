@@ -43,7 +43,8 @@ static int nx_bind(node_call_t *c, void **state)
         return WEFT_ENOMEM;
     }
     *state = nx;
-    if (weft_nx_define_imports(nx, c->linker, c->app->module) != 0) {
+    c->host_user = nx; /* a kept instance's nx imports are pointed at it (call.c) */
+    if (c->linker && weft_nx_define_imports(nx, c->linker, c->app->module) != 0) {
         node_result_fail(c->res, WEFT_CALL_ERROR, "out of memory");
         return WEFT_ENOMEM;
     }
@@ -91,4 +92,7 @@ static void nx_free(void *state)
         weft_nx_delete(state);
 }
 
-const node_abi_t node_abi_nx = {"nx", nx_bind, NULL, nx_finish, nx_free, 0};
+/* keep: an nx or plain WASI call's instance is kept for the thread's next
+ * call of the module and reset then (call.c "Kept instances"): the nx
+ * context is all its nx imports point to. */
+const node_abi_t node_abi_nx = {"nx", nx_bind, NULL, nx_finish, nx_free, 1};

@@ -307,6 +307,20 @@ static kept_pool_t *kept_pool(void)
 
 /* The thread's idle kept instance of `module` made under limits `l`,
  * marked busy, or NULL. */
+/* A memory larger than this is not kept: its pages go back to the system
+ * with the store (mempool.c pools no region over 64 MiB either). */
+#define KEPT_MEMORY_MAX (64u << 20)
+
+/* Whether a finished call's instance may be kept: resettable, and its
+ * memory not over KEPT_MEMORY_MAX. */
+static int keepable(weft_instance_t *inst)
+{
+    weft_extern_t mem;
+    return weft_instance_can_reset(inst) == 0 &&
+           !(weft_instance_export(inst, "memory", &mem) == 0 && mem.kind == WEFT_EXTERN_MEMORY &&
+             weft_memory_size(mem.of.memory) > KEPT_MEMORY_MAX);
+}
+
 static kept_t *kept_take(const weft_module_t *module, const node_abi_t *abi,
                          const weft_limits_config_t *l)
 {
@@ -330,7 +344,7 @@ static int kept_put(weft_store_t *store, weft_linker_t *linker, weft_instance_t 
                     const weft_module_t *module, const node_abi_t *abi)
 {
     kept_pool_t *pool = kept_pool();
-    if (!pool || weft_instance_can_reset(inst) != 0)
+    if (!pool || !keepable(inst))
         return -1;
     kept_t *slot = NULL;
     for (unsigned i = 0; i < KEPT_MAX; i++) {
@@ -387,7 +401,7 @@ static void cleanup(weft_node_t *node, attempt_t *a, unsigned slot)
             weft_instance_rebind_host(a->inst, a->host_user, (void *)&abi_between_calls);
     }
     if (a->kept) {
-        if (keep && weft_instance_can_reset(a->inst) == 0) {
+        if (keep && keepable(a->inst)) {
             a->kept->busy = 0;
             a->kept->used = node_now_ns();
         } else {

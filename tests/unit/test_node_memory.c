@@ -2,7 +2,9 @@
  * test_node_memory.c — what a node thread reuses between calls leaks
  * nothing from one call to the next, through weft_node_call: the bytes of
  * linear memories (the engine's memory pool, docs/engine.md "Linear
- * memories"), for the same app and another app of another size, and the
+ * memories", and a thread's kept instance reset for its next call of the
+ * same app, weft_instance_reset), for the same app and another app of
+ * another size, and the
  * memory files of the standard streams, which the node resets only where
  * the guest used them (weft_wasi_stdio_used); views on the one worker and
  * writes on the writer.
