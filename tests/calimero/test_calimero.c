@@ -34,6 +34,10 @@ static void cal_delete_cb(void *p) { weft_calimero_delete(p); }
 
 static const uint8_t NODE[32] = {0x11, 0x22, 0x33};
 
+/* The embedder's outbound HTTP hook the next cx_open gives (NULL: none). */
+static weft_http_fetch_fn cx_fetch;
+static void *cx_fetch_user;
+
 /* Guest `guest` on a Calimero context "ctx" of data directory db (NULL:
  * a new one), as node `node` (NULL: NODE). */
 static void cx_open(cx_t *c, const char *guest, weft_db_t *db, const uint8_t *node)
@@ -50,6 +54,8 @@ static void cx_open(cx_t *c, const char *guest, weft_db_t *db, const uint8_t *no
     cfg.context = "ctx";
     cfg.node_id = node ? node : NODE;
     cfg.node_id_len = 32;
+    cfg.fetch = cx_fetch;
+    cfg.fetch_user = cx_fetch_user;
     ASSERT_OK(weft_calimero_new(&cfg, &c->cal));
     test_defer(cal_delete_cb, c->cal);
     fx_open(&c->fx, guest);
@@ -495,6 +501,123 @@ TEST(utility_random_time_fetch_and_ed25519)
     cx_call(&c, "unsupported", NULL, 0); /* send_proposal with an id of 0 bytes */
     ASSERT_CAL_TRAP(&c, "InvalidMemoryAccess");
     ASSERT_CONTAINS(weft_store_trap_message(c.fx.store), "a proposal id is 32 bytes");
+}
+
+/* A stand-in for the node's outbound HTTP: records the request, answers
+ * with `rc` and, for 0, status and body. */
+typedef struct {
+    int rc, status;
+    const char *body;
+    char seen[512];
+} fake_http_t;
+
+static int fake_fetch(void *user, const weft_http_request_t *req, weft_http_response_t *resp,
+                      char *msg, size_t msg_size)
+{
+    fake_http_t *f = user;
+    int n = snprintf(f->seen, sizeof f->seen, "%s %s", req->method, req->url);
+    for (size_t i = 0; i < req->nheaders && n > 0 && (size_t)n < sizeof f->seen; i++)
+        n += snprintf(f->seen + n, sizeof f->seen - (size_t)n, " [%s=%s]", req->headers[i].name,
+                      req->headers[i].value);
+    if (n > 0 && (size_t)n < sizeof f->seen)
+        snprintf(f->seen + n, sizeof f->seen - (size_t)n, " body=%.*s", (int)req->body_len,
+                 (const char *)req->body);
+    snprintf(msg, msg_size, "fake says no (%d)", f->rc);
+    if (f->rc) return f->rc;
+    resp->status = f->status;
+    resp->body_len = strlen(f->body);
+    resp->body = (uint8_t *)strdup(f->body);
+    return 0;
+}
+
+/* fetch's input for cal_net: url, method, headers (as given), body */
+static size_t fetch_in(uint8_t *b, const char *url, size_t ul, const char *method,
+                       const uint8_t *hs, size_t hl, const char *body)
+{
+    size_t n = 0, ml = strlen(method);
+    le32(b, (uint32_t)ul);
+    memcpy(b + 4, url, ul);
+    n = 4 + ul;
+    le32(b + n, (uint32_t)ml);
+    memcpy(b + n + 4, method, ml);
+    n += 4 + ml;
+    le32(b + n, (uint32_t)hl);
+    memcpy(b + n + 4, hs, hl);
+    n += 4 + hl;
+    memcpy(b + n, body, strlen(body));
+    return n + strlen(body);
+}
+
+/* The answer of cal_net's fetch is result, register bytes. */
+static void fetch_answer(cx_t *c, uint32_t result, const char *reg)
+{
+    ASSERT_OK_S(c->fx.store, c->rc);
+    ASSERT_EQ_INT(c->kind, WEFT_CALIMERO_OK);
+    ASSERT_EQ_INT(u32_of(c->out), result);
+    ASSERT_EQ_INT(u32_of(c->out + 4), strlen(reg));
+    ASSERT_EQ_MEM(c->out + 8, reg, strlen(reg));
+}
+
+/* fetch through the embedder's hook: the Borsh headers, method, URL and
+ * body reach it; 0 and the body for 100-399, 1 and the body for 400 and
+ * up, 1 and the reason for a denial or no answer; a malformed header list
+ * and a URL that is not UTF-8 without NUL trap with their names. */
+TEST(fetch_goes_through_the_embedders_hook)
+{
+    cx_t c;
+    fake_http_t f = {.rc = 0, .status = 200, .body = "pong"};
+    uint8_t in[512];
+    /* Vec<(String, String)>: [("X-A", "1"), ("Accept", "*")] */
+    static const uint8_t hs[] = {2, 0, 0, 0, 3, 0, 0, 0, 'X', '-', 'A', 1, 0, 0, 0, '1',
+                                 6, 0, 0, 0, 'A', 'c', 'c', 'e', 'p', 't', 1, 0, 0, 0, '*'};
+    static const uint8_t none[] = {0, 0, 0, 0};
+    cx_fetch = fake_fetch;
+    cx_fetch_user = &f;
+    cx_open(&c, "cal_net", NULL, NULL);
+    cx_fetch = NULL;
+    cx_fetch_user = NULL;
+    const char *url = "http://api.test/p?q=1";
+    cx_call(&c, "fetch", in, fetch_in(in, url, strlen(url), "POST", hs, sizeof hs, "ping"));
+    fetch_answer(&c, 0, "pong");
+    ASSERT_EQ_STR(f.seen, "POST http://api.test/p?q=1 [X-A=1] [Accept=*] body=ping");
+    f.status = 302;
+    cx_call(&c, "fetch", in, fetch_in(in, url, strlen(url), "GET", none, 4, ""));
+    fetch_answer(&c, 0, "pong");
+    ASSERT_EQ_STR(f.seen, "GET http://api.test/p?q=1 body=");
+    f.status = 404;
+    cx_call(&c, "fetch", in, fetch_in(in, url, strlen(url), "GET", none, 4, ""));
+    fetch_answer(&c, 1, "pong");
+    f.rc = WEFT_ENOTFOUND;
+    cx_call(&c, "fetch", in, fetch_in(in, url, strlen(url), "GET", none, 4, ""));
+    fetch_answer(&c, 1, "fake says no (-7)");
+    f.rc = WEFT_EIO;
+    cx_call(&c, "fetch", in, fetch_in(in, url, strlen(url), "GET", none, 4, ""));
+    fetch_answer(&c, 1, "fake says no (-9)");
+    /* malformed headers: short, a count past the bytes, a byte left over */
+    static const uint8_t bad1[] = {1, 0, 0}, bad2[] = {9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+                         bad3[] = {0, 0, 0, 0, 7};
+    const uint8_t *bad[] = {bad1, bad2, bad3};
+    size_t badl[] = {sizeof bad1, sizeof bad2, sizeof bad3};
+    for (int i = 0; i < 3; i++) {
+        cx_call(&c, "fetch", in, fetch_in(in, url, strlen(url), "GET", bad[i], badl[i], ""));
+        ASSERT_CAL_TRAP(&c, "DeserializationError");
+    }
+    cx_call(&c, "fetch", in, fetch_in(in, "http://a\0b/", 11, "GET", none, 4, ""));
+    ASSERT_CAL_TRAP(&c, "BadUTF8");
+    cx_call(&c, "fetch", in, fetch_in(in, "http://\xff/", 8, "GET", none, 4, ""));
+    ASSERT_CAL_TRAP(&c, "BadUTF8");
+}
+
+/* Without a hook (weft run, a bare binding) fetch is the document's:
+ * 1, with the reason in the register for calimero-sdk's Err. */
+TEST(fetch_without_a_hook_returns_1_and_says_why)
+{
+    cx_t c;
+    uint8_t in[128];
+    static const uint8_t none[] = {0, 0, 0, 0};
+    cx_open(&c, "cal_net", NULL, NULL);
+    cx_call(&c, "fetch", in, fetch_in(in, "http://x/", 9, "GET", none, 4, ""));
+    fetch_answer(&c, 1, "outbound HTTP is not allowed here");
 }
 
 /* xcall queues (context id, function, params) for the embedder, within
