@@ -18,8 +18,7 @@
 extern "C" {
 #endif
 
-/* Value types, numbered by their binary encoding. V128 is reserved for the
- * SIMD issue: it is not accepted yet. */
+/* Value types, numbered by their binary encoding. */
 typedef enum {
     WEFT_I32 = 0x7f,
     WEFT_I64 = 0x7e,
@@ -47,6 +46,7 @@ typedef struct {
         uint64_t f64_bits;
         struct weft_func *func;
         void *ref;
+        uint8_t v128[16]; /* V128: the 16 bytes as in linear memory (lane 0 first) */
     } of;
 } weft_val_t;
 

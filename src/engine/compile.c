@@ -196,6 +196,19 @@ void cc_copy(cctx_t *c, uint32_t dst, uint32_t src)
     c->last_copy = at;
 }
 
+/* A v128 lives in the vector stack beside its slot: its copies are V_COPY
+ * (and it is never a pending constant: v128.const writes at once). */
+void cc_copy_t(cctx_t *c, uint8_t type, uint32_t dst, uint32_t src)
+{
+    if (type != WEFT_V128) {
+        cc_copy(c, dst, src);
+        return;
+    }
+    if (dst == src) return;
+    cc_op(c, OP_V_COPY);
+    cc_pair(c, dst, src);
+}
+
 void cc_const(cctx_t *c, uint32_t dst, uint64_t bits)
 {
     size_t at = cc_op(c, OP_CONST);
@@ -209,7 +222,7 @@ void cc_move(cctx_t *c, uint32_t dst, const opnd_t *o)
     if (o->konst)
         cc_const(c, dst, o->bits);
     else
-        cc_copy(c, dst, o->slot);
+        cc_copy_t(c, o->type, dst, o->slot);
 }
 
 void cc_materialize(cctx_t *c, uint32_t from)
@@ -233,7 +246,7 @@ void cc_materialize_local(cctx_t *c, uint32_t local)
     for (uint32_t i = c->sp; i-- > c->home_below && c->alias_count[local] > 0;) {
         opnd_t *o = &c->stack[i];
         if (o->slot == local && !o->konst && o->type != T_UNKNOWN) {
-            cc_copy(c, home(c, i), local);
+            cc_copy_t(c, o->type, home(c, i), local);
             cc_unalias(c, o);
             o->slot = home(c, i);
         }
@@ -360,7 +373,8 @@ void cc_return(cctx_t *c)
             uint32_t h = home(c, c->sp - n + i);
             if (top[i].konst || top[i].slot != h) cc_move(c, h, &top[i]);
         }
-        for (uint32_t i = 0; i < n; i++) cc_copy(c, i, home(c, c->sp - n + i));
+        const uint8_t *types = functype_results(c->m->types[c->fd->type]);
+        for (uint32_t i = 0; i < n; i++) cc_copy_t(c, types[i], i, home(c, c->sp - n + i));
     }
     cc_op(c, OP_RETURN);
 }

@@ -145,7 +145,8 @@ size_t cc_op(cctx_t *c, int op);                 /* emits a handler cell, return
 size_t cc_cell(cctx_t *c, uint64_t v);           /* emits an operand cell */
 size_t cc_pair(cctx_t *c, uint32_t a, uint32_t b);
 void cc_def(cctx_t *c, size_t instr);            /* instr's cell 1 low half is a fresh home slot */
-void cc_copy(cctx_t *c, uint32_t dst, uint32_t src);
+void cc_copy(cctx_t *c, uint32_t dst, uint32_t src);  /* of a scalar */
+void cc_copy_t(cctx_t *c, uint8_t type, uint32_t dst, uint32_t src); /* of a value of `type` */
 void cc_const(cctx_t *c, uint32_t dst, uint64_t bits);
 void cc_move(cctx_t *c, uint32_t dst, const opnd_t *o); /* copy or constant */
 void cc_materialize(cctx_t *c, uint32_t from);  /* copies aliases in stack[from..sp) home */

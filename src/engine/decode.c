@@ -157,7 +157,7 @@ static weft_limits_t rd_limits(reader_t *r, uint64_t bound, const char *what)
 static int is_opcode(uint8_t b)
 {
     return b <= 0x05 || (b >= 0x0b && b <= 0x13) || (b >= 0x1a && b <= 0x1c) || (b >= 0x20 && b <= 0x26) ||
-           (b >= 0x28 && b <= 0xc4) || (b >= 0xd0 && b <= 0xd2) || b == 0xfc;
+           (b >= 0x28 && b <= 0xc4) || (b >= 0xd0 && b <= 0xd2) || b == 0xfc || b == 0xfd;
 }
 
 static void mark_declared(weft_module_t *m, uint32_t f) { m->declared_funcs[f >> 3] |= (uint8_t)(1u << (f & 7)); }
@@ -195,6 +195,16 @@ static constexpr_t rd_constexpr(reader_t *r, weft_module_t *m, uint8_t want)
         case 0x43: c.kind = CE_F32; c.type = WEFT_F32; c.value = rd_f32(r); break;
         case 0x44: c.kind = CE_F64; c.type = WEFT_F64; c.value = rd_f64(r); break;
         case 0xd0: c.kind = CE_REF_NULL; c.type = rd_reftype(r); break;
+        case 0xfd: /* v128.const; no other SIMD instruction is constant */
+            if (rd_u32(r) != 12) {
+                r->p = at;
+                INVALID(r, "constant expression required");
+            }
+            c.kind = CE_V128;
+            c.type = WEFT_V128;
+            c.value = (uint64_t)(rd_bytes(r, 16) - r->e->base);
+            r->e->saw_v128 = true;
+            break;
         case 0xd2: {
             uint32_t f = rd_u32(r);
             if (f >= m->nfuncs) INVALID(r, "unknown function %u", f);
@@ -737,6 +747,7 @@ void decode_module(weft_module_t *m, loaderr_t *e)
         e->func_at = i + 1;
         validate_function(m, i, e);
     }
+    m->uses_v128 = e->saw_v128;
 }
 
 void module_free(weft_module_t *m)

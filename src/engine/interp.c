@@ -17,6 +17,7 @@
 
 #include "compile.h"
 #include "num.h"
+#include "simd.h"
 
 const void *const *interp_labels;
 
@@ -560,6 +561,91 @@ L_REF_IS_NULL:
     DST(1).i32 = SRC(1).ref == NULL;
     pc += 2;
     NEXT();
+
+/* SIMD: generic handlers around simd.c's lane functions. A v128 in slot i
+ * is the 16 bytes of the store's vstack beside it (docs/engine.md "SIMD");
+ * nothing here touches the accumulators. */
+#define VS(i) ((v128_t *)store_vslot(s, fp + (i)))
+/* A SIMD access of `width` bytes at ea_expr in memory k (multi-memory; 0
+ * is the one in registers): vmem + ea is in bounds after it. */
+#define V_MEM(ea_expr, width, k)                                              \
+    uint8_t *vmem = mem;                                                      \
+    uint64_t vsize = memsize;                                                 \
+    if (UNLIKELY(k)) {                                                        \
+        vmem = inst->mems[k]->data;                                           \
+        vsize = inst->mems[k]->size;                                          \
+    }                                                                         \
+    uint64_t ea = (ea_expr);                                                  \
+    if (UNLIKELY(ea + (width) > vsize)) TRAP(MEMORY_OOB)
+L_V_COPY:
+    *VS(pc[1].p.a) = *VS(pc[1].p.b);
+    pc += 2;
+    NEXT();
+L_V_CONST:
+    memcpy(VS(pc[1].u), &pc[2], 16);
+    pc += 4;
+    NEXT();
+L_V_ZERO:
+    memset(VS(pc[1].p.a), 0, (size_t)pc[1].p.b * 16);
+    pc += 2;
+    NEXT();
+L_V_SELECT:
+    *VS(pc[1].p.a) = fp[pc[2].p.b].i32 ? *VS(pc[1].p.b) : *VS(pc[2].p.a);
+    pc += 3;
+    NEXT();
+L_V_GLOBAL_GET:
+    memcpy(VS(pc[1].p.a), inst->globals[pc[1].p.b]->v128, 16);
+    pc += 2;
+    NEXT();
+L_V_GLOBAL_SET:
+    memcpy(inst->globals[pc[1].p.b]->v128, VS(pc[1].p.a), 16);
+    pc += 2;
+    NEXT();
+L_V_OP:
+    ((simd_vfn_t)pc[3].h)(VS(pc[1].p.a), VS(pc[1].p.b), VS(pc[2].p.a), VS(pc[2].p.b), 0);
+    pc += 4;
+    NEXT();
+L_V_SHIFT:
+    ((simd_vfn_t)pc[3].h)(VS(pc[1].p.a), VS(pc[1].p.b), NULL, NULL, fp[pc[2].u].i32);
+    pc += 4;
+    NEXT();
+L_V_TO_S:
+    fp[pc[1].p.a].i64 = ((simd_sfn_t)pc[3].h)(VS(pc[1].p.b), (uint32_t)pc[2].u);
+    pc += 4;
+    NEXT();
+L_V_FROM_S:
+    ((simd_rfn_t)pc[3].h)(VS(pc[1].p.a), VS(pc[1].p.b), fp[pc[2].p.a].i64, pc[2].p.b);
+    pc += 4;
+    NEXT();
+L_V_SHUFFLE: {
+    v128_t a = *VS(pc[1].p.b), b = *VS(pc[2].u), r;
+    const uint8_t *lane = (const uint8_t *)&pc[3];
+    for (unsigned i = 0; i < 16; i++) r.u8[i] = lane[i] < 16 ? a.u8[lane[i]] : b.u8[lane[i] - 16];
+    *VS(pc[1].p.a) = r;
+    pc += 5;
+    NEXT();
+}
+L_V_LOAD: {
+    V_MEM((uint64_t)SRC(1).i32 + pc[2].u, pc[3].p.a, pc[3].p.b);
+    ((simd_mfn_t)pc[4].h)(VS(pc[1].p.a), vmem + ea);
+    pc += 5;
+    NEXT();
+}
+L_V_LOAD_LANE: {
+    V_MEM((uint64_t)SRC(1).i32 + pc[2].u, pc[4].p.a, pc[4].p.b);
+    v128_t v = *VS(pc[3].p.a);
+    memcpy(v.u8 + pc[3].p.b * pc[4].p.a, vmem + ea, pc[4].p.a);
+    *VS(pc[1].p.a) = v;
+    pc += 5;
+    NEXT();
+}
+L_V_STORE: {
+    uint32_t width = pc[3].p.a & 0xff, lane = pc[3].p.a >> 8;
+    V_MEM((uint64_t)fp[pc[1].p.a].i32 + pc[2].u, width, pc[3].p.b);
+    memcpy(vmem + ea, VS(pc[1].p.b)->u8 + lane * width, width);
+    pc += 4;
+    NEXT();
+}
 
 /* Every integer op writes its result to its slot and to acc (a register);
  * the _R twin of an op reads its first operand from acc instead of a slot,

@@ -2,7 +2,7 @@
  * num.h — WebAssembly numeric semantics that C does not give directly:
  * trapping division and float-to-int truncation, saturating truncation,
  * and min/max with the spec's NaN and signed-zero rules. Included by
- * interp.c only; everything is static inline.
+ * interp.c and simd.c (the float lanes); everything is static inline.
  */
 #ifndef WEFT_ENGINE_NUM_H
 #define WEFT_ENGINE_NUM_H

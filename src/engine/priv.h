@@ -70,7 +70,8 @@ struct weft_functype {
  * evaluated on a stack of at most MAX_CONST_DEPTH values. */
 enum {
     CE_I32, CE_I64, CE_F32, CE_F64, CE_REF_NULL, CE_REF_FUNC, CE_GLOBAL_GET,
-    CE_I32_ADD, CE_I32_SUB, CE_I32_MUL, CE_I64_ADD, CE_I64_SUB, CE_I64_MUL, CE_EXPR
+    CE_I32_ADD, CE_I32_SUB, CE_I32_MUL, CE_I64_ADD, CE_I64_SUB, CE_I64_MUL, CE_EXPR,
+    CE_V128 /* value: the offset in module->bytes of v128.const's 16 bytes */
 };
 typedef struct {
     uint8_t kind;
@@ -194,6 +195,7 @@ struct weft_module {
     uint32_t ncexpr_ops;
 
     uint8_t *declared_funcs; /* bitmap: functions that ref.func may name */
+    bool uses_v128;          /* a v128 type or a SIMD instruction: its store needs a vstack */
     char **func_names;       /* from the "name" section, may be NULL */
 };
 
@@ -236,6 +238,7 @@ struct weft_global {
     uint8_t type;
     bool mut;
     slot_t val;
+    uint8_t v128[16] __attribute__((aligned(16))); /* the value of a v128 global (val unused) */
 };
 
 struct weft_instance {
@@ -273,6 +276,12 @@ struct weft_store {
     slot_t *stack;       /* value stack, limits.max_stack_bytes / 8 slots */
     size_t stack_slots;
     slot_t *stack_top;   /* first free slot (for re-entrant calls) */
+    /* The v128 values (docs/engine.md "SIMD"): 16 bytes per slot of the
+     * value stack, the one of slot p at vstack + (p - stack) * 16. Mapped
+     * (untouched pages cost nothing) when the store first needs one: a
+     * module using v128 is instantiated or a host function takes one. */
+    uint8_t *vstack;
+    size_t vstack_bytes;
     frame_t *frames;
     uint32_t nframes_cap;
     uint32_t depth;      /* active wasm frames */
@@ -319,6 +328,7 @@ typedef struct {
     uint32_t poll;                   /* instructions until the next engine_poll */
     uint32_t func_at, func_total;    /* the body being compiled (from 1), of all, for its message */
     struct locals_scratch *locals;   /* compile.c's per-local tables, see compile_free_scratch */
+    bool saw_v128;                   /* rd_valtype read v128 (sets weft_module.uses_v128) */
 } loaderr_t;
 
 /* Whether the load has Wasm 3.0 feature f (WEFT_FEATURE_*) on. */
@@ -366,6 +376,13 @@ bool store_grow_frames(weft_store_t *s);
  * written to args[0..nresults). `caller` is the calling instance or NULL. */
 weft_trap_code_t runtime_call_host(weft_store_t *s, weft_func_t *f, weft_instance_t *caller,
                                    slot_t *args);
+/* Maps s->vstack if it is not yet; 0 or WEFT_ENOMEM. */
+int store_need_vstack(weft_store_t *s);
+/* The 16 bytes of the v128 in value-stack slot p (s->vstack is mapped). */
+static inline uint8_t *store_vslot(const weft_store_t *s, const slot_t *p)
+{
+    return s->vstack + (size_t)(p - s->stack) * 16;
+}
 int32_t memory_grow_pages(weft_memory_t *m, uint32_t delta); /* old pages or -1 */
 int32_t table_grow_elems(weft_table_t *t, uint32_t delta, void *init);
 /* Whether growing by delta (> 0) would succeed, limits permitting: the

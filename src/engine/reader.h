@@ -113,17 +113,14 @@ static inline uint32_t rd_count(reader_t *r, size_t min_size)
 
 static inline int is_valtype(uint8_t b)
 {
-    return b == WEFT_I32 || b == WEFT_I64 || b == WEFT_F32 || b == WEFT_F64 ||
+    return b == WEFT_I32 || b == WEFT_I64 || b == WEFT_F32 || b == WEFT_F64 || b == WEFT_V128 ||
            b == WEFT_FUNCREF || b == WEFT_EXTERNREF;
 }
 
 static inline uint8_t rd_valtype(reader_t *r)
 {
     uint8_t b = rd_u8(r);
-    if (b == WEFT_V128) {
-        r->p--;
-        MALFORMED(r, "v128 values are not supported yet");
-    }
+    if (b == WEFT_V128) r->e->saw_v128 = true;
     if (!is_valtype(b)) {
         r->p--;
         MALFORMED(r, "malformed value type 0x%02x", b);

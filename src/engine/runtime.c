@@ -9,6 +9,7 @@
  * order and a segment that does not fit traps, keeping earlier writes.
  */
 #include <stdarg.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +124,7 @@ void weft_store_delete(weft_store_t *s)
         o = next;
     }
     free_stack(s);
+    if (s->vstack) munmap(s->vstack, s->vstack_bytes);
     free(s);
 }
 
@@ -135,6 +137,24 @@ int weft_store_set_limits(weft_store_t *s, const weft_limits_config_t *l)
     s->limits = *l;
     if (s->limits.max_memory_pages > MAX_PAGES) s->limits.max_memory_pages = MAX_PAGES;
     free_stack(s);
+    if (s->vstack) { /* resized with the value stack */
+        munmap(s->vstack, s->vstack_bytes);
+        s->vstack = NULL;
+        if (store_need_vstack(s)) return WEFT_ENOMEM;
+    }
+    return 0;
+}
+
+int store_need_vstack(weft_store_t *s)
+{
+    if (s->vstack) return 0;
+    /* MAP_NORESERVE and untouched: a store pays only for the pages its
+     * v128 values reach, and those that use none pay nothing. */
+    size_t bytes = s->limits.max_stack_bytes / sizeof(slot_t) * 16;
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return WEFT_ENOMEM;
+    s->vstack = p;
+    s->vstack_bytes = bytes;
     return 0;
 }
 
@@ -246,6 +266,31 @@ static inline __attribute__((always_inline)) weft_val_t val_from_slot(uint8_t t,
     return v;
 }
 
+/* A value to or from value-stack slot p: a v128 lives in the store's
+ * vstack beside it (docs/engine.md "SIMD"). */
+static void put_val(weft_store_t *s, slot_t *p, const weft_val_t *v)
+{
+    if (v->type == WEFT_V128)
+        memcpy(store_vslot(s, p), v->of.v128, 16);
+    else
+        *p = slot_from_val(v);
+}
+
+static weft_val_t get_val(const weft_store_t *s, uint8_t t, slot_t *p)
+{
+    if (t != WEFT_V128) return val_from_slot(t, *p);
+    weft_val_t v = {.type = WEFT_V128};
+    memcpy(v.of.v128, store_vslot(s, p), 16);
+    return v;
+}
+
+static bool type_has_v128(const weft_functype_t *ft)
+{
+    for (uint32_t i = 0; i < ft->nparams + ft->nresults; i++)
+        if (ft->types[i] == WEFT_V128) return true;
+    return false;
+}
+
 /* ---- functions ------------------------------------------------------------- */
 
 _Static_assert(sizeof(weft_raw_t) == sizeof(slot_t), "weft_raw_t must match slot_t");
@@ -254,6 +299,8 @@ static weft_func_t *new_host(weft_store_t *s, const weft_functype_t *ft, weft_ho
                              weft_host_raw_fn_t raw, void *user, void (*finalizer)(void *))
 {
     if (!ft || (!fn && !raw)) return NULL;
+    /* A raw function sees the 8-byte slots only, which do not hold a v128. */
+    if (type_has_v128(ft) && (raw || store_need_vstack(s))) return NULL;
     weft_func_t *f = calloc(1, sizeof *f);
     weft_functype_t *copy = functype_alloc(ft->nparams, ft->nresults);
     if (!f || !copy || own(s, OWN_FUNC, f)) {
@@ -375,7 +422,7 @@ weft_trap_code_t runtime_call_host(weft_store_t *s, weft_func_t *f, weft_instanc
     }
     resv = argv + ft->nparams;
     const uint8_t *pt = ft->types, *rt = ft->types + ft->nparams;
-    for (uint32_t i = 0; i < ft->nparams; i++) argv[i] = val_from_slot(pt[i], args[i]);
+    for (uint32_t i = 0; i < ft->nparams; i++) argv[i] = get_val(s, pt[i], &args[i]);
     for (uint32_t i = 0; i < ft->nresults; i++) resv[i] = (weft_val_t){.type = (weft_valtype_t)rt[i]};
     weft_caller_t caller = {s, caller_inst};
     s->trap = WEFT_TRAP_NONE;
@@ -393,7 +440,7 @@ weft_trap_code_t runtime_call_host(weft_store_t *s, weft_func_t *f, weft_instanc
                 break;
             }
         }
-        for (uint32_t i = 0; !tc && i < ft->nresults; i++) args[i] = slot_from_val(&resv[i]);
+        for (uint32_t i = 0; !tc && i < ft->nresults; i++) put_val(s, &args[i], &resv[i]);
     }
     if (argv != small) free(argv);
     return tc;
@@ -422,6 +469,10 @@ int weft_func_call(weft_store_t *s, weft_func_t *f, const weft_val_t *args, size
                    weft_valtype_name((weft_valtype_t)functype_params(ft)[i]));
             return WEFT_EARG;
         }
+        if (args[i].type == WEFT_V128 && store_need_vstack(s)) {
+            errmsg(s, "out of memory allocating the vector stack");
+            return WEFT_ENOMEM;
+        }
     }
     if (ensure_stack(s)) {
         errmsg(s, "out of memory allocating the value stack");
@@ -440,7 +491,7 @@ int weft_func_call(weft_store_t *s, weft_func_t *f, const weft_val_t *args, size
         store_trap(s, WEFT_TRAP_STACK_EXHAUSTED, "%s", weft_trap_string(WEFT_TRAP_STACK_EXHAUSTED));
         return WEFT_ETRAP;
     }
-    for (size_t i = 0; i < nargs; i++) base[i] = slot_from_val(&args[i]);
+    for (size_t i = 0; i < nargs; i++) put_val(s, &base[i], &args[i]);
     slot_t *saved_top = s->stack_top;
     s->stack_top = base + width;
     s->reentry++;
@@ -448,7 +499,7 @@ int weft_func_call(weft_store_t *s, weft_func_t *f, const weft_val_t *args, size
     s->reentry--;
     s->stack_top = saved_top;
     if (tc) return WEFT_ETRAP;
-    for (size_t i = 0; i < nresults; i++) results[i] = val_from_slot(functype_results(ft)[i], base[i]);
+    for (size_t i = 0; i < nresults; i++) results[i] = get_val(s, functype_results(ft)[i], &base[i]);
     return 0;
 }
 
@@ -627,17 +678,23 @@ weft_global_t *weft_global_new(weft_store_t *s, weft_valtype_t type, int mut, co
     g->type = (uint8_t)type;
     g->mut = mut != 0;
     g->val = slot_from_val(init);
+    if (type == WEFT_V128) memcpy(g->v128, init->of.v128, 16);
     return g;
 }
 
 weft_valtype_t weft_global_type(const weft_global_t *g) { return (weft_valtype_t)g->type; }
 int weft_global_mutable(const weft_global_t *g) { return g->mut; }
-void weft_global_get(const weft_global_t *g, weft_val_t *out) { *out = val_from_slot(g->type, g->val); }
+void weft_global_get(const weft_global_t *g, weft_val_t *out)
+{
+    *out = val_from_slot(g->type, g->val);
+    if (g->type == WEFT_V128) memcpy(out->of.v128, g->v128, 16);
+}
 
 int weft_global_set(weft_global_t *g, const weft_val_t *v)
 {
     if (!g->mut || v->type != g->type || !val_in_store(v, g->store)) return WEFT_EARG;
     g->val = slot_from_val(v);
+    if (g->type == WEFT_V128) memcpy(g->v128, v->of.v128, 16);
     return 0;
 }
 
@@ -975,6 +1032,11 @@ int weft_linker_instantiate(weft_linker_t *l, weft_module_t *m, weft_instance_t 
     }
 
     /* 2. allocate */
+    if (m->uses_v128 && store_need_vstack(s)) {
+        errmsg(s, "out of memory allocating the vector stack");
+        free(resolved);
+        return WEFT_ENOMEM;
+    }
     weft_instance_t *in = calloc(1, sizeof *in);
     if (!in || own(s, OWN_INSTANCE, in)) {
         free(in);
@@ -1036,6 +1098,9 @@ int weft_linker_instantiate(weft_linker_t *l, weft_module_t *m, weft_instance_t 
         g->type = m->globals[i].type;
         g->mut = m->globals[i].mut;
         g->val = eval_const(in, &m->globals[i].init);
+        const constexpr_t *ce = &m->globals[i].init;
+        if (ce->kind == CE_V128) memcpy(g->v128, m->bytes + ce->value, 16);
+        if (ce->kind == CE_GLOBAL_GET && g->type == WEFT_V128) memcpy(g->v128, in->globals[ce->value]->v128, 16);
         in->globals[i] = g;
     }
 

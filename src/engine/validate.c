@@ -12,12 +12,17 @@
 #include <string.h>
 
 #include "compile.h"
+#include "simd.h"
 
 #define INVALID(c, ...) engine_fail((c)->e, WEFT_EINVALID, (c)->instr_at, __VA_ARGS__)
 #define BAD_ENCODING(c, ...) engine_fail((c)->e, WEFT_EMALFORMED, (c)->instr_at, __VA_ARGS__)
 
 static const char *tname(uint8_t t) { return t == T_UNKNOWN ? "unknown" : weft_valtype_name(t); }
-static bool is_num(uint8_t t) { return t == WEFT_I32 || t == WEFT_I64 || t == WEFT_F32 || t == WEFT_F64; }
+/* numeric or vector: what select without a type takes */
+static bool is_num(uint8_t t)
+{
+    return t == WEFT_I32 || t == WEFT_I64 || t == WEFT_F32 || t == WEFT_F64 || t == WEFT_V128;
+}
 static bool is_ref(uint8_t t) { return t == WEFT_FUNCREF || t == WEFT_EXTERNREF; }
 
 static void push(cctx_t *c, uint8_t type, uint32_t slot)
@@ -874,6 +879,127 @@ static void op_fc(cctx_t *c)
     BAD_ENCODING(c, "illegal opcode 0xfc %u", sub);
 }
 
+/* ---- SIMD (0xFD prefix): typed by simd.c's table, compiled to the
+ * generic V_ ops of ops.def ------------------------------------------------ */
+
+static uint8_t lane_index(cctx_t *c, const simd_info_t *si)
+{
+    uint8_t lane = rd_u8(&c->r);
+    if (lane >= si->lanes) INVALID(c, "invalid lane index %u", lane);
+    return lane;
+}
+
+/* A cell of two slot-sized fields, as cc_pair writes it. */
+static uint64_t pk(uint32_t a, uint32_t b) { return a | (uint64_t)b << 32; }
+
+static void op_fd(cctx_t *c)
+{
+    uint32_t sub = rd_u32(&c->r);
+    const simd_info_t *si = simd_info(sub);
+    if (!si) BAD_ENCODING(c, "illegal opcode 0xfd %u", sub);
+    c->e->saw_v128 = true;
+    uint64_t fn = (uint64_t)(uintptr_t)si->fn;
+    uint32_t off = 0, mem = 0;
+    uint8_t lane = 0, out = WEFT_V128;
+    opnd_t a = {0}, b, z;
+    /* the instruction: [op][d | a.slot][k...] */
+    int op;
+    uint64_t k[3];
+    int nk;
+    switch (si->kind) {
+    case SK_LOAD:
+    case SK_LOAD_LANE:
+        mem = memarg(c, si->width, &off);
+        if (si->kind == SK_LOAD_LANE) lane = lane_index(c, si);
+        b = si->kind == SK_LOAD_LANE ? pop_t(c, WEFT_V128) : (opnd_t){0};
+        a = pop_t(c, WEFT_I32);
+        op = si->kind == SK_LOAD ? OP_V_LOAD : OP_V_LOAD_LANE;
+        k[0] = off;
+        k[1] = si->kind == SK_LOAD ? pk(si->width, mem) : pk(b.slot, lane);
+        k[2] = si->kind == SK_LOAD ? fn : pk(si->width, mem);
+        nk = 3;
+        break;
+    case SK_STORE:
+    case SK_STORE_LANE:
+        mem = memarg(c, si->width, &off);
+        if (si->kind == SK_STORE_LANE) lane = lane_index(c, si);
+        b = pop_t(c, WEFT_V128);
+        a = pop_t(c, WEFT_I32);
+        if (!emitting(c)) return;
+        cc_op(c, OP_V_STORE);
+        cc_pair(c, a.slot, b.slot);
+        cc_cell(c, off);
+        cc_pair(c, si->width | (uint32_t)lane << 8, mem);
+        return;
+    case SK_CONST:
+    case SK_SHUFFLE: {
+        const uint8_t *bytes = rd_bytes(&c->r, 16);
+        for (int i = 0; si->kind == SK_SHUFFLE && i < 16; i++)
+            if (bytes[i] >= si->lanes) INVALID(c, "invalid lane index %u", bytes[i]);
+        op = si->kind == SK_CONST ? OP_V_CONST : OP_V_SHUFFLE;
+        nk = 0;
+        if (si->kind == SK_SHUFFLE) {
+            b = pop_t(c, WEFT_V128);
+            a = pop_t(c, WEFT_V128);
+            k[nk++] = b.slot;
+        }
+        memcpy(&k[nk++], bytes, 8);
+        memcpy(&k[nk++], bytes + 8, 8);
+        break;
+    }
+    case SK_UN:
+    case SK_BIN:
+    case SK_TERN:
+        z = si->kind == SK_TERN ? pop_t(c, WEFT_V128) : (opnd_t){0};
+        b = si->kind != SK_UN ? pop_t(c, WEFT_V128) : (opnd_t){0};
+        a = pop_t(c, WEFT_V128);
+        if (si->kind == SK_UN) b = a; /* unused operands name a real slot */
+        if (si->kind != SK_TERN) z = b;
+        op = OP_V_OP;
+        k[0] = pk(b.slot, z.slot);
+        k[1] = fn;
+        nk = 2;
+        break;
+    case SK_SHIFT:
+        b = pop_t(c, WEFT_I32);
+        a = pop_t(c, WEFT_V128);
+        op = OP_V_SHIFT;
+        k[0] = b.slot;
+        k[1] = fn;
+        nk = 2;
+        break;
+    case SK_TEST:
+    case SK_EXTRACT:
+        if (si->kind == SK_EXTRACT) lane = lane_index(c, si);
+        a = pop_t(c, WEFT_V128);
+        out = si->kind == SK_TEST ? WEFT_I32 : si->scalar;
+        op = OP_V_TO_S;
+        k[0] = lane;
+        k[1] = fn;
+        nk = 2;
+        break;
+    case SK_SPLAT:
+    case SK_REPLACE:
+        if (si->kind == SK_REPLACE) lane = lane_index(c, si);
+        b = pop_t(c, si->scalar);
+        /* a splat ignores its vector operand: it names the destination */
+        a = si->kind == SK_REPLACE ? pop_t(c, WEFT_V128) : (opnd_t){.slot = home(c, c->sp)};
+        op = OP_V_FROM_S;
+        k[0] = pk(b.slot, lane);
+        k[1] = fn;
+        nk = 2;
+        break;
+    default:
+        BAD_ENCODING(c, "illegal opcode 0xfd %u", sub);
+    }
+    uint32_t d = push_home(c, out);
+    if (!emitting(c)) return;
+    size_t at = cc_op(c, op);
+    cc_pair(c, d, a.slot);
+    for (int i = 0; i < nk; i++) cc_cell(c, k[i]);
+    cc_def(c, at);
+}
+
 /* One instruction. Returns false after the function's final `end`. */
 static bool instruction(cctx_t *c)
 {
@@ -954,7 +1080,7 @@ static bool instruction(cctx_t *c)
             if (emitting(c)) cc_return(c);
             if (f->branched) {
                 cc_resolve(c, c->nctrl - 1);
-                for (uint32_t i = 0; i < f->nresults; i++) cc_copy(c, i, home(c, i));
+                for (uint32_t i = 0; i < f->nresults; i++) cc_copy_t(c, f_results(f)[i], i, home(c, i));
                 cc_op(c, OP_RETURN);
             }
             c->nctrl--;
@@ -1041,7 +1167,7 @@ static bool instruction(cctx_t *c)
         }
         uint32_t d = push_home(c, t);
         if (emitting(c)) {
-            size_t at = cc_op(c, OP_SELECT);
+            size_t at = cc_op(c, t == WEFT_V128 ? OP_V_SELECT : OP_SELECT);
             cc_pair(c, d, a.slot);
             cc_pair(c, b.slot, cond.slot);
             cc_def(c, at);
@@ -1061,7 +1187,7 @@ static bool instruction(cctx_t *c)
         if (g >= m->nglobals) INVALID(c, "unknown global %u", g);
         uint32_t d = push_home(c, m->globals[g].type);
         if (emitting(c)) {
-            size_t at = cc_op(c, OP_GLOBAL_GET);
+            size_t at = cc_op(c, m->globals[g].type == WEFT_V128 ? OP_V_GLOBAL_GET : OP_GLOBAL_GET);
             cc_pair(c, d, g);
             cc_def(c, at);
         }
@@ -1073,7 +1199,7 @@ static bool instruction(cctx_t *c)
         if (!m->globals[g].mut) INVALID(c, "global is immutable");
         opnd_t v = pop_t(c, m->globals[g].type);
         if (emitting(c)) {
-            cc_op(c, OP_GLOBAL_SET);
+            cc_op(c, m->globals[g].type == WEFT_V128 ? OP_V_GLOBAL_SET : OP_GLOBAL_SET);
             cc_pair(c, v.slot, g);
         }
         return true;
@@ -1151,6 +1277,7 @@ static bool instruction(cctx_t *c)
         return true;
     }
     case 0xfc: op_fc(c); return true;
+    case 0xfd: op_fd(c); return true;
     }
     if (numeric(c, op)) return true;
     BAD_ENCODING(c, "illegal opcode 0x%02x", op);
@@ -1187,6 +1314,14 @@ void validate_function(weft_module_t *m, uint32_t index, loaderr_t *e)
      * 50,000 locals is not one unit. Being nonzero, the count also keeps a
      * loop header from reusing this check. */
     c.code[c.fuel_cell].u = (fd->nlocals - ft->nparams) / LOCALS_PER_FUEL;
+    /* Declared v128 locals start at zero too, in the vector stack: one
+     * V_ZERO per run of them (calls zero only the 8-byte slots). */
+    for (uint32_t i = 0, start = 0; i < c.nlocal_runs; start = c.local_runs[i++].end) {
+        uint32_t first = start > ft->nparams ? start : ft->nparams;
+        if (c.local_runs[i].type != WEFT_V128 || c.local_runs[i].end <= first) continue;
+        cc_op(&c, OP_V_ZERO);
+        cc_pair(&c, first, c.local_runs[i].end - first);
+    }
     while (instruction(&c)) {
         if (c.r.p >= c.r.end) {
             c.instr_at = c.r.p;

@@ -146,6 +146,11 @@ static void append_val(char *buf, size_t size, const weft_val_t *v)
         else
             append(buf, size, "externref:null");
         break;
+    case WEFT_V128:
+        append(buf, size, "v128:0x");
+        for (int i = 15; i >= 0; i--)
+            append(buf, size, "%02x", v->of.v128[i]);
+        break;
     default:
         append(buf, size, "%s:?", weft_valtype_name(v->type));
         break;
@@ -222,6 +227,45 @@ static int parse_valtype(const char *name, weft_valtype_t *out)
     return -1;
 }
 
+/* The lane shape of a v128 JSON value ("lane_type": "i8" ... "f64"): its
+ * lane width in bytes, 0 if unknown. */
+static unsigned lane_bytes(const json_t *j)
+{
+    const char *t = jstr(j, "lane_type");
+    static const char *const names[] = {"i8", "i16", "i32", "i64", "f32", "f64"};
+    static const unsigned bytes[] = {1, 2, 4, 8, 4, 8};
+    for (size_t i = 0; t && i < 6; i++)
+        if (strcmp(t, names[i]) == 0) return bytes[i];
+    return 0;
+}
+
+/* A v128 as wast2json writes it: {"type": "v128", "lane_type": L,
+ * "value": [lane 0, lane 1, ...]}, each lane a decimal string of its bits.
+ * A lane that is a NaN pattern is written as zero and flagged in nan_lanes
+ * (when not NULL), for val_matches. */
+static int parse_v128(const json_t *j, weft_val_t *out, unsigned *nan_lanes, char *err, size_t err_size)
+{
+    const json_t *lanes = json_object_get(j, "value");
+    unsigned w = lane_bytes(j);
+    if (!w || !json_is_array(lanes) || json_array_size(lanes) != 16 / w) {
+        snprintf(err, err_size, "bad v128 value");
+        return -1;
+    }
+    out->type = WEFT_V128;
+    for (unsigned i = 0; i < 16 / w; i++) {
+        const char *lane = json_string_value(json_array_get(lanes, i));
+        uint64_t u = 0;
+        if (lane && strncmp(lane, "nan:", 4) == 0 && nan_lanes && (w == 4 || w == 8)) {
+            *nan_lanes |= (strcmp(lane, "nan:canonical") == 0 ? 1u : 2u) << (2 * i);
+        } else if (parse_uint(lane, w == 8 ? UINT64_MAX : (1ull << (8 * w)) - 1, &u) != 0) {
+            snprintf(err, err_size, "bad v128 lane '%s'", lane ? lane : "(none)");
+            return -1;
+        }
+        memcpy(out->of.v128 + i * w, &u, w); /* little-endian, as wasm */
+    }
+    return 0;
+}
+
 /* Converts a JSON value {"type": T, "value": V} to a weft value. Reference
  * values: "null" is the null reference, externref N is the host pointer
  * N+1 (so that 0 is not null); a non-null funcref cannot be written in
@@ -237,6 +281,8 @@ static int parse_val(const json_t *j, weft_val_t *out, char *err, size_t err_siz
         snprintf(err, err_size, "unknown value type '%s'", type ? type : "(none)");
         return -1;
     }
+    if (out->type == WEFT_V128)
+        return parse_v128(j, out, NULL, err, err_size);
     if (!value) {
         snprintf(err, err_size, "%s value without a \"value\"", type);
         return -1;
@@ -288,7 +334,14 @@ static void append_expected(char *buf, size_t size, const json_t *e)
     weft_val_t v;
     char err[64];
 
-    if (value && strncmp(value, "nan:", 4) == 0)
+    if (type && strcmp(type, "v128") == 0) {
+        unsigned nans = 0;
+        memset(&v, 0, sizeof v);
+        if (parse_v128(e, &v, &nans, err, sizeof err) == 0)
+            append_val(buf, size, &v);
+        if (nans)
+            append(buf, size, " with NaN lanes %#x", nans);
+    } else if (value && strncmp(value, "nan:", 4) == 0)
         append(buf, size, "%s:%s", type ? type : "?", value);
     else if (type && strcmp(type, "funcref") == 0 && value && strcmp(value, "null") != 0)
         append(buf, size, "funcref:non-null");
@@ -321,6 +374,25 @@ static int val_matches(const json_t *e, const weft_val_t *got)
     weft_val_t want;
     char err[64];
 
+    if (parse_valtype(jstr(e, "type"), &want.type) == 0 && want.type == WEFT_V128 &&
+        got->type == WEFT_V128) {
+        unsigned nans = 0, w = lane_bytes(e);
+        memset(&want, 0, sizeof want);
+        if (parse_v128(e, &want, &nans, err, sizeof err) != 0)
+            return 0;
+        for (unsigned i = 0; i < 16 / w; i++) {
+            uint64_t g = 0, mask = 0, quiet = w == 4 ? 0x7fc00000u : 0x7ff8000000000000u;
+            unsigned nan = (nans >> (2 * i)) & 3;
+            memcpy(&g, got->of.v128 + i * w, w);
+            if (nan)
+                mask = nan == 1 ? quiet | (w == 4 ? 0x003fffffu : 0x0007ffffffffffffu) : quiet;
+            if (nan == 1 ? (g & (w == 4 ? 0x7fffffffu : 0x7fffffffffffffffu)) != quiet
+                : nan == 2 ? (g & mask) != quiet
+                : memcmp(got->of.v128 + i * w, want.of.v128 + i * w, w) != 0)
+                return 0;
+        }
+        return 1;
+    }
     if (!value || parse_valtype(jstr(e, "type"), &want.type) != 0 || want.type != got->type)
         return 0;
     if (want.type == WEFT_F32 && strcmp(value, "nan:canonical") == 0)

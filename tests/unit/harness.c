@@ -96,6 +96,7 @@ static int letter_type(char c, weft_valtype_t *out)
     case 'F': *out = WEFT_F64; return 1;
     case 'r': *out = WEFT_FUNCREF; return 1;
     case 'e': *out = WEFT_EXTERNREF; return 1;
+    case 'v': *out = WEFT_V128; return 1;
     default: return 0;
     }
 }

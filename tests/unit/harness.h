@@ -46,7 +46,7 @@ void h_check_trap(const char *file, int line, const char *expr, int got,
 weft_engine_t *h_engine(void);
 weft_store_t *h_store(weft_engine_t *engine);
 weft_linker_t *h_linker(weft_store_t *store);
-/* A function type from letters: i=i32 I=i64 f=f32 F=f64 r=funcref
+/* A function type from letters: i=i32 I=i64 f=f32 F=f64 v=v128 r=funcref
  * e=externref, e.g. h_functype("iI", "F"). */
 weft_functype_t *h_functype(const char *params, const char *results);
 /* Reads a whole file; the buffer is freed when the test ends. */

@@ -1,0 +1,205 @@
+/*
+ * test_simd.c — v128 values where the official SIMD tests
+ * (spec/simd_*) do not take them: through typed host functions and
+ * weft_func_call, in globals (from the module and the API), in declared
+ * locals that must start at zero on every call, across calls, blocks,
+ * br_if, br_table and select, after the store's stack is resized, and
+ * their fuel (one unit per instruction, as a scalar one).
+ */
+#include "harness.h"
+
+static weft_val_t v128_i32x4(int32_t a, int32_t b, int32_t c, int32_t d)
+{
+    weft_val_t v = {.type = WEFT_V128};
+    int32_t lanes[4] = {a, b, c, d};
+    memcpy(v.of.v128, lanes, 16);
+    return v;
+}
+
+typedef struct {
+    int calls;
+    weft_val_t arg;
+    int32_t k;
+} twist_seen_t;
+
+/* (v128, i32) -> v128: lane i becomes lane 3 - i, plus k */
+static int host_twist(weft_caller_t *c, void *user, const weft_val_t *args, weft_val_t *results)
+{
+    twist_seen_t *s = user;
+    int32_t in[4], out[4];
+    s->calls++;
+    s->arg = args[0];
+    s->k = args[1].of.i32;
+    memcpy(in, args[0].of.v128, 16);
+    for (int i = 0; i < 4; i++) out[i] = in[3 - i] + args[1].of.i32;
+    results[0] = (weft_val_t){.type = WEFT_V128};
+    memcpy(results[0].of.v128, out, 16);
+    return 0;
+}
+
+static int raw_nothing(weft_caller_t *c, void *user, weft_raw_t *args_results) { return 0; }
+
+static void open_simd(fixture_t *fx, twist_seen_t *seen)
+{
+    fx_open(fx, "simd");
+    weft_func_t *twist = weft_func_new_host(fx->store, h_functype("vi", "v"), host_twist, seen, NULL);
+    ASSERT_NOT_NULL(twist);
+    weft_extern_t ext = {.kind = WEFT_EXTERN_FUNC, .of.func = twist};
+    ASSERT_OK(weft_linker_define(fx->linker, "host", "twist", &ext));
+    fx_instantiate(fx);
+}
+
+static void expect_i32x4(const weft_val_t *v, int32_t a, int32_t b, int32_t c, int32_t d)
+{
+    int32_t want[4] = {a, b, c, d}, got[4];
+    ASSERT_EQ_INT(v->type, WEFT_V128);
+    memcpy(got, v->of.v128, 16);
+    for (int i = 0; i < 4; i++) ASSERT_EQ_INT(got[i], want[i]);
+}
+
+TEST(simd_v128_through_host_and_api)
+{
+    fixture_t fx;
+    twist_seen_t seen = {0};
+    open_simd(&fx, &seen);
+    weft_val_t arg = v128_i32x4(1, 2, 3, 4), res;
+    ASSERT_OK_S(fx.store, weft_func_call(fx.store, fx_func(&fx, "via_host"), &arg, 1, &res, 1));
+    ASSERT_EQ_INT(seen.calls, 1);
+    ASSERT_EQ_INT(seen.k, 10);
+    expect_i32x4(&seen.arg, 1, 2, 3, 4);
+    expect_i32x4(&res, 114, 213, 312, 411);
+}
+
+TEST(simd_raw_host_cannot_take_v128)
+{
+    weft_store_t *s = h_store(h_engine());
+    /* a raw host function sees 8-byte slots, which do not hold a v128 */
+    ASSERT_NULL(weft_func_new_host_raw(s, h_functype("v", ""), raw_nothing, NULL, NULL));
+    ASSERT_NULL(weft_func_new_host_raw(s, h_functype("", "v"), raw_nothing, NULL, NULL));
+    ASSERT_NOT_NULL(weft_func_new_host_raw(s, h_functype("i", ""), raw_nothing, NULL, NULL));
+}
+
+TEST(simd_declared_v128_locals_start_at_zero_every_call)
+{
+    fixture_t fx;
+    twist_seen_t seen = {0};
+    open_simd(&fx, &seen);
+    weft_func_t *f = fx_func(&fx, "fresh_local");
+    for (int i = 0; i < 3; i++) {
+        weft_val_t arg = v128_i32x4(7 + i, -1, 9, 0x55555555), res;
+        ASSERT_OK_S(fx.store, weft_func_call(fx.store, f, &arg, 1, &res, 1));
+        expect_i32x4(&res, 0, 0, 0, 0);
+    }
+}
+
+TEST(simd_v128_across_calls_blocks_and_branches)
+{
+    fixture_t fx;
+    twist_seen_t seen = {0};
+    open_simd(&fx, &seen);
+    weft_func_t *flow = fx_func(&fx, "flow");
+    /* swap(a, b) = (b, a); pick(b, a, k) is b when k != 0, else a; table(a, b, k)
+     * branches with a to $a (k = 0, k >= 2) or to $b, which drops it for b;
+     * select takes table's result when k != 0, else zero. */
+    weft_val_t args[3] = {v128_i32x4(1, 2, 3, 4), v128_i32x4(10, 20, 30, 40), weft_val_i32(0)}, res;
+    ASSERT_OK_S(fx.store, weft_func_call(fx.store, flow, args, 3, &res, 1));
+    expect_i32x4(&res, 1, 2, 3, 4); /* a + 0 */
+    args[2] = weft_val_i32(1);
+    ASSERT_OK_S(fx.store, weft_func_call(fx.store, flow, args, 3, &res, 1));
+    expect_i32x4(&res, 20, 40, 60, 80); /* b + b (bytewise adds do not carry here) */
+    args[2] = weft_val_i32(2);
+    ASSERT_OK_S(fx.store, weft_func_call(fx.store, flow, args, 3, &res, 1)); /* b + a */
+    expect_i32x4(&res, 11, 22, 33, 44);
+
+    weft_func_t *sel = fx_func(&fx, "select_plain");
+    args[2] = weft_val_i32(0);
+    ASSERT_OK_S(fx.store, weft_func_call(fx.store, sel, args, 3, &res, 1));
+    expect_i32x4(&res, 10, 20, 30, 40);
+    args[2] = weft_val_i32(5);
+    ASSERT_OK_S(fx.store, weft_func_call(fx.store, sel, args, 3, &res, 1));
+    expect_i32x4(&res, 1, 2, 3, 4);
+}
+
+TEST(simd_v128_globals_from_module_and_api)
+{
+    fixture_t fx;
+    twist_seen_t seen = {0};
+    open_simd(&fx, &seen);
+    weft_global_t *g = fx_global(&fx, "g");
+    weft_val_t v, res;
+    ASSERT_EQ_INT(weft_global_type(g), WEFT_V128);
+    weft_global_get(g, &v);
+    expect_i32x4(&v, 1, 2, 3, 4);
+    ASSERT_OK_S(fx.store, weft_func_call(fx.store, fx_func(&fx, "bump_g"), NULL, 0, NULL, 0));
+    weft_global_get(g, &v);
+    expect_i32x4(&v, 2, 3, 4, 5);
+    v = v128_i32x4(-1, 0, 1 << 30, 42);
+    ASSERT_OK(weft_global_set(g, &v));
+    ASSERT_OK_S(fx.store, weft_func_call(fx.store, fx_func(&fx, "get_g"), NULL, 0, &res, 1));
+    expect_i32x4(&res, -1, 0, 1 << 30, 42);
+    /* a global made by the API */
+    weft_global_t *g2 = weft_global_new(fx.store, WEFT_V128, 0, &v);
+    ASSERT_NOT_NULL(g2);
+    weft_global_get(g2, &res);
+    expect_i32x4(&res, -1, 0, 1 << 30, 42);
+}
+
+TEST(simd_v128_still_works_after_the_stack_is_resized)
+{
+    fixture_t fx;
+    twist_seen_t seen = {0};
+    open_simd(&fx, &seen);
+    weft_limits_config_t l = weft_store_limits(fx.store);
+    l.max_stack_bytes *= 2;
+    ASSERT_OK(weft_store_set_limits(fx.store, &l));
+    weft_val_t arg = v128_i32x4(1, 2, 3, 4), res;
+    ASSERT_OK_S(fx.store, weft_func_call(fx.store, fx_func(&fx, "via_host"), &arg, 1, &res, 1));
+    expect_i32x4(&res, 114, 213, 312, 411);
+}
+
+TEST(simd_instruction_costs_one_fuel_unit)
+{
+    fixture_t fx;
+    twist_seen_t seen = {0};
+    open_simd(&fx, &seen);
+    weft_val_t res;
+    weft_store_set_fuel(fx.store, 1000);
+    ASSERT_OK_S(fx.store, weft_func_call(fx.store, fx_func(&fx, "fuel_scalar"), NULL, 0, &res, 1));
+    uint64_t scalar = 1000 - weft_store_fuel(fx.store);
+    weft_store_set_fuel(fx.store, 1000);
+    ASSERT_OK_S(fx.store, weft_func_call(fx.store, fx_func(&fx, "fuel_simd"), NULL, 0, &res, 1));
+    ASSERT_EQ_INT(res.of.i32, 3);
+    ASSERT_EQ_U64(1000 - weft_store_fuel(fx.store), scalar);
+    ASSERT_GT_U64(scalar, 3);
+}
+
+TEST(simd_accesses_name_their_memory)
+{
+    weft_engine_t *e = h_engine();
+    weft_module_t *m = h_module(e, "simd_mem1");
+    weft_store_t *s = h_store(e);
+    weft_instance_t *inst = NULL;
+    ASSERT_OK_S(s, weft_linker_instantiate(h_linker(s), m, &inst));
+    weft_extern_t rt, sl, sp;
+    ASSERT_OK(weft_instance_export(inst, "roundtrip", &rt));
+    ASSERT_OK(weft_instance_export(inst, "store_lane", &sl));
+    ASSERT_OK(weft_instance_export(inst, "splat_m1", &sp));
+    weft_val_t args[2] = {weft_val_i32(100), v128_i32x4(5, 6, 7, 0x12345678)}, res[3];
+    ASSERT_OK_S(s, weft_func_call(s, rt.of.func, args, 2, res, 3));
+    expect_i32x4(&res[0], 5, 6, 7, 0x12345678);
+    expect_i32x4(&res[1], 0, 0, 0, 0); /* memory 0 untouched */
+    expect_i32x4(&res[2], 0, 0, 0, 0x12345678);
+    ASSERT_OK_S(s, weft_func_call(s, sl.of.func, args, 2, res, 1));
+    ASSERT_EQ_INT(res[0].of.i32, 0); /* lane 1 of i16x8 (5, 0, 6, ...) */
+    args[1] = v128_i32x4(0x00090000, 0, 0, 0);
+    ASSERT_OK_S(s, weft_func_call(s, sl.of.func, args, 2, res, 1));
+    ASSERT_EQ_INT(res[0].of.i32, 9);
+    weft_val_t at = weft_val_i32(104);
+    ASSERT_OK_S(s, weft_func_call(s, sp.of.func, &at, 1, res, 1));
+    expect_i32x4(&res[0], 6, 6, 6, 6);
+    /* memory 1 is one page: in bounds of memory 0, out of memory 1's */
+    args[0] = weft_val_i32(65536 - 8);
+    ASSERT_TRAP(s, weft_func_call(s, rt.of.func, args, 2, res, 3), WEFT_TRAP_MEMORY_OOB);
+    at = weft_val_i32(65536 - 2);
+    ASSERT_TRAP(s, weft_func_call(s, sp.of.func, &at, 1, res, 1), WEFT_TRAP_MEMORY_OOB);
+}
