@@ -275,6 +275,12 @@ void cli_print_val(FILE *out, const weft_val_t *v)
     case WEFT_F64: fprintf(out, "%.17g", weft_val_get_f64(v)); break;
     case WEFT_FUNCREF: fputs(v->of.func ? "funcref" : "null", out); break;
     case WEFT_EXTERNREF: fputs(v->of.ref ? "externref" : "null", out); break;
+    case WEFT_V128: { /* as the text format writes it: i32x4 and four lanes */
+        uint32_t l[4];
+        memcpy(l, v->of.v128, 16);
+        fprintf(out, "i32x4 0x%08" PRIx32 " 0x%08" PRIx32 " 0x%08" PRIx32 " 0x%08" PRIx32, l[0], l[1], l[2], l[3]);
+        break;
+    }
     default: fprintf(out, "<%s>", weft_valtype_name(v->type)); break;
     }
 }

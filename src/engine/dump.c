@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "compile.h"
+#include "simd.h"
 
 static const char *const op_names[] = {
 #define OP(n, len, m) #n,
@@ -68,6 +69,11 @@ int weft_module_dump_code(const weft_module_t *m, uint32_t index, FILE *out)
             else
                 fprintf(out, " %lld", (long long)c->i);
         }
+        /* SIMD ops end with a lane function of simd.c: name its instruction */
+        bool fn_last = op == OP_V_OP || op == OP_V_SHIFT || op == OP_V_TO_S || op == OP_V_FROM_S ||
+                       op == OP_V_LOAD;
+        const char *simd = fn_last && pc + len <= fd->ncode ? simd_fn_name(fd->code[pc + len - 1].h) : NULL;
+        if (simd) fprintf(out, "  ; %s", simd);
         fputc('\n', out);
         pc += len;
     }

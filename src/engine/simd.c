@@ -314,6 +314,10 @@ static uint64_t x_i16_s(const v128_t *a, uint32_t l) { return (uint32_t)(int32_t
 static uint64_t x_i16_u(const v128_t *a, uint32_t l) { return a->u16[l]; }
 static uint64_t x_32(const v128_t *a, uint32_t l) { return a->u32[l]; }
 static uint64_t x_64(const v128_t *a, uint32_t l) { return a->u64[l]; }
+/* the float lanes' own copies, so that a function names one instruction
+ * (simd_fn_name, for the dumper) */
+static uint64_t x_f32(const v128_t *a, uint32_t l) { return a->u32[l]; }
+static uint64_t x_f64(const v128_t *a, uint32_t l) { return a->u64[l]; }
 
 #define REPLACE(name, f)                                                      \
     static void name(v128_t *d, const v128_t *a, uint64_t x, uint32_t lane)   \
@@ -334,10 +338,14 @@ REPLACE(r_8, u8)
 REPLACE(r_16, u16)
 REPLACE(r_32, u32)
 REPLACE(r_64, u64)
+REPLACE(r_f32, u32)
+REPLACE(r_f64, u64)
 SPLAT(s_8, u8)
 SPLAT(s_16, u16)
 SPLAT(s_32, u32)
 SPLAT(s_64, u64)
+SPLAT(s_f32, u32)
+SPLAT(s_f64, u64)
 
 /* ---- loads ------------------------------------------------------------------ */
 
@@ -406,8 +414,8 @@ static const simd_info_t table[256] = {
     I(16, SK_SPLAT, WEFT_I32, 0, 0, "i16x8.splat", s_16),
     I(17, SK_SPLAT, WEFT_I32, 0, 0, "i32x4.splat", s_32),
     I(18, SK_SPLAT, WEFT_I64, 0, 0, "i64x2.splat", s_64),
-    I(19, SK_SPLAT, WEFT_F32, 0, 0, "f32x4.splat", s_32),
-    I(20, SK_SPLAT, WEFT_F64, 0, 0, "f64x2.splat", s_64),
+    I(19, SK_SPLAT, WEFT_F32, 0, 0, "f32x4.splat", s_f32),
+    I(20, SK_SPLAT, WEFT_F64, 0, 0, "f64x2.splat", s_f64),
     I(21, SK_EXTRACT, WEFT_I32, 16, 0, "i8x16.extract_lane_s", x_i8_s),
     I(22, SK_EXTRACT, WEFT_I32, 16, 0, "i8x16.extract_lane_u", x_i8_u),
     I(23, SK_REPLACE, WEFT_I32, 16, 0, "i8x16.replace_lane", r_8),
@@ -418,10 +426,10 @@ static const simd_info_t table[256] = {
     I(28, SK_REPLACE, WEFT_I32, 4, 0, "i32x4.replace_lane", r_32),
     I(29, SK_EXTRACT, WEFT_I64, 2, 0, "i64x2.extract_lane", x_64),
     I(30, SK_REPLACE, WEFT_I64, 2, 0, "i64x2.replace_lane", r_64),
-    I(31, SK_EXTRACT, WEFT_F32, 4, 0, "f32x4.extract_lane", x_32),
-    I(32, SK_REPLACE, WEFT_F32, 4, 0, "f32x4.replace_lane", r_32),
-    I(33, SK_EXTRACT, WEFT_F64, 2, 0, "f64x2.extract_lane", x_64),
-    I(34, SK_REPLACE, WEFT_F64, 2, 0, "f64x2.replace_lane", r_64),
+    I(31, SK_EXTRACT, WEFT_F32, 4, 0, "f32x4.extract_lane", x_f32),
+    I(32, SK_REPLACE, WEFT_F32, 4, 0, "f32x4.replace_lane", r_f32),
+    I(33, SK_EXTRACT, WEFT_F64, 2, 0, "f64x2.extract_lane", x_f64),
+    I(34, SK_REPLACE, WEFT_F64, 2, 0, "f64x2.replace_lane", r_f64),
 #define CMP10(base, p, nm)                                                    \
     B(base, nm ".eq", p##_eq), B(base + 1, nm ".ne", p##_ne),                 \
     B(base + 2, nm ".lt_s", p##_lt_s), B(base + 3, nm ".lt_u", p##_lt_u),     \
@@ -601,4 +609,11 @@ static const simd_info_t table[256] = {
 const simd_info_t *simd_info(uint32_t sub)
 {
     return sub < 256 && table[sub].kind != SK_NONE ? &table[sub] : NULL;
+}
+
+const char *simd_fn_name(const void *fn)
+{
+    for (unsigned i = 0; fn && i < 256; i++)
+        if (table[i].fn == fn) return table[i].name;
+    return NULL;
 }

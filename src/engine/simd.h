@@ -72,5 +72,8 @@ typedef struct {
 
 /* The instruction 0xFD `sub`, or NULL when there is none. */
 const simd_info_t *simd_info(uint32_t sub);
+/* The instruction whose lane function is fn ("i32x4.add"), or NULL: each
+ * function serves one instruction. */
+const char *simd_fn_name(const void *fn);
 
 #endif

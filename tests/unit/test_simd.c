@@ -6,6 +6,9 @@
  * br_if, br_table and select, after the store's stack is resized, and
  * their fuel (one unit per instruction, as a scalar one).
  */
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "harness.h"
 
 static weft_val_t v128_i32x4(int32_t a, int32_t b, int32_t c, int32_t d)
@@ -202,4 +205,20 @@ TEST(simd_accesses_name_their_memory)
     ASSERT_TRAP(s, weft_func_call(s, rt.of.func, args, 2, res, 3), WEFT_TRAP_MEMORY_OOB);
     at = weft_val_i32(65536 - 2);
     ASSERT_TRAP(s, weft_func_call(s, sp.of.func, &at, 1, res, 1), WEFT_TRAP_MEMORY_OOB);
+}
+
+TEST(simd_dump_names_the_instructions)
+{
+    weft_module_t *m = h_module(h_engine(), "simd");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    ASSERT_NOT_NULL(out);
+    ASSERT_OK(weft_module_dump_code(m, 11, out)); /* fuel_simd: the import is function 0 */
+    fclose(out);
+    test_defer(free, text);
+    ASSERT_CONTAINS(text, "V_CONST");
+    ASSERT_CONTAINS(text, "V_OP");
+    ASSERT_CONTAINS(text, "; i32x4.add");
+    ASSERT_CONTAINS(text, "; i32x4.extract_lane");
 }
