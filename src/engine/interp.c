@@ -326,7 +326,10 @@ do_tail_call: {
      * s->depth nor the value stack. The validator made the callee's
      * results the caller's, so returning from the callee returns for both. */
     uint32_t np = callee->type->nparams;
-    if (nfp != fp) memmove(fp, nfp, np * sizeof *fp);
+    if (nfp != fp) {
+        memmove(fp, nfp, np * sizeof *fp);
+        if (s->vstack) memmove(store_vslot(s, fp), store_vslot(s, nfp), (size_t)np * 16); /* v128s */
+    }
     if (callee->def) {
         if (UNLIKELY(fp + callee->def->frame_slots > stack_end)) TRAP(STACK_EXHAUSTED);
         nfp = fp;

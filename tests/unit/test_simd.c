@@ -222,3 +222,17 @@ TEST(simd_dump_names_the_instructions)
     ASSERT_CONTAINS(text, "; i32x4.add");
     ASSERT_CONTAINS(text, "; i32x4.extract_lane");
 }
+
+TEST(simd_tail_call_moves_v128_arguments)
+{
+    weft_engine_t *e = h_engine();
+    weft_module_t *m = h_module(e, "simd_tail");
+    weft_store_t *s = h_store(e);
+    weft_instance_t *inst = NULL;
+    ASSERT_OK_S(s, weft_linker_instantiate(h_linker(s), m, &inst));
+    weft_extern_t ext;
+    ASSERT_OK(weft_instance_export(inst, "count_up", &ext));
+    weft_val_t args[2] = {v128_i32x4(10, 20, 30, 40), weft_val_i32(5)}, res;
+    ASSERT_OK_S(s, weft_func_call(s, ext.of.func, args, 2, &res, 1));
+    expect_i32x4(&res, 15, 30, 45, 60);
+}
