@@ -8,7 +8,9 @@
 # ratios with their geometric mean, plus the machine it ran on. A checksum
 # mismatch or a failed run is reported loudly and makes the script exit 1.
 # Environment: BENCH_RUNS (runs per side), BENCH_KERNELS (space-separated
-# subset, e.g. "fib sort"), BENCH_TIMEOUT (seconds per run, default 600).
+# subset, e.g. "fib sort"), BENCH_TIMEOUT (seconds per run, default 600),
+# BENCH_SIMD=1 (also run KERNEL-simd.wasm, built with clang -msimd128, in
+# two more columns: its time and its ratio to the scalar wasm's).
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -59,8 +61,13 @@ echo "weft benchmarks: best wall time of $RUNS run(s), in seconds"
 echo "machine: $(uname -m), $(nproc) cores, ${cpu:-unknown cpu}; $(uname -sr)"
 echo "weft: $("$WEFT" --version); native: $native_cc -O2; wasm: $(cat "$BUILD/bench/wasm-cc.txt" 2>/dev/null || echo clang) -O2 --target=wasm32-wasi"
 echo
-printf '| %-10s | %10s | %10s | %11s |\n' kernel "native s" "weft s" "weft/native"
-printf '|%s|%s|%s|%s|\n' ------------ -----------: -----------: ------------:
+SIMD=${BENCH_SIMD:-0}
+simd_head="" simd_rule=""
+if [ "$SIMD" = 1 ]; then
+    simd_head=$(printf ' %10s | %11s |' "simd s" "simd/weft") simd_rule="-----------:|------------:|"
+fi
+printf '| %-10s | %10s | %10s | %11s |%s\n' kernel "native s" "weft s" "weft/native" "$simd_head"
+printf '|%s|%s|%s|%s|%s\n' ------------ -----------: -----------: ------------: "$simd_rule"
 
 failed=0
 ratios=()
@@ -88,7 +95,17 @@ for k in $KERNELS; do
     fi
     ratio=$(awk -v w="$wft_time" -v n="$nat_time" 'BEGIN { printf "%.2f", (n > 0 ? w / n : 0) }')
     ratios+=("$ratio")
-    printf '| %-10s | %10s | %10s | %10sx |\n' "$k" "$nat_time" "$wft_time" "$ratio"
+    simd_cols=""
+    if [ "$SIMD" = 1 ]; then
+        if ! run_best simd "$WEFT" run "$BUILD/bench/$k-simd.wasm" || [ "$simd_out" != "$nat_out" ]; then
+            echo "bench: *** $k-simd: ${simd_out} (native $nat_out) ***" >&2
+            failed=1
+            simd_time="?"
+        fi
+        simd_ratio=$(awk -v s="$simd_time" -v w="$wft_time" 'BEGIN { printf "%.2f", (w > 0 ? s / w : 0) }')
+        simd_cols=$(printf ' %10s | %10sx |' "$simd_time" "$simd_ratio")
+    fi
+    printf '| %-10s | %10s | %10s | %10sx |%s\n' "$k" "$nat_time" "$wft_time" "$ratio" "$simd_cols"
 done
 
 if [ "${#ratios[@]}" -gt 0 ]; then
