@@ -942,6 +942,16 @@ static slot_t eval_const(weft_instance_t *inst, const constexpr_t *c)
     return v;
 }
 
+/* Defined global i's initial value (a v128 keeps its 16 bytes beside val). */
+static void init_global(weft_instance_t *in, uint32_t i)
+{
+    const constexpr_t *ce = &in->module->globals[i].init;
+    weft_global_t *g = in->globals[i];
+    g->val = eval_const(in, ce);
+    if (ce->kind == CE_V128) memcpy(g->v128, in->module->bytes + ce->value, 16);
+    if (ce->kind == CE_GLOBAL_GET && g->type == WEFT_V128) memcpy(g->v128, in->globals[ce->value]->v128, 16);
+}
+
 /* Steps 3 and 4 of instantiation, also what weft_instance_reset does again:
  * the segments, in order (one that does not fit traps), then the start
  * function. */
@@ -1097,11 +1107,8 @@ int weft_linker_instantiate(weft_linker_t *l, weft_module_t *m, weft_instance_t 
         g->store = s;
         g->type = m->globals[i].type;
         g->mut = m->globals[i].mut;
-        g->val = eval_const(in, &m->globals[i].init);
-        const constexpr_t *ce = &m->globals[i].init;
-        if (ce->kind == CE_V128) memcpy(g->v128, m->bytes + ce->value, 16);
-        if (ce->kind == CE_GLOBAL_GET && g->type == WEFT_V128) memcpy(g->v128, in->globals[ce->value]->v128, 16);
         in->globals[i] = g;
+        init_global(in, i);
     }
 
     weft_extern_t mx;
@@ -1180,8 +1187,7 @@ int weft_instance_reset(weft_instance_t *in)
         memset(t->elems, 0, (size_t)min * sizeof *t->elems);
         t->size = min;
     }
-    for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)
-        in->globals[i]->val = eval_const(in, &m->globals[i].init);
+    for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++) init_global(in, i);
     memset(in->dropped_elems, 0, m->nelems);
     memset(in->dropped_datas, 0, m->ndatas);
     return init_instance(s, in);

@@ -3,6 +3,7 @@
  * (spec/simd_*) do not take them: through typed host functions and
  * weft_func_call, in globals (from the module and the API), in declared
  * locals that must start at zero on every call, across calls, blocks,
+ * tail calls, instance resets,
  * br_if, br_table and select, after the store's stack is resized, and
  * their fuel (one unit per instruction, as a scalar one).
  */
@@ -140,6 +141,10 @@ TEST(simd_v128_globals_from_module_and_api)
     ASSERT_OK(weft_global_set(g, &v));
     ASSERT_OK_S(fx.store, weft_func_call(fx.store, fx_func(&fx, "get_g"), NULL, 0, &res, 1));
     expect_i32x4(&res, -1, 0, 1 << 30, 42);
+    /* weft_instance_reset gives it its initial value again */
+    ASSERT_OK_S(fx.store, weft_instance_reset(fx.inst));
+    weft_global_get(g, &res);
+    expect_i32x4(&res, 1, 2, 3, 4);
     /* a global made by the API */
     weft_global_t *g2 = weft_global_new(fx.store, WEFT_V128, 0, &v);
     ASSERT_NOT_NULL(g2);
