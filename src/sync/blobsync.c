@@ -492,7 +492,8 @@ void sync_blobs_context(sync_blobs_t *b, const uint8_t *ctx, size_t len)
         const uint8_t *val = buf + off + 4;
         off += 4 + vl;
         uint64_t size, n, have;
-        if (fl != 32 || weft_blob_record_check(val, vl, &size, &n) != 0 ||
+        if (fl != 32 || vl > WEFT_SYNC_BLOB_RECORD_MAX ||
+            weft_blob_record_check(val, vl, &size, &n) != 0 ||
             fetch_find(b, field) || is_failed(b, field) || weft_blob_stat(txn, field, &have) == 0)
             continue;
         uint8_t *rec = malloc(vl);
