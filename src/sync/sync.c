@@ -24,7 +24,9 @@
  * engine's session with the inviter, so the version vectors are exchanged
  * at once.
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1184,6 +1186,15 @@ static void on_tick(uv_timer_t *t)
 static void *loop_main(void *arg)
 {
     weft_sync_t *s = arg;
+    /* A link written after its peer closed it raises SIGPIPE, which kills
+     * a process that does not ignore it (weft serve does; an embedder, a
+     * benchmark, may not): blocked in this thread, the write says EPIPE and
+     * the link closes. Named for ps and the test that checks this. */
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
+    pthread_setname_np(pthread_self(), "weft-sync");
     uv_run(&s->loop, UV_RUN_DEFAULT);
     return NULL;
 }

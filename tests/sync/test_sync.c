@@ -11,6 +11,8 @@
  * safety net: nothing asserts a duration).
  */
 #include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -396,6 +398,49 @@ static void bad_frame(fx_t *fx, uint8_t type, const uint8_t *p, size_t len, cons
 }
 
 /* ---- tests ---- */
+
+/* Whether this process has a thread named `name` (its comm) that blocks
+ * SIGPIPE (bit 13 of SigBlk in its /proc status): -1 no such thread. */
+static int thread_blocks_sigpipe(const char *name)
+{
+    int found = -1;
+    uv_dirent_t d;
+    uv_fs_t req;
+    if (uv_fs_scandir(NULL, &req, "/proc/self/task", 0, NULL) < 0)
+        return -1;
+    while (uv_fs_scandir_next(&req, &d) != UV_EOF) {
+        char path[64], comm[32] = "", line[256];
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", d.name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        if (!fgets(comm, sizeof comm, f))
+            comm[0] = '\0';
+        fclose(f);
+        comm[strcspn(comm, "\n")] = '\0';
+        if (strcmp(comm, name) != 0)
+            continue;
+        snprintf(path, sizeof path, "/proc/self/task/%s/status", d.name);
+        if (!(f = fopen(path, "r")))
+            continue;
+        while (fgets(line, sizeof line, f))
+            if (strncmp(line, "SigBlk:", 7) == 0)
+                found = (strtoull(line + 7, NULL, 16) >> (SIGPIPE - 1)) & 1;
+        fclose(f);
+    }
+    uv_fs_req_cleanup(&req);
+    return found;
+}
+
+/* A link written after its peer closed it raises SIGPIPE: the sync thread
+ * blocks it (the write says EPIPE), so an embedder that does not ignore
+ * SIGPIPE (bench/syncbench did not, and died of it with 10 nodes) lives. */
+TEST(sync_thread_blocks_sigpipe)
+{
+    fx_t *fx = fx_new("sync-sigpipe");
+    (void)fx;
+    ASSERT_EQ_INT(thread_blocks_sigpipe("weft-sync"), 1);
+}
 
 /* An OPS frame of the shared context whose first op is valid and whose end
  * is cut: the node closes the link and applies nothing of it. */
