@@ -10,7 +10,11 @@ an operand that changes it, blocks and ifs with results and branches out of
 them with values, counted loops (also with a value left on the stack at the
 back edge), br_table, calls (direct, indirect, multi-value), tail calls (return_call and
 return_call_indirect of a helper, wat2wasm --enable-tail-call), globals, bulk
-memory, memory.size/grow.
+memory, memory.size/grow, and SIMD: v128 expressions (constants, splats,
+lane-wise integer and float ops, shifts, shuffles, loads of every kind,
+blocks and selects of v128) read out by extract_lane or the tests, when the
+environment has WEFT_GEN_SIMD=1 (off, a seed makes the modules it always
+made).
 
 Valid by construction: expressions are generated for a wanted type (the
 operand stack is implicit in the grammar), labels are tracked with their
@@ -31,6 +35,7 @@ import subprocess
 import sys
 
 TYPES = ['i32', 'i64', 'f32', 'f64']
+SIMD = os.environ.get('WEFT_GEN_SIMD') == '1'
 INT_BIN = ['add', 'sub', 'mul', 'and', 'or', 'xor', 'shl', 'shr_s', 'shr_u', 'rotl', 'rotr',
            'div_s', 'div_u', 'rem_s', 'rem_u']
 FLT_BIN = ['add', 'sub', 'mul', 'div', 'min', 'max', 'copysign']
@@ -182,6 +187,8 @@ class Func:
                  ('block', 1), ('if', 1), ('convert', 2), ('unop', 2), ('hazard', 1),
                  ('global', 1), ('call', 2), ('call_indirect', 1), ('loop', 0.5),
                  ('set_then', 1)]
+        if SIMD:
+            forms += [('simd', 1.5)]
         if t == 'i32':
             forms += [('cmp', 4), ('eqz', 1), ('memsize', 0.3), ('memgrow', 0.2), ('multi', 0.5)]
         if t == 'i64':
@@ -385,6 +392,127 @@ class Func:
         u = r.choice(['f32', 'f64'])
         sat = '' if trap_ok else '_sat'
         return self.expr(u, d - 1) + ['%s.trunc%s_%s_%s' % (t, sat, u, r.choice('su'))]
+
+    # ---- SIMD: a v128 expression, then a lane or a test out of it ------------
+    # Integer-shaped vectors may be viewed in any integer shape (their bits
+    # are deterministic); float-shaped ones (f32x4, f64x2) leave only through
+    # a float extract_lane (compared by NaN class) or trunc_sat, never through
+    # their bits, as the scalar floats do through nan_safe.
+
+    def e_simd(self, t, d):
+        r = self.r
+        if t == 'i32':
+            k = r.random()
+            if k < 0.5:
+                sh, n, sx = r.choice([('i8x16', 16, True), ('i16x8', 8, True), ('i32x4', 4, False)])
+                suffix = '_%s' % r.choice('su') if sx else ''
+                return self.vint(d - 1) + ['%s.extract_lane%s %d' % (sh, suffix, r.randrange(n))]
+            op = r.choice(['v128.any_true', 'i8x16.all_true', 'i16x8.all_true', 'i32x4.all_true',
+                           'i64x2.all_true', 'i8x16.bitmask', 'i16x8.bitmask', 'i32x4.bitmask',
+                           'i64x2.bitmask'])
+            return self.vint(d - 1) + [op]
+        if t == 'i64':
+            return self.vint(d - 1) + ['i64x2.extract_lane %d' % r.randrange(2)]
+        if t == 'f32':
+            return self.vflt('f32', d - 1) + ['f32x4.extract_lane %d' % r.randrange(4)]
+        return self.vflt('f64', d - 1) + ['f64x2.extract_lane %d' % r.randrange(2)]
+
+    def v_const(self):
+        lanes = [self.r.choice([0, 1, -1, 0x7f, 0x80, 0x7fff, -0x8000, 0x7fffffff, -0x80000000,
+                                self.r.getrandbits(32)]) & 0xffffffff for _ in range(4)]
+        return ['v128.const i32x4 ' + ' '.join('0x%x' % v for v in lanes)]
+
+    def vint(self, d):
+        self.spend()
+        r = self.r
+        if d <= 0 or self.budget <= 0:
+            return self.v_const()
+        k = r.random()
+        if k < 0.1:
+            return self.v_const()
+        if k < 0.2:
+            sh, u = r.choice([('i8x16', 'i32'), ('i16x8', 'i32'), ('i32x4', 'i32'), ('i64x2', 'i64')])
+            return self.expr(u, d - 1) + ['%s.splat' % sh]
+        if k < 0.45:
+            op = r.choice(['v128.and', 'v128.or', 'v128.xor', 'v128.andnot', 'i8x16.swizzle',
+                           'i8x16.add', 'i8x16.sub', 'i8x16.add_sat_s', 'i8x16.add_sat_u',
+                           'i8x16.sub_sat_s', 'i8x16.sub_sat_u', 'i8x16.min_s', 'i8x16.max_u',
+                           'i8x16.avgr_u', 'i8x16.eq', 'i8x16.lt_s', 'i8x16.ge_u',
+                           'i8x16.narrow_i16x8_s', 'i8x16.narrow_i16x8_u', 'i16x8.add',
+                           'i16x8.mul', 'i16x8.sub_sat_s', 'i16x8.add_sat_u', 'i16x8.min_u',
+                           'i16x8.max_s', 'i16x8.q15mulr_sat_s', 'i16x8.gt_u', 'i16x8.le_s',
+                           'i16x8.narrow_i32x4_s', 'i16x8.narrow_i32x4_u', 'i16x8.avgr_u',
+                           'i16x8.extmul_low_i8x16_s', 'i16x8.extmul_high_i8x16_u', 'i32x4.add',
+                           'i32x4.sub', 'i32x4.mul', 'i32x4.min_s', 'i32x4.max_u', 'i32x4.ne',
+                           'i32x4.lt_u', 'i32x4.dot_i16x8_s', 'i32x4.extmul_low_i16x8_u',
+                           'i32x4.extmul_high_i16x8_s', 'i64x2.add', 'i64x2.sub', 'i64x2.mul',
+                           'i64x2.eq', 'i64x2.lt_s', 'i64x2.ge_s', 'i64x2.extmul_low_i32x4_s',
+                           'i64x2.extmul_high_i32x4_u'])
+            return self.vint(d - 1) + self.vint(d - 1) + [op]
+        if k < 0.6:
+            op = r.choice(['v128.not', 'i8x16.abs', 'i8x16.neg', 'i8x16.popcnt', 'i16x8.abs',
+                           'i16x8.neg', 'i32x4.abs', 'i32x4.neg', 'i64x2.abs', 'i64x2.neg',
+                           'i16x8.extend_low_i8x16_s', 'i16x8.extend_high_i8x16_u',
+                           'i32x4.extend_low_i16x8_u', 'i32x4.extend_high_i16x8_s',
+                           'i64x2.extend_low_i32x4_s', 'i64x2.extend_high_i32x4_u',
+                           'i16x8.extadd_pairwise_i8x16_s', 'i32x4.extadd_pairwise_i16x8_u'])
+            return self.vint(d - 1) + [op]
+        if k < 0.7:
+            op = r.choice(['i8x16', 'i16x8', 'i32x4', 'i64x2']) + '.' + r.choice(['shl', 'shr_s', 'shr_u'])
+            return self.vint(d - 1) + self.expr('i32', d - 1) + [op]
+        if k < 0.75:
+            return self.vint(d - 1) + self.vint(d - 1) + self.vint(d - 1) + ['v128.bitselect']
+        if k < 0.8:
+            lanes = ' '.join(str(r.randrange(32)) for _ in range(16))
+            return self.vint(d - 1) + self.vint(d - 1) + ['i8x16.shuffle ' + lanes]
+        if k < 0.85:
+            sh, n, u = r.choice([('i8x16', 16, 'i32'), ('i16x8', 8, 'i32'), ('i32x4', 4, 'i32'),
+                                 ('i64x2', 2, 'i64')])
+            return self.vint(d - 1) + self.expr(u, d - 1) + ['%s.replace_lane %d' % (sh, r.randrange(n))]
+        if k < 0.92:
+            op, size = r.choice([('v128.load', 16), ('v128.load8x8_s', 8), ('v128.load16x4_u', 8),
+                                 ('v128.load32x2_s', 8), ('v128.load8_splat', 1),
+                                 ('v128.load16_splat', 2), ('v128.load32_splat', 4),
+                                 ('v128.load64_splat', 8), ('v128.load32_zero', 4),
+                                 ('v128.load64_zero', 8)])
+            offset, text = self.memarg(size)
+            return self.address(d, size, offset) + [op + text]
+        if k < 0.96:
+            ft = r.choice(['f32', 'f64'])
+            op = 'i32x4.trunc_sat_f32x4_%s' if ft == 'f32' else 'i32x4.trunc_sat_f64x2_%s_zero'
+            return self.vflt(ft, d - 1) + [op % r.choice('su')]
+        name = self.label('block')
+        body = self.vint(d - 1)
+        if self.chance(0.5):
+            return self.vint(d - 1) + body + self.cond(d - 1) + \
+                [r.choice(['select', 'select (result v128)'])]
+        return ['block %s (result v128)' % name] + body + ['end']
+
+    def vflt(self, ft, d):
+        self.spend()
+        r = self.r
+        sh = 'f32x4' if ft == 'f32' else 'f64x2'
+        if d <= 0 or self.budget <= 0:
+            return self.expr(ft, 0) + ['%s.splat' % sh]
+        k = r.random()
+        if k < 0.25:
+            return self.expr(ft, d - 1) + ['%s.splat' % sh]
+        if k < 0.55:
+            op = r.choice(['add', 'sub', 'mul', 'div', 'min', 'max', 'pmin', 'pmax', 'eq', 'lt', 'ge'])
+            if op in ('eq', 'lt', 'ge'):  # a mask: all-ones lanes are NaN floats, all-zero are 0
+                return self.vflt(ft, d - 1) + self.vflt(ft, d - 1) + ['%s.%s' % (sh, op)] + \
+                    self.vflt(ft, d - 1) + ['v128.and']
+            return self.vflt(ft, d - 1) + self.vflt(ft, d - 1) + ['%s.%s' % (sh, op)]
+        if k < 0.75:
+            op = r.choice(['abs', 'neg', 'sqrt', 'ceil', 'floor', 'trunc', 'nearest'])
+            return self.vflt(ft, d - 1) + ['%s.%s' % (sh, op)]
+        if k < 0.9:
+            if ft == 'f32':
+                return self.vint(d - 1) + ['f32x4.convert_i32x4_%s' % r.choice('su')]
+            return self.vint(d - 1) + ['f64x2.convert_low_i32x4_%s' % r.choice('su')]
+        if ft == 'f32':
+            return self.vflt('f64', d - 1) + ['f32x4.demote_f64x2_zero']
+        return self.vflt('f32', d - 1) + ['f64x2.promote_low_f32x4']
 
     def e_global(self, t, d):
         gs = [i for i, (gt, m) in enumerate(GLOBALS) if gt == t and m]
