@@ -19,10 +19,12 @@
  *   'u' table 0x00 column 0x00 key(value) -> rowkey     (unique columns)
  *   'i' table 0x00 index 0x00 key(cols) rowkey -> rowkey (indexes)
  *   'n' table                             -> u64 BE, last row number
+ *   'R' table 0x00 rowkey, 'U' table 0x00 column 0x00 key(value) rowkey
+ *                                         (replicated tables: tables_repl.c)
  * where rowkey is the order-preserving key (weft_bsatn_key) of the primary
- * key's value, or for a table without one a u64 BE row number. Kind bytes
- * 'S' and above are left to embedders (the Cosmictron binding keeps its
- * schedules under 'S'). A whole key is at most WEFT_DB_KEY_MAX bytes: a
+ * key's value, or for a table without one a u64 BE row number. The kind
+ * byte 'S' is left to embedders (the Cosmictron binding keeps its
+ * schedules under it). A whole key is at most WEFT_DB_KEY_MAX bytes: a
  * row whose key would be longer is refused (WEFT_TABLE_EINVAL).
  *
  * Results: 0, a positive WEFT_TABLE_* code (the guest-visible outcome), or

@@ -92,7 +92,14 @@ int node_cosm_upgrade(weft_node_t *node, weft_txn_t *txn, const char *ctx, node_
     int rc = app_schema(node, from, &a, msg, size);
     if (rc == 0) rc = app_schema(node, to, &b, msg, size);
     if (rc != 0) return rc;
-    return weft_tables_migrate(a, b, txn, (const uint8_t *)ctx, strlen(ctx), msg, size);
+    rc = weft_tables_migrate(a, b, txn, (const uint8_t *)ctx, strlen(ctx), msg, size);
+    /* rows of replicated tables that peers on this version wrote, which
+     * the old schema could not read, show now (docs/cosmictron.md) */
+    if (rc == 0 &&
+        (rc = weft_tables_repl_apply(b, txn, (const uint8_t *)ctx, strlen(ctx), NULL, 0, NULL,
+                                     NULL)) != 0)
+        snprintf(msg, size, "settling the replicated tables: %s", weft_db_errmsg(node->db));
+    return rc;
 }
 
 int weft_node_app_schema(weft_node_t *node, const char *id, char **out)

@@ -85,9 +85,29 @@ int tables_repl_write(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
     return rc;
 }
 
+/* A row as this schema reads it, into out: as stored, or, written under
+ * an earlier version of the table (docs/cosmictron.md "Schema changes"),
+ * its columns so far followed by None for the Option columns added since.
+ * 0, or WEFT_EMALFORMED for anything else (a later version's row). */
+static int row_complete(const schema_table_t *tab, const uint8_t *row, size_t len,
+                        weft_bsatn_buf_t *out)
+{
+    size_t at = 0, i = 0, used;
+    for (; i < tab->ncols && at < len; i++, at += used)
+        if (weft_bsatn_check(tab->cols[i].type, tab->cols[i].type_len, row + at, len - at, &used))
+            return WEFT_EMALFORMED;
+    if (at != len || i == 0) return WEFT_EMALFORMED;
+    for (size_t k = i; k < tab->ncols; k++)
+        if (tab->cols[k].type[0] != WEFT_BSATN_OPTION) return WEFT_EMALFORMED;
+    out->len = 0;
+    weft_bsatn_put_raw(out, row, len);
+    for (; i < tab->ncols; i++) weft_bsatn_put_u8(out, 0); /* None */
+    return out->err;
+}
+
 /* What a row's register holds: *live, and then its stamp and row (into
- * out). A register whose row is not one of the table's (a node of
- * another schema wrote it) counts as no row. */
+ * out, completed by row_complete). A register whose row is not one of the
+ * table's (a node of a later schema wrote it) counts as no row. */
 static int reg_read(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
                     const schema_table_t *tab, const uint8_t *rk, size_t rk_len, int *live,
                     uint8_t stamp[STAMP_LEN], weft_bsatn_buf_t *out)
@@ -95,7 +115,7 @@ static int reg_read(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
     weft_crdt_state_t *st = NULL;
     weft_bsatn_buf_t k;
     const uint8_t *v;
-    size_t vl, off[MAX_COLUMNS], lens[MAX_COLUMNS];
+    size_t vl;
     uint64_t hlc, seq;
     int rc;
     *live = 0;
@@ -107,16 +127,13 @@ static int reg_read(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
     if (rc == WEFT_ENOTFOUND || rc == WEFT_EARG) return 0; /* none, or not a register */
     if (rc != 0) return rc;
     if (weft_crdt_lww_get(st, &v, &vl) == 0 && vl > 1 && v[0] == 1 &&
-        tables_columns(tab, v + 1, vl - 1, off, lens) == 0 &&
+        row_complete(tab, v + 1, vl - 1, out) == 0 &&
         weft_crdt_lww_stamp(st, &hlc, stamp + 8, &seq) == 0) {
         for (int i = 0; i < 8; i++) {
             stamp[i] = (uint8_t)(hlc >> (56 - 8 * i));
             stamp[40 + i] = (uint8_t)(seq >> (56 - 8 * i));
         }
-        out->len = 0;
-        weft_bsatn_put_raw(out, v + 1, vl - 1);
-        rc = out->err;
-        *live = rc == 0;
+        *live = 1;
     }
     weft_crdt_state_delete(st);
     return rc;
@@ -208,10 +225,10 @@ static int shadow_read(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
     if (rc != 0) return rc;
     if (vl <= STAMP_LEN) return WEFT_EDAMAGED;
     memcpy(stamp, v, STAMP_LEN);
-    row->len = 0;
-    weft_bsatn_put_raw(row, v + STAMP_LEN, vl - STAMP_LEN);
-    *live = row->err == 0;
-    return row->err;
+    /* kept by an earlier version of the table: completed as registers are */
+    if (row_complete(tab, v + STAMP_LEN, vl - STAMP_LEN, row) != 0) return WEFT_EDAMAGED;
+    *live = 1;
+    return 0;
 }
 
 /* Settles row rk: pass 1 removes it when shown but no longer to be (or

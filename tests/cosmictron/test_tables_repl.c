@@ -21,8 +21,9 @@
 #include "weft/tables.h"
 
 /* user {id: u32 pk, name: String unique, age: i32} replicated, public,
- * index by_age; note {id: u32 pk, text: String} replicated, no unique. */
-static weft_schema_t *repl_schema(void)
+ * index by_age; note {id: u32 pk, text: String} replicated, no unique.
+ * With nick, user ends with nick: Option<String> (its next version). */
+static weft_schema_t *repl_schema_v(int nick)
 {
     buf_t *d = buf(), *row = buf();
     weft_schema_t *s = NULL;
@@ -31,13 +32,17 @@ static weft_schema_t *repl_schema(void)
     weft_bsatn_put_u32(d, 2);
     weft_bsatn_put_str(d, "user");
     weft_bsatn_put_u8(row, 0x40);
-    weft_bsatn_put_u32(row, 3);
+    weft_bsatn_put_u32(row, nick ? 4 : 3);
     weft_bsatn_put_str(row, "id");
     weft_bsatn_put_u8(row, 0x02);
     weft_bsatn_put_str(row, "name");
     weft_bsatn_put_u8(row, 0x11);
     weft_bsatn_put_str(row, "age");
     weft_bsatn_put_u8(row, 0x0a);
+    if (nick) {
+        weft_bsatn_put_str(row, "nick");
+        weft_bsatn_put_raw(row, "\x20\x11", 2);
+    }
     weft_bsatn_put_bytes(d, row->p, row->len);
     weft_bsatn_put_u8(d, 1); /* pk: Some(0) */
     weft_bsatn_put_u32(d, 0);
@@ -71,6 +76,11 @@ static weft_schema_t *repl_schema(void)
     int rc = weft_schema_parse(d->p, d->len, &s, msg, sizeof msg);
     if (rc) FAIL("weft_schema_parse: %d %s", rc, msg);
     return s;
+}
+
+static weft_schema_t *repl_schema(void)
+{
+    return repl_schema_v(0);
 }
 
 /* ---- nodes --------------------------------------------------------------- */
@@ -116,6 +126,15 @@ static node_t *node(uint8_t id)
     return n;
 }
 
+static void schema_free_only(void *s)
+{
+    weft_schema_delete(s);
+}
+
+/* A write through a binding of schema s (a node on that version). */
+static int add_user_as(node_t *n, weft_schema_t *s, uint32_t id, const char *name, int32_t age);
+static int del_user_as(node_t *n, weft_schema_t *s, uint32_t id);
+
 static int add_user(node_t *n, uint32_t id, const char *name, int32_t age)
 {
     buf_t r;
@@ -132,6 +151,30 @@ static int del_user(node_t *n, uint32_t id)
 {
     uint8_t k[4] = {(uint8_t)id, (uint8_t)(id >> 8), (uint8_t)(id >> 16), (uint8_t)(id >> 24)};
     return weft_tables_delete_pk(n->t, 0, k, sizeof k);
+}
+
+static int as(node_t *n, weft_schema_t *s, int del, uint32_t id, const char *name, int32_t age)
+{
+    weft_tables_t *t;
+    ASSERT_EQ_INT(weft_tables_new(s, (const uint8_t *)"c", 1, &t), 0);
+    weft_tables_set_origin(t, n->id);
+    weft_tables_begin_call(t, n->txn, NULL, 0);
+    weft_tables_t *keep = n->t;
+    n->t = t;
+    int rc = del ? del_user(n, id) : add_user(n, id, name, age);
+    n->t = keep;
+    weft_tables_delete(t);
+    return rc;
+}
+
+static int add_user_as(node_t *n, weft_schema_t *s, uint32_t id, const char *name, int32_t age)
+{
+    return as(n, s, 0, id, name, age);
+}
+
+static int del_user_as(node_t *n, weft_schema_t *s, uint32_t id)
+{
+    return as(n, s, 1, id, NULL, 0);
 }
 
 typedef struct {
@@ -369,4 +412,73 @@ TEST(tables_repl_rebuild_from_the_registers)
                   0);
     dump(c, t, sizeof t);
     ASSERT_EQ_STR(t, s);
+}
+
+/* A node whose table gained an Option column (weft_tables_migrate) takes
+ * the rows of a node still on the earlier version with None there, and
+ * its own rows kept from before stay shown when their registers settle;
+ * a node on the earlier version shows the later version's rows once it
+ * migrated and settled its registers (what an upgrade does). */
+TEST(tables_repl_rows_of_an_earlier_version_read_with_none)
+{
+    setup();
+    node_t *a = node(1), *b = node(2);
+    ASSERT_EQ_INT(add_user(a, 1, "ann", 1), 0);
+    ASSERT_EQ_INT(add_user(b, 2, "bob", 2), 0);
+    ship(a, b);
+    ship(b, a);
+    weft_schema_t *v2 = repl_schema_v(1);
+    test_defer(schema_free_only, v2);
+    char msg[256];
+    ASSERT_EQ_INT(weft_tables_migrate(S, v2, b->txn, (const uint8_t *)"c", 1, msg, sizeof msg), 0);
+    weft_schema_t *v1 = S;
+    S = v2; /* b runs the next version from here; a stays on the first */
+    ASSERT_EQ_INT(add_user_as(a, v1, 3, "cy", 3), 0);
+    ASSERT_EQ_INT(del_user_as(a, v1, 1), 0);
+    ASSERT_EQ_INT(add_user_as(a, v1, 1, "ann", 10), 0);
+    ship(a, b);
+    ASSERT_EQ_INT(weft_tables_repl_apply(S, b->txn, (const uint8_t *)"c", 1, NULL, 0, NULL, NULL),
+                  0);
+    buf_t *j = buf(), *next = buf();
+    ASSERT_EQ_INT(weft_tables_read_json(S, b->txn, (const uint8_t *)"c", 1, 0, NULL, 0, 10, j,
+                                        next),
+                  0);
+    weft_bsatn_put_u8(j, 0);
+    ASSERT_EQ_STR((char *)j->p, "[{\"id\":1,\"name\":\"ann\",\"age\":10,\"nick\":null},"
+                                "{\"id\":2,\"name\":\"bob\",\"age\":2,\"nick\":null},"
+                                "{\"id\":3,\"name\":\"cy\",\"age\":3,\"nick\":null}]");
+    /* the other way: b writes a row of the next version, which a (on the
+     * first) cannot read and does not show until it moves to it too, as
+     * the node's upgrade does: migrate, then settle from the registers */
+    buf_t *r = buf();
+    weft_bsatn_put_u32(r, 4);
+    weft_bsatn_put_str(r, "dee");
+    weft_bsatn_put_u32(r, 4);
+    weft_bsatn_put_u8(r, 1);
+    weft_bsatn_put_str(r, "d");
+    ASSERT_EQ_INT(weft_tables_insert(b->t, 0, r->p, r->len), WEFT_TABLE_ETYPE); /* b->t is v1's */
+    weft_tables_t *t2;
+    ASSERT_EQ_INT(weft_tables_new(v2, (const uint8_t *)"c", 1, &t2), 0);
+    weft_tables_set_origin(t2, b->id);
+    weft_tables_begin_call(t2, b->txn, NULL, 0);
+    ASSERT_EQ_INT(weft_tables_insert(t2, 0, r->p, r->len), 0);
+    weft_tables_delete(t2);
+    S = v1;
+    ship(b, a);
+    j->len = 0;
+    ASSERT_EQ_INT(weft_tables_read_json(v1, a->txn, (const uint8_t *)"c", 1, 0, NULL, 0, 10, j,
+                                        next),
+                  0);
+    weft_bsatn_put_u8(j, 0);
+    ASSERT_TRUE(strstr((char *)j->p, "dee") == NULL);
+    ASSERT_EQ_INT(weft_tables_migrate(v1, v2, a->txn, (const uint8_t *)"c", 1, msg, sizeof msg), 0);
+    ASSERT_EQ_INT(weft_tables_repl_apply(v2, a->txn, (const uint8_t *)"c", 1, NULL, 0, NULL, NULL),
+                  0);
+    j->len = 0;
+    ASSERT_EQ_INT(weft_tables_read_json(v2, a->txn, (const uint8_t *)"c", 1, 0, NULL, 0, 10, j,
+                                        next),
+                  0);
+    weft_bsatn_put_u8(j, 0);
+    ASSERT_CONTAINS((char *)j->p, "{\"id\":4,\"name\":\"dee\",\"age\":4,\"nick\":\"d\"}");
+    ASSERT_CONTAINS((char *)j->p, "{\"id\":1,\"name\":\"ann\",\"age\":10,\"nick\":null}");
 }
