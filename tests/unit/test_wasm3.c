@@ -4,6 +4,8 @@
  * targets, fuel and interrupts in tail recursion, multi-memory through the
  * public API. Modules: wat/wasm3/ (converted with the features enabled).
  */
+#include <stdlib.h>
+
 #include "harness.h"
 
 static int host_twice(weft_caller_t *c, void *user, const weft_val_t *args, weft_val_t *results)
@@ -174,4 +176,31 @@ TEST(multi_memory_can_be_turned_off)
     ASSERT_OK(load_with_off("multi_memory", ~WEFT_FEATURE_MULTI_MEMORY, msg, sizeof msg));
     ASSERT_RC(load_with_off("multi_memory", WEFT_FEATURE_MULTI_MEMORY, msg, sizeof msg), WEFT_EINVALID);
     ASSERT_CONTAINS(msg, "multiple memories");
+}
+
+/* The listing of every function of module `name` from `first` (its
+ * imports come before): each must list (the cell counts of ops.def are
+ * right, or the dumper loses its way and fails). */
+static char *dump_all(const char *name, uint32_t first, uint32_t count)
+{
+    weft_module_t *m = h_module(h_engine(), name);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    ASSERT_NOT_NULL(out);
+    for (uint32_t i = first; i < first + count; i++) ASSERT_OK(weft_module_dump_code(m, i, out));
+    fclose(out);
+    test_defer(free, text);
+    ASSERT_NULL(strstr(text, "??"));
+    return text;
+}
+
+TEST(wasm3_dump_code_lists_the_new_ops)
+{
+    char *text = dump_all("tail_call", 2, 7);
+    ASSERT_CONTAINS(text, "RETURN_CALL ");
+    text = dump_all("multi_memory", 1, 3);
+    ASSERT_CONTAINS(text, "LOAD_M");
+    ASSERT_CONTAINS(text, "MEMORY_SIZE_M");
+    ASSERT_CONTAINS(text, "I32_LOAD8_U"); /* memory 0 keeps its own ops */
 }
