@@ -621,9 +621,13 @@ static int comp_bind(node_call_t *c, void **state)
     free(argv);
     /* The chain of funcs calls: the caller's, or this call's own target. */
     const funcs_link_t *link = c->funcs_link;
-    char self[WEFT_CONTEXT_MAX + 300];
+    char self[WEFT_CONTEXT_MAX + 300], fn[300];
     const char *selfp = self;
-    snprintf(self, sizeof self, "%s:%s", c->req->context, c->function ? c->function : "");
+    if (c->function)
+        snprintf(fn, sizeof fn, "%s", c->function);
+    else
+        default_func(app->component, fn, sizeof fn);
+    snprintf(self, sizeof self, "%s:%s", c->req->context, fn);
     weft_wippy_config_t wc = {funcs_call, cc, (const char *const *)app->manifest.allow,
                               app->manifest.nallow, link ? link->chain : &selfp,
                               link ? link->nchain : 1, app->manifest.max_depth};
