@@ -676,17 +676,19 @@ TEST(sync_blob_fetch_refuses_a_bad_chunk_and_resumes_after_a_link_drop)
     ASSERT_EQ_INT(weft_sync_blob_fetching(fx->s, fx->blob_id, &have, &size), 1);
     ASSERT_EQ_U64(size, fx->blob_len);
     ASSERT_EQ_U64(have, WEFT_BLOB_CHUNK);
-    int downs = fx->downs;
+    /* Asked once, or more when the loop stalled past RETRY_MS under a
+     * loaded machine before its answer came (held answers are never sent). */
+    int downs = fx->downs, wants0 = fx->wants[0];
     sync_link_close(fx->link, "the test drops the link");
     fx->hold = 0;
     PUMP(fx, is_down);
     ASSERT_EQ_INT(fx->downs, downs + 1);
     PUMP(fx, is_up); /* the peer redials */
     PUMP(fx, blob_fetched);
-    ASSERT_EQ_INT(fx->wants[0], 1); /* stored before the drop: never asked again */
+    ASSERT_EQ_INT(fx->wants[0], wants0); /* stored before the drop: never asked again */
     ASSERT_TRUE(fx->wants[1] >= 2); /* refused once, asked again */
     weft_sync_blob_stats_t st = blob_stats(fx);
-    ASSERT_EQ_U64(st.chunks_in, 4);
+    ASSERT_TRUE(st.chunks_in >= 4); /* 4, or more if a retry's answer came twice */
     ASSERT_EQ_U64(st.chunks_refused, 1);
     ASSERT_EQ_U64(st.fetching, 0);
     ASSERT_EQ_INT(weft_sync_blob_fetching(fx->s, fx->blob_id, NULL, NULL), 0);
@@ -737,6 +739,7 @@ TEST(sync_blob_fetch_resumes_after_a_restart)
     fx_t *fx = fx_new_("sync-blob-restart", 0, announce_hold2);
     char addr[64];
     PUMP(fx, two_chunks_stored);
+    int wants0 = fx->wants[0], wants1 = fx->wants[1]; /* more than 1 after a stalled loop */
     weft_sync_stop(fx->s);
     fx->s = NULL;
     PUMP(fx, is_down);
@@ -746,9 +749,9 @@ TEST(sync_blob_fetch_resumes_after_a_restart)
     ASSERT_EQ_INT(sync_links_add_peer(fx->links, addr), 0);
     PUMP(fx, blob_fetched);
     ASSERT_TRUE(logged_(fx, "2 of 4 chunks here"));
-    ASSERT_EQ_INT(fx->wants[0], 1);
-    ASSERT_EQ_INT(fx->wants[1], 1);
-    ASSERT_EQ_U64(blob_stats(fx).chunks_in, 2); /* this run's */
+    ASSERT_EQ_INT(fx->wants[0], wants0); /* stored: not asked again */
+    ASSERT_EQ_INT(fx->wants[1], wants1);
+    ASSERT_TRUE(blob_stats(fx).chunks_in >= 2); /* this run's */
     weft_txn_t *txn;
     uint64_t size = 0;
     ASSERT_EQ_INT(weft_txn_begin(fx->db, WEFT_TXN_READ, &txn), 0);
