@@ -324,6 +324,9 @@ static int keepable(weft_instance_t *inst)
 static kept_t *kept_take(const weft_module_t *module, const node_abi_t *abi,
                          const weft_limits_config_t *l)
 {
+    /* through pthread_once, as kept_pool: another thread may be making the
+     * key right now (ThreadSanitizer saw the unsynchronised read) */
+    pthread_once(&kept_once, kept_key_make);
     kept_pool_t *pool = kept_key_ok ? pthread_getspecific(kept_key) : NULL;
     for (unsigned i = 0; pool && i < KEPT_MAX; i++) {
         kept_t *k = &pool->k[i];
