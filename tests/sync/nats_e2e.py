@@ -229,8 +229,20 @@ def case_stream(tmp):
           "the stream's subjects and duplicate window: %s" % st["config"])
     # 21 ops (the members' set and 20 increments) in at most 21 batches
     check(1 <= st["state"]["messages"] <= 21, "one message per batch: %s" % st["state"])
-    # a restart publishes nothing again: it goes on past the stream's last
-    before = st["state"]["messages"]
+    # a restart publishes nothing again: it goes on past the stream's last.
+    # The node publishes its batches behind the calls, so the count is read
+    # once it has stayed the same for a second (a batch still in flight when
+    # `before` was read failed this under ASan once).
+    seen = [None]
+
+    def settled():
+        n = streams(srv)[st["name"]]["state"]["messages"]
+        same, seen[0] = n == seen[0], n
+        if not same:
+            time.sleep(1)
+        return same
+    wait_for("the node's batches are all in the stream", settled)
+    before = streams(srv)[st["name"]]["state"]["messages"]
     n1.stop()
     n1.restart()
     check(n1.call("c", "inc", b"k")[0] == 200, "a write after the restart")
