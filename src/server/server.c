@@ -356,8 +356,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     if (r->counted) {
         pthread_mutex_lock(&s->mu);
-        s->inflight--;
-        pthread_cond_broadcast(&s->cv);
+        /* Only stop waits for this: a wake-up per call would cost every
+         * call a futex and wake the ticker for nothing. */
+        if (--s->inflight == 0 && atomic_load(&s->closing))
+            pthread_cond_broadcast(&s->idle_cv);
         pthread_mutex_unlock(&s->mu);
     }
     free_req(r);
@@ -565,6 +567,7 @@ static void free_server(srv_t *s)
     free(s->tokens);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
+    pthread_cond_destroy(&s->idle_cv);
     free(s);
 }
 
@@ -601,6 +604,7 @@ int weft_server_start(weft_node_t *node, const weft_server_config_t *cfg, weft_s
         return WEFT_ENOMEM;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    pthread_cond_init(&s->idle_cv, NULL);
     s->node = node;
     s->max_app = cfg->max_app_bytes ? cfg->max_app_bytes : DEFAULT_MAX_APP;
     s->max_call = cfg->max_call_bytes ? cfg->max_call_bytes : DEFAULT_MAX_CALL;
@@ -662,7 +666,7 @@ void weft_server_stop(weft_server_t *s)
     pthread_mutex_lock(&s->mu);
     pthread_cond_broadcast(&s->cv); /* the ticker */
     while (s->inflight > 0)
-        pthread_cond_wait(&s->cv, &s->mu);
+        pthread_cond_wait(&s->idle_cv, &s->mu);
     pthread_mutex_unlock(&s->mu);
     if (s->ticker_started)
         pthread_join(s->ticker, NULL);

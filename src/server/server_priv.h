@@ -96,8 +96,9 @@ struct weft_server {
     atomic_int closing;
 
     pthread_mutex_t mu; /* inflight, streams */
-    pthread_cond_t cv;
-    int inflight;       /* suspended calls */
+    pthread_cond_t cv;      /* the ticker sleeps on it; stop wakes it */
+    pthread_cond_t idle_cv; /* inflight reached 0 while closing (stop waits) */
+    int inflight;           /* suspended calls */
     struct sse *streams;
     pthread_t ticker;   /* heartbeats */
     int ticker_started;

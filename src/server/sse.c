@@ -26,6 +26,7 @@
  * (a key range, as the tables route takes it) the rows are those in the
  * range and the changes only those whose row lies in it.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -470,21 +471,30 @@ void srv_sse_end_all(srv_t *s)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* `ts` moved on by ms milliseconds. */
+static void add_ms(struct timespec *ts, unsigned ms)
+{
+    uint64_t ns = (uint64_t)ts->tv_nsec + (uint64_t)ms * 1000000u;
+    ts->tv_sec += (time_t)(ns / 1000000000u);
+    ts->tv_nsec = (long)(ns % 1000000000u);
+}
+
 /* Heartbeats: every heartbeat_ms each stream gets a comment line, which
  * also finds out, by failing to write, the clients that went away while
- * their stream was suspended. */
+ * their stream was suspended. A wake-up before the time (stop's) leaves
+ * the next heartbeat when it was due: it never moves later. */
 void *srv_ticker_main(void *arg)
 {
     srv_t *s = arg;
+    struct timespec due;
+    clock_gettime(CLOCK_REALTIME, &due);
+    add_ms(&due, s->heartbeat_ms);
     pthread_mutex_lock(&s->mu);
     while (!atomic_load(&s->closing)) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)s->heartbeat_ms * 1000000u;
-        ts.tv_sec += (time_t)(ns / 1000000000u);
-        ts.tv_nsec = (long)(ns % 1000000000u);
-        if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0)
-            continue; /* woken: check closing, then wait a full period again */
+        if (pthread_cond_timedwait(&s->cv, &s->mu, &due) != ETIMEDOUT)
+            continue; /* woken: check closing */
+        clock_gettime(CLOCK_REALTIME, &due);
+        add_ms(&due, s->heartbeat_ms);
         for (sse_t *e = s->streams; e; e = e->next) {
             pthread_mutex_lock(&e->mu);
             e->heartbeat_due = 1;

@@ -10,6 +10,7 @@ them at the end, also when a check fails. One CASE per CTest test:
   events    SSE: live events, resume with Last-Event-ID across a restart
   logs      every call's log lines kept (a trap's, a view's), paged and followed
   lagging   a subscriber that reads nothing is cut off with event: lagged
+  heartbeat an event stream's heartbeat comes while calls keep completing
   auth      tokens and scopes; a non-loopback address needs a token
   signed    ed25519-signed calls: the signer is the caller; bad, stale and
             replayed signatures are refused
@@ -578,6 +579,46 @@ def case_signed(tmp):
         check(s == 201, "a context named a/b%c")
         s, doc = node.json("GET", "/v1/contexts/a%2Fb%25c")
         check(s == 200 and doc.get("name") == "a/b%c", "reached as a%2Fb%25c")
+    finally:
+        node.stop()
+
+
+def case_heartbeat(tmp):
+    """An event stream gets its heartbeat while calls keep completing: each
+    finished call used to wake the heartbeat thread, which then waited a
+    whole period again, so under a steady load no heartbeat came."""
+    node = Node(os.path.join(tmp, "d"), config={"heartbeat_ms": 400})
+    try:
+        setup(node)
+        sock = socket.create_connection(("127.0.0.1", node.port), timeout=10)
+        sock.sendall(b"GET /v1/contexts/c/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        seen, stop, calls = [b""], threading.Event(), [0]
+
+        def load():
+            conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=30)
+            while not stop.is_set():
+                conn.request("GET", "/v1/contexts/c/call/echo?input=x")
+                conn.getresponse().read()
+                calls[0] += 1
+        t = threading.Thread(target=load)
+        t.start()
+        deadline = time.time() + 20  # 50 periods
+        try:
+            sock.settimeout(1)
+            while b": heartbeat" not in seen[0] and time.time() < deadline:
+                try:
+                    chunk = sock.recv(4096)
+                except socket.timeout:
+                    continue
+                if not chunk:
+                    break
+                seen[0] += chunk
+        finally:
+            stop.set()
+            t.join(30)
+            sock.close()
+        check(b": heartbeat" in seen[0] and calls[0] > 0,
+              "a heartbeat came while %d calls completed: %r" % (calls[0], seen[0][-200:]))
     finally:
         node.stop()
 
