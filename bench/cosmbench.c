@@ -3,7 +3,7 @@
  * itself (issue 13's benchmark): inserts/s, point lookups/s and range-scan
  * rows/s.
  *
- *   cosmbench GUEST.wasm DIR [N [RUNS]]
+ *   cosmbench GUEST.wasm DIR [N [ROUNDS]]
  *
  * The guest (cosmbench_guest.c) runs in-process as the node runs a call:
  * a fresh instance, the binding on a write transaction (a read one for
@@ -12,30 +12,54 @@
  * same 32-byte rows as values, one durable commit), N gets in the same
  * order and a cursor walk, on liblmdb directly (like dbbench_native.c,
  * the one other place outside src/store that includes lmdb.h: it is the
- * thing measured against). DIR gets two fresh subdirectories. Prints one
- * line per measure with both rates and their ratio; the guest's and the
+ * thing measured against).
+ *
+ * The comparison is made to decide, on a shared and noisy machine: after
+ * one untimed warm-up of each side, ROUNDS rounds (default 21) each run
+ * both sides on fresh directories, alternated (LMDB first in even rounds,
+ * the guest first in odd ones: ABBA, so a drift of the machine's load
+ * weighs on both). A measure's ratio is taken within each round, and the
+ * median of those paired ratios is reported with its quartiles and range;
+ * rates are the medians of the rounds' rates. Besides the wall time, the
+ * thread's CPU time of the same work is compared (it leaves out waiting
+ * for a core, and the fsync of the commit). The guest's and the
  * baseline's checksums must agree. Not a test: a test asserts, this
- * reports (bench/RESULTS.md). With RUNS (default 3), each measure is the
- * best of that many runs, each in a fresh context and LMDB directory.
+ * reports (bench/RESULTS.md).
  */
+#define _XOPEN_SOURCE 700
 #include <errno.h>
+#include <ftw.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "weft/cosmictron.h"
 #include "weft/error.h"
 #include "weft/wasi.h"
 #include "weft/weft.h"
 
-static double now(void)
+/* A moment on two clocks: wall and this thread's CPU time. */
+typedef struct {
+    double wall, cpu;
+} stamp_t;
+
+static stamp_t stamp(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    struct timespec w, c;
+    clock_gettime(CLOCK_MONOTONIC, &w);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c);
+    return (stamp_t){(double)w.tv_sec + (double)w.tv_nsec / 1e9,
+                     (double)c.tv_sec + (double)c.tv_nsec / 1e9};
+}
+
+static stamp_t since(stamp_t t0)
+{
+    stamp_t t = stamp();
+    return (stamp_t){t.wall - t0.wall, t.cpu - t0.cpu};
 }
 
 static void die(const char *what, const char *why)
@@ -52,12 +76,21 @@ static void row_of(uint32_t i, uint8_t row[32])
     for (int k = 0; k < 24; k++) row[8 + k] = (uint8_t)(i * 31u + (uint32_t)k);
 }
 
-/* ---- the baseline ------------------------------------------------------ */
+/* The measures of one side in one round. */
+enum { M_INSERT, M_PUTS, M_INSERT_IDX, M_LOOKUP, M_SCAN, M_SCAN_TAG, M_COUNT };
+
+static const char *const measure_names[M_COUNT] = {
+    "insert (primary key), committed", "  its puts alone (before commit)",
+    "insert (primary key + 1 index)",  "point lookup (index_scan [k,k])",
+    "range scan, primary key (rows)",  "range scan, secondary index (rows)",
+};
 
 typedef struct {
-    double insert, lookup, scan; /* seconds */
+    stamp_t t[M_COUNT];
     uint64_t lookup_sum, scan_sum;
 } times_t;
+
+/* ---- the baseline ------------------------------------------------------ */
 
 static void lmdb_run(const char *dir, uint32_t n, times_t *t)
 {
@@ -71,7 +104,7 @@ static void lmdb_run(const char *dir, uint32_t n, times_t *t)
     if (mdb_env_create(&env) || mdb_env_set_mapsize(env, (size_t)4 << 30) ||
         mdb_env_set_maxdbs(env, 4) || mdb_env_open(env, dir, 0, 0600))
         die("mdb_env_open", dir);
-    double t0 = now();
+    stamp_t t0 = stamp();
     if (mdb_txn_begin(env, NULL, 0, &txn) || mdb_dbi_open(txn, "rows", MDB_CREATE, &dbi))
         die("mdb_txn_begin", "");
     for (uint32_t i = 0; i < n; i++) {
@@ -81,10 +114,11 @@ static void lmdb_run(const char *dir, uint32_t n, times_t *t)
         k.mv_data = key, k.mv_size = 4, v.mv_data = row, v.mv_size = 32;
         if (mdb_put(txn, dbi, &k, &v, MDB_NOOVERWRITE)) die("mdb_put", "");
     }
+    t->t[M_PUTS] = since(t0);
     if (mdb_txn_commit(txn)) die("mdb_txn_commit", "");
-    t->insert = now() - t0;
+    t->t[M_INSERT] = since(t0);
 
-    t0 = now();
+    t0 = stamp();
     uint64_t sum = 0;
     mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
     for (uint32_t i = 0; i < n; i++) {
@@ -96,10 +130,10 @@ static void lmdb_run(const char *dir, uint32_t n, times_t *t)
         sum = sum * 1099511628211ull ^ ((const uint8_t *)v.mv_data)[8 + (kk % 24)];
     }
     mdb_txn_abort(txn);
-    t->lookup = now() - t0;
+    t->t[M_LOOKUP] = since(t0);
     t->lookup_sum = sum;
 
-    t0 = now();
+    t0 = stamp();
     sum = 0;
     mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
     mdb_cursor_open(txn, dbi, &cur);
@@ -108,7 +142,7 @@ static void lmdb_run(const char *dir, uint32_t n, times_t *t)
         sum += ((const uint8_t *)v.mv_data)[0] + ((const uint8_t *)v.mv_data)[v.mv_size - 1];
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
-    t->scan = now() - t0;
+    t->t[M_SCAN] = since(t0);
     t->scan_sum = sum;
     mdb_env_close(env);
 }
@@ -122,10 +156,10 @@ typedef struct {
     weft_schema_t *schema;
 } guest_t;
 
-/* One reducer call as the node makes it; returns its seconds (invoke and
- * commit) and the checksum it logged. */
-static double call(guest_t *g, const char *ctx, const char *reducer, uint32_t n, int write,
-                   uint64_t *out_sum)
+/* One reducer call as the node makes it: the times of its invoke (puts)
+ * and of invoke and commit (all), and the checksum it logged. */
+static void call(guest_t *g, const char *reducer, uint32_t n, int write, stamp_t *out_puts,
+                 stamp_t *out_all, uint64_t *out_sum)
 {
     char msg[256];
     weft_store_t *store = weft_store_new(g->engine);
@@ -136,16 +170,17 @@ static double call(guest_t *g, const char *ctx, const char *reducer, uint32_t n,
     weft_txn_t *txn;
     weft_extern_t ext;
     weft_wasi_config_t wc = weft_wasi_config_default();
-    weft_cosmictron_config_t cc = {g->db, ctx, g->schema, 0, NULL, NULL, NULL};
-    if (weft_wasi_new(&wc, &wasi, msg, sizeof msg) || weft_wasi_define_imports(wasi, linker, g->module) ||
-        weft_cosmictron_new(&cc, &cosm) || weft_cosmictron_define_imports(cosm, linker, g->module) ||
+    weft_cosmictron_config_t cc = {g->db, "bench", g->schema, 0, NULL, NULL, NULL};
+    if (weft_wasi_new(&wc, &wasi, msg, sizeof msg) ||
+        weft_wasi_define_imports(wasi, linker, g->module) || weft_cosmictron_new(&cc, &cosm) ||
+        weft_cosmictron_define_imports(cosm, linker, g->module) ||
         weft_linker_instantiate(linker, g->module, &inst))
         die("instantiate", weft_store_errmsg(store));
     if (weft_instance_export(inst, "_initialize", &ext) == 0)
         weft_func_call(store, ext.of.func, NULL, 0, NULL, 0);
     uint8_t args[4];
     memcpy(args, &n, 4);
-    double t0 = now();
+    stamp_t t0 = stamp();
     if (weft_txn_begin(g->db, write ? WEFT_TXN_WRITE : WEFT_TXN_READ, &txn)) die("txn", "");
     if (write)
         weft_cosmictron_begin_call(cosm, txn, NULL, 0, 0);
@@ -155,12 +190,13 @@ static double call(guest_t *g, const char *ctx, const char *reducer, uint32_t n,
     int rc = weft_cosmictron_invoke(store, inst, reducer, args, 4, &result, msg, sizeof msg);
     weft_cosmictron_end_call(cosm);
     if (rc || result) die(reducer, rc ? msg : "the reducer failed");
+    if (out_puts) *out_puts = since(t0);
     if (write) {
         if (weft_txn_commit(txn)) die("commit", weft_db_errmsg(g->db));
     } else {
         weft_txn_abort(txn);
     }
-    double dt = now() - t0;
+    *out_all = since(t0);
     *out_sum = 0;
     for (size_t i = 0; i < weft_cosmictron_log_count(cosm); i++) {
         int level;
@@ -174,7 +210,21 @@ static double call(guest_t *g, const char *ctx, const char *reducer, uint32_t n,
     weft_store_delete(store);
     weft_wasi_delete(wasi);
     weft_cosmictron_delete(cosm);
-    return dt;
+}
+
+/* Every measure of the guest on a fresh store in dir. */
+static void guest_run(guest_t *g, const char *dir, uint32_t n, times_t *t)
+{
+    char msg[256];
+    uint64_t unused;
+    if (weft_db_open(dir, 0, &g->db, msg, sizeof msg)) die(dir, msg);
+    call(g, "fill_plain", n, 1, &t->t[M_PUTS], &t->t[M_INSERT], &unused);
+    call(g, "fill_indexed", n, 1, NULL, &t->t[M_INSERT_IDX], &unused);
+    call(g, "lookup", n, 0, NULL, &t->t[M_LOOKUP], &t->lookup_sum);
+    call(g, "scan_pk", n, 0, NULL, &t->t[M_SCAN], &t->scan_sum);
+    call(g, "scan_tag", n, 0, NULL, &t->t[M_SCAN_TAG], &unused);
+    weft_db_close(g->db);
+    g->db = NULL;
 }
 
 static uint8_t *read_all(const char *path, size_t *len)
@@ -191,29 +241,84 @@ static uint8_t *read_all(const char *path, size_t *len)
     return p;
 }
 
+static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st, (void)type, (void)ftw;
+    return remove(path);
+}
+
+/* Removes a round's directory, so a run of many rounds holds one at a time. */
+static void rm_tree(const char *dir)
+{
+    if (nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
+        die(dir, strerror(errno));
+}
+
+/* ---- the statistics --------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The q-quantile of v[0..n) (sorted in place), linearly interpolated. */
+static double quantile(double *v, int n, double q)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    double at = q * (n - 1);
+    int lo = (int)at;
+    return lo + 1 < n ? v[lo] + (at - lo) * (v[lo + 1] - v[lo]) : v[lo];
+}
+
+/* One line: the medians of both sides' rates and the paired ratios'
+ * median, quartiles and range; base NULL prints the guest alone. */
+static void report(const char *name, const times_t *guest, const times_t *base, int rounds, int m,
+                   int cpu, uint32_t n)
+{
+    double gr[rounds], br[rounds], ratio[rounds];
+    for (int r = 0; r < rounds; r++) {
+        double gt = cpu ? guest[r].t[m].cpu : guest[r].t[m].wall;
+        gr[r] = n / gt;
+        if (base) {
+            double bt = cpu ? base[r].t[m].cpu : base[r].t[m].wall;
+            br[r] = n / bt;
+            ratio[r] = 100 * bt / gt;
+        }
+    }
+    if (!base) {
+        printf("%-36s %10.0f %10s\n", name, quantile(gr, rounds, 0.5), "-");
+        return;
+    }
+    double q1 = quantile(ratio, rounds, 0.25), med = quantile(ratio, rounds, 0.5),
+           q3 = quantile(ratio, rounds, 0.75);
+    printf("%-36s %10.0f %10.0f %5.0f%%  [%3.0f-%3.0f%%]  (%3.0f-%3.0f%%)\n", name,
+           quantile(gr, rounds, 0.5), quantile(br, rounds, 0.5), med, q1, q3, ratio[0],
+           ratio[rounds - 1]);
+}
+
+static void table(const char *title, const times_t *guest, const times_t *base, int rounds,
+                  int cpu, uint32_t n)
+{
+    printf("%s\n%-36s %10s %10s %6s  %-11s  %s\n", title, "", "guest/s", "lmdb/s", "ratio",
+           "[q1-q3]", "(min-max)");
+    for (int m = 0; m < M_COUNT; m++) {
+        int paired = m != M_INSERT_IDX && m != M_SCAN_TAG; /* LMDB has no index to keep */
+        report(measure_names[m], guest, paired ? base : NULL, rounds, m, cpu, n);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: cosmbench GUEST.wasm DIR [N [RUNS]]\n");
+        fprintf(stderr, "usage: cosmbench GUEST.wasm DIR [N [ROUNDS]]\n");
         return 2;
     }
     uint32_t n = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 10) : 200000;
-    int runs = argc > 4 ? atoi(argv[4]) : 3;
-    if (n == 0 || runs < 1) die("usage", "N and RUNS must be positive");
+    int rounds = argc > 4 ? atoi(argv[4]) : 21;
+    if (n == 0 || rounds < 1 || rounds > 1000) die("usage", "N must be positive, ROUNDS 1-1000");
     char path[4096], msg[256];
     if (mkdir(argv[2], 0700) != 0 && errno != EEXIST) die(argv[2], strerror(errno));
-
-    times_t base = {1e9, 1e9, 1e9, 0, 0};
-    for (int r = 0; r < runs; r++) {
-        times_t one;
-        snprintf(path, sizeof path, "%s/lmdb%d", argv[2], r);
-        lmdb_run(path, n, &one);
-        base.insert = one.insert < base.insert ? one.insert : base.insert;
-        base.lookup = one.lookup < base.lookup ? one.lookup : base.lookup;
-        base.scan = one.scan < base.scan ? one.scan : base.scan;
-        base.lookup_sum = one.lookup_sum;
-        base.scan_sum = one.scan_sum;
-    }
 
     guest_t g = {0};
     size_t len;
@@ -221,59 +326,36 @@ int main(int argc, char **argv)
     g.engine = weft_engine_new();
     if (weft_module_new(g.engine, wasm, len, &g.module, msg, sizeof msg)) die("module", msg);
     free(wasm);
-    snprintf(path, sizeof path, "%s/weft", argv[2]);
-    if (weft_db_open(path, 0, &g.db, msg, sizeof msg)) die(path, msg);
-    {
-        /* the deploy: describe the module */
-        weft_store_t *store = weft_store_new(g.engine);
-        weft_linker_t *linker = weft_linker_new(store);
-        weft_wasi_t *wasi;
-        weft_cosmictron_t *cosm;
-        weft_instance_t *inst;
-        weft_extern_t ext;
-        weft_wasi_config_t wc = weft_wasi_config_default();
-        weft_cosmictron_config_t cc = {g.db, "bench", NULL, 0, NULL, NULL, NULL};
-        if (weft_wasi_new(&wc, &wasi, msg, sizeof msg) ||
-            weft_wasi_define_imports(wasi, linker, g.module) || weft_cosmictron_new(&cc, &cosm) ||
-            weft_cosmictron_define_imports(cosm, linker, g.module) ||
-            weft_linker_instantiate(linker, g.module, &inst))
-            die("instantiate", weft_store_errmsg(store));
-        if (weft_instance_export(inst, "_initialize", &ext) == 0)
-            weft_func_call(store, ext.of.func, NULL, 0, NULL, 0);
-        if (weft_cosmictron_read_schema(store, inst, &g.schema, msg, sizeof msg)) die("schema", msg);
-        weft_linker_delete(linker);
-        weft_store_delete(store);
-        weft_wasi_delete(wasi);
-        weft_cosmictron_delete(cosm);
-    }
-    uint64_t sum_l = 0, sum_s = 0, unused;
-    double ins = 1e9, ins_idx = 1e9, look = 1e9, scan = 1e9, scan_tag = 1e9, d;
-    for (int r = 0; r < runs; r++) {
-        char ctx[32];
-        snprintf(ctx, sizeof ctx, "bench%d", r);
-        if ((d = call(&g, ctx, "fill_plain", n, 1, &unused)) < ins) ins = d;
-        if ((d = call(&g, ctx, "fill_indexed", n, 1, &unused)) < ins_idx) ins_idx = d;
-        if ((d = call(&g, ctx, "lookup", n, 0, &sum_l)) < look) look = d;
-        if ((d = call(&g, ctx, "scan_pk", n, 0, &sum_s)) < scan) scan = d;
-        if ((d = call(&g, ctx, "scan_tag", n, 0, &unused)) < scan_tag) scan_tag = d;
+    if (weft_cosmictron_describe(g.engine, g.module, &g.schema, msg, sizeof msg))
+        die("schema", msg);
+
+    times_t *gt = calloc((size_t)rounds, sizeof *gt), *bt = calloc((size_t)rounds, sizeof *bt);
+    if (!gt || !bt) die("calloc", "out of memory");
+    int ok = 1;
+    for (int r = -1; r < rounds; r++) { /* round -1: the warm-up, not counted */
+        times_t gw, bw, *gr = r < 0 ? &gw : &gt[r], *br = r < 0 ? &bw : &bt[r];
+        for (int side = 0; side < 2; side++) {
+            int lmdb = (side == 0) == (r % 2 == 0);
+            snprintf(path, sizeof path, "%s/%s", argv[2], lmdb ? "lmdb" : "weft");
+            if (lmdb)
+                lmdb_run(path, n, br);
+            else
+                guest_run(&g, path, n, gr);
+            rm_tree(path);
+        }
+        ok &= gr->lookup_sum == br->lookup_sum && gr->scan_sum == br->scan_sum;
     }
 
-    printf("rows: %u (32-byte rows, one reducer call or transaction each; best of %d)\n", n,
-           runs);
-    printf("%-34s %12s %12s %7s\n", "", "guest/s", "lmdb/s", "ratio");
-    printf("%-34s %12.0f %12.0f %6.0f%%\n", "insert (primary key)", n / ins, n / base.insert,
-           100 * base.insert / ins);
-    printf("%-34s %12.0f %12.0f %6.0f%%\n", "insert (primary key + 1 index)", n / ins_idx,
-           n / base.insert, 100 * base.insert / ins_idx);
-    printf("%-34s %12.0f %12.0f %6.0f%%\n", "point lookup (index_scan [k,k])", n / look,
-           n / base.lookup, 100 * base.lookup / look);
-    printf("%-34s %12.0f %12.0f %6.0f%%\n", "range scan, primary key (rows)", n / scan,
-           n / base.scan, 100 * base.scan / scan);
-    printf("%-34s %12.0f %12s\n", "range scan, secondary index (rows)", n / scan_tag, "-");
-    int ok = sum_l == base.lookup_sum && sum_s == base.scan_sum;
+    printf("rows: %u (32-byte rows, u32 keys, one reducer call or LMDB transaction a measure); "
+           "%d rounds after a warm-up, guest and LMDB alternated, fresh directories; medians\n",
+           n, rounds);
+    table("wall time:", gt, bt, rounds, 0, n);
+    table("CPU time of the thread (no waiting for a core or for the commit's fsync):", gt, bt,
+          rounds, 1, n);
     printf("checksums: %s\n", ok ? "match" : "DIFFER");
+    free(gt);
+    free(bt);
     weft_schema_delete(g.schema);
-    weft_db_close(g.db);
     weft_module_delete(g.module);
     weft_engine_delete(g.engine);
     return ok ? 0 : 1;
