@@ -14,10 +14,9 @@
 # /tmp): fsync cost is the whole story, so the file system is printed.
 set -euo pipefail
 
-BUILD=${1:-build}
+. "$(dirname "$0")/common.sh" calls "${1:-build}"
 N=${BENCH_CALLS_N:-200}
 SECONDS_EACH=${BENCH_STORE_SECONDS:-2}
-TMP=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
 WEFT=$BUILD/weft
 SPAWN=$BUILD/bench/spawn
 CALL=$BUILD/bench/store_call.wasm
@@ -25,16 +24,14 @@ HELLO=$BUILD/bench/hello.wasm
 STORE_BENCH=$BUILD/store_bench
 [ -x "$STORE_BENCH" ] || STORE_BENCH=$BUILD/tests/store/store_bench
 
-die() { echo "calls: $*" >&2; exit 1; }
-[ -x "$WEFT" ] && [ -x "$SPAWN" ] || die "$WEFT or $SPAWN not found: build first (make)"
-[ -f "$CALL" ] && [ -f "$HELLO" ] || die "$CALL or $HELLO not found (clang with wasi-libc?)"
+need_exe "$WEFT" "$SPAWN"
+need_wasm "$CALL" "$HELLO"
 
-work=$(mktemp -d "$TMP/weft-calls-XXXXXX")
-trap 'rm -rf "$work"' EXIT
+make_work
 
 echo "weft durable calls: $N processes per row; store_bench ${SECONDS_EACH}s per row"
 echo "data in $TMP ($(df -PT "$TMP" | awk 'NR == 2 { print $2 " on " $1 }'))"
-echo "machine: $(uname -m), $(nproc) cores; $(uname -sr); load $(cut -d' ' -f1-3 /proc/loadavg)"
+machine
 echo
 
 # Warm the page cache and create the data dir, so every timed call finds it.

@@ -12,18 +12,15 @@
 # (>= 200,000 ops/s for counters and LWW) is reported, not asserted.
 set -euo pipefail
 
-BUILD=${1:-build}
+. "$(dirname "$0")/common.sh" crdtbench "${1:-build}"
 N=${BENCH_CRDT_N:-1000000}
-TMP=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
 WEFT=$BUILD/weft
 WASM=$BUILD/bench/crdtbench.wasm
 
-die() { echo "crdtbench: $*" >&2; exit 1; }
-[ -x "$WEFT" ] || die "$WEFT not found: build first (make)"
-[ -f "$WASM" ] || die "$WASM not found (clang with wasi-libc?)"
+need_exe "$WEFT"
+need_wasm "$WASM"
 
-work=$(mktemp -d "$TMP/weft-crdtbench-XXXXXX")
-trap 'rm -rf "$work"' EXIT
+make_work
 
 printf '%-10s %10s %14s %14s\n' type ops "ops/s (loop)" "ops/s (run)"
 for type in gcounter pncounter lww map bigmap mapget set setrm rga; do

@@ -17,21 +17,19 @@
 # 450,000: fits the first 64 MiB map, no retry) so there is still a ratio.
 set -euo pipefail
 
-BUILD=${1:-build}
+. "$(dirname "$0")/common.sh" dbbench "${1:-build}"
 N=${BENCH_DB_N:-1000000}
 FALLBACK_N=${BENCH_DB_FALLBACK_N:-450000}
 RUNS=${BENCH_RUNS:-3}
-TMP=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
 WEFT=$BUILD/weft
 WASM=$BUILD/bench/dbbench.wasm
 NATIVE=$BUILD/bench/dbbench-native
 
-die() { echo "dbbench: $*" >&2; exit 1; }
-[ -x "$WEFT" ] || die "$WEFT not found: build first (make)"
-[ -f "$WASM" ] && [ -x "$NATIVE" ] || die "$WASM or $NATIVE not found (clang with wasi-libc?)"
+need_exe "$WEFT"
+need_wasm "$WASM"
+need_exe "$NATIVE"
 
-work=$(mktemp -d "$TMP/weft-dbbench-XXXXXX")
-trap 'rm -rf "$work"' EXIT
+make_work
 
 now() { date +%s.%N; }
 
@@ -79,7 +77,7 @@ row() {
 
 echo "weft dbbench: N db_set (100-byte values) then N db_get in one call, best of $RUNS runs,"
 echo "fresh data dir per run in $TMP ($(df -PT "$TMP" | awk 'NR == 2 { print $2 }'))"
-echo "machine: $(uname -m), $(nproc) cores; $(uname -sr); load $(cut -d' ' -f1-3 /proc/loadavg)"
+machine
 echo
 header() {
     printf '| %9s | %9s | %9s | %11s |\n' N "native s" "weft s" weft/native

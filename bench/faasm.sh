@@ -23,22 +23,20 @@
 # should be. Servers are always stopped (SIGTERM, then SIGKILL after 10 s).
 set -euo pipefail
 
-BUILD=${1:-build}
+. "$(dirname "$0")/common.sh" faasm "${1:-build}"
 RT=${BENCH_FAASM_RT:-2000}
 N=${BENCH_FAASM_N:-20000}
 RN=${BENCH_FAASM_REDIS_N:-2000}
 WORKERS=${BENCH_FAASM_WORKERS:-"1 2 4"}
-TMP=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
 WEFT=$BUILD/weft
 CHAIN=$BUILD/tests/faasm/guests/faasm_chain.wasm
 KV=$BUILD/tests/faasm/guests/faasm_kv.wasm
 
-die() { echo "faasm: $*" >&2; exit 1; }
-[ -x "$WEFT" ] || die "$WEFT not found: build first (make)"
-[ -f "$CHAIN" ] && [ -f "$KV" ] || die "$CHAIN or $KV not found (clang with wasi-libc?)"
+need_exe "$WEFT"
+need_wasm "$CHAIN" "$KV"
 command -v curl >/dev/null || die "curl (the command) is needed"
 
-work=$(mktemp -d "$TMP/weft-faasm-XXXXXX")
+make_work
 . "$(dirname "$0")/servers.sh"
 trap 'stop_all; rm -rf "$work"' EXIT
 
@@ -76,7 +74,7 @@ call() {
 }
 
 echo "weft Faasm ABI: chained calls and state through \`weft serve\` (views)"
-echo "machine: $(uname -m), $(nproc) cores; $(uname -sr); load $(cut -d' ' -f1-3 /proc/loadavg)"
+machine
 echo
 for w in $WORKERS; do
     serve "chain$w" --workers "$w"

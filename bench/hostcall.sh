@@ -9,16 +9,15 @@
 # reported, not asserted.
 set -euo pipefail
 
-BUILD=${1:-build}
+. "$(dirname "$0")/common.sh" hostcall "${1:-build}"
 N=${BENCH_HOSTCALL_N:-10000000}
 RUNS=${BENCH_RUNS:-3}
 WEFT=$BUILD/weft
 WASM=$BUILD/bench/hostcall.wasm
 NATIVE=$BUILD/bench/hostcall-native
 
-die() { echo "hostcall: $*" >&2; exit 1; }
-[ -x "$WEFT" ] && [ -x "$NATIVE" ] || die "$WEFT or $NATIVE not found: build first (make)"
-[ -f "$WASM" ] || die "$WASM not found (is clang with wasi-libc installed?)"
+need_exe "$WEFT" "$NATIVE"
+need_wasm "$WASM"
 
 # best CMD...: the smallest ns_per_call of $RUNS runs.
 best() {
@@ -35,7 +34,7 @@ nat=$(best "$NATIVE" "$N")
 wft=$(best "$WEFT" run "$WASM" "$N")
 
 echo "weft host calls: $N calls of the monotonic clock, best of $RUNS runs"
-echo "machine: $(uname -m), $(nproc) cores; $(uname -sr); load $(cut -d' ' -f1-3 /proc/loadavg)"
+machine
 echo
 printf '| %-40s | %11s |\n' "loop of $N calls" "ns per call"
 printf '|%s|%s|\n' ------------------------------------------ ------------:

@@ -20,23 +20,21 @@
 # Servers are always stopped (SIGTERM, then SIGKILL after 10 s).
 set -euo pipefail
 
-BUILD=${1:-build}
+. "$(dirname "$0")/common.sh" http "${1:-build}"
 SECS=${BENCH_HTTP_SECONDS:-10}
 CONNS=${BENCH_HTTP_CONNS:-64}
 CLIENTS=${BENCH_HTTP_CLIENTS:-1}
-TMP=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
 NODE=$BUILD/weft-node
 LOAD=$BUILD/bench/httpload
 BARE=$BUILD/bench/httpbare
 APP=$BUILD/bench/callapp.wasm
 
-die() { echo "http: $*" >&2; exit 1; }
-[ -x "$NODE" ] || die "$NODE not found: build first (make)"
+need_exe "$NODE"
 [ -x "$LOAD" ] && [ -x "$BARE" ] || die "$LOAD or $BARE not found (libcurl4-openssl-dev, libmicrohttpd-dev?)"
-[ -f "$APP" ] || die "$APP not found (clang with wasi-libc?)"
+need_wasm "$APP"
 command -v curl >/dev/null || die "curl (the command) is needed to deploy"
 
-work=$(mktemp -d "$TMP/weft-http-XXXXXX")
+make_work
 . "$(dirname "$0")/servers.sh"
 trap 'stop_all; rm -rf "$work"' EXIT
 
@@ -63,7 +61,7 @@ load() {
 
 echo "weft over HTTP: $CONNS keep-alive connections, ${SECS}s per row after 1s warm-up, $CLIENTS client thread(s)"
 echo "data in $TMP ($(df -PT "$TMP" | awk 'NR == 2 { print $2 " on " $1 }'))"
-echo "machine: $(uname -m), $(nproc) cores; $(uname -sr); load $(cut -d' ' -f1-3 /proc/loadavg)"
+machine
 echo
 printf '| %-44s | %9s | %9s | %8s | %8s | %8s | %7s |\n' "row" "requests" "calls/s" "p50 ms" \
     "p99 ms" "p99.9 ms" "/ bare"

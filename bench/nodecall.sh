@@ -5,16 +5,14 @@
 # fresh directory under BENCH_TMPDIR (default $TMPDIR or /tmp).
 set -euo pipefail
 
-BUILD=${1:-build}
-TMP=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
+. "$(dirname "$0")/common.sh" nodecall "${1:-build}"
 PROG=$BUILD/bench/nodecall
 APP=$BUILD/bench/callapp.wasm
-die() { echo "nodecall: $*" >&2; exit 1; }
-[ -x "$PROG" ] && [ -f "$APP" ] && [ -f "$BUILD/bench/callapp64k.wasm" ] || die "$PROG or $APP not found: build first (make)"
+need_exe "$PROG"
+need_wasm "$APP" "$BUILD/bench/callapp64k.wasm"
 
-work=$(mktemp -d "$TMP/weft-nodecall-XXXXXX")
-trap 'rm -rf "$work"' EXIT
+make_work
 echo "weft node calls: ${BENCH_SECONDS:-2}s per row; data in $TMP ($(df -PT "$TMP" | awk 'NR == 2 { print $2 " on " $1 }'))"
-echo "machine: $(uname -m), $(nproc) cores; $(uname -sr); load $(cut -d' ' -f1-3 /proc/loadavg)"
+machine
 echo
 "$PROG" "$APP" "$work" "$BUILD/bench/callapp64k.wasm"

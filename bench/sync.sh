@@ -9,14 +9,13 @@
 # on a free loopback port with a store in the run's directory (and stops).
 set -euo pipefail
 
-BUILD=${1:-build}
-TMP=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
+. "$(dirname "$0")/common.sh" sync "${1:-build}"
 PROG=$BUILD/bench/syncbench
 APP=$BUILD/bench/callapp.wasm
-die() { echo "sync: $*" >&2; exit 1; }
-[ -x "$PROG" ] && [ -f "$APP" ] || die "$PROG or $APP not found: build first (make)"
+need_exe "$PROG"
+need_wasm "$APP"
 
-work=$(mktemp -d "$TMP/weft-syncbench-XXXXXX")
+make_work
 nats_pid=
 trap '[ -z "$nats_pid" ] || kill "$nats_pid"; rm -rf "$work"' EXIT
 if [ "${BENCH_NATS:-}" = start ]; then
@@ -33,6 +32,6 @@ if [ "${BENCH_NATS:-}" = start ]; then
     export BENCH_NATS=nats://127.0.0.1:$port
 fi
 echo "weft sync between ${BENCH_NODES:-3} nodes${BENCH_NATS:+ through $BENCH_NATS}: data in $TMP ($(df -PT "$TMP" | awk 'NR == 2 { print $2 " on " $1 }'))"
-echo "machine: $(uname -m), $(nproc) cores; $(uname -sr); load $(cut -d' ' -f1-3 /proc/loadavg)"
+machine
 echo
 "$PROG" "$APP" "$work"
