@@ -13,6 +13,7 @@
 
 #include "../unit/test.h"
 #include "bufs.h"
+#include "tabledef.h"
 #include "../store/tmpdir.h"
 #include "weft/db.h"
 #include "weft/error.h"
@@ -21,30 +22,13 @@
 
 /* ---- a schema ---------------------------------------------------------- */
 
-static void col(buf_t *t, const char *name, const char *type)
-{
-    weft_bsatn_put_str(t, name);
-    weft_bsatn_put_raw(t, type, strlen(type));
-}
-
-/* secret {owner: bytes, note: String} private, owner column 0 */
-static void put_secret(buf_t *d, buf_t *row)
-{
-    weft_bsatn_put_str(d, "secret");
-    row->len = 0;
-    weft_bsatn_put_u8(row, 0x40);
-    weft_bsatn_put_u32(row, 2);
-    col(row, "owner", "\x12");
-    col(row, "note", "\x11");
-    weft_bsatn_put_bytes(d, row->p, row->len);
-    weft_bsatn_put_u8(d, 1); /* pk: the note */
-    weft_bsatn_put_u32(d, 1);
-    weft_bsatn_put_u32(d, 0);
-    weft_bsatn_put_u32(d, 0);
-    weft_bsatn_put_u8(d, 0); /* private */
-    weft_bsatn_put_u8(d, 1); /* owner: Some(0) */
-    weft_bsatn_put_u32(d, 0);
-}
+static const def_table_t secret_table = {
+    .name = "secret",
+    .cols = {{"owner", "\x12"}, {"note", "\x11"}},
+    .pk = "note",
+    .private_ = 1,
+    .owner = "owner",
+};
 
 /* person {id: u32 pk, name: String unique, age: i32, tag: Option<String>},
  * index by_age (age), index by_age_name (age, name), index by_id (id); public.
@@ -52,61 +36,25 @@ static void put_secret(buf_t *d, buf_t *row)
  * secret {owner: bytes, note: String} private, owner column 0. */
 static buf_t *schema_bytes(void)
 {
-    buf_t *d = buf(), *row = buf();
+    static const def_table_t person = {
+        .name = "person",
+        .cols = {{"id", "\x02"}, {"name", "\x11"}, {"age", "\x0a"}, {"tag", "\x20\x11"}},
+        .pk = "id",
+        .unique = {"name"},
+        .idx = {{"by_age", {"age"}}, {"by_age_name", {"age", "name"}}, {"by_id", {"id"}}},
+    };
+    static const def_table_t log_table = {
+        .name = "log", .cols = {{"msg", "\x11"}}, .idx = {{"by_msg", {"msg"}}}};
+    static const def_col_t add_args[DEF_MAX] = {{"name", "\x11"}, {"age", "\x0a"}};
+    buf_t *d = buf();
     weft_bsatn_put_u32(d, WEFT_SCHEMA_VERSION);
     weft_bsatn_put_u32(d, 3);
-
-    weft_bsatn_put_str(d, "person");
-    weft_bsatn_put_u8(row, 0x40);
-    weft_bsatn_put_u32(row, 4);
-    col(row, "id", "\x02");
-    col(row, "name", "\x11");
-    col(row, "age", "\x0a");
-    col(row, "tag", "\x20\x11");
-    weft_bsatn_put_bytes(d, row->p, row->len);
-    weft_bsatn_put_u8(d, 1); /* pk: Some(0) */
-    weft_bsatn_put_u32(d, 0);
-    weft_bsatn_put_u32(d, 1); /* unique: [1] */
-    weft_bsatn_put_u32(d, 1);
-    weft_bsatn_put_u32(d, 3); /* indexes */
-    weft_bsatn_put_str(d, "by_age");
-    weft_bsatn_put_u32(d, 1);
-    weft_bsatn_put_u32(d, 2);
-    weft_bsatn_put_str(d, "by_age_name");
-    weft_bsatn_put_u32(d, 2);
-    weft_bsatn_put_u32(d, 2);
-    weft_bsatn_put_u32(d, 1);
-    weft_bsatn_put_str(d, "by_id"); /* the primary key alone */
-    weft_bsatn_put_u32(d, 1);
-    weft_bsatn_put_u32(d, 0);
-    weft_bsatn_put_u8(d, 1); /* public */
-    weft_bsatn_put_u8(d, 0); /* owner: None */
-
-    weft_bsatn_put_str(d, "log");
-    row->len = 0;
-    weft_bsatn_put_u8(row, 0x40);
-    weft_bsatn_put_u32(row, 1);
-    col(row, "msg", "\x11");
-    weft_bsatn_put_bytes(d, row->p, row->len);
-    weft_bsatn_put_u8(d, 0);
-    weft_bsatn_put_u32(d, 0);
-    weft_bsatn_put_u32(d, 1);
-    weft_bsatn_put_str(d, "by_msg");
-    weft_bsatn_put_u32(d, 1);
-    weft_bsatn_put_u32(d, 0);
-    weft_bsatn_put_u8(d, 1);
-    weft_bsatn_put_u8(d, 0);
-
-    put_secret(d, row);
-
+    put_table(d, &person, WEFT_SCHEMA_VERSION);
+    put_table(d, &log_table, WEFT_SCHEMA_VERSION);
+    put_table(d, &secret_table, WEFT_SCHEMA_VERSION);
     weft_bsatn_put_u32(d, 2); /* reducers */
     weft_bsatn_put_str(d, "add");
-    row->len = 0;
-    weft_bsatn_put_u8(row, 0x40);
-    weft_bsatn_put_u32(row, 2);
-    col(row, "name", "\x11");
-    col(row, "age", "\x0a");
-    weft_bsatn_put_bytes(d, row->p, row->len);
+    def_put_product(d, add_args);
     weft_bsatn_put_str(d, "tick");
     weft_bsatn_put_u32(d, 0);
     ASSERT_EQ_INT(d->err, 0);
@@ -749,69 +697,33 @@ TEST(tables_rows_survive_commit)
  * Option, 'k' the primary key, 'u' a unique column, 'd' a table removed. */
 static weft_schema_t *schema_changed(char how)
 {
-    buf_t *d = buf(), *row = buf();
+    def_table_t person = {.name = "person", .unique = {"name"}};
+    static const def_table_t log_table = {.name = "log", .cols = {{"msg", "\x11"}}}; /* by_msg dropped */
+    static const def_table_t extra = {.name = "extra", .cols = {{"k", "\x02"}}, .pk = "k"};
+    buf_t *d = buf();
     weft_schema_t *s = NULL;
     char msg[256] = "";
+    size_t n = 0;
+    person.cols[n++] = (def_col_t){"id", "\x02"};
+    if (how == 'm') person.cols[n++] = (def_col_t){"age", "\x0a"};
+    person.cols[n++] = (def_col_t){"name", "\x11"};
+    if (how != 'm') person.cols[n++] = (def_col_t){"age", how == 't' ? "\x0b" : "\x0a"};
+    if (how != 'r') person.cols[n++] = (def_col_t){"tag", "\x20\x11"};
+    if (how == '2') person.cols[n++] = (def_col_t){"nick", "\x20\x0a"};
+    if (how == 'n') person.cols[n++] = (def_col_t){"nick", "\x0a"};
+    person.pk = how != 'k' ? "id" : NULL;
+    if (how == 'u') person.unique[0] = NULL;
+    person.idx[0] = (def_index_t){"by_age_name", {"age", "name"}};
+    if (how == '2') {
+        person.idx[1] = (def_index_t){"by_id", {"id"}};
+        person.idx[2] = (def_index_t){"by_nick", {"nick"}};
+    }
     weft_bsatn_put_u32(d, WEFT_SCHEMA_VERSION);
     weft_bsatn_put_u32(d, how == '2' ? 4 : how == 'd' ? 2 : 3);
-    weft_bsatn_put_str(d, "person");
-    weft_bsatn_put_u8(row, 0x40);
-    weft_bsatn_put_u32(row, how == 'r' ? 3 : how == '2' || how == 'n' ? 5 : 4);
-    col(row, "id", "\x02");
-    if (how == 'm') col(row, "age", "\x0a");
-    col(row, "name", "\x11");
-    if (how != 'm') col(row, "age", how == 't' ? "\x0b" : "\x0a");
-    if (how != 'r') col(row, "tag", "\x20\x11");
-    if (how == '2') col(row, "nick", "\x20\x0a");
-    if (how == 'n') col(row, "nick", "\x0a");
-    weft_bsatn_put_bytes(d, row->p, row->len);
-    weft_bsatn_put_u8(d, how != 'k'); /* pk: Some(0), or None */
-    if (how != 'k') weft_bsatn_put_u32(d, 0);
-    weft_bsatn_put_u32(d, how != 'u'); /* unique: [1], or none */
-    if (how != 'u') weft_bsatn_put_u32(d, 1);
-    weft_bsatn_put_u32(d, how == '2' ? 3 : 1);
-    weft_bsatn_put_str(d, "by_age_name");
-    weft_bsatn_put_u32(d, 2);
-    weft_bsatn_put_u32(d, 2);
-    weft_bsatn_put_u32(d, 1);
-    if (how == '2') {
-        weft_bsatn_put_str(d, "by_id");
-        weft_bsatn_put_u32(d, 1);
-        weft_bsatn_put_u32(d, 0);
-        weft_bsatn_put_str(d, "by_nick");
-        weft_bsatn_put_u32(d, 1);
-        weft_bsatn_put_u32(d, 4);
-    }
-    weft_bsatn_put_u8(d, 1);
-    weft_bsatn_put_u8(d, 0);
-    if (how != 'd') {
-        weft_bsatn_put_str(d, "log");
-        row->len = 0;
-        weft_bsatn_put_u8(row, 0x40);
-        weft_bsatn_put_u32(row, 1);
-        col(row, "msg", "\x11");
-        weft_bsatn_put_bytes(d, row->p, row->len);
-        weft_bsatn_put_u8(d, 0);
-        weft_bsatn_put_u32(d, 0);
-        weft_bsatn_put_u32(d, 0); /* by_msg dropped */
-        weft_bsatn_put_u8(d, 1);
-        weft_bsatn_put_u8(d, 0);
-    }
-    put_secret(d, row);
-    if (how == '2') {
-        weft_bsatn_put_str(d, "extra");
-        row->len = 0;
-        weft_bsatn_put_u8(row, 0x40);
-        weft_bsatn_put_u32(row, 1);
-        col(row, "k", "\x02");
-        weft_bsatn_put_bytes(d, row->p, row->len);
-        weft_bsatn_put_u8(d, 1);
-        weft_bsatn_put_u32(d, 0);
-        weft_bsatn_put_u32(d, 0);
-        weft_bsatn_put_u32(d, 0);
-        weft_bsatn_put_u8(d, 1);
-        weft_bsatn_put_u8(d, 0);
-    }
+    put_table(d, &person, WEFT_SCHEMA_VERSION);
+    if (how != 'd') put_table(d, &log_table, WEFT_SCHEMA_VERSION);
+    put_table(d, &secret_table, WEFT_SCHEMA_VERSION);
+    if (how == '2') put_table(d, &extra, WEFT_SCHEMA_VERSION);
     weft_bsatn_put_u32(d, 0); /* no reducers */
     ASSERT_EQ_INT(d->err, 0);
     int rc = weft_schema_parse(d->p, d->len, &s, msg, sizeof msg);

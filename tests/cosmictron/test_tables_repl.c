@@ -13,6 +13,7 @@
 
 #include "../unit/test.h"
 #include "bufs.h"
+#include "tabledef.h"
 #include "../store/tmpdir.h"
 #include "weft/crdt.h"
 #include "weft/crdt_store.h"
@@ -25,52 +26,24 @@
  * With nick, user ends with nick: Option<String> (its next version). */
 static weft_schema_t *repl_schema_v(int nick)
 {
-    buf_t *d = buf(), *row = buf();
+    def_table_t user = {
+        .name = "user",
+        .cols = {{"id", "\x02"}, {"name", "\x11"}, {"age", "\x0a"}},
+        .pk = "id",
+        .unique = {"name"},
+        .idx = {{"by_age", {"age"}}},
+        .replicated = 1,
+    };
+    static const def_table_t note = {
+        .name = "note", .cols = {{"id", "\x02"}, {"text", "\x11"}}, .pk = "id", .replicated = 1};
+    buf_t *d = buf();
     weft_schema_t *s = NULL;
     char msg[256] = "";
+    if (nick) user.cols[3] = (def_col_t){"nick", "\x20\x11"};
     weft_bsatn_put_u32(d, WEFT_SCHEMA_VERSION_REPL);
     weft_bsatn_put_u32(d, 2);
-    weft_bsatn_put_str(d, "user");
-    weft_bsatn_put_u8(row, 0x40);
-    weft_bsatn_put_u32(row, nick ? 4 : 3);
-    weft_bsatn_put_str(row, "id");
-    weft_bsatn_put_u8(row, 0x02);
-    weft_bsatn_put_str(row, "name");
-    weft_bsatn_put_u8(row, 0x11);
-    weft_bsatn_put_str(row, "age");
-    weft_bsatn_put_u8(row, 0x0a);
-    if (nick) {
-        weft_bsatn_put_str(row, "nick");
-        weft_bsatn_put_raw(row, "\x20\x11", 2);
-    }
-    weft_bsatn_put_bytes(d, row->p, row->len);
-    weft_bsatn_put_u8(d, 1); /* pk: Some(0) */
-    weft_bsatn_put_u32(d, 0);
-    weft_bsatn_put_u32(d, 1); /* unique: [1] */
-    weft_bsatn_put_u32(d, 1);
-    weft_bsatn_put_u32(d, 1);
-    weft_bsatn_put_str(d, "by_age");
-    weft_bsatn_put_u32(d, 1);
-    weft_bsatn_put_u32(d, 2);
-    weft_bsatn_put_u8(d, 1); /* public */
-    weft_bsatn_put_u8(d, 0); /* owner: None */
-    weft_bsatn_put_u8(d, 1); /* replicated */
-    weft_bsatn_put_str(d, "note");
-    row->len = 0;
-    weft_bsatn_put_u8(row, 0x40);
-    weft_bsatn_put_u32(row, 2);
-    weft_bsatn_put_str(row, "id");
-    weft_bsatn_put_u8(row, 0x02);
-    weft_bsatn_put_str(row, "text");
-    weft_bsatn_put_u8(row, 0x11);
-    weft_bsatn_put_bytes(d, row->p, row->len);
-    weft_bsatn_put_u8(d, 1);
-    weft_bsatn_put_u32(d, 0);
-    weft_bsatn_put_u32(d, 0);
-    weft_bsatn_put_u32(d, 0);
-    weft_bsatn_put_u8(d, 1);
-    weft_bsatn_put_u8(d, 0);
-    weft_bsatn_put_u8(d, 1);
+    put_table(d, &user, WEFT_SCHEMA_VERSION_REPL);
+    put_table(d, &note, WEFT_SCHEMA_VERSION_REPL);
     weft_bsatn_put_u32(d, 0); /* no reducers */
     ASSERT_EQ_INT(d->err, 0);
     int rc = weft_schema_parse(d->p, d->len, &s, msg, sizeof msg);
