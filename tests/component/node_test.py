@@ -15,9 +15,7 @@ usage: node_test.py WEFT COMPONENTS_DIR FAASM_CHAIN_WASM
 """
 import json
 import os
-import shutil
 import sys
-import tempfile
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
@@ -64,9 +62,7 @@ def main():
                                            faasm_chain)):
         print("SKIP: the test components were not built (jco missing: docs/components.md)")
         return 77
-    nodes.WEFT = weft
-    tmp = tempfile.mkdtemp(prefix="weft-component-")
-    try:
+    with nodes.session(weft, "weft-component-") as tmp:
         node = nodes.Node(os.path.join(tmp, "data"))
 
         # -- deploys and import profiles --
@@ -235,9 +231,6 @@ def main():
                                          headers={"Accept": "application/octet-stream"})
         check(status == 200 and out == b"echo: in a view", "funcs from a view: %r" % out)
         node.stop()
-    finally:
-        nodes.kill_started()
-        shutil.rmtree(tmp, ignore_errors=True)
     return nodes.report()
 
 

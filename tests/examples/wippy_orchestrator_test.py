@@ -9,10 +9,8 @@ that err. Skips (77) without the components (jco missing).
 usage: wippy_orchestrator_test.py WEFT EXAMPLES_DIR EXAMPLE_SRC_DIR
 """
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
 import nodes  # noqa: E402
@@ -26,9 +24,7 @@ def main():
     if not all(os.path.exists(p) for p in wasm.values()):
         print("SKIP: the example's components were not built (jco missing: docs/components.md)")
         return 77
-    nodes.WEFT = weft
-    tmp = tempfile.mkdtemp(prefix="weft-wippy-orch-")
-    try:
+    with nodes.session(weft, "weft-wippy-orch-") as tmp:
         node = nodes.Node(os.path.join(tmp, "data"))
         env = dict(os.environ, WEFT_NODE=node.url)
 
@@ -66,9 +62,6 @@ def main():
         rc, out, err = weft_cmd("call", "text", "stats", "a b c")
         check(rc == 0 and out == "words=3 chars=5", "textstats called directly: %r" % out)
         node.stop()
-    finally:
-        nodes.kill_started()
-        shutil.rmtree(tmp, ignore_errors=True)
     return nodes.report()
 
 

@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 
@@ -79,9 +78,7 @@ def main():
         print("SKIP: redis-server is not installed (Debian package redis-server; "
               "scripts/install-deps.sh installs it)")
         return 77
-    nodes.WEFT = weft
-    tmp = tempfile.mkdtemp(prefix="weft-faasm-redis-")
-    try:
+    with nodes.session(weft, "weft-faasm-redis-") as tmp:
         redis = Redis(free_port(), tmp)
         url = "redis://127.0.0.1:%d" % redis.port
         a = nodes.Node(os.path.join(tmp, "a"), extra=("--no-sync", "--state-redis", url))
@@ -128,9 +125,6 @@ def main():
                             "--config", bad], capture_output=True, timeout=30)
         check(r.returncode == 2 and b"state_redis" in r.stderr,
               "a state_redis that is not a string is refused: %r" % r.stderr)
-    finally:
-        nodes.kill_started()
-        shutil.rmtree(tmp, ignore_errors=True)
     if FAILS:
         print("%d check(s) failed" % len(FAILS))
         return 1

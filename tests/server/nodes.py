@@ -5,11 +5,14 @@ is killed by kill_started() at the end of the run whatever failed, and dies
 with the test script should that be killed (PR_SET_PDEATHSIG), as CTest
 does at a test's timeout. Set WEFT to the weft binary before starting one.
 """
+import contextlib
 import http.client
 import json
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 
 WEFT = None
@@ -26,6 +29,21 @@ def kill_started():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@contextlib.contextmanager
+def session(weft, prefix):
+    """A test script's run: sets WEFT and yields a fresh temporary directory
+    (named PREFIX...) for its nodes; on leaving, whatever failed, every node
+    started is killed and the directory removed."""
+    global WEFT
+    WEFT = weft
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    try:
+        yield tmp
+    finally:
+        kill_started()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def print_logs(directory, tail=3000):
