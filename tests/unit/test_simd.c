@@ -61,6 +61,15 @@ static void expect_i32x4(const weft_val_t *v, int32_t a, int32_t b, int32_t c, i
     for (int i = 0; i < 4; i++) ASSERT_EQ_INT(got[i], want[i]);
 }
 
+/* f(args) returns one v128 whose i32 lanes are (a, b, c, d). */
+static void call_i32x4(weft_store_t *s, weft_func_t *f, const weft_val_t *args, size_t nargs,
+                       int32_t a, int32_t b, int32_t c, int32_t d)
+{
+    weft_val_t res;
+    ASSERT_OK_S(s, weft_func_call(s, f, args, nargs, &res, 1));
+    expect_i32x4(&res, a, b, c, d);
+}
+
 TEST(simd_v128_through_host_and_api)
 {
     fixture_t fx;
@@ -90,9 +99,8 @@ TEST(simd_declared_v128_locals_start_at_zero_every_call)
     open_simd(&fx, &seen);
     weft_func_t *f = fx_func(&fx, "fresh_local");
     for (int i = 0; i < 3; i++) {
-        weft_val_t arg = v128_i32x4(7 + i, -1, 9, 0x55555555), res;
-        ASSERT_OK_S(fx.store, weft_func_call(fx.store, f, &arg, 1, &res, 1));
-        expect_i32x4(&res, 0, 0, 0, 0);
+        weft_val_t arg = v128_i32x4(7 + i, -1, 9, 0x55555555);
+        call_i32x4(fx.store, f, &arg, 1, 0, 0, 0, 0);
     }
 }
 
@@ -105,23 +113,19 @@ TEST(simd_v128_across_calls_blocks_and_branches)
     /* swap(a, b) = (b, a); pick(b, a, k) is b when k != 0, else a; table(a, b, k)
      * branches with a to $a (k = 0, k >= 2) or to $b, which drops it for b;
      * select takes table's result when k != 0, else zero. */
-    weft_val_t args[3] = {v128_i32x4(1, 2, 3, 4), v128_i32x4(10, 20, 30, 40), weft_val_i32(0)}, res;
-    ASSERT_OK_S(fx.store, weft_func_call(fx.store, flow, args, 3, &res, 1));
-    expect_i32x4(&res, 1, 2, 3, 4); /* a + 0 */
+    weft_val_t args[3] = {v128_i32x4(1, 2, 3, 4), v128_i32x4(10, 20, 30, 40), weft_val_i32(0)};
+    call_i32x4(fx.store, flow, args, 3, 1, 2, 3, 4); /* a + 0 */
     args[2] = weft_val_i32(1);
-    ASSERT_OK_S(fx.store, weft_func_call(fx.store, flow, args, 3, &res, 1));
-    expect_i32x4(&res, 20, 40, 60, 80); /* b + b (bytewise adds do not carry here) */
+    /* b + b (bytewise adds do not carry here) */
+    call_i32x4(fx.store, flow, args, 3, 20, 40, 60, 80);
     args[2] = weft_val_i32(2);
-    ASSERT_OK_S(fx.store, weft_func_call(fx.store, flow, args, 3, &res, 1)); /* b + a */
-    expect_i32x4(&res, 11, 22, 33, 44);
+    call_i32x4(fx.store, flow, args, 3, 11, 22, 33, 44); /* b + a */
 
     weft_func_t *sel = fx_func(&fx, "select_plain");
     args[2] = weft_val_i32(0);
-    ASSERT_OK_S(fx.store, weft_func_call(fx.store, sel, args, 3, &res, 1));
-    expect_i32x4(&res, 10, 20, 30, 40);
+    call_i32x4(fx.store, sel, args, 3, 10, 20, 30, 40);
     args[2] = weft_val_i32(5);
-    ASSERT_OK_S(fx.store, weft_func_call(fx.store, sel, args, 3, &res, 1));
-    expect_i32x4(&res, 1, 2, 3, 4);
+    call_i32x4(fx.store, sel, args, 3, 1, 2, 3, 4);
 }
 
 TEST(simd_v128_globals_from_module_and_api)
@@ -139,8 +143,7 @@ TEST(simd_v128_globals_from_module_and_api)
     expect_i32x4(&v, 2, 3, 4, 5);
     v = v128_i32x4(-1, 0, 1 << 30, 42);
     ASSERT_OK(weft_global_set(g, &v));
-    ASSERT_OK_S(fx.store, weft_func_call(fx.store, fx_func(&fx, "get_g"), NULL, 0, &res, 1));
-    expect_i32x4(&res, -1, 0, 1 << 30, 42);
+    call_i32x4(fx.store, fx_func(&fx, "get_g"), NULL, 0, -1, 0, 1 << 30, 42);
     /* weft_instance_reset gives it its initial value again */
     ASSERT_OK_S(fx.store, weft_instance_reset(fx.inst));
     weft_global_get(g, &res);
@@ -160,9 +163,8 @@ TEST(simd_v128_still_works_after_the_stack_is_resized)
     weft_limits_config_t l = weft_store_limits(fx.store);
     l.max_stack_bytes *= 2;
     ASSERT_OK(weft_store_set_limits(fx.store, &l));
-    weft_val_t arg = v128_i32x4(1, 2, 3, 4), res;
-    ASSERT_OK_S(fx.store, weft_func_call(fx.store, fx_func(&fx, "via_host"), &arg, 1, &res, 1));
-    expect_i32x4(&res, 114, 213, 312, 411);
+    weft_val_t arg = v128_i32x4(1, 2, 3, 4);
+    call_i32x4(fx.store, fx_func(&fx, "via_host"), &arg, 1, 114, 213, 312, 411);
 }
 
 TEST(simd_instruction_costs_one_fuel_unit)
@@ -237,7 +239,6 @@ TEST(simd_tail_call_moves_v128_arguments)
     ASSERT_OK_S(s, weft_linker_instantiate(h_linker(s), m, &inst));
     weft_extern_t ext;
     ASSERT_OK(weft_instance_export(inst, "count_up", &ext));
-    weft_val_t args[2] = {v128_i32x4(10, 20, 30, 40), weft_val_i32(5)}, res;
-    ASSERT_OK_S(s, weft_func_call(s, ext.of.func, args, 2, &res, 1));
-    expect_i32x4(&res, 15, 30, 45, 60);
+    weft_val_t args[2] = {v128_i32x4(10, 20, 30, 40), weft_val_i32(5)};
+    call_i32x4(s, ext.of.func, args, 2, 15, 30, 45, 60);
 }
