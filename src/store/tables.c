@@ -951,9 +951,9 @@ static int migrate_check(const schema_table_t *o, const schema_table_t *n, char 
         if (c >= n->ncols || strcmp(oc->name, n->cols[c].name) != 0) {
             for (size_t k = 0; k < n->ncols; k++)
                 if (strcmp(oc->name, n->cols[k].name) == 0)
-                    return tables_fail(msg, size,
-                                 "table %s: column %s moved (columns are only added at the end)",
-                                 o->name, oc->name);
+                    return tables_fail(
+                        msg, size, "table %s: column %s moved (columns are only added at the end)",
+                        o->name, oc->name);
             return tables_fail(msg, size, "table %s: column %s removed", o->name, oc->name);
         }
         if (oc->type_len != n->cols[c].type_len || memcmp(oc->type, n->cols[c].type, oc->type_len))
@@ -961,26 +961,27 @@ static int migrate_check(const schema_table_t *o, const schema_table_t *n, char 
     }
     for (size_t c = o->ncols; c < n->ncols; c++)
         if (n->cols[c].type[0] != WEFT_BSATN_OPTION)
-            return tables_fail(msg, size,
-                         "table %s: new column %s must be an Option (existing rows hold None)",
-                         n->name, n->cols[c].name);
+            return tables_fail(
+                msg, size, "table %s: new column %s must be an Option (existing rows hold None)",
+                n->name, n->cols[c].name);
     if (o->pk != n->pk)
         return tables_fail(msg, size, "table %s: primary key changed (%s, was %s)", o->name,
-                     col_name(n, n->pk), col_name(o, o->pk));
+                           col_name(n, n->pk), col_name(o, o->pk));
     for (size_t u = 0; u < o->nunique; u++)
         if (!is_unique(n, o->unique[u]))
             return tables_fail(msg, size, "table %s: column %s is no longer unique", o->name,
-                         o->cols[o->unique[u]].name);
+                               o->cols[o->unique[u]].name);
     for (size_t u = 0; u < n->nunique; u++)
         if (!is_unique(o, n->unique[u]))
             return tables_fail(msg, size, "table %s: column %s became unique", n->name,
-                         n->cols[n->unique[u]].name);
+                               n->cols[n->unique[u]].name);
     if (o->replicated != n->replicated)
-        return tables_fail(msg, size, "table %s: %s replicated (a table is, or is not, from its start)",
+        return tables_fail(msg, size,
+                           "table %s: %s replicated (a table is, or is not, from its start)",
                            o->name, n->replicated ? "made" : "no longer");
     if (o->owner != n->owner)
         return tables_fail(msg, size, "table %s: owner column changed (%s, was %s)", o->name,
-                     col_name(n, n->owner), col_name(o, o->owner));
+                           col_name(n, n->owner), col_name(o, o->owner));
     return 0;
 }
 

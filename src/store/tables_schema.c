@@ -94,16 +94,17 @@ static int parse_table(weft_bsatn_reader_t *r, weft_schema_t *s, size_t ti, char
 {
     schema_table_t *t = &s->tables[ti];
     if (!get_name(r, t->name))
-        return tables_fail(msg, size, "table %zu: a name must be [A-Za-z_][A-Za-z0-9_]*, at most %u bytes",
-                    ti, WEFT_TABLES_MAX_NAME);
+        return tables_fail(msg, size,
+                           "table %zu: a name must be [A-Za-z_][A-Za-z0-9_]*, at most %u bytes", ti,
+                           WEFT_TABLES_MAX_NAME);
     for (size_t j = 0; j < ti; j++)
         if (strcmp(s->tables[j].name, t->name) == 0)
             return tables_fail(msg, size, "table %s: declared twice", t->name);
     if (!get_struct(r, &t->row, &t->row_len, t->cols, MAX_COLUMNS, &t->ncols))
         return tables_fail(msg, size,
-                    "table %s: the row type must be a Struct of 1 to %u columns with distinct "
-                    "names",
-                    t->name, MAX_COLUMNS);
+                           "table %s: the row type must be a Struct of 1 to %u columns with "
+                           "distinct names",
+                           t->name, MAX_COLUMNS);
     if (!get_opt_col(r, t, &t->pk))
         return tables_fail(msg, size, "table %s: primary key is not a column", t->name);
     uint32_t nu = weft_bsatn_get_u32(r);
@@ -116,7 +117,7 @@ static int parse_table(weft_bsatn_reader_t *r, weft_schema_t *s, size_t ti, char
         for (size_t j = 0; j < t->nunique; j++)
             if (t->unique[j] == c)
                 return tables_fail(msg, size, "table %s: column %s is unique twice", t->name,
-                            t->cols[c].name);
+                                   t->cols[c].name);
         if ((int)c == t->pk) continue; /* the primary key is unique already */
         t->unique[t->nunique++] = c;
     }
@@ -132,8 +133,8 @@ static int parse_table(weft_bsatn_reader_t *r, weft_schema_t *s, size_t ti, char
                 return tables_fail(msg, size, "table %s: index %s declared twice", t->name, x->name);
         uint32_t nc = weft_bsatn_get_u32(r);
         if (r->err || nc == 0 || nc > MAX_INDEX_COLUMNS)
-            return tables_fail(msg, size, "table %s: index %s needs 1 to %u columns", t->name, x->name,
-                        MAX_INDEX_COLUMNS);
+            return tables_fail(msg, size, "table %s: index %s needs 1 to %u columns", t->name,
+                               x->name, MAX_INDEX_COLUMNS);
         for (uint32_t j = 0; j < nc; j++) {
             x->cols[j] = weft_bsatn_get_u32(r);
             if (r->err || x->cols[j] >= t->ncols)
@@ -150,8 +151,8 @@ static int parse_table(weft_bsatn_reader_t *r, weft_schema_t *s, size_t ti, char
     if (t->owner >= 0) {
         const schema_col_t *c = &t->cols[t->owner];
         if (c->type_len != 1 || c->type[0] != WEFT_BSATN_BYTES)
-            return tables_fail(msg, size, "table %s: owner column %s must be of type bytes", t->name,
-                        c->name);
+            return tables_fail(msg, size, "table %s: owner column %s must be of type bytes",
+                               t->name, c->name);
         if (t->public_)
             return tables_fail(msg, size, "table %s: an owner column is for private tables", t->name);
     }
@@ -228,7 +229,7 @@ int weft_schema_parse(const uint8_t *p, size_t len, weft_schema_t **out, char *m
         }
         if (!get_struct(&r, &x->args, &x->args_len, cols, MAX_COLUMNS, &ncols)) {
             rc = tables_fail(msg, size, "reducer %s: arguments must be a Struct type (or empty)",
-                      x->name);
+                             x->name);
             goto fail;
         }
     }
