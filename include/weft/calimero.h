@@ -123,6 +123,12 @@ typedef struct {
     /* The executor's 32-byte key (copied); NULL: the node's id. */
     const uint8_t *executor;
     int view; /* a read-only call: every write traps */
+    /* 0: a plain call. Else the call applies a peer's artifact (the node
+     * runs the app's __calimero_sync_next with it, docs/calimero.md
+     * "Artifacts"): the origin's hybrid clock when it committed it.
+     * apply_storage_delta then leaves alone a key whose register was
+     * written after that (its action is older than the key's value). */
+    uint64_t delta_as_of;
 } weft_calimero_call_t;
 
 /* Starts a call on `txn` (borrowed until weft_calimero_end_call; a write
@@ -146,6 +152,16 @@ const char *weft_calimero_error_name(const weft_calimero_t *cal);
  * the embedder rolls its writes back and reports the bytes. */
 enum { WEFT_CALIMERO_NONE = 0, WEFT_CALIMERO_OK = 1, WEFT_CALIMERO_ERR = 2 };
 int weft_calimero_return(const weft_calimero_t *cal, const uint8_t **out, size_t *out_len);
+
+/* Governance approvals that pass only merged (docs/calimero.md
+ * "Governance"): between begin_call and end_call (no guest runs), visits
+ * the context's proposals neither applied nor deleted whose approvals of
+ * current members pass the threshold and whose lowest approving member is
+ * this node (weft_calimero_config_t.node_id). With apply 1 (a write call)
+ * it applies each, as a call's approval would, in the call's transaction;
+ * with apply 0 (a view does) it only counts them. Returns how many, or a
+ * WEFT_E* error (with apply, also the call's error: abort the txn). */
+int weft_calimero_gov_settle(weft_calimero_t *cal, int apply);
 
 /* 1 when the call called commit, with its 32-byte root hash and its
  * artifact (borrowed like the return value); 0 otherwise. */

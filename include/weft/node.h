@@ -451,6 +451,10 @@ typedef struct {
      * 0: none. Set by the node. */
     uint8_t handler_origin[32];
     uint64_t handler_seq;
+    /* Calimero: with handler_seq, the record is a peer's artifact and the
+     * call applies it: the origin's hybrid clock when it committed it
+     * (weft_calimero_call_t.delta_as_of). 0: none. Set by the node. */
+    uint64_t delta_as_of;
 } weft_call_req_t;
 
 typedef enum {

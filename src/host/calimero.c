@@ -987,6 +987,7 @@ void weft_calimero_begin_call(weft_calimero_t *cal, weft_txn_t *txn,
     cal->view = call ? call->view : 0;
     cal->input = call ? call->input : NULL;
     cal->input_len = call && call->input ? call->input_len : 0;
+    cal->delta_as_of = call ? call->delta_as_of : 0;
     memcpy(cal->executor, call && call->executor ? call->executor : cal->node_id,
            WEFT_CALIMERO_ID_LEN);
 }

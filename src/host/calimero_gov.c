@@ -139,11 +139,19 @@ static int apply_action(weft_calimero_t *cal, int kind, const uint8_t *a, size_t
     }
 }
 
-/* Applies proposal id when more than half of the members approved it and
- * it is neither applied nor deleted. */
-static int check(weft_calimero_t *cal, const uint8_t id[32])
+/* How check() decides: a call's approval applies the proposal when the
+ * count passes; settling (weft_calimero_gov_settle) only when this node is
+ * also the lowest of the members who approved, so one node applies
+ * approvals that passed only once merged; SETTLE_COUNT changes nothing. */
+enum { CHECK_APPLY, SETTLE_APPLY, SETTLE_COUNT };
+
+/* Applies proposal id (see the modes above) when more than half of the
+ * members approved it and it is neither applied nor deleted: 1 applied
+ * (or, counting, would be), 0 not, <0 an error. */
+static int check(weft_calimero_t *cal, const uint8_t id[32], int mode)
 {
     uint8_t dkey[GOV_KEY_LEN], pkey[GOV_KEY_LEN], akey[GOV_KEY_LEN], *v = NULL, *els = NULL;
+    const uint8_t *lowest = NULL;
     size_t vl, len = 0;
     weft_crdt_state_t *st = NULL;
     gov_key('d', id, dkey);
@@ -171,18 +179,72 @@ static int check(weft_calimero_t *cal, const uint8_t id[32])
             int has = orset_has(cal, akey, sizeof akey, els + off + 4);
             if (has < 0) rc = has;
             approved += has == 1;
+            if (has == 1 && (!lowest || memcmp(els + off + 4, lowest, 32) < 0))
+                lowest = els + off + 4;
         }
         off += 4 + l;
     }
+    int mine = lowest && memcmp(lowest, cal->node_id, 32) == 0;
     free(els);
-    if (rc || 2 * approved <= members) return rc;
+    if (rc || 2 * approved <= members || (mode != CHECK_APPLY && !mine)) return rc;
     if ((rc = cal_lww_get(cal, pkey, sizeof pkey, &v, &vl, NULL)) <= 0) return rc; /* not here yet */
+    if (mode == SETTLE_COUNT) {
+        free(v);
+        return 1;
+    }
     rc = vl < 32 ? WEFT_EMALFORMED : walk_actions(cal, v + 32, vl - 32, apply_action);
     free(v);
     if (rc == -1) rc = WEFT_EMALFORMED;
     uint8_t applied = DONE_APPLIED;
     if (rc == 0) rc = op(cal, dkey, sizeof dkey, WEFT_CRDT_LWW_REG, WEFT_CRDT_SET, &applied, 1);
-    return rc;
+    return rc ? rc : 1;
+}
+
+/* The ids of the context's proposals ("__nx/gov/p/" + id in its CRDT
+ * states), gathered before any is applied (a scan does not write). */
+typedef struct {
+    uint8_t *ids;
+    size_t n, cap;
+    int rc;
+} gov_ids_t;
+
+static int gather(void *user, const uint8_t *key, size_t kl, const uint8_t *v, size_t vl)
+{
+    gov_ids_t *g = user;
+    (void)v;
+    (void)vl;
+    if (kl != GOV_KEY_LEN) return 0;
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? 2 * g->cap : 16;
+        uint8_t *ids = realloc(g->ids, cap * 32);
+        if (!ids) {
+            g->rc = WEFT_ENOMEM;
+            return 1;
+        }
+        g->ids = ids;
+        g->cap = cap;
+    }
+    memcpy(g->ids + 32 * g->n++, key + 11, 32);
+    return 0;
+}
+
+int weft_calimero_gov_settle(weft_calimero_t *cal, int apply)
+{
+    static const uint8_t prefix[] = "__nx/gov/p/";
+    gov_ids_t g = {0};
+    int applied = 0;
+    if (!cal->txn) return WEFT_EARG;
+    int rc = weft_txn_scan(cal->txn, WEFT_SPACE_CRDT, cal->ctx, cal->ctx_len, prefix,
+                           sizeof prefix - 1, NULL, 0, gather, &g);
+    if (rc == 0) rc = g.rc;
+    for (size_t i = 0; rc == 0 && i < g.n; i++) {
+        int r = check(cal, g.ids + 32 * i, apply ? SETTLE_APPLY : SETTLE_COUNT);
+        if (r < 0) rc = r;
+        else applied += r;
+    }
+    free(g.ids);
+    if (rc && apply) cal->call_error = rc;
+    return rc ? rc : applied;
 }
 
 void cal_gov_apply(weft_calimero_t *cal)
@@ -210,7 +272,7 @@ void cal_gov_apply(weft_calimero_t *cal)
         if (has < 0) rc = has;
         if (rc == 0 && !has)
             rc = op(cal, key, sizeof key, WEFT_CRDT_ORSET, WEFT_CRDT_ADD, cal->executor, 32);
-        if (rc == 0) rc = check(cal, g->id);
+        if (rc == 0 && (rc = check(cal, g->id, CHECK_APPLY)) > 0) rc = 0;
         if (rc) cal->call_error = rc;
     }
     cal_gov_clear(cal);

@@ -111,6 +111,7 @@ struct weft_calimero {
     const uint8_t *input;
     size_t input_len;
     uint8_t executor[WEFT_CALIMERO_ID_LEN];
+    uint64_t delta_as_of; /* weft_calimero_call_t.delta_as_of */
     int call_error;
     const char *error_name;
     cal_reg_t *regs;

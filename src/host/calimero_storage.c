@@ -457,30 +457,114 @@ static int fn_read_root_state(weft_caller_t *caller, void *user, weft_raw_t *arg
     CAL_RETURN32(found);
 }
 
-/* weft replicates every storage write itself (per key, by the sync
- * layer), so there are no deltas for a guest to apply: an empty
- * StorageDelta::Actions (Borsh: variant 0, u32 count 0) is accepted, a
- * malformed one is DeserializationError, one with actions traps as not
- * supported (docs/calimero.md). */
+/* apply_storage_delta(delta): weft's Borsh StorageDelta::Actions
+ * (docs/calimero.md "Artifacts"): variant byte 0, u32 count, then each
+ * action a variant byte and its fields: 0 Write { key: Vec<u8>, value:
+ * Vec<u8> }, 1 Remove { key: Vec<u8> }, on synced storage as storage_write
+ * and storage_remove do. The whole delta is checked before anything is
+ * applied (DeserializationError; KeyLengthOverflow, ValueLengthOverflow).
+ * An action changes nothing when the key already holds that value (or is
+ * absent, for Remove), and, in a call applying a peer's artifact
+ * (delta_as_of), when the key was written after the artifact was
+ * committed: applying an artifact twice, or after newer writes, loses
+ * nothing. */
+enum { DELTA_WRITE = 0, DELTA_REMOVE = 1 };
+
+/* Reads a Borsh Vec<u8> at p[*off..n): 0, or -1 when it does not fit. */
+static int delta_vec(const uint8_t *p, uint64_t n, uint64_t *off, const uint8_t **out,
+                     uint64_t *out_len)
+{
+    if (n - *off < 4) return -1;
+    uint64_t l = (uint64_t)p[*off] | (uint64_t)p[*off + 1] << 8 | (uint64_t)p[*off + 2] << 16 |
+                 (uint64_t)p[*off + 3] << 24;
+    if (n - *off - 4 < l) return -1;
+    *out = p + *off + 4;
+    *out_len = l;
+    *off += 4 + l;
+    return 0;
+}
+
+/* Walks the delta's actions; with apply 0 only checks them (a trap's
+ * return in *rc, -1), with apply 1 applies them (0, or a WEFT_E* error). */
+static int delta_walk(weft_calimero_t *cal, weft_caller_t *caller, const uint8_t *d,
+                      uint64_t len, int apply, size_t *stored, int *rc)
+{
+    static const char fn[] = "apply_storage_delta";
+    if (len < 5 || d[0] != 0) {
+        *rc = cal_fail(cal, caller, fn, "DeserializationError", "not a Borsh StorageDelta::Actions");
+        return -1;
+    }
+    uint32_t n = (uint32_t)d[1] | (uint32_t)d[2] << 8 | (uint32_t)d[3] << 16 | (uint32_t)d[4] << 24;
+    uint64_t off = 5;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *key, *val = NULL;
+        uint64_t kl, vl = 0;
+        int kind = off < len ? d[off++] : -1;
+        if ((kind != DELTA_WRITE && kind != DELTA_REMOVE) || delta_vec(d, len, &off, &key, &kl) ||
+            (kind == DELTA_WRITE && delta_vec(d, len, &off, &val, &vl))) {
+            *rc = cal_fail(cal, caller, fn, "DeserializationError",
+                           "action %u is not a Write (0) or Remove (1) of weft's", i);
+            return -1;
+        }
+        if (kl > cal->lim.max_storage_key_size) {
+            *rc = cal_fail(cal, caller, fn, "KeyLengthOverflow", "action %u: a key of %llu bytes", i,
+                           (unsigned long long)kl);
+            return -1;
+        }
+        if (vl > cal->lim.max_storage_value_size) {
+            *rc = cal_fail(cal, caller, fn, "ValueLengthOverflow",
+                           "action %u: a value of %llu bytes", i, (unsigned long long)vl);
+            return -1;
+        }
+        if (!apply) continue;
+        uint8_t skey[WEFT_DB_KEY_MAX], *cur = NULL;
+        size_t skl = store_key('s', key, kl, skey), cl = 0;
+        if (cal->delta_as_of) { /* a key written since the artifact stays */
+            weft_crdt_state_t *st = NULL;
+            uint64_t hlc = 0, seq;
+            uint8_t origin[WEFT_CRDT_ORIGIN_LEN];
+            int r = weft_crdt_read(cal->txn, cal->ctx, cal->ctx_len, skey, skl, WEFT_CRDT_LWW_REG,
+                                   &st);
+            if (r == 0 && weft_crdt_lww_stamp(st, &hlc, origin, &seq) != 0) hlc = 0;
+            weft_crdt_state_delete(st);
+            if (r != 0 && r != WEFT_ENOTFOUND) return r;
+            if (hlc > cal->delta_as_of) continue;
+        }
+        int found = cal_synced_get(cal, skey, skl, &cur, &cl, stored);
+        if (found < 0) return found;
+        int same = kind == DELTA_WRITE ? found && cl == vl && (vl == 0 || !memcmp(cur, val, vl))
+                                       : !found;
+        free(cur);
+        if (same) continue;
+        int r = cal_synced_put(cal, skey, skl, kind == DELTA_WRITE ? (val ? val : d) : NULL, vl,
+                               stored);
+        if (r) return r;
+    }
+    if (off != len) {
+        *rc = cal_fail(cal, caller, fn, "DeserializationError", "trailing bytes after %u actions", n);
+        return -1;
+    }
+    return 0;
+}
+
 static int fn_apply_storage_delta(weft_caller_t *caller, void *user, weft_raw_t *args)
 {
     static const char fn[] = "apply_storage_delta";
     weft_calimero_t *cal = user;
     uint64_t len;
-    int rc;
+    size_t stored = 0;
+    int rc = 0;
     const uint8_t *d = cal_buffer(cal, caller, fn, CAL_ARG(0), UINT64_MAX, NULL, &len, &rc);
     if (!d) return rc;
     if ((rc = cal_charge(caller, CAL_FUEL_CALL + CAL_FUEL(len)))) return rc;
-    if (len < 5 || d[0] != 0)
-        return cal_fail(cal, caller, fn, "DeserializationError",
-                        "not a Borsh StorageDelta::Actions");
-    uint32_t n = (uint32_t)d[1] | (uint32_t)d[2] << 8 | (uint32_t)d[3] << 16 | (uint32_t)d[4] << 24;
-    if (n == 0 && len == 5) return 0;
-    if (n == 0)
-        return cal_fail(cal, caller, fn, "DeserializationError", "trailing bytes after 0 actions");
-    return cal_fail(cal, caller, fn, "NotSupported",
-                    "not supported yet: apply_storage_delta with actions (weft replicates "
-                    "storage itself, see docs/calimero.md)");
+    if (delta_walk(cal, caller, d, len, 0, NULL, &rc)) return rc;
+    if (len == 5) return 0; /* no actions: nothing to write, also in a view */
+    if (cal_need_txn(cal, caller, fn, 1, &rc)) return rc;
+    int r = delta_walk(cal, caller, d, len, 1, &stored, &rc);
+    if (r == WEFT_EARG)
+        return cal_fail(cal, caller, fn, "DeserializationError", "a key holds another CRDT type");
+    if (r) return cal_store_error(cal, caller, fn, r);
+    return cal_charge(caller, CAL_FUEL(stored));
 }
 
 /* Nothing is ever pending: each write is an op of the call, shipped by

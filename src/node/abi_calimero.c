@@ -304,6 +304,39 @@ static int claim_handler(node_call_t *c)
     return rc;
 }
 
+/* The committed call's artifact (commit) becomes replicated state of the
+ * context (handlers.c), for the other members to run the app's sync export
+ * with it: only when the app has that export (its opt-in), the artifact is
+ * not empty, and the call is not itself applying a peer's artifact (it
+ * would come back). Before the events: a member applies a call's artifact
+ * before it runs the handlers of the call's events, as the real node does. */
+static void emit_artifact(node_call_t *c, weft_calimero_t *cal)
+{
+    const uint8_t *root, *art;
+    size_t al;
+    weft_externdesc_t d;
+    if (!weft_calimero_commit(cal, &root, &art, &al) || al == 0 || c->req->delta_as_of ||
+        !c->app || !c->app->module ||
+        weft_module_export_find(c->app->module, NODE_SYNC_EXPORT, sizeof NODE_SYNC_EXPORT - 1,
+                                &d) != 0)
+        return;
+    weft_txn_t *t;
+    int rc = weft_txn_begin_nested(c->txn, &t);
+    if (rc == 0) {
+        rc = node_handler_artifact(c->node, t, c->req->context, art, al);
+        if (rc == 0)
+            rc = weft_txn_commit(t);
+        else
+            weft_txn_abort(t);
+    }
+    if (rc != 0)
+        fprintf(stderr, "weft: the artifact (%zu bytes) of a call of %s.%s will not reach the "
+                "other members: %s\n", al, c->req->context, c->function ? c->function : "?",
+                rc == WEFT_ELIMIT ? "over the 1 MiB of one op"
+                : rc == WEFT_EARG ? "this node has no id"
+                                  : weft_strerror(rc));
+}
+
 /* The committed call's events with a handler become replicated state of
  * the context (handlers.c), for the other members to run the handler. */
 static void emit_handlers(node_call_t *c, weft_calimero_t *cal)
@@ -328,6 +361,68 @@ static void emit_handlers(node_call_t *c, weft_calimero_t *cal)
                     "members: %s\n", (int)kl, kind, c->req->context, (int)hl, handler,
                     rc == WEFT_EARG ? "this node has no id" : weft_strerror(rc));
     }
+}
+
+/* ---- governance approvals that pass once merged ------------------------------ */
+
+typedef struct {
+    const char *ctx;
+    int applied;
+} settle_job_t;
+
+/* A Calimero binding of ctx on txn, as this node (no guest): for settling. */
+static weft_calimero_t *settle_bind(weft_node_t *node, weft_txn_t *txn, const char *ctx,
+                                    int view)
+{
+    weft_calimero_config_t cc;
+    weft_calimero_t *cal;
+    memset(&cc, 0, sizeof cc);
+    cc.db = node->db;
+    cc.context = ctx;
+    cc.node_id = node->id;
+    cc.node_id_len = sizeof node->id;
+    if (weft_calimero_new(&cc, &cal) != 0)
+        return NULL;
+    weft_calimero_call_t call = {.view = view};
+    weft_calimero_begin_call(cal, txn, &call);
+    return cal;
+}
+
+static int settle_fn(weft_node_t *node, weft_txn_t *txn, void *arg)
+{
+    settle_job_t *j = arg;
+    weft_calimero_t *cal = settle_bind(node, txn, j->ctx, 0);
+    if (!cal)
+        return WEFT_ENOMEM;
+    int n = weft_calimero_gov_settle(cal, 1);
+    weft_calimero_end_call(cal);
+    int rc = n < 0 ? n : weft_calimero_call_error(cal);
+    weft_calimero_delete(cal);
+    j->applied = n > 0 ? n : 0;
+    return rc;
+}
+
+void node_calimero_settle(weft_node_t *node, const char *ctx)
+{
+    weft_txn_t *txn;
+    if (!node->has_id || weft_txn_begin(node->db, WEFT_TXN_READ, &txn) != 0)
+        return;
+    weft_calimero_t *cal = settle_bind(node, txn, ctx, 1);
+    int due = cal ? weft_calimero_gov_settle(cal, 0) : 0;
+    if (cal) {
+        weft_calimero_end_call(cal);
+        weft_calimero_delete(cal);
+    }
+    weft_txn_abort(txn);
+    if (due <= 0)
+        return; /* the common case: nothing to apply, no write taken */
+    settle_job_t j = {ctx, 0};
+    int rc = node_write_fn(node, settle_fn, &j);
+    if (rc != 0)
+        fprintf(stderr, "weft: governance of %s: applying %d proposal(s) approved by merged "
+                "approvals failed: %s\n", ctx, due, weft_strerror(rc));
+    else if (j.applied)
+        node_sync_changed(node, ctx);
 }
 
 static int cal_bind(node_call_t *c, void **state)
@@ -370,7 +465,8 @@ static int cal_bind(node_call_t *c, void **state)
         return WEFT_ENOMEM;
     }
     weft_calimero_call_t call = {.input = c->req->input, .input_len = c->req->input_len,
-                                 .executor = c->req->caller, .view = c->view};
+                                 .executor = c->req->caller, .view = c->view,
+                                 .delta_as_of = c->req->delta_as_of};
     weft_calimero_begin_call(cal, c->txn, &call);
     return 0;
 }
@@ -452,6 +548,7 @@ static int cal_finish(node_call_t *c, void *state, int verdict)
             node_result_add_event(res, kind_name, kl, data, dl);
     }
     if (verdict == 1 && !c->view) {
+        emit_artifact(c, cal);
         emit_handlers(c, cal);
         run_creates(c, cal);
         run_deletes(c, cal);

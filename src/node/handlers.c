@@ -21,6 +21,15 @@
  * that commits ran once, and one cut by a crash runs again after the
  * restart; a handler that fails (a trap, Err, no such export) has its
  * mark advanced by a write of its own: logged, counted, never again.
+ *
+ * A committed call's artifact (commit, for an app exporting
+ * __calimero_sync_next) is a record of the same sequence, flagged in its
+ * handler length, whose kind is the origin's clock at the commit: the
+ * thread runs the app's __calimero_sync_next with it the same way, as this
+ * node, with that clock as the call's delta_as_of (docs/calimero.md
+ * "Artifacts"). Before the handlers of a context, the thread also applies
+ * the governance proposals whose approvals pass only merged and fall to
+ * this node (node_calimero_settle).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -36,6 +45,7 @@
 
 #define EV_PREFIX "__nx/ev/"
 #define EV_KEY_LEN (sizeof EV_PREFIX - 1 + 64)
+#define ARTIFACT_FLAG 0x8000u /* in a record's handler length: an artifact */
 
 typedef struct dirty {
     struct dirty *next;
@@ -88,13 +98,18 @@ int node_handler_mark_set(weft_txn_t *txn, const char *ctx, const uint8_t origin
                         sizeof key, v, sizeof v);
 }
 
-int node_handler_emit(weft_node_t *node, weft_txn_t *txn, const char *ctx, const char *handler,
-                      size_t hl, const char *kind, size_t kl, const uint8_t *data, size_t dl)
+/* Writes origin's next record in ctx: u16 hl (ARTIFACT_FLAG set for an
+ * artifact), handler, u16 kl, kind, data. */
+static int put_record(weft_node_t *node, weft_txn_t *txn, const char *ctx, unsigned flag,
+                      const char *handler, size_t hl, const uint8_t *kind, size_t kl,
+                      const uint8_t *data, size_t dl)
 {
     uint64_t seq;
     uint8_t key[EV_KEY_LEN], field[8];
-    if (!node->has_id || hl > 0xffff || kl > 0xffff)
+    if (!node->has_id || hl >= ARTIFACT_FLAG || kl > 0xffff)
         return WEFT_EARG;
+    if (4 + hl + kl > WEFT_CRDT_VALUE_MAX || dl > WEFT_CRDT_VALUE_MAX - 4 - hl - kl)
+        return WEFT_ELIMIT;
     int rc = node_handler_mark(txn, ctx, node->id, &seq);
     if (rc != 0)
         return rc;
@@ -103,7 +118,7 @@ int node_handler_emit(weft_node_t *node, weft_txn_t *txn, const char *ctx, const
     uint8_t *v = malloc(vl);
     if (!v)
         return WEFT_ENOMEM;
-    v[0] = (uint8_t)(hl >> 8);
+    v[0] = (uint8_t)((hl | flag) >> 8);
     v[1] = (uint8_t)hl;
     memcpy(v + 2, handler, hl);
     v[2 + hl] = (uint8_t)(kl >> 8);
@@ -120,6 +135,30 @@ int node_handler_emit(weft_node_t *node, weft_txn_t *txn, const char *ctx, const
     if (rc == 0)
         rc = node_handler_mark_set(txn, ctx, node->id, seq);
     return rc;
+}
+
+int node_handler_emit(weft_node_t *node, weft_txn_t *txn, const char *ctx, const char *handler,
+                      size_t hl, const char *kind, size_t kl, const uint8_t *data, size_t dl)
+{
+    return put_record(node, txn, ctx, 0, handler, hl, (const uint8_t *)kind, kl, data, dl);
+}
+
+/* An artifact's record: the handler is the app's sync export, the kind
+ * the origin's clock now (after the call's ops: every write the artifact
+ * may describe is at or before it), the data the artifact. */
+int node_handler_artifact(weft_node_t *node, weft_txn_t *txn, const char *ctx,
+                          const uint8_t *artifact, size_t len)
+{
+    weft_crdt_node_t me;
+    uint8_t at[8];
+    int rc = node->has_id ? weft_crdt_node_load(txn, (const uint8_t *)ctx, strlen(ctx), node->id,
+                                                &me)
+                          : WEFT_EARG;
+    if (rc != 0)
+        return rc;
+    node_put_u64be(at, me.hlc.last);
+    return put_record(node, txn, ctx, ARTIFACT_FLAG, NODE_SYNC_EXPORT,
+                      sizeof NODE_SYNC_EXPORT - 1, at, sizeof at, artifact, len);
 }
 
 /* ---- the runner ------------------------------------------------------------ */
@@ -144,10 +183,11 @@ static void add_id(void *user, const uint8_t id[32])
 }
 
 /* The next event of `origin` in ctx past this node's mark: 1 with its
- * seq, handler (NUL-terminated, malloc'ed) and data (malloc'ed), 0 when
+ * seq, handler (NUL-terminated, malloc'ed) and data (malloc'ed), and for
+ * an artifact the origin's clock at its commit in *as_of (else 0); 0 when
  * there is none yet. */
 static int next_event(weft_node_t *node, const char *ctx, const uint8_t origin[32],
-                      uint64_t *seq, char **handler, uint8_t **data, size_t *dl)
+                      uint64_t *seq, char **handler, uint8_t **data, size_t *dl, uint64_t *as_of)
 {
     weft_txn_t *txn;
     weft_crdt_state_t *st = NULL;
@@ -167,11 +207,14 @@ static int next_event(weft_node_t *node, const char *ctx, const uint8_t origin[3
         weft_crdt_map_get(st, field, 8, &v, &vl) != 0 || vl < 4)
         goto out;
     size_t hl = (size_t)v[0] << 8 | v[1];
+    int artifact = (hl & ARTIFACT_FLAG) != 0;
+    hl &= ARTIFACT_FLAG - 1;
     if (vl < 4 + hl)
         goto out;
     size_t kl = (size_t)v[2 + hl] << 8 | v[3 + hl];
-    if (vl < 4 + hl + kl || hl == 0)
+    if (vl < 4 + hl + kl || hl == 0 || (artifact && kl != 8))
         goto out;
+    *as_of = artifact ? node_get_u64be(v + 4 + hl) : 0;
     *dl = vl - 4 - hl - kl;
     if (!(*handler = malloc(hl + 1)) || !(*data = malloc(*dl ? *dl : 1))) {
         free(*handler);
@@ -217,6 +260,7 @@ static void run_context(node_handlers_t *h, const char *ctx)
 {
     weft_node_t *node = h->node;
     ids_t members = {0};
+    node_calimero_settle(node, ctx); /* approvals merged in the same batch */
     if (weft_node_context_members(node, ctx, add_id, &members) != 0)
         goto out;
     for (size_t i = 0; i < members.n; i++) {
@@ -231,7 +275,8 @@ static void run_context(node_handlers_t *h, const char *ctx)
             char *handler = NULL;
             uint8_t *data = NULL;
             size_t dl = 0;
-            if (stop || !next_event(node, ctx, origin, &seq, &handler, &data, &dl))
+            uint64_t as_of = 0;
+            if (stop || !next_event(node, ctx, origin, &seq, &handler, &data, &dl, &as_of))
                 break;
             weft_call_req_t req;
             weft_call_result_t *res = NULL;
@@ -240,9 +285,12 @@ static void run_context(node_handlers_t *h, const char *ctx)
             req.function = handler;
             req.input = data;
             req.input_len = dl;
-            req.caller = origin;
+            /* a handler runs as the event's origin; an artifact is applied by
+             * this node, as the real node runs its sync export */
+            req.caller = as_of ? NULL : origin;
             memcpy(req.handler_origin, origin, 32);
             req.handler_seq = seq;
+            req.delta_as_of = as_of;
             int rc = weft_node_call(node, &req, &res);
             int outcome = rc == 0 && res ? (int)weft_call_result_outcome(res) : -1;
             char hex[65];

@@ -347,6 +347,17 @@ void node_handlers_close(weft_node_t *node);
 void node_handlers_notify(weft_node_t *node, const uint8_t *ctx, size_t len);
 int node_handler_emit(weft_node_t *node, weft_txn_t *txn, const char *ctx, const char *handler,
                       size_t hl, const char *kind, size_t kl, const uint8_t *data, size_t dl);
+/* artifact writes a committed call's artifact (commit) the same way, for
+ * the other members to run the app's NODE_SYNC_EXPORT with it, in the
+ * origin's order with its events (docs/calimero.md "Artifacts");
+ * WEFT_ELIMIT when it does not fit one op. */
+#define NODE_SYNC_EXPORT "__calimero_sync_next"
+/* abi_calimero.c: applies ctx's proposals whose approvals pass the
+ * threshold only merged, when this node is their lowest approving member
+ * (weft_calimero_gov_settle); the handlers' thread calls it with theirs. */
+void node_calimero_settle(weft_node_t *node, const char *ctx);
+int node_handler_artifact(weft_node_t *node, weft_txn_t *txn, const char *ctx,
+                          const uint8_t *artifact, size_t len);
 int node_handler_mark(weft_txn_t *txn, const char *ctx, const uint8_t origin[32], uint64_t *out);
 int node_handler_mark_set(weft_txn_t *txn, const char *ctx, const uint8_t origin[32],
                           uint64_t seq);
@@ -403,6 +414,13 @@ static inline void node_put_u64be(uint8_t *p, uint64_t v)
 {
     for (int i = 0; i < 8; i++)
         p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+static inline uint64_t node_get_u64be(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
 }
 
 #endif

@@ -30,7 +30,9 @@ CASE per CTest test:
              2 (2 of 3) applies on all three; with four members then, a
              proposal of node 3 approved on node 1 (2 of 4, one short of a
              majority) applies nowhere, not even once every node has both
-             approvals, until node 2 approves too (3 of 4)
+             approvals, until node 2 approves too (3 of 4); a proposal
+             approved on node 2 and on node 3 while cut off (2 of 4
+             each) applies on all three once the approvals merge
   example_kv examples/calimero_kv (its path in $CAL_KV_WASM) on two nodes:
              set on one, get on the other, Err for a missing key, events
   example_chat examples/calimero_chat ($CAL_CHAT_WASM) on two nodes: the
@@ -47,6 +49,15 @@ CASE per CTest test:
   blobs_nats a blob of 1 MiB announced on node 1 fetched by node 2 when the
              two replicate through NATS (a nats-server on a free loopback
              port; skipped, 77, without nats-server)
+  artifacts_pair  commit's artifact on two nodes (cal_sync exports
+             __calimero_sync_next): node 1's artifact runs that export on
+             node 2 once, as node 2, and apply_storage_delta writes its
+             actions there; node 2's on node 1; the export's own commit is
+             not sent back; an app without the export (cal_storage) gets
+             no artifact delivered: nothing runs, nothing fails
+  artifacts  three nodes in a line: each node's artifacts run on the two
+             others, never on the origin, in the origin's order; node 3
+             restarted applies the artifact it missed once and none twice
   handlers   emit_with_handler on three nodes: the handler runs on every
              other member, in its origin's order, never on the origin, as
              the origin's executor; one that is no export is logged and
@@ -422,6 +433,28 @@ def case_governance(tmp):
     poll(lambda: call(n2, "g", "approve", p2)[0] == 200, "node 2 approves")
     for n in ns:
         poll(lambda: get(n, "g", b"gov2") == b"two", "3 of 4: applied on %s" % n.data)
+    # two approvals at once, each short alone: a proposal of node 1 that
+    # every node has; node 3 stops; node 2 approves (2 of 4); node 3 comes
+    # back alone (no --peer: nobody knows its new port) and approves (2 of 4
+    # there); node 3 restarted with its peers: the approvals merge (3 of 4)
+    # and the proposal applies everywhere with no other approval
+    s, doc = call(n1, "g", "propose", set_value(b"gov3", b"merged"))
+    check(s == 200, "propose on node 1: %s" % doc)
+    p3 = output(doc)
+    call(n1, "g", "put", kv(b"mark3", b"m"))
+    for n in (n2, n3):
+        poll(lambda: get(n, "g", b"mark3") == b"m", "node 1's proposal on %s" % n.data)
+    stop(n3)
+    s, doc = call(n2, "g", "approve", p3)
+    check(s == 200 and get(n2, "g", b"gov3") is None, "2 of 4 on node 2: %s" % doc)
+    n3 = start(n3.data)
+    s, doc = call(n3, "g", "approve", p3)
+    check(s == 200 and get(n3, "g", b"gov3") is None, "2 of 4 on node 3 alone: %s" % doc)
+    stop(n3)
+    n3 = start(n3.data, peers=[n1.peer_addr, n2.peer_addr])
+    for n in (n1, n2, n3):
+        poll(lambda: get(n, "g", b"gov3") == b"merged",
+             "the merged approvals (3 of 4) apply it on %s" % n.data)
     for n in (n3, n2, n1):
         stop(n)
 
@@ -680,12 +713,126 @@ def case_handlers(tmp):
         stop(n)
 
 
+def delta(*actions):
+    """weft's Borsh StorageDelta::Actions: (key, value) writes, (key,) removes."""
+    out = b"\0" + struct.pack("<I", len(actions))
+    for a in actions:
+        out += bytes([len(a) == 1]) + b"".join(struct.pack("<I", len(x)) + x for x in a)
+    return out
+
+
+def sync_get(node, ctx, key):
+    s, doc = call(node, ctx, "get", key)
+    assert s == 200, doc
+    out = output(doc)
+    return out[4:] if out[:4] == b"\1\0\0\0" else None
+
+
+def applied(node, ctx):
+    """(the artifacts cal_sync applied on node, in order; the executor of
+    the last), from its node-local log."""
+    s, doc = call(node, ctx, "applied")
+    assert s == 200, doc
+    out, got = output(doc), []
+    if not out:
+        return got, None
+    who, out = out[-32:], out[:-32]
+    while out:
+        n = struct.unpack("<I", out[:4])[0]
+        got.append(out[4:4 + n])
+        out = out[4 + n:]
+    return got, who.hex()
+
+
+def case_artifacts_pair(tmp):
+    n1 = start(os.path.join(tmp, "n1"))
+    n2 = start(os.path.join(tmp, "n2"), peers=[n1.peer_addr])
+    for ctx, guest in (("y", "cal_sync"), ("o", "cal_storage")):
+        create(n1, deploy(n1, guest), ctx, [n2])
+        poll(lambda: n2.json("GET", "/v1/contexts/" + ctx)[0] == 200, "node 2 joins " + ctx)
+    d1 = delta((b"k", b"from node 1's artifact"), (b"gone",))
+    s, doc = call(n1, "y", "record", d1)
+    check(s == 200 and doc.get("logs") == ["calimero commit: root " + "5a" * 32 +
+                                           ", artifact %d bytes" % len(d1)], "record: %s" % doc)
+    check(sync_get(n1, "y", b"k") is None, "the artifact is not applied on its origin")
+    poll(lambda: applied(n2, "y")[0] == [d1], "node 2 runs __calimero_sync_next with it")
+    check(applied(n2, "y")[1] == n2.id, "as itself, as the real node does: %s" % (applied(n2, "y"),))
+    check(sync_get(n2, "y", b"k") == b"from node 1's artifact", "its action applied on node 2")
+    poll(lambda: sync_get(n1, "y", b"k") == b"from node 1's artifact",
+         "node 2's write replicates back")
+    d2 = delta((b"k",), (b"k2", b"two"))
+    s, doc = call(n2, "y", "record", d2)
+    check(s == 200, "record on node 2: %s" % doc)
+    poll(lambda: applied(n1, "y")[0] == [d2], "node 1 runs node 2's artifact")
+    poll(lambda: sync_get(n2, "y", b"k2") == b"two" and sync_get(n2, "y", b"k") is None,
+         "node 1's apply of it replicates to node 2")
+    # the export commits what it applied: never sent back (it would echo)
+    call(n1, "y", "record", delta())
+    poll(lambda: len(applied(n2, "y")[0]) == 2, "node 2 runs the empty one too")
+    check(applied(n1, "y")[0] == [d2] and applied(n2, "y")[0] == [d1, delta()],
+          "each ran only the other's: %r %r" % (applied(n1, "y")[0], applied(n2, "y")[0]))
+    # no export, no delivery: cal_storage's commit is not sent at all
+    s, doc = call(n1, "o", "commit", struct.pack("<I", 1))
+    check(s == 200, "commit in cal_storage: %s" % doc)
+    call(n1, "o", "put", kv(b"marker", b"m"))
+    poll(lambda: get(n2, "o", b"marker") == b"m", "node 2 has what followed the commit")
+    check((metric(n2, 'weft_event_handlers_total{result="failed"}') or 0) == 0,
+          "nothing failed on node 2")
+    check(b"__calimero_sync_next" not in open(n2.data + "-log", "rb").read(),
+          "nothing ran there")
+    check(metric(n2, 'weft_event_handlers_total{result="ok"}') == 2,
+          "node 2 ran two artifacts: %s" % metric(n2, 'weft_event_handlers_total{result="ok"}'))
+    stop(n2)
+    stop(n1)
+
+
+def case_artifacts(tmp):
+    n1, n2, n3 = ns = trio(tmp, {"y": "cal_sync"})
+    sent = {n: [] for n in ns}
+    for i in range(3):
+        for k, n in enumerate(ns):
+            d = delta((b"own-%d-%d" % (k, i), b"v%d" % i), (b"shared", b"node%d-%d" % (k, i)))
+            check(call(n, "y", "record", d)[0] == 200, "record on node %d" % (k + 1))
+            sent[n].append(d)
+
+    def from_(n, origin):
+        return [d for d in applied(n, "y")[0] if d in sent[origin]]
+    for n in ns:
+        for o in ns:
+            if o is not n:
+                poll(lambda: from_(n, o) == sent[o],
+                     "%s applies %s's artifacts in their order" % (n.data, o.data))
+        check(from_(n, n) == [], "%s applies none of its own" % n.data)
+        check(len(applied(n, "y")[0]) == 6, "%s ran 6 artifacts" % n.data)
+    for k in range(3):
+        for i in range(3):
+            for n in ns:
+                poll(lambda: sync_get(n, "y", b"own-%d-%d" % (k, i)) == b"v%d" % i,
+                     "own-%d-%d on %s" % (k, i, n.data))
+    poll(lambda: len(set(sync_get(n, "y", b"shared") for n in ns)) == 1, "shared converges")
+    # exactly once across a restart
+    stop(n3)
+    late = delta((b"late", b"while node 3 was down"))
+    check(call(n1, "y", "record", late)[0] == 200, "record while node 3 is down")
+    sent[n1].append(late)
+    poll(lambda: from_(n2, n1) == sent[n1], "node 2 applies it")
+    n3 = start(n3.data, peers=[n2.peer_addr])
+    poll(lambda: from_(n3, n1) == sent[n1], "node 3 applies it after its restart")
+    time.sleep(1)  # not a timing assertion: a late duplicate would show here
+    check(len(applied(n3, "y")[0]) == 7, "node 3 applied nothing twice: %d" %
+          len(applied(n3, "y")[0]))
+    poll(lambda: sync_get(n3, "y", b"late") == b"while node 3 was down", "late on node 3")
+    for n in (n3, n2, n1):
+        stop(n)
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="weft-calimero-")
     try:
         {"serve": case_serve, "two_nodes": case_two_nodes, "collections": case_collections,
          "three_nodes": case_three_nodes, "governance": case_governance, "blobs": case_blobs, "handlers": case_handlers,
-         "blobs_nats": case_blobs_nats,
+         "blobs_nats": case_blobs_nats, "artifacts_pair": case_artifacts_pair,
+         "artifacts": case_artifacts,
          "example_kv": case_example_kv, "example_chat": case_example_chat}[CASE](tmp)
     except Exception as e:  # noqa: BLE001 — any failure fails the test, with its story
         check(False, "%s: %r" % (CASE, e))

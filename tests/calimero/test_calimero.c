@@ -73,6 +73,7 @@ static void cx_open(cx_t *c, const char *guest, weft_db_t *db, const uint8_t *no
  * node); commits unless it trapped, returned Err or met a store error.
  * Returns weft_func_call's code. */
 static int view_call; /* 1: cx_call_as runs a view on a read transaction */
+static uint64_t call_as_of; /* weft_calimero_call_t.delta_as_of of cx_call_as */
 
 static int cx_call_as(cx_t *c, const char *fn, const void *in, size_t len, const uint8_t *exec)
 {
@@ -81,7 +82,7 @@ static int cx_call_as(cx_t *c, const char *fn, const void *in, size_t len, const
     ASSERT_OK(weft_instance_export(c->fx.inst, fn, &f));
     ASSERT_OK(weft_txn_begin(c->db, view_call ? WEFT_TXN_READ : WEFT_TXN_WRITE, &txn));
     weft_calimero_call_t call = {.input = in, .input_len = len, .executor = exec,
-                                 .view = view_call};
+                                 .view = view_call, .delta_as_of = call_as_of};
     weft_calimero_begin_call(c->cal, txn, &call);
     c->rc = weft_func_call(c->fx.store, f.of.func, NULL, 0, NULL, 0);
     weft_calimero_end_call(c->cal);
@@ -849,6 +850,135 @@ TEST(commit_once_root_state_and_deltas)
     ASSERT_CAL_TRAP(&c, "DeserializationError");
 }
 
+/* weft's StorageDelta::Actions: 0 Write { key, value }, 1 Remove { key }. */
+typedef struct {
+    uint8_t b[512];
+    size_t len;
+} delta_t;
+
+static void delta_begin(delta_t *d, uint32_t n)
+{
+    d->b[0] = 0;
+    le32(d->b + 1, n);
+    d->len = 5;
+}
+
+static void delta_vec(delta_t *d, const char *s)
+{
+    le32(d->b + d->len, (uint32_t)strlen(s));
+    memcpy(d->b + d->len + 4, s, strlen(s));
+    d->len += 4 + strlen(s);
+}
+
+static void delta_write(delta_t *d, const char *k, const char *v)
+{
+    d->b[d->len++] = 0;
+    delta_vec(d, k);
+    delta_vec(d, v);
+}
+
+static void delta_remove(delta_t *d, const char *k)
+{
+    d->b[d->len++] = 1;
+    delta_vec(d, k);
+}
+
+/* The synced value of key k in a cal_sync context is v (NULL: absent). */
+static void sync_value(cx_t *c, const char *k, const char *v)
+{
+    uint8_t want[64];
+    cx_call(c, "get", k, strlen(k));
+    le32(want, v != NULL);
+    if (v) memcpy(want + 4, v, strlen(v));
+    ASSERT_OK_BYTES(c, want, 4 + (v ? strlen(v) : 0));
+}
+
+static int ops_of(cx_t *c, const uint8_t node[32])
+{
+    weft_txn_t *txn;
+    weft_crdt_node_t n;
+    ASSERT_OK(weft_txn_begin(c->db, WEFT_TXN_READ, &txn));
+    ASSERT_OK(weft_crdt_node_load(txn, (const uint8_t *)"ctx", 3, node, &n));
+    weft_txn_abort(txn);
+    return (int)(n.next_seq - 1);
+}
+
+/* apply_storage_delta applies weft's Write and Remove actions to synced
+ * storage; one that would change nothing writes nothing; in a call that
+ * applies a peer's artifact (delta_as_of) a key written since stays; a
+ * malformed delta applies nothing and traps with its name. */
+TEST(apply_storage_delta_writes_removes_and_keeps_newer_values)
+{
+    cx_t c;
+    delta_t d;
+    cx_open(&c, "cal_sync", NULL, NULL);
+    delta_begin(&d, 3);
+    delta_write(&d, "a", "one");
+    delta_write(&d, "b", "two");
+    delta_remove(&d, "none");
+    cx_call(&c, "apply", d.b, d.len);
+    ASSERT_OK_BYTES(&c, "\1\0\0\0", 4);
+    sync_value(&c, "a", "one");
+    sync_value(&c, "b", "two");
+    sync_value(&c, "none", NULL);
+    int ops = ops_of(&c, NODE);
+    ASSERT_EQ_INT(ops, 2);
+    cx_call(&c, "apply", d.b, d.len); /* again: nothing to change */
+    ASSERT_OK_S(c.fx.store, c.rc);
+    ASSERT_EQ_INT(ops_of(&c, NODE), ops);
+    delta_begin(&d, 2);
+    delta_remove(&d, "a");
+    delta_write(&d, "b", "");
+    cx_call(&c, "apply", d.b, d.len);
+    ASSERT_OK_S(c.fx.store, c.rc);
+    sync_value(&c, "a", NULL);
+    sync_value(&c, "b", "");
+    /* as a peer's artifact committed before b's last write and a's
+     * removal: they stay, c (never written) is written; committed after
+     * them: b is written */
+    delta_begin(&d, 3);
+    delta_write(&d, "a", "old");
+    delta_write(&d, "b", "old");
+    delta_write(&d, "c", "old");
+    call_as_of = 1;
+    cx_call(&c, "apply", d.b, d.len);
+    call_as_of = 0;
+    ASSERT_OK_S(c.fx.store, c.rc);
+    sync_value(&c, "a", NULL);
+    sync_value(&c, "b", "");
+    sync_value(&c, "c", "old");
+    call_as_of = UINT64_MAX;
+    cx_call(&c, "apply", d.b, d.len);
+    call_as_of = 0;
+    sync_value(&c, "b", "old");
+    /* malformed: an unknown action, a short vector, trailing bytes; a
+     * view cannot apply actions (but an empty delta is nothing to write) */
+    ops = ops_of(&c, NODE);
+    delta_begin(&d, 2);
+    delta_write(&d, "a", "x");
+    d.b[d.len++] = 2;
+    cx_call(&c, "apply", d.b, d.len);
+    ASSERT_CAL_TRAP(&c, "DeserializationError");
+    delta_begin(&d, 1);
+    delta_write(&d, "a", "x");
+    cx_call(&c, "apply", d.b, d.len - 1);
+    ASSERT_CAL_TRAP(&c, "DeserializationError");
+    d.b[d.len++] = 0;
+    cx_call(&c, "apply", d.b, d.len);
+    ASSERT_CAL_TRAP(&c, "DeserializationError");
+    ASSERT_EQ_INT(ops_of(&c, NODE), ops);
+    sync_value(&c, "a", "old");
+    view_call = 1;
+    cx_call(&c, "apply", d.b, d.len - 1);
+    view_call = 0;
+    ASSERT_EQ_INT(c.rc, WEFT_ETRAP);
+    delta_begin(&d, 0);
+    view_call = 1;
+    cx_call(&c, "apply", d.b, d.len);
+    view_call = 0;
+    ASSERT_OK_BYTES(&c, "\1\0\0\0", 4);
+}
+
 /* Synced storage is the store's CRDT state: a second node that applies
  * the first's op-log has the same values, and concurrent writes of one
  * key converge on both, whatever the order. */
@@ -982,6 +1112,17 @@ static int gov_is_member(cx_t *c, const uint8_t key[32])
     return c->out[0];
 }
 
+/* Makes the four keys the context's members. */
+static void members4(cx_t *c, const uint8_t *k1, const uint8_t *k2, const uint8_t *k3,
+                     const uint8_t *k4)
+{
+    const uint8_t *keys[4] = {k1, k2, k3, k4};
+    for (int i = 0; i < 4; i++) {
+        cx_call(c, "add_member", keys[i], 32);
+        ASSERT_OK_S(c->fx.store, c->rc);
+    }
+}
+
 /* A proposal applies once more than half of the members approved it: with
  * four members, two approvals do nothing (one approving twice neither) and
  * the third applies every action; a non-member's approval does not count. */
@@ -996,10 +1137,7 @@ TEST(governance_applies_a_proposal_approved_by_more_than_half_of_the_members)
     memset(x, 0x77, 32);
     memset(z, 0x55, 32);
     cx_open(&c, "cal_storage", NULL, NULL);
-    cx_call(&c, "add_member", NODE, 32);
-    cx_call(&c, "add_member", a, 32);
-    cx_call(&c, "add_member", b, 32);
-    cx_call(&c, "add_member", d, 32);
+    members4(&c, NODE, a, b, d);
     act_begin(&acts, 2);
     act_key(&acts, 0, x);
     act_set(&acts, "gov", "yes");
@@ -1032,6 +1170,62 @@ TEST(governance_applies_a_proposal_approved_by_more_than_half_of_the_members)
     ASSERT_EQ_INT(gov_is_member(&c, x), 1);
     cx_call_as(&c, "approve", id, 32, d); /* 3 of 5 */
     ASSERT_EQ_INT(gov_is_member(&c, x), 0);
+}
+
+/* weft_calimero_gov_settle on db c as its node: how many it applied. */
+static int gov_settle(cx_t *c)
+{
+    weft_txn_t *txn;
+    ASSERT_OK(weft_txn_begin(c->db, WEFT_TXN_WRITE, &txn));
+    weft_calimero_call_t call = {0};
+    weft_calimero_begin_call(c->cal, txn, &call);
+    int n = weft_calimero_gov_settle(c->cal, 1);
+    weft_calimero_end_call(c->cal);
+    ASSERT_TRUE(n >= 0);
+    ASSERT_OK(weft_txn_commit(txn));
+    return n;
+}
+
+/* Two approvals made at once on two nodes, each short alone (2 of 4),
+ * pass once merged (3 of 4): settling applies the proposal on the lowest
+ * approving member only, once; the other gets it by replication. */
+TEST(governance_approvals_passing_only_merged_apply_once_on_the_lowest_approver)
+{
+    cx_t a, b;
+    uint8_t node_b[32] = {0x99}, c3[32], d4[32], id[32];
+    actions_t acts;
+    memset(c3, 0xc3, 32);
+    memset(d4, 0xd4, 32);
+    cx_open(&a, "cal_storage", NULL, NULL);
+    cx_open(&b, "cal_storage", NULL, node_b);
+    members4(&a, NODE, node_b, c3, d4);
+    act_begin(&acts, 1);
+    act_set(&acts, "gov", "merged");
+    cx_call(&a, "propose", acts.b, acts.len); /* NODE: 1 of 4 */
+    ASSERT_OK_S(a.fx.store, a.rc);
+    memcpy(id, a.out, 32);
+    replicate(&a, &b);
+    cx_call_as(&a, "approve", id, 32, c3); /* on a: NODE and c3, 2 of 4 */
+    ASSERT_OK_S(a.fx.store, a.rc);
+    cx_call(&b, "approve", id, 32); /* on b: NODE and node_b, 2 of 4 */
+    ASSERT_OK_S(b.fx.store, b.rc);
+    gov_value(&a, "gov", NULL);
+    gov_value(&b, "gov", NULL);
+    ASSERT_EQ_INT(gov_settle(&a), 0); /* not passed yet */
+    replicate(&a, &b);
+    replicate(&b, &a);
+    /* both see 3 of 4 now; NODE (0x11...) is the lowest approver */
+    ASSERT_EQ_INT(gov_settle(&b), 0);
+    gov_value(&b, "gov", NULL);
+    int before = ops_of(&a, NODE);
+    ASSERT_EQ_INT(gov_settle(&a), 1);
+    gov_value(&a, "gov", "merged");
+    ASSERT_EQ_INT(ops_of(&a, NODE), before + 2); /* the value and the mark */
+    ASSERT_EQ_INT(gov_settle(&a), 0); /* once */
+    replicate(&a, &b);
+    gov_value(&b, "gov", "merged");
+    ASSERT_EQ_INT(gov_settle(&b), 0);
+    ASSERT_EQ_INT(gov_settle(&a), 0);
 }
 
 /* With the node its context's only member, its own proposal applies at
