@@ -50,8 +50,24 @@ typedef struct {
     /* Filled in by the node, not the binding: who asks, and until when. */
     const char *app_id;   /* 64 hex digits */
     const char *app_name; /* NULL: none */
-    uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0: the call has none */
+    uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0: the call has none. A binding may set
+                             one of its own (wasi:http's timeouts): the nearer one holds */
+    /* Optional (NULL: not wanted): why no answer came, when the fetch
+     * returns WEFT_EIO: one of WEFT_HTTP_FAIL_*, for a binding that tells
+     * its guest (wasi:http's error-code). */
+    int *fail;
 } weft_http_request_t;
+
+/* Why a request got no answer (weft_http_request_t.fail). */
+enum {
+    WEFT_HTTP_FAIL_OTHER = 0,
+    WEFT_HTTP_FAIL_TIMEOUT,  /* the timeout or the call's deadline passed, waiting for the answer */
+    WEFT_HTTP_FAIL_CONNECT_TIMEOUT, /* ... before the connection was made */
+    WEFT_HTTP_FAIL_REFUSED,  /* the connection was refused */
+    WEFT_HTTP_FAIL_DNS,      /* the host name did not resolve */
+    WEFT_HTTP_FAIL_TLS,      /* TLS failed (handshake, certificate) */
+    WEFT_HTTP_FAIL_CLOSED,   /* the peer closed or reset the connection mid-answer */
+};
 
 /* A response: status, headers in the order received, body (all malloc'ed,
  * freed with weft_http_response_free). */

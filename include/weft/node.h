@@ -38,6 +38,7 @@
 #include "sync.h"
 #include "types.h"
 #include "wasi.h"
+#include "wasip2.h"
 
 struct weft_module;
 
@@ -130,6 +131,9 @@ typedef struct {
      * NULL: every request is denied, as under weft run. */
     weft_http_fetch_fn http_fetch;
     void *http_user;
+    /* Host names for components' wasi:sockets/ip-name-lookup (weft serve
+     * gives getaddrinfo's). NULL: only address literals resolve. */
+    weft_name_lookup_fn name_lookup;
 } weft_node_config_t;
 
 /* Opens the node: the data directory, its identity (created when sync is

@@ -11,6 +11,7 @@
  * the process exits 0.
  */
 #include <errno.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -135,6 +136,27 @@ static int parse_log_level(const char *s)
     return -1;
 }
 
+
+/* weft_name_lookup_fn: the system's resolver (getaddrinfo), for
+ * components' wasi:sockets/ip-name-lookup; here, in weft-node, because
+ * the static `weft` cannot use glibc's resolver. */
+static int resolve_name(const char *name, struct sockaddr_storage *out, size_t max,
+                        size_t *out_n)
+{
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    int g = getaddrinfo(name, NULL, &hints, &ai);
+    *out_n = 0;
+    if (g != 0)
+        return g;
+    for (struct addrinfo *p = ai; p && *out_n < max; p = p->ai_next)
+        if ((p->ai_family == AF_INET || p->ai_family == AF_INET6) &&
+            p->ai_addrlen <= sizeof *out)
+            memcpy(&out[(*out_n)++], p->ai_addr, p->ai_addrlen);
+    freeaddrinfo(ai);
+    return 0;
+}
+
 static int load_config(const char *path, config_t *c, weft_server_config_t *sc,
                        weft_node_config_t *nc, serve_opts_t *o)
 {
@@ -176,6 +198,7 @@ static int load_config(const char *path, config_t *c, weft_server_config_t *sc,
         nc->http_fetch = weft_http_out_fetch;
         nc->http_user = c->http;
     }
+    nc->name_lookup = resolve_name; /* components' ip-name-lookup, when a manifest allows it */
     /* As --state-redis, which wins when both are given (as for every key). */
     if (state_redis && !json_is_string(state_redis)) {
         cli_error("%s: \"state_redis\" must be a string like \"redis://127.0.0.1:6379\"", path);

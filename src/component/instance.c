@@ -190,7 +190,7 @@ struct rinst {
 
 typedef struct { /* user data of a lowering trampoline or a resource built-in */
     struct weft_cinstance *inst;
-    const rfunc_t *callee;
+    const rfunc_t *callee; /* a resource.drop of a host resource: the host's drop, or NULL */
     weft_memory_t *memory;
     weft_func_t *realloc;
     const weft_ctype_t *resource;
@@ -511,8 +511,20 @@ static int res_drop(weft_caller_t *caller, void *user, const weft_val_t *args, w
 {
     tramp_t *t = user;
     (void)results;
-    if (!t->resource->local)
-        return 0; /* a host resource: its handles are the host's (docs/components.md) */
+    if (!t->resource->local) {
+        /* a host resource: its handles are the host's (docs/components.md),
+         * told of the drop when it defined "[resource-drop]NAME" */
+        if (!t->callee)
+            return 0;
+        weft_cval_t h = {.kind = WEFT_CT_OWN}, none = {0};
+        char e[200] = "";
+        h.of.u = (uint32_t)args[0].of.i32;
+        int rc = t->callee->fn(t->callee->user, caller, t->resource, &h, 1, &none, e, sizeof e);
+        weft_cval_free(&none);
+        if (rc && !e[0])
+            return rc; /* ended the call through its caller */
+        return rc ? weft_caller_trap(caller, "%s: %s", t->callee->name, e) : 0;
+    }
     handle_t *h = handle_get(t, (uint32_t)args[0].of.i32);
     if (!h)
         return weft_caller_trap(caller, "resource.drop: %u is not a live handle of this resource",
@@ -733,6 +745,44 @@ static int run_inits(struct weft_cinstance *in, const weft_clinker_t *l, const c
                      size_t n);
 void weft_cinstance_delete(weft_cinstance_t *in);
 
+/* The host's "[resource-drop]NAME" for resource r of an imported instance
+ * (NAME: the instance's type export naming r), when the linker defines
+ * one: *out stays NULL otherwise (the drop is then not the host's concern). */
+static int host_drop(struct weft_cinstance *in, const weft_clinker_t *l, const weft_ctype_t *r,
+                     const rfunc_t **out)
+{
+    const weft_component_t *c = in->c;
+    *out = NULL;
+    for (size_t i = 0; i < c->nimports; i++) {
+        const weft_cextern_t *im = &c->imports[i];
+        if (im->sort != WEFT_CSORT_INSTANCE || !im->type)
+            continue;
+        for (uint32_t k = 0; k < im->type->nexports; k++) {
+            const weft_cextern_t *e = &im->type->exports[k];
+            if (e->sort != WEFT_CSORT_TYPE || !e->type || e->type->kind != WEFT_CT_RESOURCE ||
+                (e->type != r && e->type->id != r->id))
+                continue;
+            char name[300];
+            snprintf(name, sizeof name, "[resource-drop]%s", e->name);
+            const cdef_t *d = clinker_find(l, im->name, name);
+            if (!d)
+                return 0;
+            rfunc_t *rf = ialloc(in, sizeof *rf);
+            char *full = ialloc(in, strlen(im->name) + strlen(name) + 2);
+            if (!rf || !full)
+                return err(in, WEFT_ENOMEM, "out of memory");
+            sprintf(full, "%s#%s", im->name, name);
+            rf->kind = RF_HOST;
+            rf->name = full;
+            rf->fn = d->fn;
+            rf->user = d->user;
+            *out = rf;
+            return 0;
+        }
+    }
+    return 0;
+}
+
 /* Sets r's item from index idx of its sort's runtime space. */
 static int resolve_item(struct weft_cinstance *in, ritem_t *r, uint32_t idx)
 {
@@ -853,6 +903,11 @@ static int run_init(struct weft_cinstance *in, const weft_clinker_t *l, const ci
         }
         t->inst = in;
         t->resource = it->type;
+        if (it->op == INIT_RESOURCE_DROP && !it->type->local && !in->args &&
+            (rc = host_drop(in, l, it->type, &t->callee))) {
+            weft_functype_delete(ft);
+            return rc;
+        }
         rc = new_host_func(in, ft, it->op == INIT_RESOURCE_NEW ? res_new
                                    : it->op == INIT_RESOURCE_REP ? res_rep : res_drop, t);
         weft_functype_delete(ft);

@@ -38,6 +38,8 @@ int node_http_fetch(void *user, const weft_http_request_t *req, weft_http_respon
     weft_http_request_t r = *req;
     r.app_id = c->app->id;
     r.app_name = c->app->name[0] ? c->app->name : NULL;
-    r.deadline_ns = c->deadline_ns;
+    /* the binding's own deadline (wasi:http's timeouts) or the call's: the nearer */
+    if (!r.deadline_ns || (c->deadline_ns && c->deadline_ns < r.deadline_ns))
+        r.deadline_ns = c->deadline_ns;
     return c->node->http_fetch(c->node->http_user, &r, resp, msg, msg_size);
 }

@@ -441,7 +441,7 @@ int node_component_check(const weft_component_t *c, const node_manifest_t *mf, c
         }
     if (mf->stub_missing)
         return 0;
-    weft_wasip2_config_t pc = {NULL, 0, NULL, 0, -1, -1, -1, 0, 0};
+    weft_wasip2_config_t pc = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
     weft_wippy_config_t wc = {0};
     weft_wasip2_t *p2 = weft_wasip2_new(&pc);
     weft_wippy_t *w = weft_wippy_new(&wc);
@@ -611,12 +611,20 @@ static int comp_bind(node_call_t *c, void **state)
     argv[0] = c->req->argv0 ? c->req->argv0 : app->name;
     for (size_t i = 0; i < c->req->argc; i++)
         argv[i + 1] = c->req->argv[i];
-    weft_wasip2_config_t pc = {argv, c->req->argc + 1, (const char *const *)c->node->env,
-                               c->node->nenv, c->fd[0], c->fd[1], c->fd[2], 0, 0};
+    weft_wasip2_config_t pc = {.argv = argv, .argc = c->req->argc + 1,
+                               .env = (const char *const *)c->node->env, .nenv = c->node->nenv,
+                               .stdin_fd = c->fd[0], .stdout_fd = c->fd[1], .stderr_fd = c->fd[2]};
     if (!c->req->stdio) { /* memory files: bounded while the guest writes, as for modules */
         pc.stdout_limit = c->lim->max_output;
         pc.stderr_limit = NODE_MAX_STDERR_WRITE;
     }
+    /* wasi:http through the node's outbound HTTP (its allowlist per app),
+     * wasi:sockets to the manifest's addresses */
+    pc.http_fetch = node_http_fetch;
+    pc.http_user = c;
+    pc.net_allow = (const char *const *)app->manifest.net_allow;
+    pc.nnet_allow = app->manifest.nnet_allow;
+    pc.lookup = c->node->name_lookup;
     cc->p2 = weft_wasip2_new(&pc); /* copies the strings */
     free(argv);
     /* The chain of funcs calls: the caller's, or this call's own target. */

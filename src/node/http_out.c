@@ -64,6 +64,23 @@ static void curl_init(void)
     curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+/* weft_http_request_t.fail for a failed transfer */
+static int fail_kind(CURLcode cc)
+{
+    switch (cc) {
+    case CURLE_OPERATION_TIMEDOUT: return WEFT_HTTP_FAIL_TIMEOUT;
+    case CURLE_COULDNT_CONNECT: return WEFT_HTTP_FAIL_REFUSED;
+    case CURLE_COULDNT_RESOLVE_HOST: return WEFT_HTTP_FAIL_DNS;
+    case CURLE_SSL_CONNECT_ERROR: case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM: case CURLE_SSL_CIPHER: case CURLE_SSL_CACERT_BADFILE:
+        return WEFT_HTTP_FAIL_TLS;
+    case CURLE_GOT_NOTHING: case CURLE_RECV_ERROR: case CURLE_SEND_ERROR:
+    case CURLE_PARTIAL_FILE:
+        return WEFT_HTTP_FAIL_CLOSED;
+    default: return WEFT_HTTP_FAIL_OTHER;
+    }
+}
+
 /* ---- URLs ----------------------------------------------------------------- */
 
 static void lower(char *s)
@@ -452,6 +469,7 @@ int weft_http_out_fetch(void *user, const weft_http_request_t *req, weft_http_re
         uint64_t now = now_ns();
         if (req->deadline_ns <= now + 1000000u) {
             msgf(msg, msg_size, "the call's deadline has passed");
+            if (req->fail) *req->fail = WEFT_HTTP_FAIL_TIMEOUT;
             rc = WEFT_EIO;
             goto done;
         }
@@ -520,6 +538,14 @@ int weft_http_out_fetch(void *user, const weft_http_request_t *req, weft_http_re
         else
             msgf(msg, msg_size, "%s", err[0] ? err : curl_easy_strerror(cc));
         rc = over ? WEFT_ELIMIT : cc == CURLE_OUT_OF_MEMORY ? WEFT_ENOMEM : WEFT_EIO;
+        if (req->fail) {
+            curl_off_t connected = 0;
+            *req->fail = fail_kind(cc);
+            if (cc == CURLE_OPERATION_TIMEDOUT &&
+                curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &connected) == CURLE_OK &&
+                connected == 0)
+                *req->fail = WEFT_HTTP_FAIL_CONNECT_TIMEOUT;
+        }
         weft_http_response_free(resp);
         goto done;
     }

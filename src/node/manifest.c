@@ -6,7 +6,8 @@
  *    "limits": {"fuel": N, "timeout_ms": N, "max_memory_pages": N,
  *               "max_input_bytes": N, "max_output_bytes": N},
  *    "imports": ["funcs", "wasi:cli"], "stub_missing": true,
- *    "funcs": {"allow": ["ctx:fn", "ctx:*"], "max_depth": 8}}
+ *    "funcs": {"allow": ["ctx:fn", "ctx:*"], "max_depth": 8},
+ *    "sockets": {"allow": ["127.0.0.1:7000", "10.0.0.0/8:*"]}}
  *
  * Every member is optional and nothing else is allowed (a typo is an
  * error, not a silent default). `abi` binds the app to a guest ABI by name
@@ -17,9 +18,10 @@
  * request's own limits still win). The manifest is stored as given, under
  * "manifest/" ID in the meta space, with the first deploy of the bytes
  * (like the name), and parsed when the app is loaded. `imports`,
- * `stub_missing` and `funcs` are for components (docs/components.md,
- * "Components on a node"): the import groups linked, stubs that trap for
- * the others, and the targets funcs may call.
+ * `stub_missing`, `funcs` and `sockets` are for components
+ * (docs/components.md, "Components on a node"): the import groups linked,
+ * stubs that trap for the others, the targets funcs may call, and the
+ * remote addresses wasi:sockets may reach (none by default).
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -28,6 +30,7 @@
 
 #include "node_priv.h"
 #include "weft/error.h"
+#include "weft/wasip2.h"
 
 static int exports_func(const weft_module_t *m, const char *name)
 {
@@ -47,6 +50,9 @@ void node_manifest_free(node_manifest_t *mf)
     for (size_t i = 0; i < mf->nallow; i++)
         free(mf->allow[i]);
     free(mf->allow);
+    for (size_t i = 0; i < mf->nnet_allow; i++)
+        free(mf->net_allow[i]);
+    free(mf->net_allow);
     memset(mf, 0, sizeof *mf);
 }
 
@@ -80,7 +86,7 @@ int node_manifest_parse(const char *text, size_t len, const weft_module_t *modul
                         node_manifest_t *out, char *msg, size_t msg_size)
 {
     json_error_t je;
-    json_t *views = NULL, *limits = NULL, *imports = NULL, *funcs = NULL;
+    json_t *views = NULL, *limits = NULL, *imports = NULL, *funcs = NULL, *sockets = NULL;
     int stub = 0;
     const char *abi = NULL;
     memset(out, 0, sizeof *out);
@@ -91,11 +97,12 @@ int node_manifest_parse(const char *text, size_t len, const weft_module_t *modul
         return WEFT_EARG;
     }
     int rc = WEFT_EARG;
-    if (json_unpack_ex(root, &je, JSON_STRICT, "{s?s,s?o,s?o,s?o,s?b,s?o}", "abi", &abi, "views",
-                       &views, "limits", &limits, "imports", &imports, "stub_missing", &stub,
-                       "funcs", &funcs) != 0) {
+    if (json_unpack_ex(root, &je, JSON_STRICT, "{s?s,s?o,s?o,s?o,s?b,s?o,s?o}", "abi", &abi,
+                       "views", &views, "limits", &limits, "imports", &imports, "stub_missing",
+                       &stub, "funcs", &funcs, "sockets", &sockets) != 0) {
         snprintf(msg, msg_size, "manifest: %s (it takes \"abi\", \"views\", \"limits\", and "
-                 "for a component \"imports\", \"stub_missing\" and \"funcs\")", je.text);
+                 "for a component \"imports\", \"stub_missing\", \"funcs\" and \"sockets\")",
+                 je.text);
         goto done;
     }
     out->stub_missing = stub;
@@ -122,6 +129,26 @@ int node_manifest_parse(const char *text, size_t len, const weft_module_t *modul
         if (allow && (rc = string_list(allow, "\"funcs\".\"allow\"", &out->allow, &out->nallow,
                                        msg, msg_size)) != 0) {
             rc = rc < 0 ? WEFT_EARG : rc;
+            goto done;
+        }
+        rc = WEFT_EARG;
+    }
+    if (sockets) {
+        json_t *allow = NULL;
+        if (json_unpack_ex(sockets, &je, JSON_STRICT, "{s:o}", "allow", &allow) != 0) {
+            snprintf(msg, msg_size, "manifest: \"sockets\": %s (it takes \"allow\", a list of "
+                     "\"ADDRESS[/PREFIX]:PORT\")", je.text);
+            goto done;
+        }
+        if ((rc = string_list(allow, "\"sockets\".\"allow\"", &out->net_allow,
+                              &out->nnet_allow, msg, msg_size)) != 0) {
+            rc = rc < 0 ? WEFT_EARG : rc;
+            goto done;
+        }
+        char why[300];
+        if ((rc = weft_wasip2_net_rules_check((const char *const *)out->net_allow,
+                                              out->nnet_allow, why, sizeof why)) != 0) {
+            snprintf(msg, msg_size, "manifest: %s", why);
             goto done;
         }
         rc = WEFT_EARG;

@@ -999,6 +999,7 @@ int weft_node_open(const weft_node_config_t *cfg, weft_node_t **out, char *out_m
                                                       : cfg->cosm_log_level;
     node->http_fetch = cfg->http_fetch;
     node->http_user = cfg->http_user;
+    node->name_lookup = cfg->name_lookup;
     long cores = cfg->workers || inline_ ? 1 : sysconf(_SC_NPROCESSORS_ONLN);
     node->nworkers = cfg->workers ? cfg->workers : (unsigned)(cores > 0 ? cores : 1);
     if (inline_)

@@ -53,6 +53,8 @@ typedef struct {
     char **allow;     /* funcs targets it may call ("ctx:fn", "ctx:*") */
     size_t nallow;
     unsigned max_depth; /* funcs calls nested at most this deep (0: 8) */
+    char **net_allow;   /* wasi:sockets: remote addresses it may reach ("ADDR[/N]:PORT") */
+    size_t nnet_allow;
 } node_manifest_t;
 
 /* One compiled app, shared by all its calls (the module is immutable). */
@@ -159,6 +161,7 @@ struct weft_node {
     int cosm_log_level; /* console.log lines below it are not kept (0-4) */
     weft_http_fetch_fn http_fetch; /* outbound HTTP (NULL: denied), with its user */
     void *http_user;
+    weft_name_lookup_fn name_lookup; /* wasi:sockets' resolver (NULL: literals only) */
     void (*sync_log)(void *user, const char *line);
     void *sync_log_user;
 };

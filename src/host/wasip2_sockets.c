@@ -1,0 +1,874 @@
+/*
+ * src/host/wasip2_sockets.c — wasi:sockets (0.2.x) for components: network,
+ * instance-network, tcp-create-socket and tcp (client side: connect,
+ * streams, shutdown, addresses, options), ip-name-lookup; udp and
+ * udp-create-socket answer not-supported, as do tcp's bind, listen and
+ * accept (docs/components.md says what is left).
+ *
+ * Off by default: with no rule in the config every socket creation and
+ * every lookup is access-denied. A rule names remote addresses a guest may
+ * connect to (an address or prefix and a port or any); a connect elsewhere
+ * is access-denied before any packet leaves. Sockets are non-blocking as
+ * the spec says: start-connect starts, finish-connect says would-block
+ * until the connection is made, pollables wait on the descriptor (in
+ * slices that see the call's interrupt), input streams read what is there
+ * and output streams take what check-write allowed. A socket and its two
+ * streams share one descriptor, closed when the last of them is dropped.
+ * Name lookup is the embedder's resolver (weft serve: getaddrinfo), run
+ * when asked: it blocks the call for as long as the resolver takes.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "wasip2_priv.h"
+
+#define HOST P2_HOST
+#define UNUSED P2_UNUSED
+
+/* wasi:sockets/network error-code, by case */
+enum {
+    NE_UNKNOWN = 0, NE_ACCESS_DENIED, NE_NOT_SUPPORTED, NE_INVALID_ARGUMENT, NE_OUT_OF_MEMORY,
+    NE_TIMEOUT, NE_CONCURRENCY_CONFLICT, NE_NOT_IN_PROGRESS, NE_WOULD_BLOCK, NE_INVALID_STATE,
+    NE_NEW_SOCKET_LIMIT, NE_ADDRESS_NOT_BINDABLE, NE_ADDRESS_IN_USE, NE_REMOTE_UNREACHABLE,
+    NE_CONNECTION_REFUSED, NE_CONNECTION_RESET, NE_CONNECTION_ABORTED, NE_DATAGRAM_TOO_LARGE,
+    NE_NAME_UNRESOLVABLE, NE_TEMPORARY_RESOLVER_FAILURE, NE_PERMANENT_RESOLVER_FAILURE,
+};
+
+static int errno_code(int e)
+{
+    switch (e) {
+    case ECONNREFUSED: return NE_CONNECTION_REFUSED;
+    case ECONNRESET: case EPIPE: return NE_CONNECTION_RESET;
+    case ECONNABORTED: return NE_CONNECTION_ABORTED;
+    case ENETUNREACH: case EHOSTUNREACH: case ENETDOWN: return NE_REMOTE_UNREACHABLE;
+    case ETIMEDOUT: return NE_TIMEOUT;
+    case EADDRINUSE: return NE_ADDRESS_IN_USE;
+    case EADDRNOTAVAIL: return NE_ADDRESS_NOT_BINDABLE;
+    case EACCES: case EPERM: return NE_ACCESS_DENIED;
+    case EINVAL: case EAFNOSUPPORT: return NE_INVALID_ARGUMENT;
+    case ENOMEM: case ENOBUFS: return NE_OUT_OF_MEMORY;
+    case EMFILE: case ENFILE: return NE_NEW_SOCKET_LIMIT;
+    case EAGAIN: return NE_WOULD_BLOCK;
+    default: return NE_UNKNOWN;
+    }
+}
+
+/* result<T, error-code>: err(code) */
+static int net_err(weft_cval_t *result, int code, char *err, size_t err_size)
+{
+    weft_cval_t e = p2_scalar(WEFT_CT_ENUM, 0);
+    e.index = (uint32_t)code;
+    return p2_case(result, WEFT_CT_RESULT, 1, &e) ? p2_oom(err, err_size) : 0;
+}
+
+/* ---- the allowlist ------------------------------------------------------------------ */
+
+struct p2_net_rule {
+    int family; /* AF_INET, AF_INET6 */
+    uint8_t addr[16];
+    int prefix;
+    int port; /* -1: any */
+};
+
+static int parse_rule(const char *s, struct p2_net_rule *r, char *msg, size_t msg_size)
+{
+    char host[64];
+    const char *end, *colon;
+    memset(r, 0, sizeof *r);
+    if (s[0] == '[') {
+        end = strchr(s, ']');
+        if (!end || (size_t)(end - s - 1) >= sizeof host)
+            goto bad;
+        memcpy(host, s + 1, (size_t)(end - s - 1));
+        host[end - s - 1] = '\0';
+        end++;
+        colon = strrchr(end, ':');
+        r->family = AF_INET6;
+    } else {
+        colon = strrchr(s, ':');
+        const char *slash = strchr(s, '/');
+        end = slash && colon && slash < colon ? slash : colon;
+        if (!colon || (size_t)(end - s) >= sizeof host)
+            goto bad;
+        memcpy(host, s, (size_t)(end - s));
+        host[end - s] = '\0';
+        r->family = AF_INET;
+    }
+    if (!colon || inet_pton(r->family, host, r->addr) != 1)
+        goto bad;
+    int max = r->family == AF_INET ? 32 : 128;
+    r->prefix = max;
+    if (*end == '/') {
+        char *e;
+        long p = strtol(end + 1, &e, 10);
+        if (e == end + 1 || e != colon || p < 0 || p > max)
+            goto bad;
+        r->prefix = (int)p;
+    } else if (end != colon) {
+        goto bad;
+    }
+    if (strcmp(colon + 1, "*") == 0) {
+        r->port = -1;
+    } else {
+        char *e;
+        long p = strtol(colon + 1, &e, 10);
+        if (e == colon + 1 || *e || p < 1 || p > 65535)
+            goto bad;
+        r->port = (int)p;
+    }
+    return 0;
+bad:
+    snprintf(msg, msg_size, "sockets rule '%.100s' is not ADDRESS[/PREFIX]:PORT (PORT 1-65535 "
+             "or *, an IPv6 address in brackets: \"127.0.0.1:7000\", \"10.0.0.0/8:*\", "
+             "\"[::1]:443\")", s);
+    return -1;
+}
+
+int p2_net_rules_parse(const char *const *rules, size_t n, struct p2_net_rule **out,
+                       size_t *out_n, char *msg, size_t msg_size)
+{
+    *out = NULL;
+    *out_n = 0;
+    if (!n)
+        return 0;
+    struct p2_net_rule *v = calloc(n, sizeof *v);
+    if (!v) {
+        snprintf(msg, msg_size, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!rules[i] || parse_rule(rules[i], &v[i], msg, msg_size) != 0) {
+            free(v);
+            return -1;
+        }
+    *out = v;
+    *out_n = n;
+    return 0;
+}
+
+static int rule_matches(const struct p2_net_rule *r, const struct sockaddr_storage *sa)
+{
+    const uint8_t *a;
+    int port;
+    if (sa->ss_family != r->family)
+        return 0;
+    if (r->family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+        a = (const uint8_t *)&s4->sin_addr;
+        port = ntohs(s4->sin_port);
+    } else {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        a = (const uint8_t *)&s6->sin6_addr;
+        port = ntohs(s6->sin6_port);
+    }
+    if (r->port >= 0 && r->port != port)
+        return 0;
+    int bits = r->prefix;
+    for (int i = 0; bits > 0; i++, bits -= 8) {
+        uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+        if ((a[i] & mask) != (r->addr[i] & mask))
+            return 0;
+    }
+    return 1;
+}
+
+static int allowed(const weft_wasip2_t *w, const struct sockaddr_storage *sa)
+{
+    for (size_t i = 0; i < w->nnet_rules; i++)
+        if (rule_matches(&w->net_rules[i], sa))
+            return 1;
+    return 0;
+}
+
+/* ---- addresses as values ------------------------------------------------------------- */
+
+/* ip-socket-address -> sockaddr; -1 when the value is not one */
+static int to_sockaddr(const weft_cval_t *v, struct sockaddr_storage *out, socklen_t *len)
+{
+    memset(out, 0, sizeof *out);
+    const weft_cval_t *rec = v->n ? &v->items[0] : NULL;
+    if (!rec)
+        return -1;
+    if (v->index == 0) { /* ipv4: {port, address: tuple<u8 x4>} */
+        struct sockaddr_in *s4 = (struct sockaddr_in *)out;
+        const weft_cval_t *a = &rec->items[1];
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)rec->items[0].of.u);
+        uint8_t *b = (uint8_t *)&s4->sin_addr;
+        for (int i = 0; i < 4; i++)
+            b[i] = (uint8_t)a->items[i].of.u;
+        *len = sizeof *s4;
+        return 0;
+    }
+    /* ipv6: {port, flow-info, address: tuple<u16 x8>, scope-id} */
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)out;
+    const weft_cval_t *a = &rec->items[2];
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons((uint16_t)rec->items[0].of.u);
+    s6->sin6_flowinfo = htonl((uint32_t)rec->items[1].of.u);
+    for (int i = 0; i < 8; i++) {
+        s6->sin6_addr.s6_addr[2 * i] = (uint8_t)(a->items[i].of.u >> 8);
+        s6->sin6_addr.s6_addr[2 * i + 1] = (uint8_t)a->items[i].of.u;
+    }
+    s6->sin6_scope_id = (uint32_t)rec->items[3].of.u;
+    *len = sizeof *s6;
+    return 0;
+}
+
+/* tuple of n numbers of kind k */
+static int num_tuple(weft_cval_t *out, weft_ctype_kind_t k, const uint32_t *v, size_t n)
+{
+    if (p2_items(out, WEFT_CT_TUPLE, n))
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        out->items[i] = p2_scalar(k, v[i]);
+    return 0;
+}
+
+/* ip-address (with_port = 0) or ip-socket-address of sa */
+static int from_sockaddr(const struct sockaddr_storage *sa, int with_port, weft_cval_t *out)
+{
+    uint32_t parts[8];
+    weft_cval_t addr, rec;
+    if (sa->ss_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+        const uint8_t *b = (const uint8_t *)&s4->sin_addr;
+        for (int i = 0; i < 4; i++)
+            parts[i] = b[i];
+        if (num_tuple(&addr, WEFT_CT_U8, parts, 4))
+            return -1;
+        if (!with_port)
+            return p2_case(out, WEFT_CT_VARIANT, 0, &addr);
+        if (p2_items(&rec, WEFT_CT_RECORD, 2)) {
+            weft_cval_free(&addr);
+            return -1;
+        }
+        rec.items[0] = p2_scalar(WEFT_CT_U16, ntohs(s4->sin_port));
+        rec.items[1] = addr;
+        return p2_case(out, WEFT_CT_VARIANT, 0, &rec);
+    }
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+    for (int i = 0; i < 8; i++)
+        parts[i] = (uint32_t)s6->sin6_addr.s6_addr[2 * i] << 8 | s6->sin6_addr.s6_addr[2 * i + 1];
+    if (num_tuple(&addr, WEFT_CT_U16, parts, 8))
+        return -1;
+    if (!with_port)
+        return p2_case(out, WEFT_CT_VARIANT, 1, &addr);
+    if (p2_items(&rec, WEFT_CT_RECORD, 4)) {
+        weft_cval_free(&addr);
+        return -1;
+    }
+    rec.items[0] = p2_scalar(WEFT_CT_U16, ntohs(s6->sin6_port));
+    rec.items[1] = p2_scalar(WEFT_CT_U32, ntohl(s6->sin6_flowinfo));
+    rec.items[2] = addr;
+    rec.items[3] = p2_scalar(WEFT_CT_U32, s6->sin6_scope_id);
+    return p2_case(out, WEFT_CT_VARIANT, 1, &rec);
+}
+
+/* ---- network ----------------------------------------------------------------------------- */
+
+static void net_free(weft_wasip2_t *w, void *obj) { (void)w; free(obj); }
+static const p2_ops_t net_ops = {net_free, NULL, NULL, NULL, NULL};
+
+HOST(instance_network)
+{
+    UNUSED;
+    int *n = calloc(1, sizeof *n);
+    if (!n)
+        return p2_oom(err, err_size);
+    return p2_own(user, P2_NETWORK, n, &net_ops, result, err, err_size);
+}
+
+HOST(network_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_NETWORK); return 0; }
+
+/* network-error-code(borrow<error>) -> option<error-code> */
+HOST(network_error_code)
+{
+    int hc, nc;
+    const char *msg;
+    UNUSED;
+    if (p2_error_codes(user, (uint32_t)args[0].of.u, &hc, &nc, &msg) != 0 || nc < 0)
+        return p2_case(result, WEFT_CT_OPTION, 0, NULL);
+    weft_cval_t e = p2_scalar(WEFT_CT_ENUM, 0);
+    e.index = (uint32_t)nc;
+    return p2_case(result, WEFT_CT_OPTION, 1, &e) ? p2_oom(err, err_size) : 0;
+}
+
+/* ---- tcp ------------------------------------------------------------------------------------ */
+
+enum { TCP_UNBOUND, TCP_CONNECTING, TCP_CONNECTED, TCP_CLOSED };
+
+typedef struct {
+    int refs; /* the socket and its streams */
+    int fd, family, state;
+    int connect_errno; /* a finished connect's error, reported once */
+} tcp_t;
+
+static void tcp_unref(tcp_t *t)
+{
+    if (t && --t->refs == 0) {
+        if (t->fd >= 0)
+            close(t->fd);
+        free(t);
+    }
+}
+
+static void tcp_free(weft_wasip2_t *w, void *obj) { (void)w; tcp_unref(obj); }
+
+/* the socket's pollable: a connect in progress waits to be writable */
+static int tcp_wait(weft_wasip2_t *w, void *obj, int what, int work, weft_caller_t *caller,
+                    p2_wait_t *out)
+{
+    tcp_t *t = obj;
+    (void)w, (void)what, (void)work, (void)caller;
+    if (t->state != TCP_CONNECTING) {
+        out->ready = 1;
+        return 0;
+    }
+    struct pollfd p = {t->fd, POLLOUT, 0};
+    out->ready = poll(&p, 1, 0) > 0;
+    out->fd = t->fd;
+    out->events = POLLOUT;
+    return 0;
+}
+
+static const p2_ops_t tcp_ops = {tcp_free, tcp_wait, NULL, NULL, NULL};
+
+static int in_wait(weft_wasip2_t *w, void *obj, int what, int work, weft_caller_t *caller,
+                   p2_wait_t *out)
+{
+    tcp_t *t = obj;
+    (void)w, (void)what, (void)work, (void)caller;
+    struct pollfd p = {t->fd, POLLIN, 0};
+    out->ready = poll(&p, 1, 0) > 0;
+    out->fd = t->fd;
+    out->events = POLLIN;
+    return 0;
+}
+
+static int out_wait(weft_wasip2_t *w, void *obj, int what, int work, weft_caller_t *caller,
+                    p2_wait_t *out)
+{
+    tcp_t *t = obj;
+    (void)w, (void)what, (void)work, (void)caller;
+    struct pollfd p = {t->fd, POLLOUT, 0};
+    out->ready = poll(&p, 1, 0) > 0;
+    out->fd = t->fd;
+    out->events = POLLOUT;
+    return 0;
+}
+
+/* A failure's error resource codes: the socket error-code for errno e. */
+static int stream_fail(weft_wasip2_t *w, int e, const char *what, char *why, size_t size)
+{
+    snprintf(why, size, "%s: %s", what, strerror(e));
+    w->fail_net = errno_code(e);
+    return P2_FAILED;
+}
+
+static int tcp_read(weft_wasip2_t *w, void *obj, weft_caller_t *caller, uint64_t max,
+                    int blocking, weft_cval_t *bytes, char *why, size_t why_size)
+{
+    tcp_t *t = obj;
+    size_t want = max > (1u << 20) ? (1u << 20) : (size_t)max;
+    if (p2_bytes(bytes, WEFT_CT_LIST, "", 0) || !(bytes->str = realloc(bytes->str, want + 1)))
+        return -1;
+    if (want == 0)
+        return P2_OK;
+    for (;;) {
+        ssize_t k = recv(t->fd, bytes->str, want, MSG_DONTWAIT);
+        if (k > 0) {
+            bytes->len = (size_t)k;
+            return P2_OK;
+        }
+        if (k == 0)
+            return P2_CLOSED;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return stream_fail(w, errno, "receive", why, why_size);
+        if (!blocking)
+            return P2_OK; /* nothing there yet */
+        int rc = p2_wait_fd(caller, t->fd, POLLIN, 0);
+        if (rc)
+            return rc; /* WEFT_ETRAP: the call ends */
+    }
+}
+
+/* What check-write permits when the socket can take bytes. */
+#define TCP_WRITE_BUDGET (64u << 10)
+
+static int tcp_check_write(weft_wasip2_t *w, void *obj, uint64_t *out, char *why, size_t size)
+{
+    tcp_t *t = obj;
+    struct pollfd p = {t->fd, POLLOUT, 0};
+    int n = poll(&p, 1, 0);
+    if (n > 0 && (p.revents & (POLLERR | POLLHUP))) {
+        int e = 0;
+        socklen_t el = sizeof e;
+        getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &e, &el);
+        if (p.revents & POLLHUP && !e)
+            return P2_CLOSED;
+        return stream_fail(w, e ? e : EPIPE, "send", why, size);
+    }
+    *out = n > 0 ? TCP_WRITE_BUDGET : 0;
+    return P2_OK;
+}
+
+static int tcp_write(weft_wasip2_t *w, void *obj, weft_caller_t *caller, const uint8_t *p,
+                     size_t n, int blocking, char *why, size_t why_size)
+{
+    tcp_t *t = obj;
+    (void)blocking; /* a write is taken whole: the socket's buffer, waited for when full */
+    while (n) {
+        ssize_t k = send(t->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (k > 0) {
+            p += k;
+            n -= (size_t)k;
+            continue;
+        }
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+            return stream_fail(w, errno, "send", why, why_size);
+        int rc = p2_wait_fd(caller, t->fd, POLLOUT, 0);
+        if (rc)
+            return rc;
+    }
+    return P2_OK;
+}
+
+static const p2_ops_t tcp_in_ops = {tcp_free, in_wait, tcp_read, NULL, NULL};
+static const p2_ops_t tcp_out_ops = {tcp_free, out_wait, NULL, tcp_check_write, tcp_write};
+
+HOST(create_tcp_socket)
+{
+    weft_wasip2_t *w = user;
+    UNUSED;
+    if (!w->nnet_rules)
+        return net_err(result, NE_ACCESS_DENIED, err, err_size);
+    int family = args[0].index == 0 ? AF_INET : AF_INET6;
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return net_err(result, errno_code(errno), err, err_size);
+    tcp_t *t = calloc(1, sizeof *t);
+    uint32_t h;
+    if (!t) {
+        close(fd);
+        return p2_oom(err, err_size);
+    }
+    *t = (tcp_t){1, fd, family, TCP_UNBOUND, 0};
+    if (p2_new(w, P2_TCP, t, &tcp_ops, &h) != 0)
+        return net_err(result, NE_NEW_SOCKET_LIMIT, err, err_size);
+    weft_cval_t v = p2_scalar(WEFT_CT_OWN, h);
+    return p2_ok(result, &v, err, err_size);
+}
+
+static tcp_t *tcp_of(weft_wasip2_t *w, const weft_cval_t *self, char *err, size_t size)
+{
+    tcp_t *t = p2_get(w, (uint32_t)self->of.u, P2_TCP);
+    if (!t)
+        snprintf(err, size, "tcp-socket: %llu is not a live handle", (unsigned long long)self->of.u);
+    return t;
+}
+
+HOST(tcp_start_connect)
+{
+    weft_wasip2_t *w = user;
+    UNUSED;
+    tcp_t *t = tcp_of(w, &args[0], err, err_size);
+    if (!t)
+        return -1;
+    if (!p2_get(w, (uint32_t)args[1].of.u, P2_NETWORK)) {
+        snprintf(err, err_size, "start-connect: not a live network handle");
+        return -1;
+    }
+    struct sockaddr_storage sa;
+    socklen_t len;
+    if (t->state != TCP_UNBOUND)
+        return net_err(result, NE_INVALID_STATE, err, err_size);
+    if (to_sockaddr(&args[2], &sa, &len) != 0 || sa.ss_family != t->family)
+        return net_err(result, NE_INVALID_ARGUMENT, err, err_size);
+    uint16_t port = ntohs(sa.ss_family == AF_INET ? ((struct sockaddr_in *)&sa)->sin_port
+                                                   : ((struct sockaddr_in6 *)&sa)->sin6_port);
+    if (port == 0)
+        return net_err(result, NE_INVALID_ARGUMENT, err, err_size);
+    if (!allowed(w, &sa))
+        return net_err(result, NE_ACCESS_DENIED, err, err_size);
+    if (connect(t->fd, (struct sockaddr *)&sa, len) != 0 && errno != EINPROGRESS) {
+        int code = errno_code(errno);
+        return net_err(result, code == NE_WOULD_BLOCK ? NE_UNKNOWN : code, err, err_size);
+    }
+    t->state = TCP_CONNECTING;
+    return p2_ok(result, NULL, err, err_size);
+}
+
+HOST(tcp_finish_connect)
+{
+    weft_wasip2_t *w = user;
+    UNUSED;
+    tcp_t *t = tcp_of(w, &args[0], err, err_size);
+    if (!t)
+        return -1;
+    if (t->state != TCP_CONNECTING)
+        return net_err(result, NE_NOT_IN_PROGRESS, err, err_size);
+    struct pollfd p = {t->fd, POLLOUT, 0};
+    if (poll(&p, 1, 0) <= 0)
+        return net_err(result, NE_WOULD_BLOCK, err, err_size);
+    int e = 0;
+    socklen_t el = sizeof e;
+    if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &e, &el) != 0)
+        e = errno;
+    if (e) {
+        t->state = TCP_CLOSED;
+        return net_err(result, errno_code(e), err, err_size);
+    }
+    t->state = TCP_CONNECTED;
+    uint32_t hin, hout;
+    t->refs += 2;
+    if (p2_stream(w, P2_INPUT, t, &tcp_in_ops, &hin) != 0) {
+        tcp_unref(t); /* the output stream's reference */
+        return net_err(result, NE_NEW_SOCKET_LIMIT, err, err_size);
+    }
+    if (p2_stream(w, P2_OUTPUT, t, &tcp_out_ops, &hout) != 0) {
+        p2_drop(w, hin, P2_INPUT);
+        return net_err(result, NE_NEW_SOCKET_LIMIT, err, err_size);
+    }
+    weft_cval_t pair;
+    if (p2_items(&pair, WEFT_CT_TUPLE, 2))
+        return p2_oom(err, err_size);
+    pair.items[0] = p2_scalar(WEFT_CT_OWN, hin);
+    pair.items[1] = p2_scalar(WEFT_CT_OWN, hout);
+    return p2_ok(result, &pair, err, err_size);
+}
+
+/* start-bind, start-listen, accept and the rest of a server's side */
+HOST(tcp_not_supported) { UNUSED; return net_err(result, NE_NOT_SUPPORTED, err, err_size); }
+
+HOST(tcp_finish_not_in_progress)
+{
+    UNUSED;
+    return net_err(result, NE_NOT_IN_PROGRESS, err, err_size);
+}
+
+static int tcp_address(weft_wasip2_t *w, const weft_cval_t *args, int peer, weft_cval_t *result,
+                       char *err, size_t err_size)
+{
+    tcp_t *t = tcp_of(w, &args[0], err, err_size);
+    if (!t)
+        return -1;
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    if (t->state == TCP_UNBOUND ||
+        (peer && t->state != TCP_CONNECTED) ||
+        (peer ? getpeername(t->fd, (struct sockaddr *)&sa, &len)
+              : getsockname(t->fd, (struct sockaddr *)&sa, &len)) != 0)
+        return net_err(result, NE_INVALID_STATE, err, err_size);
+    weft_cval_t v;
+    if (from_sockaddr(&sa, 1, &v))
+        return p2_oom(err, err_size);
+    return p2_ok(result, &v, err, err_size);
+}
+
+HOST(tcp_local_address) { UNUSED; return tcp_address(user, args, 0, result, err, err_size); }
+HOST(tcp_remote_address) { UNUSED; return tcp_address(user, args, 1, result, err, err_size); }
+
+HOST(tcp_is_listening)
+{
+    UNUSED;
+    if (!tcp_of(user, &args[0], err, err_size))
+        return -1;
+    *result = p2_scalar(WEFT_CT_BOOL, 0);
+    return 0;
+}
+
+HOST(tcp_address_family)
+{
+    UNUSED;
+    tcp_t *t = tcp_of(user, &args[0], err, err_size);
+    if (!t)
+        return -1;
+    *result = p2_scalar(WEFT_CT_ENUM, 0);
+    result->index = t->family == AF_INET ? 0 : 1;
+    return 0;
+}
+
+/* Socket options, each a (level, name) read and written as an int;
+ * durations are in ns in WASI and in seconds here. */
+typedef struct {
+    const char *get, *set;
+    int level, name;
+    uint64_t scale; /* WASI units per OS unit */
+    weft_ctype_kind_t kind;
+} sockopt_t;
+
+static const sockopt_t sockopts[] = {
+    {"keep-alive-enabled", "set-keep-alive-enabled", SOL_SOCKET, SO_KEEPALIVE, 1, WEFT_CT_BOOL},
+    {"keep-alive-idle-time", "set-keep-alive-idle-time", IPPROTO_TCP, TCP_KEEPIDLE, 1000000000u,
+     WEFT_CT_U64},
+    {"keep-alive-interval", "set-keep-alive-interval", IPPROTO_TCP, TCP_KEEPINTVL, 1000000000u,
+     WEFT_CT_U64},
+    {"keep-alive-count", "set-keep-alive-count", IPPROTO_TCP, TCP_KEEPCNT, 1, WEFT_CT_U32},
+    {"hop-limit", "set-hop-limit", IPPROTO_IP, IP_TTL, 1, WEFT_CT_U8},
+    {"receive-buffer-size", "set-receive-buffer-size", SOL_SOCKET, SO_RCVBUF, 1, WEFT_CT_U64},
+    {"send-buffer-size", "set-send-buffer-size", SOL_SOCKET, SO_SNDBUF, 1, WEFT_CT_U64},
+};
+
+/* Which option a function is: by the name after "[method]tcp-socket." */
+static const sockopt_t *opt_for(weft_wasip2_t *w, const weft_cval_t *args, int set, tcp_t **t,
+                                const char *name, char *err, size_t err_size)
+{
+    if (!(*t = tcp_of(w, &args[0], err, err_size)))
+        return NULL;
+    for (size_t i = 0; i < sizeof sockopts / sizeof sockopts[0]; i++)
+        if (strcmp(set ? sockopts[i].set : sockopts[i].get, name) == 0)
+            return &sockopts[i];
+    snprintf(err, err_size, "tcp-socket: no option %s", name);
+    return NULL;
+}
+
+static int opt_get(weft_wasip2_t *w, const weft_cval_t *args, const char *name,
+                   weft_cval_t *result, char *err, size_t err_size)
+{
+    tcp_t *t;
+    const sockopt_t *o = opt_for(w, args, 0, &t, name, err, err_size);
+    if (!o)
+        return -1;
+    int v = 0;
+    socklen_t len = sizeof v;
+    int level = o->level == IPPROTO_IP && t->family == AF_INET6 ? IPPROTO_IPV6 : o->level;
+    int opt = o->level == IPPROTO_IP && t->family == AF_INET6 ? IPV6_UNICAST_HOPS : o->name;
+    if (getsockopt(t->fd, level, opt, &v, &len) != 0)
+        return net_err(result, errno_code(errno), err, err_size);
+    weft_cval_t x = p2_scalar(o->kind, (uint64_t)(v < 0 ? 0 : v) * o->scale);
+    return p2_ok(result, &x, err, err_size);
+}
+
+static int opt_set(weft_wasip2_t *w, const weft_cval_t *args, const char *name,
+                   weft_cval_t *result, char *err, size_t err_size)
+{
+    tcp_t *t;
+    const sockopt_t *o = opt_for(w, args, 1, &t, name, err, err_size);
+    if (!o)
+        return -1;
+    uint64_t x = args[1].of.u / o->scale;
+    if ((o->kind != WEFT_CT_BOOL && x == 0) || x > 0x7fffffff)
+        return net_err(result, NE_INVALID_ARGUMENT, err, err_size);
+    int v = (int)x;
+    int level = o->level == IPPROTO_IP && t->family == AF_INET6 ? IPPROTO_IPV6 : o->level;
+    int opt = o->level == IPPROTO_IP && t->family == AF_INET6 ? IPV6_UNICAST_HOPS : o->name;
+    if (setsockopt(t->fd, level, opt, &v, sizeof v) != 0)
+        return net_err(result, errno_code(errno), err, err_size);
+    return p2_ok(result, NULL, err, err_size);
+}
+
+#define OPT(fn, name)                                                                    \
+    HOST(get_##fn) { UNUSED; return opt_get(user, args, name, result, err, err_size); }   \
+    HOST(set_##fn) { UNUSED; return opt_set(user, args, "set-" name, result, err, err_size); }
+OPT(keep_alive, "keep-alive-enabled")
+OPT(keep_idle, "keep-alive-idle-time")
+OPT(keep_interval, "keep-alive-interval")
+OPT(keep_count, "keep-alive-count")
+OPT(hop_limit, "hop-limit")
+OPT(rcvbuf, "receive-buffer-size")
+OPT(sndbuf, "send-buffer-size")
+
+HOST(tcp_subscribe)
+{
+    UNUSED;
+    if (!tcp_of(user, &args[0], err, err_size))
+        return -1;
+    return p2_subscribe(user, (uint32_t)args[0].of.u, 0, result, err, err_size);
+}
+
+HOST(tcp_shutdown)
+{
+    UNUSED;
+    tcp_t *t = tcp_of(user, &args[0], err, err_size);
+    if (!t)
+        return -1;
+    if (t->state != TCP_CONNECTED)
+        return net_err(result, NE_INVALID_STATE, err, err_size);
+    static const int how[] = {SHUT_RD, SHUT_WR, SHUT_RDWR};
+    if (shutdown(t->fd, how[args[1].index < 3 ? args[1].index : 2]) != 0 && errno != ENOTCONN)
+        return net_err(result, errno_code(errno), err, err_size);
+    return p2_ok(result, NULL, err, err_size);
+}
+
+HOST(tcp_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_TCP); return 0; }
+
+/* ---- udp: not yet ------------------------------------------------------------------------ */
+
+HOST(create_udp_socket)
+{
+    weft_wasip2_t *w = user;
+    UNUSED;
+    return net_err(result, w->nnet_rules ? NE_NOT_SUPPORTED : NE_ACCESS_DENIED, err, err_size);
+}
+
+/* ---- ip-name-lookup ------------------------------------------------------------------------ */
+
+typedef struct {
+    struct sockaddr_storage *v;
+    size_t n, next;
+} resolve_t;
+
+static void resolve_free(weft_wasip2_t *w, void *obj)
+{
+    resolve_t *r = obj;
+    (void)w;
+    free(r->v);
+    free(r);
+}
+
+static const p2_ops_t resolve_ops = {resolve_free, NULL, NULL, NULL, NULL};
+
+/* A lookup's result rows are at most this many (a name with more is cut). */
+#define RESOLVE_MAX 64
+
+HOST(resolve_addresses)
+{
+    weft_wasip2_t *w = user;
+    UNUSED;
+    if (!p2_get(w, (uint32_t)args[0].of.u, P2_NETWORK)) {
+        snprintf(err, err_size, "resolve-addresses: not a live network handle");
+        return -1;
+    }
+    if (!w->net_lookup)
+        return net_err(result, NE_ACCESS_DENIED, err, err_size);
+    const char *name = args[1].str;
+    size_t nl = args[1].len;
+    if (nl == 0 || nl > 253 || memchr(name, '\0', nl))
+        return net_err(result, NE_INVALID_ARGUMENT, err, err_size);
+    char host[256];
+    /* an IPv6 literal may come in brackets; a port or a URL is not a name */
+    if (name[0] == '[' && nl > 2 && name[nl - 1] == ']') {
+        memcpy(host, name + 1, nl - 2);
+        host[nl - 2] = '\0';
+    } else {
+        memcpy(host, name, nl);
+        host[nl] = '\0';
+        if (strpbrk(host, "/:@ ") && !strchr(host, ':'))
+            return net_err(result, NE_INVALID_ARGUMENT, err, err_size);
+    }
+    resolve_t *r = calloc(1, sizeof *r);
+    if (!r || !(r->v = calloc(RESOLVE_MAX, sizeof *r->v))) {
+        free(r);
+        return p2_oom(err, err_size);
+    }
+    /* an address literal is itself; a name, the embedder's resolver's */
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&r->v[0];
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&r->v[0];
+    int g = 0;
+    if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        r->n = 1;
+    } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        r->n = 1;
+    } else if (!w->lookup) {
+        g = EAI_NONAME;
+    } else {
+        g = w->lookup(host, r->v, RESOLVE_MAX, &r->n);
+    }
+    if (g != 0 || r->n == 0) {
+        resolve_free(w, r);
+        return net_err(result, g == EAI_AGAIN ? NE_TEMPORARY_RESOLVER_FAILURE
+                               : g == EAI_MEMORY ? NE_OUT_OF_MEMORY
+                               : g == 0 || g == EAI_NONAME || g == EAI_NODATA ? NE_NAME_UNRESOLVABLE
+                                                 : NE_PERMANENT_RESOLVER_FAILURE,
+                       err, err_size);
+    }
+    weft_cval_t v;
+    if (p2_own(w, P2_RESOLVE, r, &resolve_ops, &v, err, err_size) != 0)
+        return -1;
+    return p2_ok(result, &v, err, err_size);
+}
+
+HOST(resolve_next)
+{
+    UNUSED;
+    resolve_t *r = p2_get(user, (uint32_t)args[0].of.u, P2_RESOLVE);
+    if (!r) {
+        snprintf(err, err_size, "resolve-address-stream: not a live handle");
+        return -1;
+    }
+    weft_cval_t opt, a;
+    if (r->next >= r->n) {
+        p2_case(&opt, WEFT_CT_OPTION, 0, NULL);
+    } else if (from_sockaddr(&r->v[r->next++], 0, &a) || p2_case(&opt, WEFT_CT_OPTION, 1, &a)) {
+        return p2_oom(err, err_size);
+    }
+    return p2_ok(result, &opt, err, err_size);
+}
+
+HOST(resolve_subscribe)
+{
+    UNUSED;
+    return p2_subscribe(user, (uint32_t)args[0].of.u, 0, result, err, err_size);
+}
+
+HOST(resolve_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_RESOLVE); return 0; }
+
+/* ---- the table ---------------------------------------------------------------------------- */
+
+#define TCP "wasi:sockets/tcp@0.2"
+#define M(x) "[method]tcp-socket." x
+static const p2_def_t defs[] = {
+    {"wasi:sockets/instance-network@0.2", "instance-network", instance_network},
+    {"wasi:sockets/network@0.2", "[resource-drop]network", network_drop},
+    {"wasi:sockets/network@0.2", "network-error-code", network_error_code},
+    {"wasi:sockets/tcp-create-socket@0.2", "create-tcp-socket", create_tcp_socket},
+    {TCP, M("start-bind"), tcp_not_supported},
+    {TCP, M("finish-bind"), tcp_finish_not_in_progress},
+    {TCP, M("start-connect"), tcp_start_connect},
+    {TCP, M("finish-connect"), tcp_finish_connect},
+    {TCP, M("start-listen"), tcp_not_supported},
+    {TCP, M("finish-listen"), tcp_finish_not_in_progress},
+    {TCP, M("accept"), tcp_not_supported},
+    {TCP, M("local-address"), tcp_local_address},
+    {TCP, M("remote-address"), tcp_remote_address},
+    {TCP, M("is-listening"), tcp_is_listening},
+    {TCP, M("address-family"), tcp_address_family},
+    {TCP, M("set-listen-backlog-size"), tcp_not_supported},
+    {TCP, M("keep-alive-enabled"), get_keep_alive},
+    {TCP, M("set-keep-alive-enabled"), set_keep_alive},
+    {TCP, M("keep-alive-idle-time"), get_keep_idle},
+    {TCP, M("set-keep-alive-idle-time"), set_keep_idle},
+    {TCP, M("keep-alive-interval"), get_keep_interval},
+    {TCP, M("set-keep-alive-interval"), set_keep_interval},
+    {TCP, M("keep-alive-count"), get_keep_count},
+    {TCP, M("set-keep-alive-count"), set_keep_count},
+    {TCP, M("hop-limit"), get_hop_limit},
+    {TCP, M("set-hop-limit"), set_hop_limit},
+    {TCP, M("receive-buffer-size"), get_rcvbuf},
+    {TCP, M("set-receive-buffer-size"), set_rcvbuf},
+    {TCP, M("send-buffer-size"), get_sndbuf},
+    {TCP, M("set-send-buffer-size"), set_sndbuf},
+    {TCP, M("subscribe"), tcp_subscribe},
+    {TCP, M("shutdown"), tcp_shutdown},
+    {TCP, "[resource-drop]tcp-socket", tcp_drop},
+    {"wasi:sockets/udp-create-socket@0.2", "create-udp-socket", create_udp_socket},
+    {"wasi:sockets/ip-name-lookup@0.2", "resolve-addresses", resolve_addresses},
+    {"wasi:sockets/ip-name-lookup@0.2", "[method]resolve-address-stream.resolve-next-address",
+     resolve_next},
+    {"wasi:sockets/ip-name-lookup@0.2", "[method]resolve-address-stream.subscribe",
+     resolve_subscribe},
+    {"wasi:sockets/ip-name-lookup@0.2", "[resource-drop]resolve-address-stream", resolve_drop},
+};
+
+int p2_sockets_define(weft_wasip2_t *w, weft_clinker_t *l)
+{
+    return p2_define(w, l, defs, sizeof defs / sizeof defs[0]);
+}
