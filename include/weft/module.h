@@ -53,7 +53,27 @@ typedef struct {
      * bits; zero: every feature weft supports is on. For running the 2.0
      * test suite, some of whose assertions these features overturn. */
     unsigned features_off;
+    /* The tier that runs the module's functions (docs/jit.md):
+     * WEFT_TIER_INTERP (zero, the default) or WEFT_TIER_JIT, which compiles
+     * every function to x86-64 machine code at load. A function the
+     * compiled tier has no template for yet stays interpreted, and the two
+     * tiers call each other, so the results, traps, backtraces and fuel are
+     * the interpreter's either way. Where the compiled tier is unavailable
+     * (weft_tier_available) WEFT_TIER_JIT runs the interpreter. */
+    int tier;
 } weft_load_options_t;
+
+#define WEFT_TIER_INTERP 0
+#define WEFT_TIER_JIT 1
+
+/* Whether this build and machine have `tier`: the interpreter everywhere,
+ * the compiled tier on x86-64 Linux only. */
+int weft_tier_available(int tier);
+
+/* How many of the module's defined functions run compiled (0 unless it was
+ * loaded with WEFT_TIER_JIT), and, in *total when not NULL, how many it
+ * defines. */
+uint32_t weft_module_compiled_functions(const weft_module_t *module, uint32_t *total);
 
 #define WEFT_FEATURE_TAIL_CALL 1u      /* return_call, return_call_indirect */
 #define WEFT_FEATURE_EXTENDED_CONST 2u /* arithmetic and defined globals in constant expressions */

@@ -91,6 +91,7 @@ typedef struct {
     unsigned workers;          /* threads running views; 0 = the number of cores */
     unsigned max_batch;        /* write calls per durable commit; 0 = 64 */
     uint64_t load_timeout_ns;  /* how long compiling one module may take; 0 = 30 s */
+    int tier;                  /* WEFT_TIER_INTERP (0) or WEFT_TIER_JIT: weft_load_options_t.tier of every module */
     weft_call_limits_t limits; /* defaults for every call; zeros as above */
     /* Environment the guests see ("NAME=VALUE", copied): WASI environ and
      * nx env_get alike. */

@@ -313,6 +313,7 @@ static int open_node(run_t *r)
      * and no guest code runs yet): the load gets its own DURATION, and
      * running the call then gets DURATION afresh. */
     cfg.load_timeout_ns = o->timeout_ns ? o->timeout_ns : UINT64_MAX;
+    cfg.tier = o->tier;
     cfg.env = (const char *const *)o->env;
     cfg.nenv = o->nenv;
     weft_call_limits_t *l = &cfg.limits;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "priv.h"
+#include "jit/jit.h"
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
@@ -58,8 +59,20 @@ int weft_module_new_opts(weft_engine_t *engine, const uint8_t *bytes, size_t len
     }
     decode_module(m, &e);
     compile_free_scratch(&e);
+    if (opts && opts->tier == WEFT_TIER_JIT) jit_compile_module(m);
     *out = m;
     return 0;
+}
+
+int weft_tier_available(int tier)
+{
+    return tier == WEFT_TIER_INTERP || (tier == WEFT_TIER_JIT && jit_supported());
+}
+
+uint32_t weft_module_compiled_functions(const weft_module_t *m, uint32_t *total)
+{
+    if (total) *total = m->nfuncs - m->nfunc_imports;
+    return m->jit_funcs;
 }
 
 void weft_module_delete(weft_module_t *m)

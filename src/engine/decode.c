@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "reader.h"
+#include "jit/jit.h"
 
 #define INVALID(r, ...) engine_fail((r)->e, WEFT_EINVALID, (r)->p, __VA_ARGS__)
 
@@ -753,6 +754,7 @@ void decode_module(weft_module_t *m, loaderr_t *e)
 void module_free(weft_module_t *m)
 {
     if (!m) return;
+    jit_free_module(m);
     for (uint32_t i = 0; i < m->ntypes; i++) free(m->types[i]);
     free(m->types);
     for (uint32_t i = 0; i < m->nimports; i++) {

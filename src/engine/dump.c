@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "compile.h"
+#include "jit/jit.h"
 #include "simd.h"
 
 static const char *const op_names[] = {
@@ -39,6 +40,12 @@ const char *engine_op_name(int op)
     return op >= 0 && op < OP__COUNT ? op_names[op] : "?";
 }
 
+size_t engine_op_len(int op, const cell_t *pc)
+{
+    size_t len = op_cells[op];
+    return len ? len : 2 + (size_t)pc[1].p.b + 1; /* BR_TABLE */
+}
+
 static int op_of(const void *h)
 {
     for (int i = 0; i < OP__COUNT; i++)
@@ -59,8 +66,7 @@ int weft_module_dump_code(const weft_module_t *m, uint32_t index, FILE *out)
             fprintf(out, "%6zu  ??\n", pc);
             return WEFT_EINVALID;
         }
-        size_t len = op_cells[op];
-        if (len == 0) len = 2 + fd->code[pc + 1].p.b + 1; /* BR_TABLE */
+        size_t len = engine_op_len(op, &fd->code[pc]);
         fprintf(out, "%6zu  %-22s", pc, op_names[op]);
         for (size_t k = 1; k < len && pc + k < fd->ncode; k++) {
             const cell_t *c = &fd->code[pc + k];

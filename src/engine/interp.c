@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "compile.h"
+#include "jit/jit.h"
 #include "num.h"
 #include "simd.h"
 
@@ -183,6 +184,15 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
     goto do_call;
 
 do_call:
+    if (callee->def && callee->def->jit) { /* compiled: runs on the C stack, returns here */
+        s->fuel = fuel;
+        tc = jit_invoke(s, callee, nfp, true);
+        fuel = s->fuel;
+        if (tc) goto trap_reported;
+        if (!pc) goto done;
+        RELOAD_MEM();
+        NEXT();
+    }
     if (callee->def) {
         const funcdef_t *d = callee->def;
         if (UNLIKELY(s->depth >= s->nframes_cap || nfp + d->frame_slots > stack_end)) {
@@ -333,6 +343,17 @@ do_tail_call: {
     if (callee->def) {
         if (UNLIKELY(fp + callee->def->frame_slots > stack_end)) TRAP(STACK_EXHAUSTED);
         nfp = fp;
+        if (callee->def->jit) { /* compiled: runs in this frame, then the frame returns */
+            s->fuel = fuel;
+            tc = jit_invoke(s, callee, fp, false);
+            fuel = s->fuel;
+            RELOAD_MEM();
+            if (tc) {
+                cur = NULL; /* the callee replaced this function: not in the backtrace */
+                goto trap_reported;
+            }
+            goto L_RETURN;
+        }
         goto enter;
     }
     /* A host function: called in place of the frame, then the frame

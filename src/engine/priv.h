@@ -150,6 +150,7 @@ typedef struct {
     const uint8_t *body;  /* into module->bytes */
     size_t body_len;
     size_t body_offset;   /* byte offset of the body in the binary */
+    const void *jit;      /* compiled code (docs/jit.md), or NULL: interpreted */
 } funcdef_t;
 
 struct weft_module {
@@ -197,6 +198,9 @@ struct weft_module {
     uint8_t *declared_funcs; /* bitmap: functions that ref.func may name */
     bool uses_v128;          /* a v128 type or a SIMD instruction: its store needs a vstack */
     char **func_names;       /* from the "name" section, may be NULL */
+    void *jit_code;          /* the compiled tier's code of every function, read-execute */
+    size_t jit_size;
+    uint32_t jit_funcs;      /* functions compiled */
 };
 
 /* ---- runtime objects ----------------------------------------------------- */

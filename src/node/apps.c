@@ -113,6 +113,7 @@ static int load(weft_node_t *node, const uint8_t *bytes, size_t len, weft_module
     uint64_t now = node_now_ns();
     o.deadline_ns = node->load_timeout_ns > UINT64_MAX - now ? UINT64_MAX
                                                              : now + node->load_timeout_ns;
+    o.tier = node->tier;
     return weft_module_new_opts(node->engine, bytes, len, &o, out, msg, msg_size);
 }
 

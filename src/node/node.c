@@ -995,6 +995,7 @@ int weft_node_open(const weft_node_config_t *cfg, weft_node_t **out, char *out_m
         node->limits.max_output = NODE_DEFAULT_MAX_OUTPUT;
     node->max_batch = cfg->max_batch ? cfg->max_batch : NODE_DEFAULT_BATCH;
     node->load_timeout_ns = cfg->load_timeout_ns ? cfg->load_timeout_ns : 30000000000ull;
+    node->tier = cfg->tier;
     node->cosm_log_level = cfg->cosm_log_level < 0 ? 0 : cfg->cosm_log_level > 4 ? 4
                                                       : cfg->cosm_log_level;
     node->http_fetch = cfg->http_fetch;

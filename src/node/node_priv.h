@@ -130,6 +130,7 @@ struct weft_node {
     weft_call_limits_t limits;
     unsigned max_batch;
     uint64_t load_timeout_ns;
+    int tier; /* weft_load_options_t.tier of the node's modules */
     volatile int stopping; /* set at close: stops loads in progress */
     char **env;
     size_t nenv;

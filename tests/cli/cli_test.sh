@@ -290,6 +290,14 @@ if have "$wasm/start_trap.wasm"; then
     expect 3 "trap: unreachable (UNREACHABLE)" "$weft" run "$wasm/start_trap.wasm"
     expect 3 "func[0] boom" "$weft" run "$wasm/start_trap.wasm"
     expect 3 "func[1] start_here" "$weft" run "$wasm/start_trap.wasm"
+    # the compiled tier (docs/jit.md): the same trap and backtrace
+    expect 3 "func[0] boom" "$weft" run --tier jit "$wasm/start_trap.wasm"
+    expect 3 "func[1] start_here" "$weft" run --tier jit "$wasm/start_trap.wasm"
+fi
+if have "$answer"; then
+    expect 0 "42" "$weft" run --tier jit --invoke answer "$answer"
+    expect 0 "42" "$weft" run --tier interp --invoke answer "$answer"
+    expect 2 "--tier: 'fast' is not interp or jit" "$weft" run --tier fast --invoke answer "$answer"
 fi
 have "$wasm/data_oob.wasm" &&
     expect 3 "out of bounds memory access" "$weft" run "$wasm/data_oob.wasm"

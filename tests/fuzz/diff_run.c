@@ -1,7 +1,7 @@
 /*
  * diff_run.c — weft's side of the differential test against wabt (diff_wabt.sh).
  *
- *   diff_run [-f FUEL] MODULE.wasm
+ *   diff_run [-f FUEL] [--tier jit] [--show-fuel] [--jit-stats] MODULE.wasm
  *
  * Loads the module, instantiates it with every import stubbed (functions
  * return zeros, memories/tables/globals are fresh and zeroed, as in
@@ -32,6 +32,10 @@
  * engines: f32:nan:canonical (payload = quiet bit), f32:nan:arithmetic
  * (quiet bit and more payload), while a signalling NaN keeps its exact bits
  * (only non-arithmetic operations make one, and those must keep the bits).
+ * With --show-fuel every call's line (and instantiate's) ends with
+ * " fuel=N", the fuel left, and a trap line with " bt=F,G,...", the
+ * backtrace's function indices: diff_tiers.sh compares the interpreter
+ * with the compiled tier (--tier jit) on these, which must be identical.
  * KIND is one of the spec's trap messages (see trap_kind). Exit status: 0
  * when the module ran, 3 when weft rejects it, 2 on usage or I/O errors.
  */
@@ -46,6 +50,24 @@
 #include "fuzz_stubs.h"
 
 #define DEFAULT_FUEL 10000000ull
+
+static int show_fuel; /* --show-fuel */
+static int jit_stats; /* --jit-stats: print "jit: C of N" (functions compiled) on stderr */
+
+/* --show-fuel: the fuel left and, after a trap, the backtrace. */
+static void put_fuel(weft_store_t *store, int trapped)
+{
+    if (!show_fuel)
+        return;
+    printf(" fuel=%llu", (unsigned long long)weft_store_fuel(store));
+    if (trapped) {
+        uint32_t funcs[64];
+        size_t n = weft_store_trap_backtrace(store, funcs, NULL, 64);
+        printf(" bt=");
+        for (size_t i = 0; i < n; i++)
+            printf(i ? ",%u" : "%u", funcs[i]);
+    }
+}
 
 /* The trap kinds both engines can report; diff_wabt.sh maps wabt's
  * messages onto the same strings. */
@@ -276,6 +298,7 @@ static int call_and_print(weft_store_t *store, weft_func_t *f, const char *name,
         printf("error: %s", weft_strerror(rc));
         stop = 1;
     }
+    put_fuel(store, rc == WEFT_ETRAP);
     putchar('\n');
     return stop;
 }
@@ -308,7 +331,9 @@ static int run(weft_engine_t *engine, weft_module_t *module, uint64_t fuel)
     weft_store_set_fuel(store, fuel); /* the start function runs now */
     rc = weft_linker_instantiate(linker, module, &inst);
     if (rc == WEFT_ETRAP) {
-        printf("instantiate -> trap: %s\n", trap_kind(weft_store_trap(store)));
+        printf("instantiate -> trap: %s", trap_kind(weft_store_trap(store)));
+        put_fuel(store, 1);
+        putchar('\n');
         goto done;
     } else if (rc != 0) {
         printf("instantiate -> error: %s: %s\n", weft_strerror(rc), weft_store_errmsg(store));
@@ -367,13 +392,26 @@ int main(int argc, char **argv)
     size_t len;
     char msg[512];
     int argi = 1, status = 0;
+    weft_load_options_t opts;
 
-    if (argc == 4 && strcmp(argv[1], "-f") == 0) {
-        fuel = strtoull(argv[2], NULL, 10);
-        argi = 3;
+    memset(&opts, 0, sizeof opts);
+    for (; argi < argc - 1; argi++) {
+        if (strcmp(argv[argi], "-f") == 0 && argi + 2 < argc) {
+            fuel = strtoull(argv[++argi], NULL, 10);
+        } else if (strcmp(argv[argi], "--tier") == 0 && argi + 2 < argc &&
+                   strcmp(argv[argi + 1], "jit") == 0) {
+            opts.tier = WEFT_TIER_JIT;
+            argi++;
+        } else if (strcmp(argv[argi], "--show-fuel") == 0) {
+            show_fuel = 1;
+        } else if (strcmp(argv[argi], "--jit-stats") == 0) {
+            jit_stats = 1;
+        } else {
+            break;
+        }
     }
     if (argc != argi + 1) {
-        fprintf(stderr, "usage: %s [-f FUEL] MODULE.wasm\n", argv[0]);
+        fprintf(stderr, "usage: %s [-f FUEL] [--tier jit] [--show-fuel] [--jit-stats] MODULE.wasm\n", argv[0]);
         return 2;
     }
     path = argv[argi];
@@ -385,10 +423,14 @@ int main(int argc, char **argv)
         free(bytes);
         return 2;
     }
-    if (weft_module_new(engine, bytes, len, &module, msg, sizeof msg) != 0) {
+    if (weft_module_new_opts(engine, bytes, len, &opts, &module, msg, sizeof msg) != 0) {
         printf("invalid: %s\n", msg);
         status = 3;
     } else {
+        if (jit_stats) {
+            uint32_t total, compiled = weft_module_compiled_functions(module, &total);
+            fprintf(stderr, "jit: %u of %u\n", compiled, total);
+        }
         run(engine, module, fuel);
         weft_module_delete(module);
     }

@@ -55,6 +55,8 @@ static int verbose;
  * supports turned off), for the core 2.0 suite whose assertions some of
  * them overturn. */
 static weft_load_options_t load_opts;
+/* --tier jit: the functions compiled and defined of every module loaded */
+static uint64_t jit_compiled, jit_total;
 
 /* ---- messages -------------------------------------------------------- */
 
@@ -513,6 +515,11 @@ static int load_module(runner_t *r, const json_t *cmd, weft_module_t **out, char
         goto done;
     }
     rc = weft_module_new_opts(r->engine, bytes, len, &load_opts, out, msg, msg_size);
+    if (rc == 0) {
+        uint32_t total;
+        jit_compiled += weft_module_compiled_functions(*out, &total);
+        jit_total += total;
+    }
 done:
     if (f)
         fclose(f);
@@ -1091,10 +1098,12 @@ done:
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: spec_runner [-v] [--wasm2] FILE.json...\n"
+    fprintf(out, "usage: spec_runner [-v] [--wasm2] [--tier jit] FILE.json...\n"
                  "Runs wast2json output against weft. -v prints every check; --wasm2\n"
                  "loads modules as WebAssembly 2.0 (no tail calls, extended constant\n"
-                 "expressions or multi-memory), as the core 2.0 suite expects.\n"
+                 "expressions or multi-memory), as the core 2.0 suite expects; --tier jit\n"
+                 "loads them with the compiled tier and prints how many functions it\n"
+                 "compiled.\n"
                  "Exit status 0 iff every check passed.\n");
 }
 
@@ -1113,6 +1122,9 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[first], "--wasm2") == 0) {
             load_opts.features_off = WEFT_FEATURE_TAIL_CALL | WEFT_FEATURE_EXTENDED_CONST |
                                      WEFT_FEATURE_MULTI_MEMORY;
+        } else if (strcmp(argv[first], "--tier") == 0 && first + 1 < argc &&
+                   (strcmp(argv[first + 1], "jit") == 0 || strcmp(argv[first + 1], "interp") == 0)) {
+            load_opts.tier = strcmp(argv[++first], "jit") == 0 ? WEFT_TIER_JIT : WEFT_TIER_INTERP;
         } else if (strcmp(argv[first], "-h") == 0 || strcmp(argv[first], "--help") == 0) {
             usage(stdout);
             return 0;
@@ -1134,6 +1146,9 @@ int main(int argc, char **argv)
     for (int i = first; i < argc; i++)
         run_file(engine, argv[i], &passed, &failed);
     printf("%u passed, %u failed\n", passed, failed);
+    if (load_opts.tier == WEFT_TIER_JIT)
+        printf("jit: %llu of %llu functions compiled\n", (unsigned long long)jit_compiled,
+               (unsigned long long)jit_total);
     weft_engine_delete(engine);
     return failed == 0 ? 0 : 1;
 }

@@ -1,0 +1,764 @@
+/*
+ * jit.c — the compiled tier's baseline (docs/jit.md, step 1): one pass
+ * over a function's internal code, one template of x86-64 per op, slots in
+ * memory as the interpreter keeps them, explicit bounds checks, fuel
+ * charged by the same FUEL and FUEL_CHECK ops.
+ *
+ * A function with an op that has no template here stays interpreted; the
+ * tiers call each other (jit_rt.c), so a module may mix them. Numeric ops
+ * without an inline template call the C expression ops.def gives them
+ * (jit_helpers), so their meaning exists once.
+ *
+ * Layout of one compiled function:
+ *   prologue      push rbx, r12-r15; rbx = fp, r14 = ctx, r12/r15 = memory
+ *                 0's base and size, r13 = fuel
+ *   body          the ops in order; branches go to the op's machine offset
+ *   epilogue      eax = 0 (or a trap code), s->fuel = r13, pop, ret
+ *   trap stubs    per trap site: undo a fuel charge, the code, then jh_trap
+ */
+#include "jit.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "x64.h"
+
+#if defined(__x86_64__) && defined(__linux__)
+
+bool jit_supported(void)
+{
+    return true;
+}
+
+/* ---- what each op is ------------------------------------------------------ */
+
+enum { K_OP, K_UN, K_BIN, K_BRCMP, K_UNT, K_BINT, K_LOAD, K_STORE };
+
+typedef struct {
+    uint8_t kind;
+    uint8_t variant; /* BIN: 0, IMM, R, IMM_R; BRCMP: same; LOAD: 0, A, X, R; STORE: 0, A, X */
+    uint8_t out;     /* bytes of the result field (fo) */
+    uint8_t size;    /* LOAD/STORE: bytes accessed */
+    bool sign;       /* LOAD: sign-extending */
+} opinfo_t;
+
+#define FSIZE(f) ((uint8_t)sizeof(((slot_t *)0)->f))
+#define CSIGNED(ct) ((ct)-1 < (ct)1)
+static const opinfo_t op_info[OP__COUNT] = {
+#define OP(n, len, m) [OP_##n] = {K_OP, 0, 0, 0, false},
+#define UN(n, w, vi, vo, fi, fo, e) [OP_##n] = {K_UN, 0, FSIZE(fo), 0, false},
+#define BIN(n, w, vi, vo, fi, fo, e)                                          \
+    [OP_##n] = {K_BIN, 0, FSIZE(fo), 0, false}, [OP_##n##_IMM] = {K_BIN, 1, FSIZE(fo), 0, false}, \
+    [OP_##n##_R] = {K_BIN, 2, FSIZE(fo), 0, false}, [OP_##n##_IMM_R] = {K_BIN, 3, FSIZE(fo), 0, false},
+#define BRCMP(n, fi, cop)                                                     \
+    [OP_BR_##n] = {K_BRCMP, 0, FSIZE(fi), 0, false}, [OP_BR_##n##_IMM] = {K_BRCMP, 1, FSIZE(fi), 0, false}, \
+    [OP_BR_##n##_R] = {K_BRCMP, 2, FSIZE(fi), 0, false}, [OP_BR_##n##_IMM_R] = {K_BRCMP, 3, FSIZE(fi), 0, false},
+#define UNT(n, w, vi, vo, fi, fo, f) [OP_##n] = {K_UNT, 0, FSIZE(fo), 0, false},
+#define BINT(n, w, vi, vo, fi, fo, f) [OP_##n] = {K_BINT, 0, FSIZE(fo), 0, false},
+#define LOAD(n, w, vo, ct, fo)                                                \
+    [OP_##n] = {K_LOAD, 0, FSIZE(fo), sizeof(ct), CSIGNED(ct)},               \
+    [OP_##n##_A] = {K_LOAD, 1, FSIZE(fo), sizeof(ct), CSIGNED(ct)},           \
+    [OP_##n##_X] = {K_LOAD, 2, FSIZE(fo), sizeof(ct), CSIGNED(ct)},           \
+    [OP_##n##_R] = {K_LOAD, 3, FSIZE(fo), sizeof(ct), CSIGNED(ct)},
+#define STORE(n, w, vi, ct, fi)                                               \
+    [OP_##n] = {K_STORE, 0, 0, sizeof(ct), false}, [OP_##n##_A] = {K_STORE, 1, 0, sizeof(ct), false}, \
+    [OP_##n##_X] = {K_STORE, 2, 0, sizeof(ct), false},
+#include "../ops.def"
+};
+
+/* The x86 condition of the ten integer compares, in ops.def's order (EQ NE
+ * LT_S LT_U GT_S GT_U LE_S LE_U GE_S GE_U) and its inverse. */
+static const uint8_t cmp_cc[10] = {CC_E, CC_NE, CC_L, CC_B, CC_G, CC_A, CC_LE, CC_BE, CC_GE, CC_AE};
+
+/* Handler address -> op, by open addressing (built once). */
+#define HMAP_SIZE 2048u
+static const void *hmap_key[HMAP_SIZE];
+static int16_t hmap_op[HMAP_SIZE];
+static pthread_once_t hmap_once = PTHREAD_ONCE_INIT;
+
+static size_t hmap_slot(const void *h)
+{
+    size_t k = ((uintptr_t)h >> 2) * 2654435761u % HMAP_SIZE;
+    while (hmap_key[k] && hmap_key[k] != h) k = (k + 1) % HMAP_SIZE;
+    return k;
+}
+
+static void hmap_build(void)
+{
+    for (int op = 0; op < OP__COUNT; op++) {
+        size_t k = hmap_slot(interp_labels[op]);
+        if (!hmap_key[k]) { /* two ops may share a handler: keep the first */
+            hmap_key[k] = interp_labels[op];
+            hmap_op[k] = (int16_t)op;
+        }
+    }
+}
+
+static int op_of(const void *h)
+{
+    size_t k = hmap_slot(h);
+    return hmap_key[k] ? hmap_op[k] : -1;
+}
+
+/* Whether the tier has a template for op (the others leave the whole
+ * function to the interpreter). */
+static bool op_supported(int op)
+{
+    switch (op_info[op].kind) {
+    case K_OP:
+        switch (op) {
+        case OP_UNREACHABLE: case OP_FUEL: case OP_FUEL_CHECK: case OP_BR: case OP_BR_IF:
+        case OP_BR_UNLESS: case OP_BR_IF_R: case OP_BR_UNLESS_R: case OP_BR_TABLE: case OP_RETURN:
+        case OP_CALL: case OP_CALL_INDIRECT: case OP_COPY: case OP_COPY2: case OP_CONST:
+        case OP_SELECT: case OP_GLOBAL_GET: case OP_GLOBAL_SET: case OP_MEMORY_SIZE:
+        case OP_REF_FUNC: case OP_REF_IS_NULL:
+            return true;
+        default: return false;
+        }
+    default: return true;
+    }
+}
+
+/* ---- the function being compiled ------------------------------------------ */
+
+typedef struct {
+    size_t at;   /* where the 32-bit value goes */
+    size_t base; /* it is target - base */
+    size_t cell; /* the target op's cell */
+} fixup_t;
+
+typedef struct {
+    size_t at;       /* a jcc's displacement */
+    uint32_t code;   /* the trap */
+    int64_t refund;  /* fuel charged by the op, given back (FUEL, FUEL_CHECK) */
+} trapsite_t;
+
+typedef struct {
+    xbuf_t *b;
+    const funcdef_t *fd;
+    size_t *off; /* per cell: machine offset of the op starting there */
+    fixup_t *fix;
+    size_t nfix, fix_cap;
+    trapsite_t *trap;
+    size_t ntrap, trap_cap;
+    size_t *eax_trap, n_eax_trap, eax_trap_cap; /* jnz sites: eax holds a code to report */
+    size_t *unwind, n_unwind, unwind_cap;       /* jnz sites: eax holds a reported code */
+    size_t *ret, n_ret, ret_cap;                /* jmp sites to the epilogue */
+    bool failed;
+} jc_t;
+
+static bool grow(void **p, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap) return true;
+    size_t c = *cap ? *cap * 2 : 16;
+    void *q = realloc(*p, c * elem);
+    if (!q) return false;
+    *p = q;
+    *cap = c;
+    return true;
+}
+
+static void add_fixup(jc_t *j, size_t at, size_t base, size_t cell)
+{
+    if (!grow((void **)&j->fix, &j->fix_cap, j->nfix, sizeof *j->fix)) {
+        j->failed = true;
+        return;
+    }
+    j->fix[j->nfix++] = (fixup_t){at, base, cell};
+}
+
+static void add_site(jc_t *j, size_t **v, size_t *n, size_t *cap, size_t at)
+{
+    if (!grow((void **)v, cap, *n, sizeof **v)) {
+        j->failed = true;
+        return;
+    }
+    (*v)[(*n)++] = at;
+}
+
+/* A conditional jump to a trap stub raising `code`, giving back `refund`
+ * units of fuel first. */
+static void trap_if(jc_t *j, int cc, uint32_t code, int64_t refund) /* cc < 0: always */
+{
+    size_t at = cc < 0 ? x_jmp(j->b) : x_jcc(j->b, cc);
+    if (!grow((void **)&j->trap, &j->trap_cap, j->ntrap, sizeof *j->trap)) {
+        j->failed = true;
+        return;
+    }
+    j->trap[j->ntrap++] = (trapsite_t){at, code, refund};
+}
+
+static void jump_to_cell(jc_t *j, int cc, size_t cell) /* cc < 0: jmp */
+{
+    size_t at = cc < 0 ? x_jmp(j->b) : x_jcc(j->b, cc);
+    add_fixup(j, at, at + 4, cell);
+}
+
+#define SLOT(i) ((int32_t)(8 * (int64_t)(i)))
+#define CTX(f) ((int32_t)offsetof(jit_ctx_t, f))
+
+static void ld_slot(jc_t *j, int size, int reg, uint32_t slot)
+{
+    x_load(j->b, size, false, size == 8, reg, RBX, NO_REG, SLOT(slot));
+}
+
+static void st_slot(jc_t *j, int size, int reg, uint32_t slot)
+{
+    x_store(j->b, size, reg, RBX, NO_REG, SLOT(slot));
+}
+
+static void call_helper(jc_t *j, int index)
+{
+    x_load(j->b, 8, false, true, RAX, R14, NO_REG, CTX(helpers));
+    x_call_mem(j->b, RAX, (int32_t)(8 * index));
+}
+
+/* Both go through rcx: eax may hold a helper's result. */
+static void fuel_out(jc_t *j) /* s->fuel = r13 */
+{
+    x_load(j->b, 8, false, true, RCX, R14, NO_REG, CTX(s));
+    x_store(j->b, 8, R13, RCX, NO_REG, (int32_t)offsetof(weft_store_t, fuel));
+}
+
+static void fuel_in(jc_t *j) /* r13 = s->fuel */
+{
+    x_load(j->b, 8, false, true, RCX, R14, NO_REG, CTX(s));
+    x_load(j->b, 8, false, true, R13, RCX, NO_REG, (int32_t)offsetof(weft_store_t, fuel));
+}
+
+static void mem_in(jc_t *j) /* r12, r15 = memory 0 */
+{
+    x_load(j->b, 8, false, true, R12, R14, NO_REG, CTX(mem));
+    x_load(j->b, 8, false, true, R15, R14, NO_REG, CTX(memsize));
+}
+
+static void cmp_slot_zero(jc_t *j, uint32_t slot) /* cmp dword [fp + slot], 0 */
+{
+    static const uint8_t op[] = {0x83};
+    x_rm_mem(j->b, 0, 0, op, 1, ALU_CMP, RBX, NO_REG, SLOT(slot));
+    x_byte(j->b, 0);
+}
+
+/* reg = the second operand of a BIN or BRCMP: a slot or an immediate. */
+static void ld_operand(jc_t *j, int w, int reg, bool imm, uint64_t v)
+{
+    if (imm)
+        x_mov_imm64(j->b, reg, w ? v : (uint32_t)v);
+    else
+        ld_slot(j, w ? 8 : 4, reg, (uint32_t)v);
+}
+
+/* rax op= the second operand (ALU group op, or compare). */
+static void alu_operand(jc_t *j, int w, int alu, bool imm, uint64_t v)
+{
+    if (imm && (!w || (int64_t)v == (int32_t)v)) {
+        x_alu_ri(j->b, w, alu, RAX, (int32_t)v);
+    } else if (imm) {
+        x_mov_imm64(j->b, RCX, v);
+        x_alu_rr(j->b, w, alu, RAX, RCX);
+    } else {
+        x_alu_rm(j->b, w, alu, RAX, RBX, SLOT(v));
+    }
+}
+
+/* ---- templates -------------------------------------------------------------- */
+
+/* An integer or float BIN inline, or false to leave it to its helper. */
+static bool bin_inline(jc_t *j, int base, const cell_t *pc, bool imm)
+{
+    uint32_t d = pc[1].p.a, a = pc[1].p.b;
+    uint64_t bv = imm ? pc[2].u : pc[2].p.a;
+    int w;
+    if (base >= OP_I32_ADD && base <= OP_I32_ROTR)
+        w = 0;
+    else if (base >= OP_I64_ADD && base <= OP_I64_ROTR)
+        w = 1;
+    else if (base >= OP_I32_EQ && base <= OP_I32_GE_U)
+        w = 0;
+    else if (base >= OP_I64_EQ && base <= OP_I64_GE_U)
+        w = 1;
+    else
+        w = -1;
+    int alu = -1, sh = -1;
+    switch (base) {
+    case OP_I32_ADD: case OP_I64_ADD: alu = ALU_ADD; break;
+    case OP_I32_SUB: case OP_I64_SUB: alu = ALU_SUB; break;
+    case OP_I32_AND: case OP_I64_AND: alu = ALU_AND; break;
+    case OP_I32_OR: case OP_I64_OR: alu = ALU_OR; break;
+    case OP_I32_XOR: case OP_I64_XOR: alu = ALU_XOR; break;
+    case OP_I32_SHL: case OP_I64_SHL: sh = SH_SHL; break;
+    case OP_I32_SHR_S: case OP_I64_SHR_S: sh = SH_SAR; break;
+    case OP_I32_SHR_U: case OP_I64_SHR_U: sh = SH_SHR; break;
+    case OP_I32_ROTL: case OP_I64_ROTL: sh = SH_ROL; break;
+    case OP_I32_ROTR: case OP_I64_ROTR: sh = SH_ROR; break;
+    default: break;
+    }
+    if (w >= 0 && alu >= 0) {
+        ld_slot(j, w ? 8 : 4, RAX, a);
+        alu_operand(j, w, alu, imm, bv);
+        st_slot(j, w ? 8 : 4, RAX, d);
+        return true;
+    }
+    if (w >= 0 && sh >= 0) { /* the hardware masks the count as the spec does */
+        ld_operand(j, w, RCX, imm, bv);
+        ld_slot(j, w ? 8 : 4, RAX, a);
+        x_shift_cl(j->b, w, sh, RAX);
+        st_slot(j, w ? 8 : 4, RAX, d);
+        return true;
+    }
+    if (base == OP_I32_MUL || base == OP_I64_MUL) {
+        w = base == OP_I64_MUL;
+        ld_operand(j, w, RCX, imm, bv);
+        ld_slot(j, w ? 8 : 4, RAX, a);
+        x_imul_rr(j->b, w, RAX, RCX);
+        st_slot(j, w ? 8 : 4, RAX, d);
+        return true;
+    }
+    if (w >= 0 && ((base >= OP_I32_EQ && base <= OP_I32_GE_U) || (base >= OP_I64_EQ && base <= OP_I64_GE_U))) {
+        int k = (base - (w ? OP_I64_EQ : OP_I32_EQ)) / 4;
+        ld_slot(j, w ? 8 : 4, RAX, a);
+        alu_operand(j, w, ALU_CMP, imm, bv);
+        x_setcc_movzx(j->b, cmp_cc[k], RAX);
+        st_slot(j, 4, RAX, d);
+        return true;
+    }
+    /* f32/f64 add, sub, mul, div: the SSE instruction C compiles them to */
+    uint8_t sse = 0;
+    bool dbl = false;
+    switch (base) {
+    case OP_F32_ADD: sse = 0x58; break;
+    case OP_F32_SUB: sse = 0x5C; break;
+    case OP_F32_MUL: sse = 0x59; break;
+    case OP_F32_DIV: sse = 0x5E; break;
+    case OP_F64_ADD: sse = 0x58, dbl = true; break;
+    case OP_F64_SUB: sse = 0x5C, dbl = true; break;
+    case OP_F64_MUL: sse = 0x59, dbl = true; break;
+    case OP_F64_DIV: sse = 0x5E, dbl = true; break;
+    default: break;
+    }
+    if (sse && !imm) {
+        x_sse_mem(j->b, dbl, 0x10, 0, RBX, SLOT(a));
+        x_sse_mem(j->b, dbl, sse, 0, RBX, SLOT(bv));
+        x_sse_mem(j->b, dbl, 0x11, 0, RBX, SLOT(d));
+        return true;
+    }
+    return false;
+}
+
+/* A UN inline (moves, extensions, eqz), or false for its helper. */
+static bool un_inline(jc_t *j, int op, const cell_t *pc)
+{
+    uint32_t d = pc[1].p.a, a = pc[1].p.b;
+    int size, out;
+    bool sign;
+    switch (op) {
+    case OP_I32_EQZ:
+    case OP_I64_EQZ:
+        ld_slot(j, op == OP_I64_EQZ ? 8 : 4, RAX, a);
+        x_test_rr(j->b, op == OP_I64_EQZ, RAX, RAX);
+        x_setcc_movzx(j->b, CC_E, RAX);
+        st_slot(j, 4, RAX, d);
+        return true;
+    case OP_I32_WRAP_I64: case OP_I32_REINTERPRET_F32: case OP_F32_REINTERPRET_I32:
+        size = 4, out = 4, sign = false; break;
+    case OP_I64_REINTERPRET_F64: case OP_F64_REINTERPRET_I64:
+        size = 8, out = 8, sign = false; break;
+    case OP_I64_EXTEND_I32_S: size = 4, out = 8, sign = true; break;
+    case OP_I64_EXTEND_I32_U: size = 4, out = 8, sign = false; break;
+    case OP_I32_EXTEND8_S: size = 1, out = 4, sign = true; break;
+    case OP_I32_EXTEND16_S: size = 2, out = 4, sign = true; break;
+    case OP_I64_EXTEND8_S: size = 1, out = 8, sign = true; break;
+    case OP_I64_EXTEND16_S: size = 2, out = 8, sign = true; break;
+    case OP_I64_EXTEND32_S: size = 4, out = 8, sign = true; break;
+    default: return false;
+    }
+    x_load(j->b, size, sign, out == 8, RAX, RBX, NO_REG, SLOT(a));
+    st_slot(j, out, RAX, d);
+    return true;
+}
+
+/* rax = the effective address of a LOAD or STORE, checked against memory
+ * 0's size (trap: out of bounds memory access). */
+static void mem_address(jc_t *j, const opinfo_t *oi, const cell_t *pc, uint32_t a)
+{
+    uint64_t off;
+    ld_slot(j, 4, RAX, a);
+    if (oi->variant == 1 || oi->variant == 2) { /* _A, _X: a 32-bit add first */
+        if (oi->variant == 1)
+            x_alu_ri(j->b, 0, ALU_ADD, RAX, (int32_t)pc[2].p.b);
+        else
+            x_alu_rm(j->b, 0, ALU_ADD, RAX, RBX, SLOT(pc[2].p.b));
+        off = pc[2].p.a;
+    } else {
+        off = pc[2].u;
+    }
+    if (off && off <= INT32_MAX) {
+        x_alu_ri(j->b, 1, ALU_ADD, RAX, (int32_t)off);
+    } else if (off) {
+        x_mov_imm64(j->b, RCX, off);
+        x_alu_rr(j->b, 1, ALU_ADD, RAX, RCX);
+    }
+    x_lea(j->b, RCX, RAX, NO_REG, oi->size);
+    x_alu_rr(j->b, 1, ALU_CMP, RCX, R15);
+    trap_if(j, CC_A, WEFT_TRAP_MEMORY_OOB, 0);
+}
+
+static void emit_op(jc_t *j, int op, size_t i)
+{
+    const cell_t *pc = &j->fd->code[i];
+    const opinfo_t *oi = &op_info[op];
+    xbuf_t *b = j->b;
+    switch (oi->kind) {
+    case K_UN:
+        if (un_inline(j, op, pc)) return;
+        x_load(b, 8, false, true, RDI, RBX, NO_REG, SLOT(pc[1].p.b));
+        call_helper(j, JH_OP + op);
+        st_slot(j, oi->out, RAX, pc[1].p.a);
+        return;
+    case K_BIN: {
+        bool imm = oi->variant & 1;
+        if (bin_inline(j, op - oi->variant, pc, imm)) return;
+        x_load(b, 8, false, true, RDI, RBX, NO_REG, SLOT(pc[1].p.b));
+        if (imm)
+            x_mov_imm64(b, RSI, pc[2].u);
+        else
+            x_load(b, 8, false, true, RSI, RBX, NO_REG, SLOT(pc[2].p.a));
+        call_helper(j, JH_OP + op);
+        st_slot(j, oi->out, RAX, pc[1].p.a);
+        return;
+    }
+    case K_UNT:
+    case K_BINT:
+        x_load(b, 8, false, true, RDI, RBX, NO_REG, SLOT(pc[1].p.b));
+        if (oi->kind == K_BINT) {
+            x_load(b, 8, false, true, RSI, RBX, NO_REG, SLOT(pc[2].p.a));
+            x_lea(b, RDX, RBX, NO_REG, SLOT(pc[1].p.a));
+        } else {
+            x_lea(b, RSI, RBX, NO_REG, SLOT(pc[1].p.a));
+        }
+        call_helper(j, JH_OP + op);
+        x_test_rr(b, 0, RAX, RAX);
+        add_site(j, &j->eax_trap, &j->n_eax_trap, &j->eax_trap_cap, x_jcc(b, CC_NE));
+        return;
+    case K_BRCMP: {
+        bool imm = oi->variant & 1;
+        int w = oi->out == 8;
+        int k = ((op - OP_BR_I32_EQ) / 4) % 10;
+        uint32_t a = imm ? (uint32_t)pc[1].u : pc[1].p.a;
+        ld_slot(j, w ? 8 : 4, RAX, a);
+        alu_operand(j, w, ALU_CMP, imm, imm ? pc[2].u : pc[1].p.b);
+        size_t offcell = imm ? 3 : 2;
+        jump_to_cell(j, cmp_cc[k], i + offcell + (size_t)pc[offcell].i);
+        return;
+    }
+    case K_LOAD:
+        mem_address(j, oi, pc, pc[1].p.b);
+        x_load(b, oi->size, oi->sign, oi->out == 8, RAX, R12, RAX, 0);
+        st_slot(j, oi->out, RAX, pc[1].p.a);
+        return;
+    case K_STORE:
+        mem_address(j, oi, pc, pc[1].p.a);
+        ld_slot(j, oi->size == 8 ? 8 : 4, RCX, pc[1].p.b);
+        x_store(b, oi->size, RCX, R12, RAX, 0);
+        return;
+    default: break;
+    }
+    switch (op) {
+    case OP_UNREACHABLE:
+        trap_if(j, -1, WEFT_TRAP_UNREACHABLE, 0);
+        return;
+    case OP_FUEL_CHECK: {
+        x_load(b, 8, false, true, RAX, R14, NO_REG, CTX(interrupt));
+        static const uint8_t cmp[] = {0x83};
+        x_rm_mem(b, 0, 0, cmp, 1, ALU_CMP, RAX, NO_REG, 0);
+        x_byte(b, 0);
+        trap_if(j, CC_NE, WEFT_TRAP_INTERRUPTED, 0);
+    }
+        /* fall through */
+    case OP_FUEL: {
+        int64_t n = pc[1].i;
+        if (n == (int32_t)n) {
+            x_alu_ri(b, 1, ALU_SUB, R13, (int32_t)n);
+        } else {
+            x_mov_imm64(b, RCX, (uint64_t)n);
+            x_alu_rr(b, 1, ALU_SUB, R13, RCX);
+        }
+        trap_if(j, CC_S, WEFT_TRAP_OUT_OF_FUEL, n);
+        return;
+    }
+    case OP_BR:
+        jump_to_cell(j, -1, i + 1 + (size_t)pc[1].i);
+        return;
+    case OP_BR_IF:
+    case OP_BR_IF_R:
+    case OP_BR_UNLESS:
+    case OP_BR_UNLESS_R:
+        cmp_slot_zero(j, (uint32_t)pc[1].u);
+        jump_to_cell(j, op == OP_BR_IF || op == OP_BR_IF_R ? CC_NE : CC_E, i + 2 + (size_t)pc[2].i);
+        return;
+    case OP_BR_TABLE: {
+        uint32_t n = pc[1].p.b;
+        ld_slot(j, 4, RAX, pc[1].p.a);
+        x_mov_imm64(b, RCX, n);
+        x_alu_rr(b, 0, ALU_CMP, RAX, RCX);
+        static const uint8_t cmova[] = {0x0F, 0x47};
+        x_rm_reg(b, 0, 0, cmova, 2, RAX, RCX);             /* eax = min(i, n) */
+        static const uint8_t lea_rip[] = {0x48, 0x8D, 0x0D}; /* lea rcx, [rip + table] */
+        for (size_t k = 0; k < sizeof lea_rip; k++) x_byte(b, lea_rip[k]);
+        size_t lea_at = b->len;
+        x_u32(b, 0);
+        static const uint8_t rest[] = {0x48, 0x63, 0x04, 0x81, /* movsxd rax, [rcx + rax*4] */
+                                       0x48, 0x01, 0xC8,       /* add rax, rcx */
+                                       0xFF, 0xE0};            /* jmp rax */
+        for (size_t k = 0; k < sizeof rest; k++) x_byte(b, rest[k]);
+        size_t table = b->len;
+        x_patch(b, lea_at, table);
+        for (uint32_t k = 0; k <= n; k++) {
+            size_t c = i + 2 + k;
+            add_fixup(j, b->len, table, c + (size_t)j->fd->code[c].i);
+            x_u32(b, 0);
+        }
+        return;
+    }
+    case OP_RETURN:
+        add_site(j, &j->ret, &j->n_ret, &j->ret_cap, x_jmp(b));
+        return;
+    case OP_CALL:
+    case OP_CALL_INDIRECT:
+        fuel_out(j);
+        x_mov_rr(b, 1, RDI, R14);
+        if (op == OP_CALL) {
+            x_mov_imm64(b, RSI, pc[1].p.a);
+            x_lea(b, RDX, RBX, NO_REG, SLOT(pc[1].p.b));
+        } else {
+            x_mov_imm64(b, RSI, pc[1].p.a);
+            x_mov_imm64(b, RDX, pc[1].p.b);
+            ld_slot(j, 4, RCX, pc[2].p.b);
+            x_lea(b, R8, RBX, NO_REG, SLOT(pc[2].p.a));
+        }
+        call_helper(j, op == OP_CALL ? JH_CALL : JH_CALL_INDIRECT);
+        fuel_in(j);
+        mem_in(j);
+        x_test_rr(b, 0, RAX, RAX);
+        add_site(j, &j->unwind, &j->n_unwind, &j->unwind_cap, x_jcc(b, CC_NE));
+        return;
+    case OP_COPY:
+    case OP_COPY2: /* in order: the second may read what the first wrote */
+        ld_slot(j, 8, RAX, pc[1].p.b);
+        st_slot(j, 8, RAX, pc[1].p.a);
+        if (op == OP_COPY2) {
+            ld_slot(j, 8, RAX, pc[2].p.b);
+            st_slot(j, 8, RAX, pc[2].p.a);
+        }
+        return;
+    case OP_CONST:
+        x_mov_imm64(b, RAX, pc[2].u);
+        st_slot(j, 8, RAX, (uint32_t)pc[1].u);
+        return;
+    case OP_SELECT: {
+        static const uint8_t cmove[] = {0x0F, 0x44};
+        ld_slot(j, 8, RAX, pc[1].p.b);
+        ld_slot(j, 8, RCX, pc[2].p.a);
+        cmp_slot_zero(j, pc[2].p.b);
+        x_rm_reg(b, 0, 1, cmove, 2, RAX, RCX);
+        st_slot(j, 8, RAX, pc[1].p.a);
+        return;
+    }
+    case OP_GLOBAL_GET:
+    case OP_GLOBAL_SET:
+        x_load(b, 8, false, true, RAX, R14, NO_REG, CTX(globals));
+        x_load(b, 8, false, true, RAX, RAX, NO_REG, SLOT(pc[1].p.b));
+        if (op == OP_GLOBAL_GET) {
+            x_load(b, 8, false, true, RCX, RAX, NO_REG, (int32_t)offsetof(weft_global_t, val));
+            st_slot(j, 8, RCX, pc[1].p.a);
+        } else {
+            ld_slot(j, 8, RCX, pc[1].p.a);
+            x_store(b, 8, RCX, RAX, NO_REG, (int32_t)offsetof(weft_global_t, val));
+        }
+        return;
+    case OP_MEMORY_SIZE: {
+        static const uint8_t shr[] = {0xC1};
+        x_mov_rr(b, 1, RAX, R15);
+        x_rm_reg(b, 0, 1, shr, 1, SH_SHR, RAX);
+        x_byte(b, 16); /* bytes / 65536 */
+        st_slot(j, 4, RAX, (uint32_t)pc[1].u);
+        return;
+    }
+    case OP_REF_FUNC:
+        x_load(b, 8, false, true, RAX, R14, NO_REG, CTX(funcs));
+        x_load(b, 8, false, true, RAX, RAX, NO_REG, SLOT(pc[1].p.b));
+        st_slot(j, 8, RAX, pc[1].p.a);
+        return;
+    case OP_REF_IS_NULL:
+        ld_slot(j, 8, RAX, pc[1].p.b);
+        x_test_rr(b, 1, RAX, RAX);
+        x_setcc_movzx(b, CC_E, RAX);
+        st_slot(j, 4, RAX, pc[1].p.a);
+        return;
+    default:
+        j->failed = true; /* op_supported let through an op without a template */
+        return;
+    }
+}
+
+static void emit_epilogue_and_stubs(jc_t *j)
+{
+    xbuf_t *b = j->b;
+    size_t ok = b->len;
+    x_alu_rr(b, 0, ALU_XOR, RAX, RAX);
+    size_t exit = b->len; /* eax: 0 or the trap code */
+    fuel_out(j);
+    x_pop(b, R15);
+    x_pop(b, R14);
+    x_pop(b, R13);
+    x_pop(b, R12);
+    x_pop(b, RBX);
+    x_ret(b);
+    for (size_t k = 0; k < j->n_ret; k++) x_patch(b, j->ret[k], ok);
+
+    /* jh_trap(ctx, esi) then out; jh_unwind(ctx, eax) then out */
+    size_t trap_eax = b->len;
+    x_mov_rr(b, 0, RSI, RAX);
+    size_t trap_common = b->len;
+    x_mov_rr(b, 1, RDI, R14);
+    call_helper(j, JH_TRAP);
+    x_patch(b, x_jmp(b), exit);
+    size_t unwind = b->len;
+    x_mov_rr(b, 0, RSI, RAX);
+    x_mov_rr(b, 1, RDI, R14);
+    call_helper(j, JH_UNWIND);
+    x_patch(b, x_jmp(b), exit);
+    for (size_t k = 0; k < j->n_eax_trap; k++) x_patch(b, j->eax_trap[k], trap_eax);
+    for (size_t k = 0; k < j->n_unwind; k++) x_patch(b, j->unwind[k], unwind);
+
+    for (size_t k = 0; k < j->ntrap; k++) {
+        const trapsite_t *t = &j->trap[k];
+        x_patch(b, t->at, b->len);
+        if (t->refund == (int32_t)t->refund) {
+            if (t->refund) x_alu_ri(b, 1, ALU_ADD, R13, (int32_t)t->refund);
+        } else {
+            x_mov_imm64(b, RCX, (uint64_t)t->refund);
+            x_alu_rr(b, 1, ALU_ADD, R13, RCX);
+        }
+        x_mov_imm64(b, RSI, t->code);
+        x_patch(b, x_jmp(b), trap_common);
+    }
+}
+
+/* Compiles fd at the end of b; false when an op has no template (b is
+ * then left as it was). */
+static bool compile_function(xbuf_t *b, const funcdef_t *fd)
+{
+    for (size_t i = 0; i < fd->ncode;) {
+        int op = op_of(fd->code[i].h);
+        if (op < 0 || !op_supported(op)) return false;
+        i += engine_op_len(op, &fd->code[i]);
+    }
+    jc_t j = {.b = b, .fd = fd};
+    j.off = malloc((fd->ncode + 1) * sizeof *j.off);
+    if (!j.off) return false;
+    size_t start = b->len;
+    x_push(b, RBX);
+    x_push(b, R12);
+    x_push(b, R13);
+    x_push(b, R14);
+    x_push(b, R15);
+    x_mov_rr(b, 1, R14, RDI);
+    x_mov_rr(b, 1, RBX, RSI);
+    mem_in(&j);
+    fuel_in(&j);
+    for (size_t i = 0; i < fd->ncode && !j.failed;) {
+        int op = op_of(fd->code[i].h);
+        j.off[i] = b->len;
+        emit_op(&j, op, i);
+        i += engine_op_len(op, &fd->code[i]);
+    }
+    /* The internal code ends with RETURN; a branch to its end would land
+     * on the epilogue. */
+    j.off[fd->ncode] = b->len;
+    add_site(&j, &j.ret, &j.n_ret, &j.ret_cap, x_jmp(b));
+    emit_epilogue_and_stubs(&j);
+    for (size_t k = 0; k < j.nfix && !j.failed; k++) {
+        const fixup_t *f = &j.fix[k];
+        if (f->cell > fd->ncode) {
+            j.failed = true;
+            break;
+        }
+        int32_t v = (int32_t)((int64_t)j.off[f->cell] - (int64_t)f->base);
+        if (!b->failed) memcpy(b->p + f->at, &v, 4);
+    }
+    bool ok = !j.failed && !b->failed;
+    if (!ok && !b->failed) b->len = start;
+    free(j.off);
+    free(j.fix);
+    free(j.trap);
+    free(j.eax_trap);
+    free(j.unwind);
+    free(j.ret);
+    return ok;
+}
+
+void jit_compile_module(weft_module_t *m)
+{
+    pthread_once(&hmap_once, hmap_build);
+    uint32_t n = m->nfuncs - m->nfunc_imports;
+    size_t *entry = calloc(n ? n : 1, sizeof *entry);
+    bool *done = calloc(n ? n : 1, sizeof *done);
+    xbuf_t b = {0};
+    if (!entry || !done) goto out;
+    for (uint32_t i = 0; i < n; i++) {
+        while (b.len % 16) x_byte(&b, 0xCC); /* int3 between functions */
+        entry[i] = b.len;
+        done[i] = compile_function(&b, &m->funcs[i]);
+    }
+    if (b.failed || !b.len) goto out;
+    long page = sysconf(_SC_PAGESIZE);
+    size_t size = (b.len + (size_t)page - 1) / (size_t)page * (size_t)page;
+    /* W^X: written while read-write, then read-execute, never both */
+    void *code = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (code == MAP_FAILED) goto out;
+    memcpy(code, b.p, b.len);
+    if (mprotect(code, size, PROT_READ | PROT_EXEC) != 0) {
+        munmap(code, size);
+        goto out;
+    }
+    m->jit_code = code;
+    m->jit_size = size;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!done[i]) continue;
+        m->funcs[i].jit = (uint8_t *)code + entry[i];
+        m->jit_funcs++;
+    }
+out:
+    x_free(&b);
+    free(entry);
+    free(done);
+}
+
+void jit_free_module(weft_module_t *m)
+{
+    if (m->jit_code) munmap(m->jit_code, m->jit_size);
+    m->jit_code = NULL;
+}
+
+#else /* no compiled tier on this platform: everything stays interpreted */
+
+bool jit_supported(void)
+{
+    return false;
+}
+
+void jit_compile_module(weft_module_t *m)
+{
+    (void)m;
+}
+
+void jit_free_module(weft_module_t *m)
+{
+    (void)m;
+}
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * jit.h — the compiled tier's interface to the rest of the engine
+ * (docs/jit.md). jit.c translates a function's internal code to x86-64;
+ * jit_rt.c holds what that code calls at run time and the entry from
+ * the interpreter.
+ *
+ * A compiled function is a C-ABI function
+ *     weft_trap_code_t code(jit_ctx_t *ctx, slot_t *fp)
+ * running the function's body on the frame at fp (its locals already
+ * zeroed). It returns 0, or a trap code whose message is in the store and
+ * whose backtrace already names this function and the ones below it.
+ * Registers while it runs: rbx fp, r12 memory 0's base, r13 fuel left,
+ * r14 ctx, r15 memory 0's size in bytes.
+ */
+#ifndef WEFT_ENGINE_JIT_H
+#define WEFT_ENGINE_JIT_H
+
+#include "../compile.h"
+
+/* The per-call context a compiled function runs with (r14). Compiled code
+ * reaches everything through it, never through absolute addresses. */
+typedef struct {
+    weft_store_t *s;
+    weft_instance_t *inst;
+    weft_func_t *func;            /* the running function (for backtraces) */
+    slot_t *fp;
+    uint8_t *mem;                 /* memory 0: base and size, reloaded after helpers */
+    uint64_t memsize;
+    weft_global_t **globals;      /* inst->globals */
+    weft_func_t **funcs;          /* inst->funcs */
+    atomic_int *interrupt;        /* &s->interrupt */
+    const void *const *helpers;   /* jit_helpers */
+} jit_ctx_t;
+
+/* Entries of the helper table compiled code calls through ctx->helpers:
+ * the named ones, then one per internal op (JH_OP + op) for the numeric
+ * ops compiled as a call of the C expression ops.def gives them. */
+enum { JH_CALL, JH_CALL_INDIRECT, JH_TRAP, JH_UNWIND, JH_OP };
+extern const void *const jit_helpers[JH_OP + OP__COUNT];
+
+/* Whether this build has the compiled tier (x86-64 Linux). */
+bool jit_supported(void);
+
+/* jit.c: compiles every function of m whose ops the tier has templates
+ * for; the others stay interpreted (funcdef_t.jit stays NULL). Never fails
+ * the load: out of memory, the module simply runs interpreted. */
+void jit_compile_module(weft_module_t *m);
+void jit_free_module(weft_module_t *m);
+
+/* jit_rt.c: runs compiled function f (f->def->jit set) on the frame at fp,
+ * as the interpreter's call does: the call-depth and stack checks (when
+ * push: a tail call reuses its caller's frame), the locals zeroed, s->fuel
+ * in and out. Returns 0 or the trap code (reported, backtrace appended). */
+weft_trap_code_t jit_invoke(weft_store_t *s, weft_func_t *f, slot_t *fp, bool push);
+
+/* dump.c: cells of the instruction at pc whose op is `op`; the op of a
+ * handler address, or -1. */
+size_t engine_op_len(int op, const cell_t *pc);
+
+#endif

@@ -1,0 +1,218 @@
+/*
+ * jit_rt.c — the compiled tier at run time: entering compiled code from
+ * the interpreter (jit_invoke), the helpers compiled code calls (calls,
+ * traps, and the numeric ops it does not inline, each the C expression of
+ * ops.def, so its meaning exists once), and the C stack check.
+ *
+ * Calls between tiers: compiled code calls every function through
+ * jh_call, which runs a compiled callee with jit_invoke, an interpreted
+ * one with interp_call and a host function as the interpreter does. Both
+ * push the same frame_t records and count the same s->depth, so the depth
+ * limit, traps and backtraces are the interpreter's.
+ */
+#define _GNU_SOURCE /* pthread_getattr_np */
+#include "jit.h"
+
+#include <math.h>
+#include <pthread.h>
+
+#include "../num.h"
+
+/* ---- the C stack --------------------------------------------------------- */
+
+/* Compiled code runs on the thread's own stack. A call is refused (call
+ * stack exhausted) once less than this is left, which covers host
+ * functions and the interpreter's frames above the deepest compiled one. */
+#define JIT_STACK_MARGIN (256u * 1024u)
+
+static __thread uintptr_t stack_floor;
+
+static uintptr_t jit_stack_floor(void)
+{
+    if (!stack_floor) {
+        pthread_attr_t a;
+        void *addr = NULL;
+        size_t size = 0;
+        stack_floor = 1; /* unknown: no check beyond the depth limit */
+        if (pthread_getattr_np(pthread_self(), &a) == 0) {
+            if (pthread_attr_getstack(&a, &addr, &size) == 0 && size) {
+                size_t margin = size / 4 < JIT_STACK_MARGIN ? size / 4 : JIT_STACK_MARGIN;
+                stack_floor = (uintptr_t)addr + margin;
+            }
+            pthread_attr_destroy(&a);
+        }
+    }
+    return stack_floor;
+}
+
+/* ---- entering compiled code ---------------------------------------------- */
+
+typedef weft_trap_code_t (*jit_fn_t)(jit_ctx_t *ctx, slot_t *fp);
+
+static void bt_push(weft_store_t *s, const weft_func_t *f)
+{
+    if (f && s->bt_len < MAX_BACKTRACE) {
+        s->bt_funcs[s->bt_len] = f->index;
+        s->bt_modules[s->bt_len++] = f->inst ? f->inst->module : NULL;
+    }
+}
+
+static void ctx_reload_mem(jit_ctx_t *ctx)
+{
+    weft_instance_t *inst = ctx->inst;
+    if (inst && inst->mems) {
+        ctx->mem = inst->mems[0]->data;
+        ctx->memsize = inst->mems[0]->size;
+    } else {
+        ctx->mem = NULL;
+        ctx->memsize = 0;
+    }
+}
+
+weft_trap_code_t jit_invoke(weft_store_t *s, weft_func_t *f, slot_t *fp, bool push)
+{
+    const funcdef_t *d = f->def;
+    uint32_t depth = s->depth;
+    if ((uintptr_t)__builtin_frame_address(0) < jit_stack_floor() || fp + d->frame_slots > s->stack + s->stack_slots)
+        return store_trap(s, WEFT_TRAP_STACK_EXHAUSTED, "%s", weft_trap_string(WEFT_TRAP_STACK_EXHAUSTED));
+    if (push) {
+        if (UNLIKELY(s->depth >= s->nframes_cap) && !store_grow_frames(s))
+            return store_trap(s, WEFT_TRAP_STACK_EXHAUSTED, "%s",
+                              weft_trap_string(WEFT_TRAP_STACK_EXHAUSTED));
+        frame_t *fr = &s->frames[s->depth++];
+        fr->ret_pc = NULL; /* a run of the interpreter above stops its walk here */
+        fr->ret_fp = fp;
+        fr->func = f;
+    }
+    for (uint32_t k = f->type->nparams; k < d->nlocals; k++) fp[k].i64 = 0;
+    jit_ctx_t ctx = {
+        .s = s,
+        .inst = f->inst,
+        .func = f,
+        .fp = fp,
+        .globals = f->inst->globals,
+        .funcs = f->inst->funcs,
+        .interrupt = &s->interrupt,
+        .helpers = jit_helpers,
+    };
+    ctx_reload_mem(&ctx);
+    weft_trap_code_t tc = ((jit_fn_t)d->jit)(&ctx, fp);
+    s->depth = depth;
+    return tc;
+}
+
+/* ---- helpers called by compiled code -------------------------------------- */
+
+/* Calls f with its arguments at nfp, from the compiled function of ctx:
+ * 0 or a reported trap (the caller appends itself to the backtrace). */
+static weft_trap_code_t jh_call_func(jit_ctx_t *ctx, weft_func_t *f, slot_t *nfp)
+{
+    weft_store_t *s = ctx->s;
+    weft_trap_code_t tc;
+    if (f->def && f->def->jit) {
+        tc = jit_invoke(s, f, nfp, true);
+    } else if (f->def) {
+        tc = interp_call(s, f, nfp);
+    } else { /* a host function, as the interpreter calls one */
+        uint32_t np = f->type->nparams, nr = f->type->nresults;
+        s->stack_top = nfp + (np > nr ? np : nr);
+        if (ctx->fp + ctx->func->def->frame_slots > s->stack_top)
+            s->stack_top = ctx->fp + ctx->func->def->frame_slots;
+        tc = runtime_call_host(s, f, ctx->inst, nfp);
+    }
+    ctx_reload_mem(ctx);
+    return tc;
+}
+
+static weft_trap_code_t jh_call(jit_ctx_t *ctx, uint32_t index, slot_t *nfp)
+{
+    return jh_call_func(ctx, ctx->funcs[index], nfp);
+}
+
+/* call_indirect: table[i] with the interpreter's three traps. */
+static weft_trap_code_t jh_call_indirect(jit_ctx_t *ctx, uint32_t type, uint32_t table, uint32_t i,
+                                         slot_t *nfp)
+{
+    weft_store_t *s = ctx->s;
+    weft_table_t *tab = ctx->inst->tables[table];
+    if (UNLIKELY(i >= tab->size))
+        return store_trap(s, WEFT_TRAP_UNDEFINED_ELEMENT, "undefined element %u", i);
+    weft_func_t *callee = tab->elems[i];
+    if (UNLIKELY(!callee))
+        return store_trap(s, WEFT_TRAP_UNINITIALIZED_ELEMENT, "uninitialized element %u", i);
+    const weft_functype_t *want = ctx->inst->module->types[type];
+    if (UNLIKELY(callee->type != want && !weft_functype_equal(callee->type, want)))
+        return store_trap(s, WEFT_TRAP_INDIRECT_CALL_MISMATCH, "%s",
+                          weft_trap_string(WEFT_TRAP_INDIRECT_CALL_MISMATCH));
+    return jh_call_func(ctx, callee, nfp);
+}
+
+/* A trap raised by compiled code itself: the message, then this function
+ * in the backtrace. */
+static weft_trap_code_t jh_trap(jit_ctx_t *ctx, weft_trap_code_t code)
+{
+    store_trap(ctx->s, code, "%s", weft_trap_string(code));
+    bt_push(ctx->s, ctx->func);
+    return code;
+}
+
+/* A trap reported by a callee or helper: this function joins the
+ * backtrace on the way out. */
+static weft_trap_code_t jh_unwind(jit_ctx_t *ctx, weft_trap_code_t code)
+{
+    bt_push(ctx->s, ctx->func);
+    return code;
+}
+
+/* The numeric ops as calls: arguments and result as slot bits. */
+#define UN(n, w, vi, vo, fi, fo, e)                                           \
+    static uint64_t jh_##n(uint64_t av)                                       \
+    {                                                                         \
+        __typeof__(((slot_t *)0)->fi) a = ((slot_t){.i64 = av}).fi;           \
+        slot_t r = {.i64 = 0};                                                \
+        r.fo = (e);                                                           \
+        return r.i64;                                                         \
+    }
+#define BIN(n, w, vi, vo, fi, fo, e)                                          \
+    static uint64_t jh_##n(uint64_t av, uint64_t bv)                          \
+    {                                                                         \
+        __typeof__(((slot_t *)0)->fi) a = ((slot_t){.i64 = av}).fi;           \
+        __typeof__(((slot_t *)0)->fi) b = ((slot_t){.i64 = bv}).fi;           \
+        slot_t r = {.i64 = 0};                                                \
+        r.fo = (e);                                                           \
+        return r.i64;                                                         \
+    }
+/* The trapping ones write their result only when they do not trap. */
+#define UNT(n, w, vi, vo, fi, fo, fn)                                         \
+    static uint32_t jh_##n(uint64_t av, slot_t *d)                            \
+    {                                                                         \
+        __typeof__(((slot_t *)0)->fo) r;                                      \
+        int t = fn(((slot_t){.i64 = av}).fi, &r);                             \
+        if (t) return (uint32_t)t;                                            \
+        d->fo = r;                                                            \
+        return 0;                                                             \
+    }
+#define BINT(n, w, vi, vo, fi, fo, fn)                                        \
+    static uint32_t jh_##n(uint64_t av, uint64_t bv, slot_t *d)               \
+    {                                                                         \
+        __typeof__(((slot_t *)0)->fo) r;                                      \
+        int t = fn(((slot_t){.i64 = av}).fi, ((slot_t){.i64 = bv}).fi, &r);   \
+        if (t) return (uint32_t)t;                                            \
+        d->fo = r;                                                            \
+        return 0;                                                             \
+    }
+#include "../ops.def"
+
+const void *const jit_helpers[JH_OP + OP__COUNT] = {
+    [JH_CALL] = (const void *)jh_call,
+    [JH_CALL_INDIRECT] = (const void *)jh_call_indirect,
+    [JH_TRAP] = (const void *)jh_trap,
+    [JH_UNWIND] = (const void *)jh_unwind,
+#define UN(n, w, vi, vo, fi, fo, e) [JH_OP + OP_##n] = (const void *)jh_##n,
+#define BIN(n, w, vi, vo, fi, fo, e)                                          \
+    [JH_OP + OP_##n] = (const void *)jh_##n, [JH_OP + OP_##n##_IMM] = (const void *)jh_##n, \
+    [JH_OP + OP_##n##_R] = (const void *)jh_##n, [JH_OP + OP_##n##_IMM_R] = (const void *)jh_##n,
+#define UNT(n, w, vi, vo, fi, fo, fn) [JH_OP + OP_##n] = (const void *)jh_##n,
+#define BINT(n, w, vi, vo, fi, fo, fn) [JH_OP + OP_##n] = (const void *)jh_##n,
+#include "../ops.def"
+};

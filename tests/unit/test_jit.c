@@ -1,0 +1,179 @@
+/*
+ * test_jit.c — the compiled tier (docs/jit.md): the x86-64 assembler's
+ * encodings against the Intel manual's, and modules run with
+ * WEFT_TIER_JIT against the interpreter (results, traps, backtraces and
+ * fuel identical). The tier is x86-64 Linux only; elsewhere the tests
+ * check that it says it is unavailable and that the interpreter runs.
+ */
+#include <stdlib.h>
+
+#include "harness.h"
+#include "jit/x64.h"
+
+/* The bytes b holds must be exactly `want` (n bytes). */
+static void expect_bytes(const char *file, int line, xbuf_t *b, const uint8_t *want, size_t n)
+{
+    char got[128] = "", exp[128] = "";
+    for (size_t i = 0; i < b->len && i < 40; i++)
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%02x ", b->p[i]);
+    for (size_t i = 0; i < n && i < 40; i++)
+        snprintf(exp + strlen(exp), sizeof exp - strlen(exp), "%02x ", want[i]);
+    bool same = b->len == n && memcmp(b->p, want, n) == 0;
+    x_free(b);
+    if (!same) test_fail(file, line, "encoded %s, expected %s", got, exp);
+}
+#define EXPECT(b, ...)                                                        \
+    do {                                                                      \
+        static const uint8_t want_[] = {__VA_ARGS__};                         \
+        expect_bytes(__FILE__, __LINE__, (b), want_, sizeof want_);           \
+    } while (0)
+
+TEST(jit_x64_encodes_loads_and_stores)
+{
+    xbuf_t b = {0};
+    x_load(&b, 8, false, true, RAX, RBX, NO_REG, 8); /* mov rax, [rbx+8] */
+    EXPECT(&b, 0x48, 0x8B, 0x43, 0x08);
+    x_load(&b, 8, false, true, R12, R14, NO_REG, 0x20); /* mov r12, [r14+0x20] */
+    EXPECT(&b, 0x4D, 0x8B, 0x66, 0x20);
+    x_load(&b, 4, false, false, RAX, R13, NO_REG, 0); /* mov eax, [r13+0]: r13 needs a disp */
+    EXPECT(&b, 0x41, 0x8B, 0x45, 0x00);
+    x_load(&b, 8, false, true, RAX, RSP, NO_REG, 0); /* mov rax, [rsp]: rsp needs a SIB */
+    EXPECT(&b, 0x48, 0x8B, 0x04, 0x24);
+    x_load(&b, 1, true, true, RAX, R12, RAX, 0); /* movsx rax, byte [r12+rax] */
+    EXPECT(&b, 0x49, 0x0F, 0xBE, 0x04, 0x04);
+    x_load(&b, 2, false, false, RAX, RBX, NO_REG, 0x1000); /* movzx eax, word [rbx+0x1000] */
+    EXPECT(&b, 0x0F, 0xB7, 0x83, 0x00, 0x10, 0x00, 0x00);
+    x_load(&b, 4, true, true, RAX, RBX, NO_REG, -8); /* movsxd rax, [rbx-8] */
+    EXPECT(&b, 0x48, 0x63, 0x43, 0xF8);
+    x_store(&b, 1, RCX, R12, RAX, 0); /* mov [r12+rax], cl */
+    EXPECT(&b, 0x41, 0x88, 0x0C, 0x04);
+    x_store(&b, 2, RCX, R12, RAX, 0); /* mov [r12+rax], cx */
+    EXPECT(&b, 0x66, 0x41, 0x89, 0x0C, 0x04);
+    x_store(&b, 8, R13, RCX, NO_REG, 0x40); /* mov [rcx+0x40], r13 */
+    EXPECT(&b, 0x4C, 0x89, 0x69, 0x40);
+}
+
+TEST(jit_x64_encodes_arithmetic_and_control)
+{
+    xbuf_t b = {0};
+    x_alu_ri(&b, 0, ALU_ADD, RAX, 5); /* add eax, 5 */
+    EXPECT(&b, 0x83, 0xC0, 0x05);
+    x_alu_ri(&b, 1, ALU_SUB, R13, 1000); /* sub r13, 1000 */
+    EXPECT(&b, 0x49, 0x81, 0xED, 0xE8, 0x03, 0x00, 0x00);
+    x_alu_rr(&b, 1, ALU_CMP, RCX, R15); /* cmp rcx, r15 */
+    EXPECT(&b, 0x4C, 0x39, 0xF9);
+    x_alu_rm(&b, 0, ALU_XOR, RAX, RBX, 16); /* xor eax, [rbx+16] */
+    EXPECT(&b, 0x33, 0x43, 0x10);
+    x_imul_rr(&b, 1, RAX, RCX); /* imul rax, rcx */
+    EXPECT(&b, 0x48, 0x0F, 0xAF, 0xC1);
+    x_shift_cl(&b, 0, SH_SAR, RAX); /* sar eax, cl */
+    EXPECT(&b, 0xD3, 0xF8);
+    x_setcc_movzx(&b, CC_L, RAX); /* setl al; movzx eax, al */
+    EXPECT(&b, 0x0F, 0x9C, 0xC0, 0x0F, 0xB6, 0xC0);
+    x_mov_imm64(&b, RCX, 0x123456789ull); /* mov rcx, imm64 */
+    EXPECT(&b, 0x48, 0xB9, 0x89, 0x67, 0x45, 0x23, 0x01, 0x00, 0x00, 0x00);
+    x_mov_imm64(&b, RSI, 7); /* mov esi, 7 */
+    EXPECT(&b, 0xBE, 0x07, 0x00, 0x00, 0x00);
+    x_mov_imm64(&b, RAX, (uint64_t)-2); /* mov rax, -2 (sign-extended imm32) */
+    EXPECT(&b, 0x48, 0xC7, 0xC0, 0xFE, 0xFF, 0xFF, 0xFF);
+    x_push(&b, R12);
+    x_pop(&b, RBX);
+    x_call_mem(&b, RAX, 24); /* call [rax+24] */
+    EXPECT(&b, 0x41, 0x54, 0x5B, 0xFF, 0x50, 0x18);
+    x_sse_mem(&b, false, 0x10, 0, RBX, 16); /* movss xmm0, [rbx+16] */
+    x_sse_mem(&b, true, 0x58, 0, RBX, 24);  /* addsd xmm0, [rbx+24] */
+    EXPECT(&b, 0xF3, 0x0F, 0x10, 0x43, 0x10, 0xF2, 0x0F, 0x58, 0x43, 0x18);
+    /* a jump patched to a later offset: rel32 from the end of the jump */
+    size_t at = x_jcc(&b, CC_NE);
+    x_byte(&b, 0x90);
+    x_patch(&b, at, b.len);
+    EXPECT(&b, 0x0F, 0x85, 0x01, 0x00, 0x00, 0x00, 0x90);
+}
+
+static void module_delete(void *m)
+{
+    weft_module_delete(m);
+}
+
+/* Loads `name` with the given tier and instantiates it in a fresh store. */
+static void fx_load_tier(fixture_t *fx, const char *name, int tier)
+{
+    memset(fx, 0, sizeof *fx);
+    weft_load_options_t o;
+    memset(&o, 0, sizeof o);
+    o.tier = tier;
+    size_t len;
+    uint8_t *bytes = h_read_wasm(name, &len);
+    char msg[256];
+    fx->engine = h_engine();
+    ASSERT_OK(weft_module_new_opts(fx->engine, bytes, len, &o, &fx->module, msg, sizeof msg));
+    test_defer(module_delete, fx->module);
+    fx->store = h_store(fx->engine);
+    fx->linker = h_linker(fx->store);
+    fx_instantiate(fx);
+}
+
+TEST(jit_tier_is_available_on_x86_64_linux_only)
+{
+    ASSERT_TRUE(weft_tier_available(WEFT_TIER_INTERP));
+#if defined(__x86_64__) && defined(__linux__)
+    ASSERT_TRUE(weft_tier_available(WEFT_TIER_JIT));
+#else
+    ASSERT_FALSE(weft_tier_available(WEFT_TIER_JIT));
+#endif
+}
+
+/* fuel.wat's sum and spin in both tiers: the same results and the same
+ * fuel, to the unit, also when it runs out. */
+TEST(jit_fuel_is_the_interpreters)
+{
+    fixture_t in, jit;
+    fx_load_tier(&in, "fuel", WEFT_TIER_INTERP);
+    fx_load_tier(&jit, "fuel", WEFT_TIER_JIT);
+    uint32_t total, compiled = weft_module_compiled_functions(jit.module, &total);
+#if defined(__x86_64__) && defined(__linux__)
+    ASSERT_TRUE(compiled > 0);
+#else
+    ASSERT_EQ_U64(compiled, 0);
+#endif
+    ASSERT_EQ_U64(weft_module_compiled_functions(in.module, NULL), 0);
+    for (int32_t n = 0; n < 200; n += 37) {
+        weft_store_set_fuel(in.store, 100000);
+        weft_store_set_fuel(jit.store, 100000);
+        ASSERT_EQ_INT(CALL_I32(&in, "sum", 1, n), n * (n + 1) / 2);
+        ASSERT_EQ_INT(CALL_I32(&jit, "sum", 1, n), n * (n + 1) / 2);
+        ASSERT_EQ_U64(weft_store_fuel(jit.store), weft_store_fuel(in.store));
+    }
+    weft_store_set_fuel(in.store, 12345);
+    weft_store_set_fuel(jit.store, 12345);
+    ASSERT_TRAP(in.store, TRY_I32(&in, "spin", 0), WEFT_TRAP_OUT_OF_FUEL);
+    ASSERT_TRAP(jit.store, TRY_I32(&jit, "spin", 0), WEFT_TRAP_OUT_OF_FUEL);
+    ASSERT_EQ_U64(weft_store_fuel(jit.store), weft_store_fuel(in.store));
+}
+
+/* A trap deep in calls: the same code, message and backtrace. */
+TEST(jit_traps_and_backtraces_are_the_interpreters)
+{
+    fixture_t in, jit;
+    fx_load_tier(&in, "traps", WEFT_TIER_INTERP);
+    fx_load_tier(&jit, "traps", WEFT_TIER_JIT);
+    static const struct {
+        const char *name;
+        int nargs, a, b;
+    } calls[] = {{"div_s", 2, 1, 0}, {"div_s", 2, INT32_MIN, -1}, {"mem_oob_load", 0, 0, 0},
+                 {"mem_oob_offset_wrap", 0, 0, 0}, {"mem_oob_store", 0, 0, 0}, {"nested", 0, 0, 0},
+                 {"call_v_i", 1, 100, 0}, {"unreachable", 0, 0, 0}};
+    for (size_t k = 0; k < sizeof calls / sizeof *calls; k++) {
+        int rin = TRY_I32(&in, calls[k].name, calls[k].nargs, calls[k].a, calls[k].b);
+        int rjit = TRY_I32(&jit, calls[k].name, calls[k].nargs, calls[k].a, calls[k].b);
+        ASSERT_EQ_INT(rin, WEFT_ETRAP);
+        ASSERT_EQ_INT(rjit, rin);
+        ASSERT_EQ_INT(weft_store_trap(jit.store), weft_store_trap(in.store));
+        ASSERT_EQ_STR(weft_store_trap_message(jit.store), weft_store_trap_message(in.store));
+        uint32_t bin[64], bjit[64];
+        size_t nin = weft_store_trap_backtrace(in.store, bin, NULL, 64);
+        size_t njit = weft_store_trap_backtrace(jit.store, bjit, NULL, 64);
+        ASSERT_EQ_U64(njit, nin);
+        for (size_t i = 0; i < nin; i++) ASSERT_EQ_U64(bjit[i], bin[i]);
+    }
+}
