@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""tests/component/net_test.py — a component's wasi:http/outgoing-handler
+and wasi:sockets through a real `weft serve` (docs/components.md, "WASI
+HTTP and sockets"), with the `net` test component (guests/net.c) and
+servers this script starts on free loopback ports: an HTTP upstream
+(/ok/echo answers with the method, the x-test header and the body; /ok/big
+with more than max_response_bytes; /ok/slow never answers until the end),
+a TCP echo server, and a port nothing listens on.
+
+Checked: a GET and a POST with a body answered (status, body, the guest's
+header); a port and a host the allowlist does not name are error-code
+HTTP-request-denied with no request made; a closed allowed port is
+connection-refused; a request body over max_request_bytes and a response
+over max_response_bytes are the body-size error-codes; the guest's
+first-byte timeout ends a request that never gets an answer
+(HTTP-response-timeout; no timing assertion). TCP: an echo round trip to
+an allowed port; a port outside the manifest's "sockets" allow is
+access-denied before connecting; an app without "sockets" is denied at
+create; a bad rule fails the deploy. Name lookup: an address literal and
+"localhost" resolve; without "sockets" it is denied. Skips (77) without
+the test component (jco missing).
+
+usage: net_test.py WEFT COMPONENTS_DIR
+"""
+import http.server
+import json
+import os
+import socket
+import socketserver
+import sys
+import threading
+import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
+import nodes  # noqa: E402
+from nodes import check  # noqa: E402
+
+COUNT = {"n": 0}
+STOP = threading.Event()
+
+# wasi:http error-code cases (their index in the variant) and
+# wasi:sockets error-code cases the guest reports by number
+HTTP_DENIED, CONN_REFUSED, REQ_BODY_SIZE, RESP_BODY_SIZE, RESP_TIMEOUT = 15, 6, 17, 28, 33
+NET_ACCESS_DENIED = 1
+
+
+class Upstream(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def answer(self, status, body):
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except OSError:
+            pass
+
+    def handle_any(self):
+        COUNT["n"] += 1
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else b""
+        if self.path.startswith("/ok/slow"):
+            STOP.wait(120)
+            return
+        if self.path.startswith("/ok/big"):
+            return self.answer(200, b"x" * 10000)
+        self.answer(200, b"%s %s x-test=%s body=%s" % (
+            self.command.encode(), self.path.encode(),
+            (self.headers.get("x-test") or "-").encode(), body))
+
+    do_GET = do_POST = do_PUT = handle_any
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+
+
+class Echo(socketserver.BaseRequestHandler):
+    def handle(self):
+        while True:
+            data = self.request.recv(65536)
+            if not data:
+                return
+            self.request.sendall(data)
+
+
+class EchoServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    daemon_threads = True
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def deploy(node, data, name, manifest=None):
+    q = "name=" + name
+    if manifest is not None:
+        q += "&manifest=" + urllib.parse.quote(json.dumps(manifest))
+    return node.json("POST", "/v1/apps?" + q, data)
+
+
+def call(node, ctx, fn, args):
+    """args: a list (JSON parameters), or the text of a one-string function"""
+    body = args.encode() if isinstance(args, str) else json.dumps(args).encode()
+    status, hdrs, data = node.request("POST", "/v1/contexts/%s/call/%s" % (ctx, fn), body,
+                                      {"Accept": "application/octet-stream"})
+    return status, data
+
+
+def with_custom_section(data, tag):
+    """The same component with a custom section appended: other bytes (so
+    another app, with its own manifest), the same behaviour."""
+    name = b"weft-test"
+    payload = bytes([len(name)]) + name + tag
+    return data + b"\x00" + bytes([len(payload)]) + payload
+
+
+def main():
+    weft, cdir = sys.argv[1], sys.argv[2]
+    path = os.path.join(cdir, "net.wasm")
+    if not os.path.exists(path):
+        print("SKIP: the test components were not built (jco missing: docs/components.md)")
+        return 77
+    with open(path, "rb") as f:
+        net = f.read()
+    up = Server(("127.0.0.1", 0), Upstream)
+    echo = EchoServer(("127.0.0.1", 0), Echo)
+    for s in (up, echo):
+        threading.Thread(target=s.serve_forever, daemon=True).start()
+    hport, eport, closed = up.server_address[1], echo.server_address[1], free_port()
+    auth = "127.0.0.1:%d" % hport
+    try:
+        with nodes.session(weft, "weft-net-") as tmp:
+            cfg = {"outbound_http": {
+                "allow": [{"app": "net", "urls": ["http://%s/ok/" % auth,
+                                                  "http://127.0.0.1:%d/" % closed]}],
+                "timeout_ms": 20000, "max_response_bytes": 4096, "max_request_bytes": 1024}}
+            node = nodes.Node(os.path.join(tmp, "data"), config=cfg)
+            status, doc = deploy(node, net, "net", {"sockets": {"allow": ["127.0.0.1:%d" % eport]}})
+            check(status == 201, "the net component deploys with a sockets rule (%d %s)"
+                  % (status, (doc or {}).get("error")))
+            s, d = node.json("POST", "/v1/contexts", json.dumps({"app": doc["id"], "name": "n"}))
+            check(s == 201, "its context (%d)" % s)
+
+            # -- wasi:http --
+            status, out = call(node, "n", "fetch", ["GET", auth, "/ok/echo?q=1", [], 0])
+            check(status == 200 and out == b"200 GET /ok/echo?q=1 x-test=weft body=",
+                  "a GET is answered, with the guest's header: %r" % out)
+            status, out = call(node, "n", "fetch", ["POST", auth, "/ok/echo", list(b"payload"), 0])
+            check(status == 200 and out == b"200 POST /ok/echo x-test=weft body=payload",
+                  "a POST with a body: %r" % out)
+            before = COUNT["n"]
+            status, out = call(node, "n", "fetch", ["GET", auth, "/other", [], 0])
+            check(out == b"error-code %d" % HTTP_DENIED,
+                  "a path outside the allowlist is HTTP-request-denied: %r" % out)
+            status, out = call(node, "n", "fetch", ["GET", "127.0.0.1:%d" % eport, "/ok/echo", [],
+                                                    0])
+            check(out == b"error-code %d" % HTTP_DENIED,
+                  "another port is HTTP-request-denied: %r" % out)
+            status, out = call(node, "n", "fetch", ["GET", "localhost:%d" % hport, "/ok/echo", [],
+                                                    0])
+            check(out == b"error-code %d" % HTTP_DENIED,
+                  "another host name is HTTP-request-denied: %r" % out)
+            check(COUNT["n"] == before, "no request made for the denied ones")
+            status, out = call(node, "n", "fetch", ["GET", "127.0.0.1:%d" % closed, "/", [], 0])
+            check(out == b"error-code %d" % CONN_REFUSED,
+                  "an allowed port nothing listens on is connection-refused: %r" % out)
+            status, out = call(node, "n", "fetch", ["POST", auth, "/ok/echo", [7] * 3000, 0])
+            check(out == b"error-code %d" % REQ_BODY_SIZE,
+                  "a body over max_request_bytes is HTTP-request-body-size: %r" % out)
+            status, out = call(node, "n", "fetch", ["GET", auth, "/ok/big", [], 0])
+            check(out == b"error-code %d" % RESP_BODY_SIZE,
+                  "a response over max_response_bytes is HTTP-response-body-size: %r" % out)
+            status, out = call(node, "n", "fetch", ["GET", auth, "/ok/slow", [], 300])
+            check(out == b"error-code %d" % RESP_TIMEOUT,
+                  "the guest's first-byte timeout ends a request never answered: %r" % out)
+
+            # -- wasi:sockets --
+            status, out = call(node, "n", "tcp-echo", [eport, "hello over tcp"])
+            check(status == 200 and out == b"echo: hello over tcp",
+                  "a TCP round trip to the allowed port: %r" % out)
+            status, out = call(node, "n", "tcp-echo", [hport, "x"])
+            check(out == b"start-connect error %d" % NET_ACCESS_DENIED,
+                  "a port outside \"sockets\" is access-denied: %r" % out)
+            status, out = call(node, "n", "lookup", "127.0.0.1")
+            check(out == b"127.0.0.1", "an address literal resolves to itself: %r" % out)
+            status, out = call(node, "n", "lookup", "localhost")
+            check(status == 200 and (b"127.0.0.1" in out or b"v6" in out),
+                  "localhost resolves through weft serve's resolver: %r" % out)
+
+            # an app without "sockets": denied at create and lookup
+            other = with_custom_section(net, b"no sockets")
+            status, doc = deploy(node, other, "net-closed")
+            check(status == 201, "the same component without \"sockets\" deploys (%d)" % status)
+            node.json("POST", "/v1/contexts", json.dumps({"app": doc["id"], "name": "closed"}))
+            status, out = call(node, "closed", "tcp-echo", [eport, "x"])
+            check(out == b"create error %d" % NET_ACCESS_DENIED,
+                  "sockets are off by default: create is access-denied: %r" % out)
+            status, out = call(node, "closed", "lookup", "localhost")
+            check(out == b"error %d" % NET_ACCESS_DENIED, "and lookup too: %r" % out)
+            status, out = call(node, "closed", "fetch", ["GET", auth, "/ok/echo", [], 0])
+            check(out == b"error-code %d" % HTTP_DENIED,
+                  "another app's allowlist rule does not let it fetch: %r" % out)
+
+            status, doc = deploy(node, with_custom_section(net, b"bad"), "net-bad",
+                                 {"sockets": {"allow": ["127.0.0.1"]}})
+            msg = (doc or {}).get("error", {}).get("message", "")
+            check(status == 400 and "ADDRESS[/PREFIX]:PORT" in msg,
+                  "a bad sockets rule fails the deploy, saying why: %d %s" % (status, msg))
+            check(node.stop() == 0, "the node stops cleanly")
+    finally:
+        STOP.set()
+        up.shutdown()
+        echo.shutdown()
+    return nodes.report()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
