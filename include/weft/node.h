@@ -612,6 +612,15 @@ int weft_node_blob_read(weft_node_t *node, const uint8_t id[32], uint64_t off, u
  * far, *size: its size; either may be NULL), else 0. Any thread. */
 int weft_node_blob_fetching(weft_node_t *node, const uint8_t id[32], uint64_t *have,
                             uint64_t *size);
+/* Withdraws blob id from context `context` (docs/sync.md "Blobs between
+ * nodes"): its announcement is removed, as an op of this node that
+ * replicates, so members that lack the blob stop fetching it for that
+ * context and none serves it there; copies already made stay. 0,
+ * WEFT_ENOTFOUND (no such context, or the blob is not announced to it:
+ * msg says which), WEFT_EARG (no data directory or node id), or a storage
+ * error. */
+int weft_node_blob_withdraw(weft_node_t *node, const char *context, const uint8_t id[32],
+                            char *msg, size_t msg_size);
 /* Blobs fetched from peers since open (zeros without sync). */
 void weft_node_blob_sync_stats(weft_node_t *node, weft_sync_blob_stats_t *out);
 /* Sync's counters since open: snapshots served and taken (zeros without

@@ -62,6 +62,15 @@ int weft_sync_members_read(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
 int weft_sync_blob_announce(weft_txn_t *txn, const uint8_t origin[32], uint64_t wall_ms,
                             const uint8_t *ctx, size_t ctx_len, const uint8_t id[32]);
 
+/* Withdraws blob `id` from context ctx (docs/sync.md "Blobs between
+ * nodes"): removes its record from WEFT_SYNC_BLOBS_KEY as an op of
+ * `origin` at wall_ms, in txn, so members that lack it stop fetching it and
+ * no member serves it for that context any more; copies already fetched
+ * stay. Returns 0, WEFT_ENOTFOUND (not announced there) or a storage
+ * error. Needs no weft_sync_t. */
+int weft_sync_blob_withdraw(weft_txn_t *txn, const uint8_t origin[32], uint64_t wall_ms,
+                            const uint8_t *ctx, size_t ctx_len, const uint8_t id[32]);
+
 /* A write job: run fn in a write transaction (committed durably when fn
  * returns 0, aborted otherwise), then call done(arg, rc) from any thread.
  * Returns 0, or an error (done is then never called). */

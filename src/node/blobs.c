@@ -9,6 +9,7 @@
  * knows the upload offset it starts at and does nothing when the writer
  * is already past it.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,4 +149,45 @@ int weft_node_blob_fetching(weft_node_t *node, const uint8_t id[32], uint64_t *h
 void weft_node_blob_sync_stats(weft_node_t *node, weft_sync_blob_stats_t *out)
 {
     weft_sync_blob_stats(node->sync, out); /* zeros without sync */
+}
+
+typedef struct {
+    const char *ctx;
+    const uint8_t *id;
+    int no_context;
+} withdraw_job_t;
+
+static int withdraw_fn(weft_node_t *node, weft_txn_t *txn, void *arg)
+{
+    withdraw_job_t *w = arg;
+    char app[WEFT_APP_ID_LEN + 1];
+    if (node_context_app(txn, w->ctx, app) != 0) {
+        w->no_context = 1;
+        return WEFT_ENOTFOUND;
+    }
+    return weft_sync_blob_withdraw(txn, node->id, node_unix_ms(), (const uint8_t *)w->ctx,
+                                   strlen(w->ctx), w->id);
+}
+
+int weft_node_blob_withdraw(weft_node_t *node, const char *context, const uint8_t id[32],
+                            char *msg, size_t msg_size)
+{
+    withdraw_job_t w = {context, id, 0};
+    char hex[65];
+    weft_blob_id_hex(id, hex);
+    if (!node->db || !node->has_id) {
+        snprintf(msg, msg_size, "this node has no %s", node->db ? "id" : "data directory");
+        return WEFT_EARG;
+    }
+    int rc = node_write_fn(node, withdraw_fn, &w);
+    if (rc == WEFT_ENOTFOUND && w.no_context)
+        snprintf(msg, msg_size, "no context '%s'", context);
+    else if (rc == WEFT_ENOTFOUND)
+        snprintf(msg, msg_size, "blob %s is not announced to context '%s'", hex, context);
+    else if (rc != 0)
+        snprintf(msg, msg_size, "blob %s not withdrawn from '%s': %s", hex, context,
+                 weft_strerror(rc));
+    else
+        node_sync_changed(node, context);
+    return rc;
 }

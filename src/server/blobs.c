@@ -10,6 +10,9 @@
  *                        so cached for good and 304 for a matching ETag;
  *                        503 FETCHING for a blob announced to one of the
  *                        node's contexts that is still coming from peers
+ *   DELETE /v1/contexts/{name}/blobs/{id}
+ *                        withdraws the blob's announcement from the context
+ *                        (weft_node_blob_withdraw): 204, 404 NOT_FOUND
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -138,4 +141,21 @@ enum MHD_Result srv_blob_get(srv_t *s, req_t *r)
                             "public, max-age=31536000, immutable");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     return srv_queue(r, status, resp, status == 200 ? "application/octet-stream" : NULL);
+}
+
+enum MHD_Result srv_blob_withdraw(srv_t *s, req_t *r)
+{
+    uint8_t id[32];
+    char msg[512];
+    if (weft_blob_id_parse(r->params[1], id) != 0)
+        return srv_reply_error(r, 400, "BAD_REQUEST", "a blob id is 64 hex digits, not '%s'",
+                               r->params[1]);
+    int rc = weft_node_blob_withdraw(s->node, r->params[0], id, msg, sizeof msg);
+    if (rc == WEFT_ENOTFOUND)
+        return srv_reply_error(r, 404, "NOT_FOUND", "%s", msg);
+    if (rc == WEFT_EARG)
+        return srv_reply_error(r, 409, "NO_DATA_DIR", "%s", msg);
+    if (rc != 0)
+        return srv_reply_error(r, 500, "STORAGE", "%s", msg);
+    return srv_reply_bytes(r, 204, NULL, "", 0);
 }

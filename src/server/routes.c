@@ -58,6 +58,7 @@ const route_t srv_routes[] = {
     {"GET", "/v1/peers", WEFT_SCOPE_READ, 0, srv_peers},
     {"PUT", "/v1/blobs", WEFT_SCOPE_CALL, 3, srv_blob_put},
     {"GET", "/v1/blobs/{}", WEFT_SCOPE_READ, 0, srv_blob_get},
+    {"DELETE", "/v1/contexts/{}/blobs/{}", WEFT_SCOPE_ADMIN, 0, srv_blob_withdraw},
     {"GET", "/health", 0, 0, health},
     {"GET", "/ready", 0, 0, ready},
     {"GET", "/metrics", 0, 0, srv_metrics},

@@ -159,6 +159,7 @@ enum MHD_Result srv_console(srv_t *s, req_t *r);
 /* blobs.c: PUT /v1/blobs (streamed) and GET /v1/blobs/{id} */
 enum MHD_Result srv_blob_put(srv_t *s, req_t *r);
 enum MHD_Result srv_blob_get(srv_t *s, req_t *r);
+enum MHD_Result srv_blob_withdraw(srv_t *s, req_t *r);
 /* tables.c: a Cosmictron table's rows as JSON pages; sse.c: its changes */
 enum MHD_Result srv_table_rows(srv_t *s, req_t *r);
 enum MHD_Result srv_table_subscribe(srv_t *s, req_t *r);

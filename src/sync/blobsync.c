@@ -148,6 +148,24 @@ int weft_sync_blob_announce(weft_txn_t *txn, const uint8_t origin[32], uint64_t 
     return rc;
 }
 
+int weft_sync_blob_withdraw(weft_txn_t *txn, const uint8_t origin[32], uint64_t wall_ms,
+                            const uint8_t *ctx, size_t ctx_len, const uint8_t id[32])
+{
+    weft_crdt_state_t *st = NULL;
+    int rc = weft_crdt_read_part(txn, ctx, ctx_len, KEY, KEY_LEN, WEFT_CRDT_LWW_MAP, id, 32, &st);
+    int has = rc == 0 ? weft_crdt_map_contains(st, id, 32) : 0;
+    weft_crdt_state_delete(st);
+    if (rc != 0 && rc != WEFT_ENOTFOUND)
+        return rc;
+    if (has < 0)
+        return has;
+    if (!has)
+        return WEFT_ENOTFOUND;
+    weft_crdt_input_t in = {.field = id, .field_len = 32};
+    return weft_crdt_local(txn, origin, wall_ms, ctx, ctx_len, KEY, KEY_LEN, WEFT_CRDT_LWW_MAP,
+                           WEFT_CRDT_MAP_REMOVE, &in, NULL, NULL);
+}
+
 /* The record announced for blob id in ctx, copied: 0 or WEFT_ENOTFOUND. */
 static int announced(weft_txn_t *txn, const uint8_t *ctx, size_t len, const uint8_t id[32],
                      uint8_t **rec, size_t *rec_len)
@@ -474,6 +492,23 @@ void sync_blobs_context(sync_blobs_t *b, const uint8_t *ctx, size_t len)
         return;
     if (weft_txn_begin(b->cfg.db, WEFT_TXN_READ, &txn) != 0)
         return;
+    /* a fetch for ctx of a blob withdrawn from it stops (its jobs in
+     * flight find no fetch when they end, chunks asked find none) */
+    for (fetch_t *f = b->fetches, *next; f; f = next) {
+        uint8_t *rec = NULL;
+        size_t rl;
+        next = f->next;
+        if (f->ctx_len != len || memcmp(f->ctx, ctx, len) != 0 || f->assembling ||
+            announced(txn, ctx, len, f->id, &rec, &rl) == 0) {
+            free(rec);
+            continue;
+        }
+        char h[65];
+        hex(f->id, h);
+        blog(b, "sync: blob %.16s withdrawn from context %s: its fetch stops (%llu of %llu "
+                "chunks here)", h, f->ctx, (unsigned long long)f->stored, (unsigned long long)f->n);
+        fetch_remove(b, f);
+    }
     if (weft_crdt_read(txn, ctx, len, KEY, KEY_LEN, WEFT_CRDT_LWW_MAP, &st) != 0)
         goto out;
     weft_crdt_map_entries(st, NULL, 0, &need);

@@ -45,7 +45,9 @@ CASE per CTest test:
              for byte on nodes 2 and 3 through GET /v1/blobs (503 FETCHING
              while it comes) and a guest's blob_open/blob_read; one a guest
              writes and announces on node 2 reaches 1 and 3; one never
-             announced stays home; fetches counted in /metrics
+             announced stays home; fetches counted in /metrics; one
+             withdrawn (DELETE /v1/contexts/b/blobs/ID) while node 3 is
+             down never reaches it, and node 2 keeps its copy
   blobs_nats a blob of 1 MiB announced on node 1 fetched by node 2 when the
              two replicate through NATS (a nats-server on a free loopback
              port; skipped, 77, without nats-server)
@@ -624,6 +626,29 @@ def case_blobs(tmp):
               "%s counts its fetches" % n.data)
     served = sum(metric(n, 'weft_blob_chunks_total{dir="out"}') or 0 for n in (n1, n2, n3))
     check(served >= 13 * 2 + 2, "chunks served: %s" % served)
+    # withdrawn: a blob announced while node 3 is down, withdrawn once node
+    # 2 has it; node 3 comes back and never gets it, node 2 keeps its copy
+    wd = os.urandom(600 * 1024)
+    s, h, body = n1.request("PUT", "/v1/blobs", wd)
+    wd_id = json.loads(body)["id"]
+    stop(n3)
+    s, doc = call(n1, "b", "blob_announce", bytes.fromhex(wd_id))
+    check(s == 200 and output(doc) == b"\1\0\0\0", "announce the blob to withdraw: %s" % doc)
+    fetched(n2, wd_id, wd)
+    s, h, body = n1.request("DELETE", "/v1/contexts/b/blobs/" + wd_id)
+    check(s == 204, "DELETE withdraws: %s %r" % (s, body))
+    s, h, body = n1.request("DELETE", "/v1/contexts/b/blobs/" + wd_id)
+    check(s == 404 and b"not announced" in body, "withdrawn already: 404: %s %r" % (s, body))
+    s, h, body = n1.request("DELETE", "/v1/contexts/nope/blobs/" + wd_id)
+    check(s == 404 and b"no context" in body, "no such context: 404: %s %r" % (s, body))
+    s, h, body = n1.request("DELETE", "/v1/contexts/b/blobs/xyz")
+    check(s == 400, "a bad id: 400: %s %r" % (s, body))
+    call(n1, "b", "put", kv(b"after_withdraw", b"m"))
+    n3 = start(n3.data, peers=[n1.peer_addr, n2.peer_addr])
+    poll(lambda: get(n3, "b", b"after_withdraw") == b"m", "node 3 has what followed")
+    poll(lambda: metric(n3, "weft_blobs_fetching") == 0, "node 3 fetches nothing")
+    check(n3.request("GET", "/v1/blobs/" + wd_id)[0] == 404, "node 3 never got the withdrawn blob")
+    check(n2.request("GET", "/v1/blobs/" + wd_id)[0] == 200, "node 2 keeps its copy")
     for n in (n3, n2, n1):
         stop(n)
 
