@@ -79,6 +79,14 @@ int cli_parse_i64(const char *s, int64_t *out);
  * (decimal, hex float, inf, nan). Returns 0 or -1. */
 int cli_parse_f32(const char *s, float *out);
 int cli_parse_f64(const char *s, double *out);
+/* Parses a v128 argument into its 16 bytes (lane 0 first, as in memory):
+ * a shape, ':' and its lanes separated by ',' ("i32x4:1,2,3,4",
+ * "f32x4:0.5,-1,inf,nan", "i8x16:0,1,...,15"; shapes i8x16, i16x8, i32x4,
+ * i64x2, f32x4, f64x2; integer lanes as cli_parse_i32 takes them, in the
+ * lane's range), the same with blanks ("i32x4 0x1 0x2 0x3 0x4", what
+ * `weft run` prints), or 0x and 32 hex digits, the bytes in memory order.
+ * Returns 0 or -1 (unknown shape, wrong lane count, a lane out of range). */
+int cli_parse_v128(const char *s, uint8_t out[16]);
 /* Parses a non-negative count with an optional binary suffix K, M or G
  * (case-insensitive, e.g. "64M"). Returns 0 or -1 (junk, overflow). */
 int cli_parse_size(const char *s, uint64_t *out);

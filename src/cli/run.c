@@ -114,6 +114,7 @@ static int parse_arg(weft_valtype_t t, const char *s, weft_val_t *out)
         *out = weft_val_f64(d);
         return 0;
     }
+    case WEFT_V128: return cli_parse_v128(s, out->of.v128);
     case WEFT_FUNCREF:
     case WEFT_EXTERNREF:
         /* Only the null reference can be written on a command line. */
@@ -489,7 +490,8 @@ int cli_run(int argc, char **argv)
             cli_error("argument %zu of '%s': '%s' is not a valid %s%s", i + 1, fname, o.args[i],
                       weft_valtype_name(t),
                       t == WEFT_FUNCREF || t == WEFT_EXTERNREF ? " (only 'null' can be given)"
-                                                               : "");
+                      : t == WEFT_V128 ? " (a shape and its lanes, i32x4:1,2,3,4, or 0x and 32 hex digits)"
+                                       : "");
             status = CLI_EXIT_USAGE;
             goto done;
         }

@@ -183,6 +183,91 @@ int cli_parse_f64(const char *s, double *out)
     return 0;
 }
 
+/* The v128 shapes an argument may name, as the text format spells them. */
+static const struct {
+    const char *name;
+    unsigned lanes, bytes; /* lane count and width */
+    char kind;             /* 'i' or 'f' */
+} v128_shapes[] = {
+    {"i8x16", 16, 1, 'i'}, {"i16x8", 8, 2, 'i'}, {"i32x4", 4, 4, 'i'},
+    {"i64x2", 2, 8, 'i'},  {"f32x4", 4, 4, 'f'}, {"f64x2", 2, 8, 'f'},
+};
+
+/* One lane of a v128 argument into its `bytes` bytes at out. An integer
+ * lane takes -2^(w-1) .. 2^w-1 (a negative one as its two's complement). */
+static int parse_v128_lane(const char *s, unsigned bytes, char kind, uint8_t *out)
+{
+    if (kind == 'f') {
+        float f;
+        double d;
+        if (bytes == 4 ? cli_parse_f32(s, &f) : cli_parse_f64(s, &d))
+            return -1;
+        memcpy(out, bytes == 4 ? (void *)&f : (void *)&d, bytes);
+        return 0;
+    }
+    int neg;
+    uint64_t mag;
+    if (parse_magnitude(s, &neg, &mag) != 0)
+        return -1;
+    unsigned bits = bytes * 8;
+    uint64_t max = bits == 64 ? UINT64_MAX : (1ull << bits) - 1;
+    if (neg ? mag > (max >> 1) + 1 : mag > max)
+        return -1;
+    uint64_t v = neg ? 0u - mag : mag;
+    memcpy(out, &v, bytes); /* little-endian: the low bytes */
+    return 0;
+}
+
+int cli_parse_v128(const char *s, uint8_t out[16])
+{
+    uint8_t v[16];
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) { /* 16 bytes in memory order */
+        s += 2;
+        if (strlen(s) != 32)
+            return -1;
+        for (unsigned i = 0; i < 16; i++) {
+            char pair[3] = {s[2 * i], s[2 * i + 1], 0};
+            if (!isxdigit((unsigned char)pair[0]) || !isxdigit((unsigned char)pair[1]))
+                return -1;
+            v[i] = (uint8_t)strtoul(pair, NULL, 16);
+        }
+        memcpy(out, v, 16);
+        return 0;
+    }
+    for (size_t k = 0; k < sizeof v128_shapes / sizeof v128_shapes[0]; k++) {
+        size_t n = strlen(v128_shapes[k].name);
+        if (strncmp(s, v128_shapes[k].name, n) != 0 || (s[n] != ':' && s[n] != ' '))
+            continue;
+        /* lanes separated by ',' or blanks (as weft run prints a result) */
+        const char *p = s + n + 1;
+        for (unsigned i = 0; i < v128_shapes[k].lanes; i++) {
+            while (*p == ' ')
+                p++;
+            if (i > 0 && *p == ',')
+                p++;
+            while (*p == ' ')
+                p++;
+            char lane[64];
+            size_t len = strcspn(p, ", ");
+            if (len == 0 || len >= sizeof lane)
+                return -1;
+            memcpy(lane, p, len);
+            lane[len] = '\0';
+            if (parse_v128_lane(lane, v128_shapes[k].bytes, v128_shapes[k].kind,
+                                v + i * v128_shapes[k].bytes) != 0)
+                return -1;
+            p += len;
+        }
+        while (*p == ' ')
+            p++;
+        if (*p != '\0') /* too many lanes, or a trailing ',' */
+            return -1;
+        memcpy(out, v, 16);
+        return 0;
+    }
+    return -1;
+}
+
 int cli_parse_size(const char *s, uint64_t *out)
 {
     if (!isdigit((unsigned char)*s))

@@ -389,6 +389,34 @@ fi
 have "$wasm/say_then_return.wasm" &&
     expect_stdout 0 'guest says hi\n5\n' "$weft" run --invoke talk "$wasm/say_then_return.wasm"
 
+# ---- --invoke with v128 arguments and results ------------------------------------
+v=$wasm/v128.wasm
+if have "$v"; then
+    expect_stdout 0 'i32x4 0x0000000b 0x00000016 0x00000021 0xffffffff\n' \
+        "$weft" run --invoke add "$v" i32x4:1,2,3,4 i32x4:10,20,30,-5
+    # what weft run prints reads back as an argument
+    expect_stdout 0 'i32x4 0x0000000c 0x00000018 0x00000024 0x00000003\n' \
+        "$weft" run --invoke add "$v" 'i32x4 0x0000000b 0x00000016 0x00000021 0xffffffff' i32x4:1,2,3,4
+    expect_stdout 0 '-1\n' "$weft" run --invoke lane3 "$v" i32x4:0,0,0,4294967295
+    expect_stdout 0 '-2147483648\n' "$weft" run --invoke lane3 "$v" i64x2:0,-9223372036854775808
+    expect_stdout 0 '255\n' "$weft" run --invoke byte15 "$v" i8x16:0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,-1
+    expect_stdout 0 '770\n' "$weft" run --invoke lane3 "$v" i16x8:0,0,0,0,0,0,0x302,0
+    expect_stdout 0 '255\n' "$weft" run --invoke byte15 "$v" 0x000102030405060708090a0b0c0d0eff
+    expect_stdout 0 '3.75\n' "$weft" run --invoke fsum "$v" f32x4:0.5,1,-0.25,2.5
+    expect_stdout 0 '1072693248\n' "$weft" run --invoke lane3 "$v" f64x2:0,1.0
+    expect_stdout 0 '-3\ni32x4 0x00000007 0x00000007 0x00000007 0x00000007\n' \
+        "$weft" run --invoke hi64 "$v" 7 i64x2:1,-3
+    expect 2 "argument 1 of 'lane3': 'i32x4:1,2,3' is not a valid v128" \
+        "$weft" run --invoke lane3 "$v" i32x4:1,2,3
+    expect 2 "is not a valid v128 (a shape and its lanes" "$weft" run --invoke lane3 "$v" i32x4:1,2,3,4,5
+    expect 2 "is not a valid v128" "$weft" run --invoke lane3 "$v" i8x16:256,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0
+    expect 2 "is not a valid v128" "$weft" run --invoke lane3 "$v" i32x4:1,,2,3
+    expect 2 "is not a valid v128" "$weft" run --invoke lane3 "$v" i32x4:1,2,3,4,
+    expect 2 "is not a valid v128" "$weft" run --invoke lane3 "$v" i32x2:1,2
+    expect 2 "is not a valid v128" "$weft" run --invoke lane3 "$v" 0x0001
+    expect 2 "is not a valid v128" "$weft" run --invoke lane3 "$v" 42
+fi
+
 # ---- inspect ------------------------------------------------------------------
 if have "$answer"; then
     expect 0 "answer: () -> i32" "$weft" inspect "$answer"
