@@ -25,6 +25,12 @@
  * Their bytes are not cleared: the interpreter writes every slot before it
  * reads it (operands, and locals it zeroes), as with a fresh malloc.
  *
+ * And it keeps one or two freed vector stacks (docs/engine.md "SIMD"): a
+ * store that meets a v128 maps 16 bytes per value-stack slot (16 MiB by
+ * default, MAP_NORESERVE), and a map, first-touch faults and unmap per
+ * store were the whole cost of a small SIMD call. Not cleared either, for
+ * the same reason; a kept one holds the pages its stores touched.
+ *
  * Thread rule: the pool is the calling thread's own (no lock); a region
  * goes back to the pool of whichever thread frees it, and a thread's pool
  * is unmapped when the thread ends.
@@ -69,6 +75,7 @@ enum {
     VEC_PAGES = 4096,                   /* mincore's vector, per round */
     SPARES = 4,                         /* heap blocks kept per thread */
     SPARE_MAX = 16u << 20,              /* the largest kept */
+    VSTACKS = 2,                        /* vector stacks kept per thread */
 };
 
 typedef struct {
@@ -76,16 +83,19 @@ typedef struct {
     uint64_t cap;
 } region_t;
 
+/* A kept heap block or vector stack (NULL p: a free place). */
+typedef struct {
+    void *p;
+    size_t bytes;
+} kept_t;
+
 /* Newest last: a memory takes the newest region that fits (the one whose
  * pages are most likely still cached), a full pool drops its oldest. */
 typedef struct {
     region_t r[POOL_ENTRIES];
     unsigned n;
     uint64_t bytes;
-    struct {
-        void *p;
-        size_t bytes;
-    } spare[SPARES];
+    kept_t spare[SPARES], vstack[VSTACKS];
 } pool_t;
 
 static pthread_key_t pool_key;
@@ -109,6 +119,8 @@ static void pool_free(void *arg)
         if (pool->spare[i].p) UNPOISON(pool->spare[i].p, pool->spare[i].bytes);
         free(pool->spare[i].p);
     }
+    for (unsigned i = 0; i < VSTACKS; i++)
+        if (pool->vstack[i].p) munmap(pool->vstack[i].p, pool->vstack[i].bytes);
     free(pool);
     my_pool = NULL;
 }
@@ -265,30 +277,65 @@ int mem_bytes_clear(uint8_t *p, uint64_t cap, uint64_t size, uint64_t keep)
     return 0;
 }
 
-void *mem_spare_take(size_t bytes)
+/* A kept block of exactly `bytes` from kept[0 .. n - 1] (it leaves the
+ * list), or NULL. */
+static void *kept_take(kept_t *kept, unsigned n, size_t bytes)
 {
-    pool_t *pool = thread_pool();
-    for (unsigned i = 0; pool && i < SPARES; i++) {
-        if (pool->spare[i].p && pool->spare[i].bytes == bytes) {
-            void *p = pool->spare[i].p;
-            pool->spare[i].p = NULL;
-            UNPOISON(p, bytes);
+    for (unsigned i = 0; i < n; i++) {
+        if (kept[i].p && kept[i].bytes == bytes) {
+            void *p = kept[i].p;
+            kept[i].p = NULL;
             return p;
         }
     }
-    return malloc(bytes);
+    return NULL;
+}
+
+/* Keeps p in a free place of kept[0 .. n - 1]: 1, or 0 when it is full. */
+static int kept_put(kept_t *kept, unsigned n, void *p, size_t bytes)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (!kept[i].p) {
+            kept[i].p = p;
+            kept[i].bytes = bytes;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void *mem_spare_take(size_t bytes)
+{
+    pool_t *pool = thread_pool();
+    void *p = pool ? kept_take(pool->spare, SPARES, bytes) : NULL;
+    if (!p) return malloc(bytes);
+    UNPOISON(p, bytes);
+    return p;
 }
 
 void mem_spare_keep(void *p, size_t bytes)
 {
     pool_t *pool = p && bytes <= SPARE_MAX ? thread_pool() : NULL;
-    for (unsigned i = 0; pool && i < SPARES; i++) {
-        if (!pool->spare[i].p) {
-            POISON(p, bytes);
-            pool->spare[i].p = p;
-            pool->spare[i].bytes = bytes;
-            return;
-        }
+    if (pool) POISON(p, bytes);
+    if (!pool || !kept_put(pool->spare, SPARES, p, bytes)) {
+        UNPOISON(p, bytes);
+        free(p);
     }
-    free(p);
+}
+
+void *mem_vstack_take(size_t bytes)
+{
+    pool_t *pool = thread_pool();
+    void *p = pool ? kept_take(pool->vstack, VSTACKS, bytes) : NULL;
+    if (p) return p;
+    /* MAP_NORESERVE and untouched: a store pays only for the pages its
+     * v128 values reach. */
+    p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void mem_vstack_keep(void *p, size_t bytes)
+{
+    pool_t *pool = p ? thread_pool() : NULL;
+    if (p && (!pool || !kept_put(pool->vstack, VSTACKS, p, bytes))) munmap(p, bytes);
 }

@@ -411,6 +411,11 @@ int mem_bytes_clear(uint8_t *p, uint64_t cap, uint64_t size, uint64_t keep);
  * it. For value stacks and frames. */
 void *mem_spare_take(size_t bytes);
 void mem_spare_keep(void *p, size_t bytes);
+/* A vector stack of `bytes` (mapped MAP_NORESERVE, not cleared), from the
+ * thread's spares or a new mapping; NULL when none can be mapped.
+ * mem_vstack_keep keeps it for the thread's next store, or unmaps it. */
+void *mem_vstack_take(size_t bytes);
+void mem_vstack_keep(void *p, size_t bytes);
 /* decode.c: the order of export_order (bytes, then length). */
 int engine_name_cmp(const char *a, size_t alen, const char *b, size_t blen);
 /* api.c: the export named (name, len), or NULL; O(log exports). */

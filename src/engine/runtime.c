@@ -9,7 +9,6 @@
  * order and a segment that does not fit traps, keeping earlier writes.
  */
 #include <stdarg.h>
-#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,7 +123,7 @@ void weft_store_delete(weft_store_t *s)
         o = next;
     }
     free_stack(s);
-    if (s->vstack) munmap(s->vstack, s->vstack_bytes);
+    mem_vstack_keep(s->vstack, s->vstack_bytes);
     free(s);
 }
 
@@ -138,7 +137,7 @@ int weft_store_set_limits(weft_store_t *s, const weft_limits_config_t *l)
     if (s->limits.max_memory_pages > MAX_PAGES) s->limits.max_memory_pages = MAX_PAGES;
     free_stack(s);
     if (s->vstack) { /* resized with the value stack */
-        munmap(s->vstack, s->vstack_bytes);
+        mem_vstack_keep(s->vstack, s->vstack_bytes);
         s->vstack = NULL;
         if (store_need_vstack(s)) return WEFT_ENOMEM;
     }
@@ -148,11 +147,10 @@ int weft_store_set_limits(weft_store_t *s, const weft_limits_config_t *l)
 int store_need_vstack(weft_store_t *s)
 {
     if (s->vstack) return 0;
-    /* MAP_NORESERVE and untouched: a store pays only for the pages its
-     * v128 values reach, and those that use none pay nothing. */
+    /* a store that uses no v128 pays nothing */
     size_t bytes = s->limits.max_stack_bytes / sizeof(slot_t) * 16;
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) return WEFT_ENOMEM;
+    void *p = mem_vstack_take(bytes);
+    if (!p) return WEFT_ENOMEM;
     s->vstack = p;
     s->vstack_bytes = bytes;
     return 0;

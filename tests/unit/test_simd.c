@@ -5,7 +5,8 @@
  * locals that must start at zero on every call, across calls, blocks,
  * tail calls, instance resets,
  * br_if, br_table and select, after the store's stack is resized, and
- * their fuel (one unit per instruction, as a scalar one).
+ * their fuel (one unit per instruction, as a scalar one), and in a store
+ * that takes over a deleted one's vector stack.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,4 +242,32 @@ TEST(simd_tail_call_moves_v128_arguments)
     ASSERT_OK(weft_instance_export(inst, "count_up", &ext));
     weft_val_t args[2] = {v128_i32x4(10, 20, 30, 40), weft_val_i32(5)};
     call_i32x4(s, ext.of.func, args, 2, 15, 30, 45, 60);
+}
+
+/* A deleted store's vector stack goes to the thread's pool uncleared and
+ * the next store of the thread takes it (mempool.c): that store's declared
+ * v128 locals still read zero, not what the last store left there. */
+TEST(simd_a_store_reusing_a_vector_stack_sees_none_of_its_values)
+{
+    weft_engine_t *e = h_engine();
+    weft_module_t *m = h_module(e, "simd");
+    for (int round = 0; round < 3; round++) {
+        weft_store_t *s = weft_store_new(e);
+        ASSERT_NOT_NULL(s);
+        weft_linker_t *l = weft_linker_new(s);
+        ASSERT_NOT_NULL(l);
+        twist_seen_t seen = {0};
+        weft_func_t *twist = weft_func_new_host(s, h_functype("vi", "v"), host_twist, &seen, NULL);
+        ASSERT_NOT_NULL(twist);
+        weft_extern_t ext = {.kind = WEFT_EXTERN_FUNC, .of.func = twist};
+        ASSERT_OK(weft_linker_define(l, "host", "twist", &ext));
+        weft_instance_t *inst = NULL;
+        ASSERT_OK_S(s, weft_linker_instantiate(l, m, &inst));
+        ASSERT_OK(weft_instance_export(inst, "fresh_local", &ext));
+        weft_val_t arg = v128_i32x4(0x11111111 * (round + 1), -1, 9, 0x55555555), res;
+        ASSERT_OK_S(s, weft_func_call(s, ext.of.func, &arg, 1, &res, 1));
+        expect_i32x4(&res, 0, 0, 0, 0);
+        weft_linker_delete(l);
+        weft_store_delete(s);
+    }
 }
