@@ -35,6 +35,22 @@ static const unsigned char op_cells[] = {
 #include "ops.def"
 };
 
+/* The SIMD ops whose last cell is the lane function of their instruction:
+ * the generic ones and the hot instructions' own (ops.def's V* lines). */
+static const bool fn_last[OP__COUNT] = {
+    [OP_V_OP] = true, [OP_V_SHIFT] = true, [OP_V_TO_S] = true, [OP_V_FROM_S] = true, [OP_V_LOAD] = true,
+#define VUN(n, sub, fn) [OP_##n] = true,
+#define VBIN(n, sub, fn) [OP_##n] = true,
+#define VTERN(n, sub, fn) [OP_##n] = true,
+#define VSHIFT(n, sub, fn) [OP_##n] = true,
+#define VTEST(n, sub, fn) [OP_##n] = true,
+#define VEXTRACT(n, sub, f, rt) [OP_##n] = true,
+#define VREPLACE(n, sub, f) [OP_##n] = true,
+#define VSPLAT(n, sub, fn) [OP_##n] = true,
+#define VLOAD(n, sub, fn) [OP_##n] = true,
+#include "ops.def"
+};
+
 const char *engine_op_name(int op)
 {
     return op >= 0 && op < OP__COUNT ? op_names[op] : "?";
@@ -76,9 +92,7 @@ int weft_module_dump_code(const weft_module_t *m, uint32_t index, FILE *out)
                 fprintf(out, " %lld", (long long)c->i);
         }
         /* SIMD ops end with a lane function of simd.c: name its instruction */
-        bool fn_last = op == OP_V_OP || op == OP_V_SHIFT || op == OP_V_TO_S || op == OP_V_FROM_S ||
-                       op == OP_V_LOAD;
-        const char *simd = fn_last && pc + len <= fd->ncode ? simd_fn_name(fd->code[pc + len - 1].h) : NULL;
+        const char *simd = fn_last[op] && pc + len <= fd->ncode ? simd_fn_name(fd->code[pc + len - 1].h) : NULL;
         if (simd) fprintf(out, "  ; %s", simd);
         fputc('\n', out);
         pc += len;

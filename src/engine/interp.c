@@ -19,6 +19,7 @@
 #include "jit/jit.h"
 #include "num.h"
 #include "simd.h"
+#include "simd_sse.h"
 
 const void *const *interp_labels;
 
@@ -670,6 +671,77 @@ L_V_STORE: {
     pc += 4;
     NEXT();
 }
+L_V_STORE128: {
+    V_MEM((uint64_t)fp[pc[1].p.a].i32 + pc[2].u, 16, pc[3].p.b);
+    memcpy(vmem + ea, VS(pc[1].p.b), 16);
+    pc += 4;
+    NEXT();
+}
+L_V_SHUFFLE32: {
+    uint32_t t[8], sel = (uint32_t)pc[3].u;
+    memcpy(t, VS(pc[1].p.b), 16);
+    memcpy(t + 4, VS(pc[2].u), 16);
+    v128_t r = {.u32 = {t[sel & 7], t[sel >> 8 & 7], t[sel >> 16 & 7], t[sel >> 24 & 7]}};
+    *VS(pc[1].p.a) = r;
+    pc += 4;
+    NEXT();
+}
+/* The hot instructions' own handlers (ops.def's V* lines), in the layout of
+ * the generic ones. vb_ is the frame's vector base, computed once: a store
+ * through a vector may alias *s for the compiler. Without SSE2 the ones
+ * that need it jump to the generic handler, which calls the lane function
+ * of the last cell. */
+#define VBASE() uint8_t *const vb_ = s->vstack + (size_t)(fp - s->stack) * 16
+#define VAT(i) ((v128_t *)(vb_ + (size_t)(i) * 16))
+#define VEXTRACT(n, sub, f, rt)                                               \
+    L_##n : {                                                                 \
+        VBASE();                                                              \
+        fp[pc[1].p.a].i64 = (rt)VAT(pc[1].p.b)->f[pc[2].u];                   \
+        pc += 4;                                                              \
+        NEXT();                                                               \
+    }
+#define VREPLACE(n, sub, f)                                                   \
+    L_##n : {                                                                 \
+        VBASE();                                                              \
+        v128_t v = *VAT(pc[1].p.b);                                           \
+        v.f[pc[2].p.b] = (__typeof__(v.f[0]))fp[pc[2].p.a].i64;               \
+        *VAT(pc[1].p.a) = v;                                                  \
+        pc += 4;                                                              \
+        NEXT();                                                               \
+    }
+#if SIMD_SSE2
+#define VX(i) (*(vx_t *)VAT(i))
+#define V_SSE(n, body, len)                                                   \
+    L_##n : {                                                                 \
+        VBASE();                                                              \
+        body;                                                                 \
+        pc += len;                                                            \
+        NEXT();                                                               \
+    }
+#define VUN(n, sub, fn) V_SSE(n, VX(pc[1].p.a) = fn(VX(pc[1].p.b)), 4)
+#define VBIN(n, sub, fn) V_SSE(n, VX(pc[1].p.a) = fn(VX(pc[1].p.b), VX(pc[2].p.a)), 4)
+#define VTERN(n, sub, fn) V_SSE(n, VX(pc[1].p.a) = fn(VX(pc[1].p.b), VX(pc[2].p.a), VX(pc[2].p.b)), 4)
+#define VSHIFT(n, sub, fn) V_SSE(n, VX(pc[1].p.a) = fn(VX(pc[1].p.b), fp[pc[2].u].i32), 4)
+#define VTEST(n, sub, fn) V_SSE(n, fp[pc[1].p.a].i64 = fn(VX(pc[1].p.b)), 4)
+#define VSPLAT(n, sub, fn) V_SSE(n, VX(pc[1].p.a) = fn(fp[pc[2].p.a].i64), 4)
+#define VLOAD(n, sub, fn)                                                     \
+    L_##n : {                                                                 \
+        V_MEM((uint64_t)SRC(1).i32 + pc[2].u, pc[3].p.a, pc[3].p.b);          \
+        VBASE();                                                              \
+        VX(pc[1].p.a) = fn(vmem + ea);                                        \
+        pc += 5;                                                              \
+        NEXT();                                                               \
+    }
+#else
+#define VUN(n, sub, fn) L_##n : goto L_V_OP;
+#define VBIN(n, sub, fn) L_##n : goto L_V_OP;
+#define VTERN(n, sub, fn) L_##n : goto L_V_OP;
+#define VSHIFT(n, sub, fn) L_##n : goto L_V_SHIFT;
+#define VTEST(n, sub, fn) L_##n : goto L_V_TO_S;
+#define VSPLAT(n, sub, fn) L_##n : goto L_V_FROM_S;
+#define VLOAD(n, sub, fn) L_##n : goto L_V_LOAD;
+#endif
+#include "ops.def"
 
 /* Every integer op writes its result to its slot and to acc (a register);
  * the _R twin of an op reads its first operand from acc instead of a slot,

@@ -892,6 +892,38 @@ static uint8_t lane_index(cctx_t *c, const simd_info_t *si)
 /* A cell of two slot-sized fields, as cc_pair writes it. */
 static uint64_t pk(uint32_t a, uint32_t b) { return a | (uint64_t)b << 32; }
 
+/* The op of SIMD instruction `sub`: its own handler (ops.def's V* lines) or
+ * the generic one, whose operand layout they share. */
+static int simd_op(uint32_t sub, int generic)
+{
+    switch (sub) {
+#define VUN(n, sub, fn) case sub: return OP_##n;
+#define VBIN(n, sub, fn) case sub: return OP_##n;
+#define VTERN(n, sub, fn) case sub: return OP_##n;
+#define VSHIFT(n, sub, fn) case sub: return OP_##n;
+#define VTEST(n, sub, fn) case sub: return OP_##n;
+#define VEXTRACT(n, sub, f, rt) case sub: return OP_##n;
+#define VREPLACE(n, sub, f) case sub: return OP_##n;
+#define VSPLAT(n, sub, fn) case sub: return OP_##n;
+#define VLOAD(n, sub, fn) case sub: return OP_##n;
+#include "ops.def"
+    default: return generic;
+    }
+}
+
+/* A shuffle that moves whole 4-byte lanes (each group of 4 lane bytes is
+ * 4m, 4m + 1, 4m + 2, 4m + 3): its lanes m packed a byte each, or -1. */
+static int64_t shuffle32(const uint8_t *bytes)
+{
+    uint32_t sel = 0;
+    for (int i = 0; i < 4; i++) {
+        const uint8_t *g = bytes + 4 * i;
+        if (g[0] % 4 || g[1] != g[0] + 1 || g[2] != g[0] + 2 || g[3] != g[0] + 3) return -1;
+        sel |= (uint32_t)(g[0] / 4) << 8 * i;
+    }
+    return sel;
+}
+
 static void op_fd(cctx_t *c)
 {
     uint32_t sub = rd_u32(&c->r);
@@ -913,7 +945,7 @@ static void op_fd(cctx_t *c)
         if (si->kind == SK_LOAD_LANE) lane = lane_index(c, si);
         b = si->kind == SK_LOAD_LANE ? pop_t(c, WEFT_V128) : (opnd_t){0};
         a = pop_t(c, WEFT_I32);
-        op = si->kind == SK_LOAD ? OP_V_LOAD : OP_V_LOAD_LANE;
+        op = si->kind == SK_LOAD ? simd_op(sub, OP_V_LOAD) : OP_V_LOAD_LANE;
         k[0] = off;
         k[1] = si->kind == SK_LOAD ? pk(si->width, mem) : pk(b.slot, lane);
         k[2] = si->kind == SK_LOAD ? fn : pk(si->width, mem);
@@ -926,7 +958,7 @@ static void op_fd(cctx_t *c)
         b = pop_t(c, WEFT_V128);
         a = pop_t(c, WEFT_I32);
         if (!emitting(c)) return;
-        cc_op(c, OP_V_STORE);
+        cc_op(c, si->kind == SK_STORE ? OP_V_STORE128 : OP_V_STORE);
         cc_pair(c, a.slot, b.slot);
         cc_cell(c, off);
         cc_pair(c, si->width | (uint32_t)lane << 8, mem);
@@ -942,6 +974,12 @@ static void op_fd(cctx_t *c)
             b = pop_t(c, WEFT_V128);
             a = pop_t(c, WEFT_V128);
             k[nk++] = b.slot;
+            int64_t sel = shuffle32(bytes);
+            if (sel >= 0) {
+                op = OP_V_SHUFFLE32;
+                k[nk++] = (uint64_t)sel;
+                break;
+            }
         }
         memcpy(&k[nk++], bytes, 8);
         memcpy(&k[nk++], bytes + 8, 8);
@@ -955,7 +993,7 @@ static void op_fd(cctx_t *c)
         a = pop_t(c, WEFT_V128);
         if (si->kind == SK_UN) b = a; /* unused operands name a real slot */
         if (si->kind != SK_TERN) z = b;
-        op = OP_V_OP;
+        op = simd_op(sub, OP_V_OP);
         k[0] = pk(b.slot, z.slot);
         k[1] = fn;
         nk = 2;
@@ -963,7 +1001,7 @@ static void op_fd(cctx_t *c)
     case SK_SHIFT:
         b = pop_t(c, WEFT_I32);
         a = pop_t(c, WEFT_V128);
-        op = OP_V_SHIFT;
+        op = simd_op(sub, OP_V_SHIFT);
         k[0] = b.slot;
         k[1] = fn;
         nk = 2;
@@ -973,7 +1011,7 @@ static void op_fd(cctx_t *c)
         if (si->kind == SK_EXTRACT) lane = lane_index(c, si);
         a = pop_t(c, WEFT_V128);
         out = si->kind == SK_TEST ? WEFT_I32 : si->scalar;
-        op = OP_V_TO_S;
+        op = simd_op(sub, OP_V_TO_S);
         k[0] = lane;
         k[1] = fn;
         nk = 2;
@@ -984,7 +1022,7 @@ static void op_fd(cctx_t *c)
         b = pop_t(c, si->scalar);
         /* a splat ignores its vector operand: it names the destination */
         a = si->kind == SK_REPLACE ? pop_t(c, WEFT_V128) : (opnd_t){.slot = home(c, c->sp)};
-        op = OP_V_FROM_S;
+        op = simd_op(sub, OP_V_FROM_S);
         k[0] = pk(b.slot, lane);
         k[1] = fn;
         nk = 2;

@@ -226,7 +226,7 @@ TEST(simd_dump_names_the_instructions)
     fclose(out);
     test_defer(free, text);
     ASSERT_CONTAINS(text, "V_CONST");
-    ASSERT_CONTAINS(text, "V_OP");
+    ASSERT_CONTAINS(text, "V_I32X4_ADD"); /* a hot instruction's own handler (ops.def) */
     ASSERT_CONTAINS(text, "; i32x4.add");
     ASSERT_CONTAINS(text, "; i32x4.extract_lane");
 }
