@@ -78,6 +78,11 @@ void weft_wasi_delete(weft_wasi_t *wasi);
  * given flags by the guest, so an embedder that reuses its files between
  * calls (a node) need not reset it. */
 unsigned weft_wasi_stdio_used(const weft_wasi_t *wasi);
+/* Which standard streams the guest asked to change the status flags of
+ * (fd_fdstat_set_flags: APPEND, NONBLOCK), by the same bits: only those
+ * can have other flags than the embedder gave, so an embedder resetting
+ * its files need not reset the flags of the others. */
+unsigned weft_wasi_stdio_flagged(const weft_wasi_t *wasi);
 
 /* Defines every wasi_snapshot_preview1 function in `linker`, bound to
  * `wasi`. Returns 0 or WEFT_ENOMEM. */

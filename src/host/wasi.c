@@ -210,6 +210,7 @@ fail:
 }
 
 unsigned weft_wasi_stdio_used(const weft_wasi_t *w) { return w->stdio_used; }
+unsigned weft_wasi_stdio_flagged(const weft_wasi_t *w) { return w->stdio_flagged; }
 
 void weft_wasi_delete(weft_wasi_t *w)
 {

@@ -31,14 +31,23 @@
 
 /* ---- the table --------------------------------------------------------- */
 
+/* Which standard streams (bit i for stream i) slot e holds, wherever
+ * fd_renumber put them: none for a descriptor the table opened. */
+static unsigned stdio_bits(const weft_wasi_t *w, const wasi_fd_t *e)
+{
+    unsigned bits = 0;
+    if (!e->owned)
+        for (int i = 0; i < 3; i++)
+            if (e->host == w->stdio_host[i]) bits |= 1u << i;
+    return bits;
+}
+
 int wasi_fd_get(weft_wasi_t *w, uint32_t fd, uint64_t rights, wasi_fd_t **out)
 {
     if (fd >= w->nfds || w->fds[fd].host < 0) return WASI_EBADF;
     if ((w->fds[fd].rights & rights) != rights) return WASI_ENOTCAPABLE;
     *out = &w->fds[fd];
-    if (!w->fds[fd].owned) /* a standard stream, wherever fd_renumber put it */
-        for (int i = 0; i < 3; i++)
-            if (w->fds[fd].host == w->stdio_host[i]) w->stdio_used |= 1u << i;
+    w->stdio_used |= stdio_bits(w, *out);
     return WASI_ESUCCESS;
 }
 
@@ -385,6 +394,7 @@ static int fn_fd_fdstat_set_flags(weft_caller_t *caller, void *user, weft_raw_t 
     if (rc) RETURN_ERRNO(rc);
     if (flags & ~WASI_FDFLAG_ALL) RETURN_ERRNO(WASI_EINVAL);
     if ((flags & WASI_FDFLAG_SYNCS) != e->sync_flags) RETURN_ERRNO(WASI_ENOTSUP);
+    ((weft_wasi_t *)user)->stdio_flagged |= stdio_bits(user, e);
     int fl = fcntl(e->host, F_GETFL);
     if (fl < 0) RETURN_ERRNO(wasi_errno(errno));
     fl &= ~(O_APPEND | O_NONBLOCK);

@@ -210,6 +210,7 @@ struct weft_wasi {
     int no_openat2;             /* resolve paths by walking: no kernel openat2 */
     int stdio_host[3];          /* the config's standard streams */
     unsigned stdio_used;        /* weft_wasi_stdio_used: set by wasi_fd_get */
+    unsigned stdio_flagged;     /* weft_wasi_stdio_flagged: fd_fdstat_set_flags reached them */
 };
 
 /* A host function of the table: name, parameter types as a string of 'i'

@@ -145,9 +145,12 @@ void node_call_streams_restore(void *saved)
  * large output is not kept until then. Only the streams the guest used
  * (bit i of `used`, weft_wasi_stdio_used) can have changed, and stdin's
  * size when the node wrote an input: a call that used none costs no system
- * call here (the nine of a full reset were a quarter of a trivial call). A
- * file that cannot be emptied is closed, to be made anew. */
-static void thread_files_reset(thread_files_t *f, unsigned used, int input_written)
+ * call here (the nine of a full reset were a quarter of a trivial call).
+ * Flags are reset only on the streams of `flagged`
+ * (weft_wasi_stdio_flagged). A file that cannot be emptied is closed, to
+ * be made anew. */
+static void thread_files_reset(thread_files_t *f, unsigned used, unsigned flagged,
+                               int input_written)
 {
     for (int i = 0; i < 3; i++) {
         if (f->fd[i] < 0)
@@ -160,7 +163,7 @@ static void thread_files_reset(thread_files_t *f, unsigned used, int input_writt
             continue;
         }
         if (ftruncate(f->fd[i], 0) != 0 || lseek(f->fd[i], 0, SEEK_SET) != 0 ||
-            fcntl(f->fd[i], F_SETFL, 0) != 0) {
+            ((flagged & (1u << i)) && fcntl(f->fd[i], F_SETFL, 0) != 0)) {
             close(f->fd[i]);
             f->fd[i] = -1;
         }
@@ -182,24 +185,44 @@ static int write_input(int fd, const uint8_t *p, size_t len)
     return 0;
 }
 
-/* Reads up to max bytes of fd from offset 0 into a new buffer. Returns 0,
- * or 1 when the file holds more than max (nothing read), or -1. */
-static int read_all(int fd, size_t max, uint8_t **out, size_t *out_len)
+/* Reads the first bytes of a memory file, up to max, into a new buffer
+ * (with room for a NUL after them), setting *over when the file holds
+ * more. One pread answers a file of less than READ_FIRST bytes (a short
+ * read from offset 0 of a regular file ends at its end), so most calls
+ * pay no fstat for their output. Returns 0 or -1. */
+#define READ_FIRST 4096u
+
+static int read_head(int fd, size_t max, uint8_t **out, size_t *out_len, int *over)
 {
-    struct stat st;
+    uint8_t first[READ_FIRST];
     *out = NULL;
     *out_len = 0;
-    if (fstat(fd, &st) != 0)
+    *over = 0;
+    size_t want = max < READ_FIRST ? max + 1 : READ_FIRST; /* one past max tells over */
+    ssize_t r;
+    do
+        r = pread(fd, first, want, 0);
+    while (r < 0 && errno == EINTR);
+    if (r < 0)
         return -1;
-    if ((uint64_t)st.st_size > max)
-        return 1;
-    size_t n = (size_t)st.st_size;
-    uint8_t *buf = malloc(n + 1);
+    size_t n = (size_t)r, total = n;
+    if (n == want && max < READ_FIRST) { /* max + 1 bytes came */
+        *over = 1;
+        total = max;
+    } else if (n == want) { /* maybe more */
+        struct stat st;
+        if (fstat(fd, &st) != 0)
+            return -1;
+        *over = (uint64_t)st.st_size > max;
+        total = *over ? max : (size_t)st.st_size;
+    }
+    uint8_t *buf = malloc(total + 1);
     if (!buf)
         return -1;
-    size_t off = 0;
-    while (off < n) {
-        ssize_t r = pread(fd, buf + off, n - off, (off_t)off);
+    size_t off = n < total ? n : total;
+    memcpy(buf, first, off);
+    while (off < total) {
+        r = pread(fd, buf + off, total - off, (off_t)off);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
@@ -209,6 +232,21 @@ static int read_all(int fd, size_t max, uint8_t **out, size_t *out_len)
     *out = buf;
     *out_len = off;
     return 0;
+}
+
+/* Reads up to max bytes of fd from offset 0 into a new buffer. Returns 0,
+ * or 1 when the file holds more than max (nothing kept), or -1. */
+static int read_all(int fd, size_t max, uint8_t **out, size_t *out_len)
+{
+    int over;
+    if (read_head(fd, max, out, out_len, &over) != 0)
+        return -1;
+    if (!over)
+        return 0;
+    free(*out);
+    *out = NULL;
+    *out_len = 0;
+    return 1;
 }
 
 /* A call id: splitmix64 over a per-thread state seeded from the system's
@@ -392,6 +430,8 @@ static void cleanup(weft_node_t *node, attempt_t *a, unsigned slot)
     unsigned used = a->p2_streams ? a->p2_used
                     : a->wasi   ? weft_wasi_stdio_used(a->wasi)
                                 : 7u; /* no WASI yet: all */
+    /* preview 2 does not say: as used */
+    unsigned flagged = a->p2_streams || !a->wasi ? used : weft_wasi_stdio_flagged(a->wasi);
     if (a->store)
         node_slot_set(node, slot, NULL, 0); /* before the store goes */
     /* An instance of an adapter that allows it is kept for the thread's
@@ -421,20 +461,19 @@ static void cleanup(weft_node_t *node, attempt_t *a, unsigned slot)
     if (a->abi && a->abi->free)
         a->abi->free(a->abi_state);
     if (a->files)
-        thread_files_reset(a->files, used, a->input_written);
+        thread_files_reset(a->files, used, flagged, a->input_written);
 }
 
 /* Adds stderr's lines (bounded) to the result's logs. */
 static void collect_stderr(weft_call_result_t *res, int fd)
 {
-    struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size == 0)
+    uint8_t *head;
+    size_t len;
+    int over;
+    if (read_head(fd, MAX_STDERR, &head, &len, &over) != 0)
         return;
-    size_t n = (size_t)st.st_size < MAX_STDERR ? (size_t)st.st_size : MAX_STDERR;
-    char *buf = malloc(n);
-    if (!buf)
-        return;
-    ssize_t got = pread(fd, buf, n, 0);
+    char *buf = (char *)head;
+    ssize_t got = (ssize_t)len;
     size_t start = 0, lines = 0;
     for (size_t i = 0; got > 0 && i <= (size_t)got && lines < MAX_LOG_LINES; i++) {
         if (i < (size_t)got && buf[i] != '\n')

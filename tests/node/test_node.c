@@ -732,6 +732,48 @@ TEST(standard_streams_start_empty_for_every_call)
     }
 }
 
+/* The output and log lines are read back from the thread's memory files
+ * with one read when short and a size check beyond 4 KiB: every size on
+ * either side of that line, and an output of exactly max_output, comes
+ * back whole. */
+TEST(outputs_and_log_lines_of_every_size_come_back_whole)
+{
+    char id[WEFT_APP_ID_LEN + 1];
+    weft_node_t *n = setup(id, NULL);
+    static const long sizes[] = {0, 1, 4095, 4096, 4097, 8192, 100000};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        char in[32];
+        snprintf(in, sizeof in, "%ld", sizes[i]);
+        for (int exact = 0; exact < 2; exact++) {
+            weft_call_req_t req;
+            memset(&req, 0, sizeof req);
+            req.context = "c";
+            req.function = "shout";
+            req.input = (const uint8_t *)in;
+            req.input_len = strlen(in);
+            req.view = 1;
+            req.limits.max_output = exact && sizes[i] ? (size_t)sizes[i] : 0;
+            weft_call_result_t *res = NULL;
+            ASSERT_EQ_INT(weft_node_call(n, &req, &res), 0);
+            test_defer(free_result, res);
+            ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_OK);
+            size_t len;
+            const uint8_t *p = weft_call_result_output(res, &len);
+            ASSERT_EQ_INT(len, (size_t)sizes[i]);
+            for (size_t k = 0; k < len; k++)
+                if (p[k] != 'a')
+                    FAIL("byte %zu of %ld is %d", k, sizes[i], p[k]);
+        }
+        weft_call_result_t *res = ok_call(n, "yell", in, 1);
+        ASSERT_EQ_INT(weft_call_result_log_count(res), sizes[i] ? 1 : 0);
+        if (sizes[i]) {
+            size_t len;
+            weft_call_result_log(res, 0, &len);
+            ASSERT_EQ_INT(len, (size_t)sizes[i]);
+        }
+    }
+}
+
 TEST(compiling_a_module_is_bounded_by_the_load_deadline)
 {
     load_app();

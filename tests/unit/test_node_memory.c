@@ -174,7 +174,9 @@ TEST(a_call_never_sees_the_streams_an_earlier_call_left)
         ASSERT_EQ_STR(ECHO("ignore", "secret", view), ""); /* stdin written, never read */
         ASSERT_EQ_STR(ECHO("echo", "", view), "");
         ASSERT_EQ_STR(ECHO("echo", "abc", view), "abc");
+        ASSERT_EQ_STR(ECHO("flags", "", view), "0");
         ASSERT_EQ_STR(ECHO("append", "xyz", view), ""); /* stdin at its end, stdout APPEND */
+        ASSERT_EQ_STR(ECHO("flags", "", view), "0"); /* its flag was reset */
         ASSERT_EQ_STR(ECHO("echo", "def", view), "def");
         ASSERT_EQ_STR(ECHO("ignore", "", view), "");
         ASSERT_EQ_STR(ECHO("echo", "g", view), "g");
