@@ -113,7 +113,7 @@ static bool op_supported(int op)
         case OP_UNREACHABLE: case OP_FUEL: case OP_FUEL_CHECK: case OP_BR: case OP_BR_IF:
         case OP_BR_UNLESS: case OP_BR_IF_R: case OP_BR_UNLESS_R: case OP_BR_TABLE: case OP_RETURN:
         case OP_CALL: case OP_CALL_INDIRECT: case OP_COPY: case OP_COPY2: case OP_CONST:
-        case OP_SELECT: case OP_GLOBAL_GET: case OP_GLOBAL_SET: case OP_MEMORY_SIZE:
+        case OP_SELECT: case OP_GLOBAL_GET: case OP_GLOBAL_SET: case OP_MEMORY_SIZE: case OP_MEMORY_GROW:
         case OP_REF_FUNC: case OP_REF_IS_NULL:
             return true;
         default: return false;
@@ -266,6 +266,31 @@ static void alu_operand(jc_t *j, int w, int alu, bool imm, uint64_t v)
 
 /* ---- templates -------------------------------------------------------------- */
 
+/* slot d = the float compare k (EQ NE LT GT LE GE, ops.def's order) of
+ * slots a and b, with ucomiss/ucomisd: unordered (a NaN) sets ZF, PF and
+ * CF, so every compare but NE is false for it, as in C. a < b is tested
+ * as b > a ("above": CF and ZF clear), a <= b as b >= a. */
+static void float_compare(jc_t *j, bool dbl, int k, uint32_t d, uint32_t a, uint32_t b)
+{
+    static const uint8_t ucomis[] = {0x0F, 0x2E};
+    uint32_t x = (k == 2 || k == 4) ? b : a, y = (k == 2 || k == 4) ? a : b;
+    x_sse_mem(j->b, dbl, 0x10, 0, RBX, SLOT(x));
+    x_rm_mem(j->b, dbl ? 0x66 : 0, 0, ucomis, 2, 0, RBX, NO_REG, SLOT(y));
+    if (k <= 1) { /* EQ: ZF and not PF; NE: not ZF or PF */
+        uint8_t set_z[] = {0x0F, (uint8_t)(0x90 | (k ? CC_NE : CC_E))};
+        uint8_t set_p[] = {0x0F, (uint8_t)(0x90 | (k ? CC_P : CC_NP))};
+        uint8_t combine = k ? 0x08 : 0x20; /* or al, cl / and al, cl */
+        x_rm_reg(j->b, 0, 0, set_z, 2, 0, RAX);
+        x_rm_reg(j->b, 0, 0, set_p, 2, 0, RCX);
+        x_rm_reg(j->b, 0, 0, &combine, 1, RCX, RAX);
+        static const uint8_t movzx[] = {0x0F, 0xB6};
+        x_rm_reg(j->b, 0, 0, movzx, 2, RAX, RAX);
+    } else {
+        x_setcc_movzx(j->b, k <= 3 ? CC_A : CC_AE, RAX);
+    }
+    st_slot(j, 4, RAX, d);
+}
+
 /* An integer or float BIN inline, or false to leave it to its helper. */
 static bool bin_inline(jc_t *j, int base, const cell_t *pc, bool imm)
 {
@@ -345,7 +370,59 @@ static bool bin_inline(jc_t *j, int base, const cell_t *pc, bool imm)
         x_sse_mem(j->b, dbl, 0x11, 0, RBX, SLOT(d));
         return true;
     }
+    if (!imm && ((base >= OP_F32_EQ && base <= OP_F32_GE) || (base >= OP_F64_EQ && base <= OP_F64_GE))) {
+        float_compare(j, base >= OP_F64_EQ, (base - (base >= OP_F64_EQ ? OP_F64_EQ : OP_F32_EQ)) / 4, d, a,
+                      (uint32_t)bv);
+        return true;
+    }
     return false;
+}
+
+/* The float UNs whose C is one SSE instruction or a bit operation, or
+ * false for the helper. Conversions from unsigned i32 convert the
+ * zero-extended 64-bit value, as C compiles them. */
+static bool float_un_inline(jc_t *j, int op, uint32_t d, uint32_t a)
+{
+    xbuf_t *b = j->b;
+    uint8_t cvt[] = {0x0F, 0x2A}; /* cvtsi2ss/sd */
+    bool dbl_out;
+    switch (op) {
+    case OP_F32_ABS: case OP_F32_NEG:
+        ld_slot(j, 4, RAX, a);
+        x_alu_ri(b, 0, op == OP_F32_ABS ? ALU_AND : ALU_XOR, RAX,
+                 op == OP_F32_ABS ? 0x7fffffff : (int32_t)0x80000000u);
+        st_slot(j, 4, RAX, d);
+        return true;
+    case OP_F64_ABS: case OP_F64_NEG:
+        ld_slot(j, 8, RAX, a);
+        x_mov_imm64(b, RCX, op == OP_F64_ABS ? 0x7fffffffffffffffull : 0x8000000000000000ull);
+        x_alu_rr(b, 1, op == OP_F64_ABS ? ALU_AND : ALU_XOR, RAX, RCX);
+        st_slot(j, 8, RAX, d);
+        return true;
+    case OP_F32_SQRT: case OP_F64_SQRT:
+        dbl_out = op == OP_F64_SQRT;
+        x_sse_mem(b, dbl_out, 0x51, 0, RBX, SLOT(a));
+        break;
+    case OP_F32_CONVERT_I32_S: case OP_F32_CONVERT_I64_S:
+    case OP_F64_CONVERT_I32_S: case OP_F64_CONVERT_I64_S:
+        dbl_out = op == OP_F64_CONVERT_I32_S || op == OP_F64_CONVERT_I64_S;
+        x_rm_mem(b, dbl_out ? 0xF2 : 0xF3, op == OP_F32_CONVERT_I64_S || op == OP_F64_CONVERT_I64_S, cvt,
+                 2, 0, RBX, NO_REG, SLOT(a));
+        break;
+    case OP_F32_CONVERT_I32_U: case OP_F64_CONVERT_I32_U:
+        dbl_out = op == OP_F64_CONVERT_I32_U;
+        ld_slot(j, 4, RAX, a);
+        x_rm_reg(b, dbl_out ? 0xF2 : 0xF3, 1, cvt, 2, 0, RAX);
+        break;
+    case OP_F64_PROMOTE_F32: case OP_F32_DEMOTE_F64: /* cvtss2sd / cvtsd2ss */
+        dbl_out = op == OP_F64_PROMOTE_F32;
+        x_sse_mem(b, !dbl_out, 0x5A, 0, RBX, SLOT(a));
+        break;
+    default:
+        return false;
+    }
+    x_sse_mem(b, dbl_out, 0x11, 0, RBX, SLOT(d));
+    return true;
 }
 
 /* A UN inline (moves, extensions, eqz), or false for its helper. */
@@ -373,7 +450,7 @@ static bool un_inline(jc_t *j, int op, const cell_t *pc)
     case OP_I64_EXTEND8_S: size = 1, out = 8, sign = true; break;
     case OP_I64_EXTEND16_S: size = 2, out = 8, sign = true; break;
     case OP_I64_EXTEND32_S: size = 4, out = 8, sign = true; break;
-    default: return false;
+    default: return float_un_inline(j, op, d, a);
     }
     x_load(j->b, size, sign, out == 8, RAX, RBX, NO_REG, SLOT(a));
     st_slot(j, out, RAX, d);
@@ -587,6 +664,17 @@ static void emit_op(jc_t *j, int op, size_t i)
         st_slot(j, 4, RAX, (uint32_t)pc[1].u);
         return;
     }
+    case OP_MEMORY_GROW:
+        fuel_out(j);
+        x_mov_rr(b, 1, RDI, R14);
+        ld_slot(j, 4, RSI, pc[1].p.b);
+        x_lea(b, RDX, RBX, NO_REG, SLOT(pc[1].p.a));
+        call_helper(j, JH_MEMORY_GROW);
+        fuel_in(j);
+        mem_in(j);
+        x_test_rr(b, 0, RAX, RAX);
+        add_site(j, &j->eax_trap, &j->n_eax_trap, &j->eax_trap_cap, x_jcc(b, CC_NE));
+        return;
     case OP_REF_FUNC:
         x_load(b, 8, false, true, RAX, R14, NO_REG, CTX(funcs));
         x_load(b, 8, false, true, RAX, RAX, NO_REG, SLOT(pc[1].p.b));

@@ -35,7 +35,7 @@ typedef struct {
 /* Entries of the helper table compiled code calls through ctx->helpers:
  * the named ones, then one per internal op (JH_OP + op) for the numeric
  * ops compiled as a call of the C expression ops.def gives them. */
-enum { JH_CALL, JH_CALL_INDIRECT, JH_TRAP, JH_UNWIND, JH_OP };
+enum { JH_CALL, JH_CALL_INDIRECT, JH_TRAP, JH_UNWIND, JH_MEMORY_GROW, JH_OP };
 extern const void *const jit_helpers[JH_OP + OP__COUNT];
 
 /* Whether this build has the compiled tier (x86-64 Linux). */

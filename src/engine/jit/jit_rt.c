@@ -164,6 +164,23 @@ static weft_trap_code_t jh_unwind(jit_ctx_t *ctx, weft_trap_code_t code)
     return code;
 }
 
+/* memory.grow of memory 0, as the interpreter's: a grow that will happen
+ * pays for the zeroed pages first (fuel in s->fuel); 0 or OUT_OF_FUEL
+ * (not reported yet). */
+static uint32_t jh_memory_grow(jit_ctx_t *ctx, uint32_t delta, slot_t *d)
+{
+    weft_store_t *s = ctx->s;
+    weft_memory_t *m = ctx->inst->mems[0];
+    if (delta && memory_grow_fits(m, delta)) {
+        uint64_t units = (uint64_t)delta * (PAGE_SIZE / BYTES_PER_FUEL);
+        if (units > (uint64_t)s->fuel) return WEFT_TRAP_OUT_OF_FUEL;
+        s->fuel -= (int64_t)units;
+    }
+    d->s32 = memory_grow_pages(m, delta);
+    ctx_reload_mem(ctx);
+    return 0;
+}
+
 /* The numeric ops as calls: arguments and result as slot bits. */
 #define UN(n, w, vi, vo, fi, fo, e)                                           \
     static uint64_t jh_##n(uint64_t av)                                       \
@@ -208,6 +225,7 @@ const void *const jit_helpers[JH_OP + OP__COUNT] = {
     [JH_CALL_INDIRECT] = (const void *)jh_call_indirect,
     [JH_TRAP] = (const void *)jh_trap,
     [JH_UNWIND] = (const void *)jh_unwind,
+    [JH_MEMORY_GROW] = (const void *)jh_memory_grow,
 #define UN(n, w, vi, vo, fi, fo, e) [JH_OP + OP_##n] = (const void *)jh_##n,
 #define BIN(n, w, vi, vo, fi, fo, e)                                          \
     [JH_OP + OP_##n] = (const void *)jh_##n, [JH_OP + OP_##n##_IMM] = (const void *)jh_##n, \
