@@ -230,6 +230,13 @@ static int int_width(uint8_t tag)
     return 1 << (tag & 3);
 }
 
+/* 1 for the tags that are a whole type alone: integers, Bool, String, bytes. */
+static int is_primitive(uint8_t tag)
+{
+    return is_int(tag) || tag == WEFT_BSATN_BOOL || tag == WEFT_BSATN_STRING ||
+           tag == WEFT_BSATN_BYTES;
+}
+
 static void type_walk(weft_bsatn_reader_t *r, int depth)
 {
     if (depth > WEFT_BSATN_MAX_DEPTH) {
@@ -238,9 +245,7 @@ static void type_walk(weft_bsatn_reader_t *r, int depth)
     }
     uint8_t tag = weft_bsatn_get_u8(r);
     if (r->err) return;
-    if (is_int(tag) || tag == WEFT_BSATN_BOOL || tag == WEFT_BSATN_STRING ||
-        tag == WEFT_BSATN_BYTES)
-        return;
+    if (is_primitive(tag)) return;
     if (tag == WEFT_BSATN_OPTION || tag == WEFT_BSATN_VEC) {
         type_walk(r, depth + 1);
         return;
@@ -339,6 +344,63 @@ static void json_hex(weft_bsatn_buf_t *b, const uint8_t *p, size_t n)
     weft_bsatn_put_u8(b, '"');
 }
 
+/* An integer of n bytes (x, its bits) as JSON, signed or not. */
+static void json_int(weft_bsatn_buf_t *out, uint64_t x, int n, int sign)
+{
+    char num[24];
+    if (sign) {
+        int shift = 64 - 8 * n; /* sign-extend the n-byte value */
+        int64_t s = (int64_t)(x << shift) >> shift;
+        snprintf(num, sizeof num, "%lld", (long long)s);
+    } else {
+        snprintf(num, sizeof num, "%llu", (unsigned long long)x);
+    }
+    put_cstr(out, num);
+}
+
+/* An integer's key: big-endian, a signed one with its sign bit flipped,
+ * so that byte order is numeric order. */
+static void int_key(weft_bsatn_buf_t *out, uint8_t tag, uint64_t x, int n)
+{
+    if (tag >= WEFT_BSATN_I8) x ^= (uint64_t)1 << (8 * n - 1);
+    put_be(out, x, n);
+}
+
+/* Walks one value (v) of a primitive type (is_primitive(tag)). */
+static void walk_primitive(walk_t *w, uint8_t tag, weft_bsatn_reader_t *v)
+{
+    if (is_int(tag)) {
+        int n = int_width(tag);
+        uint64_t x = get_le(v, n);
+        if (v->err || w->mode == MODE_CHECK) return;
+        if (w->mode == MODE_KEY)
+            int_key(w->out, tag, x, n);
+        else
+            json_int(w->out, x, n, tag >= WEFT_BSATN_I8);
+        return;
+    }
+    if (tag == WEFT_BSATN_BOOL) {
+        int b = weft_bsatn_get_bool(v);
+        if (v->err || w->mode == MODE_CHECK) return;
+        if (w->mode == MODE_KEY)
+            weft_bsatn_put_u8(w->out, (uint8_t)b);
+        else
+            put_cstr(w->out, b ? "true" : "false");
+        return;
+    }
+    /* String or bytes (is_primitive) */
+    uint32_t n;
+    const uint8_t *p =
+        tag == WEFT_BSATN_STRING ? weft_bsatn_get_str(v, &n) : weft_bsatn_get_bytes(v, &n);
+    if (v->err || w->mode == MODE_CHECK) return;
+    if (w->mode == MODE_KEY)
+        key_bytes(w->out, p, n);
+    else if (tag == WEFT_BSATN_STRING)
+        json_string(w->out, p, n);
+    else
+        json_hex(w->out, p, n);
+}
+
 /* Walks one value (v) of the type at t's cursor. Types were checked, so
  * a malformed type is not expected here, but is still an error, not a
  * crash. */
@@ -353,51 +415,11 @@ static void walk(walk_t *w, weft_bsatn_reader_t *t, weft_bsatn_reader_t *v, int 
         v->err = WEFT_EMALFORMED;
         return;
     }
-    if (is_int(tag)) {
-        int n = int_width(tag);
-        uint64_t x = get_le(v, n);
-        if (v->err || w->mode == MODE_CHECK) return;
-        int sign = tag >= WEFT_BSATN_I8;
-        if (w->mode == MODE_KEY) {
-            if (sign) x ^= (uint64_t)1 << (8 * n - 1);
-            put_be(w->out, x, n);
-            return;
-        }
-        char num[24];
-        if (sign) {
-            int shift = 64 - 8 * n; /* sign-extend the n-byte value */
-            int64_t s = (int64_t)(x << shift) >> shift;
-            snprintf(num, sizeof num, "%lld", (long long)s);
-        } else {
-            snprintf(num, sizeof num, "%llu", (unsigned long long)x);
-        }
-        put_cstr(w->out, num);
+    if (is_primitive(tag)) {
+        walk_primitive(w, tag, v);
         return;
     }
     switch (tag) {
-    case WEFT_BSATN_BOOL: {
-        int b = weft_bsatn_get_bool(v);
-        if (v->err || w->mode == MODE_CHECK) return;
-        if (w->mode == MODE_KEY)
-            weft_bsatn_put_u8(w->out, (uint8_t)b);
-        else
-            put_cstr(w->out, b ? "true" : "false");
-        return;
-    }
-    case WEFT_BSATN_STRING:
-    case WEFT_BSATN_BYTES: {
-        uint32_t n;
-        const uint8_t *p = tag == WEFT_BSATN_STRING ? weft_bsatn_get_str(v, &n)
-                                                    : weft_bsatn_get_bytes(v, &n);
-        if (v->err || w->mode == MODE_CHECK) return;
-        if (w->mode == MODE_KEY)
-            key_bytes(w->out, p, n);
-        else if (tag == WEFT_BSATN_STRING)
-            json_string(w->out, p, n);
-        else
-            json_hex(w->out, p, n);
-        return;
-    }
     case WEFT_BSATN_OPTION: {
         size_t tstart = t->off, tn;
         uint8_t some = weft_bsatn_get_u8(v);
@@ -481,10 +503,29 @@ static int run(int mode, const uint8_t *t, size_t tlen, const uint8_t *v, size_t
 {
     weft_bsatn_reader_t tr, vr;
     walk_t w = {mode, out};
-    if (weft_bsatn_type_check(t, tlen, NULL) != 0) return WEFT_EMALFORMED;
-    weft_bsatn_reader_init(&tr, t, tlen);
+    if (tlen > 0 && is_int(t[0]) && mode != MODE_JSON) {
+        /* the most common column and key, without a reader */
+        int n = int_width(t[0]);
+        if ((size_t)n > vlen) return WEFT_EMALFORMED;
+        if (mode == MODE_KEY) {
+            uint64_t x = 0;
+            for (int i = 0; i < n; i++) x |= (uint64_t)v[i] << (8 * i);
+            int_key(out, t[0], x, n);
+            if (out->err) return out->err;
+        }
+        if (out_used) *out_used = (size_t)n;
+        return 0;
+    }
     weft_bsatn_reader_init(&vr, v, vlen);
-    walk(&w, &tr, &vr, 1);
+    if (tlen > 0 && is_primitive(t[0])) {
+        /* a primitive's type is its one tag, valid as it is: no type
+         * check or walk (tables check and key every column of every row) */
+        walk_primitive(&w, t[0], &vr);
+    } else {
+        if (weft_bsatn_type_check(t, tlen, NULL) != 0) return WEFT_EMALFORMED;
+        weft_bsatn_reader_init(&tr, t, tlen);
+        walk(&w, &tr, &vr, 1);
+    }
     if (vr.err) return WEFT_EMALFORMED;
     if (out && out->err) return out->err;
     if (out_used) *out_used = vr.off;
