@@ -55,9 +55,24 @@ typedef struct {
 typedef struct {
     int op; /* 'i' or 'd' */
     uint32_t table;
-    uint8_t *row;
+    const uint8_t *row; /* in one of the call's row blocks */
     size_t len;
 } cosm_change_t;
+
+/* The rows of a call's changes, copied one after the other into blocks of
+ * ROWS_BLOCK bytes (a longer row gets a block of its own): a block is
+ * never moved, so a row stays where it was put, and a call allocates once
+ * a block instead of once a row. 64 KiB stays below malloc's mmap
+ * threshold, so the blocks of one call are the heap memory the next reuses
+ * (mapping and faulting in fresh pages for every big call cost more than
+ * the copies saved). */
+#define ROWS_BLOCK (64u * 1024u)
+
+typedef struct rows_block {
+    struct rows_block *next;
+    size_t len, cap;
+    uint8_t data[];
+} rows_block_t;
 
 struct weft_cosmictron {
     weft_db_t *db;
@@ -78,6 +93,7 @@ struct weft_cosmictron {
     size_t nlogs, logs_cap, logs_dropped, collected;
     cosm_change_t *changes;
     size_t nchanges, changes_cap;
+    rows_block_t *rows, *rows_tail; /* the first block is kept from call to call */
     weft_http_fetch_fn fetch; /* NULL: http_request is denied */
     void *fetch_user;
     /* the call's last http_request and its encoded response, kept when
@@ -137,29 +153,59 @@ static int view_write(weft_caller_t *caller, const char *fn)
 
 /* ---- datastore ----------------------------------------------------------- */
 
-/* Room for one more change of len bytes: 0, or WEFT_COSM_MEMORY. */
-static int change_room(weft_cosmictron_t *c, size_t len)
+/* 0 when a change of len more bytes keeps the call within its bound, else
+ * WEFT_COSM_MEMORY: asked before the write that would make the change. */
+static int change_fits(const weft_cosmictron_t *c, size_t len)
 {
-    if (c->collected + len > MAX_COLLECTED) return WEFT_COSM_MEMORY;
+    return c->collected + len > MAX_COLLECTED ? WEFT_COSM_MEMORY : 0;
+}
+
+/* Room for len more bytes of rows: a pointer to them, or NULL. */
+static uint8_t *rows_room(weft_cosmictron_t *c, size_t len)
+{
+    rows_block_t *b = c->rows_tail; /* the last block */
+    if (!b || b->cap - b->len < len) {
+        size_t cap = len > ROWS_BLOCK ? len : ROWS_BLOCK;
+        rows_block_t *nb = malloc(sizeof *nb + cap);
+        if (!nb) return NULL;
+        nb->next = NULL;
+        nb->len = 0;
+        nb->cap = cap;
+        if (b)
+            b->next = nb;
+        else
+            c->rows = nb;
+        c->rows_tail = b = nb;
+    }
+    uint8_t *p = b->data + b->len;
+    b->len += len;
+    return p;
+}
+
+/* Keeps a change of a public table for the embedder. Returns 0, or -1
+ * when memory ran out: the call's error is then set, so the call fails
+ * rather than commit a change its subscribers would never see. Room is
+ * made here each time: the rows of replicated tables that an insert or
+ * a delete shows or hides (observed_change) are kept in its middle. */
+static int keep_change(weft_cosmictron_t *c, int op, uint32_t table, const uint8_t *row,
+                       size_t len)
+{
     if (c->nchanges == c->changes_cap) {
         size_t cap = c->changes_cap ? c->changes_cap * 2 : 16;
         cosm_change_t *p = realloc(c->changes, cap * sizeof *p);
-        if (!p) return WEFT_COSM_MEMORY;
+        if (!p) goto oom;
         c->changes = p;
         c->changes_cap = cap;
     }
-    return 0;
-}
-
-/* Keeps a change of a public table for the embedder (room was made). */
-static void keep_change(weft_cosmictron_t *c, int op, uint32_t table, const uint8_t *row,
-                        size_t len)
-{
-    uint8_t *copy = malloc(len ? len : 1);
-    if (!copy) return; /* cannot happen often: room was checked; the row is still written */
+    uint8_t *copy = rows_room(c, len);
+    if (!copy) goto oom;
     if (len) memcpy(copy, row, len);
     c->changes[c->nchanges++] = (cosm_change_t){op, table, copy, len};
     c->collected += len;
+    return 0;
+oom:
+    if (c->call_error == 0) c->call_error = WEFT_ENOMEM;
+    return -1;
 }
 
 /* A row the rules of a replicated table showed or hid besides the call's
@@ -167,7 +213,7 @@ static void keep_change(weft_cosmictron_t *c, int op, uint32_t table, const uint
 static void observed_change(void *user, uint32_t tid, int op, const uint8_t *row, size_t len)
 {
     weft_cosmictron_t *c = user;
-    if (weft_schema_table_public(c->schema, tid) && change_room(c, len) == 0)
+    if (weft_schema_table_public(c->schema, tid) && change_fits(c, len) == 0)
         keep_change(c, op, tid, row, len);
 }
 
@@ -182,9 +228,10 @@ static int fn_insert(weft_caller_t *caller, void *user, weft_raw_t *args)
     if (charge(caller, FUEL_CALL + (row ? FUEL(len) : 0))) RET32(WEFT_COSM_FUEL);
     if (!row) RET32(WEFT_COSM_INVALID);
     int pub = weft_schema_table_public(c->schema, tid);
-    if (pub && (rc = change_room(c, len)) != 0) RET32(rc);
+    if (pub && (rc = change_fits(c, len)) != 0) RET32(rc);
     rc = weft_tables_insert(c->tables, tid, row, len);
-    if (rc == 0 && pub) keep_change(c, 'i', tid, row, len);
+    if (rc == 0 && pub && keep_change(c, 'i', tid, row, len) != 0)
+        return weft_caller_trap(caller, "datastore.insert: out of memory keeping the change");
     if (rc >= 0) RET32(rc);
     if ((rc = store_error(c, caller, "insert", rc, &code))) return rc;
     RET32(code);
@@ -202,13 +249,15 @@ static int fn_delete_by_pk(weft_caller_t *caller, void *user, weft_raw_t *args)
     if (!pk) RET32(WEFT_COSM_INVALID);
     int pub = weft_schema_table_public(c->schema, tid);
     /* the deleted row is at most a row long */
-    if (pub && (rc = change_room(c, WEFT_TABLES_MAX_ROW)) != 0) RET32(rc);
+    if (pub && (rc = change_fits(c, WEFT_TABLES_MAX_ROW)) != 0) RET32(rc);
     rc = weft_tables_delete_pk(c->tables, tid, pk, len);
     if (rc == 0 && pub) {
         const uint8_t *old;
         size_t ol;
         weft_tables_deleted_row(c->tables, &old, &ol);
-        keep_change(c, 'd', tid, old, ol);
+        if (keep_change(c, 'd', tid, old, ol) != 0)
+            return weft_caller_trap(caller,
+                                    "datastore.delete_by_pk: out of memory keeping the change");
     }
     if (rc >= 0) RET32(rc);
     if ((rc = store_error(c, caller, "delete_by_pk", rc, &code))) return rc;
@@ -774,11 +823,25 @@ int weft_cosmictron_func(size_t i, const char **out_module, const char **out_nam
 
 /* ---- the binding ---------------------------------------------------------- */
 
+static void rows_free(rows_block_t *b)
+{
+    while (b) {
+        rows_block_t *next = b->next;
+        free(b);
+        b = next;
+    }
+}
+
 static void clear_call(weft_cosmictron_t *c)
 {
     for (size_t i = 0; i < c->nlogs; i++) free(c->logs[i].msg);
-    for (size_t i = 0; i < c->nchanges; i++) free(c->changes[i].row);
     c->nchanges = 0;
+    if (c->rows) { /* the first block stays for the next call */
+        rows_free(c->rows->next);
+        c->rows->next = NULL;
+        c->rows->len = 0;
+        c->rows_tail = c->rows;
+    }
     c->nlogs = c->logs_dropped = c->collected = 0;
     c->call_error = 0;
     free(c->http_req);
@@ -826,6 +889,7 @@ void weft_cosmictron_delete(weft_cosmictron_t *c)
     clear_call(c);
     free(c->logs);
     free(c->changes);
+    rows_free(c->rows);
     weft_tables_delete(c->tables);
     weft_schema_delete(c->own_schema);
     free(c);
