@@ -132,9 +132,9 @@ modes)
     done
     # --fuel that runs out mid-way: after start-up (about 13 million units:
     # the guest fills 2 MiB of argument material) and some calls (guest logs
-    # printed), before the end (these seeds need over 60 million)
+    # printed), before the end (these seeds need over 36 million)
     for s in 2 4 9; do
-        for fuel in 16000000 30000000 45000000; do
+        for fuel in 16000000 22000000 28000000; do
             "$weft" run $envs --fuel "$fuel" --data-dir "$D" "$g/hostile.wasm" "$s" >"$T/out" 2>"$T/err"
             rc=$?
             if [ "$rc" != 3 ] || ! grep -a -q 'out of fuel (OUT_OF_FUEL)' "$T/err"; then
