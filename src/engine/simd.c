@@ -3,11 +3,12 @@
  * WebAssembly 2.0, and the table validate.c compiles them from.
  *
  * Each instruction is a small function over the lanes of v128_t, written as
- * plain C loops that gcc -O2 turns into SSE2 where it can (x86-64's baseline;
- * nothing here needs SSE4.1 to be fast enough for an interpreter, and no
- * run-time CPU check is needed). interp.c reaches them through a function
- * pointer in the instruction, so adding 236 instructions added only a
- * dozen handlers to the scalar interpreter's function. Float lanes follow
+ * plain C loops that gcc -O2 turns into SSE2 where it can (x86-64's
+ * baseline); a few get a twin compiled for SSE4.1 that simd_lane_fn hands
+ * out on a CPU that has it. interp.c reaches them through a function
+ * pointer in the instruction (the hot instructions have inline SSE2
+ * handlers of their own, simd_sse.h, and keep theirs for the dumper and
+ * for other architectures). Float lanes follow
  * the scalar rules of num.h: NaN results come from the hardware (quiet),
  * min/max give NaN for a NaN operand and order -0 below +0.
  */
@@ -385,6 +386,64 @@ static void ld_zero64(v128_t *d, const uint8_t *p)
     memcpy(d, p, 8);
 }
 
+/* ---- SSE4.1 where the CPU has it ----------------------------------------------- */
+
+/* x86-64's baseline is SSE2, so these are compiled for SSE4.1 alone (a
+ * target attribute, not a build flag) and simd_lane_fn hands them out only
+ * when the CPU says it runs them. Each gives exactly what its portable
+ * function above gives: roundps rounds as ceilf, floorf, truncf and
+ * nearbyintf (ties to even) and quiets a NaN as a + a does; the integer ones
+ * are the same lane operations in one instruction. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define SIMD_SSE41 1
+#include <smmintrin.h>
+
+#define BIN41(name, expr)                                                     \
+    __attribute__((target("sse4.1"))) static void name(v128_t *d, const v128_t *x, const v128_t *y, \
+                                                       const v128_t *z, uint32_t k) \
+    {                                                                         \
+        (void)z, (void)k;                                                     \
+        __m128i a = _mm_load_si128((const __m128i *)x), b = _mm_load_si128((const __m128i *)y); \
+        (void)b;                                                              \
+        _mm_store_si128((__m128i *)d, (expr));                                \
+    }
+#define ROUND_PS(mode) _mm_castps_si128(_mm_round_ps(_mm_castsi128_ps(a), (mode) | _MM_FROUND_NO_EXC))
+#define ROUND_PD(mode) _mm_castpd_si128(_mm_round_pd(_mm_castsi128_pd(a), (mode) | _MM_FROUND_NO_EXC))
+BIN41(f32_ceil_41, ROUND_PS(_MM_FROUND_TO_POS_INF))
+BIN41(f32_floor_41, ROUND_PS(_MM_FROUND_TO_NEG_INF))
+BIN41(f32_trunc_41, ROUND_PS(_MM_FROUND_TO_ZERO))
+BIN41(f32_nearest_41, ROUND_PS(_MM_FROUND_TO_NEAREST_INT))
+BIN41(f64_ceil_41, ROUND_PD(_MM_FROUND_TO_POS_INF))
+BIN41(f64_floor_41, ROUND_PD(_MM_FROUND_TO_NEG_INF))
+BIN41(f64_trunc_41, ROUND_PD(_MM_FROUND_TO_ZERO))
+BIN41(f64_nearest_41, ROUND_PD(_MM_FROUND_TO_NEAREST_INT))
+BIN41(i8_min_s_41, _mm_min_epi8(a, b))
+BIN41(i8_max_s_41, _mm_max_epi8(a, b))
+BIN41(i16_min_u_41, _mm_min_epu16(a, b))
+BIN41(i16_max_u_41, _mm_max_epu16(a, b))
+BIN41(i32_min_s_41, _mm_min_epi32(a, b))
+BIN41(i32_min_u_41, _mm_min_epu32(a, b))
+BIN41(i32_max_s_41, _mm_max_epi32(a, b))
+BIN41(i32_max_u_41, _mm_max_epu32(a, b))
+BIN41(i64_eq_41, _mm_cmpeq_epi64(a, b))
+BIN41(i64_ne_41, _mm_xor_si128(_mm_cmpeq_epi64(a, b), _mm_set1_epi32(-1)))
+BIN41(i16_narrow_u_41, _mm_packus_epi32(a, b))
+
+static const struct {
+    uint8_t sub;
+    simd_vfn_t fn;
+} sse41_fns[] = {
+    {103, f32_ceil_41},    {104, f32_floor_41},  {105, f32_trunc_41},  {106, f32_nearest_41},
+    {116, f64_ceil_41},    {117, f64_floor_41},  {122, f64_trunc_41},  {148, f64_nearest_41},
+    {118, i8_min_s_41},    {120, i8_max_s_41},   {151, i16_min_u_41},  {153, i16_max_u_41},
+    {182, i32_min_s_41},   {183, i32_min_u_41},  {184, i32_max_s_41},  {185, i32_max_u_41},
+    {214, i64_eq_41},      {215, i64_ne_41},     {134, i16_narrow_u_41},
+};
+#define NSSE41 (sizeof sse41_fns / sizeof sse41_fns[0])
+#else
+#define SIMD_SSE41 0
+#endif
+
 /* ---- the table ---------------------------------------------------------------- */
 
 #define I(sub, k, sc, ln, w, nm, f) [sub] = {k, sc, ln, w, nm, (const void *)(f)}
@@ -611,9 +670,25 @@ const simd_info_t *simd_info(uint32_t sub)
     return sub < 256 && table[sub].kind != SK_NONE ? &table[sub] : NULL;
 }
 
+const void *simd_lane_fn(uint32_t sub)
+{
+    const simd_info_t *si = simd_info(sub);
+    if (!si) return NULL;
+#if SIMD_SSE41
+    __builtin_cpu_init();
+    for (unsigned i = 0; i < NSSE41 && __builtin_cpu_supports("sse4.1"); i++)
+        if (sse41_fns[i].sub == sub) return (const void *)sse41_fns[i].fn;
+#endif
+    return si->fn;
+}
+
 const char *simd_fn_name(const void *fn)
 {
     for (unsigned i = 0; fn && i < 256; i++)
         if (table[i].fn == fn) return table[i].name;
+#if SIMD_SSE41
+    for (unsigned i = 0; fn && i < NSSE41; i++)
+        if ((const void *)sse41_fns[i].fn == fn) return table[sse41_fns[i].sub].name;
+#endif
     return NULL;
 }

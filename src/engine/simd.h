@@ -72,6 +72,11 @@ typedef struct {
 
 /* The instruction 0xFD `sub`, or NULL when there is none. */
 const simd_info_t *simd_info(uint32_t sub);
+/* The lane function the code of instruction `sub` calls: its entry's fn,
+ * or on a CPU with SSE4.1 a faster one giving the same lanes (rounding,
+ * i8/i32 min and max, i64x2.eq/ne, i16x8.narrow_i32x4_u); NULL when there
+ * is no such instruction. */
+const void *simd_lane_fn(uint32_t sub);
 /* The instruction whose lane function is fn ("i32x4.add"), or NULL: each
  * function serves one instruction. */
 const char *simd_fn_name(const void *fn);

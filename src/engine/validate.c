@@ -930,7 +930,7 @@ static void op_fd(cctx_t *c)
     const simd_info_t *si = simd_info(sub);
     if (!si) BAD_ENCODING(c, "illegal opcode 0xfd %u", sub);
     c->e->saw_v128 = true;
-    uint64_t fn = (uint64_t)(uintptr_t)si->fn;
+    uint64_t fn = (uint64_t)(uintptr_t)simd_lane_fn(sub);
     uint32_t off = 0, mem = 0;
     uint8_t lane = 0, out = WEFT_V128;
     opnd_t a = {0}, b, z;
