@@ -2,7 +2,9 @@
  * blobs.c — the node's blobs (weft/node.h "blobs"): uploads stream through
  * the writer thread, one job per 256 KiB chunk the bytes complete, so
  * each chunk is durable with its batch and the writer never holds more
- * than one partial chunk; reads use their own read transactions.
+ * than one partial chunk; reads use their own read transactions, one per
+ * piece asked (docs/store.md "Reading a blob over HTTP" says why not one per
+ * response).
  *
  * A job may run twice (the writer runs a job again when its nested
  * transaction could not commit because the map grew): each write job
