@@ -323,6 +323,30 @@ int weft_cinstance_call(weft_cinstance_t *inst, const char *name, const weft_cva
  * 0, WEFT_ENOTFOUND (not a live handle), or WEFT_ETRAP (the destructor
  * trapped; the handle is gone all the same). */
 int weft_cinstance_drop(weft_cinstance_t *inst, uint32_t handle);
+/* Keeping an instance for the next call (src/node/call.c's pool) instead
+ * of instantiating again:
+ * weft_cinstance_reset makes it as weft_cinstance_new returned it: every
+ * core instance of its store reset in the order they were made
+ * (weft_store_reset: memories, so whatever realloc gave out, tables,
+ * globals, segments, start functions under the store's fuel), every
+ * resource handle of it and its nested instances gone. Host functions
+ * keep their user pointers (weft_cinstance_rebind_host). Returns 0, or
+ * WEFT_EARG (the instance is running, or its store made objects since it
+ * was instantiated or holds state no core instance defines),
+ * WEFT_ENOMEM, WEFT_ETRAP (a start function trapped), with the message in
+ * weft_cinstance_errmsg; after an error delete the instance and its store.
+ * weft_cinstance_can_reset: whether the reset would be accepted (0 or
+ * WEFT_EARG).
+ * weft_cinstance_rebind_host: sets the user pointer of each import bound to
+ * a linker definition whose user is old_user to new_user; returns how
+ * many. weft_cinstance_host_count: how many imports are so bound (an
+ * embedder that rebound fewer than all must not keep the instance).
+ * Not thread-safe: the store's thread only. */
+int weft_cinstance_reset(weft_cinstance_t *inst);
+int weft_cinstance_can_reset(const weft_cinstance_t *inst);
+size_t weft_cinstance_rebind_host(weft_cinstance_t *inst, const void *old_user, void *new_user);
+size_t weft_cinstance_host_count(const weft_cinstance_t *inst);
+
 /* The message of the last failed call or instantiation step (never NULL). */
 const char *weft_cinstance_errmsg(const weft_cinstance_t *inst);
 

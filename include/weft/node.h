@@ -177,6 +177,9 @@ typedef struct {
      * events of other members (emit_with_handler), and those that failed */
     uint64_t xcalls, xcalls_failed;
     uint64_t handlers, handlers_failed;
+    /* calls that ran in an instance their thread kept from an earlier
+     * call of the app, reset (docs/node.md, "Threads and the call path") */
+    uint64_t kept_instance_calls;
 } weft_node_stats_t;
 void weft_node_stats(weft_node_t *node, weft_node_stats_t *out);
 

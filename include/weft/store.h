@@ -128,6 +128,37 @@ int weft_store_exit_status(const weft_store_t *store);
  * operation. */
 const char *weft_store_errmsg(const weft_store_t *store);
 
+/* Resetting a whole store, for an embedder that keeps it for its next call
+ * (a component's core instances import memories, tables and globals from
+ * each other, which weft_instance_reset refuses; src/node/call.c's pool).
+ *
+ * weft_store_objects: how many objects (functions, memories, tables,
+ * globals, instances) the store has made so far; only grows. Note it once
+ * the instances are made.
+ * weft_store_reset: makes every instance of the store as it was when
+ * instantiated, in the order they were made, each as weft_instance_reset
+ * does (memories zero at their minimum size then the data segments,
+ * tables null then the element segments, globals their initial values,
+ * the start function run again under the store's fuel); the store's trap,
+ * exit status, message and interrupt flag cleared. Host functions keep
+ * their user pointers. Returns 0, or
+ *   WEFT_EARG   the store made objects since `objects` was noted, is
+ *               running, holds a memory, table or global that no instance
+ *               of it defines (the embedder's: a reset cannot restore it),
+ *               or an instantiation in it failed;
+ *   WEFT_ENOMEM a memory could not be cleared;
+ *   WEFT_ETRAP  a segment or a start function trapped.
+ * After an error the store must not be used again (delete it).
+ * weft_store_can_reset: whether weft_store_reset would accept it (0 or
+ * WEFT_EARG, weft_store_errmsg says why).
+ * weft_store_memory_bytes: the bytes of every memory the store's
+ * instances define, at their current sizes.
+ * The store's thread only. */
+uint64_t weft_store_objects(const weft_store_t *store);
+int weft_store_reset(weft_store_t *store, uint64_t objects);
+int weft_store_can_reset(const weft_store_t *store, uint64_t objects);
+uint64_t weft_store_memory_bytes(const weft_store_t *store);
+
 /* Backtrace of the last trap: the function indices (in their module's index
  * space) from innermost to outermost. Returns the number of entries
  * (at most 64) and fills up to `max` of them. */

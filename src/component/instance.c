@@ -224,6 +224,8 @@ struct weft_cinstance {
     RVEC(ritem_t) exports; /* top-level exports (idx into their sort's space) */
     RVEC(void *) allocs;   /* everything to free with the instance */
     RVEC(handle_t) handles;
+    RVEC(rfunc_t *) hosts; /* the imports bound to a linker's definitions */
+    uint64_t objects;      /* weft_store_objects once made (weft_cinstance_reset) */
     int busy;              /* a lifted function of this instance is running */
     char msg[300];
 };
@@ -646,6 +648,8 @@ static int import_func(struct weft_cinstance *in, const weft_clinker_t *l, const
         rf->kind = RF_HOST;
         rf->fn = d->fn;
         rf->user = d->user;
+        if (RPUSH(in->hosts, rf) != 0)
+            return err(in, WEFT_ENOMEM, "out of memory");
     } else if (l->stub_missing) {
         rf->kind = RF_STUB;
     } else {
@@ -989,6 +993,7 @@ void weft_cinstance_delete(weft_cinstance_t *in)
     free(in->insts.v);
     free(in->exports.v);
     free(in->handles.v);
+    free(in->hosts.v);
     for (uint32_t i = 0; i < in->children.n; i++)
         weft_cinstance_delete(in->children.v[i]);
     free(in->children.v);
@@ -1008,6 +1013,7 @@ int weft_cinstance_new(weft_component_t *c, weft_store_t *store, const weft_clin
     in->store = store;
     if ((rc = run_inits(in, l, c->inits, c->ninits)))
         goto fail;
+    in->objects = weft_store_objects(store);
     *out = in;
     return 0;
 fail:
@@ -1063,3 +1069,63 @@ int weft_cinstance_call(weft_cinstance_t *in, const char *name, const weft_cval_
 }
 
 const char *weft_cinstance_errmsg(const weft_cinstance_t *in) { return in->msg; }
+
+/* ---- kept instances ------------------------------------------------------------ */
+
+/* 1 when `in` or a nested instance of it runs a lifted function. */
+static int any_busy(const struct weft_cinstance *in)
+{
+    if (in->busy)
+        return 1;
+    for (uint32_t i = 0; i < in->children.n; i++)
+        if (any_busy(in->children.v[i]))
+            return 1;
+    return 0;
+}
+
+/* Every resource handle of `in` and its nested instances gone, as after
+ * instantiation (the table then was empty). */
+static void drop_handles(struct weft_cinstance *in)
+{
+    in->handles.n = 0;
+    for (uint32_t i = 0; i < in->children.n; i++)
+        drop_handles(in->children.v[i]);
+}
+
+int weft_cinstance_can_reset(const weft_cinstance_t *in)
+{
+    if (any_busy(in))
+        return err((struct weft_cinstance *)in, WEFT_EARG, "the instance is running");
+    int rc = weft_store_can_reset(in->store, in->objects);
+    if (rc)
+        err((struct weft_cinstance *)in, rc, "%s", weft_store_errmsg(in->store));
+    return rc;
+}
+
+int weft_cinstance_reset(weft_cinstance_t *in)
+{
+    in->msg[0] = '\0';
+    int rc = weft_cinstance_can_reset(in);
+    if (rc)
+        return rc;
+    /* The handles first: a start function run again may make new ones. */
+    drop_handles(in);
+    if ((rc = weft_store_reset(in->store, in->objects)) != 0)
+        return err(in, rc, "reset: %s", rc == WEFT_ETRAP ? weft_store_trap_message(in->store)
+                                                         : weft_store_errmsg(in->store));
+    return 0;
+}
+
+size_t weft_cinstance_rebind_host(weft_cinstance_t *in, const void *old_user, void *new_user)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < in->hosts.n; i++) {
+        if (in->hosts.v[i]->user == old_user) {
+            in->hosts.v[i]->user = new_user;
+            n++;
+        }
+    }
+    return n;
+}
+
+size_t weft_cinstance_host_count(const weft_cinstance_t *in) { return in->hosts.n; }

@@ -293,6 +293,13 @@ struct weft_store {
 
     uint64_t table_elems; /* elements of every table of the store, against limits.max_table_elems */
 
+    /* For weft_store_reset: how many objects the store has made (only
+     * grows), how many of them are memories, tables and globals, how many
+     * of those its instances define, and its instances in the order made. */
+    uint64_t nmade, nstate, nstate_defined;
+    instance_t **insts;
+    uint32_t ninsts, cap_insts;
+
     bool fuel_on;
     int64_t fuel;
     atomic_int interrupt;

@@ -25,6 +25,8 @@ static int own(weft_store_t *s, int kind, void *obj)
     o->obj = obj;
     o->next = s->owned;
     s->owned = o;
+    s->nmade++;
+    if (kind == OWN_MEMORY || kind == OWN_TABLE || kind == OWN_GLOBAL) s->nstate++;
     return 0;
 }
 
@@ -122,6 +124,7 @@ void weft_store_delete(weft_store_t *s)
         free(o);
         o = next;
     }
+    free(s->insts);
     free_stack(s);
     mem_vstack_keep(s->vstack, s->vstack_bytes);
     free(s);
@@ -1054,6 +1057,16 @@ int weft_linker_instantiate(weft_linker_t *l, weft_module_t *m, weft_instance_t 
     atomic_fetch_add(&m->refs, 1);
     in->module = m;
     in->store = s;
+    if (s->ninsts == s->cap_insts) {
+        uint32_t nc = s->cap_insts ? s->cap_insts * 2 : 8;
+        instance_t **nv = realloc(s->insts, nc * sizeof *nv);
+        if (!nv) goto nomem;
+        s->insts = nv;
+        s->cap_insts = nc;
+    }
+    s->insts[s->ninsts++] = in;
+    s->nstate_defined += (m->nmems - m->nmem_imports) + (m->ntables - m->ntable_imports) +
+                         (m->nglobals - m->nglobal_imports);
     in->funcs = calloc(m->nfuncs + 1, sizeof *in->funcs);
     in->tables = m->ntables ? calloc(m->ntables, sizeof *in->tables) : NULL;
     in->mems = m->nmems ? calloc(m->nmems, sizeof *in->mems) : NULL;
@@ -1152,22 +1165,28 @@ int weft_instance_can_reset(const weft_instance_t *in)
     return 0;
 }
 
-int weft_instance_reset(weft_instance_t *in)
+/* The store's trap, exit status, message and interrupt flag cleared, as
+ * before any call. */
+static void clear_store_state(weft_store_t *s)
 {
-    weft_store_t *s = in->store;
-    const weft_module_t *m = in->module;
-    s->errmsg[0] = 0;
-    int rc = weft_instance_can_reset(in);
-    if (rc) return rc;
     s->trap = WEFT_TRAP_NONE;
     s->trap_msg[0] = 0;
     s->exit_status = 0;
     s->bt_len = 0;
     s->depth = 0;
     atomic_store(&s->interrupt, 0);
+}
+
+/* What instantiation's step 2 left in the objects `in` defines, again:
+ * its memories zero at their minimum size, its tables null at theirs, its
+ * globals their initial values, no segment dropped. What it imports is
+ * another's (or refused by the callers). */
+static int clear_instance(weft_store_t *s, weft_instance_t *in)
+{
+    const weft_module_t *m = in->module;
     /* memories: every byte zero again (mempool's clearing, in place), the
      * size back to the minimum */
-    for (uint32_t i = 0; i < m->nmems; i++) {
+    for (uint32_t i = m->nmem_imports; i < m->nmems; i++) {
         weft_memory_t *mem = in->mems[i];
         uint64_t size = (uint64_t)m->mems[i].min * PAGE_SIZE;
         if (mem->data && mem_bytes_clear(mem->data, mem->cap, mem->size, size) != 0) {
@@ -1178,7 +1197,7 @@ int weft_instance_reset(weft_instance_t *in)
     }
     /* tables: back to their minimum size, every element null (then the
      * segments); the store's element budget given back */
-    for (uint32_t i = 0; i < m->ntables; i++) {
+    for (uint32_t i = m->ntable_imports; i < m->ntables; i++) {
         weft_table_t *t = in->tables[i];
         uint32_t min = m->tables[i].limits.min;
         s->table_elems -= t->size - min;
@@ -1188,7 +1207,74 @@ int weft_instance_reset(weft_instance_t *in)
     for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++) init_global(in, i);
     memset(in->dropped_elems, 0, m->nelems);
     memset(in->dropped_datas, 0, m->ndatas);
+    return 0;
+}
+
+int weft_instance_reset(weft_instance_t *in)
+{
+    weft_store_t *s = in->store;
+    s->errmsg[0] = 0;
+    int rc = weft_instance_can_reset(in);
+    if (rc) return rc;
+    clear_store_state(s);
+    if ((rc = clear_instance(s, in))) return rc;
     return init_instance(s, in);
+}
+
+/* ---- reset of a whole store (a component's core instances) ---- */
+
+uint64_t weft_store_objects(const weft_store_t *s) { return s->nmade; }
+
+int weft_store_can_reset(const weft_store_t *s, uint64_t objects)
+{
+    weft_store_t *w = (weft_store_t *)s; /* errmsg only */
+    if (s->nmade != objects || s->reentry) {
+        errmsg(w, "the store made objects since its instances were, or is running");
+        return WEFT_EARG;
+    }
+    /* Every memory, table and global is one an instance defines: an
+     * instance's imports are then other instances' objects, reset by
+     * their owners in order; one the embedder made would keep its state. */
+    if (s->nstate != s->nstate_defined) {
+        errmsg(w, "the store holds a memory, table or global no instance defines, which a "
+                  "reset cannot restore");
+        return WEFT_EARG;
+    }
+    for (uint32_t i = 0; i < s->ninsts; i++) {
+        if (!s->insts[i]->owned_mark) { /* set once instantiated */
+            errmsg(w, "an instantiation in the store failed");
+            return WEFT_EARG;
+        }
+    }
+    return 0;
+}
+
+int weft_store_reset(weft_store_t *s, uint64_t objects)
+{
+    s->errmsg[0] = 0;
+    int rc = weft_store_can_reset(s, objects);
+    if (rc) return rc;
+    clear_store_state(s);
+    /* In the order they were made, each cleared then initialised: what an
+     * instance's segments or start function write into an earlier one's
+     * objects is written again after that one was cleared, as the first
+     * time. */
+    for (uint32_t i = 0; i < s->ninsts; i++) {
+        if ((rc = clear_instance(s, s->insts[i])) || (rc = init_instance(s, s->insts[i])))
+            return rc;
+    }
+    return 0;
+}
+
+uint64_t weft_store_memory_bytes(const weft_store_t *s)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < s->ninsts; i++) {
+        const weft_instance_t *in = s->insts[i];
+        for (uint32_t k = in->module->nmem_imports; in->mems && k < in->module->nmems; k++)
+            n += in->mems[k] ? in->mems[k]->size : 0;
+    }
+    return n;
 }
 
 size_t weft_instance_rebind_host(weft_instance_t *in, const void *old_user, void *new_user)

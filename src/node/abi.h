@@ -27,6 +27,16 @@
  *           c->linker is NULL (a kept instance has them: call.c points
  *           them at the new host_user); nothing of a call may stay in
  *           the instance but what weft_instance_reset undoes.
+ *   drop_kept  for an adapter that instantiates itself (a component's
+ *           instance is no weft_instance_t): what is kept beside the store
+ *           is its own object, c->kept. In: the thread's kept one (bind
+ *           then defines nothing, invoke resets it and binds it to the
+ *           call's host state) or NULL (invoke makes one). Out, after
+ *           finish: the one the pool may keep, bound to no host state of
+ *           the call (the adapter no longer owns a new one it gives), or
+ *           NULL when it must not be kept (a kept one that came in is then
+ *           dropped). call.c deletes a kept object with drop_kept, before
+ *           its store.
  *
  * Errors: bind and invoke return 0 or a WEFT_E* code; a failing bind
  * leaves c->res failed (node_result_fail) with what went wrong. invoke
@@ -61,6 +71,7 @@ typedef struct node_call {
     int fd[3];                   /* the guest's stdin, stdout, stderr (-1: none) */
     void *host_user;             /* bind: what its host functions point to (keep) */
     unsigned stdio_used;         /* an adapter's own WASI: the streams it used (bits 0-2) */
+    void *kept;                  /* drop_kept's adapters: their kept instance, in and out */
 } node_call_t;
 
 typedef struct node_abi {
@@ -70,6 +81,7 @@ typedef struct node_abi {
     int (*finish)(node_call_t *c, void *state, int verdict);
     void (*free)(void *state);
     int keep;
+    void (*drop_kept)(void *kept);
 } node_abi_t;
 
 /* Outbound HTTP for a binding's hook (a weft_http_fetch_fn, user = the

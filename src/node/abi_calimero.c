@@ -564,4 +564,5 @@ static void cal_free(void *state)
         weft_calimero_delete(state);
 }
 
-const node_abi_t node_abi_calimero = {"calimero", cal_bind, cal_invoke, cal_finish, cal_free, 0};
+const node_abi_t node_abi_calimero = {"calimero", cal_bind, cal_invoke, cal_finish, cal_free, 0,
+                                      NULL};

@@ -495,6 +495,7 @@ typedef struct {
     weft_wasip2_t *p2;
     weft_wippy_t *w;
     weft_cinstance_t *inst;
+    int inst_owned; /* made by this call and not given to the pool (else the pool's) */
     const weft_ctype_t *ft;
     weft_cval_t result;
     int has_result;
@@ -639,8 +640,11 @@ static int comp_bind(node_call_t *c, void **state)
     weft_wippy_config_t wc = {funcs_call, cc, (const char *const *)app->manifest.allow,
                               app->manifest.nallow, link ? link->chain : &selfp,
                               link ? link->nchain : 1, app->manifest.max_depth};
-    if (!cc->p2 || !(cc->w = weft_wippy_new(&wc)) ||
-        !(cc->l = weft_clinker_new()) || weft_wasip2_define(cc->p2, cc->l) != 0 ||
+    if (!cc->p2 || !(cc->w = weft_wippy_new(&wc)))
+        goto oom;
+    if (c->kept)
+        return 0; /* a kept instance has its imports: comp_invoke binds them to p2 and w */
+    if (!(cc->l = weft_clinker_new()) || weft_wasip2_define(cc->p2, cc->l) != 0 ||
         weft_wippy_define(cc->w, cc->l) != 0)
         goto oom;
     weft_clinker_filter(cc->l, keep_group, (void *)&app->manifest);
@@ -707,6 +711,51 @@ static int input_args(comp_call_t *cc, weft_cval_t **out, size_t *out_n)
     return 0;
 }
 
+/* Kept instances (abi.h, drop_kept). Between calls a kept instance's
+ * imports point to these instead of a freed WASI context or funcs binding
+ * (bound again to the next call's, or not kept when one of its imports has
+ * another user: a binding this file does not know of). */
+static const char p2_between_calls, wippy_between_calls;
+
+/* comp_invoke with the thread's kept instance (c->kept, the pool's): bound
+ * to this call's p2 and w, then reset to what instantiation left. A
+ * failure drops it (c->kept NULL). */
+static int reuse_kept(comp_call_t *cc)
+{
+    weft_cinstance_t *inst = cc->c->kept;
+    cc->inst = inst;
+    size_t n = weft_cinstance_rebind_host(inst, &p2_between_calls, cc->p2) +
+               weft_cinstance_rebind_host(inst, &wippy_between_calls, cc->w);
+    int rc = n == weft_cinstance_host_count(inst) ? weft_cinstance_reset(inst) : WEFT_EARG;
+    if (rc != 0) {
+        snprintf(cc->msg, sizeof cc->msg, "%s", n == weft_cinstance_host_count(inst)
+                 ? weft_cinstance_errmsg(inst) : "a kept instance's imports were not all unbound");
+        cc->c->kept = NULL;
+        cc->inst = NULL;
+    }
+    return rc;
+}
+
+/* At the call's end: offers the instance to the pool (c->kept), its
+ * imports bound to nothing of this call, when all are and it can be
+ * reset; else c->kept is NULL (a kept one is dropped, a new one freed with
+ * the state). */
+static void offer_kept(comp_call_t *cc)
+{
+    weft_cinstance_t *inst = cc->inst;
+    node_call_t *c = cc->c;
+    if (!inst)
+        return; /* none made, or a kept one dropped: c->kept says */
+    size_t n = weft_cinstance_rebind_host(inst, cc->p2, (void *)&p2_between_calls) +
+               weft_cinstance_rebind_host(inst, cc->w, (void *)&wippy_between_calls);
+    if (n == weft_cinstance_host_count(inst) && weft_cinstance_can_reset(inst) == 0) {
+        c->kept = inst;
+        cc->inst_owned = 0; /* the pool's now */
+    } else {
+        c->kept = NULL;
+    }
+}
+
 static int comp_invoke(node_call_t *c, void *state, weft_instance_t *unused)
 {
     comp_call_t *cc = state;
@@ -718,8 +767,9 @@ static int comp_invoke(node_call_t *c, void *state, weft_instance_t *unused)
     else
         default_func(app->component, fn, sizeof fn);
     c->function = NULL; /* c->function is the request's; the message names fn */
-    int rc = weft_cinstance_new(app->component, c->store, cc->l, &cc->inst, cc->msg,
-                                sizeof cc->msg);
+    int rc = c->kept ? reuse_kept(cc) : weft_cinstance_new(app->component, c->store, cc->l,
+                                                           &cc->inst, cc->msg, sizeof cc->msg);
+    cc->inst_owned = !c->kept && cc->inst;
     if (rc != 0) {
         c->what = "cannot instantiate";
         if (rc != WEFT_ETRAP) {
@@ -790,6 +840,7 @@ static int comp_finish(node_call_t *c, void *state, int verdict)
         return verdict;
     /* Only the streams it reached are read back and emptied (call.c). */
     c->stdio_used = cc->p2 ? weft_wasip2_stdio_used(cc->p2) : 7u;
+    offer_kept(cc);
     if (cc->retry)
         return -1;
     if (res->outcome == WEFT_CALL_TRAP && cc->inst) {
@@ -834,15 +885,18 @@ static void comp_free(void *state)
     if (!cc)
         return;
     weft_cval_free(&cc->result);
-    weft_cinstance_delete(cc->inst);
+    if (cc->inst_owned)
+        weft_cinstance_delete(cc->inst);
     weft_clinker_delete(cc->l);
     weft_wippy_delete(cc->w);
     weft_wasip2_delete(cc->p2);
     free(cc);
 }
 
+static void comp_drop_kept(void *kept) { weft_cinstance_delete(kept); }
+
 const node_abi_t node_abi_component = {"component", comp_bind, comp_invoke, comp_finish,
-                                       comp_free, 0};
+                                       comp_free, 1, comp_drop_kept};
 
 /* ---- description ------------------------------------------------------------ */
 

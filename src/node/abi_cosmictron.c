@@ -441,7 +441,7 @@ static void cosm_free(void *state)
 }
 
 const node_abi_t node_abi_cosmictron = {"cosmictron", cosm_bind, cosm_invoke, cosm_finish,
-                                        cosm_free, 0};
+                                        cosm_free, 0, NULL};
 
 /* ---- replicated tables ------------------------------------------------------ */
 

@@ -30,7 +30,10 @@
  * (weft_instance_rebind_host): every call still starts from a fresh
  * instance's state, but without making a store, a linker, its host
  * functions and an instance (docs/faasm.md "Where a round trip's time
- * goes").
+ * goes"). A component's adapter keeps its own instance object beside the
+ * store (node_abi_t.drop_kept): it resets the whole store
+ * (weft_cinstance_reset) and binds the instance to the call's host state
+ * itself; the pool is the same.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -288,7 +291,8 @@ typedef struct {
     weft_store_t *store; /* NULL: a free slot */
     weft_linker_t *linker;
     weft_instance_t *inst;
-    const weft_module_t *module; /* the instance holds a reference: never reused */
+    void *obj;        /* a drop_kept adapter's instance (then inst is NULL) */
+    const void *code; /* the module or component: the instance holds it, never reused */
     const node_abi_t *abi;
     uint32_t max_memory_pages, max_table_elems; /* the limits it was made under */
     size_t max_stack_bytes;
@@ -311,6 +315,8 @@ static pthread_once_t kept_once = PTHREAD_ONCE_INIT;
 
 static void kept_drop(kept_t *k)
 {
+    if (k->obj)
+        k->abi->drop_kept(k->obj); /* before its store */
     weft_linker_delete(k->linker);
     weft_store_delete(k->store);
     memset(k, 0, sizeof *k);
@@ -350,16 +356,19 @@ static kept_pool_t *kept_pool(void)
 #define KEPT_MEMORY_MAX (64u << 20)
 
 /* Whether a finished call's instance may be kept: resettable, and its
- * memory not over KEPT_MEMORY_MAX. */
-static int keepable(weft_instance_t *inst)
+ * memory not over KEPT_MEMORY_MAX (an adapter's own: it checked it can
+ * reset it; the memories of its whole store). */
+static int keepable(weft_store_t *store, weft_instance_t *inst)
 {
     weft_extern_t mem;
+    if (!inst)
+        return weft_store_memory_bytes(store) <= KEPT_MEMORY_MAX;
     return weft_instance_can_reset(inst) == 0 &&
            !(weft_instance_export(inst, "memory", &mem) == 0 && mem.kind == WEFT_EXTERN_MEMORY &&
              weft_memory_size(mem.of.memory) > KEPT_MEMORY_MAX);
 }
 
-static kept_t *kept_take(const weft_module_t *module, const node_abi_t *abi,
+static kept_t *kept_take(const void *code, const node_abi_t *abi,
                          const weft_limits_config_t *l)
 {
     /* through pthread_once, as kept_pool: another thread may be making the
@@ -368,7 +377,7 @@ static kept_t *kept_take(const weft_module_t *module, const node_abi_t *abi,
     kept_pool_t *pool = kept_key_ok ? pthread_getspecific(kept_key) : NULL;
     for (unsigned i = 0; pool && i < KEPT_MAX; i++) {
         kept_t *k = &pool->k[i];
-        if (k->store && !k->busy && k->module == module && k->abi == abi &&
+        if (k->store && !k->busy && k->code == code && k->abi == abi &&
             k->max_memory_pages == l->max_memory_pages && k->max_table_elems == l->max_table_elems &&
             k->max_stack_bytes == l->max_stack_bytes) {
             k->busy = 1;
@@ -378,14 +387,14 @@ static kept_t *kept_take(const weft_module_t *module, const node_abi_t *abi,
     return NULL;
 }
 
-/* Keeps a call's store, linker and instance for the thread's next call (a
- * full pool drops its least recently used idle one); 0, or -1 when they
- * cannot be kept (the caller deletes them). */
-static int kept_put(weft_store_t *store, weft_linker_t *linker, weft_instance_t *inst,
-                    const weft_module_t *module, const node_abi_t *abi)
+/* Keeps a call's store, linker and instance (or adapter's object) for the
+ * thread's next call (a full pool drops its least recently used idle
+ * one); 0, or -1 when they cannot be kept (the caller deletes them). */
+static int kept_put(weft_store_t *store, weft_linker_t *linker, weft_instance_t *inst, void *obj,
+                    const void *code, const node_abi_t *abi)
 {
     kept_pool_t *pool = kept_pool();
-    if (!pool || !keepable(inst))
+    if (!pool || !keepable(store, inst))
         return -1;
     kept_t *slot = NULL;
     for (unsigned i = 0; i < KEPT_MAX; i++) {
@@ -402,7 +411,7 @@ static int kept_put(weft_store_t *store, weft_linker_t *linker, weft_instance_t 
     if (slot->store)
         kept_drop(slot);
     weft_limits_config_t l = weft_store_limits(store);
-    *slot = (kept_t){store, linker, inst, module, abi, l.max_memory_pages, l.max_table_elems,
+    *slot = (kept_t){store, linker, inst, obj, code, abi, l.max_memory_pages, l.max_table_elems,
                      l.max_stack_bytes, 0, node_now_ns()};
     return 0;
 }
@@ -419,9 +428,10 @@ typedef struct {
     int input_written; /* the node wrote the input to stdin's file */
     int p2_streams;    /* a component's: its adapter tells which streams it used */
     unsigned p2_used;  /* ... here (node_call_t.stdio_used) */
-    const weft_module_t *module;
+    const void *code;      /* the app's module or component (the pool's key) */
     kept_t *kept;          /* the store, linker and instance are a kept one's */
     weft_instance_t *inst; /* once instantiated (or reset) */
+    void *obj;             /* a drop_kept adapter's instance to keep (node_call_t.kept) */
     void *host_user;       /* the ABI's binding its host functions point to (abi.h) */
 } attempt_t;
 
@@ -437,20 +447,22 @@ static void cleanup(weft_node_t *node, attempt_t *a, unsigned slot)
     /* An instance of an adapter that allows it is kept for the thread's
      * next call, its host functions pointing to neither this call's WASI
      * context nor its binding (both freed below). */
-    int keep = a->inst && a->abi && a->abi->keep;
-    if (keep) {
+    int keep = (a->inst || a->obj) && a->abi && a->abi->keep;
+    if (keep && a->inst) {
         weft_instance_rebind_host(a->inst, a->wasi, (void *)&wasi_between_calls);
         if (a->host_user)
             weft_instance_rebind_host(a->inst, a->host_user, (void *)&abi_between_calls);
     }
     if (a->kept) {
-        if (keep && keepable(a->inst)) {
+        if (keep && keepable(a->store, a->inst)) {
             a->kept->busy = 0;
             a->kept->used = node_now_ns();
         } else {
             kept_drop(a->kept);
         }
-    } else if (!keep || kept_put(a->store, a->linker, a->inst, a->module, a->abi) != 0) {
+    } else if (!keep || kept_put(a->store, a->linker, a->inst, a->obj, a->code, a->abi) != 0) {
+        if (a->obj)
+            a->abi->drop_kept(a->obj); /* given by the adapter: ours */
         if (a->linker)
             weft_linker_delete(a->linker);
         if (a->store)
@@ -644,10 +656,12 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
         l.max_stack_bytes = lim.max_stack_bytes;
     if (lim.max_table_elems)
         l.max_table_elems = lim.max_table_elems;
-    a.module = app->module;
-    if (app->module && app->abi->keep && (a.kept = kept_take(app->module, app->abi, &l))) {
+    a.code = app->module ? (const void *)app->module : (const void *)app->component;
+    if (app->abi->keep && (a.kept = kept_take(a.code, app->abi, &l))) {
         a.store = a.kept->store;
         a.linker = a.kept->linker;
+        a.obj = c.kept = a.kept->obj; /* the adapter's: it resets it */
+        __atomic_fetch_add(&node->kept_calls, 1, __ATOMIC_RELAXED);
     } else {
         a.store = weft_store_new(node->engine);
         /* a component's adapter links it with its own component linker */
@@ -694,7 +708,7 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     weft_instance_t *inst = NULL;
     weft_extern_t ext;
     const char *what = "cannot instantiate";
-    if (a.kept) { /* a kept instance: bound to this call's host state, then reset */
+    if (a.kept && a.kept->inst) { /* a kept instance: bound to this call's host state, reset */
         inst = a.kept->inst;
         weft_instance_rebind_host(inst, &wasi_between_calls, a.wasi);
         if (a.host_user)
@@ -746,6 +760,7 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     }
     verdict = a.abi->finish(&c, a.abi_state, verdict);
     a.p2_used = c.stdio_used;
+    a.obj = c.kept; /* a drop_kept adapter's to keep, or NULL */
     if (verdict < 0)
         goto free_vals; /* run again: the result is reset then */
     res->rolled_back = verdict != 1 && !req->view && txn && weft_txn_dirty(txn);

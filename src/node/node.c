@@ -864,6 +864,8 @@ void weft_node_stats(weft_node_t *node, weft_node_stats_t *out)
     pthread_mutex_lock(&node->mu);
     *out = node->stats;
     pthread_mutex_unlock(&node->mu);
+    /* counted without the lock by each call (call.c) */
+    out->kept_instance_calls = __atomic_load_n(&node->kept_calls, __ATOMIC_RELAXED);
 }
 
 static void free_env(weft_node_t *node)

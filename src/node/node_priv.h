@@ -123,6 +123,7 @@ struct weft_node {
     weft_db_t *db;
     char *data_dir;
     weft_node_stats_t stats; /* under mu */
+    uint64_t kept_calls;     /* stats.kept_instance_calls: atomic, no lock (call.c) */
     weft_engine_t *engine;
     unsigned flags;
     uint8_t id[32];

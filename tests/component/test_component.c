@@ -20,6 +20,7 @@
 
 #include "../unit/test.h"
 #include "cbuild.h"
+#include "jco_inputs.h"
 
 /* ---- helpers --------------------------------------------------------------------- */
 
@@ -879,25 +880,6 @@ TEST(canon_flattening_limits_go_through_memory)
 
 /* ---- components built by jco -------------------------------------------------------------- */
 
-static uint8_t *read_or_skip(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "SKIP: %s was not built (jco not installed: run scripts/install-deps.sh)\n",
-                path);
-        exit(77);
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    uint8_t *b = malloc((size_t)n + 1);
-    if (!b || fread(b, 1, (size_t)n, f) != (size_t)n)
-        abort();
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 static char *type_text(const weft_ctype_t *t)
 {
     char *text = NULL;
@@ -911,7 +893,7 @@ static char *type_text(const weft_ctype_t *t)
 static weft_component_t *load_file(const char *path)
 {
     size_t len;
-    uint8_t *b = read_or_skip(path, &len);
+    uint8_t *b = jco_read_or_skip(path, &len);
     weft_component_t *c = NULL;
     char msg[400];
     int rc = weft_component_new(engine(), b, len, &c, msg, sizeof msg);

@@ -16,6 +16,7 @@
 #include <weft/wippy.h>
 
 #include "../unit/test.h"
+#include "jco_inputs.h"
 
 typedef struct {
     weft_engine_t *engine;
@@ -28,22 +29,11 @@ typedef struct {
 
 static weft_component_t *load_or_skip(weft_engine_t *e, const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "SKIP: %s was not built (jco not installed: run scripts/install-deps.sh)\n",
-                path);
-        exit(77);
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    uint8_t *b = malloc((size_t)n);
-    if (!b || fread(b, 1, (size_t)n, f) != (size_t)n)
-        abort();
-    fclose(f);
+    size_t n;
+    uint8_t *b = jco_read_or_skip(path, &n);
     weft_component_t *c = NULL;
     char msg[300];
-    if (weft_component_new(e, b, (size_t)n, &c, msg, sizeof msg) != 0)
+    if (weft_component_new(e, b, n, &c, msg, sizeof msg) != 0)
         FAIL("%s: %s", path, msg);
     free(b);
     return c;
