@@ -574,6 +574,12 @@ static int funcs_call(void *user, const char *ns, const char *entry, const uint8
         if (verdict == 1 && rc != 0)
             verdict = weft_db_retryable(rc) ? -1 : 0;
     }
+    /* Its events (and its own nested calls') are published with the
+     * caller's once the batch is durable (node_events_publish); out of
+     * memory they are only in the context's event log, for readers that
+     * resume from it. */
+    if (verdict == 1 && !c->view)
+        node_result_take_events(c->res, ns, res);
     char prefix[300];
     snprintf(prefix, sizeof prefix, "[%s:%s] ", ns, entry);
     for (size_t i = 0; i < res->nlogs; i++)

@@ -103,19 +103,30 @@ int node_events_append(weft_txn_t *txn, const char *context, weft_call_result_t 
     return rc;
 }
 
-void node_events_publish(weft_node_t *node, const char *context, const weft_call_result_t *res)
+/* Events ev[0..n) of `context` to its subscribers; under subs_mu. */
+static void publish_events(weft_node_t *node, const char *context, const struct node_event *ev,
+                           size_t n)
 {
-    pthread_mutex_lock(&node->subs_mu);
     for (weft_node_sub_t *s = node->subs; s; s = s->next) {
         if (!s->fn || (s->context && strcmp(s->context, context) != 0))
             continue;
-        for (size_t i = 0; i < res->nevents; i++) {
-            const struct node_event *e = &res->events[i];
+        for (size_t i = 0; i < n; i++) {
+            const struct node_event *e = &ev[i];
             if (e->seq)
                 s->fn(s->user, context, e->seq, e->name, e->name_len, e->payload,
                       e->payload_len);
         }
     }
+}
+
+void node_events_publish(weft_node_t *node, const char *context, const weft_call_result_t *res)
+{
+    pthread_mutex_lock(&node->subs_mu);
+    /* a nested call's events were appended before the caller's own */
+    for (size_t g = 0; g < res->nnested; g++)
+        publish_events(node, res->nested[g].context, res->nested[g].events,
+                       res->nested[g].nevents);
+    publish_events(node, context, res->events, res->nevents);
     pthread_mutex_unlock(&node->subs_mu);
 }
 

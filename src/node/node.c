@@ -546,7 +546,8 @@ static void write_round(weft_node_t *node, node_queue_t *take, node_job_t **done
         node_job_t *j = done[i];
         if (!j)
             continue;
-        if (j->kind == JOB_CALL && j->res->outcome == WEFT_CALL_OK && j->res->nevents)
+        if (j->kind == JOB_CALL && j->res->outcome == WEFT_CALL_OK &&
+            (j->res->nevents || j->res->nnested))
             node_events_publish(node, j->req.context, j->res);
         if (j->kind != JOB_FN)
             node_logs_publish(node, j->req.context, j->res);

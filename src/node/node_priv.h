@@ -197,6 +197,15 @@ struct weft_call_result {
         uint64_t seq;
     } *events;
     size_t nevents;
+    /* Events of nested calls into other contexts (funcs calls,
+     * abi_component.c), committed with this call: one group per nested
+     * call, in the order they were appended, published before its own. */
+    struct node_nested_events {
+        char *context;
+        struct node_event *events;
+        size_t nevents;
+    } *nested;
+    size_t nnested;
     uint64_t fuel;
     uint64_t duration_ns;
     uint64_t call_id;
@@ -374,7 +383,8 @@ int node_events_append(weft_txn_t *txn, const char *context, weft_call_result_t 
 /* The number the context's next event will get (1 before its first), as
  * of txn: a reader that saw txn's state resumes the events after it - 1. */
 int node_events_next(weft_txn_t *txn, const char *context, uint64_t *out);
-/* Hands the committed events of res to the subscribers (writer thread). */
+/* Hands the committed events of res to the subscribers (writer thread):
+ * those of its nested calls (res->nested) first, each to its context's. */
 void node_events_publish(weft_node_t *node, const char *context, const weft_call_result_t *res);
 /* Records res's log lines in the context's log ring, numbering them
  * (res->log_seq0 gets the first number), and hands them to subscribers
@@ -401,6 +411,12 @@ enum { NODE_LOG_NX = 0, NODE_LOG_STDERR = 1 };
 int node_result_add_log(weft_call_result_t *res, int level, const char *p, size_t len);
 int node_result_add_event(weft_call_result_t *res, const char *name, size_t name_len,
                           const uint8_t *payload, size_t payload_len);
+/* Moves the appended (numbered) events of `from`, a nested call of
+ * context `context` committed into the call of `to`, to to's nested
+ * events: first those of from's own nested calls, then from's. from keeps
+ * none. 0, or -1 when out of memory (from's stay, to gets none of them). */
+int node_result_take_events(weft_call_result_t *to, const char *context,
+                            weft_call_result_t *from);
 
 /* Big-endian and little-endian helpers for records. */
 static inline void node_put_u64(uint8_t *p, uint64_t v)

@@ -77,6 +77,16 @@ void node_result_reset(weft_call_result_t *res)
         free(res->events[i].payload);
     }
     free(res->events);
+    for (size_t g = 0; g < res->nnested; g++) {
+        struct node_nested_events *n = &res->nested[g];
+        for (size_t i = 0; i < n->nevents; i++) {
+            free(n->events[i].name);
+            free(n->events[i].payload);
+        }
+        free(n->events);
+        free(n->context);
+    }
+    free(res->nested);
     memset(res, 0, sizeof *res);
 }
 
@@ -158,6 +168,34 @@ int node_result_add_event(weft_call_result_t *res, const char *name, size_t name
     ev[n].name_len = name_len;
     ev[n].payload_len = payload_len;
     res->nevents = n + 1;
+    return 0;
+}
+
+int node_result_take_events(weft_call_result_t *to, const char *context,
+                            weft_call_result_t *from)
+{
+    size_t add = from->nnested + (from->nevents ? 1 : 0);
+    if (!add)
+        return 0;
+    char *ctx = from->nevents ? strdup(context) : NULL;
+    struct node_nested_events *g = realloc(to->nested, (to->nnested + add) * sizeof *g);
+    if (g)
+        to->nested = g;
+    if (!g || (from->nevents && !ctx)) {
+        free(ctx);
+        return -1;
+    }
+    if (from->nnested)
+        memcpy(g + to->nnested, from->nested, from->nnested * sizeof *g);
+    to->nnested += from->nnested;
+    free(from->nested);
+    from->nested = NULL;
+    from->nnested = 0;
+    if (from->nevents) {
+        g[to->nnested++] = (struct node_nested_events){ctx, from->events, from->nevents};
+        from->events = NULL;
+        from->nevents = 0;
+    }
     return 0;
 }
 

@@ -7,7 +7,8 @@ text, bytes and JSON arguments, an interface export, a result's err, a
 trap (422 with the message), and `wippy:runtime/funcs` calls through the
 node: component -> component, component -> nx module and its trap,
 permission refused, a cycle, the depth bound, a nested nx write that
-commits with its caller or rolls back when the callee traps, and a Faasm
+commits with its caller or rolls back when the callee traps, its event
+pushed to the callee context's live subscribers, and a Faasm
 function chaining to a component. Skips (77) without the test
 components (jco missing).
 
@@ -16,6 +17,8 @@ usage: node_test.py WEFT COMPONENTS_DIR FAASM_CHAIN_WASM
 import json
 import os
 import sys
+import threading
+import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
@@ -51,6 +54,19 @@ def error(data):
         return json.loads(data)["error"]
     except (ValueError, KeyError):
         return {"message": data.decode("latin-1")}
+
+
+def wait_for_streams(node, n, timeout=20):
+    """Waits until the node has n open event streams (its /metrics), then
+    a little for their backlog read to find nothing and the stream to turn
+    live."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status, hdrs, text = node.request("GET", "/metrics")
+        if ("\nweft_sse_streams %d\n" % n).encode() in text:
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)
 
 
 def main():
@@ -219,6 +235,23 @@ def main():
         items = {i.get("key"): i.get("value") for i in (doc or {}).get("items", [])}
         check(status == 422 and items.get("k") == "v1",
               "a trapping callee's write is rolled back: %s" % doc)
+        # the nested call's event (put's "stored", number 1 was v1's, the trap's
+        # rolled back) reaches a live subscriber of its context after the commit
+        got = []
+
+        def subscribe():
+            try:
+                got.extend(nodes.sse_read(node, "/v1/contexts/kv/events?after=1", 1, timeout=30))
+            except OSError as e:  # no event came
+                print("events: %s" % e)
+        t = threading.Thread(target=subscribe)
+        t.start()
+        wait_for_streams(node, 1)
+        status, out = run("caller", "kv:put", "v2")
+        t.join(40)
+        check(status == 200 and [(e[0], e[1], e[2].get("payload")) for e in got] ==
+              [("2", "stored", "v2")], "a nested call's event is pushed to the live "
+              "subscribers of its context: %r" % got)
         # a Faasm function chaining to a component context by name (its `run`)
         status, doc = deploy(node, faasm_chain, "faasm-chain")
         check(status == 201 and doc.get("abi") == "faasm", "the Faasm app deploys (%d)" % status)

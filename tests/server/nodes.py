@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -120,6 +121,36 @@ class Node:
 
 
 FAILS = []
+
+
+def sse_read(node, path, want, headers=None, timeout=10):
+    """Reads events from an SSE stream until `want` events came; returns them
+    as (id, event, data) tuples."""
+    sock = socket.create_connection(("127.0.0.1", node.port), timeout=timeout)
+    req = "GET %s HTTP/1.1\r\nHost: x\r\n" % path
+    for k, v in (headers or {}).items():
+        req += "%s: %s\r\n" % (k, v)
+    sock.sendall((req + "\r\n").encode())
+    buf, events = b"", []
+    deadline = time.time() + timeout
+    try:
+        while len(events) < want and time.time() < deadline:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n\n" in buf:
+                block, buf = buf.split(b"\n\n", 1)
+                fields = {}
+                for line in block.split(b"\n"):
+                    if b": " in line and not line.startswith(b":"):
+                        k, v = line.split(b": ", 1)
+                        fields[k.decode().split("\r\n")[-1]] = v.decode()
+                if "data" in fields:
+                    events.append((fields.get("id"), fields.get("event"), json.loads(fields["data"])))
+    finally:
+        sock.close()
+    return events
 
 
 def check(cond, what):
