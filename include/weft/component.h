@@ -99,7 +99,8 @@ typedef struct {
 } weft_cextern_t;
 
 /* Loads a component (bytes copied). Returns 0 and the component in *out
- * (owned by the caller, weft_component_delete), or WEFT_EMALFORMED,
+ * (owned by the caller, weft_component_delete; an instance of it keeps it
+ * until the instance is deleted too), or WEFT_EMALFORMED,
  * WEFT_EINVALID (also for features not supported yet: async, values, start,
  * fixed-length lists, stream/future/error-context), WEFT_ELIMIT, WEFT_ENOMEM
  * with a NUL-terminated message in out_msg (at most msg_size bytes), e.g.
@@ -296,8 +297,10 @@ int weft_clinker_has(const weft_clinker_t *l, const char *instance, const char *
 /* Instantiates `c` in `store`: runs its definitions in order (core
  * instantiations with their start functions, canon lift/lower). Returns 0
  * and the instance in *out (owned by the caller, weft_cinstance_delete,
- * before the store and the component), or WEFT_EUNLINKABLE (an import the
- * linker does not define: "unknown import weft:test/host@0.1.0#log"),
+ * before the store; it holds a reference to the component, which
+ * weft_component_delete then frees only with its last instance), or
+ * WEFT_EUNLINKABLE (an import the linker does not define: "unknown import
+ * weft:test/host@0.1.0#log"),
  * WEFT_EINVALID (a construct not instantiable yet: nested components),
  * WEFT_ETRAP (a start function trapped), WEFT_ENOMEM, with a message in msg. */
 int weft_cinstance_new(weft_component_t *c, weft_store_t *store, const weft_clinker_t *l,

@@ -1898,8 +1898,8 @@ static void free_arena(arena_blk_t *b)
 
 void weft_component_delete(weft_component_t *c)
 {
-    if (!c)
-        return;
+    if (!c || atomic_fetch_sub(&c->refs, 1) > 0)
+        return; /* an instance still holds it: its last one frees it */
     for (size_t i = 0; i < c->nmodules; i++)
         weft_module_delete(c->modules[i]);
     free(c->modules);

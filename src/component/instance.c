@@ -980,6 +980,8 @@ void weft_cinstance_delete(weft_cinstance_t *in)
 {
     if (!in)
         return;
+    if (!in->args && in->c)
+        weft_component_delete(in->c); /* the top-level instance's reference */
     for (uint32_t i = 0; i < in->allocs.n; i++)
         free(in->allocs.v[i]);
     free(in->allocs.v);
@@ -1011,6 +1013,7 @@ int weft_cinstance_new(weft_component_t *c, weft_store_t *store, const weft_clin
         goto fail;
     in->c = c;
     in->store = store;
+    atomic_fetch_add(&c->refs, 1); /* dropped by weft_cinstance_delete */
     if ((rc = run_inits(in, l, c->inits, c->ninits)))
         goto fail;
     in->objects = weft_store_objects(store);

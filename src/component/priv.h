@@ -11,6 +11,7 @@
 #ifndef WEFT_COMPONENT_PRIV_H
 #define WEFT_COMPONENT_PRIV_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -122,6 +123,9 @@ struct cinit {
 };
 
 struct weft_component {
+    /* references beyond the owner's: one per top-level instance, so a kept
+     * instance (src/node/call.c) never outlives its types and names */
+    atomic_int refs;
     uint8_t *bytes;
     size_t len;
     void *arena;                /* every allocation of the decoder (types, names, lists) */

@@ -1075,6 +1075,41 @@ TEST(jco_basic_component_runs_its_exports)
     weft_cval_free(&r);
 }
 
+/* weft_cinstance_reset: the instance as instantiated again (its core
+ * instances' memories, so the log import's argument copies, the handle
+ * table), with its imports still bound; and an instance keeps its
+ * component: deleting the component first frees it with the instance
+ * (ASan would see its types and names used after a free). */
+TEST(jco_an_instance_resets_and_outlives_its_component)
+{
+    size_t len;
+    uint8_t *bytes = jco_read_or_skip(WEFT_COMPONENT_DIR "/basic.wasm", &len);
+    weft_component_t *c = NULL;
+    char msg[400];
+    ASSERT_EQ_INT(weft_component_new(engine(), bytes, len, &c, msg, sizeof msg), 0);
+    free(bytes);
+    basic_t *b = calloc(1, sizeof *b);
+    b->store = weft_store_new(engine());
+    b->linker = weft_clinker_new();
+    test_defer(basic_free, b);
+    ASSERT_EQ_INT(weft_clinker_define_func(b->linker, "weft:test/host@0.1.0", "log", host_log,
+                                           &b->log), 0);
+    ASSERT_EQ_INT(weft_cinstance_new(c, b->store, b->linker, &b->inst, msg, sizeof msg), 0);
+    weft_component_delete(c); /* the instance's reference keeps it */
+    ASSERT_EQ_INT(weft_cinstance_host_count(b->inst), 1);
+    for (int i = 0; i < 3; i++) {
+        weft_cval_t name = str("again");
+        weft_cval_t r = call1(b, "greet", &name, 1);
+        ASSERT_EQ_STR(r.str, "hello, again");
+        weft_cval_free(&r);
+        ASSERT_EQ_INT(weft_cinstance_reset(b->inst), 0);
+    }
+    ASSERT_EQ_INT(b->log.calls, 3);
+    /* an object the store made since instantiation: no reset */
+    ASSERT_TRUE(weft_memory_new(b->store, (weft_limits_t){1, 1, 1}) != NULL);
+    ASSERT_EQ_INT(weft_cinstance_reset(b->inst), WEFT_EARG);
+}
+
 TEST(jco_basic_component_call_errors)
 {
     basic_t *b = basic_instance(1, 0);
