@@ -14,8 +14,11 @@
  *               (stdin to stdout): the plain call of one module
  *   component   svc's echo(string) -> string with the same input: one
  *               component instantiated and called
- *   add         svc's add(u32, u32) -> u32 from "[1, 2]": instantiation
- *               dominates (the call itself is ~0.5 us, component_bench)
+ *   add         svc's add(u32, u32) -> u32 from "[1, 2]": the set-up
+ *               dominates (the call itself is ~0.5 us, component_bench):
+ *               once in the thread's kept instance, reset (the node's
+ *               default), once with a memory limit that changes each call,
+ *               so that each instantiates the component
  *   round trip  wippy_caller's run("svc:echo", input): call-string through
  *               the node to a second component and back (two component
  *               instances and calls, the nested call's set-up)
@@ -60,9 +63,11 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* One row; returns its CPU µs per call. */
+/* One row; returns its CPU µs per call. fresh: each call's memory limit
+ * differs from the last 8 calls', so no kept instance fits it (the thread
+ * keeps 4) and every call instantiates. */
 static double row(const char *label, weft_node_t *node, const char *ctx, const char *fn,
-                  const char *input, double base)
+                  const char *input, double base, int fresh)
 {
     size_t cap = 1u << 20, n = 0;
     uint64_t *dur = malloc(cap * sizeof *dur), calls = 0;
@@ -78,6 +83,8 @@ static double row(const char *label, weft_node_t *node, const char *ctx, const c
     while (now_s() < until) {
         for (int i = 0; i < 16; i++, calls++) {
             weft_call_result_t *res = NULL;
+            if (fresh)
+                req.limits.max_memory_pages = 1000 + (uint32_t)(calls % 9);
             if (weft_node_call(node, &req, &res) != 0)
                 die(label, "weft_node_call failed");
             if (weft_call_result_outcome(res) != WEFT_CALL_OK)
@@ -146,11 +153,13 @@ int main(int argc, char **argv)
     printf("| %-50s | %9s | %9s | %12s | %8s |\n", "row (1 thread, views)", "us/call",
            "CPU us/call", "median in-node us", "CPU x module");
     printf("|---|---|---|---|---|\n");
-    double base = row("module: shout (stdin -> stdout)", node, "nx", "shout", "hello", 0);
-    row("component: svc echo(string) -> string", node, "svc", "echo", "hello", base);
-    row("component: svc add(u32, u32) (instantiation)", node, "svc", "add", "[1, 2]", base);
+    double base = row("module: shout (stdin -> stdout)", node, "nx", "shout", "hello", 0, 0);
+    row("component: svc echo(string) -> string", node, "svc", "echo", "hello", base, 0);
+    row("component: svc add(u32, u32) (kept instance reset)", node, "svc", "add", "[1, 2]", base,
+        0);
+    row("component: svc add(u32, u32) (instantiated)", node, "svc", "add", "[1, 2]", base, 1);
     row("round trip: caller run -> call-string -> svc echo", node, "caller", "run",
-        "[\"svc:echo\", \"hello\"]", base);
+        "[\"svc:echo\", \"hello\"]", base, 0);
     weft_node_close(node);
     return 0;
 }

@@ -451,7 +451,9 @@ static int cal_bind(node_call_t *c, void **state)
         return rc;
     }
     *state = cal;
-    /* VMLimits bound the store unless the app or the call set their own */
+    c->host_user = cal; /* a kept instance's imports are pointed at it (call.c) */
+    /* VMLimits bound the store unless the app or the call set their own (a
+     * kept instance's store has them: it was made under the same) */
     weft_limits_config_t l = weft_store_limits(c->store);
     weft_limits_config_t vm = l;
     weft_calimero_store_limits(cal, &vm);
@@ -459,8 +461,8 @@ static int cal_bind(node_call_t *c, void **state)
         l.max_memory_pages = vm.max_memory_pages;
     if (!c->lim->max_stack_bytes)
         l.max_stack_bytes = vm.max_stack_bytes;
-    if (weft_store_set_limits(c->store, &l) != 0 ||
-        weft_calimero_define_imports(cal, c->linker, c->app->module) != 0) {
+    if (c->linker && (weft_store_set_limits(c->store, &l) != 0 ||
+                      weft_calimero_define_imports(cal, c->linker, c->app->module) != 0)) {
         node_result_fail(c->res, WEFT_CALL_ERROR, "out of memory");
         return WEFT_ENOMEM;
     }
@@ -564,5 +566,10 @@ static void cal_free(void *state)
         weft_calimero_delete(state);
 }
 
-const node_abi_t node_abi_calimero = {"calimero", cal_bind, cal_invoke, cal_finish, cal_free, 0,
+/* keep: a Calimero call's instance is kept for the thread's next call of
+ * the module (call.c "Kept instances"): registers, storage iterators, logs,
+ * events and the call's input live in the binding, new each call, which
+ * all its env imports point to (an import of a function weft does not
+ * provide points elsewhere: that instance is not kept). */
+const node_abi_t node_abi_calimero = {"calimero", cal_bind, cal_invoke, cal_finish, cal_free, 1,
                                       NULL};

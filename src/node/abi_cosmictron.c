@@ -186,7 +186,8 @@ static int cosm_bind(node_call_t *c, void **state)
     }
     st->cosm = cosm;
     st->schema = schema;
-    if (weft_cosmictron_define_imports(cosm, c->linker, c->app->module) != 0) {
+    c->host_user = cosm; /* a kept instance's imports are pointed at it (call.c) */
+    if (c->linker && weft_cosmictron_define_imports(cosm, c->linker, c->app->module) != 0) {
         node_result_fail(c->res, WEFT_CALL_ERROR, "out of memory");
         return WEFT_ENOMEM;
     }
@@ -440,8 +441,12 @@ static void cosm_free(void *state)
     free(st);
 }
 
+/* keep: a Cosmictron call's instance is kept for the thread's next call of
+ * the module (call.c "Kept instances"): row iterators, the sender, logs and
+ * the call's writes live in the binding, new each call, which all its
+ * datastore, cosm and console imports point to. */
 const node_abi_t node_abi_cosmictron = {"cosmictron", cosm_bind, cosm_invoke, cosm_finish,
-                                        cosm_free, 0, NULL};
+                                        cosm_free, 1, NULL};
 
 /* ---- replicated tables ------------------------------------------------------ */
 

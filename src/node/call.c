@@ -294,8 +294,9 @@ typedef struct {
     void *obj;        /* a drop_kept adapter's instance (then inst is NULL) */
     const void *code; /* the module or component: the instance holds it, never reused */
     const node_abi_t *abi;
-    uint32_t max_memory_pages, max_table_elems; /* the limits it was made under */
-    size_t max_stack_bytes;
+    uint32_t max_memory_pages, max_table_elems; /* the call's limits it was made under */
+    size_t max_stack_bytes;                     /* (before an adapter's bind changed them) */
+    size_t host_imports; /* its imported functions: all must be unbound to keep it */
     int busy; /* a call of this thread runs in it (a nested call takes another) */
     uint64_t used; /* when it was last given back, for the eviction */
 } kept_t;
@@ -387,11 +388,23 @@ static kept_t *kept_take(const void *code, const node_abi_t *abi,
     return NULL;
 }
 
+/* How many functions `m` imports (a kept instance's host functions). */
+static size_t func_imports(const weft_module_t *m)
+{
+    size_t n = 0;
+    for (size_t i = 0, k = weft_module_import_count(m); i < k; i++) {
+        weft_externdesc_t d;
+        n += weft_module_import(m, i, &d) == 0 && d.kind == WEFT_EXTERN_FUNC;
+    }
+    return n;
+}
+
 /* Keeps a call's store, linker and instance (or adapter's object) for the
  * thread's next call (a full pool drops its least recently used idle
  * one); 0, or -1 when they cannot be kept (the caller deletes them). */
 static int kept_put(weft_store_t *store, weft_linker_t *linker, weft_instance_t *inst, void *obj,
-                    const void *code, const node_abi_t *abi)
+                    const void *code, const node_abi_t *abi, const weft_limits_config_t *l,
+                    size_t host_imports)
 {
     kept_pool_t *pool = kept_pool();
     if (!pool || !keepable(store, inst))
@@ -410,9 +423,8 @@ static int kept_put(weft_store_t *store, weft_linker_t *linker, weft_instance_t 
         return -1;
     if (slot->store)
         kept_drop(slot);
-    weft_limits_config_t l = weft_store_limits(store);
-    *slot = (kept_t){store, linker, inst, obj, code, abi, l.max_memory_pages, l.max_table_elems,
-                     l.max_stack_bytes, 0, node_now_ns()};
+    *slot = (kept_t){store, linker, inst, obj, code, abi, l->max_memory_pages, l->max_table_elems,
+                     l->max_stack_bytes, host_imports, 0, node_now_ns()};
     return 0;
 }
 
@@ -429,9 +441,11 @@ typedef struct {
     int p2_streams;    /* a component's: its adapter tells which streams it used */
     unsigned p2_used;  /* ... here (node_call_t.stdio_used) */
     const void *code;      /* the app's module or component (the pool's key) */
+    const weft_module_t *module; /* a module's */
     kept_t *kept;          /* the store, linker and instance are a kept one's */
     weft_instance_t *inst; /* once instantiated (or reset) */
     void *obj;             /* a drop_kept adapter's instance to keep (node_call_t.kept) */
+    weft_limits_config_t limits; /* the call's, which a kept instance must have been made under */
     void *host_user;       /* the ABI's binding its host functions point to (abi.h) */
 } attempt_t;
 
@@ -448,10 +462,16 @@ static void cleanup(weft_node_t *node, attempt_t *a, unsigned slot)
      * next call, its host functions pointing to neither this call's WASI
      * context nor its binding (both freed below). */
     int keep = (a->inst || a->obj) && a->abi && a->abi->keep;
+    size_t host_imports = 0;
     if (keep && a->inst) {
-        weft_instance_rebind_host(a->inst, a->wasi, (void *)&wasi_between_calls);
+        /* every imported function must have been the call's WASI's or
+         * binding's (a Calimero function weft lacks points elsewhere):
+         * else one would still point to a freed object */
+        host_imports = a->kept ? a->kept->host_imports : func_imports(a->module);
+        size_t n = weft_instance_rebind_host(a->inst, a->wasi, (void *)&wasi_between_calls);
         if (a->host_user)
-            weft_instance_rebind_host(a->inst, a->host_user, (void *)&abi_between_calls);
+            n += weft_instance_rebind_host(a->inst, a->host_user, (void *)&abi_between_calls);
+        keep = n == host_imports;
     }
     if (a->kept) {
         if (keep && keepable(a->store, a->inst)) {
@@ -460,7 +480,8 @@ static void cleanup(weft_node_t *node, attempt_t *a, unsigned slot)
         } else {
             kept_drop(a->kept);
         }
-    } else if (!keep || kept_put(a->store, a->linker, a->inst, a->obj, a->code, a->abi) != 0) {
+    } else if (!keep || kept_put(a->store, a->linker, a->inst, a->obj, a->code, a->abi, &a->limits,
+                                 host_imports) != 0) {
         if (a->obj)
             a->abi->drop_kept(a->obj); /* given by the adapter: ours */
         if (a->linker)
@@ -657,6 +678,8 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     if (lim.max_table_elems)
         l.max_table_elems = lim.max_table_elems;
     a.code = app->module ? (const void *)app->module : (const void *)app->component;
+    a.module = app->module;
+    a.limits = l;
     if (app->abi->keep && (a.kept = kept_take(a.code, app->abi, &l))) {
         a.store = a.kept->store;
         a.linker = a.kept->linker;

@@ -218,6 +218,9 @@ TEST(a_kept_instance_shows_no_call_what_the_last_one_left)
     }
     for (int i = 0; i < 3; i++) /* parent and child each in a kept instance */
         ASSERT_EQ_STR(output(fcall(n, "f", NULL, "ptr")), "rc=0 out=child:x ctors=1 main_ctors=1");
+    weft_node_stats_t st;
+    weft_node_stats(n, &st);
+    ASSERT_TRUE(st.kept_instance_calls >= 4 + 3 * 2 - 1); /* all but the first parent and child */
 }
 
 /* A node of `workers` threads on data directory `dir`; the caller closes it. */
