@@ -10,7 +10,11 @@
 # Environment: BENCH_RUNS (runs per side), BENCH_KERNELS (space-separated
 # subset, e.g. "fib sort"), BENCH_TIMEOUT (seconds per run, default 600),
 # BENCH_SIMD=1 (also run KERNEL-simd.wasm, built with clang -msimd128, in
-# two more columns: its time and its ratio to the scalar wasm's).
+# two more columns: its time and its ratio to the scalar wasm's), BENCH_TIER
+# (interp, the default: `weft run` as it is; jit: the weft column runs
+# `weft run --tier jit`; both: the weft column interprets and two more
+# columns give the compiled tier's time and its ratio to native, with their
+# own geometric mean, each kernel's right after its interpreted runs).
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -62,15 +66,24 @@ echo "machine: $(uname -m), $(nproc) cores, ${cpu:-unknown cpu}; $(uname -sr)"
 echo "weft: $("$WEFT" --version); native: $native_cc -O2; wasm: $(cat "$BUILD/bench/wasm-cc.txt" 2>/dev/null || echo clang) -O2 --target=wasm32-wasi"
 echo
 SIMD=${BENCH_SIMD:-0}
+TIER=${BENCH_TIER:-interp}
+case $TIER in interp | jit | both) ;; *) die "BENCH_TIER must be interp, jit or both" ;; esac
+weft_tier=()
+[ "$TIER" = jit ] && weft_tier=(--tier jit)
+jit_head="" jit_rule=""
+if [ "$TIER" = both ]; then
+    jit_head=$(printf ' %10s | %11s |' "jit s" "jit/native") jit_rule="-----------:|------------:|"
+fi
 simd_head="" simd_rule=""
 if [ "$SIMD" = 1 ]; then
     simd_head=$(printf ' %10s | %11s |' "simd s" "simd/weft") simd_rule="-----------:|------------:|"
 fi
-printf '| %-10s | %10s | %10s | %11s |%s\n' kernel "native s" "weft s" "weft/native" "$simd_head"
-printf '|%s|%s|%s|%s|%s\n' ------------ -----------: -----------: ------------: "$simd_rule"
+printf '| %-10s | %10s | %10s | %11s |%s%s\n' kernel "native s" "weft s" "weft/native" "$simd_head" "$jit_head"
+printf '|%s|%s|%s|%s|%s%s\n' ------------ -----------: -----------: ------------: "$simd_rule" "$jit_rule"
 
 failed=0
 ratios=()
+jit_ratios=()
 for k in $KERNELS; do
     wasm=$BUILD/bench/$k.wasm
     native=$BUILD/bench/$k-native
@@ -82,7 +95,7 @@ for k in $KERNELS; do
     note="" nat_time="" wft_time=""
     if ! run_best nat "$native" run; then
         note="native failed: $nat_out"
-    elif ! run_best wft "$WEFT" run "$wasm"; then
+    elif ! run_best wft "$WEFT" run "${weft_tier[@]}" "$wasm"; then
         note="weft failed: $wft_out"
     elif [ "$nat_out" != "$wft_out" ]; then
         note="CHECKSUM MISMATCH: native $nat_out, weft $wft_out"
@@ -105,7 +118,18 @@ for k in $KERNELS; do
         simd_ratio=$(awk -v s="$simd_time" -v w="$wft_time" 'BEGIN { printf "%.2f", (w > 0 ? s / w : 0) }')
         simd_cols=$(printf ' %10s | %10sx |' "$simd_time" "$simd_ratio")
     fi
-    printf '| %-10s | %10s | %10s | %10sx |%s\n' "$k" "$nat_time" "$wft_time" "$ratio" "$simd_cols"
+    jit_cols=""
+    if [ "$TIER" = both ]; then
+        if ! run_best jit "$WEFT" run --tier jit "$wasm" || [ "$jit_out" != "$nat_out" ]; then
+            echo "bench: *** $k --tier jit: ${jit_out} (native $nat_out) ***" >&2
+            failed=1
+            jit_time="?"
+        fi
+        jit_ratio=$(awk -v s="$jit_time" -v n="$nat_time" 'BEGIN { printf "%.2f", (n > 0 ? s / n : 0) }')
+        jit_ratios+=("$jit_ratio")
+        jit_cols=$(printf ' %10s | %10sx |' "$jit_time" "$jit_ratio")
+    fi
+    printf '| %-10s | %10s | %10s | %10sx |%s%s\n' "$k" "$nat_time" "$wft_time" "$ratio" "$simd_cols" "$jit_cols"
 done
 
 if [ "${#ratios[@]}" -gt 0 ]; then
@@ -113,6 +137,11 @@ if [ "${#ratios[@]}" -gt 0 ]; then
         awk '$1 > 0 { s += log($1); n++ } END { if (n) printf "%.2f", exp(s / n); else print "?" }')
     echo
     echo "geometric mean of weft/native over ${#ratios[@]} kernels: ${geo}x"
+fi
+if [ "${#jit_ratios[@]}" -gt 0 ]; then
+    geo=$(printf '%s\n' "${jit_ratios[@]}" |
+        awk '$1 > 0 { s += log($1); n++ } END { if (n) printf "%.2f", exp(s / n); else print "?" }')
+    echo "geometric mean of jit/native over ${#jit_ratios[@]} kernels: ${geo}x"
 fi
 if [ "$failed" -ne 0 ]; then
     echo "bench: SOME KERNELS FAILED (see messages above)" >&2

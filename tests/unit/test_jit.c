@@ -177,3 +177,69 @@ TEST(jit_traps_and_backtraces_are_the_interpreters)
         for (size_t i = 0; i < nin; i++) ASSERT_EQ_U64(bjit[i], bin[i]);
     }
 }
+
+/* limits.wat's recursions: the depth limit traps at the same call in both
+ * tiers (same fuel left, same backtrace), and deep returns agree. */
+TEST(jit_recursion_stops_where_the_interpreter_stops)
+{
+    fixture_t in, jit;
+    fx_load_tier(&in, "limits", WEFT_TIER_INTERP);
+    fx_load_tier(&jit, "limits", WEFT_TIER_JIT);
+    weft_store_set_fuel(in.store, 10000000);
+    weft_store_set_fuel(jit.store, 10000000);
+    ASSERT_TRAP(in.store, TRY_I32(&in, "rec", 1, 0), WEFT_TRAP_STACK_EXHAUSTED);
+    ASSERT_TRAP(jit.store, TRY_I32(&jit, "rec", 1, 0), WEFT_TRAP_STACK_EXHAUSTED);
+    ASSERT_EQ_U64(weft_store_fuel(jit.store), weft_store_fuel(in.store));
+    uint32_t bin[64], bjit[64];
+    size_t nin = weft_store_trap_backtrace(in.store, bin, NULL, 64);
+    ASSERT_EQ_U64(weft_store_trap_backtrace(jit.store, bjit, NULL, 64), nin);
+    for (size_t i = 0; i < nin; i++) ASSERT_EQ_U64(bjit[i], bin[i]);
+    static const char *const fns[] = {"down", "fat"};
+    for (size_t k = 0; k < 2; k++) {
+        weft_store_set_fuel(in.store, 10000000);
+        weft_store_set_fuel(jit.store, 10000000);
+        ASSERT_EQ_INT(CALL_I32(&in, fns[k], 1, 5000), 5000);
+        ASSERT_EQ_INT(CALL_I32(&jit, fns[k], 1, 5000), 5000);
+        ASSERT_EQ_U64(weft_store_fuel(jit.store), weft_store_fuel(in.store));
+    }
+}
+
+#if defined(__x86_64__) && defined(__linux__)
+#include <pthread.h>
+
+typedef struct {
+    fixture_t *fx;
+    int rc;
+    weft_trap_code_t trap;
+} small_stack_run_t;
+
+static void *run_rec(void *arg)
+{
+    small_stack_run_t *r = arg;
+    weft_extern_t ext;
+    weft_val_t a = {.type = WEFT_I32, .of.i32 = 0}, res;
+    if (weft_instance_export(r->fx->inst, "rec", &ext) != 0) return NULL;
+    r->rc = weft_func_call(r->fx->store, ext.of.func, &a, 1, &res, 1);
+    r->trap = weft_store_trap(r->fx->store);
+    return NULL;
+}
+
+/* Compiled calls use the thread's own stack: on a 256 KiB one, endless
+ * recursion stops with a trap at the C stack's floor, long before the
+ * depth limit, instead of overflowing it. */
+TEST(jit_recursion_on_a_small_thread_stack_traps)
+{
+    fixture_t jit;
+    fx_load_tier(&jit, "limits", WEFT_TIER_JIT);
+    small_stack_run_t r = {&jit, -1, WEFT_TRAP_NONE};
+    pthread_attr_t attr;
+    pthread_t t;
+    ASSERT_EQ_INT(pthread_attr_init(&attr), 0);
+    ASSERT_EQ_INT(pthread_attr_setstacksize(&attr, 256 * 1024), 0);
+    ASSERT_EQ_INT(pthread_create(&t, &attr, run_rec, &r), 0);
+    pthread_join(t, NULL);
+    pthread_attr_destroy(&attr);
+    ASSERT_EQ_INT(r.rc, WEFT_ETRAP);
+    ASSERT_EQ_INT(r.trap, WEFT_TRAP_STACK_EXHAUSTED);
+}
+#endif

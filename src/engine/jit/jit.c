@@ -136,8 +136,22 @@ typedef struct {
     int64_t refund;  /* fuel charged by the op, given back (FUEL, FUEL_CHECK) */
 } trapsite_t;
 
+/* A direct call to patch once every function's code is placed. */
+typedef struct {
+    size_t at;       /* the call's rel32 */
+    uint32_t callee; /* defined-function index */
+} callfix_t;
+
+typedef struct {
+    callfix_t *v;
+    size_t n, cap;
+} callfixes_t;
+
 typedef struct {
     xbuf_t *b;
+    const weft_module_t *m;
+    const bool *will;     /* per defined function: it will be compiled */
+    callfixes_t *calls;   /* the module's direct calls */
     const funcdef_t *fd;
     size_t *off; /* per cell: machine offset of the op starting there */
     fixup_t *fix;
@@ -483,6 +497,89 @@ static void mem_address(jc_t *j, const opinfo_t *oi, const cell_t *pc, uint32_t 
     trap_if(j, CC_A, WEFT_TRAP_MEMORY_OOB, 0);
 }
 
+/* A call through jh_call or jh_call_indirect (jit_rt.c). */
+static void helper_call_op(jc_t *j, int op, const cell_t *pc)
+{
+    xbuf_t *b = j->b;
+    fuel_out(j);
+    x_mov_rr(b, 1, RDI, R14);
+    if (op == OP_CALL) {
+        x_mov_imm64(b, RSI, pc[1].p.a);
+        x_lea(b, RDX, RBX, NO_REG, SLOT(pc[1].p.b));
+    } else {
+        x_mov_imm64(b, RSI, pc[1].p.a);
+        x_mov_imm64(b, RDX, pc[1].p.b);
+        ld_slot(j, 4, RCX, pc[2].p.b);
+        x_lea(b, R8, RBX, NO_REG, SLOT(pc[2].p.a));
+    }
+    call_helper(j, op == OP_CALL ? JH_CALL : JH_CALL_INDIRECT);
+    fuel_in(j);
+    mem_in(j);
+    x_test_rr(b, 0, RAX, RAX);
+    add_site(j, &j->unwind, &j->n_unwind, &j->unwind_cap, x_jcc(b, CC_NE));
+}
+
+/* A call of a compiled function of this module: straight to its internal
+ * entry, with the interpreter's checks and bookkeeping inline (the value
+ * stack, s->depth, the callee's locals zeroed) and ctx->func/fp switched
+ * for its backtrace and host calls. When the frame array must grow or the
+ * C stack is short it takes the helper's way, which does both. */
+static void direct_call(jc_t *j, const cell_t *pc)
+{
+    xbuf_t *b = j->b;
+    uint32_t f = pc[1].p.a, base = pc[1].p.b;
+    const funcdef_t *cd = &j->m->funcs[f - j->m->nfunc_imports];
+    uint32_t np = j->m->types[cd->type]->nparams;
+    const int32_t depth = (int32_t)offsetof(weft_store_t, depth);
+    x_load(b, 8, false, true, RCX, R14, NO_REG, CTX(s));
+    x_load(b, 4, false, false, RAX, RCX, NO_REG, depth);
+    x_alu_rm(b, 0, ALU_CMP, RAX, RCX, (int32_t)offsetof(weft_store_t, nframes_cap));
+    size_t slow1 = x_jcc(b, CC_AE);
+    x_alu_rm(b, 1, ALU_CMP, RSP, R14, CTX(stack_floor));
+    size_t slow2 = x_jcc(b, CC_B);
+    x_lea(b, RDX, RBX, NO_REG, SLOT((uint64_t)base + cd->frame_slots));
+    x_alu_rm(b, 1, ALU_CMP, RDX, R14, CTX(stack_end));
+    trap_if(j, CC_A, WEFT_TRAP_STACK_EXHAUSTED, 0);
+    static const uint8_t grp83[] = {0x83}, push_m[] = {0xFF}, pop_m[] = {0x8F};
+    x_rm_mem(b, 0, 0, grp83, 1, ALU_ADD, RCX, NO_REG, depth); /* s->depth++ */
+    x_byte(b, 1);
+    if (cd->nlocals > np) { /* rep stosq: rcx qwords of rax at rdi */
+        x_lea(b, RDI, RBX, NO_REG, SLOT((uint64_t)base + np));
+        x_mov_imm64(b, RCX, cd->nlocals - np);
+        x_alu_rr(b, 0, ALU_XOR, RAX, RAX);
+        x_byte(b, 0xF3);
+        x_byte(b, 0x48);
+        x_byte(b, 0xAB);
+    }
+    x_rm_mem(b, 0, 0, push_m, 1, 6, R14, NO_REG, CTX(func));
+    x_rm_mem(b, 0, 0, push_m, 1, 6, R14, NO_REG, CTX(fp));
+    x_load(b, 8, false, true, RAX, R14, NO_REG, CTX(funcs));
+    x_load(b, 8, false, true, RAX, RAX, NO_REG, SLOT(f));
+    x_store(b, 8, RAX, R14, NO_REG, CTX(func));
+    x_lea(b, RBX, RBX, NO_REG, SLOT(base));
+    x_store(b, 8, RBX, R14, NO_REG, CTX(fp));
+    x_byte(b, 0xE8);
+    if (grow((void **)&j->calls->v, &j->calls->cap, j->calls->n, sizeof *j->calls->v))
+        j->calls->v[j->calls->n++] = (callfix_t){b->len, f - j->m->nfunc_imports};
+    else
+        j->failed = true;
+    x_u32(b, 0);
+    x_lea(b, RBX, RBX, NO_REG, -SLOT(base));
+    x_rm_mem(b, 0, 0, pop_m, 1, 0, R14, NO_REG, CTX(fp));
+    x_rm_mem(b, 0, 0, pop_m, 1, 0, R14, NO_REG, CTX(func));
+    x_load(b, 8, false, true, RCX, R14, NO_REG, CTX(s));
+    x_rm_mem(b, 0, 0, grp83, 1, ALU_SUB, RCX, NO_REG, depth); /* s->depth-- */
+    x_byte(b, 1);
+    mem_in(j); /* the callee may have grown the memory */
+    x_test_rr(b, 0, RAX, RAX);
+    add_site(j, &j->unwind, &j->n_unwind, &j->unwind_cap, x_jcc(b, CC_NE));
+    size_t done = x_jmp(b);
+    x_patch(b, slow1, b->len);
+    x_patch(b, slow2, b->len);
+    helper_call_op(j, OP_CALL, pc);
+    x_patch(b, done, b->len);
+}
+
 static void emit_op(jc_t *j, int op, size_t i)
 {
     const cell_t *pc = &j->fd->code[i];
@@ -604,23 +701,14 @@ static void emit_op(jc_t *j, int op, size_t i)
         add_site(j, &j->ret, &j->n_ret, &j->ret_cap, x_jmp(b));
         return;
     case OP_CALL:
-    case OP_CALL_INDIRECT:
-        fuel_out(j);
-        x_mov_rr(b, 1, RDI, R14);
-        if (op == OP_CALL) {
-            x_mov_imm64(b, RSI, pc[1].p.a);
-            x_lea(b, RDX, RBX, NO_REG, SLOT(pc[1].p.b));
-        } else {
-            x_mov_imm64(b, RSI, pc[1].p.a);
-            x_mov_imm64(b, RDX, pc[1].p.b);
-            ld_slot(j, 4, RCX, pc[2].p.b);
-            x_lea(b, R8, RBX, NO_REG, SLOT(pc[2].p.a));
+        if (pc[1].p.a >= j->m->nfunc_imports && j->will[pc[1].p.a - j->m->nfunc_imports]) {
+            direct_call(j, pc);
+            return;
         }
-        call_helper(j, op == OP_CALL ? JH_CALL : JH_CALL_INDIRECT);
-        fuel_in(j);
-        mem_in(j);
-        x_test_rr(b, 0, RAX, RAX);
-        add_site(j, &j->unwind, &j->n_unwind, &j->unwind_cap, x_jcc(b, CC_NE));
+        helper_call_op(j, op, pc);
+        return;
+    case OP_CALL_INDIRECT:
+        helper_call_op(j, op, pc);
         return;
     case OP_COPY:
     case OP_COPY2: /* in order: the second may read what the first wrote */
@@ -698,12 +786,7 @@ static void emit_epilogue_and_stubs(jc_t *j)
     size_t ok = b->len;
     x_alu_rr(b, 0, ALU_XOR, RAX, RAX);
     size_t exit = b->len; /* eax: 0 or the trap code */
-    fuel_out(j);
-    x_pop(b, R15);
-    x_pop(b, R14);
-    x_pop(b, R13);
-    x_pop(b, R12);
-    x_pop(b, RBX);
+    x_alu_ri(b, 1, ALU_ADD, RSP, 8);
     x_ret(b);
     for (size_t k = 0; k < j->n_ret; k++) x_patch(b, j->ret[k], ok);
 
@@ -736,19 +819,28 @@ static void emit_epilogue_and_stubs(jc_t *j)
     }
 }
 
-/* Compiles fd at the end of b; false when an op has no template (b is
- * then left as it was). */
-static bool compile_function(xbuf_t *b, const funcdef_t *fd)
+/* Whether every op of fd has a template. */
+static bool function_supported(const funcdef_t *fd)
 {
     for (size_t i = 0; i < fd->ncode;) {
         int op = op_of(fd->code[i].h);
         if (op < 0 || !op_supported(op)) return false;
         i += engine_op_len(op, &fd->code[i]);
     }
-    jc_t j = {.b = b, .fd = fd};
+    return true;
+}
+
+/* Compiles fd (function_supported) at the end of b: its C entry, then the
+ * internal entry (*internal) that direct calls use. False when it could
+ * not (out of memory, or an op without a template: a bug). */
+static bool compile_function(xbuf_t *b, const weft_module_t *m, const bool *will, callfixes_t *calls,
+                             const funcdef_t *fd, size_t *internal)
+{
+    jc_t j = {.b = b, .m = m, .will = will, .calls = calls, .fd = fd};
     j.off = malloc((fd->ncode + 1) * sizeof *j.off);
     if (!j.off) return false;
-    size_t start = b->len;
+    /* C entry: save the callee-saved registers, load the machine state,
+     * run the body through the internal entry, write the fuel back. */
     x_push(b, RBX);
     x_push(b, R12);
     x_push(b, R13);
@@ -758,6 +850,20 @@ static bool compile_function(xbuf_t *b, const funcdef_t *fd)
     x_mov_rr(b, 1, RBX, RSI);
     mem_in(&j);
     fuel_in(&j);
+    x_byte(b, 0xE8); /* call internal */
+    size_t call_at = b->len;
+    x_u32(b, 0);
+    fuel_out(&j);
+    x_pop(b, R15);
+    x_pop(b, R14);
+    x_pop(b, R13);
+    x_pop(b, R12);
+    x_pop(b, RBX);
+    x_ret(b);
+    /* Internal entry: rbx fp, r12-r15 live; rsp 16-aligned for helpers. */
+    *internal = b->len;
+    x_patch(b, call_at, b->len);
+    x_alu_ri(b, 1, ALU_SUB, RSP, 8);
     for (size_t i = 0; i < fd->ncode && !j.failed;) {
         int op = op_of(fd->code[i].h);
         j.off[i] = b->len;
@@ -779,7 +885,6 @@ static bool compile_function(xbuf_t *b, const funcdef_t *fd)
         if (!b->failed) memcpy(b->p + f->at, &v, 4);
     }
     bool ok = !j.failed && !b->failed;
-    if (!ok && !b->failed) b->len = start;
     free(j.off);
     free(j.fix);
     free(j.trap);
@@ -794,15 +899,22 @@ void jit_compile_module(weft_module_t *m)
     pthread_once(&hmap_once, hmap_build);
     uint32_t n = m->nfuncs - m->nfunc_imports;
     size_t *entry = calloc(n ? n : 1, sizeof *entry);
+    size_t *internal = calloc(n ? n : 1, sizeof *internal);
     bool *done = calloc(n ? n : 1, sizeof *done);
+    callfixes_t calls = {0};
     xbuf_t b = {0};
-    if (!entry || !done) goto out;
+    if (!entry || !internal || !done) goto out;
+    /* Which functions compile is decided first: calls between them are
+     * direct, to an internal entry placed later. */
+    for (uint32_t i = 0; i < n; i++) done[i] = function_supported(&m->funcs[i]);
     for (uint32_t i = 0; i < n; i++) {
+        if (!done[i]) continue;
         while (b.len % 16) x_byte(&b, 0xCC); /* int3 between functions */
         entry[i] = b.len;
-        done[i] = compile_function(&b, &m->funcs[i]);
+        if (!compile_function(&b, m, done, &calls, &m->funcs[i], &internal[i])) goto out;
     }
     if (b.failed || !b.len) goto out;
+    for (size_t k = 0; k < calls.n; k++) x_patch(&b, calls.v[k].at, internal[calls.v[k].callee]);
     long page = sysconf(_SC_PAGESIZE);
     size_t size = (b.len + (size_t)page - 1) / (size_t)page * (size_t)page;
     /* W^X: written while read-write, then read-execute, never both */
@@ -823,7 +935,9 @@ void jit_compile_module(weft_module_t *m)
 out:
     x_free(&b);
     free(entry);
+    free(internal);
     free(done);
+    free(calls.v);
 }
 
 void jit_free_module(weft_module_t *m)

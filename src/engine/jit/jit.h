@@ -30,6 +30,8 @@ typedef struct {
     weft_func_t **funcs;          /* inst->funcs */
     atomic_int *interrupt;        /* &s->interrupt */
     const void *const *helpers;   /* jit_helpers */
+    slot_t *stack_end;            /* the value stack's end */
+    uintptr_t stack_floor;        /* the lowest rsp a direct call may start from */
 } jit_ctx_t;
 
 /* Entries of the helper table compiled code calls through ctx->helpers:

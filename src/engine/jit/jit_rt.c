@@ -94,6 +94,8 @@ weft_trap_code_t jit_invoke(weft_store_t *s, weft_func_t *f, slot_t *fp, bool pu
         .funcs = f->inst->funcs,
         .interrupt = &s->interrupt,
         .helpers = jit_helpers,
+        .stack_end = s->stack + s->stack_slots,
+        .stack_floor = jit_stack_floor(),
     };
     ctx_reload_mem(&ctx);
     weft_trap_code_t tc = ((jit_fn_t)d->jit)(&ctx, fp);
