@@ -233,8 +233,8 @@ def finish(ns, model):
     for n in ns:
         n.heal()
     readers = [lambda c, n=n: cluster.digest(n, c, n.json) for n in ns]
-    ok, d = cluster.converge(readers, "c", 60)
-    if check(ok, "after healing the nodes converge within 60 s:\n" +
+    ok, d = cluster.converge(readers, "c")
+    if check(ok, "after healing the nodes converge within %d s:\n" % cluster.CONVERGE_S +
              (cluster.explain(d) if not ok else "")):
         bad = model.check(d)
         check(not bad, "the converged state matches the model:\n  " + "\n  ".join(bad))

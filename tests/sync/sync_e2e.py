@@ -25,7 +25,7 @@ model of acknowledged writes, the digests). One CASE per CTest test:
   remove_member  node 3 removed from c's members: replication with it stops
               both ways, it keeps the state it had; added again, it converges
 
-Never a timing assertion: convergence is polled with a 60 s deadline, and
+Never a timing assertion: convergence is polled with a 180 s deadline, and
 a failure prints the digests' differences.
 """
 import json
@@ -98,7 +98,7 @@ def deploy(node):
 create = cluster.create
 
 
-def wait_joined(node, ctx, deadline_s=60):
+def wait_joined(node, ctx, deadline_s=120):
     end = time.time() + deadline_s
     while time.time() < end:
         if node.json("GET", "/v1/contexts/" + ctx)[0] == 200:
