@@ -21,6 +21,11 @@
  *              a 64 KiB stack (wasm-ld's default) instead of the 1 MiB of
  *              weft's guest flags: 2 pages of linear memory instead of 17,
  *              which the engine allocates and zeroes for every instance
+ *   calimero, cosmictron
+ *              with BENCH_CALIMERO / BENCH_COSMICTRON naming a Calimero or
+ *              Cosmictron app exporting `noop` (build/tests/node/guests/
+ *              kept_cal.wasm, kept_cosm.wasm): that method or reducer as a
+ *              view and as a write (nosync), its ABI's binding included
  *
  * Each row prints µs per call (wall time x threads / calls), calls/s, the
  * median time the node reports inside the call (weft_call_result
@@ -223,6 +228,19 @@ int main(int argc, char **argv)
         const uint8_t *small = read_file(argv[3], &len2);
         deploy(n, "s", small, len2);
     }
+    const char *cal = getenv("BENCH_CALIMERO"), *cosm = getenv("BENCH_COSMICTRON");
+    if (cal) {
+        size_t l;
+        const uint8_t *w = read_file(cal, &l);
+        deploy(n, "cal", w, l);
+        deploy(m, "cal", w, l);
+    }
+    if (cosm) {
+        size_t l;
+        const uint8_t *w = read_file(cosm, &l);
+        deploy(n, "cosm", w, l);
+        deploy(m, "cosm", w, l);
+    }
 
     printf("| %-34s | %7s | %9s | %10s | %12s | %8s |\n", "call (weft_node_call)", "threads",
            "µs/call", "calls/s", "in-node µs", "/ base");
@@ -240,6 +258,14 @@ int main(int argc, char **argv)
         row("set 100 B, write, nosync", m, "b", "set", 0, 1, th, base);
         row("set 100 B, write, fsync", n, "b", "set", 0, 1, th, base);
         row("crdt gcounter +1, write, fsync", n, "b", "crdt", 0, 1, th, base);
+        if (cal) {
+            row("calimero noop, view", n, "cal", "noop", 1, 1, th, base);
+            row("calimero noop, write, nosync", m, "cal", "noop", 0, 1, th, base);
+        }
+        if (cosm) {
+            row("cosmictron noop, view", n, "cosm", "noop", 1, 1, th, base);
+            row("cosmictron noop, write, nosync", m, "cosm", "noop", 0, 1, th, base);
+        }
     }
     weft_node_stats_t st;
     weft_node_stats(n, &st);

@@ -3,6 +3,7 @@
  * (tests/node/test_node_kept.c): `scribble` answers with what the instance
  * holds (scribble.h) and whether register 9 is set, then changes it all
  * and sets register 9 (the input), which the next call must not see.
+ * `noop` does nothing (bench/nodecall.c's Calimero row).
  */
 #include "calimero.h"
 #include "scribble.h"
@@ -15,3 +16,6 @@ CAL_EXPORT("scribble") void scribble(void)
     cal_input(9);
     cal_return(CAL_OK, out, (size_t)(p - out));
 }
+
+/* nothing: what a call costs (bench/nodecall.c) */
+CAL_EXPORT("noop") void noop(void) {}
