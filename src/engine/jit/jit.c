@@ -280,16 +280,30 @@ static void alu_operand(jc_t *j, int w, int alu, bool imm, uint64_t v)
 
 /* ---- templates -------------------------------------------------------------- */
 
+/* xmm = a float operand: slot v, or with imm the constant v (its low 32
+ * bits for an f32), through rax (movd/movq). */
+static void ld_float(jc_t *j, bool dbl, int xmm, bool imm, uint64_t v)
+{
+    if (imm) {
+        static const uint8_t movq[] = {0x0F, 0x6E};
+        x_mov_imm64(j->b, RAX, dbl ? v : (uint32_t)v);
+        x_rm_reg(j->b, 0x66, dbl, movq, 2, xmm, RAX);
+    } else {
+        x_sse_mem(j->b, dbl, 0x10, xmm, RBX, SLOT(v));
+    }
+}
+
 /* slot d = the float compare k (EQ NE LT GT LE GE, ops.def's order) of
  * slots a and b, with ucomiss/ucomisd: unordered (a NaN) sets ZF, PF and
  * CF, so every compare but NE is false for it, as in C. a < b is tested
  * as b > a ("above": CF and ZF clear), a <= b as b >= a. */
-static void float_compare(jc_t *j, bool dbl, int k, uint32_t d, uint32_t a, uint32_t b)
+static void float_compare(jc_t *j, bool dbl, int k, uint32_t d, uint32_t a, bool imm, uint64_t b)
 {
     static const uint8_t ucomis[] = {0x0F, 0x2E};
-    uint32_t x = (k == 2 || k == 4) ? b : a, y = (k == 2 || k == 4) ? a : b;
-    x_sse_mem(j->b, dbl, 0x10, 0, RBX, SLOT(x));
-    x_rm_mem(j->b, dbl ? 0x66 : 0, 0, ucomis, 2, 0, RBX, NO_REG, SLOT(y));
+    bool swap = k == 2 || k == 4;
+    ld_float(j, dbl, 0, false, a);
+    ld_float(j, dbl, 1, imm, b);
+    x_rm_reg(j->b, dbl ? 0x66 : 0, 0, ucomis, 2, swap ? 1 : 0, swap ? 0 : 1); /* ucomis x, y */
     if (k <= 1) { /* EQ: ZF and not PF; NE: not ZF or PF */
         uint8_t set_z[] = {0x0F, (uint8_t)(0x90 | (k ? CC_NE : CC_E))};
         uint8_t set_p[] = {0x0F, (uint8_t)(0x90 | (k ? CC_P : CC_NP))};
@@ -378,15 +392,17 @@ static bool bin_inline(jc_t *j, int base, const cell_t *pc, bool imm)
     case OP_F64_DIV: sse = 0x5E, dbl = true; break;
     default: break;
     }
-    if (sse && !imm) {
-        x_sse_mem(j->b, dbl, 0x10, 0, RBX, SLOT(a));
-        x_sse_mem(j->b, dbl, sse, 0, RBX, SLOT(bv));
+    if (sse) {
+        uint8_t op[] = {0x0F, sse};
+        ld_float(j, dbl, 0, false, a);
+        ld_float(j, dbl, 1, imm, bv);
+        x_rm_reg(j->b, dbl ? 0xF2 : 0xF3, 0, op, 2, 0, 1); /* op xmm0, xmm1 */
         x_sse_mem(j->b, dbl, 0x11, 0, RBX, SLOT(d));
         return true;
     }
-    if (!imm && ((base >= OP_F32_EQ && base <= OP_F32_GE) || (base >= OP_F64_EQ && base <= OP_F64_GE))) {
+    if ((base >= OP_F32_EQ && base <= OP_F32_GE) || (base >= OP_F64_EQ && base <= OP_F64_GE)) {
         float_compare(j, base >= OP_F64_EQ, (base - (base >= OP_F64_EQ ? OP_F64_EQ : OP_F32_EQ)) / 4, d, a,
-                      (uint32_t)bv);
+                      imm, bv);
         return true;
     }
     return false;
