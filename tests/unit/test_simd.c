@@ -185,13 +185,22 @@ TEST(simd_instruction_costs_one_fuel_unit)
     ASSERT_GT_U64(scalar, 3);
 }
 
-TEST(simd_accesses_name_their_memory)
+/* An instance of the test module `name` in a store of its own (*out_store). */
+static weft_instance_t *instance_of(const char *name, weft_store_t **out_store)
 {
     weft_engine_t *e = h_engine();
-    weft_module_t *m = h_module(e, "simd_mem1");
+    weft_module_t *m = h_module(e, name);
     weft_store_t *s = h_store(e);
     weft_instance_t *inst = NULL;
     ASSERT_OK_S(s, weft_linker_instantiate(h_linker(s), m, &inst));
+    *out_store = s;
+    return inst;
+}
+
+TEST(simd_accesses_name_their_memory)
+{
+    weft_store_t *s;
+    weft_instance_t *inst = instance_of("simd_mem1", &s);
     weft_extern_t rt, sl, sp;
     ASSERT_OK(weft_instance_export(inst, "roundtrip", &rt));
     ASSERT_OK(weft_instance_export(inst, "store_lane", &sl));
@@ -234,11 +243,8 @@ TEST(simd_dump_names_the_instructions)
 
 TEST(simd_tail_call_moves_v128_arguments)
 {
-    weft_engine_t *e = h_engine();
-    weft_module_t *m = h_module(e, "simd_tail");
-    weft_store_t *s = h_store(e);
-    weft_instance_t *inst = NULL;
-    ASSERT_OK_S(s, weft_linker_instantiate(h_linker(s), m, &inst));
+    weft_store_t *s;
+    weft_instance_t *inst = instance_of("simd_tail", &s);
     weft_extern_t ext;
     ASSERT_OK(weft_instance_export(inst, "count_up", &ext));
     weft_val_t args[2] = {v128_i32x4(10, 20, 30, 40), weft_val_i32(5)};
