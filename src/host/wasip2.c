@@ -859,6 +859,8 @@ weft_wasip2_t *weft_wasip2_new(const weft_wasip2_config_t *cfg)
         goto fail;
     w->net_lookup = cfg->nnet_allow > 0;
     w->lookup = cfg->lookup;
+    if (!(w->bound = calloc(P2_MAX_DEFS, sizeof *w->bound)))
+        goto fail;
     /* slot 0 is never a handle; 1-3 are the standard streams, for good */
     if (!(w->slots = calloc(32, sizeof *w->slots)))
         goto fail;
@@ -885,6 +887,7 @@ void weft_wasip2_delete(weft_wasip2_t *w)
         if (w->slots[i].kind != P2_FREE)
             slot_free(w, i);
     free(w->slots);
+    free(w->bound);
     free(w->net_rules);
     strv_free(w->argv, w->argc);
     strv_free(w->env, w->nenv);
@@ -893,10 +896,151 @@ void weft_wasip2_delete(weft_wasip2_t *w)
 
 unsigned weft_wasip2_stdio_used(const weft_wasip2_t *w) { return w->used; }
 
+/* ---- the parameters a host function reads ------------------------------------------
+
+   The functions read their arguments as the WASI types have them (a list's
+   items, a variant's payload), so a component importing one with other
+   parameters must not reach it: each call's type is checked against its
+   function's pattern, once per type (a component's types live as long as
+   it does). A pattern covers the leading parameters the function reads:
+     n  a number, bool, char, enum or flags     s  string      y  list<u8>
+     b  borrow     o  own     r  any result      ?x  option<x>   Lx  list<x>
+     (..) a tuple and {..} a record of exactly those, <..> a variant of
+     exactly those cases, each a payload pattern or - for none. */
+static const struct {
+    const char *name, *params;
+} shapes[] = {
+    {"exit", "r"},
+    {"get-random-bytes", "n"},
+    {"get-insecure-random-bytes", "n"},
+    {"subscribe-duration", "n"},
+    {"subscribe-instant", "n"},
+    {"poll", "Lb"},
+    {"[method]input-stream.read", "bn"},
+    {"[method]input-stream.blocking-read", "bn"},
+    {"[method]input-stream.skip", "bn"},
+    {"[method]input-stream.blocking-skip", "bn"},
+    {"[method]output-stream.write", "by"},
+    {"[method]output-stream.blocking-write-and-flush", "by"},
+    {"[method]output-stream.write-zeroes", "bn"},
+    {"[method]output-stream.blocking-write-zeroes-and-flush", "bn"},
+    {"[method]output-stream.splice", "bbn"},
+    {"[method]output-stream.blocking-splice", "bbn"},
+    {"[method]fields.get", "bs"},
+    {"[method]fields.has", "bs"},
+    {"[method]fields.delete", "bs"},
+    {"[method]fields.set", "bsLy"},
+    {"[method]fields.append", "bsy"},
+    {"[static]fields.from-list", "L(sy)"},
+    {"[constructor]outgoing-request", "o"},
+    {"[method]outgoing-request.set-method", "b<---------s>"},
+    {"[method]outgoing-request.set-path-with-query", "b?s"},
+    {"[method]outgoing-request.set-authority", "b?s"},
+    {"[method]outgoing-request.set-scheme", "b?<--s>"},
+    {"[method]request-options.set-connect-timeout", "b?n"},
+    {"[method]request-options.set-first-byte-timeout", "b?n"},
+    {"[method]request-options.set-between-bytes-timeout", "b?n"},
+    {"[static]outgoing-body.finish", "o?o"},
+    {"[static]incoming-body.finish", "o"},
+    {"handle", "o?o"},
+    {"http-error-code", "b"},
+    {"network-error-code", "b"},
+    {"create-tcp-socket", "n"},
+    {"create-udp-socket", "n"},
+    {"resolve-addresses", "bs"},
+    {"[method]tcp-socket.start-connect", "bb<{n(nnnn)}{nn(nnnnnnnn)n}>"},
+    {"[method]tcp-socket.shutdown", "bn"},
+};
+
+/* The pattern of function `name`: a method reads its self, the others
+ * nothing, unless the table says. NULL: not checked (drops). */
+static const char *shape_of(const char *name)
+{
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        if (strcmp(shapes[i].name, name) == 0)
+            return shapes[i].params;
+    if (strncmp(name, "[resource-drop]", 15) == 0)
+        return NULL;
+    if (strncmp(name, "[method]", 8) == 0)
+        return strncmp(name, "[method]tcp-socket.set-", 23) == 0 ? "bn" : "b";
+    return "";
+}
+
+/* Matches type t against the pattern at p: the rest of the pattern, or NULL. */
+static const char *shape(const weft_ctype_t *t, const char *p)
+{
+    weft_ctype_kind_t k = t ? weft_ctype_kind(t) : 0;
+    char close = 0;
+    switch (*p++) {
+    case 'n':
+        return (k == WEFT_CT_BOOL || (k <= WEFT_CT_S8 && k >= WEFT_CT_CHAR) ||
+                k == WEFT_CT_ENUM || k == WEFT_CT_FLAGS) ? p : NULL;
+    case 's': return k == WEFT_CT_STRING ? p : NULL;
+    case 'y':
+        return k == WEFT_CT_LIST && weft_ctype_kind(weft_ctype_type(t, 0)) == WEFT_CT_U8 ? p
+                                                                                         : NULL;
+    case 'b': return k == WEFT_CT_BORROW ? p : NULL;
+    case 'o': return k == WEFT_CT_OWN ? p : NULL;
+    case 'r': return k == WEFT_CT_RESULT ? p : NULL;
+    case '?': return k == WEFT_CT_OPTION ? shape(weft_ctype_type(t, 0), p) : NULL;
+    case 'L':
+        if (k != WEFT_CT_LIST || weft_ctype_kind(weft_ctype_type(t, 0)) == WEFT_CT_U8)
+            return NULL;
+        return shape(weft_ctype_type(t, 0), p);
+    case '(': close = ')'; if (k != WEFT_CT_TUPLE) return NULL; break;
+    case '{': close = '}'; if (k != WEFT_CT_RECORD) return NULL; break;
+    case '<': close = '>'; if (k != WEFT_CT_VARIANT) return NULL; break;
+    default: return NULL;
+    }
+    size_t i = 0, n = weft_ctype_count(t);
+    for (; p && *p != close; i++) {
+        if (i >= n)
+            return NULL;
+        const weft_ctype_t *e = weft_ctype_type(t, i);
+        if (close == '>' && *p == '-')
+            p = e ? NULL : p + 1;
+        else
+            p = e ? shape(e, p) : NULL;
+    }
+    return p && i == n ? p + 1 : NULL;
+}
+
+static int params_match(const weft_ctype_t *ft, const char *p)
+{
+    if (weft_ctype_kind(ft) != WEFT_CT_FUNC)
+        return 0;
+    for (size_t i = 0; *p; i++)
+        if (i >= weft_ctype_count(ft) || !(p = shape(weft_ctype_type(ft, i), p)))
+            return 0;
+    return 1;
+}
+
+/* Every binding function is reached through here: the type check, then
+ * the function with the weft_wasip2_t as its user. */
+static int dispatch(void *user, weft_caller_t *caller, const weft_ctype_t *type,
+                    const weft_cval_t *args, size_t nargs, weft_cval_t *result, char *err,
+                    size_t err_size)
+{
+    struct p2_bound *b = user;
+    if (b->params && type != b->checked) {
+        if (!type || !params_match(type, b->params)) {
+            snprintf(err, err_size, "%s#%s is imported with parameters this WASI does not "
+                     "take", b->def->instance, b->def->name);
+            return -1;
+        }
+        b->checked = type;
+    }
+    return b->def->fn(b->w, caller, type, args, nargs, result, err, err_size);
+}
+
 int p2_define(weft_wasip2_t *w, weft_clinker_t *l, const p2_def_t *defs, size_t n)
 {
+    if (w->nbound + n > P2_MAX_DEFS)
+        return WEFT_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        int rc = weft_clinker_define_static(l, defs[i].instance, defs[i].name, defs[i].fn, w);
+        struct p2_bound *b = &w->bound[w->nbound++];
+        *b = (struct p2_bound){w, &defs[i], shape_of(defs[i].name), NULL};
+        int rc = weft_clinker_define_static(l, defs[i].instance, defs[i].name, dispatch, b);
         if (rc)
             return rc;
     }
@@ -905,6 +1049,8 @@ int p2_define(weft_wasip2_t *w, weft_clinker_t *l, const p2_def_t *defs, size_t 
 
 int weft_wasip2_define(weft_wasip2_t *w, weft_clinker_t *l)
 {
+    /* a second linker gets the same entries, in the same order */
+    w->nbound = 0;
     int rc = p2_define(w, l, funcs, sizeof funcs / sizeof funcs[0]);
     if (rc == 0)
         rc = p2_http_define(w, l);

@@ -123,7 +123,13 @@ struct weft_wasip2 {
     /* set by a stream operation returning P2_FAILED: the error-codes its
      * error resource stands for (-1: none), reset when read */
     int fail_http, fail_net;
+    /* the definitions given to linkers (p2_define): each its type check */
+    struct p2_bound *bound;
+    size_t nbound;
 };
+
+/* How many functions the binding defines, at most. */
+#define P2_MAX_DEFS 256
 
 /* ---- the table (wasip2.c) ---------------------------------------------------- */
 
@@ -239,6 +245,16 @@ typedef struct {
     weft_chost_fn_t fn;
 } p2_def_t;
 
+/* A definition given to a linker: the function, its parameters' pattern
+ * (wasip2.c) and the last type found to match it. */
+struct p2_bound {
+    weft_wasip2_t *w;
+    const p2_def_t *def;
+    const char *params;
+    const weft_ctype_t *checked;
+};
+
+/* Defines defs into l, each behind the type check of its parameters. */
 int p2_define(weft_wasip2_t *w, weft_clinker_t *l, const p2_def_t *defs, size_t n);
 
 /* The parts' tables (wasip2_http.c, wasip2_sockets.c). */

@@ -16,7 +16,8 @@ first-byte timeout ends a request that never gets an answer
 (HTTP-response-timeout; no timing assertion). TCP: an echo round trip to
 an allowed port; a port outside the manifest's "sockets" allow is
 access-denied before connecting; an app without "sockets" is denied at
-create; a bad rule fails the deploy. Name lookup: an address literal and
+create; a bad rule fails the deploy. A WASI function imported with
+parameters other than WASI's traps, naming it (badwasi.wit). Name lookup: an address literal and
 "localhost" resolve; without "sockets" it is denied. Skips (77) without
 the test component (jco missing).
 
@@ -215,6 +216,16 @@ def main():
             msg = (doc or {}).get("error", {}).get("message", "")
             check(status == 400 and "ADDRESS[/PREFIX]:PORT" in msg,
                   "a bad sockets rule fails the deploy, saying why: %d %s" % (status, msg))
+            # a WASI function imported with other parameters is refused, not run
+            with open(os.path.join(cdir, "badwasi.wasm"), "rb") as f:
+                status, doc = deploy(node, f.read(), "badwasi")
+            check(status == 201, "badwasi deploys (%d)" % status)
+            node.json("POST", "/v1/contexts", json.dumps({"app": doc["id"], "name": "bad"}))
+            status, out = call(node, "bad", "run", [])
+            msg = json.loads(out or b"{}").get("error", {}).get("message", "")
+            check(status == 422 and "[method]output-stream.write is imported with parameters"
+                  in msg, "a WASI function imported with other parameters traps: %d %s"
+                  % (status, msg))
             check(node.stop() == 0, "the node stops cleanly")
     finally:
         STOP.set()
