@@ -59,6 +59,16 @@ void *p2_get(weft_wasip2_t *w, uint32_t h, p2_kind_t kind)
     return s && s->kind == kind ? s->obj : NULL;
 }
 
+void *p2_need(weft_wasip2_t *w, const weft_cval_t *self, p2_kind_t kind, const char *what,
+              char *err, size_t err_size)
+{
+    void *obj = p2_get(w, (uint32_t)self->of.u, kind);
+    if (!obj)
+        snprintf(err, err_size, "%s: %llu is not a live handle", what,
+                 (unsigned long long)self->of.u);
+    return obj;
+}
+
 int p2_new(weft_wasip2_t *w, p2_kind_t kind, void *obj, const p2_ops_t *ops, uint32_t *out)
 {
     uint32_t i = w->free_head;
@@ -950,6 +960,10 @@ static const struct {
     {"resolve-addresses", "bs"},
     {"[method]tcp-socket.start-connect", "bb<{n(nnnn)}{nn(nnnnnnnn)n}>"},
     {"[method]tcp-socket.shutdown", "bn"},
+    {"[method]udp-socket.start-bind", "bb<{n(nnnn)}{nn(nnnnnnnn)n}>"},
+    {"[method]udp-socket.stream", "b?<{n(nnnn)}{nn(nnnnnnnn)n}>"},
+    {"[method]incoming-datagram-stream.receive", "bn"},
+    {"[method]outgoing-datagram-stream.send", "bL{y?<{n(nnnn)}{nn(nnnnnnnn)n}>}"},
 };
 
 /* The pattern of function `name`: a method reads its self, the others
@@ -962,7 +976,9 @@ static const char *shape_of(const char *name)
     if (strncmp(name, "[resource-drop]", 15) == 0)
         return NULL;
     if (strncmp(name, "[method]", 8) == 0)
-        return strncmp(name, "[method]tcp-socket.set-", 23) == 0 ? "bn" : "b";
+        return strncmp(name, "[method]tcp-socket.set-", 23) == 0 ||
+                       strncmp(name, "[method]udp-socket.set-", 23) == 0
+                   ? "bn" : "b";
     return "";
 }
 

@@ -188,10 +188,7 @@ static int header_result(int he, weft_cval_t *payload, weft_cval_t *result, char
 
 static fields_t *fields_of(weft_wasip2_t *w, const weft_cval_t *self, char *err, size_t size)
 {
-    fields_t *f = p2_get(w, (uint32_t)self->of.u, P2_FIELDS);
-    if (!f)
-        snprintf(err, size, "fields: %llu is not a live handle", (unsigned long long)self->of.u);
-    return f;
+    return p2_need(w, self, P2_FIELDS, "fields", err, size);
 }
 
 HOST(fields_new)
@@ -556,11 +553,7 @@ out:
 
 static exch_t *req_of(weft_wasip2_t *w, const weft_cval_t *self, char *err, size_t size)
 {
-    exch_t *x = p2_get(w, (uint32_t)self->of.u, P2_OUT_REQUEST);
-    if (!x)
-        snprintf(err, size, "outgoing-request: %llu is not a live handle",
-                 (unsigned long long)self->of.u);
-    return x;
+    return p2_need(w, self, P2_OUT_REQUEST, "outgoing-request", err, size);
 }
 
 static const p2_ops_t req_ops = {exch_free, NULL, NULL, NULL, NULL};
@@ -803,11 +796,9 @@ HOST(options_new)
 static int opt_get(weft_wasip2_t *w, const weft_cval_t *args, int i, weft_cval_t *result,
                    char *err, size_t err_size)
 {
-    opts_t *o = p2_get(w, (uint32_t)args[0].of.u, P2_REQ_OPTIONS);
-    if (!o) {
-        snprintf(err, err_size, "request-options: not a live handle");
+    opts_t *o = p2_need(w, &args[0], P2_REQ_OPTIONS, "request-options", err, err_size);
+    if (!o)
         return -1;
-    }
     if (!o->set[i])
         return p2_case(result, WEFT_CT_OPTION, 0, NULL);
     weft_cval_t v = p2_scalar(WEFT_CT_U64, o->t[i]);
@@ -817,11 +808,9 @@ static int opt_get(weft_wasip2_t *w, const weft_cval_t *args, int i, weft_cval_t
 static int opt_set(weft_wasip2_t *w, const weft_cval_t *args, int i, weft_cval_t *result,
                    char *err, size_t err_size)
 {
-    opts_t *o = p2_get(w, (uint32_t)args[0].of.u, P2_REQ_OPTIONS);
-    if (!o) {
-        snprintf(err, err_size, "request-options: not a live handle");
+    opts_t *o = p2_need(w, &args[0], P2_REQ_OPTIONS, "request-options", err, err_size);
+    if (!o)
         return -1;
-    }
     o->set[i] = (uint8_t)(args[1].index != 0);
     o->t[i] = args[1].index ? args[1].items[0].of.u : 0;
     return p2_ok(result, NULL, err, err_size);
@@ -916,11 +905,9 @@ HOST(body_write_stream)
 {
     weft_wasip2_t *w = user;
     UNUSED;
-    exch_t *x = p2_get(w, (uint32_t)args[0].of.u, P2_OUT_BODY);
-    if (!x) {
-        snprintf(err, err_size, "outgoing-body: not a live handle");
+    exch_t *x = p2_need(w, &args[0], P2_OUT_BODY, "outgoing-body", err, err_size);
+    if (!x)
         return -1;
-    }
     if (x->body_stream || x->finished)
         return unit_err(result, err, err_size); /* write() is once */
     x->refs++;
@@ -1029,11 +1016,9 @@ HOST(future_get)
 {
     weft_wasip2_t *w = user;
     UNUSED;
-    exch_t *x = p2_get(w, (uint32_t)args[0].of.u, P2_FUTURE_RESP);
-    if (!x) {
-        snprintf(err, err_size, "future-incoming-response.get: not a live handle");
+    exch_t *x = p2_need(w, &args[0], P2_FUTURE_RESP, "future-incoming-response.get", err, err_size);
+    if (!x)
         return -1;
-    }
     /* asking is waiting: the request is sent now if it was not (a guest
      * polling get in a loop would otherwise never see it sent) */
     if (!x->done)
@@ -1095,10 +1080,7 @@ HOST(future_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_FUTURE_RESP
 
 static resp_t *resp_of(weft_wasip2_t *w, const weft_cval_t *self, char *err, size_t size)
 {
-    resp_t *r = p2_get(w, (uint32_t)self->of.u, P2_IN_RESPONSE);
-    if (!r)
-        snprintf(err, size, "incoming-response: not a live handle");
-    return r;
+    return p2_need(w, self, P2_IN_RESPONSE, "incoming-response", err, size);
 }
 
 HOST(resp_status)
@@ -1186,11 +1168,9 @@ HOST(inbody_stream)
 {
     weft_wasip2_t *w = user;
     UNUSED;
-    inbody_t *b = p2_get(w, (uint32_t)args[0].of.u, P2_IN_BODY);
-    if (!b) {
-        snprintf(err, err_size, "incoming-body: not a live handle");
+    inbody_t *b = p2_need(w, &args[0], P2_IN_BODY, "incoming-body", err, err_size);
+    if (!b)
         return -1;
-    }
     if (b->streamed)
         return unit_err(result, err, err_size);
     b->refs++;
@@ -1228,11 +1208,9 @@ HOST(trailers_subscribe)
 HOST(trailers_get)
 {
     UNUSED;
-    int *got = p2_get(user, (uint32_t)args[0].of.u, P2_FUTURE_TRAILERS);
-    if (!got) {
-        snprintf(err, err_size, "future-trailers: not a live handle");
+    int *got = p2_need(user, &args[0], P2_FUTURE_TRAILERS, "future-trailers", err, err_size);
+    if (!got)
         return -1;
-    }
     weft_cval_t none, ok, outer;
     p2_case(&none, WEFT_CT_OPTION, 0, NULL);
     if (*got) {

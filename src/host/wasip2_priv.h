@@ -143,6 +143,10 @@ int p2_own(weft_wasip2_t *w, p2_kind_t kind, void *obj, const p2_ops_t *ops, wef
            char *err, size_t err_size);
 /* The object of live handle h of `kind`, or NULL. */
 void *p2_get(weft_wasip2_t *w, uint32_t h, p2_kind_t kind);
+/* p2_get of the handle value *self, with err saying "WHAT: N is not a live
+ * handle" when it is not one. */
+void *p2_need(weft_wasip2_t *w, const weft_cval_t *self, p2_kind_t kind, const char *what,
+              char *err, size_t err_size);
 /* The slot of live handle h (any kind), or NULL. */
 p2_slot_t *p2_slot(weft_wasip2_t *w, uint32_t h);
 /* Takes the object of live handle h of `kind` out of the table (an own

@@ -1,14 +1,15 @@
 /*
  * src/host/wasip2_sockets.c — wasi:sockets (0.2.x) for components: network,
  * instance-network, tcp-create-socket and tcp (client side: connect,
- * streams, shutdown, addresses, options), ip-name-lookup; udp and
- * udp-create-socket answer not-supported, as do tcp's bind, listen and
- * accept (docs/components.md says what is left).
+ * streams, shutdown, addresses, options), udp-create-socket and udp (bind,
+ * connected or addressed datagram streams), ip-name-lookup; tcp's bind,
+ * listen and accept answer not-supported (docs/components.md).
  *
  * Off by default: with no rule in the config every socket creation and
  * every lookup is access-denied. A rule names remote addresses a guest may
- * connect to (an address or prefix and a port or any); a connect elsewhere
- * is access-denied before any packet leaves. Sockets are non-blocking as
+ * connect or send to (an address or prefix and a port or any); a connect
+ * or a datagram elsewhere is access-denied before any packet leaves, and
+ * datagrams from elsewhere are not delivered. Sockets are non-blocking as
  * the spec says: start-connect starts, finish-connect says would-block
  * until the connection is made, pollables wait on the descriptor (in
  * slices that see the call's interrupt), input streams read what is there
@@ -307,7 +308,7 @@ HOST(network_error_code)
 
 /* ---- tcp ------------------------------------------------------------------------------------ */
 
-enum { TCP_UNBOUND, TCP_CONNECTING, TCP_CONNECTED, TCP_CLOSED };
+enum { TCP_UNBOUND, TCP_CONNECTING, TCP_CONNECTED, TCP_CLOSED, UDP_BOUND };
 
 typedef struct {
     int refs; /* the socket and its streams */
@@ -452,14 +453,14 @@ static int tcp_write(weft_wasip2_t *w, void *obj, weft_caller_t *caller, const u
 static const p2_ops_t tcp_in_ops = {tcp_free, in_wait, tcp_read, NULL, NULL};
 static const p2_ops_t tcp_out_ops = {tcp_free, out_wait, NULL, tcp_check_write, tcp_write};
 
-HOST(create_tcp_socket)
+/* A new socket of `type` (SOCK_STREAM, SOCK_DGRAM) for create-*-socket. */
+static int new_socket(weft_wasip2_t *w, const weft_cval_t *args, int type, p2_kind_t kind,
+                      const p2_ops_t *ops, weft_cval_t *result, char *err, size_t err_size)
 {
-    weft_wasip2_t *w = user;
-    UNUSED;
     if (!w->nnet_rules)
         return net_err(result, NE_ACCESS_DENIED, err, err_size);
     int family = args[0].index == 0 ? AF_INET : AF_INET6;
-    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return net_err(result, errno_code(errno), err, err_size);
     tcp_t *t = calloc(1, sizeof *t);
@@ -469,18 +470,50 @@ HOST(create_tcp_socket)
         return p2_oom(err, err_size);
     }
     *t = (tcp_t){1, fd, family, TCP_UNBOUND, 0};
-    if (p2_new(w, P2_TCP, t, &tcp_ops, &h) != 0)
+    if (p2_new(w, kind, t, ops, &h) != 0)
         return net_err(result, NE_NEW_SOCKET_LIMIT, err, err_size);
     weft_cval_t v = p2_scalar(WEFT_CT_OWN, h);
     return p2_ok(result, &v, err, err_size);
 }
 
+/* ok((input, output)): two streams of socket t, each holding a reference */
+static int stream_pair(weft_wasip2_t *w, tcp_t *t, p2_kind_t kin, const p2_ops_t *in_ops,
+                       p2_kind_t kout, const p2_ops_t *out_ops, weft_cval_t *result, char *err,
+                       size_t err_size)
+{
+    uint32_t hin, hout;
+    t->refs += 2;
+    if (p2_new(w, kin, t, in_ops, &hin) != 0) {
+        tcp_unref(t); /* the output stream's reference */
+        return net_err(result, NE_NEW_SOCKET_LIMIT, err, err_size);
+    }
+    if (p2_new(w, kout, t, out_ops, &hout) != 0) {
+        p2_drop(w, hin, kin);
+        return net_err(result, NE_NEW_SOCKET_LIMIT, err, err_size);
+    }
+    weft_cval_t pair;
+    if (p2_items(&pair, WEFT_CT_TUPLE, 2))
+        return p2_oom(err, err_size);
+    pair.items[0] = p2_scalar(WEFT_CT_OWN, hin);
+    pair.items[1] = p2_scalar(WEFT_CT_OWN, hout);
+    return p2_ok(result, &pair, err, err_size);
+}
+
+HOST(create_tcp_socket)
+{
+    UNUSED;
+    return new_socket(user, args, SOCK_STREAM, P2_TCP, &tcp_ops, result, err, err_size);
+}
+
+/* A TCP or UDP socket (one struct: addresses and options are the same). */
 static tcp_t *tcp_of(weft_wasip2_t *w, const weft_cval_t *self, char *err, size_t size)
 {
-    tcp_t *t = p2_get(w, (uint32_t)self->of.u, P2_TCP);
-    if (!t)
-        snprintf(err, size, "tcp-socket: %llu is not a live handle", (unsigned long long)self->of.u);
-    return t;
+    p2_slot_t *s = p2_slot(w, (uint32_t)self->of.u);
+    if (!s || (s->kind != P2_TCP && s->kind != P2_UDP)) {
+        snprintf(err, size, "socket: %llu is not a live handle", (unsigned long long)self->of.u);
+        return NULL;
+    }
+    return s->obj;
 }
 
 HOST(tcp_start_connect)
@@ -535,22 +568,8 @@ HOST(tcp_finish_connect)
         return net_err(result, errno_code(e), err, err_size);
     }
     t->state = TCP_CONNECTED;
-    uint32_t hin, hout;
-    t->refs += 2;
-    if (p2_stream(w, P2_INPUT, t, &tcp_in_ops, &hin) != 0) {
-        tcp_unref(t); /* the output stream's reference */
-        return net_err(result, NE_NEW_SOCKET_LIMIT, err, err_size);
-    }
-    if (p2_stream(w, P2_OUTPUT, t, &tcp_out_ops, &hout) != 0) {
-        p2_drop(w, hin, P2_INPUT);
-        return net_err(result, NE_NEW_SOCKET_LIMIT, err, err_size);
-    }
-    weft_cval_t pair;
-    if (p2_items(&pair, WEFT_CT_TUPLE, 2))
-        return p2_oom(err, err_size);
-    pair.items[0] = p2_scalar(WEFT_CT_OWN, hin);
-    pair.items[1] = p2_scalar(WEFT_CT_OWN, hout);
-    return p2_ok(result, &pair, err, err_size);
+    return stream_pair(w, t, P2_INPUT, &tcp_in_ops, P2_OUTPUT, &tcp_out_ops, result, err,
+                       err_size);
 }
 
 /* start-bind, start-listen, accept and the rest of a server's side */
@@ -623,6 +642,7 @@ static const sockopt_t sockopts[] = {
     {"hop-limit", "set-hop-limit", IPPROTO_IP, IP_TTL, 1, WEFT_CT_U8},
     {"receive-buffer-size", "set-receive-buffer-size", SOL_SOCKET, SO_RCVBUF, 1, WEFT_CT_U64},
     {"send-buffer-size", "set-send-buffer-size", SOL_SOCKET, SO_SNDBUF, 1, WEFT_CT_U64},
+    {"unicast-hop-limit", "set-unicast-hop-limit", IPPROTO_IP, IP_TTL, 1, WEFT_CT_U8},
 };
 
 /* Which option a function is: by the name after "[method]tcp-socket." */
@@ -683,6 +703,7 @@ OPT(keep_count, "keep-alive-count")
 OPT(hop_limit, "hop-limit")
 OPT(rcvbuf, "receive-buffer-size")
 OPT(sndbuf, "send-buffer-size")
+OPT(unicast_hop_limit, "unicast-hop-limit")
 
 HOST(tcp_subscribe)
 {
@@ -708,14 +729,207 @@ HOST(tcp_shutdown)
 
 HOST(tcp_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_TCP); return 0; }
 
-/* ---- udp: not yet ------------------------------------------------------------------------ */
+/* ---- udp ------------------------------------------------------------------------------------ */
+
+static const p2_ops_t udp_ops = {tcp_free, NULL, NULL, NULL, NULL};
 
 HOST(create_udp_socket)
 {
+    UNUSED;
+    return new_socket(user, args, SOCK_DGRAM, P2_UDP, &udp_ops, result, err, err_size);
+}
+
+static tcp_t *udp_of(weft_wasip2_t *w, const weft_cval_t *self, char *err, size_t size)
+{
+    return p2_need(w, self, P2_UDP, "udp-socket", err, size);
+}
+
+/* start-bind: a local address (port 0: any), which reaches nobody */
+HOST(udp_start_bind)
+{
     weft_wasip2_t *w = user;
     UNUSED;
-    return net_err(result, w->nnet_rules ? NE_NOT_SUPPORTED : NE_ACCESS_DENIED, err, err_size);
+    tcp_t *t = udp_of(w, &args[0], err, err_size);
+    if (!t)
+        return -1;
+    struct sockaddr_storage sa;
+    socklen_t len;
+    if (t->state != TCP_UNBOUND)
+        return net_err(result, NE_INVALID_STATE, err, err_size);
+    if (to_sockaddr(&args[2], &sa, &len) != 0 || sa.ss_family != t->family)
+        return net_err(result, NE_INVALID_ARGUMENT, err, err_size);
+    if (bind(t->fd, (struct sockaddr *)&sa, len) != 0)
+        return net_err(result, errno == EADDRNOTAVAIL ? NE_ADDRESS_NOT_BINDABLE
+                                                      : errno_code(errno), err, err_size);
+    t->state = UDP_BOUND;
+    t->connect_errno = -1; /* a bind to finish */
+    return p2_ok(result, NULL, err, err_size);
 }
+
+HOST(udp_finish_bind)
+{
+    UNUSED;
+    tcp_t *t = udp_of(user, &args[0], err, err_size);
+    if (!t)
+        return -1;
+    if (t->connect_errno != -1)
+        return net_err(result, NE_NOT_IN_PROGRESS, err, err_size);
+    t->connect_errno = 0;
+    return p2_ok(result, NULL, err, err_size);
+}
+
+/* The datagram streams hold the socket (a reference each). */
+static const p2_ops_t dgram_in_ops = {tcp_free, in_wait, NULL, NULL, NULL};
+static const p2_ops_t dgram_out_ops = {tcp_free, out_wait, NULL, NULL, NULL};
+
+/* stream(remote): the socket's datagram streams; with a remote address
+ * (which must be allowed) the socket is connected to it, without one it
+ * sends to any allowed address and receives from allowed ones only */
+HOST(udp_stream)
+{
+    weft_wasip2_t *w = user;
+    UNUSED;
+    tcp_t *t = udp_of(w, &args[0], err, err_size);
+    if (!t)
+        return -1;
+    if (t->state == TCP_UNBOUND || t->connect_errno == -1)
+        return net_err(result, NE_INVALID_STATE, err, err_size);
+    if (args[1].index) {
+        struct sockaddr_storage sa;
+        socklen_t len;
+        if (to_sockaddr(&args[1].items[0], &sa, &len) != 0 || sa.ss_family != t->family)
+            return net_err(result, NE_INVALID_ARGUMENT, err, err_size);
+        if (!allowed(w, &sa))
+            return net_err(result, NE_ACCESS_DENIED, err, err_size);
+        if (connect(t->fd, (struct sockaddr *)&sa, len) != 0)
+            return net_err(result, errno_code(errno), err, err_size);
+        t->state = TCP_CONNECTED;
+    } else if (t->state == TCP_CONNECTED) {
+        struct sockaddr un = {.sa_family = AF_UNSPEC};
+        connect(t->fd, &un, sizeof un);
+        t->state = UDP_BOUND;
+    }
+    return stream_pair(w, t, P2_UDP_IN, &dgram_in_ops, P2_UDP_OUT, &dgram_out_ops, result, err,
+                       err_size);
+}
+
+/* Datagrams one receive or send handles at most, and their largest size. */
+#define DGRAM_BATCH 64
+#define DGRAM_MAX 65535
+
+HOST(udp_receive)
+{
+    weft_wasip2_t *w = user;
+    UNUSED;
+    tcp_t *t = p2_need(w, &args[0], P2_UDP_IN, "incoming-datagram-stream", err, err_size);
+    if (!t)
+        return -1;
+    uint64_t max = args[1].of.u < DGRAM_BATCH ? args[1].of.u : DGRAM_BATCH;
+    weft_cval_t list = {.kind = WEFT_CT_LIST};
+    if (max && !(list.items = calloc(max, sizeof *list.items)))
+        return p2_oom(err, err_size);
+    uint8_t *buf = malloc(DGRAM_MAX);
+    int code = -1;
+    while (buf && list.n < max) {
+        struct sockaddr_storage sa;
+        socklen_t len = sizeof sa;
+        ssize_t k = recvfrom(t->fd, buf, DGRAM_MAX, MSG_DONTWAIT, (struct sockaddr *)&sa, &len);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK && list.n == 0)
+                code = errno_code(errno);
+            break;
+        }
+        if (!allowed(w, &sa))
+            continue; /* from an address the rules do not name: not delivered */
+        weft_cval_t *d = &list.items[list.n];
+        if (p2_items(d, WEFT_CT_RECORD, 2) ||
+            p2_bytes(&d->items[0], WEFT_CT_LIST, buf, (size_t)k) ||
+            from_sockaddr(&sa, 1, &d->items[1])) {
+            weft_cval_free(d);
+            free(buf);
+            weft_cval_free(&list);
+            return p2_oom(err, err_size);
+        }
+        list.n++;
+    }
+    free(buf);
+    if (code >= 0) {
+        weft_cval_free(&list);
+        return net_err(result, code, err, err_size);
+    }
+    return p2_ok(result, &list, err, err_size);
+}
+
+HOST(udp_check_send)
+{
+    UNUSED;
+    tcp_t *t = p2_need(user, &args[0], P2_UDP_OUT, "outgoing-datagram-stream", err, err_size);
+    if (!t)
+        return -1;
+    struct pollfd pf = {t->fd, POLLOUT, 0};
+    weft_cval_t n = p2_scalar(WEFT_CT_U64, poll(&pf, 1, 0) > 0 ? DGRAM_BATCH : 0);
+    return p2_ok(result, &n, err, err_size);
+}
+
+/* send: each datagram to its remote address (allowed) or the connected
+ * one; the count sent, or the first datagram's error */
+HOST(udp_send)
+{
+    weft_wasip2_t *w = user;
+    UNUSED;
+    tcp_t *t = p2_need(w, &args[0], P2_UDP_OUT, "outgoing-datagram-stream", err, err_size);
+    if (!t)
+        return -1;
+    size_t sent = 0;
+    int code = -1;
+    for (; sent < args[1].n && sent < DGRAM_BATCH; sent++) {
+        const weft_cval_t *d = &args[1].items[sent];
+        const weft_cval_t *data = &d->items[0], *remote = &d->items[1];
+        struct sockaddr_storage sa;
+        socklen_t len = 0;
+        if (data->len > DGRAM_MAX) {
+            code = NE_DATAGRAM_TOO_LARGE;
+            break;
+        }
+        if (remote->index) {
+            if (t->state == TCP_CONNECTED || to_sockaddr(&remote->items[0], &sa, &len) != 0 ||
+                sa.ss_family != t->family) {
+                code = NE_INVALID_ARGUMENT;
+                break;
+            }
+            if (!allowed(w, &sa)) {
+                code = NE_ACCESS_DENIED;
+                break;
+            }
+        } else if (t->state != TCP_CONNECTED) {
+            code = NE_INVALID_ARGUMENT;
+            break;
+        }
+        ssize_t k = sendto(t->fd, data->str ? data->str : "", data->len,
+                           MSG_DONTWAIT | MSG_NOSIGNAL, len ? (struct sockaddr *)&sa : NULL, len);
+        if (k < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                code = errno_code(errno);
+            break;
+        }
+    }
+    if (code >= 0 && sent == 0)
+        return net_err(result, code, err, err_size);
+    weft_cval_t n = p2_scalar(WEFT_CT_U64, sent);
+    return p2_ok(result, &n, err, err_size);
+}
+
+HOST(udp_subscribe)
+{
+    UNUSED;
+    return p2_subscribe(user, (uint32_t)args[0].of.u, 0, result, err, err_size);
+}
+
+HOST(udp_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_UDP); return 0; }
+HOST(udp_in_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_UDP_IN); return 0; }
+HOST(udp_out_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_UDP_OUT); return 0; }
 
 /* ---- ip-name-lookup ------------------------------------------------------------------------ */
 
@@ -799,11 +1013,9 @@ HOST(resolve_addresses)
 HOST(resolve_next)
 {
     UNUSED;
-    resolve_t *r = p2_get(user, (uint32_t)args[0].of.u, P2_RESOLVE);
-    if (!r) {
-        snprintf(err, err_size, "resolve-address-stream: not a live handle");
+    resolve_t *r = p2_need(user, &args[0], P2_RESOLVE, "resolve-address-stream", err, err_size);
+    if (!r)
         return -1;
-    }
     weft_cval_t opt, a;
     if (r->next >= r->n) {
         p2_case(&opt, WEFT_CT_OPTION, 0, NULL);
@@ -825,6 +1037,8 @@ HOST(resolve_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_RESOLVE); 
 
 #define TCP "wasi:sockets/tcp@0.2"
 #define M(x) "[method]tcp-socket." x
+#define UDP "wasi:sockets/udp@0.2"
+#define U(x) "[method]udp-socket." x
 static const p2_def_t defs[] = {
     {"wasi:sockets/instance-network@0.2", "instance-network", instance_network},
     {"wasi:sockets/network@0.2", "[resource-drop]network", network_drop},
@@ -860,6 +1074,27 @@ static const p2_def_t defs[] = {
     {TCP, M("shutdown"), tcp_shutdown},
     {TCP, "[resource-drop]tcp-socket", tcp_drop},
     {"wasi:sockets/udp-create-socket@0.2", "create-udp-socket", create_udp_socket},
+    {UDP, U("start-bind"), udp_start_bind},
+    {UDP, U("finish-bind"), udp_finish_bind},
+    {UDP, U("stream"), udp_stream},
+    {UDP, U("local-address"), tcp_local_address},
+    {UDP, U("remote-address"), tcp_remote_address},
+    {UDP, U("address-family"), tcp_address_family},
+    {UDP, U("unicast-hop-limit"), get_unicast_hop_limit},
+    {UDP, U("set-unicast-hop-limit"), set_unicast_hop_limit},
+    {UDP, U("receive-buffer-size"), get_rcvbuf},
+    {UDP, U("set-receive-buffer-size"), set_rcvbuf},
+    {UDP, U("send-buffer-size"), get_sndbuf},
+    {UDP, U("set-send-buffer-size"), set_sndbuf},
+    {UDP, U("subscribe"), udp_subscribe},
+    {UDP, "[resource-drop]udp-socket", udp_drop},
+    {UDP, "[method]incoming-datagram-stream.receive", udp_receive},
+    {UDP, "[method]incoming-datagram-stream.subscribe", udp_subscribe},
+    {UDP, "[resource-drop]incoming-datagram-stream", udp_in_drop},
+    {UDP, "[method]outgoing-datagram-stream.check-send", udp_check_send},
+    {UDP, "[method]outgoing-datagram-stream.send", udp_send},
+    {UDP, "[method]outgoing-datagram-stream.subscribe", udp_subscribe},
+    {UDP, "[resource-drop]outgoing-datagram-stream", udp_out_drop},
     {"wasi:sockets/ip-name-lookup@0.2", "resolve-addresses", resolve_addresses},
     {"wasi:sockets/ip-name-lookup@0.2", "[method]resolve-address-stream.resolve-next-address",
      resolve_next},

@@ -15,7 +15,9 @@ over max_response_bytes are the body-size error-codes; the guest's
 first-byte timeout ends a request that never gets an answer
 (HTTP-response-timeout; no timing assertion). TCP: an echo round trip to
 an allowed port; a port outside the manifest's "sockets" allow is
-access-denied before connecting; an app without "sockets" is denied at
+access-denied before connecting; UDP round trips (connected and
+addressed) with an echo server, denied to another port; an app without
+"sockets" is denied at
 create; a bad rule fails the deploy. A WASI function imported with
 parameters other than WASI's traps, naming it (badwasi.wit). Name lookup: an address literal and
 "localhost" resolve; without "sockets" it is denied. Skips (77) without
@@ -93,6 +95,12 @@ class EchoServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     daemon_threads = True
 
 
+class UdpEcho(socketserver.BaseRequestHandler):
+    def handle(self):
+        data, sock = self.request
+        sock.sendto(data, self.client_address)
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -134,18 +142,22 @@ def main():
         net = f.read()
     up = Server(("127.0.0.1", 0), Upstream)
     echo = EchoServer(("127.0.0.1", 0), Echo)
-    for s in (up, echo):
+    uecho = socketserver.UDPServer(("127.0.0.1", 0), UdpEcho)
+    for s in (up, echo, uecho):
         threading.Thread(target=s.serve_forever, daemon=True).start()
     hport, eport, closed = up.server_address[1], echo.server_address[1], free_port()
+    uport = uecho.server_address[1]
     auth = "127.0.0.1:%d" % hport
     try:
         with nodes.session(weft, "weft-net-") as tmp:
             cfg = {"outbound_http": {
                 "allow": [{"app": "net", "urls": ["http://%s/ok/" % auth,
-                                                  "http://127.0.0.1:%d/" % closed]}],
+                                                  "http://127.0.0.1:%d/" % closed]},
+                          {"app": "net-short", "urls": ["http://%s/ok/" % auth]}],
                 "timeout_ms": 20000, "max_response_bytes": 4096, "max_request_bytes": 1024}}
             node = nodes.Node(os.path.join(tmp, "data"), config=cfg)
-            status, doc = deploy(node, net, "net", {"sockets": {"allow": ["127.0.0.1:%d" % eport]}})
+            status, doc = deploy(node, net, "net", {"sockets": {
+                "allow": ["127.0.0.1:%d" % eport, "127.0.0.0/8:%d" % uport]}})
             check(status == 201, "the net component deploys with a sockets rule (%d %s)"
                   % (status, (doc or {}).get("error")))
             s, d = node.json("POST", "/v1/contexts", json.dumps({"app": doc["id"], "name": "n"}))
@@ -191,6 +203,18 @@ def main():
             status, out = call(node, "n", "tcp-echo", [hport, "x"])
             check(out == b"start-connect error %d" % NET_ACCESS_DENIED,
                   "a port outside \"sockets\" is access-denied: %r" % out)
+            status, out = call(node, "n", "udp-echo", [uport, "a datagram", True])
+            check(status == 200 and out == b"udp: a datagram",
+                  "a UDP round trip on a connected socket: %r" % out)
+            status, out = call(node, "n", "udp-echo", [uport, "addressed", False])
+            check(status == 200 and out == b"udp: addressed",
+                  "a UDP round trip with an addressed datagram: %r" % out)
+            status, out = call(node, "n", "udp-echo", [hport, "x", True])
+            check(out == b"stream error %d" % NET_ACCESS_DENIED,
+                  "UDP to a port outside \"sockets\" is access-denied: %r" % out)
+            status, out = call(node, "n", "udp-echo", [hport, "x", False])
+            check(out == b"send error %d" % NET_ACCESS_DENIED,
+                  "an addressed datagram to it too: %r" % out)
             status, out = call(node, "n", "lookup", "127.0.0.1")
             check(out == b"127.0.0.1", "an address literal resolves to itself: %r" % out)
             status, out = call(node, "n", "lookup", "localhost")
@@ -216,6 +240,17 @@ def main():
             msg = (doc or {}).get("error", {}).get("message", "")
             check(status == 400 and "ADDRESS[/PREFIX]:PORT" in msg,
                   "a bad sockets rule fails the deploy, saying why: %d %s" % (status, msg))
+            # the call's deadline bounds a request more than timeout_ms (20 s here): a
+            # call of 1 s fetching what never answers ends, as the timeout's error-code
+            # or, its deadline passed, as a trapped call
+            status, doc = deploy(node, with_custom_section(net, b"short"), "net-short",
+                                 {"limits": {"timeout_ms": 1000}})
+            node.json("POST", "/v1/contexts", json.dumps({"app": doc["id"], "name": "short"}))
+            status, out = call(node, "short", "fetch", ["GET", auth, "/ok/slow", [], 0])
+            check((status == 200 and out == b"error-code %d" % RESP_TIMEOUT) or
+                  (status == 422 and b"TRAP" in out),
+                  "a request past the call's deadline ends the call: %d %r" % (status, out))
+
             # a WASI function imported with other parameters is refused, not run
             with open(os.path.join(cdir, "badwasi.wasm"), "rb") as f:
                 status, doc = deploy(node, f.read(), "badwasi")
@@ -229,8 +264,8 @@ def main():
             check(node.stop() == 0, "the node stops cleanly")
     finally:
         STOP.set()
-        up.shutdown()
-        echo.shutdown()
+        for s in (up, echo, uecho):
+            s.shutdown()
     return nodes.report()
 
 

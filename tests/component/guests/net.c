@@ -6,6 +6,7 @@
  *   fetch     "STATUS BODY", or "error-code N" (N: the case's index in
  *             wasi:http's error-code), or "STAGE failed"
  *   tcp-echo  "echo: BYTES", or "STAGE error N" (wasi:sockets error-code)
+ *   udp-echo  "udp: BYTES", or "STAGE error N"
  *   lookup    "A B ..." (the addresses), or "error N"
  * Results that flatten to more than one value come back through a return
  * area; its layout (discriminant, then the payload at its alignment) is
@@ -73,6 +74,25 @@ void tcp_connect(int32_t, int32_t net, int32_t disc, int32_t, int32_t, int32_t, 
 IMP(TCP, "[method]tcp-socket.finish-connect") void tcp_finish(int32_t, uint8_t *ret);
 IMP(TCP, "[method]tcp-socket.subscribe") int32_t tcp_subscribe(int32_t);
 IMP(TCP, "[resource-drop]tcp-socket") void tcp_drop(int32_t);
+#define UDP "wasi:sockets/udp@0.2.3"
+IMP("wasi:sockets/udp-create-socket@0.2.3", "create-udp-socket")
+void create_udp(int32_t family, uint8_t *ret);
+IMP(UDP, "[method]udp-socket.start-bind")
+void udp_bind(int32_t, int32_t net, int32_t disc, int32_t, int32_t, int32_t, int32_t, int32_t,
+              int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, uint8_t *ret);
+IMP(UDP, "[method]udp-socket.finish-bind") void udp_finish_bind(int32_t, uint8_t *ret);
+IMP(UDP, "[method]udp-socket.stream")
+void udp_stream(int32_t, int32_t some, int32_t disc, int32_t, int32_t, int32_t, int32_t, int32_t,
+                int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, uint8_t *ret);
+IMP(UDP, "[resource-drop]udp-socket") void udp_drop(int32_t);
+IMP(UDP, "[method]incoming-datagram-stream.receive") void udp_receive(int32_t, int64_t, uint8_t *);
+IMP(UDP, "[method]incoming-datagram-stream.subscribe") int32_t udp_in_subscribe(int32_t);
+IMP(UDP, "[resource-drop]incoming-datagram-stream") void udp_in_drop(int32_t);
+IMP(UDP, "[method]outgoing-datagram-stream.check-send") void udp_check_send(int32_t, uint8_t *);
+IMP(UDP, "[method]outgoing-datagram-stream.send")
+void udp_send(int32_t, const void *list, size_t n, uint8_t *ret);
+IMP(UDP, "[method]outgoing-datagram-stream.subscribe") int32_t udp_out_subscribe(int32_t);
+IMP(UDP, "[resource-drop]outgoing-datagram-stream") void udp_out_drop(int32_t);
 IMP(LOOKUP, "resolve-addresses") void resolve(int32_t net, const char *, size_t, uint8_t *ret);
 IMP(LOOKUP, "[method]resolve-address-stream.resolve-next-address")
 void resolve_next(int32_t, uint8_t *ret);
@@ -304,6 +324,90 @@ __attribute__((export_name("tcp-echo"))) void *tcp_echo(uint32_t port, char *msg
 }
 
 __attribute__((export_name("cabi_post_tcp-echo"))) void post_tcp_echo(void *r)
+{
+    (void)r;
+    free(out.ptr);
+}
+
+/* ---- udp-echo ------------------------------------------------------------------------------ */
+
+static void wait_on(int32_t poll)
+{
+    pollable_block(poll);
+    pollable_drop(poll);
+}
+
+__attribute__((export_name("udp-echo")))
+void *udp_echo(uint32_t port, char *msg, size_t len, uint32_t connected)
+{
+    _Alignas(8) uint8_t ret[64];
+    buf_t b = {0};
+    int32_t net = instance_network();
+    create_udp(0, ret); /* result<own<udp-socket>, error-code>: u8, payload at 4 */
+    if (ret[0])
+        return net_error(&b, "create", ret[4]);
+    int32_t sock = (int32_t)u32_at(ret + 4);
+    udp_bind(sock, net, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ret); /* 0.0.0.0:0 */
+    if (ret[0])
+        return net_error(&b, "start-bind", ret[1]);
+    udp_finish_bind(sock, ret);
+    if (ret[0])
+        return net_error(&b, "finish-bind", ret[1]);
+    /* result<tuple<own<incoming..>, own<outgoing..>>, error-code>: u8, at 4 and 8 */
+    udp_stream(sock, connected ? 1 : 0, 0, (int32_t)port, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, ret);
+    if (ret[0])
+        return net_error(&b, "stream", ret[4]);
+    int32_t in = (int32_t)u32_at(ret + 4), os = (int32_t)u32_at(ret + 8);
+    /* outgoing-datagram {data: list<u8> at 0, remote-address:
+     * option<ip-socket-address> at 8 (its case at 12, the record at 16)}: 44 bytes */
+    _Alignas(4) uint8_t dg[44] = {0};
+    uint32_t ptr = (uint32_t)(uintptr_t)msg, n = (uint32_t)len;
+    memcpy(dg, &ptr, 4);
+    memcpy(dg + 4, &n, 4);
+    if (!connected) {
+        uint16_t p16 = (uint16_t)port;
+        dg[8] = 1;  /* some */
+        dg[12] = 0; /* ipv4 */
+        memcpy(dg + 16, &p16, 2);
+        dg[18] = 127;
+        dg[21] = 1;
+    }
+    for (;;) { /* result<u64, error-code>: u8, payload at 8 */
+        udp_check_send(os, ret);
+        if (ret[0])
+            return net_error(&b, "check-send", ret[8]);
+        if (ret[8] || ret[9])
+            break;
+        wait_on(udp_out_subscribe(os));
+    }
+    udp_send(os, dg, 1, ret);
+    if (ret[0])
+        return net_error(&b, "send", ret[8]);
+    puts_(&b, "udp: ");
+    for (;;) { /* result<list<incoming-datagram>, error-code>: u8, then ptr, len at 4, 8;
+                * incoming-datagram {data at 0, remote-address at 8}: 40 bytes */
+        udp_receive(in, 1, ret);
+        if (ret[0])
+            return net_error(&b, "receive", ret[4]);
+        if (u32_at(ret + 8)) {
+            uint8_t *d = (uint8_t *)(uintptr_t)u32_at(ret + 4);
+            void *data = (void *)(uintptr_t)u32_at(d);
+            put(&b, data, u32_at(d + 4));
+            free(data);
+            free(d);
+            break;
+        }
+        wait_on(udp_in_subscribe(in));
+    }
+    udp_in_drop(in);
+    udp_out_drop(os);
+    udp_drop(sock);
+    network_drop(net);
+    free(msg);
+    return answer(&b);
+}
+
+__attribute__((export_name("cabi_post_udp-echo"))) void post_udp_echo(void *r)
 {
     (void)r;
     free(out.ptr);
