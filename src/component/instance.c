@@ -781,7 +781,8 @@ static int host_drop(struct weft_cinstance *in, const weft_clinker_t *l, const w
             rf->fn = d->fn;
             rf->user = d->user;
             *out = rf;
-            return 0;
+            /* bound to a definition like an import: weft_cinstance_rebind_host */
+            return RPUSH(in->hosts, rf) != 0 ? err(in, WEFT_ENOMEM, "out of memory") : 0;
         }
     }
     return 0;

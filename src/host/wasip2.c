@@ -195,7 +195,7 @@ int p2_error_codes(weft_wasip2_t *w, uint32_t h, int *http_case, int *net_code, 
     return 0;
 }
 
-HOST(error_debug_string)
+HOST(error_debug_string, "b")
 {
     UNUSED;
     p2_err_t *e = p2_get(user, (uint32_t)args[0].of.u, P2_ERROR);
@@ -203,7 +203,7 @@ HOST(error_debug_string)
     return p2_bytes(result, WEFT_CT_STRING, m, strlen(m)) ? oom(err, err_size) : 0;
 }
 
-HOST(error_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_ERROR); return 0; }
+HOST(error_drop, NULL) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_ERROR); return 0; }
 
 /* ---- pollables (wasi:io/poll) ---------------------------------------------------------- */
 
@@ -329,7 +329,7 @@ int p2_wait_fd(weft_caller_t *caller, int fd, short events, uint64_t deadline)
     }
 }
 
-HOST(pollable_ready)
+HOST(pollable_ready, "b")
 {
     p2_wait_t st;
     UNUSED;
@@ -338,7 +338,7 @@ HOST(pollable_ready)
     return 0;
 }
 
-HOST(pollable_block)
+HOST(pollable_block, "b")
 {
     uint8_t ready;
     uint32_t h = (uint32_t)args[0].of.u;
@@ -349,7 +349,7 @@ HOST(pollable_block)
 
 /* poll: waits for the first of the pollables, then returns the indices of
  * every one that is ready */
-HOST(poll_list)
+HOST(poll_list, "Lb")
 {
     weft_wasip2_t *w = user;
     UNUSED;
@@ -388,7 +388,7 @@ HOST(poll_list)
     return rc;
 }
 
-HOST(pollable_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_POLLABLE); return 0; }
+HOST(pollable_drop, NULL) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_POLLABLE); return 0; }
 
 /* ---- wasi:cli ---------------------------------------------------------------- */
 
@@ -404,14 +404,14 @@ static int string_list(weft_cval_t *out, char **v, size_t n, char *err, size_t e
     return 0;
 }
 
-HOST(get_arguments)
+HOST(get_arguments, "")
 {
     weft_wasip2_t *w = user;
     UNUSED;
     return string_list(result, w->argv, w->argc, err, err_size);
 }
 
-HOST(get_environment)
+HOST(get_environment, "")
 {
     weft_wasip2_t *w = user;
     UNUSED;
@@ -431,13 +431,13 @@ HOST(get_environment)
     return 0;
 }
 
-HOST(initial_cwd)
+HOST(initial_cwd, "")
 {
     UNUSED;
     return p2_case(result, WEFT_CT_OPTION, 0, NULL);
 }
 
-HOST(cli_exit)
+HOST(cli_exit, "r")
 {
     UNUSED;
     int status = args[0].index == 0 ? 0 : 1;
@@ -448,10 +448,10 @@ HOST(cli_exit)
     return weft_caller_exit(caller, status); /* err left empty: ends the call */
 }
 
-HOST(get_stdout) { UNUSED; *result = p2_scalar(WEFT_CT_OWN, H_STDOUT); return 0; }
-HOST(get_stderr) { UNUSED; *result = p2_scalar(WEFT_CT_OWN, H_STDERR); return 0; }
-HOST(get_stdin) { UNUSED; *result = p2_scalar(WEFT_CT_OWN, H_STDIN); return 0; }
-HOST(no_terminal) { UNUSED; return p2_case(result, WEFT_CT_OPTION, 0, NULL); }
+HOST(get_stdout, "") { UNUSED; *result = p2_scalar(WEFT_CT_OWN, H_STDOUT); return 0; }
+HOST(get_stderr, "") { UNUSED; *result = p2_scalar(WEFT_CT_OWN, H_STDERR); return 0; }
+HOST(get_stdin, "") { UNUSED; *result = p2_scalar(WEFT_CT_OWN, H_STDIN); return 0; }
+HOST(no_terminal, "") { UNUSED; return p2_case(result, WEFT_CT_OPTION, 0, NULL); }
 
 /* ---- the standard streams ------------------------------------------------------------- */
 
@@ -592,12 +592,12 @@ static int do_read(weft_wasip2_t *w, weft_caller_t *caller, const weft_cval_t *a
     return stream_result(w, rc, &bytes, result, why, err, err_size);
 }
 
-HOST(read_stream) { UNUSED; return do_read(user, caller, args, 0, 0, result, err, err_size); }
-HOST(blocking_read) { UNUSED; return do_read(user, caller, args, 1, 0, result, err, err_size); }
-HOST(skip_stream) { UNUSED; return do_read(user, caller, args, 0, 1, result, err, err_size); }
-HOST(blocking_skip) { UNUSED; return do_read(user, caller, args, 1, 1, result, err, err_size); }
+HOST(read_stream, "bn") { UNUSED; return do_read(user, caller, args, 0, 0, result, err, err_size); }
+HOST(blocking_read, "bn") { UNUSED; return do_read(user, caller, args, 1, 0, result, err, err_size); }
+HOST(skip_stream, "bn") { UNUSED; return do_read(user, caller, args, 0, 1, result, err, err_size); }
+HOST(blocking_skip, "bn") { UNUSED; return do_read(user, caller, args, 1, 1, result, err, err_size); }
 
-HOST(check_write)
+HOST(check_write, "b")
 {
     weft_wasip2_t *w = user;
     UNUSED;
@@ -621,14 +621,14 @@ static int do_write(weft_wasip2_t *w, weft_caller_t *caller, const weft_cval_t *
     return stream_result(w, rc, NULL, result, why, err, err_size);
 }
 
-HOST(write_stream)
+HOST(write_stream, "by")
 {
     UNUSED;
     return do_write(user, caller, &args[0], (const uint8_t *)args[1].str, args[1].len, 0, result,
                     err, err_size);
 }
 
-HOST(blocking_write)
+HOST(blocking_write, "by")
 {
     UNUSED;
     return do_write(user, caller, &args[0], (const uint8_t *)args[1].str, args[1].len, 1, result,
@@ -652,10 +652,10 @@ static int write_zeroes(weft_wasip2_t *w, weft_caller_t *caller, const weft_cval
     return rc;
 }
 
-HOST(write_zeroes_stream) { UNUSED; return write_zeroes(user, caller, args, 0, result, err, err_size); }
-HOST(blocking_write_zeroes) { UNUSED; return write_zeroes(user, caller, args, 1, result, err, err_size); }
+HOST(write_zeroes_stream, "bn") { UNUSED; return write_zeroes(user, caller, args, 0, result, err, err_size); }
+HOST(blocking_write_zeroes, "bn") { UNUSED; return write_zeroes(user, caller, args, 1, result, err, err_size); }
 
-HOST(flush_stream)
+HOST(flush_stream, "b")
 {
     weft_wasip2_t *w = user;
     UNUSED;
@@ -688,17 +688,17 @@ static int do_splice(weft_wasip2_t *w, weft_caller_t *caller, const weft_cval_t 
     return stream_result(w, rc, &n, result, why, err, err_size);
 }
 
-HOST(splice_stream) { UNUSED; return do_splice(user, caller, args, 0, result, err, err_size); }
-HOST(blocking_splice) { UNUSED; return do_splice(user, caller, args, 1, result, err, err_size); }
+HOST(splice_stream, "bbn") { UNUSED; return do_splice(user, caller, args, 0, result, err, err_size); }
+HOST(blocking_splice, "bbn") { UNUSED; return do_splice(user, caller, args, 1, result, err, err_size); }
 
-HOST(stream_subscribe)
+HOST(stream_subscribe, "b")
 {
     UNUSED;
     return p2_subscribe(user, (uint32_t)args[0].of.u, 0, result, err, err_size);
 }
 
-HOST(input_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_INPUT); return 0; }
-HOST(output_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_OUTPUT); return 0; }
+HOST(input_drop, NULL) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_INPUT); return 0; }
+HOST(output_drop, NULL) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_OUTPUT); return 0; }
 
 /* ---- wasi:clocks --------------------------------------------------------------- */
 
@@ -709,7 +709,7 @@ static uint64_t clock_ns(clockid_t id)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-HOST(subscribe_duration)
+HOST(subscribe_duration, "n")
 {
     UNUSED;
     uint64_t now = p2_now_ns(), d = args[0].of.u;
@@ -717,14 +717,14 @@ HOST(subscribe_duration)
                         err_size);
 }
 
-HOST(subscribe_instant)
+HOST(subscribe_instant, "n")
 {
     UNUSED;
     return new_pollable(user, 0, 0, args[0].of.u ? args[0].of.u : 1, result, err, err_size);
 }
 
-HOST(mono_now) { UNUSED; *result = p2_scalar(WEFT_CT_U64, p2_now_ns()); return 0; }
-HOST(mono_resolution) { UNUSED; *result = p2_scalar(WEFT_CT_U64, 1); return 0; }
+HOST(mono_now, "") { UNUSED; *result = p2_scalar(WEFT_CT_U64, p2_now_ns()); return 0; }
+HOST(mono_resolution, "") { UNUSED; *result = p2_scalar(WEFT_CT_U64, 1); return 0; }
 
 static int datetime(weft_cval_t *out, uint64_t ns, char *err, size_t err_size)
 {
@@ -735,12 +735,12 @@ static int datetime(weft_cval_t *out, uint64_t ns, char *err, size_t err_size)
     return 0;
 }
 
-HOST(wall_now) { UNUSED; return datetime(result, clock_ns(CLOCK_REALTIME), err, err_size); }
-HOST(wall_resolution) { UNUSED; return datetime(result, 1, err, err_size); }
+HOST(wall_now, "") { UNUSED; return datetime(result, clock_ns(CLOCK_REALTIME), err, err_size); }
+HOST(wall_resolution, "") { UNUSED; return datetime(result, 1, err, err_size); }
 
 /* ---- wasi:random ------------------------------------------------------------------ */
 
-HOST(random_bytes)
+HOST(random_bytes, "n")
 {
     UNUSED;
     uint64_t n = args[0].of.u;
@@ -758,7 +758,7 @@ HOST(random_bytes)
     return 0;
 }
 
-HOST(random_u64)
+HOST(random_u64, "")
 {
     uint64_t v;
     UNUSED;
@@ -767,7 +767,7 @@ HOST(random_u64)
     return 0;
 }
 
-HOST(insecure_seed)
+HOST(insecure_seed, "")
 {
     uint64_t v[2];
     UNUSED;
@@ -781,7 +781,7 @@ HOST(insecure_seed)
 
 /* ---- wasi:filesystem ---------------------------------------------------------------- */
 
-HOST(no_preopens)
+HOST(no_preopens, "")
 {
     UNUSED;
     memset(result, 0, sizeof *result);
@@ -789,7 +789,7 @@ HOST(no_preopens)
     return 0;
 }
 
-HOST(no_error_code) { UNUSED; return p2_case(result, WEFT_CT_OPTION, 0, NULL); }
+HOST(no_error_code, "") { UNUSED; return p2_case(result, WEFT_CT_OPTION, 0, NULL); }
 
 /* ---- the table ---------------------------------------------------------------------- */
 
@@ -869,8 +869,6 @@ weft_wasip2_t *weft_wasip2_new(const weft_wasip2_config_t *cfg)
         goto fail;
     w->net_lookup = cfg->nnet_allow > 0;
     w->lookup = cfg->lookup;
-    if (!(w->bound = calloc(P2_MAX_DEFS, sizeof *w->bound)))
-        goto fail;
     /* slot 0 is never a handle; 1-3 are the standard streams, for good */
     if (!(w->slots = calloc(32, sizeof *w->slots)))
         goto fail;
@@ -897,7 +895,6 @@ void weft_wasip2_delete(weft_wasip2_t *w)
         if (w->slots[i].kind != P2_FREE)
             slot_free(w, i);
     free(w->slots);
-    free(w->bound);
     free(w->net_rules);
     strv_free(w->argv, w->argc);
     strv_free(w->env, w->nenv);
@@ -910,77 +907,13 @@ unsigned weft_wasip2_stdio_used(const weft_wasip2_t *w) { return w->used; }
 
    The functions read their arguments as the WASI types have them (a list's
    items, a variant's payload), so a component importing one with other
-   parameters must not reach it: each call's type is checked against its
-   function's pattern, once per type (a component's types live as long as
-   it does). A pattern covers the leading parameters the function reads:
+   parameters must not reach it: P2_HOST checks each call's type against
+   the function's pattern first (a walk of a few type nodes). A pattern
+   covers the leading parameters the function reads:
      n  a number, bool, char, enum or flags     s  string      y  list<u8>
      b  borrow     o  own     r  any result      ?x  option<x>   Lx  list<x>
      (..) a tuple and {..} a record of exactly those, <..> a variant of
      exactly those cases, each a payload pattern or - for none. */
-static const struct {
-    const char *name, *params;
-} shapes[] = {
-    {"exit", "r"},
-    {"get-random-bytes", "n"},
-    {"get-insecure-random-bytes", "n"},
-    {"subscribe-duration", "n"},
-    {"subscribe-instant", "n"},
-    {"poll", "Lb"},
-    {"[method]input-stream.read", "bn"},
-    {"[method]input-stream.blocking-read", "bn"},
-    {"[method]input-stream.skip", "bn"},
-    {"[method]input-stream.blocking-skip", "bn"},
-    {"[method]output-stream.write", "by"},
-    {"[method]output-stream.blocking-write-and-flush", "by"},
-    {"[method]output-stream.write-zeroes", "bn"},
-    {"[method]output-stream.blocking-write-zeroes-and-flush", "bn"},
-    {"[method]output-stream.splice", "bbn"},
-    {"[method]output-stream.blocking-splice", "bbn"},
-    {"[method]fields.get", "bs"},
-    {"[method]fields.has", "bs"},
-    {"[method]fields.delete", "bs"},
-    {"[method]fields.set", "bsLy"},
-    {"[method]fields.append", "bsy"},
-    {"[static]fields.from-list", "L(sy)"},
-    {"[constructor]outgoing-request", "o"},
-    {"[method]outgoing-request.set-method", "b<---------s>"},
-    {"[method]outgoing-request.set-path-with-query", "b?s"},
-    {"[method]outgoing-request.set-authority", "b?s"},
-    {"[method]outgoing-request.set-scheme", "b?<--s>"},
-    {"[method]request-options.set-connect-timeout", "b?n"},
-    {"[method]request-options.set-first-byte-timeout", "b?n"},
-    {"[method]request-options.set-between-bytes-timeout", "b?n"},
-    {"[static]outgoing-body.finish", "o?o"},
-    {"[static]incoming-body.finish", "o"},
-    {"handle", "o?o"},
-    {"http-error-code", "b"},
-    {"network-error-code", "b"},
-    {"create-tcp-socket", "n"},
-    {"create-udp-socket", "n"},
-    {"resolve-addresses", "bs"},
-    {"[method]tcp-socket.start-connect", "bb<{n(nnnn)}{nn(nnnnnnnn)n}>"},
-    {"[method]tcp-socket.shutdown", "bn"},
-    {"[method]udp-socket.start-bind", "bb<{n(nnnn)}{nn(nnnnnnnn)n}>"},
-    {"[method]udp-socket.stream", "b?<{n(nnnn)}{nn(nnnnnnnn)n}>"},
-    {"[method]incoming-datagram-stream.receive", "bn"},
-    {"[method]outgoing-datagram-stream.send", "bL{y?<{n(nnnn)}{nn(nnnnnnnn)n}>}"},
-};
-
-/* The pattern of function `name`: a method reads its self, the others
- * nothing, unless the table says. NULL: not checked (drops). */
-static const char *shape_of(const char *name)
-{
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-        if (strcmp(shapes[i].name, name) == 0)
-            return shapes[i].params;
-    if (strncmp(name, "[resource-drop]", 15) == 0)
-        return NULL;
-    if (strncmp(name, "[method]", 8) == 0)
-        return strncmp(name, "[method]tcp-socket.set-", 23) == 0 ||
-                       strncmp(name, "[method]udp-socket.set-", 23) == 0
-                   ? "bn" : "b";
-    return "";
-}
 
 /* Matches type t against the pattern at p: the rest of the pattern, or NULL. */
 static const char *shape(const weft_ctype_t *t, const char *p)
@@ -1021,42 +954,22 @@ static const char *shape(const weft_ctype_t *t, const char *p)
     return p && i == n ? p + 1 : NULL;
 }
 
-static int params_match(const weft_ctype_t *ft, const char *p)
+int p2_params_ok(const weft_ctype_t *ft, const char *p, char *err, size_t err_size)
 {
-    if (weft_ctype_kind(ft) != WEFT_CT_FUNC)
-        return 0;
-    for (size_t i = 0; *p; i++)
-        if (i >= weft_ctype_count(ft) || !(p = shape(weft_ctype_type(ft, i), p)))
-            return 0;
-    return 1;
-}
-
-/* Every binding function is reached through here: the type check, then
- * the function with the weft_wasip2_t as its user. */
-static int dispatch(void *user, weft_caller_t *caller, const weft_ctype_t *type,
-                    const weft_cval_t *args, size_t nargs, weft_cval_t *result, char *err,
-                    size_t err_size)
-{
-    struct p2_bound *b = user;
-    if (b->params && type != b->checked) {
-        if (!type || !params_match(type, b->params)) {
-            snprintf(err, err_size, "%s#%s is imported with parameters this WASI does not "
-                     "take", b->def->instance, b->def->name);
-            return -1;
-        }
-        b->checked = type;
-    }
-    return b->def->fn(b->w, caller, type, args, nargs, result, err, err_size);
+    if (!p)
+        return 1; /* a drop: the library passes the handle itself */
+    int ok = ft && weft_ctype_kind(ft) == WEFT_CT_FUNC;
+    for (size_t i = 0; ok && *p; i++)
+        ok = i < weft_ctype_count(ft) && (p = shape(weft_ctype_type(ft, i), p)) != NULL;
+    if (!ok)
+        snprintf(err, err_size, "imported with parameters this WASI function does not take");
+    return ok;
 }
 
 int p2_define(weft_wasip2_t *w, weft_clinker_t *l, const p2_def_t *defs, size_t n)
 {
-    if (w->nbound + n > P2_MAX_DEFS)
-        return WEFT_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        struct p2_bound *b = &w->bound[w->nbound++];
-        *b = (struct p2_bound){w, &defs[i], shape_of(defs[i].name), NULL};
-        int rc = weft_clinker_define_static(l, defs[i].instance, defs[i].name, dispatch, b);
+        int rc = weft_clinker_define_static(l, defs[i].instance, defs[i].name, defs[i].fn, w);
         if (rc)
             return rc;
     }
@@ -1065,8 +978,6 @@ int p2_define(weft_wasip2_t *w, weft_clinker_t *l, const p2_def_t *defs, size_t 
 
 int weft_wasip2_define(weft_wasip2_t *w, weft_clinker_t *l)
 {
-    /* a second linker gets the same entries, in the same order */
-    w->nbound = 0;
     int rc = p2_define(w, l, funcs, sizeof funcs / sizeof funcs[0]);
     if (rc == 0)
         rc = p2_http_define(w, l);

@@ -191,13 +191,13 @@ static fields_t *fields_of(weft_wasip2_t *w, const weft_cval_t *self, char *err,
     return p2_need(w, self, P2_FIELDS, "fields", err, size);
 }
 
-HOST(fields_new)
+HOST(fields_new, "")
 {
     UNUSED;
     return fields_handle(user, NULL, 0, result, err, err_size);
 }
 
-HOST(fields_from_list)
+HOST(fields_from_list, "L(sy)")
 {
     weft_wasip2_t *w = user;
     UNUSED;
@@ -222,7 +222,7 @@ HOST(fields_from_list)
     return rc ? rc : header_result(HE_OK, &h, result, err, err_size);
 }
 
-HOST(fields_get)
+HOST(fields_get, "bs")
 {
     UNUSED;
     fields_t *f = fields_of(user, &args[0], err, err_size);
@@ -242,7 +242,7 @@ HOST(fields_get)
     return 0;
 }
 
-HOST(fields_has)
+HOST(fields_has, "bs")
 {
     UNUSED;
     fields_t *f = fields_of(user, &args[0], err, err_size);
@@ -276,9 +276,9 @@ static int fields_change(weft_wasip2_t *w, const weft_cval_t *args, int op, weft
     return header_result(he, NULL, result, err, err_size);
 }
 
-HOST(fields_set) { UNUSED; return fields_change(user, args, 0, result, err, err_size); }
-HOST(fields_append) { UNUSED; return fields_change(user, args, 1, result, err, err_size); }
-HOST(fields_delete) { UNUSED; return fields_change(user, args, 2, result, err, err_size); }
+HOST(fields_set, "bsLy") { UNUSED; return fields_change(user, args, 0, result, err, err_size); }
+HOST(fields_append, "bsy") { UNUSED; return fields_change(user, args, 1, result, err, err_size); }
+HOST(fields_delete, "bs") { UNUSED; return fields_change(user, args, 2, result, err, err_size); }
 
 static int fields_entries_of(const fields_t *f, weft_cval_t *result, char *err, size_t err_size)
 {
@@ -296,21 +296,21 @@ static int fields_entries_of(const fields_t *f, weft_cval_t *result, char *err, 
     return 0;
 }
 
-HOST(fields_entries)
+HOST(fields_entries, "b")
 {
     UNUSED;
     fields_t *f = fields_of(user, &args[0], err, err_size);
     return f ? fields_entries_of(f, result, err, err_size) : -1;
 }
 
-HOST(fields_clone)
+HOST(fields_clone, "b")
 {
     UNUSED;
     fields_t *f = fields_of(user, &args[0], err, err_size);
     return f ? fields_handle(user, f, 0, result, err, err_size) : -1;
 }
 
-HOST(fields_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_FIELDS); return 0; }
+HOST(fields_drop, NULL) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_FIELDS); return 0; }
 
 /* ---- the exchange: a request, its body and its answer ------------------------------ */
 
@@ -558,7 +558,7 @@ static exch_t *req_of(weft_wasip2_t *w, const weft_cval_t *self, char *err, size
 
 static const p2_ops_t req_ops = {exch_free, NULL, NULL, NULL, NULL};
 
-HOST(request_new)
+HOST(request_new, "o")
 {
     weft_wasip2_t *w = user;
     UNUSED;
@@ -585,7 +585,7 @@ HOST(request_new)
 
 static const p2_ops_t body_ops;
 
-HOST(request_body)
+HOST(request_body, "b")
 {
     weft_wasip2_t *w = user;
     UNUSED;
@@ -602,7 +602,7 @@ HOST(request_body)
     return p2_ok(result, &v, err, err_size);
 }
 
-HOST(request_method)
+HOST(request_method, "b")
 {
     UNUSED;
     exch_t *x = req_of(user, &args[0], err, err_size);
@@ -623,7 +623,7 @@ static int unit_err(weft_cval_t *result, char *err, size_t err_size)
     return p2_case(result, WEFT_CT_RESULT, 1, NULL) ? p2_oom(err, err_size) : 0;
 }
 
-HOST(request_set_method)
+HOST(request_set_method, "b<---------s>")
 {
     UNUSED;
     exch_t *x = req_of(user, &args[0], err, err_size);
@@ -693,35 +693,35 @@ static int authority_ok(const char *s, size_t n)
     return 1;
 }
 
-HOST(request_path)
+HOST(request_path, "b")
 {
     UNUSED;
     exch_t *x = req_of(user, &args[0], err, err_size);
     return x ? opt_string(x->path, result, err, err_size) : -1;
 }
 
-HOST(request_set_path)
+HOST(request_set_path, "b?s")
 {
     UNUSED;
     exch_t *x = req_of(user, &args[0], err, err_size);
     return x ? set_opt_string(&x->path, &args[1], path_ok, result, err, err_size) : -1;
 }
 
-HOST(request_authority)
+HOST(request_authority, "b")
 {
     UNUSED;
     exch_t *x = req_of(user, &args[0], err, err_size);
     return x ? opt_string(x->authority, result, err, err_size) : -1;
 }
 
-HOST(request_set_authority)
+HOST(request_set_authority, "b?s")
 {
     UNUSED;
     exch_t *x = req_of(user, &args[0], err, err_size);
     return x ? set_opt_string(&x->authority, &args[1], authority_ok, result, err, err_size) : -1;
 }
 
-HOST(request_scheme)
+HOST(request_scheme, "b")
 {
     UNUSED;
     exch_t *x = req_of(user, &args[0], err, err_size);
@@ -739,7 +739,7 @@ HOST(request_scheme)
     return p2_case(result, WEFT_CT_OPTION, 1, &sc) ? p2_oom(err, err_size) : 0;
 }
 
-HOST(request_set_scheme)
+HOST(request_set_scheme, "b?<--s>")
 {
     UNUSED;
     exch_t *x = req_of(user, &args[0], err, err_size);
@@ -765,14 +765,14 @@ HOST(request_set_scheme)
     return p2_ok(result, NULL, err, err_size);
 }
 
-HOST(request_headers)
+HOST(request_headers, "b")
 {
     UNUSED;
     exch_t *x = req_of(user, &args[0], err, err_size);
     return x ? fields_handle(user, &x->headers, 1, result, err, err_size) : -1;
 }
 
-HOST(request_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_OUT_REQUEST); return 0; }
+HOST(request_drop, NULL) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_OUT_REQUEST); return 0; }
 
 /* ---- request-options ------------------------------------------------------------ */
 
@@ -784,7 +784,7 @@ typedef struct {
 static void opts_free(weft_wasip2_t *w, void *obj) { (void)w; free(obj); }
 static const p2_ops_t opts_ops = {opts_free, NULL, NULL, NULL, NULL};
 
-HOST(options_new)
+HOST(options_new, "")
 {
     UNUSED;
     opts_t *o = calloc(1, sizeof *o);
@@ -816,13 +816,13 @@ static int opt_set(weft_wasip2_t *w, const weft_cval_t *args, int i, weft_cval_t
     return p2_ok(result, NULL, err, err_size);
 }
 
-HOST(opt_connect) { UNUSED; return opt_get(user, args, 0, result, err, err_size); }
-HOST(opt_first_byte) { UNUSED; return opt_get(user, args, 1, result, err, err_size); }
-HOST(opt_between) { UNUSED; return opt_get(user, args, 2, result, err, err_size); }
-HOST(opt_set_connect) { UNUSED; return opt_set(user, args, 0, result, err, err_size); }
-HOST(opt_set_first_byte) { UNUSED; return opt_set(user, args, 1, result, err, err_size); }
-HOST(opt_set_between) { UNUSED; return opt_set(user, args, 2, result, err, err_size); }
-HOST(options_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_REQ_OPTIONS); return 0; }
+HOST(opt_connect, "b") { UNUSED; return opt_get(user, args, 0, result, err, err_size); }
+HOST(opt_first_byte, "b") { UNUSED; return opt_get(user, args, 1, result, err, err_size); }
+HOST(opt_between, "b") { UNUSED; return opt_get(user, args, 2, result, err, err_size); }
+HOST(opt_set_connect, "b?n") { UNUSED; return opt_set(user, args, 0, result, err, err_size); }
+HOST(opt_set_first_byte, "b?n") { UNUSED; return opt_set(user, args, 1, result, err, err_size); }
+HOST(opt_set_between, "b?n") { UNUSED; return opt_set(user, args, 2, result, err, err_size); }
+HOST(options_drop, NULL) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_REQ_OPTIONS); return 0; }
 
 /* ---- outgoing-body and its stream ---------------------------------------------------- */
 
@@ -901,7 +901,7 @@ static void body_stream_free(weft_wasip2_t *w, void *obj)
 static const p2_ops_t body_stream_ops = {body_stream_free, NULL, NULL, body_check_write,
                                          body_write};
 
-HOST(body_write_stream)
+HOST(body_write_stream, "b")
 {
     weft_wasip2_t *w = user;
     UNUSED;
@@ -918,7 +918,7 @@ HOST(body_write_stream)
     return p2_ok(result, &v, err, err_size);
 }
 
-HOST(body_finish)
+HOST(body_finish, "o?o")
 {
     weft_wasip2_t *w = user;
     UNUSED;
@@ -944,7 +944,7 @@ HOST(body_finish)
     return rc;
 }
 
-HOST(body_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_OUT_BODY); return 0; }
+HOST(body_drop, NULL) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_OUT_BODY); return 0; }
 
 /* ---- outgoing-handler.handle and the future ------------------------------------------ */
 
@@ -963,7 +963,7 @@ static int future_wait(weft_wasip2_t *w, void *obj, int what, int work, weft_cal
 
 static const p2_ops_t future_ops = {exch_free, future_wait, NULL, NULL, NULL};
 
-HOST(handle)
+HOST(handle, "o?o")
 {
     weft_wasip2_t *w = user;
     UNUSED;
@@ -987,7 +987,7 @@ HOST(handle)
     return p2_ok(result, &v, err, err_size);
 }
 
-HOST(future_subscribe)
+HOST(future_subscribe, "b")
 {
     UNUSED;
     return p2_subscribe(user, (uint32_t)args[0].of.u, 0, result, err, err_size);
@@ -1012,7 +1012,7 @@ static void resp_free(weft_wasip2_t *w, void *obj)
 
 static const p2_ops_t resp_ops = {resp_free, NULL, NULL, NULL, NULL};
 
-HOST(future_get)
+HOST(future_get, "b")
 {
     weft_wasip2_t *w = user;
     UNUSED;
@@ -1074,7 +1074,7 @@ HOST(future_get)
     return 0;
 }
 
-HOST(future_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_FUTURE_RESP); return 0; }
+HOST(future_drop, NULL) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_FUTURE_RESP); return 0; }
 
 /* ---- incoming-response and incoming-body ------------------------------------------- */
 
@@ -1083,7 +1083,7 @@ static resp_t *resp_of(weft_wasip2_t *w, const weft_cval_t *self, char *err, siz
     return p2_need(w, self, P2_IN_RESPONSE, "incoming-response", err, size);
 }
 
-HOST(resp_status)
+HOST(resp_status, "b")
 {
     UNUSED;
     resp_t *r = resp_of(user, &args[0], err, err_size);
@@ -1093,7 +1093,7 @@ HOST(resp_status)
     return 0;
 }
 
-HOST(resp_headers)
+HOST(resp_headers, "b")
 {
     UNUSED;
     resp_t *r = resp_of(user, &args[0], err, err_size);
@@ -1119,7 +1119,7 @@ static void inbody_free(weft_wasip2_t *w, void *obj) { (void)w; inbody_unref(obj
 
 static const p2_ops_t inbody_ops = {inbody_free, NULL, NULL, NULL, NULL};
 
-HOST(resp_consume)
+HOST(resp_consume, "b")
 {
     weft_wasip2_t *w = user;
     UNUSED;
@@ -1142,7 +1142,7 @@ HOST(resp_consume)
     return p2_ok(result, &v, err, err_size);
 }
 
-HOST(resp_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_IN_RESPONSE); return 0; }
+HOST(resp_drop, NULL) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_IN_RESPONSE); return 0; }
 
 static int inbody_read(weft_wasip2_t *w, void *obj, weft_caller_t *caller, uint64_t max,
                        int blocking, weft_cval_t *bytes, char *why, size_t why_size)
@@ -1164,7 +1164,7 @@ static int inbody_read(weft_wasip2_t *w, void *obj, weft_caller_t *caller, uint6
 
 static const p2_ops_t inbody_stream_ops = {inbody_free, NULL, inbody_read, NULL, NULL};
 
-HOST(inbody_stream)
+HOST(inbody_stream, "b")
 {
     weft_wasip2_t *w = user;
     UNUSED;
@@ -1186,7 +1186,7 @@ HOST(inbody_stream)
 static void trailers_free(weft_wasip2_t *w, void *obj) { (void)w; free(obj); }
 static const p2_ops_t trailers_ops = {trailers_free, NULL, NULL, NULL, NULL};
 
-HOST(inbody_finish)
+HOST(inbody_finish, "o")
 {
     weft_wasip2_t *w = user;
     UNUSED;
@@ -1197,15 +1197,15 @@ HOST(inbody_finish)
     return p2_own(w, P2_FUTURE_TRAILERS, got, &trailers_ops, result, err, err_size);
 }
 
-HOST(inbody_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_IN_BODY); return 0; }
+HOST(inbody_drop, NULL) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_IN_BODY); return 0; }
 
-HOST(trailers_subscribe)
+HOST(trailers_subscribe, "b")
 {
     UNUSED;
     return p2_subscribe(user, (uint32_t)args[0].of.u, 0, result, err, err_size);
 }
 
-HOST(trailers_get)
+HOST(trailers_get, "b")
 {
     UNUSED;
     int *got = p2_need(user, &args[0], P2_FUTURE_TRAILERS, "future-trailers", err, err_size);
@@ -1223,10 +1223,10 @@ HOST(trailers_get)
     return p2_case(result, WEFT_CT_OPTION, 1, &outer) ? p2_oom(err, err_size) : 0;
 }
 
-HOST(trailers_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_FUTURE_TRAILERS); return 0; }
+HOST(trailers_drop, NULL) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_FUTURE_TRAILERS); return 0; }
 
 /* http-error-code(borrow<io-error>) -> option<error-code> */
-HOST(http_error_code)
+HOST(http_error_code, "b")
 {
     int hc, nc;
     const char *msg;

@@ -123,13 +123,8 @@ struct weft_wasip2 {
     /* set by a stream operation returning P2_FAILED: the error-codes its
      * error resource stands for (-1: none), reset when read */
     int fail_http, fail_net;
-    /* the definitions given to linkers (p2_define): each its type check */
-    struct p2_bound *bound;
-    size_t nbound;
 };
 
-/* How many functions the binding defines, at most. */
-#define P2_MAX_DEFS 256
 
 /* ---- the table (wasip2.c) ---------------------------------------------------- */
 
@@ -235,11 +230,27 @@ static inline int p2_ok(weft_cval_t *result, const weft_cval_t *payload, char *e
     return p2_case(result, WEFT_CT_RESULT, 0, payload) ? p2_oom(err, size) : 0;
 }
 
-/* A host function of the component linker. */
-#define P2_HOST(name)                                                                           \
+/* 1 when function type ft's leading parameters match pattern p (wasip2.c;
+ * NULL: not checked), else 0 with err saying so. */
+int p2_params_ok(const weft_ctype_t *ft, const char *p, char *err, size_t err_size);
+
+/* A host function of the component linker whose parameters are checked
+ * against `params` before its body runs (p2_params_ok). */
+#define P2_HOST(name, params)                                                                   \
+    static int name##_body(void *user, weft_caller_t *caller, const weft_ctype_t *type,        \
+                           const weft_cval_t *args, size_t nargs, weft_cval_t *result,         \
+                           char *err, size_t err_size);                                        \
     static int name(void *user, weft_caller_t *caller, const weft_ctype_t *type,               \
                     const weft_cval_t *args, size_t nargs, weft_cval_t *result, char *err,      \
-                    size_t err_size)
+                    size_t err_size)                                                           \
+    {                                                                                          \
+        if (!p2_params_ok(type, params, err, err_size))                                        \
+            return -1;                                                                         \
+        return name##_body(user, caller, type, args, nargs, result, err, err_size);             \
+    }                                                                                          \
+    static int name##_body(void *user, weft_caller_t *caller, const weft_ctype_t *type,        \
+                           const weft_cval_t *args, size_t nargs, weft_cval_t *result,         \
+                           char *err, size_t err_size)
 #define P2_UNUSED (void)user, (void)caller, (void)type, (void)args, (void)nargs, (void)result, \
                   (void)err, (void)err_size
 
@@ -249,16 +260,7 @@ typedef struct {
     weft_chost_fn_t fn;
 } p2_def_t;
 
-/* A definition given to a linker: the function, its parameters' pattern
- * (wasip2.c) and the last type found to match it. */
-struct p2_bound {
-    weft_wasip2_t *w;
-    const p2_def_t *def;
-    const char *params;
-    const weft_ctype_t *checked;
-};
-
-/* Defines defs into l, each behind the type check of its parameters. */
+/* Defines defs into l (user: w). */
 int p2_define(weft_wasip2_t *w, weft_clinker_t *l, const p2_def_t *defs, size_t n);
 
 /* The parts' tables (wasip2_http.c, wasip2_sockets.c). */

@@ -282,7 +282,7 @@ static int from_sockaddr(const struct sockaddr_storage *sa, int with_port, weft_
 static void net_free(weft_wasip2_t *w, void *obj) { (void)w; free(obj); }
 static const p2_ops_t net_ops = {net_free, NULL, NULL, NULL, NULL};
 
-HOST(instance_network)
+HOST(instance_network, "")
 {
     UNUSED;
     int *n = calloc(1, sizeof *n);
@@ -291,10 +291,10 @@ HOST(instance_network)
     return p2_own(user, P2_NETWORK, n, &net_ops, result, err, err_size);
 }
 
-HOST(network_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_NETWORK); return 0; }
+HOST(network_drop, NULL) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_NETWORK); return 0; }
 
 /* network-error-code(borrow<error>) -> option<error-code> */
-HOST(network_error_code)
+HOST(network_error_code, "b")
 {
     int hc, nc;
     const char *msg;
@@ -499,7 +499,7 @@ static int stream_pair(weft_wasip2_t *w, tcp_t *t, p2_kind_t kin, const p2_ops_t
     return p2_ok(result, &pair, err, err_size);
 }
 
-HOST(create_tcp_socket)
+HOST(create_tcp_socket, "n")
 {
     UNUSED;
     return new_socket(user, args, SOCK_STREAM, P2_TCP, &tcp_ops, result, err, err_size);
@@ -516,7 +516,7 @@ static tcp_t *tcp_of(weft_wasip2_t *w, const weft_cval_t *self, char *err, size_
     return s->obj;
 }
 
-HOST(tcp_start_connect)
+HOST(tcp_start_connect, "bb<{n(nnnn)}{nn(nnnnnnnn)n}>")
 {
     weft_wasip2_t *w = user;
     UNUSED;
@@ -547,7 +547,7 @@ HOST(tcp_start_connect)
     return p2_ok(result, NULL, err, err_size);
 }
 
-HOST(tcp_finish_connect)
+HOST(tcp_finish_connect, "b")
 {
     weft_wasip2_t *w = user;
     UNUSED;
@@ -573,9 +573,9 @@ HOST(tcp_finish_connect)
 }
 
 /* start-bind, start-listen, accept and the rest of a server's side */
-HOST(tcp_not_supported) { UNUSED; return net_err(result, NE_NOT_SUPPORTED, err, err_size); }
+HOST(tcp_not_supported, "b") { UNUSED; return net_err(result, NE_NOT_SUPPORTED, err, err_size); }
 
-HOST(tcp_finish_not_in_progress)
+HOST(tcp_finish_not_in_progress, "b")
 {
     UNUSED;
     return net_err(result, NE_NOT_IN_PROGRESS, err, err_size);
@@ -600,10 +600,10 @@ static int tcp_address(weft_wasip2_t *w, const weft_cval_t *args, int peer, weft
     return p2_ok(result, &v, err, err_size);
 }
 
-HOST(tcp_local_address) { UNUSED; return tcp_address(user, args, 0, result, err, err_size); }
-HOST(tcp_remote_address) { UNUSED; return tcp_address(user, args, 1, result, err, err_size); }
+HOST(tcp_local_address, "b") { UNUSED; return tcp_address(user, args, 0, result, err, err_size); }
+HOST(tcp_remote_address, "b") { UNUSED; return tcp_address(user, args, 1, result, err, err_size); }
 
-HOST(tcp_is_listening)
+HOST(tcp_is_listening, "b")
 {
     UNUSED;
     if (!tcp_of(user, &args[0], err, err_size))
@@ -612,7 +612,7 @@ HOST(tcp_is_listening)
     return 0;
 }
 
-HOST(tcp_address_family)
+HOST(tcp_address_family, "b")
 {
     UNUSED;
     tcp_t *t = tcp_of(user, &args[0], err, err_size);
@@ -694,8 +694,8 @@ static int opt_set(weft_wasip2_t *w, const weft_cval_t *args, const char *name,
 }
 
 #define OPT(fn, name)                                                                    \
-    HOST(get_##fn) { UNUSED; return opt_get(user, args, name, result, err, err_size); }   \
-    HOST(set_##fn) { UNUSED; return opt_set(user, args, "set-" name, result, err, err_size); }
+    HOST(get_##fn, "b") { UNUSED; return opt_get(user, args, name, result, err, err_size); }   \
+    HOST(set_##fn, "bn") { UNUSED; return opt_set(user, args, "set-" name, result, err, err_size); }
 OPT(keep_alive, "keep-alive-enabled")
 OPT(keep_idle, "keep-alive-idle-time")
 OPT(keep_interval, "keep-alive-interval")
@@ -705,7 +705,7 @@ OPT(rcvbuf, "receive-buffer-size")
 OPT(sndbuf, "send-buffer-size")
 OPT(unicast_hop_limit, "unicast-hop-limit")
 
-HOST(tcp_subscribe)
+HOST(tcp_subscribe, "b")
 {
     UNUSED;
     if (!tcp_of(user, &args[0], err, err_size))
@@ -713,7 +713,7 @@ HOST(tcp_subscribe)
     return p2_subscribe(user, (uint32_t)args[0].of.u, 0, result, err, err_size);
 }
 
-HOST(tcp_shutdown)
+HOST(tcp_shutdown, "bn")
 {
     UNUSED;
     tcp_t *t = tcp_of(user, &args[0], err, err_size);
@@ -727,13 +727,13 @@ HOST(tcp_shutdown)
     return p2_ok(result, NULL, err, err_size);
 }
 
-HOST(tcp_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_TCP); return 0; }
+HOST(tcp_drop, NULL) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_TCP); return 0; }
 
 /* ---- udp ------------------------------------------------------------------------------------ */
 
 static const p2_ops_t udp_ops = {tcp_free, NULL, NULL, NULL, NULL};
 
-HOST(create_udp_socket)
+HOST(create_udp_socket, "n")
 {
     UNUSED;
     return new_socket(user, args, SOCK_DGRAM, P2_UDP, &udp_ops, result, err, err_size);
@@ -745,7 +745,7 @@ static tcp_t *udp_of(weft_wasip2_t *w, const weft_cval_t *self, char *err, size_
 }
 
 /* start-bind: a local address (port 0: any), which reaches nobody */
-HOST(udp_start_bind)
+HOST(udp_start_bind, "bb<{n(nnnn)}{nn(nnnnnnnn)n}>")
 {
     weft_wasip2_t *w = user;
     UNUSED;
@@ -766,7 +766,7 @@ HOST(udp_start_bind)
     return p2_ok(result, NULL, err, err_size);
 }
 
-HOST(udp_finish_bind)
+HOST(udp_finish_bind, "b")
 {
     UNUSED;
     tcp_t *t = udp_of(user, &args[0], err, err_size);
@@ -785,7 +785,7 @@ static const p2_ops_t dgram_out_ops = {tcp_free, out_wait, NULL, NULL, NULL};
 /* stream(remote): the socket's datagram streams; with a remote address
  * (which must be allowed) the socket is connected to it, without one it
  * sends to any allowed address and receives from allowed ones only */
-HOST(udp_stream)
+HOST(udp_stream, "b?<{n(nnnn)}{nn(nnnnnnnn)n}>")
 {
     weft_wasip2_t *w = user;
     UNUSED;
@@ -817,7 +817,7 @@ HOST(udp_stream)
 #define DGRAM_BATCH 64
 #define DGRAM_MAX 65535
 
-HOST(udp_receive)
+HOST(udp_receive, "bn")
 {
     weft_wasip2_t *w = user;
     UNUSED;
@@ -862,7 +862,7 @@ HOST(udp_receive)
     return p2_ok(result, &list, err, err_size);
 }
 
-HOST(udp_check_send)
+HOST(udp_check_send, "b")
 {
     UNUSED;
     tcp_t *t = p2_need(user, &args[0], P2_UDP_OUT, "outgoing-datagram-stream", err, err_size);
@@ -875,7 +875,7 @@ HOST(udp_check_send)
 
 /* send: each datagram to its remote address (allowed) or the connected
  * one; the count sent, or the first datagram's error */
-HOST(udp_send)
+HOST(udp_send, "bL{y?<{n(nnnn)}{nn(nnnnnnnn)n}>}")
 {
     weft_wasip2_t *w = user;
     UNUSED;
@@ -921,15 +921,15 @@ HOST(udp_send)
     return p2_ok(result, &n, err, err_size);
 }
 
-HOST(udp_subscribe)
+HOST(udp_subscribe, "b")
 {
     UNUSED;
     return p2_subscribe(user, (uint32_t)args[0].of.u, 0, result, err, err_size);
 }
 
-HOST(udp_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_UDP); return 0; }
-HOST(udp_in_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_UDP_IN); return 0; }
-HOST(udp_out_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_UDP_OUT); return 0; }
+HOST(udp_drop, NULL) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_UDP); return 0; }
+HOST(udp_in_drop, NULL) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_UDP_IN); return 0; }
+HOST(udp_out_drop, NULL) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_UDP_OUT); return 0; }
 
 /* ---- ip-name-lookup ------------------------------------------------------------------------ */
 
@@ -951,7 +951,7 @@ static const p2_ops_t resolve_ops = {resolve_free, NULL, NULL, NULL, NULL};
 /* A lookup's result rows are at most this many (a name with more is cut). */
 #define RESOLVE_MAX 64
 
-HOST(resolve_addresses)
+HOST(resolve_addresses, "bs")
 {
     weft_wasip2_t *w = user;
     UNUSED;
@@ -1010,7 +1010,7 @@ HOST(resolve_addresses)
     return p2_ok(result, &v, err, err_size);
 }
 
-HOST(resolve_next)
+HOST(resolve_next, "b")
 {
     UNUSED;
     resolve_t *r = p2_need(user, &args[0], P2_RESOLVE, "resolve-address-stream", err, err_size);
@@ -1025,13 +1025,13 @@ HOST(resolve_next)
     return p2_ok(result, &opt, err, err_size);
 }
 
-HOST(resolve_subscribe)
+HOST(resolve_subscribe, "b")
 {
     UNUSED;
     return p2_subscribe(user, (uint32_t)args[0].of.u, 0, result, err, err_size);
 }
 
-HOST(resolve_drop) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_RESOLVE); return 0; }
+HOST(resolve_drop, NULL) { UNUSED; p2_drop(user, (uint32_t)args[0].of.u, P2_RESOLVE); return 0; }
 
 /* ---- the table ---------------------------------------------------------------------------- */
 
