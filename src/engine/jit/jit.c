@@ -162,6 +162,13 @@ typedef struct {
     size_t *unwind, n_unwind, unwind_cap;       /* jnz sites: eax holds a reported code */
     size_t *ret, n_ret, ret_cap;                /* jmp sites to the epilogue */
     bool failed;
+    /* The interpreter's accumulator, in registers: the slot whose value
+     * the op emitted last left in rax (gp) or xmm0 (xmm; -1: none), and
+     * what the one before left (prev_*), which an _R twin may read
+     * instead of its slot: the compiler gives an op that twin only when
+     * the op right before it, with no label between, produced the operand. */
+    int64_t gp, xmm, prev_gp, prev_xmm;
+    bool r_twin; /* the op being emitted is an _R twin */
 } jc_t;
 
 static bool grow(void **p, size_t *cap, size_t n, size_t elem)
@@ -216,6 +223,7 @@ static void jump_to_cell(jc_t *j, int cc, size_t cell) /* cc < 0: jmp */
 
 static void ld_slot(jc_t *j, int size, int reg, uint32_t slot)
 {
+    if (j->r_twin && reg == RAX && j->prev_gp == (int64_t)slot) return; /* already in rax */
     x_load(j->b, size, false, size == 8, reg, RBX, NO_REG, SLOT(slot));
 }
 
@@ -288,7 +296,7 @@ static void ld_float(jc_t *j, bool dbl, int xmm, bool imm, uint64_t v)
         static const uint8_t movq[] = {0x0F, 0x6E};
         x_mov_imm64(j->b, RAX, dbl ? v : (uint32_t)v);
         x_rm_reg(j->b, 0x66, dbl, movq, 2, xmm, RAX);
-    } else {
+    } else if (!(j->r_twin && xmm == 0 && j->prev_xmm == (int64_t)v)) { /* else in xmm0 */
         x_sse_mem(j->b, dbl, 0x10, xmm, RBX, SLOT(v));
     }
 }
@@ -317,6 +325,7 @@ static void float_compare(jc_t *j, bool dbl, int k, uint32_t d, uint32_t a, bool
         x_setcc_movzx(j->b, k <= 3 ? CC_A : CC_AE, RAX);
     }
     st_slot(j, 4, RAX, d);
+    j->gp = d;
 }
 
 /* An integer or float BIN inline, or false to leave it to its helper. */
@@ -353,6 +362,7 @@ static bool bin_inline(jc_t *j, int base, const cell_t *pc, bool imm)
         ld_slot(j, w ? 8 : 4, RAX, a);
         alu_operand(j, w, alu, imm, bv);
         st_slot(j, w ? 8 : 4, RAX, d);
+        j->gp = d;
         return true;
     }
     if (w >= 0 && sh >= 0) { /* the hardware masks the count as the spec does */
@@ -360,6 +370,7 @@ static bool bin_inline(jc_t *j, int base, const cell_t *pc, bool imm)
         ld_slot(j, w ? 8 : 4, RAX, a);
         x_shift_cl(j->b, w, sh, RAX);
         st_slot(j, w ? 8 : 4, RAX, d);
+        j->gp = d;
         return true;
     }
     if (base == OP_I32_MUL || base == OP_I64_MUL) {
@@ -368,6 +379,7 @@ static bool bin_inline(jc_t *j, int base, const cell_t *pc, bool imm)
         ld_slot(j, w ? 8 : 4, RAX, a);
         x_imul_rr(j->b, w, RAX, RCX);
         st_slot(j, w ? 8 : 4, RAX, d);
+        j->gp = d;
         return true;
     }
     if (w >= 0 && ((base >= OP_I32_EQ && base <= OP_I32_GE_U) || (base >= OP_I64_EQ && base <= OP_I64_GE_U))) {
@@ -376,6 +388,7 @@ static bool bin_inline(jc_t *j, int base, const cell_t *pc, bool imm)
         alu_operand(j, w, ALU_CMP, imm, bv);
         x_setcc_movzx(j->b, cmp_cc[k], RAX);
         st_slot(j, 4, RAX, d);
+        j->gp = d;
         return true;
     }
     /* f32/f64 add, sub, mul, div: the SSE instruction C compiles them to */
@@ -398,6 +411,7 @@ static bool bin_inline(jc_t *j, int base, const cell_t *pc, bool imm)
         ld_float(j, dbl, 1, imm, bv);
         x_rm_reg(j->b, dbl ? 0xF2 : 0xF3, 0, op, 2, 0, 1); /* op xmm0, xmm1 */
         x_sse_mem(j->b, dbl, 0x11, 0, RBX, SLOT(d));
+        j->xmm = d;
         return true;
     }
     if ((base >= OP_F32_EQ && base <= OP_F32_GE) || (base >= OP_F64_EQ && base <= OP_F64_GE)) {
@@ -492,7 +506,10 @@ static bool un_inline(jc_t *j, int op, const cell_t *pc)
 static void mem_address(jc_t *j, const opinfo_t *oi, const cell_t *pc, uint32_t a)
 {
     uint64_t off;
-    ld_slot(j, 4, RAX, a);
+    if (j->r_twin && j->prev_gp == (int64_t)a)
+        x_mov_rr(j->b, 0, RAX, RAX); /* mov eax, eax: the address zero-extended */
+    else
+        ld_slot(j, 4, RAX, a);
     if (oi->variant == 1 || oi->variant == 2) { /* _A, _X: a 32-bit add first */
         if (oi->variant == 1)
             x_alu_ri(j->b, 0, ALU_ADD, RAX, (int32_t)pc[2].p.b);
@@ -648,6 +665,7 @@ static void emit_op(jc_t *j, int op, size_t i)
         mem_address(j, oi, pc, pc[1].p.b);
         x_load(b, oi->size, oi->sign, oi->out == 8, RAX, R12, RAX, 0);
         st_slot(j, oi->out, RAX, pc[1].p.a);
+        j->gp = pc[1].p.a;
         return;
     case K_STORE:
         mem_address(j, oi, pc, pc[1].p.a);
@@ -686,7 +704,10 @@ static void emit_op(jc_t *j, int op, size_t i)
     case OP_BR_IF_R:
     case OP_BR_UNLESS:
     case OP_BR_UNLESS_R:
-        cmp_slot_zero(j, (uint32_t)pc[1].u);
+        if (j->r_twin && j->prev_gp == (int64_t)pc[1].u)
+            x_test_rr(b, 0, RAX, RAX);
+        else
+            cmp_slot_zero(j, (uint32_t)pc[1].u);
         jump_to_cell(j, op == OP_BR_IF || op == OP_BR_IF_R ? CC_NE : CC_E, i + 2 + (size_t)pc[2].i);
         return;
     case OP_BR_TABLE: {
@@ -852,7 +873,7 @@ static bool function_supported(const funcdef_t *fd)
 static bool compile_function(xbuf_t *b, const weft_module_t *m, const bool *will, callfixes_t *calls,
                              const funcdef_t *fd, size_t *internal)
 {
-    jc_t j = {.b = b, .m = m, .will = will, .calls = calls, .fd = fd};
+    jc_t j = {.b = b, .m = m, .will = will, .calls = calls, .fd = fd, .gp = -1, .xmm = -1};
     j.off = malloc((fd->ncode + 1) * sizeof *j.off);
     if (!j.off) return false;
     /* C entry: save the callee-saved registers, load the machine state,
@@ -883,6 +904,12 @@ static bool compile_function(xbuf_t *b, const weft_module_t *m, const bool *will
     for (size_t i = 0; i < fd->ncode && !j.failed;) {
         int op = op_of(fd->code[i].h);
         j.off[i] = b->len;
+        j.prev_gp = j.gp, j.prev_xmm = j.xmm;
+        j.gp = j.xmm = -1;
+        const opinfo_t *oi = &op_info[op];
+        j.r_twin = op == OP_BR_IF_R || op == OP_BR_UNLESS_R ||
+                   ((oi->kind == K_BIN || oi->kind == K_BRCMP) && oi->variant >= 2) ||
+                   (oi->kind == K_LOAD && oi->variant == 3);
         emit_op(&j, op, i);
         i += engine_op_len(op, &fd->code[i]);
     }
