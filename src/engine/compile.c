@@ -6,7 +6,10 @@
  * offsets are relative to the cell that holds them and are patched when
  * their label is placed. Fuel is charged by one FUEL op at the start of each
  * straight-line run, holding the count of wasm instructions in the run, so
- * fuel use depends only on the module and its inputs.
+ * fuel use depends only on the module and its inputs. Every branch target
+ * and every conditional branch's fall-through starts with that FUEL (the
+ * branch charges it and skips it: ops.def), so a run that began there
+ * gets one even when it holds no counted instruction.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -155,8 +158,18 @@ static size_t put(cctx_t *c, cell_t v)
     return c->ncode++;
 }
 
+/* The pending FUEL of a run, before the run's first op. */
+static void emit_fuel(cctx_t *c)
+{
+    c->fuel_pending = false;
+    c->last_op = OP_FUEL;
+    c->last_op_at = put(c, (cell_t){.h = interp_labels[OP_FUEL]});
+    c->fuel_cell = cc_cell(c, 0);
+}
+
 size_t cc_op(cctx_t *c, int op)
 {
+    if (c->fuel_pending) emit_fuel(c);
     c->last_def = NO_CELL;
     c->acc_ok = false;
     c->last_copy = NO_CELL;
@@ -185,7 +198,7 @@ void cc_copy(cctx_t *c, uint32_t dst, uint32_t src)
     if (dst == src) return;
     /* Two copies in a row become one COPY2, saving a dispatch, unless a
      * label sits between them. */
-    if (c->last_copy != NO_CELL && c->last_copy + 2 == c->ncode) {
+    if (c->last_copy != NO_CELL && c->last_copy + 2 == c->ncode && !c->fuel_pending) {
         c->code[c->last_copy].h = interp_labels[OP_COPY2];
         cc_pair(c, dst, src);
         c->last_copy = NO_CELL;
@@ -266,11 +279,12 @@ bool cc_try_retarget(cctx_t *c, uint32_t slot, uint32_t local)
     return true;
 }
 
-/* A FUEL_CHECK (loop header, function entry) is emitted at once, since it
- * also polls the interrupt flag. A plain FUEL is emitted lazily, right
- * before the first counted instruction of its run, so runs that hold none
- * (between two labels, say) cost nothing. Every path into the run passes it:
- * labels only ever start a new run. */
+/* A checked run (loop header, function entry) is FUEL then CHECK, emitted
+ * at once, since CHECK also polls the interrupt flag. A plain FUEL is
+ * emitted before the first op of its run (emit_fuel), so runs that hold
+ * none (between two labels, say) cost nothing. Every path into the run
+ * passes it or is a branch that charges it: labels only ever start a new
+ * run. */
 void cc_region(cctx_t *c, int op)
 {
     if (op == OP_FUEL) {
@@ -278,25 +292,19 @@ void cc_region(cctx_t *c, int op)
         c->fuel_pending = true;
         return;
     }
-    /* A FUEL_CHECK right after an empty one (function entry, then a loop
+    /* A check right after an empty one (function entry, then a loop
      * header) is the same check: reuse it. */
-    if (c->last_op == OP_FUEL_CHECK && c->last_op_at + 2 == c->ncode && c->fuel_cell != NO_CELL &&
-        c->code[c->fuel_cell].u == 0) {
-        c->fuel_pending = false;
+    c->fuel_pending = false; /* a run left empty needs no FUEL */
+    if (c->last_op == OP_CHECK && c->last_op_at + 1 == c->ncode && c->fuel_cell != NO_CELL &&
+        c->code[c->fuel_cell].u == 0)
         return;
-    }
-    cc_op(c, op);
-    c->fuel_cell = cc_cell(c, 0);
-    c->fuel_pending = false;
+    emit_fuel(c);
+    cc_op(c, OP_CHECK);
 }
 
 void cc_count(cctx_t *c)
 {
-    if (c->fuel_pending) {
-        cc_op(c, OP_FUEL);
-        c->fuel_cell = cc_cell(c, 0);
-        c->fuel_pending = false;
-    }
+    if (c->fuel_pending) emit_fuel(c);
     if (c->fuel_cell != NO_CELL) c->code[c->fuel_cell].u++;
 }
 
@@ -379,8 +387,45 @@ void cc_return(cctx_t *c)
     cc_op(c, OP_RETURN);
 }
 
+#ifdef WEFT_CHECK_CODE
+/* The sanitizer build checks what the branch handlers rely on (ops.def): every
+ * branch target and every conditional branch's fall-through is a FUEL. */
+static void check_fuel_at(cctx_t *c, size_t from, size_t to)
+{
+    if (to >= c->ncode || c->code[to].h != interp_labels[OP_FUEL])
+        engine_fail(c->e, WEFT_EINVALID, NULL,
+                    "internal error: the branch at cell %zu leads to cell %zu, which is not a FUEL op",
+                    from, to);
+}
+
+static void check_fuel_layout(cctx_t *c)
+{
+    size_t len;
+    for (size_t pc = 0; pc < c->ncode; pc += len) {
+        int op = engine_op_at(c->code, pc, &len);
+        if (op < 0) engine_fail(c->e, WEFT_EINVALID, NULL, "internal error: no op at cell %zu", pc);
+        size_t off; /* the cell of the (last) offset */
+        if (op == OP_BR || op == OP_BR_TABLE) {
+            size_t first = op == OP_BR ? pc + 1 : pc + 2;
+            for (off = first; off < pc + len; off++) check_fuel_at(c, pc, off + (size_t)c->code[off].i);
+            continue;
+        }
+        if (op == OP_BR_IF || op == OP_BR_UNLESS || op == OP_BR_IF_R || op == OP_BR_UNLESS_R ||
+            (op >= OP_BR_I32_EQ && op <= OP_BR_I64_GE_U_IMM_R))
+            off = pc + len - 1;
+        else
+            continue;
+        check_fuel_at(c, pc, off + (size_t)c->code[off].i);
+        check_fuel_at(c, pc, pc + len);
+    }
+}
+#endif
+
 void cc_finish(cctx_t *c)
 {
+#ifdef WEFT_CHECK_CODE
+    check_fuel_layout(c);
+#endif
     funcdef_t *fd = c->fd;
     const weft_functype_t *ft = c->m->types[fd->type];
     uint64_t slots = (uint64_t)fd->nlocals + c->max_height + 1;

@@ -132,6 +132,10 @@ int cc_base_op(int op);
  * nothing (a label, another op) came after it. */
 bool cc_acc_holds(const cctx_t *c, uint32_t slot, int op);
 
+/* dump.c: the op whose handler is code[pc] and its length in cells, or
+ * -1 (linear in the number of ops: for the dumper and debug checks). */
+int engine_op_at(const cell_t *code, size_t pc, size_t *out_len);
+
 /* compile.c */
 void cc_init(cctx_t *c);
 void cc_fini(cctx_t *c);
@@ -152,7 +156,7 @@ void cc_move(cctx_t *c, uint32_t dst, const opnd_t *o); /* copy or constant */
 void cc_materialize(cctx_t *c, uint32_t from);  /* copies aliases in stack[from..sp) home */
 void cc_materialize_local(cctx_t *c, uint32_t local); /* copies its aliases home */
 bool cc_try_retarget(cctx_t *c, uint32_t slot, uint32_t local);
-void cc_region(cctx_t *c, int op);               /* starts a fuel region with FUEL or FUEL_CHECK */
+void cc_region(cctx_t *c, int op);               /* starts a fuel run: OP_FUEL, or OP_CHECK (FUEL then CHECK) */
 void cc_count(cctx_t *c);                        /* one more counted instruction in the run */
 void cc_label(cctx_t *c);                        /* a branch target is placed here */
 void cc_patch_here(cctx_t *c, size_t cell);

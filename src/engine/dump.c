@@ -69,6 +69,14 @@ static int op_of(const void *h)
     return -1;
 }
 
+/* Linear in the number of ops: for the dumper and debug checks only. */
+int engine_op_at(const cell_t *code, size_t pc, size_t *out_len)
+{
+    int op = op_of(code[pc].h);
+    if (op >= 0) *out_len = engine_op_len(op, &code[pc]);
+    return op;
+}
+
 int weft_module_dump_code(const weft_module_t *m, uint32_t index, FILE *out)
 {
     if (index < m->nfunc_imports || index >= m->nfuncs) return WEFT_ENOTFOUND;

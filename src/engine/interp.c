@@ -49,7 +49,9 @@ static int stat_index(const void *h)
 }
 static void stats_print(void)
 {
-    fprintf(stderr, "-- op counts --\n");
+    uint64_t total = 0;
+    for (int i = 0; i < STATS_OPS; i++) total += op_count[i];
+    fprintf(stderr, "-- op counts (%llu dispatches) --\n", (unsigned long long)total);
     for (int round = 0; round < 25; round++) {
         int best = -1;
         for (int i = 0; i < STATS_OPS; i++)
@@ -170,10 +172,27 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
 #define CHARGE(units)                                                         \
     do {                                                                      \
         uint64_t u_ = (units);                                                \
-        if (UNLIKELY(u_ > (uint64_t)fuel)) TRAP(OUT_OF_FUEL);                 \
+        if (UNLIKELY(fuel < 0 || u_ > (uint64_t)fuel)) TRAP(OUT_OF_FUEL);     \
         fuel -= (int64_t)u_;                                                  \
     } while (0)
 #define BYTE_UNITS(n) (((uint64_t)(n) + BYTES_PER_FUEL - 1) / BYTES_PER_FUEL)
+/* Branches (ops.def): a target and a conditional branch's fall-through
+ * start with [FUEL][n]; the branch charges n and goes past it, so only a
+ * run entered by falling through a label dispatches its FUEL. The charge
+ * is unchecked: CHECK (loop headers, calls), a host call and the end of
+ * the run trap once the fuel is below zero. */
+#define JUMP_AT(k)                                                            \
+    do {                                                                      \
+        pc = pc + (k) + pc[k].i;                                              \
+        fuel -= pc[1].i;                                                      \
+        pc += 2;                                                              \
+    } while (0)
+#define FALL(len)                                                             \
+    do {                                                                      \
+        fuel -= pc[(len) + 1].i;                                              \
+        pc += (len) + 2;                                                      \
+    } while (0)
+#define FUEL_OUT() (UNLIKELY(fuel < 0))
 
     RELOAD_MEM();
     /* The entry call: a frame whose return address is NULL ends the run. */
@@ -207,7 +226,12 @@ do_call:
         for (uint32_t k = callee->type->nparams; k < callee->def->nlocals; k++) nfp[k].i64 = 0;
         fp = nfp;
         cur = callee;
+        /* The entry's [FUEL][n][CHECK], done here without two dispatches;
+         * a failing check is left to CHECK, which traps. */
         pc = callee->def->code;
+        fuel -= pc[1].i;
+        pc += 2;
+        if (LIKELY(fuel >= 0 && !atomic_load_explicit(&s->interrupt, memory_order_relaxed))) pc++;
         /* Within one instance mem/memsize are already current (memory.grow
          * reloads them); only a switch of instance needs a reload. */
         if (UNLIKELY(callee->inst != inst)) {
@@ -216,6 +240,7 @@ do_call:
         }
         NEXT();
     } else {
+        if (FUEL_OUT()) TRAP(OUT_OF_FUEL); /* a host call is not run past exhaustion */
         s->fuel = fuel;
         s->stack_top = nfp + (callee->type->nparams > callee->type->nresults
                                   ? callee->type->nparams : callee->type->nresults);
@@ -233,53 +258,45 @@ L_UNREACHABLE:
     TRAP(UNREACHABLE);
 L_FUEL:
     fuel -= pc[1].i;
-    if (UNLIKELY(fuel < 0)) {
-        fuel += pc[1].i;
-        TRAP(OUT_OF_FUEL);
-    }
     pc += 2;
     NEXT();
-L_FUEL_CHECK:
+L_CHECK:
     if (UNLIKELY(atomic_load_explicit(&s->interrupt, memory_order_relaxed))) TRAP(INTERRUPTED);
-    fuel -= pc[1].i;
-    if (UNLIKELY(fuel < 0)) {
-        fuel += pc[1].i;
-        TRAP(OUT_OF_FUEL);
-    }
-    pc += 2;
+    if (FUEL_OUT()) TRAP(OUT_OF_FUEL);
+    pc += 1;
     NEXT();
 L_BR:
-    pc = pc + 1 + pc[1].i;
+    JUMP_AT(1);
     NEXT();
 L_BR_IF:
     if (fp[pc[1].u].i32)
-        pc = pc + 2 + pc[2].i;
+        JUMP_AT(2);
     else
-        pc += 3;
+        FALL(3);
     NEXT();
 L_BR_UNLESS:
     if (!fp[pc[1].u].i32)
-        pc = pc + 2 + pc[2].i;
+        JUMP_AT(2);
     else
-        pc += 3;
+        FALL(3);
     NEXT();
 L_BR_IF_R:
     if (acc.i32)
-        pc = pc + 2 + pc[2].i;
+        JUMP_AT(2);
     else
-        pc += 3;
+        FALL(3);
     NEXT();
 L_BR_UNLESS_R:
     if (!acc.i32)
-        pc = pc + 2 + pc[2].i;
+        JUMP_AT(2);
     else
-        pc += 3;
+        FALL(3);
     NEXT();
 L_BR_TABLE: {
     uint32_t i = fp[pc[1].p.a].i32;
     if (i > pc[1].p.b) i = pc[1].p.b;
-    const cell_t *c = pc + 2 + i;
-    pc = c + c->i;
+    pc += 2 + i;
+    JUMP_AT(0);
     NEXT();
 }
 L_RETURN: {
@@ -359,6 +376,7 @@ do_tail_call: {
     }
     /* A host function: called in place of the frame, then the frame
      * returns with its results. */
+    if (FUEL_OUT()) TRAP(OUT_OF_FUEL);
     s->fuel = fuel;
     s->stack_top = fp + (np > callee->type->nresults ? np : callee->type->nresults);
     tc = runtime_call_host(s, callee, inst, fp);
@@ -782,18 +800,18 @@ L_V_SHUFFLE32: {
 #define BR2(fi, cop, a_expr)                                                  \
     {                                                                         \
         if ((a_expr) cop fp[pc[1].p.b].fi)                                    \
-            pc = pc + 2 + pc[2].i;                                            \
+            JUMP_AT(2);                                                       \
         else                                                                  \
-            pc += 3;                                                          \
+            FALL(3);                                                          \
         NEXT();                                                               \
     }
 #define BR2_IMM(fi, cop, a_expr)                                              \
     {                                                                         \
         slot_t k = {.i64 = pc[2].u};                                          \
         if ((a_expr) cop k.fi)                                                \
-            pc = pc + 3 + pc[3].i;                                            \
+            JUMP_AT(3);                                                       \
         else                                                                  \
-            pc += 4;                                                          \
+            FALL(4);                                                          \
         NEXT();                                                               \
     }
 #define BRCMP(n, fi, cop)                                                     \
@@ -876,10 +894,13 @@ trap_reported:
         }
         s->depth = d; /* unwind to the entry frame of this run */
     }
-    s->fuel = fuel;
+    s->fuel = fuel < 0 ? 0 : fuel; /* charged past the end before a check saw it */
     return tc;
 
 done:
+    /* A run charged past the fuel it had since the last check: the call
+     * used more than its budget, as a check would have found. */
+    if (FUEL_OUT()) TRAP(OUT_OF_FUEL);
     s->fuel = fuel;
     return WEFT_TRAP_NONE;
 }

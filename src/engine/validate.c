@@ -580,6 +580,7 @@ static void op_br_if(cctx_t *c, uint32_t depth)
         cc_branch_to(c, depth, emit_cond_jump(c, &cmp, cond, true, c->sp));
     } else {
         size_t skip = emit_cond_jump(c, &cmp, cond, false, c->sp);
+        cc_region(c, OP_FUEL); /* the fall-through, as every one, starts with FUEL */
         emit_br(c, depth);
         cc_patch_here(c, skip);
     }
@@ -629,6 +630,7 @@ static void op_br_table(cctx_t *c)
             if (t->bt_how != STUB) continue;
             size_t at = c->ncode;
             cc_label(c);
+            cc_region(c, OP_FUEL); /* a branch target starts with FUEL */
             emit_br(c, distinct[k]);
             label(c, distinct[k])->bt_how = at;
         }
@@ -1063,8 +1065,8 @@ static bool instruction(cctx_t *c)
         read_blocktype(c, &proto);
         ctrl_t *f = open_block(c, op == 0x02 ? CT_BLOCK : CT_LOOP, &proto);
         if (op == 0x03 && !f->dead) {
-            cc_region(c, OP_FUEL_CHECK);
-            f->loop_pc = c->fuel_cell - 1; /* the FUEL_CHECK, possibly reused */
+            cc_region(c, OP_CHECK);
+            f->loop_pc = c->fuel_cell - 1; /* its FUEL, possibly the entry's */
         }
         return true;
     }
@@ -1118,6 +1120,7 @@ static bool instruction(cctx_t *c)
             if (emitting(c)) cc_return(c);
             if (f->branched) {
                 cc_resolve(c, c->nctrl - 1);
+                cc_region(c, OP_FUEL);
                 for (uint32_t i = 0; i < f->nresults; i++) cc_copy_t(c, f_results(f)[i], i, home(c, i));
                 cc_op(c, OP_RETURN);
             }
@@ -1346,9 +1349,9 @@ void validate_function(weft_module_t *m, uint32_t index, loaderr_t *e)
     proto.nresults = ft->nresults;
     proto.results = functype_results(ft);
     push_ctrl(&c, &proto);
-    cc_region(&c, OP_FUEL_CHECK);
+    cc_region(&c, OP_CHECK);
     /* A call zeroes the declared locals before the body runs: the entry's
-     * FUEL_CHECK charges 1 unit per 16 of them (store.h), so a frame of
+     * FUEL charges 1 unit per 16 of them (store.h), so a frame of
      * 50,000 locals is not one unit. Being nonzero, the count also keeps a
      * loop header from reusing this check. */
     c.code[c.fuel_cell].u = (fd->nlocals - ft->nparams) / LOCALS_PER_FUEL;
