@@ -381,6 +381,7 @@ static void decode_functions(reader_t *r, weft_module_t *m)
         if (t >= m->ntypes) INVALID(r, "unknown type %u", t);
         m->func_types[m->nfuncs++] = t;
         m->funcs[i].type = t;
+        m->funcs[i].nparams = m->types[t]->nparams;
     }
 }
 

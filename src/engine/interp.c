@@ -203,6 +203,31 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
     cur = NULL;
     goto do_call;
 
+/* A call of compiled function d with its frame at nfp, returning to pc:
+ * room for its frame and a frame_t, pushed. */
+#define PUSH_FRAME(d)                                                         \
+    do {                                                                      \
+        if (UNLIKELY(s->depth >= s->nframes_cap || nfp + (d)->frame_slots > stack_end)) { \
+            if (nfp + (d)->frame_slots > stack_end || !store_grow_frames(s)) TRAP(STACK_EXHAUSTED); \
+        }                                                                     \
+        frame_t *fr_ = &s->frames[s->depth++];                                \
+        fr_->ret_pc = pc;                                                     \
+        fr_->ret_fp = fp;                                                     \
+        fr_->func = cur;                                                      \
+    } while (0)
+/* Zeroes d's declared locals and starts its code: the entry's
+ * [FUEL][n][CHECK] is done here without two dispatches; a failing check
+ * is left to CHECK, which traps. */
+#define ENTER(d)                                                              \
+    do {                                                                      \
+        for (uint32_t k_ = (d)->nparams; k_ < (d)->nlocals; k_++) nfp[k_].i64 = 0; \
+        fp = nfp;                                                             \
+        pc = (d)->code;                                                       \
+        fuel -= pc[1].i;                                                      \
+        pc += 2;                                                              \
+        if (LIKELY(fuel >= 0 && !atomic_load_explicit(&s->interrupt, memory_order_relaxed))) pc++; \
+    } while (0)
+
 do_call:
     if (callee->def && callee->def->jit) { /* compiled: runs on the C stack, returns here */
         s->fuel = fuel;
@@ -214,24 +239,10 @@ do_call:
         NEXT();
     }
     if (callee->def) {
-        const funcdef_t *d = callee->def;
-        if (UNLIKELY(s->depth >= s->nframes_cap || nfp + d->frame_slots > stack_end)) {
-            if (nfp + d->frame_slots > stack_end || !store_grow_frames(s)) TRAP(STACK_EXHAUSTED);
-        }
-        frame_t *fr = &s->frames[s->depth++];
-        fr->ret_pc = pc;
-        fr->ret_fp = fp;
-        fr->func = cur;
+        PUSH_FRAME(callee->def);
     enter: /* a tail call joins here, its frame at nfp */
-        for (uint32_t k = callee->type->nparams; k < callee->def->nlocals; k++) nfp[k].i64 = 0;
-        fp = nfp;
+        ENTER(callee->def);
         cur = callee;
-        /* The entry's [FUEL][n][CHECK], done here without two dispatches;
-         * a failing check is left to CHECK, which traps. */
-        pc = callee->def->code;
-        fuel -= pc[1].i;
-        pc += 2;
-        if (LIKELY(fuel >= 0 && !atomic_load_explicit(&s->interrupt, memory_order_relaxed))) pc++;
         /* Within one instance mem/memsize are already current (memory.grow
          * reloads them); only a switch of instance needs a reload. */
         if (UNLIKELY(callee->inst != inst)) {
@@ -316,6 +327,18 @@ L_CALL:
     nfp = fp + pc[1].p.b;
     pc += 2;
     goto do_call;
+L_CALL_LOCAL: {
+    /* The callee's code is reached from the instruction; its weft_func_t
+     * (for backtraces and the return) is loaded beside, off that path. */
+    const funcdef_t *d = (const funcdef_t *)pc[2].h;
+    callee = inst->funcs[pc[1].p.a];
+    nfp = fp + pc[1].p.b;
+    pc += 3;
+    PUSH_FRAME(d);
+    ENTER(d);
+    cur = callee;
+    NEXT();
+}
 /* callee = table[slot i] of call_indirect and return_call_indirect, with
  * their traps: out of bounds, null, type mismatch. */
 #define INDIRECT_CALLEE()                                                     \

@@ -141,6 +141,7 @@ typedef struct {
  * size): validate.c reads them as (count, type) runs from local_decls. */
 typedef struct {
     uint32_t type;       /* type index */
+    uint32_t nparams;    /* its type's, here for calls (CALL_LOCAL) */
     uint32_t nlocals;    /* params + declared locals */
     uint32_t frame_slots;
     const uint8_t *local_decls; /* the body's local declarations, into module->bytes */

@@ -705,6 +705,13 @@ static void op_call(cctx_t *c, const weft_functype_t *ft, int op, uint32_t a, ui
         if (indirect) {
             cc_pair(c, a, table);
             cc_pair(c, base, idx.slot);
+        } else if (op == OP_CALL && a >= c->m->nfunc_imports) {
+            /* a function of this module is a funcdef_t of every instance
+             * of it: the call reaches its code without the lookup chain
+             * inst->funcs[a] -> weft_func_t -> funcdef_t */
+            c->code[c->last_op_at].h = interp_labels[OP_CALL_LOCAL];
+            cc_pair(c, a, base);
+            cc_cell(c, (uint64_t)(uintptr_t)&c->m->funcs[a - c->m->nfunc_imports]);
         } else {
             cc_pair(c, a, base);
         }
