@@ -389,12 +389,17 @@ void cc_return(cctx_t *c)
 
 #ifdef WEFT_CHECK_CODE
 /* The sanitizer build checks what the branch handlers rely on (ops.def): every
- * branch target and every conditional branch's fall-through is a FUEL. */
+ * branch target and every conditional branch's fall-through is a FUEL, and
+ * one behind the branch is a loop header's FUEL and CHECK. */
 static void check_fuel_at(cctx_t *c, size_t from, size_t to)
 {
     if (to >= c->ncode || c->code[to].h != interp_labels[OP_FUEL])
         engine_fail(c->e, WEFT_EINVALID, NULL,
                     "internal error: the branch at cell %zu leads to cell %zu, which is not a FUEL op",
+                    from, to);
+    if (to < from && (to + 2 >= c->ncode || c->code[to + 2].h != interp_labels[OP_CHECK]))
+        engine_fail(c->e, WEFT_EINVALID, NULL,
+                    "internal error: the branch at cell %zu goes back to cell %zu, which is not a loop header",
                     from, to);
 }
 

@@ -183,9 +183,18 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
  * the run trap once the fuel is below zero. */
 #define JUMP_AT(k)                                                            \
     do {                                                                      \
-        pc = pc + (k) + pc[k].i;                                              \
+        int64_t off_ = pc[k].i;                                               \
+        pc = pc + (k) + off_;                                                 \
         fuel -= pc[1].i;                                                      \
         pc += 2;                                                              \
+        if (off_ < 0) INLINE_CHECK();                                           \
+    } while (0)
+/* The CHECK after a FUEL just charged (a loop header behind a branch, the
+ * only kind, or a function entry: [FUEL][n][CHECK]) done here; the op runs
+ * only to trap. */
+#define INLINE_CHECK()                                                          \
+    do {                                                                      \
+        if (LIKELY(fuel >= 0 && !atomic_load_explicit(&s->interrupt, memory_order_relaxed))) pc++; \
     } while (0)
 #define FALL(len)                                                             \
     do {                                                                      \
@@ -225,7 +234,7 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
         pc = (d)->code;                                                       \
         fuel -= pc[1].i;                                                      \
         pc += 2;                                                              \
-        if (LIKELY(fuel >= 0 && !atomic_load_explicit(&s->interrupt, memory_order_relaxed))) pc++; \
+        INLINE_CHECK();                                                         \
     } while (0)
 
 do_call:
