@@ -101,6 +101,11 @@ weft_trap_code_t interp_call(weft_store_t *s, weft_func_t *f, slot_t *fp)
     return run(s, f, fp, 0);
 }
 
+weft_trap_code_t interp_call_nested(weft_store_t *s, weft_func_t *f, slot_t *fp)
+{
+    return run(s, f, fp, 2);
+}
+
 /* Resolves item k of an element segment to a reference in `inst`. */
 static void *elem_item(weft_instance_t *inst, const constexpr_t *ce)
 {
@@ -124,7 +129,7 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
 #define STORE(n, w, vi, ct, fi) &&L_##n, &&L_##n##_A, &&L_##n##_X,
 #include "ops.def"
     };
-    if (init) {
+    if (init == 1) {
         interp_labels = labels;
         return WEFT_TRAP_NONE;
     }
@@ -343,6 +348,7 @@ L_CALL_LOCAL: {
     callee = inst->funcs[pc[1].p.a];
     nfp = fp + pc[1].p.b;
     pc += 3;
+    if (UNLIKELY(d->jit)) goto do_call; /* compiled since: its own way in */
     PUSH_FRAME(d);
     ENTER(d);
     cur = callee;
@@ -932,7 +938,7 @@ trap_reported:
 done:
     /* A run charged past the fuel it had since the last check: the call
      * used more than its budget, as a check would have found. */
-    if (FUEL_OUT()) TRAP(OUT_OF_FUEL);
+    if (FUEL_OUT() && init != 2) TRAP(OUT_OF_FUEL);
     s->fuel = fuel;
     return WEFT_TRAP_NONE;
 }

@@ -378,6 +378,10 @@ extern const void *const *interp_labels;
 /* Runs wasm function f whose arguments are in fp[0..nparams). Returns 0 or
  * a trap code (message already in the store). */
 weft_trap_code_t interp_call(weft_store_t *s, weft_func_t *f, slot_t *fp);
+/* The same for a call from compiled code, which goes on after it: the
+ * fuel is not checked at its end (the caller's next check sees it, as in
+ * an all-interpreted run). */
+weft_trap_code_t interp_call_nested(weft_store_t *s, weft_func_t *f, slot_t *fp);
 
 /* runtime.c */
 weft_trap_code_t store_trap(weft_store_t *s, weft_trap_code_t code, const char *fmt, ...)

@@ -2,7 +2,7 @@
  * jit.c — the compiled tier's baseline (docs/jit.md, step 1): one pass
  * over a function's internal code, one template of x86-64 per op, slots in
  * memory as the interpreter keeps them, explicit bounds checks, fuel
- * charged by the same FUEL and FUEL_CHECK ops.
+ * charged by the same FUEL ops and checked by the same CHECK ops.
  *
  * A function with an op that has no template here stays interpreted; the
  * tiers call each other (jit_rt.c), so a module may mix them. Numeric ops
@@ -110,9 +110,9 @@ static bool op_supported(int op)
     switch (op_info[op].kind) {
     case K_OP:
         switch (op) {
-        case OP_UNREACHABLE: case OP_FUEL: case OP_FUEL_CHECK: case OP_BR: case OP_BR_IF:
+        case OP_UNREACHABLE: case OP_FUEL: case OP_CHECK: case OP_BR: case OP_BR_IF:
         case OP_BR_UNLESS: case OP_BR_IF_R: case OP_BR_UNLESS_R: case OP_BR_TABLE: case OP_RETURN:
-        case OP_CALL: case OP_CALL_INDIRECT: case OP_COPY: case OP_COPY2: case OP_CONST:
+        case OP_CALL: case OP_CALL_LOCAL: case OP_CALL_INDIRECT: case OP_COPY: case OP_COPY2: case OP_CONST:
         case OP_SELECT: case OP_GLOBAL_GET: case OP_GLOBAL_SET: case OP_MEMORY_SIZE: case OP_MEMORY_GROW:
         case OP_REF_FUNC: case OP_REF_IS_NULL:
             return true;
@@ -133,7 +133,7 @@ typedef struct {
 typedef struct {
     size_t at;       /* a jcc's displacement */
     uint32_t code;   /* the trap */
-    int64_t refund;  /* fuel charged by the op, given back (FUEL, FUEL_CHECK) */
+    int64_t refund;  /* fuel charged by the op, given back */
 } trapsite_t;
 
 /* A direct call to patch once every function's code is placed. */
@@ -678,15 +678,20 @@ static void emit_op(jc_t *j, int op, size_t i)
     case OP_UNREACHABLE:
         trap_if(j, -1, WEFT_TRAP_UNREACHABLE, 0);
         return;
-    case OP_FUEL_CHECK: {
+    case OP_CHECK: {
+        /* After a loop header's or function entry's FUEL: the interrupt
+         * flag, then fuel below zero; nothing to give back (the run's
+         * charge stays, as in the interpreter, and a trap leaves 0). */
         x_load(b, 8, false, true, RAX, R14, NO_REG, CTX(interrupt));
         static const uint8_t cmp[] = {0x83};
         x_rm_mem(b, 0, 0, cmp, 1, ALU_CMP, RAX, NO_REG, 0);
         x_byte(b, 0);
         trap_if(j, CC_NE, WEFT_TRAP_INTERRUPTED, 0);
+        x_test_rr(b, 1, R13, R13);
+        trap_if(j, CC_S, WEFT_TRAP_OUT_OF_FUEL, 0);
+        return;
     }
-        /* fall through */
-    case OP_FUEL: {
+    case OP_FUEL: { /* unchecked: the next CHECK, call or return sees it */
         int64_t n = pc[1].i;
         if (n == (int32_t)n) {
             x_alu_ri(b, 1, ALU_SUB, R13, (int32_t)n);
@@ -694,7 +699,6 @@ static void emit_op(jc_t *j, int op, size_t i)
             x_mov_imm64(b, RCX, (uint64_t)n);
             x_alu_rr(b, 1, ALU_SUB, R13, RCX);
         }
-        trap_if(j, CC_S, WEFT_TRAP_OUT_OF_FUEL, n);
         return;
     }
     case OP_BR:
@@ -738,11 +742,12 @@ static void emit_op(jc_t *j, int op, size_t i)
         add_site(j, &j->ret, &j->n_ret, &j->ret_cap, x_jmp(b));
         return;
     case OP_CALL:
+    case OP_CALL_LOCAL: /* CALL with the callee's funcdef_t in cell 2, unused here */
         if (pc[1].p.a >= j->m->nfunc_imports && j->will[pc[1].p.a - j->m->nfunc_imports]) {
             direct_call(j, pc);
             return;
         }
-        helper_call_op(j, op, pc);
+        helper_call_op(j, OP_CALL, pc);
         return;
     case OP_CALL_INDIRECT:
         helper_call_op(j, op, pc);

@@ -114,8 +114,11 @@ static weft_trap_code_t jh_call_func(jit_ctx_t *ctx, weft_func_t *f, slot_t *nfp
     if (f->def && f->def->jit) {
         tc = jit_invoke(s, f, nfp, true);
     } else if (f->def) {
-        tc = interp_call(s, f, nfp);
-    } else { /* a host function, as the interpreter calls one */
+        tc = interp_call_nested(s, f, nfp);
+    } else { /* a host function, as the interpreter calls one: not run
+              * past exhaustion (s->fuel is compiled code's r13 here) */
+        if (UNLIKELY(s->fuel < 0))
+            return store_trap(s, WEFT_TRAP_OUT_OF_FUEL, "%s", weft_trap_string(WEFT_TRAP_OUT_OF_FUEL));
         uint32_t np = f->type->nparams, nr = f->type->nresults;
         s->stack_top = nfp + (np > nr ? np : nr);
         if (ctx->fp + ctx->func->def->frame_slots > s->stack_top)
@@ -175,7 +178,7 @@ static uint32_t jh_memory_grow(jit_ctx_t *ctx, uint32_t delta, slot_t *d)
     weft_memory_t *m = ctx->inst->mems[0];
     if (delta && memory_grow_fits(m, delta)) {
         uint64_t units = (uint64_t)delta * (PAGE_SIZE / BYTES_PER_FUEL);
-        if (units > (uint64_t)s->fuel) return WEFT_TRAP_OUT_OF_FUEL;
+        if (s->fuel < 0 || units > (uint64_t)s->fuel) return WEFT_TRAP_OUT_OF_FUEL;
         s->fuel -= (int64_t)units;
     }
     d->s32 = memory_grow_pages(m, delta);
