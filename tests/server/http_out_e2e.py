@@ -7,11 +7,11 @@
   cosmictron  GUEST is cosm_net.wasm (tests/cosmictron/guests/cosm_net.c):
               `cosm.http_request` gives 0 and an HttpResponse, 5 denied
 
-An upstream HTTP server runs in this process on a free loopback port:
-/ok/echo answers with the method, the X-Test header and the body it got,
-/ok/big with 2 MiB, /ok/slow never answers (until the test ends),
-/ok/redirect a 302 to /ok/echo, /other/ is outside the allowlist, and it
-counts the requests it got. Checked: an allowed GET, a POST with a header
+An upstream HTTP server (nodes.HttpUpstream) runs in this process on a
+free loopback port: /ok/echo answers with the method, the X-Test header
+and the body it got, /ok/big with 2 MiB, /ok/slow never answers (until the
+test ends), /ok/redirect a 302 to /ok/echo, /other/ is outside the
+allowlist, and it counts the requests it got. Checked: an allowed GET, a POST with a header
 and a body, a URL outside the allowlist (and another app) denied without a
 request made, a node with no outbound_http denying everything, a response
 over max_response_bytes, a request that times out ends the call (no
@@ -22,16 +22,13 @@ buffer too small gets the length needed, and asking again gets the kept
 response without a second request.
 """
 import base64
-import http.server
 import json
 import os
 import shutil
-import socketserver
 import struct
 import subprocess
 import sys
 import tempfile
-import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -42,50 +39,6 @@ from cluster import check, failures  # noqa: E402
 
 WEFT, ABI, GUEST = sys.argv[1], sys.argv[2], sys.argv[3]
 nodes.WEFT = WEFT
-COUNT = {"n": 0}
-STOP = threading.Event()
-
-
-class Upstream(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
-    def answer(self, status, body, extra=()):
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("X-Upstream", "yes")
-        for k, v in extra:
-            self.send_header(k, v)
-        self.end_headers()
-        try:
-            self.wfile.write(body)
-        except OSError:
-            pass  # the node hung up (a response over its bound)
-
-    def handle_any(self):
-        COUNT["n"] += 1
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n) if n else b""
-        if self.path.startswith("/ok/slow"):
-            STOP.wait(120)
-            return
-        if self.path.startswith("/ok/big"):
-            return self.answer(200, b"x" * (2 << 20))
-        if self.path.startswith("/ok/redirect"):
-            return self.answer(302, b"moved", [("Location", "/ok/echo")])
-        if self.path.startswith("/ok/missing"):
-            return self.answer(404, b"no such thing")
-        self.answer(200, b"%s %s x-test=%s body=%s" % (
-            self.command.encode(), self.path.encode(),
-            (self.headers.get("X-Test") or "-").encode(), body))
-
-    do_GET = do_POST = do_PUT = do_DELETE = handle_any
-
-
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
 
 
 def output(doc):
@@ -188,10 +141,8 @@ def failed(r, what, words):
               "%s: status 0 and the reason (%s): %r" % (what, words, r))
 
 
-def run(tmp):
-    up = Server(("127.0.0.1", 0), Upstream)
-    threading.Thread(target=up.serve_forever, daemon=True).start()
-    base = "http://127.0.0.1:%d" % up.server_address[1]
+def run(tmp, up):
+    base = "http://127.0.0.1:%d" % up.port
     name = "net_" + ABI
     cfg = {"outbound_http": {"allow": [{"app": name, "urls": [base + "/ok/"]},
                                        {"app": "nobody", "urls": [base + "/"]}],
@@ -207,14 +158,13 @@ def run(tmp):
         r = a.fetch("GET", base + "/ok/echo")
         check(r["headers"].get("x-upstream") == "yes", "response headers: %r" % r)
 
-    before = COUNT["n"]
+    before = up.count
     denied(a.fetch("GET", base + "/other/echo"), "a path outside the allowlist")
-    denied(a.fetch("GET", "http://localhost:%d/ok/echo" % up.server_address[1]),
-           "another host name")
-    denied(a.fetch("GET", "http://127.0.0.1:%d/ok/echo" % (up.server_address[1] + 1)),
+    denied(a.fetch("GET", "http://localhost:%d/ok/echo" % up.port), "another host name")
+    denied(a.fetch("GET", "http://127.0.0.1:%d/ok/echo" % (up.port + 1)),
            "another port")
     denied(a.fetch("GET", "file:///etc/passwd"), "file://")
-    check(COUNT["n"] == before, "no request made for denied ones: %d" % (COUNT["n"] - before))
+    check(up.count == before, "no request made for denied ones: %d" % (up.count - before))
 
     # a 404 is an answer (Calimero: 1 with the body)
     r = a.fetch("GET", base + "/ok/missing")
@@ -228,9 +178,9 @@ def run(tmp):
     failed(a.fetch("GET", base + "/ok/slow"), "a request that never gets an answer ends",
            ["timed out", "Timeout", "timeout"])
 
-    before = COUNT["n"]
+    before = up.count
     r = a.fetch("GET", base + "/ok/redirect")
-    check(COUNT["n"] == before + 1, "a redirect is not followed: %d requests" % (COUNT["n"] - before))
+    check(up.count == before + 1, "a redirect is not followed: %d requests" % (up.count - before))
     if ABI == "calimero":
         check(r["rc"] == 0 and r["reg"] == b"moved", "a 302 is the answer: %r" % r)
     else:
@@ -238,12 +188,12 @@ def run(tmp):
               r["headers"].get("location") == "/ok/echo", "a 302 is the answer: %r" % r)
 
     if ABI == "cosmictron":
-        before = COUNT["n"]
+        before = up.count
         r = a.fetch("GET", base + "/ok/echo", cap=16)
         check(r.get("rc") == 9 and r.get("need", 0) > 16 and r.get("again") == 0 and
               r.get("body") == b"GET /ok/echo x-test=- body=",
               "a small buffer: 9, the length, then the response: %r" % r)
-        check(COUNT["n"] == before + 1, "asked twice, sent once: %d" % (COUNT["n"] - before))
+        check(up.count == before + 1, "asked twice, sent once: %d" % (up.count - before))
     check(n.stop() == 0, "node 1 stops cleanly")
 
     # the call's own deadline bounds a request more than timeout_ms: a
@@ -267,13 +217,13 @@ def run(tmp):
     # off by default: a node without outbound_http denies everything
     n2 = Node(os.path.join(tmp, "n2"))
     a2 = deploy(n2, name)
-    before = COUNT["n"]
+    before = up.count
     denied(a2.fetch("GET", base + "/ok/echo"), "no outbound_http: denied")
-    check(COUNT["n"] == before, "no request made")
+    check(up.count == before, "no request made")
     check(n2.stop() == 0, "node 2 stops cleanly")
 
     # weft run has no outbound HTTP at all: denied, nothing sent
-    before = COUNT["n"]
+    before = up.count
     if ABI == "calimero":
         inp = lp((base + "/ok/echo").encode()) + lp(b"GET") + lp(borsh_headers([]))
         r = subprocess.run([WEFT, "run", "--invoke", "fetch", GUEST], input=inp,
@@ -286,7 +236,7 @@ def run(tmp):
         r = subprocess.run([WEFT, "run", "--data-dir", os.path.join(tmp, "run"), "--invoke",
                             "fetch", GUEST], input=args, capture_output=True)
         check(r.returncode == 0 and b"rc=5" in r.stderr, "weft run: 5: %r" % (r,))
-    check(COUNT["n"] == before, "weft run made no request")
+    check(up.count == before, "weft run made no request")
 
     # a bad allowlist is refused at start
     bad = {"outbound_http": {"allow": [{"app": "*", "urls": ["ftp://127.0.0.1/"]}]}}
@@ -295,19 +245,18 @@ def run(tmp):
         check(False, "an ftp:// rule is refused")
     except RuntimeError as e:
         check("only http and https" in str(e), "the refusal says why: %s" % e)
-    STOP.set()
-    up.shutdown()
 
 
 def main():
     tmp = tempfile.mkdtemp(prefix="weft-httpout-")
+    up = nodes.HttpUpstream()
     try:
-        run(tmp)
+        run(tmp, up)
     except Exception as e:  # noqa: BLE001 — any failure fails the test, with its story
         check(False, "%r" % (e,))
         nodes.print_logs(tmp)
     finally:
-        STOP.set()
+        up.close()
         kill_started()
         shutil.rmtree(tmp, ignore_errors=True)
     sys.exit(1 if failures else 0)

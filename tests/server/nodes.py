@@ -4,16 +4,21 @@ own data directory, log and optional config file. Every node a run starts
 is killed by kill_started() at the end of the run whatever failed, and dies
 with the test script should that be killed (PR_SET_PDEATHSIG), as CTest
 does at a test's timeout. Set WEFT to the weft binary before starting one.
+Also HttpUpstream, the loopback HTTP server the outbound HTTP tests fetch
+from.
 """
 import contextlib
 import http.client
+import http.server
 import json
 import os
 import shutil
 import signal
 import socket
+import socketserver
 import subprocess
 import tempfile
+import threading
 import time
 
 WEFT = None
@@ -167,3 +172,67 @@ def report():
         return 1
     print("all checks passed")
     return 0
+
+
+class HttpUpstream:
+    """An HTTP server in this process on a free loopback port, for the tests
+    of guests' outbound HTTP: /ok/echo answers with the method, the path,
+    the x-test header and the body it got; /ok/big with `big` bytes;
+    /ok/slow only when close() is called; /ok/redirect with a 302 to
+    /ok/echo; /ok/missing with a 404; every answer has X-Upstream: yes.
+    .port, .count (the requests it got); close() stops it (call it in a
+    finally: a request left on /ok/slow is released then)."""
+
+    def __init__(self, big=2 << 20):
+        self.count = 0
+        self.released = threading.Event()
+        up = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def answer(self, status, body, extra=()):
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("X-Upstream", "yes")
+                for k, v in extra:
+                    self.send_header(k, v)
+                self.end_headers()
+                try:
+                    self.wfile.write(body)
+                except OSError:
+                    pass  # the node hung up (a response over its bound)
+
+            def handle_any(self):
+                up.count += 1
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                if self.path.startswith("/ok/slow"):
+                    up.released.wait(120)
+                    return
+                if self.path.startswith("/ok/big"):
+                    return self.answer(200, b"x" * big)
+                if self.path.startswith("/ok/redirect"):
+                    return self.answer(302, b"moved", [("Location", "/ok/echo")])
+                if self.path.startswith("/ok/missing"):
+                    return self.answer(404, b"no such thing")
+                self.answer(200, b"%s %s x-test=%s body=%s" % (
+                    self.command.encode(), self.path.encode(),
+                    (self.headers.get("X-Test") or "-").encode(), body))
+
+            do_GET = do_POST = do_PUT = do_DELETE = handle_any
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.released.set()
+        self.server.shutdown()
+        self.server.server_close()
