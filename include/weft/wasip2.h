@@ -71,21 +71,31 @@ typedef struct {
      * address in brackets ("127.0.0.1:7000", "10.0.0.0/8:*",
      * "[::1]:443"), copied. None (the default): every socket operation
      * reaching the network is access-denied, and so is name lookup, which
-     * is allowed when there is any rule. A bad rule: weft_wasip2_new
-     * fails (check them first with weft_wasip2_net_rules_check). */
+     * is allowed when there is any rule (allow or listen). A bad rule:
+     * weft_wasip2_new fails (check them first with
+     * weft_wasip2_net_rules_check). */
     const char *const *net_allow;
     size_t nnet_allow;
+    /* The local addresses a TCP socket may bind (and so listen and accept
+     * on), in the same form, where port 0 names "a port the system picks"
+     * only and "*" any port: "127.0.0.1:0", "127.0.0.1:8080",
+     * "0.0.0.0:8080" (every interface: never implied by another rule).
+     * None (the default): tcp start-bind is access-denied. Copied. */
+    const char *const *net_listen;
+    size_t nnet_listen;
     /* ip-name-lookup's resolver for names (NULL: only IP address literals
      * resolve, any other name is name-unresolvable). */
     weft_name_lookup_fn lookup;
 } weft_wasip2_config_t;
 
-/* 0 when every rule of net_allow[0..n) is well formed, else WEFT_EARG
- * with msg naming the rule and what is wrong. */
-int weft_wasip2_net_rules_check(const char *const *rules, size_t n, char *msg, size_t msg_size);
+/* 0 when every rule of rules[0..n) is well formed (listen: net_listen's,
+ * else net_allow's), else WEFT_EARG with msg naming the rule and what is
+ * wrong. */
+int weft_wasip2_net_rules_check(const char *const *rules, size_t n, int listen, char *msg,
+                                size_t msg_size);
 
 /* The strings are copied. Returns NULL when out of memory or a net_allow
- * rule is malformed. Free with
+ * or net_listen rule is malformed. Free with
  * weft_wasip2_delete after every instance using it. */
 weft_wasip2_t *weft_wasip2_new(const weft_wasip2_config_t *cfg);
 void weft_wasip2_delete(weft_wasip2_t *w);

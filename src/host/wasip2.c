@@ -864,10 +864,12 @@ weft_wasip2_t *weft_wasip2_new(const weft_wasip2_config_t *cfg)
     w->http_fetch = cfg->http_fetch;
     w->http_user = cfg->http_user;
     w->http_max_body = cfg->http_max_body ? cfg->http_max_body : P2_HTTP_MAX_BODY;
-    if (p2_net_rules_parse(cfg->net_allow, cfg->nnet_allow, &w->net_rules, &w->nnet_rules, msg,
-                           sizeof msg) != 0)
+    if (p2_net_rules_parse(cfg->net_allow, cfg->nnet_allow, 0, &w->net_rules, &w->nnet_rules,
+                           msg, sizeof msg) != 0 ||
+        p2_net_rules_parse(cfg->net_listen, cfg->nnet_listen, 1, &w->listen_rules,
+                           &w->nlisten_rules, msg, sizeof msg) != 0)
         goto fail;
-    w->net_lookup = cfg->nnet_allow > 0;
+    w->net_lookup = cfg->nnet_allow > 0 || cfg->nnet_listen > 0;
     w->lookup = cfg->lookup;
     /* slot 0 is never a handle; 1-3 are the standard streams, for good */
     if (!(w->slots = calloc(32, sizeof *w->slots)))
@@ -896,6 +898,7 @@ void weft_wasip2_delete(weft_wasip2_t *w)
             slot_free(w, i);
     free(w->slots);
     free(w->net_rules);
+    free(w->listen_rules);
     strv_free(w->argv, w->argc);
     strv_free(w->env, w->nenv);
     free(w);
@@ -986,11 +989,12 @@ int weft_wasip2_define(weft_wasip2_t *w, weft_clinker_t *l)
     return rc;
 }
 
-int weft_wasip2_net_rules_check(const char *const *rules, size_t n, char *msg, size_t msg_size)
+int weft_wasip2_net_rules_check(const char *const *rules, size_t n, int listen, char *msg,
+                                size_t msg_size)
 {
     struct p2_net_rule *r = NULL;
     size_t nr = 0;
-    int rc = p2_net_rules_parse(rules, n, &r, &nr, msg, msg_size);
+    int rc = p2_net_rules_parse(rules, n, listen, &r, &nr, msg, msg_size);
     free(r);
     return rc ? WEFT_EARG : 0;
 }

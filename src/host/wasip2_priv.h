@@ -116,8 +116,10 @@ struct weft_wasip2 {
     void *http_user;
     uint64_t http_max_body; /* what one request body may hold in memory */
     /* wasi:sockets */
-    struct p2_net_rule *net_rules;
+    struct p2_net_rule *net_rules; /* remote addresses it may reach */
     size_t nnet_rules;
+    struct p2_net_rule *listen_rules; /* local addresses a TCP socket may bind */
+    size_t nlisten_rules;
     int net_lookup;
     weft_name_lookup_fn lookup;
     /* set by a stream operation returning P2_FAILED: the error-codes its
@@ -266,8 +268,9 @@ int p2_define(weft_wasip2_t *w, weft_clinker_t *l, const p2_def_t *defs, size_t 
 /* The parts' tables (wasip2_http.c, wasip2_sockets.c). */
 int p2_http_define(weft_wasip2_t *w, weft_clinker_t *l);
 int p2_sockets_define(weft_wasip2_t *w, weft_clinker_t *l);
-/* The sockets' rules from the config: 0, or -1 with msg (a bad rule). */
-int p2_net_rules_parse(const char *const *rules, size_t n, struct p2_net_rule **out,
+/* The sockets' rules from the config (local: listen rules, whose port may
+ * be 0): 0, or -1 with msg (a bad rule). */
+int p2_net_rules_parse(const char *const *rules, size_t n, int local, struct p2_net_rule **out,
                        size_t *out_n, char *msg, size_t msg_size);
 
 #endif

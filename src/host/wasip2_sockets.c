@@ -1,27 +1,32 @@
 /*
  * src/host/wasip2_sockets.c — wasi:sockets (0.2.x) for components: network,
- * instance-network, tcp-create-socket and tcp (client side: connect,
- * streams, shutdown, addresses, options), udp-create-socket and udp (bind,
- * connected or addressed datagram streams), ip-name-lookup; tcp's bind,
- * listen and accept answer not-supported (docs/components.md).
+ * instance-network, tcp-create-socket and tcp (client and server: connect,
+ * bind, listen, accept, streams, shutdown, addresses, options),
+ * udp-create-socket and udp (bind, connected or addressed datagram
+ * streams), ip-name-lookup (docs/components.md).
  *
  * Off by default: with no rule in the config every socket creation and
- * every lookup is access-denied. A rule names remote addresses a guest may
- * connect or send to (an address or prefix and a port or any); a connect
- * or a datagram elsewhere is access-denied before any packet leaves, and
- * datagrams from elsewhere are not delivered. Sockets are non-blocking as
- * the spec says: start-connect starts, finish-connect says would-block
- * until the connection is made, pollables wait on the descriptor (in
- * slices that see the call's interrupt), input streams read what is there
- * and output streams take what check-write allowed. A socket and its two
- * streams share one descriptor, closed when the last of them is dropped.
- * Name lookup is the embedder's resolver (weft serve: getaddrinfo), run
- * when asked: it blocks the call for as long as the resolver takes.
+ * every lookup is access-denied. An allow rule names remote addresses a
+ * guest may connect or send to (an address or prefix and a port or any); a
+ * connect or a datagram elsewhere is access-denied before any packet
+ * leaves, and datagrams from elsewhere are not delivered. A listen rule
+ * names local addresses a TCP socket may bind (and so listen on); a
+ * listener accepts whoever reaches it. Sockets are non-blocking as the
+ * spec says: start-connect starts, finish-connect says would-block until
+ * the connection is made, accept would-block until one is pending (bind
+ * and listen are done at their start-), pollables wait on the descriptor
+ * (in slices that see the call's interrupt), input streams read what is
+ * there and output streams take what check-write allowed. A socket and its
+ * two streams share one descriptor, closed when the last of them is
+ * dropped. Name lookup is the embedder's resolver (weft serve:
+ * getaddrinfo), run when asked: it blocks the call for as long as the
+ * resolver takes.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -82,7 +87,9 @@ struct p2_net_rule {
     int port; /* -1: any */
 };
 
-static int parse_rule(const char *s, struct p2_net_rule *r, char *msg, size_t msg_size)
+/* A rule; a listen rule (local) may name port 0: a port the system picks. */
+static int parse_rule(const char *s, int local, struct p2_net_rule *r, char *msg,
+                      size_t msg_size)
 {
     char host[64];
     const char *end, *colon;
@@ -124,19 +131,20 @@ static int parse_rule(const char *s, struct p2_net_rule *r, char *msg, size_t ms
     } else {
         char *e;
         long p = strtol(colon + 1, &e, 10);
-        if (e == colon + 1 || *e || p < 1 || p > 65535)
+        if (e == colon + 1 || *e || p < (local ? 0 : 1) || p > 65535)
             goto bad;
         r->port = (int)p;
     }
     return 0;
 bad:
-    snprintf(msg, msg_size, "sockets rule '%.100s' is not ADDRESS[/PREFIX]:PORT (PORT 1-65535 "
-             "or *, an IPv6 address in brackets: \"127.0.0.1:7000\", \"10.0.0.0/8:*\", "
-             "\"[::1]:443\")", s);
+    snprintf(msg, msg_size, "sockets %s rule '%.100s' is not ADDRESS[/PREFIX]:PORT (PORT %s "
+             "or *, an IPv6 address in brackets: \"127.0.0.1:%s\", \"10.0.0.0/8:*\", "
+             "\"[::1]:443\")", local ? "listen" : "allow", s, local ? "0-65535" : "1-65535",
+             local ? "0" : "7000");
     return -1;
 }
 
-int p2_net_rules_parse(const char *const *rules, size_t n, struct p2_net_rule **out,
+int p2_net_rules_parse(const char *const *rules, size_t n, int local, struct p2_net_rule **out,
                        size_t *out_n, char *msg, size_t msg_size)
 {
     *out = NULL;
@@ -149,7 +157,7 @@ int p2_net_rules_parse(const char *const *rules, size_t n, struct p2_net_rule **
         return -1;
     }
     for (size_t i = 0; i < n; i++)
-        if (!rules[i] || parse_rule(rules[i], &v[i], msg, msg_size) != 0) {
+        if (!rules[i] || parse_rule(rules[i], local, &v[i], msg, msg_size) != 0) {
             free(v);
             return -1;
         }
@@ -184,12 +192,19 @@ static int rule_matches(const struct p2_net_rule *r, const struct sockaddr_stora
     return 1;
 }
 
-static int allowed(const weft_wasip2_t *w, const struct sockaddr_storage *sa)
+static int matches_any(const struct p2_net_rule *rules, size_t n,
+                       const struct sockaddr_storage *sa)
 {
-    for (size_t i = 0; i < w->nnet_rules; i++)
-        if (rule_matches(&w->net_rules[i], sa))
+    for (size_t i = 0; i < n; i++)
+        if (rule_matches(&rules[i], sa))
             return 1;
     return 0;
+}
+
+/* a remote address the guest may reach */
+static int allowed(const weft_wasip2_t *w, const struct sockaddr_storage *sa)
+{
+    return matches_any(w->net_rules, w->nnet_rules, sa);
 }
 
 /* ---- addresses as values ------------------------------------------------------------- */
@@ -308,12 +323,21 @@ HOST(network_error_code, "b")
 
 /* ---- tcp ------------------------------------------------------------------------------------ */
 
-enum { TCP_UNBOUND, TCP_CONNECTING, TCP_CONNECTED, TCP_CLOSED, UDP_BOUND };
+/* The states of the spec's TCP state machine (bind and listen happen at
+ * their start-; the state says which finish- is due), and UDP's. */
+enum {
+    TCP_UNBOUND, TCP_CONNECTING, TCP_CONNECTED, TCP_CLOSED, UDP_BOUND,
+    TCP_BIND_STARTED, TCP_BOUND, TCP_LISTEN_STARTED, TCP_LISTENING,
+};
+
+/* The listen backlog until set-listen-backlog-size says otherwise. */
+#define TCP_BACKLOG 128
 
 typedef struct {
     int refs; /* the socket and its streams */
     int fd, family, state;
-    int connect_errno; /* a finished connect's error, reported once */
+    int connect_errno; /* UDP: -1 while a bind is to be finished */
+    int backlog;
 } tcp_t;
 
 static void tcp_unref(tcp_t *t)
@@ -327,47 +351,47 @@ static void tcp_unref(tcp_t *t)
 
 static void tcp_free(weft_wasip2_t *w, void *obj) { (void)w; tcp_unref(obj); }
 
-/* the socket's pollable: a connect in progress waits to be writable */
+/* A pollable on descriptor fd: ready when it has `events` now, else
+ * waited for by poll (wasip2.c). */
+static int fd_wait(int fd, short events, p2_wait_t *out)
+{
+    struct pollfd p = {fd, events, 0};
+    out->ready = poll(&p, 1, 0) > 0;
+    out->fd = fd;
+    out->events = events;
+    return 0;
+}
+
+/* the socket's pollable: a connect in progress waits to be writable, a
+ * listener for a connection to accept; otherwise nothing is pending */
 static int tcp_wait(weft_wasip2_t *w, void *obj, int what, int work, weft_caller_t *caller,
                     p2_wait_t *out)
 {
     tcp_t *t = obj;
     (void)w, (void)what, (void)work, (void)caller;
-    if (t->state != TCP_CONNECTING) {
-        out->ready = 1;
-        return 0;
-    }
-    struct pollfd p = {t->fd, POLLOUT, 0};
-    out->ready = poll(&p, 1, 0) > 0;
-    out->fd = t->fd;
-    out->events = POLLOUT;
+    if (t->state == TCP_CONNECTING)
+        return fd_wait(t->fd, POLLOUT, out);
+    if (t->state == TCP_LISTENING)
+        return fd_wait(t->fd, POLLIN, out);
+    out->ready = 1;
     return 0;
 }
 
 static const p2_ops_t tcp_ops = {tcp_free, tcp_wait, NULL, NULL, NULL};
 
+/* an input stream's (TCP or datagrams) and an output stream's pollables */
 static int in_wait(weft_wasip2_t *w, void *obj, int what, int work, weft_caller_t *caller,
                    p2_wait_t *out)
 {
-    tcp_t *t = obj;
     (void)w, (void)what, (void)work, (void)caller;
-    struct pollfd p = {t->fd, POLLIN, 0};
-    out->ready = poll(&p, 1, 0) > 0;
-    out->fd = t->fd;
-    out->events = POLLIN;
-    return 0;
+    return fd_wait(((tcp_t *)obj)->fd, POLLIN, out);
 }
 
 static int out_wait(weft_wasip2_t *w, void *obj, int what, int work, weft_caller_t *caller,
                     p2_wait_t *out)
 {
-    tcp_t *t = obj;
     (void)w, (void)what, (void)work, (void)caller;
-    struct pollfd p = {t->fd, POLLOUT, 0};
-    out->ready = poll(&p, 1, 0) > 0;
-    out->fd = t->fd;
-    out->events = POLLOUT;
-    return 0;
+    return fd_wait(((tcp_t *)obj)->fd, POLLOUT, out);
 }
 
 /* A failure's error resource codes: the socket error-code for errno e. */
@@ -453,44 +477,70 @@ static int tcp_write(weft_wasip2_t *w, void *obj, weft_caller_t *caller, const u
 static const p2_ops_t tcp_in_ops = {tcp_free, in_wait, tcp_read, NULL, NULL};
 static const p2_ops_t tcp_out_ops = {tcp_free, out_wait, NULL, tcp_check_write, tcp_write};
 
-/* A new socket of `type` (SOCK_STREAM, SOCK_DGRAM) for create-*-socket. */
+/* The handle of a new socket object over descriptor fd (closed on
+ * failure): 0, or -1 (out of memory, too many resources). */
+static int socket_handle(weft_wasip2_t *w, int fd, int family, int state, p2_kind_t kind,
+                         const p2_ops_t *ops, uint32_t *out)
+{
+    tcp_t *t = calloc(1, sizeof *t);
+    if (!t) {
+        close(fd);
+        return -1;
+    }
+    *t = (tcp_t){1, fd, family, state, 0, TCP_BACKLOG};
+    return p2_new(w, kind, t, ops, out);
+}
+
+/* A new socket of `type` (SOCK_STREAM, SOCK_DGRAM) for create-*-socket:
+ * access-denied to an app with no sockets rule at all. IPv6 sockets are
+ * IPv6 only (an IPv4-mapped address is not one the spec takes). */
 static int new_socket(weft_wasip2_t *w, const weft_cval_t *args, int type, p2_kind_t kind,
                       const p2_ops_t *ops, weft_cval_t *result, char *err, size_t err_size)
 {
-    if (!w->nnet_rules)
+    if (!w->nnet_rules && !w->nlisten_rules)
         return net_err(result, NE_ACCESS_DENIED, err, err_size);
     int family = args[0].index == 0 ? AF_INET : AF_INET6;
     int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return net_err(result, errno_code(errno), err, err_size);
-    tcp_t *t = calloc(1, sizeof *t);
-    uint32_t h;
-    if (!t) {
+    int one = 1;
+    if (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) {
+        int code = errno_code(errno);
         close(fd);
-        return p2_oom(err, err_size);
+        return net_err(result, code, err, err_size);
     }
-    *t = (tcp_t){1, fd, family, TCP_UNBOUND, 0};
-    if (p2_new(w, kind, t, ops, &h) != 0)
+    uint32_t h;
+    if (socket_handle(w, fd, family, TCP_UNBOUND, kind, ops, &h) != 0)
         return net_err(result, NE_NEW_SOCKET_LIMIT, err, err_size);
     weft_cval_t v = p2_scalar(WEFT_CT_OWN, h);
     return p2_ok(result, &v, err, err_size);
 }
 
-/* ok((input, output)): two streams of socket t, each holding a reference */
+/* Two streams of socket t, each holding a reference: 0, or -1 when the
+ * table is full (neither made). */
+static int new_streams(weft_wasip2_t *w, tcp_t *t, p2_kind_t kin, const p2_ops_t *in_ops,
+                       p2_kind_t kout, const p2_ops_t *out_ops, uint32_t *hin, uint32_t *hout)
+{
+    t->refs += 2;
+    if (p2_new(w, kin, t, in_ops, hin) != 0) {
+        tcp_unref(t); /* the output stream's reference */
+        return -1;
+    }
+    if (p2_new(w, kout, t, out_ops, hout) != 0) {
+        p2_drop(w, *hin, kin);
+        return -1;
+    }
+    return 0;
+}
+
+/* ok((input, output)): two streams of socket t */
 static int stream_pair(weft_wasip2_t *w, tcp_t *t, p2_kind_t kin, const p2_ops_t *in_ops,
                        p2_kind_t kout, const p2_ops_t *out_ops, weft_cval_t *result, char *err,
                        size_t err_size)
 {
     uint32_t hin, hout;
-    t->refs += 2;
-    if (p2_new(w, kin, t, in_ops, &hin) != 0) {
-        tcp_unref(t); /* the output stream's reference */
+    if (new_streams(w, t, kin, in_ops, kout, out_ops, &hin, &hout) != 0)
         return net_err(result, NE_NEW_SOCKET_LIMIT, err, err_size);
-    }
-    if (p2_new(w, kout, t, out_ops, &hout) != 0) {
-        p2_drop(w, hin, kin);
-        return net_err(result, NE_NEW_SOCKET_LIMIT, err, err_size);
-    }
     weft_cval_t pair;
     if (p2_items(&pair, WEFT_CT_TUPLE, 2))
         return p2_oom(err, err_size);
@@ -505,6 +555,45 @@ HOST(create_tcp_socket, "n")
     return new_socket(user, args, SOCK_STREAM, P2_TCP, &tcp_ops, result, err, err_size);
 }
 
+/* Whether an operation of TCP socket t is started and not finished. */
+static int in_progress(const tcp_t *t)
+{
+    return t->state == TCP_BIND_STARTED || t->state == TCP_LISTEN_STARTED ||
+           t->state == TCP_CONNECTING;
+}
+
+static uint16_t port_of(const struct sockaddr_storage *sa)
+{
+    return ntohs(sa->ss_family == AF_INET ? ((const struct sockaddr_in *)sa)->sin_port
+                                          : ((const struct sockaddr_in6 *)sa)->sin6_port);
+}
+
+/* Not multicast (nor broadcast), nor an IPv4-mapped IPv6 address: what
+ * the spec's bind and connect take. */
+static int unicast(const struct sockaddr_storage *sa)
+{
+    if (sa->ss_family == AF_INET) {
+        uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+        return !IN_MULTICAST(a) && a != INADDR_BROADCAST;
+    }
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+    return !IN6_IS_ADDR_MULTICAST(a) && !IN6_IS_ADDR_V4MAPPED(a);
+}
+
+/* 0.0.0.0 or :: (where a connect cannot go) */
+static int unspecified(const struct sockaddr_storage *sa)
+{
+    if (sa->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == htonl(INADDR_ANY);
+    return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
+/* A TCP socket (a function of tcp-socket only). */
+static tcp_t *tcp_need(weft_wasip2_t *w, const weft_cval_t *self, char *err, size_t size)
+{
+    return p2_need(w, self, P2_TCP, "tcp-socket", err, size);
+}
+
 /* A TCP or UDP socket (one struct: addresses and options are the same). */
 static tcp_t *tcp_of(weft_wasip2_t *w, const weft_cval_t *self, char *err, size_t size)
 {
@@ -516,27 +605,45 @@ static tcp_t *tcp_of(weft_wasip2_t *w, const weft_cval_t *self, char *err, size_
     return s->obj;
 }
 
+/* What start-bind and start-connect (`what`) check first: the socket (NULL
+ * with err written: a dead handle traps), in a state `what` starts from
+ * (unbound; connect also bound), and the address in *sa, a unicast one of
+ * its family; else *code is the error-code to answer (-1: none). */
+static tcp_t *start_checks(weft_wasip2_t *w, const weft_cval_t *args, const char *what,
+                           struct sockaddr_storage *sa, socklen_t *len, int *code, char *err,
+                           size_t err_size)
+{
+    int is_connect = strcmp(what, "start-connect") == 0;
+    tcp_t *t = tcp_need(w, &args[0], err, err_size);
+    if (!t)
+        return NULL;
+    if (!p2_get(w, (uint32_t)args[1].of.u, P2_NETWORK)) {
+        snprintf(err, err_size, "%s: not a live network handle", what);
+        return NULL;
+    }
+    *code = -1;
+    if (in_progress(t))
+        *code = NE_CONCURRENCY_CONFLICT;
+    else if (t->state != TCP_UNBOUND && !(is_connect && t->state == TCP_BOUND))
+        *code = NE_INVALID_STATE;
+    else if (to_sockaddr(&args[2], sa, len) != 0 || sa->ss_family != t->family ||
+             !unicast(sa) || (is_connect && (port_of(sa) == 0 || unspecified(sa))))
+        *code = NE_INVALID_ARGUMENT;
+    return t;
+}
+
 HOST(tcp_start_connect, "bb<{n(nnnn)}{nn(nnnnnnnn)n}>")
 {
     weft_wasip2_t *w = user;
     UNUSED;
-    tcp_t *t = tcp_of(w, &args[0], err, err_size);
-    if (!t)
-        return -1;
-    if (!p2_get(w, (uint32_t)args[1].of.u, P2_NETWORK)) {
-        snprintf(err, err_size, "start-connect: not a live network handle");
-        return -1;
-    }
     struct sockaddr_storage sa;
     socklen_t len;
-    if (t->state != TCP_UNBOUND)
-        return net_err(result, NE_INVALID_STATE, err, err_size);
-    if (to_sockaddr(&args[2], &sa, &len) != 0 || sa.ss_family != t->family)
-        return net_err(result, NE_INVALID_ARGUMENT, err, err_size);
-    uint16_t port = ntohs(sa.ss_family == AF_INET ? ((struct sockaddr_in *)&sa)->sin_port
-                                                   : ((struct sockaddr_in6 *)&sa)->sin6_port);
-    if (port == 0)
-        return net_err(result, NE_INVALID_ARGUMENT, err, err_size);
+    int code;
+    tcp_t *t = start_checks(w, args, "start-connect", &sa, &len, &code, err, err_size);
+    if (!t)
+        return -1;
+    if (code >= 0)
+        return net_err(result, code, err, err_size);
     if (!allowed(w, &sa))
         return net_err(result, NE_ACCESS_DENIED, err, err_size);
     if (connect(t->fd, (struct sockaddr *)&sa, len) != 0 && errno != EINPROGRESS) {
@@ -551,7 +658,7 @@ HOST(tcp_finish_connect, "b")
 {
     weft_wasip2_t *w = user;
     UNUSED;
-    tcp_t *t = tcp_of(w, &args[0], err, err_size);
+    tcp_t *t = tcp_need(w, &args[0], err, err_size);
     if (!t)
         return -1;
     if (t->state != TCP_CONNECTING)
@@ -572,13 +679,138 @@ HOST(tcp_finish_connect, "b")
                        err_size);
 }
 
-/* start-bind, start-listen, accept and the rest of a server's side */
-HOST(tcp_not_supported, "b") { UNUSED; return net_err(result, NE_NOT_SUPPORTED, err, err_size); }
+/* ---- tcp: the server's side ------------------------------------------------------------- */
 
-HOST(tcp_finish_not_in_progress, "b")
+/* start-bind: to a local address a listen rule names (port 0: one the
+ * system picks), else access-denied; bound at once, finish-bind says so.
+ * SO_REUSEADDR as the spec asks, so a port in TIME_WAIT binds again (a
+ * port some socket listens on is still address-in-use). */
+HOST(tcp_start_bind, "bb<{n(nnnn)}{nn(nnnnnnnn)n}>")
+{
+    weft_wasip2_t *w = user;
+    UNUSED;
+    struct sockaddr_storage sa;
+    socklen_t len;
+    int code;
+    tcp_t *t = start_checks(w, args, "start-bind", &sa, &len, &code, err, err_size);
+    if (!t)
+        return -1;
+    if (code >= 0)
+        return net_err(result, code, err, err_size);
+    if (!matches_any(w->listen_rules, w->nlisten_rules, &sa))
+        return net_err(result, NE_ACCESS_DENIED, err, err_size);
+    int one = 1;
+    if (port_of(&sa) && setsockopt(t->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
+        return net_err(result, errno_code(errno), err, err_size);
+    if (bind(t->fd, (struct sockaddr *)&sa, len) != 0)
+        return net_err(result, errno_code(errno), err, err_size);
+    t->state = TCP_BIND_STARTED;
+    return p2_ok(result, NULL, err, err_size);
+}
+
+/* finish-bind and finish-listen: the operation started is done */
+static int tcp_finish(weft_wasip2_t *w, const weft_cval_t *args, int started, int done,
+                      weft_cval_t *result, char *err, size_t err_size)
+{
+    tcp_t *t = tcp_need(w, &args[0], err, err_size);
+    if (!t)
+        return -1;
+    if (t->state != started)
+        return net_err(result, NE_NOT_IN_PROGRESS, err, err_size);
+    t->state = done;
+    return p2_ok(result, NULL, err, err_size);
+}
+
+HOST(tcp_finish_bind, "b")
 {
     UNUSED;
-    return net_err(result, NE_NOT_IN_PROGRESS, err, err_size);
+    return tcp_finish(user, args, TCP_BIND_STARTED, TCP_BOUND, result, err, err_size);
+}
+
+/* start-listen: only on a socket bound explicitly (invalid-state
+ * otherwise, as the spec says: no implicit bind) */
+HOST(tcp_start_listen, "b")
+{
+    UNUSED;
+    tcp_t *t = tcp_need(user, &args[0], err, err_size);
+    if (!t)
+        return -1;
+    if (in_progress(t))
+        return net_err(result, NE_CONCURRENCY_CONFLICT, err, err_size);
+    if (t->state != TCP_BOUND)
+        return net_err(result, NE_INVALID_STATE, err, err_size);
+    if (listen(t->fd, t->backlog) != 0)
+        return net_err(result, errno_code(errno), err, err_size);
+    t->state = TCP_LISTEN_STARTED;
+    return p2_ok(result, NULL, err, err_size);
+}
+
+HOST(tcp_finish_listen, "b")
+{
+    UNUSED;
+    return tcp_finish(user, args, TCP_LISTEN_STARTED, TCP_LISTENING, result, err, err_size);
+}
+
+/* accept: ok((socket, input, output)) of a pending connection, connected
+ * and bound, its options inherited from the listener (Linux does); any
+ * peer that reaches the listener is taken (the listen rule is the
+ * permission). would-block when none is pending (subscribe waits). */
+HOST(tcp_accept, "b")
+{
+    weft_wasip2_t *w = user;
+    UNUSED;
+    tcp_t *t = tcp_need(w, &args[0], err, err_size);
+    if (!t)
+        return -1;
+    if (t->state != TCP_LISTENING)
+        return net_err(result, NE_INVALID_STATE, err, err_size);
+    int fd;
+    do
+        fd = accept4(t->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        int code = errno_code(errno);
+        /* Linux passes a pending connection's network errors on: that one
+         * is gone, the listener is fine */
+        if (errno == EPROTO || errno == ENETDOWN || errno == ENOPROTOOPT || errno == EHOSTDOWN ||
+            errno == ENONET || errno == EHOSTUNREACH || errno == ENETUNREACH)
+            code = NE_CONNECTION_ABORTED;
+        return net_err(result, code, err, err_size);
+    }
+    uint32_t hs, hin, hout;
+    if (socket_handle(w, fd, t->family, TCP_CONNECTED, P2_TCP, &tcp_ops, &hs) != 0)
+        return net_err(result, NE_NEW_SOCKET_LIMIT, err, err_size);
+    if (new_streams(w, p2_get(w, hs, P2_TCP), P2_INPUT, &tcp_in_ops, P2_OUTPUT, &tcp_out_ops,
+                    &hin, &hout) != 0) {
+        p2_drop(w, hs, P2_TCP);
+        return net_err(result, NE_NEW_SOCKET_LIMIT, err, err_size);
+    }
+    weft_cval_t three;
+    if (p2_items(&three, WEFT_CT_TUPLE, 3))
+        return p2_oom(err, err_size);
+    three.items[0] = p2_scalar(WEFT_CT_OWN, hs);
+    three.items[1] = p2_scalar(WEFT_CT_OWN, hin);
+    three.items[2] = p2_scalar(WEFT_CT_OWN, hout);
+    return p2_ok(result, &three, err, err_size);
+}
+
+/* set-listen-backlog-size: 0 is invalid-argument, the rest clamped; a
+ * listener's queue changes at once (listen again), a connection has none */
+HOST(tcp_set_backlog, "bn")
+{
+    UNUSED;
+    tcp_t *t = tcp_need(user, &args[0], err, err_size);
+    if (!t)
+        return -1;
+    if (args[1].of.u == 0)
+        return net_err(result, NE_INVALID_ARGUMENT, err, err_size);
+    if (t->state == TCP_CONNECTING || t->state == TCP_CONNECTED || t->state == TCP_CLOSED)
+        return net_err(result, NE_INVALID_STATE, err, err_size);
+    t->backlog = args[1].of.u > INT_MAX ? INT_MAX : (int)args[1].of.u;
+    if ((t->state == TCP_LISTEN_STARTED || t->state == TCP_LISTENING) &&
+        listen(t->fd, t->backlog) != 0)
+        return net_err(result, errno_code(errno), err, err_size);
+    return p2_ok(result, NULL, err, err_size);
 }
 
 static int tcp_address(weft_wasip2_t *w, const weft_cval_t *args, int peer, weft_cval_t *result,
@@ -589,7 +821,7 @@ static int tcp_address(weft_wasip2_t *w, const weft_cval_t *args, int peer, weft
         return -1;
     struct sockaddr_storage sa;
     socklen_t len = sizeof sa;
-    if (t->state == TCP_UNBOUND ||
+    if (t->state == TCP_UNBOUND || t->state == TCP_BIND_STARTED || t->state == TCP_CLOSED ||
         (peer && t->state != TCP_CONNECTED) ||
         (peer ? getpeername(t->fd, (struct sockaddr *)&sa, &len)
               : getsockname(t->fd, (struct sockaddr *)&sa, &len)) != 0)
@@ -606,9 +838,10 @@ HOST(tcp_remote_address, "b") { UNUSED; return tcp_address(user, args, 1, result
 HOST(tcp_is_listening, "b")
 {
     UNUSED;
-    if (!tcp_of(user, &args[0], err, err_size))
+    tcp_t *t = tcp_need(user, &args[0], err, err_size);
+    if (!t)
         return -1;
-    *result = p2_scalar(WEFT_CT_BOOL, 0);
+    *result = p2_scalar(WEFT_CT_BOOL, t->state == TCP_LISTENING);
     return 0;
 }
 
@@ -624,25 +857,33 @@ HOST(tcp_address_family, "b")
 }
 
 /* Socket options, each a (level, name) read and written as an int;
- * durations are in ns in WASI and in seconds here. */
+ * durations are in ns in WASI and in seconds here. The spec takes any
+ * value but 0 (invalid-argument) and lets the host round and clamp: a
+ * value is rounded up to the OS unit and clamped to the largest Linux
+ * takes (tcp(7), ip(7); a buffer size the kernel clamps itself). */
 typedef struct {
     const char *get, *set;
     int level, name;
     uint64_t scale; /* WASI units per OS unit */
     weft_ctype_kind_t kind;
+    int max; /* in OS units */
 } sockopt_t;
 
+#define NS 1000000000u
 static const sockopt_t sockopts[] = {
-    {"keep-alive-enabled", "set-keep-alive-enabled", SOL_SOCKET, SO_KEEPALIVE, 1, WEFT_CT_BOOL},
-    {"keep-alive-idle-time", "set-keep-alive-idle-time", IPPROTO_TCP, TCP_KEEPIDLE, 1000000000u,
-     WEFT_CT_U64},
-    {"keep-alive-interval", "set-keep-alive-interval", IPPROTO_TCP, TCP_KEEPINTVL, 1000000000u,
-     WEFT_CT_U64},
-    {"keep-alive-count", "set-keep-alive-count", IPPROTO_TCP, TCP_KEEPCNT, 1, WEFT_CT_U32},
-    {"hop-limit", "set-hop-limit", IPPROTO_IP, IP_TTL, 1, WEFT_CT_U8},
-    {"receive-buffer-size", "set-receive-buffer-size", SOL_SOCKET, SO_RCVBUF, 1, WEFT_CT_U64},
-    {"send-buffer-size", "set-send-buffer-size", SOL_SOCKET, SO_SNDBUF, 1, WEFT_CT_U64},
-    {"unicast-hop-limit", "set-unicast-hop-limit", IPPROTO_IP, IP_TTL, 1, WEFT_CT_U8},
+    {"keep-alive-enabled", "set-keep-alive-enabled", SOL_SOCKET, SO_KEEPALIVE, 1, WEFT_CT_BOOL,
+     1},
+    {"keep-alive-idle-time", "set-keep-alive-idle-time", IPPROTO_TCP, TCP_KEEPIDLE, NS,
+     WEFT_CT_U64, 32767},
+    {"keep-alive-interval", "set-keep-alive-interval", IPPROTO_TCP, TCP_KEEPINTVL, NS,
+     WEFT_CT_U64, 32767},
+    {"keep-alive-count", "set-keep-alive-count", IPPROTO_TCP, TCP_KEEPCNT, 1, WEFT_CT_U32, 127},
+    {"hop-limit", "set-hop-limit", IPPROTO_IP, IP_TTL, 1, WEFT_CT_U8, 255},
+    {"receive-buffer-size", "set-receive-buffer-size", SOL_SOCKET, SO_RCVBUF, 1, WEFT_CT_U64,
+     INT_MAX / 2},
+    {"send-buffer-size", "set-send-buffer-size", SOL_SOCKET, SO_SNDBUF, 1, WEFT_CT_U64,
+     INT_MAX / 2},
+    {"unicast-hop-limit", "set-unicast-hop-limit", IPPROTO_IP, IP_TTL, 1, WEFT_CT_U8, 255},
 };
 
 /* Which option a function is: by the name after "[method]tcp-socket." */
@@ -682,10 +923,10 @@ static int opt_set(weft_wasip2_t *w, const weft_cval_t *args, const char *name,
     const sockopt_t *o = opt_for(w, args, 1, &t, name, err, err_size);
     if (!o)
         return -1;
-    uint64_t x = args[1].of.u / o->scale;
-    if ((o->kind != WEFT_CT_BOOL && x == 0) || x > 0x7fffffff)
+    uint64_t x = args[1].of.u / o->scale + (args[1].of.u % o->scale != 0);
+    if (o->kind != WEFT_CT_BOOL && x == 0)
         return net_err(result, NE_INVALID_ARGUMENT, err, err_size);
-    int v = (int)x;
+    int v = x > (uint64_t)o->max ? o->max : (int)x;
     int level = o->level == IPPROTO_IP && t->family == AF_INET6 ? IPPROTO_IPV6 : o->level;
     int opt = o->level == IPPROTO_IP && t->family == AF_INET6 ? IPV6_UNICAST_HOPS : o->name;
     if (setsockopt(t->fd, level, opt, &v, sizeof v) != 0)
@@ -708,7 +949,7 @@ OPT(unicast_hop_limit, "unicast-hop-limit")
 HOST(tcp_subscribe, "b")
 {
     UNUSED;
-    if (!tcp_of(user, &args[0], err, err_size))
+    if (!tcp_need(user, &args[0], err, err_size))
         return -1;
     return p2_subscribe(user, (uint32_t)args[0].of.u, 0, result, err, err_size);
 }
@@ -716,7 +957,7 @@ HOST(tcp_subscribe, "b")
 HOST(tcp_shutdown, "bn")
 {
     UNUSED;
-    tcp_t *t = tcp_of(user, &args[0], err, err_size);
+    tcp_t *t = tcp_need(user, &args[0], err, err_size);
     if (!t)
         return -1;
     if (t->state != TCP_CONNECTED)
@@ -1044,18 +1285,18 @@ static const p2_def_t defs[] = {
     {"wasi:sockets/network@0.2", "[resource-drop]network", network_drop},
     {"wasi:sockets/network@0.2", "network-error-code", network_error_code},
     {"wasi:sockets/tcp-create-socket@0.2", "create-tcp-socket", create_tcp_socket},
-    {TCP, M("start-bind"), tcp_not_supported},
-    {TCP, M("finish-bind"), tcp_finish_not_in_progress},
+    {TCP, M("start-bind"), tcp_start_bind},
+    {TCP, M("finish-bind"), tcp_finish_bind},
     {TCP, M("start-connect"), tcp_start_connect},
     {TCP, M("finish-connect"), tcp_finish_connect},
-    {TCP, M("start-listen"), tcp_not_supported},
-    {TCP, M("finish-listen"), tcp_finish_not_in_progress},
-    {TCP, M("accept"), tcp_not_supported},
+    {TCP, M("start-listen"), tcp_start_listen},
+    {TCP, M("finish-listen"), tcp_finish_listen},
+    {TCP, M("accept"), tcp_accept},
     {TCP, M("local-address"), tcp_local_address},
     {TCP, M("remote-address"), tcp_remote_address},
     {TCP, M("is-listening"), tcp_is_listening},
     {TCP, M("address-family"), tcp_address_family},
-    {TCP, M("set-listen-backlog-size"), tcp_not_supported},
+    {TCP, M("set-listen-backlog-size"), tcp_set_backlog},
     {TCP, M("keep-alive-enabled"), get_keep_alive},
     {TCP, M("set-keep-alive-enabled"), set_keep_alive},
     {TCP, M("keep-alive-idle-time"), get_keep_idle},

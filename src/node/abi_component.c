@@ -626,11 +626,13 @@ static int comp_bind(node_call_t *c, void **state)
         pc.stderr_limit = NODE_MAX_STDERR_WRITE;
     }
     /* wasi:http through the node's outbound HTTP (its allowlist per app),
-     * wasi:sockets to the manifest's addresses */
+     * wasi:sockets to the manifest's addresses and listeners */
     pc.http_fetch = node_http_fetch;
     pc.http_user = c;
     pc.net_allow = (const char *const *)app->manifest.net_allow;
     pc.nnet_allow = app->manifest.nnet_allow;
+    pc.net_listen = (const char *const *)app->manifest.net_listen;
+    pc.nnet_listen = app->manifest.nnet_listen;
     pc.lookup = c->node->name_lookup;
     cc->p2 = weft_wasip2_new(&pc); /* copies the strings */
     free(argv);

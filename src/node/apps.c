@@ -366,7 +366,8 @@ int weft_node_app_deploy_manifest(weft_node_t *node, const uint8_t *wasm, size_t
     const node_abi_t *deploy_abi = NULL;
     if (comp) {
         rc = node_component_check(comp, &mf, out_msg, msg_size);
-    } else if (mf.imports || mf.stub_missing || mf.allow || mf.max_depth || mf.net_allow) {
+    } else if (mf.imports || mf.stub_missing || mf.allow || mf.max_depth || mf.net_allow ||
+               mf.net_listen) {
         snprintf(out_msg, msg_size, "manifest: \"imports\", \"stub_missing\", \"funcs\" and \"sockets\" "
                  "are for components");
         rc = WEFT_EARG;

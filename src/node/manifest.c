@@ -7,7 +7,7 @@
  *               "max_input_bytes": N, "max_output_bytes": N},
  *    "imports": ["funcs", "wasi:cli"], "stub_missing": true,
  *    "funcs": {"allow": ["ctx:fn", "ctx:*"], "max_depth": 8},
- *    "sockets": {"allow": ["127.0.0.1:7000", "10.0.0.0/8:*"]}}
+ *    "sockets": {"allow": ["127.0.0.1:7000", "10.0.0.0/8:*"], "listen": ["127.0.0.1:0"]}}
  *
  * Every member is optional and nothing else is allowed (a typo is an
  * error, not a silent default). `abi` binds the app to a guest ABI by name
@@ -21,7 +21,8 @@
  * `stub_missing`, `funcs` and `sockets` are for components
  * (docs/components.md, "Components on a node"): the import groups linked,
  * stubs that trap for the others, the targets funcs may call, and the
- * remote addresses wasi:sockets may reach (none by default).
+ * remote addresses wasi:sockets may reach and the local ones its TCP
+ * sockets may listen on (none by default).
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -53,6 +54,9 @@ void node_manifest_free(node_manifest_t *mf)
     for (size_t i = 0; i < mf->nnet_allow; i++)
         free(mf->net_allow[i]);
     free(mf->net_allow);
+    for (size_t i = 0; i < mf->nnet_listen; i++)
+        free(mf->net_listen[i]);
+    free(mf->net_listen);
     memset(mf, 0, sizeof *mf);
 }
 
@@ -78,6 +82,24 @@ static int string_list(json_t *list, const char *what, char ***out, size_t *n, c
         if (!((*out)[*n] = strdup(json_string_value(v))))
             return WEFT_ENOMEM;
         (*n)++;
+    }
+    return 0;
+}
+
+/* "sockets"' "allow" (listen 0) or "listen" rules: 0 or an error code,
+ * msg saying why. */
+static int net_rules(json_t *list, int listen, char ***out, size_t *n, char *msg,
+                     size_t msg_size)
+{
+    int rc = string_list(list, listen ? "\"sockets\".\"listen\"" : "\"sockets\".\"allow\"",
+                         out, n, msg, msg_size);
+    if (rc)
+        return rc < 0 ? WEFT_EARG : rc;
+    char why[300];
+    if (weft_wasip2_net_rules_check((const char *const *)*out, *n, listen, why,
+                                    sizeof why) != 0) {
+        snprintf(msg, msg_size, "manifest: %s", why);
+        return WEFT_EARG;
     }
     return 0;
 }
@@ -134,23 +156,20 @@ int node_manifest_parse(const char *text, size_t len, const weft_module_t *modul
         rc = WEFT_EARG;
     }
     if (sockets) {
-        json_t *allow = NULL;
-        if (json_unpack_ex(sockets, &je, JSON_STRICT, "{s:o}", "allow", &allow) != 0) {
-            snprintf(msg, msg_size, "manifest: \"sockets\": %s (it takes \"allow\", a list of "
-                     "\"ADDRESS[/PREFIX]:PORT\")", je.text);
+        json_t *allow = NULL, *listen = NULL;
+        int bad = json_unpack_ex(sockets, &je, JSON_STRICT, "{s?o,s?o}", "allow", &allow,
+                                 "listen", &listen) != 0;
+        if (bad || (!allow && !listen)) {
+            snprintf(msg, msg_size, "manifest: \"sockets\": %s (it takes \"allow\" and "
+                     "\"listen\", lists of \"ADDRESS[/PREFIX]:PORT\")",
+                     bad ? je.text : "neither \"allow\" nor \"listen\"");
             goto done;
         }
-        if ((rc = string_list(allow, "\"sockets\".\"allow\"", &out->net_allow,
-                              &out->nnet_allow, msg, msg_size)) != 0) {
-            rc = rc < 0 ? WEFT_EARG : rc;
+        if ((allow && (rc = net_rules(allow, 0, &out->net_allow, &out->nnet_allow, msg,
+                                      msg_size)) != 0) ||
+            (listen && (rc = net_rules(listen, 1, &out->net_listen, &out->nnet_listen, msg,
+                                       msg_size)) != 0))
             goto done;
-        }
-        char why[300];
-        if ((rc = weft_wasip2_net_rules_check((const char *const *)out->net_allow,
-                                              out->nnet_allow, why, sizeof why)) != 0) {
-            snprintf(msg, msg_size, "manifest: %s", why);
-            goto done;
-        }
         rc = WEFT_EARG;
     }
     if (abi && !(out->abi = strdup(abi))) {

@@ -55,6 +55,8 @@ typedef struct {
     unsigned max_depth; /* funcs calls nested at most this deep (0: 8) */
     char **net_allow;   /* wasi:sockets: remote addresses it may reach ("ADDR[/N]:PORT") */
     size_t nnet_allow;
+    char **net_listen;  /* local addresses a TCP socket may bind and listen on */
+    size_t nnet_listen;
 } node_manifest_t;
 
 /* One compiled app, shared by all its calls (the module is immutable). */

@@ -3,9 +3,10 @@
 and wasi:sockets through a real `weft serve` (docs/components.md, "WASI
 HTTP and sockets"), with the `net` test component (guests/net.c) and
 servers this script starts on free loopback ports: an HTTP upstream
-(/ok/echo answers with the method, the x-test header and the body; /ok/big
-with more than max_response_bytes; /ok/slow never answers until the end),
-a TCP echo server, and a port nothing listens on.
+(nodes.HttpUpstream: /ok/echo answers with the method, the x-test header
+and the body; /ok/big with more than max_response_bytes; /ok/slow never
+answers until the end), a TCP echo server, a port reporter (below), and a
+port nothing listens on.
 
 Checked: a GET and a POST with a body answered (status, body, the guest's
 header); a port and a host the allowlist does not name are error-code
@@ -17,15 +18,23 @@ first-byte timeout ends a request that never gets an answer
 an allowed port; a port outside the manifest's "sockets" allow is
 access-denied before connecting; UDP round trips (connected and
 addressed) with an echo server, denied to another port; an app without
-"sockets" is denied at
-create; a bad rule fails the deploy. A WASI function imported with
-parameters other than WASI's traps, naming it (badwasi.wit). Name lookup: an address literal and
-"localhost" resolve; without "sockets" it is denied. Skips (77) without
-the test component (jco missing).
+"sockets" is denied at create; a bad rule fails the deploy. A WASI
+function imported with parameters other than WASI's traps, naming it
+(badwasi.wit). Name lookup: an address literal and "localhost" resolve;
+without "sockets" it is denied.
+
+The TCP server's side: `serve-once` binds 127.0.0.1:0 and listens, tells
+the reporter its port over a connection, and the reporter connects to it,
+sends 76,800 bytes and reads them back until the component closes;
+`server-errors` walks the WIT's state machine (unbound, bound, listening)
+and its error codes; a port in use is address-in-use; 0.0.0.0 is denied
+to a 127.0.0.1:* rule, a named port to a 127.0.0.1:0 rule, binding to an
+app with no "listen" rule; a socket used after its drop traps and the
+app's next call works; bad listen rules fail the deploy. Skips (77)
+without the test component (jco missing).
 
 usage: net_test.py WEFT COMPONENTS_DIR
 """
-import http.server
 import json
 import os
 import socket
@@ -38,48 +47,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import nodes  # noqa: E402
 from nodes import check  # noqa: E402
 
-COUNT = {"n": 0}
-STOP = threading.Event()
-
 # wasi:http error-code cases (their index in the variant) and
 # wasi:sockets error-code cases the guest reports by number
 HTTP_DENIED, CONN_REFUSED, REQ_BODY_SIZE, RESP_BODY_SIZE, RESP_TIMEOUT = 15, 6, 17, 28, 33
-NET_ACCESS_DENIED = 1
-
-
-class Upstream(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
-    def answer(self, status, body):
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        try:
-            self.wfile.write(body)
-        except OSError:
-            pass
-
-    def handle_any(self):
-        COUNT["n"] += 1
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n) if n else b""
-        if self.path.startswith("/ok/slow"):
-            STOP.wait(120)
-            return
-        if self.path.startswith("/ok/big"):
-            return self.answer(200, b"x" * 10000)
-        self.answer(200, b"%s %s x-test=%s body=%s" % (
-            self.command.encode(), self.path.encode(),
-            (self.headers.get("x-test") or "-").encode(), body))
-
-    do_GET = do_POST = do_PUT = handle_any
-
-
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
+NET_ACCESS_DENIED, NET_ADDRESS_IN_USE = 1, 12
 
 
 class Echo(socketserver.BaseRequestHandler):
@@ -99,6 +70,38 @@ class UdpEcho(socketserver.BaseRequestHandler):
     def handle(self):
         data, sock = self.request
         sock.sendto(data, self.client_address)
+
+
+# What the `serve-once` component sends and gets back through its listener.
+SERVED = {}
+SERVED_DONE = threading.Event()
+PAYLOAD = bytes(range(256)) * 300  # 76,800 bytes: more than one read and write
+
+
+class PortReport(socketserver.BaseRequestHandler):
+    """The guest connects and says its listener's port ("PORT\n"): this
+    connects to that port, sends PAYLOAD, ends its side and reads the echo
+    until the guest closes the connection."""
+
+    def handle(self):
+        line = b""
+        while not line.endswith(b"\n"):
+            chunk = self.request.recv(16)
+            if not chunk:
+                return
+            line += chunk
+        port = int(line)
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as c:
+            c.sendall(PAYLOAD)
+            c.shutdown(socket.SHUT_WR)
+            got = b""
+            while True:
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+        SERVED["port"], SERVED["echo"] = port, got
+        SERVED_DONE.set()
 
 
 def free_port():
@@ -140,12 +143,14 @@ def main():
         return 77
     with open(path, "rb") as f:
         net = f.read()
-    up = Server(("127.0.0.1", 0), Upstream)
+    up = nodes.HttpUpstream(big=10000)
     echo = EchoServer(("127.0.0.1", 0), Echo)
     uecho = socketserver.UDPServer(("127.0.0.1", 0), UdpEcho)
-    for s in (up, echo, uecho):
+    report = EchoServer(("127.0.0.1", 0), PortReport)
+    for s in (echo, uecho, report):
         threading.Thread(target=s.serve_forever, daemon=True).start()
-    hport, eport, closed = up.server_address[1], echo.server_address[1], free_port()
+    hport, eport, closed = up.port, echo.server_address[1], free_port()
+    rport = report.server_address[1]
     uport = uecho.server_address[1]
     auth = "127.0.0.1:%d" % hport
     try:
@@ -157,7 +162,9 @@ def main():
                 "timeout_ms": 20000, "max_response_bytes": 4096, "max_request_bytes": 1024}}
             node = nodes.Node(os.path.join(tmp, "data"), config=cfg)
             status, doc = deploy(node, net, "net", {"sockets": {
-                "allow": ["127.0.0.1:%d" % eport, "127.0.0.0/8:%d" % uport]}})
+                "allow": ["127.0.0.1:%d" % eport, "127.0.0.0/8:%d" % uport,
+                          "127.0.0.1:%d" % rport],
+                "listen": ["127.0.0.1:*"]}})
             check(status == 201, "the net component deploys with a sockets rule (%d %s)"
                   % (status, (doc or {}).get("error")))
             s, d = node.json("POST", "/v1/contexts", json.dumps({"app": doc["id"], "name": "n"}))
@@ -170,7 +177,7 @@ def main():
             status, out = call(node, "n", "fetch", ["POST", auth, "/ok/echo", list(b"payload"), 0])
             check(status == 200 and out == b"200 POST /ok/echo x-test=weft body=payload",
                   "a POST with a body: %r" % out)
-            before = COUNT["n"]
+            before = up.count
             status, out = call(node, "n", "fetch", ["GET", auth, "/other", [], 0])
             check(out == b"error-code %d" % HTTP_DENIED,
                   "a path outside the allowlist is HTTP-request-denied: %r" % out)
@@ -182,7 +189,7 @@ def main():
                                                     0])
             check(out == b"error-code %d" % HTTP_DENIED,
                   "another host name is HTTP-request-denied: %r" % out)
-            check(COUNT["n"] == before, "no request made for the denied ones")
+            check(up.count == before, "no request made for the denied ones")
             status, out = call(node, "n", "fetch", ["GET", "127.0.0.1:%d" % closed, "/", [], 0])
             check(out == b"error-code %d" % CONN_REFUSED,
                   "an allowed port nothing listens on is connection-refused: %r" % out)
@@ -221,6 +228,63 @@ def main():
             check(status == 200 and (b"127.0.0.1" in out or b"v6" in out),
                   "localhost resolves through weft serve's resolver: %r" % out)
 
+            # -- the TCP server's side --
+            status, out = call(node, "n", "serve-once", [rport])
+            SERVED_DONE.wait(30)  # the reporter reads the end after the call may have answered
+            check(status == 200 and out == b"port %d from 127.0.0.1 echoed %d bytes keep-alive 1"
+                  % (SERVED.get("port", -1), len(PAYLOAD)),
+                  "serve-once: binds 127.0.0.1:0, listens, says its port, accepts the test's "
+                  "connection (keep-alive inherited from the listener): %r" % out)
+            check(SERVED.get("echo") == PAYLOAD,
+                  "and echoes every byte, then closes the connection (%d of %d bytes back)"
+                  % (len(SERVED.get("echo") or b""), len(PAYLOAD)))
+            status, out = call(node, "n", "server-errors", [])
+            want = ("finish-bind=7 listen-unbound=9 finish-listen=7 accept-unbound=9 "
+                    "local-unbound=9 is-listening=0 family=0 backlog-0=3 rcvbuf-0=3 idle-1ns=ok "
+                    "idle=1000000000 bind-ipv6=3 bind-multicast=3 bind=ok bind-started=6 "
+                    "local-bind-started=9 finish-bind=ok bind-bound=9 finish-bind-bound=7 "
+                    "accept-bound=9 backlog-16=ok listen=ok is-listening-started=0 "
+                    "finish-listen=ok is-listening=1 listen-listening=9 connect-listening=9 "
+                    "shutdown-listening=9 accept-none-pending=8 backlog-huge=ok bind-in-use=12")
+            got = out.decode(errors="replace").split()
+            check(status == 200 and got == want.split(),
+                  "the state machine's answers as the WIT says (not-in-progress 7, "
+                  "invalid-state 9, invalid-argument 3, concurrency-conflict 6, would-block 8, "
+                  "address-in-use 12): %s" % " ".join(
+                      "%s (want %s)" % (g, w) for g, w in zip(got, want.split()) if g != w))
+            status, out = call(node, "n", "tcp-listen", [127, 0, 0, 1, eport])
+            check(out == b"start-bind error %d" % NET_ADDRESS_IN_USE,
+                  "a port a test server listens on is address-in-use: %r" % out)
+            status, out = call(node, "n", "tcp-listen", [0, 0, 0, 0, 0])
+            check(out == b"start-bind error %d" % NET_ACCESS_DENIED,
+                  "0.0.0.0 (every interface) is access-denied to a 127.0.0.1:* rule: %r" % out)
+            status, out = call(node, "n", "use-after-drop", [])
+            msg = json.loads(out or b"{}").get("error", {}).get("message", "")
+            check(status == 422 and "tcp-socket" in msg and "not a live handle" in msg,
+                  "a socket used after its drop traps, saying so: %d %s" % (status, msg))
+            status, out = call(node, "n", "tcp-listen", [127, 0, 0, 1, 0])
+            check(status == 200 and out.startswith(b"listening ") and out != b"listening 0",
+                  "and the app's next call listens: %r" % out)
+            # listen rules: port 0 is only "a port the system picks"; none: denied
+            status, doc = deploy(node, with_custom_section(net, b"port 0"), "net-port0",
+                                 {"sockets": {"listen": ["127.0.0.1:0"]}})
+            node.json("POST", "/v1/contexts", json.dumps({"app": doc["id"], "name": "p0"}))
+            status, out = call(node, "p0", "tcp-listen", [127, 0, 0, 1, 0])
+            check(status == 200 and out.startswith(b"listening ") and out != b"listening 0",
+                  "a \"listen\" rule alone lets a component listen on 127.0.0.1:0: %r" % out)
+            status, out = call(node, "p0", "tcp-listen", [127, 0, 0, 1, free_port()])
+            check(out == b"start-bind error %d" % NET_ACCESS_DENIED,
+                  "but not on a port it names: %r" % out)
+            status, out = call(node, "p0", "tcp-echo", [eport, "x"])
+            check(out == b"start-connect error %d" % NET_ACCESS_DENIED,
+                  "nor connect anywhere: %r" % out)
+            status, doc = deploy(node, with_custom_section(net, b"no listen"), "net-nolisten",
+                                 {"sockets": {"allow": ["127.0.0.1:%d" % eport]}})
+            node.json("POST", "/v1/contexts", json.dumps({"app": doc["id"], "name": "nl"}))
+            status, out = call(node, "nl", "tcp-listen", [127, 0, 0, 1, 0])
+            check(out == b"start-bind error %d" % NET_ACCESS_DENIED,
+                  "binding without a \"listen\" rule is access-denied: %r" % out)
+
             # an app without "sockets": denied at create and lookup
             other = with_custom_section(net, b"no sockets")
             status, doc = deploy(node, other, "net-closed")
@@ -231,6 +295,8 @@ def main():
                   "sockets are off by default: create is access-denied: %r" % out)
             status, out = call(node, "closed", "lookup", "localhost")
             check(out == b"error %d" % NET_ACCESS_DENIED, "and lookup too: %r" % out)
+            status, out = call(node, "closed", "tcp-listen", [127, 0, 0, 1, 0])
+            check(out == b"create error %d" % NET_ACCESS_DENIED, "and listening: %r" % out)
             status, out = call(node, "closed", "fetch", ["GET", auth, "/ok/echo", [], 0])
             check(out == b"error-code %d" % HTTP_DENIED,
                   "another app's allowlist rule does not let it fetch: %r" % out)
@@ -240,6 +306,16 @@ def main():
             msg = (doc or {}).get("error", {}).get("message", "")
             check(status == 400 and "ADDRESS[/PREFIX]:PORT" in msg,
                   "a bad sockets rule fails the deploy, saying why: %d %s" % (status, msg))
+            status, doc = deploy(node, with_custom_section(net, b"bad listen"), "net-bad2",
+                                 {"sockets": {"listen": ["127.0.0.1:70000"]}})
+            msg = (doc or {}).get("error", {}).get("message", "")
+            check(status == 400 and "listen rule" in msg,
+                  "so does a bad listen rule: %d %s" % (status, msg))
+            status, doc = deploy(node, with_custom_section(net, b"empty"), "net-bad3",
+                                 {"sockets": {}})
+            msg = (doc or {}).get("error", {}).get("message", "")
+            check(status == 400 and "neither" in msg,
+                  "and \"sockets\" with no rule at all: %d %s" % (status, msg))
             # the call's deadline bounds a request more than timeout_ms (20 s here): a
             # call of 1 s fetching what never answers ends, as the timeout's error-code
             # or, its deadline passed, as a trapped call
@@ -264,9 +340,10 @@ def main():
                   % (status, msg))
             check(node.stop() == 0, "the node stops cleanly")
     finally:
-        STOP.set()
-        for s in (up, echo, uecho):
+        up.close()
+        for s in (echo, uecho, report):
             s.shutdown()
+            s.server_close()
     return nodes.report()
 
 

@@ -1,13 +1,18 @@
 /*
  * net.c — the core module of the `net` test component (net.wit): outgoing
- * HTTP through wasi:http, a TCP round trip and name lookup through
- * wasi:sockets, written against the canonical ABI by hand. Each export
- * returns text saying what happened, for tests/component/net_test.py:
- *   fetch     "STATUS BODY", or "error-code N" (N: the case's index in
- *             wasi:http's error-code), or "STAGE failed"
- *   tcp-echo  "echo: BYTES", or "STAGE error N" (wasi:sockets error-code)
- *   udp-echo  "udp: BYTES", or "STAGE error N"
- *   lookup    "A B ..." (the addresses), or "error N"
+ * HTTP through wasi:http, TCP as client and server, UDP and name lookup
+ * through wasi:sockets, written against the canonical ABI by hand. Each
+ * export returns text saying what happened, for tests/component/net_test.py:
+ *   fetch       "STATUS BODY", or "error-code N" (N: the case's index in
+ *               wasi:http's error-code), or "STAGE failed"
+ *   tcp-echo    "echo: BYTES", or "STAGE error N" (wasi:sockets error-code)
+ *   udp-echo    "udp: BYTES", or "STAGE error N"
+ *   lookup      "A B ..." (the addresses), or "error N"
+ *   serve-once  "port P from A.B.C.D echoed N bytes keep-alive K", or
+ *               "STAGE error N"
+ *   server-errors  "WHAT=N ..." (an error-code's case, or a value)
+ *   tcp-listen  "listening PORT", or "STAGE error N"
+ *   use-after-drop  traps
  * Results that flatten to more than one value come back through a return
  * area; its layout (discriminant, then the payload at its alignment) is
  * written at each call.
@@ -73,6 +78,29 @@ void tcp_connect(int32_t, int32_t net, int32_t disc, int32_t, int32_t, int32_t, 
                  int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, uint8_t *ret);
 IMP(TCP, "[method]tcp-socket.finish-connect") void tcp_finish(int32_t, uint8_t *ret);
 IMP(TCP, "[method]tcp-socket.subscribe") int32_t tcp_subscribe(int32_t);
+IMP(TCP, "[method]tcp-socket.start-bind")
+void tcp_bind(int32_t, int32_t net, int32_t disc, int32_t, int32_t, int32_t, int32_t, int32_t,
+              int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, uint8_t *ret);
+IMP(TCP, "[method]tcp-socket.finish-bind") void tcp_finish_bind(int32_t, uint8_t *ret);
+IMP(TCP, "[method]tcp-socket.start-listen") void tcp_listen(int32_t, uint8_t *ret);
+IMP(TCP, "[method]tcp-socket.finish-listen") void tcp_finish_listen(int32_t, uint8_t *ret);
+IMP(TCP, "[method]tcp-socket.accept") void tcp_accept(int32_t, uint8_t *ret);
+IMP(TCP, "[method]tcp-socket.local-address") void tcp_local(int32_t, uint8_t *ret);
+IMP(TCP, "[method]tcp-socket.remote-address") void tcp_remote(int32_t, uint8_t *ret);
+IMP(TCP, "[method]tcp-socket.is-listening") int32_t tcp_is_listening(int32_t);
+IMP(TCP, "[method]tcp-socket.address-family") int32_t tcp_family(int32_t);
+IMP(TCP, "[method]tcp-socket.set-listen-backlog-size")
+void tcp_backlog(int32_t, int64_t, uint8_t *ret);
+IMP(TCP, "[method]tcp-socket.keep-alive-enabled") void tcp_keep_alive(int32_t, uint8_t *ret);
+IMP(TCP, "[method]tcp-socket.set-keep-alive-enabled")
+void tcp_set_keep_alive(int32_t, int32_t, uint8_t *ret);
+IMP(TCP, "[method]tcp-socket.keep-alive-idle-time") void tcp_keep_idle(int32_t, uint8_t *ret);
+IMP(TCP, "[method]tcp-socket.set-keep-alive-idle-time")
+void tcp_set_keep_idle(int32_t, int64_t, uint8_t *ret);
+IMP(TCP, "[method]tcp-socket.receive-buffer-size") void tcp_rcvbuf(int32_t, uint8_t *ret);
+IMP(TCP, "[method]tcp-socket.set-receive-buffer-size")
+void tcp_set_rcvbuf(int32_t, int64_t, uint8_t *ret);
+IMP(TCP, "[method]tcp-socket.shutdown") void tcp_shutdown(int32_t, int32_t, uint8_t *ret);
 IMP(TCP, "[resource-drop]tcp-socket") void tcp_drop(int32_t);
 #define UDP "wasi:sockets/udp@0.2.3"
 IMP("wasi:sockets/udp-create-socket@0.2.3", "create-udp-socket")
@@ -148,6 +176,14 @@ static void *answer(buf_t *b)
 }
 
 static uint32_t u32_at(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+
+/* An export's post-return: frees the answer it returned. */
+#define POST_RETURN(export, fn)                                                   \
+    __attribute__((export_name("cabi_post_" export))) void fn(void *r)           \
+    {                                                                              \
+        (void)r;                                                                   \
+        free(out.ptr);                                                             \
+    }
 
 /* ---- fetch ----------------------------------------------------------------------- */
 
@@ -256,11 +292,7 @@ void *fetch(char *m, size_t ml, char *a, size_t al, char *p, size_t pl, uint8_t 
     return answer(&b);
 }
 
-__attribute__((export_name("cabi_post_fetch"))) void post_fetch(void *r)
-{
-    (void)r;
-    free(out.ptr);
-}
+POST_RETURN("fetch", post_fetch)
 
 /* ---- tcp-echo ---------------------------------------------------------------------------- */
 
@@ -272,33 +304,44 @@ static void *net_error(buf_t *b, const char *stage, int code)
     return answer(b);
 }
 
+/* A new IPv4 socket in *sock connected to 127.0.0.1:port, its streams in
+ * *in and *os: NULL, or the stage that failed with its error-code in *code */
+static const char *connect_loopback(int32_t net, uint32_t port, int32_t *sock, int32_t *in,
+                                    int32_t *os, int *code)
+{
+    _Alignas(8) uint8_t ret[64];
+    create_tcp(0, ret); /* result<own<tcp-socket>, error-code>: u8, payload at 4 */
+    if (ret[0])
+        return *code = ret[4], "create";
+    *sock = (int32_t)u32_at(ret + 4);
+    /* ip-socket-address ipv4 {port, (127, 0, 0, 1)}; result<_, error-code>: u8, u8 at 1 */
+    tcp_connect(*sock, net, 0, (int32_t)port, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, ret);
+    if (ret[0])
+        return *code = ret[1], "start-connect";
+    for (;;) { /* result<tuple<own<input-stream>, own<output-stream>>, error-code> */
+        tcp_finish(*sock, ret);
+        if (!ret[0]) {
+            *in = (int32_t)u32_at(ret + 4);
+            *os = (int32_t)u32_at(ret + 8);
+            return NULL;
+        }
+        if (ret[4] != 8) /* would-block: wait on the socket's pollable */
+            return *code = ret[4], "finish-connect";
+        int32_t poll = tcp_subscribe(*sock);
+        pollable_block(poll);
+        pollable_drop(poll);
+    }
+}
+
 __attribute__((export_name("tcp-echo"))) void *tcp_echo(uint32_t port, char *msg, size_t len)
 {
     _Alignas(8) uint8_t ret[64];
     buf_t b = {0};
-    int32_t net = instance_network();
-    create_tcp(0, ret); /* ipv4; result<own<tcp-socket>, error-code>: u8, payload at 4 */
-    if (ret[0])
-        return net_error(&b, "create", ret[4]);
-    int32_t sock = (int32_t)u32_at(ret + 4);
-    /* ip-socket-address ipv4 {port, (127, 0, 0, 1)}; result<_, error-code>: u8, u8 at 1 */
-    tcp_connect(sock, net, 0, (int32_t)port, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, ret);
-    if (ret[0])
-        return net_error(&b, "start-connect", ret[1]);
-    int32_t in, os;
-    for (;;) { /* result<tuple<own<input-stream>, own<output-stream>>, error-code> */
-        tcp_finish(sock, ret);
-        if (!ret[0]) {
-            in = (int32_t)u32_at(ret + 4);
-            os = (int32_t)u32_at(ret + 8);
-            break;
-        }
-        if (ret[4] != 8) /* would-block: wait on the socket's pollable */
-            return net_error(&b, "finish-connect", ret[4]);
-        int32_t poll = tcp_subscribe(sock);
-        pollable_block(poll);
-        pollable_drop(poll);
-    }
+    int32_t net = instance_network(), sock, in, os;
+    int code;
+    const char *stage = connect_loopback(net, port, &sock, &in, &os, &code);
+    if (stage)
+        return net_error(&b, stage, code);
     os_write(os, msg, len, ret);
     if (ret[0])
         return net_error(&b, "write", ret[4]);
@@ -323,11 +366,7 @@ __attribute__((export_name("tcp-echo"))) void *tcp_echo(uint32_t port, char *msg
     return answer(&b);
 }
 
-__attribute__((export_name("cabi_post_tcp-echo"))) void post_tcp_echo(void *r)
-{
-    (void)r;
-    free(out.ptr);
-}
+POST_RETURN("tcp-echo", post_tcp_echo)
 
 /* ---- udp-echo ------------------------------------------------------------------------------ */
 
@@ -407,11 +446,7 @@ void *udp_echo(uint32_t port, char *msg, size_t len, uint32_t connected)
     return answer(&b);
 }
 
-__attribute__((export_name("cabi_post_udp-echo"))) void post_udp_echo(void *r)
-{
-    (void)r;
-    free(out.ptr);
-}
+POST_RETURN("udp-echo", post_udp_echo)
 
 /* ---- lookup ---------------------------------------------------------------------------------- */
 
@@ -451,8 +486,293 @@ __attribute__((export_name("lookup"))) void *lookup(char *name, size_t len)
     return answer(&b);
 }
 
-__attribute__((export_name("cabi_post_lookup"))) void post_lookup(void *r)
+POST_RETURN("lookup", post_lookup)
+
+/* ---- the TCP server's side ------------------------------------------------------------- */
+
+static uint64_t u64_at(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+/* A new IPv4 socket in *sock, start-bind and finish-bind to a.b.c.d:port,
+ * then start-listen and finish-listen: NULL, or the stage that failed with
+ * its error-code in *code */
+static const char *new_listener(int32_t net, const uint8_t a[4], uint32_t port, int32_t *sock,
+                                int *code)
 {
-    (void)r;
-    free(out.ptr);
+    _Alignas(8) uint8_t ret[64];
+    create_tcp(0, ret); /* result<own<tcp-socket>, error-code>: u8, payload at 4 */
+    if (ret[0])
+        return *code = ret[4], "create";
+    *sock = (int32_t)u32_at(ret + 4);
+    /* result<_, error-code>: u8, the code at 1 */
+    tcp_bind(*sock, net, 0, (int32_t)port, a[0], a[1], a[2], a[3], 0, 0, 0, 0, 0, 0, ret);
+    if (ret[0])
+        return *code = ret[1], "start-bind";
+    tcp_finish_bind(*sock, ret);
+    if (ret[0])
+        return *code = ret[1], "finish-bind";
+    tcp_listen(*sock, ret);
+    if (ret[0])
+        return *code = ret[1], "start-listen";
+    tcp_finish_listen(*sock, ret);
+    if (ret[0])
+        return *code = ret[1], "finish-listen";
+    return NULL;
 }
+
+/* result<ip-socket-address, error-code>: u8; at 4 the address's case, at
+ * 8 its port, at 10 an IPv4 address; the port, or -1 - the error-code */
+static int32_t address_port(uint8_t *ret, uint8_t addr[4])
+{
+    if (ret[0])
+        return -1 - ret[4];
+    uint16_t port;
+    memcpy(&port, ret + 8, 2);
+    if (addr)
+        memcpy(addr, ret + 10, 4);
+    return port;
+}
+
+__attribute__((export_name("serve-once"))) void *serve_once(uint32_t report_port)
+{
+    _Alignas(8) uint8_t ret[64];
+    static const uint8_t loopback[4] = {127, 0, 0, 1};
+    buf_t b = {0};
+    int code;
+    int32_t net = instance_network(), lsock;
+    const char *stage = new_listener(net, loopback, 0, &lsock, &code);
+    if (stage)
+        return net_error(&b, stage, code);
+    tcp_set_keep_alive(lsock, 1, ret); /* inherited by what it accepts */
+    if (ret[0])
+        return net_error(&b, "set-keep-alive-enabled", ret[1]);
+    tcp_backlog(lsock, 4, ret); /* a listener's: it listens again */
+    if (ret[0])
+        return net_error(&b, "set-listen-backlog-size", ret[1]);
+    tcp_local(lsock, ret);
+    int32_t port = address_port(ret, NULL);
+    if (port < 0)
+        return net_error(&b, "local-address", -1 - port);
+
+    /* the port, told to the test over a connection of its own */
+    int32_t rsock, rin, rout;
+    if ((stage = connect_loopback(net, report_port, &rsock, &rin, &rout, &code)))
+        return net_error(&b, stage, code);
+    buf_t msg = {0};
+    putu(&msg, (uint32_t)port);
+    put(&msg, "\n", 1);
+    os_write(rout, msg.p, msg.len, ret);
+    free(msg.p);
+    if (ret[0])
+        return net_error(&b, "report write", ret[4]);
+
+    /* a connection to accept: the listener's pollable is ready with one */
+    int32_t csock, in, os;
+    for (;;) { /* result<tuple<own<tcp-socket>, own<input>, own<output>>, error-code>:
+                * u8, the handles at 4, 8, 12, or the code at 4 */
+        tcp_accept(lsock, ret);
+        if (!ret[0]) {
+            csock = (int32_t)u32_at(ret + 4);
+            in = (int32_t)u32_at(ret + 8);
+            os = (int32_t)u32_at(ret + 12);
+            break;
+        }
+        if (ret[4] != 8)
+            return net_error(&b, "accept", ret[4]);
+        wait_on(tcp_subscribe(lsock));
+    }
+    uint8_t peer[4];
+    tcp_remote(csock, ret);
+    if (address_port(ret, peer) < 0)
+        return net_error(&b, "remote-address", ret[4]);
+    tcp_keep_alive(csock, ret); /* result<bool, error-code>: u8, u8 at 1 */
+    int keep_alive = ret[0] ? -1 : ret[1];
+    uint64_t echoed = 0;
+    for (;;) { /* blocking-read: result<list<u8>, stream-error> */
+        is_read(in, 65536, ret);
+        if (ret[0])
+            break; /* closed: the peer is done */
+        void *chunk = (void *)(uintptr_t)u32_at(ret + 4);
+        uint32_t n = u32_at(ret + 8);
+        for (uint32_t off = 0; off < n;) { /* blocking-write-and-flush takes 4096 at most */
+            uint32_t k = n - off > 4096 ? 4096 : n - off;
+            uint8_t wret[16];
+            os_write(os, (uint8_t *)chunk + off, k, wret);
+            if (wret[0])
+                return net_error(&b, "echo write", wret[4]);
+            off += k;
+        }
+        echoed += n;
+        free(chunk);
+    }
+    is_drop(in);
+    os_drop(os);
+    tcp_drop(csock); /* the connection's last holder: closed */
+    is_drop(rin);
+    os_drop(rout);
+    tcp_drop(rsock);
+    tcp_drop(lsock);
+    network_drop(net);
+    puts_(&b, "port ");
+    putu(&b, (uint32_t)port);
+    puts_(&b, " from ");
+    for (int i = 0; i < 4; i++) {
+        if (i)
+            put(&b, ".", 1);
+        putu(&b, peer[i]);
+    }
+    puts_(&b, " echoed ");
+    putu(&b, echoed);
+    puts_(&b, " bytes keep-alive ");
+    putu(&b, (uint32_t)keep_alive);
+    return answer(&b);
+}
+
+POST_RETURN("serve-once", post_serve_once)
+
+/* "WHAT=N " with N the result's error-code (result<_, error-code>: u8, u8
+ * at 1), or "ok" */
+static void said(buf_t *b, const char *what, const uint8_t *ret)
+{
+    puts_(b, what);
+    put(b, "=", 1);
+    if (ret[0])
+        putu(b, ret[1]);
+    else
+        puts_(b, "ok");
+    put(b, " ", 1);
+}
+
+/* the same with the code at 4 (a result with a 4-aligned payload) */
+static void said4(buf_t *b, const char *what, const uint8_t *ret)
+{
+    uint8_t r[2] = {ret[0], ret[4]};
+    said(b, what, r);
+}
+
+static void said_value(buf_t *b, const char *what, uint64_t v)
+{
+    puts_(b, what);
+    put(b, "=", 1);
+    putu(b, v);
+    put(b, " ", 1);
+}
+
+__attribute__((export_name("server-errors"))) void *server_errors(void)
+{
+    _Alignas(8) uint8_t ret[64];
+    buf_t b = {0};
+    int32_t net = instance_network();
+    create_tcp(0, ret);
+    if (ret[0])
+        return net_error(&b, "create", ret[4]);
+    int32_t s = (int32_t)u32_at(ret + 4);
+    /* unbound */
+    tcp_finish_bind(s, ret);
+    said(&b, "finish-bind", ret);
+    tcp_listen(s, ret);
+    said(&b, "listen-unbound", ret);
+    tcp_finish_listen(s, ret);
+    said(&b, "finish-listen", ret);
+    tcp_accept(s, ret);
+    said4(&b, "accept-unbound", ret);
+    tcp_local(s, ret);
+    said4(&b, "local-unbound", ret);
+    said_value(&b, "is-listening", (uint32_t)tcp_is_listening(s));
+    said_value(&b, "family", (uint32_t)tcp_family(s));
+    tcp_backlog(s, 0, ret);
+    said(&b, "backlog-0", ret);
+    tcp_set_rcvbuf(s, 0, ret);
+    said(&b, "rcvbuf-0", ret);
+    tcp_set_keep_idle(s, 1, ret); /* 1 ns: rounded up, not refused */
+    said(&b, "idle-1ns", ret);
+    tcp_keep_idle(s, ret); /* result<duration, error-code>: u8, u64 at 8 */
+    said_value(&b, "idle", ret[0] ? 0 : u64_at(ret + 8));
+    tcp_bind(s, net, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, ret); /* [::1]:0 on an IPv4 socket */
+    said(&b, "bind-ipv6", ret);
+    tcp_bind(s, net, 0, 0, 224, 0, 0, 1, 0, 0, 0, 0, 0, 0, ret); /* multicast */
+    said(&b, "bind-multicast", ret);
+    tcp_bind(s, net, 0, 0, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, ret);
+    said(&b, "bind", ret);
+    tcp_bind(s, net, 0, 0, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, ret);
+    said(&b, "bind-started", ret);
+    tcp_local(s, ret);
+    said4(&b, "local-bind-started", ret);
+    tcp_finish_bind(s, ret);
+    said(&b, "finish-bind", ret);
+    /* bound */
+    tcp_bind(s, net, 0, 0, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, ret);
+    said(&b, "bind-bound", ret);
+    tcp_finish_bind(s, ret);
+    said(&b, "finish-bind-bound", ret);
+    tcp_accept(s, ret);
+    said4(&b, "accept-bound", ret);
+    tcp_backlog(s, 16, ret);
+    said(&b, "backlog-16", ret);
+    tcp_listen(s, ret);
+    said(&b, "listen", ret);
+    said_value(&b, "is-listening-started", (uint32_t)tcp_is_listening(s));
+    tcp_finish_listen(s, ret);
+    said(&b, "finish-listen", ret);
+    /* listening */
+    said_value(&b, "is-listening", (uint32_t)tcp_is_listening(s));
+    tcp_listen(s, ret);
+    said(&b, "listen-listening", ret);
+    tcp_connect(s, net, 0, 9, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, ret);
+    said(&b, "connect-listening", ret);
+    tcp_shutdown(s, 2, ret);
+    said(&b, "shutdown-listening", ret);
+    tcp_accept(s, ret);
+    said4(&b, "accept-none-pending", ret);
+    tcp_backlog(s, (int64_t)1 << 40, ret); /* clamped */
+    said(&b, "backlog-huge", ret);
+    tcp_local(s, ret);
+    int32_t port = address_port(ret, NULL);
+    /* its port for another socket */
+    create_tcp(0, ret);
+    int32_t s2 = (int32_t)u32_at(ret + 4);
+    tcp_bind(s2, net, 0, port, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, ret);
+    said(&b, "bind-in-use", ret);
+    tcp_drop(s2);
+    tcp_drop(s);
+    network_drop(net);
+    b.len--; /* the last space */
+    return answer(&b);
+}
+
+POST_RETURN("server-errors", post_server_errors)
+
+__attribute__((export_name("tcp-listen")))
+void *tcp_listen_at(uint32_t a, uint32_t b_, uint32_t c, uint32_t d, uint32_t port)
+{
+    _Alignas(8) uint8_t ret[64];
+    const uint8_t addr[4] = {(uint8_t)a, (uint8_t)b_, (uint8_t)c, (uint8_t)d};
+    buf_t b = {0};
+    int code;
+    int32_t net = instance_network(), s;
+    const char *stage = new_listener(net, addr, port, &s, &code);
+    if (stage)
+        return net_error(&b, stage, code);
+    tcp_local(s, ret);
+    puts_(&b, "listening ");
+    putu(&b, (uint32_t)address_port(ret, NULL));
+    tcp_drop(s);
+    network_drop(net);
+    return answer(&b);
+}
+
+POST_RETURN("tcp-listen", post_tcp_listen)
+
+__attribute__((export_name("use-after-drop"))) void *use_after_drop(void)
+{
+    _Alignas(8) uint8_t ret[64];
+    buf_t b = {0};
+    create_tcp(0, ret);
+    if (ret[0])
+        return net_error(&b, "create", ret[4]);
+    int32_t s = (int32_t)u32_at(ret + 4);
+    tcp_drop(s);
+    said_value(&b, "is-listening", (uint32_t)tcp_is_listening(s)); /* traps */
+    return answer(&b);
+}
+
+POST_RETURN("use-after-drop", post_use_after_drop)
