@@ -245,7 +245,8 @@ def main():
                     "local-bind-started=9 finish-bind=ok bind-bound=9 finish-bind-bound=7 "
                     "accept-bound=9 backlog-16=ok listen=ok is-listening-started=0 "
                     "finish-listen=ok is-listening=1 listen-listening=9 connect-listening=9 "
-                    "shutdown-listening=9 accept-none-pending=8 backlog-huge=ok bind-in-use=12")
+                    "shutdown-listening=9 accept-none-pending=8 ready-none-pending=0 backlog-huge=ok "
+                    "bind-in-use=12")
             got = out.decode(errors="replace").split()
             check(status == 200 and got == want.split(),
                   "the state machine's answers as the WIT says (not-in-progress 7, "

@@ -31,6 +31,7 @@
 #define IMP(m, n) __attribute__((import_module(m), import_name(n)))
 
 IMP(POLL, "[method]pollable.block") void pollable_block(int32_t);
+IMP(POLL, "[method]pollable.ready") int32_t pollable_ready(int32_t);
 IMP(POLL, "[resource-drop]pollable") void pollable_drop(int32_t);
 IMP(IO, "[method]output-stream.blocking-write-and-flush")
 void os_write(int32_t, const void *, size_t, uint8_t *ret);
@@ -723,6 +724,9 @@ __attribute__((export_name("server-errors"))) void *server_errors(void)
     said(&b, "shutdown-listening", ret);
     tcp_accept(s, ret);
     said4(&b, "accept-none-pending", ret);
+    int32_t poll = tcp_subscribe(s); /* ready only with a connection pending */
+    said_value(&b, "ready-none-pending", (uint32_t)pollable_ready(poll));
+    pollable_drop(poll);
     tcp_backlog(s, (int64_t)1 << 40, ret); /* clamped */
     said(&b, "backlog-huge", ret);
     tcp_local(s, ret);
