@@ -68,6 +68,10 @@ TEST(jit_x64_encodes_arithmetic_and_control)
     EXPECT(&b, 0x48, 0x0F, 0xAF, 0xC1);
     x_shift_cl(&b, 0, SH_SAR, RAX); /* sar eax, cl */
     EXPECT(&b, 0xD3, 0xF8);
+    x_shift_imm(&b, 0, SH_ROL, RAX, 7); /* rol eax, 7 */
+    EXPECT(&b, 0xC1, 0xC0, 0x07);
+    x_shift_imm(&b, 1, SH_SHR, R9, 3); /* shr r9, 3 */
+    EXPECT(&b, 0x49, 0xC1, 0xE9, 0x03);
     x_setcc_movzx(&b, CC_L, RAX); /* setl al; movzx eax, al */
     EXPECT(&b, 0x0F, 0x9C, 0xC0, 0x0F, 0xB6, 0xC0);
     x_mov_imm64(&b, RCX, 0x123456789ull); /* mov rcx, imm64 */
@@ -202,6 +206,59 @@ TEST(jit_recursion_stops_where_the_interpreter_stops)
         ASSERT_EQ_INT(CALL_I32(&jit, fns[k], 1, 5000), 5000);
         ASSERT_EQ_U64(weft_store_fuel(jit.store), weft_store_fuel(in.store));
     }
+}
+
+/* Calls export `name` with the i32 argument in both fixtures, each with
+ * `fuel`: the same return code, result or trap, backtrace and fuel left. */
+static void expect_same_call(fixture_t *in, fixture_t *jit, const char *name, int32_t arg, uint64_t fuel)
+{
+    fixture_t *fx[2] = {in, jit};
+    int rc[2];
+    weft_val_t res[2];
+    for (int t = 0; t < 2; t++) {
+        weft_extern_t ext;
+        weft_val_t a = {.type = WEFT_I32, .of.i32 = arg};
+        ASSERT_OK(weft_instance_export(fx[t]->inst, name, &ext));
+        weft_store_set_fuel(fx[t]->store, fuel);
+        memset(&res[t], 0, sizeof res[t]);
+        rc[t] = weft_func_call(fx[t]->store, ext.of.func, &a, 1, &res[t], 1);
+    }
+    ASSERT_EQ_INT(rc[1], rc[0]);
+    ASSERT_EQ_U64(weft_store_fuel(jit->store), weft_store_fuel(in->store));
+    if (rc[0] == 0) {
+        ASSERT_EQ_INT(res[1].of.i32, res[0].of.i32);
+        return;
+    }
+    ASSERT_EQ_INT(weft_store_trap(jit->store), weft_store_trap(in->store));
+    uint32_t bin[64], bjit[64];
+    size_t nin = weft_store_trap_backtrace(in->store, bin, NULL, 64);
+    ASSERT_EQ_U64(weft_store_trap_backtrace(jit->store, bjit, NULL, 64), nin);
+    for (size_t i = 0; i < nin; i++) ASSERT_EQ_U64(bjit[i], bin[i]);
+}
+
+/* jit_regs.wat: values kept in registers between ops and loop locals kept
+ * in registers across the loop reach memory wherever they must (branches
+ * out of the loop, returns, calls and helpers in it, traps, nested loops,
+ * more locals than registers, one local read as float and integer): the
+ * same results, traps and fuel as the interpreter, also when the fuel
+ * runs out in the middle of the loop. */
+TEST(jit_registers_agree_with_the_interpreter)
+{
+    fixture_t in, jit;
+    fx_load_tier(&in, "jit_regs", WEFT_TIER_INTERP);
+    fx_load_tier(&jit, "jit_regs", WEFT_TIER_JIT);
+    static const char *const fns[] = {"escape", "table_exit", "return_inside", "call_inside", "div_inside",
+                                      "oob_inside", "nested", "many", "bits", "widen", "grow_inside"};
+    static const int32_t args[] = {-80, -3, 0, 1, 7, 13, 25, 4096, 65536};
+    static const uint64_t fuels[] = {1000000, 300, 41};
+    for (size_t f = 0; f < sizeof fns / sizeof *fns; f++)
+        for (size_t a = 0; a < sizeof args / sizeof *args; a++)
+            for (size_t u = 0; u < sizeof fuels / sizeof *fuels; u++)
+                expect_same_call(&in, &jit, fns[f], args[a], fuels[u]);
+#if defined(__x86_64__) && defined(__linux__)
+    uint32_t total, compiled = weft_module_compiled_functions(jit.module, &total);
+    ASSERT_EQ_U64(compiled, total); /* every function here runs compiled */
+#endif
 }
 
 #if defined(__x86_64__) && defined(__linux__)

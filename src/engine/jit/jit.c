@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "regcache.h"
 #include "x64.h"
 
 #if defined(__x86_64__) && defined(__linux__)
@@ -162,13 +163,11 @@ typedef struct {
     size_t *unwind, n_unwind, unwind_cap;       /* jnz sites: eax holds a reported code */
     size_t *ret, n_ret, ret_cap;                /* jmp sites to the epilogue */
     bool failed;
-    /* The interpreter's accumulator, in registers: the slot whose value
-     * the op emitted last left in rax (gp) or xmm0 (xmm; -1: none), and
-     * what the one before left (prev_*), which an _R twin may read
-     * instead of its slot: the compiler gives an op that twin only when
-     * the op right before it, with no label between, produced the operand. */
-    int64_t gp, xmm, prev_gp, prev_xmm;
-    bool r_twin; /* the op being emitted is an _R twin */
+    /* Slots in registers (regcache.h). The interpreter's accumulator twins
+     * (_R) need nothing of their own: the op before them left their
+     * operand in the cache. */
+    rcache_t rc;
+    bool *loop_calls; /* per innermost loop: it calls a helper or a function */
 } jc_t;
 
 static bool grow(void **p, size_t *cap, size_t n, size_t elem)
@@ -218,18 +217,16 @@ static void jump_to_cell(jc_t *j, int cc, size_t cell) /* cc < 0: jmp */
     add_fixup(j, at, at + 4, cell);
 }
 
-#define SLOT(i) ((int32_t)(8 * (int64_t)(i)))
 #define CTX(f) ((int32_t)offsetof(jit_ctx_t, f))
 
 static void ld_slot(jc_t *j, int size, int reg, uint32_t slot)
 {
-    if (j->r_twin && reg == RAX && j->prev_gp == (int64_t)slot) return; /* already in rax */
-    x_load(j->b, size, false, size == 8, reg, RBX, NO_REG, SLOT(slot));
+    rc_gp(&j->rc, size, reg, slot);
 }
 
 static void st_slot(jc_t *j, int size, int reg, uint32_t slot)
 {
-    x_store(j->b, size, reg, RBX, NO_REG, SLOT(slot));
+    rc_set_gp(&j->rc, size, reg, slot);
 }
 
 static void call_helper(jc_t *j, int index)
@@ -257,13 +254,6 @@ static void mem_in(jc_t *j) /* r12, r15 = memory 0 */
     x_load(j->b, 8, false, true, R15, R14, NO_REG, CTX(memsize));
 }
 
-static void cmp_slot_zero(jc_t *j, uint32_t slot) /* cmp dword [fp + slot], 0 */
-{
-    static const uint8_t op[] = {0x83};
-    x_rm_mem(j->b, 0, 0, op, 1, ALU_CMP, RBX, NO_REG, SLOT(slot));
-    x_byte(j->b, 0);
-}
-
 /* reg = the second operand of a BIN or BRCMP: a slot or an immediate. */
 static void ld_operand(jc_t *j, int w, int reg, bool imm, uint64_t v)
 {
@@ -282,7 +272,7 @@ static void alu_operand(jc_t *j, int w, int alu, bool imm, uint64_t v)
         x_mov_imm64(j->b, RCX, v);
         x_alu_rr(j->b, w, alu, RAX, RCX);
     } else {
-        x_alu_rm(j->b, w, alu, RAX, RBX, SLOT(v));
+        rc_alu(&j->rc, w, alu, RAX, (uint32_t)v);
     }
 }
 
@@ -296,8 +286,8 @@ static void ld_float(jc_t *j, bool dbl, int xmm, bool imm, uint64_t v)
         static const uint8_t movq[] = {0x0F, 0x6E};
         x_mov_imm64(j->b, RAX, dbl ? v : (uint32_t)v);
         x_rm_reg(j->b, 0x66, dbl, movq, 2, xmm, RAX);
-    } else if (!(j->r_twin && xmm == 0 && j->prev_xmm == (int64_t)v)) { /* else in xmm0 */
-        x_sse_mem(j->b, dbl, 0x10, xmm, RBX, SLOT(v));
+    } else {
+        rc_xmm(&j->rc, dbl, xmm, (uint32_t)v);
     }
 }
 
@@ -325,7 +315,6 @@ static void float_compare(jc_t *j, bool dbl, int k, uint32_t d, uint32_t a, bool
         x_setcc_movzx(j->b, k <= 3 ? CC_A : CC_AE, RAX);
     }
     st_slot(j, 4, RAX, d);
-    j->gp = d;
 }
 
 /* An integer or float BIN inline, or false to leave it to its helper. */
@@ -362,24 +351,19 @@ static bool bin_inline(jc_t *j, int base, const cell_t *pc, bool imm)
         ld_slot(j, w ? 8 : 4, RAX, a);
         alu_operand(j, w, alu, imm, bv);
         st_slot(j, w ? 8 : 4, RAX, d);
-        j->gp = d;
         return true;
     }
-    if (w >= 0 && sh >= 0) { /* the hardware masks the count as the spec does */
-        ld_operand(j, w, RCX, imm, bv);
+    bool mul = base == OP_I32_MUL || base == OP_I64_MUL;
+    if (w >= 0 && (sh >= 0 || mul)) { /* the hardware masks a shift's count as the spec does */
+        if (mul || !imm) ld_operand(j, w, RCX, imm, bv);
         ld_slot(j, w ? 8 : 4, RAX, a);
-        x_shift_cl(j->b, w, sh, RAX);
+        if (mul)
+            x_imul_rr(j->b, w, RAX, RCX);
+        else if (imm)
+            x_shift_imm(j->b, w, sh, RAX, (uint8_t)(bv & (w ? 63 : 31)));
+        else
+            x_shift_cl(j->b, w, sh, RAX);
         st_slot(j, w ? 8 : 4, RAX, d);
-        j->gp = d;
-        return true;
-    }
-    if (base == OP_I32_MUL || base == OP_I64_MUL) {
-        w = base == OP_I64_MUL;
-        ld_operand(j, w, RCX, imm, bv);
-        ld_slot(j, w ? 8 : 4, RAX, a);
-        x_imul_rr(j->b, w, RAX, RCX);
-        st_slot(j, w ? 8 : 4, RAX, d);
-        j->gp = d;
         return true;
     }
     if (w >= 0 && ((base >= OP_I32_EQ && base <= OP_I32_GE_U) || (base >= OP_I64_EQ && base <= OP_I64_GE_U))) {
@@ -388,7 +372,6 @@ static bool bin_inline(jc_t *j, int base, const cell_t *pc, bool imm)
         alu_operand(j, w, ALU_CMP, imm, bv);
         x_setcc_movzx(j->b, cmp_cc[k], RAX);
         st_slot(j, 4, RAX, d);
-        j->gp = d;
         return true;
     }
     /* f32/f64 add, sub, mul, div: the SSE instruction C compiles them to */
@@ -410,8 +393,7 @@ static bool bin_inline(jc_t *j, int base, const cell_t *pc, bool imm)
         ld_float(j, dbl, 0, false, a);
         ld_float(j, dbl, 1, imm, bv);
         x_rm_reg(j->b, dbl ? 0xF2 : 0xF3, 0, op, 2, 0, 1); /* op xmm0, xmm1 */
-        x_sse_mem(j->b, dbl, 0x11, 0, RBX, SLOT(d));
-        j->xmm = d;
+        rc_set_xmm(&j->rc, dbl, 0, d);
         return true;
     }
     if ((base >= OP_F32_EQ && base <= OP_F32_GE) || (base >= OP_F64_EQ && base <= OP_F64_GE)) {
@@ -428,8 +410,8 @@ static bool bin_inline(jc_t *j, int base, const cell_t *pc, bool imm)
 static bool float_un_inline(jc_t *j, int op, uint32_t d, uint32_t a)
 {
     xbuf_t *b = j->b;
-    uint8_t cvt[] = {0x0F, 0x2A}; /* cvtsi2ss/sd */
-    bool dbl_out;
+    static const uint8_t cvt[] = {0x0F, 0x2A}, sqrt[] = {0x0F, 0x51}, cvtf[] = {0x0F, 0x5A};
+    bool dbl_out, wide_in;
     switch (op) {
     case OP_F32_ABS: case OP_F32_NEG:
         ld_slot(j, 4, RAX, a);
@@ -445,13 +427,15 @@ static bool float_un_inline(jc_t *j, int op, uint32_t d, uint32_t a)
         return true;
     case OP_F32_SQRT: case OP_F64_SQRT:
         dbl_out = op == OP_F64_SQRT;
-        x_sse_mem(b, dbl_out, 0x51, 0, RBX, SLOT(a));
+        ld_float(j, dbl_out, 0, false, a);
+        x_rm_reg(b, dbl_out ? 0xF2 : 0xF3, 0, sqrt, 2, 0, 0);
         break;
     case OP_F32_CONVERT_I32_S: case OP_F32_CONVERT_I64_S:
     case OP_F64_CONVERT_I32_S: case OP_F64_CONVERT_I64_S:
         dbl_out = op == OP_F64_CONVERT_I32_S || op == OP_F64_CONVERT_I64_S;
-        x_rm_mem(b, dbl_out ? 0xF2 : 0xF3, op == OP_F32_CONVERT_I64_S || op == OP_F64_CONVERT_I64_S, cvt,
-                 2, 0, RBX, NO_REG, SLOT(a));
+        wide_in = op == OP_F32_CONVERT_I64_S || op == OP_F64_CONVERT_I64_S;
+        ld_slot(j, wide_in ? 8 : 4, RAX, a);
+        x_rm_reg(b, dbl_out ? 0xF2 : 0xF3, wide_in, cvt, 2, 0, RAX);
         break;
     case OP_F32_CONVERT_I32_U: case OP_F64_CONVERT_I32_U:
         dbl_out = op == OP_F64_CONVERT_I32_U;
@@ -460,12 +444,13 @@ static bool float_un_inline(jc_t *j, int op, uint32_t d, uint32_t a)
         break;
     case OP_F64_PROMOTE_F32: case OP_F32_DEMOTE_F64: /* cvtss2sd / cvtsd2ss */
         dbl_out = op == OP_F64_PROMOTE_F32;
-        x_sse_mem(b, !dbl_out, 0x5A, 0, RBX, SLOT(a));
+        ld_float(j, !dbl_out, 0, false, a);
+        x_rm_reg(b, dbl_out ? 0xF3 : 0xF2, 0, cvtf, 2, 0, 0); /* the prefix names the source */
         break;
     default:
         return false;
     }
-    x_sse_mem(b, dbl_out, 0x11, 0, RBX, SLOT(d));
+    rc_set_xmm(&j->rc, dbl_out, 0, d);
     return true;
 }
 
@@ -496,7 +481,12 @@ static bool un_inline(jc_t *j, int op, const cell_t *pc)
     case OP_I64_EXTEND32_S: size = 4, out = 8, sign = true; break;
     default: return float_un_inline(j, op, d, a);
     }
-    x_load(j->b, size, sign, out == 8, RAX, RBX, NO_REG, SLOT(a));
+    ld_slot(j, size == 8 ? 8 : 4, RAX, a); /* a 4-byte read zero-extends */
+    if (sign) { /* movsx r, r8/r16; movsxd rax, eax */
+        static const uint8_t movsx8[] = {0x0F, 0xBE}, movsx16[] = {0x0F, 0xBF}, movsxd[] = {0x63};
+        const uint8_t *ext = size == 1 ? movsx8 : size == 2 ? movsx16 : movsxd;
+        x_rm_reg(j->b, 0, out == 8, ext, size == 4 ? 1 : 2, RAX, RAX);
+    }
     st_slot(j, out, RAX, d);
     return true;
 }
@@ -506,15 +496,12 @@ static bool un_inline(jc_t *j, int op, const cell_t *pc)
 static void mem_address(jc_t *j, const opinfo_t *oi, const cell_t *pc, uint32_t a)
 {
     uint64_t off;
-    if (j->r_twin && j->prev_gp == (int64_t)a)
-        x_mov_rr(j->b, 0, RAX, RAX); /* mov eax, eax: the address zero-extended */
-    else
-        ld_slot(j, 4, RAX, a);
+    ld_slot(j, 4, RAX, a); /* the address zero-extended */
     if (oi->variant == 1 || oi->variant == 2) { /* _A, _X: a 32-bit add first */
         if (oi->variant == 1)
             x_alu_ri(j->b, 0, ALU_ADD, RAX, (int32_t)pc[2].p.b);
         else
-            x_alu_rm(j->b, 0, ALU_ADD, RAX, RBX, SLOT(pc[2].p.b));
+            rc_alu(&j->rc, 0, ALU_ADD, RAX, pc[2].p.b);
         off = pc[2].p.a;
     } else {
         off = pc[2].u;
@@ -613,6 +600,22 @@ static void direct_call(jc_t *j, const cell_t *pc)
     x_patch(b, done, b->len);
 }
 
+/* Around a call of a helper or a function: every cache register is
+ * caller-saved, and the callee reads and writes slots in memory. */
+static void call_begin(jc_t *j)
+{
+    rc_sync(&j->rc, true);
+    rc_drop(&j->rc);
+    j->rc.off = true;
+    if (j->rc.tag >= 0) j->loop_calls[j->rc.tag] = true;
+}
+
+static void call_end(jc_t *j)
+{
+    j->rc.off = false;
+    rc_reload_pinned(&j->rc);
+}
+
 static void emit_op(jc_t *j, int op, size_t i)
 {
     const cell_t *pc = &j->fd->code[i];
@@ -621,24 +624,29 @@ static void emit_op(jc_t *j, int op, size_t i)
     switch (oi->kind) {
     case K_UN:
         if (un_inline(j, op, pc)) return;
+        call_begin(j);
         x_load(b, 8, false, true, RDI, RBX, NO_REG, SLOT(pc[1].p.b));
         call_helper(j, JH_OP + op);
+        call_end(j);
         st_slot(j, oi->out, RAX, pc[1].p.a);
         return;
     case K_BIN: {
         bool imm = oi->variant & 1;
         if (bin_inline(j, op - oi->variant, pc, imm)) return;
+        call_begin(j);
         x_load(b, 8, false, true, RDI, RBX, NO_REG, SLOT(pc[1].p.b));
         if (imm)
             x_mov_imm64(b, RSI, pc[2].u);
         else
             x_load(b, 8, false, true, RSI, RBX, NO_REG, SLOT(pc[2].p.a));
         call_helper(j, JH_OP + op);
+        call_end(j);
         st_slot(j, oi->out, RAX, pc[1].p.a);
         return;
     }
     case K_UNT:
     case K_BINT:
+        call_begin(j);
         x_load(b, 8, false, true, RDI, RBX, NO_REG, SLOT(pc[1].p.b));
         if (oi->kind == K_BINT) {
             x_load(b, 8, false, true, RSI, RBX, NO_REG, SLOT(pc[2].p.a));
@@ -649,6 +657,7 @@ static void emit_op(jc_t *j, int op, size_t i)
         call_helper(j, JH_OP + op);
         x_test_rr(b, 0, RAX, RAX);
         add_site(j, &j->eax_trap, &j->n_eax_trap, &j->eax_trap_cap, x_jcc(b, CC_NE));
+        call_end(j);
         return;
     case K_BRCMP: {
         bool imm = oi->variant & 1;
@@ -665,7 +674,6 @@ static void emit_op(jc_t *j, int op, size_t i)
         mem_address(j, oi, pc, pc[1].p.b);
         x_load(b, oi->size, oi->sign, oi->out == 8, RAX, R12, RAX, 0);
         st_slot(j, oi->out, RAX, pc[1].p.a);
-        j->gp = pc[1].p.a;
         return;
     case K_STORE:
         mem_address(j, oi, pc, pc[1].p.a);
@@ -708,10 +716,7 @@ static void emit_op(jc_t *j, int op, size_t i)
     case OP_BR_IF_R:
     case OP_BR_UNLESS:
     case OP_BR_UNLESS_R:
-        if (j->r_twin && j->prev_gp == (int64_t)pc[1].u)
-            x_test_rr(b, 0, RAX, RAX);
-        else
-            cmp_slot_zero(j, (uint32_t)pc[1].u);
+        rc_test_zero(&j->rc, (uint32_t)pc[1].u);
         jump_to_cell(j, op == OP_BR_IF || op == OP_BR_IF_R ? CC_NE : CC_E, i + 2 + (size_t)pc[2].i);
         return;
     case OP_BR_TABLE: {
@@ -743,14 +748,17 @@ static void emit_op(jc_t *j, int op, size_t i)
         return;
     case OP_CALL:
     case OP_CALL_LOCAL: /* CALL with the callee's funcdef_t in cell 2, unused here */
-        if (pc[1].p.a >= j->m->nfunc_imports && j->will[pc[1].p.a - j->m->nfunc_imports]) {
+        call_begin(j);
+        if (pc[1].p.a >= j->m->nfunc_imports && j->will[pc[1].p.a - j->m->nfunc_imports])
             direct_call(j, pc);
-            return;
-        }
-        helper_call_op(j, OP_CALL, pc);
+        else
+            helper_call_op(j, OP_CALL, pc);
+        call_end(j);
         return;
     case OP_CALL_INDIRECT:
+        call_begin(j);
         helper_call_op(j, op, pc);
+        call_end(j);
         return;
     case OP_COPY:
     case OP_COPY2: /* in order: the second may read what the first wrote */
@@ -769,7 +777,7 @@ static void emit_op(jc_t *j, int op, size_t i)
         static const uint8_t cmove[] = {0x0F, 0x44};
         ld_slot(j, 8, RAX, pc[1].p.b);
         ld_slot(j, 8, RCX, pc[2].p.a);
-        cmp_slot_zero(j, pc[2].p.b);
+        rc_test_zero(&j->rc, pc[2].p.b);
         x_rm_reg(b, 0, 1, cmove, 2, RAX, RCX);
         st_slot(j, 8, RAX, pc[1].p.a);
         return;
@@ -795,6 +803,7 @@ static void emit_op(jc_t *j, int op, size_t i)
         return;
     }
     case OP_MEMORY_GROW:
+        call_begin(j);
         fuel_out(j);
         x_mov_rr(b, 1, RDI, R14);
         ld_slot(j, 4, RSI, pc[1].p.b);
@@ -804,6 +813,7 @@ static void emit_op(jc_t *j, int op, size_t i)
         mem_in(j);
         x_test_rr(b, 0, RAX, RAX);
         add_site(j, &j->eax_trap, &j->n_eax_trap, &j->eax_trap_cap, x_jcc(b, CC_NE));
+        call_end(j);
         return;
     case OP_REF_FUNC:
         x_load(b, 8, false, true, RAX, R14, NO_REG, CTX(funcs));
@@ -828,7 +838,7 @@ static void emit_epilogue_and_stubs(jc_t *j)
     size_t ok = b->len;
     x_alu_rr(b, 0, ALU_XOR, RAX, RAX);
     size_t exit = b->len; /* eax: 0 or the trap code */
-    x_alu_ri(b, 1, ALU_ADD, RSP, 8);
+    x_pop(b, RBP);
     x_ret(b);
     for (size_t k = 0; k < j->n_ret; k++) x_patch(b, j->ret[k], ok);
 
@@ -872,15 +882,254 @@ static bool function_supported(const funcdef_t *fd)
     return true;
 }
 
+/* ---- control flow: labels and loops ---------------------------------------- */
+
+/* Calls fn(arg, i, t) for every cell t the op at cell i may branch to;
+ * false when the op is no branch. */
+static bool each_target(const funcdef_t *fd, int op, size_t i, void (*fn)(void *, size_t, size_t), void *arg)
+{
+    const cell_t *pc = &fd->code[i];
+    const opinfo_t *oi = &op_info[op];
+    if (oi->kind == K_BRCMP) {
+        size_t offcell = oi->variant & 1 ? 3 : 2;
+        fn(arg, i, i + offcell + (size_t)pc[offcell].i);
+        return true;
+    }
+    switch (op) {
+    case OP_BR: fn(arg, i, i + 1 + (size_t)pc[1].i); return true;
+    case OP_BR_IF: case OP_BR_IF_R: case OP_BR_UNLESS: case OP_BR_UNLESS_R:
+        fn(arg, i, i + 2 + (size_t)pc[2].i);
+        return true;
+    case OP_BR_TABLE:
+        for (uint32_t k = 0; k <= pc[1].p.b; k++) fn(arg, i, i + 2 + k + (size_t)pc[2 + k].i);
+        return true;
+    default: return false;
+    }
+}
+
+/* What the emitter knows of fd's control flow before it starts: which
+ * cells are branch targets, and its innermost loops. A loop is a header
+ * cell with branches back to it; it spans the header to the last such
+ * branch. One that contains no other header is innermost; its locals may
+ * be pinned in registers when nothing outside it branches into it (true
+ * of wasm's structured control; checked rather than assumed). */
+typedef struct {
+    size_t ncode;
+    bool *label;      /* per cell (and the end): a branch target */
+    size_t *back_end; /* per cell: 1 + the last cell branching back to it, or 0 */
+    int32_t *loop_of; /* per cell: the innermost loop it lies in, or -1 */
+    size_t *head, *last; /* per innermost loop: its header and last cell */
+    bool *ok;            /* per innermost loop: entered only at its header */
+    size_t nloops;
+} flow_t;
+
+static void mark_target(void *arg, size_t from, size_t to)
+{
+    flow_t *f = arg;
+    if (to > f->ncode) return; /* the fixup check refuses the function */
+    f->label[to] = true;
+    if (to <= from && f->back_end[to] < from + 1) f->back_end[to] = from + 1;
+}
+
+static void check_entry(void *arg, size_t from, size_t to)
+{
+    flow_t *f = arg;
+    if (to >= f->ncode) return;
+    int32_t l = f->loop_of[to];
+    if (l >= 0 && f->loop_of[from] != l) f->ok[l] = false;
+}
+
+static void flow_free(flow_t *f)
+{
+    free(f->label);
+    free(f->back_end);
+    free(f->loop_of);
+    free(f->head);
+    free(f->last);
+    free(f->ok);
+}
+
+static bool flow_analyse(flow_t *f, const funcdef_t *fd)
+{
+    size_t n = fd->ncode;
+    *f = (flow_t){.ncode = n};
+    f->label = calloc(n + 1, sizeof *f->label);
+    f->back_end = calloc(n + 1, sizeof *f->back_end);
+    f->loop_of = malloc((n + 1) * sizeof *f->loop_of);
+    if (!f->label || !f->back_end || !f->loop_of) return false;
+    for (size_t i = 0; i <= n; i++) f->loop_of[i] = -1;
+    for (size_t i = 0; i < n;) {
+        int op = op_of(fd->code[i].h);
+        each_target(fd, op, i, mark_target, f);
+        i += engine_op_len(op, &fd->code[i]);
+    }
+    size_t nheads = 0;
+    for (size_t h = 0; h < n; h++) nheads += f->back_end[h] != 0;
+    size_t cap = nheads ? nheads : 1;
+    f->head = malloc(cap * sizeof *f->head);
+    f->last = malloc(cap * sizeof *f->last);
+    f->ok = malloc(cap * sizeof *f->ok);
+    if (!f->head || !f->last || !f->ok) return false;
+    for (size_t h = 0; h < n; h++) {
+        if (!f->back_end[h]) continue;
+        size_t last = f->back_end[h] - 1, k = h + 1;
+        while (k <= last && !f->back_end[k]) k++;
+        if (k <= last) continue; /* another header inside: not innermost */
+        size_t l = f->nloops++;
+        f->head[l] = h, f->last[l] = last, f->ok[l] = true;
+        for (k = h; k <= last; k++) f->loop_of[k] = (int32_t)l;
+    }
+    for (size_t i = 0; i < n;) {
+        int op = op_of(fd->code[i].h);
+        each_target(fd, op, i, check_entry, f);
+        i += engine_op_len(op, &fd->code[i]);
+    }
+    return true;
+}
+
+/* Whether the branch at i may leave loop l (exits write the pinned
+ * locals back). */
+typedef struct {
+    size_t head, last;
+    bool leaves;
+} exit_t;
+
+static void check_exit(void *arg, size_t from, size_t to)
+{
+    exit_t *x = arg;
+    (void)from;
+    if (to < x->head || to > x->last) x->leaves = true;
+}
+
+/* ---- pinned locals ------------------------------------------------------------- */
+
+typedef struct {
+    uint32_t loop, slot;
+    bool xmm;
+} pin_t;
+
+static int note_order(const void *pa, const void *pb)
+{
+    const rc_note_t *a = pa, *b = pb;
+    if (a->tag != b->tag) return a->tag < b->tag ? -1 : 1;
+    return a->slot < b->slot ? -1 : a->slot > b->slot;
+}
+
+typedef struct {
+    uint32_t slot, uses, xmm_uses;
+} cand_t;
+
+static int cand_order(const void *pa, const void *pb)
+{
+    const cand_t *a = pa, *b = pb;
+    if (a->uses != b->uses) return a->uses > b->uses ? -1 : 1;
+    return a->slot < b->slot ? -1 : a->slot > b->slot;
+}
+
+/* The locals to pin, per loop in loop order, from the slot accesses the
+ * first pass recorded: each innermost loop's locals used at least twice,
+ * most used first, in xmm registers when mostly used as floats (the cache
+ * refuses more than its limit of each kind). Loops with calls pin nothing:
+ * every call writes the pinned locals back and reloads them. Returns the
+ * count in *out (malloc'd), or -1 when out of memory. */
+static long choose_pins(jc_t *j, const flow_t *f, pin_t **out)
+{
+    rcache_t *rc = &j->rc;
+    *out = NULL;
+    if (!rc->nnotes) return 0;
+    qsort(rc->notes, rc->nnotes, sizeof *rc->notes, note_order);
+    cand_t *c = malloc(rc->nnotes * sizeof *c);
+    pin_t *p = malloc(rc->nnotes * sizeof *p);
+    if (!c || !p) {
+        free(c);
+        free(p);
+        return -1;
+    }
+    long np = 0;
+    for (size_t k = 0; k < rc->nnotes;) {
+        int32_t loop = rc->notes[k].tag;
+        size_t nc = 0;
+        for (; k < rc->nnotes && rc->notes[k].tag == loop; k++) {
+            const rc_note_t *x = &rc->notes[k];
+            if (x->slot >= j->fd->nlocals) continue;
+            if (!nc || c[nc - 1].slot != x->slot) c[nc++] = (cand_t){x->slot, 0, 0};
+            c[nc - 1].uses++;
+            c[nc - 1].xmm_uses += x->xmm;
+        }
+        if (j->loop_calls[loop] || !f->ok[loop]) continue;
+        qsort(c, nc, sizeof *c, cand_order);
+        for (size_t q = 0; q < nc && c[q].uses >= 2; q++)
+            p[np++] = (pin_t){(uint32_t)loop, c[q].slot, 2 * c[q].xmm_uses > c[q].uses};
+    }
+    free(c);
+    *out = p;
+    return np;
+}
+
+/* One pass over the body, from the internal entry's first op to the trap
+ * stubs. With pins (sorted by loop), each loop's locals are loaded into
+ * registers where it is entered and written back where it is left. */
+static void emit_body(jc_t *j, const flow_t *f, const pin_t *pins, size_t npins)
+{
+    const funcdef_t *fd = j->fd;
+    xbuf_t *b = j->b;
+    int32_t active = -1; /* the loop whose locals are pinned */
+    size_t next_pin = 0;
+    for (size_t i = 0; i < fd->ncode && !j->failed;) {
+        int op = op_of(fd->code[i].h);
+        int32_t loop = f->loop_of[i];
+        if (f->label[i]) { /* every path in: the cache as the branches left it */
+            rc_sync(&j->rc, false);
+            rc_drop(&j->rc);
+            rc_pinned_dirty(&j->rc);
+        }
+        if (loop >= 0 && f->head[loop] == i) {
+            j->rc.tag = f->ok[loop] ? loop : -1;
+            while (next_pin < npins && pins[next_pin].loop < (uint32_t)loop) next_pin++;
+            for (; next_pin < npins && pins[next_pin].loop == (uint32_t)loop; next_pin++)
+                if (rc_pin(&j->rc, pins[next_pin].slot, pins[next_pin].xmm)) active = loop;
+            rc_pinned_dirty(&j->rc); /* the branch back may bring changed ones */
+        }
+        j->off[i] = b->len;
+        exit_t x = {active >= 0 ? f->head[active] : 0, active >= 0 ? f->last[active] : 0, false};
+        if (op == OP_RETURN) {
+            rc_sync(&j->rc, true);
+        } else if (each_target(fd, op, i, check_exit, &x)) { /* a branch: memory as the target expects */
+            rc_sync(&j->rc, x.leaves && active >= 0);
+        }
+        emit_op(j, op, i);
+        if (loop >= 0 && f->last[loop] == i) { /* falling out of the loop */
+            rc_sync(&j->rc, true);
+            rc_unpin(&j->rc);
+            active = -1;
+            j->rc.tag = -1;
+        }
+        i += engine_op_len(op, &fd->code[i]);
+    }
+    /* The internal code ends with RETURN; a branch to its end would land
+     * on the epilogue. */
+    j->off[fd->ncode] = b->len;
+    add_site(j, &j->ret, &j->n_ret, &j->ret_cap, x_jmp(b));
+    emit_epilogue_and_stubs(j);
+}
+
 /* Compiles fd (function_supported) at the end of b: its C entry, then the
- * internal entry (*internal) that direct calls use. False when it could
+ * internal entry (*internal) that direct calls use. A function with loops
+ * is compiled twice: the first pass records which slots each innermost
+ * loop uses, the second pins the most used locals. False when it could
  * not (out of memory, or an op without a template: a bug). */
 static bool compile_function(xbuf_t *b, const weft_module_t *m, const bool *will, callfixes_t *calls,
                              const funcdef_t *fd, size_t *internal)
 {
-    jc_t j = {.b = b, .m = m, .will = will, .calls = calls, .fd = fd, .gp = -1, .xmm = -1};
+    jc_t j = {.b = b, .m = m, .will = will, .calls = calls, .fd = fd};
+    flow_t f;
+    pin_t *pins = NULL;
+    bool ok = false;
+    rc_init(&j.rc, b);
     j.off = malloc((fd->ncode + 1) * sizeof *j.off);
-    if (!j.off) return false;
+    if (!flow_analyse(&f, fd) || !j.off) goto out;
+    j.loop_calls = calloc(f.nloops ? f.nloops : 1, sizeof *j.loop_calls);
+    if (!j.loop_calls) goto out;
     /* C entry: save the callee-saved registers, load the machine state,
      * run the body through the internal entry, write the fuel back. */
     x_push(b, RBX);
@@ -902,37 +1151,39 @@ static bool compile_function(xbuf_t *b, const weft_module_t *m, const bool *will
     x_pop(b, R12);
     x_pop(b, RBX);
     x_ret(b);
-    /* Internal entry: rbx fp, r12-r15 live; rsp 16-aligned for helpers. */
+    /* Internal entry: rbx fp, r12-r15 live; rbp saved (a cache register),
+     * which also leaves rsp 16-aligned for helpers. */
     *internal = b->len;
     x_patch(b, call_at, b->len);
-    x_alu_ri(b, 1, ALU_SUB, RSP, 8);
-    for (size_t i = 0; i < fd->ncode && !j.failed;) {
-        int op = op_of(fd->code[i].h);
-        j.off[i] = b->len;
-        j.prev_gp = j.gp, j.prev_xmm = j.xmm;
-        j.gp = j.xmm = -1;
-        const opinfo_t *oi = &op_info[op];
-        j.r_twin = op == OP_BR_IF_R || op == OP_BR_UNLESS_R ||
-                   ((oi->kind == K_BIN || oi->kind == K_BRCMP) && oi->variant >= 2) ||
-                   (oi->kind == K_LOAD && oi->variant == 3);
-        emit_op(&j, op, i);
-        i += engine_op_len(op, &fd->code[i]);
+    x_push(b, RBP);
+    size_t body = b->len, ncalls = calls->n;
+    emit_body(&j, &f, NULL, 0);
+    long npins = f.nloops ? choose_pins(&j, &f, &pins) : 0;
+    if (npins < 0 || j.rc.failed) goto out;
+    if (npins > 0) { /* again, over the first pass's code */
+        b->len = body;
+        calls->n = ncalls;
+        j.nfix = j.ntrap = j.n_eax_trap = j.n_unwind = j.n_ret = 0;
+        memset(j.loop_calls, 0, (f.nloops ? f.nloops : 1) * sizeof *j.loop_calls);
+        rc_fini(&j.rc);
+        rc_init(&j.rc, b);
+        emit_body(&j, &f, pins, (size_t)npins);
     }
-    /* The internal code ends with RETURN; a branch to its end would land
-     * on the epilogue. */
-    j.off[fd->ncode] = b->len;
-    add_site(&j, &j.ret, &j.n_ret, &j.ret_cap, x_jmp(b));
-    emit_epilogue_and_stubs(&j);
     for (size_t k = 0; k < j.nfix && !j.failed; k++) {
-        const fixup_t *f = &j.fix[k];
-        if (f->cell > fd->ncode) {
+        const fixup_t *fx = &j.fix[k];
+        if (fx->cell > fd->ncode) {
             j.failed = true;
             break;
         }
-        int32_t v = (int32_t)((int64_t)j.off[f->cell] - (int64_t)f->base);
-        if (!b->failed) memcpy(b->p + f->at, &v, 4);
+        int32_t v = (int32_t)((int64_t)j.off[fx->cell] - (int64_t)fx->base);
+        if (!b->failed) memcpy(b->p + fx->at, &v, 4);
     }
-    bool ok = !j.failed && !b->failed;
+    ok = !j.failed && !b->failed;
+out:
+    flow_free(&f);
+    rc_fini(&j.rc);
+    free(pins);
+    free(j.loop_calls);
     free(j.off);
     free(j.fix);
     free(j.trap);

@@ -174,6 +174,13 @@ void x_shift_cl(xbuf_t *b, int w, int sh, int dst)
     x_rm_reg(b, 0, w, op, 1, sh, dst);
 }
 
+void x_shift_imm(xbuf_t *b, int w, int sh, int dst, uint8_t n)
+{
+    static const uint8_t op[] = {0xC1};
+    x_rm_reg(b, 0, w, op, 1, sh, dst);
+    x_byte(b, n);
+}
+
 void x_test_rr(xbuf_t *b, int w, int a, int c)
 {
     static const uint8_t op[] = {0x85};

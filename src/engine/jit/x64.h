@@ -60,6 +60,7 @@ void x_alu_ri(xbuf_t *b, int w, int alu, int dst, int32_t imm);  /* dst op= imm 
 void x_alu_rm(xbuf_t *b, int w, int alu, int dst, int base, int32_t disp); /* dst op= [m] */
 void x_imul_rr(xbuf_t *b, int w, int dst, int src);
 void x_shift_cl(xbuf_t *b, int w, int sh, int dst);   /* dst <<= cl etc. */
+void x_shift_imm(xbuf_t *b, int w, int sh, int dst, uint8_t n); /* dst <<= n etc. */
 void x_test_rr(xbuf_t *b, int w, int a, int c);
 void x_setcc_movzx(xbuf_t *b, int cc, int reg);       /* reg = cc ? 1 : 0 (reg < 4) */
 void x_push(xbuf_t *b, int reg);

@@ -1,0 +1,91 @@
+/*
+ * regcache.h — which frame slots the compiled tier holds in registers
+ * (docs/jit.md, "Registers as built"). jit.c's templates read and write
+ * slots only through these functions; the cache decides whether a slot
+ * is in a register or in memory and emits the moves.
+ *
+ * Invariants:
+ * - A slot is in at most one register. A clean entry equals the slot in
+ *   memory; a dirty one is newer and reaches memory only by rc_sync or
+ *   by eviction (both are plain stores, which leave the flags alone).
+ * - A general register holding a slot written with 4 bytes has its upper
+ *   half zero; the slot's upper half in memory may then differ from the
+ *   interpreter's, which no op reads (a 32-bit value's upper half is read
+ *   only by the typeless 8-byte copies, and what they copy is read back
+ *   as 32 bits).
+ * - Pinned entries are a loop's locals (jit.c): they stay in their
+ *   register from the loop's entry to its exit and are written back where
+ *   the caller asks (exits, calls, returns).
+ * - While `off` is set (a helper call's setup and the call), reads and
+ *   writes go to memory: the caller synced and dropped everything first.
+ * - rax, rcx, xmm0 and xmm1 are the templates' scratch registers and are
+ *   never cached; every cache register is treated as caller-saved (rbp
+ *   too, though compiled code saves it), so every call of a helper or a
+ *   function is preceded by rc_sync and rc_drop.
+ */
+#ifndef WEFT_ENGINE_JIT_REGCACHE_H
+#define WEFT_ENGINE_JIT_REGCACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "x64.h"
+
+/* Slot i of the frame is at [rbx + SLOT(i)]. */
+#define SLOT(i) ((int32_t)(8 * (int64_t)(i)))
+
+enum { RC_NGP = 8, RC_NXMM = 14, RC_N = RC_NGP + RC_NXMM };
+
+typedef struct {
+    int64_t slot;   /* -1: free */
+    uint8_t width;  /* bytes a write-back stores (4 or 8) */
+    bool dirty;     /* newer than the slot in memory */
+    bool pinned;    /* a loop's local, kept until rc_unpin */
+    uint32_t stamp; /* last use, for eviction */
+} rc_entry_t;
+
+/* One slot access, recorded while `tag` >= 0 (jit.c tags the accesses
+ * of an innermost loop to choose what to pin). */
+typedef struct {
+    int32_t tag;
+    uint32_t slot;
+    bool xmm;
+} rc_note_t;
+
+typedef struct {
+    xbuf_t *b;
+    rc_entry_t e[RC_N]; /* [0, RC_NGP) general registers, then xmm */
+    uint32_t clock;
+    bool off;
+    int32_t tag;        /* -1: no recording */
+    rc_note_t *notes;   /* owned; freed by rc_fini */
+    size_t nnotes, notes_cap;
+    bool failed;        /* out of memory while recording */
+} rcache_t;
+
+void rc_init(rcache_t *rc, xbuf_t *b); /* empty, not recording */
+void rc_fini(rcache_t *rc);
+
+/* Templates' accesses. reg is a general register (rax or rcx), xmm an xmm
+ * register number (0 or 1); size 4 or 8. */
+void rc_gp(rcache_t *rc, int size, int reg, uint32_t slot);        /* reg = slot */
+void rc_xmm(rcache_t *rc, bool dbl, int xmm, uint32_t slot);       /* xmm = slot */
+void rc_set_gp(rcache_t *rc, int size, int reg, uint32_t slot);    /* slot = reg */
+void rc_set_xmm(rcache_t *rc, bool dbl, int xmm, uint32_t slot);   /* slot = xmm */
+void rc_alu(rcache_t *rc, int w, int alu, int reg, uint32_t slot); /* reg op= slot */
+void rc_test_zero(rcache_t *rc, uint32_t slot); /* ZF: the slot's 32 bits are 0 */
+
+/* Control: write back dirty entries (pinned ones too if `pinned`); forget
+ * the unpinned ones; mark every pinned one dirty (a label: some path to it
+ * may have changed them); pin a slot in a register of the kind, loaded
+ * from memory (false when the kind's registers are all pinned or the slot
+ * is pinned already); reload every pinned one from memory (after a call);
+ * unpin all (after writing them back). */
+void rc_sync(rcache_t *rc, bool pinned);
+void rc_drop(rcache_t *rc);
+void rc_pinned_dirty(rcache_t *rc);
+bool rc_pin(rcache_t *rc, uint32_t slot, bool xmm);
+void rc_reload_pinned(rcache_t *rc);
+void rc_unpin(rcache_t *rc);
+
+#endif
