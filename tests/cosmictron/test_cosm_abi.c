@@ -18,6 +18,7 @@
 #include "../fuzz/fuzz_stubs.h" /* fz_read_file */
 #include "../store/tmpdir.h"
 #include "bufs.h"
+#include "bulk_rows.h"
 #include "weft/cosmictron.h"
 #include "weft/error.h"
 #include "weft/wasi.h"
@@ -114,41 +115,50 @@ typedef struct {
     char logs[4096];
 } outcome_t;
 
-/* Calls a reducer as the node will: one write transaction, committed when
- * the reducer returned 0. fuel 0: unlimited. */
-static outcome_t call(fx_t *f, const char *reducer, const uint8_t *args, size_t len,
-                      const uint8_t *identity, uint64_t fuel)
+/* Calls a reducer in instance `in` as the node will: one write
+ * transaction, committed when the reducer returned 0. fuel 0: unlimited.
+ * The binding's changes of the call stay readable until its next call. */
+static outcome_t call_in(fx_t *f, inst_t *in, const char *reducer, const uint8_t *args,
+                         size_t len, const uint8_t *identity, uint64_t fuel)
 {
     outcome_t o;
-    inst_t in;
     weft_txn_t *txn;
     char msg[256] = "";
     memset(&o, 0, sizeof o);
-    instantiate(f, &in, f->schema);
     ASSERT_EQ_INT(weft_txn_begin(f->db, WEFT_TXN_WRITE, &txn), 0);
-    weft_cosmictron_begin_call(in.cosm, txn, identity, identity ? 32 : 0, 0);
-    if (fuel) weft_store_set_fuel(in.store, fuel);
-    o.rc = weft_cosmictron_invoke(in.store, in.inst, reducer, args, len, &o.result, msg,
+    weft_cosmictron_begin_call(in->cosm, txn, identity, identity ? 32 : 0, 0);
+    if (fuel) weft_store_set_fuel(in->store, fuel);
+    o.rc = weft_cosmictron_invoke(in->store, in->inst, reducer, args, len, &o.result, msg,
                                   sizeof msg);
-    o.trap = o.rc == WEFT_ETRAP ? (int)weft_store_trap(in.store) : 0;
-    weft_cosmictron_end_call(in.cosm);
-    if (o.rc == 0 && o.result == 0 && weft_cosmictron_call_error(in.cosm) == 0) {
+    o.trap = o.rc == WEFT_ETRAP ? (int)weft_store_trap(in->store) : 0;
+    weft_cosmictron_end_call(in->cosm);
+    if (o.rc == 0 && o.result == 0 && weft_cosmictron_call_error(in->cosm) == 0) {
         ASSERT_EQ_INT(weft_txn_commit(txn), 0);
         o.committed = 1;
     } else {
         weft_txn_abort(txn);
     }
     size_t at = 0;
-    for (size_t i = 0; i < weft_cosmictron_log_count(in.cosm); i++) {
+    for (size_t i = 0; i < weft_cosmictron_log_count(in->cosm); i++) {
         int level;
         const char *m;
         size_t ml;
-        weft_cosmictron_log(in.cosm, i, &level, &m, &ml);
+        weft_cosmictron_log(in->cosm, i, &level, &m, &ml);
         at += (size_t)snprintf(o.logs + at, sizeof o.logs - at, "[%s] %s\n",
                                weft_cosmictron_level_name(level), m);
         if (at >= sizeof o.logs) at = sizeof o.logs - 1;
     }
     if (o.rc && o.rc != WEFT_ETRAP) snprintf(o.logs + at, sizeof o.logs - at, "invoke: %s", msg);
+    return o;
+}
+
+/* call_in a fresh instance. */
+static outcome_t call(fx_t *f, const char *reducer, const uint8_t *args, size_t len,
+                      const uint8_t *identity, uint64_t fuel)
+{
+    inst_t in;
+    instantiate(f, &in, f->schema);
+    outcome_t o = call_in(f, &in, reducer, args, len, identity, fuel);
     inst_free(&in);
     return o;
 }
@@ -185,7 +195,7 @@ TEST(cosm_schema_from_describe)
     ASSERT_EQ_U64(weft_schema_table_count(f->schema), 4);
     ASSERT_EQ_INT(weft_schema_table_find(f->schema, "secret", 6), 2);
     ASSERT_EQ_INT(weft_schema_index_find(f->schema, 0, "by_age_name", 11), 1);
-    ASSERT_EQ_U64(weft_schema_reducer_count(f->schema), 14);
+    ASSERT_EQ_U64(weft_schema_reducer_count(f->schema), 15);
     buf_t *d = buf();
     ASSERT_EQ_INT(weft_schema_describe(f->schema, d), 0);
     weft_bsatn_put_u8(d, 0);
@@ -232,6 +242,99 @@ TEST(cosm_iterators_under_inserts)
     fx_t *f = fx();
     expect_ok(f, "iter_inserts");
     ASSERT_EQ_U64(count_rows(f, 0, NULL), 4 + 1 + 50);
+}
+
+/* 1 when row is bulk_rows.h's row i: a String of bulk_len(i) bytes. */
+static int is_bulk_row(uint32_t i, const uint8_t *row, size_t len)
+{
+    uint32_t n = bulk_len(i);
+    if (len != 4 + (size_t)n || row[0] != (uint8_t)n || row[1] != (uint8_t)(n >> 8) ||
+        row[2] != (uint8_t)(n >> 16) || row[3] != (uint8_t)(n >> 24))
+        return 0;
+    for (uint32_t j = 0; j < n; j++)
+        if (row[4 + j] != bulk_byte(i, j)) return 0;
+    return 1;
+}
+
+/* The binding's changes of its last call: bulk's rows 0 to n-1, in order. */
+static void expect_bulk_changes(weft_cosmictron_t *c, uint32_t n)
+{
+    ASSERT_EQ_U64(weft_cosmictron_change_count(c), n);
+    for (uint32_t i = 0; i < n; i++) {
+        int op;
+        uint32_t tid;
+        const uint8_t *row;
+        size_t len;
+        ASSERT_EQ_INT(weft_cosmictron_change(c, i, &op, &tid, &row, &len), 0);
+        ASSERT_EQ_INT(op, 'i');
+        ASSERT_EQ_U64(tid, 1);
+        if (!is_bulk_row(i, row, len)) FAIL("change %u: not bulk row %u (%zu bytes)", i, i, len);
+    }
+}
+
+/* The log table holds, in row order, bulk's rows 0 to runs[k]-1 for
+ * each committed run k. */
+static void expect_bulk_table(fx_t *f, const uint32_t *runs, size_t nruns)
+{
+    weft_txn_t *txn;
+    weft_tables_t *t;
+    uint64_t h;
+    const uint8_t *row;
+    size_t len;
+    ASSERT_EQ_INT(weft_txn_begin(f->db, WEFT_TXN_READ, &txn), 0);
+    ASSERT_EQ_INT(weft_tables_new(f->schema, (const uint8_t *)"ctx", 3, &t), 0);
+    weft_tables_begin_call(t, txn, NULL, 0);
+    ASSERT_EQ_INT(weft_tables_scan(t, 1, &h), 0);
+    for (size_t k = 0; k < nruns; k++)
+        for (uint32_t i = 0; i < runs[k]; i++) {
+            ASSERT_EQ_INT(weft_tables_next(t, h, 1 << 20, &row, &len), 0);
+            if (!is_bulk_row(i, row, len)) FAIL("run %zu row %u: wrong bytes (%zu)", k, i, len);
+        }
+    ASSERT_NE_INT(weft_tables_next(t, h, 1 << 20, &row, &len), 0); /* nothing more */
+    weft_tables_delete(t);
+    weft_txn_abort(txn);
+}
+
+static outcome_t bulk(fx_t *f, inst_t *in, uint32_t n, int fail)
+{
+    buf_t *a = buf();
+    weft_bsatn_put_u32(a, n);
+    weft_bsatn_put_u8(a, (uint8_t)fail);
+    return call_in(f, in, "bulk", a->p, a->len, ME, 0);
+}
+
+/* Regression (3ab65d3): a call's row changes are copied into 64 KiB
+ * blocks, the first kept for the instance's next call. A call whose
+ * changes fill a block exactly, then take a block longer than 64 KiB for
+ * one row, then cross several more; committed, then rolled back, then
+ * committed again in the same binding (its blocks reused): every change
+ * and every stored row has its own bytes, and the rolled-back call's rows
+ * are not stored. */
+TEST(cosm_changes_across_64k_blocks_commit_and_roll_back)
+{
+    fx_t *f = fx();
+    inst_t in;
+    instantiate(f, &in, f->schema);
+    outcome_t o = bulk(f, &in, 200, 0);
+    if (o.rc || o.result) FAIL("bulk: %d %d\n%s", o.rc, o.result, o.logs);
+    ASSERT_TRUE(o.committed);
+    expect_bulk_changes(in.cosm, 200);
+    const uint32_t one[] = {200};
+    expect_bulk_table(f, one, 1);
+
+    o = bulk(f, &in, 150, 1); /* fails: rolled back */
+    ASSERT_EQ_INT(o.rc, 0);
+    ASSERT_EQ_INT(o.result, 1);
+    ASSERT_FALSE(o.committed);
+    expect_bulk_changes(in.cosm, 150); /* what the failed call wrote, never committed */
+    expect_bulk_table(f, one, 1);
+
+    o = bulk(f, &in, 120, 0);
+    if (o.rc || o.result) FAIL("bulk again: %d %d\n%s", o.rc, o.result, o.logs);
+    expect_bulk_changes(in.cosm, 120);
+    const uint32_t two[] = {200, 120};
+    expect_bulk_table(f, two, 2);
+    inst_free(&in);
 }
 
 TEST(cosm_identity_timestamp_logs)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../bulk_rows.h"
 #include "cosmictron.h"
 
 static const cosm_column_t person_cols[] = {
@@ -39,14 +40,16 @@ static const cosm_table_t tables[] = {
 static const cosm_column_t add_args[] = {{"name", COSM_T(COSM_STRING)}, {"age", COSM_T(COSM_I32)}};
 static const cosm_column_t seed_args[] = {{"seed", COSM_T(COSM_U64)}};
 static const cosm_column_t id_args[] = {{"id", COSM_T(COSM_U32)}};
+static const cosm_column_t bulk_args[] = {{"n", COSM_T(COSM_U32)}, {"fail", COSM_T(COSM_BOOL)}};
 static const cosm_reducer_t reducers[] = {
     {"add", add_args, 2},       {"errors", NULL, 0}, {"ranges", NULL, 0},
     {"iter_inserts", NULL, 0},  {"context", NULL, 0}, {"schedule", NULL, 0},
     {"tick", seed_args, 1},     {"hostile", seed_args, 1}, {"iter_limit", NULL, 0},
     {"burn", NULL, 0},          {"remove", id_args, 1},    {"init", NULL, 0},
     {"client_connected", NULL, 0}, {"client_disconnected", NULL, 0},
+    {"bulk", bulk_args, 2},
 };
-COSM_MODULE(tables, 4, reducers, 14)
+COSM_MODULE(tables, 4, reducers, 15)
 
 #define CHECK(c)                                                        \
     do {                                                                \
@@ -111,6 +114,25 @@ COSM_REDUCER(add)
     cosm_put_none(&b);
     CHECK(datastore_insert(0, b.p, b.len) == COSM_OK);
     return 0;
+}
+
+/* bulk(n, fail): log rows 0 to n-1 of bulk_rows.h (more than 64 KiB of
+ * row changes from n = 65 on), then fails (returns 1) when fail is set */
+COSM_REDUCER(bulk)
+{
+    static uint8_t big[4 + BULK_BIG];
+    uint32_t n = cosm_get_u32(args);
+    uint8_t fail = cosm_get_u8(args);
+    CHECK(!args->err && args->off == args->len);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t len = bulk_len(i);
+        cosm_buf_t b;
+        cosm_buf_init(&b, big, sizeof big);
+        cosm_put_u32(&b, len);
+        for (uint32_t j = 0; j < len; j++) big[4 + j] = bulk_byte(i, j);
+        CHECK(datastore_insert(1, big, 4 + len) == COSM_OK);
+    }
+    return fail ? 1 : 0;
 }
 
 /* the lifecycle reducers: a row in life each */
