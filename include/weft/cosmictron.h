@@ -149,6 +149,11 @@ size_t weft_cosmictron_change_count(const weft_cosmictron_t *c);
 int weft_cosmictron_change(const weft_cosmictron_t *c, size_t i, int *out_op, uint32_t *out_table,
                            const uint8_t **out_row, size_t *out_len);
 
+/* How many schedules the call stored (schedule_reducer calls that
+ * returned a handle): once the call commits, the node's scheduler, which
+ * sleeps until the next schedule it knows of is due, must look again. */
+size_t weft_cosmictron_scheduled(const weft_cosmictron_t *c);
+
 /* "trace", "debug", "info", "warn", "error" (static). */
 const char *weft_cosmictron_level_name(int level);
 

@@ -180,6 +180,9 @@ typedef struct {
     /* calls that ran in an instance their thread kept from an earlier
      * call of the app, reset (docs/node.md, "Threads and the call path") */
     uint64_t kept_instance_calls;
+    /* times the Cosmictron scheduler looked through the schedules: at
+     * start, when one was due or a call stored one (docs/cosmictron.md) */
+    uint64_t cosm_schedule_looks;
 } weft_node_stats_t;
 void weft_node_stats(weft_node_t *node, weft_node_stats_t *out);
 

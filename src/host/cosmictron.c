@@ -93,6 +93,7 @@ struct weft_cosmictron {
     size_t nlogs, logs_cap, logs_dropped, collected;
     cosm_change_t *changes;
     size_t nchanges, changes_cap;
+    size_t nscheduled; /* schedule_reducer calls that stored a schedule */
     rows_block_t *rows, *rows_tail; /* the first block is kept from call to call */
     weft_http_fetch_fn fetch; /* NULL: http_request is denied */
     void *fetch_user;
@@ -426,6 +427,7 @@ static int fn_schedule_reducer(weft_caller_t *caller, void *user, weft_raw_t *ar
                : weft_txn_put(c->txn, WEFT_SPACE_TABLES, c->ctx, c->ctx_len, key, 9, v.p, v.len);
     weft_bsatn_buf_fini(&v);
     if (rc) goto store;
+    c->nscheduled++;
     RET64((int64_t)n);
 store:
     if ((rc = store_error(c, caller, "schedule_reducer", rc, &code))) return rc;
@@ -835,7 +837,7 @@ static void rows_free(rows_block_t *b)
 static void clear_call(weft_cosmictron_t *c)
 {
     for (size_t i = 0; i < c->nlogs; i++) free(c->logs[i].msg);
-    c->nchanges = 0;
+    c->nchanges = c->nscheduled = 0;
     if (c->rows) { /* the first block stays for the next call */
         rows_free(c->rows->next);
         c->rows->next = NULL;
@@ -927,6 +929,11 @@ void weft_cosmictron_end_call(weft_cosmictron_t *c)
 {
     weft_tables_end_call(c->tables);
     c->txn = NULL;
+}
+
+size_t weft_cosmictron_scheduled(const weft_cosmictron_t *c)
+{
+    return c->nscheduled;
 }
 
 int weft_cosmictron_call_error(const weft_cosmictron_t *c)

@@ -409,6 +409,8 @@ static int cosm_finish(node_call_t *c, void *state, int verdict)
         node_result_fail(res, WEFT_CALL_EXIT, "reducer %s returned %d", c->function,
                          (int)st->result);
     }
+    /* a schedule it stored wakes the scheduler once it commits */
+    if (verdict == 1 && weft_cosmictron_scheduled(cosm) > 0) res->scheduled = 1;
     /* committed row changes of public tables become the call's events, in
      * order: what table subscriptions stream (docs/cosmictron.md) */
     for (size_t i = 0, n = verdict == 1 ? weft_cosmictron_change_count(cosm) : 0; i < n; i++) {
@@ -740,16 +742,25 @@ done:
 
 /* ---- the scheduler --------------------------------------------------------- */
 
-/* Polls every context's schedules each COSM_SCHED_TICK_MS and runs the due ones
- * as calls through the node (weft_node_call: a worker, the writer, one
- * transaction each), oldest handle first. The call deletes its schedule
- * itself (cosm_bind), so a run commits exactly once; a run that fails
- * (a trap, a nonzero result) has its schedule dropped by a write of its
- * own, so it never repeats. Schedules live in the data directory, so
- * those due while the node was down run at its start. Cost: a read
- * transaction per Cosmictron context a tick, O(contexts); a due schedule
- * runs within a tick of its time. */
-#define COSM_SCHED_TICK_MS 100
+/* Looks through every context's schedules and runs the due ones as calls
+ * through the node (weft_node_call: a worker, the writer, one transaction
+ * each), oldest handle first, then sleeps until the earliest schedule
+ * left is due. A committed call that stored a schedule wakes it
+ * (node_cosm_committed), and so does close; an idle node's scheduler
+ * does not run at all. The call deletes its schedule itself (cosm_bind),
+ * so a run commits exactly once; a run that fails (a trap, a nonzero
+ * result) has its schedule dropped by a write of its own, so it never
+ * repeats. Schedules live in the data directory, so those due while the
+ * node was down run at its start. Times are Unix microseconds (the
+ * guest's timestamp), the sleep is on the monotonic clock: a sleep toward
+ * a schedule is cut at COSM_SCHED_MAX_SLEEP_MS, so a step of the system
+ * clock delays a run by at most that. Cost: a read transaction per
+ * Cosmictron context a look, O(contexts + schedules); a look when a
+ * schedule is due, when a call stored one, and every
+ * COSM_SCHED_RETRY_MS while a due one could not be run (the node refused
+ * the call, or memory ran out). */
+#define COSM_SCHED_RETRY_MS 100
+#define COSM_SCHED_MAX_SLEEP_MS 60000
 #define COSM_SCHED_BATCH 64
 
 typedef struct cosm_sched {
@@ -758,6 +769,7 @@ typedef struct cosm_sched {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop;
+    uint64_t wakes; /* node_cosm_committed's: a look that began before one is stale */
 } cosm_sched_t;
 
 typedef struct {
@@ -790,6 +802,9 @@ static int list_one(void *user, const weft_context_info_t *ctx)
 typedef struct {
     const char *context;
     int64_t now;
+    int64_t next; /* the earliest schedule not yet due; INT64_MAX: none */
+    int again;    /* due schedules past the batch were left: look again at once */
+    int retry;    /* one could not be taken or run: look again after a pause */
     due_t *v;
     size_t n, cap;
 } due_list_t;
@@ -798,12 +813,21 @@ static int due_one(void *user, uint64_t handle, int64_t at_us, const char *reduc
                    size_t reducer_len, const uint8_t *args, size_t args_len)
 {
     due_list_t *d = user;
-    if (at_us > d->now) return 0;
+    if (at_us > d->now) {
+        if (at_us < d->next) d->next = at_us;
+        return 0;
+    }
     if (d->n == d->cap) {
-        if (d->cap == COSM_SCHED_BATCH) return 1; /* the rest next tick */
+        if (d->cap == COSM_SCHED_BATCH) {
+            d->again = 1; /* the rest at the next look */
+            return 1;
+        }
         size_t cap = d->cap ? d->cap * 2 : 8;
         due_t *v = realloc(d->v, cap * sizeof *v);
-        if (!v) return 1;
+        if (!v) {
+            d->retry = 1;
+            return 1;
+        }
         d->v = v;
         d->cap = cap;
     }
@@ -815,6 +839,7 @@ static int due_one(void *user, uint64_t handle, int64_t at_us, const char *reduc
     if (!e->reducer || !e->args) {
         free(e->reducer);
         free(e->args);
+        d->retry = 1;
         return 1;
     }
     if (args_len) memcpy(e->args, args, args_len);
@@ -841,23 +866,32 @@ static int64_t now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* One tick: finds the due schedules of every Cosmictron context, runs them. */
-static void sched_tick(cosm_sched_t *s)
+/* One look: finds the due schedules of every Cosmictron context and runs
+ * them. Returns when to look next, in Unix microseconds: the earliest
+ * schedule left (INT64_MAX: none), or sooner when a due one could not be
+ * run (0: at once, the rest of a full batch). */
+static int64_t sched_look(cosm_sched_t *s)
 {
     weft_node_t *node = s->node;
     ctx_list_t l = {0};
     due_list_t d = {0};
     char msg[256];
-    if (weft_node_context_list(node, list_one, &l) != 0) goto done;
+    d.next = INT64_MAX;
+    __atomic_fetch_add(&node->cosm_looks, 1, __ATOMIC_RELAXED);
+    if (weft_node_context_list(node, list_one, &l) != 0) d.retry = 1;
     d.now = now_us();
-    for (size_t i = 0; i < l.n && d.n < COSM_SCHED_BATCH; i++) {
+    for (size_t i = 0; i < l.n && !d.retry; i++) {
         weft_txn_t *txn;
-        if (weft_txn_begin(node->db, WEFT_TXN_READ, &txn) != 0) break;
+        if (weft_txn_begin(node->db, WEFT_TXN_READ, &txn) != 0) {
+            d.retry = 1;
+            break;
+        }
         node_app_t *app = node_app_load(node, txn, l.v[i].app, msg, sizeof msg);
         if (app && app->abi == &node_abi_cosmictron) {
             d.context = l.v[i].name;
-            weft_cosmictron_schedules(txn, (const uint8_t *)l.v[i].name, strlen(l.v[i].name),
-                                      due_one, &d);
+            if (weft_cosmictron_schedules(txn, (const uint8_t *)l.v[i].name,
+                                          strlen(l.v[i].name), due_one, &d) != 0)
+                d.retry = 1;
         }
         weft_txn_abort(txn);
     }
@@ -878,15 +912,37 @@ static void sched_tick(cosm_sched_t *s)
         int rc = weft_node_call(node, &req, &res);
         if (rc == 0 && res && weft_call_result_outcome(res) != WEFT_CALL_OK)
             node_write_fn(node, drop_schedule, e); /* failed: never again */
+        else if (rc != 0)
+            d.retry = 1; /* not run: still due */
         weft_call_result_delete(res);
     }
-done:
     for (size_t i = 0; i < d.n; i++) {
         free(d.v[i].reducer);
         free(d.v[i].args);
     }
     free(d.v);
     free(l.v);
+    if (d.retry) {
+        int64_t retry = now_us() + COSM_SCHED_RETRY_MS * 1000;
+        return retry < d.next ? retry : d.next;
+    }
+    return d.again ? 0 : d.next;
+}
+
+/* The monotonic deadline of a sleep until Unix time `at_us`, cut at
+ * COSM_SCHED_MAX_SLEEP_MS from now; rounded up to the microsecond, so
+ * the look it ends finds the schedule due. */
+static struct timespec sleep_until(int64_t at_us)
+{
+    struct timespec ts;
+    int64_t wait = at_us - now_us();
+    if (wait > COSM_SCHED_MAX_SLEEP_MS * 1000ll) wait = COSM_SCHED_MAX_SLEEP_MS * 1000ll;
+    if (wait < 0) wait = 0;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)wait * 1000u + 999u;
+    ts.tv_sec += (time_t)(ns / 1000000000u);
+    ts.tv_nsec = (long)(ns % 1000000000u);
+    return ts;
 }
 
 static void *sched_main(void *arg)
@@ -894,16 +950,21 @@ static void *sched_main(void *arg)
     cosm_sched_t *s = arg;
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
+        uint64_t wakes = s->wakes;
         pthread_mutex_unlock(&s->mu);
-        sched_tick(s);
+        int64_t next = sched_look(s);
         pthread_mutex_lock(&s->mu);
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        uint64_t ns = (uint64_t)ts.tv_nsec + COSM_SCHED_TICK_MS * 1000000ull;
-        ts.tv_sec += (time_t)(ns / 1000000000u);
-        ts.tv_nsec = (long)(ns % 1000000000u);
-        while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0)
-            ;
+        if (next == 0) continue;
+        /* a schedule committed during the look may not have been seen:
+         * then wakes moved, and the loop looks again */
+        if (next == INT64_MAX) {
+            while (!s->stop && s->wakes == wakes) pthread_cond_wait(&s->cv, &s->mu);
+        } else {
+            struct timespec ts = sleep_until(next);
+            while (!s->stop && s->wakes == wakes &&
+                   pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0)
+                ;
+        }
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -928,6 +989,22 @@ int node_cosm_open(weft_node_t *node)
     }
     node->cosm_sched = s;
     return 0;
+}
+
+void node_cosm_committed(weft_node_t *node, node_job_t **jobs, size_t n)
+{
+    cosm_sched_t *s = node->cosm_sched;
+    if (!s) return;
+    for (size_t i = 0; i < n; i++) {
+        node_job_t *j = jobs[i];
+        if (j && j->kind == JOB_CALL && j->res->outcome == WEFT_CALL_OK && j->res->scheduled) {
+            pthread_mutex_lock(&s->mu);
+            s->wakes++;
+            pthread_cond_signal(&s->cv);
+            pthread_mutex_unlock(&s->mu);
+            return; /* one look finds them all */
+        }
+    }
 }
 
 void node_cosm_close(weft_node_t *node)

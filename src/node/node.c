@@ -540,8 +540,10 @@ static void write_round(weft_node_t *node, node_queue_t *take, node_job_t **done
             batch_failed(node, done[i], rc);
         }
     }
-    if (rc == 0)
+    if (rc == 0) {
         node_sync_committed(node, done, n);
+        node_cosm_committed(node, done, n);
+    }
     for (size_t i = 0; i < n; i++) {
         node_job_t *j = done[i];
         if (!j)
@@ -867,6 +869,7 @@ void weft_node_stats(weft_node_t *node, weft_node_stats_t *out)
     pthread_mutex_unlock(&node->mu);
     /* counted without the lock by each call (call.c) */
     out->kept_instance_calls = __atomic_load_n(&node->kept_calls, __ATOMIC_RELAXED);
+    out->cosm_schedule_looks = __atomic_load_n(&node->cosm_looks, __ATOMIC_RELAXED);
 }
 
 static void free_env(weft_node_t *node)

@@ -126,6 +126,7 @@ struct weft_node {
     char *data_dir;
     weft_node_stats_t stats; /* under mu */
     uint64_t kept_calls;     /* stats.kept_instance_calls: atomic, no lock (call.c) */
+    uint64_t cosm_looks;     /* stats.cosm_schedule_looks: atomic (abi_cosmictron.c) */
     weft_engine_t *engine;
     unsigned flags;
     uint8_t id[32];
@@ -214,6 +215,7 @@ struct weft_call_result {
     uint64_t log_seq0; /* number of the first log line once recorded; 0: not */
     uint64_t log_time_ms; /* when they were recorded */
     int rolled_back;
+    int scheduled; /* a Cosmictron call stored a schedule: the scheduler looks again */
 };
 
 /* An API function's optional message buffer: a dummy when the caller
@@ -334,6 +336,9 @@ void node_faasm_close(weft_node_t *node);
  * close stops it, before the workers it calls through. */
 int node_cosm_open(weft_node_t *node);
 void node_cosm_close(weft_node_t *node);
+/* The writer committed jobs[0..n) (NULL entries skipped): a call among
+ * them that stored a schedule wakes the scheduler to look again. */
+void node_cosm_committed(weft_node_t *node, node_job_t **jobs, size_t n);
 /* Reads (and keeps) the schema of Cosmictron app `id` at its deploy: 0,
  * WEFT_EARG with msg saying what is wrong with the module's description,
  * or WEFT_ENOMEM. */

@@ -13,35 +13,9 @@
 #include <string.h>
 
 #include "../unit/test.h"
-#include "../store/tmpdir.h"
-#include "../component/jco_inputs.h"
-#include "weft/node.h"
+#include "node_with.h"
 
-static void close_node(void *n) { weft_node_close(n); }
 static void free_result(void *r) { weft_call_result_delete(r); }
-
-/* A node of one worker in a fresh directory with the guest at `path`
- * deployed and context "k" of it. */
-static weft_node_t *node_with(const char *path)
-{
-    size_t len;
-    uint8_t *bytes = jco_read_or_skip(path, &len);
-    weft_node_config_t cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.data_dir = tmpdir_new("kept");
-    cfg.flags = WEFT_NODE_DB_NOSYNC | WEFT_NODE_NO_SYNC;
-    cfg.workers = 1;
-    char msg[512], id[WEFT_APP_ID_LEN + 1];
-    weft_node_t *n = NULL;
-    if (weft_node_open(&cfg, &n, msg, sizeof msg) != 0)
-        FAIL("open: %s", msg);
-    test_defer(close_node, n);
-    if (weft_node_app_deploy(n, bytes, len, "kept", id, msg, sizeof msg) != 0)
-        FAIL("deploy: %s", msg);
-    free(bytes);
-    ASSERT_EQ_INT(weft_node_context_create(n, "k", id, msg, sizeof msg), 0);
-    return n;
-}
 
 /* A write call of `scribble` (the writer thread runs every one). */
 static weft_call_result_t *scribble(weft_node_t *n)
@@ -99,10 +73,10 @@ static void check_kept(weft_node_t *n, const char *first_has)
 
 TEST(a_calimero_instance_shows_no_call_what_the_last_one_left)
 {
-    check_kept(node_with(KEPT_CAL_WASM), " reg9=0");
+    check_kept(node_with(KEPT_CAL_WASM, "k"), " reg9=0");
 }
 
 TEST(a_cosmictron_instance_shows_no_call_what_the_last_one_left)
 {
-    check_kept(node_with(KEPT_COSM_WASM), " iter=");
+    check_kept(node_with(KEPT_COSM_WASM, "k"), " iter=");
 }
