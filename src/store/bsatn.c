@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bsatn_prim.h"
 #include "weft/bsatn.h"
 #include "weft/error.h"
 
@@ -61,13 +62,6 @@ static void put_le(weft_bsatn_buf_t *b, uint64_t v, int n)
 {
     uint8_t x[8];
     for (int i = 0; i < n; i++) x[i] = (uint8_t)(v >> (8 * i));
-    weft_bsatn_put_raw(b, x, (size_t)n);
-}
-
-static void put_be(weft_bsatn_buf_t *b, uint64_t v, int n)
-{
-    uint8_t x[8];
-    for (int i = 0; i < n; i++) x[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
     weft_bsatn_put_raw(b, x, (size_t)n);
 }
 
@@ -220,23 +214,6 @@ int weft_bsatn_utf8_ok(const uint8_t *p, size_t len)
 
 /* ---- types -------------------------------------------------------------- */
 
-static int is_int(uint8_t tag)
-{
-    return tag <= WEFT_BSATN_U64 || (tag >= WEFT_BSATN_I8 && tag <= WEFT_BSATN_I64);
-}
-
-static int int_width(uint8_t tag)
-{
-    return 1 << (tag & 3);
-}
-
-/* 1 for the tags that are a whole type alone: integers, Bool, String, bytes. */
-static int is_primitive(uint8_t tag)
-{
-    return is_int(tag) || tag == WEFT_BSATN_BOOL || tag == WEFT_BSATN_STRING ||
-           tag == WEFT_BSATN_BYTES;
-}
-
 static void type_walk(weft_bsatn_reader_t *r, int depth)
 {
     if (depth > WEFT_BSATN_MAX_DEPTH) {
@@ -245,7 +222,7 @@ static void type_walk(weft_bsatn_reader_t *r, int depth)
     }
     uint8_t tag = weft_bsatn_get_u8(r);
     if (r->err) return;
-    if (is_primitive(tag)) return;
+    if (bsatn_is_primitive(tag)) return;
     if (tag == WEFT_BSATN_OPTION || tag == WEFT_BSATN_VEC) {
         type_walk(r, depth + 1);
         return;
@@ -358,44 +335,55 @@ static void json_int(weft_bsatn_buf_t *out, uint64_t x, int n, int sign)
     put_cstr(out, num);
 }
 
-/* An integer's key: big-endian, a signed one with its sign bit flipped,
- * so that byte order is numeric order. */
-static void int_key(weft_bsatn_buf_t *out, uint8_t tag, uint64_t x, int n)
+/* Checks (out NULL) or keys into out one value of a primitive type
+ * (bsatn_is_primitive(tag)) at v[0..vlen): its length, or -1 when it is
+ * malformed. */
+static long primitive(uint8_t tag, const uint8_t *v, size_t vlen, weft_bsatn_buf_t *out)
 {
-    if (tag >= WEFT_BSATN_I8) x ^= (uint64_t)1 << (8 * n - 1);
-    put_be(out, x, n);
+    long used = bsatn_prim_len(tag, v, vlen);
+    if (used < 0 || !out) return used;
+    if (bsatn_is_int(tag)) {
+        uint8_t k[8];
+        bsatn_int_key(tag, v, k);
+        weft_bsatn_put_raw(out, k, (size_t)used);
+    } else if (tag == WEFT_BSATN_BOOL) {
+        weft_bsatn_put_u8(out, v[0]);
+    } else {
+        key_bytes(out, v + 4, (size_t)used - 4);
+    }
+    return used;
 }
 
-/* Walks one value (v) of a primitive type (is_primitive(tag)). */
+/* Walks one value (v) of a primitive type (bsatn_is_primitive(tag)). */
 static void walk_primitive(walk_t *w, uint8_t tag, weft_bsatn_reader_t *v)
 {
-    if (is_int(tag)) {
-        int n = int_width(tag);
-        uint64_t x = get_le(v, n);
-        if (v->err || w->mode == MODE_CHECK) return;
-        if (w->mode == MODE_KEY)
-            int_key(w->out, tag, x, n);
+    if (v->err) return;
+    if (w->mode != MODE_JSON) {
+        long used = primitive(tag, v->p + v->off, v->len - v->off,
+                              w->mode == MODE_KEY ? w->out : NULL);
+        if (used < 0)
+            v->err = WEFT_EMALFORMED;
         else
-            json_int(w->out, x, n, tag >= WEFT_BSATN_I8);
+            v->off += (size_t)used;
+        return;
+    }
+    if (bsatn_is_int(tag)) {
+        int n = bsatn_int_width(tag);
+        uint64_t x = get_le(v, n);
+        if (!v->err) json_int(w->out, x, n, tag >= WEFT_BSATN_I8);
         return;
     }
     if (tag == WEFT_BSATN_BOOL) {
         int b = weft_bsatn_get_bool(v);
-        if (v->err || w->mode == MODE_CHECK) return;
-        if (w->mode == MODE_KEY)
-            weft_bsatn_put_u8(w->out, (uint8_t)b);
-        else
-            put_cstr(w->out, b ? "true" : "false");
+        if (!v->err) put_cstr(w->out, b ? "true" : "false");
         return;
     }
     /* String or bytes (is_primitive) */
     uint32_t n;
     const uint8_t *p =
         tag == WEFT_BSATN_STRING ? weft_bsatn_get_str(v, &n) : weft_bsatn_get_bytes(v, &n);
-    if (v->err || w->mode == MODE_CHECK) return;
-    if (w->mode == MODE_KEY)
-        key_bytes(w->out, p, n);
-    else if (tag == WEFT_BSATN_STRING)
+    if (v->err) return;
+    if (tag == WEFT_BSATN_STRING)
         json_string(w->out, p, n);
     else
         json_hex(w->out, p, n);
@@ -415,7 +403,7 @@ static void walk(walk_t *w, weft_bsatn_reader_t *t, weft_bsatn_reader_t *v, int 
         v->err = WEFT_EMALFORMED;
         return;
     }
-    if (is_primitive(tag)) {
+    if (bsatn_is_primitive(tag)) {
         walk_primitive(w, tag, v);
         return;
     }
@@ -503,24 +491,18 @@ static int run(int mode, const uint8_t *t, size_t tlen, const uint8_t *v, size_t
 {
     weft_bsatn_reader_t tr, vr;
     walk_t w = {mode, out};
-    if (tlen > 0 && is_int(t[0]) && mode != MODE_JSON) {
-        /* the most common column and key, without a reader */
-        int n = int_width(t[0]);
-        if ((size_t)n > vlen) return WEFT_EMALFORMED;
-        if (mode == MODE_KEY) {
-            uint64_t x = 0;
-            for (int i = 0; i < n; i++) x |= (uint64_t)v[i] << (8 * i);
-            int_key(out, t[0], x, n);
-            if (out->err) return out->err;
-        }
-        if (out_used) *out_used = (size_t)n;
+    if (tlen > 0 && bsatn_is_primitive(t[0]) && mode != MODE_JSON) {
+        /* a primitive's type is its one tag, valid as it is: no type
+         * check, no walk (tables check and key every column of every row) */
+        long used = primitive(t[0], v, vlen, mode == MODE_KEY ? out : NULL);
+        if (used < 0) return WEFT_EMALFORMED;
+        if (out && out->err) return out->err;
+        if (out_used) *out_used = (size_t)used;
         return 0;
     }
     weft_bsatn_reader_init(&vr, v, vlen);
-    if (tlen > 0 && is_primitive(t[0])) {
-        /* a primitive's type is its one tag, valid as it is: no type
-         * check or walk (tables check and key every column of every row) */
-        walk_primitive(&w, t[0], &vr);
+    if (tlen > 0 && bsatn_is_primitive(t[0])) {
+        walk_primitive(&w, t[0], &vr); /* JSON */
     } else {
         if (weft_bsatn_type_check(t, tlen, NULL) != 0) return WEFT_EMALFORMED;
         weft_bsatn_reader_init(&tr, t, tlen);
@@ -557,7 +539,7 @@ static void name_walk(weft_bsatn_reader_t *t, weft_bsatn_buf_t *out)
     static const char *const ints[] = {"u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64"};
     uint8_t tag = weft_bsatn_get_u8(t);
     if (t->err) return;
-    if (is_int(tag)) {
+    if (bsatn_is_int(tag)) {
         put_cstr(out, ints[(tag & 3) + (tag >= WEFT_BSATN_I8 ? 4 : 0)]);
     } else if (tag == WEFT_BSATN_BOOL) {
         put_cstr(out, "bool");

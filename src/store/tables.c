@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bsatn_prim.h"
 #include "tables_priv.h"
 #include "weft/error.h"
 
@@ -71,9 +72,15 @@ int tables_columns(const schema_table_t *t, const uint8_t *row, size_t len, size
 {
     size_t at = 0;
     for (size_t i = 0; i < t->ncols; i++) {
+        const schema_col_t *c = &t->cols[i];
         size_t used;
-        if (weft_bsatn_check(t->cols[i].type, t->cols[i].type_len, row + at, len - at, &used))
+        if (bsatn_is_primitive(c->type[0])) { /* most columns: checked here */
+            long n = bsatn_prim_len(c->type[0], row + at, len - at);
+            if (n < 0) return WEFT_EMALFORMED;
+            used = (size_t)n;
+        } else if (weft_bsatn_check(c->type, c->type_len, row + at, len - at, &used)) {
             return WEFT_EMALFORMED;
+        }
         off[i] = at;
         lens[i] = used;
         at += used;
@@ -86,57 +93,61 @@ static void put_name(weft_bsatn_buf_t *b, const char *name)
     weft_bsatn_put_raw(b, name, strlen(name) + 1); /* with its NUL: names have none */
 }
 
-/* The row key of a row split into columns: the primary key's key, or
- * for a table without one a new row number (when `seq` is not NULL). */
-static int row_key(weft_tables_t *t, const schema_table_t *tab, const uint8_t *row,
-                   const size_t *off, const size_t *lens, weft_bsatn_buf_t *out)
+/* The row key of a row of a table without a primary key: a new row
+ * number, 8 bytes big-endian, into out. */
+static int row_number(weft_tables_t *t, const schema_table_t *tab, weft_bsatn_buf_t *out)
 {
-    if (tab->pk >= 0) {
-        const schema_col_t *c = &tab->cols[tab->pk];
-        return weft_bsatn_key(c->type, c->type_len, row + off[tab->pk], lens[tab->pk], out, NULL);
-    }
     /* 'n' table -> the last row number given */
-    weft_bsatn_buf_t k;
+    uint8_t key[1 + WEFT_TABLES_MAX_NAME], be[8];
+    size_t kl = 1 + strlen(tab->name);
     const uint8_t *v;
     size_t vl;
     uint64_t n = 0;
-    int rc;
-    weft_bsatn_buf_init(&k);
-    weft_bsatn_put_u8(&k, 'n');
-    weft_bsatn_put_raw(&k, tab->name, strlen(tab->name));
-    if (k.err) return k.err;
-    rc = weft_txn_get(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, k.p, k.len, &v, &vl);
+    key[0] = 'n';
+    memcpy(key + 1, tab->name, kl - 1);
+    int rc = weft_txn_get(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, key, kl, &v, &vl);
     if (rc == 0 && vl == 8)
         for (int i = 0; i < 8; i++) n = n << 8 | v[i];
     else if (rc != 0 && rc != WEFT_ENOTFOUND)
-        goto done;
+        return rc;
     n++;
-    uint8_t be[8];
     for (int i = 0; i < 8; i++) be[i] = (uint8_t)(n >> (56 - 8 * i));
-    rc = weft_txn_put(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, k.p, k.len, be, 8);
-    if (rc == 0) weft_bsatn_put_raw(out, be, 8);
-done:
-    weft_bsatn_buf_fini(&k);
-    return rc ? rc : out->err;
+    if ((rc = weft_txn_put(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, key, kl, be, 8)))
+        return rc;
+    weft_bsatn_put_raw(out, be, 8);
+    return out->err;
+}
+
+/* The key of column col of a row split into columns, appended to out: an
+ * integer's made here (the usual key: no call per value), any other by
+ * weft_bsatn_key. */
+static int col_key(const schema_table_t *tab, size_t col, const uint8_t *row, const size_t *off,
+                   const size_t *lens, weft_bsatn_buf_t *out)
+{
+    const schema_col_t *c = &tab->cols[col];
+    if (bsatn_is_int(c->type[0])) {
+        uint8_t k[8];
+        bsatn_int_key(c->type[0], row + off[col], k);
+        weft_bsatn_put_raw(out, k, lens[col]);
+        return out->err;
+    }
+    return weft_bsatn_key(c->type, c->type_len, row + off[col], lens[col], out, NULL);
 }
 
 /* 'u' table 0 column 0 key(value) */
 int tables_unique_key(const schema_table_t *tab, uint32_t col, const uint8_t *row,
                       const size_t *off, const size_t *lens, weft_bsatn_buf_t *out)
 {
-    const schema_col_t *c = &tab->cols[col];
     weft_bsatn_put_u8(out, 'u');
     put_name(out, tab->name);
-    put_name(out, c->name);
-    return weft_bsatn_key(c->type, c->type_len, row + off[col], lens[col], out, NULL);
+    put_name(out, tab->cols[col].name);
+    return col_key(tab, col, row, off, lens, out);
 }
 
 /* 'i' table 0 index 0 */
 static void index_prefix(const schema_table_t *tab, size_t x, weft_bsatn_buf_t *out)
 {
-    weft_bsatn_put_u8(out, 'i');
-    put_name(out, tab->name);
-    put_name(out, tab->idx[x].name);
+    weft_bsatn_put_raw(out, tab->idx[x].pre, tab->idx[x].pre_len);
 }
 
 /* 'i' table 0 index 0 key(cols) rowkey */
@@ -146,9 +157,7 @@ static int index_key(const schema_table_t *tab, size_t x, const uint8_t *row, co
     const schema_index_t *ix = &tab->idx[x];
     index_prefix(tab, x, out);
     for (size_t i = 0; i < ix->ncols; i++) {
-        const schema_col_t *c = &tab->cols[ix->cols[i]];
-        int rc = weft_bsatn_key(c->type, c->type_len, row + off[ix->cols[i]], lens[ix->cols[i]],
-                                out, NULL);
+        int rc = col_key(tab, ix->cols[i], row, off, lens, out);
         if (rc) return rc;
     }
     weft_bsatn_put_raw(out, rk, rk_len);
@@ -157,8 +166,7 @@ static int index_key(const schema_table_t *tab, size_t x, const uint8_t *row, co
 
 void tables_row_prefix(const schema_table_t *tab, weft_bsatn_buf_t *out)
 {
-    weft_bsatn_put_u8(out, 'r');
-    put_name(out, tab->name);
+    weft_bsatn_put_raw(out, tab->row_pre, tab->row_pre_len);
 }
 
 /* 1 when the call may see the row: not a private table with an owner
@@ -260,9 +268,9 @@ int weft_tables_insert(weft_tables_t *t, uint32_t tid, const uint8_t *row, size_
 {
     const schema_table_t *tab = tables_table(t->schema, tid);
     size_t off[MAX_COLUMNS], lens[MAX_COLUMNS];
-    weft_bsatn_buf_t *rk = &t->b_rk, *k = &t->b_k, *ik = &t->b_ik;
-    const uint8_t *v;
-    size_t vl;
+    weft_bsatn_buf_t *k = &t->b_k, *ik = &t->b_ik;
+    const uint8_t *v, *rk = NULL; /* the row key: the end of k, after the prefix */
+    size_t vl, rk_len = 0;
     int rc;
     if (!tab) return WEFT_TABLE_ENOTABLE;
     if (!t->txn) return WEFT_EARG;
@@ -272,13 +280,14 @@ int weft_tables_insert(weft_tables_t *t, uint32_t tid, const uint8_t *row, size_
     bufs_reset(t);
     /* Everything is checked before the first write, so a refused row
      * leaves nothing behind even without an abort: key lengths, unique
-     * columns, then the row itself, put only if its key is new. */
+     * columns, then the row itself, put only if its key is new. The
+     * primary key's key is made once, in place after the prefix. */
     if (tab->pk >= 0) {
-        if ((rc = row_key(t, tab, row, off, lens, rk)) != 0) return rc;
         tables_row_prefix(tab, k);
-        weft_bsatn_put_raw(k, rk->p, rk->len);
-        if ((rc = k->err) != 0) return rc;
+        if ((rc = col_key(tab, (size_t)tab->pk, row, off, lens, k)) != 0) return rc;
         if (!key_fits(k->len)) return WEFT_TABLE_EINVAL;
+        rk = k->p + tab->row_pre_len;
+        rk_len = k->len - tab->row_pre_len;
     }
     for (size_t u = 0; u < tab->nunique; u++) {
         ik->len = 0;
@@ -293,9 +302,9 @@ int weft_tables_insert(weft_tables_t *t, uint32_t tid, const uint8_t *row, size_
         ik->len = 0;
         index_key(tab, x, row, off, lens, (const uint8_t *)"", 0, ik);
         if ((rc = ik->err) != 0) return rc;
-        if (!key_fits(ik->len + (tab->pk >= 0 ? rk->len : 8))) return WEFT_TABLE_EINVAL;
+        if (!key_fits(ik->len + (tab->pk >= 0 ? rk_len : 8))) return WEFT_TABLE_EINVAL;
     }
-    if (tab->replicated && t->has_origin && !tables_repl_fits(tab, rk->len, len))
+    if (tab->replicated && t->has_origin && !tables_repl_fits(tab, rk_len, len))
         return WEFT_TABLE_EINVAL;
     if (tab->pk >= 0) {
         rc = weft_txn_put_new(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, k->p, k->len, row,
@@ -303,31 +312,34 @@ int weft_tables_insert(weft_tables_t *t, uint32_t tid, const uint8_t *row, size_
         if (rc == WEFT_DB_EXISTS) return WEFT_TABLE_EUNIQUE;
         if (rc) return rc;
     } else {
-        if ((rc = row_key(t, tab, row, off, lens, rk)) != 0) return rc;
+        weft_bsatn_buf_t *n = &t->b_rk;
+        if ((rc = row_number(t, tab, n)) != 0) return rc;
         tables_row_prefix(tab, k);
-        weft_bsatn_put_raw(k, rk->p, rk->len);
+        weft_bsatn_put_raw(k, n->p, n->len);
         if ((rc = k->err) != 0 ||
             (rc = weft_txn_put(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, k->p, k->len, row,
                                len)))
             return rc;
+        rk = n->p;
+        rk_len = n->len;
     }
     for (size_t u = 0; u < tab->nunique; u++) {
         ik->len = 0;
         if ((rc = tables_unique_key(tab, tab->unique[u], row, off, lens, ik)) != 0 ||
-            (rc = weft_txn_put(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, ik->p, ik->len,
-                               rk->p, rk->len)))
+            (rc = weft_txn_put(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, ik->p, ik->len, rk,
+                               rk_len)))
             return rc;
     }
     for (size_t x = 0; x < tab->nidx; x++) {
         if (tab->idx[x].on_pk) continue;
         ik->len = 0;
-        if ((rc = index_key(tab, x, row, off, lens, rk->p, rk->len, ik)) != 0 ||
-            (rc = weft_txn_put(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, ik->p, ik->len,
-                               rk->p, rk->len)))
+        if ((rc = index_key(tab, x, row, off, lens, rk, rk_len, ik)) != 0 ||
+            (rc = weft_txn_put(t->txn, WEFT_SPACE_TABLES, t->ctx, t->ctx_len, ik->p, ik->len, rk,
+                               rk_len)))
             return rc;
     }
     t->writes++;
-    return repl_local(t, tab, tid, rk->p, rk->len, row, len);
+    return repl_local(t, tab, tid, rk, rk_len, row, len);
 }
 
 int weft_tables_delete_pk(weft_tables_t *t, uint32_t tid, const uint8_t *pk, size_t len)
@@ -781,12 +793,8 @@ int weft_tables_range_contains(const weft_schema_t *s, uint32_t tid, int iid,
         goto done;
     rc = WEFT_TABLE_EINVAL;
     if (r.off != range_len) goto done;
-    for (size_t i = 0; i < ix->ncols; i++) {
-        const schema_col_t *c = &tab->cols[ix->cols[i]];
-        if ((rc = weft_bsatn_key(c->type, c->type_len, row + off[ix->cols[i]],
-                                 lens[ix->cols[i]], &key, NULL)) != 0)
-            goto done;
-    }
+    for (size_t i = 0; i < ix->ncols; i++)
+        if ((rc = col_key(tab, ix->cols[i], row, off, lens, &key)) != 0) goto done;
     if ((rc = lo.err ? lo.err : hi.err ? hi.err : key.err) != 0) goto done;
     /* as a scan decides: at or past lo (past an excluded one), not past hi */
     int c;

@@ -21,6 +21,8 @@ typedef struct {
 
 typedef struct {
     char name[WEFT_TABLES_MAX_NAME + 1];
+    uint8_t pre[2 * WEFT_TABLES_MAX_NAME + 3]; /* 'i' table 0 index 0: its entries' keys start so */
+    size_t pre_len;
     uint32_t cols[MAX_INDEX_COLUMNS];
     size_t ncols;
     /* the index is the primary key alone: served by the rows themselves
@@ -30,6 +32,8 @@ typedef struct {
 
 typedef struct {
     char name[WEFT_TABLES_MAX_NAME + 1];
+    uint8_t row_pre[WEFT_TABLES_MAX_NAME + 2]; /* 'r' name 0: its rows' keys start so */
+    size_t row_pre_len;
     const uint8_t *row; /* the row type: a Struct of the columns */
     size_t row_len;
     schema_col_t cols[MAX_COLUMNS];

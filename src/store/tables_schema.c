@@ -97,6 +97,9 @@ static int parse_table(weft_bsatn_reader_t *r, weft_schema_t *s, size_t ti, char
         return tables_fail(msg, size,
                            "table %zu: a name must be [A-Za-z_][A-Za-z0-9_]*, at most %u bytes", ti,
                            WEFT_TABLES_MAX_NAME);
+    t->row_pre[0] = 'r'; /* tables_row_prefix */
+    t->row_pre_len = 1 + strlen(t->name) + 1;
+    memcpy(t->row_pre + 1, t->name, t->row_pre_len - 1);
     for (size_t j = 0; j < ti; j++)
         if (strcmp(s->tables[j].name, t->name) == 0)
             return tables_fail(msg, size, "table %s: declared twice", t->name);
@@ -142,6 +145,11 @@ static int parse_table(weft_bsatn_reader_t *r, weft_schema_t *s, size_t ti, char
         }
         x->ncols = nc;
         x->on_pk = nc == 1 && (int)x->cols[0] == t->pk;
+        size_t tl = strlen(t->name) + 1, xl = strlen(x->name) + 1; /* with their NULs */
+        x->pre[0] = 'i';
+        memcpy(x->pre + 1, t->name, tl);
+        memcpy(x->pre + 1 + tl, x->name, xl);
+        x->pre_len = 1 + tl + xl;
         t->nidx++;
     }
     t->public_ = weft_bsatn_get_bool(r);
