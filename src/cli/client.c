@@ -324,6 +324,8 @@ char *client_escape(client_t *c, const char *s, size_t len)
 
 /* ---- one request ---------------------------------------------------------- */
 
+#define EXPECT_MIN ((size_t)64 << 10) /* bytes of body sent only after "100 Continue" */
+
 typedef struct {
     client_t *c;
     const client_req_t *req;
@@ -487,6 +489,18 @@ int client_request(client_t *c, const client_req_t *req, client_resp_t *out)
             continue;
         snprintf(line, sizeof line, "%s: %s", names[i], vals[i]);
         struct curl_slist *n = curl_slist_append(h, line);
+        if (!n)
+            goto oom;
+        h = n;
+    }
+    /* A body over EXPECT_MIN waits for the node's "100 Continue" before it
+     * goes: a request the node refuses at its headers (a token without the
+     * scope, a body over the limit) gets its answer before any of the body
+     * is sent, rather than a "Broken pipe" when the node closes while the
+     * body is still going out (libcurl's own rule asks for it only from
+     * 1 MiB). A streamed upload, of any size, always waits. */
+    if (req->upload || req->body_len > EXPECT_MIN) {
+        struct curl_slist *n = curl_slist_append(h, "Expect: 100-continue");
         if (!n)
             goto oom;
         h = n;

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -28,6 +29,7 @@
 
 #define DEFAULT_MAX_APP ((size_t)16 << 20)
 #define DEFAULT_MAX_CALL ((size_t)1 << 20)
+#define DRAIN_MAX ((uint64_t)1 << 20) /* a refused request's body read and dropped */
 
 uint64_t srv_now_ns(void)
 {
@@ -409,6 +411,43 @@ static enum MHD_Result refuse(srv_t *s, req_t *r, unsigned status, const char *a
     }
 }
 
+/* The body the request's headers declare (Content-Length): 1 with its
+ * size in *n, 0 when they declare none, -1 for a length that does not
+ * parse. */
+static int declared_body(req_t *r, uint64_t *n)
+{
+    const char *cl =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (!cl)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(cl, &end, 10);
+    if (errno || *end)
+        return -1;
+    *n = v;
+    return 1;
+}
+
+/* Refuses a request whose headers were enough to decide. A small declared
+ * body from a client that is sending it already (no Expect: 100-continue)
+ * is read and dropped first, the answer queued after it (on_request);
+ * otherwise the answer goes now and libmicrohttpd closes the connection. */
+static enum MHD_Result refuse_at_headers(srv_t *s, req_t *r, unsigned status,
+                                         const char *allow)
+{
+    uint64_t n;
+    const char *expect =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    if (declared_body(r, &n) > 0 && n > 0 && n <= DRAIN_MAX &&
+        !(expect && strcasecmp(expect, "100-continue") == 0)) {
+        r->refusal = status;
+        snprintf(r->allow, sizeof r->allow, "%s", allow ? allow : "");
+        return MHD_YES;
+    }
+    return refuse(s, r, status, allow);
+}
+
 /* Headers have arrived: make the request, route and check it. */
 static enum MHD_Result begin(srv_t *s, struct MHD_Connection *conn, const char *url,
                              const char *method, void **con_cls)
@@ -424,34 +463,29 @@ static enum MHD_Result begin(srv_t *s, struct MHD_Connection *conn, const char *
     if (!(r->path = strdup(url)))
         return MHD_NO;
     if (atomic_load(&s->closing))
-        return refuse(s, r, MHD_HTTP_SERVICE_UNAVAILABLE, NULL);
+        return refuse_at_headers(s, r, MHD_HTTP_SERVICE_UNAVAILABLE, NULL);
     unsigned status;
     char allow[64];
     /* The path without its query (libmicrohttpd passes it without). */
     r->route = route(r, method, url, &status, allow, sizeof allow);
     if (!r->route)
-        return refuse(s, r, status, allow);
+        return refuse_at_headers(s, r, status, allow);
     if (r->route->scope) {
         int has_token;
         unsigned have = scopes_of(s, r, &has_token);
         if (!have)
-            return refuse(s, r, MHD_HTTP_UNAUTHORIZED, NULL);
+            return refuse_at_headers(s, r, MHD_HTTP_UNAUTHORIZED, NULL);
         if (!(have & r->route->scope))
-            return refuse(s, r, MHD_HTTP_FORBIDDEN, NULL);
+            return refuse_at_headers(s, r, MHD_HTTP_FORBIDDEN, NULL);
     }
     r->body_max = r->route->body == 3   ? SIZE_MAX
                   : r->route->body == 2 ? s->max_app
                   : r->route->body == 1 ? s->max_call
                                         : 0;
-    const char *cl =
-        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl) {
-        char *end;
-        errno = 0;
-        unsigned long long n = strtoull(cl, &end, 10);
-        if (errno || *end || n > r->body_max)
-            return refuse(s, r, MHD_HTTP_CONTENT_TOO_LARGE, NULL);
-    }
+    uint64_t n;
+    int declared = declared_body(r, &n);
+    if (declared < 0 || (declared > 0 && n > r->body_max))
+        return refuse(s, r, MHD_HTTP_CONTENT_TOO_LARGE, NULL);
     return MHD_YES;
 }
 
@@ -467,6 +501,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (r->replied) { /* refused: its reply is queued; drop any body */
         *upload_data_size = 0;
         return MHD_YES;
+    }
+    if (r->refusal) { /* refused at the headers: drop the body, then answer */
+        if (*upload_data_size) {
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        return refuse(s, r, r->refusal, r->allow);
     }
     if (*upload_data_size && r->route->body == 3) {
         r->body = (uint8_t *)upload_data;

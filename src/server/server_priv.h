@@ -66,6 +66,8 @@ struct req {
     uint8_t *body;
     size_t body_len, body_cap, body_max;
     int replied; /* refused early: its reply is queued */
+    unsigned refusal; /* refused at the headers, answered once the body is dropped */
+    char allow[64];   /* the refusal's Allow header (405) */
     int started; /* the handler ran once */
     /* a suspended call */
     weft_call_result_t *result;

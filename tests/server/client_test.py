@@ -13,7 +13,8 @@ also when a check fails. One CASE per CTest test:
             last id printed: nothing missed, nothing twice), also after
             kill -9 (a broken stream), Ctrl-C ends with 0, a deleted context ends with 1
   auth      tokens from --token-file and WEFT_TOKEN: none, unknown,
-            lacking the scope, right
+            lacking the scope, right; a large module refused at the
+            headers (scope, size) reports the refusal, not a broken pipe
 """
 import http.client
 import http.server
@@ -418,6 +419,62 @@ def fake_stream():
         t.join()
 
 
+def refused_before_body(path, token_file):
+    """weft deploy against a node that answers 403 at the headers, as weft
+    serve refuses a token without the scope, and reads no body: the client
+    asked for "100 Continue" and so sent no byte of the body (without that,
+    libcurl sent it at once, and a node closing meanwhile made the deploy
+    fail with "Broken pipe" instead of the 403)."""
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(1)
+    lsock.settimeout(30)
+    seen = {}
+
+    def serve():
+        try:
+            conn, _ = lsock.accept()
+        except OSError:
+            return
+        conn.settimeout(10)
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        head, _, seen["early"] = buf.partition(b"\r\n\r\n")
+        seen["expect"] = b"expect: 100-continue" in head.lower()
+        msg = b'{"error":{"code":"FORBIDDEN","message":"the token lacks the \'admin\' scope"}}'
+        conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(msg), msg))
+        conn.shutdown(socket.SHUT_WR)
+        rest = b""
+        try:
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                rest += chunk
+        except OSError:
+            pass
+        seen["body"] = seen["early"] + rest
+        conn.close()
+
+    t = threading.Thread(target=serve)
+    t.start()
+    try:
+        rc, out, err = weft("deploy", path, "--token-file", token_file,
+                            "--node", "http://127.0.0.1:%d" % lsock.getsockname()[1])
+    finally:
+        t.join(30)
+        lsock.close()
+    check(rc == 1 and "'admin' scope" in err, "a node refusing at the headers: its 403: " + err)
+    check(seen.get("expect") and seen.get("body") == b"",
+          "the client waited for 100 Continue and sent none of the body (%s, %d bytes)"
+          % (seen.get("expect"), len(seen.get("body", b""))))
+
+
 def case_auth(tmp):
     admin, reader = "a" * 20 + "admin", "r" * 20 + "read"
     cfg = {"tokens": [{"token": admin, "scopes": ["admin", "call", "read"]},
@@ -440,6 +497,27 @@ def case_auth(tmp):
         rc, out, err = weft("deploy", APP, "--token-file", files["reader"], node=node)
         check(rc == 1 and "admin" in err and files["reader"] in err,
               "a read token deploying: exit 1, the missing scope: " + err)
+        # A module too large for the node to drop its body (over 1 MiB): the
+        # refusal comes at the headers and the client, which waits for
+        # "100 Continue" before a body over 64 KiB, reads it instead of
+        # failing with "Broken pipe" while still sending (as this case once
+        # did under load); and a module over the node's 16 MiB limit is
+        # refused by name, not by a broken connection.
+        big = os.path.join(tmp, "big.wasm")
+        with open(big, "wb") as f:
+            f.write(b"\0asm\1\0\0\0" + b"\0" * (3 << 20))
+        rc, out, err = weft("deploy", big, "--token-file", files["reader"], node=node)
+        check(rc == 1 and "'admin' scope" in err,
+              "a read token deploying 3 MiB: the missing scope, not a send failure: " + err)
+        mid = os.path.join(tmp, "mid.wasm")  # under libcurl's own 1 MiB for Expect
+        with open(mid, "wb") as f:
+            f.write(b"\0asm\1\0\0\0" + b"\0" * (200 << 10))
+        refused_before_body(mid, files["reader"])
+        with open(big, "wb") as f:
+            f.write(b"\0asm\1\0\0\0" + b"\0" * (17 << 20))
+        rc, out, err = weft("deploy", big, "--token-file", files["admin"], node=node)
+        check(rc == 1 and "over the limit" in err, "a 17 MiB module: over the limit: " + err)
+        os.unlink(big)
         rc, out, err = weft("deploy", APP, "--token-file", files["admin"], node=node,
                             env={"WEFT_TOKEN": reader})
         check(rc == 0 and len(out.strip()) == 64, "--token-file wins over WEFT_TOKEN")

@@ -11,7 +11,8 @@ them at the end, also when a check fails. One CASE per CTest test:
   logs      every call's log lines kept (a trap's, a view's), paged and followed
   lagging   a subscriber that reads nothing is cut off with event: lagged
   heartbeat an event stream's heartbeat comes while calls keep completing
-  auth      tokens and scopes; a non-loopback address needs a token
+  auth      tokens and scopes; a non-loopback address needs a token; a
+            refused request's small body is read before the refusal
   signed    ed25519-signed calls: the signer is the caller; bad, stale and
             replayed signatures are refused
   args      WASI arguments: ?arg=A&arg=B (and weft call --arg) reach a
@@ -480,6 +481,7 @@ def case_auth(tmp):
         check(s == 200 and len(doc["items"]) == 1, "read token reads")
         s, h, body = node.request("GET", "/health")
         check(s == 200, "/health needs no token")
+        refused_body_then_keep_alive(node, bearer(reader))
     finally:
         node.stop()
     # No token: a non-loopback address is refused before anything starts.
@@ -494,6 +496,76 @@ def case_auth(tmp):
     r = subprocess.run([WEFT, "serve", "--data-dir", os.path.join(tmp, "f"), "--config", bad],
                        capture_output=True, timeout=30)
     check(r.returncode == 2 and b"16 characters" in r.stderr, "a short token is refused")
+
+
+def read_response(sock):
+    """(status, body) of one HTTP/1.1 response with a Content-Length, read
+    off a raw socket; (0, b"") when the connection ends first."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        try:
+            chunk = sock.recv(65536)
+        except OSError:
+            return 0, b""
+        if not chunk:
+            return 0, b""
+        buf += chunk
+    head, body = buf.split(b"\r\n\r\n", 1)
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            length = int(v)
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return int(head.split()[1]), body
+
+
+def refused_body_then_keep_alive(node, reader):
+    """A request refused at its headers (403: a read token deploying) whose
+    body the client is still sending: the node reads and drops the body and
+    answers after it, on a connection that stays open, so the client never
+    writes into a closed connection ("Broken pipe" instead of the 403, as
+    e2e.client.auth once got). The body goes in two pieces, the second
+    after the node has had the headers long enough to answer them at once,
+    as it did: then the connection was closed and the second piece and the
+    next request met a closed socket."""
+    body = b"\0asm" + b"z" * (600 * 1024)
+    sock = socket.create_connection(("127.0.0.1", node.port), timeout=10)
+    try:
+        head = ("POST /v1/apps HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n"
+                "Content-Length: %d\r\n\r\n" % (reader["Authorization"], len(body)))
+        sock.sendall(head.encode() + body[:1000])
+        time.sleep(0.3)
+        sent = True
+        try:
+            sock.sendall(body[1000:])
+        except OSError:
+            sent = False
+        check(sent, "a refused request's body can be sent in full")
+        s, data = read_response(sock)
+        check(s == 403 and b"FORBIDDEN" in data, "and its 403 comes after it: %d %r" % (s, data))
+        try:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            s, data = read_response(sock)
+        except OSError:
+            s = 0
+        check(s == 200, "the connection stays usable for the next request: %d" % s)
+    finally:
+        sock.close()
+    # With Expect: 100-continue the refusal comes at once and no body is sent.
+    sock = socket.create_connection(("127.0.0.1", node.port), timeout=10)
+    try:
+        sock.sendall(("POST /v1/apps HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n"
+                      "Expect: 100-continue\r\nContent-Length: 9000000\r\n\r\n"
+                      % reader["Authorization"]).encode())
+        s, data = read_response(sock)
+        check(s == 403, "Expect: 100-continue: 403 before the body: %d" % s)
+    finally:
+        sock.close()
 
 
 def sign(seed, method, path, ts, data):
