@@ -1005,7 +1005,7 @@ static void check_exit(void *arg, size_t from, size_t to)
 
 typedef struct {
     uint32_t loop, slot;
-    bool xmm;
+    bool xmm, wide;
 } pin_t;
 
 static int note_order(const void *pa, const void *pb)
@@ -1017,6 +1017,7 @@ static int note_order(const void *pa, const void *pb)
 
 typedef struct {
     uint32_t slot, uses, xmm_uses;
+    bool wide;
 } cand_t;
 
 static int cand_order(const void *pa, const void *pb)
@@ -1052,14 +1053,15 @@ static long choose_pins(jc_t *j, const flow_t *f, pin_t **out)
         for (; k < rc->nnotes && rc->notes[k].tag == loop; k++) {
             const rc_note_t *x = &rc->notes[k];
             if (x->slot >= j->fd->nlocals) continue;
-            if (!nc || c[nc - 1].slot != x->slot) c[nc++] = (cand_t){x->slot, 0, 0};
+            if (!nc || c[nc - 1].slot != x->slot) c[nc++] = (cand_t){x->slot, 0, 0, false};
             c[nc - 1].uses++;
             c[nc - 1].xmm_uses += x->xmm;
+            c[nc - 1].wide |= x->wide;
         }
         if (j->loop_calls[loop] || !f->ok[loop]) continue;
         qsort(c, nc, sizeof *c, cand_order);
         for (size_t q = 0; q < nc && c[q].uses >= 2; q++)
-            p[np++] = (pin_t){(uint32_t)loop, c[q].slot, 2 * c[q].xmm_uses > c[q].uses};
+            p[np++] = (pin_t){(uint32_t)loop, c[q].slot, 2 * c[q].xmm_uses > c[q].uses, c[q].wide};
     }
     free(c);
     *out = p;
@@ -1087,7 +1089,7 @@ static void emit_body(jc_t *j, const flow_t *f, const pin_t *pins, size_t npins)
             j->rc.tag = f->ok[loop] ? loop : -1;
             while (next_pin < npins && pins[next_pin].loop < (uint32_t)loop) next_pin++;
             for (; next_pin < npins && pins[next_pin].loop == (uint32_t)loop; next_pin++)
-                if (rc_pin(&j->rc, pins[next_pin].slot, pins[next_pin].xmm)) active = loop;
+                if (rc_pin(&j->rc, pins[next_pin].slot, pins[next_pin].xmm, pins[next_pin].wide)) active = loop;
             rc_pinned_dirty(&j->rc); /* the branch back may bring changed ones */
         }
         j->off[i] = b->len;

@@ -43,7 +43,7 @@ void rc_fini(rcache_t *rc)
     rc->notes = NULL;
 }
 
-static void note(rcache_t *rc, uint32_t slot, bool xmm)
+static void note(rcache_t *rc, uint32_t slot, bool xmm, int size)
 {
     if (rc->tag < 0) return;
     if (rc->nnotes == rc->notes_cap) {
@@ -56,7 +56,7 @@ static void note(rcache_t *rc, uint32_t slot, bool xmm)
         rc->notes = p;
         rc->notes_cap = cap;
     }
-    rc->notes[rc->nnotes++] = (rc_note_t){rc->tag, slot, xmm};
+    rc->notes[rc->nnotes++] = (rc_note_t){rc->tag, slot, xmm, size == 8};
 }
 
 /* ---- moves between registers -------------------------------------------- */
@@ -104,12 +104,13 @@ static void write_back(rcache_t *rc, int e)
     c->dirty = false;
 }
 
-static void load(rcache_t *rc, int e) /* the register = the whole slot in memory */
+static void load(rcache_t *rc, int e) /* the register = the slot in memory, `width` bytes */
 {
+    const rc_entry_t *c = &rc->e[e];
     if (is_xmm(e))
-        x_sse_mem(rc->b, true, 0x10, reg_of(e), RBX, SLOT(rc->e[e].slot));
+        x_sse_mem(rc->b, c->width == 8, 0x10, reg_of(e), RBX, SLOT(c->slot));
     else
-        x_load(rc->b, 8, false, true, reg_of(e), RBX, NO_REG, SLOT(rc->e[e].slot));
+        x_load(rc->b, c->width, false, c->width == 8, reg_of(e), RBX, NO_REG, SLOT(c->slot));
 }
 
 /* A register of the kind for slot (not cached, or cached unpinned in the
@@ -137,7 +138,7 @@ static int take(rcache_t *rc, bool xmm, uint32_t slot)
 void rc_gp(rcache_t *rc, int size, int reg, uint32_t slot)
 {
     int e = rc->off ? -1 : find(rc, slot);
-    note(rc, slot, false);
+    note(rc, slot, false, size);
     if (e < 0) {
         x_load(rc->b, size, false, size == 8, reg, RBX, NO_REG, SLOT(slot));
         return;
@@ -152,7 +153,7 @@ void rc_gp(rcache_t *rc, int size, int reg, uint32_t slot)
 void rc_xmm(rcache_t *rc, bool dbl, int xmm, uint32_t slot)
 {
     int e = rc->off ? -1 : find(rc, slot);
-    note(rc, slot, true);
+    note(rc, slot, true, dbl ? 8 : 4);
     if (e < 0) {
         x_sse_mem(rc->b, dbl, 0x10, xmm, RBX, SLOT(slot));
         return;
@@ -167,7 +168,7 @@ void rc_xmm(rcache_t *rc, bool dbl, int xmm, uint32_t slot)
 /* slot = the value in reg (general) or xmm, `size` bytes of it. */
 static void set(rcache_t *rc, bool from_xmm, int size, int reg, uint32_t slot)
 {
-    note(rc, slot, from_xmm);
+    note(rc, slot, from_xmm, size);
     if (rc->off) {
         if (from_xmm)
             x_sse_mem(rc->b, size == 8, 0x11, reg, RBX, SLOT(slot));
@@ -180,7 +181,8 @@ static void set(rcache_t *rc, bool from_xmm, int size, int reg, uint32_t slot)
         e = take(rc, from_xmm, slot);
         rc->e[e] = (rc_entry_t){.slot = slot, .width = (uint8_t)size};
     }
-    /* a pinned entry keeps its register and writes back all 8 bytes */
+    /* a pinned entry keeps its register (and widens if need be) */
+    if (size > rc->e[e].width) rc->e[e].width = (uint8_t)size;
     int r = reg_of(e);
     if (is_xmm(e) && from_xmm)
         movaps(rc->b, r, reg);
@@ -207,7 +209,7 @@ void rc_set_xmm(rcache_t *rc, bool dbl, int xmm, uint32_t slot)
 void rc_alu(rcache_t *rc, int w, int alu, int reg, uint32_t slot)
 {
     int e = rc->off ? -1 : find(rc, slot);
-    note(rc, slot, false);
+    note(rc, slot, false, w ? 8 : 4);
     if (e >= 0 && !is_xmm(e)) {
         touch(rc, e);
         x_alu_rr(rc->b, w, alu, reg, reg_of(e));
@@ -220,7 +222,7 @@ void rc_alu(rcache_t *rc, int w, int alu, int reg, uint32_t slot)
 void rc_test_zero(rcache_t *rc, uint32_t slot)
 {
     int e = rc->off ? -1 : find(rc, slot);
-    note(rc, slot, false);
+    note(rc, slot, false, 4);
     if (e >= 0 && !is_xmm(e)) {
         touch(rc, e);
         x_test_rr(rc->b, 0, reg_of(e), reg_of(e));
@@ -252,7 +254,7 @@ void rc_pinned_dirty(rcache_t *rc)
         if (rc->e[e].pinned) rc->e[e].dirty = true;
 }
 
-bool rc_pin(rcache_t *rc, uint32_t slot, bool xmm)
+bool rc_pin(rcache_t *rc, uint32_t slot, bool xmm, bool wide)
 {
     int e = find(rc, slot), n = 0;
     if (e >= 0 && rc->e[e].pinned) return false;
@@ -263,7 +265,7 @@ bool rc_pin(rcache_t *rc, uint32_t slot, bool xmm)
         rc->e[e].slot = -1;
     }
     e = take(rc, xmm, slot);
-    rc->e[e] = (rc_entry_t){.slot = slot, .width = 8, .pinned = true};
+    rc->e[e] = (rc_entry_t){.slot = slot, .width = wide ? 8 : 4, .pinned = true};
     load(rc, e);
     touch(rc, e);
     return true;

@@ -15,7 +15,8 @@
  *   as 32 bits).
  * - Pinned entries are a loop's locals (jit.c): they stay in their
  *   register from the loop's entry to its exit and are written back where
- *   the caller asks (exits, calls, returns).
+ *   the caller asks (exits, calls, returns), as wide as the loop accesses
+ *   them.
  * - While `off` is set (a helper call's setup and the call), reads and
  *   writes go to memory: the caller synced and dropped everything first.
  * - rax, rcx, xmm0 and xmm1 are the templates' scratch registers and are
@@ -49,7 +50,7 @@ typedef struct {
 typedef struct {
     int32_t tag;
     uint32_t slot;
-    bool xmm;
+    bool xmm, wide; /* read or written as a float; with 8 bytes */
 } rc_note_t;
 
 typedef struct {
@@ -78,13 +79,15 @@ void rc_test_zero(rcache_t *rc, uint32_t slot); /* ZF: the slot's 32 bits are 0 
 /* Control: write back dirty entries (pinned ones too if `pinned`); forget
  * the unpinned ones; mark every pinned one dirty (a label: some path to it
  * may have changed them); pin a slot in a register of the kind, loaded
- * from memory (false when the kind's registers are all pinned or the slot
- * is pinned already); reload every pinned one from memory (after a call);
- * unpin all (after writing them back). */
+ * from memory with 8 bytes if `wide`, else 4 (a load as wide as the
+ * stores before it, which the CPU forwards; false when the kind's
+ * registers are all pinned or the slot is pinned already); reload every
+ * pinned one from memory (after a call); unpin all (after writing them
+ * back). */
 void rc_sync(rcache_t *rc, bool pinned);
 void rc_drop(rcache_t *rc);
 void rc_pinned_dirty(rcache_t *rc);
-bool rc_pin(rcache_t *rc, uint32_t slot, bool xmm);
+bool rc_pin(rcache_t *rc, uint32_t slot, bool xmm, bool wide);
 void rc_reload_pinned(rcache_t *rc);
 void rc_unpin(rcache_t *rc);
 
