@@ -31,6 +31,18 @@
  * store were the whole cost of a small SIMD call. Not cleared either, for
  * the same reason; a kept one holds the pages its stores touched.
  *
+ * Guard regions (docs/jit.md "Memory accesses: guard regions"): where the
+ * address space allows, a region is a reservation of MEM_RESERVE bytes of
+ * which exactly the memory's size is read-write and the rest PROT_NONE,
+ * so any access compiled code can form past the size faults (jit/guard.c
+ * turns that into the trap). Such a region ("guarded") grows by mprotect
+ * inside the reservation, never moves, and fits a memory of any size: a
+ * pooled one is taken for the nearest capacity (the same size costs no
+ * system call) and made read-write to exactly the new size. Pages it
+ * closes stay mapped and zero (as a larger capacity's did before). Where
+ * the reservation fails (ulimit -v), the region is a plain mapping as
+ * before, and its memory's cap may exceed its size.
+ *
  * Thread rule: the pool is the calling thread's own (no lock); a region
  * goes back to the pool of whichever thread frees it, and a thread's pool
  * is unmapped when the thread ends.
@@ -80,7 +92,8 @@ enum {
 
 typedef struct {
     uint8_t *p;
-    uint64_t cap;
+    uint64_t cap;  /* guarded: the read-write bytes */
+    bool guarded;
 } region_t;
 
 /* A kept heap block or vector stack (NULL p: a free place). */
@@ -104,17 +117,56 @@ static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 static __thread pool_t *my_pool;
 static uint64_t os_page; /* set once with the key: regions are cleared only with a pool */
 
-static void region_unmap(uint8_t *p, uint64_t cap)
+static void region_unmap(uint8_t *p, uint64_t cap, bool guarded)
 {
+    if (guarded) {
+        UNPOISON(p, cap);
+        munmap(p, MEM_RESERVE);
+        return;
+    }
     UNPOISON(p, cap + REDZONE);
     munmap(p, cap + REDZONE);
+}
+
+/* A new reservation with its first `size` bytes read-write, or NULL. */
+static uint8_t *region_reserve(uint64_t size)
+{
+    void *p = mmap(NULL, MEM_RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    if (size && mprotect(p, size, PROT_READ | PROT_WRITE) != 0) {
+        munmap(p, MEM_RESERVE);
+        return NULL;
+    }
+    return p;
+}
+
+/* Makes exactly [0, size) of a guarded region read-write (its bytes past
+ * cap are zero already); 0 or -1. */
+static int region_fit(uint8_t *p, uint64_t cap, uint64_t size)
+{
+    if (size > cap) return mprotect(p + cap, size - cap, PROT_READ | PROT_WRITE);
+    if (size < cap) {
+        UNPOISON(p + size, cap - size); /* closed: the protection guards it now */
+        return mprotect(p + size, cap - size, PROT_NONE);
+    }
+    return 0;
+}
+
+bool mem_guard_available(void)
+{
+    const char *e = getenv("WEFT_GUARD_REGIONS");
+    if (e && strcmp(e, "0") == 0) return false;
+    uint8_t *p = region_reserve(0);
+    if (!p) return false;
+    munmap(p, MEM_RESERVE);
+    return true;
 }
 
 static void pool_free(void *arg)
 {
     pool_t *pool = arg;
     for (unsigned i = 0; i < pool->n; i++)
-        region_unmap(pool->r[i].p, pool->r[i].cap);
+        region_unmap(pool->r[i].p, pool->r[i].cap, pool->r[i].guarded);
     for (unsigned i = 0; i < SPARES; i++) {
         if (pool->spare[i].p) UNPOISON(pool->spare[i].p, pool->spare[i].bytes);
         free(pool->spare[i].p);
@@ -148,24 +200,53 @@ static pool_t *thread_pool(void)
     return my_pool = pool;
 }
 
-uint8_t *mem_bytes_new(uint64_t size, uint64_t *out_cap)
+/* The pooled region a memory of `size` bytes takes (POOL_ENTRIES: none):
+ * a guarded one of the nearest capacity, else the smallest plain one that
+ * holds it; the newest on a tie. */
+static unsigned pool_pick(const pool_t *pool, uint64_t size)
 {
-    pool_t *pool = thread_pool();
-    if (pool) {
-        unsigned best = POOL_ENTRIES;
-        for (unsigned i = pool->n; i-- > 0;)
-            if (pool->r[i].cap >= size && (best == POOL_ENTRIES || pool->r[i].cap < pool->r[best].cap))
-                best = i;
-        if (best != POOL_ENTRIES) {
-            region_t r = pool->r[best];
-            memmove(&pool->r[best], &pool->r[best + 1], (pool->n - best - 1) * sizeof r);
-            pool->n--;
-            pool->bytes -= r.cap;
-            UNPOISON(r.p, size);
-            *out_cap = r.cap;
-            return r.p;
+    unsigned best = POOL_ENTRIES;
+    uint64_t best_d = 0;
+    for (unsigned i = pool->n; i-- > 0;) {
+        const region_t *r = &pool->r[i];
+        uint64_t d = r->cap > size ? r->cap - size : size - r->cap;
+        if (!r->guarded && r->cap < size) continue;
+        if (best == POOL_ENTRIES || (r->guarded && !pool->r[best].guarded) ||
+            (r->guarded == pool->r[best].guarded && d < best_d)) {
+            best = i;
+            best_d = d;
         }
     }
+    return best;
+}
+
+uint8_t *mem_bytes_new(uint64_t size, uint64_t *out_cap, bool *out_guarded)
+{
+    pool_t *pool = thread_pool();
+    unsigned best;
+    while (pool && (best = pool_pick(pool, size)) != POOL_ENTRIES) {
+        region_t r = pool->r[best];
+        memmove(&pool->r[best], &pool->r[best + 1], (pool->n - best - 1) * sizeof r);
+        pool->n--;
+        pool->bytes -= r.cap;
+        if (r.guarded && region_fit(r.p, r.cap, size) != 0) {
+            region_unmap(r.p, r.cap, true);
+            continue;
+        }
+        UNPOISON(r.p, size);
+        *out_cap = r.guarded ? size : r.cap;
+        *out_guarded = r.guarded;
+        return r.p;
+    }
+    uint8_t *g = region_reserve(size);
+    if (g) {
+        *out_cap = size;
+        *out_guarded = true;
+        return g;
+    }
+    *out_cap = 0;
+    *out_guarded = false;
+    if (!size) return NULL; /* a memory of no pages needs no plain region */
     void *p = mmap(NULL, size + REDZONE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return NULL;
     UNPOISON(p, size);
@@ -174,9 +255,12 @@ uint8_t *mem_bytes_new(uint64_t size, uint64_t *out_cap)
     return p;
 }
 
-int mem_bytes_grow(uint8_t **p, uint64_t *cap, uint64_t size, uint64_t want)
+int mem_bytes_grow(uint8_t **p, uint64_t *cap, uint64_t size, uint64_t want, bool guarded)
 {
-    if (want > *cap) {
+    if (guarded) { /* in place: cap is the size */
+        if (want > *cap && mprotect(*p + *cap, want - *cap, PROT_READ | PROT_WRITE) != 0) return -1;
+        *cap = want;
+    } else if (want > *cap) {
         /* the new pages are zero, the old ones move with their bytes */
         UNPOISON(*p, *cap + REDZONE);
         void *q = mremap(*p, *cap + REDZONE, want + REDZONE, MREMAP_MAYMOVE);
@@ -249,31 +333,36 @@ static int region_zero(uint8_t *p, uint64_t size)
     return 0;
 }
 
-void mem_bytes_free(uint8_t *p, uint64_t cap, uint64_t size)
+void mem_bytes_free(uint8_t *p, uint64_t cap, uint64_t size, bool guarded)
 {
     if (!p) return;
     UNPOISON(p, size);
     pool_t *pool = thread_pool();
     if (!pool || cap > POOL_BYTES || region_zero(p, size) != 0) {
-        region_unmap(p, cap);
+        region_unmap(p, cap, guarded);
         return;
     }
     while (pool->n && (pool->n == POOL_ENTRIES || pool->bytes + cap > POOL_BYTES)) {
-        region_unmap(pool->r[0].p, pool->r[0].cap); /* the oldest */
+        region_unmap(pool->r[0].p, pool->r[0].cap, pool->r[0].guarded); /* the oldest */
         pool->bytes -= pool->r[0].cap;
         memmove(&pool->r[0], &pool->r[1], (pool->n - 1) * sizeof pool->r[0]);
         pool->n--;
     }
     POISON(p, cap);
-    pool->r[pool->n++] = (region_t){p, cap};
+    pool->r[pool->n++] = (region_t){p, cap, guarded};
     pool->bytes += cap;
 }
 
-int mem_bytes_clear(uint8_t *p, uint64_t cap, uint64_t size, uint64_t keep)
+int mem_bytes_clear(uint8_t *p, uint64_t *cap, uint64_t size, uint64_t keep, bool guarded)
 {
     pthread_once(&pool_once, pool_key_make); /* os_page */
     if (region_zero(p, size) != 0) return -1;
-    POISON(p + keep, cap - keep);
+    if (guarded) { /* closed past keep again: compiled code's guard */
+        if (region_fit(p, *cap, keep) != 0) return -1;
+        *cap = keep;
+        return 0;
+    }
+    POISON(p + keep, *cap - keep);
     return 0;
 }
 

@@ -202,6 +202,8 @@ struct weft_module {
     void *jit_code;          /* the compiled tier's code of every function, read-execute */
     size_t jit_size;
     uint32_t jit_funcs;      /* functions compiled */
+    bool jit_guarded;        /* compiled without bounds checks: memory 0 must be guarded */
+    const void *jit_oob;     /* jit_guarded: the trap stub a fault resumes at (jit/guard.c) */
 };
 
 /* ---- runtime objects ----------------------------------------------------- */
@@ -226,6 +228,7 @@ struct weft_memory {
     uint8_t *data;
     uint64_t size; /* bytes */
     uint64_t cap;  /* bytes of the region data points to (mempool.c); zero past size */
+    bool guarded;  /* data is a guard reservation: exactly size bytes accessible (mempool.c) */
     weft_limits_t limits;
     weft_store_t *store;
 };
@@ -407,17 +410,26 @@ bool memory_grow_fits(const weft_memory_t *m, uint32_t delta);
 bool table_grow_fits(const weft_table_t *t, uint32_t delta);
 /* mempool.c: the bytes of linear memories, from the thread's pool of
  * zeroed regions. mem_bytes_new gives a region of at least size bytes, all
- * zero (NULL when out of memory); mem_bytes_grow makes [size, want) usable
- * (zero), moving the region when its capacity is short (0, or -1 with it
- * unchanged); mem_bytes_free takes it back, size being the most the memory
- * ever had. */
-uint8_t *mem_bytes_new(uint64_t size, uint64_t *out_cap);
-int mem_bytes_grow(uint8_t **p, uint64_t *cap, uint64_t size, uint64_t want);
-void mem_bytes_free(uint8_t *p, uint64_t cap, uint64_t size);
+ * zero (NULL when out of memory, or for size 0 without a reservation),
+ * and whether it is guarded: a reservation of MEM_RESERVE bytes of which
+ * exactly size are accessible (then *out_cap == size, always). A memory's
+ * bytes come from one of each thread's regions; mem_bytes_grow makes
+ * [size, want) usable (zero): a guarded region in place, a plain one
+ * moved when its capacity is short (0, or -1 with it unchanged);
+ * mem_bytes_free takes it back, size being the most the memory ever had.
+ * mem_guard_available says whether a reservation can be had now (and the
+ * environment does not set WEFT_GUARD_REGIONS=0): compiled code without
+ * bounds checks needs one. */
+#define MEM_RESERVE ((8ull << 30) + PAGE_SIZE) /* base + u32 + u32 offset + 8 bytes fit */
+uint8_t *mem_bytes_new(uint64_t size, uint64_t *out_cap, bool *out_guarded);
+int mem_bytes_grow(uint8_t **p, uint64_t *cap, uint64_t size, uint64_t want, bool guarded);
+void mem_bytes_free(uint8_t *p, uint64_t cap, uint64_t size, bool guarded);
+bool mem_guard_available(void);
 /* Makes a live region zero again in place, as mem_bytes_free does before
  * pooling it (size: the most the memory ever had), for a memory whose size
- * becomes `keep` (weft_instance_reset); 0, or -1 when the kernel refused. */
-int mem_bytes_clear(uint8_t *p, uint64_t cap, uint64_t size, uint64_t keep);
+ * becomes `keep` (weft_instance_reset; a guarded region is closed past
+ * keep and *cap becomes keep); 0, or -1 when the kernel refused. */
+int mem_bytes_clear(uint8_t *p, uint64_t *cap, uint64_t size, uint64_t keep, bool guarded);
 /* A heap block of `bytes` (not cleared), from the thread's spares or
  * malloc; mem_spare_keep keeps it for the next take of that size, or frees
  * it. For value stacks and frames. */

@@ -97,7 +97,7 @@ void weft_store_delete(weft_store_t *s)
         }
         case OWN_MEMORY: {
             weft_memory_t *m = o->obj;
-            mem_bytes_free(m->data, m->cap, m->size);
+            mem_bytes_free(m->data, m->cap, m->size, m->guarded);
             free(m);
             break;
         }
@@ -514,9 +514,9 @@ weft_memory_t *weft_memory_new(weft_store_t *s, weft_limits_t limits)
     weft_memory_t *m = calloc(1, sizeof *m);
     if (!m) return NULL;
     m->size = (uint64_t)limits.min * PAGE_SIZE;
-    m->data = m->size ? mem_bytes_new(m->size, &m->cap) : NULL;
+    m->data = mem_bytes_new(m->size, &m->cap, &m->guarded); /* NULL for no pages unguarded */
     if ((m->size && !m->data) || own(s, OWN_MEMORY, m)) {
-        mem_bytes_free(m->data, m->cap, m->size);
+        mem_bytes_free(m->data, m->cap, m->size, m->guarded);
         free(m);
         return NULL;
     }
@@ -541,8 +541,8 @@ int32_t memory_grow_pages(weft_memory_t *m, uint32_t delta)
     if (delta == 0) return (int32_t)old;
     uint64_t bytes = want * PAGE_SIZE;
     if (!m->data) {
-        if (!(m->data = mem_bytes_new(bytes, &m->cap))) return -1;
-    } else if (mem_bytes_grow(&m->data, &m->cap, m->size, bytes) != 0) {
+        if (!(m->data = mem_bytes_new(bytes, &m->cap, &m->guarded))) return -1;
+    } else if (mem_bytes_grow(&m->data, &m->cap, m->size, bytes, m->guarded) != 0) {
         return -1;
     }
     m->size = bytes;
@@ -1109,6 +1109,14 @@ int weft_linker_instantiate(weft_linker_t *l, weft_module_t *m, weft_instance_t 
         in->mems[i] = weft_memory_new(s, m->mems[i]);
         if (!in->mems[i]) goto nomem;
     }
+    if (m->jit_guarded && !in->mems[0]->guarded) {
+        /* Compiled without bounds checks (jit/guard.c): memory 0 must be a
+         * reservation, which the address space (ulimit -v, or thousands of
+         * live memories) did not allow since the module was loaded. */
+        errmsg(s, "memory 0 has no guard region, which this module's compiled code needs "
+                  "(address space limited or exhausted)");
+        return WEFT_ENOMEM;
+    }
     for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++) {
         weft_global_t *g = calloc(1, sizeof *g);
         if (!g || own(s, OWN_GLOBAL, g)) {
@@ -1189,7 +1197,7 @@ static int clear_instance(weft_store_t *s, weft_instance_t *in)
     for (uint32_t i = m->nmem_imports; i < m->nmems; i++) {
         weft_memory_t *mem = in->mems[i];
         uint64_t size = (uint64_t)m->mems[i].min * PAGE_SIZE;
-        if (mem->data && mem_bytes_clear(mem->data, mem->cap, mem->size, size) != 0) {
+        if (mem->data && mem_bytes_clear(mem->data, &mem->cap, mem->size, size, mem->guarded) != 0) {
             errmsg(s, "cannot clear a memory");
             return WEFT_ENOMEM;
         }

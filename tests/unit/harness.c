@@ -150,19 +150,28 @@ uint8_t *h_read_wasm(const char *name, size_t *out_len)
     return h_read_file(path, out_len);
 }
 
-weft_module_t *h_module_at(const char *file, int line, weft_engine_t *engine, const char *name)
+/* Loads `name` with the options `o` (NULL: the defaults), freed when the
+ * test ends. */
+static weft_module_t *module_opts_at(const char *file, int line, weft_engine_t *engine, const char *name,
+                                     const weft_load_options_t *o)
 {
     char msg[512] = "";
     size_t len;
     uint8_t *bytes = h_read_wasm(name, &len);
     weft_module_t *m = NULL;
-    int rc = weft_module_new(engine, bytes, len, &m, msg, sizeof msg);
+    int rc = o ? weft_module_new_opts(engine, bytes, len, o, &m, msg, sizeof msg)
+               : weft_module_new(engine, bytes, len, &m, msg, sizeof msg);
     if (rc != 0)
         test_fail(file, line, "loading %s.wasm: %s: %s", name, weft_errname(rc), msg);
     if (m == NULL)
         test_fail(file, line, "loading %s.wasm: success but no module", name);
     test_defer(module_free, m);
     return m;
+}
+
+weft_module_t *h_module_at(const char *file, int line, weft_engine_t *engine, const char *name)
+{
+    return module_opts_at(file, line, engine, name, NULL);
 }
 
 int h_load_bytes(weft_engine_t *engine, const uint8_t *bytes, size_t len, char *msg,
@@ -182,6 +191,18 @@ void fx_open_at(const char *file, int line, fixture_t *fx, const char *name)
     memset(fx, 0, sizeof *fx);
     fx->engine = h_engine();
     fx->module = h_module_at(file, line, fx->engine, name);
+    fx->store = h_store(fx->engine);
+    fx->linker = h_linker(fx->store);
+}
+
+void fx_open_tier_at(const char *file, int line, fixture_t *fx, const char *name, int tier)
+{
+    weft_load_options_t o;
+    memset(&o, 0, sizeof o);
+    o.tier = tier;
+    memset(fx, 0, sizeof *fx);
+    fx->engine = h_engine();
+    fx->module = module_opts_at(file, line, fx->engine, name, &o);
     fx->store = h_store(fx->engine);
     fx->linker = h_linker(fx->store);
 }

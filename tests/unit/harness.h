@@ -63,6 +63,9 @@ int h_load_bytes(weft_engine_t *engine, const uint8_t *bytes, size_t len, char *
 
 /* Engine, module `name`, store and linker; no instance yet. */
 void fx_open_at(const char *file, int line, fixture_t *fx, const char *name);
+/* fx_open with the module loaded for `tier` (WEFT_TIER_INTERP or _JIT). */
+void fx_open_tier_at(const char *file, int line, fixture_t *fx, const char *name, int tier);
+#define fx_open_tier(fx, name, tier) fx_open_tier_at(__FILE__, __LINE__, fx, name, tier)
 /* Instantiates fx->module through fx->linker; must succeed. */
 void fx_instantiate_at(const char *file, int line, fixture_t *fx);
 #define fx_open(fx, name) fx_open_at(__FILE__, __LINE__, fx, name)

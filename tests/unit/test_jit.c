@@ -94,26 +94,10 @@ TEST(jit_x64_encodes_arithmetic_and_control)
     EXPECT(&b, 0x0F, 0x85, 0x01, 0x00, 0x00, 0x00, 0x90);
 }
 
-static void module_delete(void *m)
-{
-    weft_module_delete(m);
-}
-
 /* Loads `name` with the given tier and instantiates it in a fresh store. */
 static void fx_load_tier(fixture_t *fx, const char *name, int tier)
 {
-    memset(fx, 0, sizeof *fx);
-    weft_load_options_t o;
-    memset(&o, 0, sizeof o);
-    o.tier = tier;
-    size_t len;
-    uint8_t *bytes = h_read_wasm(name, &len);
-    char msg[256];
-    fx->engine = h_engine();
-    ASSERT_OK(weft_module_new_opts(fx->engine, bytes, len, &o, &fx->module, msg, sizeof msg));
-    test_defer(module_delete, fx->module);
-    fx->store = h_store(fx->engine);
-    fx->linker = h_linker(fx->store);
+    fx_open_tier(fx, name, tier);
     fx_instantiate(fx);
 }
 

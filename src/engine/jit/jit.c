@@ -491,9 +491,13 @@ static bool un_inline(jc_t *j, int op, const cell_t *pc)
     return true;
 }
 
-/* rax = the effective address of a LOAD or STORE, checked against memory
- * 0's size (trap: out of bounds memory access). */
-static void mem_address(jc_t *j, const opinfo_t *oi, const cell_t *pc, uint32_t a)
+/* rax = the effective address of a LOAD or STORE less the displacement
+ * returned, which the access adds. With guard regions (m->jit_guarded)
+ * that is all: base + zero-extended i32 + u32 offset + 8 stays inside
+ * memory 0's reservation, and an access past its size faults into the
+ * trap (guard.c). Without, it is checked against memory 0's size first
+ * (trap: out of bounds memory access) and the displacement is 0. */
+static int32_t mem_address(jc_t *j, const opinfo_t *oi, const cell_t *pc, uint32_t a)
 {
     uint64_t off;
     ld_slot(j, 4, RAX, a); /* the address zero-extended */
@@ -506,15 +510,18 @@ static void mem_address(jc_t *j, const opinfo_t *oi, const cell_t *pc, uint32_t 
     } else {
         off = pc[2].u;
     }
+    if (j->m->jit_guarded && off <= INT32_MAX) return (int32_t)off;
     if (off && off <= INT32_MAX) {
         x_alu_ri(j->b, 1, ALU_ADD, RAX, (int32_t)off);
     } else if (off) {
         x_mov_imm64(j->b, RCX, off);
         x_alu_rr(j->b, 1, ALU_ADD, RAX, RCX);
     }
+    if (j->m->jit_guarded) return 0;
     x_lea(j->b, RCX, RAX, NO_REG, oi->size);
     x_alu_rr(j->b, 1, ALU_CMP, RCX, R15);
     trap_if(j, CC_A, WEFT_TRAP_MEMORY_OOB, 0);
+    return 0;
 }
 
 /* A call through jh_call or jh_call_indirect (jit_rt.c). */
@@ -670,16 +677,18 @@ static void emit_op(jc_t *j, int op, size_t i)
         jump_to_cell(j, cmp_cc[k], i + offcell + (size_t)pc[offcell].i);
         return;
     }
-    case K_LOAD:
-        mem_address(j, oi, pc, pc[1].p.b);
-        x_load(b, oi->size, oi->sign, oi->out == 8, RAX, R12, RAX, 0);
+    case K_LOAD: {
+        int32_t disp = mem_address(j, oi, pc, pc[1].p.b);
+        x_load(b, oi->size, oi->sign, oi->out == 8, RAX, R12, RAX, disp);
         st_slot(j, oi->out, RAX, pc[1].p.a);
         return;
-    case K_STORE:
-        mem_address(j, oi, pc, pc[1].p.a);
+    }
+    case K_STORE: {
+        int32_t disp = mem_address(j, oi, pc, pc[1].p.a);
         ld_slot(j, oi->size == 8 ? 8 : 4, RCX, pc[1].p.b);
-        x_store(b, oi->size, RCX, R12, RAX, 0);
+        x_store(b, oi->size, RCX, R12, RAX, disp);
         return;
+    }
     default: break;
     }
     switch (op) {
@@ -832,14 +841,21 @@ static void emit_op(jc_t *j, int op, size_t i)
     }
 }
 
+/* Out of the internal entry (eax: 0 or the trap code): what every
+ * function's epilogue and the module's out-of-bounds stub end with. */
+static void emit_exit(xbuf_t *b)
+{
+    x_pop(b, RBP);
+    x_ret(b);
+}
+
 static void emit_epilogue_and_stubs(jc_t *j)
 {
     xbuf_t *b = j->b;
     size_t ok = b->len;
     x_alu_rr(b, 0, ALU_XOR, RAX, RAX);
     size_t exit = b->len; /* eax: 0 or the trap code */
-    x_pop(b, RBP);
-    x_ret(b);
+    emit_exit(b);
     for (size_t k = 0; k < j->n_ret; k++) x_patch(b, j->ret[k], ok);
 
     /* jh_trap(ctx, esi) then out; jh_unwind(ctx, eax) then out */
@@ -869,6 +885,20 @@ static void emit_epilogue_and_stubs(jc_t *j)
         x_mov_imm64(b, RSI, t->code);
         x_patch(b, x_jmp(b), trap_common);
     }
+}
+
+/* The module's stub an out-of-bounds fault resumes at (guard.c), in place
+ * of a function's explicit check's jump to its trap stub: the same code
+ * as that stub and the epilogue (nothing to give back, jh_trap, out),
+ * which depend on no function (r14 is the context, rsp as in any body,
+ * and a trap writes no cached slot back). */
+static void emit_oob_stub(xbuf_t *b)
+{
+    x_mov_imm64(b, RSI, WEFT_TRAP_MEMORY_OOB);
+    x_mov_rr(b, 1, RDI, R14);
+    x_load(b, 8, false, true, RAX, R14, NO_REG, CTX(helpers));
+    x_call_mem(b, RAX, (int32_t)(8 * JH_TRAP));
+    emit_exit(b);
 }
 
 /* Whether every op of fd has a template. */
@@ -1208,13 +1238,19 @@ void jit_compile_module(weft_module_t *m)
     /* Which functions compile is decided first: calls between them are
      * direct, to an internal entry placed later. */
     for (uint32_t i = 0; i < n; i++) done[i] = function_supported(&m->funcs[i]);
+    /* No bounds checks when memory 0 can be guarded (mempool.c) and the
+     * fault handler is in place; else explicit checks, which any memory
+     * runs with. */
+    m->jit_guarded = m->nmems && mem_guard_available() && jit_guard_install();
+    if (m->jit_guarded) emit_oob_stub(&b);
+    size_t stub_len = b.len;
     for (uint32_t i = 0; i < n; i++) {
         if (!done[i]) continue;
         while (b.len % 16) x_byte(&b, 0xCC); /* int3 between functions */
         entry[i] = b.len;
         if (!compile_function(&b, m, done, &calls, &m->funcs[i], &internal[i])) goto out;
     }
-    if (b.failed || !b.len) goto out;
+    if (b.failed || b.len == stub_len) goto out;
     for (size_t k = 0; k < calls.n; k++) x_patch(&b, calls.v[k].at, internal[calls.v[k].callee]);
     long page = sysconf(_SC_PAGESIZE);
     size_t size = (b.len + (size_t)page - 1) / (size_t)page * (size_t)page;
@@ -1228,12 +1264,14 @@ void jit_compile_module(weft_module_t *m)
     }
     m->jit_code = code;
     m->jit_size = size;
+    m->jit_oob = m->jit_guarded ? code : NULL; /* at offset 0 */
     for (uint32_t i = 0; i < n; i++) {
         if (!done[i]) continue;
         m->funcs[i].jit = (uint8_t *)code + entry[i];
         m->jit_funcs++;
     }
 out:
+    if (!m->jit_code) m->jit_guarded = false; /* nothing compiled: any memory will do */
     x_free(&b);
     free(entry);
     free(internal);

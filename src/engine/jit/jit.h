@@ -32,6 +32,7 @@ typedef struct {
     const void *const *helpers;   /* jit_helpers */
     slot_t *stack_end;            /* the value stack's end */
     uintptr_t stack_floor;        /* the lowest rsp a direct call may start from */
+    void *prev;                   /* the thread's enclosing jit_invoke context (jit_running) */
 } jit_ctx_t;
 
 /* Entries of the helper table compiled code calls through ctx->helpers:
@@ -54,6 +55,13 @@ void jit_free_module(weft_module_t *m);
  * push: a tail call reuses its caller's frame), the locals zeroed, s->fuel
  * in and out. Returns 0 or the trap code (reported, backtrace appended). */
 weft_trap_code_t jit_invoke(weft_store_t *s, weft_func_t *f, slot_t *fp, bool push);
+
+/* guard.c: the context of the innermost compiled call running on this
+ * thread (jit_invoke keeps it), which the fault handler reads; and the
+ * handler's installation, once per process (false when it could not be
+ * installed: then code is compiled with explicit bounds checks). */
+extern __thread jit_ctx_t *jit_running;
+bool jit_guard_install(void);
 
 /* dump.c: cells of the instruction at pc whose op is `op`; the op of a
  * handler address, or -1. */

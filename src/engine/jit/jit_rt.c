@@ -98,7 +98,10 @@ weft_trap_code_t jit_invoke(weft_store_t *s, weft_func_t *f, slot_t *fp, bool pu
         .stack_floor = jit_stack_floor(),
     };
     ctx_reload_mem(&ctx);
+    ctx.prev = jit_running; /* for the fault handler (guard.c) */
+    jit_running = &ctx;
     weft_trap_code_t tc = ((jit_fn_t)d->jit)(&ctx, fp);
+    jit_running = ctx.prev;
     s->depth = depth;
     return tc;
 }
