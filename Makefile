@@ -42,7 +42,7 @@ $(TSAN_BUILD)/CMakeCache.txt: | deps
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEFT_TSAN=ON
 
 test-tsan: deps $(TSAN_BUILD)/CMakeCache.txt
-	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_threads test_node test_replicate test_faasm
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_threads test_node test_replicate test_faasm test_node_sched
 	cd $(TSAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L tsan
 
 test: test-fast test-asan test-tsan
