@@ -11,65 +11,20 @@
 
 #include "test.h"
 #include "../store/tmpdir.h"
+#include "../node/node_with.h"
 #include "weft/error.h"
 #include "weft/node.h"
-
-static uint8_t *chain_bytes;
-static size_t chain_len;
-
-static uint8_t *load_file(const char *path, size_t *out_len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        FAIL("cannot read %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc((size_t)n);
-    ASSERT_EQ_INT(fread(p, 1, (size_t)n, f), n);
-    fclose(f);
-    *out_len = (size_t)n;
-    return p;
-}
-
-static void load_chain(void)
-{
-    if (!chain_bytes)
-        chain_bytes = load_file(FAASM_CHAIN_WASM, &chain_len);
-}
-
-static void close_node(void *arg)
-{
-    weft_node_close(arg);
-}
 
 /* A node of `workers` threads with the chain app as contexts "f", "g",
  * and "u/f", "u/g" (functions f and g of Faasm user u). */
 static weft_node_t *faasm_node(unsigned workers)
 {
-    load_chain();
-    weft_node_config_t cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.data_dir = tmpdir_new("faasm");
-    cfg.flags = WEFT_NODE_DB_NOSYNC | WEFT_NODE_NO_SYNC;
-    cfg.workers = workers;
-    char msg[512], id[WEFT_APP_ID_LEN + 1];
-    weft_node_t *n = NULL;
-    if (weft_node_open(&cfg, &n, msg, sizeof msg) != 0)
-        FAIL("open: %s", msg);
-    test_defer(close_node, n);
-    if (weft_node_app_deploy(n, chain_bytes, chain_len, "faasm_chain", id, msg, sizeof msg) != 0)
-        FAIL("deploy: %s", msg);
-    ASSERT_EQ_INT(weft_node_context_create(n, "f", id, msg, sizeof msg), 0);
-    ASSERT_EQ_INT(weft_node_context_create(n, "g", id, msg, sizeof msg), 0);
-    ASSERT_EQ_INT(weft_node_context_create(n, "u/f", id, msg, sizeof msg), 0);
-    ASSERT_EQ_INT(weft_node_context_create(n, "u/g", id, msg, sizeof msg), 0);
+    static const char *const contexts[] = {"f", "g", "u/f", "u/g", NULL};
+    size_t len;
+    const uint8_t *chain = node_with_read(FAASM_CHAIN_WASM, &len);
+    weft_node_t *n = node_with_open("faasm", workers);
+    node_with_deploy(n, chain, len, "faasm_chain", contexts, NULL);
     return n;
-}
-
-static void free_result(void *r)
-{
-    weft_call_result_delete(r);
 }
 
 /* A view call of context ctx (or of opened app `app`) with input; the
@@ -83,10 +38,7 @@ static weft_call_result_t *fcall(weft_node_t *n, const char *ctx, const char *ap
     req.input = (const uint8_t *)in;
     req.input_len = strlen(in);
     req.view = 1;
-    weft_call_result_t *res = NULL;
-    ASSERT_EQ_INT(weft_node_call(n, &req, &res), 0);
-    test_defer(free_result, res);
-    return res;
+    return node_with_call(n, &req);
 }
 
 static const char *output(weft_call_result_t *res)
@@ -170,16 +122,16 @@ TEST(stdout_is_the_output_when_the_function_writes_none)
 
 TEST(an_inline_node_runs_chained_calls_when_awaited)
 {
-    load_chain();
+    size_t len;
+    const uint8_t *chain = node_with_read(FAASM_CHAIN_WASM, &len);
     weft_node_config_t cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.flags = WEFT_NODE_INLINE | WEFT_NODE_NO_SYNC;
     weft_node_t *n = NULL;
     char msg[256], id[WEFT_APP_ID_LEN + 1];
     ASSERT_EQ_INT(weft_node_open(&cfg, &n, msg, sizeof msg), 0);
-    test_defer(close_node, n);
-    ASSERT_EQ_INT(weft_node_app_open(n, chain_bytes, chain_len, "faasm_chain", id, msg, sizeof msg),
-                  0);
+    test_defer(node_with_close, n);
+    ASSERT_EQ_INT(weft_node_app_open(n, chain, len, "faasm_chain", id, msg, sizeof msg), 0);
     ASSERT_TRUE(strcmp(output(fcall(n, "faasm_chain", id, "ptr")),
                        "rc=0 out=child:x ctors=1 main_ctors=1") == 0);
     ASSERT_TRUE(strcmp(output(fcall(n, "faasm_chain", id, "fanout 5")), "0 of 5 failed") == 0);
@@ -223,34 +175,16 @@ TEST(a_kept_instance_shows_no_call_what_the_last_one_left)
     ASSERT_TRUE(st.kept_instance_calls >= 4 + 3 * 2 - 1); /* all but the first parent and child */
 }
 
-/* A node of `workers` threads on data directory `dir`; the caller closes it. */
-static weft_node_t *node_on(const char *dir)
-{
-    weft_node_config_t cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.data_dir = dir;
-    cfg.flags = WEFT_NODE_DB_NOSYNC | WEFT_NODE_NO_SYNC;
-    cfg.workers = 2;
-    char msg[512];
-    weft_node_t *n = NULL;
-    if (weft_node_open(&cfg, &n, msg, sizeof msg) != 0)
-        FAIL("open: %s", msg);
-    return n;
-}
-
 /* The embedded global tier is kept in the data directory (its "faasm"
  * folder): what was pushed, appended, and pushed again, a node on the same
  * directory pulls after a restart; a value cleared before is gone. */
 TEST(the_embedded_global_tier_survives_a_node_restart)
 {
     size_t len;
-    uint8_t *kv = load_file(FAASM_KV_WASM, &len);
+    const uint8_t *kv = node_with_read(FAASM_KV_WASM, &len);
     const char *dir = tmpdir_new("faasm-persist");
-    char msg[512], id[WEFT_APP_ID_LEN + 1];
-    weft_node_t *n = node_on(dir);
-    ASSERT_EQ_INT(weft_node_app_deploy(n, kv, len, "faasm_kv", id, msg, sizeof msg), 0);
-    free(kv);
-    ASSERT_EQ_INT(weft_node_context_create(n, "s", id, msg, sizeof msg), 0);
+    weft_node_t *n = node_with_open_on(dir, 2);
+    node_with_deploy(n, kv, len, "faasm_kv", (const char *const[]){"s", NULL}, NULL);
     const char *steps[] = {"set first", "append one", "append two", "set kept-value"};
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         weft_call_result_t *r = fcall(n, "s", NULL, steps[i]);
@@ -259,8 +193,8 @@ TEST(the_embedded_global_tier_survives_a_node_restart)
     ASSERT_EQ_STR(output(fcall(n, "s", NULL, "get")), "kept-value");
     weft_node_close(n);
 
-    n = node_on(dir);
-    test_defer(close_node, n);
+    n = node_with_open_on(dir, 2);
+    test_defer(node_with_close, n);
     ASSERT_EQ_STR(output(fcall(n, "s", NULL, "get")), "kept-value");
     ASSERT_EQ_STR(output(fcall(n, "s", NULL, "list 2")), "onetwo");
     /* and what changes after the restart is kept again */
@@ -272,11 +206,9 @@ TEST(example_wordcount_maps_and_reduces_over_chained_calls)
 {
     weft_node_t *n = faasm_node(2);
     size_t len;
-    uint8_t *wasm = load_file(FAASM_WORDCOUNT_WASM, &len);
-    test_defer(free, wasm);
-    char msg[512], id[WEFT_APP_ID_LEN + 1];
-    ASSERT_EQ_INT(weft_node_app_deploy(n, wasm, len, "wordcount", id, msg, sizeof msg), 0);
-    ASSERT_EQ_INT(weft_node_context_create(n, "demo/wordcount", id, msg, sizeof msg), 0);
+    const uint8_t *wasm = node_with_read(FAASM_WORDCOUNT_WASM, &len);
+    node_with_deploy(n, wasm, len, "wordcount", (const char *const[]){"demo/wordcount", NULL},
+                     NULL);
     ASSERT_TRUE(strcmp(output(fcall(n, "demo/wordcount", NULL,
                                     "The cat and the hat, and THE bat.\nthe end")),
                        "the 4\nand 2\nbat 1\ncat 1\nend 1\nhat 1\n") == 0);
@@ -288,11 +220,8 @@ TEST(example_sgd_learns_over_shared_state)
 {
     weft_node_t *n = faasm_node(2);
     size_t len;
-    uint8_t *wasm = load_file(FAASM_SGD_WASM, &len);
-    test_defer(free, wasm);
-    char msg[512], id[WEFT_APP_ID_LEN + 1];
-    ASSERT_EQ_INT(weft_node_app_deploy(n, wasm, len, "sgd", id, msg, sizeof msg), 0);
-    ASSERT_EQ_INT(weft_node_context_create(n, "demo/sgd", id, msg, sizeof msg), 0);
+    const uint8_t *wasm = node_with_read(FAASM_SGD_WASM, &len);
+    node_with_deploy(n, wasm, len, "sgd", (const char *const[]){"demo/sgd", NULL}, NULL);
     const char *out = output(fcall(n, "demo/sgd", NULL, "3"));
     double mse = 1;
     ASSERT_EQ_INT(sscanf(out, "mse %lf", &mse), 1);

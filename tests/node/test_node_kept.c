@@ -9,13 +9,10 @@
  * fuel. One CTest test `node.kept.NAME` per TEST(NAME).
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "../unit/test.h"
 #include "node_with.h"
-
-static void free_result(void *r) { weft_call_result_delete(r); }
 
 /* A write call of `scribble` (the writer thread runs every one). */
 static weft_call_result_t *scribble(weft_node_t *n)
@@ -24,9 +21,7 @@ static weft_call_result_t *scribble(weft_node_t *n)
     memset(&req, 0, sizeof req);
     req.context = "k";
     req.function = "scribble";
-    weft_call_result_t *res = NULL;
-    ASSERT_EQ_INT(weft_node_call(n, &req, &res), 0);
-    test_defer(free_result, res);
+    weft_call_result_t *res = node_with_call(n, &req);
     if (weft_call_result_outcome(res) != WEFT_CALL_OK)
         FAIL("scribble: %s", weft_call_result_message(res));
     return res;
