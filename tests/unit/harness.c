@@ -215,6 +215,20 @@ void fx_instantiate_at(const char *file, int line, fixture_t *fx)
         test_fail(file, line, "weft_linker_instantiate: success but no instance");
 }
 
+weft_memory_t *fx_load_on_host_memory_at(const char *file, int line, fixture_t *fx,
+                                         const char *name, uint32_t pages)
+{
+    fx_open_at(file, line, fx, name);
+    weft_memory_t *m = weft_memory_new(fx->store, (weft_limits_t){.min = pages});
+    if (m == NULL)
+        test_fail(file, line, "weft_memory_new(%u pages): NULL", pages);
+    weft_extern_t ext = {.kind = WEFT_EXTERN_MEMORY, .of.memory = m};
+    h_check_rc(file, line, "weft_linker_define env.memory",
+               weft_linker_define(fx->linker, "env", "memory", &ext), 0, fx->store);
+    fx_instantiate_at(file, line, fx);
+    return m;
+}
+
 static weft_extern_t export_of(const char *file, int line, fixture_t *fx, const char *name,
                                weft_externkind_t kind)
 {

@@ -71,6 +71,13 @@ void fx_instantiate_at(const char *file, int line, fixture_t *fx);
 #define fx_open(fx, name) fx_open_at(__FILE__, __LINE__, fx, name)
 #define fx_instantiate(fx) fx_instantiate_at(__FILE__, __LINE__, fx)
 #define fx_load(fx, name) (fx_open(fx, name), fx_instantiate(fx))
+/* Opens module `name`, which imports env.memory, and instantiates it on a
+ * memory of `pages` pages that the embedder made in fx->store (returned;
+ * the store owns it). */
+weft_memory_t *fx_load_on_host_memory_at(const char *file, int line, fixture_t *fx,
+                                         const char *name, uint32_t pages);
+#define fx_load_on_host_memory(fx, name, pages) \
+    fx_load_on_host_memory_at(__FILE__, __LINE__, fx, name, pages)
 
 /* The instance's export `name` of the given kind; fails the test if absent. */
 weft_func_t *fx_func_at(const char *file, int line, fixture_t *fx, const char *name);

@@ -282,10 +282,6 @@ TEST(instance_reset_refuses_what_it_cannot_restore)
     ASSERT_RC(weft_instance_reset(fx.inst), WEFT_EARG);
 
     fixture_t im;
-    fx_open(&im, "memzero_import");
-    weft_memory_t *m = weft_memory_new(im.store, (weft_limits_t){.min = 1});
-    weft_extern_t ext = {.kind = WEFT_EXTERN_MEMORY, .of.memory = m};
-    ASSERT_OK(weft_linker_define(im.linker, "env", "memory", &ext));
-    fx_instantiate(&im);
+    fx_load_on_host_memory(&im, "memzero_import", 1);
     ASSERT_RC(weft_instance_reset(im.inst), WEFT_EARG);
 }
