@@ -180,6 +180,11 @@ struct weft_cval {
 /* Frees what v holds (not v itself). */
 void weft_cval_free(weft_cval_t *v);
 
+/* 1 when s[0..n) is strict UTF-8 (no overlong forms, surrogates or code
+ * points past U+10FFFF): what a string value must hold, so a host
+ * function can refuse bytes it could not return as a string. */
+int weft_cval_utf8_ok(const void *s, size_t n);
+
 /* String encodings of canon options. Only UTF-8 is implemented: a
  * component asking for another fails at load with WEFT_EINVALID. */
 typedef enum { WEFT_CANON_UTF8 = 0, WEFT_CANON_UTF16 = 1, WEFT_CANON_LATIN1_UTF16 = 2 } weft_canon_enc_t;

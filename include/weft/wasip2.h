@@ -6,7 +6,9 @@
  *   wasi:cli/{environment, exit, stdin, stdout, stderr, terminal-*},
  *   wasi:io/{error, streams, poll}, wasi:clocks/{wall-clock,
  *   monotonic-clock}, wasi:random/{random, insecure, insecure-seed},
- *   wasi:filesystem/{preopens (none), types (filesystem-error-code)},
+ *   wasi:filesystem/{types, preopens} beneath the directories given by
+ *   weft_wasip2_preopen (none by default), confined as preview 1's
+ *   preopens are (weft/wasi.h),
  *   wasi:http/{types, outgoing-handler} through the embedder's fetch
  *   (weft/http_out.h; none: every request is HTTP-request-denied), and
  *   wasi:sockets/{network, instance-network, tcp, tcp-create-socket, udp,
@@ -99,6 +101,15 @@ int weft_wasip2_net_rules_check(const char *const *rules, size_t n, int listen, 
  * weft_wasip2_delete after every instance using it. */
 weft_wasip2_t *weft_wasip2_new(const weft_wasip2_config_t *cfg);
 void weft_wasip2_delete(weft_wasip2_t *w);
+
+/* Adds a preopened directory: host_path, opened now, which the guest's
+ * get-directories lists as guest_path (NULL: host_path; UTF-8), readable
+ * and changeable (descriptor-flags read and mutate-directory). Its paths
+ * cannot leave it: `..`, absolute paths and symlinks that would are
+ * not-permitted. Returns 0, WEFT_EARG (msg says why: the directory cannot
+ * be opened) or WEFT_ENOMEM. */
+int weft_wasip2_preopen(weft_wasip2_t *w, const char *host_path, const char *guest_path,
+                        char *msg, size_t msg_size);
 
 /* Which standard streams the guest read or wrote, through any stream
  * function (a handle it forged included): bit 0 stdin, 1 stdout, 2 stderr,

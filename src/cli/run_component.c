@@ -6,7 +6,8 @@
  * component in it as an app): the node's component adapter
  * (src/node/abi_component.c) instantiates it against the WASI preview 2
  * subset of weft/wasip2.h with the run's arguments, --env variables and
- * the process's standard streams (imports outside the subset trap when
+ * the process's standard streams, the --dir directories as its
+ * wasi:filesystem preopens (imports outside the subset trap when
  * called: an opened app has no manifest to refuse them), and calls its
  * `wasi:cli/run@0.2.x#run` export, or the function --invoke names (its
  * result is printed: a string as it is, anything else as JSON). --fuel,
@@ -34,6 +35,8 @@ int cli_run_component(run_t *r, const char *app_id, int from_stdin)
     /* argv[0]: the file name without directories, as for modules */
     req.argv0 = from_stdin ? "stdin" : cli_file_name(o->path);
     req.stdio = 1;
+    req.dirs = o->dirs; /* --dir: the component's wasi:filesystem preopens */
+    req.ndirs = o->ndirs;
     int rc = run_call(r, &req, &res);
     if (rc != 0) {
         cli_error("%s: %s", o->path, weft_strerror(rc));

@@ -44,6 +44,8 @@ static int arg_error(weft_canon_cx_t *cx, const char *what)
     return WEFT_EARG;
 }
 
+int weft_cval_utf8_ok(const void *s, size_t n) { return ct_utf8_valid(s, n); }
+
 void weft_cval_free(weft_cval_t *v)
 {
     if (!v)

@@ -198,7 +198,7 @@ int weft_wasi_new(const weft_wasi_config_t *cfg, weft_wasi_t **out, char *out_ms
         e->inheriting = WASI_RIGHTS_DIR | WASI_RIGHTS_FILE;
         e->preopen = strdup(guest);
         if (!e->preopen) goto fail;
-        if (i == 0) wasi_path_probe(w, e->host);
+        if (i == 0) wasi_path_probe(&w->no_openat2, e->host);
     }
     *out = w;
     return 0;

@@ -182,7 +182,7 @@ enum { IO_READ, IO_PREAD, IO_WRITE, IO_PWRITE };
  * for the write and consume the one it raised, unless one was already
  * pending before (it belongs to someone else then). Three extra syscalls,
  * paid only off regular files. */
-static ssize_t write_nosigpipe(int fd, const struct iovec *iov, int n, int positioned,
+ssize_t wasi_write_nosigpipe(int fd, const struct iovec *iov, int n, int positioned,
                                off_t offset, int *out_err)
 {
     sigset_t pipe_set, old, pending;
@@ -253,7 +253,7 @@ static int do_io(weft_caller_t *caller, weft_wasi_t *w, int kind, uint32_t fd, u
                 n = kind == IO_WRITE ? writev(e->host, iov, (int)niovs)
                                      : pwritev(e->host, iov, (int)niovs, (off_t)offset);
             else
-                n = write_nosigpipe(e->host, iov, (int)niovs, kind == IO_PWRITE, (off_t)offset,
+                n = wasi_write_nosigpipe(e->host, iov, (int)niovs, kind == IO_PWRITE, (off_t)offset,
                                     &err);
             break;
         }
@@ -516,7 +516,7 @@ static int fn_fd_prestat_dir_name(weft_caller_t *caller, void *user, weft_raw_t 
 
 /* ---- directories ------------------------------------------------------- */
 
-static uint8_t dirent_type(DIR *dir, const struct dirent *ent)
+uint8_t wasi_dirent_type(DIR *dir, const struct dirent *ent)
 {
     struct stat st;
     switch (ent->d_type) {
@@ -595,7 +595,7 @@ static int fn_fd_readdir(weft_caller_t *caller, void *user, weft_raw_t *args)
         wasi_put_u64(head + 0, e->dir_pos);
         wasi_put_u64(head + 8, (uint64_t)ent->d_ino);
         wasi_put_u32(head + 16, (uint32_t)namlen);
-        head[20] = dirent_type(e->dir, ent);
+        head[20] = wasi_dirent_type(e->dir, ent);
         size_t room = buf_len - used;
         size_t n = room < sizeof head ? room : sizeof head;
         size_t whole = sizeof head + namlen;

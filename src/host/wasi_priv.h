@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
 
 #include "weft/wasi.h"
 #include "weft/weft.h"
@@ -257,15 +259,59 @@ void wasi_fd_release(wasi_fd_t *e);
 uint8_t wasi_filetype(const struct stat *st);
 /* Encodes st as a 64-byte filestat. */
 void wasi_filestat_encode(const struct stat *st, uint8_t out[WASI_FILESTAT_SIZE]);
+/* The WASI filetype of a directory entry of `dir` (fstatat when the file
+ * system does not say). */
+uint8_t wasi_dirent_type(DIR *dir, const struct dirent *ent);
+/* writev (pwritev when positioned) that gives EPIPE instead of SIGPIPE
+ * when the reader of a pipe or socket is gone; errno in *out_err. */
+ssize_t wasi_write_nosigpipe(int fd, const struct iovec *iov, int n, int positioned,
+                             off_t offset, int *out_err);
 /* Converts fstflags + times into a utimensat() pair; INVAL on a bad mix. */
 int wasi_times(uint64_t atim, uint64_t mtim, uint32_t fst, struct timespec ts[2]);
 
-/* ---- wasi_path.c ------------------------------------------------------- */
+/* ---- wasi_path.c ------------------------------------------------------- *
+ *
+ * Confined path resolution and the operations on paths, shared by preview
+ * 1 (path_*) and preview 2 (wasip2_fs.c). `walk` points at the caller's
+ * flag "resolve by the fallback walk" (weft_wasi's no_openat2): set by
+ * wasi_path_probe or the first ENOSYS, or by the embedder for tests.
+ * Paths are NUL-terminated, checked with wasi_path_check first; those
+ * passed as `char *` are modified in place. Every function returns a WASI
+ * errno (escapes: NOTCAPABLE, touching nothing) unless it says otherwise. */
 
 /* Tries openat2 once on directory `dirfd`; if the kernel (or a seccomp
  * filter) refuses it, paths are resolved by the fallback walk from then
  * on, rather than every open failing. */
-void wasi_path_probe(weft_wasi_t *w, int dirfd);
+void wasi_path_probe(int *walk, int dirfd);
+/* NAMETOOLONG, INVAL (a NUL inside), NOENT (empty), NOTCAPABLE (absolute:
+ * a sandbox has no root to start from), or SUCCESS for path[0..len). */
+int wasi_path_check(const char *path, size_t len);
+/* Opens `path` beneath directory `dirfd` with open(2) `flags` (O_CLOEXEC
+ * added; `mode` used with O_CREAT), the descriptor in *out. EINTR when a
+ * signal cut the open short (of a FIFO, which waits for its other end). */
+int wasi_resolve(int *walk, int dirfd, const char *path, int flags, mode_t mode, int *out);
+/* The open(2) access mode for read and write access; neither: O_RDONLY
+ * when must_open (create, truncate, directory), else O_PATH. */
+int wasi_open_mode(int rd, int wr, int must_open);
+/* wasi_resolve for path_open / open-at: retried on EINTR, seeing the
+ * caller's interrupt (its nonzero, negative, is returned as it is), then
+ * fstat into *st; an O_PATH | O_NOFOLLOW open of a symlink is LOOP. */
+int wasi_op_open(weft_caller_t *caller, int *walk, int dirfd, const char *path, int flags,
+                 int *out, struct stat *st);
+int wasi_op_mkdir(int *walk, int dirfd, char *path);
+int wasi_op_rmdir(int *walk, int dirfd, char *path);
+int wasi_op_unlink(int *walk, int dirfd, char *path);
+/* A symlink at `path` holding `target`, refused (NOTCAPABLE) when the
+ * target is absolute or climbs above dirfd. */
+int wasi_op_symlink(int *walk, int dirfd, const char *target, char *path);
+/* The content of symlink `path` (not NUL-terminated) and its length. */
+int wasi_op_readlink(int *walk, int dirfd, char *path, char content[WASI_MAX_PATH], size_t *n);
+int wasi_op_rename(int *walk, int old_dir, char *old_path, int new_dir, char *new_path);
+int wasi_op_link(int *walk, int old_dir, int follow, char *old_path, int new_dir,
+                 char *new_path);
+int wasi_op_stat(int *walk, int dirfd, int follow, const char *path, struct stat *st);
+int wasi_op_set_times(int *walk, int dirfd, int follow, const char *path,
+                      const struct timespec ts[2]);
 
 /* ---- little-endian access to encoded guest structs --------------------- */
 

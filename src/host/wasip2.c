@@ -1,7 +1,7 @@
 /*
  * src/host/wasip2.c — WASI preview 2 (0.2.x) for components: the host
  * functions of weft/wasip2.h on the component linker (cli, io, clocks,
- * random, the filesystem's stubs), and the table of host resources the
+ * random), and the table of host resources the
  * other parts share (wasip2_priv.h; wasip2_http.c, wasip2_sockets.c).
  *
  * Each function receives lifted values (weft_cval_t) and returns one; the
@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "strv.h"
+#include "wasi_priv.h"
 #include "wasip2_priv.h"
 
 enum { H_STDOUT = 1, H_STDERR = 2, H_STDIN = 3 };
@@ -157,7 +158,7 @@ void p2_drop(weft_wasip2_t *w, uint32_t h, p2_kind_t kind)
 
 typedef struct {
     char *msg;
-    int http_case, net_code;
+    int http_case, net_code, fs_code;
 } p2_err_t;
 
 static void err_free(weft_wasip2_t *w, void *obj)
@@ -171,7 +172,7 @@ static void err_free(weft_wasip2_t *w, void *obj)
 
 static const p2_ops_t err_ops = {err_free, NULL, NULL, NULL, NULL};
 
-uint32_t p2_error(weft_wasip2_t *w, const char *msg, int http_case, int net_code)
+uint32_t p2_error(weft_wasip2_t *w, const char *msg, int http_case, int net_code, int fs_code)
 {
     p2_err_t *e = calloc(1, sizeof *e);
     uint32_t h;
@@ -181,6 +182,7 @@ uint32_t p2_error(weft_wasip2_t *w, const char *msg, int http_case, int net_code
     }
     e->http_case = http_case;
     e->net_code = net_code;
+    e->fs_code = fs_code;
     return p2_new(w, P2_ERROR, e, &err_ops, &h) == 0 ? h : 0;
 }
 
@@ -193,6 +195,12 @@ int p2_error_codes(weft_wasip2_t *w, uint32_t h, int *http_case, int *net_code, 
     *net_code = e->net_code;
     *msg = e->msg;
     return 0;
+}
+
+int p2_error_fs(weft_wasip2_t *w, uint32_t h)
+{
+    p2_err_t *e = p2_get(w, h, P2_ERROR);
+    return e ? e->fs_code : -1;
 }
 
 HOST(error_debug_string, "b")
@@ -509,8 +517,12 @@ static int std_write(weft_wasip2_t *w, void *obj, weft_caller_t *caller, const u
     }
     w->written[h] += n;
     while (n) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
+        /* a reader gone from a pipe is the stream closed, not SIGPIPE
+         * killing the process (wasi_fd.c's write, as for preview 1) */
+        struct iovec iov = {(void *)p, n};
+        int e = 0;
+        ssize_t k = wasi_write_nosigpipe(fd, &iov, 1, 0, 0, &e);
+        if (k < 0 && e == EINTR)
             continue;
         if (k <= 0)
             return P2_CLOSED;
@@ -546,13 +558,13 @@ static int stream_result(weft_wasip2_t *w, int rc, weft_cval_t *payload, weft_cv
     if (rc == P2_OK)
         return p2_ok(result, payload, err, err_size);
     weft_cval_free(payload);
-    int fh = w->fail_http, fn = w->fail_net;
-    w->fail_http = w->fail_net = -1;
+    int fh = w->fail_http, fn = w->fail_net, ff = w->fail_fs;
+    w->fail_http = w->fail_net = w->fail_fs = -1;
     weft_cval_t se, eh;
     if (rc == P2_CLOSED) {
         p2_case(&se, WEFT_CT_VARIANT, 1, NULL);
     } else {
-        uint32_t h = p2_error(w, why[0] ? why : "stream error", fh, fn);
+        uint32_t h = p2_error(w, why[0] ? why : "stream error", fh, fn, ff);
         if (!h)
             return oom(err, err_size);
         eh = p2_scalar(WEFT_CT_OWN, h);
@@ -779,18 +791,6 @@ HOST(insecure_seed, "")
     return 0;
 }
 
-/* ---- wasi:filesystem ---------------------------------------------------------------- */
-
-HOST(no_preopens, "")
-{
-    UNUSED;
-    memset(result, 0, sizeof *result);
-    result->kind = WEFT_CT_LIST;
-    return 0;
-}
-
-HOST(no_error_code, "") { UNUSED; return p2_case(result, WEFT_CT_OPTION, 0, NULL); }
-
 /* ---- the table ---------------------------------------------------------------------- */
 
 #define IO_S "wasi:io/streams@0.2"
@@ -839,8 +839,6 @@ static const p2_def_t funcs[] = {
     {"wasi:random/insecure@0.2", "get-insecure-random-bytes", random_bytes},
     {"wasi:random/insecure@0.2", "get-insecure-random-u64", random_u64},
     {"wasi:random/insecure-seed@0.2", "insecure-seed", insecure_seed},
-    {"wasi:filesystem/preopens@0.2", "get-directories", no_preopens},
-    {"wasi:filesystem/types@0.2", "filesystem-error-code", no_error_code},
 };
 
 weft_wasip2_t *weft_wasip2_new(const weft_wasip2_config_t *cfg)
@@ -860,7 +858,8 @@ weft_wasip2_t *weft_wasip2_new(const weft_wasip2_config_t *cfg)
     w->fds[H_STDIN] = cfg->stdin_fd;
     w->limit[H_STDOUT] = cfg->stdout_limit;
     w->limit[H_STDERR] = cfg->stderr_limit;
-    w->fail_http = w->fail_net = -1;
+    w->fail_http = w->fail_net = w->fail_fs = -1;
+    w->walk = getenv("WEFT_WASI_FORCE_WALK") != NULL; /* the walk, for tests (weft/wasi.h) */
     w->http_fetch = cfg->http_fetch;
     w->http_user = cfg->http_user;
     w->http_max_body = cfg->http_max_body ? cfg->http_max_body : P2_HTTP_MAX_BODY;
@@ -897,6 +896,7 @@ void weft_wasip2_delete(weft_wasip2_t *w)
         if (w->slots[i].kind != P2_FREE)
             slot_free(w, i);
     free(w->slots);
+    p2_fs_delete(w);
     free(w->net_rules);
     free(w->listen_rules);
     strv_free(w->argv, w->argc);
@@ -986,6 +986,8 @@ int weft_wasip2_define(weft_wasip2_t *w, weft_clinker_t *l)
         rc = p2_http_define(w, l);
     if (rc == 0)
         rc = p2_sockets_define(w, l);
+    if (rc == 0)
+        rc = p2_fs_define(w, l);
     return rc;
 }
 

@@ -1,7 +1,7 @@
 /*
  * wasip2_priv.h — what the files of WASI preview 2 share (wasip2.c: cli,
  * io, clocks, random; wasip2_http.c: wasi:http; wasip2_sockets.c:
- * wasi:sockets): the table of host resources behind the guest's handles,
+ * wasi:sockets; wasip2_fs.c: wasi:filesystem): the table of host resources behind the guest's handles,
  * pollables, streams, and helpers building lifted values.
  *
  * Every resource the guest holds (a stream, a pollable, an HTTP request, a
@@ -46,6 +46,8 @@ typedef enum {
     P2_UDP,
     P2_UDP_IN,
     P2_UDP_OUT,
+    P2_DESCRIPTOR, /* wasi:filesystem */
+    P2_DIR_STREAM,
 } p2_kind_t;
 
 /* How many resources a guest may hold at once (each is a little host
@@ -122,9 +124,14 @@ struct weft_wasip2 {
     size_t nlisten_rules;
     int net_lookup;
     weft_name_lookup_fn lookup;
+    /* wasi:filesystem: the preopens (weft_wasip2_preopen) and the
+     * resolver's state (wasi_priv.h: 1 = resolve by the walk) */
+    struct p2_preopen *preopens;
+    size_t npreopens;
+    int walk;
     /* set by a stream operation returning P2_FAILED: the error-codes its
      * error resource stands for (-1: none), reset when read */
-    int fail_http, fail_net;
+    int fail_http, fail_net, fail_fs;
 };
 
 
@@ -158,9 +165,13 @@ int p2_subscribe(weft_wasip2_t *w, uint32_t target, int what, weft_cval_t *resul
 /* An input or output stream over obj (kind P2_INPUT or P2_OUTPUT), as an
  * own handle in *out. 0 or -1 (obj freed by ops->free). */
 int p2_stream(weft_wasip2_t *w, p2_kind_t kind, void *obj, const p2_ops_t *ops, uint32_t *out);
-/* An error resource saying `msg`, with the wasi:http error-code case and
- * the wasi:sockets error-code it stands for (-1: none). Its handle, or 0. */
-uint32_t p2_error(weft_wasip2_t *w, const char *msg, int http_case, int net_code);
+/* An error resource saying `msg`, with the wasi:http error-code case, the
+ * wasi:sockets and the wasi:filesystem error-code it stands for (-1:
+ * none). Its handle, or 0. */
+uint32_t p2_error(weft_wasip2_t *w, const char *msg, int http_case, int net_code, int fs_code);
+/* The wasi:filesystem error-code of error handle h, or -1 (none, or not an
+ * error). */
+int p2_error_fs(weft_wasip2_t *w, uint32_t h);
 /* The error object of handle h: its http and network codes (-1: none). */
 int p2_error_codes(weft_wasip2_t *w, uint32_t h, int *http_case, int *net_code,
                    const char **msg);
@@ -268,6 +279,9 @@ int p2_define(weft_wasip2_t *w, weft_clinker_t *l, const p2_def_t *defs, size_t 
 /* The parts' tables (wasip2_http.c, wasip2_sockets.c). */
 int p2_http_define(weft_wasip2_t *w, weft_clinker_t *l);
 int p2_sockets_define(weft_wasip2_t *w, weft_clinker_t *l);
+int p2_fs_define(weft_wasip2_t *w, weft_clinker_t *l);
+/* Closes the preopens (weft_wasip2_delete). */
+void p2_fs_delete(weft_wasip2_t *w);
 /* The sockets' rules from the config (local: listen rules, whose port may
  * be 0): 0, or -1 with msg (a bad rule). */
 int p2_net_rules_parse(const char *const *rules, size_t n, int local, struct p2_net_rule **out,

@@ -636,6 +636,19 @@ static int comp_bind(node_call_t *c, void **state)
     pc.lookup = c->node->name_lookup;
     cc->p2 = weft_wasip2_new(&pc); /* copies the strings */
     free(argv);
+    /* the request's directories (weft run --dir); a node's HTTP calls give
+     * none, so a deployed component sees no file system */
+    for (size_t i = 0; cc->p2 && i < c->req->ndirs; i++) {
+        char msg[300];
+        int rc = weft_wasip2_preopen(cc->p2, c->req->dirs[i].host_path,
+                                     c->req->dirs[i].guest_path, msg, sizeof msg);
+        if (rc == WEFT_ENOMEM)
+            goto oom;
+        if (rc) {
+            node_result_fail(c->res, WEFT_CALL_ERROR, "%s", msg);
+            return WEFT_EARG;
+        }
+    }
     /* The chain of funcs calls: the caller's, or this call's own target. */
     const funcs_link_t *link = c->funcs_link;
     char self[WEFT_CONTEXT_MAX + 300], fn[300];
