@@ -987,14 +987,16 @@ int node_cosm_open(weft_node_t *node)
         free(s);
         return WEFT_ENOMEM;
     }
-    node->cosm_sched = s;
+    /* the writer reads it after each commit, and may be committing now
+     * (sync opens first) */
+    __atomic_store_n(&node->cosm_sched, s, __ATOMIC_RELEASE);
     return 0;
 }
 
 void node_cosm_committed(weft_node_t *node, node_job_t **jobs, size_t n)
 {
-    cosm_sched_t *s = node->cosm_sched;
-    if (!s) return;
+    cosm_sched_t *s = __atomic_load_n(&node->cosm_sched, __ATOMIC_ACQUIRE);
+    if (!s) return; /* once stopped, a wake changes nothing */
     for (size_t i = 0; i < n; i++) {
         node_job_t *j = jobs[i];
         if (j && j->kind == JOB_CALL && j->res->outcome == WEFT_CALL_OK && j->res->scheduled) {
@@ -1010,12 +1012,19 @@ void node_cosm_committed(weft_node_t *node, node_job_t **jobs, size_t n)
 void node_cosm_close(weft_node_t *node)
 {
     cosm_sched_t *s = node->cosm_sched;
-    if (!s) return;
+    if (!s || s->stop) return;
     pthread_mutex_lock(&s->mu);
     s->stop = 1;
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->thread, NULL); /* a call it runs finishes first */
+}
+
+void node_cosm_free(weft_node_t *node)
+{
+    cosm_sched_t *s = node->cosm_sched;
+    if (!s) return;
+    node_cosm_close(node);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);

@@ -898,6 +898,7 @@ void weft_node_close(weft_node_t *node)
             pthread_join(node->workers[i], NULL);
     if (node->writer_started)
         pthread_join(node->writer, NULL);
+    node_cosm_free(node); /* the writer wakes it after a commit */
     if (node->watchdog_started)
         pthread_join(node->watchdog, NULL);
     node_apps_free(node);

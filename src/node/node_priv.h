@@ -333,9 +333,11 @@ int node_faasm_open(weft_node_t *node, const char *redis_url, char *msg, size_t 
 void node_faasm_close(weft_node_t *node);
 /* abi_cosmictron.c: the scheduler of Cosmictron schedules (a thread that
  * runs due reducers as calls), for a threaded node with a data directory;
- * close stops it, before the workers it calls through. */
+ * close stops it, before the workers it calls through; free releases it,
+ * after the writer (which wakes it: node_cosm_committed) has stopped. */
 int node_cosm_open(weft_node_t *node);
 void node_cosm_close(weft_node_t *node);
+void node_cosm_free(weft_node_t *node);
 /* The writer committed jobs[0..n) (NULL entries skipped): a call among
  * them that stored a schedule wakes the scheduler to look again. */
 void node_cosm_committed(weft_node_t *node, node_job_t **jobs, size_t n);
