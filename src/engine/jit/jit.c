@@ -263,16 +263,16 @@ static void ld_operand(jc_t *j, int w, int reg, bool imm, uint64_t v)
         ld_slot(j, w ? 8 : 4, reg, (uint32_t)v);
 }
 
-/* rax op= the second operand (ALU group op, or compare). */
-static void alu_operand(jc_t *j, int w, int alu, bool imm, uint64_t v)
+/* reg op= the second operand (ALU group op, or compare); reg is not rcx. */
+static void alu_operand(jc_t *j, int w, int alu, int reg, bool imm, uint64_t v)
 {
     if (imm && (!w || (int64_t)v == (int32_t)v)) {
-        x_alu_ri(j->b, w, alu, RAX, (int32_t)v);
+        x_alu_ri(j->b, w, alu, reg, (int32_t)v);
     } else if (imm) {
         x_mov_imm64(j->b, RCX, v);
-        x_alu_rr(j->b, w, alu, RAX, RCX);
+        x_alu_rr(j->b, w, alu, reg, RCX);
     } else {
-        rc_alu(&j->rc, w, alu, RAX, (uint32_t)v);
+        rc_alu(&j->rc, w, alu, reg, (uint32_t)v);
     }
 }
 
@@ -347,10 +347,14 @@ static bool bin_inline(jc_t *j, int base, const cell_t *pc, bool imm)
     case OP_I32_ROTR: case OP_I64_ROTR: sh = SH_ROR; break;
     default: break;
     }
-    if (w >= 0 && alu >= 0) {
-        ld_slot(j, w ? 8 : 4, RAX, a);
-        alu_operand(j, w, alu, imm, bv);
-        st_slot(j, w ? 8 : 4, RAX, d);
+    if (w >= 0 && alu >= 0) { /* in d's register when it has one to spare, else in rax */
+        int r = rc_dest(&j->rc, false, w ? 8 : 4, d, a, imm ? -1 : (int64_t)bv);
+        ld_slot(j, w ? 8 : 4, r < 0 ? RAX : r, a);
+        alu_operand(j, w, alu, r < 0 ? RAX : r, imm, bv);
+        if (r < 0)
+            st_slot(j, w ? 8 : 4, RAX, d);
+        else
+            rc_dest_done(&j->rc, d, w ? 8 : 4);
         return true;
     }
     bool mul = base == OP_I32_MUL || base == OP_I64_MUL;
@@ -369,7 +373,7 @@ static bool bin_inline(jc_t *j, int base, const cell_t *pc, bool imm)
     if (w >= 0 && ((base >= OP_I32_EQ && base <= OP_I32_GE_U) || (base >= OP_I64_EQ && base <= OP_I64_GE_U))) {
         int k = (base - (w ? OP_I64_EQ : OP_I32_EQ)) / 4;
         ld_slot(j, w ? 8 : 4, RAX, a);
-        alu_operand(j, w, ALU_CMP, imm, bv);
+        alu_operand(j, w, ALU_CMP, RAX, imm, bv);
         x_setcc_movzx(j->b, cmp_cc[k], RAX);
         st_slot(j, 4, RAX, d);
         return true;
@@ -388,12 +392,16 @@ static bool bin_inline(jc_t *j, int base, const cell_t *pc, bool imm)
     case OP_F64_DIV: sse = 0x5E, dbl = true; break;
     default: break;
     }
-    if (sse) {
+    if (sse) { /* in d's register when it has one to spare, else in xmm0 */
         uint8_t op[] = {0x0F, sse};
-        ld_float(j, dbl, 0, false, a);
+        int x = rc_dest(&j->rc, true, dbl ? 8 : 4, d, a, imm ? -1 : (int64_t)bv);
         ld_float(j, dbl, 1, imm, bv);
-        x_rm_reg(j->b, dbl ? 0xF2 : 0xF3, 0, op, 2, 0, 1); /* op xmm0, xmm1 */
-        rc_set_xmm(&j->rc, dbl, 0, d);
+        ld_float(j, dbl, x < 0 ? 0 : x, false, a);
+        x_rm_reg(j->b, dbl ? 0xF2 : 0xF3, 0, op, 2, x < 0 ? 0 : x, 1); /* op x, xmm1 */
+        if (x < 0)
+            rc_set_xmm(&j->rc, dbl, 0, d);
+        else
+            rc_dest_done(&j->rc, d, dbl ? 8 : 4);
         return true;
     }
     if ((base >= OP_F32_EQ && base <= OP_F32_GE) || (base >= OP_F64_EQ && base <= OP_F64_GE)) {
@@ -672,7 +680,7 @@ static void emit_op(jc_t *j, int op, size_t i)
         int k = ((op - OP_BR_I32_EQ) / 4) % 10;
         uint32_t a = imm ? (uint32_t)pc[1].u : pc[1].p.a;
         ld_slot(j, w ? 8 : 4, RAX, a);
-        alu_operand(j, w, ALU_CMP, imm, imm ? pc[2].u : pc[1].p.b);
+        alu_operand(j, w, ALU_CMP, RAX, imm, imm ? pc[2].u : pc[1].p.b);
         size_t offcell = imm ? 3 : 2;
         jump_to_cell(j, cmp_cc[k], i + offcell + (size_t)pc[offcell].i);
         return;

@@ -234,6 +234,39 @@ void rc_test_zero(rcache_t *rc, uint32_t slot)
     x_byte(rc->b, 0);
 }
 
+int rc_dest(rcache_t *rc, bool xmm, int size, uint32_t d, int64_t a, int64_t b)
+{
+    if (rc->off || ((int64_t)d == b && (int64_t)d != a)) return -1;
+    int e = find(rc, d);
+    if (e >= 0) return is_xmm(e) == xmm ? reg_of(e) : -1; /* the other kind: maybe a's value */
+    int lo = xmm ? RC_NGP : 0, hi = xmm ? RC_N : RC_NGP, victim = -1;
+    for (e = lo; e < hi; e++) {
+        const rc_entry_t *c = &rc->e[e];
+        if (c->slot < 0) break;
+        if (!c->pinned && c->slot != a && c->slot != b && (victim < 0 || c->stamp < rc->e[victim].stamp))
+            victim = e;
+    }
+    if (e == hi) {
+        if (victim < 0) return -1;
+        write_back(rc, victim);
+        e = victim;
+    }
+    rc->e[e] = (rc_entry_t){.slot = d, .width = (uint8_t)size};
+    if ((int64_t)d == a) load(rc, e); /* the template finds its operand there */
+    touch(rc, e);
+    return reg_of(e);
+}
+
+void rc_dest_done(rcache_t *rc, uint32_t d, int size)
+{
+    int e = find(rc, d);
+    note(rc, d, is_xmm(e), size);
+    rc_entry_t *c = &rc->e[e];
+    if (!c->pinned || size > c->width) c->width = (uint8_t)size;
+    c->dirty = true;
+    touch(rc, e);
+}
+
 /* ---- control ------------------------------------------------------------- */
 
 void rc_sync(rcache_t *rc, bool pinned)

@@ -76,6 +76,16 @@ void rc_set_xmm(rcache_t *rc, bool dbl, int xmm, uint32_t slot);   /* slot = xmm
 void rc_alu(rcache_t *rc, int w, int alu, int reg, uint32_t slot); /* reg op= slot */
 void rc_test_zero(rcache_t *rc, uint32_t slot); /* ZF: the slot's 32 bits are 0 */
 
+/* A register of the kind (general, or xmm) to compute slot d's new value
+ * in directly, or -1 when the template must use its scratch register and
+ * rc_set_*: d's own register (pinned or cached), or one taken for it that
+ * holds neither slot a nor slot b (the template reads both after it
+ * starts writing the register; -1: no such operand) and, when d is a,
+ * is loaded with its `size` bytes. d must not be b unless it is a.
+ * rc_dest_done then marks d written with `size` bytes. */
+int rc_dest(rcache_t *rc, bool xmm, int size, uint32_t d, int64_t a, int64_t b);
+void rc_dest_done(rcache_t *rc, uint32_t d, int size);
+
 /* Control: write back dirty entries (pinned ones too if `pinned`); forget
  * the unpinned ones; mark every pinned one dirty (a label: some path to it
  * may have changed them); pin a slot in a register of the kind, loaded
