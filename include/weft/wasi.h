@@ -59,6 +59,20 @@ typedef struct {
      * node's memory files), so weft_wasi_new need not fstat each to learn
      * its type (three system calls a call). */
     int stdio_regular;
+    /* Non-zero: the standard streams are memory the context keeps instead
+     * (stdin_fd, stdout_fd, stderr_fd are not used): a node's calls, which
+     * then pay no system call for their input and output. Each is a regular
+     * file to the guest, with every fd_* function and poll_oneoff as on a
+     * file. stdin holds the stdin_len bytes at stdin_data (borrowed: they
+     * must outlive the context) and is read-only, as a file opened O_RDONLY
+     * (a write is BADF); stdout and stderr start empty and hold at most
+     * stdout_limit / stderr_limit bytes (4 GiB with no limit): past it a
+     * write traps as above, or is FBIG when a seek beyond the end made
+     * the file larger than what was written. weft_wasi_stdio_data and
+     * weft_wasi_stdio_take give what they hold. */
+    int stdio_memory;
+    const void *stdin_data;
+    size_t stdin_len;
 } weft_wasi_config_t;
 
 /* A config with no arguments, environment or preopens, and the process's
@@ -72,6 +86,15 @@ weft_wasi_config_t weft_wasi_config_default(void);
  * it with weft_wasi_delete after the stores that use it. */
 int weft_wasi_new(const weft_wasi_config_t *cfg, weft_wasi_t **out, char *out_msg, size_t msg_size);
 void weft_wasi_delete(weft_wasi_t *wasi);
+/* With stdio_memory: the bytes standard stream i (1 stdout, 2 stderr)
+ * holds, and their count in *len; borrowed until the context is deleted
+ * or the stream taken. NULL with *len 0 when it is empty (or i is not 1
+ * or 2, or the streams are not in memory). */
+const uint8_t *weft_wasi_stdio_data(const weft_wasi_t *wasi, int i, size_t *len);
+/* The same, handed over: a malloc'ed buffer the caller frees, with room
+ * for one byte more than *len (a NUL); the stream is empty after. NULL
+ * with *len 0 when it is empty. */
+uint8_t *weft_wasi_stdio_take(weft_wasi_t *wasi, int i, size_t *len);
 /* Which standard streams the guest reached through any WASI call (by any
  * descriptor number, renumbered ones too): bit 0 stdin, 1 stdout, 2
  * stderr. A stream whose bit is clear was not read, written, seeked or

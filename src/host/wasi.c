@@ -158,7 +158,23 @@ int weft_wasi_new(const weft_wasi_config_t *cfg, weft_wasi_t **out, char *out_ms
     const int stdio[3] = {cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd};
     memcpy(w->stdio_host, stdio, sizeof stdio);
     const uint64_t budget[3] = {0, cfg->stdout_limit, cfg->stderr_limit};
-    for (int i = 0; i < 3; i++) {
+    w->stdio_memory = cfg->stdio_memory != 0;
+    for (int i = 0; i < 3 && w->stdio_memory; i++) {
+        wasi_mem_t *m = &w->mem[i];
+        wasi_fd_t *e = &w->fds[i];
+        if (i == 0) {
+            m->ro = cfg->stdin_len ? cfg->stdin_data : NULL;
+            m->len = m->ro ? cfg->stdin_len : 0;
+            m->read_only = 1;
+        }
+        m->max = m->read_only ? m->len : budget[i] ? (size_t)budget[i] : WASI_MEM_MAX;
+        e->host = WASI_HOST_MEMORY;
+        e->mem = m;
+        e->type = WASI_FILETYPE_REGULAR_FILE;
+        e->rights = WASI_RIGHTS_FILE;
+        e->budget = budget[i];
+    }
+    for (int i = 0; i < 3 && !w->stdio_memory; i++) {
         struct stat st = {.st_mode = S_IFREG};
         if (stdio[i] < 0 || (!cfg->stdio_regular && fstat(stdio[i], &st) != 0))
             continue; /* closed for the guest */
@@ -209,6 +225,27 @@ fail:
     return rc;
 }
 
+const uint8_t *weft_wasi_stdio_data(const weft_wasi_t *w, int i, size_t *len)
+{
+    *len = 0;
+    if (!w->stdio_memory || i < 1 || i > 2 || !w->mem[i].len) return NULL;
+    *len = w->mem[i].len;
+    return w->mem[i].p;
+}
+
+uint8_t *weft_wasi_stdio_take(weft_wasi_t *w, int i, size_t *len)
+{
+    *len = 0;
+    if (!w->stdio_memory || i < 1 || i > 2 || !w->mem[i].len) return NULL;
+    wasi_mem_t *m = &w->mem[i];
+    uint8_t *p = m->p; /* with a byte of room past len (wasi_mem.c, reserve) */
+    *len = m->len;
+    m->p = NULL;
+    m->len = m->cap = 0;
+    m->pos = 0;
+    return p;
+}
+
 unsigned weft_wasi_stdio_used(const weft_wasi_t *w) { return w->stdio_used; }
 unsigned weft_wasi_stdio_flagged(const weft_wasi_t *w) { return w->stdio_flagged; }
 
@@ -217,6 +254,7 @@ void weft_wasi_delete(weft_wasi_t *w)
     if (!w) return;
     for (uint32_t i = 0; w->fds && i < w->nfds; i++) wasi_fd_release(&w->fds[i]);
     free(w->fds);
+    for (int i = 0; i < 3; i++) free(w->mem[i].p);
     free_strings(w->argv, w->argc);
     free_strings(w->env, w->nenv);
     free(w);

@@ -36,6 +36,7 @@
 static unsigned stdio_bits(const weft_wasi_t *w, const wasi_fd_t *e)
 {
     unsigned bits = 0;
+    if (e->mem) return 1u << (e->mem - w->mem);
     if (!e->owned)
         for (int i = 0; i < 3; i++)
             if (e->host == w->stdio_host[i]) bits |= 1u << i;
@@ -44,7 +45,7 @@ static unsigned stdio_bits(const weft_wasi_t *w, const wasi_fd_t *e)
 
 int wasi_fd_get(weft_wasi_t *w, uint32_t fd, uint64_t rights, wasi_fd_t **out)
 {
-    if (fd >= w->nfds || w->fds[fd].host < 0) return WASI_EBADF;
+    if (fd >= w->nfds || w->fds[fd].host == -1) return WASI_EBADF;
     if ((w->fds[fd].rights & rights) != rights) return WASI_ENOTCAPABLE;
     *out = &w->fds[fd];
     w->stdio_used |= stdio_bits(w, *out);
@@ -55,7 +56,7 @@ int wasi_fd_add(weft_wasi_t *w, int host, uint8_t type, uint64_t rights, uint64_
                 uint16_t sync_flags, uint32_t *out)
 {
     uint32_t fd = 3;
-    while (fd < w->nfds && w->fds[fd].host >= 0) fd++;
+    while (fd < w->nfds && w->fds[fd].host != -1) fd++;
     if (fd >= w->nfds) {
         if (w->nfds >= WASI_MAX_FDS) {
             close(host);
@@ -235,6 +236,15 @@ static int do_io(weft_caller_t *caller, weft_wasi_t *w, int kind, uint32_t fd, u
     }
     ssize_t n;
     int err;
+    if (e->mem) { /* a stream in memory: no system call, nothing blocks */
+        size_t moved;
+        int write = kind == IO_WRITE || kind == IO_PWRITE;
+        if ((rc = wasi_mem_io(e->mem, write, iov, niovs, kind == IO_PREAD || kind == IO_PWRITE,
+                              offset, &moved)))
+            return rc;
+        if (write) e->written += moved;
+        return wasi_store_u32(mem, result, (uint32_t)moved);
+    }
     /* A read of an idle pipe or a write to a full one blocks: the embedder
      * cuts it short with weft_store_interrupt and then a signal whose
      * handler has no SA_RESTART (weft/wasi.h), so the syscall fails with
@@ -303,6 +313,11 @@ static int fn_fd_seek(weft_caller_t *caller, void *user, weft_raw_t *args)
     }
     uint64_t right = (delta == 0 && how == SEEK_CUR) ? WASI_RIGHT_FD_TELL : WASI_RIGHT_FD_SEEK;
     if ((rc = wasi_fd_get(user, ARG32(0), right, &e))) RETURN_ERRNO(rc);
+    if (e->mem) {
+        uint64_t at;
+        if ((rc = wasi_mem_seek(e->mem, delta, (int)whence, &at))) RETURN_ERRNO(rc);
+        RETURN_ERRNO(wasi_store_u64(mem, out, at));
+    }
     off_t pos = lseek(e->host, (off_t)delta, how);
     if (pos < 0) RETURN_ERRNO(wasi_errno(errno));
     RETURN_ERRNO(wasi_store_u64(mem, out, (uint64_t)pos));
@@ -315,6 +330,7 @@ static int fn_fd_tell(weft_caller_t *caller, void *user, weft_raw_t *args)
     int rc;
     if (!mem || !weft_memory_ptr(mem, ARG32(1), 8)) RETURN_ERRNO(WASI_EFAULT);
     if ((rc = wasi_fd_get(user, ARG32(0), WASI_RIGHT_FD_TELL, &e))) RETURN_ERRNO(rc);
+    if (e->mem) RETURN_ERRNO(wasi_store_u64(mem, ARG32(1), e->mem->pos));
     off_t pos = lseek(e->host, 0, SEEK_CUR);
     if (pos < 0) RETURN_ERRNO(wasi_errno(errno));
     RETURN_ERRNO(wasi_store_u64(mem, ARG32(1), (uint64_t)pos));
@@ -353,6 +369,7 @@ static int fn_fd_datasync(weft_caller_t *caller, void *user, weft_raw_t *args)
     wasi_fd_t *e;
     int rc = wasi_fd_get(user, ARG32(0), WASI_RIGHT_FD_DATASYNC, &e);
     if (rc) RETURN_ERRNO(rc);
+    if (e->mem) RETURN_ERRNO(WASI_ESUCCESS); /* nothing to make durable */
     RETURN_ERRNO(fdatasync(e->host) == 0 ? WASI_ESUCCESS : wasi_errno(errno));
 }
 
@@ -361,6 +378,7 @@ static int fn_fd_sync(weft_caller_t *caller, void *user, weft_raw_t *args)
     wasi_fd_t *e;
     int rc = wasi_fd_get(user, ARG32(0), WASI_RIGHT_FD_SYNC, &e);
     if (rc) RETURN_ERRNO(rc);
+    if (e->mem) RETURN_ERRNO(WASI_ESUCCESS);
     RETURN_ERRNO(fsync(e->host) == 0 ? WASI_ESUCCESS : wasi_errno(errno));
 }
 
@@ -370,8 +388,8 @@ static int fn_fd_fdstat_get(weft_caller_t *caller, void *user, weft_raw_t *args)
     wasi_fd_t *e;
     int rc = wasi_fd_get(user, ARG32(0), 0, &e);
     if (rc) RETURN_ERRNO(rc);
-    int fl = fcntl(e->host, F_GETFL);
-    uint16_t flags = e->sync_flags;
+    int fl = e->mem ? 0 : fcntl(e->host, F_GETFL);
+    uint16_t flags = e->sync_flags | (e->mem ? e->mem->flags : 0);
     if (fl >= 0 && (fl & O_APPEND)) flags |= WASI_FDFLAG_APPEND;
     if (fl >= 0 && (fl & O_NONBLOCK)) flags |= WASI_FDFLAG_NONBLOCK;
     b[0] = e->type;
@@ -395,6 +413,10 @@ static int fn_fd_fdstat_set_flags(weft_caller_t *caller, void *user, weft_raw_t 
     if (flags & ~WASI_FDFLAG_ALL) RETURN_ERRNO(WASI_EINVAL);
     if ((flags & WASI_FDFLAG_SYNCS) != e->sync_flags) RETURN_ERRNO(WASI_ENOTSUP);
     ((weft_wasi_t *)user)->stdio_flagged |= stdio_bits(user, e);
+    if (e->mem) {
+        e->mem->flags = (uint16_t)(flags & (WASI_FDFLAG_APPEND | WASI_FDFLAG_NONBLOCK));
+        RETURN_ERRNO(WASI_ESUCCESS);
+    }
     int fl = fcntl(e->host, F_GETFL);
     if (fl < 0) RETURN_ERRNO(wasi_errno(errno));
     fl &= ~(O_APPEND | O_NONBLOCK);
@@ -423,8 +445,12 @@ static int fn_fd_filestat_get(weft_caller_t *caller, void *user, weft_raw_t *arg
     wasi_fd_t *e;
     int rc = wasi_fd_get(user, ARG32(0), WASI_RIGHT_FD_FILESTAT_GET, &e);
     if (rc) RETURN_ERRNO(rc);
-    if (fstat(e->host, &st) != 0) RETURN_ERRNO(wasi_errno(errno));
-    wasi_filestat_encode(&st, b);
+    if (e->mem) {
+        wasi_mem_filestat(e->mem, (int)(e->mem - ((weft_wasi_t *)user)->mem), b);
+    } else {
+        if (fstat(e->host, &st) != 0) RETURN_ERRNO(wasi_errno(errno));
+        wasi_filestat_encode(&st, b);
+    }
     weft_memory_t *mem = wasi_memory(caller);
     RETURN_ERRNO(mem && weft_memory_write(mem, ARG32(1), b, sizeof b) == 0 ? WASI_ESUCCESS
                                                                           : WASI_EFAULT);
@@ -436,6 +462,7 @@ static int fn_fd_filestat_set_size(weft_caller_t *caller, void *user, weft_raw_t
     int rc = wasi_fd_get(user, ARG32(0), WASI_RIGHT_FD_FILESTAT_SET_SIZE, &e);
     if (rc) RETURN_ERRNO(rc);
     if (ARG64(1) > INT64_MAX) RETURN_ERRNO(WASI_EINVAL);
+    if (e->mem) RETURN_ERRNO(wasi_mem_resize(e->mem, ARG64(1), 0));
     RETURN_ERRNO(ftruncate(e->host, (off_t)ARG64(1)) == 0 ? WASI_ESUCCESS : wasi_errno(errno));
 }
 
@@ -448,6 +475,10 @@ static int fn_fd_filestat_set_times(weft_caller_t *caller, void *user, weft_raw_
     int rc = wasi_fd_get(user, ARG32(0), WASI_RIGHT_FD_FILESTAT_SET_TIMES, &e);
     if (rc) RETURN_ERRNO(rc);
     if ((rc = wasi_times(ARG64(1), ARG64(2), ARG32(3), ts))) RETURN_ERRNO(rc);
+    if (e->mem) {
+        wasi_mem_set_times(e->mem, ts);
+        RETURN_ERRNO(WASI_ESUCCESS);
+    }
     if (utimensat(e->host, "", ts, AT_EMPTY_PATH) == 0) RETURN_ERRNO(WASI_ESUCCESS);
     /* kernels before AT_EMPTY_PATH support here: fine for non-O_PATH fds */
     if (errno == EINVAL && futimens(e->host, ts) == 0) RETURN_ERRNO(WASI_ESUCCESS);
@@ -463,6 +494,7 @@ static int fn_fd_advise(weft_caller_t *caller, void *user, weft_raw_t *args)
     int rc = wasi_fd_get(user, ARG32(0), WASI_RIGHT_FD_ADVISE, &e);
     if (rc) RETURN_ERRNO(rc);
     if (ARG32(3) > 5 || off > INT64_MAX || len > INT64_MAX) RETURN_ERRNO(WASI_EINVAL);
+    if (e->mem) RETURN_ERRNO(WASI_ESUCCESS); /* advice only */
     rc = posix_fadvise(e->host, (off_t)off, (off_t)len, advice[ARG32(3)]);
     RETURN_ERRNO(rc == 0 ? WASI_ESUCCESS : wasi_errno(rc));
 }
@@ -478,6 +510,7 @@ static int fn_fd_allocate(weft_caller_t *caller, void *user, weft_raw_t *args)
      * cheaply (tmpfs, or glibc's fallback writing every block) the work
      * grows with them */
     if ((rc = wasi_charge(caller, WASI_FUEL_CALL + WASI_FUEL(len)))) return rc;
+    if (e->mem) RETURN_ERRNO(wasi_mem_resize(e->mem, off + len, 1));
     rc = posix_fallocate(e->host, (off_t)off, (off_t)len);
     RETURN_ERRNO(rc == 0 ? WASI_ESUCCESS : wasi_errno(rc));
 }

@@ -34,6 +34,8 @@ typedef struct {
     uint16_t error;     /* nonzero: reported at once with this errno */
     int pfd;            /* index in the pollfd array, or -1 */
     uint64_t remaining; /* clock: ns from the start of the call */
+    int mem;            /* a stream in memory: ready at once, with nbytes to read */
+    uint64_t nbytes;
 } sub_t;
 
 static void put_event(uint8_t *ev, const sub_t *s, uint16_t error, uint64_t nbytes,
@@ -107,6 +109,13 @@ static int fn_poll_oneoff(weft_caller_t *caller, void *user, weft_raw_t *args)
                 now_ready = 1;
                 continue;
             }
+            if (e->mem) { /* as a regular file: always ready */
+                sub->mem = 1;
+                if (sub->type == EVENTTYPE_FD_READ && e->mem->pos < e->mem->len)
+                    sub->nbytes = e->mem->len - e->mem->pos;
+                now_ready = 1;
+                continue;
+            }
             sub->pfd = (int)npfds;
             pfds[npfds].fd = e->host;
             pfds[npfds].events = sub->type == EVENTTYPE_FD_READ ? POLLIN : POLLOUT;
@@ -158,6 +167,9 @@ static int fn_poll_oneoff(weft_caller_t *caller, void *user, weft_raw_t *args)
             uint8_t *ev = evs + (size_t)count * WASI_EVENT_SIZE;
             if (sub->error) {
                 put_event(ev, sub, sub->error, 0, 0);
+                count++;
+            } else if (sub->mem) {
+                put_event(ev, sub, 0, sub->nbytes, 0);
                 count++;
             } else if (sub->pfd >= 0) {
                 short re = pfds[sub->pfd].revents;

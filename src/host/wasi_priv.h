@@ -189,9 +189,32 @@ static inline uint64_t wasi_rights_of(uint8_t type)
 #define WASI_MAX_IOVS 1024u      /* iovecs of one read or write (IOV_MAX) */
 #define WASI_MAX_SUBSCRIPTIONS 4096u
 
+/* A standard stream kept in memory (weft_wasi_config_t.stdio_memory):
+ * a regular file of its own for the guest (read, write, seek, stat, poll)
+ * without a host descriptor or a system call. stdin's bytes are the
+ * embedder's (`ro`, borrowed) and it is read-only, as a file opened
+ * O_RDONLY: writing it is BADF. stdout's and stderr's grow in `p` up to
+ * `max` bytes. */
+typedef struct {
+    uint8_t *p;           /* owned (stdout, stderr); NULL until written */
+    const uint8_t *ro;    /* stdin's bytes, borrowed; NULL for the others */
+    size_t len, cap, max; /* bytes held, allocated, allowed */
+    uint64_t pos;         /* the stream's offset (may pass len, as lseek's) */
+    uint16_t flags;       /* APPEND, NONBLOCK as fd_fdstat_set_flags set them */
+    int read_only;
+    uint64_t atim, mtim;  /* as fd_filestat_set_times set them */
+} wasi_mem_t;
+
+/* The bound of a memory stream whose embedder gave none. */
+#define WASI_MEM_MAX ((size_t)1 << 32)
+
+/* The `host` of a slot holding a memory stream. */
+#define WASI_HOST_MEMORY (-2)
+
 /* One slot of the descriptor table. */
 typedef struct {
-    int host;            /* host descriptor; -1 = free slot */
+    int host;            /* host descriptor; -1 = free slot; WASI_HOST_MEMORY: `mem` */
+    wasi_mem_t *mem;     /* a memory stream (of struct weft_wasi's mem), else NULL */
     int owned;           /* close `host` when the slot is freed (not stdio) */
     uint8_t type;        /* WASI filetype, fixed at open */
     uint16_t sync_flags; /* DSYNC/RSYNC/SYNC as the guest asked (Linux folds RSYNC into SYNC) */
@@ -213,6 +236,8 @@ struct weft_wasi {
     int stdio_host[3];          /* the config's standard streams */
     unsigned stdio_used;        /* weft_wasi_stdio_used: set by wasi_fd_get */
     unsigned stdio_flagged;     /* weft_wasi_stdio_flagged: fd_fdstat_set_flags reached them */
+    int stdio_memory;           /* the standard streams are mem[] */
+    wasi_mem_t mem[3];
 };
 
 /* A host function of the table: name, parameter types as a string of 'i'
@@ -268,6 +293,22 @@ ssize_t wasi_write_nosigpipe(int fd, const struct iovec *iov, int n, int positio
                              off_t offset, int *out_err);
 /* Converts fstflags + times into a utimensat() pair; INVAL on a bad mix. */
 int wasi_times(uint64_t atim, uint64_t mtim, uint32_t fst, struct timespec ts[2]);
+
+/* ---- wasi_mem.c -------------------------------------------------------- */
+
+/* The memory stream's side of fd_read / fd_pread (write 0) and fd_write /
+ * fd_pwrite (write 1) over checked host iovecs: the bytes moved in *n, or
+ * an errno (BADF writing stdin, FBIG past its bound, NOMEM). */
+int wasi_mem_io(wasi_mem_t *m, int write, const struct iovec *iov, uint32_t niovs,
+                int positioned, uint64_t offset, size_t *n);
+/* fd_seek: the new offset in *out, or INVAL. */
+int wasi_mem_seek(wasi_mem_t *m, int64_t delta, int whence, uint64_t *out);
+/* fd_filestat_set_size and fd_allocate (grows only): an errno. */
+int wasi_mem_resize(wasi_mem_t *m, uint64_t size, int grow_only);
+/* fd_filestat_get's 64 bytes for stream i. */
+void wasi_mem_filestat(const wasi_mem_t *m, int i, uint8_t out[WASI_FILESTAT_SIZE]);
+/* fd_filestat_set_times (times as wasi_times gives them). */
+void wasi_mem_set_times(wasi_mem_t *m, const struct timespec ts[2]);
 
 /* ---- wasi_path.c ------------------------------------------------------- *
  *

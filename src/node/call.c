@@ -6,11 +6,14 @@
  * function is invoked, and what becomes the output, logs and events.
  *
  * Every ABI's guest gets WASI: the input is its stdin and its stdout is
- * the output, both in memory files (memfd) so nothing touches the node's
- * own descriptors; what it writes to stderr becomes log lines after the
- * ABI's own log lines. Each node thread makes its three memory files once and
- * empties them after every call (size 0, offset 0, no status flags), as
- * making and closing them cost a third of a trivial call; the linker gets
+ * the output, and what it writes to stderr becomes log lines after the
+ * ABI's own log lines. A module's streams are the WASI context's memory
+ * (weft_wasi_config_t.stdio_memory): no system call moves them. A
+ * component's (WASI preview 2, its adapter's) are memory files (memfd), so
+ * nothing touches the node's own descriptors: each node thread makes its
+ * three once and empties them after every call (size 0, offset 0, no
+ * status flags), as making and closing them cost a third of a trivial
+ * call; the linker gets
  * only the host functions the module imports, for the same reason
  * (bench/RESULTS.md, "Calls"). A reactor's `_initialize` runs before the
  * function. Fuel is always on (the request's limit, else practically
@@ -497,16 +500,10 @@ static void cleanup(weft_node_t *node, attempt_t *a, unsigned slot)
         thread_files_reset(a->files, used, flagged, a->input_written);
 }
 
-/* Adds stderr's lines (bounded) to the result's logs. */
-static void collect_stderr(weft_call_result_t *res, int fd)
+/* Adds the lines of stderr's first len bytes (bounded) to the result's logs. */
+static void add_stderr_lines(weft_call_result_t *res, const char *buf, size_t len)
 {
-    uint8_t *head;
-    size_t len;
-    int over;
-    if (read_head(fd, MAX_STDERR, &head, &len, &over) != 0)
-        return;
-    char *buf = (char *)head;
-    ssize_t got = (ssize_t)len;
+    ssize_t got = (ssize_t)(len < MAX_STDERR ? len : MAX_STDERR);
     size_t start = 0, lines = 0;
     for (size_t i = 0; got > 0 && i <= (size_t)got && lines < MAX_LOG_LINES; i++) {
         if (i < (size_t)got && buf[i] != '\n')
@@ -515,7 +512,18 @@ static void collect_stderr(weft_call_result_t *res, int fd)
             node_result_add_log(res, NODE_LOG_STDERR, buf + start, i - start), lines++;
         start = i + 1;
     }
-    free(buf);
+}
+
+/* The same from a memory file. */
+static void collect_stderr(weft_call_result_t *res, int fd)
+{
+    uint8_t *head;
+    size_t len;
+    int over;
+    if (read_head(fd, MAX_STDERR, &head, &len, &over) != 0)
+        return;
+    add_stderr_lines(res, (const char *)head, len);
+    free(head);
 }
 
 /* Resolves the function and checks the request against its type. Returns
@@ -630,7 +638,16 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     for (size_t i = 0; i < req->argc; i++)
         argv[argc++] = req->argv[i];
     weft_wasi_config_t wc = weft_wasi_config_default();
-    if (!req->stdio) {
+    if (!req->stdio && !app->component) {
+        /* A module's streams are the WASI context's memory: no system call
+         * for the input, the output or emptying them after. */
+        wc.stdio_memory = 1;
+        wc.stdin_data = req->input;
+        wc.stdin_len = req->input_len;
+        wc.stdout_limit = lim.max_output;
+        wc.stderr_limit = NODE_MAX_STDERR_WRITE;
+        c.fd[0] = c.fd[1] = c.fd[2] = -1;
+    } else if (!req->stdio) { /* a component's preview 2 streams are memory files */
         a.files = thread_files();
         a.input_written = req->input_len > 0; /* a part written must be emptied too */
         if (!a.files || write_input(a.files->fd[0], req->input, req->input_len) != 0) {
@@ -791,12 +808,25 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
         goto free_vals; /* the streams were the process's own */
     /* A stream the guest never reached is still empty: no fstat, no read. */
     unsigned used = a.p2_streams ? a.p2_used : weft_wasi_stdio_used(a.wasi);
-    if (used & 4u)
-        collect_stderr(res, a.err_fd);
-    /* An adapter may have given the output itself (Faasm's write_output). */
-    int r = used & 2u && !res->output
+    int r = 0;
+    if (!a.p2_streams) { /* in memory */
+        size_t len;
+        const uint8_t *err = weft_wasi_stdio_data(a.wasi, 2, &len);
+        if (err)
+            add_stderr_lines(res, (const char *)err, len);
+        /* An adapter may have given the output itself (Faasm's write_output).
+         * The stream never held more than max_output (its bound). */
+        if (!res->output && (res->output = weft_wasi_stdio_take(a.wasi, 1, &len))) {
+            res->output[len] = 0;
+            res->output_len = len;
+        }
+    } else {
+        if (used & 4u)
+            collect_stderr(res, a.err_fd);
+        r = used & 2u && !res->output
                 ? read_all(a.out_fd, lim.max_output, &res->output, &res->output_len)
                 : 0;
+    }
     if (r == 1) {
         verdict = 0;
         node_result_fail(res, WEFT_CALL_ERROR, "the call wrote more than %zu bytes of output",

@@ -699,10 +699,9 @@ TEST(the_node_environment_is_the_only_one_guests_see)
     ASSERT_EQ_STR(output(ok_call(m, "env", "NX_FROM_PROCESS", 1)), "wasi=- nx=-");
 }
 
-/* The standard streams of a thread's calls are memory files kept from one
- * call to the next and emptied in between (call.c): nothing of a call's
- * stdin, stdout or stderr reaches the next. Write calls all run on the
- * writer thread, so each call here reuses the previous one's files. */
+/* Nothing of a call's stdin, stdout or stderr reaches the next (call.c:
+ * a module's streams are each call's own memory). Write calls all run on
+ * the writer thread, one after the other. */
 TEST(standard_streams_start_empty_for_every_call)
 {
     char id[WEFT_APP_ID_LEN + 1];

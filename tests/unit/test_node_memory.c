@@ -5,9 +5,9 @@
  * memories", and a thread's kept instance reset for its next call of the
  * same app, weft_instance_reset), for the same app and another app of
  * another size, and the
- * memory files of the standard streams, which the node resets only where
- * the guest used them (weft_wasi_stdio_used); views on the one worker and
- * writes on the writer.
+ * standard streams, which are each call's own (in memory,
+ * weft_wasi_config_t.stdio_memory) and behave as files; views on the one
+ * worker and writes on the writer.
  *
  * The app is made here: tests/unit/wat/memzero.wat's bytes with the memory's
  * initial pages patched in. smear(grow, byte) grows the memory and writes
@@ -160,16 +160,23 @@ static const char *echo_at(const char *file, int line, const char *fn, const cha
 }
 #define ECHO(fn, input, view) echo_at(__FILE__, __LINE__, fn, input, view)
 
-TEST(a_call_never_sees_the_streams_an_earlier_call_left)
+/* Opens the node with wat/stdio_echo.wat deployed in context "s". */
+static void open_stdio_echo(void)
 {
     open_node();
     test_defer(close_node, NULL);
     FILE *f = fopen(WEFT_UNIT_WASM_DIR "/stdio_echo.wasm", "rb");
     ASSERT_NOT_NULL(f);
-    uint8_t wasm[4096];
+    uint8_t wasm[16384];
     size_t n = fread(wasm, 1, sizeof wasm, f);
     fclose(f);
+    ASSERT_TRUE(n < sizeof wasm);
     deploy_bytes("s", wasm, n);
+}
+
+TEST(a_call_never_sees_the_streams_an_earlier_call_left)
+{
+    open_stdio_echo();
     for (int view = 1; view >= 0; view--) {
         ASSERT_EQ_STR(ECHO("ignore", "secret", view), ""); /* stdin written, never read */
         ASSERT_EQ_STR(ECHO("echo", "", view), "");
@@ -180,5 +187,50 @@ TEST(a_call_never_sees_the_streams_an_earlier_call_left)
         ASSERT_EQ_STR(ECHO("echo", "def", view), "def");
         ASSERT_EQ_STR(ECHO("ignore", "", view), "");
         ASSERT_EQ_STR(ECHO("echo", "g", view), "g");
+    }
+}
+
+/* A module's standard streams are in memory (weft_wasi_config_t
+ * .stdio_memory), and each is a file to the guest as a memory file was:
+ * sizes, pread and pwrite, seeks (a write past the end leaves zeros), tell,
+ * poll_oneoff with the bytes left to read, set_size. stdin is read-only
+ * (a write is BADF), and stdout cannot grow past max_output by a seek or
+ * fd_allocate (FBIG). wat/stdio_echo.wat's probe reports each step. */
+TEST(the_standard_streams_are_files)
+{
+    open_stdio_echo();
+    static const uint8_t want[] = {
+        'a', 'Z', 'c', 'd', 'e', 'f', 0, /* stdout as probe left it */
+        0, 5,       /* stdin's filestat: size */
+        0, 3,       /* pread of 3 at 1 */
+        0, 2,       /* seek to 2 */
+        0, 3,       /* read: the 3 bytes left */
+        0, 5,       /* tell */
+        8,          /* writing stdin: BADF */
+        0, 1, 0, 4, /* poll_oneoff: one event, no error, 4 bytes to read */
+        0,          /* pwrite of Q at 8 */
+        0, 9, 4,    /* stdout's filestat: size 9, a regular file */
+        0,          /* set_size 7 */
+        22, 22,     /* a write at 100 and fd_allocate of 1000: FBIG */
+        'e', 'l', 'l', 'l', 'l', 'o'};
+    for (int view = 1; view >= 0; view--) {
+        weft_call_req_t req;
+        memset(&req, 0, sizeof req);
+        req.context = "s";
+        req.function = "probe";
+        req.input = (const uint8_t *)"hello";
+        req.input_len = 5;
+        req.view = view;
+        req.limits.max_output = 64;
+        weft_call_result_t *res = NULL;
+        ASSERT_EQ_INT(weft_node_call(node, &req, &res), 0);
+        test_defer((void (*)(void *))weft_call_result_delete, res);
+        ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_OK);
+        size_t len;
+        const uint8_t *out = weft_call_result_output(res, &len);
+        ASSERT_EQ_INT(len, sizeof want);
+        for (size_t i = 0; i < sizeof want; i++)
+            ASSERT_EQ_INT(out[i], want[i]);
+        ASSERT_EQ_STR(ECHO("echo", "abc", view), "abc"); /* and the next call starts afresh */
     }
 }
