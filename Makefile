@@ -11,7 +11,7 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build test test-fast test-asan test-tsan demo bench fuzz soak clean
+.PHONY: all deps build test test-fast test-asan test-tsan demo bench fuzz fuzz-tiers soak clean
 
 all: build
 
@@ -96,6 +96,29 @@ fuzz: deps
 	$(FUZZ_BUILD)/fuzz_module -max_total_time=$(FUZZ_SECONDS) -timeout=30 \
 	      -rss_limit_mb=2048 -print_final_stats=1 -dict=tests/fuzz/wasm.dict \
 	      -artifact_prefix=$(FUZZ_BUILD)/crashes/ $(FUZZ_BUILD)/corpus
+
+# The same for tests/fuzz/fuzz_tiers.c: every input module in every tier,
+# aborting on any difference (results, traps, backtraces, fuel, memory).
+# Seeds: the corpora, the regressions and FUZZ_GEN modules of
+# gen_modules.py (seed FUZZ_GEN_SEED), which have the loops and calls
+# random bytes rarely reach. Run it niced: nice -n 19 make fuzz-tiers.
+FUZZ_GEN      ?= 300
+FUZZ_GEN_SEED ?= 19
+
+fuzz-tiers: deps
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DWEFT_FUZZ=ON \
+	      -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_tiers
+	rm -rf $(FUZZ_BUILD)/corpus-tiers
+	mkdir -p $(FUZZ_BUILD)/corpus-tiers $(FUZZ_BUILD)/crashes-tiers
+	find tests/fuzz/corpus tests/fuzz/corpus_tiers tests/fuzz/regressions -type f ! -name '.*' \
+	     -exec cp {} $(FUZZ_BUILD)/corpus-tiers/ \;
+	rm -rf $(FUZZ_BUILD)/gen-tiers
+	python3 tests/fuzz/gen_modules.py $(FUZZ_GEN_SEED) $(FUZZ_GEN) $(FUZZ_BUILD)/gen-tiers >/dev/null
+	cp $(FUZZ_BUILD)/gen-tiers/*.wasm $(FUZZ_BUILD)/corpus-tiers/
+	$(FUZZ_BUILD)/fuzz_tiers -max_total_time=$(FUZZ_SECONDS) -timeout=30 \
+	      -rss_limit_mb=2048 -print_final_stats=1 -dict=tests/fuzz/wasm.dict \
+	      -artifact_prefix=$(FUZZ_BUILD)/crashes-tiers/ $(FUZZ_BUILD)/corpus-tiers
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

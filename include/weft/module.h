@@ -54,24 +54,52 @@ typedef struct {
      * test suite, some of whose assertions these features overturn. */
     unsigned features_off;
     /* The tier that runs the module's functions (docs/jit.md):
-     * WEFT_TIER_INTERP (zero, the default) or WEFT_TIER_JIT, which compiles
-     * every function to x86-64 machine code at load. A function the
-     * compiled tier has no template for yet stays interpreted, and the two
-     * tiers call each other, so the results, traps, backtraces and fuel are
-     * the interpreter's either way. Where the compiled tier is unavailable
-     * (weft_tier_available) WEFT_TIER_JIT runs the interpreter. */
+     * WEFT_TIER_INTERP (zero, the default), WEFT_TIER_JIT, which compiles
+     * every function to x86-64 machine code at load, or WEFT_TIER_AUTO,
+     * which starts every function interpreted and compiles one after
+     * 1,000 of its calls and loop back-edges, on the thread that counted
+     * the last (its next call runs compiled; a running call finishes
+     * interpreted). A function the compiled tier has no template for yet
+     * stays interpreted, and the two tiers call each other, so the
+     * results, traps, backtraces and fuel are the interpreter's either
+     * way. Where the compiled tier is unavailable (weft_tier_available)
+     * WEFT_TIER_JIT and WEFT_TIER_AUTO run the interpreter. */
     int tier;
+    /* With WEFT_TIER_JIT or WEFT_TIER_AUTO, when not NULL: an existing
+     * directory for the code cache (docs/jit.md). A file there made by
+     * this weft build on a CPU with the same features for the same module
+     * bytes is mapped instead of compiling (under WEFT_TIER_AUTO too: every
+     * function then starts compiled); WEFT_TIER_JIT writes one when there
+     * is none. A damaged or foreign file is never run: it is ignored
+     * (weft_module_code_cache says why) and replaced. Errors of the cache
+     * never fail the load. */
+    const char *code_cache_dir;
 } weft_load_options_t;
 
 #define WEFT_TIER_INTERP 0
 #define WEFT_TIER_JIT 1
+#define WEFT_TIER_AUTO 2
+
+/* What the code cache did for a module (weft_module_code_cache). */
+#define WEFT_CODE_CACHE_NONE 0     /* no cache asked, or no compiled tier */
+#define WEFT_CODE_CACHE_HIT 1      /* the code was mapped from the cache: nothing compiled */
+#define WEFT_CODE_CACHE_STORED 2   /* compiled, and written to the cache */
+#define WEFT_CODE_CACHE_MISS 3     /* no file (WEFT_TIER_AUTO, which does not write one) */
+#define WEFT_CODE_CACHE_REJECTED 4 /* a file was there but damaged or foreign: ignored */
+#define WEFT_CODE_CACHE_FAILED 5   /* compiled, but the file could not be written */
+
+/* What the code cache did when the module loaded, one of
+ * WEFT_CODE_CACHE_*, and in *note (when not NULL) a line for a log saying
+ * what and which file ("" for NONE), valid as long as the module. */
+int weft_module_code_cache(const weft_module_t *module, const char **note);
 
 /* Whether this build and machine have `tier`: the interpreter everywhere,
  * the compiled tier on x86-64 Linux only. */
 int weft_tier_available(int tier);
 
 /* How many of the module's defined functions run compiled (0 unless it was
- * loaded with WEFT_TIER_JIT), and, in *total when not NULL, how many it
+ * loaded with WEFT_TIER_JIT or WEFT_TIER_AUTO; under WEFT_TIER_AUTO it
+ * grows as functions get hot), and, in *total when not NULL, how many it
  * defines. */
 uint32_t weft_module_compiled_functions(const weft_module_t *module, uint32_t *total);
 

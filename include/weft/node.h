@@ -91,7 +91,12 @@ typedef struct {
     unsigned workers;          /* threads running views; 0 = the number of cores */
     unsigned max_batch;        /* write calls per durable commit; 0 = 64 */
     uint64_t load_timeout_ns;  /* how long compiling one module may take; 0 = 30 s */
-    int tier;                  /* WEFT_TIER_INTERP (0) or WEFT_TIER_JIT: weft_load_options_t.tier of every module */
+    /* weft_load_options_t.tier of every module (an app's manifest may name
+     * its own, "tier"): WEFT_TIER_INTERP (0), WEFT_TIER_JIT or
+     * WEFT_TIER_AUTO. With a data directory the compiled tiers keep a code
+     * cache in its folder code-cache/ (docs/jit.md), so a restart maps the
+     * code instead of compiling it again (weft_node_stats counts both). */
+    int tier;
     weft_call_limits_t limits; /* defaults for every call; zeros as above */
     /* Environment the guests see ("NAME=VALUE", copied): WASI environ and
      * nx env_get alike. */
@@ -183,6 +188,11 @@ typedef struct {
     /* times the Cosmictron scheduler looked through the schedules: at
      * start, when one was due or a call stored one (docs/cosmictron.md) */
     uint64_t cosm_schedule_looks;
+    /* The code cache (docs/jit.md), for modules loaded in a compiled tier
+     * with a data directory: modules whose code was mapped from it,
+     * modules compiled whole at load (WEFT_TIER_JIT, then stored), and
+     * cache files ignored as damaged or foreign (each also logged). */
+    uint64_t code_cache_hits, modules_compiled, code_cache_rejected;
 } weft_node_stats_t;
 void weft_node_stats(weft_node_t *node, weft_node_stats_t *out);
 

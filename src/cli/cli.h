@@ -95,6 +95,10 @@ int cli_parse_size(const char *s, uint64_t *out);
  * Returns 0 or -1 (junk, unknown unit, overflow). */
 int cli_parse_duration(const char *s, uint64_t *out_ns);
 
+/* "interp", "jit" or "auto": the WEFT_TIER_*, else -1. A compiled tier
+ * where there is none is said on stderr (it then interprets). */
+int cli_parse_tier(const char *s);
+
 /* Writes a WebAssembly name (not NUL-terminated, may hold any byte) with
  * control characters, quotes, backslashes and non-ASCII escaped as \xx. */
 void cli_print_name(FILE *out, const char *name, size_t len);

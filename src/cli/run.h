@@ -25,7 +25,7 @@ typedef struct {
     int events;
     int no_sync;  /* --no-sync: nx runs without WEFT_NX_SYNC */
     int log_json; /* --log-format=json: log lines as JSON objects */
-    int tier;     /* --tier: WEFT_TIER_INTERP (default) or WEFT_TIER_JIT */
+    int tier;     /* --tier: WEFT_TIER_INTERP (default), _JIT or _AUTO */
     const char *path;
     char **args;
     int nargs;

@@ -78,10 +78,11 @@ void cli_run_usage(FILE *out)
             "                       an integer with unit ns, us, ms, s, m or h (500ms, 2s,\n"
             "                       1m); a bare number is seconds. Loading the module\n"
             "                       gets DURATION of its own before that (exit code 3)\n"
-            "  --tier interp|jit    the tier that runs the guest: interp (the default) or\n"
-            "                       jit, which compiles it to x86-64 machine code at load\n"
+            "  --tier interp|jit|auto  the tier that runs the guest: interp (the default),\n"
+            "                       jit, which compiles it to x86-64 machine code at load,\n"
+            "                       or auto, which compiles each function once it is hot\n"
             "                       (x86-64 Linux; elsewhere it says so and interprets).\n"
-            "                       Results, traps and fuel are the same in both\n"
+            "                       Results, traps and fuel are the same in every tier\n"
             "  -h, --help           show this help\n"
             "  --                   end of options\n"
             "\n"
@@ -262,15 +263,8 @@ int run_parse_opts(int argc, char **argv, run_opts_t *o)
         } else if ((m = option_value(argc, argv, &i, "--tier", &val)) != 0) {
             if (m < 0)
                 return -1;
-            if (strcmp(val, "interp") == 0) {
-                o->tier = WEFT_TIER_INTERP;
-            } else if (strcmp(val, "jit") == 0) {
-                o->tier = WEFT_TIER_JIT;
-                if (!weft_tier_available(WEFT_TIER_JIT))
-                    cli_error("--tier jit: the compiled tier is unavailable here (x86-64 Linux "
-                              "only); running interpreted");
-            } else {
-                cli_error("--tier: '%s' is not interp or jit", val);
+            if ((o->tier = cli_parse_tier(val)) < 0) {
+                cli_error("--tier: '%s' is not interp, jit or auto", val);
                 return -1;
             }
         } else if ((m = option_value(argc, argv, &i, "--log-format", &val)) != 0) {

@@ -42,6 +42,9 @@ void cli_serve_usage(FILE *out)
             "  --config FILE        JSON settings: listen, workers, tokens, limits (below)\n"
             "  --port-file FILE     write the port listened on to FILE once ready\n"
             "  --fuel N             fuel limit of every call (default: none)\n"
+            "  --tier interp|jit|auto  the tier of the apps' modules (default interp; an\n"
+            "                       app's manifest may name its own; docs/jit.md). The\n"
+            "                       compiled tiers cache code in DIR/code-cache\n"
             "  --timeout DURATION   wall-clock limit of every call (default: 30s, so a call\n"
             "                       that never returns cannot hold the writer or a shutdown)\n"
             "  --no-sync            replication off: no node id is made, net_* give -5\n"
@@ -67,7 +70,7 @@ void cli_serve_usage(FILE *out)
             "   \"limits\": {\"fuel\": 0, \"timeout_ms\": 30000, \"max_memory_pages\": 4096,\n"
             "              \"max_input_bytes\": 1048576, \"max_output_bytes\": 16777216},\n"
             "   \"max_app_bytes\": 16777216, \"max_call_bytes\": 1048576, \"heartbeat_ms\": 15000,\n"
-            "   \"idle_timeout_s\": 30, \"sse_buffer_bytes\": 1048576,\n"
+            "   \"idle_timeout_s\": 30, \"sse_buffer_bytes\": 1048576, \"tier\": \"interp\",\n"
             "   \"peer_listen\": \"0.0.0.0:7374\", \"peers\": [\"10.0.0.2:7374\"],\n"
             "   \"sync_compact_ms\": 10000, \"sync_compact_keep\": 1024,\n"
             "   \"state_redis\": \"redis://127.0.0.1:6379\",\n"
@@ -91,6 +94,7 @@ typedef struct {
     unsigned nats_replicas;
     const char *state_redis;
     int log_level; /* 1 + --log-level's level; 0: not given */
+    int tier;      /* 1 + --tier's WEFT_TIER_*; 0: not given */
     const char *peers[SERVE_MAX_PEERS];
     size_t npeers;
 } serve_opts_t;
@@ -169,12 +173,12 @@ static int load_config(const char *path, config_t *c, weft_server_config_t *sc,
     }
     json_t *listen = NULL, *tokens = NULL, *limits = NULL, *peer_listen = NULL, *peers = NULL;
     json_t *log_level = NULL, *sync = NULL, *nats_creds = NULL, *state_redis = NULL;
-    json_t *nats_ca = NULL;
+    json_t *nats_ca = NULL, *tier = NULL;
     json_int_t workers = -1, max_app = 0, max_call = 0, heartbeat = 0, idle = 0, sse = 0;
     json_int_t compact_ms = 0, compact_keep = 0;
     json_t *http = NULL;
     if (json_unpack_ex(c->root, &je, JSON_STRICT,
-                       "{s?o,s?o,s?I,s?o,s?o,s?I,s?I,s?I,s?I,s?I,s?o,s?o,s?o,s?o,s?o,s?I,s?I,s?o,s?o}",
+                       "{s?o,s?o,s?I,s?o,s?o,s?I,s?I,s?I,s?I,s?I,s?o,s?o,s?o,s?o,s?o,s?I,s?I,s?o,s?o,s?o}",
                        "log_level", &log_level, "listen", &listen, "workers", &workers,
                        "tokens", &tokens, "limits", &limits,
                        "max_app_bytes", &max_app, "max_call_bytes", &max_call, "heartbeat_ms",
@@ -182,7 +186,7 @@ static int load_config(const char *path, config_t *c, weft_server_config_t *sc,
                        "peer_listen", &peer_listen, "peers", &peers, "sync", &sync,
                        "nats_creds", &nats_creds, "state_redis", &state_redis,
                        "sync_compact_ms", &compact_ms, "sync_compact_keep", &compact_keep,
-                       "outbound_http", &http, "nats_ca", &nats_ca) != 0) {
+                       "outbound_http", &http, "nats_ca", &nats_ca, "tier", &tier) != 0) {
         cli_error("%s: %s", path, je.text);
         return -1;
     }
@@ -219,6 +223,15 @@ static int load_config(const char *path, config_t *c, weft_server_config_t *sc,
             return -1;
         }
         o->log_level = 1 + level;
+    }
+    /* "tier": as --tier */
+    if (tier && !o->tier) {
+        int t = json_is_string(tier) ? cli_parse_tier(json_string_value(tier)) : -1;
+        if (t < 0) {
+            cli_error("%s: \"tier\" must be \"interp\", \"jit\" or \"auto\"", path);
+            return -1;
+        }
+        o->tier = 1 + t;
     }
     if ((sync && !json_is_string(sync)) || (nats_creds && !json_is_string(nats_creds)) ||
         (nats_ca && !json_is_string(nats_ca))) {
@@ -339,7 +352,7 @@ static int parse(int argc, char **argv, serve_opts_t *o)
                                                  "--timeout", "--peer-listen", "--peer",
                                                  "--peer-port-file", "--state-redis",
                                                  "--sync", "--nats-creds", "--nats-replicas",
-                                                 "--log-level", "--nats-ca"};
+                                                 "--log-level", "--nats-ca", "--tier"};
         int known = 0;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             known |= strcmp(a, with_value[k]) == 0;
@@ -381,6 +394,14 @@ static int parse(int argc, char **argv, serve_opts_t *o)
                 return -1;
             }
             o->log_level = 1 + level;
+        }
+        else if (strcmp(a, "--tier") == 0) {
+            int tier = cli_parse_tier(val);
+            if (tier < 0) {
+                cli_error("serve: --tier must be interp, jit or auto, not '%s'", val);
+                return -1;
+            }
+            o->tier = 1 + tier;
         }
         else if (strcmp(a, "--nats-replicas") == 0) {
             if (cli_parse_size(val, &n) != 0 || n == 0 || n > 5) {
@@ -467,6 +488,8 @@ int cli_serve(int argc, char **argv)
         nc.limits.max_memory_pages = 4096; /* 256 MiB a memory: calls run side by side */
     nc.data_dir = dir;
     nc.workers = o.workers;
+    if (o.tier)
+        nc.tier = o.tier - 1;
     nc.flags = o.no_sync ? WEFT_NODE_NO_SYNC : 0;
     nc.peer_listen = o.peer_listen;
     nc.peers = o.peers;

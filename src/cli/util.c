@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "weft/weft.h"
 
 void cli_error(const char *fmt, ...)
 {
@@ -409,4 +410,16 @@ char *cli_data_dir(const char *given)
         return strdup(buf);
     }
     return NULL;
+}
+
+int cli_parse_tier(const char *s)
+{
+    int tier = strcmp(s, "interp") == 0 ? WEFT_TIER_INTERP
+               : strcmp(s, "jit") == 0  ? WEFT_TIER_JIT
+               : strcmp(s, "auto") == 0 ? WEFT_TIER_AUTO
+                                        : -1;
+    if (tier > 0 && !weft_tier_available(tier))
+        cli_error("tier %s: the compiled tier is unavailable here (x86-64 Linux only); "
+                  "running interpreted", s);
+    return tier;
 }

@@ -59,20 +59,27 @@ int weft_module_new_opts(weft_engine_t *engine, const uint8_t *bytes, size_t len
     }
     decode_module(m, &e);
     compile_free_scratch(&e);
-    if (opts && opts->tier == WEFT_TIER_JIT) jit_compile_module(m);
+    if (opts) jit_load_tier(m, opts->tier, opts->code_cache_dir);
     *out = m;
     return 0;
 }
 
 int weft_tier_available(int tier)
 {
-    return tier == WEFT_TIER_INTERP || (tier == WEFT_TIER_JIT && jit_supported());
+    return tier == WEFT_TIER_INTERP ||
+           ((tier == WEFT_TIER_JIT || tier == WEFT_TIER_AUTO) && jit_supported());
+}
+
+int weft_module_code_cache(const weft_module_t *m, const char **note)
+{
+    if (note) *note = m->jit_cache_note ? m->jit_cache_note : "";
+    return m->jit_cache_status;
 }
 
 uint32_t weft_module_compiled_functions(const weft_module_t *m, uint32_t *total)
 {
     if (total) *total = m->nfuncs - m->nfunc_imports;
-    return m->jit_funcs;
+    return atomic_load_explicit(&((weft_module_t *)m)->jit_funcs, memory_order_relaxed);
 }
 
 void weft_module_delete(weft_module_t *m)

@@ -192,7 +192,18 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
         pc = pc + (k) + off_;                                                 \
         fuel -= pc[1].i;                                                      \
         pc += 2;                                                              \
-        if (off_ < 0) INLINE_CHECK();                                           \
+        if (off_ < 0) {                                                       \
+            HOT(cur->def, cur);                                               \
+            INLINE_CHECK();                                                   \
+        }                                                                     \
+    } while (0)
+/* Tier auto (docs/jit.md): a call or loop back-edge of function f (its
+ * funcdef d) counts towards compiling it; one load and an untaken branch
+ * in every other tier, whose counters stay 0. */
+#define HOT(d, f)                                                             \
+    do {                                                                      \
+        if (UNLIKELY(atomic_load_explicit((atomic_int *)&(d)->hot, memory_order_relaxed) > 0)) \
+            jit_hot(f);                                                       \
     } while (0)
 /* The CHECK after a FUEL just charged (a loop header behind a branch, the
  * only kind, or a function entry: [FUEL][n][CHECK]) done here; the op runs
@@ -240,6 +251,7 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
         fuel -= pc[1].i;                                                      \
         pc += 2;                                                              \
         INLINE_CHECK();                                                         \
+        HOT(d, callee);                                                       \
     } while (0)
 
 do_call:

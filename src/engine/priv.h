@@ -151,7 +151,15 @@ typedef struct {
     const uint8_t *body;  /* into module->bytes */
     size_t body_len;
     size_t body_offset;   /* byte offset of the body in the binary */
-    const void *jit;      /* compiled code (docs/jit.md), or NULL: interpreted */
+    /* Compiled code (docs/jit.md), or NULL: interpreted. Atomic: under tier
+     * auto a thread compiles the function while others run it, and the
+     * next call anywhere takes the code once published (a plain load on
+     * x86-64). */
+    _Atomic(const void *) jit;
+    /* Tier auto: calls and loop back-edges left before the function is
+     * compiled (jit_hot); 0 or below: not counted (another tier, being
+     * compiled or compiled, or without a template). */
+    atomic_int hot;
 } funcdef_t;
 
 struct weft_module {
@@ -201,9 +209,12 @@ struct weft_module {
     char **func_names;       /* from the "name" section, may be NULL */
     void *jit_code;          /* the compiled tier's code of every function, read-execute */
     size_t jit_size;
-    uint32_t jit_funcs;      /* functions compiled */
+    atomic_uint jit_funcs;   /* functions compiled */
     bool jit_guarded;        /* compiled without bounds checks: memory 0 must be guarded */
     const void *jit_oob;     /* jit_guarded: the trap stub a fault resumes at (jit/guard.c) */
+    int jit_cache_status;    /* WEFT_CODE_CACHE_*: what the code cache did at load */
+    char *jit_cache_note;    /* and the line saying so, or NULL */
+    struct jit_chunk *_Atomic jit_chunks; /* tier auto: code compiled one function at a time */
 };
 
 /* ---- runtime objects ----------------------------------------------------- */

@@ -11,10 +11,12 @@
  * compiled with weft_component_new, checked against its manifest's import
  * profile at deploy (abi_component.c), bound to the "component" ABI.
  */
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "abi.h"
 #include "node_priv.h"
@@ -100,8 +102,8 @@ static void hex(const uint8_t *p, size_t n, char *out)
  * stops it too. A component (weft_is_component) goes to *comp instead
  * (its core modules are compiled without the deadline: the component
  * library takes none), *out staying NULL. */
-static int load(weft_node_t *node, const uint8_t *bytes, size_t len, weft_module_t **out,
-                weft_component_t **comp, char *msg, size_t msg_size)
+static int load(weft_node_t *node, const uint8_t *bytes, size_t len, int tier,
+                weft_module_t **out, weft_component_t **comp, char *msg, size_t msg_size)
 {
     *comp = NULL;
     *out = NULL;
@@ -113,8 +115,28 @@ static int load(weft_node_t *node, const uint8_t *bytes, size_t len, weft_module
     uint64_t now = node_now_ns();
     o.deadline_ns = node->load_timeout_ns > UINT64_MAX - now ? UINT64_MAX
                                                              : now + node->load_timeout_ns;
-    o.tier = node->tier;
-    return weft_module_new_opts(node->engine, bytes, len, &o, out, msg, msg_size);
+    o.tier = tier < 0 ? node->tier : tier;
+    /* The code cache lives in the data directory (docs/jit.md). */
+    char dir[4096];
+    if (node->data_dir && o.tier != WEFT_TIER_INTERP &&
+        snprintf(dir, sizeof dir, "%s/code-cache", node->data_dir) < (int)sizeof dir &&
+        (mkdir(dir, 0700) == 0 || errno == EEXIST))
+        o.code_cache_dir = dir;
+    int rc = weft_module_new_opts(node->engine, bytes, len, &o, out, msg, msg_size);
+    if (rc == 0 && o.code_cache_dir) {
+        const char *note;
+        int cache = weft_module_code_cache(*out, &note);
+        pthread_mutex_lock(&node->mu);
+        node->stats.code_cache_hits += cache == WEFT_CODE_CACHE_HIT;
+        node->stats.code_cache_rejected += cache == WEFT_CODE_CACHE_REJECTED;
+        node->stats.modules_compiled += cache == WEFT_CODE_CACHE_STORED ||
+                                        cache == WEFT_CODE_CACHE_FAILED ||
+                                        (cache == WEFT_CODE_CACHE_REJECTED && o.tier == WEFT_TIER_JIT);
+        pthread_mutex_unlock(&node->mu);
+        if (cache == WEFT_CODE_CACHE_REJECTED || cache == WEFT_CODE_CACHE_FAILED)
+            fprintf(stderr, "weft: %s\n", note);
+    }
+    return rc;
 }
 
 /* The cached app of id, or NULL. Caller holds apps_mu. */
@@ -243,23 +265,24 @@ node_app_t *node_app_load(weft_node_t *node, weft_txn_t *txn, const char *id, ch
         snprintf(msg, msg_size, "the module bytes of app %s are missing", id);
         return NULL;
     }
-    weft_module_t *m = NULL;
-    weft_component_t *comp = NULL;
+    const uint8_t *wasm = v;
+    size_t wasm_len = vlen;
+    /* Its manifest, if it was deployed with one: first, for its tier. */
     char why[512] = "";
-    int rc = load(node, v, vlen, &m, &comp, why, sizeof why);
-    if (rc != 0) {
-        snprintf(msg, msg_size, "app %s does not compile: %s", id, why);
-        return NULL;
-    }
-    /* Its manifest, if it was deployed with one. */
     node_manifest_t mf = {0};
     uint8_t mkey[9 + WEFT_APP_ID_LEN];
     manifest_key(id, mkey);
     if (weft_txn_get(txn, WEFT_SPACE_META, NULL, 0, mkey, sizeof mkey, &v, &vlen) == 0 &&
         node_manifest_parse((const char *)v, vlen, NULL, &mf, why, sizeof why) != 0) {
-        weft_module_delete(m);
-        weft_component_delete(comp);
         snprintf(msg, msg_size, "the manifest of app %s does not parse: %s", id, why);
+        return NULL;
+    }
+    weft_module_t *m = NULL;
+    weft_component_t *comp = NULL;
+    int rc = load(node, wasm, wasm_len, mf.tier - 1, &m, &comp, why, sizeof why);
+    if (rc != 0) {
+        node_manifest_free(&mf);
+        snprintf(msg, msg_size, "app %s does not compile: %s", id, why);
         return NULL;
     }
     const node_abi_t *abi = &node_abi_component;
@@ -353,10 +376,18 @@ int weft_node_app_deploy_manifest(weft_node_t *node, const uint8_t *wasm, size_t
 
     weft_module_t *m = NULL;
     weft_component_t *comp = NULL;
-    int rc = load(node, wasm, len, &m, &comp, out_msg, msg_size);
+    node_manifest_t mf = {0};
+    int rc;
+    /* The manifest's tier is the module's: read first (its exports are
+     * checked below, once the module is loaded). */
+    if (manifest && (rc = node_manifest_parse(manifest, manifest_len, NULL, &mf, out_msg,
+                                              msg_size)) != 0)
+        return rc;
+    int tier = mf.tier - 1;
+    node_manifest_free(&mf);
+    rc = load(node, wasm, len, tier, &m, &comp, out_msg, msg_size);
     if (rc != 0)
         return rc;
-    node_manifest_t mf = {0};
     if (manifest &&
         (rc = node_manifest_parse(manifest, manifest_len, m, &mf, out_msg, msg_size)) != 0) {
         weft_module_delete(m);
@@ -407,6 +438,17 @@ int weft_node_app_deploy_manifest(weft_node_t *node, const uint8_t *wasm, size_t
         weft_txn_abort(txn);
     }
     out_msg[0] = '\0';
+    if (m && mf.tier - 1 != tier) { /* an earlier deploy's manifest, another tier: loaded again */
+        weft_module_t *again = NULL;
+        weft_component_t *none = NULL;
+        if ((rc = load(node, wasm, len, mf.tier - 1, &again, &none, out_msg, msg_size)) != 0) {
+            weft_module_delete(m);
+            node_manifest_free(&mf);
+            return rc;
+        }
+        weft_module_delete(m);
+        m = again;
+    }
     const node_abi_t *abi = &node_abi_component;
     int needs_store = 0;
     if (!comp && (rc = bind_abi(m, mf.abi, &abi, &needs_store, out_msg, msg_size)) != 0) {
@@ -575,7 +617,7 @@ int weft_node_app_open(weft_node_t *node, const uint8_t *wasm, size_t len, const
              (unsigned long long)__atomic_add_fetch(&opened, 1, __ATOMIC_RELAXED));
     weft_module_t *m = NULL;
     weft_component_t *comp = NULL;
-    int rc = load(node, wasm, len, &m, &comp, out_msg, msg_size);
+    int rc = load(node, wasm, len, -1, &m, &comp, out_msg, msg_size);
     if (rc != 0)
         return rc;
     node_app_t *a = calloc(1, sizeof *a);

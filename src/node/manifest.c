@@ -7,7 +7,8 @@
  *               "max_input_bytes": N, "max_output_bytes": N},
  *    "imports": ["funcs", "wasi:cli"], "stub_missing": true,
  *    "funcs": {"allow": ["ctx:fn", "ctx:*"], "max_depth": 8},
- *    "sockets": {"allow": ["127.0.0.1:7000", "10.0.0.0/8:*"], "listen": ["127.0.0.1:0"]}}
+ *    "sockets": {"allow": ["127.0.0.1:7000", "10.0.0.0/8:*"], "listen": ["127.0.0.1:0"]},
+ *    "tier": "auto"}
  *
  * Every member is optional and nothing else is allowed (a typo is an
  * error, not a silent default). `abi` binds the app to a guest ABI by name
@@ -22,7 +23,8 @@
  * (docs/components.md, "Components on a node"): the import groups linked,
  * stubs that trap for the others, the targets funcs may call, and the
  * remote addresses wasi:sockets may reach and the local ones its TCP
- * sockets may listen on (none by default).
+ * sockets may listen on (none by default). `tier` ("interp", "jit" or
+ * "auto", docs/jit.md) replaces the node's tier for this app's module.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -119,13 +121,27 @@ int node_manifest_parse(const char *text, size_t len, const weft_module_t *modul
         return WEFT_EARG;
     }
     int rc = WEFT_EARG;
-    if (json_unpack_ex(root, &je, JSON_STRICT, "{s?s,s?o,s?o,s?o,s?b,s?o,s?o}", "abi", &abi,
+    const char *tier = NULL;
+    if (json_unpack_ex(root, &je, JSON_STRICT, "{s?s,s?o,s?o,s?o,s?b,s?o,s?o,s?s}", "abi", &abi,
                        "views", &views, "limits", &limits, "imports", &imports, "stub_missing",
-                       &stub, "funcs", &funcs, "sockets", &sockets) != 0) {
-        snprintf(msg, msg_size, "manifest: %s (it takes \"abi\", \"views\", \"limits\", and "
-                 "for a component \"imports\", \"stub_missing\", \"funcs\" and \"sockets\")",
+                       &stub, "funcs", &funcs, "sockets", &sockets, "tier", &tier) != 0) {
+        snprintf(msg, msg_size, "manifest: %s (it takes \"abi\", \"views\", \"limits\", "
+                 "\"tier\", and for a component \"imports\", \"stub_missing\", \"funcs\" and "
+                 "\"sockets\")",
                  je.text);
         goto done;
+    }
+    if (tier) {
+        if (strcmp(tier, "interp") == 0) {
+            out->tier = WEFT_TIER_INTERP + 1;
+        } else if (strcmp(tier, "jit") == 0) {
+            out->tier = WEFT_TIER_JIT + 1;
+        } else if (strcmp(tier, "auto") == 0) {
+            out->tier = WEFT_TIER_AUTO + 1;
+        } else {
+            snprintf(msg, msg_size, "manifest: \"tier\": '%s' is not interp, jit or auto", tier);
+            goto done;
+        }
     }
     out->stub_missing = stub;
     if (imports && (rc = string_list(imports, "\"imports\"", &out->imports, &out->nimports, msg,

@@ -46,6 +46,7 @@ typedef struct {
     char **views; /* functions that always run as views */
     size_t nviews;
     weft_call_limits_t limits; /* zeros: the node's */
+    int tier; /* "tier": WEFT_TIER_* + 1; 0: absent (the node's tier) */
     /* components only (abi_component.c, docs/components.md) */
     char **imports; /* the import groups to link ("funcs", "wasi:cli"); NULL: every one */
     size_t nimports;

@@ -152,6 +152,7 @@ short_usage "weft db --help" "$weft" db
 short_usage "weft db --help" "$weft" db /tmp --frob
 short_usage "weft db --help" "$weft" db /tmp get
 short_usage "weft serve --help" "$weft" serve --frob
+short_usage "weft serve --help" "$weft" serve --tier fast
 
 # wasmtime habits: a text module is named as such with the way to convert
 # it; `weft FILE.wasm ARGS` is `weft run`; `-` reads the module from stdin.
@@ -293,11 +294,13 @@ if have "$wasm/start_trap.wasm"; then
     # the compiled tier (docs/jit.md): the same trap and backtrace
     expect 3 "func[0] boom" "$weft" run --tier jit "$wasm/start_trap.wasm"
     expect 3 "func[1] start_here" "$weft" run --tier jit "$wasm/start_trap.wasm"
+    expect 3 "func[1] start_here" "$weft" run --tier auto "$wasm/start_trap.wasm"
 fi
 if have "$answer"; then
     expect 0 "42" "$weft" run --tier jit --invoke answer "$answer"
     expect 0 "42" "$weft" run --tier interp --invoke answer "$answer"
-    expect 2 "--tier: 'fast' is not interp or jit" "$weft" run --tier fast --invoke answer "$answer"
+    expect 0 "42" "$weft" run --tier auto --invoke answer "$answer"
+    expect 2 "--tier: 'fast' is not interp, jit or auto" "$weft" run --tier fast --invoke answer "$answer"
 fi
 have "$wasm/data_oob.wasm" &&
     expect 3 "out of bounds memory access" "$weft" run "$wasm/data_oob.wasm"

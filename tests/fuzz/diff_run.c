@@ -1,7 +1,7 @@
 /*
  * diff_run.c — weft's side of the differential test against wabt (diff_wabt.sh).
  *
- *   diff_run [-f FUEL] [--tier jit] [--show-fuel] [--jit-stats] MODULE.wasm
+ *   diff_run [-f FUEL] [--tier jit|auto] [--show-fuel] [--jit-stats] MODULE.wasm
  *
  * Loads the module, instantiates it with every import stubbed (functions
  * return zeros, memories/tables/globals are fresh and zeroed, as in
@@ -399,8 +399,8 @@ int main(int argc, char **argv)
         if (strcmp(argv[argi], "-f") == 0 && argi + 2 < argc) {
             fuel = strtoull(argv[++argi], NULL, 10);
         } else if (strcmp(argv[argi], "--tier") == 0 && argi + 2 < argc &&
-                   strcmp(argv[argi + 1], "jit") == 0) {
-            opts.tier = WEFT_TIER_JIT;
+                   (strcmp(argv[argi + 1], "jit") == 0 || strcmp(argv[argi + 1], "auto") == 0)) {
+            opts.tier = argv[argi + 1][0] == 'j' ? WEFT_TIER_JIT : WEFT_TIER_AUTO;
             argi++;
         } else if (strcmp(argv[argi], "--show-fuel") == 0) {
             show_fuel = 1;
@@ -411,7 +411,7 @@ int main(int argc, char **argv)
         }
     }
     if (argc != argi + 1) {
-        fprintf(stderr, "usage: %s [-f FUEL] [--tier jit] [--show-fuel] [--jit-stats] MODULE.wasm\n", argv[0]);
+        fprintf(stderr, "usage: %s [-f FUEL] [--tier jit|auto] [--show-fuel] [--jit-stats] MODULE.wasm\n", argv[0]);
         return 2;
     }
     path = argv[argi];

@@ -18,10 +18,6 @@
 
 #include "fuzz_stubs.h"
 
-#define FUZZ_MAX_PAGES 16
-#define FUZZ_MAX_TABLE_ELEMS 10000
-#define FUZZ_MAX_CALL_DEPTH 200
-#define FUZZ_MAX_STACK_BYTES (64 * 1024)
 #define FUZZ_FUEL 10000
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -57,18 +53,6 @@ static void contract_broken(const char *what, int rc, const char *detail)
 }
 
 static weft_val_t zero_of(weft_valtype_t t) { return fz_zero_of(t); }
-
-/* All bits set (-1, a NaN); references stay null. The second argument set:
- * zeros alone leave every branch on a parameter half explored. */
-static weft_val_t ones_of(weft_valtype_t t)
-{
-    weft_val_t v = zero_of(t);
-    if (t == WEFT_I32 || t == WEFT_F32)
-        v.of.i32 = -1;
-    else if (t == WEFT_I64 || t == WEFT_F64)
-        v.of.i64 = -1;
-    return v;
-}
 
 /* Defines a stub for import `d`. A definition the store refuses (limits
  * over the caps) is left out, and instantiation then fails to link. */
@@ -163,24 +147,19 @@ static void touch_export(weft_extern_t *ext)
 
 static void run_module(weft_engine_t *engine, weft_module_t *module, trace_t *trace)
 {
-    weft_store_t *store = weft_store_new(engine);
+    int rc;
+    weft_store_t *store = fz_store_new(engine, &rc);
     weft_linker_t *linker = NULL;
     weft_instance_t *inst = NULL;
-    weft_limits_config_t lim = weft_limits_default();
     weft_externdesc_t d;
     weft_extern_t ext;
     size_t n;
-    int rc;
 
     if (store == NULL) {
         trace->unreliable = 1;
         return;
     }
-    lim.max_memory_pages = FUZZ_MAX_PAGES;
-    lim.max_table_elems = FUZZ_MAX_TABLE_ELEMS;
-    lim.max_call_depth = FUZZ_MAX_CALL_DEPTH;
-    lim.max_stack_bytes = FUZZ_MAX_STACK_BYTES;
-    if (weft_store_set_limits(store, &lim) != 0)
+    if (rc != 0)
         contract_broken("weft_store_set_limits", -1, NULL);
     linker = weft_linker_new(store);
     if (linker == NULL) {
@@ -216,7 +195,7 @@ static void run_module(weft_engine_t *engine, weft_module_t *module, trace_t *tr
         if (ext.kind == WEFT_EXTERN_FUNC) {
             call_with(store, ext.of.func, zero_of, trace);
             if (weft_functype_nparams(weft_func_type(ext.of.func)) > 0)
-                call_with(store, ext.of.func, ones_of, trace);
+                call_with(store, ext.of.func, fz_ones_of, trace);
         } else {
             touch_export(&ext);
         }

@@ -22,6 +22,19 @@ static inline weft_val_t fz_zero_of(weft_valtype_t t)
     return v;
 }
 
+/* All bits set (-1, a NaN); references stay null. The second argument set
+ * of the fuzz targets: zeros alone leave every branch on a parameter half
+ * explored. */
+static inline weft_val_t fz_ones_of(weft_valtype_t t)
+{
+    weft_val_t v = fz_zero_of(t);
+    if (t == WEFT_I32 || t == WEFT_F32)
+        v.of.i32 = -1;
+    else if (t == WEFT_I64 || t == WEFT_F64)
+        v.of.i64 = -1;
+    return v;
+}
+
 /* Host stub for any imported function: returns zeros of its result types.
  * `user` is the import's function type, borrowed from the module, which
  * outlives the store. */
@@ -75,6 +88,24 @@ static inline int fz_define_stub(weft_store_t *store, weft_linker_t *linker,
         return -2;
     }
     return weft_linker_define(linker, d->module, d->name, &ext) == 0 ? 0 : -1;
+}
+
+/* A store with the fuzz targets' small limits (memories, tables, call
+ * depth, value stack); NULL when out of memory, or -1 in *rc when the
+ * store refuses the limits. */
+static inline weft_store_t *fz_store_new(weft_engine_t *engine, int *rc)
+{
+    weft_store_t *store = weft_store_new(engine);
+    weft_limits_config_t lim = weft_limits_default();
+    *rc = 0;
+    if (store == NULL)
+        return NULL;
+    lim.max_memory_pages = 16;
+    lim.max_table_elems = 10000;
+    lim.max_call_depth = 200;
+    lim.max_stack_bytes = 64 * 1024;
+    *rc = weft_store_set_limits(store, &lim);
+    return store;
 }
 
 /* Reads a whole file into a malloc'ed buffer (one spare byte, so an empty

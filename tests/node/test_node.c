@@ -52,19 +52,25 @@ static void close_node(void *arg)
 
 static weft_node_t *node_a; /* closed at the end of each test */
 
-static weft_node_t *open_node(const char *dir, unsigned workers)
+static weft_node_t *open_node_tier(const char *dir, unsigned workers, int tier)
 {
     weft_node_config_t cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.data_dir = dir;
     cfg.flags = WEFT_NODE_DB_NOSYNC;
     cfg.workers = workers;
+    cfg.tier = tier;
     char msg[256];
     weft_node_t *n = NULL;
     int rc = weft_node_open(&cfg, &n, msg, sizeof msg);
     if (rc != 0)
         FAIL("weft_node_open: %s", msg);
     return n;
+}
+
+static weft_node_t *open_node(const char *dir, unsigned workers)
+{
+    return open_node_tier(dir, workers, WEFT_TIER_INTERP);
 }
 
 /* A node in a fresh directory with the test app deployed and context "c". */
@@ -1221,4 +1227,89 @@ TEST(the_write_lock_wait_ends_at_the_deadline_or_an_interrupt)
         close(up[i]);
         close(down[i]);
     }
+}
+
+/* Closes *m, opens the node in dir again in `tier`, reads key "a" of
+ * context "c" (its value must be "1") and returns the new node's counters. */
+static weft_node_stats_t restart_and_get(weft_node_t **m, const char *dir, int tier)
+{
+    weft_node_close(*m);
+    *m = open_node_tier(dir, 1, tier);
+    weft_call_result_t *res = call(*m, "c", "get", "a", 1);
+    test_defer(free_result, res);
+    ASSERT_EQ_STR(output(res), "1");
+    weft_node_stats_t st;
+    weft_node_stats(*m, &st);
+    return st;
+}
+
+/* The compiled tier keeps its code in DIR/code-cache (docs/jit.md): a
+ * restarted node maps it instead of compiling (the counters say so), a
+ * damaged file is refused and the module compiled again, and a manifest's
+ * "tier" picks the app's own tier (interp: nothing compiled, no file). */
+TEST(the_compiled_tier_caches_code_in_the_data_directory_across_restarts)
+{
+    if (!weft_tier_available(WEFT_TIER_JIT))
+        return;
+    load_app();
+    char *dir = tmpdir_new("node-jitcache");
+    static weft_node_t *m;
+    m = open_node_tier(dir, 1, WEFT_TIER_JIT);
+    test_defer(close_node, &m);
+    char id[WEFT_APP_ID_LEN + 1], msg[512];
+    const char *bad = "{\"tier\": \"fast\"}";
+    ASSERT_EQ_INT(weft_node_app_deploy_manifest(m, app_bytes, app_len, NULL, bad, strlen(bad), id,
+                                                msg, sizeof msg),
+                  WEFT_EARG);
+    ASSERT_TRUE(strstr(msg, "not interp, jit or auto") != NULL);
+    ASSERT_EQ_INT(weft_node_app_deploy(m, app_bytes, app_len, "node_app", id, msg, sizeof msg), 0);
+    ASSERT_EQ_INT(weft_node_context_create(m, "c", id, msg, sizeof msg), 0);
+    weft_call_result_t *res = call(m, "c", "put", "a=1", 0);
+    test_defer(free_result, res);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_OK);
+    weft_node_stats_t st;
+    weft_node_stats(m, &st);
+    ASSERT_EQ_INT(st.modules_compiled, 1);
+    ASSERT_EQ_INT(st.code_cache_hits, 0);
+
+    /* restarted: mapped, nothing compiled */
+    st = restart_and_get(&m, dir, WEFT_TIER_JIT);
+    ASSERT_EQ_INT(st.modules_compiled, 0);
+    ASSERT_TRUE(st.code_cache_hits >= 1); /* once per load of the module */
+    ASSERT_EQ_INT(st.code_cache_rejected, 0);
+
+    /* a byte of the file flipped: refused (and logged), compiled again */
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "f=$(ls '%s'/code-cache/*.jit) && printf '\\377' | "
+             "dd of=\"$f\" bs=1 seek=200 conv=notrunc status=none",
+             dir);
+    ASSERT_EQ_INT(system(cmd), 0);
+    st = restart_and_get(&m, dir, WEFT_TIER_JIT);
+    /* each load of the module until the file is stored again */
+    ASSERT_TRUE(st.code_cache_rejected >= 1);
+    ASSERT_EQ_INT(st.modules_compiled, st.code_cache_rejected);
+
+    /* auto takes the stored code too */
+    st = restart_and_get(&m, dir, WEFT_TIER_AUTO);
+    ASSERT_TRUE(st.code_cache_hits >= 1);
+    ASSERT_EQ_INT(st.modules_compiled + st.code_cache_rejected, 0);
+
+    /* a manifest's "tier": "interp" on a jit node: the app is not compiled */
+    weft_node_close(m);
+    char *dir2 = tmpdir_new("node-jitcache-interp");
+    m = open_node_tier(dir2, 1, WEFT_TIER_JIT);
+    const char *mf = "{\"tier\": \"interp\"}";
+    ASSERT_EQ_INT(weft_node_app_deploy_manifest(m, app_bytes, app_len, NULL, mf, strlen(mf), id,
+                                                msg, sizeof msg), 0);
+    weft_node_stats(m, &st);
+    ASSERT_EQ_INT(st.modules_compiled + st.code_cache_hits, 0);
+    weft_node_close(m);
+    m = open_node_tier(dir2, 1, WEFT_TIER_JIT);
+    ASSERT_EQ_INT(weft_node_context_create(m, "c", id, msg, sizeof msg), 0);
+    res = call(m, "c", "put", "b=2", 0);
+    test_defer(free_result, res);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_OK);
+    weft_node_stats(m, &st);
+    ASSERT_EQ_INT(st.modules_compiled + st.code_cache_hits, 0);
 }

@@ -296,6 +296,38 @@ TEST(engine_shared_module)
     ASSERT_EQ_INT(calls, THREADS * (CYCLES + CYCLES / 4));
 }
 
+static void module_delete_cb(void *m)
+{
+    weft_module_delete(m);
+}
+
+/* The same under tier auto (docs/jit.md): fib, work and spin get hot in
+ * the first cycles and each is compiled once, by whichever thread counted
+ * last, while the others keep running it interpreted; every later call
+ * anywhere takes the compiled code. Same outcomes as interpreted. */
+TEST(engine_shared_module_tier_auto)
+{
+    static shared_t sh;
+    memset(&sh, 0, sizeof sh);
+    sh.engine = h_engine();
+    weft_load_options_t o;
+    memset(&o, 0, sizeof o);
+    o.tier = WEFT_TIER_AUTO;
+    size_t len;
+    uint8_t *bytes = h_read_wasm("threads", &len);
+    char msg[256];
+    ASSERT_OK(weft_module_new_opts(sh.engine, bytes, len, &o, &sh.module, msg, sizeof msg));
+    test_defer(module_delete_cb, sh.module);
+    run_threads(&sh, engine_worker);
+    int calls = 0;
+    for (int i = 0; i < THREADS; i++)
+        calls += sh.w[i].ok + sh.w[i].interrupted + sh.w[i].out_of_fuel;
+    ASSERT_EQ_INT(calls, THREADS * (CYCLES + CYCLES / 4));
+    uint32_t total;
+    uint32_t compiled = weft_module_compiled_functions(sh.module, &total);
+    ASSERT_EQ_U64(compiled, weft_tier_available(WEFT_TIER_AUTO) ? total : 0);
+}
+
 static void db_close_cb(void *db)
 {
     weft_db_close(db);

@@ -9,6 +9,7 @@
 
 #include "harness.h"
 #include "jit/x64.h"
+#include "weft/blake3.h"
 
 /* The bytes b holds must be exactly `want` (n bytes). */
 static void expect_bytes(const char *file, int line, xbuf_t *b, const uint8_t *want, size_t n)
@@ -282,5 +283,155 @@ TEST(jit_recursion_on_a_small_thread_stack_traps)
     pthread_attr_destroy(&attr);
     ASSERT_EQ_INT(r.rc, WEFT_ETRAP);
     ASSERT_EQ_INT(r.trap, WEFT_TRAP_STACK_EXHAUSTED);
+}
+#endif
+
+/* ---- tier auto and the code cache (docs/jit.md) ----------------------------- */
+
+#if defined(__x86_64__) && defined(__linux__)
+/* A function turns compiled after its 1,000th count (calls and loop
+ * back-edges), not before; the call that counted it finishes interpreted
+ * and the next runs compiled, with the interpreter's results and fuel. */
+TEST(jit_auto_compiles_a_function_once_hot)
+{
+    fixture_t in, au;
+    fx_load_tier(&in, "fuel", WEFT_TIER_INTERP);
+    fx_load_tier(&au, "fuel", WEFT_TIER_AUTO);
+    ASSERT_EQ_U64(weft_module_compiled_functions(au.module, NULL), 0);
+    for (int k = 1; k < 1000; k++) ASSERT_EQ_INT(CALL_I32(&au, "ok", 0), 42);
+    ASSERT_EQ_U64(weft_module_compiled_functions(au.module, NULL), 0);
+    ASSERT_EQ_INT(CALL_I32(&au, "ok", 0), 42); /* the 1,000th call */
+    ASSERT_EQ_U64(weft_module_compiled_functions(au.module, NULL), 1);
+    ASSERT_EQ_INT(CALL_I32(&au, "ok", 0), 42);
+    /* sum(600): one call and 600 back-edges; the second call makes it hot
+     * halfway through, the third runs compiled: the same fuel each time */
+    for (int k = 0; k < 3; k++) {
+        weft_store_set_fuel(in.store, 100000);
+        weft_store_set_fuel(au.store, 100000);
+        ASSERT_EQ_INT(CALL_I32(&in, "sum", 1, 600), 600 * 601 / 2);
+        ASSERT_EQ_INT(CALL_I32(&au, "sum", 1, 600), 600 * 601 / 2);
+        ASSERT_EQ_U64(weft_store_fuel(au.store), weft_store_fuel(in.store));
+        ASSERT_EQ_U64(weft_module_compiled_functions(au.module, NULL), k == 0 ? 1 : 2);
+    }
+    /* an endless loop gets hot and runs out of fuel where the interpreter does */
+    for (int k = 0; k < 2; k++) {
+        weft_store_set_fuel(in.store, 5000);
+        weft_store_set_fuel(au.store, 5000);
+        ASSERT_TRAP(in.store, TRY_I32(&in, "spin", 0), WEFT_TRAP_OUT_OF_FUEL);
+        ASSERT_TRAP(au.store, TRY_I32(&au, "spin", 0), WEFT_TRAP_OUT_OF_FUEL);
+        ASSERT_EQ_U64(weft_store_fuel(au.store), weft_store_fuel(in.store));
+    }
+    ASSERT_EQ_U64(weft_module_compiled_functions(au.module, NULL), 3);
+}
+
+/* Loads fuel.wasm in `tier` with the code cache in dir; the module is
+ * deleted by the caller. */
+static weft_module_t *load_cached(weft_engine_t *e, int tier, const char *dir)
+{
+    weft_load_options_t o;
+    memset(&o, 0, sizeof o);
+    o.tier = tier;
+    o.code_cache_dir = dir;
+    size_t len;
+    uint8_t *bytes = h_read_wasm("fuel", &len);
+    weft_module_t *m = NULL;
+    char msg[256];
+    if (weft_module_new_opts(e, bytes, len, &o, &m, msg, sizeof msg) != 0) return NULL;
+    return m;
+}
+
+static void remove_dir(void *p)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", (const char *)p);
+    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", (const char *)p);
+    free(p);
+}
+
+/* The one .jit file in dir, or "" */
+static void cache_file(const char *dir, char *out, size_t size)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "ls '%s'/*.jit 2>/dev/null", dir);
+    out[0] = '\0';
+    FILE *f = popen(cmd, "r");
+    if (f && fgets(out, (int)size, f)) out[strcspn(out, "\n")] = '\0';
+    if (f) pclose(f);
+}
+
+/* jit stores the code; a second load maps it (nothing compiled) and runs
+ * it as the first did; auto takes it too; a damaged, a truncated and a
+ * foreign file are refused with a note, never run, and replaced. */
+TEST(jit_code_cache_maps_instead_of_compiling_and_refuses_bad_files)
+{
+    char tmpl[] = "/tmp/weft-jitcache-XXXXXX";
+    ASSERT_TRUE(mkdtemp(tmpl) != NULL);
+    char *dir = strdup(tmpl);
+    test_defer(remove_dir, dir);
+    weft_engine_t *e = h_engine();
+    const char *note;
+    weft_module_t *m = load_cached(e, WEFT_TIER_JIT, dir);
+    ASSERT_TRUE(m != NULL);
+    ASSERT_EQ_INT(weft_module_code_cache(m, &note), WEFT_CODE_CACHE_STORED);
+    uint32_t compiled = weft_module_compiled_functions(m, NULL);
+    ASSERT_TRUE(compiled > 0);
+    weft_module_delete(m);
+    char path[512];
+    cache_file(dir, path, sizeof path);
+    ASSERT_TRUE(path[0] != '\0');
+
+    for (int tier = WEFT_TIER_JIT; tier <= WEFT_TIER_AUTO; tier++) {
+        m = load_cached(e, tier, dir);
+        ASSERT_TRUE(m != NULL);
+        ASSERT_EQ_INT(weft_module_code_cache(m, &note), WEFT_CODE_CACHE_HIT);
+        ASSERT_EQ_U64(weft_module_compiled_functions(m, NULL), compiled);
+        fixture_t fx;
+        memset(&fx, 0, sizeof fx);
+        fx.engine = e;
+        fx.module = m;
+        test_defer(module_delete, m);
+        fx.store = h_store(e);
+        fx.linker = h_linker(fx.store);
+        fx_instantiate(&fx);
+        weft_store_set_fuel(fx.store, 100000);
+        ASSERT_EQ_INT(CALL_I32(&fx, "sum", 1, 100), 5050);
+        weft_store_set_fuel(fx.store, 777);
+        ASSERT_TRAP(fx.store, TRY_I32(&fx, "spin", 0), WEFT_TRAP_OUT_OF_FUEL);
+    }
+
+    /* damage: one byte of code flipped, the file cut short; foreign: a
+     * file of another build (a byte of its build id changed and the
+     * checksum made anew, so only the key refuses it) */
+    static const char *const damage[] = {"checksum mismatch", "checksum mismatch",
+                                         "another weft build"};
+    for (size_t k = 0; k < 3; k++) {
+        size_t len;
+        uint8_t *bytes = h_read_file(path, &len);
+        if (k == 0) {
+            bytes[len - 100] ^= 0x40;
+        } else if (k == 1) {
+            len /= 2;
+        } else {
+            bytes[8] ^= 1; /* the first byte of the build id, after the magic */
+            weft_blake3_t h;
+            weft_blake3_init(&h);
+            weft_blake3_update(&h, bytes, len - 32);
+            weft_blake3_finalize(&h, bytes + len - 32, 32);
+        }
+        FILE *f = fopen(path, "wb");
+        ASSERT_TRUE(f != NULL);
+        ASSERT_EQ_U64(fwrite(bytes, 1, len, f), len);
+        ASSERT_EQ_INT(fclose(f), 0);
+        m = load_cached(e, WEFT_TIER_JIT, dir);
+        ASSERT_TRUE(m != NULL);
+        ASSERT_EQ_INT(weft_module_code_cache(m, &note), WEFT_CODE_CACHE_REJECTED);
+        if (!strstr(note, damage[k]) || !strstr(note, "ignored") || !strstr(note, "stored"))
+            FAIL("case %zu: note %s", k, note);
+        ASSERT_EQ_U64(weft_module_compiled_functions(m, NULL), compiled); /* compiled again */
+        weft_module_delete(m);
+        m = load_cached(e, WEFT_TIER_JIT, dir); /* and the file replaced */
+        ASSERT_EQ_INT(weft_module_code_cache(m, &note), WEFT_CODE_CACHE_HIT);
+        weft_module_delete(m);
+    }
 }
 #endif

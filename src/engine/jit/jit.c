@@ -1260,23 +1260,16 @@ void jit_compile_module(weft_module_t *m)
     }
     if (b.failed || b.len == stub_len) goto out;
     for (size_t k = 0; k < calls.n; k++) x_patch(&b, calls.v[k].at, internal[calls.v[k].callee]);
-    long page = sysconf(_SC_PAGESIZE);
-    size_t size = (b.len + (size_t)page - 1) / (size_t)page * (size_t)page;
-    /* W^X: written while read-write, then read-execute, never both */
-    void *code = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (code == MAP_FAILED) goto out;
-    memcpy(code, b.p, b.len);
-    if (mprotect(code, size, PROT_READ | PROT_EXEC) != 0) {
-        munmap(code, size);
-        goto out;
-    }
+    size_t size;
+    void *code = jit_map_code(b.p, b.len, &size);
+    if (!code) goto out;
     m->jit_code = code;
     m->jit_size = size;
     m->jit_oob = m->jit_guarded ? code : NULL; /* at offset 0 */
     for (uint32_t i = 0; i < n; i++) {
         if (!done[i]) continue;
-        m->funcs[i].jit = (uint8_t *)code + entry[i];
-        m->jit_funcs++;
+        atomic_store(&m->funcs[i].jit, (uint8_t *)code + entry[i]);
+        atomic_fetch_add(&m->jit_funcs, 1);
     }
 out:
     if (!m->jit_code) m->jit_guarded = false; /* nothing compiled: any memory will do */
@@ -1287,10 +1280,64 @@ out:
     free(calls.v);
 }
 
+void *jit_map_code(const void *p, size_t len, size_t *size)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    *size = (len + (size_t)page - 1) / (size_t)page * (size_t)page;
+    /* W^X: written while read-write, then read-execute, never both */
+    void *code = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (code == MAP_FAILED) return NULL;
+    memcpy(code, p, len);
+    if (mprotect(code, *size, PROT_READ | PROT_EXEC) != 0) {
+        munmap(code, *size);
+        return NULL;
+    }
+    return code;
+}
+
+bool jit_compile_function(weft_module_t *m, uint32_t i)
+{
+    pthread_once(&hmap_once, hmap_build);
+    uint32_t n = m->nfuncs - m->nfunc_imports;
+    const funcdef_t *fd = &m->funcs[i];
+    if (!function_supported(fd)) return false;
+    bool *will = calloc(n, sizeof *will); /* only itself: its recursive calls are direct */
+    struct jit_chunk *c = malloc(sizeof *c);
+    callfixes_t calls = {0};
+    xbuf_t b = {0};
+    size_t internal = 0;
+    bool ok = false;
+    if (!will || !c) goto out;
+    will[i] = true;
+    if (!compile_function(&b, m, will, &calls, fd, &internal) || b.failed) goto out;
+    for (size_t k = 0; k < calls.n; k++) x_patch(&b, calls.v[k].at, internal);
+    if (!(c->code = jit_map_code(b.p, b.len, &c->size))) goto out;
+    c->next = atomic_load(&m->jit_chunks);
+    while (!atomic_compare_exchange_weak(&m->jit_chunks, &c->next, c)) {}
+    atomic_store_explicit(&m->funcs[i].jit, c->code, memory_order_release); /* the C entry is first */
+    atomic_fetch_add(&m->jit_funcs, 1);
+    c = NULL;
+    ok = true;
+out:
+    x_free(&b);
+    free(will);
+    free(c);
+    free(calls.v);
+    return ok;
+}
+
 void jit_free_module(weft_module_t *m)
 {
     if (m->jit_code) munmap(m->jit_code, m->jit_size);
     m->jit_code = NULL;
+    for (struct jit_chunk *c = m->jit_chunks, *next; c; c = next) {
+        next = c->next;
+        munmap(c->code, c->size);
+        free(c);
+    }
+    m->jit_chunks = NULL;
+    free(m->jit_cache_note);
+    m->jit_cache_note = NULL;
 }
 
 #else /* no compiled tier on this platform: everything stays interpreted */
@@ -1308,6 +1355,18 @@ void jit_compile_module(weft_module_t *m)
 void jit_free_module(weft_module_t *m)
 {
     (void)m;
+}
+
+void *jit_map_code(const void *p, size_t len, size_t *size)
+{
+    (void)p, (void)len, (void)size;
+    return NULL;
+}
+
+bool jit_compile_function(weft_module_t *m, uint32_t i)
+{
+    (void)m, (void)i;
+    return false;
 }
 
 #endif

@@ -50,6 +50,43 @@ bool jit_supported(void);
 void jit_compile_module(weft_module_t *m);
 void jit_free_module(weft_module_t *m);
 
+/* cache.c: what weft_module_new_opts does for the compiled tier once the
+ * module is loaded: under WEFT_TIER_JIT maps the code from the cache in
+ * dir (when not NULL) or compiles every function (and stores the code
+ * there); under WEFT_TIER_AUTO maps it from the cache or arms every
+ * function's hot counter. Nothing for other tiers or without the compiled
+ * tier. Never fails the load. */
+void jit_load_tier(weft_module_t *m, int tier, const char *dir);
+
+/* Code compiled one function at a time (tier auto): a mapping each, on a
+ * list of the module's, unmapped with it. */
+struct jit_chunk {
+    struct jit_chunk *next;
+    void *code;
+    size_t size;
+};
+
+/* jit.c: compiles defined function i of m alone, into a mapping of its
+ * own: its calls of itself are direct, every other call goes through
+ * jh_call, which takes whatever tier the callee has then. Publishes the
+ * entry (funcdef_t.jit) last, so another thread runs either the
+ * interpreter or the whole code. False when it cannot (an op without a
+ * template, out of memory): the function stays interpreted. Called once
+ * per function (jit_hot makes sure). */
+bool jit_compile_function(weft_module_t *m, uint32_t i);
+
+/* jit.c: len bytes of position-independent code copied into a fresh
+ * mapping, then made read-execute (never writable and executable at
+ * once); its size, whole pages, in *size. NULL when it cannot. */
+void *jit_map_code(const void *p, size_t len, size_t *size);
+
+/* jit_rt.c, tier auto: counts a call or loop back-edge of interpreted
+ * function f (its funcdef's hot counter was positive) and compiles it,
+ * on this thread, when the count reaches JIT_HOT_COUNT; the next call
+ * takes the compiled entry (no on-stack replacement). */
+#define JIT_HOT_COUNT 1000
+void jit_hot(weft_func_t *f);
+
 /* jit_rt.c: runs compiled function f (f->def->jit set) on the frame at fp,
  * as the interpreter's call does: the call-depth and stack checks (when
  * push: a tail call reuses its caller's frame), the locals zeroed, s->fuel

@@ -242,3 +242,15 @@ const void *const jit_helpers[JH_OP + OP__COUNT] = {
 #define BINT(n, w, vi, vo, fi, fo, fn) [JH_OP + OP_##n] = (const void *)jh_##n,
 #include "../ops.def"
 };
+
+/* ---- tier auto ------------------------------------------------------------- */
+
+void jit_hot(weft_func_t *f)
+{
+    funcdef_t *d = (funcdef_t *)f->def; /* the counter is the one mutable field */
+    /* Exactly one thread takes the counter from 1 to 0 and compiles; the
+     * others see it at or below 0 and stop counting. */
+    if (atomic_fetch_sub_explicit(&d->hot, 1, memory_order_relaxed) != 1) return;
+    weft_module_t *m = f->inst->module;
+    jit_compile_function(m, f->index - m->nfunc_imports);
+}
