@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "compile.h"
+#include "jit/jit.h"
 
 static void *grow_array(cctx_t *c, void *p, size_t n, size_t elsize)
 {
@@ -295,11 +296,17 @@ void cc_region(cctx_t *c, int op)
     /* A check right after an empty one (function entry, then a loop
      * header) is the same check: reuse it. */
     c->fuel_pending = false; /* a run left empty needs no FUEL */
-    if (c->last_op == OP_CHECK && c->last_op_at + 1 == c->ncode && c->fuel_cell != NO_CELL &&
-        c->code[c->fuel_cell].u == 0)
+    /* Tier auto (docs/jit.md): a HOT after the CHECK counts towards
+     * compiling the function. The inline checks of calls and backward
+     * branches skip the CHECK and dispatch it, so the other tiers' code,
+     * without it, pays nothing. */
+    bool hot = c->e->opts && c->e->opts->tier == WEFT_TIER_AUTO && jit_supported();
+    if (c->last_op == (hot ? OP_HOT : OP_CHECK) && c->last_op_at + 1 == c->ncode &&
+        c->fuel_cell != NO_CELL && c->code[c->fuel_cell].u == 0)
         return;
     emit_fuel(c);
     cc_op(c, OP_CHECK);
+    if (hot) cc_op(c, OP_HOT);
 }
 
 void cc_count(cctx_t *c)

@@ -192,18 +192,7 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
         pc = pc + (k) + off_;                                                 \
         fuel -= pc[1].i;                                                      \
         pc += 2;                                                              \
-        if (off_ < 0) {                                                       \
-            HOT(cur->def, cur);                                               \
-            INLINE_CHECK();                                                   \
-        }                                                                     \
-    } while (0)
-/* Tier auto (docs/jit.md): a call or loop back-edge of function f (its
- * funcdef d) counts towards compiling it; one load and an untaken branch
- * in every other tier, whose counters stay 0. */
-#define HOT(d, f)                                                             \
-    do {                                                                      \
-        if (UNLIKELY(atomic_load_explicit((atomic_int *)&(d)->hot, memory_order_relaxed) > 0)) \
-            jit_hot(f);                                                       \
+        if (off_ < 0) INLINE_CHECK();                                           \
     } while (0)
 /* The CHECK after a FUEL just charged (a loop header behind a branch, the
  * only kind, or a function entry: [FUEL][n][CHECK]) done here; the op runs
@@ -251,7 +240,6 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
         fuel -= pc[1].i;                                                      \
         pc += 2;                                                              \
         INLINE_CHECK();                                                         \
-        HOT(d, callee);                                                       \
     } while (0)
 
 do_call:
@@ -300,6 +288,14 @@ L_FUEL:
 L_CHECK:
     if (UNLIKELY(atomic_load_explicit(&s->interrupt, memory_order_relaxed))) TRAP(INTERRUPTED);
     if (FUEL_OUT()) TRAP(OUT_OF_FUEL);
+    pc += 1;
+    NEXT();
+/* Tier auto only (compile.c puts it after the CHECK of a function entry
+ * and of a loop header, which calls and back-edges skip to): a call or
+ * an iteration of cur counts towards compiling it (jit_hot). */
+L_HOT:
+    if (UNLIKELY(atomic_load_explicit((atomic_int *)&cur->def->hot, memory_order_relaxed) > 0))
+        jit_hot(cur);
     pc += 1;
     NEXT();
 L_BR:

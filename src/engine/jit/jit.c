@@ -111,7 +111,7 @@ static bool op_supported(int op)
     switch (op_info[op].kind) {
     case K_OP:
         switch (op) {
-        case OP_UNREACHABLE: case OP_FUEL: case OP_CHECK: case OP_BR: case OP_BR_IF:
+        case OP_UNREACHABLE: case OP_FUEL: case OP_CHECK: case OP_HOT: case OP_BR: case OP_BR_IF:
         case OP_BR_UNLESS: case OP_BR_IF_R: case OP_BR_UNLESS_R: case OP_BR_TABLE: case OP_RETURN:
         case OP_CALL: case OP_CALL_LOCAL: case OP_CALL_INDIRECT: case OP_COPY: case OP_COPY2: case OP_CONST:
         case OP_SELECT: case OP_GLOBAL_GET: case OP_GLOBAL_SET: case OP_MEMORY_SIZE: case OP_MEMORY_GROW:
@@ -716,6 +716,8 @@ static void emit_op(jc_t *j, int op, size_t i)
         trap_if(j, CC_S, WEFT_TRAP_OUT_OF_FUEL, 0);
         return;
     }
+    case OP_HOT: /* tier auto's count: compiled code has nothing left to count */
+        return;
     case OP_FUEL: { /* unchecked: the next CHECK, call or return sees it */
         int64_t n = pc[1].i;
         if (n == (int32_t)n) {
