@@ -243,7 +243,7 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
     } while (0)
 
 do_call:
-    if (callee->def && callee->def->jit) { /* compiled: runs on the C stack, returns here */
+    if (callee->def && JIT_ENTRY(callee->def)) { /* compiled: runs on the C stack, returns here */
         s->fuel = fuel;
         tc = jit_invoke(s, callee, nfp, true);
         fuel = s->fuel;
@@ -288,14 +288,6 @@ L_FUEL:
 L_CHECK:
     if (UNLIKELY(atomic_load_explicit(&s->interrupt, memory_order_relaxed))) TRAP(INTERRUPTED);
     if (FUEL_OUT()) TRAP(OUT_OF_FUEL);
-    pc += 1;
-    NEXT();
-/* Tier auto only (compile.c puts it after the CHECK of a function entry
- * and of a loop header, which calls and back-edges skip to): a call or
- * an iteration of cur counts towards compiling it (jit_hot). */
-L_HOT:
-    if (UNLIKELY(atomic_load_explicit((atomic_int *)&cur->def->hot, memory_order_relaxed) > 0))
-        jit_hot(cur);
     pc += 1;
     NEXT();
 L_BR:
@@ -356,7 +348,7 @@ L_CALL_LOCAL: {
     callee = inst->funcs[pc[1].p.a];
     nfp = fp + pc[1].p.b;
     pc += 3;
-    if (UNLIKELY(d->jit)) goto do_call; /* compiled since: its own way in */
+    if (UNLIKELY(JIT_ENTRY(d))) goto do_call; /* compiled since: its own way in */
     PUSH_FRAME(d);
     ENTER(d);
     cur = callee;
@@ -407,7 +399,7 @@ do_tail_call: {
     if (callee->def) {
         if (UNLIKELY(fp + callee->def->frame_slots > stack_end)) TRAP(STACK_EXHAUSTED);
         nfp = fp;
-        if (callee->def->jit) { /* compiled: runs in this frame, then the frame returns */
+        if (JIT_ENTRY(callee->def)) { /* compiled: runs in this frame, then the frame returns */
             s->fuel = fuel;
             tc = jit_invoke(s, callee, fp, false);
             fuel = s->fuel;
@@ -919,6 +911,15 @@ L_V_SHUFFLE32: {
     L_##n##_X : STORE_AT(ct, fi, (uint64_t)(uint32_t)(fp[pc[1].p.a].i32 + fp[pc[2].p.b].i32) + pc[2].p.a)
 #include "ops.def"
 
+/* Tier auto only: compile.c puts HOT after the CHECK of a function entry
+ * and of a loop header, which calls and back-edges skip to, so a call or
+ * an iteration of cur counts towards compiling it (jit_hot). Last, away
+ * from the other handlers, whose layout it would otherwise shift. */
+L_HOT:
+    if (UNLIKELY(atomic_load_explicit((atomic_int *)&cur->def->hot, memory_order_relaxed) > 0))
+        jit_hot(cur);
+    pc += 1;
+    NEXT();
 trap:
     store_trap(s, tc, "%s", weft_trap_string(tc));
 trap_reported:

@@ -162,6 +162,11 @@ typedef struct {
     atomic_int hot;
 } funcdef_t;
 
+/* funcdef_t.jit as the interpreter reads it: an acquire load (a plain
+ * load on x86-64, which the compiler may still schedule freely before it,
+ * unlike the sequentially consistent one a bare read of the field is). */
+#define JIT_ENTRY(d) atomic_load_explicit((_Atomic(const void *) *)&(d)->jit, memory_order_acquire)
+
 struct weft_module {
     atomic_int refs;
     weft_engine_t *engine;
