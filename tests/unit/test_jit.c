@@ -340,6 +340,11 @@ static weft_module_t *load_cached(weft_engine_t *e, int tier, const char *dir)
     return m;
 }
 
+static void delete_module(void *m)
+{
+    weft_module_delete(m);
+}
+
 static void remove_dir(void *p)
 {
     char cmd[600];
@@ -389,7 +394,7 @@ TEST(jit_code_cache_maps_instead_of_compiling_and_refuses_bad_files)
         memset(&fx, 0, sizeof fx);
         fx.engine = e;
         fx.module = m;
-        test_defer(module_delete, m);
+        test_defer(delete_module, m);
         fx.store = h_store(e);
         fx.linker = h_linker(fx.store);
         fx_instantiate(&fx);

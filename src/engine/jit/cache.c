@@ -21,6 +21,9 @@
  * Layout (host byte order: the CPU key pins the machine):
  *   header_t, then uint32_t entry[nfuncs] (JIT_NO_ENTRY: interpreted),
  *   then code_len bytes of code, then 32 bytes of BLAKE3 of all before.
+ *   Code compiled for guard regions (header_t.guarded) starts with the
+ *   module's out-of-bounds trap stub (weft_module.jit_oob, jit/guard.c),
+ *   and is mapped only where guard regions can be had.
  */
 #define _GNU_SOURCE /* O_CLOEXEC, strdup, mkostemp */
 #include "jit.h"
@@ -51,7 +54,7 @@ typedef struct {
     uint8_t module_hash[HASH_LEN];
     uint64_t module_len;
     uint32_t nfuncs;          /* defined functions */
-    uint32_t reserved;
+    uint32_t guarded;         /* compiled without bounds checks: its trap stub at offset 0 */
     uint64_t code_len;
 } header_t;
 
@@ -178,6 +181,15 @@ static bool cache_load(weft_module_t *m, const char *path, const header_t *want)
             goto reject;
         }
     }
+    /* Code without bounds checks runs only where memory 0 can be guarded
+     * and the fault handler is in place (jit/guard.c); else it is
+     * compiled again, with checks. */
+    if (h.guarded && !(m->nmems && mem_guard_available() && jit_guard_install())) {
+        free(p);
+        set_note(m, WEFT_CODE_CACHE_REJECTED, "code cache: %s: compiled for guard regions, which "
+                 "this process cannot have; ignored", path);
+        return false;
+    }
     size_t size;
     void *mapped = jit_map_code(code, h.code_len, &size);
     if (!mapped) { /* out of memory: compile as if there were no file */
@@ -186,6 +198,8 @@ static bool cache_load(weft_module_t *m, const char *path, const header_t *want)
     }
     m->jit_code = mapped;
     m->jit_size = size;
+    m->jit_guarded = h.guarded != 0;
+    m->jit_oob = m->jit_guarded ? mapped : NULL;
     for (uint32_t i = 0; i < h.nfuncs; i++) {
         uint32_t e;
         memcpy(&e, entries + 4 * (size_t)i, 4);
@@ -209,6 +223,7 @@ static bool cache_store(weft_module_t *m, const char *path, header_t *h)
 {
     uint32_t n = h->nfuncs;
     h->code_len = m->jit_size; /* whole pages: the tail is zeros */
+    h->guarded = m->jit_guarded;
     size_t len = sizeof *h + 4 * (size_t)n + h->code_len + HASH_LEN;
     uint8_t *p = malloc(len);
     size_t tn = strlen(path) + 8;
