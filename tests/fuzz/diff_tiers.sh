@@ -10,7 +10,8 @@
 # and adds it (WEFT_GEN_SIMD=1 in the environment makes SIMD ones, which
 # run mixed: their SIMD functions stay interpreted). Files whose names
 # start with '.' are skipped. Exit status 1 on the first module whose
-# outputs differ (both printed), 77 when python3 is missing for -g.
+# outputs differ (both printed) or that brings a sanitizer report, 77 when
+# python3 is missing for -g.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -45,6 +46,13 @@ for dir in ${gendir:+"$gendir"} "$@"; do
         [ -f "$m" ] || continue
         "$run" --show-fuel "$m" >"$tmp/interp" 2>&1 || true
         "$run" --tier jit --show-fuel "$m" >"$tmp/jit" 2>&1 || true
+        # a sanitizer's report fails the module even when both tiers print
+        # the same one
+        if grep -q -e 'Sanitizer' -e 'runtime error:' "$tmp/interp" "$tmp/jit"; then
+            echo "SANITIZER REPORT: $m"
+            grep -h -A20 -e 'Sanitizer' -e 'runtime error:' "$tmp/interp" "$tmp/jit" | head -60
+            exit 1
+        fi
         if ! cmp -s "$tmp/interp" "$tmp/jit"; then
             echo "DIFFERENT: $m (interpreter first, compiled tier second)"
             diff "$tmp/interp" "$tmp/jit" | head -40
