@@ -1,7 +1,8 @@
 /*
  * jit.c — the compiled tier's baseline (docs/jit.md, step 1): one pass
  * over a function's internal code, one template of x86-64 per op, slots in
- * memory as the interpreter keeps them, explicit bounds checks, fuel
+ * memory as the interpreter keeps them, bounds checks by guard regions
+ * (guard.c) or explicit where there are none, fuel
  * charged by the same FUEL ops and checked by the same CHECK ops.
  *
  * A function with an op that has no template here stays interpreted; the
