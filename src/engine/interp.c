@@ -248,7 +248,10 @@ do_call:
         tc = jit_invoke(s, callee, nfp, true);
         fuel = s->fuel;
         if (tc) goto trap_reported;
-        if (!pc) goto done;
+        if (!pc) { /* the entry call: done checks the fuel and names it in a trap, */
+            cur = callee; /* as when it ran interpreted */
+            goto done;
+        }
         RELOAD_MEM();
         NEXT();
     }
@@ -408,6 +411,7 @@ do_tail_call: {
                 cur = NULL; /* the callee replaced this function: not in the backtrace */
                 goto trap_reported;
             }
+            cur = callee; /* it did: a fuel trap where the run ends names it */
             goto L_RETURN;
         }
         goto enter;

@@ -246,6 +246,25 @@ TEST(jit_registers_agree_with_the_interpreter)
 #endif
 }
 
+/* The fuel running out at every point of a call, the last unit included:
+ * an entry function that returns with its fuel overdrawn since its last
+ * check traps where the run ends, and the trap names it in both tiers
+ * (the compiled tier gave an empty backtrace there: escape(-80) with 57). */
+TEST(jit_fuel_running_out_anywhere_agrees_with_the_interpreter)
+{
+    fixture_t in, jit;
+    fx_load_tier(&in, "jit_regs", WEFT_TIER_INTERP);
+    fx_load_tier(&jit, "jit_regs", WEFT_TIER_JIT);
+    static const char *const fns[] = {"escape", "nested", "call_inside"};
+    for (size_t f = 0; f < sizeof fns / sizeof *fns; f++)
+        for (uint64_t fuel = 0; fuel <= 400; fuel++) expect_same_call(&in, &jit, fns[f], -80, fuel);
+    /* the same where a compiled function replaced the entry by a tail call */
+    fixture_t tin, tjit;
+    fx_load_tier(&tin, "jit_tail", WEFT_TIER_INTERP);
+    fx_load_tier(&tjit, "jit_tail", WEFT_TIER_JIT);
+    for (uint64_t fuel = 0; fuel <= 120; fuel++) expect_same_call(&tin, &tjit, "tail", 6, fuel);
+}
+
 #if defined(__x86_64__) && defined(__linux__)
 #include <pthread.h>
 
