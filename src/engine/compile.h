@@ -57,6 +57,9 @@ typedef struct {
      * their own offset cells (each holds the next one's index + 1; 0 ends
      * it), so placing the label visits only its own branches. */
     size_t patch_chain;
+    /* Definite assignment (cctx_t.assigned) where the frame opened, and
+     * on every branch to its end label so far (all ones: none yet). */
+    uint64_t assigned_at_open, assigned_at_end;
     uint32_t bt_mark; /* br_table: the table that last saw this frame as a target */
     size_t bt_how;    /* and what it decided for it (op_br_table) */
 } ctrl_t;
@@ -108,6 +111,12 @@ typedef struct {
     int acc_class;
     uint32_t acc_slot;
     uint32_t nlabels;  /* labels placed so far */
+    /* Definite assignment of the first 64 declared locals (bit i: local
+     * nparams + i): `assigned` holds those written on every path to here
+     * (all ones in unreachable code), `read_early` those read somewhere
+     * they may not be: only these (and the locals past the 64) need the
+     * call's zeroing. */
+    uint64_t assigned, read_early;
 } cctx_t;
 
 static inline uint32_t home(const cctx_t *c, uint32_t h) { return c->fd->nlocals + h; }
@@ -166,6 +175,16 @@ void cc_resolve(cctx_t *c, uint32_t ctrl_index);  /* patches this frame's end br
  * copy was needed (without emitting when dry_run). */
 bool cc_branch_copies(cctx_t *c, uint32_t n, uint32_t target_height, bool dry_run);
 void cc_return(cctx_t *c);
+/* Definite assignment of declared locals (cctx_t.assigned): a read, a
+ * write, a frame opened (after push_ctrl), its `else`, its `end` (before
+ * the frame is popped), and code left unreachable. Branches are seen by
+ * cc_branch_to. */
+void cc_local_read(cctx_t *c, uint32_t local);
+void cc_local_assigned(cctx_t *c, uint32_t local);
+void cc_assign_open(cctx_t *c, ctrl_t *f);
+void cc_assign_else(cctx_t *c, ctrl_t *f);
+void cc_assign_end(cctx_t *c, const ctrl_t *f);
+void cc_assign_unreachable(cctx_t *c);
 void cc_finish(cctx_t *c);
 
 #endif

@@ -81,8 +81,9 @@ int weft_module_dump_code(const weft_module_t *m, uint32_t index, FILE *out)
 {
     if (index < m->nfunc_imports || index >= m->nfuncs) return WEFT_ENOTFOUND;
     const funcdef_t *fd = &m->funcs[index - m->nfunc_imports];
-    fprintf(out, "func %u: %u locals, %u frame slots, %zu cells\n", index, fd->nlocals,
-            fd->frame_slots, fd->ncode);
+    unsigned zeroed = (unsigned)__builtin_popcountll(fd->zero_mask) + (fd->nlocals - fd->zero_from);
+    fprintf(out, "func %u: %u locals (%u zeroed by a call), %u frame slots, %zu cells\n", index,
+            fd->nlocals, zeroed, fd->frame_slots, fd->ncode);
     size_t pc = 0;
     while (pc < fd->ncode) {
         int op = op_of(fd->code[pc].h);

@@ -229,12 +229,15 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
         fr_->ret_fp = fp;                                                     \
         fr_->func = cur;                                                      \
     } while (0)
-/* Zeroes d's declared locals and starts its code: the entry's
+/* Zeroes those of d's declared locals that may be read before they are
+ * written (funcdef_t.zero_mask and zero_from) and starts its code: the entry's
  * [FUEL][n][CHECK] is done here without two dispatches; a failing check
  * is left to CHECK, which traps. */
 #define ENTER(d)                                                              \
     do {                                                                      \
-        for (uint32_t k_ = (d)->nparams; k_ < (d)->nlocals; k_++) nfp[k_].i64 = 0; \
+        slot_t *z_ = nfp + (d)->nparams;                                     \
+        for (uint64_t m_ = (d)->zero_mask; m_; m_ &= m_ - 1) z_[__builtin_ctzll(m_)].i64 = 0; \
+        for (uint32_t k_ = (d)->zero_from; k_ < (d)->nlocals; k_++) nfp[k_].i64 = 0; \
         fp = nfp;                                                             \
         pc = (d)->code;                                                       \
         fuel -= pc[1].i;                                                      \

@@ -144,6 +144,12 @@ typedef struct {
     uint32_t nparams;    /* its type's, here for calls (CALL_LOCAL) */
     uint32_t nlocals;    /* params + declared locals */
     uint32_t frame_slots;
+    /* The declared locals a call zeroes (docs/engine.md "Locals"): bit i of
+     * zero_mask for local nparams + i, set when some read of it is not
+     * preceded by a write on every path (compile.c, "definite assignment"),
+     * and all of [zero_from, nlocals), the locals past the 64 tracked. */
+    uint64_t zero_mask;
+    uint32_t zero_from;
     const uint8_t *local_decls; /* the body's local declarations, into module->bytes */
     uint32_t nlocal_groups;
     cell_t *code;

@@ -132,6 +132,7 @@ static void set_unreachable(cctx_t *c)
     ctrl_t *f = &c->ctrl[c->nctrl - 1];
     drop_to(c, f->height);
     f->unreachable = true;
+    cc_assign_unreachable(c);
     c->fuel_cell = NO_CELL;
     c->fuel_pending = false;
 }
@@ -198,6 +199,7 @@ static ctrl_t *push_ctrl(cctx_t *c, const ctrl_t *proto)
     f->patch_chain = 0;
     f->bt_mark = 0;
     f->else_cell = NO_CELL;
+    cc_assign_open(c, f);
     return f;
 }
 
@@ -743,7 +745,10 @@ static void op_local_set(cctx_t *c, uint32_t idx, bool tee)
      * any control flow, storing zero into one not yet written is a no-op. */
     bool zero_again = c->prefix && idx >= c->m->types[c->fd->type]->nparams && !c->written[idx] &&
                       v.konst && v.bits == 0;
-    if (!zero_again) cc_written(c, idx);
+    if (!zero_again) {
+        cc_written(c, idx);
+        cc_local_assigned(c, idx); /* a zero_again store leaves it to the call's zeroing */
+    }
     if (emitting(c) && !zero_again) {
         bool aliased = c->alias_count[idx] > 0;
         if (v.konst || aliased || v.slot != home(c, c->sp) || !cc_try_retarget(c, v.slot, idx)) {
@@ -1104,6 +1109,7 @@ static bool instruction(cctx_t *c)
             cc_patch_here(c, f->else_cell);
             f->else_cell = NO_CELL;
         }
+        cc_assign_else(c, f);
         drop_to(c, f->height);
         f->kind = CT_ELSE;
         f->unreachable = false;
@@ -1135,6 +1141,7 @@ static bool instruction(cctx_t *c)
             return false;
         }
         cc_resolve(c, c->nctrl - 1);
+        cc_assign_end(c, f);
         bool dead = f->dead;
         uint32_t nres = f->nresults;
         const uint8_t *res = f_results(f);
@@ -1225,6 +1232,7 @@ static bool instruction(cctx_t *c)
     case 0x20: { /* local.get */
         uint32_t idx = rd_u32(r);
         if (idx >= c->fd->nlocals) INVALID(c, "unknown local %u", idx);
+        cc_local_read(c, idx);
         push(c, local_type(c, idx), idx);
         return true;
     }

@@ -593,3 +593,41 @@ TEST(compile_acc_floats)
                 }
     }
 }
+
+/* A call zeroes only the declared locals some path may read unwritten
+ * (wat/locals_zero.wat): each probe runs in a frame whose locals hold the
+ * -1s the call before left, and returns what it read. */
+TEST(compile_locals_zeroed_only_where_read_unwritten)
+{
+    fixture_t fx;
+    fx_load(&fx, "locals_zero");
+    static const struct {
+        int32_t c0, c1; /* the result for c = 0 and c = 1 */
+    } want[] = {
+        {5, 5},   /* prefix: read before the write: 0 + 5 */
+        {0, 5},   /* one_arm */
+        {5, 0},   /* br_if_skips */
+        {0, 100}, /* loop_first */
+        {1, 1},   /* past_64: local 70 */
+        {0, 5},   /* zero_again */
+        {5, 0},   /* br_table_skips */
+        {0, 5},   /* no_else */
+        {14, 9},  /* all_written */
+        {5, 0},   /* else_arm */
+        {6, 0},   /* nested */
+    };
+    for (int32_t k = 0; k < (int32_t)(sizeof want / sizeof want[0]); k++) {
+        weft_val_t a[2] = {weft_val_i32(k), weft_val_i32(0)};
+        ASSERT_EQ_INT(call_i32(&fx, "run", a, 2), want[k].c0);
+        a[1] = weft_val_i32(1);
+        ASSERT_EQ_INT(call_i32(&fx, "run", a, 2), want[k].c1);
+    }
+    /* and the zeroing is really skipped where every read follows a write
+     * (function index = probe + 2: $dirty and run come first) */
+    ASSERT_NOT_NULL(strstr(listing(fx.module, 2 + 8), "(0 zeroed by a call)"));
+    ASSERT_NOT_NULL(strstr(listing(fx.module, 2 + 0), "(1 zeroed by a call)"));
+    /* loop_first: x, and sum, whose `sum = 0` at the start is left out */
+    ASSERT_NOT_NULL(strstr(listing(fx.module, 2 + 3), "(2 zeroed by a call)"));
+    /* past the 64 tracked: locals 65 .. 70 all zeroed, local 1 not */
+    ASSERT_NOT_NULL(strstr(listing(fx.module, 2 + 4), "71 locals (6 zeroed by a call)"));
+}
