@@ -98,6 +98,7 @@ void cc_init(cctx_t *c)
     c->fuel_cell = NO_CELL;
     c->last_def = NO_CELL;
     c->last_copy = NO_CELL;
+    c->last_op = c->prev_op = -1;
     c->prefix = true;
     locals_scratch_for(c, (size_t)c->fd->nlocals + 1);
 }
@@ -174,6 +175,8 @@ size_t cc_op(cctx_t *c, int op)
     c->last_def = NO_CELL;
     c->acc_ok = false;
     c->last_copy = NO_CELL;
+    c->prev_op = c->last_op;
+    c->prev_op_at = c->last_op_at;
     c->last_op = op;
     c->last_op_at = c->ncode;
     return put(c, (cell_t){.h = interp_labels[op]});
@@ -424,6 +427,7 @@ static void check_fuel_layout(cctx_t *c)
             continue;
         }
         if (op == OP_BR_IF || op == OP_BR_UNLESS || op == OP_BR_IF_R || op == OP_BR_UNLESS_R ||
+            (op >= OP_BR_I32_TEST_IMM && op <= OP_BR_I32_TESTZ_IMM_R) ||
             (op >= OP_BR_I32_EQ && op <= OP_BR_I64_GE_U_IMM_R))
             off = pc + len - 1;
         else

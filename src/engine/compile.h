@@ -107,6 +107,8 @@ typedef struct {
     struct locals_scratch *ls;
     int last_op;       /* the last op emitted and where, for peephole fusion */
     size_t last_op_at;
+    int prev_op;       /* the op right before it (-1: none, or a label or FUEL between) */
+    size_t prev_op_at;
     bool acc_ok;       /* the last op emitted left in accumulator acc_class slot acc_slot */
     int acc_class;
     uint32_t acc_slot;

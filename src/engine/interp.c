@@ -323,6 +323,22 @@ L_BR_UNLESS_R:
     else
         FALL(3);
     NEXT();
+#define BR_TEST(cond)                                                         \
+    do {                                                                      \
+        if (cond)                                                             \
+            JUMP_AT(3);                                                       \
+        else                                                                  \
+            FALL(4);                                                          \
+        NEXT();                                                               \
+    } while (0)
+L_BR_I32_TEST_IMM:
+    BR_TEST(fp[pc[1].u].i32 & (uint32_t)pc[2].u);
+L_BR_I32_TESTZ_IMM:
+    BR_TEST(!(fp[pc[1].u].i32 & (uint32_t)pc[2].u));
+L_BR_I32_TEST_IMM_R:
+    BR_TEST(acc.i32 & (uint32_t)pc[2].u);
+L_BR_I32_TESTZ_IMM_R:
+    BR_TEST(!(acc.i32 & (uint32_t)pc[2].u));
 L_BR_TABLE: {
     uint32_t i = fp[pc[1].p.a].i32;
     if (i > pc[1].p.b) i = pc[1].p.b;

@@ -459,6 +459,8 @@ static void emit_const(cctx_t *c, uint8_t type, uint64_t bits)
  * taken back out of the code and fused into the branch. */
 typedef struct {
     bool valid, eqz, imm_form;
+    bool test;  /* an i32.and with a constant: a branch on a & imm */
+    bool testz; /* ... followed by i32.eqz: the branch's sense inverted */
     bool r; /* the compare read a from acc: so may the branch, right after */
     int op;
     uint32_t a, b;
@@ -501,8 +503,19 @@ static cmp_t take_compare(cctx_t *c, const opnd_t *cond)
         return p;
     size_t at = c->last_op_at;
     int op = cc_base_op(c->last_op); /* an _R compare reads its operand's slot once fused */
-    if (op == OP_I32_EQZ) {
+    if (op == OP_I32_EQZ && c->prev_op_at + 3 == at && cc_base_op(c->prev_op) == OP_I32_AND_IMM &&
+        c->code[at + 1].p.b == cond->slot && c->code[c->prev_op_at + 1].p.a == cond->slot) {
+        /* (x & k) == 0, the commonest test in clang's code: the and, right
+         * before, wrote the temporary the eqz read (and nothing else does) */
+        p.test = p.testz = true;
+        op = c->prev_op;
+        at = c->prev_op_at;
+        p.imm = c->code[at + 2].u;
+    } else if (op == OP_I32_EQZ) {
         p.eqz = true;
+    } else if (op == OP_I32_AND_IMM) {
+        p.test = true;
+        p.imm = c->code[at + 2].u;
     } else if (brcmp(op) >= 0) {
         p.op = op;
         p.imm_form = (brcmp(op) - OP_BR_I32_EQ) % 4 == 1;
@@ -515,7 +528,7 @@ static cmp_t take_compare(cctx_t *c, const opnd_t *cond)
     }
     p.a = c->code[at + 1].p.b;
     p.valid = true;
-    p.r = c->last_op != op;
+    p.r = (p.testz ? c->prev_op : c->last_op) != cc_base_op(op);
     p.at = at;
     p.nlabels = c->nlabels;
     c->ncode = at;
@@ -532,6 +545,12 @@ static size_t emit_cond_jump(cctx_t *c, const cmp_t *p, opnd_t cond, bool when, 
     if (p->valid && p->eqz) {
         cc_op(c, when ? OP_BR_UNLESS : OP_BR_IF);
         cc_cell(c, p->a);
+    } else if (p->valid && p->test) {
+        bool r = p->r && c->ncode == p->at && c->nlabels == p->nlabels; /* as below */
+        cc_op(c, (when != p->testz ? OP_BR_I32_TEST_IMM : OP_BR_I32_TESTZ_IMM) +
+                     (r ? OP_BR_I32_TEST_IMM_R - OP_BR_I32_TEST_IMM : 0));
+        cc_cell(c, p->a);
+        cc_cell(c, p->imm);
     } else if (p->valid) {
         int op = when ? p->op : inverse_cmp(p->op);
         /* a still in acc: nothing was emitted since the producer */

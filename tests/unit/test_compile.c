@@ -10,6 +10,7 @@
  * the same for binary arithmetic with constant operands.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -423,7 +424,7 @@ TEST(compile_acc_chains_and_loops)
         ASSERT_EQ_INT(call_i32(&fx, "loop_param", &v, 1), (x + 1) * 27);
         ASSERT_EQ_INT(call_i32(&fx, "odd", &v, 1), x & 1);
     }
-    /* plain conditions from the register: br_if on an and, if on a load */
+    /* plain conditions from the register: br_if on a shift, if on a load */
     ASSERT_NOT_NULL(strstr(listing(fx.module, 3), "BR_IF_R"));
     ASSERT_NOT_NULL(strstr(listing(fx.module, 4), "BR_UNLESS_R"));
     weft_val_t p = weft_val_i32(0);
@@ -630,4 +631,54 @@ TEST(compile_locals_zeroed_only_where_read_unwritten)
     ASSERT_NOT_NULL(strstr(listing(fx.module, 2 + 3), "(2 zeroed by a call)"));
     /* past the 64 tracked: locals 65 .. 70 all zeroed, local 1 not */
     ASSERT_NOT_NULL(strstr(listing(fx.module, 2 + 4), "71 locals (6 zeroed by a call)"));
+}
+
+/* i32.and with a constant feeding if / br_if is one test-and-branch
+ * (wat/and_branch.wat), in both tiers, for masks with the sign bit, none
+ * and all bits, against C over operands of every sign. */
+TEST(compile_and_constant_then_branch_is_one_test)
+{
+    static const char *const masks[] = {"1", "sign", "ff", "zero", "all"};
+    static const uint32_t mask_bits[] = {1, 0x80000000u, 0xff, 0, 0xffffffffu};
+    static const char *const and_forms[] = {"if",  "brif",  "brifv",   "accif",
+                                            "accbrif", "ifz", "brifz", "accbrifz"};
+    static const int32_t xs[] = {0, 1, 2, 255, 256, -1, INT32_MIN, INT32_MAX, 0x1234567};
+    fixture_t in, jit;
+    fx_open_tier(&in, "and_branch", WEFT_TIER_INTERP);
+    fx_instantiate(&in);
+    fx_open_tier(&jit, "and_branch", WEFT_TIER_JIT);
+    fx_instantiate(&jit);
+#if defined(__x86_64__) && defined(__linux__)
+    uint32_t total, compiled = weft_module_compiled_functions(jit.module, &total);
+    ASSERT_EQ_U64(compiled, total); /* the fused ops have a template */
+#endif
+    /* the fused ops are really there: if jumps on zero, br_if on non-zero,
+     * the acc forms read the add's result from the register */
+    ASSERT_NOT_NULL(strstr(listing(in.module, 0), "BR_I32_TESTZ_IMM "));
+    ASSERT_NOT_NULL(strstr(listing(in.module, 1), "BR_I32_TEST_IMM "));
+    ASSERT_NOT_NULL(strstr(listing(in.module, 3), "BR_I32_TESTZ_IMM_R"));
+    ASSERT_NOT_NULL(strstr(listing(in.module, 4), "BR_I32_TEST_IMM_R"));
+    ASSERT_NULL(strstr(listing(in.module, 0), "I32_AND"));
+    /* with an eqz between: the and, the eqz and the branch are one op
+     * (functions 25..27 are the z forms of mask 1) */
+    ASSERT_NOT_NULL(strstr(listing(in.module, 25), "BR_I32_TEST_IMM "));
+    ASSERT_NOT_NULL(strstr(listing(in.module, 26), "BR_I32_TESTZ_IMM "));
+    ASSERT_NOT_NULL(strstr(listing(in.module, 27), "BR_I32_TESTZ_IMM_R"));
+    ASSERT_NULL(strstr(listing(in.module, 26), "EQZ"));
+    for (size_t m = 0; m < sizeof masks / sizeof masks[0]; m++)
+        for (size_t f = 0; f < sizeof and_forms / sizeof and_forms[0]; f++) {
+            char name[32];
+            snprintf(name, sizeof name, "%s_%s", and_forms[f], masks[m]);
+            for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
+                bool acc = !strncmp(and_forms[f], "acc", 3), z = and_forms[f][strlen(and_forms[f]) - 1] == 'z';
+                int32_t y = acc ? 7 : 0; /* the acc forms test (x + y) & K */
+                uint32_t v = (uint32_t)xs[i] + (uint32_t)y;
+                int32_t want = ((v & mask_bits[m]) != 0) != z ? 1 : 2;
+                weft_val_t a[2] = {weft_val_i32(xs[i]), weft_val_i32(y)};
+                int32_t got = call_i32(&in, name, a, 2);
+                if (got != want) FAIL("%s(%d, %d): %d, expected %d", name, xs[i], y, got, want);
+                got = call_i32(&jit, name, a, 2);
+                if (got != want) FAIL("compiled %s(%d, %d): %d, expected %d", name, xs[i], y, got, want);
+            }
+        }
 }

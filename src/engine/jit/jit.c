@@ -114,6 +114,7 @@ static bool op_supported(int op)
         switch (op) {
         case OP_UNREACHABLE: case OP_FUEL: case OP_CHECK: case OP_HOT: case OP_BR: case OP_BR_IF:
         case OP_BR_UNLESS: case OP_BR_IF_R: case OP_BR_UNLESS_R: case OP_BR_TABLE: case OP_RETURN:
+        case OP_BR_I32_TEST_IMM: case OP_BR_I32_TESTZ_IMM: case OP_BR_I32_TEST_IMM_R: case OP_BR_I32_TESTZ_IMM_R:
         case OP_CALL: case OP_CALL_LOCAL: case OP_CALL_INDIRECT: case OP_COPY: case OP_COPY2: case OP_CONST:
         case OP_SELECT: case OP_GLOBAL_GET: case OP_GLOBAL_SET: case OP_MEMORY_SIZE: case OP_MEMORY_GROW:
         case OP_REF_FUNC: case OP_REF_IS_NULL:
@@ -739,6 +740,15 @@ static void emit_op(jc_t *j, int op, size_t i)
         rc_test_zero(&j->rc, (uint32_t)pc[1].u);
         jump_to_cell(j, op == OP_BR_IF || op == OP_BR_IF_R ? CC_NE : CC_E, i + 2 + (size_t)pc[2].i);
         return;
+    case OP_BR_I32_TEST_IMM: /* and eax, k sets ZF (rax is scratch, never cached) */
+    case OP_BR_I32_TESTZ_IMM:
+    case OP_BR_I32_TEST_IMM_R:
+    case OP_BR_I32_TESTZ_IMM_R:
+        ld_slot(j, 4, RAX, (uint32_t)pc[1].u);
+        alu_operand(j, 0, ALU_AND, RAX, true, pc[2].u);
+        jump_to_cell(j, op == OP_BR_I32_TEST_IMM || op == OP_BR_I32_TEST_IMM_R ? CC_NE : CC_E,
+                     i + 3 + (size_t)pc[3].i);
+        return;
     case OP_BR_TABLE: {
         uint32_t n = pc[1].p.b;
         ld_slot(j, 4, RAX, pc[1].p.a);
@@ -940,6 +950,9 @@ static bool each_target(const funcdef_t *fd, int op, size_t i, void (*fn)(void *
     case OP_BR: fn(arg, i, i + 1 + (size_t)pc[1].i); return true;
     case OP_BR_IF: case OP_BR_IF_R: case OP_BR_UNLESS: case OP_BR_UNLESS_R:
         fn(arg, i, i + 2 + (size_t)pc[2].i);
+        return true;
+    case OP_BR_I32_TEST_IMM: case OP_BR_I32_TESTZ_IMM: case OP_BR_I32_TEST_IMM_R: case OP_BR_I32_TESTZ_IMM_R:
+        fn(arg, i, i + 3 + (size_t)pc[3].i);
         return true;
     case OP_BR_TABLE:
         for (uint32_t k = 0; k <= pc[1].p.b; k++) fn(arg, i, i + 2 + k + (size_t)pc[2 + k].i);

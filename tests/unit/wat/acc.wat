@@ -35,9 +35,10 @@
       (local.set 1 (i32.add (local.get 1) (i32.const 1)))
       (br_if 0 (i32.lt_u (local.get 1) (i32.const 3))))
     (i32.add (i32.const 0)))
-  ;; 3: br_if on a value just computed that is no compare
+  ;; 3: br_if on a value just computed that is no compare (nor an and with
+  ;; a constant, which fuses: and_branch.wat)
   (func (export "odd") (param i32) (result i32)
-    (block (br_if 0 (i32.and (local.get 0) (i32.const 1))) (return (i32.const 0)))
+    (block (br_if 0 (i32.shl (local.get 0) (i32.const 31))) (return (i32.const 0)))
     (i32.const 1))
   ;; 4: if on a byte just loaded
   (func (export "flag") (param i32) (result i32)
