@@ -561,12 +561,16 @@ static int long_match(weft_db_t *db, const MDB_val *v, const enckey_t *e, const 
 
 /* A directory whose data.mdb is missing or empty next to files only a used
  * directory has must not silently start again as a new, empty node (with a
- * new identity). Returns 1 with the message in dmg in that case. Looked at
- * twice, 50 ms apart: a process opening a new directory at this moment
- * has made lock.mdb and an empty data.mdb and writes its first pages next. */
+ * new identity). Returns 1 with the message in dmg in that case. Those
+ * files are write.lock, made only after mdb_env_open has written a new
+ * data.mdb's two meta pages, and node-id; not lock.mdb, which LMDB makes
+ * before data.mdb: a process killed while it created a new directory
+ * leaves lock.mdb next to an empty data.mdb, and that directory never held
+ * anything (store.crash_kill9_* killed a writer there). Looked at twice,
+ * 50 ms apart, for a directory another process is creating right now. */
 static int data_missing(const char *dir, char *dmg, size_t n)
 {
-    static const char *const used[] = {"lock.mdb", WRITE_LOCK_FILE, WEFT_DB_NODE_ID_FILE};
+    static const char *const used[] = {WRITE_LOCK_FILE, WEFT_DB_NODE_ID_FILE};
     char path[4096];
     struct stat st;
     for (int attempt = 0; attempt < 2; attempt++) {

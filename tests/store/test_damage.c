@@ -132,6 +132,45 @@ TEST(missing_or_empty_data_file_next_to_lock_is_damaged)
     ASSERT_EQ_INT(access(data_file(dir), F_OK), -1);
 }
 
+/* What a writer killed while it created a new directory leaves (LMDB makes
+ * lock.mdb, then data.mdb, then writes its first pages): lock.mdb, empty or
+ * not, next to an empty or missing data.mdb, and no write.lock. That
+ * directory never held anything: it opens as a new one and works (it was
+ * refused as damaged, found by store.crash_kill9_batch1 under load). */
+TEST(directory_killed_while_being_created_opens_as_new)
+{
+    for (int variant = 0; variant < 3; variant++) {
+        const char *dir = tmpdir_new("damage");
+        char path[4096], msg[512] = "";
+        weft_db_t *db = NULL;
+        weft_txn_t *t = NULL;
+        const uint8_t *got = NULL;
+        size_t got_len = 0;
+        snprintf(path, sizeof path, "%s/lock.mdb", dir);
+        int fd = open(path, O_RDWR | O_CREAT, 0600);
+        ASSERT_TRUE(fd >= 0);
+        if (variant == 1) ASSERT_EQ_INT(ftruncate(fd, 8192), 0); /* sized, not yet written */
+        close(fd);
+        if (variant != 2) { /* 2: killed before data.mdb was made */
+            fd = open(data_file(dir), O_RDWR | O_CREAT, 0600);
+            ASSERT_TRUE(fd >= 0);
+            close(fd);
+        }
+        ASSERT_EQ_INT(weft_db_open(dir, 0, &db, msg, sizeof msg), 0);
+        ASSERT_EQ_INT(weft_txn_begin(db, WEFT_TXN_WRITE, &t), 0);
+        ASSERT_EQ_INT(weft_txn_put(t, KV, C("app"), C("k"), C("v")), 0);
+        ASSERT_EQ_INT(weft_txn_commit(t), 0);
+        weft_db_close(db);
+        ASSERT_EQ_INT(weft_db_open(dir, WEFT_DB_READONLY, &db, msg, sizeof msg), 0);
+        ASSERT_EQ_INT(weft_txn_begin(db, WEFT_TXN_READ, &t), 0);
+        ASSERT_EQ_INT(weft_txn_get(t, KV, C("app"), C("k"), &got, &got_len), 0);
+        ASSERT_EQ_U64(got_len, 1);
+        ASSERT_EQ_INT(got[0], 'v');
+        weft_txn_abort(t);
+        weft_db_close(db);
+    }
+}
+
 /* The file shrinks under an open database: LMDB's next read of a page past
  * the new end faults (SIGBUS) inside the guard and comes back as
  * WEFT_EDAMAGED; the transaction is dead, the process and the db alive. */
