@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "weft/store.h"
 
@@ -126,28 +127,52 @@ SAT_FN(num_sat_i64_f64_s, double, int64_t, INT64_MIN, INT64_MAX, a >= -922337203
 SAT_FN(num_sat_i64_f64_u, double, uint64_t, 0, UINT64_MAX, a > -1.0, a < 18446744073709551616.0)
 #undef SAT_FN
 
-/* min/max: a NaN operand gives a NaN (a + b quiets it); -0 < +0. */
+/* min/max: a NaN operand gives a NaN: the first NaN operand, quieted,
+ * picked with bit operations (as SSE's addsd picks its first operand).
+ * Not a + b: a C compiler may swap the operands of + in one inlined copy
+ * and not in another, and the interpreter's handler and the compiled
+ * tier's helper then gave two NaNs for two NaN operands (fuzz_tiers,
+ * gen_modules seed 23 module 413; unit.num_min_max_pick_the_first_nan).
+ * -0 < +0. */
+static inline float num_f32_nan2(float a, float b)
+{
+    uint32_t u;
+    float r;
+    memcpy(&u, isnan(a) ? &a : &b, sizeof u);
+    u |= 0x00400000u;
+    memcpy(&r, &u, sizeof r);
+    return r;
+}
+static inline double num_f64_nan2(double a, double b)
+{
+    uint64_t u;
+    double r;
+    memcpy(&u, isnan(a) ? &a : &b, sizeof u);
+    u |= 0x0008000000000000ull;
+    memcpy(&r, &u, sizeof r);
+    return r;
+}
 static inline float num_f32_min(float a, float b)
 {
-    if (isnan(a) || isnan(b)) return a + b;
+    if (isnan(a) || isnan(b)) return num_f32_nan2(a, b);
     if (a == b) return signbit(a) ? a : b;
     return a < b ? a : b;
 }
 static inline float num_f32_max(float a, float b)
 {
-    if (isnan(a) || isnan(b)) return a + b;
+    if (isnan(a) || isnan(b)) return num_f32_nan2(a, b);
     if (a == b) return signbit(a) ? b : a;
     return a > b ? a : b;
 }
 static inline double num_f64_min(double a, double b)
 {
-    if (isnan(a) || isnan(b)) return a + b;
+    if (isnan(a) || isnan(b)) return num_f64_nan2(a, b);
     if (a == b) return signbit(a) ? a : b;
     return a < b ? a : b;
 }
 static inline double num_f64_max(double a, double b)
 {
-    if (isnan(a) || isnan(b)) return a + b;
+    if (isnan(a) || isnan(b)) return num_f64_nan2(a, b);
     if (a == b) return signbit(a) ? b : a;
     return a > b ? a : b;
 }
