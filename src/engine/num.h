@@ -132,7 +132,8 @@ SAT_FN(num_sat_i64_f64_u, double, uint64_t, 0, UINT64_MAX, a > -1.0, a < 1844674
  * Not a + b: a C compiler may swap the operands of + in one inlined copy
  * and not in another, and the interpreter's handler and the compiled
  * tier's helper then gave two NaNs for two NaN operands (fuzz_tiers,
- * gen_modules seed 23 module 413; unit.num_min_max_pick_the_first_nan).
+ * gen_modules seed 23 module 413;
+ * unit.jit_nan_operands_give_the_same_bits_in_both_tiers).
  * -0 < +0. */
 static inline float num_f32_nan2(float a, float b)
 {
