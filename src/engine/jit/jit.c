@@ -319,6 +319,34 @@ static void float_compare(jc_t *j, bool dbl, int k, uint32_t d, uint32_t a, bool
     st_slot(j, 4, RAX, d);
 }
 
+/* A shift (sh >= 0) or multiply computed in d's register (rc_dest), the
+ * count or second factor in rcx, an immediate one in the instruction
+ * (imul r, r, imm32 when it fits). false when d has no register to
+ * spare (the cache is off, or d is the second operand only): the caller
+ * then computes in rax. */
+static bool shift_mul_dest(jc_t *j, int w, int sh, uint32_t d, uint32_t a, bool imm, uint64_t bv)
+{
+    int size = w ? 8 : 4;
+    bool imm32 = imm && (!w || (int64_t)bv == (int32_t)bv);
+    if (!imm32 && !(imm && sh >= 0)) ld_operand(j, w, RCX, imm, bv);
+    int r = rc_dest(&j->rc, false, size, d, a, imm ? -1 : (int64_t)bv);
+    if (r < 0) return false; /* rcx as the caller would load it: nothing lost */
+    ld_slot(j, size, r, a);
+    if (sh >= 0 && imm) {
+        x_shift_imm(j->b, w, sh, r, (uint8_t)(bv & (w ? 63 : 31)));
+    } else if (sh >= 0) {
+        x_shift_cl(j->b, w, sh, r);
+    } else if (imm32) {
+        static const uint8_t imul_imm[] = {0x69}; /* imul r, r/m, imm32 */
+        x_rm_reg(j->b, 0, w, imul_imm, 1, r, r);
+        x_u32(j->b, (uint32_t)bv);
+    } else {
+        x_imul_rr(j->b, w, r, RCX);
+    }
+    rc_dest_done(&j->rc, d, size);
+    return true;
+}
+
 /* An integer or float BIN inline, or false to leave it to its helper. */
 static bool bin_inline(jc_t *j, int base, const cell_t *pc, bool imm)
 {
@@ -360,6 +388,7 @@ static bool bin_inline(jc_t *j, int base, const cell_t *pc, bool imm)
         return true;
     }
     bool mul = base == OP_I32_MUL || base == OP_I64_MUL;
+    if (w >= 0 && (sh >= 0 || mul) && shift_mul_dest(j, w, sh, d, a, imm, bv)) return true;
     if (w >= 0 && (sh >= 0 || mul)) { /* the hardware masks a shift's count as the spec does */
         if (mul || !imm) ld_operand(j, w, RCX, imm, bv);
         ld_slot(j, w ? 8 : 4, RAX, a);
@@ -617,6 +646,53 @@ static void direct_call(jc_t *j, const cell_t *pc)
     x_patch(b, done, b->len);
 }
 
+/* i32/i64 div and rem inline, x86's div or idiv after the checks of
+ * num.h: a zero divisor traps; a divisor of -1 never reaches idiv (whose
+ * INT_MIN / -1 faults), div_s negates instead (neg sets OF for INT_MIN:
+ * the overflow trap) and rem_s gives 0. div takes rdx:rax and rdx is a
+ * cache register, so rdx is kept on the stack around it. */
+static bool divrem_inline(jc_t *j, int op, const cell_t *pc)
+{
+    int w = op >= OP_I64_DIV_S;
+    bool sgn = op == OP_I32_DIV_S || op == OP_I32_REM_S || op == OP_I64_DIV_S || op == OP_I64_REM_S;
+    bool rem = op == OP_I32_REM_S || op == OP_I32_REM_U || op == OP_I64_REM_S || op == OP_I64_REM_U;
+    if (!(op >= OP_I32_DIV_S && op <= OP_I32_REM_U) && !(op >= OP_I64_DIV_S && op <= OP_I64_REM_U))
+        return false;
+    xbuf_t *b = j->b;
+    int size = w ? 8 : 4;
+    static const uint8_t grp3[] = {0xF7}; /* /3 neg, /6 div, /7 idiv */
+    ld_slot(j, size, RCX, pc[2].p.a);
+    x_test_rr(b, w, RCX, RCX);
+    trap_if(j, CC_E, WEFT_TRAP_DIV_ZERO, 0);
+    ld_slot(j, size, RAX, pc[1].p.b);
+    size_t minus_one = 0, done = 0;
+    if (sgn) {
+        x_alu_ri(b, w, ALU_CMP, RCX, -1);
+        minus_one = x_jcc(b, CC_NE);
+        if (rem) {
+            x_alu_rr(b, 0, ALU_XOR, RAX, RAX);
+        } else {
+            x_rm_reg(b, 0, w, grp3, 1, 3, RAX);
+            trap_if(j, CC_O, WEFT_TRAP_INT_OVERFLOW, 0);
+        }
+        done = x_jmp(b);
+        x_patch(b, minus_one, b->len);
+    }
+    x_push(b, RDX);
+    if (sgn) {
+        if (w) x_byte(b, 0x48); /* cqo */
+        x_byte(b, 0x99);        /* cdq */
+    } else {
+        x_alu_rr(b, 0, ALU_XOR, RDX, RDX);
+    }
+    x_rm_reg(b, 0, w, grp3, 1, sgn ? 7 : 6, RCX);
+    if (rem) x_mov_rr(b, w, RAX, RDX);
+    x_pop(b, RDX);
+    if (sgn) x_patch(b, done, b->len);
+    st_slot(j, size, RAX, pc[1].p.a);
+    return true;
+}
+
 /* Around a call of a helper or a function: every cache register is
  * caller-saved, and the callee reads and writes slots in memory. */
 static void call_begin(jc_t *j)
@@ -663,6 +739,7 @@ static void emit_op(jc_t *j, int op, size_t i)
     }
     case K_UNT:
     case K_BINT:
+        if (oi->kind == K_BINT && divrem_inline(j, op, pc)) return;
         call_begin(j);
         x_load(b, 8, false, true, RDI, RBX, NO_REG, SLOT(pc[1].p.b));
         if (oi->kind == K_BINT) {
@@ -687,10 +764,14 @@ static void emit_op(jc_t *j, int op, size_t i)
         jump_to_cell(j, cmp_cc[k], i + offcell + (size_t)pc[offcell].i);
         return;
     }
-    case K_LOAD: {
+    case K_LOAD: { /* into the destination's register when it has one */
         int32_t disp = mem_address(j, oi, pc, pc[1].p.b);
-        x_load(b, oi->size, oi->sign, oi->out == 8, RAX, R12, RAX, disp);
-        st_slot(j, oi->out, RAX, pc[1].p.a);
+        int r = rc_dest(&j->rc, false, oi->out, pc[1].p.a, -1, -1);
+        x_load(b, oi->size, oi->sign, oi->out == 8, r < 0 ? RAX : r, R12, RAX, disp);
+        if (r < 0)
+            st_slot(j, oi->out, RAX, pc[1].p.a);
+        else
+            rc_dest_done(&j->rc, pc[1].p.a, oi->out);
         return;
     }
     case K_STORE: {
