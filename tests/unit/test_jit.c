@@ -344,7 +344,9 @@ static void expect_same_pair(fixture_t *in, fixture_t *jit, const char *name, bo
 
 /* int_ops.wat: div and rem run inline in the compiled tier (zero divisor,
  * INT_MIN / -1 and rem by -1 handled before idiv, rdx kept around it),
- * shifts and multiplies computed in their destination's register: the
+ * shifts and multiplies computed in their destination's register, the
+ * commutative ones with operands swapped when the destination is the
+ * second (never sub): the
  * same results, traps and fuel as the interpreter, also in loops whose
  * locals are pinned in registers, rdx among them. */
 TEST(jit_integer_division_shifts_and_multiplies_agree_with_the_interpreter)
@@ -358,8 +360,8 @@ TEST(jit_integer_division_shifts_and_multiplies_agree_with_the_interpreter)
                                    0x8000000000000001ull, 0xfffffffffffffffeull, 0xffffffffffffffffull,
                                    0x123456789abcdefull, 0xffffffff00000000ull};
     static const char *const n32[] = {"divs", "divu", "rems", "remu", "divs_into_b", "remu_into_a",
-                                      "shl", "shr_s", "shl_into_b", "mix"};
-    static const char *const n64[] = {"divs64", "divu64", "rems64", "remu64", "rotr64", "mix64"};
+                                      "shl", "shr_s", "shl_into_b", "mix", "xor_into_b"};
+    static const char *const n64[] = {"divs64", "divu64", "rems64", "remu64", "rotr64", "mix64", "sub64_into_b"};
     size_t n = sizeof v32 / sizeof *v32;
     for (size_t x = 0; x < n; x++)
         for (size_t y = 0; y < n; y++) {

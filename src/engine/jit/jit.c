@@ -377,6 +377,12 @@ static bool bin_inline(jc_t *j, int base, const cell_t *pc, bool imm)
     case OP_I32_ROTR: case OP_I64_ROTR: sh = SH_ROR; break;
     default: break;
     }
+    if (w >= 0 && !imm && (uint32_t)bv == d && a != d && (alu == ALU_ADD || alu == ALU_AND || alu == ALU_OR ||
+                                                         alu == ALU_XOR || base == OP_I32_MUL || base == OP_I64_MUL)) {
+        uint32_t t = a; /* d = a op d, commutative: d op= a in d's own register */
+        a = (uint32_t)bv;
+        bv = t;
+    }
     if (w >= 0 && alu >= 0) { /* in d's register when it has one to spare, else in rax */
         int r = rc_dest(&j->rc, false, w ? 8 : 4, d, a, imm ? -1 : (int64_t)bv);
         ld_slot(j, w ? 8 : 4, r < 0 ? RAX : r, a);
@@ -646,6 +652,20 @@ static void direct_call(jc_t *j, const cell_t *pc)
     x_patch(b, done, b->len);
 }
 
+/* slot d = slot a, all 8 bytes: one move into d's register when it has
+ * one, else through rax. */
+static void copy_slot(jc_t *j, uint32_t d, uint32_t a)
+{
+    int r = rc_dest(&j->rc, false, 8, d, a, -1);
+    if (r < 0) {
+        ld_slot(j, 8, RAX, a);
+        st_slot(j, 8, RAX, d);
+        return;
+    }
+    ld_slot(j, 8, r, a);
+    rc_dest_done(&j->rc, d, 8);
+}
+
 /* i32/i64 div and rem inline, x86's div or idiv after the checks of
  * num.h: a zero divisor traps; a divisor of -1 never reaches idiv (whose
  * INT_MIN / -1 faults), div_s negates instead (neg sets OF for INT_MIN:
@@ -873,17 +893,18 @@ static void emit_op(jc_t *j, int op, size_t i)
         return;
     case OP_COPY:
     case OP_COPY2: /* in order: the second may read what the first wrote */
-        ld_slot(j, 8, RAX, pc[1].p.b);
-        st_slot(j, 8, RAX, pc[1].p.a);
-        if (op == OP_COPY2) {
-            ld_slot(j, 8, RAX, pc[2].p.b);
-            st_slot(j, 8, RAX, pc[2].p.a);
-        }
+        copy_slot(j, pc[1].p.a, pc[1].p.b);
+        if (op == OP_COPY2) copy_slot(j, pc[2].p.a, pc[2].p.b);
         return;
-    case OP_CONST:
-        x_mov_imm64(b, RAX, pc[2].u);
-        st_slot(j, 8, RAX, (uint32_t)pc[1].u);
+    case OP_CONST: { /* into the destination's register when it has one */
+        int r = rc_dest(&j->rc, false, 8, (uint32_t)pc[1].u, -1, -1);
+        x_mov_imm64(b, r < 0 ? RAX : r, pc[2].u);
+        if (r < 0)
+            st_slot(j, 8, RAX, (uint32_t)pc[1].u);
+        else
+            rc_dest_done(&j->rc, (uint32_t)pc[1].u, 8);
         return;
+    }
     case OP_SELECT: {
         static const uint8_t cmove[] = {0x0F, 0x44};
         ld_slot(j, 8, RAX, pc[1].p.b);
