@@ -224,8 +224,22 @@ uint8_t *mem_bytes_new(uint64_t size, uint64_t *out_cap, bool *out_guarded)
 {
     pool_t *pool = thread_pool();
     unsigned best;
+    bool reserve_tried = false;
     while (pool && (best = pool_pick(pool, size)) != POOL_ENTRIES) {
         region_t r = pool->r[best];
+        /* A plain region pooled while no reservation could be had does not
+         * stand in for one that can be had now: code compiled for guard
+         * regions refuses a plain memory (runtime.c). It stays pooled; where
+         * reservations fail, this costs one failing mmap per memory. */
+        if (!r.guarded && !reserve_tried) {
+            reserve_tried = true;
+            uint8_t *g = region_reserve(size);
+            if (g) {
+                *out_cap = size;
+                *out_guarded = true;
+                return g;
+            }
+        }
         memmove(&pool->r[best], &pool->r[best + 1], (pool->n - best - 1) * sizeof r);
         pool->n--;
         pool->bytes -= r.cap;
@@ -238,7 +252,7 @@ uint8_t *mem_bytes_new(uint64_t size, uint64_t *out_cap, bool *out_guarded)
         *out_guarded = r.guarded;
         return r.p;
     }
-    uint8_t *g = region_reserve(size);
+    uint8_t *g = reserve_tried ? NULL : region_reserve(size);
     if (g) {
         *out_cap = size;
         *out_guarded = true;

@@ -408,4 +408,49 @@ TEST(jit_guard_code_refuses_a_memory_without_guard)
     ASSERT_TRUE(strstr(r.msg, "guard region") != NULL);
 }
 
+
+typedef struct {
+    fixture_t *jit;
+    bool plain;
+    int rc;
+    bool guarded;
+} pooled_run_t;
+
+/* On one thread (one memory pool), started with the address space
+ * limited: a memory made then is plain, and goes to the pool when its
+ * store is deleted; with the limit lifted, the guarded module's instance
+ * gets a reservation, not the pooled plain region. */
+static void *plain_then_guarded(void *arg)
+{
+    pooled_run_t *r = arg;
+    weft_store_t *s = weft_store_new(r->jit->engine);
+    weft_memory_t *m = s ? weft_memory_new(s, (weft_limits_t){.min = 1}) : NULL;
+    restore_as(NULL);
+    r->plain = m && !m->guarded;
+    if (s) weft_store_delete(s);
+    r->rc = weft_linker_instantiate(r->jit->linker, r->jit->module, &r->jit->inst);
+    r->guarded = r->rc == 0 && r->jit->inst->mems[0]->guarded;
+    return NULL;
+}
+
+/* A plain memory pooled while reservations failed is not given to a
+ * memory that can have a reservation: code compiled for guard regions
+ * refuses it (jit_direct_calls_agree_with_the_interpreter, run after the
+ * tests above in one process, got the interpreted fixture's plain memory
+ * of jit_guard_limited_address_space_compiles_explicit_checks). */
+TEST(jit_guard_pooled_plain_memory_does_not_replace_a_reservation)
+{
+    fixture_t jit;
+    open_tier(&jit, "guard", WEFT_TIER_JIT);
+    ASSERT_TRUE(jit.module->jit_guarded);
+    pooled_run_t r = {&jit, false, -1, false};
+    pthread_t t;
+    limit_address_space();
+    ASSERT_EQ_INT(pthread_create(&t, NULL, plain_then_guarded, &r), 0);
+    pthread_join(t, NULL);
+    ASSERT_TRUE(r.plain);
+    ASSERT_EQ_INT(r.rc, 0);
+    ASSERT_TRUE(r.guarded);
+}
+
 #endif

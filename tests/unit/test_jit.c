@@ -265,6 +265,52 @@ TEST(jit_fuel_running_out_anywhere_agrees_with_the_interpreter)
     for (uint64_t fuel = 0; fuel <= 120; fuel++) expect_same_call(&tin, &tjit, "tail", 6, fuel);
 }
 
+/* Direct calls (jit_calls.wat): a callee's locals read before written are
+ * zero after another callee left junk in the same slots (40 of them, and
+ * 80, past the 64 the mask tracks); the depth limit falls on the same call
+ * when direct calls and call_indirect alternate (s->depth, not counted by
+ * direct calls, written out for the helper), at the default limit and at
+ * a lowered one crossing the frame array's growth; an out-of-bounds load
+ * under direct calls names every function in the backtrace; and the fuel
+ * running out anywhere in them traps where the interpreter does. */
+TEST(jit_direct_calls_agree_with_the_interpreter)
+{
+    fixture_t in, jit;
+    fx_load_tier(&in, "jit_calls", WEFT_TIER_INTERP);
+    fx_load_tier(&jit, "jit_calls", WEFT_TIER_JIT);
+    ASSERT_EQ_INT(CALL_I32(&jit, "fresh", 1, 0), 9);
+    ASSERT_EQ_INT(CALL_I32(&jit, "fresh", 1, 1), 109);
+    ASSERT_EQ_INT(CALL_I32(&jit, "fresh_big", 1, 5), 5);
+    static const char *const fns[] = {"fresh", "fresh_big", "mixed", "oob_deep"};
+    static const int32_t args[] = {0, 1, 5, 40, 9998, 9999, 20000};
+    for (size_t f = 0; f < sizeof fns / sizeof *fns; f++)
+        for (size_t a = 0; a < sizeof args / sizeof *args; a++) expect_same_call(&in, &jit, fns[f], args[a], 100000000);
+    for (uint64_t fuel = 0; fuel <= 150; fuel++) {
+        expect_same_call(&in, &jit, "fresh", 1, fuel);
+        expect_same_call(&in, &jit, "mixed", 9, fuel);
+        expect_same_call(&in, &jit, "oob_deep", 3, fuel);
+    }
+    weft_store_set_fuel(jit.store, 100000000);
+    ASSERT_TRAP(jit.store, TRY_I32(&jit, "oob_deep", 1, 2), WEFT_TRAP_MEMORY_OOB);
+    uint32_t bt[8];
+    ASSERT_EQ_U64(weft_store_trap_backtrace(jit.store, bt, NULL, 8), 5); /* leaf, middle x3, oob_deep */
+    ASSERT_TRUE(bt[0] != bt[1] && bt[1] == bt[2] && bt[2] == bt[3] && bt[3] != bt[4]);
+    /* a depth limit of 300: the frame array (256 frames first) grows once */
+    fixture_t lin, ljit;
+    fx_open_tier(&lin, "jit_calls", WEFT_TIER_INTERP);
+    fx_open_tier(&ljit, "jit_calls", WEFT_TIER_JIT);
+    fixture_t *lim_fx[2] = {&lin, &ljit};
+    for (int t = 0; t < 2; t++) {
+        weft_limits_config_t lim = weft_store_limits(lim_fx[t]->store);
+        lim.max_call_depth = 300;
+        ASSERT_OK(weft_store_set_limits(lim_fx[t]->store, &lim));
+        fx_instantiate(lim_fx[t]);
+    }
+    for (int32_t n = 250; n <= 310; n++) expect_same_call(&lin, &ljit, "mixed", n, 100000000);
+    ASSERT_EQ_INT(CALL_I32(&ljit, "mixed", 1, 298), 298);
+    ASSERT_TRAP(ljit.store, TRY_I32(&ljit, "mixed", 1, 300), WEFT_TRAP_STACK_EXHAUSTED);
+}
+
 static uint64_t call_bits(fixture_t *fx, const char *name, bool wide, uint64_t a, uint64_t b)
 {
     weft_extern_t ext;

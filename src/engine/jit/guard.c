@@ -15,7 +15,9 @@
  * the thread at the module's trap stub (weft_module.jit_oob), which raises
  * `out of bounds memory access` exactly as an explicit check's jump to its
  * trap stub does: same registers (r14 ctx, r13 fuel, rsp as in the body),
- * so the same fuel and backtrace. Every other fault goes to the handler
+ * so the same fuel and backtrace; the handler gives it the faulting
+ * function's index in edx (functions lie in the code in index order, each
+ * starting at its entry). Every other fault goes to the handler
  * that was there before (ASan's, a host program's) or to the default
  * action, so a crash in weft's own C code still crashes loudly.
  */
@@ -65,12 +67,28 @@ static void chain(int sig, siginfo_t *si, void *uc)
     }
 }
 
+/* The index of the function of m whose code holds pc (in m->jit_code):
+ * the one with the highest entry at or below it. O(functions), on a trap. */
+static uint32_t func_at(const weft_module_t *m, uintptr_t pc)
+{
+    uintptr_t best = 0;
+    uint32_t index = 0;
+    for (uint32_t i = 0; i < m->nfuncs - m->nfunc_imports; i++) {
+        uintptr_t e = (uintptr_t)atomic_load_explicit(&m->funcs[i].jit, memory_order_relaxed);
+        if (e >= (uintptr_t)m->jit_code && e <= pc && e > best) best = e, index = m->nfunc_imports + i;
+    }
+    return index;
+}
+
 static void on_fault(int sig, siginfo_t *si, void *uc_)
 {
     ucontext_t *uc = uc_;
     const jit_ctx_t *ctx = jit_running;
-    if (ctx && is_guest_oob(ctx, (uintptr_t)uc->uc_mcontext.gregs[REG_RIP], (uintptr_t)si->si_addr)) {
-        uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)ctx->inst->module->jit_oob;
+    uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    if (ctx && is_guest_oob(ctx, pc, (uintptr_t)si->si_addr)) {
+        const weft_module_t *m = ctx->inst->module;
+        uc->uc_mcontext.gregs[REG_RDX] = (greg_t)func_at(m, pc);
+        uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)m->jit_oob;
         return;
     }
     chain(sig, si, uc_);

@@ -20,6 +20,7 @@
 #include "jit.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -164,6 +165,11 @@ typedef struct {
     size_t *eax_trap, n_eax_trap, eax_trap_cap; /* jnz sites: eax holds a code to report */
     size_t *unwind, n_unwind, unwind_cap;       /* jnz sites: eax holds a reported code */
     size_t *ret, n_ret, ret_cap;                /* jmp sites to the epilogue */
+    /* Direct calls' out-of-line checks (jh_deeper): the jbe to the stub
+     * and where the stub goes back to. */
+    struct deeper { size_t at, back; } *deeper;
+    size_t n_deeper, deeper_cap;
+    uint32_t index; /* the function's index in the module (backtraces) */
     bool failed;
     /* Slots in registers (regcache.h). The interpreter's accumulator twins
      * (_R) need nothing of their own: the op before them left their
@@ -569,10 +575,29 @@ static int32_t mem_address(jc_t *j, const opinfo_t *oi, const cell_t *pc, uint32
     return 0;
 }
 
+/* s->depth as the interpreter counts it, for a helper that runs a
+ * function: ctx->depth0 plus the direct calls below this body
+ * ((ctx->rsp0 - rsp) / JIT_CALL_BYTES, which no direct call counts);
+ * and the end of this frame, above which a host function may use the
+ * value stack. */
+static void depth_out(jc_t *j)
+{
+    xbuf_t *b = j->b;
+    x_load(b, 8, false, true, RAX, R14, NO_REG, CTX(rsp0));
+    x_alu_rr(b, 1, ALU_SUB, RAX, RSP);
+    x_shift_imm(b, 1, SH_SHR, RAX, (uint8_t)__builtin_ctz(JIT_CALL_BYTES));
+    x_alu_rm(b, 0, ALU_ADD, RAX, R14, CTX(depth0));
+    x_load(b, 8, false, true, RCX, R14, NO_REG, CTX(s));
+    x_store(b, 4, RAX, RCX, NO_REG, (int32_t)offsetof(weft_store_t, depth));
+    x_lea(b, RAX, RBX, NO_REG, SLOT(j->fd->frame_slots));
+    x_store(b, 8, RAX, R14, NO_REG, CTX(frame_end));
+}
+
 /* A call through jh_call or jh_call_indirect (jit_rt.c). */
 static void helper_call_op(jc_t *j, int op, const cell_t *pc)
 {
     xbuf_t *b = j->b;
+    depth_out(j);
     fuel_out(j);
     x_mov_rr(b, 1, RDI, R14);
     if (op == OP_CALL) {
@@ -591,65 +616,61 @@ static void helper_call_op(jc_t *j, int op, const cell_t *pc)
     add_site(j, &j->unwind, &j->n_unwind, &j->unwind_cap, x_jcc(b, CC_NE));
 }
 
+/* Zeroes the callee's locals the interpreter's call zeroes
+ * (funcdef_t.zero_mask, zero_from) in its frame at slot `base`: plain
+ * stores, or rep stosq for a long run past the 64 tracked. */
+static void zero_locals(jc_t *j, const funcdef_t *cd, uint32_t base)
+{
+    xbuf_t *b = j->b;
+    uint32_t run = cd->nlocals - cd->zero_from;
+    if (!cd->zero_mask && !run) return;
+    x_alu_rr(b, 0, ALU_XOR, RAX, RAX);
+    for (uint64_t mask = cd->zero_mask; mask; mask &= mask - 1)
+        x_store(b, 8, RAX, RBX, NO_REG, SLOT((uint64_t)base + cd->nparams + (uint32_t)__builtin_ctzll(mask)));
+    if (run <= 8) {
+        for (uint32_t k = cd->zero_from; k < cd->nlocals; k++) x_store(b, 8, RAX, RBX, NO_REG, SLOT((uint64_t)base + k));
+    } else { /* rep stosq: rcx qwords of rax at rdi */
+        x_lea(b, RDI, RBX, NO_REG, SLOT((uint64_t)base + cd->zero_from));
+        x_mov_imm64(b, RCX, run);
+        x_byte(b, 0xF3);
+        x_byte(b, 0x48);
+        x_byte(b, 0xAB);
+    }
+}
+
 /* A call of a compiled function of this module: straight to its internal
- * entry, with the interpreter's checks and bookkeeping inline (the value
- * stack, s->depth, the callee's locals zeroed) and ctx->func/fp switched
- * for its backtrace and host calls. When the frame array must grow or the
- * C stack is short it takes the helper's way, which does both. */
+ * entry, with the interpreter's checks inline: the depth limit and the C
+ * stack as one compare of rsp with ctx->call_limit (out of line past it:
+ * jh_deeper grows the frame array or refuses the call), the value stack,
+ * the callee's locals zeroed. Nothing else: s->depth is not counted (a
+ * helper call writes it out, depth_out), the callee's trap stubs name it
+ * by index, and it keeps r12/r15 current (reloaded after anything that
+ * may grow memory), so the caller reloads nothing. */
 static void direct_call(jc_t *j, const cell_t *pc)
 {
     xbuf_t *b = j->b;
     uint32_t f = pc[1].p.a, base = pc[1].p.b;
     const funcdef_t *cd = &j->m->funcs[f - j->m->nfunc_imports];
-    uint32_t np = j->m->types[cd->type]->nparams;
-    const int32_t depth = (int32_t)offsetof(weft_store_t, depth);
-    x_load(b, 8, false, true, RCX, R14, NO_REG, CTX(s));
-    x_load(b, 4, false, false, RAX, RCX, NO_REG, depth);
-    x_alu_rm(b, 0, ALU_CMP, RAX, RCX, (int32_t)offsetof(weft_store_t, nframes_cap));
-    size_t slow1 = x_jcc(b, CC_AE);
-    x_alu_rm(b, 1, ALU_CMP, RSP, R14, CTX(stack_floor));
-    size_t slow2 = x_jcc(b, CC_B);
+    x_alu_rm(b, 1, ALU_CMP, RSP, R14, CTX(call_limit));
+    size_t slow = x_jcc(b, CC_BE);
+    if (grow((void **)&j->deeper, &j->deeper_cap, j->n_deeper, sizeof *j->deeper))
+        j->deeper[j->n_deeper++] = (struct deeper){slow, b->len};
+    else
+        j->failed = true;
     x_lea(b, RDX, RBX, NO_REG, SLOT((uint64_t)base + cd->frame_slots));
     x_alu_rm(b, 1, ALU_CMP, RDX, R14, CTX(stack_end));
     trap_if(j, CC_A, WEFT_TRAP_STACK_EXHAUSTED, 0);
-    static const uint8_t grp83[] = {0x83}, push_m[] = {0xFF}, pop_m[] = {0x8F};
-    x_rm_mem(b, 0, 0, grp83, 1, ALU_ADD, RCX, NO_REG, depth); /* s->depth++ */
-    x_byte(b, 1);
-    if (cd->nlocals > np) { /* rep stosq: rcx qwords of rax at rdi */
-        x_lea(b, RDI, RBX, NO_REG, SLOT((uint64_t)base + np));
-        x_mov_imm64(b, RCX, cd->nlocals - np);
-        x_alu_rr(b, 0, ALU_XOR, RAX, RAX);
-        x_byte(b, 0xF3);
-        x_byte(b, 0x48);
-        x_byte(b, 0xAB);
-    }
-    x_rm_mem(b, 0, 0, push_m, 1, 6, R14, NO_REG, CTX(func));
-    x_rm_mem(b, 0, 0, push_m, 1, 6, R14, NO_REG, CTX(fp));
-    x_load(b, 8, false, true, RAX, R14, NO_REG, CTX(funcs));
-    x_load(b, 8, false, true, RAX, RAX, NO_REG, SLOT(f));
-    x_store(b, 8, RAX, R14, NO_REG, CTX(func));
-    x_lea(b, RBX, RBX, NO_REG, SLOT(base));
-    x_store(b, 8, RBX, R14, NO_REG, CTX(fp));
+    zero_locals(j, cd, base);
+    if (base) x_lea(b, RBX, RBX, NO_REG, SLOT(base));
     x_byte(b, 0xE8);
     if (grow((void **)&j->calls->v, &j->calls->cap, j->calls->n, sizeof *j->calls->v))
         j->calls->v[j->calls->n++] = (callfix_t){b->len, f - j->m->nfunc_imports};
     else
         j->failed = true;
     x_u32(b, 0);
-    x_lea(b, RBX, RBX, NO_REG, -SLOT(base));
-    x_rm_mem(b, 0, 0, pop_m, 1, 0, R14, NO_REG, CTX(fp));
-    x_rm_mem(b, 0, 0, pop_m, 1, 0, R14, NO_REG, CTX(func));
-    x_load(b, 8, false, true, RCX, R14, NO_REG, CTX(s));
-    x_rm_mem(b, 0, 0, grp83, 1, ALU_SUB, RCX, NO_REG, depth); /* s->depth-- */
-    x_byte(b, 1);
-    mem_in(j); /* the callee may have grown the memory */
+    if (base) x_lea(b, RBX, RBX, NO_REG, -SLOT(base));
     x_test_rr(b, 0, RAX, RAX);
     add_site(j, &j->unwind, &j->n_unwind, &j->unwind_cap, x_jcc(b, CC_NE));
-    size_t done = x_jmp(b);
-    x_patch(b, slow1, b->len);
-    x_patch(b, slow2, b->len);
-    helper_call_op(j, OP_CALL, pc);
-    x_patch(b, done, b->len);
 }
 
 /* slot d = slot a, all 8 bytes: one move into d's register when it has
@@ -874,8 +895,8 @@ static void emit_op(jc_t *j, int op, size_t i)
         }
         return;
     }
-    case OP_RETURN:
-        add_site(j, &j->ret, &j->n_ret, &j->ret_cap, x_jmp(b));
+    case OP_RETURN: /* the last op falls into the epilogue */
+        if (i + 1 < j->fd->ncode) add_site(j, &j->ret, &j->n_ret, &j->ret_cap, x_jmp(b));
         return;
     case OP_CALL:
     case OP_CALL_LOCAL: /* CALL with the callee's funcdef_t in cell 2, unused here */
@@ -981,20 +1002,33 @@ static void emit_epilogue_and_stubs(jc_t *j)
     emit_exit(b);
     for (size_t k = 0; k < j->n_ret; k++) x_patch(b, j->ret[k], ok);
 
-    /* jh_trap(ctx, esi) then out; jh_unwind(ctx, eax) then out */
+    /* jh_trap(ctx, esi, index) then out; jh_unwind(ctx, eax, index) then out */
     size_t trap_eax = b->len;
     x_mov_rr(b, 0, RSI, RAX);
     size_t trap_common = b->len;
     x_mov_rr(b, 1, RDI, R14);
+    x_mov_imm64(b, RDX, j->index);
     call_helper(j, JH_TRAP);
     x_patch(b, x_jmp(b), exit);
     size_t unwind = b->len;
     x_mov_rr(b, 0, RSI, RAX);
     x_mov_rr(b, 1, RDI, R14);
+    x_mov_imm64(b, RDX, j->index);
     call_helper(j, JH_UNWIND);
     x_patch(b, x_jmp(b), exit);
     for (size_t k = 0; k < j->n_eax_trap; k++) x_patch(b, j->eax_trap[k], trap_eax);
     for (size_t k = 0; k < j->n_unwind; k++) x_patch(b, j->unwind[k], unwind);
+
+    /* jh_deeper(ctx, rsp): 0, back to the call; or a code to report */
+    for (size_t k = 0; k < j->n_deeper; k++) {
+        x_patch(b, j->deeper[k].at, b->len);
+        x_mov_rr(b, 1, RDI, R14);
+        x_mov_rr(b, 1, RSI, RSP);
+        call_helper(j, JH_DEEPER);
+        x_test_rr(b, 0, RAX, RAX);
+        x_patch(b, x_jcc(b, CC_NE), trap_eax);
+        x_patch(b, x_jmp(b), j->deeper[k].back);
+    }
 
     for (size_t k = 0; k < j->ntrap; k++) {
         const trapsite_t *t = &j->trap[k];
@@ -1014,7 +1048,8 @@ static void emit_epilogue_and_stubs(jc_t *j)
  * of a function's explicit check's jump to its trap stub: the same code
  * as that stub and the epilogue (nothing to give back, jh_trap, out),
  * which depend on no function (r14 is the context, rsp as in any body,
- * and a trap writes no cached slot back). */
+ * and a trap writes no cached slot back) but its index, which the fault
+ * handler puts in edx. */
 static void emit_oob_stub(xbuf_t *b)
 {
     x_mov_imm64(b, RSI, WEFT_TRAP_MEMORY_OOB);
@@ -1264,10 +1299,9 @@ static void emit_body(jc_t *j, const flow_t *f, const pin_t *pins, size_t npins)
         }
         i += engine_op_len(op, &fd->code[i]);
     }
-    /* The internal code ends with RETURN; a branch to its end would land
-     * on the epilogue. */
+    /* The internal code ends with RETURN; a branch to its end lands on
+     * the epilogue, which follows. */
     j->off[fd->ncode] = b->len;
-    add_site(j, &j->ret, &j->n_ret, &j->ret_cap, x_jmp(b));
     emit_epilogue_and_stubs(j);
 }
 
@@ -1277,9 +1311,10 @@ static void emit_body(jc_t *j, const flow_t *f, const pin_t *pins, size_t npins)
  * loop uses, the second pins the most used locals. False when it could
  * not (out of memory, or an op without a template: a bug). */
 static bool compile_function(xbuf_t *b, const weft_module_t *m, const bool *will, callfixes_t *calls,
-                             const funcdef_t *fd, size_t *internal)
+                             uint32_t i, size_t *internal)
 {
-    jc_t j = {.b = b, .m = m, .will = will, .calls = calls, .fd = fd};
+    const funcdef_t *fd = &m->funcs[i];
+    jc_t j = {.b = b, .m = m, .will = will, .calls = calls, .fd = fd, .index = m->nfunc_imports + i};
     flow_t f;
     pin_t *pins = NULL;
     bool ok = false;
@@ -1299,6 +1334,21 @@ static bool compile_function(xbuf_t *b, const weft_module_t *m, const bool *will
     x_mov_rr(b, 1, RBX, RSI);
     mem_in(&j);
     fuel_in(&j);
+    /* ctx->rsp0 = the body's rsp (below the call's return address and
+     * rbp); ctx->call_limit = rsp0 less the budget's direct calls, or
+     * the stack floor if higher (jh_deeper computes it again) */
+    x_lea(b, RAX, RSP, NO_REG, -JIT_CALL_BYTES);
+    x_store(b, 8, RAX, R14, NO_REG, CTX(rsp0));
+    x_load(b, 8, false, true, RCX, R14, NO_REG, CTX(budget));
+    x_shift_imm(b, 1, SH_SHL, RCX, (uint8_t)__builtin_ctz(JIT_CALL_BYTES));
+    x_alu_rr(b, 1, ALU_SUB, RAX, RCX);
+    size_t under = x_jcc(b, CC_B);
+    x_alu_rm(b, 1, ALU_CMP, RAX, R14, CTX(stack_floor));
+    size_t above = x_jcc(b, CC_A);
+    x_patch(b, under, b->len);
+    x_load(b, 8, false, true, RAX, R14, NO_REG, CTX(stack_floor));
+    x_patch(b, above, b->len);
+    x_store(b, 8, RAX, R14, NO_REG, CTX(call_limit));
     x_byte(b, 0xE8); /* call internal */
     size_t call_at = b->len;
     x_u32(b, 0);
@@ -1321,7 +1371,7 @@ static bool compile_function(xbuf_t *b, const weft_module_t *m, const bool *will
     if (npins > 0) { /* again, over the first pass's code */
         b->len = body;
         calls->n = ncalls;
-        j.nfix = j.ntrap = j.n_eax_trap = j.n_unwind = j.n_ret = 0;
+        j.nfix = j.ntrap = j.n_eax_trap = j.n_unwind = j.n_ret = j.n_deeper = 0;
         memset(j.loop_calls, 0, (f.nloops ? f.nloops : 1) * sizeof *j.loop_calls);
         rc_fini(&j.rc);
         rc_init(&j.rc, b);
@@ -1348,7 +1398,30 @@ out:
     free(j.eax_trap);
     free(j.unwind);
     free(j.ret);
+    free(j.deeper);
     return ok;
+}
+
+/* WEFT_JIT_DUMP=PATH: a module's code as compiled (before it is mapped)
+ * written to PATH, raw, for `objdump -D -b binary -m i386:x86-64 PATH`,
+ * and PATH.map: a line per compiled function, its index and the offsets
+ * of its C and internal entries. A debugging aid; failures are ignored. */
+static void dump_code(const weft_module_t *m, const xbuf_t *b, const bool *done, const size_t *entry,
+                      const size_t *internal)
+{
+    const char *path = getenv("WEFT_JIT_DUMP");
+    if (!path || !*path) return;
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(b->p, 1, b->len, f);
+        fclose(f);
+    }
+    char map[4096];
+    snprintf(map, sizeof map, "%s.map", path);
+    if (!(f = fopen(map, "w"))) return;
+    for (uint32_t i = 0; i < m->nfuncs - m->nfunc_imports; i++)
+        if (done[i]) fprintf(f, "%u 0x%zx 0x%zx\n", m->nfunc_imports + i, entry[i], internal[i]);
+    fclose(f);
 }
 
 void jit_compile_module(weft_module_t *m)
@@ -1374,10 +1447,11 @@ void jit_compile_module(weft_module_t *m)
         if (!done[i]) continue;
         while (b.len % 16) x_byte(&b, 0xCC); /* int3 between functions */
         entry[i] = b.len;
-        if (!compile_function(&b, m, done, &calls, &m->funcs[i], &internal[i])) goto out;
+        if (!compile_function(&b, m, done, &calls, i, &internal[i])) goto out;
     }
     if (b.failed || b.len == stub_len) goto out;
     for (size_t k = 0; k < calls.n; k++) x_patch(&b, calls.v[k].at, internal[calls.v[k].callee]);
+    dump_code(m, &b, done, entry, internal);
     size_t size;
     void *code = jit_map_code(b.p, b.len, &size);
     if (!code) goto out;
@@ -1427,7 +1501,7 @@ bool jit_compile_function(weft_module_t *m, uint32_t i)
     bool ok = false;
     if (!will || !c) goto out;
     will[i] = true;
-    if (!compile_function(&b, m, will, &calls, fd, &internal) || b.failed) goto out;
+    if (!compile_function(&b, m, will, &calls, i, &internal) || b.failed) goto out;
     for (size_t k = 0; k < calls.n; k++) x_patch(&b, calls.v[k].at, internal);
     if (!(c->code = jit_map_code(b.p, b.len, &c->size))) goto out;
     c->next = atomic_load(&m->jit_chunks);

@@ -22,8 +22,6 @@
 typedef struct {
     weft_store_t *s;
     weft_instance_t *inst;
-    weft_func_t *func;            /* the running function (for backtraces) */
-    slot_t *fp;
     uint8_t *mem;                 /* memory 0: base and size, reloaded after helpers */
     uint64_t memsize;
     weft_global_t **globals;      /* inst->globals */
@@ -32,13 +30,29 @@ typedef struct {
     const void *const *helpers;   /* jit_helpers */
     slot_t *stack_end;            /* the value stack's end */
     uintptr_t stack_floor;        /* the lowest rsp a direct call may start from */
+    /* Direct calls count no s->depth (docs/jit.md "Direct calls"): each
+     * one takes JIT_CALL_BYTES of C stack, so the depth of a body running
+     * at rsp is depth0 + (rsp0 - rsp) / JIT_CALL_BYTES. The C entry sets
+     * rsp0 (its body's rsp) and call_limit, the lowest body rsp a direct
+     * call may start from: above stack_floor, and below depth
+     * s->nframes_cap (budget = s->nframes_cap - depth0 when entered), so
+     * s->depth can be written out for a helper and fit the frame array. */
+    uintptr_t rsp0;
+    uintptr_t call_limit;
+    uint64_t budget;
+    uint32_t depth0;
+    slot_t *frame_end;            /* the caller's frame end, set before a call helper (host calls) */
     void *prev;                   /* the thread's enclosing jit_invoke context (jit_running) */
 } jit_ctx_t;
+
+/* C stack a direct call takes: its return address and the callee's saved
+ * rbp, which keeps every body's rsp 16-aligned for the helpers it calls. */
+#define JIT_CALL_BYTES 16
 
 /* Entries of the helper table compiled code calls through ctx->helpers:
  * the named ones, then one per internal op (JH_OP + op) for the numeric
  * ops compiled as a call of the C expression ops.def gives them. */
-enum { JH_CALL, JH_CALL_INDIRECT, JH_TRAP, JH_UNWIND, JH_MEMORY_GROW, JH_OP };
+enum { JH_CALL, JH_CALL_INDIRECT, JH_TRAP, JH_UNWIND, JH_MEMORY_GROW, JH_DEEPER, JH_OP };
 extern const void *const jit_helpers[JH_OP + OP__COUNT];
 
 /* Whether this build has the compiled tier (x86-64 Linux). */

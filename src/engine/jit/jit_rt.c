@@ -49,11 +49,15 @@ static uintptr_t jit_stack_floor(void)
 
 typedef weft_trap_code_t (*jit_fn_t)(jit_ctx_t *ctx, slot_t *fp);
 
-static void bt_push(weft_store_t *s, const weft_func_t *f)
+/* Function `index` of the instance ctx runs joins the backtrace (the
+ * compiled code passes its own index: direct calls keep no record of the
+ * running function). */
+static void bt_push(jit_ctx_t *ctx, uint32_t index)
 {
-    if (f && s->bt_len < MAX_BACKTRACE) {
-        s->bt_funcs[s->bt_len] = f->index;
-        s->bt_modules[s->bt_len++] = f->inst ? f->inst->module : NULL;
+    weft_store_t *s = ctx->s;
+    if (s->bt_len < MAX_BACKTRACE) {
+        s->bt_funcs[s->bt_len] = index;
+        s->bt_modules[s->bt_len++] = ctx->inst->module;
     }
 }
 
@@ -76,26 +80,29 @@ weft_trap_code_t jit_invoke(weft_store_t *s, weft_func_t *f, slot_t *fp, bool pu
     if ((uintptr_t)__builtin_frame_address(0) < jit_stack_floor() || fp + d->frame_slots > s->stack + s->stack_slots)
         return store_trap(s, WEFT_TRAP_STACK_EXHAUSTED, "%s", weft_trap_string(WEFT_TRAP_STACK_EXHAUSTED));
     if (push) {
-        if (UNLIKELY(s->depth >= s->nframes_cap) && !store_grow_frames(s))
-            return store_trap(s, WEFT_TRAP_STACK_EXHAUSTED, "%s",
-                              weft_trap_string(WEFT_TRAP_STACK_EXHAUSTED));
+        while (UNLIKELY(s->depth >= s->nframes_cap))
+            if (!store_grow_frames(s))
+                return store_trap(s, WEFT_TRAP_STACK_EXHAUSTED, "%s",
+                                  weft_trap_string(WEFT_TRAP_STACK_EXHAUSTED));
         frame_t *fr = &s->frames[s->depth++];
         fr->ret_pc = NULL; /* a run of the interpreter above stops its walk here */
         fr->ret_fp = fp;
         fr->func = f;
     }
-    for (uint32_t k = f->type->nparams; k < d->nlocals; k++) fp[k].i64 = 0;
+    slot_t *z = fp + d->nparams; /* the locals the interpreter's call zeroes */
+    for (uint64_t mask = d->zero_mask; mask; mask &= mask - 1) z[__builtin_ctzll(mask)].i64 = 0;
+    for (uint32_t k = d->zero_from; k < d->nlocals; k++) fp[k].i64 = 0;
     jit_ctx_t ctx = {
         .s = s,
         .inst = f->inst,
-        .func = f,
-        .fp = fp,
         .globals = f->inst->globals,
         .funcs = f->inst->funcs,
         .interrupt = &s->interrupt,
         .helpers = jit_helpers,
         .stack_end = s->stack + s->stack_slots,
         .stack_floor = jit_stack_floor(),
+        .budget = s->nframes_cap - s->depth, /* the C entry sets rsp0 and call_limit */
+        .depth0 = s->depth,
     };
     ctx_reload_mem(&ctx);
     ctx.prev = jit_running; /* for the fault handler (guard.c) */
@@ -124,8 +131,7 @@ static weft_trap_code_t jh_call_func(jit_ctx_t *ctx, weft_func_t *f, slot_t *nfp
             return store_trap(s, WEFT_TRAP_OUT_OF_FUEL, "%s", weft_trap_string(WEFT_TRAP_OUT_OF_FUEL));
         uint32_t np = f->type->nparams, nr = f->type->nresults;
         s->stack_top = nfp + (np > nr ? np : nr);
-        if (ctx->fp + ctx->func->def->frame_slots > s->stack_top)
-            s->stack_top = ctx->fp + ctx->func->def->frame_slots;
+        if (ctx->frame_end > s->stack_top) s->stack_top = ctx->frame_end;
         tc = runtime_call_host(s, f, ctx->inst, nfp);
     }
     ctx_reload_mem(ctx);
@@ -155,21 +161,40 @@ static weft_trap_code_t jh_call_indirect(jit_ctx_t *ctx, uint32_t type, uint32_t
     return jh_call_func(ctx, callee, nfp);
 }
 
-/* A trap raised by compiled code itself: the message, then this function
- * in the backtrace. */
-static weft_trap_code_t jh_trap(jit_ctx_t *ctx, weft_trap_code_t code)
+/* A trap raised by compiled function `index` itself: the message, then
+ * the function in the backtrace. */
+static weft_trap_code_t jh_trap(jit_ctx_t *ctx, weft_trap_code_t code, uint32_t index)
 {
     store_trap(ctx->s, code, "%s", weft_trap_string(code));
-    bt_push(ctx->s, ctx->func);
+    bt_push(ctx, index);
     return code;
 }
 
-/* A trap reported by a callee or helper: this function joins the
+/* A trap reported by a callee or helper: function `index` joins the
  * backtrace on the way out. */
-static weft_trap_code_t jh_unwind(jit_ctx_t *ctx, weft_trap_code_t code)
+static weft_trap_code_t jh_unwind(jit_ctx_t *ctx, weft_trap_code_t code, uint32_t index)
 {
-    bt_push(ctx->s, ctx->func);
+    bt_push(ctx, index);
     return code;
+}
+
+/* The out-of-line path of a direct call from the body running at rsp,
+ * taken when rsp is at or below ctx->call_limit: the call is refused
+ * (STACK_EXHAUSTED, not reported yet) when the C stack is short or the
+ * interpreter's call would be (the frame array cannot grow to hold one
+ * more frame: the depth limit); else the array is grown and the limit
+ * moved, and the call goes ahead. */
+static uint32_t jh_deeper(jit_ctx_t *ctx, uintptr_t rsp)
+{
+    weft_store_t *s = ctx->s;
+    uint64_t depth = ctx->depth0 + (ctx->rsp0 - rsp) / JIT_CALL_BYTES;
+    if (rsp < ctx->stack_floor) return WEFT_TRAP_STACK_EXHAUSTED;
+    while (depth >= s->nframes_cap)
+        if (!store_grow_frames(s)) return WEFT_TRAP_STACK_EXHAUSTED;
+    uint64_t room = (uint64_t)(s->nframes_cap - ctx->depth0) * JIT_CALL_BYTES;
+    /* as the C entry computes it */
+    ctx->call_limit = room < ctx->rsp0 && ctx->rsp0 - room > ctx->stack_floor ? ctx->rsp0 - room : ctx->stack_floor;
+    return 0;
 }
 
 /* memory.grow of memory 0, as the interpreter's: a grow that will happen
@@ -234,6 +259,7 @@ const void *const jit_helpers[JH_OP + OP__COUNT] = {
     [JH_TRAP] = (const void *)jh_trap,
     [JH_UNWIND] = (const void *)jh_unwind,
     [JH_MEMORY_GROW] = (const void *)jh_memory_grow,
+    [JH_DEEPER] = (const void *)jh_deeper,
 #define UN(n, w, vi, vo, fi, fo, e) [JH_OP + OP_##n] = (const void *)jh_##n,
 #define BIN(n, w, vi, vo, fi, fo, e)                                          \
     [JH_OP + OP_##n] = (const void *)jh_##n, [JH_OP + OP_##n##_IMM] = (const void *)jh_##n, \
