@@ -221,6 +221,23 @@ static void expect_same_call(fixture_t *in, fixture_t *jit, const char *name, in
     for (size_t i = 0; i < nin; i++) ASSERT_EQ_U64(bjit[i], bin[i]);
 }
 
+/* Every function of fns with every argument and every fuel budget, then
+ * every function of the compiled fixture runs compiled. */
+static void expect_same_calls(fixture_t *in, fixture_t *jit, const char *const *fns, size_t nfns,
+                              const int32_t *args, size_t nargs, const uint64_t *fuels, size_t nfuels)
+{
+    for (size_t f = 0; f < nfns; f++)
+        for (size_t a = 0; a < nargs; a++)
+            for (size_t u = 0; u < nfuels; u++) expect_same_call(in, jit, fns[f], args[a], fuels[u]);
+#if defined(__x86_64__) && defined(__linux__)
+    uint32_t total, compiled = weft_module_compiled_functions(jit->module, &total);
+    ASSERT_EQ_U64(compiled, total);
+#endif
+}
+#define EXPECT_SAME_CALLS(in, jit, fns, args, fuels)                                                      \
+    expect_same_calls(in, jit, fns, sizeof fns / sizeof *fns, args, sizeof args / sizeof *args, fuels, \
+                      sizeof fuels / sizeof *fuels)
+
 /* jit_regs.wat: values kept in registers between ops and loop locals kept
  * in registers across the loop reach memory wherever they must (branches
  * out of the loop, returns, calls and helpers in it, traps, nested loops,
@@ -236,14 +253,7 @@ TEST(jit_registers_agree_with_the_interpreter)
                                       "oob_inside", "nested", "many", "bits", "widen", "grow_inside"};
     static const int32_t args[] = {-80, -3, 0, 1, 7, 13, 25, 4096, 65536};
     static const uint64_t fuels[] = {1000000, 300, 41};
-    for (size_t f = 0; f < sizeof fns / sizeof *fns; f++)
-        for (size_t a = 0; a < sizeof args / sizeof *args; a++)
-            for (size_t u = 0; u < sizeof fuels / sizeof *fuels; u++)
-                expect_same_call(&in, &jit, fns[f], args[a], fuels[u]);
-#if defined(__x86_64__) && defined(__linux__)
-    uint32_t total, compiled = weft_module_compiled_functions(jit.module, &total);
-    ASSERT_EQ_U64(compiled, total); /* every function here runs compiled */
-#endif
+    EXPECT_SAME_CALLS(&in, &jit, fns, args, fuels);
 }
 
 /* The fuel running out at every point of a call, the last unit included:
@@ -423,14 +433,7 @@ TEST(jit_integer_division_shifts_and_multiplies_agree_with_the_interpreter)
     static const int32_t args[] = {0, 1, -1, 2, -2, 3, 7, -7, 1000, INT32_MIN, INT32_MAX};
     static const uint64_t fuels[] = {1000000, 200, 37};
     static const char *const loops[] = {"divloop", "divloop64", "min_div"};
-    for (size_t f = 0; f < sizeof loops / sizeof *loops; f++)
-        for (size_t a = 0; a < sizeof args / sizeof *args; a++)
-            for (size_t u = 0; u < sizeof fuels / sizeof *fuels; u++)
-                expect_same_call(&in, &jit, loops[f], args[a], fuels[u]);
-#if defined(__x86_64__) && defined(__linux__)
-    uint32_t total, compiled = weft_module_compiled_functions(jit.module, &total);
-    ASSERT_EQ_U64(compiled, total);
-#endif
+    EXPECT_SAME_CALLS(&in, &jit, loops, args, fuels);
 }
 
 #if defined(__x86_64__) && defined(__linux__)
