@@ -11,20 +11,8 @@
 set -u
 weft=$1
 comp=$2/fsdirect.wasm
-if [ ! -f "$comp" ]; then
-    echo "SKIP: $comp was not built (jco not installed: run scripts/install-deps.sh)"
-    exit 77
-fi
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT INT TERM
-export WEFT_DATA_DIR="$T/data"
-fail=0
-check() { # check WHAT GOT WANT
-    if [ "$2" != "$3" ]; then
-        echo "FAIL: $1: got '$2', want '$3'"
-        fail=1
-    fi
-}
+. "$(dirname "$0")/common.sh"
+component_setup "$comp"
 
 mkdir -p "$T/box/names" "$T/outside"
 echo secret > "$T/outside/secret.txt"

@@ -19,22 +19,9 @@ cdir=$3
 gdir=$4
 prog=${case_%_walk}
 comp=$cdir/p2_$prog.wasm
-if [ ! -f "$comp" ]; then
-    echo "SKIP: $comp was not built (jco not installed: run scripts/install-deps.sh)"
-    exit 77
-fi
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT INT TERM
-export WEFT_DATA_DIR="$T/data"
+. "$(dirname "$0")/common.sh"
+component_setup "$comp"
 [ "$prog" != "$case_" ] && export WEFT_WASI_FORCE_WALK=1
-fail=0
-
-check() { # check WHAT GOT WANT
-    if [ "$2" != "$3" ]; then
-        echo "FAIL: $1: got '$2', want '$3'"
-        fail=1
-    fi
-}
 
 # What a scratch directory holds: every name with its type, size, link
 # count and symlink target (times aside: they differ from run to run).
