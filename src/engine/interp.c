@@ -49,10 +49,13 @@ static int stat_index(const void *h)
 }
 static void stats_print(void)
 {
+    /* WEFT_OPSTATS_ROWS: how many ops and pairs to print (default 25) */
+    const char *rows_env = getenv("WEFT_OPSTATS_ROWS");
+    int rows = rows_env ? atoi(rows_env) : 25;
     uint64_t total = 0;
     for (int i = 0; i < STATS_OPS; i++) total += op_count[i];
     fprintf(stderr, "-- op counts (%llu dispatches) --\n", (unsigned long long)total);
-    for (int round = 0; round < 25; round++) {
+    for (int round = 0; round < rows; round++) {
         int best = -1;
         for (int i = 0; i < STATS_OPS; i++)
             if (op_count[i] && (best < 0 || op_count[i] > op_count[best])) best = i;
@@ -61,7 +64,7 @@ static void stats_print(void)
         op_count[best] = 0;
     }
     fprintf(stderr, "-- pairs --\n");
-    for (int round = 0; round < 25; round++) {
+    for (int round = 0; round < rows; round++) {
         int ba = -1, bb = -1;
         for (int a = 0; a < STATS_OPS; a++)
             for (int b = 0; b < STATS_OPS; b++)
@@ -664,6 +667,46 @@ L_REF_FUNC:
 L_REF_IS_NULL:
     DST(1).i32 = SRC(1).ref == NULL;
     pc += 2;
+    NEXT();
+/* Two I32_ADD_IMMs (compile.c: add_imm_pair), in order: the second may
+ * read what the first wrote. Each slot is written as PUT writes it; acc
+ * holds the second result, as after two separate ops. */
+#define ADD_IMM2(a_expr)                                                      \
+    do {                                                                      \
+        fp[pc[1].p.a].i32 = (a_expr) + (uint32_t)pc[2].u;                     \
+        uint32_t r2_ = fp[pc[3].p.b].i32 + (uint32_t)pc[4].u;                 \
+        fp[pc[3].p.a].i32 = r2_;                                              \
+        acc.i64 = r2_;                                                        \
+        pc += 5;                                                              \
+        NEXT();                                                               \
+    } while (0)
+L_I32_ADD_IMM2:
+    ADD_IMM2(SRC(1).i32);
+L_I32_ADD_IMM2_R:
+    ADD_IMM2(acc.i32);
+/* global.get of an i32 global plus a constant, and global.set of a slot
+ * plus a constant (compile.c: global_add_imm, global_set_fused): clang's
+ * stack pointer, moved down at a function's entry and back at its end.
+ * An i32 global's value is its .i32 field, as an i32 slot's is. */
+L_GLOBAL_GET_ADD_IMM: {
+    uint32_t r = inst->globals[pc[1].p.b]->val.i32 + (uint32_t)pc[2].u;
+    fp[pc[1].p.a].i32 = r;
+    acc.i64 = r;
+    pc += 3;
+    NEXT();
+}
+L_GLOBAL_GET_ADD_IMM_SET: {
+    weft_global_t *g = inst->globals[pc[1].p.b];
+    uint32_t r = g->val.i32 + (uint32_t)pc[2].u;
+    g->val.i32 = r;
+    fp[pc[1].p.a].i32 = r;
+    acc.i64 = r;
+    pc += 3;
+    NEXT();
+}
+L_GLOBAL_SET_ADD_IMM:
+    inst->globals[pc[1].p.b]->val.i32 = fp[pc[1].p.a].i32 + (uint32_t)pc[2].u;
+    pc += 3;
     NEXT();
 
 /* SIMD: generic handlers around simd.c's lane functions. A v128 in slot i

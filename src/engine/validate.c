@@ -300,6 +300,83 @@ static int swapped(int op)
     return -1;
 }
 
+/* i32 d = a + k right after another I32_ADD_IMM of this run (clang's
+ * strength-reduced loops step several induction variables one after
+ * another): the two become one I32_ADD_IMM2, one dispatch. The pair is
+ * the last op, its second half the last definition (so local.set can
+ * retarget d, and address_add can split the pair again). Returns whether
+ * it fused. */
+static bool add_imm_pair(cctx_t *c, uint32_t d, uint32_t a, uint64_t k)
+{
+    int last = c->last_op;
+    if ((last != OP_I32_ADD_IMM && last != OP_I32_ADD_IMM_R) || c->fuel_pending ||
+        c->last_op_at + 3 != c->ncode)
+        return false;
+    size_t at = c->last_op_at;
+    c->last_op = last == OP_I32_ADD_IMM ? OP_I32_ADD_IMM2 : OP_I32_ADD_IMM2_R;
+    c->code[at].h = interp_labels[c->last_op];
+    cc_pair(c, d, a);
+    cc_cell(c, k);
+    c->last_def = at + 3;
+    c->last_copy = NO_CELL;
+    c->acc_ok = true; /* the handler leaves d in acc, as I32_ADD_IMM does */
+    c->acc_class = cc_acc_out(OP_I32_ADD_IMM);
+    c->acc_slot = d;
+    return true;
+}
+
+static bool is_add_imm_pair(int op) { return op == OP_I32_ADD_IMM2 || op == OP_I32_ADD_IMM2_R; }
+
+/* i32 d = a + k where a is the fresh result of a GLOBAL_GET right before:
+ * one GLOBAL_GET_ADD_IMM (clang's `global.get $sp; i32.const n; i32.sub`
+ * at a function's entry). Returns whether it fused. */
+static bool global_add_imm(cctx_t *c, uint32_t d, uint32_t a, uint32_t k)
+{
+    size_t at = c->last_op_at;
+    if (c->last_op != OP_GLOBAL_GET || c->fuel_pending || at + 2 != c->ncode || c->last_def != at + 1 ||
+        c->code[at + 1].p.a != a)
+        return false;
+    c->last_op = OP_GLOBAL_GET_ADD_IMM;
+    c->code[at].h = interp_labels[OP_GLOBAL_GET_ADD_IMM];
+    c->code[at + 1].p.a = d;
+    cc_cell(c, k);
+    c->last_copy = NO_CELL;
+    c->acc_ok = true; /* the handler leaves d in acc, as I32_ADD_IMM does */
+    c->acc_class = cc_acc_out(OP_I32_ADD_IMM);
+    c->acc_slot = d;
+    return true;
+}
+
+/* global.set of i32 global g from `slot`, fused with the op right before
+ * when that op made the value: a GLOBAL_GET_ADD_IMM of g becomes
+ * GLOBAL_GET_ADD_IMM_SET (the stack pointer's prologue, also when a
+ * local.tee kept the value: the op was retargeted to write the local), an
+ * i32 add or sub of a constant whose result only this global.set reads
+ * becomes GLOBAL_SET_ADD_IMM (the epilogue). Returns whether it fused. */
+static bool global_set_fused(cctx_t *c, uint32_t slot, uint32_t g)
+{
+    size_t at = c->last_op_at;
+    int last = cc_base_op(c->last_op);
+    if (c->fuel_pending || at + 3 != c->ncode || c->code[at + 1].p.a != slot) return false;
+    /* the op wrote slot (a local.tee's retarget leaves no last_def) */
+    if (last == OP_GLOBAL_GET_ADD_IMM && c->code[at + 1].p.b == g) {
+        c->last_op = OP_GLOBAL_GET_ADD_IMM_SET;
+    } else if ((last == OP_I32_ADD_IMM || last == OP_I32_SUB_IMM) && c->last_def == at + 1 &&
+               slot == home(c, c->sp)) { /* a temporary only this global.set reads */
+        uint32_t k = (uint32_t)c->code[at + 2].u;
+        c->code[at + 1] = (cell_t){.p = {c->code[at + 1].p.b, g}};
+        c->code[at + 2].u = last == OP_I32_SUB_IMM ? 0u - k : k;
+        c->last_op = OP_GLOBAL_SET_ADD_IMM;
+    } else {
+        return false;
+    }
+    c->code[at].h = interp_labels[c->last_op];
+    c->last_def = NO_CELL; /* as after a GLOBAL_SET */
+    c->acc_ok = false;
+    c->last_copy = NO_CELL;
+    return true;
+}
+
 /* A binary op. With `imm`, the op has an _IMM twin (numbered op + 1) taking
  * a constant second operand from the instruction instead of a slot. */
 static void binop(cctx_t *c, int op, uint8_t vin, uint8_t vout, bool imm)
@@ -330,6 +407,10 @@ static void binop(cctx_t *c, int op, uint8_t vin, uint8_t vout, bool imm)
     int r = imm && cc_acc_holds(c, a.slot, op) ? 2 : 0;
     uint32_t d = push_home(c, vout);
     size_t at;
+    if (b.konst && (op == OP_I32_ADD || op == OP_I32_SUB) &&
+        global_add_imm(c, d, a.slot, op == OP_I32_SUB ? 0u - (uint32_t)b.bits : (uint32_t)b.bits))
+        return;
+    if (b.konst && op == OP_I32_ADD && add_imm_pair(c, d, a.slot, b.bits)) return;
     if (b.konst) {
         at = cc_op(c, op + 1 + r);
         cc_pair(c, d, a.slot);
@@ -349,22 +430,32 @@ static void binop(cctx_t *c, int op, uint8_t vin, uint8_t vout, bool imm)
 static int address_add(cctx_t *c, const opnd_t *addr, uint32_t pos, uint32_t *src, uint32_t *k)
 {
     int last = cc_base_op(c->last_op);
-    if (!emitting(c) || addr->konst || (last != OP_I32_ADD_IMM && last != OP_I32_ADD) ||
-        c->last_def != c->last_op_at + 1 || addr->slot != home(c, pos) ||
-        c->code[c->last_def].p.a != addr->slot)
+    bool pair = is_add_imm_pair(last); /* its second half is the add */
+    size_t def = c->last_op_at + (pair ? 3 : 1);
+    if (!emitting(c) || addr->konst || (last != OP_I32_ADD_IMM && last != OP_I32_ADD && !pair) ||
+        c->last_def != def || addr->slot != home(c, pos) || c->code[def].p.a != addr->slot)
         return 0;
-    int kind = last == OP_I32_ADD_IMM ? 1 : 2;
-    *src = c->code[c->last_op_at + 1].p.b;
-    *k = kind == 1 ? (uint32_t)c->code[c->last_op_at + 2].u : c->code[c->last_op_at + 2].p.a;
+    int kind = last == OP_I32_ADD ? 2 : 1;
+    *src = c->code[def].p.b;
+    *k = kind == 1 ? (uint32_t)c->code[def + 1].u : c->code[def + 1].p.a;
     return kind;
 }
 
+/* Takes the add address_add found back out of the code: the last op, or
+ * the second half of an I32_ADD_IMM2, which becomes its first alone. */
 static void take_last_op(cctx_t *c)
 {
-    c->ncode = c->last_op_at;
+    if (is_add_imm_pair(c->last_op)) {
+        int first = c->last_op == OP_I32_ADD_IMM2 ? OP_I32_ADD_IMM : OP_I32_ADD_IMM_R;
+        c->code[c->last_op_at].h = interp_labels[first];
+        c->ncode = c->last_op_at + 3;
+        c->last_op = first;
+    } else {
+        c->ncode = c->last_op_at;
+        c->last_op = -1;
+    }
     c->last_def = NO_CELL;
     c->acc_ok = false;
-    c->last_op = -1;
 }
 
 /* A load or store of memory mem > 0: one generic op, the wasm opcode
@@ -1273,7 +1364,7 @@ static bool instruction(cctx_t *c)
         if (g >= m->nglobals) INVALID(c, "unknown global %u", g);
         if (!m->globals[g].mut) INVALID(c, "global is immutable");
         opnd_t v = pop_t(c, m->globals[g].type);
-        if (emitting(c)) {
+        if (emitting(c) && !(m->globals[g].type == WEFT_I32 && global_set_fused(c, v.slot, g))) {
             cc_op(c, m->globals[g].type == WEFT_V128 ? OP_V_GLOBAL_SET : OP_GLOBAL_SET);
             cc_pair(c, v.slot, g);
         }

@@ -63,6 +63,19 @@ void h_check_trap(const char *file, int line, const char *expr, int got,
         test_fail(file, line, "%s: trap %s has an empty message", expr, weft_trap_name(code));
 }
 
+void h_same_trap_at(const char *file, int line, weft_store_t *a, weft_store_t *b)
+{
+    if (weft_store_trap(a) != weft_store_trap(b))
+        test_fail(file, line, "traps differ: %s and %s", weft_trap_name(weft_store_trap(a)),
+                  weft_trap_name(weft_store_trap(b)));
+    uint32_t fa[64], fb[64];
+    size_t na = weft_store_trap_backtrace(a, fa, NULL, 64), nb = weft_store_trap_backtrace(b, fb, NULL, 64);
+    if (na != nb) test_fail(file, line, "backtraces of %zu and %zu functions", na, nb);
+    for (size_t i = 0; i < na; i++)
+        if (fa[i] != fb[i])
+            test_fail(file, line, "backtraces differ at frame %zu: func %u and func %u", i, fa[i], fb[i]);
+}
+
 weft_engine_t *h_engine(void)
 {
     weft_engine_t *e = weft_engine_new();

@@ -107,6 +107,11 @@ int32_t fx_call_i32_at(const char *file, int line, fixture_t *fx, const char *na
 int fx_try_i32_at(const char *file, int line, fixture_t *fx, const char *name, int nargs, ...);
 #define TRY_I32(fx, name, ...) fx_try_i32_at(__FILE__, __LINE__, fx, name, __VA_ARGS__)
 
+/* Both stores' last calls trapped alike: the same trap code and backtrace
+ * (two tiers running one module, say). */
+void h_same_trap_at(const char *file, int line, weft_store_t *a, weft_store_t *b);
+#define h_same_trap(a, b) h_same_trap_at(__FILE__, __LINE__, a, b)
+
 /* Value constructors for references. */
 weft_val_t h_funcref(weft_func_t *f);
 weft_val_t h_externref(void *p);

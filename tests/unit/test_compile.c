@@ -391,6 +391,15 @@ static char *listing(weft_module_t *m, uint32_t index)
     return text;
 }
 
+/* Module `name` instantiated interpreted (in) and compiled (jit). */
+static void open_both_tiers(fixture_t *in, fixture_t *jit, const char *name)
+{
+    fx_open_tier(in, name, WEFT_TIER_INTERP);
+    fx_instantiate(in);
+    fx_open_tier(jit, name, WEFT_TIER_JIT);
+    fx_instantiate(jit);
+}
+
 static int32_t call_i32(fixture_t *fx, const char *name, const weft_val_t *args, size_t n)
 {
     weft_val_t res;
@@ -644,10 +653,7 @@ TEST(compile_and_constant_then_branch_is_one_test)
                                             "accbrif", "ifz", "brifz", "accbrifz"};
     static const int32_t xs[] = {0, 1, 2, 255, 256, -1, INT32_MIN, INT32_MAX, 0x1234567};
     fixture_t in, jit;
-    fx_open_tier(&in, "and_branch", WEFT_TIER_INTERP);
-    fx_instantiate(&in);
-    fx_open_tier(&jit, "and_branch", WEFT_TIER_JIT);
-    fx_instantiate(&jit);
+    open_both_tiers(&in, &jit, "and_branch");
 #if defined(__x86_64__) && defined(__linux__)
     uint32_t total, compiled = weft_module_compiled_functions(jit.module, &total);
     ASSERT_EQ_U64(compiled, total); /* the fused ops have a template */
@@ -681,4 +687,186 @@ TEST(compile_and_constant_then_branch_is_one_test)
                 if (got != want) FAIL("compiled %s(%d, %d): %d, expected %d", name, xs[i], y, got, want);
             }
         }
+}
+
+/* ---- fused sequences (wat/fused_steps.wat) ------------------------------ */
+
+/* Calls `name` with two i32 arguments (the second ignored by one-parameter
+ * functions: nargs) under `fuel` (0: fuel off) in fx; returns the call's
+ * code, the result in *out. */
+static int fused_call(fixture_t *fx, const char *name, size_t nargs, int32_t x, int32_t y, uint64_t fuel,
+                      int32_t *out)
+{
+    weft_val_t a[2] = {weft_val_i32(x), weft_val_i32(y)}, res = {0};
+    weft_func_t *f = fx_func(fx, name);
+    size_t nres = weft_functype_nresults(weft_func_type(f));
+    if (fuel) weft_store_set_fuel(fx->store, fuel);
+    int rc = weft_func_call(fx->store, f, a, nargs, &res, nres);
+    *out = nres ? res.of.i32 : 0;
+    return rc;
+}
+
+static int32_t fused_global(fixture_t *fx, const char *name)
+{
+    weft_val_t v;
+    weft_global_get(fx_global(fx, name), &v);
+    return v.of.i32;
+}
+
+static void fused_set_sp(fixture_t *fx, int32_t sp)
+{
+    weft_val_t v = weft_val_i32(sp);
+    ASSERT_OK(weft_global_set(fx_global(fx, "sp"), &v));
+}
+
+/* The fuel used by a call that succeeds (fuel on, 1,000,000 to start). */
+static uint64_t fused_fuel_used(fixture_t *fx, const char *name, size_t nargs, int32_t x, int32_t y)
+{
+    int32_t r;
+    ASSERT_OK(fused_call(fx, name, nargs, x, y, 1000000, &r));
+    return 1000000 - weft_store_fuel(fx->store);
+}
+
+/* Both tiers: the same code, result, fuel left, trap, backtrace and
+ * stack pointer, from the same stack pointer. */
+static void fused_same(fixture_t *in, fixture_t *jit, const char *name, size_t nargs, int32_t x, int32_t y,
+                       uint64_t fuel, int32_t sp)
+{
+    fixture_t *fx[2] = {in, jit};
+    int rc[2];
+    int32_t r[2];
+    for (int t = 0; t < 2; t++) {
+        fused_set_sp(fx[t], sp);
+        rc[t] = fused_call(fx[t], name, nargs, x, y, fuel, &r[t]);
+    }
+    ASSERT_EQ_INT(rc[1], rc[0]);
+    ASSERT_EQ_U64(weft_store_fuel(jit->store), weft_store_fuel(in->store));
+    ASSERT_EQ_INT(fused_global(jit, "sp"), fused_global(in, "sp"));
+    ASSERT_EQ_INT(fused_global(jit, "other"), fused_global(in, "other"));
+    if (rc[0] == 0) {
+        ASSERT_EQ_INT(r[1], r[0]);
+        return;
+    }
+    h_same_trap(in->store, jit->store);
+}
+
+static uint32_t steps_c(uint32_t n, uint32_t p)
+{
+    uint32_t q = (uint32_t)-5, s = 0;
+    for (; n; n--) {
+        s += p ^ q;
+        p += 40;
+        q -= 4;
+    }
+    return s + p + q;
+}
+
+/* Two i32 adds of a constant in a row are one I32_ADD_IMM2 (its _R form
+ * when the first reads the accumulator); a load that folds the second add
+ * splits the pair again. Against C, in both tiers, with wrapping sums, a
+ * trap right after a pair, and the fuel running out at every point:
+ * fuel is the wasm instructions' count, unchanged (20 an iteration). */
+TEST(compile_fused_adds_of_constants_step_induction_variables)
+{
+    fixture_t in, jit;
+    open_both_tiers(&in, &jit, "fused_steps");
+#if defined(__x86_64__) && defined(__linux__)
+    uint32_t total, compiled = weft_module_compiled_functions(jit.module, &total);
+    ASSERT_EQ_U64(compiled, total); /* the fused ops have templates */
+#endif
+    const char *steps = listing(in.module, 0);
+    ASSERT_NOT_NULL(strstr(steps, "I32_ADD_IMM2 "));
+    ASSERT_NOT_NULL(strstr(strstr(steps, "I32_ADD_IMM2 "), "I32_ADD_IMM ")); /* n -= 1 after the pair */
+    ASSERT_NOT_NULL(strstr(listing(in.module, 1), "I32_ADD_IMM2 "));
+    ASSERT_NOT_NULL(strstr(listing(in.module, 2), "I32_ADD_IMM2_R"));
+    const char *split = listing(in.module, 3);
+    ASSERT_NULL(strstr(split, "I32_ADD_IMM2"));
+    ASSERT_NOT_NULL(strstr(split, "I32_LOAD8_U_A"));
+
+    static const int32_t ns[] = {0, 1, 2, 7, 100};
+    static const int32_t ps[] = {0, 1000, -40, INT32_MAX, INT32_MIN, -1};
+    fixture_t *fx[2] = {&in, &jit};
+    for (int t = 0; t < 2; t++) {
+        int32_t r;
+        for (size_t i = 0; i < sizeof ns / sizeof *ns; i++)
+            for (size_t k = 0; k < sizeof ps / sizeof *ps; k++) {
+                ASSERT_OK(fused_call(fx[t], "steps", 2, ns[i], ps[k], 0, &r));
+                ASSERT_EQ_INT(r, (int32_t)steps_c((uint32_t)ns[i], (uint32_t)ps[k]));
+            }
+        for (size_t k = 0; k < sizeof ps / sizeof *ps; k++) {
+            uint32_t p = (uint32_t)ps[k] + 4, q = p + 8;
+            ASSERT_OK(fused_call(fx[t], "chain", 1, ps[k], 0, 0, &r));
+            ASSERT_EQ_INT(r, (int32_t)(p ^ (q * 3)));
+            ASSERT_OK(fused_call(fx[t], "acc", 2, ps[k], ps[(k + 1) % 6], 0, &r));
+            ASSERT_EQ_INT(r, (int32_t)((uint32_t)ps[k] * 3 + 1 - ((uint32_t)ps[(k + 1) % 6] + 0x7fffffffu)));
+        }
+        ASSERT_OK(fused_call(fx[t], "split", 2, 5, 65527, 0, &r)); /* reads byte 65535 */
+        ASSERT_EQ_INT(r, 9);
+        ASSERT_OK(fused_call(fx[t], "split", 2, 5, -8, 0, &r)); /* the address wraps to 0 */
+        ASSERT_EQ_INT(r, 9);
+        ASSERT_TRAP(fx[t]->store, fused_call(fx[t], "split", 2, 5, 65528, 0, &r), WEFT_TRAP_MEMORY_OOB);
+        /* the count of wasm instructions, whatever fuses */
+        ASSERT_EQ_U64(fused_fuel_used(fx[t], "steps", 2, 2, 0) - fused_fuel_used(fx[t], "steps", 2, 1, 0), 20);
+        ASSERT_EQ_U64(fused_fuel_used(fx[t], "chain", 1, 3, 0), 13);
+    }
+    for (uint64_t fuel = 1; fuel <= 140; fuel++) {
+        fused_same(&in, &jit, "steps", 2, 5, 1000, fuel, 1024);
+        fused_same(&in, &jit, "chain", 1, 5, 0, fuel, 1024);
+        fused_same(&in, &jit, "acc", 2, 5, 6, fuel, 1024);
+        fused_same(&in, &jit, "split", 2, 5, 65528, fuel, 1024); /* the trap, or out of fuel first */
+    }
+}
+
+/* clang's stack pointer: the prologue `global.get; i32.const; i32.sub;
+ * local.tee; global.set` is one GLOBAL_GET_ADD_IMM_SET, the epilogue
+ * `local.get; i32.const; i32.add; global.set` one GLOBAL_SET_ADD_IMM, in
+ * both tiers, with the stack pointer wrapping below 0 (the frame's store
+ * traps after the prologue moved it), deep recursion, another global, and
+ * the fuel running out at every point. */
+TEST(compile_fused_stack_pointer_moves_are_one_op)
+{
+    fixture_t in, jit;
+    open_both_tiers(&in, &jit, "fused_steps");
+    const char *frame = listing(in.module, 4);
+    ASSERT_NOT_NULL(strstr(frame, "GLOBAL_GET_ADD_IMM_SET"));
+    ASSERT_NOT_NULL(strstr(frame, "GLOBAL_SET_ADD_IMM"));
+    ASSERT_NULL(strstr(frame, "GLOBAL_GET "));
+    ASSERT_NULL(strstr(frame, "GLOBAL_SET "));
+    ASSERT_NOT_NULL(strstr(listing(in.module, 5), "GLOBAL_SET_ADD_IMM")); /* sub of -48 */
+    ASSERT_NOT_NULL(strstr(listing(in.module, 6), "GLOBAL_GET_ADD_IMM "));
+    const char *copy = listing(in.module, 7);
+    ASSERT_NOT_NULL(strstr(copy, "GLOBAL_GET_ADD_IMM "));
+    ASSERT_NOT_NULL(strstr(copy, "GLOBAL_SET ")); /* into another global: not fused */
+    ASSERT_NOT_NULL(strstr(copy, "GLOBAL_SET_ADD_IMM"));
+
+    fixture_t *fx[2] = {&in, &jit};
+    for (int t = 0; t < 2; t++) {
+        int32_t r;
+        fused_set_sp(fx[t], 1024);
+        ASSERT_OK(fused_call(fx[t], "frame", 1, 77, 0, 0, &r));
+        ASSERT_EQ_INT(r, 77 + 992);
+        ASSERT_EQ_INT(fused_global(fx[t], "sp"), 1024);
+        ASSERT_OK(fused_call(fx[t], "rec", 1, 9, 0, 0, &r));
+        ASSERT_EQ_INT(r, 1024 - 48 * 10);
+        ASSERT_EQ_INT(fused_global(fx[t], "sp"), 1024);
+        ASSERT_OK(fused_call(fx[t], "rec", 1, 30, 0, 0, &r)); /* wraps below 0 and back */
+        ASSERT_EQ_INT(r, (int32_t)(1024u - 48u * 31u));
+        ASSERT_EQ_INT(fused_global(fx[t], "sp"), 1024);
+        ASSERT_OK(fused_call(fx[t], "peek", 0, 0, 0, 0, &r));
+        ASSERT_EQ_INT(r, 1008);
+        ASSERT_OK(fused_call(fx[t], "copy_plus", 1, -1, 0, 0, &r));
+        ASSERT_EQ_INT(fused_global(fx[t], "other"), 1124);
+        ASSERT_EQ_INT(fused_global(fx[t], "sp"), 0);
+        fused_set_sp(fx[t], 16); /* the frame at -16: its store is out of bounds */
+        ASSERT_TRAP(fx[t]->store, fused_call(fx[t], "frame", 1, 77, 0, 0, &r), WEFT_TRAP_MEMORY_OOB);
+        ASSERT_EQ_INT(fused_global(fx[t], "sp"), -16); /* the prologue ran */
+        fused_set_sp(fx[t], 1024);
+        ASSERT_EQ_U64(fused_fuel_used(fx[t], "frame", 1, 1, 0), 18);
+    }
+    for (uint64_t fuel = 1; fuel <= 120; fuel++) {
+        fused_same(&in, &jit, "frame", 1, 77, 0, fuel, 1024);
+        fused_same(&in, &jit, "frame", 1, 77, 0, fuel, 16);
+        fused_same(&in, &jit, "rec", 1, 3, 0, fuel, 1024);
+        fused_same(&in, &jit, "copy_plus", 1, 5, 0, fuel, 1024);
+    }
 }

@@ -214,11 +214,7 @@ static void expect_same_call(fixture_t *in, fixture_t *jit, const char *name, in
         ASSERT_EQ_INT(res[1].of.i32, res[0].of.i32);
         return;
     }
-    ASSERT_EQ_INT(weft_store_trap(jit->store), weft_store_trap(in->store));
-    uint32_t bin[64], bjit[64];
-    size_t nin = weft_store_trap_backtrace(in->store, bin, NULL, 64);
-    ASSERT_EQ_U64(weft_store_trap_backtrace(jit->store, bjit, NULL, 64), nin);
-    for (size_t i = 0; i < nin; i++) ASSERT_EQ_U64(bjit[i], bin[i]);
+    h_same_trap(in->store, jit->store);
 }
 
 /* Every function of fns with every argument and every fuel budget, then

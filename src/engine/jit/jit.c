@@ -118,7 +118,8 @@ static bool op_supported(int op)
         case OP_BR_I32_TEST_IMM: case OP_BR_I32_TESTZ_IMM: case OP_BR_I32_TEST_IMM_R: case OP_BR_I32_TESTZ_IMM_R:
         case OP_CALL: case OP_CALL_LOCAL: case OP_CALL_INDIRECT: case OP_COPY: case OP_COPY2: case OP_CONST:
         case OP_SELECT: case OP_GLOBAL_GET: case OP_GLOBAL_SET: case OP_MEMORY_SIZE: case OP_MEMORY_GROW:
-        case OP_REF_FUNC: case OP_REF_IS_NULL:
+        case OP_REF_FUNC: case OP_REF_IS_NULL: case OP_I32_ADD_IMM2: case OP_I32_ADD_IMM2_R:
+        case OP_GLOBAL_GET_ADD_IMM: case OP_GLOBAL_GET_ADD_IMM_SET: case OP_GLOBAL_SET_ADD_IMM:
             return true;
         default: return false;
         }
@@ -917,6 +918,24 @@ static void emit_op(jc_t *j, int op, size_t i)
         copy_slot(j, pc[1].p.a, pc[1].p.b);
         if (op == OP_COPY2) copy_slot(j, pc[2].p.a, pc[2].p.b);
         return;
+    case OP_I32_ADD_IMM2: /* two I32_ADD_IMMs in order: [d | a][k] then [d2 | a2][k2] */
+    case OP_I32_ADD_IMM2_R:
+        bin_inline(j, OP_I32_ADD, pc, true);
+        bin_inline(j, OP_I32_ADD, pc + 2, true);
+        return;
+    case OP_GLOBAL_GET_ADD_IMM: /* i32 global g (+ k) read or written, as the interpreter does */
+    case OP_GLOBAL_GET_ADD_IMM_SET:
+    case OP_GLOBAL_SET_ADD_IMM: {
+        const int32_t val = (int32_t)offsetof(weft_global_t, val);
+        if (op == OP_GLOBAL_SET_ADD_IMM) ld_slot(j, 4, RCX, pc[1].p.a);
+        x_load(b, 8, false, true, RAX, R14, NO_REG, CTX(globals));
+        x_load(b, 8, false, true, RAX, RAX, NO_REG, SLOT(pc[1].p.b));
+        if (op != OP_GLOBAL_SET_ADD_IMM) x_load(b, 4, false, false, RCX, RAX, NO_REG, val);
+        x_alu_ri(b, 0, ALU_ADD, RCX, (int32_t)(uint32_t)pc[2].u);
+        if (op != OP_GLOBAL_GET_ADD_IMM) x_store(b, 4, RCX, RAX, NO_REG, val);
+        if (op != OP_GLOBAL_SET_ADD_IMM) st_slot(j, 4, RCX, pc[1].p.a);
+        return;
+    }
     case OP_CONST: { /* into the destination's register when it has one */
         int r = rc_dest(&j->rc, false, 8, (uint32_t)pc[1].u, -1, -1);
         x_mov_imm64(b, r < 0 ? RAX : r, pc[2].u);
