@@ -171,6 +171,14 @@ typedef struct {
     struct deeper { size_t at, back; } *deeper;
     size_t n_deeper, deeper_cap;
     uint32_t index; /* the function's index in the module (backtraces) */
+    /* A forward conditional branch writes the cache back only where it is
+     * taken: its jcc goes to a stub (after the function) that stores
+     * what rc_sync would have and jumps to the target; the fall-through
+     * keeps its registers dirty. `oline`: 0 no (synced before the op),
+     * 1 yes, 2 yes with the pinned locals (the branch leaves the loop). */
+    int oline;
+    struct oline_stub { size_t at, cell; int n; rc_store_t st[RC_N]; } *stub;
+    size_t nstub, stub_cap;
     bool failed;
     /* Slots in registers (regcache.h). The interpreter's accumulator twins
      * (_R) need nothing of their own: the op before them left their
@@ -222,8 +230,20 @@ static void trap_if(jc_t *j, int cc, uint32_t code, int64_t refund) /* cc < 0: a
 
 static void jump_to_cell(jc_t *j, int cc, size_t cell) /* cc < 0: jmp */
 {
+    rc_store_t st[RC_N];
+    int n = cc >= 0 && j->oline ? rc_dirty(&j->rc, j->oline == 2, st) : 0;
     size_t at = cc < 0 ? x_jmp(j->b) : x_jcc(j->b, cc);
-    add_fixup(j, at, at + 4, cell);
+    if (!n) {
+        add_fixup(j, at, at + 4, cell);
+        return;
+    }
+    if (!grow((void **)&j->stub, &j->stub_cap, j->nstub, sizeof *j->stub)) {
+        j->failed = true;
+        return;
+    }
+    struct oline_stub *o = &j->stub[j->nstub++];
+    o->at = at, o->cell = cell, o->n = n;
+    memcpy(o->st, st, (size_t)n * sizeof *st);
 }
 
 #define CTX(f) ((int32_t)offsetof(jit_ctx_t, f))
@@ -1038,6 +1058,15 @@ static void emit_epilogue_and_stubs(jc_t *j)
     for (size_t k = 0; k < j->n_eax_trap; k++) x_patch(b, j->eax_trap[k], trap_eax);
     for (size_t k = 0; k < j->n_unwind; k++) x_patch(b, j->unwind[k], unwind);
 
+    /* forward conditional branches' write-backs, then their targets */
+    for (size_t k = 0; k < j->nstub; k++) {
+        const struct oline_stub *o = &j->stub[k];
+        x_patch(b, o->at, b->len);
+        for (int s = 0; s < o->n; s++) rc_store(b, &o->st[s]);
+        size_t at = x_jmp(b);
+        add_fixup(j, at, at + 4, o->cell);
+    }
+
     /* jh_deeper(ctx, rsp): 0, back to the call; or a code to report */
     for (size_t k = 0; k < j->n_deeper; k++) {
         x_patch(b, j->deeper[k].at, b->len);
@@ -1211,6 +1240,19 @@ static void check_exit(void *arg, size_t from, size_t to)
     if (to < x->head || to > x->last) x->leaves = true;
 }
 
+/* Whether every target of the branch at `from` lies after it. */
+typedef struct {
+    size_t from;
+    bool forward;
+} fwd_t;
+
+static void check_forward(void *arg, size_t from, size_t to)
+{
+    fwd_t *f = arg;
+    (void)from;
+    if (to <= f->from) f->forward = false;
+}
+
 /* ---- pinned locals ------------------------------------------------------------- */
 
 typedef struct {
@@ -1304,12 +1346,18 @@ static void emit_body(jc_t *j, const flow_t *f, const pin_t *pins, size_t npins)
         }
         j->off[i] = b->len;
         exit_t x = {active >= 0 ? f->head[active] : 0, active >= 0 ? f->last[active] : 0, false};
+        fwd_t fw = {i, true};
         if (op == OP_RETURN) {
             rc_sync(&j->rc, true);
         } else if (each_target(fd, op, i, check_exit, &x)) { /* a branch: memory as the target expects */
-            rc_sync(&j->rc, x.leaves && active >= 0);
+            each_target(fd, op, i, check_forward, &fw);
+            if (op != OP_BR && op != OP_BR_TABLE && fw.forward && x.leaves && active >= 0)
+                j->oline = 2; /* on the taken path only */
+            else
+                rc_sync(&j->rc, x.leaves && active >= 0);
         }
         emit_op(j, op, i);
+        j->oline = 0;
         if (loop >= 0 && f->last[loop] == i) { /* falling out of the loop */
             rc_sync(&j->rc, true);
             rc_unpin(&j->rc);
@@ -1390,7 +1438,7 @@ static bool compile_function(xbuf_t *b, const weft_module_t *m, const bool *will
     if (npins > 0) { /* again, over the first pass's code */
         b->len = body;
         calls->n = ncalls;
-        j.nfix = j.ntrap = j.n_eax_trap = j.n_unwind = j.n_ret = j.n_deeper = 0;
+        j.nfix = j.ntrap = j.n_eax_trap = j.n_unwind = j.n_ret = j.n_deeper = j.nstub = 0;
         memset(j.loop_calls, 0, (f.nloops ? f.nloops : 1) * sizeof *j.loop_calls);
         rc_fini(&j.rc);
         rc_init(&j.rc, b);
@@ -1418,6 +1466,7 @@ out:
     free(j.unwind);
     free(j.ret);
     free(j.deeper);
+    free(j.stub);
     return ok;
 }
 

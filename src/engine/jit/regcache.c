@@ -275,6 +275,25 @@ void rc_sync(rcache_t *rc, bool pinned)
         if (rc->e[e].slot >= 0 && (pinned || !rc->e[e].pinned)) write_back(rc, e);
 }
 
+int rc_dirty(const rcache_t *rc, bool pinned, rc_store_t *out)
+{
+    int n = 0;
+    for (int e = 0; e < RC_N; e++) {
+        const rc_entry_t *c = &rc->e[e];
+        if (c->slot >= 0 && c->dirty && (pinned || !c->pinned))
+            out[n++] = (rc_store_t){is_xmm(e), (uint8_t)reg_of(e), c->width, (uint32_t)c->slot};
+    }
+    return n;
+}
+
+void rc_store(xbuf_t *b, const rc_store_t *st)
+{
+    if (st->xmm)
+        x_sse_mem(b, st->width == 8, 0x11, st->reg, RBX, SLOT(st->slot));
+    else
+        x_store(b, st->width, st->reg, RBX, NO_REG, SLOT(st->slot));
+}
+
 void rc_drop(rcache_t *rc)
 {
     for (int e = 0; e < RC_N; e++)

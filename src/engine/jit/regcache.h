@@ -95,6 +95,16 @@ void rc_dest_done(rcache_t *rc, uint32_t d, int size);
  * pinned one from memory (after a call); unpin all (after writing them
  * back). */
 void rc_sync(rcache_t *rc, bool pinned);
+/* What rc_sync(rc, pinned) would store, recorded instead (at most RC_N)
+ * for code emitted elsewhere (jit.c: a branch's out-of-line write-back);
+ * the cache is unchanged. rc_store emits one of them. */
+typedef struct {
+    bool xmm;
+    uint8_t reg, width;
+    uint32_t slot;
+} rc_store_t;
+int rc_dirty(const rcache_t *rc, bool pinned, rc_store_t *out);
+void rc_store(xbuf_t *b, const rc_store_t *st);
 void rc_drop(rcache_t *rc);
 void rc_pinned_dirty(rcache_t *rc);
 bool rc_pin(rcache_t *rc, uint32_t slot, bool xmm, bool wide);
