@@ -1332,6 +1332,10 @@ static void emit_body(jc_t *j, const flow_t *f, const pin_t *pins, size_t npins)
     for (size_t i = 0; i < fd->ncode && !j->failed;) {
         int op = op_of(fd->code[i].h);
         int32_t loop = f->loop_of[i];
+        if (loop >= 0 && f->head[loop] == i) /* entered by falling in: pin what is cached as it is */
+            for (size_t q = next_pin; q < npins && pins[q].loop <= (uint32_t)loop; q++)
+                if (pins[q].loop == (uint32_t)loop && rc_pin_cached(&j->rc, pins[q].slot, pins[q].xmm, pins[q].wide))
+                    active = loop;
         if (f->label[i]) { /* every path in: the cache as the branches left it */
             rc_sync(&j->rc, false);
             rc_drop(&j->rc);

@@ -323,6 +323,19 @@ bool rc_pin(rcache_t *rc, uint32_t slot, bool xmm, bool wide)
     return true;
 }
 
+bool rc_pin_cached(rcache_t *rc, uint32_t slot, bool xmm, bool wide)
+{
+    int e = find(rc, slot), n = 0;
+    if (e < 0 || rc->e[e].pinned || is_xmm(e) != xmm) return false;
+    for (int k = xmm ? RC_NGP : 0; k < (xmm ? RC_N : RC_NGP); k++) n += rc->e[k].pinned;
+    if (n >= (xmm ? PIN_XMM : PIN_GP)) return false;
+    rc_entry_t *c = &rc->e[e];
+    c->pinned = true;
+    if (wide) c->width = 8; /* a 4-byte value's upper half is zero in the register */
+    touch(rc, e);
+    return true;
+}
+
 void rc_reload_pinned(rcache_t *rc)
 {
     for (int e = 0; e < RC_N; e++)

@@ -108,6 +108,11 @@ void rc_store(xbuf_t *b, const rc_store_t *st);
 void rc_drop(rcache_t *rc);
 void rc_pinned_dirty(rcache_t *rc);
 bool rc_pin(rcache_t *rc, uint32_t slot, bool xmm, bool wide);
+/* rc_pin of a slot already in a register of the kind, before the label's
+ * sync: pinned where it is, with no store and reload (a 4-byte store
+ * reloaded with 8 bytes cannot be forwarded and stalls); false when it
+ * is not cached there or the kind's pins are taken. */
+bool rc_pin_cached(rcache_t *rc, uint32_t slot, bool xmm, bool wide);
 void rc_reload_pinned(rcache_t *rc);
 void rc_unpin(rcache_t *rc);
 
