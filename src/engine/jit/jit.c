@@ -292,6 +292,16 @@ static void ld_operand(jc_t *j, int w, int reg, bool imm, uint64_t v)
         ld_slot(j, w ? 8 : 4, reg, (uint32_t)v);
 }
 
+/* A first operand only read (a compare's): its cache register, or rax
+ * loaded with it. */
+static int gp_operand(jc_t *j, int w, uint32_t a)
+{
+    int r = rc_gp_cached(&j->rc, w ? 8 : 4, a);
+    if (r >= 0) return r;
+    ld_slot(j, w ? 8 : 4, RAX, a);
+    return RAX;
+}
+
 /* reg op= the second operand (ALU group op, or compare); reg is not rcx. */
 static void alu_operand(jc_t *j, int w, int alu, int reg, bool imm, uint64_t v)
 {
@@ -436,8 +446,7 @@ static bool bin_inline(jc_t *j, int base, const cell_t *pc, bool imm)
     }
     if (w >= 0 && ((base >= OP_I32_EQ && base <= OP_I32_GE_U) || (base >= OP_I64_EQ && base <= OP_I64_GE_U))) {
         int k = (base - (w ? OP_I64_EQ : OP_I32_EQ)) / 4;
-        ld_slot(j, w ? 8 : 4, RAX, a);
-        alu_operand(j, w, ALU_CMP, RAX, imm, bv);
+        alu_operand(j, w, ALU_CMP, gp_operand(j, w, a), imm, bv);
         x_setcc_movzx(j->b, cmp_cc[k], RAX);
         st_slot(j, 4, RAX, d);
         return true;
@@ -820,8 +829,7 @@ static void emit_op(jc_t *j, int op, size_t i)
         int w = oi->out == 8;
         int k = ((op - OP_BR_I32_EQ) / 4) % 10;
         uint32_t a = imm ? (uint32_t)pc[1].u : pc[1].p.a;
-        ld_slot(j, w ? 8 : 4, RAX, a);
-        alu_operand(j, w, ALU_CMP, RAX, imm, imm ? pc[2].u : pc[1].p.b);
+        alu_operand(j, w, ALU_CMP, gp_operand(j, w, a), imm, imm ? pc[2].u : pc[1].p.b);
         size_t offcell = imm ? 3 : 2;
         jump_to_cell(j, cmp_cc[k], i + offcell + (size_t)pc[offcell].i);
         return;

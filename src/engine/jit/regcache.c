@@ -150,6 +150,15 @@ void rc_gp(rcache_t *rc, int size, int reg, uint32_t slot)
         x_mov_rr(rc->b, size == 8, reg, reg_of(e)); /* a 32-bit mov zero-extends, as the load */
 }
 
+int rc_gp_cached(rcache_t *rc, int size, uint32_t slot)
+{
+    int e = rc->off ? -1 : find(rc, slot);
+    if (e < 0 || is_xmm(e)) return -1;
+    note(rc, slot, false, size);
+    touch(rc, e);
+    return reg_of(e);
+}
+
 void rc_xmm(rcache_t *rc, bool dbl, int xmm, uint32_t slot)
 {
     int e = rc->off ? -1 : find(rc, slot);

@@ -71,6 +71,9 @@ void rc_fini(rcache_t *rc);
  * register number (0 or 1); size 4 or 8. */
 void rc_gp(rcache_t *rc, int size, int reg, uint32_t slot);        /* reg = slot */
 void rc_xmm(rcache_t *rc, bool dbl, int xmm, uint32_t slot);       /* xmm = slot */
+/* The general register holding slot, to be read in place (not written),
+ * or -1 when it is not in one: the read is recorded as rc_gp's is. */
+int rc_gp_cached(rcache_t *rc, int size, uint32_t slot);
 void rc_set_gp(rcache_t *rc, int size, int reg, uint32_t slot);    /* slot = reg */
 void rc_set_xmm(rcache_t *rc, bool dbl, int xmm, uint32_t slot);   /* slot = xmm */
 void rc_alu(rcache_t *rc, int w, int alu, int reg, uint32_t slot); /* reg op= slot */
