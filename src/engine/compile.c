@@ -524,7 +524,7 @@ static const signed char acc_out[OP__COUNT] = {
 #define UNT(n, w, vi, vo, fi, fo, f) CLS_##fo,
 #define BINT(n, w, vi, vo, fi, fo, f) CLS_##fo,
 #define LOAD(n, w, vo, ct, fo) CLS_##fo, CLS_##fo, CLS_##fo, -3,
-#define STORE(n, w, vi, ct, fi) 0, 0, 0,
+#define STORE(n, w, vi, ct, fi) 0, 0, 0, 0, 0, 0,
 #include "ops.def"
 };
 
@@ -538,7 +538,7 @@ static const signed char acc_in[OP__COUNT] = {
 #define UNT(n, w, vi, vo, fi, fo, f) 0,
 #define BINT(n, w, vi, vo, fi, fo, f) 0,
 #define LOAD(n, w, vo, ct, fo) 1, 1, 1, 1,
-#define STORE(n, w, vi, ct, fi) 0, 0, 0,
+#define STORE(n, w, vi, ct, fi) 0, 0, 0, 0, 0, 0,
 #include "ops.def"
 };
 

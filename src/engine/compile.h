@@ -23,7 +23,7 @@ enum {
 #define UNT(n, w, vi, vo, fi, fo, f) OP_##n,
 #define BINT(n, w, vi, vo, fi, fo, f) OP_##n,
 #define LOAD(n, w, vo, ct, fo) OP_##n, OP_##n##_A, OP_##n##_X, OP_##n##_R,
-#define STORE(n, w, vi, ct, fi) OP_##n, OP_##n##_A, OP_##n##_X,
+#define STORE(n, w, vi, ct, fi) OP_##n, OP_##n##_A, OP_##n##_X, OP_##n##_K, OP_##n##_AK, OP_##n##_XK,
 #include "ops.def"
     OP__COUNT
 };

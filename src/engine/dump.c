@@ -18,7 +18,7 @@ static const char *const op_names[] = {
 #define UNT(n, w, vi, vo, fi, fo, f) #n,
 #define BINT(n, w, vi, vo, fi, fo, f) #n,
 #define LOAD(n, w, vo, ct, fo) #n, #n "_A", #n "_X", #n "_R",
-#define STORE(n, w, vi, ct, fi) #n, #n "_A", #n "_X",
+#define STORE(n, w, vi, ct, fi) #n, #n "_A", #n "_X", #n "_K", #n "_AK", #n "_XK",
 #include "ops.def"
 };
 
@@ -31,7 +31,7 @@ static const unsigned char op_cells[] = {
 #define UNT(n, w, vi, vo, fi, fo, f) 2,
 #define BINT(n, w, vi, vo, fi, fo, f) 3,
 #define LOAD(n, w, vo, ct, fo) 3, 3, 3, 3,
-#define STORE(n, w, vi, ct, fi) 3, 3, 3,
+#define STORE(n, w, vi, ct, fi) 3, 3, 3, 4, 4, 4,
 #include "ops.def"
 };
 

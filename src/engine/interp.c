@@ -129,7 +129,7 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
 #define UNT(n, w, vi, vo, fi, fo, fn) &&L_##n,
 #define BINT(n, w, vi, vo, fi, fo, fn) &&L_##n,
 #define LOAD(n, w, vo, ct, fo) &&L_##n, &&L_##n##_A, &&L_##n##_X, &&L_##n##_R,
-#define STORE(n, w, vi, ct, fi) &&L_##n, &&L_##n##_A, &&L_##n##_X,
+#define STORE(n, w, vi, ct, fi) &&L_##n, &&L_##n##_A, &&L_##n##_X, &&L_##n##_K, &&L_##n##_AK, &&L_##n##_XK,
 #include "ops.def"
     };
     if (init == 1) {
@@ -957,13 +957,13 @@ L_V_SHUFFLE32: {
         pc += 3;                                                              \
         NEXT();                                                               \
     }
-#define STORE_AT(ct, fi, ea_expr)                                             \
+#define STORE_AT(ct, fi, ea_expr, v_expr, len)                               \
     {                                                                         \
         uint64_t ea = (ea_expr);                                              \
         if (UNLIKELY(ea + sizeof(ct) > memsize)) TRAP(MEMORY_OOB);            \
-        ct v = (ct)SRC(1).fi;                                                 \
+        ct v = (ct)(v_expr).fi;                                               \
         memcpy(mem + ea, &v, sizeof v);                                       \
-        pc += 3;                                                              \
+        pc += (len);                                                          \
         NEXT();                                                               \
     }
 #define LOAD(n, w, vo, ct, fo)                                                \
@@ -971,10 +971,18 @@ L_V_SHUFFLE32: {
     L_##n##_A : LOAD_AT(ct, fo, (uint64_t)(uint32_t)(SRC(1).i32 + pc[2].p.b) + pc[2].p.a)         \
     L_##n##_X : LOAD_AT(ct, fo, (uint64_t)(uint32_t)(SRC(1).i32 + fp[pc[2].p.b].i32) + pc[2].p.a) \
     L_##n##_R : LOAD_AT(ct, fo, (uint64_t)acc.i32 + pc[2].u)
+/* the plain, _A and _X addresses of a store; _K forms take the value from cell 3 */
+#define ST_EA ((uint64_t)fp[pc[1].p.a].i32 + pc[2].u)
+#define ST_EA_A ((uint64_t)(uint32_t)(fp[pc[1].p.a].i32 + pc[2].p.b) + pc[2].p.a)
+#define ST_EA_X ((uint64_t)(uint32_t)(fp[pc[1].p.a].i32 + fp[pc[2].p.b].i32) + pc[2].p.a)
+#define ST_K ((slot_t){.i64 = pc[3].u})
 #define STORE(n, w, vi, ct, fi)                                               \
-    L_##n : STORE_AT(ct, fi, (uint64_t)fp[pc[1].p.a].i32 + pc[2].u)           \
-    L_##n##_A : STORE_AT(ct, fi, (uint64_t)(uint32_t)(fp[pc[1].p.a].i32 + pc[2].p.b) + pc[2].p.a) \
-    L_##n##_X : STORE_AT(ct, fi, (uint64_t)(uint32_t)(fp[pc[1].p.a].i32 + fp[pc[2].p.b].i32) + pc[2].p.a)
+    L_##n : STORE_AT(ct, fi, ST_EA, SRC(1), 3)                              \
+    L_##n##_A : STORE_AT(ct, fi, ST_EA_A, SRC(1), 3)                          \
+    L_##n##_X : STORE_AT(ct, fi, ST_EA_X, SRC(1), 3)                          \
+    L_##n##_K : STORE_AT(ct, fi, ST_EA, ST_K, 4)                            \
+    L_##n##_AK : STORE_AT(ct, fi, ST_EA_A, ST_K, 4)                           \
+    L_##n##_XK : STORE_AT(ct, fi, ST_EA_X, ST_K, 4)
 #include "ops.def"
 
 /* Tier auto only: compile.c puts HOT after the CHECK of a function entry

@@ -509,20 +509,20 @@ static void store(cctx_t *c, int op, uint8_t vin, uint32_t natural, uint32_t was
         return;
     }
     int fold = address_add(c, &a, c->sp, &src, &k);
-    /* A pending constant value is written to the slot above the address,
-     * which may be an operand of the add: then the add must stay. */
-    if (fold == 2 && v.konst && (src == home(c, c->sp + 1) || k == home(c, c->sp + 1))) fold = 0;
     if (fold) take_last_op(c);
-    v = in_slot_at(c, v, c->sp + 1);
+    /* A constant value goes in the instruction (the _K forms), not through
+     * a CONST into a slot: `flags[i] = 0` in a loop was two ops. */
+    bool kv = v.konst;
+    if (!kv) v = in_slot_at(c, v, c->sp + 1);
+    cc_op(c, op + fold + (kv ? OP_I32_STORE_K - OP_I32_STORE : 0));
     if (fold) {
-        cc_op(c, op + fold);
-        cc_pair(c, src, v.slot);
+        cc_pair(c, src, kv ? 0 : v.slot);
         cc_pair(c, off, k);
     } else {
-        cc_op(c, op);
-        cc_pair(c, a.slot, v.slot);
+        cc_pair(c, a.slot, kv ? 0 : v.slot);
         cc_cell(c, off);
     }
+    if (kv) cc_cell(c, v.bits);
 }
 
 static bool numeric(cctx_t *c, uint32_t code)

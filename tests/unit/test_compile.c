@@ -870,3 +870,113 @@ TEST(compile_fused_stack_pointer_moves_are_one_op)
         fused_same(&in, &jit, "copy_plus", 1, 5, 0, fuel, 1024);
     }
 }
+
+/* Calls `name` of store_const.wat with i32 arguments under `fuel` (0:
+ * off); returns the code, the result (if any) in *out. */
+static int kstore_call(fixture_t *fx, const char *name, int32_t x, int32_t y, uint64_t fuel, int32_t *out)
+{
+    weft_val_t a[2] = {weft_val_i32(x), weft_val_i32(y)}, res = {0};
+    weft_func_t *f = fx_func(fx, name);
+    const weft_functype_t *ft = weft_func_type(f);
+    weft_store_set_fuel(fx->store, fuel ? fuel : UINT64_MAX);
+    int rc = weft_func_call(fx->store, f, a, weft_functype_nparams(ft), &res, weft_functype_nresults(ft));
+    *out = res.of.i32;
+    return rc;
+}
+
+static void kstore_bytes(fixture_t *fx, uint64_t at, const char *want_hex)
+{
+    uint8_t got[16];
+    size_t n = strlen(want_hex) / 2;
+    ASSERT_OK(weft_memory_read(fx_memory(fx, "memory"), at, got, n));
+    for (size_t i = 0; i < n; i++) {
+        unsigned w;
+        sscanf(want_hex + 2 * i, "%2x", &w);
+        if (got[i] != w) FAIL("byte %llu: 0x%02x, expected 0x%02x", (unsigned long long)(at + i), got[i], w);
+    }
+}
+
+/* Stores of a constant value carry it in the instruction (_K, _AK, _XK):
+ * every width, float bits kept exactly (a signalling NaN, -0), the three
+ * address forms with their wrapping, out of bounds by one byte writing
+ * nothing, a loop trapping in its middle, and the fuel (the wasm
+ * instructions' count, unchanged) running out at every point, in both
+ * tiers alike. */
+TEST(compile_store_of_a_constant_carries_the_value)
+{
+    fixture_t in, jit;
+    open_both_tiers(&in, &jit, "store_const");
+#if defined(__x86_64__) && defined(__linux__)
+    uint32_t total, compiled = weft_module_compiled_functions(jit.module, &total);
+    ASSERT_EQ_U64(compiled, total);
+#endif
+    static const char *const forms[] = {"I32_STORE8_K ", "I32_STORE16_AK", "I32_STORE_XK", "I64_STORE_K ",
+                                        "I64_STORE32_K", "F32_STORE_K", "F64_STORE_K", "I32_STORE8_XK"};
+    for (uint32_t f = 0; f < 8; f++) {
+        const char *text = listing(in.module, f);
+        if (!strstr(text, forms[f])) FAIL("function %u has no %s:\n%s", f, forms[f], text);
+        if (strstr(text, "CONST")) FAIL("function %u still has a CONST:\n%s", f, text);
+    }
+    /* call fn(x, y), then the bytes from `at` are these */
+    static const struct {
+        const char *fn;
+        int32_t x, y;
+        uint64_t at;
+        const char *bytes;
+    } kcases[] = {
+        {"k8", 10, 0, 10, "00ff00"},
+        {"k16a", 20, 0, 29, "00feff00"},
+        {"k32x", 30, 10, 43, "007856341200"},
+        {"k64", 48, 0, 48, "efcdab8967452301"},
+        {"k64_32", 56, 0, 56, "8877665500"},
+        {"kf32", 64, 0, 64, "0100a07f"},
+        {"kf64", 72, 0, 72, "0000000000000080"},
+        /* the last bytes in bounds, and the folded adds wrapping */
+        {"k8", 65534, 0, 65535, "ff"},
+        {"k16a", 65524, 0, 65534, "feff"},
+        {"k16a", -8, 0, 2, "feff"}, /* (-8 + 8) + 2 */
+        {"k32x", -10, 10, 4, "78563412"},
+    };
+    fixture_t *fx[2] = {&in, &jit};
+    static uint8_t before[65536], after[65536];
+    for (int t = 0; t < 2; t++) {
+        int32_t r;
+        for (size_t i = 0; i < sizeof kcases / sizeof *kcases; i++) {
+            ASSERT_OK(kstore_call(fx[t], kcases[i].fn, kcases[i].x, kcases[i].y, 0, &r));
+            kstore_bytes(fx[t], kcases[i].at, kcases[i].bytes);
+        }
+        /* one byte past the end: a trap, nothing written */
+        weft_memory_t *mem = fx_memory(fx[t], "memory");
+        ASSERT_OK(weft_memory_read(mem, 0, before, sizeof before));
+        ASSERT_TRAP(fx[t]->store, kstore_call(fx[t], "k8", 65535, 0, 0, &r), WEFT_TRAP_MEMORY_OOB);
+        ASSERT_TRAP(fx[t]->store, kstore_call(fx[t], "k16a", 65525, 0, 0, &r), WEFT_TRAP_MEMORY_OOB);
+        ASSERT_TRAP(fx[t]->store, kstore_call(fx[t], "k32x", 65530, 2, 0, &r), WEFT_TRAP_MEMORY_OOB);
+        ASSERT_TRAP(fx[t]->store, kstore_call(fx[t], "k64", 65529, 0, 0, &r), WEFT_TRAP_MEMORY_OOB);
+        ASSERT_TRAP(fx[t]->store, kstore_call(fx[t], "k64", -1, 0, 0, &r), WEFT_TRAP_MEMORY_OOB);
+        ASSERT_OK(weft_memory_read(mem, 0, after, sizeof after));
+        ASSERT_EQ_INT(memcmp(before, after, sizeof before), 0);
+        /* sieve's loop: 14 instructions an iteration; the trap at i = 6 */
+        ASSERT_OK(kstore_call(fx[t], "fill", 100, 50, 0, &r));
+        ASSERT_EQ_INT(r, 50);
+        kstore_bytes(fx[t], 99, "000101");
+        kstore_bytes(fx[t], 148, "010100");
+        ASSERT_OK(kstore_call(fx[t], "fill", 200, 3, 1000, &r));
+        ASSERT_EQ_U64(1000 - weft_store_fuel(fx[t]->store), 14 * 3 + 5);
+        ASSERT_TRAP(fx[t]->store, kstore_call(fx[t], "fill", 65530, 10, 0, &r), WEFT_TRAP_MEMORY_OOB);
+    }
+    for (uint64_t fuel = 1; fuel <= 120; fuel++) {
+        static const uint8_t zero[16];
+        uint8_t tail[2][16];
+        int rc[2];
+        int32_t r[2];
+        for (int t = 0; t < 2; t++) {
+            ASSERT_OK(weft_memory_write(fx_memory(fx[t], "memory"), 65520, zero, 16));
+            rc[t] = kstore_call(fx[t], "fill", 65530, 10, fuel, &r[t]);
+            ASSERT_OK(weft_memory_read(fx_memory(fx[t], "memory"), 65520, tail[t], 16));
+        }
+        ASSERT_EQ_INT(rc[1], rc[0]);
+        ASSERT_EQ_U64(weft_store_fuel(jit.store), weft_store_fuel(in.store));
+        if (rc[0]) h_same_trap(in.store, jit.store); /* out of fuel, or out of bounds at i = 6 */
+        ASSERT_EQ_INT(memcmp(tail[0], tail[1], 16), 0);
+    }
+}

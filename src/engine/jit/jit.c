@@ -42,7 +42,7 @@ enum { K_OP, K_UN, K_BIN, K_BRCMP, K_UNT, K_BINT, K_LOAD, K_STORE };
 
 typedef struct {
     uint8_t kind;
-    uint8_t variant; /* BIN: 0, IMM, R, IMM_R; BRCMP: same; LOAD: 0, A, X, R; STORE: 0, A, X */
+    uint8_t variant; /* BIN: 0, IMM, R, IMM_R; BRCMP: same; LOAD: 0, A, X, R; STORE: 0, A, X, K, AK, XK */
     uint8_t out;     /* bytes of the result field (fo) */
     uint8_t size;    /* LOAD/STORE: bytes accessed */
     bool sign;       /* LOAD: sign-extending */
@@ -68,7 +68,8 @@ static const opinfo_t op_info[OP__COUNT] = {
     [OP_##n##_R] = {K_LOAD, 3, FSIZE(fo), sizeof(ct), CSIGNED(ct)},
 #define STORE(n, w, vi, ct, fi)                                               \
     [OP_##n] = {K_STORE, 0, 0, sizeof(ct), false}, [OP_##n##_A] = {K_STORE, 1, 0, sizeof(ct), false}, \
-    [OP_##n##_X] = {K_STORE, 2, 0, sizeof(ct), false},
+    [OP_##n##_X] = {K_STORE, 2, 0, sizeof(ct), false}, [OP_##n##_K] = {K_STORE, 3, 0, sizeof(ct), false}, \
+    [OP_##n##_AK] = {K_STORE, 4, 0, sizeof(ct), false}, [OP_##n##_XK] = {K_STORE, 5, 0, sizeof(ct), false},
 #include "../ops.def"
 };
 
@@ -582,8 +583,9 @@ static int32_t mem_address(jc_t *j, const opinfo_t *oi, const cell_t *pc, uint32
 {
     uint64_t off;
     ld_slot(j, 4, RAX, a); /* the address zero-extended */
-    if (oi->variant == 1 || oi->variant == 2) { /* _A, _X: a 32-bit add first */
-        if (oi->variant == 1)
+    int mode = oi->variant % 3; /* a LOAD's _R and a STORE's _K forms address as the plain one */
+    if (mode == 1 || mode == 2) { /* _A, _X: a 32-bit add first */
+        if (mode == 1)
             x_alu_ri(j->b, 0, ALU_ADD, RAX, (int32_t)pc[2].p.b);
         else
             rc_alu(&j->rc, 0, ALU_ADD, RAX, pc[2].p.b);
@@ -846,7 +848,10 @@ static void emit_op(jc_t *j, int op, size_t i)
     }
     case K_STORE: {
         int32_t disp = mem_address(j, oi, pc, pc[1].p.a);
-        ld_slot(j, oi->size == 8 ? 8 : 4, RCX, pc[1].p.b);
+        if (oi->variant >= 3) /* _K: the value is cell 3 */
+            x_mov_imm64(b, RCX, oi->size == 8 ? pc[3].u : (uint32_t)pc[3].u);
+        else
+            ld_slot(j, oi->size == 8 ? 8 : 4, RCX, pc[1].p.b);
         x_store(b, oi->size, RCX, R12, RAX, disp);
         return;
     }
