@@ -31,7 +31,8 @@
  * median time the node reports inside the call (weft_call_result
  * duration: instance, call, stdio; no queueing), and the row's ratio to
  * the baseline with the same threads (BENCH_ONLY=TEXT: only the rows whose
- * label holds TEXT, and the baselines). Every call must succeed, else the
+ * label holds TEXT, and the baselines; BENCH_NO_OVERLAY=1: both nodes run
+ * write calls in nested transactions, WEFT_NODE_NO_OVERLAY). Every call must succeed, else the
  * program stops with the call's message (exit 1).
  */
 #define _GNU_SOURCE
@@ -221,8 +222,12 @@ int main(int argc, char **argv)
     const uint8_t *wasm = read_file(argv[1], &len);
     char nosync[4096];
     snprintf(nosync, sizeof nosync, "%s/nosync", argv[2]);
-    weft_node_t *n = open_node(argv[2], 0, wasm, len);
-    weft_node_t *m = open_node(nosync, WEFT_NODE_DB_NOSYNC, wasm, len);
+    /* BENCH_NO_OVERLAY=1: write calls in nested transactions, as before
+     * overlays (docs/node.md "Writes"), for a before/after in one binary */
+    s = getenv("BENCH_NO_OVERLAY");
+    unsigned extra = s && atoi(s) ? WEFT_NODE_NO_OVERLAY : 0;
+    weft_node_t *n = open_node(argv[2], extra, wasm, len);
+    weft_node_t *m = open_node(nosync, WEFT_NODE_DB_NOSYNC | extra, wasm, len);
     if (argc == 4) {
         size_t len2;
         const uint8_t *small = read_file(argv[3], &len2);

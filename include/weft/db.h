@@ -160,6 +160,39 @@ void weft_txn_abort(weft_txn_t *txn);
  * writes. */
 int weft_txn_dirty(const weft_txn_t *txn);
 
+/* Overlay transactions. An overlay is a write buffer of one context (ctx,
+ * 1..255 bytes) over `base`, a read or write transaction that it only
+ * reads: get, put, put_new, del and scan behave as in a nested transaction
+ * of base, but writes go to the buffer (values and deletions, in memory)
+ * and nothing reaches LMDB until the buffer is replayed. `below` are
+ * sealed overlays of the same context (newest first) whose writes the
+ * overlay sees above base: calls of one context stacked before their
+ * commit. The overlay refuses, with WEFT_ESERIAL, what would make overlays
+ * of different contexts not commute: a write of another context or of a
+ * node-wide space, weft_txn_drop_context, weft_txn_contexts and a nested
+ * begin; so does a buffer past 64 MiB. It then stays marked
+ * (weft_txn_overlay_serial) and the caller runs the work again on a nested
+ * transaction. Reads of other contexts and node-wide spaces read base.
+ * base and every overlay of `below` must outlive the overlay until it is
+ * sealed, and base must not be written meanwhile. Owned by the caller;
+ * ended by weft_txn_abort (drops the buffer) or weft_txn_commit (replays it
+ * into base, which must be a write transaction, then frees it; a failed
+ * replay kills base, below). An overlay uses no LMDB transaction and
+ * holds up no map growth. Same thread rule as any transaction. */
+int weft_txn_begin_overlay(weft_txn_t *base, const uint8_t *ctx, size_t ctx_len,
+                           weft_txn_t *const *below, size_t nbelow, weft_txn_t **out);
+/* Ends the overlay's reads: base and below are no longer used (they may
+ * end), and every operation but replay, use as `below` and abort is
+ * refused (WEFT_EARG). */
+int weft_txn_overlay_seal(weft_txn_t *ov);
+/* Writes the overlay's buffer into dst (a write transaction), in key
+ * order; the overlay stays as it was. On an error (WEFT_ELIMIT for a full
+ * map) dst is dead, as with a map-full write: none of the overlay's writes
+ * can commit half-way. */
+int weft_txn_overlay_replay(const weft_txn_t *ov, weft_txn_t *dst);
+/* 1 when an operation of the overlay returned WEFT_ESERIAL. */
+int weft_txn_overlay_serial(const weft_txn_t *ov);
+
 /* A key is (context, key): contexts are byte strings of 1..255 bytes
  * (WEFT_SPACE_MODULES and WEFT_SPACE_META are node-wide and take
  * ctx_len 0). Keys are

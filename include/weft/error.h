@@ -31,7 +31,8 @@ extern "C" {
     XX(LIMIT, -8, "limit exceeded")                                           \
     XX(IO, -9, "input/output error")                                          \
     XX(DAMAGED, -10, "data directory damaged")                                \
-    XX(INTERRUPTED, -11, "interrupted")
+    XX(INTERRUPTED, -11, "interrupted")                                      \
+    XX(SERIAL, -12, "needs the serial write path")
 
 typedef enum {
 #define XX(name, value, msg) WEFT_E##name = (value),

@@ -80,6 +80,9 @@ enum {
      * call traps. The node installs a SIGUSR1 handler that does nothing
      * (without SA_RESTART) for it: the process must not use SIGUSR1. */
     WEFT_NODE_KICK = 1 << 3,
+    /* Every write call runs in a nested transaction of the batch, as
+     * before overlays (docs/node.md "Writes"): for comparisons and tests. */
+    WEFT_NODE_NO_OVERLAY = 1 << 4,
 };
 
 typedef struct {
@@ -193,6 +196,10 @@ typedef struct {
      * modules compiled whole at load (WEFT_TIER_JIT, then stored), and
      * cache files ignored as damaged or foreign (each also logged). */
     uint64_t code_cache_hits, modules_compiled, code_cache_rejected;
+    /* write calls the writer ran on an overlay of the batch, and those it
+     * ran again in a nested transaction because the overlay refused an
+     * operation (WEFT_ESERIAL; docs/node.md "Writes") */
+    uint64_t overlay_calls, overlay_refused;
 } weft_node_stats_t;
 void weft_node_stats(weft_node_t *node, weft_node_stats_t *out);
 

@@ -82,6 +82,12 @@ typedef struct node_abi {
     void (*free)(void *state);
     int keep;
     void (*drop_kept)(void *kept);
+    /* 1: the writer runs its calls in a nested transaction, never on an
+     * overlay (node.c): components (their funcs calls nest transactions),
+     * Calimero (a call may create contexts in `meta`), Faasm (a call
+     * chains calls, which must not run twice when an overlay refuses an
+     * operation and the call runs again). */
+    int serial;
 } node_abi_t;
 
 /* Outbound HTTP for a binding's hook (a weft_http_fetch_fn, user = the

@@ -572,4 +572,4 @@ static void cal_free(void *state)
  * all its env imports point to (an import of a function weft does not
  * provide points elsewhere: that instance is not kept). */
 const node_abi_t node_abi_calimero = {"calimero", cal_bind, cal_invoke, cal_finish, cal_free, 1,
-                                      NULL};
+                                      NULL, 1};

@@ -917,7 +917,7 @@ static void comp_free(void *state)
 static void comp_drop_kept(void *kept) { weft_cinstance_delete(kept); }
 
 const node_abi_t node_abi_component = {"component", comp_bind, comp_invoke, comp_finish,
-                                       comp_free, 1, comp_drop_kept};
+                                       comp_free, 1, comp_drop_kept, 1};
 
 /* ---- description ------------------------------------------------------------ */
 

@@ -448,7 +448,7 @@ static void cosm_free(void *state)
  * the call's writes live in the binding, new each call, which all its
  * datastore, cosm and console imports point to. */
 const node_abi_t node_abi_cosmictron = {"cosmictron", cosm_bind, cosm_invoke, cosm_finish,
-                                        cosm_free, 1, NULL};
+                                        cosm_free, 1, NULL, 0};
 
 /* ---- replicated tables ------------------------------------------------------ */
 

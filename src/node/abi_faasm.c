@@ -396,4 +396,4 @@ static void faasm_free(void *state)
  * module and reset then (call.c), like Faasm's Proto-Faaslets restored
  * from a snapshot: its binding is all its host functions point to. */
 const node_abi_t node_abi_faasm = {"faasm", faasm_bind, faasm_invoke, faasm_finish, faasm_free, 1,
-                                   NULL};
+                                   NULL, 1};

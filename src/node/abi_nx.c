@@ -95,4 +95,4 @@ static void nx_free(void *state)
 /* keep: an nx or plain WASI call's instance is kept for the thread's next
  * call of the module and reset then (call.c "Kept instances"): the nx
  * context is all its nx imports point to. */
-const node_abi_t node_abi_nx = {"nx", nx_bind, NULL, nx_finish, nx_free, 1, NULL};
+const node_abi_t node_abi_nx = {"nx", nx_bind, NULL, nx_finish, nx_free, 1, NULL, 0};

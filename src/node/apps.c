@@ -204,6 +204,10 @@ void node_apps_free(weft_node_t *node)
         weft_module_delete(a->module);
         weft_component_delete(a->component);
         node_manifest_free(&a->manifest);
+        for (struct node_serial_fn *f = a->serial_fns, *fn; f; f = fn) {
+            fn = f->next;
+            free(f);
+        }
         free(a);
         a = next;
     }

@@ -559,6 +559,39 @@ static const char *pick_function(weft_call_result_t *res, const node_app_t *app,
     return f;
 }
 
+/* ---- serial functions -------------------------------------------------------
+ * A write call whose overlay refused an operation runs again nested
+ * (node.c), a whole second run of its guest. Refusals come from what a
+ * function does (an nx CRDT write moves the node's hybrid clock, a
+ * node-wide record in `meta`), so the function is remembered and its later
+ * calls go nested at once: the second run is paid once per function, app
+ * and process. O(functions marked) a write call, a handful. */
+
+static int fn_serial(weft_node_t *node, node_app_t *app, const char *fn)
+{
+    if (app->abi->serial)
+        return 1;
+    int found = 0;
+    pthread_mutex_lock(&node->apps_mu);
+    for (struct node_serial_fn *f = app->serial_fns; f && !found; f = f->next)
+        found = strcmp(f->name, fn) == 0;
+    pthread_mutex_unlock(&node->apps_mu);
+    return found;
+}
+
+static void fn_mark_serial(weft_node_t *node, node_app_t *app, const char *fn)
+{
+    size_t n = strlen(fn) + 1;
+    struct node_serial_fn *f = malloc(sizeof *f + n);
+    if (!f)
+        return; /* it is only refused again */
+    memcpy(f->name, fn, n);
+    pthread_mutex_lock(&node->apps_mu);
+    f->next = app->serial_fns;
+    app->serial_fns = f;
+    pthread_mutex_unlock(&node->apps_mu);
+}
+
 int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned slot)
 {
     weft_call_req_t *req = &job->req;
@@ -591,6 +624,10 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     if (!app && !(app = node_app_load(node, txn, app_id, msg, sizeof msg))) {
         res->error = WEFT_EIO;
         node_result_fail(res, WEFT_CALL_ERROR, "%s", msg);
+        goto done;
+    }
+    if (job->overlay && fn_serial(node, app, req->function ? req->function : "")) {
+        verdict = NODE_RUN_SERIAL;
         goto done;
     }
     if (app->needs_store && !txn) {
@@ -801,6 +838,10 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     verdict = a.abi->finish(&c, a.abi_state, verdict);
     a.p2_used = c.stdio_used;
     a.obj = c.kept; /* a drop_kept adapter's to keep, or NULL */
+    if (job->overlay && weft_txn_overlay_serial(txn)) {
+        verdict = NODE_RUN_SERIAL; /* whatever the guest made of the refusal */
+        fn_mark_serial(node, app, req->function ? req->function : "");
+    }
     if (verdict < 0)
         goto free_vals; /* run again: the result is reset then */
     res->rolled_back = verdict != 1 && !req->view && txn && weft_txn_dirty(txn);

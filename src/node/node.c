@@ -344,11 +344,98 @@ static void *worker_main(void *arg)
 
 /* ---- the writer ----------------------------------------------------------- */
 
-/* Runs one job in a nested transaction of batch. Returns 1 when the job is
- * done (its result stands once the batch commits), 0 when it must run
- * again in a later batch (the map grew). */
+/* Commits job j's transaction into the batch. Returns 1 when the job is
+ * done (committed, or failed for good, as j's result says), 0 when it
+ * must run again in a later batch (the map grew). */
+static int commit_job(weft_node_t *node, node_job_t *j, weft_txn_t *txn)
+{
+    int rc = weft_txn_commit(txn);
+    if (rc == 0)
+        return 1;
+    if (weft_db_retryable(rc) && ++j->tries < NODE_MAX_TRIES)
+        return 0;
+    if (j->kind == JOB_FN)
+        j->fn_rc = rc;
+    else
+        node_result_fail(j->res, WEFT_CALL_ERROR,
+                         "cannot commit the call, so none of its writes were kept: %s",
+                         weft_db_errmsg(node->db));
+    return 1;
+}
+
+/* Ends txn, where node_run_call returned r for call j: an overlay of
+ * the batch or a nested transaction of it. A call that succeeded gets its
+ * events and is committed into the batch (an overlay replayed). Returns
+ * as run_job. */
+static int end_call(weft_node_t *node, node_job_t *j, weft_txn_t *txn, int r)
+{
+    int rc = 0;
+    if (r < 0) { /* the map grew under it */
+        weft_txn_abort(txn);
+        if (++j->tries < NODE_MAX_TRIES)
+            return 0;
+        node_result_fail(j->res, WEFT_CALL_ERROR,
+                         "the database is still full after growing it %d times", j->tries);
+        return 1;
+    }
+    if (r == 0) {
+        weft_txn_abort(txn);
+        return 1;
+    }
+    if (j->res->nevents && (rc = node_events_append(txn, j->req.context, j->res)) != 0) {
+        weft_txn_abort(txn);
+        if (weft_db_retryable(rc) && ++j->tries < NODE_MAX_TRIES)
+            return 0;
+        node_result_fail(j->res, WEFT_CALL_ERROR, "cannot record the call's events: %s",
+                         weft_db_errmsg(node->db));
+        return 1;
+    }
+    return commit_job(node, j, txn);
+}
+
+/* Runs a call on an overlay of its context over batch: the guest's writes
+ * stay in the overlay's buffer, replayed into batch when the call
+ * succeeded, so a call costs no nested LMDB transaction (and a trap
+ * drops a buffer instead of aborting one). Returns as run_job, or -1 when
+ * the call must run in a nested transaction instead (its adapter is
+ * serial, or the overlay refused an operation: WEFT_ESERIAL). A replay
+ * that fails leaves batch dead (weft_txn_overlay_replay): nothing of a
+ * call is ever half in a batch. */
+static int run_call_overlay(weft_node_t *node, weft_txn_t *batch, node_job_t *j)
+{
+    const char *ctx = j->req.context;
+    size_t cl = ctx ? strlen(ctx) : 0;
+    weft_txn_t *ov = NULL;
+    if (cl == 0 || cl > 255 || weft_txn_begin_overlay(batch, (const uint8_t *)ctx, cl, NULL, 0,
+                                                      &ov) != 0)
+        return -1; /* the nested path reports what is wrong */
+    j->overlay = 1;
+    int r = node_run_call(node, j, ov, node->nworkers);
+    j->overlay = 0;
+    if (r == NODE_RUN_SERIAL) {
+        if (weft_txn_overlay_serial(ov))
+            __atomic_fetch_add(&node->overlay_refused, 1, __ATOMIC_RELAXED);
+        weft_txn_abort(ov);
+        return -1;
+    }
+    __atomic_fetch_add(&node->overlay_calls, 1, __ATOMIC_RELAXED);
+    return end_call(node, j, ov, r);
+}
+
+/* Runs one job: a call on an overlay of batch when it can, else in a
+ * nested transaction of batch. Returns 1 when the job is done (its result
+ * stands once the batch commits), 0 when it must run again in a later
+ * batch (the map grew). */
 static int run_job(weft_node_t *node, weft_txn_t *batch, node_job_t *j)
 {
+    /* Not for a call on the process's own streams (an inline node's): a
+     * refused overlay's call runs again, and its output would show twice */
+    if (j->kind == JOB_CALL && !(node->flags & (WEFT_NODE_NO_OVERLAY | WEFT_NODE_INLINE)) &&
+        !j->req.stdio) {
+        int r = run_call_overlay(node, batch, j);
+        if (r >= 0)
+            return r;
+    }
     weft_txn_t *txn = NULL;
     int rc = weft_txn_begin_nested(batch, &txn);
     if (rc != 0) {
@@ -361,51 +448,18 @@ static int run_job(weft_node_t *node, weft_txn_t *batch, node_job_t *j)
                              weft_db_errmsg(node->db));
         return 1;
     }
-    int commit;
-    if (j->kind == JOB_FN) {
-        j->fn_rc = j->fn(node, txn, j->arg);
-        commit = j->fn_rc == 0;
-        if (weft_db_retryable(j->fn_rc) && ++j->tries < NODE_MAX_TRIES) {
-            weft_txn_abort(txn);
-            return 0;
-        }
-    } else {
-        int r = node_run_call(node, j, txn, node->nworkers);
-        if (r < 0) {
-            weft_txn_abort(txn);
-            if (++j->tries < NODE_MAX_TRIES)
-                return 0;
-            node_result_fail(j->res, WEFT_CALL_ERROR,
-                             "the database is still full after growing it %d times", j->tries);
-            return 1;
-        }
-        commit = r == 1;
-        if (commit && j->res->nevents &&
-            (rc = node_events_append(txn, j->req.context, j->res)) != 0) {
-            weft_txn_abort(txn);
-            if (weft_db_retryable(rc) && ++j->tries < NODE_MAX_TRIES)
-                return 0;
-            node_result_fail(j->res, WEFT_CALL_ERROR, "cannot record the call's events: %s",
-                             weft_db_errmsg(node->db));
-            return 1;
-        }
+    if (j->kind != JOB_FN)
+        return end_call(node, j, txn, node_run_call(node, j, txn, node->nworkers));
+    j->fn_rc = j->fn(node, txn, j->arg);
+    if (weft_db_retryable(j->fn_rc) && ++j->tries < NODE_MAX_TRIES) {
+        weft_txn_abort(txn);
+        return 0;
     }
-    if (!commit) {
+    if (j->fn_rc != 0) {
         weft_txn_abort(txn);
         return 1;
     }
-    rc = weft_txn_commit(txn);
-    if (rc == 0)
-        return 1;
-    if (weft_db_retryable(rc) && ++j->tries < NODE_MAX_TRIES)
-        return 0;
-    if (j->kind == JOB_FN)
-        j->fn_rc = rc;
-    else
-        node_result_fail(j->res, WEFT_CALL_ERROR,
-                         "cannot commit the call, so none of its writes were kept: %s",
-                         weft_db_errmsg(node->db));
-    return 1;
+    return commit_job(node, j, txn);
 }
 
 /* Records the log lines of a call (or of a view, JOB_LOGS) in their own
@@ -869,6 +923,8 @@ void weft_node_stats(weft_node_t *node, weft_node_stats_t *out)
     pthread_mutex_unlock(&node->mu);
     /* counted without the lock by each call (call.c) */
     out->kept_instance_calls = __atomic_load_n(&node->kept_calls, __ATOMIC_RELAXED);
+    out->overlay_calls = __atomic_load_n(&node->overlay_calls, __ATOMIC_RELAXED);
+    out->overlay_refused = __atomic_load_n(&node->overlay_refused, __ATOMIC_RELAXED);
     out->cosm_schedule_looks = __atomic_load_n(&node->cosm_looks, __ATOMIC_RELAXED);
 }
 

@@ -61,6 +61,11 @@ typedef struct {
 } node_manifest_t;
 
 /* One compiled app, shared by all its calls (the module is immutable). */
+struct node_serial_fn {
+    struct node_serial_fn *next;
+    char name[]; /* "" for the default function */
+};
+
 typedef struct node_app {
     char id[WEFT_APP_ID_LEN + 1];
     char name[256];
@@ -71,6 +76,11 @@ typedef struct node_app {
     int needs_store;            /* its imports need the data directory */
     int stale; /* the app was deleted: kept for calls that hold it, never found again */
     int opened; /* weft_node_app_open: found only through weft_call_req_t.app */
+    /* Functions whose write calls run in a nested transaction, never on
+     * an overlay, because an overlay of one of their calls refused an
+     * operation (call.c, "serial functions"): an nx CRDT write moves the
+     * node's clock in `meta`. Under the node's apps_mu. */
+    struct node_serial_fn *serial_fns;
     struct node_app *next;
 } node_app_t;
 
@@ -92,6 +102,7 @@ struct node_job {
     weft_call_done_fn done;
     void *user;
     int tries;
+    int overlay; /* the writer runs the call on an overlay (node_run_call) */
     void *link; /* a chained call's link to its parent (abi_faasm.c) */
     void *funcs_link; /* a funcs call's link to its caller (abi_component.c) */
     /* JOB_FN */
@@ -127,6 +138,7 @@ struct weft_node {
     char *data_dir;
     weft_node_stats_t stats; /* under mu */
     uint64_t kept_calls;     /* stats.kept_instance_calls: atomic, no lock (call.c) */
+    uint64_t overlay_calls, overlay_refused; /* stats: the writer's only */
     uint64_t cosm_looks;     /* stats.cosm_schedule_looks: atomic (abi_cosmictron.c) */
     weft_engine_t *engine;
     unsigned flags;
@@ -303,10 +315,15 @@ int node_context_create_in(weft_node_t *node, weft_txn_t *txn, const char *name,
 int node_context_delete_in(weft_node_t *node, weft_txn_t *txn, const char *name);
 
 /* call.c */
-/* Runs job's call in txn (a nested write transaction, or a read
+/* Runs job's call in txn (a nested write transaction, an overlay
+ * transaction of the call's context when job->overlay is set, or a read
  * transaction for a view), filling job->res. Returns 1 when the caller
  * should commit txn, 0 to abort it, -1 to abort it and run the call again
- * (the store's map grew under it). `slot` is the caller's watchdog slot. */
+ * (the store's map grew under it), NODE_RUN_SERIAL to abort the overlay
+ * and run the call again in a nested transaction (its adapter is
+ * node_abi_t.serial, or the overlay refused an operation: WEFT_ESERIAL).
+ * `slot` is the caller's watchdog slot. */
+#define NODE_RUN_SERIAL (-2)
 int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned slot);
 
 /* node.c: chained calls (abi_faasm.c). node_chain_job makes a view job of

@@ -114,6 +114,7 @@ struct weft_txn {
     int nested;
     int dead_code; /* what operations on a dead transaction return */
     int dirty;     /* a write was issued through it (weft_txn_dirty) */
+    store_overlay_t *ov; /* an overlay (overlay.c): mt is NULL, base is ov's */
 };
 
 typedef struct {
@@ -1003,6 +1004,10 @@ int weft_txn_begin_nested(weft_txn_t *parent, weft_txn_t **out)
         *out = NULL;
     if (!parent || !out)
         return WEFT_EARG;
+    if (parent->ov)
+        return store_ov_sealed(parent->ov)
+                   ? set_msg(parent->db, WEFT_EARG, "the overlay transaction is sealed")
+                   : store_ov_refuse(parent->ov, "a nested transaction");
     if (!parent->mt)
         return parent->dead_code;
     if (parent->readonly || parent->child)
@@ -1024,6 +1029,8 @@ int weft_txn_begin_nested(weft_txn_t *parent, weft_txn_t **out)
     return 0;
 }
 
+static int replay_into(const weft_txn_t *ov, weft_txn_t *dst);
+
 static void unlink_parent(weft_txn_t *t)
 {
     if (t->parent)
@@ -1039,6 +1046,17 @@ int weft_txn_commit(weft_txn_t *txn)
     if (!txn)
         return WEFT_EARG;
     db = txn->db;
+    if (txn->ov) {
+        weft_txn_t *base = store_ov_base(txn->ov);
+        if (!base || base->readonly || base->ov)
+            code = set_msg(db, WEFT_EARG, "an overlay commits only into the write transaction "
+                                          "it was begun on; it was sealed or begun on a read one");
+        else
+            code = replay_into(txn, base);
+        store_ov_free(txn->ov);
+        free(txn);
+        return code;
+    }
     if (!txn->mt) {
         code = txn->dead_code;
         goto done;
@@ -1082,6 +1100,11 @@ void weft_txn_abort(weft_txn_t *txn)
 {
     if (!txn)
         return;
+    if (txn->ov) {
+        store_ov_free(txn->ov);
+        free(txn);
+        return;
+    }
     if (txn->mt) {
         mdb_txn_abort(txn->mt);
         txn->mt = NULL;
@@ -1098,6 +1121,13 @@ static int usable(weft_txn_t *t, int write)
 {
     if (!t)
         return WEFT_EARG;
+    if (t->ov) {
+        if (store_ov_sealed(t->ov))
+            return set_msg(t->db, WEFT_EARG, "the overlay transaction is sealed");
+        if (write)
+            t->dirty = 1;
+        return 0;
+    }
     if (!t->mt)
         return set_msg(t->db, t->dead_code, "transaction already failed");
     if (t->child)
@@ -1113,6 +1143,97 @@ int weft_txn_dirty(const weft_txn_t *txn)
 {
     return txn ? txn->dirty : 0;
 }
+
+/* ---- overlays (overlay.c) ----------------------------------------------- */
+
+int weft_txn_begin_overlay(weft_txn_t *base, const uint8_t *ctx, size_t ctx_len,
+                           weft_txn_t *const *below, size_t nbelow, weft_txn_t **out)
+{
+    store_overlay_t *small[16];
+    store_overlay_t **bl = small;
+    weft_txn_t *t = NULL;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (!base || !out || (nbelow && !below))
+        return base ? set_msg(base->db, WEFT_EARG, "weft_txn_begin_overlay: invalid argument")
+                    : WEFT_EARG;
+    if ((rc = usable(base, 0)) != 0)
+        return rc;
+    if (base->ov)
+        return set_msg(base->db, WEFT_EARG, "an overlay transaction cannot be begun on another");
+    if ((rc = check_ctx(base->db, WEFT_SPACE_KV, ctx, ctx_len)) != 0)
+        return rc;
+    if (nbelow > 16 && !(bl = malloc(nbelow * sizeof *bl)))
+        return set_msg(base->db, WEFT_ENOMEM, "weft_txn_begin_overlay: out of memory");
+    for (size_t i = 0; i < nbelow; i++) {
+        const weft_txn_t *b = below[i];
+        if (!b || !b->ov || !store_ov_sealed(b->ov) || !store_ov_same_ctx(b->ov, ctx, ctx_len) ||
+            b->db != base->db) {
+            rc = set_msg(base->db, WEFT_EARG, "weft_txn_begin_overlay: below[%zu] is not a "
+                                              "sealed overlay of the same context", i);
+            goto done;
+        }
+        bl[i] = b->ov;
+    }
+    if (!(t = calloc(1, sizeof *t))) {
+        rc = set_msg(base->db, WEFT_ENOMEM, "weft_txn_begin_overlay: out of memory");
+        goto done;
+    }
+    t->db = base->db;
+    if ((rc = store_ov_new(base->db, base, ctx, ctx_len, bl, nbelow, &t->ov)) != 0) {
+        free(t);
+        goto done;
+    }
+    *out = t;
+done:
+    if (bl != small)
+        free(bl);
+    return rc;
+}
+
+int weft_txn_overlay_seal(weft_txn_t *ov)
+{
+    if (!ov || !ov->ov)
+        return ov ? set_msg(ov->db, WEFT_EARG, "not an overlay transaction") : WEFT_EARG;
+    store_ov_seal(ov->ov);
+    return 0;
+}
+
+/* Replays ov into dst; a replay that failed half-way kills dst (a
+ * transaction with some of a call's writes must never commit). */
+static int replay_into(const weft_txn_t *ov, weft_txn_t *dst)
+{
+    int rc = usable(dst, 1);
+    if (rc != 0)
+        return rc;
+    rc = store_ov_replay(ov->ov, dst);
+    if (rc != 0 && dst->mt) {
+        mdb_txn_abort(dst->mt);
+        dst->mt = NULL;
+        dst->dead_code = rc;
+        kill_children(dst, rc);
+        if (!dst->nested)
+            top_txn_ended(dst);
+    }
+    return rc;
+}
+
+int weft_txn_overlay_replay(const weft_txn_t *ov, weft_txn_t *dst)
+{
+    if (!ov || !ov->ov || !dst || dst->ov || dst->readonly)
+        return ov ? set_msg(ov->db, WEFT_EARG, "weft_txn_overlay_replay: needs an overlay and a "
+                                               "write transaction")
+                  : WEFT_EARG;
+    return replay_into(ov, dst);
+}
+
+int weft_txn_overlay_serial(const weft_txn_t *ov)
+{
+    return ov && ov->ov ? store_ov_serial(ov->ov) : 0;
+}
+
 
 /* ---- get / put / del ------------------------------------------------- */
 
@@ -1132,6 +1253,8 @@ int weft_txn_get(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t
         return set_msg(txn->db, WEFT_EARG, "weft_txn_get: NULL output");
     if ((rc = encode(txn->db, space, ctx, ctx_len, key, key_len, &e)) != 0)
         return rc;
+    if (txn->ov)
+        return store_ov_get(txn->ov, space, ctx, ctx_len, key, key_len, out_val, out_len);
     if (!txn->db->have[space])
         return WEFT_ENOTFOUND;
     k = stored_key(&e, long_buf);
@@ -1174,6 +1297,8 @@ static int put(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t c
                        val_max(space));
     if (val_len > 0 && !val)
         return set_msg(txn->db, WEFT_EARG, "value is NULL with length %zu", val_len);
+    if (txn->ov)
+        return store_ov_put(txn->ov, space, ctx, ctx_len, key, key_len, val, val_len, only_new);
     k = stored_key(&e, long_buf);
     if (e.len <= HEAD_LEN) {
         v.mv_data = val_len ? (void *)val : (void *)&empty_byte;
@@ -1243,6 +1368,8 @@ int weft_txn_del(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_t
         return rc;
     if ((rc = encode(txn->db, space, ctx, ctx_len, key, key_len, &e)) != 0)
         return rc;
+    if (txn->ov)
+        return store_ov_del(txn->ov, space, ctx, ctx_len, key, key_len);
     k = stored_key(&e, long_buf);
     if (e.len > HEAD_LEN) {
         const uint8_t *val;
@@ -1348,6 +1475,11 @@ int weft_txn_scan(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size_
             s->lo_exclusive = 1;
         }
     }
+    if (txn->ov) {
+        code = store_ov_scan(txn->ov, space, ctx, ctx_len, prefix, prefix_len, start_after,
+                             start_after_len, fn, user);
+        goto done;
+    }
     if (!db->have[space])
         goto done;
 
@@ -1436,6 +1568,8 @@ int weft_txn_contexts(weft_txn_t *txn, weft_space_t space, weft_ctx_fn fn, void 
     db = txn->db;
     if (!fn || (unsigned)space >= WEFT_SPACE_COUNT || !space_has_ctx(space))
         return set_msg(db, WEFT_EARG, "weft_txn_contexts: invalid argument");
+    if (txn->ov)
+        return store_ov_refuse(txn->ov, "listing contexts");
     if (!db->have[space])
         return 0;
     if ((rc = g_cursor_open(db, txn->mt, db->dbi[space], &cur)) != 0)
@@ -1508,6 +1642,8 @@ int weft_txn_drop_context(weft_txn_t *txn, weft_space_t space, const uint8_t *ct
 
     if ((rc = usable(txn, 1)) != 0)
         return rc;
+    if (txn->ov)
+        return store_ov_refuse(txn->ov, "dropping a context");
     if (space == WEFT_SPACE_COUNT) {
         for (int s = 0; s < WEFT_SPACE_COUNT; s++) {
             if (!space_has_ctx((weft_space_t)s))

@@ -31,4 +31,31 @@ int store_open(const char *dir, unsigned flags, size_t map_size, weft_db_t **out
 /* The current map size of db, bytes (for tests and logs). */
 size_t store_map_size(weft_db_t *db);
 
+/* Overlay transactions (overlay.c): db.c checks the arguments of every
+ * operation, then hands an overlay's here. `below` are sealed overlays of
+ * the same context (borrowed until sealed). Writes outside the context
+ * return WEFT_ESERIAL (store_ov_refuse, which marks the overlay). */
+typedef struct store_overlay store_overlay_t;
+int store_ov_new(weft_db_t *db, weft_txn_t *base, const uint8_t *ctx, size_t ctx_len,
+                 store_overlay_t *const *below, size_t nbelow, store_overlay_t **out);
+void store_ov_free(store_overlay_t *ov);
+void store_ov_seal(store_overlay_t *ov);
+int store_ov_sealed(const store_overlay_t *ov);
+int store_ov_serial(const store_overlay_t *ov);
+int store_ov_same_ctx(const store_overlay_t *ov, const uint8_t *ctx, size_t ctx_len);
+weft_txn_t *store_ov_base(const store_overlay_t *ov);
+size_t store_ov_entries(const store_overlay_t *ov);
+int store_ov_refuse(store_overlay_t *ov, const char *what);
+int store_ov_get(store_overlay_t *ov, weft_space_t space, const uint8_t *ctx, size_t ctx_len,
+                 const uint8_t *key, size_t key_len, const uint8_t **out_val, size_t *out_len);
+int store_ov_put(store_overlay_t *ov, weft_space_t space, const uint8_t *ctx, size_t ctx_len,
+                 const uint8_t *key, size_t key_len, const uint8_t *val, size_t val_len,
+                 int only_new);
+int store_ov_del(store_overlay_t *ov, weft_space_t space, const uint8_t *ctx, size_t ctx_len,
+                 const uint8_t *key, size_t key_len);
+int store_ov_scan(store_overlay_t *ov, weft_space_t space, const uint8_t *ctx, size_t ctx_len,
+                  const uint8_t *prefix, size_t prefix_len, const uint8_t *start_after,
+                  size_t start_after_len, weft_scan_fn fn, void *user);
+int store_ov_replay(const store_overlay_t *ov, weft_txn_t *dst);
+
 #endif

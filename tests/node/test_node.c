@@ -52,12 +52,12 @@ static void close_node(void *arg)
 
 static weft_node_t *node_a; /* closed at the end of each test */
 
-static weft_node_t *open_node_tier(const char *dir, unsigned workers, int tier)
+static weft_node_t *open_node_flags(const char *dir, unsigned workers, int tier, unsigned flags)
 {
     weft_node_config_t cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.data_dir = dir;
-    cfg.flags = WEFT_NODE_DB_NOSYNC;
+    cfg.flags = WEFT_NODE_DB_NOSYNC | flags;
     cfg.workers = workers;
     cfg.tier = tier;
     char msg[256];
@@ -66,6 +66,11 @@ static weft_node_t *open_node_tier(const char *dir, unsigned workers, int tier)
     if (rc != 0)
         FAIL("weft_node_open: %s", msg);
     return n;
+}
+
+static weft_node_t *open_node_tier(const char *dir, unsigned workers, int tier)
+{
+    return open_node_flags(dir, workers, tier, 0);
 }
 
 static weft_node_t *open_node(const char *dir, unsigned workers)
@@ -358,6 +363,79 @@ TEST(write_calls_of_a_context_are_serialised)
         ASSERT_EQ_INT(args[i].failures, 0);
     }
     ASSERT_EQ_STR(output(ok_call(n, "get", "count", 1)), "240");
+}
+
+/* Write calls run on an overlay of the batch (docs/node.md "Writes"): a
+ * call whose overlay refuses an operation (a buffer past 64 MiB, a CRDT
+ * write moving the node's clock in `meta`) runs again in a nested
+ * transaction, with the same result, and later calls of that function
+ * run nested at once; a node opened WEFT_NODE_NO_OVERLAY runs every call
+ * nested. */
+TEST(write_calls_run_on_overlays_and_again_nested_when_refused)
+{
+    char id[WEFT_APP_ID_LEN + 1];
+    weft_node_t *n = setup(id, NULL);
+    weft_node_stats_t st;
+    weft_node_stats(n, &st);
+    uint64_t ov0 = st.overlay_calls;
+    ok_call(n, "put", "a=1", 0);
+    ok_call(n, "count", NULL, 0);
+    weft_node_stats(n, &st);
+    ASSERT_EQ_U64(st.overlay_calls - ov0, 2);
+    ASSERT_EQ_U64(st.overlay_refused, 0);
+    ok_call(n, "fill", "66", 0);
+    weft_node_stats(n, &st);
+    ASSERT_EQ_U64(st.overlay_refused, 1);
+    ASSERT_EQ_STR(output(ok_call(n, "get", "filled", 1)), "66");
+    ok_call(n, "bump", NULL, 0);
+    ok_call(n, "bump", NULL, 0); /* nested at once */
+    ok_call(n, "fill", "1", 0);  /* the same */
+    weft_node_stats(n, &st);
+    ASSERT_EQ_U64(st.overlay_refused, 2);
+    ASSERT_EQ_U64(st.overlay_calls - ov0, 2);
+    weft_call_result_t *res = ok_call(n, "count", NULL, 0);
+    ASSERT_EQ_STR(output(res), "2");
+    ASSERT_EQ_STR(output(ok_call(n, "get", "a", 1)), "1");
+    weft_node_stats(n, &st);
+    ASSERT_EQ_U64(st.overlay_calls - ov0, 3);
+    weft_node_close(n);
+
+    node_a = NULL;
+    node_a = open_node_flags(tmpdir_new("node"), 1, WEFT_TIER_INTERP, WEFT_NODE_NO_OVERLAY);
+    char msg[512];
+    ASSERT_EQ_INT(weft_node_app_deploy(node_a, app_bytes, app_len, "node_app", id, msg, sizeof msg),
+                  0);
+    ASSERT_EQ_INT(weft_node_context_create(node_a, "c", id, msg, sizeof msg), 0);
+    ok_call(node_a, "put", "a=2", 0);
+    ASSERT_EQ_STR(output(ok_call(node_a, "get", "a", 1)), "2");
+    weft_node_stats(node_a, &st);
+    ASSERT_EQ_U64(st.overlay_calls, 0);
+}
+
+/* A call reads its own writes and deletions, in gets and in scans,
+ * merged with what is committed (on an overlay: its buffer over the
+ * batch), and a trap after writes leaves nothing of them. */
+TEST(a_call_reads_its_own_writes)
+{
+    char id[WEFT_APP_ID_LEN + 1];
+    weft_node_t *n = setup(id, NULL);
+    ok_call(n, "put", "ryw/b=old", 0);
+    ok_call(n, "put", "ryw/y=old", 0);
+    ok_call(n, "put", "ryw/z=x", 0);
+    ASSERT_EQ_STR(output(ok_call(n, "ryw", NULL, 0)), "ryw/b,ryw/c,ryw/z;b=2");
+    ASSERT_EQ_STR(output(ok_call(n, "get", "ryw/b", 1)), "2");
+    weft_call_result_t *res = call(n, "c", "get", "ryw/y", 1);
+    test_defer(free_result, res);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_EXIT); /* deleted */
+    res = call(n, "c", "put_then_trap", NULL, 0);
+    test_defer(free_result, res);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_TRAP);
+    res = call(n, "c", "get", "doomed", 1);
+    test_defer(free_result, res);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_EXIT);
+    weft_node_stats_t st;
+    weft_node_stats(n, &st);
+    ASSERT_GT_U64(st.overlay_calls, 4);
 }
 
 TEST(numeric_arguments_and_results)
@@ -1150,13 +1228,8 @@ TEST(a_call_blocked_in_a_syscall_is_kicked_at_its_deadline)
     /* a threaded node's writer is kicked the same way */
     weft_node_close(node_a);
     node_a = NULL;
-    weft_node_config_t cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.data_dir = tmpdir_new("kick");
-    cfg.flags = WEFT_NODE_DB_NOSYNC | WEFT_NODE_KICK;
-    cfg.workers = 1;
+    node_a = open_node_flags(tmpdir_new("kick"), 1, WEFT_TIER_INTERP, WEFT_NODE_KICK);
     char msg[512];
-    ASSERT_EQ_INT(weft_node_open(&cfg, &node_a, msg, sizeof msg), 0);
     ASSERT_EQ_INT(weft_node_app_open(node_a, plain_bytes, plain_len, "plain", id, msg, sizeof msg),
                   0);
     blocked_read(node_a, &req);

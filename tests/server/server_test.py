@@ -21,8 +21,8 @@ them at the end, also when a check fails. One CASE per CTest test:
   hostile   oversized bodies, malformed JSON, garbage bytes, idle clients,
             many subscribers: the node keeps serving
   shutdown  SIGTERM answers the calls in flight, then exits 0
-  crash     kill -9 under concurrent writes, N rounds: every acknowledged
-            write survives, nothing half-applied
+  crash     kill -9 under concurrent writes to four contexts, N rounds: every
+            acknowledged write survives in its context, nothing half-applied
 """
 import http.client
 import json
@@ -876,7 +876,11 @@ def case_shutdown(tmp):
 def case_crash(tmp):
     data = os.path.join(tmp, "d")
     node = Node(data)
-    setup(node)
+    app = setup(node)
+    contexts = ["c", "c2", "c3", "c4"]  # writes of several contexts share batches
+    for ctx in contexts[1:]:
+        s, doc = node.json("POST", "/v1/contexts", json.dumps({"app": app, "name": ctx}))
+        assert s == 201, (s, doc)
     node.stop()
     acked = set()
     lock = threading.Lock()
@@ -886,15 +890,17 @@ def case_crash(tmp):
 
         def writer(w):
             i = 0
+            ctx = contexts[w % len(contexts)]
             while not stop.is_set():
                 key = "r%dw%di%d" % (rnd, w, i)
                 try:
-                    s, doc = node.json("POST", "/v1/contexts/c/call/put", (key + "=" + key).encode())
+                    s, doc = node.json("POST", "/v1/contexts/%s/call/put" % ctx,
+                                       (key + "=" + key).encode())
                 except OSError:
                     return
                 if s == 200:
                     with lock:
-                        acked.add(key)
+                        acked.add((ctx, key))
                 i += 1
         threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
         [t.start() for t in threads]
@@ -906,20 +912,24 @@ def case_crash(tmp):
         node.stop()
     node = Node(data)
     try:
-        keys, after = {}, None
-        while True:
-            q = "/v1/contexts/c/kv?limit=1000" + ("&after=" + after if after else "")
-            s, doc = node.json("GET", q)
-            assert s == 200, doc
-            for item in doc["items"]:
-                keys[item["key"]] = item["value"]
-            if not doc["next"]:
-                break
-            after = doc["next"]
-        missing = [k for k in acked if keys.get(k) != k]
-        check(not missing, "every acknowledged write survived %d kill -9s (%d acked, %d missing)"
-              % (CRASH_ROUNDS, len(acked), len(missing)))
-        check(all(k == v for k, v in keys.items()), "nothing half-applied")
+        keys = {}
+        for ctx in contexts:
+            after = None
+            while True:
+                q = "/v1/contexts/%s/kv?limit=1000" % ctx + ("&after=" + after if after else "")
+                s, doc = node.json("GET", q)
+                assert s == 200, doc
+                for item in doc["items"]:
+                    keys[(ctx, item["key"])] = item["value"]
+                if not doc["next"]:
+                    break
+                after = doc["next"]
+        missing = [k for k in acked if keys.get(k) != k[1]]
+        check(not missing, "every acknowledged write survived %d kill -9s in its context "
+              "(%d acked, %d missing)" % (CRASH_ROUNDS, len(acked), len(missing)))
+        check(all(k[1] == v for k, v in keys.items()), "nothing half-applied")
+        check(all(any(k[0] == ctx for k in acked) for ctx in contexts),
+              "writes of every context were acknowledged")
         check(len(acked) > 0, "writes were acknowledged")
         s, doc = node.json("POST", "/v1/contexts/c/call/put", b"after=crash")
         check(s == 200, "the node works after the crashes")

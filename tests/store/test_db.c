@@ -5,7 +5,8 @@
  * Every test works in a fresh directory under $TMPDIR (or /tmp) that its
  * cleanup removes. Scans are checked against an in-memory model sorted with
  * memcmp, including keys longer than LMDB's 511-byte key limit, which the
- * store keeps under a head and a tag (see src/store/db.c).
+ * store keeps under a head and a tag (see src/store/db.c). Overlay
+ * transactions are checked against nested ones (the last part).
  */
 #include <dirent.h>
 #include <pthread.h>
@@ -1033,4 +1034,293 @@ TEST(store_write_lock_wait_stops_across_processes)
     close(up[1]);
     close(down[0]);
     close(down[1]);
+}
+
+/* ==== overlay transactions (weft_txn_begin_overlay, src/store/overlay.c) ====
+ *
+ * The differential test runs the same random calls twice: as nested
+ * transactions of one write transaction, and as a stack of overlays over a
+ * read transaction of the same state (each call's overlay sees the sealed
+ * overlays of the calls committed before it). Every get, put, put_new,
+ * del and scan must answer the same; afterwards the overlays replayed in
+ * order into a write transaction must leave the state the nested ones
+ * left. Keys include long ones sharing heads, so scans check their logical
+ * order through the merge. */
+
+#define OPLOG WEFT_SPACE_OPLOG
+
+/* ---- random keys, values and a scan recorder ----------------------------- */
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *s = x;
+}
+
+static unsigned rnd(uint64_t *s, unsigned n)
+{
+    return (unsigned)(rng_next(s) % n);
+}
+
+/* Short keys over "ab", and long ones (over 478 bytes, stored under a head
+ * and a tag with the context "c") sharing one of two heads, with tails
+ * over "ab": many collisions, shared prefixes, tag groups. */
+static size_t rand_key(uint64_t *s, uint8_t *k)
+{
+    size_t n;
+    unsigned kind = rnd(s, 10);
+    if (kind < 6) {
+        n = rnd(s, 4);
+        for (size_t i = 0; i < n; i++)
+            k[i] = (uint8_t)"ab"[rnd(s, 2)];
+        return n;
+    }
+    n = 476 + rnd(s, 8); /* around the head's length: both kinds */
+    memset(k, kind < 8 ? 'a' : 'b', n);
+    size_t tail = rnd(s, 3);
+    for (size_t i = 0; i < tail; i++)
+        k[n + i] = (uint8_t)"ab"[rnd(s, 2)];
+    return n + tail;
+}
+
+static size_t rand_val(uint64_t *s, uint8_t *v)
+{
+    size_t n = rnd(s, 5) == 0 ? 0 : 1 + rnd(s, 12);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (uint8_t)('0' + rnd(s, 10));
+    return n;
+}
+
+typedef struct {
+    uint8_t *buf;
+    size_t len, cap;
+    int limit, count;
+} rec_t;
+
+static void rec_add(rec_t *r, const void *p, size_t n)
+{
+    if (r->len + n > r->cap) {
+        r->cap = (r->len + n) * 2 + 256;
+        r->buf = realloc(r->buf, r->cap);
+        ASSERT_NOT_NULL(r->buf);
+    }
+    memcpy(r->buf + r->len, p, n);
+    r->len += n;
+}
+
+static int rec_visit(void *user, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn)
+{
+    rec_t *r = user;
+    uint32_t lens[2] = {(uint32_t)kn, (uint32_t)vn};
+    rec_add(r, lens, sizeof lens);
+    rec_add(r, k, kn);
+    rec_add(r, v, vn);
+    return r->limit && ++r->count >= r->limit;
+}
+
+static void rec_free(void *arg)
+{
+    rec_t *r = arg;
+    free(r->buf);
+    free(r);
+}
+
+static rec_t *rec_new(void)
+{
+    rec_t *r = calloc(1, sizeof *r);
+    ASSERT_NOT_NULL(r);
+    test_defer(rec_free, r);
+    return r;
+}
+
+/* Everything of context "c" in both spaces, and of "d" in KV. */
+static void dump(weft_txn_t *t, rec_t *r)
+{
+    r->len = 0;
+    r->limit = 0;
+    ASSERT_EQ_INT(weft_txn_scan(t, KV, C("c"), NULL, 0, NULL, 0, rec_visit, r), 0);
+    ASSERT_EQ_INT(weft_txn_scan(t, OPLOG, C("c"), NULL, 0, NULL, 0, rec_visit, r), 0);
+    ASSERT_EQ_INT(weft_txn_scan(t, KV, C("d"), NULL, 0, NULL, 0, rec_visit, r), 0);
+}
+
+/* ---- the differential test -------------------------------------------- */
+
+#define CALLS 24
+#define OPS 40
+
+static void free_overlays(weft_txn_t **ovs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        weft_txn_abort(ovs[i]);
+}
+
+static void differential(uint64_t seed)
+{
+    weft_db_t *db = open_tmp();
+    uint64_t s = seed;
+    uint8_t k[1100], k2[1100], v[32];
+    size_t kn, k2n, vn;
+
+    /* The committed state both runs start from. */
+    weft_txn_t *w = begin(db, WEFT_TXN_WRITE);
+    for (int i = 0; i < 60; i++) {
+        kn = rand_key(&s, k);
+        vn = rand_val(&s, v);
+        ASSERT_EQ_INT(weft_txn_put(w, i % 3 ? KV : OPLOG, C("c"), k, kn, v, vn), 0);
+        ASSERT_EQ_INT(weft_txn_put(w, KV, C("d"), k, kn, v, vn), 0);
+    }
+    ASSERT_EQ_INT(weft_txn_commit(w), 0);
+
+    weft_txn_t *snap = begin(db, WEFT_TXN_READ);
+    weft_txn_t *ref = begin(db, WEFT_TXN_WRITE);
+    weft_txn_t *sealed[CALLS]; /* oldest first */
+    weft_txn_t *below[CALLS];  /* newest first */
+    size_t nsealed = 0;
+    rec_t *ra = rec_new(), *rb = rec_new();
+
+    for (int call = 0; call < CALLS; call++) {
+        weft_txn_t *nt = NULL, *ov = NULL;
+        for (size_t i = 0; i < nsealed; i++)
+            below[i] = sealed[nsealed - 1 - i];
+        ASSERT_EQ_INT(weft_txn_begin_nested(ref, &nt), 0);
+        ASSERT_EQ_INT(weft_txn_begin_overlay(snap, C("c"), below, nsealed, &ov), 0);
+        for (int op = 0; op < OPS; op++) {
+            weft_space_t sp = rnd(&s, 3) ? KV : OPLOG;
+            unsigned what = rnd(&s, 12);
+            kn = rand_key(&s, k);
+            if (what < 3) { /* get, of "c" or (read only) "d" */
+                const char *cx = rnd(&s, 4) ? "c" : "d";
+                const uint8_t *va, *vb;
+                size_t na = 0, nb = 0;
+                int a = weft_txn_get(nt, sp, C(cx), k, kn, &va, &na);
+                int b = weft_txn_get(ov, sp, C(cx), k, kn, &vb, &nb);
+                ASSERT_EQ_INT(b, a);
+                if (a == 0) {
+                    ASSERT_EQ_U64(nb, na);
+                    ASSERT_EQ_MEM(vb, va, na);
+                }
+            } else if (what < 6) {
+                vn = rand_val(&s, v);
+                ASSERT_EQ_INT(weft_txn_put(ov, sp, C("c"), k, kn, v, vn),
+                              weft_txn_put(nt, sp, C("c"), k, kn, v, vn));
+            } else if (what < 7) {
+                vn = rand_val(&s, v);
+                ASSERT_EQ_INT(weft_txn_put_new(ov, sp, C("c"), k, kn, v, vn),
+                              weft_txn_put_new(nt, sp, C("c"), k, kn, v, vn));
+            } else if (what < 9) {
+                ASSERT_EQ_INT(weft_txn_del(ov, sp, C("c"), k, kn),
+                              weft_txn_del(nt, sp, C("c"), k, kn));
+            } else { /* scan: a prefix (often empty), a start, a limit */
+                size_t pn = rnd(&s, 3) ? 0 : (kn < 3 ? kn : rnd(&s, 3));
+                k2n = rnd(&s, 2) ? 0 : rand_key(&s, k2);
+                const char *cx = rnd(&s, 5) ? "c" : "d";
+                ra->len = rb->len = 0;
+                ra->count = rb->count = 0;
+                ra->limit = rb->limit = rnd(&s, 3) ? 0 : 1 + (int)rnd(&s, 5);
+                ASSERT_EQ_INT(weft_txn_scan(ov, sp, C(cx), k, pn, k2, k2n, rec_visit, rb),
+                              weft_txn_scan(nt, sp, C(cx), k, pn, k2, k2n, rec_visit, ra));
+                ASSERT_EQ_U64(rb->len, ra->len);
+                ASSERT_EQ_MEM(rb->buf, ra->buf, ra->len);
+            }
+        }
+        if (rnd(&s, 4) == 0) { /* a trap: both roll back */
+            weft_txn_abort(nt);
+            weft_txn_abort(ov);
+            continue;
+        }
+        ASSERT_EQ_INT(weft_txn_commit(nt), 0);
+        ASSERT_EQ_INT(weft_txn_overlay_seal(ov), 0);
+        ASSERT_EQ_INT(weft_txn_get(ov, KV, C("c"), C("a"), &(const uint8_t *){0}, &(size_t){0}),
+                      WEFT_EARG); /* sealed */
+        sealed[nsealed++] = ov;
+    }
+    dump(ref, ra);
+    weft_txn_abort(ref);
+    weft_txn_abort(snap); /* a sealed overlay needs its base no more */
+
+    weft_txn_t *re = begin(db, WEFT_TXN_WRITE);
+    for (size_t i = 0; i < nsealed; i++)
+        ASSERT_EQ_INT(weft_txn_overlay_replay(sealed[i], re), 0);
+    dump(re, rb);
+    ASSERT_EQ_U64(rb->len, ra->len);
+    ASSERT_EQ_MEM(rb->buf, ra->buf, ra->len);
+    weft_txn_abort(re);
+    free_overlays(sealed, nsealed);
+}
+
+TEST(overlay_stack_answers_as_nested_transactions_do)
+{
+    for (uint64_t seed = 1; seed <= 6; seed++)
+        differential(seed * 0x9e3779b97f4a7c15ull);
+}
+
+/* ---- what an overlay refuses, and its commit ---------------------------- */
+
+static int no_ctx(void *user, const uint8_t *ctx, size_t ctx_len, uint64_t keys)
+{
+    (void)user, (void)ctx, (void)ctx_len, (void)keys;
+    return 1;
+}
+
+TEST(overlay_refuses_what_would_not_commute)
+{
+    weft_db_t *db = open_tmp();
+    weft_txn_t *w = begin(db, WEFT_TXN_WRITE), *ov = NULL, *n = NULL;
+    ASSERT_EQ_INT(weft_txn_put(w, KV, C("d"), C("k"), C("d's")), 0);
+    ASSERT_EQ_INT(weft_txn_begin_overlay(w, C("c"), NULL, 0, &ov), 0);
+    /* Reads anywhere are fine. */
+    expect_s(ov, "d", "k", "d's");
+    ASSERT_EQ_INT(weft_txn_overlay_serial(ov), 0);
+    ASSERT_EQ_INT(weft_txn_put(ov, KV, C("c"), C("mine"), C("1")), 0);
+    ASSERT_EQ_INT(weft_txn_put(ov, KV, C("d"), C("k"), C("x")), WEFT_ESERIAL);
+    ASSERT_EQ_INT(weft_txn_overlay_serial(ov), 1);
+    ASSERT_EQ_INT(weft_txn_del(ov, KV, C("d"), C("k")), WEFT_ESERIAL);
+    ASSERT_EQ_INT(weft_txn_put(ov, WEFT_SPACE_META, NULL, 0, C("ctx/x"), C("1")), WEFT_ESERIAL);
+    ASSERT_EQ_INT(weft_txn_drop_context(ov, WEFT_SPACE_COUNT, C("c")), WEFT_ESERIAL);
+    ASSERT_EQ_INT(weft_txn_begin_nested(ov, &n), WEFT_ESERIAL);
+    ASSERT_NULL(n);
+    ASSERT_EQ_INT(weft_txn_contexts(ov, KV, no_ctx, NULL), WEFT_ESERIAL);
+    ASSERT_CONTAINS(weft_db_errmsg(db), "needs the serial path");
+    ASSERT_EQ_INT(weft_txn_dirty(ov), 1);
+    /* Not on an overlay, not with an unsealed or foreign overlay below. */
+    weft_txn_t *ov2 = NULL;
+    ASSERT_EQ_INT(weft_txn_begin_overlay(ov, C("c"), NULL, 0, &ov2), WEFT_EARG);
+    ASSERT_EQ_INT(weft_txn_begin_overlay(w, C("c"), &ov, 1, &ov2), WEFT_EARG);
+    ASSERT_EQ_INT(weft_txn_overlay_seal(ov), 0);
+    ASSERT_EQ_INT(weft_txn_begin_overlay(w, C("e"), &ov, 1, &ov2), WEFT_EARG);
+    ASSERT_NULL(ov2);
+    weft_txn_abort(ov);
+    weft_txn_abort(w);
+}
+
+TEST(overlay_commit_replays_into_its_write_base)
+{
+    weft_db_t *db = open_tmp();
+    weft_txn_t *w = begin(db, WEFT_TXN_WRITE), *ov = NULL;
+    ASSERT_EQ_INT(weft_txn_put(w, KV, C("c"), C("gone"), C("1")), 0);
+    ASSERT_EQ_INT(weft_txn_put(w, KV, C("c"), C("kept"), C("1")), 0);
+    ASSERT_EQ_INT(weft_txn_begin_overlay(w, C("c"), NULL, 0, &ov), 0);
+    ASSERT_EQ_INT(weft_txn_del(ov, KV, C("c"), C("gone")), 0);
+    ASSERT_EQ_INT(weft_txn_put(ov, KV, C("c"), C("new"), C("2")), 0);
+    ASSERT_EQ_INT(weft_txn_put_new(ov, KV, C("c"), C("kept"), C("3")), WEFT_DB_EXISTS);
+    /* The base does not see the buffer before the commit. */
+    expect_s(w, "c", "gone", "1");
+    expect_s(w, "c", "new", NULL);
+    ASSERT_EQ_INT(weft_txn_commit(ov), 0);
+    expect_s(w, "c", "gone", NULL);
+    expect_s(w, "c", "new", "2");
+    expect_s(w, "c", "kept", "1");
+    ASSERT_EQ_INT(weft_txn_commit(w), 0);
+
+    /* Over a read transaction, only replay can carry the writes. */
+    weft_txn_t *r = begin(db, WEFT_TXN_READ);
+    ASSERT_EQ_INT(weft_txn_begin_overlay(r, C("c"), NULL, 0, &ov), 0);
+    ASSERT_EQ_INT(weft_txn_put(ov, KV, C("c"), C("x"), C("y")), 0);
+    expect_s(ov, "c", "x", "y");
+    expect_s(r, "c", "x", NULL);
+    ASSERT_EQ_INT(weft_txn_commit(ov), WEFT_EARG);
+    weft_txn_abort(r);
 }

@@ -164,3 +164,49 @@ __attribute__((export_name("grow"))) void grow(void)
     printf("%ld", r == (long)(unsigned long)-1 ? -1L : r);
     fflush(stdout);
 }
+
+/* fill: input n; stores n values of 1 MiB under "big0".."big<n-1>", then
+ * "filled" = n: past 64 MiB an overlay refuses the call's writes
+ * (docs/node.md "Writes"), which then run in a nested transaction. */
+__attribute__((export_name("fill"))) void fill(void)
+{
+    static char big[1 << 20];
+    char buf[32], key[16];
+    size_t len = read_input(buf, sizeof buf);
+    long n = strtol(buf, NULL, 10);
+    for (long i = 0; i < n; i++) {
+        memset(big, 'a' + (int)(i % 26), sizeof big);
+        int kl = snprintf(key, sizeof key, "big%ld", i);
+        if (nx_db_set(key, (uint32_t)kl, big, sizeof big) != 0)
+            exit(4);
+    }
+    nx_db_set("filled", 6, buf, (uint32_t)len);
+}
+
+/* ryw: read-your-writes inside one call: writes and deletes under "ryw/",
+ * then lists the keys there and reads "ryw/b" back; output
+ * "KEY,KEY,...;b=VALUE". */
+__attribute__((export_name("ryw"))) void ryw(void)
+{
+    nx_db_set("ryw/a", 5, "1", 1);
+    nx_db_set("ryw/b", 5, "2", 1);
+    nx_db_delete("ryw/a", 5);
+    nx_db_delete("ryw/y", 5);
+    nx_db_set("ryw/c", 5, "3", 1);
+    static unsigned char page[4096];
+    int32_t n = nx_db_keys("ryw/", 4, 0, 100, page, sizeof page);
+    if (n < 4)
+        exit(5);
+    uint32_t count, off = 4;
+    memcpy(&count, page, 4);
+    for (uint32_t i = 0; i < count && off + 4 <= (uint32_t)n; i++) {
+        uint32_t kl;
+        memcpy(&kl, page + off, 4);
+        printf("%s%.*s", i ? "," : "", (int)kl, (const char *)page + off + 4);
+        off += 4 + kl;
+    }
+    char val[16];
+    int32_t vl = nx_db_get("ryw/b", 5, val, sizeof val);
+    printf(";b=%.*s", vl > 0 ? (int)vl : 0, val);
+    fflush(stdout);
+}
