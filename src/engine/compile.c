@@ -383,8 +383,13 @@ void cc_return(cctx_t *c)
     const opnd_t *top = &c->stack[c->sp - n];
     if (n == 1) {
         /* "x = a + b; return x" computes straight into slot 0 */
-        if (top[0].konst || top[0].slot != home(c, c->sp - 1) || !cc_try_retarget(c, top[0].slot, 0))
-            cc_move(c, 0, &top[0]);
+        bool there = !top[0].konst && top[0].slot == home(c, c->sp - 1) && cc_try_retarget(c, top[0].slot, 0);
+        if (!there && !top[0].konst && top[0].type != WEFT_V128 && top[0].slot != 0) {
+            cc_op(c, OP_RETURN_COPY); /* "return x": the copy and the return, one op */
+            cc_cell(c, top[0].slot);
+            return;
+        }
+        if (!there) cc_move(c, 0, &top[0]);
     } else {
         /* Slots 0..n-1 may be locals that other results still alias: first
          * bring every result to its home slot, then copy upward-safe. */

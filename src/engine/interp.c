@@ -361,6 +361,9 @@ L_RETURN: {
     }
     NEXT();
 }
+L_RETURN_COPY:
+    fp[0] = fp[pc[1].u];
+    goto L_RETURN;
 L_CALL:
     callee = inst->funcs[pc[1].p.a];
     nfp = fp + pc[1].p.b;

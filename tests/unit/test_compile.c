@@ -980,3 +980,45 @@ TEST(compile_store_of_a_constant_carries_the_value)
         ASSERT_EQ_INT(memcmp(tail[0], tail[1], 16), 0);
     }
 }
+
+/* One result returned from a local or a deeper slot is one RETURN_COPY
+ * (a COPY into slot 0 and a RETURN before): at the end, inside a loop
+ * whose locals the compiled tier keeps in registers, float bits exactly,
+ * an i64, a br_if to the function's label; both tiers, the fuel running
+ * out at every point. */
+TEST(compile_return_of_a_local_is_one_op)
+{
+    fixture_t in, jit;
+    open_both_tiers(&in, &jit, "fused_steps");
+#if defined(__x86_64__) && defined(__linux__)
+    uint32_t total, compiled = weft_module_compiled_functions(jit.module, &total);
+    ASSERT_EQ_U64(compiled, total);
+#endif
+    for (uint32_t f = 8; f <= 12; f++) {
+        const char *text = listing(in.module, f);
+        if (!strstr(text, "RETURN_COPY")) FAIL("function %u has no RETURN_COPY:\n%s", f, text);
+    }
+    fixture_t *fx[2] = {&in, &jit};
+    for (int t = 0; t < 2; t++) {
+        int32_t r;
+        ASSERT_OK(fused_call(fx[t], "ret_param", 2, 3, -9, 0, &r));
+        ASSERT_EQ_INT(r, -9);
+        ASSERT_OK(fused_call(fx[t], "ret_loop", 1, 5, 0, 0, &r));
+        ASSERT_EQ_INT(r, 0 + 1 + 4 + 9 + 16);
+        ASSERT_OK(fused_call(fx[t], "ret_br", 2, 1, 11, 0, &r)); /* b when a is non-zero */
+        ASSERT_EQ_INT(r, 11);
+        ASSERT_OK(fused_call(fx[t], "ret_br", 2, 0, 11, 0, &r));
+        ASSERT_EQ_INT(r, 7);
+        weft_val_t x = {.type = WEFT_F32, .of.i32 = 0x7fa00001}, res; /* a signalling NaN */
+        ASSERT_OK(weft_func_call(fx[t]->store, fx_func(fx[t], "ret_f32"), &x, 1, &res, 1));
+        ASSERT_EQ_U64((uint32_t)res.of.i32, 0x7fa00001u);
+        x = weft_val_i64(INT64_MAX);
+        ASSERT_OK(weft_func_call(fx[t]->store, fx_func(fx[t], "ret_i64"), &x, 1, &res, 1));
+        ASSERT_EQ_U64((uint64_t)res.of.i64, (uint64_t)INT64_MIN);
+    }
+    for (uint64_t fuel = 1; fuel <= 120; fuel++) {
+        fused_same(&in, &jit, "ret_loop", 1, 6, 0, fuel, 1024);
+        fused_same(&in, &jit, "ret_br", 2, 1, 11, fuel, 1024);
+        fused_same(&in, &jit, "ret_param", 2, 11, 1, fuel, 1024);
+    }
+}

@@ -115,7 +115,7 @@ static bool op_supported(int op)
     case K_OP:
         switch (op) {
         case OP_UNREACHABLE: case OP_FUEL: case OP_CHECK: case OP_HOT: case OP_BR: case OP_BR_IF:
-        case OP_BR_UNLESS: case OP_BR_IF_R: case OP_BR_UNLESS_R: case OP_BR_TABLE: case OP_RETURN:
+        case OP_BR_UNLESS: case OP_BR_IF_R: case OP_BR_UNLESS_R: case OP_BR_TABLE: case OP_RETURN: case OP_RETURN_COPY:
         case OP_BR_I32_TEST_IMM: case OP_BR_I32_TESTZ_IMM: case OP_BR_I32_TEST_IMM_R: case OP_BR_I32_TESTZ_IMM_R:
         case OP_CALL: case OP_CALL_LOCAL: case OP_CALL_INDIRECT: case OP_COPY: case OP_COPY2: case OP_CONST:
         case OP_SELECT: case OP_GLOBAL_GET: case OP_GLOBAL_SET: case OP_MEMORY_SIZE: case OP_MEMORY_GROW:
@@ -932,6 +932,11 @@ static void emit_op(jc_t *j, int op, size_t i)
     case OP_RETURN: /* the last op falls into the epilogue */
         if (i + 1 < j->fd->ncode) add_site(j, &j->ret, &j->n_ret, &j->ret_cap, x_jmp(b));
         return;
+    case OP_RETURN_COPY: /* the cache is synced (as for RETURN): slot 0 written in memory */
+        ld_slot(j, 8, RAX, (uint32_t)pc[1].u);
+        x_store(b, 8, RAX, RBX, NO_REG, SLOT(0));
+        if (i + 2 < j->fd->ncode) add_site(j, &j->ret, &j->n_ret, &j->ret_cap, x_jmp(b));
+        return;
     case OP_CALL:
     case OP_CALL_LOCAL: /* CALL with the callee's funcdef_t in cell 2, unused here */
         call_begin(j);
@@ -1364,7 +1369,7 @@ static void emit_body(jc_t *j, const flow_t *f, const pin_t *pins, size_t npins)
         j->off[i] = b->len;
         exit_t x = {active >= 0 ? f->head[active] : 0, active >= 0 ? f->last[active] : 0, false};
         fwd_t fw = {i, true};
-        if (op == OP_RETURN) {
+        if (op == OP_RETURN || op == OP_RETURN_COPY) {
             rc_sync(&j->rc, true);
         } else if (each_target(fd, op, i, check_exit, &x)) { /* a branch: memory as the target expects */
             each_target(fd, op, i, check_forward, &fw);

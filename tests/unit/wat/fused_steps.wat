@@ -76,4 +76,31 @@
   (func (export "copy_plus") (param $k i32)
     (global.set $other (i32.add (global.get $sp) (i32.const 100)))
     (global.set $sp (i32.add (local.get $k) (i32.const 1))))
+
+  ;; 8-12: a result returned from a local or a deeper slot is one
+  ;; RETURN_COPY: a parameter at the end; inside a loop (whose locals the
+  ;; compiled tier keeps in registers); float bits; an i64; a br_if to the
+  ;; function's label with a value
+  (func (export "ret_param") (param $a i32) (param $b i32) (result i32)
+    (local.get $b))
+  (func (export "ret_loop") (param $n i32) (result i32)
+    (local $i i32) (local $s i32)
+    (loop $l
+      (local.set $s (i32.add (local.get $s) (i32.mul (local.get $i) (local.get $i))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (if (i32.ge_s (local.get $i) (local.get $n)) (then (return (local.get $s))))
+      (br $l))
+    (i32.const -1))
+  (func (export "ret_f32") (param $x f32) (result f32)
+    (local $y f32)
+    (local.set $y (local.get $x))
+    (local.get $y))
+  (func (export "ret_i64") (param $x i64) (result i64)
+    (local $y i64)
+    (local.set $y (i64.add (local.get $x) (i64.const 1)))
+    (drop (i64.mul (local.get $x) (local.get $x)))
+    (local.get $y))
+  (func (export "ret_br") (param $a i32) (param $b i32) (result i32)
+    (drop (br_if 0 (local.get $b) (local.get $a)))
+    (i32.const 7))
 )
