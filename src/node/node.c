@@ -463,16 +463,25 @@ static int run_job(weft_node_t *node, weft_txn_t *batch, node_job_t *j)
 }
 
 /* Records the log lines of a call (or of a view, JOB_LOGS) in their own
- * nested transaction, so a trapped call's lines are kept although its
- * writes are not. Logs are best effort: a failure loses the lines, never
+ * overlay of the batch (or nested transaction), so a trapped call's lines
+ * are kept although its writes are not. Logs are best effort: a failure loses the lines, never
  * the call. */
 static void record_logs(weft_node_t *node, weft_txn_t *batch, node_job_t *j)
 {
     weft_call_result_t *res = j->res;
-    weft_txn_t *txn;
+    weft_txn_t *txn = NULL;
+    const char *ctx = j->req.context;
+    size_t cl = ctx ? strlen(ctx) : 0;
     res->log_seq0 = 0;
-    if (!res->nlogs || weft_txn_begin_nested(batch, &txn) != 0)
+    if (!res->nlogs)
         return;
+    /* An overlay of the context when it can (no nested LMDB transaction);
+     * its replay failing leaves the batch dead, which then runs again. */
+    if ((node->flags & WEFT_NODE_NO_OVERLAY) || cl == 0 || cl > 255 ||
+        weft_txn_begin_overlay(batch, (const uint8_t *)ctx, cl, NULL, 0, &txn) != 0) {
+        if (weft_txn_begin_nested(batch, &txn) != 0)
+            return;
+    }
     if (node_logs_append(txn, j->req.context, res) != 0) {
         weft_txn_abort(txn);
         res->log_seq0 = 0;
