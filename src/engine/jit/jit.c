@@ -1271,6 +1271,19 @@ static void check_forward(void *arg, size_t from, size_t to)
     if (to <= f->from) f->forward = false;
 }
 
+/* The branch's targets: how many, and the last. */
+typedef struct {
+    size_t n, cell;
+} target_t;
+
+static void note_target(void *arg, size_t from, size_t to)
+{
+    target_t *t = arg;
+    (void)from;
+    t->n++;
+    t->cell = to;
+}
+
 /* ---- pinned locals ------------------------------------------------------------- */
 
 typedef struct {
@@ -1366,15 +1379,21 @@ static void emit_body(jc_t *j, const flow_t *f, const pin_t *pins, size_t npins)
                 if (rc_pin(&j->rc, pins[next_pin].slot, pins[next_pin].xmm, pins[next_pin].wide)) active = loop;
             rc_pinned_dirty(&j->rc); /* the branch back may bring changed ones */
         }
+        if (f->back_end[i]) rc_scan_begin(&j->rc, i); /* what the branches back need not store */
         j->off[i] = b->len;
         exit_t x = {active >= 0 ? f->head[active] : 0, active >= 0 ? f->last[active] : 0, false};
         fwd_t fw = {i, true};
         if (op == OP_RETURN || op == OP_RETURN_COPY) {
             rc_sync(&j->rc, true);
         } else if (each_target(fd, op, i, check_exit, &x)) { /* a branch: memory as the target expects */
+            rc_scan_end(&j->rc); /* the paths part here, taken or not */
             each_target(fd, op, i, check_forward, &fw);
+            target_t t = {0, 0};
+            each_target(fd, op, i, note_target, &t);
             if (op != OP_BR && op != OP_BR_TABLE && fw.forward && x.leaves && active >= 0)
                 j->oline = 2; /* on the taken path only */
+            else if (t.n == 1 && t.cell <= i && f->back_end[t.cell])
+                rc_sync_dead(&j->rc, x.leaves && active >= 0, t.cell);
             else
                 rc_sync(&j->rc, x.leaves && active >= 0);
         }

@@ -41,6 +41,59 @@ void rc_fini(rcache_t *rc)
 {
     free(rc->notes);
     rc->notes = NULL;
+    free(rc->dead);
+    rc->dead = NULL;
+}
+
+/* ---- dead slots at loop headers (rc_scan_begin) -------------------------- */
+
+static bool listed(const uint32_t *v, uint32_t n, uint32_t slot)
+{
+    for (uint32_t k = 0; k < n; k++)
+        if (v[k] == slot) return true;
+    return false;
+}
+
+void rc_scan_end(rcache_t *rc)
+{
+    if (!rc->scanning) return;
+    rc->scanning = false;
+    if (!rc->scan.n) return;
+    if (rc->ndead == rc->dead_cap) {
+        size_t cap = rc->dead_cap ? rc->dead_cap * 2 : 8;
+        rc_dead_t *p = realloc(rc->dead, cap * sizeof *p);
+        if (!p) return; /* not recorded: the branches back store everything */
+        rc->dead = p;
+        rc->dead_cap = cap;
+    }
+    rc->dead[rc->ndead++] = rc->scan;
+}
+
+/* A read (write) of slot by the template being emitted. A full list ends
+ * the scan: fewer dead slots is always safe. */
+static void scan_access(rcache_t *rc, uint32_t slot, bool write)
+{
+    if (!rc->scanning) return;
+    if (rc->off) { /* in memory behind the cache: ended by the sync before, but be sure */
+        rc_scan_end(rc);
+        return;
+    }
+    if (listed(rc->scan.slot, rc->scan.n, slot) || listed(rc->read, rc->nread, slot)) return;
+    if (write && rc->scan.n < RC_DEAD_MAX)
+        rc->scan.slot[rc->scan.n++] = slot;
+    else if (!write && rc->nread < RC_DEAD_MAX)
+        rc->read[rc->nread++] = slot;
+    else
+        rc_scan_end(rc);
+}
+
+void rc_scan_begin(rcache_t *rc, size_t head)
+{
+    rc_scan_end(rc);
+    rc->scanning = true;
+    rc->scan.head = head;
+    rc->scan.n = 0;
+    rc->nread = 0;
 }
 
 static void note(rcache_t *rc, uint32_t slot, bool xmm, int size)
@@ -139,6 +192,7 @@ void rc_gp(rcache_t *rc, int size, int reg, uint32_t slot)
 {
     int e = rc->off ? -1 : find(rc, slot);
     note(rc, slot, false, size);
+    scan_access(rc, slot, false);
     if (e < 0) {
         x_load(rc->b, size, false, size == 8, reg, RBX, NO_REG, SLOT(slot));
         return;
@@ -155,6 +209,7 @@ int rc_gp_cached(rcache_t *rc, int size, uint32_t slot)
     int e = rc->off ? -1 : find(rc, slot);
     if (e < 0 || is_xmm(e)) return -1;
     note(rc, slot, false, size);
+    scan_access(rc, slot, false);
     touch(rc, e);
     return reg_of(e);
 }
@@ -163,6 +218,7 @@ void rc_xmm(rcache_t *rc, bool dbl, int xmm, uint32_t slot)
 {
     int e = rc->off ? -1 : find(rc, slot);
     note(rc, slot, true, dbl ? 8 : 4);
+    scan_access(rc, slot, false);
     if (e < 0) {
         x_sse_mem(rc->b, dbl, 0x10, xmm, RBX, SLOT(slot));
         return;
@@ -178,6 +234,7 @@ void rc_xmm(rcache_t *rc, bool dbl, int xmm, uint32_t slot)
 static void set(rcache_t *rc, bool from_xmm, int size, int reg, uint32_t slot)
 {
     note(rc, slot, from_xmm, size);
+    scan_access(rc, slot, true);
     if (rc->off) {
         if (from_xmm)
             x_sse_mem(rc->b, size == 8, 0x11, reg, RBX, SLOT(slot));
@@ -219,6 +276,7 @@ void rc_alu(rcache_t *rc, int w, int alu, int reg, uint32_t slot)
 {
     int e = rc->off ? -1 : find(rc, slot);
     note(rc, slot, false, w ? 8 : 4);
+    scan_access(rc, slot, false);
     if (e >= 0 && !is_xmm(e)) {
         touch(rc, e);
         x_alu_rr(rc->b, w, alu, reg, reg_of(e));
@@ -232,6 +290,7 @@ void rc_test_zero(rcache_t *rc, uint32_t slot)
 {
     int e = rc->off ? -1 : find(rc, slot);
     note(rc, slot, false, 4);
+    scan_access(rc, slot, false);
     if (e >= 0 && !is_xmm(e)) {
         touch(rc, e);
         x_test_rr(rc->b, 0, reg_of(e), reg_of(e));
@@ -246,6 +305,7 @@ void rc_test_zero(rcache_t *rc, uint32_t slot)
 int rc_dest(rcache_t *rc, bool xmm, int size, uint32_t d, int64_t a, int64_t b)
 {
     if (rc->off || ((int64_t)d == b && (int64_t)d != a)) return -1;
+    if ((int64_t)d == a) scan_access(rc, d, false); /* its register starts as a */
     int e = find(rc, d);
     if (e >= 0) return is_xmm(e) == xmm ? reg_of(e) : -1; /* the other kind: maybe a's value */
     int lo = xmm ? RC_NGP : 0, hi = xmm ? RC_N : RC_NGP, victim = -1;
@@ -270,6 +330,7 @@ void rc_dest_done(rcache_t *rc, uint32_t d, int size)
 {
     int e = find(rc, d);
     note(rc, d, is_xmm(e), size);
+    scan_access(rc, d, true);
     rc_entry_t *c = &rc->e[e];
     if (!c->pinned || size > c->width) c->width = (uint8_t)size;
     c->dirty = true;
@@ -280,6 +341,7 @@ void rc_dest_done(rcache_t *rc, uint32_t d, int size)
 
 void rc_sync(rcache_t *rc, bool pinned)
 {
+    rc_scan_end(rc);
     for (int e = 0; e < RC_N; e++)
         if (rc->e[e].slot >= 0 && (pinned || !rc->e[e].pinned)) write_back(rc, e);
 }
@@ -303,8 +365,23 @@ void rc_store(xbuf_t *b, const rc_store_t *st)
         x_store(b, st->width, st->reg, RBX, NO_REG, SLOT(st->slot));
 }
 
+void rc_sync_dead(rcache_t *rc, bool pinned, size_t head)
+{
+    rc_scan_end(rc);
+    const rc_dead_t *d = NULL;
+    for (size_t k = rc->ndead; k-- > 0 && !d;)
+        if (rc->dead[k].head == head) d = &rc->dead[k];
+    for (int e = 0; e < RC_N; e++) {
+        const rc_entry_t *c = &rc->e[e];
+        if (c->slot < 0 || (c->pinned && !pinned)) continue;
+        if (d && !c->pinned && listed(d->slot, d->n, (uint32_t)c->slot)) continue; /* dead there */
+        write_back(rc, e);
+    }
+}
+
 void rc_drop(rcache_t *rc)
 {
+    rc_scan_end(rc);
     for (int e = 0; e < RC_N; e++)
         if (!rc->e[e].pinned) rc->e[e].slot = -1;
 }

@@ -53,6 +53,14 @@ typedef struct {
     bool xmm, wide; /* read or written as a float; with 8 bytes */
 } rc_note_t;
 
+/* The slots that the code from a loop header (`head`, a cell) overwrites
+ * before it reads them: dead on every branch back to it. */
+enum { RC_DEAD_MAX = 16 };
+typedef struct {
+    size_t head;
+    uint32_t n, slot[RC_DEAD_MAX];
+} rc_dead_t;
+
 typedef struct {
     xbuf_t *b;
     rc_entry_t e[RC_N]; /* [0, RC_NGP) general registers, then xmm */
@@ -62,6 +70,13 @@ typedef struct {
     rc_note_t *notes;   /* owned; freed by rc_fini */
     size_t nnotes, notes_cap;
     bool failed;        /* out of memory while recording */
+    /* The scan of the header being emitted (rc_scan_begin): the slots
+     * written first (dead) and those read first; then the finished ones. */
+    bool scanning;
+    rc_dead_t scan;
+    uint32_t nread, read[RC_DEAD_MAX];
+    rc_dead_t *dead; /* owned; freed by rc_fini */
+    size_t ndead, dead_cap;
 } rcache_t;
 
 void rc_init(rcache_t *rc, xbuf_t *b); /* empty, not recording */
@@ -118,5 +133,21 @@ bool rc_pin(rcache_t *rc, uint32_t slot, bool xmm, bool wide);
 bool rc_pin_cached(rcache_t *rc, uint32_t slot, bool xmm, bool wide);
 void rc_reload_pinned(rcache_t *rc);
 void rc_unpin(rcache_t *rc);
+
+/* Dead slots at a loop header. rc_scan_begin(head) records, from the
+ * header on, which slots the templates write before reading them, until
+ * the next sync or drop: a branch, a label, a call or a return ends the
+ * scan, since past it the paths from the header part, or slots are read
+ * in memory behind the cache (a helper, a callee, the caller after a
+ * return; jit.c ends it at every branch, also one whose
+ * write-back is out of line). Traps on the way read nothing: the frame is dropped. So a slot
+ * found written first is written on every path from the header before
+ * any read, and a branch back to it need not store it: rc_sync_dead is
+ * rc_sync(pinned) that leaves such unpinned entries dirty in their
+ * registers (for the fall-through), or a plain rc_sync when head has no
+ * finished scan. */
+void rc_scan_begin(rcache_t *rc, size_t head);
+void rc_scan_end(rcache_t *rc); /* at every branch and return (jit.c) */
+void rc_sync_dead(rcache_t *rc, bool pinned, size_t head);
 
 #endif
