@@ -5,7 +5,12 @@
  * fuel identical). The tier is x86-64 Linux only; elsewhere the tests
  * check that it says it is unavailable and that the interpreter runs.
  */
+#include <dirent.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "jit/regcache.h"
@@ -688,5 +693,50 @@ TEST(jit_code_cache_maps_instead_of_compiling_and_refuses_bad_files)
         ASSERT_EQ_INT(weft_module_code_cache(m, &note), WEFT_CODE_CACHE_HIT);
         weft_module_delete(m);
     }
+}
+
+/* The entries of dir other than . and .. */
+static int dir_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    if (!d) return -1;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
+}
+
+/* A process killed while it writes a cache file (here by SIGXFSZ, its
+ * file size limit one byte) leaves nothing in the directory: the file has
+ * no name until it is complete. A named temporary file (NAME.jit.XXXXXX)
+ * stayed there for good before. The next load stores the file. */
+TEST(jit_code_cache_writer_killed_midway_leaves_no_file)
+{
+    char tmpl[] = "/tmp/weft-jitcache-XXXXXX";
+    ASSERT_TRUE(mkdtemp(tmpl) != NULL);
+    char *dir = strdup(tmpl);
+    test_defer(remove_dir, dir);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    ASSERT_TRUE(pid >= 0);
+    if (pid == 0) {
+        struct rlimit one = {1, 1};
+        if (setrlimit(RLIMIT_FSIZE, &one) != 0) _exit(2);
+        weft_module_t *m = load_cached(weft_engine_new(), WEFT_TIER_JIT, dir);
+        _exit(m ? 0 : 3); /* not reached: the write kills it */
+    }
+    int st = 0;
+    ASSERT_EQ_INT(waitpid(pid, &st, 0), pid);
+    if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGXFSZ))
+        FAIL("child status %#x, want killed by SIGXFSZ", (unsigned)st);
+    ASSERT_EQ_INT(dir_entries(dir), 0);
+    const char *note;
+    weft_module_t *m = load_cached(h_engine(), WEFT_TIER_JIT, dir);
+    ASSERT_TRUE(m != NULL);
+    ASSERT_EQ_INT(weft_module_code_cache(m, &note), WEFT_CODE_CACHE_STORED);
+    weft_module_delete(m);
+    ASSERT_EQ_INT(dir_entries(dir), 1);
 }
 #endif

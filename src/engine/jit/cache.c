@@ -25,7 +25,7 @@
  *   module's out-of-bounds trap stub (weft_module.jit_oob, jit/guard.c),
  *   and is mapped only where guard regions can be had.
  */
-#define _GNU_SOURCE /* O_CLOEXEC, strdup, mkostemp */
+#define _GNU_SOURCE /* O_CLOEXEC, O_TMPFILE, strdup, mkostemp */
 #include "jit.h"
 
 #include <errno.h>
@@ -217,9 +217,39 @@ reject:
     return false;
 }
 
+/* Writes len bytes of p to fd and syncs them. */
+static bool write_all(int fd, const uint8_t *p, size_t len)
+{
+    size_t put = 0;
+    while (put < len) {
+        ssize_t w = write(fd, p + put, len - put);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return false;
+        put += (size_t)w;
+    }
+    return fsync(fd) == 0;
+}
+
+/* Gives the complete unnamed file fd (O_TMPFILE) the name path, replacing
+ * a file there (a rejected one: unlinked first, so a reader meanwhile
+ * finds none and compiles). EEXIST after that is another thread's copy of
+ * the same code, stored meanwhile: as good as this one. */
+static bool link_unnamed(int fd, const char *path)
+{
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0) return true;
+    if (errno != EEXIST || (unlink(path) != 0 && errno != ENOENT)) return false;
+    return linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 || errno == EEXIST;
+}
+
 /* Writes the module's compiled code (jit_compile_module's mapping) to
- * path, through a temporary file renamed over it. */
-static bool cache_store(weft_module_t *m, const char *path, header_t *h)
+ * path in dir: an unnamed file (O_TMPFILE) named only once complete, so a
+ * process killed while writing it leaves nothing in the cache (a named
+ * temporary file stayed there for good). Where the file system has no
+ * O_TMPFILE, a temporary file of its own (threads may store the same
+ * module at once) renamed over path. */
+static bool cache_store(weft_module_t *m, const char *dir, const char *path, header_t *h)
 {
     uint32_t n = h->nfuncs;
     h->code_len = m->jit_size; /* whole pages: the tail is zeros */
@@ -238,18 +268,16 @@ static bool cache_store(weft_module_t *m, const char *path, header_t *h)
     }
     memcpy(p + sizeof *h + 4 * (size_t)n, m->jit_code, h->code_len);
     hash(p, len - HASH_LEN, p + len - HASH_LEN);
-    /* a name of its own: threads may store the same module at once */
-    snprintf(tmp, tn, "%s.XXXXXX", path);
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) goto out;
-    size_t put = 0;
-    while (put < len) {
-        ssize_t w = write(fd, p + put, len - put);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;
-        put += (size_t)w;
+    int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600); /* as mkostemp makes it */
+    if (fd >= 0) {
+        ok = write_all(fd, p, len) && link_unnamed(fd, path);
+        ok = close(fd) == 0 && ok;
+        goto out;
     }
-    ok = put == len && fsync(fd) == 0;
+    snprintf(tmp, tn, "%s.XXXXXX", path);
+    fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) goto out;
+    ok = write_all(fd, p, len);
     ok = close(fd) == 0 && ok;
     ok = ok && rename(tmp, path) == 0;
     if (!ok) unlink(tmp);
@@ -283,7 +311,7 @@ void jit_load_tier(weft_module_t *m, int tier, const char *dir)
             bool rejected = m->jit_cache_status == WEFT_CODE_CACHE_REJECTED;
             char *why = rejected ? m->jit_cache_note : NULL;
             m->jit_cache_note = NULL;
-            if (cache_store(m, path, &h))
+            if (cache_store(m, dir, path, &h))
                 set_note(m, rejected ? WEFT_CODE_CACHE_REJECTED : WEFT_CODE_CACHE_STORED,
                          "%s%scode cache: %s: compiled %u functions, stored", why ? why : "",
                          why ? "; " : "", path, atomic_load(&m->jit_funcs));
