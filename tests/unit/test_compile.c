@@ -391,6 +391,17 @@ static char *listing(weft_module_t *m, uint32_t index)
     return text;
 }
 
+/* Every function of fx's module runs compiled (where the tier exists). */
+static void all_compiled(fixture_t *fx)
+{
+#if defined(__x86_64__) && defined(__linux__)
+    uint32_t total, compiled = weft_module_compiled_functions(fx->module, &total);
+    ASSERT_EQ_U64(compiled, total);
+#else
+    (void)fx;
+#endif
+}
+
 /* Module `name` instantiated interpreted (in) and compiled (jit). */
 static void open_both_tiers(fixture_t *in, fixture_t *jit, const char *name)
 {
@@ -654,10 +665,7 @@ TEST(compile_and_constant_then_branch_is_one_test)
     static const int32_t xs[] = {0, 1, 2, 255, 256, -1, INT32_MIN, INT32_MAX, 0x1234567};
     fixture_t in, jit;
     open_both_tiers(&in, &jit, "and_branch");
-#if defined(__x86_64__) && defined(__linux__)
-    uint32_t total, compiled = weft_module_compiled_functions(jit.module, &total);
-    ASSERT_EQ_U64(compiled, total); /* the fused ops have a template */
-#endif
+    all_compiled(&jit); /* the fused ops have templates */
     /* the fused ops are really there: if jumps on zero, br_if on non-zero,
      * the acc forms read the add's result from the register */
     ASSERT_NOT_NULL(strstr(listing(in.module, 0), "BR_I32_TESTZ_IMM "));
@@ -770,10 +778,7 @@ TEST(compile_fused_adds_of_constants_step_induction_variables)
 {
     fixture_t in, jit;
     open_both_tiers(&in, &jit, "fused_steps");
-#if defined(__x86_64__) && defined(__linux__)
-    uint32_t total, compiled = weft_module_compiled_functions(jit.module, &total);
-    ASSERT_EQ_U64(compiled, total); /* the fused ops have templates */
-#endif
+    all_compiled(&jit); /* the fused ops have templates */
     const char *steps = listing(in.module, 0);
     ASSERT_NOT_NULL(strstr(steps, "I32_ADD_IMM2 "));
     ASSERT_NOT_NULL(strstr(strstr(steps, "I32_ADD_IMM2 "), "I32_ADD_IMM ")); /* n -= 1 after the pair */
@@ -906,10 +911,7 @@ TEST(compile_store_of_a_constant_carries_the_value)
 {
     fixture_t in, jit;
     open_both_tiers(&in, &jit, "store_const");
-#if defined(__x86_64__) && defined(__linux__)
-    uint32_t total, compiled = weft_module_compiled_functions(jit.module, &total);
-    ASSERT_EQ_U64(compiled, total);
-#endif
+    all_compiled(&jit); /* the fused ops have templates */
     static const char *const forms[] = {"I32_STORE8_K ", "I32_STORE16_AK", "I32_STORE_XK", "I64_STORE_K ",
                                         "I64_STORE32_K", "F32_STORE_K", "F64_STORE_K", "I32_STORE8_XK"};
     for (uint32_t f = 0; f < 8; f++) {
@@ -990,10 +992,7 @@ TEST(compile_return_of_a_local_is_one_op)
 {
     fixture_t in, jit;
     open_both_tiers(&in, &jit, "fused_steps");
-#if defined(__x86_64__) && defined(__linux__)
-    uint32_t total, compiled = weft_module_compiled_functions(jit.module, &total);
-    ASSERT_EQ_U64(compiled, total);
-#endif
+    all_compiled(&jit); /* the fused ops have templates */
     for (uint32_t f = 8; f <= 12; f++) {
         const char *text = listing(in.module, f);
         if (!strstr(text, "RETURN_COPY")) FAIL("function %u has no RETURN_COPY:\n%s", f, text);
