@@ -168,10 +168,25 @@ typedef struct {
     atomic_int hot;
 } funcdef_t;
 
-/* funcdef_t.jit as the interpreter reads it: an acquire load (a plain
- * load on x86-64, which the compiler may still schedule freely before it,
- * unlike the sequentially consistent one a bare read of the field is). */
+/* funcdef_t.jit as the interpreter reads it at a call, only to choose the
+ * way in: jit_invoke then reads the field itself (an atomic load, which
+ * synchronises with the release store that published the code), so a
+ * stale NULL here only interprets the call once more. On x86-64 the read
+ * is a plain `mov` in an asm statement: any C11 atomic load there, even a
+ * relaxed one, made GCC compile the whole of run() worse (the float
+ * kernels' instructions +6-10%: bench/RESULTS.md "An atomic load in
+ * run()"). Elsewhere no code is ever compiled. */
+#if defined(__x86_64__)
+static inline const void *jit_entry_load(const void *const *field)
+{
+    const void *p;
+    __asm__("movq %1, %0" : "=r"(p) : "m"(*field));
+    return p;
+}
+#define JIT_ENTRY(d) jit_entry_load((const void *const *)&(d)->jit)
+#else
 #define JIT_ENTRY(d) atomic_load_explicit((_Atomic(const void *) *)&(d)->jit, memory_order_acquire)
+#endif
 
 struct weft_module {
     atomic_int refs;
