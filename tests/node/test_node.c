@@ -23,25 +23,7 @@
 #include "weft/node.h"
 #include "weft/profile.h"
 #include "weft/store.h"
-
-static uint8_t *app_bytes;
-static size_t app_len;
-
-static void load_app(void)
-{
-    if (app_bytes)
-        return;
-    FILE *f = fopen(NODE_APP_WASM, "rb");
-    ASSERT_NOT_NULL(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    app_bytes = malloc((size_t)n);
-    ASSERT_NOT_NULL(app_bytes);
-    ASSERT_EQ_INT(fread(app_bytes, 1, (size_t)n, f), n);
-    fclose(f);
-    app_len = (size_t)n;
-}
+#include "node_app.h"
 
 static void close_node(void *arg)
 {
