@@ -19,12 +19,19 @@
  *                                               -> encoded op
  *   WEFT_SPACE_OPLOG  (context, 'm' origin[32]) -> u64 BE, the origin's
  *                                                  high-water mark there
- *   WEFT_SPACE_META   "crdt/hlc"                -> u64 BE, the node's clock
+ *   WEFT_SPACE_OPLOG  (context, 'h')            -> u64 BE, the context's
+ *                                                  clock
+ *   WEFT_SPACE_META   "crdt/hlc"                -> u64 BE, the node-wide
+ *                                                  clock of older data
+ *                                                  directories: read, never
+ *                                                  written
  * A context is the unit of replication (peers are members of contexts), so
- * each context has its own op-log and version vector, and an origin's seqs
- * count its ops in that context from 1, gap-free. Dropping a context drops
- * its log with it. The clock is node-wide: a node's timestamps grow across
- * all its contexts.
+ * each context has its own op-log, version vector and clock, and an
+ * origin's seqs count its ops in that context from 1, gap-free. Dropping a
+ * context drops its log with it. A context's clock is the larger of its
+ * record and the legacy node-wide one, so stamps written before the clock
+ * moved stay below every later stamp; a write of a context touches nothing
+ * outside it (an overlay transaction of the context takes it).
  *
  * Delivery: ops of one origin in one context must be applied in seq order
  * (a peer sends them so: weft_crdt_missing streams in (origin, seq) order).
@@ -49,18 +56,20 @@
 extern "C" {
 #endif
 
-/* The local node's replication clock and its place in one context's log. */
+/* The local node's replication clock in one context and its place in the
+ * context's log. */
 typedef struct {
     uint8_t origin[WEFT_CRDT_ORIGIN_LEN]; /* node id (weft/identity.h) */
-    weft_hlc_t hlc;                       /* highest timestamp issued or seen */
+    weft_hlc_t hlc;                       /* highest timestamp issued or seen in the context */
     uint64_t next_seq;                    /* seq of its next op in the context, from 1 */
 } weft_crdt_node_t;
 
 /* Loads the node's clock and next seq in context ctx (a fresh node or
- * context: hlc 0, next_seq 1). */
+ * context: hlc 0, or the legacy node-wide clock; next_seq 1). */
 int weft_crdt_node_load(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
                         const uint8_t origin[WEFT_CRDT_ORIGIN_LEN], weft_crdt_node_t *out);
-/* Stores it back (the clock, and the origin's mark next_seq - 1 in ctx). */
+/* Stores it back (ctx's clock, and the origin's mark next_seq - 1 in ctx;
+ * no mark when next_seq is 0). */
 int weft_crdt_node_save(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
                         const weft_crdt_node_t *node);
 

@@ -295,8 +295,10 @@ static int delete_write(weft_node_t *node, weft_txn_t *txn, void *arg)
     /* Numbers that must never be issued twice under this name survive
      * the context: its event and log line counters (a subscriber resuming
      * with Last-Event-ID must not take a new context's events for ones it
-     * has seen) and this node's CRDT seq in it (peers that kept the old
-     * context's ops would take a new context's ops for duplicates). */
+     * has seen), this node's CRDT seq in it (peers that kept the old
+     * context's ops would take a new context's ops for duplicates) and the
+     * context's CRDT clock (their states' stamps must stay below a new
+     * context's, docs/sync.md "Clocks"). */
     const uint8_t *ctx = (const uint8_t *)name;
     size_t cl = strlen(name);
     static const uint8_t counters[2] = {'n', 'm'};
@@ -310,7 +312,9 @@ static int delete_write(weft_node_t *node, weft_txn_t *txn, void *arg)
         }
     weft_crdt_node_t self;
     int have_self = node->has_id && weft_crdt_node_load(txn, ctx, cl, node->id, &self) == 0 &&
-                    self.next_seq > 1;
+                    (self.next_seq > 1 || self.hlc.last > 0);
+    if (have_self && self.next_seq == 1)
+        self.next_seq = 0; /* a clock but no op of its own: no mark */
     rc = weft_txn_drop_context(txn, WEFT_SPACE_COUNT, ctx, cl);
     for (int i = 0; i < 2 && rc == 0; i++)
         if (have[i])

@@ -1,6 +1,6 @@
 /*
- * crdt_store.c — CRDT states, the op-log and the node's replication clock
- * in a data directory (include/weft/crdt_store.h). Sits on weft/db.h and
+ * crdt_store.c — CRDT states, the op-log and each context's replication
+ * clock in a data directory (include/weft/crdt_store.h). Sits on weft/db.h and
  * the pure weft/crdt.h; it does not touch LMDB directly.
  *
  * Invariants, each kept by doing every write of a call in the caller's
@@ -8,10 +8,16 @@
  * floor+1..mark of that origin in that context (mark: its version vector
  * entry; floor: what compaction dropped, 0 before any); the
  * stored state of (ctx, key) is the apply of every op of that (ctx, key)
- * under the marks, logged or compacted; the stored clock is at least every
- * such op's timestamp. The local
+ * under the marks, logged or compacted; the context's stored clock is at
+ * least every such op's timestamp. The local
  * node's next seq in a context is its own mark there + 1, so there is no
  * separate seq counter to drift from the log.
+ *
+ * The clock is the context's ('h' under the context in the op-log), so a
+ * write touches nothing outside its context and an overlay transaction
+ * takes it (docs/sync.md "Clocks"). A data directory written before kept
+ * one node-wide clock in `meta` ("crdt/hlc"): it is still read, never
+ * written, and a context's clock is the larger of the two.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,16 +36,21 @@
  * floor (its ops 1..floor may be gone from the log), 'k' key -> nothing
  * (some op of the key was compacted: its type is fixed), 'a' peer -> the
  * version vector the peer acknowledged (n x origin[32] seq u64 BE), 'S' ->
- * the replication engine's snapshot progress (opaque here). */
+ * the replication engine's snapshot progress (opaque here). 'h' -> the
+ * context's clock (u64 BE). */
 #define FLOOR_TAG 'f'
 #define KEYFIX_TAG 'k'
 #define ACK_TAG 'a'
 #define SNAP_TAG 'S'
+#define CLOCK_TAG 'h'
 #define LOG_KEY_LEN (1 + WEFT_CRDT_ORIGIN_LEN + 8)
 #define MARK_KEY_LEN (1 + WEFT_CRDT_ORIGIN_LEN)
 
-static const uint8_t hlc_key[] = "crdt/hlc";
-#define HLC_KEY_LEN (sizeof hlc_key - 1)
+/* The node-wide clock of data directories written before the clock was
+ * per context: read, never written. */
+static const uint8_t legacy_hlc_key[] = "crdt/hlc";
+#define LEGACY_HLC_KEY_LEN (sizeof legacy_hlc_key - 1)
+static const uint8_t clock_key = CLOCK_TAG;
 
 /* ---- small helpers --------------------------------------------------- */
 
@@ -98,14 +109,36 @@ static int put_u64(weft_txn_t *txn, weft_space_t space, const uint8_t *ctx, size
     return weft_txn_put(txn, space, ctx, ctx_len, key, key_len, b, sizeof b);
 }
 
-static int get_hlc(weft_txn_t *txn, uint64_t *out)
+/* Context ctx's clock: its own record, or the legacy node-wide one when
+ * that is higher (a context last written before the clock moved). */
+static int get_hlc(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, uint64_t *out)
 {
-    return get_u64(txn, META, NULL, 0, hlc_key, HLC_KEY_LEN, out);
+    uint64_t legacy;
+    int rc = get_u64(txn, OPLOG, ctx, ctx_len, &clock_key, 1, out);
+    if (rc == 0)
+        rc = get_u64(txn, META, NULL, 0, legacy_hlc_key, LEGACY_HLC_KEY_LEN, &legacy);
+    if (rc == 0 && legacy > *out)
+        *out = legacy;
+    return rc;
 }
 
-static int put_hlc(weft_txn_t *txn, uint64_t v)
+static int put_hlc(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, uint64_t v)
 {
-    return put_u64(txn, META, NULL, 0, hlc_key, HLC_KEY_LEN, v);
+    return put_u64(txn, OPLOG, ctx, ctx_len, &clock_key, 1, v);
+}
+
+/* Lets ctx's clock observe a remote timestamp. */
+static int observe_hlc(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, uint64_t hlc,
+                       uint64_t wall_ms)
+{
+    weft_hlc_t clock;
+    uint64_t have;
+    int rc = get_hlc(txn, ctx, ctx_len, &have);
+    if (rc < 0)
+        return rc;
+    weft_hlc_init(&clock, have);
+    weft_hlc_observe(&clock, hlc, wall_ms);
+    return put_hlc(txn, ctx, ctx_len, clock.last);
 }
 
 /* origin's mark in context ctx. */
@@ -302,7 +335,7 @@ static int append_log(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len, const
     return weft_txn_put(txn, OPLOG, ctx, ctx_len, k, sizeof k, bytes, len);
 }
 
-/* ---- node clock ------------------------------------------------------ */
+/* ---- the node in a context: its clock and seq ------------------------ */
 
 int weft_crdt_node_load(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
                         const uint8_t origin[WEFT_CRDT_ORIGIN_LEN], weft_crdt_node_t *out)
@@ -312,7 +345,7 @@ int weft_crdt_node_load(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
     memset(out, 0, sizeof *out);
     if (!txn || !origin || (ctx_len && !ctx))
         return WEFT_EARG;
-    if ((rc = get_hlc(txn, &hlc)) < 0)
+    if ((rc = get_hlc(txn, ctx, ctx_len, &hlc)) < 0)
         return rc;
     if ((rc = get_mark(txn, ctx, ctx_len, origin, &mark)) < 0)
         return rc;
@@ -327,7 +360,7 @@ int weft_crdt_node_load(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
 int weft_crdt_node_save(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
                         const weft_crdt_node_t *node)
 {
-    int rc = put_hlc(txn, node->hlc.last);
+    int rc = put_hlc(txn, ctx, ctx_len, node->hlc.last);
     if (rc == 0 && node->next_seq > 0)
         rc = put_mark(txn, ctx, ctx_len, node->origin, node->next_seq - 1);
     return rc;
@@ -740,8 +773,7 @@ static int stored_type(weft_txn_t *txn, const weft_crdt_op_t *op, uint8_t *out)
 int weft_crdt_apply_remote(weft_txn_t *txn, const uint8_t *op_bytes, size_t len, uint64_t wall_ms)
 {
     weft_crdt_op_t op;
-    uint64_t mark, hlc;
-    weft_hlc_t clock;
+    uint64_t mark;
     int rc;
 
     if (!txn || (len && !op_bytes))
@@ -768,11 +800,7 @@ int weft_crdt_apply_remote(weft_txn_t *txn, const uint8_t *op_bytes, size_t len,
         return rc;
     if ((rc = put_mark(txn, op.context, op.context_len, op.origin, op.seq)) < 0)
         return rc;
-    if ((rc = get_hlc(txn, &hlc)) < 0)
-        return rc;
-    weft_hlc_init(&clock, hlc);
-    weft_hlc_observe(&clock, op.hlc, wall_ms);
-    return put_hlc(txn, clock.last);
+    return observe_hlc(txn, op.context, op.context_len, op.hlc, wall_ms);
 }
 
 /* ---- version vectors and anti-entropy -------------------------------- */
@@ -1481,7 +1509,6 @@ int weft_crdt_snapshot_finish(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_le
                               const weft_crdt_id_t *v0, size_t n, const weft_crdt_id_t *floors,
                               size_t nf, uint64_t hlc, uint64_t wall_ms)
 {
-    weft_hlc_t clock;
     uint64_t have, cur;
     int rc = 0;
     if (!txn || (n && !v0) || (nf && !floors) || (ctx_len && !ctx))
@@ -1499,11 +1526,8 @@ int weft_crdt_snapshot_finish(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_le
             f > cur)
             rc = tag_put_u64(txn, ctx, ctx_len, FLOOR_TAG, floors[i].origin, f);
     }
-    if (rc == 0 && (rc = get_hlc(txn, &have)) == 0) {
-        weft_hlc_init(&clock, have);
-        weft_hlc_observe(&clock, hlc, wall_ms);
-        rc = put_hlc(txn, clock.last);
-    }
+    if (rc == 0)
+        rc = observe_hlc(txn, ctx, ctx_len, hlc, wall_ms);
     if (rc == 0)
         rc = rebuild_unfixed(txn, ctx, ctx_len);
     return rc;

@@ -348,10 +348,10 @@ TEST(write_calls_of_a_context_are_serialised)
 }
 
 /* Write calls run on an overlay of the batch (docs/node.md "Writes"): a
- * call whose overlay refuses an operation (a buffer past 64 MiB, a CRDT
- * write moving the node's clock in `meta`) runs again in a nested
- * transaction, with the same result, and later calls of that function
- * run nested at once; a node opened WEFT_NODE_NO_OVERLAY runs every call
+ * call whose overlay refuses an operation (a buffer past 64 MiB) runs
+ * again in a nested transaction, with the same result, and later calls of
+ * that function run nested at once; CRDT writes stay in their context and
+ * run on overlays; a node opened WEFT_NODE_NO_OVERLAY runs every call
  * nested. */
 TEST(write_calls_run_on_overlays_and_again_nested_when_refused)
 {
@@ -369,17 +369,18 @@ TEST(write_calls_run_on_overlays_and_again_nested_when_refused)
     weft_node_stats(n, &st);
     ASSERT_EQ_U64(st.overlay_refused, 1);
     ASSERT_EQ_STR(output(ok_call(n, "get", "filled", 1)), "66");
-    ok_call(n, "bump", NULL, 0);
-    ok_call(n, "bump", NULL, 0); /* nested at once */
-    ok_call(n, "fill", "1", 0);  /* the same */
+    ok_call(n, "fill", "1", 0); /* nested at once */
     weft_node_stats(n, &st);
-    ASSERT_EQ_U64(st.overlay_refused, 2);
+    ASSERT_EQ_U64(st.overlay_refused, 1);
     ASSERT_EQ_U64(st.overlay_calls - ov0, 2);
+    ok_call(n, "bump", NULL, 0); /* a CRDT write: on an overlay */
+    ok_call(n, "bump", NULL, 0);
     weft_call_result_t *res = ok_call(n, "count", NULL, 0);
     ASSERT_EQ_STR(output(res), "2");
     ASSERT_EQ_STR(output(ok_call(n, "get", "a", 1)), "1");
     weft_node_stats(n, &st);
-    ASSERT_EQ_U64(st.overlay_calls - ov0, 3);
+    ASSERT_EQ_U64(st.overlay_refused, 1);
+    ASSERT_EQ_U64(st.overlay_calls - ov0, 5);
     weft_node_close(n);
 
     node_a = NULL;
@@ -392,6 +393,23 @@ TEST(write_calls_run_on_overlays_and_again_nested_when_refused)
     ASSERT_EQ_STR(output(ok_call(node_a, "get", "a", 1)), "2");
     weft_node_stats(node_a, &st);
     ASSERT_EQ_U64(st.overlay_calls, 0);
+}
+
+/* No nx function that writes refuses an overlay (docs/node.md "Writes"):
+ * every CRDT op, store write, event and log line of a call stays in its
+ * context, so the call is never run twice nor nested. */
+TEST(every_nx_write_runs_on_an_overlay)
+{
+    char id[WEFT_APP_ID_LEN + 1];
+    weft_node_t *n = setup(id, NULL);
+    weft_node_stats_t st;
+    weft_node_stats(n, &st);
+    uint64_t ov0 = st.overlay_calls;
+    ASSERT_EQ_STR(output(ok_call(n, "every_write", NULL, 0)), "ok");
+    ASSERT_EQ_STR(output(ok_call(n, "every_write", NULL, 0)), "ok");
+    weft_node_stats(n, &st);
+    ASSERT_EQ_U64(st.overlay_refused, 0);
+    ASSERT_EQ_U64(st.overlay_calls - ov0, 2);
 }
 
 /* A call reads its own writes and deletions, in gets and in scans,

@@ -52,6 +52,22 @@ static weft_node_t *open_node(const char *dir, unsigned flags, const char *liste
     return n;
 }
 
+/* A one-worker node with a fsync-free store that the test closes itself,
+ * to open its directory in between. */
+static weft_node_t *open_closed_by_caller(const char *dir)
+{
+    weft_node_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.data_dir = dir;
+    cfg.flags = WEFT_NODE_DB_NOSYNC;
+    cfg.workers = 1;
+    char msg[256];
+    weft_node_t *n = NULL;
+    if (weft_node_open(&cfg, &n, msg, sizeof msg) != 0)
+        FAIL("weft_node_open: %s", msg);
+    return n;
+}
+
 static void deploy(weft_node_t *n, char id[WEFT_APP_ID_LEN + 1])
 {
     char msg[512];
@@ -169,21 +185,24 @@ static uint64_t put_event_seq(weft_node_t *n, const char *ctx)
     return seq;
 }
 
+/* open_closed_by_caller on a fresh dir, the app deployed (app) and context
+ * "c" created; id gets the node's id. */
+static weft_node_t *node_with_c(const char *dir, char app[WEFT_APP_ID_LEN + 1], uint8_t id[32])
+{
+    char msg[256];
+    weft_node_t *n = open_closed_by_caller(dir);
+    deploy(n, app);
+    memcpy(id, weft_node_id(n), 32);
+    ASSERT_EQ_INT(weft_node_context_create(n, "c", app, msg, sizeof msg), 0);
+    return n;
+}
+
 TEST(a_recreated_context_never_reuses_event_numbers_or_crdt_seqs)
 {
     char *dir = tmpdir_new("recreate");
-    weft_node_config_t cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.data_dir = dir;
-    cfg.flags = WEFT_NODE_DB_NOSYNC;
-    cfg.workers = 1;
     char msg[256], app[WEFT_APP_ID_LEN + 1];
-    weft_node_t *n = NULL;
-    ASSERT_EQ_INT(weft_node_open(&cfg, &n, msg, sizeof msg), 0);
-    deploy(n, app);
     uint8_t id[32];
-    memcpy(id, weft_node_id(n), 32);
-    ASSERT_EQ_INT(weft_node_context_create(n, "c", app, msg, sizeof msg), 0);
+    weft_node_t *n = node_with_c(dir, app, id);
     ASSERT_EQ_INT(put_event_seq(n, "c"), 1);
     ASSERT_EQ_INT(put_event_seq(n, "c"), 2);
     call_ok(n, "c", "bump", NULL);
@@ -205,6 +224,88 @@ TEST(a_recreated_context_never_reuses_event_numbers_or_crdt_seqs)
     ASSERT_EQ_INT(self.next_seq, 6);
     weft_txn_abort(txn);
     weft_db_close(db);
+}
+
+/* The stamp of the newest op of origin id in a context's log. */
+typedef struct {
+    const uint8_t *id;
+    uint64_t hlc;
+} newest_t;
+
+static int newest_of(void *user, const uint8_t *bytes, size_t len)
+{
+    newest_t *n = user;
+    weft_crdt_op_t op;
+    if (weft_crdt_op_decode(bytes, len, &op) == 0 && memcmp(op.origin, n->id, 32) == 0)
+        n->hlc = op.hlc; /* in seq order */
+    return 0;
+}
+
+/* Opens dir's store while no node has it: *clock gets this node's clock in
+ * "c", the return the stamp of its newest op there; a remote op stamped
+ * `ahead` (0: none) is applied first. */
+static uint64_t clock_in_c(const char *dir, const uint8_t id[32], uint64_t ahead, uint64_t *clock)
+{
+    char msg[256];
+    weft_db_t *db = NULL;
+    weft_txn_t *txn = NULL;
+    ASSERT_EQ_INT(weft_db_open(dir, WEFT_DB_NOSYNC, &db, msg, sizeof msg), 0);
+    ASSERT_EQ_INT(weft_txn_begin(db, WEFT_TXN_WRITE, &txn), 0);
+    if (ahead) {
+        static const uint8_t plus1[] = {1, 1};
+        weft_crdt_op_t op = {.context = (const uint8_t *)"c", .context_len = 1,
+                             .key = (const uint8_t *)"far", .key_len = 3,
+                             .type = WEFT_CRDT_GCOUNTER, .kind = WEFT_CRDT_INC, .seq = 1,
+                             .hlc = ahead, .payload = plus1, .payload_len = 2};
+        memset(op.origin, 0x77, 32);
+        uint8_t enc[128];
+        size_t len;
+        ASSERT_EQ_INT(weft_crdt_op_encode(&op, enc, sizeof enc, &len), 0);
+        ASSERT_EQ_INT(weft_crdt_apply_remote(txn, enc, len, 1000), 0);
+    }
+    weft_crdt_node_t self;
+    ASSERT_EQ_INT(weft_crdt_node_load(txn, (const uint8_t *)"c", 1, id, &self), 0);
+    *clock = self.hlc.last;
+    newest_t n = {id, 0};
+    ASSERT_EQ_INT(weft_crdt_missing(txn, (const uint8_t *)"c", 1, NULL, 0, newest_of, &n), 0);
+    ASSERT_EQ_INT(weft_txn_commit(txn), 0);
+    weft_db_close(db);
+    return n.hlc;
+}
+
+/* A context's CRDT clock (docs/sync.md "Clocks") is stored with it: its
+ * stamps go on increasing across a restart, above a remote clock it saw
+ * far ahead of ours, and across the context's deletion and re-creation
+ * under the same name (peers may keep the old context's states). */
+TEST(a_context_clock_goes_on_across_restart_and_recreation)
+{
+    char *dir = tmpdir_new("clock");
+    char msg[256], app[WEFT_APP_ID_LEN + 1];
+    uint8_t id[32];
+    weft_node_t *n = node_with_c(dir, app, id);
+    call_ok(n, "c", "bump", NULL);
+    weft_node_close(n);
+    uint64_t clock, first = clock_in_c(dir, id, 0, &clock);
+    ASSERT_GT_U64(first, 0);
+    ASSERT_EQ_U64(clock, first);
+
+    const uint64_t ahead = (uint64_t)4102444800000 << 16; /* year 2100 */
+    clock_in_c(dir, id, ahead, &clock);
+    ASSERT_GT_U64(clock, ahead);
+    uint64_t seen = clock;
+
+    n = open_closed_by_caller(dir);
+    call_ok(n, "c", "bump", NULL);
+    weft_node_close(n);
+    uint64_t after_restart = clock_in_c(dir, id, 0, &clock);
+    ASSERT_GT_U64(after_restart, seen);
+
+    n = open_closed_by_caller(dir);
+    ASSERT_EQ_INT(weft_node_context_delete(n, "c"), 0);
+    ASSERT_EQ_INT(weft_node_context_create(n, "c", app, msg, sizeof msg), 0);
+    call_ok(n, "c", "bump", NULL);
+    weft_node_close(n);
+    ASSERT_GT_U64(clock_in_c(dir, id, 0, &clock), after_restart);
 }
 
 /* Polls fn until it returns 1, for up to 60 s (a safety net, not a

@@ -866,7 +866,7 @@ TEST(each_context_has_its_own_log_and_seqs)
     ASSERT_EQ_U64(count_ops(db, "two"), 1);
     ASSERT_EQ_U64(count_ops(db, "three"), 0);
 
-    /* the clock is node-wide: the op in "two" is after those in "one" */
+    /* each context has its own clock too: the op in "two" moved only its */
     weft_crdt_node_t one, two;
     t = begin(db, WEFT_TXN_READ);
     ASSERT_EQ_INT(weft_crdt_node_load(t, C("one"), origin_of(0), &one), 0);
@@ -874,7 +874,8 @@ TEST(each_context_has_its_own_log_and_seqs)
     weft_txn_abort(t);
     ASSERT_EQ_U64(one.next_seq, 4);
     ASSERT_EQ_U64(two.next_seq, 2);
-    ASSERT_EQ_U64(one.hlc.last, two.hlc.last);
+    ASSERT_EQ_U64(one.hlc.last, ((uint64_t)1000 << 16) + 2);
+    ASSERT_EQ_U64(two.hlc.last, (uint64_t)1001 << 16);
 
     /* a peer of context "two" only gets "two"'s ops; dropping "one" drops its log */
     weft_db_t *peer = open_node();
@@ -899,6 +900,113 @@ TEST(each_context_has_its_own_log_and_seqs)
     ASSERT_EQ_INT(weft_crdt_node_load(t, C("one"), origin_of(0), &one), 0);
     weft_txn_abort(t);
     ASSERT_EQ_U64(one.next_seq, 1);
+}
+
+/* Every local op, of each of the six types, and a remote op write only
+ * their context, so an overlay transaction of that context takes them
+ * (nothing returns WEFT_ESERIAL); the clock they move is the context's. */
+TEST(ops_write_only_their_context_so_an_overlay_takes_them)
+{
+    weft_db_t *db = open_node();
+    weft_txn_t *base = begin(db, WEFT_TXN_WRITE), *ov = NULL;
+    ASSERT_EQ_INT(weft_txn_begin_overlay(base, CTX, NULL, 0, &ov), 0);
+    static const struct {
+        const char *key;
+        uint8_t type, kind;
+    } ops[] = {
+        {"g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC},  {"p", WEFT_CRDT_PNCOUNTER, WEFT_CRDT_INC},
+        {"p", WEFT_CRDT_PNCOUNTER, WEFT_CRDT_DEC}, {"r", WEFT_CRDT_LWW_REG, WEFT_CRDT_SET},
+        {"m", WEFT_CRDT_LWW_MAP, WEFT_CRDT_MAP_SET}, {"m", WEFT_CRDT_LWW_MAP, WEFT_CRDT_MAP_REMOVE},
+        {"s", WEFT_CRDT_ORSET, WEFT_CRDT_ADD},     {"s", WEFT_CRDT_ORSET, WEFT_CRDT_REMOVE},
+        {"l", WEFT_CRDT_RGA, WEFT_CRDT_INSERT},    {"l", WEFT_CRDT_RGA, WEFT_CRDT_INSERT},
+        {"l", WEFT_CRDT_RGA, WEFT_CRDT_DELETE},
+    };
+    weft_crdt_id_t first = {{0}, 0}, id;
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        weft_crdt_input_t in = {.delta = 2, .field = (const uint8_t *)"f", .field_len = 1,
+                                .value = (const uint8_t *)"v", .value_len = 1};
+        if (ops[i].kind == WEFT_CRDT_DELETE || (ops[i].kind == WEFT_CRDT_INSERT && first.seq))
+            in.target = &first;
+        ASSERT_EQ_INT(weft_crdt_local(ov, origin_of(0), 1000 + i, CTX, C(ops[i].key), ops[i].type,
+                                      ops[i].kind, &in, &id, NULL), 0);
+        if (ops[i].kind == WEFT_CRDT_INSERT && !first.seq)
+            first = id;
+    }
+    /* a remote op from a clock ahead moves the context's clock past it */
+    static const uint8_t plus3[] = {3, 3}; /* +3, this origin's total 3 */
+    uint8_t enc[256];
+    size_t len = 0;
+    weft_crdt_op_t op = {.context = (const uint8_t *)"app", .context_len = 3,
+                         .key = (const uint8_t *)"g", .key_len = 1, .type = WEFT_CRDT_GCOUNTER,
+                         .kind = WEFT_CRDT_INC, .seq = 1, .hlc = (uint64_t)9000 << 16,
+                         .payload = plus3, .payload_len = 2};
+    memcpy(op.origin, origin_of(1), WEFT_CRDT_ORIGIN_LEN);
+    ASSERT_EQ_INT(weft_crdt_op_encode(&op, enc, sizeof enc, &len), 0);
+    ASSERT_EQ_INT(weft_crdt_apply_remote(ov, enc, len, 1020), 0);
+    ASSERT_EQ_INT(weft_txn_overlay_serial(ov), 0);
+    ASSERT_EQ_INT(weft_txn_commit(ov), 0);
+    ASSERT_EQ_INT(weft_txn_commit(base), 0);
+
+    ASSERT_EQ_U64(gcounter(db, "g"), 5);
+    weft_crdt_node_t me = load_node(db, 0);
+    ASSERT_EQ_U64(me.next_seq, 12);
+    ASSERT_GT_U64(me.hlc.last, (uint64_t)9000 << 16);
+    weft_txn_t *r = begin(db, WEFT_TXN_READ);
+    const uint8_t *v;
+    size_t vl;
+    ASSERT_EQ_INT(weft_txn_get(r, WEFT_SPACE_META, NULL, 0, C("crdt/hlc"), &v, &vl),
+                  WEFT_ENOTFOUND);
+    weft_txn_abort(r);
+}
+
+/* A data directory written before the clock was per context holds the
+ * node's clock in `meta`: every context's stamps go on above it, across a
+ * reopen, and it is never written again. */
+TEST(a_node_clock_of_an_older_data_dir_keeps_stamps_increasing)
+{
+    char *dir = tmpdir_new("crdt-store");
+    weft_db_t *db = open_dir(dir);
+    const uint64_t old = ((uint64_t)7000 << 16) + 5;
+    uint8_t be[8];
+    for (int i = 0; i < 8; i++)
+        be[i] = (uint8_t)(old >> (56 - 8 * i));
+    weft_txn_t *t = begin(db, WEFT_TXN_WRITE);
+    ASSERT_EQ_INT(weft_txn_put(t, WEFT_SPACE_META, NULL, 0, C("crdt/hlc"), be, 8), 0);
+    ASSERT_EQ_INT(weft_txn_commit(t), 0);
+
+    inc(db, 0, 1000, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 1);
+    uint64_t first = load_node(db, 0).hlc.last;
+    ASSERT_EQ_U64(first, old + 1);
+    weft_db_close(db);
+
+    db = open_dir(dir);
+    test_defer(close_db, db);
+    inc(db, 0, 1000, "g", WEFT_CRDT_GCOUNTER, WEFT_CRDT_INC, 1);
+    ASSERT_EQ_U64(load_node(db, 0).hlc.last, old + 2);
+    weft_crdt_node_t other;
+    t = begin(db, WEFT_TXN_WRITE);
+    weft_crdt_input_t in = {.delta = 1};
+    ASSERT_EQ_INT(weft_crdt_local(t, origin_of(0), 1000, C("other"), C("g"), WEFT_CRDT_GCOUNTER,
+                                  WEFT_CRDT_INC, &in, NULL, NULL), 0);
+    ASSERT_EQ_INT(weft_crdt_node_load(t, C("other"), origin_of(0), &other), 0);
+    ASSERT_EQ_U64(other.hlc.last, old + 1);
+    const uint8_t *v;
+    size_t vl;
+    ASSERT_EQ_INT(weft_txn_get(t, WEFT_SPACE_META, NULL, 0, C("crdt/hlc"), &v, &vl), 0);
+    ASSERT_EQ_MEM(v, be, 8);
+    ASSERT_EQ_INT(weft_txn_commit(t), 0);
+
+    /* every op in the log is stamped above the old clock, in seq order */
+    vv_t none = {.n = 0};
+    ops_t *log = missing(db, &none);
+    ASSERT_EQ_U64(log->n, 2);
+    uint64_t prev = old;
+    for (size_t i = 0; i < log->n; i++) {
+        weft_crdt_op_t op;
+        ASSERT_EQ_INT(weft_crdt_op_decode(log->op[i], log->len[i], &op), 0);
+        ASSERT_GT_U64(op.hlc, prev);
+        prev = op.hlc;
+    }
 }
 
 /* ---- compaction and snapshots (docs/sync.md "Compaction and snapshots") */

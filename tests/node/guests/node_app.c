@@ -121,6 +121,48 @@ __attribute__((export_name("bump"))) void bump(void)
     nx_crdt_gcounter_inc("hits", 4, 1);
 }
 
+/* every_write: one call of each nx function that writes (the six CRDTs'
+ * ops, the store's set and delete, an event, a log line) and of each
+ * CRDT read; output "ok", or the first that failed and its result. */
+#define TRY(expr)                                                                 \
+    do {                                                                          \
+        int32_t rc_ = (expr);                                                     \
+        if (rc_ < 0) {                                                            \
+            printf("%s: %d", #expr, (int)rc_);                                    \
+            fflush(stdout);                                                       \
+            return;                                                               \
+        }                                                                         \
+    } while (0)
+__attribute__((export_name("every_write"))) void every_write(void)
+{
+    char id[NX_CRDT_ID_LEN], out[256];
+    TRY(nx_crdt_gcounter_inc("g", 1, 2));
+    TRY(nx_crdt_pncounter_inc("p", 1, 5));
+    TRY(nx_crdt_pncounter_dec("p", 1, 2));
+    TRY(nx_crdt_lww_set("r", 1, "v", 1));
+    TRY(nx_crdt_lww_map_set("m", 1, "f", 1, "v", 1));
+    TRY(nx_crdt_lww_map_remove("m", 1, "f", 1));
+    TRY(nx_crdt_orset_add("s", 1, "e", 1));
+    TRY(nx_crdt_orset_remove("s", 1, "e", 1));
+    TRY(nx_crdt_rga_insert("l", 1, "", 0, "x", 1, id, sizeof id));
+    TRY(nx_crdt_rga_insert("l", 1, id, sizeof id, "y", 1, out, sizeof out));
+    TRY(nx_crdt_rga_delete("l", 1, id, sizeof id));
+    TRY(nx_crdt_gcounter_value("g", 1, out, sizeof out));
+    TRY(nx_crdt_pncounter_value("p", 1, out, sizeof out));
+    TRY(nx_crdt_lww_get("r", 1, out, sizeof out));
+    TRY(nx_crdt_lww_map_contains("m", 1, "f", 1));
+    TRY(nx_crdt_lww_map_entries("m", 1, out, sizeof out));
+    TRY(nx_crdt_orset_contains("s", 1, "e", 1));
+    TRY(nx_crdt_orset_elements("s", 1, out, sizeof out));
+    TRY(nx_crdt_rga_values("l", 1, out, sizeof out));
+    TRY(nx_db_set("w", 1, "1", 1));
+    TRY(nx_db_delete("w", 1));
+    TRY(nx_event_emit("w", 1, "", 0));
+    TRY(nx_host_log_v2("w", 1));
+    printf("ok");
+    fflush(stdout);
+}
+
 /* env: input a variable name; output "wasi=VALUE nx=VALUE" as the guest
  * sees it through WASI getenv and nx env_get ("-" when unset). */
 __attribute__((export_name("env"))) void env(void)
