@@ -375,7 +375,10 @@ static void decode_functions(reader_t *r, weft_module_t *m)
 {
     uint32_t n = rd_count(r, 1);
     m->func_types = grow(r->e, m->func_types, (size_t)m->nfuncs + n, sizeof *m->func_types);
-    m->funcs = engine_xalloc(r->e, n * sizeof *m->funcs);
+    /* aligned as funcdef_t asks: what a call reads is one cache line */
+    m->funcs = aligned_alloc(_Alignof(funcdef_t), (n ? n : 1) * sizeof *m->funcs);
+    if (!m->funcs) engine_fail(r->e, WEFT_ENOMEM, NULL, "out of memory");
+    memset(m->funcs, 0, (n ? n : 1) * sizeof *m->funcs);
     for (uint32_t i = 0; i < n; i++) {
         uint32_t t = rd_u32(r);
         if (t >= m->ntypes) INVALID(r, "unknown type %u", t);

@@ -75,19 +75,68 @@ static void stats_print(void)
         pair_count[ba][bb] = 0;
     }
 }
-static void stats_hit(const void *h)
+/* The internal code as a stream of data: each dispatched op's cells go
+ * through a simulated L1 data cache of the usual size (48 KiB, 12 ways,
+ * 64-byte lines, LRU) holding nothing else, so its misses are the code's
+ * own (a lower bound: slots and linear memory share the real one). The
+ * distinct lines touched are the hot code's footprint. */
+#define CSIM_SETS 64
+#define CSIM_WAYS 12
+static uintptr_t csim_tag[CSIM_SETS][CSIM_WAYS];
+static uint64_t csim_used[CSIM_SETS][CSIM_WAYS], csim_clock, csim_refs, csim_misses;
+static uintptr_t *csim_seen;
+static size_t csim_seen_cap = (size_t)1 << 22, csim_lines;
+static void csim_line(uintptr_t line)
+{
+    csim_refs++;
+    uintptr_t *set = csim_tag[line % CSIM_SETS];
+    uint64_t *used = csim_used[line % CSIM_SETS];
+    int lru = 0;
+    for (int w = 0; w < CSIM_WAYS; w++) {
+        if (set[w] == line + 1) {
+            used[w] = ++csim_clock;
+            return;
+        }
+        if (used[w] < used[lru]) lru = w;
+    }
+    csim_misses++;
+    set[lru] = line + 1;
+    used[lru] = ++csim_clock;
+    if (!csim_seen) csim_seen = calloc(csim_seen_cap, sizeof *csim_seen);
+    if (!csim_seen) return;
+    size_t k = (line * 0x9E3779B97F4A7C15u) >> 42;
+    while (csim_seen[k] && csim_seen[k] != line + 1) k = (k + 1) & (csim_seen_cap - 1);
+    if (!csim_seen[k] && csim_lines < csim_seen_cap / 2) {
+        csim_seen[k] = line + 1;
+        csim_lines++;
+    }
+}
+static void csim_print(void)
+{
+    fprintf(stderr, "-- code stream: %llu line refs, %llu misses in a 48 KiB 12-way L1 of its own, "
+            "%zu distinct lines (%zu KiB) --\n", (unsigned long long)csim_refs,
+            (unsigned long long)csim_misses, csim_lines, csim_lines * 64 / 1024);
+}
+extern size_t engine_op_len(int op, const cell_t *pc);
+static void stats_hit(const cell_t *pc)
 {
     static int registered;
     if (!registered) {
         registered = 1;
         atexit(stats_print);
+        atexit(csim_print);
     }
-    int i = stat_index(h);
+    int i = stat_index(pc->h);
     op_count[i]++;
     if (last_op >= 0) pair_count[last_op][i]++;
     last_op = i;
+    uintptr_t first = (uintptr_t)pc >> 6;
+    size_t len = engine_op_len(i, pc);
+    if (len > 8) len = 2; /* BR_TABLE reads one of its targets */
+    uintptr_t last = ((uintptr_t)(pc + len) - 1) >> 6;
+    for (uintptr_t l = first; l <= last; l++) csim_line(l);
 }
-#define STATS_HIT(h) stats_hit(h)
+#define STATS_HIT(pc) stats_hit(pc)
 #else
 #define STATS_HIT(h) ((void)0)
 #endif
@@ -164,7 +213,7 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
     } while (0)
 #define NEXT()                                                                \
     do {                                                                      \
-        STATS_HIT(pc->h);                                                     \
+        STATS_HIT(pc);                                                        \
         goto *pc->h;                                                          \
     } while (0)
 #define TRAP(code)                                                            \
@@ -231,6 +280,7 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
         fr_->ret_pc = pc;                                                     \
         fr_->ret_fp = fp;                                                     \
         fr_->func = cur;                                                      \
+        fr_->inst = inst;                                                     \
     } while (0)
 /* Zeroes those of d's declared locals that may be read before they are
  * written (funcdef_t.zero_mask and zero_from) and starts its code: the entry's
@@ -355,8 +405,8 @@ L_RETURN: {
     pc = fr->ret_pc;
     fp = fr->ret_fp;
     cur = fr->func;
-    if (UNLIKELY(cur->inst != inst)) {
-        inst = cur->inst;
+    if (UNLIKELY(fr->inst != inst)) {
+        inst = fr->inst;
         RELOAD_MEM();
     }
     NEXT();

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "priv.h"
 
 static const char *const int_ops[] = {"eq",   "ne",   "lt_s", "lt_u", "gt_s",
                                       "gt_u", "le_s", "le_u", "ge_s", "ge_u"};
@@ -1020,4 +1021,30 @@ TEST(compile_return_of_a_local_is_one_op)
         fused_same(&in, &jit, "ret_br", 2, 1, 11, fuel, 1024);
         fused_same(&in, &jit, "ret_param", 2, 11, 1, fuel, 1024);
     }
+}
+
+/* A call reads its callee's code, jit, zero_mask, nparams, nlocals,
+ * frame_slots and zero_from: one cache line of funcdef_t whatever the
+ * function's index (SQLite's calls missed on two), and a return reads the
+ * caller's instance from its frame_t, not through the weft_func_t. */
+TEST(compile_call_reads_one_cache_line_of_its_callee)
+{
+    ASSERT_EQ_U64(_Alignof(funcdef_t), 64);
+    ASSERT_EQ_U64(sizeof(funcdef_t) % 64, 0);
+    size_t hot_end[] = {offsetof(funcdef_t, code) + sizeof(cell_t *),
+                        offsetof(funcdef_t, jit) + sizeof(void *),
+                        offsetof(funcdef_t, zero_mask) + sizeof(uint64_t),
+                        offsetof(funcdef_t, nparams) + sizeof(uint32_t),
+                        offsetof(funcdef_t, nlocals) + sizeof(uint32_t),
+                        offsetof(funcdef_t, frame_slots) + sizeof(uint32_t),
+                        offsetof(funcdef_t, zero_from) + sizeof(uint32_t)};
+    for (size_t i = 0; i < sizeof hot_end / sizeof *hot_end; i++)
+        if (hot_end[i] > 64) FAIL("field %zu of a call's reads ends at byte %zu", i, hot_end[i]);
+    fixture_t fx;
+    fx_load(&fx, "fused_steps");
+    if (fx.module->nfuncs - fx.module->nfunc_imports < 8) FAIL("fused_steps has few functions");
+    ASSERT_EQ_U64((uintptr_t)fx.module->funcs % 64, 0);
+    int32_t r;
+    ASSERT_OK(fused_call(&fx, "ret_loop", 1, 5, 0, 0, &r)); /* calls and returns */
+    ASSERT_EQ_INT(r, 0 + 1 + 4 + 9 + 16);
 }

@@ -88,6 +88,7 @@ weft_trap_code_t jit_invoke(weft_store_t *s, weft_func_t *f, slot_t *fp, bool pu
         fr->ret_pc = NULL; /* a run of the interpreter above stops its walk here */
         fr->ret_fp = fp;
         fr->func = f;
+        fr->inst = f->inst;
     }
     slot_t *z = fp + d->nparams; /* the locals the interpreter's call zeroes */
     for (uint64_t mask = d->zero_mask; mask; mask &= mask - 1) z[__builtin_ctzll(mask)].i64 = 0;
