@@ -10,7 +10,8 @@
 #      (GET .../call/get, reading a 100-byte value), a durable write
 #      (POST .../call/set, nx db_set of 100 bytes) and a CRDT write
 #      (POST .../call/crdt, a grow-only counter increment).
-# Each row is bench/httpload (libcurl multi API) with BENCH_HTTP_CONNS
+# Each row is wrk (bench/wrk_load.lua; BENCH_HTTP_LOAD=httpload for
+# bench/httpload, a libcurl multi-API client) with BENCH_HTTP_CONNS
 # (default 64) keep-alive connections for BENCH_HTTP_SECONDS (default 10)
 # after a 1 s warm-up, from BENCH_HTTP_CLIENTS client threads (default 1).
 # weft's rows are also given as a ratio of the bare handler's calls/s
@@ -31,6 +32,17 @@ APP=$BUILD/bench/callapp.wasm
 
 need_exe "$NODE"
 [ -x "$LOAD" ] && [ -x "$BARE" ] || die "$LOAD or $BARE not found (libcurl4-openssl-dev, libmicrohttpd-dev?)"
+# The load generator: wrk (Debian's, with bench/wrk_load.lua) by default,
+# since it spends about half of httpload's CPU per request (13 against 24
+# us, bench/RESULTS.md "The load generator"), and client and server share
+# this machine's cores; BENCH_HTTP_LOAD=httpload for the libcurl client.
+LOADER=${BENCH_HTTP_LOAD:-wrk}
+WRK_LUA=$(cd "$(dirname "$0")" && pwd)/wrk_load.lua
+case $LOADER in
+    wrk) command -v wrk >/dev/null || die "wrk not found (apt install wrk, or BENCH_HTTP_LOAD=httpload)" ;;
+    httpload) ;;
+    *) die "BENCH_HTTP_LOAD must be wrk or httpload, not '$LOADER'" ;;
+esac
 need_wasm "$APP"
 command -v curl >/dev/null || die "curl (the command) is needed to deploy"
 
@@ -53,13 +65,21 @@ rss() { awk -v k="$2:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$1/status";
 # load NAME METHOD URL: one row of the table; sets $rps.
 load() {
     local out
-    out=$("$LOAD" -c "$CONNS" -d "$SECS" -t "$CLIENTS" -X "$2" "$3") ||
-        die "$1: httpload failed: $out"
+    if [ "$LOADER" = wrk ]; then
+        WRK_METHOD=$2 wrk -t "$CLIENTS" -c "$CONNS" -d 1s -s "$WRK_LUA" "$3" >/dev/null ||
+            die "$1: wrk failed (warm-up)"
+        out=$(WRK_METHOD=$2 wrk -t "$CLIENTS" -c "$CONNS" -d "${SECS}s" -s "$WRK_LUA" "$3" |
+              tail -n 1) || die "$1: wrk failed: $out"
+    else
+        out=$("$LOAD" -c "$CONNS" -d "$SECS" -t "$CLIENTS" -X "$2" "$3") ||
+            die "$1: httpload failed: $out"
+    fi
+    [[ $out == requests* ]] || die "$1: no result from $LOADER: $out"
     read -r _ n _ rps _ p50 _ p99 _ p999 _ err <<<"$out"
     printf '| %-44s | %9s | %9s | %8s | %8s | %8s |' "$1" "$n" "$rps" "$p50" "$p99" "$p999"
 }
 
-echo "weft over HTTP: $CONNS keep-alive connections, ${SECS}s per row after 1s warm-up, $CLIENTS client thread(s)"
+echo "weft over HTTP: $CONNS keep-alive connections, ${SECS}s per row after 1s warm-up, $CLIENTS client thread(s), load from $LOADER"
 echo "data in $TMP ($(df -PT "$TMP" | awk 'NR == 2 { print $2 " on " $1 }'))"
 machine
 echo

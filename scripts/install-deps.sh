@@ -12,7 +12,7 @@ PACKAGES="
   libjansson-dev
   libsodium-dev
   liblmdb-dev
-  libmicrohttpd-dev libcurl4-openssl-dev
+  libmicrohttpd-dev libcurl4-openssl-dev wrk
   libuv1-dev iptables
   libnats-dev nats-server python3-cryptography openssl
   libhiredis-dev redis-server
