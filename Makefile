@@ -28,12 +28,22 @@ $(ASAN_BUILD)/CMakeCache.txt: | deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DWEFT_SANITIZE=ON \
 	      -DCMAKE_C_FLAGS_DEBUG="-O1 -g"
 
+# make test's ctest: BUILD/cores.json offers JOBS `cores` slots, one for
+# each test that computes, and -j TEST_JOBS lets the tests labelled `waits`
+# (timers, peers, partitions) run beside them (tests/cores/CMakeLists.txt).
+TEST_JOBS ?= $(shell echo $$(( 2 * $(JOBS) )))
+cores_spec = printf '{"version":{"major":1,"minor":0},"local":[{"cores":[{"id":"0","slots":%s}]}]}\n' \
+	$(JOBS) >$(1)/cores.json
+CTEST = ctest --output-on-failure -j $(TEST_JOBS) --resource-spec-file cores.json
+
 test-fast: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	$(call cores_spec,$(BUILD))
+	cd $(BUILD) && $(CTEST)
 
 test-asan: deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
-	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -LE bench
+	$(call cores_spec,$(ASAN_BUILD))
+	cd $(ASAN_BUILD) && $(CTEST) -LE bench
 
 # ThreadSanitizer: only the multi-threaded tests (label tsan: tests/tsan/ and
 # the node layer's),
@@ -43,7 +53,8 @@ $(TSAN_BUILD)/CMakeCache.txt: | deps
 
 test-tsan: deps $(TSAN_BUILD)/CMakeCache.txt
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_threads test_node test_replicate test_faasm test_node_sched
-	cd $(TSAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L tsan
+	$(call cores_spec,$(TSAN_BUILD))
+	cd $(TSAN_BUILD) && $(CTEST) -L tsan
 
 test: test-fast test-asan test-tsan
 
