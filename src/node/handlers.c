@@ -144,8 +144,9 @@ int node_handler_emit(weft_node_t *node, weft_txn_t *txn, const char *ctx, const
 }
 
 /* An artifact's record: the handler is the app's sync export, the kind
- * the origin's clock now (after the call's ops: every write the artifact
- * may describe is at or before it), the data the artifact. */
+ * the origin's clock in the context now (after the call's ops: every
+ * write the artifact may describe is at or before it; stamps compared
+ * with it are of the same context), the data the artifact. */
 int node_handler_artifact(weft_node_t *node, weft_txn_t *txn, const char *ctx,
                           const uint8_t *artifact, size_t len)
 {
