@@ -168,6 +168,13 @@ static void *elem_item(weft_instance_t *inst, const constexpr_t *ce)
     }
 }
 
+/* The index of the function whose body is d, in the index space of
+ * in's module (d is one of its funcs). */
+static uint32_t def_index(const weft_instance_t *in, const funcdef_t *d)
+{
+    return (uint32_t)(d - in->module->funcs) + in->module->nfunc_imports;
+}
+
 static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int init)
 {
     static const void *const labels[] = {
@@ -187,7 +194,9 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
     }
 
     weft_instance_t *inst = f->inst;
-    weft_func_t *cur = f;
+    /* The running function, by its compiled body: its weft_func_t is
+     * inst->funcs[def_index(inst, cur)], loaded only for a backtrace. */
+    const funcdef_t *cur = f->def;
     const cell_t *pc;
     weft_func_t *callee;
     slot_t *nfp;
@@ -279,7 +288,7 @@ static weft_trap_code_t run(weft_store_t *s, weft_func_t *f, slot_t *fp, int ini
         frame_t *fr_ = &s->frames[s->depth++];                                \
         fr_->ret_pc = pc;                                                     \
         fr_->ret_fp = fp;                                                     \
-        fr_->func = cur;                                                      \
+        fr_->def = cur;                                                       \
         fr_->inst = inst;                                                     \
     } while (0)
 /* Zeroes those of d's declared locals that may be read before they are
@@ -305,7 +314,7 @@ do_call:
         fuel = s->fuel;
         if (tc) goto trap_reported;
         if (!pc) { /* the entry call: done checks the fuel and names it in a trap, */
-            cur = callee; /* as when it ran interpreted */
+            cur = callee->def; /* as when it ran interpreted */
             goto done;
         }
         RELOAD_MEM();
@@ -315,7 +324,7 @@ do_call:
         PUSH_FRAME(callee->def);
     enter: /* a tail call joins here, its frame at nfp */
         ENTER(callee->def);
-        cur = callee;
+        cur = callee->def;
         /* Within one instance mem/memsize are already current (memory.grow
          * reloads them); only a switch of instance needs a reload. */
         if (UNLIKELY(callee->inst != inst)) {
@@ -328,8 +337,8 @@ do_call:
         s->fuel = fuel;
         s->stack_top = nfp + (callee->type->nparams > callee->type->nresults
                                   ? callee->type->nparams : callee->type->nresults);
-        if (cur && cur->def && fp + cur->def->frame_slots > s->stack_top)
-            s->stack_top = fp + cur->def->frame_slots;
+        if (cur && fp + cur->frame_slots > s->stack_top)
+            s->stack_top = fp + cur->frame_slots;
         tc = runtime_call_host(s, callee, inst, nfp);
         fuel = s->fuel;
         RELOAD_MEM();
@@ -404,7 +413,7 @@ L_RETURN: {
     if (UNLIKELY(!fr->ret_pc)) goto done;
     pc = fr->ret_pc;
     fp = fr->ret_fp;
-    cur = fr->func;
+    cur = fr->def;
     if (UNLIKELY(fr->inst != inst)) {
         inst = fr->inst;
         RELOAD_MEM();
@@ -420,16 +429,19 @@ L_CALL:
     pc += 2;
     goto do_call;
 L_CALL_LOCAL: {
-    /* The callee's code is reached from the instruction; its weft_func_t
-     * (for backtraces and the return) is loaded beside, off that path. */
+    /* The callee's code is reached from the instruction, and so is all a
+     * frame keeps of it: its weft_func_t is not loaded. */
     const funcdef_t *d = (const funcdef_t *)pc[2].h;
-    callee = inst->funcs[pc[1].p.a];
     nfp = fp + pc[1].p.b;
+    if (UNLIKELY(JIT_ENTRY(d))) { /* compiled since: its own way in */
+        callee = inst->funcs[pc[1].p.a];
+        pc += 3;
+        goto do_call;
+    }
     pc += 3;
-    if (UNLIKELY(JIT_ENTRY(d))) goto do_call; /* compiled since: its own way in */
     PUSH_FRAME(d);
     ENTER(d);
-    cur = callee;
+    cur = d;
     NEXT();
 }
 /* callee = table[slot i] of call_indirect and return_call_indirect, with
@@ -486,7 +498,8 @@ do_tail_call: {
                 cur = NULL; /* the callee replaced this function: not in the backtrace */
                 goto trap_reported;
             }
-            cur = callee; /* it did: a fuel trap where the run ends names it */
+            cur = callee->def; /* it did: a fuel trap where the run ends names it */
+            inst = callee->inst; /* (the return reloads the caller's memory) */
             goto L_RETURN;
         }
         goto enter;
@@ -1043,8 +1056,8 @@ L_V_SHUFFLE32: {
  * an iteration of cur counts towards compiling it (jit_hot). Last, away
  * from the other handlers, whose layout it would otherwise shift. */
 L_HOT:
-    if (UNLIKELY(atomic_load_explicit((atomic_int *)&cur->def->hot, memory_order_relaxed) > 0))
-        jit_hot(cur);
+    if (UNLIKELY(atomic_load_explicit((atomic_int *)&cur->hot, memory_order_relaxed) > 0))
+        jit_hot(inst->funcs[def_index(inst, cur)]);
     pc += 1;
     NEXT();
 trap:
@@ -1053,17 +1066,17 @@ trap_reported:
     /* Backtrace, innermost first; appended to what an inner re-entrant run
      * recorded. */
     if (cur && s->bt_len < MAX_BACKTRACE) {
-        s->bt_funcs[s->bt_len] = cur->index;
-        s->bt_modules[s->bt_len++] = cur->inst ? cur->inst->module : NULL;
+        s->bt_funcs[s->bt_len] = def_index(inst, cur);
+        s->bt_modules[s->bt_len++] = inst->module;
     }
     {
         uint32_t d = s->depth;
         while (d > entry_depth) {
             frame_t *fr = &s->frames[--d];
             if (!fr->ret_pc) break;
-            if (fr->func && s->bt_len < MAX_BACKTRACE) {
-                s->bt_funcs[s->bt_len] = fr->func->index;
-                s->bt_modules[s->bt_len++] = fr->func->inst ? fr->func->inst->module : NULL;
+            if (fr->def && s->bt_len < MAX_BACKTRACE) {
+                s->bt_funcs[s->bt_len] = def_index(fr->inst, fr->def);
+                s->bt_modules[s->bt_len++] = fr->inst->module;
             }
         }
         s->depth = d; /* unwind to the entry frame of this run */

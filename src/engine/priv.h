@@ -305,8 +305,8 @@ struct weft_instance {
 typedef struct {
     const cell_t *ret_pc;
     slot_t *ret_fp;
-    weft_func_t *func;
-    weft_instance_t *inst; /* func's instance, so a return need not load func */
+    const funcdef_t *def;  /* the caller's body, NULL for none (a backtrace's frame) */
+    weft_instance_t *inst; /* its instance (def is one of inst->module->funcs) */
 } frame_t;
 
 /* Objects owned by a store are kept in one list of allocations. */

@@ -262,3 +262,36 @@ TEST(trap_elem_segment_out_of_bounds)
     ASSERT_TRAP(fx.store, weft_linker_instantiate(fx.linker, fx.module, &inst),
                 WEFT_TRAP_TABLE_OOB);
 }
+
+/* A backtrace through a call into another instance names each frame's
+ * function in its own module's index space (imports counted), in both
+ * tiers, and each instance reads its own memory after the other returns. */
+TEST(trap_backtrace_across_instances_names_each_module)
+{
+    static const int tiers[] = {WEFT_TIER_INTERP, WEFT_TIER_JIT};
+    for (size_t t = 0; t < 2; t++) {
+        fixture_t lib, user;
+        fx_open_tier(&lib, "bt_lib", tiers[t]);
+        fx_instantiate(&lib);
+        user = lib; /* one engine and store: the call crosses instances */
+        weft_load_options_t o = {.tier = tiers[t]};
+        size_t len;
+        uint8_t *bytes = h_read_wasm("bt_user", &len);
+        char msg[256] = "";
+        ASSERT_OK(weft_module_new_opts(lib.engine, bytes, len, &o, &user.module, msg, sizeof msg));
+        ASSERT_OK(weft_linker_define_instance(user.linker, "lib", lib.inst));
+        fx_instantiate(&user);
+        ASSERT_EQ_INT(CALL_I32(&user, "a", 1, 1), 7 + 1 + 100 + 1);
+        ASSERT_TRAP(user.store, TRY_I32(&user, "a", 1, 0), WEFT_TRAP_UNREACHABLE);
+        uint32_t funcs[8] = {0};
+        const struct weft_module *mods[8] = {0};
+        ASSERT_EQ_U64(weft_store_trap_backtrace(user.store, funcs, mods, 8), 4);
+        static const uint32_t want[] = {0, 1, 1, 2}; /* $inner, deep, $b, $a */
+        for (int i = 0; i < 4; i++) {
+            ASSERT_EQ_U64(funcs[i], want[i]);
+            ASSERT_EQ_PTR(mods[i], i < 2 ? lib.module : user.module);
+        }
+        ASSERT_EQ_INT(CALL_I32(&user, "a", 1, 5), 7 + 5 + 100 + 1); /* after the trap too */
+        weft_module_delete(user.module); /* its instance keeps what it needs */
+    }
+}

@@ -87,7 +87,7 @@ weft_trap_code_t jit_invoke(weft_store_t *s, weft_func_t *f, slot_t *fp, bool pu
         frame_t *fr = &s->frames[s->depth++];
         fr->ret_pc = NULL; /* a run of the interpreter above stops its walk here */
         fr->ret_fp = fp;
-        fr->func = f;
+        fr->def = f->def;
         fr->inst = f->inst;
     }
     slot_t *z = fp + d->nparams; /* the locals the interpreter's call zeroes */
