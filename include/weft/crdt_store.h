@@ -68,8 +68,7 @@ typedef struct {
  * context: hlc 0, or the legacy node-wide clock; next_seq 1). */
 int weft_crdt_node_load(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
                         const uint8_t origin[WEFT_CRDT_ORIGIN_LEN], weft_crdt_node_t *out);
-/* Stores it back (ctx's clock, and the origin's mark next_seq - 1 in ctx;
- * no mark when next_seq is 0). */
+/* Stores it back (ctx's clock, and the origin's mark next_seq - 1 in ctx). */
 int weft_crdt_node_save(weft_txn_t *txn, const uint8_t *ctx, size_t ctx_len,
                         const weft_crdt_node_t *node);
 

@@ -311,10 +311,10 @@ static int delete_write(weft_node_t *node, weft_txn_t *txn, void *arg)
             have[i] = 1;
         }
     weft_crdt_node_t self;
+    /* (a node writes an op of its own in every context it creates or
+     * joins, its members', so every context has its seq and clock) */
     int have_self = node->has_id && weft_crdt_node_load(txn, ctx, cl, node->id, &self) == 0 &&
-                    (self.next_seq > 1 || self.hlc.last > 0);
-    if (have_self && self.next_seq == 1)
-        self.next_seq = 0; /* a clock but no op of its own: no mark */
+                    self.next_seq > 1;
     rc = weft_txn_drop_context(txn, WEFT_SPACE_COUNT, ctx, cl);
     for (int i = 0; i < 2 && rc == 0; i++)
         if (have[i])
