@@ -44,7 +44,7 @@ static int arg_error(weft_canon_cx_t *cx, const char *what)
     return WEFT_EARG;
 }
 
-int weft_cval_utf8_ok(const void *s, size_t n) { return ct_utf8_valid(s, n); }
+int weft_cval_utf8_ok(const void *s, size_t n) { return weft_utf8_valid(s, n); }
 
 void weft_cval_free(weft_cval_t *v)
 {
@@ -194,7 +194,7 @@ static int load_string_range(weft_canon_cx_t *cx, uint32_t begin, uint32_t units
     const uint8_t *p = mem(cx, begin, units);
     if (!p)
         return trap(cx, "string [0x%x, +%u) out of bounds", begin, units);
-    if (!ct_utf8_valid(p, units))
+    if (!weft_utf8_valid(p, units))
         return trap(cx, "string at 0x%x is not valid UTF-8", begin);
     if (charge(cx, units))
         return WEFT_ETRAP;
@@ -382,7 +382,7 @@ static int store_string_range(weft_canon_cx_t *cx, const weft_cval_t *v, uint32_
         return arg_error(cx, "not a string");
     if (v->len > MAX_STRING_BYTE_LENGTH)
         return arg_error(cx, "string longer than 2^28-1 bytes");
-    if (!ct_utf8_valid((const uint8_t *)v->str, v->len))
+    if (!weft_utf8_valid((const uint8_t *)v->str, v->len))
         return arg_error(cx, "string not valid UTF-8");
     uint32_t p;
     int rc = allocate(cx, 1, (uint32_t)v->len, &p);

@@ -267,7 +267,7 @@ static const char *rd_name(dec_t *d, size_t *out_len)
     const uint8_t *at = d->p;
     uint32_t n = rd_u32(d);
     const uint8_t *s = rd_bytes(d, n);
-    if (!ct_utf8_valid(s, n))
+    if (!weft_utf8_valid(s, n))
         fail_at(d, WEFT_EMALFORMED, at, "malformed UTF-8 encoding");
     char *copy = alloc(d, (size_t)n + 1);
     memcpy(copy, s, n);

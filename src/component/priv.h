@@ -17,6 +17,7 @@
 
 #include <weft/component.h>
 #include <weft/module.h>
+#include <weft/utf8.h>
 
 /* More than this many flat values is "overflows" for every use (the
  * largest limit is MAX_FLAT_PARAMS). */
@@ -78,8 +79,6 @@ uint32_t ct_align_to(uint32_t x, uint32_t a);
 uint32_t ct_disc_size(uint32_t n);
 /* How the 4 core types join for a variant's flattening. */
 uint8_t ct_join(uint8_t a, uint8_t b);
-/* 1 if s[0..n) is valid UTF-8 (strict: what a component name or string must be). */
-int ct_utf8_valid(const uint8_t *s, size_t n);
 
 /* What instantiating a component does, in definition order: each
  * initializer adds to the runtime index spaces exactly what its definition

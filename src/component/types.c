@@ -273,43 +273,6 @@ static int eq(const weft_ctype_t *a, const weft_ctype_t *b, const subst_t *s)
     }
 }
 
-/* Strict UTF-8: no overlong forms, surrogates or code points past 0x10FFFF. */
-int ct_utf8_valid(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        uint32_t cp, need;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            cp = c & 0x1f;
-            need = 1;
-        } else if ((c & 0xf0) == 0xe0) {
-            cp = c & 0x0f;
-            need = 2;
-        } else if ((c & 0xf8) == 0xf0) {
-            cp = c & 0x07;
-            need = 3;
-        } else {
-            return 0;
-        }
-        if (n - i <= need)
-            return 0;
-        for (uint32_t k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if ((need == 1 && cp < 0x80) || (need == 2 && cp < 0x800) ||
-            (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += need + 1;
-    }
-    return 1;
-}
-
 int ct_equal(const weft_ctype_t *a, const weft_ctype_t *b) { return eq(a, b, NULL); }
 
 int ct_equal_subst(const weft_ctype_t *a, const weft_ctype_t *b, const uint32_t *from,

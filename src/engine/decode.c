@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "reader.h"
+#include "weft/utf8.h"
 #include "jit/jit.h"
 
 #define INVALID(r, ...) engine_fail((r)->e, WEFT_EINVALID, (r)->p, __VA_ARGS__)
@@ -77,31 +78,6 @@ static void *grow(loaderr_t *e, void *arr, size_t n, size_t elsize)
     return p;
 }
 
-static int utf8_valid(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        size_t len;
-        uint32_t cp;
-        if (c < 0x80) { i++; continue; }
-        if ((c & 0xe0) == 0xc0) { len = 2; cp = c & 0x1f; }
-        else if ((c & 0xf0) == 0xe0) { len = 3; cp = c & 0x0f; }
-        else if ((c & 0xf8) == 0xf0) { len = 4; cp = c & 0x07; }
-        else return 0;
-        if (i + len > n) return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80) return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
-
 /* Reads a name into a fresh NUL-terminated copy, stored via *out (so it is
  * owned by the module before anything else can fail). */
 static void rd_name(reader_t *r, const char **out, uint32_t *out_len)
@@ -109,7 +85,7 @@ static void rd_name(reader_t *r, const char **out, uint32_t *out_len)
     uint32_t n = rd_u32(r);
     const uint8_t *at = r->p;
     const uint8_t *s = rd_bytes(r, n);
-    if (!utf8_valid(s, n)) {
+    if (!weft_utf8_valid(s, n)) {
         r->p = at;
         MALFORMED(r, "malformed UTF-8 encoding");
     }

@@ -99,37 +99,6 @@ uint8_t *cal_buffer(weft_calimero_t *cal, weft_caller_t *caller, const char *fn,
     return buffer_at(cal, caller, fn, d, limit, limit_name, out_len, rc);
 }
 
-/* RFC 3629 UTF-8: no overlongs, surrogates or code points past U+10FFFF. */
-int cal_utf8_ok(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        size_t k;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            k = 1, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            k = 2, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            k = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (n - i <= k) return 0;
-        for (size_t j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xc0) != 0x80) return 0;
-            cp = cp << 6 | (s[i + j] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-        i += k + 1;
-    }
-    return 1;
-}
-
 int cal_need_txn(weft_calimero_t *cal, weft_caller_t *caller, const char *fn, int write, int *rc)
 {
     if (!cal->txn) {
@@ -254,7 +223,7 @@ static int location(weft_calimero_t *cal, weft_caller_t *caller, const char *fn,
     *line = get_u32(l + 16);
     *col = get_u32(l + 20);
     if (!(*file = buffer_at(cal, caller, fn, l, UINT64_MAX, NULL, file_len, rc))) return -1;
-    if (!cal_utf8_ok(*file, *file_len)) {
+    if (!weft_utf8_valid(*file, *file_len)) {
         *rc = cal_fail(cal, caller, fn, "BadUTF8", "the panic location's file is not UTF-8");
         return -1;
     }
@@ -284,7 +253,7 @@ static int fn_panic_utf8(weft_caller_t *caller, void *user, weft_raw_t *args)
     uint32_t line, col;
     int rc;
     if (!(msg = cal_buffer(cal, caller, fn, CAL_ARG(0), UINT64_MAX, NULL, &ml, &rc))) return rc;
-    if (!cal_utf8_ok(msg, ml)) return cal_fail(cal, caller, fn, "BadUTF8", "the message is not UTF-8");
+    if (!weft_utf8_valid(msg, ml)) return cal_fail(cal, caller, fn, "BadUTF8", "the message is not UTF-8");
     if (location(cal, caller, fn, CAL_ARG(1), &file, &fl, &line, &col, &rc)) return rc;
     if (fl > PANIC_TEXT_MAX) fl = PANIC_TEXT_MAX;
     if (ml > PANIC_TEXT_MAX) ml = PANIC_TEXT_MAX;
@@ -392,7 +361,7 @@ static int fn_log_utf8(weft_caller_t *caller, void *user, weft_raw_t *args)
                                     "LogLengthOverflow", &len, &rc);
     if (!msg) return rc;
     if ((rc = cal_charge(caller, CAL_FUEL_CALL + CAL_FUEL(len)))) return rc;
-    if (!cal_utf8_ok(msg, len)) return cal_fail(cal, caller, fn, "BadUTF8", "the message is not UTF-8");
+    if (!weft_utf8_valid(msg, len)) return cal_fail(cal, caller, fn, "BadUTF8", "the message is not UTF-8");
     return add_log(cal, caller, fn, msg, len);
 }
 
@@ -411,7 +380,7 @@ static int fn_js_std_d_print(weft_caller_t *caller, void *user, weft_raw_t *args
     const uint8_t *msg = cal_mem(cal, caller, fn, CAL_ARG(1), len, &rc);
     if (!msg) return rc;
     if ((rc = cal_charge(caller, CAL_FUEL_CALL + CAL_FUEL(len)))) return rc;
-    if (!cal_utf8_ok(msg, len)) return cal_fail(cal, caller, fn, "BadUTF8", "the message is not UTF-8");
+    if (!weft_utf8_valid(msg, len)) return cal_fail(cal, caller, fn, "BadUTF8", "the message is not UTF-8");
     if ((rc = add_log(cal, caller, fn, msg, len))) return rc;
     CAL_RETURN32(0);
 }
@@ -443,8 +412,8 @@ static int emit(weft_calimero_t *cal, weft_caller_t *caller, weft_raw_t *args, c
     }
     if ((rc = cal_charge(caller, CAL_FUEL_CALL + CAL_FUEL(kl) + CAL_FUEL(dl) + CAL_FUEL(hl))))
         return rc;
-    if (!cal_utf8_ok(kind, kl)) return cal_fail(cal, caller, fn, "BadUTF8", "the event kind is not UTF-8");
-    if (handler && !cal_utf8_ok(handler, hl))
+    if (!weft_utf8_valid(kind, kl)) return cal_fail(cal, caller, fn, "BadUTF8", "the event kind is not UTF-8");
+    if (handler && !weft_utf8_valid(handler, hl))
         return cal_fail(cal, caller, fn, "BadUTF8", "the handler name is not UTF-8");
     if (cal->nevents == cal->events_cap) {
         size_t cap = cal->events_cap ? cal->events_cap * 2 : 8;
@@ -514,7 +483,7 @@ static int fn_xcall(weft_caller_t *caller, void *user, weft_raw_t *args)
         return cal_fail(cal, caller, fn, "InvalidMemoryAccess", "a context id is 32 bytes, not %llu",
                         (unsigned long long)il);
     if ((rc = cal_charge(caller, CAL_FUEL_CALL + CAL_FUEL(fl) + CAL_FUEL(pl)))) return rc;
-    if (!cal_utf8_ok(f, fl)) return cal_fail(cal, caller, fn, "BadUTF8", "the function is not UTF-8");
+    if (!weft_utf8_valid(f, fl)) return cal_fail(cal, caller, fn, "BadUTF8", "the function is not UTF-8");
     if (cal_need_txn(cal, caller, fn, 1, &rc)) return rc;
     cal_xcall_t *xs = realloc(cal->xcalls, (cal->nxcalls + 1) * sizeof *xs);
     if (!xs) return weft_caller_trap(caller, "calimero.%s: out of host memory", fn);
@@ -595,7 +564,7 @@ static int fn_ed25519_verify(weft_caller_t *caller, void *user, weft_raw_t *args
 /* A guest string for fetch: UTF-8 without NUL, copied NUL-terminated. */
 static char *fetch_str(const uint8_t *p, size_t n)
 {
-    if (memchr(p, 0, n) || !cal_utf8_ok(p, n)) return NULL;
+    if (memchr(p, 0, n) || !weft_utf8_valid(p, n)) return NULL;
     char *s = malloc(n + 1);
     if (s) {
         memcpy(s, p, n);

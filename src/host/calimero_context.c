@@ -176,7 +176,7 @@ static int fn_context_create(weft_caller_t *caller, void *user, weft_raw_t *args
         if (nl == 0) alias = NULL;
     }
     if ((rc = cal_charge(caller, CAL_FUEL_CALL + CAL_FUEL(al) + CAL_FUEL(nl)))) return rc;
-    if (alias && (memchr(alias, 0, nl) || !cal_utf8_ok(alias, nl)))
+    if (alias && (memchr(alias, 0, nl) || !weft_utf8_valid(alias, nl)))
         return cal_fail(cal, caller, fn, "BadUTF8", "an alias is UTF-8 text without NUL");
     if (cal_need_txn(cal, caller, fn, 1, &rc)) return rc;
     cal_create_t *cs = realloc(cal->creates, (cal->ncreates + 1) * sizeof *cs);

@@ -19,6 +19,7 @@
 #include "weft/calimero.h"
 #include "weft/error.h"
 #include "weft/extern.h"
+#include "weft/utf8.h"
 
 #define CAL_ARG(i) ((uint64_t)args[i].i64)
 #define CAL_ARG32(i) ((uint32_t)args[i].i32)
@@ -192,9 +193,6 @@ uint8_t *cal_mem(weft_calimero_t *cal, weft_caller_t *caller, const char *fn, ui
  * (its length in *out_len), or NULL after trapping (*rc). */
 uint8_t *cal_buffer(weft_calimero_t *cal, weft_caller_t *caller, const char *fn, uint64_t desc,
                     uint64_t limit, const char *limit_name, uint64_t *out_len, int *rc);
-
-/* 1 when s[0..n) is UTF-8 (RFC 3629). */
-int cal_utf8_ok(const uint8_t *s, size_t n);
 
 /* Charges fuel; 0 or what the callback returns (out of fuel). */
 static inline int cal_charge(weft_caller_t *caller, uint64_t units)

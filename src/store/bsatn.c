@@ -18,6 +18,7 @@
 #include "bsatn_prim.h"
 #include "weft/bsatn.h"
 #include "weft/error.h"
+#include "weft/utf8.h"
 
 /* ---- buffers ------------------------------------------------------------ */
 
@@ -184,32 +185,7 @@ int weft_bsatn_get_bool(weft_bsatn_reader_t *r)
 
 int weft_bsatn_utf8_ok(const uint8_t *p, size_t len)
 {
-    size_t i = 0;
-    while (i < len) {
-        uint8_t c = p[i];
-        size_t n;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            n = 1, cp = c & 0x1F, min = 0x80;
-        } else if ((c & 0xF0) == 0xE0) {
-            n = 2, cp = c & 0x0F, min = 0x800;
-        } else if ((c & 0xF8) == 0xF0) {
-            n = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (n > len - i - 1) return 0;
-        for (size_t k = 1; k <= n; k++) {
-            if ((p[i + k] & 0xC0) != 0x80) return 0;
-            cp = (cp << 6) | (p[i + k] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-        i += n + 1;
-    }
-    return 1;
+    return weft_utf8_valid(p, len);
 }
 
 /* ---- types -------------------------------------------------------------- */
