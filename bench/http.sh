@@ -8,8 +8,9 @@
 #   2. `weft-node serve` on a fresh data directory (fsync'd commits) with
 #      bench/callapp.wasm deployed in context "b": a view
 #      (GET .../call/get, reading a 100-byte value), a durable write
-#      (POST .../call/set, nx db_set of 100 bytes) and a CRDT write
-#      (POST .../call/crdt, a grow-only counter increment).
+#      (POST .../call/set, nx db_set of 100 bytes), a CRDT write
+#      (POST .../call/crdt, a grow-only counter increment), and the durable
+#      write again spread over 16 contexts b0..b15.
 # Each row is wrk (bench/wrk_load.lua; BENCH_HTTP_LOAD=httpload for
 # bench/httpload, a libcurl multi-API client) with BENCH_HTTP_CONNS
 # (default 64) keep-alive connections for BENCH_HTTP_SECONDS (default 10)
@@ -62,16 +63,20 @@ wait_port() {
 
 rss() { awk -v k="$2:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
-# load NAME METHOD URL: one row of the table; sets $rps.
+# load NAME METHOD URL [HTTPLOAD_ARGS...]: one row of the table; sets $rps.
 load() {
     local out
     if [ "$LOADER" = wrk ]; then
-        WRK_METHOD=$2 wrk -t "$CLIENTS" -c "$CONNS" -d 1s -s "$WRK_LUA" "$3" >/dev/null ||
-            die "$1: wrk failed (warm-up)"
-        out=$(WRK_METHOD=$2 wrk -t "$CLIENTS" -c "$CONNS" -d "${SECS}s" -s "$WRK_LUA" "$3" |
-              tail -n 1) || die "$1: wrk failed: $out"
+        # -n N (httpload's: URL's %u is a context number modulo N): the
+        # script puts one in each request's path instead (WRK_CONTEXTS)
+        local nctx=0 url=$3
+        [ "${4:-}" = -n ] && nctx=$5 && url=${3//%u/CTX}
+        WRK_CONTEXTS=$nctx WRK_METHOD=$2 wrk -t "$CLIENTS" -c "$CONNS" -d 1s -s "$WRK_LUA" \
+            "$url" >/dev/null || die "$1: wrk failed (warm-up)"
+        out=$(WRK_CONTEXTS=$nctx WRK_METHOD=$2 wrk -t "$CLIENTS" -c "$CONNS" -d "${SECS}s" \
+              -s "$WRK_LUA" "$url" | tail -n 1) || die "$1: wrk failed: $out"
     else
-        out=$("$LOAD" -c "$CONNS" -d "$SECS" -t "$CLIENTS" -X "$2" "$3") ||
+        out=$("$LOAD" -c "$CONNS" -d "$SECS" -t "$CLIENTS" -X "$2" "${@:4}" "$3") ||
             die "$1: httpload failed: $out"
     fi
     [[ $out == requests* ]] || die "$1: no result from $LOADER: $out"
@@ -113,6 +118,14 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf " %6.0f%% |\n", 100 * a / b }'
 load "weft view: GET call/get (100 B out)" GET "$base/v1/contexts/b/call/get"; ratio "$rps" "$bare_get"
 load "weft write: POST call/set (db_set 100 B)" POST "$base/v1/contexts/b/call/set"; ratio "$rps" "$bare_post"
 load "weft CRDT write: POST call/crdt (gcounter)" POST "$base/v1/contexts/b/call/crdt"; ratio "$rps" "$bare_post"
+# The same write spread over 16 contexts (connection i writes context b<i % 16>): their guests
+# may run side by side on the workers (docs/node.md "Writes").
+for i in $(seq 0 15); do
+    curl -sf -H 'Content-Type: application/json' -d "{\"app\": \"$id\", \"name\": \"b$i\"}" \
+        "$base/v1/contexts" >/dev/null || die "cannot create context b$i"
+done
+load "weft write, 16 contexts: POST call/set" POST "$base/v1/contexts/b%u/call/set" -n 16
+ratio "$rps" "$bare_post"
 peak=$(rss "$npid" VmHWM)
 after=$(rss "$npid" VmRSS)
 metrics=$(curl -sf "$base/metrics") || die "no /metrics"
@@ -120,3 +133,5 @@ echo
 echo "node RSS: idle $idle MiB (after deploy), peak $peak MiB under load, $after MiB after it"
 awk '/^weft_commits_total / { c = $2 } /^weft_commit_calls_total / { j = $2 }
      END { if (c) printf "group commit: %d durable commits for %d write jobs (%.1f per commit)\n", c, j, j / c }' <<<"$metrics"
+awk '/^weft_worker_write_calls_total / { w = $2 } /^weft_stacked_write_calls_total / { s = $2 }
+     END { if (w != "") printf "write calls run on the workers: %d, %d of them stacked before a commit\n", w, s }' <<<"$metrics"

@@ -1,7 +1,8 @@
 /*
  * bench/httpload.c — a small HTTP load generator on libcurl's multi API.
  *
- *   httpload [-c CONNS] [-d SECONDS] [-w WARMUP] [-t THREADS] [-b BYTES] [-X METHOD] URL
+ *   httpload [-c CONNS] [-d SECONDS] [-w WARMUP] [-t THREADS] [-b BYTES] [-X METHOD]
+ *            [-n N] URL
  *
  * Keeps CONNS requests in flight (default 64) over keep-alive connections
  * (libcurl reuses each connection: one per easy handle, re-added as soon
@@ -10,7 +11,9 @@
  * counted) it counts for SECONDS (default 10): answers per second and the
  * latency of each request from the moment it was handed to libcurl to the
  * last byte of its answer (p50, p99, p99.9). -X POST sends a body of BYTES
- * bytes (default 100) as application/octet-stream. Any answer other than
+ * bytes (default 100) as application/octet-stream. With -n N, URL holds
+ * one %u, which each connection replaces with its number modulo N (N
+ * contexts, say). Any answer other than
  * 200 counts as an error; the program exits 1 when there was any, after
  * printing one line:
  *
@@ -30,6 +33,7 @@ static const char *method = "GET";
 static char *body;
 static size_t body_len = 100;
 static double warmup = 1.0, duration = 10.0;
+static unsigned url_mod; /* -n: connection i gets URL with i % url_mod */
 
 static double now_s(void)
 {
@@ -45,7 +49,7 @@ static size_t drop(char *p, size_t size, size_t n, void *user)
 }
 
 typedef struct {
-    unsigned conns;
+    unsigned conns, first; /* its connections' numbers: first.. */
     double start, end; /* the counted window */
     double *lat;       /* seconds, counted requests only */
     size_t nlat, cap;
@@ -78,7 +82,10 @@ static void *run_client(void *arg)
             fprintf(stderr, "httpload: out of memory\n");
             exit(1);
         }
-        curl_easy_setopt(h, CURLOPT_URL, url);
+        char own[4096];
+        if (url_mod)
+            snprintf(own, sizeof own, url, (c->first + i) % url_mod);
+        curl_easy_setopt(h, CURLOPT_URL, url_mod ? own : url); /* copied by libcurl */
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, drop);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
         curl_easy_setopt(h, CURLOPT_PRIVATE, &s[i]);
@@ -159,7 +166,7 @@ int main(int argc, char **argv)
 {
     unsigned conns = 64, threads = 1;
     int o;
-    while ((o = getopt(argc, argv, "c:d:w:t:b:X:")) != -1) {
+    while ((o = getopt(argc, argv, "c:d:w:t:b:X:n:")) != -1) {
         switch (o) {
         case 'c': conns = (unsigned)atoi(optarg); break;
         case 'd': duration = atof(optarg); break;
@@ -167,9 +174,10 @@ int main(int argc, char **argv)
         case 't': threads = (unsigned)atoi(optarg); break;
         case 'b': body_len = (size_t)atol(optarg); break;
         case 'X': method = optarg; break;
+        case 'n': url_mod = (unsigned)atoi(optarg); break;
         default:
             fprintf(stderr, "usage: httpload [-c CONNS] [-d S] [-w S] [-t THREADS] [-b BYTES] "
-                            "[-X METHOD] URL\n");
+                            "[-X METHOD] [-n N] URL\n");
             return 2;
         }
     }
@@ -178,6 +186,13 @@ int main(int argc, char **argv)
         return 2;
     }
     url = argv[optind];
+    if (url_mod) { /* exactly one %u, no other conversion */
+        const char *p = strstr(url, "%u");
+        if (!p || strchr(url, '%') != p || strchr(p + 2, '%')) {
+            fprintf(stderr, "httpload: -n needs a URL with one %%u\n");
+            return 2;
+        }
+    }
     if (!(body = malloc(body_len + 1)))
         return 1;
     memset(body, 'v', body_len);
@@ -187,6 +202,7 @@ int main(int argc, char **argv)
     double start = now_s() + warmup, end = start + duration;
     for (unsigned i = 0; i < threads; i++) {
         c[i].conns = conns / threads + (i < conns % threads);
+        c[i].first = i ? c[i - 1].first + c[i - 1].conns : 0;
         c[i].start = start;
         c[i].end = end;
         pthread_create(&t[i], NULL, run_client, &c[i]);

@@ -32,7 +32,8 @@
  * duration: instance, call, stdio; no queueing), and the row's ratio to
  * the baseline with the same threads (BENCH_ONLY=TEXT: only the rows whose
  * label holds TEXT, and the baselines; BENCH_NO_OVERLAY=1: both nodes run
- * write calls in nested transactions, WEFT_NODE_NO_OVERLAY). Every call must succeed, else the
+ * write calls in nested transactions, WEFT_NODE_NO_OVERLAY; BENCH_WRITER_GUESTS=1: every
+ * write's guest on the commit thread, WEFT_NODE_WRITER_GUESTS). Every call must succeed, else the
  * program stops with the call's message (exit 1).
  */
 #define _GNU_SOURCE
@@ -226,6 +227,10 @@ int main(int argc, char **argv)
      * overlays (docs/node.md "Writes"), for a before/after in one binary */
     s = getenv("BENCH_NO_OVERLAY");
     unsigned extra = s && atoi(s) ? WEFT_NODE_NO_OVERLAY : 0;
+    /* BENCH_WRITER_GUESTS=1: every write's guest on the commit thread, as
+     * before session 10 (WEFT_NODE_WRITER_GUESTS) */
+    s = getenv("BENCH_WRITER_GUESTS");
+    extra |= s && atoi(s) ? WEFT_NODE_WRITER_GUESTS : 0;
     weft_node_t *n = open_node(argv[2], extra, wasm, len);
     weft_node_t *m = open_node(nosync, WEFT_NODE_DB_NOSYNC | extra, wasm, len);
     if (argc == 4) {

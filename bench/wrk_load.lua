@@ -11,6 +11,18 @@ if wrk.method == "POST" then
    wrk.headers["Content-Type"] = "application/octet-stream"
 end
 
+-- WRK_CONTEXTS=N: the path's "CTX" becomes a context number, each request
+-- the next modulo N (bench/http.sh's 16-context row).
+local contexts = tonumber(os.getenv("WRK_CONTEXTS") or "0")
+if contexts > 0 then
+   local n = 0
+   request = function()
+      n = n + 1
+      local path = wrk.path:gsub("CTX", tostring(n % contexts))
+      return wrk.format(nil, path)
+   end
+end
+
 function done(summary, latency, requests)
    local e = summary.errors
    local secs = summary.duration / 1e6

@@ -83,6 +83,10 @@ enum {
     /* Every write call runs in a nested transaction of the batch, as
      * before overlays (docs/node.md "Writes"): for comparisons and tests. */
     WEFT_NODE_NO_OVERLAY = 1 << 4,
+    /* Every write call's guest runs on the commit thread (on an overlay of
+     * the batch), none on the workers, as before session 10: writes of
+     * different contexts do not run in parallel. For comparisons. */
+    WEFT_NODE_WRITER_GUESTS = 1 << 5,
 };
 
 typedef struct {
@@ -200,8 +204,16 @@ typedef struct {
      * ran again in a nested transaction because the overlay refused an
      * operation (WEFT_ESERIAL; docs/node.md "Writes") */
     uint64_t overlay_calls, overlay_refused;
+    /* write calls whose guest ran on a worker (not on the commit thread),
+     * and those of them that started over overlays of their context not
+     * yet committed (docs/node.md "Writes") */
+    uint64_t worker_write_calls, stacked_calls;
 } weft_node_stats_t;
 void weft_node_stats(weft_node_t *node, weft_node_stats_t *out);
+/* For tests: while hold is nonzero the commit thread starts no batch
+ * (write calls still run on the workers and stack on their contexts'
+ * overlays); 0 lets it go on. Closing the node releases it. */
+void weft_node_hold_commits(weft_node_t *node, int hold);
 
 /* ---- peers (replication) ------------------------------------------------- */
 

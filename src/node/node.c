@@ -2,13 +2,19 @@
  * node.c — weft/node.h: opening and closing a node, its threads and queues.
  *
  * Views go to `views` and are taken by any of the worker threads, each on
- * its own read transaction. Everything that writes goes to `writes`, which
- * one writer thread drains in batches: one LMDB write transaction per batch
- * (weft_db_batch_begin), a nested transaction per job, one durable commit
- * for all of them, and only then are the jobs completed (results
- * delivered, events published). A job whose nested transaction died
- * because the map had to grow runs again in a later batch. A watchdog
- * thread interrupts the store of a call that passes its deadline.
+ * its own read transaction. Everything that writes goes to `writes`, in
+ * order, and from there (the sequencer, below) a write call goes to the
+ * workers, which run its guest on an overlay of its context over a read
+ * transaction, one call of a context at a time and those of different
+ * contexts side by side; every other job, and every call's sealed overlay,
+ * goes to `commits`, which one writer thread (the commit thread) drains in
+ * batches: one LMDB write transaction per batch (weft_db_batch_begin), the
+ * overlays replayed into it and the other jobs run in it (an overlay of
+ * the batch, or a nested transaction), one durable commit for all of
+ * them, and only then are the jobs completed (results delivered, events
+ * published). A batch that failed because the map had to grow runs again
+ * in a later one (its overlays replayed again, never their guests). A
+ * watchdog thread interrupts the store of a call that passes its deadline.
  *
  * Closing sets `closing` (new calls are refused), lets the writer and the
  * workers drain their queues, and joins them.
@@ -73,6 +79,28 @@ static node_job_t *queue_pop(node_queue_t *q)
         j->next = NULL;
     }
     return j;
+}
+
+static void queue_push_front(node_queue_t *q, node_job_t *j)
+{
+    j->next = q->head;
+    q->head = j;
+    if (!q->tail)
+        q->tail = j;
+    q->len++;
+}
+
+/* Takes j, which follows prev (NULL: j is the head), out of q. */
+static void queue_unlink(node_queue_t *q, node_job_t *prev, node_job_t *j)
+{
+    if (prev)
+        prev->next = j->next;
+    else
+        q->head = j->next;
+    if (q->tail == j)
+        q->tail = prev;
+    q->len--;
+    j->next = NULL;
 }
 
 static void job_free(node_job_t *j)
@@ -273,6 +301,119 @@ static void *watchdog_main(void *arg)
     return NULL;
 }
 
+/* ---- the sequencer --------------------------------------------------------
+ * Every write job enters `writes` in the order it came. A write call
+ * (job->par) goes to the workers (`wrun`) once no call of its context
+ * runs there, so a context's calls keep their order and run one at a
+ * time, while those of other contexts run beside it; its guest runs on an
+ * overlay of its context over a fresh read transaction, with the
+ * context's overlays not yet durable below it (read-your-writes across
+ * calls before their commit), and the sealed overlay then goes to
+ * `commits`, where the commit thread replays it into its batch. Any other
+ * job (a node_write_fn, a call of a serial adapter or function, one an
+ * overlay refused) is a barrier: it goes to `commits` only once it heads
+ * `writes` and no write call runs on a worker, and no write call after it
+ * starts until its batch committed, so it sees everything before it and
+ * everything after it sees it. All of this is under the node's mu. */
+
+static node_seq_t **seq_slot(weft_node_t *node, const char *name)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = name; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    node_seq_t **pp = &node->seqs[h % NODE_SEQ_BUCKETS];
+    while (*pp && strcmp((*pp)->name, name) != 0)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+/* Context name's sequencer, made when create is set; NULL when there is
+ * none (or no memory). */
+static node_seq_t *seq_get(weft_node_t *node, const char *name, int create)
+{
+    node_seq_t **pp = seq_slot(node, name);
+    if (*pp || !create)
+        return *pp;
+    size_t n = strlen(name) + 1;
+    node_seq_t *q = calloc(1, sizeof *q + n);
+    if (q) {
+        memcpy(q->name, name, n);
+        *pp = q;
+    }
+    return q;
+}
+
+/* Frees a sequencer with no running call and no overlay pending. */
+static void seq_tidy(weft_node_t *node, node_seq_t *q)
+{
+    if (q->running || q->pending)
+        return;
+    node_seq_t **pp = seq_slot(node, q->name);
+    *pp = q->next;
+    free(q);
+}
+
+/* Drops a reference to rec (and, with its last, rec's to the one below). */
+static void rec_unref(node_ovrec_t *rec)
+{
+    while (rec && --rec->refs == 0) {
+        node_ovrec_t *down = rec->down;
+        weft_txn_abort(rec->ov);
+        free(rec);
+        rec = down;
+    }
+}
+
+/* Moves the write jobs that may start now: write calls to `wrun`, serial
+ * jobs to `commits`. */
+static void dispatch(weft_node_t *node)
+{
+    node_job_t *prev = NULL, *j;
+    while ((j = prev ? prev->next : node->writes.head)) {
+        if (!j->par) {
+            if (prev || node->inflight)
+                return; /* a barrier: everything before it first */
+            queue_unlink(&node->writes, NULL, j);
+            j->barrier = 1;
+            node->barrier++;
+            queue_push(&node->commits, j);
+            pthread_cond_signal(&node->writes_cv);
+            continue;
+        }
+        if (node->barrier)
+            return; /* after a serial job: once it committed */
+        node_seq_t *q = seq_get(node, j->req.context, 1);
+        if (!q) {
+            j->par = 0; /* no memory: the commit thread runs it */
+            continue;
+        }
+        if (q->running) {
+            prev = j; /* its context's call before it runs */
+            continue;
+        }
+        q->running = 1;
+        j->seq = q;
+        queue_unlink(&node->writes, prev, j);
+        node->inflight++;
+        queue_push(&node->wrun, j);
+        pthread_cond_signal(&node->views_cv);
+    }
+}
+
+/* Whether the write jobs are all done (closing waits for that). */
+static int writes_drained(const weft_node_t *node)
+{
+    return !node->writes.head && !node->wrun.head && !node->inflight && !node->commits.head;
+}
+
+void weft_node_hold_commits(weft_node_t *node, int hold)
+{
+    pthread_mutex_lock(&node->mu);
+    node->hold_commits = hold;
+    pthread_cond_broadcast(&node->writes_cv);
+    pthread_mutex_unlock(&node->mu);
+}
+
 /* ---- views -------------------------------------------------------------- */
 
 typedef struct {
@@ -322,6 +463,106 @@ static void record_view_logs(weft_node_t *node, const node_job_t *view)
         job_free(j);
 }
 
+/* Runs write call j's guest on this worker (the sequencer above): on an
+ * overlay of its context over a read transaction, with the context's
+ * pending overlays below, newest first. The pending list is read before
+ * the read transaction begins, so an overlay missing from it was durable
+ * before the snapshot was taken. A call that succeeded leaves its sealed
+ * overlay in j->rec and at the top of its context's pending list; one that
+ * failed leaves none (its writes are dropped: no later call reads them).
+ * Either way it goes to the commit thread, in order, for its log lines and
+ * its result; a call the overlay refused, or that cannot run here, goes
+ * back to the head of `writes` as a serial job. */
+static void run_write(weft_node_t *node, node_job_t *j, unsigned slot)
+{
+    const char *ctx = j->req.context;
+    size_t cl = strlen(ctx);
+    node_ovrec_t *small[16], **recs = small;
+    weft_txn_t *tsmall[16], **below = tsmall;
+    size_t nb = 0;
+    int r = NODE_RUN_SERIAL;
+    pthread_mutex_lock(&node->mu);
+    for (node_ovrec_t *o = j->seq->pending; o; o = o->next)
+        nb++;
+    if (nb > 16 && (!(recs = malloc(nb * sizeof *recs)) || !(below = malloc(nb * sizeof *below))))
+        nb = SIZE_MAX; /* no memory: serial */
+    size_t i = 0;
+    for (node_ovrec_t *o = j->seq->pending; nb != SIZE_MAX && o; o = o->next, i++) {
+        o->refs++;
+        recs[i] = o;
+        below[i] = o->ov;
+    }
+    pthread_mutex_unlock(&node->mu);
+
+    weft_txn_t *rd = NULL, *ov = NULL;
+    if (nb != SIZE_MAX && weft_txn_begin(node->db, WEFT_TXN_READ, &rd) == 0 &&
+        weft_txn_begin_overlay(rd, (const uint8_t *)ctx, cl, below, nb, &ov) == 0) {
+        j->overlay = 1;
+        r = node_run_call(node, j, ov, slot);
+        j->overlay = 0;
+        if (r == 1 && j->res->nevents && node_events_append(ov, ctx, j->res) != 0)
+            r = -1; /* the commit thread's nested path says what is wrong */
+        if (r == NODE_RUN_SERIAL && weft_txn_overlay_serial(ov))
+            __atomic_fetch_add(&node->overlay_refused, 1, __ATOMIC_RELAXED);
+        else if (r != NODE_RUN_SERIAL)
+            __atomic_fetch_add(&node->overlay_calls, 1, __ATOMIC_RELAXED);
+    }
+    node_ovrec_t *rec = NULL;
+    if (r == 1 && (rec = calloc(1, sizeof *rec)) && weft_txn_overlay_seal(ov) == 0) {
+        rec->ov = ov;
+        rec->refs = 2; /* the pending list's and the job's */
+    } else {
+        free(rec);
+        rec = NULL;
+        if (ov)
+            weft_txn_abort(ov);
+        if (r == 1)
+            r = -1;
+    }
+    if (rd)
+        weft_txn_abort(rd);
+
+    pthread_mutex_lock(&node->mu);
+    node_seq_t *q = j->seq;
+    if (r < 0) { /* the map grew, a refusal, no memory: on the serial path */
+        j->par = 0;
+        j->nested = r == NODE_RUN_SERIAL;
+        queue_push_front(&node->writes, j);
+    } else {
+        if (nb && nb != SIZE_MAX)
+            node->stats.stacked_calls++;
+        if (rec) {
+            if (nb && nb != SIZE_MAX) {
+                rec->down = recs[0]; /* keeps the reference taken above */
+                recs[0] = NULL;
+            }
+            rec->next = q->pending;
+            q->pending = rec;
+            j->rec = rec;
+        }
+        j->ran = 1;
+        node->stats.worker_write_calls++;
+        queue_push(&node->commits, j);
+        pthread_cond_signal(&node->writes_cv);
+    }
+    for (i = 0; nb != SIZE_MAX && i < nb; i++)
+        rec_unref(recs[i]);
+    j->seq = NULL;
+    q->running = 0;
+    seq_tidy(node, q);
+    node->inflight--;
+    dispatch(node);
+    if (node->closing) {
+        pthread_cond_broadcast(&node->views_cv);
+        pthread_cond_broadcast(&node->writes_cv);
+    }
+    pthread_mutex_unlock(&node->mu);
+    if (recs != small)
+        free(recs);
+    if (below != tsmall)
+        free(below);
+}
+
 static void *worker_main(void *arg)
 {
     worker_arg_t *wa = arg;
@@ -330,10 +571,17 @@ static void *worker_main(void *arg)
     free(wa);
     for (;;) {
         pthread_mutex_lock(&node->mu);
-        while (!node->views.head && !node->closing)
+        /* Closing, a worker stays while write calls may still come its way */
+        while (!node->views.head && !node->wrun.head &&
+               !(node->closing && !node->writes.head && !node->inflight))
             pthread_cond_wait(&node->views_cv, &node->mu);
-        node_job_t *j = queue_pop(&node->views);
+        node_job_t *w = queue_pop(&node->wrun);
+        node_job_t *j = w ? NULL : queue_pop(&node->views);
         pthread_mutex_unlock(&node->mu);
+        if (w) {
+            run_write(node, w, slot);
+            continue;
+        }
         if (!j)
             return NULL; /* closing and drained */
         run_view(node, j, slot);
@@ -431,7 +679,7 @@ static int run_job(weft_node_t *node, weft_txn_t *batch, node_job_t *j)
     /* Not for a call on the process's own streams (an inline node's): a
      * refused overlay's call runs again, and its output would show twice */
     if (j->kind == JOB_CALL && !(node->flags & (WEFT_NODE_NO_OVERLAY | WEFT_NODE_INLINE)) &&
-        !j->req.stdio) {
+        !j->req.stdio && !j->nested) {
         int r = run_call_overlay(node, batch, j);
         if (r >= 0)
             return r;
@@ -491,11 +739,47 @@ static void record_logs(weft_node_t *node, weft_txn_t *batch, node_job_t *j)
         res->log_seq0 = 0;
 }
 
+/* A call whose guest ran on a worker (run_write): its overlay, if it
+ * succeeded, replayed into the batch (never its guest run again). One that
+ * read through an overlay whose batch failed for good fails too. Returns
+ * as run_job. */
+static int replay_job(weft_node_t *node, weft_txn_t *batch, node_job_t *j)
+{
+    node_ovrec_t *rec = j->rec;
+    if (!rec)
+        return 1;
+    if (rec->down && rec->down->state == NODE_OV_FAILED) {
+        node_result_fail(j->res, WEFT_CALL_ERROR,
+                         "cannot commit the call, so none of its writes were kept: a call of "
+                         "its context before it, whose writes it read, was not committed");
+        for (size_t i = 0; i < j->res->nevents; i++)
+            j->res->events[i].seq = 0;
+        return 1;
+    }
+    int rc = weft_txn_overlay_replay(rec->ov, batch);
+    if (rc == 0)
+        return 1;
+    if (weft_db_retryable(rc) && ++j->tries < NODE_MAX_TRIES)
+        return 0; /* the batch is dead: replayed again in the next */
+    node_result_fail(j->res, WEFT_CALL_ERROR,
+                     "cannot commit the call, so none of its writes were kept: %s",
+                     weft_db_errmsg(node->db));
+    for (size_t i = 0; i < j->res->nevents; i++)
+        j->res->events[i].seq = 0;
+    return 1;
+}
+
 static int write_job(weft_node_t *node, weft_txn_t *batch, node_job_t *j)
 {
     if (j->kind == JOB_LOGS) {
         record_logs(node, batch, j);
         return 1;
+    }
+    if (j->ran) {
+        int done = replay_job(node, batch, j);
+        if (done)
+            record_logs(node, batch, j);
+        return done;
     }
     int done = run_job(node, batch, j);
     if (done && j->kind == JOB_CALL)
@@ -549,6 +833,49 @@ static void lock_wait_stopped(weft_node_t *node, node_job_t *j)
                      weft_db_errmsg(node->db));
 }
 
+/* Jobs leave the commit thread (committed, or failed for good): their
+ * overlays leave their contexts' pending lists, durable or failed (which
+ * fails every overlay stacked on them: replay_job), a serial job's
+ * barrier falls, and the write jobs it held back may start. */
+static void settle(weft_node_t *node, node_job_t **jobs, size_t n)
+{
+    if (node->flags & WEFT_NODE_INLINE)
+        return;
+    pthread_mutex_lock(&node->mu);
+    for (size_t i = 0; i < n; i++) {
+        node_job_t *j = jobs[i];
+        if (!j)
+            continue;
+        if (j->barrier) {
+            j->barrier = 0;
+            node->barrier--;
+        }
+        node_ovrec_t *rec = j->rec;
+        if (!rec)
+            continue;
+        j->rec = NULL;
+        rec->state = j->res->outcome == WEFT_CALL_OK ? NODE_OV_DURABLE : NODE_OV_FAILED;
+        node_seq_t *q = seq_get(node, j->req.context, 0);
+        for (node_ovrec_t **pp = q ? &q->pending : NULL; pp && *pp; pp = &(*pp)->next) {
+            if (*pp == rec) {
+                *pp = rec->next;
+                rec->next = NULL;
+                rec_unref(rec); /* the list's */
+                break;
+            }
+        }
+        rec_unref(rec->down);
+        rec->down = NULL;
+        rec_unref(rec); /* the job's */
+        if (q)
+            seq_tidy(node, q);
+    }
+    dispatch(node);
+    if (node->closing)
+        pthread_cond_broadcast(&node->views_cv);
+    pthread_mutex_unlock(&node->mu);
+}
+
 /* One round of the writer: runs the jobs of `take` in one batch (`done`
  * has room for all of them), commits it durably, then completes them
  * (results, events, logs). Jobs to run again (the map grew) go to
@@ -575,6 +902,7 @@ static void write_round(weft_node_t *node, node_queue_t *take, node_job_t **done
             if (j->kind == JOB_CALL && j->res->outcome == WEFT_CALL_OK)
                 node_result_fail(j->res, WEFT_CALL_ERROR, "cannot begin a transaction: %s",
                                  weft_db_errmsg(node->db));
+            settle(node, &j, 1);
             job_finish(j);
         }
         return;
@@ -594,8 +922,8 @@ static void write_round(weft_node_t *node, node_queue_t *take, node_job_t **done
     } else {
         for (size_t i = 0; i < n; i++) {
             if (weft_db_retryable(rc) && ++done[i]->tries < NODE_MAX_TRIES) {
-                if (done[i]->kind == JOB_CALL)
-                    node_result_reset(done[i]->res);
+                if (done[i]->kind == JOB_CALL && !done[i]->ran)
+                    node_result_reset(done[i]->res); /* its guest runs again */
                 queue_push(again, done[i]);
                 done[i] = NULL;
                 continue;
@@ -607,6 +935,7 @@ static void write_round(weft_node_t *node, node_queue_t *take, node_job_t **done
         node_sync_committed(node, done, n);
         node_cosm_committed(node, done, n);
     }
+    settle(node, done, n);
     for (size_t i = 0; i < n; i++) {
         node_job_t *j = done[i];
         if (!j)
@@ -626,14 +955,16 @@ static void *writer_main(void *arg)
     node_job_t **done = calloc(node->max_batch, sizeof *done);
     node_queue_t again = {0};
     for (;;) {
-        /* Take up to max_batch jobs: first those to run again. */
+        /* Take up to max_batch jobs: first those to run again. Closing,
+         * it stays while write jobs may still come its way. */
         pthread_mutex_lock(&node->mu);
-        while (!again.head && !node->writes.head && !node->closing)
+        while (node->hold_commits ||
+               (!again.head && !node->commits.head && !(node->closing && writes_drained(node))))
             pthread_cond_wait(&node->writes_cv, &node->mu);
         node_queue_t take = again;
         memset(&again, 0, sizeof again);
-        while (take.len < node->max_batch && node->writes.head)
-            queue_push(&take, queue_pop(&node->writes));
+        while (take.len < node->max_batch && node->commits.head)
+            queue_push(&take, queue_pop(&node->commits));
         pthread_mutex_unlock(&node->mu);
         if (!take.head)
             break; /* closing and drained */
@@ -643,6 +974,7 @@ static void *writer_main(void *arg)
                     j->fn_rc = WEFT_ENOMEM;
                 else
                     node_result_fail(j->res, WEFT_CALL_ERROR, "out of memory");
+                settle(node, &j, 1);
                 job_finish(j);
             }
             continue;
@@ -699,13 +1031,27 @@ static int submit(weft_node_t *node, node_job_t *j, int view)
         run_inline(node, j);
         return 0;
     }
+    /* A write call's guest runs on a worker unless the call is on the
+     * process's streams (a refused overlay's call runs again, and would
+     * print twice) or the node says otherwise */
+    size_t cl = j->req.context ? strlen(j->req.context) : 0;
+    j->par = !view && j->kind == JOB_CALL && !j->req.stdio && cl > 0 && cl <= 255 &&
+             !(node->flags & (WEFT_NODE_NO_OVERLAY | WEFT_NODE_WRITER_GUESTS));
     pthread_mutex_lock(&node->mu);
     if (node->closing) {
         pthread_mutex_unlock(&node->mu);
         return WEFT_ELIMIT;
     }
-    queue_push(view ? &node->views : &node->writes, j);
-    pthread_cond_signal(view ? &node->views_cv : &node->writes_cv);
+    if (view) {
+        queue_push(&node->views, j);
+        pthread_cond_signal(&node->views_cv);
+    } else if (j->kind == JOB_LOGS) { /* a view's lines: in no order */
+        queue_push(&node->commits, j);
+        pthread_cond_signal(&node->writes_cv);
+    } else {
+        queue_push(&node->writes, j);
+        dispatch(node);
+    }
     pthread_mutex_unlock(&node->mu);
     return 0;
 }
@@ -954,6 +1300,7 @@ void weft_node_close(weft_node_t *node)
     node->stopping = 1;
     pthread_mutex_lock(&node->mu);
     node->closing = 1;
+    node->hold_commits = 0;
     pthread_cond_broadcast(&node->views_cv);
     pthread_cond_broadcast(&node->writes_cv);
     pthread_cond_broadcast(&node->watch_cv);
@@ -963,6 +1310,12 @@ void weft_node_close(weft_node_t *node)
             pthread_join(node->workers[i], NULL);
     if (node->writer_started)
         pthread_join(node->writer, NULL);
+    for (unsigned i = 0; i < NODE_SEQ_BUCKETS; i++) /* empty once drained */
+        while (node->seqs[i]) {
+            node_seq_t *q = node->seqs[i];
+            node->seqs[i] = q->next;
+            free(q);
+        }
     node_cosm_free(node); /* the writer wakes it after a commit */
     if (node->watchdog_started)
         pthread_join(node->watchdog, NULL);

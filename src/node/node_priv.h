@@ -1,10 +1,12 @@
 /*
  * node_priv.h — the node layer's shared structures (src/node only).
  *
- * Threads: `workers` threads take view calls from `views`; one writer
- * thread takes every write (calls, deploys, context changes) from
- * `writes` and runs them in batches, one durable commit per batch; a
- * watchdog thread interrupts calls past their deadline. The queues and the
+ * Threads: `workers` threads take view calls from `views` and write calls
+ * from `wrun` (their guests, on overlays); one writer thread (the commit
+ * thread) takes the overlays and every other write (deploys, context
+ * changes, serial calls) from `commits` and commits them in batches, one
+ * durable commit per batch (node.c, "the sequencer"); a watchdog thread
+ * interrupts calls past their deadline. The queues and the
  * module cache each have their own mutex; nothing else is shared between
  * threads (a job belongs to the thread that dequeued it).
  *
@@ -92,9 +94,41 @@ typedef struct node_job node_job_t;
  * transaction of the batch; its return value is the job's result. */
 typedef int (*node_fn_t)(weft_node_t *node, weft_txn_t *txn, void *arg);
 
+/* A write call's sealed overlay (node.c), from the worker that ran its
+ * guest until its batch is durable or failed: in its context's `pending`
+ * list (newest first), which later calls of the context read through
+ * before the commit. `down` is the newest overlay it read through, held
+ * until it is durable, so a batch that fails for good fails every overlay
+ * stacked on one of its own. Counted references, under the node's mu. */
+typedef struct node_ovrec {
+    weft_txn_t *ov;
+    struct node_ovrec *down, *next;
+    int refs;
+    int state; /* NODE_OV_PENDING, _DURABLE or _FAILED (written by the commit thread) */
+} node_ovrec_t;
+enum { NODE_OV_PENDING, NODE_OV_DURABLE, NODE_OV_FAILED };
+
+/* A context's sequencer (node.c): whether a write call of it runs on a
+ * worker, and its overlays not yet durable. Exists while either is so. */
+typedef struct node_seq {
+    struct node_seq *next; /* in the node's hash chain */
+    int running;
+    node_ovrec_t *pending;
+    char name[];
+} node_seq_t;
+#define NODE_SEQ_BUCKETS 64u
+
 struct node_job {
     job_kind_t kind;
     node_job_t *next;
+    /* A write call whose guest may run on a worker (node.c "the
+     * sequencer"); 0: the commit thread runs it (a barrier). */
+    int par;
+    int barrier; /* a serial job given to the commit thread, not yet committed */
+    int ran;     /* its guest ran on a worker: the commit thread replays rec */
+    int nested;  /* an overlay refused it on a worker: nested at once */
+    node_seq_t *seq;  /* its context's, while its guest runs */
+    node_ovrec_t *rec; /* its sealed overlay (a guest that succeeded on a worker) */
     /* JOB_CALL: the request, copied (strings and bytes owned by the job) */
     weft_call_req_t req;
     uint8_t caller[32]; /* req.caller points here when given */
@@ -102,7 +136,7 @@ struct node_job {
     weft_call_done_fn done;
     void *user;
     int tries;
-    int overlay; /* the writer runs the call on an overlay (node_run_call) */
+    int overlay; /* the call runs on an overlay (node_run_call) */
     void *link; /* a chained call's link to its parent (abi_faasm.c) */
     void *funcs_link; /* a funcs call's link to its caller (abi_component.c) */
     /* JOB_FN */
@@ -138,7 +172,7 @@ struct weft_node {
     char *data_dir;
     weft_node_stats_t stats; /* under mu */
     uint64_t kept_calls;     /* stats.kept_instance_calls: atomic, no lock (call.c) */
-    uint64_t overlay_calls, overlay_refused; /* stats: the writer's only */
+    uint64_t overlay_calls, overlay_refused; /* stats: atomic (the workers and the writer) */
     uint64_t cosm_looks;     /* stats.cosm_schedule_looks: atomic (abi_cosmictron.c) */
     weft_engine_t *engine;
     unsigned flags;
@@ -160,7 +194,14 @@ struct weft_node {
 
     pthread_mutex_t mu; /* queues, slots, closing */
     pthread_cond_t views_cv, writes_cv, watch_cv;
-    node_queue_t views, writes;
+    /* views: for the workers. writes: every write job in the order it
+     * came, until dispatched (node.c "the sequencer") to wrun (write calls
+     * for the workers) or to commits (the commit thread's, in order). */
+    node_queue_t views, writes, wrun, commits;
+    unsigned inflight; /* write calls in wrun or running on a worker */
+    unsigned barrier;  /* serial jobs in commits or being committed */
+    int hold_commits;  /* weft_node_hold_commits */
+    node_seq_t *seqs[NODE_SEQ_BUCKETS];
     int closing;
     unsigned nworkers;
     pthread_t *workers;

@@ -604,8 +604,14 @@ enum MHD_Result srv_metrics(srv_t *s, req_t *r)
     put(&t, "# HELP weft_commits_total Durable commits (each a group of write calls).\n"
             "# TYPE weft_commits_total counter\nweft_commits_total %llu\n"
             "# HELP weft_commit_calls_total Write calls committed in groups.\n"
-            "# TYPE weft_commit_calls_total counter\nweft_commit_calls_total %llu\n",
-        (unsigned long long)st.commits, (unsigned long long)st.committed_jobs);
+            "# TYPE weft_commit_calls_total counter\nweft_commit_calls_total %llu\n"
+            "# HELP weft_worker_write_calls_total Write calls whose guest ran on a worker.\n"
+            "# TYPE weft_worker_write_calls_total counter\nweft_worker_write_calls_total %llu\n"
+            "# HELP weft_stacked_write_calls_total Worker write calls that read through "
+            "calls of their context not yet committed.\n"
+            "# TYPE weft_stacked_write_calls_total counter\nweft_stacked_write_calls_total %llu\n",
+        (unsigned long long)st.commits, (unsigned long long)st.committed_jobs,
+        (unsigned long long)st.worker_write_calls, (unsigned long long)st.stacked_calls);
     weft_sync_stats_t ss;
     weft_node_sync_stats(s->node, &ss);
     put(&t, "# HELP weft_sync_snapshots_total Whole snapshots of contexts served to peers "

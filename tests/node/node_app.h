@@ -10,6 +10,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "weft/node.h"
 
 static uint8_t *app_bytes;
 static size_t app_len;
@@ -28,6 +31,19 @@ static void load_app(void)
     ASSERT_EQ_INT(fread(app_bytes, 1, (size_t)n, f), n);
     fclose(f);
     app_len = (size_t)n;
+}
+
+/* A request for function fn in context ctx with input `in` (NULL: none),
+ * everything else zero. */
+static inline weft_call_req_t node_req(const char *ctx, const char *fn, const char *in)
+{
+    weft_call_req_t req;
+    memset(&req, 0, sizeof req);
+    req.context = ctx;
+    req.function = fn;
+    req.input = (const uint8_t *)in;
+    req.input_len = in ? strlen(in) : 0;
+    return req;
 }
 
 #endif

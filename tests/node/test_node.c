@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -80,12 +81,7 @@ static weft_node_t *setup(char out_id[WEFT_APP_ID_LEN + 1], char **out_dir)
 static weft_call_result_t *call(weft_node_t *n, const char *ctx, const char *fn, const char *input,
                                 int view)
 {
-    weft_call_req_t req;
-    memset(&req, 0, sizeof req);
-    req.context = ctx;
-    req.function = fn;
-    req.input = (const uint8_t *)input;
-    req.input_len = input ? strlen(input) : 0;
+    weft_call_req_t req = node_req(ctx, fn, input);
     req.view = view;
     weft_call_result_t *res = NULL;
     ASSERT_EQ_INT(weft_node_call(n, &req, &res), 0);
@@ -228,12 +224,7 @@ static void on_done(void *user, weft_call_result_t *res)
 
 static void submit(weft_node_t *n, waiter_t *w, const char *fn, const char *input)
 {
-    weft_call_req_t req;
-    memset(&req, 0, sizeof req);
-    req.context = "c";
-    req.function = fn;
-    req.input = (const uint8_t *)input;
-    req.input_len = input ? strlen(input) : 0;
+    weft_call_req_t req = node_req("c", fn, input);
     pthread_mutex_lock(&w->mu);
     w->pending++;
     pthread_mutex_unlock(&w->mu);
@@ -436,6 +427,149 @@ TEST(a_call_reads_its_own_writes)
     weft_node_stats_t st;
     weft_node_stats(n, &st);
     ASSERT_GT_U64(st.overlay_calls, 4);
+}
+
+/* A call whose result goes to its own slot of a waiter_t (results by
+ * submission order), on context ctx, with the optional preopen `dir` as
+ * /d and a timeout of 20 s (a deadline that fails a test instead of
+ * hanging it). */
+typedef struct {
+    waiter_t *w;
+    weft_call_result_t **slot;
+} slot_arg_t;
+
+static void on_slot(void *user, weft_call_result_t *res)
+{
+    slot_arg_t *a = user;
+    pthread_mutex_lock(&a->w->mu);
+    *a->slot = res;
+    a->w->pending--;
+    pthread_cond_signal(&a->w->cv);
+    pthread_mutex_unlock(&a->w->mu);
+    free(a);
+}
+
+static void submit_to(weft_node_t *n, waiter_t *w, int i, const char *ctx, const char *fn,
+                      const char *input, const char *dir)
+{
+    weft_wasi_preopen_t pre = {.host_path = dir, .guest_path = "/d"};
+    weft_call_req_t req = node_req(ctx, fn, input);
+    req.limits.timeout_ns = 20ull * 1000000000u;
+    if (dir) {
+        req.dirs = &pre;
+        req.ndirs = 1;
+    }
+    slot_arg_t *a = malloc(sizeof *a);
+    ASSERT_NOT_NULL(a);
+    a->w = w;
+    a->slot = &w->res[i];
+    pthread_mutex_lock(&w->mu);
+    w->pending++;
+    pthread_mutex_unlock(&w->mu);
+    ASSERT_EQ_INT(weft_node_call_async(n, &req, on_slot, a), 0);
+}
+
+static const char *slot_output(waiter_t *w, int i, weft_call_outcome_t want)
+{
+    weft_call_result_t *res = w->res[i];
+    ASSERT_NOT_NULL(res);
+    if (weft_call_result_outcome(res) != want)
+        FAIL("call %d: outcome %d, not %d: %s", i, weft_call_result_outcome(res), want,
+             weft_call_result_message(res));
+    return output(res);
+}
+
+/* Write calls of different contexts run at the same time, on the workers
+ * (docs/node.md "Writes"): each call opens one end of a FIFO, which blocks
+ * until the other call opens the other end, so both finish only when
+ * their guests overlap. Run one after the other, the first would block
+ * until its deadline (kicked, it traps) and the test would fail. */
+TEST(write_calls_of_different_contexts_run_in_parallel)
+{
+    load_app();
+    node_a = open_node_flags(tmpdir_new("par"), 2, WEFT_TIER_INTERP, WEFT_NODE_KICK);
+    test_defer(close_node, &node_a);
+    weft_node_t *n = node_a;
+    char id[WEFT_APP_ID_LEN + 1], msg[512];
+    ASSERT_EQ_INT(weft_node_app_deploy(n, app_bytes, app_len, "node_app", id, msg, sizeof msg), 0);
+    ASSERT_EQ_INT(weft_node_context_create(n, "a", id, msg, sizeof msg), 0);
+    ASSERT_EQ_INT(weft_node_context_create(n, "b", id, msg, sizeof msg), 0);
+    char *fifo_dir = tmpdir_new("fifo"), path[4096];
+    snprintf(path, sizeof path, "%s/fifo", fifo_dir);
+    ASSERT_EQ_INT(mkfifo(path, 0600), 0);
+    waiter_t *w = new_waiter();
+    for (int round = 0; round < 2; round++) {
+        submit_to(n, w, 2 * round, "a", "meet", "w", fifo_dir);
+        submit_to(n, w, 2 * round + 1, "b", "meet", "r", fifo_dir);
+        wait_all(w);
+        slot_output(w, 2 * round, WEFT_CALL_OK);
+        slot_output(w, 2 * round + 1, WEFT_CALL_OK);
+    }
+    weft_call_result_t *res = call(n, "a", "get", "met", 1);
+    test_defer(free_result, res);
+    ASSERT_EQ_STR(output(res), "w");
+    res = call(n, "b", "get", "met", 1);
+    test_defer(free_result, res);
+    ASSERT_EQ_STR(output(res), "r");
+    weft_node_stats_t st;
+    weft_node_stats(n, &st);
+    ASSERT_EQ_U64(st.worker_write_calls, 4);
+}
+
+/* Calls of one context stack on the overlays of the calls before them
+ * while those are not yet committed (the commit thread held): each reads
+ * their writes, never those of a call that trapped between them, which
+ * rolls back alone; once let go, the batch commits them all. */
+TEST(stacked_calls_read_through_overlays_not_yet_committed)
+{
+    char id[WEFT_APP_ID_LEN + 1];
+    weft_node_t *n = setup(id, NULL);
+    weft_node_stats_t st0, st;
+    weft_node_stats(n, &st0);
+    weft_node_hold_commits(n, 1);
+    waiter_t *w = new_waiter();
+    const char *calls[][2] = {{"count", NULL},  {"put", "k=1"},         {"count", NULL},
+                              {"put_then_trap", NULL}, {"get", "doomed"}, {"ryw", NULL},
+                              {"put", "k=2"},   {"get", "k"},           {"count", NULL}};
+    int ncalls = (int)(sizeof calls / sizeof calls[0]);
+    for (int i = 0; i < ncalls; i++)
+        submit_to(n, w, i, "c", calls[i][0], calls[i][1], NULL);
+    /* Every guest runs before anything commits. */
+    for (int tries = 0;; tries++) {
+        weft_node_stats(n, &st);
+        if (st.worker_write_calls - st0.worker_write_calls == (uint64_t)ncalls)
+            break;
+        if (tries > 20000) /* 20 s */
+            FAIL("only %llu of %d calls ran",
+                 (unsigned long long)(st.worker_write_calls - st0.worker_write_calls), ncalls);
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    ASSERT_EQ_U64(st.commits, st0.commits);
+    ASSERT_EQ_U64(st.stacked_calls - st0.stacked_calls, (uint64_t)ncalls - 1);
+    weft_node_hold_commits(n, 0);
+    wait_all(w);
+    ASSERT_EQ_STR(slot_output(w, 0, WEFT_CALL_OK), "1");
+    ASSERT_EQ_STR(slot_output(w, 2, WEFT_CALL_OK), "2");
+    slot_output(w, 3, WEFT_CALL_TRAP);
+    ASSERT_EQ_INT(weft_call_result_rolled_back(w->res[3]), 1);
+    slot_output(w, 4, WEFT_CALL_EXIT); /* the trapped call's write is not there */
+    ASSERT_EQ_STR(slot_output(w, 5, WEFT_CALL_OK), "ryw/b,ryw/c;b=2");
+    ASSERT_EQ_STR(slot_output(w, 7, WEFT_CALL_OK), "2");
+    ASSERT_EQ_STR(slot_output(w, 8, WEFT_CALL_OK), "3");
+    /* the events of stacked calls are numbered in order */
+    const char *name;
+    const uint8_t *p;
+    size_t nl, pl;
+    uint64_t seq1, seq6;
+    ASSERT_EQ_INT(weft_call_result_event(w->res[1], 0, &name, &nl, &p, &pl, &seq1), 0);
+    ASSERT_EQ_INT(weft_call_result_event(w->res[6], 0, &name, &nl, &p, &pl, &seq6), 0);
+    ASSERT_EQ_U64(seq6, seq1 + 1);
+    ASSERT_EQ_STR(output(ok_call(n, "get", "k", 1)), "2");
+    ASSERT_EQ_STR(output(ok_call(n, "get", "count", 1)), "3");
+    weft_call_result_t *res = call(n, "c", "get", "doomed", 1);
+    test_defer(free_result, res);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_EXIT);
 }
 
 TEST(numeric_arguments_and_results)
@@ -1006,13 +1140,8 @@ static weft_node_t *open_inline(const char *dir, unsigned extra, char id[WEFT_AP
  * input `in` (NULL: none). */
 static weft_call_req_t app_req(const char *app, const char *ctx, const char *fn, const char *in)
 {
-    weft_call_req_t req;
-    memset(&req, 0, sizeof req);
-    req.context = ctx;
+    weft_call_req_t req = node_req(ctx, fn, in);
     req.app = app;
-    req.function = fn;
-    req.input = (const uint8_t *)in;
-    req.input_len = in ? strlen(in) : 0;
     return req;
 }
 

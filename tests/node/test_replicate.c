@@ -78,12 +78,7 @@ static void deploy(weft_node_t *n, char id[WEFT_APP_ID_LEN + 1])
 
 static int call_ok(weft_node_t *n, const char *ctx, const char *fn, const char *input)
 {
-    weft_call_req_t req;
-    memset(&req, 0, sizeof req);
-    req.context = ctx;
-    req.function = fn;
-    req.input = (const uint8_t *)input;
-    req.input_len = input ? strlen(input) : 0;
+    weft_call_req_t req = node_req(ctx, fn, input);
     weft_call_result_t *res = NULL;
     ASSERT_EQ_INT(weft_node_call(n, &req, &res), 0);
     int ok = weft_call_result_outcome(res) == WEFT_CALL_OK;

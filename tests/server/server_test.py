@@ -21,8 +21,9 @@ them at the end, also when a check fails. One CASE per CTest test:
   hostile   oversized bodies, malformed JSON, garbage bytes, idle clients,
             many subscribers: the node keeps serving
   shutdown  SIGTERM answers the calls in flight, then exits 0
-  crash     kill -9 under concurrent writes to four contexts, N rounds: every
-            acknowledged write survives in its context, nothing half-applied
+  crash     kill -9 under concurrent writes to eight contexts (their guests side by
+            side on the workers), N rounds: every acknowledged write survives in
+            its context, nothing half-applied
 """
 import http.client
 import json
@@ -877,7 +878,8 @@ def case_crash(tmp):
     data = os.path.join(tmp, "d")
     node = Node(data)
     app = setup(node)
-    contexts = ["c", "c2", "c3", "c4"]  # writes of several contexts share batches
+    # writes of several contexts run side by side and share batches
+    contexts = ["c"] + ["c%d" % i for i in range(2, 9)]
     for ctx in contexts[1:]:
         s, doc = node.json("POST", "/v1/contexts", json.dumps({"app": app, "name": ctx}))
         assert s == 201, (s, doc)
@@ -902,7 +904,7 @@ def case_crash(tmp):
                     with lock:
                         acked.add((ctx, key))
                 i += 1
-        threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+        threads = [threading.Thread(target=writer, args=(w,)) for w in range(len(contexts))]
         [t.start() for t in threads]
         time.sleep(0.15 + 0.05 * (rnd % 4))
         node.proc.kill()
@@ -933,6 +935,9 @@ def case_crash(tmp):
         check(len(acked) > 0, "writes were acknowledged")
         s, doc = node.json("POST", "/v1/contexts/c/call/put", b"after=crash")
         check(s == 200, "the node works after the crashes")
+        s, h, body = node.request("GET", "/metrics")
+        check(s == 200 and "weft_worker_write_calls_total 1\n" in body.decode(),
+              "the write call's guest ran on a worker")
     finally:
         node.stop()
 
