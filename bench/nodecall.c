@@ -15,7 +15,8 @@
  *   noop view  instantiate + the trivial export, as a view (workers)
  *   noop write the same as a write (the writer, one commit per batch)
  *   get view   reads a 100-byte value and writes it to stdout
- *   set write  nx db_set of 100 bytes, fsync'd and not
+ *   set write  nx db_set of 100 bytes, fsync'd and not; and again with
+ *              thread i writing context b<i % 16> (16 contexts)
  *   crdt write a grow-only counter increment
  *   64 KiB     noop as a view of CALLAPP_64K.wasm, the same app linked with
  *              a 64 KiB stack (wasm-ld's default) instead of the 1 MiB of
@@ -68,6 +69,7 @@ static void die(const char *fmt, const char *a, const char *b)
 typedef struct {
     weft_node_t *node;
     const char *ctx;
+    char own_ctx[16]; /* a row over 16 contexts: this thread's */
     const char *fn;
     int view;
     int expect_ok; /* 0: the call must be refused (the baseline) */
@@ -123,6 +125,10 @@ static double row(const char *label, weft_node_t *node, const char *ctx, const c
     for (unsigned i = 0; i < threads; i++) {
         w[i].node = node;
         w[i].ctx = ctx;
+        if (strstr(ctx, "%u")) { /* thread i writes context i % 16 */
+            snprintf(w[i].own_ctx, sizeof w[i].own_ctx, ctx, i % 16);
+            w[i].ctx = w[i].own_ctx;
+        }
         w[i].fn = fn;
         w[i].view = view;
         w[i].expect_ok = ok;
@@ -195,6 +201,11 @@ static weft_node_t *open_node(const char *dir, unsigned flags, const uint8_t *wa
     if (weft_node_open(&cfg, &n, msg, sizeof msg) != 0)
         die("cannot open a node in %s: %s", dir, msg);
     deploy(n, "b", wasm, len);
+    for (unsigned i = 0; i < 16; i++) { /* the 16-context rows' (the same app) */
+        char name[16];
+        snprintf(name, sizeof name, "b%u", i);
+        deploy(n, name, wasm, len);
+    }
     /* The value the views read. */
     weft_call_req_t req;
     memset(&req, 0, sizeof req);
@@ -267,6 +278,8 @@ int main(int argc, char **argv)
         row("noop, write, nosync", m, "b", "noop", 0, 1, th, base);
         row("set 100 B, write, nosync", m, "b", "set", 0, 1, th, base);
         row("set 100 B, write, fsync", n, "b", "set", 0, 1, th, base);
+        row("set 100 B, write, nosync, 16 contexts", m, "b%u", "set", 0, 1, th, base);
+        row("set 100 B, write, fsync, 16 contexts", n, "b%u", "set", 0, 1, th, base);
         row("crdt gcounter +1, write, fsync", n, "b", "crdt", 0, 1, th, base);
         if (cal) {
             row("calimero noop, view", n, "cal", "noop", 1, 1, th, base);

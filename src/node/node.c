@@ -1205,16 +1205,11 @@ int node_chain_take(weft_node_t *node, node_job_t *j)
         return 1;
     int found = 0;
     pthread_mutex_lock(&node->mu);
-    for (node_job_t **p = &node->views.head, *prev = NULL; *p; prev = *p, p = &(*p)->next) {
-        if (*p != j)
-            continue;
-        *p = j->next;
-        if (node->views.tail == j)
-            node->views.tail = prev;
-        node->views.len--;
-        j->next = NULL;
-        found = 1;
-        break;
+    for (node_job_t *q = node->views.head, *prev = NULL; q && !found; prev = q, q = q->next) {
+        if (q == j) {
+            queue_unlink(&node->views, prev, j);
+            found = 1;
+        }
     }
     pthread_mutex_unlock(&node->mu);
     return found;
