@@ -194,6 +194,21 @@ static p2_desc_t *desc(weft_wasip2_t *w, const weft_cval_t *v, char *err, size_t
     return p2_need(w, v, P2_DESCRIPTOR, "descriptor", err, err_size);
 }
 
+/* DESC_HOST(NAME, PARAMS): a HOST function whose first argument is a
+ * descriptor; its body has it as `d` (an unknown one fails the call first)
+ * and `user`, `args`, `result`, `err`, `err_size` as in HOST. */
+#define DESC_HOST(name, params)                                                                \
+    static int name##_desc(weft_wasip2_t *user, p2_desc_t *d, const weft_cval_t *args,         \
+                           weft_cval_t *result, char *err, size_t err_size);                   \
+    HOST(name, params)                                                                         \
+    {                                                                                          \
+        UNUSED;                                                                                \
+        p2_desc_t *d = desc(user, &args[0], err, err_size);                                    \
+        return d ? name##_desc(user, d, args, result, err, err_size) : -1;                     \
+    }                                                                                          \
+    static int name##_desc(weft_wasip2_t *user, p2_desc_t *d, const weft_cval_t *args,         \
+                           weft_cval_t *result, char *err, size_t err_size)
+
 /* The directory a *-at function works in: NOTDIR unless d is one, PERM
  * when the function changes it (mutate) and d may not. */
 static int at_dir(const p2_desc_t *d, int mutate)
@@ -353,14 +368,10 @@ HOST(append_via_stream, "b") { UNUSED; return open_stream(user, args, P2_OUTPUT,
 
 /* ---- descriptor methods ------------------------------------------------------------ */
 
-HOST(advise, "bnnn")
+DESC_HOST(advise, "bnnn")
 {
     static const int advice[] = {POSIX_FADV_NORMAL,   POSIX_FADV_SEQUENTIAL, POSIX_FADV_RANDOM,
                                  POSIX_FADV_WILLNEED, POSIX_FADV_DONTNEED,   POSIX_FADV_NOREUSE};
-    UNUSED;
-    p2_desc_t *d = desc(user, &args[0], err, err_size);
-    if (!d)
-        return -1;
     uint64_t off = args[1].of.u, len = args[2].of.u;
     int e = WASI_EINVAL;
     if (off <= INT64_MAX && len <= INT64_MAX && args[3].index < 6) {
@@ -383,33 +394,21 @@ static int sync_desc(weft_wasip2_t *w, const weft_cval_t *args, int data, weft_c
 HOST(sync_data, "b") { UNUSED; return sync_desc(user, args, 1, result, err, err_size); }
 HOST(sync_all, "b") { UNUSED; return sync_desc(user, args, 0, result, err, err_size); }
 
-HOST(get_flags, "b")
+DESC_HOST(get_flags, "b")
 {
-    UNUSED;
-    p2_desc_t *d = desc(user, &args[0], err, err_size);
-    if (!d)
-        return -1;
     weft_cval_t v = p2_scalar(WEFT_CT_FLAGS, d->flags);
     return p2_ok(result, &v, err, err_size);
 }
 
-HOST(get_type, "b")
+DESC_HOST(get_type, "b")
 {
-    UNUSED;
-    p2_desc_t *d = desc(user, &args[0], err, err_size);
-    if (!d)
-        return -1;
     weft_cval_t v = p2_scalar(WEFT_CT_ENUM, 0);
     v.index = d->type;
     return p2_ok(result, &v, err, err_size);
 }
 
-HOST(set_size, "bn")
+DESC_HOST(set_size, "bn")
 {
-    UNUSED;
-    p2_desc_t *d = desc(user, &args[0], err, err_size);
-    if (!d)
-        return -1;
     int e = args[1].of.u > INT64_MAX ? WASI_EINVAL
             : d->type == DT_P2_DIR  ? WASI_EISDIR
             : ftruncate(d->fd, (off_t)args[1].of.u) ? host_err()
@@ -435,13 +434,9 @@ static int new_time(const weft_cval_t *v, struct timespec *ts)
 
 #define NEW_TS "<--{nn}>"
 
-HOST(set_times, "b" NEW_TS NEW_TS)
+DESC_HOST(set_times, "b" NEW_TS NEW_TS)
 {
     struct timespec ts[2];
-    UNUSED;
-    p2_desc_t *d = desc(user, &args[0], err, err_size);
-    if (!d)
-        return -1;
     int e = new_time(&args[1], &ts[0]);
     if (!e)
         e = new_time(&args[2], &ts[1]);
@@ -453,12 +448,8 @@ HOST(set_times, "b" NEW_TS NEW_TS)
 
 /* read(length, offset) -> tuple<list<u8>, bool>: at most 1 MiB a call; the
  * bool says the end of the file was reached. */
-HOST(read_at, "bnn")
+DESC_HOST(read_at, "bnn")
 {
-    UNUSED;
-    p2_desc_t *d = desc(user, &args[0], err, err_size);
-    if (!d)
-        return -1;
     uint64_t len = args[1].of.u, off = args[2].of.u;
     size_t want = len > (1u << 20) ? (1u << 20) : (size_t)len;
     weft_cval_t t;
@@ -484,12 +475,8 @@ HOST(read_at, "bnn")
 }
 
 /* write(buffer, offset) -> filesize */
-HOST(write_at, "byn")
+DESC_HOST(write_at, "byn")
 {
-    UNUSED;
-    p2_desc_t *d = desc(user, &args[0], err, err_size);
-    if (!d)
-        return -1;
     uint64_t off = args[2].of.u;
     int e = 0;
     ssize_t k = 0;
@@ -786,12 +773,8 @@ static const p2_ops_t dir_ops = {dir_free, NULL, NULL, NULL, NULL};
 
 /* read-directory: a stream of the entries as they are while it is read,
  * without "." and ".." (the spec leaves them out) */
-HOST(read_directory, "b")
+DESC_HOST(read_directory, "b")
 {
-    UNUSED;
-    p2_desc_t *d = desc(user, &args[0], err, err_size);
-    if (!d)
-        return -1;
     if (d->type != DT_P2_DIR)
         return fs_err(result, WASI_ENOTDIR, err, err_size);
     if (!(d->flags & DF_READ))
