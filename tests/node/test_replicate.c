@@ -30,10 +30,10 @@ static void quiet(void *user, const char *line)
     (void)line;
 }
 
-/* A node with a fsync-free store; peer links when listen or peer given.
- * Closed at the end of the test. */
-static weft_node_t *open_node(const char *dir, unsigned flags, const char *listen,
-                              const char *peer)
+/* A one-worker node with a fsync-free store; peer links when listen or
+ * peer given. The caller closes it. */
+static weft_node_t *open_node_unowned(const char *dir, unsigned flags, const char *listen,
+                                      const char *peer)
 {
     weft_node_config_t cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -48,24 +48,23 @@ static weft_node_t *open_node(const char *dir, unsigned flags, const char *liste
     weft_node_t *n = NULL;
     if (weft_node_open(&cfg, &n, msg, sizeof msg) != 0)
         FAIL("weft_node_open: %s", msg);
+    return n;
+}
+
+/* open_node_unowned, closed at the end of the test. */
+static weft_node_t *open_node(const char *dir, unsigned flags, const char *listen,
+                              const char *peer)
+{
+    weft_node_t *n = open_node_unowned(dir, flags, listen, peer);
     test_defer(close_node, n);
     return n;
 }
 
-/* A one-worker node with a fsync-free store that the test closes itself,
- * to open its directory in between. */
+/* A node without peers that the test closes itself, to open its
+ * directory in between. */
 static weft_node_t *open_closed_by_caller(const char *dir)
 {
-    weft_node_config_t cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.data_dir = dir;
-    cfg.flags = WEFT_NODE_DB_NOSYNC;
-    cfg.workers = 1;
-    char msg[256];
-    weft_node_t *n = NULL;
-    if (weft_node_open(&cfg, &n, msg, sizeof msg) != 0)
-        FAIL("weft_node_open: %s", msg);
-    return n;
+    return open_node_unowned(dir, 0, NULL, NULL);
 }
 
 static void deploy(weft_node_t *n, char id[WEFT_APP_ID_LEN + 1])
