@@ -208,6 +208,8 @@ typedef struct {
      * and those of them that started over overlays of their context not
      * yet committed (docs/node.md "Writes") */
     uint64_t worker_write_calls, stacked_calls;
+    /* views that ran on their caller's thread (weft_node_call_here) */
+    uint64_t views_here;
 } weft_node_stats_t;
 void weft_node_stats(weft_node_t *node, weft_node_stats_t *out);
 /* For tests: while hold is nonzero the commit thread starts no batch
@@ -509,6 +511,19 @@ typedef enum {
  * WEFT_ELIMIT when the node is closing. The result is the caller's: free
  * it with weft_call_result_delete. */
 int weft_node_call(weft_node_t *node, const weft_call_req_t *req, weft_call_result_t **out);
+
+/* Runs a view on the calling thread when the node's policy allows it
+ * (docs/node.md "Views on the caller's thread"): a view (req->view, or a
+ * function the manifest names) of an nx or plain WASI app, whose
+ * function's last view was short, while fewer than NODE_HERE_SLOTS (4)
+ * views run this way. Such a view is cut when it runs past 1 ms (or at
+ * its own deadline, when that is sooner: it then fails as any call at its
+ * deadline does), and its function goes to the workers from then on.
+ * Returns 0 with *out set (the caller's, as weft_node_call's), 1 when the
+ * view did not run here (nothing of it is kept: send it with
+ * weft_node_call_async), WEFT_ELIMIT when the node is closing, or
+ * another WEFT_E* error. Not for a node opened WEFT_NODE_INLINE (1). */
+int weft_node_call_here(weft_node_t *node, const weft_call_req_t *req, weft_call_result_t **out);
 
 /* The same without waiting: done(user, result) runs on a node thread once
  * the call is over (for a write: once its commit is durable) and owns the

@@ -208,6 +208,10 @@ void node_apps_free(weft_node_t *node)
             fn = f->next;
             free(f);
         }
+        for (struct node_serial_fn *f = a->slow_fns, *fn; f; f = fn) {
+            fn = f->next;
+            free(f);
+        }
         free(a);
         a = next;
     }

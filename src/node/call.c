@@ -567,16 +567,20 @@ static const char *pick_function(weft_call_result_t *res, const node_app_t *app,
  * calls go nested at once: the second run is paid once per function, app
  * and process. O(functions marked) a write call, a handful. */
 
-static int fn_serial(weft_node_t *node, node_app_t *app, const char *fn)
+/* Whether fn is in *list (an app's list of functions, under apps_mu). */
+static int fn_listed(weft_node_t *node, struct node_serial_fn *const *list, const char *fn)
 {
-    if (app->abi->serial)
-        return 1;
     int found = 0;
     pthread_mutex_lock(&node->apps_mu);
-    for (struct node_serial_fn *f = app->serial_fns; f && !found; f = f->next)
+    for (struct node_serial_fn *f = *list; f && !found; f = f->next)
         found = strcmp(f->name, fn) == 0;
     pthread_mutex_unlock(&node->apps_mu);
     return found;
+}
+
+static int fn_serial(weft_node_t *node, node_app_t *app, const char *fn)
+{
+    return app->abi->serial || fn_listed(node, &app->serial_fns, fn);
 }
 
 static void fn_mark_serial(weft_node_t *node, node_app_t *app, const char *fn)
@@ -590,6 +594,42 @@ static void fn_mark_serial(weft_node_t *node, node_app_t *app, const char *fn)
     f->next = app->serial_fns;
     app->serial_fns = f;
     pthread_mutex_unlock(&node->apps_mu);
+}
+
+/* ---- slow views ----------------------------------------------------------
+ * A view runs on its caller's thread (weft_node_call_here: an HTTP thread,
+ * whose other connections wait meanwhile) only while its function's last
+ * view took under NODE_HERE_BUDGET_NS. A view cut there, or one on a
+ * worker that took longer, marks the function; a shorter one on a worker
+ * unmarks it. O(functions marked) a view; none marked: one atomic load. */
+
+static int fn_slow(weft_node_t *node, node_app_t *app, const char *fn)
+{
+    return __atomic_load_n(&app->slow_fns, __ATOMIC_ACQUIRE) && fn_listed(node, &app->slow_fns, fn);
+}
+
+static void fn_set_slow(weft_node_t *node, node_app_t *app, const char *fn, int slow)
+{
+    if (!slow && !__atomic_load_n(&app->slow_fns, __ATOMIC_ACQUIRE))
+        return;
+    size_t n = strlen(fn) + 1;
+    struct node_serial_fn *add = slow ? malloc(sizeof *add + n) : NULL, *gone = NULL;
+    pthread_mutex_lock(&node->apps_mu);
+    struct node_serial_fn **pp = &app->slow_fns;
+    while (*pp && strcmp((*pp)->name, fn) != 0)
+        pp = &(*pp)->next;
+    if (*pp && !slow) {
+        gone = *pp;
+        __atomic_store_n(pp, gone->next, __ATOMIC_RELEASE);
+    } else if (!*pp && add) {
+        memcpy(add->name, fn, n);
+        add->next = app->slow_fns;
+        __atomic_store_n(&app->slow_fns, add, __ATOMIC_RELEASE);
+        add = NULL;
+    }
+    pthread_mutex_unlock(&node->apps_mu);
+    free(add); /* marked already (or no memory: it is only cut again) */
+    free(gone);
 }
 
 int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned slot)
@@ -628,6 +668,14 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     }
     if (job->overlay && fn_serial(node, app, req->function ? req->function : "")) {
         verdict = NODE_RUN_SERIAL;
+        goto done;
+    }
+    /* On the caller's thread only what the budget's interrupt can cut short
+     * and what may run twice: nx and plain WASI (no outbound HTTP, no
+     * chained calls), a function not known to be slow. */
+    if (job->here && (app->abi != &node_abi_nx || app->component ||
+                      fn_slow(node, app, req->function ? req->function : ""))) {
+        verdict = NODE_RUN_ELSEWHERE;
         goto done;
     }
     if (app->needs_store && !txn) {
@@ -761,7 +809,12 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     uint64_t fuel0 = lim.fuel == WEFT_FUEL_ZERO ? 0 : lim.fuel ? lim.fuel : UNLIMITED_FUEL;
     weft_store_set_fuel(a.store, fuel0);
     c.deadline_ns = lim.timeout_ns ? t0 + lim.timeout_ns : 0;
-    if (node_slot_set(node, slot, a.store, c.deadline_ns) != 0) {
+    /* the watchdog cuts a view on its caller's thread at the budget */
+    uint64_t watch = c.deadline_ns;
+    int budget = job->here && (!watch || watch > t0 + NODE_HERE_BUDGET_NS);
+    if (budget)
+        watch = t0 + NODE_HERE_BUDGET_NS;
+    if (node_slot_set(node, slot, a.store, watch) != 0) {
         node_result_fail(res, WEFT_CALL_ERROR, "cannot start the thread that stops calls at "
                                                "their deadline");
         goto done;
@@ -836,6 +889,14 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
         node_result_fail(res, WEFT_CALL_ERROR, "%s: %s", what, store_errmsg(a.store, rc));
     }
     verdict = a.abi->finish(&c, a.abi_state, verdict);
+    if (budget && trap == WEFT_TRAP_INTERRUPTED &&
+        !__atomic_load_n(&node->interrupted, __ATOMIC_SEQ_CST)) {
+        verdict = NODE_RUN_ELSEWHERE; /* cut at the budget: to a worker, marked */
+        fn_set_slow(node, app, req->function ? req->function : "", 1);
+    } else if (req->view && !job->here) {
+        fn_set_slow(node, app, req->function ? req->function : "",
+                    node_now_ns() - t0 > NODE_HERE_BUDGET_NS);
+    }
     a.p2_used = c.stdio_used;
     a.obj = c.kept; /* a drop_kept adapter's to keep, or NULL */
     if (job->overlay && weft_txn_overlay_serial(txn)) {
@@ -885,6 +946,10 @@ free_argv:
         free(argv);
 done:
     cleanup(node, &a, slot);
+    if (verdict == NODE_RUN_ELSEWHERE) { /* weft_node_call_here drops the result */
+        job->elsewhere = 1;
+        return 0;
+    }
     res->duration_ns = node_now_ns() - t0;
     if (verdict == 1 && req->view)
         verdict = 0; /* a view's transaction is only read */

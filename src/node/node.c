@@ -239,7 +239,7 @@ int node_slot_set(weft_node_t *node, unsigned slot, weft_store_t *store, uint64_
 void weft_node_interrupt(weft_node_t *node)
 {
     __atomic_store_n(&node->interrupted, 1, __ATOMIC_SEQ_CST);
-    for (unsigned i = 0; i <= node->nworkers; i++) {
+    for (unsigned i = 0; i < node->nslots; i++) {
         node_slot_t *s = &node->slots[i];
         __atomic_add_fetch(&s->hold, 1, __ATOMIC_SEQ_CST);
         weft_store_t *store = __atomic_load_n(&s->store, __ATOMIC_SEQ_CST);
@@ -261,7 +261,7 @@ static void *watchdog_main(void *arg)
     pthread_mutex_lock(&node->mu);
     while (!node->closing) {
         uint64_t now = node_now_ns(), next = 0;
-        for (unsigned i = 0; i <= node->nworkers; i++) {
+        for (unsigned i = 0; i < node->nslots; i++) {
             node_slot_t *s = &node->slots[i];
             uint64_t at = 0;
             if (!s->store) {
@@ -1234,6 +1234,63 @@ void node_chain_run(weft_node_t *node, node_job_t *j, unsigned slot)
     job_finish(j);
 }
 
+/* ---- views on the caller's thread (calls.c's HTTP threads) ----------------
+ * The view runs as a worker would run it, in one of NODE_HERE_SLOTS
+ * watchdog slots after the writer's, with its request borrowed (no copy:
+ * the caller waits). node_run_call declines (NODE_RUN_ELSEWHERE) what must
+ * go to the workers; closing waits for the slots to be given back. */
+
+int weft_node_call_here(weft_node_t *node, const weft_call_req_t *req, weft_call_result_t **out)
+{
+    *out = NULL;
+    if (!req || !req->context)
+        return WEFT_EARG;
+    if ((node->flags & WEFT_NODE_INLINE) || !node->db || req->stdio || req->ndirs ||
+        (!req->view && !node_call_is_view(node, req)))
+        return 1;
+    unsigned slot = 0, bit = 0;
+    pthread_mutex_lock(&node->mu);
+    int closing = node->closing;
+    for (unsigned i = 0; !closing && !bit && i < NODE_HERE_SLOTS; i++)
+        if (!(node->here_busy & (1u << i)))
+            bit = 1u << i, slot = node->nworkers + 1 + i;
+    node->here_busy |= bit;
+    pthread_mutex_unlock(&node->mu);
+    if (closing)
+        return WEFT_ELIMIT;
+    if (!bit)
+        return 1; /* as many as allowed run here already */
+    node_job_t j;
+    memset(&j, 0, sizeof j);
+    j.kind = JOB_CALL;
+    j.req = *req; /* borrowed */
+    j.req.view = 1;
+    if (req->caller) {
+        memcpy(j.caller, req->caller, sizeof j.caller);
+        j.req.caller = j.caller;
+    }
+    j.here = 1;
+    int rc = (j.res = node_result_new()) ? 0 : WEFT_ENOMEM;
+    if (j.res) {
+        run_view(node, &j, slot);
+        if (j.elsewhere) {
+            rc = 1;
+        } else {
+            record_view_logs(node, &j);
+            __atomic_fetch_add(&node->here_views, 1, __ATOMIC_RELAXED);
+            *out = j.res;
+            j.res = NULL;
+        }
+    }
+    weft_call_result_delete(j.res);
+    pthread_mutex_lock(&node->mu);
+    node->here_busy &= ~bit;
+    if (node->closing)
+        pthread_cond_broadcast(&node->views_cv);
+    pthread_mutex_unlock(&node->mu);
+    return rc;
+}
+
 int weft_node_call(weft_node_t *node, const weft_call_req_t *req, weft_call_result_t **out)
 {
     *out = NULL;
@@ -1276,6 +1333,7 @@ void weft_node_stats(weft_node_t *node, weft_node_stats_t *out)
     out->overlay_calls = __atomic_load_n(&node->overlay_calls, __ATOMIC_RELAXED);
     out->overlay_refused = __atomic_load_n(&node->overlay_refused, __ATOMIC_RELAXED);
     out->cosm_schedule_looks = __atomic_load_n(&node->cosm_looks, __ATOMIC_RELAXED);
+    out->views_here = __atomic_load_n(&node->here_views, __ATOMIC_RELAXED);
 }
 
 static void free_env(weft_node_t *node)
@@ -1299,6 +1357,8 @@ void weft_node_close(weft_node_t *node)
     pthread_cond_broadcast(&node->views_cv);
     pthread_cond_broadcast(&node->writes_cv);
     pthread_cond_broadcast(&node->watch_cv);
+    while (node->here_busy) /* views on their callers' threads (weft_node_call_here) */
+        pthread_cond_wait(&node->views_cv, &node->mu);
     pthread_mutex_unlock(&node->mu);
     for (unsigned i = 0; i < node->nworkers; i++)
         if (node->workers[i])
@@ -1441,7 +1501,8 @@ int weft_node_open(const weft_node_config_t *cfg, weft_node_t **out, char *out_m
 
     rc = WEFT_ENOMEM;
     node->workers = calloc(node->nworkers + 1, sizeof *node->workers);
-    node->slots = calloc(node->nworkers + 1, sizeof *node->slots);
+    node->nslots = node->nworkers + 1 + (inline_ ? 0 : NODE_HERE_SLOTS);
+    node->slots = calloc(node->nslots, sizeof *node->slots);
     if (!node->workers || !node->slots)
         goto fail;
     if (cfg->flags & WEFT_NODE_KICK) {

@@ -41,6 +41,11 @@
 #define NODE_MAX_STDERR_WRITE ((uint64_t)4 << 20) /* stderr bytes a call may write */
 #define NODE_DEFAULT_BATCH 64u
 #define NODE_MAX_TRIES 8 /* attempts of a call whose store map had to grow */
+/* Views on their callers' threads (weft_node_call_here): at most this many
+ * at once, each cut at NODE_HERE_BUDGET_NS; a function whose view took
+ * longer goes to the workers until one of its views there is short. */
+#define NODE_HERE_SLOTS 4u
+#define NODE_HERE_BUDGET_NS 1000000u
 
 /* An app's manifest, parsed (manifest.c). */
 typedef struct {
@@ -83,6 +88,10 @@ typedef struct node_app {
      * operation (call.c, "serial functions"): an nx CRDT write moves the
      * node's clock in `meta`. Under the node's apps_mu. */
     struct node_serial_fn *serial_fns;
+    /* Functions whose last view took longer than NODE_HERE_BUDGET_NS: they
+     * do not run on their caller's thread (call.c, "slow views"). Changed
+     * under apps_mu; the head is read without it (atomic). */
+    struct node_serial_fn *slow_fns;
     struct node_app *next;
 } node_app_t;
 
@@ -137,6 +146,8 @@ struct node_job {
     void *user;
     int tries;
     int overlay; /* the call runs on an overlay (node_run_call) */
+    int here;    /* a view on its caller's thread (weft_node_call_here) */
+    int elsewhere; /* ... that declined: NODE_RUN_ELSEWHERE */
     void *link; /* a chained call's link to its parent (abi_faasm.c) */
     void *funcs_link; /* a funcs call's link to its caller (abi_component.c) */
     /* JOB_FN */
@@ -211,7 +222,10 @@ struct weft_node {
      * A slot whose deadline is not before it needs no signal: the watchdog
      * rescans every slot when it wakes. Under mu. */
     uint64_t watch_next;
-    node_slot_t *slots; /* nworkers + 1 (the writer's is last; one, inline) */
+    node_slot_t *slots; /* nworkers + 1 (the writer's), then NODE_HERE_SLOTS */
+    unsigned nslots;
+    unsigned here_busy; /* a bit per slot of NODE_HERE_SLOTS taken (under mu) */
+    uint64_t here_views; /* stats.views_here (atomic) */
     int interrupted; /* weft_node_interrupt: every call traps (atomic) */
     struct weft_sync *sync; /* replication (replicate.c); NULL when off */
     struct weft_faasm_state *faasm_state; /* abi_faasm.c; NULL until a Faasm call needs it */
@@ -365,6 +379,10 @@ int node_context_delete_in(weft_node_t *node, weft_txn_t *txn, const char *name)
  * node_abi_t.serial, or the overlay refused an operation: WEFT_ESERIAL).
  * `slot` is the caller's watchdog slot. */
 #define NODE_RUN_SERIAL (-2)
+/* A view tried on its caller's thread (job->here) that must go to the
+ * workers instead: not an nx app, its function slow, or cut at the
+ * budget (nothing of it is kept). */
+#define NODE_RUN_ELSEWHERE (-3)
 int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned slot);
 
 /* node.c: chained calls (abi_faasm.c). node_chain_job makes a view job of

@@ -3,7 +3,9 @@
  *
  * The handler runs twice. First it checks the context and the function,
  * turns a JSON array into typed arguments when the export takes numbers,
- * suspends the connection and hands the call to the node. The node's
+ * and offers the call to the node to run here (a short view: answered at
+ * once, weft_node_call_here); otherwise it suspends the connection and
+ * hands the call to the node. The node's
  * callback (a node thread) stores the result and resumes the connection;
  * libmicrohttpd then calls the handler again, which answers. The
  * connection is suspended before the call is queued, so the callback can
@@ -456,6 +458,17 @@ enum MHD_Result srv_call(srv_t *s, req_t *r)
     }
     if (r->signed_call)
         req.caller = r->caller;
+    /* A short view runs here, on this HTTP thread: no suspend, no hop to a
+     * worker and back (docs/node.md "Views on the caller's thread"). */
+    weft_call_result_t *here = NULL;
+    int hrc = weft_node_call_here(s->node, &req, &here);
+    if (hrc != 1) {
+        free(args);
+        call_args_fini(&wargs);
+        r->result = here;
+        r->call_rc = hrc;
+        return answer(s, r);
+    }
     pthread_mutex_lock(&s->mu);
     s->inflight++;
     pthread_mutex_unlock(&s->mu);

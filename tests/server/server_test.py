@@ -815,6 +815,14 @@ def case_hostile(tmp):
         node.stop()
 
 
+def metric(node, name):
+    s, h, body = node.request("GET", "/metrics")
+    for line in body.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
 def case_views(tmp):
     node = Node(os.path.join(tmp, "d"), config={"workers": 2, "limits": {"timeout_ms": 4000}})
     try:
@@ -829,6 +837,25 @@ def case_views(tmp):
         s, doc = node.json("GET", "/v1/contexts/c/call/get?input=w")
         check(s == 200 and doc["output"] == "1" and long_view.is_alive(),
               "and another view reads it meanwhile")
+        # Short views run on the HTTP thread that took them; the long one
+        # was tried there too, cut at the budget and moved to a worker, so
+        # it holds neither HTTP thread: views on eight connections (spread
+        # over both threads) are all answered while it runs.
+        here0 = metric(node, "weft_views_here_total")
+        answers = []
+
+        def short_view():
+            s, doc = node.json("GET", "/v1/contexts/c/call/get?input=w")
+            answers.append(s == 200 and doc["output"] == "1")
+        shorts = [threading.Thread(target=short_view) for _ in range(8)]
+        for t in shorts:
+            t.start()
+        for t in shorts:
+            t.join(30)
+        check(answers == [True] * 8 and long_view.is_alive(),
+              "views on eight connections are answered while the long view runs: %r" % answers)
+        check(metric(node, "weft_views_here_total") >= here0 + 8,
+              "short views run on the HTTP threads (weft_views_here_total)")
         long_view.join(30)
         s, doc = done.get("r", (None, None))
         check(s == 422 and doc["error"]["trap"] == "INTERRUPTED", "the long view ends at its deadline")
@@ -849,6 +876,20 @@ def case_views(tmp):
               "a POST to a manifest view runs as a view")
         s, doc = node.json("POST", "/v1/contexts/m/call/spin")
         check(s == 422 and doc["error"]["trap"] == "OUT_OF_FUEL", "the manifest's fuel limit")
+        # A view whose own deadline comes before the budget fails at it on
+        # the HTTP thread, as on a worker.
+        node.request("DELETE", "/v1/contexts/m")
+        s, h, body = node.request("DELETE", "/v1/apps/" + app["id"])
+        s, quick = node.json("POST", "/v1/apps?name=quick&manifest=" +
+                             urllib.parse.quote('{"limits": {"timeout_ms": 1}}'), app_bytes())
+        node.json("POST", "/v1/contexts", json.dumps({"app": quick["id"], "name": "q"}))
+        here0 = metric(node, "weft_views_here_total")
+        s, doc = node.json("GET", "/v1/contexts/q/call/spin")
+        check(s == 422 and doc["error"]["trap"] == "INTERRUPTED",
+              "a view on the HTTP thread past its deadline: 422 INTERRUPTED (%s %r)" % (s, doc))
+        check(metric(node, "weft_views_here_total") == here0 + 1,
+              "and it ran on the HTTP thread")
+        node.request("DELETE", "/v1/contexts/q")
     finally:
         node.stop()
 
