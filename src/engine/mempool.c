@@ -8,16 +8,17 @@
  * Invariant: every byte of a pooled region, and every byte of a live
  * region beyond the memory's size, is zero. A freed region is made zero
  * again before it enters the pool. A memory of up to 4 pages is cleared
- * whole with memset (cheaper here than the two system calls below). A
- * larger one is cleared where it may have changed: mincore() lists the
- * pages of [0, size) that are mapped; each one that is not all zero is
- * cleared with memset (no TLB shootdown, and the page stays mapped for the
- * next call); each run of unmapped pages gets MADV_DONTNEED, which drops a
- * page the kernel may have swapped out (mincore reports it unmapped while
- * its bytes are still the guest's; about 2 µs a run, no shootdown as
- * nothing mapped is dropped). A region with more than 1 MiB mapped is reset
- * with one MADV_DONTNEED of all of it instead (cheaper than the memset, and
- * it returns the memory), and one too large for the pool is unmapped.
+ * whole with memset (cheaper here than a system call). A larger one is
+ * cleared where it may have changed: one read of /proc/self/pagemap gives
+ * each page's entry; a present page that is not all zero is cleared with
+ * memset (no TLB shootdown, and it stays mapped for the next call), a run
+ * of pages swapped out (still the guest's bytes, on the swap device) gets
+ * MADV_DONTNEED, and a page neither was never touched and is zero. Without
+ * pagemap, mincore() lists the mapped pages, and every unmapped run gets
+ * MADV_DONTNEED, since mincore reports a swapped-out page as unmapped.
+ * A region with more than 1 MiB mapped is reset with one MADV_DONTNEED of
+ * all of it instead (cheaper than the memset, and it returns the memory),
+ * and one too large for the pool is unmapped.
  *
  * The pool also keeps a few freed blocks of the malloc heap by size for
  * the next store's value stack and frames (8 MiB and 8 KiB by default): a
@@ -48,7 +49,9 @@
  * is unmapped when the thread ends.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -116,6 +119,7 @@ static int pool_key_ok;
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 static __thread pool_t *my_pool;
 static uint64_t os_page; /* set once with the key: regions are cleared only with a pool */
+static void pm_atfork_child(void);
 
 static void region_unmap(uint8_t *p, uint64_t cap, bool guarded)
 {
@@ -181,6 +185,7 @@ static void pool_key_make(void)
 {
     long pg = sysconf(_SC_PAGESIZE);
     os_page = pg > 0 ? (uint64_t)pg : 4096;
+    pthread_atfork(NULL, NULL, pm_atfork_child);
     pool_key_ok = pthread_key_create(&pool_key, pool_free) == 0;
 }
 
@@ -318,10 +323,92 @@ static int clear_pages(uint8_t *q, const unsigned char *vec, uint64_t n, uint64_
     return 0;
 }
 
+/* ---- /proc/self/pagemap ----------------------------------------------------
+ * One read of the region's page table entries tells the three kinds of
+ * page apart: present (its bytes may be the guest's: cleared unless zero),
+ * swapped out (the guest's bytes are on the swap device: dropped with
+ * MADV_DONTNEED), and neither (never touched, or dropped: zero). mincore
+ * reports a swapped page as absent too, so its path drops every absent run
+ * (a madvise each, a third of a kept 17-page instance's reset here,
+ * bench/RESULTS.md "(issue 10) session 11"); this one drops only what was
+ * swapped out, in one system call. The descriptor is opened on first use
+ * and closed in a forked child (it would read the parent's table); where
+ * it cannot be opened or read (no /proc), mincore's path is taken. */
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAPPED (1ull << 62)
+
+static int pm_fd = -1; /* -1: not opened yet, -2: unavailable (atomic) */
+static atomic_bool pm_off; /* mem_pagemap_use(false), for tests */
+
+static void pm_atfork_child(void)
+{
+    int fd = __atomic_exchange_n(&pm_fd, -1, __ATOMIC_SEQ_CST);
+    if (fd >= 0) close(fd);
+}
+
+static int pagemap_fd(void)
+{
+    int fd = __atomic_load_n(&pm_fd, __ATOMIC_ACQUIRE);
+    if (fd != -1 || atomic_load_explicit(&pm_off, memory_order_relaxed))
+        return atomic_load_explicit(&pm_off, memory_order_relaxed) ? -2 : fd;
+    int nfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (nfd < 0) nfd = -2;
+    int expect = -1;
+    if (!__atomic_compare_exchange_n(&pm_fd, &expect, nfd, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        if (nfd >= 0) close(nfd); /* another thread opened it first */
+        return expect;
+    }
+    return nfd;
+}
+
+bool mem_pagemap_use(bool on)
+{
+    atomic_store(&pm_off, !on);
+    return pagemap_fd() >= 0;
+}
+
+int mem_clear_by_entries(uint8_t *q, const uint64_t *ent, uint64_t n, uint64_t pg)
+{
+    for (uint64_t i = 0; i < n;) {
+        if (ent[i] & PM_SWAPPED) {
+            uint64_t j = i;
+            while (j < n && (ent[j] & PM_SWAPPED)) j++;
+            if (madvise(q + i * pg, (j - i) * pg, MADV_DONTNEED) != 0) return -1;
+            i = j;
+            continue;
+        }
+        if ((ent[i] & PM_PRESENT) && !page_is_zero(q + i * pg, pg)) memset(q + i * pg, 0, pg);
+        i++;
+    }
+    return 0;
+}
+
+/* region_zero through the page table entries: 0, 1 when they cannot be
+ * read (the caller takes mincore's path), or -1 as region_zero. */
+static int region_zero_pagemap(uint8_t *p, uint64_t npages, uint64_t pg)
+{
+    int fd = pagemap_fd();
+    if (fd < 0) return 1;
+    uint64_t ent[VEC_PAGES / 4];
+    const uint64_t per = sizeof ent / sizeof ent[0];
+    uint64_t mapped = 0;
+    for (uint64_t at = 0; at < npages; at += per) {
+        uint64_t n = npages - at < per ? npages - at : per;
+        off_t off = (off_t)((uintptr_t)(p + at * pg) / pg * sizeof ent[0]);
+        if (pread(fd, ent, n * sizeof ent[0], off) != (ssize_t)(n * sizeof ent[0])) return 1;
+        for (uint64_t i = 0; i < n; i++) mapped += (ent[i] & (PM_PRESENT | PM_SWAPPED)) != 0;
+        if (mapped * pg > MEMSET_MAX) return madvise(p, npages * pg, MADV_DONTNEED) == 0 ? 0 : -1;
+        if (mem_clear_by_entries(p + at * pg, ent, n, pg) != 0) return -1;
+    }
+    return 0;
+}
+
 /* Makes [0, size) of the region zero again; 0, or -1 when the kernel
- * refused (the region must then be unmapped). A memory of up to VEC_PAGES
- * pages (16 MiB) takes one mincore; a larger one two per round (one to
- * count what is mapped, one to act). */
+ * refused (the region must then be unmapped). Through the page table
+ * entries (above) where they can be read; else a memory of up to
+ * VEC_PAGES pages (16 MiB) takes one mincore, a larger one two per round
+ * (one to count what is mapped, one to act). */
 static int region_zero(uint8_t *p, uint64_t size)
 {
     if (size <= MEMSET_ALL_MAX) {
@@ -329,6 +416,8 @@ static int region_zero(uint8_t *p, uint64_t size)
         return 0;
     }
     const uint64_t pg = os_page;
+    int pm = region_zero_pagemap(p, (size + pg - 1) / pg, pg);
+    if (pm <= 0) return pm;
     const uint64_t npages = (size + pg - 1) / pg;
     unsigned char vec[VEC_PAGES];
     uint64_t mapped = 0;

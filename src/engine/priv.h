@@ -470,6 +470,13 @@ bool mem_guard_available(void);
  * becomes `keep` (weft_instance_reset; a guarded region is closed past
  * keep and *cap becomes keep); 0, or -1 when the kernel refused. */
 int mem_bytes_clear(uint8_t *p, uint64_t *cap, uint64_t size, uint64_t keep, bool guarded);
+/* Tests: whether regions are cleared through /proc/self/pagemap (the
+ * default, where it can be read) or mincore (returns whether pagemap is
+ * used now); and the pagemap path's step
+ * for n pages of pg bytes from q given their entries (a swapped one is
+ * dropped, a present one cleared unless zero): 0 or -1. */
+bool mem_pagemap_use(bool on);
+int mem_clear_by_entries(uint8_t *q, const uint64_t *ent, uint64_t n, uint64_t pg);
 /* A heap block of `bytes` (not cleared), from the thread's spares or
  * malloc; mem_spare_keep keeps it for the next take of that size, or frees
  * it. For value stacks and frames. */

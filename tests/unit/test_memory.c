@@ -9,13 +9,16 @@
  * from the guest (every 8 bytes loaded) and from the host (weft_memory_ptr).
  * The sizes cross the pool's three ways of clearing a region: memset of a
  * small memory, memset of the mapped pages of a larger one, MADV_DONTNEED
- * of one with more than 1 MiB mapped. Modules: wat/memzero.wat (own memory,
+ * of one with more than 1 MiB mapped; and both ways of finding the pages
+ * a larger one used (/proc/self/pagemap, mincore). Modules: wat/memzero.wat (own memory,
  * 3 pages and a data segment) and wat/memzero_import.wat (env.memory).
  */
 #include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "harness.h"
+#include "priv.h"
 
 #define PAGE 65536u
 
@@ -105,6 +108,57 @@ TEST(grown_pages_read_zero_after_a_larger_memory_wrote_them)
         ASSERT_EQ_U64(host_nonzero(m), 0);
     }
     weft_store_delete(s);
+}
+
+/* A memory of `pages` whose every `step`th 4 KiB page the host writes
+ * (the rest never touched: unmapped runs between them), then frees. */
+static void sparse_round(weft_engine_t *e, uint32_t pages, uint32_t step, int byte)
+{
+    weft_store_t *s = weft_store_new(e);
+    weft_memory_t *m = weft_memory_new(s, (weft_limits_t){.min = pages});
+    ASSERT_NOT_NULL(m);
+    ASSERT_EQ_U64(host_nonzero(m), 0);
+    uint8_t *p = weft_memory_ptr(m, 0, (size_t)pages * PAGE);
+    for (size_t at = 4096; at < (size_t)pages * PAGE; at += (size_t)step * 4096)
+        memset(p + at, byte, 100);
+    weft_store_delete(s);
+}
+
+TEST(memory_with_untouched_pages_reads_zero_through_pagemap_and_mincore)
+{
+    weft_engine_t *e = h_engine();
+    ASSERT_TRUE(mem_pagemap_use(true)); /* Linux with /proc: the default path */
+    for (int pm = 1; pm >= 0; pm--) {
+        mem_pagemap_use(pm);
+        for (uint32_t step = 1; step < 40; step += 7) {
+            sparse_round(e, 17, step, 0x3C + (int)step); /* callapp's size */
+            sparse_round(e, 17, 1, 0);                   /* reads zero first */
+            sparse_round(e, 5, step, 0x71);
+            sparse_round(e, 5, 1, 0);
+        }
+    }
+    mem_pagemap_use(true);
+}
+
+TEST(memory_page_swapped_out_is_dropped_by_the_pagemap_clear)
+{
+    /* Entries as the kernel gives them (bit 63 present, 62 swapped): a
+     * swapped page still holds the guest's bytes (here: mapped, and told
+     * swapped) and is dropped; a present one is cleared; one neither was
+     * never touched, so its bytes are not looked at. */
+    const uint64_t pg = 4096;
+    uint8_t *q = mmap(NULL, 5 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_TRUE(q != MAP_FAILED);
+    memset(q, 0xAB, 5 * pg);
+    uint64_t ent[5] = {1ull << 62, 1ull << 62, 1ull << 63, 0, 1ull << 63};
+    ASSERT_EQ_INT(mem_clear_by_entries(q, ent, 5, pg), 0);
+    uint64_t nz[5] = {0};
+    for (int i = 0; i < 5; i++)
+        for (uint64_t k = 0; k < pg; k++)
+            nz[i] += q[i * pg + k] != 0;
+    ASSERT_EQ_U64(nz[0] + nz[1] + nz[2] + nz[4], 0);
+    ASSERT_EQ_U64(nz[3], pg);
+    munmap(q, 5 * pg);
 }
 
 TEST(an_instance_sees_only_its_own_data_after_another_wrote_the_memory)
