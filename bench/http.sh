@@ -16,7 +16,10 @@
 # (default 64) keep-alive connections for BENCH_HTTP_SECONDS (default 10)
 # after a 1 s warm-up, from BENCH_HTTP_CLIENTS client threads (default 1).
 # weft's rows are also given as a ratio of the bare handler's calls/s
-# (views to the bare GET, writes to the bare POST). The node's VmRSS
+# (views to the bare GET, writes to the bare POST), and every row gives
+# the server's CPU time per request (user + system from /proc/PID/stat
+# over the counted run, in µs: what the client's share of the cores does
+# not blur). The node's VmRSS
 # (/proc/PID/status) is read at idle after deploying, and its VmHWM (peak)
 # after the load; the commits and group sizes come from /metrics.
 # Servers are always stopped (SIGTERM, then SIGKILL after 10 s).
@@ -62,10 +65,14 @@ wait_port() {
 }
 
 rss() { awk -v k="$2:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+# cpu_ticks PID: the server's user + system time so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+TCK=$(getconf CLK_TCK)
 
-# load NAME METHOD URL [HTTPLOAD_ARGS...]: one row of the table; sets $rps.
+# load NAME METHOD URL [HTTPLOAD_ARGS...]: one row of the table; sets $rps
+# and $cpu (the server's CPU time per request, in µs, over the counted run).
 load() {
-    local out
+    local out c0 c1
     if [ "$LOADER" = wrk ]; then
         # -n N (httpload's: URL's %u is a context number modulo N): the
         # script puts one in each request's path instead (WRK_CONTEXTS)
@@ -73,36 +80,44 @@ load() {
         [ "${4:-}" = -n ] && nctx=$5 && url=${3//%u/CTX}
         WRK_CONTEXTS=$nctx WRK_METHOD=$2 wrk -t "$CLIENTS" -c "$CONNS" -d 1s -s "$WRK_LUA" \
             "$url" >/dev/null || die "$1: wrk failed (warm-up)"
+        c0=$(cpu_ticks "$srv")
         out=$(WRK_CONTEXTS=$nctx WRK_METHOD=$2 wrk -t "$CLIENTS" -c "$CONNS" -d "${SECS}s" \
               -s "$WRK_LUA" "$url" | tail -n 1) || die "$1: wrk failed: $out"
     else
+        c0=$(cpu_ticks "$srv")
         out=$("$LOAD" -c "$CONNS" -d "$SECS" -t "$CLIENTS" -X "$2" "${@:4}" "$3") ||
             die "$1: httpload failed: $out"
     fi
+    c1=$(cpu_ticks "$srv")
     [[ $out == requests* ]] || die "$1: no result from $LOADER: $out"
     read -r _ n _ rps _ p50 _ p99 _ p999 _ err <<<"$out"
+    cpu=$(awk -v c=$((c1 - c0)) -v t="$TCK" -v n="$n" 'BEGIN { printf "%.1f", n ? c / t * 1e6 / n : 0 }')
     printf '| %-44s | %9s | %9s | %8s | %8s | %8s |' "$1" "$n" "$rps" "$p50" "$p99" "$p999"
 }
+# ends a row: its ratio to the bare handler (or none) and the server's CPU per request
+end_row() { printf ' %7s | %6s |\n' "$1" "$cpu"; }
 
 echo "weft over HTTP: $CONNS keep-alive connections, ${SECS}s per row after 1s warm-up, $CLIENTS client thread(s), load from $LOADER"
 echo "data in $TMP ($(df -PT "$TMP" | awk 'NR == 2 { print $2 " on " $1 }'))"
 machine
 echo
-printf '| %-44s | %9s | %9s | %8s | %8s | %8s | %7s |\n' "row" "requests" "calls/s" "p50 ms" \
-    "p99 ms" "p99.9 ms" "/ bare"
-printf '|%s|%s|%s|%s|%s|%s|%s|\n' ---------------------------------------------- ----------: \
-    ----------: ---------: ---------: ---------: --------:
+printf '| %-44s | %9s | %9s | %8s | %8s | %8s | %7s | %6s |\n' "row" "requests" "calls/s" "p50 ms" \
+    "p99 ms" "p99.9 ms" "/ bare" "CPU µs"
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' ---------------------------------------------- ----------: \
+    ----------: ---------: ---------: ---------: --------: -------:
 
 "$BARE" "$work/bare.port" & pids+=($!)
-port=$(wait_port "$work/bare.port" "${pids[0]}")
-load "bare libmicrohttpd, GET" GET "http://127.0.0.1:$port/"; bare_get=$rps; echo "         |"
+srv=${pids[0]}
+port=$(wait_port "$work/bare.port" "$srv")
+load "bare libmicrohttpd, GET" GET "http://127.0.0.1:$port/"; bare_get=$rps; end_row ""
 load "bare libmicrohttpd, POST 100 B" POST "http://127.0.0.1:$port/"; bare_post=$rps
-echo "         |"
+end_row ""
 stop_all
 
 "$NODE" serve --data-dir "$work/data" --listen 127.0.0.1:0 --port-file "$work/node.port" \
     2>"$work/node.log" & pids+=($!)
 npid=${pids[0]}
+srv=$npid
 port=$(wait_port "$work/node.port" "$npid")
 base="http://127.0.0.1:$port"
 id=$(curl -sf --data-binary @"$APP" "$base/v1/apps?name=callapp" |
@@ -114,7 +129,7 @@ curl -sf -X POST --data-binary x "$base/v1/contexts/b/call/set" >/dev/null || di
 curl -sf "$base/v1/contexts/b/call/get" | grep -q vvvv || die "get does not read the value back"
 idle=$(rss "$npid" VmRSS)
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf " %6.0f%% |\n", 100 * a / b }'; }
+ratio() { end_row "$(awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }')"; }
 load "weft view: GET call/get (100 B out)" GET "$base/v1/contexts/b/call/get"; ratio "$rps" "$bare_get"
 load "weft write: POST call/set (db_set 100 B)" POST "$base/v1/contexts/b/call/set"; ratio "$rps" "$bare_post"
 load "weft CRDT write: POST call/crdt (gcounter)" POST "$base/v1/contexts/b/call/crdt"; ratio "$rps" "$bare_post"
