@@ -21,6 +21,7 @@
 #include "weft/error.h"
 #include "weft/module.h"
 #include "weft/store.h"
+#include "weft/utf8.h"
 
 const double srv_buckets[SRV_NBUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                           0.01,   0.025,   0.05,   0.1,   0.5,    2.5};
@@ -144,6 +145,87 @@ static json_t *logs_json(const weft_call_result_t *res)
     return logs;
 }
 
+/* JSON's escape of byte c inside a string (NULL: as it is), as jansson
+ * writes it: '"', '\\' and control characters; UTF-8 stays as it is. */
+static const char *json_escape(unsigned char c, char tmp[8])
+{
+    switch (c) {
+    case '"': return "\\\"";
+    case '\\': return "\\\\";
+    case '\b': return "\\b";
+    case '\f': return "\\f";
+    case '\n': return "\\n";
+    case '\r': return "\\r";
+    case '\t': return "\\t";
+    default:
+        if (c >= 0x20)
+            return NULL;
+        snprintf(tmp, 8, "\\u%04X", c); /* jansson's case */
+        return tmp;
+    }
+}
+
+/* The 200 answer of a call that returned no values, log lines or events
+ * and output that is text (a view's usual answer), written here in one
+ * buffer: building jansson objects and dumping them was about a sixth of
+ * a view's node CPU (bench/RESULTS.md "(issue 10) session 11: views").
+ * The same bytes as the general path below; MHD_NO from a queued reply,
+ * or -1 when this one does not apply. */
+static int answer_plain(srv_t *s, req_t *r, const weft_call_result_t *res)
+{
+    size_t len;
+    const uint8_t *out = weft_call_result_output(res, &len);
+    const weft_val_t *vals;
+    if (weft_call_result_values(res, &vals) || weft_call_result_log_count(res) ||
+        weft_call_result_event_count(res) || (out && memchr(out, 0, len)) ||
+        !weft_utf8_valid(out ? out : (const uint8_t *)"", len))
+        return -1;
+    char tmp[8];
+    size_t esc = 0;
+    for (size_t i = 0; i < len; i++) {
+        const char *e = json_escape(out[i], tmp);
+        esc += e ? strlen(e) : 1;
+    }
+    const uint8_t *who = r->signed_call ? r->caller : weft_node_id(s->node);
+    char caller[80] = "";
+    if (who) {
+        char hex[65];
+        sodium_bin2hex(hex, sizeof hex, who, 32);
+        snprintf(caller, sizeof caller, ",\"caller\":\"%s\"", hex);
+    }
+    char tail[256];
+    int tl = snprintf(tail, sizeof tail,
+                      "\",\"logs\":[],\"events\":[],\"call_id\":\"%016llx\"%s,\"fuel\":%llu,"
+                      "\"duration_us\":%llu}\n",
+                      (unsigned long long)weft_call_result_call_id(res), caller,
+                      (unsigned long long)weft_call_result_fuel(res),
+                      (unsigned long long)(weft_call_result_duration_ns(res) / 1000));
+    static const char head[] = "{\"output\":\"";
+    char *body = tl > 0 && (size_t)tl < sizeof tail ? malloc(sizeof head - 1 + esc + (size_t)tl) : NULL;
+    if (!body)
+        return MHD_NO;
+    char *w = body;
+    memcpy(w, head, sizeof head - 1);
+    w += sizeof head - 1;
+    for (size_t i = 0; i < len; i++) {
+        const char *e = json_escape(out[i], tmp);
+        if (!e) {
+            *w++ = (char)out[i];
+            continue;
+        }
+        size_t el = strlen(e);
+        memcpy(w, e, el);
+        w += el;
+    }
+    memcpy(w, tail, (size_t)tl);
+    w += tl;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer((size_t)(w - body), body, MHD_RESPMEM_MUST_FREE);
+    if (!resp)
+        free(body);
+    return srv_queue(r, 200, resp, "application/json");
+}
+
 /* The second pass: answer with the stored result. */
 static enum MHD_Result answer(srv_t *s, req_t *r)
 {
@@ -216,6 +298,9 @@ static enum MHD_Result answer(srv_t *s, req_t *r)
         MHD_add_response_header(resp, "Weft-Events", nev);
         return srv_queue(r, 200, resp, NULL);
     }
+    int plain = answer_plain(s, r, res);
+    if (plain >= 0)
+        return (enum MHD_Result)plain;
     json_t *body = json_object();
     srv_set_bytes(body, "output", out, len);
     const weft_val_t *vals;
@@ -424,7 +509,12 @@ enum MHD_Result srv_call(srv_t *s, req_t *r)
      * converts with its declared types (docs/cosmictron.md) */
     const char *ctype = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                                     MHD_HTTP_HEADER_CONTENT_TYPE);
-    int cosm = m && strcmp(weft_node_abi(m), "cosmictron") == 0;
+    /* (the ABI is looked up only when the call brings JSON: it costs a
+     * walk of the module's imports) */
+    int json_in = req.view ? MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+                                                         "args") != NULL
+                           : ctype && strncmp(ctype, "application/json", 16) == 0;
+    int cosm = m && json_in && strcmp(weft_node_abi(m), "cosmictron") == 0;
     req.input_json = cosm && !req.view && ctype && strncmp(ctype, "application/json", 16) == 0;
     int n = cosm || comp ? -1 : json_args(s, r, ft, &args, &reply);
     if (n == -2) {

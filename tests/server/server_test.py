@@ -220,6 +220,18 @@ def case_calls(tmp):
         check(s == 422 and error_code(doc) == "EXIT", "and nothing was written")
         s, doc = node.json("POST", "/v1/contexts/c/call/echo", b"\xff\xfe raw")
         check(s == 200 and "output_base64" in doc, "output that is not UTF-8 comes as base64")
+        # An answer with no logs, events or values is written without jansson
+        # (calls.c answer_plain): the same keys and escapes.
+        text = 'q"b\\s\n\t\x01\x1f\x7f \u00e9 / \u2211'
+        s, h, body = node.request("POST", "/v1/contexts/c/call/echo", text.encode())
+        doc = json.loads(body)
+        check(s == 200 and doc["output"] == text and doc["logs"] == [] and doc["events"] == [] and
+              sorted(doc) == ["call_id", "caller", "duration_us", "events", "fuel", "logs", "output"],
+              "a plain answer: every key, the output escaped: %r" % body)
+        check(b'q\\"b\\\\s\\n\\t\\u0001\\u001F\x7f \xc3\xa9 / ' in body and body.endswith(b"}\n"),
+              "escaped as jansson escapes: %r" % body)
+        s, doc = node.json("POST", "/v1/contexts/c/call/echo", b"nul\x00byte")
+        check(s == 200 and "output_base64" in doc, "output with a NUL byte comes as base64")
         s, h, body = node.request("POST", "/v1/contexts/c/call/echo", b"bytes",
                                   {"Accept": "application/octet-stream"})
         check(s == 200 and body == b"bytes" and "Weft-Fuel" in h, "raw output with headers")
