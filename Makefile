@@ -90,7 +90,9 @@ soak: build
 	    $(BUILD)/tests/sync/guests/sync_app.wasm kill9
 
 # libFuzzer run of tests/fuzz/fuzz_module.c (clang, ASan+UBSan) for
-# FUZZ_SECONDS on a scratch copy of the seed corpus and saved regressions.
+# FUZZ_SECONDS on a working corpus in $(FUZZ_BUILD): the seed corpus and
+# saved regressions, added to what earlier runs grew (kept, so a second
+# run goes on from the first; rm -rf $(FUZZ_BUILD)/corpus* starts over).
 # Crashing inputs land in $(FUZZ_BUILD)/crashes/; keep one as a regression
 # by copying it into tests/fuzz/regressions/.
 FUZZ_BUILD   ?= build-fuzz
@@ -100,7 +102,6 @@ fuzz: deps
 	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DWEFT_FUZZ=ON \
 	      -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_module
-	rm -rf $(FUZZ_BUILD)/corpus
 	mkdir -p $(FUZZ_BUILD)/corpus $(FUZZ_BUILD)/crashes
 	find tests/fuzz/corpus tests/fuzz/regressions -type f ! -name '.*' \
 	     -exec cp {} $(FUZZ_BUILD)/corpus/ \;
@@ -120,7 +121,6 @@ fuzz-tiers: deps
 	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DWEFT_FUZZ=ON \
 	      -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_tiers
-	rm -rf $(FUZZ_BUILD)/corpus-tiers
 	mkdir -p $(FUZZ_BUILD)/corpus-tiers $(FUZZ_BUILD)/crashes-tiers
 	find tests/fuzz/corpus tests/fuzz/corpus_tiers tests/fuzz/regressions -type f ! -name '.*' \
 	     -exec cp {} $(FUZZ_BUILD)/corpus-tiers/ \;

@@ -216,6 +216,15 @@ void weft_node_stats(weft_node_t *node, weft_node_stats_t *out);
  * (write calls still run on the workers and stack on their contexts'
  * overlays); 0 lets it go on. Closing the node releases it. */
 void weft_node_hold_commits(weft_node_t *node, int hold);
+/* For tests (fault injection): the next `count` batch commits of the
+ * commit thread (at_commit nonzero), or LMDB writes of the node (0: a
+ * replay into a batch, a log record), fail. code WEFT_ELIMIT fails as a
+ * full map does (the map grows and the batch is replayed, its guests not
+ * run again); any other fails for good (the batch's calls, and the calls
+ * stacked on theirs, end in WEFT_CALL_ERROR with nothing kept). count 0
+ * disarms. Returns how many failures of the previous arming of the same
+ * kind had not happened yet. */
+unsigned weft_node_fail_next(weft_node_t *node, int at_commit, int code, unsigned count);
 
 /* ---- peers (replication) ------------------------------------------------- */
 

@@ -30,6 +30,7 @@
 
 #include <sodium.h>
 
+#include "../store/store.h" /* store_fail_next: weft_node_fail_next */
 #include "node_priv.h"
 #include "weft/error.h"
 #include "weft/identity.h"
@@ -412,6 +413,13 @@ void weft_node_hold_commits(weft_node_t *node, int hold)
     node->hold_commits = hold;
     pthread_cond_broadcast(&node->writes_cv);
     pthread_mutex_unlock(&node->mu);
+}
+
+unsigned weft_node_fail_next(weft_node_t *node, int at_commit, int code, unsigned count)
+{
+    if (!node->db)
+        return 0;
+    return store_fail_next(node->db, at_commit ? STORE_FAIL_COMMIT : STORE_FAIL_PUT, code, count);
 }
 
 /* ---- views -------------------------------------------------------------- */

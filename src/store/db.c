@@ -102,6 +102,9 @@ struct weft_db {
     char *dir;             /* the directory, as opened */
     store_map_t map;       /* where data.mdb is mapped (guard.h); changes only when map_size does */
     size_t file_bytes;     /* data.mdb's size when last looked at (atomic) */
+    unsigned fail_left[2]; /* store_fail_next: calls still to fail, by store_fail_at_t (atomic) */
+    int fail_rc[2];        /* the LMDB code they fail with */
+    int fail_full;         /* an injected MDB_MAP_FULL is pending: its growth keeps the size (mu) */
     char msg[320];
 };
 
@@ -240,9 +243,38 @@ static int g_get(weft_db_t *db, MDB_txn *mt, MDB_dbi dbi, MDB_val *k, MDB_val *v
     return rc;
 }
 
+/* store_fail_next: 0, or the LMDB code the next call of kind `at` fails
+ * with instead of running (a put, or a top-level write commit). */
+static int injected(weft_db_t *db, store_fail_at_t at)
+{
+    unsigned left = __atomic_load_n(&db->fail_left[at], __ATOMIC_ACQUIRE);
+    while (left > 0 && !__atomic_compare_exchange_n(&db->fail_left[at], &left, left - 1, 0,
+                                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        ;
+    if (left == 0)
+        return 0;
+    int rc = __atomic_load_n(&db->fail_rc[at], __ATOMIC_RELAXED);
+    if (rc == MDB_MAP_FULL) {
+        pthread_mutex_lock(&db->mu);
+        db->fail_full = 1;
+        pthread_mutex_unlock(&db->mu);
+    }
+    return rc;
+}
+
+unsigned store_fail_next(weft_db_t *db, store_fail_at_t at, int code, unsigned count)
+{
+    unsigned left = __atomic_exchange_n(&db->fail_left[at], 0, __ATOMIC_ACQ_REL);
+    __atomic_store_n(&db->fail_rc[at], code == WEFT_ELIMIT ? MDB_MAP_FULL : EIO, __ATOMIC_RELAXED);
+    __atomic_store_n(&db->fail_left[at], count, __ATOMIC_RELEASE);
+    return left;
+}
+
 static int g_put(weft_db_t *db, MDB_txn *mt, MDB_dbi dbi, MDB_val *k, MDB_val *v, unsigned fl)
 {
-    int rc;
+    int rc = injected(db, STORE_FAIL_PUT);
+    if (rc != 0)
+        return rc;
     STORE_GUARDED(&db->map, rc, mdb_put(mt, dbi, k, v, fl));
     return rc;
 }
@@ -311,7 +343,9 @@ static void grow_locked(weft_db_t *db)
     /* x4: a call that filled the map is retried from scratch, so growing in
      * big steps keeps the number of discarded attempts small (log4). */
     size_t next = db->map_size > SIZE_MAX / 4 ? SIZE_MAX / MAP_ALIGN * MAP_ALIGN : db->map_size * 4;
-    if (mdb_env_set_mapsize(db->env, next) == 0 && mdb_env_info(db->env, &info) == 0)
+    if (db->fail_full) /* the map is not full: a test's store_fail_next said so */
+        db->fail_full = 0;
+    else if (mdb_env_set_mapsize(db->env, next) == 0 && mdb_env_info(db->env, &info) == 0)
         db->map_size = info.me_mapsize;
     find_map(db); /* remapped: elsewhere now */
     db->need_grow = 0;
@@ -1074,6 +1108,8 @@ int weft_txn_commit(weft_txn_t *txn)
     if (txn->readonly) {
         mdb_txn_abort(txn->mt);
         rc = 0;
+    } else if (!txn->nested && (rc = injected(db, STORE_FAIL_COMMIT)) != 0) {
+        mdb_txn_abort(txn->mt); /* as a failed mdb_txn_commit ends it */
     } else {
         rc = g_commit(db, txn->mt);
         if (rc == STORE_FAULT)

@@ -1,9 +1,10 @@
 /*
  * store.h — private interface of src/store/ (weft_store).
  *
- * Only tests and the store itself include this file. It exposes the knobs
- * that the public weft/db.h keeps fixed, so tests can exercise them: the
- * initial map size (the map-growth test starts with a tiny map).
+ * Only tests, the store itself and the node's test hook (weft_node_fail_next)
+ * include this file. It exposes the knobs that the public weft/db.h keeps
+ * fixed, so tests can exercise them: the initial map size (the map-growth
+ * test starts with a tiny map) and fault injection.
  */
 #ifndef WEFT_STORE_STORE_H
 #define WEFT_STORE_STORE_H
@@ -30,6 +31,16 @@ int store_open(const char *dir, unsigned flags, size_t map_size, weft_db_t **out
 
 /* The current map size of db, bytes (for tests and logs). */
 size_t store_map_size(weft_db_t *db);
+
+/* Fault injection (tests): the next `count` LMDB puts, or commits of a
+ * top-level write transaction, made through db fail instead of running.
+ * code WEFT_ELIMIT fails as LMDB's MDB_MAP_FULL (the transaction dies, the
+ * map "grows" once none is open, keeping its size, and the caller may
+ * retry); any other as an EIO (WEFT_EIO, for good). A failed commit ends
+ * its transaction, as LMDB's does. count 0 disarms. Safe from any thread.
+ * Returns how many failures of the previous arming had not happened. */
+typedef enum { STORE_FAIL_PUT, STORE_FAIL_COMMIT } store_fail_at_t;
+unsigned store_fail_next(weft_db_t *db, store_fail_at_t at, int code, unsigned count);
 
 /* Overlay transactions (overlay.c): db.c checks the arguments of every
  * operation, then hands an overlay's here. `below` are sealed overlays of

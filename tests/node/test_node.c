@@ -254,6 +254,10 @@ static waiter_t *new_waiter(void)
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     test_defer(free_waiter, w);
+    /* Defers run last first: the node closes (its queued calls finish,
+     * held commits go on) before w is freed, also when the test fails
+     * with calls in flight. */
+    test_defer(close_node, &node_a);
     return w;
 }
 
@@ -520,6 +524,30 @@ TEST(write_calls_of_different_contexts_run_in_parallel)
  * while those are not yet committed (the commit thread held): each reads
  * their writes, never those of a call that trapped between them, which
  * rolls back alone; once let go, the batch commits them all. */
+/* Waits until `want` write calls more than st0's have run their guests on
+ * the workers, while w still waits for all of them: none was committed
+ * (a result comes only after its commit). */
+static void wait_worker_calls(weft_node_t *n, const weft_node_stats_t *st0, uint64_t want,
+                              waiter_t *w)
+{
+    weft_node_stats_t st;
+    for (int tries = 0;; tries++) {
+        weft_node_stats(n, &st);
+        if (st.worker_write_calls - st0->worker_write_calls == want)
+            break;
+        if (tries > 20000) /* 20 s */
+            FAIL("only %llu of %llu calls ran",
+                 (unsigned long long)(st.worker_write_calls - st0->worker_write_calls),
+                 (unsigned long long)want);
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    pthread_mutex_lock(&w->mu);
+    int pending = w->pending;
+    pthread_mutex_unlock(&w->mu);
+    ASSERT_EQ_INT(pending, (int)want);
+}
+
 TEST(stacked_calls_read_through_overlays_not_yet_committed)
 {
     char id[WEFT_APP_ID_LEN + 1];
@@ -535,16 +563,8 @@ TEST(stacked_calls_read_through_overlays_not_yet_committed)
     for (int i = 0; i < ncalls; i++)
         submit_to(n, w, i, "c", calls[i][0], calls[i][1], NULL);
     /* Every guest runs before anything commits. */
-    for (int tries = 0;; tries++) {
-        weft_node_stats(n, &st);
-        if (st.worker_write_calls - st0.worker_write_calls == (uint64_t)ncalls)
-            break;
-        if (tries > 20000) /* 20 s */
-            FAIL("only %llu of %d calls ran",
-                 (unsigned long long)(st.worker_write_calls - st0.worker_write_calls), ncalls);
-        struct timespec ts = {0, 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    wait_worker_calls(n, &st0, (uint64_t)ncalls, w);
+    weft_node_stats(n, &st);
     ASSERT_EQ_U64(st.commits, st0.commits);
     ASSERT_EQ_U64(st.stacked_calls - st0.stacked_calls, (uint64_t)ncalls - 1);
     weft_node_hold_commits(n, 0);
@@ -570,6 +590,130 @@ TEST(stacked_calls_read_through_overlays_not_yet_committed)
     weft_call_result_t *res = call(n, "c", "get", "doomed", 1);
     test_defer(free_result, res);
     ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_EXIT);
+}
+
+/* The test app in context "c" of a fresh node committing at most
+ * max_batch write jobs at once. */
+static weft_node_t *setup_batch(unsigned max_batch)
+{
+    load_app();
+    weft_node_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.data_dir = tmpdir_new("node");
+    cfg.flags = WEFT_NODE_DB_NOSYNC;
+    cfg.workers = 2;
+    cfg.tier = WEFT_TIER_INTERP;
+    cfg.max_batch = max_batch;
+    char msg[512], id[WEFT_APP_ID_LEN + 1];
+    if (weft_node_open(&cfg, &node_a, msg, sizeof msg) != 0)
+        FAIL("weft_node_open: %s", msg);
+    test_defer(close_node, &node_a);
+    if (weft_node_app_deploy(node_a, app_bytes, app_len, "node_app", id, msg, sizeof msg) != 0)
+        FAIL("deploy: %s", msg);
+    ASSERT_EQ_INT(weft_node_context_create(node_a, "c", id, msg, sizeof msg), 0);
+    return node_a;
+}
+
+/* A batch whose commit fails for good (an I/O error, injected) fails its
+ * calls, and every later call of the context that read through one of them
+ * fails too, though its own batch commits: none of their writes is kept,
+ * and the node goes on. One call per batch, so each stacked call is in a
+ * batch of its own after the one that failed. */
+TEST(a_batch_failing_for_good_fails_the_calls_stacked_on_it)
+{
+    weft_node_t *n = setup_batch(1);
+    weft_node_stats_t st0, st;
+    weft_node_stats(n, &st0);
+    weft_node_hold_commits(n, 1);
+    waiter_t *w = new_waiter();
+    submit_to(n, w, 0, "c", "put", "k=1", NULL);
+    submit_to(n, w, 1, "c", "count", NULL, NULL); /* reads through call 0 */
+    submit_to(n, w, 2, "c", "put", "j=2", NULL);  /* through 1 and 0 */
+    wait_worker_calls(n, &st0, 3, w);
+    ASSERT_EQ_INT((int)weft_node_fail_next(n, 1, WEFT_EIO, 1), 0);
+    weft_node_hold_commits(n, 0);
+    wait_all(w);
+    ASSERT_EQ_INT((int)weft_node_fail_next(n, 1, 0, 0), 0); /* the failure happened */
+    slot_output(w, 0, WEFT_CALL_ERROR);
+    ASSERT_TRUE(strstr(weft_call_result_message(w->res[0]), "cannot commit the call") != NULL);
+    for (int i = 1; i < 3; i++) {
+        slot_output(w, i, WEFT_CALL_ERROR);
+        if (!strstr(weft_call_result_message(w->res[i]), "was not committed"))
+            FAIL("call %d: %s", i, weft_call_result_message(w->res[i]));
+    }
+    /* the events of failed calls were never published: no sequence number */
+    const char *name;
+    const uint8_t *p;
+    size_t nl, pl;
+    uint64_t seq = 1;
+    ASSERT_EQ_INT(weft_call_result_event(w->res[2], 0, &name, &nl, &p, &pl, &seq), 0);
+    ASSERT_EQ_U64(seq, 0);
+    weft_node_stats(n, &st);
+    ASSERT_EQ_U64(st.worker_write_calls - st0.worker_write_calls, 3);
+    /* nothing of the three was kept; the node goes on */
+    for (int i = 0; i < 3; i++) {
+        static const char *const keys[] = {"k", "count", "j"};
+        weft_call_result_t *res = call(n, "c", "get", keys[i], 1);
+        test_defer(free_result, res);
+        if (weft_call_result_outcome(res) != WEFT_CALL_EXIT)
+            FAIL("%s is there: %s", keys[i], output(res));
+    }
+    ASSERT_EQ_STR(output(ok_call(n, "count", NULL, 0)), "1");
+    ASSERT_EQ_STR(output(ok_call(n, "get", "count", 1)), "1");
+}
+
+/* A full map (injected: LMDB's MDB_MAP_FULL) while the commit thread
+ * replays the workers' overlays into a batch, or at the batch's commit,
+ * makes the map grow and the same overlays replay in a later batch: every
+ * call succeeds once, its guest never run again; past NODE_MAX_TRIES (8)
+ * tries the calls fail, with nothing kept. */
+TEST(a_full_map_replays_worker_overlays_without_running_their_guests_again)
+{
+    weft_node_t *n = setup_batch(0);
+    for (int at_commit = 0; at_commit < 2; at_commit++) {
+        weft_node_stats_t st0, st;
+        weft_node_stats(n, &st0);
+        weft_node_hold_commits(n, 1);
+        waiter_t *w = new_waiter();
+        submit_to(n, w, 0, "c", "count", NULL, NULL);
+        submit_to(n, w, 1, "c", at_commit ? "put" : "count", at_commit ? "k=commit" : NULL, NULL);
+        submit_to(n, w, 2, "c", "count", NULL, NULL);
+        wait_worker_calls(n, &st0, 3, w);
+        ASSERT_EQ_INT((int)weft_node_fail_next(n, at_commit, WEFT_ELIMIT, 3), 0);
+        weft_node_hold_commits(n, 0);
+        wait_all(w);
+        ASSERT_EQ_INT((int)weft_node_fail_next(n, at_commit, 0, 0), 0); /* all three happened */
+        const char *want0 = at_commit ? "4" : "1";
+        ASSERT_EQ_STR(slot_output(w, 0, WEFT_CALL_OK), want0);
+        ASSERT_EQ_STR(slot_output(w, 2, WEFT_CALL_OK), at_commit ? "5" : "3");
+        slot_output(w, 1, WEFT_CALL_OK);
+        weft_node_stats(n, &st);
+        ASSERT_EQ_U64(st.worker_write_calls - st0.worker_write_calls, 3); /* each guest once */
+        ASSERT_EQ_U64(st.overlay_refused, st0.overlay_refused);
+    }
+    ASSERT_EQ_STR(output(ok_call(n, "get", "count", 1)), "5");
+    ASSERT_EQ_STR(output(ok_call(n, "get", "k", 1)), "commit");
+
+    /* a map that stays full: the calls fail after NODE_MAX_TRIES */
+    weft_node_stats_t st0;
+    weft_node_stats(n, &st0);
+    weft_node_hold_commits(n, 1);
+    waiter_t *w = new_waiter();
+    submit_to(n, w, 0, "c", "count", NULL, NULL);
+    submit_to(n, w, 1, "c", "put", "k=lost", NULL);
+    wait_worker_calls(n, &st0, 2, w);
+    weft_node_fail_next(n, 0, WEFT_ELIMIT, 1000);
+    weft_node_hold_commits(n, 0);
+    wait_all(w);
+    ASSERT_TRUE(weft_node_fail_next(n, 0, 0, 0) > 0); /* disarmed with failures left */
+    for (int i = 0; i < 2; i++) {
+        slot_output(w, i, WEFT_CALL_ERROR);
+        if (!strstr(weft_call_result_message(w->res[i]), "cannot commit the call"))
+            FAIL("call %d: %s", i, weft_call_result_message(w->res[i]));
+    }
+    ASSERT_EQ_STR(output(ok_call(n, "get", "count", 1)), "5");
+    ASSERT_EQ_STR(output(ok_call(n, "get", "k", 1)), "commit");
+    ASSERT_EQ_STR(output(ok_call(n, "count", NULL, 0)), "6");
 }
 
 TEST(numeric_arguments_and_results)
