@@ -210,6 +210,12 @@ typedef struct {
     uint64_t worker_write_calls, stacked_calls;
     /* views that ran on their caller's thread (weft_node_call_here) */
     uint64_t views_here;
+    /* write calls whose guest ran on the commit thread on an overlay of
+     * its batch (a lone writer's, or every one with
+     * WEFT_NODE_WRITER_GUESTS), and those of them the commit thread gave
+     * back to the sequencer, as serial jobs, when their overlay refused an
+     * operation while write calls ran on workers (docs/node.md "Writes") */
+    uint64_t writer_guest_calls, writer_calls_returned;
 } weft_node_stats_t;
 void weft_node_stats(weft_node_t *node, weft_node_stats_t *out);
 /* For tests: while hold is nonzero the commit thread starts no batch

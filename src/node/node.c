@@ -6,9 +6,11 @@
  * order, and from there (the sequencer, below) a write call goes to the
  * workers, which run its guest on an overlay of its context over a read
  * transaction, one call of a context at a time and those of different
- * contexts side by side; every other job, and every call's sealed overlay,
- * goes to `commits`, which one writer thread (the commit thread) drains in
- * batches: one LMDB write transaction per batch (weft_db_batch_begin), the
+ * contexts side by side (a lone writer's calls, which no worker would run
+ * beside anything, go straight to the commit thread instead); every other
+ * job, and every call's sealed overlay, goes to `commits`, which one
+ * writer thread (the commit thread) drains in batches: one LMDB write
+ * transaction per batch (weft_db_batch_begin), the
  * overlays replayed into it and the other jobs run in it (an overlay of
  * the batch, or a nested transaction), one durable commit for all of
  * them, and only then are the jobs completed (results delivered, events
@@ -315,7 +317,10 @@ static void *watchdog_main(void *arg)
  * overlay refused) is a barrier: it goes to `commits` only once it heads
  * `writes` and no write call runs on a worker, and no write call after it
  * starts until its batch committed, so it sees everything before it and
- * everything after it sees it. All of this is under the node's mu. */
+ * everything after it sees it. A write call that nothing would run
+ * beside (writer_takes) goes to `commits` as it is, and the commit thread
+ * runs its guest on an overlay of the batch, saving the hop to a worker.
+ * All of this is under the node's mu. */
 
 static node_seq_t **seq_slot(weft_node_t *node, const char *name)
 {
@@ -344,10 +349,11 @@ static node_seq_t *seq_get(weft_node_t *node, const char *name, int create)
     return q;
 }
 
-/* Frees a sequencer with no running call and no overlay pending. */
+/* Frees a sequencer with no running call, no overlay pending and no call
+ * dispatched and not settled. */
 static void seq_tidy(weft_node_t *node, node_seq_t *q)
 {
-    if (q->running || q->pending)
+    if (q->running || q->pending || q->queued)
         return;
     node_seq_t **pp = seq_slot(node, q->name);
     *pp = q->next;
@@ -365,8 +371,22 @@ static void rec_unref(node_ovrec_t *rec)
     }
 }
 
-/* Moves the write jobs that may start now: write calls to `wrun`, serial
- * jobs to `commits`. */
+/* Whether write call j of context q, which may start now, runs its guest
+ * on the commit thread (a lone writer) rather than on a worker: when its
+ * context has calls there not yet committed (it must read their writes,
+ * which are in the batch, not in sealed overlays), or when no write call
+ * runs on a worker and every call not yet settled is of q, so a worker
+ * would run nothing beside it and only add a hop. Not while the commit
+ * thread is held (tests: calls then run and stack on the workers). */
+static int writer_takes(const weft_node_t *node, const node_seq_t *q)
+{
+    if (q->writer_calls)
+        return 1;
+    return !node->hold_commits && !node->inflight && node->queued == q->queued;
+}
+
+/* Moves the write jobs that may start now: write calls to `wrun` or, for a
+ * lone writer, to `commits` (writer_takes), serial jobs to `commits`. */
 static void dispatch(weft_node_t *node)
 {
     node_job_t *prev = NULL, *j;
@@ -392,13 +412,39 @@ static void dispatch(weft_node_t *node)
             prev = j; /* its context's call before it runs */
             continue;
         }
-        q->running = 1;
-        j->seq = q;
         queue_unlink(&node->writes, prev, j);
-        node->inflight++;
-        queue_push(&node->wrun, j);
-        pthread_cond_signal(&node->views_cv);
+        j->seq = q;
+        if (writer_takes(node, q)) {
+            j->wg = 1;
+            q->writer_calls++;
+            queue_push(&node->commits, j);
+            pthread_cond_signal(&node->writes_cv);
+        } else {
+            q->running = 1;
+            node->inflight++;
+            queue_push(&node->wrun, j);
+            pthread_cond_signal(&node->views_cv);
+        }
+        q->queued++;
+        node->queued++;
     }
+}
+
+/* Write call j leaves its context's count of calls dispatched (settled, or
+ * back in `writes`); mu held. */
+static void seq_leave(weft_node_t *node, node_job_t *j)
+{
+    node_seq_t *q = j->seq;
+    if (!q)
+        return;
+    j->seq = NULL;
+    q->queued--;
+    node->queued--;
+    if (j->wg) {
+        j->wg = 0;
+        q->writer_calls--;
+    }
+    seq_tidy(node, q);
 }
 
 /* Whether the write jobs are all done (closing waits for that). */
@@ -532,10 +578,12 @@ static void run_write(weft_node_t *node, node_job_t *j, unsigned slot)
 
     pthread_mutex_lock(&node->mu);
     node_seq_t *q = j->seq;
+    q->running = 0;
     if (r < 0) { /* the map grew, a refusal, no memory: on the serial path */
         j->par = 0;
         j->nested = r == NODE_RUN_SERIAL;
         queue_push_front(&node->writes, j);
+        seq_leave(node, j); /* q may be gone */
     } else {
         if (nb && nb != SIZE_MAX)
             node->stats.stacked_calls++;
@@ -555,9 +603,6 @@ static void run_write(weft_node_t *node, node_job_t *j, unsigned slot)
     }
     for (i = 0; nb != SIZE_MAX && i < nb; i++)
         rec_unref(recs[i]);
-    j->seq = NULL;
-    q->running = 0;
-    seq_tidy(node, q);
     node->inflight--;
     dispatch(node);
     if (node->closing) {
@@ -675,13 +720,18 @@ static int run_call_overlay(weft_node_t *node, weft_txn_t *batch, node_job_t *j)
         return -1;
     }
     __atomic_fetch_add(&node->overlay_calls, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&node->writer_guest_calls, 1, __ATOMIC_RELAXED);
     return end_call(node, j, ov, r);
 }
+
+/* run_job's answer for a lone writer's call whose overlay refused an
+ * operation: it runs nested only where a barrier could (writer_nests). */
+#define RUN_REFUSED 2
 
 /* Runs one job: a call on an overlay of batch when it can, else in a
  * nested transaction of batch. Returns 1 when the job is done (its result
  * stands once the batch commits), 0 when it must run again in a later
- * batch (the map grew). */
+ * batch (the map grew), RUN_REFUSED as said above. */
 static int run_job(weft_node_t *node, weft_txn_t *batch, node_job_t *j)
 {
     /* Not for a call on the process's own streams (an inline node's): a
@@ -691,6 +741,8 @@ static int run_job(weft_node_t *node, weft_txn_t *batch, node_job_t *j)
         int r = run_call_overlay(node, batch, j);
         if (r >= 0)
             return r;
+        if (j->wg)
+            return RUN_REFUSED;
     }
     weft_txn_t *txn = NULL;
     int rc = weft_txn_begin_nested(batch, &txn);
@@ -790,9 +842,69 @@ static int write_job(weft_node_t *node, weft_txn_t *batch, node_job_t *j)
         return done;
     }
     int done = run_job(node, batch, j);
-    if (done && j->kind == JOB_CALL)
+    if (done == 1 && j->kind == JOB_CALL)
         record_logs(node, batch, j);
     return done;
+}
+
+/* Moves the jobs of q that have not run (no lone writer's call whose
+ * guest already ran, no view's log lines) to the tail of `to`. mu held
+ * when q is shared. */
+static void take_unrun(weft_node_t *node, node_queue_t *q, node_queue_t *to)
+{
+    node_job_t *prev = NULL, *k;
+    while ((k = prev ? prev->next : q->head)) {
+        if (k->kind == JOB_LOGS || k->ran) {
+            prev = k;
+            continue;
+        }
+        queue_unlink(q, prev, k);
+        if (k->barrier) {
+            k->barrier = 0;
+            node->barrier--;
+        }
+        seq_leave(node, k); /* a lone writer's call: a write call again */
+        queue_push(to, k);
+    }
+}
+
+/* A lone writer's call j (dispatch, writer_takes) whose overlay refused an
+ * operation must run nested, as a barrier: it may do so at once when no
+ * write call runs on a worker and none whose guest ran on one waits to be
+ * replayed after it (it read without j's writes), which j then holds back
+ * until its batch committed; returns 1. Otherwise j, as a serial job, and
+ * every job after it that has not run (later calls of its context among
+ * them, which must follow it) go back to the head of `writes` in order,
+ * where j waits for the workers as any barrier does; returns 0. */
+static int writer_nests(weft_node_t *node, node_job_t *j, node_queue_t *take, node_queue_t *again)
+{
+    pthread_mutex_lock(&node->mu);
+    int now = !node->inflight;
+    node_queue_t *qs[3] = {again, take, &node->commits};
+    for (int i = 0; now && i < 3; i++)
+        for (node_job_t *k = qs[i]->head; now && k; k = k->next)
+            now = !k->ran;
+    j->nested = 1;
+    if (now) {
+        j->barrier = 1;
+        node->barrier++;
+    } else {
+        node_queue_t back = {0};
+        j->par = 0;
+        seq_leave(node, j);
+        queue_push(&back, j);
+        take_unrun(node, take, &back);
+        take_unrun(node, &node->commits, &back);
+        back.tail->next = node->writes.head;
+        node->writes.head = back.head;
+        if (!node->writes.tail)
+            node->writes.tail = back.tail;
+        node->writes.len += back.len;
+        node->stats.writer_calls_returned++;
+        dispatch(node);
+    }
+    pthread_mutex_unlock(&node->mu);
+    return now;
 }
 
 /* A batch's commit failed: no job of it wrote anything. */
@@ -859,24 +971,23 @@ static void settle(weft_node_t *node, node_job_t **jobs, size_t n)
             node->barrier--;
         }
         node_ovrec_t *rec = j->rec;
-        if (!rec)
-            continue;
-        j->rec = NULL;
-        rec->state = j->res->outcome == WEFT_CALL_OK ? NODE_OV_DURABLE : NODE_OV_FAILED;
-        node_seq_t *q = seq_get(node, j->req.context, 0);
-        for (node_ovrec_t **pp = q ? &q->pending : NULL; pp && *pp; pp = &(*pp)->next) {
-            if (*pp == rec) {
-                *pp = rec->next;
-                rec->next = NULL;
-                rec_unref(rec); /* the list's */
-                break;
+        node_seq_t *q = j->seq;
+        if (rec) {
+            j->rec = NULL;
+            rec->state = j->res->outcome == WEFT_CALL_OK ? NODE_OV_DURABLE : NODE_OV_FAILED;
+            for (node_ovrec_t **pp = q ? &q->pending : NULL; pp && *pp; pp = &(*pp)->next) {
+                if (*pp == rec) {
+                    *pp = rec->next;
+                    rec->next = NULL;
+                    rec_unref(rec); /* the list's */
+                    break;
+                }
             }
+            rec_unref(rec->down);
+            rec->down = NULL;
+            rec_unref(rec); /* the job's */
         }
-        rec_unref(rec->down);
-        rec->down = NULL;
-        rec_unref(rec); /* the job's */
-        if (q)
-            seq_tidy(node, q);
+        seq_leave(node, j);
     }
     dispatch(node);
     if (node->closing)
@@ -916,7 +1027,13 @@ static void write_round(weft_node_t *node, node_queue_t *take, node_job_t **done
         return;
     }
     for (node_job_t *j; (j = queue_pop(take));) {
-        if (write_job(node, batch, j))
+        int r = write_job(node, batch, j);
+        if (r == RUN_REFUSED) {
+            if (!writer_nests(node, j, take, again))
+                continue; /* back in `writes` */
+            r = write_job(node, batch, j);
+        }
+        if (r)
             done[n++] = j;
         else
             queue_push(again, j);
@@ -1340,6 +1457,7 @@ void weft_node_stats(weft_node_t *node, weft_node_stats_t *out)
     out->kept_instance_calls = __atomic_load_n(&node->kept_calls, __ATOMIC_RELAXED);
     out->overlay_calls = __atomic_load_n(&node->overlay_calls, __ATOMIC_RELAXED);
     out->overlay_refused = __atomic_load_n(&node->overlay_refused, __ATOMIC_RELAXED);
+    out->writer_guest_calls = __atomic_load_n(&node->writer_guest_calls, __ATOMIC_RELAXED);
     out->cosm_schedule_looks = __atomic_load_n(&node->cosm_looks, __ATOMIC_RELAXED);
     out->views_here = __atomic_load_n(&node->here_views, __ATOMIC_RELAXED);
 }

@@ -118,11 +118,14 @@ typedef struct node_ovrec {
 enum { NODE_OV_PENDING, NODE_OV_DURABLE, NODE_OV_FAILED };
 
 /* A context's sequencer (node.c): whether a write call of it runs on a
- * worker, and its overlays not yet durable. Exists while either is so. */
+ * worker, its overlays not yet durable, and its calls dispatched and not
+ * yet settled. Exists while any of them is so. */
 typedef struct node_seq {
     struct node_seq *next; /* in the node's hash chain */
     int running;
     node_ovrec_t *pending;
+    unsigned queued;       /* calls dispatched (to a worker or the commit thread), not settled */
+    unsigned writer_calls; /* of them, those given to the commit thread (job.wg) */
     char name[];
 } node_seq_t;
 #define NODE_SEQ_BUCKETS 64u
@@ -136,7 +139,8 @@ struct node_job {
     int barrier; /* a serial job given to the commit thread, not yet committed */
     int ran;     /* its guest ran on a worker: the commit thread replays rec */
     int nested;  /* an overlay refused it on a worker: nested at once */
-    node_seq_t *seq;  /* its context's, while its guest runs */
+    int wg;      /* a write call dispatched to the commit thread, its guest on an overlay of the batch */
+    node_seq_t *seq;  /* its context's, from its dispatch until it is settled */
     node_ovrec_t *rec; /* its sealed overlay (a guest that succeeded on a worker) */
     /* JOB_CALL: the request, copied (strings and bytes owned by the job) */
     weft_call_req_t req;
@@ -184,6 +188,7 @@ struct weft_node {
     weft_node_stats_t stats; /* under mu */
     uint64_t kept_calls;     /* stats.kept_instance_calls: atomic, no lock (call.c) */
     uint64_t overlay_calls, overlay_refused; /* stats: atomic (the workers and the writer) */
+    uint64_t writer_guest_calls; /* stats: atomic (the writer) */
     uint64_t cosm_looks;     /* stats.cosm_schedule_looks: atomic (abi_cosmictron.c) */
     weft_engine_t *engine;
     unsigned flags;
@@ -210,6 +215,7 @@ struct weft_node {
      * for the workers) or to commits (the commit thread's, in order). */
     node_queue_t views, writes, wrun, commits;
     unsigned inflight; /* write calls in wrun or running on a worker */
+    unsigned queued;   /* write calls dispatched and not yet settled (node_seq_t.queued's sum) */
     unsigned barrier;  /* serial jobs in commits or being committed */
     int hold_commits;  /* weft_node_hold_commits */
     node_seq_t *seqs[NODE_SEQ_BUCKETS];

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -483,11 +484,50 @@ static const char *slot_output(waiter_t *w, int i, weft_call_outcome_t want)
     return output(res);
 }
 
-/* Write calls of different contexts run at the same time, on the workers
- * (docs/node.md "Writes"): each call opens one end of a FIFO, which blocks
- * until the other call opens the other end, so both finish only when
- * their guests overlap. Run one after the other, the first would block
- * until its deadline (kicked, it traps) and the test would fail. */
+/* Waits (20 s at most, then fails) until the counter of weft_node_stats_t
+ * at offset `off` reaches want; the stats then in *out. */
+static void wait_stat(weft_node_t *n, size_t off, uint64_t want, weft_node_stats_t *out)
+{
+    for (int tries = 0;; tries++) {
+        weft_node_stats(n, out);
+        uint64_t v;
+        memcpy(&v, (const char *)out + off, sizeof v);
+        if (v >= want)
+            return;
+        if (tries > 20000)
+            FAIL("a node counter stayed at %llu, not %llu", (unsigned long long)v,
+                 (unsigned long long)want);
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* The number of the first event of res. */
+static uint64_t event_seq(const weft_call_result_t *res)
+{
+    const char *name;
+    const uint8_t *p;
+    size_t nl, pl;
+    uint64_t seq = 0;
+    ASSERT_EQ_INT(weft_call_result_event(res, 0, &name, &nl, &p, &pl, &seq), 0);
+    return seq;
+}
+
+/* The value of key in context ctx, read by a view ("" when absent). */
+static const char *ctx_get(weft_node_t *n, const char *ctx, const char *key)
+{
+    weft_call_result_t *res = call(n, ctx, "get", key, 1);
+    test_defer(free_result, res);
+    return weft_call_result_outcome(res) == WEFT_CALL_OK ? output(res) : "";
+}
+
+/* Write calls of different contexts run at the same time (docs/node.md
+ * "Writes"): each call opens one end of a FIFO, which blocks until the
+ * other call opens the other end, so both finish only when their guests
+ * overlap. Run one after the other, the first would block until its
+ * deadline (kicked, it traps) and the test would fail. The first of each
+ * pair, alone when it comes, runs on the commit thread (a lone writer);
+ * the second, coming while the first is in flight, on a worker. */
 TEST(write_calls_of_different_contexts_run_in_parallel)
 {
     load_app();
@@ -509,15 +549,122 @@ TEST(write_calls_of_different_contexts_run_in_parallel)
         slot_output(w, 2 * round, WEFT_CALL_OK);
         slot_output(w, 2 * round + 1, WEFT_CALL_OK);
     }
-    weft_call_result_t *res = call(n, "a", "get", "met", 1);
-    test_defer(free_result, res);
-    ASSERT_EQ_STR(output(res), "w");
-    res = call(n, "b", "get", "met", 1);
-    test_defer(free_result, res);
-    ASSERT_EQ_STR(output(res), "r");
+    ASSERT_EQ_STR(ctx_get(n, "a", "met"), "w");
+    ASSERT_EQ_STR(ctx_get(n, "b", "met"), "r");
     weft_node_stats_t st;
     weft_node_stats(n, &st);
-    ASSERT_EQ_U64(st.worker_write_calls, 4);
+    ASSERT_EQ_U64(st.worker_write_calls, 2);
+    ASSERT_EQ_U64(st.writer_guest_calls, 2);
+}
+
+/* A lone caller's write calls run their guests on the commit thread, on
+ * an overlay of the batch, with no hop to a worker (docs/node.md "A lone
+ * writer"): one after the other, and queued together; events are
+ * numbered in order, and a trap or an exit among them rolls back only its
+ * own call. */
+TEST(a_lone_callers_writes_run_on_the_commit_thread)
+{
+    char id[WEFT_APP_ID_LEN + 1];
+    weft_node_t *n = setup(id, NULL);
+    weft_node_stats_t st0, st;
+    weft_node_stats(n, &st0);
+    uint64_t seq1 = event_seq(ok_call(n, "put", "a=1", 0));
+    ASSERT_EQ_U64(event_seq(ok_call(n, "put", "b=2", 0)), seq1 + 1);
+    ASSERT_EQ_STR(output(ok_call(n, "count", NULL, 0)), "1");
+    weft_call_result_t *res = call(n, "c", "put_then_trap", NULL, 0);
+    test_defer(free_result, res);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_TRAP);
+    ASSERT_EQ_INT(weft_call_result_rolled_back(res), 1);
+    weft_node_stats(n, &st);
+    ASSERT_EQ_U64(st.writer_guest_calls - st0.writer_guest_calls, 4);
+    ASSERT_EQ_U64(st.worker_write_calls - st0.worker_write_calls, 0);
+
+    /* Queued together: each follows the one before it on the commit
+     * thread, reading its writes before their batch commits. */
+    waiter_t *w = new_waiter();
+    for (int i = 0; i < 8; i++) {
+        submit_to(n, w, 3 * i, "c", "count", NULL, NULL);
+        submit_to(n, w, 3 * i + 1, "c", i % 2 ? "put_then_trap" : "put_then_exit", NULL, NULL);
+        char kv[16];
+        snprintf(kv, sizeof kv, "k%d=%d", i, i);
+        submit_to(n, w, 3 * i + 2, "c", "put", kv, NULL);
+    }
+    wait_all(w);
+    for (int i = 0; i < 8; i++) {
+        char want[8];
+        snprintf(want, sizeof want, "%d", i + 2);
+        ASSERT_EQ_STR(slot_output(w, 3 * i, WEFT_CALL_OK), want);
+        slot_output(w, 3 * i + 1, i % 2 ? WEFT_CALL_TRAP : WEFT_CALL_EXIT);
+        ASSERT_EQ_INT(weft_call_result_rolled_back(w->res[3 * i + 1]), 1);
+        slot_output(w, 3 * i + 2, WEFT_CALL_OK);
+    }
+    ASSERT_EQ_STR(output(ok_call(n, "get", "count", 1)), "9");
+    ASSERT_EQ_STR(output(ok_call(n, "get", "k7", 1)), "7");
+    res = call(n, "c", "get", "doomed", 1);
+    test_defer(free_result, res);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_EXIT); /* absent */
+    weft_node_stats(n, &st);
+    ASSERT_EQ_U64(st.writer_guest_calls - st0.writer_guest_calls, 4 + 24);
+    ASSERT_EQ_U64(st.worker_write_calls - st0.worker_write_calls, 0);
+    ASSERT_EQ_U64(st.writer_calls_returned, 0);
+}
+
+/* A lone writer's call whose overlay refuses an operation runs nested on
+ * the commit thread at once when no write call runs on a worker; when one
+ * does (another context's, started while the first call of this context
+ * ran), the commit thread gives the call back to the sequencer, where it
+ * waits for that worker's call as any serial job does, and the later
+ * calls of its context after it. */
+TEST(a_lone_writers_refused_call_waits_for_the_workers)
+{
+    load_app();
+    node_a = open_node_flags(tmpdir_new("ret"), 2, WEFT_TIER_INTERP, WEFT_NODE_KICK);
+    test_defer(close_node, &node_a);
+    weft_node_t *n = node_a;
+    char id[WEFT_APP_ID_LEN + 1], msg[512];
+    ASSERT_EQ_INT(weft_node_app_deploy(n, app_bytes, app_len, "node_app", id, msg, sizeof msg), 0);
+    ASSERT_EQ_INT(weft_node_context_create(n, "a", id, msg, sizeof msg), 0);
+    ASSERT_EQ_INT(weft_node_context_create(n, "b", id, msg, sizeof msg), 0);
+    weft_node_stats_t st;
+
+    /* alone: refused (a buffer past 64 MiB), nested at once */
+    weft_call_result_t *res = call(n, "a", "fill", "66", 0);
+    test_defer(free_result, res);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_OK);
+    weft_node_stats(n, &st);
+    ASSERT_EQ_U64(st.overlay_refused, 1);
+    ASSERT_EQ_U64(st.writer_calls_returned, 0);
+
+    char *da = tmpdir_new("fa"), *db = tmpdir_new("fb"), fa[4096], fb[4096];
+    snprintf(fa, sizeof fa, "%s/fifo", da);
+    snprintf(fb, sizeof fb, "%s/fifo", db);
+    ASSERT_EQ_INT(mkfifo(fa, 0600), 0);
+    ASSERT_EQ_INT(mkfifo(fb, 0600), 0);
+    waiter_t *w = new_waiter();
+    submit_to(n, w, 0, "a", "meet", "w", da);  /* the commit thread, blocked */
+    submit_to(n, w, 1, "b", "meet", "r", db);  /* a worker, blocked */
+    submit_to(n, w, 2, "a", "fill", "1", NULL); /* after call 0: serial now */
+    submit_to(n, w, 3, "a", "put", "x=1", NULL);
+    int ra = open(fa, O_RDWR); /* lets call 0 go on */
+    ASSERT_TRUE(ra >= 0);
+    wait_stat(n, offsetof(weft_node_stats_t, writer_calls_returned), 1, &st);
+    pthread_mutex_lock(&w->mu);
+    int waiting = !w->res[2] && !w->res[3] && !w->res[1];
+    pthread_mutex_unlock(&w->mu);
+    ASSERT_TRUE(waiting); /* call 1 still blocks on its worker; 2 and 3 wait for it */
+    int rb = open(fb, O_RDWR); /* lets call 1 go on */
+    ASSERT_TRUE(rb >= 0);
+    wait_all(w);
+    close(ra);
+    close(rb);
+    for (int i = 0; i < 4; i++)
+        slot_output(w, i, WEFT_CALL_OK);
+    ASSERT_EQ_STR(ctx_get(n, "a", "filled"), "1");
+    ASSERT_EQ_STR(ctx_get(n, "a", "x"), "1");
+    ASSERT_EQ_STR(ctx_get(n, "b", "met"), "r");
+    weft_node_stats(n, &st);
+    ASSERT_EQ_U64(st.writer_calls_returned, 1);
+    ASSERT_EQ_U64(st.worker_write_calls, 1);
 }
 
 /* Calls of one context stack on the overlays of the calls before them
@@ -531,17 +678,8 @@ static void wait_worker_calls(weft_node_t *n, const weft_node_stats_t *st0, uint
                               waiter_t *w)
 {
     weft_node_stats_t st;
-    for (int tries = 0;; tries++) {
-        weft_node_stats(n, &st);
-        if (st.worker_write_calls - st0->worker_write_calls == want)
-            break;
-        if (tries > 20000) /* 20 s */
-            FAIL("only %llu of %llu calls ran",
-                 (unsigned long long)(st.worker_write_calls - st0->worker_write_calls),
-                 (unsigned long long)want);
-        struct timespec ts = {0, 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    wait_stat(n, offsetof(weft_node_stats_t, worker_write_calls), st0->worker_write_calls + want,
+              &st);
     pthread_mutex_lock(&w->mu);
     int pending = w->pending;
     pthread_mutex_unlock(&w->mu);
@@ -578,13 +716,7 @@ TEST(stacked_calls_read_through_overlays_not_yet_committed)
     ASSERT_EQ_STR(slot_output(w, 7, WEFT_CALL_OK), "2");
     ASSERT_EQ_STR(slot_output(w, 8, WEFT_CALL_OK), "3");
     /* the events of stacked calls are numbered in order */
-    const char *name;
-    const uint8_t *p;
-    size_t nl, pl;
-    uint64_t seq1, seq6;
-    ASSERT_EQ_INT(weft_call_result_event(w->res[1], 0, &name, &nl, &p, &pl, &seq1), 0);
-    ASSERT_EQ_INT(weft_call_result_event(w->res[6], 0, &name, &nl, &p, &pl, &seq6), 0);
-    ASSERT_EQ_U64(seq6, seq1 + 1);
+    ASSERT_EQ_U64(event_seq(w->res[6]), event_seq(w->res[1]) + 1);
     ASSERT_EQ_STR(output(ok_call(n, "get", "k", 1)), "2");
     ASSERT_EQ_STR(output(ok_call(n, "get", "count", 1)), "3");
     weft_call_result_t *res = call(n, "c", "get", "doomed", 1);
