@@ -54,6 +54,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -119,6 +120,10 @@ static int pool_key_ok;
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 static __thread pool_t *my_pool;
 static uint64_t os_page; /* set once with the key: regions are cleared only with a pool */
+/* /proc/self/pagemap (below): its descriptor (-1: not opened yet, -2:
+ * unavailable) and the best way to clear a region to try (atomics) */
+static int pm_fd = -1;
+static atomic_int pm_path = MEM_CLEAR_SCAN;
 static void pm_atfork_child(void);
 
 static void region_unmap(uint8_t *p, uint64_t cap, bool guarded)
@@ -186,6 +191,10 @@ static void pool_key_make(void)
     long pg = sysconf(_SC_PAGESIZE);
     os_page = pg > 0 ? (uint64_t)pg : 4096;
     pthread_atfork(NULL, NULL, pm_atfork_child);
+    /* for comparisons (bench/RESULTS.md): a lower path than the best */
+    const char *path = getenv("WEFT_MEM_CLEAR");
+    if (path && strcmp(path, "mincore") == 0) atomic_store(&pm_path, MEM_CLEAR_MINCORE);
+    if (path && strcmp(path, "pagemap") == 0) atomic_store(&pm_path, MEM_CLEAR_PAGEMAP);
     pool_key_ok = pthread_key_create(&pool_key, pool_free) == 0;
 }
 
@@ -324,21 +333,35 @@ static int clear_pages(uint8_t *q, const unsigned char *vec, uint64_t n, uint64_
 }
 
 /* ---- /proc/self/pagemap ----------------------------------------------------
- * One read of the region's page table entries tells the three kinds of
- * page apart: present (its bytes may be the guest's: cleared unless zero),
- * swapped out (the guest's bytes are on the swap device: dropped with
- * MADV_DONTNEED), and neither (never touched, or dropped: zero). mincore
- * reports a swapped page as absent too, so its path drops every absent run
- * (a madvise each, a third of a kept 17-page instance's reset here,
- * bench/RESULTS.md "(issue 10) session 11"); this one drops only what was
- * swapped out, in one system call. The descriptor is opened on first use
- * and closed in a forked child (it would read the parent's table); where
- * it cannot be opened or read (no /proc), mincore's path is taken. */
+ * The page table tells the three kinds of page apart: present (its bytes
+ * may be the guest's: cleared unless zero), swapped out (the guest's bytes
+ * are on the swap device: dropped with MADV_DONTNEED), and neither (never
+ * touched, or dropped: zero). mincore reports a swapped page as absent
+ * too, so its path drops every absent run (a madvise each, a third of a
+ * kept 17-page instance's reset here, bench/RESULTS.md "(issue 10) session
+ * 11: views"); this one drops only what was swapped out, in one system
+ * call: the PAGEMAP_SCAN ioctl (Linux 6.7), which gives runs of pages by
+ * kind (and tells a present page that is the shared zero page, which needs
+ * no look), else a pread of the entries, 8 bytes a page. The descriptor is
+ * opened on first use and closed in a forked child (it would read the
+ * parent's table); where it cannot be opened or read (no /proc), mincore's
+ * path is taken. */
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAPPED (1ull << 62)
 
-static int pm_fd = -1; /* -1: not opened yet, -2: unavailable (atomic) */
-static atomic_bool pm_off; /* mem_pagemap_use(false), for tests */
+/* PAGEMAP_SCAN's ABI (linux/fs.h since 6.7; not in older headers) */
+#define PAGE_IS_PRESENT (1u << 3)
+#define PAGE_IS_SWAPPED (1u << 4)
+#define PAGE_IS_PFNZERO (1u << 5)
+struct pm_region {
+    uint64_t start, end, categories;
+};
+struct pm_scan {
+    uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted,
+        category_mask, category_anyof_mask, return_mask;
+};
+#define PM_SCAN_IOCTL _IOWR('f', 16, struct pm_scan)
+
 
 static void pm_atfork_child(void)
 {
@@ -349,8 +372,7 @@ static void pm_atfork_child(void)
 static int pagemap_fd(void)
 {
     int fd = __atomic_load_n(&pm_fd, __ATOMIC_ACQUIRE);
-    if (fd != -1 || atomic_load_explicit(&pm_off, memory_order_relaxed))
-        return atomic_load_explicit(&pm_off, memory_order_relaxed) ? -2 : fd;
+    if (fd != -1) return fd;
     int nfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
     if (nfd < 0) nfd = -2;
     int expect = -1;
@@ -362,34 +384,78 @@ static int pagemap_fd(void)
     return nfd;
 }
 
-bool mem_pagemap_use(bool on)
+int mem_clear_path(int path)
 {
-    atomic_store(&pm_off, !on);
-    return pagemap_fd() >= 0;
+    if (path < 0) return atomic_load(&pm_path); /* what a clear tries first now */
+    atomic_store(&pm_path, path);
+    if (path == MEM_CLEAR_MINCORE || pagemap_fd() < 0) return MEM_CLEAR_MINCORE;
+    return path;
+}
+
+/* Clears n pages of pg bytes from q of one kind: dropped when swapped out,
+ * left when zero (never touched, or the shared zero page), else each page
+ * that is not all zero cleared; 0 or -1. */
+static int clear_run(uint8_t *q, uint64_t n, uint64_t pg, bool swapped, bool present)
+{
+    if (swapped) return madvise(q, n * pg, MADV_DONTNEED);
+    for (uint64_t i = 0; present && i < n; i++)
+        if (!page_is_zero(q + i * pg, pg)) memset(q + i * pg, 0, pg);
+    return 0;
 }
 
 int mem_clear_by_entries(uint8_t *q, const uint64_t *ent, uint64_t n, uint64_t pg)
 {
     for (uint64_t i = 0; i < n;) {
-        if (ent[i] & PM_SWAPPED) {
-            uint64_t j = i;
-            while (j < n && (ent[j] & PM_SWAPPED)) j++;
-            if (madvise(q + i * pg, (j - i) * pg, MADV_DONTNEED) != 0) return -1;
-            i = j;
-            continue;
-        }
-        if ((ent[i] & PM_PRESENT) && !page_is_zero(q + i * pg, pg)) memset(q + i * pg, 0, pg);
-        i++;
+        uint64_t j = i + 1;
+        bool sw = ent[i] & PM_SWAPPED;
+        while (sw && j < n && (ent[j] & PM_SWAPPED)) j++; /* a run: one madvise */
+        if (clear_run(q + i * pg, j - i, pg, sw, ent[i] & PM_PRESENT) != 0) return -1;
+        i = j;
     }
     return 0;
+}
+
+/* region_zero through PAGEMAP_SCAN: 0, 1 when the kernel has no such
+ * ioctl (or it failed), or -1 as region_zero. */
+static int region_zero_scan(int fd, uint8_t *p, uint64_t npages, uint64_t pg)
+{
+    struct pm_region v[64];
+    struct pm_scan a = {.size = sizeof a,
+                        .start = (uintptr_t)p,
+                        .end = (uintptr_t)p + npages * pg,
+                        .vec = (uintptr_t)v,
+                        .vec_len = 64,
+                        .category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+                        .return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO};
+    uint64_t mapped = 0;
+    for (;;) {
+        long r = ioctl(fd, PM_SCAN_IOCTL, &a);
+        if (r < 0) return 1;
+        for (long i = 0; i < r; i++) mapped += (v[i].end - v[i].start) / pg;
+        if (mapped * pg > MEMSET_MAX) return madvise(p, npages * pg, MADV_DONTNEED) == 0 ? 0 : -1;
+        for (long i = 0; i < r; i++) {
+            uint64_t c = v[i].categories;
+            if (clear_run((uint8_t *)(uintptr_t)v[i].start, (v[i].end - v[i].start) / pg, pg,
+                          c & PAGE_IS_SWAPPED, (c & PAGE_IS_PRESENT) && !(c & PAGE_IS_PFNZERO)) != 0)
+                return -1;
+        }
+        if (r < (long)a.vec_len || a.walk_end >= a.end) return 0;
+        a.start = a.walk_end; /* the vector was full: on from where the walk stopped */
+    }
 }
 
 /* region_zero through the page table entries: 0, 1 when they cannot be
  * read (the caller takes mincore's path), or -1 as region_zero. */
 static int region_zero_pagemap(uint8_t *p, uint64_t npages, uint64_t pg)
 {
-    int fd = pagemap_fd();
+    int path = atomic_load_explicit(&pm_path, memory_order_relaxed);
+    int fd = path == MEM_CLEAR_MINCORE ? -2 : pagemap_fd();
     if (fd < 0) return 1;
+    if (path == MEM_CLEAR_SCAN) {
+        int rc = region_zero_scan(fd, p, npages, pg);
+        if (rc <= 0) return rc;
+        atomic_store(&pm_path, MEM_CLEAR_PAGEMAP); /* an older kernel: not again */
+    }
     uint64_t ent[VEC_PAGES / 4];
     const uint64_t per = sizeof ent / sizeof ent[0];
     uint64_t mapped = 0;

@@ -470,12 +470,14 @@ bool mem_guard_available(void);
  * becomes `keep` (weft_instance_reset; a guarded region is closed past
  * keep and *cap becomes keep); 0, or -1 when the kernel refused. */
 int mem_bytes_clear(uint8_t *p, uint64_t *cap, uint64_t size, uint64_t keep, bool guarded);
-/* Tests: whether regions are cleared through /proc/self/pagemap (the
- * default, where it can be read) or mincore (returns whether pagemap is
- * used now); and the pagemap path's step
- * for n pages of pg bytes from q given their entries (a swapped one is
- * dropped, a present one cleared unless zero): 0 or -1. */
-bool mem_pagemap_use(bool on);
+/* Tests: the best way regions are cleared (mempool.c, "/proc/self/pagemap":
+ * the PAGEMAP_SCAN ioctl, a pread of pagemap, mincore; the default the
+ * first) and the way that is used now (a lower one where the kernel lacks
+ * it; -1 asks without changing it); and the pread path's step for n pages of pg bytes from q given
+ * their entries (a swapped one is dropped, a present one cleared unless
+ * zero): 0 or -1. */
+enum { MEM_CLEAR_MINCORE, MEM_CLEAR_PAGEMAP, MEM_CLEAR_SCAN };
+int mem_clear_path(int path);
 int mem_clear_by_entries(uint8_t *q, const uint64_t *ent, uint64_t n, uint64_t pg);
 /* A heap block of `bytes` (not cleared), from the thread's spares or
  * malloc; mem_spare_keep keeps it for the next take of that size, or frees

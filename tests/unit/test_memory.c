@@ -14,8 +14,10 @@
  * 3 pages and a data segment) and wat/memzero_import.wat (env.memory).
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 
 #include "harness.h"
 #include "priv.h"
@@ -127,17 +129,24 @@ static void sparse_round(weft_engine_t *e, uint32_t pages, uint32_t step, int by
 TEST(memory_with_untouched_pages_reads_zero_through_pagemap_and_mincore)
 {
     weft_engine_t *e = h_engine();
-    ASSERT_TRUE(mem_pagemap_use(true)); /* Linux with /proc: the default path */
-    for (int pm = 1; pm >= 0; pm--) {
-        mem_pagemap_use(pm);
+    /* Linux with /proc: pagemap at least (PAGEMAP_SCAN since 6.7) */
+    ASSERT_TRUE(mem_clear_path(MEM_CLEAR_PAGEMAP) == MEM_CLEAR_PAGEMAP);
+    for (int path = MEM_CLEAR_SCAN; path >= MEM_CLEAR_MINCORE; path--) {
+        mem_clear_path(path);
         for (uint32_t step = 1; step < 40; step += 7) {
             sparse_round(e, 17, step, 0x3C + (int)step); /* callapp's size */
             sparse_round(e, 17, 1, 0);                   /* reads zero first */
             sparse_round(e, 5, step, 0x71);
             sparse_round(e, 5, 1, 0);
         }
+        /* the scan stays in use where the kernel has it (6.7 and later) */
+        struct utsname u;
+        unsigned major = 0, minor = 0;
+        if (path == MEM_CLEAR_SCAN && uname(&u) == 0 &&
+            sscanf(u.release, "%u.%u", &major, &minor) == 2 && (major > 6 || (major == 6 && minor >= 7)))
+            ASSERT_EQ_INT(mem_clear_path(-1), MEM_CLEAR_SCAN);
     }
-    mem_pagemap_use(true);
+    mem_clear_path(MEM_CLEAR_SCAN);
 }
 
 TEST(memory_page_swapped_out_is_dropped_by_the_pagemap_clear)
