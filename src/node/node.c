@@ -93,6 +93,18 @@ static void queue_push_front(node_queue_t *q, node_job_t *j)
     q->len++;
 }
 
+/* Puts the jobs of front, in their order, before those of q. */
+static void queue_prepend(node_queue_t *q, node_queue_t *front)
+{
+    if (!front->head)
+        return;
+    front->tail->next = q->head;
+    if (!q->head)
+        q->tail = front->tail;
+    q->head = front->head;
+    q->len += front->len;
+}
+
 /* Takes j, which follows prev (NULL: j is the head), out of q. */
 static void queue_unlink(node_queue_t *q, node_job_t *prev, node_job_t *j)
 {
@@ -876,12 +888,12 @@ static void take_unrun(weft_node_t *node, node_queue_t *q, node_queue_t *to)
  * every job after it that has not run (later calls of its context among
  * them, which must follow it) go back to the head of `writes` in order,
  * where j waits for the workers as any barrier does; returns 0. */
-static int writer_nests(weft_node_t *node, node_job_t *j, node_queue_t *take, node_queue_t *again)
+static int writer_nests(weft_node_t *node, node_job_t *j, node_queue_t *take)
 {
     pthread_mutex_lock(&node->mu);
     int now = !node->inflight;
-    node_queue_t *qs[3] = {again, take, &node->commits};
-    for (int i = 0; now && i < 3; i++)
+    node_queue_t *qs[2] = {take, &node->commits};
+    for (int i = 0; now && i < 2; i++)
         for (node_job_t *k = qs[i]->head; now && k; k = k->next)
             now = !k->ran;
     j->nested = 1;
@@ -895,11 +907,7 @@ static int writer_nests(weft_node_t *node, node_job_t *j, node_queue_t *take, no
         queue_push(&back, j);
         take_unrun(node, take, &back);
         take_unrun(node, &node->commits, &back);
-        back.tail->next = node->writes.head;
-        node->writes.head = back.head;
-        if (!node->writes.tail)
-            node->writes.tail = back.tail;
-        node->writes.len += back.len;
+        queue_prepend(&node->writes, &back);
         node->stats.writer_calls_returned++;
         dispatch(node);
     }
@@ -1029,13 +1037,19 @@ static void write_round(weft_node_t *node, node_queue_t *take, node_job_t **done
     for (node_job_t *j; (j = queue_pop(take));) {
         int r = write_job(node, batch, j);
         if (r == RUN_REFUSED) {
-            if (!writer_nests(node, j, take, again))
+            if (!writer_nests(node, j, take))
                 continue; /* back in `writes` */
             r = write_job(node, batch, j);
         }
-        if (r)
+        if (r) {
             done[n++] = j;
-        else
+            continue;
+        }
+        /* It runs again in a later batch, and the jobs after it with it,
+         * in their order: none may pass it (nor, should this batch fail
+         * too, pass the jobs done before it: below). */
+        queue_push(again, j);
+        while ((j = queue_pop(take)))
             queue_push(again, j);
     }
     rc = weft_db_batch_commit(batch);
@@ -1045,16 +1059,18 @@ static void write_round(weft_node_t *node, node_queue_t *take, node_job_t **done
         node->stats.committed_jobs += n;
         pthread_mutex_unlock(&node->mu);
     } else {
+        node_queue_t retry = {0}; /* before those already in again, which came after */
         for (size_t i = 0; i < n; i++) {
             if (weft_db_retryable(rc) && ++done[i]->tries < NODE_MAX_TRIES) {
                 if (done[i]->kind == JOB_CALL && !done[i]->ran)
                     node_result_reset(done[i]->res); /* its guest runs again */
-                queue_push(again, done[i]);
+                queue_push(&retry, done[i]);
                 done[i] = NULL;
                 continue;
             }
             batch_failed(node, done[i], rc);
         }
+        queue_prepend(again, &retry);
     }
     if (rc == 0) {
         node_sync_committed(node, done, n);

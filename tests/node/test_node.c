@@ -454,12 +454,12 @@ static void on_slot(void *user, weft_call_result_t *res)
     free(a);
 }
 
-static void submit_to(weft_node_t *n, waiter_t *w, int i, const char *ctx, const char *fn,
-                      const char *input, const char *dir)
+static void submit_timed(weft_node_t *n, waiter_t *w, int i, const char *ctx, const char *fn,
+                         const char *input, const char *dir, uint64_t timeout_ns)
 {
     weft_wasi_preopen_t pre = {.host_path = dir, .guest_path = "/d"};
     weft_call_req_t req = node_req(ctx, fn, input);
-    req.limits.timeout_ns = 20ull * 1000000000u;
+    req.limits.timeout_ns = timeout_ns;
     if (dir) {
         req.dirs = &pre;
         req.ndirs = 1;
@@ -472,6 +472,12 @@ static void submit_to(weft_node_t *n, waiter_t *w, int i, const char *ctx, const
     w->pending++;
     pthread_mutex_unlock(&w->mu);
     ASSERT_EQ_INT(weft_node_call_async(n, &req, on_slot, a), 0);
+}
+
+static void submit_to(weft_node_t *n, waiter_t *w, int i, const char *ctx, const char *fn,
+                      const char *input, const char *dir)
+{
+    submit_timed(n, w, i, ctx, fn, input, dir, 20ull * 1000000000u);
 }
 
 static const char *slot_output(waiter_t *w, int i, weft_call_outcome_t want)
@@ -846,6 +852,32 @@ TEST(a_full_map_replays_worker_overlays_without_running_their_guests_again)
     ASSERT_EQ_STR(output(ok_call(n, "get", "count", 1)), "5");
     ASSERT_EQ_STR(output(ok_call(n, "get", "k", 1)), "commit");
     ASSERT_EQ_STR(output(ok_call(n, "count", NULL, 0)), "6");
+}
+
+/* A full map (injected) at the log record of a lone writer's call that
+ * wrote nothing kills the batch after that call was done: the batch, and
+ * the calls after it, which met the dead batch, run again in the order
+ * they came, so the call still sees the state before the calls after it.
+ * (The commit thread is kept busy by a call that spins until its
+ * deadline, so the three calls after it queue for one batch.) */
+TEST(a_full_map_runs_a_lone_writers_calls_again_in_their_order)
+{
+    weft_node_t *n = setup_batch(0);
+    waiter_t *w = new_waiter();
+    submit_timed(n, w, 0, "c", "spin", NULL, NULL, 300000000u); /* the commit thread */
+    submit_to(n, w, 1, "c", "get", "count", NULL); /* a write call: no writes, a log line */
+    submit_to(n, w, 2, "c", "count", NULL, NULL);
+    submit_to(n, w, 3, "c", "count", NULL, NULL);
+    ASSERT_EQ_INT((int)weft_node_fail_next(n, 0, WEFT_ELIMIT, 1), 0);
+    wait_all(w);
+    ASSERT_EQ_INT((int)weft_node_fail_next(n, 0, 0, 0), 0); /* it happened */
+    slot_output(w, 0, WEFT_CALL_TRAP);
+    slot_output(w, 1, WEFT_CALL_EXIT); /* no count yet */
+    ASSERT_EQ_STR(slot_output(w, 2, WEFT_CALL_OK), "1");
+    ASSERT_EQ_STR(slot_output(w, 3, WEFT_CALL_OK), "2");
+    weft_node_stats_t st;
+    weft_node_stats(n, &st);
+    ASSERT_EQ_U64(st.worker_write_calls, 0);
 }
 
 TEST(numeric_arguments_and_results)
