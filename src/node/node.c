@@ -273,9 +273,18 @@ void weft_node_interrupt(weft_node_t *node)
 static void *watchdog_main(void *arg)
 {
     weft_node_t *node = arg;
+    uint64_t here_seen = 0;
     pthread_mutex_lock(&node->mu);
     while (!node->closing) {
         uint64_t now = node_now_ns(), next = 0;
+        /* While views run on callers' threads (each cut at the budget), wake
+         * every budget instead of being signalled for each: their deadlines
+         * are never before watch_next then (node_slot_set). */
+        uint64_t here = __atomic_load_n(&node->here_views_started, __ATOMIC_RELAXED);
+        if (here != here_seen) {
+            here_seen = here;
+            next = now + NODE_HERE_BUDGET_NS;
+        }
         for (unsigned i = 0; i < node->nslots; i++) {
             node_slot_t *s = &node->slots[i];
             uint64_t at = 0;
@@ -1411,6 +1420,7 @@ int weft_node_call_here(weft_node_t *node, const weft_call_req_t *req, weft_call
         j.req.caller = j.caller;
     }
     j.here = 1;
+    __atomic_fetch_add(&node->here_views_started, 1, __ATOMIC_RELAXED);
     int rc = (j.res = node_result_new()) ? 0 : WEFT_ENOMEM;
     if (j.res) {
         run_view(node, &j, slot);

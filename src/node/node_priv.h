@@ -232,6 +232,7 @@ struct weft_node {
     unsigned nslots;
     unsigned here_busy; /* a bit per slot of NODE_HERE_SLOTS taken (under mu) */
     uint64_t here_views; /* stats.views_here (atomic) */
+    uint64_t here_views_started; /* the watchdog ticks while it grows (atomic) */
     int interrupted; /* weft_node_interrupt: every call traps (atomic) */
     struct weft_sync *sync; /* replication (replicate.c); NULL when off */
     struct weft_faasm_state *faasm_state; /* abi_faasm.c; NULL until a Faasm call needs it */

@@ -988,6 +988,46 @@ TEST(limits_timeout_and_output)
     }
 }
 
+TEST(a_short_view_runs_on_the_callers_thread_and_a_long_one_goes_to_the_workers)
+{
+    char id[WEFT_APP_ID_LEN + 1];
+    weft_node_t *n = setup(id, NULL);
+    ok_call(n, "put", "k=v", 0);
+    weft_call_req_t req = node_req("c", "get", "k");
+    req.view = 1;
+    weft_call_result_t *res = NULL;
+    ASSERT_EQ_INT(weft_node_call_here(n, &req, &res), 0);
+    test_defer(free_result, res);
+    ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_OK);
+    ASSERT_EQ_STR(output(res), "v");
+    /* a view whose own deadline comes before the budget fails at it, here */
+    req = node_req("c", "spin", NULL);
+    req.view = 1;
+    req.limits.timeout_ns = 300 * 1000u;
+    weft_call_result_t *late = NULL;
+    ASSERT_EQ_INT(weft_node_call_here(n, &req, &late), 0);
+    test_defer(free_result, late);
+    ASSERT_EQ_INT(weft_call_result_trap(late), WEFT_TRAP_INTERRUPTED);
+    weft_node_stats_t st;
+    weft_node_stats(n, &st);
+    ASSERT_EQ_U64(st.views_here, 2);
+    /* one that runs on is cut at the budget and not run here: nothing of it
+     * is kept, and the function's views go to the workers from then on */
+    req.limits.timeout_ns = 0;
+    weft_call_result_t *none = NULL;
+    ASSERT_EQ_INT(weft_node_call_here(n, &req, &none), 1);
+    ASSERT_NULL(none);
+    ASSERT_EQ_INT(weft_node_call_here(n, &req, &none), 1);
+    req.limits.timeout_ns = 300 * 1000u; /* would fail here at once, were it run here */
+    ASSERT_EQ_INT(weft_node_call_here(n, &req, &none), 1);
+    weft_node_stats(n, &st);
+    ASSERT_EQ_U64(st.views_here, 2);
+    /* a write is no view */
+    req = node_req("c", "put", "x=1");
+    ASSERT_EQ_INT(weft_node_call_here(n, &req, &none), 1);
+    ASSERT_NULL(none);
+}
+
 TEST(a_view_cannot_write)
 {
     char id[WEFT_APP_ID_LEN + 1];
