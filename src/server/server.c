@@ -458,7 +458,9 @@ static enum MHD_Result begin(srv_t *s, struct MHD_Connection *conn, const char *
     r->conn = conn;
     r->srv = s;
     r->t0_ns = srv_now_ns();
-    snprintf(r->method, sizeof r->method, "%s", method);
+    size_t ml = strnlen(method, sizeof r->method - 1); /* (a snprintf was 1.5% of a view) */
+    memcpy(r->method, method, ml);
+    r->method[ml] = '\0';
     *con_cls = r;
     if (!(r->path = strdup(url)))
         return MHD_NO;
