@@ -14,7 +14,10 @@
  *              this is the node's own round trip
  *   noop view  instantiate + the trivial export, as a view (workers)
  *   noop write the same as a write (the writer, one commit per batch)
- *   get view   reads a 100-byte value and writes it to stdout
+ *   get view   reads a 100-byte value and writes it to stdout; again on the
+ *              calling thread (weft_node_call_here, as the HTTP server runs
+ *              a short view: no queue, no worker; beyond its 4 slots at
+ *              once, through the workers)
  *   set write  nx db_set of 100 bytes, fsync'd and not; and again with
  *              thread i writing context b<i % 16> (16 contexts)
  *   crdt write a grow-only counter increment
@@ -86,11 +89,14 @@ static void *work(void *arg)
     memset(&req, 0, sizeof req);
     req.context = w->ctx;
     req.function = w->fn;
-    req.view = w->view;
+    req.view = w->view != 0;
     for (;;) {
         for (int i = 0; i < 16; i++) {
             weft_call_result_t *res = NULL;
-            if (weft_node_call(w->node, &req, &res) != 0)
+            /* view 2: on this thread (weft_node_call_here), as the HTTP
+             * server runs a short view; else through the workers */
+            int here = w->view == 2 ? weft_node_call_here(w->node, &req, &res) : 1;
+            if (here < 0 || (here == 1 && weft_node_call(w->node, &req, &res) != 0))
                 die("weft_node_call failed%s%s", "", "");
             weft_call_outcome_t o = weft_call_result_outcome(res);
             if (w->expect_ok ? o != WEFT_CALL_OK : o != WEFT_CALL_ERROR)
@@ -275,6 +281,7 @@ int main(int argc, char **argv)
         if (argc == 4)
             row("noop, view, 64 KiB stack (2 pages)", n, "s", "noop", 1, 1, th, base);
         row("get (100 B to stdout), view", n, "b", "get", 1, 1, th, base);
+        row("get, view on the caller's thread", n, "b", "get", 2, 1, th, base);
         row("noop, write, nosync", m, "b", "noop", 0, 1, th, base);
         row("set 100 B, write, nosync", m, "b", "set", 0, 1, th, base);
         row("set 100 B, write, fsync", n, "b", "set", 0, 1, th, base);
