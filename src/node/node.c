@@ -715,6 +715,23 @@ static int end_call(weft_node_t *node, node_job_t *j, weft_txn_t *txn, int r)
     return commit_job(node, j, txn);
 }
 
+/* The length of context name ctx when an overlay of it can be made (1 to
+ * 255 bytes, weft/db.h's bound on a context; an empty or longer name takes
+ * the nested way, which says what is wrong), else 0. */
+static size_t overlay_ctx_len(const char *ctx)
+{
+    size_t cl = ctx ? strlen(ctx) : 0;
+    return cl <= 255 ? cl : 0;
+}
+
+/* An overlay of context ctx straight over base (nothing below it): 0, or
+ * nonzero when the name can have none or it cannot begin. */
+static int begin_ctx_overlay(weft_txn_t *base, const char *ctx, weft_txn_t **out)
+{
+    size_t cl = overlay_ctx_len(ctx);
+    return cl ? weft_txn_begin_overlay(base, (const uint8_t *)ctx, cl, NULL, 0, out) : WEFT_EARG;
+}
+
 /* Runs a call on an overlay of its context over batch: the guest's writes
  * stay in the overlay's buffer, replayed into batch when the call
  * succeeded, so a call costs no nested LMDB transaction (and a trap
@@ -725,11 +742,8 @@ static int end_call(weft_node_t *node, node_job_t *j, weft_txn_t *txn, int r)
  * call is ever half in a batch. */
 static int run_call_overlay(weft_node_t *node, weft_txn_t *batch, node_job_t *j)
 {
-    const char *ctx = j->req.context;
-    size_t cl = ctx ? strlen(ctx) : 0;
     weft_txn_t *ov = NULL;
-    if (cl == 0 || cl > 255 || weft_txn_begin_overlay(batch, (const uint8_t *)ctx, cl, NULL, 0,
-                                                      &ov) != 0)
+    if (begin_ctx_overlay(batch, j->req.context, &ov) != 0)
         return -1; /* the nested path reports what is wrong */
     j->overlay = 1;
     int r = node_run_call(node, j, ov, node->nworkers);
@@ -799,15 +813,12 @@ static void record_logs(weft_node_t *node, weft_txn_t *batch, node_job_t *j)
 {
     weft_call_result_t *res = j->res;
     weft_txn_t *txn = NULL;
-    const char *ctx = j->req.context;
-    size_t cl = ctx ? strlen(ctx) : 0;
     res->log_seq0 = 0;
     if (!res->nlogs)
         return;
     /* An overlay of the context when it can (no nested LMDB transaction);
      * its replay failing leaves the batch dead, which then runs again. */
-    if ((node->flags & WEFT_NODE_NO_OVERLAY) || cl == 0 || cl > 255 ||
-        weft_txn_begin_overlay(batch, (const uint8_t *)ctx, cl, NULL, 0, &txn) != 0) {
+    if ((node->flags & WEFT_NODE_NO_OVERLAY) || begin_ctx_overlay(batch, j->req.context, &txn)) {
         if (weft_txn_begin_nested(batch, &txn) != 0)
             return;
     }
@@ -1184,8 +1195,7 @@ static int submit(weft_node_t *node, node_job_t *j, int view)
     /* A write call's guest runs on a worker unless the call is on the
      * process's streams (a refused overlay's call runs again, and would
      * print twice) or the node says otherwise */
-    size_t cl = j->req.context ? strlen(j->req.context) : 0;
-    j->par = !view && j->kind == JOB_CALL && !j->req.stdio && cl > 0 && cl <= 255 &&
+    j->par = !view && j->kind == JOB_CALL && !j->req.stdio && overlay_ctx_len(j->req.context) &&
              !(node->flags & (WEFT_NODE_NO_OVERLAY | WEFT_NODE_WRITER_GUESTS));
     pthread_mutex_lock(&node->mu);
     if (node->closing) {

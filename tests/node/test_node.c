@@ -880,6 +880,27 @@ TEST(a_full_map_runs_a_lone_writers_calls_again_in_their_order)
     ASSERT_EQ_U64(st.worker_write_calls, 0);
 }
 
+/* A write call to a context name no overlay can take (empty, or past the
+ * store's 255 bytes) goes the nested way, which fails it with the reason;
+ * the node goes on. */
+TEST(a_write_call_to_an_impossible_context_name_fails_with_the_reason)
+{
+    char id[WEFT_APP_ID_LEN + 1];
+    weft_node_t *n = setup(id, NULL);
+    char long_name[301];
+    memset(long_name, 'x', 300);
+    long_name[300] = '\0';
+    const char *names[] = {"", long_name};
+    for (int i = 0; i < 2; i++) {
+        weft_call_result_t *res = call(n, names[i], "count", NULL, 0);
+        test_defer(free_result, res);
+        ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_ERROR);
+        if (!strstr(weft_call_result_message(res), "context"))
+            FAIL("name of %zu bytes: %s", strlen(names[i]), weft_call_result_message(res));
+    }
+    ASSERT_EQ_STR(output(ok_call(n, "count", NULL, 0)), "1");
+}
+
 TEST(numeric_arguments_and_results)
 {
     char id[WEFT_APP_ID_LEN + 1];
