@@ -2,7 +2,8 @@
  * node.c — weft/node.h: opening and closing a node, its threads and queues.
  *
  * Views go to `views` and are taken by any of the worker threads, each on
- * its own read transaction. Everything that writes goes to `writes`, in
+ * its own read transaction; a short one may instead run on the thread that
+ * asks (weft_node_call_here, below: the HTTP threads). Everything that writes goes to `writes`, in
  * order, and from there (the sequencer, below) a write call goes to the
  * workers, which run its guest on an overlay of its context over a read
  * transaction, one call of a context at a time and those of different

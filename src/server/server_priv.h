@@ -5,7 +5,8 @@
  * (a req_t is made, the route found, auth and the declared body size
  * checked, so a refusal never reads the body), then with each piece of the
  * body (kept, up to the route's limit), then once more with nothing: the
- * route's handler runs. A handler answers at once (reply_*), or suspends
+ * route's handler runs. A handler answers at once (reply_*; a short view
+ * run on this thread, weft_node_call_here), or suspends
  * the connection and answers when resumed (calls: the node's callback
  * resumes it; libmicrohttpd then calls on_request again and the handler's
  * `resume` step replies). Event streams are responses whose content
