@@ -165,6 +165,9 @@ static const char *json_escape(unsigned char c, char tmp[8])
     }
 }
 
+/* A byte that stands for itself in a JSON string (json_escape's NULL). */
+#define PLAIN_BYTE(c) ((c) >= 0x20 && (c) != '"' && (c) != '\\')
+
 /* The 200 answer of a call that returned no values, log lines or events
  * and output that is text (a view's usual answer), written here in one
  * buffer: building jansson objects and dumping them was about a sixth of
@@ -183,7 +186,7 @@ static int answer_plain(srv_t *s, req_t *r, const weft_call_result_t *res)
     char tmp[8];
     size_t esc = 0;
     for (size_t i = 0; i < len; i++) {
-        const char *e = json_escape(out[i], tmp);
+        const char *e = PLAIN_BYTE(out[i]) ? NULL : json_escape(out[i], tmp);
         esc += e ? strlen(e) : 1;
     }
     const uint8_t *who = r->signed_call ? r->caller : weft_node_id(s->node);
@@ -208,7 +211,7 @@ static int answer_plain(srv_t *s, req_t *r, const weft_call_result_t *res)
     memcpy(w, head, sizeof head - 1);
     w += sizeof head - 1;
     for (size_t i = 0; i < len; i++) {
-        const char *e = json_escape(out[i], tmp);
+        const char *e = PLAIN_BYTE(out[i]) ? NULL : json_escape(out[i], tmp);
         if (!e) {
             *w++ = (char)out[i];
             continue;
