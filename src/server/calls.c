@@ -562,9 +562,21 @@ enum MHD_Result srv_call(srv_t *s, req_t *r)
         r->call_rc = hrc;
         return answer(s, r);
     }
+    /* Counted under mu, and not once stop began (it sets closing, then
+     * waits under mu for the count to fall to 0 before it stops the daemon):
+     * a call suspended after that wait would be resumed on a connection the
+     * daemon freed. The view tried here above widened that window by its
+     * run. */
     pthread_mutex_lock(&s->mu);
-    s->inflight++;
+    int closing = atomic_load(&s->closing);
+    if (!closing)
+        s->inflight++;
     pthread_mutex_unlock(&s->mu);
+    if (closing) {
+        free(args);
+        call_args_fini(&wargs);
+        return srv_reply_error(r, 503, "UNAVAILABLE", "the node is shutting down");
+    }
     r->counted = 1;
     MHD_suspend_connection(r->conn);
     int rc = weft_node_call_async(s->node, &req, on_done, r);
