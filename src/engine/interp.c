@@ -130,10 +130,21 @@ static void stats_hit(const cell_t *pc)
     op_count[i]++;
     if (last_op >= 0) pair_count[last_op][i]++;
     last_op = i;
-    uintptr_t first = (uintptr_t)pc >> 6;
+    /* WEFT_CSIM_SCALE=N/D (default 1/1) scales every code address by N/D
+     * before the cache sees it: 1/2 models cells half as wide, 2/1 twice
+     * (a uniform scaling: an estimate of a denser layout's misses). */
+    static uint64_t scale_n, scale_d;
+    if (!scale_d) {
+        const char *e = getenv("WEFT_CSIM_SCALE");
+        unsigned long n = 1, d = 1;
+        if (e && (sscanf(e, "%lu/%lu", &n, &d) != 2 || !n || !d)) n = d = 1;
+        scale_n = n;
+        scale_d = d;
+    }
     size_t len = engine_op_len(i, pc);
     if (len > 8) len = 2; /* BR_TABLE reads one of its targets */
-    uintptr_t last = ((uintptr_t)(pc + len) - 1) >> 6;
+    uintptr_t first = (uintptr_t)((uint64_t)(uintptr_t)pc * scale_n / scale_d) >> 6;
+    uintptr_t last = (uintptr_t)(((uint64_t)(uintptr_t)(pc + len) * scale_n - 1) / scale_d) >> 6;
     for (uintptr_t l = first; l <= last; l++) csim_line(l);
 }
 #define STATS_HIT(pc) stats_hit(pc)
