@@ -216,6 +216,10 @@ typedef struct {
      * back to the sequencer, as serial jobs, when their overlay refused an
      * operation while write calls ran on workers (docs/node.md "Writes") */
     uint64_t writer_guest_calls, writer_calls_returned;
+    /* write jobs the sequencer looked at while dispatching (a job waiting
+     * for its context's running call is looked at once, not at every
+     * dispatch) */
+    uint64_t dispatch_steps;
 } weft_node_stats_t;
 void weft_node_stats(weft_node_t *node, weft_node_stats_t *out);
 /* For tests: while hold is nonzero the commit thread starts no batch

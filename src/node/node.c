@@ -375,7 +375,7 @@ static node_seq_t *seq_get(weft_node_t *node, const char *name, int create)
  * dispatched and not settled. */
 static void seq_tidy(weft_node_t *node, node_seq_t *q)
 {
-    if (q->running || q->pending || q->queued)
+    if (q->running || q->pending || q->queued || q->wait.head)
         return;
     node_seq_t **pp = seq_slot(node, q->name);
     *pp = q->next;
@@ -407,12 +407,38 @@ static int writer_takes(const weft_node_t *node, const node_seq_t *q)
     return !node->hold_commits && !node->inflight && node->queued == q->queued;
 }
 
+/* Starts write call j of context q, which runs no call on a worker: on
+ * the commit thread (writer_takes) or a worker. */
+static void start_call(weft_node_t *node, node_seq_t *q, node_job_t *j)
+{
+    j->seq = q;
+    if (writer_takes(node, q)) {
+        j->wg = 1;
+        q->writer_calls++;
+        queue_push(&node->commits, j);
+        pthread_cond_signal(&node->writes_cv);
+    } else {
+        q->running = 1;
+        node->inflight++;
+        queue_push(&node->wrun, j);
+        pthread_cond_signal(&node->views_cv);
+    }
+    q->queued++;
+    node->queued++;
+}
+
 /* Moves the write jobs that may start now: write calls to `wrun` or, for a
- * lone writer, to `commits` (writer_takes), serial jobs to `commits`. */
+ * lone writer, to `commits` (writer_takes), serial jobs to `commits`. A
+ * write call whose context runs a call on a worker leaves `writes` for
+ * its context's `wait`, in order, and starts when that call ends
+ * (run_write): so the scan is O(jobs that came since the last one), not
+ * O(jobs waiting). No call waits there while a barrier is in `commits`:
+ * a barrier leaves `writes` only when no call runs on a worker. */
 static void dispatch(weft_node_t *node)
 {
     node_job_t *prev = NULL, *j;
     while ((j = prev ? prev->next : node->writes.head)) {
+        node->stats.dispatch_steps++;
         if (!j->par) {
             if (prev || node->inflight)
                 return; /* a barrier: everything before it first */
@@ -430,25 +456,11 @@ static void dispatch(weft_node_t *node)
             j->par = 0; /* no memory: the commit thread runs it */
             continue;
         }
-        if (q->running) {
-            prev = j; /* its context's call before it runs */
-            continue;
-        }
         queue_unlink(&node->writes, prev, j);
-        j->seq = q;
-        if (writer_takes(node, q)) {
-            j->wg = 1;
-            q->writer_calls++;
-            queue_push(&node->commits, j);
-            pthread_cond_signal(&node->writes_cv);
-        } else {
-            q->running = 1;
-            node->inflight++;
-            queue_push(&node->wrun, j);
-            pthread_cond_signal(&node->views_cv);
-        }
-        q->queued++;
-        node->queued++;
+        if (q->running)
+            queue_push(&q->wait, j); /* its context's call before it runs */
+        else
+            start_call(node, q, j);
     }
 }
 
@@ -604,6 +616,8 @@ static void run_write(weft_node_t *node, node_job_t *j, unsigned slot)
     if (r < 0) { /* the map grew, a refusal, no memory: on the serial path */
         j->par = 0;
         j->nested = r == NODE_RUN_SERIAL;
+        queue_prepend(&node->writes, &q->wait); /* its context's later calls after it */
+        memset(&q->wait, 0, sizeof q->wait);
         queue_push_front(&node->writes, j);
         seq_leave(node, j); /* q may be gone */
     } else {
@@ -626,6 +640,13 @@ static void run_write(weft_node_t *node, node_job_t *j, unsigned slot)
     for (i = 0; nb != SIZE_MAX && i < nb; i++)
         rec_unref(recs[i]);
     node->inflight--;
+    /* its context's next calls, which came while it ran (none after a
+     * refusal: they went back with it): one on a worker, or all of them
+     * on the commit thread */
+    for (node_job_t *k; r >= 0 && !q->running && (k = queue_pop(&q->wait));) {
+        node->stats.dispatch_steps++;
+        start_call(node, q, k);
+    }
     dispatch(node);
     if (node->closing) {
         pthread_cond_broadcast(&node->views_cv);

@@ -117,12 +117,21 @@ typedef struct node_ovrec {
 } node_ovrec_t;
 enum { NODE_OV_PENDING, NODE_OV_DURABLE, NODE_OV_FAILED };
 
+typedef struct {
+    node_job_t *head, *tail;
+    size_t len;
+} node_queue_t;
+
 /* A context's sequencer (node.c): whether a write call of it runs on a
  * worker, its overlays not yet durable, and its calls dispatched and not
  * yet settled. Exists while any of them is so. */
 typedef struct node_seq {
     struct node_seq *next; /* in the node's hash chain */
     int running;
+    /* its write calls that came while its call ran on a worker, in order
+     * (taken out of `writes`, so the dispatcher's scan never meets them
+     * again); only while running */
+    node_queue_t wait;
     node_ovrec_t *pending;
     unsigned queued;       /* calls dispatched (to a worker or the commit thread), not settled */
     unsigned writer_calls; /* of them, those given to the commit thread (job.wg) */
@@ -164,11 +173,6 @@ struct node_job {
     pthread_cond_t cv;
     int finished;
 };
-
-typedef struct {
-    node_job_t *head, *tail;
-    size_t len;
-} node_queue_t;
 
 /* A running call the watchdog may interrupt. weft_node_interrupt reads
  * `store` without mu (it may run in a signal handler): it raises `hold`

@@ -527,6 +527,43 @@ static const char *ctx_get(weft_node_t *n, const char *ctx, const char *key)
     return weft_call_result_outcome(res) == WEFT_CALL_OK ? output(res) : "";
 }
 
+/* A node (2 workers, kicked at deadlines) in a fresh directory, closed at
+ * the end of the test, with the test app deployed and contexts "a" and
+ * "b" (and "c" when three is set). */
+static weft_node_t *open_ab_node(int three)
+{
+    load_app();
+    node_a = open_node_flags(tmpdir_new("ab"), 2, WEFT_TIER_INTERP, WEFT_NODE_KICK);
+    test_defer(close_node, &node_a);
+    char id[WEFT_APP_ID_LEN + 1], msg[512];
+    ASSERT_EQ_INT(weft_node_app_deploy(node_a, app_bytes, app_len, "node_app", id, msg, sizeof msg),
+                  0);
+    const char *ctxs[] = {"a", "b", "c"};
+    for (int i = 0; i < (three ? 3 : 2); i++)
+        ASSERT_EQ_INT(weft_node_context_create(node_a, ctxs[i], id, msg, sizeof msg), 0);
+    return node_a;
+}
+
+/* A fresh directory holding a FIFO named "fifo" (the app's "meet"). */
+static char *fifo_dir(void)
+{
+    char *dir = tmpdir_new("fifo"), path[4096];
+    snprintf(path, sizeof path, "%s/fifo", dir);
+    ASSERT_EQ_INT(mkfifo(path, 0600), 0);
+    return dir;
+}
+
+/* Opens dir's FIFO both ways, which never blocks: a call blocked opening
+ * either end, or coming to it later, goes on. */
+static int fifo_open(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/fifo", dir);
+    int fd = open(path, O_RDWR);
+    ASSERT_TRUE(fd >= 0);
+    return fd;
+}
+
 /* Write calls of different contexts run at the same time (docs/node.md
  * "Writes"): each call opens one end of a FIFO, which blocks until the
  * other call opens the other end, so both finish only when their guests
@@ -536,21 +573,12 @@ static const char *ctx_get(weft_node_t *n, const char *ctx, const char *key)
  * the second, coming while the first is in flight, on a worker. */
 TEST(write_calls_of_different_contexts_run_in_parallel)
 {
-    load_app();
-    node_a = open_node_flags(tmpdir_new("par"), 2, WEFT_TIER_INTERP, WEFT_NODE_KICK);
-    test_defer(close_node, &node_a);
-    weft_node_t *n = node_a;
-    char id[WEFT_APP_ID_LEN + 1], msg[512];
-    ASSERT_EQ_INT(weft_node_app_deploy(n, app_bytes, app_len, "node_app", id, msg, sizeof msg), 0);
-    ASSERT_EQ_INT(weft_node_context_create(n, "a", id, msg, sizeof msg), 0);
-    ASSERT_EQ_INT(weft_node_context_create(n, "b", id, msg, sizeof msg), 0);
-    char *fifo_dir = tmpdir_new("fifo"), path[4096];
-    snprintf(path, sizeof path, "%s/fifo", fifo_dir);
-    ASSERT_EQ_INT(mkfifo(path, 0600), 0);
+    weft_node_t *n = open_ab_node(0);
+    char *fifo = fifo_dir();
     waiter_t *w = new_waiter();
     for (int round = 0; round < 2; round++) {
-        submit_to(n, w, 2 * round, "a", "meet", "w", fifo_dir);
-        submit_to(n, w, 2 * round + 1, "b", "meet", "r", fifo_dir);
+        submit_to(n, w, 2 * round, "a", "meet", "w", fifo);
+        submit_to(n, w, 2 * round + 1, "b", "meet", "r", fifo);
         wait_all(w);
         slot_output(w, 2 * round, WEFT_CALL_OK);
         slot_output(w, 2 * round + 1, WEFT_CALL_OK);
@@ -623,14 +651,7 @@ TEST(a_lone_callers_writes_run_on_the_commit_thread)
  * calls of its context after it. */
 TEST(a_lone_writers_refused_call_waits_for_the_workers)
 {
-    load_app();
-    node_a = open_node_flags(tmpdir_new("ret"), 2, WEFT_TIER_INTERP, WEFT_NODE_KICK);
-    test_defer(close_node, &node_a);
-    weft_node_t *n = node_a;
-    char id[WEFT_APP_ID_LEN + 1], msg[512];
-    ASSERT_EQ_INT(weft_node_app_deploy(n, app_bytes, app_len, "node_app", id, msg, sizeof msg), 0);
-    ASSERT_EQ_INT(weft_node_context_create(n, "a", id, msg, sizeof msg), 0);
-    ASSERT_EQ_INT(weft_node_context_create(n, "b", id, msg, sizeof msg), 0);
+    weft_node_t *n = open_ab_node(0);
     weft_node_stats_t st;
 
     /* alone: refused (a buffer past 64 MiB), nested at once */
@@ -641,25 +662,19 @@ TEST(a_lone_writers_refused_call_waits_for_the_workers)
     ASSERT_EQ_U64(st.overlay_refused, 1);
     ASSERT_EQ_U64(st.writer_calls_returned, 0);
 
-    char *da = tmpdir_new("fa"), *db = tmpdir_new("fb"), fa[4096], fb[4096];
-    snprintf(fa, sizeof fa, "%s/fifo", da);
-    snprintf(fb, sizeof fb, "%s/fifo", db);
-    ASSERT_EQ_INT(mkfifo(fa, 0600), 0);
-    ASSERT_EQ_INT(mkfifo(fb, 0600), 0);
+    char *da = fifo_dir(), *db = fifo_dir();
     waiter_t *w = new_waiter();
     submit_to(n, w, 0, "a", "meet", "w", da);  /* the commit thread, blocked */
     submit_to(n, w, 1, "b", "meet", "r", db);  /* a worker, blocked */
     submit_to(n, w, 2, "a", "fill", "1", NULL); /* after call 0: serial now */
     submit_to(n, w, 3, "a", "put", "x=1", NULL);
-    int ra = open(fa, O_RDWR); /* lets call 0 go on */
-    ASSERT_TRUE(ra >= 0);
+    int ra = fifo_open(da); /* lets call 0 go on */
     wait_stat(n, offsetof(weft_node_stats_t, writer_calls_returned), 1, &st);
     pthread_mutex_lock(&w->mu);
     int waiting = !w->res[2] && !w->res[3] && !w->res[1];
     pthread_mutex_unlock(&w->mu);
     ASSERT_TRUE(waiting); /* call 1 still blocks on its worker; 2 and 3 wait for it */
-    int rb = open(fb, O_RDWR); /* lets call 1 go on */
-    ASSERT_TRUE(rb >= 0);
+    int rb = fifo_open(db); /* lets call 1 go on */
     wait_all(w);
     close(ra);
     close(rb);
@@ -671,6 +686,43 @@ TEST(a_lone_writers_refused_call_waits_for_the_workers)
     weft_node_stats(n, &st);
     ASSERT_EQ_U64(st.writer_calls_returned, 1);
     ASSERT_EQ_U64(st.worker_write_calls, 1);
+}
+
+/* Write calls that wait for their context's call running on a worker are
+ * not scanned again at every dispatch (node.c "the sequencer"): with 40
+ * calls of context a waiting behind a's call blocked on a worker, ten
+ * calls of context c, run one after the other on the other worker, cost
+ * the sequencer about two looks each, not 40 (the commit thread held, so
+ * every guest runs on a worker). */
+TEST(calls_waiting_for_a_busy_context_do_not_slow_other_contexts_dispatch)
+{
+    weft_node_t *n = open_ab_node(1);
+    char *da = fifo_dir();
+    weft_node_hold_commits(n, 1);
+    waiter_t *w = new_waiter();
+    submit_to(n, w, 0, "a", "meet", "w", da); /* a worker, blocked */
+    for (int i = 1; i <= 40; i++)
+        submit_to(n, w, i, "a", "count", NULL, NULL);
+    weft_node_stats_t st0, st;
+    weft_node_stats(n, &st0);
+    for (int i = 0; i < 10; i++) {
+        char kv[16];
+        snprintf(kv, sizeof kv, "k%d=%d", i, i);
+        submit_to(n, w, 41 + i, "c", "put", kv, NULL);
+    }
+    wait_stat(n, offsetof(weft_node_stats_t, worker_write_calls), st0.worker_write_calls + 10, &st);
+    int ra = fifo_open(da); /* lets a's call go on */
+    weft_node_hold_commits(n, 0);
+    wait_all(w);
+    close(ra);
+    if (st.dispatch_steps - st0.dispatch_steps > 30)
+        FAIL("ten calls of c took %llu dispatch steps",
+             (unsigned long long)(st.dispatch_steps - st0.dispatch_steps));
+    for (int i = 0; i < 51; i++)
+        slot_output(w, i, WEFT_CALL_OK);
+    ASSERT_EQ_STR(slot_output(w, 40, WEFT_CALL_OK), "40"); /* in order */
+    ASSERT_EQ_STR(ctx_get(n, "a", "count"), "40");
+    ASSERT_EQ_STR(ctx_get(n, "c", "k9"), "9");
 }
 
 /* Calls of one context stack on the overlays of the calls before them
