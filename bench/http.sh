@@ -21,7 +21,8 @@
 # over the counted run, in µs: what the client's share of the cores does
 # not blur). The node's VmRSS
 # (/proc/PID/status) is read at idle after deploying, and its VmHWM (peak)
-# after the load; the commits and group sizes come from /metrics.
+# after the load, with what it holds then split into anonymous memory and
+# mapped files (LMDB's data.mdb, whose touched pages count as RSS); the commits and group sizes come from /metrics.
 # Servers are always stopped (SIGTERM, then SIGKILL after 10 s).
 set -euo pipefail
 
@@ -143,9 +144,12 @@ load "weft write, 16 contexts: POST call/set" POST "$base/v1/contexts/b%u/call/s
 ratio "$rps" "$bare_post"
 peak=$(rss "$npid" VmHWM)
 after=$(rss "$npid" VmRSS)
+anon=$(rss "$npid" RssAnon)
+file=$(rss "$npid" RssFile)
 metrics=$(curl -sf "$base/metrics") || die "no /metrics"
 echo
-echo "node RSS: idle $idle MiB (after deploy), peak $peak MiB under load, $after MiB after it"
+echo "node RSS: idle $idle MiB (after deploy), peak $peak MiB under load, $after MiB after it" \
+     "($anon MiB anonymous, $file MiB of mapped files: the database's pages read or written)"
 awk '/^weft_commits_total / { c = $2 } /^weft_commit_calls_total / { j = $2 }
      END { if (c) printf "group commit: %d durable commits for %d write jobs (%.1f per commit)\n", c, j, j / c }' <<<"$metrics"
 awk '/^weft_worker_write_calls_total / { w = $2 } /^weft_stacked_write_calls_total / { s = $2 }

@@ -612,9 +612,12 @@ enum MHD_Result srv_metrics(srv_t *s, req_t *r)
             "# TYPE weft_stacked_write_calls_total counter\nweft_stacked_write_calls_total %llu\n",
         (unsigned long long)st.commits, (unsigned long long)st.committed_jobs,
         (unsigned long long)st.worker_write_calls, (unsigned long long)st.stacked_calls);
-    put(&t, "# HELP weft_views_here_total Views run on the HTTP thread that took them.\n"
+    put(&t, "# HELP weft_writer_guest_calls_total Write calls whose guest ran on the commit "
+            "thread (a lone writer's).\n"
+            "# TYPE weft_writer_guest_calls_total counter\nweft_writer_guest_calls_total %llu\n"
+            "# HELP weft_views_here_total Views run on the HTTP thread that took them.\n"
             "# TYPE weft_views_here_total counter\nweft_views_here_total %llu\n",
-        (unsigned long long)st.views_here);
+        (unsigned long long)st.writer_guest_calls, (unsigned long long)st.views_here);
     weft_sync_stats_t ss;
     weft_node_sync_stats(s->node, &ss);
     put(&t, "# HELP weft_sync_snapshots_total Whole snapshots of contexts served to peers "

@@ -1068,8 +1068,18 @@ TEST(a_short_view_runs_on_the_callers_thread_and_a_long_one_goes_to_the_workers)
     ok_call(n, "put", "k=v", 0);
     weft_call_req_t req = node_req("c", "get", "k");
     req.view = 1;
+    /* A loaded machine (the sanitizers, tests beside this one) may stop a
+     * short view past the 1 ms budget: it is then declined and its
+     * function's views go to the workers until one there is short. So
+     * until it runs here, it runs there. */
     weft_call_result_t *res = NULL;
-    ASSERT_EQ_INT(weft_node_call_here(n, &req, &res), 0);
+    int rc, tries = 0;
+    while ((rc = weft_node_call_here(n, &req, &res)) == 1 && ++tries < 100) {
+        weft_call_result_t *there = NULL;
+        ASSERT_EQ_INT(weft_node_call(n, &req, &there), 0);
+        weft_call_result_delete(there);
+    }
+    ASSERT_EQ_INT(rc, 0);
     test_defer(free_result, res);
     ASSERT_EQ_INT(weft_call_result_outcome(res), WEFT_CALL_OK);
     ASSERT_EQ_STR(output(res), "v");

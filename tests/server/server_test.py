@@ -866,7 +866,10 @@ def case_views(tmp):
             t.join(30)
         check(answers == [True] * 8 and long_view.is_alive(),
               "views on eight connections are answered while the long view runs: %r" % answers)
-        check(metric(node, "weft_views_here_total") >= here0 + 8,
+        # (not all eight need to: one stopped past the 1 ms budget on a
+        # loaded machine goes to a worker, and so do its function's next
+        # views until one there is short)
+        check(metric(node, "weft_views_here_total") > here0,
               "short views run on the HTTP threads (weft_views_here_total)")
         long_view.join(30)
         s, doc = done.get("r", (None, None))
@@ -992,6 +995,8 @@ def case_crash(tmp):
         # alone, it ran on the commit thread (docs/node.md "A lone writer")
         check(s == 200 and "weft_worker_write_calls_total 0\n" in body.decode(),
               "the lone write call's guest ran on the commit thread, not a worker")
+        check("weft_writer_guest_calls_total 1\n" in body.decode(),
+              "/metrics counts it among the commit thread's guests")
     finally:
         node.stop()
 
