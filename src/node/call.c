@@ -845,6 +845,12 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
             weft_instance_rebind_host(inst, &abi_between_calls, a.host_user);
         if ((rc = weft_instance_reset(inst)) == 0)
             a.inst = inst; /* kept again at the end; a failed reset drops it */
+        /* The reset cleared the store's interrupt flag: a deadline that
+         * passed meanwhile (the watchdog interrupts once) or an interrupt
+         * of the node must not be lost, or the call runs unbounded. */
+        if ((watch && node_now_ns() >= watch) ||
+            __atomic_load_n(&node->interrupted, __ATOMIC_SEQ_CST))
+            weft_store_interrupt(a.store);
     } else if (!app->module) {
         rc = 0; /* a component's adapter instantiates it itself (abi_component.c) */
     } else if ((rc = weft_linker_instantiate(a.linker, app->module, &inst)) == 0) {

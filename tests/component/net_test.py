@@ -104,12 +104,7 @@ class PortReport(socketserver.BaseRequestHandler):
         SERVED_DONE.set()
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = nodes.free_port
 
 
 def deploy(node, data, name, manifest=None):

@@ -30,12 +30,7 @@ def check(cond, what):
         FAILS.append(what)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = nodes.free_port
 
 
 class Redis:

@@ -1061,6 +1061,38 @@ TEST(limits_timeout_and_output)
     }
 }
 
+/* A call in a kept instance whose deadline passes while the instance is
+ * reset still stops at it: the reset clears the store's interrupt flag,
+ * and the watchdog interrupts a deadline only once (a view of
+ * a_short_view... below spun for ever under ASan). On this thread, in the
+ * instance it keeps: a view that touches 1 MiB of memory (then traps: a
+ * view's write), so the next reset has that to clear, then a spin whose
+ * deadline of a few us passes during that clear or soon after. */
+TEST(a_deadline_passing_while_a_kept_instance_is_reset_still_stops_the_call)
+{
+    char id[WEFT_APP_ID_LEN + 1];
+    weft_node_t *n = setup(id, NULL);
+    for (int i = 0; i < 100; i++) {
+        weft_call_req_t req = node_req("c", i % 2 ? "spin" : "fill", i % 2 ? NULL : "1");
+        req.view = 1;
+        req.limits.timeout_ns = i % 2 ? 1000u + 1000u * (unsigned)(i % 20) : 0; /* 1-20 us */
+        weft_call_result_t *res = NULL;
+        int rc = weft_node_call_here(n, &req, &res);
+        if (rc == 1) /* cut at the 1 ms budget on a loaded machine: on a worker */
+            ASSERT_EQ_INT(weft_node_call(n, &req, &res), 0);
+        else
+            ASSERT_EQ_INT(rc, 0);
+        ASSERT_NOT_NULL(res);
+        int trap = weft_call_result_trap(res);
+        weft_call_result_delete(res);
+        if (i % 2)
+            ASSERT_EQ_INT(trap, WEFT_TRAP_INTERRUPTED);
+    }
+    weft_node_stats_t st;
+    weft_node_stats(n, &st);
+    ASSERT_TRUE(st.kept_instance_calls > 0);
+}
+
 TEST(a_short_view_runs_on_the_callers_thread_and_a_long_one_goes_to_the_workers)
 {
     char id[WEFT_APP_ID_LEN + 1];

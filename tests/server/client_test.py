@@ -57,12 +57,7 @@ def weft(*args, node=None, stdin=b"", env=None, timeout=60):
     return r.returncode, r.stdout, r.stderr.decode("utf-8", "replace")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = nodes.free_port
 
 
 # ---- cases ---------------------------------------------------------------------

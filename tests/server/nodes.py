@@ -30,6 +30,22 @@ def die_with_parent():
     ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
+_GIVEN_PORTS = set()
+
+
+def free_port():
+    """A loopback port free now, never one this process was given before:
+    the kernel may hand the same ephemeral port to two binds in a row once
+    the first socket closed, and two servers of one test then collide."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _GIVEN_PORTS:
+            _GIVEN_PORTS.add(port)
+            return port
+
+
 def kill_started():
     for proc in STARTED:
         if proc.poll() is None:

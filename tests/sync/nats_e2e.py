@@ -80,12 +80,7 @@ NATS = shutil.which("nats-server") or ("/usr/sbin/nats-server"
 servers = []
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+free_port = nodes.free_port
 
 
 class NatsServer:
