@@ -362,7 +362,6 @@ struct pm_scan {
 };
 #define PM_SCAN_IOCTL _IOWR('f', 16, struct pm_scan)
 
-
 static void pm_atfork_child(void)
 {
     int fd = __atomic_exchange_n(&pm_fd, -1, __ATOMIC_SEQ_CST);
@@ -482,9 +481,9 @@ static int region_zero(uint8_t *p, uint64_t size)
         return 0;
     }
     const uint64_t pg = os_page;
-    int pm = region_zero_pagemap(p, (size + pg - 1) / pg, pg);
-    if (pm <= 0) return pm;
     const uint64_t npages = (size + pg - 1) / pg;
+    int pm = region_zero_pagemap(p, npages, pg);
+    if (pm <= 0) return pm;
     unsigned char vec[VEC_PAGES];
     uint64_t mapped = 0;
     for (uint64_t at = 0; at < npages; at += VEC_PAGES) {

@@ -94,7 +94,8 @@ static void queue_push_front(node_queue_t *q, node_job_t *j)
     q->len++;
 }
 
-/* Puts the jobs of front, in their order, before those of q. */
+/* Moves the jobs of front, in their order, before those of q; front is
+ * left empty. */
 static void queue_prepend(node_queue_t *q, node_queue_t *front)
 {
     if (!front->head)
@@ -104,6 +105,7 @@ static void queue_prepend(node_queue_t *q, node_queue_t *front)
         q->tail = front->tail;
     q->head = front->head;
     q->len += front->len;
+    memset(front, 0, sizeof *front);
 }
 
 /* Takes j, which follows prev (NULL: j is the head), out of q. */
@@ -617,7 +619,6 @@ static void run_write(weft_node_t *node, node_job_t *j, unsigned slot)
         j->par = 0;
         j->nested = r == NODE_RUN_SERIAL;
         queue_prepend(&node->writes, &q->wait); /* its context's later calls after it */
-        memset(&q->wait, 0, sizeof q->wait);
         queue_push_front(&node->writes, j);
         seq_leave(node, j); /* q may be gone */
     } else {

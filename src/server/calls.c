@@ -518,7 +518,7 @@ enum MHD_Result srv_call(srv_t *s, req_t *r)
                                                          "args") != NULL
                            : ctype && strncmp(ctype, "application/json", 16) == 0;
     int cosm = m && json_in && strcmp(weft_node_abi(m), "cosmictron") == 0;
-    req.input_json = cosm && !req.view && ctype && strncmp(ctype, "application/json", 16) == 0;
+    req.input_json = cosm && !req.view && json_in;
     int n = cosm || comp ? -1 : json_args(s, r, ft, &args, &reply);
     if (n == -2) {
         call_args_fini(&wargs);
