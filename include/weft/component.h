@@ -336,7 +336,8 @@ int weft_cinstance_drop(weft_cinstance_t *inst, uint32_t handle);
  * weft_cinstance_reset makes it as weft_cinstance_new returned it: every
  * core instance of its store reset in the order they were made
  * (weft_store_reset: memories, so whatever realloc gave out, tables,
- * globals, segments, start functions under the store's fuel), every
+ * globals, segments, start functions under the store's fuel; the store's
+ * interrupt flag is kept, weft_store_interrupt says who clears it), every
  * resource handle of it and its nested instances gone. Host functions
  * keep their user pointers (weft_cinstance_rebind_host). Returns 0, or
  * WEFT_EARG (the instance is running, or its store made objects since it

@@ -59,8 +59,10 @@ int weft_linker_instantiate(weft_linker_t *linker, weft_module_t *module,
  * byte of its memories zero, their sizes back to the minimum, then the
  * data segments; its tables back to their minimum size, null, then the
  * element segments; its globals their initial values; no segment dropped;
- * the store's trap, exit status, message and interrupt flag cleared; then
- * the start function runs again (under the store's fuel, as at
+ * the store's trap, exit status and message cleared, but not its
+ * interrupt flag (the embedder's to clear before the next call's
+ * deadline can raise it: weft/store.h, weft_store_interrupt); then the
+ * start function runs again (under the store's fuel and the flag, as at
  * instantiation). Fuel and limits are the embedder's to set. Imports are
  * not touched: host functions keep their user pointers (see
  * weft_instance_rebind_host). Returns 0, or
@@ -69,7 +71,8 @@ int weft_linker_instantiate(weft_linker_t *linker, weft_module_t *module,
  *               memory, a table or a mutable global: make a fresh one;
  *   WEFT_ENOMEM a memory could not be cleared;
  *   WEFT_ETRAP  a segment or the start function trapped (as at
- *               instantiation).
+ *               instantiation; WEFT_TRAP_INTERRUPTED when the flag is
+ *               raised).
  * After an error the instance must not be used again (delete its store).
  * Not thread-safe: the store's thread only. */
 int weft_instance_reset(weft_instance_t *inst);

@@ -110,7 +110,15 @@ uint64_t weft_store_fuel(const weft_store_t *store);
  * time as weft_store_delete of that store: the caller keeps the store alive
  * (say, under a lock the deleting thread also takes) until no interrupt
  * can come. The flag stays set until weft_store_clear_interrupt, so every
- * call started after it also stops at once. */
+ * call started after it also stops at once; a reset keeps it too
+ * (weft_instance_reset, weft_store_reset, weft_cinstance_reset), and then
+ * stops the start functions the reset runs again (WEFT_ETRAP).
+ * An embedder that reuses a store for another call clears a flag raised
+ * for the last one with weft_store_clear_interrupt BEFORE it lets the next
+ * call's interrupt come (arms its deadline, publishes the store to the
+ * thread that interrupts it), and not after: an interrupt raised after the
+ * clear then always reaches the call, even while the store is still being
+ * reset for it. */
 void weft_store_interrupt(weft_store_t *store);
 void weft_store_clear_interrupt(weft_store_t *store);
 
@@ -140,14 +148,16 @@ const char *weft_store_errmsg(const weft_store_t *store);
  * does (memories zero at their minimum size then the data segments,
  * tables null then the element segments, globals their initial values,
  * the start function run again under the store's fuel); the store's trap,
- * exit status, message and interrupt flag cleared. Host functions keep
- * their user pointers. Returns 0, or
+ * exit status and message cleared, its interrupt flag kept (see
+ * weft_store_interrupt). Host functions keep their user pointers.
+ * Returns 0, or
  *   WEFT_EARG   the store made objects since `objects` was noted, is
  *               running, holds a memory, table or global that no instance
  *               of it defines (the embedder's: a reset cannot restore it),
  *               or an instantiation in it failed;
  *   WEFT_ENOMEM a memory could not be cleared;
- *   WEFT_ETRAP  a segment or a start function trapped.
+ *   WEFT_ETRAP  a segment or a start function trapped (an interrupt raised
+ *               before or during the reset: WEFT_TRAP_INTERRUPTED).
  * After an error the store must not be used again (delete it).
  * weft_store_can_reset: whether weft_store_reset would accept it (0 or
  * WEFT_EARG, weft_store_errmsg says why).

@@ -1173,8 +1173,11 @@ int weft_instance_can_reset(const weft_instance_t *in)
     return 0;
 }
 
-/* The store's trap, exit status, message and interrupt flag cleared, as
- * before any call. */
+/* The store's trap, exit status and message cleared, as before any call.
+ * Not the interrupt flag: it may have been raised for the call the reset
+ * is for (a deadline that passed while memories were cleared), and only
+ * the embedder knows whether a raised flag is stale, so it clears it
+ * before it arms the next call's deadline (weft/store.h). */
 static void clear_store_state(weft_store_t *s)
 {
     s->trap = WEFT_TRAP_NONE;
@@ -1182,7 +1185,6 @@ static void clear_store_state(weft_store_t *s)
     s->exit_status = 0;
     s->bt_len = 0;
     s->depth = 0;
-    atomic_store(&s->interrupt, 0);
 }
 
 /* What instantiation's step 2 left in the objects `in` defines, again:

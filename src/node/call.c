@@ -814,6 +814,12 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
     int budget = job->here && (!watch || watch > t0 + NODE_HERE_BUDGET_NS);
     if (budget)
         watch = t0 + NODE_HERE_BUDGET_NS;
+    /* A kept store may still carry the interrupt that stopped its last
+     * call (a reset keeps the flag): cleared here, before the slot arms
+     * this call's deadline, so that no interrupt raised for this call (the
+     * watchdog's, once per deadline, or the node's, which node_slot_set
+     * raises again) is lost, whatever the reset below takes. */
+    weft_store_clear_interrupt(a.store);
     if (node_slot_set(node, slot, a.store, watch) != 0) {
         node_result_fail(res, WEFT_CALL_ERROR, "cannot start the thread that stops calls at "
                                                "their deadline");
@@ -843,14 +849,10 @@ int node_run_call(weft_node_t *node, node_job_t *job, weft_txn_t *txn, unsigned 
         weft_instance_rebind_host(inst, &wasi_between_calls, a.wasi);
         if (a.host_user)
             weft_instance_rebind_host(inst, &abi_between_calls, a.host_user);
+        /* a deadline that passes during the reset traps its start
+         * function or the call (the flag outlives the reset) */
         if ((rc = weft_instance_reset(inst)) == 0)
             a.inst = inst; /* kept again at the end; a failed reset drops it */
-        /* The reset cleared the store's interrupt flag: a deadline that
-         * passed meanwhile (the watchdog interrupts once) or an interrupt
-         * of the node must not be lost, or the call runs unbounded. */
-        if ((watch && node_now_ns() >= watch) ||
-            __atomic_load_n(&node->interrupted, __ATOMIC_SEQ_CST))
-            weft_store_interrupt(a.store);
     } else if (!app->module) {
         rc = 0; /* a component's adapter instantiates it itself (abi_component.c) */
     } else if ((rc = weft_linker_instantiate(a.linker, app->module, &inst)) == 0) {

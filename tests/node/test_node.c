@@ -1062,9 +1062,11 @@ TEST(limits_timeout_and_output)
 }
 
 /* A call in a kept instance whose deadline passes while the instance is
- * reset still stops at it: the reset clears the store's interrupt flag,
+ * reset still stops at it: the reset cleared the store's interrupt flag,
  * and the watchdog interrupts a deadline only once (a view of
- * a_short_view... below spun for ever under ASan). On this thread, in the
+ * a_short_view... below spun for ever under ASan); now a reset keeps the
+ * flag and the call clears a stale one before it arms its deadline
+ * (weft/store.h, weft_store_interrupt). On this thread, in the
  * instance it keeps: a view that touches 1 MiB of memory (then traps: a
  * view's write), so the next reset has that to clear, then a spin whose
  * deadline of a few us passes during that clear or soon after. */

@@ -309,12 +309,41 @@ TEST(instance_reset_restores_memory_globals_table_and_segments)
         ASSERT_EQ_INT(f0 - weft_store_fuel(fx.store), fresh_fuel);
         ASSERT_EQ_INT(CALL_I32(&fx, "pristine", 0), 0);
     }
-    /* a trap, an interrupt and an exit status are gone after a reset */
+    /* a trap is gone after a reset; an interrupt once cleared
+     * (instance_reset_keeps_a_raised_interrupt) */
     weft_store_interrupt(fx.store);
     ASSERT_TRAP(fx.store, TRY_I32(&fx, "scribble", 0), WEFT_TRAP_INTERRUPTED);
+    weft_store_clear_interrupt(fx.store);
     ASSERT_OK_S(fx.store, weft_instance_reset(fx.inst));
     ASSERT_EQ_INT(weft_store_trap(fx.store), WEFT_TRAP_NONE);
     ASSERT_EQ_INT(CALL_I32(&fx, "pristine", 0), 1);
+}
+
+/* A reset keeps a raised interrupt flag (weft/store.h: the embedder clears
+ * a stale one before it arms the next call's deadline, so that one raised
+ * while a reset clears memories is never lost, as a node's kept instance's
+ * was): the start function the reset runs again stops at it, as at
+ * instantiation, and after the reset of an instance without one the next
+ * call stops; weft_store_clear_interrupt is what clears it. */
+TEST(instance_reset_keeps_a_raised_interrupt)
+{
+    fixture_t fx;
+    static int32_t one = 1;
+    open_reset(&fx, &one);
+    weft_store_interrupt(fx.store);
+    ASSERT_RC(weft_instance_reset(fx.inst), WEFT_ETRAP);
+    ASSERT_EQ_INT(weft_store_trap(fx.store), WEFT_TRAP_INTERRUPTED);
+
+    fixture_t own;
+    fx_load(&own, "store_reset_owner"); /* no start function, no imports */
+    weft_store_interrupt(own.store);
+    for (int round = 0; round < 2; round++) {
+        ASSERT_OK_S(own.store, weft_instance_reset(own.inst));
+        ASSERT_TRAP(own.store, TRY_I32(&own, "bump_own", 0), WEFT_TRAP_INTERRUPTED);
+    }
+    weft_store_clear_interrupt(own.store);
+    ASSERT_OK_S(own.store, weft_instance_reset(own.inst));
+    CALL_VOID(&own, "bump_own", 0);
 }
 
 /* weft_instance_rebind_host points the imports that carried one user

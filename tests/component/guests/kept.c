@@ -5,7 +5,9 @@
  * the handle a new resource gets, where the host's cabi_realloc put the
  * argument) and then changes all of it, a handle leaked too. A fresh
  * instance always reports the same; so must a kept one once reset
- * (src/node/call.c, "Kept instances").
+ * (src/node/call.c, "Kept instances"). `fill` and `spin` are for a
+ * deadline in a kept instance: the one leaves the next reset memory to
+ * clear, the other runs until the watchdog stops it.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,4 +46,23 @@ __attribute__((export_name("scribble"))) uint32_t *scribble(char *s, size_t n)
     ret[0] = (uint32_t)(uintptr_t)out;
     ret[1] = (uint32_t)len;
     return ret;
+}
+
+/* fill: writes to kib KiB of a new heap block (the memory grows), which
+ * the next reset clears and gives back. */
+static char *filled;
+
+__attribute__((export_name("fill"))) void fill(uint32_t kib)
+{
+    size_t n = (size_t)kib << 10;
+    if ((filled = malloc(n)))
+        memset(filled, 1, n);
+}
+
+/* spin: never returns (the watchdog must stop it). */
+__attribute__((export_name("spin"))) void spin(void)
+{
+    volatile unsigned x = 0;
+    for (;;)
+        x++;
 }
