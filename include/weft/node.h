@@ -220,6 +220,10 @@ typedef struct {
      * for its context's running call is looked at once, not at every
      * dispatch) */
     uint64_t dispatch_steps;
+    /* functions of the apps' modules now compiled to machine code (a
+     * gauge, not a counter: the compiled tiers, docs/jit.md; 0 under
+     * WEFT_TIER_INTERP), and those modules' functions in all */
+    uint64_t compiled_functions, functions;
 } weft_node_stats_t;
 void weft_node_stats(weft_node_t *node, weft_node_stats_t *out);
 /* For tests: while hold is nonzero the commit thread starts no batch

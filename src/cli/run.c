@@ -31,6 +31,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <weft/component.h>
@@ -337,6 +338,21 @@ static int open_node(run_t *r)
     return 0;
 }
 
+/* --stats: one line on stderr after the call (the module's functions are
+ * the node's only app's). */
+static void print_stats(const run_t *r, const struct timespec *t0)
+{
+    static const char *const tiers[] = {"interp", "jit", "auto"};
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    weft_node_stats_t st;
+    weft_node_stats(r->node, &st);
+    int tier = weft_tier_available(r->o->tier) ? r->o->tier : WEFT_TIER_INTERP;
+    fprintf(stderr, "weft: stats: tier %s, %llu of %llu functions compiled, %.3f s\n", tiers[tier],
+            (unsigned long long)st.compiled_functions, (unsigned long long)st.functions,
+            (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9);
+}
+
 int run_stdin_null(void)
 {
     int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -562,6 +578,8 @@ int cli_run(int argc, char **argv)
     }
     req.dirs = o.dirs;
     req.ndirs = o.ndirs;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = run_call(&r, &req, &res);
     free(cal_input);
     if (rc != 0) {
@@ -569,6 +587,8 @@ int cli_run(int argc, char **argv)
         goto done;
     }
     status = run_outcome(&r, res);
+    if (o.stats)
+        print_stats(&r, &t0);
 
 done:
     weft_call_result_delete(res);

@@ -25,7 +25,8 @@ typedef struct {
     int events;
     int no_sync;  /* --no-sync: nx runs without WEFT_NX_SYNC */
     int log_json; /* --log-format=json: log lines as JSON objects */
-    int tier;     /* --tier: WEFT_TIER_INTERP (default), _JIT or _AUTO */
+    int tier;     /* --tier: WEFT_TIER_AUTO (default where available), _JIT or _INTERP */
+    int stats;    /* --stats: the tier's work and the call's time on stderr at the end */
     const char *path;
     char **args;
     int nargs;

@@ -78,11 +78,17 @@ void cli_run_usage(FILE *out)
             "                       an integer with unit ns, us, ms, s, m or h (500ms, 2s,\n"
             "                       1m); a bare number is seconds. Loading the module\n"
             "                       gets DURATION of its own before that (exit code 3)\n"
-            "  --tier interp|jit|auto  the tier that runs the guest: interp (the default),\n"
-            "                       jit, which compiles it to x86-64 machine code at load,\n"
-            "                       or auto, which compiles each function once it is hot\n"
-            "                       (x86-64 Linux; elsewhere it says so and interprets).\n"
-            "                       Results, traps and fuel are the same in every tier\n"
+            "  --tier interp|jit|auto  the tier that runs the guest: auto (the default on\n"
+            "                       x86-64 Linux) interprets each function until it is\n"
+            "                       hot, then compiles it to machine code; jit compiles\n"
+            "                       every function at load; interp never compiles (the\n"
+            "                       default elsewhere, where jit and auto say so and\n"
+            "                       interpret). Results, traps and fuel are the same in\n"
+            "                       every tier\n"
+            "  --stats              after the call, print to stderr the tier, how many of\n"
+            "                       the module's functions it compiled and the call's\n"
+            "                       wall time: \"weft: stats: tier auto, 12 of 345\n"
+            "                       functions compiled, 1.250 s\"\n"
             "  -h, --help           show this help\n"
             "  --                   end of options\n"
             "\n"
@@ -217,6 +223,7 @@ static int add_env(run_opts_t *o, const char *val)
 int run_parse_opts(int argc, char **argv, run_opts_t *o)
 {
     memset(o, 0, sizeof *o);
+    o->tier = weft_tier_available(WEFT_TIER_AUTO) ? WEFT_TIER_AUTO : WEFT_TIER_INTERP;
     /* At most one --dir or --env per argument: size the arrays once. */
     size_t cap = (size_t)argc + 1;
     o->dirs = calloc(cap, sizeof *o->dirs);
@@ -260,6 +267,8 @@ int run_parse_opts(int argc, char **argv, run_opts_t *o)
             o->events = 1;
         } else if (strcmp(arg, "--no-sync") == 0) {
             o->no_sync = 1;
+        } else if (strcmp(arg, "--stats") == 0) {
+            o->stats = 1;
         } else if ((m = option_value(argc, argv, &i, "--tier", &val)) != 0) {
             if (m < 0)
                 return -1;

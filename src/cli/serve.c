@@ -42,9 +42,10 @@ void cli_serve_usage(FILE *out)
             "  --config FILE        JSON settings: listen, workers, tokens, limits (below)\n"
             "  --port-file FILE     write the port listened on to FILE once ready\n"
             "  --fuel N             fuel limit of every call (default: none)\n"
-            "  --tier interp|jit|auto  the tier of the apps' modules (default interp; an\n"
-            "                       app's manifest may name its own; docs/jit.md). The\n"
-            "                       compiled tiers cache code in DIR/code-cache\n"
+            "  --tier interp|jit|auto  the tier of the apps' modules (default auto on\n"
+            "                       x86-64 Linux, interp elsewhere; an app's manifest may\n"
+            "                       name its own; docs/jit.md). The compiled tiers cache\n"
+            "                       code in DIR/code-cache\n"
             "  --timeout DURATION   wall-clock limit of every call (default: 30s, so a call\n"
             "                       that never returns cannot hold the writer or a shutdown)\n"
             "  --no-sync            replication off: no node id is made, net_* give -5\n"
@@ -70,7 +71,7 @@ void cli_serve_usage(FILE *out)
             "   \"limits\": {\"fuel\": 0, \"timeout_ms\": 30000, \"max_memory_pages\": 4096,\n"
             "              \"max_input_bytes\": 1048576, \"max_output_bytes\": 16777216},\n"
             "   \"max_app_bytes\": 16777216, \"max_call_bytes\": 1048576, \"heartbeat_ms\": 15000,\n"
-            "   \"idle_timeout_s\": 30, \"sse_buffer_bytes\": 1048576, \"tier\": \"interp\",\n"
+            "   \"idle_timeout_s\": 30, \"sse_buffer_bytes\": 1048576, \"tier\": \"auto\",\n"
             "   \"peer_listen\": \"0.0.0.0:7374\", \"peers\": [\"10.0.0.2:7374\"],\n"
             "   \"sync_compact_ms\": 10000, \"sync_compact_keep\": 1024,\n"
             "   \"state_redis\": \"redis://127.0.0.1:6379\",\n"
@@ -488,8 +489,8 @@ int cli_serve(int argc, char **argv)
         nc.limits.max_memory_pages = 4096; /* 256 MiB a memory: calls run side by side */
     nc.data_dir = dir;
     nc.workers = o.workers;
-    if (o.tier)
-        nc.tier = o.tier - 1;
+    nc.tier = o.tier ? o.tier - 1
+            : weft_tier_available(WEFT_TIER_AUTO) ? WEFT_TIER_AUTO : WEFT_TIER_INTERP;
     nc.flags = o.no_sync ? WEFT_NODE_NO_SYNC : 0;
     nc.peer_listen = o.peer_listen;
     nc.peers = o.peers;

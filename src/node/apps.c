@@ -148,6 +148,20 @@ static node_app_t *cached(weft_node_t *node, const char *id)
     return NULL;
 }
 
+void node_apps_compiled(weft_node_t *node, uint64_t *compiled, uint64_t *total)
+{
+    *compiled = *total = 0;
+    pthread_mutex_lock(&node->apps_mu);
+    for (node_app_t *a = node->apps; a; a = a->next) {
+        uint32_t n = 0;
+        if (!a->stale && a->module) {
+            *compiled += weft_module_compiled_functions(a->module, &n);
+            *total += n;
+        }
+    }
+    pthread_mutex_unlock(&node->apps_mu);
+}
+
 node_app_t *node_app_opened(weft_node_t *node, const char *id)
 {
     pthread_mutex_lock(&node->apps_mu);

@@ -1519,6 +1519,7 @@ void weft_node_stats(weft_node_t *node, weft_node_stats_t *out)
     out->writer_guest_calls = __atomic_load_n(&node->writer_guest_calls, __ATOMIC_RELAXED);
     out->cosm_schedule_looks = __atomic_load_n(&node->cosm_looks, __ATOMIC_RELAXED);
     out->views_here = __atomic_load_n(&node->here_views, __ATOMIC_RELAXED);
+    node_apps_compiled(node, &out->compiled_functions, &out->functions);
 }
 
 static void free_env(weft_node_t *node)

@@ -344,6 +344,9 @@ int node_members_change(weft_node_t *node, weft_txn_t *txn, const char *name,
 node_app_t *node_app_load(weft_node_t *node, weft_txn_t *txn, const char *id, char *msg,
                           size_t msg_size);
 void node_apps_free(weft_node_t *node);
+/* Sums, over the apps not deleted, their modules' functions compiled to
+ * machine code (*compiled) and all their functions (*total). */
+void node_apps_compiled(weft_node_t *node, uint64_t *compiled, uint64_t *total);
 /* The app of `id` opened with weft_node_app_open, or NULL. */
 node_app_t *node_app_opened(weft_node_t *node, const char *id);
 

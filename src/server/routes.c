@@ -618,6 +618,12 @@ enum MHD_Result srv_metrics(srv_t *s, req_t *r)
             "# HELP weft_views_here_total Views run on the HTTP thread that took them.\n"
             "# TYPE weft_views_here_total counter\nweft_views_here_total %llu\n",
         (unsigned long long)st.writer_guest_calls, (unsigned long long)st.views_here);
+    put(&t, "# HELP weft_compiled_functions Functions of the apps' modules compiled to machine "
+            "code (tiers auto and jit).\n"
+            "# TYPE weft_compiled_functions gauge\nweft_compiled_functions %llu\n"
+            "# HELP weft_functions Functions of the apps' modules.\n"
+            "# TYPE weft_functions gauge\nweft_functions %llu\n",
+        (unsigned long long)st.compiled_functions, (unsigned long long)st.functions);
     weft_sync_stats_t ss;
     weft_node_sync_stats(s->node, &ss);
     put(&t, "# HELP weft_sync_snapshots_total Whole snapshots of contexts served to peers "

@@ -639,6 +639,15 @@ if [ -n "$examples" ] && have "$examples/fib.wasm"; then
     fib=$examples/fib.wasm
     expect 0 "6765" "$weft" run --invoke fib "$fib" 20
     expect 0 "6765" "$weft" run --invoke fib "$fib" 0x14
+    # The default tier is auto on x86-64 Linux (docs/jit.md): fib(20)'s
+    # 21,890 calls make fib hot, so it is compiled; interp compiles nothing.
+    if [ "$(uname -m)" = x86_64 ] && [ "$(uname -s)" = Linux ]; then
+        expect 0 "weft: stats: tier auto, 1 of 5 functions compiled, " "$weft" run --stats --invoke fib "$fib" 20
+        grep -qx 6765 "$tmp/out" && echo "ok: --stats leaves stdout the result's" ||
+            fail "--stats changed stdout: $(cat "$tmp/out")"
+        expect 0 "weft: stats: tier jit, 5 of 5 functions compiled, " "$weft" run --stats --tier jit --invoke fib "$fib" 20
+    fi
+    expect 0 "weft: stats: tier interp, 0 of 5 functions compiled, " "$weft" run --stats --tier interp --invoke fib "$fib" 20
     expect 0 "7540113804746346429" "$weft" run --invoke fib_iter "$fib" 92
     expect 0 "5" "$weft" run --invoke hypot "$fib" 3 4
     expect 0 "inf" "$weft" run --invoke hypot "$fib" inf 1

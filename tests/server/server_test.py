@@ -18,6 +18,8 @@ them at the end, also when a check fails. One CASE per CTest test:
   args      WASI arguments: ?arg=A&arg=B (and weft call --arg) reach a
             command's argv in order, escapes decoded; a signature covers them
   views     a long view blocks neither writes nor other views
+  tier      hot functions are compiled by default (tier auto), never under
+            "tier": "interp" (the /metrics gauges)
   hostile   oversized bodies, malformed JSON, garbage bytes, idle clients,
             many subscribers: the node keeps serving
   shutdown  SIGTERM answers the calls in flight, then exits 0
@@ -907,6 +909,37 @@ def case_views(tmp):
         node.request("DELETE", "/v1/contexts/q")
     finally:
         node.stop()
+
+
+def case_tier(tmp):
+    # weft serve compiles hot functions by default (tier auto, docs/jit.md):
+    # spin's loop runs its 1,000 back-edges long before its deadline, so its
+    # function is compiled during its first view; the gauge says so. With
+    # "tier": "interp" nothing is ever compiled, the answers the same.
+    for tier, compiled in ((None, True), ("interp", False)):
+        config = {"limits": {"timeout_ms": 300}}
+        if tier:
+            config["tier"] = tier
+        node = Node(os.path.join(tmp, "d-%s" % tier), config=config)
+        try:
+            setup(node)
+            check(metric(node, "weft_compiled_functions") == 0,
+                  "tier %s: nothing compiled before any call" % tier)
+            total = metric(node, "weft_functions")
+            check(total and total > 3, "tier %s: the app's functions counted (%r)" % (tier, total))
+            for _ in range(2):
+                s, doc = node.json("GET", "/v1/contexts/c/call/spin")
+                check(s == 422 and doc["error"]["trap"] == "INTERRUPTED",
+                      "tier %s: spin stops at its deadline (%s %r)" % (tier, s, doc))
+            s, doc = node.json("POST", "/v1/contexts/c/call/put", b"k=v")
+            s2, doc2 = node.json("GET", "/v1/contexts/c/call/get?input=k")
+            check(s == 200 and s2 == 200 and doc2["output"] == "v",
+                  "tier %s: writes and views answer (%s %s %r)" % (tier, s, s2, doc2))
+            n = metric(node, "weft_compiled_functions")
+            check((n >= 1) if compiled else (n == 0),
+                  "tier %s: weft_compiled_functions %r" % (tier or "default (auto)", n))
+        finally:
+            node.stop()
 
 
 def case_shutdown(tmp):
