@@ -11,7 +11,7 @@
 # subset, e.g. "fib sort"), BENCH_TIMEOUT (seconds per run, default 600),
 # BENCH_SIMD=1 (also run KERNEL-simd.wasm, built with clang -msimd128, in
 # two more columns: its time and its ratio to the scalar wasm's), BENCH_TIER
-# (interp, the default: `weft run` as it is; jit: the weft column runs
+# (interp, the default: `weft run --tier interp`; jit: the weft column runs
 # `weft run --tier jit`; both: the weft column interprets and two more
 # columns give the compiled tier's time and its ratio to native, with their
 # own geometric mean, each kernel's right after its interpreted runs).
@@ -68,7 +68,8 @@ echo
 SIMD=${BENCH_SIMD:-0}
 TIER=${BENCH_TIER:-interp}
 case $TIER in interp | jit | both) ;; *) die "BENCH_TIER must be interp, jit or both" ;; esac
-weft_tier=()
+# the tier always named: `weft run`'s own default is auto (docs/jit.md)
+weft_tier=(--tier interp)
 [ "$TIER" = jit ] && weft_tier=(--tier jit)
 jit_head="" jit_rule=""
 if [ "$TIER" = both ]; then
@@ -110,7 +111,7 @@ for k in $KERNELS; do
     ratios+=("$ratio")
     simd_cols=""
     if [ "$SIMD" = 1 ]; then
-        if ! run_best simd "$WEFT" run "$BUILD/bench/$k-simd.wasm" || [ "$simd_out" != "$nat_out" ]; then
+        if ! run_best simd "$WEFT" run "${weft_tier[@]}" "$BUILD/bench/$k-simd.wasm" || [ "$simd_out" != "$nat_out" ]; then
             echo "bench: *** $k-simd: ${simd_out} (native $nat_out) ***" >&2
             failed=1
             simd_time="?"

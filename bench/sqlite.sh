@@ -13,12 +13,15 @@
 # them in one run) alternated, BENCH_RUNS rounds (default 5), and prints the
 # median user CPU time of each and its ratio to native: CPU time rather than
 # wall time, because the machine is shared. SQLITE_SIZE is speedtest1's
-# --size (default 10).
+# --size (default 10); SQLITE_TIER the tier every weft runs it in
+# (`weft run --tier`: interp, the default here, jit or auto, weft run's own
+# default).
 set -euo pipefail
 
 BUILD=${1:-build}
 RUNS=${BENCH_RUNS:-5}
 SIZE=${SQLITE_SIZE:-10}
+TIER=${SQLITE_TIER:-interp}
 WEFTS=${WEFTS:-$BUILD/weft}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
@@ -31,6 +34,7 @@ speedtest=$SQLITE_SRC/speedtest1.c
 [ -f "$speedtest" ] || speedtest=$SQLITE_SRC/test/speedtest1.c
 [ -f "$speedtest" ] || die "no speedtest1.c in $SQLITE_SRC or $SQLITE_SRC/test"
 case $RUNS in '' | *[!0-9]* | 0) die "BENCH_RUNS must be a positive integer" ;; esac
+case $TIER in interp | jit | auto) ;; *) die "SQLITE_TIER must be interp, jit or auto" ;; esac
 for w in $WEFTS; do [ -x "$w" ] || die "$w not found: build first (make)"; done
 command -v clang >/dev/null || die "clang not found (scripts/install-deps.sh)"
 
@@ -68,13 +72,13 @@ print("%.3f" % (resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - t0))' "$
 }
 median() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-echo "SQLite speedtest1 --size $SIZE :memory:, median user CPU seconds of $RUNS alternated rounds"
+echo "SQLite speedtest1 --size $SIZE :memory:, weft --tier $TIER, median user CPU seconds of $RUNS alternated rounds"
 echo "machine: $(uname -m), $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for ((r = 0; r < RUNS; r++)); do
     user_time native "$out/speedtest1-native"
     i=0
     for w in $WEFTS; do
-        user_time "weft$i" "$w" run "$out/speedtest1.wasm"
+        user_time "weft$i" "$w" run --tier "$TIER" "$out/speedtest1.wasm"
         i=$((i + 1))
     done
 done
