@@ -168,6 +168,10 @@ typedef struct {
      * compiled (jit_hot); 0 or below: not counted (another tier, being
      * compiled or compiled, or without a template). */
     atomic_int hot;
+    /* Tier auto: the compiled body's internal entry (the one direct calls
+     * use, docs/jit.md), published with jit; a function compiled later
+     * calls this one straight there instead of through jit_invoke. */
+    _Atomic(const void *) jit_internal;
 } funcdef_t;
 
 /* funcdef_t.jit as the interpreter reads it at a call, only to choose the

@@ -340,6 +340,21 @@ TEST(jit_fuel_running_out_anywhere_agrees_with_the_interpreter)
     for (uint64_t fuel = 0; fuel <= 120; fuel++) expect_same_call(&tin, &tjit, "tail", 6, fuel);
 }
 
+/* Module `name` interpreted in *in and in `tier` in *other, both with a
+ * call depth limit of `depth`, instantiated. */
+static void open_depth_limited(fixture_t *in, fixture_t *other, const char *name, int tier, uint32_t depth)
+{
+    fx_open_tier(in, name, WEFT_TIER_INTERP);
+    fx_open_tier(other, name, tier);
+    fixture_t *fx[2] = {in, other};
+    for (int t = 0; t < 2; t++) {
+        weft_limits_config_t lim = weft_store_limits(fx[t]->store);
+        lim.max_call_depth = depth;
+        ASSERT_OK(weft_store_set_limits(fx[t]->store, &lim));
+        fx_instantiate(fx[t]);
+    }
+}
+
 /* Direct calls (jit_calls.wat): a callee's locals read before written are
  * zero after another callee left junk in the same slots (40 of them, and
  * 80, past the 64 the mask tracks); the depth limit falls on the same call
@@ -372,15 +387,7 @@ TEST(jit_direct_calls_agree_with_the_interpreter)
     ASSERT_TRUE(bt[0] != bt[1] && bt[1] == bt[2] && bt[2] == bt[3] && bt[3] != bt[4]);
     /* a depth limit of 300: the frame array (256 frames first) grows once */
     fixture_t lin, ljit;
-    fx_open_tier(&lin, "jit_calls", WEFT_TIER_INTERP);
-    fx_open_tier(&ljit, "jit_calls", WEFT_TIER_JIT);
-    fixture_t *lim_fx[2] = {&lin, &ljit};
-    for (int t = 0; t < 2; t++) {
-        weft_limits_config_t lim = weft_store_limits(lim_fx[t]->store);
-        lim.max_call_depth = 300;
-        ASSERT_OK(weft_store_set_limits(lim_fx[t]->store, &lim));
-        fx_instantiate(lim_fx[t]);
-    }
+    open_depth_limited(&lin, &ljit, "jit_calls", WEFT_TIER_JIT, 300);
     for (int32_t n = 250; n <= 310; n++) expect_same_call(&lin, &ljit, "mixed", n, 100000000);
     ASSERT_EQ_INT(CALL_I32(&ljit, "mixed", 1, 298), 298);
     ASSERT_TRAP(ljit.store, TRY_I32(&ljit, "mixed", 1, 300), WEFT_TRAP_STACK_EXHAUSTED);
@@ -577,6 +584,60 @@ TEST(jit_auto_compiles_a_function_once_hot)
         ASSERT_EQ_U64(weft_store_fuel(au.store), weft_store_fuel(in.store));
     }
     ASSERT_EQ_U64(weft_module_compiled_functions(au.module, NULL), 3);
+}
+
+/* jit_auto_calls.wat: functions tier auto compiled one at a time call
+ * each other directly (a callee compiled first: its internal entry in
+ * the caller's code; a callee compiled later: read at each call, through
+ * jh_call until then), with the interpreter's results, fuel, traps,
+ * backtraces and depth limit; also while a callee gets compiled in the
+ * middle of its caller's loop. */
+TEST(jit_auto_calls_between_functions_compiled_alone_agree_with_the_interpreter)
+{
+#if defined(__x86_64__) && defined(__linux__)
+    fixture_t in, au;
+    fx_load_tier(&in, "jit_auto_calls", WEFT_TIER_INTERP);
+    fx_load_tier(&au, "jit_auto_calls", WEFT_TIER_AUTO);
+    /* leaf first, then mid (hot within one chain of 1,200 levels) */
+    for (int k = 0; k < 1000; k++) ASSERT_EQ_INT(CALL_I32(&au, "leaf", 1, k), k + 5);
+    ASSERT_EQ_U64(weft_module_compiled_functions(au.module, NULL), 1);
+    weft_store_set_fuel(au.store, 100000000);
+    ASSERT_EQ_INT(CALL_I32(&au, "chain", 1, 1200), CALL_I32(&in, "chain", 1, 1200));
+    ASSERT_EQ_U64(weft_module_compiled_functions(au.module, NULL), 2);
+    static const int32_t args[] = {0, 1, 2, 7, 300, 1200};
+    for (size_t a = 0; a < sizeof args / sizeof *args; a++) expect_same_call(&in, &au, "chain", args[a], 100000000);
+    for (uint64_t fuel = 0; fuel <= 120; fuel++) expect_same_call(&in, &au, "chain", 6, fuel);
+    /* early hot while late never ran; then late hot halfway through a loop */
+    for (int k = 0; k < 1000; k++) expect_same_call(&in, &au, "early", 0, 1000);
+    ASSERT_EQ_U64(weft_module_compiled_functions(au.module, NULL), 3);
+    for (uint64_t fuel = 0; fuel <= 120; fuel++) expect_same_call(&in, &au, "early", 5, fuel);
+    ASSERT_EQ_U64(weft_module_compiled_functions(au.module, NULL), 3); /* late: 605 calls */
+    expect_same_call(&in, &au, "early", 3000, 100000000);
+    ASSERT_EQ_U64(weft_module_compiled_functions(au.module, NULL), 4);
+    for (uint64_t fuel = 0; fuel <= 120; fuel++) expect_same_call(&in, &au, "early", 5, fuel);
+    expect_same_call(&in, &au, "early", 3000, 100000000);
+    /* an out-of-bounds load 3 levels down a chain compiled alone */
+    for (int k = 0; k < 1000; k++) ASSERT_EQ_INT(CALL_I32(&au, "probe", 1, 0), 0);
+    weft_store_set_fuel(au.store, 100000000);
+    ASSERT_EQ_INT(CALL_I32(&au, "deep", 2, 1100, 0), 1101);
+    ASSERT_EQ_U64(weft_module_compiled_functions(au.module, NULL), 6);
+    for (int t = 0; t < 2; t++) {
+        fixture_t *fx = t ? &au : &in;
+        weft_store_set_fuel(fx->store, 100000000);
+        ASSERT_TRAP(fx->store, TRY_I32(fx, "deep", 2, 3, 65536), WEFT_TRAP_MEMORY_OOB);
+    }
+    h_same_trap(in.store, au.store);
+    uint32_t bt[8];
+    ASSERT_EQ_U64(weft_store_trap_backtrace(au.store, bt, NULL, 8), 6); /* probe, mid2 x4, deep */
+    /* a depth limit of 300, reached inside the compiled chain */
+    fixture_t lin, lau;
+    open_depth_limited(&lin, &lau, "jit_auto_calls", WEFT_TIER_AUTO, 300);
+    for (int k = 0; k < 1000; k++) ASSERT_EQ_INT(CALL_I32(&lau, "leaf", 1, k), k + 5);
+    for (int k = 0; k < 6; k++) expect_same_call(&lin, &lau, "chain", 200, 100000000);
+    ASSERT_EQ_U64(weft_module_compiled_functions(lau.module, NULL), 2);
+    for (int32_t n = 250; n <= 310; n++) expect_same_call(&lin, &lau, "chain", n, 100000000);
+    ASSERT_TRAP(lau.store, TRY_I32(&lau, "chain", 1, 300), WEFT_TRAP_STACK_EXHAUSTED);
+#endif
 }
 
 /* Loads fuel.wasm in `tier` with the code cache in dir; the module is

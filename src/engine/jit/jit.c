@@ -157,6 +157,7 @@ typedef struct {
     xbuf_t *b;
     const weft_module_t *m;
     const bool *will;     /* per defined function: it will be compiled */
+    bool alone;           /* tier auto: this function is compiled alone (jit_compile_function) */
     callfixes_t *calls;   /* the module's direct calls */
     const funcdef_t *fd;
     size_t *off; /* per cell: machine offset of the op starting there */
@@ -678,7 +679,7 @@ static void zero_locals(jc_t *j, const funcdef_t *cd, uint32_t base)
  * helper call writes it out, depth_out), the callee's trap stubs name it
  * by index, and it keeps r12/r15 current (reloaded after anything that
  * may grow memory), so the caller reloads nothing. */
-static void direct_call(jc_t *j, const cell_t *pc)
+static void direct_call(jc_t *j, const cell_t *pc, const void *at, bool via_field)
 {
     xbuf_t *b = j->b;
     uint32_t f = pc[1].p.a, base = pc[1].p.b;
@@ -694,15 +695,61 @@ static void direct_call(jc_t *j, const cell_t *pc)
     trap_if(j, CC_A, WEFT_TRAP_STACK_EXHAUSTED, 0);
     zero_locals(j, cd, base);
     if (base) x_lea(b, RBX, RBX, NO_REG, SLOT(base));
-    x_byte(b, 0xE8);
-    if (grow((void **)&j->calls->v, &j->calls->cap, j->calls->n, sizeof *j->calls->v))
-        j->calls->v[j->calls->n++] = (callfix_t){b->len, f - j->m->nfunc_imports};
-    else
-        j->failed = true;
-    x_u32(b, 0);
+    if (at) { /* compiled before, into a mapping of its own: call rax */
+        x_mov_imm64(b, RAX, (uint64_t)(uintptr_t)at);
+        if (via_field) x_load(b, 8, false, true, RAX, RAX, NO_REG, 0); /* its jit_internal */
+        x_byte(b, 0xFF);
+        x_byte(b, 0xD0);
+    } else { /* compiled with this one: call rel32, patched once placed */
+        x_byte(b, 0xE8);
+        if (grow((void **)&j->calls->v, &j->calls->cap, j->calls->n, sizeof *j->calls->v))
+            j->calls->v[j->calls->n++] = (callfix_t){b->len, f - j->m->nfunc_imports};
+        else
+            j->failed = true;
+        x_u32(b, 0);
+    }
     if (base) x_lea(b, RBX, RBX, NO_REG, -SLOT(base));
     x_test_rr(b, 0, RAX, RAX);
     add_site(j, &j->unwind, &j->n_unwind, &j->unwind_cap, x_jcc(b, CC_NE));
+}
+
+/* A call of function pc[1].p.a that is not compiled with this one: an
+ * import, or (tier auto, compiled alone) a defined function compiled one
+ * at a time too, before this one or after. Such a function publishes its
+ * internal entry (funcdef_t.jit_internal, once, never changed): one
+ * compiled already is called there directly; for one not compiled yet
+ * the call reads the field each time and goes direct once it is set,
+ * through jh_call (jit_invoke) until then. Only code compiled alone
+ * holds these absolute addresses: a whole module (which the code cache
+ * stores) is compiled at load, and its calls go direct or through
+ * jh_call. Caller and callee agree on memory: code compiled alone keeps
+ * explicit bounds checks unless the module's memory is guarded
+ * (jit_guarded, one setting for all of its functions). */
+static void local_call(jc_t *j, const cell_t *pc)
+{
+    uint32_t f = pc[1].p.a;
+    if (f < j->m->nfunc_imports || !j->alone) {
+        helper_call_op(j, OP_CALL, pc);
+        return;
+    }
+    funcdef_t *cd = (funcdef_t *)&j->m->funcs[f - j->m->nfunc_imports];
+    const void *at = atomic_load_explicit(&cd->jit_internal, memory_order_acquire);
+    if (at) {
+        direct_call(j, pc, at, false);
+        return;
+    }
+    xbuf_t *b = j->b;
+    x_mov_imm64(b, RAX, (uint64_t)(uintptr_t)&cd->jit_internal);
+    x_load(b, 8, false, true, RAX, RAX, NO_REG, 0);
+    x_test_rr(b, 1, RAX, RAX);
+    size_t slow = x_jcc(b, CC_E);
+    /* rax is lost to the stack checks' out-of-line paths (jh_deeper):
+     * direct_call reads the field again just before its call */
+    direct_call(j, pc, (const void *)&cd->jit_internal, true);
+    size_t done = x_jmp(b);
+    x_patch(b, slow, b->len);
+    helper_call_op(j, OP_CALL, pc);
+    x_patch(b, done, b->len);
 }
 
 /* slot d = slot a, all 8 bytes: one move into d's register when it has
@@ -941,9 +988,9 @@ static void emit_op(jc_t *j, int op, size_t i)
     case OP_CALL_LOCAL: /* CALL with the callee's funcdef_t in cell 2, unused here */
         call_begin(j);
         if (pc[1].p.a >= j->m->nfunc_imports && j->will[pc[1].p.a - j->m->nfunc_imports])
-            direct_call(j, pc);
+            direct_call(j, pc, NULL, false);
         else
-            helper_call_op(j, OP_CALL, pc);
+            local_call(j, pc);
         call_end(j);
         return;
     case OP_CALL_INDIRECT:
@@ -1419,10 +1466,10 @@ static void emit_body(jc_t *j, const flow_t *f, const pin_t *pins, size_t npins)
  * loop uses, the second pins the most used locals. False when it could
  * not (out of memory, or an op without a template: a bug). */
 static bool compile_function(xbuf_t *b, const weft_module_t *m, const bool *will, callfixes_t *calls,
-                             uint32_t i, size_t *internal)
+                             uint32_t i, size_t *internal, bool alone)
 {
     const funcdef_t *fd = &m->funcs[i];
-    jc_t j = {.b = b, .m = m, .will = will, .calls = calls, .fd = fd, .index = m->nfunc_imports + i};
+    jc_t j = {.b = b, .m = m, .will = will, .alone = alone, .calls = calls, .fd = fd, .index = m->nfunc_imports + i};
     flow_t f;
     pin_t *pins = NULL;
     bool ok = false;
@@ -1556,7 +1603,7 @@ void jit_compile_module(weft_module_t *m)
         if (!done[i]) continue;
         while (b.len % 16) x_byte(&b, 0xCC); /* int3 between functions */
         entry[i] = b.len;
-        if (!compile_function(&b, m, done, &calls, i, &internal[i])) goto out;
+        if (!compile_function(&b, m, done, &calls, i, &internal[i], false)) goto out;
     }
     if (b.failed || b.len == stub_len) goto out;
     for (size_t k = 0; k < calls.n; k++) x_patch(&b, calls.v[k].at, internal[calls.v[k].callee]);
@@ -1610,11 +1657,12 @@ bool jit_compile_function(weft_module_t *m, uint32_t i)
     bool ok = false;
     if (!will || !c) goto out;
     will[i] = true;
-    if (!compile_function(&b, m, will, &calls, i, &internal) || b.failed) goto out;
+    if (!compile_function(&b, m, will, &calls, i, &internal, true) || b.failed) goto out;
     for (size_t k = 0; k < calls.n; k++) x_patch(&b, calls.v[k].at, internal);
     if (!(c->code = jit_map_code(b.p, b.len, &c->size))) goto out;
     c->next = atomic_load(&m->jit_chunks);
     while (!atomic_compare_exchange_weak(&m->jit_chunks, &c->next, c)) {}
+    atomic_store_explicit(&m->funcs[i].jit_internal, (uint8_t *)c->code + internal, memory_order_release);
     atomic_store_explicit(&m->funcs[i].jit, c->code, memory_order_release); /* the C entry is first */
     atomic_fetch_add(&m->jit_funcs, 1);
     c = NULL;
