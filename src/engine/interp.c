@@ -745,12 +745,13 @@ L_REF_IS_NULL:
     DST(1).i32 = SRC(1).ref == NULL;
     pc += 2;
     NEXT();
-/* Two I32_ADD_IMMs (compile.c: add_imm_pair), in order: the second may
- * read what the first wrote. Each slot is written as PUT writes it; acc
- * holds the second result, as after two separate ops. */
-#define ADD_IMM2(a_expr)                                                      \
+/* An i32 add, then an I32_ADD_IMM (validate.c: add_imm_pair, two
+ * I32_ADD_IMMs; add_then_add_imm, an I32_ADD and an I32_ADD_IMM), in
+ * order: the second may read what the first wrote. Each slot is written as
+ * PUT writes it; acc holds the second result, as after two separate ops. */
+#define ADD_THEN_ADD_IMM(a_expr, b_expr)                                      \
     do {                                                                      \
-        fp[pc[1].p.a].i32 = (a_expr) + (uint32_t)pc[2].u;                     \
+        fp[pc[1].p.a].i32 = (a_expr) + (b_expr);                              \
         uint32_t r2_ = fp[pc[3].p.b].i32 + (uint32_t)pc[4].u;                 \
         fp[pc[3].p.a].i32 = r2_;                                              \
         acc.i64 = r2_;                                                        \
@@ -758,9 +759,13 @@ L_REF_IS_NULL:
         NEXT();                                                               \
     } while (0)
 L_I32_ADD_IMM2:
-    ADD_IMM2(SRC(1).i32);
+    ADD_THEN_ADD_IMM(SRC(1).i32, (uint32_t)pc[2].u);
 L_I32_ADD_IMM2_R:
-    ADD_IMM2(acc.i32);
+    ADD_THEN_ADD_IMM(acc.i32, (uint32_t)pc[2].u);
+L_I32_ADD_ADD_IMM:
+    ADD_THEN_ADD_IMM(SRC(1).i32, fp[pc[2].p.a].i32);
+L_I32_ADD_ADD_IMM_R:
+    ADD_THEN_ADD_IMM(acc.i32, fp[pc[2].p.a].i32);
 /* global.get of an i32 global plus a constant, and global.set of a slot
  * plus a constant (compile.c: global_add_imm, global_set_fused): clang's
  * stack pointer, moved down at a function's entry and back at its end.
@@ -1043,6 +1048,46 @@ L_V_SHUFFLE32: {
         pc += (len);                                                          \
         NEXT();                                                               \
     }
+/* Two loads of one kind in a row (ops.def's I32_LOAD2): the first's
+ * result is in its slot before the second reads its address. */
+#define LOAD2(ct)                                                             \
+    {                                                                         \
+        uint64_t ea = (uint64_t)SRC(1).i32 + pc[2].u;                         \
+        if (UNLIKELY(ea + sizeof(ct) > memsize)) TRAP(MEMORY_OOB);            \
+        ct v;                                                                 \
+        memcpy(&v, mem + ea, sizeof v);                                       \
+        DST(1).i32 = v;                                                       \
+        ea = (uint64_t)fp[pc[3].p.b].i32 + pc[4].u;                           \
+        if (UNLIKELY(ea + sizeof(ct) > memsize)) TRAP(MEMORY_OOB);            \
+        memcpy(&v, mem + ea, sizeof v);                                       \
+        fp[pc[3].p.a].i32 = v;                                                \
+        ACC_WRITE((uint32_t)v);                                               \
+        pc += 5;                                                              \
+        NEXT();                                                               \
+    }
+L_I32_LOAD2:
+    LOAD2(uint32_t)
+L_I32_LOAD8_U2:
+    LOAD2(uint8_t)
+/* A byte loaded, then stored (validate.c: byte_move): the load's slot is
+ * written before the store's bounds check, as two ops did (acc is not:
+ * the compiler takes nothing from it after a store). */
+#define MOVE8(ea_expr)                                                        \
+    {                                                                         \
+        uint64_t ea = (ea_expr);                                              \
+        if (UNLIKELY(ea + 1 > memsize)) TRAP(MEMORY_OOB);                     \
+        uint8_t v = mem[ea];                                                  \
+        DST(1).i32 = v;                                                       \
+        ea = (uint64_t)fp[pc[3].p.a].i32 + pc[4].u;                           \
+        if (UNLIKELY(ea + 1 > memsize)) TRAP(MEMORY_OOB);                     \
+        mem[ea] = v;                                                          \
+        pc += 5;                                                              \
+        NEXT();                                                               \
+    }
+L_I32_LOAD8_U_STORE8:
+    MOVE8((uint64_t)SRC(1).i32 + pc[2].u)
+L_I32_LOAD8_U_A_STORE8:
+    MOVE8((uint64_t)(uint32_t)(SRC(1).i32 + pc[2].p.b) + pc[2].p.a)
 #define LOAD(n, w, vo, ct, fo)                                                \
     L_##n : LOAD_AT(ct, fo, (uint64_t)SRC(1).i32 + pc[2].u)                   \
     L_##n##_A : LOAD_AT(ct, fo, (uint64_t)(uint32_t)(SRC(1).i32 + pc[2].p.b) + pc[2].p.a)         \

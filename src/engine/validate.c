@@ -300,6 +300,27 @@ static int swapped(int op)
     return -1;
 }
 
+/* Makes the last op, of three cells, the fused op `fused` by appending the
+ * second half [d | a][cell], unless a new run starts here or the op is not
+ * at the end of the code. The second half is the last definition
+ * (local.set retargets d, address_add may split it off again) and leaves d
+ * in acc as `second`, its op alone, does. Returns whether it fused. */
+static bool fuse_second(cctx_t *c, int fused, uint32_t d, uint32_t a, uint64_t cell, int second)
+{
+    if (c->fuel_pending || c->last_op_at + 3 != c->ncode) return false;
+    size_t at = c->last_op_at;
+    c->last_op = fused;
+    c->code[at].h = interp_labels[fused];
+    cc_pair(c, d, a);
+    cc_cell(c, cell);
+    c->last_def = at + 3;
+    c->last_copy = NO_CELL;
+    c->acc_ok = true;
+    c->acc_class = cc_acc_out(second);
+    c->acc_slot = d;
+    return true;
+}
+
 /* i32 d = a + k right after another I32_ADD_IMM of this run (clang's
  * strength-reduced loops step several induction variables one after
  * another): the two become one I32_ADD_IMM2, one dispatch. The pair is
@@ -309,23 +330,38 @@ static int swapped(int op)
 static bool add_imm_pair(cctx_t *c, uint32_t d, uint32_t a, uint64_t k)
 {
     int last = c->last_op;
-    if ((last != OP_I32_ADD_IMM && last != OP_I32_ADD_IMM_R) || c->fuel_pending ||
-        c->last_op_at + 3 != c->ncode)
-        return false;
-    size_t at = c->last_op_at;
-    c->last_op = last == OP_I32_ADD_IMM ? OP_I32_ADD_IMM2 : OP_I32_ADD_IMM2_R;
-    c->code[at].h = interp_labels[c->last_op];
-    cc_pair(c, d, a);
-    cc_cell(c, k);
-    c->last_def = at + 3;
-    c->last_copy = NO_CELL;
-    c->acc_ok = true; /* the handler leaves d in acc, as I32_ADD_IMM does */
-    c->acc_class = cc_acc_out(OP_I32_ADD_IMM);
-    c->acc_slot = d;
-    return true;
+    return (last == OP_I32_ADD_IMM || last == OP_I32_ADD_IMM_R) &&
+           fuse_second(c, last == OP_I32_ADD_IMM ? OP_I32_ADD_IMM2 : OP_I32_ADD_IMM2_R, d, a, k, OP_I32_ADD_IMM);
 }
 
-static bool is_add_imm_pair(int op) { return op == OP_I32_ADD_IMM2 || op == OP_I32_ADD_IMM2_R; }
+/* i32 d = a + k where a is the result of an I32_ADD right before in this
+ * run (a + b + k: clang's address of a field of an indexed element): one
+ * I32_ADD_ADD_IMM, one dispatch, made as add_imm_pair makes its pair (the
+ * _R form when the I32_ADD read acc). Only a sum of the sum: an unrelated
+ * add of a constant is left to pair with the next (I32_ADD_IMM2) or to
+ * fuse into a global.set or a load. Returns whether it fused. */
+static bool add_then_add_imm(cctx_t *c, uint32_t d, uint32_t a, uint32_t k)
+{
+    int last = c->last_op;
+    return (last == OP_I32_ADD || last == OP_I32_ADD_R) && c->code[c->last_op_at + 1].p.a == a &&
+           fuse_second(c, last == OP_I32_ADD ? OP_I32_ADD_ADD_IMM : OP_I32_ADD_ADD_IMM_R, d, a, k, OP_I32_ADD_IMM);
+}
+
+/* For the fused ops whose second half is an add of a constant (cells 3-4),
+ * which a load or store may fold again (address_add, take_last_op), the op
+ * of their first half alone; -1 for any other op. */
+static int pair_first(int op)
+{
+    switch (op) {
+    case OP_I32_ADD_IMM2: return OP_I32_ADD_IMM;
+    case OP_I32_ADD_IMM2_R: return OP_I32_ADD_IMM_R;
+    case OP_I32_ADD_ADD_IMM: return OP_I32_ADD;
+    case OP_I32_ADD_ADD_IMM_R: return OP_I32_ADD_R;
+    default: return -1;
+    }
+}
+
+static bool is_add_imm_pair(int op) { return pair_first(op) >= 0; }
 
 /* i32 d = a + k where a is the fresh result of a GLOBAL_GET right before:
  * one GLOBAL_GET_ADD_IMM (clang's `global.get $sp; i32.const n; i32.sub`
@@ -411,6 +447,9 @@ static void binop(cctx_t *c, int op, uint8_t vin, uint8_t vout, bool imm)
         global_add_imm(c, d, a.slot, op == OP_I32_SUB ? 0u - (uint32_t)b.bits : (uint32_t)b.bits))
         return;
     if (b.konst && op == OP_I32_ADD && add_imm_pair(c, d, a.slot, b.bits)) return;
+    if (b.konst && (op == OP_I32_ADD || op == OP_I32_SUB) &&
+        add_then_add_imm(c, d, a.slot, op == OP_I32_SUB ? 0u - (uint32_t)b.bits : (uint32_t)b.bits))
+        return;
     if (b.konst) {
         at = cc_op(c, op + 1 + r);
         cc_pair(c, d, a.slot);
@@ -442,11 +481,12 @@ static int address_add(cctx_t *c, const opnd_t *addr, uint32_t pos, uint32_t *sr
 }
 
 /* Takes the add address_add found back out of the code: the last op, or
- * the second half of an I32_ADD_IMM2, which becomes its first alone. */
+ * the second half of an I32_ADD_IMM2 or I32_ADD_ADD_IMM, whose first half
+ * stays alone. */
 static void take_last_op(cctx_t *c)
 {
     if (is_add_imm_pair(c->last_op)) {
-        int first = c->last_op == OP_I32_ADD_IMM2 ? OP_I32_ADD_IMM : OP_I32_ADD_IMM_R;
+        int first = pair_first(c->last_op);
         c->code[c->last_op_at].h = interp_labels[first];
         c->ncode = c->last_op_at + 3;
         c->last_op = first;
@@ -470,6 +510,19 @@ static void access_m(cctx_t *c, uint32_t a, uint32_t b, uint32_t off, uint32_t m
     if (is_load) cc_def(c, at);
 }
 
+/* i32 d = load(a + off) right after a plain load of the same kind in this
+ * run (clang's field after field, a pointer then what it points to, a
+ * string compared byte by byte): the two become one I32_LOAD2 or
+ * I32_LOAD8_U2, one dispatch. The second reads its address from its slot,
+ * also when that is the first's result, which the handler has written by
+ * then. The second half is the last definition (local.set retargets it).
+ * Returns whether it fused. */
+static bool load_pair(cctx_t *c, int op, uint32_t d, uint32_t a, uint32_t off)
+{
+    int pair = op == OP_I32_LOAD ? OP_I32_LOAD2 : op == OP_I32_LOAD8_U ? OP_I32_LOAD8_U2 : -1;
+    return pair >= 0 && c->last_op == op && fuse_second(c, pair, d, a, off, op);
+}
+
 static void load(cctx_t *c, int op, uint8_t vout, uint32_t natural, uint32_t wasm_op)
 {
     uint32_t off, src, k;
@@ -488,12 +541,31 @@ static void load(cctx_t *c, int op, uint8_t vout, uint32_t natural, uint32_t was
         at = cc_op(c, op + fold);
         cc_pair(c, d, src);
         cc_pair(c, off, k);
+    } else if (load_pair(c, op, d, a.slot, off)) {
+        return;
     } else {
         at = cc_op(c, op + (cc_acc_holds(c, a.slot, op) ? 3 : 0));
         cc_pair(c, d, a.slot);
         cc_cell(c, off);
     }
     cc_def(c, at);
+}
+
+/* i32.store8 at a + off of the byte a plain or _A I32_LOAD8_U right before
+ * in this run loaded (a byte copied: memcpy's tail, clang's copy loops):
+ * one I32_LOAD8_U_STORE8 or _A_STORE8, one dispatch. Returns whether it
+ * fused. */
+static bool byte_move(cctx_t *c, int op, uint32_t a, uint32_t v, uint32_t off)
+{
+    int last = c->last_op;
+    int fused = last == OP_I32_LOAD8_U ? OP_I32_LOAD8_U_STORE8
+                : last == OP_I32_LOAD8_U_A ? OP_I32_LOAD8_U_A_STORE8 : -1;
+    if (op != OP_I32_STORE8 || fused < 0 || c->code[c->last_op_at + 1].p.a != v ||
+        !fuse_second(c, fused, a, v, off, op))
+        return false;
+    c->last_def = NO_CELL; /* as after a store */
+    c->acc_ok = false;
+    return true;
 }
 
 static void store(cctx_t *c, int op, uint8_t vin, uint32_t natural, uint32_t wasm_op)
@@ -514,6 +586,7 @@ static void store(cctx_t *c, int op, uint8_t vin, uint32_t natural, uint32_t was
      * a CONST into a slot: `flags[i] = 0` in a loop was two ops. */
     bool kv = v.konst;
     if (!kv) v = in_slot_at(c, v, c->sp + 1);
+    if (!fold && !kv && byte_move(c, op, a.slot, v.slot, off)) return;
     cc_op(c, op + fold + (kv ? OP_I32_STORE_K - OP_I32_STORE : 0));
     if (fold) {
         cc_pair(c, src, kv ? 0 : v.slot);

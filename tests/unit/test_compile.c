@@ -877,6 +877,152 @@ TEST(compile_fused_stack_pointer_moves_are_one_op)
     }
 }
 
+/* Two loads of one kind in a row are one I32_LOAD2 or I32_LOAD8_U2 (both
+ * halves retargeted into locals, a pointer chased, a string compare's
+ * loop), in both tiers: the values, a trap in either half (the first's
+ * local then written or not), the fuel as the wasm instructions' count
+ * (9 for "fields", 3 for "chase") and running out at every point. */
+TEST(compile_fused_loads_in_a_row_are_one_op)
+{
+    fixture_t in, jit;
+    open_both_tiers(&in, &jit, "fused_steps");
+    all_compiled(&jit); /* the fused ops have templates */
+    const char *fields = listing(in.module, 13);
+    ASSERT_NOT_NULL(strstr(fields, "I32_LOAD2 "));
+    ASSERT_NULL(strstr(fields, "I32_LOAD "));
+    ASSERT_NULL(strstr(fields, "COPY")); /* both halves write their local */
+    ASSERT_NOT_NULL(strstr(listing(in.module, 14), "I32_LOAD2 "));
+    ASSERT_NOT_NULL(strstr(listing(in.module, 15), "I32_LOAD8_U2 "));
+    ASSERT_NOT_NULL(strstr(listing(in.module, 16), "I32_LOAD8_U2 "));
+
+    fixture_t *fx[2] = {&in, &jit};
+    for (int t = 0; t < 2; t++) {
+        int32_t r;
+        ASSERT_OK(fused_call(fx[t], "fields", 1, 256, 0, 0, &r));
+        ASSERT_EQ_INT(r, 264 - 42);
+        ASSERT_OK(fused_call(fx[t], "fields", 1, 264, 0, 0, &r));
+        ASSERT_EQ_INT(r, (int32_t)(0x40302010u - 0x7fffffffu));
+        ASSERT_TRAP(fx[t]->store, fused_call(fx[t], "fields", 1, 65532, 0, 0, &r), WEFT_TRAP_MEMORY_OOB);
+        ASSERT_TRAP(fx[t]->store, fused_call(fx[t], "fields", 1, 65533, 0, 0, &r), WEFT_TRAP_MEMORY_OOB);
+        ASSERT_OK(fused_call(fx[t], "chase", 1, 256, 0, 0, &r));
+        ASSERT_EQ_INT(r, 0x7fffffff);
+        ASSERT_OK(fused_call(fx[t], "chase", 1, 260, 0, 0, &r)); /* 42 + 4: zeroes */
+        ASSERT_EQ_INT(r, 0);
+        ASSERT_TRAP(fx[t]->store, fused_call(fx[t], "chase", 1, 264, 0, 0, &r), WEFT_TRAP_MEMORY_OOB);
+        ASSERT_TRAP(fx[t]->store, fused_call(fx[t], "chase", 1, -4, 0, 0, &r), WEFT_TRAP_MEMORY_OOB);
+        ASSERT_OK(fused_call(fx[t], "bytes", 2, 264, 264, 0, &r));
+        ASSERT_EQ_INT(r, 0x10 - 0x20);
+        ASSERT_OK(fused_call(fx[t], "bytes", 2, 268, 65534, 0, &r)); /* byte 65535 */
+        ASSERT_EQ_INT(r, 0xff);
+        ASSERT_TRAP(fx[t]->store, fused_call(fx[t], "bytes", 2, 0, 65535, 0, &r), WEFT_TRAP_MEMORY_OOB);
+        ASSERT_TRAP(fx[t]->store, fused_call(fx[t], "bytes", 2, 65536, 0, 0, &r), WEFT_TRAP_MEMORY_OOB);
+        ASSERT_OK(fused_call(fx[t], "strcmp", 2, 272, 277, 0, &r));
+        ASSERT_EQ_INT(r, 'd' - 'e');
+        ASSERT_OK(fused_call(fx[t], "strcmp", 2, 272, 282, 0, &r));
+        ASSERT_EQ_INT(r, 0);
+        ASSERT_OK(fused_call(fx[t], "strcmp", 2, 277, 272, 0, &r));
+        ASSERT_EQ_INT(r, 'e' - 'd');
+        ASSERT_TRAP(fx[t]->store, fused_call(fx[t], "strcmp", 2, 272, 65536, 0, &r), WEFT_TRAP_MEMORY_OOB);
+        ASSERT_EQ_U64(fused_fuel_used(fx[t], "fields", 1, 256, 0), 9);
+        ASSERT_EQ_U64(fused_fuel_used(fx[t], "chase", 1, 256, 0), 3);
+    }
+    for (uint64_t fuel = 1; fuel <= 80; fuel++) {
+        fused_same(&in, &jit, "fields", 1, 256, 0, fuel, 1024);
+        fused_same(&in, &jit, "fields", 1, 65532, 0, fuel, 1024); /* the second half traps */
+        fused_same(&in, &jit, "chase", 1, 264, 0, fuel, 1024);
+        fused_same(&in, &jit, "strcmp", 2, 272, 277, fuel, 1024);
+        fused_same(&in, &jit, "strcmp", 2, 272, 65536, fuel, 1024); /* the second half traps */
+    }
+}
+
+/* An i32.add then an add of a constant to its result are one
+ * I32_ADD_ADD_IMM (_R when the first reads acc; a load of the sum folds
+ * the constant, splitting it again), in both tiers: wrapping sums, the
+ * load in bounds and past the end, the fuel as the wasm
+ * instructions' count (7 for "index") and running out at every point. */
+TEST(compile_fused_add_then_add_of_a_constant_is_one_op)
+{
+    fixture_t in, jit;
+    open_both_tiers(&in, &jit, "fused_steps");
+    all_compiled(&jit);
+    const char *sum3 = listing(in.module, 17);
+    ASSERT_NOT_NULL(strstr(sum3, "I32_ADD_ADD_IMM "));
+    ASSERT_NULL(strstr(sum3, "I32_SUB_IMM"));
+    ASSERT_NULL(strstr(sum3, "COPY")); /* the second half writes $s */
+    ASSERT_NOT_NULL(strstr(listing(in.module, 18), "I32_ADD_ADD_IMM_R"));
+    const char *field = listing(in.module, 19);
+    ASSERT_NULL(strstr(field, "I32_ADD_ADD_IMM"));
+    ASSERT_NOT_NULL(strstr(field, "I32_ADD "));
+    ASSERT_NOT_NULL(strstr(field, "I32_LOAD_A"));
+
+    static const int32_t vs[] = {0, 1, -1, 7, INT32_MAX, INT32_MIN, 1000};
+    fixture_t *fx[2] = {&in, &jit};
+    for (int t = 0; t < 2; t++) {
+        int32_t r;
+        for (size_t i = 0; i < sizeof vs / sizeof *vs; i++)
+            for (size_t k = 0; k < sizeof vs / sizeof *vs; k++) {
+                uint32_t a = (uint32_t)vs[i], b = (uint32_t)vs[k];
+                ASSERT_OK(fused_call(fx[t], "sum3", 2, vs[i], vs[k], 0, &r));
+                ASSERT_EQ_INT(r, (int32_t)((a + b - 7) ^ a));
+                ASSERT_OK(fused_call(fx[t], "index", 2, vs[i], vs[k], 0, &r));
+                ASSERT_EQ_INT(r, (int32_t)(a + (b << 3) + 4));
+            }
+        ASSERT_OK(fused_call(fx[t], "field", 2, 250, -2, 0, &r)); /* 256 */
+        ASSERT_EQ_INT(r, 264);
+        ASSERT_OK(fused_call(fx[t], "field", 2, -8, 260, 0, &r)); /* wraps to 260 */
+        ASSERT_EQ_INT(r, 42);
+        ASSERT_TRAP(fx[t]->store, fused_call(fx[t], "field", 2, 65528, 1, 0, &r), WEFT_TRAP_MEMORY_OOB);
+        ASSERT_EQ_U64(fused_fuel_used(fx[t], "index", 2, 1, 2), 7);
+    }
+    for (uint64_t fuel = 1; fuel <= 12; fuel++) {
+        fused_same(&in, &jit, "sum3", 2, INT32_MAX, 9, fuel, 1024);
+        fused_same(&in, &jit, "index", 2, 1000, -3, fuel, 1024);
+        fused_same(&in, &jit, "field", 2, 65528, 1, fuel, 1024); /* the trap, or out of fuel first */
+    }
+}
+
+/* A byte loaded and stored right after is one I32_LOAD8_U_STORE8 (or
+ * _A_STORE8 when the load folds an add), in both tiers: the bytes copied,
+ * a store past the end after bytes were copied, a load past the end, the
+ * fuel as the wasm instructions' count (15 an iteration) and running out
+ * at every point. */
+TEST(compile_fused_byte_copy_is_one_op)
+{
+    fixture_t in, jit;
+    open_both_tiers(&in, &jit, "fused_steps");
+    all_compiled(&jit);
+    const char *plain = listing(in.module, 20);
+    ASSERT_NOT_NULL(strstr(plain, "I32_LOAD8_U_STORE8"));
+    ASSERT_NULL(strstr(plain, "I32_STORE8 "));
+    const char *folded = listing(in.module, 21);
+    ASSERT_NOT_NULL(strstr(folded, "I32_LOAD8_U_A_STORE8"));
+    ASSERT_NULL(strstr(folded, "I32_STORE8 "));
+
+    fixture_t *fx[2] = {&in, &jit};
+    for (int t = 0; t < 2; t++) {
+        int32_t r;
+        ASSERT_OK(fused_call(fx[t], "bytecopy", 2, 2000, 3, 0, &r));
+        ASSERT_EQ_INT(r, 0x00636261); /* "abc", then a byte never written */
+        ASSERT_OK(fused_call(fx[t], "bytecopy_a", 2, 3000, 5, 0, &r));
+        ASSERT_EQ_INT(r, 0x64636261);
+        ASSERT_OK(fused_call(fx[t], "bytecopy", 2, 4000, 0, 0, &r));
+        ASSERT_EQ_INT(r, 0);
+        ASSERT_EQ_U64(fused_fuel_used(fx[t], "bytecopy", 2, 5000, 2) - fused_fuel_used(fx[t], "bytecopy", 2, 5000, 1),
+                      15);
+        /* the store of byte 1 is past the end, after byte 0 was copied */
+        ASSERT_TRAP(fx[t]->store, fused_call(fx[t], "bytecopy", 2, 65534, 2, 0, &r), WEFT_TRAP_MEMORY_OOB);
+        ASSERT_OK(fused_call(fx[t], "bytecopy", 2, 65531, 1, 0, &r));
+        ASSERT_EQ_INT(r, 0x61000061); /* bytes 65532 ('a'), 65533-65534, 65535 ('a') */
+        /* the load of byte 65264 + 272 is past the end first */
+        ASSERT_TRAP(fx[t]->store, fused_call(fx[t], "bytecopy_a", 2, 0, 70000, 10000000, &r), WEFT_TRAP_MEMORY_OOB);
+    }
+    for (uint64_t fuel = 1; fuel <= 80; fuel++) {
+        fused_same(&in, &jit, "bytecopy", 2, 6000, 4, fuel, 1024);
+        fused_same(&in, &jit, "bytecopy_a", 2, 6000, 4, fuel, 1024);
+        fused_same(&in, &jit, "bytecopy", 2, 65533, 4, fuel, 1024); /* the third store traps */
+    }
+}
+
 /* Calls `name` of store_const.wat with i32 arguments under `fuel` (0:
  * off); returns the code, the result (if any) in *out. */
 static int kstore_call(fixture_t *fx, const char *name, int32_t x, int32_t y, uint64_t fuel, int32_t *out)

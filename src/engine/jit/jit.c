@@ -121,6 +121,8 @@ static bool op_supported(int op)
         case OP_SELECT: case OP_GLOBAL_GET: case OP_GLOBAL_SET: case OP_MEMORY_SIZE: case OP_MEMORY_GROW:
         case OP_REF_FUNC: case OP_REF_IS_NULL: case OP_I32_ADD_IMM2: case OP_I32_ADD_IMM2_R:
         case OP_GLOBAL_GET_ADD_IMM: case OP_GLOBAL_GET_ADD_IMM_SET: case OP_GLOBAL_SET_ADD_IMM:
+        case OP_I32_LOAD2: case OP_I32_LOAD8_U2: case OP_I32_ADD_ADD_IMM: case OP_I32_ADD_ADD_IMM_R:
+        case OP_I32_LOAD8_U_STORE8: case OP_I32_LOAD8_U_A_STORE8:
             return true;
         default: return false;
         }
@@ -829,6 +831,30 @@ static void call_end(jc_t *j)
     rc_reload_pinned(&j->rc);
 }
 
+/* A load of memory 0 (op_info's kind K_LOAD), into the destination's
+ * register when it has one. */
+static void emit_load(jc_t *j, const opinfo_t *oi, const cell_t *pc)
+{
+    int32_t disp = mem_address(j, oi, pc, pc[1].p.b);
+    int r = rc_dest(&j->rc, false, oi->out, pc[1].p.a, -1, -1);
+    x_load(j->b, oi->size, oi->sign, oi->out == 8, r < 0 ? RAX : r, R12, RAX, disp);
+    if (r < 0)
+        st_slot(j, oi->out, RAX, pc[1].p.a);
+    else
+        rc_dest_done(&j->rc, pc[1].p.a, oi->out);
+}
+
+/* A store to memory 0 (op_info's kind K_STORE). */
+static void emit_store(jc_t *j, const opinfo_t *oi, const cell_t *pc)
+{
+    int32_t disp = mem_address(j, oi, pc, pc[1].p.a);
+    if (oi->variant >= 3) /* _K: the value is cell 3 */
+        x_mov_imm64(j->b, RCX, oi->size == 8 ? pc[3].u : (uint32_t)pc[3].u);
+    else
+        ld_slot(j, oi->size == 8 ? 8 : 4, RCX, pc[1].p.b);
+    x_store(j->b, oi->size, RCX, R12, RAX, disp);
+}
+
 static void emit_op(jc_t *j, int op, size_t i)
 {
     const cell_t *pc = &j->fd->code[i];
@@ -883,25 +909,12 @@ static void emit_op(jc_t *j, int op, size_t i)
         jump_to_cell(j, cmp_cc[k], i + offcell + (size_t)pc[offcell].i);
         return;
     }
-    case K_LOAD: { /* into the destination's register when it has one */
-        int32_t disp = mem_address(j, oi, pc, pc[1].p.b);
-        int r = rc_dest(&j->rc, false, oi->out, pc[1].p.a, -1, -1);
-        x_load(b, oi->size, oi->sign, oi->out == 8, r < 0 ? RAX : r, R12, RAX, disp);
-        if (r < 0)
-            st_slot(j, oi->out, RAX, pc[1].p.a);
-        else
-            rc_dest_done(&j->rc, pc[1].p.a, oi->out);
+    case K_LOAD:
+        emit_load(j, oi, pc);
         return;
-    }
-    case K_STORE: {
-        int32_t disp = mem_address(j, oi, pc, pc[1].p.a);
-        if (oi->variant >= 3) /* _K: the value is cell 3 */
-            x_mov_imm64(b, RCX, oi->size == 8 ? pc[3].u : (uint32_t)pc[3].u);
-        else
-            ld_slot(j, oi->size == 8 ? 8 : 4, RCX, pc[1].p.b);
-        x_store(b, oi->size, RCX, R12, RAX, disp);
+    case K_STORE:
+        emit_store(j, oi, pc);
         return;
-    }
     default: break;
     }
     switch (op) {
@@ -1007,6 +1020,23 @@ static void emit_op(jc_t *j, int op, size_t i)
     case OP_I32_ADD_IMM2_R:
         bin_inline(j, OP_I32_ADD, pc, true);
         bin_inline(j, OP_I32_ADD, pc + 2, true);
+        return;
+    case OP_I32_ADD_ADD_IMM: /* an I32_ADD then an I32_ADD_IMM, in order: [d | a][b] then [d2 | a2][k] */
+    case OP_I32_ADD_ADD_IMM_R:
+        bin_inline(j, OP_I32_ADD, pc, false);
+        bin_inline(j, OP_I32_ADD, pc + 2, true);
+        return;
+    case OP_I32_LOAD2: /* two plain loads in order: [d | a][offset] then [d2 | a2][offset2] */
+    case OP_I32_LOAD8_U2: {
+        const opinfo_t *one = &op_info[op == OP_I32_LOAD2 ? OP_I32_LOAD : OP_I32_LOAD8_U];
+        emit_load(j, one, pc);
+        emit_load(j, one, pc + 2);
+        return;
+    }
+    case OP_I32_LOAD8_U_STORE8: /* the load [d | a][offset], then the store [a2 | d][offset2] */
+    case OP_I32_LOAD8_U_A_STORE8:
+        emit_load(j, &op_info[op == OP_I32_LOAD8_U_STORE8 ? OP_I32_LOAD8_U : OP_I32_LOAD8_U_A], pc);
+        emit_store(j, &op_info[OP_I32_STORE8], pc + 2);
         return;
     case OP_GLOBAL_GET_ADD_IMM: /* i32 global g (+ k) read or written, as the interpreter does */
     case OP_GLOBAL_GET_ADD_IMM_SET:

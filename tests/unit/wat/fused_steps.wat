@@ -1,7 +1,9 @@
 ;; Fused sequences (docs/engine.md "Fused sequences"): two i32 adds of a
 ;; constant in a row (I32_ADD_IMM2, its _R form, one split again by a load
-;; that folds the second add), and the stack pointer moved by a constant
-;; (GLOBAL_GET_ADD_IMM, _SET, GLOBAL_SET_ADD_IMM), in
+;; that folds the second add), the stack pointer moved by a constant
+;; (GLOBAL_GET_ADD_IMM, _SET, GLOBAL_SET_ADD_IMM), `return x` (RETURN_COPY)
+;; two loads in a row (I32_LOAD2, I32_LOAD8_U2), a + b + k
+;; (I32_ADD_ADD_IMM) and a byte copied (I32_LOAD8_U_STORE8), in
 ;; test_compile.c's compile_fused_* tests.
 (module
   (memory 1)
@@ -103,4 +105,73 @@
   (func (export "ret_br") (param $a i32) (param $b i32) (result i32)
     (drop (br_if 0 (local.get $b) (local.get $a)))
     (i32.const 7))
+
+  ;; 256: a pointer (264) and 42; 264: 0x40302010; 268: 0x7fffffff;
+  ;; 272, 277 and 282: "abcd", "abce" and "abcd", each with a 0 after it
+  (data (i32.const 256) "\08\01\00\00\2a\00\00\00\10\20\30\40\ff\ff\ff\7f"
+    "abcd\00abce\00abcd\00")
+
+  ;; 13-16: two loads of one kind in a row are one I32_LOAD2 or
+  ;; I32_LOAD8_U2: two fields into locals (local.set retargets both
+  ;; halves); a pointer chased (the second's address is the first's
+  ;; result); two bytes; a string compare's loop, whose locals the compiled
+  ;; tier keeps in registers
+  (func (export "fields") (param $p i32) (result i32)
+    (local $x i32) (local $y i32)
+    (local.set $x (i32.load (local.get $p)))
+    (local.set $y (i32.load offset=4 (local.get $p)))
+    (i32.sub (local.get $x) (local.get $y)))
+  (func (export "chase") (param $p i32) (result i32)
+    (i32.load offset=4 (i32.load (local.get $p))))
+  (func (export "bytes") (param $a i32) (param $b i32) (result i32)
+    (i32.sub (i32.load8_u (local.get $a)) (i32.load8_u offset=1 (local.get $b))))
+  (func (export "strcmp") (param $a i32) (param $b i32) (result i32)
+    (local $x i32) (local $y i32)
+    (loop $l
+      (local.set $x (i32.load8_u (local.get $a)))
+      (local.set $y (i32.load8_u (local.get $b)))
+      (if (i32.and (i32.eq (local.get $x) (local.get $y)) (i32.ne (local.get $x) (i32.const 0)))
+        (then
+          (local.set $a (i32.add (local.get $a) (i32.const 1)))
+          (local.set $b (i32.add (local.get $b) (i32.const 1)))
+          (br $l))))
+    (i32.sub (local.get $x) (local.get $y)))
+
+  ;; 17-19: an i32.add, then an add of a constant to its result: one
+  ;; I32_ADD_ADD_IMM (the constant subtracted, into a local); its _R form
+  ;; when the first add reads acc (an element's field: base + i * 8 + 4);
+  ;; a load of the sum, which folds the constant (I32_ADD, I32_LOAD_A: the
+  ;; pair is split again)
+  (func (export "sum3") (param $a i32) (param $b i32) (result i32)
+    (local $s i32)
+    (local.set $s (i32.sub (i32.add (local.get $a) (local.get $b)) (i32.const 7)))
+    (i32.xor (local.get $s) (local.get $a)))
+  (func (export "index") (param $base i32) (param $i i32) (result i32)
+    (i32.add (i32.add (local.get $base) (i32.shl (local.get $i) (i32.const 3))) (i32.const 4)))
+  (func (export "field") (param $base i32) (param $i i32) (result i32)
+    (i32.load (i32.add (i32.add (local.get $base) (local.get $i)) (i32.const 8))))
+
+  ;; 20-21: n bytes copied from 272 to d + 1, one at a time: the byte's
+  ;; load and store are one I32_LOAD8_U_STORE8 (the load's address a
+  ;; local), or I32_LOAD8_U_A_STORE8 (i + 272 folded into the load);
+  ;; returns the four bytes at d + 1. 15 instructions an iteration.
+  (func (export "bytecopy") (param $d i32) (param $n i32) (result i32)
+    (local $i i32)
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (i32.store8 offset=1 (i32.add (local.get $d) (local.get $i)) (i32.load8_u offset=272 (local.get $i)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $l)))
+    (i32.load offset=1 (local.get $d)))
+  (func (export "bytecopy_a") (param $d i32) (param $n i32) (result i32)
+    (local $i i32)
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (i32.store8 offset=1 (i32.add (local.get $d) (local.get $i))
+          (i32.load8_u (i32.add (local.get $i) (i32.const 272))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $l)))
+    (i32.load offset=1 (local.get $d)))
 )
