@@ -762,6 +762,21 @@ L_I32_ADD_IMM2:
     ADD_THEN_ADD_IMM(SRC(1).i32, (uint32_t)pc[2].u);
 L_I32_ADD_IMM2_R:
     ADD_THEN_ADD_IMM(acc.i32, (uint32_t)pc[2].u);
+/* Three I32_ADD_IMMs (add_imm_pair again), in order. */
+#define ADD_IMM3(a_expr)                                                      \
+    do {                                                                      \
+        fp[pc[1].p.a].i32 = (a_expr) + (uint32_t)pc[2].u;                     \
+        fp[pc[3].p.a].i32 = fp[pc[3].p.b].i32 + (uint32_t)pc[4].u;            \
+        uint32_t r3_ = fp[pc[5].p.b].i32 + (uint32_t)pc[6].u;                 \
+        fp[pc[5].p.a].i32 = r3_;                                              \
+        acc.i64 = r3_;                                                        \
+        pc += 7;                                                              \
+        NEXT();                                                               \
+    } while (0)
+L_I32_ADD_IMM3:
+    ADD_IMM3(SRC(1).i32);
+L_I32_ADD_IMM3_R:
+    ADD_IMM3(acc.i32);
 L_I32_ADD_ADD_IMM:
     ADD_THEN_ADD_IMM(SRC(1).i32, fp[pc[2].p.a].i32);
 L_I32_ADD_ADD_IMM_R:

@@ -300,20 +300,21 @@ static int swapped(int op)
     return -1;
 }
 
-/* Makes the last op, of three cells, the fused op `fused` by appending the
- * second half [d | a][cell], unless a new run starts here or the op is not
- * at the end of the code. The second half is the last definition
- * (local.set retargets d, address_add may split it off again) and leaves d
- * in acc as `second`, its op alone, does. Returns whether it fused. */
-static bool fuse_second(cctx_t *c, int fused, uint32_t d, uint32_t a, uint64_t cell, int second)
+/* Makes the last op, of `cells` cells, the fused op `fused` by appending
+ * the second (or third) half [d | a][cell], unless a new run starts here or
+ * the op is not at the end of the code. The new half is the last
+ * definition (local.set retargets d, address_add may split it off again)
+ * and leaves d in acc as `second`, its op alone, does. Returns whether it
+ * fused. */
+static bool fuse_second(cctx_t *c, size_t cells, int fused, uint32_t d, uint32_t a, uint64_t cell, int second)
 {
-    if (c->fuel_pending || c->last_op_at + 3 != c->ncode) return false;
+    if (c->fuel_pending || c->last_op_at + cells != c->ncode) return false;
     size_t at = c->last_op_at;
     c->last_op = fused;
     c->code[at].h = interp_labels[fused];
     cc_pair(c, d, a);
     cc_cell(c, cell);
-    c->last_def = at + 3;
+    c->last_def = at + cells;
     c->last_copy = NO_CELL;
     c->acc_ok = true;
     c->acc_class = cc_acc_out(second);
@@ -323,15 +324,18 @@ static bool fuse_second(cctx_t *c, int fused, uint32_t d, uint32_t a, uint64_t c
 
 /* i32 d = a + k right after another I32_ADD_IMM of this run (clang's
  * strength-reduced loops step several induction variables one after
- * another): the two become one I32_ADD_IMM2, one dispatch. The pair is
- * the last op, its second half the last definition (so local.set can
- * retarget d, and address_add can split the pair again). Returns whether
- * it fused. */
+ * another): the two become one I32_ADD_IMM2, one dispatch, and after an
+ * I32_ADD_IMM2 the three one I32_ADD_IMM3. The fused op is the last op,
+ * its last add the last definition (so local.set can retarget d, and
+ * address_add can split that add off again). Returns whether it fused. */
 static bool add_imm_pair(cctx_t *c, uint32_t d, uint32_t a, uint64_t k)
 {
     int last = c->last_op;
-    return (last == OP_I32_ADD_IMM || last == OP_I32_ADD_IMM_R) &&
-           fuse_second(c, last == OP_I32_ADD_IMM ? OP_I32_ADD_IMM2 : OP_I32_ADD_IMM2_R, d, a, k, OP_I32_ADD_IMM);
+    if (last == OP_I32_ADD_IMM || last == OP_I32_ADD_IMM_R)
+        return fuse_second(c, 3, last == OP_I32_ADD_IMM ? OP_I32_ADD_IMM2 : OP_I32_ADD_IMM2_R, d, a, k, OP_I32_ADD_IMM);
+    if (last == OP_I32_ADD_IMM2 || last == OP_I32_ADD_IMM2_R)
+        return fuse_second(c, 5, last == OP_I32_ADD_IMM2 ? OP_I32_ADD_IMM3 : OP_I32_ADD_IMM3_R, d, a, k, OP_I32_ADD_IMM);
+    return false;
 }
 
 /* i32 d = a + k where a is the result of an I32_ADD right before in this
@@ -344,15 +348,17 @@ static bool add_then_add_imm(cctx_t *c, uint32_t d, uint32_t a, uint32_t k)
 {
     int last = c->last_op;
     return (last == OP_I32_ADD || last == OP_I32_ADD_R) && c->code[c->last_op_at + 1].p.a == a &&
-           fuse_second(c, last == OP_I32_ADD ? OP_I32_ADD_ADD_IMM : OP_I32_ADD_ADD_IMM_R, d, a, k, OP_I32_ADD_IMM);
+           fuse_second(c, 3, last == OP_I32_ADD ? OP_I32_ADD_ADD_IMM : OP_I32_ADD_ADD_IMM_R, d, a, k, OP_I32_ADD_IMM);
 }
 
-/* For the fused ops whose second half is an add of a constant (cells 3-4),
- * which a load or store may fold again (address_add, take_last_op), the op
- * of their first half alone; -1 for any other op. */
+/* For the fused ops whose last half is an add of a constant (their last two
+ * cells), which a load or store may fold again (address_add,
+ * take_last_op), the op of the rest alone; -1 for any other op. */
 static int pair_first(int op)
 {
     switch (op) {
+    case OP_I32_ADD_IMM3: return OP_I32_ADD_IMM2;
+    case OP_I32_ADD_IMM3_R: return OP_I32_ADD_IMM2_R;
     case OP_I32_ADD_IMM2: return OP_I32_ADD_IMM;
     case OP_I32_ADD_IMM2_R: return OP_I32_ADD_IMM_R;
     case OP_I32_ADD_ADD_IMM: return OP_I32_ADD;
@@ -362,6 +368,9 @@ static int pair_first(int op)
 }
 
 static bool is_add_imm_pair(int op) { return pair_first(op) >= 0; }
+
+/* The cells of the rest of such an op: where its last add starts. */
+static size_t pair_rest(int op) { return op == OP_I32_ADD_IMM3 || op == OP_I32_ADD_IMM3_R ? 5 : 3; }
 
 /* i32 d = a + k where a is the fresh result of a GLOBAL_GET right before:
  * one GLOBAL_GET_ADD_IMM (clang's `global.get $sp; i32.const n; i32.sub`
@@ -469,8 +478,8 @@ static void binop(cctx_t *c, int op, uint8_t vin, uint8_t vout, bool imm)
 static int address_add(cctx_t *c, const opnd_t *addr, uint32_t pos, uint32_t *src, uint32_t *k)
 {
     int last = cc_base_op(c->last_op);
-    bool pair = is_add_imm_pair(last); /* its second half is the add */
-    size_t def = c->last_op_at + (pair ? 3 : 1);
+    bool pair = is_add_imm_pair(last); /* its last half is the add */
+    size_t def = c->last_op_at + (pair ? pair_rest(last) : 1);
     if (!emitting(c) || addr->konst || (last != OP_I32_ADD_IMM && last != OP_I32_ADD && !pair) ||
         c->last_def != def || addr->slot != home(c, pos) || c->code[def].p.a != addr->slot)
         return 0;
@@ -488,7 +497,7 @@ static void take_last_op(cctx_t *c)
     if (is_add_imm_pair(c->last_op)) {
         int first = pair_first(c->last_op);
         c->code[c->last_op_at].h = interp_labels[first];
-        c->ncode = c->last_op_at + 3;
+        c->ncode = c->last_op_at + pair_rest(c->last_op);
         c->last_op = first;
     } else {
         c->ncode = c->last_op_at;
@@ -520,7 +529,7 @@ static void access_m(cctx_t *c, uint32_t a, uint32_t b, uint32_t off, uint32_t m
 static bool load_pair(cctx_t *c, int op, uint32_t d, uint32_t a, uint32_t off)
 {
     int pair = op == OP_I32_LOAD ? OP_I32_LOAD2 : op == OP_I32_LOAD8_U ? OP_I32_LOAD8_U2 : -1;
-    return pair >= 0 && c->last_op == op && fuse_second(c, pair, d, a, off, op);
+    return pair >= 0 && c->last_op == op && fuse_second(c, 3, pair, d, a, off, op);
 }
 
 static void load(cctx_t *c, int op, uint8_t vout, uint32_t natural, uint32_t wasm_op)
@@ -561,7 +570,7 @@ static bool byte_move(cctx_t *c, int op, uint32_t a, uint32_t v, uint32_t off)
     int fused = last == OP_I32_LOAD8_U ? OP_I32_LOAD8_U_STORE8
                 : last == OP_I32_LOAD8_U_A ? OP_I32_LOAD8_U_A_STORE8 : -1;
     if (op != OP_I32_STORE8 || fused < 0 || c->code[c->last_op_at + 1].p.a != v ||
-        !fuse_second(c, fused, a, v, off, op))
+        !fuse_second(c, 3, fused, a, v, off, op))
         return false;
     c->last_def = NO_CELL; /* as after a store */
     c->acc_ok = false;

@@ -771,19 +771,25 @@ static uint32_t steps_c(uint32_t n, uint32_t p)
 }
 
 /* Two i32 adds of a constant in a row are one I32_ADD_IMM2 (its _R form
- * when the first reads the accumulator); a load that folds the second add
- * splits the pair again. Against C, in both tiers, with wrapping sums, a
- * trap right after a pair, and the fuel running out at every point:
- * fuel is the wasm instructions' count, unchanged (20 an iteration). */
+ * when the first reads the accumulator), three one I32_ADD_IMM3; a load
+ * that folds the last add splits it off again. Against C, in both tiers,
+ * with wrapping sums, a trap right after a fused op, and the fuel running
+ * out at every point: fuel is the wasm instructions' count, unchanged (20
+ * an iteration, 13 for "chain", 21 for "chain3"). */
 TEST(compile_fused_adds_of_constants_step_induction_variables)
 {
     fixture_t in, jit;
     open_both_tiers(&in, &jit, "fused_steps");
     all_compiled(&jit); /* the fused ops have templates */
     const char *steps = listing(in.module, 0);
-    ASSERT_NOT_NULL(strstr(steps, "I32_ADD_IMM2 "));
-    ASSERT_NOT_NULL(strstr(strstr(steps, "I32_ADD_IMM2 "), "I32_ADD_IMM ")); /* n -= 1 after the pair */
+    ASSERT_NOT_NULL(strstr(steps, "I32_ADD_IMM3 ")); /* p, q and n stepped */
+    ASSERT_NULL(strstr(steps, "I32_ADD_IMM "));
     ASSERT_NOT_NULL(strstr(listing(in.module, 1), "I32_ADD_IMM2 "));
+    ASSERT_NOT_NULL(strstr(listing(in.module, 22), "I32_ADD_IMM3 "));
+    const char *split3 = listing(in.module, 23);
+    ASSERT_NULL(strstr(split3, "I32_ADD_IMM3"));
+    ASSERT_NOT_NULL(strstr(split3, "I32_ADD_IMM2 "));
+    ASSERT_NOT_NULL(strstr(split3, "I32_LOAD8_U_A"));
     ASSERT_NOT_NULL(strstr(listing(in.module, 2), "I32_ADD_IMM2_R"));
     const char *split = listing(in.module, 3);
     ASSERT_NULL(strstr(split, "I32_ADD_IMM2"));
@@ -811,6 +817,15 @@ TEST(compile_fused_adds_of_constants_step_induction_variables)
         ASSERT_OK(fused_call(fx[t], "split", 2, 5, -8, 0, &r)); /* the address wraps to 0 */
         ASSERT_EQ_INT(r, 9);
         ASSERT_TRAP(fx[t]->store, fused_call(fx[t], "split", 2, 5, 65528, 0, &r), WEFT_TRAP_MEMORY_OOB);
+        for (size_t k = 0; k < sizeof ps / sizeof *ps; k++) {
+            uint32_t p = (uint32_t)ps[k] + 4, q = p + 8, w = q - 12;
+            ASSERT_OK(fused_call(fx[t], "chain3", 1, ps[k], 0, 0, &r));
+            ASSERT_EQ_INT(r, (int32_t)(p ^ (q * 3) ^ (w * 5)));
+        }
+        ASSERT_OK(fused_call(fx[t], "split3", 2, INT32_MAX, 65523, 0, &r)); /* reads byte 65535 */
+        ASSERT_EQ_INT(r, (int32_t)((uint32_t)INT32_MAX + 12));
+        ASSERT_TRAP(fx[t]->store, fused_call(fx[t], "split3", 2, 5, 65524, 0, &r), WEFT_TRAP_MEMORY_OOB);
+        ASSERT_EQ_U64(fused_fuel_used(fx[t], "chain3", 1, 3, 0), 21);
         /* the count of wasm instructions, whatever fuses */
         ASSERT_EQ_U64(fused_fuel_used(fx[t], "steps", 2, 2, 0) - fused_fuel_used(fx[t], "steps", 2, 1, 0), 20);
         ASSERT_EQ_U64(fused_fuel_used(fx[t], "chain", 1, 3, 0), 13);
@@ -820,6 +835,8 @@ TEST(compile_fused_adds_of_constants_step_induction_variables)
         fused_same(&in, &jit, "chain", 1, 5, 0, fuel, 1024);
         fused_same(&in, &jit, "acc", 2, 5, 6, fuel, 1024);
         fused_same(&in, &jit, "split", 2, 5, 65528, fuel, 1024); /* the trap, or out of fuel first */
+        fused_same(&in, &jit, "chain3", 1, -7, 0, fuel, 1024);
+        fused_same(&in, &jit, "split3", 2, 5, 65524, fuel, 1024);
     }
 }
 

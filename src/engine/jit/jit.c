@@ -120,6 +120,7 @@ static bool op_supported(int op)
         case OP_CALL: case OP_CALL_LOCAL: case OP_CALL_INDIRECT: case OP_COPY: case OP_COPY2: case OP_CONST:
         case OP_SELECT: case OP_GLOBAL_GET: case OP_GLOBAL_SET: case OP_MEMORY_SIZE: case OP_MEMORY_GROW:
         case OP_REF_FUNC: case OP_REF_IS_NULL: case OP_I32_ADD_IMM2: case OP_I32_ADD_IMM2_R:
+        case OP_I32_ADD_IMM3: case OP_I32_ADD_IMM3_R:
         case OP_GLOBAL_GET_ADD_IMM: case OP_GLOBAL_GET_ADD_IMM_SET: case OP_GLOBAL_SET_ADD_IMM:
         case OP_I32_LOAD2: case OP_I32_LOAD8_U2: case OP_I32_ADD_ADD_IMM: case OP_I32_ADD_ADD_IMM_R:
         case OP_I32_LOAD8_U_STORE8: case OP_I32_LOAD8_U_A_STORE8:
@@ -1016,10 +1017,13 @@ static void emit_op(jc_t *j, int op, size_t i)
         copy_slot(j, pc[1].p.a, pc[1].p.b);
         if (op == OP_COPY2) copy_slot(j, pc[2].p.a, pc[2].p.b);
         return;
-    case OP_I32_ADD_IMM2: /* two I32_ADD_IMMs in order: [d | a][k] then [d2 | a2][k2] */
+    case OP_I32_ADD_IMM2: /* two (three) I32_ADD_IMMs in order: [d | a][k] then [d2 | a2][k2] ... */
     case OP_I32_ADD_IMM2_R:
+    case OP_I32_ADD_IMM3:
+    case OP_I32_ADD_IMM3_R:
         bin_inline(j, OP_I32_ADD, pc, true);
         bin_inline(j, OP_I32_ADD, pc + 2, true);
+        if (op == OP_I32_ADD_IMM3 || op == OP_I32_ADD_IMM3_R) bin_inline(j, OP_I32_ADD, pc + 4, true);
         return;
     case OP_I32_ADD_ADD_IMM: /* an I32_ADD then an I32_ADD_IMM, in order: [d | a][b] then [d2 | a2][k] */
     case OP_I32_ADD_ADD_IMM_R:

@@ -10,9 +10,8 @@
   (global $sp (export "sp") (mut i32) (i32.const 1024))
   (global $other (export "other") (mut i32) (i32.const 7))
 
-  ;; 0: three induction variables stepped one after another; p += 40 and
-  ;; q -= 4 are one I32_ADD_IMM2, n -= 1 stays alone. 20 instructions an
-  ;; iteration.
+  ;; 0: three induction variables stepped one after another: p += 40,
+  ;; q -= 4 and n -= 1 are one I32_ADD_IMM3. 20 instructions an iteration.
   (func (export "steps") (param $n i32) (param $p i32) (result i32)
     (local $q i32) (local $s i32)
     (local.set $q (i32.const -5))
@@ -174,4 +173,18 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $l)))
     (i32.load offset=1 (local.get $d)))
+
+  ;; 22-23: three adds of a constant, each reading the one before (one
+  ;; I32_ADD_IMM3, wrapping); then two and a load of q + 12, which folds
+  ;; the third add (the I32_ADD_IMM3 split again into an I32_ADD_IMM2)
+  (func (export "chain3") (param $p i32) (result i32)
+    (local $q i32) (local $r i32)
+    (local.set $p (i32.add (local.get $p) (i32.const 4)))
+    (local.set $q (i32.add (local.get $p) (i32.const 8)))
+    (local.set $r (i32.add (local.get $q) (i32.const -12)))
+    (i32.xor (i32.xor (local.get $p) (i32.mul (local.get $q) (i32.const 3))) (i32.mul (local.get $r) (i32.const 5))))
+  (func (export "split3") (param $p i32) (param $q i32) (result i32)
+    (local.set $p (i32.add (local.get $p) (i32.const 4)))
+    (local.set $p (i32.add (local.get $p) (i32.const 8)))
+    (i32.add (local.get $p) (i32.load8_u (i32.add (local.get $q) (i32.const 12)))))
 )
