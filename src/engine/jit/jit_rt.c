@@ -30,18 +30,16 @@ static __thread uintptr_t stack_floor;
 /* jit_stack_floor's first call on a thread. */
 static __attribute__((noinline)) uintptr_t stack_floor_find(void)
 {
-    {
-        pthread_attr_t a;
-        void *addr = NULL;
-        size_t size = 0;
-        stack_floor = 1; /* unknown: no check beyond the depth limit */
-        if (pthread_getattr_np(pthread_self(), &a) == 0) {
-            if (pthread_attr_getstack(&a, &addr, &size) == 0 && size) {
-                size_t margin = size / 4 < JIT_STACK_MARGIN ? size / 4 : JIT_STACK_MARGIN;
-                stack_floor = (uintptr_t)addr + margin;
-            }
-            pthread_attr_destroy(&a);
+    pthread_attr_t a;
+    void *addr = NULL;
+    size_t size = 0;
+    stack_floor = 1; /* unknown: no check beyond the depth limit */
+    if (pthread_getattr_np(pthread_self(), &a) == 0) {
+        if (pthread_attr_getstack(&a, &addr, &size) == 0 && size) {
+            size_t margin = size / 4 < JIT_STACK_MARGIN ? size / 4 : JIT_STACK_MARGIN;
+            stack_floor = (uintptr_t)addr + margin;
         }
+        pthread_attr_destroy(&a);
     }
     return stack_floor;
 }
