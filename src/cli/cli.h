@@ -98,6 +98,11 @@ int cli_parse_duration(const char *s, uint64_t *out_ns);
 /* "interp", "jit" or "auto": the WEFT_TIER_*, else -1. A compiled tier
  * where there is none is said on stderr (it then interprets). */
 int cli_parse_tier(const char *s);
+/* The name of WEFT_TIER_* tier ("interp", "jit" or "auto"). */
+const char *cli_tier_name(int tier);
+/* The tier weft run and weft serve use unless told: auto where the
+ * compiled tier is available, else interp (docs/jit.md). */
+int cli_default_tier(void);
 
 /* Writes a WebAssembly name (not NUL-terminated, may hold any byte) with
  * control characters, quotes, backslashes and non-ASCII escaped as \xx. */

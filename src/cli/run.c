@@ -342,13 +342,12 @@ static int open_node(run_t *r)
  * the node's only app's). */
 static void print_stats(const run_t *r, const struct timespec *t0)
 {
-    static const char *const tiers[] = {"interp", "jit", "auto"};
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     weft_node_stats_t st;
     weft_node_stats(r->node, &st);
     int tier = weft_tier_available(r->o->tier) ? r->o->tier : WEFT_TIER_INTERP;
-    fprintf(stderr, "weft: stats: tier %s, %llu of %llu functions compiled, %.3f s\n", tiers[tier],
+    fprintf(stderr, "weft: stats: tier %s, %llu of %llu functions compiled, %.3f s\n", cli_tier_name(tier),
             (unsigned long long)st.compiled_functions, (unsigned long long)st.functions,
             (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9);
 }

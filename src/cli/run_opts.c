@@ -223,7 +223,7 @@ static int add_env(run_opts_t *o, const char *val)
 int run_parse_opts(int argc, char **argv, run_opts_t *o)
 {
     memset(o, 0, sizeof *o);
-    o->tier = weft_tier_available(WEFT_TIER_AUTO) ? WEFT_TIER_AUTO : WEFT_TIER_INTERP;
+    o->tier = cli_default_tier();
     /* At most one --dir or --env per argument: size the arrays once. */
     size_t cap = (size_t)argc + 1;
     o->dirs = calloc(cap, sizeof *o->dirs);

@@ -489,8 +489,7 @@ int cli_serve(int argc, char **argv)
         nc.limits.max_memory_pages = 4096; /* 256 MiB a memory: calls run side by side */
     nc.data_dir = dir;
     nc.workers = o.workers;
-    nc.tier = o.tier ? o.tier - 1
-            : weft_tier_available(WEFT_TIER_AUTO) ? WEFT_TIER_AUTO : WEFT_TIER_INTERP;
+    nc.tier = o.tier ? o.tier - 1 : cli_default_tier();
     nc.flags = o.no_sync ? WEFT_NODE_NO_SYNC : 0;
     nc.peer_listen = o.peer_listen;
     nc.peers = o.peers;

@@ -412,12 +412,25 @@ char *cli_data_dir(const char *given)
     return NULL;
 }
 
+/* indexed by WEFT_TIER_* */
+static const char *const tier_names[] = {"interp", "jit", "auto"};
+
+const char *cli_tier_name(int tier)
+{
+    return tier >= 0 && tier < (int)(sizeof tier_names / sizeof *tier_names) ? tier_names[tier] : "?";
+}
+
+int cli_default_tier(void)
+{
+    return weft_tier_available(WEFT_TIER_AUTO) ? WEFT_TIER_AUTO : WEFT_TIER_INTERP;
+}
+
 int cli_parse_tier(const char *s)
 {
-    int tier = strcmp(s, "interp") == 0 ? WEFT_TIER_INTERP
-               : strcmp(s, "jit") == 0  ? WEFT_TIER_JIT
-               : strcmp(s, "auto") == 0 ? WEFT_TIER_AUTO
-                                        : -1;
+    int tier = -1;
+    for (int t = 0; t < (int)(sizeof tier_names / sizeof *tier_names); t++)
+        if (strcmp(s, tier_names[t]) == 0)
+            tier = t;
     if (tier > 0 && !weft_tier_available(tier))
         cli_error("tier %s: the compiled tier is unavailable here (x86-64 Linux only); "
                   "running interpreted", s);
